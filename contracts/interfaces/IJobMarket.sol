@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+
+/// @title IJobMarket
+/// @notice Job escrow and lifecycle (PROTOCOL.md §5). The dispute hooks are DISPUTE_ROLE only.
+interface IJobMarket {
+    enum JobStatus {
+        None,
+        Open,
+        Claimed,
+        Submitted,
+        Finalized,
+        Rejected,
+        Cancelled
+    }
+
+    struct CreateJobParams {
+        IERC20 paymentToken;
+        uint256 reward;
+        uint256 verificationFee;
+        uint256 collateral; // staking token, locked from the worker's free stake at claim
+        uint64 totalSteps; // T
+        uint64 checkpointInterval; // k, T % k == 0
+        uint64 numBatches;
+        uint64 flopsPerStep;
+        uint64 stateBytes;
+        bytes32 initialStateHash;
+        bytes32 dataRoot;
+        bytes32 specHash; // sha256 of the RFC 8785 manifest
+        string specURI;
+        uint64 claimDeadline; // unix time after which an Open job may no longer be claimed
+        uint64 trainingDuration; // seconds from claim to the submission deadline
+    }
+
+    struct Job {
+        address requester;
+        address worker;
+        IERC20 paymentToken;
+        JobStatus status;
+        uint256 reward;
+        uint256 verificationFee;
+        uint256 collateral;
+        uint64 totalSteps;
+        uint64 checkpointInterval;
+        uint64 numBatches;
+        uint64 flopsPerStep;
+        uint64 stateBytes;
+        uint64 claimDeadline;
+        uint64 trainingDuration;
+        uint64 submitDeadline;
+        uint64 submittedAt;
+        uint64 submittedBlock; // the audit seed is the randomness of submittedBlock + 1
+        uint64 windowEnd;
+        uint32 openDisputes;
+        bytes32 initialStateHash;
+        bytes32 dataRoot;
+        bytes32 specHash;
+        bytes32 checkpointRoot;
+        bytes32 finalStateHash;
+    }
+
+    event JobCreated(
+        uint256 indexed jobId, address indexed requester, address indexed paymentToken, uint256 reward,
+        uint256 verificationFee, uint256 collateral, bytes32 specHash, string specURI
+    );
+    event JobCancelled(uint256 indexed jobId);
+    event JobClaimed(uint256 indexed jobId, address indexed worker, uint64 submitDeadline);
+    event ClaimExpired(uint256 indexed jobId, address indexed worker, uint256 penalty);
+    event ResultSubmitted(
+        uint256 indexed jobId, address indexed worker, bytes32 checkpointRoot, bytes32 finalStateHash,
+        string resultURI, uint64 windowEnd
+    );
+    event JobFinalized(uint256 indexed jobId, address indexed worker, uint256 reward);
+    event JobRejected(uint256 indexed jobId, address indexed worker);
+    event Credited(address indexed token, address indexed account, uint256 amount);
+    event CreditWithdrawn(address indexed token, address indexed account, uint256 amount);
+
+    function getJob(uint256 jobId) external view returns (Job memory);
+    /// @notice Number of checkpoint leaves, T/k + 1.
+    function checkpointCount(uint256 jobId) external view returns (uint256);
+    /// @notice Audit seed of a submitted job (randomness of the block after submission).
+    function auditSeed(uint256 jobId) external view returns (bytes32);
+    /// @notice Lock id of the job's collateral in the StakeManager.
+    function collateralLockId(uint256 jobId) external view returns (bytes32);
+
+    /// @notice DISPUTE_ROLE: a dispute opened on `jobId` (Submitted, window open).
+    function onDisputeOpened(uint256 jobId) external;
+    /// @notice DISPUTE_ROLE: a dispute on `jobId` closed without conviction.
+    function onDisputeClosed(uint256 jobId) external;
+    /// @notice DISPUTE_ROLE: the worker of `jobId` was convicted. Rejects the job, credits the
+    /// requester the escrow, and slashes the collateral to `slashRecipient`; returns the amount slashed.
+    function onWorkerConvicted(uint256 jobId, address slashRecipient) external returns (uint256 slashed);
+}

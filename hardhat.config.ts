@@ -1,0 +1,47 @@
+import { subtask } from "hardhat/config";
+import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task-names";
+import type { HardhatUserConfig } from "hardhat/config";
+import "@nomicfoundation/hardhat-toolbox";
+import path from "node:path";
+
+const SOLC_VERSION = "0.8.28";
+
+// No internet here: compile with the solc-js build pinned in package.json instead of downloading.
+subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string }, _hre, runSuper) => {
+  if (args.solcVersion !== SOLC_VERSION) return runSuper();
+  const solcPackage = require("solc/package.json") as { version: string };
+  if (solcPackage.version !== SOLC_VERSION) {
+    throw new Error(`solc npm package is ${solcPackage.version}, hardhat.config.ts wants ${SOLC_VERSION}`);
+  }
+  return {
+    compilerPath: path.join(path.dirname(require.resolve("solc/package.json")), "soljson.js"),
+    isSolcJs: true,
+    version: SOLC_VERSION,
+    longVersion: `${SOLC_VERSION}+commit.7893614a`,
+  };
+});
+
+const accounts = process.env.DEPLOYER_KEY ? [process.env.DEPLOYER_KEY] : [];
+
+const config: HardhatUserConfig = {
+  solidity: {
+    version: SOLC_VERSION,
+    settings: { optimizer: { enabled: true, runs: 200 }, viaIR: false, evmVersion: "cancun" },
+  },
+  networks: {
+    hardhat: { accounts: { count: 30 } },
+    localhost: { url: process.env.LOCALHOST_RPC_URL ?? "http://127.0.0.1:8545" },
+    testnet: { url: process.env.RPC_URL ?? "http://127.0.0.1:8545", accounts },
+  },
+  mocha: { timeout: 600_000 },
+  gasReporter: {
+    enabled: process.env.REPORT_GAS === "true",
+    outputFile: process.env.REPORT_GAS === "true" ? "bench/results/gas-contracts.md" : undefined,
+    noColors: true,
+    reportFormat: "markdown",
+    offline: true,
+  },
+  typechain: { outDir: "typechain-types", target: "ethers-v6" },
+};
+
+export default config;
