@@ -1,0 +1,9 @@
+/** Content-addressed artifact store: local directory, HTTP server, fetching client. */
+export * from "./errors";
+export { ARTIFACT_HASH_PATTERN, assertArtifactHash, isArtifactHash, sha256Hex, toArtifactHash } from "./hash";
+export { ArtifactWriter, LocalStore, type ArtifactWriterOptions, type PutOptions } from "./localStore";
+export { startStoreServer, type StartStoreServerParameters, type StoreServerHandle } from "./server";
+export { fetchArtifact, type FetchArtifactParameters, type FetchArtifactReturnType } from "./fetchArtifact";
+export { serveStoreCommand, type ServeStoreCommandOptions } from "./serveCommand";
+export { backoffDelay, isRetryable } from "./retry";
+export { silentLogger, type Logger } from "./logger";
