@@ -44,7 +44,7 @@ function openHttp(uri: string, url: URL, hash: string, signal: AbortSignal): Pro
   return new Promise<OpenedSource>((resolve, reject) => {
     // agent: false → a connection of our own, so a stalled transfer cannot poison a pooled socket.
     const req = request(url, { method: "GET", agent: false, signal, headers: { "Accept-Encoding": "identity" } });
-    req.once("error", (error) => reject(signal.aborted ? signal.reason : new ArtifactNetworkError(uri, error)));
+    req.on("error", (error) => reject(signal.aborted ? signal.reason : new ArtifactNetworkError(uri, error)));
     req.once("response", (res: IncomingMessage) => {
       const status = res.statusCode ?? 0;
       if (status !== 200) {

@@ -24,7 +24,7 @@ describe("startStoreServer", function () {
   beforeEach(async function () {
     ({ dir, cleanup } = await makeTempDir());
     store = await LocalStore.open(join(dir, "store"));
-    bytes = randomBytes(3 * 1024 * 1024 + 17);
+    bytes = randomBytes(1024 * 1024 + 17);
     hash = await store.put(bytes);
     server = await startStoreServer({ store });
   });
