@@ -91,6 +91,7 @@ async function handle(store: LocalStore, logger: Logger, req: IncomingMessage, r
   }
   try {
     const info = await file.stat();
+    if (!info.isFile()) return sendJson(res, 404, { error: "artifact not found" }, method === "HEAD");
     const etag = `"${hash}"`;
     const headers = {
       "Content-Type": "application/octet-stream",
