@@ -3,7 +3,8 @@
  * they share. Consumers declare this small interface (op-challenger habit); runner.ts implements it.
  */
 import { createHash } from "node:crypto";
-import { CHUNK_SIZE, PositionalTree, chunkLeafBuffer, fileHashBuffer, toHex, type Hash } from "./hashing";
+import type { Hash } from "./hashing";
+import { fileHashOfSync } from "./statehash";
 import { writeSafetensors } from "./safetensors";
 import type { TensorMap } from "./tensor";
 import { NondeterminismError } from "./trainErrors";
@@ -28,9 +29,7 @@ export function encodeState(state: TensorMap): Uint8Array {
 
 /** State hash = fileHash of the canonical bytes (docs/encoding.md), computed in this thread. */
 export function hashStateBytes(bytes: Uint8Array): Hash {
-  const leaves: Buffer[] = [];
-  for (let off = 0; off < bytes.length; off += CHUNK_SIZE) leaves.push(chunkLeafBuffer(bytes.subarray(off, off + CHUNK_SIZE)));
-  return toHex(fileHashBuffer(bytes.length, new PositionalTree(leaves).rootBuffer));
+  return fileHashOfSync(bytes);
 }
 
 export function stateHash(state: TensorMap): Hash {
