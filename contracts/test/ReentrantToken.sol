@@ -3,10 +3,10 @@ pragma solidity 0.8.28;
 
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 
-/// @notice Test token that, once armed, calls `target` with `payload` from inside every transfer
+/// @notice Test token that, once armed, calls `reentryTarget` with `payload` from inside every transfer
 /// (a malicious token re-entering the contract that moves it). The inner revert is bubbled up.
 contract ReentrantToken is ERC20 {
-    address public target;
+    address public reentryTarget;
     bytes public payload;
 
     constructor() ERC20("Reentrant", "REE") {}
@@ -16,15 +16,15 @@ contract ReentrantToken is ERC20 {
     }
 
     function arm(address target_, bytes calldata payload_) external {
-        target = target_;
+        reentryTarget = target_;
         payload = payload_;
     }
 
     function _update(address from, address to, uint256 value) internal override {
         super._update(from, to, value);
-        address t = target;
+        address t = reentryTarget;
         if (t != address(0) && from != address(0) && to != address(0)) {
-            target = address(0); // one re-entry per arm
+            reentryTarget = address(0); // one re-entry per arm
             (bool ok, bytes memory ret) = t.call(payload);
             if (!ok) {
                 assembly {

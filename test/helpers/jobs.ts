@@ -8,11 +8,11 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import type {
   AuditManager,
   BlockhashRandomness,
-  IJobMarket,
   JobMarket,
   StakeManager,
   TestToken,
 } from "../../typechain-types";
+import type { IJobMarket } from "../../typechain-types/contracts/JobMarket";
 import { buildTrajectory, proof, sha256, type Hex, type Trajectory } from "./merkle";
 
 export const E18 = 10n ** 18n;
