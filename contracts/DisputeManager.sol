@@ -626,7 +626,8 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuard {
     function _close(uint256 disputeId, Dispute storage d, Ruling ruling) private {
         d.phase = Phase.Closed;
         d.ruling = ruling;
-        if (activeDispute[d.jobId][d.interval] == disputeId) delete activeDispute[d.jobId][d.interval];
+        // A live dispute is always the active one of its interval (superseding closes the old one first).
+        delete activeDispute[d.jobId][d.interval];
         emit DisputeClosed(disputeId, d.jobId, ruling);
     }
 
