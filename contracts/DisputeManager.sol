@@ -219,7 +219,6 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuard {
     ) external nonReentrant returns (uint256 challengeId) {
         Dispute storage d = _disputes[disputeId];
         IJobMarket.Job memory job = _liveJob(disputeId, d);
-        uint64 k = job.checkpointInterval;
         if (!DisputeLogic.verifyStep(d.stepRoot, job.checkpointInterval, d.interval, leafIndex, stateHash, stepProof)) {
             revert DisputeManagerInvalidProof();
         }
