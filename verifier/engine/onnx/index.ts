@@ -6,3 +6,4 @@ export { initState, uniformStream } from "./init";
 export {
   validateStepGraph, decodeModel, DEFAULT_GRAPH_LIMITS, ALLOWED_OPS, type GraphLimits, type IoSpec, type StepGraphInfo,
 } from "./validate";
+export { estimateFlops, type StepCost } from "./flops";
