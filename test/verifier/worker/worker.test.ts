@@ -207,6 +207,8 @@ describe("worker daemon (in-process Hardhat network)", function () {
       // With publishSteps=on-dispute, an inner step state is not served before the dispute.
       const inner = index.intervals[1]!.steps[2]!;
       expect((await fetch(`${index.artifactBaseUrls[0]}/artifacts/${inner.sha256}`)).status).to.equal(404);
+      // Lose the kept file: the worker must regenerate it by replay from checkpoint 1.
+      await rm(path.join(dataDir, "jobs", jobId.toString(), "checkpoints", "objects", `${inner.sha256}.safetensors`));
 
       const salt = ethers.id("challenger-salt");
       const dm = sys.disputeManager.connect(sys.challenger);
