@@ -137,7 +137,7 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
         if (tick && !signal.aborted) {
           await actAll(records.followedJobs(), jobPlayers, (id) => new JobPlayer(ctx, id), tick, (id) => records.unfollowJob(id), log, signal);
           await actAll(records.followedDisputes(), disputePlayers, (id) => new DisputePlayer(ctx, id), tick, (id) => records.unfollowDispute(id), log, signal);
-          await withdrawCredits(ctx, tick, log);
+          await withdrawCredits(ctx, tick, log).catch((err: unknown) => log.warn({ err: collectErrorText(err) }, "credit withdrawal failed; retrying later"));
           lastTickAt = Date.now();
           lastBlock = tick.block;
           options.onTick?.(tick);
