@@ -161,3 +161,22 @@ describe("verifier daemon: config", function () {
     expect(() => resolveVerifierConfig({ ...base, concurrency: 0 })).to.throw(VerifierConfigError, /concurrency/);
   });
 });
+
+describe("verifier daemon: CLI", function () {
+  it("`verifier start --help` documents every flag and its env variable", async function () {
+    const { buildProgram } = await import("../../../verifier/cli/main");
+    const { registerVerifier } = await import("../../../verifier/daemon/cli");
+    const program = buildProgram([registerVerifier]);
+    let out = "";
+    program.configureOutput({ writeOut: (s) => (out += s), writeErr: (s) => (out += s) });
+    for (const c of program.commands) c.configureOutput({ writeOut: (s) => (out += s), writeErr: (s) => (out += s) });
+    const start = program.commands.find((c) => c.name() === "verifier")!.commands.find((c) => c.name() === "start")!;
+    start.configureOutput({ writeOut: (s) => (out += s), writeErr: (s) => (out += s) });
+    out += start.helpInformation();
+    for (const flag of ["--rpc-url", "--job-market", "--dispute-manager", "--confirmations", "--dry-run", "--metrics-port", "--keystore", "--max-queued"]) {
+      expect(out).to.include(flag);
+    }
+    expect(out).to.include("UPOW_RPC_URLS");
+    expect(out).to.not.match(/private.?key\s*=\s*0x/i);
+  });
+});
