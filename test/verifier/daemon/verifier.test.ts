@@ -130,6 +130,11 @@ describe("verifier daemon (in-process Hardhat network, real worker)", function (
         return readRecords(dir, (r) => r.audit(id)?.kind === "passed");
       }, 240_000);
     }
+    // The daemon drew the auditors (permissionless); its own sample is the one AuditManager derives.
+    await waitFor("auditors drawn", async () => (await sys.auditManager.getAudit(ids[0]!)).drawn);
+    const onChain = (await sys.auditManager.sampleOf(ids[0]!, sys.challenger.address)).map(Number);
+    const record = readRecords(dir, (r) => r.audit(ids[0]!));
+    expect(record?.sample).to.deep.equal(onChain);
     expect(await sys.disputeManager.queryFilter(sys.disputeManager.filters.ChallengeCommitted(undefined, sys.challenger.address))).to.have.length(0);
     expect(await sys.disputeManager.queryFilter(sys.disputeManager.filters.DisputeOpened())).to.have.length(0);
 
