@@ -165,8 +165,7 @@ describe("verifier daemon: config", function () {
 describe("verifier daemon: CLI", function () {
   it("`verifier start --help` documents every flag and its env variable", async function () {
     const { buildProgram } = await import("../../../verifier/cli/main");
-    const { registerVerifier } = await import("../../../verifier/daemon/cli");
-    const program = buildProgram([registerVerifier]);
+    const program = buildProgram();
     let out = "";
     program.configureOutput({ writeOut: (s) => (out += s), writeErr: (s) => (out += s) });
     for (const c of program.commands) c.configureOutput({ writeOut: (s) => (out += s), writeErr: (s) => (out += s) });

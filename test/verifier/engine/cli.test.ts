@@ -56,9 +56,9 @@ describe("upow CLI", function () {
   after(async () => { await rm(dir, { recursive: true, force: true }); });
 
   it("has help on every command and exposes buildProgram for more command groups", () => {
-    const program = buildProgram([(p) => { p.command("store").description("added by another module"); }]);
+    const program = buildProgram([(p) => { p.command("extra-group").description("added by another module"); }]);
     const names = allCommands(program).map((c) => c.name());
-    for (const n of ["model", "init", "data", "pack", "job", "manifest", "train", "step", "replay", "compare", "calibrate", "store"]) expect(names).to.include(n);
+    for (const n of ["model", "init", "data", "pack", "job", "manifest", "train", "step", "replay", "compare", "calibrate", "store", "serve", "worker", "verifier", "start", "extra-group"]) expect(names).to.include(n);
     for (const c of allCommands(program)) expect(c.helpInformation()).to.match(/Usage:/);
   });
 
