@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {UPowHashing} from "../lib/UPowHashing.sol";
+
+/// @notice Exposes the UPowHashing library for tests (the TypeScript twin is checked against it).
+contract UPowHashingHarness {
+    function depth(uint256 n) external pure returns (uint256) {
+        return UPowHashing.depth(n);
+    }
+
+    function verify(bytes32 root, uint256 n, uint256 index, bytes32 leaf, bytes32[] calldata proof)
+        external
+        pure
+        returns (bool)
+    {
+        return UPowHashing.verify(root, n, index, leaf, proof);
+    }
+
+    function chunkLeaf(bytes calldata chunk) external pure returns (bytes32) {
+        return UPowHashing.chunkLeaf(chunk);
+    }
+
+    function stepLeaf(uint64 globalStep, bytes32 stateHash) external pure returns (bytes32) {
+        return UPowHashing.stepLeaf(globalStep, stateHash);
+    }
+
+    function checkpointLeaf(uint64 index, bytes32 stateHash, bytes32 stepRoot) external pure returns (bytes32) {
+        return UPowHashing.checkpointLeaf(index, stateHash, stepRoot);
+    }
+
+    function batchLeaf(uint64 batchIndex, bytes32 batchHash) external pure returns (bytes32) {
+        return UPowHashing.batchLeaf(batchIndex, batchHash);
+    }
+
+    function fileHash(uint64 byteLength, bytes32 chunkRoot) external pure returns (bytes32) {
+        return UPowHashing.fileHash(byteLength, chunkRoot);
+    }
+
+    function chunkCount(uint256 byteLength) external pure returns (uint256) {
+        return UPowHashing.chunkCount(byteLength);
+    }
+}
