@@ -19,6 +19,9 @@ import {IStakeManager} from "./interfaces/IStakeManager.sol";
 /// The audit seed is read from the JobMarket once, when auditors are drawn, and kept here so that
 /// attestations and canary slashes stay checkable after the randomness source forgets the block.
 ///
+/// Functions that move tokens (`slashAttester`, `withdraw`) are nonReentrant; the others only call
+/// the trusted StakeManager's bookkeeping after their own effects.
+///
 /// Slashed auditor stake is sent to BURN (0x…dEaD): paying it to anyone in particular would reward
 /// governance, which runs the canaries, for catching auditors.
 contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
@@ -172,7 +175,7 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
     /// seed is readable. Anyone may call.
     /// @dev Emits {AuditorsAssigned}. Requirements: job Submitted; window open; not drawn yet; the
     /// audit seed available (else the JobMarket's JobMarketSeedUnavailable).
-    function drawAuditors(uint256 jobId) external nonReentrant {
+    function drawAuditors(uint256 jobId) external {
         IJobMarket.Job memory job = _openJob(jobId);
         Audit storage a = _audits[jobId];
         if (a.drawn) revert AuditManagerAlreadyDrawn(jobId);
@@ -196,7 +199,7 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
     /// `auditorPenalty` of its free stake until the job is final.
     /// @dev Emits {Attested}. Requirements: job Submitted; window open; caller assigned and not yet
     /// attested; `sampleIntervals` equals `sampleOf(jobId, caller)`; enough free stake.
-    function attest(uint256 jobId, uint256[] calldata sampleIntervals) external nonReentrant {
+    function attest(uint256 jobId, uint256[] calldata sampleIntervals) external {
         _openJob(jobId);
         if (auditorState[jobId][msg.sender] != AuditorState.Assigned) revert AuditManagerNotAssigned(jobId, msg.sender);
         uint256[] memory expected = sampleOf(jobId, msg.sender);
@@ -239,7 +242,7 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
     /// @dev Emits {AttesterReleased}, {Credited} (finalized jobs). Requirements: `auditor` attested and
     /// is neither released nor slashed; the job settled; for a canary: revealed, or its reveal period
     /// over; a revealed canary fault did not hit the auditor's sample.
-    function releaseAttester(uint256 jobId, address auditor) external nonReentrant {
+    function releaseAttester(uint256 jobId, address auditor) external {
         Audit storage a = _audits[jobId];
         if (auditorState[jobId][auditor] != AuditorState.Attested) revert AuditManagerNotAttested(jobId, auditor);
         if (!a.settled) revert AuditManagerNotSettled(jobId);

@@ -272,7 +272,7 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
     /// @notice Claims an Open job and locks its collateral from the caller's free stake.
     /// @dev Emits {JobClaimed}. Requirements: not paused; job Open; now ≤ claimDeadline; the caller's
     /// free stake ≥ collateral.
-    function claimJob(uint256 jobId) external nonReentrant whenNotPaused {
+    function claimJob(uint256 jobId) external whenNotPaused {
         Job storage job = _jobs[jobId];
         if (job.status != JobStatus.Open) revert JobMarketWrongStatus(jobId, job.status);
         if (block.timestamp > job.claimDeadline) revert JobMarketClaimDeadlinePassed(jobId, job.claimDeadline);
@@ -283,7 +283,7 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
         job.worker = msg.sender;
         job.submitDeadline = submitDeadline;
         emit JobClaimed(jobId, msg.sender, submitDeadline);
-        // Trusted module call (StakeManager); after all effects.
+        // Trusted module call (StakeManager, bookkeeping only, no token moves); after all effects.
         stakeManager.lock(msg.sender, collateralLockId(jobId), job.collateral);
     }
 

@@ -11,6 +11,7 @@ import {
   createClaimSubmit,
   createJob,
   deployJobsFixture,
+  deployReentrantStakeFixture,
   drawAuditors,
   passWindow,
   sampleTs,
@@ -519,6 +520,47 @@ describe("AuditManager", function () {
         await time.increaseTo((await fx.jobMarket.getJob(jobId)).windowEnd + DAY + 1n);
         await expect(fx.auditManager.releaseAttester(jobId, assigned[0].address)).to.emit(fx.auditManager, "AttesterReleased");
       });
+    });
+  });
+
+  describe("when a token re-enters", function () {
+    it("slashAttester refuses a staking token that re-enters it", async function () {
+      const fx = await loadFixture(deployReentrantStakeFixture);
+      const faults = [0n, 1n, 2n, 3n];
+      const jobId = await createJob(fx);
+      await fx.auditManager.registerCanary(jobId, canaryCommitment(jobId, faults, SALT));
+      await fx.jobMarket.connect(fx.worker).claimJob(jobId);
+      await submit(fx, jobId);
+      const [a] = await drawAuditors(fx, jobId);
+      await attestAll(fx, jobId, [a]);
+      await passWindow(fx, jobId);
+      await fx.auditManager.revealCanary(jobId, faults, SALT);
+      const payload = fx.auditManager.interface.encodeFunctionData("slashAttester", [jobId, a.address]);
+      await fx.reentrantStake.arm(await fx.auditManager.getAddress(), payload);
+      await expect(fx.auditManager.slashAttester(jobId, a.address)).to.be.revertedWithCustomError(
+        fx.auditManager,
+        "ReentrancyGuardReentrantCall",
+      );
+    });
+
+    it("withdraw refuses a payment token that re-enters it", async function () {
+      const fx = await loadFixture(fixture);
+      const bad = await ethers.deployContract("ReentrantToken");
+      await bad.mint(fx.requester.address, 1_000n * E18);
+      await bad.connect(fx.requester).approve(await fx.jobMarket.getAddress(), ethers.MaxUint256);
+      await fx.jobMarket.setTokenAllowed(await bad.getAddress(), true);
+      const jobId = await createJob(fx, { paymentToken: await bad.getAddress() });
+      await fx.jobMarket.connect(fx.worker).claimJob(jobId);
+      await submit(fx, jobId);
+      await passWindow(fx, jobId);
+      await fx.jobMarket.finalize(jobId);
+      const token = await bad.getAddress();
+      await bad.arm(await fx.auditManager.getAddress(), fx.auditManager.interface.encodeFunctionData("withdraw", [token]));
+      await expect(fx.auditManager.connect(fx.requester).withdraw(token)).to.be.revertedWithCustomError(
+        fx.auditManager,
+        "ReentrancyGuardReentrantCall",
+      );
+      expect(await fx.auditManager.credits(token, fx.requester.address)).to.equal(FEE);
     });
   });
 

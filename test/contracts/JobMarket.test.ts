@@ -11,6 +11,7 @@ import {
   createClaimSubmit,
   createJob,
   deployJobsFixture,
+  deployReentrantStakeFixture,
   jobParams,
   passWindow,
   requiredCollateralTs,
@@ -906,6 +907,40 @@ describe("JobMarket", function () {
       ]) {
         await expect(call()).to.be.revertedWithCustomError(fx.jobMarket, "AccessControlUnauthorizedAccount").withArgs(fx.stranger.address, role);
       }
+    });
+  });
+
+  describe("when a token re-enters", function () {
+    it("finalize refuses a payment token that re-enters it", async function () {
+      const fx = await loadFixture(fixture);
+      const bad = await ethers.deployContract("ReentrantToken");
+      await bad.mint(fx.requester.address, 1_000n * E18);
+      await bad.connect(fx.requester).approve(await fx.jobMarket.getAddress(), ethers.MaxUint256);
+      await fx.jobMarket.setTokenAllowed(await bad.getAddress(), true);
+      const id = await createJob(fx, { paymentToken: await bad.getAddress() });
+      await fx.jobMarket.connect(fx.worker).claimJob(id);
+      await submit(fx, id);
+      await passWindow(fx, id);
+      await bad.arm(await fx.jobMarket.getAddress(), fx.jobMarket.interface.encodeFunctionData("finalize", [id]));
+      await expect(fx.jobMarket.finalize(id)).to.be.revertedWithCustomError(fx.jobMarket, "ReentrancyGuardReentrantCall");
+      expect((await fx.jobMarket.getJob(id)).status).to.equal(Status.Submitted);
+    });
+
+    it("expireClaim and onWorkerConvicted refuse a staking token that re-enters them", async function () {
+      const fx = await loadFixture(deployReentrantStakeFixture);
+      const jm = await fx.jobMarket.getAddress();
+      const a = await createAndClaim(fx);
+      await time.increase(3_601);
+      await fx.reentrantStake.arm(jm, fx.jobMarket.interface.encodeFunctionData("expireClaim", [a]));
+      await expect(fx.jobMarket.expireClaim(a)).to.be.revertedWithCustomError(fx.jobMarket, "ReentrancyGuardReentrantCall");
+
+      const b = await createClaimSubmit(fx);
+      const payload = fx.jobMarket.interface.encodeFunctionData("onWorkerConvicted", [b, fx.disputer.address]);
+      await fx.reentrantStake.arm(jm, payload);
+      await expect(fx.jobMarket.connect(fx.disputer).onWorkerConvicted(b, fx.disputer.address)).to.be.revertedWithCustomError(
+        fx.jobMarket,
+        "ReentrancyGuardReentrantCall",
+      );
     });
   });
 

@@ -9,9 +9,11 @@ import type {
   AuditManager,
   BlockhashRandomness,
   JobMarket,
+  ReentrantToken,
   StakeManager,
   TestToken,
 } from "../../typechain-types";
+import { TestToken__factory } from "../../typechain-types";
 import type { IJobMarket } from "../../typechain-types/contracts/JobMarket";
 import { buildTrajectory, proof, sha256, type Hex, type Trajectory } from "./merkle";
 
@@ -41,11 +43,25 @@ export interface JobsFixture {
 
 /** Everything deployed and wired; the worker and auditors staked; the requester funded. */
 export async function deployJobsFixture(): Promise<JobsFixture> {
+  return deployJobs(await ethers.deployContract("TestToken", ["Stake", "STK"]));
+}
+
+/**
+ * The same stack staked in a ReentrantToken (same mint/approve surface as TestToken), to prove that
+ * functions moving stake tokens are non-reentrant.
+ */
+export async function deployReentrantStakeFixture(): Promise<JobsFixture & { reentrantStake: ReentrantToken }> {
+  const reentrantStake = await ethers.deployContract("ReentrantToken");
+  const [admin] = await ethers.getSigners();
+  const fx = await deployJobs(TestToken__factory.connect(await reentrantStake.getAddress(), admin));
+  return { ...fx, reentrantStake };
+}
+
+async function deployJobs(stakeToken: TestToken): Promise<JobsFixture> {
   const signers = await ethers.getSigners();
   const [admin, requester, worker, worker2, disputer, stranger] = signers;
   const auditors = signers.slice(6, 6 + N_AUDITORS);
 
-  const stakeToken = await ethers.deployContract("TestToken", ["Stake", "STK"]);
   const payToken = await ethers.deployContract("TestToken", ["Pay", "PAY"]);
   const stakeManager = await ethers.deployContract("StakeManager", [
     await stakeToken.getAddress(),
