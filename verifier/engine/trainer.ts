@@ -6,7 +6,7 @@
 import { ZERO_HASH, checkpointTree, stepRoot as stepRootOf, type Hash } from "./hashing";
 import type { TensorMap } from "./tensor";
 import { CheckpointStore, type CheckpointIndex, type IntervalRecord, type JobKey } from "./checkpoints";
-import { assertDeterministic, encodeState, hashStateBytes, type BatchSource, type StepExecutor } from "./step";
+import { assertDeterministic, encodeState, hashStateBytes, type BatchSource, type StepExecutor, type StepOutput } from "./step";
 import { TrainerError } from "./trainErrors";
 
 export interface TrainProgress {
@@ -99,20 +99,38 @@ async function runInterval(p: TrainParameters, store: CheckpointStore, index: Ch
   const stepFiles: string[] = [];
   let state = start;
   let endBytes: Uint8Array | null = null;
-  for (let j = 0; j < p.k; j++) {
-    if (p.signal?.aborted) throw new TrainerError("training aborted", { cause: p.signal.reason, details: { step: first + j } });
-    const t = first + j;
-    const batch = await p.batches(t);
-    const out = await p.runner.step(state, batch, p.hp);
-    const bytes = encodeState(out.next);
-    if (j === 0 && p.selfCheck !== false) await assertDeterministic(p.runner, state, batch, p.hp, bytes, t);
-    const h = hashStateBytes(bytes);
-    hashes.push(h);
-    losses.push(out.loss);
-    if (p.keepStepStates && j < p.k - 1) stepFiles.push(await store.putState(bytes));
-    state = out.next;
-    endBytes = bytes;
-    p.onProgress?.({ step: t + 1, T: p.T, loss: out.loss, stateHash: h, ...(j === p.k - 1 ? { checkpoint: i + 1 } : {}) });
+  // The next step runs (on onnxruntime's threads) while this thread encodes and hashes the last state.
+  let pending: Promise<StepOutput> | null = null;
+  try {
+    for (let j = 0; j < p.k; j++) {
+      const t = first + j;
+      if (p.signal?.aborted) throw new TrainerError("training aborted", { cause: p.signal.reason, details: { step: t } });
+      let out: StepOutput;
+      if (pending) {
+        out = await pending;
+        pending = null;
+      } else {
+        const batch = await p.batches(t);
+        out = await p.runner.step(state, batch, p.hp);
+        if (j === 0 && p.selfCheck !== false) await assertDeterministic(p.runner, state, batch, p.hp, encodeState(out.next), t);
+      }
+      if (j + 1 < p.k && !p.signal?.aborted) {
+        const nextBatch = await p.batches(t + 1);
+        pending = p.runner.step(out.next, nextBatch, p.hp);
+      }
+      const bytes = encodeState(out.next);
+      const h = hashStateBytes(bytes);
+      hashes.push(h);
+      losses.push(out.loss);
+      if (p.keepStepStates && j < p.k - 1) stepFiles.push(await store.putState(bytes));
+      state = out.next;
+      endBytes = bytes;
+      p.onProgress?.({ step: t + 1, T: p.T, loss: out.loss, stateHash: h, ...(j === p.k - 1 ? { checkpoint: i + 1 } : {}) });
+    }
+  } catch (e) {
+    // Never leave a step running unobserved.
+    if (pending) await (pending as Promise<StepOutput>).catch(() => undefined);
+    throw e;
   }
   // State first, then the index that names it: a crash between the two leaves an unreferenced object.
   const file = await store.putState(endBytes!);
