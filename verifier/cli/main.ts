@@ -14,12 +14,13 @@ import { registerStep } from "./commands/step";
 import { registerReplay } from "./commands/replay";
 import { registerCompare } from "./commands/compare";
 import { registerCalibrate } from "./commands/calibrate";
+import { registerWorker } from "./commands/worker";
 
 /** A command group: adds its commands to the program; reads the shared context lazily. */
 export type CommandRegistrar = (program: Command, ctx: () => CliContext) => void;
 
 export const COMMANDS: CommandRegistrar[] = [
-  registerModel, registerData, registerJob, registerTrain, registerStep, registerReplay, registerCompare, registerCalibrate,
+  registerModel, registerData, registerJob, registerTrain, registerStep, registerReplay, registerCompare, registerCalibrate, registerWorker,
 ];
 
 export function buildProgram(extra: readonly CommandRegistrar[] = []): Command {

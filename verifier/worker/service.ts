@@ -1,0 +1,393 @@
+/**
+ * The worker service: wires config → instance lock, journal, provider, signer, sender, artifact
+ * store + server, monitor, decider, trainer, responder, and runs the per-tick loop until aborted.
+ * Every step is restart-safe: decisions are in the journal before their transaction, transactions
+ * are keyed (never sent twice), training resumes from the last checkpoint.
+ */
+import path from "node:path";
+import { mkdir } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
+import pino, { type Logger } from "pino";
+import type { Provider } from "ethers";
+import { DisputeManager__factory, JobMarket__factory, StakeManager__factory } from "../../typechain-types";
+import type { DisputeManager, JobMarket } from "../../typechain-types";
+import { acquireInstanceLock } from "../chain/instance-lock";
+import { Journal } from "../chain/journal";
+import { loadSigner } from "../chain/keys";
+import { createProvider } from "../chain/rpc";
+import { TxSender, TxSimulationError, TxRevertedError, type SendResult } from "../chain/tx-sender";
+import { UPowError } from "../errors";
+import { LocalStore, startStoreServer, type StoreServerHandle } from "../store";
+import { parseResultIndex, resultUri, type ResultIndex } from "../protocol/resultIndex";
+import type { WorkerConfig } from "./config";
+import { decide, type ChainJobView } from "./decider";
+import { Monitor } from "./monitor";
+import { prepareJob, PrepareJobError, type PreparedJob } from "./prepare";
+import { Responder } from "./responder";
+import { locateFile, provenChunk, serveInterval } from "./states";
+import { publishStates, trainJob } from "./trainer";
+import { WorkerState, type JobRecord } from "./workerState";
+
+const STATUS = { Open: 1, Claimed: 2, Submitted: 3, Finalized: 4, Rejected: 5, Cancelled: 6 } as const;
+const CHUNK_OPEN = 1;
+
+export interface RunWorkerOptions {
+  readonly signal: AbortSignal;
+  /** @default pino at config.logLevel on stderr */
+  readonly logger?: Logger;
+  /** Called once the store server listens (tests read the URL). */
+  readonly onReady?: (info: { address: string; storeUrl: string }) => void;
+}
+
+export class WorkerError extends UPowError {
+  override readonly name = "WorkerError";
+}
+
+/** Runs the worker until `signal` aborts; resolves after a clean shutdown. */
+export async function runWorker(config: WorkerConfig, options: RunWorkerOptions): Promise<void> {
+  const logger = options.logger ?? pino({ level: config.logLevel, base: { svc: "upow-worker" } }, pino.destination(2));
+  const lock = acquireInstanceLock({ dataDir: config.dataDir, fileName: "worker.lock", logger });
+  const journal = Journal.open(path.join(config.dataDir, "journal.sqlite"));
+  let server: StoreServerHandle | null = null;
+  let sender: TxSender | null = null;
+  try {
+    const provider = createProvider({
+      urls: [...config.rpcUrls], ...(config.eip1193 ? { eip1193: config.eip1193 } : {}), logger, pollingIntervalMs: config.pollIntervalMs,
+    });
+    const signer = (await loadSigner({
+      privateKeyEnv: config.privateKeyEnv, ...(config.keystore ? { keystorePath: config.keystore } : {}),
+      ...(config.keystorePasswordEnv ? { passwordEnv: config.keystorePasswordEnv } : {}), provider, logger,
+    })).connect(provider);
+    const address = await signer.getAddress();
+    const jobMarket = JobMarket__factory.connect(config.jobMarket, provider);
+    const disputeManager = config.disputeManager ? DisputeManager__factory.connect(config.disputeManager, provider) : null;
+    sender = await TxSender.create({
+      signer, provider, journal, logger, confirmations: Math.max(1, config.confirmations), dryRun: config.dryRun,
+      pollIntervalMs: Math.min(1000, config.pollIntervalMs), errorInterfaces: [jobMarket.interface, ...(disputeManager ? [disputeManager.interface] : [])],
+    });
+    await sender.start();
+    const store = await LocalStore.open(path.join(config.dataDir, "store"));
+    server = await startStoreServer({ store, host: config.storeHost, port: config.storePort, logger });
+    const publicBaseUrl = config.publicBaseUrl ?? server.url;
+    logger.info({ address, storeUrl: server.url, publicBaseUrl, dryRun: config.dryRun, cheat: config.cheat }, "worker started");
+    if (config.cheat) logger.warn({ cheat: config.cheat }, "ADVERSARIAL MODE: this worker cheats on purpose (tests/demo only)");
+    options.onReady?.({ address, storeUrl: server.url });
+
+    const state = new WorkerState(journal.kv);
+    const jmRef = { address: config.jobMarket, iface: jobMarket.interface };
+    const dmRef = disputeManager && config.disputeManager ? { address: config.disputeManager, iface: disputeManager.interface } : null;
+    const ours = (jobId: bigint): boolean => {
+      const r = state.job(jobId);
+      return r !== undefined && ["claimed", "submitted", "finalized", "withdrawn"].includes(r.phase);
+    };
+    const monitor = new Monitor({
+      provider, kv: journal.kv, state, jobMarket: jmRef, disputeManager: dmRef, isOurJob: ours,
+      startBlock: config.startBlock, confirmations: config.confirmations, logger,
+    });
+    const player = new JobPlayer({
+      config, provider, jobMarket, disputeManager, stakeManager: config.stakeManager ?? null, address, state, store, publicBaseUrl,
+      responder: new Responder(sender, jmRef, dmRef), logger, signal: options.signal,
+    });
+
+    while (!options.signal.aborted) {
+      await monitor.poll();
+      await player.tick();
+      await sleep(config.pollIntervalMs, undefined, { signal: options.signal }).catch(() => undefined);
+    }
+    await player.stop();
+    logger.info("worker stopped");
+  } finally {
+    sender?.close();
+    await server?.close();
+    journal.close();
+    lock.release();
+  }
+}
+
+interface PlayerParameters {
+  readonly config: WorkerConfig;
+  readonly provider: Provider;
+  readonly jobMarket: JobMarket;
+  readonly disputeManager: DisputeManager | null;
+  readonly stakeManager: string | null;
+  readonly address: string;
+  readonly state: WorkerState;
+  readonly store: LocalStore;
+  readonly publicBaseUrl: string;
+  readonly responder: Responder;
+  readonly logger: Logger;
+  readonly signal: AbortSignal;
+}
+
+/** Moves every job record one step on per tick; training runs in the background, one job at a time. */
+class JobPlayer {
+  private training: { jobId: string; promise: Promise<void> } | null = null;
+  private readonly prepared = new Map<string, PreparedJob>();
+  private readonly indexes = new Map<string, ResultIndex>();
+
+  constructor(private readonly p: PlayerParameters) {}
+
+  async tick(): Promise<void> {
+    for (const rec of this.p.state.jobs()) {
+      if (this.p.signal.aborted) return;
+      try {
+        await this.advance(rec);
+      } catch (err) {
+        this.p.logger.error({ err, jobId: rec.jobId, phase: rec.phase }, "job step failed; retrying next tick");
+      }
+    }
+    try {
+      await this.disputes();
+    } catch (err) {
+      this.p.logger.error({ err }, "dispute handling failed; retrying next tick");
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.training?.promise.catch(() => undefined);
+  }
+
+  private jobDir(jobId: string): string {
+    return path.join(this.p.config.dataDir, "jobs", jobId);
+  }
+
+  private async chainJob(jobId: bigint): Promise<ChainJobView & { worker: string; submitDeadline: bigint; windowEnd: bigint; openDisputes: bigint }> {
+    const j = await this.p.jobMarket.getJob(jobId);
+    return {
+      jobId, status: Number(j.status), paymentToken: j.paymentToken, reward: j.reward, collateral: j.collateral, totalSteps: j.totalSteps,
+      checkpointInterval: j.checkpointInterval, numBatches: j.numBatches, flopsPerStep: j.flopsPerStep, stateBytes: j.stateBytes,
+      initialStateHash: j.initialStateHash, dataRoot: j.dataRoot, specHash: j.specHash, claimDeadline: j.claimDeadline,
+      trainingDuration: j.trainingDuration, worker: j.worker, submitDeadline: j.submitDeadline, windowEnd: j.windowEnd, openDisputes: BigInt(j.openDisputes),
+    };
+  }
+
+  private async now(): Promise<bigint> {
+    const b = await this.p.provider.getBlock("latest");
+    return BigInt(b?.timestamp ?? Math.floor(Date.now() / 1000));
+  }
+
+  private async freeStake(): Promise<bigint | undefined> {
+    if (!this.p.stakeManager) return undefined;
+    const sm = StakeManager__factory.connect(this.p.stakeManager, this.p.provider);
+    return (await sm.account(this.p.address)).free;
+  }
+
+  private async getPrepared(rec: JobRecord, job: ChainJobView): Promise<PreparedJob> {
+    const hit = this.prepared.get(rec.jobId);
+    if (hit) return hit;
+    const prep = await prepareJob({ job, specURI: rec.specURI, store: this.p.store, maxArtifactBytes: this.p.config.maxArtifactBytes, logger: this.p.logger });
+    this.prepared.set(rec.jobId, prep);
+    return prep;
+  }
+
+  private async advance(rec: JobRecord): Promise<void> {
+    const id = BigInt(rec.jobId);
+    const log = this.p.logger.child({ jobId: rec.jobId });
+    switch (rec.phase) {
+      case "candidate":
+        return this.consider(rec, id, log);
+      case "accepted":
+        return this.claim(rec, id, log);
+      case "claimed":
+        return this.trainAndSubmit(rec, id, log);
+      case "submitted":
+        return this.settle(rec, id, log);
+      case "finalized":
+        return this.withdraw(rec, id, log);
+      default:
+        return;
+    }
+  }
+
+  private async consider(rec: JobRecord, id: bigint, log: Logger): Promise<void> {
+    const job = await this.chainJob(id);
+    const base = { job, config: this.p.config, now: await this.now(), freeStake: await this.freeStake() };
+    let decision = decide({ ...base, prepared: null });
+    if (decision.accept) {
+      try {
+        decision = decide({ ...base, prepared: (await this.getPrepared(rec, job)).view });
+      } catch (err) {
+        if (!(err instanceof PrepareJobError)) throw err;
+        decision = decide({ ...base, prepared: { ok: false, reason: err.reason, message: err.message } });
+      }
+    }
+    if (!decision.accept) {
+      this.p.state.putJob({ ...rec, phase: "rejected", reason: decision.reason, message: decision.message });
+      log.info({ reason: decision.reason, message: decision.message }, "job rejected");
+      return;
+    }
+    if (this.p.config.dryRun) {
+      const r = await this.p.responder.claim(id).catch((err: unknown) => err);
+      this.p.state.putJob({ ...rec, phase: "dry-run", message: r instanceof Error ? r.message : "claim would succeed" });
+      log.info({ simulation: r instanceof Error ? r.message : "ok" }, "dry run: would claim this job; nothing sent");
+      return;
+    }
+    // The decision is durable before the claim is sent.
+    const accepted = this.p.state.putJob({ ...rec, phase: "accepted", paymentToken: job.paymentToken });
+    log.info({ reward: job.reward.toString(), T: job.totalSteps.toString() }, "job accepted");
+    return this.claim(accepted, id, log);
+  }
+
+  private async claim(rec: JobRecord, id: bigint, log: Logger): Promise<void> {
+    try {
+      await this.p.responder.claim(id);
+    } catch (err) {
+      if (err instanceof TxSimulationError || err instanceof TxRevertedError) {
+        this.p.state.putJob({ ...rec, phase: "lost", message: err.shortMessage });
+        log.warn({ reason: err.shortMessage }, "claim failed; job lost");
+        return;
+      }
+      throw err;
+    }
+    this.p.state.putJob({ ...rec, phase: "claimed" });
+    log.info("job claimed");
+  }
+
+  private async trainAndSubmit(rec: JobRecord, id: bigint, log: Logger): Promise<void> {
+    if (this.training) return; // one job at a time: the others wait (Busy, not queued without limit)
+    const job = await this.chainJob(id);
+    if (job.status !== STATUS.Claimed || job.worker.toLowerCase() !== this.p.address.toLowerCase()) {
+      if (job.status === STATUS.Submitted && job.worker.toLowerCase() === this.p.address.toLowerCase()) {
+        // Submitted before a crash; the journal's submit intent was mined.
+        this.p.state.putJob({ ...this.p.state.job(rec.jobId)!, phase: "submitted" });
+        return;
+      }
+      this.p.state.putJob({ ...rec, phase: "lost", message: `job is in status ${job.status}` });
+      return;
+    }
+    const promise = this.runTraining(rec, id, job, log).finally(() => {
+      this.training = null;
+    });
+    this.training = { jobId: rec.jobId, promise };
+    promise.catch((err: unknown) => {
+      if (this.p.signal.aborted) log.info("training interrupted by shutdown; resumes from the last checkpoint");
+      else log.error({ err }, "training failed; retrying next tick");
+    });
+  }
+
+  private async runTraining(rec: JobRecord, id: bigint, job: Awaited<ReturnType<JobPlayer["chainJob"]>>, log: Logger): Promise<void> {
+    const prepared = await this.getPrepared(rec, job);
+    const dir = path.join(this.jobDir(rec.jobId), "checkpoints");
+    await mkdir(dir, { recursive: true });
+    const trained = await trainJob({
+      jobId: id, specHash: job.specHash, prepared, dir, store: this.p.store, artifactBaseUrls: [this.p.publicBaseUrl],
+      ep: this.p.config.ep, threads: this.p.config.threads, cheat: this.p.config.cheat, publishSteps: this.p.config.publishSteps === "eager",
+      logger: this.p.logger, signal: this.p.signal,
+    });
+    const withhold = this.p.config.cheat?.kind === "withhold";
+    if (!withhold) await publishStates({ index: trained.index, dir, store: this.p.store, steps: this.p.config.publishSteps === "eager" });
+    const address = await this.p.store.put(trained.indexBytes, { expectedHash: trained.indexAddress });
+    this.indexes.set(rec.jobId, trained.index);
+    const now = await this.now();
+    if (now + BigInt(this.p.config.deadlineMarginSec) > job.submitDeadline) {
+      this.p.state.putJob({ ...rec, phase: "abandoned", message: "training finished too close to the submission deadline" });
+      log.error({ now: now.toString(), deadline: job.submitDeadline.toString() }, "too late to submit; job abandoned");
+      return;
+    }
+    // Known before the submission is sent, so a crash right after it still finds the index.
+    this.p.state.putJob({ ...rec, indexAddress: address });
+    const r = trained.result;
+    const resultURI = resultUri(this.p.publicBaseUrl, address);
+    const sent: SendResult = await this.p.responder.submit(id, {
+      checkpointRoot: r.checkpointRoot, finalStateHash: r.finalStateHash, resultURI, stepRoot0: trained.index.checkpoints[0]!.stepRoot,
+      proof0: r.proofFirst, proofLast: r.proofLast,
+    });
+    this.p.state.putJob({ ...rec, phase: "submitted", indexAddress: address });
+    log.info({ checkpointRoot: r.checkpointRoot, resultURI, tx: sent.kind === "mined" ? sent.hash : null, reused: sent.kind === "mined" && sent.reused }, "result submitted");
+  }
+
+  private async settle(rec: JobRecord, id: bigint, log: Logger): Promise<void> {
+    const job = await this.chainJob(id);
+    if (job.status === STATUS.Finalized) {
+      this.p.state.putJob({ ...rec, phase: "finalized", paymentToken: job.paymentToken });
+      return;
+    }
+    if (job.status === STATUS.Rejected) {
+      this.p.state.putJob({ ...rec, phase: "lost", message: "job rejected on chain (worker convicted)" });
+      log.error("job rejected on chain");
+      return;
+    }
+    if (job.status !== STATUS.Submitted || (await this.now()) <= job.windowEnd || job.openDisputes > 0n) return;
+    await this.p.responder.finalize(id);
+    this.p.state.putJob({ ...rec, phase: "finalized", paymentToken: job.paymentToken });
+    log.info({ reward: job.reward.toString() }, "job finalized");
+  }
+
+  private async withdraw(rec: JobRecord, id: bigint, log: Logger): Promise<void> {
+    const token = rec.paymentToken ?? (await this.p.jobMarket.getJob(id)).paymentToken;
+    const credit = await this.p.jobMarket.credits(token, this.p.address);
+    if (credit > 0n) await this.p.responder.withdraw(id, token);
+    this.p.state.putJob({ ...rec, phase: "withdrawn" });
+    log.info({ token, amount: credit.toString() }, "credit withdrawn");
+  }
+
+  private async loadIndex(jobId: string): Promise<ResultIndex | null> {
+    const hit = this.indexes.get(jobId);
+    if (hit) return hit;
+    const rec = this.p.state.job(jobId);
+    if (!rec?.indexAddress || !(await this.p.store.has(rec.indexAddress))) return null;
+    const index = parseResultIndex(await this.p.store.get(rec.indexAddress));
+    this.indexes.set(jobId, index);
+    return index;
+  }
+
+  private async disputes(): Promise<void> {
+    const dm = this.p.disputeManager;
+    if (!dm) return;
+    const withhold = this.p.config.cheat?.kind === "withhold";
+    for (const d of this.p.state.disputes()) {
+      if (d.served || withhold) continue;
+      const index = await this.loadIndex(d.jobId);
+      if (!index) continue;
+      const log = this.p.logger.child({ jobId: d.jobId, disputeId: d.disputeId, interval: d.interval });
+      const rec = this.p.state.job(d.jobId)!;
+      const served = await serveInterval({
+        index, interval: d.interval, dir: path.join(this.jobDir(d.jobId), "checkpoints"), store: this.p.store,
+        prepared: async () => this.getPrepared(rec, await this.chainJob(BigInt(d.jobId))), ep: this.p.config.ep, threads: this.p.config.threads, logger: log,
+      });
+      this.p.state.putDispute({ ...d, served: true });
+      log.info(served, "disputed interval's states served");
+    }
+    for (const c of this.p.state.chunks()) {
+      if (c.done) continue;
+      const log = this.p.logger.child({ challengeId: c.challengeId, disputeId: c.disputeId });
+      const dispute = await dm.getDispute(BigInt(c.disputeId));
+      const jobId = dispute.jobId.toString();
+      const rec = this.p.state.job(jobId);
+      if (!rec || !["submitted", "finalized", "withdrawn"].includes(rec.phase)) {
+        this.p.state.putChunk({ ...c, done: true, outcome: "not ours" });
+        continue;
+      }
+      const onChain = await dm.getChunkChallenge(BigInt(c.challengeId));
+      if (Number(onChain.status) !== CHUNK_OPEN) {
+        this.p.state.putChunk({ ...c, done: true, outcome: `status ${onChain.status}` });
+        continue;
+      }
+      if (withhold) continue; // ADVERSARIAL: stay silent
+      const index = await this.loadIndex(jobId);
+      if (!index) continue;
+      const prepared = await this.getPrepared(rec, await this.chainJob(BigInt(jobId)));
+      const where = locateFile(c.fileHash, index, prepared.dataset.batches, c.batch);
+      if (!where) {
+        log.error({ fileHash: c.fileHash }, "challenged file is not one we committed to; cannot answer");
+        this.p.state.putChunk({ ...c, done: true, outcome: "unknown file" });
+        continue;
+      }
+      if (where.interval !== undefined && !(await this.p.store.has(where.sha256))) {
+        await serveInterval({
+          index, interval: where.interval, dir: path.join(this.jobDir(jobId), "checkpoints"), store: this.p.store,
+          prepared: async () => prepared, ep: this.p.config.ep, threads: this.p.config.threads, logger: log,
+        });
+      }
+      const proof = provenChunk(await this.p.store.get(where.sha256), c.fileHash, c.chunkIndex);
+      if (!proof) {
+        log.error("our bytes do not prove against the challenged hash; not answering");
+        this.p.state.putChunk({ ...c, done: true, outcome: "unprovable" });
+        continue;
+      }
+      await this.p.responder.answerChunk(BigInt(c.challengeId), proof.byteLength, proof.chunk, proof.proof);
+      this.p.state.putChunk({ ...c, done: true, outcome: "answered" });
+      log.info({ chunkIndex: c.chunkIndex, bytes: proof.chunk.length }, "chunk challenge answered");
+    }
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * The worker's durable memory, in the journal's key-value table (same SQLite file as the
+ * transaction intents): one record per job it has looked at, plus queues of disputes and chunk
+ * challenges seen. Every decision is written here before any transaction that acts on it.
+ */
+import type { KeyValueStore } from "../chain/journal";
+import type { RejectReason } from "./decider";
+
+export type JobPhase =
+  | "candidate" // seen Open, not decided yet
+  | "rejected" // decided not to take it (reason kept)
+  | "dry-run" // would have claimed (dry run)
+  | "accepted" // decided to claim; claim intent journaled
+  | "claimed" // claim mined: train
+  | "submitted" // result submitted
+  | "finalized" // paid (credit)
+  | "withdrawn" // credit withdrawn
+  | "lost" // claimed by someone else, expired, or rejected on chain
+  | "abandoned"; // could not finish before the deadline
+
+export interface JobRecord {
+  readonly jobId: string;
+  readonly phase: JobPhase;
+  readonly specURI: string;
+  readonly reason?: RejectReason | string;
+  readonly message?: string;
+  readonly indexAddress?: string;
+  readonly paymentToken?: string;
+  readonly updatedAt: number;
+}
+
+export interface ChunkRecord {
+  readonly challengeId: string;
+  readonly disputeId: string;
+  readonly fileHash: string;
+  readonly chunkIndex: number;
+  readonly batch: boolean;
+  readonly deadline: number;
+  readonly done: boolean;
+  readonly outcome?: string;
+}
+
+export interface DisputeRecord {
+  readonly disputeId: string;
+  readonly jobId: string;
+  readonly interval: number;
+  readonly served: boolean;
+}
+
+const JOBS = "worker:jobs";
+const DISPUTES = "worker:disputes";
+const CHUNKS = "worker:chunks";
+
+export class WorkerState {
+  constructor(private readonly kv: KeyValueStore) {}
+
+  private list(key: string): string[] {
+    const v = this.kv.get(key);
+    return v ? (JSON.parse(v) as string[]) : [];
+  }
+
+  private add(key: string, id: string): void {
+    const l = this.list(key);
+    if (!l.includes(id)) this.kv.put(key, JSON.stringify([...l, id]));
+  }
+
+  job(jobId: bigint | string): JobRecord | undefined {
+    const v = this.kv.get(`worker:job:${jobId}`);
+    return v ? (JSON.parse(v) as JobRecord) : undefined;
+  }
+
+  putJob(r: Omit<JobRecord, "updatedAt">): JobRecord {
+    const rec = { ...r, updatedAt: Date.now() };
+    this.kv.put(`worker:job:${r.jobId}`, JSON.stringify(rec));
+    this.add(JOBS, r.jobId);
+    return rec;
+  }
+
+  jobs(): JobRecord[] {
+    return this.list(JOBS).map((id) => this.job(id)!).filter(Boolean);
+  }
+
+  dispute(id: string): DisputeRecord | undefined {
+    const v = this.kv.get(`worker:dispute:${id}`);
+    return v ? (JSON.parse(v) as DisputeRecord) : undefined;
+  }
+
+  putDispute(r: DisputeRecord): void {
+    this.kv.put(`worker:dispute:${r.disputeId}`, JSON.stringify(r));
+    this.add(DISPUTES, r.disputeId);
+  }
+
+  disputes(): DisputeRecord[] {
+    return this.list(DISPUTES).map((id) => this.dispute(id)!).filter(Boolean);
+  }
+
+  chunk(id: string): ChunkRecord | undefined {
+    const v = this.kv.get(`worker:chunk:${id}`);
+    return v ? (JSON.parse(v) as ChunkRecord) : undefined;
+  }
+
+  putChunk(r: ChunkRecord): void {
+    this.kv.put(`worker:chunk:${r.challengeId}`, JSON.stringify(r));
+    this.add(CHUNKS, r.challengeId);
+  }
+
+  chunks(): ChunkRecord[] {
+    return this.list(CHUNKS).map((id) => this.chunk(id)!).filter(Boolean);
+  }
+}
