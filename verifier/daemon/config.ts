@@ -1,0 +1,159 @@
+/**
+ * Verifier daemon configuration: one typed object, built from commander flags with environment
+ * fallbacks (`UPOW_*`), every value checked. `registerVerifierCommands` adds `upow verifier start`.
+ * Keys never appear here: the signer is loaded from `UPOW_PRIVATE_KEY` or an encrypted keystore.
+ */
+import path from "node:path";
+import { Command, Option } from "commander";
+import { isAddress } from "ethers";
+import type { Eip1193Provider } from "../chain/rpc";
+import { VerifierConfigError } from "./errors";
+
+export interface VerifierConfig {
+  /** JSON-RPC URLs, tried in order with fallback. */
+  rpcUrls: string[];
+  /** In-process EIP-1193 provider (tests: `hre.network.provider`), used after `rpcUrls`. */
+  eip1193?: Eip1193Provider;
+  jobMarket: string;
+  auditManager: string;
+  disputeManager: string;
+  /** First block to scan on a fresh data dir (the deployment block). @default 0 */
+  startBlock: number;
+  /** Journal, cursor, artifacts and the instance lock live here. */
+  dataDir: string;
+  /** Reads and events at latest − confirmations. @default 2 */
+  confirmations: number;
+  /** Blocks a sent transaction's receipt must be deep. @default 1 */
+  txConfirmations: number;
+  /** Loop period. @default 2000 */
+  pollIntervalMs: number;
+  /** getLogs range per call during backfill. @default 2000 */
+  logChunkSize: number;
+  /** Replays running at once. @default 2 */
+  concurrency: number;
+  /** Replays waiting at most (more: Busy). @default 16 */
+  maxQueued: number;
+  /** Time budget of one audit / locate / judge task (ms). @default 600000 */
+  taskBudgetMs: number;
+  /** Audit every submitted job with this node's own sample. @default true */
+  audit: boolean;
+  /** Open disputes when an audit fails (bonds!). @default true */
+  challenge: boolean;
+  /** Call permissionless timeouts/finalize even when only others gain. @default true */
+  callTimeouts: boolean;
+  /** Do not start a step within this many seconds of its deadline. @default 5 */
+  deadlineMarginSec: number;
+  /** Simulate and log transactions, send none. @default false */
+  dryRun: boolean;
+  /** Serve /metrics and /healthz on this port (0: a free one); undefined: off. */
+  metricsPort?: number;
+  /** @default 127.0.0.1 */
+  metricsHost: string;
+  /** Encrypted JSON keystore (when UPOW_PRIVATE_KEY is unset). */
+  keystore?: string;
+  /** File with the keystore password (else UPOW_KEYSTORE_PASSWORD). */
+  passwordFile?: string;
+  /** Environment the key is read from. @default process.env */
+  env?: NodeJS.ProcessEnv;
+  /** Per-try timeout of artifact fetches (ms). @default 30000 */
+  artifactTimeoutMs: number;
+  /** Extra rounds of artifact fetches. @default 2 */
+  artifactRetries: number;
+  /** RPC per-request timeout (ms). @default 10000 */
+  rpcTimeoutMs: number;
+  /** pino level. @default info */
+  logLevel: string;
+}
+
+export const DEFAULTS = {
+  startBlock: 0, confirmations: 2, txConfirmations: 1, pollIntervalMs: 2000, logChunkSize: 2000, concurrency: 2, maxQueued: 16,
+  taskBudgetMs: 600_000, audit: true, challenge: true, callTimeouts: true, deadlineMarginSec: 5, dryRun: false,
+  metricsHost: "127.0.0.1", artifactTimeoutMs: 30_000, artifactRetries: 2, rpcTimeoutMs: 10_000, logLevel: "info",
+} as const;
+
+export type VerifierConfigInput = Partial<VerifierConfig> & Pick<VerifierConfig, "jobMarket" | "auditManager" | "disputeManager" | "dataDir">;
+
+/** Fill defaults and check every value; throws VerifierConfigError naming the field. */
+export function resolveVerifierConfig(input: VerifierConfigInput): VerifierConfig {
+  const c = { rpcUrls: [], ...DEFAULTS, ...stripUndefined(input) } as VerifierConfig;
+  const bad = (field: string, why: string, value?: unknown) => new VerifierConfigError(`config ${field} ${why}`, { details: { field, value: value === undefined ? undefined : String(value) } });
+  if (c.rpcUrls.length === 0 && !c.eip1193) throw bad("rpcUrls", "needs at least one RPC URL (--rpc-url or UPOW_RPC_URLS)");
+  for (const f of ["jobMarket", "auditManager", "disputeManager"] as const) {
+    if (!isAddress(c[f])) throw bad(f, "must be an address", c[f]);
+  }
+  if (!c.dataDir) throw bad("dataDir", "is required");
+  const ints: [keyof VerifierConfig, number][] = [
+    ["startBlock", 0], ["confirmations", 0], ["txConfirmations", 1], ["pollIntervalMs", 1], ["logChunkSize", 1], ["concurrency", 1],
+    ["maxQueued", 0], ["taskBudgetMs", 1], ["deadlineMarginSec", 0], ["artifactTimeoutMs", 1], ["artifactRetries", 0], ["rpcTimeoutMs", 1],
+  ];
+  for (const [f, min] of ints) {
+    const v = c[f];
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min) throw bad(f, `must be an integer ≥ ${min}`, v);
+  }
+  if (c.metricsPort !== undefined && (!Number.isInteger(c.metricsPort) || c.metricsPort < 0 || c.metricsPort > 65535)) throw bad("metricsPort", "must be 0-65535", c.metricsPort);
+  if (!["trace", "debug", "info", "warn", "error", "fatal", "silent"].includes(c.logLevel)) throw bad("logLevel", "is not a pino level", c.logLevel);
+  return { ...c, dataDir: path.resolve(c.dataDir) };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+const int = (v: string) => {
+  if (!/^\d+$/.test(v)) throw new VerifierConfigError("expected a non-negative integer", { details: { value: v } });
+  return Number(v);
+};
+
+/** The `verifier start` options (flag, env fallback, help). */
+export function verifierStartCommand(run: (config: VerifierConfig) => Promise<void>): Command {
+  const opt = (flags: string, help: string, env: string) => new Option(flags, help).env(env);
+  return new Command("start")
+    .description("run the verifier daemon: audit submitted jobs, challenge cheats, serve on committees (docs/verifier.md)")
+    .addOption(opt("--rpc-url <url...>", "JSON-RPC URL(s), tried in order with fallback (env: comma-separated)", "UPOW_RPC_URLS").argParser((v: string, prev?: string[]) => [...(prev ?? []), ...v.split(",").filter(Boolean)]))
+    .addOption(opt("--job-market <address>", "JobMarket address", "UPOW_JOB_MARKET").makeOptionMandatory())
+    .addOption(opt("--audit-manager <address>", "AuditManager address", "UPOW_AUDIT_MANAGER").makeOptionMandatory())
+    .addOption(opt("--dispute-manager <address>", "DisputeManager address", "UPOW_DISPUTE_MANAGER").makeOptionMandatory())
+    .addOption(opt("--data-dir <dir>", "journal, cursor, artifact cache, instance lock", "UPOW_DATA_DIR").default("./upow-verifier"))
+    .addOption(opt("--start-block <n>", "first block to scan on a fresh data dir", "UPOW_START_BLOCK").argParser(int))
+    .addOption(opt("--confirmations <n>", `read state and events at latest − n (default ${DEFAULTS.confirmations})`, "UPOW_CONFIRMATIONS").argParser(int))
+    .addOption(opt("--tx-confirmations <n>", `receipt depth before a tx counts (default ${DEFAULTS.txConfirmations})`, "UPOW_TX_CONFIRMATIONS").argParser(int))
+    .addOption(opt("--poll-interval-ms <ms>", `loop period (default ${DEFAULTS.pollIntervalMs})`, "UPOW_POLL_INTERVAL_MS").argParser(int))
+    .addOption(opt("--concurrency <n>", `replays at once (default ${DEFAULTS.concurrency})`, "UPOW_CONCURRENCY").argParser(int))
+    .addOption(opt("--max-queued <n>", `replays waiting at most, more are refused as busy (default ${DEFAULTS.maxQueued})`, "UPOW_MAX_QUEUED").argParser(int))
+    .addOption(opt("--task-budget-ms <ms>", `time budget of one audit/judge task (default ${DEFAULTS.taskBudgetMs})`, "UPOW_TASK_BUDGET_MS").argParser(int))
+    .addOption(opt("--no-audit", "do not audit jobs on its own (assigned audits and jury duty still run)", "UPOW_NO_AUDIT"))
+    .addOption(opt("--no-challenge", "never open disputes", "UPOW_NO_CHALLENGE"))
+    .addOption(opt("--no-call-timeouts", "only call permissionless timeouts that pay this node", "UPOW_NO_CALL_TIMEOUTS"))
+    .addOption(opt("--dry-run", "simulate and log transactions, send none", "UPOW_DRY_RUN"))
+    .addOption(opt("--metrics-port <port>", "serve /metrics and /healthz on this port", "UPOW_METRICS_PORT").argParser(int))
+    .addOption(opt("--metrics-host <host>", "metrics bind address", "UPOW_METRICS_HOST"))
+    .addOption(opt("--keystore <file>", "encrypted JSON keystore (used when UPOW_PRIVATE_KEY is unset)", "UPOW_KEYSTORE"))
+    .addOption(opt("--password-file <file>", "keystore password file (else UPOW_KEYSTORE_PASSWORD)", "UPOW_PASSWORD_FILE"))
+    .addOption(opt("--log-level <level>", "pino log level", "UPOW_LOG_LEVEL"))
+    .action(async (o: Record<string, unknown>) => {
+      const config = resolveVerifierConfig({
+        rpcUrls: o.rpcUrl as string[] | undefined,
+        jobMarket: o.jobMarket as string,
+        auditManager: o.auditManager as string,
+        disputeManager: o.disputeManager as string,
+        dataDir: o.dataDir as string,
+        startBlock: o.startBlock as number | undefined,
+        confirmations: o.confirmations as number | undefined,
+        txConfirmations: o.txConfirmations as number | undefined,
+        pollIntervalMs: o.pollIntervalMs as number | undefined,
+        concurrency: o.concurrency as number | undefined,
+        maxQueued: o.maxQueued as number | undefined,
+        taskBudgetMs: o.taskBudgetMs as number | undefined,
+        audit: o.audit as boolean | undefined,
+        challenge: o.challenge as boolean | undefined,
+        callTimeouts: o.callTimeouts as boolean | undefined,
+        dryRun: o.dryRun === true,
+        metricsPort: o.metricsPort as number | undefined,
+        metricsHost: o.metricsHost as string | undefined,
+        keystore: o.keystore as string | undefined,
+        passwordFile: o.passwordFile as string | undefined,
+        logLevel: o.logLevel as string | undefined,
+      });
+      await run(config);
+    });
+}

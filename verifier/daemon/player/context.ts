@@ -1,0 +1,93 @@
+/**
+ * What the players share: narrow views of the contracts (each player declares what it reads),
+ * this node's records, the scheduler, the responder and the checks. Built once by the service.
+ */
+import type { Logger } from "pino";
+import type { AuditManager, BlockhashRandomness, DisputeManager, IERC20, JobMarket } from "../../../typechain-types";
+import type { UPowMetrics } from "../../chain/metrics";
+import type { ResultIndex } from "../../protocol/resultIndex";
+import type { ArtifactClient } from "../check/artifacts";
+import { loadResultIndex } from "../check/resultIndex";
+import type { RunnerFactory, RunnerSettingsChoice } from "../check/runners";
+import type { JobSpec, JobSpecLoader, OnChainJobTerms } from "../check/spec";
+import { VerifierDaemonError } from "../errors";
+import type { DaemonRecords } from "../records";
+import type { Responder } from "../responder/responder";
+import type { Scheduler } from "../scheduler/scheduler";
+import type { DisputePolicy, JobPolicy } from "../solver/types";
+
+export type JobMarketView = Pick<JobMarket, "getJob" | "jobTerms" | "auditSeed" | "checkpointCount" | "interface" | "filters" | "queryFilter" | "getAddress">;
+export type AuditManagerView = Pick<AuditManager, "getAudit" | "auditorState" | "credits" | "interface" | "getAddress">;
+export type DisputeManagerView = Pick<
+  DisputeManager,
+  "getDispute" | "getRound" | "getVote" | "getChunkChallenge" | "activeDispute" | "credits" | "params" | "interface" | "filters" | "queryFilter" | "getAddress"
+>;
+export type RandomnessView = Pick<BlockhashRandomness, "isAvailable" | "isExpired">;
+export type TokenView = Pick<IERC20, "allowance" | "interface" | "getAddress">;
+
+/** The block all reads of one tick are made at (latest − confirmations) and its timestamp. */
+export interface Tick {
+  block: number;
+  now: bigint;
+}
+
+export interface PlayerContext {
+  me: string;
+  jobMarket: JobMarketView;
+  auditManager: AuditManagerView;
+  disputeManager: DisputeManagerView;
+  randomness: RandomnessView;
+  stakingToken: TokenView;
+  /** Deployment block of the JobMarket (start of event look-ups). */
+  fromBlock: number;
+  records: DaemonRecords;
+  scheduler: Scheduler;
+  responder: Responder;
+  /** Mined block of an intent by key (the journal), null while not mined. */
+  minedBlock(key: string): number | null;
+  client: ArtifactClient;
+  specs: JobSpecLoader;
+  runners: RunnerFactory;
+  settings: readonly [RunnerSettingsChoice, RunnerSettingsChoice];
+  jobPolicy: JobPolicy;
+  disputePolicy: DisputePolicy;
+  /** Per-task budget of replays (ms). */
+  taskBudgetMs: number;
+  logger: Logger;
+  metrics?: UPowMetrics;
+}
+
+export interface JobMaterials {
+  terms: OnChainJobTerms;
+  spec: JobSpec;
+  index: ResultIndex;
+}
+
+/** Spec + result index of a submitted job (URIs from the records, else from the job's events). */
+export async function loadJobMaterials(ctx: PlayerContext, jobId: bigint): Promise<JobMaterials> {
+  const job = await ctx.jobMarket.getJob(jobId);
+  const note = ctx.records.jobNote(jobId);
+  let { specURI, resultURI } = note;
+  if (specURI === undefined) {
+    const logs = await ctx.jobMarket.queryFilter(ctx.jobMarket.filters.JobCreated(jobId), ctx.fromBlock);
+    specURI = logs[0]?.args.specURI;
+  }
+  if (resultURI === undefined) {
+    const logs = await ctx.jobMarket.queryFilter(ctx.jobMarket.filters.ResultSubmitted(jobId), ctx.fromBlock);
+    resultURI = logs[logs.length - 1]?.args.resultURI;
+  }
+  if (specURI === undefined || resultURI === undefined) {
+    throw new VerifierDaemonError("job events not found (spec or result URI)", { details: { jobId } });
+  }
+  ctx.records.updateJobNote(jobId, { specURI, resultURI });
+  const terms: OnChainJobTerms = {
+    jobId, specHash: job.specHash, specURI, dataRoot: job.dataRoot, initialStateHash: job.initialStateHash,
+    totalSteps: job.totalSteps, checkpointInterval: job.checkpointInterval, numBatches: job.numBatches, stateBytes: job.stateBytes,
+  };
+  const spec = await ctx.specs.load(terms);
+  const index = await loadResultIndex({
+    client: ctx.client, resultURI, jobId, checkpointRoot: job.checkpointRoot, initialStateHash: job.initialStateHash,
+    finalStateHash: job.finalStateHash, totalSteps: job.totalSteps, checkpointInterval: job.checkpointInterval,
+  });
+  return { terms, spec, index };
+}

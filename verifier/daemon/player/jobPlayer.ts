@@ -1,0 +1,199 @@
+/**
+ * One job: audit (own sample, or assigned-auditor duty), attest, challenge (commit → open), and the
+ * permissionless moves that pay this node (finalize, release). Runs once per tick; heavy work goes
+ * to the scheduler and its result is picked up on a later tick from the records.
+ */
+import { hexlify, keccak256, AbiCoder, randomBytes, MaxUint256 } from "ethers";
+import { checkpointProof } from "../../protocol/resultIndex";
+import { UPowError } from "../../errors";
+import { auditSample } from "../audit/sample";
+import { runAudit } from "../check/audit";
+import { SchedulerBusyError } from "../errors";
+import { solveJob } from "../solver/jobSolver";
+import { AuditorState, JobStatus, type JobAction, type JobFacts } from "../solver/types";
+import { loadJobMaterials, type PlayerContext, type Tick } from "./context";
+
+const coder = AbiCoder.defaultAbiCoder();
+
+export type PlayerStatus = "active" | "done";
+
+export class JobPlayer {
+  readonly #log;
+
+  constructor(
+    private readonly ctx: PlayerContext,
+    readonly jobId: bigint,
+  ) {
+    this.#log = ctx.logger.child({ jobId: jobId.toString() });
+  }
+
+  async act(tick: Tick): Promise<PlayerStatus> {
+    const facts = await this.#facts(tick);
+    const done =
+      facts.status === JobStatus.Finalized || facts.status === JobStatus.Rejected || facts.status === JobStatus.Cancelled
+        ? facts.auditorState !== AuditorState.Attested
+        : false;
+    for (const action of solveJob(facts, this.ctx.jobPolicy)) {
+      await this.#run(action, facts);
+    }
+    return done ? "done" : "active";
+  }
+
+  async #facts(tick: Tick): Promise<JobFacts> {
+    const { jobMarket, auditManager, disputeManager, records, me } = this.ctx;
+    const bt = { blockTag: tick.block };
+    const job = await jobMarket.getJob(this.jobId, bt);
+    const submittedLike = Number(job.status) >= JobStatus.Submitted;
+    const [audit, auditorState] = submittedLike
+      ? await Promise.all([auditManager.getAudit(this.jobId, bt), auditManager.auditorState(this.jobId, me, bt)])
+      : [undefined, 0n];
+    let seedReady = false;
+    if (Number(job.status) === JobStatus.Submitted) {
+      seedReady = await jobMarket.auditSeed(this.jobId, bt).then(() => true, () => false);
+    }
+    const outcome = records.audit(this.jobId);
+    const challenges = records.challenges(this.jobId).map((c) => {
+      if (c.commitBlock !== null) return c;
+      const mined = this.ctx.minedBlock(commitKey(this.jobId, c.interval));
+      if (mined === null) return c;
+      const updated = { ...c, commitBlock: mined };
+      records.putChallenge(this.jobId, updated);
+      return updated;
+    });
+    const activeDisputes = new Map<number, bigint>();
+    if (outcome?.kind === "failed") {
+      for (const i of outcome.failedIntervals) activeDisputes.set(i, await disputeManager.activeDispute(this.jobId, i, bt));
+    }
+    return {
+      jobId: this.jobId,
+      status: Number(job.status),
+      now: tick.now,
+      block: tick.block,
+      windowEnd: job.windowEnd,
+      openDisputes: Number(job.openDisputes),
+      checkpointCount: Number(job.totalSteps / (job.checkpointInterval === 0n ? 1n : job.checkpointInterval)) + 1,
+      auditorsDrawn: audit?.drawn ?? false,
+      seedReady,
+      auditorState: Number(auditorState),
+      auditSettled: audit?.settled ?? false,
+      audit: outcome,
+      auditRunning: this.ctx.scheduler.has(`audit:${this.jobId}`),
+      challenges,
+      activeDisputes,
+    };
+  }
+
+  async #run(action: JobAction, facts: JobFacts): Promise<void> {
+    const { jobMarket, auditManager, disputeManager, responder, records } = this.ctx;
+    const id = this.jobId;
+    switch (action.type) {
+      case "audit":
+        this.#scheduleAudit(facts);
+        return;
+      case "drawAuditors":
+        await responder.respond({ key: `draw-auditors:${id}`, purpose: "draw-auditors", to: await auditManager.getAddress(), data: auditManager.interface.encodeFunctionData("drawAuditors", [id]) });
+        return;
+      case "attest": {
+        const r = await responder.respond({ key: `attest:${id}`, purpose: "attest", to: await auditManager.getAddress(), data: auditManager.interface.encodeFunctionData("attest", [id, action.sample]) });
+        if (r.kind === "sent") this.ctx.metrics?.auditsRun.inc({ result: "attested" });
+        return;
+      }
+      case "commitChallenge": {
+        let rec = records.challenges(id).find((c) => c.interval === action.interval);
+        if (!rec) {
+          const salt = hexlify(randomBytes(32));
+          const commitment = keccak256(coder.encode(["uint256", "uint64", "address", "bytes32"], [id, action.interval, this.ctx.me, salt]));
+          rec = { interval: action.interval, salt, commitment, commitBlock: null, disputeId: null };
+          records.putChallenge(id, rec); // the salt is on disk before the commitment leaves
+        }
+        const r = await responder.respond({ key: commitKey(id, action.interval), purpose: "challenge-commit", to: await disputeManager.getAddress(), data: disputeManager.interface.encodeFunctionData("commitChallenge", [rec.commitment]) });
+        if (r.kind === "sent" && r.result.kind === "mined") records.putChallenge(id, { ...rec, commitBlock: r.result.blockNumber });
+        return;
+      }
+      case "openDispute":
+        await this.#openDispute(action.interval, action.salt);
+        return;
+      case "finalize":
+        await responder.respond({ key: `finalize:${id}`, purpose: "finalize", to: await jobMarket.getAddress(), data: jobMarket.interface.encodeFunctionData("finalize", [id]) });
+        return;
+      case "releaseAttester":
+        await responder.respond({ key: `release:${id}`, purpose: "release-attester", to: await auditManager.getAddress(), data: auditManager.interface.encodeFunctionData("releaseAttester", [id, this.ctx.me]) });
+        return;
+    }
+  }
+
+  #scheduleAudit(facts: JobFacts): void {
+    const ctx = this.ctx;
+    const id = this.jobId;
+    ctx.scheduler
+      .schedule(
+        `audit:${id}`,
+        async (signal) => {
+          const { spec, index } = await loadJobMaterials(ctx, id);
+          const seed = await ctx.jobMarket.auditSeed(id);
+          const terms = await ctx.jobMarket.jobTerms(id);
+          const sample = auditSample({ auditSeed: seed, jobId: id, verifier: ctx.me, checkpointCount: facts.checkpointCount, samples: Number(terms.samplesPerAuditor) });
+          this.#log.info({ sample }, "audit started");
+          const outcome = await runAudit({
+            spec, index, sample, client: ctx.client, runners: ctx.runners, settings: ctx.settings[0], signal, logger: this.#log,
+            onReplay: (s) => ctx.metrics?.replaySeconds.observe(s),
+          });
+          ctx.records.putAudit(id, outcome);
+          ctx.metrics?.auditsRun.inc({ result: outcome.kind === "failed" ? "disputed" : outcome.kind === "passed" ? "passed" : "skipped" });
+          this.#log.info({ outcome: outcome.kind, ...(outcome.kind === "failed" ? { failedIntervals: outcome.failedIntervals, reason: outcome.reason } : {}) }, "audit finished");
+          return outcome;
+        },
+        { budgetMs: ctx.taskBudgetMs },
+      )
+      .catch((err: unknown) => {
+        if (err instanceof SchedulerBusyError) return; // asked again next tick
+        const e = err instanceof UPowError ? { name: err.name, err: err.shortMessage, details: err.details } : { err: String(err) };
+        this.#log.error(e, "audit could not run; will retry on a later tick");
+        ctx.metrics?.auditsRun.inc({ result: "error" });
+      });
+  }
+
+  async #openDispute(interval: number, salt: string): Promise<void> {
+    const { disputeManager, stakingToken, responder, records, me } = this.ctx;
+    const id = this.jobId;
+    const dmAddress = await disputeManager.getAddress();
+    const params = await disputeManager.params();
+    if ((await stakingToken.allowance(me, dmAddress)) < params.disputeBond + params.chunkBond) {
+      const r = await responder.respond({ key: `approve:${dmAddress}`, purpose: "approve-bonds", to: await stakingToken.getAddress(), data: stakingToken.interface.encodeFunctionData("approve", [dmAddress, MaxUint256]) });
+      if (r.kind !== "sent") return;
+    }
+    let materials;
+    try {
+      materials = await loadJobMaterials(this.ctx, id);
+    } catch (err) {
+      this.#log.error({ err: err instanceof UPowError ? err.shortMessage : String(err) }, "cannot open dispute: result index unavailable");
+      return;
+    }
+    const c0 = checkpointProof(materials.index, interval);
+    const c1 = checkpointProof(materials.index, interval + 1);
+    const r = await responder.respond({
+      key: `dispute-open:${id}:${interval}`,
+      purpose: "dispute-open",
+      to: dmAddress,
+      data: disputeManager.interface.encodeFunctionData("openDispute", [
+        id, interval, salt,
+        { stateHash: c0.stateHash, stepRoot: c0.stepRoot, proof: c0.proof },
+        { stateHash: c1.stateHash, stepRoot: c1.stepRoot, proof: c1.proof },
+      ]),
+    });
+    if (r.kind !== "sent") return;
+    const disputeId = await disputeManager.activeDispute(id, interval);
+    const d = await disputeManager.getDispute(disputeId);
+    if (disputeId !== 0n && d.challenger.toLowerCase() === me.toLowerCase()) {
+      const rec = records.challenges(id).find((c) => c.interval === interval)!;
+      records.putChallenge(id, { ...rec, disputeId });
+      records.followDispute(disputeId);
+      this.ctx.metrics?.disputesOpened.inc();
+      this.#log.warn({ interval, disputeId: disputeId.toString() }, "dispute opened");
+    }
+  }
+}
+
+export function commitKey(jobId: bigint, interval: number): string {
+  return `challenge-commit:${jobId}:${interval}`;
+}

@@ -1,0 +1,195 @@
+/**
+ * The one file that wires the verifier daemon (op-challenger's service): instance lock → journal →
+ * provider → signer → TxSender (the only signer) → contracts → artifact client → scheduler →
+ * responder → players → monitor loop → metrics server. `runVerifier` returns when `signal` aborts
+ * (tests simulate crashes by aborting and restarting on the same data dir).
+ */
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import pino, { type Logger } from "pino";
+import {
+  AuditManager__factory, BlockhashRandomness__factory, DisputeManager__factory, IERC20__factory, JobMarket__factory, StakeManager__factory,
+} from "../../typechain-types";
+import { acquireInstanceLock } from "../chain/instance-lock";
+import { Journal } from "../chain/journal";
+import { loadSigner } from "../chain/keys";
+import { createMetrics, startMetricsServer, type MetricsServer, type UPowMetrics } from "../chain/metrics";
+import { createProvider, collectErrorText } from "../chain/rpc";
+import { TxSender } from "../chain/tx-sender";
+import { UPowError } from "../errors";
+import { LocalStore } from "../store";
+import { ArtifactClient } from "./check/artifacts";
+import { onnxRunnerFactory, type RunnerFactory, type RunnerSettingsChoice } from "./check/runners";
+import { ManifestSpecLoader, type JobSpecLoader } from "./check/spec";
+import type { VerifierConfig } from "./config";
+import { Monitor } from "./monitor/monitor";
+import type { PlayerContext, Tick } from "./player/context";
+import { DisputePlayer } from "./player/disputePlayer";
+import { JobPlayer } from "./player/jobPlayer";
+import { DaemonRecords } from "./records";
+import { Responder } from "./responder/responder";
+import { Scheduler } from "./scheduler/scheduler";
+
+export interface RunVerifierOptions {
+  signal: AbortSignal;
+  logger?: Logger;
+  /** Step executors (default: onnxruntime-node StepRunner). */
+  runners?: RunnerFactory;
+  /** Spec loader (default: manifest from the on-chain specURI). */
+  specs?: JobSpecLoader;
+  /** Juror settings pair (§10.4). @default threads 1 / opt all, threads 2 / opt basic */
+  settings?: readonly [RunnerSettingsChoice, RunnerSettingsChoice];
+  /** Called after every tick (tests, health). */
+  onTick?: (tick: Tick) => void;
+  /** Metrics registry to use (default: a fresh one). */
+  metrics?: UPowMetrics;
+  /** Called once the metrics server listens. */
+  onMetricsServer?: (url: string) => void;
+}
+
+export async function runVerifier(config: VerifierConfig, options: RunVerifierOptions): Promise<void> {
+  const { signal } = options;
+  const logger = (options.logger ?? pino({ level: config.logLevel })).child({ role: "verifier" });
+  const lock = acquireInstanceLock({ dataDir: config.dataDir, logger });
+  const cleanup: (() => Promise<void> | void)[] = [() => lock.release()];
+  try {
+    const journal = Journal.open(path.join(config.dataDir, "journal.sqlite"));
+    cleanup.unshift(() => journal.close());
+    const metrics = options.metrics ?? createMetrics({ defaultLabels: { role: "verifier" } });
+    const provider = createProvider({
+      urls: config.rpcUrls, eip1193: config.eip1193, timeoutMs: config.rpcTimeoutMs, logger, pollingIntervalMs: config.pollIntervalMs,
+      onRpcError: (i) => metrics.rpcErrors.inc({ endpoint: i.endpoint }),
+    });
+    cleanup.unshift(() => provider.destroy());
+    const signer = await loadSigner({ env: config.env, keystorePath: config.keystore, passwordFile: config.passwordFile, provider, logger });
+    const me = signer.address;
+    const log = logger.child({ verifier: me });
+
+    const jobMarket = JobMarket__factory.connect(config.jobMarket, provider);
+    const auditManager = AuditManager__factory.connect(config.auditManager, provider);
+    const disputeManager = DisputeManager__factory.connect(config.disputeManager, provider);
+    const [tokenAddress, randomnessAddress] = await Promise.all([disputeManager.stakingToken(), disputeManager.randomness()]);
+    const stakingToken = IERC20__factory.connect(tokenAddress, provider);
+    const randomness = BlockhashRandomness__factory.connect(randomnessAddress, provider);
+
+    const sender = await TxSender.create({
+      signer, provider, journal, logger: log.child({ component: "sender" }), confirmations: config.txConfirmations, dryRun: config.dryRun,
+      pollIntervalMs: Math.min(1000, config.pollIntervalMs),
+      errorInterfaces: [jobMarket.interface, auditManager.interface, disputeManager.interface, StakeManager__factory.createInterface()],
+      onTxEvent: (e) => {
+        if (e.type === "sent") metrics.txsSent.inc({ purpose: e.purpose });
+        if (e.type === "reverted" || e.type === "failed") metrics.txsFailed.inc({ purpose: e.purpose, reason: e.type });
+      },
+    });
+    cleanup.unshift(() => sender.close());
+
+    const store = await LocalStore.open(path.join(config.dataDir, "artifacts"));
+    const client = new ArtifactClient({ store, logger: log.child({ component: "artifacts" }), timeoutMs: config.artifactTimeoutMs, retries: config.artifactRetries });
+    const scheduler = new Scheduler({ concurrency: config.concurrency, maxQueued: config.maxQueued, budgetMs: config.taskBudgetMs, logger: log });
+    cleanup.unshift(() => scheduler.close());
+    const records = new DaemonRecords(journal.kv);
+    const ctx: PlayerContext = {
+      me, jobMarket, auditManager, disputeManager, randomness, stakingToken, fromBlock: config.startBlock, records, scheduler,
+      responder: new Responder(sender, log.child({ component: "responder" })),
+      minedBlock: (key) => {
+        const i = journal.getIntent(key);
+        return i?.state === "mined" && i.status === 1 ? i.blockNumber : null;
+      },
+      client,
+      specs: options.specs ?? new ManifestSpecLoader(client),
+      runners: options.runners ?? onnxRunnerFactory,
+      settings: options.settings ?? [{ threads: 1, optLevel: "all" }, { threads: 2, optLevel: "basic" }],
+      jobPolicy: { audit: config.audit, challenge: config.challenge, callTimeouts: config.callTimeouts, deadlineMarginSec: BigInt(config.deadlineMarginSec) },
+      disputePolicy: { callTimeouts: config.callTimeouts, deadlineMarginSec: BigInt(config.deadlineMarginSec) },
+      taskBudgetMs: config.taskBudgetMs,
+      logger: log,
+      metrics,
+    };
+    const monitor = new Monitor({
+      provider, kv: journal.kv, records,
+      addresses: { jobMarket: config.jobMarket, auditManager: config.auditManager, disputeManager: config.disputeManager },
+      interfaces: { jobMarket: jobMarket.interface, auditManager: auditManager.interface, disputeManager: disputeManager.interface },
+      startBlock: config.startBlock, confirmations: config.confirmations, chunkSize: config.logChunkSize, logger: log, metrics,
+    });
+
+    let lastTickAt = 0;
+    let lastBlock = -1;
+    if (config.metricsPort !== undefined) {
+      const server: MetricsServer = await startMetricsServer({
+        registry: metrics.registry, port: config.metricsPort, host: config.metricsHost, logger: log,
+        health: () => {
+          const age = Date.now() - lastTickAt;
+          return { ok: lastTickAt > 0 && age < Math.max(60_000, config.pollIntervalMs * 10), details: { lastBlock, msSinceTick: age, ...scheduler.stats() } };
+        },
+      });
+      cleanup.unshift(() => server.close());
+      options.onMetricsServer?.(server.url);
+    }
+
+    log.info({ dryRun: config.dryRun, confirmations: config.confirmations, startBlock: config.startBlock }, "verifier started");
+    const jobPlayers = new Map<bigint, JobPlayer>();
+    const disputePlayers = new Map<bigint, DisputePlayer>();
+    while (!signal.aborted) {
+      try {
+        const tick = await monitor.poll();
+        if (tick && !signal.aborted) {
+          await actAll(records.followedJobs(), jobPlayers, (id) => new JobPlayer(ctx, id), tick, (id) => records.unfollowJob(id), log, signal);
+          await actAll(records.followedDisputes(), disputePlayers, (id) => new DisputePlayer(ctx, id), tick, (id) => records.unfollowDispute(id), log, signal);
+          await withdrawCredits(ctx, tick, log);
+          lastTickAt = Date.now();
+          lastBlock = tick.block;
+          options.onTick?.(tick);
+        }
+      } catch (err) {
+        if (signal.aborted) break;
+        // The per-block loop logs and keeps going; only an operator can fix a deep reorg, which
+        // EventCursor reports on every poll until then.
+        log.warn({ err: collectErrorText(err), name: err instanceof Error ? err.name : undefined }, "tick failed; retrying");
+      }
+      await sleep(config.pollIntervalMs, undefined, { signal }).catch(() => undefined);
+    }
+    log.info("verifier stopping");
+  } finally {
+    for (const c of cleanup) {
+      try {
+        await c();
+      } catch (err) {
+        logger.warn({ err: err instanceof Error ? err.message : String(err) }, "cleanup step failed");
+      }
+    }
+  }
+}
+
+async function actAll<P extends { act(t: Tick): Promise<"active" | "done"> }>(
+  ids: bigint[], players: Map<bigint, P>, make: (id: bigint) => P, tick: Tick, unfollow: (id: bigint) => void, log: Logger, signal: AbortSignal,
+): Promise<void> {
+  for (const id of ids) {
+    if (signal.aborted) return;
+    let p = players.get(id);
+    if (!p) {
+      p = make(id);
+      players.set(id, p);
+    }
+    try {
+      if ((await p.act(tick)) === "done") {
+        players.delete(id);
+        unfollow(id);
+      }
+    } catch (err) {
+      if (signal.aborted) return;
+      // One player's failure never stops the others.
+      const e = err instanceof UPowError ? { name: err.name, err: err.shortMessage, details: err.details } : { err: collectErrorText(err) };
+      log.warn({ id: id.toString(), ...e }, "player failed this tick");
+    }
+  }
+}
+
+async function withdrawCredits(ctx: PlayerContext, tick: Tick, log: Logger): Promise<void> {
+  const credits = await ctx.disputeManager.credits(ctx.me, { blockTag: tick.block });
+  if (credits === 0n) return;
+  const r = await ctx.responder.respond({
+    key: `withdraw:dm:${tick.block}`, purpose: "withdraw", to: await ctx.disputeManager.getAddress(),
+    data: ctx.disputeManager.interface.encodeFunctionData("withdraw"),
+  });
+  if (r.kind === "sent") log.info({ credits: credits.toString() }, "credits withdrawn");
+}
