@@ -19,6 +19,18 @@ import {
 } from "../../verifier/chain/registry";
 import { TestToken__factory } from "../../typechain-types";
 
+/** Awaits `p` and checks it rejects with `type` (and a message matching `pattern`). */
+async function rejects(p: Promise<unknown>, type: new (...args: never[]) => Error, pattern?: RegExp): Promise<void> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).to.be.instanceOf(type);
+    if (pattern) expect((e as Error).message).to.match(pattern);
+    return;
+  }
+  expect.fail(`expected a ${type.name}`);
+}
+
 const CONFIG = path.join(__dirname, "..", "..", "deployments", "config", "hardhat.json");
 
 describe("scripts/deploy", function () {
@@ -89,7 +101,7 @@ describe("scripts/deploy", function () {
     it("a second deploy without force refuses and leaves the file as it was", async function () {
       const before = fs.readFileSync(file, "utf8");
       const [signer] = await ethers.getSigners();
-      await expect(runDeploy({ signer, network: hre.network.name, configFile: CONFIG, outDir: dir })).to.be.rejectedWith(DeploymentExistsError);
+      await rejects(runDeploy({ signer, network: hre.network.name, configFile: CONFIG, outDir: dir }), DeploymentExistsError);
       expect(fs.readFileSync(file, "utf8")).to.equal(before);
     });
 
@@ -110,13 +122,13 @@ describe("scripts/deploy", function () {
       const cfg = path.join(dir, "other-chain.json");
       fs.writeFileSync(cfg, JSON.stringify({ chainId: 1, testTokens: true }));
       const [signer] = await ethers.getSigners();
-      await expect(runDeploy({ signer, network: "other", configFile: cfg, outDir: dir })).to.be.rejectedWith(ChainIdMismatchError);
+      await rejects(runDeploy({ signer, network: "other", configFile: cfg, outDir: dir }), ChainIdMismatchError);
       expect(fs.existsSync(path.join(dir, "other.json"))).to.equal(false);
     });
 
     it("assertChainId refuses a deployment of another chain", async function () {
       await assertChainId(deployment, ethers.provider);
-      await expect(assertChainId({ ...deployment, chainId: 5 }, ethers.provider)).to.be.rejectedWith(DeploymentChainMismatchError);
+      await rejects(assertChainId({ ...deployment, chainId: 5 }, ethers.provider), DeploymentChainMismatchError);
     });
   });
 
@@ -132,7 +144,7 @@ describe("scripts/deploy", function () {
       expect((await c.disputeManager.params()).disputeBond).to.equal(150n * 10n ** 18n);
       // Changing one field of a grouped setter keeps the others.
       const samples = await c.jobMarket.samplesPerAuditor();
-      await expect(setParam(c, "JobMarket.auditorsPerJob", "6")).to.not.be.rejected;
+      await setParam(c, "JobMarket.auditorsPerJob", "6");
       expect(await c.jobMarket.auditorsPerJob()).to.equal(6n);
       expect(await c.jobMarket.samplesPerAuditor()).to.equal(samples);
       const all = await readParams(c);
@@ -171,9 +183,9 @@ describe("scripts/deploy", function () {
       expect(() => parseParamValue("JobMarket.nope", "1")).to.throw(GovernanceError, /unknown parameter JobMarket.nope/);
       expect(() => parseParamValue("JobMarket.challengeWindow", "-1")).to.throw(GovernanceError, /non-negative integer/);
       expect(() => parseParamValue("DisputeManager.disputeBond", "1e18")).to.throw(GovernanceError, /whole tokens/);
-      await expect(changeRole(c, deployment, "JobMarket", "MODULE_ROLE", deployer.address)).to.be.rejectedWith(GovernanceError, /no role MODULE_ROLE/);
-      await expect(changeRole(c, deployment, "Nope", "GOVERNOR_ROLE", deployer.address)).to.be.rejectedWith(GovernanceError, /unknown contract/);
-      await expect(changeRole(c, deployment, "JobMarket", "GOVERNOR_ROLE", "Nobody")).to.be.rejectedWith(GovernanceError, /neither an address/);
+      await rejects(changeRole(c, deployment, "JobMarket", "MODULE_ROLE", deployer.address), GovernanceError, /no role MODULE_ROLE/);
+      await rejects(changeRole(c, deployment, "Nope", "GOVERNOR_ROLE", deployer.address), GovernanceError, /unknown contract/);
+      await rejects(changeRole(c, deployment, "JobMarket", "GOVERNOR_ROLE", "Nobody"), GovernanceError, /neither an address/);
     });
   });
 
@@ -203,8 +215,7 @@ describe("scripts/deploy", function () {
 
     it("names a missing config file", async function () {
       const [signer] = await ethers.getSigners();
-      await expect(runDeploy({ signer, network: "nowhere", configFile: path.join(dir, "missing.json"), outDir: dir }))
-        .to.be.rejectedWith(DeployConfigError, /no config file/);
+      await rejects(runDeploy({ signer, network: "nowhere", configFile: path.join(dir, "missing.json"), outDir: dir }), DeployConfigError, /no config file/);
     });
 
     it("names a missing or malformed registry", function () {
