@@ -24,7 +24,7 @@ import { batchTensors, loadMnistDigits, mnistSplit } from "../../../verifier/eng
 import { evaluateMlp } from "../../../verifier/engine/evaluate";
 import { readSafetensors } from "../../../verifier/engine/safetensors";
 import { fileHashOfSync } from "../../../verifier/engine/statehash";
-import type { ModelSpec } from "../../../verifier/engine/onnx";
+import { initState, type ModelSpec } from "../../../verifier/engine/onnx";
 import { runDeploy } from "../deployCommand";
 import { setParam } from "../governance";
 import { hardhatAccountKey } from "./accounts";
@@ -76,7 +76,10 @@ export interface DemoResult {
   deployment: Deployment;
   job1: bigint;
   job2: bigint;
+  /** Test accuracy of job 1's final model (null when it could not be fetched). */
   accuracy: number | null;
+  /** Test accuracy of job 1's initial state. */
+  initialAccuracy: number | null;
   gas: { phase: string; gas: bigint; txs: number; seconds: number }[];
   wallSeconds: number;
   parties: Party[];
@@ -202,9 +205,10 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, opts: Partial<Demo
 
     const keeper = new TimeKeeper({
       contracts: c, provider: eip1193, graceMs: o.graceMs, log: (l) => print(`  ${l}`),
-      auditsDone: (jobId) => {
+      audits: (jobId) => {
         const a = audits.get(jobId.toString());
-        return a !== undefined && a.done >= o.verifiers && a.failed === 0;
+        if (a !== undefined && a.failed > 0) return "failed";
+        return a !== undefined && a.done >= o.verifiers ? "passed" : "running";
       },
     });
     const until = async (what: string, pred: () => Promise<boolean>): Promise<void> => {
@@ -273,7 +277,8 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, opts: Partial<Demo
     print(`  job ${job1} claimed by ${(await c.jobMarket.getJob(job1)).worker}`);
     await until(`job ${job1} submitted`, async () => (await status(job1)) >= 3);
     print(`  job ${job1} submitted; verifiers audit`);
-    const accuracy = await testAccuracy(c, job1, model, seedOf(1), print);
+    const acc = await testAccuracy(c, job1, model, seedOf(1), print);
+    const accuracy = acc?.final ?? null;
     await until(`job ${job1} finalized`, async () => (await status(job1)) >= 4);
     print(`  job ${job1} ${STATUS[await status(job1)]}`);
     await until(`honest worker withdraws`, async () => (await c.jobMarket.credits(payAddress, parties[1].address)) === 0n
@@ -316,6 +321,11 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, opts: Partial<Demo
       await (await c.jobMarket.connect(requester).withdraw(payAddress)).wait();
       print(`  requester withdrew its refund: ${fmt(refund)} PAY`);
     }
+    const feeBack = await c.auditManager.credits(payAddress, parties[0].address);
+    if (feeBack > 0n) {
+      await (await c.auditManager.connect(requester).withdraw(payAddress)).wait();
+      print(`  requester withdrew the unclaimed verification fee: ${fmt(feeBack)} PAY`);
+    }
     const slashShare = await c.disputeManager.credits(parties[0].address);
     if (slashShare > 0n) {
       await (await c.disputeManager.connect(requester).withdraw()).wait();
@@ -356,7 +366,7 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, opts: Partial<Demo
         what: "challenger paid its bounty", ok: chal !== undefined && conv !== undefined && gain(chal.label) >= conv.challengerShare && conv.challengerShare > 0n,
         detail: chal && conv ? `${chal.label} +${fmt(gain(chal.label))} STK (bounty ${fmt(conv.challengerShare)})` : `challenger ${challenger}`,
       },
-      { what: "test accuracy above chance", ok: accuracy !== null && accuracy > 0.2, detail: accuracy === null ? "n/a" : `${(accuracy * 100).toFixed(1)}%` },
+      { what: "training improved test accuracy", ok: acc !== null && acc.final > acc.initial, detail: acc === null ? "n/a" : `${pct(acc.initial)} → ${pct(acc.final)}` },
     ];
 
     const gas = [] as DemoResult["gas"];
@@ -367,11 +377,11 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, opts: Partial<Demo
     print(balanceTable(parties, before, after));
     print("\n== gas and time per phase");
     print(table([["phase", "gas", "txs", "seconds"], ...gas.map((g) => [g.phase, g.gas.toString(), String(g.txs), g.seconds.toFixed(1)])]));
-    print(`\n== model (job 1): ${model.layers.join("-")} ${model.activation} ${model.optimizer}, test accuracy ${accuracy === null ? "n/a" : `${(accuracy * 100).toFixed(1)}%`} on 1000 held-out digits`);
+    print(`\n== model (job 1): ${model.layers.join("-")} ${model.activation} ${model.optimizer}, test accuracy ${acc === null ? "n/a" : `${pct(acc.initial)} (initial) → ${pct(acc.final)}`} on 1000 held-out digits`);
     print("\n== expected outcomes");
     for (const oc of outcomes) print(`  ${oc.ok ? "✔" : "✘"} ${oc.what} (${oc.detail})`);
     print(`\nwall time ${wallSeconds.toFixed(1)} s`);
-    return { ok: outcomes.every((x) => x.ok), outcomes, deployment, job1, job2, accuracy, gas, wallSeconds, parties };
+    return { ok: outcomes.every((x) => x.ok), outcomes, deployment, job1, job2, accuracy, initialAccuracy: acc?.initial ?? null, gas, wallSeconds, parties };
   } finally {
     for (const ac of aborts) ac.abort();
     await Promise.allSettled(running);
@@ -392,6 +402,10 @@ function deploymentStartBlockOf(d: Deployment): number {
   return Math.min(...Object.values(d.contracts).map((c) => c?.blockNumber ?? Number.MAX_SAFE_INTEGER));
 }
 
+function pct(x: number): string {
+  return `${(x * 100).toFixed(1)}%`;
+}
+
 function describe(line: LogLine): string {
   const keep = ["jobId", "disputeId", "step", "T", "loss", "outcome", "failedIntervals", "interval", "localStep", "worstTensor", "worstRatio", "round", "vote", "reason", "amount", "credits", "checkpointRoot", "purpose"];
   const parts: string[] = [];
@@ -404,7 +418,9 @@ function describe(line: LogLine): string {
 }
 
 /** Test accuracy of job 1's final state, fetched from the worker's store via the result index. */
-async function testAccuracy(c: UPowContracts, jobId: bigint, model: ModelSpec, seed: `0x${string}`, print: (l: string) => void): Promise<number | null> {
+async function testAccuracy(
+  c: UPowContracts, jobId: bigint, model: ModelSpec, seed: `0x${string}`, print: (l: string) => void,
+): Promise<{ final: number; initial: number } | null> {
   try {
     const events = await c.jobMarket.queryFilter(c.jobMarket.filters.ResultSubmitted(jobId));
     const ev = events[events.length - 1];
@@ -420,9 +436,11 @@ async function testAccuracy(c: UPowContracts, jobId: bigint, model: ModelSpec, s
     }
     const digits = loadMnistDigits();
     const { test } = mnistSplit(seed, digits.count, 1000);
-    const r = evaluateMlp(model, readSafetensors(bytes), batchTensors(digits, test));
-    print(`  job ${jobId}: final state fetched and hash-checked; test accuracy ${(r.accuracy * 100).toFixed(1)}%, test loss ${r.loss.toFixed(3)}`);
-    return r.accuracy;
+    const testSet = batchTensors(digits, test);
+    const r = evaluateMlp(model, readSafetensors(bytes), testSet);
+    const r0 = evaluateMlp(model, initState(model, seed), testSet);
+    print(`  job ${jobId}: final state fetched and hash-checked; test accuracy ${pct(r0.accuracy)} → ${pct(r.accuracy)}, test loss ${r0.loss.toFixed(3)} → ${r.loss.toFixed(3)}`);
+    return { final: r.accuracy, initial: r0.accuracy };
   } catch (err) {
     print(`  could not evaluate the model: ${String(err)}`);
     return null;

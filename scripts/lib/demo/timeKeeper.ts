@@ -6,7 +6,8 @@
  *   - a committee voting: all drawn jurors committed → jump to commitEnd; all commits revealed →
  *     jump to revealEnd (grace: jump anyway);
  *   - a ruling: jump past appealEnd after the grace (nobody appeals in the demo);
- *   - a watched Submitted job: jump past windowEnd once `auditsDone(jobId)` or a dispute is open;
+ *   - a watched Submitted job: jump past windowEnd once every verifier's audit passed or a dispute
+ *     is open (a failed audit without a dispute holds the window);
  *   - a pinpoint deadline is never jumped over;
  *   - only the earliest pending deadline is jumped to, and only when its phase is done.
  */
@@ -21,8 +22,10 @@ export interface TimeKeeperParameters {
   provider: EIP1193Provider;
   /** Wall-clock ms a phase may stall before the keeper jumps anyway. */
   graceMs: number;
-  /** Whether the job's audits are over (all verifiers finished, or a dispute was opened and closed). */
-  auditsDone: (jobId: bigint) => boolean;
+  /** Where the verifiers' audits of a job stand: all passed, some failed, or still running. */
+  audits: (jobId: bigint) => "passed" | "failed" | "running";
+  /** Wall-clock ms after which a window whose audits still run is closed anyway. @default 10 × graceMs */
+  windowGraceMs?: number;
   log: (line: string) => void;
 }
 
@@ -40,14 +43,14 @@ export class TimeKeeper {
     this.watched.delete(jobId);
   }
 
-  private stalled(key: string): boolean {
+  private stalled(key: string, graceMs = this.p.graceMs): boolean {
     const now = Date.now();
     const t = this.firstSeen.get(key);
     if (t === undefined) {
       this.firstSeen.set(key, now);
       return false;
     }
-    return now - t > this.p.graceMs;
+    return now - t > graceMs;
   }
 
   private async now(): Promise<bigint> {
@@ -94,7 +97,10 @@ export class TimeKeeper {
       const j = await jm.getJob(jobId);
       if (j.status !== SUBMITTED) continue;
       // With a dispute open the window may pass: the dispute runs on, and further audits are optional.
-      const ready = j.openDisputes > 0n || this.p.auditsDone(jobId) || this.stalled(`window:${jobId}`);
+      // A failed audit holds the window until its dispute is open.
+      const audits = this.p.audits(jobId);
+      const ready = j.openDisputes > 0n || audits === "passed"
+        || (audits === "running" && this.stalled(`window:${jobId}`, this.p.windowGraceMs ?? 10 * this.p.graceMs));
       out.push({ at: j.windowEnd, ready, why: `job ${jobId}: audits done, challenge window over` });
     }
     return out;
