@@ -5,6 +5,13 @@ import "@nomicfoundation/hardhat-toolbox";
 import path from "node:path";
 import "./scripts/tasks";
 
+// NatSpec → Markdown (`npm run docs` → docs/api/). Optional so the config loads without it.
+try {
+  require("solidity-docgen");
+} catch {
+  // solidity-docgen not installed: `hardhat docgen` is unavailable, everything else works.
+}
+
 const SOLC_VERSION = "0.8.28";
 
 // No internet here: compile with the solc-js build pinned in package.json instead of downloading.
@@ -43,6 +50,8 @@ const config: HardhatUserConfig = {
     offline: true,
   },
   typechain: { outDir: "typechain-types", target: "ethers-v6" },
+  // solidity-docgen 0.6 (its type augmentation is not imported, hence the cast below).
+  ...({ docgen: { outputDir: "docs/api", pages: "files", exclude: ["test"], pageExtension: ".md" } } as object),
 };
 
 export default config;
