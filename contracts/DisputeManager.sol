@@ -219,7 +219,6 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuard {
     ) external nonReentrant returns (uint256 challengeId) {
         Dispute storage d = _disputes[disputeId];
         IJobMarket.Job memory job = _liveJob(disputeId, d);
-        uint64 k = job.checkpointInterval;
         if (!DisputeLogic.verifyStep(d.stepRoot, job.checkpointInterval, d.interval, leafIndex, stateHash, stepProof)) {
             revert DisputeManagerInvalidProof();
         }
@@ -626,7 +625,8 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuard {
     function _close(uint256 disputeId, Dispute storage d, Ruling ruling) private {
         d.phase = Phase.Closed;
         d.ruling = ruling;
-        if (activeDispute[d.jobId][d.interval] == disputeId) delete activeDispute[d.jobId][d.interval];
+        // A live dispute is always the active one of its interval (superseding closes the old one first).
+        delete activeDispute[d.jobId][d.interval];
         emit DisputeClosed(disputeId, d.jobId, ruling);
     }
 

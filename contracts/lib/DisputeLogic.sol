@@ -139,13 +139,15 @@ library DisputeLogic {
     }
 
     /// @notice Recomputes a positional tree root from a leaf and its proof (docs/encoding.md);
-    /// `ok` is false when `index` or the proof length do not fit `n`.
+    /// `ok` is false when the proof length does not fit `n`. The caller keeps `index < n`.
     function rootOf(uint256 n, uint256 index, bytes32 leaf, bytes32[] calldata proof)
         internal
         pure
         returns (bool ok, bytes32 node)
     {
-        if (index >= n || proof.length != UPowHashing.depth(n)) return (false, bytes32(0));
+        if (proof.length != UPowHashing.depth(n)) {
+            return (false, bytes32(0));
+        }
         node = leaf;
         for (uint256 l = 0; l < proof.length; ++l) {
             node = ((index >> l) & 1) == 1

@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
+import type { Interface } from "ethers";
 import { loadFixture, mine, time } from "@nomicfoundation/hardhat-network-helpers";
 import { anyUint } from "@nomicfoundation/hardhat-chai-matchers/withArgs";
 import {
@@ -9,6 +10,7 @@ import {
   SALT,
   challengeCommitment,
   deployDisputeManager,
+  deployReentrantSystem,
   deploySystem,
   disputeWithCommittee,
   drawCommittee,
@@ -118,6 +120,13 @@ describe("DisputeManager", function () {
       expect(await dm.committeeSizeAt(2)).to.equal(15n);
       expect(await dm.committeeSizeAt(6)).to.equal(127n);
       expect(await dm.committeeSizeAt(200)).to.equal(127n);
+    });
+
+    it("caps a committee that would grow past 127", async function () {
+      const { disputeManager: dm } = await loadFixture(deploySystem);
+      await dm.setParams({ ...P, committeeSize: 30, quorum: 16 });
+      expect(await dm.committeeSizeAt(2)).to.equal(123n);
+      expect(await dm.committeeSizeAt(3)).to.equal(127n);
     });
 
     it("derives juror lock ids from manager, dispute and round", async function () {
@@ -582,6 +591,7 @@ describe("DisputeManager", function () {
         await expect(dm.answerChunk(challengeId, len, Buffer.alloc(32768), c0.proof)).to.be.revertedWithCustomError(dm, "DisputeManagerInvalidChunk").withArgs(challengeId);
         await expect(dm.answerChunk(challengeId, len, c0.chunk, c1.proof.slice(1))).to.be.revertedWithCustomError(dm, "DisputeManagerInvalidChunk").withArgs(challengeId);
         await expect(dm.answerChunk(challengeId, len + 1, c0.chunk, c0.proof)).to.be.revertedWithCustomError(dm, "DisputeManagerInvalidChunk").withArgs(challengeId);
+        await expect(dm.answerChunk(challengeId, len, c0.chunk, [...c0.proof, c0.proof[0]])).to.be.revertedWithCustomError(dm, "DisputeManagerInvalidChunk").withArgs(challengeId);
         await expect(dm.answerChunk(challengeId, 0, "0x", [])).to.be.revertedWithCustomError(dm, "DisputeManagerInvalidChunk").withArgs(challengeId);
       });
 
@@ -1162,6 +1172,61 @@ describe("DisputeManager", function () {
       await expect(tx).to.emit(dm, "DisputeClosed").withArgs(disputeId, jobId, Ruling.WorkerFault);
       await expectConserved(sys, [disputeId], [1n]);
     });
+  });
+
+  describe("with a zero requester share", function () {
+    it("credits nothing to the requester and still sums to the slashed amount", async function () {
+      const { sys, jobId } = await loadFixture(systemWithJob);
+      const dm = sys.disputeManager;
+      await dm.setParams({ ...P, requesterBps: 0 });
+      const { disputeId } = await ruled(sys, jobId, [FAULT, FAULT, FAULT]);
+      await passAppeal(sys, disputeId);
+      const C = (await sys.jobMarket.getJob(jobId)).collateral;
+      const toJurors = (C * 2_000n) / BPS;
+      const burned = (C * 3_000n) / BPS;
+      const tx = dm.finalizeRuling(disputeId);
+      await expect(tx).to.emit(dm, "WorkerConvicted").withArgs(jobId, disputeId, sys.challenger.address, C, C - toJurors - burned, toJurors, 0n, burned);
+      const receipt = await (await tx).wait();
+      const credited = receipt!.logs
+        .map((l) => dm.interface.parseLog(l))
+        .filter((e) => e?.name === "Credited" && e.args[0] === sys.requester.address);
+      expect(credited).to.deep.equal([]);
+      expect(await dm.credits(sys.requester.address)).to.equal(0n);
+      await expectConserved(sys, [disputeId]);
+    });
+  });
+
+  describe("when the staking token re-enters", function () {
+    async function armedSystem() {
+      const sys = await deployReentrantSystem();
+      const jobId = await submittedJob(sys);
+      const id = await openDispute(sys, jobId, 1);
+      await time.increaseTo((await sys.disputeManager.getDispute(id)).deadline + 1n);
+      await sys.disputeManager.timeoutPinpoint(id); // credits the worker replayCost
+      return { sys, jobId };
+    }
+    const calls: [string, unknown[]][] = [
+      ["openDispute", [1n, 1, SALT, { stateHash: ethers.ZeroHash, stepRoot: ethers.ZeroHash, proof: [] }, { stateHash: ethers.ZeroHash, stepRoot: ethers.ZeroHash, proof: [] }]],
+      ["timeoutPinpoint", [1n]],
+      ["challengeChunk", [1n, 0, ethers.ZeroHash, [], 0]],
+      ["challengeBatchChunk", [1n, 0, ethers.ZeroHash, [], 0]],
+      ["timeoutChunk", [1n]],
+      ["drawCommittee", [1n]],
+      ["resolve", [1n]],
+      ["appeal", [1n]],
+      ["finalizeRuling", [1n]],
+      ["closeMoot", [1n]],
+      ["withdraw", []],
+    ];
+    for (const [fn, args] of calls) {
+      it(`${fn} is nonReentrant`, async function () {
+        const { sys } = await loadFixture(armedSystem);
+        const dm = sys.disputeManager;
+        const iface: Interface = dm.interface;
+        await sys.reentrant.arm(await dm.getAddress(), iface.encodeFunctionData(fn, args));
+        await expect(dm.connect(sys.worker).withdraw()).to.be.revertedWithCustomError(dm, "ReentrancyGuardReentrantCall");
+      });
+    }
   });
 
   describe("withdraw", function () {

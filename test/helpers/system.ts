@@ -11,6 +11,7 @@ import type {
   BlockhashRandomness,
   DisputeManager,
   JobMarket,
+  ReentrantToken,
   StakeManager,
   TestToken,
 } from "../../typechain-types";
@@ -97,11 +98,24 @@ export async function deployDisputeManager(
 
 /** Everything deployed and wired; worker and jurors staked; requester and challengers funded and approved. */
 export async function deploySystem(): Promise<System> {
+  return deploySystemWith((await ethers.deployContract("TestToken", ["Stake", "STK"])) as unknown as TestToken);
+}
+
+/**
+ * The same system with a ReentrantToken as staking token (mint-compatible with TestToken), for
+ * tests that re-enter the contracts from inside a token transfer.
+ */
+export async function deployReentrantSystem(): Promise<System & { reentrant: ReentrantToken }> {
+  const reentrant = await ethers.deployContract("ReentrantToken");
+  const sys = await deploySystemWith(reentrant as unknown as TestToken);
+  return { ...sys, reentrant };
+}
+
+async function deploySystemWith(stakeToken: TestToken): Promise<System> {
   const signers = await ethers.getSigners();
   const [admin, requester, worker, challenger, challenger2, stranger] = signers;
   const jurors = signers.slice(6, 6 + N_JURORS);
 
-  const stakeToken = await ethers.deployContract("TestToken", ["Stake", "STK"]);
   const payToken = await ethers.deployContract("TestToken", ["Pay", "PAY"]);
   const stakeManager = await ethers.deployContract("StakeManager", [
     await stakeToken.getAddress(), admin.address, UNBONDING_PERIOD, MIN_JUROR_STAKE,
