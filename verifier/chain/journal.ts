@@ -194,9 +194,9 @@ export class Journal {
 
   /** Open (creating if needed) the journal at `file`; `":memory:"` for a throwaway one. */
   static open(file: string): Journal {
-    if (file !== ":memory:") fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     let db: Database.Database;
     try {
+      if (file !== ":memory:") fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
       db = new Database(file);
       db.pragma("journal_mode = WAL");
       db.pragma("synchronous = FULL");

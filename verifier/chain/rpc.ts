@@ -266,11 +266,13 @@ function eip1193Endpoint(provider: Eip1193Provider, label: string): Endpoint {
       } catch (err) {
         if (err instanceof RpcTransportError) throw err;
         // An EIP-1193 provider throws {code, message, data} for JSON-RPC errors: those are answers.
+        // Hardhat throws reverts as SolidityError with `data` and no code; 3 is "execution reverted".
         const e = err as { code?: unknown; message?: unknown; data?: unknown };
-        if (typeof e.code === "number") {
+        const message = typeof e.message === "string" ? e.message : String(err);
+        if (typeof e.code === "number" || typeof e.data === "string" || /revert|VM Exception/i.test(message)) {
           return {
             id: payload.id,
-            error: { code: e.code, message: typeof e.message === "string" ? e.message : String(err), data: e.data },
+            error: { code: typeof e.code === "number" ? e.code : 3, message, data: e.data },
           };
         }
         throw new RpcTransportError("EIP-1193 request failed", { cause: err, details: { endpoint: label } });

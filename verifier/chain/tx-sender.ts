@@ -228,7 +228,7 @@ export class TxSender {
         continue;
       }
       const latest = attempts[attempts.length - 1];
-      const outcome = await this.#broadcast(latest.rawTx);
+      const outcome = await this.#broadcast(latest.rawTx, log);
       log.info({ hash: latest.hash, nonce: latest.nonce, outcome }, "reconcile: rebroadcast stored transaction");
       this.#emit("rebroadcast", intent, latest.hash);
       report.rebroadcast.push(intent.key);
@@ -262,7 +262,7 @@ export class TxSender {
         const attempt = await this.#sign(record, nonce, gasLimit, fees);
         this.#p.journal.recordAttempt(attempt); // journaled BEFORE broadcast
         this.#nextNonce = nonce + 1;
-        const outcome = await this.#broadcast(attempt.rawTx);
+        const outcome = await this.#broadcast(attempt.rawTx, log);
         log.info({ hash: attempt.hash, nonce, gasLimit, ...feesForLog(fees), outcome }, "transaction sent");
         if (outcome === "nonce-too-low" && tries < 3) {
           // Someone else used the nonce (or our node was stale): resync and sign again.
@@ -356,7 +356,7 @@ export class TxSender {
     return { intentKey: record.key, hash, from: this.#address, nonce, gasLimit, rawTx, ...fees };
   }
 
-  async #broadcast(rawTx: string): Promise<BroadcastOutcome> {
+  async #broadcast(rawTx: string, log: Logger): Promise<BroadcastOutcome> {
     try {
       await this.#p.provider.broadcastTransaction(rawTx);
       return "accepted";
@@ -369,7 +369,7 @@ export class TxSender {
       if (/nonce too low|nonce has already been used/i.test(text)) return "nonce-too-low";
       if (/underpriced/i.test(text)) return "underpriced";
       // Transport failures and unclassified answers: it may have arrived; the wait loop rebroadcasts.
-      this.#p.logger.warn({ err: err instanceof RpcUnavailableError ? err.shortMessage : text }, "broadcast outcome unknown");
+      log.warn({ err: err instanceof RpcUnavailableError ? err.shortMessage : text }, "broadcast outcome unknown");
       return "unknown";
     }
   }
@@ -398,7 +398,7 @@ export class TxSender {
           lastActivity = now;
           await this.#bump(record, latest, log);
         } else if ((await this.#p.provider.getTransaction(latest.hash)) === null) {
-          const outcome = await this.#broadcast(latest.rawTx);
+          const outcome = await this.#broadcast(latest.rawTx, log);
           if (outcome === "nonce-too-low") nonceGoneSince ??= now;
           else log.info({ hash: latest.hash, nonce: latest.nonce, outcome }, "rebroadcast transaction unknown to the node");
         }
@@ -438,7 +438,7 @@ export class TxSender {
     await this.#withLock(async () => {
       const attempt = await this.#sign(record, latest.nonce, latest.gasLimit, fees);
       this.#p.journal.recordAttempt(attempt);
-      const outcome = await this.#broadcast(attempt.rawTx);
+      const outcome = await this.#broadcast(attempt.rawTx, log);
       log.info({ hash: attempt.hash, replaces: latest.hash, nonce: latest.nonce, ...feesForLog(fees), outcome }, "fee bump");
       this.#emit("bumped", record, attempt.hash);
     });
