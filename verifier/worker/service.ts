@@ -37,6 +37,8 @@ export interface RunWorkerOptions {
   readonly logger?: Logger;
   /** Called once the store server listens (tests read the URL). */
   readonly onReady?: (info: { address: string; storeUrl: string }) => void;
+  /** Called after every training step (tests abort mid-training with it). */
+  readonly onTrainingProgress?: (p: { jobId: string; step: number; checkpoint?: number }) => void;
 }
 
 export class WorkerError extends UPowError {
@@ -87,6 +89,7 @@ export async function runWorker(config: WorkerConfig, options: RunWorkerOptions)
     const player = new JobPlayer({
       config, provider, jobMarket, disputeManager, stakeManager: config.stakeManager ?? null, address, state, store, publicBaseUrl,
       responder: new Responder(sender, jmRef, dmRef), logger, signal: options.signal,
+      ...(options.onTrainingProgress ? { onTrainingProgress: options.onTrainingProgress } : {}),
     });
 
     while (!options.signal.aborted) {
@@ -117,6 +120,7 @@ interface PlayerParameters {
   readonly responder: Responder;
   readonly logger: Logger;
   readonly signal: AbortSignal;
+  readonly onTrainingProgress?: RunWorkerOptions["onTrainingProgress"];
 }
 
 /** Moves every job record one step on per tick; training runs in the background, one job at a time. */
@@ -273,6 +277,7 @@ class JobPlayer {
       jobId: id, specHash: job.specHash, prepared, dir, store: this.p.store, artifactBaseUrls: [this.p.publicBaseUrl],
       ep: this.p.config.ep, threads: this.p.config.threads, cheat: this.p.config.cheat, publishSteps: this.p.config.publishSteps === "eager",
       logger: this.p.logger, signal: this.p.signal,
+      ...(this.p.onTrainingProgress ? { onProgress: (step: number, checkpoint?: number) => this.p.onTrainingProgress!({ jobId: rec.jobId, step, ...(checkpoint !== undefined ? { checkpoint } : {}) }) } : {}),
     });
     const withhold = this.p.config.cheat?.kind === "withhold";
     if (!withhold) await publishStates({ index: trained.index, dir, store: this.p.store, steps: this.p.config.publishSteps === "eager" });

@@ -36,6 +36,8 @@ export interface TrainJobParameters {
   readonly publishSteps: boolean;
   readonly logger: Logger;
   readonly signal?: AbortSignal;
+  /** Called after every step. */
+  readonly onProgress?: (step: number, checkpoint?: number) => void;
 }
 
 export interface TrainedJob {
@@ -69,6 +71,7 @@ export async function trainJob(p: TrainJobParameters): Promise<TrainedJob> {
       runner: exec, initialState: p.prepared.initialState, batches, hp: m.hyperparameters, T, k, dir: p.dir,
       jobId: `${p.jobId}:${p.specHash}`, keepStepStates: true, selfCheck: true, ...(p.signal ? { signal: p.signal } : {}),
       onProgress: (pr) => {
+        p.onProgress?.(pr.step, pr.checkpoint);
         const now = Date.now();
         if (pr.checkpoint !== undefined || now - last >= 1000 || pr.step === pr.T) {
           const stepsPerSec = ((pr.step - lastStep) * 1000) / Math.max(1, now - last);

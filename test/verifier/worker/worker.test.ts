@@ -1,0 +1,285 @@
+/**
+ * The worker daemon end to end on the in-process Hardhat network: real contracts (deploySystem),
+ * real onnxruntime training of a tiny MNIST MLP, real artifact stores over HTTP.
+ */
+import { expect } from "chai";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { ethers, network } from "hardhat";
+import { loadFixture, mine, time } from "@nomicfoundation/hardhat-network-helpers";
+import pino from "pino";
+import type { Eip1193Provider } from "../../../verifier/chain/rpc";
+import { train } from "../../../verifier/engine/trainer";
+import { StepRunner } from "../../../verifier/engine/runner";
+import { readSafetensors } from "../../../verifier/engine/safetensors";
+import { batchOrder, loadBatch } from "../../../verifier/engine/data";
+import { chunkProof, verifyChunkProof } from "../../../verifier/engine/statehash";
+import { LocalStore, startStoreServer, type StoreServerHandle } from "../../../verifier/store";
+import { createJob, prepareMnistJob, type PreparedJob } from "../../../verifier/requester/createJob";
+import { parseResultIndex, checkpointProof, stepProof } from "../../../verifier/protocol/resultIndex";
+import { workerConfig, type WorkerConfig } from "../../../verifier/worker/config";
+import { runWorker, type RunWorkerOptions } from "../../../verifier/worker/service";
+import { WorkerState, type JobRecord } from "../../../verifier/worker/workerState";
+import { Journal } from "../../../verifier/chain/journal";
+import { deploySystem, challengeCommitment, E18, type System } from "../../helpers/system";
+
+const KEY_ENV = "UPOW_TEST_WORKER_KEY";
+const SEED = ethers.id("worker-test-seed");
+const STATUS = { Open: 1n, Claimed: 2n, Submitted: 3n, Finalized: 4n };
+
+async function waitFor<T>(what: string, f: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+interface Running {
+  readonly ac: AbortController;
+  readonly done: Promise<void>;
+}
+
+describe("worker daemon (in-process Hardhat network)", function () {
+  this.timeout(180_000);
+  let tmp: string;
+  let reqStore: LocalStore;
+  let reqServer: StoreServerHandle;
+  const logger = pino({ level: process.env.WORKER_TEST_LOG ?? "silent" });
+
+  before(async function () {
+    tmp = await mkdtemp(path.join(tmpdir(), "upow-worker-"));
+    reqStore = await LocalStore.open(path.join(tmp, "requester-store"));
+    reqServer = await startStoreServer({ store: reqStore });
+    // Hardhat's default account #2 is the fixture's worker.
+    process.env[KEY_ENV] = ethers.HDNodeWallet.fromPhrase("test test test test test test test test test test test junk", undefined, "m/44'/60'/0'/0/2").privateKey;
+  });
+
+  after(async function () {
+    await reqServer.close();
+    delete process.env[KEY_ENV];
+    await rm(tmp, { recursive: true, force: true });
+  });
+
+  async function system(): Promise<System> {
+    return loadFixture(deploySystem);
+  }
+
+  async function prepare(opts: { T?: number; k?: number; flopsPerStep?: bigint } = {}): Promise<PreparedJob> {
+    return prepareMnistJob({
+      store: reqStore, publicBaseUrl: reqServer.url, totalSteps: opts.T ?? 8, checkpointInterval: opts.k ?? 4, batchSize: 16, numBatches: 4, seed: SEED,
+      ...(opts.flopsPerStep !== undefined ? { flopsPerStep: opts.flopsPerStep } : {}),
+    });
+  }
+
+  async function postJob(sys: System, job: PreparedJob): Promise<bigint> {
+    const { jobId } = await createJob({
+      jobMarket: sys.jobMarket.connect(sys.requester), job, paymentToken: sys.payToken.connect(sys.requester), reward: 100n * E18,
+      verificationFee: 10n * E18, claimDeadline: BigInt(await time.latest()) + 86_400n, trainingDuration: 3_600n,
+    });
+    return jobId;
+  }
+
+  async function config(sys: System, dataDir: string, over: Partial<WorkerConfig> = {}): Promise<WorkerConfig> {
+    return workerConfig({
+      eip1193: network.provider as unknown as Eip1193Provider, privateKeyEnv: KEY_ENV, dataDir,
+      jobMarket: await sys.jobMarket.getAddress(), stakeManager: await sys.stakeManager.getAddress(),
+      disputeManager: await sys.disputeManager.getAddress(),
+      acceptedTokens: [{ address: await sys.payToken.getAddress(), minRewardPerTflop: 0n }],
+      confirmations: 0, pollIntervalMs: 50, startBlock: await ethers.provider.getBlockNumber(), logLevel: "silent",
+      ...over,
+    });
+  }
+
+  function start(cfg: WorkerConfig, extra: Partial<RunWorkerOptions> = {}): Running {
+    const ac = new AbortController();
+    const done = runWorker(cfg, { signal: ac.signal, logger, ...extra });
+    return { ac, done };
+  }
+
+  async function stop(w: Running): Promise<void> {
+    w.ac.abort();
+    await w.done;
+  }
+
+  function jobRecord(dataDir: string, jobId: bigint): JobRecord | undefined {
+    const j = Journal.open(path.join(dataDir, "journal.sqlite"));
+    try {
+      return new WorkerState(j.kv).job(jobId);
+    } finally {
+      j.close();
+    }
+  }
+
+  async function submittedRoots(sys: System, jobId: bigint): Promise<string[]> {
+    const evs = await sys.jobMarket.queryFilter(sys.jobMarket.filters.ResultSubmitted(jobId));
+    return evs.map((e) => e.args.checkpointRoot);
+  }
+
+  it("takes an honest MNIST job from Open to paid", async function () {
+    const sys = await system();
+    const job = await prepare();
+    const jobId = await postJob(sys, job);
+    const dataDir = path.join(tmp, "honest");
+    const w = start(await config(sys, dataDir));
+    try {
+      const before = await sys.payToken.balanceOf(sys.worker.address);
+      await waitFor("submission", async () => (await sys.jobMarket.getJob(jobId)).status === STATUS.Submitted);
+      const j = await sys.jobMarket.getJob(jobId);
+      expect(j.worker).to.equal(sys.worker.address);
+      // The result index is served and matches the chain.
+      const [ev] = await sys.jobMarket.queryFilter(sys.jobMarket.filters.ResultSubmitted(jobId));
+      const body = Buffer.from(await (await fetch(ev!.args.resultURI)).arrayBuffer());
+      const index = parseResultIndex(body, { expect: { jobId, checkpointRoot: j.checkpointRoot, initialStateHash: job.initialStateHash, finalStateHash: j.finalStateHash } });
+      expect(index.T).to.equal(8);
+      await time.increaseTo(j.windowEnd + 1n);
+      await mine(1);
+      await waitFor("payment", async () => (await sys.payToken.balanceOf(sys.worker.address)) - before === 100n * E18);
+      expect((await sys.jobMarket.getJob(jobId)).status).to.equal(STATUS.Finalized);
+      expect(await sys.jobMarket.credits(await sys.payToken.getAddress(), sys.worker.address)).to.equal(0n);
+    } finally {
+      await stop(w);
+    }
+  });
+
+  it("resumes after being aborted mid-training, with the uninterrupted checkpoint root, submitting once", async function () {
+    const sys = await system();
+    const job = await prepare({ T: 16, k: 4 });
+    const jobId = await postJob(sys, job);
+    const dataDir = path.join(tmp, "crash");
+    const cfg = await config(sys, dataDir);
+    let aborted = false;
+    const ac = new AbortController();
+    const first = runWorker(cfg, {
+      signal: ac.signal, logger,
+      onTrainingProgress: (p) => {
+        if (p.step === 6 && !aborted) {
+          aborted = true;
+          ac.abort();
+        }
+      },
+    });
+    await first;
+    expect(aborted).to.equal(true);
+    expect((await sys.jobMarket.getJob(jobId)).status).to.equal(STATUS.Claimed);
+
+    // Reference: the same job trained without interruption.
+    const runner = await StepRunner.create({ graph: job.graph });
+    const ref = await train({
+      runner, initialState: readSafetensors(await reqStore.get(job.manifest.initialState.uri.split("/").pop()!)),
+      batches: (t) => loadBatch(job.batches[batchOrder(SEED, 4, t)]!).tensors, hp: job.manifest.hyperparameters, T: 16, k: 4,
+      dir: path.join(tmp, "crash-reference"), keepStepStates: false,
+    });
+    await runner.dispose();
+
+    let resumedSteps: number[] = [];
+    const w = start(cfg, { onTrainingProgress: (p) => resumedSteps.push(p.step) });
+    try {
+      await waitFor("submission", async () => (await sys.jobMarket.getJob(jobId)).status === STATUS.Submitted);
+      expect(resumedSteps[0]).to.equal(5); // resumed from checkpoint 1 (step 4), not from scratch
+      expect((await sys.jobMarket.getJob(jobId)).checkpointRoot).to.equal(ref.checkpointRoot);
+    } finally {
+      await stop(w);
+    }
+    // A third start finds the job submitted and sends nothing more.
+    resumedSteps = [];
+    const again = start(cfg, { onTrainingProgress: (p) => resumedSteps.push(p.step) });
+    await mine(2);
+    await new Promise((r) => setTimeout(r, 500));
+    await stop(again);
+    expect(await submittedRoots(sys, jobId)).to.deep.equal([ref.checkpointRoot]);
+    expect(resumedSteps).to.deep.equal([]);
+  });
+
+  it("answers a chunk challenge on chain in a dispute against its honest result", async function () {
+    const sys = await system();
+    const job = await prepare();
+    const jobId = await postJob(sys, job);
+    const dataDir = path.join(tmp, "dispute");
+    const w = start(await config(sys, dataDir, { publishSteps: "on-dispute" }));
+    try {
+      await waitFor("submission", async () => (await sys.jobMarket.getJob(jobId)).status === STATUS.Submitted);
+      const [ev] = await sys.jobMarket.queryFilter(sys.jobMarket.filters.ResultSubmitted(jobId));
+      const index = parseResultIndex(Buffer.from(await (await fetch(ev!.args.resultURI)).arrayBuffer()));
+      // With publishSteps=on-dispute, an inner step state is not served before the dispute.
+      const inner = index.intervals[1]!.steps[2]!;
+      expect((await fetch(`${index.artifactBaseUrls[0]}/artifacts/${inner.sha256}`)).status).to.equal(404);
+      // Lose the kept file: the worker must regenerate it by replay from checkpoint 1.
+      await rm(path.join(dataDir, "jobs", jobId.toString(), "checkpoints", "objects", `${inner.sha256}.safetensors`));
+
+      const salt = ethers.id("challenger-salt");
+      const dm = sys.disputeManager.connect(sys.challenger);
+      await dm.commitChallenge(challengeCommitment(jobId, 1, sys.challenger.address, salt as `0x${string}`));
+      await mine(1);
+      const c1 = checkpointProof(index, 1);
+      const c2 = checkpointProof(index, 2);
+      await dm.openDispute(jobId, 1, salt, { stateHash: c1.stateHash, stepRoot: c1.stepRoot, proof: c1.proof }, { stateHash: c2.stateHash, stepRoot: c2.stepRoot, proof: c2.proof });
+      const disputeId = await sys.disputeManager.disputeCount();
+      // The worker serves the interval's k+1 states.
+      await waitFor("interval states served", async () => (await fetch(`${index.artifactBaseUrls[0]}/artifacts/${inner.sha256}`)).status === 200);
+
+      const sp = stepProof(index, 1, 2);
+      const tx = await dm.challengeChunk(disputeId, 2, sp.stateHash, sp.proof, 1);
+      const rc = await tx.wait();
+      const parsed = rc!.logs.map((l) => sys.disputeManager.interface.parseLog(l)).find((x) => x?.name === "ChunkChallenged")!;
+      const challengeId = parsed.args[0] as bigint;
+      await waitFor("chunk answered", async () => (await sys.disputeManager.getChunkChallenge(challengeId)).status === 2n);
+      const answered = await sys.disputeManager.queryFilter(sys.disputeManager.filters.ChunkAnswered(challengeId));
+      expect(answered).to.have.length(1);
+      expect(answered[0]!.args.answerer).to.equal(sys.worker.address);
+      // The served bytes prove against the committed state hash.
+      const bytes = Buffer.from(await (await fetch(`${index.artifactBaseUrls[0]}/artifacts/${inner.sha256}`)).arrayBuffer());
+      expect(verifyChunkProof(inner.stateHash, chunkProof(bytes, 1))).to.equal(true);
+    } finally {
+      await stop(w);
+    }
+  });
+
+  it("--dry-run decides but sends nothing", async function () {
+    const sys = await system();
+    const jobId = await postJob(sys, await prepare());
+    const dataDir = path.join(tmp, "dry");
+    const nonce = await ethers.provider.getTransactionCount(sys.worker.address);
+    const w = start(await config(sys, dataDir, { dryRun: true }));
+    try {
+      await waitFor("decision", async () => jobRecord(dataDir, jobId)?.phase === "dry-run");
+    } finally {
+      await stop(w);
+    }
+    expect((await sys.jobMarket.getJob(jobId)).status).to.equal(STATUS.Open);
+    expect(await ethers.provider.getTransactionCount(sys.worker.address)).to.equal(nonce);
+  });
+
+  it("refuses a manifest that understates FLOPs per step (shape inference), and an unaccepted token", async function () {
+    const sys = await system();
+    const understated = await postJob(sys, await prepare({ flopsPerStep: 1000n }));
+    const dataDir = path.join(tmp, "refuse");
+    const w = start(await config(sys, dataDir));
+    try {
+      const rec = await waitFor("decision", async () => {
+        const r = jobRecord(dataDir, understated);
+        return r && r.phase !== "candidate" ? r : undefined;
+      });
+      expect(rec.phase).to.equal("rejected");
+      expect(rec.reason).to.equal("flops-understated");
+    } finally {
+      await stop(w);
+    }
+    expect((await sys.jobMarket.getJob(understated)).status).to.equal(STATUS.Open);
+
+    const other = path.join(tmp, "refuse-token");
+    const w2 = start(await config(sys, other, { startBlock: 0, acceptedTokens: [{ address: await sys.stakeToken.getAddress(), minRewardPerTflop: 0n }] }));
+    try {
+      const rec = await waitFor("decision", async () => {
+        const r = jobRecord(other, understated);
+        return r && r.phase !== "candidate" ? r : undefined;
+      });
+      expect(rec.reason).to.equal("token-not-accepted");
+    } finally {
+      await stop(w2);
+    }
+  });
+});
