@@ -275,6 +275,11 @@ function eip1193Endpoint(provider: Eip1193Provider, label: string): Endpoint {
             error: { code: typeof e.code === "number" ? e.code : 3, message, data: e.data },
           };
         }
+        // Hardhat's in-process provider throws reverts as SolidityError {data} without a code:
+        // a revert is an answer too (JSON-RPC code 3, "execution reverted").
+        if (typeof e.data === "string" && /^0x([0-9a-fA-F]{2})*$/.test(e.data)) {
+          return { id: payload.id, error: { code: 3, message: typeof e.message === "string" ? e.message : "execution reverted", data: e.data } };
+        }
         throw new RpcTransportError("EIP-1193 request failed", { cause: err, details: { endpoint: label } });
       } finally {
         clearTimeout(timer);

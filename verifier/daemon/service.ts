@@ -68,11 +68,13 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
     const jobMarket = JobMarket__factory.connect(config.jobMarket, provider);
     const auditManager = AuditManager__factory.connect(config.auditManager, provider);
     const disputeManager = DisputeManager__factory.connect(config.disputeManager, provider);
-    const [tokenAddress, randomnessAddress] = await Promise.all([disputeManager.stakingToken(), disputeManager.randomness()]);
+    const [tokenAddress, randomnessAddress] = await startupRetry(signal, log, "contract addresses", () =>
+      Promise.all([disputeManager.stakingToken(), disputeManager.randomness()]),
+    );
     const stakingToken = IERC20__factory.connect(tokenAddress, provider);
     const randomness = BlockhashRandomness__factory.connect(randomnessAddress, provider);
 
-    const sender = await TxSender.create({
+    const sender = await startupRetry(signal, log, "tx sender", () => TxSender.create({
       signer, provider, journal, logger: log.child({ component: "sender" }), confirmations: config.txConfirmations, dryRun: config.dryRun,
       pollIntervalMs: Math.min(1000, config.pollIntervalMs),
       errorInterfaces: [jobMarket.interface, auditManager.interface, disputeManager.interface, StakeManager__factory.createInterface()],
@@ -80,7 +82,7 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
         if (e.type === "sent") metrics.txsSent.inc({ purpose: e.purpose });
         if (e.type === "reverted" || e.type === "failed") metrics.txsFailed.inc({ purpose: e.purpose, reason: e.type });
       },
-    });
+    }));
     cleanup.unshift(() => sender.close());
 
     const store = await LocalStore.open(path.join(config.dataDir, "artifacts"));
@@ -135,7 +137,7 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
         if (tick && !signal.aborted) {
           await actAll(records.followedJobs(), jobPlayers, (id) => new JobPlayer(ctx, id), tick, (id) => records.unfollowJob(id), log, signal);
           await actAll(records.followedDisputes(), disputePlayers, (id) => new DisputePlayer(ctx, id), tick, (id) => records.unfollowDispute(id), log, signal);
-          await withdrawCredits(ctx, tick, log);
+          await withdrawCredits(ctx, tick, log).catch((err: unknown) => log.warn({ err: collectErrorText(err) }, "credit withdrawal failed; retrying later"));
           lastTickAt = Date.now();
           lastBlock = tick.block;
           options.onTick?.(tick);
@@ -156,6 +158,20 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
       } catch (err) {
         logger.warn({ err: err instanceof Error ? err.message : String(err) }, "cleanup step failed");
       }
+    }
+  }
+}
+
+/** Start-up reads retried until they succeed or the daemon is stopped (an RPC outage at start is not fatal). */
+async function startupRetry<T>(signal: AbortSignal, log: Logger, what: string, f: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await f();
+    } catch (err) {
+      if (signal.aborted) throw err;
+      log.warn({ what, attempt, err: collectErrorText(err) }, "start-up step failed; retrying");
+      await sleep(Math.min(5_000, 100 * 2 ** attempt), undefined, { signal }).catch(() => undefined);
+      if (signal.aborted) throw err;
     }
   }
 }

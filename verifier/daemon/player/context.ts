@@ -73,7 +73,9 @@ export async function loadJobMaterials(ctx: PlayerContext, jobId: bigint): Promi
     specURI = logs[0]?.args.specURI;
   }
   if (resultURI === undefined) {
-    const logs = await ctx.jobMarket.queryFilter(ctx.jobMarket.filters.ResultSubmitted(jobId), ctx.fromBlock);
+    // The submission block is on chain: one block to read, whatever the scan start was.
+    const at = Number(job.submittedBlock);
+    const logs = await ctx.jobMarket.queryFilter(ctx.jobMarket.filters.ResultSubmitted(jobId), at, at);
     resultURI = logs[logs.length - 1]?.args.resultURI;
   }
   if (specURI === undefined || resultURI === undefined) {

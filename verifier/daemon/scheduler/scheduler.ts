@@ -95,15 +95,24 @@ export class Scheduler {
           signal.addEventListener("abort", onAbort, { once: true });
         });
         aborted.catch(() => undefined);
-        Promise.race([task(signal), aborted])
-          .then(resolve, reject)
-          .finally(() => {
-            if (onAbort) signal.removeEventListener("abort", onAbort);
-            this.#running--;
-            this.#inflight.delete(key);
-            this.#logger.debug({ key, ms: Date.now() - started }, "task done");
-            this.#next();
-          });
+        // Free the slot before settling, so a caller that awaits the task sees it gone.
+        const settle = () => {
+          if (onAbort) signal.removeEventListener("abort", onAbort);
+          this.#running--;
+          this.#inflight.delete(key);
+          this.#logger.debug({ key, ms: Date.now() - started }, "task done");
+          this.#next();
+        };
+        Promise.race([Promise.resolve().then(() => task(signal)), aborted]).then(
+          (v) => {
+            settle();
+            resolve(v);
+          },
+          (e: unknown) => {
+            settle();
+            reject(e);
+          },
+        );
       };
       this.#queue.push({ key, run, reject });
     });

@@ -1,0 +1,123 @@
+/**
+ * Test harness of the verifier daemon suites: the whole system (deploySystem), a requester store
+ * served over HTTP, a real worker daemon (honest or cheating), verifier daemons keyed by Hardhat
+ * accounts, and a background miner so that `latest − confirmations` moves.
+ */
+import path from "node:path";
+import { ethers, network } from "hardhat";
+import { time } from "@nomicfoundation/hardhat-network-helpers";
+import pino, { type Logger } from "pino";
+import type { Eip1193Provider } from "../../../verifier/chain/rpc";
+import { Journal } from "../../../verifier/chain/journal";
+import { LocalStore, startStoreServer, type StoreServerHandle } from "../../../verifier/store";
+import { createJob, prepareMnistJob, type PreparedJob } from "../../../verifier/requester/createJob";
+import { workerConfig, type WorkerConfig } from "../../../verifier/worker/config";
+import { runWorker } from "../../../verifier/worker/service";
+import { resolveVerifierConfig, type VerifierConfig, type VerifierConfigInput } from "../../../verifier/daemon/config";
+import { runVerifier, type RunVerifierOptions } from "../../../verifier/daemon/service";
+import { DaemonRecords } from "../../../verifier/daemon/records";
+import { E18, type System } from "../../helpers/system";
+
+export const MNEMONIC = "test test test test test test test test test test test junk";
+export function accountKey(i: number): string {
+  return ethers.HDNodeWallet.fromPhrase(MNEMONIC, undefined, `m/44'/60'/0'/0/${i}`).privateKey;
+}
+/** Hardhat account index of a fixture juror j (deploySystem: signers.slice(6, 18)). */
+export const JUROR_ACCOUNT = (j: number) => 6 + j;
+export const CHALLENGER_ACCOUNT = 3;
+export const WORKER_ACCOUNT = 2;
+
+export const testLogger: Logger = pino({ level: process.env.VERIFIER_TEST_LOG ?? "silent" });
+
+export async function waitFor<T>(what: string, f: () => Promise<T | undefined | false>, timeoutMs = 90_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export interface Running {
+  ac: AbortController;
+  done: Promise<void>;
+}
+
+export async function stop(r: Running | undefined): Promise<void> {
+  if (!r) return;
+  r.ac.abort();
+  await r.done;
+}
+
+export class Miner {
+  #timer: NodeJS.Timeout | undefined;
+  start(ms = 150): void {
+    this.#timer = setInterval(() => void network.provider.request({ method: "evm_mine", params: [] }).catch(() => undefined), ms);
+  }
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+}
+
+export class Requester {
+  constructor(readonly store: LocalStore, readonly server: StoreServerHandle) {}
+  static async open(dir: string): Promise<Requester> {
+    const store = await LocalStore.open(path.join(dir, "requester-store"));
+    return new Requester(store, await startStoreServer({ store }));
+  }
+  async post(sys: System, opts: { T?: number; k?: number; seed?: string } = {}): Promise<{ jobId: bigint; job: PreparedJob }> {
+    const job = await prepareMnistJob({
+      store: this.store, publicBaseUrl: this.server.url, totalSteps: opts.T ?? 8, checkpointInterval: opts.k ?? 2, batchSize: 16, numBatches: 4,
+      seed: opts.seed ?? ethers.id("verifier-test-seed"),
+    });
+    const { jobId } = await createJob({
+      jobMarket: sys.jobMarket.connect(sys.requester), job, paymentToken: sys.payToken.connect(sys.requester), reward: 100n * E18,
+      verificationFee: 10n * E18, claimDeadline: BigInt(await time.latest()) + 86_400n, trainingDuration: 36_000n,
+    });
+    return { jobId, job };
+  }
+  close(): Promise<void> {
+    return this.server.close();
+  }
+}
+
+export async function startWorker(sys: System, dataDir: string, over: Partial<WorkerConfig> = {}): Promise<Running> {
+  process.env.UPOW_TEST_WORKER_KEY = accountKey(WORKER_ACCOUNT);
+  const cfg = workerConfig({
+    eip1193: network.provider as unknown as Eip1193Provider, privateKeyEnv: "UPOW_TEST_WORKER_KEY", dataDir,
+    jobMarket: await sys.jobMarket.getAddress(), stakeManager: await sys.stakeManager.getAddress(), disputeManager: await sys.disputeManager.getAddress(),
+    acceptedTokens: [{ address: await sys.payToken.getAddress(), minRewardPerTflop: 0n }],
+    confirmations: 0, pollIntervalMs: 50, startBlock: 0, logLevel: "silent",
+    ...over,
+  });
+  const ac = new AbortController();
+  return { ac, done: runWorker(cfg, { signal: ac.signal, logger: testLogger.child({ svc: "worker" }) }) };
+}
+
+export async function verifierConfig(sys: System, account: number, dataDir: string, over: Partial<VerifierConfigInput> = {}): Promise<VerifierConfig> {
+  return resolveVerifierConfig({
+    eip1193: network.provider as unknown as Eip1193Provider,
+    jobMarket: await sys.jobMarket.getAddress(), auditManager: await sys.auditManager.getAddress(), disputeManager: await sys.disputeManager.getAddress(),
+    dataDir, startBlock: 0, confirmations: 1, txConfirmations: 1, pollIntervalMs: 50, deadlineMarginSec: 2, artifactRetries: 0,
+    artifactTimeoutMs: 5_000, rpcTimeoutMs: 2_000, logLevel: "silent",
+    env: { UPOW_PRIVATE_KEY: accountKey(account) },
+    ...over,
+  });
+}
+
+export function startVerifier(config: VerifierConfig, extra: Partial<RunVerifierOptions> = {}): Running {
+  const ac = new AbortController();
+  return { ac, done: runVerifier(config, { signal: ac.signal, logger: testLogger.child({ svc: "verifier", dir: path.basename(config.dataDir) }), ...extra }) };
+}
+
+/** Read a stopped daemon's records (its instance lock is released on abort). */
+export function readRecords<T>(dataDir: string, f: (r: DaemonRecords, j: Journal) => T): T {
+  const j = Journal.open(path.join(dataDir, "journal.sqlite"));
+  try {
+    return f(new DaemonRecords(j.kv), j);
+  } finally {
+    j.close();
+  }
+}
