@@ -71,3 +71,27 @@ task("upow:allow-token", "Allow-lists (or with --disallow removes) a payment tok
     const { contracts } = await governanceContext(hre, args.dir);
     console.log(`tx ${await allowToken(contracts, args.token, !args.disallow)}`);
   });
+
+task("upow:stake", "Stakes from one of the network's accounts (local: --mint test tokens first)")
+  .addParam("index", "account index of the node's accounts (npx hardhat node prints them)", undefined, types.int)
+  .addParam("amount", "whole tokens")
+  .addFlag("mint", "mint the amount first (TestToken deployments only)")
+  .addOptionalParam("dir", "deployments directory")
+  .setAction(async (args: { index: number; amount: string; mint: boolean; dir?: string }, hre) => {
+    const { parseUnits } = await import("ethers");
+    const { TestToken__factory } = await import("../typechain-types");
+    const { deployment } = await governanceContext(hre, args.dir);
+    const signer = (await hre.ethers.getSigners())[args.index];
+    if (signer === undefined) throw new Error(`no account ${args.index}`);
+    const registry = await import("../verifier/chain/registry");
+    const c = registry.connectDeployment(deployment, signer);
+    const amount = parseUnits(args.amount, 18);
+    if (args.mint) {
+      if (deployment.contracts.StakingToken.contractName !== "TestToken") throw new Error("--mint needs a TestToken deployment");
+      await (await TestToken__factory.connect(deployment.contracts.StakingToken.address, signer).mint(signer.address, amount)).wait();
+    }
+    await (await c.stakingToken.approve(deployment.contracts.StakeManager.address, amount)).wait();
+    await (await c.stakeManager.stake(amount)).wait();
+    const a = await c.stakeManager.account(signer.address);
+    console.log(`${signer.address}: free ${a.free}, locked ${a.locked}`);
+  });

@@ -177,6 +177,13 @@ describe("scripts/deploy", function () {
       expect(again.txHash).to.equal(null);
     });
 
+    it("upow:stake mints test tokens and stakes from a node account", async function () {
+      const signers = await ethers.getSigners();
+      const c = connectDeployment(deployment, signers[0]);
+      await hre.run("upow:stake", { index: 7, amount: "250", mint: true, dir });
+      expect((await c.stakeManager.account(signers[7].address)).free).to.equal(250n * 10n ** 18n);
+    });
+
     it("names unknown parameters, roles, contracts and bad values", async function () {
       const [deployer] = await ethers.getSigners();
       const c = connectDeployment(deployment, deployer);

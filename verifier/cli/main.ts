@@ -15,12 +15,14 @@ import { registerReplay } from "./commands/replay";
 import { registerCompare } from "./commands/compare";
 import { registerCalibrate } from "./commands/calibrate";
 import { registerWorker } from "./commands/worker";
+import { registerVerifier } from "../daemon/cli";
 
 /** A command group: adds its commands to the program; reads the shared context lazily. */
 export type CommandRegistrar = (program: Command, ctx: () => CliContext) => void;
 
 export const COMMANDS: CommandRegistrar[] = [
   registerModel, registerData, registerJob, registerTrain, registerStep, registerReplay, registerCompare, registerCalibrate, registerWorker,
+  registerVerifier,
 ];
 
 export function buildProgram(extra: readonly CommandRegistrar[] = []): Command {
