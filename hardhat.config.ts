@@ -3,6 +3,14 @@ import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task
 import type { HardhatUserConfig } from "hardhat/config";
 import "@nomicfoundation/hardhat-toolbox";
 import path from "node:path";
+import "./scripts/tasks";
+
+// NatSpec → Markdown (`npm run docs` → docs/api/). Optional so the config loads without it.
+try {
+  require("solidity-docgen");
+} catch {
+  // solidity-docgen not installed: `hardhat docgen` is unavailable, everything else works.
+}
 
 const SOLC_VERSION = "0.8.28";
 
@@ -42,6 +50,8 @@ const config: HardhatUserConfig = {
     offline: true,
   },
   typechain: { outDir: "typechain-types", target: "ethers-v6" },
+  // solidity-docgen 0.6 (its type augmentation is not imported, hence the cast below).
+  ...({ docgen: { outputDir: "docs/api", pages: "files", exclude: ["test"], pageExtension: ".md" } } as object),
 };
 
 export default config;

@@ -215,7 +215,7 @@ interface DeploymentsFile {
   readonly [name: string]: { readonly address?: string } | undefined;
 }
 
-/** Contract addresses from `deployments/<network>.json` (`{ "JobMarket": { "address": … }, … }`). */
+/** Contract addresses from `deployments/<network>.json` (`{ "contracts": { "JobMarket": { "address": … }, … } }`, or the entries at top level). */
 export function readDeployments(file: string): { jobMarket?: string; stakeManager?: string; disputeManager?: string } {
   let parsed: DeploymentsFile;
   try {
@@ -223,7 +223,9 @@ export function readDeployments(file: string): { jobMarket?: string; stakeManage
   } catch (cause) {
     throw new WorkerConfigError("cannot read the deployments file", { cause, details: { file } });
   }
-  const addr = (name: string): string | undefined => parsed?.[name]?.address;
+  // The registry written by scripts/deploy.ts nests the entries under "contracts".
+  const entries = ((parsed as { contracts?: DeploymentsFile } | null)?.contracts ?? parsed) as DeploymentsFile;
+  const addr = (name: string): string | undefined => entries?.[name]?.address;
   return {
     ...(addr("JobMarket") ? { jobMarket: addr("JobMarket") } : {}),
     ...(addr("StakeManager") ? { stakeManager: addr("StakeManager") } : {}),

@@ -1,0 +1,181 @@
+/**
+ * Integrator example (viem): create a training job and follow it to the end, with the ABI and
+ * addresses from `deployments/<network>.json` and viem's `getContract`.
+ *
+ *   npx hardhat node                                            # terminal 1
+ *   npx hardhat run scripts/deploy.ts --network localhost       # terminal 2
+ *   (workers and verifiers in their own terminals: README.md)
+ *   npx ts-node --transpile-only examples/createJobViem.ts      # terminal 3
+ *
+ * Env: RPC_URL (http://127.0.0.1:8545), NETWORK (localhost), REQUESTER_KEY (Hardhat account #1),
+ * STEPS (8), K (2), FAST_FORWARD=1 (local node only: move chain time past the challenge window
+ * instead of waiting for it), CANCEL=1 (cancel at once; shows the Cancelled end).
+ * The requester serves the job's artifacts itself (dataset, step graph, initial state, manifest)
+ * from a local artifact store on 127.0.0.1 for as long as the example runs.
+ */
+import os from "node:os";
+import path from "node:path";
+import fs from "node:fs";
+import {
+  createPublicClient, createWalletClient, custom, defineChain, getContract, http, parseEventLogs,
+  type Abi, type Address, type Hex, type Transport,
+} from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { loadDeployment, type Deployment } from "../verifier/chain/registry";
+import { prepareMnistJob } from "../verifier/requester/createJob";
+import { LocalStore, startStoreServer } from "../verifier/store";
+
+/** Hardhat's well-known test account #1 (never holds real funds). */
+export const HARDHAT_ACCOUNT_1 = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+const STATUS = ["None", "Open", "Claimed", "Submitted", "Finalized", "Rejected", "Cancelled"] as const;
+export type JobStatusName = (typeof STATUS)[number];
+
+export interface ViemExampleParameters {
+  transport: Transport;
+  deployment: Deployment;
+  privateKey: Hex;
+  /** @default 100 tokens */
+  reward?: bigint;
+  /** @default 10 tokens */
+  verificationFee?: bigint;
+  totalSteps?: number;
+  checkpointInterval?: number;
+  /** Cancel right after creation (the job ends Cancelled). @default false */
+  cancel?: boolean;
+  /** Local node only: jump chain time past the challenge window once nobody disputes. @default false */
+  fastForward?: boolean;
+  /** @default 30 minutes */
+  timeoutMs?: number;
+  /** @default 1000 */
+  pollMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface ViemExampleReturnType {
+  jobId: bigint;
+  status: JobStatusName;
+  events: string[];
+}
+
+export async function runViemExample(p: ViemExampleParameters): Promise<ViemExampleReturnType> {
+  const log = p.log ?? ((l: string) => console.log(l));
+  const d = p.deployment;
+  const account = privateKeyToAccount(p.privateKey);
+  const chain = defineChain({
+    id: d.chainId, name: d.network, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [] } },
+  });
+  const publicClient = createPublicClient({ chain, transport: p.transport });
+  const walletClient = createWalletClient({ chain, account, transport: p.transport });
+  if ((await publicClient.getChainId()) !== d.chainId) throw new Error(`the RPC is not on chain ${d.chainId} (${d.network})`);
+
+  const jobMarketAbi = d.contracts.JobMarket.abi as Abi;
+  const jobMarket = getContract({ address: d.contracts.JobMarket.address as Address, abi: jobMarketAbi, client: { public: publicClient, wallet: walletClient } });
+  const payInfo = d.contracts.PaymentToken;
+  if (payInfo === undefined) throw new Error("the deployment has no payment token");
+  const token = getContract({ address: payInfo.address as Address, abi: payInfo.abi as Abi, client: { public: publicClient, wallet: walletClient } });
+  const reward = p.reward ?? 100n * 10n ** 18n;
+  const fee = p.verificationFee ?? 10n * 10n ** 18n;
+  const send = async (what: string, hash: Hex) => {
+    const r = await publicClient.waitForTransactionReceipt({ hash });
+    if (r.status !== "success") throw new Error(`${what} reverted (${hash})`);
+    return r;
+  };
+
+  // Local test tokens are freely mintable; on a real network the requester already holds the token.
+  if (payInfo.contractName === "TestToken" && ((await token.read.balanceOf([account.address])) as bigint) < reward + fee) {
+    await send("mint", await token.write.mint([account.address, reward + fee]));
+  }
+
+  // The job's artifacts, served by this process for the worker and the verifiers.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "upow-example-"));
+  const store = await LocalStore.open(dir);
+  const server = await startStoreServer({ store });
+  try {
+    const job = await prepareMnistJob({
+      store, publicBaseUrl: server.url, totalSteps: p.totalSteps ?? 8, checkpointInterval: p.checkpointInterval ?? 2, batchSize: 16,
+      numBatches: 8, seed: `0x${Buffer.from(`viem-example-${Date.now()}`).toString("hex").padEnd(64, "0").slice(0, 64)}`,
+    });
+    const m = job.manifest;
+    const now = (await publicClient.getBlock()).timestamp;
+    const params = {
+      paymentToken: payInfo.address as Address, reward, verificationFee: fee,
+      collateral: (await jobMarket.read.requiredCollateral([reward])) as bigint,
+      totalSteps: BigInt(m.totalSteps), checkpointInterval: BigInt(m.checkpointInterval), numBatches: BigInt(m.data.numBatches),
+      flopsPerStep: BigInt(m.flopsPerStep), stateBytes: BigInt(m.stateBytes), initialStateHash: job.initialStateHash, dataRoot: job.dataRoot,
+      specHash: job.specHash, specURI: job.specURI, claimDeadline: now + 86_400n, trainingDuration: 86_400n,
+    };
+    await send("approve", await token.write.approve([jobMarket.address, reward + fee]));
+    // Simulate first: a revert comes back as a decoded custom error (e.g. JobMarketTokenNotAllowed).
+    const { request } = await publicClient.simulateContract({ address: jobMarket.address, abi: jobMarketAbi, functionName: "createJob", args: [params], account });
+    const receipt = await send("createJob", await walletClient.writeContract(request));
+    const created = parseEventLogs({ abi: jobMarketAbi, logs: receipt.logs, eventName: "JobCreated" })[0] as unknown as { args: { jobId: bigint } } | undefined;
+    if (created === undefined) throw new Error("no JobCreated event");
+    const jobId = created.args.jobId;
+    log(`job ${jobId} created (spec ${job.specHash}, ${m.description}); escrow ${reward + fee}`);
+    if (p.cancel === true) await send("cancelJob", await jobMarket.write.cancelJob([jobId]));
+
+    return { jobId, ...(await follow()) };
+
+    async function follow(): Promise<{ status: JobStatusName; events: string[] }> {
+      const events: string[] = [];
+      let fromBlock = receipt.blockNumber;
+      const deadline = Date.now() + (p.timeoutMs ?? 30 * 60_000);
+      for (;;) {
+        const toBlock = await publicClient.getBlockNumber();
+        if (toBlock >= fromBlock) {
+          for (const address of [jobMarket.address, d.contracts.DisputeManager.address as Address, d.contracts.AuditManager.address as Address]) {
+            const abi = (address === jobMarket.address ? jobMarketAbi : address === d.contracts.DisputeManager.address ? d.contracts.DisputeManager.abi : d.contracts.AuditManager.abi) as Abi;
+            const logs = await publicClient.getContractEvents({ address, abi, fromBlock, toBlock });
+            for (const e of logs as unknown as { eventName: string; args: Record<string, unknown> }[]) {
+              if (e.args.jobId !== jobId) continue;
+              const line = `${e.eventName} ${JSON.stringify(e.args, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))}`;
+              events.push(e.eventName);
+              log(`  ${line}`);
+            }
+          }
+          fromBlock = toBlock + 1n;
+        }
+        const j = (await jobMarket.read.getJob([jobId])) as { status: number; windowEnd: bigint; openDisputes: number };
+        const status = STATUS[j.status]!;
+        if (status === "Finalized" || status === "Rejected" || status === "Cancelled") return { status, events };
+        if (p.fastForward === true && status === "Submitted" && j.openDisputes === 0) {
+          const t = (await publicClient.getBlock()).timestamp;
+          if (t <= j.windowEnd) {
+            await p.transport({ chain }).request({ method: "evm_setNextBlockTimestamp", params: [`0x${(j.windowEnd + 1n).toString(16)}`] });
+            await p.transport({ chain }).request({ method: "evm_mine", params: [] });
+          }
+          // Anyone may finalize after the window: the requester does, rather than wait for the worker.
+          if ((await publicClient.getBlock()).timestamp > j.windowEnd) await send("finalize", await jobMarket.write.finalize([jobId]));
+        }
+        if (Date.now() > deadline) return { status, events };
+        await new Promise((r) => setTimeout(r, p.pollMs ?? 1000));
+      }
+    }
+  } finally {
+    await server.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const deployment = loadDeployment({ network: process.env.NETWORK ?? "localhost" });
+  const r = await runViemExample({
+    transport: http(process.env.RPC_URL ?? "http://127.0.0.1:8545"),
+    deployment,
+    privateKey: (process.env.REQUESTER_KEY ?? HARDHAT_ACCOUNT_1) as Hex,
+    totalSteps: process.env.STEPS ? Number(process.env.STEPS) : undefined,
+    checkpointInterval: process.env.K ? Number(process.env.K) : undefined,
+    fastForward: process.env.FAST_FORWARD === "1",
+    cancel: process.env.CANCEL === "1",
+  });
+  console.log(`job ${r.jobId} ended ${r.status}`);
+}
+
+if (require.main === module) {
+  main().catch((e: unknown) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exitCode = 1;
+  });
+}
+
+

@@ -1,0 +1,203 @@
+/**
+ * Deployment parameters: the typed form `deployUPow` takes, the defaults, and the parser of the
+ * per-network JSON config (`deployments/config/<network>.json`, see deployments/README.md).
+ * Token amounts in the config are decimal strings in whole tokens ("100", "0.5"), scaled by
+ * `tokenDecimals` (default 18), so a config file reads like the protocol tables.
+ */
+import { getAddress, parseUnits } from "ethers";
+import { DeployConfigError } from "./errors";
+
+export interface DisputeParams {
+  disputeBond: bigint;
+  chunkBond: bigint;
+  appealBond: bigint;
+  jurorLock: bigint;
+  incoherencePenalty: bigint;
+  replayCost: bigint;
+  challengerBps: number;
+  jurorBps: number;
+  requesterBps: number;
+  bondJurorBps: number;
+  committeeSize: number;
+  quorum: number;
+  maxRounds: number;
+  maxAppeals: number;
+  randomnessDelay: number;
+  revealWindow: number;
+  appealWindow: number;
+}
+
+export interface JobMarketParams {
+  challengeWindow: number;
+  auditorsPerJob: number;
+  samplesPerAuditor: number;
+  hostileAuditorBps: number;
+  minCollateralBps: number;
+  livenessPenaltyBps: number;
+  timeoutBase: number;
+  refFlopsPerSecond: bigint;
+  refBytesPerSecond: bigint;
+}
+
+export interface DeployParams {
+  /** Existing staking token; absent ⇒ a TestToken is deployed (only allowed with `testTokens`). */
+  stakingToken?: string;
+  /** Payment tokens to allow-list; with `testTokens` a TestToken "PAY" is deployed and added. */
+  paymentTokens: string[];
+  /** Deploy freely mintable TestTokens (local networks only). */
+  testTokens: boolean;
+  /** Existing IRandomness; absent ⇒ BlockhashRandomness is deployed. */
+  randomness?: string;
+  /** Receives DEFAULT_ADMIN_ROLE and GOVERNOR_ROLE on every contract (the deployer keeps its roles
+   * unless `renounceDeployer`). Absent ⇒ the deployer governs. */
+  governor?: string;
+  renounceDeployer: boolean;
+  unbondingPeriod: number;
+  minJurorStake: bigint;
+  auditorPenalty: bigint;
+  canaryRevealPeriod?: number;
+  jobMarket: JobMarketParams;
+  dispute: DisputeParams;
+}
+
+const E18 = 10n ** 18n;
+
+/** Defaults: the contracts' own constructor defaults plus the dispute table of PROTOCOL.md §9. */
+export function defaultParams(): DeployParams {
+  return {
+    paymentTokens: [],
+    testTokens: false,
+    renounceDeployer: false,
+    unbondingPeriod: 7 * 86_400,
+    minJurorStake: 100n * E18,
+    auditorPenalty: 50n * E18,
+    jobMarket: {
+      challengeWindow: 86_400,
+      auditorsPerJob: 4,
+      samplesPerAuditor: 8,
+      hostileAuditorBps: 3_000,
+      minCollateralBps: 10_000,
+      livenessPenaltyBps: 1_000,
+      timeoutBase: 3_600,
+      refFlopsPerSecond: 1_000_000_000n,
+      refBytesPerSecond: 10_000_000n,
+    },
+    dispute: {
+      disputeBond: 100n * E18,
+      chunkBond: 10n * E18,
+      appealBond: 200n * E18,
+      jurorLock: 50n * E18,
+      incoherencePenalty: 10n * E18,
+      replayCost: 20n * E18,
+      challengerBps: 5_000,
+      jurorBps: 2_000,
+      requesterBps: 2_000,
+      bondJurorBps: 5_000,
+      committeeSize: 3,
+      quorum: 2,
+      maxRounds: 2,
+      maxAppeals: 1,
+      randomnessDelay: 2,
+      revealWindow: 3_600,
+      appealWindow: 3_600,
+    },
+  };
+}
+
+type Json = Record<string, unknown>;
+
+const TOP_KEYS = new Set([
+  "$comment", "chainId", "tokenDecimals", "stakingToken", "paymentTokens", "testTokens", "randomness", "governor",
+  "renounceDeployer", "unbondingPeriod", "minJurorStake", "auditorPenalty", "canaryRevealPeriod", "jobMarket", "dispute",
+]);
+const AMOUNT_KEYS = new Set(["minJurorStake", "auditorPenalty", "disputeBond", "chunkBond", "appealBond", "jurorLock", "incoherencePenalty", "replayCost"]);
+const BIG_KEYS = new Set(["refFlopsPerSecond", "refBytesPerSecond"]);
+
+/** Parses a config object (already JSON-decoded) onto the defaults; unknown keys are errors;
+ * `null` leaves an optional address (stakingToken, randomness, governor) unset. */
+export function parseDeployConfig(raw: unknown, source = "config"): DeployParams {
+  if (!isObject(raw)) throw new DeployConfigError(`${source}: must be a JSON object`, { source });
+  for (const k of Object.keys(raw)) {
+    if (!TOP_KEYS.has(k)) throw new DeployConfigError(`${source}: unknown key ${k}`, { source, key: k });
+  }
+  const decimals = raw.tokenDecimals === undefined ? 18 : int(raw.tokenDecimals, "tokenDecimals", source);
+  const p = defaultParams();
+  if (raw.stakingToken !== undefined && raw.stakingToken !== null) p.stakingToken = address(raw.stakingToken, "stakingToken", source);
+  if (raw.paymentTokens !== undefined) {
+    if (!Array.isArray(raw.paymentTokens)) throw new DeployConfigError(`${source}: paymentTokens must be an array`, { source });
+    p.paymentTokens = raw.paymentTokens.map((a, i) => address(a, `paymentTokens[${i}]`, source));
+  }
+  if (raw.testTokens !== undefined) p.testTokens = bool(raw.testTokens, "testTokens", source);
+  if (raw.randomness !== undefined && raw.randomness !== null) p.randomness = address(raw.randomness, "randomness", source);
+  if (raw.governor !== undefined && raw.governor !== null) p.governor = address(raw.governor, "governor", source);
+  if (raw.renounceDeployer !== undefined) p.renounceDeployer = bool(raw.renounceDeployer, "renounceDeployer", source);
+  if (raw.unbondingPeriod !== undefined) p.unbondingPeriod = int(raw.unbondingPeriod, "unbondingPeriod", source);
+  if (raw.minJurorStake !== undefined) p.minJurorStake = amount(raw.minJurorStake, "minJurorStake", decimals, source);
+  if (raw.auditorPenalty !== undefined) p.auditorPenalty = amount(raw.auditorPenalty, "auditorPenalty", decimals, source);
+  if (raw.canaryRevealPeriod !== undefined && raw.canaryRevealPeriod !== null) p.canaryRevealPeriod = int(raw.canaryRevealPeriod, "canaryRevealPeriod", source);
+  if (raw.jobMarket !== undefined) mergeSection(p.jobMarket as unknown as Json, raw.jobMarket, "jobMarket", decimals, source);
+  if (raw.dispute !== undefined) mergeSection(p.dispute as unknown as Json, raw.dispute, "dispute", decimals, source);
+  if (p.stakingToken === undefined && !p.testTokens) {
+    throw new DeployConfigError(`${source}: stakingToken is required unless testTokens is true`, { source });
+  }
+  if (p.renounceDeployer && p.governor === undefined) {
+    throw new DeployConfigError(`${source}: renounceDeployer needs a governor`, { source });
+  }
+  return p;
+}
+
+function mergeSection(target: Json, raw: unknown, section: string, decimals: number, source: string): void {
+  if (!isObject(raw)) throw new DeployConfigError(`${source}: ${section} must be an object`, { source, key: section });
+  for (const [k, v] of Object.entries(raw)) {
+    if (k === "$comment") continue;
+    if (!(k in target)) throw new DeployConfigError(`${source}: unknown key ${section}.${k}`, { source, key: `${section}.${k}` });
+    const name = `${section}.${k}`;
+    target[k] = AMOUNT_KEYS.has(k) ? amount(v, name, decimals, source) : BIG_KEYS.has(k) ? big(v, name, source) : int(v, name, source);
+  }
+}
+
+function isObject(v: unknown): v is Json {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function int(v: unknown, key: string, source: string): number {
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
+    throw new DeployConfigError(`${source}: ${key} must be a non-negative integer`, { source, key, value: v });
+  }
+  return v;
+}
+
+function big(v: unknown, key: string, source: string): bigint {
+  if ((typeof v === "number" && Number.isSafeInteger(v) && v >= 0) || (typeof v === "string" && /^[0-9]+$/.test(v))) return BigInt(v);
+  throw new DeployConfigError(`${source}: ${key} must be a non-negative integer (number or decimal string)`, { source, key, value: v });
+}
+
+function amount(v: unknown, key: string, decimals: number, source: string): bigint {
+  if (typeof v !== "string" || !/^[0-9]+(\.[0-9]+)?$/.test(v)) {
+    throw new DeployConfigError(`${source}: ${key} must be a decimal string of whole tokens, e.g. "100"`, { source, key, value: v });
+  }
+  try {
+    return parseUnits(v, decimals);
+  } catch (cause) {
+    throw new DeployConfigError(`${source}: ${key} has more than ${decimals} decimals`, { source, key, value: v, cause });
+  }
+}
+
+function bool(v: unknown, key: string, source: string): boolean {
+  if (typeof v !== "boolean") throw new DeployConfigError(`${source}: ${key} must be true or false`, { source, key, value: v });
+  return v;
+}
+
+function address(v: unknown, key: string, source: string): string {
+  if (typeof v !== "string") throw new DeployConfigError(`${source}: ${key} must be an address string`, { source, key, value: v });
+  try {
+    return getAddress(v);
+  } catch (cause) {
+    throw new DeployConfigError(`${source}: ${key} is not a valid address`, { source, key, value: v, cause });
+  }
+}
+
+/** JSON form of the params for the registry file (bigints as decimal strings of base units). */
+export function paramsToJson(p: DeployParams): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(p, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))) as Record<string, unknown>;
+}
