@@ -61,6 +61,17 @@ interface IJobMarket {
         bytes32 finalStateHash;
     }
 
+    /// @notice Terms fixed at creation from the governance parameters of that moment (§10.8, §10.11),
+    /// so later parameter changes never move a running job's deadlines or audit shape.
+    struct JobTerms {
+        uint64 challengeWindow; // seconds from submission to windowEnd
+        uint32 revealTimeout; // juror reveal deadline (one step run twice, two states fetched)
+        uint32 pinpointTimeout; // challenger names the faulty step (k steps replayed)
+        uint32 answerTimeout; // worker serves the interval's k+1 states
+        uint16 auditorsPerJob; // A
+        uint16 samplesPerAuditor; // s
+    }
+
     event JobCreated(
         uint256 indexed jobId, address indexed requester, address indexed paymentToken, uint256 reward,
         uint256 verificationFee, uint256 collateral, bytes32 specHash, string specURI
@@ -76,6 +87,8 @@ interface IJobMarket {
     event JobRejected(uint256 indexed jobId, address indexed worker);
     event Credited(address indexed token, address indexed account, uint256 amount);
     event CreditWithdrawn(address indexed token, address indexed account, uint256 amount);
+    event JobDisputeOpened(uint256 indexed jobId, uint32 openDisputes);
+    event JobDisputeClosed(uint256 indexed jobId, uint32 openDisputes);
 
     function getJob(uint256 jobId) external view returns (Job memory);
     /// @notice Number of checkpoint leaves, T/k + 1.
@@ -84,6 +97,14 @@ interface IJobMarket {
     function auditSeed(uint256 jobId) external view returns (bytes32);
     /// @notice Lock id of the job's collateral in the StakeManager.
     function collateralLockId(uint256 jobId) external view returns (bytes32);
+    /// @notice Terms fixed at creation (challenge window, per-job timeouts, audit shape).
+    function jobTerms(uint256 jobId) external view returns (JobTerms memory);
+    /// @notice Seconds a challenger has to pinpoint the faulty step of a disputed interval (§10.11).
+    function pinpointTimeout(uint256 jobId) external view returns (uint256);
+    /// @notice Seconds the worker has to serve a disputed interval's states (§10.11).
+    function answerTimeout(uint256 jobId) external view returns (uint256);
+    /// @notice Seconds a juror has to reveal after the commit phase (§10.11).
+    function revealTimeout(uint256 jobId) external view returns (uint256);
 
     /// @notice DISPUTE_ROLE: a dispute opened on `jobId` (Submitted, window open).
     function onDisputeOpened(uint256 jobId) external;

@@ -3,32 +3,32 @@ pragma solidity 0.8.28;
 
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 
-/// @notice ERC20 that, once armed, calls `target` with `data` from inside its next balance update
-/// and bubbles any revert: tests use it to show that token-moving functions are nonReentrant.
+/// @notice Test token that, once armed, calls `reentryTarget` with `payload` from inside every transfer
+/// (a malicious token re-entering the contract that moves it). The inner revert is bubbled up.
 contract ReentrantToken is ERC20 {
-    address private _target;
-    bytes private _data;
+    address public reentryTarget;
+    bytes public payload;
 
-    constructor() ERC20("Reentrant", "RE") {}
+    constructor() ERC20("Reentrant", "REE") {}
 
     function mint(address to, uint256 amount) external {
         _mint(to, amount);
     }
 
-    function arm(address target, bytes calldata data) external {
-        _target = target;
-        _data = data;
+    function arm(address target_, bytes calldata payload_) external {
+        reentryTarget = target_;
+        payload = payload_;
     }
 
     function _update(address from, address to, uint256 value) internal override {
         super._update(from, to, value);
-        address target = _target;
-        if (target != address(0)) {
-            _target = address(0);
-            (bool ok, bytes memory ret) = target.call(_data);
+        address t = reentryTarget;
+        if (t != address(0) && from != address(0) && to != address(0)) {
+            reentryTarget = address(0); // one re-entry per arm
+            (bool ok, bytes memory ret) = t.call(payload);
             if (!ok) {
-                assembly ("memory-safe") {
-                    revert(add(ret, 0x20), mload(ret))
+                assembly {
+                    revert(add(ret, 32), mload(ret))
                 }
             }
         }

@@ -1,0 +1,387 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {IAuditManager} from "./interfaces/IAuditManager.sol";
+import {IJobMarket} from "./interfaces/IJobMarket.sol";
+import {IStakeManager} from "./interfaces/IStakeManager.sol";
+
+/// @title AuditManager
+/// @notice Assigned auditors, attestations, the verification fee and canary jobs (PROTOCOL.md §10.8).
+/// @dev Needs MODULE_ROLE in the StakeManager (draws accounts, locks and slashes auditor stake).
+/// Only its JobMarket calls the IAuditManager hooks.
+///
+/// An attestation must name exactly the auditor's sample of docs/encoding.md (derived on chain from
+/// the audit seed), so an auditor cannot pick intervals it expects to be clean.
+/// The audit seed is read from the JobMarket once, when auditors are drawn, and kept here so that
+/// attestations and canary slashes stay checkable after the randomness source forgets the block.
+///
+/// Slashed auditor stake is sent to BURN (0x…dEaD): paying it to anyone in particular would reward
+/// governance, which runs the canaries, for catching auditors.
+contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
+    using SafeERC20 for IERC20;
+
+    bytes32 public constant GOVERNOR_ROLE = keccak256("GOVERNOR_ROLE");
+    bytes32 public constant CANARY_ROLE = keccak256("CANARY_ROLE");
+    address public constant BURN = 0x000000000000000000000000000000000000dEaD;
+    /// @notice Most fault intervals a canary may reveal.
+    uint256 public constant MAX_FAULTS = 32;
+    uint64 public constant MIN_CANARY_REVEAL_PERIOD = 1 hours;
+    uint64 public constant MAX_CANARY_REVEAL_PERIOD = 30 days;
+
+    enum AuditorState {
+        None,
+        Assigned,
+        Attested,
+        Released,
+        Slashed
+    }
+
+    struct Audit {
+        bytes32 seed; // audit seed read at the draw; zero until drawn
+        bool drawn;
+        bool settled; // the job is Finalized or Rejected
+        bool paid; // settled by finalization (attesters earn feeShare)
+        uint16 attesters;
+        IERC20 feeToken;
+        uint256 feeShare; // per attester
+        address requester;
+        bytes32 canaryCommitment;
+        bool canaryRevealed;
+    }
+
+    IJobMarket public immutable jobMarket;
+    IStakeManager public immutable stakeManager;
+
+    /// @notice Stake locked per attestation until the job is final.
+    uint256 public auditorPenalty;
+    /// @notice Time after windowEnd during which a canary may be revealed; attesters wait for it.
+    uint64 public canaryRevealPeriod;
+
+    mapping(uint256 jobId => Audit) private _audits;
+    mapping(uint256 jobId => address[]) private _auditors;
+    mapping(uint256 jobId => mapping(address auditor => AuditorState)) public auditorState;
+    mapping(uint256 jobId => uint256[]) private _canaryFaults;
+    mapping(address token => mapping(address account => uint256)) public credits;
+
+    event AuditorsAssigned(uint256 indexed jobId, bytes32 seed, address[] auditors);
+    event Attested(uint256 indexed jobId, address indexed auditor, bytes32 sampleHash, uint256[] sampleIntervals);
+    event AuditSettled(uint256 indexed jobId, bool finalized, uint256 feeShare, uint16 attesters);
+    event AttesterReleased(uint256 indexed jobId, address indexed auditor, uint256 fee);
+    event AttesterSlashed(uint256 indexed jobId, address indexed auditor, uint256 amount);
+    event CanaryRegistered(uint256 indexed jobId, bytes32 commitment);
+    event CanaryRevealed(uint256 indexed jobId, uint256[] faultIntervals);
+    event Credited(address indexed token, address indexed account, uint256 amount);
+    event CreditWithdrawn(address indexed token, address indexed account, uint256 amount);
+    event AuditorPenaltySet(uint256 auditorPenalty);
+    event CanaryRevealPeriodSet(uint64 canaryRevealPeriod);
+
+    error AuditManagerZeroAddress();
+    error AuditManagerNotJobMarket(address caller);
+    error AuditManagerWrongStatus(uint256 jobId, IJobMarket.JobStatus status);
+    error AuditManagerWindowClosed(uint256 jobId, uint64 windowEnd);
+    error AuditManagerWindowOpen(uint256 jobId, uint64 windowEnd);
+    error AuditManagerAlreadyDrawn(uint256 jobId);
+    error AuditManagerNotDrawn(uint256 jobId);
+    error AuditManagerNotAssigned(uint256 jobId, address account);
+    error AuditManagerSampleMismatch(uint256 jobId, address auditor);
+    error AuditManagerNotSettled(uint256 jobId);
+    error AuditManagerNotAttested(uint256 jobId, address auditor);
+    error AuditManagerCanaryPending(uint256 jobId, uint256 revealDeadline);
+    error AuditManagerAttesterCaught(uint256 jobId, address auditor);
+    error AuditManagerCanaryExists(uint256 jobId);
+    error AuditManagerZeroCommitment();
+    error AuditManagerNoCanary(uint256 jobId);
+    error AuditManagerCanaryAlreadyRevealed(uint256 jobId);
+    error AuditManagerRevealPeriodOver(uint256 jobId, uint256 revealDeadline);
+    error AuditManagerTooManyFaults(uint256 count, uint256 max);
+    error AuditManagerBadReveal(uint256 jobId);
+    error AuditManagerCanaryNotRevealed(uint256 jobId);
+    error AuditManagerNoFaultHit(uint256 jobId, address auditor);
+    error AuditManagerNothingToWithdraw(address token, address account);
+    error AuditManagerInvalidPenalty(uint256 auditorPenalty);
+    error AuditManagerInvalidRevealPeriod(uint64 canaryRevealPeriod);
+
+    modifier onlyJobMarket() {
+        if (msg.sender != address(jobMarket)) revert AuditManagerNotJobMarket(msg.sender);
+        _;
+    }
+
+    /// @param admin receives DEFAULT_ADMIN_ROLE, GOVERNOR_ROLE and CANARY_ROLE.
+    constructor(address admin, IJobMarket jobMarket_, IStakeManager stakeManager_, uint256 auditorPenalty_) {
+        if (admin == address(0) || address(jobMarket_) == address(0) || address(stakeManager_) == address(0)) {
+            revert AuditManagerZeroAddress();
+        }
+        jobMarket = jobMarket_;
+        stakeManager = stakeManager_;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _grantRole(GOVERNOR_ROLE, admin);
+        _grantRole(CANARY_ROLE, admin);
+        _setAuditorPenalty(auditorPenalty_);
+        _setCanaryRevealPeriod(1 days);
+    }
+
+    // ───────────────────────────── views ─────────────────────────────
+
+    /// @notice The job's audit record (seed, settlement, fee share, canary).
+    function getAudit(uint256 jobId) external view returns (Audit memory) {
+        return _audits[jobId];
+    }
+
+    /// @notice The auditors assigned to `jobId` (empty until drawn).
+    function auditorsOf(uint256 jobId) external view returns (address[] memory) {
+        return _auditors[jobId];
+    }
+
+    /// @notice The fault intervals a revealed canary named.
+    function canaryFaults(uint256 jobId) external view returns (uint256[] memory) {
+        return _canaryFaults[jobId];
+    }
+
+    /// @notice Lock id of `auditor`'s attestation lock for `jobId` in the StakeManager.
+    function auditorLockId(uint256 jobId, address auditor) public view returns (bytes32) {
+        return keccak256(abi.encode(address(this), jobId, auditor));
+    }
+
+    /// @notice The sample `auditor` must attest for `jobId` (docs/encoding.md): seed
+    /// `keccak256(abi.encode(auditSeed, jobId, auditor))`, candidates `keccak256(abi.encode(seed, m)) % (n−1)`
+    /// for m = 0, 1, ..., repeats skipped, until min(s, n−1) distinct intervals.
+    /// @dev Requirements: auditors drawn (the seed is known).
+    function sampleOf(uint256 jobId, address auditor) public view returns (uint256[] memory sample) {
+        Audit storage a = _audits[jobId];
+        if (!a.drawn) revert AuditManagerNotDrawn(jobId);
+        uint256 intervals = jobMarket.checkpointCount(jobId) - 1;
+        uint256 s = jobMarket.jobTerms(jobId).samplesPerAuditor;
+        if (s > intervals) s = intervals;
+        sample = new uint256[](s);
+        bytes32 sampleSeed = keccak256(abi.encode(a.seed, jobId, auditor));
+        uint256 taken;
+        // Terminates: s ≤ n−1 distinct values exist; s ≤ 32 keeps the expected tries small.
+        for (uint256 m = 0; taken < s; ++m) {
+            uint256 c = uint256(keccak256(abi.encode(sampleSeed, m))) % intervals;
+            if (!_contains(sample, taken, c)) sample[taken++] = c;
+        }
+    }
+
+    // ──────────────────────────── auditing ───────────────────────────
+
+    /// @notice Draws the job's `A` assigned auditors (stake-weighted, never the worker) once its audit
+    /// seed is readable. Anyone may call.
+    /// @dev Emits {AuditorsAssigned}. Requirements: job Submitted; window open; not drawn yet; the
+    /// audit seed available (else the JobMarket's JobMarketSeedUnavailable).
+    function drawAuditors(uint256 jobId) external nonReentrant {
+        IJobMarket.Job memory job = _openJob(jobId);
+        Audit storage a = _audits[jobId];
+        if (a.drawn) revert AuditManagerAlreadyDrawn(jobId);
+        bytes32 seed = jobMarket.auditSeed(jobId);
+        a.drawn = true;
+        a.seed = seed;
+        address[] memory exclude = new address[](1);
+        exclude[0] = job.worker;
+        // Trusted module call; the job id is mixed in so jobs submitted in one block differ.
+        address[] memory drawn = stakeManager.drawAccounts(
+            keccak256(abi.encode(seed, jobId, "upow.auditors")), jobMarket.jobTerms(jobId).auditorsPerJob, exclude
+        );
+        _auditors[jobId] = drawn;
+        for (uint256 i = 0; i < drawn.length; ++i) {
+            auditorState[jobId][drawn[i]] = AuditorState.Assigned;
+        }
+        emit AuditorsAssigned(jobId, seed, drawn);
+    }
+
+    /// @notice An assigned auditor attests that its sample replayed within tolerance; locks
+    /// `auditorPenalty` of its free stake until the job is final.
+    /// @dev Emits {Attested}. Requirements: job Submitted; window open; caller assigned and not yet
+    /// attested; `sampleIntervals` equals `sampleOf(jobId, caller)`; enough free stake.
+    function attest(uint256 jobId, uint256[] calldata sampleIntervals) external nonReentrant {
+        _openJob(jobId);
+        if (auditorState[jobId][msg.sender] != AuditorState.Assigned) revert AuditManagerNotAssigned(jobId, msg.sender);
+        uint256[] memory expected = sampleOf(jobId, msg.sender);
+        bytes32 sampleHash = keccak256(abi.encode(sampleIntervals));
+        if (sampleHash != keccak256(abi.encode(expected))) revert AuditManagerSampleMismatch(jobId, msg.sender);
+        auditorState[jobId][msg.sender] = AuditorState.Attested;
+        ++_audits[jobId].attesters;
+        emit Attested(jobId, msg.sender, sampleHash, sampleIntervals);
+        stakeManager.lock(msg.sender, auditorLockId(jobId, msg.sender), auditorPenalty);
+    }
+
+    /// @inheritdoc IAuditManager
+    /// @dev Each of the A assigned auditors' shares is `fee / A`; attesters get theirs on release, the
+    /// unattested shares and the rounding remainder are credited to the requester now.
+    /// Emits {AuditSettled}, {Credited}.
+    function onJobFinalized(uint256 jobId, IERC20 token, uint256 fee, address requester) external onlyJobMarket {
+        Audit storage a = _audits[jobId];
+        uint256 assigned = _auditors[jobId].length;
+        uint256 share = assigned == 0 ? 0 : fee / assigned;
+        uint256 attesters = a.attesters;
+        a.settled = true;
+        a.paid = true;
+        a.feeToken = token;
+        a.feeShare = share;
+        a.requester = requester;
+        emit AuditSettled(jobId, true, share, a.attesters);
+        _credit(address(token), requester, fee - share * attesters);
+    }
+
+    /// @inheritdoc IAuditManager
+    /// @dev Emits {AuditSettled}.
+    function onJobRejected(uint256 jobId) external onlyJobMarket {
+        Audit storage a = _audits[jobId];
+        a.settled = true;
+        emit AuditSettled(jobId, false, 0, a.attesters);
+    }
+
+    /// @notice Releases an attester's lock once the job is final and credits its fee share (if the job
+    /// was finalized). Anyone may call.
+    /// @dev Emits {AttesterReleased}, {Credited} (finalized jobs). Requirements: `auditor` attested and
+    /// is neither released nor slashed; the job settled; for a canary: revealed, or its reveal period
+    /// over; a revealed canary fault did not hit the auditor's sample.
+    function releaseAttester(uint256 jobId, address auditor) external nonReentrant {
+        Audit storage a = _audits[jobId];
+        if (auditorState[jobId][auditor] != AuditorState.Attested) revert AuditManagerNotAttested(jobId, auditor);
+        if (!a.settled) revert AuditManagerNotSettled(jobId);
+        if (a.canaryCommitment != bytes32(0)) {
+            if (!a.canaryRevealed) {
+                uint256 deadline = _revealDeadline(jobId);
+                if (block.timestamp <= deadline) revert AuditManagerCanaryPending(jobId, deadline);
+            } else if (_hitsFault(jobId, auditor)) {
+                revert AuditManagerAttesterCaught(jobId, auditor);
+            }
+        }
+        auditorState[jobId][auditor] = AuditorState.Released;
+        uint256 fee = a.feeShare;
+        emit AttesterReleased(jobId, auditor, fee);
+        if (fee > 0) _credit(address(a.feeToken), auditor, fee);
+        stakeManager.unlock(auditor, auditorLockId(jobId, auditor));
+    }
+
+    // ──────────────────────────── canaries ───────────────────────────
+
+    /// @notice Marks `jobId` as a canary with `commitment = keccak256(abi.encode(jobId, faultIntervals, salt))`.
+    /// @dev Emits {CanaryRegistered}. Requirements: CANARY_ROLE; job Open or Claimed (not submitted);
+    /// no canary registered for it; non-zero commitment.
+    function registerCanary(uint256 jobId, bytes32 commitment) external onlyRole(CANARY_ROLE) {
+        IJobMarket.JobStatus status = jobMarket.getJob(jobId).status;
+        if (status != IJobMarket.JobStatus.Open && status != IJobMarket.JobStatus.Claimed) {
+            revert AuditManagerWrongStatus(jobId, status);
+        }
+        if (commitment == bytes32(0)) revert AuditManagerZeroCommitment();
+        Audit storage a = _audits[jobId];
+        if (a.canaryCommitment != bytes32(0)) revert AuditManagerCanaryExists(jobId);
+        a.canaryCommitment = commitment;
+        emit CanaryRegistered(jobId, commitment);
+    }
+
+    /// @notice Reveals a canary's fault intervals after its challenge window. Anyone holding the salt may call.
+    /// @dev Emits {CanaryRevealed}. Requirements: a canary registered and unrevealed; the job submitted
+    /// and its window over; within `canaryRevealPeriod` after it; ≤ MAX_FAULTS intervals; the
+    /// commitment matches.
+    function revealCanary(uint256 jobId, uint256[] calldata faultIntervals, bytes32 salt) external {
+        Audit storage a = _audits[jobId];
+        if (a.canaryCommitment == bytes32(0)) revert AuditManagerNoCanary(jobId);
+        if (a.canaryRevealed) revert AuditManagerCanaryAlreadyRevealed(jobId);
+        uint64 windowEnd = jobMarket.getJob(jobId).windowEnd;
+        if (windowEnd == 0 || block.timestamp <= windowEnd) revert AuditManagerWindowOpen(jobId, windowEnd);
+        uint256 deadline = _revealDeadline(jobId);
+        if (block.timestamp > deadline) revert AuditManagerRevealPeriodOver(jobId, deadline);
+        if (faultIntervals.length > MAX_FAULTS) revert AuditManagerTooManyFaults(faultIntervals.length, MAX_FAULTS);
+        if (keccak256(abi.encode(jobId, faultIntervals, salt)) != a.canaryCommitment) revert AuditManagerBadReveal(jobId);
+        a.canaryRevealed = true;
+        _canaryFaults[jobId] = faultIntervals;
+        emit CanaryRevealed(jobId, faultIntervals);
+    }
+
+    /// @notice Slashes the whole attestation lock of an attester whose sample contains a revealed
+    /// canary fault (to BURN); its fee share, if any, goes to the requester. Anyone may call.
+    /// @dev Emits {AttesterSlashed}, {Credited} (finalized jobs). Requirements: canary revealed;
+    /// `attester` attested and is neither released nor slashed; a fault hit its sample.
+    function slashAttester(uint256 jobId, address attester) external nonReentrant {
+        Audit storage a = _audits[jobId];
+        if (!a.canaryRevealed) revert AuditManagerCanaryNotRevealed(jobId);
+        if (auditorState[jobId][attester] != AuditorState.Attested) revert AuditManagerNotAttested(jobId, attester);
+        if (!_hitsFault(jobId, attester)) revert AuditManagerNoFaultHit(jobId, attester);
+        auditorState[jobId][attester] = AuditorState.Slashed;
+        bytes32 lockId = auditorLockId(jobId, attester);
+        uint256 amount = stakeManager.lockedAmount(attester, lockId);
+        emit AttesterSlashed(jobId, attester, amount);
+        if (a.feeShare > 0) _credit(address(a.feeToken), a.requester, a.feeShare);
+        stakeManager.slash(attester, lockId, amount, BURN);
+    }
+
+    // ───────────────────────────── money ─────────────────────────────
+
+    /// @notice Withdraws the caller's whole credit in `token` (pull payments).
+    /// @dev Emits {CreditWithdrawn}. Requirements: credit > 0.
+    function withdraw(address token) external nonReentrant {
+        uint256 amount = credits[token][msg.sender];
+        if (amount == 0) revert AuditManagerNothingToWithdraw(token, msg.sender);
+        credits[token][msg.sender] = 0;
+        emit CreditWithdrawn(token, msg.sender, amount);
+        IERC20(token).safeTransfer(msg.sender, amount);
+    }
+
+    // ─────────────────────────── governance ──────────────────────────
+
+    /// @notice Stake locked by each attestation from now on (earlier locks keep their amount).
+    /// @dev Emits {AuditorPenaltySet}. Requirements: GOVERNOR_ROLE; penalty > 0.
+    function setAuditorPenalty(uint256 penalty) external onlyRole(GOVERNOR_ROLE) {
+        _setAuditorPenalty(penalty);
+    }
+
+    /// @notice How long after a canary's window its fault set may be revealed.
+    /// @dev Emits {CanaryRevealPeriodSet}. Requirements: GOVERNOR_ROLE; MIN_ ≤ period ≤ MAX_CANARY_REVEAL_PERIOD.
+    function setCanaryRevealPeriod(uint64 period) external onlyRole(GOVERNOR_ROLE) {
+        _setCanaryRevealPeriod(period);
+    }
+
+    // ─────────────────────────── internals ───────────────────────────
+
+    /// @dev The job, Submitted and inside its challenge window.
+    function _openJob(uint256 jobId) private view returns (IJobMarket.Job memory job) {
+        job = jobMarket.getJob(jobId);
+        if (job.status != IJobMarket.JobStatus.Submitted) revert AuditManagerWrongStatus(jobId, job.status);
+        if (block.timestamp > job.windowEnd) revert AuditManagerWindowClosed(jobId, job.windowEnd);
+    }
+
+    function _revealDeadline(uint256 jobId) private view returns (uint256) {
+        return uint256(jobMarket.getJob(jobId).windowEnd) + canaryRevealPeriod;
+    }
+
+    function _hitsFault(uint256 jobId, address auditor) private view returns (bool) {
+        uint256[] memory sample = sampleOf(jobId, auditor);
+        uint256[] storage faults = _canaryFaults[jobId];
+        for (uint256 i = 0; i < faults.length; ++i) {
+            if (_contains(sample, sample.length, faults[i])) return true;
+        }
+        return false;
+    }
+
+    function _contains(uint256[] memory values, uint256 len, uint256 x) private pure returns (bool) {
+        for (uint256 i = 0; i < len; ++i) {
+            if (values[i] == x) return true;
+        }
+        return false;
+    }
+
+    function _credit(address token, address account, uint256 amount) private {
+        credits[token][account] += amount;
+        emit Credited(token, account, amount);
+    }
+
+    function _setAuditorPenalty(uint256 penalty) private {
+        if (penalty == 0) revert AuditManagerInvalidPenalty(penalty);
+        auditorPenalty = penalty;
+        emit AuditorPenaltySet(penalty);
+    }
+
+    function _setCanaryRevealPeriod(uint64 period) private {
+        if (period < MIN_CANARY_REVEAL_PERIOD || period > MAX_CANARY_REVEAL_PERIOD) {
+            revert AuditManagerInvalidRevealPeriod(period);
+        }
+        canaryRevealPeriod = period;
+        emit CanaryRevealPeriodSet(period);
+    }
+}

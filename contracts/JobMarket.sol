@@ -1,0 +1,566 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {IJobMarket} from "./interfaces/IJobMarket.sol";
+import {IStakeManager} from "./interfaces/IStakeManager.sol";
+import {IRandomness} from "./interfaces/IRandomness.sol";
+import {IAuditManager} from "./interfaces/IAuditManager.sol";
+import {UPowHashing} from "./lib/UPowHashing.sol";
+
+/// @title JobMarket
+/// @notice Escrow and lifecycle of training jobs (PROTOCOL.md §5, §10.8–§10.12).
+/// @dev Construction order: StakeManager, Randomness, JobMarket (auditManager may be zero),
+/// AuditManager(jobMarket), then `setAuditManager` once. The audit manager can be set only once:
+/// replacing it would strand the auditor locks held by the old one. `createJob` requires it set.
+///
+/// An Open job whose claim deadline passed can no longer be claimed; only its requester can cancel
+/// it. No one else has funds in an Open job, so nothing is trapped by waiting (§8).
+///
+/// The audit seed is the randomness of `submittedBlock + 1`. If nobody draws auditors before the
+/// randomness source forgets that block, no auditors are drawn and the whole verification fee goes
+/// back to the requester at finalization; the job itself is unaffected.
+contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
+    using SafeERC20 for IERC20;
+
+    bytes32 public constant GOVERNOR_ROLE = keccak256("GOVERNOR_ROLE");
+    bytes32 public constant DISPUTE_ROLE = keccak256("DISPUTE_ROLE");
+
+    uint256 public constant BPS = 10_000;
+    uint256 internal constant ONE = 1e18;
+    /// @notice Upper bound on T/k + 1 (checkpoint leaves).
+    uint256 public constant MAX_CHECKPOINTS = 1 << 20;
+    uint256 public constant MAX_TIMEOUT = 30 days;
+    uint256 public constant MAX_CLAIM_PERIOD = 365 days;
+    uint256 public constant MAX_TRAINING_DURATION = 365 days;
+    uint256 public constant MIN_CHALLENGE_WINDOW = 10 minutes;
+    uint256 public constant MAX_CHALLENGE_WINDOW = 30 days;
+    uint256 public constant MAX_AUDITORS = 32;
+    uint256 public constant MAX_SAMPLES = 32;
+    uint256 public constant MAX_HOSTILE_BPS = 5_000;
+    uint256 public constant MAX_MIN_COLLATERAL_BPS = 1_000_000;
+    uint256 public constant MAX_LIVENESS_PENALTY_BPS = 5_000;
+
+    IStakeManager public immutable stakeManager;
+    IRandomness public immutable randomness;
+    IAuditManager public auditManager;
+
+    /// @notice Challenge window given to jobs created from now on.
+    uint64 public challengeWindow;
+    /// @notice Assigned auditors A, samples per auditor s, assumed hostile auditor share w (bps).
+    uint16 public auditorsPerJob;
+    uint16 public samplesPerAuditor;
+    uint16 public hostileAuditorBps;
+    /// @notice Collateral floor as bps of the reward, and the expired-claim penalty as bps of collateral.
+    uint32 public minCollateralBps;
+    uint16 public livenessPenaltyBps;
+    /// @notice §10.11 reference rates: timeout = base + work / refFlopsPerSecond + bytes / refBytesPerSecond.
+    uint32 public timeoutBase;
+    uint64 public refFlopsPerSecond;
+    uint64 public refBytesPerSecond;
+
+    uint256 public nextJobId = 1;
+    mapping(IERC20 token => bool) public tokenAllowed;
+    mapping(address token => mapping(address account => uint256)) public credits;
+    mapping(uint256 jobId => Job) private _jobs;
+    mapping(uint256 jobId => JobTerms) private _terms;
+
+    event AuditManagerSet(address indexed auditManager);
+    event PaymentTokenAllowed(address indexed token, bool allowed);
+    event ChallengeWindowSet(uint64 challengeWindow);
+    event AuditParamsSet(uint16 auditorsPerJob, uint16 samplesPerAuditor, uint16 hostileAuditorBps);
+    event CollateralParamsSet(uint32 minCollateralBps, uint16 livenessPenaltyBps);
+    event TimeoutParamsSet(uint32 timeoutBase, uint64 refFlopsPerSecond, uint64 refBytesPerSecond);
+
+    error JobMarketZeroAddress();
+    error JobMarketAuditManagerAlreadySet(address current);
+    error JobMarketAuditManagerNotSet();
+    error JobMarketTokenNotAllowed(address token);
+    error JobMarketZeroReward();
+    error JobMarketInvalidSteps(uint64 totalSteps, uint64 checkpointInterval);
+    error JobMarketTooManyCheckpoints(uint256 count, uint256 max);
+    error JobMarketZeroBatches();
+    error JobMarketInvalidWorkload(uint64 flopsPerStep, uint64 stateBytes);
+    error JobMarketInvalidClaimDeadline(uint64 claimDeadline);
+    error JobMarketInvalidTrainingDuration(uint64 trainingDuration);
+    error JobMarketTimeoutTooLong(uint256 timeout, uint256 max);
+    error JobMarketCollateralTooLow(uint256 collateral, uint256 required);
+    error JobMarketFeeOnTransfer(uint256 expected, uint256 received);
+    error JobMarketWrongStatus(uint256 jobId, JobStatus status);
+    error JobMarketNotRequester(uint256 jobId, address caller);
+    error JobMarketNotWorker(uint256 jobId, address caller);
+    error JobMarketClaimDeadlinePassed(uint256 jobId, uint64 claimDeadline);
+    error JobMarketInsufficientStake(address worker, uint256 free, uint256 collateral);
+    error JobMarketSubmitDeadlineNotPassed(uint256 jobId, uint64 submitDeadline);
+    error JobMarketSubmitDeadlinePassed(uint256 jobId, uint64 submitDeadline);
+    error JobMarketInvalidProof(uint256 jobId, uint256 index);
+    error JobMarketNotSubmitted(uint256 jobId);
+    error JobMarketSeedUnavailable(uint256 jobId, uint256 blockNumber);
+    error JobMarketWindowOpen(uint256 jobId, uint64 windowEnd);
+    error JobMarketWindowClosed(uint256 jobId, uint64 windowEnd);
+    error JobMarketDisputesOpen(uint256 jobId, uint32 openDisputes);
+    error JobMarketNoOpenDispute(uint256 jobId);
+    error JobMarketNothingToWithdraw(address token, address account);
+    error JobMarketInvalidChallengeWindow(uint64 challengeWindow);
+    error JobMarketInvalidAuditParams(uint16 auditorsPerJob, uint16 samplesPerAuditor, uint16 hostileAuditorBps);
+    error JobMarketInvalidCollateralParams(uint32 minCollateralBps, uint16 livenessPenaltyBps);
+    error JobMarketInvalidTimeoutParams(uint32 timeoutBase, uint64 refFlopsPerSecond, uint64 refBytesPerSecond);
+
+    /// @param admin receives DEFAULT_ADMIN_ROLE and GOVERNOR_ROLE.
+    /// @param auditManager_ may be zero, then set once with `setAuditManager`.
+    constructor(address admin, IStakeManager stakeManager_, IRandomness randomness_, IAuditManager auditManager_) {
+        if (admin == address(0) || address(stakeManager_) == address(0) || address(randomness_) == address(0)) {
+            revert JobMarketZeroAddress();
+        }
+        stakeManager = stakeManager_;
+        randomness = randomness_;
+        if (address(auditManager_) != address(0)) _setAuditManager(auditManager_);
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _grantRole(GOVERNOR_ROLE, admin);
+        _setChallengeWindow(1 days);
+        _setAuditParams(4, 8, 3_000);
+        _setCollateralParams(10_000, 1_000);
+        _setTimeoutParams(1 hours, 1e9, 10e6);
+    }
+
+    // ───────────────────────────── views ─────────────────────────────
+
+    /// @inheritdoc IJobMarket
+    function getJob(uint256 jobId) external view returns (Job memory) {
+        return _jobs[jobId];
+    }
+
+    /// @inheritdoc IJobMarket
+    function jobTerms(uint256 jobId) external view returns (JobTerms memory) {
+        return _terms[jobId];
+    }
+
+    /// @inheritdoc IJobMarket
+    function checkpointCount(uint256 jobId) public view returns (uint256) {
+        Job storage job = _jobs[jobId];
+        if (job.status == JobStatus.None) revert JobMarketWrongStatus(jobId, JobStatus.None);
+        return job.totalSteps / job.checkpointInterval + 1;
+    }
+
+    /// @inheritdoc IJobMarket
+    /// @dev Requirements: the job was submitted and block `submittedBlock + 1` is readable.
+    function auditSeed(uint256 jobId) external view returns (bytes32) {
+        uint256 submittedBlock = _jobs[jobId].submittedBlock;
+        if (submittedBlock == 0) revert JobMarketNotSubmitted(jobId);
+        if (!randomness.isAvailable(submittedBlock + 1)) revert JobMarketSeedUnavailable(jobId, submittedBlock + 1);
+        return randomness.valueAt(submittedBlock + 1);
+    }
+
+    /// @inheritdoc IJobMarket
+    function collateralLockId(uint256 jobId) public view returns (bytes32) {
+        return keccak256(abi.encode(address(this), jobId));
+    }
+
+    /// @inheritdoc IJobMarket
+    function pinpointTimeout(uint256 jobId) external view returns (uint256) {
+        return _terms[jobId].pinpointTimeout;
+    }
+
+    /// @inheritdoc IJobMarket
+    function answerTimeout(uint256 jobId) external view returns (uint256) {
+        return _terms[jobId].answerTimeout;
+    }
+
+    /// @inheritdoc IJobMarket
+    function revealTimeout(uint256 jobId) external view returns (uint256) {
+        return _terms[jobId].revealTimeout;
+    }
+
+    /// @notice Minimum collateral for `reward` under the current audit parameters (§10.9): the
+    /// floor `minCollateralBps` of the reward, and for every faked fraction f on the grid
+    /// {1,2,5,10,20,50,100}% `f·reward < P(f)·(reward + collateral)` with
+    /// `P(f) = 1 − [w + (1−w)(1−f)^s]^A`, computed in 1e18 fixed point rounding against the worker.
+    function requiredCollateral(uint256 reward) public view returns (uint256 required) {
+        required = Math.mulDiv(reward, minCollateralBps, BPS, Math.Rounding.Ceil);
+        uint256 w = (uint256(hostileAuditorBps) * ONE) / BPS;
+        // grid in 1e16 units (percent)
+        uint256[7] memory grid = [uint256(1), 2, 5, 10, 20, 50, 100];
+        for (uint256 g = 0; g < grid.length; ++g) {
+            uint256 f = grid[g] * 1e16;
+            uint256 missOne = _powUp(ONE - f, samplesPerAuditor); // (1−f)^s, rounded up
+            uint256 missAll = _powUp(w + Math.mulDiv(ONE - w, missOne, ONE, Math.Rounding.Ceil), auditorsPerJob);
+            // w ≤ 0.5 and f ≥ 1% keep missAll < 1 (see the parameter bounds); P > 0.
+            uint256 p = ONE - missAll;
+            // reward + collateral > f·reward / P  ⇔  reward + collateral ≥ floor(f·reward / P) + 1
+            uint256 need = Math.mulDiv(f, reward, p) + 1;
+            if (need > reward && need - reward > required) required = need - reward;
+        }
+    }
+
+    // ─────────────────────────── lifecycle ───────────────────────────
+
+    /// @notice Escrows `reward + verificationFee` of `p.paymentToken` and opens a job.
+    /// @dev Emits {JobCreated}. Requirements: not paused; audit manager set; token allow-listed;
+    /// reward > 0; T > 0, k > 0, T % k == 0, T/k + 1 ≤ MAX_CHECKPOINTS; numBatches > 0; flopsPerStep and
+    /// stateBytes > 0; now < claimDeadline ≤ now + MAX_CLAIM_PERIOD; 0 < trainingDuration ≤
+    /// MAX_TRAINING_DURATION; derived timeouts ≤ MAX_TIMEOUT; collateral ≥ requiredCollateral(reward);
+    /// the full amount arrives (fee-on-transfer tokens are refused).
+    function createJob(CreateJobParams calldata p) external nonReentrant whenNotPaused returns (uint256 jobId) {
+        if (address(auditManager) == address(0)) revert JobMarketAuditManagerNotSet();
+        if (!tokenAllowed[p.paymentToken]) revert JobMarketTokenNotAllowed(address(p.paymentToken));
+        if (p.reward == 0) revert JobMarketZeroReward();
+        if (p.totalSteps == 0 || p.checkpointInterval == 0 || p.totalSteps % p.checkpointInterval != 0) {
+            revert JobMarketInvalidSteps(p.totalSteps, p.checkpointInterval);
+        }
+        uint256 n = p.totalSteps / p.checkpointInterval + 1;
+        if (n > MAX_CHECKPOINTS) revert JobMarketTooManyCheckpoints(n, MAX_CHECKPOINTS);
+        if (p.numBatches == 0) revert JobMarketZeroBatches();
+        if (p.flopsPerStep == 0 || p.stateBytes == 0) revert JobMarketInvalidWorkload(p.flopsPerStep, p.stateBytes);
+        if (p.claimDeadline <= block.timestamp || p.claimDeadline > block.timestamp + MAX_CLAIM_PERIOD) {
+            revert JobMarketInvalidClaimDeadline(p.claimDeadline);
+        }
+        if (p.trainingDuration == 0 || p.trainingDuration > MAX_TRAINING_DURATION) {
+            revert JobMarketInvalidTrainingDuration(p.trainingDuration);
+        }
+        uint256 required = requiredCollateral(p.reward);
+        if (p.collateral < required) revert JobMarketCollateralTooLow(p.collateral, required);
+
+        jobId = nextJobId++;
+        _terms[jobId] = _deriveTerms(p.checkpointInterval, p.flopsPerStep, p.stateBytes);
+        Job storage job = _jobs[jobId];
+        job.requester = msg.sender;
+        job.paymentToken = p.paymentToken;
+        job.status = JobStatus.Open;
+        job.reward = p.reward;
+        job.verificationFee = p.verificationFee;
+        job.collateral = p.collateral;
+        job.totalSteps = p.totalSteps;
+        job.checkpointInterval = p.checkpointInterval;
+        job.numBatches = p.numBatches;
+        job.flopsPerStep = p.flopsPerStep;
+        job.stateBytes = p.stateBytes;
+        job.claimDeadline = p.claimDeadline;
+        job.trainingDuration = p.trainingDuration;
+        job.initialStateHash = p.initialStateHash;
+        job.dataRoot = p.dataRoot;
+        job.specHash = p.specHash;
+
+        emit JobCreated(
+            jobId, msg.sender, address(p.paymentToken), p.reward, p.verificationFee, p.collateral, p.specHash, p.specURI
+        );
+
+        // Interaction last; the token is allow-listed but still untrusted code (nonReentrant).
+        uint256 expected = p.reward + p.verificationFee;
+        uint256 before = p.paymentToken.balanceOf(address(this));
+        p.paymentToken.safeTransferFrom(msg.sender, address(this), expected);
+        uint256 received = p.paymentToken.balanceOf(address(this)) - before;
+        if (received != expected) revert JobMarketFeeOnTransfer(expected, received);
+    }
+
+    /// @notice Cancels an Open job; the escrow becomes withdrawable by the requester.
+    /// @dev Emits {JobCancelled}, {Credited}. Requirements: caller is the requester; job Open
+    /// (also after its claim deadline).
+    function cancelJob(uint256 jobId) external {
+        Job storage job = _jobs[jobId];
+        if (job.status != JobStatus.Open) revert JobMarketWrongStatus(jobId, job.status);
+        if (msg.sender != job.requester) revert JobMarketNotRequester(jobId, msg.sender);
+        job.status = JobStatus.Cancelled;
+        emit JobCancelled(jobId);
+        _credit(address(job.paymentToken), job.requester, job.reward + job.verificationFee);
+    }
+
+    /// @notice Claims an Open job and locks its collateral from the caller's free stake.
+    /// @dev Emits {JobClaimed}. Requirements: not paused; job Open; now ≤ claimDeadline; the caller's
+    /// free stake ≥ collateral.
+    function claimJob(uint256 jobId) external nonReentrant whenNotPaused {
+        Job storage job = _jobs[jobId];
+        if (job.status != JobStatus.Open) revert JobMarketWrongStatus(jobId, job.status);
+        if (block.timestamp > job.claimDeadline) revert JobMarketClaimDeadlinePassed(jobId, job.claimDeadline);
+        uint256 free = stakeManager.account(msg.sender).free;
+        if (free < job.collateral) revert JobMarketInsufficientStake(msg.sender, free, job.collateral);
+        uint64 submitDeadline = uint64(block.timestamp) + job.trainingDuration;
+        job.status = JobStatus.Claimed;
+        job.worker = msg.sender;
+        job.submitDeadline = submitDeadline;
+        emit JobClaimed(jobId, msg.sender, submitDeadline);
+        // Trusted module call (StakeManager); after all effects.
+        stakeManager.lock(msg.sender, collateralLockId(jobId), job.collateral);
+    }
+
+    /// @notice Re-opens a claimed job whose worker missed the submission deadline. Anyone may call.
+    /// `livenessPenaltyBps` of the collateral goes to the requester (staking token credit), the rest
+    /// is unlocked.
+    /// @dev Emits {ClaimExpired}, {Credited} (when the penalty > 0). Requirements: job Claimed;
+    /// now > submitDeadline.
+    function expireClaim(uint256 jobId) external nonReentrant {
+        Job storage job = _jobs[jobId];
+        if (job.status != JobStatus.Claimed) revert JobMarketWrongStatus(jobId, job.status);
+        if (block.timestamp <= job.submitDeadline) {
+            revert JobMarketSubmitDeadlineNotPassed(jobId, job.submitDeadline);
+        }
+        address worker = job.worker;
+        job.status = JobStatus.Open;
+        job.worker = address(0);
+        job.submitDeadline = 0;
+        bytes32 lockId = collateralLockId(jobId);
+        uint256 penalty = (job.collateral * livenessPenaltyBps) / BPS;
+        if (penalty > 0) {
+            penalty = stakeManager.slash(worker, lockId, penalty, address(this));
+            _credit(address(stakeManager.stakingToken()), job.requester, penalty);
+        }
+        stakeManager.unlock(worker, lockId);
+        emit ClaimExpired(jobId, worker, penalty);
+    }
+
+    /// @notice Commits the trained trajectory: the checkpoint root, with proofs that leaf 0 holds the
+    /// job's initial state (and `stepRoot0`) and leaf n−1 the claimed final state (step root 0).
+    /// @dev Emits {ResultSubmitted}. Requirements: caller is the worker; job Claimed; now ≤
+    /// submitDeadline; both proofs verify against `checkpointRoot` with n = T/k + 1 leaves.
+    function submitResult(
+        uint256 jobId,
+        bytes32 checkpointRoot,
+        bytes32 finalStateHash,
+        string calldata resultURI,
+        bytes32 stepRoot0,
+        bytes32[] calldata proof0,
+        bytes32[] calldata proofLast
+    ) external {
+        Job storage job = _jobs[jobId];
+        if (job.status != JobStatus.Claimed) revert JobMarketWrongStatus(jobId, job.status);
+        if (msg.sender != job.worker) revert JobMarketNotWorker(jobId, msg.sender);
+        if (block.timestamp > job.submitDeadline) revert JobMarketSubmitDeadlinePassed(jobId, job.submitDeadline);
+        _checkEnds(jobId, job, checkpointRoot, finalStateHash, stepRoot0, proof0, proofLast);
+        uint64 windowEnd = uint64(block.timestamp) + _terms[jobId].challengeWindow;
+        job.status = JobStatus.Submitted;
+        job.checkpointRoot = checkpointRoot;
+        job.finalStateHash = finalStateHash;
+        job.submittedAt = uint64(block.timestamp);
+        job.submittedBlock = uint64(block.number);
+        job.windowEnd = windowEnd;
+        emit ResultSubmitted(jobId, msg.sender, checkpointRoot, finalStateHash, resultURI, windowEnd);
+    }
+
+    /// @notice Pays a submitted job whose challenge window ended with no dispute open. Anyone may call.
+    /// The worker is credited the reward, its collateral unlocked, and the verification fee handed to
+    /// the AuditManager for the attesters.
+    /// @dev Emits {JobFinalized}, {Credited}. Requirements: job Submitted; now > windowEnd; no open dispute.
+    function finalize(uint256 jobId) external nonReentrant {
+        Job storage job = _jobs[jobId];
+        if (job.status != JobStatus.Submitted) revert JobMarketWrongStatus(jobId, job.status);
+        if (block.timestamp <= job.windowEnd) revert JobMarketWindowOpen(jobId, job.windowEnd);
+        if (job.openDisputes != 0) revert JobMarketDisputesOpen(jobId, job.openDisputes);
+        job.status = JobStatus.Finalized;
+        address worker = job.worker;
+        emit JobFinalized(jobId, worker, job.reward);
+        _credit(address(job.paymentToken), worker, job.reward);
+        stakeManager.unlock(worker, collateralLockId(jobId));
+        // The fee leaves the escrow for the AuditManager, which records it for the attesters.
+        IAuditManager am = auditManager;
+        job.paymentToken.safeTransfer(address(am), job.verificationFee);
+        am.onJobFinalized(jobId, job.paymentToken, job.verificationFee, job.requester);
+    }
+
+    /// @notice Withdraws the caller's whole credit in `token` (pull payments).
+    /// @dev Emits {CreditWithdrawn}. Requirements: credit > 0.
+    function withdraw(address token) external nonReentrant {
+        uint256 amount = credits[token][msg.sender];
+        if (amount == 0) revert JobMarketNothingToWithdraw(token, msg.sender);
+        credits[token][msg.sender] = 0;
+        emit CreditWithdrawn(token, msg.sender, amount);
+        IERC20(token).safeTransfer(msg.sender, amount);
+    }
+
+    // ───────────────────────── dispute hooks ─────────────────────────
+
+    /// @inheritdoc IJobMarket
+    /// @dev Emits {JobDisputeOpened}. Requirements: DISPUTE_ROLE; job Submitted; now ≤ windowEnd.
+    function onDisputeOpened(uint256 jobId) external onlyRole(DISPUTE_ROLE) {
+        Job storage job = _jobs[jobId];
+        if (job.status != JobStatus.Submitted) revert JobMarketWrongStatus(jobId, job.status);
+        if (block.timestamp > job.windowEnd) revert JobMarketWindowClosed(jobId, job.windowEnd);
+        emit JobDisputeOpened(jobId, ++job.openDisputes);
+    }
+
+    /// @inheritdoc IJobMarket
+    /// @dev Works in any status (the DisputeManager closes a convicted job's other disputes, and may
+    /// close the convicting one); the counter only gates `finalize`.
+    /// Emits {JobDisputeClosed}. Requirements: DISPUTE_ROLE; a dispute is open on the job.
+    function onDisputeClosed(uint256 jobId) external onlyRole(DISPUTE_ROLE) {
+        Job storage job = _jobs[jobId];
+        if (job.openDisputes == 0) revert JobMarketNoOpenDispute(jobId);
+        emit JobDisputeClosed(jobId, --job.openDisputes);
+    }
+
+    /// @inheritdoc IJobMarket
+    /// @dev Emits {JobRejected}, {Credited}. Requirements: DISPUTE_ROLE; job Submitted.
+    function onWorkerConvicted(uint256 jobId, address slashRecipient)
+        external
+        nonReentrant
+        onlyRole(DISPUTE_ROLE)
+        returns (uint256 slashed)
+    {
+        Job storage job = _jobs[jobId];
+        if (job.status != JobStatus.Submitted) revert JobMarketWrongStatus(jobId, job.status);
+        job.status = JobStatus.Rejected;
+        emit JobRejected(jobId, job.worker);
+        _credit(address(job.paymentToken), job.requester, job.reward + job.verificationFee);
+        slashed = stakeManager.slash(job.worker, collateralLockId(jobId), job.collateral, slashRecipient);
+        auditManager.onJobRejected(jobId);
+    }
+
+    // ─────────────────────────── governance ──────────────────────────
+
+    /// @notice Sets the AuditManager once (when the constructor got zero).
+    /// @dev Emits {AuditManagerSet}. Requirements: GOVERNOR_ROLE; not set yet; non-zero.
+    function setAuditManager(IAuditManager auditManager_) external onlyRole(GOVERNOR_ROLE) {
+        if (address(auditManager) != address(0)) revert JobMarketAuditManagerAlreadySet(address(auditManager));
+        if (address(auditManager_) == address(0)) revert JobMarketZeroAddress();
+        _setAuditManager(auditManager_);
+    }
+
+    /// @notice Allows or forbids `token` as payment for new jobs (running jobs are unaffected).
+    /// @dev Emits {PaymentTokenAllowed}. Requirements: GOVERNOR_ROLE; non-zero token.
+    function setTokenAllowed(IERC20 token, bool allowed) external onlyRole(GOVERNOR_ROLE) {
+        if (address(token) == address(0)) revert JobMarketZeroAddress();
+        tokenAllowed[token] = allowed;
+        emit PaymentTokenAllowed(address(token), allowed);
+    }
+
+    /// @notice Challenge window for jobs created from now on.
+    /// @dev Emits {ChallengeWindowSet}. Requirements: GOVERNOR_ROLE; MIN_ ≤ window ≤ MAX_CHALLENGE_WINDOW.
+    function setChallengeWindow(uint64 window) external onlyRole(GOVERNOR_ROLE) {
+        _setChallengeWindow(window);
+    }
+
+    /// @notice Audit shape for jobs created from now on, and the hostile share used by §10.9.
+    /// @dev Emits {AuditParamsSet}. Requirements: GOVERNOR_ROLE; 1 ≤ A ≤ MAX_AUDITORS;
+    /// 1 ≤ s ≤ MAX_SAMPLES; w ≤ MAX_HOSTILE_BPS.
+    function setAuditParams(uint16 auditors, uint16 samples, uint16 hostileBps) external onlyRole(GOVERNOR_ROLE) {
+        _setAuditParams(auditors, samples, hostileBps);
+    }
+
+    /// @notice Collateral floor (bps of reward) and expired-claim penalty (bps of collateral).
+    /// @dev Emits {CollateralParamsSet}. Requirements: GOVERNOR_ROLE; floor ≤ MAX_MIN_COLLATERAL_BPS;
+    /// penalty ≤ MAX_LIVENESS_PENALTY_BPS.
+    function setCollateralParams(uint32 minBps, uint16 penaltyBps) external onlyRole(GOVERNOR_ROLE) {
+        _setCollateralParams(minBps, penaltyBps);
+    }
+
+    /// @notice §10.11 reference rates for the per-job timeouts of jobs created from now on.
+    /// @dev Emits {TimeoutParamsSet}. Requirements: GOVERNOR_ROLE; 1 minute ≤ base ≤ 7 days;
+    /// 1e6 ≤ refFlops ≤ 1e18; 1e3 ≤ refBytes ≤ 1e12 (per second).
+    function setTimeoutParams(uint32 base, uint64 refFlops, uint64 refBytes) external onlyRole(GOVERNOR_ROLE) {
+        _setTimeoutParams(base, refFlops, refBytes);
+    }
+
+    /// @notice Stops `createJob` and `claimJob`; everything else keeps running so no funds are trapped.
+    /// @dev Emits {Paused}. Requirements: GOVERNOR_ROLE; not paused.
+    function pause() external onlyRole(GOVERNOR_ROLE) {
+        _pause();
+    }
+
+    /// @notice Resumes `createJob` and `claimJob`.
+    /// @dev Emits {Unpaused}. Requirements: GOVERNOR_ROLE; paused.
+    function unpause() external onlyRole(GOVERNOR_ROLE) {
+        _unpause();
+    }
+
+    // ─────────────────────────── internals ───────────────────────────
+
+    function _credit(address token, address account, uint256 amount) private {
+        credits[token][account] += amount;
+        emit Credited(token, account, amount);
+    }
+
+    function _checkEnds(
+        uint256 jobId,
+        Job storage job,
+        bytes32 root,
+        bytes32 finalStateHash,
+        bytes32 stepRoot0,
+        bytes32[] calldata proof0,
+        bytes32[] calldata proofLast
+    ) private view {
+        uint64 last = job.totalSteps / job.checkpointInterval;
+        uint256 n = uint256(last) + 1;
+        if (!UPowHashing.verify(root, n, 0, UPowHashing.checkpointLeaf(0, job.initialStateHash, stepRoot0), proof0)) {
+            revert JobMarketInvalidProof(jobId, 0);
+        }
+        if (!UPowHashing.verify(root, n, last, UPowHashing.checkpointLeaf(last, finalStateHash, 0), proofLast)) {
+            revert JobMarketInvalidProof(jobId, last);
+        }
+    }
+
+    /// @dev timeout = base + steps·flopsPerStep / refFlops + states·stateBytes / refBytes.
+    function _deriveTerms(uint64 k, uint64 flopsPerStep, uint64 stateBytes) private view returns (JobTerms memory t) {
+        t.challengeWindow = challengeWindow;
+        t.auditorsPerJob = auditorsPerJob;
+        t.samplesPerAuditor = samplesPerAuditor;
+        // Replaying or regenerating the interval: k steps, k+1 states.
+        uint256 interval = _timeout(uint256(k), uint256(k) + 1, flopsPerStep, stateBytes);
+        // A juror fetches two states and runs one step twice.
+        uint256 reveal = _timeout(2, 2, flopsPerStep, stateBytes);
+        t.pinpointTimeout = uint32(interval);
+        t.answerTimeout = uint32(interval);
+        t.revealTimeout = uint32(reveal);
+    }
+
+    function _timeout(uint256 steps, uint256 states, uint64 flopsPerStep, uint64 stateBytes)
+        private
+        view
+        returns (uint256 t)
+    {
+        t = timeoutBase + (steps * flopsPerStep) / refFlopsPerSecond + (states * stateBytes) / refBytesPerSecond;
+        if (t > MAX_TIMEOUT) revert JobMarketTimeoutTooLong(t, MAX_TIMEOUT);
+    }
+
+    /// @dev x^e in 1e18 fixed point, every product rounded up; e ≤ 32 so at most 5 squarings.
+    function _powUp(uint256 x, uint256 e) private pure returns (uint256 r) {
+        r = ONE;
+        while (e > 0) {
+            if (e & 1 == 1) r = Math.mulDiv(r, x, ONE, Math.Rounding.Ceil);
+            x = Math.mulDiv(x, x, ONE, Math.Rounding.Ceil);
+            e >>= 1;
+        }
+    }
+
+    function _setAuditManager(IAuditManager am) private {
+        auditManager = am;
+        emit AuditManagerSet(address(am));
+    }
+
+    function _setChallengeWindow(uint64 window) private {
+        if (window < MIN_CHALLENGE_WINDOW || window > MAX_CHALLENGE_WINDOW) revert JobMarketInvalidChallengeWindow(window);
+        challengeWindow = window;
+        emit ChallengeWindowSet(window);
+    }
+
+    function _setAuditParams(uint16 auditors, uint16 samples, uint16 hostileBps) private {
+        if (auditors == 0 || auditors > MAX_AUDITORS || samples == 0 || samples > MAX_SAMPLES || hostileBps > MAX_HOSTILE_BPS) {
+            revert JobMarketInvalidAuditParams(auditors, samples, hostileBps);
+        }
+        auditorsPerJob = auditors;
+        samplesPerAuditor = samples;
+        hostileAuditorBps = hostileBps;
+        emit AuditParamsSet(auditors, samples, hostileBps);
+    }
+
+    function _setCollateralParams(uint32 minBps, uint16 penaltyBps) private {
+        if (minBps > MAX_MIN_COLLATERAL_BPS || penaltyBps > MAX_LIVENESS_PENALTY_BPS) {
+            revert JobMarketInvalidCollateralParams(minBps, penaltyBps);
+        }
+        minCollateralBps = minBps;
+        livenessPenaltyBps = penaltyBps;
+        emit CollateralParamsSet(minBps, penaltyBps);
+    }
+
+    function _setTimeoutParams(uint32 base, uint64 refFlops, uint64 refBytes) private {
+        if (
+            base < 1 minutes || base > 7 days || refFlops < 1e6 || refFlops > 1e18 || refBytes < 1e3 || refBytes > 1e12
+        ) revert JobMarketInvalidTimeoutParams(base, refFlops, refBytes);
+        timeoutBase = base;
+        refFlopsPerSecond = refFlops;
+        refBytesPerSecond = refBytes;
+        emit TimeoutParamsSet(base, refFlops, refBytes);
+    }
+}

@@ -1,0 +1,219 @@
+/**
+ * Shared fixture for the JobMarket / AuditManager tests: the real StakeManager and
+ * BlockhashRandomness, staked workers and auditors, and helpers that walk a job through its life.
+ */
+import { ethers } from "hardhat";
+import { mine, time } from "@nomicfoundation/hardhat-network-helpers";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
+import type {
+  AuditManager,
+  BlockhashRandomness,
+  JobMarket,
+  StakeManager,
+  TestToken,
+} from "../../typechain-types";
+import type { IJobMarket } from "../../typechain-types/contracts/JobMarket";
+import { buildTrajectory, proof, sha256, type Hex, type Trajectory } from "./merkle";
+
+export const E18 = 10n ** 18n;
+export const WORKER_STAKE = 10_000n * E18;
+export const AUDITOR_STAKE = 1_000n * E18;
+export const MIN_JUROR_STAKE = 100n * E18;
+export const AUDITOR_PENALTY = 50n * E18;
+export const UNBONDING_PERIOD = 86_400n;
+export const N_AUDITORS = 6;
+
+export interface JobsFixture {
+  admin: HardhatEthersSigner;
+  requester: HardhatEthersSigner;
+  worker: HardhatEthersSigner;
+  worker2: HardhatEthersSigner;
+  disputer: HardhatEthersSigner;
+  stranger: HardhatEthersSigner;
+  auditors: HardhatEthersSigner[];
+  stakeToken: TestToken;
+  payToken: TestToken;
+  stakeManager: StakeManager;
+  randomness: BlockhashRandomness;
+  jobMarket: JobMarket;
+  auditManager: AuditManager;
+}
+
+/** Everything deployed and wired; the worker and auditors staked; the requester funded. */
+export async function deployJobsFixture(): Promise<JobsFixture> {
+  const signers = await ethers.getSigners();
+  const [admin, requester, worker, worker2, disputer, stranger] = signers;
+  const auditors = signers.slice(6, 6 + N_AUDITORS);
+
+  const stakeToken = await ethers.deployContract("TestToken", ["Stake", "STK"]);
+  const payToken = await ethers.deployContract("TestToken", ["Pay", "PAY"]);
+  const stakeManager = await ethers.deployContract("StakeManager", [
+    await stakeToken.getAddress(),
+    admin.address,
+    UNBONDING_PERIOD,
+    MIN_JUROR_STAKE,
+  ]);
+  const randomness = await ethers.deployContract("BlockhashRandomness");
+  const jobMarket = await ethers.deployContract("JobMarket", [
+    admin.address,
+    await stakeManager.getAddress(),
+    await randomness.getAddress(),
+    ethers.ZeroAddress,
+  ]);
+  const auditManager = await ethers.deployContract("AuditManager", [
+    admin.address,
+    await jobMarket.getAddress(),
+    await stakeManager.getAddress(),
+    AUDITOR_PENALTY,
+  ]);
+  await jobMarket.setAuditManager(await auditManager.getAddress());
+  const moduleRole = await stakeManager.MODULE_ROLE();
+  await stakeManager.grantRole(moduleRole, await jobMarket.getAddress());
+  await stakeManager.grantRole(moduleRole, await auditManager.getAddress());
+  await jobMarket.setTokenAllowed(await payToken.getAddress(), true);
+  await jobMarket.grantRole(await jobMarket.DISPUTE_ROLE(), disputer.address);
+
+  for (const [who, amount] of [
+    [worker, WORKER_STAKE],
+    [worker2, WORKER_STAKE],
+    ...auditors.map((a) => [a, AUDITOR_STAKE] as const),
+  ] as const) {
+    await stakeToken.mint(who.address, amount);
+    await stakeToken.connect(who).approve(await stakeManager.getAddress(), amount);
+    await stakeManager.connect(who).stake(amount);
+  }
+  await payToken.mint(requester.address, 1_000_000n * E18);
+  await payToken.connect(requester).approve(await jobMarket.getAddress(), ethers.MaxUint256);
+
+  return {
+    admin, requester, worker, worker2, disputer, stranger, auditors,
+    stakeToken, payToken, stakeManager, randomness, jobMarket, auditManager,
+  };
+}
+
+export const T = 8;
+export const K = 2;
+
+/** Deterministic fake state hashes for steps 0..T (a distinct `tag` gives a distinct trajectory). */
+export function stateHashes(steps: number, tag = "honest"): Hex[] {
+  return Array.from({ length: steps + 1 }, (_, t) => sha256(Buffer.from(`${tag}:${t}`)));
+}
+
+export const TRAJECTORY: Trajectory = buildTrajectory(stateHashes(T), K);
+
+/** Job parameters that pass every check, with `overrides`. */
+export async function jobParams(
+  fx: JobsFixture,
+  overrides: Partial<IJobMarket.CreateJobParamsStruct> = {},
+): Promise<IJobMarket.CreateJobParamsStruct> {
+  const reward = 100n * E18;
+  return {
+    paymentToken: await fx.payToken.getAddress(),
+    reward,
+    verificationFee: 10n * E18,
+    collateral: await fx.jobMarket.requiredCollateral(reward),
+    totalSteps: T,
+    checkpointInterval: K,
+    numBatches: 4,
+    flopsPerStep: 1_000_000_000n,
+    stateBytes: 1_000_000n,
+    initialStateHash: TRAJECTORY.stateHashes[0],
+    dataRoot: sha256(Buffer.from("data")),
+    specHash: sha256(Buffer.from("spec")),
+    specURI: "ipfs://spec",
+    claimDeadline: BigInt(await time.latest()) + 86_400n,
+    trainingDuration: 3_600n,
+    ...overrides,
+  };
+}
+
+/** Creates a job and returns its id. */
+export async function createJob(
+  fx: JobsFixture,
+  overrides: Partial<IJobMarket.CreateJobParamsStruct> = {},
+): Promise<bigint> {
+  const id = await fx.jobMarket.nextJobId();
+  await fx.jobMarket.connect(fx.requester).createJob(await jobParams(fx, overrides));
+  return id;
+}
+
+export async function createAndClaim(fx: JobsFixture): Promise<bigint> {
+  const id = await createJob(fx);
+  await fx.jobMarket.connect(fx.worker).claimJob(id);
+  return id;
+}
+
+/** Submission arguments for `traj` (defaults to the honest trajectory). */
+export function submission(traj: Trajectory = TRAJECTORY) {
+  const n = traj.checkpointLeaves.length;
+  return {
+    checkpointRoot: traj.checkpointRoot,
+    finalStateHash: traj.stateHashes[traj.stateHashes.length - 1],
+    resultURI: "ipfs://result",
+    stepRoot0: traj.stepRoots[0],
+    proof0: proof(traj.checkpointLeaves, 0),
+    proofLast: proof(traj.checkpointLeaves, n - 1),
+  };
+}
+
+export async function submit(fx: JobsFixture, jobId: bigint, traj: Trajectory = TRAJECTORY) {
+  const s = submission(traj);
+  return fx.jobMarket
+    .connect(fx.worker)
+    .submitResult(jobId, s.checkpointRoot, s.finalStateHash, s.resultURI, s.stepRoot0, s.proof0, s.proofLast);
+}
+
+export async function createClaimSubmit(fx: JobsFixture): Promise<bigint> {
+  const id = await createAndClaim(fx);
+  await submit(fx, id);
+  return id;
+}
+
+/** Moves time past the job's challenge window. */
+export async function passWindow(fx: JobsFixture, jobId: bigint): Promise<void> {
+  const job = await fx.jobMarket.getJob(jobId);
+  await time.increaseTo(job.windowEnd + 1n);
+}
+
+/** Submits, mines the seed block and draws auditors; returns the job id and its auditors. */
+export async function submittedWithAuditors(fx: JobsFixture): Promise<{ jobId: bigint; assigned: HardhatEthersSigner[] }> {
+  const jobId = await createClaimSubmit(fx);
+  await mine(1);
+  await fx.auditManager.drawAuditors(jobId);
+  const addrs = await fx.auditManager.auditorsOf(jobId);
+  const assigned = addrs.map((a) => {
+    const s = fx.auditors.find((x) => x.address === a);
+    if (s === undefined) throw new Error(`drawn auditor ${a} is not a fixture auditor`);
+    return s;
+  });
+  return { jobId, assigned };
+}
+
+/** TS mirror of JobMarket.requiredCollateral (same 1e18 fixed point, same rounding). */
+export function requiredCollateralTs(
+  reward: bigint,
+  p: { minCollateralBps: bigint; hostileBps: bigint; samples: bigint; auditors: bigint },
+): bigint {
+  const ONE = E18;
+  const ceilDiv = (a: bigint, b: bigint) => (a + b - 1n) / b;
+  const mulUp = (a: bigint, b: bigint) => ceilDiv(a * b, ONE);
+  // square-and-multiply exactly as the contract does, so the roundings match
+  const powUp = (x0: bigint, e0: bigint) => {
+    let [r, x, e] = [ONE, x0, e0];
+    while (e > 0n) {
+      if ((e & 1n) === 1n) r = mulUp(r, x);
+      x = mulUp(x, x);
+      e >>= 1n;
+    }
+    return r;
+  };
+  let required = ceilDiv(reward * p.minCollateralBps, 10_000n);
+  const w = (p.hostileBps * ONE) / 10_000n;
+  for (const pct of [1n, 2n, 5n, 10n, 20n, 50n, 100n]) {
+    const f = pct * 10n ** 16n;
+    const miss = powUp(w + mulUp(ONE - w, powUp(ONE - f, p.samples)), p.auditors);
+    const need = (f * reward) / (ONE - miss) + 1n;
+    if (need > reward && need - reward > required) required = need - reward;
+  }
+  return required;
+}

@@ -1,0 +1,296 @@
+import { expect } from "chai";
+import fc from "fast-check";
+import {
+  compareInterval, compareStates, floatReader, isIndeterminate, jurorVerdict, ToleranceError, Vote,
+  type ToleranceBounds,
+} from "../../../verifier/engine/tolerance";
+import type { Tensor, TensorMap } from "../../../verifier/engine/tensor";
+
+const BOUNDS: ToleranceBounds = { deltaUpd: 1e-3, deltaUlp: 1e-6 };
+
+function f32(shape: number[], values: ArrayLike<number>): Tensor {
+  return { dtype: "F32", shape, data: Float32Array.from(values) };
+}
+function i64(values: number[]): Tensor {
+  return { dtype: "I64", shape: [values.length], data: BigInt64Array.from(values.map(BigInt)) };
+}
+/** Deterministic pseudo-random values (LCG) so the tests need no fixtures. */
+function values(n: number, seed: number, scale = 1): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = ((s / 2 ** 32) * 2 - 1) * scale;
+  }
+  return out;
+}
+/** A state S, an honest next state a = S + update, with an Adam-like counter. */
+function fixture(): { s: TensorMap; a: TensorMap } {
+  const w = values(200, 1);
+  const upd = values(200, 2, 1e-2);
+  const m = values(50, 3, 1e-3);
+  const s: TensorMap = new Map([
+    ["fc.weight", f32([20, 10], w)],
+    ["adam.m", f32([50], m)],
+    ["adam.step", i64([7])],
+  ]);
+  const a: TensorMap = new Map([
+    ["fc.weight", f32([20, 10], w.map((x, i) => x + upd[i]!))],
+    ["adam.m", f32([50], m.map((x) => x * 0.9 + 1e-4))],
+    ["adam.step", i64([8])],
+  ]);
+  return { s, a };
+}
+function clone(m: TensorMap): TensorMap {
+  return new Map([...m].map(([k, t]) => [k, { ...t, shape: [...t.shape], data: t.data.slice() } as Tensor]));
+}
+function mutateF32(m: TensorMap, name: string, f: (d: Float32Array) => void): TensorMap {
+  const c = clone(m);
+  f(c.get(name)!.data as Float32Array);
+  return c;
+}
+
+describe("tolerance (§10.3)", () => {
+  describe("when the worker's state equals the recomputed state", () => {
+    it("passes with ratio 0 on every tensor", () => {
+      const { s, a } = fixture();
+      const r = compareStates(s, a, clone(a), BOUNDS);
+      expect(r.convict).to.equal(false);
+      expect(r.worstRatio).to.equal(0);
+      expect(r.tensors.map((t) => t.name)).to.deep.equal(["adam.m", "adam.step", "fc.weight"]);
+      expect(r.tensors.every((t) => t.verdict === "ok")).to.equal(true);
+    });
+  });
+
+  describe("when the worker's state carries honest float noise", () => {
+    it("passes: one-ulp perturbations of every element stay far below the bound", () => {
+      const { s, a } = fixture();
+      const b = mutateF32(a, "fc.weight", (d) => {
+        for (let i = 0; i < d.length; i += 1) d[i] = Math.fround(d[i]! * (1 + (i % 2 ? 1 : -1) * 2 ** -23));
+      });
+      const r = compareStates(s, a, b, BOUNDS);
+      expect(r.convict).to.equal(false);
+      const fcw = r.tensors.find((t) => t.name === "fc.weight")!;
+      expect(fcw.distance).to.be.greaterThan(0);
+      expect(fcw.ratio).to.be.lessThan(0.5);
+      expect(r.worstTensor).to.equal("fc.weight");
+    });
+
+    it("passes for random noise below δ_upd of the update (property)", () => {
+      const { s, a } = fixture();
+      const sw = s.get("fc.weight")!.data as Float32Array;
+      const aw = a.get("fc.weight")!.data as Float32Array;
+      fc.assert(
+        fc.property(fc.integer({ min: 1, max: 1_000_000 }), fc.double({ min: 0, max: 0.9, noNaN: true }), (seed, frac) => {
+          const noise = values(aw.length, seed);
+          let nn = 0;
+          let un = 0;
+          for (let i = 0; i < aw.length; i++) { nn += noise[i]! ** 2; un += (aw[i]! - sw[i]!) ** 2; }
+          const scale = (frac * BOUNDS.deltaUpd * Math.sqrt(un)) / Math.sqrt(nn);
+          const b = mutateF32(a, "fc.weight", (d) => { for (let i = 0; i < d.length; i++) d[i] = aw[i]! + noise[i]! * scale; });
+          const r = compareStates(s, a, b, BOUNDS);
+          // float32 rounding of b adds at most ~1 ulp per element, covered by δ_ulp
+          return !r.convict && r.worstRatio < 1;
+        }),
+        { numRuns: 50 },
+      );
+    });
+  });
+
+  describe("when one element is tampered", () => {
+    it("convicts and names the tensor, with ratio ≫ 1", () => {
+      const { s, a } = fixture();
+      const b = mutateF32(a, "fc.weight", (d) => { d[17] = d[17]! + 0.05; });
+      const r = compareStates(s, a, b, BOUNDS);
+      expect(r.convict).to.equal(true);
+      expect(r.worstTensor).to.equal("fc.weight");
+      const t = r.tensors.find((x) => x.name === "fc.weight")!;
+      expect(t.verdict).to.equal("exceeds");
+      expect(t.distance).to.be.closeTo(0.05, 1e-6);
+      expect(t.ratio).to.be.greaterThan(10);
+      expect(r.tensors.find((x) => x.name === "adam.m")!.verdict).to.equal("ok");
+    });
+
+    it("convicts a change in a tiny tensor that a whole-state norm would hide", () => {
+      const { s, a } = fixture();
+      const b = mutateF32(a, "adam.m", (d) => { d[0] = 0; });
+      const r = compareStates(s, a, b, BOUNDS);
+      expect(r.convict).to.equal(true);
+      expect(r.worstTensor).to.equal("adam.m");
+    });
+  });
+
+  describe("when the update is scaled", () => {
+    for (const [label, scale, guilty] of [["×0 (skipped step)", 0, true], ["×0.5", 0.5, true], ["×1.01", 1.01, true], ["×1.0005", 1.0005, false]] as const) {
+      it(`${guilty ? "convicts" : "passes"} an update scaled ${label}`, () => {
+        const { s, a } = fixture();
+        const sw = s.get("fc.weight")!.data as Float32Array;
+        const aw = a.get("fc.weight")!.data as Float32Array;
+        const b = mutateF32(a, "fc.weight", (d) => { for (let i = 0; i < d.length; i++) d[i] = sw[i]! + (aw[i]! - sw[i]!) * scale; });
+        const r = compareStates(s, a, b, BOUNDS);
+        expect(r.convict).to.equal(guilty);
+        const t = r.tensors.find((x) => x.name === "fc.weight")!;
+        // distance = |1 − scale|·‖update‖ up to float32 rounding
+        expect(t.distance / t.updateNorm).to.be.closeTo(Math.abs(1 - scale), 1e-4);
+      });
+    }
+  });
+
+  describe("when integer tensors differ", () => {
+    it("convicts a step counter off by one", () => {
+      const { s, a } = fixture();
+      const b = clone(a);
+      b.set("adam.step", i64([9]));
+      const r = compareStates(s, a, b, BOUNDS);
+      expect(r.convict).to.equal(true);
+      const t = r.tensors.find((x) => x.name === "adam.step")!;
+      expect(t.verdict).to.equal("integer-mismatch");
+      expect(t.mismatchedElements).to.equal(1);
+      expect(t.firstMismatch).to.equal(0);
+      expect(t.ratio).to.equal(Infinity);
+    });
+
+    it("does not need the integer tensor in the start state", () => {
+      const { s, a } = fixture();
+      s.delete("adam.step");
+      expect(compareStates(s, a, clone(a), BOUNDS).convict).to.equal(false);
+    });
+  });
+
+  describe("when non-finite values appear", () => {
+    it("passes NaN/±Inf in the same places and excludes them from the norms", () => {
+      const { s, a } = fixture();
+      const a2 = mutateF32(a, "fc.weight", (d) => { d[0] = NaN; d[1] = Infinity; d[2] = -Infinity; });
+      const r = compareStates(s, a2, clone(a2), BOUNDS);
+      expect(r.convict).to.equal(false);
+      const t = r.tensors.find((x) => x.name === "fc.weight")!;
+      expect(Number.isFinite(t.norm)).to.equal(true);
+    });
+
+    it("convicts NaN in a different place", () => {
+      const { s, a } = fixture();
+      const a2 = mutateF32(a, "fc.weight", (d) => { d[0] = NaN; });
+      const b = mutateF32(a, "fc.weight", (d) => { d[1] = NaN; });
+      const r = compareStates(s, a2, b, BOUNDS);
+      const t = r.tensors.find((x) => x.name === "fc.weight")!;
+      expect(t.verdict).to.equal("nonfinite-mismatch");
+      expect(t.mismatchedElements).to.equal(2);
+      expect(t.firstMismatch).to.equal(0);
+      expect(r.convict).to.equal(true);
+    });
+
+    it("convicts +Inf against −Inf and Inf against NaN", () => {
+      const { s, a } = fixture();
+      const a2 = mutateF32(a, "fc.weight", (d) => { d[3] = Infinity; d[4] = Infinity; });
+      const b = mutateF32(a, "fc.weight", (d) => { d[3] = -Infinity; d[4] = NaN; });
+      const t = compareStates(s, a2, b, BOUNDS).tensors.find((x) => x.name === "fc.weight")!;
+      expect(t.verdict).to.equal("nonfinite-mismatch");
+      expect(t.mismatchedElements).to.equal(2);
+    });
+
+    it("convicts a NaN the worker put where the recomputation is finite", () => {
+      const { s, a } = fixture();
+      const b = mutateF32(a, "adam.m", (d) => { d[5] = NaN; });
+      expect(compareStates(s, a, b, BOUNDS).convict).to.equal(true);
+    });
+  });
+
+  describe("when the structure differs", () => {
+    it("convicts a missing tensor, an extra tensor, a dtype and a shape change", () => {
+      const { s, a } = fixture();
+      const missing = clone(a); missing.delete("adam.m");
+      expect(compareStates(s, a, missing, BOUNDS).tensors.find((t) => t.name === "adam.m")!.verdict).to.equal("missing");
+      const extra = clone(a); extra.set("zzz", f32([1], [0]));
+      const re = compareStates(s, a, extra, BOUNDS);
+      expect(re.tensors.find((t) => t.name === "zzz")!.verdict).to.equal("unexpected");
+      expect(re.worstRatio).to.equal(Infinity);
+      const dt = clone(a); dt.set("adam.m", { dtype: "F64", shape: [50], data: Float64Array.from(a.get("adam.m")!.data as Float32Array) });
+      expect(compareStates(s, a, dt, BOUNDS).tensors.find((t) => t.name === "adam.m")!.verdict).to.equal("dtype-mismatch");
+      const sh = clone(a); sh.set("fc.weight", { ...sh.get("fc.weight")!, shape: [10, 20] });
+      expect(compareStates(s, a, sh, BOUNDS).tensors.find((t) => t.name === "fc.weight")!.verdict).to.equal("shape-mismatch");
+    });
+
+    it("flags a start state that lacks a float tensor", () => {
+      const { s, a } = fixture();
+      s.delete("adam.m");
+      expect(compareStates(s, a, clone(a), BOUNDS).tensors.find((t) => t.name === "adam.m")!.verdict).to.equal("before-mismatch");
+    });
+
+    it("rejects bad bounds and inconsistent tensors with a typed error", () => {
+      const { s, a } = fixture();
+      expect(() => compareStates(s, a, a, { deltaUpd: -1, deltaUlp: 0 })).to.throw(ToleranceError);
+      expect(() => compareStates(s, a, a, { deltaUpd: NaN, deltaUlp: 0 })).to.throw(ToleranceError);
+      const bad = clone(a); bad.set("fc.weight", { dtype: "F32", shape: [20, 10], data: new Float32Array(3) });
+      expect(() => compareStates(s, a, bad, BOUNDS)).to.throw(ToleranceError);
+    });
+  });
+
+  describe("when the tensors are half precision", () => {
+    it("reads F16 and BF16 bit patterns exactly", () => {
+      const h: Tensor = { dtype: "F16", shape: [5], data: Uint16Array.from([0x3c00, 0xc000, 0x0001, 0x7c00, 0x7e00]) };
+      const r = floatReader(h);
+      expect([r(0), r(1), r(2), r(3)]).to.deep.equal([1, -2, 2 ** -24, Infinity]);
+      expect(Number.isNaN(r(4))).to.equal(true);
+      const bf: Tensor = { dtype: "BF16", shape: [2], data: Uint16Array.from([0x3f80, 0xc040]) };
+      const rb = floatReader(bf);
+      expect([rb(0), rb(1)]).to.deep.equal([1, -3]);
+    });
+  });
+
+  describe("k-step audit form", () => {
+    it("uses δ_k bounds relative to the whole-interval update", () => {
+      const { s, a } = fixture();
+      const aw = a.get("fc.weight")!.data as Float32Array;
+      const sw = s.get("fc.weight")!.data as Float32Array;
+      // off by 1% of the update: fails the single-step bound, passes a δ_k of 5%
+      const b = mutateF32(a, "fc.weight", (d) => { for (let i = 0; i < d.length; i++) d[i] = sw[i]! + (aw[i]! - sw[i]!) * 1.01; });
+      expect(compareStates(s, a, b, BOUNDS).convict).to.equal(true);
+      const r = compareInterval(s, a, b, { deltaKUpd: 0.05, deltaKUlp: 1e-6 });
+      expect(r.convict).to.equal(false);
+      expect(r.bounds).to.deep.equal({ deltaUpd: 0.05, deltaUlp: 1e-6 });
+      expect(compareInterval(s, a, b, { deltaKUpd: 0.005, deltaKUlp: 1e-6 }).convict).to.equal(true);
+    });
+  });
+
+  describe("juror verdict (§10.4)", () => {
+    it("votes WorkerHonest when both runs agree and the worker is honest", () => {
+      const { s, a } = fixture();
+      const v = jurorVerdict(s, a, clone(a), clone(a), BOUNDS);
+      expect(v.vote).to.equal(Vote.WorkerHonest);
+      expect(isIndeterminate(v.selfCheck)).to.equal(false);
+    });
+
+    it("votes WorkerFault when both runs convict", () => {
+      const { s, a } = fixture();
+      const b = mutateF32(a, "fc.weight", (d) => { d[0] = d[0]! + 1; });
+      expect(jurorVerdict(s, a, clone(a), b, BOUNDS).vote).to.equal(Vote.WorkerFault);
+    });
+
+    it("votes Indeterminate when its own runs differ by more than half the bound", () => {
+      const { s, a } = fixture();
+      const aw = a.get("fc.weight")!.data as Float32Array;
+      const sw = s.get("fc.weight")!.data as Float32Array;
+      // second run off by 0.08% of the update: ratio ≈ 0.8 > 0.5
+      const run2 = mutateF32(a, "fc.weight", (d) => { for (let i = 0; i < d.length; i++) d[i] = sw[i]! + (aw[i]! - sw[i]!) * 1.0008; });
+      const v = jurorVerdict(s, a, run2, clone(a), BOUNDS);
+      expect(v.selfCheck.worstRatio).to.be.within(0.5, 1);
+      expect(v.vote).to.equal(Vote.Indeterminate);
+    });
+
+    it("does not vote Indeterminate for self-disagreement below half the bound", () => {
+      const { s, a } = fixture();
+      const aw = a.get("fc.weight")!.data as Float32Array;
+      const sw = s.get("fc.weight")!.data as Float32Array;
+      const run2 = mutateF32(a, "fc.weight", (d) => { for (let i = 0; i < d.length; i++) d[i] = sw[i]! + (aw[i]! - sw[i]!) * 1.0002; });
+      const v = jurorVerdict(s, a, run2, clone(a), BOUNDS);
+      expect(v.selfCheck.worstRatio).to.be.within(0.1, 0.5);
+      expect(v.vote).to.equal(Vote.WorkerHonest);
+    });
+
+    it("votes Indeterminate when its own runs disagree on an integer tensor", () => {
+      const { s, a } = fixture();
+      const run2 = clone(a); run2.set("adam.step", i64([9]));
+      expect(jurorVerdict(s, a, run2, clone(a), BOUNDS).vote).to.equal(Vote.Indeterminate);
+    });
+  });
+});

@@ -1,0 +1,45 @@
+import { UPowError } from "../errors";
+
+/** Base of the verifier daemon's errors. */
+export class VerifierDaemonError extends UPowError {
+  override readonly name: string = "VerifierDaemonError";
+}
+
+/** The configuration is unusable (flag or env value named in `details`). */
+export class VerifierConfigError extends VerifierDaemonError {
+  override readonly name: string = "VerifierConfigError";
+}
+
+/** An expected outcome, not a fault: the bounded pool is full and the job was not queued. */
+export class SchedulerBusyError extends VerifierDaemonError {
+  override readonly name: string = "SchedulerBusyError";
+}
+
+/** A job ran past its per-job time budget and was aborted. */
+export class JobBudgetExceededError extends VerifierDaemonError {
+  override readonly name: string = "JobBudgetExceededError";
+}
+
+/**
+ * An artifact the worker serves (result index, state, graph, batch) is missing or bad: wrong hash,
+ * oversize, truncated, unparsable, or a graph that fails validation. `unavailable` tells "could not
+ * be fetched" (→ chunk challenge) from "fetched but wrong" (→ the worker's fault is provable).
+ */
+export class ArtifactProblemError extends VerifierDaemonError {
+  override readonly name: string = "ArtifactProblemError";
+  readonly unavailable: boolean;
+  constructor(shortMessage: string, options: { cause?: unknown; details?: Record<string, unknown>; unavailable: boolean }) {
+    super(shortMessage, options);
+    this.unavailable = options.unavailable;
+  }
+}
+
+/** The job's spec (manifest) cannot be used: fetch failed, hash mismatch, or malformed. */
+export class JobSpecError extends VerifierDaemonError {
+  override readonly name: string = "JobSpecError";
+}
+
+/** A stored vote record is corrupt or disagrees with what was committed on chain. */
+export class VoteRecordError extends VerifierDaemonError {
+  override readonly name: string = "VoteRecordError";
+}

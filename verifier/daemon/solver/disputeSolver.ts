@@ -1,0 +1,64 @@
+/**
+ * Pure decision for one dispute, from the point of view of this node (challenger, juror, or a
+ * bystander that moves timeouts on): facts in, actions out.
+ */
+import { ChunkStatus, JobStatus, Phase, type DisputeAction, type DisputeFacts, type DisputePolicy } from "./types";
+
+export function solveDispute(f: DisputeFacts, policy: DisputePolicy): DisputeAction[] {
+  const actions: DisputeAction[] = [];
+  const involved = f.isChallenger || f.juror.drawn;
+  const moveOn = involved || policy.callTimeouts;
+
+  // Chunk challenges of ours that were not answered in time convict the worker (§10.6).
+  for (const c of f.chunks) {
+    if (c.status === ChunkStatus.Open && f.now > c.deadline) actions.push({ type: "timeoutChunk", challengeId: c.challengeId });
+  }
+
+  if (f.phase === Phase.None || f.phase === Phase.Closed) return actions;
+  if (f.jobStatus !== JobStatus.Submitted) {
+    // Another dispute convicted the worker (or the job settled): refunds wait behind closeMoot.
+    if (moveOn) actions.push({ type: "closeMoot" });
+    return actions;
+  }
+
+  switch (f.phase) {
+    case Phase.Pinpointing: {
+      if (f.isChallenger) {
+        if (f.locate === undefined) {
+          if (!f.locating) actions.push({ type: "locate" });
+        } else if (f.locate.kind === "found") {
+          if (f.now + policy.deadlineMarginSec <= f.deadline) actions.push({ type: "pinpoint", localStep: f.locate.localStep });
+        } else if (f.locate.kind === "unavailable") {
+          const open = f.chunks.some((c) => c.status === ChunkStatus.Open || c.status === ChunkStatus.TimedOut);
+          if (!open) actions.push({ type: "challengeChunk", leafIndex: f.locate.leafIndex, chunkIndex: f.locate.chunkIndex });
+        }
+      } else if (f.now > f.deadline && policy.callTimeouts) {
+        actions.push({ type: "timeoutPinpoint" });
+      }
+      break;
+    }
+    case Phase.AwaitingDraw:
+      if (f.randomnessReady && moveOn) actions.push({ type: "drawCommittee" });
+      break;
+    case Phase.Voting: {
+      const j = f.juror;
+      if (j.drawn && !j.committed && f.now + policy.deadlineMarginSec <= f.commitEnd) {
+        if (f.vote) actions.push({ type: "commitVote", round: f.round, vote: f.vote });
+        else if (!f.judging) actions.push({ type: "judge" });
+      }
+      const revealOpen = (f.now > f.commitEnd || f.roundCommits >= f.roundJurors) && f.now + policy.deadlineMarginSec <= f.revealEnd;
+      if (j.committed && !j.revealed && revealOpen && f.vote) {
+        actions.push({ type: "revealVote", round: f.round, vote: f.vote });
+      }
+      const votingOver = f.now > f.revealEnd || (f.roundJurors > 0 && f.roundReveals >= f.roundJurors);
+      if (votingOver && moveOn) actions.push({ type: "resolve", round: f.round });
+      break;
+    }
+    case Phase.Ruled:
+      if (f.now > f.appealEnd && moveOn) actions.push({ type: "finalizeRuling" });
+      break;
+    default:
+      break;
+  }
+  return actions;
+}

@@ -1,0 +1,149 @@
+/**
+ * What the solvers see (facts: on-chain state read at one block plus this node's own durable
+ * records) and what they decide (actions). Plain data, so the solvers stay pure and testable.
+ */
+
+/** IJobMarket.JobStatus */
+export const JobStatus = { None: 0, Open: 1, Claimed: 2, Submitted: 3, Finalized: 4, Rejected: 5, Cancelled: 6 } as const;
+/** IDisputeManager.Phase */
+export const Phase = { None: 0, Pinpointing: 1, AwaitingDraw: 2, Voting: 3, Ruled: 4, Closed: 5 } as const;
+/** IDisputeManager.Ruling */
+export const Ruling = {
+  None: 0, WorkerFault: 1, WorkerHonest: 2, Indeterminate: 3, Void: 4, ChallengerTimedOut: 5, Superseded: 6, Moot: 7,
+} as const;
+/** AuditManager.AuditorState */
+export const AuditorState = { None: 0, Assigned: 1, Attested: 2, Released: 3, Slashed: 4 } as const;
+/** IDisputeManager.ChunkStatus */
+export const ChunkStatus = { None: 0, Open: 1, Answered: 2, TimedOut: 3, Refunded: 4 } as const;
+
+/** This node's audit of a job (persisted, so a restart does not redo it). */
+export type AuditOutcome =
+  | { kind: "passed"; sample: number[] }
+  /** `failed`: intervals whose k-step replay broke the δ_k bound, or whose artifacts were provably wrong. */
+  | { kind: "failed"; sample: number[]; failedIntervals: number[]; reason: string }
+  /** Could not audit (spec or artifacts unusable, not provably the worker's fault): neither attest nor dispute. */
+  | { kind: "skipped"; sample: number[]; reason: string };
+
+/** A challenge this node committed to (salt persisted before the commitment was sent). */
+export interface ChallengeRecord {
+  interval: number;
+  salt: string;
+  commitment: string;
+  /** Block the commitment was mined in; null until mined. */
+  commitBlock: number | null;
+  /** Dispute opened from it; null until known. */
+  disputeId: bigint | null;
+}
+
+export interface JobFacts {
+  jobId: bigint;
+  status: number;
+  /** Timestamp of the block the facts were read at. */
+  now: bigint;
+  /** Number of the block the facts were read at. */
+  block: number;
+  windowEnd: bigint;
+  openDisputes: number;
+  checkpointCount: number;
+  auditorsDrawn: boolean;
+  /** The audit seed can be read (its block is mined). */
+  seedReady: boolean;
+  auditorState: number;
+  auditSettled: boolean;
+  audit: AuditOutcome | undefined;
+  /** Whether the audit is queued or running right now. */
+  auditRunning: boolean;
+  challenges: readonly ChallengeRecord[];
+  /** On-chain active dispute id of each interval this node wants to dispute (0n = none). */
+  activeDisputes: ReadonlyMap<number, bigint>;
+}
+
+export interface JobPolicy {
+  /** Audit jobs at all (sample of s intervals). */
+  audit: boolean;
+  /** Open disputes on failed audits (needs a bond). */
+  challenge: boolean;
+  /** Call permissionless finalize / drawAuditors even when it only helps others. */
+  callTimeouts: boolean;
+  /** Seconds before a deadline at which this node stops starting a step that must land before it. */
+  deadlineMarginSec: bigint;
+}
+
+export type JobAction =
+  | { type: "audit" }
+  | { type: "drawAuditors" }
+  | { type: "attest"; sample: number[] }
+  | { type: "commitChallenge"; interval: number }
+  | { type: "openDispute"; interval: number; salt: string }
+  | { type: "finalize" }
+  | { type: "releaseAttester" };
+
+/** This node's stored juror vote for one round (persisted BEFORE the commitment is sent). */
+export interface VoteRecord {
+  vote: 1 | 2 | 3;
+  salt: string;
+}
+
+/** Where locating the faulty step of a dispute stands (challenger). */
+export type LocateOutcome =
+  | { kind: "found"; localStep: number }
+  /** A state of the interval could not be fetched: pursue it with an on-chain chunk challenge. */
+  | { kind: "unavailable"; leafIndex: number; chunkIndex: number }
+  /** Every step passed the single-step rule: nothing to pinpoint (the dispute will time out). */
+  | { kind: "none"; reason: string };
+
+export interface ChunkChallengeFacts {
+  challengeId: bigint;
+  status: number;
+  deadline: bigint;
+}
+
+export interface DisputeFacts {
+  disputeId: bigint;
+  jobId: bigint;
+  now: bigint;
+  block: number;
+  jobStatus: number;
+  phase: number;
+  round: number;
+  deadline: bigint;
+  randomnessBlock: number;
+  commitEnd: bigint;
+  revealEnd: bigint;
+  appealEnd: bigint;
+  isChallenger: boolean;
+  /** The randomness of `randomnessBlock` can be read (or has expired and must be re-targeted). */
+  randomnessReady: boolean;
+  /** This node's seat in the current round. */
+  juror: { drawn: boolean; committed: boolean; revealed: boolean };
+  roundJurors: number;
+  roundCommits: number;
+  roundReveals: number;
+  /** Stored vote of this node for the current round. */
+  vote: VoteRecord | undefined;
+  /** Judging (juror) running. */
+  judging: boolean;
+  locate: LocateOutcome | undefined;
+  locating: boolean;
+  /** Chunk challenges this node opened in this dispute. */
+  chunks: readonly ChunkChallengeFacts[];
+}
+
+export interface DisputePolicy {
+  callTimeouts: boolean;
+  deadlineMarginSec: bigint;
+}
+
+export type DisputeAction =
+  | { type: "locate" }
+  | { type: "pinpoint"; localStep: number }
+  | { type: "challengeChunk"; leafIndex: number; chunkIndex: number }
+  | { type: "timeoutChunk"; challengeId: bigint }
+  | { type: "timeoutPinpoint" }
+  | { type: "drawCommittee" }
+  | { type: "judge" }
+  | { type: "commitVote"; round: number; vote: VoteRecord }
+  | { type: "revealVote"; round: number; vote: VoteRecord }
+  | { type: "resolve"; round: number }
+  | { type: "finalizeRuling" }
+  | { type: "closeMoot" };

@@ -1,0 +1,300 @@
+/**
+ * Per-tensor tolerance rule (PROTOCOL.md §10.3, §10.4; docs/tolerance.md).
+ *
+ * A verifier recomputes `a = step(S_j)` and compares it with the worker's `b = S_{j+1}` one tensor at
+ * a time. A float tensor T fails iff
+ *     ‖a_T − b_T‖₂ > δ_upd·‖a_T − S_{j,T}‖₂ + δ_ulp·‖a_T‖₂
+ * (norms accumulated in float64 over the finite elements). Integer tensors must match exactly;
+ * non-finite values must sit in the same places with the same kind (NaN, +Inf, −Inf); names, dtypes
+ * and shapes must match. A whole-state norm is never used: one large tensor would hide the others.
+ *
+ * Pure: no I/O, no clocks.
+ */
+import { UPowError } from "../errors";
+import { elementCount, isFloatDType, type DType, type Tensor, type TensorMap } from "./tensor";
+
+/** Bounds of one comparison: the single-step pair (δ_upd, δ_ulp) or the k-step audit pair (δ_k). */
+export interface ToleranceBounds {
+  /** Allowed distance relative to the update norm ‖a_T − S_T‖. */
+  readonly deltaUpd: number;
+  /** Allowed distance relative to the tensor's own norm ‖a_T‖ (covers rounding of a tiny update). */
+  readonly deltaUlp: number;
+}
+
+export type TensorVerdict =
+  | "ok"
+  | "exceeds" // float distance above the bound
+  | "nonfinite-mismatch" // NaN/Inf in different places or kinds
+  | "integer-mismatch" // an integer/bool tensor differs
+  | "missing" // in the recomputed state, not in the claimed one
+  | "unexpected" // in the claimed state, not in the recomputed one
+  | "dtype-mismatch"
+  | "shape-mismatch"
+  | "before-mismatch"; // the start state lacks the tensor or has another dtype/shape
+
+export interface TensorReport {
+  readonly name: string;
+  readonly dtype: DType | null;
+  readonly verdict: TensorVerdict;
+  /** ‖a_T − b_T‖₂ over finite elements (0 for non-float tensors that match). */
+  readonly distance: number;
+  /** ‖a_T − S_T‖₂, the size of the update. */
+  readonly updateNorm: number;
+  /** ‖a_T‖₂. */
+  readonly norm: number;
+  /** δ_upd·updateNorm + δ_ulp·norm. */
+  readonly bound: number;
+  /** distance / bound; 0 when both are 0; Infinity for any structural/integer/non-finite mismatch. */
+  readonly ratio: number;
+  /** Elements that differ (integer tensors) or whose non-finite class differs (float tensors). */
+  readonly mismatchedElements: number;
+  /** First differing element index, when one exists. */
+  readonly firstMismatch: number | null;
+}
+
+export interface ComparisonReport {
+  /** True iff at least one tensor failed the rule. */
+  readonly convict: boolean;
+  /** Largest ratio over all tensors (Infinity for a structural mismatch, 0 for an empty state). */
+  readonly worstRatio: number;
+  readonly worstTensor: string | null;
+  readonly bounds: ToleranceBounds;
+  /** One report per tensor name (union of both states), sorted by name. */
+  readonly tensors: readonly TensorReport[];
+}
+
+export class ToleranceError extends UPowError {
+  override readonly name = "ToleranceError";
+}
+
+export function validateBounds(bounds: ToleranceBounds): void {
+  for (const [key, v] of Object.entries(bounds)) {
+    if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
+      throw new ToleranceError("tolerance bound must be a finite number ≥ 0", { details: { key, value: String(v) } });
+    }
+  }
+}
+
+/**
+ * The §10.3 check: `before` = S_j, `recomputed` = a = step(S_j), `claimed` = b = the worker's S_{j+1}.
+ * For a k-step audit pass S_i, the replayed S_{i+k} and the claimed S_{i+k} with the δ_k bounds.
+ */
+export function compareStates(
+  before: TensorMap,
+  recomputed: TensorMap,
+  claimed: TensorMap,
+  bounds: ToleranceBounds,
+): ComparisonReport {
+  validateBounds(bounds);
+  const names = [...new Set([...recomputed.keys(), ...claimed.keys()])].sort();
+  const tensors: TensorReport[] = [];
+  for (const name of names) {
+    tensors.push(compareTensor(name, before.get(name), recomputed.get(name), claimed.get(name), bounds));
+  }
+  let worstRatio = 0;
+  let worstTensor: string | null = null;
+  for (const t of tensors) {
+    if (t.ratio > worstRatio || (worstTensor === null && t.verdict !== "ok")) {
+      worstRatio = t.ratio;
+      worstTensor = t.name;
+    }
+  }
+  return { convict: tensors.some((t) => t.verdict !== "ok"), worstRatio, worstTensor, bounds, tensors };
+}
+
+/** The k-step audit form (§4, §10.3): same rule, δ_k bounds, update measured over the whole interval. */
+export function compareInterval(
+  intervalStart: TensorMap,
+  replayedEnd: TensorMap,
+  claimedEnd: TensorMap,
+  bounds: { readonly deltaKUpd: number; readonly deltaKUlp: number },
+): ComparisonReport {
+  return compareStates(intervalStart, replayedEnd, claimedEnd, { deltaUpd: bounds.deltaKUpd, deltaUlp: bounds.deltaKUlp });
+}
+
+/** Juror votes, numbered as in docs/encoding.md. */
+export const Vote = { WorkerFault: 1, WorkerHonest: 2, Indeterminate: 3 } as const;
+export type Vote = (typeof Vote)[keyof typeof Vote];
+
+export interface JurorVerdict {
+  readonly vote: Vote;
+  /** Run 1 vs run 2 (the juror's own noise), with run 1 as `a`. */
+  readonly selfCheck: ComparisonReport;
+  /** Run 1 vs the worker's state. */
+  readonly run1: ComparisonReport;
+  /** Run 2 vs the worker's state. */
+  readonly run2: ComparisonReport;
+}
+
+/** Ratio of the juror's self-disagreement above which it votes Indeterminate (§10.4: half the bound). */
+export const INDETERMINATE_RATIO = 0.5;
+
+/**
+ * §10.4: the juror ran the step twice under two settings. If its own runs differ by more than half
+ * the bound (or structurally) it cannot judge and votes Indeterminate. Otherwise it convicts only when
+ * both runs convict (so a borderline case near the bound goes to the worker, as ties do).
+ */
+export function jurorVerdict(
+  before: TensorMap,
+  run1: TensorMap,
+  run2: TensorMap,
+  claimed: TensorMap,
+  bounds: ToleranceBounds,
+): JurorVerdict {
+  const selfCheck = compareStates(before, run1, run2, bounds);
+  const r1 = compareStates(before, run1, claimed, bounds);
+  const r2 = compareStates(before, run2, claimed, bounds);
+  let vote: Vote;
+  if (isIndeterminate(selfCheck)) vote = Vote.Indeterminate;
+  else if (r1.convict && r2.convict) vote = Vote.WorkerFault;
+  else vote = Vote.WorkerHonest;
+  return { vote, selfCheck, run1: r1, run2: r2 };
+}
+
+/** True iff the juror's own two runs disagree by more than half the bound anywhere. */
+export function isIndeterminate(selfCheck: ComparisonReport): boolean {
+  return selfCheck.tensors.some((t) => t.ratio > INDETERMINATE_RATIO);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function structural(name: string, dtype: DType | null, verdict: TensorVerdict): TensorReport {
+  return {
+    name, dtype, verdict,
+    distance: Number.POSITIVE_INFINITY, updateNorm: 0, norm: 0, bound: 0,
+    ratio: Number.POSITIVE_INFINITY, mismatchedElements: 0, firstMismatch: null,
+  };
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+function compareTensor(
+  name: string,
+  s: Tensor | undefined,
+  a: Tensor | undefined,
+  b: Tensor | undefined,
+  bounds: ToleranceBounds,
+): TensorReport {
+  if (a === undefined) return structural(name, b?.dtype ?? null, "unexpected");
+  if (b === undefined) return structural(name, a.dtype, "missing");
+  if (a.dtype !== b.dtype) return structural(name, a.dtype, "dtype-mismatch");
+  if (!sameShape(a.shape, b.shape)) return structural(name, a.dtype, "shape-mismatch");
+  checkLength(name, a);
+  checkLength(name, b);
+  if (!isFloatDType(a.dtype)) return compareExact(name, a, b);
+  if (s === undefined || s.dtype !== a.dtype || !sameShape(s.shape, a.shape)) return structural(name, a.dtype, "before-mismatch");
+  checkLength(name, s);
+  return compareFloat(name, s, a, b, bounds);
+}
+
+function checkLength(name: string, t: Tensor): void {
+  if (t.data.length !== elementCount(t.shape)) {
+    throw new ToleranceError("tensor data length does not match its shape", {
+      details: { name, shape: t.shape, length: t.data.length },
+    });
+  }
+}
+
+function compareExact(name: string, a: Tensor, b: Tensor): TensorReport {
+  let mismatched = 0;
+  let first: number | null = null;
+  const da = a.data;
+  const db = b.data;
+  for (let i = 0; i < da.length; i++) {
+    if (da[i] !== db[i]) {
+      mismatched++;
+      if (first === null) first = i;
+    }
+  }
+  const ok = mismatched === 0;
+  return {
+    name, dtype: a.dtype, verdict: ok ? "ok" : "integer-mismatch",
+    distance: ok ? 0 : Number.POSITIVE_INFINITY, updateNorm: 0, norm: 0, bound: 0,
+    ratio: ok ? 0 : Number.POSITIVE_INFINITY, mismatchedElements: mismatched, firstMismatch: first,
+  };
+}
+
+function compareFloat(name: string, s: Tensor, a: Tensor, b: Tensor, bounds: ToleranceBounds): TensorReport {
+  const ra = floatReader(a);
+  const rb = floatReader(b);
+  const rs = floatReader(s);
+  const n = a.data.length;
+  let dist2 = 0;
+  let upd2 = 0;
+  let norm2 = 0;
+  let nonfiniteMismatch = 0;
+  let first: number | null = null;
+  for (let i = 0; i < n; i++) {
+    const x = ra(i);
+    const y = rb(i);
+    const fx = Number.isFinite(x);
+    const fy = Number.isFinite(y);
+    if (!fx || !fy) {
+      // Non-finite values must agree in place and kind: NaN with NaN, +Inf with +Inf, -Inf with -Inf.
+      if (!(Object.is(x, y) || (Number.isNaN(x) && Number.isNaN(y)))) {
+        nonfiniteMismatch++;
+        if (first === null) first = i;
+      }
+      continue;
+    }
+    const d = x - y;
+    dist2 += d * d;
+    norm2 += x * x;
+    const sv = rs(i);
+    if (Number.isFinite(sv)) {
+      const u = x - sv;
+      upd2 += u * u;
+    }
+  }
+  const distance = Math.sqrt(dist2);
+  const updateNorm = Math.sqrt(upd2);
+  const norm = Math.sqrt(norm2);
+  const bound = bounds.deltaUpd * updateNorm + bounds.deltaUlp * norm;
+  if (nonfiniteMismatch > 0) {
+    return {
+      name, dtype: a.dtype, verdict: "nonfinite-mismatch", distance, updateNorm, norm, bound,
+      ratio: Number.POSITIVE_INFINITY, mismatchedElements: nonfiniteMismatch, firstMismatch: first,
+    };
+  }
+  const ratio = distance === 0 ? 0 : bound === 0 ? Number.POSITIVE_INFINITY : distance / bound;
+  return {
+    name, dtype: a.dtype, verdict: distance > bound ? "exceeds" : "ok", distance, updateNorm, norm, bound,
+    ratio, mismatchedElements: 0, firstMismatch: null,
+  };
+}
+
+/** Element reader in float64 for every float dtype (F16/BF16 are stored as raw uint16 bits). */
+export function floatReader(t: Tensor): (i: number) => number {
+  const d = t.data;
+  switch (t.dtype) {
+    case "F32":
+    case "F64":
+      return (i) => d[i] as number;
+    case "BF16": {
+      const bits = d as Uint16Array;
+      const f = new Float32Array(1);
+      const u = new Uint32Array(f.buffer);
+      return (i) => {
+        u[0] = (bits[i] as number) << 16;
+        return f[0] as number;
+      };
+    }
+    case "F16": {
+      const bits = d as Uint16Array;
+      return (i) => halfToFloat(bits[i] as number);
+    }
+    default:
+      throw new ToleranceError("not a float dtype", { details: { dtype: t.dtype } });
+  }
+}
+
+function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 0x1f) return frac === 0 ? sign * Number.POSITIVE_INFINITY : Number.NaN;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+}
