@@ -1,0 +1,122 @@
+/**
+ * The files a CLI job is made of, and loading them with every hash checked:
+ *   model dir: graph.onnx, init.safetensors, model.json {spec, hp, seed}
+ *   data dir:  batch-NNNNNN.safetensors, test.safetensors, batches.json (engine/data.ts)
+ *   job file:  job.json naming both, with T, k, the batch-order seed and the tolerance.
+ * Paths inside job.json are relative to the job file.
+ */
+import path from "node:path";
+import { createHash } from "node:crypto";
+import type { Hash } from "../engine/hashing";
+import { batchFileName, batchOrder, loadBatch, type DatasetIndex } from "../engine/data";
+import { type ModelSpec } from "../engine/onnx";
+import { readSafetensors } from "../engine/safetensors";
+import { fileHashOfSync } from "../engine/statehash";
+import type { TensorMap } from "../engine/tensor";
+import type { BatchSource } from "../engine/step";
+import { CliError, readFileOr, readJson } from "./context";
+
+export interface ModelInfo {
+  readonly spec: ModelSpec;
+  readonly hp: Record<string, number>;
+  readonly seed: string;
+  readonly graphSha256: string;
+  readonly initialStateHash: Hash;
+}
+
+export interface Tolerance {
+  readonly deltaUpd: number;
+  readonly deltaUlp: number;
+  readonly deltaKUpd: number;
+  readonly deltaKUlp: number;
+}
+
+export interface JobFile {
+  readonly version: 1;
+  readonly spec: ModelSpec;
+  readonly graph: { readonly path: string; readonly sha256: string };
+  readonly initialState: { readonly path: string; readonly hash: Hash };
+  readonly data: { readonly dir: string; readonly dataRoot: Hash; readonly numBatches: number; readonly batchSize: number; readonly testSetHash: Hash };
+  /** bytes32 hex seed of the batch order. */
+  readonly seed: Hash;
+  readonly hp: Record<string, number>;
+  readonly T: number;
+  readonly k: number;
+  readonly tolerance: Tolerance;
+}
+
+export const DEFAULT_TOLERANCE: Tolerance = { deltaUpd: 1e-3, deltaUlp: 1e-6, deltaKUpd: 1e-2, deltaKUlp: 1e-5 };
+
+export interface LoadedJob {
+  readonly file: string;
+  readonly job: JobFile;
+  /** sha256 of the RFC 8785 canonical job JSON (binds a checkpoint directory to this job). */
+  readonly jobHash: string;
+  readonly graph: Uint8Array;
+  readonly initialState: TensorMap;
+  readonly batches: BatchSource;
+  loadTestSet(): Promise<TensorMap>;
+}
+
+export function sha256Hex(b: Uint8Array): string {
+  return createHash("sha256").update(b).digest("hex");
+}
+
+/**
+ * RFC 8785 canonical JSON for the plain values a job file holds (objects, arrays, strings, finite numbers,
+ * booleans): keys sorted by UTF-16 code units, no whitespace, ECMAScript number formatting.
+ * (The `canonicalize` package is ESM-only and cannot be required from this CommonJS build.)
+ */
+export function canonicalJson(v: unknown): string {
+  if (v === null || typeof v === "boolean" || typeof v === "string") return JSON.stringify(v);
+  if (typeof v === "number") {
+    if (!Number.isFinite(v)) throw new CliError("non-finite number cannot be canonicalised", { details: { value: String(v) } });
+    return JSON.stringify(v);
+  }
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(",")}]`;
+  if (typeof v === "object") {
+    const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonicalJson(x)}`).join(",")}}`;
+  }
+  throw new CliError("value cannot be canonicalised", { details: { type: typeof v } });
+}
+
+export async function loadJob(file: string): Promise<LoadedJob> {
+  const job = await readJson<JobFile>(file, "job file");
+  if (job.version !== 1 || !job.spec || !job.graph || !job.initialState || !job.data || typeof job.T !== "number" || typeof job.k !== "number") {
+    throw new CliError("job file is malformed", { details: { file } });
+  }
+  const base = path.dirname(file);
+  const graph = await readFileOr(path.resolve(base, job.graph.path), "step graph");
+  if (sha256Hex(graph) !== job.graph.sha256) throw new CliError("step graph does not match its sha256 in the job file", { details: { path: job.graph.path } });
+  const stateBytes = await readFileOr(path.resolve(base, job.initialState.path), "initial state");
+  if (fileHashOfSync(stateBytes) !== job.initialState.hash) throw new CliError("initial state does not match its hash in the job file", { details: { path: job.initialState.path } });
+  const dataDir = path.resolve(base, job.data.dir);
+  const index = await readJson<DatasetIndex>(path.join(dataDir, "batches.json"), "dataset index");
+  if (index.dataRoot !== job.data.dataRoot || index.numBatches !== job.data.numBatches) {
+    throw new CliError("dataset index does not match the job's data root", { details: { dir: dataDir } });
+  }
+  const cache = new Map<number, TensorMap>();
+  const batches: BatchSource = async (t) => {
+    const i = batchOrder(job.seed, job.data.numBatches, t);
+    const hit = cache.get(i);
+    if (hit) return hit;
+    const bytes = await readFileOr(path.join(dataDir, batchFileName(i)), `batch ${i}`);
+    const b = loadBatch(bytes, { batchSize: job.data.batchSize, expectedHash: index.batchHashes[i] }).tensors;
+    cache.set(i, b);
+    return b;
+  };
+  return {
+    file, job, jobHash: sha256Hex(Buffer.from(canonicalJson(job))), graph,
+    initialState: readSafetensors(stateBytes), batches,
+    async loadTestSet() {
+      const bytes = await readFileOr(path.join(dataDir, "test.safetensors"), "test set");
+      return loadBatch(bytes, { expectedHash: job.data.testSetHash }).tensors;
+    },
+  };
+}
+
+export async function loadStateFile(p: string, what = "state"): Promise<{ state: TensorMap; hash: Hash; bytes: Buffer }> {
+  const bytes = await readFileOr(p, what);
+  return { state: readSafetensors(bytes), hash: fileHashOfSync(bytes), bytes };
+}

@@ -1,0 +1,274 @@
+/**
+ * Worker configuration: commander flags with environment fallbacks (documented in `--help` and
+ * docs/worker.md), parsed into one typed, validated object. Programmatic callers (tests) build
+ * the object directly with `workerConfig({...})`, which fills the same defaults.
+ */
+import { readFileSync } from "node:fs";
+import { Command, Option } from "commander";
+import { getAddress, isAddress } from "ethers";
+import { UPowError } from "../errors";
+import type { Eip1193Provider } from "../chain/rpc";
+import type { ExecutionProviderName } from "../engine/runner";
+import { parseCheatMode, type CheatMode } from "./cheats";
+
+export class WorkerConfigError extends UPowError {
+  override readonly name = "WorkerConfigError";
+}
+
+export interface AcceptedToken {
+  readonly address: string;
+  /** Minimum reward per TFLOP of the whole job (T · flopsPerStep), in the token's base units. */
+  readonly minRewardPerTflop: bigint;
+}
+
+export interface WorkerConfig {
+  /** HTTP JSON-RPC URLs, tried in order. */
+  readonly rpcUrls: readonly string[];
+  /** In-process EIP-1193 provider (tests: hre.network.provider), used after rpcUrls. */
+  readonly eip1193?: Eip1193Provider;
+  /** Env var holding the private key. @default "UPOW_PRIVATE_KEY" */
+  readonly privateKeyEnv: string;
+  readonly keystore?: string;
+  readonly keystorePasswordEnv?: string;
+  /** Journal, instance lock, checkpoints and the artifact store live here. */
+  readonly dataDir: string;
+  readonly jobMarket: string;
+  readonly stakeManager?: string;
+  readonly disputeManager?: string;
+  /** Refuse jobs whose FLOPs per step (re-derived) exceed this. */
+  readonly maxFlopsPerStep: bigint;
+  /** Refuse jobs whose total FLOPs (T · flopsPerStep) exceed this. */
+  readonly maxJobFlops: bigint;
+  /** Refuse jobs whose state file exceeds this many bytes. */
+  readonly maxStateBytes: bigint;
+  /** Refuse jobs whose artifacts (graph, data) exceed this many bytes in total. */
+  readonly maxArtifactBytes: bigint;
+  /** Refuse jobs asking more collateral than this (staking token base units); undefined = any. */
+  readonly maxCollateral?: bigint;
+  readonly acceptedTokens: readonly AcceptedToken[];
+  readonly ep: ExecutionProviderName;
+  readonly threads: number;
+  /** Base URL under which this worker's store is reachable by others (goes into resultURI). */
+  readonly publicBaseUrl?: string;
+  readonly storeHost: string;
+  /** 0 picks a free port. */
+  readonly storePort: number;
+  readonly confirmations: number;
+  readonly pollIntervalMs: number;
+  /** First block to scan for events. */
+  readonly startBlock: number;
+  /** Submit this many seconds before the deadline at the latest (else give up the job). */
+  readonly deadlineMarginSec: number;
+  /** Publish every step state at submission (`eager`) or only those of a disputed interval. */
+  readonly publishSteps: "eager" | "on-dispute";
+  /** Decide and log, send nothing. */
+  readonly dryRun: boolean;
+  /** Adversarial mode for tests and the demo; null = honest. */
+  readonly cheat: CheatMode | null;
+  readonly logLevel: string;
+}
+
+export const WORKER_DEFAULTS = {
+  privateKeyEnv: "UPOW_PRIVATE_KEY",
+  maxFlopsPerStep: 10n ** 12n,
+  maxJobFlops: 10n ** 16n,
+  maxStateBytes: 1n << 30n,
+  maxArtifactBytes: 4n << 30n,
+  ep: "cpu" as ExecutionProviderName,
+  threads: 1,
+  storeHost: "127.0.0.1",
+  storePort: 0,
+  confirmations: 1,
+  pollIntervalMs: 2_000,
+  startBlock: 0,
+  deadlineMarginSec: 30,
+  publishSteps: "eager" as const,
+  dryRun: false,
+  logLevel: "info",
+};
+
+export type WorkerConfigInput = Partial<WorkerConfig> & Pick<WorkerConfig, "dataDir" | "jobMarket" | "acceptedTokens">;
+
+/** Fills defaults and validates a programmatic config. */
+export function workerConfig(input: WorkerConfigInput): WorkerConfig {
+  const c: WorkerConfig = { ...WORKER_DEFAULTS, rpcUrls: [], cheat: null, ...input };
+  if (c.rpcUrls.length === 0 && !c.eip1193) throw new WorkerConfigError("no RPC endpoint: give --rpc-url (or UPOW_RPC_URL)");
+  checkAddress("jobMarket", c.jobMarket);
+  if (c.stakeManager) checkAddress("stakeManager", c.stakeManager);
+  if (c.disputeManager) checkAddress("disputeManager", c.disputeManager);
+  if (c.acceptedTokens.length === 0) throw new WorkerConfigError("no accepted payment token: give --accept-token <address>[:<min reward per TFLOP>]");
+  for (const t of c.acceptedTokens) checkAddress("acceptedTokens", t.address);
+  for (const [name, v, min] of [
+    ["confirmations", c.confirmations, 0], ["pollIntervalMs", c.pollIntervalMs, 1], ["threads", c.threads, 1],
+    ["storePort", c.storePort, 0], ["startBlock", c.startBlock, 0], ["deadlineMarginSec", c.deadlineMarginSec, 0],
+  ] as const) {
+    if (!Number.isSafeInteger(v) || v < min) throw new WorkerConfigError(`${name} must be an integer ≥ ${min}`, { details: { [name]: v } });
+  }
+  if (c.storePort > 65535) throw new WorkerConfigError("storePort must be ≤ 65535", { details: { storePort: c.storePort } });
+  if (!["cpu", "cuda", "webgpu"].includes(c.ep)) throw new WorkerConfigError("ep must be cpu, cuda or webgpu", { details: { ep: c.ep } });
+  if (c.publicBaseUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(c.publicBaseUrl)) {
+    throw new WorkerConfigError("publicBaseUrl must be an http(s) URL", { details: { publicBaseUrl: c.publicBaseUrl } });
+  }
+  return {
+    ...c,
+    jobMarket: getAddress(c.jobMarket),
+    ...(c.stakeManager ? { stakeManager: getAddress(c.stakeManager) } : {}),
+    ...(c.disputeManager ? { disputeManager: getAddress(c.disputeManager) } : {}),
+    acceptedTokens: c.acceptedTokens.map((t) => ({ address: getAddress(t.address), minRewardPerTflop: t.minRewardPerTflop })),
+  };
+}
+
+function checkAddress(name: string, v: string): void {
+  if (typeof v !== "string" || !isAddress(v)) throw new WorkerConfigError(`${name} is not an address`, { details: { [name]: v } });
+}
+
+// ---- commander ---------------------------------------------------------------------------------
+
+/** `<address>[:<min reward per TFLOP>]`, e.g. `0xabc…:1000000`. */
+export function parseAcceptedToken(s: string): AcceptedToken {
+  const [address, min] = s.split(":");
+  if (!address || !isAddress(address)) throw new WorkerConfigError("--accept-token needs <address>[:<min reward per TFLOP>]", { details: { value: s } });
+  if (min !== undefined && !/^[0-9]+$/.test(min)) throw new WorkerConfigError("minimum reward per TFLOP must be a non-negative integer", { details: { value: s } });
+  return { address: getAddress(address), minRewardPerTflop: BigInt(min ?? "0") };
+}
+
+function bigintArg(name: string): (v: string) => bigint {
+  return (v) => {
+    if (!/^[0-9]+(e[0-9]+)?$/i.test(v)) throw new WorkerConfigError(`${name} must be a non-negative integer`, { details: { value: v } });
+    const [m, e] = v.toLowerCase().split("e");
+    return BigInt(m!) * 10n ** BigInt(e ?? "0");
+  };
+}
+
+function intArg(name: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!Number.isSafeInteger(n) || n < 0) throw new WorkerConfigError(`${name} must be a non-negative integer`, { details: { value: v } });
+    return n;
+  };
+}
+
+/** Adds the worker's flags (with env fallbacks) to a command. */
+export function addWorkerOptions(cmd: Command): Command {
+  const env = (o: Option, name: string): Option => o.env(name);
+  return cmd
+    .addOption(env(new Option("--rpc-url <url...>", "JSON-RPC endpoint(s), tried in order"), "UPOW_RPC_URL"))
+    .addOption(env(new Option("--key-env <name>", "env var holding the worker's private key").default(WORKER_DEFAULTS.privateKeyEnv), "UPOW_KEY_ENV"))
+    .addOption(env(new Option("--keystore <file>", "encrypted JSON keystore (used when the key env var is empty)"), "UPOW_KEYSTORE"))
+    .addOption(env(new Option("--keystore-password-env <name>", "env var holding the keystore password"), "UPOW_KEYSTORE_PASSWORD_ENV"))
+    .addOption(env(new Option("--data-dir <dir>", "journal, lock, checkpoints and artifact store").makeOptionMandatory(), "UPOW_DATA_DIR"))
+    .addOption(env(new Option("--deployments <file>", "deployments/<network>.json with contract addresses"), "UPOW_DEPLOYMENTS"))
+    .addOption(env(new Option("--job-market <address>", "JobMarket address (overrides the deployments file)"), "UPOW_JOB_MARKET"))
+    .addOption(env(new Option("--stake-manager <address>", "StakeManager address"), "UPOW_STAKE_MANAGER"))
+    .addOption(env(new Option("--dispute-manager <address>", "DisputeManager address (disputes are answered only with it)"), "UPOW_DISPUTE_MANAGER"))
+    .addOption(env(new Option("--accept-token <token...>", "accepted payment token(s): <address>[:<min reward per TFLOP, base units>]"), "UPOW_ACCEPT_TOKENS"))
+    .addOption(new Option("--max-flops-per-step <n>", "refuse jobs above this many FLOPs per step").argParser(bigintArg("--max-flops-per-step")).default(WORKER_DEFAULTS.maxFlopsPerStep, "1e12"))
+    .addOption(new Option("--max-job-flops <n>", "refuse jobs above this many FLOPs in total").argParser(bigintArg("--max-job-flops")).default(WORKER_DEFAULTS.maxJobFlops, "1e16"))
+    .addOption(new Option("--max-state-bytes <n>", "refuse jobs whose state is larger").argParser(bigintArg("--max-state-bytes")).default(WORKER_DEFAULTS.maxStateBytes, "1 GiB"))
+    .addOption(new Option("--max-artifact-bytes <n>", "refuse jobs whose graph + data are larger").argParser(bigintArg("--max-artifact-bytes")).default(WORKER_DEFAULTS.maxArtifactBytes, "4 GiB"))
+    .addOption(new Option("--max-collateral <n>", "refuse jobs asking more collateral (staking token base units)").argParser(bigintArg("--max-collateral")))
+    .addOption(env(new Option("--ep <name>", "onnxruntime execution provider").choices(["cpu", "cuda", "webgpu"]).default("cpu"), "UPOW_EP"))
+    .addOption(new Option("--threads <n>", "intra-op threads (fixed: results must be reproducible)").argParser(intArg("--threads")).default(1))
+    .addOption(env(new Option("--public-url <url>", "base URL where others reach this worker's artifact store"), "UPOW_PUBLIC_URL"))
+    .addOption(env(new Option("--store-host <host>", "artifact store listen address").default(WORKER_DEFAULTS.storeHost), "UPOW_STORE_HOST"))
+    .addOption(env(new Option("--store-port <port>", "artifact store port (0: any free port)").argParser(intArg("--store-port")).default(0), "UPOW_STORE_PORT"))
+    .addOption(new Option("--confirmations <n>", "blocks before an event or receipt counts").argParser(intArg("--confirmations")).default(WORKER_DEFAULTS.confirmations))
+    .addOption(new Option("--poll-interval <ms>", "chain polling interval").argParser(intArg("--poll-interval")).default(WORKER_DEFAULTS.pollIntervalMs))
+    .addOption(new Option("--start-block <n>", "first block to scan").argParser(intArg("--start-block")).default(0))
+    .addOption(new Option("--publish-steps <when>", "publish every step state at submission or only for disputed intervals").choices(["eager", "on-dispute"]).default("eager"))
+    .addOption(new Option("--dry-run", "decide and log; send no transaction").default(false))
+    .addOption(new Option("--cheat <mode>", "ADVERSARIAL, for tests/demos only: skip=<fraction> | noise=<magnitude> | withhold"))
+    .addOption(env(new Option("--log-level <level>", "pino log level").default("info"), "UPOW_LOG_LEVEL"));
+}
+
+export interface WorkerCliOptions {
+  rpcUrl?: string[] | string;
+  keyEnv: string;
+  keystore?: string;
+  keystorePasswordEnv?: string;
+  dataDir: string;
+  deployments?: string;
+  jobMarket?: string;
+  stakeManager?: string;
+  disputeManager?: string;
+  acceptToken?: string[] | string;
+  maxFlopsPerStep: bigint;
+  maxJobFlops: bigint;
+  maxStateBytes: bigint;
+  maxArtifactBytes: bigint;
+  maxCollateral?: bigint;
+  ep: ExecutionProviderName;
+  threads: number;
+  publicUrl?: string;
+  storeHost: string;
+  storePort: number | string;
+  confirmations: number;
+  pollInterval: number;
+  startBlock: number;
+  publishSteps: "eager" | "on-dispute";
+  dryRun: boolean;
+  cheat?: string;
+  logLevel: string;
+}
+
+interface DeploymentsFile {
+  readonly [name: string]: { readonly address?: string } | undefined;
+}
+
+/** Contract addresses from `deployments/<network>.json` (`{ "JobMarket": { "address": … }, … }`). */
+export function readDeployments(file: string): { jobMarket?: string; stakeManager?: string; disputeManager?: string } {
+  let parsed: DeploymentsFile;
+  try {
+    parsed = JSON.parse(readFileSync(file, "utf8")) as DeploymentsFile;
+  } catch (cause) {
+    throw new WorkerConfigError("cannot read the deployments file", { cause, details: { file } });
+  }
+  const addr = (name: string): string | undefined => parsed?.[name]?.address;
+  return {
+    ...(addr("JobMarket") ? { jobMarket: addr("JobMarket") } : {}),
+    ...(addr("StakeManager") ? { stakeManager: addr("StakeManager") } : {}),
+    ...(addr("DisputeManager") ? { disputeManager: addr("DisputeManager") } : {}),
+  };
+}
+
+function list(v: string[] | string | undefined): string[] {
+  if (v === undefined) return [];
+  return (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(/[,\s]+/)).filter((s) => s.length > 0);
+}
+
+/** Turns parsed CLI options into a validated config. */
+export function configFromCli(o: WorkerCliOptions): WorkerConfig {
+  const dep = o.deployments ? readDeployments(o.deployments) : {};
+  const jobMarket = o.jobMarket ?? dep.jobMarket;
+  if (!jobMarket) throw new WorkerConfigError("no JobMarket address: give --job-market or --deployments");
+  const stakeManager = o.stakeManager ?? dep.stakeManager;
+  const disputeManager = o.disputeManager ?? dep.disputeManager;
+  return workerConfig({
+    rpcUrls: list(o.rpcUrl),
+    privateKeyEnv: o.keyEnv,
+    ...(o.keystore ? { keystore: o.keystore } : {}),
+    ...(o.keystorePasswordEnv ? { keystorePasswordEnv: o.keystorePasswordEnv } : {}),
+    dataDir: o.dataDir,
+    jobMarket,
+    ...(stakeManager ? { stakeManager } : {}),
+    ...(disputeManager ? { disputeManager } : {}),
+    maxFlopsPerStep: o.maxFlopsPerStep,
+    maxJobFlops: o.maxJobFlops,
+    maxStateBytes: o.maxStateBytes,
+    maxArtifactBytes: o.maxArtifactBytes,
+    ...(o.maxCollateral !== undefined ? { maxCollateral: o.maxCollateral } : {}),
+    acceptedTokens: list(o.acceptToken).map(parseAcceptedToken),
+    ep: o.ep,
+    threads: o.threads,
+    ...(o.publicUrl ? { publicBaseUrl: o.publicUrl } : {}),
+    storeHost: o.storeHost,
+    storePort: Number(o.storePort),
+    confirmations: o.confirmations,
+    pollIntervalMs: o.pollInterval,
+    startBlock: o.startBlock,
+    publishSteps: o.publishSteps,
+    dryRun: o.dryRun,
+    cheat: o.cheat ? parseCheatMode(o.cheat) : null,
+    logLevel: o.logLevel,
+  });
+}
