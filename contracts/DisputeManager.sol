@@ -25,7 +25,7 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuard {
 
     bytes32 public constant GOVERNOR_ROLE = keccak256("GOVERNOR_ROLE");
     address public constant BURN_ADDRESS = 0x000000000000000000000000000000000000dEaD;
-    /// @dev Upper bound of every per-job timeout, so hostile job fields cannot stall a dispute.
+    /// @dev Upper bound of the reveal and appeal windows.
     uint256 public constant MAX_TIMEOUT = 30 days;
 
     IStakeManager public immutable stakeManager;
@@ -118,7 +118,7 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuard {
         CheckpointProof calldata checkpointNext
     ) private view returns (uint64 pinpointTimeout) {
         IJobMarket.Job memory job = jobMarket.getJob(jobId);
-        if (job.status != IJobMarket.JobStatus.Submitted || block.timestamp >= job.windowEnd) {
+        if (job.status != IJobMarket.JobStatus.Submitted || block.timestamp > job.windowEnd) {
             revert DisputeManagerJobNotDisputable(jobId);
         }
         uint256 n = uint256(job.totalSteps) / job.checkpointInterval + 1;
@@ -126,7 +126,8 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuard {
         if (!DisputeLogic.verifyCheckpoints(job.checkpointRoot, n, interval, checkpoint, checkpointNext)) {
             revert DisputeManagerInvalidProof();
         }
-        (pinpointTimeout,,) = _timeouts(job);
+        // The challenger may first need chunk challenges answered (§10.6), so it gets both timeouts.
+        pinpointTimeout = uint64(jobMarket.pinpointTimeout(jobId) + jobMarket.answerTimeout(jobId));
     }
 
     function _createDispute(uint256 jobId, uint64 interval, uint256 commitBlock, bytes32 stepRoot, uint64 pinpointTimeout)
@@ -222,7 +223,7 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuard {
         if (!DisputeLogic.verifyStep(d.stepRoot, job.checkpointInterval, d.interval, leafIndex, stateHash, stepProof)) {
             revert DisputeManagerInvalidProof();
         }
-        return _openChunk(disputeId, job, stateHash, chunkIndex, false);
+        return _openChunk(disputeId, stateHash, chunkIndex, false);
     }
 
     /// @notice Challenges the worker to publish chunk `chunkIndex` of batch `batchIndex` of the
@@ -241,7 +242,7 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuard {
         if (!DisputeLogic.verifyBatch(job.dataRoot, job.numBatches, batchIndex, batchHash, dataProof)) {
             revert DisputeManagerInvalidProof();
         }
-        return _openChunk(disputeId, job, batchHash, chunkIndex, true);
+        return _openChunk(disputeId, batchHash, chunkIndex, true);
     }
 
     /// @notice Answers a chunk challenge with the chunk and its proof against the file hash; the
@@ -304,8 +305,7 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuard {
             revert DisputeManagerRandomnessNotReady(disputeId, d.randomnessBlock);
         }
         uint8 round = d.round;
-        IJobMarket.Job memory job = jobMarket.getJob(d.jobId);
-        (,, uint64 commitWindow) = _timeouts(job);
+        uint256 jobId = d.jobId;
         DisputeJury.draw(
             stakeManager,
             d,
@@ -313,10 +313,11 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuard {
             _rounds[disputeId][round],
             _votes[disputeId][round],
             keccak256(abi.encode(randomness.valueAt(d.randomnessBlock), disputeId, round)),
-            job.worker,
+            jobMarket.getJob(jobId).worker,
             jurorLockId(disputeId, round),
             disputeId,
-            commitWindow
+            // Jurors fetch two states and run the step twice before committing (§10.11).
+            uint64(jobMarket.revealTimeout(jobId))
         );
     }
 
@@ -476,11 +477,6 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuard {
         return _chunks[challengeId];
     }
 
-    /// @notice Per-job timeouts in seconds (§10.11): pinpoint, chunk answer, committee commit window.
-    function jobTimeouts(uint256 jobId) external view returns (uint64 pinpointTimeout, uint64 answerTimeout, uint64 commitWindow) {
-        return _timeouts(jobMarket.getJob(jobId));
-    }
-
     /// @notice Committee size of round `round` (M, then 2M+1 per new round).
     function committeeSizeAt(uint256 round) external view returns (uint256) {
         return DisputeLogic.committeeSize(_params.committeeSize, round);
@@ -498,37 +494,20 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuard {
         if (d.phase != phase) revert DisputeManagerWrongPhase(disputeId, d.phase);
     }
 
-    /// @dev Reference-rate timeouts: answering may need regenerating an interval; pinpointing needs
-    /// fetching and replaying it after chunk challenges are answered; voting needs two runs of a step.
-    function _timeouts(IJobMarket.Job memory job) private view returns (uint64 pinpoint_, uint64 answer, uint64 commit) {
-        Params storage p = _params;
-        uint256 k = job.checkpointInterval;
-        uint256 stepSeconds = uint256(job.flopsPerStep) / p.refFlopsPerSecond;
-        uint256 stateSeconds = uint256(job.stateBytes) / p.refBytesPerSecond;
-        uint256 a = _cap(p.answerBase + k * stepSeconds + stateSeconds);
-        answer = uint64(a);
-        pinpoint_ = uint64(_cap(a + p.pinpointBase + k * stepSeconds + (k + 1) * stateSeconds));
-        commit = uint64(_cap(p.commitBase + 2 * stepSeconds + 3 * stateSeconds));
-    }
-
-    function _cap(uint256 t) private pure returns (uint256) {
-        return t > MAX_TIMEOUT ? MAX_TIMEOUT : t;
-    }
-
     function _liveJob(uint256 disputeId, Dispute storage d) private view returns (IJobMarket.Job memory job) {
         if (d.phase == Phase.None || d.phase == Phase.Closed) revert DisputeManagerWrongPhase(disputeId, d.phase);
         job = jobMarket.getJob(d.jobId);
         if (job.status != IJobMarket.JobStatus.Submitted) revert DisputeManagerJobNotActive(d.jobId);
     }
 
-    function _openChunk(uint256 disputeId, IJobMarket.Job memory job, bytes32 fileHash, uint64 chunkIndex, bool batch)
+    function _openChunk(uint256 disputeId, bytes32 fileHash, uint64 chunkIndex, bool batch)
         private
         returns (uint256 challengeId)
     {
-        (, uint64 answer,) = _timeouts(job);
+        uint256 answer = jobMarket.answerTimeout(_disputes[disputeId].jobId);
         uint256 bond = _params.chunkBond;
         challengeId = ++chunkChallengeCount;
-        uint64 deadline = uint64(block.timestamp) + answer;
+        uint64 deadline = uint64(block.timestamp + answer);
         _chunks[challengeId] = ChunkChallenge(disputeId, msg.sender, ChunkStatus.Open, batch, deadline, chunkIndex, fileHash, bond);
         ++openChunkChallenges[_disputes[disputeId].jobId];
         emit ChunkChallenged(challengeId, disputeId, msg.sender, fileHash, chunkIndex, batch, deadline);

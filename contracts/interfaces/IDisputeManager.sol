@@ -113,13 +113,8 @@ interface IDisputeManager {
         uint8 maxRounds; // rounds that may miss quorum before the dispute is void
         uint8 maxAppeals;
         uint16 randomnessDelay; // blocks
-        uint32 pinpointBase;
-        uint32 answerBase;
-        uint32 commitBase;
-        uint32 revealWindow;
+        uint32 revealWindow; // seconds after the commit window (the commit window is the job's revealTimeout)
         uint32 appealWindow;
-        uint64 refFlopsPerSecond; // reference compute rate for per-job timeouts (§10.11)
-        uint64 refBytesPerSecond; // reference transfer/hash rate for per-job timeouts
     }
 
     event ParamsUpdated(Params params);
@@ -238,7 +233,6 @@ interface IDisputeManager {
     function getAppeal(uint256 disputeId, uint256 index) external view returns (Appeal memory);
     function getChunkChallenge(uint256 challengeId) external view returns (ChunkChallenge memory);
     function credits(address account) external view returns (uint256);
-    function jobTimeouts(uint256 jobId) external view returns (uint64 pinpoint, uint64 answer, uint64 commit);
     function jurorLockId(uint256 disputeId, uint256 round) external view returns (bytes32);
     function activeDispute(uint256 jobId, uint64 interval) external view returns (uint256);
     function openChunkChallenges(uint256 jobId) external view returns (uint256);

@@ -34,17 +34,15 @@ library DisputeLogic {
         target.maxRounds = p.maxRounds;
         target.maxAppeals = p.maxAppeals;
         target.randomnessDelay = p.randomnessDelay;
-        target.pinpointBase = p.pinpointBase;
-        target.answerBase = p.answerBase;
-        target.commitBase = p.commitBase;
         target.revealWindow = p.revealWindow;
         target.appealWindow = p.appealWindow;
-        target.refFlopsPerSecond = p.refFlopsPerSecond;
-        target.refBytesPerSecond = p.refBytesPerSecond;
         emit IDisputeManager.ParamsUpdated(p);
     }
 
-    /// @notice Index (field order of `Params`) of the first parameter out of its bounds, or
+    /// @notice Number of the first failed check (0 disputeBond, 1 chunkBond, 2 appealBond,
+    /// 3 jurorLock, 4 incoherencePenalty, 5 replayCost, 6 slash bps sum, 7 bondJurorBps,
+    /// 8 committeeSize, 9 quorum, 10 maxRounds, 11 maxAppeals, 12 randomnessDelay,
+    /// 13 revealWindow, 14 appealWindow), or
     /// `type(uint256).max` when all are valid.
     function firstInvalidParam(IDisputeManager.Params memory p, uint256 maxTimeout) public pure returns (uint256) {
         if (p.disputeBond == 0) return 0;
@@ -54,19 +52,14 @@ library DisputeLogic {
         if (p.incoherencePenalty > p.jurorLock) return 4;
         if (p.replayCost > p.disputeBond) return 5;
         if (uint256(p.challengerBps) + p.jurorBps + p.requesterBps > BPS) return 6;
-        if (p.bondJurorBps > BPS) return 9;
-        if (p.committeeSize == 0 || p.committeeSize > 31) return 10;
-        if (p.quorum == 0 || p.quorum > p.committeeSize) return 11;
-        if (p.maxRounds == 0 || p.maxRounds > 4) return 12;
-        if (p.maxAppeals > 3) return 13;
-        if (p.randomnessDelay == 0 || p.randomnessDelay > 256) return 14;
-        if (p.pinpointBase < 60 || p.pinpointBase > maxTimeout) return 15;
-        if (p.answerBase < 60 || p.answerBase > maxTimeout) return 16;
-        if (p.commitBase < 60 || p.commitBase > maxTimeout) return 17;
-        if (p.revealWindow < 60 || p.revealWindow > maxTimeout) return 18;
-        if (p.appealWindow < 60 || p.appealWindow > maxTimeout) return 19;
-        if (p.refFlopsPerSecond == 0) return 20;
-        if (p.refBytesPerSecond == 0) return 21;
+        if (p.bondJurorBps > BPS) return 7;
+        if (p.committeeSize == 0 || p.committeeSize > 31) return 8;
+        if (p.quorum == 0 || p.quorum > p.committeeSize) return 9;
+        if (p.maxRounds == 0 || p.maxRounds > 4) return 10;
+        if (p.maxAppeals > 3) return 11;
+        if (p.randomnessDelay == 0 || p.randomnessDelay > 256) return 12;
+        if (p.revealWindow < 60 || p.revealWindow > maxTimeout) return 13;
+        if (p.appealWindow < 60 || p.appealWindow > maxTimeout) return 14;
         return type(uint256).max;
     }
 

@@ -1,0 +1,262 @@
+/**
+ * The whole protocol deployed and wired with real contracts (TestToken, StakeManager,
+ * BlockhashRandomness, JobMarket, AuditManager, DisputeManager), plus helpers that walk a job and
+ * a dispute through their lives. Reused by the dispute tests, the demo and other suites.
+ */
+import { ethers } from "hardhat";
+import { mine, time } from "@nomicfoundation/hardhat-network-helpers";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
+import type {
+  AuditManager,
+  BlockhashRandomness,
+  DisputeManager,
+  JobMarket,
+  StakeManager,
+  TestToken,
+} from "../../typechain-types";
+import type { IDisputeManager } from "../../typechain-types/contracts/DisputeManager";
+import type { IJobMarket } from "../../typechain-types/contracts/JobMarket";
+import { proof, type Hex } from "./merkle";
+import { checkpointProof, dataTree, fakeFile, fileTrajectory, stepProof, type DataTree, type FileTrajectory } from "./trees";
+
+export const E18 = 10n ** 18n;
+export const WORKER_STAKE = 10_000n * E18;
+export const JUROR_STAKE = 1_000n * E18;
+export const MIN_JUROR_STAKE = 100n * E18;
+export const AUDITOR_PENALTY = 50n * E18;
+export const UNBONDING_PERIOD = 86_400n;
+export const N_JURORS = 12;
+export const T = 8;
+export const K = 2;
+/** Two chunks per state file: one full 32 KiB chunk and a short last one. */
+export const STATE_BYTES = 40_000;
+
+export const DEFAULT_DISPUTE_PARAMS: IDisputeManager.ParamsStruct = {
+  disputeBond: 100n * E18,
+  chunkBond: 10n * E18,
+  appealBond: 200n * E18,
+  jurorLock: 50n * E18,
+  incoherencePenalty: 10n * E18,
+  replayCost: 20n * E18,
+  challengerBps: 5_000,
+  jurorBps: 2_000,
+  requesterBps: 2_000,
+  bondJurorBps: 5_000,
+  committeeSize: 3,
+  quorum: 2,
+  maxRounds: 2,
+  maxAppeals: 1,
+  randomnessDelay: 2,
+  revealWindow: 3_600,
+  appealWindow: 3_600,
+};
+
+export interface System {
+  admin: HardhatEthersSigner;
+  requester: HardhatEthersSigner;
+  worker: HardhatEthersSigner;
+  challenger: HardhatEthersSigner;
+  challenger2: HardhatEthersSigner;
+  stranger: HardhatEthersSigner;
+  jurors: HardhatEthersSigner[];
+  stakeToken: TestToken;
+  payToken: TestToken;
+  stakeManager: StakeManager;
+  randomness: BlockhashRandomness;
+  jobMarket: JobMarket;
+  auditManager: AuditManager;
+  disputeManager: DisputeManager;
+  libraries: { DisputeLogic: string; DisputeJury: string };
+  /** The honest trajectory (real state files) and data tree every job of the fixture uses. */
+  traj: FileTrajectory;
+  data: DataTree;
+}
+
+export const TRAJ: FileTrajectory = fileTrajectory(
+  Array.from({ length: T + 1 }, (_, t) => fakeFile(`state:${t}`, STATE_BYTES)),
+  K,
+);
+export const DATA: DataTree = dataTree(Array.from({ length: 4 }, (_, b) => fakeFile(`batch:${b}`, 1_000)));
+
+/** Deploys the DisputeManager's linked libraries and the manager itself. */
+export async function deployDisputeManager(
+  stakeManager: string,
+  jobMarket: string,
+  randomness: string,
+  admin: string,
+  params: IDisputeManager.ParamsStruct = DEFAULT_DISPUTE_PARAMS,
+): Promise<{ disputeManager: DisputeManager; libraries: { DisputeLogic: string; DisputeJury: string } }> {
+  const logic = await ethers.deployContract("DisputeLogic");
+  const jury = await ethers.deployContract("DisputeJury");
+  const libraries = { DisputeLogic: await logic.getAddress(), DisputeJury: await jury.getAddress() };
+  const factory = await ethers.getContractFactory("DisputeManager", { libraries });
+  const disputeManager = (await factory.deploy(stakeManager, jobMarket, randomness, admin, params)) as unknown as DisputeManager;
+  await disputeManager.waitForDeployment();
+  return { disputeManager, libraries };
+}
+
+/** Everything deployed and wired; worker and jurors staked; requester and challengers funded and approved. */
+export async function deploySystem(): Promise<System> {
+  const signers = await ethers.getSigners();
+  const [admin, requester, worker, challenger, challenger2, stranger] = signers;
+  const jurors = signers.slice(6, 6 + N_JURORS);
+
+  const stakeToken = await ethers.deployContract("TestToken", ["Stake", "STK"]);
+  const payToken = await ethers.deployContract("TestToken", ["Pay", "PAY"]);
+  const stakeManager = await ethers.deployContract("StakeManager", [
+    await stakeToken.getAddress(), admin.address, UNBONDING_PERIOD, MIN_JUROR_STAKE,
+  ]);
+  const randomness = await ethers.deployContract("BlockhashRandomness");
+  const jobMarket = await ethers.deployContract("JobMarket", [
+    admin.address, await stakeManager.getAddress(), await randomness.getAddress(), ethers.ZeroAddress,
+  ]);
+  const auditManager = await ethers.deployContract("AuditManager", [
+    admin.address, await jobMarket.getAddress(), await stakeManager.getAddress(), AUDITOR_PENALTY,
+  ]);
+  await jobMarket.setAuditManager(await auditManager.getAddress());
+  const { disputeManager, libraries } = await deployDisputeManager(
+    await stakeManager.getAddress(), await jobMarket.getAddress(), await randomness.getAddress(), admin.address,
+  );
+  const moduleRole = await stakeManager.MODULE_ROLE();
+  for (const m of [jobMarket, auditManager, disputeManager]) await stakeManager.grantRole(moduleRole, await m.getAddress());
+  await jobMarket.grantRole(await jobMarket.DISPUTE_ROLE(), await disputeManager.getAddress());
+  await jobMarket.setTokenAllowed(await payToken.getAddress(), true);
+
+  const stakes: [HardhatEthersSigner, bigint][] = [[worker, WORKER_STAKE], ...jurors.map((j) => [j, JUROR_STAKE] as [HardhatEthersSigner, bigint])];
+  for (const [who, amount] of stakes) {
+    await stakeToken.mint(who.address, amount);
+    await stakeToken.connect(who).approve(await stakeManager.getAddress(), amount);
+    await stakeManager.connect(who).stake(amount);
+  }
+  // Bond money for everyone who may challenge or appeal.
+  for (const who of [challenger, challenger2, stranger, worker, ...jurors]) {
+    await stakeToken.mint(who.address, 10_000n * E18);
+    await stakeToken.connect(who).approve(await disputeManager.getAddress(), ethers.MaxUint256);
+  }
+  await payToken.mint(requester.address, 1_000_000n * E18);
+  await payToken.connect(requester).approve(await jobMarket.getAddress(), ethers.MaxUint256);
+
+  return {
+    admin, requester, worker, challenger, challenger2, stranger, jurors,
+    stakeToken, payToken, stakeManager, randomness, jobMarket, auditManager, disputeManager, libraries,
+    traj: TRAJ, data: DATA,
+  };
+}
+
+/** Job parameters for the fixture trajectory, with `overrides`. */
+export async function jobParams(sys: System, overrides: Partial<IJobMarket.CreateJobParamsStruct> = {}): Promise<IJobMarket.CreateJobParamsStruct> {
+  const reward = 100n * E18;
+  return {
+    paymentToken: await sys.payToken.getAddress(),
+    reward,
+    verificationFee: 10n * E18,
+    collateral: await sys.jobMarket.requiredCollateral(reward),
+    totalSteps: T,
+    checkpointInterval: K,
+    numBatches: sys.data.batches.length,
+    flopsPerStep: 1_000_000_000n,
+    stateBytes: BigInt(STATE_BYTES),
+    initialStateHash: sys.traj.stateHashes[0],
+    dataRoot: sys.data.root,
+    specHash: ethers.id("spec"),
+    specURI: "ipfs://spec",
+    claimDeadline: BigInt(await time.latest()) + 86_400n,
+    trainingDuration: 3_600n,
+    ...overrides,
+  };
+}
+
+/** Creates, claims and submits a job with the fixture trajectory; returns its id. */
+export async function submittedJob(sys: System, overrides: Partial<IJobMarket.CreateJobParamsStruct> = {}): Promise<bigint> {
+  const jobId = await sys.jobMarket.nextJobId();
+  await sys.jobMarket.connect(sys.requester).createJob(await jobParams(sys, overrides));
+  await sys.jobMarket.connect(sys.worker).claimJob(jobId);
+  const n = sys.traj.checkpointLeaves.length;
+  await sys.jobMarket.connect(sys.worker).submitResult(
+    jobId,
+    sys.traj.checkpointRoot,
+    sys.traj.stateHashes[T],
+    "ipfs://result",
+    sys.traj.stepRoots[0],
+    proof(sys.traj.checkpointLeaves, 0),
+    proof(sys.traj.checkpointLeaves, n - 1),
+  );
+  return jobId;
+}
+
+export function challengeCommitment(jobId: bigint, interval: number, challenger: string, salt: Hex): Hex {
+  return ethers.keccak256(
+    ethers.AbiCoder.defaultAbiCoder().encode(["uint256", "uint64", "address", "bytes32"], [jobId, interval, challenger, salt]),
+  ) as Hex;
+}
+
+export function voteCommitment(disputeId: bigint, round: number, juror: string, vote: number, salt: Hex): Hex {
+  return ethers.keccak256(
+    ethers.AbiCoder.defaultAbiCoder().encode(["uint256", "uint256", "address", "uint8", "bytes32"], [disputeId, round, juror, vote, salt]),
+  ) as Hex;
+}
+
+export const SALT: Hex = ethers.id("salt") as Hex;
+
+/** Commits and (next block) opens a dispute on `interval`; returns the dispute id. */
+export async function openDispute(sys: System, jobId: bigint, interval: number, challenger = sys.challenger, salt: Hex = SALT): Promise<bigint> {
+  await sys.disputeManager.connect(challenger).commitChallenge(challengeCommitment(jobId, interval, challenger.address, salt));
+  const id = (await sys.disputeManager.disputeCount()) + 1n;
+  await sys.disputeManager
+    .connect(challenger)
+    .openDispute(jobId, interval, salt, checkpointProof(sys.traj, interval), checkpointProof(sys.traj, interval + 1));
+  return id;
+}
+
+/** The challenger names local step `j` of the dispute's interval. */
+export async function pinpoint(sys: System, disputeId: bigint, j: number, challenger = sys.challenger): Promise<void> {
+  const d = await sys.disputeManager.getDispute(disputeId);
+  const i = Number(d.interval);
+  const a = stepProof(sys.traj, i, j);
+  const b = stepProof(sys.traj, i, j + 1);
+  await sys.disputeManager.connect(challenger).pinpoint(disputeId, j, a.stateHash, a.proof, b.stateHash, b.proof);
+}
+
+/** Mines past the randomness block and draws the committee; returns the drawn jurors as signers. */
+export async function drawCommittee(sys: System, disputeId: bigint): Promise<HardhatEthersSigner[]> {
+  const d = await sys.disputeManager.getDispute(disputeId);
+  const now = BigInt(await ethers.provider.getBlockNumber());
+  if (d.randomnessBlock >= now) await mine(d.randomnessBlock - now + 1n);
+  await sys.disputeManager.drawCommittee(disputeId);
+  const round = await sys.disputeManager.getRound(disputeId, d.round);
+  return round.jurors.map((a) => signerOf(sys, a));
+}
+
+export function signerOf(sys: System, address: string): HardhatEthersSigner {
+  const all = [sys.admin, sys.requester, sys.worker, sys.challenger, sys.challenger2, sys.stranger, ...sys.jurors];
+  const s = all.find((x) => x.address === address);
+  if (s === undefined) throw new Error(`no fixture signer for ${address}`);
+  return s;
+}
+
+/**
+ * Commits the given votes (0 = juror stays silent), moves to the reveal phase, and reveals them.
+ * `votes[i]` belongs to `jurors[i]`.
+ */
+export async function vote(sys: System, disputeId: bigint, jurors: HardhatEthersSigner[], votes: number[]): Promise<void> {
+  const d = await sys.disputeManager.getDispute(disputeId);
+  const round = Number(d.round);
+  for (let i = 0; i < jurors.length; i++) {
+    if (votes[i] === 0) continue;
+    const salt = ethers.id(`vote:${i}`) as Hex;
+    await sys.disputeManager.connect(jurors[i]).commitVote(disputeId, voteCommitment(disputeId, round, jurors[i].address, votes[i], salt));
+  }
+  await time.increaseTo(d.commitEnd + 1n);
+  for (let i = 0; i < jurors.length; i++) {
+    if (votes[i] === 0) continue;
+    await sys.disputeManager.connect(jurors[i]).revealVote(disputeId, votes[i], ethers.id(`vote:${i}`));
+  }
+}
+
+/** Everything up to a committee of the dispute on `interval` (opened, pinpointed at `j`, drawn). */
+export async function disputeWithCommittee(sys: System, jobId: bigint, interval = 1, j = 0) {
+  const disputeId = await openDispute(sys, jobId, interval);
+  await pinpoint(sys, disputeId, j);
+  const jurors = await drawCommittee(sys, disputeId);
+  return { disputeId, jurors };
+}
