@@ -295,8 +295,8 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
     }
 
     /// @notice Slashes the whole attestation lock of an attester whose sample contains a revealed
-    /// canary fault (to BURN); its fee share, if any, goes to the requester. Anyone may call.
-    /// @dev Emits {AttesterSlashed}, {Credited} (finalized jobs). Requirements: canary revealed;
+    /// canary fault (to BURN); its fee share goes to the requester. Anyone may call.
+    /// @dev Emits {AttesterSlashed}, {Credited} (when the fee was split already). Requirements: canary revealed;
     /// `attester` attested and is neither released nor slashed; a fault hit its sample.
     function slashAttester(uint256 jobId, address attester) external nonReentrant {
         Audit storage a = _audits[jobId];
@@ -307,7 +307,10 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
         bytes32 lockId = auditorLockId(jobId, attester);
         uint256 amount = stakeManager.lockedAmount(attester, lockId);
         emit AttesterSlashed(jobId, attester, amount);
-        if (a.feeShare > 0) _credit(address(a.feeToken), a.requester, a.feeShare);
+        // Its fee share goes to the requester: credited now if the fee was split already, else it
+        // is left out of the split.
+        if (a.paid) _credit(address(a.feeToken), a.requester, a.feeShare);
+        else --a.attesters;
         stakeManager.slash(attester, lockId, amount, BURN);
     }
 

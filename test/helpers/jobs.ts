@@ -163,9 +163,12 @@ export async function submit(fx: JobsFixture, jobId: bigint, traj: Trajectory = 
     .submitResult(jobId, s.checkpointRoot, s.finalStateHash, s.resultURI, s.stepRoot0, s.proof0, s.proofLast);
 }
 
-export async function createClaimSubmit(fx: JobsFixture): Promise<bigint> {
-  const id = await createAndClaim(fx);
-  await submit(fx, id);
+export async function createClaimSubmit(fx: JobsFixture, traj: Trajectory = TRAJECTORY): Promise<bigint> {
+  const T_ = traj.stateHashes.length - 1;
+  const k = T_ / (traj.checkpointLeaves.length - 1);
+  const id = await createJob(fx, { totalSteps: T_, checkpointInterval: k, initialStateHash: traj.stateHashes[0] });
+  await fx.jobMarket.connect(fx.worker).claimJob(id);
+  await submit(fx, id, traj);
   return id;
 }
 
@@ -176,17 +179,41 @@ export async function passWindow(fx: JobsFixture, jobId: bigint): Promise<void> 
 }
 
 /** Submits, mines the seed block and draws auditors; returns the job id and its auditors. */
-export async function submittedWithAuditors(fx: JobsFixture): Promise<{ jobId: bigint; assigned: HardhatEthersSigner[] }> {
-  const jobId = await createClaimSubmit(fx);
+export async function submittedWithAuditors(
+  fx: JobsFixture,
+  traj: Trajectory = TRAJECTORY,
+): Promise<{ jobId: bigint; assigned: HardhatEthersSigner[] }> {
+  const jobId = await createClaimSubmit(fx, traj);
+  return { jobId, assigned: await drawAuditors(fx, jobId) };
+}
+
+/** Mines the seed block, draws the job's auditors and returns them as signers. */
+export async function drawAuditors(fx: JobsFixture, jobId: bigint): Promise<HardhatEthersSigner[]> {
   await mine(1);
   await fx.auditManager.drawAuditors(jobId);
-  const addrs = await fx.auditManager.auditorsOf(jobId);
-  const assigned = addrs.map((a) => {
-    const s = fx.auditors.find((x) => x.address === a);
-    if (s === undefined) throw new Error(`drawn auditor ${a} is not a fixture auditor`);
+  const signers = await ethers.getSigners();
+  return (await fx.auditManager.auditorsOf(jobId)).map((a) => {
+    const s = signers.find((x) => x.address === a);
+    if (s === undefined) throw new Error(`drawn auditor ${a} is not a local signer`);
     return s;
   });
-  return { jobId, assigned };
+}
+
+/** TS mirror of the audit sample of docs/encoding.md. */
+export function sampleTs(auditSeed: string, jobId: bigint, auditor: string, s: number, intervals: number): bigint[] {
+  const coder = ethers.AbiCoder.defaultAbiCoder();
+  const seed = ethers.keccak256(coder.encode(["bytes32", "uint256", "address"], [auditSeed, jobId, auditor]));
+  const want = Math.min(s, intervals);
+  const out: bigint[] = [];
+  for (let m = 0; out.length < want; m++) {
+    const c = BigInt(ethers.keccak256(coder.encode(["bytes32", "uint256"], [seed, m]))) % BigInt(intervals);
+    if (!out.includes(c)) out.push(c);
+  }
+  return out;
+}
+
+export function canaryCommitment(jobId: bigint, faults: readonly bigint[], salt: string): string {
+  return ethers.keccak256(ethers.AbiCoder.defaultAbiCoder().encode(["uint256", "uint256[]", "bytes32"], [jobId, faults, salt]));
 }
 
 /** TS mirror of JobMarket.requiredCollateral (same 1e18 fixed point, same rounding). */

@@ -1,0 +1,565 @@
+import { expect } from "chai";
+import { ethers } from "hardhat";
+import { loadFixture, mine, time } from "@nomicfoundation/hardhat-network-helpers";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
+import {
+  AUDITOR_PENALTY,
+  AUDITOR_STAKE,
+  E18,
+  TRAJECTORY,
+  canaryCommitment,
+  createClaimSubmit,
+  createJob,
+  deployJobsFixture,
+  drawAuditors,
+  passWindow,
+  sampleTs,
+  stateHashes,
+  submit,
+  submittedWithAuditors,
+  type JobsFixture,
+} from "../helpers/jobs";
+import { buildTrajectory, type Trajectory } from "../helpers/merkle";
+
+enum State {
+  None,
+  Assigned,
+  Attested,
+  Released,
+  Slashed,
+}
+
+const FEE = 10n * E18;
+const BURN = "0x000000000000000000000000000000000000dEaD";
+const DAY = 86_400n;
+const SALT = ethers.id("salt");
+/** 64 audit intervals, so an 8-interval sample is a real subset. */
+const BIG: Trajectory = buildTrajectory(stateHashes(128, "big"), 2);
+
+describe("AuditManager", function () {
+  async function fixture(): Promise<JobsFixture> {
+    return deployJobsFixture();
+  }
+
+  /** The auditor's sample as a plain array (ethers' Result arrays are frozen). */
+  async function sampleOf(fx: JobsFixture, jobId: bigint, who: string): Promise<bigint[]> {
+    return [...(await fx.auditManager.sampleOf(jobId, who))];
+  }
+
+  async function attestAll(fx: JobsFixture, jobId: bigint, who: HardhatEthersSigner[]): Promise<void> {
+    for (const a of who) await fx.auditManager.connect(a).attest(jobId, await sampleOf(fx, jobId, a.address));
+  }
+
+  describe("deployment", function () {
+    it("sets roles, references and parameters", async function () {
+      const fx = await loadFixture(fixture);
+      const am = fx.auditManager;
+      for (const role of [await am.DEFAULT_ADMIN_ROLE(), await am.GOVERNOR_ROLE(), await am.CANARY_ROLE()]) {
+        expect(await am.hasRole(role, fx.admin.address)).to.equal(true);
+      }
+      expect(await am.jobMarket()).to.equal(await fx.jobMarket.getAddress());
+      expect(await am.stakeManager()).to.equal(await fx.stakeManager.getAddress());
+      expect(await am.auditorPenalty()).to.equal(AUDITOR_PENALTY);
+      expect(await am.canaryRevealPeriod()).to.equal(DAY);
+      const tx = am.deploymentTransaction();
+      if (tx === null) throw new Error("no deployment tx");
+      await expect(tx).to.emit(am, "AuditorPenaltySet").withArgs(AUDITOR_PENALTY);
+      await expect(tx).to.emit(am, "CanaryRevealPeriodSet").withArgs(DAY);
+    });
+
+    it("reverts on zero addresses and a zero penalty", async function () {
+      const fx = await loadFixture(fixture);
+      const f = await ethers.getContractFactory("AuditManager");
+      const [a, jm, sm, z] = [fx.admin.address, fx.jobMarket, fx.stakeManager, ethers.ZeroAddress];
+      await expect(f.deploy(z, jm, sm, 1)).to.be.revertedWithCustomError(f, "AuditManagerZeroAddress");
+      await expect(f.deploy(a, z, sm, 1)).to.be.revertedWithCustomError(f, "AuditManagerZeroAddress");
+      await expect(f.deploy(a, jm, z, 1)).to.be.revertedWithCustomError(f, "AuditManagerZeroAddress");
+      await expect(f.deploy(a, jm, sm, 0)).to.be.revertedWithCustomError(f, "AuditManagerInvalidPenalty").withArgs(0n);
+    });
+  });
+
+  describe("drawAuditors", function () {
+    it("draws A distinct staked accounts, never the worker, and stores the seed", async function () {
+      const fx = await loadFixture(fixture);
+      const jobId = await createClaimSubmit(fx);
+      await mine(1);
+      const tx = fx.auditManager.connect(fx.stranger).drawAuditors(jobId);
+      await tx;
+      const seed = await fx.jobMarket.auditSeed(jobId);
+      const auditors = await fx.auditManager.auditorsOf(jobId);
+      await expect(tx).to.emit(fx.auditManager, "AuditorsAssigned").withArgs(jobId, seed, auditors);
+      expect(auditors.length).to.equal(4);
+      expect(new Set(auditors).size).to.equal(4);
+      expect(auditors).not.to.include(fx.worker.address);
+      for (const a of auditors) {
+        expect(await fx.auditManager.auditorState(jobId, a)).to.equal(State.Assigned);
+        expect((await fx.stakeManager.account(a)).free).to.be.greaterThanOrEqual(AUDITOR_STAKE);
+      }
+      const audit = await fx.auditManager.getAudit(jobId);
+      expect(audit.drawn).to.equal(true);
+      expect(audit.seed).to.equal(seed);
+    });
+
+    it("returns fewer auditors when the pool is small", async function () {
+      const fx = await loadFixture(fixture);
+      await fx.jobMarket.setAuditParams(32, 8, 3_000);
+      const jobId = await createClaimSubmit(fx);
+      const assigned = await drawAuditors(fx, jobId);
+      // six auditors and the second worker are staked; the worker is excluded
+      expect(assigned.length).to.equal(7);
+    });
+
+    it("reverts before the seed block is mined (JobMarket's error)", async function () {
+      const fx = await loadFixture(fixture);
+      const jobId = await createClaimSubmit(fx);
+      const b = (await fx.jobMarket.getJob(jobId)).submittedBlock;
+      await expect(fx.auditManager.drawAuditors(jobId))
+        .to.be.revertedWithCustomError(fx.jobMarket, "JobMarketSeedUnavailable")
+        .withArgs(jobId, b + 1n);
+    });
+
+    it("reverts when drawn already", async function () {
+      const fx = await loadFixture(fixture);
+      const { jobId } = await submittedWithAuditors(fx);
+      await expect(fx.auditManager.drawAuditors(jobId)).to.be.revertedWithCustomError(fx.auditManager, "AuditManagerAlreadyDrawn").withArgs(jobId);
+    });
+
+    it("reverts unless the job is Submitted with its window open", async function () {
+      const fx = await loadFixture(fixture);
+      const open = await createJob(fx);
+      await expect(fx.auditManager.drawAuditors(open)).to.be.revertedWithCustomError(fx.auditManager, "AuditManagerWrongStatus").withArgs(open, 1);
+      const jobId = await createClaimSubmit(fx);
+      await passWindow(fx, jobId);
+      const windowEnd = (await fx.jobMarket.getJob(jobId)).windowEnd;
+      await expect(fx.auditManager.drawAuditors(jobId))
+        .to.be.revertedWithCustomError(fx.auditManager, "AuditManagerWindowClosed")
+        .withArgs(jobId, windowEnd);
+    });
+  });
+
+  describe("sampleOf", function () {
+    it("is the docs/encoding.md sample: min(s, n−1) distinct intervals from the audit seed", async function () {
+      const fx = await loadFixture(fixture);
+      const { jobId, assigned } = await submittedWithAuditors(fx, BIG);
+      const seed = (await fx.auditManager.getAudit(jobId)).seed;
+      for (const a of assigned) {
+        const sample = await sampleOf(fx, jobId, a.address);
+        expect(sample).to.deep.equal(sampleTs(seed, jobId, a.address, 8, 64));
+        expect(sample.length).to.equal(8);
+      }
+      // four intervals and eight samples: every interval exactly once
+      const small = await submittedWithAuditors(fx);
+      const s = await sampleOf(fx, small.jobId, small.assigned[0].address);
+      expect([...s].sort()).to.deep.equal([0n, 1n, 2n, 3n]);
+    });
+
+    it("reverts before auditors are drawn", async function () {
+      const fx = await loadFixture(fixture);
+      const jobId = await createClaimSubmit(fx);
+      await expect(fx.auditManager.sampleOf(jobId, fx.stranger.address))
+        .to.be.revertedWithCustomError(fx.auditManager, "AuditManagerNotDrawn")
+        .withArgs(jobId);
+    });
+  });
+
+  describe("attest", function () {
+    it("locks the auditor penalty and records the sample", async function () {
+      const fx = await loadFixture(fixture);
+      const { jobId, assigned } = await submittedWithAuditors(fx, BIG);
+      const a = assigned[0];
+      const sample = await sampleOf(fx, jobId, a.address);
+      const hash = ethers.keccak256(ethers.AbiCoder.defaultAbiCoder().encode(["uint256[]"], [sample]));
+      const lockId = await fx.auditManager.auditorLockId(jobId, a.address);
+      expect(lockId).to.equal(
+        ethers.keccak256(
+          ethers.AbiCoder.defaultAbiCoder().encode(["address", "uint256", "address"], [await fx.auditManager.getAddress(), jobId, a.address]),
+        ),
+      );
+      const tx = fx.auditManager.connect(a).attest(jobId, sample);
+      await expect(tx).to.emit(fx.auditManager, "Attested").withArgs(jobId, a.address, hash, sample);
+      await expect(tx).to.emit(fx.stakeManager, "Locked").withArgs(a.address, lockId, AUDITOR_PENALTY, false);
+      expect(await fx.auditManager.auditorState(jobId, a.address)).to.equal(State.Attested);
+      expect((await fx.auditManager.getAudit(jobId)).attesters).to.equal(1n);
+      expect(await fx.stakeManager.lockedAmount(a.address, lockId)).to.equal(AUDITOR_PENALTY);
+    });
+
+    it("reverts for an unassigned account and for a second attestation", async function () {
+      const fx = await loadFixture(fixture);
+      const { jobId, assigned } = await submittedWithAuditors(fx);
+      const sample = await sampleOf(fx, jobId, fx.stranger.address);
+      await expect(fx.auditManager.connect(fx.stranger).attest(jobId, sample))
+        .to.be.revertedWithCustomError(fx.auditManager, "AuditManagerNotAssigned")
+        .withArgs(jobId, fx.stranger.address);
+      await attestAll(fx, jobId, [assigned[0]]);
+      await expect(fx.auditManager.connect(assigned[0]).attest(jobId, await sampleOf(fx, jobId, assigned[0].address)))
+        .to.be.revertedWithCustomError(fx.auditManager, "AuditManagerNotAssigned")
+        .withArgs(jobId, assigned[0].address);
+    });
+
+    it("reverts when the named sample is not the auditor's sample", async function () {
+      const fx = await loadFixture(fixture);
+      const { jobId, assigned } = await submittedWithAuditors(fx, BIG);
+      const a = assigned[0];
+      const sample = await sampleOf(fx, jobId, a.address);
+      const bad = [[...sample].reverse(), sample.slice(1), [...sample, 63n], await sampleOf(fx, jobId, assigned[1].address)];
+      for (const s of bad) {
+        await expect(fx.auditManager.connect(a).attest(jobId, s))
+          .to.be.revertedWithCustomError(fx.auditManager, "AuditManagerSampleMismatch")
+          .withArgs(jobId, a.address);
+      }
+    });
+
+    it("reverts after the window and when the auditor lacks free stake", async function () {
+      const fx = await loadFixture(fixture);
+      const { jobId, assigned } = await submittedWithAuditors(fx);
+      const a = assigned.find((x) => fx.auditors.some((y) => y.address === x.address));
+      if (a === undefined) throw new Error("no fixture auditor drawn");
+      const sample = await sampleOf(fx, jobId, a.address);
+      await fx.auditManager.setAuditorPenalty(AUDITOR_STAKE + 1n);
+      await expect(fx.auditManager.connect(a).attest(jobId, sample))
+        .to.be.revertedWithCustomError(fx.stakeManager, "StakeManagerInsufficientFreeStake")
+        .withArgs(a.address, AUDITOR_STAKE, AUDITOR_STAKE + 1n);
+      await passWindow(fx, jobId);
+      await expect(fx.auditManager.connect(a).attest(jobId, sample))
+        .to.be.revertedWithCustomError(fx.auditManager, "AuditManagerWindowClosed")
+        .withArgs(jobId, (await fx.jobMarket.getJob(jobId)).windowEnd);
+    });
+  });
+
+  describe("fee split and release", function () {
+    it("splits the fee per assigned auditor: attesters earn a share, the rest goes to the requester", async function () {
+      const fx = await loadFixture(fixture);
+      const { jobId, assigned } = await submittedWithAuditors(fx);
+      await attestAll(fx, jobId, assigned.slice(0, 3));
+      await passWindow(fx, jobId);
+      const pay = await fx.payToken.getAddress();
+      const share = FEE / 4n;
+      const tx = fx.jobMarket.finalize(jobId);
+      await expect(tx).to.emit(fx.auditManager, "AuditSettled").withArgs(jobId, true, share, 3n);
+      await expect(tx).to.emit(fx.auditManager, "Credited").withArgs(pay, fx.requester.address, FEE - 3n * share);
+      const audit = await fx.auditManager.getAudit(jobId);
+      expect([audit.settled, audit.paid, audit.feeToken, audit.feeShare, audit.requester]).to.deep.equal([
+        true,
+        true,
+        pay,
+        share,
+        fx.requester.address,
+      ]);
+
+      for (const a of assigned.slice(0, 3)) {
+        const lockId = await fx.auditManager.auditorLockId(jobId, a.address);
+        const r = fx.auditManager.connect(fx.stranger).releaseAttester(jobId, a.address);
+        await expect(r).to.emit(fx.auditManager, "AttesterReleased").withArgs(jobId, a.address, share);
+        await expect(r).to.emit(fx.auditManager, "Credited").withArgs(pay, a.address, share);
+        await expect(r).to.emit(fx.stakeManager, "Unlocked").withArgs(a.address, lockId, AUDITOR_PENALTY);
+        expect(await fx.auditManager.auditorState(jobId, a.address)).to.equal(State.Released);
+        await expect(fx.auditManager.connect(a).withdraw(pay)).to.changeTokenBalance(fx.payToken, a, share);
+      }
+      await fx.auditManager.connect(fx.requester).withdraw(pay);
+      expect(await fx.payToken.balanceOf(await fx.auditManager.getAddress())).to.equal(0n);
+    });
+
+    it("gives the integer remainder to the requester", async function () {
+      const fx = await loadFixture(fixture);
+      const fee = 10n * E18 + 3n;
+      const jobId = await createJob(fx, { verificationFee: fee });
+      await fx.jobMarket.connect(fx.worker).claimJob(jobId);
+      await submit(fx, jobId);
+      const assigned = await drawAuditors(fx, jobId);
+      await attestAll(fx, jobId, assigned);
+      await passWindow(fx, jobId);
+      const share = fee / 4n;
+      await expect(fx.jobMarket.finalize(jobId))
+        .to.emit(fx.auditManager, "Credited")
+        .withArgs(await fx.payToken.getAddress(), fx.requester.address, 3n);
+      expect(share * 4n + 3n).to.equal(fee);
+    });
+
+    it("after a rejection releases attesters without a fee", async function () {
+      const fx = await loadFixture(fixture);
+      const { jobId, assigned } = await submittedWithAuditors(fx);
+      await attestAll(fx, jobId, assigned.slice(0, 1));
+      await fx.jobMarket.connect(fx.disputer).onWorkerConvicted(jobId, fx.disputer.address);
+      const r = fx.auditManager.releaseAttester(jobId, assigned[0].address);
+      await expect(r).to.emit(fx.auditManager, "AttesterReleased").withArgs(jobId, assigned[0].address, 0n);
+      await expect(r).not.to.emit(fx.auditManager, "Credited");
+      expect((await fx.stakeManager.account(assigned[0].address)).locked).to.equal(0n);
+    });
+
+    it("reverts before the job is settled, for non-attesters and when released twice", async function () {
+      const fx = await loadFixture(fixture);
+      const { jobId, assigned } = await submittedWithAuditors(fx);
+      await attestAll(fx, jobId, assigned.slice(0, 1));
+      const [a, b] = assigned;
+      await expect(fx.auditManager.releaseAttester(jobId, a.address)).to.be.revertedWithCustomError(fx.auditManager, "AuditManagerNotSettled").withArgs(jobId);
+      await passWindow(fx, jobId);
+      await fx.jobMarket.finalize(jobId);
+      await expect(fx.auditManager.releaseAttester(jobId, b.address))
+        .to.be.revertedWithCustomError(fx.auditManager, "AuditManagerNotAttested")
+        .withArgs(jobId, b.address);
+      await fx.auditManager.releaseAttester(jobId, a.address);
+      await expect(fx.auditManager.releaseAttester(jobId, a.address))
+        .to.be.revertedWithCustomError(fx.auditManager, "AuditManagerNotAttested")
+        .withArgs(jobId, a.address);
+    });
+
+    it("hooks are JobMarket only", async function () {
+      const fx = await loadFixture(fixture);
+      const pay = await fx.payToken.getAddress();
+      await expect(fx.auditManager.connect(fx.stranger).onJobFinalized(1n, pay, 1n, fx.stranger.address))
+        .to.be.revertedWithCustomError(fx.auditManager, "AuditManagerNotJobMarket")
+        .withArgs(fx.stranger.address);
+      await expect(fx.auditManager.connect(fx.stranger).onJobRejected(1n))
+        .to.be.revertedWithCustomError(fx.auditManager, "AuditManagerNotJobMarket")
+        .withArgs(fx.stranger.address);
+    });
+
+    it("withdraw reverts without credit", async function () {
+      const fx = await loadFixture(fixture);
+      const pay = await fx.payToken.getAddress();
+      await expect(fx.auditManager.connect(fx.stranger).withdraw(pay))
+        .to.be.revertedWithCustomError(fx.auditManager, "AuditManagerNothingToWithdraw")
+        .withArgs(pay, fx.stranger.address);
+    });
+  });
+
+  describe("canaries", function () {
+    /** Creates a job, registers it as a canary with `faults`, claims, submits and draws auditors. */
+    async function canary(fx: JobsFixture, faults: bigint[], traj: Trajectory = TRAJECTORY) {
+      const k = (traj.stateHashes.length - 1) / (traj.checkpointLeaves.length - 1);
+      const jobId = await createJob(fx, { totalSteps: traj.stateHashes.length - 1, checkpointInterval: k, initialStateHash: traj.stateHashes[0] });
+      await fx.auditManager.registerCanary(jobId, canaryCommitment(jobId, faults, SALT));
+      await fx.jobMarket.connect(fx.worker).claimJob(jobId);
+      await submit(fx, jobId, traj);
+      const assigned = await drawAuditors(fx, jobId);
+      return { jobId, assigned };
+    }
+
+    describe("registerCanary", function () {
+      it("registers a commitment on an Open or Claimed job", async function () {
+        const fx = await loadFixture(fixture);
+        const open = await createJob(fx);
+        const c = canaryCommitment(open, [1n], SALT);
+        await expect(fx.auditManager.registerCanary(open, c)).to.emit(fx.auditManager, "CanaryRegistered").withArgs(open, c);
+        expect((await fx.auditManager.getAudit(open)).canaryCommitment).to.equal(c);
+        const claimed = await createJob(fx);
+        await fx.jobMarket.connect(fx.worker).claimJob(claimed);
+        await expect(fx.auditManager.registerCanary(claimed, c)).to.emit(fx.auditManager, "CanaryRegistered");
+        await expect(fx.auditManager.registerCanary(open, c)).to.be.revertedWithCustomError(fx.auditManager, "AuditManagerCanaryExists").withArgs(open);
+      });
+
+      it("reverts once submitted, for a zero commitment and without CANARY_ROLE", async function () {
+        const fx = await loadFixture(fixture);
+        const jobId = await createJob(fx);
+        await expect(fx.auditManager.registerCanary(jobId, ethers.ZeroHash)).to.be.revertedWithCustomError(fx.auditManager, "AuditManagerZeroCommitment");
+        await expect(fx.auditManager.connect(fx.stranger).registerCanary(jobId, SALT))
+          .to.be.revertedWithCustomError(fx.auditManager, "AccessControlUnauthorizedAccount")
+          .withArgs(fx.stranger.address, await fx.auditManager.CANARY_ROLE());
+        await fx.jobMarket.connect(fx.worker).claimJob(jobId);
+        await submit(fx, jobId);
+        await expect(fx.auditManager.registerCanary(jobId, SALT)).to.be.revertedWithCustomError(fx.auditManager, "AuditManagerWrongStatus").withArgs(jobId, 3);
+      });
+    });
+
+    describe("revealCanary", function () {
+      it("reveals the committed faults after the window", async function () {
+        const fx = await loadFixture(fixture);
+        const faults = [0n, 2n];
+        const { jobId } = await canary(fx, faults);
+        await passWindow(fx, jobId);
+        await expect(fx.auditManager.connect(fx.stranger).revealCanary(jobId, faults, SALT))
+          .to.emit(fx.auditManager, "CanaryRevealed")
+          .withArgs(jobId, faults);
+        expect(await fx.auditManager.canaryFaults(jobId)).to.deep.equal(faults);
+        expect((await fx.auditManager.getAudit(jobId)).canaryRevealed).to.equal(true);
+        await expect(fx.auditManager.revealCanary(jobId, faults, SALT))
+          .to.be.revertedWithCustomError(fx.auditManager, "AuditManagerCanaryAlreadyRevealed")
+          .withArgs(jobId);
+      });
+
+      it("reverts without a canary, before submission and inside the window", async function () {
+        const fx = await loadFixture(fixture);
+        const plain = await createJob(fx);
+        await expect(fx.auditManager.revealCanary(plain, [], SALT)).to.be.revertedWithCustomError(fx.auditManager, "AuditManagerNoCanary").withArgs(plain);
+        const jobId = await createJob(fx);
+        await fx.auditManager.registerCanary(jobId, canaryCommitment(jobId, [1n], SALT));
+        await expect(fx.auditManager.revealCanary(jobId, [1n], SALT))
+          .to.be.revertedWithCustomError(fx.auditManager, "AuditManagerWindowOpen")
+          .withArgs(jobId, 0n);
+        await fx.jobMarket.connect(fx.worker).claimJob(jobId);
+        await submit(fx, jobId);
+        const windowEnd = (await fx.jobMarket.getJob(jobId)).windowEnd;
+        await time.setNextBlockTimestamp(windowEnd);
+        await expect(fx.auditManager.revealCanary(jobId, [1n], SALT))
+          .to.be.revertedWithCustomError(fx.auditManager, "AuditManagerWindowOpen")
+          .withArgs(jobId, windowEnd);
+      });
+
+      it("reverts after the reveal period, for too many faults and for a wrong opening", async function () {
+        const fx = await loadFixture(fixture);
+        const faults = [1n];
+        const { jobId } = await canary(fx, faults);
+        await passWindow(fx, jobId);
+        const many = Array.from({ length: 33 }, (_, i) => BigInt(i));
+        await expect(fx.auditManager.revealCanary(jobId, many, SALT))
+          .to.be.revertedWithCustomError(fx.auditManager, "AuditManagerTooManyFaults")
+          .withArgs(33n, 32n);
+        await expect(fx.auditManager.revealCanary(jobId, [2n], SALT)).to.be.revertedWithCustomError(fx.auditManager, "AuditManagerBadReveal").withArgs(jobId);
+        await expect(fx.auditManager.revealCanary(jobId, faults, ethers.id("other"))).to.be.revertedWithCustomError(fx.auditManager, "AuditManagerBadReveal");
+        const deadline = (await fx.jobMarket.getJob(jobId)).windowEnd + DAY;
+        await time.increaseTo(deadline + 1n);
+        await expect(fx.auditManager.revealCanary(jobId, faults, SALT))
+          .to.be.revertedWithCustomError(fx.auditManager, "AuditManagerRevealPeriodOver")
+          .withArgs(jobId, deadline);
+      });
+    });
+
+    describe("slashAttester and release on canaries", function () {
+      it("slashes every attester whose sample hit a fault, to BURN, and credits its share to the requester", async function () {
+        const fx = await loadFixture(fixture);
+        const faults = [0n, 1n, 2n, 3n]; // every interval: every sample hits
+        const { jobId, assigned } = await canary(fx, faults);
+        await attestAll(fx, jobId, assigned.slice(0, 2));
+        await passWindow(fx, jobId);
+        await fx.jobMarket.finalize(jobId);
+        await expect(fx.auditManager.releaseAttester(jobId, assigned[0].address))
+          .to.be.revertedWithCustomError(fx.auditManager, "AuditManagerCanaryPending")
+          .withArgs(jobId, (await fx.jobMarket.getJob(jobId)).windowEnd + DAY);
+        await fx.auditManager.revealCanary(jobId, faults, SALT);
+        const a = assigned[0];
+        await expect(fx.auditManager.releaseAttester(jobId, a.address))
+          .to.be.revertedWithCustomError(fx.auditManager, "AuditManagerAttesterCaught")
+          .withArgs(jobId, a.address);
+        const lockId = await fx.auditManager.auditorLockId(jobId, a.address);
+        const share = FEE / 4n;
+        const tx = fx.auditManager.connect(fx.stranger).slashAttester(jobId, a.address);
+        await expect(tx).to.emit(fx.auditManager, "AttesterSlashed").withArgs(jobId, a.address, AUDITOR_PENALTY);
+        await expect(tx).to.emit(fx.stakeManager, "Slashed").withArgs(a.address, lockId, AUDITOR_PENALTY, BURN);
+        await expect(tx).to.emit(fx.auditManager, "Credited").withArgs(await fx.payToken.getAddress(), fx.requester.address, share);
+        await expect(tx).to.changeTokenBalance(fx.stakeToken, BURN, AUDITOR_PENALTY);
+        expect(await fx.auditManager.auditorState(jobId, a.address)).to.equal(State.Slashed);
+        await expect(fx.auditManager.slashAttester(jobId, a.address))
+          .to.be.revertedWithCustomError(fx.auditManager, "AuditManagerNotAttested")
+          .withArgs(jobId, a.address);
+        // conservation: after everyone is paid out the AuditManager holds nothing
+        await fx.auditManager.slashAttester(jobId, assigned[1].address);
+        const pay = await fx.payToken.getAddress();
+        expect(await fx.auditManager.credits(pay, fx.requester.address)).to.equal(FEE);
+        await fx.auditManager.connect(fx.requester).withdraw(pay);
+        expect(await fx.payToken.balanceOf(await fx.auditManager.getAddress())).to.equal(0n);
+      });
+
+      it("leaves a slashed attester out of a later fee split", async function () {
+        const fx = await loadFixture(fixture);
+        const faults = [0n, 1n, 2n, 3n];
+        const { jobId, assigned } = await canary(fx, faults);
+        await attestAll(fx, jobId, assigned.slice(0, 2));
+        await fx.jobMarket.connect(fx.disputer).onDisputeOpened(jobId);
+        await passWindow(fx, jobId);
+        await fx.auditManager.revealCanary(jobId, faults, SALT);
+        const tx = fx.auditManager.slashAttester(jobId, assigned[0].address);
+        await expect(tx).not.to.emit(fx.auditManager, "Credited");
+        expect((await fx.auditManager.getAudit(jobId)).attesters).to.equal(1n);
+        await fx.jobMarket.connect(fx.disputer).onDisputeClosed(jobId);
+        const share = FEE / 4n;
+        await expect(fx.jobMarket.finalize(jobId))
+          .to.emit(fx.auditManager, "Credited")
+          .withArgs(await fx.payToken.getAddress(), fx.requester.address, FEE - share);
+        // the other attester also hit (every interval is faulty): slashed after the split, its share follows
+        await expect(fx.auditManager.slashAttester(jobId, assigned[1].address))
+          .to.emit(fx.auditManager, "Credited")
+          .withArgs(await fx.payToken.getAddress(), fx.requester.address, share);
+        expect(await fx.auditManager.credits(await fx.payToken.getAddress(), fx.requester.address)).to.equal(FEE);
+      });
+
+      it("releases attesters that missed every fault and refuses to slash them", async function () {
+        const fx = await loadFixture(fixture);
+        const { jobId, assigned } = await canary(fx, []);
+        await attestAll(fx, jobId, assigned.slice(0, 1));
+        await passWindow(fx, jobId);
+        await fx.jobMarket.finalize(jobId);
+        await fx.auditManager.revealCanary(jobId, [], SALT);
+        const a = assigned[0];
+        await expect(fx.auditManager.slashAttester(jobId, a.address))
+          .to.be.revertedWithCustomError(fx.auditManager, "AuditManagerNoFaultHit")
+          .withArgs(jobId, a.address);
+        await expect(fx.auditManager.releaseAttester(jobId, a.address)).to.emit(fx.auditManager, "AttesterReleased").withArgs(jobId, a.address, FEE / 4n);
+      });
+
+      it("decides hits per attester exactly as the sample says (64 intervals, half faulty)", async function () {
+        const fx = await loadFixture(fixture);
+        const faults = Array.from({ length: 32 }, (_, i) => BigInt(2 * i + 1));
+        const { jobId, assigned } = await canary(fx, faults, BIG);
+        await attestAll(fx, jobId, assigned);
+        await passWindow(fx, jobId);
+        await fx.jobMarket.finalize(jobId);
+        await fx.auditManager.revealCanary(jobId, faults, SALT);
+        const seed = (await fx.auditManager.getAudit(jobId)).seed;
+        for (const a of assigned) {
+          const hit = sampleTs(seed, jobId, a.address, 8, 64).some((i) => faults.includes(i));
+          if (hit) {
+            await expect(fx.auditManager.releaseAttester(jobId, a.address)).to.be.revertedWithCustomError(fx.auditManager, "AuditManagerAttesterCaught");
+            await expect(fx.auditManager.slashAttester(jobId, a.address)).to.emit(fx.auditManager, "AttesterSlashed");
+          } else {
+            await expect(fx.auditManager.slashAttester(jobId, a.address)).to.be.revertedWithCustomError(fx.auditManager, "AuditManagerNoFaultHit");
+            await expect(fx.auditManager.releaseAttester(jobId, a.address)).to.emit(fx.auditManager, "AttesterReleased");
+          }
+        }
+      });
+
+      it("lets attesters go once an unrevealed canary's reveal period is over", async function () {
+        const fx = await loadFixture(fixture);
+        const { jobId, assigned } = await canary(fx, [0n]);
+        await attestAll(fx, jobId, assigned.slice(0, 1));
+        await passWindow(fx, jobId);
+        await fx.jobMarket.finalize(jobId);
+        await expect(fx.auditManager.slashAttester(jobId, assigned[0].address))
+          .to.be.revertedWithCustomError(fx.auditManager, "AuditManagerCanaryNotRevealed")
+          .withArgs(jobId);
+        await time.increaseTo((await fx.jobMarket.getJob(jobId)).windowEnd + DAY + 1n);
+        await expect(fx.auditManager.releaseAttester(jobId, assigned[0].address)).to.emit(fx.auditManager, "AttesterReleased");
+      });
+    });
+  });
+
+  describe("governance", function () {
+    it("sets the auditor penalty and the canary reveal period within bounds", async function () {
+      const fx = await loadFixture(fixture);
+      const am = fx.auditManager;
+      await expect(am.setAuditorPenalty(7n)).to.emit(am, "AuditorPenaltySet").withArgs(7n);
+      await expect(am.setAuditorPenalty(0n)).to.be.revertedWithCustomError(am, "AuditManagerInvalidPenalty").withArgs(0n);
+      await expect(am.setCanaryRevealPeriod(3_600)).to.emit(am, "CanaryRevealPeriodSet").withArgs(3_600n);
+      await expect(am.setCanaryRevealPeriod(30n * DAY)).to.emit(am, "CanaryRevealPeriodSet").withArgs(30n * DAY);
+      await expect(am.setCanaryRevealPeriod(3_599)).to.be.revertedWithCustomError(am, "AuditManagerInvalidRevealPeriod").withArgs(3_599n);
+      await expect(am.setCanaryRevealPeriod(30n * DAY + 1n))
+        .to.be.revertedWithCustomError(am, "AuditManagerInvalidRevealPeriod")
+        .withArgs(30n * DAY + 1n);
+      const role = await am.GOVERNOR_ROLE();
+      await expect(am.connect(fx.stranger).setAuditorPenalty(1n))
+        .to.be.revertedWithCustomError(am, "AccessControlUnauthorizedAccount")
+        .withArgs(fx.stranger.address, role);
+      await expect(am.connect(fx.stranger).setCanaryRevealPeriod(3_600))
+        .to.be.revertedWithCustomError(am, "AccessControlUnauthorizedAccount")
+        .withArgs(fx.stranger.address, role);
+    });
+  });
+
+  describe("scenario", function () {
+    it("audited honest job: four auditors drawn, three attest, job finalized, all paid and unlocked", async function () {
+      const fx = await loadFixture(fixture);
+      const { jobId, assigned } = await submittedWithAuditors(fx, BIG);
+      await attestAll(fx, jobId, assigned.slice(0, 3));
+      await passWindow(fx, jobId);
+      await fx.jobMarket.finalize(jobId);
+      for (const a of assigned.slice(0, 3)) await fx.auditManager.releaseAttester(jobId, a.address);
+      const pay = await fx.payToken.getAddress();
+      const share = FEE / 4n;
+      for (const a of assigned.slice(0, 3)) {
+        expect(await fx.auditManager.credits(pay, a.address)).to.equal(share);
+        expect((await fx.stakeManager.account(a.address)).locked).to.equal(0n);
+      }
+      expect(await fx.auditManager.credits(pay, fx.requester.address)).to.equal(FEE - 3n * share);
+      expect(await fx.payToken.balanceOf(await fx.auditManager.getAddress())).to.equal(FEE);
+    });
+  });
+});
