@@ -77,7 +77,7 @@ export async function runGas(ctx: SuiteContext): Promise<SuiteResult> {
       record("lifecycle", "AuditManager.drawAuditors", await gasOf(sys.auditManager.drawAuditors(honestId)));
       const auditors = (await sys.auditManager.auditorsOf(honestId)).map((a) => signerOf(sys, a));
       for (const a of auditors) {
-        const sample = await sys.auditManager.sampleOf(honestId, a.address);
+        const sample = [...(await sys.auditManager.sampleOf(honestId, a.address))];
         record("lifecycle", "AuditManager.attest", await gasOf(sys.auditManager.connect(a).attest(honestId, sample)));
       }
       await time.increaseTo((await sys.jobMarket.getJob(honestId)).windowEnd + 1n);
@@ -133,12 +133,13 @@ export async function runGas(ctx: SuiteContext): Promise<SuiteResult> {
       record("dispute", "DisputeManager.resolve", await gasOf(sys.disputeManager.resolve(disputeId)));
       await time.increaseTo((await sys.disputeManager.getDispute(disputeId)).appealEnd + 1n);
       record("dispute", "DisputeManager.finalizeRuling", await gasOf(sys.disputeManager.finalizeRuling(disputeId)));
-      const status = (await sys.jobMarket.getJob(jobId)).status;
+      const status = Number((await sys.jobMarket.getJob(jobId)).status);
+      if (status !== 5) throw new Error(`dispute did not end in a conviction (job status ${status}, want 5 = Rejected)`);
       record("dispute", "DisputeManager.withdraw", await gasOf(sys.disputeManager.connect(ch).withdraw()));
       record("dispute", "JobMarket.withdraw", await gasOf(sys.jobMarket.connect(sys.requester).withdraw(await sys.payToken.getAddress())));
       const sum = (phase: GasRow["phase"]): number => rows.filter((r) => r.T === T && r.M === M && r.phase === phase).reduce((a, r) => a + r.gas, 0);
-      totals.push({ T, k, M, n: traj.n, lifecycleTotal: sum("lifecycle"), disputeTotal: sum("dispute"), auditors: auditors.length, jobStatusAfterRuling: Number(status) });
-      ctx.log(`gas: T=${T} M=${M}: lifecycle ${sum("lifecycle")}, dispute ${sum("dispute")}, job status ${status}`);
+      totals.push({ T, k, M, n: traj.n, lifecycleTotal: sum("lifecycle"), disputeTotal: sum("dispute"), auditors: auditors.length, jobStatusAfterRuling: "Rejected" });
+      ctx.log(`gas: T=${T} M=${M}: lifecycle ${sum("lifecycle")}, dispute ${sum("dispute")}, worker convicted`);
     }
   }
   // One-off staking functions (independent of T and M).
