@@ -42,7 +42,8 @@ export function machineInfo(): MachineInfo {
     gpu: backends.some((b) => b !== "cpu") ? `EPs listed besides cpu: ${backends.filter((b) => b !== "cpu").join(", ")}` : "none (cpu EP only)",
     date: new Date().toISOString(),
     commit: git(["rev-parse", "--short=12", "HEAD"]),
-    dirty: git(["status", "--porcelain", "--untracked-files=no"]) !== "",
+    // Result files rewritten by an earlier run do not make the code dirty.
+    dirty: git(["status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)bench/results"]) !== "",
     loadAverageAtStart: os.loadavg().map((x) => Math.round(x * 100) / 100),
   };
 }
