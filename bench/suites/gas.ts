@@ -1,0 +1,192 @@
+/**
+ * §6 Gas: every contract function of the honest lifecycle and of a full dispute to conviction, on
+ * Hardhat's in-process network with the real contracts (deploySystem), for T = 10², 10⁴, 10⁶ steps
+ * (real positional trees of the right size: every step's leaf is hashed, so proof lengths are the
+ * real log₂ n and log₂(k+1)) and committee sizes M = 3, 5, 9.
+ */
+import hre from "hardhat";
+import type { ContractTransactionResponse } from "ethers";
+import { stateLayout } from "../../verifier/engine/onnx/spec";
+import { DTYPE_BYTES, elementCount } from "../../verifier/engine/tensor";
+import { type SuiteContext, type SuiteResult, fmt, table } from "../lib/common";
+import { buildGasTrajectory, type GasTrajectory } from "../lib/gasTrajectory";
+
+type Sys = Awaited<ReturnType<typeof import("../../test/helpers/system").deploySystem>>;
+
+interface GasRow extends Record<string, unknown> { T: number; k: number; M: number; phase: "lifecycle" | "dispute"; fn: string; gas: number; calls: number }
+
+async function gasOf(tx: Promise<ContractTransactionResponse>): Promise<number> {
+  const receipt = await (await tx).wait();
+  if (receipt === null || receipt.status !== 1) throw new Error("transaction failed");
+  return Number(receipt.gasUsed);
+}
+
+export async function runGas(ctx: SuiteContext): Promise<SuiteResult> {
+  await hre.run("compile", { quiet: true });
+  const { ethers } = hre;
+  const { mine, time, takeSnapshot } = await import("@nomicfoundation/hardhat-network-helpers");
+  const sysMod = await import("../../test/helpers/system");
+  const { deploySystem, DEFAULT_DISPUTE_PARAMS, E18, challengeCommitment, voteCommitment, signerOf } = sysMod;
+
+  const configs = ctx.quick
+    ? [{ T: 100, k: 10 }, { T: 10_000, k: 100 }]
+    : [{ T: 100, k: 10 }, { T: 10_000, k: 100 }, { T: 1_000_000, k: 1000 }];
+  const committees = ctx.quick ? [3, 9] : [3, 5, 9];
+  // The MNIST MLP 784-128-10 (Adam) state: what a job of the project declares.
+  const stateBytes = stateLayout({ layers: [784, 128, 10], activation: "relu", optimizer: "adam" })
+    .reduce((a, e) => a + elementCount(e.shape) * DTYPE_BYTES[e.dtype], 0);
+  const flopsPerStep = 27_700_000n; // estimateFlops of 784-128-10 at batch 64 (suite 1)
+
+  ctx.log("gas: deploying the system");
+  const sys: Sys = await deploySystem();
+  const base = await takeSnapshot();
+  const rows: GasRow[] = [];
+  const totals: Record<string, unknown>[] = [];
+  const reward = 100n * E18;
+
+  for (const { T, k } of configs) {
+    const t0 = Date.now();
+    const traj: GasTrajectory = buildGasTrajectory(T, k, stateBytes, sys.data.root);
+    ctx.log(`gas: T=${T}, k=${k}: trajectory trees built in ${((Date.now() - t0) / 1000).toFixed(1)} s (n=${traj.n} checkpoints)`);
+    for (const M of committees) {
+      await base.restore();
+      await sys.disputeManager.setParams({ ...DEFAULT_DISPUTE_PARAMS, committeeSize: M, quorum: Math.floor(M / 2) + 1 });
+      const record = (phase: GasRow["phase"], fn: string, gas: number): void => {
+        const r = rows.find((x) => x.T === T && x.M === M && x.phase === phase && x.fn === fn);
+        if (r) {
+          r.gas += gas;
+          r.calls++;
+        } else rows.push({ T, k, M, phase, fn, gas, calls: 1 });
+      };
+      const params = {
+        paymentToken: await sys.payToken.getAddress(), reward, verificationFee: 10n * E18,
+        collateral: await sys.jobMarket.requiredCollateral(reward), totalSteps: T, checkpointInterval: k,
+        numBatches: sys.data.batches.length, flopsPerStep, stateBytes: BigInt(stateBytes), initialStateHash: traj.stateHash(0),
+        dataRoot: sys.data.root, specHash: ethers.id("bench-spec"), specURI: "ipfs://bench-spec",
+        claimDeadline: BigInt(await time.latest()) + 86_400n, trainingDuration: 3_600n,
+      };
+
+      // ── honest lifecycle: create, claim, submit, auditors drawn and attesting, finalize, withdrawals
+      const honestId = await sys.jobMarket.nextJobId();
+      record("lifecycle", "JobMarket.createJob", await gasOf(sys.jobMarket.connect(sys.requester).createJob(params)));
+      record("lifecycle", "JobMarket.claimJob", await gasOf(sys.jobMarket.connect(sys.worker).claimJob(honestId)));
+      record("lifecycle", "JobMarket.submitResult", await gasOf(sys.jobMarket.connect(sys.worker).submitResult(
+        honestId, traj.checkpointRoot, traj.stateHash(T), "ipfs://result", traj.stepRoot(0), traj.checkpointProof(0), traj.checkpointProof(traj.n - 1),
+      )));
+      await mine(1);
+      record("lifecycle", "AuditManager.drawAuditors", await gasOf(sys.auditManager.drawAuditors(honestId)));
+      const auditors = (await sys.auditManager.auditorsOf(honestId)).map((a) => signerOf(sys, a));
+      for (const a of auditors) {
+        const sample = [...(await sys.auditManager.sampleOf(honestId, a.address))];
+        record("lifecycle", "AuditManager.attest", await gasOf(sys.auditManager.connect(a).attest(honestId, sample)));
+      }
+      await time.increaseTo((await sys.jobMarket.getJob(honestId)).windowEnd + 1n);
+      record("lifecycle", "JobMarket.finalize", await gasOf(sys.jobMarket.finalize(honestId)));
+      record("lifecycle", "JobMarket.withdraw", await gasOf(sys.jobMarket.connect(sys.worker).withdraw(await sys.payToken.getAddress())));
+      for (const a of auditors) record("lifecycle", "AuditManager.releaseAttester", await gasOf(sys.auditManager.releaseAttester(honestId, a.address)));
+      for (const a of auditors.slice(0, 1)) record("lifecycle", "AuditManager.withdraw", await gasOf(sys.auditManager.connect(a).withdraw(await sys.payToken.getAddress())));
+
+      // ── dispute to conviction on the middle interval, with one answered chunk challenge
+      params.claimDeadline = BigInt(await time.latest()) + 86_400n;
+      const jobId = await sys.jobMarket.nextJobId();
+      await sys.jobMarket.connect(sys.requester).createJob(params);
+      await sys.jobMarket.connect(sys.worker).claimJob(jobId);
+      await sys.jobMarket.connect(sys.worker).submitResult(
+        jobId, traj.checkpointRoot, traj.stateHash(T), "ipfs://result", traj.stepRoot(0), traj.checkpointProof(0), traj.checkpointProof(traj.n - 1),
+      );
+      const i = traj.disputedInterval;
+      const j = traj.disputedLocalStep;
+      const salt = ethers.id("bench-salt");
+      const ch = sys.challenger;
+      record("dispute", "DisputeManager.commitChallenge", await gasOf(sys.disputeManager.connect(ch).commitChallenge(challengeCommitment(jobId, i, ch.address, salt as `0x${string}`))));
+      const disputeId = (await sys.disputeManager.disputeCount()) + 1n;
+      record("dispute", "DisputeManager.openDispute", await gasOf(sys.disputeManager.connect(ch).openDispute(
+        jobId, i, salt,
+        { stateHash: traj.stateHash(i * k), stepRoot: traj.stepRoot(i), proof: traj.checkpointProof(i) },
+        { stateHash: traj.stateHash((i + 1) * k), stepRoot: i + 1 < traj.n - 1 ? traj.stepRoot(i + 1) : ethers.ZeroHash, proof: traj.checkpointProof(i + 1) },
+      )));
+      record("dispute", "DisputeManager.challengeChunk", await gasOf(sys.disputeManager.connect(ch).challengeChunk(
+        disputeId, j, traj.stateHash(i * k + j), traj.stepProof(i, j), 1,
+      )));
+      const file = traj.disputedFile;
+      record("dispute", "DisputeManager.answerChunk", await gasOf(sys.disputeManager.connect(sys.worker).answerChunk(
+        await sys.disputeManager.chunkChallengeCount(), file.bytes.length, file.chunks[1]!, file.chunkProof(1),
+      )));
+      record("dispute", "DisputeManager.pinpoint", await gasOf(sys.disputeManager.connect(ch).pinpoint(
+        disputeId, j, traj.stateHash(i * k + j), traj.stepProof(i, j), traj.stateHash(i * k + j + 1), traj.stepProof(i, j + 1),
+      )));
+      const d = await sys.disputeManager.getDispute(disputeId);
+      const bn = BigInt(await ethers.provider.getBlockNumber());
+      if (d.randomnessBlock >= bn) await mine(d.randomnessBlock - bn + 1n);
+      record("dispute", "DisputeManager.drawCommittee", await gasOf(sys.disputeManager.drawCommittee(disputeId)));
+      const dd = await sys.disputeManager.getDispute(disputeId);
+      const jurors = (await sys.disputeManager.getRound(disputeId, dd.round)).jurors.map((a) => signerOf(sys, a));
+      if (jurors.length !== M) throw new Error(`committee of ${jurors.length}, wanted ${M}`);
+      for (const [x, jr] of jurors.entries()) {
+        record("dispute", "DisputeManager.commitVote", await gasOf(sys.disputeManager.connect(jr).commitVote(
+          disputeId, voteCommitment(disputeId, Number(dd.round), jr.address, 1, ethers.id(`v${x}`) as `0x${string}`),
+        )));
+      }
+      for (const [x, jr] of jurors.entries()) {
+        record("dispute", "DisputeManager.revealVote", await gasOf(sys.disputeManager.connect(jr).revealVote(disputeId, 1, ethers.id(`v${x}`))));
+      }
+      record("dispute", "DisputeManager.resolve", await gasOf(sys.disputeManager.resolve(disputeId)));
+      await time.increaseTo((await sys.disputeManager.getDispute(disputeId)).appealEnd + 1n);
+      record("dispute", "DisputeManager.finalizeRuling", await gasOf(sys.disputeManager.finalizeRuling(disputeId)));
+      const status = Number((await sys.jobMarket.getJob(jobId)).status);
+      if (status !== 5) throw new Error(`dispute did not end in a conviction (job status ${status}, want 5 = Rejected)`);
+      record("dispute", "DisputeManager.withdraw", await gasOf(sys.disputeManager.connect(ch).withdraw()));
+      record("dispute", "JobMarket.withdraw", await gasOf(sys.jobMarket.connect(sys.requester).withdraw(await sys.payToken.getAddress())));
+      const sum = (phase: GasRow["phase"]): number => rows.filter((r) => r.T === T && r.M === M && r.phase === phase).reduce((a, r) => a + r.gas, 0);
+      totals.push({ T, k, M, n: traj.n, lifecycleTotal: sum("lifecycle"), disputeTotal: sum("dispute"), auditors: auditors.length, jobStatusAfterRuling: "Rejected" });
+      ctx.log(`gas: T=${T} M=${M}: lifecycle ${sum("lifecycle")}, dispute ${sum("dispute")}, worker convicted`);
+    }
+  }
+  // One-off staking functions (independent of T and M).
+  await base.restore();
+  const extra: Record<string, number> = {};
+  const [, , , , , , ...rest] = await ethers.getSigners();
+  const fresh = rest[rest.length - 1]!;
+  await sys.stakeToken.mint(fresh.address, 1000n * E18);
+  extra["StakeToken.approve"] = await gasOf(sys.stakeToken.connect(fresh).approve(await sys.stakeManager.getAddress(), 1000n * E18));
+  extra["StakeManager.stake (new juror)"] = await gasOf(sys.stakeManager.connect(fresh).stake(500n * E18));
+  extra["StakeManager.stake (top-up)"] = await gasOf(sys.stakeManager.connect(fresh).stake(500n * E18));
+  extra["StakeManager.requestUnstake"] = await gasOf(sys.stakeManager.connect(fresh).requestUnstake(1000n * E18));
+  await time.increase(Number(sysMod.UNBONDING_PERIOD) + 1);
+  extra["StakeManager.withdraw"] = await gasOf(sys.stakeManager.connect(fresh).withdraw());
+
+  const fns = [...new Set(rows.map((r) => `${r.phase}|${r.fn}`))];
+  const cols = configs.flatMap(({ T }) => committees.map((M) => ({ T, M })));
+  const label = (T: number): string => `10^${Math.round(Math.log10(T))}`;
+  const cell = (phase: string, fn: string, T: number, M: number): string => {
+    const r = rows.find((x) => x.T === T && x.M === M && x.phase === phase && x.fn === fn);
+    return r ? (r.calls > 1 ? `${Math.round(r.gas / r.calls)} ×${r.calls}` : String(r.gas)) : "";
+  };
+  const md = [
+    table(
+      ["phase", "function", ...cols.map((c) => `T=${label(c.T)}, M=${c.M}`)],
+      [
+        ...fns.map((f) => {
+          const [phase, fn] = f.split("|") as [string, string];
+          return [phase, fn, ...cols.map((c) => cell(phase, fn, c.T, c.M))];
+        }),
+        ["**total**", "honest lifecycle", ...cols.map((c) => `**${(totals.find((t) => t.T === c.T && t.M === c.M)!.lifecycleTotal as number)}**`)],
+        ["**total**", "dispute to conviction", ...cols.map((c) => `**${(totals.find((t) => t.T === c.T && t.M === c.M)!.disputeTotal as number)}**`)],
+      ],
+    ),
+    "",
+    table(["staking function", "gas"], Object.entries(extra).map(([f, g]) => [f, g])),
+    "",
+    `Gas used per transaction (receipts), in-process Hardhat network, solc 0.8.28 optimizer 200 runs. Checkpoint interval k = ${configs.map((c) => `${c.k} for T=${label(c.T)}`).join(", ")};`,
+    `the trees are built over every step (T leaves), so checkpoint proofs have ⌈log₂(T/k+1)⌉ and step proofs ⌈log₂(k+1)⌉ siblings. "×c" = mean over c calls`,
+    `(attest/releaseAttester per assigned auditor, commitVote/revealVote per juror). The dispute opens on interval ${"⌊n/2⌋"}, answers one chunk challenge on`,
+    `a ${fmt(stateBytes / 2 ** 20)} MiB state (the 784-128-10 Adam state size), pinpoints, draws M jurors, all vote WorkerFault, and ends in a conviction`,
+    "(finalizeRuling slashes the collateral); the challenger and the requester withdraw. Quorum = ⌊M/2⌋+1.",
+  ].join("\n");
+  return {
+    name: "gas", title: "6. Gas (real contracts, in-process Hardhat network)",
+    rows: [...rows, ...totals.map((t) => ({ kind: "total", ...t })), ...Object.entries(extra).map(([fn, gas]) => ({ kind: "staking", fn, gas }))],
+    settings: { configs, committees, stateBytes, flopsPerStep: flopsPerStep.toString(), reward: reward.toString(), disputeParams: "DEFAULT_DISPUTE_PARAMS with committeeSize M, quorum ⌊M/2⌋+1" },
+    markdown: md,
+  };
+}
