@@ -140,10 +140,14 @@ describe("GPU execution providers", function () {
         expect(e.details.docs).to.equal(GPU_DOCS);
       });
 
-      it("train --ep cpu still trains (the default path is unchanged) and records the EP", async () => {
+      it("train and step --ep cpu still run (the default path is unchanged) and record the EP (step: and its batch file)", async () => {
         const r = await cli(dir, "--json", "train", "--ep", "cpu", "--job", "job.json", "--out", "run", "--no-eval");
         expect(r.code, r.stderr).to.equal(0);
         expect(JSON.parse(r.stdout).ep).to.equal("cpu");
+        const st = await cli(dir, "--json", "step", "--ep", "cpu", "--job", "job.json", "--state", "model/init.safetensors", "--step", "1", "--out", "s2.safetensors");
+        expect(st.code, st.stderr).to.equal(0);
+        expect(JSON.parse(st.stdout)).to.include({ ep: "cpu" });
+        expect(JSON.parse(st.stdout).batchFile).to.match(/^batch-00000[01]\.safetensors$/);
       });
 
       it("calibrate prints what it compared and what it skipped, and why", async function () {

@@ -3,6 +3,7 @@ import { writeFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { StepRunner, type ExecutionProviderName, type GraphOptimizationLevel } from "../../engine/runner";
 import { singleStep } from "../../engine/step";
+import { batchFileName, batchOrder } from "../../engine/data";
 import { epOption, parseIntOption, type CliContext } from "../context";
 import { loadJob, loadStateFile } from "../jobfiles";
 
@@ -25,7 +26,8 @@ export function registerStep(program: Command, ctx: () => CliContext): void {
       try {
         const r = await singleStep(runner, state, await job.batches(o.step), job.job.hp);
         await writeFile(o.out, r.bytes);
-        c.result({ step: o.step, before: hash, after: r.stateHash, loss: r.loss, out: o.out }, () =>
+        const batchFile = batchFileName(batchOrder(job.job.seed, job.job.data.numBatches, o.step));
+        c.result({ step: o.step, ep: o.ep, before: hash, after: r.stateHash, loss: r.loss, out: o.out, batchFile }, () =>
           `step ${o.step}: ${hash} → ${r.stateHash} (loss ${r.loss.toFixed(5)}) → ${o.out}`);
       } finally {
         await runner.dispose();
