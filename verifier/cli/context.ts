@@ -1,7 +1,9 @@
 /** What every command shares: logging to stderr, --json output, progress bars, typed failures. */
 import { promises as fs } from "node:fs";
 import { SingleBar, Presets } from "cli-progress";
+import { Option } from "commander";
 import pino, { type Logger } from "pino";
+import { EXECUTION_PROVIDERS, GPU_DOCS } from "../engine/runner";
 import { UPowError } from "../errors";
 
 export class CliError extends UPowError {
@@ -90,4 +92,20 @@ export function parseFloatOption(name: string): (v: string) => number {
     if (!Number.isFinite(n)) throw new CliError(`--${name} must be a finite number`, { details: { value: v } });
     return n;
   };
+}
+
+/** `--ep cpu|webgpu|cuda` (env UPOW_EP) for every command that runs steps; default cpu. */
+export function epOption(): Option {
+  return new Option("--ep <name>", `onnxruntime execution provider (GPU set-up: ${GPU_DOCS})`)
+    .choices([...EXECUTION_PROVIDERS]).default("cpu").env("UPOW_EP");
+}
+
+/** `--ep <list>` of calibrate: comma-separated EPs whose settings are compared with the CPU reference. */
+export function parseEpList(v: string): string[] {
+  const eps = v.split(",").map((x) => x.trim()).filter((x) => x.length > 0);
+  const bad = eps.filter((x) => !(EXECUTION_PROVIDERS as readonly string[]).includes(x));
+  if (eps.length === 0 || bad.length > 0) {
+    throw new CliError(`--ep must list execution providers among ${EXECUTION_PROVIDERS.join(", ")}`, { details: { value: v, unknown: bad } });
+  }
+  return [...new Set(eps)];
 }

@@ -3,9 +3,11 @@
  * execution settings available on this machine, for single steps and k-step intervals, recommends
  * δ_upd, δ_ulp, δ_k_upd, δ_k_ulp, and shows that the cheats of §10.3 fail at those bounds.
  */
-import * as ort from "onnxruntime-node";
+import { UPowError } from "../errors";
 import { compareStates, type ComparisonReport, type ToleranceBounds } from "./tolerance";
-import { StepRunner, type ExecutionProviderName, type GraphOptimizationLevel } from "./runner";
+import {
+  EXECUTION_PROVIDERS, GPU_DOCS, StepRunner, executionProviderUnavailable, type ExecutionProviderName, type GraphOptimizationLevel,
+} from "./runner";
 import { isFloatDType, type Tensor, type TensorMap } from "./tensor";
 import type { BatchSource, StepExecutor } from "./step";
 import { TrainerError } from "./trainErrors";
@@ -17,18 +19,46 @@ export interface ExecutionSetting {
   readonly optLevel: GraphOptimizationLevel;
 }
 
-/** The reference and the alternatives compared against it; WebGPU only where the build has it. */
-export function availableSettings(): ExecutionSetting[] {
-  const s: ExecutionSetting[] = [
-    { label: "cpu/threads=1/opt=all", ep: "cpu", threads: 1, optLevel: "all" },
-    { label: "cpu/threads=2/opt=all", ep: "cpu", threads: 2, optLevel: "all" },
-    { label: "cpu/threads=1/opt=disabled", ep: "cpu", threads: 1, optLevel: "disabled" },
-    { label: "cpu/threads=4/opt=disabled", ep: "cpu", threads: 4, optLevel: "disabled" },
-  ];
-  if (ort.listSupportedBackends().some((b) => b.name === "webgpu")) {
-    s.push({ label: "webgpu/opt=all", ep: "webgpu", threads: 1, optLevel: "all" });
+/**
+ * The CPU reference (one thread, all optimisations) and the alternatives compared against it. GPU
+ * settings are listed for every requested GPU EP whether or not this machine can run it: calibrate
+ * tries each and reports the ones that fail as skipped, with the reason, so a report always says
+ * what was not compared.
+ */
+export function availableSettings(eps: readonly ExecutionProviderName[] = EXECUTION_PROVIDERS): ExecutionSetting[] {
+  for (const ep of eps) {
+    if (!EXECUTION_PROVIDERS.includes(ep)) throw executionProviderUnavailable(ep, "is an unknown execution provider", null);
+  }
+  const s: ExecutionSetting[] = [{ label: "cpu/threads=1/opt=all", ep: "cpu", threads: 1, optLevel: "all" }];
+  if (eps.includes("cpu")) {
+    s.push(
+      { label: "cpu/threads=2/opt=all", ep: "cpu", threads: 2, optLevel: "all" },
+      { label: "cpu/threads=1/opt=disabled", ep: "cpu", threads: 1, optLevel: "disabled" },
+      { label: "cpu/threads=4/opt=disabled", ep: "cpu", threads: 4, optLevel: "disabled" },
+    );
+  }
+  for (const ep of ["webgpu", "cuda"] as const) {
+    if (!eps.includes(ep)) continue;
+    s.push({ label: `${ep}/opt=all`, ep, threads: 1, optLevel: "all" });
+    // The GPU EPs fuse differently with and without graph optimisation: measure both.
+    s.push({ label: `${ep}/opt=disabled`, ep, threads: 1, optLevel: "disabled" });
   }
   return s;
+}
+
+/** Why a setting was not compared: the short reason and, for an unavailable EP, what to do. */
+export interface SkippedSetting {
+  readonly label: string;
+  readonly reason: string;
+  readonly hint?: string;
+}
+
+export function skippedSetting(label: string, e: unknown): SkippedSetting {
+  if (e instanceof UPowError) {
+    const hint = e.details?.hint;
+    return { label, reason: e.shortMessage, ...(typeof hint === "string" ? { hint: `${hint} (${GPU_DOCS})` } : {}) };
+  }
+  return { label, reason: e instanceof Error ? e.message.split("\n")[0]! : String(e) };
 }
 
 export interface CalibrationFloors {
@@ -89,7 +119,7 @@ export interface CheatMeasurement {
 export interface CalibrationReport {
   readonly reference: string;
   readonly settings: readonly string[];
-  readonly skippedSettings: readonly { label: string; reason: string }[];
+  readonly skippedSettings: readonly SkippedSetting[];
   readonly recommended: CalibrationFloors;
   readonly factor: number;
   readonly floors: CalibrationFloors;
@@ -114,14 +144,26 @@ export async function calibrate(p: CalibrateParameters): Promise<CalibrationRepo
   if (wanted.length < 2) throw new TrainerError("calibration needs a reference and at least one other setting");
 
   const runners: { setting: ExecutionSetting; runner: StepRunner }[] = [];
-  const skipped: { label: string; reason: string }[] = [];
+  const skipped: SkippedSetting[] = [];
   for (const s of wanted) {
+    let runner: StepRunner | undefined;
     try {
-      runners.push({ setting: s, runner: await StepRunner.create({ graph: p.graph, ep: s.ep, threads: s.threads, optLevel: s.optLevel }) });
+      runner = await StepRunner.create({ graph: p.graph, ep: s.ep, threads: s.threads, optLevel: s.optLevel });
+      // A GPU EP can open a session and still fail on the first run (kernels compile lazily):
+      // probe one step so such a setting is reported as skipped instead of aborting the calibration.
+      if (s.ep !== "cpu") await runner.step(p.initialState, await p.batches(0), p.hp);
+      runners.push({ setting: s, runner });
     } catch (e) {
+      if (runner) await runner.dispose();
       if (runners.length === 0) throw e; // the reference must work
-      skipped.push({ label: s.label, reason: e instanceof Error ? e.message.split("\n")[0]! : String(e) });
+      skipped.push(skippedSetting(s.label, e));
     }
+  }
+  if (runners.length < 2) {
+    await runners[0]!.runner.dispose();
+    throw new TrainerError("no setting besides the reference could run, so there is nothing to compare", {
+      details: { reference: runners[0]!.setting.label, skipped },
+    });
   }
   try {
     const ref = runners[0]!.runner;

@@ -16,6 +16,35 @@ export class ExecutionProviderUnavailableError extends UPowError {
   override readonly name: string = "ExecutionProviderUnavailableError";
 }
 
+export const EXECUTION_PROVIDERS: readonly ExecutionProviderName[] = ["cpu", "webgpu", "cuda"];
+
+/** Where the GPU set-up is described (printed with every unavailable-EP error). */
+export const GPU_DOCS = "docs/gpu.md";
+
+/** What to do when an EP fails, per EP (the binding's own message is rarely enough). */
+const EP_HINTS: Readonly<Record<string, string>> = {
+  cuda: "onnxruntime-node ships the CUDA provider libraries (libonnxruntime_providers_cuda.so, libonnxruntime_providers_shared.so) only when its install script downloads them, and needs CUDA 12 + cuDNN 9 on the library path; use --ep cpu or webgpu otherwise",
+  webgpu: "WebGPU (Dawn) needs a GPU adapter: the Vulkan loader libvulkan.so.1 and a driver ICD (on NVIDIA: VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json); use --ep cpu otherwise",
+  cpu: "the CPU provider is part of every build; reinstall onnxruntime-node",
+};
+
+/** Backends this onnxruntime-node build lists, e.g. `["cpu", "webgpu", "cuda (not bundled)"]`. */
+export function foundBackends(): string[] {
+  return ort.listSupportedBackends().map((b) => (b.bundled ? b.name : `${b.name} (not bundled)`));
+}
+
+/**
+ * The error for an EP that cannot run here: names the EP, what this build offers, the binding's
+ * reason, and what to do (with the docs page).
+ */
+export function executionProviderUnavailable(ep: string, problem: string, reason: string | null, cause?: unknown): ExecutionProviderUnavailableError {
+  const hint = EP_HINTS[ep] ?? `choose one of ${EXECUTION_PROVIDERS.join(", ")}`;
+  return new ExecutionProviderUnavailableError(`execution provider '${ep}' ${problem}${reason ? `: ${reason}` : ""}`, {
+    cause,
+    details: { ep, found: foundBackends(), ...(reason ? { reason } : {}), hint, docs: GPU_DOCS },
+  });
+}
+
 /** onnxruntime refused the graph although it passed validation. */
 export class GraphLoadError extends UPowError {
   override readonly name: string = "GraphLoadError";
@@ -93,9 +122,7 @@ export class StepRunner {
     const ep = options.ep ?? "cpu";
     const threads = options.threads ?? 1;
     const optLevel = options.optLevel ?? "all";
-    if (!["cpu", "webgpu", "cuda"].includes(ep)) {
-      throw new ExecutionProviderUnavailableError("unknown execution provider", { details: { ep } });
-    }
+    if (!EXECUTION_PROVIDERS.includes(ep)) throw executionProviderUnavailable(ep, "is an unknown execution provider", null);
     if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
       throw new StepInputError("threads must be an integer in [1, 256]", { details: { threads } });
     }
@@ -104,11 +131,7 @@ export class StepRunner {
     }
     const info = validateStepGraph(options.graph, options.limits);
     const backends = ort.listSupportedBackends();
-    if (!backends.some((b) => b.name === ep)) {
-      throw new ExecutionProviderUnavailableError(`execution provider '${ep}' is not in this onnxruntime-node build`, {
-        details: { ep, available: backends.map((b) => b.name) },
-      });
-    }
+    if (!backends.some((b) => b.name === ep)) throw executionProviderUnavailable(ep, "is not in this onnxruntime-node build", null);
     const settings: RunnerSettings = {
       ep,
       intraOpNumThreads: threads,
@@ -131,11 +154,7 @@ export class StepRunner {
     try {
       session = await ort.InferenceSession.create(options.graph, sessionOptions);
     } catch (cause) {
-      if (ep !== "cpu") {
-        throw new ExecutionProviderUnavailableError(`execution provider '${ep}' could not be initialised on this machine`, {
-          cause, details: { ep, reason: firstLine(cause) },
-        });
-      }
+      if (ep !== "cpu") throw executionProviderUnavailable(ep, "could not be initialised on this machine", epFailureReason(cause), cause);
       throw new GraphLoadError("onnxruntime could not load the step graph", { cause, details: { reason: firstLine(cause) } });
     }
     return new StepRunner(session, info, settings);
@@ -247,6 +266,15 @@ function firstByteDiff(a: TensorData, b: TensorData): number {
   if (ba.equals(bb)) return -1;
   for (let i = 0; i < ba.length; i++) if (ba[i] !== bb[i]) return i;
   return -1;
+}
+
+/** The useful part of the binding's EP failure (Dawn's adapter error is one long source-location line). */
+export function epFailureReason(e: unknown): string {
+  const line = firstLine(e);
+  if (/RequestAdapterStatus|requestAdapter|adapter/i.test(line)) return "no WebGPU adapter found (Dawn could not load Vulkan or found no GPU)";
+  const lib = /Failed to load (?:shared )?library[^:]*(?::\s*(\S+))?/i.exec(line);
+  if (lib) return `provider shared library could not be loaded${lib[1] ? ` (${lib[1]})` : ""}`;
+  return line;
 }
 
 function firstLine(e: unknown): string {

@@ -3,8 +3,8 @@ import { writeFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { readCheckpointIndex } from "../../engine/checkpoints";
 import { replay } from "../../engine/replay";
-import { StepRunner } from "../../engine/runner";
-import { CliError, parseIntOption, type CliContext } from "../context";
+import { StepRunner, type ExecutionProviderName } from "../../engine/runner";
+import { CliError, epOption, parseIntOption, type CliContext } from "../context";
 import { loadJob } from "../jobfiles";
 import { encodeState } from "../../engine/step";
 
@@ -15,9 +15,10 @@ export function registerReplay(program: Command, ctx: () => CliContext): void {
     .requiredOption("--job <file>", "job file")
     .requiredOption("--run <dir>", "checkpoint directory of `upow train`")
     .requiredOption("-i, --interval <i>", "interval index (0 .. n-2)", parseIntOption("interval", 0))
+    .addOption(epOption())
     .option("--threads <n>", "onnxruntime intra-op threads", parseIntOption("threads", 1), 1)
     .option("-o, --out <file>", "also write the replayed end state")
-    .action(async (o: { job: string; run: string; interval: number; threads: number; out?: string }) => {
+    .action(async (o: { job: string; run: string; interval: number; ep: ExecutionProviderName; threads: number; out?: string }) => {
       const c = ctx();
       const job = await loadJob(o.job);
       const { store, index } = await readCheckpointIndex(o.run);
@@ -25,7 +26,7 @@ export function registerReplay(program: Command, ctx: () => CliContext): void {
       if (!iv) throw new CliError("no such completed interval in the run", { details: { interval: o.interval, completed: index.intervals.length } });
       const ck = index.checkpoints[o.interval]!;
       const start = await store.loadState(ck.file, ck.stateHash);
-      const runner = await StepRunner.create({ graph: job.graph, threads: o.threads });
+      const runner = await StepRunner.create({ graph: job.graph, ep: o.ep, threads: o.threads });
       try {
         const bar = c.progress(job.job.k, `replay ${o.interval}`);
         let done = 0;

@@ -3,9 +3,9 @@ import path from "node:path";
 import { writeFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { evaluateMlp } from "../../engine/evaluate";
-import { StepRunner } from "../../engine/runner";
+import { StepRunner, type ExecutionProviderName } from "../../engine/runner";
 import { train } from "../../engine/trainer";
-import { parseIntOption, type CliContext } from "../context";
+import { epOption, parseIntOption, type CliContext } from "../context";
 import { loadJob } from "../jobfiles";
 
 export function registerTrain(program: Command, ctx: () => CliContext): void {
@@ -14,14 +14,15 @@ export function registerTrain(program: Command, ctx: () => CliContext): void {
     .description("train a job: hashes every step, keeps checkpoints every k steps in --out, resumes after a crash")
     .requiredOption("--job <file>", "job file from `upow job manifest`")
     .requiredOption("-o, --out <dir>", "checkpoint directory (resumed when it holds a partial run of this job)")
+    .addOption(epOption())
     .option("--threads <n>", "onnxruntime intra-op threads", parseIntOption("threads", 1), 1)
     .option("--keep-step-states", "keep every step's state, not just checkpoints")
     .option("--no-self-check", "skip the determinism self-check at each checkpoint")
     .option("--no-eval", "skip the test-set evaluation at the end")
-    .action(async (o: { job: string; out: string; threads: number; keepStepStates?: boolean; selfCheck: boolean; eval: boolean }) => {
+    .action(async (o: { job: string; out: string; ep: ExecutionProviderName; threads: number; keepStepStates?: boolean; selfCheck: boolean; eval: boolean }) => {
       const c = ctx();
       const job = await loadJob(o.job);
-      const runner = await StepRunner.create({ graph: job.graph, threads: o.threads });
+      const runner = await StepRunner.create({ graph: job.graph, ep: o.ep, threads: o.threads });
       const bar = c.progress(job.job.T, "train");
       const started = Date.now();
       const curve: { step: number; loss: number }[] = [];
@@ -49,14 +50,14 @@ export function registerTrain(program: Command, ctx: () => CliContext): void {
         const evaluation = o.eval ? evaluateMlp(job.job.spec, r.finalState, await job.loadTestSet()) : null;
         const summary = {
           checkpointRoot: r.checkpointRoot, n: r.n, initialStateHash: r.initialStateHash, finalStateHash: r.finalStateHash,
-          proofFirst: r.proofFirst, proofLast: r.proofLast, resumedFrom: r.resumedFrom, seconds,
+          ep: o.ep, proofFirst: r.proofFirst, proofLast: r.proofLast, resumedFrom: r.resumedFrom, seconds,
           stepsPerSecond: r.resumedFrom === null ? job.job.T / seconds : undefined,
           lossCurve: curve, testAccuracy: evaluation?.accuracy, testLoss: evaluation?.loss, testCount: evaluation?.count,
         };
         await writeFile(path.join(o.out, "result.json"), JSON.stringify(summary, null, 1));
         c.log.info({ checkpointRoot: r.checkpointRoot, seconds }, "training done");
         c.result(summary, () => [
-          `trained T=${job.job.T} k=${job.job.k} in ${seconds.toFixed(1)} s${r.resumedFrom !== null ? ` (resumed from checkpoint ${r.resumedFrom})` : ""}`,
+          `trained T=${job.job.T} k=${job.job.k} on ${o.ep} in ${seconds.toFixed(1)} s${r.resumedFrom !== null ? ` (resumed from checkpoint ${r.resumedFrom})` : ""}`,
           `  checkpoint root   ${r.checkpointRoot} (n=${r.n})`,
           `  final state hash  ${r.finalStateHash}`,
           `  loss curve        ${curve.map((x) => x.loss.toFixed(3)).join(" ")}`,
