@@ -15,6 +15,7 @@ import { fileHashOfSync } from "../engine/statehash";
 import type { TensorMap } from "../engine/tensor";
 import type { BatchSource } from "../engine/step";
 import { CliError, readFileOr, readJson } from "./context";
+import { canonicalJson } from "../protocol/canonicalJson";
 
 export interface ModelInfo {
   readonly spec: ModelSpec;
@@ -62,24 +63,7 @@ export function sha256Hex(b: Uint8Array): string {
   return createHash("sha256").update(b).digest("hex");
 }
 
-/**
- * RFC 8785 canonical JSON for the plain values a job file holds (objects, arrays, strings, finite numbers,
- * booleans): keys sorted by UTF-16 code units, no whitespace, ECMAScript number formatting.
- * (The `canonicalize` package is ESM-only and cannot be required from this CommonJS build.)
- */
-export function canonicalJson(v: unknown): string {
-  if (v === null || typeof v === "boolean" || typeof v === "string") return JSON.stringify(v);
-  if (typeof v === "number") {
-    if (!Number.isFinite(v)) throw new CliError("non-finite number cannot be canonicalised", { details: { value: String(v) } });
-    return JSON.stringify(v);
-  }
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(",")}]`;
-  if (typeof v === "object") {
-    const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonicalJson(x)}`).join(",")}}`;
-  }
-  throw new CliError("value cannot be canonicalised", { details: { type: typeof v } });
-}
+export { canonicalJson };
 
 export async function loadJob(file: string): Promise<LoadedJob> {
   const job = await readJson<JobFile>(file, "job file");

@@ -4,10 +4,10 @@
  * Integers that may exceed 2^53 (T, k, FLOPs, byte sizes) are decimal strings.
  */
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
 import path from "node:path";
 import { UPowError } from "../errors";
 import { dataTree, type Hash } from "./hashing";
+import { canonicalJson } from "../protocol/canonicalJson";
 
 export const MANIFEST_VERSION = "upow.manifest/1";
 const UINT64_MAX = (1n << 64n) - 1n;
@@ -99,33 +99,8 @@ export class ManifestHashMismatchError extends UPowError {
   }
 }
 
-// ---- canonical JSON ------------------------------------------------------------------------------
-
-type Canonicalize = (value: unknown) => string | undefined;
-let canonicalizeFn: Canonicalize | undefined;
-
-/**
- * The `canonicalize` package is ESM-only and exports no `require` entry; Node ≥ 20.19 can require its
- * ESM file directly, so it is located on the module path instead of resolved by name.
- */
-function loadCanonicalize(): Canonicalize {
-  if (canonicalizeFn) return canonicalizeFn;
-  const candidates = (require.resolve.paths("canonicalize") ?? []).map((d) => path.join(d, "canonicalize", "lib", "canonicalize.js"));
-  const file = candidates.find((p) => existsSync(p));
-  if (file === undefined) throw new UPowError("the canonicalize package is not installed");
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const mod = require(file) as { default?: Canonicalize };
-  if (typeof mod.default !== "function") throw new UPowError("the canonicalize package has no default export", { details: { file } });
-  canonicalizeFn = mod.default;
-  return canonicalizeFn;
-}
-
-/** RFC 8785 canonical JSON of any JSON value. */
-export function canonicalJson(value: unknown): string {
-  const s = loadCanonicalize()(value);
-  if (s === undefined) throw new UPowError("value has no JSON form");
-  return s;
-}
+// RFC 8785 canonical JSON: one implementation for every hashed document (re-exported for callers of this module).
+export { canonicalJson };
 
 // ---- validation ----------------------------------------------------------------------------------
 

@@ -1,9 +1,11 @@
 /**
- * RFC 8785 (JCS) canonical JSON, the same output as the `canonicalize` package. That package is
- * ESM-only and this code base compiles to CommonJS on Node 20 (no `require` of ESM), so the few
- * lines are kept here. Object keys sort by UTF-16 code units; strings and numbers are serialised
- * as ECMAScript's JSON.stringify does, which is what JCS prescribes.
+ * RFC 8785 (JCS) canonical JSON through the `canonicalize` package, the one implementation every
+ * hashed JSON document (manifests, result indexes, dataset lists, CLI job files) goes through.
+ * The package is ESM-only with no `require` entry; Node ≥ 20.19 can `require` its ESM file, so it is
+ * located on the module path instead of resolved by name.
  */
+import { existsSync } from "node:fs";
+import path from "node:path";
 import { UPowError } from "../errors";
 
 /** A value that has no canonical JSON form (NaN, Infinity, bigint, undefined, lone surrogate, cycle). */
@@ -11,57 +13,34 @@ export class CanonicalJsonError extends UPowError {
   override readonly name = "CanonicalJsonError";
 }
 
+type Canonicalize = (value: unknown) => string | undefined;
+let canonicalizeFn: Canonicalize | undefined;
+
+function loadCanonicalize(): Canonicalize {
+  if (canonicalizeFn) return canonicalizeFn;
+  const candidates = (require.resolve.paths("canonicalize") ?? []).map((d) => path.join(d, "canonicalize", "lib", "canonicalize.js"));
+  const file = candidates.find((p) => existsSync(p));
+  if (file === undefined) throw new UPowError("the canonicalize package is not installed");
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const mod = require(file) as { default?: Canonicalize };
+  if (typeof mod.default !== "function") throw new UPowError("the canonicalize package has no default export", { details: { file } });
+  canonicalizeFn = mod.default;
+  return canonicalizeFn;
+}
+
+/** RFC 8785 canonical JSON of a JSON value; throws CanonicalJsonError for anything JSON cannot hold. */
 export function canonicalJson(value: unknown): string {
-  return encode(value, new Set(), "$");
+  let s: string | undefined;
+  try {
+    s = loadCanonicalize()(value);
+  } catch (cause) {
+    throw new CanonicalJsonError(`value has no canonical JSON form: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+  if (s === undefined) throw new CanonicalJsonError(`${typeof value} has no JSON form`);
+  return s;
 }
 
 /** Canonical JSON as UTF-8 bytes (what gets hashed and stored). */
 export function canonicalJsonBytes(value: unknown): Buffer {
   return Buffer.from(canonicalJson(value), "utf8");
-}
-
-function encode(v: unknown, seen: Set<object>, path: string): string {
-  if (v === null) return "null";
-  switch (typeof v) {
-    case "boolean":
-      return v ? "true" : "false";
-    case "number":
-      if (!Number.isFinite(v)) throw new CanonicalJsonError("non-finite number has no JSON form", { details: { path } });
-      return JSON.stringify(v);
-    case "string":
-      if (hasLoneSurrogate(v)) throw new CanonicalJsonError("string holds a lone surrogate", { details: { path } });
-      return JSON.stringify(v);
-    case "object":
-      break;
-    default:
-      throw new CanonicalJsonError(`${typeof v} has no JSON form`, { details: { path } });
-  }
-  const o = v as object;
-  if (seen.has(o)) throw new CanonicalJsonError("circular reference", { details: { path } });
-  seen.add(o);
-  let out: string;
-  if (Array.isArray(o)) {
-    out = `[${o.map((x: unknown, i) => encode(x, seen, `${path}[${i}]`)).join(",")}]`;
-  } else {
-    const entries = Object.entries(o as Record<string, unknown>)
-      .filter(([, x]) => x !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    out = `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${encode(x, seen, `${path}.${k}`)}`).join(",")}}`;
-  }
-  seen.delete(o);
-  return out;
-}
-
-function hasLoneSurrogate(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff) {
-      const n = i + 1 < s.length ? s.charCodeAt(i + 1) : 0;
-      if (!(n >= 0xdc00 && n <= 0xdfff)) return true;
-      i++;
-    } else if (c >= 0xdc00 && c <= 0xdfff) {
-      return true;
-    }
-  }
-  return false;
 }
