@@ -62,7 +62,14 @@ export class JobPlayer {
     });
     const activeDisputes = new Map<number, bigint>();
     if (outcome?.kind === "failed") {
-      for (const i of outcome.failedIntervals) activeDisputes.set(i, await disputeManager.activeDispute(this.jobId, i, bt));
+      for (const i of outcome.failedIntervals) {
+        let active = await disputeManager.activeDispute(this.jobId, i, bt);
+        const ours = challenges.find((c) => c.interval === i)?.disputeId;
+        // Our dispute was opened above the tick block (reads lag by `confirmations`): it is still
+        // ours and active, not "ended" — else the solver would move on and bond the next interval.
+        if (active === 0n && ours != null && Number((await disputeManager.getDispute(ours, bt)).phase) === 0) active = ours;
+        activeDisputes.set(i, active);
+      }
     }
     return {
       jobId: this.jobId,
