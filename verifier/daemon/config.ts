@@ -41,6 +41,12 @@ export interface VerifierConfig {
   challenge: boolean;
   /** Call permissionless timeouts/finalize even when only others gain. @default true */
   callTimeouts: boolean;
+  /** Appeal (with the appeal bond) a ruling against this node's challenge. @default false */
+  appeal: boolean;
+  /** A sampled artifact that cannot be fetched is retried for this long before it counts as not served. @default 120000 */
+  unservedGraceMs: number;
+  /** ...and over at least this many audit attempts. @default 3 */
+  unservedMinAttempts: number;
   /** Do not start a step within this many seconds of its deadline. @default 5 */
   deadlineMarginSec: number;
   /** Simulate and log transactions, send none. @default false */
@@ -67,7 +73,7 @@ export interface VerifierConfig {
 
 export const DEFAULTS = {
   startBlock: 0, confirmations: 2, txConfirmations: 1, pollIntervalMs: 2000, logChunkSize: 2000, concurrency: 2, maxQueued: 16,
-  taskBudgetMs: 600_000, audit: true, challenge: true, callTimeouts: true, deadlineMarginSec: 5, dryRun: false,
+  taskBudgetMs: 600_000, audit: true, challenge: true, callTimeouts: true, appeal: false, unservedGraceMs: 120_000, unservedMinAttempts: 3, deadlineMarginSec: 5, dryRun: false,
   metricsHost: "127.0.0.1", artifactTimeoutMs: 30_000, artifactRetries: 2, rpcTimeoutMs: 10_000, logLevel: "info",
 } as const;
 
@@ -84,7 +90,7 @@ export function resolveVerifierConfig(input: VerifierConfigInput): VerifierConfi
   if (!c.dataDir) throw bad("dataDir", "is required");
   const ints: [keyof VerifierConfig, number][] = [
     ["startBlock", 0], ["confirmations", 0], ["txConfirmations", 1], ["pollIntervalMs", 1], ["logChunkSize", 1], ["concurrency", 1],
-    ["maxQueued", 0], ["taskBudgetMs", 1], ["deadlineMarginSec", 0], ["artifactTimeoutMs", 1], ["artifactRetries", 0], ["rpcTimeoutMs", 1],
+    ["maxQueued", 0], ["taskBudgetMs", 1], ["unservedGraceMs", 0], ["unservedMinAttempts", 1], ["deadlineMarginSec", 0], ["artifactTimeoutMs", 1], ["artifactRetries", 0], ["rpcTimeoutMs", 1],
   ];
   for (const [f, min] of ints) {
     const v = c[f];
@@ -124,6 +130,10 @@ export function verifierStartCommand(run: (config: VerifierConfig) => Promise<vo
     .addOption(opt("--no-audit", "do not audit jobs on its own (assigned audits and jury duty still run)", "UPOW_NO_AUDIT"))
     .addOption(opt("--no-challenge", "never open disputes", "UPOW_NO_CHALLENGE"))
     .addOption(opt("--no-call-timeouts", "only call permissionless timeouts that pay this node", "UPOW_NO_CALL_TIMEOUTS"))
+    .addOption(opt("--appeal", "appeal (paying the appeal bond) a ruling against this node's challenge", "UPOW_APPEAL"))
+    .addOption(opt("--unserved-grace-ms <ms>", `retry unfetchable sampled artifacts this long before challenging (default ${DEFAULTS.unservedGraceMs})`, "UPOW_UNSERVED_GRACE_MS").argParser(int))
+    .addOption(opt("--unserved-min-attempts <n>", `...and over at least this many audit attempts (default ${DEFAULTS.unservedMinAttempts})`, "UPOW_UNSERVED_MIN_ATTEMPTS").argParser(int))
+    .addOption(opt("--log-chunk-size <n>", `getLogs block range per call during backfill (default ${DEFAULTS.logChunkSize})`, "UPOW_LOG_CHUNK_SIZE").argParser(int))
     .addOption(opt("--dry-run", "simulate and log transactions, send none", "UPOW_DRY_RUN"))
     .addOption(opt("--metrics-port <port>", "serve /metrics and /healthz on this port", "UPOW_METRICS_PORT").argParser(int))
     .addOption(opt("--metrics-host <host>", "metrics bind address", "UPOW_METRICS_HOST"))
@@ -148,6 +158,10 @@ export function verifierStartCommand(run: (config: VerifierConfig) => Promise<vo
         challenge: o.challenge as boolean | undefined,
         callTimeouts: o.callTimeouts as boolean | undefined,
         dryRun: o.dryRun === true,
+        appeal: o.appeal === true,
+        unservedGraceMs: o.unservedGraceMs as number | undefined,
+        unservedMinAttempts: o.unservedMinAttempts as number | undefined,
+        logChunkSize: o.logChunkSize as number | undefined,
         metricsPort: o.metricsPort as number | undefined,
         metricsHost: o.metricsHost as string | undefined,
         keystore: o.keystore as string | undefined,

@@ -28,9 +28,27 @@ export class JobBudgetExceededError extends VerifierDaemonError {
 export class ArtifactProblemError extends VerifierDaemonError {
   override readonly name: string = "ArtifactProblemError";
   readonly unavailable: boolean;
-  constructor(shortMessage: string, options: { cause?: unknown; details?: Record<string, unknown>; unavailable: boolean }) {
+  /**
+   * No mirror delivered any bytes (unreachable, timeout, HTTP error, 404, cut transfer): it may be
+   * our network as well as the worker, so it is retried over a grace period before it counts as
+   * "not served". False when bytes came and were wrong (hash mismatch, oversize): definitive.
+   */
+  readonly transient: boolean;
+  constructor(shortMessage: string, options: { cause?: unknown; details?: Record<string, unknown>; unavailable: boolean; transient?: boolean }) {
     super(shortMessage, options);
     this.unavailable = options.unavailable;
+    this.transient = options.transient ?? false;
+  }
+}
+
+/**
+ * Sampled checkpoints could not be fetched (transiently) and the grace period is not over: the
+ * audit is retried later; no interval is blamed and no bond is committed yet.
+ */
+export class ArtifactsUnreachableError extends VerifierDaemonError {
+  override readonly name: string = "ArtifactsUnreachableError";
+  constructor(readonly intervals: readonly number[], reasons: readonly string[]) {
+    super("sampled checkpoints could not be fetched; retrying before blaming the worker", { details: { intervals, reasons } });
   }
 }
 

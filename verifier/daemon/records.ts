@@ -5,6 +5,7 @@
  * "persist (vote, salt) before sending the commit" hold across a crash.
  */
 import type { KeyValueStore } from "../chain/journal";
+import type { UnreachableRecord } from "./check/audit";
 import { VoteRecordError } from "./errors";
 import type { AuditOutcome, ChallengeRecord, LocateOutcome, VoteRecord } from "./solver/types";
 
@@ -68,6 +69,15 @@ export class DaemonRecords {
     return [...this.#set("disputes")].map(BigInt).sort((a, b) => (a < b ? -1 : 1));
   }
 
+  /** Payment tokens in which the AuditManager may owe this node fee shares (recorded when attesting). */
+  feeTokens(): string[] {
+    return this.#get<string[]>("set:fee-tokens") ?? [];
+  }
+  addFeeToken(token: string): void {
+    const all = this.feeTokens();
+    if (!all.some((t) => t.toLowerCase() === token.toLowerCase())) this.#put("set:fee-tokens", [...all, token]);
+  }
+
   // ---- per job
   jobNote(jobId: bigint): JobNote {
     return this.#get<JobNote>(`job:${jobId}`) ?? {};
@@ -80,6 +90,16 @@ export class DaemonRecords {
   }
   putAudit(jobId: bigint, outcome: AuditOutcome): void {
     this.#put(`audit:${jobId}`, outcome);
+  }
+  /** Failed attempts to fetch a job's sampled checkpoints (grace before "not served"). */
+  unreachable(jobId: bigint): UnreachableRecord | undefined {
+    return this.#get<UnreachableRecord>(`unreachable:${jobId}`);
+  }
+  noteUnreachable(jobId: bigint, nowMs: number): UnreachableRecord {
+    const prev = this.unreachable(jobId);
+    const rec = { firstAtMs: prev?.firstAtMs ?? nowMs, attempts: (prev?.attempts ?? 0) + 1 };
+    this.#put(`unreachable:${jobId}`, rec);
+    return rec;
   }
   challenges(jobId: bigint): ChallengeRecord[] {
     return this.#get<ChallengeRecord[]>(`challenges:${jobId}`) ?? [];

@@ -102,8 +102,9 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
       runners: options.runners ?? onnxRunnerFactory,
       settings: options.settings ?? [{ threads: 1, optLevel: "all" }, { threads: 2, optLevel: "basic" }],
       jobPolicy: { audit: config.audit, challenge: config.challenge, callTimeouts: config.callTimeouts, deadlineMarginSec: BigInt(config.deadlineMarginSec) },
-      disputePolicy: { callTimeouts: config.callTimeouts, deadlineMarginSec: BigInt(config.deadlineMarginSec) },
+      disputePolicy: { callTimeouts: config.callTimeouts, deadlineMarginSec: BigInt(config.deadlineMarginSec), appeal: config.appeal },
       taskBudgetMs: config.taskBudgetMs,
+      unserved: { graceMs: config.unservedGraceMs, minAttempts: config.unservedMinAttempts },
       logger: log,
       metrics,
     };
@@ -200,12 +201,27 @@ async function actAll<P extends { act(t: Tick): Promise<"active" | "done"> }>(
   }
 }
 
+/**
+ * Pull payments owed to this node: DisputeManager credits (staking token: bounties, refunds, juror
+ * shares) and AuditManager credits (fee shares of attested jobs, in each job's payment token).
+ */
 async function withdrawCredits(ctx: PlayerContext, tick: Tick, log: Logger): Promise<void> {
-  const credits = await ctx.disputeManager.credits(ctx.me, { blockTag: tick.block });
-  if (credits === 0n) return;
-  const r = await ctx.responder.respond({
-    key: `withdraw:dm:${tick.block}`, purpose: "withdraw", to: await ctx.disputeManager.getAddress(),
-    data: ctx.disputeManager.interface.encodeFunctionData("withdraw"),
-  });
-  if (r.kind === "sent") log.info({ credits: credits.toString() }, "credits withdrawn");
+  const bt = { blockTag: tick.block };
+  const credits = await ctx.disputeManager.credits(ctx.me, bt);
+  if (credits > 0n) {
+    const r = await ctx.responder.respond({
+      key: `withdraw:dm:${tick.block}`, purpose: "withdraw", to: await ctx.disputeManager.getAddress(),
+      data: ctx.disputeManager.interface.encodeFunctionData("withdraw"),
+    });
+    if (r.kind === "sent") log.info({ credits: credits.toString() }, "credits withdrawn");
+  }
+  for (const token of ctx.records.feeTokens()) {
+    const owed = await ctx.auditManager.credits(token, ctx.me, bt);
+    if (owed === 0n) continue;
+    const r = await ctx.responder.respond({
+      key: `withdraw:am:${token.toLowerCase()}:${tick.block}`, purpose: "withdraw-fees", to: await ctx.auditManager.getAddress(),
+      data: ctx.auditManager.interface.encodeFunctionData("withdraw", [token]),
+    });
+    if (r.kind === "sent") log.info({ token, credits: owed.toString() }, "audit fee credits withdrawn");
+  }
 }

@@ -66,6 +66,10 @@ export interface WorkerConfig {
   /** Adversarial mode for tests and the demo; null = honest. */
   readonly cheat: CheatMode | null;
   readonly logLevel: string;
+  /** Serve /metrics and /healthz on this port (0: a free one); undefined: off. */
+  readonly metricsPort?: number;
+  /** @default 127.0.0.1 */
+  readonly metricsHost: string;
 }
 
 export const WORKER_DEFAULTS = {
@@ -85,6 +89,7 @@ export const WORKER_DEFAULTS = {
   publishSteps: "eager" as const,
   dryRun: false,
   logLevel: "info",
+  metricsHost: "127.0.0.1",
 };
 
 export type WorkerConfigInput = Partial<WorkerConfig> & Pick<WorkerConfig, "dataDir" | "jobMarket" | "acceptedTokens">;
@@ -103,6 +108,9 @@ export function workerConfig(input: WorkerConfigInput): WorkerConfig {
     ["storePort", c.storePort, 0], ["startBlock", c.startBlock, 0], ["deadlineMarginSec", c.deadlineMarginSec, 0],
   ] as const) {
     if (!Number.isSafeInteger(v) || v < min) throw new WorkerConfigError(`${name} must be an integer ≥ ${min}`, { details: { [name]: v } });
+  }
+  if (c.metricsPort !== undefined && (!Number.isSafeInteger(c.metricsPort) || c.metricsPort < 0 || c.metricsPort > 65535)) {
+    throw new WorkerConfigError("metricsPort must be 0-65535", { details: { metricsPort: c.metricsPort } });
   }
   if (c.storePort > 65535) throw new WorkerConfigError("storePort must be ≤ 65535", { details: { storePort: c.storePort } });
   if (!["cpu", "cuda", "webgpu"].includes(c.ep)) throw new WorkerConfigError("ep must be cpu, cuda or webgpu", { details: { ep: c.ep } });
@@ -178,7 +186,9 @@ export function addWorkerOptions(cmd: Command): Command {
     .addOption(new Option("--publish-steps <when>", "publish every step state at submission or only for disputed intervals").choices(["eager", "on-dispute"]).default("eager"))
     .addOption(new Option("--dry-run", "decide and log; send no transaction").default(false))
     .addOption(new Option("--cheat <mode>", "ADVERSARIAL, for tests/demos only: skip=<fraction> | noise=<magnitude> | withhold"))
-    .addOption(env(new Option("--log-level <level>", "pino log level").default("info"), "UPOW_LOG_LEVEL"));
+    .addOption(env(new Option("--log-level <level>", "pino log level").default("info"), "UPOW_LOG_LEVEL"))
+    .addOption(env(new Option("--metrics-port <port>", "serve /metrics and /healthz on this port (0: a free one)"), "UPOW_METRICS_PORT"))
+    .addOption(env(new Option("--metrics-host <host>", "metrics bind address (default 127.0.0.1)"), "UPOW_METRICS_HOST"));
 }
 
 export interface WorkerCliOptions {
@@ -209,6 +219,8 @@ export interface WorkerCliOptions {
   dryRun: boolean;
   cheat?: string;
   logLevel: string;
+  metricsPort?: number | string;
+  metricsHost?: string;
 }
 
 interface DeploymentsFile {
@@ -272,5 +284,7 @@ export function configFromCli(o: WorkerCliOptions): WorkerConfig {
     dryRun: o.dryRun,
     cheat: o.cheat ? parseCheatMode(o.cheat) : null,
     logLevel: o.logLevel,
+    ...(o.metricsPort !== undefined ? { metricsPort: Number(o.metricsPort) } : {}),
+    ...(o.metricsHost ? { metricsHost: o.metricsHost } : {}),
   });
 }

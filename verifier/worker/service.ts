@@ -14,6 +14,7 @@ import type { DisputeManager, JobMarket } from "../../typechain-types";
 import { acquireInstanceLock } from "../chain/instance-lock";
 import { Journal } from "../chain/journal";
 import { loadSigner } from "../chain/keys";
+import { startMetricsServer, type MetricsServer } from "../chain/metrics";
 import { createProvider } from "../chain/rpc";
 import { TxSender, TxSimulationError, TxRevertedError, type SendResult } from "../chain/tx-sender";
 import { UPowError } from "../errors";
@@ -21,6 +22,7 @@ import { LocalStore, startStoreServer, type StoreServerHandle } from "../store";
 import { parseResultIndex, resultUri, type ResultIndex } from "../protocol/resultIndex";
 import type { WorkerConfig } from "./config";
 import { decide, type ChainJobView } from "./decider";
+import { createWorkerMetrics, type WorkerMetrics } from "./metrics";
 import { Monitor } from "./monitor";
 import { prepareJob, PrepareJobError, type PreparedJob } from "./prepare";
 import { Responder } from "./responder";
@@ -39,6 +41,10 @@ export interface RunWorkerOptions {
   readonly onReady?: (info: { address: string; storeUrl: string }) => void;
   /** Called after every training step (tests abort mid-training with it). */
   readonly onTrainingProgress?: (p: { jobId: string; step: number; checkpoint?: number }) => void;
+  /** Metrics to count into (default: a fresh registry). */
+  readonly metrics?: WorkerMetrics;
+  /** Called once the metrics server listens (config.metricsPort set). */
+  readonly onMetricsServer?: (url: string) => void;
 }
 
 export class WorkerError extends UPowError {
@@ -52,6 +58,8 @@ export async function runWorker(config: WorkerConfig, options: RunWorkerOptions)
   const journal = Journal.open(path.join(config.dataDir, "journal.sqlite"));
   let server: StoreServerHandle | null = null;
   let sender: TxSender | null = null;
+  let metricsServer: MetricsServer | null = null;
+  const metrics = options.metrics ?? createWorkerMetrics();
   try {
     const provider = createProvider({
       urls: [...config.rpcUrls], ...(config.eip1193 ? { eip1193: config.eip1193 } : {}), logger, pollingIntervalMs: config.pollIntervalMs,
@@ -66,6 +74,10 @@ export async function runWorker(config: WorkerConfig, options: RunWorkerOptions)
     sender = await TxSender.create({
       signer, provider, journal, logger, confirmations: Math.max(1, config.confirmations), dryRun: config.dryRun,
       pollIntervalMs: Math.min(1000, config.pollIntervalMs), errorInterfaces: [jobMarket.interface, ...(disputeManager ? [disputeManager.interface] : [])],
+      onTxEvent: (e) => {
+        if (e.type === "sent") metrics.txsSent.inc({ purpose: e.purpose });
+        if (e.type === "reverted" || e.type === "failed") metrics.txErrors.inc({ purpose: e.purpose, reason: e.type });
+      },
     });
     await sender.start();
     const store = await LocalStore.open(path.join(config.dataDir, "store"));
@@ -86,21 +98,40 @@ export async function runWorker(config: WorkerConfig, options: RunWorkerOptions)
       provider, kv: journal.kv, state, jobMarket: jmRef, disputeManager: dmRef, isOurJob: ours,
       startBlock: config.startBlock, confirmations: config.confirmations, logger,
     });
+    let lastTickAt = 0;
+    if (config.metricsPort !== undefined) {
+      metricsServer = await startMetricsServer({
+        registry: metrics.registry, port: config.metricsPort, host: config.metricsHost, logger,
+        health: () => {
+          const age = Date.now() - lastTickAt;
+          return { ok: lastTickAt > 0 && age < Math.max(60_000, config.pollIntervalMs * 10), details: { msSinceTick: age } };
+        },
+      });
+      options.onMetricsServer?.(metricsServer.url);
+    }
     const player = new JobPlayer({
-      config, provider, jobMarket, disputeManager, stakeManager: config.stakeManager ?? null, address, state, store, publicBaseUrl,
+      config, provider, metrics, jobMarket, disputeManager, stakeManager: config.stakeManager ?? null, address, state, store, publicBaseUrl,
       responder: new Responder(sender, jmRef, dmRef), logger, signal: options.signal,
       ...(options.onTrainingProgress ? { onTrainingProgress: options.onTrainingProgress } : {}),
     });
 
     while (!options.signal.aborted) {
-      await monitor.poll();
-      await player.tick();
+      // A failed poll (RPC down) is logged and retried; /healthz turns 503 while ticks stop succeeding.
+      try {
+        await monitor.poll();
+        await player.tick();
+        lastTickAt = Date.now();
+      } catch (err) {
+        if (options.signal.aborted) break;
+        logger.warn({ err: err instanceof Error ? err.message : String(err) }, "worker tick failed; retrying");
+      }
       await sleep(config.pollIntervalMs, undefined, { signal: options.signal }).catch(() => undefined);
     }
     await player.stop();
     logger.info("worker stopped");
   } finally {
     sender?.close();
+    await metricsServer?.close();
     await server?.close();
     journal.close();
     lock.release();
@@ -118,6 +149,7 @@ interface PlayerParameters {
   readonly store: LocalStore;
   readonly publicBaseUrl: string;
   readonly responder: Responder;
+  readonly metrics: WorkerMetrics;
   readonly logger: Logger;
   readonly signal: AbortSignal;
   readonly onTrainingProgress?: RunWorkerOptions["onTrainingProgress"];
@@ -244,6 +276,7 @@ class JobPlayer {
       throw err;
     }
     this.p.state.putJob({ ...rec, phase: "claimed" });
+    this.p.metrics.jobsClaimed.inc();
     log.info("job claimed");
   }
 
@@ -277,7 +310,10 @@ class JobPlayer {
       jobId: id, specHash: job.specHash, prepared, dir, store: this.p.store, artifactBaseUrls: [this.p.publicBaseUrl],
       ep: this.p.config.ep, threads: this.p.config.threads, cheat: this.p.config.cheat, publishSteps: this.p.config.publishSteps === "eager",
       logger: this.p.logger, signal: this.p.signal,
-      ...(this.p.onTrainingProgress ? { onProgress: (step: number, checkpoint?: number) => this.p.onTrainingProgress!({ jobId: rec.jobId, step, ...(checkpoint !== undefined ? { checkpoint } : {}) }) } : {}),
+      onProgress: (step: number, checkpoint?: number) => {
+        this.p.metrics.stepsTrained.inc();
+        this.p.onTrainingProgress?.({ jobId: rec.jobId, step, ...(checkpoint !== undefined ? { checkpoint } : {}) });
+      },
     });
     const withhold = this.p.config.cheat?.kind === "withhold";
     if (!withhold) await publishStates({ index: trained.index, dir, store: this.p.store, steps: this.p.config.publishSteps === "eager" });
@@ -298,6 +334,7 @@ class JobPlayer {
       proof0: r.proofFirst, proofLast: r.proofLast,
     });
     this.p.state.putJob({ ...rec, phase: "submitted", indexAddress: address });
+    this.p.metrics.jobsSubmitted.inc();
     log.info({ checkpointRoot: r.checkpointRoot, resultURI, tx: sent.kind === "mined" ? sent.hash : null, reused: sent.kind === "mined" && sent.reused }, "result submitted");
   }
 
@@ -305,6 +342,7 @@ class JobPlayer {
     const job = await this.chainJob(id);
     if (job.status === STATUS.Finalized) {
       this.p.state.putJob({ ...rec, phase: "finalized", paymentToken: job.paymentToken });
+      this.p.metrics.jobsFinalized.inc();
       return;
     }
     if (job.status === STATUS.Rejected) {
@@ -315,6 +353,7 @@ class JobPlayer {
     if (job.status !== STATUS.Submitted || (await this.now()) <= job.windowEnd || job.openDisputes > 0n) return;
     await this.p.responder.finalize(id);
     this.p.state.putJob({ ...rec, phase: "finalized", paymentToken: job.paymentToken });
+    this.p.metrics.jobsFinalized.inc();
     log.info({ reward: job.reward.toString() }, "job finalized");
   }
 
@@ -351,6 +390,7 @@ class JobPlayer {
         prepared: async () => this.getPrepared(rec, await this.chainJob(BigInt(d.jobId))), ep: this.p.config.ep, threads: this.p.config.threads, logger: log,
       });
       this.p.state.putDispute({ ...d, served: true });
+      this.p.metrics.disputesAnswered.inc();
       log.info(served, "disputed interval's states served");
     }
     for (const c of this.p.state.chunks()) {
@@ -392,6 +432,7 @@ class JobPlayer {
       }
       await this.p.responder.answerChunk(BigInt(c.challengeId), proof.byteLength, proof.chunk, proof.proof);
       this.p.state.putChunk({ ...c, done: true, outcome: "answered" });
+      this.p.metrics.chunkAnswers.inc();
       log.info({ chunkIndex: c.chunkIndex, bytes: proof.chunk.length }, "chunk challenge answered");
     }
   }

@@ -18,10 +18,10 @@ import { fileHashOfSync } from "../../../verifier/engine/statehash";
 import { LocalStore, sha256Hex, startStoreServer, type StoreServerHandle } from "../../../verifier/store";
 import { buildResultIndex } from "../../../verifier/protocol/resultIndex";
 import { ArtifactClient } from "../../../verifier/daemon/check/artifacts";
-import { runAudit } from "../../../verifier/daemon/check/audit";
+import { runAudit, unreachableVerdict } from "../../../verifier/daemon/check/audit";
 import { onnxRunnerFactory } from "../../../verifier/daemon/check/runners";
 import type { JobSpec } from "../../../verifier/daemon/check/spec";
-import { ArtifactProblemError } from "../../../verifier/daemon/errors";
+import { ArtifactProblemError, ArtifactsUnreachableError } from "../../../verifier/daemon/errors";
 
 const SPEC: ModelSpec = { layers: [4, 3, 2], activation: "relu", optimizer: "sgd" };
 const SEED = `0x${"ab".repeat(32)}`;
@@ -104,5 +104,81 @@ describe("verifier daemon: malformed artifacts", function () {
     expect(outcome.kind).to.equal("skipped");
     expect(outcome.kind === "skipped" && outcome.reason).to.match(/GraphOpNotAllowedError/);
     expect(lines.join("")).to.match(/audit skipped: job cannot be checked/);
+  });
+
+  describe("when a sampled checkpoint fails to arrive (our side or the worker's?)", function () {
+    /** A mirror that answers 503 for the first `failures` requests, then serves the store. */
+    async function flakyMirror(failures: number): Promise<{ url: string; hits: () => number; close: () => void }> {
+      let hits = 0;
+      const srv = http.createServer((req, res) => {
+        hits++;
+        if (hits <= failures) {
+          res.writeHead(503).end();
+          return;
+        }
+        void fetch(`${server.url}${req.url}`).then(async (r) => res.writeHead(r.status).end(Buffer.from(await r.arrayBuffer())));
+      });
+      await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
+      return { url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`, hits: () => hits, close: () => srv.close() };
+    }
+
+    it("a one-off HTTP error is transient and the next attempt gets the file; wrong bytes are definitive", async function () {
+      const flaky = await flakyMirror(1);
+      try {
+        const err = await client.fetchState(fileHashOfSync(state), sha256Hex(state), [flaky.url], "checkpoint 2", 1 << 20).catch((e: unknown) => e);
+        expect(err).to.be.instanceOf(ArtifactProblemError);
+        expect((err as ArtifactProblemError).transient).to.equal(true);
+        const ok = await client.fetchState(fileHashOfSync(state), sha256Hex(state), [flaky.url], "checkpoint 2", 1 << 20);
+        expect(ok.stateHash).to.equal(fileHashOfSync(state));
+        expect(flaky.hits()).to.equal(2);
+      } finally {
+        flaky.close();
+      }
+      // Bytes that arrive but do not match their address: the server's doing, never retried as ours.
+      client = new ArtifactClient({ store: await LocalStore.open(path.join(tmp, `cache-${Math.random()}`)), logger: pino({ level: "silent" }), retries: 0, timeoutMs: 2_000 });
+      const liar = http.createServer((_req, res) => res.writeHead(200).end(Buffer.from("not the state")));
+      await new Promise<void>((r) => liar.listen(0, "127.0.0.1", () => r()));
+      try {
+        const url = `http://127.0.0.1:${(liar.address() as AddressInfo).port}`;
+        const err = await client.fetchState(fileHashOfSync(state), sha256Hex(state), [url], "checkpoint 3", 1 << 20).catch((e: unknown) => e);
+        expect((err as ArtifactProblemError).transient).to.equal(false);
+        // Oversize is definitive too.
+        const big = await client.fetchState(fileHashOfSync(state), sha256Hex(state), [server.url], "checkpoint 4", 64).catch((e: unknown) => e);
+        expect((big as ArtifactProblemError).transient).to.equal(false);
+      } finally {
+        liar.close();
+      }
+    });
+
+    it("the audit defers (no interval blamed, nothing passed) until the grace period and attempts are spent", async function () {
+      const graph = buildStepGraph(SPEC);
+      const h = fileHashOfSync(state);
+      const s = { stateHash: h, sha256: sha256Hex(state) };
+      const dead = http.createServer();
+      await new Promise<void>((r) => dead.listen(0, "127.0.0.1", () => r()));
+      const deadUrl = `http://127.0.0.1:${(dead.address() as AddressInfo).port}`;
+      await new Promise<void>((r) => dead.close(() => r()));
+      const index = buildResultIndex({ jobId: 1n, specHash: `0x${"00".repeat(32)}`, T: 2, k: 1, intervals: [[s, s], [s, s]], artifactBaseUrls: [deadUrl] });
+      const spec: JobSpec = {
+        manifest: {} as JobSpec["manifest"], graph, hp: { lr: 0.1 }, tolerance: { deltaUpd: 1e-3, deltaUlp: 1e-6, deltaKUpd: 1e-2, deltaKUlp: 1e-5 },
+        T: 2, k: 1, maxStateBytes: 1 << 20, batch: async () => new Map(),
+      };
+      const audit = (unreachable: "fail" | "defer") => runAudit({
+        spec, index, sample: [0, 1], client, runners: onnxRunnerFactory, settings: { threads: 1, optLevel: "all" },
+        signal: new AbortController().signal, logger: pino({ level: "silent" }), unreachable,
+      });
+      const deferred = await audit("defer").catch((e: unknown) => e);
+      expect(deferred).to.be.instanceOf(ArtifactsUnreachableError);
+      expect((deferred as ArtifactsUnreachableError).intervals).to.deep.equal([0, 1]);
+      const failed = await audit("fail");
+      expect(failed.kind === "failed" && failed.failedIntervals).to.deep.equal([0, 1]);
+
+      // The verdict: defer until both the attempt count and the grace period are spent.
+      const policy = { graceMs: 1_000, minAttempts: 3 };
+      expect(unreachableVerdict(undefined, 0, policy)).to.equal("defer");
+      expect(unreachableVerdict({ firstAtMs: 0, attempts: 3 }, 999, policy)).to.equal("defer");
+      expect(unreachableVerdict({ firstAtMs: 0, attempts: 2 }, 5_000, policy)).to.equal("defer");
+      expect(unreachableVerdict({ firstAtMs: 0, attempts: 3 }, 1_000, policy)).to.equal("fail");
+    });
   });
 });

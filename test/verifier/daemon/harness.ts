@@ -101,7 +101,7 @@ export async function verifierConfig(sys: System, account: number, dataDir: stri
     eip1193: network.provider as unknown as Eip1193Provider,
     jobMarket: await sys.jobMarket.getAddress(), auditManager: await sys.auditManager.getAddress(), disputeManager: await sys.disputeManager.getAddress(),
     dataDir, startBlock: 0, confirmations: 1, txConfirmations: 1, pollIntervalMs: 50, deadlineMarginSec: 2, artifactRetries: 0,
-    artifactTimeoutMs: 5_000, rpcTimeoutMs: 2_000, logLevel: "silent",
+    artifactTimeoutMs: 5_000, rpcTimeoutMs: 2_000, logLevel: "silent", unservedGraceMs: 300, unservedMinAttempts: 2,
     env: { UPOW_PRIVATE_KEY: accountKey(account) },
     ...over,
   });

@@ -11,7 +11,7 @@ import { JobBudgetExceededError, SchedulerBusyError, VerifierConfigError } from 
 import { Scheduler } from "../../../verifier/daemon/scheduler/scheduler";
 import { solveDispute } from "../../../verifier/daemon/solver/disputeSolver";
 import { solveJob } from "../../../verifier/daemon/solver/jobSolver";
-import { AuditorState, ChunkStatus, JobStatus, Phase, type DisputeFacts, type JobFacts } from "../../../verifier/daemon/solver/types";
+import { AuditorState, ChunkStatus, JobStatus, Phase, Ruling, type DisputeFacts, type JobFacts } from "../../../verifier/daemon/solver/types";
 
 const logger = pino({ level: "silent" });
 const ADDR = "0x00000000000000000000000000000000000000aa";
@@ -110,9 +110,9 @@ const dBase: DisputeFacts = {
   disputeId: 3n, jobId: 1n, now: 1000n, block: 80, jobStatus: JobStatus.Submitted, phase: Phase.Voting, round: 0, deadline: 0n,
   randomnessBlock: 70, commitEnd: 1100n, revealEnd: 1200n, appealEnd: 0n, isChallenger: false, randomnessReady: false,
   juror: { drawn: true, committed: false, revealed: false }, roundJurors: 3, roundCommits: 0, roundReveals: 0, vote: undefined,
-  judging: false, locate: undefined, locating: false, chunks: [],
+  judging: false, locate: undefined, locating: false, chunks: [], ruling: 0, appeals: 0, maxAppeals: 1, belief: undefined,
 };
-const dPolicy = { callTimeouts: false, deadlineMarginSec: 10n };
+const dPolicy = { callTimeouts: false, deadlineMarginSec: 10n, appeal: false };
 const vote = { vote: 1 as const, salt: "0x" + "33".repeat(32) };
 
 describe("verifier daemon: dispute solver", function () {
@@ -150,6 +150,30 @@ describe("verifier daemon: dispute solver", function () {
   });
 });
 
+describe("verifier daemon: appeal decision (§10.7)", function () {
+  const ruled = { ...dBase, phase: Phase.Ruled, appealEnd: 1500n, ruling: Ruling.WorkerHonest, isChallenger: true, belief: "fault" as const };
+  const on = { ...dPolicy, appeal: true };
+  it("the challenger appeals a WorkerHonest ruling while the window is open, with --appeal", function () {
+    expect(solveDispute(ruled, on)).to.deep.equal([{ type: "appeal", round: 0 }]);
+    // Without the policy flag: only a log line.
+    expect(solveDispute(ruled, dPolicy)).to.deep.equal([{ type: "rulingDisputed", why: "policy" }]);
+    // Too close to the end of the window (margin), or past it: finalize instead, never appeal.
+    expect(solveDispute({ ...ruled, now: 1495n }, on)).to.deep.equal([]);
+    expect(solveDispute({ ...ruled, now: 1501n }, on)).to.deep.equal([{ type: "finalizeRuling" }]);
+    // No appeals left.
+    expect(solveDispute({ ...ruled, appeals: 1 }, on)).to.deep.equal([{ type: "rulingDisputed", why: "max-appeals" }]);
+  });
+  it("agreeing or Indeterminate rulings are not appealed; a juror outvoted is not a party", function () {
+    const on2 = { ...dPolicy, appeal: true };
+    expect(solveDispute({ ...ruled, ruling: Ruling.WorkerFault }, on2)).to.deep.equal([]);
+    expect(solveDispute({ ...ruled, ruling: Ruling.Indeterminate }, on2)).to.deep.equal([]);
+    expect(solveDispute({ ...ruled, belief: undefined }, on2)).to.deep.equal([]);
+    const juror = { ...ruled, isChallenger: false, belief: "honest" as const, ruling: Ruling.WorkerFault };
+    expect(solveDispute(juror, on2)).to.deep.equal([{ type: "rulingDisputed", why: "not-a-party" }]);
+    expect(solveDispute({ ...juror, ruling: Ruling.WorkerHonest }, on2)).to.deep.equal([]);
+  });
+});
+
 describe("verifier daemon: config", function () {
   const base = { jobMarket: ADDR, auditManager: ADDR, disputeManager: ADDR, dataDir: "/tmp/x", rpcUrls: ["http://127.0.0.1:8545"] };
   it("fills defaults and names the bad field", function () {
@@ -165,6 +189,7 @@ describe("verifier daemon: config", function () {
 describe("verifier daemon: CLI", function () {
   it("`verifier start --help` documents every flag and its env variable", async function () {
     const { buildProgram } = await import("../../../verifier/cli/main");
+    // `upow` registers the verifier commands itself (verifier/cli/main.ts).
     const program = buildProgram();
     let out = "";
     program.configureOutput({ writeOut: (s) => (out += s), writeErr: (s) => (out += s) });
@@ -172,7 +197,7 @@ describe("verifier daemon: CLI", function () {
     const start = program.commands.find((c) => c.name() === "verifier")!.commands.find((c) => c.name() === "start")!;
     start.configureOutput({ writeOut: (s) => (out += s), writeErr: (s) => (out += s) });
     out += start.helpInformation();
-    for (const flag of ["--rpc-url", "--job-market", "--dispute-manager", "--confirmations", "--dry-run", "--metrics-port", "--keystore", "--max-queued"]) {
+    for (const flag of ["--rpc-url", "--job-market", "--dispute-manager", "--confirmations", "--dry-run", "--metrics-port", "--keystore", "--max-queued", "--appeal", "--unserved-grace-ms", "--log-chunk-size"]) {
       expect(out).to.include(flag);
     }
     expect(out).to.include("UPOW_RPC_URLS");

@@ -119,12 +119,19 @@ describe("worker daemon (in-process Hardhat network)", function () {
     return evs.map((e) => e.args.checkpointRoot);
   }
 
-  it("takes an honest MNIST job from Open to paid", async function () {
+  /** One sample of a counter in Prometheus text (label-agnostic: the role label is always there). */
+  function sample(text: string, name: string): number {
+    const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, "m").exec(text);
+    return m ? Number(m[1]) : NaN;
+  }
+
+  it("takes an honest MNIST job from Open to paid, counting it all in /metrics (and /healthz)", async function () {
     const sys = await system();
     const job = await prepare();
     const jobId = await postJob(sys, job);
     const dataDir = path.join(tmp, "honest");
-    const w = start(await config(sys, dataDir));
+    let metricsUrl = "";
+    const w = start(await config(sys, dataDir, { metricsPort: 0 }), { onMetricsServer: (u) => (metricsUrl = u) });
     try {
       const before = await sys.payToken.balanceOf(sys.worker.address);
       await waitFor("submission", async () => (await sys.jobMarket.getJob(jobId)).status === STATUS.Submitted);
@@ -140,6 +147,18 @@ describe("worker daemon (in-process Hardhat network)", function () {
       await waitFor("payment", async () => (await sys.payToken.balanceOf(sys.worker.address)) - before === 100n * E18);
       expect((await sys.jobMarket.getJob(jobId)).status).to.equal(STATUS.Finalized);
       expect(await sys.jobMarket.credits(await sys.payToken.getAddress(), sys.worker.address)).to.equal(0n);
+
+      const text = await (await fetch(`${metricsUrl}/metrics`)).text();
+      expect(sample(text, "upow_worker_steps_trained_total")).to.equal(8);
+      expect(sample(text, "upow_worker_jobs_claimed_total")).to.equal(1);
+      expect(sample(text, "upow_worker_jobs_submitted_total")).to.equal(1);
+      expect(sample(text, "upow_worker_jobs_finalized_total")).to.equal(1);
+      expect(sample(text, "upow_worker_disputes_answered_total")).to.equal(0);
+      expect(text).to.match(/upow_worker_txs_sent_total\{[^}]*purpose="submit"[^}]*\} 1/);
+      expect(text).to.include("upow_worker_tx_errors_total");
+      const health = await fetch(`${metricsUrl}/healthz`);
+      expect(health.status).to.equal(200);
+      expect(((await health.json()) as { ok: boolean }).ok).to.equal(true);
     } finally {
       await stop(w);
     }
@@ -199,7 +218,8 @@ describe("worker daemon (in-process Hardhat network)", function () {
     const job = await prepare();
     const jobId = await postJob(sys, job);
     const dataDir = path.join(tmp, "dispute");
-    const w = start(await config(sys, dataDir, { publishSteps: "on-dispute" }));
+    let metricsUrl = "";
+    const w = start(await config(sys, dataDir, { publishSteps: "on-dispute", metricsPort: 0 }), { onMetricsServer: (u) => (metricsUrl = u) });
     try {
       await waitFor("submission", async () => (await sys.jobMarket.getJob(jobId)).status === STATUS.Submitted);
       const [ev] = await sys.jobMarket.queryFilter(sys.jobMarket.filters.ResultSubmitted(jobId));
@@ -233,6 +253,9 @@ describe("worker daemon (in-process Hardhat network)", function () {
       // The served bytes prove against the committed state hash.
       const bytes = Buffer.from(await (await fetch(`${index.artifactBaseUrls[0]}/artifacts/${inner.sha256}`)).arrayBuffer());
       expect(verifyChunkProof(inner.stateHash, chunkProof(bytes, 1))).to.equal(true);
+      const text = await (await fetch(`${metricsUrl}/metrics`)).text();
+      expect(sample(text, "upow_worker_disputes_answered_total")).to.equal(1);
+      expect(sample(text, "upow_worker_chunk_answers_total")).to.equal(1);
     } finally {
       await stop(w);
     }

@@ -5,7 +5,7 @@
  * bytes that match their commitment but do not parse are the committer's problem, not ours.
  */
 import type { Logger } from "pino";
-import { fetchArtifact, type LocalStore } from "../../store";
+import { ArtifactFetchFailedError, ArtifactHashMismatchError, ArtifactTooLargeError, fetchArtifact, type LocalStore } from "../../store";
 import type { Hash } from "../../engine/hashing";
 import { fileHashOfSync } from "../../engine/statehash";
 import { readSafetensors } from "../../engine/safetensors";
@@ -66,7 +66,7 @@ export class ArtifactClient {
       return await this.#p.store.get(address);
     } catch (cause) {
       const reason = cause instanceof UPowError ? cause.shortMessage : String(cause);
-      throw new ArtifactProblemError(`${what} could not be fetched: ${reason}`, { cause, unavailable: true, details: { what, sha256: address } });
+      throw new ArtifactProblemError(`${what} could not be fetched: ${reason}`, { cause, unavailable: true, transient: noBytesArrived(cause), details: { what, sha256: address } });
     }
   }
 
@@ -98,4 +98,13 @@ export class ArtifactClient {
     }
     return { bytes, state, stateHash: actual };
   }
+}
+
+/**
+ * Whether every try failed before delivering checkable bytes (network, timeout, HTTP status, cut
+ * transfer), which our own side can cause too. Wrong or oversize bytes are the server's doing.
+ */
+export function noBytesArrived(err: unknown): boolean {
+  if (!(err instanceof ArtifactFetchFailedError)) return false;
+  return err.errors.length > 0 && err.errors.every((e) => !(e instanceof ArtifactHashMismatchError) && !(e instanceof ArtifactTooLargeError));
 }

@@ -12,7 +12,7 @@ import { compareInterval } from "../../engine/tolerance";
 import { StepInputError } from "../../engine/runner";
 import type { ResultIndex } from "../../protocol/resultIndex";
 import { UPowError } from "../../errors";
-import { ArtifactProblemError } from "../errors";
+import { ArtifactProblemError, ArtifactsUnreachableError } from "../errors";
 import type { AuditOutcome } from "../solver/types";
 import type { ArtifactClient } from "./artifacts";
 import type { JobSpec } from "./spec";
@@ -29,11 +29,37 @@ export interface RunAuditParameters {
   logger: Logger;
   /** Seconds per replayed interval (metrics). */
   onReplay?: (seconds: number) => void;
+  /**
+   * What a checkpoint no mirror delivered (ArtifactProblemError.transient) does: `fail` its
+   * interval (the grace period is over), or `defer` the audit (ArtifactsUnreachableError) unless
+   * another interval already fails on firm ground. @default "fail"
+   */
+  unreachable?: "fail" | "defer";
+}
+
+/**
+ * After how many failed audit attempts over how long a sampled checkpoint that no mirror delivers
+ * counts as "the worker does not serve it" rather than a one-off error on our side (pure).
+ */
+export interface UnservedPolicy {
+  graceMs: number;
+  minAttempts: number;
+}
+export interface UnreachableRecord {
+  firstAtMs: number;
+  attempts: number;
+}
+export function unreachableVerdict(rec: UnreachableRecord | undefined, nowMs: number, policy: UnservedPolicy): "fail" | "defer" {
+  if (rec === undefined) return "defer";
+  return rec.attempts >= policy.minAttempts && nowMs - rec.firstAtMs >= policy.graceMs ? "fail" : "defer";
 }
 
 export async function runAudit(p: RunAuditParameters): Promise<AuditOutcome> {
   const failed: number[] = [];
   const reasons: string[] = [];
+  const unreachable: number[] = [];
+  const unreachableReasons: string[] = [];
+  const defer = p.unreachable === "defer";
   const { spec, index } = p;
   try {
     await withRunner(p.runners, spec.graph, p.settings, async (runner) => {
@@ -49,7 +75,13 @@ export async function runAudit(p: RunAuditParameters): Promise<AuditOutcome> {
           end = await p.client.fetchState(c1.stateHash, c1.sha256, bases, `checkpoint ${i + 1}`, spec.maxStateBytes);
         } catch (err) {
           if (!(err instanceof ArtifactProblemError)) throw err;
-          log.warn({ err: err.shortMessage, unavailable: err.unavailable }, "audit: checkpoint not served as committed; interval fails");
+          if (defer && err.transient) {
+            log.warn({ err: err.shortMessage }, "audit: checkpoint could not be fetched; will retry before blaming the worker");
+            unreachable.push(i);
+            unreachableReasons.push(`interval ${i}: ${err.shortMessage}`);
+            continue;
+          }
+          log.warn({ err: err.shortMessage, unavailable: err.unavailable, transient: err.transient }, "audit: checkpoint not served as committed; interval fails");
           failed.push(i);
           reasons.push(`interval ${i}: ${err.shortMessage}`);
           continue;
@@ -84,5 +116,7 @@ export async function runAudit(p: RunAuditParameters): Promise<AuditOutcome> {
     throw err;
   }
   if (failed.length > 0) return { kind: "failed", sample: p.sample, failedIntervals: failed, reason: reasons.join("; ") };
+  // Never "passed" (an attestation!) while part of the sample is unchecked.
+  if (unreachable.length > 0) throw new ArtifactsUnreachableError(unreachable, unreachableReasons);
   return { kind: "passed", sample: p.sample };
 }

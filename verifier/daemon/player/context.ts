@@ -7,6 +7,7 @@ import type { AuditManager, BlockhashRandomness, DisputeManager, IERC20, JobMark
 import type { UPowMetrics } from "../../chain/metrics";
 import type { ResultIndex } from "../../protocol/resultIndex";
 import type { ArtifactClient } from "../check/artifacts";
+import type { UnservedPolicy } from "../check/audit";
 import { loadResultIndex } from "../check/resultIndex";
 import type { RunnerFactory, RunnerSettingsChoice } from "../check/runners";
 import type { JobSpec, JobSpecLoader, OnChainJobTerms } from "../check/spec";
@@ -53,6 +54,8 @@ export interface PlayerContext {
   disputePolicy: DisputePolicy;
   /** Per-task budget of replays (ms). */
   taskBudgetMs: number;
+  /** When an unfetchable sampled checkpoint counts as not served (§10.6) rather than our own trouble. */
+  unserved: UnservedPolicy;
   logger: Logger;
   metrics?: UPowMetrics;
 }

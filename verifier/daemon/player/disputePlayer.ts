@@ -25,6 +25,7 @@ export class DisputePlayer {
   #interval = 0;
   #jobId = 0n;
   #step = 0;
+  #notedRuling = false;
 
   constructor(
     private readonly ctx: PlayerContext,
@@ -75,6 +76,12 @@ export class DisputePlayer {
       const rb = d.randomnessBlock;
       randomnessReady = (await randomness.isAvailable(rb, bt)) || (await randomness.isExpired(rb, bt));
     }
+    let maxAppeals = 0;
+    let belief: DisputeFacts["belief"];
+    if (phase === Phase.Ruled) {
+      maxAppeals = Number((await disputeManager.params(bt)).maxAppeals);
+      belief = d.challenger.toLowerCase() === me.toLowerCase() ? "fault" : this.#jurorBelief(round);
+    }
     const chunks = [];
     for (const cid of records.chunkChallenges(id)) {
       const c = await disputeManager.getChunkChallenge(cid, bt);
@@ -104,7 +111,21 @@ export class DisputePlayer {
       locate: records.locate(id),
       locating: this.ctx.scheduler.has(`locate:${id}`),
       chunks,
+      ruling: Number(d.ruling),
+      appeals: Number(d.appeals),
+      maxAppeals,
+      belief,
     };
+  }
+
+  /** The latest of this node's stored juror votes up to `round` (Indeterminate holds no view). */
+  #jurorBelief(round: number): DisputeFacts["belief"] {
+    for (let r = round; r >= 0; r--) {
+      const v = this.ctx.records.vote(this.disputeId, r);
+      if (v?.vote === 1) return "fault";
+      if (v?.vote === 2) return "honest";
+    }
+    return undefined;
   }
 
   async #run(action: DisputeAction, facts: DisputeFacts): Promise<void> {
@@ -180,6 +201,31 @@ export class DisputePlayer {
       case "closeMoot":
         await call(`close-moot:${id}`, "close-moot", dm.encodeFunctionData("closeMoot", [id]));
         return;
+      case "appeal":
+        await this.#appeal(action.round);
+        return;
+      case "rulingDisputed":
+        if (!this.#notedRuling) {
+          this.#notedRuling = true;
+          this.#log.warn({ ruling: facts.ruling, belief: facts.belief, appealEnd: facts.appealEnd.toString(), why: action.why },
+            action.why === "policy" ? "ruling goes against us; not appealing (start with --appeal to appeal)" : "ruling goes against us; cannot appeal");
+        }
+        return;
+    }
+  }
+
+  /** Appeal with the appeal bond (allowance first); keyed per round so it is never sent twice. */
+  async #appeal(round: number): Promise<void> {
+    const { disputeManager, stakingToken, responder, me } = this.ctx;
+    const to = await disputeManager.getAddress();
+    const params = await disputeManager.params();
+    if ((await stakingToken.allowance(me, to)) < params.appealBond) {
+      const r = await responder.respond({ key: `approve:${to}`, purpose: "approve-bonds", to: await stakingToken.getAddress(), data: stakingToken.interface.encodeFunctionData("approve", [to, MaxUint256]) });
+      if (r.kind !== "sent") return;
+    }
+    const r = await responder.respond({ key: `appeal:${this.disputeId}:${round}`, purpose: "appeal", to, data: disputeManager.interface.encodeFunctionData("appeal", [this.disputeId]) });
+    if (r.kind === "sent" && r.result.kind === "mined" && !r.result.reused) {
+      this.#log.warn({ round, bond: params.appealBond.toString() }, "ruling appealed");
     }
   }
 

@@ -7,8 +7,8 @@ import { hexlify, keccak256, AbiCoder, randomBytes, MaxUint256 } from "ethers";
 import { checkpointProof } from "../../protocol/resultIndex";
 import { UPowError } from "../../errors";
 import { auditSample } from "../audit/sample";
-import { runAudit } from "../check/audit";
-import { SchedulerBusyError } from "../errors";
+import { runAudit, unreachableVerdict } from "../check/audit";
+import { ArtifactsUnreachableError, SchedulerBusyError } from "../errors";
 import { solveJob } from "../solver/jobSolver";
 import { AuditorState, JobStatus, type JobAction, type JobFacts } from "../solver/types";
 import { loadJobMaterials, type PlayerContext, type Tick } from "./context";
@@ -62,7 +62,14 @@ export class JobPlayer {
     });
     const activeDisputes = new Map<number, bigint>();
     if (outcome?.kind === "failed") {
-      for (const i of outcome.failedIntervals) activeDisputes.set(i, await disputeManager.activeDispute(this.jobId, i, bt));
+      for (const i of outcome.failedIntervals) {
+        let active = await disputeManager.activeDispute(this.jobId, i, bt);
+        const ours = challenges.find((c) => c.interval === i)?.disputeId;
+        // Our dispute was opened above the tick block (reads lag by `confirmations`): it is still
+        // ours and active, not "ended" — else the solver would move on and bond the next interval.
+        if (active === 0n && ours != null && Number((await disputeManager.getDispute(ours, bt)).phase) === 0) active = ours;
+        activeDisputes.set(i, active);
+      }
     }
     return {
       jobId: this.jobId,
@@ -94,6 +101,8 @@ export class JobPlayer {
         await responder.respond({ key: `draw-auditors:${id}`, purpose: "draw-auditors", to: await auditManager.getAddress(), data: auditManager.interface.encodeFunctionData("drawAuditors", [id]) });
         return;
       case "attest": {
+        // Where the fee share will be credited, known before the attestation leaves.
+        records.addFeeToken((await jobMarket.getJob(id)).paymentToken);
         const r = await responder.respond({ key: `attest:${id}`, purpose: "attest", to: await auditManager.getAddress(), data: auditManager.interface.encodeFunctionData("attest", [id, action.sample]) });
         if (r.kind === "sent") this.ctx.metrics?.auditsRun.inc({ result: "attested" });
         return;
@@ -117,6 +126,7 @@ export class JobPlayer {
         await responder.respond({ key: `finalize:${id}`, purpose: "finalize", to: await jobMarket.getAddress(), data: jobMarket.interface.encodeFunctionData("finalize", [id]) });
         return;
       case "releaseAttester":
+        records.addFeeToken((await jobMarket.getJob(id)).paymentToken);
         await responder.respond({ key: `release:${id}`, purpose: "release-attester", to: await auditManager.getAddress(), data: auditManager.interface.encodeFunctionData("releaseAttester", [id, this.ctx.me]) });
         return;
     }
@@ -133,11 +143,23 @@ export class JobPlayer {
           const seed = await ctx.jobMarket.auditSeed(id);
           const terms = await ctx.jobMarket.jobTerms(id);
           const sample = auditSample({ auditSeed: seed, jobId: id, verifier: ctx.me, checkpointCount: facts.checkpointCount, samples: Number(terms.samplesPerAuditor) });
-          this.#log.info({ sample }, "audit started");
-          const outcome = await runAudit({
-            spec, index, sample, client: ctx.client, runners: ctx.runners, settings: ctx.settings[0], signal, logger: this.#log,
-            onReplay: (s) => ctx.metrics?.replaySeconds.observe(s),
-          });
+          const unreachable = unreachableVerdict(ctx.records.unreachable(id), Date.now(), ctx.unserved);
+          this.#log.info({ sample, unreachable }, "audit started");
+          let outcome;
+          try {
+            outcome = await runAudit({
+              spec, index, sample, client: ctx.client, runners: ctx.runners, settings: ctx.settings[0], signal, logger: this.#log,
+              onReplay: (s) => ctx.metrics?.replaySeconds.observe(s), unreachable,
+            });
+          } catch (err) {
+            if (!(err instanceof ArtifactsUnreachableError)) throw err;
+            // No bond on a fetch that may have failed on our side: retried on later ticks until the
+            // grace period and attempt count are both spent, then the intervals count as not served.
+            const rec = ctx.records.noteUnreachable(id, Date.now());
+            ctx.metrics?.auditsRun.inc({ result: "deferred" });
+            this.#log.warn({ intervals: err.intervals, attempts: rec.attempts, sinceMs: Date.now() - rec.firstAtMs, graceMs: ctx.unserved.graceMs }, "audit deferred: sampled checkpoints unreachable");
+            return undefined;
+          }
           ctx.records.putAudit(id, outcome);
           ctx.metrics?.auditsRun.inc({ result: outcome.kind === "failed" ? "disputed" : outcome.kind === "passed" ? "passed" : "skipped" });
           this.#log.info({ outcome: outcome.kind, ...(outcome.kind === "failed" ? { failedIntervals: outcome.failedIntervals, reason: outcome.reason } : {}) }, "audit finished");

@@ -2,7 +2,7 @@
  * Pure decision for one dispute, from the point of view of this node (challenger, juror, or a
  * bystander that moves timeouts on): facts in, actions out.
  */
-import { ChunkStatus, JobStatus, Phase, type DisputeAction, type DisputeFacts, type DisputePolicy } from "./types";
+import { ChunkStatus, JobStatus, Phase, Ruling, type DisputeAction, type DisputeFacts, type DisputePolicy } from "./types";
 
 export function solveDispute(f: DisputeFacts, policy: DisputePolicy): DisputeAction[] {
   const actions: DisputeAction[] = [];
@@ -54,11 +54,33 @@ export function solveDispute(f: DisputeFacts, policy: DisputePolicy): DisputeAct
       if (votingOver && moveOn) actions.push({ type: "resolve", round: f.round });
       break;
     }
-    case Phase.Ruled:
-      if (f.now > f.appealEnd && moveOn) actions.push({ type: "finalizeRuling" });
+    case Phase.Ruled: {
+      if (f.now > f.appealEnd) {
+        if (moveOn) actions.push({ type: "finalizeRuling" });
+        break;
+      }
+      const appeal = appealDecision(f, policy);
+      if (appeal) actions.push(appeal);
       break;
+    }
     default:
       break;
   }
   return actions;
+}
+
+/**
+ * A ruling that contradicts what this node holds true (§10.7): only the challenger (or the worker)
+ * may appeal on chain, and only while the window is open and appeals remain. An Indeterminate
+ * ruling refunds the challenger's bond, so it is not worth an appeal bond: only a clear
+ * contradiction (fault vs WorkerHonest, honest vs WorkerFault) counts.
+ */
+export function appealDecision(f: DisputeFacts, policy: DisputePolicy): DisputeAction | undefined {
+  if (f.phase !== Phase.Ruled || f.belief === undefined) return undefined;
+  const against = (f.belief === "fault" && f.ruling === Ruling.WorkerHonest) || (f.belief === "honest" && f.ruling === Ruling.WorkerFault);
+  if (!against || f.now + policy.deadlineMarginSec > f.appealEnd) return undefined;
+  if (!f.isChallenger) return { type: "rulingDisputed", why: "not-a-party" };
+  if (f.appeals >= f.maxAppeals) return { type: "rulingDisputed", why: "max-appeals" };
+  if (!policy.appeal) return { type: "rulingDisputed", why: "policy" };
+  return { type: "appeal", round: f.round };
 }

@@ -127,11 +127,23 @@ export interface DisputeFacts {
   locating: boolean;
   /** Chunk challenges this node opened in this dispute. */
   chunks: readonly ChunkChallengeFacts[];
+  /** Current ruling (Ruling), meaningful in phase Ruled. */
+  ruling: number;
+  /** Appeals made so far and the most allowed (DisputeManager params). */
+  appeals: number;
+  maxAppeals: number;
+  /**
+   * What this node holds true about the disputed step: `fault` as the challenger, or its own
+   * revealed juror vote (WorkerFault → fault, WorkerHonest → honest); undefined when it has no view.
+   */
+  belief: "fault" | "honest" | undefined;
 }
 
 export interface DisputePolicy {
   callTimeouts: boolean;
   deadlineMarginSec: bigint;
+  /** Appeal (paying `appealBond`) a ruling against this node's belief when it is a party. @default false */
+  appeal: boolean;
 }
 
 export type DisputeAction =
@@ -146,4 +158,8 @@ export type DisputeAction =
   | { type: "revealVote"; round: number; vote: VoteRecord }
   | { type: "resolve"; round: number }
   | { type: "finalizeRuling" }
-  | { type: "closeMoot" };
+  | { type: "closeMoot" }
+  /** A party (challenger) appeals the ruling with the appeal bond. */
+  | { type: "appeal"; round: number }
+  /** The ruling contradicts this node's belief but it does not appeal: say so in the log. */
+  | { type: "rulingDisputed"; why: "not-a-party" | "policy" | "max-appeals" };
