@@ -1,12 +1,14 @@
 /**
  * System invariants (PROTOCOL.md §8) under random sequences of calls by several actors over the
  * whole protocol: staking, the job lifecycle, audits, disputes with committees, chunk challenges,
- * boundary proofs, withdrawals and time jumps. After every action one `eth_call` to the test-only
- * InvariantProbe reads every balance next to what the contracts' views say is owed.
+ * boundary proofs, withdrawals and time jumps. After every action that changed state, one
+ * `eth_call` to the test-only InvariantProbe reads every balance next to what the contracts' views
+ * say is owed (a reverted call or a time jump moves no token, so re-checking then proves nothing).
  *
  * Each sequence starts from one snapshot (loadFixture → evm_revert) holding jobs in every live
- * status and two running disputes, so short sequences (5–15 actions) still reach deep states.
- * FC_RUNS sets the number of sequences (default 2,000; under coverage 40).
+ * status and two running disputes, so short sequences (5–10 actions) still reach deep states.
+ * FC_RUNS sets the number of sequences (default 2,000, e.g. FC_RUNS=20000 for a long run; 40
+ * under coverage); FC_SEED replays a run.
  */
 import { expect } from "chai";
 import fc from "fast-check";
@@ -138,6 +140,11 @@ async function base(): Promise<World> {
   const payees = [sys.requester.address, sys.worker.address, worker2.address];
   const w: World = { sys, probe, actors, actorAddresses: actors.map((a) => a.address), payees, workers: [sys.worker, worker2], trajectories, model: { jobs: new Map(), votes: new Map(), salts: 0, disputes: 0, chunks: 0 } };
 
+  // A juror whose unbonding is already over, so withdrawals happen in short sequences.
+  const leaver = sys.jurors[sys.jurors.length - 1];
+  await sys.stakeManager.connect(leaver).requestUnstake(100n * E18);
+  await time.increase(86_401);
+
   // Jobs 1..5: Open, Claimed, Submitted (honest), Submitted (lying at the start of interval 1, worker2), Submitted (lying at the end).
   for (const kind of ["honest", "honest", "honest", "start", "end"] as const) await createJob(w, kind);
   await sys.jobMarket.connect(sys.worker).claimJob(2n);
@@ -152,7 +159,31 @@ async function base(): Promise<World> {
   await sys.disputeManager.connect(sys.challenger).pinpoint(1n, 0, a.stateHash, a.proof, b.stateHash, b.proof);
   await mine(3);
   await sys.disputeManager.drawCommittee(1n);
+  // Two of its three jurors committed (votes 1 and 2); the third may still commit or stay silent.
+  const r1 = await sys.disputeManager.getRound(1n, 0);
+  for (let i = 0; i < 2; i++) {
+    const salt = ethers.id(`fixture vote ${i}`) as Hex;
+    await sys.disputeManager.connect(signer(w, r1.jurors[i])).commitVote(1n, voteCommitment(1n, 0, r1.jurors[i], 1 + i, salt));
+    w.model.votes.set(`1:0:${r1.jurors[i]}`, { vote: 1 + i, salt });
+  }
   await openDispute(w, 4n, 1, sys.stranger);
+  // Dispute 3 on job 5 interval 0: ruled WorkerHonest, appealable.
+  await openDispute(w, 5n, 0, sys.challenger);
+  const c = stepProof(sys.traj, 0, 1);
+  const e = stepProof(sys.traj, 0, 2);
+  await sys.disputeManager.connect(sys.challenger).pinpoint(3n, 1, c.stateHash, c.proof, e.stateHash, e.proof);
+  await mine(3);
+  await sys.disputeManager.drawCommittee(3n);
+  const r3 = await sys.disputeManager.getRound(3n, 0);
+  for (let i = 0; i < r3.jurors.length; i++) {
+    const salt = ethers.id(`fixture vote 3:${i}`) as Hex;
+    await sys.disputeManager.connect(signer(w, r3.jurors[i])).commitVote(3n, voteCommitment(3n, 0, r3.jurors[i], 2, salt));
+    w.model.votes.set(`3:0:${r3.jurors[i]}`, { vote: 2, salt });
+  }
+  for (const j of r3.jurors) await sys.disputeManager.connect(signer(w, j)).revealVote(3n, 2, w.model.votes.get(`3:0:${j}`)!.salt);
+  await sys.disputeManager.resolve(3n);
+  // Job 3's auditors are drawn.
+  await sys.auditManager.drawAuditors(3n);
   return w;
 }
 
@@ -204,7 +235,7 @@ async function run(w: World, act: Action): Promise<boolean> {
       return send(sys.stakeManager.connect(actor).requestUnstake(amount, GAS));
     }
     case "withdrawStake":
-      return send(sys.stakeManager.connect(actor).withdraw(GAS));
+      return send(sys.stakeManager.connect(act.c % 2 === 0 ? sys.jurors[sys.jurors.length - 1] : actor).withdraw(GAS));
     case "createJob":
       await createJob(w, pick(["honest", "honest", "start", "end"] as const, act.b));
       return true;
@@ -228,7 +259,7 @@ async function run(w: World, act: Action): Promise<boolean> {
       if (auditors.length === 0) return false;
       const who = signer(w, pick(auditors, act.c));
       const sample = await sys.auditManager.sampleOf(id, who.address);
-      return send(sys.auditManager.connect(who).attest(id, sample, GAS));
+      return send(sys.auditManager.connect(who).attest(id, [...sample], GAS));
     }
     case "releaseAttester": {
       const id = pick(jobIds(w), act.b);
@@ -245,10 +276,11 @@ async function run(w: World, act: Action): Promise<boolean> {
   }
 }
 
-async function runDispute(w: World, act: Action, actor: HardhatEthersSigner): Promise<boolean> {
+async function runDispute(w: World, act: Action, actorPicked: HardhatEthersSigner): Promise<boolean> {
   const { sys } = w;
   const dm = sys.disputeManager;
   const ids = disputeIds(w);
+  let actor = actorPicked;
   if (act.kind === "timeJump") {
     await time.increase(pick([30, 600, 3_700, 7_300, 86_401, 3 * 86_400], act.b));
     return false; // time moves no token: nothing to re-check
@@ -258,6 +290,7 @@ async function runDispute(w: World, act: Action, actor: HardhatEthersSigner): Pr
     return false;
   }
   if (act.kind === "withdrawCredits") {
+    actor = pick([sys.requester, sys.worker, sys.challenger, sys.challenger2, sys.stranger, actor], act.c);
     const pay = await sys.payToken.getAddress();
     const stk = await sys.stakeToken.getAddress();
     const which = act.b % 4;
@@ -445,6 +478,7 @@ describe("System invariants (random call sequences)", function () {
   it(`hold after every action of ${RUNS} random sequences`, async function () {
     const stats = { actions: 0, effective: 0, fixtureMs: 0, actMs: 0, checkMs: 0 };
     const clock = () => performance.now();
+    const byKind = new Map<string, number>();
     const baseSeen = await checkInvariants(await loadFixture(base), { jobStatus: [], disputePhase: [] }, -1, { kind: "fixture", a: 0, b: 0, c: 0 });
     const started = Date.now();
     const cpu0 = process.cpuUsage();
@@ -464,6 +498,7 @@ describe("System invariants (random call sequences)", function () {
           stats.actMs += clock() - t0;
           if (changed) {
             stats.effective++;
+            byKind.set(actions[i].kind, (byKind.get(actions[i].kind) ?? 0) + 1);
             t0 = clock();
             seen = await checkInvariants(w, seen, i, actions[i]);
             stats.checkMs += clock() - t0;
@@ -484,6 +519,7 @@ describe("System invariants (random call sequences)", function () {
         `${((cpu.user + cpu.system) / 1e6).toFixed(1)} s CPU (fixture+first check ${(stats.fixtureMs / 1e3).toFixed(1)} s, ` +
         `actions ${(stats.actMs / 1e3).toFixed(1)} s, checks ${(stats.checkMs / 1e3).toFixed(1)} s)`,
     );
+    console.log(`      state changes by action: ${[...byKind].sort().map(([k, n]) => `${k} ${n}`).join(", ")}`);
     expect(stats.effective).to.be.greaterThan(stats.actions / 5);
   });
 });
