@@ -458,7 +458,7 @@ async function checkInvariants(w: World, seen: Seen, step: number, act: Action):
 /** Nobody is paid twice, and only the job's worker: at most one terminal event per job (one eth_getLogs). */
 async function checkPayments(w: World, fromBlock: number): Promise<void> {
   const jm = w.sys.jobMarket;
-  const ends = ["JobFinalized", "JobRejected", "JobCancelled"].map((e) => jm.interface.getEvent(e)!.topicHash);
+  const ends = (["JobFinalized", "JobRejected", "JobCancelled"] as const).map((e) => jm.interface.getEvent(e)!.topicHash);
   const logs = await ethers.provider.getLogs({ address: await jm.getAddress(), fromBlock, topics: [ends] });
   const count = new Map<bigint, number>();
   for (const log of logs) {
