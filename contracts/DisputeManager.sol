@@ -101,6 +101,9 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuard {
         uint256 commitBlock = _consumeCommitment(keccak256(abi.encode(jobId, interval, msg.sender, salt)));
         uint64 pinpointTimeout = _checkCheckpoints(jobId, interval, checkpoint, checkpointNext);
         disputeId = _createDispute(jobId, interval, commitBlock, checkpoint.stepRoot, pinpointTimeout);
+        Dispute storage d = _disputes[disputeId];
+        d.startStateHash = checkpoint.stateHash;
+        d.endStateHash = checkpointNext.stateHash;
     }
 
     function _consumeCommitment(bytes32 commitment) private returns (uint256 commitBlock) {
@@ -202,6 +205,31 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuard {
         if (block.timestamp <= d.deadline) revert DisputeManagerDeadlineNotPassed(disputeId, d.deadline);
         _forfeitBond(disputeId, d, false);
         _closeWithoutConviction(disputeId, d, Ruling.ChallengerTimedOut);
+    }
+
+    // ------------------------------------------------------------------ boundary mismatch
+
+    /// @notice Convicts a worker whose step tree of the disputed interval disagrees with its own
+    /// checkpoints: step leaf 0 (`atEnd` false) or step leaf k (`atEnd` true) of `stepRoot_i` holds a
+    /// state hash other than checkpoint `i` (or `i+1`). No single-step replay can catch this, so it
+    /// is proven directly. Permissionless; the dispute's challenger is the beneficiary.
+    /// @dev Emits {BoundaryMismatchProven} and the conviction events (see `finalizeRuling`).
+    /// Requirements: the dispute not closed, the job Submitted; `stateHash` proven as step leaf 0
+    /// (or k) of the interval's step root, else {DisputeManagerInvalidProof}; `stateHash` differs
+    /// from the checkpoint's state hash, else {DisputeManagerBoundaryConsistent}.
+    function proveBoundaryMismatch(uint256 disputeId, bool atEnd, bytes32 stateHash, bytes32[] calldata stepProof)
+        external
+        nonReentrant
+    {
+        Dispute storage d = _disputes[disputeId];
+        uint64 k = _liveJob(disputeId, d).checkpointInterval;
+        if (!DisputeLogic.verifyStep(d.stepRoot, k, d.interval, atEnd ? k : 0, stateHash, stepProof)) {
+            revert DisputeManagerInvalidProof();
+        }
+        bytes32 checkpointStateHash = atEnd ? d.endStateHash : d.startStateHash;
+        if (stateHash == checkpointStateHash) revert DisputeManagerBoundaryConsistent(disputeId, atEnd);
+        emit BoundaryMismatchProven(disputeId, atEnd, checkpointStateHash, stateHash);
+        _convict(disputeId, d, d.challenger, true);
     }
 
     // ------------------------------------------------------------------ chunk challenges (§10.6)

@@ -55,6 +55,8 @@ interface IDisputeManager {
         uint256 bond;
         uint256 jurorPot; // juror slashes and lost appeal bonds, paid to coherent jurors at the end
         bytes32 stepRoot; // stepRoot_i of the disputed interval
+        bytes32 startStateHash; // stateHash_i of checkpoint leaf i (must equal step leaf 0)
+        bytes32 endStateHash; // stateHash_{i+1} of checkpoint leaf i+1 (must equal step leaf k)
     }
 
     /// @dev Checkpoint leaf `(i, stateHash, stepRoot)` and its proof against the job's checkpoint root.
@@ -145,6 +147,9 @@ interface IDisputeManager {
         uint256 challengerShare, uint256 jurorShare, uint256 requesterShare, uint256 burned
     );
     event BondForfeited(uint256 indexed disputeId, uint256 workerShare, uint256 jurorShare, uint256 burned);
+    event BoundaryMismatchProven(
+        uint256 indexed disputeId, bool atEnd, bytes32 checkpointStateHash, bytes32 stepLeafStateHash
+    );
     event ChunkChallenged(
         uint256 indexed challengeId, uint256 indexed disputeId, address indexed challenger, bytes32 fileHash,
         uint64 chunkIndex, bool batch, uint64 deadline
@@ -183,6 +188,7 @@ interface IDisputeManager {
     error DisputeManagerChunkNotOpen(uint256 challengeId);
     error DisputeManagerInvalidChunk(uint256 challengeId);
     error DisputeManagerNothingToWithdraw(address account);
+    error DisputeManagerBoundaryConsistent(uint256 disputeId, bool atEnd);
 
     function commitChallenge(bytes32 commitment) external;
     function openDispute(
@@ -201,6 +207,8 @@ interface IDisputeManager {
         bytes32[] calldata proofNext
     ) external;
     function timeoutPinpoint(uint256 disputeId) external;
+    function proveBoundaryMismatch(uint256 disputeId, bool atEnd, bytes32 stateHash, bytes32[] calldata stepProof)
+        external;
     function challengeChunk(
         uint256 disputeId,
         uint64 leafIndex,

@@ -1210,6 +1210,7 @@ describe("DisputeManager", function () {
       ["timeoutPinpoint", [1n]],
       ["challengeChunk", [1n, 0, ethers.ZeroHash, [], 0]],
       ["challengeBatchChunk", [1n, 0, ethers.ZeroHash, [], 0]],
+      ["proveBoundaryMismatch", [1n, false, ethers.ZeroHash, []]],
       ["timeoutChunk", [1n]],
       ["drawCommittee", [1n]],
       ["resolve", [1n]],

@@ -3,7 +3,7 @@
  * tests can answer chunk challenges with the very chunks the commitments cover.
  * Tree primitives come from ./merkle (node:crypto sha256, positional trees).
  */
-import { buildTrajectory, chunkLeaf, fileHash, proof, root, stepLeaf, batchLeaf, type Hex, type Trajectory, MerkleInputError } from "./merkle";
+import { buildTrajectory, checkpointLeaf, chunkLeaf, fileHash, proof, root, stepLeaf, batchLeaf, type Hex, type Trajectory, MerkleInputError } from "./merkle";
 
 export const CHUNK_SIZE = 32768;
 
@@ -80,4 +80,31 @@ export function dataTree(batches: FileTree[]): DataTree {
 function kOf(traj: Trajectory): number {
   const n = traj.checkpointLeaves.length;
   return (traj.stateHashes.length - 1) / (n - 1);
+}
+
+/**
+ * A worker whose step tree of one interval disagrees with its own checkpoints: checkpoint leaves
+ * commit `stateHashes` (every leaf, including `interval`'s, as an honest worker would), but
+ * stepRoot_interval is built over `stepHashes` (its k+1 leaves) instead of the honest states.
+ */
+export interface SplitTrajectory extends Trajectory {
+  interval: number;
+  stepHashes: Hex[];
+}
+
+export function splitTrajectory(stateHashes: readonly Hex[], k: number, interval: number, stepHashes: readonly Hex[]): SplitTrajectory {
+  if (stepHashes.length !== k + 1) throw new MerkleInputError("an interval's step tree has k+1 leaves", { details: { k, got: stepHashes.length } });
+  const honest = buildTrajectory(stateHashes, k);
+  if (interval < 0 || interval >= honest.stepRoots.length - 1) throw new MerkleInputError("no such interval", { details: { interval } });
+  const stepRoots = [...honest.stepRoots];
+  stepRoots[interval] = root(stepHashes.map((h, j) => stepLeaf(interval * k + j, h)));
+  const checkpointLeaves = stepRoots.map((r, i) => checkpointLeaf(i, stateHashes[i * k], r));
+  return { stateHashes: [...stateHashes], stepRoots, checkpointLeaves, checkpointRoot: root(checkpointLeaves), interval, stepHashes: [...stepHashes] };
+}
+
+/** Step leaf `j` of the split interval, as the worker's (inconsistent) step tree has it. */
+export function splitStepProof(traj: SplitTrajectory, j: number): { stateHash: Hex; proof: Hex[] } {
+  const k = traj.stepHashes.length - 1;
+  const leaves = traj.stepHashes.map((h, t) => stepLeaf(traj.interval * k + t, h));
+  return { stateHash: traj.stepHashes[j], proof: proof(leaves, j) };
 }
