@@ -141,6 +141,12 @@ export function stateUrls(index: ResultIndex, s: IndexedState): string[] {
 export interface ParseResultIndexOptions {
   /** Require the bytes to be exactly the canonical encoding (they hash to the resultURI). @default true */
   readonly requireCanonical?: boolean;
+  /**
+   * `lenient`: accept an interval whose first/last state differs from its checkpoint (the step root
+   * must still rebuild). Such an index is a provable cheat (DisputeManager.proveBoundaryMismatch),
+   * so a verifier must not drop it as malformed; `boundaryMismatches` lists them. @default "strict"
+   */
+  readonly boundaries?: "strict" | "lenient";
   /** Reject an index whose job id / spec hash / checkpoint root differ from these (on-chain values). */
   readonly expect?: { readonly jobId?: bigint; readonly specHash?: Hash; readonly checkpointRoot?: Hash; readonly initialStateHash?: Hash; readonly finalStateHash?: Hash };
 }
@@ -154,7 +160,7 @@ export function parseResultIndex(bytes: Uint8Array | string, options: ParseResul
   } catch (cause) {
     throw new ResultIndexError("not-json", "not JSON", { cause: String(cause) });
   }
-  const index = validateResultIndex(v);
+  const index = validateResultIndex(v, options.boundaries ?? "strict");
   if (options.requireCanonical !== false && encodeResultIndex(index).toString("utf8") !== text) {
     throw new ResultIndexError("not-canonical", "bytes are not the canonical (RFC 8785) encoding");
   }
@@ -178,7 +184,8 @@ export function parseResultIndex(bytes: Uint8Array | string, options: ParseResul
  * Checks the structure and every internal commitment: each interval's states rebuild the checkpoint's
  * step root, interval boundaries equal the checkpoints, and the checkpoints rebuild checkpointRoot.
  */
-export function validateResultIndex(v: unknown): ResultIndex {
+export function validateResultIndex(v: unknown, boundaries: "strict" | "lenient" = "strict"): ResultIndex {
+  const strict = boundaries === "strict";
   if (v === null || typeof v !== "object" || Array.isArray(v)) throw new ResultIndexError("not-object", "top level is not an object");
   const o = v as Record<string, unknown>;
   const allowed = new Set(["version", "jobId", "specHash", "checkpointRoot", "T", "k", "checkpoints", "intervals", "artifactBaseUrls"]);
@@ -220,7 +227,7 @@ export function validateResultIndex(v: unknown): ResultIndex {
     const c = checkpoints[i]!;
     if (i < n - 1) {
       const first = intervals[i]!.steps[0]!;
-      if (first.stateHash !== c.stateHash || first.sha256 !== c.sha256) {
+      if (strict && (first.stateHash !== c.stateHash || first.sha256 !== c.sha256)) {
         throw new ResultIndexError("boundary-mismatch", "an interval's first state is not its checkpoint", { interval: i });
       }
       const root = stepTree(intervals[i]!.steps.map((s) => s.stateHash), i * k).root;
@@ -230,7 +237,7 @@ export function validateResultIndex(v: unknown): ResultIndex {
     }
     if (i > 0) {
       const end = intervals[i - 1]!.steps[k]!;
-      if (end.stateHash !== c.stateHash || end.sha256 !== c.sha256) {
+      if (strict && (end.stateHash !== c.stateHash || end.sha256 !== c.sha256)) {
         throw new ResultIndexError("boundary-mismatch", "an interval's last state is not the next checkpoint", { interval: i - 1 });
       }
     }
@@ -274,6 +281,31 @@ function isHttpUrl(u: unknown): boolean {
   } catch {
     return false;
   }
+}
+
+/** Interval `interval`'s step leaf 0 (`atEnd` false) or k (`atEnd`) names another state than its checkpoint. */
+export interface BoundaryMismatch {
+  readonly interval: number;
+  readonly atEnd: boolean;
+  readonly checkpointStateHash: Hash;
+  readonly stepStateHash: Hash;
+}
+
+/**
+ * The boundary mismatches a verifier can prove on chain: only state hashes count (the chain holds
+ * no sha256). A sha256 that differs for the same state hash names the same committed state.
+ */
+export function boundaryMismatches(index: ResultIndex): BoundaryMismatch[] {
+  const out: BoundaryMismatch[] = [];
+  index.intervals.forEach((r, i) => {
+    const first = r.steps[0]!.stateHash;
+    const last = r.steps[index.k]!.stateHash;
+    const c0 = index.checkpoints[i]!.stateHash;
+    const c1 = index.checkpoints[i + 1]!.stateHash;
+    if (first !== c0) out.push({ interval: i, atEnd: false, checkpointStateHash: c0, stepStateHash: first });
+    if (last !== c1) out.push({ interval: i, atEnd: true, checkpointStateHash: c1, stepStateHash: last });
+  });
+  return out;
 }
 
 // ---- proofs ---------------------------------------------------------------------------------

@@ -110,7 +110,7 @@ const dBase: DisputeFacts = {
   disputeId: 3n, jobId: 1n, now: 1000n, block: 80, jobStatus: JobStatus.Submitted, phase: Phase.Voting, round: 0, deadline: 0n,
   randomnessBlock: 70, commitEnd: 1100n, revealEnd: 1200n, appealEnd: 0n, isChallenger: false, randomnessReady: false,
   juror: { drawn: true, committed: false, revealed: false }, roundJurors: 3, roundCommits: 0, roundReveals: 0, vote: undefined,
-  judging: false, locate: undefined, locating: false, chunks: [], ruling: 0, appeals: 0, maxAppeals: 1, belief: undefined,
+  judging: false, locate: undefined, locating: false, boundary: undefined, chunks: [], ruling: 0, appeals: 0, maxAppeals: 1, belief: undefined,
 };
 const dPolicy = { callTimeouts: false, deadlineMarginSec: 10n, appeal: false };
 const vote = { vote: 1 as const, salt: "0x" + "33".repeat(32) };
@@ -135,6 +135,20 @@ describe("verifier daemon: dispute solver", function () {
     expect(solveDispute({ ...dBase, juror: { drawn: false, committed: false, revealed: false }, now: 1201n }, { ...dPolicy, callTimeouts: true })).to.deep.equal([{ type: "resolve", round: 0 }]);
     expect(solveDispute({ ...dBase, phase: Phase.Ruled, appealEnd: 999n }, dPolicy)).to.deep.equal([{ type: "finalizeRuling" }]);
     expect(solveDispute({ ...dBase, jobStatus: JobStatus.Rejected }, dPolicy)).to.deep.equal([{ type: "closeMoot" }]);
+  });
+
+  it("challenger: proves a boundary mismatch instead of locating or pinpointing, only before a ruling", function () {
+    const pin = { ...dBase, phase: Phase.Pinpointing, isChallenger: true, juror: { drawn: false, committed: false, revealed: false }, deadline: 1500n };
+    const split = { ...pin, boundary: { atEnd: true } };
+    expect(solveDispute(split, dPolicy)).to.deep.equal([{ type: "proveBoundary", atEnd: true }]);
+    expect(solveDispute({ ...split, boundary: { atEnd: false }, locate: { kind: "found", localStep: 2 } }, dPolicy)).to.deep.equal([{ type: "proveBoundary", atEnd: false }]);
+    expect(solveDispute({ ...split, phase: Phase.AwaitingDraw }, dPolicy)).to.deep.equal([{ type: "proveBoundary", atEnd: true }]);
+    expect(solveDispute({ ...split, phase: Phase.Voting }, dPolicy)).to.deep.equal([{ type: "proveBoundary", atEnd: true }]);
+    // Not the challenger (not paid), a ruling already made, or the job no longer live: no proof.
+    expect(solveDispute({ ...split, isChallenger: false }, dPolicy)).to.not.deep.include({ type: "proveBoundary", atEnd: true });
+    expect(solveDispute({ ...split, phase: Phase.Ruled, appealEnd: 999n }, dPolicy)).to.deep.equal([{ type: "finalizeRuling" }]);
+    expect(solveDispute({ ...split, jobStatus: JobStatus.Rejected }, dPolicy)).to.deep.equal([{ type: "closeMoot" }]);
+    expect(solveDispute({ ...split, phase: Phase.Closed }, dPolicy)).to.deep.equal([]);
   });
 
   it("challenger: locate, pinpoint before the deadline, chunk-challenge what is not served, time it out", function () {

@@ -10,7 +10,7 @@ import type { Logger } from "pino";
 import { replay } from "../../engine/replay";
 import { compareInterval } from "../../engine/tolerance";
 import { StepInputError } from "../../engine/runner";
-import type { ResultIndex } from "../../protocol/resultIndex";
+import { boundaryMismatches, type ResultIndex } from "../../protocol/resultIndex";
 import { UPowError } from "../../errors";
 import { ArtifactProblemError, ArtifactsUnreachableError } from "../errors";
 import type { AuditOutcome } from "../solver/types";
@@ -61,10 +61,21 @@ export async function runAudit(p: RunAuditParameters): Promise<AuditOutcome> {
   const unreachableReasons: string[] = [];
   const defer = p.unreachable === "defer";
   const { spec, index } = p;
+  // Provable on chain without any replay (proveBoundaryMismatch): every such interval fails, sampled or not.
+  const split = new Set<number>();
+  for (const m of boundaryMismatches(index)) {
+    if (!split.has(m.interval)) {
+      split.add(m.interval);
+      failed.push(m.interval);
+    }
+    reasons.push(`interval ${m.interval}: step ${m.atEnd ? "k" : "0"} state ${m.stepStateHash} is not checkpoint ${m.interval + (m.atEnd ? 1 : 0)} (${m.checkpointStateHash})`);
+  }
+  if (split.size > 0) p.logger.warn({ intervals: [...split] }, "audit: committed step states disagree with checkpoints at interval boundaries");
   try {
     await withRunner(p.runners, spec.graph, p.settings, async (runner) => {
       for (const i of p.sample) {
         p.signal.throwIfAborted();
+        if (split.has(i)) continue;
         const log = p.logger.child({ interval: i });
         const bases = index.artifactBaseUrls;
         let start, end;

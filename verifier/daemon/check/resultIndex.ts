@@ -1,6 +1,8 @@
 /**
  * The worker's result index, fetched from the on-chain resultURI and accepted only when it is
- * canonical and rebuilds the on-chain checkpoint root, initial and final state hashes.
+ * canonical and rebuilds the on-chain checkpoint root, initial and final state hashes. Interval
+ * boundaries that differ from their checkpoints are accepted (lenient): that is a cheat the
+ * verifier proves on chain (boundaryMismatches), not an index to give up on.
  */
 import { parseResultIndex, type ResultIndex } from "../../protocol/resultIndex";
 import { UPowError } from "../../errors";
@@ -26,6 +28,7 @@ export async function loadResultIndex(p: LoadResultIndexParameters): Promise<Res
   let index: ResultIndex;
   try {
     index = parseResultIndex(bytes, {
+      boundaries: "lenient",
       expect: { jobId: p.jobId, checkpointRoot: p.checkpointRoot, initialStateHash: p.initialStateHash, finalStateHash: p.finalStateHash },
     });
   } catch (cause) {

@@ -4,7 +4,7 @@
  * bystander that moves timeouts on. Runs once per tick.
  */
 import { AbiCoder, MaxUint256, hexlify, keccak256, randomBytes } from "ethers";
-import { stepProof } from "../../protocol/resultIndex";
+import { boundaryMismatches, stepProof } from "../../protocol/resultIndex";
 import { UPowError } from "../../errors";
 import { judgeStep } from "../check/judge";
 import { locateFaultyStep } from "../check/locate";
@@ -26,6 +26,8 @@ export class DisputePlayer {
   #jobId = 0n;
   #step = 0;
   #notedRuling = false;
+  /** The interval's boundary mismatch (null: none), once the index was read. */
+  #boundary: { atEnd: boolean } | null | undefined;
 
   constructor(
     private readonly ctx: PlayerContext,
@@ -82,6 +84,8 @@ export class DisputePlayer {
       maxAppeals = Number((await disputeManager.params(bt)).maxAppeals);
       belief = d.challenger.toLowerCase() === me.toLowerCase() ? "fault" : this.#jurorBelief(round);
     }
+    const isChallenger = d.challenger.toLowerCase() === me.toLowerCase();
+    if (isChallenger && this.#boundary === undefined && phase !== Phase.None && phase !== Phase.Closed) await this.#findBoundary();
     const chunks = [];
     for (const cid of records.chunkChallenges(id)) {
       const c = await disputeManager.getChunkChallenge(cid, bt);
@@ -100,7 +104,7 @@ export class DisputePlayer {
       commitEnd: d.commitEnd,
       revealEnd: d.revealEnd,
       appealEnd: d.appealEnd,
-      isChallenger: d.challenger.toLowerCase() === me.toLowerCase(),
+      isChallenger,
       randomnessReady,
       juror,
       roundJurors,
@@ -110,12 +114,25 @@ export class DisputePlayer {
       judging: this.ctx.scheduler.has(`judge:${id}:${round}`),
       locate: records.locate(id),
       locating: this.ctx.scheduler.has(`locate:${id}`),
+      boundary: this.#boundary ?? undefined,
       chunks,
       ruling: Number(d.ruling),
       appeals: Number(d.appeals),
       maxAppeals,
       belief,
     };
+  }
+
+  /** Whether the disputed interval's step tree disagrees with its checkpoints (retried next tick when the index cannot be read). */
+  async #findBoundary(): Promise<void> {
+    try {
+      const { index } = await loadJobMaterials(this.ctx, this.#jobId);
+      const m = boundaryMismatches(index).filter((b) => b.interval === this.#interval);
+      this.#boundary = m.length === 0 ? null : { atEnd: m[0]!.atEnd };
+      if (m.length > 0) this.#log.warn({ interval: this.#interval, mismatches: m }, "interval's step states disagree with its checkpoints: provable");
+    } catch (err) {
+      this.#log.warn({ err: err instanceof UPowError ? err.shortMessage : String(err) }, "result index unavailable; boundary check deferred");
+    }
   }
 
   /** The latest of this node's stored juror votes up to `round` (Indeterminate holds no view). */
@@ -147,6 +164,13 @@ export class DisputePlayer {
         const a = stepProof(index, this.#interval, action.localStep);
         const b = stepProof(index, this.#interval, action.localStep + 1);
         await call(`pinpoint:${id}`, "pinpoint", dm.encodeFunctionData("pinpoint", [id, action.localStep, a.stateHash, a.proof, b.stateHash, b.proof]));
+        return;
+      }
+      case "proveBoundary": {
+        const { index } = await loadJobMaterials(this.ctx, this.#jobId);
+        const p = stepProof(index, this.#interval, action.atEnd ? index.k : 0);
+        const r = await call(`boundary:${id}`, "boundary-mismatch", dm.encodeFunctionData("proveBoundaryMismatch", [id, action.atEnd, p.stateHash, p.proof]));
+        if (r.kind === "sent" && r.result.kind === "mined" && !r.result.reused) this.#log.warn({ atEnd: action.atEnd }, "boundary mismatch proven: worker convicted");
         return;
       }
       case "challengeChunk":

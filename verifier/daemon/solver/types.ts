@@ -125,6 +125,11 @@ export interface DisputeFacts {
   judging: boolean;
   locate: LocateOutcome | undefined;
   locating: boolean;
+  /**
+   * The disputed interval's committed step leaf 0 (or k, `atEnd`) differs from checkpoint i (i+1):
+   * provable with proveBoundaryMismatch. Known to the challenger only; undefined when none/unknown.
+   */
+  boundary: { atEnd: boolean } | undefined;
   /** Chunk challenges this node opened in this dispute. */
   chunks: readonly ChunkChallengeFacts[];
   /** Current ruling (Ruling), meaningful in phase Ruled. */
@@ -149,6 +154,8 @@ export interface DisputePolicy {
 export type DisputeAction =
   | { type: "locate" }
   | { type: "pinpoint"; localStep: number }
+  /** Convict outright: step leaf 0 / k of the interval is not its checkpoint (§7.3). */
+  | { type: "proveBoundary"; atEnd: boolean }
   | { type: "challengeChunk"; leafIndex: number; chunkIndex: number }
   | { type: "timeoutChunk"; challengeId: bigint }
   | { type: "timeoutPinpoint" }
