@@ -17,6 +17,7 @@ import type {
 } from "../../typechain-types";
 import type { IDisputeManager } from "../../typechain-types/contracts/DisputeManager";
 import type { IJobMarket } from "../../typechain-types/contracts/JobMarket";
+import { defaultParams } from "../../scripts/lib/params";
 import { proof, type Hex } from "./merkle";
 import { checkpointProof, dataTree, fakeFile, fileTrajectory, stepProof, type DataTree, type FileTrajectory } from "./trees";
 
@@ -32,25 +33,8 @@ export const K = 2;
 /** Two chunks per state file: one full 32 KiB chunk and a short last one. */
 export const STATE_BYTES = 40_000;
 
-export const DEFAULT_DISPUTE_PARAMS: IDisputeManager.ParamsStruct = {
-  disputeBond: 100n * E18,
-  chunkBond: 10n * E18,
-  appealBond: 200n * E18,
-  jurorLock: 50n * E18,
-  incoherencePenalty: 10n * E18,
-  replayCost: 20n * E18,
-  challengerBps: 5_000,
-  jurorBps: 2_000,
-  requesterBps: 2_000,
-  bondJurorBps: 5_000,
-  committeeSize: 3,
-  quorum: 2,
-  maxRounds: 2,
-  maxAppeals: 1,
-  randomnessDelay: 2,
-  revealWindow: 3_600,
-  appealWindow: 3_600,
-};
+/** The deploy library's default dispute parameters: tests run the protocol as it is deployed. */
+export const DEFAULT_DISPUTE_PARAMS: IDisputeManager.ParamsStruct = defaultParams().dispute;
 
 export interface System {
   admin: HardhatEthersSigner;
