@@ -5,7 +5,8 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import type { Command } from "commander";
-import { buildProgram, main } from "../../../verifier/cli/main";
+import { buildProgram } from "../../../verifier/cli/main";
+import { cli } from "./helpers";
 import { readSafetensors, writeSafetensors } from "../../../verifier/engine/safetensors";
 import { readCheckpointIndex } from "../../../verifier/engine/checkpoints";
 
@@ -23,28 +24,6 @@ async function upow(cwd: string, ...args: string[]): Promise<{ stdout: string; s
   }
 }
 
-/** In process (fast): the same main() as bin/upow.js, stdout and the exit code captured. */
-async function cli(cwd: string, ...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  const prevCwd = process.cwd();
-  const out: string[] = [];
-  const err: string[] = [];
-  const wOut = process.stdout.write.bind(process.stdout);
-  const wErr = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((c: string | Uint8Array) => { out.push(String(c)); return true; }) as typeof process.stdout.write;
-  process.stderr.write = ((c: string | Uint8Array) => { err.push(String(c)); return true; }) as typeof process.stderr.write;
-  process.exitCode = 0;
-  process.chdir(cwd);
-  try {
-    await main(["node", "upow", "-q", ...args]);
-  } finally {
-    process.chdir(prevCwd);
-    process.stdout.write = wOut;
-    process.stderr.write = wErr;
-  }
-  const code = Number(process.exitCode ?? 0);
-  process.exitCode = 0;
-  return { stdout: out.join(""), stderr: err.join(""), code };
-}
 
 function allCommands(c: Command): Command[] {
   return [c, ...c.commands.flatMap(allCommands)];

@@ -10,14 +10,14 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { Command } from "commander";
-import { buildProgram, main } from "../../../verifier/cli/main";
+import { buildProgram } from "../../../verifier/cli/main";
 import { availableSettings, calibrate, skippedSetting } from "../../../verifier/engine/calibrate";
 import { buildStepGraph } from "../../../verifier/engine/onnx";
 import {
   EXECUTION_PROVIDERS, ExecutionProviderUnavailableError, GPU_DOCS, StepRunner, epFailureReason, foundBackends, type ExecutionProviderName,
 } from "../../../verifier/engine/runner";
 import { TrainerError } from "../../../verifier/engine/trainErrors";
-import { TINY_SPEC, tinyJob } from "./helpers";
+import { cli, TINY_SPEC, tinyJob } from "./helpers";
 
 /** Whether the EP opens a session for the tiny graph here (a GPU and its driver stack are present). */
 async function epWorks(ep: ExecutionProviderName): Promise<boolean> {
@@ -53,27 +53,6 @@ function expectClearEpError(err: ExecutionProviderUnavailableError, ep: string):
   expect(String(err.details?.hint)).to.match(/--ep cpu/);
 }
 
-async function cli(cwd: string, ...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  const prevCwd = process.cwd();
-  const out: string[] = [];
-  const err: string[] = [];
-  const wOut = process.stdout.write.bind(process.stdout);
-  const wErr = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((c: string | Uint8Array) => { out.push(String(c)); return true; }) as typeof process.stdout.write;
-  process.stderr.write = ((c: string | Uint8Array) => { err.push(String(c)); return true; }) as typeof process.stderr.write;
-  process.exitCode = 0;
-  process.chdir(cwd);
-  try {
-    await main(["node", "upow", "-q", ...args]);
-  } finally {
-    process.chdir(prevCwd);
-    process.stdout.write = wOut;
-    process.stderr.write = wErr;
-  }
-  const code = Number(process.exitCode ?? 0);
-  process.exitCode = 0;
-  return { stdout: out.join(""), stderr: err.join(""), code };
-}
 
 function command(program: Command, ...names: string[]): Command {
   let c = program;

@@ -2,6 +2,7 @@
 import { buildStepGraph, defaultHyperparameters, initState, type ModelSpec } from "../../../verifier/engine/onnx";
 import { StepRunner } from "../../../verifier/engine/runner";
 import type { TensorMap } from "../../../verifier/engine/tensor";
+import { main } from "../../../verifier/cli/main";
 
 export const TINY_SPEC: ModelSpec = { layers: [4, 8, 3], activation: "relu", optimizer: "adam" };
 
@@ -35,4 +36,27 @@ export async function tinyJob(options: { threads?: number; optLevel?: "disabled"
     graph,
     params: { runner, initialState: initState(TINY_SPEC, "tiny"), batches: (t: number) => data[t % data.length]!, hp },
   };
+}
+
+/** In process (fast): the same main() as bin/upow.js, stdout and the exit code captured. */
+export async function cli(cwd: string, ...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+  const prevCwd = process.cwd();
+  const out: string[] = [];
+  const err: string[] = [];
+  const wOut = process.stdout.write.bind(process.stdout);
+  const wErr = process.stderr.write.bind(process.stderr);
+  process.stdout.write = ((c: string | Uint8Array) => { out.push(String(c)); return true; }) as typeof process.stdout.write;
+  process.stderr.write = ((c: string | Uint8Array) => { err.push(String(c)); return true; }) as typeof process.stderr.write;
+  process.exitCode = 0;
+  process.chdir(cwd);
+  try {
+    await main(["node", "upow", "-q", ...args]);
+  } finally {
+    process.chdir(prevCwd);
+    process.stdout.write = wOut;
+    process.stderr.write = wErr;
+  }
+  const code = Number(process.exitCode ?? 0);
+  process.exitCode = 0;
+  return { stdout: out.join(""), stderr: err.join(""), code };
 }
