@@ -21,12 +21,10 @@ import { defaultParams } from "../../scripts/lib/params";
 import { proof, type Hex } from "./merkle";
 import { checkpointProof, dataTree, fakeFile, fileTrajectory, stepProof, type DataTree, type FileTrajectory } from "./trees";
 
-export const E18 = 10n ** 18n;
-export const WORKER_STAKE = 10_000n * E18;
+// Stakes and periods shared with the JobMarket/AuditManager fixture, so both run the same economy.
+import { AUDITOR_PENALTY, E18, MIN_JUROR_STAKE, UNBONDING_PERIOD, WORKER_STAKE } from "./jobs";
+export { AUDITOR_PENALTY, E18, MIN_JUROR_STAKE, UNBONDING_PERIOD, WORKER_STAKE };
 export const JUROR_STAKE = 1_000n * E18;
-export const MIN_JUROR_STAKE = 100n * E18;
-export const AUDITOR_PENALTY = 50n * E18;
-export const UNBONDING_PERIOD = 86_400n;
 export const N_JURORS = 12;
 export const T = 8;
 export const K = 2;
