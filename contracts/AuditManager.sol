@@ -139,6 +139,11 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
         return _auditors[jobId];
     }
 
+    /// @inheritdoc IAuditManager
+    function isAuditor(uint256 jobId, address account) external view returns (bool) {
+        return auditorState[jobId][account] != AuditorState.None;
+    }
+
     /// @notice The fault intervals a revealed canary named.
     function canaryFaults(uint256 jobId) external view returns (uint256[] memory) {
         return _canaryFaults[jobId];

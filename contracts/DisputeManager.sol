@@ -2,57 +2,85 @@
 pragma solidity 0.8.28;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 
 import {IDisputeManager} from "./interfaces/IDisputeManager.sol";
+import {IDataAvailability} from "./interfaces/IDataAvailability.sol";
 import {IStakeManager} from "./interfaces/IStakeManager.sol";
 import {IJobMarket} from "./interfaces/IJobMarket.sol";
 import {IRandomness} from "./interfaces/IRandomness.sol";
 import {DisputeLogic} from "./lib/DisputeLogic.sol";
 import {DisputeJury} from "./lib/DisputeJury.sol";
+import {DisputeQueue} from "./lib/DisputeQueue.sol";
+import {DisputeEvidence} from "./lib/DisputeEvidence.sol";
 
 /// @title DisputeManager
-/// @notice Interval disputes (§7.2, §10.5), pinpointing to one step (§7.3), on-chain chunk
-/// challenges for data availability (§10.6), stake-weighted juror committees with commit-reveal,
-/// escalation and appeals (§7.4, §7.5, §10.7), and the money of every outcome (§7.6).
+/// @notice Interval disputes (§7.2, v3 V2), pinpointing to one step (§7.3, V9.3), stake-weighted
+/// juror committees with commit-reveal, escalation and appeals (§7.4, §7.5, V5, V6), and the money of
+/// every outcome (§7.6). Data availability is the DataAvailability contract's (V1).
 /// @dev Holds MODULE_ROLE on the StakeManager and DISPUTE_ROLE on the JobMarket. There is no pause:
 /// dispute resolution never stops. Every deadline has a permissionless function that moves on.
 /// All payouts are pull credits in the staking token (`withdraw`); burns go to `BURN_ADDRESS`.
-contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuard {
+///
+/// Soundness rules (v3): a commitment counts only between the job's submission and its window end
+/// and expires after `commitTTL` (its bond burned unless used); several disputes may run on one
+/// interval, one per challenger, each on its own deadlines; a conviction's bounty goes to the
+/// earliest-ordered live dispute of the job that missed no deadline (a worker's sybil gains nothing
+/// by outrunning the finder); a pinpoint timeout never pays the requester nor `replayCost`.
+contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     bytes32 public constant GOVERNOR_ROLE = keccak256("GOVERNOR_ROLE");
     address public constant BURN_ADDRESS = 0x000000000000000000000000000000000000dEaD;
-    /// @dev Upper bound of the reveal and appeal windows.
+    /// @dev Upper bound of the reveal, appeal, TTL, extension and draw-wait parameters.
     uint256 public constant MAX_TIMEOUT = 30 days;
+    /// @notice Steps a challenger may pinpoint in one dispute while rulings come back Indeterminate (V9.3).
+    uint8 public constant MAX_PINPOINTS = 3;
 
     IStakeManager public immutable stakeManager;
     IJobMarket public immutable jobMarket;
     IRandomness public immutable randomness;
+    IDataAvailability public immutable dataAvailability;
     IERC20 public immutable stakingToken;
 
     Params private _params;
 
     uint256 public disputeCount;
-    uint256 public chunkChallengeCount;
+    /// @notice Global order of challenge commitments (v3 V2.1).
+    uint64 public commitmentCount;
+    /// @notice Bonds of commitments neither used nor expired (conservation checks read it).
+    uint256 public commitBondsHeld;
 
-    mapping(bytes32 commitment => uint256 blockNumber) public commitments;
+    mapping(bytes32 commitment => ChallengeCommitment) private _commitments;
     mapping(uint256 disputeId => Dispute) private _disputes;
     mapping(uint256 disputeId => mapping(uint256 round => RoundInfo)) private _rounds;
     mapping(uint256 disputeId => mapping(uint256 round => mapping(address juror => Vote))) private _votes;
     mapping(uint256 disputeId => mapping(uint256 index => Appeal)) private _appeals;
-    mapping(uint256 challengeId => ChunkChallenge) private _chunks;
-    mapping(uint256 jobId => mapping(uint64 interval => uint256 disputeId)) public activeDispute;
-    mapping(uint256 jobId => uint256 count) public openChunkChallenges;
+    mapping(uint256 jobId => DisputeQueue.Queue) private _queues;
+    /// @notice The live dispute of a challenger on an interval (at most one, v3 V2.2).
+    mapping(uint256 jobId => mapping(uint64 interval => mapping(address challenger => uint256))) public disputeOf;
+    /// @notice Whether a challenger already reopened an interval (at most once, v3 V2.3).
+    mapping(uint256 jobId => mapping(uint64 interval => mapping(address challenger => bool))) public reopenUsed;
+    mapping(uint256 jobId => uint64) private _reopenHold;
+    mapping(uint256 jobId => mapping(uint64 interval => bool)) public intervalRefunded;
     mapping(uint256 jobId => mapping(uint64 globalStep => bool)) public stepJudged;
     mapping(address account => uint256 amount) public credits;
 
-    constructor(IStakeManager stakeManager_, IJobMarket jobMarket_, IRandomness randomness_, address admin, Params memory params_) {
+    constructor(
+        IStakeManager stakeManager_,
+        IJobMarket jobMarket_,
+        IRandomness randomness_,
+        IDataAvailability dataAvailability_,
+        address admin,
+        Params memory params_
+    ) {
+        if (address(dataAvailability_) == address(0) || admin == address(0)) revert DisputeManagerZeroAddress();
         stakeManager = stakeManager_;
         jobMarket = jobMarket_;
         randomness = randomness_;
+        dataAvailability = dataAvailability_;
         stakingToken = stakeManager_.stakingToken();
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(GOVERNOR_ROLE, admin);
@@ -62,8 +90,9 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuard {
     // ------------------------------------------------------------------ governance
 
     /// @notice Replaces all parameters at once.
-    /// @dev Emits {ParamsUpdated}. Requirements: GOVERNOR_ROLE; every value within its bounds
-    /// (see `DisputeLogic.firstInvalidParam`), else {DisputeManagerInvalidParam} with the field's index.
+    /// @dev Emits {ParamsUpdated}. Requirements: GOVERNOR_ROLE; every value within its bounds and
+    /// every reachable committee drawable (see `DisputeLogic.invalidParam`), else
+    /// {DisputeManagerInvalidParam} naming the field.
     function setParams(Params calldata params_) external onlyRole(GOVERNOR_ROLE) {
         DisputeLogic.storeParams(_params, params_, MAX_TIMEOUT);
     }
@@ -75,251 +104,197 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuard {
 
     // ------------------------------------------------------------------ opening
 
-    /// @notice Commits to disputing `(jobId, interval)` without revealing it (§10.5).
-    /// `commitment = keccak256(abi.encode(jobId, interval, challenger, salt))`.
+    /// @notice Commits to disputing an interval without revealing it, taking `commitBond`:
+    /// `commitment = keccak256(abi.encode(jobId, interval, challenger, salt))`. It counts only if
+    /// mined after the job's submission block and before its window end, and must be used within
+    /// `commitTTL`, else its bond is burned (v3 V2.1).
     /// @dev Emits {ChallengeCommitted}. Requirements: the commitment is new.
-    function commitChallenge(bytes32 commitment) external {
-        if (commitments[commitment] != 0) revert DisputeManagerCommitmentExists(commitment);
-        commitments[commitment] = block.number;
-        emit ChallengeCommitted(commitment, msg.sender, block.number);
+    function commitChallenge(bytes32 commitment) external nonReentrant {
+        uint256 bond = _params.commitBond;
+        DisputeEvidence.commit(_commitments, commitment, ++commitmentCount, bond);
+        commitBondsHeld += bond;
+        _pull(bond);
     }
 
-    /// @notice Opens a dispute on interval `interval` of a submitted job, taking `disputeBond`.
-    /// @dev Emits {DisputeOpened}, and {DisputeSuperseded} + {DisputeClosed} + {Credited} when this
-    /// commitment is older than the active, not yet pinpointed dispute of the interval.
-    /// Requirements: a commitment of the caller at least one block old; the job Submitted and its
-    /// window open; `interval < n-1`; checkpoint leaves `interval` and `interval+1` proven against the
-    /// job's checkpoint root; the interval free, or held by a later, unpinpointed commitment.
-    /// `checkpoint` is leaf `interval` (state hash, step root, proof), `checkpointNext` leaf `interval+1`.
+    /// @notice Burns the bond of a commitment not used within `commitTTL`. Anyone may call.
+    /// @dev Emits {CommitmentExpired}. Requirements: the commitment exists, unused, and expired.
+    function expireCommitment(bytes32 commitment) external nonReentrant {
+        uint256 bond = DisputeEvidence.expire(_commitments, commitment, _params.commitTTL);
+        commitBondsHeld -= bond;
+        _burn(bond);
+    }
+
+    /// @notice Opens a dispute on interval `interval` of a submitted job, taking `disputeBond` and
+    /// refunding the commitment's bond. With both checkpoint proofs the leaves are stored as
+    /// evidence; with empty proofs (leaves the challenger could not obtain) the worker must post them
+    /// within the job's answer timeout or be convicted (v3 V1.1).
+    /// @param hint a live dispute of the job ordered before this one, to find its place in the queue
+    /// cheaply (0: search from the head; a wrong hint costs gas, never correctness).
+    /// @dev Emits {DisputeOpened} (and the DataAvailability's events). Requirements: a commitment of
+    /// the caller at least one block old, mined after the submission block and by `windowEnd`, not
+    /// expired; the job Submitted and its window open; `interval < n-1`; no live dispute of the caller
+    /// on the interval; given proofs valid.
     function openDispute(
         uint256 jobId,
         uint64 interval,
         bytes32 salt,
         CheckpointProof calldata checkpoint,
-        CheckpointProof calldata checkpointNext
+        CheckpointProof calldata checkpointNext,
+        uint256 hint
     ) external nonReentrant returns (uint256 disputeId) {
-        uint256 commitBlock = _consumeCommitment(keccak256(abi.encode(jobId, interval, msg.sender, salt)));
-        uint64 pinpointTimeout = _checkCheckpoints(jobId, interval, checkpoint, checkpointNext);
-        disputeId = _createDispute(jobId, interval, commitBlock, checkpoint.stepRoot, pinpointTimeout);
-        Dispute storage d = _disputes[disputeId];
-        d.startStateHash = checkpoint.stateHash;
-        d.endStateHash = checkpointNext.stateHash;
-    }
-
-    function _consumeCommitment(bytes32 commitment) private returns (uint256 commitBlock) {
-        commitBlock = commitments[commitment];
-        if (commitBlock == 0) revert DisputeManagerCommitmentNotFound(commitment);
-        if (commitBlock >= block.number) revert DisputeManagerCommitmentTooRecent(commitment, commitBlock);
-        delete commitments[commitment];
-    }
-
-    /// @dev Checks the job is disputable and both checkpoint leaves; returns the pinpoint timeout.
-    function _checkCheckpoints(
-        uint256 jobId,
-        uint64 interval,
-        CheckpointProof calldata checkpoint,
-        CheckpointProof calldata checkpointNext
-    ) private view returns (uint64 pinpointTimeout) {
-        IJobMarket.Job memory job = jobMarket.getJob(jobId);
+        IJobMarket.Job memory job = _job(jobId);
         if (job.status != IJobMarket.JobStatus.Submitted || block.timestamp > job.windowEnd) {
             revert DisputeManagerJobNotDisputable(jobId);
         }
-        uint256 n = uint256(job.totalSteps) / job.checkpointInterval + 1;
-        if (uint256(interval) + 1 >= n) revert DisputeManagerInvalidInterval(jobId, interval);
-        if (!DisputeLogic.verifyCheckpoints(job.checkpointRoot, n, interval, checkpoint, checkpointNext)) {
-            revert DisputeManagerInvalidProof();
-        }
-        // The challenger may first need chunk challenges answered (§10.6), so it gets both timeouts.
-        pinpointTimeout = uint64(jobMarket.pinpointTimeout(jobId) + jobMarket.answerTimeout(jobId));
+        ChallengeCommitment memory c = DisputeEvidence.consume(
+            _commitments, keccak256(abi.encode(jobId, interval, msg.sender, salt)), job, _params.commitTTL
+        );
+        commitBondsHeld -= c.bond;
+        disputeId = _createDispute(jobId, interval, c.order, c.committedAt, hint);
+        _disputes[disputeId].checkpointDemand =
+            DisputeEvidence.openEvidence(dataAvailability, jobId, disputeId, interval, checkpoint, checkpointNext);
+        _credit(c.challenger, c.bond);
     }
 
-    function _createDispute(uint256 jobId, uint64 interval, uint256 commitBlock, bytes32 stepRoot, uint64 pinpointTimeout)
+    /// @notice Reopens an interval whose dispute ended Void (v3 V2.3): once per challenger and
+    /// interval, keeping the voided dispute's order; after `windowEnd` only when its commitment was
+    /// still valid at `windowEnd`, and never after `windowEnd + maxExtension`.
+    /// @dev Emits {DisputeReopened}, {DisputeOpened}. Requirements: the caller is the voided
+    /// dispute's challenger; the job Submitted; the rules above.
+    function reopenDispute(uint256 voidedDisputeId, uint256 hint) external nonReentrant returns (uint256 disputeId) {
+        Dispute storage v = _disputes[voidedDisputeId];
+        if (msg.sender != v.challenger) revert DisputeManagerNotChallenger(voidedDisputeId, msg.sender);
+        uint256 jobId = v.jobId;
+        uint64 interval = v.interval;
+        IJobMarket.Job memory job = _job(jobId);
+        if (
+            v.ruling != Ruling.Void || reopenUsed[jobId][interval][msg.sender]
+                || job.status != IJobMarket.JobStatus.Submitted || block.timestamp > _reopenDeadline(v, job.windowEnd)
+        ) revert DisputeManagerCannotReopen(voidedDisputeId);
+        reopenUsed[jobId][interval][msg.sender] = true;
+        disputeId = _createDispute(jobId, interval, v.order, v.committedAt, hint);
+        _disputes[disputeId].reopened = true;
+        emit DisputeReopened(disputeId, voidedDisputeId);
+    }
+
+    function _createDispute(uint256 jobId, uint64 interval, uint64 order, uint64 committedAt, uint256 hint)
         private
         returns (uint256 disputeId)
     {
+        if (uint256(interval) + 1 >= jobMarket.checkpointCount(jobId)) revert DisputeManagerInvalidInterval(jobId, interval);
         disputeId = ++disputeCount;
-        uint256 activeId = activeDispute[jobId][interval];
-        if (activeId != 0) {
-            Dispute storage active = _disputes[activeId];
-            if (commitBlock >= active.commitBlock || active.phase != Phase.Pinpointing) {
-                revert DisputeManagerIntervalDisputed(jobId, interval, activeId);
-            }
-            emit DisputeSuperseded(activeId, disputeId);
-            _refundAndClose(activeId, Ruling.Superseded);
-        }
+        IJobMarket.JobTerms memory t = _terms(jobId);
         uint256 bond = _params.disputeBond;
-        Dispute storage d = _disputes[disputeId];
-        d.jobId = jobId;
-        d.challenger = msg.sender;
-        d.interval = interval;
-        d.commitBlock = uint64(commitBlock);
-        d.phase = Phase.Pinpointing;
-        d.deadline = uint64(block.timestamp) + pinpointTimeout;
-        d.bond = bond;
-        d.stepRoot = stepRoot;
-        activeDispute[jobId][interval] = disputeId;
-
-        emit DisputeOpened(disputeId, jobId, interval, msg.sender, bond, d.deadline);
-        stakingToken.safeTransferFrom(msg.sender, address(this), bond);
-        // A superseding dispute takes over the open-dispute slot of the one it replaced.
-        if (activeId == 0) jobMarket.onDisputeOpened(jobId);
+        // Own absolute deadline (V2.2): the worker may need to post leaves, the challenger then replays.
+        DisputeQueue.Opening memory o = DisputeQueue.Opening(
+            jobId, interval, order, committedAt, uint64(block.timestamp + 2 * uint256(t.answerTimeout) + t.pinpointTimeout), bond
+        );
+        DisputeQueue.open(_queues[jobId], _disputes, disputeOf[jobId][interval], disputeId, o, hint);
+        jobMarket.onDisputeOpened(jobId);
+        _pull(bond);
     }
 
     // ------------------------------------------------------------------ pinpointing
 
     /// @notice Names the disputed step: the worker's states before and after local step `localStep`
-    /// of the interval, proven against the interval's step root (§7.3). Starts the randomness delay.
-    /// @dev Emits {StepPinpointed}. Requirements: the challenger; phase Pinpointing before the
-    /// deadline; `localStep < k`; both step leaves proven; the global step not judged before.
-    function pinpoint(
-        uint256 disputeId,
-        uint64 localStep,
-        bytes32 stateHash,
-        bytes32[] calldata proof,
-        bytes32 stateHashNext,
-        bytes32[] calldata proofNext
-    ) external {
+    /// of the interval, each proven against the interval's step root or already stored as evidence
+    /// (empty proof). Starts the randomness delay.
+    /// @dev Emits {StepPinpointed}. Requirements: the challenger; phase Pinpointing before its
+    /// (extended) deadline; the interval's checkpoint leaf known; `localStep < k`; both step leaves
+    /// proven; the global step not judged before; fewer than MAX_PINPOINTS steps named.
+    function pinpoint(uint256 disputeId, uint64 localStep, StepClaim calldata before, StepClaim calldata next_)
+        external
+    {
         Dispute storage d = _inPhase(disputeId, Phase.Pinpointing);
         if (msg.sender != d.challenger) revert DisputeManagerNotChallenger(disputeId, msg.sender);
-        if (block.timestamp > d.deadline) revert DisputeManagerDeadlinePassed(disputeId, d.deadline);
-        uint64 k = jobMarket.getJob(d.jobId).checkpointInterval;
-        if (localStep >= k) revert DisputeManagerInvalidStep(disputeId, localStep);
-        uint64 globalStep = d.interval * k + localStep;
-        if (stepJudged[d.jobId][globalStep]) revert DisputeManagerStepAlreadyJudged(d.jobId, globalStep);
-        if (
-            !DisputeLogic.verifyStep(d.stepRoot, k, d.interval, localStep, stateHash, proof)
-                || !DisputeLogic.verifyStep(d.stepRoot, k, d.interval, localStep + 1, stateHashNext, proofNext)
-        ) revert DisputeManagerInvalidProof();
-
+        uint256 deadline = pinpointDeadline(disputeId);
+        if (block.timestamp > deadline) revert DisputeManagerDeadlinePassed(disputeId, deadline);
+        uint64 globalStep = DisputeEvidence.checkPinpoint(
+            dataAvailability, jobMarket, d, stepJudged[d.jobId], disputeId, localStep, before, next_
+        );
         d.step = globalStep;
-        d.phase = Phase.AwaitingDraw;
-        d.randomnessBlock = uint64(block.number) + _params.randomnessDelay;
-        emit StepPinpointed(disputeId, globalStep, stateHash, stateHashNext, d.randomnessBlock);
+        if (d.pinpoints > 0) {
+            ++d.round;
+            d.roundBase = d.round;
+            d.failedRounds = 0;
+        }
+        ++d.pinpoints;
+        _awaitDraw(d);
+        emit StepPinpointed(disputeId, globalStep, before.stateHash, next_.stateHash, d.randomnessBlock);
     }
 
-    /// @notice Closes a dispute whose challenger named no step in time; the bond is forfeited.
-    /// @dev Emits {BondForfeited}, {Credited}, {DisputeClosed}. Requirements: phase Pinpointing, the
-    /// deadline passed, no chunk challenge open on the job.
+    /// @notice Closes a dispute whose challenger named no step in time. A first pinpoint missed
+    /// forfeits the bond (the worker gets `answerFee` only if it had to post checkpoint leaves, the
+    /// rest burns, V2.5); after an Indeterminate ruling the dispute closes Indeterminate, bond refunded.
+    /// @dev Emits {BondForfeited} or {Credited}, then {DisputeClosed}. Requirements: phase
+    /// Pinpointing; the (extended) deadline passed; none of the dispute's challenges open.
     function timeoutPinpoint(uint256 disputeId) external nonReentrant {
         Dispute storage d = _inPhase(disputeId, Phase.Pinpointing);
-        if (block.timestamp <= d.deadline) revert DisputeManagerDeadlineNotPassed(disputeId, d.deadline);
-        _forfeitBond(disputeId, d, false);
-        _closeWithoutConviction(disputeId, d, Ruling.ChallengerTimedOut);
+        uint256 deadline = pinpointDeadline(disputeId);
+        if (block.timestamp <= deadline) revert DisputeManagerDeadlineNotPassed(disputeId, deadline);
+        (uint256 open,) = _activity(disputeId);
+        if (open != 0) revert DisputeManagerChallengesOpen(disputeId, open);
+        if (d.pinpoints > 0) {
+            _refundBond(d);
+            _close(disputeId, d, Ruling.Indeterminate);
+            return;
+        }
+        uint256 bond = d.bond;
+        d.bond = 0;
+        uint256 toWorker = DisputeEvidence.checkpointAnswerFee(dataAvailability, d.checkpointDemand, bond);
+        emit BondForfeited(disputeId, toWorker, 0, bond - toWorker);
+        _credit(_job(d.jobId).worker, toWorker);
+        _burn(bond - toWorker);
+        _close(disputeId, d, Ruling.ChallengerTimedOut);
+    }
+
+    /// @notice The pinpoint deadline of a dispute: its own deadline, or `pinpointTimeout` after the
+    /// latest answer to one of its availability challenges, whichever is later.
+    function pinpointDeadline(uint256 disputeId) public view returns (uint256) {
+        Dispute storage d = _disputes[disputeId];
+        (, uint64 lastAnswerAt) = _activity(disputeId);
+        uint256 extended = lastAnswerAt == 0 ? 0 : lastAnswerAt + _terms(d.jobId).pinpointTimeout;
+        return extended > d.deadline ? extended : d.deadline;
     }
 
     // ------------------------------------------------------------------ boundary mismatch
 
     /// @notice Convicts a worker whose step tree of the disputed interval disagrees with its own
-    /// checkpoints: step leaf 0 (`atEnd` false) or step leaf k (`atEnd` true) of `stepRoot_i` holds a
-    /// state hash other than checkpoint `i` (or `i+1`). No single-step replay can catch this, so it
-    /// is proven directly. Permissionless; the dispute's challenger is the beneficiary.
-    /// @dev Emits {BoundaryMismatchProven} and the conviction events (see `finalizeRuling`).
-    /// Requirements: the dispute not closed, the job Submitted; `stateHash` proven as step leaf 0
-    /// (or k) of the interval's step root, else {DisputeManagerInvalidProof}; `stateHash` differs
-    /// from the checkpoint's state hash, else {DisputeManagerBoundaryConsistent}.
+    /// checkpoints: step leaf 0 (`atEnd` false) or step leaf k (`atEnd` true) holds a state hash
+    /// other than checkpoint `i` (or `i+1`). No single-step replay can catch this, so it is proven
+    /// directly (with a proof, or from stored evidence with an empty proof). Permissionless.
+    /// @dev Emits {BoundaryMismatchProven} and the conviction events. Requirements: the dispute live,
+    /// the job Submitted; checkpoint leaves `i`, `i+1` known; the step leaf proven; a mismatch.
     function proveBoundaryMismatch(uint256 disputeId, bool atEnd, bytes32 stateHash, bytes32[] calldata stepProof)
         external
         nonReentrant
     {
         Dispute storage d = _disputes[disputeId];
-        uint64 k = _liveJob(disputeId, d).checkpointInterval;
-        if (!DisputeLogic.verifyStep(d.stepRoot, k, d.interval, atEnd ? k : 0, stateHash, stepProof)) {
-            revert DisputeManagerInvalidProof();
-        }
-        bytes32 checkpointStateHash = atEnd ? d.endStateHash : d.startStateHash;
-        if (stateHash == checkpointStateHash) revert DisputeManagerBoundaryConsistent(disputeId, atEnd);
+        _liveJob(disputeId, d);
+        bytes32 checkpointStateHash =
+            DisputeEvidence.checkBoundary(dataAvailability, jobMarket, d, disputeId, atEnd, stateHash, stepProof);
         emit BoundaryMismatchProven(disputeId, atEnd, checkpointStateHash, stateHash);
-        _convict(disputeId, d, d.challenger, true);
+        _convict(d.jobId, disputeId, address(0));
     }
 
-    // ------------------------------------------------------------------ chunk challenges (§10.6)
+    // ------------------------------------------------------------------ availability hook
 
-    /// @notice Challenges the worker to publish chunk `chunkIndex` of state `leafIndex` of the
-    /// disputed interval, taking `chunkBond`.
-    /// @dev Emits {ChunkChallenged}. Requirements: the dispute not closed, the job Submitted;
-    /// `stateHash` proven as step leaf `leafIndex` of the interval's step root.
-    function challengeChunk(
-        uint256 disputeId,
-        uint64 leafIndex,
-        bytes32 stateHash,
-        bytes32[] calldata stepProof,
-        uint64 chunkIndex
-    ) external nonReentrant returns (uint256 challengeId) {
-        Dispute storage d = _disputes[disputeId];
-        IJobMarket.Job memory job = _liveJob(disputeId, d);
-        if (!DisputeLogic.verifyStep(d.stepRoot, job.checkpointInterval, d.interval, leafIndex, stateHash, stepProof)) {
-            revert DisputeManagerInvalidProof();
-        }
-        return _openChunk(disputeId, stateHash, chunkIndex, false);
-    }
-
-    /// @notice Challenges the worker to publish chunk `chunkIndex` of batch `batchIndex` of the
-    /// job's data tree, taking `chunkBond`.
-    /// @dev Emits {ChunkChallenged}. Requirements: the dispute not closed, the job Submitted;
-    /// `batchHash` proven as leaf `batchIndex` of the job's data root.
-    function challengeBatchChunk(
-        uint256 disputeId,
-        uint64 batchIndex,
-        bytes32 batchHash,
-        bytes32[] calldata dataProof,
-        uint64 chunkIndex
-    ) external nonReentrant returns (uint256 challengeId) {
-        Dispute storage d = _disputes[disputeId];
-        IJobMarket.Job memory job = _liveJob(disputeId, d);
-        if (!DisputeLogic.verifyBatch(job.dataRoot, job.numBatches, batchIndex, batchHash, dataProof)) {
-            revert DisputeManagerInvalidProof();
-        }
-        return _openChunk(disputeId, batchHash, chunkIndex, true);
-    }
-
-    /// @notice Answers a chunk challenge with the chunk and its proof against the file hash; the
-    /// bond is credited to the answerer as gas compensation. Anyone holding the data may answer.
-    /// @dev Emits {ChunkAnswered}, {Credited}. Requirements: the challenge open and not expired; the
-    /// chunk has the right length for its index and `fileHash(byteLength, root) == fileHash`.
-    /// A challenge naming a chunk past the end of the file is answered with the file's last chunk.
-    function answerChunk(uint256 challengeId, uint64 byteLength, bytes calldata chunk, bytes32[] calldata proof) external {
-        ChunkChallenge storage c = _chunks[challengeId];
-        if (c.status != ChunkStatus.Open) revert DisputeManagerChunkNotOpen(challengeId);
-        if (block.timestamp > c.deadline) revert DisputeManagerDeadlinePassed(c.disputeId, c.deadline);
-        if (!DisputeLogic.checkChunk(c.fileHash, c.chunkIndex, byteLength, chunk, proof)) {
-            revert DisputeManagerInvalidChunk(challengeId);
-        }
-        c.status = ChunkStatus.Answered;
-        --openChunkChallenges[_disputes[c.disputeId].jobId];
-        emit ChunkAnswered(challengeId, msg.sender, byteLength, c.chunkIndex);
-        _credit(msg.sender, c.bond);
-    }
-
-    /// @notice Settles an unanswered chunk challenge after its deadline: the worker is convicted
-    /// (data unavailable, §10.6) with the chunk challenger as beneficiary. If the job was already
-    /// convicted the bond is simply refunded.
-    /// @dev Emits {ChunkChallengeExpired} and the conviction events (see `finalizeRuling`).
-    /// Requirements: the challenge open and its deadline passed.
-    function timeoutChunk(uint256 challengeId) external nonReentrant {
-        ChunkChallenge storage c = _chunks[challengeId];
-        if (c.status != ChunkStatus.Open) revert DisputeManagerChunkNotOpen(challengeId);
-        if (block.timestamp <= c.deadline) revert DisputeManagerDeadlineNotPassed(c.disputeId, c.deadline);
-        uint256 disputeId = c.disputeId;
-        Dispute storage d = _disputes[disputeId];
-        --openChunkChallenges[d.jobId];
-        _credit(c.challenger, c.bond);
-        if (jobMarket.getJob(d.jobId).status != IJobMarket.JobStatus.Submitted) {
-            c.status = ChunkStatus.Refunded;
-            emit ChunkChallengeExpired(challengeId, false);
-            return;
-        }
-        c.status = ChunkStatus.TimedOut;
-        emit ChunkChallengeExpired(challengeId, true);
-        // The dispute the challenge belongs to may be superseded (closed); then no committee shares.
-        _convict(disputeId, d, c.challenger, d.phase != Phase.Closed);
+    /// @inheritdoc IDisputeManager
+    /// @dev The worker is convicted; the dispute the challenge belonged to closes WorkerFault; the
+    /// opener earns at most `openerFee` of the bounty (V4.1). Requirements: the DataAvailability.
+    function onUnavailable(uint256 jobId, uint256 disputeId, address opener) external nonReentrant {
+        if (msg.sender != address(dataAvailability)) revert DisputeManagerNotDataAvailability(msg.sender);
+        _convict(jobId, disputeId, opener);
     }
 
     // ------------------------------------------------------------------ committee (§7.4, §10.7)
 
     /// @notice Draws the round's committee once the randomness block is mined; re-targets the
-    /// randomness block when it expired unread.
-    /// @dev Emits {CommitteeDrawn} or {RandomnessRetargeted}. Requirements: phase AwaitingDraw; the
-    /// randomness available (or expired).
+    /// randomness block when it expired unread, or when nobody could be drawn (V5.2) until
+    /// `maxDrawWait` has passed, after which the dispute is Void and the interval's share of the
+    /// reward goes back to the requester.
+    /// @dev Emits {CommitteeDrawn}, {RandomnessRetargeted}, or the Void events. Requirements: phase
+    /// AwaitingDraw; the randomness available (or expired).
     function drawCommittee(uint256 disputeId) external nonReentrant {
         Dispute storage d = _inPhase(disputeId, Phase.AwaitingDraw);
         Params storage p = _params;
@@ -333,33 +308,40 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuard {
         }
         uint8 round = d.round;
         uint256 jobId = d.jobId;
-        DisputeJury.draw(
+        bool drawn = DisputeJury.draw(
             stakeManager,
             d,
             p,
             _rounds[disputeId][round],
             _votes[disputeId][round],
             keccak256(abi.encode(randomness.valueAt(d.randomnessBlock), disputeId, round)),
-            jobMarket.getJob(jobId).worker,
+            _job(jobId).worker,
             jurorLockId(disputeId, round),
             disputeId,
             // Jurors fetch two states and run the step twice before committing (§10.11).
-            uint64(jobMarket.revealTimeout(jobId))
+            uint64(_revealTimeout(jobId))
         );
+        if (drawn) return;
+        if (block.timestamp < uint256(d.drawSince) + p.maxDrawWait) {
+            d.randomnessBlock = uint64(block.number) + p.randomnessDelay;
+            emit RandomnessRetargeted(disputeId, d.randomnessBlock);
+            return;
+        }
+        _refundBond(d);
+        _settleAppealsAndPot(disputeId, d, Ruling.Void, 0);
+        _refundInterval(d);
+        _voidAndClose(disputeId, d);
     }
 
     /// @notice Commits a juror's vote: `keccak256(abi.encode(disputeId, round, juror, vote, salt))`.
-    /// @dev Emits {VoteCommitted}. Requirements: phase Voting, commit window open, caller drawn in
-    /// this round and not yet committed.
+    /// @dev Emits {VoteCommitted}. Requirements: phase Voting, commit window open (extended by answered
+    /// juror challenges), caller drawn in this round and not yet committed, commitment non-zero (V6.3).
     function commitVote(uint256 disputeId, bytes32 commitment) external {
         Dispute storage d = _inPhase(disputeId, Phase.Voting);
-        if (block.timestamp > d.commitEnd) revert DisputeManagerDeadlinePassed(disputeId, d.commitEnd);
-        Vote storage v = _votes[disputeId][d.round][msg.sender];
-        if (!v.drawn) revert DisputeManagerNotJuror(disputeId, msg.sender);
-        if (v.commitment != bytes32(0)) revert DisputeManagerAlreadyCommitted(disputeId, msg.sender);
-        v.commitment = commitment;
-        ++_rounds[disputeId][d.round].commits;
-        emit VoteCommitted(disputeId, d.round, msg.sender);
+        (uint256 commitEnd,) = votingWindows(disputeId);
+        if (block.timestamp > commitEnd) revert DisputeManagerDeadlinePassed(disputeId, commitEnd);
+        uint8 round = d.round;
+        DisputeJury.commitVote(_rounds[disputeId][round], _votes[disputeId][round][msg.sender], disputeId, round, commitment);
     }
 
     /// @notice Reveals a committed vote (1 WorkerFault, 2 WorkerHonest, 3 Indeterminate).
@@ -369,45 +351,57 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuard {
         Dispute storage d = _inPhase(disputeId, Phase.Voting);
         uint8 round = d.round;
         RoundInfo storage r = _rounds[disputeId][round];
-        if (block.timestamp <= d.commitEnd && r.commits < r.jurors.length) revert DisputeManagerRevealNotOpen(disputeId);
-        if (block.timestamp > d.revealEnd) revert DisputeManagerDeadlinePassed(disputeId, d.revealEnd);
-        if (vote == 0 || vote > 3) revert DisputeManagerInvalidVote(vote);
-        Vote storage v = _votes[disputeId][round][msg.sender];
-        if (
-            v.commitment == bytes32(0) || v.vote != 0
-                || v.commitment != keccak256(abi.encode(disputeId, round, msg.sender, vote, salt))
-        ) revert DisputeManagerCommitmentMismatch(disputeId, msg.sender);
-        v.vote = vote;
-        ++r.reveals;
-        ++r.counts[vote];
-        emit VoteRevealed(disputeId, round, msg.sender, vote);
+        (uint256 commitEnd, uint256 revealEnd) = votingWindows(disputeId);
+        if (block.timestamp <= commitEnd && r.commits < r.jurors.length) revert DisputeManagerRevealNotOpen(disputeId);
+        if (block.timestamp > revealEnd) revert DisputeManagerDeadlinePassed(disputeId, revealEnd);
+        DisputeJury.revealVote(r, _votes[disputeId][round][msg.sender], disputeId, round, vote, salt);
     }
 
-    /// @notice Ends the round: settles its jurors and gives a ruling, or, below quorum, starts a
-    /// larger round after a new randomness delay, or voids the dispute after `maxRounds` misses.
-    /// @dev Emits {JurorPenalized} per penalized juror, then {RulingGiven}, or {RoundFailed} (and on
-    /// void {Credited}, {DisputeClosed}). Requirements: phase Voting; the reveal window over or
-    /// every drawn juror revealed; on void, no chunk challenge open on the job.
+    /// @notice The current round's commit and reveal ends: a juror challenge answered during the
+    /// round extends the commit window to `revealTimeout` after the answer.
+    function votingWindows(uint256 disputeId) public view returns (uint256 commitEnd, uint256 revealEnd) {
+        Dispute storage d = _disputes[disputeId];
+        commitEnd = d.commitEnd;
+        (, uint64 lastAnswerAt) = _activity(disputeId);
+        uint256 extended = uint256(lastAnswerAt) + _revealTimeout(d.jobId);
+        if (extended > commitEnd) commitEnd = extended;
+        revealEnd = commitEnd + (d.revealEnd - d.commitEnd);
+    }
+
+    /// @notice Ends the round: settles its jurors and gives a ruling (V9.2), or, below quorum, starts
+    /// a larger round; an appeal round below quorum leaves the appealed ruling standing (V6.1); a first
+    /// round that missed quorum `maxRounds` times voids the dispute.
+    /// @dev Emits {JurorPenalized} per penalized juror, then {RulingGiven} or {RoundFailed} (and on
+    /// void {Credited}, {DisputeClosed}). Requirements: phase Voting; the reveal window over or every
+    /// drawn juror revealed; none of the dispute's challenges open.
     function resolve(uint256 disputeId) external nonReentrant {
         Dispute storage d = _inPhase(disputeId, Phase.Voting);
         uint8 round = d.round;
         RoundInfo storage r = _rounds[disputeId][round];
-        if (block.timestamp <= d.revealEnd && r.reveals < r.jurors.length) {
-            revert DisputeManagerVotingNotOver(disputeId, d.revealEnd);
+        (, uint256 revealEnd) = votingWindows(disputeId);
+        if (block.timestamp <= revealEnd && r.reveals < r.jurors.length) {
+            revert DisputeManagerVotingNotOver(disputeId, uint64(revealEnd));
         }
-        if (r.jurors.length == 0 || r.reveals < r.quorum) {
+        (uint256 open,) = _activity(disputeId);
+        if (open != 0) revert DisputeManagerChallengesOpen(disputeId, open);
+        if (r.reveals < r.quorum) {
             _settleJurors(disputeId, d, round, Ruling.None);
             emit RoundFailed(disputeId, round, r.reveals, r.quorum);
-            if (++d.failedRounds >= _params.maxRounds) {
+            if (d.appeals > d.appealsSettled) {
+                // An appeal that cannot reach quorum cannot erase the ruling it contested (V6.1).
+                d.phase = Phase.Ruled;
+                d.appealEnd = uint64(block.timestamp);
+                emit RulingGiven(disputeId, d.decidingRound, d.ruling, d.appealEnd);
+            } else if (++d.failedRounds >= _params.maxRounds) {
                 _refundBond(d);
                 _settleAppealsAndPot(disputeId, d, Ruling.Void, 0);
-                _closeWithoutConviction(disputeId, d, Ruling.Void);
+                _voidAndClose(disputeId, d);
             } else {
                 _nextRound(d);
             }
             return;
         }
-        Ruling ruling = DisputeLogic.tally(r.counts);
+        Ruling ruling = DisputeLogic.tally(r.counts, r.reveals);
         r.ruling = ruling;
         _settleJurors(disputeId, d, round, ruling);
         d.ruling = ruling;
@@ -420,56 +414,66 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuard {
     /// @notice Appeals a ruling to a larger committee (2M+1 of the last round), paying `appealBond`.
     /// The bond is refunded if the final ruling differs from the one appealed, else it goes to the jurors.
     /// @dev Emits {Appealed}. Requirements: phase Ruled, appeal window open, caller the worker or the
-    /// challenger, fewer than `maxAppeals` appeals so far.
+    /// challenger, fewer than `maxAppeals` appeals on this step.
     function appeal(uint256 disputeId) external nonReentrant {
         Dispute storage d = _inPhase(disputeId, Phase.Ruled);
         if (block.timestamp > d.appealEnd) revert DisputeManagerDeadlinePassed(disputeId, d.appealEnd);
-        if (msg.sender != d.challenger && msg.sender != jobMarket.getJob(d.jobId).worker) {
+        if (msg.sender != d.challenger && msg.sender != _job(d.jobId).worker) {
             revert DisputeManagerNotParty(disputeId, msg.sender);
         }
         Params storage p = _params;
-        if (d.appeals >= p.maxAppeals) revert DisputeManagerMaxAppealsReached(disputeId);
+        if (d.appeals - d.appealsSettled >= p.maxAppeals) revert DisputeManagerMaxAppealsReached(disputeId);
         _appeals[disputeId][d.appeals++] = Appeal(msg.sender, d.ruling, p.appealBond);
         _nextRound(d);
         emit Appealed(disputeId, msg.sender, d.round, p.appealBond);
-        stakingToken.safeTransferFrom(msg.sender, address(this), p.appealBond);
+        _pull(p.appealBond);
     }
 
-    /// @notice Executes a ruling once its appeal window is over (§7.6). WorkerFault: the worker's
-    /// collateral is slashed and split; WorkerHonest: the bond pays `replayCost` to the worker and
-    /// the rest to jurors and burn, and the step is marked judged; Indeterminate: the bond returns.
-    /// @dev Emits {WorkerConvicted} or {BondForfeited}, {Credited}, {DisputeClosed}. Requirements:
-    /// phase Ruled, appeal window over, the job still Submitted (else `closeMoot`), and for a
-    /// non-conviction no chunk challenge open on the job.
+    /// @notice Executes a ruling once its appeal window is over (§7.6). WorkerFault: the worker is
+    /// convicted; WorkerHonest: the bond pays `replayCost` to the worker and the rest to jurors and
+    /// burn, and the step is marked judged; Indeterminate (V9.3): no step is judged and the challenger
+    /// may pinpoint another step, up to MAX_PINPOINTS; after the last, the dispute closes Unresolved,
+    /// bond refunded and the interval's share of the reward returned to the requester.
+    /// @dev Emits the conviction events, or {BondForfeited}/{Credited}, {PinpointReopened} or
+    /// {DisputeClosed}. Requirements: phase Ruled, appeal window over, the job still Submitted (else `closeMoot`).
     function finalizeRuling(uint256 disputeId) external nonReentrant {
         Dispute storage d = _inPhase(disputeId, Phase.Ruled);
         if (block.timestamp <= d.appealEnd) revert DisputeManagerDeadlineNotPassed(disputeId, d.appealEnd);
         Ruling ruling = d.ruling;
-        if (jobMarket.getJob(d.jobId).status != IJobMarket.JobStatus.Submitted) revert DisputeManagerJobNotActive(d.jobId);
+        _liveJob(disputeId, d);
         if (ruling == Ruling.WorkerFault) {
-            _convict(disputeId, d, d.challenger, true);
+            _convict(d.jobId, disputeId, address(0));
             return;
         }
         if (ruling == Ruling.WorkerHonest) {
             stepJudged[d.jobId][d.step] = true;
-            _settleAppealsAndPot(disputeId, d, ruling, _forfeitBond(disputeId, d, true));
-        } else {
-            _refundBond(d);
-            _settleAppealsAndPot(disputeId, d, ruling, 0);
+            _settleAppealsAndPot(disputeId, d, ruling, _forfeitBond(disputeId, d));
+            _close(disputeId, d, ruling);
+            return;
         }
-        _closeWithoutConviction(disputeId, d, ruling);
+        _settleAppealsAndPot(disputeId, d, ruling, 0);
+        if (d.pinpoints < MAX_PINPOINTS) {
+            d.phase = Phase.Pinpointing;
+            d.deadline = uint64(block.timestamp + _terms(d.jobId).pinpointTimeout);
+            emit PinpointReopened(disputeId, d.pinpoints, d.deadline);
+            return;
+        }
+        _refundBond(d);
+        _refundInterval(d);
+        _close(disputeId, d, Ruling.Unresolved);
     }
 
     /// @notice Closes a dispute made moot by a conviction of its job: its bond and appeal bonds are
     /// refunded, a running committee is released without penalty.
-    /// @dev Emits {Credited}, {DisputeClosed}. Requirements: the dispute not closed, the job no longer Submitted.
+    /// @dev Emits {Credited}, {DisputeClosed}. Requirements: the dispute live, the job no longer Submitted.
     function closeMoot(uint256 disputeId) external nonReentrant {
         Dispute storage d = _disputes[disputeId];
         if (d.phase == Phase.None || d.phase == Phase.Closed) revert DisputeManagerWrongPhase(disputeId, d.phase);
-        if (jobMarket.getJob(d.jobId).status == IJobMarket.JobStatus.Submitted) revert DisputeManagerJobStillActive(d.jobId);
+        if (_job(d.jobId).status == IJobMarket.JobStatus.Submitted) revert DisputeManagerJobStillActive(d.jobId);
         _releaseRunningRound(disputeId, d);
         _settleAppealsAndPot(disputeId, d, Ruling.Moot, 0);
-        _refundAndClose(disputeId, Ruling.Moot);
+        _refundBond(d);
+        _close(disputeId, d, Ruling.Moot);
     }
 
     /// @notice Withdraws all of the caller's credits in the staking token.
@@ -484,34 +488,69 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuard {
 
     // ------------------------------------------------------------------ views
 
+    /// @notice One dispute.
     function getDispute(uint256 disputeId) external view returns (Dispute memory) {
         return _disputes[disputeId];
     }
 
+    /// @notice One committee round of a dispute.
     function getRound(uint256 disputeId, uint256 round) external view returns (RoundInfo memory) {
         return _rounds[disputeId][round];
     }
 
+    /// @notice A juror's seat and vote in one round.
     function getVote(uint256 disputeId, uint256 round, address juror) external view returns (Vote memory) {
         return _votes[disputeId][round][juror];
     }
 
+    /// @notice One appeal of a dispute.
     function getAppeal(uint256 disputeId, uint256 index) external view returns (Appeal memory) {
         return _appeals[disputeId][index];
     }
 
-    function getChunkChallenge(uint256 challengeId) external view returns (ChunkChallenge memory) {
-        return _chunks[challengeId];
-    }
-
-    /// @notice Committee size of round `round` (M, then 2M+1 per new round).
-    function committeeSizeAt(uint256 round) external view returns (uint256) {
-        return DisputeLogic.committeeSize(_params.committeeSize, round);
+    /// @notice A challenge commitment (zero once used or never made).
+    function getCommitment(bytes32 commitment) external view returns (ChallengeCommitment memory) {
+        return _commitments[commitment];
     }
 
     /// @notice Lock id of the juror locks of one round of one dispute.
     function jurorLockId(uint256 disputeId, uint256 round) public view returns (bytes32) {
         return keccak256(abi.encode(address(this), disputeId, round));
+    }
+
+    /// @inheritdoc IDisputeManager
+    function isChallengeParty(uint256 jobId, uint256 disputeId, address account) external view returns (bool) {
+        Dispute storage d = _disputes[disputeId];
+        if (d.jobId != jobId || d.phase == Phase.None || d.phase == Phase.Closed) return false;
+        return account == d.challenger || (d.phase == Phase.Voting && _votes[disputeId][d.round][account].drawn);
+    }
+
+    /// @inheritdoc IDisputeManager
+    function bountyDispute(uint256 jobId) public view returns (uint256 disputeId) {
+        disputeId = _queues[jobId].head;
+        for (uint256 i = 0; disputeId != 0 && i < DisputeQueue.MAX_SKIPS; ++i) {
+            if (!_missedDeadline(disputeId)) return disputeId;
+            disputeId = _disputes[disputeId].next;
+        }
+        return 0;
+    }
+
+    /// @inheritdoc IDisputeManager
+    function liveDisputes(uint256 jobId) external view returns (uint256) {
+        return _queues[jobId].size;
+    }
+
+    /// @inheritdoc IDisputeManager
+    function reopenHold(uint256 jobId) external view returns (uint64) {
+        return _reopenHold[jobId];
+    }
+
+    /// @inheritdoc IDisputeManager
+    function checkJobTerms(uint256 collateral, uint256 challengeWindow, uint256 answerTimeout, uint256 pinpointTimeout)
+        external
+        view
+    {
+        DisputeLogic.checkJobTerms(_params, collateral, challengeWindow, answerTimeout, pinpointTimeout);
     }
 
     // ------------------------------------------------------------------ internals
@@ -523,28 +562,48 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuard {
 
     function _liveJob(uint256 disputeId, Dispute storage d) private view returns (IJobMarket.Job memory job) {
         if (d.phase == Phase.None || d.phase == Phase.Closed) revert DisputeManagerWrongPhase(disputeId, d.phase);
-        job = jobMarket.getJob(d.jobId);
+        job = _job(d.jobId);
         if (job.status != IJobMarket.JobStatus.Submitted) revert DisputeManagerJobNotActive(d.jobId);
     }
 
-    function _openChunk(uint256 disputeId, bytes32 fileHash, uint64 chunkIndex, bool batch)
-        private
-        returns (uint256 challengeId)
-    {
-        uint256 answer = jobMarket.answerTimeout(_disputes[disputeId].jobId);
-        uint256 bond = _params.chunkBond;
-        challengeId = ++chunkChallengeCount;
-        uint64 deadline = uint64(block.timestamp + answer);
-        _chunks[challengeId] = ChunkChallenge(disputeId, msg.sender, ChunkStatus.Open, batch, deadline, chunkIndex, fileHash, bond);
-        ++openChunkChallenges[_disputes[disputeId].jobId];
-        emit ChunkChallenged(challengeId, disputeId, msg.sender, fileHash, chunkIndex, batch, deadline);
-        stakingToken.safeTransferFrom(msg.sender, address(this), bond);
+    /// @dev A live dispute that let its pinpoint deadline pass with none of its challenges open.
+    function _missedDeadline(uint256 disputeId) private view returns (bool) {
+        if (_disputes[disputeId].phase != Phase.Pinpointing || block.timestamp <= pinpointDeadline(disputeId)) return false;
+        (uint256 open,) = _activity(disputeId);
+        return open == 0;
+    }
+
+    function _job(uint256 jobId) private view returns (IJobMarket.Job memory) {
+        return jobMarket.getJob(jobId);
+    }
+
+    function _terms(uint256 jobId) private view returns (IJobMarket.JobTerms memory) {
+        return jobMarket.jobTerms(jobId);
+    }
+
+    function _revealTimeout(uint256 jobId) private view returns (uint256) {
+        return _terms(jobId).revealTimeout;
+    }
+
+    function _activity(uint256 disputeId) private view returns (uint256 open, uint64 lastAnswerAt) {
+        return dataAvailability.disputeActivity(disputeId);
+    }
+
+    function _reopenDeadline(Dispute storage v, uint64 windowEnd) private view returns (uint256) {
+        Params storage p = _params;
+        if (uint256(v.committedAt) + p.commitTTL < windowEnd) return windowEnd;
+        return uint256(windowEnd) + p.maxExtension;
+    }
+
+    function _awaitDraw(Dispute storage d) private {
+        d.phase = Phase.AwaitingDraw;
+        d.randomnessBlock = uint64(block.number) + _params.randomnessDelay;
+        d.drawSince = uint64(block.timestamp);
     }
 
     function _nextRound(Dispute storage d) private {
         ++d.round;
-        d.phase = Phase.AwaitingDraw;
-        d.randomnessBlock = uint64(block.number) + _params.randomnessDelay;
+        _awaitDraw(d);
     }
 
     /// @dev Settles the jurors of `round` against `ruling` (None: no coherence); slashes go to the pot.
@@ -570,72 +629,68 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuard {
         }
     }
 
-    /// @dev Appeal bonds: refunded when the final outcome differs from the ruling appealed (or
-    /// there is no ruling: void, moot), else added to the pot. Then `extra` plus the pot go to the
-    /// jurors coherent with `finalRuling` in the deciding round, or are burned when there are none.
+    /// @dev Appeal bonds not yet settled: refunded when the final outcome differs from the ruling
+    /// appealed (or there is no ruling: void, moot), else added to the pot. Then `extra` plus the pot
+    /// go to the jurors coherent with `finalRuling` in the deciding round, or are burned when none.
     function _settleAppealsAndPot(uint256 disputeId, Dispute storage d, Ruling finalRuling, uint256 extra) private {
-        uint256 pot = d.jurorPot + extra;
-        d.jurorPot = 0;
-        for (uint256 i = 0; i < d.appeals; ++i) {
-            Appeal storage a = _appeals[disputeId][i];
-            if (a.appealed == finalRuling) pot += a.bond;
-            else _credit(a.appellant, a.bond);
-        }
-        if (pot == 0) return;
-        uint8 round = d.decidingRound;
-        RoundInfo storage r = _rounds[disputeId][round];
-        // r.ruling is None or a vote value, so equality implies finalRuling is a vote value (1..3).
-        uint256 coherent = r.ruling == finalRuling ? r.counts[uint8(finalRuling)] : 0;
-        if (coherent == 0) {
-            _burn(pot);
-        } else {
-            DisputeJury.pay(credits, r.jurors, _votes[disputeId][round], uint8(finalRuling), coherent, pot);
-        }
+        _burn(
+            DisputeJury.settleAppealsAndPot(
+                d, _appeals[disputeId], _rounds[disputeId], _votes[disputeId], credits, finalRuling, extra
+            )
+        );
     }
 
-    /// @dev Worker at fault: the JobMarket rejects the job and slashes the collateral here; the
-    /// shares are credited, the dispute's bond returned. Other disputes of the job become moot.
-    function _convict(uint256 disputeId, Dispute storage d, address beneficiary, bool closeDispute) private {
-        uint256 jobId = d.jobId;
-        address requester = jobMarket.getJob(jobId).requester;
+    /// @dev Worker at fault: the JobMarket rejects the job and slashes the collateral here. The
+    /// bounty goes to the earliest-ordered live dispute that missed no deadline (V2.4), else to the
+    /// convicting dispute's challenger, else to `opener`; an availability challenge's opener gets at
+    /// most `openerFee` of it (V4.1). The convicting dispute closes; the job's others become moot.
+    function _convict(uint256 jobId, uint256 disputeId, address opener) private {
+        address beneficiary;
+        {
+            uint256 first = bountyDispute(jobId);
+            if (first != 0) beneficiary = _disputes[first].challenger;
+            else if (disputeId != 0) beneficiary = _disputes[disputeId].challenger;
+            else beneficiary = opener;
+        }
+        address requester = _job(jobId).requester;
         // Trusted JobMarket: transfers the slashed collateral to this contract.
         uint256 slashed = jobMarket.onWorkerConvicted(jobId, address(this));
         Params storage p = _params;
         (uint256 toChallenger, uint256 toJurors, uint256 toRequester, uint256 burned) =
             DisputeLogic.splitSlash(slashed, p.challengerBps, p.jurorBps, p.requesterBps);
         emit WorkerConvicted(jobId, disputeId, beneficiary, slashed, toChallenger, toJurors, toRequester, burned);
+        if (opener != address(0) && opener != beneficiary) {
+            uint256 fee = DisputeEvidence.openerFee(dataAvailability, toChallenger);
+            toChallenger -= fee;
+            _credit(opener, fee);
+        }
         _credit(beneficiary, toChallenger);
         _credit(requester, toRequester);
         _burn(burned);
-        if (closeDispute) {
+        Dispute storage d = _disputes[disputeId];
+        if (disputeId != 0 && d.phase != Phase.Closed) {
             _releaseRunningRound(disputeId, d);
             _settleAppealsAndPot(disputeId, d, Ruling.WorkerFault, toJurors);
-            _refundAndClose(disputeId, Ruling.WorkerFault);
+            _refundBond(d);
+            _close(disputeId, d, Ruling.WorkerFault);
         } else {
             _burn(toJurors);
         }
     }
 
-    /// @dev A losing bond: `replayCost` to the worker, the rest split jurors / burn. Returns the jurors' share.
-    function _forfeitBond(uint256 disputeId, Dispute storage d, bool withJurors) private returns (uint256 toJurors) {
+    /// @dev A bond lost on a ruling: `replayCost` to the worker, the rest split jurors / burn.
+    /// Returns the jurors' share.
+    function _forfeitBond(uint256 disputeId, Dispute storage d) private returns (uint256 toJurors) {
         Params storage p = _params;
         uint256 bond = d.bond;
         uint256 toWorker = p.replayCost < bond ? p.replayCost : bond;
         uint256 rest = bond - toWorker;
-        // Without a committee (pinpoint timeout) there is no one to pay: the jurors' share burns.
-        toJurors = withJurors ? (rest * p.bondJurorBps) / DisputeLogic.BPS : 0;
+        toJurors = (rest * p.bondJurorBps) / DisputeLogic.BPS;
         uint256 burned = rest - toJurors;
         d.bond = 0;
         emit BondForfeited(disputeId, toWorker, toJurors, burned);
-        _credit(jobMarket.getJob(d.jobId).worker, toWorker);
+        _credit(_job(d.jobId).worker, toWorker);
         _burn(burned);
-    }
-
-    /// @dev Refunds the dispute's bond and closes it.
-    function _refundAndClose(uint256 disputeId, Ruling ruling) private {
-        Dispute storage d = _disputes[disputeId];
-        _refundBond(d);
-        _close(disputeId, d, ruling);
     }
 
     function _refundBond(Dispute storage d) private {
@@ -644,24 +699,40 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuard {
         _credit(d.challenger, bond);
     }
 
-    function _closeWithoutConviction(uint256 disputeId, Dispute storage d, Ruling ruling) private {
-        if (openChunkChallenges[d.jobId] != 0) revert DisputeManagerChunkChallengesOpen(d.jobId);
-        _close(disputeId, d, ruling);
-        jobMarket.onDisputeClosed(d.jobId);
+    /// @dev V5.2 / V9.3: the disputed interval's share of the reward goes back to the requester, once.
+    function _refundInterval(Dispute storage d) private {
+        if (intervalRefunded[d.jobId][d.interval]) return;
+        intervalRefunded[d.jobId][d.interval] = true;
+        jobMarket.onIntervalRefunded(d.jobId);
+    }
+
+    /// @dev Void: closes the dispute and holds finalization while its challenger may still reopen.
+    function _voidAndClose(uint256 disputeId, Dispute storage d) private {
+        if (!d.reopened) {
+            uint256 until = _reopenDeadline(d, _job(d.jobId).windowEnd);
+            if (until > _reopenHold[d.jobId]) _reopenHold[d.jobId] = uint64(until);
+        }
+        _close(disputeId, d, Ruling.Void);
     }
 
     function _close(uint256 disputeId, Dispute storage d, Ruling ruling) private {
+        uint256 jobId = d.jobId;
         d.phase = Phase.Closed;
         d.ruling = ruling;
-        // A live dispute is always the active one of its interval (superseding closes the old one first).
-        delete activeDispute[d.jobId][d.interval];
-        emit DisputeClosed(disputeId, d.jobId, ruling);
+        delete disputeOf[jobId][d.interval][d.challenger];
+        DisputeQueue.remove(_queues[jobId], _disputes, disputeId);
+        emit DisputeClosed(disputeId, jobId, ruling);
+        jobMarket.onDisputeClosed(jobId);
     }
 
     function _credit(address account, uint256 amount) private {
         if (amount == 0) return;
         credits[account] += amount;
         emit Credited(account, amount);
+    }
+
+    function _pull(uint256 amount) private {
+        stakingToken.safeTransferFrom(msg.sender, address(this), amount);
     }
 
     function _burn(uint256 amount) private {

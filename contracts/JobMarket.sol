@@ -11,6 +11,7 @@ import {IJobMarket} from "./interfaces/IJobMarket.sol";
 import {IStakeManager} from "./interfaces/IStakeManager.sol";
 import {IRandomness} from "./interfaces/IRandomness.sol";
 import {IAuditManager} from "./interfaces/IAuditManager.sol";
+import {IDisputeManager} from "./interfaces/IDisputeManager.sol";
 import {UPowHashing} from "./lib/UPowHashing.sol";
 
 /// @title JobMarket
@@ -49,6 +50,8 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
     IStakeManager public immutable stakeManager;
     IRandomness public immutable randomness;
     IAuditManager public auditManager;
+    /// @notice Checks job terms at creation (v3 V2.4, V6.2) and holds finalization (V2.3).
+    IDisputeManager public disputeManager;
 
     /// @notice Challenge window given to jobs created from now on.
     uint64 public challengeWindow;
@@ -71,6 +74,7 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
     mapping(uint256 jobId => JobTerms) private _terms;
 
     event AuditManagerSet(address indexed auditManager);
+    event DisputeManagerSet(address indexed disputeManager);
     event PaymentTokenAllowed(address indexed token, bool allowed);
     event ChallengeWindowSet(uint64 challengeWindow);
     event AuditParamsSet(uint16 auditorsPerJob, uint16 samplesPerAuditor, uint16 hostileAuditorBps);
@@ -80,6 +84,10 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
     error JobMarketZeroAddress();
     error JobMarketAuditManagerAlreadySet(address current);
     error JobMarketAuditManagerNotSet();
+    error JobMarketDisputeManagerAlreadySet(address current);
+    error JobMarketDisputeManagerNotSet();
+    error JobMarketReopenPending(uint256 jobId, uint64 until);
+    error JobMarketChallengesOpen(uint256 jobId, uint256 open);
     error JobMarketTokenNotAllowed(address token);
     error JobMarketZeroReward();
     error JobMarketInvalidSteps(uint64 totalSteps, uint64 checkpointInterval);
@@ -102,7 +110,6 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
     error JobMarketNotSubmitted(uint256 jobId);
     error JobMarketSeedUnavailable(uint256 jobId, uint256 blockNumber);
     error JobMarketWindowOpen(uint256 jobId, uint64 windowEnd);
-    error JobMarketWindowClosed(uint256 jobId, uint64 windowEnd);
     error JobMarketDisputesOpen(uint256 jobId, uint32 openDisputes);
     error JobMarketNoOpenDispute(uint256 jobId);
     error JobMarketNothingToWithdraw(address token, address account);
@@ -180,7 +187,11 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
     /// floor `minCollateralBps` of the reward, and for every faked fraction f on the grid
     /// {1,2,5,10,20,50,100}% `f·reward < P(f)·(reward + collateral)` with
     /// `P(f) = 1 − [w + (1−w)(1−f)^s]^A`, computed in 1e18 fixed point rounding against the worker.
+    /// Only what the worker cannot recover counts (v3 V4.3): its own second account may take the
+    /// challenger's share, so the penalty is `collateral × (1 − challengerBps)`.
     function requiredCollateral(uint256 reward) public view returns (uint256 required) {
+        if (address(disputeManager) == address(0)) revert JobMarketDisputeManagerNotSet();
+        uint256 kept = BPS - disputeManager.params().challengerBps;
         required = Math.mulDiv(reward, minCollateralBps, BPS, Math.Rounding.Ceil);
         uint256 w = (uint256(hostileAuditorBps) * ONE) / BPS;
         // grid in 1e16 units (percent)
@@ -193,7 +204,11 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
             uint256 p = ONE - missAll;
             // reward + collateral > f·reward / P  ⇔  reward + collateral ≥ floor(f·reward / P) + 1
             uint256 need = Math.mulDiv(f, reward, p) + 1;
-            if (need > reward && need - reward > required) required = need - reward;
+            if (need > reward) {
+                // collateral·kept/BPS ≥ need − reward, rounded up.
+                uint256 c = Math.mulDiv(need - reward, BPS, kept, Math.Rounding.Ceil);
+                if (c > required) required = c;
+            }
         }
     }
 
@@ -204,9 +219,12 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
     /// reward > 0; T > 0, k > 0, T % k == 0, T/k + 1 ≤ MAX_CHECKPOINTS; numBatches > 0; flopsPerStep and
     /// stateBytes > 0; now < claimDeadline ≤ now + MAX_CLAIM_PERIOD; 0 < trainingDuration ≤
     /// MAX_TRAINING_DURATION; derived timeouts ≤ MAX_TIMEOUT; collateral ≥ requiredCollateral(reward);
-    /// the full amount arrives (fee-on-transfer tokens are refused).
+    /// the dispute manager accepts the terms (`IDisputeManager.checkJobTerms`: the juror lock covers
+    /// the collateral, squatting costs more than the bounty); the full amount arrives (fee-on-transfer
+    /// tokens are refused).
     function createJob(CreateJobParams calldata p) external nonReentrant whenNotPaused returns (uint256 jobId) {
         if (address(auditManager) == address(0)) revert JobMarketAuditManagerNotSet();
+        if (address(disputeManager) == address(0)) revert JobMarketDisputeManagerNotSet();
         if (!tokenAllowed[p.paymentToken]) revert JobMarketTokenNotAllowed(address(p.paymentToken));
         if (p.reward == 0) revert JobMarketZeroReward();
         if (p.totalSteps == 0 || p.checkpointInterval == 0 || p.totalSteps % p.checkpointInterval != 0) {
@@ -225,8 +243,11 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
         uint256 required = requiredCollateral(p.reward);
         if (p.collateral < required) revert JobMarketCollateralTooLow(p.collateral, required);
 
+        JobTerms memory terms = _deriveTerms(p.checkpointInterval, p.flopsPerStep, p.stateBytes);
+        disputeManager.checkJobTerms(p.collateral, terms.challengeWindow, terms.answerTimeout, terms.pinpointTimeout);
+
         jobId = nextJobId++;
-        _terms[jobId] = _deriveTerms(p.checkpointInterval, p.flopsPerStep, p.stateBytes);
+        _terms[jobId] = terms;
         Job storage job = _jobs[jobId];
         job.requester = msg.sender;
         job.paymentToken = p.paymentToken;
@@ -343,12 +364,18 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
     /// @notice Pays a submitted job whose challenge window ended with no dispute open. Anyone may call.
     /// The worker is credited the reward, its collateral unlocked, and the verification fee handed to
     /// the AuditManager for the attesters.
-    /// @dev Emits {JobFinalized}, {Credited}. Requirements: job Submitted; now > windowEnd; no open dispute.
+    /// @dev Emits {JobFinalized}, {Credited}. Requirements: job Submitted; now > windowEnd; no live
+    /// dispute, no open availability challenge and no pending reopening of a voided interval (v3 V2.3).
     function finalize(uint256 jobId) external nonReentrant {
         Job storage job = _jobs[jobId];
         if (job.status != JobStatus.Submitted) revert JobMarketWrongStatus(jobId, job.status);
         if (block.timestamp <= job.windowEnd) revert JobMarketWindowOpen(jobId, job.windowEnd);
         if (job.openDisputes != 0) revert JobMarketDisputesOpen(jobId, job.openDisputes);
+        IDisputeManager dm = disputeManager;
+        uint64 hold = dm.reopenHold(jobId);
+        if (block.timestamp <= hold) revert JobMarketReopenPending(jobId, hold);
+        uint256 open = dm.dataAvailability().openChallenges(jobId);
+        if (open != 0) revert JobMarketChallengesOpen(jobId, open);
         job.status = JobStatus.Finalized;
         address worker = job.worker;
         emit JobFinalized(jobId, worker, job.reward);
@@ -373,11 +400,11 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
     // ───────────────────────── dispute hooks ─────────────────────────
 
     /// @inheritdoc IJobMarket
-    /// @dev Emits {JobDisputeOpened}. Requirements: DISPUTE_ROLE; job Submitted; now ≤ windowEnd.
+    /// @dev The DisputeManager enforces the window (and its reopening rule). Emits {JobDisputeOpened}.
+    /// Requirements: DISPUTE_ROLE; job Submitted.
     function onDisputeOpened(uint256 jobId) external onlyRole(DISPUTE_ROLE) {
         Job storage job = _jobs[jobId];
         if (job.status != JobStatus.Submitted) revert JobMarketWrongStatus(jobId, job.status);
-        if (block.timestamp > job.windowEnd) revert JobMarketWindowClosed(jobId, job.windowEnd);
         emit JobDisputeOpened(jobId, ++job.openDisputes);
     }
 
@@ -408,7 +435,31 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
         auditManager.onJobRejected(jobId);
     }
 
+    /// @inheritdoc IJobMarket
+    /// @dev The share is the remaining reward divided by the intervals not yet refunded, so the shares
+    /// sum exactly to the reward. Emits {IntervalRefunded}, {Credited}. Requirements: DISPUTE_ROLE;
+    /// job Submitted.
+    function onIntervalRefunded(uint256 jobId) external onlyRole(DISPUTE_ROLE) {
+        Job storage job = _jobs[jobId];
+        if (job.status != JobStatus.Submitted) revert JobMarketWrongStatus(jobId, job.status);
+        uint256 intervals = job.totalSteps / job.checkpointInterval;
+        uint256 share = job.reward / (intervals - job.refundedIntervals);
+        ++job.refundedIntervals;
+        job.reward -= share;
+        emit IntervalRefunded(jobId, share, job.reward);
+        _credit(address(job.paymentToken), job.requester, share);
+    }
+
     // ─────────────────────────── governance ──────────────────────────
+
+    /// @notice Sets the DisputeManager once (it is deployed after this contract).
+    /// @dev Emits {DisputeManagerSet}. Requirements: GOVERNOR_ROLE; not set yet; non-zero.
+    function setDisputeManager(IDisputeManager disputeManager_) external onlyRole(GOVERNOR_ROLE) {
+        if (address(disputeManager) != address(0)) revert JobMarketDisputeManagerAlreadySet(address(disputeManager));
+        if (address(disputeManager_) == address(0)) revert JobMarketZeroAddress();
+        disputeManager = disputeManager_;
+        emit DisputeManagerSet(address(disputeManager_));
+    }
 
     /// @notice Sets the AuditManager once (when the constructor got zero).
     /// @dev Emits {AuditManagerSet}. Requirements: GOVERNOR_ROLE; not set yet; non-zero.

@@ -12,4 +12,6 @@ interface IAuditManager {
     /// @notice JobMarket only: the job was rejected; attesters get no fee, their locks are released
     /// (or slashed when a revealed canary fault hit their sample).
     function onJobRejected(uint256 jobId) external;
+    /// @notice Whether `account` was drawn as an assigned auditor of `jobId`.
+    function isAuditor(uint256 jobId, address account) external view returns (bool);
 }

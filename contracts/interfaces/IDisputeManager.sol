@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {IDataAvailability} from "./IDataAvailability.sol";
+
 /// @title IDisputeManager
-/// @notice Interval disputes, pinpointing, on-chain chunk challenges and juror committees
-/// (PROTOCOL.md §7.2–7.6, §10.2–10.7, §10.11, §10.12).
+/// @notice Interval disputes, pinpointing and juror committees (PROTOCOL.md §7, §10, v3 §11).
+/// Data availability (checkpoint leaves, step leaves, chunks) lives in IDataAvailability.
 interface IDisputeManager {
     /// @dev Where a dispute stands. `Closed` is terminal.
     enum Phase {
         None,
-        Pinpointing, // opened; the challenger must name one step before `deadline`
+        Pinpointing, // opened; the challenger must name one step before its deadline
         AwaitingDraw, // step named (or new round / appeal); waiting for the randomness block
         Voting, // committee drawn; commit until `commitEnd`, reveal until `revealEnd`
         Ruled, // a round ruled; appealable until `appealEnd`, then `finalizeRuling`
@@ -20,50 +22,64 @@ interface IDisputeManager {
         None,
         WorkerFault,
         WorkerHonest,
-        Indeterminate,
-        Void, // quorum missed maxRounds times
+        Indeterminate, // no step judged; closed so when the challenger named no further step
+        Void, // quorum missed maxRounds times, or no committee could be drawn within maxDrawWait
         ChallengerTimedOut, // no pinpoint in time
-        Superseded, // an earlier commitment took the interval (§10.5)
-        Moot // another dispute (or a chunk challenge) convicted the worker first
-    }
-
-    enum ChunkStatus {
-        None,
-        Open,
-        Answered,
-        TimedOut,
-        Refunded
+        Unresolved, // three pinpointed steps all ruled Indeterminate: the interval's reward share is refunded
+        Moot // the worker was convicted (by any dispute or availability challenge of the job)
     }
 
     struct Dispute {
         uint256 jobId;
         address challenger;
         uint64 interval;
-        uint64 commitBlock; // block of the challenger's commitment (earlier wins, §10.5)
+        uint64 order; // global commitment order; the earliest live dispute takes a conviction's bounty
         Phase phase;
         Ruling ruling; // current ruling (after a round) or the final one (Closed)
-        uint8 round; // current committee round, 0-based
-        uint8 failedRounds; // rounds that missed quorum
-        uint8 appeals;
-        uint64 deadline; // Pinpointing: pinpoint deadline
+        uint8 round; // current committee round, 0-based, counted over all pinpoints
+        uint8 roundBase; // first round of the current pinpoint (committees grow from it)
+        uint8 failedRounds; // rounds of the current pinpoint that missed quorum
+        uint8 appeals; // appeals ever made
+        uint8 appealsSettled; // appeals already settled by an earlier ruling
+        uint8 pinpoints; // steps pinpointed (at most MAX_PINPOINTS, v3 V9.3)
+        uint8 decidingRound; // round that gave `ruling` (valid when `ruling` is 1..3)
+        bool reopened; // opened by `reopenDispute` after a Void
+        uint64 committedAt; // time of the challenger's commitment
+        uint64 deadline; // Pinpointing: pinpoint deadline, before extensions by answered challenges
         uint64 step; // pinpointed global step j (S_j -> S_{j+1})
         uint64 randomnessBlock; // AwaitingDraw: target block of the draw
-        uint64 commitEnd;
+        uint64 drawSince; // AwaitingDraw: when this round started waiting for a committee (V5.2)
+        uint64 commitEnd; // before extensions by answered juror challenges
         uint64 revealEnd;
         uint64 appealEnd;
-        uint8 decidingRound; // round that gave `ruling` (valid when `ruling` is 1..3)
+        uint256 checkpointDemand; // IDataAvailability challenge id when opened without checkpoint leaves
         uint256 bond;
         uint256 jurorPot; // juror slashes and lost appeal bonds, paid to coherent jurors at the end
-        bytes32 stepRoot; // stepRoot_i of the disputed interval
-        bytes32 startStateHash; // stateHash_i of checkpoint leaf i (must equal step leaf 0)
-        bytes32 endStateHash; // stateHash_{i+1} of checkpoint leaf i+1 (must equal step leaf k)
+        uint256 prev; // neighbours in the job's list of live disputes, ordered by `order`
+        uint256 next;
     }
 
     /// @dev Checkpoint leaf `(i, stateHash, stepRoot)` and its proof against the job's checkpoint root.
+    /// An empty proof means "not given": the worker must then post the leaves (v3 V1.1).
     struct CheckpointProof {
         bytes32 stateHash;
         bytes32 stepRoot;
         bytes32[] proof;
+    }
+
+    /// @dev A step leaf's state hash and its proof against the interval's step root; an empty proof
+    /// means "stored in the DataAvailability".
+    struct StepClaim {
+        bytes32 stateHash;
+        bytes32[] proof;
+    }
+
+    struct ChallengeCommitment {
+        address challenger;
+        uint64 order;
+        uint64 committedAt;
+        uint64 committedBlock;
+        uint256 bond;
     }
 
     struct RoundInfo {
@@ -87,25 +103,14 @@ interface IDisputeManager {
         uint256 bond;
     }
 
-    struct ChunkChallenge {
-        uint256 disputeId;
-        address challenger;
-        ChunkStatus status;
-        bool batch; // file is a batch of the data tree, else a state of the disputed interval
-        uint64 deadline;
-        uint64 chunkIndex;
-        bytes32 fileHash;
-        uint256 bond;
-    }
-
     /// @dev Governance parameters; all amounts in the staking token, durations in seconds.
     struct Params {
         uint256 disputeBond;
-        uint256 chunkBond;
+        uint256 commitBond; // burned unless the dispute opens within commitTTL (v3 V2.1)
         uint256 appealBond;
         uint256 jurorLock;
         uint256 incoherencePenalty; // <= jurorLock
-        uint256 replayCost; // <= disputeBond; what a losing challenger pays the worker
+        uint256 replayCost; // <= disputeBond; what a challenger who lost a ruling pays the worker
         uint16 challengerBps; // shares of a slashed collateral; the rest is burned
         uint16 jurorBps;
         uint16 requesterBps;
@@ -113,19 +118,23 @@ interface IDisputeManager {
         uint8 committeeSize; // M
         uint8 quorum; // reveals needed of M (scaled for larger rounds)
         uint8 maxRounds; // rounds that may miss quorum before the dispute is void
-        uint8 maxAppeals;
+        uint8 maxAppeals; // per pinpointed step
         uint16 randomnessDelay; // blocks
         uint32 revealWindow; // seconds after the commit window (the commit window is the job's revealTimeout)
         uint32 appealWindow;
+        uint32 commitTTL; // seconds a challenge commitment stays usable
+        uint32 maxExtension; // seconds after windowEnd in which a voided interval may be reopened
+        uint32 maxDrawWait; // seconds a round may wait for a committee before the dispute is void
     }
 
     event ParamsUpdated(Params params);
-    event ChallengeCommitted(bytes32 indexed commitment, address indexed challenger, uint256 blockNumber);
+    event ChallengeCommitted(bytes32 indexed commitment, address indexed challenger, uint64 order, uint256 bond);
+    event CommitmentExpired(bytes32 indexed commitment, uint256 burned);
     event DisputeOpened(
         uint256 indexed disputeId, uint256 indexed jobId, uint64 interval, address indexed challenger, uint256 bond,
         uint64 pinpointDeadline
     );
-    event DisputeSuperseded(uint256 indexed disputeId, uint256 indexed byDisputeId);
+    event DisputeReopened(uint256 indexed disputeId, uint256 indexed voidedDisputeId);
     event StepPinpointed(
         uint256 indexed disputeId, uint64 globalStep, bytes32 stateHashBefore, bytes32 stateHashAfter,
         uint64 randomnessBlock
@@ -141,6 +150,7 @@ interface IDisputeManager {
     event RoundFailed(uint256 indexed disputeId, uint8 indexed round, uint32 reveals, uint32 quorum);
     event RulingGiven(uint256 indexed disputeId, uint8 indexed round, Ruling ruling, uint64 appealEnd);
     event Appealed(uint256 indexed disputeId, address indexed appellant, uint8 round, uint256 bond);
+    event PinpointReopened(uint256 indexed disputeId, uint8 pinpoints, uint64 deadline);
     event DisputeClosed(uint256 indexed disputeId, uint256 indexed jobId, Ruling ruling);
     event WorkerConvicted(
         uint256 indexed jobId, uint256 indexed disputeId, address indexed beneficiary, uint256 slashed,
@@ -150,82 +160,64 @@ interface IDisputeManager {
     event BoundaryMismatchProven(
         uint256 indexed disputeId, bool atEnd, bytes32 checkpointStateHash, bytes32 stepLeafStateHash
     );
-    event ChunkChallenged(
-        uint256 indexed challengeId, uint256 indexed disputeId, address indexed challenger, bytes32 fileHash,
-        uint64 chunkIndex, bool batch, uint64 deadline
-    );
-    event ChunkAnswered(uint256 indexed challengeId, address indexed answerer, uint64 byteLength, uint64 chunkIndex);
-    event ChunkChallengeExpired(uint256 indexed challengeId, bool convicted);
     event Credited(address indexed account, uint256 amount);
     event Withdrawn(address indexed account, uint256 amount);
 
-    error DisputeManagerInvalidParam(uint256 index);
+    error DisputeManagerInvalidParam(string field);
+    error DisputeManagerZeroAddress();
     error DisputeManagerCommitmentExists(bytes32 commitment);
     error DisputeManagerCommitmentNotFound(bytes32 commitment);
     error DisputeManagerCommitmentTooRecent(bytes32 commitment, uint256 commitBlock);
+    error DisputeManagerCommitmentBeforeSubmission(bytes32 commitment, uint256 commitBlock, uint256 submittedBlock);
+    error DisputeManagerCommitmentExpired(bytes32 commitment, uint256 expiredAt);
+    error DisputeManagerCommitmentNotExpired(bytes32 commitment, uint256 expiresAt);
     error DisputeManagerJobNotDisputable(uint256 jobId);
     error DisputeManagerInvalidInterval(uint256 jobId, uint64 interval);
     error DisputeManagerInvalidProof();
-    error DisputeManagerIntervalDisputed(uint256 jobId, uint64 interval, uint256 activeDisputeId);
+    error DisputeManagerAlreadyDisputing(uint256 jobId, uint64 interval, address challenger, uint256 disputeId);
+    error DisputeManagerCannotReopen(uint256 disputeId);
+    error DisputeManagerCheckpointsUnknown(uint256 disputeId);
     error DisputeManagerWrongPhase(uint256 disputeId, Phase phase);
     error DisputeManagerNotChallenger(uint256 disputeId, address caller);
     error DisputeManagerNotParty(uint256 disputeId, address caller);
+    error DisputeManagerNotDataAvailability(address caller);
     error DisputeManagerDeadlinePassed(uint256 disputeId, uint256 deadline);
     error DisputeManagerDeadlineNotPassed(uint256 disputeId, uint256 deadline);
+    error DisputeManagerChallengesOpen(uint256 disputeId, uint256 open);
     error DisputeManagerInvalidStep(uint256 disputeId, uint64 localStep);
     error DisputeManagerStepAlreadyJudged(uint256 jobId, uint64 globalStep);
     error DisputeManagerRandomnessNotReady(uint256 disputeId, uint64 randomnessBlock);
     error DisputeManagerNotJuror(uint256 disputeId, address caller);
     error DisputeManagerAlreadyCommitted(uint256 disputeId, address juror);
+    error DisputeManagerZeroCommitment(uint256 disputeId);
     error DisputeManagerRevealNotOpen(uint256 disputeId);
     error DisputeManagerInvalidVote(uint8 vote);
     error DisputeManagerCommitmentMismatch(uint256 disputeId, address juror);
     error DisputeManagerVotingNotOver(uint256 disputeId, uint64 revealEnd);
     error DisputeManagerMaxAppealsReached(uint256 disputeId);
-    error DisputeManagerChunkChallengesOpen(uint256 jobId);
     error DisputeManagerJobStillActive(uint256 jobId);
     error DisputeManagerJobNotActive(uint256 jobId);
-    error DisputeManagerChunkNotOpen(uint256 challengeId);
-    error DisputeManagerInvalidChunk(uint256 challengeId);
     error DisputeManagerNothingToWithdraw(address account);
     error DisputeManagerBoundaryConsistent(uint256 disputeId, bool atEnd);
+    error DisputeManagerJurorLockTooLow(uint256 jurorLock, uint256 required);
+    error DisputeManagerSquattingTooCheap(uint256 squatCost, uint256 bounty);
 
     function commitChallenge(bytes32 commitment) external;
+    function expireCommitment(bytes32 commitment) external;
     function openDispute(
         uint256 jobId,
         uint64 interval,
         bytes32 salt,
         CheckpointProof calldata checkpoint,
-        CheckpointProof calldata checkpointNext
+        CheckpointProof calldata checkpointNext,
+        uint256 hint
     ) external returns (uint256 disputeId);
-    function pinpoint(
-        uint256 disputeId,
-        uint64 localStep,
-        bytes32 stateHash,
-        bytes32[] calldata proof,
-        bytes32 stateHashNext,
-        bytes32[] calldata proofNext
-    ) external;
+    function reopenDispute(uint256 voidedDisputeId, uint256 hint) external returns (uint256 disputeId);
+    function pinpoint(uint256 disputeId, uint64 localStep, StepClaim calldata before, StepClaim calldata next_)
+        external;
     function timeoutPinpoint(uint256 disputeId) external;
     function proveBoundaryMismatch(uint256 disputeId, bool atEnd, bytes32 stateHash, bytes32[] calldata stepProof)
         external;
-    function challengeChunk(
-        uint256 disputeId,
-        uint64 leafIndex,
-        bytes32 stateHash,
-        bytes32[] calldata stepProof,
-        uint64 chunkIndex
-    ) external returns (uint256 challengeId);
-    function challengeBatchChunk(
-        uint256 disputeId,
-        uint64 batchIndex,
-        bytes32 batchHash,
-        bytes32[] calldata dataProof,
-        uint64 chunkIndex
-    ) external returns (uint256 challengeId);
-    function answerChunk(uint256 challengeId, uint64 byteLength, bytes calldata chunk, bytes32[] calldata proof)
-        external;
-    function timeoutChunk(uint256 challengeId) external;
     function drawCommittee(uint256 disputeId) external;
     function commitVote(uint256 disputeId, bytes32 commitment) external;
     function revealVote(uint256 disputeId, uint8 vote, bytes32 salt) external;
@@ -235,14 +227,30 @@ interface IDisputeManager {
     function closeMoot(uint256 disputeId) external;
     function withdraw() external;
 
+    /// @notice IDataAvailability only: an availability challenge of `jobId` went unanswered.
+    function onUnavailable(uint256 jobId, uint256 disputeId, address opener) external;
+
+    function dataAvailability() external view returns (IDataAvailability);
     function getDispute(uint256 disputeId) external view returns (Dispute memory);
     function getRound(uint256 disputeId, uint256 round) external view returns (RoundInfo memory);
     function getVote(uint256 disputeId, uint256 round, address juror) external view returns (Vote memory);
     function getAppeal(uint256 disputeId, uint256 index) external view returns (Appeal memory);
-    function getChunkChallenge(uint256 challengeId) external view returns (ChunkChallenge memory);
+    function getCommitment(bytes32 commitment) external view returns (ChallengeCommitment memory);
+    function params() external view returns (Params memory);
     function credits(address account) external view returns (uint256);
     function jurorLockId(uint256 disputeId, uint256 round) external view returns (bytes32);
-    function activeDispute(uint256 jobId, uint64 interval) external view returns (uint256);
-    function openChunkChallenges(uint256 jobId) external view returns (uint256);
-    function committeeSizeAt(uint256 round) external view returns (uint256);
+    /// @notice Whether `account` may open availability challenges in dispute `disputeId` of `jobId`:
+    /// its challenger, or a juror drawn in its current round, while the dispute is live (v3 V4.1).
+    function isChallengeParty(uint256 jobId, uint256 disputeId, address account) external view returns (bool);
+    /// @notice The earliest-ordered live dispute of a job that missed no deadline (0: none).
+    function bountyDispute(uint256 jobId) external view returns (uint256);
+    /// @notice Live disputes of a job (finalize waits for zero).
+    function liveDisputes(uint256 jobId) external view returns (uint256);
+    /// @notice Until when `finalize` of `jobId` must wait for a possible reopening (v3 V2.3).
+    function reopenHold(uint256 jobId) external view returns (uint64);
+    /// @notice Reverts unless a job with these terms can be disputed soundly: v3 V6.2 (jurorLock
+    /// covers the collateral) and V2.4 (squatting an interval costs more than the bounty).
+    function checkJobTerms(uint256 collateral, uint256 challengeWindow, uint256 answerTimeout, uint256 pinpointTimeout)
+        external
+        view;
 }

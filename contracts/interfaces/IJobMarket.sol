@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IAuditManager} from "./IAuditManager.sol";
 
 /// @title IJobMarket
 /// @notice Job escrow and lifecycle (PROTOCOL.md §5). The dispute hooks are DISPUTE_ROLE only.
@@ -54,6 +55,7 @@ interface IJobMarket {
         uint64 submittedBlock; // the audit seed is the randomness of submittedBlock + 1
         uint64 windowEnd;
         uint32 openDisputes;
+        uint32 refundedIntervals; // intervals whose reward share went back to the requester (v3 V5.2, V9.3)
         bytes32 initialStateHash;
         bytes32 dataRoot;
         bytes32 specHash;
@@ -89,8 +91,11 @@ interface IJobMarket {
     event CreditWithdrawn(address indexed token, address indexed account, uint256 amount);
     event JobDisputeOpened(uint256 indexed jobId, uint32 openDisputes);
     event JobDisputeClosed(uint256 indexed jobId, uint32 openDisputes);
+    event IntervalRefunded(uint256 indexed jobId, uint256 amount, uint256 rewardLeft);
 
     function getJob(uint256 jobId) external view returns (Job memory);
+    /// @notice The AuditManager of assigned auditors.
+    function auditManager() external view returns (IAuditManager);
     /// @notice Number of checkpoint leaves, T/k + 1.
     function checkpointCount(uint256 jobId) external view returns (uint256);
     /// @notice Audit seed of a submitted job (randomness of the block after submission).
@@ -106,11 +111,14 @@ interface IJobMarket {
     /// @notice Seconds a juror has to reveal after the commit phase (§10.11).
     function revealTimeout(uint256 jobId) external view returns (uint256);
 
-    /// @notice DISPUTE_ROLE: a dispute opened on `jobId` (Submitted, window open).
+    /// @notice DISPUTE_ROLE: a dispute opened (or reopened) on `jobId` (Submitted).
     function onDisputeOpened(uint256 jobId) external;
     /// @notice DISPUTE_ROLE: a dispute on `jobId` closed without conviction.
     function onDisputeClosed(uint256 jobId) external;
     /// @notice DISPUTE_ROLE: the worker of `jobId` was convicted. Rejects the job, credits the
     /// requester the escrow, and slashes the collateral to `slashRecipient`; returns the amount slashed.
     function onWorkerConvicted(uint256 jobId, address slashRecipient) external returns (uint256 slashed);
+    /// @notice DISPUTE_ROLE: one interval's share of the remaining reward goes back to the requester
+    /// (no committee could be drawn, or every pinpointed step was Indeterminate).
+    function onIntervalRefunded(uint256 jobId) external;
 }

@@ -30,6 +30,60 @@ library UPowHashing {
         return node == root;
     }
 
+    /// @notice Root of a tree of `n` leaves rebuilt from the contiguous leaves `first ..
+    /// first+leaves.length-1` and the siblings they lack, level by level from the leaves up: at each
+    /// level the left sibling of the lowest node (when it is a right child) comes first, then the right
+    /// sibling of the highest node (when it is a left child). One leaf is an ordinary proof.
+    /// @return root zero when the range or the proof's length does not fit `n`.
+    function rangeRoot(uint256 n, uint256 first, bytes32[] memory leaves, bytes32[] calldata proof)
+        internal
+        pure
+        returns (bytes32 root)
+    {
+        if (leaves.length == 0 || first + leaves.length > n) return bytes32(0);
+        uint256 lo = first;
+        uint256 hi = first + leaves.length - 1;
+        uint256 used = 0;
+        bytes32[] memory nodes = leaves;
+        for (uint256 level = depth(n); level > 0; --level) {
+            uint256 pLo = lo >> 1;
+            uint256 pHi = hi >> 1;
+            bytes32[] memory up = new bytes32[](pHi - pLo + 1);
+            for (uint256 x = pLo; x <= pHi; ++x) {
+                bytes32 left;
+                bytes32 right;
+                if (2 * x < lo) {
+                    if (used == proof.length) return bytes32(0);
+                    left = proof[used++];
+                } else {
+                    left = nodes[2 * x - lo];
+                }
+                if (2 * x + 1 > hi) {
+                    if (used == proof.length) return bytes32(0);
+                    right = proof[used++];
+                } else {
+                    right = nodes[2 * x + 1 - lo];
+                }
+                up[x - pLo] = sha256(abi.encodePacked(left, right));
+            }
+            nodes = up;
+            lo = pLo;
+            hi = pHi;
+        }
+        if (used != proof.length) return bytes32(0);
+        root = nodes[0];
+    }
+
+    /// @notice Whether the contiguous `leaves` from `first` belong to the tree of `n` leaves under `root`.
+    function verifyRange(bytes32 root, uint256 n, uint256 first, bytes32[] memory leaves, bytes32[] calldata proof)
+        internal
+        pure
+        returns (bool)
+    {
+        bytes32 rebuilt = rangeRoot(n, first, leaves, proof);
+        return rebuilt != bytes32(0) && rebuilt == root;
+    }
+
     function chunkLeaf(bytes calldata chunk) internal pure returns (bytes32) {
         return sha256(abi.encodePacked("upow.chunk", chunk));
     }

@@ -6,6 +6,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IStakeManager} from "../interfaces/IStakeManager.sol";
 import {IJobMarket} from "../interfaces/IJobMarket.sol";
 import {IDisputeManager} from "../interfaces/IDisputeManager.sol";
+import {IDataAvailability} from "../interfaces/IDataAvailability.sol";
 import {AuditManager} from "../AuditManager.sol";
 import {JobMarket} from "../JobMarket.sol";
 import {DisputeManager} from "../DisputeManager.sol";
@@ -20,7 +21,9 @@ contract InvariantProbe {
         uint256 smBalance; // staking token held by the StakeManager
         uint256 smOwed; // sum of free + locked + unbonding over the actors
         uint256 dmBalance; // staking token held by the DisputeManager
-        uint256 dmOwed; // live bonds, juror pots, live appeal bonds, open chunk bonds, credits
+        uint256 dmOwed; // live bonds, juror pots, unsettled appeal bonds, held commitment bonds, credits
+        uint256 daBalance; // staking token held by the DataAvailability
+        uint256 daOwed; // bonds of open and answered (unsettled) challenges, credits
         uint256 jmStakeBalance;
         uint256 jmStakeOwed; // staking-token credits (liveness penalties)
         uint256 jmPayBalance;
@@ -41,6 +44,7 @@ contract InvariantProbe {
     JobMarket public immutable jobMarket;
     AuditManager public immutable auditManager;
     DisputeManager public immutable disputeManager;
+    IDataAvailability public immutable dataAvailability;
     IERC20 public immutable stakeToken;
     IERC20 public immutable payToken;
 
@@ -49,6 +53,7 @@ contract InvariantProbe {
         jobMarket = jm;
         auditManager = am;
         disputeManager = dm;
+        dataAvailability = dm.dataAvailability();
         stakeToken = sm.stakingToken();
         payToken = pay;
     }
@@ -66,15 +71,18 @@ contract InvariantProbe {
         address am = address(auditManager);
         r.smBalance = stakeToken.balanceOf(sm);
         r.dmBalance = stakeToken.balanceOf(dm);
+        r.daBalance = stakeToken.balanceOf(address(dataAvailability));
         r.jmStakeBalance = stakeToken.balanceOf(jm);
         r.jmPayBalance = payToken.balanceOf(jm);
         r.amPayBalance = payToken.balanceOf(am);
-        r.strayBalance = stakeToken.balanceOf(am) + payToken.balanceOf(sm) + payToken.balanceOf(dm);
+        r.strayBalance = stakeToken.balanceOf(am) + payToken.balanceOf(sm) + payToken.balanceOf(dm)
+            + payToken.balanceOf(address(dataAvailability));
         for (uint256 i = 0; i < actors.length; ++i) {
             address a = actors[i];
             IStakeManager.Account memory acc = stakeManager.account(a);
             r.smOwed += acc.free + acc.locked + acc.unbonding;
             r.dmOwed += disputeManager.credits(a);
+            r.daOwed += dataAvailability.credits(a);
             r.amPayOwed += auditManager.credits(address(payToken), a);
             if (r.lockMismatch == address(0) && acc.locked != live[i]) {
                 r.lockMismatch = a;
@@ -121,19 +129,17 @@ contract InvariantProbe {
             IDisputeManager.Dispute memory d = disputeManager.getDispute(id);
             r.disputePhase[id - 1] = uint8(d.phase);
             r.dmOwed += d.bond + d.jurorPot;
-            if (d.phase != IDisputeManager.Phase.Closed) {
-                for (uint256 a = 0; a < d.appeals; ++a) r.dmOwed += disputeManager.getAppeal(id, a).bond;
-            }
+            for (uint256 a = d.appealsSettled; a < d.appeals; ++a) r.dmOwed += disputeManager.getAppeal(id, a).bond;
             if (d.phase == IDisputeManager.Phase.Voting) {
                 address[] memory jurors = disputeManager.getRound(id, d.round).jurors;
                 bytes32 lockId = disputeManager.jurorLockId(id, d.round);
                 for (uint256 j = 0; j < jurors.length; ++j) _addLock(actors, live, jurors[j], lockId);
             }
         }
-        uint256 chunks = disputeManager.chunkChallengeCount();
-        for (uint256 c = 1; c <= chunks; ++c) {
-            IDisputeManager.ChunkChallenge memory ch = disputeManager.getChunkChallenge(c);
-            if (ch.status == IDisputeManager.ChunkStatus.Open) r.dmOwed += ch.bond;
+        r.dmOwed += disputeManager.commitBondsHeld();
+        uint256 challenges = dataAvailability.challengeCount();
+        for (uint256 c = 1; c <= challenges; ++c) {
+            r.daOwed += dataAvailability.getChallenge(c).bond;
         }
     }
 

@@ -12,6 +12,9 @@ import {
   DisputeJury__factory,
   DisputeLogic__factory,
   DisputeManager__factory,
+  DataAvailability__factory,
+  DisputeQueue__factory,
+  DisputeEvidence__factory,
   IERC20__factory,
   IRandomness__factory,
   JobMarket__factory,
@@ -19,6 +22,7 @@ import {
   TestToken__factory,
   type AuditManager,
   type DisputeManager,
+  type DataAvailability,
   type JobMarket,
   type StakeManager,
 } from "../../typechain-types";
@@ -42,6 +46,7 @@ export interface DeployUPowResult {
   jobMarket: JobMarket;
   auditManager: AuditManager;
   disputeManager: DisputeManager;
+  dataAvailability: DataAvailability;
 }
 
 interface Deployable {
@@ -124,20 +129,33 @@ export async function deployUPow(signer: Signer, params: DeployParams, opts: Dep
     new AuditManager__factory(signer).deploy(deployer, jm, sm, params.auditorPenalty),
   );
   const am = await auditManager.getAddress();
+  const dataAvailability = await record(
+    "DataAvailability", "DataAvailability", DataAvailability__factory.abi,
+    new DataAvailability__factory(signer).deploy(deployer, jm, stakingToken, params.availability),
+  );
+  const da = await dataAvailability.getAddress();
   const logic = await record("DisputeLogic", "DisputeLogic", DisputeLogic__factory.abi, new DisputeLogic__factory(signer).deploy());
   const jury = await record("DisputeJury", "DisputeJury", DisputeJury__factory.abi, new DisputeJury__factory(signer).deploy());
+  const queue = await record("DisputeQueue", "DisputeQueue", DisputeQueue__factory.abi, new DisputeQueue__factory(signer).deploy());
+  const evidence = await record("DisputeEvidence", "DisputeEvidence", DisputeEvidence__factory.abi, new DisputeEvidence__factory(
+    { "contracts/lib/DisputeLogic.sol:DisputeLogic": await logic.getAddress() }, signer,
+  ).deploy());
   const libraries = {
     "contracts/lib/DisputeLogic.sol:DisputeLogic": await logic.getAddress(),
     "contracts/lib/DisputeJury.sol:DisputeJury": await jury.getAddress(),
+    "contracts/lib/DisputeQueue.sol:DisputeQueue": await queue.getAddress(),
+    "contracts/lib/DisputeEvidence.sol:DisputeEvidence": await evidence.getAddress(),
   };
   const disputeManager = await record(
     "DisputeManager", "DisputeManager", DisputeManager__factory.abi,
-    new DisputeManager__factory(libraries, signer).deploy(sm, jm, randomness, deployer, params.dispute),
+    new DisputeManager__factory(libraries, signer).deploy(sm, jm, randomness, da, deployer, params.dispute),
   );
   const dm = await disputeManager.getAddress();
 
   // Wiring.
   await send("JobMarket.setAuditManager", jobMarket.setAuditManager(am));
+  await send("JobMarket.setDisputeManager", jobMarket.setDisputeManager(dm));
+  await send("DataAvailability.setDisputeManager", dataAvailability.setDisputeManager(dm));
   const moduleRole = await stakeManager.MODULE_ROLE();
   for (const [name, addr] of [["JobMarket", jm], ["AuditManager", am], ["DisputeManager", dm]] as const) {
     await send(`StakeManager.grantRole(MODULE_ROLE, ${name})`, stakeManager.grantRole(moduleRole, addr));
@@ -171,6 +189,7 @@ export async function deployUPow(signer: Signer, params: DeployParams, opts: Dep
     const gov = params.governor;
     const targets = [
       ["StakeManager", stakeManager], ["JobMarket", jobMarket], ["AuditManager", auditManager], ["DisputeManager", disputeManager],
+      ["DataAvailability", dataAvailability],
     ] as const;
     for (const [name, c] of targets) {
       const roles = [await c.DEFAULT_ADMIN_ROLE(), await c.GOVERNOR_ROLE()];
@@ -183,7 +202,7 @@ export async function deployUPow(signer: Signer, params: DeployParams, opts: Dep
     }
   }
 
-  return { contracts, gas, deployer, stakeManager, jobMarket, auditManager, disputeManager };
+  return { contracts, gas, deployer, stakeManager, jobMarket, auditManager, disputeManager, dataAvailability };
 }
 
 async function checked(wait: Promise<TransactionReceipt | null>, step: string): Promise<TransactionReceipt> {

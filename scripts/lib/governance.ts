@@ -6,6 +6,7 @@
  */
 import { ZeroHash, getAddress, id, isAddress, parseUnits, type ContractTransactionResponse } from "ethers";
 import type { IDisputeManager } from "../../typechain-types/contracts/DisputeManager";
+import type { IDataAvailability } from "../../typechain-types/contracts/DataAvailability";
 import type { Deployment, UPowContracts } from "../../verifier/chain/registry";
 import { GovernanceError } from "./errors";
 
@@ -17,17 +18,27 @@ interface ParamDef {
 }
 
 const DISPUTE_FIELDS = [
-  "disputeBond", "chunkBond", "appealBond", "jurorLock", "incoherencePenalty", "replayCost",
+  "disputeBond", "commitBond", "appealBond", "jurorLock", "incoherencePenalty", "replayCost",
   "challengerBps", "jurorBps", "requesterBps", "bondJurorBps", "committeeSize", "quorum", "maxRounds",
-  "maxAppeals", "randomnessDelay", "revealWindow", "appealWindow",
+  "maxAppeals", "randomnessDelay", "revealWindow", "appealWindow", "commitTTL", "maxExtension", "maxDrawWait",
 ] as const;
 type DisputeField = (typeof DISPUTE_FIELDS)[number];
-const DISPUTE_AMOUNTS = new Set<DisputeField>(["disputeBond", "chunkBond", "appealBond", "jurorLock", "incoherencePenalty", "replayCost"]);
+const DISPUTE_AMOUNTS = new Set<DisputeField>(["disputeBond", "commitBond", "appealBond", "jurorLock", "incoherencePenalty", "replayCost"]);
+const AVAILABILITY_FIELDS = ["leafBond", "chunkBond", "answerFee", "openerFee", "perAnswerTime", "maxOpenPerCase", "maxPerCase"] as const;
+type AvailabilityField = (typeof AVAILABILITY_FIELDS)[number];
+const AVAILABILITY_AMOUNTS = new Set<AvailabilityField>(["leafBond", "chunkBond", "answerFee", "openerFee"]);
+
+async function availabilityParams(c: UPowContracts): Promise<Record<AvailabilityField, bigint>> {
+  const p = await c.dataAvailability.params();
+  const out = {} as Record<AvailabilityField, bigint>;
+  for (const f of AVAILABILITY_FIELDS) out[f] = BigInt(p[f]);
+  return out;
+}
 
 async function disputeParams(c: UPowContracts): Promise<Record<DisputeField, bigint>> {
   const p = await c.disputeManager.params();
   const out = {} as Record<DisputeField, bigint>;
-  for (const f of DISPUTE_FIELDS) out[f] = BigInt(p[f]);
+  for (const f of DISPUTE_FIELDS) out[f] = BigInt(p[f as keyof typeof p] as bigint);
   return out;
 }
 
@@ -108,8 +119,21 @@ export const PARAMS: Readonly<Record<string, ParamDef>> = {
         kind: DISPUTE_AMOUNTS.has(f) ? "amount" : "int",
         get: async (c) => (await disputeParams(c))[f],
         set: async (c, v) => {
-          const next = { ...(await disputeParams(c)), [f]: v } as IDisputeManager.ParamsStruct;
+          const next: IDisputeManager.ParamsStruct = { ...(await disputeParams(c)), [f]: v };
           return c.disputeManager.setParams(next);
+        },
+      },
+    ]),
+  ),
+  ...Object.fromEntries(
+    AVAILABILITY_FIELDS.map((f): [string, ParamDef] => [
+      `DataAvailability.${f}`,
+      {
+        kind: AVAILABILITY_AMOUNTS.has(f) ? "amount" : "int",
+        get: async (c) => (await availabilityParams(c))[f],
+        set: async (c, v) => {
+          const next: IDataAvailability.ParamsStruct = { ...(await availabilityParams(c)), [f]: v };
+          return c.dataAvailability.setParams(next);
         },
       },
     ]),
@@ -160,6 +184,7 @@ const ROLES: Readonly<Record<string, readonly string[]>> = {
   JobMarket: ["DEFAULT_ADMIN_ROLE", "GOVERNOR_ROLE", "DISPUTE_ROLE"],
   AuditManager: ["DEFAULT_ADMIN_ROLE", "GOVERNOR_ROLE", "CANARY_ROLE"],
   DisputeManager: ["DEFAULT_ADMIN_ROLE", "GOVERNOR_ROLE"],
+  DataAvailability: ["DEFAULT_ADMIN_ROLE", "GOVERNOR_ROLE"],
 };
 
 export function roleHash(contract: string, role: string): string {
@@ -175,6 +200,7 @@ function accessControl(c: UPowContracts, contract: string) {
     case "JobMarket": return c.jobMarket;
     case "AuditManager": return c.auditManager;
     case "DisputeManager": return c.disputeManager;
+    case "DataAvailability": return c.dataAvailability;
     default: throw new GovernanceError(`unknown contract ${contract}`, { details: { contract } });
   }
 }

@@ -9,7 +9,7 @@ import { DeployConfigError } from "./errors";
 
 export interface DisputeParams {
   disputeBond: bigint;
-  chunkBond: bigint;
+  commitBond: bigint;
   appealBond: bigint;
   jurorLock: bigint;
   incoherencePenalty: bigint;
@@ -25,6 +25,20 @@ export interface DisputeParams {
   randomnessDelay: number;
   revealWindow: number;
   appealWindow: number;
+  commitTTL: number;
+  maxExtension: number;
+  maxDrawWait: number;
+}
+
+/** DataAvailability parameters (v3 V1.6, V1.7, V4.1). */
+export interface AvailabilityParams {
+  leafBond: bigint;
+  chunkBond: bigint;
+  answerFee: bigint;
+  openerFee: bigint;
+  perAnswerTime: number;
+  maxOpenPerCase: number;
+  maxPerCase: number;
 }
 
 export interface JobMarketParams {
@@ -58,6 +72,7 @@ export interface DeployParams {
   canaryRevealPeriod?: number;
   jobMarket: JobMarketParams;
   dispute: DisputeParams;
+  availability: AvailabilityParams;
 }
 
 const E18 = 10n ** 18n;
@@ -84,9 +99,9 @@ export function defaultParams(): DeployParams {
     },
     dispute: {
       disputeBond: 100n * E18,
-      chunkBond: 10n * E18,
+      commitBond: 25n * E18,
       appealBond: 200n * E18,
-      jurorLock: 50n * E18,
+      jurorLock: 150n * E18,
       incoherencePenalty: 10n * E18,
       replayCost: 20n * E18,
       challengerBps: 5_000,
@@ -100,6 +115,18 @@ export function defaultParams(): DeployParams {
       randomnessDelay: 2,
       revealWindow: 3_600,
       appealWindow: 3_600,
+      commitTTL: 3_600,
+      maxExtension: 86_400,
+      maxDrawWait: 86_400,
+    },
+    availability: {
+      leafBond: 10n * E18,
+      chunkBond: 10n * E18,
+      answerFee: 2n * E18,
+      openerFee: 5n * E18,
+      perAnswerTime: 600,
+      maxOpenPerCase: 4,
+      maxPerCase: 16,
     },
   };
 }
@@ -108,9 +135,12 @@ type Json = Record<string, unknown>;
 
 const TOP_KEYS = new Set([
   "$comment", "chainId", "tokenDecimals", "stakingToken", "paymentTokens", "testTokens", "randomness", "governor",
-  "renounceDeployer", "unbondingPeriod", "minJurorStake", "auditorPenalty", "canaryRevealPeriod", "jobMarket", "dispute",
+  "renounceDeployer", "unbondingPeriod", "minJurorStake", "auditorPenalty", "canaryRevealPeriod", "jobMarket", "dispute", "availability",
 ]);
-const AMOUNT_KEYS = new Set(["minJurorStake", "auditorPenalty", "disputeBond", "chunkBond", "appealBond", "jurorLock", "incoherencePenalty", "replayCost"]);
+const AMOUNT_KEYS = new Set([
+  "minJurorStake", "auditorPenalty", "disputeBond", "commitBond", "appealBond", "jurorLock", "incoherencePenalty", "replayCost",
+  "leafBond", "chunkBond", "answerFee", "openerFee",
+]);
 const BIG_KEYS = new Set(["refFlopsPerSecond", "refBytesPerSecond"]);
 
 /** Parses a config object (already JSON-decoded) onto the defaults; unknown keys are errors;
@@ -137,6 +167,7 @@ export function parseDeployConfig(raw: unknown, source = "config"): DeployParams
   if (raw.canaryRevealPeriod !== undefined && raw.canaryRevealPeriod !== null) p.canaryRevealPeriod = int(raw.canaryRevealPeriod, "canaryRevealPeriod", source);
   if (raw.jobMarket !== undefined) mergeSection(p.jobMarket as unknown as Json, raw.jobMarket, "jobMarket", decimals, source);
   if (raw.dispute !== undefined) mergeSection(p.dispute as unknown as Json, raw.dispute, "dispute", decimals, source);
+  if (raw.availability !== undefined) mergeSection(p.availability as unknown as Json, raw.availability, "availability", decimals, source);
   if (p.stakingToken === undefined && !p.testTokens) {
     throw new DeployConfigError(`${source}: stakingToken is required unless testTokens is true`, { source });
   }

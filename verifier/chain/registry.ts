@@ -29,7 +29,7 @@ export const DEPLOYMENT_FORMAT = "upow-deployment/1";
 /** Registry keys. Tokens are the addresses used, deployed or not (then blockNumber is null). */
 export const CONTRACT_KEYS = [
   "StakingToken", "PaymentToken", "StakeManager", "Randomness", "JobMarket", "AuditManager",
-  "DisputeLogic", "DisputeJury", "DisputeManager",
+  "DisputeLogic", "DisputeJury", "DisputeQueue", "DisputeEvidence", "DataAvailability", "DisputeManager",
 ] as const;
 export type ContractKey = (typeof CONTRACT_KEYS)[number];
 /** Keys every deployment must hold (PaymentToken is optional on networks without a default one). */

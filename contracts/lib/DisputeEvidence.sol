@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {IDisputeManager} from "../interfaces/IDisputeManager.sol";
+import {IDataAvailability} from "../interfaces/IDataAvailability.sol";
+import {IJobMarket} from "../interfaces/IJobMarket.sol";
+import {DisputeLogic} from "./DisputeLogic.sol";
+
+/// @title DisputeEvidence
+/// @notice What a dispute may rely on: challenge commitments (v3 V2.1) and the step and checkpoint
+/// leaves of its interval, proven in the call or stored in the DataAvailability (v3 V1).
+/// @dev External functions, run by DELEGATECALL in the DisputeManager's context.
+library DisputeEvidence {
+    /// @notice Records a new commitment with its bond and the next global order.
+    function commit(
+        mapping(bytes32 => IDisputeManager.ChallengeCommitment) storage commitments,
+        bytes32 commitment,
+        uint64 order,
+        uint256 bond
+    ) external {
+        if (commitments[commitment].challenger != address(0)) {
+            revert IDisputeManager.DisputeManagerCommitmentExists(commitment);
+        }
+        commitments[commitment] =
+            IDisputeManager.ChallengeCommitment(msg.sender, order, uint64(block.timestamp), uint64(block.number), bond);
+        emit IDisputeManager.ChallengeCommitted(commitment, msg.sender, order, bond);
+    }
+
+    /// @notice Marks an unused commitment older than `ttl` expired; returns its bond (to burn).
+    function expire(
+        mapping(bytes32 => IDisputeManager.ChallengeCommitment) storage commitments,
+        bytes32 commitment,
+        uint256 ttl
+    ) external returns (uint256 bond) {
+        IDisputeManager.ChallengeCommitment storage c = commitments[commitment];
+        if (c.challenger == address(0) || c.bond == 0) revert IDisputeManager.DisputeManagerCommitmentNotFound(commitment);
+        uint256 expiresAt = uint256(c.committedAt) + ttl;
+        if (block.timestamp <= expiresAt) revert IDisputeManager.DisputeManagerCommitmentNotExpired(commitment, expiresAt);
+        bond = c.bond;
+        c.bond = 0;
+        emit IDisputeManager.CommitmentExpired(commitment, bond);
+    }
+
+    /// @notice Consumes a commitment for a dispute on `job`: at least one block old, mined after the
+    /// job's submission block and by its window end, not expired (v3 V2.1).
+    function consume(
+        mapping(bytes32 => IDisputeManager.ChallengeCommitment) storage commitments,
+        bytes32 commitment,
+        IJobMarket.Job memory job,
+        uint256 ttl
+    ) external returns (IDisputeManager.ChallengeCommitment memory c) {
+        c = commitments[commitment];
+        if (c.challenger == address(0)) revert IDisputeManager.DisputeManagerCommitmentNotFound(commitment);
+        if (c.committedBlock >= block.number) {
+            revert IDisputeManager.DisputeManagerCommitmentTooRecent(commitment, c.committedBlock);
+        }
+        if (c.committedBlock <= job.submittedBlock || c.committedAt > job.windowEnd) {
+            revert IDisputeManager.DisputeManagerCommitmentBeforeSubmission(commitment, c.committedBlock, job.submittedBlock);
+        }
+        uint256 expiresAt = uint256(c.committedAt) + ttl;
+        // An expired commitment's bond was burned (zero) or is burnable: either way it no longer counts.
+        if (block.timestamp > expiresAt || c.bond == 0) revert IDisputeManager.DisputeManagerCommitmentExpired(commitment, expiresAt);
+        delete commitments[commitment];
+    }
+
+    /// @notice Stores the checkpoint leaves a challenger gave when opening a dispute, or, when it
+    /// gave none and they are not stored yet, has the worker post them (v3 V1.1). Returns the demand's
+    /// challenge id (0: none needed).
+    function openEvidence(
+        IDataAvailability da,
+        uint256 jobId,
+        uint256 disputeId,
+        uint64 interval,
+        IDisputeManager.CheckpointProof calldata checkpoint,
+        IDisputeManager.CheckpointProof calldata checkpointNext
+    ) external returns (uint256 demand) {
+        if (checkpoint.proof.length != 0) {
+            // Trusted DataAvailability: verifies and stores the leaves (reverts on a bad proof).
+            da.proveCheckpoint(jobId, interval, checkpoint.stateHash, checkpoint.stepRoot, checkpoint.proof);
+            da.proveCheckpoint(jobId, interval + 1, checkpointNext.stateHash, checkpointNext.stepRoot, checkpointNext.proof);
+        } else if (!da.checkpointLeaf(jobId, interval).known || !da.checkpointLeaf(jobId, interval + 1).known) {
+            demand = da.openCheckpointDemand(jobId, disputeId, interval, msg.sender);
+        }
+    }
+
+    /// @notice What a forfeited bond owes the worker for posting a dispute's checkpoint leaves
+    /// (v3 V2.5): `answerFee` when the demand was answered, else nothing; at most `bond`.
+    function checkpointAnswerFee(IDataAvailability da, uint256 challengeId, uint256 bond)
+        external
+        view
+        returns (uint256 fee)
+    {
+        if (challengeId == 0 || da.getChallenge(challengeId).status != IDataAvailability.Status.Answered) return 0;
+        fee = da.params().answerFee;
+        if (fee > bond) fee = bond;
+    }
+
+    /// @notice The fee an unanswered challenge's opener takes from the bounty (v3 V4.1), at most `bounty`.
+    function openerFee(IDataAvailability da, uint256 bounty) external view returns (uint256 fee) {
+        fee = da.params().openerFee;
+        if (fee > bounty) fee = bounty;
+    }
+
+    /// @dev Where a step leaf is looked up: the interval's step root and shape.
+    struct Interval {
+        IDataAvailability da;
+        bytes32 root;
+        uint256 jobId;
+        uint64 k;
+        uint64 interval;
+    }
+
+    /// @notice Checks a pinpoint of local step `localStep` of the dispute's interval: inside the
+    /// interval, not judged before, both step leaves proven; returns the global step.
+    function checkPinpoint(
+        IDataAvailability da,
+        IJobMarket jm,
+        IDisputeManager.Dispute storage d,
+        mapping(uint64 => bool) storage judged,
+        uint256 disputeId,
+        uint64 localStep,
+        IDisputeManager.StepClaim calldata before,
+        IDisputeManager.StepClaim calldata next_
+    ) external view returns (uint64 globalStep) {
+        Interval memory it = _interval(da, jm, d, disputeId);
+        if (localStep >= it.k) revert IDisputeManager.DisputeManagerInvalidStep(disputeId, localStep);
+        globalStep = it.interval * it.k + localStep;
+        if (judged[globalStep]) revert IDisputeManager.DisputeManagerStepAlreadyJudged(it.jobId, globalStep);
+        if (
+            !_stepLeafOk(it, localStep, before.stateHash, before.proof)
+                || !_stepLeafOk(it, localStep + 1, next_.stateHash, next_.proof)
+        ) {
+            revert IDisputeManager.DisputeManagerInvalidProof();
+        }
+    }
+
+    /// @notice Checks a boundary mismatch: `stateHash` is step leaf 0 (or k) of the interval and
+    /// differs from checkpoint `interval` (or `interval+1`); returns the checkpoint's state hash.
+    function checkBoundary(
+        IDataAvailability da,
+        IJobMarket jm,
+        IDisputeManager.Dispute storage d,
+        uint256 disputeId,
+        bool atEnd,
+        bytes32 stateHash,
+        bytes32[] calldata proof
+    ) external view returns (bytes32 checkpointStateHash) {
+        Interval memory it = _interval(da, jm, d, disputeId);
+        if (!_stepLeafOk(it, atEnd ? it.k : 0, stateHash, proof)) revert IDisputeManager.DisputeManagerInvalidProof();
+        IDataAvailability.CheckpointLeaf memory cp = da.checkpointLeaf(it.jobId, atEnd ? it.interval + 1 : it.interval);
+        if (!cp.known) revert IDisputeManager.DisputeManagerCheckpointsUnknown(disputeId);
+        if (stateHash == cp.stateHash) revert IDisputeManager.DisputeManagerBoundaryConsistent(disputeId, atEnd);
+        return cp.stateHash;
+    }
+
+    function _interval(IDataAvailability da, IJobMarket jm, IDisputeManager.Dispute storage d, uint256 disputeId)
+        private
+        view
+        returns (Interval memory it)
+    {
+        it.da = da;
+        it.jobId = d.jobId;
+        it.interval = d.interval;
+        it.k = jm.getJob(it.jobId).checkpointInterval;
+        IDataAvailability.CheckpointLeaf memory cp = da.checkpointLeaf(it.jobId, it.interval);
+        if (!cp.known) revert IDisputeManager.DisputeManagerCheckpointsUnknown(disputeId);
+        it.root = cp.stepRoot;
+    }
+
+    /// @dev Step leaf `leafIndex` of the interval: proven by `proof`, or (empty proof) stored.
+    function _stepLeafOk(Interval memory it, uint64 leafIndex, bytes32 stateHash, bytes32[] calldata proof)
+        private
+        view
+        returns (bool)
+    {
+        if (proof.length != 0) return DisputeLogic.verifyStep(it.root, it.k, it.interval, leafIndex, stateHash, proof);
+        IDataAvailability.StepLeaf memory leaf = it.da.stepLeaf(it.jobId, it.interval * it.k + leafIndex);
+        return leaf.known && leaf.stateHash == stateHash;
+    }
+}
