@@ -292,7 +292,7 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
     /// @notice Draws the round's committee once the randomness block is mined; re-targets the
     /// randomness block when it expired unread, or when nobody could be drawn (V5.2) until
     /// `maxDrawWait` has passed, after which the dispute is Void and the interval's share of the
-    /// reward goes back to the requester.
+    /// reward goes back to the requester (for an appeal round: the appealed ruling stands, V6.1).
     /// @dev Emits {CommitteeDrawn}, {RandomnessRetargeted}, or the Void events. Requirements: phase
     /// AwaitingDraw; the randomness available (or expired).
     function drawCommittee(uint256 disputeId) external nonReentrant {
@@ -325,6 +325,11 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
         if (block.timestamp < uint256(d.drawSince) + p.maxDrawWait) {
             d.randomnessBlock = uint64(block.number) + p.randomnessDelay;
             emit RandomnessRetargeted(disputeId, d.randomnessBlock);
+            return;
+        }
+        if (d.appeals > d.appealsSettled) {
+            // An appeal nobody can be drawn for cannot erase the ruling it contested (V6.1).
+            _keepAppealedRuling(disputeId, d);
             return;
         }
         _refundBond(d);
@@ -389,9 +394,7 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
             emit RoundFailed(disputeId, round, r.reveals, r.quorum);
             if (d.appeals > d.appealsSettled) {
                 // An appeal that cannot reach quorum cannot erase the ruling it contested (V6.1).
-                d.phase = Phase.Ruled;
-                d.appealEnd = uint64(block.timestamp);
-                emit RulingGiven(disputeId, d.decidingRound, d.ruling, d.appealEnd);
+                _keepAppealedRuling(disputeId, d);
             } else if (++d.failedRounds >= _params.maxRounds) {
                 _refundBond(d);
                 _settleAppealsAndPot(disputeId, d, Ruling.Void, 0);
@@ -593,6 +596,13 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
         Params storage p = _params;
         if (uint256(v.committedAt) + p.commitTTL < windowEnd) return windowEnd;
         return uint256(windowEnd) + p.maxExtension;
+    }
+
+    /// @dev The appealed ruling stands and can be executed at once; the appeal bond goes to the pot.
+    function _keepAppealedRuling(uint256 disputeId, Dispute storage d) private {
+        d.phase = Phase.Ruled;
+        d.appealEnd = uint64(block.timestamp);
+        emit RulingGiven(disputeId, d.decidingRound, d.ruling, d.appealEnd);
     }
 
     function _awaitDraw(Dispute storage d) private {

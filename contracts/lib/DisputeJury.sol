@@ -32,6 +32,9 @@ library DisputeJury {
             exclude[0] = worker;
             exclude[1] = d.challenger;
             uint256 size = DisputeLogic.committeeSize(p.committeeSize, d.round - d.roundBase);
+            // Parameters validate every reachable size; this only guards a dispute that escalated
+            // under earlier, larger limits (governance may lower them mid-dispute).
+            if (size > DisputeLogic.MAX_COMMITTEE) size = DisputeLogic.MAX_COMMITTEE;
             // Trusted StakeManager: locks the jurors' stake under `lockId`.
             jurors = stakeManager.drawJurors(seed, size, p.jurorLock, lockId, exclude);
         }

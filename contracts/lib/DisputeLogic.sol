@@ -53,6 +53,8 @@ library DisputeLogic {
         if (p.jurorLock == 0) return "jurorLock";
         if (p.incoherencePenalty > p.jurorLock) return "incoherencePenalty";
         if (p.replayCost >= p.disputeBond) return "replayCost";
+        // The worker's own second account may take the challenger's share: some penalty must remain (V4.3).
+        if (p.challengerBps >= BPS) return "challengerBps";
         if (uint256(p.challengerBps) + p.jurorBps + p.requesterBps > BPS) return "slashBps";
         if (p.bondJurorBps > BPS) return "bondJurorBps";
         if (p.quorum == 0 || p.quorum > p.committeeSize) return "quorum";

@@ -70,6 +70,9 @@ export interface DeployParams {
   minJurorStake: bigint;
   auditorPenalty: bigint;
   canaryRevealPeriod?: number;
+  /** Seconds a censored transaction may wait before the chain must include it (an L2's force-inclusion
+   * delay; 0 on L1 and local chains). Every deadline parameter must exceed it by DEADLINE_MARGIN (v3 V12). */
+  forceInclusionDelay: number;
   jobMarket: JobMarketParams;
   dispute: DisputeParams;
   availability: AvailabilityParams;
@@ -83,6 +86,7 @@ export function defaultParams(): DeployParams {
     paymentTokens: [],
     testTokens: false,
     renounceDeployer: false,
+    forceInclusionDelay: 0,
     unbondingPeriod: 7 * 86_400,
     minJurorStake: 100n * E18,
     auditorPenalty: 50n * E18,
@@ -135,7 +139,7 @@ type Json = Record<string, unknown>;
 
 const TOP_KEYS = new Set([
   "$comment", "chainId", "tokenDecimals", "stakingToken", "paymentTokens", "testTokens", "randomness", "governor",
-  "renounceDeployer", "unbondingPeriod", "minJurorStake", "auditorPenalty", "canaryRevealPeriod", "jobMarket", "dispute", "availability",
+  "renounceDeployer", "unbondingPeriod", "minJurorStake", "auditorPenalty", "canaryRevealPeriod", "forceInclusionDelay", "jobMarket", "dispute", "availability",
 ]);
 const AMOUNT_KEYS = new Set([
   "minJurorStake", "auditorPenalty", "disputeBond", "commitBond", "appealBond", "jurorLock", "incoherencePenalty", "replayCost",
@@ -168,6 +172,8 @@ export function parseDeployConfig(raw: unknown, source = "config"): DeployParams
   if (raw.jobMarket !== undefined) mergeSection(p.jobMarket as unknown as Json, raw.jobMarket, "jobMarket", decimals, source);
   if (raw.dispute !== undefined) mergeSection(p.dispute as unknown as Json, raw.dispute, "dispute", decimals, source);
   if (raw.availability !== undefined) mergeSection(p.availability as unknown as Json, raw.availability, "availability", decimals, source);
+  if (raw.forceInclusionDelay !== undefined) p.forceInclusionDelay = int(raw.forceInclusionDelay, "forceInclusionDelay", source);
+  checkDeadlines(p, source);
   if (p.stakingToken === undefined && !p.testTokens) {
     throw new DeployConfigError(`${source}: stakingToken is required unless testTokens is true`, { source });
   }
@@ -175,6 +181,32 @@ export function parseDeployConfig(raw: unknown, source = "config"): DeployParams
     throw new DeployConfigError(`${source}: renounceDeployer needs a governor`, { source });
   }
   return p;
+}
+
+/** Margin over the force-inclusion delay that every deadline keeps (v3 V12). */
+export const DEADLINE_MARGIN = 3_600;
+
+/** v3 V12: a party censored until the chain must include its transaction still meets every deadline.
+ * Deadlines are in seconds (timestamps), so one delay in seconds covers them all. */
+export function checkDeadlines(p: DeployParams, source = "config"): void {
+  if (p.forceInclusionDelay === 0) return;
+  const min = p.forceInclusionDelay + DEADLINE_MARGIN;
+  const deadlines: [string, number][] = [
+    ["jobMarket.challengeWindow", p.jobMarket.challengeWindow],
+    ["jobMarket.timeoutBase", p.jobMarket.timeoutBase],
+    ["dispute.revealWindow", p.dispute.revealWindow],
+    ["dispute.appealWindow", p.dispute.appealWindow],
+    ["dispute.commitTTL", p.dispute.commitTTL],
+    ["dispute.maxDrawWait", p.dispute.maxDrawWait],
+  ];
+  for (const [key, value] of deadlines) {
+    if (value < min) {
+      throw new DeployConfigError(
+        `${source}: ${key} = ${value} s is shorter than forceInclusionDelay + ${DEADLINE_MARGIN} s = ${min} s: a censored party could miss it`,
+        { source, key, value },
+      );
+    }
+  }
 }
 
 function mergeSection(target: Json, raw: unknown, section: string, decimals: number, source: string): void {
