@@ -147,7 +147,7 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
             revert DisputeManagerJobNotDisputable(jobId);
         }
         ChallengeCommitment memory c = DisputeEvidence.consume(
-            _commitments, keccak256(abi.encode(jobId, interval, msg.sender, salt)), job, _params.commitTTL
+            _commitments, keccak256(abi.encode(jobId, interval, msg.sender, salt)), job.submittedBlock, job.windowEnd, _params.commitTTL
         );
         commitBondsHeld -= c.bond;
         disputeId = _createDispute(jobId, interval, c.order, c.committedAt, hint);
@@ -297,36 +297,11 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
     /// AwaitingDraw; the randomness available (or expired).
     function drawCommittee(uint256 disputeId) external nonReentrant {
         Dispute storage d = _inPhase(disputeId, Phase.AwaitingDraw);
-        Params storage p = _params;
-        if (randomness.isExpired(d.randomnessBlock)) {
-            d.randomnessBlock = uint64(block.number) + p.randomnessDelay;
-            emit RandomnessRetargeted(disputeId, d.randomnessBlock);
-            return;
-        }
-        if (!randomness.isAvailable(d.randomnessBlock)) {
-            revert DisputeManagerRandomnessNotReady(disputeId, d.randomnessBlock);
-        }
         uint8 round = d.round;
-        uint256 jobId = d.jobId;
-        bool drawn = DisputeJury.draw(
-            stakeManager,
-            d,
-            p,
-            _rounds[disputeId][round],
-            _votes[disputeId][round],
-            keccak256(abi.encode(randomness.valueAt(d.randomnessBlock), disputeId, round)),
-            _job(jobId).worker,
-            jurorLockId(disputeId, round),
-            disputeId,
-            // Jurors fetch two states and run the step twice before committing (§10.11).
-            uint64(_revealTimeout(jobId))
+        DisputeJury.DrawContext memory ctx = DisputeJury.DrawContext(
+            stakeManager, randomness, _job(d.jobId).worker, jurorLockId(disputeId, round), disputeId, _terms(d.jobId).revealTimeout
         );
-        if (drawn) return;
-        if (block.timestamp < uint256(d.drawSince) + p.maxDrawWait) {
-            d.randomnessBlock = uint64(block.number) + p.randomnessDelay;
-            emit RandomnessRetargeted(disputeId, d.randomnessBlock);
-            return;
-        }
+        if (!DisputeJury.drawRound(ctx, d, _params, _rounds[disputeId][round], _votes[disputeId][round])) return;
         if (d.appeals > d.appealsSettled) {
             // An appeal nobody can be drawn for cannot erase the ruling it contested (V6.1).
             _keepAppealedRuling(disputeId, d);
@@ -368,7 +343,7 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
         Dispute storage d = _disputes[disputeId];
         commitEnd = d.commitEnd;
         (, uint64 lastAnswerAt) = _activity(disputeId);
-        uint256 extended = uint256(lastAnswerAt) + _revealTimeout(d.jobId);
+        uint256 extended = uint256(lastAnswerAt) + _terms(d.jobId).revealTimeout;
         if (extended > commitEnd) commitEnd = extended;
         revealEnd = commitEnd + (d.revealEnd - d.commitEnd);
     }
@@ -389,29 +364,19 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
         }
         (uint256 open,) = _activity(disputeId);
         if (open != 0) revert DisputeManagerChallengesOpen(disputeId, open);
-        if (r.reveals < r.quorum) {
-            _settleJurors(disputeId, d, round, Ruling.None);
-            emit RoundFailed(disputeId, round, r.reveals, r.quorum);
-            if (d.appeals > d.appealsSettled) {
-                // An appeal that cannot reach quorum cannot erase the ruling it contested (V6.1).
-                _keepAppealedRuling(disputeId, d);
-            } else if (++d.failedRounds >= _params.maxRounds) {
-                _refundBond(d);
-                _settleAppealsAndPot(disputeId, d, Ruling.Void, 0);
-                _voidAndClose(disputeId, d);
-            } else {
-                _nextRound(d);
-            }
-            return;
+        DisputeJury.RoundOutcome outcome = DisputeJury.resolveRound(
+            stakeManager, d, _params, r, _votes[disputeId][round], jurorLockId(disputeId, round), disputeId
+        );
+        if (outcome == DisputeJury.RoundOutcome.NextRound) {
+            _nextRound(d);
+        } else if (outcome == DisputeJury.RoundOutcome.KeepRuling) {
+            // An appeal that cannot reach quorum cannot erase the ruling it contested (V6.1).
+            _keepAppealedRuling(disputeId, d);
+        } else if (outcome == DisputeJury.RoundOutcome.Void) {
+            _refundBond(d);
+            _settleAppealsAndPot(disputeId, d, Ruling.Void, 0);
+            _voidAndClose(disputeId, d);
         }
-        Ruling ruling = DisputeLogic.tally(r.counts, r.reveals);
-        r.ruling = ruling;
-        _settleJurors(disputeId, d, round, ruling);
-        d.ruling = ruling;
-        d.decidingRound = round;
-        d.phase = Phase.Ruled;
-        d.appealEnd = uint64(block.timestamp) + _params.appealWindow;
-        emit RulingGiven(disputeId, round, ruling, d.appealEnd);
     }
 
     /// @notice Appeals a ruling to a larger committee (2M+1 of the last round), paying `appealBond`.
@@ -584,10 +549,6 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
         return jobMarket.jobTerms(jobId);
     }
 
-    function _revealTimeout(uint256 jobId) private view returns (uint256) {
-        return _terms(jobId).revealTimeout;
-    }
-
     function _activity(uint256 disputeId) private view returns (uint256 open, uint64 lastAnswerAt) {
         return dataAvailability.disputeActivity(disputeId);
     }
@@ -614,22 +575,6 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
     function _nextRound(Dispute storage d) private {
         ++d.round;
         _awaitDraw(d);
-    }
-
-    /// @dev Settles the jurors of `round` against `ruling` (None: no coherence); slashes go to the pot.
-    function _settleJurors(uint256 disputeId, Dispute storage d, uint8 round, Ruling ruling) private {
-        Params storage p = _params;
-        d.jurorPot += DisputeJury.settle(
-            stakeManager,
-            _rounds[disputeId][round].jurors,
-            _votes[disputeId][round],
-            jurorLockId(disputeId, round),
-            p.jurorLock,
-            p.incoherencePenalty,
-            disputeId,
-            round,
-            uint8(ruling)
-        );
     }
 
     /// @dev A conviction or moot close while a committee is voting releases it without penalty.

@@ -18,6 +18,7 @@ library DisputeEvidence {
         uint64 order,
         uint256 bond
     ) external {
+        if (commitment == bytes32(0)) revert IDisputeManager.DisputeManagerZeroCommitment(0);
         if (commitments[commitment].challenger != address(0)) {
             revert IDisputeManager.DisputeManagerCommitmentExists(commitment);
         }
@@ -46,7 +47,8 @@ library DisputeEvidence {
     function consume(
         mapping(bytes32 => IDisputeManager.ChallengeCommitment) storage commitments,
         bytes32 commitment,
-        IJobMarket.Job memory job,
+        uint64 submittedBlock,
+        uint64 windowEnd,
         uint256 ttl
     ) external returns (IDisputeManager.ChallengeCommitment memory c) {
         c = commitments[commitment];
@@ -54,8 +56,8 @@ library DisputeEvidence {
         if (c.committedBlock >= block.number) {
             revert IDisputeManager.DisputeManagerCommitmentTooRecent(commitment, c.committedBlock);
         }
-        if (c.committedBlock <= job.submittedBlock || c.committedAt > job.windowEnd) {
-            revert IDisputeManager.DisputeManagerCommitmentBeforeSubmission(commitment, c.committedBlock, job.submittedBlock);
+        if (c.committedBlock <= submittedBlock || c.committedAt > windowEnd) {
+            revert IDisputeManager.DisputeManagerCommitmentBeforeSubmission(commitment, c.committedBlock, submittedBlock);
         }
         uint256 expiresAt = uint256(c.committedAt) + ttl;
         // An expired commitment's bond was burned (zero) or is burnable: either way it no longer counts.

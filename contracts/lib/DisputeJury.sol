@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {IDisputeManager} from "../interfaces/IDisputeManager.sol";
 import {IStakeManager} from "../interfaces/IStakeManager.sol";
+import {IRandomness} from "../interfaces/IRandomness.sol";
 import {DisputeLogic} from "./DisputeLogic.sol";
 
 /// @title DisputeJury
@@ -11,32 +12,102 @@ import {DisputeLogic} from "./DisputeLogic.sol";
 /// @dev External functions so the loops live outside the manager's 24 KiB. Every loop is bounded by
 /// the committee cap (DisputeLogic.MAX_COMMITTEE).
 library DisputeJury {
-    /// @notice Draws the committee of the dispute's current round (excluding worker and challenger),
-    /// locking `jurorLock` of each, and opens its commit and reveal windows. Returns false, changing
-    /// nothing, when nobody could be drawn (the manager retries, v3 V5.2).
-    function draw(
+    /// @dev What ending a round leads to (the manager carries out the last three).
+    enum RoundOutcome {
+        Ruled, // a ruling was given; appealable until appealEnd
+        NextRound, // quorum missed: a larger round after a new randomness delay
+        KeepRuling, // an appeal round missed quorum: the appealed ruling stands (v3 V6.1)
+        Void // quorum missed maxRounds times
+    }
+
+    /// @notice Ends the dispute's current round: settles its jurors and gives the ruling of the tally
+    /// (v3 V9.2), or, below quorum, settles them without coherence and says what follows.
+    function resolveRound(
         IStakeManager stakeManager,
         IDisputeManager.Dispute storage d,
         IDisputeManager.Params storage p,
         IDisputeManager.RoundInfo storage r,
         mapping(address => IDisputeManager.Vote) storage votes,
-        bytes32 seed,
-        address worker,
         bytes32 lockId,
-        uint256 disputeId,
-        uint64 commitWindow
-    ) external returns (bool drawn) {
+        uint256 disputeId
+    ) external returns (RoundOutcome) {
+        uint8 round = d.round;
+        if (r.reveals < r.quorum) {
+            d.jurorPot += settle(stakeManager, r.jurors, votes, lockId, p.jurorLock, p.incoherencePenalty, disputeId, round, 0);
+            emit IDisputeManager.RoundFailed(disputeId, round, r.reveals, r.quorum);
+            if (d.appeals > d.appealsSettled) return RoundOutcome.KeepRuling;
+            if (++d.failedRounds >= p.maxRounds) return RoundOutcome.Void;
+            return RoundOutcome.NextRound;
+        }
+        IDisputeManager.Ruling ruling = DisputeLogic.tally(r.counts, r.reveals);
+        r.ruling = ruling;
+        d.jurorPot += settle(
+            stakeManager, r.jurors, votes, lockId, p.jurorLock, p.incoherencePenalty, disputeId, round, uint8(ruling)
+        );
+        d.ruling = ruling;
+        d.decidingRound = round;
+        d.phase = IDisputeManager.Phase.Ruled;
+        d.appealEnd = uint64(block.timestamp) + p.appealWindow;
+        emit IDisputeManager.RulingGiven(disputeId, round, ruling, d.appealEnd);
+        return RoundOutcome.Ruled;
+    }
+
+    /// @dev What a draw needs besides the dispute's storage.
+    struct DrawContext {
+        IStakeManager stakeManager;
+        IRandomness randomness;
+        address worker;
+        bytes32 lockId;
+        uint256 disputeId;
+        uint64 commitWindow; // jurors fetch two states and run the step twice before committing (§10.11)
+    }
+
+    /// @notice Draws the committee of the dispute's current round once its randomness block is
+    /// readable (excluding worker and challenger), locking `jurorLock` of each, and opens its commit
+    /// and reveal windows. Re-targets the randomness block when it expired unread, or when nobody could
+    /// be drawn and `maxDrawWait` has not passed (v3 V5.2). Returns true only when the manager must
+    /// give up (nobody drawable for `maxDrawWait`).
+    function drawRound(
+        DrawContext memory ctx,
+        IDisputeManager.Dispute storage d,
+        IDisputeManager.Params storage p,
+        IDisputeManager.RoundInfo storage r,
+        mapping(address => IDisputeManager.Vote) storage votes
+    ) external returns (bool giveUp) {
+        uint64 target = d.randomnessBlock;
+        if (!ctx.randomness.isExpired(target)) {
+            if (!ctx.randomness.isAvailable(target)) {
+                revert IDisputeManager.DisputeManagerRandomnessNotReady(ctx.disputeId, target);
+            }
+            if (_draw(ctx, d, p, r, votes, keccak256(abi.encode(ctx.randomness.valueAt(target), ctx.disputeId, d.round)))) {
+                return false;
+            }
+            if (block.timestamp >= uint256(d.drawSince) + p.maxDrawWait) return true;
+        }
+        d.randomnessBlock = uint64(block.number) + p.randomnessDelay;
+        emit IDisputeManager.RandomnessRetargeted(ctx.disputeId, d.randomnessBlock);
+        return false;
+    }
+
+    function _draw(
+        DrawContext memory ctx,
+        IDisputeManager.Dispute storage d,
+        IDisputeManager.Params storage p,
+        IDisputeManager.RoundInfo storage r,
+        mapping(address => IDisputeManager.Vote) storage votes,
+        bytes32 seed
+    ) private returns (bool drawn) {
         address[] memory jurors;
         {
             address[] memory exclude = new address[](2);
-            exclude[0] = worker;
+            exclude[0] = ctx.worker;
             exclude[1] = d.challenger;
             uint256 size = DisputeLogic.committeeSize(p.committeeSize, d.round - d.roundBase);
             // Parameters validate every reachable size; this only guards a dispute that escalated
             // under earlier, larger limits (governance may lower them mid-dispute).
             if (size > DisputeLogic.MAX_COMMITTEE) size = DisputeLogic.MAX_COMMITTEE;
             // Trusted StakeManager: locks the jurors' stake under `lockId`.
-            jurors = stakeManager.drawJurors(seed, size, p.jurorLock, lockId, exclude);
+            jurors = ctx.stakeManager.drawJurors(seed, size, p.jurorLock, ctx.lockId, exclude);
         }
         if (jurors.length == 0) return false;
         r.jurors = jurors;
@@ -45,9 +116,9 @@ library DisputeJury {
             votes[jurors[i]].drawn = true;
         }
         d.phase = IDisputeManager.Phase.Voting;
-        d.commitEnd = uint64(block.timestamp) + commitWindow;
+        d.commitEnd = uint64(block.timestamp) + ctx.commitWindow;
         d.revealEnd = d.commitEnd + p.revealWindow;
-        _emitDrawn(disputeId, d, r);
+        _emitDrawn(ctx.disputeId, d, r);
         return true;
     }
 
@@ -70,7 +141,7 @@ library DisputeJury {
         uint256 disputeId,
         uint8 round,
         uint8 ruling
-    ) external returns (uint256 pot) {
+    ) public returns (uint256 pot) {
         for (uint256 i = 0; i < jurors.length; ++i) {
             address juror = jurors[i];
             uint8 vote = votes[juror].vote;
