@@ -32,6 +32,8 @@ contract DataAvailability is IDataAvailability, AccessControl, ReentrancyGuard {
     /// @notice Most step leaves one demand may ask for (a 64-leaf answer fits any block).
     uint64 public constant MAX_LEAVES = 64;
     uint32 public constant MAX_PER_ANSWER_TIME = 1 days;
+    /// @notice Upper bound of `maxPerCase` (challenges one dispute may ever open).
+    uint16 public constant MAX_PER_CASE = 4096;
 
     IJobMarket public immutable jobMarket;
     IERC20 public immutable stakingToken;
@@ -303,6 +305,13 @@ contract DataAvailability is IDataAvailability, AccessControl, ReentrancyGuard {
 
     // ------------------------------------------------------------------ views
 
+    /// @inheritdoc IDataAvailability
+    function checkJobTerms(uint64 k, uint64 stateBytes) external view {
+        uint256 needed = (uint256(k) + MAX_LEAVES) / MAX_LEAVES
+            + (2 + UPowHashing.depth(k)) * UPowHashing.chunkCount(stateBytes);
+        if (needed > _params.maxPerCase) revert DataAvailabilityStateTooLarge(stateBytes, needed, _params.maxPerCase);
+    }
+
     /// @notice The current parameters.
     function params() external view returns (Params memory) {
         return _params;
@@ -499,6 +508,7 @@ contract DataAvailability is IDataAvailability, AccessControl, ReentrancyGuard {
         if (p.openerFee > p.chunkBond) revert DataAvailabilityInvalidParam("openerFee");
         if (p.perAnswerTime == 0 || p.perAnswerTime > MAX_PER_ANSWER_TIME) revert DataAvailabilityInvalidParam("perAnswerTime");
         if (p.maxOpenPerCase == 0 || p.maxPerCase < p.maxOpenPerCase) revert DataAvailabilityInvalidParam("maxOpenPerCase");
+        if (p.maxPerCase > MAX_PER_CASE) revert DataAvailabilityInvalidParam("maxPerCase");
         _params = p;
         emit ParamsUpdated(p);
     }

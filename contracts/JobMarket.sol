@@ -220,7 +220,8 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
     /// stateBytes > 0; now < claimDeadline ≤ now + MAX_CLAIM_PERIOD; 0 < trainingDuration ≤
     /// MAX_TRAINING_DURATION; derived timeouts ≤ MAX_TIMEOUT; collateral ≥ requiredCollateral(reward);
     /// the dispute manager accepts the terms (`IDisputeManager.checkJobTerms`: the juror lock covers
-    /// the collateral, squatting costs more than the bounty); the full amount arrives (fee-on-transfer
+    /// the collateral, squatting costs more than the bounty) and the data availability accepts the
+    /// state size (`IDataAvailability.checkJobTerms`, V1.7); the full amount arrives (fee-on-transfer
     /// tokens are refused).
     function createJob(CreateJobParams calldata p) external nonReentrant whenNotPaused returns (uint256 jobId) {
         if (address(auditManager) == address(0)) revert JobMarketAuditManagerNotSet();
@@ -245,6 +246,7 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
 
         JobTerms memory terms = _deriveTerms(p.checkpointInterval, p.flopsPerStep, p.stateBytes);
         disputeManager.checkJobTerms(p.collateral, terms.challengeWindow, terms.answerTimeout, terms.pinpointTimeout);
+        disputeManager.dataAvailability().checkJobTerms(p.checkpointInterval, p.stateBytes);
 
         jobId = nextJobId++;
         _terms[jobId] = terms;

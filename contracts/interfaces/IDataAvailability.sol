@@ -54,8 +54,8 @@ interface IDataAvailability {
         uint256 answerFee; // what one answer costs the worker at the reference gas rate (V1.6)
         uint256 openerFee; // what the opener of an unanswered challenge earns from the slash (V4.1)
         uint32 perAnswerTime; // the i-th open challenge of a job is due answerTimeout + i·perAnswerTime (V1.7)
-        uint8 maxOpenPerCase; // open challenges per dispute (or per auditor of a job)
-        uint8 maxPerCase; // challenges ever opened per dispute (or per auditor of a job)
+        uint16 maxOpenPerCase; // open challenges per dispute (or per auditor of a job)
+        uint16 maxPerCase; // challenges ever opened per dispute (or per auditor of a job); bounds stateBytes (V1.7)
     }
 
     event ParamsUpdated(Params params);
@@ -92,6 +92,7 @@ interface IDataAvailability {
     error DataAvailabilityInvalidChunk(uint256 challengeId);
     error DataAvailabilityJobNotOver(uint256 jobId);
     error DataAvailabilityNothingToWithdraw(address account);
+    error DataAvailabilityStateTooLarge(uint64 stateBytes, uint256 challengesNeeded, uint256 maxPerCase);
 
     // evidence: permissionless and idempotent
     function proveCheckpoint(uint256 jobId, uint64 index, bytes32 stateHash, bytes32 stepRoot, bytes32[] calldata proof)
@@ -142,6 +143,10 @@ interface IDataAvailability {
     function withdraw() external;
 
     // views
+    /// @notice Reverts unless a challenger can extract what a dispute of a job with checkpoint
+    /// interval `k` and states of `stateBytes` may need within one dispute's cap (v3 V1.7): all k+1
+    /// step leaves and 2 + ⌈log₂ k⌉ whole states, chunk by chunk.
+    function checkJobTerms(uint64 k, uint64 stateBytes) external view;
     function params() external view returns (Params memory);
     function getChallenge(uint256 challengeId) external view returns (Challenge memory);
     function checkpointLeaf(uint256 jobId, uint64 index) external view returns (CheckpointLeaf memory);

@@ -128,9 +128,9 @@ export function defaultParams(): DeployParams {
       chunkBond: 10n * E18,
       answerFee: 2n * E18,
       openerFee: 5n * E18,
-      perAnswerTime: 600,
-      maxOpenPerCase: 4,
-      maxPerCase: 16,
+      perAnswerTime: 120,
+      maxOpenPerCase: 32,
+      maxPerCase: 1_024,
     },
   };
 }
