@@ -15,9 +15,17 @@ import {
   passWindow, stateChunk, stepRange,
 } from "./fixture";
 
+/** Small caps keep the flood short; the rule is the same at the defaults (32 open, 1,024 in all). */
+function smallCaps(): Promise<Awaited<ReturnType<typeof deployAdversarial>>> {
+  return deployAdversarial((p) => {
+    p.availability.maxOpenPerCase = 4;
+    p.availability.maxPerCase = 16;
+  });
+}
+
 describe("adversarial: availability flooding", () => {
   it("caps open and total challenges per dispute, staggers deadlines; the honest worker answers all, is paid and earns answerFee", async () => {
-    const fx = await loadFixture(deployAdversarial);
+    const fx = await loadFixture(smallCaps);
     const da = fx.dataAvailability;
     const { maxOpenPerCase, maxPerCase, perAnswerTime, answerFee, chunkBond } = fx.params.availability;
     const jobId = await createJob(fx);
