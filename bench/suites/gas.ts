@@ -6,6 +6,7 @@
  */
 import hre from "hardhat";
 import type { ContractTransactionResponse } from "ethers";
+import { DataAvailability__factory } from "../../typechain-types";
 import { stateLayout } from "../../verifier/engine/onnx/spec";
 import { DTYPE_BYTES, elementCount } from "../../verifier/engine/tensor";
 import { type SuiteContext, type SuiteResult, fmt, table } from "../lib/common";
@@ -104,16 +105,22 @@ export async function runGas(ctx: SuiteContext): Promise<SuiteResult> {
         jobId, i, salt,
         { stateHash: traj.stateHash(i * k), stepRoot: traj.stepRoot(i), proof: traj.checkpointProof(i) },
         { stateHash: traj.stateHash((i + 1) * k), stepRoot: i + 1 < traj.n - 1 ? traj.stepRoot(i + 1) : ethers.ZeroHash, proof: traj.checkpointProof(i + 1) },
+        0n,
       )));
-      record("dispute", "DisputeManager.challengeChunk", await gasOf(sys.disputeManager.connect(ch).challengeChunk(
-        disputeId, j, traj.stateHash(i * k + j), traj.stepProof(i, j), 1,
+      // Chunk challenges live in the DataAvailability: the step leaf is stored first, then challenged.
+      const da = DataAvailability__factory.connect(await sys.disputeManager.dataAvailability(), ch);
+      await sys.stakeToken.connect(ch).approve(await da.getAddress(), ethers.MaxUint256);
+      record("dispute", "DataAvailability.proveStepLeaves", await gasOf(da.proveStepLeaves(
+        jobId, i, j, [traj.stateHash(i * k + j)], traj.stepProof(i, j),
       )));
+      record("dispute", "DataAvailability.challengeStateChunk", await gasOf(da.challengeStateChunk(jobId, disputeId, i, j, 1)));
       const file = traj.disputedFile;
-      record("dispute", "DisputeManager.answerChunk", await gasOf(sys.disputeManager.connect(sys.worker).answerChunk(
-        await sys.disputeManager.chunkChallengeCount(), file.bytes.length, file.chunks[1]!, file.chunkProof(1),
+      record("dispute", "DataAvailability.answerChunk", await gasOf(da.connect(sys.worker).answerChunk(
+        await da.challengeCount(), file.bytes.length, file.chunks[1]!, file.chunkProof(1),
       )));
       record("dispute", "DisputeManager.pinpoint", await gasOf(sys.disputeManager.connect(ch).pinpoint(
-        disputeId, j, traj.stateHash(i * k + j), traj.stepProof(i, j), traj.stateHash(i * k + j + 1), traj.stepProof(i, j + 1),
+        disputeId, j, { stateHash: traj.stateHash(i * k + j), proof: traj.stepProof(i, j) },
+        { stateHash: traj.stateHash(i * k + j + 1), proof: traj.stepProof(i, j + 1) },
       )));
       const d = await sys.disputeManager.getDispute(disputeId);
       const bn = BigInt(await ethers.provider.getBlockNumber());

@@ -11,12 +11,14 @@ import { getAddress } from "ethers";
 import { UPowError } from "../errors";
 import {
   AuditManager__factory,
+  DataAvailability__factory,
   DisputeManager__factory,
   IERC20__factory,
   IRandomness__factory,
   JobMarket__factory,
   StakeManager__factory,
   type AuditManager,
+  type DataAvailability,
   type DisputeManager,
   type IERC20,
   type IRandomness,
@@ -155,6 +157,7 @@ export interface UPowContracts {
   jobMarket: JobMarket;
   auditManager: AuditManager;
   disputeManager: DisputeManager;
+  dataAvailability: DataAvailability;
   randomness: IRandomness;
   stakingToken: IERC20;
   /** The default payment token, when the deployment has one. */
@@ -168,6 +171,7 @@ export function connectDeployment(deployment: Deployment, runner: ContractRunner
     jobMarket: JobMarket__factory.connect(c.JobMarket.address, runner),
     auditManager: AuditManager__factory.connect(c.AuditManager.address, runner),
     disputeManager: DisputeManager__factory.connect(c.DisputeManager.address, runner),
+    dataAvailability: DataAvailability__factory.connect(c.DataAvailability.address, runner),
     randomness: IRandomness__factory.connect(c.Randomness.address, runner),
     stakingToken: IERC20__factory.connect(c.StakingToken.address, runner),
     paymentToken: c.PaymentToken ? IERC20__factory.connect(c.PaymentToken.address, runner) : undefined,

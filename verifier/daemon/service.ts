@@ -8,7 +8,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import pino, { type Logger } from "pino";
 import {
-  AuditManager__factory, BlockhashRandomness__factory, DisputeManager__factory, IERC20__factory, JobMarket__factory, StakeManager__factory,
+  AuditManager__factory, BlockhashRandomness__factory, DataAvailability__factory, DisputeManager__factory, IERC20__factory, JobMarket__factory, StakeManager__factory,
 } from "../../typechain-types";
 import { acquireInstanceLock } from "../chain/instance-lock";
 import { Journal } from "../chain/journal";
@@ -68,16 +68,18 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
     const jobMarket = JobMarket__factory.connect(config.jobMarket, provider);
     const auditManager = AuditManager__factory.connect(config.auditManager, provider);
     const disputeManager = DisputeManager__factory.connect(config.disputeManager, provider);
-    const [tokenAddress, randomnessAddress] = await startupRetry(signal, log, "contract addresses", () =>
-      Promise.all([disputeManager.stakingToken(), disputeManager.randomness()]),
+    // Availability challenges (chunks, leaves) live in the DataAvailability the DisputeManager uses.
+    const [tokenAddress, randomnessAddress, dataAvailabilityAddress] = await startupRetry(signal, log, "contract addresses", () =>
+      Promise.all([disputeManager.stakingToken(), disputeManager.randomness(), disputeManager.dataAvailability()]),
     );
+    const dataAvailability = DataAvailability__factory.connect(dataAvailabilityAddress, provider);
     const stakingToken = IERC20__factory.connect(tokenAddress, provider);
     const randomness = BlockhashRandomness__factory.connect(randomnessAddress, provider);
 
     const sender = await startupRetry(signal, log, "tx sender", () => TxSender.create({
       signer, provider, journal, logger: log.child({ component: "sender" }), confirmations: config.txConfirmations, dryRun: config.dryRun,
       pollIntervalMs: Math.min(1000, config.pollIntervalMs),
-      errorInterfaces: [jobMarket.interface, auditManager.interface, disputeManager.interface, StakeManager__factory.createInterface()],
+      errorInterfaces: [jobMarket.interface, auditManager.interface, disputeManager.interface, dataAvailability.interface, StakeManager__factory.createInterface()],
       onTxEvent: (e) => {
         if (e.type === "sent") metrics.txsSent.inc({ purpose: e.purpose });
         if (e.type === "reverted" || e.type === "failed") metrics.txsFailed.inc({ purpose: e.purpose, reason: e.type });
@@ -91,7 +93,7 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
     cleanup.unshift(() => scheduler.close());
     const records = new DaemonRecords(journal.kv);
     const ctx: PlayerContext = {
-      me, jobMarket, auditManager, disputeManager, randomness, stakingToken, fromBlock: config.startBlock, records, scheduler,
+      me, jobMarket, auditManager, disputeManager, dataAvailability, randomness, stakingToken, fromBlock: config.startBlock, records, scheduler,
       responder: new Responder(sender, log.child({ component: "responder" })),
       minedBlock: (key) => {
         const i = journal.getIntent(key);

@@ -150,6 +150,33 @@ export class PositionalTree {
     return this.proofBuffers(index).map(toHex);
   }
 
+  /**
+   * Range proof of the contiguous leaves `first .. first+count-1` (UPowHashing.rangeRoot): at each
+   * level from the leaves up, the left sibling of the lowest node if it is a right child, then the
+   * right sibling of the highest node if it is a left child (padding as the all-zero subtree root).
+   * A single leaf's range proof is its ordinary proof.
+   */
+  rangeProofBuffers(first: number, count: number): Buffer[] {
+    if (!Number.isSafeInteger(count) || count < 1) throw new TreeIndexError(first, this.n);
+    this.checkIndex(first);
+    this.checkIndex(first + count - 1);
+    const proof: Buffer[] = [];
+    let lo = first;
+    let hi = first + count - 1;
+    for (let l = 0; l < this.depth; l++) {
+      const level = this.levels[l]!;
+      if ((lo & 1) === 1) proof.push(level[lo - 1]!);
+      if ((hi & 1) === 0) proof.push(hi + 1 < level.length ? level[hi + 1]! : zeroNode(l));
+      lo >>= 1;
+      hi >>= 1;
+    }
+    return proof;
+  }
+
+  rangeProof(first: number, count: number): Hash[] {
+    return this.rangeProofBuffers(first, count).map(toHex);
+  }
+
   private checkIndex(index: number): void {
     if (!Number.isSafeInteger(index) || index < 0 || index >= this.n) throw new TreeIndexError(index, this.n);
   }
@@ -193,6 +220,47 @@ export function verifyProof(root: Hash, n: number, index: number, leaf: Hash, pr
     fromHex(leaf, "leaf"),
     proof.map((p, l) => fromHex(p, `proof[${l}]`)),
   );
+}
+
+/**
+ * UPowHashing.rangeRoot: the root rebuilt from contiguous `leaves` starting at `first` in a tree of
+ * `n` leaves and their range proof; null when the proof does not fit (wrong length, out of range).
+ */
+export function rangeRoot(n: number, first: number, leaves: readonly Hash[], proof: readonly Hash[]): Hash | null {
+  if (leaves.length === 0 || !Number.isSafeInteger(n) || first < 0 || first + leaves.length > n) return null;
+  let lo = first;
+  let hi = first + leaves.length - 1;
+  let used = 0;
+  let nodes = leaves.map((l, i) => fromHex(l, `leaf ${i}`));
+  const sibs = proof.map((p, i) => fromHex(p, `proof[${i}]`));
+  for (let level = treeDepth(n); level > 0; level--) {
+    const pLo = lo >> 1;
+    const pHi = hi >> 1;
+    const up: Buffer[] = [];
+    for (let x = pLo; x <= pHi; x++) {
+      let left: Buffer;
+      let right: Buffer;
+      if (2 * x < lo) {
+        if (used === sibs.length) return null;
+        left = sibs[used++]!;
+      } else left = nodes[2 * x - lo]!;
+      if (2 * x + 1 > hi) {
+        if (used === sibs.length) return null;
+        right = sibs[used++]!;
+      } else right = nodes[2 * x + 1 - lo]!;
+      up.push(sha256(left, right));
+    }
+    nodes = up;
+    lo = pLo;
+    hi = pHi;
+  }
+  return used === sibs.length ? toHex(nodes[0]!) : null;
+}
+
+/** UPowHashing.verifyRange. */
+export function verifyRange(root: Hash, n: number, first: number, leaves: readonly Hash[], proof: readonly Hash[]): boolean {
+  const r = rangeRoot(n, first, leaves, proof);
+  return r !== null && r.toLowerCase() === root.toLowerCase();
 }
 
 // ---- tagged leaves -------------------------------------------------------------------------
@@ -239,6 +307,15 @@ export function chunkCount(byteLength: number): number {
 export function stepTree(stateHashes: readonly Hash[], firstGlobalStep: bigint | number): PositionalTree {
   const first = BigInt(firstGlobalStep);
   return merkleTree(stateHashes.map((h, j) => stepLeaf(first + BigInt(j), h)));
+}
+
+/**
+ * Range proof of step leaves `first .. first+count-1` of an interval (its `k+1` state hashes, the
+ * first one after global step `firstGlobalStep`): what DataAvailability.proveStepLeaves and
+ * answerStepLeaves take.
+ */
+export function stepRangeProof(stateHashes: readonly Hash[], firstGlobalStep: bigint | number, first: number, count: number): Hash[] {
+  return stepTree(stateHashes, firstGlobalStep).rangeProof(first, count);
 }
 
 export function stepRoot(stateHashes: readonly Hash[], firstGlobalStep: bigint | number): Hash {

@@ -348,6 +348,19 @@ export function stepProof(index: ResultIndex, i: number, j: number): StepProof {
   return { interval: i, j, globalStep, stateHash: r.steps[j]!.stateHash, leaf: toHex(tree.leafBuffer(j)), proof: tree.proof(j) };
 }
 
+/**
+ * State hashes of step leaves `first .. first+count-1` of interval i and their range proof against
+ * that interval's step root: the arguments of DataAvailability.proveStepLeaves / answerStepLeaves.
+ */
+export function stepRangeProof(index: ResultIndex, i: number, first: number, count: number): { stateHashes: Hash[]; rangeProof: Hash[] } {
+  const r = index.intervals[i];
+  if (!r || !Number.isSafeInteger(first) || !Number.isSafeInteger(count) || first < 0 || count < 1 || first + count > index.k + 1) {
+    throw new ResultIndexError("bad-shape", "step range out of range", { interval: i, first, count, k: index.k });
+  }
+  const hashes = r.steps.map((s) => s.stateHash);
+  return { stateHashes: hashes.slice(first, first + count), rangeProof: stepTree(hashes, i * index.k).rangeProof(first, count) };
+}
+
 /** Checks a checkpoint proof against a root (as a contract would). */
 export function verifyCheckpointProof(root: Hash, p: CheckpointProof): boolean {
   return checkpointLeaf(p.index, p.stateHash, p.stepRoot) === p.leaf && verifyProof(root, p.n, p.index, p.leaf, p.proof);

@@ -1,6 +1,6 @@
 /**
  * The monitor: event cursors (persisted, with confirmations) over JobMarket.JobCreated and the
- * DisputeManager's DisputeOpened / ChunkChallenged, feeding the durable WorkerState queues.
+ * DisputeManager's DisputeOpened and DataAvailability.ChallengeOpened, feeding the durable WorkerState queues.
  * Handlers only record; acting on records is the service loop's job, so a crash between the two
  * loses nothing.
  */
@@ -8,7 +8,10 @@ import type { Interface, Log, Provider } from "ethers";
 import type { Logger } from "pino";
 import { EventCursor } from "../chain/events";
 import type { KeyValueStore } from "../chain/journal";
-import type { WorkerState } from "./workerState";
+import type { ChallengeKind, WorkerState } from "./workerState";
+
+/** IDataAvailability.Kind by index (0 = None). */
+const KINDS: readonly (ChallengeKind | undefined)[] = [undefined, "checkpoints", "step-leaves", "state-chunk", "batch-chunk"];
 
 export interface MonitorParameters {
   readonly provider: Provider;
@@ -16,6 +19,7 @@ export interface MonitorParameters {
   readonly state: WorkerState;
   readonly jobMarket: { address: string; iface: Interface };
   readonly disputeManager: { address: string; iface: Interface } | null;
+  readonly dataAvailability: { address: string; iface: Interface } | null;
   /** Is this job one of ours (claimed by this worker)? */
   readonly isOurJob: (jobId: bigint) => boolean;
   readonly startBlock: number;
@@ -45,16 +49,25 @@ export class Monitor {
         p.state.putDispute({ disputeId: disputeId.toString(), jobId: jobId.toString(), interval: Number(ev.args[2] as bigint), served: false });
         p.logger.warn({ jobId: jobId.toString(), disputeId: disputeId.toString(), interval: Number(ev.args[2] as bigint) }, "dispute opened against our job");
       }));
-      this.cursors.push(this.cursor("worker-chunk-challenged", dm.address, dm.iface.getEvent("ChunkChallenged")!.topicHash, (log) => {
-        const ev = dm.iface.parseLog(log)!;
+    }
+    const da = p.dataAvailability;
+    if (da) {
+      this.cursors.push(this.cursor("worker-da-challenge-opened", da.address, da.iface.getEvent("ChallengeOpened")!.topicHash, (log) => {
+        const ev = da.iface.parseLog(log)!;
         const challengeId = (ev.args[0] as bigint).toString();
-        if (p.state.chunk(challengeId)) return;
-        // Recorded for every dispute; the loop drops those that are not about our jobs.
+        const jobId = ev.args[1] as bigint;
+        if (!p.isOurJob(jobId) || p.state.chunk(challengeId)) return;
+        const kind = KINDS[Number(ev.args[4] as bigint)];
+        if (!kind) return;
+        const first = Number(ev.args[6] as bigint);
+        const count = Number(ev.args[7] as bigint);
+        const chunk = kind === "state-chunk" || kind === "batch-chunk";
         p.state.putChunk({
-          challengeId, disputeId: (ev.args[1] as bigint).toString(), fileHash: ev.args[3] as string,
-          chunkIndex: Number(ev.args[4] as bigint), batch: ev.args[5] as boolean, deadline: Number(ev.args[6] as bigint), done: false,
+          challengeId, jobId: jobId.toString(), disputeId: (ev.args[2] as bigint).toString(), kind, interval: Number(ev.args[5] as bigint),
+          first, count, fileHash: ev.args[8] as string, chunkIndex: chunk ? first : 0, batch: kind === "batch-chunk",
+          deadline: Number(ev.args[9] as bigint), done: false,
         });
-        p.logger.warn({ challengeId, disputeId: (ev.args[1] as bigint).toString() }, "chunk challenge seen");
+        p.logger.warn({ challengeId, jobId: jobId.toString(), kind }, "availability challenge seen");
       }));
     }
   }

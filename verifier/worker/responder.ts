@@ -22,11 +22,18 @@ export interface SubmitArgs {
   readonly proofLast: readonly Hash[];
 }
 
+/** A checkpoint leaf and its proof against the checkpoint root. */
+export interface CheckpointAnswer {
+  readonly stateHash: Hash;
+  readonly stepRoot: Hash;
+  readonly proof: readonly Hash[];
+}
+
 export class Responder {
   constructor(
     private readonly sender: Sender,
     private readonly jobMarket: { address: string; iface: Interface },
-    private readonly disputeManager: { address: string; iface: Interface } | null,
+    private readonly dataAvailability: { address: string; iface: Interface } | null,
   ) {}
 
   claim(jobId: bigint): Promise<SendResult> {
@@ -48,9 +55,23 @@ export class Responder {
   }
 
   answerChunk(challengeId: bigint, byteLength: number, chunk: Uint8Array, proof: readonly Hash[]): Promise<SendResult> {
-    if (!this.disputeManager) throw new UPowError("no DisputeManager configured: cannot answer chunk challenges");
-    const data = this.disputeManager.iface.encodeFunctionData("answerChunk", [challengeId, byteLength, chunk, [...proof]]);
-    return this.sender.send({ key: `answer-chunk:${challengeId}`, purpose: "answer-chunk", to: this.disputeManager.address, data });
+    return this.da(`answer-chunk:${challengeId}`, "answer-chunk", "answerChunk", [challengeId, byteLength, chunk, [...proof]]);
+  }
+
+  answerCheckpoints(challengeId: bigint, a: CheckpointAnswer, b: CheckpointAnswer): Promise<SendResult> {
+    return this.da(`answer-checkpoints:${challengeId}`, "answer-checkpoints", "answerCheckpoints", [
+      challengeId, a.stateHash, a.stepRoot, [...a.proof], b.stateHash, b.stepRoot, [...b.proof],
+    ]);
+  }
+
+  answerStepLeaves(challengeId: bigint, stateHashes: readonly Hash[], rangeProof: readonly Hash[]): Promise<SendResult> {
+    return this.da(`answer-step-leaves:${challengeId}`, "answer-step-leaves", "answerStepLeaves", [challengeId, [...stateHashes], [...rangeProof]]);
+  }
+
+  private da(key: string, purpose: string, fn: string, args: readonly unknown[]): Promise<SendResult> {
+    if (!this.dataAvailability) throw new UPowError("no DataAvailability known: cannot answer availability challenges");
+    const data = this.dataAvailability.iface.encodeFunctionData(fn, args);
+    return this.sender.send({ key, purpose, to: this.dataAvailability.address, data });
   }
 
   private jm(key: string, purpose: string, fn: string, args: readonly unknown[]): Promise<SendResult> {

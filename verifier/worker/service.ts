@@ -9,8 +9,8 @@ import { mkdir } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import pino, { type Logger } from "pino";
 import type { Provider } from "ethers";
-import { DisputeManager__factory, JobMarket__factory, StakeManager__factory } from "../../typechain-types";
-import type { DisputeManager, JobMarket } from "../../typechain-types";
+import { DataAvailability__factory, DisputeManager__factory, JobMarket__factory, StakeManager__factory } from "../../typechain-types";
+import type { DataAvailability, DisputeManager, JobMarket } from "../../typechain-types";
 import { acquireInstanceLock } from "../chain/instance-lock";
 import { Journal } from "../chain/journal";
 import { loadSigner } from "../chain/keys";
@@ -19,7 +19,7 @@ import { createProvider } from "../chain/rpc";
 import { TxSender, TxSimulationError, TxRevertedError, type SendResult } from "../chain/tx-sender";
 import { UPowError } from "../errors";
 import { LocalStore, startStoreServer, type StoreServerHandle } from "../store";
-import { parseResultIndex, resultUri, type ResultIndex } from "../protocol/resultIndex";
+import { checkpointProof, parseResultIndex, resultUri, stepRangeProof, type ResultIndex } from "../protocol/resultIndex";
 import type { WorkerConfig } from "./config";
 import { decide, type ChainJobView } from "./decider";
 import { createWorkerMetrics, type WorkerMetrics } from "./metrics";
@@ -31,7 +31,7 @@ import { publishStates, trainJob } from "./trainer";
 import { WorkerState, type JobRecord } from "./workerState";
 
 const STATUS = { Open: 1, Claimed: 2, Submitted: 3, Finalized: 4, Rejected: 5, Cancelled: 6 } as const;
-const CHUNK_OPEN = 1;
+const CHALLENGE_OPEN = 1;
 
 export interface RunWorkerOptions {
   readonly signal: AbortSignal;
@@ -71,9 +71,11 @@ export async function runWorker(config: WorkerConfig, options: RunWorkerOptions)
     const address = await signer.getAddress();
     const jobMarket = JobMarket__factory.connect(config.jobMarket, provider);
     const disputeManager = config.disputeManager ? DisputeManager__factory.connect(config.disputeManager, provider) : null;
+    // The DataAvailability (availability challenges to answer) is the one the DisputeManager uses.
+    const dataAvailability = disputeManager ? DataAvailability__factory.connect(await disputeManager.dataAvailability(), provider) : null;
     sender = await TxSender.create({
       signer, provider, journal, logger, confirmations: Math.max(1, config.confirmations), dryRun: config.dryRun,
-      pollIntervalMs: Math.min(1000, config.pollIntervalMs), errorInterfaces: [jobMarket.interface, ...(disputeManager ? [disputeManager.interface] : [])],
+      pollIntervalMs: Math.min(1000, config.pollIntervalMs), errorInterfaces: [jobMarket.interface, ...(disputeManager ? [disputeManager.interface] : []), ...(dataAvailability ? [dataAvailability.interface] : [])],
       onTxEvent: (e) => {
         if (e.type === "sent") metrics.txsSent.inc({ purpose: e.purpose });
         if (e.type === "reverted" || e.type === "failed") metrics.txErrors.inc({ purpose: e.purpose, reason: e.type });
@@ -90,12 +92,13 @@ export async function runWorker(config: WorkerConfig, options: RunWorkerOptions)
     const state = new WorkerState(journal.kv);
     const jmRef = { address: config.jobMarket, iface: jobMarket.interface };
     const dmRef = disputeManager && config.disputeManager ? { address: config.disputeManager, iface: disputeManager.interface } : null;
+    const daRef = dataAvailability ? { address: await dataAvailability.getAddress(), iface: dataAvailability.interface } : null;
     const ours = (jobId: bigint): boolean => {
       const r = state.job(jobId);
       return r !== undefined && ["claimed", "submitted", "finalized", "withdrawn"].includes(r.phase);
     };
     const monitor = new Monitor({
-      provider, kv: journal.kv, state, jobMarket: jmRef, disputeManager: dmRef, isOurJob: ours,
+      provider, kv: journal.kv, state, jobMarket: jmRef, disputeManager: dmRef, dataAvailability: daRef, isOurJob: ours,
       startBlock: config.startBlock, confirmations: config.confirmations, logger,
     });
     let lastTickAt = 0;
@@ -110,8 +113,8 @@ export async function runWorker(config: WorkerConfig, options: RunWorkerOptions)
       options.onMetricsServer?.(metricsServer.url);
     }
     const player = new JobPlayer({
-      config, provider, metrics, jobMarket, disputeManager, stakeManager: config.stakeManager ?? null, address, state, store, publicBaseUrl,
-      responder: new Responder(sender, jmRef, dmRef), logger, signal: options.signal,
+      config, provider, metrics, jobMarket, disputeManager, dataAvailability, stakeManager: config.stakeManager ?? null, address, state, store, publicBaseUrl,
+      responder: new Responder(sender, jmRef, daRef), logger, signal: options.signal,
       ...(options.onTrainingProgress ? { onTrainingProgress: options.onTrainingProgress } : {}),
     });
 
@@ -143,6 +146,7 @@ interface PlayerParameters {
   readonly provider: Provider;
   readonly jobMarket: JobMarket;
   readonly disputeManager: DisputeManager | null;
+  readonly dataAvailability: DataAvailability | null;
   readonly stakeManager: string | null;
   readonly address: string;
   readonly state: WorkerState;
@@ -350,7 +354,11 @@ class JobPlayer {
       log.error("job rejected on chain");
       return;
     }
-    if (job.status !== STATUS.Submitted || (await this.now()) <= job.windowEnd || job.openDisputes > 0n) return;
+    const now = await this.now();
+    if (job.status !== STATUS.Submitted || now <= job.windowEnd || job.openDisputes > 0n) return;
+    // finalize also waits for a possible reopening of a voided interval and for open availability challenges.
+    if (this.p.disputeManager && now <= (await this.p.disputeManager.reopenHold(id))) return;
+    if (this.p.dataAvailability && (await this.p.dataAvailability.openChallenges(id)) > 0n) return;
     await this.p.responder.finalize(id);
     this.p.state.putJob({ ...rec, phase: "finalized", paymentToken: job.paymentToken });
     this.p.metrics.jobsFinalized.inc();
@@ -393,25 +401,41 @@ class JobPlayer {
       this.p.metrics.disputesAnswered.inc();
       log.info(served, "disputed interval's states served");
     }
+    const da = this.p.dataAvailability;
+    if (!da) return;
     for (const c of this.p.state.chunks()) {
       if (c.done) continue;
-      const log = this.p.logger.child({ challengeId: c.challengeId, disputeId: c.disputeId });
-      const dispute = await dm.getDispute(BigInt(c.disputeId));
-      const jobId = dispute.jobId.toString();
-      const rec = this.p.state.job(jobId);
+      const log = this.p.logger.child({ challengeId: c.challengeId, jobId: c.jobId, disputeId: c.disputeId, kind: c.kind });
+      const rec = this.p.state.job(c.jobId);
       if (!rec || !["submitted", "finalized", "withdrawn"].includes(rec.phase)) {
         this.p.state.putChunk({ ...c, done: true, outcome: "not ours" });
         continue;
       }
-      const onChain = await dm.getChunkChallenge(BigInt(c.challengeId));
-      if (Number(onChain.status) !== CHUNK_OPEN) {
+      const onChain = await da.getChallenge(BigInt(c.challengeId));
+      if (Number(onChain.status) !== CHALLENGE_OPEN) {
         this.p.state.putChunk({ ...c, done: true, outcome: `status ${onChain.status}` });
         continue;
       }
       if (withhold) continue; // ADVERSARIAL: stay silent
-      const index = await this.loadIndex(jobId);
+      const index = await this.loadIndex(c.jobId);
       if (!index) continue;
-      const prepared = await this.getPrepared(rec, await this.chainJob(BigInt(jobId)));
+      const id = BigInt(c.challengeId);
+      if (c.kind === "checkpoints") {
+        const a = checkpointProof(index, c.interval);
+        const b = checkpointProof(index, c.interval + 1);
+        await this.p.responder.answerCheckpoints(id, a, b);
+        this.p.state.putChunk({ ...c, done: true, outcome: "answered" });
+        log.info({ interval: c.interval }, "checkpoint demand answered");
+        continue;
+      }
+      if (c.kind === "step-leaves") {
+        const r = stepRangeProof(index, c.interval, c.first, c.count);
+        await this.p.responder.answerStepLeaves(id, r.stateHashes, r.rangeProof);
+        this.p.state.putChunk({ ...c, done: true, outcome: "answered" });
+        log.info({ interval: c.interval, first: c.first, count: c.count }, "step-leaf demand answered");
+        continue;
+      }
+      const prepared = await this.getPrepared(rec, await this.chainJob(BigInt(c.jobId)));
       const where = locateFile(c.fileHash, index, prepared.dataset.batches, c.batch);
       if (!where) {
         log.error({ fileHash: c.fileHash }, "challenged file is not one we committed to; cannot answer");
@@ -420,7 +444,7 @@ class JobPlayer {
       }
       if (where.interval !== undefined && !(await this.p.store.has(where.sha256))) {
         await serveInterval({
-          index, interval: where.interval, dir: path.join(this.jobDir(jobId), "checkpoints"), store: this.p.store,
+          index, interval: where.interval, dir: path.join(this.jobDir(c.jobId), "checkpoints"), store: this.p.store,
           prepared: async () => prepared, ep: this.p.config.ep, threads: this.p.config.threads, logger: log,
         });
       }
@@ -430,7 +454,7 @@ class JobPlayer {
         this.p.state.putChunk({ ...c, done: true, outcome: "unprovable" });
         continue;
       }
-      await this.p.responder.answerChunk(BigInt(c.challengeId), proof.byteLength, proof.chunk, proof.proof);
+      await this.p.responder.answerChunk(id, proof.byteLength, proof.chunk, proof.proof);
       this.p.state.putChunk({ ...c, done: true, outcome: "answered" });
       this.p.metrics.chunkAnswers.inc();
       log.info({ chunkIndex: c.chunkIndex, bytes: proof.chunk.length }, "chunk challenge answered");

@@ -1,6 +1,6 @@
 /**
  * The worker's durable memory, in the journal's key-value table (same SQLite file as the
- * transaction intents): one record per job it has looked at, plus queues of disputes and chunk
+ * transaction intents): one record per job it has looked at, plus queues of disputes and data-availability
  * challenges seen. Every decision is written here before any transaction that acts on it.
  */
 import type { KeyValueStore } from "../chain/journal";
@@ -29,9 +29,21 @@ export interface JobRecord {
   readonly updatedAt: number;
 }
 
+/** What a DataAvailability challenge asks of the worker (IDataAvailability.Kind). */
+export type ChallengeKind = "checkpoints" | "step-leaves" | "state-chunk" | "batch-chunk";
+
+/** A DataAvailability challenge addressed to one of our jobs (demand for leaves or a chunk). */
 export interface ChunkRecord {
   readonly challengeId: string;
+  readonly jobId: string;
   readonly disputeId: string;
+  readonly kind: ChallengeKind;
+  /** Checkpoints, StepLeaves, StateChunk: the interval. */
+  readonly interval: number;
+  /** StepLeaves: first leaf and count. */
+  readonly first: number;
+  readonly count: number;
+  /** Chunks: the state or batch file hash and the chunk index. */
   readonly fileHash: string;
   readonly chunkIndex: number;
   readonly batch: boolean;

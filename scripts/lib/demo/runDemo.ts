@@ -205,11 +205,7 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, opts: Partial<Demo
 
     const keeper = new TimeKeeper({
       contracts: c, provider: eip1193, graceMs: o.graceMs, log: (l) => print(`  ${l}`),
-      audits: (jobId) => {
-        const a = audits.get(jobId.toString());
-        if (a !== undefined && a.failed > 0) return "failed";
-        return a !== undefined && a.done >= o.verifiers ? "passed" : "running";
-      },
+      audits: (jobId) => ({ done: 0, failed: 0, ...audits.get(jobId.toString()), total: o.verifiers }),
     });
     const until = async (what: string, pred: () => Promise<boolean>): Promise<void> => {
       const deadline = Date.now() + o.phaseTimeoutSec * 1000;

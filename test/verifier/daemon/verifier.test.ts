@@ -168,10 +168,14 @@ describe("verifier daemon (in-process Hardhat network, real worker)", function (
     proxy.clearFaults();
     track(startVerifier(cfg));
 
-    const challenged = await waitFor("chunk challenge", async () => (await sys.disputeManager.queryFilter(sys.disputeManager.filters.ChunkChallenged(undefined, undefined, sys.challenger.address)))[0], 120_000);
-    const c = await sys.disputeManager.getChunkChallenge(challenged.args.challengeId);
+    // The step leaf is stored first (proveStepLeaves), then its chunk challenged, in the DataAvailability.
+    const da = sys.dataAvailability;
+    const challenged = await waitFor("chunk challenge", async () => (await da.queryFilter(da.filters.ChallengeOpened(undefined, jobId)))
+      .find((e) => e.args.opener === sys.challenger.address && Number(e.args.kind) === 3), 120_000);
+    expect(await da.queryFilter(da.filters.StepLeavesProven(jobId))).to.have.length(1);
+    const c = await da.getChallenge(challenged.args.challengeId);
     await time.increaseTo(c.deadline + 1n);
-    const expired = await waitFor("chunk timeout", async () => (await sys.disputeManager.queryFilter(sys.disputeManager.filters.ChunkChallengeExpired(challenged.args.challengeId)))[0]);
+    const expired = await waitFor("chunk timeout", async () => (await da.queryFilter(da.filters.ChallengeTimedOut(challenged.args.challengeId)))[0]);
     expect(expired.args.convicted).to.equal(true);
     expect((await sys.jobMarket.getJob(jobId)).status).to.equal(JOB.Rejected);
 

@@ -236,26 +236,71 @@ describe("worker daemon (in-process Hardhat network)", function () {
       await mine(1);
       const c1 = checkpointProof(index, 1);
       const c2 = checkpointProof(index, 2);
-      await dm.openDispute(jobId, 1, salt, { stateHash: c1.stateHash, stepRoot: c1.stepRoot, proof: c1.proof }, { stateHash: c2.stateHash, stepRoot: c2.stepRoot, proof: c2.proof });
-      const disputeId = await sys.disputeManager.disputeCount();
+      await dm.openDispute(jobId, 1, salt, { stateHash: c1.stateHash, stepRoot: c1.stepRoot, proof: c1.proof }, { stateHash: c2.stateHash, stepRoot: c2.stepRoot, proof: c2.proof }, 0n);
+      const disputeId = await sys.disputeManager.disputeOf(jobId, 1, sys.challenger.address);
+      expect(disputeId).to.not.equal(0n);
       // The worker serves the interval's k+1 states.
       await waitFor("interval states served", async () => (await fetch(`${index.artifactBaseUrls[0]}/artifacts/${inner.sha256}`)).status === 200);
 
+      // Chunk challenges live in the DataAvailability: store the step leaf (its range proof is its
+      // ordinary proof), then challenge chunk 1 of that state.
+      const da = sys.dataAvailability.connect(sys.challenger);
       const sp = stepProof(index, 1, 2);
-      const tx = await dm.challengeChunk(disputeId, 2, sp.stateHash, sp.proof, 1);
+      await da.proveStepLeaves(jobId, 1, 2, [sp.stateHash], sp.proof);
+      const tx = await da.challengeStateChunk(jobId, disputeId, 1, 2, 1);
       const rc = await tx.wait();
-      const parsed = rc!.logs.map((l) => sys.disputeManager.interface.parseLog(l)).find((x) => x?.name === "ChunkChallenged")!;
+      const parsed = rc!.logs.map((l) => sys.dataAvailability.interface.parseLog(l)).find((x) => x?.name === "ChallengeOpened")!;
       const challengeId = parsed.args[0] as bigint;
-      await waitFor("chunk answered", async () => (await sys.disputeManager.getChunkChallenge(challengeId)).status === 2n);
-      const answered = await sys.disputeManager.queryFilter(sys.disputeManager.filters.ChunkAnswered(challengeId));
+      await waitFor("chunk answered", async () => (await sys.dataAvailability.getChallenge(challengeId)).status === 2n);
+      const answered = await sys.dataAvailability.queryFilter(sys.dataAvailability.filters.ChallengeAnswered(challengeId));
       expect(answered).to.have.length(1);
-      expect(answered[0]!.args.answerer).to.equal(sys.worker.address);
+      expect(answered[0]!.args.sender).to.equal(sys.worker.address);
       // The served bytes prove against the committed state hash.
       const bytes = Buffer.from(await (await fetch(`${index.artifactBaseUrls[0]}/artifacts/${inner.sha256}`)).arrayBuffer());
       expect(verifyChunkProof(inner.stateHash, chunkProof(bytes, 1))).to.equal(true);
       const text = await (await fetch(`${metricsUrl}/metrics`)).text();
       expect(sample(text, "upow_worker_disputes_answered_total")).to.equal(1);
       expect(sample(text, "upow_worker_chunk_answers_total")).to.equal(1);
+    } finally {
+      await stop(w);
+    }
+  });
+
+  it("answers the DataAvailability's checkpoint and step-leaf demands for its job", async function () {
+    const sys = await system();
+    const job = await prepare();
+    const jobId = await postJob(sys, job);
+    const w = start(await config(sys, path.join(tmp, "demands")));
+    try {
+      await waitFor("submission", async () => (await sys.jobMarket.getJob(jobId)).status === STATUS.Submitted);
+      const [ev] = await sys.jobMarket.queryFilter(sys.jobMarket.filters.ResultSubmitted(jobId));
+      const index = parseResultIndex(Buffer.from(await (await fetch(ev!.args.resultURI)).arrayBuffer()));
+      const salt = ethers.id("demand-salt");
+      const dm = sys.disputeManager.connect(sys.challenger);
+      await dm.commitChallenge(challengeCommitment(jobId, 1, sys.challenger.address, salt as `0x${string}`));
+      await mine(1);
+      // Empty proofs: the DisputeManager opens a Checkpoints demand the worker must answer.
+      const none = { stateHash: ethers.ZeroHash, stepRoot: ethers.ZeroHash, proof: [] };
+      await dm.openDispute(jobId, 1, salt, none, none, 0n);
+      const disputeId = await sys.disputeManager.disputeOf(jobId, 1, sys.challenger.address);
+      const demand = (await sys.disputeManager.getDispute(disputeId)).checkpointDemand;
+      expect(demand).to.not.equal(0n);
+      await waitFor("checkpoints answered", async () => (await sys.dataAvailability.getChallenge(demand)).status === 2n);
+      const c1 = await sys.dataAvailability.checkpointLeaf(jobId, 1);
+      expect(c1.known).to.equal(true);
+      expect(c1.stepRoot).to.equal(index.checkpoints[1]!.stepRoot);
+      expect((await sys.dataAvailability.checkpointLeaf(jobId, 2)).stateHash).to.equal(index.checkpoints[2]!.stateHash);
+
+      // All k+1 step leaves of the interval: answered with a range proof the contract accepts.
+      const rc = await (await sys.dataAvailability.connect(sys.challenger).demandStepLeaves(jobId, disputeId, 1, 0, index.k + 1)).wait();
+      const opened = rc!.logs.map((l) => sys.dataAvailability.interface.parseLog(l)).find((x) => x?.name === "ChallengeOpened")!;
+      const leavesDemand = opened.args[0] as bigint;
+      await waitFor("step leaves answered", async () => (await sys.dataAvailability.getChallenge(leavesDemand)).status === 2n);
+      for (let j = 0; j <= index.k; j++) {
+        const leaf = await sys.dataAvailability.stepLeaf(jobId, index.k + j);
+        expect(leaf.known).to.equal(true);
+        expect(leaf.stateHash).to.equal(index.intervals[1]!.steps[j]!.stateHash);
+      }
     } finally {
       await stop(w);
     }

@@ -3,7 +3,7 @@
  * this node's records, the scheduler, the responder and the checks. Built once by the service.
  */
 import type { Logger } from "pino";
-import type { AuditManager, BlockhashRandomness, DisputeManager, IERC20, JobMarket } from "../../../typechain-types";
+import type { AuditManager, BlockhashRandomness, DataAvailability, DisputeManager, IERC20, JobMarket } from "../../../typechain-types";
 import type { UPowMetrics } from "../../chain/metrics";
 import type { ResultIndex } from "../../protocol/resultIndex";
 import type { ArtifactClient } from "../check/artifacts";
@@ -21,7 +21,10 @@ export type JobMarketView = Pick<JobMarket, "getJob" | "jobTerms" | "auditSeed" 
 export type AuditManagerView = Pick<AuditManager, "getAudit" | "auditorState" | "credits" | "interface" | "getAddress">;
 export type DisputeManagerView = Pick<
   DisputeManager,
-  "getDispute" | "getRound" | "getVote" | "getChunkChallenge" | "activeDispute" | "credits" | "params" | "interface" | "filters" | "queryFilter" | "getAddress"
+  "getDispute" | "getRound" | "getVote" | "disputeOf" | "credits" | "params" | "interface" | "filters" | "queryFilter" | "getAddress"
+>;
+export type DataAvailabilityView = Pick<
+  DataAvailability, "getChallenge" | "stepLeaf" | "params" | "interface" | "filters" | "queryFilter" | "getAddress"
 >;
 export type RandomnessView = Pick<BlockhashRandomness, "isAvailable" | "isExpired">;
 export type TokenView = Pick<IERC20, "allowance" | "interface" | "getAddress">;
@@ -37,6 +40,7 @@ export interface PlayerContext {
   jobMarket: JobMarketView;
   auditManager: AuditManagerView;
   disputeManager: DisputeManagerView;
+  dataAvailability: DataAvailabilityView;
   randomness: RandomnessView;
   stakingToken: TokenView;
   /** Deployment block of the JobMarket (start of event look-ups). */

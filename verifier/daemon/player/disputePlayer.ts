@@ -1,6 +1,6 @@
 /**
  * One dispute, whatever this node's part in it: challenger (locate → pinpoint, or chunk-challenge
- * a state that is not served), juror (judge → persist (vote, salt) → commit → reveal), or a
+ * a state that is not served, through the DataAvailability), juror (judge → persist (vote, salt) → commit → reveal), or a
  * bystander that moves timeouts on. Runs once per tick.
  */
 import { AbiCoder, MaxUint256, hexlify, keccak256, randomBytes } from "ethers";
@@ -88,7 +88,7 @@ export class DisputePlayer {
     if (isChallenger && this.#boundary === undefined && phase !== Phase.None && phase !== Phase.Closed) await this.#findBoundary();
     const chunks = [];
     for (const cid of records.chunkChallenges(id)) {
-      const c = await disputeManager.getChunkChallenge(cid, bt);
+      const c = await this.ctx.dataAvailability.getChallenge(cid, bt);
       chunks.push({ challengeId: cid, status: Number(c.status), deadline: c.deadline });
     }
     return {
@@ -163,7 +163,9 @@ export class DisputePlayer {
         const { index } = await loadJobMaterials(this.ctx, this.#jobId);
         const a = stepProof(index, this.#interval, action.localStep);
         const b = stepProof(index, this.#interval, action.localStep + 1);
-        await call(`pinpoint:${id}`, "pinpoint", dm.encodeFunctionData("pinpoint", [id, action.localStep, a.stateHash, a.proof, b.stateHash, b.proof]));
+        await call(`pinpoint:${id}`, "pinpoint", dm.encodeFunctionData("pinpoint", [
+          id, action.localStep, { stateHash: a.stateHash, proof: a.proof }, { stateHash: b.stateHash, proof: b.proof },
+        ]));
         return;
       }
       case "proveBoundary": {
@@ -177,7 +179,10 @@ export class DisputePlayer {
         await this.#challengeChunk(action.leafIndex, action.chunkIndex);
         return;
       case "timeoutChunk":
-        await call(`chunk-timeout:${action.challengeId}`, "chunk-timeout", dm.encodeFunctionData("timeoutChunk", [action.challengeId]));
+        await responder.respond({
+          key: `chunk-timeout:${action.challengeId}`, purpose: "chunk-timeout", to: await this.ctx.dataAvailability.getAddress(),
+          data: this.ctx.dataAvailability.interface.encodeFunctionData("timeoutChallenge", [action.challengeId]),
+        });
         return;
       case "timeoutPinpoint":
         await call(`pinpoint-timeout:${id}`, "pinpoint-timeout", dm.encodeFunctionData("timeoutPinpoint", [id]));
@@ -261,24 +266,36 @@ export class DisputePlayer {
     });
   }
 
+  /**
+   * Chunk-challenges a step state that is not served (DataAvailability): the step leaf is stored
+   * first (proveStepLeaves with its proof from the result index), then challengeStateChunk.
+   */
   async #challengeChunk(leafIndex: number, chunkIndex: number): Promise<void> {
-    const { disputeManager, stakingToken, responder, records, me } = this.ctx;
+    const { dataAvailability: da, stakingToken, responder, records, me } = this.ctx;
     const id = this.disputeId;
-    const to = await disputeManager.getAddress();
-    const params = await disputeManager.params();
+    const to = await da.getAddress();
+    const params = await da.params();
     if ((await stakingToken.allowance(me, to)) < params.chunkBond) {
       const r = await responder.respond({ key: `approve:${to}`, purpose: "approve-bonds", to: await stakingToken.getAddress(), data: stakingToken.interface.encodeFunctionData("approve", [to, MaxUint256]) });
       if (r.kind !== "sent") return;
     }
     const { index } = await loadJobMaterials(this.ctx, this.#jobId);
-    const p = stepProof(index, this.#interval, leafIndex);
+    const globalStep = BigInt(this.#interval * index.k + leafIndex);
+    if (!(await da.stepLeaf(this.#jobId, globalStep)).known) {
+      const p = stepProof(index, this.#interval, leafIndex);
+      const r = await responder.respond({
+        key: `prove-step-leaf:${this.#jobId}:${globalStep}`, purpose: "prove-step-leaves", to,
+        data: da.interface.encodeFunctionData("proveStepLeaves", [this.#jobId, this.#interval, leafIndex, [p.stateHash], p.proof]),
+      });
+      if (r.kind !== "sent") return;
+    }
     const r = await responder.respond({
       key: `chunk:${id}:${leafIndex}:${chunkIndex}`, purpose: "chunk-challenge", to,
-      data: disputeManager.interface.encodeFunctionData("challengeChunk", [id, leafIndex, p.stateHash, p.proof, chunkIndex]),
+      data: da.interface.encodeFunctionData("challengeStateChunk", [this.#jobId, id, this.#interval, leafIndex, chunkIndex]),
     });
     if (r.kind !== "sent" || r.result.kind !== "mined") return;
-    const logs = await disputeManager.queryFilter(disputeManager.filters.ChunkChallenged(undefined, id, me), r.result.blockNumber, r.result.blockNumber);
-    for (const l of logs) records.addChunkChallenge(id, l.args.challengeId);
+    const logs = await da.queryFilter(da.filters.ChallengeOpened(undefined, this.#jobId, id), r.result.blockNumber, r.result.blockNumber);
+    for (const l of logs) if (l.args.opener.toLowerCase() === me.toLowerCase()) records.addChunkChallenge(id, l.args.challengeId);
     this.#log.warn({ leafIndex, chunkIndex, challenges: logs.length }, "chunk challenge opened: state not served");
   }
 }

@@ -63,7 +63,8 @@ export class JobPlayer {
     const activeDisputes = new Map<number, bigint>();
     if (outcome?.kind === "failed") {
       for (const i of outcome.failedIntervals) {
-        let active = await disputeManager.activeDispute(this.jobId, i, bt);
+        // v3: one live dispute per (challenger, interval); ours is the one that counts.
+        let active = await disputeManager.disputeOf(this.jobId, i, me, bt);
         const ours = challenges.find((c) => c.interval === i)?.disputeId;
         // Our dispute was opened above the tick block (reads lag by `confirmations`): it is still
         // ours and active, not "ended" — else the solver would move on and bond the next interval.
@@ -115,6 +116,8 @@ export class JobPlayer {
           rec = { interval: action.interval, salt, commitment, commitBlock: null, disputeId: null };
           records.putChallenge(id, rec); // the salt is on disk before the commitment leaves
         }
+        // commitChallenge pulls commitBond (and openDispute the disputeBond): approve them first.
+        if (!(await this.#approveBonds())) return;
         const r = await responder.respond({ key: commitKey(id, action.interval), purpose: "challenge-commit", to: await disputeManager.getAddress(), data: disputeManager.interface.encodeFunctionData("commitChallenge", [rec.commitment]) });
         if (r.kind === "sent" && r.result.kind === "mined") records.putChallenge(id, { ...rec, commitBlock: r.result.blockNumber });
         return;
@@ -175,15 +178,21 @@ export class JobPlayer {
       });
   }
 
+  /** Allowance of the DisputeManager for the commit and dispute bonds; false while the approval is not mined. */
+  async #approveBonds(): Promise<boolean> {
+    const { disputeManager, stakingToken, responder, me } = this.ctx;
+    const dmAddress = await disputeManager.getAddress();
+    const params = await disputeManager.params();
+    if ((await stakingToken.allowance(me, dmAddress)) >= params.disputeBond + params.commitBond) return true;
+    const r = await responder.respond({ key: `approve:${dmAddress}`, purpose: "approve-bonds", to: await stakingToken.getAddress(), data: stakingToken.interface.encodeFunctionData("approve", [dmAddress, MaxUint256]) });
+    return r.kind === "sent";
+  }
+
   async #openDispute(interval: number, salt: string): Promise<void> {
     const { disputeManager, stakingToken, responder, records, me } = this.ctx;
     const id = this.jobId;
     const dmAddress = await disputeManager.getAddress();
-    const params = await disputeManager.params();
-    if ((await stakingToken.allowance(me, dmAddress)) < params.disputeBond + params.chunkBond) {
-      const r = await responder.respond({ key: `approve:${dmAddress}`, purpose: "approve-bonds", to: await stakingToken.getAddress(), data: stakingToken.interface.encodeFunctionData("approve", [dmAddress, MaxUint256]) });
-      if (r.kind !== "sent") return;
-    }
+    if (!(await this.#approveBonds())) return;
     let materials;
     try {
       materials = await loadJobMaterials(this.ctx, id);
@@ -201,10 +210,11 @@ export class JobPlayer {
         id, interval, salt,
         { stateHash: c0.stateHash, stepRoot: c0.stepRoot, proof: c0.proof },
         { stateHash: c1.stateHash, stepRoot: c1.stepRoot, proof: c1.proof },
+        0n, // hint: none (costs only gas)
       ]),
     });
     if (r.kind !== "sent") return;
-    const disputeId = await disputeManager.activeDispute(id, interval);
+    const disputeId = await disputeManager.disputeOf(id, interval, me);
     const d = await disputeManager.getDispute(disputeId);
     if (disputeId !== 0n && d.challenger.toLowerCase() === me.toLowerCase()) {
       const rec = records.challenges(id).find((c) => c.interval === interval)!;
