@@ -241,7 +241,7 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
         }
         uint256 bond = d.bond;
         d.bond = 0;
-        uint256 toWorker = DisputeEvidence.checkpointAnswerFee(dataAvailability, d.checkpointDemand, bond);
+        uint256 toWorker = DisputeEvidence.checkpointAnswerFee(address(dataAvailability), d.checkpointDemand, bond);
         emit BondForfeited(disputeId, toWorker, 0, bond - toWorker);
         _credit(_job(d.jobId).worker, toWorker);
         _burn(bond - toWorker);
@@ -615,7 +615,7 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
             DisputeLogic.splitSlash(slashed, p.challengerBps, p.jurorBps, p.requesterBps);
         emit WorkerConvicted(jobId, disputeId, beneficiary, slashed, toChallenger, toJurors, toRequester, burned);
         if (opener != address(0) && opener != beneficiary) {
-            uint256 fee = DisputeEvidence.openerFee(dataAvailability, toChallenger);
+            uint256 fee = DisputeEvidence.openerFee(address(dataAvailability), toChallenger);
             toChallenger -= fee;
             _credit(opener, fee);
         }

@@ -87,19 +87,17 @@ library DisputeEvidence {
 
     /// @notice What a forfeited bond owes the worker for posting a dispute's checkpoint leaves
     /// (v3 V2.5): `answerFee` when the demand was answered, else nothing; at most `bond`.
-    function checkpointAnswerFee(IDataAvailability da, uint256 challengeId, uint256 bond)
-        external
-        view
-        returns (uint256 fee)
-    {
-        if (challengeId == 0 || da.getChallenge(challengeId).status != IDataAvailability.Status.Answered) return 0;
-        fee = da.params().answerFee;
+    /// @dev `da` is an address, not IDataAvailability, so the library's ABI stays plain for clients.
+    function checkpointAnswerFee(address da, uint256 challengeId, uint256 bond) external view returns (uint256 fee) {
+        IDataAvailability d = IDataAvailability(da);
+        if (challengeId == 0 || d.getChallenge(challengeId).status != IDataAvailability.Status.Answered) return 0;
+        fee = d.params().answerFee;
         if (fee > bond) fee = bond;
     }
 
     /// @notice The fee an unanswered challenge's opener takes from the bounty (v3 V4.1), at most `bounty`.
-    function openerFee(IDataAvailability da, uint256 bounty) external view returns (uint256 fee) {
-        fee = da.params().openerFee;
+    function openerFee(address da, uint256 bounty) external view returns (uint256 fee) {
+        fee = IDataAvailability(da).params().openerFee;
         if (fee > bounty) fee = bounty;
     }
 
