@@ -164,9 +164,8 @@ contract DataAvailability is IDataAvailability, AccessControl, ReentrancyGuard {
     {
         IJobMarket.Job memory job = _submittedJob(jobId);
         uint64 k = job.checkpointInterval;
-        if (leafIndex > k || uint256(interval) * k + leafIndex > job.totalSteps) {
-            revert DataAvailabilityInvalidIndex(jobId, leafIndex);
-        }
+        if (uint256(interval) >= job.totalSteps / k) revert DataAvailabilityInvalidIndex(jobId, interval);
+        if (leafIndex > k) revert DataAvailabilityInvalidIndex(jobId, leafIndex);
         StepLeaf storage leaf = _steps[jobId][interval * k + leafIndex];
         if (!leaf.known) revert DataAvailabilityUnknownLeaf(jobId, interval, leafIndex);
         Challenge memory c;

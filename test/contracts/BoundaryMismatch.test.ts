@@ -3,6 +3,7 @@ import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import {
   DEFAULT_DISPUTE_PARAMS,
+  EMPTY_CHECKPOINT,
   K,
   SALT,
   T,
@@ -16,7 +17,7 @@ import {
   type System,
 } from "../helpers/system";
 import { checkpointProof, splitStepProof, splitTrajectory, stepProof, type SplitTrajectory } from "../helpers/trees";
-import { proof, type Hex } from "../helpers/merkle";
+import { proof, rangeProof, stepLeaf, type Hex } from "../helpers/merkle";
 
 // Enum values of IDisputeManager / IJobMarket.
 const Phase = { Voting: 3, Ruled: 4, Closed: 5 } as const;
@@ -27,6 +28,7 @@ const BPS = 10_000n;
 const DEAD = "0x000000000000000000000000000000000000dEaD";
 const P = DEFAULT_DISPUTE_PARAMS;
 const DISPUTE_BOND = BigInt(P.disputeBond);
+const COMMIT_BOND = BigInt(P.commitBond);
 const JUROR_LOCK = BigInt(P.jurorLock);
 const INTERVAL = 1;
 const FAKE: Hex = ethers.id("a state the checkpoints never committed") as Hex;
@@ -64,7 +66,7 @@ async function openOn(sys: System, traj: SplitTrajectory, jobId: bigint): Promis
   const dm = sys.disputeManager;
   await dm.connect(sys.challenger).commitChallenge(challengeCommitment(jobId, INTERVAL, sys.challenger.address, SALT));
   const id = (await dm.disputeCount()) + 1n;
-  await dm.connect(sys.challenger).openDispute(jobId, INTERVAL, SALT, checkpointProof(traj, INTERVAL), checkpointProof(traj, INTERVAL + 1));
+  await dm.connect(sys.challenger).openDispute(jobId, INTERVAL, SALT, checkpointProof(traj, INTERVAL), checkpointProof(traj, INTERVAL + 1), 0);
   return id;
 }
 
@@ -93,12 +95,38 @@ async function honestDispute() {
 
 describe("DisputeManager.proveBoundaryMismatch", function () {
   describe("when step leaf 0 differs from checkpoint i", function () {
-    it("records both checkpoint state hashes at openDispute", async function () {
-      const { sys, traj, disputeId } = await loadFixture(lyingAtStart);
-      const d = await sys.disputeManager.getDispute(disputeId);
-      expect(d.startStateHash).to.equal(traj.stateHashes[INTERVAL * K]);
-      expect(d.endStateHash).to.equal(traj.stateHashes[(INTERVAL + 1) * K]);
-      expect(d.stepRoot).to.equal(traj.stepRoots[INTERVAL]);
+    it("stores both checkpoint leaves in the DataAvailability at openDispute", async function () {
+      const { sys, traj, jobId } = await loadFixture(lyingAtStart);
+      const a = await sys.dataAvailability.checkpointLeaf(jobId, INTERVAL);
+      const b = await sys.dataAvailability.checkpointLeaf(jobId, INTERVAL + 1);
+      expect([a.known, a.stateHash, a.stepRoot]).to.deep.equal([true, traj.stateHashes[INTERVAL * K], traj.stepRoots[INTERVAL]]);
+      expect([b.known, b.stateHash]).to.deep.equal([true, traj.stateHashes[(INTERVAL + 1) * K]]);
+    });
+
+    it("proves from stored step leaves with an empty proof", async function () {
+      const { sys, traj, jobId, disputeId } = await loadFixture(lyingAtStart);
+      const leaves = traj.stepHashes.map((h, t) => stepLeaf(INTERVAL * K + t, h));
+      await sys.dataAvailability.proveStepLeaves(jobId, INTERVAL, 0, [traj.stepHashes[0]], rangeProof(leaves, 0, 1));
+      await expect(sys.disputeManager.connect(sys.stranger).proveBoundaryMismatch(disputeId, false, FAKE, []))
+        .to.emit(sys.disputeManager, "BoundaryMismatchProven")
+        .withArgs(disputeId, false, traj.stateHashes[INTERVAL * K], FAKE);
+    });
+
+    it("needs the checkpoint leaves: a dispute opened without them reverts until the worker posts them", async function () {
+      const sys = await deploySystem();
+      const traj = lyingTrajectory(sys, false);
+      const jobId = await submitTrajectory(sys, traj);
+      const dm = sys.disputeManager;
+      await dm.connect(sys.challenger).commitChallenge(challengeCommitment(jobId, INTERVAL, sys.challenger.address, SALT));
+      await dm.connect(sys.challenger).openDispute(jobId, INTERVAL, SALT, EMPTY_CHECKPOINT, EMPTY_CHECKPOINT, 0);
+      const leaf = splitStepProof(traj, 0);
+      await expect(dm.proveBoundaryMismatch(1n, false, leaf.stateHash, leaf.proof)).to.be.revertedWithCustomError(dm, "DisputeManagerCheckpointsUnknown").withArgs(1n);
+      // only checkpoint i known (proven by someone): checkpoint i+1 still unknown for the end boundary
+      const c = checkpointProof(traj, INTERVAL);
+      await sys.dataAvailability.proveCheckpoint(jobId, INTERVAL, c.stateHash, c.stepRoot, c.proof);
+      const end = splitStepProof(traj, K);
+      await expect(dm.proveBoundaryMismatch(1n, true, end.stateHash, end.proof)).to.be.revertedWithCustomError(dm, "DisputeManagerCheckpointsUnknown").withArgs(1n);
+      await expect(dm.proveBoundaryMismatch(1n, false, leaf.stateHash, leaf.proof)).to.emit(dm, "WorkerConvicted");
     });
 
     it("convicts the worker for anyone who proves it, the challenger as beneficiary, to the wei", async function () {
@@ -126,11 +154,12 @@ describe("DisputeManager.proveBoundaryMismatch", function () {
       expect(d.phase).to.equal(BigInt(Phase.Closed));
       expect(d.ruling).to.equal(BigInt(Ruling.WorkerFault));
       expect(d.bond).to.equal(0n);
-      expect(await dm.activeDispute(jobId, INTERVAL)).to.equal(0n);
+      expect(await dm.disputeOf(jobId, INTERVAL, sys.challenger.address)).to.equal(0n);
+      expect(await dm.liveDisputes(jobId)).to.equal(0n);
       expect((await sys.jobMarket.getJob(jobId)).status).to.equal(BigInt(JobStatus.Rejected));
       // The stranger who proved it gets nothing; the challenger its bond and bounty.
       expect(await dm.credits(sys.stranger.address)).to.equal(0n);
-      expect(await dm.credits(sys.challenger.address)).to.equal(DISPUTE_BOND + toChallenger);
+      expect(await dm.credits(sys.challenger.address)).to.equal(COMMIT_BOND + DISPUTE_BOND + toChallenger);
       expect(await dm.credits(sys.requester.address)).to.equal(toRequester);
       // No committee: the jurors' share burns with the burn share.
       expect(await sys.stakeToken.balanceOf(DEAD)).to.equal(deadBefore + burned + toJurors);
@@ -182,14 +211,13 @@ describe("DisputeManager.proveBoundaryMismatch", function () {
     it("reverts when another dispute convicted the job first; that dispute is then moot", async function () {
       const { sys, traj, jobId, disputeId } = await loadFixture(lyingAtStart);
       const dm = sys.disputeManager;
-      // A second dispute on interval 0, convicted through an unanswered chunk challenge.
+      // A second dispute on interval 0, convicted through an unanswered step-leaf demand.
       await dm.connect(sys.challenger2).commitChallenge(challengeCommitment(jobId, 0, sys.challenger2.address, SALT));
-      await dm.connect(sys.challenger2).openDispute(jobId, 0, SALT, checkpointProof(traj, 0), checkpointProof(traj, 1));
+      await dm.connect(sys.challenger2).openDispute(jobId, 0, SALT, checkpointProof(traj, 0), checkpointProof(traj, 1), 0);
       const other = await dm.disputeCount();
-      const s = stepProof(sys.traj, 0, 0);
-      await dm.connect(sys.challenger2).challengeChunk(other, 0, s.stateHash, s.proof, 0);
-      await time.increaseTo((await dm.getChunkChallenge(1n)).deadline + 1n);
-      await dm.timeoutChunk(1n);
+      await sys.dataAvailability.connect(sys.challenger2).demandStepLeaves(jobId, other, 0, 0, 1);
+      await time.increaseTo((await sys.dataAvailability.getChallenge(1n)).deadline + 1n);
+      await sys.dataAvailability.timeoutChallenge(1n);
       const leaf = splitStepProof(traj, 0);
       await expect(dm.proveBoundaryMismatch(disputeId, false, leaf.stateHash, leaf.proof))
         .to.be.revertedWithCustomError(dm, "DisputeManagerJobNotActive")
@@ -205,7 +233,7 @@ describe("DisputeManager.proveBoundaryMismatch", function () {
       // The steps inside the tree are honest; the challenger pinpoints step 0 anyway.
       const a = splitStepProof(traj, 0);
       const b = splitStepProof(traj, 1);
-      await dm.connect(sys.challenger).pinpoint(disputeId, 0, a.stateHash, a.proof, b.stateHash, b.proof);
+      await dm.connect(sys.challenger).pinpoint(disputeId, 0, a, b);
       const jurors = await drawCommittee(sys, disputeId);
       expect((await dm.getDispute(disputeId)).phase).to.equal(BigInt(Phase.Voting));
       const lockId = await dm.jurorLockId(disputeId, 0);
@@ -229,7 +257,7 @@ describe("DisputeManager.proveBoundaryMismatch", function () {
       }
       // No ruling yet, so no coherent juror: their share burns.
       expect(await sys.stakeToken.balanceOf(DEAD)).to.equal(deadBefore + burned + toJurors);
-      expect(await dm.credits(sys.challenger.address)).to.equal(DISPUTE_BOND + toChallenger);
+      expect(await dm.credits(sys.challenger.address)).to.equal(COMMIT_BOND + DISPUTE_BOND + toChallenger);
     });
 
     it("overrides an acquittal that is not final yet", async function () {
@@ -237,7 +265,7 @@ describe("DisputeManager.proveBoundaryMismatch", function () {
       const dm = sys.disputeManager;
       const a = splitStepProof(traj, 0);
       const b = splitStepProof(traj, 1);
-      await dm.connect(sys.challenger).pinpoint(disputeId, 0, a.stateHash, a.proof, b.stateHash, b.proof);
+      await dm.connect(sys.challenger).pinpoint(disputeId, 0, a, b);
       const jurors = await drawCommittee(sys, disputeId);
       await vote(sys, disputeId, jurors, [HONEST, HONEST, HONEST]);
       await dm.resolve(disputeId);

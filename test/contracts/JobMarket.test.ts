@@ -18,9 +18,10 @@ import {
   stateHashes,
   submission,
   submit,
+  drawAuditors,
   type JobsFixture,
 } from "../helpers/jobs";
-import { buildTrajectory, checkpointLeaf, proof, root, ZERO_HASH } from "../helpers/merkle";
+import { batchLeaf, buildTrajectory, checkpointLeaf, proof, root, sha256, ZERO_HASH } from "../helpers/merkle";
 
 enum Status {
   None,
@@ -95,7 +96,8 @@ describe("JobMarket", function () {
     it("is the reward floor under the default parameters", async function () {
       const fx = await loadFixture(fixture);
       expect(await fx.jobMarket.requiredCollateral(REWARD)).to.equal(REWARD);
-      expect(await fx.jobMarket.requiredCollateral(1n)).to.equal(1n);
+      // Tiny rewards: the audit bound (counted at 1 − challengerBps, v3 V4.3) beats the floor by rounding.
+      expect(await fx.jobMarket.requiredCollateral(1n)).to.equal(2n);
     });
 
     it("matches the fixed-point formula for several audit shapes", async function () {
@@ -118,14 +120,15 @@ describe("JobMarket", function () {
 
     it("satisfies f·C < P(f)·(reward + collateral) on the grid and is tight", async function () {
       const fx = await loadFixture(fixture);
-      // One auditor with one sample, half the stake hostile: P(f) = 0.5·f, so f·R < 0.5·f·(R + c) ⇔ c > R.
+      // One auditor with one sample, half the stake hostile: P(f) = 0.5·f. Only c·(1 − challengerBps)
+      // = c/2 is lost by the worker (v3 V4.3), so f·R < 0.5·f·(R + c/2) ⇔ c > 2R.
       await fx.jobMarket.setAuditParams(1, 1, 5_000);
       await fx.jobMarket.setCollateralParams(0, 0);
       const c = await fx.jobMarket.requiredCollateral(REWARD);
-      expect(c).to.equal(REWARD + 1n);
+      expect(c).to.equal(2n * REWARD + 2n);
       const p = (f: number) => 1 - (0.5 + 0.5 * (1 - f)) ** 1;
       for (const f of [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1]) {
-        expect(f * Number(REWARD)).to.be.lessThan(p(f) * Number(REWARD + c) * (1 + 1e-12));
+        expect(f * Number(REWARD)).to.be.lessThan(p(f) * Number(REWARD + c / 2n) * (1 + 1e-12));
       }
       const params = await jobParams(fx, { collateral: c - 1n });
       await expect(fx.jobMarket.connect(fx.requester).createJob(params))
@@ -177,25 +180,27 @@ describe("JobMarket", function () {
       it("derives longer timeouts for heavier steps and larger states", async function () {
         const fx = await loadFixture(fixture);
         const flops = 5n * 10n ** 12n;
-        const bytes = 4n * 10n ** 9n;
+        // 10 MB states: within the availability cap (V1.7: 1 + 3·306 chunk challenges ≤ maxPerCase)
+        const bytes = 10n ** 7n;
         const id = await createJob(fx, { flopsPerStep: flops, stateBytes: bytes });
         expect(await fx.jobMarket.answerTimeout(id)).to.equal(timeoutTs(2n, 3n, flops, bytes));
         expect(await fx.jobMarket.pinpointTimeout(id)).to.equal(timeoutTs(2n, 3n, flops, bytes));
         expect(await fx.jobMarket.revealTimeout(id)).to.equal(timeoutTs(2n, 2n, flops, bytes));
-        expect(await fx.jobMarket.answerTimeout(id)).to.equal(3_600n + 10_000n + 1_200n);
+        expect(await fx.jobMarket.answerTimeout(id)).to.equal(3_600n + 10_000n + 3n);
       });
 
       it("snapshots the terms: later governance changes do not move a created job", async function () {
         const fx = await loadFixture(fixture);
         const id = await createJob(fx);
-        await fx.jobMarket.setChallengeWindow(3_600);
+        // A shorter window still long enough that squatting it costs more than the bounty (V2.4).
+        await fx.jobMarket.setChallengeWindow(43_200);
         await fx.jobMarket.setAuditParams(2, 3, 0);
         await fx.jobMarket.setTimeoutParams(60, 10n ** 6n, 1_000n);
         const terms = await fx.jobMarket.jobTerms(id);
         expect(terms.challengeWindow).to.equal(86_400n);
         expect(terms.auditorsPerJob).to.equal(4n);
         expect(terms.samplesPerAuditor).to.equal(8n);
-        expect((await fx.jobMarket.jobTerms(await createJob(fx))).challengeWindow).to.equal(3_600n);
+        expect((await fx.jobMarket.jobTerms(await createJob(fx))).challengeWindow).to.equal(43_200n);
       });
     });
 
@@ -423,13 +428,17 @@ describe("JobMarket", function () {
 
     it("reverts when the worker's free stake is below the collateral", async function () {
       const fx = await loadFixture(fixture);
-      const id = await createJob(fx, { collateral: WORKER_STAKE + 1n });
+      // The dispute terms cap the collateral (jurorLock·(M − quorum + 1), V6.2), so shrink the free stake instead.
+      const id = await createJob(fx);
+      const collateral = (await fx.jobMarket.getJob(id)).collateral;
+      const free = collateral - 1n;
+      await fx.stakeManager.connect(fx.worker).requestUnstake(WORKER_STAKE - free);
       await expect(fx.jobMarket.connect(fx.worker).claimJob(id))
         .to.be.revertedWithCustomError(fx.jobMarket, "JobMarketInsufficientStake")
-        .withArgs(fx.worker.address, WORKER_STAKE, WORKER_STAKE + 1n);
+        .withArgs(fx.worker.address, free, collateral);
       await expect(fx.jobMarket.connect(fx.stranger).claimJob(id))
         .to.be.revertedWithCustomError(fx.jobMarket, "JobMarketInsufficientStake")
-        .withArgs(fx.stranger.address, 0n, WORKER_STAKE + 1n);
+        .withArgs(fx.stranger.address, 0n, collateral);
     });
   });
 
@@ -736,7 +745,7 @@ describe("JobMarket", function () {
         await expect(d.onDisputeClosed(id)).to.be.revertedWithCustomError(fx.jobMarket, "JobMarketNoOpenDispute").withArgs(id);
       });
 
-      it("open only on a Submitted job inside its window", async function () {
+      it("open only on a Submitted job; the window is the DisputeManager's (a voided interval may reopen after it, v3 V2.3)", async function () {
         const fx = await loadFixture(fixture);
         const id = await createAndClaim(fx);
         const d = fx.jobMarket.connect(fx.disputer);
@@ -744,10 +753,9 @@ describe("JobMarket", function () {
         await submit(fx, id);
         const job = await fx.jobMarket.getJob(id);
         await time.setNextBlockTimestamp(job.windowEnd);
-        await expect(d.onDisputeOpened(id)).to.emit(fx.jobMarket, "JobDisputeOpened");
-        await expect(d.onDisputeOpened(id))
-          .to.be.revertedWithCustomError(fx.jobMarket, "JobMarketWindowClosed")
-          .withArgs(id, job.windowEnd);
+        await expect(d.onDisputeOpened(id)).to.emit(fx.jobMarket, "JobDisputeOpened").withArgs(id, 1n);
+        await time.increase(3_600);
+        await expect(d.onDisputeOpened(id)).to.emit(fx.jobMarket, "JobDisputeOpened").withArgs(id, 2n);
       });
 
       it("are DISPUTE_ROLE only", async function () {
@@ -790,6 +798,91 @@ describe("JobMarket", function () {
         await expect(fx.jobMarket.finalize(id)).to.be.revertedWithCustomError(fx.jobMarket, "JobMarketWrongStatus").withArgs(id, Status.Rejected);
         await expect(d.onDisputeClosed(id)).to.emit(fx.jobMarket, "JobDisputeClosed").withArgs(id, 0n);
       });
+    });
+  });
+
+  describe("v3 dispute wiring", function () {
+    it("setDisputeManager: once, non-zero, GOVERNOR_ROLE only; emits DisputeManagerSet", async function () {
+      const fx = await loadFixture(fixture);
+      const factory = await ethers.getContractFactory("JobMarket");
+      const jm = await factory.deploy(fx.admin.address, fx.stakeManager, fx.randomness, fx.auditManager);
+      const dm = await fx.disputeManager.getAddress();
+      await expect(jm.connect(fx.stranger).setDisputeManager(dm)).to.be.revertedWithCustomError(jm, "AccessControlUnauthorizedAccount");
+      await expect(jm.setDisputeManager(ethers.ZeroAddress)).to.be.revertedWithCustomError(jm, "JobMarketZeroAddress");
+      await expect(jm.setDisputeManager(dm)).to.emit(jm, "DisputeManagerSet").withArgs(dm);
+      expect(await jm.disputeManager()).to.equal(dm);
+      await expect(jm.setDisputeManager(dm)).to.be.revertedWithCustomError(jm, "JobMarketDisputeManagerAlreadySet").withArgs(dm);
+      expect(await fx.jobMarket.disputeManager()).to.equal(dm);
+    });
+
+    it("createJob and requiredCollateral need the DisputeManager", async function () {
+      const fx = await loadFixture(fixture);
+      const factory = await ethers.getContractFactory("JobMarket");
+      const jm = await factory.deploy(fx.admin.address, fx.stakeManager, fx.randomness, fx.auditManager);
+      await expect(jm.requiredCollateral(REWARD)).to.be.revertedWithCustomError(jm, "JobMarketDisputeManagerNotSet");
+      await jm.setTokenAllowed(fx.payToken, true);
+      const params = await jobParams(fx);
+      await expect(jm.connect(fx.requester).createJob(params)).to.be.revertedWithCustomError(jm, "JobMarketDisputeManagerNotSet");
+    });
+
+    it("createJob refuses terms the dispute game cannot cover (V6.2 juror lock, V2.4 squatting)", async function () {
+      const fx = await loadFixture(fixture);
+      const p = await fx.disputeManager.params();
+      // jurorLock·(M − quorum + 1) = 150·2 covers at most 300 STK of collateral.
+      const cap = p.jurorLock * (p.committeeSize - p.quorum + 1n);
+      await expect(fx.jobMarket.connect(fx.requester).createJob(await jobParams(fx, { collateral: cap + 1n })))
+        .to.be.revertedWithCustomError(fx.disputeManager, "DisputeManagerJurorLockTooLow")
+        .withArgs(p.jurorLock, p.jurorLock + 1n);
+      expect(await createJob(fx, { collateral: cap })).to.be.a("bigint");
+      // A one-hour window: 25 STK of commitment bonds squat it for an hour, less than the 50 STK bounty.
+      await fx.jobMarket.setChallengeWindow(3_600);
+      const terms = await fx.jobMarket.jobTerms(await createJob(fx, { collateral: 40n * E18 + 0n, reward: 10n * E18 }));
+      expect(terms.challengeWindow).to.equal(3_600n);
+      await expect(fx.jobMarket.connect(fx.requester).createJob(await jobParams(fx)))
+        .to.be.revertedWithCustomError(fx.disputeManager, "DisputeManagerSquattingTooCheap");
+    });
+
+    it("onIntervalRefunded returns one interval's share of the remaining reward to the requester; shares sum to the reward", async function () {
+      const fx = await loadFixture(fixture);
+      const id = await createClaimSubmit(fx);
+      const d = fx.jobMarket.connect(fx.disputer);
+      const pay = await fx.payToken.getAddress();
+      const intervals = BigInt(T / K);
+      let left = REWARD;
+      let refunded = 0n;
+      for (let i = 0n; i < intervals; i++) {
+        const share = left / (intervals - i);
+        left -= share;
+        refunded += share;
+        const tx = d.onIntervalRefunded(id);
+        await expect(tx).to.emit(fx.jobMarket, "IntervalRefunded").withArgs(id, share, left);
+        await expect(tx).to.emit(fx.jobMarket, "Credited").withArgs(pay, fx.requester.address, share);
+      }
+      expect(refunded).to.equal(REWARD);
+      expect((await fx.jobMarket.getJob(id)).reward).to.equal(0n);
+      await expect(fx.jobMarket.connect(fx.stranger).onIntervalRefunded(id)).to.be.revertedWithCustomError(fx.jobMarket, "AccessControlUnauthorizedAccount");
+      const open = await createJob(fx);
+      await expect(d.onIntervalRefunded(open)).to.be.revertedWithCustomError(fx.jobMarket, "JobMarketWrongStatus").withArgs(open, Status.Open);
+    });
+
+    it("finalize waits for open availability challenges (an auditor's, V1.5)", async function () {
+      const fx = await loadFixture(fixture);
+      const da = fx.dataAvailability;
+      const batch = sha256(Buffer.from("batch"));
+      const leaves = [0, 1, 2, 3].map((b) => batchLeaf(b, batch));
+      const id = await createJob(fx, { dataRoot: root(leaves) });
+      await fx.jobMarket.connect(fx.worker).claimJob(id);
+      await submit(fx, id);
+      const [auditor] = await drawAuditors(fx, id);
+      await fx.stakeToken.mint(auditor.address, 100n * E18);
+      await fx.stakeToken.connect(auditor).approve(da, ethers.MaxUint256);
+      await da.connect(auditor).challengeBatchChunk(id, 0, 1, batch, proof(leaves, 1), 0);
+      expect(await da.openChallenges(id)).to.equal(1n);
+      await passWindow(fx, id);
+      await expect(fx.jobMarket.finalize(id)).to.be.revertedWithCustomError(fx.jobMarket, "JobMarketChallengesOpen").withArgs(id, 1n);
+      // Unanswered: the deadline (answerTimeout) is long past; the timeout convicts the worker.
+      await da.timeoutChallenge(1n);
+      expect((await fx.jobMarket.getJob(id)).status).to.equal(Status.Rejected);
     });
   });
 

@@ -40,6 +40,7 @@ const SEED = process.env.FC_SEED === undefined ? undefined : Number(process.env.
 const JobStatus = { None: 0, Open: 1, Claimed: 2, Submitted: 3, Finalized: 4, Rejected: 5, Cancelled: 6 } as const;
 const TERMINAL_JOB = new Set<number>([JobStatus.Finalized, JobStatus.Rejected, JobStatus.Cancelled]);
 const Phase = { None: 0, Pinpointing: 1, AwaitingDraw: 2, Voting: 3, Ruled: 4, Closed: 5 } as const;
+const DAKind = { None: 0, Checkpoints: 1, StepLeaves: 2, StateChunk: 3, BatchChunk: 4 } as const;
 const INTERVALS = T / K;
 const GAS = { gasLimit: 12_000_000 };
 
@@ -52,6 +53,7 @@ interface Model {
   salts: number;
   disputes: number;
   chunks: number;
+  commitments: Hex[];
 }
 
 interface World {
@@ -113,8 +115,8 @@ async function openDispute(w: World, jobId: bigint, interval: number, challenger
   if (traj === undefined) return false;
   const salt = ethers.id(`salt:${w.model.salts++}`) as Hex;
   const dm = w.sys.disputeManager;
-  await dm.connect(challenger).commitChallenge(challengeCommitment(jobId, interval, challenger.address, salt), GAS);
-  const ok = await send(dm.connect(challenger).openDispute(jobId, interval, salt, checkpointProof(traj, interval), checkpointProof(traj, interval + 1), GAS));
+  if (!(await send(dm.connect(challenger).commitChallenge(challengeCommitment(jobId, interval, challenger.address, salt), GAS)))) return false;
+  const ok = await send(dm.connect(challenger).openDispute(jobId, interval, salt, checkpointProof(traj, interval), checkpointProof(traj, interval + 1), 0, GAS));
   if (ok) w.model.disputes++;
   return ok;
 }
@@ -138,7 +140,7 @@ async function base(): Promise<World> {
   for (const a of actors) await sys.stakeToken.connect(a).approve(await sys.stakeManager.getAddress(), ethers.MaxUint256);
   const trajectories = { honest: trajectory(sys, "honest"), start: trajectory(sys, "start"), end: trajectory(sys, "end") };
   const payees = [sys.requester.address, sys.worker.address, worker2.address];
-  const w: World = { sys, probe, actors, actorAddresses: actors.map((a) => a.address), payees, workers: [sys.worker, worker2], trajectories, model: { jobs: new Map(), votes: new Map(), salts: 0, disputes: 0, chunks: 0 } };
+  const w: World = { sys, probe, actors, actorAddresses: actors.map((a) => a.address), payees, workers: [sys.worker, worker2], trajectories, model: { jobs: new Map(), votes: new Map(), salts: 0, disputes: 0, chunks: 0, commitments: [] } };
 
   // A juror whose unbonding is already over, so withdrawals happen in short sequences.
   const leaver = sys.jurors[sys.jurors.length - 1];
@@ -156,7 +158,7 @@ async function base(): Promise<World> {
   await openDispute(w, 3n, 1, sys.challenger);
   const a = stepProof(sys.traj, 1, 0);
   const b = stepProof(sys.traj, 1, 1);
-  await sys.disputeManager.connect(sys.challenger).pinpoint(1n, 0, a.stateHash, a.proof, b.stateHash, b.proof);
+  await sys.disputeManager.connect(sys.challenger).pinpoint(1n, 0, a, b);
   await mine(3);
   await sys.disputeManager.drawCommittee(1n);
   // Two of its three jurors committed (votes 1 and 2); the third may still commit or stay silent.
@@ -171,7 +173,7 @@ async function base(): Promise<World> {
   await openDispute(w, 5n, 0, sys.challenger);
   const c = stepProof(sys.traj, 0, 1);
   const e = stepProof(sys.traj, 0, 2);
-  await sys.disputeManager.connect(sys.challenger).pinpoint(3n, 1, c.stateHash, c.proof, e.stateHash, e.proof);
+  await sys.disputeManager.connect(sys.challenger).pinpoint(3n, 1, c, e);
   await mine(3);
   await sys.disputeManager.drawCommittee(3n);
   const r3 = await sys.disputeManager.getRound(3n, 0);
@@ -189,7 +191,7 @@ async function base(): Promise<World> {
 
 /** Copies the fixture's off-chain model, so every sequence starts from the same knowledge. */
 function cloneWorld(w: World): World {
-  return { ...w, model: { ...w.model, jobs: new Map(w.model.jobs), votes: new Map(w.model.votes) } };
+  return { ...w, model: { ...w.model, jobs: new Map(w.model.jobs), votes: new Map(w.model.votes), commitments: [...w.model.commitments] } };
 }
 
 // ------------------------------------------------------------------ actions
@@ -299,20 +301,48 @@ async function runDispute(w: World, act: Action, actorPicked: HardhatEthersSigne
     if (which === 2) return send(sys.jobMarket.connect(actor).withdraw(stk, GAS));
     return send(sys.auditManager.connect(actor).withdraw(pay, GAS));
   }
-  if (act.kind === "timeoutChunk" || act.kind === "answerChunk") {
-    const n = w.model.chunks;
+  const da = sys.dataAvailability;
+  if (act.kind === "timeoutChunk" || act.kind === "answerChunk" || act.kind === "settle") {
+    const n = Number(await da.challengeCount());
     if (n === 0) return false;
     const cid = BigInt(1 + (act.b % n));
-    const c = await dm.getChunkChallenge(cid);
+    const c = await da.getChallenge(cid);
+    if (act.kind === "settle") return send(da.connect(actor).settle(cid, GAS));
     if (act.kind === "timeoutChunk") {
       if (act.c % 2 === 0 && BigInt(await time.latest()) <= c.deadline) await time.increaseTo(c.deadline + 1n);
-      return send(dm.connect(actor).timeoutChunk(cid, GAS));
+      return send(da.connect(actor).timeoutChallenge(cid, GAS));
+    }
+    // A withholding worker never answers (one answer in five is withheld).
+    if (act.c % 5 === 0) return false;
+    const traj = w.model.jobs.get(c.jobId);
+    if (traj === undefined) return false;
+    if (Number(c.kind) === DAKind.StepLeaves) {
+      const x = stepLeafProof(sys, traj, Number(c.interval), Number(c.first));
+      // a single-leaf range proof is the leaf's Merkle proof
+      return send(da.connect(w.sys.worker).answerStepLeaves(cid, [x.stateHash], x.proof, GAS));
+    }
+    if (Number(c.kind) === DAKind.Checkpoints) {
+      const i = Number(c.interval);
+      const x = checkpointProof(traj, i);
+      const y = checkpointProof(traj, i + 1);
+      return send(da.connect(w.sys.worker).answerCheckpoints(cid, x.stateHash, x.stepRoot, x.proof, y.stateHash, y.stepRoot, y.proof, GAS));
     }
     const file = [...sys.traj.states, ...sys.data.batches].find((f) => f.hash === c.fileHash);
     if (file === undefined) return false; // a lying leaf: the worker has nothing to serve
-    const idx = Math.min(Number(c.chunkIndex), file.chunks.length - 1);
+    const idx = Math.min(Number(c.first), file.chunks.length - 1);
     const { chunk, proof: p } = chunkProof(file, idx);
-    return send(dm.connect(w.sys.worker).answerChunk(cid, file.bytes.length, chunk, p, GAS));
+    return send(da.connect(w.sys.worker).answerChunk(cid, file.bytes.length, chunk, p, GAS));
+  }
+  if (act.kind === "floodCommit") {
+    // A flooding challenger commits without ever opening; anyone may burn the bond after commitTTL.
+    const c = ethers.id(`flood:${w.model.salts++}`) as Hex;
+    const ok = await send(dm.connect(sys.stranger).commitChallenge(c, GAS));
+    if (ok) w.model.commitments.push(c);
+    return ok;
+  }
+  if (act.kind === "expireCommitment") {
+    if (w.model.commitments.length === 0) return false;
+    return send(dm.connect(actor).expireCommitment(pick(w.model.commitments, act.b), GAS));
   }
   if (ids.length === 0) return false;
   const id = pick(ids, act.b);
@@ -325,7 +355,8 @@ async function runDispute(w: World, act: Action, actorPicked: HardhatEthersSigne
       const j = act.c % K;
       const x = stepLeafProof(sys, traj, interval, j);
       const y = stepLeafProof(sys, traj, interval, j + 1);
-      return send(dm.connect(challenger).pinpoint(id, j, x.stateHash, x.proof, y.stateHash, y.proof, GAS));
+      const stored = act.a % 3 === 0; // sometimes rely on stored leaves (empty proofs)
+      return send(dm.connect(challenger).pinpoint(id, j, stored ? { ...x, proof: [] } : x, stored ? { ...y, proof: [] } : y, GAS));
     }
     case "timeoutPinpoint":
       if (act.c % 2 === 0 && BigInt(await time.latest()) <= d.deadline) await time.increaseTo(d.deadline + 1n);
@@ -336,18 +367,27 @@ async function runDispute(w: World, act: Action, actorPicked: HardhatEthersSigne
       return send(dm.connect(actor).proveBoundaryMismatch(id, atEnd, x.stateHash, x.proof, GAS));
     }
     case "challengeChunk": {
+      // the dispute's challenger, a juror of its round, or a stranger (refused)
+      const who = act.c % 3 === 0 ? actor : challenger;
       const j = act.c % (K + 1);
-      const x = stepLeafProof(sys, traj, interval, j);
-      const ok = await send(dm.connect(actor).challengeChunk(id, j, x.stateHash, x.proof, act.c % 3, GAS));
-      if (ok) w.model.chunks++;
-      return ok;
+      if (act.b % 2 === 0) return send(sys.dataAvailability.connect(who).demandStepLeaves(d.jobId, id, interval, j, 1, GAS));
+      return send(sys.dataAvailability.connect(who).challengeStateChunk(d.jobId, id, interval, j, act.c % 3, GAS));
     }
     case "challengeBatch": {
       const bi = act.c % sys.data.batches.length;
-      const ok = await send(dm.connect(actor).challengeBatchChunk(id, bi, sys.data.batches[bi].hash, proof(sys.data.leaves, bi), 0, GAS));
-      if (ok) w.model.chunks++;
-      return ok;
+      const who = act.c % 3 === 0 ? actor : challenger;
+      return send(sys.dataAvailability.connect(who).challengeBatchChunk(d.jobId, id, bi, sys.data.batches[bi].hash, proof(sys.data.leaves, bi), 0, GAS));
     }
+    case "proveLeaves": {
+      const j = act.c % (K + 1);
+      const x = stepLeafProof(sys, traj, interval, j);
+      return send(sys.dataAvailability.connect(actor).proveStepLeaves(d.jobId, interval, j, [x.stateHash], x.proof, GAS));
+    }
+    case "reopen":
+      return send(dm.connect(challenger).reopenDispute(id, 0, GAS)).then((ok) => {
+        if (ok) w.model.disputes++;
+        return ok;
+      });
     case "draw": {
       const now = BigInt(await ethers.provider.getBlockNumber());
       if (act.c % 4 !== 0 && d.randomnessBlock >= now) await mine(d.randomnessBlock - now + 1n);
@@ -405,7 +445,8 @@ const KINDS: [string, number][] = [
   ["stake", 1], ["unstake", 2], ["withdrawStake", 2], ["createJob", 2], ["cancel", 1], ["claim", 2], ["submit", 2],
   ["finalize", 3], ["expireClaim", 1], ["drawAuditors", 1], ["attest", 2], ["releaseAttester", 1], ["openDispute", 3],
   ["pinpoint", 3], ["timeoutPinpoint", 1], ["proveBoundary", 2], ["challengeChunk", 1], ["challengeBatch", 1],
-  ["answerChunk", 1], ["timeoutChunk", 1], ["draw", 3], ["commitVotes", 4], ["revealVotes", 4], ["resolve", 3],
+  ["answerChunk", 2], ["timeoutChunk", 1], ["settle", 1], ["floodCommit", 1], ["expireCommitment", 1], ["proveLeaves", 1],
+  ["reopen", 1], ["draw", 3], ["commitVotes", 4], ["revealVotes", 4], ["resolve", 3],
   ["appeal", 1], ["finalizeRuling", 3], ["closeMoot", 1], ["withdrawCredits", 3], ["timeJump", 3], ["mine", 1],
 ];
 
@@ -427,7 +468,8 @@ async function checkInvariants(w: World, seen: Seen, step: number, act: Action):
   const r = await w.probe.report(w.actorAddresses, w.payees);
   const where = `after action ${step} (${JSON.stringify(act)})`;
   expect(r.smBalance, `StakeManager balance = free + locked + unbonding ${where}`).to.equal(r.smOwed);
-  expect(r.dmBalance, `DisputeManager balance = bonds + pots + appeals + chunk bonds + credits ${where}`).to.equal(r.dmOwed);
+  expect(r.dmBalance, `DisputeManager balance = bonds + pots + appeals + commitment bonds + credits ${where}`).to.equal(r.dmOwed);
+  expect(r.daBalance, `DataAvailability balance = challenge bonds + credits ${where}`).to.equal(r.daOwed);
   expect(r.jmStakeBalance, `JobMarket staking-token balance = credits ${where}`).to.equal(r.jmStakeOwed);
   expect(r.jmPayBalance, `JobMarket payment-token balance = live escrow + credits ${where}`).to.equal(r.jmPayOwed);
   expect(r.amPayBalance, `AuditManager balance = unreleased fee shares + credits ${where}`).to.equal(r.amPayOwed);

@@ -8,12 +8,16 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import type {
   AuditManager,
   BlockhashRandomness,
+  DataAvailability,
+  DisputeManager,
   JobMarket,
   ReentrantToken,
   StakeManager,
   TestToken,
 } from "../../typechain-types";
-import { TestToken__factory } from "../../typechain-types";
+import { BlockhashRandomness__factory, TestToken__factory } from "../../typechain-types";
+import { deployUPow } from "../../scripts/lib/deploy";
+import { defaultParams } from "../../scripts/lib/params";
 import type { IJobMarket } from "../../typechain-types/contracts/JobMarket";
 import { buildTrajectory, proof, sha256, type Hex, type Trajectory } from "./merkle";
 
@@ -39,6 +43,8 @@ export interface JobsFixture {
   randomness: BlockhashRandomness;
   jobMarket: JobMarket;
   auditManager: AuditManager;
+  disputeManager: DisputeManager;
+  dataAvailability: DataAvailability;
 }
 
 /** Everything deployed and wired; the worker and auditors staked; the requester funded. */
@@ -63,30 +69,19 @@ async function deployJobs(stakeToken: TestToken): Promise<JobsFixture> {
   const auditors = signers.slice(6, 6 + N_AUDITORS);
 
   const payToken = await ethers.deployContract("TestToken", ["Pay", "PAY"]);
-  const stakeManager = await ethers.deployContract("StakeManager", [
-    await stakeToken.getAddress(),
-    admin.address,
-    UNBONDING_PERIOD,
-    MIN_JUROR_STAKE,
-  ]);
-  const randomness = await ethers.deployContract("BlockhashRandomness");
-  const jobMarket = await ethers.deployContract("JobMarket", [
-    admin.address,
-    await stakeManager.getAddress(),
-    await randomness.getAddress(),
-    ethers.ZeroAddress,
-  ]);
-  const auditManager = await ethers.deployContract("AuditManager", [
-    admin.address,
-    await jobMarket.getAddress(),
-    await stakeManager.getAddress(),
-    AUDITOR_PENALTY,
-  ]);
-  await jobMarket.setAuditManager(await auditManager.getAddress());
-  const moduleRole = await stakeManager.MODULE_ROLE();
-  await stakeManager.grantRole(moduleRole, await jobMarket.getAddress());
-  await stakeManager.grantRole(moduleRole, await auditManager.getAddress());
-  await jobMarket.setTokenAllowed(await payToken.getAddress(), true);
+  // The whole protocol as deployed (the JobMarket needs its DisputeManager for createJob); the
+  // `disputer` account also holds DISPUTE_ROLE so the hooks can be driven directly.
+  const p = defaultParams();
+  const d = await deployUPow(admin, {
+    ...p,
+    stakingToken: await stakeToken.getAddress(),
+    paymentTokens: [await payToken.getAddress()],
+    unbondingPeriod: Number(UNBONDING_PERIOD),
+    minJurorStake: MIN_JUROR_STAKE,
+    auditorPenalty: AUDITOR_PENALTY,
+  });
+  const { stakeManager, jobMarket, auditManager, disputeManager, dataAvailability } = d;
+  const randomness = BlockhashRandomness__factory.connect(d.contracts.Randomness!.address, admin);
   await jobMarket.grantRole(await jobMarket.DISPUTE_ROLE(), disputer.address);
 
   for (const [who, amount] of [
@@ -103,7 +98,7 @@ async function deployJobs(stakeToken: TestToken): Promise<JobsFixture> {
 
   return {
     admin, requester, worker, worker2, disputer, stranger, auditors,
-    stakeToken, payToken, stakeManager, randomness, jobMarket, auditManager,
+    stakeToken, payToken, stakeManager, randomness, jobMarket, auditManager, disputeManager, dataAvailability,
   };
 }
 
@@ -235,8 +230,10 @@ export function canaryCommitment(jobId: bigint, faults: readonly bigint[], salt:
 /** TS mirror of JobMarket.requiredCollateral (same 1e18 fixed point, same rounding). */
 export function requiredCollateralTs(
   reward: bigint,
-  p: { minCollateralBps: bigint; hostileBps: bigint; samples: bigint; auditors: bigint },
+  p: { minCollateralBps: bigint; hostileBps: bigint; samples: bigint; auditors: bigint; challengerBps?: bigint },
 ): bigint {
+  // Only the collateral the worker cannot win back through its own challenger counts (v3 V4.3).
+  const kept = 10_000n - (p.challengerBps ?? 5_000n);
   const ONE = E18;
   const ceilDiv = (a: bigint, b: bigint) => (a + b - 1n) / b;
   const mulUp = (a: bigint, b: bigint) => ceilDiv(a * b, ONE);
@@ -256,7 +253,10 @@ export function requiredCollateralTs(
     const f = pct * 10n ** 16n;
     const miss = powUp(w + mulUp(ONE - w, powUp(ONE - f, p.samples)), p.auditors);
     const need = (f * reward) / (ONE - miss) + 1n;
-    if (need > reward && need - reward > required) required = need - reward;
+    if (need > reward) {
+      const c = ceilDiv((need - reward) * 10_000n, kept);
+      if (c > required) required = c;
+    }
   }
   return required;
 }

@@ -75,6 +75,28 @@ export function proof(leaves: readonly Hex[], index: number): Hex[] {
   return out;
 }
 
+/**
+ * Range proof of the contiguous leaves `first .. first+count-1` (UPowHashing.rangeRoot): at each
+ * level from the leaves up, the left sibling of the lowest node if it is a right child, then the
+ * right sibling of the highest node if it is a left child.
+ */
+export function rangeProof(leaves: readonly Hex[], first: number, count: number): Hex[] {
+  if (!Number.isInteger(first) || !Number.isInteger(count) || count < 1 || first < 0 || first + count > leaves.length) {
+    throw new MerkleInputError("range out of bounds", { details: { first, count, n: leaves.length } });
+  }
+  const ls = levels(leaves);
+  const out: Hex[] = [];
+  let lo = first;
+  let hi = first + count - 1;
+  for (let l = 0; l < ls.length - 1; l++) {
+    if (lo % 2 === 1) out.push(ls[l][lo - 1]);
+    if (hi % 2 === 0) out.push(ls[l][hi + 1]);
+    lo >>= 1;
+    hi >>= 1;
+  }
+  return out;
+}
+
 export function chunkLeaf(chunk: Uint8Array): Hex {
   return sha256(Buffer.from("upow.chunk"), Buffer.from(chunk));
 }

@@ -6,19 +6,30 @@
 import { ethers } from "hardhat";
 import { mine, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import type {
-  AuditManager,
-  BlockhashRandomness,
-  DisputeManager,
-  JobMarket,
-  ReentrantToken,
-  StakeManager,
-  TestToken,
+import {
+  BlockhashRandomness__factory,
+  DataAvailability__factory,
+  DisputeEvidence__factory,
+  DisputeJury__factory,
+  DisputeLogic__factory,
+  DisputeManager__factory,
+  DisputeQueue__factory,
+  type AuditManager,
+  type BlockhashRandomness,
+  type DataAvailability,
+  type DisputeManager,
+  type JobMarket,
+  type ReentrantToken,
+  type StakeManager,
+  type TestToken,
 } from "../../typechain-types";
 import type { IDisputeManager } from "../../typechain-types/contracts/DisputeManager";
+import type { DisputeManagerLibraryAddresses } from "../../typechain-types/factories/contracts/DisputeManager__factory";
+import type { IDataAvailability } from "../../typechain-types/contracts/DataAvailability";
 import type { IJobMarket } from "../../typechain-types/contracts/JobMarket";
-import { defaultParams } from "../../scripts/lib/params";
-import { proof, type Hex } from "./merkle";
+import { deployUPow } from "../../scripts/lib/deploy";
+import { defaultParams, type DeployParams } from "../../scripts/lib/params";
+import { proof, rangeProof, stepLeaf, type Hex } from "./merkle";
 import { checkpointProof, dataTree, fakeFile, fileTrajectory, stepProof, type DataTree, type FileTrajectory } from "./trees";
 
 // Stakes and periods shared with the JobMarket/AuditManager fixture, so both run the same economy.
@@ -33,6 +44,11 @@ export const STATE_BYTES = 40_000;
 
 /** The deploy library's default dispute parameters: tests run the protocol as it is deployed. */
 export const DEFAULT_DISPUTE_PARAMS: IDisputeManager.ParamsStruct = defaultParams().dispute;
+/** The deploy library's default availability parameters. */
+export const DEFAULT_DA_PARAMS: IDataAvailability.ParamsStruct = defaultParams().availability;
+
+/** Linked library addresses of the DisputeManager (fully qualified names). */
+export type DisputeLibraries = DisputeManagerLibraryAddresses;
 
 export interface System {
   admin: HardhatEthersSigner;
@@ -49,7 +65,7 @@ export interface System {
   jobMarket: JobMarket;
   auditManager: AuditManager;
   disputeManager: DisputeManager;
-  libraries: { DisputeLogic: string; DisputeJury: string };
+  dataAvailability: DataAvailability;
   /** The honest trajectory (real state files) and data tree every job of the fixture uses. */
   traj: FileTrajectory;
   data: DataTree;
@@ -61,26 +77,52 @@ export const TRAJ: FileTrajectory = fileTrajectory(
 );
 export const DATA: DataTree = dataTree(Array.from({ length: 4 }, (_, b) => fakeFile(`batch:${b}`, 1_000)));
 
-/** Deploys the DisputeManager's linked libraries and the manager itself. */
+/** Deploys the DisputeManager's linked libraries (DisputeEvidence linked to DisputeLogic). */
+export async function deployDisputeLibraries(): Promise<DisputeLibraries> {
+  const [signer] = await ethers.getSigners();
+  const logic = await new DisputeLogic__factory(signer).deploy();
+  const jury = await new DisputeJury__factory(signer).deploy();
+  const queue = await new DisputeQueue__factory(signer).deploy();
+  const evidence = await new DisputeEvidence__factory({ "contracts/lib/DisputeLogic.sol:DisputeLogic": await logic.getAddress() }, signer).deploy();
+  return {
+    "contracts/lib/DisputeLogic.sol:DisputeLogic": await logic.getAddress(),
+    "contracts/lib/DisputeJury.sol:DisputeJury": await jury.getAddress(),
+    "contracts/lib/DisputeQueue.sol:DisputeQueue": await queue.getAddress(),
+    "contracts/lib/DisputeEvidence.sol:DisputeEvidence": await evidence.getAddress(),
+  };
+}
+
+/** Deploys a bare DisputeManager (libraries included, nothing wired): for constructor tests. */
 export async function deployDisputeManager(
   stakeManager: string,
   jobMarket: string,
   randomness: string,
+  dataAvailability: string,
   admin: string,
   params: IDisputeManager.ParamsStruct = DEFAULT_DISPUTE_PARAMS,
-): Promise<{ disputeManager: DisputeManager; libraries: { DisputeLogic: string; DisputeJury: string } }> {
-  const logic = await ethers.deployContract("DisputeLogic");
-  const jury = await ethers.deployContract("DisputeJury");
-  const libraries = { DisputeLogic: await logic.getAddress(), DisputeJury: await jury.getAddress() };
-  const factory = await ethers.getContractFactory("DisputeManager", { libraries });
-  const disputeManager = (await factory.deploy(stakeManager, jobMarket, randomness, admin, params)) as unknown as DisputeManager;
+): Promise<{ disputeManager: DisputeManager; libraries: DisputeLibraries }> {
+  const [signer] = await ethers.getSigners();
+  const libraries = await deployDisputeLibraries();
+  const disputeManager = await new DisputeManager__factory(libraries, signer).deploy(stakeManager, jobMarket, randomness, dataAvailability, admin, params);
   await disputeManager.waitForDeployment();
   return { disputeManager, libraries };
 }
 
+/** Deploys a bare DataAvailability: for constructor tests. */
+export async function deployDataAvailability(admin: string, jobMarket: string, stakingToken: string, params: IDataAvailability.ParamsStruct = DEFAULT_DA_PARAMS): Promise<DataAvailability> {
+  const [signer] = await ethers.getSigners();
+  return new DataAvailability__factory(signer).deploy(admin, jobMarket, stakingToken, params);
+}
+
+/** Overrides of the deploy parameters a fixture may set. */
+export interface SystemOptions {
+  dispute?: Partial<DeployParams["dispute"]>;
+  availability?: Partial<DeployParams["availability"]>;
+}
+
 /** Everything deployed and wired; worker and jurors staked; requester and challengers funded and approved. */
-export async function deploySystem(): Promise<System> {
-  return deploySystemWith((await ethers.deployContract("TestToken", ["Stake", "STK"])) as unknown as TestToken);
+export async function deploySystem(opts: SystemOptions = {}): Promise<System> {
+  return deploySystemWith((await ethers.deployContract("TestToken", ["Stake", "STK"])) as unknown as TestToken, opts);
 }
 
 /**
@@ -93,30 +135,30 @@ export async function deployReentrantSystem(): Promise<System & { reentrant: Ree
   return { ...sys, reentrant };
 }
 
-async function deploySystemWith(stakeToken: TestToken): Promise<System> {
+/** Deploy parameters of the fixtures: the library defaults with the test economy's stake settings. */
+export function fixtureParams(stakingToken: string, payToken: string, opts: SystemOptions = {}): DeployParams {
+  const p = defaultParams();
+  return {
+    ...p,
+    stakingToken,
+    paymentTokens: [payToken],
+    unbondingPeriod: Number(UNBONDING_PERIOD),
+    minJurorStake: MIN_JUROR_STAKE,
+    auditorPenalty: AUDITOR_PENALTY,
+    dispute: { ...p.dispute, ...opts.dispute },
+    availability: { ...p.availability, ...opts.availability },
+  };
+}
+
+async function deploySystemWith(stakeToken: TestToken, opts: SystemOptions = {}): Promise<System> {
   const signers = await ethers.getSigners();
   const [admin, requester, worker, challenger, challenger2, stranger] = signers;
   const jurors = signers.slice(6, 6 + N_JURORS);
 
   const payToken = await ethers.deployContract("TestToken", ["Pay", "PAY"]);
-  const stakeManager = await ethers.deployContract("StakeManager", [
-    await stakeToken.getAddress(), admin.address, UNBONDING_PERIOD, MIN_JUROR_STAKE,
-  ]);
-  const randomness = await ethers.deployContract("BlockhashRandomness");
-  const jobMarket = await ethers.deployContract("JobMarket", [
-    admin.address, await stakeManager.getAddress(), await randomness.getAddress(), ethers.ZeroAddress,
-  ]);
-  const auditManager = await ethers.deployContract("AuditManager", [
-    admin.address, await jobMarket.getAddress(), await stakeManager.getAddress(), AUDITOR_PENALTY,
-  ]);
-  await jobMarket.setAuditManager(await auditManager.getAddress());
-  const { disputeManager, libraries } = await deployDisputeManager(
-    await stakeManager.getAddress(), await jobMarket.getAddress(), await randomness.getAddress(), admin.address,
-  );
-  const moduleRole = await stakeManager.MODULE_ROLE();
-  for (const m of [jobMarket, auditManager, disputeManager]) await stakeManager.grantRole(moduleRole, await m.getAddress());
-  await jobMarket.grantRole(await jobMarket.DISPUTE_ROLE(), await disputeManager.getAddress());
-  await jobMarket.setTokenAllowed(await payToken.getAddress(), true);
+  const d = await deployUPow(admin, fixtureParams(await stakeToken.getAddress(), await payToken.getAddress(), opts));
+  const { stakeManager, jobMarket, auditManager, disputeManager, dataAvailability } = d;
+  const randomness = BlockhashRandomness__factory.connect(d.contracts.Randomness!.address, admin);
 
   const stakes: [HardhatEthersSigner, bigint][] = [[worker, WORKER_STAKE], ...jurors.map((j) => [j, JUROR_STAKE] as [HardhatEthersSigner, bigint])];
   for (const [who, amount] of stakes) {
@@ -124,17 +166,18 @@ async function deploySystemWith(stakeToken: TestToken): Promise<System> {
     await stakeToken.connect(who).approve(await stakeManager.getAddress(), amount);
     await stakeManager.connect(who).stake(amount);
   }
-  // Bond money for everyone who may challenge or appeal.
+  // Bond money for everyone who may challenge, appeal or demand data.
   for (const who of [challenger, challenger2, stranger, worker, ...jurors]) {
     await stakeToken.mint(who.address, 10_000n * E18);
     await stakeToken.connect(who).approve(await disputeManager.getAddress(), ethers.MaxUint256);
+    await stakeToken.connect(who).approve(await dataAvailability.getAddress(), ethers.MaxUint256);
   }
   await payToken.mint(requester.address, 1_000_000n * E18);
   await payToken.connect(requester).approve(await jobMarket.getAddress(), ethers.MaxUint256);
 
   return {
     admin, requester, worker, challenger, challenger2, stranger, jurors,
-    stakeToken, payToken, stakeManager, randomness, jobMarket, auditManager, disputeManager, libraries,
+    stakeToken, payToken, stakeManager, randomness, jobMarket, auditManager, disputeManager, dataAvailability,
     traj: TRAJ, data: DATA,
   };
 }
@@ -194,23 +237,58 @@ export function voteCommitment(disputeId: bigint, round: number, juror: string, 
 
 export const SALT: Hex = ethers.id("salt") as Hex;
 
-/** Commits and (next block) opens a dispute on `interval`; returns the dispute id. */
-export async function openDispute(sys: System, jobId: bigint, interval: number, challenger = sys.challenger, salt: Hex = SALT): Promise<bigint> {
-  await sys.disputeManager.connect(challenger).commitChallenge(challengeCommitment(jobId, interval, challenger.address, salt));
+/** Commits to disputing `interval` (pulls commitBond); returns the commitment. */
+export async function commit(sys: System, jobId: bigint, interval: number, challenger = sys.challenger, salt: Hex = SALT): Promise<Hex> {
+  const c = challengeCommitment(jobId, interval, challenger.address, salt);
+  await sys.disputeManager.connect(challenger).commitChallenge(c);
+  return c;
+}
+
+export const EMPTY_CHECKPOINT = { stateHash: ethers.ZeroHash, stepRoot: ethers.ZeroHash, proof: [] as Hex[] };
+
+export interface OpenOptions {
+  challenger?: HardhatEthersSigner;
+  salt?: Hex;
+  /** Open with empty checkpoint proofs (the worker must post the leaves). @default false */
+  withoutProofs?: boolean;
+  hint?: bigint;
+}
+
+/** Opens a dispute whose commitment is already mined (at least one block old); returns its id. */
+export async function openCommitted(sys: System, jobId: bigint, interval: number, opts: OpenOptions = {}): Promise<bigint> {
+  const challenger = opts.challenger ?? sys.challenger;
   const id = (await sys.disputeManager.disputeCount()) + 1n;
-  await sys.disputeManager
-    .connect(challenger)
-    .openDispute(jobId, interval, salt, checkpointProof(sys.traj, interval), checkpointProof(sys.traj, interval + 1));
+  const a = opts.withoutProofs === true ? EMPTY_CHECKPOINT : checkpointProof(sys.traj, interval);
+  const b = opts.withoutProofs === true ? EMPTY_CHECKPOINT : checkpointProof(sys.traj, interval + 1);
+  await sys.disputeManager.connect(challenger).openDispute(jobId, interval, opts.salt ?? SALT, a, b, opts.hint ?? 0n);
   return id;
+}
+
+/** Commits and (next block) opens a dispute on `interval`; returns the dispute id. */
+export async function openDispute(sys: System, jobId: bigint, interval: number, challenger = sys.challenger, salt: Hex = SALT, opts: OpenOptions = {}): Promise<bigint> {
+  await commit(sys, jobId, interval, challenger, salt);
+  return openCommitted(sys, jobId, interval, { ...opts, challenger, salt });
+}
+
+/** A step claim (state hash and proof) of the fixture trajectory; `stored` gives an empty proof. */
+export function stepClaim(sys: System, interval: number, j: number, stored = false): { stateHash: Hex; proof: Hex[] } {
+  const s = stepProof(sys.traj, interval, j);
+  return stored ? { stateHash: s.stateHash, proof: [] } : s;
 }
 
 /** The challenger names local step `j` of the dispute's interval. */
 export async function pinpoint(sys: System, disputeId: bigint, j: number, challenger = sys.challenger): Promise<void> {
   const d = await sys.disputeManager.getDispute(disputeId);
   const i = Number(d.interval);
-  const a = stepProof(sys.traj, i, j);
-  const b = stepProof(sys.traj, i, j + 1);
-  await sys.disputeManager.connect(challenger).pinpoint(disputeId, j, a.stateHash, a.proof, b.stateHash, b.proof);
+  await sys.disputeManager.connect(challenger).pinpoint(disputeId, j, stepClaim(sys, i, j), stepClaim(sys, i, j + 1));
+}
+
+/** Step leaves `first .. first+count-1` of interval `i` of `traj` with their range proof. */
+export function stepRange(traj: FileTrajectory, i: number, first: number, count: number): { stateHashes: Hex[]; proof: Hex[] } {
+  const k = traj.k;
+  const leaves: Hex[] = [];
+  for (let t = 0; t <= k; t++) leaves.push(stepLeaf(i * k + t, traj.stateHashes[i * k + t]));
+  return { stateHashes: traj.stateHashes.slice(i * k + first, i * k + first + count), proof: rangeProof(leaves, first, count) };
 }
 
 /** Mines past the randomness block and draws the committee; returns the drawn jurors as signers. */
