@@ -147,7 +147,7 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
             revert DisputeManagerJobNotDisputable(jobId);
         }
         ChallengeCommitment memory c = DisputeEvidence.consume(
-            _commitments, keccak256(abi.encode(jobId, interval, msg.sender, salt)), job.submittedBlock, job.windowEnd, _params.commitTTL
+            _commitments, keccak256(abi.encode(jobId, interval, msg.sender, salt)), job.submittedBlock, _params.commitTTL
         );
         commitBondsHeld -= c.bond;
         disputeId = _createDispute(jobId, interval, c.order, c.committedAt, hint);
@@ -227,9 +227,12 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
     /// forfeits the bond (the worker gets `answerFee` only if it had to post checkpoint leaves, the
     /// rest burns, V2.5); after an Indeterminate ruling the dispute closes Indeterminate, bond refunded.
     /// @dev Emits {BondForfeited} or {Credited}, then {DisputeClosed}. Requirements: phase
-    /// Pinpointing; the (extended) deadline passed; none of the dispute's challenges open.
+    /// Pinpointing; the job Submitted (else `closeMoot`); the (extended) deadline passed; none of the
+    /// dispute's challenges open.
     function timeoutPinpoint(uint256 disputeId) external nonReentrant {
         Dispute storage d = _inPhase(disputeId, Phase.Pinpointing);
+        // A dispute made moot by a conviction is closed with its bond refunded (`closeMoot`), never forfeited.
+        _liveJob(disputeId, d);
         uint256 deadline = pinpointDeadline(disputeId);
         if (block.timestamp <= deadline) revert DisputeManagerDeadlineNotPassed(disputeId, deadline);
         (uint256 open,) = _activity(disputeId);
@@ -294,9 +297,10 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
     /// `maxDrawWait` has passed, after which the dispute is Void and the interval's share of the
     /// reward goes back to the requester (for an appeal round: the appealed ruling stands, V6.1).
     /// @dev Emits {CommitteeDrawn}, {RandomnessRetargeted}, or the Void events. Requirements: phase
-    /// AwaitingDraw; the randomness available (or expired).
+    /// AwaitingDraw; the job Submitted (else `closeMoot`); the randomness available (or expired).
     function drawCommittee(uint256 disputeId) external nonReentrant {
         Dispute storage d = _inPhase(disputeId, Phase.AwaitingDraw);
+        _liveJob(disputeId, d);
         uint8 round = d.round;
         DisputeJury.DrawContext memory ctx = DisputeJury.DrawContext(
             stakeManager, randomness, _job(d.jobId).worker, jurorLockId(disputeId, round), disputeId, _terms(d.jobId).revealTimeout
@@ -352,10 +356,13 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
     /// a larger round; an appeal round below quorum leaves the appealed ruling standing (V6.1); a first
     /// round that missed quorum `maxRounds` times voids the dispute.
     /// @dev Emits {JurorPenalized} per penalized juror, then {RulingGiven} or {RoundFailed} (and on
-    /// void {Credited}, {DisputeClosed}). Requirements: phase Voting; the reveal window over or every
-    /// drawn juror revealed; none of the dispute's challenges open.
+    /// void {Credited}, {DisputeClosed}). Requirements: phase Voting; the job Submitted (else
+    /// `closeMoot`); the reveal window over or every drawn juror revealed; none of the dispute's
+    /// challenges open.
     function resolve(uint256 disputeId) external nonReentrant {
         Dispute storage d = _inPhase(disputeId, Phase.Voting);
+        // Jurors of a dispute made moot by a conviction are released without penalty (`closeMoot`).
+        _liveJob(disputeId, d);
         uint8 round = d.round;
         RoundInfo storage r = _rounds[disputeId][round];
         (, uint256 revealEnd) = votingWindows(disputeId);

@@ -42,13 +42,12 @@ library DisputeEvidence {
         emit IDisputeManager.CommitmentExpired(commitment, bond);
     }
 
-    /// @notice Consumes a commitment for a dispute on `job`: at least one block old, mined after the
-    /// job's submission block and by its window end, not expired (v3 V2.1).
+    /// @notice Consumes a commitment for a dispute: at least one block old, mined after the job's
+    /// submission block, not expired (v3 V2.1; `openDispute` itself runs by the window end).
     function consume(
         mapping(bytes32 => IDisputeManager.ChallengeCommitment) storage commitments,
         bytes32 commitment,
         uint64 submittedBlock,
-        uint64 windowEnd,
         uint256 ttl
     ) external returns (IDisputeManager.ChallengeCommitment memory c) {
         c = commitments[commitment];
@@ -56,12 +55,13 @@ library DisputeEvidence {
         if (c.committedBlock >= block.number) {
             revert IDisputeManager.DisputeManagerCommitmentTooRecent(commitment, c.committedBlock);
         }
-        if (c.committedBlock <= submittedBlock || c.committedAt > windowEnd) {
+        // A commitment mined by windowEnd: openDispute itself runs by windowEnd.
+        if (c.committedBlock <= submittedBlock) {
             revert IDisputeManager.DisputeManagerCommitmentBeforeSubmission(commitment, c.committedBlock, submittedBlock);
         }
         uint256 expiresAt = uint256(c.committedAt) + ttl;
-        // An expired commitment's bond was burned (zero) or is burnable: either way it no longer counts.
-        if (block.timestamp > expiresAt || c.bond == 0) revert IDisputeManager.DisputeManagerCommitmentExpired(commitment, expiresAt);
+        // Past its TTL a commitment no longer counts (its bond is burnable, or already burned).
+        if (block.timestamp > expiresAt) revert IDisputeManager.DisputeManagerCommitmentExpired(commitment, expiresAt);
         delete commitments[commitment];
     }
 
@@ -89,9 +89,9 @@ library DisputeEvidence {
     /// (v3 V2.5): `answerFee` when the demand was answered, else nothing; at most `bond`.
     /// @dev `da` is an address, not IDataAvailability, so the library's ABI stays plain for clients.
     function checkpointAnswerFee(address da, uint256 challengeId, uint256 bond) external view returns (uint256 fee) {
-        IDataAvailability d = IDataAvailability(da);
-        if (challengeId == 0 || d.getChallenge(challengeId).status != IDataAvailability.Status.Answered) return 0;
-        fee = d.params().answerFee;
+        // A live dispute with no open challenge had its demand answered (an unanswered one convicts).
+        if (challengeId == 0) return 0;
+        fee = IDataAvailability(da).params().answerFee;
         if (fee > bond) fee = bond;
     }
 

@@ -137,7 +137,6 @@ library DisputeLogic {
         bytes32 stateHash,
         bytes32[] calldata proof
     ) external pure returns (bool) {
-        if (leafIndex > k) return false;
         // interval < T/k and leafIndex <= k, so the global step fits the job's uint64 T.
         return UPowHashing.verify(stepRoot, uint256(k) + 1, leafIndex, UPowHashing.stepLeaf(interval * k + leafIndex, stateHash), proof);
     }

@@ -34,13 +34,13 @@ library UPowHashing {
     /// first+leaves.length-1` and the siblings they lack, level by level from the leaves up: at each
     /// level the left sibling of the lowest node (when it is a right child) comes first, then the right
     /// sibling of the highest node (when it is a left child). One leaf is an ordinary proof.
-    /// @return root zero when the range or the proof's length does not fit `n`.
+    /// The caller keeps `0 < leaves.length` and `first + leaves.length ≤ n`.
+    /// @return root zero when the proof's length does not fit `n`.
     function rangeRoot(uint256 n, uint256 first, bytes32[] memory leaves, bytes32[] calldata proof)
         internal
         pure
         returns (bytes32 root)
     {
-        if (leaves.length == 0 || first + leaves.length > n) return bytes32(0);
         uint256 lo = first;
         uint256 hi = first + leaves.length - 1;
         uint256 used = 0;
