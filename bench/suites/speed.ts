@@ -2,10 +2,13 @@
  * §1 Engine speed: steps/s and GFLOP/s of the MNIST MLP step (784-128-10 and a wider MLP, Adam) at
  * batch 64 and 256 through the real StepRunner, against this machine's measured fp32 peak: a large
  * MatMul through onnxruntime in the same run (same threads), so the fraction of peak is same-run.
+ * Every other EP that works here gets rows too; WebGPU on Mesa's lavapipe (scripts/setup-webgpu.sh)
+ * is marked "software Vulkan": it runs on the CPU, so its rate says nothing about GPU speed.
  */
 import * as ort from "onnxruntime-node";
 import { ElemType, GraphBuilder, encodeModel } from "../../verifier/engine/onnx/proto";
 import { StepRunner } from "../../verifier/engine/runner";
+import { webgpuAdapterKind } from "../lib/webgpu";
 import { type SuiteContext, type SuiteResult, fmt, layersLabel, mlpSetup, now, pct, table, timeLoop } from "../lib/common";
 
 /** A one-node MatMul graph `[n,n] x [n,n]` (2n³ FLOPs). */
@@ -71,6 +74,9 @@ export async function runSpeed(ctx: SuiteContext): Promise<SuiteResult> {
     ctx.log(`speed: fp32 peak, MatMul ${peakN}³, threads=${threads}`);
     peaks.set(threads, await matmulPeak(peakN, threads, minSeconds));
   }
+  const eps = await otherEps(mlpSetup([784, 128, 10], 64).graph);
+  const working = eps.filter((e) => e.works).map((e) => e.ep as "webgpu" | "cuda");
+  const adapter = webgpuAdapterKind();
   const rows: Record<string, unknown>[] = [];
   for (const m of models) {
     for (const batch of m.batches) {
@@ -91,15 +97,30 @@ export async function runSpeed(ctx: SuiteContext): Promise<SuiteResult> {
         });
         ctx.log(`speed: ${layersLabel(m.layers)} b${batch} t${threads}: ${fmt(1 / perCall)} steps/s, ${fmt(gflops)} GFLOP/s`);
       }
+      for (const ep of working) {
+        const r = await StepRunner.create({ graph: setup.graph, ep });
+        let state = setup.initial;
+        const { perCall, reps } = await timeLoop(async () => {
+          state = (await r.step(state, b, setup.hp)).next;
+        }, { minSeconds, minReps: 3, warmup: 2 });
+        await r.dispose();
+        const gflops = setup.flopsPerStep / perCall / 1e9;
+        const label = ep === "webgpu" ? `webgpu (${adapter})` : ep;
+        // threads: the EP's own (Dawn/lavapipe or the GPU); the fraction of the CPU MatMul peak only means something for a CPU rasteriser.
+        rows.push({
+          model: layersLabel(m.layers), optimizer: "adam", batch, ep: label, threads: null, stepsPerSecond: 1 / perCall, msPerStep: perCall * 1e3,
+          flopsPerStep: setup.flopsPerStep, gflops, peakGflops: Math.max(...peaks.values()), fractionOfPeak: gflops / Math.max(...peaks.values()), reps,
+        });
+        ctx.log(`speed: ${layersLabel(m.layers)} b${batch} ${label}: ${fmt(1 / perCall)} steps/s, ${fmt(gflops)} GFLOP/s`);
+      }
     }
   }
-  const eps = await otherEps(mlpSetup([784, 128, 10], 64).graph);
   const peakRows = threadsList.map((t) => ({ kind: "peak", op: `MatMul ${peakN}x${peakN}x${peakN}`, threads: t, gflops: peaks.get(t)! }));
   const md = [
     table(
       ["model (Adam)", "batch", "EP", "threads", "steps/s", "ms/step", "GFLOP/step", "GFLOP/s", "fraction of peak"],
       rows.map((r) => [
-        r.model as string, r.batch as number, r.ep as string, r.threads as number, fmt(r.stepsPerSecond as number), fmt(r.msPerStep as number),
+        r.model as string, r.batch as number, r.ep as string, r.threads === null ? "–" : (r.threads as number), fmt(r.stepsPerSecond as number), fmt(r.msPerStep as number),
         fmt((r.flopsPerStep as number) / 1e9), fmt(r.gflops as number), pct(r.fractionOfPeak as number),
       ]),
     ),
@@ -109,10 +130,13 @@ export async function runSpeed(ctx: SuiteContext): Promise<SuiteResult> {
     eps.length === 0
       ? "GPU: none. This onnxruntime-node build lists only the cpu EP, so there are no GPU rows."
       : `Other EPs: ${eps.map((e) => `${e.ep}: ${e.works ? "works" : `unavailable (${e.reason})`}`).join("; ")}. Rows appear only for EPs that work.`,
+    ...(working.includes("webgpu") && adapter.startsWith("software")
+      ? ["WebGPU rows marked **software Vulkan** run onnxruntime's WebGPU kernels on Mesa's lavapipe, i.e. on this machine's CPU through a software rasteriser (threads chosen by lavapipe, not by the runner): they measure that path's overhead, not any GPU's speed (docs/gpu.md)."]
+      : []),
   ].join("\n");
   return {
     name: "engine-speed", title: "1. Engine speed", rows: [...rows, ...peakRows],
-    settings: { minSecondsPerCell: minSeconds, peakMatMul: peakN, threads: threadsList, otherEps: eps, deterministicCompute: true },
+    settings: { minSecondsPerCell: minSeconds, peakMatMul: peakN, threads: threadsList, otherEps: eps, webgpuAdapter: working.includes("webgpu") ? adapter : null, deterministicCompute: true },
     markdown: md,
   };
 }
