@@ -331,9 +331,18 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, opts: Partial<Demo
     // paid the bounty, the others' disputes become moot (bonds refunded).
     const convictions = await c.disputeManager.queryFilter(c.disputeManager.filters.WorkerConvicted(job2));
     const conv = convictions[0]?.args;
+    // v3 V2.4: the bounty goes to the earliest-ordered live dispute of the job, not necessarily the
+    // one that convicted; the event names the beneficiary.
     const convictingId = conv?.disputeId ?? disputeId;
-    const challenger = (await c.disputeManager.getDispute(convictingId)).challenger;
+    const challenger = conv?.beneficiary ?? (await c.disputeManager.getDispute(convictingId)).challenger;
     await until("challenger collects its bounty", async () => (await c.disputeManager.credits(challenger)) === 0n).catch(() => undefined);
+    // The other disputes of the job close as moot and their bonds come back: wait until every
+    // verifier has withdrawn, so the table shows nothing left behind.
+    await until("moot disputes closed and every refund withdrawn", async () => {
+      if ((await c.disputeManager.liveDisputes(job2)) !== 0n) return false;
+      for (const p of parties.slice(3)) if ((await c.disputeManager.credits(p.address)) !== 0n) return false;
+      return true;
+    }).catch(() => undefined);
     await endPhase("settle");
 
     for (const ac of aborts) ac.abort();
