@@ -9,7 +9,6 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {IDataAvailability} from "./interfaces/IDataAvailability.sol";
 import {IDisputeManager} from "./interfaces/IDisputeManager.sol";
 import {IJobMarket} from "./interfaces/IJobMarket.sol";
-import {IAuditManager} from "./interfaces/IAuditManager.sol";
 import {UPowHashing} from "./lib/UPowHashing.sol";
 
 /// @title DataAvailability
