@@ -14,6 +14,7 @@ import {
   openDispute,
   submittedJob,
   vote,
+  submitTrajectory,
   type System,
 } from "../helpers/system";
 import { checkpointProof, splitStepProof, splitTrajectory, stepProof, type SplitTrajectory } from "../helpers/trees";
@@ -49,17 +50,6 @@ function lyingTrajectory(sys: System, atEnd: boolean): SplitTrajectory {
   const steps = [...honest];
   steps[atEnd ? K : 0] = FAKE;
   return splitTrajectory(sys.traj.stateHashes, K, INTERVAL, steps);
-}
-
-async function submitTrajectory(sys: System, traj: SplitTrajectory): Promise<bigint> {
-  const jobId = await sys.jobMarket.nextJobId();
-  await sys.jobMarket.connect(sys.requester).createJob(await jobParams(sys));
-  await sys.jobMarket.connect(sys.worker).claimJob(jobId);
-  const n = traj.checkpointLeaves.length;
-  await sys.jobMarket
-    .connect(sys.worker)
-    .submitResult(jobId, traj.checkpointRoot, traj.stateHashes[T], "ipfs://result", traj.stepRoots[0], proof(traj.checkpointLeaves, 0), proof(traj.checkpointLeaves, n - 1));
-  return jobId;
 }
 
 async function openOn(sys: System, traj: SplitTrajectory, jobId: bigint): Promise<bigint> {

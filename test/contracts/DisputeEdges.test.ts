@@ -28,6 +28,8 @@ import {
   stepRange,
   submittedJob,
   vote,
+  ruled,
+  submitTrajectory,
   type System,
 } from "../helpers/system";
 import { checkpointProof, splitStepProof, splitTrajectory, type SplitTrajectory } from "../helpers/trees";
@@ -68,13 +70,6 @@ async function oneRoundSystem() {
   const sys = await deploySystem({ dispute: { maxRounds: 1 } });
   const jobId = await submittedJob(sys);
   return { sys, jobId };
-}
-
-async function ruled(sys: System, jobId: bigint, votes: number[], interval = 1) {
-  const { disputeId, jurors } = await disputeWithCommittee(sys, jobId, interval);
-  await vote(sys, disputeId, jurors, votes);
-  await sys.disputeManager.resolve(disputeId);
-  return { disputeId, jurors };
 }
 
 async function passAppeal(sys: System, disputeId: bigint) {
@@ -168,17 +163,6 @@ function lyingAtStart(sys: System): SplitTrajectory {
   const steps = [...sys.traj.stateHashes.slice(INTERVAL * K, (INTERVAL + 1) * K + 1)];
   steps[0] = FAKE;
   return splitTrajectory(sys.traj.stateHashes, K, INTERVAL, steps);
-}
-
-async function submitTrajectory(sys: System, traj: SplitTrajectory): Promise<bigint> {
-  const jobId = await sys.jobMarket.nextJobId();
-  await sys.jobMarket.connect(sys.requester).createJob(await jobParams(sys));
-  await sys.jobMarket.connect(sys.worker).claimJob(jobId);
-  const n = traj.checkpointLeaves.length;
-  await sys.jobMarket
-    .connect(sys.worker)
-    .submitResult(jobId, traj.checkpointRoot, traj.stateHashes[T], "ipfs://result", traj.stepRoots[0], proof(traj.checkpointLeaves, 0), proof(traj.checkpointLeaves, n - 1));
-  return jobId;
 }
 
 // ------------------------------------------------------------------ tests

@@ -25,6 +25,7 @@ import {
   submittedJob,
   vote,
   voteCommitment,
+  ruled,
   type System,
 } from "../helpers/system";
 import { checkpointProof } from "../helpers/trees";
@@ -55,13 +56,6 @@ async function systemWithJob() {
   const sys = await deploySystem();
   const jobId = await submittedJob(sys);
   return { sys, jobId };
-}
-
-async function ruled(sys: System, jobId: bigint, votes: number[], interval = 1) {
-  const { disputeId, jurors } = await disputeWithCommittee(sys, jobId, interval);
-  await vote(sys, disputeId, jurors, votes);
-  await sys.disputeManager.resolve(disputeId);
-  return { disputeId, jurors };
 }
 
 async function passAppeal(sys: System, disputeId: bigint) {

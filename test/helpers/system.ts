@@ -30,7 +30,7 @@ import type { IJobMarket } from "../../typechain-types/contracts/JobMarket";
 import { deployUPow } from "../../scripts/lib/deploy";
 import { defaultParams, type DeployParams } from "../../scripts/lib/params";
 import { proof, rangeProof, stepLeaf, type Hex } from "./merkle";
-import { checkpointProof, dataTree, fakeFile, fileTrajectory, stepProof, type DataTree, type FileTrajectory } from "./trees";
+import { checkpointProof, dataTree, fakeFile, fileTrajectory, stepProof, type DataTree, type FileTrajectory, type SplitTrajectory } from "./trees";
 
 // Stakes and periods shared with the JobMarket/AuditManager fixture, so both run the same economy.
 import { AUDITOR_PENALTY, E18, MIN_JUROR_STAKE, UNBONDING_PERIOD, WORKER_STAKE } from "./jobs";
@@ -333,4 +333,24 @@ export async function disputeWithCommittee(sys: System, jobId: bigint, interval 
   await pinpoint(sys, disputeId, j);
   const jurors = await drawCommittee(sys, disputeId);
   return { disputeId, jurors };
+}
+
+/** A committee's round on a new dispute of `interval`: the jurors vote `votes`, the round is resolved. */
+export async function ruled(sys: System, jobId: bigint, votes: number[], interval = 1) {
+  const { disputeId, jurors } = await disputeWithCommittee(sys, jobId, interval);
+  await vote(sys, disputeId, jurors, votes);
+  await sys.disputeManager.resolve(disputeId);
+  return { disputeId, jurors };
+}
+
+/** Creates, claims and submits a job whose committed trajectory is `traj` (e.g. one lying at a boundary). */
+export async function submitTrajectory(sys: System, traj: SplitTrajectory): Promise<bigint> {
+  const jobId = await sys.jobMarket.nextJobId();
+  await sys.jobMarket.connect(sys.requester).createJob(await jobParams(sys));
+  await sys.jobMarket.connect(sys.worker).claimJob(jobId);
+  const n = traj.checkpointLeaves.length;
+  await sys.jobMarket
+    .connect(sys.worker)
+    .submitResult(jobId, traj.checkpointRoot, traj.stateHashes[T], "ipfs://result", traj.stepRoots[0], proof(traj.checkpointLeaves, 0), proof(traj.checkpointLeaves, n - 1));
+  return jobId;
 }
