@@ -4,9 +4,12 @@ pragma solidity 0.8.28;
 import {IRandomness} from "./interfaces/IRandomness.sol";
 
 /// @title BlockhashRandomness
-/// @notice `blockhash` of a target block (PROTOCOL.md §10.12). Fit for local and test chains only:
-/// a block producer can withhold a block to re-roll its hash. A target is readable once mined and
-/// for the 256 blocks the EVM keeps; after that it is expired and the consumer re-targets it.
+/// @notice `blockhash` of a target block (PROTOCOL.md §10.12). For local test chains only
+/// (PROTOCOL-v3 V3.5): a block producer can withhold a block to re-roll its hash, and an expired
+/// target is re-targeted, so the constructor refuses any chain but Hardhat (31337) and Ganache or
+/// geth --dev (1337). Use {PrevrandaoRandomness} on L1, {L1OriginRandomness} or {VrfRandomness}
+/// on an L2 (docs/randomness.md). A target is readable once mined and for the 256 blocks the EVM
+/// keeps; after that it is expired and the consumer re-targets it.
 contract BlockhashRandomness is IRandomness {
     /// @notice Blocks back that `blockhash` can see.
     uint256 public constant HISTORY = 256;
@@ -15,6 +18,18 @@ contract BlockhashRandomness is IRandomness {
     error BlockhashRandomnessNotMined(uint256 blockNumber, uint256 current);
     /// @dev `blockNumber` is older than the last HISTORY blocks before `current`.
     error BlockhashRandomnessExpired(uint256 blockNumber, uint256 current);
+    /// @dev Deployed on chain `chainId`, which is not a local test chain (31337 or 1337).
+    error BlockhashRandomnessNotTestChain(uint256 chainId);
+
+    /// @dev Requirements: `block.chainid` is 31337 or 1337.
+    constructor() {
+        if (block.chainid != 31337 && block.chainid != 1337) revert BlockhashRandomnessNotTestChain(block.chainid);
+    }
+
+    /// @inheritdoc IRandomness
+    function currentBlock() external view returns (uint256) {
+        return block.number;
+    }
 
     /// @inheritdoc IRandomness
     function isAvailable(uint256 blockNumber) public view returns (bool) {
