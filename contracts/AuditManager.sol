@@ -8,6 +8,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {IAuditManager} from "./interfaces/IAuditManager.sol";
 import {IJobMarket} from "./interfaces/IJobMarket.sol";
 import {IStakeManager} from "./interfaces/IStakeManager.sol";
+import {IRandomness} from "./interfaces/IRandomness.sol";
 
 /// @title AuditManager
 /// @notice Assigned auditors, attestations, the verification fee and canary jobs (PROTOCOL.md §10.8).
@@ -48,9 +49,13 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
         bool drawn;
         bool settled; // the job is Finalized or Rejected
         bool paid; // settled by finalization (attesters earn feeShare)
-        uint16 attesters;
+        uint16 attesters; // attested seats
+        uint16 seats; // seats filled by the draw (an account may hold several, v3 V3.4)
+        uint64 drawEpoch; // epoch whose frozen weights the draw reads (v3 V3.2)
+        uint64 drawTarget; // block whose randomness seeds the draw (0: waits for drawEpoch)
+        bool scheduled; // drawEpoch/drawTarget set (else derived from the submission)
         IERC20 feeToken;
-        uint256 feeShare; // per attester
+        uint256 feeShare; // per seat
         address requester;
         bytes32 canaryCommitment;
         bool canaryRevealed;
@@ -63,14 +68,21 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
     uint256 public auditorPenalty;
     /// @notice Time after windowEnd during which a canary may be revealed; attesters wait for it.
     uint64 public canaryRevealPeriod;
+    /// @notice Blocks between scheduling the auditor draw and its seed block (≥ 64 with L1 RANDAO).
+    uint64 public drawDelay;
 
     mapping(uint256 jobId => Audit) private _audits;
     mapping(uint256 jobId => address[]) private _auditors;
     mapping(uint256 jobId => mapping(address auditor => AuditorState)) public auditorState;
+    /// @notice Auditor seats `auditor` holds on `jobId` (its sample, lock and fee scale with them).
+    mapping(uint256 jobId => mapping(address auditor => uint256)) public auditorSeats;
     mapping(uint256 jobId => uint256[]) private _canaryFaults;
     mapping(address token => mapping(address account => uint256)) public credits;
 
-    event AuditorsAssigned(uint256 indexed jobId, bytes32 seed, address[] auditors);
+    event AuditorsAssigned(uint256 indexed jobId, bytes32 seed, address[] auditors, uint256[] seats);
+    /// @notice The auditor draw of `jobId` takes its seed from `targetBlock` in `epoch` (0: set in that epoch).
+    event AuditDrawScheduled(uint256 indexed jobId, uint64 epoch, uint64 targetBlock);
+    event DrawDelaySet(uint64 drawDelay);
     event Attested(uint256 indexed jobId, address indexed auditor, bytes32 sampleHash, uint256[] sampleIntervals);
     event AuditSettled(uint256 indexed jobId, bool finalized, uint256 feeShare, uint16 attesters);
     event AttesterReleased(uint256 indexed jobId, address indexed auditor, uint256 fee);
@@ -89,6 +101,9 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
     error AuditManagerWindowOpen(uint256 jobId, uint64 windowEnd);
     error AuditManagerAlreadyDrawn(uint256 jobId);
     error AuditManagerNotDrawn(uint256 jobId);
+    /// @dev The draw's epoch has not begun or its seed block is not readable yet.
+    error AuditManagerDrawNotReady(uint256 jobId, uint64 epoch, uint64 targetBlock);
+    error AuditManagerInvalidDrawDelay(uint64 drawDelay);
     error AuditManagerNotAssigned(uint256 jobId, address account);
     error AuditManagerSampleMismatch(uint256 jobId, address auditor);
     error AuditManagerNotSettled(uint256 jobId);
@@ -125,6 +140,7 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
         _grantRole(CANARY_ROLE, admin);
         _setAuditorPenalty(auditorPenalty_);
         _setCanaryRevealPeriod(1 days);
+        _setDrawDelay(1);
     }
 
     // ───────────────────────────── views ─────────────────────────────
@@ -156,18 +172,19 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
 
     /// @notice The sample `auditor` must attest for `jobId` (docs/encoding.md): seed
     /// `keccak256(abi.encode(auditSeed, jobId, auditor))`, candidates `keccak256(abi.encode(seed, m)) % (n−1)`
-    /// for m = 0, 1, ..., repeats skipped, until min(s, n−1) distinct intervals.
+    /// for m = 0, 1, ..., repeats skipped, until min(s·seats, n−1) distinct intervals (an auditor
+    /// holding several seats checks as much as that many auditors).
     /// @dev Requirements: auditors drawn (the seed is known).
     function sampleOf(uint256 jobId, address auditor) public view returns (uint256[] memory sample) {
         Audit storage a = _audits[jobId];
         if (!a.drawn) revert AuditManagerNotDrawn(jobId);
         uint256 intervals = jobMarket.checkpointCount(jobId) - 1;
-        uint256 s = jobMarket.jobTerms(jobId).samplesPerAuditor;
+        uint256 s = uint256(jobMarket.jobTerms(jobId).samplesPerAuditor) * auditorSeats[jobId][auditor];
         if (s > intervals) s = intervals;
         sample = new uint256[](s);
         bytes32 sampleSeed = keccak256(abi.encode(a.seed, jobId, auditor));
         uint256 taken;
-        // Terminates: s ≤ n−1 distinct values exist; s ≤ 32 keeps the expected tries small.
+        // Terminates: s ≤ n−1 distinct values exist; the expected tries stay below n·ln(n) + n.
         for (uint256 m = 0; taken < s; ++m) {
             uint256 c = uint256(keccak256(abi.encode(sampleSeed, m))) % intervals;
             if (!_contains(sample, taken, c)) sample[taken++] = c;
@@ -176,32 +193,62 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
 
     // ──────────────────────────── auditing ───────────────────────────
 
-    /// @notice Draws the job's `A` assigned auditors (stake-weighted, never the worker) once its audit
-    /// seed is readable. Anyone may call.
-    /// @dev Emits {AuditorsAssigned}. Requirements: job Submitted; window open; not drawn yet; the
-    /// audit seed available (else the JobMarket's JobMarketSeedUnavailable).
+    /// @notice True when `drawAuditors(jobId)` would draw or (re)schedule now (for keepers).
+    function canDraw(uint256 jobId) external view returns (bool) {
+        IJobMarket.Job memory job = jobMarket.getJob(jobId);
+        if (job.status != IJobMarket.JobStatus.Submitted || block.timestamp > job.windowEnd) return false;
+        if (_audits[jobId].drawn) return false;
+        (uint64 epoch, uint64 target) = _schedule(jobId, job);
+        uint64 current = stakeManager.currentEpoch();
+        if (current < epoch) return false;
+        IRandomness r = jobMarket.randomness();
+        return target == 0 || current != epoch || r.isExpired(target) || r.isAvailable(target);
+    }
+
+    /// @notice Draws the job's `A` auditor seats (stake-weighted with replacement, never the worker)
+    /// from the frozen weights of the epoch its seed belongs to. The seed is the randomness of
+    /// `submittedClock + drawDelay` (the source's block count at submission) when the job was submitted at least `drawWindow` before its
+    /// epoch ended; otherwise, or when that epoch passed or the seed expired unread, the call
+    /// schedules a fresh seed in the current epoch and returns (v3 V3.2). Anyone may call.
+    /// @dev Emits {AuditorsAssigned} or {AuditDrawScheduled}. Requirements: job Submitted; window
+    /// open; not drawn yet; the draw's epoch begun and its seed block readable (or expired).
     function drawAuditors(uint256 jobId) external {
         IJobMarket.Job memory job = _openJob(jobId);
         Audit storage a = _audits[jobId];
         if (a.drawn) revert AuditManagerAlreadyDrawn(jobId);
-        bytes32 seed = jobMarket.auditSeed(jobId);
+        (uint64 epoch, uint64 target) = _schedule(jobId, job);
+        uint64 current = stakeManager.currentEpoch();
+        if (current < epoch) revert AuditManagerDrawNotReady(jobId, epoch, target);
+        IRandomness r = jobMarket.randomness();
+        if (target == 0 || current != epoch || r.isExpired(target)) {
+            (epoch, target) = stakeManager.drawScheduleAt(uint64(block.timestamp), r.currentBlock(), drawDelay);
+            (a.scheduled, a.drawEpoch, a.drawTarget) = (true, epoch, target);
+            emit AuditDrawScheduled(jobId, epoch, target);
+            return;
+        }
+        if (!r.isAvailable(target)) revert AuditManagerDrawNotReady(jobId, epoch, target);
+        bytes32 seed = r.valueAt(target);
         a.drawn = true;
         a.seed = seed;
         address[] memory exclude = new address[](1);
         exclude[0] = job.worker;
-        // Trusted module call; the job id is mixed in so jobs submitted in one block differ.
-        address[] memory drawn = stakeManager.drawAccounts(
+        // Trusted module call; the job id is mixed in so jobs sharing a seed block differ.
+        (address[] memory drawn, uint256[] memory seats) = stakeManager.drawAccounts(
             keccak256(abi.encode(seed, jobId, "upow.auditors")), jobMarket.jobTerms(jobId).auditorsPerJob, exclude
         );
         _auditors[jobId] = drawn;
+        uint256 filled = 0;
         for (uint256 i = 0; i < drawn.length; ++i) {
             auditorState[jobId][drawn[i]] = AuditorState.Assigned;
+            auditorSeats[jobId][drawn[i]] = seats[i];
+            filled += seats[i];
         }
-        emit AuditorsAssigned(jobId, seed, drawn);
+        a.seats = uint16(filled);
+        emit AuditorsAssigned(jobId, seed, drawn, seats);
     }
 
     /// @notice An assigned auditor attests that its sample replayed within tolerance; locks
-    /// `auditorPenalty` of its free stake until the job is final.
+    /// `auditorPenalty` per seat of its free stake until the job is final.
     /// @dev Emits {Attested}. Requirements: job Submitted; window open; caller assigned and not yet
     /// attested; `sampleIntervals` equals `sampleOf(jobId, caller)`; enough free stake.
     function attest(uint256 jobId, uint256[] calldata sampleIntervals) external {
@@ -211,18 +258,19 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
         bytes32 sampleHash = keccak256(abi.encode(sampleIntervals));
         if (sampleHash != keccak256(abi.encode(expected))) revert AuditManagerSampleMismatch(jobId, msg.sender);
         auditorState[jobId][msg.sender] = AuditorState.Attested;
-        ++_audits[jobId].attesters;
+        uint256 seats = auditorSeats[jobId][msg.sender];
+        _audits[jobId].attesters += uint16(seats);
         emit Attested(jobId, msg.sender, sampleHash, sampleIntervals);
-        stakeManager.lock(msg.sender, auditorLockId(jobId, msg.sender), auditorPenalty);
+        stakeManager.lock(msg.sender, auditorLockId(jobId, msg.sender), auditorPenalty * seats);
     }
 
     /// @inheritdoc IAuditManager
-    /// @dev Each of the A assigned auditors' shares is `fee / A`; attesters get theirs on release, the
+    /// @dev Each filled seat's share is `fee / seats`; attesters get theirs on release, the
     /// unattested shares and the rounding remainder are credited to the requester now.
     /// Emits {AuditSettled}, {Credited}.
     function onJobFinalized(uint256 jobId, IERC20 token, uint256 fee, address requester) external onlyJobMarket {
         Audit storage a = _audits[jobId];
-        uint256 assigned = _auditors[jobId].length;
+        uint256 assigned = a.seats;
         uint256 share = assigned == 0 ? 0 : fee / assigned;
         uint256 attesters = a.attesters;
         a.settled = true;
@@ -260,7 +308,7 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
             }
         }
         auditorState[jobId][auditor] = AuditorState.Released;
-        uint256 fee = a.feeShare;
+        uint256 fee = a.feeShare * auditorSeats[jobId][auditor];
         emit AttesterReleased(jobId, auditor, fee);
         if (fee > 0) _credit(address(a.feeToken), auditor, fee);
         stakeManager.unlock(auditor, auditorLockId(jobId, auditor));
@@ -348,7 +396,26 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
         _setCanaryRevealPeriod(period);
     }
 
+    /// @notice Blocks between scheduling an auditor draw and its seed block, for later schedules.
+    /// @dev Emits {DrawDelaySet}. Requirements: GOVERNOR_ROLE; 1 ≤ delay ≤ 256.
+    function setDrawDelay(uint64 delay) external onlyRole(GOVERNOR_ROLE) {
+        _setDrawDelay(delay);
+    }
+
     // ─────────────────────────── internals ───────────────────────────
+
+    /// @dev The draw's schedule: the stored one, else the one the submission implies.
+    function _schedule(uint256 jobId, IJobMarket.Job memory job) private view returns (uint64, uint64) {
+        Audit storage a = _audits[jobId];
+        if (a.scheduled) return (a.drawEpoch, a.drawTarget);
+        return stakeManager.drawScheduleAt(job.submittedAt, job.submittedClock, drawDelay);
+    }
+
+    function _setDrawDelay(uint64 delay) private {
+        if (delay == 0 || delay > 256) revert AuditManagerInvalidDrawDelay(delay);
+        drawDelay = delay;
+        emit DrawDelaySet(delay);
+    }
 
     /// @dev The job, Submitted and inside its challenge window.
     function _openJob(uint256 jobId) private view returns (IJobMarket.Job memory job) {

@@ -336,7 +336,7 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
         uint8 round = d.round;
         RoundInfo storage r = _rounds[disputeId][round];
         (uint256 commitEnd, uint256 revealEnd) = votingWindows(disputeId);
-        if (block.timestamp <= commitEnd && r.commits < r.jurors.length) revert DisputeManagerRevealNotOpen(disputeId);
+        if (block.timestamp <= commitEnd && r.commits < r.seats) revert DisputeManagerRevealNotOpen(disputeId);
         if (block.timestamp > revealEnd) revert DisputeManagerDeadlinePassed(disputeId, revealEnd);
         DisputeJury.revealVote(r, _votes[disputeId][round][msg.sender], disputeId, round, vote, salt);
     }
@@ -366,7 +366,7 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
         uint8 round = d.round;
         RoundInfo storage r = _rounds[disputeId][round];
         (, uint256 revealEnd) = votingWindows(disputeId);
-        if (block.timestamp <= revealEnd && r.reveals < r.jurors.length) {
+        if (block.timestamp <= revealEnd && r.reveals < r.seats) {
             revert DisputeManagerVotingNotOver(disputeId, uint64(revealEnd));
         }
         (uint256 open,) = _activity(disputeId);
@@ -497,7 +497,7 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
     function isChallengeParty(uint256 jobId, uint256 disputeId, address account) external view returns (bool) {
         Dispute storage d = _disputes[disputeId];
         if (d.jobId != jobId || d.phase == Phase.None || d.phase == Phase.Closed) return false;
-        return account == d.challenger || (d.phase == Phase.Voting && _votes[disputeId][d.round][account].drawn);
+        return account == d.challenger || (d.phase == Phase.Voting && _votes[disputeId][d.round][account].seats != 0);
     }
 
     /// @inheritdoc IDisputeManager
@@ -575,7 +575,7 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
 
     function _awaitDraw(Dispute storage d) private {
         d.phase = Phase.AwaitingDraw;
-        d.randomnessBlock = uint64(block.number) + _params.randomnessDelay;
+        DisputeJury.schedule(stakeManager, randomness, d, _params.randomnessDelay);
         d.drawSince = uint64(block.timestamp);
     }
 

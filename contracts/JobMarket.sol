@@ -23,9 +23,9 @@ import {UPowHashing} from "./lib/UPowHashing.sol";
 /// An Open job whose claim deadline passed can no longer be claimed; only its requester can cancel
 /// it. No one else has funds in an Open job, so nothing is trapped by waiting (§8).
 ///
-/// The audit seed is the randomness of `submittedBlock + 1`. If nobody draws auditors before the
-/// randomness source forgets that block, no auditors are drawn and the whole verification fee goes
-/// back to the requester at finalization; the job itself is unaffected.
+/// The AuditManager draws auditors from `randomness`, seeded in the epoch of the submission (v3 V3.2);
+/// if nobody draws them within the window, the whole verification fee goes back to the requester at
+/// finalization; the job itself is unaffected.
 contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
     using SafeERC20 for IERC20;
 
@@ -107,8 +107,6 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
     error JobMarketSubmitDeadlineNotPassed(uint256 jobId, uint64 submitDeadline);
     error JobMarketSubmitDeadlinePassed(uint256 jobId, uint64 submitDeadline);
     error JobMarketInvalidProof(uint256 jobId, uint256 index);
-    error JobMarketNotSubmitted(uint256 jobId);
-    error JobMarketSeedUnavailable(uint256 jobId, uint256 blockNumber);
     error JobMarketWindowOpen(uint256 jobId, uint64 windowEnd);
     error JobMarketDisputesOpen(uint256 jobId, uint32 openDisputes);
     error JobMarketNoOpenDispute(uint256 jobId);
@@ -152,15 +150,6 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
         Job storage job = _jobs[jobId];
         if (job.status == JobStatus.None) revert JobMarketWrongStatus(jobId, JobStatus.None);
         return job.totalSteps / job.checkpointInterval + 1;
-    }
-
-    /// @inheritdoc IJobMarket
-    /// @dev Requirements: the job was submitted and block `submittedBlock + 1` is readable.
-    function auditSeed(uint256 jobId) external view returns (bytes32) {
-        uint256 submittedBlock = _jobs[jobId].submittedBlock;
-        if (submittedBlock == 0) revert JobMarketNotSubmitted(jobId);
-        if (!randomness.isAvailable(submittedBlock + 1)) revert JobMarketSeedUnavailable(jobId, submittedBlock + 1);
-        return randomness.valueAt(submittedBlock + 1);
     }
 
     /// @inheritdoc IJobMarket
@@ -359,6 +348,7 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
         job.finalStateHash = finalStateHash;
         job.submittedAt = uint64(block.timestamp);
         job.submittedBlock = uint64(block.number);
+        job.submittedClock = uint64(randomness.currentBlock());
         job.windowEnd = windowEnd;
         emit ResultSubmitted(jobId, msg.sender, checkpointRoot, finalStateHash, resultURI, windowEnd);
     }

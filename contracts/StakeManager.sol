@@ -9,15 +9,19 @@ import {IStakeManager} from "./interfaces/IStakeManager.sol";
 import {SortitionSumTree} from "./lib/SortitionSumTree.sol";
 
 /// @title StakeManager
-/// @notice One staking token; per account free / locked / unbonding stake and a stake-weighted
-/// juror pool (PROTOCOL.md §6, §10.7, §10.10).
-/// - Only free stake can be unbonded; locked stake never. One unbonding bucket per account: a new
-///   request adds to it and restarts its timer.
-/// - Locks are keyed by `(account, lockId)`; a slash takes only from the lock it names and sends
-///   the tokens to the calling module's `recipient`.
-/// - Juror weight = free stake when it is ≥ `minJurorStake` and the account sits on no committee,
-///   else zero; kept in a sortition sum tree so a draw costs O(log N).
-/// Invariant: token balance of this contract = Σ (free + locked + unbonding).
+/// @notice One staking token; per account free / locked / unbonding stake, and a juror reserve
+/// whose draw weight is frozen per epoch (PROTOCOL.md §6, §10.10, v3 V3).
+/// - Free stake backs worker collateral and attestations; only free stake can be unbonded.
+/// - The juror reserve is the only thing draws weigh. It changes only through a queue: joining,
+///   leaving and the weight effect of a slash take effect at the next epoch boundary, so nobody who
+///   has seen a draw's seed can change who that draw picks (V3.1–3.3, V3.6). Only juror seats lock
+///   the reserve; sitting on a committee never changes weight (V3.4).
+/// - Draws pick seats *with replacement*: each seat is an independent stake-weighted pick, so
+///   splitting stake over many accounts gains nothing (V3.4). A seat the drawn account's unlocked
+///   reserve cannot cover stays empty and is not redrawn.
+/// - A draw runs only when every queued change due by the current epoch is applied; it applies up
+///   to MAX_APPLY of them itself, and anyone may apply more with `applyQueued`.
+/// Invariant: token balance of this contract = Σ (free + locked + unbonding + reserve + pendingJoin).
 contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
     using SafeERC20 for IERC20;
     using SortitionSumTree for SortitionSumTree.Tree;
@@ -29,52 +33,86 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
 
     uint64 public constant MIN_UNBONDING_PERIOD = 1 hours;
     uint64 public constant MAX_UNBONDING_PERIOD = 90 days;
-    /// @notice Most accounts one draw returns (bounds its gas).
+    /// @notice Most seats one draw fills (bounds its gas).
     uint256 public constant MAX_DRAW = 64;
     /// @notice Most addresses one draw may exclude.
     uint256 public constant MAX_EXCLUDE = 8;
-    /// @notice Most drawn accounts one draw may skip for lack of free stake before it stops.
+    /// @notice Most picks of excluded accounts one draw redraws before it stops.
     uint256 public constant MAX_SKIPS = 16;
+    /// @notice Most queued changes a draw applies itself before it runs.
+    uint256 public constant MAX_APPLY = 32;
+    uint64 public constant MIN_EPOCH_LENGTH = 60;
 
     struct Lock {
         uint256 amount;
         bool juror;
     }
 
+    /// @dev One queued reserve change: `who` changes at `epoch` (stale when the account's
+    /// `pendingEpoch` moved on; applying it then does nothing).
+    struct Entry {
+        address who;
+        uint64 epoch;
+    }
+
     IERC20 private immutable _stakingToken;
+    /// @notice Start of epoch 0 (deployment time).
+    uint64 public immutable genesis;
+    /// @notice Seconds per epoch; draw weights change only at epoch boundaries.
+    uint64 public immutable epochLength;
+    /// @notice Least time left in an epoch for a draw to take its seed in it (≥ the chain's
+    /// force-inclusion delay, v3 V3.2, V12); later requests take the next epoch.
+    uint64 public immutable drawWindow;
 
     /// @notice Delay between `requestUnstake` and `withdraw`.
     uint64 public unbondingPeriod;
-    /// @notice Least free stake that gives an account juror weight.
+    /// @notice Least reserve that gives an account draw weight (checked when a change applies).
     uint256 public minJurorStake;
 
     mapping(address who => Account) private _accounts;
     mapping(address who => mapping(bytes32 lockId => Lock)) private _locks;
     SortitionSumTree.Tree private _pool;
+    Entry[] private _queue;
+    uint256 private _queueHead;
 
     event UnbondingPeriodSet(uint64 oldPeriod, uint64 newPeriod);
     event MinJurorStakeSet(uint256 oldStake, uint256 newStake);
-    /// @notice `syncJurorWeight` recomputed `account`'s weight (after a `minJurorStake` change).
-    event JurorWeightSynced(address indexed account, uint256 weight);
-    /// @notice `drawAccounts` drew `accounts` (no stake locked).
-    event AccountsDrawn(bytes32 seed, address[] accounts);
 
     error StakeManagerZeroAddress();
     error StakeManagerZeroAmount();
     error StakeManagerInsufficientFreeStake(address account, uint256 free, uint256 needed);
+    error StakeManagerInsufficientReserve(address account, uint256 available, uint256 needed);
     error StakeManagerNothingToWithdraw(address account);
     error StakeManagerUnbondingNotOver(address account, uint64 releaseAt);
     error StakeManagerInvalidUnbondingPeriod(uint64 period, uint64 min, uint64 max);
     error StakeManagerInvalidMinJurorStake(uint256 stake);
+    error StakeManagerInvalidEpochs(uint64 epochLength, uint64 drawWindow);
     error StakeManagerDrawTooLarge(uint256 count, uint256 max);
     error StakeManagerTooManyExcluded(uint256 length, uint256 max);
+    /// @dev Changes due by the current epoch are still queued (`applyQueued` them first).
+    error StakeManagerQueueBacklog(uint256 queued);
 
     /// @param token_ The staking token.
     /// @param admin Receives DEFAULT_ADMIN_ROLE and GOVERNOR_ROLE (grant MODULE_ROLE to the modules).
+    /// @param epochLength_ Seconds per epoch, ≥ MIN_EPOCH_LENGTH.
+    /// @param drawWindow_ Least epoch time left for a draw to be seeded in it; 0 < 2·drawWindow ≤ epochLength.
     /// Emits {UnbondingPeriodSet} and {MinJurorStakeSet}.
-    constructor(IERC20 token_, address admin, uint64 unbondingPeriod_, uint256 minJurorStake_) {
+    constructor(
+        IERC20 token_,
+        address admin,
+        uint64 unbondingPeriod_,
+        uint256 minJurorStake_,
+        uint64 epochLength_,
+        uint64 drawWindow_
+    ) {
         if (address(token_) == address(0) || admin == address(0)) revert StakeManagerZeroAddress();
+        if (epochLength_ < MIN_EPOCH_LENGTH || drawWindow_ == 0 || 2 * uint256(drawWindow_) > epochLength_) {
+            revert StakeManagerInvalidEpochs(epochLength_, drawWindow_);
+        }
         _stakingToken = token_;
+        genesis = uint64(block.timestamp);
+        epochLength = epochLength_;
+        drawWindow = drawWindow_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(GOVERNOR_ROLE, admin);
         _setUnbondingPeriod(unbondingPeriod_);
@@ -98,7 +136,7 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
         return _locks[who][lockId].amount;
     }
 
-    /// @notice True when the lock `lockId` of `who` is a juror lock.
+    /// @notice True when the lock `lockId` of `who` is a juror seat lock.
     function isJurorLock(address who, bytes32 lockId) external view returns (bool) {
         return _locks[who][lockId].juror;
     }
@@ -113,6 +151,42 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
         return _pool.total();
     }
 
+    /// @inheritdoc IStakeManager
+    function currentEpoch() public view returns (uint64) {
+        return epochOf(uint64(block.timestamp));
+    }
+
+    /// @notice Start time of `epoch`.
+    function epochStart(uint64 epoch) public view returns (uint64) {
+        return genesis + epoch * epochLength;
+    }
+
+    /// @notice The epoch containing time `t` (≥ genesis).
+    function epochOf(uint64 t) public view returns (uint64) {
+        return (t - genesis) / epochLength;
+    }
+
+    /// @inheritdoc IStakeManager
+    function drawScheduleAt(uint64 t, uint256 blockNumber, uint256 delayBlocks)
+        external
+        view
+        returns (uint64 epoch, uint64 targetBlock)
+    {
+        epoch = epochOf(t);
+        if (epochStart(epoch + 1) - t >= drawWindow) return (epoch, uint64(blockNumber + delayBlocks));
+        return (epoch + 1, 0);
+    }
+
+    /// @inheritdoc IStakeManager
+    function queueSettled() public view returns (bool) {
+        return _queueHead == _queue.length || _queue[_queueHead].epoch > currentEpoch();
+    }
+
+    /// @notice Queued entries not yet processed (due or not).
+    function queueLength() external view returns (uint256) {
+        return _queue.length - _queueHead;
+    }
+
     // ------------------------------------------------------------------ stakers
 
     /// @notice Pulls `amount` staking tokens from the caller into its free stake.
@@ -122,10 +196,51 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
         if (amount == 0) revert StakeManagerZeroAmount();
         Account storage a = _accounts[msg.sender];
         a.free += amount;
-        _syncWeight(msg.sender);
         emit Staked(msg.sender, amount, a.free);
         // The staking token is trusted and the call is nonReentrant.
         _stakingToken.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    /// @notice Pulls `amount` staking tokens and queues them into the caller's juror reserve: they
+    /// weigh in draws from the next epoch on.
+    /// Emits {Staked}, {ReserveChangeQueued}.
+    /// Requirements: `amount > 0`; the caller approved this contract for `amount`.
+    function stakeForJury(uint256 amount) external nonReentrant {
+        if (amount == 0) revert StakeManagerZeroAmount();
+        Account storage a = _due(msg.sender);
+        emit Staked(msg.sender, amount, a.free);
+        a.pendingJoin += amount;
+        _enqueue(msg.sender, a);
+        // The staking token is trusted and the call is nonReentrant.
+        _stakingToken.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    /// @notice Queues `amount` of the caller's free stake into its juror reserve (next epoch).
+    /// Emits {ReserveChangeQueued}.
+    /// Requirements: `0 < amount ≤ free`.
+    function joinJury(uint256 amount) external {
+        if (amount == 0) revert StakeManagerZeroAmount();
+        Account storage a = _due(msg.sender);
+        if (a.free < amount) revert StakeManagerInsufficientFreeStake(msg.sender, a.free, amount);
+        a.free -= amount;
+        a.pendingJoin += amount;
+        _enqueue(msg.sender, a);
+    }
+
+    /// @notice Takes `amount` out of the caller's juror reserve: first from a join still queued (at
+    /// once, it weighs nothing yet), the rest at the next epoch boundary, as far as no seat locks it.
+    /// Emits {ReserveChangeQueued}.
+    /// Requirements: `0 < amount ≤ pendingJoin + reserve − pendingLeave`.
+    function leaveJury(uint256 amount) external {
+        if (amount == 0) revert StakeManagerZeroAmount();
+        Account storage a = _due(msg.sender);
+        uint256 available = a.pendingJoin + a.reserve - a.pendingLeave;
+        if (available < amount) revert StakeManagerInsufficientReserve(msg.sender, available, amount);
+        uint256 fromJoin = amount < a.pendingJoin ? amount : a.pendingJoin;
+        a.pendingJoin -= fromJoin;
+        a.free += fromJoin;
+        a.pendingLeave += amount - fromJoin;
+        _enqueue(msg.sender, a);
     }
 
     /// @notice Moves `amount` of the caller's free stake into its unbonding bucket and restarts
@@ -139,7 +254,6 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
         a.free -= amount;
         a.unbonding += amount;
         a.unbondingReleaseAt = uint64(block.timestamp) + unbondingPeriod;
-        _syncWeight(msg.sender);
         emit UnstakeRequested(msg.sender, amount, a.unbonding, a.unbondingReleaseAt);
     }
 
@@ -159,11 +273,18 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
         _stakingToken.safeTransfer(msg.sender, amount);
     }
 
-    /// @notice Recomputes the juror weight of `who` (needed only after `minJurorStake` changed;
-    /// every other change updates it at once). Anyone may call.
-    /// Emits {JurorWeightSynced}.
+    /// @notice Queues a recomputation of `who`'s weight for the next epoch (after a `minJurorStake`
+    /// change). Anyone may call.
+    /// Emits {ReserveChangeQueued}.
     function syncJurorWeight(address who) external {
-        emit JurorWeightSynced(who, _syncWeight(who));
+        _enqueue(who, _due(who));
+    }
+
+    /// @notice Applies up to `maxCount` queued changes due by the current epoch, oldest first.
+    /// Anyone may call; draws need every due change applied. Returns how many entries it processed.
+    /// Emits {ReserveChangeApplied} per change applied.
+    function applyQueued(uint256 maxCount) external returns (uint256 processed) {
+        return _applyQueued(maxCount);
     }
 
     // ------------------------------------------------------------------ modules
@@ -173,12 +294,19 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
     /// Emits {Locked}.
     /// Requirements: MODULE_ROLE; `0 < amount ≤ free stake of who`.
     function lock(address who, bytes32 lockId, uint256 amount) external onlyRole(MODULE_ROLE) {
-        _lock(who, lockId, amount, false);
+        if (amount == 0) revert StakeManagerZeroAmount();
+        Account storage a = _accounts[who];
+        if (a.free < amount) revert StakeManagerInsufficientFreeStake(who, a.free, amount);
+        a.free -= amount;
+        a.locked += amount;
+        Lock storage l = _locks[who][lockId];
+        l.amount += amount;
+        emit Locked(who, lockId, amount, l.juror);
     }
 
     /// @inheritdoc IStakeManager
-    /// @dev Returns 0 and does nothing when the lock is empty. Releasing a juror lock ends that
-    /// committee duty and restores the account's juror weight.
+    /// @dev Returns 0 and does nothing when the lock is empty. A seat lock goes back to the
+    /// reserve (weight unchanged), any other lock to free stake.
     /// Emits {Unlocked} when `released > 0`.
     /// Requirements: MODULE_ROLE.
     function unlock(address who, bytes32 lockId) external onlyRole(MODULE_ROLE) returns (uint256 released) {
@@ -186,16 +314,20 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
         released = l.amount;
         if (released == 0) return 0;
         Account storage a = _accounts[who];
-        a.locked -= released;
-        a.free += released;
-        _closeLock(who, lockId, l);
+        if (l.juror) {
+            a.seatLocked -= released;
+        } else {
+            a.locked -= released;
+            a.free += released;
+        }
+        delete _locks[who][lockId];
         emit Unlocked(who, lockId, released);
     }
 
     /// @inheritdoc IStakeManager
-    /// @dev Takes `min(amount, lock)`; returns 0 and does nothing when that is zero. Emptying a
-    /// juror lock ends that committee duty.
-    /// Emits {Slashed} when `taken > 0`.
+    /// @dev Takes `min(amount, lock)`; returns 0 and does nothing when that is zero. A slashed seat
+    /// lock shrinks the reserve at once and queues the weight change for the next epoch.
+    /// Emits {Slashed} when `taken > 0` (and {ReserveChangeQueued} for a seat lock).
     /// Requirements: MODULE_ROLE; `recipient` is not the zero address.
     function slash(address who, bytes32 lockId, uint256 amount, address recipient)
         external
@@ -207,51 +339,58 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
         Lock storage l = _locks[who][lockId];
         taken = amount < l.amount ? amount : l.amount;
         if (taken == 0) return 0;
-        _accounts[who].locked -= taken;
         l.amount -= taken;
-        if (l.amount == 0) _closeLock(who, lockId, l);
+        if (l.juror) {
+            Account storage a = _due(who);
+            a.seatLocked -= taken;
+            a.reserve -= taken;
+            // A pending leave may now exceed the reserve; applying caps it at the unlocked part.
+            _enqueue(who, a);
+        } else {
+            _accounts[who].locked -= taken;
+        }
+        if (l.amount == 0) delete _locks[who][lockId];
         emit Slashed(who, lockId, taken, recipient);
         // The staking token is trusted and the call is nonReentrant.
         _stakingToken.safeTransfer(recipient, taken);
     }
 
     /// @inheritdoc IStakeManager
-    /// @dev Draw `i` (counting skipped draws) picks `keccak256(abi.encode(seed, i)) % totalWeight`;
-    /// each pick's weight is zeroed for the rest of the draw. A pick whose free stake is below
-    /// `lockAmount` or `minJurorStake` is skipped (at most MAX_SKIPS times).
-    /// Emits {JurorsDrawn} and one {Locked} per juror.
-    /// Requirements: MODULE_ROLE; `lockAmount > 0`; `count ≤ MAX_DRAW`; `exclude.length ≤ MAX_EXCLUDE`.
-    function drawJurors(bytes32 seed, uint256 count, uint256 lockAmount, bytes32 lockId, address[] calldata exclude)
+    /// @dev Seat `i` is the pick `keccak256(abi.encode(seed, nonce)) % totalWeight`, nonce counting
+    /// every pick; a pick in `exclude` is redrawn (at most MAX_SKIPS times in all); a pick whose
+    /// unlocked reserve is below `lockPerSeat` leaves the seat empty. Returns each seated account
+    /// once with its seat count.
+    /// Emits {SeatsDrawn} and one {Locked} per seated account.
+    /// Requirements: MODULE_ROLE; `lockPerSeat > 0`; `seats ≤ MAX_DRAW`; `exclude.length ≤
+    /// MAX_EXCLUDE`; every change due by this epoch applied (this call applies up to MAX_APPLY).
+    function drawSeats(bytes32 seed, uint256 seats, uint256 lockPerSeat, bytes32 lockId, address[] calldata exclude)
         external
         onlyRole(MODULE_ROLE)
-        returns (address[] memory jurors)
+        returns (address[] memory accounts, uint256[] memory seatCounts)
     {
-        if (lockAmount == 0) revert StakeManagerZeroAmount();
-        address[] memory skipped;
-        (jurors, skipped) = _draw(seed, count, lockAmount, exclude);
-        for (uint256 i = 0; i < jurors.length; ++i) {
-            _lock(jurors[i], lockId, lockAmount, true);
+        if (lockPerSeat == 0) revert StakeManagerZeroAmount();
+        (accounts, seatCounts) = _draw(seed, seats, lockPerSeat, exclude);
+        for (uint256 i = 0; i < accounts.length; ++i) {
+            uint256 amount = seatCounts[i] * lockPerSeat;
+            Lock storage l = _locks[accounts[i]][lockId];
+            l.amount += amount;
+            l.juror = true;
+            emit Locked(accounts[i], lockId, amount, true);
         }
-        _restore(exclude, skipped);
-        emit JurorsDrawn(lockId, seed, jurors);
+        emit SeatsDrawn(lockId, seed, currentEpoch(), accounts, seatCounts);
     }
 
     /// @inheritdoc IStakeManager
-    /// @dev Same draw as `drawJurors` with no lock; every weight is restored afterwards.
-    /// Emits {AccountsDrawn}.
-    /// Requirements: MODULE_ROLE; `count ≤ MAX_DRAW`; `exclude.length ≤ MAX_EXCLUDE`.
-    function drawAccounts(bytes32 seed, uint256 count, address[] calldata exclude)
+    /// @dev Same picks as `drawSeats`, nothing locked, no seat left empty for want of reserve.
+    /// Emits {SeatsDrawn} with a zero lock id.
+    /// Requirements: MODULE_ROLE; `seats ≤ MAX_DRAW`; `exclude.length ≤ MAX_EXCLUDE`; queue settled.
+    function drawAccounts(bytes32 seed, uint256 seats, address[] calldata exclude)
         external
         onlyRole(MODULE_ROLE)
-        returns (address[] memory accounts)
+        returns (address[] memory accounts, uint256[] memory seatCounts)
     {
-        address[] memory skipped;
-        (accounts, skipped) = _draw(seed, count, 0, exclude);
-        for (uint256 i = 0; i < accounts.length; ++i) {
-            _syncWeight(accounts[i]);
-        }
-        _restore(exclude, skipped);
-        emit AccountsDrawn(seed, accounts);
+        (accounts, seatCounts) = _draw(seed, seats, 0, exclude);
+        emit SeatsDrawn(bytes32(0), seed, currentEpoch(), accounts, seatCounts);
     }
 
     // ------------------------------------------------------------------ governance
@@ -263,8 +402,8 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
         _setUnbondingPeriod(period);
     }
 
-    /// @notice Sets the least free stake that gives juror weight. Existing weights follow at each
-    /// account's next stake change, draw or `syncJurorWeight`; a draw skips stale picks.
+    /// @notice Sets the least reserve that gives draw weight. Weights follow when each account's
+    /// next queued change applies (`syncJurorWeight` queues one).
     /// Emits {MinJurorStakeSet}.
     /// Requirements: GOVERNOR_ROLE; `stake > 0`.
     function setMinJurorStake(uint256 stake_) external onlyRole(GOVERNOR_ROLE) {
@@ -287,80 +426,98 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
         minJurorStake = stake_;
     }
 
-    /// @dev The one place free stake moves into a lock.
-    function _lock(address who, bytes32 lockId, uint256 amount, bool juror) private {
-        if (amount == 0) revert StakeManagerZeroAmount();
-        Account storage a = _accounts[who];
-        if (a.free < amount) revert StakeManagerInsufficientFreeStake(who, a.free, amount);
-        a.free -= amount;
-        a.locked += amount;
-        Lock storage l = _locks[who][lockId];
-        l.amount += amount;
-        // A drawn juror sits on no committee (its weight was non-zero), so it holds no juror lock yet.
-        if (juror) {
-            l.juror = true;
-            a.jurorDuties += 1;
+    /// @dev The account, with a queued change that is already due applied first (its queue entry
+    /// then does nothing), so a new change never merges into one that applies earlier.
+    function _due(address who) private returns (Account storage a) {
+        a = _accounts[who];
+        if (a.pendingEpoch != 0 && a.pendingEpoch <= currentEpoch()) _apply(who, a);
+    }
+
+    /// @dev Queues `who`'s change for the next epoch (once per epoch and account).
+    function _enqueue(address who, Account storage a) private {
+        uint64 next = currentEpoch() + 1;
+        if (a.pendingEpoch != next) {
+            a.pendingEpoch = next;
+            _queue.push(Entry(who, next));
         }
-        _syncWeight(who);
-        emit Locked(who, lockId, amount, l.juror);
+        emit ReserveChangeQueued(who, next, a.pendingJoin, a.pendingLeave);
     }
 
-    /// @dev Deletes an emptied (or fully released) lock; a juror lock ends one committee duty.
-    function _closeLock(address who, bytes32 lockId, Lock storage l) private {
-        if (l.juror) _accounts[who].jurorDuties -= 1;
-        delete _locks[who][lockId];
-        _syncWeight(who);
-    }
-
-    /// @dev Writes the weight `who` should have into the pool and returns it.
-    function _syncWeight(address who) private returns (uint256 weight) {
-        Account storage a = _accounts[who];
-        weight = a.jurorDuties == 0 && a.free >= minJurorStake ? a.free : 0;
+    function _apply(address who, Account storage a) private {
+        uint64 epoch = a.pendingEpoch;
+        uint256 reserve = a.reserve + a.pendingJoin;
+        uint256 unlocked = reserve - a.seatLocked;
+        uint256 leave = a.pendingLeave < unlocked ? a.pendingLeave : unlocked;
+        reserve -= leave;
+        a.free += leave;
+        a.reserve = reserve;
+        a.pendingJoin = 0;
+        a.pendingLeave = 0;
+        a.pendingEpoch = 0;
+        uint256 weight = reserve >= minJurorStake ? reserve : 0;
         _pool.set(who, weight);
+        emit ReserveChangeApplied(who, epoch, reserve, weight);
     }
 
-    /// @dev Stake-weighted draw without replacement; every pick, skip and excluded address has
-    /// weight zero on return (the caller restores them).
-    function _draw(bytes32 seed, uint256 count, uint256 minFree, address[] calldata exclude)
+    function _applyQueued(uint256 maxCount) private returns (uint256 processed) {
+        uint64 epoch = currentEpoch();
+        uint256 head = _queueHead;
+        uint256 end = _queue.length;
+        while (processed < maxCount && head < end) {
+            Entry memory e = _queue[head];
+            if (e.epoch > epoch) break;
+            Account storage a = _accounts[e.who];
+            if (a.pendingEpoch == e.epoch) _apply(e.who, a);
+            delete _queue[head];
+            ++head;
+            ++processed;
+        }
+        _queueHead = head;
+    }
+
+    /// @dev Stake-weighted draw with replacement from the current epoch's weights.
+    function _draw(bytes32 seed, uint256 seats, uint256 lockPerSeat, address[] calldata exclude)
         private
-        returns (address[] memory picked, address[] memory skipped)
+        returns (address[] memory accounts, uint256[] memory seatCounts)
     {
-        if (count > MAX_DRAW) revert StakeManagerDrawTooLarge(count, MAX_DRAW);
+        if (seats > MAX_DRAW) revert StakeManagerDrawTooLarge(seats, MAX_DRAW);
         if (exclude.length > MAX_EXCLUDE) revert StakeManagerTooManyExcluded(exclude.length, MAX_EXCLUDE);
-        for (uint256 i = 0; i < exclude.length; ++i) {
-            if (exclude[i] != address(0)) _pool.set(exclude[i], 0);
-        }
-        picked = new address[](count);
-        skipped = new address[](MAX_SKIPS);
-        uint256 nPicked = 0;
-        uint256 nSkipped = 0;
+        _applyQueued(MAX_APPLY);
+        if (!queueSettled()) revert StakeManagerQueueBacklog(_queue.length - _queueHead);
+        accounts = new address[](seats);
+        seatCounts = new uint256[](seats);
+        uint256 distinct = 0;
+        uint256 sum = _pool.total();
         uint256 nonce = 0;
-        uint256 floor = minFree > minJurorStake ? minFree : minJurorStake;
-        while (nPicked < count && nSkipped < MAX_SKIPS) {
-            uint256 sum = _pool.total();
-            if (sum == 0) break;
-            address who = _pool.draw(uint256(keccak256(abi.encode(seed, nonce))) % sum);
-            ++nonce;
-            _pool.set(who, 0);
-            if (_accounts[who].free < floor) {
-                skipped[nSkipped++] = who;
-            } else {
-                picked[nPicked++] = who;
+        uint256 skips = 0;
+        for (uint256 seat = 0; seat < seats && sum != 0;) {
+            address who = _pool.draw(uint256(keccak256(abi.encode(seed, nonce++))) % sum);
+            if (_contains(exclude, who)) {
+                if (++skips > MAX_SKIPS) break;
+                continue;
             }
+            ++seat;
+            if (lockPerSeat != 0) {
+                Account storage a = _accounts[who];
+                if (a.reserve - a.seatLocked < lockPerSeat) continue; // empty seat, not redrawn
+                a.seatLocked += lockPerSeat;
+            }
+            uint256 i = 0;
+            while (i < distinct && accounts[i] != who) ++i;
+            if (i == distinct) accounts[distinct++] = who;
+            ++seatCounts[i];
         }
-        // Shrink both arrays to their used length; memory past the new length stays allocated.
+        // Shrink both arrays to the accounts seated; memory past the new length stays allocated.
         assembly ("memory-safe") {
-            mstore(picked, nPicked)
-            mstore(skipped, nSkipped)
+            mstore(accounts, distinct)
+            mstore(seatCounts, distinct)
         }
     }
 
-    function _restore(address[] calldata exclude, address[] memory skipped) private {
-        for (uint256 i = 0; i < exclude.length; ++i) {
-            if (exclude[i] != address(0)) _syncWeight(exclude[i]);
+    function _contains(address[] calldata list, address who) private pure returns (bool) {
+        for (uint256 i = 0; i < list.length; ++i) {
+            if (list[i] == who) return true;
         }
-        for (uint256 i = 0; i < skipped.length; ++i) {
-            _syncWeight(skipped[i]);
-        }
+        return false;
     }
 }

@@ -47,7 +47,8 @@ interface IDisputeManager {
         uint64 committedAt; // time of the challenger's commitment
         uint64 deadline; // Pinpointing: pinpoint deadline, before extensions by answered challenges
         uint64 step; // pinpointed global step j (S_j -> S_{j+1})
-        uint64 randomnessBlock; // AwaitingDraw: target block of the draw
+        uint64 randomnessBlock; // AwaitingDraw: target block of the draw (0: waits for `drawEpoch`)
+        uint64 drawEpoch; // AwaitingDraw: the epoch whose frozen weights the draw reads (v3 V3.2)
         uint64 drawSince; // AwaitingDraw: when this round started waiting for a committee (V5.2)
         uint64 commitEnd; // before extensions by answered juror challenges
         uint64 revealEnd;
@@ -83,7 +84,8 @@ interface IDisputeManager {
     }
 
     struct RoundInfo {
-        address[] jurors;
+        address[] jurors; // each seated account once; `Vote.seats` says how many seats it holds
+        uint32 seats; // seats filled (commits, reveals, counts and quorum count seats)
         uint32 commits;
         uint32 reveals;
         uint32 quorum;
@@ -92,7 +94,7 @@ interface IDisputeManager {
     }
 
     struct Vote {
-        bool drawn;
+        uint8 seats; // seats this juror holds in the round (0: not drawn)
         uint8 vote;
         bytes32 commitment;
     }

@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IRandomness} from "./IRandomness.sol";
 import {IAuditManager} from "./IAuditManager.sol";
 
 /// @title IJobMarket
@@ -52,7 +53,8 @@ interface IJobMarket {
         uint64 trainingDuration;
         uint64 submitDeadline;
         uint64 submittedAt;
-        uint64 submittedBlock; // the audit seed is the randomness of submittedBlock + 1
+        uint64 submittedBlock; // commitments count only when mined after it (v3 V2.1)
+        uint64 submittedClock; // the randomness source's `currentBlock()` at submission (audit seed target)
         uint64 windowEnd;
         uint32 openDisputes;
         uint32 refundedIntervals; // intervals whose reward share went back to the requester (v3 V5.2, V9.3)
@@ -98,8 +100,8 @@ interface IJobMarket {
     function auditManager() external view returns (IAuditManager);
     /// @notice Number of checkpoint leaves, T/k + 1.
     function checkpointCount(uint256 jobId) external view returns (uint256);
-    /// @notice Audit seed of a submitted job (randomness of the block after submission).
-    function auditSeed(uint256 jobId) external view returns (bytes32);
+    /// @notice The randomness source of audit and jury draws.
+    function randomness() external view returns (IRandomness);
     /// @notice Lock id of the job's collateral in the StakeManager.
     function collateralLockId(uint256 jobId) external view returns (bytes32);
     /// @notice Terms fixed at creation (challenge window, per-job timeouts, audit shape).

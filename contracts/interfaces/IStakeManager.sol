@@ -4,16 +4,21 @@ pragma solidity 0.8.28;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 
 /// @title IStakeManager
-/// @notice One staking token; per account free / locked / unbonding stake (PROTOCOL.md §6, §10.10).
+/// @notice One staking token; per account free / locked / unbonding stake and a juror reserve
+/// whose weight is frozen per epoch (PROTOCOL.md §6, §10.10, v3 V3).
 /// Locks are keyed by `(account, lockId)`; a slash takes only from the lock it names.
 /// Modules (JobMarket, DisputeManager, AuditManager) hold MODULE_ROLE.
 interface IStakeManager {
     struct Account {
         uint256 free;
-        uint256 locked; // sum of all this account's locks
+        uint256 locked; // sum of the account's non-juror locks (collateral, attestations)
         uint256 unbonding;
         uint64 unbondingReleaseAt;
-        uint32 jurorDuties; // committees the account currently sits on (weight is zero while > 0)
+        uint64 pendingEpoch; // epoch at which the queued reserve change applies; 0 = none queued
+        uint256 reserve; // juror reserve, seat locks included; changes only through the queue (and slashes)
+        uint256 seatLocked; // part of `reserve` locked by juror seats
+        uint256 pendingJoin; // moves from free stake into the reserve at `pendingEpoch`
+        uint256 pendingLeave; // moves from the reserve to free stake at `pendingEpoch` (as far as unlocked)
     }
 
     event Staked(address indexed account, uint256 amount, uint256 free);
@@ -22,14 +27,32 @@ interface IStakeManager {
     event Locked(address indexed account, bytes32 indexed lockId, uint256 amount, bool juror);
     event Unlocked(address indexed account, bytes32 indexed lockId, uint256 amount);
     event Slashed(address indexed account, bytes32 indexed lockId, uint256 amount, address indexed recipient);
-    event JurorsDrawn(bytes32 indexed lockId, bytes32 seed, address[] jurors);
+    /// @notice A change of `account`'s juror reserve was queued for `epoch`.
+    event ReserveChangeQueued(address indexed account, uint64 epoch, uint256 pendingJoin, uint256 pendingLeave);
+    /// @notice A queued change was applied: the account's reserve and draw weight from now on.
+    event ReserveChangeApplied(address indexed account, uint64 epoch, uint256 reserve, uint256 weight);
+    /// @notice A draw filled `seats` (per account) under `lockId` (zero for auditor draws).
+    event SeatsDrawn(bytes32 indexed lockId, bytes32 seed, uint64 epoch, address[] accounts, uint256[] seats);
 
     function stakingToken() external view returns (IERC20);
     function account(address who) external view returns (Account memory);
     function lockedAmount(address who, bytes32 lockId) external view returns (uint256);
-    /// @notice Weight of `who` in the juror pool (free stake when ≥ minJurorStake and on no committee).
+    /// @notice Draw weight of `who` in the current epoch (its reserve as of the last applied change).
     function jurorWeight(address who) external view returns (uint256);
     function totalJurorWeight() external view returns (uint256);
+
+    /// @notice The epoch containing `block.timestamp`.
+    function currentEpoch() external view returns (uint64);
+    /// @notice Where a draw scheduled at time `t` takes its seed (v3 V3.2): epoch `epochOf(t)` with
+    /// target `blockNumber + delayBlocks` (`blockNumber` = the randomness source's current block)
+    /// when at least `drawWindow` of that epoch is left, else the next epoch with no target yet (0:
+    /// the first call in that epoch sets it).
+    function drawScheduleAt(uint64 t, uint256 blockNumber, uint256 delayBlocks)
+        external
+        view
+        returns (uint64 epoch, uint64 targetBlock);
+    /// @notice True when every queued change due by the current epoch is applied (draws may run).
+    function queueSettled() external view returns (bool);
 
     function stake(uint256 amount) external;
     function requestUnstake(uint256 amount) external;
@@ -37,21 +60,22 @@ interface IStakeManager {
 
     /// @notice Moves `amount` of `who`'s free stake into the lock `lockId`. MODULE_ROLE.
     function lock(address who, bytes32 lockId, uint256 amount) external;
-    /// @notice Releases the whole lock `lockId` of `who` back to free stake. MODULE_ROLE.
+    /// @notice Releases the whole lock `lockId` of `who` (to free stake, or back to the reserve for
+    /// a juror seat lock). MODULE_ROLE.
     function unlock(address who, bytes32 lockId) external returns (uint256 released);
     /// @notice Takes up to `amount` from lock `lockId` of `who` and transfers it to `recipient`. MODULE_ROLE.
     function slash(address who, bytes32 lockId, uint256 amount, address recipient) external returns (uint256 taken);
 
-    /// @notice Draws up to `count` distinct jurors, stake-weighted, O(log N) per draw, never one in
-    /// `exclude`; locks `lockAmount` of each under `lockId` as a juror lock (weight zero until
-    /// unlocked). Returns fewer when the pool runs out. MODULE_ROLE.
-    function drawJurors(bytes32 seed, uint256 count, uint256 lockAmount, bytes32 lockId, address[] calldata exclude)
+    /// @notice Draws `seats` seats with replacement from this epoch's frozen weights, never one in
+    /// `exclude`; locks `lockPerSeat` of the reserve per seat under `lockId`. A seat the drawn
+    /// account's unlocked reserve cannot cover stays empty (v3 V3.4). MODULE_ROLE.
+    function drawSeats(bytes32 seed, uint256 seats, uint256 lockPerSeat, bytes32 lockId, address[] calldata exclude)
         external
-        returns (address[] memory jurors);
+        returns (address[] memory accounts, uint256[] memory seatCounts);
 
-    /// @notice Draws up to `count` distinct accounts, stake-weighted, without locking anything
-    /// (assigned auditors). MODULE_ROLE.
-    function drawAccounts(bytes32 seed, uint256 count, address[] calldata exclude)
+    /// @notice Draws `seats` seats with replacement from this epoch's frozen weights without locking
+    /// anything (assigned auditors). MODULE_ROLE.
+    function drawAccounts(bytes32 seed, uint256 seats, address[] calldata exclude)
         external
-        returns (address[] memory accounts);
+        returns (address[] memory accounts, uint256[] memory seatCounts);
 }

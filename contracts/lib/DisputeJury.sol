@@ -62,11 +62,12 @@ library DisputeJury {
         uint64 commitWindow; // jurors fetch two states and run the step twice before committing (§10.11)
     }
 
-    /// @notice Draws the committee of the dispute's current round once its randomness block is
-    /// readable (excluding worker and challenger), locking `jurorLock` of each, and opens its commit
-    /// and reveal windows. Re-targets the randomness block when it expired unread, or when nobody could
-    /// be drawn and `maxDrawWait` has not passed (v3 V5.2). Returns true only when the manager must
-    /// give up (nobody drawable for `maxDrawWait`).
+    /// @notice Draws the committee of the dispute's current round (excluding worker and challenger),
+    /// locking `jurorLock` per seat, and opens its commit and reveal windows. The draw reads the
+    /// frozen weights of the epoch its seed was scheduled in (v3 V3.2): when that epoch is over, the
+    /// seed expired unread, or the schedule waited for the next epoch, the first call schedules a new
+    /// seed in the current epoch instead. Also re-schedules when nobody could be drawn and
+    /// `maxDrawWait` has not passed (V5.2). Returns true only when the manager must give up.
     function drawRound(
         DrawContext memory ctx,
         IDisputeManager.Dispute storage d,
@@ -75,7 +76,9 @@ library DisputeJury {
         mapping(address => IDisputeManager.Vote) storage votes
     ) external returns (bool giveUp) {
         uint64 target = d.randomnessBlock;
-        if (!ctx.randomness.isExpired(target)) {
+        uint64 epoch = ctx.stakeManager.currentEpoch();
+        if (epoch < d.drawEpoch) revert IDisputeManager.DisputeManagerRandomnessNotReady(ctx.disputeId, target);
+        if (target != 0 && epoch == d.drawEpoch && !ctx.randomness.isExpired(target)) {
             if (!ctx.randomness.isAvailable(target)) {
                 revert IDisputeManager.DisputeManagerRandomnessNotReady(ctx.disputeId, target);
             }
@@ -84,9 +87,17 @@ library DisputeJury {
             }
             if (block.timestamp >= uint256(d.drawSince) + p.maxDrawWait) return true;
         }
-        d.randomnessBlock = uint64(block.number) + p.randomnessDelay;
+        schedule(ctx.stakeManager, ctx.randomness, d, p.randomnessDelay);
         emit IDisputeManager.RandomnessRetargeted(ctx.disputeId, d.randomnessBlock);
         return false;
+    }
+
+    /// @notice Schedules the seed of the dispute's next draw (`StakeManager.drawScheduleAt`), its
+    /// target counted in the randomness source's own blocks.
+    function schedule(IStakeManager stakeManager, IRandomness randomness, IDisputeManager.Dispute storage d, uint256 delay)
+        public
+    {
+        (d.drawEpoch, d.randomnessBlock) = stakeManager.drawScheduleAt(uint64(block.timestamp), randomness.currentBlock(), delay);
     }
 
     function _draw(
@@ -98,6 +109,7 @@ library DisputeJury {
         bytes32 seed
     ) private returns (bool drawn) {
         address[] memory jurors;
+        uint256[] memory seats;
         {
             address[] memory exclude = new address[](2);
             exclude[0] = ctx.worker;
@@ -106,15 +118,18 @@ library DisputeJury {
             // Parameters validate every reachable size; this only guards a dispute that escalated
             // under earlier, larger limits (governance may lower them mid-dispute).
             if (size > DisputeLogic.MAX_COMMITTEE) size = DisputeLogic.MAX_COMMITTEE;
-            // Trusted StakeManager: locks the jurors' stake under `lockId`.
-            jurors = ctx.stakeManager.drawJurors(seed, size, p.jurorLock, ctx.lockId, exclude);
+            // Trusted StakeManager: locks `jurorLock` per seat under `lockId`.
+            (jurors, seats) = ctx.stakeManager.drawSeats(seed, size, p.jurorLock, ctx.lockId, exclude);
         }
         if (jurors.length == 0) return false;
         r.jurors = jurors;
-        r.quorum = DisputeLogic.quorumFor(p.quorum, p.committeeSize, jurors.length);
+        uint256 filled = 0;
         for (uint256 i = 0; i < jurors.length; ++i) {
-            votes[jurors[i]].drawn = true;
+            votes[jurors[i]].seats = uint8(seats[i]);
+            filled += seats[i];
         }
+        r.seats = uint32(filled);
+        r.quorum = DisputeLogic.quorumFor(p.quorum, p.committeeSize, filled);
         d.phase = IDisputeManager.Phase.Voting;
         d.commitEnd = uint64(block.timestamp) + ctx.commitWindow;
         d.revealEnd = d.commitEnd + p.revealWindow;
@@ -129,7 +144,7 @@ library DisputeJury {
     }
 
     /// @notice Unlocks every juror of a round; non-revealers lose their whole lock, revealers whose
-    /// vote differs from `ruling` (0 = no ruling: no coherence) lose `incoherencePenalty`.
+    /// vote differs from `ruling` (0 = no ruling: no coherence) lose `incoherencePenalty` per seat.
     /// Slashed tokens come to the manager; returns their sum.
     function settle(
         IStakeManager stakeManager,
@@ -144,10 +159,11 @@ library DisputeJury {
     ) public returns (uint256 pot) {
         for (uint256 i = 0; i < jurors.length; ++i) {
             address juror = jurors[i];
-            uint8 vote = votes[juror].vote;
+            IDisputeManager.Vote storage v = votes[juror];
+            uint8 vote = v.vote;
             uint256 penalty;
-            if (vote == 0) penalty = jurorLock;
-            else if (ruling != 0 && vote != ruling) penalty = incoherencePenalty;
+            if (vote == 0) penalty = jurorLock * v.seats;
+            else if (ruling != 0 && vote != ruling) penalty = incoherencePenalty * v.seats;
             if (penalty > 0) {
                 // Trusted StakeManager: transfers the slashed stake to the manager (this context).
                 uint256 taken = stakeManager.slash(juror, lockId, penalty, address(this));
@@ -165,8 +181,8 @@ library DisputeJury {
         }
     }
 
-    /// @notice Credits `pot` in equal shares to the `coherent` jurors who voted `ruling`; the first
-    /// of them also takes the rounding dust, so the pot is paid out exactly.
+    /// @notice Credits `pot` in equal shares per seat to the `coherent` seats that voted `ruling`;
+    /// the first of them also takes the rounding dust, so the pot is paid out exactly.
     function _pay(
         mapping(address => uint256) storage credits,
         address[] storage jurors,
@@ -179,8 +195,9 @@ library DisputeJury {
         uint256 dust = pot - share * coherent;
         for (uint256 i = 0; i < jurors.length; ++i) {
             address juror = jurors[i];
-            if (votes[juror].vote == ruling) {
-                uint256 amount = share + dust;
+            IDisputeManager.Vote storage v = votes[juror];
+            if (v.vote == ruling) {
+                uint256 amount = share * v.seats + dust;
                 dust = 0;
                 credits[juror] += amount;
                 emit IDisputeManager.Credited(juror, amount);
@@ -188,7 +205,8 @@ library DisputeJury {
         }
     }
 
-    /// @notice Records a juror's vote commitment (v3 V6.3: non-zero, once per seat and round).
+    /// @notice Records a juror's vote commitment for all its seats (v3 V6.3: non-zero, once per
+    /// juror and round; a juror's seats vote alike).
     function commitVote(
         IDisputeManager.RoundInfo storage r,
         IDisputeManager.Vote storage v,
@@ -197,10 +215,10 @@ library DisputeJury {
         bytes32 commitment
     ) external {
         if (commitment == bytes32(0)) revert IDisputeManager.DisputeManagerZeroCommitment(disputeId);
-        if (!v.drawn) revert IDisputeManager.DisputeManagerNotJuror(disputeId, msg.sender);
+        if (v.seats == 0) revert IDisputeManager.DisputeManagerNotJuror(disputeId, msg.sender);
         if (v.commitment != bytes32(0)) revert IDisputeManager.DisputeManagerAlreadyCommitted(disputeId, msg.sender);
         v.commitment = commitment;
-        ++r.commits;
+        r.commits += v.seats;
         emit IDisputeManager.VoteCommitted(disputeId, round, msg.sender);
     }
 
@@ -220,8 +238,8 @@ library DisputeJury {
                 || v.commitment != keccak256(abi.encode(disputeId, round, msg.sender, vote, salt))
         ) revert IDisputeManager.DisputeManagerCommitmentMismatch(disputeId, msg.sender);
         v.vote = vote;
-        ++r.reveals;
-        ++r.counts[vote];
+        r.reveals += v.seats;
+        r.counts[vote] += v.seats;
         emit IDisputeManager.VoteRevealed(disputeId, round, msg.sender, vote);
     }
 

@@ -80,13 +80,14 @@ contract InvariantProbe {
         for (uint256 i = 0; i < actors.length; ++i) {
             address a = actors[i];
             IStakeManager.Account memory acc = stakeManager.account(a);
-            r.smOwed += acc.free + acc.locked + acc.unbonding;
+            r.smOwed += acc.free + acc.locked + acc.unbonding + acc.reserve + acc.pendingJoin;
             r.dmOwed += disputeManager.credits(a);
             r.daOwed += dataAvailability.credits(a);
             r.amPayOwed += auditManager.credits(address(payToken), a);
-            if (r.lockMismatch == address(0) && acc.locked != live[i]) {
+            // Live locks: collateral and attestations (`locked`) plus juror seats (`seatLocked`).
+            if (r.lockMismatch == address(0) && acc.locked + acc.seatLocked != live[i]) {
                 r.lockMismatch = a;
-                r.lockedReported = acc.locked;
+                r.lockedReported = acc.locked + acc.seatLocked;
                 r.lockedLive = live[i];
             }
         }
@@ -116,7 +117,7 @@ contract InvariantProbe {
                 if (auditManager.auditorState(id, auditors[i]) == AuditManager.AuditorState.Attested) {
                     // Attested: the lock is live, and a paid audit still owes the fee share.
                     _addLock(actors, live, auditors[i], auditManager.auditorLockId(id, auditors[i]));
-                    if (audit.paid) r.amPayOwed += audit.feeShare;
+                    if (audit.paid) r.amPayOwed += audit.feeShare * auditManager.auditorSeats(id, auditors[i]);
                 }
             }
         }

@@ -9,6 +9,9 @@ import type { ContractTransactionResponse, InterfaceAbi, Signer, TransactionRece
 import {
   AuditManager__factory,
   BlockhashRandomness__factory,
+  L1OriginRandomness__factory,
+  PrevrandaoRandomness__factory,
+  VrfRandomness__factory,
   DisputeJury__factory,
   DisputeLogic__factory,
   DisputeManager__factory,
@@ -29,6 +32,7 @@ import {
 import type { ContractKey, DeployedContract } from "../../verifier/chain/registry";
 import { DeployError } from "./errors";
 import type { DeployParams } from "./params";
+import { assertRandomnessAllowed } from "./randomness";
 
 export interface DeployUPowOptions {
   /** Progress lines ("deployed StakeManager at 0x…"). @default no output */
@@ -109,14 +113,25 @@ export async function deployUPow(signer: Signer, params: DeployParams, opts: Dep
     randomness = params.randomness;
     external("Randomness", "IRandomness", randomness, IRandomness__factory.abi);
   } else {
-    const r = await record("Randomness", "BlockhashRandomness", BlockhashRandomness__factory.abi, new BlockhashRandomness__factory(signer).deploy());
+    assertRandomnessAllowed((await signer.provider!.getNetwork()).chainId, params.randomnessSource);
+    const src = params.randomnessSource;
+    const r =
+      src === "prevrandao"
+        ? await record("Randomness", "PrevrandaoRandomness", PrevrandaoRandomness__factory.abi, new PrevrandaoRandomness__factory(signer).deploy())
+        : src === "l1origin"
+          ? await record("Randomness", "L1OriginRandomness", L1OriginRandomness__factory.abi, new L1OriginRandomness__factory(signer).deploy(params.l1BlockOracle!))
+          : src === "vrf"
+            ? await record("Randomness", "VrfRandomness", VrfRandomness__factory.abi, new VrfRandomness__factory(signer).deploy(params.vrfCoordinator!))
+            : await record("Randomness", "BlockhashRandomness", BlockhashRandomness__factory.abi, new BlockhashRandomness__factory(signer).deploy());
     randomness = await r.getAddress();
   }
 
   // Core contracts.
   const stakeManager = await record(
     "StakeManager", "StakeManager", StakeManager__factory.abi,
-    new StakeManager__factory(signer).deploy(stakingToken, deployer, params.unbondingPeriod, params.minJurorStake),
+    new StakeManager__factory(signer).deploy(
+      stakingToken, deployer, params.unbondingPeriod, params.minJurorStake, params.epochLength, params.drawWindow,
+    ),
   );
   const sm = await stakeManager.getAddress();
   const jobMarket = await record(
@@ -179,6 +194,9 @@ export async function deployUPow(signer: Signer, params: DeployParams, opts: Dep
   const [tb, rf, rb] = await Promise.all([jobMarket.timeoutBase(), jobMarket.refFlopsPerSecond(), jobMarket.refBytesPerSecond()]);
   if (BigInt(p.timeoutBase) !== tb || p.refFlopsPerSecond !== rf || p.refBytesPerSecond !== rb) {
     await send("JobMarket.setTimeoutParams", jobMarket.setTimeoutParams(p.timeoutBase, p.refFlopsPerSecond, p.refBytesPerSecond));
+  }
+  if (BigInt(params.auditDrawDelay) !== (await auditManager.drawDelay())) {
+    await send(`AuditManager.setDrawDelay(${params.auditDrawDelay})`, auditManager.setDrawDelay(params.auditDrawDelay));
   }
   if (params.canaryRevealPeriod !== undefined && BigInt(params.canaryRevealPeriod) !== (await auditManager.canaryRevealPeriod())) {
     await send("AuditManager.setCanaryRevealPeriod", auditManager.setCanaryRevealPeriod(params.canaryRevealPeriod));

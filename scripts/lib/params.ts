@@ -60,14 +60,29 @@ export interface DeployParams {
   paymentTokens: string[];
   /** Deploy freely mintable TestTokens (local networks only). */
   testTokens: boolean;
-  /** Existing IRandomness; absent ⇒ BlockhashRandomness is deployed. */
+  /** Existing IRandomness; absent ⇒ the source `randomnessSource` names is deployed. */
   randomness?: string;
+  /** Which IRandomness to deploy when `randomness` is absent (docs/randomness.md, v3 V3.5):
+   * blockhash (local test chains only), prevrandao (L1), l1origin (OP Stack L2, needs `l1BlockOracle`),
+   * vrf (needs `vrfCoordinator`). @default "blockhash" */
+  randomnessSource: "blockhash" | "prevrandao" | "l1origin" | "vrf";
+  /** The L2's L1-block oracle (OP Stack: 0x4200000000000000000000000000000000000015). */
+  l1BlockOracle?: string;
+  /** The VRF coordinator VrfRandomness requests from. */
+  vrfCoordinator?: string;
   /** Receives DEFAULT_ADMIN_ROLE and GOVERNOR_ROLE on every contract (the deployer keeps its roles
    * unless `renounceDeployer`). Absent ⇒ the deployer governs. */
   governor?: string;
   renounceDeployer: boolean;
   unbondingPeriod: number;
   minJurorStake: bigint;
+  /** Seconds per staking epoch: juror reserves (draw weights) change only at epoch boundaries (v3 V3.1). */
+  epochLength: number;
+  /** Least epoch time left for a draw to take its seed in that epoch; must cover the randomness delay and
+   * the force-inclusion delay (v3 V3.2, V12). 2·drawWindow ≤ epochLength. */
+  drawWindow: number;
+  /** Blocks between scheduling an auditor draw and its seed block (≥ 64 with L1 RANDAO, v3 V3.5). */
+  auditDrawDelay: number;
   auditorPenalty: bigint;
   canaryRevealPeriod?: number;
   /** Seconds a censored transaction may wait before the chain must include it (an L2's force-inclusion
@@ -85,10 +100,14 @@ export function defaultParams(): DeployParams {
   return {
     paymentTokens: [],
     testTokens: false,
+    randomnessSource: "blockhash",
     renounceDeployer: false,
     forceInclusionDelay: 0,
     unbondingPeriod: 7 * 86_400,
     minJurorStake: 100n * E18,
+    epochLength: 86_400,
+    drawWindow: 4 * 3_600,
+    auditDrawDelay: 1,
     auditorPenalty: 50n * E18,
     jobMarket: {
       challengeWindow: 86_400,
@@ -139,7 +158,7 @@ type Json = Record<string, unknown>;
 
 const TOP_KEYS = new Set([
   "$comment", "chainId", "tokenDecimals", "stakingToken", "paymentTokens", "testTokens", "randomness", "governor",
-  "renounceDeployer", "unbondingPeriod", "minJurorStake", "auditorPenalty", "canaryRevealPeriod", "forceInclusionDelay", "jobMarket", "dispute", "availability",
+  "renounceDeployer", "randomnessSource", "l1BlockOracle", "vrfCoordinator", "unbondingPeriod", "minJurorStake", "epochLength", "drawWindow", "auditDrawDelay", "auditorPenalty", "canaryRevealPeriod", "forceInclusionDelay", "jobMarket", "dispute", "availability",
 ]);
 const AMOUNT_KEYS = new Set([
   "minJurorStake", "auditorPenalty", "disputeBond", "commitBond", "appealBond", "jurorLock", "incoherencePenalty", "replayCost",
@@ -163,10 +182,23 @@ export function parseDeployConfig(raw: unknown, source = "config"): DeployParams
   }
   if (raw.testTokens !== undefined) p.testTokens = bool(raw.testTokens, "testTokens", source);
   if (raw.randomness !== undefined && raw.randomness !== null) p.randomness = address(raw.randomness, "randomness", source);
+  if (raw.randomnessSource !== undefined) {
+    const sources = ["blockhash", "prevrandao", "l1origin", "vrf"] as const;
+    const v = raw.randomnessSource;
+    if (typeof v !== "string" || !(sources as readonly string[]).includes(v)) {
+      throw new DeployConfigError(`${source}: randomnessSource must be one of ${sources.join(", ")}`, { source, key: "randomnessSource", value: v });
+    }
+    p.randomnessSource = v as DeployParams["randomnessSource"];
+  }
+  if (raw.l1BlockOracle !== undefined && raw.l1BlockOracle !== null) p.l1BlockOracle = address(raw.l1BlockOracle, "l1BlockOracle", source);
+  if (raw.vrfCoordinator !== undefined && raw.vrfCoordinator !== null) p.vrfCoordinator = address(raw.vrfCoordinator, "vrfCoordinator", source);
   if (raw.governor !== undefined && raw.governor !== null) p.governor = address(raw.governor, "governor", source);
   if (raw.renounceDeployer !== undefined) p.renounceDeployer = bool(raw.renounceDeployer, "renounceDeployer", source);
   if (raw.unbondingPeriod !== undefined) p.unbondingPeriod = int(raw.unbondingPeriod, "unbondingPeriod", source);
   if (raw.minJurorStake !== undefined) p.minJurorStake = amount(raw.minJurorStake, "minJurorStake", decimals, source);
+  if (raw.epochLength !== undefined) p.epochLength = int(raw.epochLength, "epochLength", source);
+  if (raw.drawWindow !== undefined) p.drawWindow = int(raw.drawWindow, "drawWindow", source);
+  if (raw.auditDrawDelay !== undefined) p.auditDrawDelay = int(raw.auditDrawDelay, "auditDrawDelay", source);
   if (raw.auditorPenalty !== undefined) p.auditorPenalty = amount(raw.auditorPenalty, "auditorPenalty", decimals, source);
   if (raw.canaryRevealPeriod !== undefined && raw.canaryRevealPeriod !== null) p.canaryRevealPeriod = int(raw.canaryRevealPeriod, "canaryRevealPeriod", source);
   if (raw.jobMarket !== undefined) mergeSection(p.jobMarket as unknown as Json, raw.jobMarket, "jobMarket", decimals, source);
@@ -174,6 +206,8 @@ export function parseDeployConfig(raw: unknown, source = "config"): DeployParams
   if (raw.availability !== undefined) mergeSection(p.availability as unknown as Json, raw.availability, "availability", decimals, source);
   if (raw.forceInclusionDelay !== undefined) p.forceInclusionDelay = int(raw.forceInclusionDelay, "forceInclusionDelay", source);
   checkDeadlines(p, source);
+  checkEpochs(p, source);
+  checkRandomness(p, source);
   if (p.stakingToken === undefined && !p.testTokens) {
     throw new DeployConfigError(`${source}: stakingToken is required unless testTokens is true`, { source });
   }
@@ -207,6 +241,45 @@ export function checkDeadlines(p: DeployParams, source = "config"): void {
       );
     }
   }
+}
+
+/** RANDAO lookahead: a prevrandao seed must lie ≥ 64 slots after the commitment (v3 V3.5). */
+export const MIN_PREVRANDAO_DELAY = 64;
+
+/** v3 V3.5: the deployed source has what it needs, and prevrandao seeds lie far enough ahead. */
+export function checkRandomness(p: DeployParams, source = "config"): void {
+  if (p.randomness !== undefined) return;
+  if (p.randomnessSource === "l1origin" && p.l1BlockOracle === undefined) {
+    throw new DeployConfigError(`${source}: randomnessSource l1origin needs l1BlockOracle`, { source, key: "l1BlockOracle" });
+  }
+  if (p.randomnessSource === "vrf" && p.vrfCoordinator === undefined) {
+    throw new DeployConfigError(`${source}: randomnessSource vrf needs vrfCoordinator`, { source, key: "vrfCoordinator" });
+  }
+  if (p.randomnessSource === "prevrandao") {
+    for (const [key, value] of [["dispute.randomnessDelay", p.dispute.randomnessDelay], ["auditDrawDelay", p.auditDrawDelay]] as const) {
+      if (value < MIN_PREVRANDAO_DELAY) {
+        throw new DeployConfigError(
+          `${source}: ${key} = ${value} blocks is below ${MIN_PREVRANDAO_DELAY}: a proposer could know a prevrandao seed when the draw is scheduled`,
+          { source, key, value },
+        );
+      }
+    }
+  }
+}
+
+/** v3 V3.1/V3.2: a draw seeded in an epoch must fit in it, and at least half of each epoch takes seeds. */
+export function checkEpochs(p: DeployParams, source = "config"): void {
+  const fail = (key: string, value: number, why: string): never => {
+    throw new DeployConfigError(`${source}: ${key} = ${value} ${why}`, { source, key, value });
+  };
+  if (p.epochLength < 60) fail("epochLength", p.epochLength, "s is below the contract's minimum of 60 s");
+  if (p.drawWindow === 0 || 2 * p.drawWindow > p.epochLength) {
+    fail("drawWindow", p.drawWindow, `s must be positive and at most half of epochLength (${p.epochLength} s)`);
+  }
+  if (p.forceInclusionDelay > 0 && p.drawWindow < p.forceInclusionDelay + DEADLINE_MARGIN) {
+    fail("drawWindow", p.drawWindow, `s is shorter than forceInclusionDelay + ${DEADLINE_MARGIN} s: a censored draw could slip into the next epoch`);
+  }
+  if (p.auditDrawDelay === 0 || p.auditDrawDelay > 256) fail("auditDrawDelay", p.auditDrawDelay, "blocks must be 1..256");
 }
 
 function mergeSection(target: Json, raw: unknown, section: string, decimals: number, source: string): void {

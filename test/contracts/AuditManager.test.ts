@@ -80,25 +80,29 @@ describe("AuditManager", function () {
   });
 
   describe("drawAuditors", function () {
-    it("draws A distinct staked accounts, never the worker, and stores the seed", async function () {
+    it("draws A seats with replacement from the reserve weights, never the worker, and stores the seed", async function () {
       const fx = await loadFixture(fixture);
       const jobId = await createClaimSubmit(fx);
       await mine(1);
       const tx = fx.auditManager.connect(fx.stranger).drawAuditors(jobId);
       await tx;
-      const seed = await fx.jobMarket.auditSeed(jobId);
+      // Submitted well inside its epoch: the seed is the randomness of submittedBlock + drawDelay.
+      const b = (await fx.jobMarket.getJob(jobId)).submittedBlock;
+      const seed = (await ethers.provider.getBlock(Number(b + (await fx.auditManager.drawDelay()))))!.hash!;
       const auditors = await fx.auditManager.auditorsOf(jobId);
-      await expect(tx).to.emit(fx.auditManager, "AuditorsAssigned").withArgs(jobId, seed, auditors);
-      expect(auditors.length).to.equal(4);
-      expect(new Set(auditors).size).to.equal(4);
+      const seats = await Promise.all(auditors.map((a) => fx.auditManager.auditorSeats(jobId, a)));
+      await expect(tx).to.emit(fx.auditManager, "AuditorsAssigned").withArgs(jobId, seed, auditors, seats);
+      expect(seats.reduce((x, y) => x + y, 0n)).to.equal(4n);
+      expect(new Set(auditors).size).to.equal(auditors.length);
       expect(auditors).not.to.include(fx.worker.address);
       for (const a of auditors) {
         expect(await fx.auditManager.auditorState(jobId, a)).to.equal(State.Assigned);
-        expect((await fx.stakeManager.account(a)).free).to.be.greaterThanOrEqual(AUDITOR_STAKE);
+        expect((await fx.stakeManager.account(a)).reserve).to.be.greaterThanOrEqual(AUDITOR_STAKE);
       }
       const audit = await fx.auditManager.getAudit(jobId);
       expect(audit.drawn).to.equal(true);
       expect(audit.seed).to.equal(seed);
+      expect(audit.seats).to.equal(4n);
     });
 
     it("returns fewer auditors when the pool is small", async function () {

@@ -16,6 +16,7 @@ import {
   vote,
   submitTrajectory,
   type System,
+  distinctSeats,
 } from "../helpers/system";
 import { checkpointProof, splitStepProof, splitTrajectory, stepProof, type SplitTrajectory } from "../helpers/trees";
 import { proof, rangeProof, stepLeaf, type Hex } from "../helpers/merkle";
@@ -227,7 +228,8 @@ describe("DisputeManager.proveBoundaryMismatch", function () {
       const jurors = await drawCommittee(sys, disputeId);
       expect((await dm.getDispute(disputeId)).phase).to.equal(BigInt(Phase.Voting));
       const lockId = await dm.jurorLockId(disputeId, 0);
-      const freeBefore = await Promise.all(jurors.map(async (j) => (await sys.stakeManager.account(j.address)).free));
+      const seated = distinctSeats(jurors);
+      const seatLockedBefore = await Promise.all(seated.map(async ([j]) => (await sys.stakeManager.account(j.address)).seatLocked));
 
       const C = (await sys.jobMarket.getJob(jobId)).collateral;
       const { toChallenger, toJurors, toRequester, burned } = split(C);
@@ -238,12 +240,14 @@ describe("DisputeManager.proveBoundaryMismatch", function () {
       await expect(tx)
         .to.emit(dm, "WorkerConvicted")
         .withArgs(jobId, disputeId, sys.challenger.address, C, toChallenger, toJurors, toRequester, burned);
-      for (const j of jurors) await expect(tx).to.emit(sys.stakeManager, "Unlocked").withArgs(j.address, lockId, JUROR_LOCK);
+      for (const [j, n] of seated) await expect(tx).to.emit(sys.stakeManager, "Unlocked").withArgs(j.address, lockId, n * JUROR_LOCK);
       await expect(tx).not.to.emit(dm, "JurorPenalized");
       await expect(tx).to.emit(dm, "DisputeClosed").withArgs(disputeId, jobId, Ruling.WorkerFault);
-      for (let i = 0; i < jurors.length; i++) {
-        expect(await sys.stakeManager.lockedAmount(jurors[i].address, lockId)).to.equal(0n);
-        expect((await sys.stakeManager.account(jurors[i].address)).free).to.equal(freeBefore[i] + JUROR_LOCK);
+      // Seat locks go back to the reserve, unpenalised.
+      for (let i = 0; i < seated.length; i++) {
+        const [j, n] = seated[i];
+        expect(await sys.stakeManager.lockedAmount(j.address, lockId)).to.equal(0n);
+        expect((await sys.stakeManager.account(j.address)).seatLocked).to.equal(seatLockedBefore[i] - n * JUROR_LOCK);
       }
       // No ruling yet, so no coherent juror: their share burns.
       expect(await sys.stakeToken.balanceOf(DEAD)).to.equal(deadBefore + burned + toJurors);

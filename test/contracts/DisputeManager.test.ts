@@ -27,6 +27,8 @@ import {
   voteCommitment,
   ruled,
   type System,
+  emptyJuryPool,
+  distinctSeats,
 } from "../helpers/system";
 import { checkpointProof } from "../helpers/trees";
 import type { Hex } from "../helpers/merkle";
@@ -611,11 +613,13 @@ describe("DisputeManager", function () {
     });
 
     it("retries while nobody can be drawn, then voids after maxDrawWait and refunds the interval (V5.2)", async function () {
-      const { sys, jobId } = await loadFixture(systemWithJob);
+      const { sys } = await loadFixture(systemWithJob);
       const dm = sys.disputeManager;
+      // Every juror leaves; from the next epoch on the pool is empty. Then a fresh job is disputed.
+      await emptyJuryPool(sys);
+      const jobId = await submittedJob(sys);
       const id = await openDispute(sys, jobId, 1);
       await pinpoint(sys, id, 0);
-      for (const j of sys.jurors) await sys.stakeManager.connect(j).requestUnstake((await sys.stakeManager.account(j.address)).free);
       const d = await dm.getDispute(id);
       await mine(3);
       await expect(dm.drawCommittee(id)).to.emit(dm, "RandomnessRetargeted");
@@ -652,13 +656,14 @@ describe("DisputeManager", function () {
       await expect(dm.connect(jurors[0]).commitVote(disputeId, ethers.ZeroHash)).to.be.revertedWithCustomError(dm, "DisputeManagerZeroCommitment").withArgs(disputeId);
       await expect(dm.connect(jurors[0]).commitVote(disputeId, c)).to.emit(dm, "VoteCommitted").withArgs(disputeId, 0, jurors[0].address);
       expect((await dm.getVote(disputeId, 0, jurors[0].address)).commitment).to.equal(c);
-      expect((await dm.getRound(disputeId, 0)).commits).to.equal(1n);
+      // A commitment counts every seat its juror holds.
+      expect((await dm.getRound(disputeId, 0)).commits).to.equal((await dm.getVote(disputeId, 0, jurors[0].address)).seats);
       await expect(dm.connect(jurors[0]).commitVote(disputeId, c)).to.be.revertedWithCustomError(dm, "DisputeManagerAlreadyCommitted");
       await expect(dm.connect(sys.stranger).commitVote(disputeId, c)).to.be.revertedWithCustomError(dm, "DisputeManagerNotJuror");
       await expect(dm.connect(jurors[0]).revealVote(disputeId, FAULT, salt)).to.be.revertedWithCustomError(dm, "DisputeManagerRevealNotOpen");
       const [commitEnd] = await dm.votingWindows(disputeId);
       await time.increaseTo(commitEnd + 1n);
-      await expect(dm.connect(jurors[1]).commitVote(disputeId, c)).to.be.revertedWithCustomError(dm, "DisputeManagerDeadlinePassed").withArgs(disputeId, commitEnd);
+      await expect(dm.connect(jurors[jurors.length - 1]).commitVote(disputeId, c)).to.be.revertedWithCustomError(dm, "DisputeManagerDeadlinePassed").withArgs(disputeId, commitEnd);
       await expect(dm.connect(jurors[0]).revealVote(disputeId, FAULT, salt)).to.emit(dm, "VoteRevealed").withArgs(disputeId, 0, jurors[0].address, FAULT);
     });
 
@@ -666,8 +671,8 @@ describe("DisputeManager", function () {
       const { sys, disputeId, jurors } = await loadFixture(withCommittee);
       const dm = sys.disputeManager;
       const salt = ethers.id("s") as Hex;
-      for (const j of jurors) await dm.connect(j).commitVote(disputeId, voteCommitment(disputeId, 0, j.address, HONEST, salt));
-      // everyone committed: the reveal opens early
+      for (const [j] of distinctSeats(jurors)) await dm.connect(j).commitVote(disputeId, voteCommitment(disputeId, 0, j.address, HONEST, salt));
+      // every seat committed: the reveal opens early
       await expect(dm.connect(jurors[0]).revealVote(disputeId, 0, salt)).to.be.revertedWithCustomError(dm, "DisputeManagerInvalidVote").withArgs(0);
       await expect(dm.connect(jurors[0]).revealVote(disputeId, 4, salt)).to.be.revertedWithCustomError(dm, "DisputeManagerInvalidVote").withArgs(4);
       await expect(dm.connect(jurors[0]).revealVote(disputeId, FAULT, salt)).to.be.revertedWithCustomError(dm, "DisputeManagerCommitmentMismatch");
@@ -676,7 +681,7 @@ describe("DisputeManager", function () {
       await expect(dm.connect(sys.stranger).revealVote(disputeId, HONEST, salt)).to.be.revertedWithCustomError(dm, "DisputeManagerCommitmentMismatch");
       const [, revealEnd] = await dm.votingWindows(disputeId);
       await time.increaseTo(revealEnd + 1n);
-      await expect(dm.connect(jurors[1]).revealVote(disputeId, HONEST, salt)).to.be.revertedWithCustomError(dm, "DisputeManagerDeadlinePassed");
+      await expect(dm.connect(jurors[jurors.length - 1]).revealVote(disputeId, HONEST, salt)).to.be.revertedWithCustomError(dm, "DisputeManagerDeadlinePassed");
     });
 
     it("a juror's answered availability challenge extends the commit window (V4.1)", async function () {
@@ -1084,7 +1089,7 @@ describe("DisputeManager", function () {
       const dm = sys.disputeManager;
       expect((await dm.getDispute(1)).phase).to.equal(Phase.None);
       expect((await dm.getRound(1, 0)).jurors).to.deep.equal([]);
-      expect((await dm.getVote(1, 0, sys.stranger.address)).drawn).to.equal(false);
+      expect((await dm.getVote(1, 0, sys.stranger.address)).seats).to.equal(0n);
       expect((await dm.getAppeal(1, 0)).bond).to.equal(0n);
       expect((await dm.getCommitment(ethers.ZeroHash)).challenger).to.equal(ethers.ZeroAddress);
       expect(await dm.bountyDispute(1)).to.equal(0n);

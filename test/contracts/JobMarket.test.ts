@@ -604,29 +604,6 @@ describe("JobMarket", function () {
     });
   });
 
-  describe("auditSeed", function () {
-    it("reverts before submission", async function () {
-      const fx = await loadFixture(fixture);
-      const id = await createAndClaim(fx);
-      await expect(fx.jobMarket.auditSeed(id)).to.be.revertedWithCustomError(fx.jobMarket, "JobMarketNotSubmitted").withArgs(id);
-    });
-
-    it("reverts until the block after submission is mined, then is that block's hash", async function () {
-      const fx = await loadFixture(fixture);
-      const id = await createClaimSubmit(fx);
-      const b = (await fx.jobMarket.getJob(id)).submittedBlock;
-      await expect(fx.jobMarket.auditSeed(id))
-        .to.be.revertedWithCustomError(fx.jobMarket, "JobMarketSeedUnavailable")
-        .withArgs(id, b + 1n);
-      // eth_call runs at the latest block's number: b + 1 must be strictly older
-      await mine(1);
-      await expect(fx.jobMarket.auditSeed(id)).to.be.revertedWithCustomError(fx.jobMarket, "JobMarketSeedUnavailable");
-      await mine(1);
-      const block = await ethers.provider.getBlock(Number(b + 1n));
-      expect(await fx.jobMarket.auditSeed(id)).to.equal(block?.hash);
-    });
-  });
-
   describe("checkpointCount", function () {
     it("reverts for an unknown job", async function () {
       const fx = await loadFixture(fixture);
@@ -1066,7 +1043,7 @@ describe("JobMarket", function () {
       expect(await fx.payToken.balanceOf(fx.requester.address)).to.equal(before - REWARD);
       expect(await fx.payToken.balanceOf(await fx.jobMarket.getAddress())).to.equal(0n);
       expect(await fx.payToken.balanceOf(await fx.auditManager.getAddress())).to.equal(0n);
-      expect(await fx.stakeManager.account(fx.worker.address)).to.deep.equal([WORKER_STAKE, 0n, 0n, 0n, 0n]);
+      expect(await fx.stakeManager.account(fx.worker.address)).to.deep.equal([WORKER_STAKE, 0n, 0n, 0n, 0n, 0n, 0n, 0n, 0n]);
     });
 
     it("claim expiry: the first worker is penalised, a second worker completes and is paid", async function () {

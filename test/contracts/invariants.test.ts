@@ -85,6 +85,8 @@ interface World {
   sybil: HardhatEthersSigner;
   /** A juror who, when drawn, never commits nor reveals. */
   silent: HardhatEthersSigner;
+  /** A juror who never re-executes: it always votes the prior, WorkerHonest (v3 V10). */
+  lazy: HardhatEthersSigner;
   workers: HardhatEthersSigner[];
   actorAddresses: string[];
   /** The only accounts the JobMarket may ever credit: the requester and the workers. */
@@ -96,7 +98,10 @@ interface World {
 }
 
 /** Counts of the adversarial checks that actually fired (printed at the end: each must be > 0). */
-const adversary = { convictionsPriced: 0, sybilBounties: 0, silentSlashed: 0, muteSlashed: 0, drives: 0, driveCalls: new Map<string, number>() };
+const adversary = {
+  convictionsPriced: 0, sybilBounties: 0, silentSlashed: 0, muteSlashed: 0, drives: 0, driveCalls: new Map<string, number>(),
+  grinds: 0, lazyVotes: 0,
+};
 
 /** Interval 1's step tree: honest, or lying at its first or last leaf. */
 function trajectory(sys: System, kind: TrajKind): SplitTrajectory {
@@ -193,7 +198,7 @@ async function base(): Promise<World> {
   const trajectories = { honest: trajectory(sys, "honest"), start: trajectory(sys, "start"), end: trajectory(sys, "end") };
   const payees = [sys.requester.address, sys.worker.address, worker2.address];
   const w: World = {
-    sys, probe, actors, sybil, silent: sys.jurors[0], actorAddresses: [...actors, sybil].map((a) => a.address), payees, workers: [sys.worker, worker2], trajectories,
+    sys, probe, actors, sybil, silent: sys.jurors[0], lazy: sys.jurors[1], actorAddresses: [...actors, sybil].map((a) => a.address), payees, workers: [sys.worker, worker2], trajectories,
     jurorLock: (await sys.disputeManager.params()).jurorLock, challengerBps: BigInt((await sys.disputeManager.params()).challengerBps),
     model: { jobs: new Map(), votes: new Map(), salts: 0, disputes: 0, chunks: 0, commitments: [], tainted: new Set(), sybilDisputes: [] },
   };
@@ -358,12 +363,13 @@ async function guardConviction(w: World, jobId: bigint, disputeId: bigint, chall
 
 /**
  * resolve(), checking from its events that the silent juror, when drawn in the round, loses its whole
- * jurorLock, and that no juror loses more than that.
+ * jurorLock on every seat it holds, and that no juror loses more than its seats' locks.
  */
 async function resolveChecked(w: World, id: bigint, from: HardhatEthersSigner): Promise<boolean> {
   const dm = w.sys.disputeManager;
   const d = await dm.getDispute(id);
-  const silentDrawn = Number(d.phase) === Phase.Voting && (await dm.getVote(id, d.round, w.silent.address)).drawn;
+  const voting = Number(d.phase) === Phase.Voting;
+  const silentSeats = voting ? (await dm.getVote(id, d.round, w.silent.address)).seats : 0n;
   const sent = await sendTx(dm.connect(from).resolve(id, GAS));
   if (sent === null) return false;
   const receipt = (await ethers.provider.getTransactionReceipt(sent.hash))!;
@@ -372,15 +378,51 @@ async function resolveChecked(w: World, id: bigint, from: HardhatEthersSigner): 
   for (const log of receipt.logs) {
     if (log.topics[0] !== topic) continue;
     const e = dm.interface.parseLog(log)!;
-    expect(e.args.amount as bigint, `juror ${e.args.juror} penalized beyond its lock`).to.be.lte(w.jurorLock);
-    if (e.args.amount === w.jurorLock) adversary.muteSlashed++;
+    const seats = (await dm.getVote(id, d.round, e.args.juror as string)).seats;
+    expect(e.args.amount as bigint, `juror ${e.args.juror} penalized beyond its seats' locks`).to.be.lte(w.jurorLock * seats);
+    if (e.args.amount === w.jurorLock * seats) adversary.muteSlashed++;
     if (e.args.juror === w.silent.address) silentLost += e.args.amount as bigint;
   }
-  if (silentDrawn) {
-    expect(silentLost, `silent juror drawn in round ${d.round} of dispute ${id}: loses its whole jurorLock`).to.equal(w.jurorLock);
+  if (silentSeats > 0n) {
+    expect(silentLost, `silent juror drawn in round ${d.round} of dispute ${id}: loses its whole jurorLock per seat`).to.equal(w.jurorLock * silentSeats);
     adversary.silentSlashed++;
   }
   return true;
+}
+
+/**
+ * The stake grinder (v3 V3.3): once a dispute's seed block is mined and before its draw, an actor
+ * moves stake every way it can (reserve in and out, free stake, unbonding). No weight may move:
+ * every actor's draw weight and the total are the same after the moves, so the draw that follows
+ * picks what it would have picked without them.
+ */
+async function grind(w: World, id: bigint, act: Action): Promise<boolean> {
+  const { stakeManager: sm, disputeManager: dm, stakeToken } = w.sys;
+  const d = await dm.getDispute(id);
+  if (Number(d.phase) !== Phase.AwaitingDraw || d.randomnessBlock === 0n) return false;
+  const now = BigInt(await ethers.provider.getBlockNumber());
+  if (d.randomnessBlock >= now) await mine(d.randomnessBlock - now + 1n);
+  if ((await sm.currentEpoch()) !== d.drawEpoch) return false;
+  // Changes queued before this epoch began belong to its snapshot: settle them first (the draw would).
+  await send(sm.connect(w.sys.stranger).applyQueued(1_000, GAS));
+  const weights = async (): Promise<bigint[]> => [await sm.totalJurorWeight(), ...(await Promise.all(w.actors.map((a) => sm.jurorWeight(a.address))))];
+  const before = await weights();
+  const grinder = pick(w.actors, act.a);
+  const amount = BigInt(1 + (act.b % 900)) * E18;
+  await stakeToken.mint(grinder.address, amount);
+  const acc = await sm.account(grinder.address);
+  const moves = [
+    () => sm.connect(grinder).stakeForJury(amount, GAS),
+    () => sm.connect(grinder).leaveJury(acc.reserve / 2n + 1n, GAS),
+    () => sm.connect(grinder).stake(amount, GAS),
+    () => sm.connect(grinder).joinJury(acc.free / 2n + 1n, GAS),
+    () => sm.connect(grinder).requestUnstake(acc.free / 3n + 1n, GAS),
+    () => sm.connect(grinder).applyQueued(100, GAS),
+  ];
+  for (let i = 0; i < moves.length; i++) if (((act.c >> i) & 1) === 1 || i === act.c % moves.length) await send(moves[i]());
+  expect(await weights(), `dispute ${id}: weights moved between its seed and its draw (V3.3)`).to.deep.equal(before);
+  adversary.grinds++;
+  return send(dm.connect(grinder).drawCommittee(id, GAS));
 }
 
 // ------------------------------------------------------------------ actions
@@ -424,6 +466,26 @@ async function run(w: World, act: Action): Promise<boolean> {
       // Sometimes more than the free stake: must revert whatever is locked.
       const amount = (acc.free * BigInt(1 + (act.b % 100))) / 100n + (act.c % 4 === 0 ? 1n : 0n);
       return send(sys.stakeManager.connect(actor).requestUnstake(amount, GAS));
+    }
+    case "stakeForJury": {
+      const amount = BigInt(1 + (act.b % 500)) * E18;
+      await sys.stakeToken.mint(actor.address, amount);
+      return send(sys.stakeManager.connect(actor).stakeForJury(amount, GAS));
+    }
+    case "joinJury": {
+      const acc = await sys.stakeManager.account(actor.address);
+      return send(sys.stakeManager.connect(actor).joinJury((acc.free * BigInt(1 + (act.b % 100))) / 100n + (act.c % 5 === 0 ? 1n : 0n), GAS));
+    }
+    case "leaveJury": {
+      const acc = await sys.stakeManager.account(actor.address);
+      const amount = ((acc.reserve + acc.pendingJoin) * BigInt(1 + (act.b % 100))) / 100n + (act.c % 5 === 0 ? 1n : 0n);
+      return send(sys.stakeManager.connect(actor).leaveJury(amount, GAS));
+    }
+    case "applyQueued":
+      return send(sys.stakeManager.connect(actor).applyQueued(1 + (act.b % 8), GAS));
+    case "nextEpoch": {
+      await time.increaseTo(await sys.stakeManager.epochStart((await sys.stakeManager.currentEpoch()) + 1n));
+      return true;
     }
     case "withdrawStake":
       return send(sys.stakeManager.connect(act.c % 2 === 0 ? sys.jurors[sys.jurors.length - 1] : actor).withdraw(GAS));
@@ -589,6 +651,8 @@ async function runDispute(w: World, act: Action, actorPicked: HardhatEthersSigne
       if (act.c % 4 !== 0 && d.randomnessBlock >= now) await mine(d.randomnessBlock - now + 1n);
       return send(dm.connect(actor).drawCommittee(id, GAS));
     }
+    case "grind":
+      return grind(w, id, act);
     case "commitVotes": {
       if (Number(d.phase) !== Phase.Voting) return false;
       const r = await dm.getRound(id, d.round);
@@ -596,8 +660,11 @@ async function runDispute(w: World, act: Action, actorPicked: HardhatEthersSigne
       for (let i = 0; i < r.jurors.length; i++) {
         if (((act.c >> i) & 1) === 0 && act.c % 7 !== 0) continue; // some jurors stay silent
         if (r.jurors[i] === w.silent.address) continue; // the silent juror always does
-        // Jurors vote the truth of the step, except in one action in four where they vote at random.
-        const vote = act.a % 4 === 0 ? 1 + ((act.a + i) % 3) : truth(w, d);
+        // Jurors vote the truth of the step, except in one action in four where they vote at random;
+        // the lazy juror never re-executes and always votes the prior (WorkerHonest).
+        const lazy = r.jurors[i] === w.lazy.address;
+        const vote = lazy ? 2 : act.a % 4 === 0 ? 1 + ((act.a + i) % 3) : truth(w, d);
+        if (lazy) adversary.lazyVotes++;
         const salt = ethers.id(`v:${w.model.salts++}`) as Hex;
         const ok = await send(dm.connect(signer(w, r.jurors[i])).commitVote(id, voteCommitment(id, Number(d.round), r.jurors[i], vote, salt), GAS));
         if (ok) w.model.votes.set(`${id}:${d.round}:${r.jurors[i]}`, { vote, salt });
@@ -704,6 +771,7 @@ const KINDS: [string, number][] = [
   ["answerChunk", 2], ["timeoutChunk", 1], ["settle", 1], ["floodCommit", 1], ["expireCommitment", 1], ["proveLeaves", 1],
   ["reopen", 1], ["draw", 3], ["commitVotes", 4], ["revealVotes", 4], ["resolve", 3],
   ["appeal", 1], ["finalizeRuling", 3], ["closeMoot", 1], ["withdrawCredits", 3], ["timeJump", 3], ["mine", 1], ["sybil", 4],
+  ["stakeForJury", 1], ["joinJury", 1], ["leaveJury", 1], ["applyQueued", 1], ["nextEpoch", 1], ["grind", 3],
 ];
 
 const actionArb: fc.Arbitrary<Action> = fc.record({
@@ -956,7 +1024,8 @@ describe("System invariants (random call sequences)", function () {
     console.log(`      V5.2 drives ${adversary.drives}, stranger calls that moved state: ${calls}`);
     console.log(
       `      adversaries: convictions of the sybil's worker priced ${adversary.convictionsPriced} (sybil paid a bounty in ${adversary.sybilBounties}), ` +
-        `juror who never revealed slashed ${adversary.muteSlashed} (the silent juror ${adversary.silentSlashed})`,
+        `juror who never revealed slashed ${adversary.muteSlashed} (the silent juror ${adversary.silentSlashed}), ` +
+        `stake grinds before a draw ${adversary.grinds}, lazy juror votes ${adversary.lazyVotes}`,
     );
     console.log(`      state changes by action: ${[...byKind].sort().map(([k, n]) => `${k} ${n}`).join(", ")}`);
     expect(stats.effective).to.be.greaterThan(stats.actions / 5);
@@ -965,6 +1034,7 @@ describe("System invariants (random call sequences)", function () {
       for (const k of ["settle", "reopen", "expireCommitment", "sybil"]) expect(byKind.get(k) ?? 0, `${k} never changed state`).to.be.greaterThan(0);
       expect(adversary.sybilBounties, "no conviction paid the sybil").to.be.greaterThan(0);
       expect(adversary.silentSlashed, "the silent juror was never drawn and settled").to.be.greaterThan(0);
+      expect(adversary.grinds, "the stake grinder never ground a draw").to.be.greaterThan(0);
     }
   });
 });

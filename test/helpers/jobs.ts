@@ -17,6 +17,7 @@ import type {
 } from "../../typechain-types";
 import { BlockhashRandomness__factory, TestToken__factory } from "../../typechain-types";
 import { deployUPow } from "../../scripts/lib/deploy";
+import { enterNextEpoch, stakeAccount, TEST_EPOCHS } from "./staking";
 import { defaultParams } from "../../scripts/lib/params";
 import type { IJobMarket } from "../../typechain-types/contracts/JobMarket";
 import { buildTrajectory, proof, sha256, type Hex, type Trajectory } from "./merkle";
@@ -79,22 +80,19 @@ async function deployJobs(stakeToken: TestToken): Promise<JobsFixture> {
     unbondingPeriod: Number(UNBONDING_PERIOD),
     minJurorStake: MIN_JUROR_STAKE,
     auditorPenalty: AUDITOR_PENALTY,
+    ...TEST_EPOCHS,
   });
   const { stakeManager, jobMarket, auditManager, disputeManager, dataAvailability } = d;
   const randomness = BlockhashRandomness__factory.connect(d.contracts.Randomness!.address, admin);
   await jobMarket.grantRole(await jobMarket.DISPUTE_ROLE(), disputer.address);
 
-  for (const [who, amount] of [
-    [worker, WORKER_STAKE],
-    [worker2, WORKER_STAKE],
-    ...auditors.map((a) => [a, AUDITOR_STAKE] as const),
-  ] as const) {
-    await stakeToken.mint(who.address, amount);
-    await stakeToken.connect(who).approve(await stakeManager.getAddress(), amount);
-    await stakeManager.connect(who).stake(amount);
-  }
+  await stakeAccount(stakeManager, stakeToken, worker, WORKER_STAKE);
+  await stakeAccount(stakeManager, stakeToken, worker2, WORKER_STAKE);
+  // Auditors: free stake for attestation locks, a reserve of the same size for draw weight.
+  for (const a of auditors) await stakeAccount(stakeManager, stakeToken, a, AUDITOR_STAKE, AUDITOR_STAKE);
   await payToken.mint(requester.address, 1_000_000n * E18);
   await payToken.connect(requester).approve(await jobMarket.getAddress(), ethers.MaxUint256);
+  await enterNextEpoch(stakeManager);
 
   return {
     admin, requester, worker, worker2, disputer, stranger, auditors,

@@ -28,6 +28,7 @@ import type { DisputeManagerLibraryAddresses } from "../../typechain-types/facto
 import type { IDataAvailability } from "../../typechain-types/contracts/DataAvailability";
 import type { IJobMarket } from "../../typechain-types/contracts/JobMarket";
 import { deployUPow } from "../../scripts/lib/deploy";
+import { enterNextEpoch, stakeAccount, TEST_EPOCHS } from "./staking";
 import { defaultParams, type DeployParams } from "../../scripts/lib/params";
 import { proof, rangeProof, stepLeaf, type Hex } from "./merkle";
 import { checkpointProof, dataTree, fakeFile, fileTrajectory, stepProof, type DataTree, type FileTrajectory, type SplitTrajectory } from "./trees";
@@ -145,6 +146,7 @@ export function fixtureParams(stakingToken: string, payToken: string, opts: Syst
     unbondingPeriod: Number(UNBONDING_PERIOD),
     minJurorStake: MIN_JUROR_STAKE,
     auditorPenalty: AUDITOR_PENALTY,
+    ...TEST_EPOCHS,
     dispute: { ...p.dispute, ...opts.dispute },
     availability: { ...p.availability, ...opts.availability },
   };
@@ -160,12 +162,9 @@ async function deploySystemWith(stakeToken: TestToken, opts: SystemOptions = {})
   const { stakeManager, jobMarket, auditManager, disputeManager, dataAvailability } = d;
   const randomness = BlockhashRandomness__factory.connect(d.contracts.Randomness!.address, admin);
 
-  const stakes: [HardhatEthersSigner, bigint][] = [[worker, WORKER_STAKE], ...jurors.map((j) => [j, JUROR_STAKE] as [HardhatEthersSigner, bigint])];
-  for (const [who, amount] of stakes) {
-    await stakeToken.mint(who.address, amount);
-    await stakeToken.connect(who).approve(await stakeManager.getAddress(), amount);
-    await stakeManager.connect(who).stake(amount);
-  }
+  // Jurors hold free stake (attestations) and a juror reserve of the same size (draw weight).
+  await stakeAccount(stakeManager, stakeToken, worker, WORKER_STAKE);
+  for (const j of jurors) await stakeAccount(stakeManager, stakeToken, j, JUROR_STAKE, JUROR_STAKE);
   // Bond money for everyone who may challenge, appeal or demand data.
   for (const who of [challenger, challenger2, stranger, worker, ...jurors]) {
     await stakeToken.mint(who.address, 10_000n * E18);
@@ -174,6 +173,7 @@ async function deploySystemWith(stakeToken: TestToken, opts: SystemOptions = {})
   }
   await payToken.mint(requester.address, 1_000_000n * E18);
   await payToken.connect(requester).approve(await jobMarket.getAddress(), ethers.MaxUint256);
+  await enterNextEpoch(stakeManager);
 
   return {
     admin, requester, worker, challenger, challenger2, stranger, jurors,
@@ -297,8 +297,25 @@ export async function drawCommittee(sys: System, disputeId: bigint): Promise<Har
   const now = BigInt(await ethers.provider.getBlockNumber());
   if (d.randomnessBlock >= now) await mine(d.randomnessBlock - now + 1n);
   await sys.disputeManager.drawCommittee(disputeId);
-  const round = await sys.disputeManager.getRound(disputeId, d.round);
-  return round.jurors.map((a) => signerOf(sys, a));
+  return seatsOf(sys, disputeId, d.round);
+}
+
+/** Each account of a per-seat committee list once, with the seats it holds. */
+export function distinctSeats(seats: HardhatEthersSigner[]): [HardhatEthersSigner, bigint][] {
+  const out = new Map<string, [HardhatEthersSigner, bigint]>();
+  for (const s of seats) out.set(s.address, [s, (out.get(s.address)?.[1] ?? 0n) + 1n]);
+  return [...out.values()];
+}
+
+/** The round's committee, one entry per seat: an account holding n seats appears n times in a row. */
+export async function seatsOf(sys: System, disputeId: bigint, round: bigint | number): Promise<HardhatEthersSigner[]> {
+  const r = await sys.disputeManager.getRound(disputeId, round);
+  const out: HardhatEthersSigner[] = [];
+  for (const a of r.jurors) {
+    const { seats } = await sys.disputeManager.getVote(disputeId, round, a);
+    for (let i = 0n; i < seats; i++) out.push(signerOf(sys, a));
+  }
+  return out;
 }
 
 export function signerOf(sys: System, address: string): HardhatEthersSigner {
@@ -310,19 +327,21 @@ export function signerOf(sys: System, address: string): HardhatEthersSigner {
 
 /**
  * Commits the given votes (0 = juror stays silent), moves to the reveal phase, and reveals them.
- * `votes[i]` belongs to `jurors[i]`.
+ * `votes[i]` belongs to `jurors[i]` (one entry per seat, as `drawCommittee` returns them); a juror
+ * holding several seats votes once for all of them, as its first seat says.
  */
 export async function vote(sys: System, disputeId: bigint, jurors: HardhatEthersSigner[], votes: number[]): Promise<void> {
   const d = await sys.disputeManager.getDispute(disputeId);
   const round = Number(d.round);
+  const first = (i: number): boolean => jurors.findIndex((j) => j.address === jurors[i].address) === i;
   for (let i = 0; i < jurors.length; i++) {
-    if (votes[i] === 0) continue;
+    if (votes[i] === 0 || !first(i)) continue;
     const salt = ethers.id(`vote:${i}`) as Hex;
     await sys.disputeManager.connect(jurors[i]).commitVote(disputeId, voteCommitment(disputeId, round, jurors[i].address, votes[i], salt));
   }
   await time.increaseTo(d.commitEnd + 1n);
   for (let i = 0; i < jurors.length; i++) {
-    if (votes[i] === 0) continue;
+    if (votes[i] === 0 || !first(i)) continue;
     await sys.disputeManager.connect(jurors[i]).revealVote(disputeId, votes[i], ethers.id(`vote:${i}`));
   }
 }
@@ -353,4 +372,14 @@ export async function submitTrajectory(sys: System, traj: SplitTrajectory): Prom
     .connect(sys.worker)
     .submitResult(jobId, traj.checkpointRoot, traj.stateHashes[T], "ipfs://result", traj.stepRoots[0], proof(traj.checkpointLeaves, 0), proof(traj.checkpointLeaves, n - 1));
   return jobId;
+}
+
+/** Every fixture juror leaves the jury and the next epoch begins: nobody can be drawn any more
+ * (weights change only at epoch boundaries, v3 V3.1). */
+export async function emptyJuryPool(sys: System): Promise<void> {
+  for (const j of sys.jurors) {
+    const a = await sys.stakeManager.account(j.address);
+    if (a.reserve + a.pendingJoin > 0n) await sys.stakeManager.connect(j).leaveJury(a.reserve + a.pendingJoin - a.pendingLeave);
+  }
+  await enterNextEpoch(sys.stakeManager);
 }

@@ -69,9 +69,10 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
     const auditManager = AuditManager__factory.connect(config.auditManager, provider);
     const disputeManager = DisputeManager__factory.connect(config.disputeManager, provider);
     // Availability challenges (chunks, leaves) live in the DataAvailability the DisputeManager uses.
-    const [tokenAddress, randomnessAddress, dataAvailabilityAddress] = await startupRetry(signal, log, "contract addresses", () =>
-      Promise.all([disputeManager.stakingToken(), disputeManager.randomness(), disputeManager.dataAvailability()]),
+    const [tokenAddress, randomnessAddress, dataAvailabilityAddress, stakeManagerAddress] = await startupRetry(signal, log, "contract addresses", () =>
+      Promise.all([disputeManager.stakingToken(), disputeManager.randomness(), disputeManager.dataAvailability(), disputeManager.stakeManager()]),
     );
+    const stakeManager = StakeManager__factory.connect(stakeManagerAddress, provider);
     const dataAvailability = DataAvailability__factory.connect(dataAvailabilityAddress, provider);
     const stakingToken = IERC20__factory.connect(tokenAddress, provider);
     const randomness = BlockhashRandomness__factory.connect(randomnessAddress, provider);
@@ -93,7 +94,7 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
     cleanup.unshift(() => scheduler.close());
     const records = new DaemonRecords(journal.kv);
     const ctx: PlayerContext = {
-      me, jobMarket, auditManager, disputeManager, dataAvailability, randomness, stakingToken, fromBlock: config.startBlock, records, scheduler,
+      me, jobMarket, auditManager, disputeManager, dataAvailability, randomness, stakeManager, stakingToken, fromBlock: config.startBlock, records, scheduler,
       responder: new Responder(sender, log.child({ component: "responder" })),
       minedBlock: (key) => {
         const i = journal.getIntent(key);

@@ -11,6 +11,7 @@ import { mine, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { TestToken__factory, type DataAvailability, type DisputeManager, type JobMarket, type StakeManager, type TestToken } from "../../../typechain-types";
 import type { IJobMarket } from "../../../typechain-types/contracts/JobMarket";
+import { enterNextEpoch, stakeAccount, TEST_EPOCHS } from "../../helpers/staking";
 import { deployUPow } from "../../../scripts/lib/deploy";
 import { defaultParams, type DeployParams } from "../../../scripts/lib/params";
 import { levels as levelsOf, proof, sha256, stepLeaf as stepLeafHash, type Hex } from "../../helpers/merkle";
@@ -61,7 +62,7 @@ export async function deployAdversarial(tweak: (p: DeployParams) => void = () =>
   const signers = await ethers.getSigners();
   const [admin, requester, worker, sybil, challenger, challenger2, stranger] = signers;
   const jurors = signers.slice(7, 7 + nJurors);
-  const params: DeployParams = { ...defaultParams(), testTokens: true };
+  const params: DeployParams = { ...defaultParams(), testTokens: true, ...TEST_EPOCHS };
   tweak(params);
   const d = await deployUPow(admin, params);
   const stakeToken = TestToken__factory.connect(d.contracts.StakingToken!.address, admin);
@@ -69,11 +70,8 @@ export async function deployAdversarial(tweak: (p: DeployParams) => void = () =>
   const sm = await d.stakeManager.getAddress();
   const dm = await d.disputeManager.getAddress();
   const da = await d.dataAvailability.getAddress();
-  for (const [who, amount] of [[worker, WORKER_STAKE], ...jurors.map((j) => [j, JUROR_STAKE] as const)] as const) {
-    await stakeToken.mint(who.address, amount);
-    await stakeToken.connect(who).approve(sm, amount);
-    await d.stakeManager.connect(who).stake(amount);
-  }
+  await stakeAccount(d.stakeManager, stakeToken, worker, WORKER_STAKE);
+  for (const j of jurors) await stakeAccount(d.stakeManager, stakeToken, j, JUROR_STAKE, JUROR_STAKE);
   // Everyone who may bond (challengers, the sybil, the worker for appeals, jurors for juror challenges).
   for (const who of [worker, sybil, challenger, challenger2, stranger, ...jurors]) {
     await stakeToken.mint(who.address, CHALLENGER_FUNDS);
@@ -82,6 +80,7 @@ export async function deployAdversarial(tweak: (p: DeployParams) => void = () =>
   }
   await payToken.mint(requester.address, 1_000_000n * E18);
   await payToken.connect(requester).approve(await d.jobMarket.getAddress(), ethers.MaxUint256);
+  await enterNextEpoch(d.stakeManager);
   return {
     admin, requester, worker, sybil, challenger, challenger2, stranger, jurors, params, stakeToken, payToken,
     stakeManager: d.stakeManager, jobMarket: d.jobMarket, disputeManager: d.disputeManager, dataAvailability: d.dataAvailability,
@@ -183,13 +182,19 @@ export async function signerOf(address: string): Promise<HardhatEthersSigner> {
   return s;
 }
 
-/** Mines past the randomness block and draws; returns the round's jurors as signers. */
+/** Mines past the randomness block and draws; returns the round's seats as signers (an account
+ * holding n seats appears n times in a row). */
 export async function draw(fx: Adversarial, disputeId: bigint): Promise<HardhatEthersSigner[]> {
   await mine(fx.params.dispute.randomnessDelay + 1);
   await fx.disputeManager.drawCommittee(disputeId);
   const d = await fx.disputeManager.getDispute(disputeId);
   const r = await fx.disputeManager.getRound(disputeId, d.round);
-  return Promise.all(r.jurors.map((a) => signerOf(a)));
+  const out: HardhatEthersSigner[] = [];
+  for (const a of r.jurors) {
+    const { seats } = await fx.disputeManager.getVote(disputeId, d.round, a);
+    for (let i = 0n; i < seats; i++) out.push(await signerOf(a));
+  }
+  return out;
 }
 
 export function voteCommitment(disputeId: bigint, round: bigint | number, juror: string, vote: number, salt: Hex): string {
@@ -204,19 +209,22 @@ export function voteCommitment(disputeId: bigint, round: bigint | number, juror:
  */
 export async function vote(fx: Adversarial, disputeId: bigint, jurors: HardhatEthersSigner[], votes: number[]): Promise<void> {
   const round = (await fx.disputeManager.getDispute(disputeId)).round;
+  // A juror holding several seats votes once for all of them, as its first seat says.
+  const first = (i: number): boolean => jurors.findIndex((j) => j.address === jurors[i].address) === i;
   for (let i = 0; i < jurors.length; i++) {
-    if (!votes[i]) continue;
+    if (!votes[i] || !first(i)) continue;
     const salt = saltOf(`vote:${disputeId}:${round}:${i}`);
     await fx.disputeManager.connect(jurors[i]).commitVote(disputeId, voteCommitment(disputeId, round, jurors[i].address, votes[i], salt));
   }
   const [commitEnd] = await fx.disputeManager.votingWindows(disputeId);
-  if (votes.slice(0, jurors.length).some((v) => !v)) await time.increaseTo(commitEnd + 1n);
+  const silent = jurors.some((_, i) => first(i) && !votes[i]);
+  if (silent) await time.increaseTo(commitEnd + 1n);
   for (let i = 0; i < jurors.length; i++) {
-    if (!votes[i]) continue;
+    if (!votes[i] || !first(i)) continue;
     const salt = saltOf(`vote:${disputeId}:${round}:${i}`);
     await fx.disputeManager.connect(jurors[i]).revealVote(disputeId, votes[i], salt);
   }
-  if (votes.slice(0, jurors.length).some((v) => !v)) {
+  if (silent) {
     const [, revealEnd] = await fx.disputeManager.votingWindows(disputeId);
     await time.increaseTo(revealEnd + 1n);
   }

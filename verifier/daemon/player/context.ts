@@ -3,7 +3,7 @@
  * this node's records, the scheduler, the responder and the checks. Built once by the service.
  */
 import type { Logger } from "pino";
-import type { AuditManager, BlockhashRandomness, DataAvailability, DisputeManager, IERC20, JobMarket } from "../../../typechain-types";
+import type { AuditManager, BlockhashRandomness, DataAvailability, DisputeManager, IERC20, JobMarket, StakeManager } from "../../../typechain-types";
 import type { UPowMetrics } from "../../chain/metrics";
 import type { ResultIndex } from "../../protocol/resultIndex";
 import type { ArtifactClient } from "../check/artifacts";
@@ -17,8 +17,8 @@ import type { Responder } from "../responder/responder";
 import type { Scheduler } from "../scheduler/scheduler";
 import type { DisputePolicy, JobPolicy } from "../solver/types";
 
-export type JobMarketView = Pick<JobMarket, "getJob" | "jobTerms" | "auditSeed" | "checkpointCount" | "interface" | "filters" | "queryFilter" | "getAddress">;
-export type AuditManagerView = Pick<AuditManager, "getAudit" | "auditorState" | "credits" | "interface" | "getAddress">;
+export type JobMarketView = Pick<JobMarket, "getJob" | "jobTerms" | "checkpointCount" | "interface" | "filters" | "queryFilter" | "getAddress">;
+export type AuditManagerView = Pick<AuditManager, "getAudit" | "auditorState" | "canDraw" | "sampleOf" | "credits" | "interface" | "getAddress">;
 export type DisputeManagerView = Pick<
   DisputeManager,
   "getDispute" | "getRound" | "getVote" | "disputeOf" | "credits" | "params" | "interface" | "filters" | "queryFilter" | "getAddress"
@@ -27,6 +27,8 @@ export type DataAvailabilityView = Pick<
   DataAvailability, "getChallenge" | "stepLeaf" | "params" | "interface" | "filters" | "queryFilter" | "getAddress"
 >;
 export type RandomnessView = Pick<BlockhashRandomness, "isAvailable" | "isExpired">;
+/** Epochs: a dispute draw waits for its epoch (v3 V3.2). */
+export type StakeManagerView = Pick<StakeManager, "currentEpoch">;
 export type TokenView = Pick<IERC20, "allowance" | "interface" | "getAddress">;
 
 /** The block all reads of one tick are made at (latest − confirmations) and its timestamp. */
@@ -42,6 +44,7 @@ export interface PlayerContext {
   disputeManager: DisputeManagerView;
   dataAvailability: DataAvailabilityView;
   randomness: RandomnessView;
+  stakeManager: StakeManagerView;
   stakingToken: TokenView;
   /** Deployment block of the JobMarket (start of event look-ups). */
   fromBlock: number;

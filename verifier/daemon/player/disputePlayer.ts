@@ -63,7 +63,7 @@ export class DisputePlayer {
       roundJurors = r.jurors.length;
       roundCommits = Number(r.commits);
       roundReveals = Number(r.reveals);
-      juror = { drawn: v.drawn, committed: v.commitment !== `0x${"00".repeat(32)}`, revealed: Number(v.vote) !== 0 };
+      juror = { drawn: v.seats > 0n, committed: v.commitment !== `0x${"00".repeat(32)}`, revealed: Number(v.vote) !== 0 };
       const stored = records.vote(id, round);
       if (juror.committed && !juror.revealed) {
         if (!stored) {
@@ -74,9 +74,15 @@ export class DisputePlayer {
       }
     }
     let randomnessReady = false;
-    if (phase === Phase.AwaitingDraw && BigInt(tick.block) > d.randomnessBlock) {
+    if (phase === Phase.AwaitingDraw) {
+      // v3 V3.2: the draw reads its epoch's frozen weights. A call after that epoch, or once a
+      // deferred draw's epoch began, schedules a fresh seed; before, it would only revert.
+      const epoch = await this.ctx.stakeManager.currentEpoch(bt);
       const rb = d.randomnessBlock;
-      randomnessReady = (await randomness.isAvailable(rb, bt)) || (await randomness.isExpired(rb, bt));
+      if (epoch > d.drawEpoch || (epoch === d.drawEpoch && rb === 0n)) randomnessReady = true;
+      else if (epoch === d.drawEpoch && BigInt(tick.block) > rb) {
+        randomnessReady = (await randomness.isAvailable(rb, bt)) || (await randomness.isExpired(rb, bt));
+      }
     }
     let maxAppeals = 0;
     let belief: DisputeFacts["belief"];

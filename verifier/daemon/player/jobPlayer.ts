@@ -49,7 +49,8 @@ export class JobPlayer {
       : [undefined, 0n];
     let seedReady = false;
     if (Number(job.status) === JobStatus.Submitted) {
-      seedReady = await jobMarket.auditSeed(this.jobId, bt).then(() => true, () => false);
+      // True when drawAuditors would draw or (re)schedule the draw's seed (v3 V3.2).
+      seedReady = await auditManager.canDraw(this.jobId, bt);
     }
     const outcome = records.audit(this.jobId);
     const challenges = records.challenges(this.jobId).map((c) => {
@@ -143,9 +144,8 @@ export class JobPlayer {
         `audit:${id}`,
         async (signal) => {
           const { spec, index } = await loadJobMaterials(ctx, id);
-          const seed = await ctx.jobMarket.auditSeed(id);
-          const terms = await ctx.jobMarket.jobTerms(id);
-          const sample = auditSample({ auditSeed: seed, jobId: id, verifier: ctx.me, checkpointCount: facts.checkpointCount, samples: Number(terms.samplesPerAuditor) });
+          // The contract's own sample: its size grows with the auditor seats this verifier holds.
+          const sample = (await ctx.auditManager.sampleOf(id, ctx.me)).map(Number);
           const unreachable = unreachableVerdict(ctx.records.unreachable(id), Date.now(), ctx.unserved);
           this.#log.info({ sample, unreachable }, "audit started");
           let outcome;
