@@ -173,13 +173,15 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
     /// @notice The sample `auditor` must attest for `jobId` (docs/encoding.md): seed
     /// `keccak256(abi.encode(auditSeed, jobId, auditor))`, candidates `keccak256(abi.encode(seed, m)) % (n−1)`
     /// for m = 0, 1, ..., repeats skipped, until min(s·seats, n−1) distinct intervals (an auditor
-    /// holding several seats checks as much as that many auditors).
+    /// holding several seats checks as much as that many auditors; an account without a seat, s).
     /// @dev Requirements: auditors drawn (the seed is known).
     function sampleOf(uint256 jobId, address auditor) public view returns (uint256[] memory sample) {
         Audit storage a = _audits[jobId];
         if (!a.drawn) revert AuditManagerNotDrawn(jobId);
         uint256 intervals = jobMarket.checkpointCount(jobId) - 1;
-        uint256 s = uint256(jobMarket.jobTerms(jobId).samplesPerAuditor) * auditorSeats[jobId][auditor];
+        // A volunteer (no seat) samples as one seat; its sample is checkable like an auditor's.
+        uint256 seats = auditorSeats[jobId][auditor];
+        uint256 s = uint256(jobMarket.jobTerms(jobId).samplesPerAuditor) * (seats == 0 ? 1 : seats);
         if (s > intervals) s = intervals;
         sample = new uint256[](s);
         bytes32 sampleSeed = keccak256(abi.encode(a.seed, jobId, auditor));

@@ -74,10 +74,11 @@ task("upow:allow-token", "Allow-lists (or with --disallow removes) a payment tok
 
 task("upow:stake", "Stakes from one of the network's accounts (local: --mint test tokens first)")
   .addParam("index", "account index of the node's accounts (npx hardhat node prints them)", undefined, types.int)
-  .addParam("amount", "whole tokens")
-  .addFlag("mint", "mint the amount first (TestToken deployments only)")
+  .addParam("amount", "whole tokens of free stake (worker collateral, auditor attestations)")
+  .addOptionalParam("jury", "whole tokens for the juror reserve (draw weight; counts from the next epoch)", "0")
+  .addFlag("mint", "mint the amounts first (TestToken deployments only)")
   .addOptionalParam("dir", "deployments directory")
-  .setAction(async (args: { index: number; amount: string; mint: boolean; dir?: string }, hre) => {
+  .setAction(async (args: { index: number; amount: string; jury: string; mint: boolean; dir?: string }, hre) => {
     const { parseUnits } = await import("ethers");
     const { TestToken__factory } = await import("../typechain-types");
     const { deployment } = await governanceContext(hre, args.dir);
@@ -86,12 +87,16 @@ task("upow:stake", "Stakes from one of the network's accounts (local: --mint tes
     const registry = await import("../verifier/chain/registry");
     const c = registry.connectDeployment(deployment, signer);
     const amount = parseUnits(args.amount, 18);
+    const jury = parseUnits(args.jury, 18);
     if (args.mint) {
       if (deployment.contracts.StakingToken.contractName !== "TestToken") throw new Error("--mint needs a TestToken deployment");
-      await (await TestToken__factory.connect(deployment.contracts.StakingToken.address, signer).mint(signer.address, amount)).wait();
+      await (await TestToken__factory.connect(deployment.contracts.StakingToken.address, signer).mint(signer.address, amount + jury)).wait();
     }
-    await (await c.stakingToken.approve(deployment.contracts.StakeManager.address, amount)).wait();
-    await (await c.stakeManager.stake(amount)).wait();
+    await (await c.stakingToken.approve(deployment.contracts.StakeManager.address, amount + jury)).wait();
+    if (amount > 0n) await (await c.stakeManager.stake(amount)).wait();
+    if (jury > 0n) await (await c.stakeManager.stakeForJury(jury)).wait();
     const a = await c.stakeManager.account(signer.address);
-    console.log(`${signer.address}: free ${a.free}, locked ${a.locked}`);
+    const epoch = await c.stakeManager.currentEpoch();
+    const from = jury > 0n ? `; the reserve weighs in draws from epoch ${a.pendingEpoch} (now ${epoch}, starts ${await c.stakeManager.epochStart(a.pendingEpoch)})` : "";
+    console.log(`${signer.address}: free ${a.free}, locked ${a.locked}, juror reserve ${a.reserve} + queued ${a.pendingJoin}${from}`);
   });

@@ -30,7 +30,7 @@ export async function snapshot(c: UPowContracts, payToken: string, parties: read
       c.auditManager.credits(payToken, p.address),
       c.disputeManager.credits(p.address),
     ]);
-    out.set(p.address, { stakeToken: st, payToken: pt, staked: acct.free + acct.locked + acct.unbonding, payCredits: jmCredit + amCredit, stakeCredits: dmCredit });
+    out.set(p.address, { stakeToken: st, payToken: pt, staked: acct.free + acct.locked + acct.unbonding + acct.reserve + acct.pendingJoin, payCredits: jmCredit + amCredit, stakeCredits: dmCredit });
   }
   return out;
 }

@@ -26,7 +26,6 @@ import { readSafetensors } from "../../../verifier/engine/safetensors";
 import { fileHashOfSync } from "../../../verifier/engine/statehash";
 import { initState, type ModelSpec } from "../../../verifier/engine/onnx";
 import { runDeploy } from "../deployCommand";
-import { setParam } from "../governance";
 import { hardhatAccountKey } from "./accounts";
 import { balanceTable, fmt, gasInBlocks, snapshot, table, type Party } from "./report";
 import { TimeKeeper } from "./timeKeeper";
@@ -176,10 +175,9 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, opts: Partial<Demo
     const fee = 10n * E18;
     const collateral = await c.jobMarket.requiredCollateral(reward);
     const workerStake = 2n * collateral;
-    // Workers stay out of the juror and auditor pools: the pool needs more free stake than they hold.
-    const minJuror = workerStake + collateral;
-    await setParam(c, "StakeManager.minJurorStake", (minJuror / E18 + 1n).toString());
-    const verifierStake = 2n * minJuror;
+    // Verifiers hold free stake for attestations and a juror reserve for draw weight; workers hold
+    // free stake only, so they are never drawn (v3 V3: the reserve weighs from the next epoch on).
+    const verifierStake = 2n * (workerStake + collateral);
     print(`  reward ${fmt(reward)} PAY + fee ${fmt(fee)}; collateral ${fmt(collateral)} STK; worker stake ${fmt(workerStake)}; verifier stake ${fmt(verifierStake)}; minJurorStake ${fmt(await c.stakeManager.minJurorStake())}`);
     await (await pay.mint(parties[0].address, 10n * (reward + fee))).wait();
     const stakeOf = (i: number) => (i === 1 || i === 2 ? workerStake : verifierStake);
@@ -187,9 +185,16 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, opts: Partial<Demo
       const s = signerOf(parties[i].address);
       const amount = stakeOf(i);
       await (await stk.mint(s.address, amount + 1_000n * E18)).wait(); // stake plus money for bonds
-      await (await stk.connect(s).approve(await c.stakeManager.getAddress(), amount)).wait();
+      const reserve = i === 1 || i === 2 ? 0n : amount;
+      await (await stk.mint(s.address, reserve)).wait();
+      await (await stk.connect(s).approve(await c.stakeManager.getAddress(), amount + reserve)).wait();
       await (await c.stakeManager.connect(s).stake(amount)).wait();
+      if (reserve > 0n) await (await c.stakeManager.connect(s).stakeForJury(reserve)).wait();
     }
+    // Nobody has anything to do before the reserves count: skip to the next epoch and apply them.
+    const nextEpoch = (await c.stakeManager.currentEpoch()) + 1n;
+    await eip1193.request({ method: "evm_setNextBlockTimestamp", params: [Number(await c.stakeManager.epochStart(nextEpoch))] });
+    await (await c.stakeManager.connect(deployer).applyQueued(1_000)).wait();
     const before = await snapshot(c, payAddress, parties);
     await endPhase("fund and stake");
 

@@ -4,6 +4,7 @@
  * (--appeal, else a log line); and, with a real worker, the assigned-auditor duty after downtime:
  * chunked backfill, drawn as the only eligible staker, attest, finalize, release, fee withdrawal.
  */
+import { enterNextEpoch } from "../../helpers/staking";
 import { expect } from "chai";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -136,9 +137,10 @@ describe("verifier daemon: dry run, reorgs, appeals, assigned auditor", function
 
   it("after downtime: chunked backfill, drawn as the only eligible auditor (confirmations 2), attests, finalizes, releases and withdraws its fee", async function () {
     const sys = await loadFixture(deploySystem);
-    // Juror 0 runs the daemon; every other juror unstakes, so the draw can only pick it.
+    // Juror 0 runs the daemon; every other juror leaves the jury (from the next epoch), so the draw can only pick it.
     const auditor = sys.jurors[0]!;
-    for (const j of sys.jurors.slice(1)) await sys.stakeManager.connect(j).requestUnstake(JUROR_STAKE);
+    for (const j of sys.jurors.slice(1)) await sys.stakeManager.connect(j).leaveJury(JUROR_STAKE);
+    await enterNextEpoch(sys.stakeManager);
     const requester = await Requester.open(path.join(tmp, "auditor-req"));
     try {
       const proxy = await startRpcProxy({ upstream: network.provider as unknown as Eip1193Provider });

@@ -74,10 +74,12 @@ const jobBase: JobFacts = {
 const policy = { audit: true, challenge: true, callTimeouts: true, deadlineMarginSec: 10n };
 
 describe("verifier daemon: job solver", function () {
-  it("audits a submitted job once its seed is known, and not twice", function () {
+  it("audits a submitted job once its seed is known (auditors drawn), and not twice", function () {
     expect(solveJob(jobBase, policy)).to.deep.equal([{ type: "audit" }]);
     expect(solveJob({ ...jobBase, auditRunning: true }, policy)).to.deep.equal([]);
-    expect(solveJob({ ...jobBase, seedReady: false }, policy)).to.deep.equal([]);
+    // Not drawn: the seed is not fixed yet; a keeper draws (or schedules the draw's seed) first.
+    expect(solveJob({ ...jobBase, auditorsDrawn: false, seedReady: false }, policy)).to.deep.equal([]);
+    expect(solveJob({ ...jobBase, auditorsDrawn: false, seedReady: true }, policy)).to.deep.equal([{ type: "drawAuditors" }]);
   });
 
   it("attests a passed audit only when assigned, and never after the window", function () {

@@ -18,7 +18,7 @@ import type { Scheduler } from "../scheduler/scheduler";
 import type { DisputePolicy, JobPolicy } from "../solver/types";
 
 export type JobMarketView = Pick<JobMarket, "getJob" | "jobTerms" | "checkpointCount" | "interface" | "filters" | "queryFilter" | "getAddress">;
-export type AuditManagerView = Pick<AuditManager, "getAudit" | "auditorState" | "canDraw" | "sampleOf" | "credits" | "interface" | "getAddress">;
+export type AuditManagerView = Pick<AuditManager, "getAudit" | "auditorState" | "auditorSeats" | "canDraw" | "credits" | "interface" | "getAddress">;
 export type DisputeManagerView = Pick<
   DisputeManager,
   "getDispute" | "getRound" | "getVote" | "disputeOf" | "credits" | "params" | "interface" | "filters" | "queryFilter" | "getAddress"
@@ -28,7 +28,7 @@ export type DataAvailabilityView = Pick<
 >;
 export type RandomnessView = Pick<BlockhashRandomness, "isAvailable" | "isExpired">;
 /** Epochs: a dispute draw waits for its epoch (v3 V3.2). */
-export type StakeManagerView = Pick<StakeManager, "currentEpoch">;
+export type StakeManagerView = Pick<StakeManager, "currentEpoch" | "queueSettled" | "interface" | "getAddress">;
 export type TokenView = Pick<IERC20, "allowance" | "interface" | "getAddress">;
 
 /** The block all reads of one tick are made at (latest − confirmations) and its timestamp. */

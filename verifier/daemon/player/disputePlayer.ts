@@ -194,6 +194,15 @@ export class DisputePlayer {
         await call(`pinpoint-timeout:${id}`, "pinpoint-timeout", dm.encodeFunctionData("timeoutPinpoint", [id]));
         return;
       case "drawCommittee":
+        // A draw applies at most 32 queued reserve changes itself; a longer queue (someone flooding
+        // it) must be applied first or the draw reverts (v3 V3.6).
+        if (!(await this.ctx.stakeManager.queueSettled())) {
+          const sm = this.ctx.stakeManager;
+          await responder.respond({
+            key: `apply-queue:${id}:${facts.block}`, purpose: "apply-queue", to: await sm.getAddress(),
+            data: sm.interface.encodeFunctionData("applyQueued", [256]),
+          });
+        }
         await call(`draw-committee:${id}:${facts.round}:${facts.randomnessBlock}`, "draw-committee", dm.encodeFunctionData("drawCommittee", [id]));
         return;
       case "judge": {

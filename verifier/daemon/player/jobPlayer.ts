@@ -6,11 +6,11 @@
 import { hexlify, keccak256, AbiCoder, randomBytes, MaxUint256 } from "ethers";
 import { checkpointProof } from "../../protocol/resultIndex";
 import { UPowError } from "../../errors";
-import { auditSample } from "../audit/sample";
 import { runAudit, unreachableVerdict } from "../check/audit";
 import { ArtifactsUnreachableError, SchedulerBusyError } from "../errors";
 import { solveJob } from "../solver/jobSolver";
 import { AuditorState, JobStatus, type JobAction, type JobFacts } from "../solver/types";
+import { auditSample } from "../audit/sample";
 import { loadJobMaterials, type PlayerContext, type Tick } from "./context";
 
 const coder = AbiCoder.defaultAbiCoder();
@@ -99,9 +99,20 @@ export class JobPlayer {
       case "audit":
         this.#scheduleAudit(facts);
         return;
-      case "drawAuditors":
-        await responder.respond({ key: `draw-auditors:${id}`, purpose: "draw-auditors", to: await auditManager.getAddress(), data: auditManager.interface.encodeFunctionData("drawAuditors", [id]) });
+      case "drawAuditors": {
+        const sm = this.ctx.stakeManager;
+        if (!(await sm.queueSettled())) {
+          // More queued reserve changes than a draw applies itself (v3 V3.6): apply them first.
+          await responder.respond({ key: `apply-queue:job${id}:${facts.block}`, purpose: "apply-queue", to: await sm.getAddress(), data: sm.interface.encodeFunctionData("applyQueued", [256]) });
+        }
+        // A call may only (re)schedule the draw's seed (v3 V3.2): one intent per schedule.
+        const a = await auditManager.getAudit(id);
+        await responder.respond({
+          key: `draw-auditors:${id}:${a.scheduled ? `${a.drawEpoch}:${a.drawTarget}` : "first"}`, purpose: "draw-auditors",
+          to: await auditManager.getAddress(), data: auditManager.interface.encodeFunctionData("drawAuditors", [id]),
+        });
         return;
+      }
       case "attest": {
         // Where the fee share will be credited, known before the attestation leaves.
         records.addFeeToken((await jobMarket.getJob(id)).paymentToken);
@@ -144,8 +155,13 @@ export class JobPlayer {
         `audit:${id}`,
         async (signal) => {
           const { spec, index } = await loadJobMaterials(ctx, id);
-          // The contract's own sample: its size grows with the auditor seats this verifier holds.
-          const sample = (await ctx.auditManager.sampleOf(id, ctx.me)).map(Number);
+          // The audit seed is known once auditors are drawn. The sample is AuditManager.sampleOf's rule;
+          // an assigned auditor's grows with its seats, a volunteer samples as one seat.
+          const [audit, terms, seats] = await Promise.all([ctx.auditManager.getAudit(id), ctx.jobMarket.jobTerms(id), ctx.auditManager.auditorSeats(id, ctx.me)]);
+          const perSeat = Number(terms.samplesPerAuditor);
+          const sample = auditSample({
+            auditSeed: audit.seed, jobId: id, verifier: ctx.me, checkpointCount: facts.checkpointCount, samples: perSeat * Math.max(1, Number(seats)),
+          });
           const unreachable = unreachableVerdict(ctx.records.unreachable(id), Date.now(), ctx.unserved);
           this.#log.info({ sample, unreachable }, "audit started");
           let outcome;

@@ -28,7 +28,8 @@ export function solveJob(f: JobFacts, policy: JobPolicy): JobAction[] {
 
   const assigned = f.auditorState === AuditorState.Assigned;
   if (f.audit === undefined) {
-    if ((policy.audit || assigned) && f.seedReady && !f.auditRunning) actions.push({ type: "audit" });
+    // The audit seed is fixed when auditors are drawn (v3 V3.2); volunteers sample from it too.
+    if ((policy.audit || assigned) && f.auditorsDrawn && !f.auditRunning) actions.push({ type: "audit" });
     return actions;
   }
 

@@ -46,7 +46,7 @@ export interface JobFacts {
   openDisputes: number;
   checkpointCount: number;
   auditorsDrawn: boolean;
-  /** The audit seed can be read (its block is mined). */
+  /** `drawAuditors` would draw or (re)schedule its seed now (AuditManager.canDraw). */
   seedReady: boolean;
   auditorState: number;
   auditSettled: boolean;
