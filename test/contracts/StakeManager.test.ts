@@ -1,56 +1,175 @@
+/**
+ * StakeManager (v3 V3): free stake, the queued juror reserve, per-epoch frozen draw weights and
+ * seat draws with replacement. The StakeManager is deployed alone; a test account holds MODULE_ROLE
+ * so locks, slashes and draws are driven directly. Expected draws come from a TypeScript replica of
+ * the SortitionSumTree and of `_draw`, fed the same weight changes in the same order.
+ */
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import fc from "fast-check";
 import type { StakeManager, TestToken } from "../../typechain-types";
+import { enterNextEpoch, TEST_EPOCHS } from "../helpers/staking";
 
-const PERIOD = 86_400n; // 1 day
+const PERIOD = 86_400n; // unbonding period, 1 day
 const MIN = 100n; // minJurorStake
+const EPOCH = BigInt(TEST_EPOCHS.epochLength);
+const WINDOW = BigInt(TEST_EPOCHS.drawWindow);
 const LOCK_A = ethers.id("lock-a");
 const LOCK_B = ethers.id("lock-b");
 const SEED = ethers.id("seed");
 const coder = ethers.AbiCoder.defaultAbiCoder();
 
-/** What draw `i` of `seed` picks in [0, total): the contract's formula. */
-function drawValue(seed: string, i: number, total: bigint): bigint {
-  return BigInt(ethers.keccak256(coder.encode(["bytes32", "uint256"], [seed, i]))) % total;
+// ----------------------------------------------------------------------------- reference model
+
+/** TypeScript replica of contracts/lib/SortitionSumTree.sol (K = 4). */
+export class SumTreeModel {
+  nodes: bigint[] = [];
+  vacant: number[] = [];
+  leafOf = new Map<string, number>();
+  keyOf = new Map<number, string>();
+
+  total(): bigint {
+    return this.nodes.length === 0 ? 0n : this.nodes[0];
+  }
+
+  weightOf(key: string): bigint {
+    const i = this.leafOf.get(key) ?? 0;
+    return i === 0 ? 0n : this.nodes[i];
+  }
+
+  set(key: string, weight: bigint): void {
+    let index = this.leafOf.get(key) ?? 0;
+    if (index === 0) {
+      if (weight === 0n) return;
+      index = this.newLeaf(key);
+    }
+    const old = this.nodes[index];
+    if (old === weight) return;
+    if (weight === 0n) {
+      this.leafOf.delete(key);
+      this.keyOf.delete(index);
+      this.vacant.push(index);
+    }
+    this.nodes[index] = weight;
+    while (index !== 0) {
+      index = Math.floor((index - 1) / 4);
+      this.nodes[index] = this.nodes[index] - old + weight;
+    }
+  }
+
+  draw(value: bigint): string {
+    let index = 0;
+    while (4 * index + 1 < this.nodes.length) {
+      let child = 4 * index + 1;
+      let w = this.nodes[child];
+      while (value >= w) {
+        value -= w;
+        ++child;
+        w = this.nodes[child];
+      }
+      index = child;
+    }
+    const key = this.keyOf.get(index);
+    if (key === undefined) throw new Error("model: drew an empty leaf");
+    return key;
+  }
+
+  private newLeaf(key: string): number {
+    if (this.nodes.length === 0) this.nodes.push(0n);
+    let index: number;
+    const v = this.vacant.pop();
+    if (v !== undefined) index = v;
+    else {
+      index = this.nodes.length;
+      this.nodes.push(0n);
+      if (index !== 1 && (index - 1) % 4 === 0) {
+        const parent = Math.floor(index / 4);
+        const moved = this.keyOf.get(parent)!;
+        this.nodes.push(this.nodes[parent]);
+        this.keyOf.delete(parent);
+        this.keyOf.set(index + 1, moved);
+        this.leafOf.set(moved, index + 1);
+      }
+    }
+    this.leafOf.set(key, index);
+    this.keyOf.set(index, key);
+    return index;
+  }
+}
+
+/** Pick `nonce` of `seed`: `keccak256(abi.encode(seed, nonce)) % total`. */
+export function pick(seed: string, nonce: number, total: bigint): bigint {
+  return BigInt(ethers.keccak256(coder.encode(["bytes32", "uint256"], [seed, nonce]))) % total;
+}
+
+export interface Drawn {
+  accounts: string[];
+  seats: bigint[];
+  /** Picks made (nonces used). */
+  picks: number;
+  /** Excluded picks redrawn. */
+  skips: number;
 }
 
 /**
- * Reference draw over leaves in tree order (valid while no leaf was vacated and re-used before the
- * draw): picks are zeroed; picks with free < floor are skipped.
+ * Replica of `StakeManager._draw`: seats with replacement, excluded picks redrawn at most MAX_SKIPS
+ * times, a seat the pick's unlocked reserve cannot cover left empty (lockPerSeat 0: no check).
+ * `unlocked` maps account → reserve − seatLocked and is updated as seats lock.
  */
-function modelDraw(
+export function modelDraw(
+  tree: SumTreeModel,
   seed: string,
-  count: number,
-  leaves: { who: string; weight: bigint; free: bigint }[],
+  seats: number,
+  lockPerSeat: bigint,
   exclude: string[],
-  floor: bigint,
-): string[] {
-  const w = leaves.map((l) => (exclude.includes(l.who) ? 0n : l.weight));
-  const picked: string[] = [];
-  let skipped = 0;
-  for (let i = 0; picked.length < count && skipped < 16; ++i) {
-    const total = w.reduce((a, b) => a + b, 0n);
-    if (total === 0n) break;
-    let v = drawValue(seed, i, total);
-    let j = 0;
-    while (v >= w[j]) v -= w[j++];
-    w[j] = 0n;
-    if (leaves[j].free < floor) ++skipped;
-    else picked.push(leaves[j].who);
+  unlocked: Map<string, bigint> = new Map(),
+): Drawn {
+  const accounts: string[] = [];
+  const counts: bigint[] = [];
+  const sum = tree.total();
+  let nonce = 0;
+  let skips = 0;
+  for (let seat = 0; seat < seats && sum !== 0n; ) {
+    const who = tree.draw(pick(seed, nonce++, sum));
+    if (exclude.includes(who)) {
+      if (++skips > 16) break;
+      continue;
+    }
+    ++seat;
+    if (lockPerSeat !== 0n) {
+      const u = unlocked.get(who) ?? 0n;
+      if (u < lockPerSeat) continue;
+      unlocked.set(who, u - lockPerSeat);
+    }
+    const i = accounts.indexOf(who);
+    if (i < 0) {
+      accounts.push(who);
+      counts.push(1n);
+    } else counts[i] += 1n;
   }
-  return picked;
+  return { accounts, seats: counts, picks: nonce, skips };
 }
 
+/** Σ (free + locked + unbonding + reserve + pendingJoin) over `accounts` equals the contract's balance. */
 async function expectConservation(sm: StakeManager, token: TestToken, accounts: string[]): Promise<void> {
   let sum = 0n;
   for (const a of accounts) {
     const acc = await sm.account(a);
-    sum += acc.free + acc.locked + acc.unbonding;
+    sum += acc.free + acc.locked + acc.unbonding + acc.reserve + acc.pendingJoin;
   }
   expect(await token.balanceOf(await sm.getAddress())).to.equal(sum);
+}
+
+/** Moves time to the first second of the next epoch without applying anything. */
+async function toNextEpoch(sm: StakeManager): Promise<bigint> {
+  const e = await sm.currentEpoch();
+  await time.increaseTo(await sm.epochStart(e + 1n));
+  return e + 1n;
+}
+
+function sum(xs: bigint[]): bigint {
+  return xs.reduce((a, b) => a + b, 0n);
 }
 
 describe("StakeManager", function () {
@@ -59,77 +178,145 @@ describe("StakeManager", function () {
     const [admin, module, outsider, alice, bob, carol, dave] = signers;
     const stakers = signers.slice(3);
     const token = await ethers.deployContract("TestToken", ["Stake", "STK"]);
-    const sm = await ethers.deployContract("StakeManager", [await token.getAddress(), admin.address, PERIOD, MIN]);
+    const sm = await ethers.deployContract("StakeManager", [await token.getAddress(), admin.address, PERIOD, MIN, EPOCH, WINDOW]);
     const MODULE_ROLE = await sm.MODULE_ROLE();
     const GOVERNOR_ROLE = await sm.GOVERNOR_ROLE();
     await sm.connect(admin).grantRole(MODULE_ROLE, module.address);
     for (const s of stakers) {
-      await token.mint(s.address, 100_000n);
+      await token.mint(s.address, 1_000_000n);
       await token.connect(s).approve(await sm.getAddress(), ethers.MaxUint256);
     }
     return { sm, token, admin, module, outsider, alice, bob, carol, dave, stakers, MODULE_ROLE, GOVERNOR_ROLE };
   }
 
-  /** alice 100, bob 200, carol 700: juror weights 1 : 2 : 7. */
-  async function stakedFixture() {
+  /** alice, bob, carol: free 1000 each and reserves 100 / 200 / 700 applied (epoch 1); weights 1 : 2 : 7. */
+  async function jurorFixture() {
     const f = await deployFixture();
-    await f.sm.connect(f.alice).stake(100n);
-    await f.sm.connect(f.bob).stake(200n);
-    await f.sm.connect(f.carol).stake(700n);
-    return f;
+    const reserves: [HardhatEthersSigner, bigint][] = [[f.alice, 100n], [f.bob, 200n], [f.carol, 700n]];
+    for (const [s, r] of reserves) {
+      await f.sm.connect(s).stake(1000n);
+      await f.sm.connect(s).stakeForJury(r);
+    }
+    await enterNextEpoch(f.sm);
+    const tree = new SumTreeModel();
+    for (const [s, r] of reserves) tree.set(s.address, r);
+    const unlocked = () => new Map(reserves.map(([s, r]) => [s.address, r]));
+    return { ...f, tree, unlocked };
   }
 
-  describe("when deployed", function () {
-    it("stores the token and parameters and grants the admin DEFAULT_ADMIN_ROLE and GOVERNOR_ROLE", async function () {
+  describe("deployment", function () {
+    it("stores token, parameters, genesis and epochs, grants DEFAULT_ADMIN_ROLE and GOVERNOR_ROLE", async function () {
       const { sm, token, admin, GOVERNOR_ROLE } = await loadFixture(deployFixture);
+      const receipt = await sm.deploymentTransaction()!.wait();
+      const block = await ethers.provider.getBlock(receipt!.blockNumber);
       expect(await sm.stakingToken()).to.equal(await token.getAddress());
       expect(await sm.unbondingPeriod()).to.equal(PERIOD);
       expect(await sm.minJurorStake()).to.equal(MIN);
+      expect(await sm.genesis()).to.equal(BigInt(block!.timestamp));
+      expect(await sm.epochLength()).to.equal(EPOCH);
+      expect(await sm.drawWindow()).to.equal(WINDOW);
       expect(await sm.hasRole(await sm.DEFAULT_ADMIN_ROLE(), admin.address)).to.equal(true);
       expect(await sm.hasRole(GOVERNOR_ROLE, admin.address)).to.equal(true);
+      expect(await sm.hasRole(await sm.MODULE_ROLE(), admin.address)).to.equal(false);
       expect(await sm.totalJurorWeight()).to.equal(0n);
+      expect(await sm.currentEpoch()).to.equal(0n);
+      expect(await sm.queueLength()).to.equal(0n);
+      expect(await sm.queueSettled()).to.equal(true);
+      expect(
+        await Promise.all([sm.MIN_UNBONDING_PERIOD(), sm.MAX_UNBONDING_PERIOD(), sm.MAX_DRAW(), sm.MAX_EXCLUDE(), sm.MAX_SKIPS(), sm.MAX_APPLY(), sm.MIN_EPOCH_LENGTH()]),
+      ).to.deep.equal([3_600n, 90n * 86_400n, 64n, 8n, 16n, 32n, 60n]);
     });
 
     it("emits UnbondingPeriodSet and MinJurorStakeSet", async function () {
       const { token, admin } = await loadFixture(deployFixture);
-      const sm = await ethers.deployContract("StakeManager", [await token.getAddress(), admin.address, PERIOD, MIN]);
+      const sm = await ethers.deployContract("StakeManager", [await token.getAddress(), admin.address, PERIOD, MIN, EPOCH, WINDOW]);
       const tx = sm.deploymentTransaction();
       await expect(tx).to.emit(sm, "UnbondingPeriodSet").withArgs(0, PERIOD);
       await expect(tx).to.emit(sm, "MinJurorStakeSet").withArgs(0, MIN);
     });
 
-    it("rejects a zero token or admin and out-of-bounds parameters", async function () {
+    it("rejects a zero token or admin, bad epochs and out-of-bounds parameters", async function () {
       const { sm, token, admin } = await loadFixture(deployFixture);
       const factory = await ethers.getContractFactory("StakeManager");
       const t = await token.getAddress();
-      await expect(factory.deploy(ethers.ZeroAddress, admin.address, PERIOD, MIN)).to.be.revertedWithCustomError(sm, "StakeManagerZeroAddress");
-      await expect(factory.deploy(t, ethers.ZeroAddress, PERIOD, MIN)).to.be.revertedWithCustomError(sm, "StakeManagerZeroAddress");
-      await expect(factory.deploy(t, admin.address, 60, MIN))
+      const a = admin.address;
+      await expect(factory.deploy(ethers.ZeroAddress, a, PERIOD, MIN, EPOCH, WINDOW)).to.be.revertedWithCustomError(sm, "StakeManagerZeroAddress");
+      await expect(factory.deploy(t, ethers.ZeroAddress, PERIOD, MIN, EPOCH, WINDOW)).to.be.revertedWithCustomError(sm, "StakeManagerZeroAddress");
+      // epochLength < MIN_EPOCH_LENGTH; drawWindow 0; 2·drawWindow > epochLength.
+      await expect(factory.deploy(t, a, PERIOD, MIN, 59, 1)).to.be.revertedWithCustomError(sm, "StakeManagerInvalidEpochs").withArgs(59, 1);
+      await expect(factory.deploy(t, a, PERIOD, MIN, 60, 0)).to.be.revertedWithCustomError(sm, "StakeManagerInvalidEpochs").withArgs(60, 0);
+      await expect(factory.deploy(t, a, PERIOD, MIN, 60, 31)).to.be.revertedWithCustomError(sm, "StakeManagerInvalidEpochs").withArgs(60, 31);
+      await expect(factory.deploy(t, a, PERIOD, MIN, 2n ** 64n - 1n, 2n ** 63n)).to.be.revertedWithCustomError(sm, "StakeManagerInvalidEpochs");
+      // The boundaries are accepted: epochLength = 60, 2·drawWindow = epochLength.
+      const edge = await factory.deploy(t, a, PERIOD, MIN, 60, 30);
+      expect([await edge.epochLength(), await edge.drawWindow()]).to.deep.equal([60n, 30n]);
+      await expect(factory.deploy(t, a, 3_599, MIN, EPOCH, WINDOW))
         .to.be.revertedWithCustomError(sm, "StakeManagerInvalidUnbondingPeriod")
-        .withArgs(60, 3600, 90 * 86400);
-      await expect(factory.deploy(t, admin.address, PERIOD, 0)).to.be.revertedWithCustomError(sm, "StakeManagerInvalidMinJurorStake").withArgs(0);
+        .withArgs(3_599, 3_600, 90 * 86_400);
+      await expect(factory.deploy(t, a, PERIOD, 0, EPOCH, WINDOW)).to.be.revertedWithCustomError(sm, "StakeManagerInvalidMinJurorStake").withArgs(0);
+    });
+  });
+
+  describe("epochs and drawScheduleAt", function () {
+    it("epochOf / epochStart / currentEpoch count whole epochs from genesis", async function () {
+      const { sm } = await loadFixture(deployFixture);
+      const g = await sm.genesis();
+      expect(await sm.epochStart(0)).to.equal(g);
+      expect(await sm.epochStart(3)).to.equal(g + 3n * EPOCH);
+      expect(await sm.epochOf(g)).to.equal(0n);
+      expect(await sm.epochOf(g + EPOCH - 1n)).to.equal(0n);
+      expect(await sm.epochOf(g + EPOCH)).to.equal(1n);
+      expect(await sm.epochOf(g + 5n * EPOCH + 7n)).to.equal(5n);
+      await time.increaseTo(g + EPOCH - 1n);
+      expect(await sm.currentEpoch()).to.equal(0n);
+      await time.increaseTo(g + EPOCH);
+      expect(await sm.currentEpoch()).to.equal(1n);
+    });
+
+    it("drawScheduleAt: this epoch with target block+delay while ≥ drawWindow is left, else the next epoch with no target", async function () {
+      const { sm } = await loadFixture(deployFixture);
+      const e1 = await sm.epochStart(1);
+      const e2 = await sm.epochStart(2);
+      // Exactly drawWindow left: this epoch.
+      expect(await sm.drawScheduleAt(e1 - WINDOW, 100, 5)).to.deep.equal([0n, 105n]);
+      // One second less: the next epoch, target unknown.
+      expect(await sm.drawScheduleAt(e1 - WINDOW + 1n, 100, 5)).to.deep.equal([1n, 0n]);
+      expect(await sm.drawScheduleAt(e1 - 1n, 100, 5)).to.deep.equal([1n, 0n]);
+      // The first second of an epoch belongs to it.
+      expect(await sm.drawScheduleAt(e1, 200, 2)).to.deep.equal([1n, 202n]);
+      expect(await sm.drawScheduleAt(e2 - WINDOW, 7, 0)).to.deep.equal([1n, 7n]);
+      expect(await sm.drawScheduleAt(e2 - WINDOW + 1n, 7, 0)).to.deep.equal([2n, 0n]);
+      // Before genesis there is no epoch (arithmetic underflow).
+      await expect(sm.drawScheduleAt((await sm.genesis()) - 1n, 1, 1)).to.be.revertedWithPanic(0x11);
+    });
+
+    it("drawScheduleAt of the chain's own time tells this epoch from the next at both edges", async function () {
+      const { sm } = await loadFixture(deployFixture);
+      const e1 = await sm.epochStart(1);
+      await time.increaseTo(e1 - WINDOW);
+      const now = BigInt(await time.latest());
+      const n = BigInt(await ethers.provider.getBlockNumber());
+      expect(await sm.drawScheduleAt(now, n, 4)).to.deep.equal([0n, n + 4n]);
+      await time.increaseTo(e1 - WINDOW + 1n);
+      expect(await sm.drawScheduleAt(BigInt(await time.latest()), n + 1n, 4)).to.deep.equal([1n, 0n]);
+      await time.increaseTo(e1);
+      expect(await sm.currentEpoch()).to.equal(1n);
+      expect(await sm.drawScheduleAt(BigInt(await time.latest()), n + 2n, 0)).to.deep.equal([1n, n + 2n]);
     });
   });
 
   describe("stake", function () {
-    it("pulls the tokens, credits free stake, emits Staked and gives juror weight", async function () {
+    it("pulls the tokens into free stake and emits Staked; free stake gives no draw weight", async function () {
       const { sm, token, alice } = await loadFixture(deployFixture);
       const tx = await sm.connect(alice).stake(150n);
       await expect(tx).to.emit(sm, "Staked").withArgs(alice.address, 150n, 150n);
       await expect(tx).to.changeTokenBalances(token, [alice, sm], [-150n, 150n]);
       await expect(sm.connect(alice).stake(50n)).to.emit(sm, "Staked").withArgs(alice.address, 50n, 200n);
-      const acc = await sm.account(alice.address);
-      expect(acc.free).to.equal(200n);
-      expect(await sm.jurorWeight(alice.address)).to.equal(200n);
-      expect(await sm.totalJurorWeight()).to.equal(200n);
-    });
-
-    it("gives no juror weight below minJurorStake, and full weight once it is reached", async function () {
-      const { sm, alice } = await loadFixture(deployFixture);
-      await sm.connect(alice).stake(MIN - 1n);
+      expect((await sm.account(alice.address)).free).to.equal(200n);
+      await enterNextEpoch(sm);
       expect(await sm.jurorWeight(alice.address)).to.equal(0n);
-      await sm.connect(alice).stake(1n);
-      expect(await sm.jurorWeight(alice.address)).to.equal(MIN);
+      expect(await sm.totalJurorWeight()).to.equal(0n);
+      expect(await sm.queueLength()).to.equal(0n);
     });
 
     it("reverts a zero amount with StakeManagerZeroAmount", async function () {
@@ -146,65 +333,163 @@ describe("StakeManager", function () {
     });
   });
 
+  describe("stakeForJury", function () {
+    it("pulls the tokens into pendingJoin and queues them for the next epoch; weight only from then on", async function () {
+      const { sm, token, alice } = await loadFixture(deployFixture);
+      await sm.connect(alice).stake(40n);
+      const tx = await sm.connect(alice).stakeForJury(150n);
+      await expect(tx).to.emit(sm, "Staked").withArgs(alice.address, 150n, 40n);
+      await expect(tx).to.emit(sm, "ReserveChangeQueued").withArgs(alice.address, 1n, 150n, 0n);
+      await expect(tx).to.changeTokenBalances(token, [alice, sm], [-150n, 150n]);
+      const acc = await sm.account(alice.address);
+      expect([acc.free, acc.pendingJoin, acc.reserve, acc.pendingEpoch]).to.deep.equal([40n, 150n, 0n, 1n]);
+      expect(await sm.queueLength()).to.equal(1n);
+      expect(await sm.queueSettled()).to.equal(true); // not due yet
+      expect(await sm.jurorWeight(alice.address)).to.equal(0n);
+
+      await toNextEpoch(sm);
+      expect(await sm.queueSettled()).to.equal(false);
+      expect(await sm.jurorWeight(alice.address)).to.equal(0n); // due, not applied yet
+      await expect(sm.applyQueued(10)).to.emit(sm, "ReserveChangeApplied").withArgs(alice.address, 1n, 150n, 150n);
+      const after = await sm.account(alice.address);
+      expect([after.free, after.pendingJoin, after.reserve, after.pendingEpoch]).to.deep.equal([40n, 0n, 150n, 0n]);
+      expect(await sm.jurorWeight(alice.address)).to.equal(150n);
+      expect(await sm.totalJurorWeight()).to.equal(150n);
+      expect(await sm.queueSettled()).to.equal(true);
+      expect(await sm.queueLength()).to.equal(0n);
+    });
+
+    it("reverts a zero amount and a missing allowance", async function () {
+      const { sm, token, alice, outsider } = await loadFixture(deployFixture);
+      await expect(sm.connect(alice).stakeForJury(0)).to.be.revertedWithCustomError(sm, "StakeManagerZeroAmount");
+      await token.mint(outsider.address, 10n);
+      await expect(sm.connect(outsider).stakeForJury(10n)).to.be.revertedWithCustomError(token, "ERC20InsufficientAllowance");
+    });
+  });
+
+  describe("joinJury", function () {
+    it("moves free stake into pendingJoin and queues it", async function () {
+      const { sm, alice } = await loadFixture(deployFixture);
+      await sm.connect(alice).stake(500n);
+      await expect(sm.connect(alice).joinJury(300n)).to.emit(sm, "ReserveChangeQueued").withArgs(alice.address, 1n, 300n, 0n);
+      const acc = await sm.account(alice.address);
+      expect([acc.free, acc.pendingJoin]).to.deep.equal([200n, 300n]);
+      await enterNextEpoch(sm);
+      expect(await sm.jurorWeight(alice.address)).to.equal(300n);
+      expect((await sm.account(alice.address)).reserve).to.equal(300n);
+    });
+
+    it("reverts a zero amount and more than the free stake", async function () {
+      const { sm, alice } = await loadFixture(deployFixture);
+      await sm.connect(alice).stake(100n);
+      await expect(sm.connect(alice).joinJury(0)).to.be.revertedWithCustomError(sm, "StakeManagerZeroAmount");
+      await expect(sm.connect(alice).joinJury(101n))
+        .to.be.revertedWithCustomError(sm, "StakeManagerInsufficientFreeStake")
+        .withArgs(alice.address, 100n, 101n);
+    });
+  });
+
+  describe("leaveJury", function () {
+    it("takes from a queued join first (at once, to free stake), the rest from the reserve at the next epoch", async function () {
+      const { sm, alice } = await loadFixture(jurorFixture); // alice: reserve 100, free 1000
+      await sm.connect(alice).stakeForJury(50n); // pendingJoin 50 for epoch 2
+      // 30 < pendingJoin: all from the join.
+      await expect(sm.connect(alice).leaveJury(30n)).to.emit(sm, "ReserveChangeQueued").withArgs(alice.address, 2n, 20n, 0n);
+      let acc = await sm.account(alice.address);
+      expect([acc.free, acc.pendingJoin, acc.pendingLeave, acc.reserve]).to.deep.equal([1030n, 20n, 0n, 100n]);
+      // 50 ≥ pendingJoin 20: 20 from the join, 30 queued to leave.
+      await expect(sm.connect(alice).leaveJury(50n)).to.emit(sm, "ReserveChangeQueued").withArgs(alice.address, 2n, 0n, 30n);
+      acc = await sm.account(alice.address);
+      expect([acc.free, acc.pendingJoin, acc.pendingLeave, acc.reserve]).to.deep.equal([1050n, 0n, 30n, 100n]);
+      expect(await sm.jurorWeight(alice.address)).to.equal(100n); // unchanged in this epoch
+      expect(await sm.queueLength()).to.equal(1n); // one entry for both changes
+      await toNextEpoch(sm);
+      await expect(sm.applyQueued(5)).to.emit(sm, "ReserveChangeApplied").withArgs(alice.address, 2n, 70n, 0n); // 70 < MIN
+      acc = await sm.account(alice.address);
+      expect([acc.free, acc.reserve, acc.pendingLeave, acc.pendingEpoch]).to.deep.equal([1080n, 70n, 0n, 0n]);
+      expect(await sm.jurorWeight(alice.address)).to.equal(0n);
+      expect(await sm.totalJurorWeight()).to.equal(900n);
+    });
+
+    it("reverts a zero amount and more than pendingJoin + reserve − pendingLeave", async function () {
+      const { sm, bob } = await loadFixture(jurorFixture); // reserve 200
+      await expect(sm.connect(bob).leaveJury(0)).to.be.revertedWithCustomError(sm, "StakeManagerZeroAmount");
+      await sm.connect(bob).joinJury(10n);
+      await expect(sm.connect(bob).leaveJury(211n)).to.be.revertedWithCustomError(sm, "StakeManagerInsufficientReserve").withArgs(bob.address, 210n, 211n);
+      await sm.connect(bob).leaveJury(150n); // 10 from the join, 140 queued
+      await expect(sm.connect(bob).leaveJury(61n)).to.be.revertedWithCustomError(sm, "StakeManagerInsufficientReserve").withArgs(bob.address, 60n, 61n);
+      await sm.connect(bob).leaveJury(60n);
+      expect((await sm.account(bob.address)).pendingLeave).to.equal(200n);
+    });
+
+    it("is capped at apply by the seat locks; the part that cannot leave stays in the reserve and the leave is dropped", async function () {
+      const { sm, module, carol } = await loadFixture(deployFixture);
+      await sm.connect(carol).stakeForJury(400n);
+      await enterNextEpoch(sm);
+      // Only carol in the pool: 3 seats of 100 lock 300 of her 400.
+      await sm.connect(module).drawSeats(SEED, 3, 100n, LOCK_A, []);
+      expect((await sm.account(carol.address)).seatLocked).to.equal(300n);
+      await sm.connect(carol).leaveJury(400n); // allowed when asked (seat locks are checked at apply)
+      await toNextEpoch(sm);
+      await expect(sm.applyQueued(1)).to.emit(sm, "ReserveChangeApplied").withArgs(carol.address, 2n, 300n, 300n);
+      const acc = await sm.account(carol.address);
+      expect([acc.free, acc.reserve, acc.seatLocked, acc.pendingLeave]).to.deep.equal([100n, 300n, 300n, 0n]);
+      expect(await sm.jurorWeight(carol.address)).to.equal(300n);
+    });
+  });
+
   describe("requestUnstake", function () {
     it("moves free stake to the unbonding bucket, sets the release time and emits UnstakeRequested", async function () {
-      const { sm, alice } = await loadFixture(stakedFixture);
+      const { sm, alice } = await loadFixture(jurorFixture);
       const tx = await sm.connect(alice).requestUnstake(40n);
       const releaseAt = BigInt(await time.latest()) + PERIOD;
       await expect(tx).to.emit(sm, "UnstakeRequested").withArgs(alice.address, 40n, 40n, releaseAt);
       const acc = await sm.account(alice.address);
-      expect([acc.free, acc.unbonding, acc.unbondingReleaseAt]).to.deep.equal([60n, 40n, releaseAt]);
-      // 60 < minJurorStake: out of the pool.
-      expect(await sm.jurorWeight(alice.address)).to.equal(0n);
+      expect([acc.free, acc.unbonding, acc.unbondingReleaseAt, acc.reserve]).to.deep.equal([960n, 40n, releaseAt, 100n]);
+      expect(await sm.jurorWeight(alice.address)).to.equal(100n); // the reserve is not free stake
     });
 
     it("adds a second request to the same bucket and restarts its timer", async function () {
-      const { sm, carol } = await loadFixture(stakedFixture);
+      const { sm, carol } = await loadFixture(jurorFixture);
       await sm.connect(carol).requestUnstake(100n);
       await time.increase(PERIOD / 2n);
       const tx = await sm.connect(carol).requestUnstake(50n);
       const releaseAt = BigInt(await time.latest()) + PERIOD;
       await expect(tx).to.emit(sm, "UnstakeRequested").withArgs(carol.address, 50n, 150n, releaseAt);
       expect((await sm.account(carol.address)).unbondingReleaseAt).to.equal(releaseAt);
-      expect(await sm.jurorWeight(carol.address)).to.equal(550n);
     });
 
-    it("reverts a zero amount with StakeManagerZeroAmount", async function () {
-      const { sm, alice } = await loadFixture(stakedFixture);
-      await expect(sm.connect(alice).requestUnstake(0)).to.be.revertedWithCustomError(sm, "StakeManagerZeroAmount");
-    });
-
-    it("reverts more than the free stake, so locked stake can never be unbonded", async function () {
-      const { sm, module, bob } = await loadFixture(stakedFixture);
-      await sm.connect(module).lock(bob.address, LOCK_A, 150n);
+    it("reverts a zero amount and more than the free stake (neither locks nor the reserve can be unbonded)", async function () {
+      const { sm, module, bob } = await loadFixture(jurorFixture); // free 1000, reserve 200
+      await expect(sm.connect(bob).requestUnstake(0)).to.be.revertedWithCustomError(sm, "StakeManagerZeroAmount");
+      await sm.connect(module).lock(bob.address, LOCK_A, 950n);
       await expect(sm.connect(bob).requestUnstake(51n))
         .to.be.revertedWithCustomError(sm, "StakeManagerInsufficientFreeStake")
         .withArgs(bob.address, 50n, 51n);
       await expect(sm.connect(bob).requestUnstake(50n)).to.emit(sm, "UnstakeRequested");
-      expect((await sm.account(bob.address)).locked).to.equal(150n);
     });
   });
 
   describe("withdraw", function () {
     it("reverts with StakeManagerNothingToWithdraw when the bucket is empty", async function () {
-      const { sm, alice } = await loadFixture(stakedFixture);
+      const { sm, alice } = await loadFixture(jurorFixture);
       await expect(sm.connect(alice).withdraw()).to.be.revertedWithCustomError(sm, "StakeManagerNothingToWithdraw").withArgs(alice.address);
     });
 
     it("reverts with StakeManagerUnbondingNotOver before the release time, also after a restart", async function () {
-      const { sm, bob } = await loadFixture(stakedFixture);
+      const { sm, bob } = await loadFixture(jurorFixture);
       await sm.connect(bob).requestUnstake(10n);
       let releaseAt = (await sm.account(bob.address)).unbondingReleaseAt;
       await expect(sm.connect(bob).withdraw()).to.be.revertedWithCustomError(sm, "StakeManagerUnbondingNotOver").withArgs(bob.address, releaseAt);
       await time.increase(PERIOD - 100n);
-      await sm.connect(bob).requestUnstake(10n); // restarts the timer
-      await time.increase(200n); // the first request's time has passed, the bucket's has not
+      await sm.connect(bob).requestUnstake(10n);
+      await time.increase(200n);
       releaseAt = (await sm.account(bob.address)).unbondingReleaseAt;
       await expect(sm.connect(bob).withdraw()).to.be.revertedWithCustomError(sm, "StakeManagerUnbondingNotOver").withArgs(bob.address, releaseAt);
     });
 
     it("sends the whole bucket once the period has passed and emits Withdrawn", async function () {
-      const { sm, token, bob } = await loadFixture(stakedFixture);
+      const { sm, token, bob } = await loadFixture(jurorFixture);
       await sm.connect(bob).requestUnstake(30n);
       await sm.connect(bob).requestUnstake(20n);
       await time.increaseTo((await sm.account(bob.address)).unbondingReleaseAt);
@@ -212,88 +497,202 @@ describe("StakeManager", function () {
       await expect(tx).to.emit(sm, "Withdrawn").withArgs(bob.address, 50n);
       await expect(tx).to.changeTokenBalances(token, [bob, sm], [50n, -50n]);
       const acc = await sm.account(bob.address);
-      expect([acc.free, acc.unbonding, acc.unbondingReleaseAt]).to.deep.equal([150n, 0n, 0n]);
+      expect([acc.free, acc.unbonding, acc.unbondingReleaseAt]).to.deep.equal([950n, 0n, 0n]);
       await expect(sm.connect(bob).withdraw()).to.be.revertedWithCustomError(sm, "StakeManagerNothingToWithdraw");
     });
   });
 
-  describe("lock", function () {
-    it("moves free stake into the lock, emits Locked and updates the juror weight", async function () {
-      const { sm, module, carol } = await loadFixture(stakedFixture);
+  describe("the reserve queue", function () {
+    it("applies a change made in epoch e at the start of e+1, not a second earlier", async function () {
+      const { sm, alice } = await loadFixture(deployFixture);
+      await sm.connect(alice).stakeForJury(200n);
+      const e1 = await sm.epochStart(1);
+      await time.increaseTo(e1 - 2n);
+      expect(await sm.queueSettled()).to.equal(true);
+      expect(await sm.applyQueued.staticCall(10)).to.equal(0n);
+      await time.setNextBlockTimestamp(e1 - 1n); // the last second of epoch 0
+      await expect(sm.applyQueued(10)).not.to.emit(sm, "ReserveChangeApplied");
+      expect(await sm.jurorWeight(alice.address)).to.equal(0n);
+      expect(await sm.queueSettled()).to.equal(true);
+      await time.increaseTo(e1);
+      expect(await sm.queueSettled()).to.equal(false);
+      expect(await sm.applyQueued.staticCall(10)).to.equal(1n);
+      await expect(sm.applyQueued(10)).to.emit(sm, "ReserveChangeApplied").withArgs(alice.address, 1n, 200n, 200n);
+      expect(await sm.jurorWeight(alice.address)).to.equal(200n);
+    });
+
+    it("merges two changes of one account in one epoch into one entry", async function () {
+      const { sm, alice } = await loadFixture(deployFixture);
+      await sm.connect(alice).stake(100n);
+      await sm.connect(alice).stakeForJury(200n);
+      await expect(sm.connect(alice).joinJury(100n)).to.emit(sm, "ReserveChangeQueued").withArgs(alice.address, 1n, 300n, 0n);
+      expect(await sm.queueLength()).to.equal(1n);
+      await toNextEpoch(sm);
+      const tx = sm.applyQueued(10);
+      await expect(tx).to.emit(sm, "ReserveChangeApplied").withArgs(alice.address, 1n, 300n, 300n);
+      const receipt = await (await tx).wait();
+      expect(receipt!.logs.length).to.equal(1);
+    });
+
+    it("applies a due change first when the account queues a new one, leaving a stale entry that later applies nothing", async function () {
+      const { sm, alice, bob } = await loadFixture(deployFixture);
+      await sm.connect(bob).stakeForJury(500n);
+      await sm.connect(alice).stakeForJury(100n);
+      await toNextEpoch(sm); // epoch 1: both due, nothing applied
+      const tx = await sm.connect(alice).stakeForJury(50n);
+      // The due change (epoch 1) applies in this very call, before the new one (epoch 2) is queued.
+      await expect(tx).to.emit(sm, "ReserveChangeApplied").withArgs(alice.address, 1n, 100n, 100n);
+      await expect(tx).to.emit(sm, "ReserveChangeQueued").withArgs(alice.address, 2n, 50n, 0n);
+      expect(await sm.jurorWeight(alice.address)).to.equal(100n);
+      expect(await sm.queueLength()).to.equal(3n); // bob@1, alice@1 (stale), alice@2
+      // bob's entry applies; alice's stale entry is processed without effect; alice@2 is not due.
+      const apply = sm.applyQueued(10);
+      expect(await sm.applyQueued.staticCall(10)).to.equal(2n);
+      await expect(apply).to.emit(sm, "ReserveChangeApplied").withArgs(bob.address, 1n, 500n, 500n);
+      expect((await (await apply).wait())!.logs.length).to.equal(1);
+      expect(await sm.queueLength()).to.equal(1n);
+      expect(await sm.queueSettled()).to.equal(true);
+      expect((await sm.account(alice.address)).pendingEpoch).to.equal(2n);
+      await toNextEpoch(sm);
+      await expect(sm.applyQueued(10)).to.emit(sm, "ReserveChangeApplied").withArgs(alice.address, 2n, 150n, 150n);
+      expect(await sm.totalJurorWeight()).to.equal(650n);
+    });
+
+    it("applyQueued processes at most maxCount entries, oldest first, and anyone may call it", async function () {
+      const { sm, outsider, alice, bob, carol } = await loadFixture(deployFixture);
+      for (const s of [alice, bob, carol]) await sm.connect(s).stakeForJury(100n);
+      await toNextEpoch(sm);
+      expect(await sm.connect(outsider).applyQueued.staticCall(0)).to.equal(0n);
+      await expect(sm.connect(outsider).applyQueued(2))
+        .to.emit(sm, "ReserveChangeApplied")
+        .withArgs(alice.address, 1n, 100n, 100n)
+        .and.to.emit(sm, "ReserveChangeApplied")
+        .withArgs(bob.address, 1n, 100n, 100n);
+      expect(await sm.jurorWeight(carol.address)).to.equal(0n);
+      expect(await sm.queueLength()).to.equal(1n);
+      expect(await sm.queueSettled()).to.equal(false);
+      await sm.connect(outsider).applyQueued(2);
+      expect(await sm.jurorWeight(carol.address)).to.equal(100n);
+      expect(await sm.connect(outsider).applyQueued.staticCall(5)).to.equal(0n); // empty queue
+    });
+
+    it("gives weight only at or above minJurorStake, checked when a change applies", async function () {
+      const { sm, alice } = await loadFixture(deployFixture);
+      await sm.connect(alice).stakeForJury(MIN - 1n);
+      await toNextEpoch(sm);
+      await expect(sm.applyQueued(1)).to.emit(sm, "ReserveChangeApplied").withArgs(alice.address, 1n, MIN - 1n, 0n);
+      expect(await sm.jurorWeight(alice.address)).to.equal(0n);
+      expect((await sm.account(alice.address)).reserve).to.equal(MIN - 1n);
+      await sm.connect(alice).stakeForJury(1n);
+      await toNextEpoch(sm);
+      await expect(sm.applyQueued(1)).to.emit(sm, "ReserveChangeApplied").withArgs(alice.address, 2n, MIN, MIN);
+      expect(await sm.totalJurorWeight()).to.equal(MIN);
+    });
+
+    it("reverts every draw while more than MAX_APPLY changes are due, until applyQueued catches up", async function () {
+      const { sm, module, outsider, carol } = await loadFixture(jurorFixture);
+      const maxApply = Number(await sm.MAX_APPLY());
+      // Anyone can queue an entry for any address (syncJurorWeight): MAX_APPLY + 1 of them.
+      for (let i = 0; i <= maxApply; ++i) await sm.connect(outsider).syncJurorWeight(ethers.getAddress(`0x${(0x1000 + i).toString(16).padStart(40, "0")}`));
+      expect(await sm.queueLength()).to.equal(BigInt(maxApply + 1));
+      // Still settled in this epoch (the entries are for the next one): draws run.
+      await sm.connect(module).drawAccounts.staticCall(SEED, 1, []);
+      await toNextEpoch(sm);
+      expect(await sm.queueSettled()).to.equal(false);
+      await expect(sm.connect(module).drawSeats(SEED, 3, 10n, LOCK_A, [])).to.be.revertedWithCustomError(sm, "StakeManagerQueueBacklog").withArgs(1);
+      await expect(sm.connect(module).drawAccounts(SEED, 3, [])).to.be.revertedWithCustomError(sm, "StakeManagerQueueBacklog").withArgs(1);
+      expect(await sm.queueLength()).to.equal(BigInt(maxApply + 1)); // the reverted draw applied nothing
+      await sm.connect(outsider).applyQueued(1);
+      // Exactly MAX_APPLY left: the draw applies them itself and runs.
+      await expect(sm.connect(module).drawSeats(SEED, 3, 10n, LOCK_A, [])).to.emit(sm, "SeatsDrawn");
+      expect(await sm.queueLength()).to.equal(0n);
+      expect(await sm.jurorWeight(carol.address)).to.equal(700n);
+    });
+
+    it("syncJurorWeight queues a recomputation after a minJurorStake change; weights follow at the next epoch", async function () {
+      const { sm, admin, outsider, alice, bob } = await loadFixture(jurorFixture);
+      await expect(sm.connect(admin).setMinJurorStake(150n)).to.emit(sm, "MinJurorStakeSet").withArgs(MIN, 150n);
+      expect(await sm.jurorWeight(alice.address)).to.equal(100n); // stale until a change applies
+      await expect(sm.connect(outsider).syncJurorWeight(alice.address)).to.emit(sm, "ReserveChangeQueued").withArgs(alice.address, 2n, 0n, 0n);
+      await sm.connect(outsider).syncJurorWeight(bob.address);
+      expect(await sm.jurorWeight(alice.address)).to.equal(100n);
+      await toNextEpoch(sm);
+      await expect(sm.applyQueued(10))
+        .to.emit(sm, "ReserveChangeApplied")
+        .withArgs(alice.address, 2n, 100n, 0n)
+        .and.to.emit(sm, "ReserveChangeApplied")
+        .withArgs(bob.address, 2n, 200n, 200n);
+      expect(await sm.jurorWeight(alice.address)).to.equal(0n);
+      expect(await sm.totalJurorWeight()).to.equal(900n);
+    });
+  });
+
+  describe("lock / unlock / slash of free stake", function () {
+    it("lock moves free stake into a non-juror lock and emits Locked; draw weights do not change", async function () {
+      const { sm, module, carol } = await loadFixture(jurorFixture);
       await expect(sm.connect(module).lock(carol.address, LOCK_A, 300n)).to.emit(sm, "Locked").withArgs(carol.address, LOCK_A, 300n, false);
       await sm.connect(module).lock(carol.address, LOCK_A, 100n); // adds to the same lock
       await sm.connect(module).lock(carol.address, LOCK_B, 50n);
       const acc = await sm.account(carol.address);
-      expect([acc.free, acc.locked, acc.jurorDuties]).to.deep.equal([250n, 450n, 0n]);
+      expect([acc.free, acc.locked, acc.reserve, acc.seatLocked]).to.deep.equal([550n, 450n, 700n, 0n]);
       expect(await sm.lockedAmount(carol.address, LOCK_A)).to.equal(400n);
       expect(await sm.lockedAmount(carol.address, LOCK_B)).to.equal(50n);
       expect(await sm.isJurorLock(carol.address, LOCK_A)).to.equal(false);
-      expect(await sm.jurorWeight(carol.address)).to.equal(250n);
-      expect(await sm.totalJurorWeight()).to.equal(550n);
+      expect(await sm.jurorWeight(carol.address)).to.equal(700n);
+      expect(await sm.totalJurorWeight()).to.equal(1000n);
+      expect(await sm.queueLength()).to.equal(0n);
     });
 
-    it("reverts for a caller without MODULE_ROLE", async function () {
-      const { sm, outsider, carol, MODULE_ROLE } = await loadFixture(stakedFixture);
-      await expect(sm.connect(outsider).lock(carol.address, LOCK_A, 1n))
+    it("lock reverts for a caller without MODULE_ROLE, a zero amount and more than the free stake", async function () {
+      const { sm, module, outsider, alice, MODULE_ROLE } = await loadFixture(jurorFixture);
+      await expect(sm.connect(outsider).lock(alice.address, LOCK_A, 1n))
         .to.be.revertedWithCustomError(sm, "AccessControlUnauthorizedAccount")
         .withArgs(outsider.address, MODULE_ROLE);
-    });
-
-    it("reverts a zero amount and more than the free stake", async function () {
-      const { sm, module, alice } = await loadFixture(stakedFixture);
       await expect(sm.connect(module).lock(alice.address, LOCK_A, 0)).to.be.revertedWithCustomError(sm, "StakeManagerZeroAmount");
-      await expect(sm.connect(module).lock(alice.address, LOCK_A, 101n))
+      // The reserve (100) is not free stake.
+      await expect(sm.connect(module).lock(alice.address, LOCK_A, 1001n))
         .to.be.revertedWithCustomError(sm, "StakeManagerInsufficientFreeStake")
-        .withArgs(alice.address, 100n, 101n);
+        .withArgs(alice.address, 1000n, 1001n);
     });
-  });
 
-  describe("unlock", function () {
-    it("releases the whole lock to free stake, emits Unlocked and restores the weight", async function () {
-      const { sm, module, carol } = await loadFixture(stakedFixture);
+    it("unlock releases the whole lock to free stake and emits Unlocked; an empty lock returns 0 silently", async function () {
+      const { sm, module, carol } = await loadFixture(jurorFixture);
       await sm.connect(module).lock(carol.address, LOCK_A, 300n);
       await sm.connect(module).lock(carol.address, LOCK_B, 100n);
       expect(await sm.connect(module).unlock.staticCall(carol.address, LOCK_A)).to.equal(300n);
       await expect(sm.connect(module).unlock(carol.address, LOCK_A)).to.emit(sm, "Unlocked").withArgs(carol.address, LOCK_A, 300n);
       const acc = await sm.account(carol.address);
-      expect([acc.free, acc.locked]).to.deep.equal([600n, 100n]);
+      expect([acc.free, acc.locked, acc.reserve]).to.deep.equal([900n, 100n, 700n]);
       expect(await sm.lockedAmount(carol.address, LOCK_A)).to.equal(0n);
-      expect(await sm.lockedAmount(carol.address, LOCK_B)).to.equal(100n);
-      expect(await sm.jurorWeight(carol.address)).to.equal(600n);
-    });
-
-    it("returns 0 and emits nothing for an empty lock", async function () {
-      const { sm, module, carol } = await loadFixture(stakedFixture);
       expect(await sm.connect(module).unlock.staticCall(carol.address, LOCK_A)).to.equal(0n);
       await expect(sm.connect(module).unlock(carol.address, LOCK_A)).not.to.emit(sm, "Unlocked");
     });
 
-    it("reverts for a caller without MODULE_ROLE", async function () {
-      const { sm, outsider, carol, MODULE_ROLE } = await loadFixture(stakedFixture);
+    it("unlock reverts for a caller without MODULE_ROLE", async function () {
+      const { sm, outsider, carol, MODULE_ROLE } = await loadFixture(jurorFixture);
       await expect(sm.connect(outsider).unlock(carol.address, LOCK_A))
         .to.be.revertedWithCustomError(sm, "AccessControlUnauthorizedAccount")
         .withArgs(outsider.address, MODULE_ROLE);
     });
-  });
 
-  describe("slash", function () {
-    it("takes from the named lock only, sends it to the recipient and emits Slashed", async function () {
-      const { sm, token, module, outsider, carol, stakers } = await loadFixture(stakedFixture);
+    it("slash takes from the named lock only, sends it to the recipient and emits Slashed; the reserve is untouched", async function () {
+      const { sm, token, module, outsider, carol, stakers } = await loadFixture(jurorFixture);
       await sm.connect(module).lock(carol.address, LOCK_A, 300n);
       await sm.connect(module).lock(carol.address, LOCK_B, 100n);
       expect(await sm.connect(module).slash.staticCall(carol.address, LOCK_A, 120n, outsider.address)).to.equal(120n);
       const tx = await sm.connect(module).slash(carol.address, LOCK_A, 120n, outsider.address);
       await expect(tx).to.emit(sm, "Slashed").withArgs(carol.address, LOCK_A, 120n, outsider.address);
+      await expect(tx).not.to.emit(sm, "ReserveChangeQueued");
       await expect(tx).to.changeTokenBalances(token, [outsider, sm], [120n, -120n]);
       const acc = await sm.account(carol.address);
-      expect([acc.free, acc.locked]).to.deep.equal([300n, 280n]);
+      expect([acc.free, acc.locked, acc.reserve, acc.pendingEpoch]).to.deep.equal([600n, 280n, 700n, 0n]);
       expect(await sm.lockedAmount(carol.address, LOCK_A)).to.equal(180n);
       expect(await sm.lockedAmount(carol.address, LOCK_B)).to.equal(100n);
       await expectConservation(sm, token, stakers.map((s) => s.address));
     });
 
-    it("takes at most the lock and closes it", async function () {
-      const { sm, token, module, outsider, carol } = await loadFixture(stakedFixture);
+    it("slash takes at most the lock and closes it", async function () {
+      const { sm, token, module, outsider, carol } = await loadFixture(jurorFixture);
       await sm.connect(module).lock(carol.address, LOCK_A, 300n);
       const tx = await sm.connect(module).slash(carol.address, LOCK_A, 1000n, outsider.address);
       await expect(tx).to.emit(sm, "Slashed").withArgs(carol.address, LOCK_A, 300n, outsider.address);
@@ -303,24 +702,26 @@ describe("StakeManager", function () {
       expect(await sm.connect(module).unlock.staticCall(carol.address, LOCK_A)).to.equal(0n);
     });
 
-    it("returns 0 and emits nothing when the lock is empty or the amount zero", async function () {
-      const { sm, module, outsider, carol } = await loadFixture(stakedFixture);
+    it("slash returns 0 and emits nothing for an empty lock or a zero amount", async function () {
+      const { sm, module, outsider, carol } = await loadFixture(jurorFixture);
+      expect(await sm.connect(module).slash.staticCall(carol.address, LOCK_A, 10n, outsider.address)).to.equal(0n);
       await expect(sm.connect(module).slash(carol.address, LOCK_A, 10n, outsider.address)).not.to.emit(sm, "Slashed");
       await sm.connect(module).lock(carol.address, LOCK_A, 300n);
       expect(await sm.connect(module).slash.staticCall(carol.address, LOCK_A, 0n, outsider.address)).to.equal(0n);
+      await expect(sm.connect(module).slash(carol.address, LOCK_A, 0n, outsider.address)).not.to.emit(sm, "Slashed");
     });
 
-    it("still takes a lock whose owner has asked to unstake everything free (leaving escapes no slash)", async function () {
-      const { sm, token, module, outsider, bob } = await loadFixture(stakedFixture);
+    it("slash still takes a lock whose owner unbonded and withdrew all its free stake", async function () {
+      const { sm, token, module, outsider, bob } = await loadFixture(jurorFixture);
       await sm.connect(module).lock(bob.address, LOCK_A, 150n);
-      await sm.connect(bob).requestUnstake(50n);
+      await sm.connect(bob).requestUnstake(850n);
       await time.increase(PERIOD);
       await sm.connect(bob).withdraw();
       await expect(sm.connect(module).slash(bob.address, LOCK_A, 150n, outsider.address)).to.changeTokenBalance(token, outsider, 150n);
     });
 
-    it("reverts a zero recipient and a caller without MODULE_ROLE", async function () {
-      const { sm, module, outsider, carol, MODULE_ROLE } = await loadFixture(stakedFixture);
+    it("slash reverts a zero recipient and a caller without MODULE_ROLE", async function () {
+      const { sm, module, outsider, carol, MODULE_ROLE } = await loadFixture(jurorFixture);
       await expect(sm.connect(module).slash(carol.address, LOCK_A, 1n, ethers.ZeroAddress)).to.be.revertedWithCustomError(sm, "StakeManagerZeroAddress");
       await expect(sm.connect(outsider).slash(carol.address, LOCK_A, 1n, outsider.address))
         .to.be.revertedWithCustomError(sm, "AccessControlUnauthorizedAccount")
@@ -328,172 +729,180 @@ describe("StakeManager", function () {
     });
   });
 
-  describe("drawJurors", function () {
-    it("draws distinct jurors by the documented formula, locks each, emits Locked and JurorsDrawn", async function () {
-      const { sm, module, alice, bob, carol } = await loadFixture(stakedFixture);
-      const leaves = [alice, bob, carol].map((s, i) => ({ who: s.address, weight: [100n, 200n, 700n][i], free: [100n, 200n, 700n][i] }));
-      const expected = modelDraw(SEED, 2, leaves, [], 100n);
-      const jurors = await sm.connect(module).drawJurors.staticCall(SEED, 2, 100n, LOCK_A, []);
-      expect(jurors).to.deep.equal(expected);
-      const tx = sm.connect(module).drawJurors(SEED, 2, 100n, LOCK_A, []);
-      await expect(tx).to.emit(sm, "JurorsDrawn").withArgs(LOCK_A, SEED, expected);
-      for (const j of expected) {
-        await expect(tx).to.emit(sm, "Locked").withArgs(j, LOCK_A, 100n, true);
-        const acc = await sm.account(j);
-        expect(acc.jurorDuties).to.equal(1n);
-        expect(acc.locked).to.equal(100n);
-        expect(await sm.isJurorLock(j, LOCK_A)).to.equal(true);
-        expect(await sm.jurorWeight(j)).to.equal(0n);
+  describe("drawSeats", function () {
+    it("draws seats with replacement by the documented formula, locks seats·lockPerSeat per account, emits Locked and SeatsDrawn", async function () {
+      const { sm, module, tree, unlocked } = await loadFixture(jurorFixture);
+      const expected = modelDraw(tree, SEED, 11, 10n, [], unlocked());
+      expect(sum(expected.seats)).to.equal(11n);
+      const [accounts, seats] = await sm.connect(module).drawSeats.staticCall(SEED, 11, 10n, LOCK_A, []);
+      expect(accounts).to.deep.equal(expected.accounts);
+      expect(seats).to.deep.equal(expected.seats);
+      // With replacement: 11 seats over 3 accounts, so someone holds several.
+      expect(seats.some((s) => s > 1n)).to.equal(true);
+      const tx = sm.connect(module).drawSeats(SEED, 11, 10n, LOCK_A, []);
+      await expect(tx).to.emit(sm, "SeatsDrawn").withArgs(LOCK_A, SEED, 1n, expected.accounts, expected.seats);
+      for (let i = 0; i < expected.accounts.length; ++i) {
+        const who = expected.accounts[i];
+        await expect(tx).to.emit(sm, "Locked").withArgs(who, LOCK_A, expected.seats[i] * 10n, true);
+        const acc = await sm.account(who);
+        expect(acc.seatLocked).to.equal(expected.seats[i] * 10n);
+        expect(acc.locked).to.equal(0n); // seat locks are part of the reserve, not of `locked`
+        expect(await sm.lockedAmount(who, LOCK_A)).to.equal(expected.seats[i] * 10n);
+        expect(await sm.isJurorLock(who, LOCK_A)).to.equal(true);
       }
-      const rest = leaves.find((l) => !expected.includes(l.who));
-      if (rest === undefined) throw new Error("all three drawn");
-      expect(await sm.totalJurorWeight()).to.equal(rest.weight);
+      // Sitting on a committee never changes weight (V3.4).
+      expect(await sm.totalJurorWeight()).to.equal(1000n);
+      expect(await sm.jurorWeight(expected.accounts[0])).to.equal(tree.weightOf(expected.accounts[0]));
     });
 
-    it("never draws an excluded address and restores its weight; ignores a zero address", async function () {
-      const { sm, module, alice, bob, carol } = await loadFixture(stakedFixture);
-      const jurors = await sm.connect(module).drawJurors.staticCall(SEED, 3, 100n, LOCK_A, [carol.address, ethers.ZeroAddress]);
-      expect([...jurors].sort()).to.deep.equal([alice.address, bob.address].sort());
-      await sm.connect(module).drawJurors(SEED, 3, 100n, LOCK_A, [carol.address, ethers.ZeroAddress]);
-      expect(await sm.jurorWeight(carol.address)).to.equal(700n);
-      expect(await sm.totalJurorWeight()).to.equal(700n);
-      for (let s = 0; s < 20; ++s) {
-        const one = await sm.connect(module).drawJurors.staticCall(ethers.id(`x${s}`), 1, 100n, LOCK_B, [carol.address]);
-        expect(one).to.deep.equal([]);
+    it("gives every seat to the only account in the pool, and adds to an existing seat lock of the same id", async function () {
+      const { sm, module, carol } = await loadFixture(deployFixture);
+      await sm.connect(carol).stakeForJury(1000n);
+      await enterNextEpoch(sm);
+      const [accounts, seats] = await sm.connect(module).drawSeats.staticCall(SEED, 5, 100n, LOCK_A, []);
+      expect(accounts).to.deep.equal([carol.address]);
+      expect(seats).to.deep.equal([5n]);
+      await sm.connect(module).drawSeats(SEED, 5, 100n, LOCK_A, []);
+      await expect(sm.connect(module).drawSeats(SEED, 2, 100n, LOCK_A, [])).to.emit(sm, "Locked").withArgs(carol.address, LOCK_A, 200n, true);
+      expect(await sm.lockedAmount(carol.address, LOCK_A)).to.equal(700n);
+      expect((await sm.account(carol.address)).seatLocked).to.equal(700n);
+    });
+
+    it("leaves a seat empty, without redrawing it, when the pick's unlocked reserve is below lockPerSeat", async function () {
+      const { sm, module, tree, unlocked } = await loadFixture(jurorFixture);
+      // lockPerSeat 60: alice (100) covers one seat, bob (200) three; carol (700) eleven.
+      let seed: string | undefined;
+      let expected: Drawn | undefined;
+      for (let i = 0; i < 500 && seed === undefined; ++i) {
+        const s = ethers.id(`empty-${i}`);
+        const d = modelDraw(tree, s, 6, 60n, [], unlocked());
+        if (sum(d.seats) < 6n) [seed, expected] = [s, d];
+      }
+      if (seed === undefined || expected === undefined) throw new Error("no seed leaves a seat empty");
+      const [accounts, seats] = await sm.connect(module).drawSeats.staticCall(seed, 6, 60n, LOCK_A, []);
+      expect(accounts).to.deep.equal(expected.accounts);
+      expect(seats).to.deep.equal(expected.seats);
+      expect(sum(seats)).to.be.lessThan(6n);
+      expect(expected.picks).to.equal(6); // one pick per seat: the empty seat was not redrawn
+      await sm.connect(module).drawSeats(seed, 6, 60n, LOCK_A, []);
+      for (const [who, r] of unlocked()) {
+        const acc = await sm.account(who);
+        expect(acc.seatLocked).to.be.at.most(r);
       }
     });
 
-    it("returns fewer jurors when the pool runs out, and none from an empty pool", async function () {
-      const { sm, module, alice, bob, carol } = await loadFixture(stakedFixture);
-      const jurors = await sm.connect(module).drawJurors.staticCall(SEED, 5, 100n, LOCK_A, []);
-      expect([...jurors].sort()).to.deep.equal([alice.address, bob.address, carol.address].sort());
-      await sm.connect(module).drawJurors(SEED, 5, 100n, LOCK_A, []);
-      expect(await sm.totalJurorWeight()).to.equal(0n);
-      await expect(sm.connect(module).drawJurors(SEED, 3, 100n, LOCK_B, [])).to.emit(sm, "JurorsDrawn").withArgs(LOCK_B, SEED, []);
+    it("counts existing seat locks: an account whose reserve is all seat-locked gets no seat", async function () {
+      const { sm, module, alice, bob, carol } = await loadFixture(jurorFixture);
+      await sm.connect(module).drawSeats(SEED, 64, 100n, LOCK_A, []); // fills alice 1, bob 2, carol 7 at most
+      expect((await sm.account(alice.address)).seatLocked).to.equal(100n);
+      expect((await sm.account(bob.address)).seatLocked).to.equal(200n);
+      expect((await sm.account(carol.address)).seatLocked).to.equal(700n);
+      const [accounts] = await sm.connect(module).drawSeats.staticCall(ethers.id("later"), 10, 1n, LOCK_B, []);
+      expect(accounts).to.deep.equal([]);
+      // drawAccounts locks nothing and checks no reserve: it still picks them.
+      const [picked] = await sm.connect(module).drawAccounts.staticCall(ethers.id("later"), 10, []);
+      expect(picked.length).to.be.greaterThan(0);
     });
 
-    it("keeps a drawn juror out of later draws until its lock is unlocked", async function () {
-      const { sm, module, carol } = await loadFixture(stakedFixture);
-      await sm.connect(module).drawJurors(SEED, 3, 100n, LOCK_A, []);
-      await expect(sm.connect(module).unlock(carol.address, LOCK_A)).to.emit(sm, "Unlocked").withArgs(carol.address, LOCK_A, 100n);
-      const acc = await sm.account(carol.address);
-      expect([acc.free, acc.locked, acc.jurorDuties]).to.deep.equal([700n, 0n, 0n]);
-      expect(await sm.jurorWeight(carol.address)).to.equal(700n);
-      expect(await sm.connect(module).drawJurors.staticCall(SEED, 3, 100n, LOCK_B, [])).to.deep.equal([carol.address]);
-    });
-
-    it("ends the duty when a slash empties the juror lock, not when it takes part of it", async function () {
-      const { sm, module, outsider, carol } = await loadFixture(stakedFixture);
-      await sm.connect(module).drawJurors(SEED, 3, 100n, LOCK_A, []);
-      await sm.connect(module).slash(carol.address, LOCK_A, 40n, outsider.address);
-      expect((await sm.account(carol.address)).jurorDuties).to.equal(1n);
-      expect(await sm.jurorWeight(carol.address)).to.equal(0n);
-      await sm.connect(module).slash(carol.address, LOCK_A, 60n, outsider.address);
-      const acc = await sm.account(carol.address);
-      expect([acc.free, acc.locked, acc.jurorDuties]).to.deep.equal([600n, 0n, 0n]);
-      expect(await sm.jurorWeight(carol.address)).to.equal(600n);
-      expect(await sm.isJurorLock(carol.address, LOCK_A)).to.equal(false);
-    });
-
-    it("turns an existing collateral lock under the same id into a juror lock", async function () {
-      const { sm, module, carol } = await loadFixture(stakedFixture);
-      await sm.connect(module).lock(carol.address, LOCK_A, 50n);
-      await expect(sm.connect(module).drawJurors(SEED, 3, 100n, LOCK_A, [])).to.emit(sm, "Locked").withArgs(carol.address, LOCK_A, 100n, true);
-      expect(await sm.lockedAmount(carol.address, LOCK_A)).to.equal(150n);
-      await sm.connect(module).unlock(carol.address, LOCK_A);
-      expect((await sm.account(carol.address)).jurorDuties).to.equal(0n);
-      expect(await sm.jurorWeight(carol.address)).to.equal(700n);
-    });
-
-    it("skips a pick whose free stake is below lockAmount and restores its weight", async function () {
-      const { sm, module, alice, bob, carol } = await loadFixture(stakedFixture);
-      // lockAmount 150: alice (100) can sit on no committee.
-      const jurors = await sm.connect(module).drawJurors.staticCall(SEED, 3, 150n, LOCK_A, []);
-      expect([...jurors].sort()).to.deep.equal([bob.address, carol.address].sort());
-      await sm.connect(module).drawJurors(SEED, 3, 150n, LOCK_A, []);
-      expect(await sm.jurorWeight(alice.address)).to.equal(100n);
-      expect((await sm.account(alice.address)).locked).to.equal(0n);
-    });
-
-    it("stops after MAX_SKIPS skipped picks", async function () {
-      const { sm, module, stakers } = await loadFixture(deployFixture);
-      const maxSkips = Number(await sm.MAX_SKIPS());
-      // MAX_SKIPS accounts that cannot cover the lock, and one that can.
-      for (const s of stakers.slice(0, maxSkips)) await sm.connect(s).stake(MIN);
-      const eligible = stakers[maxSkips];
-      await sm.connect(eligible).stake(MIN + 1n);
-      // Uncapped, every draw would find `eligible`; capped, a seed that draws it last finds no one.
-      // Seeds and chain state are deterministic, so this search always stops at the same seed.
-      let cappedSeed: string | undefined;
-      for (let i = 0; i < 200 && cappedSeed === undefined; ++i) {
-        const seed = ethers.id(`cap-${i}`);
-        const drawn = await sm.connect(module).drawJurors.staticCall(seed, 1, MIN + 1n, LOCK_A, []);
-        if (drawn.length === 0) cappedSeed = seed;
-        else expect(drawn).to.deep.equal([eligible.address]);
+    it("never seats an excluded account: its picks are redrawn", async function () {
+      const { sm, module, tree, unlocked, carol, alice } = await loadFixture(jurorFixture);
+      for (let i = 0; i < 5; ++i) {
+        const s = ethers.id(`ex-${i}`);
+        const expected = modelDraw(tree, s, 5, 10n, [carol.address, ethers.ZeroAddress], unlocked());
+        const [accounts, seats] = await sm.connect(module).drawSeats.staticCall(s, 5, 10n, LOCK_A, [carol.address, ethers.ZeroAddress]);
+        expect(accounts).to.deep.equal(expected.accounts);
+        expect(seats).to.deep.equal(expected.seats);
+        expect(accounts).not.to.include(carol.address);
+        if (expected.skips <= 16) expect(sum(seats)).to.equal(5n); // redrawn picks still fill the seats
       }
-      if (cappedSeed === undefined) throw new Error("no seed drew the eligible account last");
-      await expect(sm.connect(module).drawJurors(cappedSeed, 1, MIN + 1n, LOCK_A, [])).to.emit(sm, "JurorsDrawn").withArgs(LOCK_A, cappedSeed, []);
-      expect(await sm.jurorWeight(eligible.address)).to.equal(MIN + 1n);
-      expect(await sm.totalJurorWeight()).to.equal(MIN * BigInt(maxSkips) + MIN + 1n);
+      // Everyone excluded: MAX_SKIPS + 1 picks, then nothing.
+      const all = [alice.address, carol.address, (await ethers.getSigners())[4].address];
+      await expect(sm.connect(module).drawSeats(SEED, 3, 10n, LOCK_A, all)).to.emit(sm, "SeatsDrawn").withArgs(LOCK_A, SEED, 1n, [], []);
     });
 
-    it("skips and drops a pick that fell below a raised minJurorStake", async function () {
-      const { sm, admin, module, alice, bob, carol } = await loadFixture(stakedFixture);
-      await sm.connect(admin).setMinJurorStake(150n);
-      expect(await sm.jurorWeight(alice.address)).to.equal(100n); // stale until touched
-      const jurors = await sm.connect(module).drawJurors.staticCall(SEED, 3, 50n, LOCK_A, []);
-      expect([...jurors].sort()).to.deep.equal([bob.address, carol.address].sort());
-      await sm.connect(module).drawJurors(SEED, 3, 50n, LOCK_A, []);
-      expect(await sm.jurorWeight(alice.address)).to.equal(0n);
+    it("redraws at most MAX_SKIPS excluded picks: the 16th redraw may still fill a seat, the 17th excluded pick ends the draw", async function () {
+      const { sm, module, alice, bob } = await loadFixture(deployFixture);
+      // bob 9900, alice 100: an excluded bob is picked 99 % of the time.
+      await sm.connect(bob).stakeForJury(9_900n);
+      await sm.connect(alice).stakeForJury(100n);
+      await enterNextEpoch(sm);
+      const tree = new SumTreeModel();
+      tree.set(bob.address, 9_900n);
+      tree.set(alice.address, 100n);
+      let boundary: string | undefined; // exactly 16 skips, then alice
+      let capped: string | undefined; // 17 skips
+      for (let i = 0; i < 5_000 && (boundary === undefined || capped === undefined); ++i) {
+        const s = ethers.id(`skip-${i}`);
+        const d = modelDraw(tree, s, 1, 1n, [bob.address], new Map([[alice.address, 100n]]));
+        if (d.skips === 16 && d.accounts.length === 1) boundary ??= s;
+        if (d.skips === 17) capped ??= s;
+      }
+      if (boundary === undefined || capped === undefined) throw new Error("seed search failed");
+      expect(await sm.connect(module).drawSeats.staticCall(boundary, 1, 1n, LOCK_A, [bob.address])).to.deep.equal([[alice.address], [1n]]);
+      expect(await sm.connect(module).drawSeats.staticCall(capped, 1, 1n, LOCK_A, [bob.address])).to.deep.equal([[], []]);
+      expect(await sm.connect(module).drawAccounts.staticCall(capped, 1, [bob.address])).to.deep.equal([[], []]);
     });
 
-    it("reverts a zero lockAmount, too large a count, too many exclusions and a caller without MODULE_ROLE", async function () {
-      const { sm, module, outsider, MODULE_ROLE } = await loadFixture(stakedFixture);
-      await expect(sm.connect(module).drawJurors(SEED, 1, 0, LOCK_A, [])).to.be.revertedWithCustomError(sm, "StakeManagerZeroAmount");
-      await expect(sm.connect(module).drawJurors(SEED, 65, 1, LOCK_A, [])).to.be.revertedWithCustomError(sm, "StakeManagerDrawTooLarge").withArgs(65, 64);
+    it("returns nothing from an empty pool and for zero seats", async function () {
+      const { sm, module } = await loadFixture(deployFixture);
+      await expect(sm.connect(module).drawSeats(SEED, 3, 10n, LOCK_A, [])).to.emit(sm, "SeatsDrawn").withArgs(LOCK_A, SEED, 0n, [], []);
+      const { sm: sm2, module: m2 } = await loadFixture(jurorFixture);
+      expect(await sm2.connect(m2).drawSeats.staticCall(SEED, 0, 10n, LOCK_A, [])).to.deep.equal([[], []]);
+    });
+
+    it("reverts a zero lockPerSeat, more than MAX_DRAW seats, more than MAX_EXCLUDE exclusions and a caller without MODULE_ROLE", async function () {
+      const { sm, module, outsider, MODULE_ROLE } = await loadFixture(jurorFixture);
+      await expect(sm.connect(module).drawSeats(SEED, 1, 0, LOCK_A, [])).to.be.revertedWithCustomError(sm, "StakeManagerZeroAmount");
+      await expect(sm.connect(module).drawSeats(SEED, 65, 1, LOCK_A, [])).to.be.revertedWithCustomError(sm, "StakeManagerDrawTooLarge").withArgs(65, 64);
+      await sm.connect(module).drawSeats.staticCall(SEED, 64, 1, LOCK_A, []);
       const nine = Array.from({ length: 9 }, () => outsider.address);
-      await expect(sm.connect(module).drawJurors(SEED, 1, 1, LOCK_A, nine)).to.be.revertedWithCustomError(sm, "StakeManagerTooManyExcluded").withArgs(9, 8);
-      await expect(sm.connect(outsider).drawJurors(SEED, 1, 1, LOCK_A, []))
+      await expect(sm.connect(module).drawSeats(SEED, 1, 1, LOCK_A, nine)).to.be.revertedWithCustomError(sm, "StakeManagerTooManyExcluded").withArgs(9, 8);
+      await sm.connect(module).drawSeats.staticCall(SEED, 1, 1, LOCK_A, nine.slice(1));
+      await expect(sm.connect(outsider).drawSeats(SEED, 1, 1, LOCK_A, []))
         .to.be.revertedWithCustomError(sm, "AccessControlUnauthorizedAccount")
         .withArgs(outsider.address, MODULE_ROLE);
+    });
+
+    it("reads the weights of the last applied change: a change queued this epoch does not move a draw", async function () {
+      const { sm, module, alice, dave } = await loadFixture(jurorFixture);
+      const before = await sm.connect(module).drawSeats.staticCall(SEED, 11, 10n, LOCK_A, []);
+      await sm.connect(dave).stakeForJury(100_000n);
+      await sm.connect(alice).leaveJury(100n);
+      expect(await sm.connect(module).drawSeats.staticCall(SEED, 11, 10n, LOCK_A, [])).to.deep.equal(before);
+      await enterNextEpoch(sm);
+      expect(await sm.connect(module).drawSeats.staticCall(SEED, 11, 10n, LOCK_A, [])).not.to.deep.equal(before);
     });
   });
 
   describe("drawAccounts", function () {
-    it("draws distinct accounts, locks nothing, restores all weights and emits AccountsDrawn", async function () {
-      const { sm, module, alice, bob, carol } = await loadFixture(stakedFixture);
-      const leaves = [alice, bob, carol].map((s, i) => ({ who: s.address, weight: [100n, 200n, 700n][i], free: [100n, 200n, 700n][i] }));
-      const expected = modelDraw(SEED, 2, leaves, [alice.address], 0n);
-      expect(await sm.connect(module).drawAccounts.staticCall(SEED, 2, [alice.address])).to.deep.equal(expected);
-      await expect(sm.connect(module).drawAccounts(SEED, 2, [alice.address])).to.emit(sm, "AccountsDrawn").withArgs(SEED, expected);
+    it("picks like drawSeats without locks and emits SeatsDrawn with a zero lock id", async function () {
+      const { sm, module, tree, alice } = await loadFixture(jurorFixture);
+      const expected = modelDraw(tree, SEED, 7, 0n, [alice.address]);
+      const [accounts, seats] = await sm.connect(module).drawAccounts.staticCall(SEED, 7, [alice.address]);
+      expect(accounts).to.deep.equal(expected.accounts);
+      expect(seats).to.deep.equal(expected.seats);
+      expect(sum(seats)).to.equal(7n);
+      await expect(sm.connect(module).drawAccounts(SEED, 7, [alice.address]))
+        .to.emit(sm, "SeatsDrawn")
+        .withArgs(ethers.ZeroHash, SEED, 1n, expected.accounts, expected.seats)
+        .and.not.to.emit(sm, "Locked");
+      for (const who of expected.accounts) expect((await sm.account(who)).seatLocked).to.equal(0n);
       expect(await sm.totalJurorWeight()).to.equal(1000n);
-      for (const s of [alice, bob, carol]) expect((await sm.account(s.address)).locked).to.equal(0n);
-      expect(await sm.jurorWeight(carol.address)).to.equal(700n);
     });
 
-    it("skips and drops a pick that fell below a raised minJurorStake", async function () {
-      const { sm, admin, module, alice } = await loadFixture(stakedFixture);
-      await sm.connect(admin).setMinJurorStake(150n);
-      const drawn = await sm.connect(module).drawAccounts.staticCall(SEED, 3, []);
-      expect(drawn.length).to.equal(2);
-      expect(drawn).not.to.include(alice.address);
-      await sm.connect(module).drawAccounts(SEED, 3, []);
-      expect(await sm.totalJurorWeight()).to.equal(900n);
+    it("picks 1 : 2 : 7 weights in about those proportions (2,200 seats)", async function () {
+      const { sm, module, alice, bob, carol } = await loadFixture(jurorFixture);
+      const counts = new Map<string, bigint>([[alice.address, 0n], [bob.address, 0n], [carol.address, 0n]]);
+      const draws = await Promise.all(Array.from({ length: 200 }, (_, i) => sm.connect(module).drawAccounts.staticCall(ethers.id(`stat-${i}`), 11, [])));
+      for (const [accounts, seats] of draws) accounts.forEach((a, i) => counts.set(a, counts.get(a)! + seats[i]));
+      // Expected 220 / 440 / 1540 of 2200; bounds ≈ ±4.5σ.
+      expect(Number(counts.get(alice.address))).to.be.within(155, 285);
+      expect(Number(counts.get(bob.address))).to.be.within(355, 525);
+      expect(Number(counts.get(carol.address))).to.be.within(1445, 1635);
     });
 
-    it("picks 1 : 2 : 7 weights in about those proportions over 300 seeds", async function () {
-      const { sm, module, alice, bob, carol } = await loadFixture(stakedFixture);
-      const counts = new Map<string, number>([[alice.address, 0], [bob.address, 0], [carol.address, 0]]);
-      const draws = await Promise.all(Array.from({ length: 300 }, (_, i) => sm.connect(module).drawAccounts.staticCall(ethers.id(`stat-${i}`), 1, [])));
-      for (const [who] of draws) counts.set(who, (counts.get(who) ?? 0) + 1);
-      // Expected 30 / 60 / 210; bounds ≈ ±4.5σ.
-      expect(counts.get(alice.address)).to.be.within(8, 55);
-      expect(counts.get(bob.address)).to.be.within(30, 92);
-      expect(counts.get(carol.address)).to.be.within(175, 245);
-    });
-
-    it("reverts too large a count, too many exclusions and a caller without MODULE_ROLE", async function () {
-      const { sm, module, outsider, MODULE_ROLE } = await loadFixture(stakedFixture);
+    it("reverts more than MAX_DRAW seats, more than MAX_EXCLUDE exclusions and a caller without MODULE_ROLE", async function () {
+      const { sm, module, outsider, MODULE_ROLE } = await loadFixture(jurorFixture);
       await expect(sm.connect(module).drawAccounts(SEED, 65, [])).to.be.revertedWithCustomError(sm, "StakeManagerDrawTooLarge").withArgs(65, 64);
       const nine = Array.from({ length: 9 }, () => outsider.address);
       await expect(sm.connect(module).drawAccounts(SEED, 1, nine)).to.be.revertedWithCustomError(sm, "StakeManagerTooManyExcluded").withArgs(9, 8);
@@ -503,9 +912,111 @@ describe("StakeManager", function () {
     });
   });
 
+  describe("seat locks", function () {
+    async function seatedFixture() {
+      const f = await jurorFixture();
+      // carol only in a 4-seat draw with exclusions: carol takes all four seats (400 of 700).
+      await f.sm.connect(f.module).drawSeats(SEED, 4, 100n, LOCK_A, [f.alice.address, f.bob.address]);
+      return f;
+    }
+
+    it("unlock returns a seat lock to the reserve: seatLocked shrinks, reserve, free and weight stay", async function () {
+      const { sm, module, carol } = await loadFixture(seatedFixture);
+      let acc = await sm.account(carol.address);
+      expect([acc.reserve, acc.seatLocked, acc.free]).to.deep.equal([700n, 400n, 1000n]);
+      await expect(sm.connect(module).unlock(carol.address, LOCK_A)).to.emit(sm, "Unlocked").withArgs(carol.address, LOCK_A, 400n);
+      acc = await sm.account(carol.address);
+      expect([acc.reserve, acc.seatLocked, acc.free, acc.locked]).to.deep.equal([700n, 0n, 1000n, 0n]);
+      expect(await sm.isJurorLock(carol.address, LOCK_A)).to.equal(false);
+      expect(await sm.jurorWeight(carol.address)).to.equal(700n);
+      expect(await sm.queueLength()).to.equal(0n);
+    });
+
+    it("slash of a seat lock shrinks the reserve at once and the weight at the next epoch", async function () {
+      const { sm, token, module, outsider, carol, stakers } = await loadFixture(seatedFixture);
+      const tx = await sm.connect(module).slash(carol.address, LOCK_A, 150n, outsider.address);
+      await expect(tx).to.emit(sm, "Slashed").withArgs(carol.address, LOCK_A, 150n, outsider.address);
+      await expect(tx).to.emit(sm, "ReserveChangeQueued").withArgs(carol.address, 2n, 0n, 0n);
+      await expect(tx).to.changeTokenBalances(token, [outsider, sm], [150n, -150n]);
+      let acc = await sm.account(carol.address);
+      expect([acc.reserve, acc.seatLocked, acc.free, acc.pendingEpoch]).to.deep.equal([550n, 250n, 1000n, 2n]);
+      expect(await sm.lockedAmount(carol.address, LOCK_A)).to.equal(250n);
+      expect(await sm.isJurorLock(carol.address, LOCK_A)).to.equal(true); // partly slashed: still a seat lock
+      expect(await sm.jurorWeight(carol.address)).to.equal(700n); // this epoch's weight is frozen
+      await expectConservation(sm, token, stakers.map((s) => s.address));
+      await toNextEpoch(sm);
+      await expect(sm.applyQueued(1)).to.emit(sm, "ReserveChangeApplied").withArgs(carol.address, 2n, 550n, 550n);
+      expect(await sm.jurorWeight(carol.address)).to.equal(550n);
+      // The rest of the lock is slashed (more than is left): taken = 250, the lock is closed.
+      await expect(sm.connect(module).slash(carol.address, LOCK_A, 1_000n, outsider.address)).to.emit(sm, "Slashed").withArgs(carol.address, LOCK_A, 250n, outsider.address);
+      acc = await sm.account(carol.address);
+      expect([acc.reserve, acc.seatLocked]).to.deep.equal([300n, 0n]);
+      expect(await sm.lockedAmount(carol.address, LOCK_A)).to.equal(0n);
+      expect(await sm.isJurorLock(carol.address, LOCK_A)).to.equal(false);
+      await expectConservation(sm, token, stakers.map((s) => s.address));
+    });
+
+    it("a slash that drops the reserve below minJurorStake removes the weight at the next epoch", async function () {
+      const { sm, module, outsider, alice } = await loadFixture(jurorFixture);
+      // 64 seats of 60: alice's reserve (100) covers one of them.
+      await sm.connect(module).drawSeats(SEED, 64, 60n, LOCK_A, []);
+      expect((await sm.account(alice.address)).seatLocked).to.equal(60n);
+      await sm.connect(module).slash(alice.address, LOCK_A, 60n, outsider.address);
+      expect(await sm.jurorWeight(alice.address)).to.equal(100n);
+      await toNextEpoch(sm);
+      await expect(sm.applyQueued(1)).to.emit(sm, "ReserveChangeApplied").withArgs(alice.address, 2n, 40n, 0n);
+      expect(await sm.totalJurorWeight()).to.equal(900n);
+    });
+
+    it("a slash applies a due change of the account first, and caps a pending leave at what is unlocked", async function () {
+      const { sm, module, outsider, carol } = await loadFixture(seatedFixture);
+      await sm.connect(carol).leaveJury(500n); // reserve 700, 400 seat-locked: at most 300 can leave
+      await toNextEpoch(sm); // epoch 2: due, not applied
+      const tx = await sm.connect(module).slash(carol.address, LOCK_A, 100n, outsider.address);
+      await expect(tx).to.emit(sm, "ReserveChangeApplied").withArgs(carol.address, 2n, 400n, 400n);
+      await expect(tx).to.emit(sm, "ReserveChangeQueued").withArgs(carol.address, 3n, 0n, 0n);
+      const acc = await sm.account(carol.address);
+      expect([acc.reserve, acc.seatLocked, acc.free, acc.pendingLeave]).to.deep.equal([300n, 300n, 1300n, 0n]);
+    });
+
+    it("a pending leave larger than the reserve left after a slash is capped at apply", async function () {
+      const { sm, module, outsider, carol } = await loadFixture(seatedFixture);
+      await sm.connect(carol).leaveJury(700n); // all of it
+      await sm.connect(module).slash(carol.address, LOCK_A, 400n, outsider.address); // reserve 300, nothing locked
+      await toNextEpoch(sm);
+      await expect(sm.applyQueued(5)).to.emit(sm, "ReserveChangeApplied").withArgs(carol.address, 2n, 0n, 0n);
+      const acc = await sm.account(carol.address);
+      expect([acc.reserve, acc.free, acc.pendingLeave]).to.deep.equal([0n, 1300n, 0n]);
+    });
+  });
+
+  /**
+   * Latent hazard (reported to the lead, not fixed): a lock id is either a free-stake lock or a seat
+   * lock, but nothing enforces it. `lock()` adds free stake to an existing seat lock (the lock stays
+   * `juror`), and `drawSeats` turns an existing free-stake lock into a seat lock; `unlock`/`slash` then
+   * treat the whole amount as seat-locked reserve: `seatLocked` underflows (the unlock reverts, the
+   * round cannot settle) or, when other seat locks cover it, `seatLocked`/`reserve` shrink by stake
+   * that was never in the reserve while `locked` keeps a phantom amount. The modules' lock ids are
+   * namespaced today (JobMarket, AuditManager and DisputeManager hash their own address in), so this
+   * is not reachable through them. Run with UPOW_KNOWN_FLAWS=1; it fails on the current contract.
+   */
+  (process.env.UPOW_KNOWN_FLAWS ? describe : describe.skip)("known flaw: one lock id used for free stake and a seat", function () {
+    it("a free-stake lock under a seat lock's id is released to free stake", async function () {
+      const { sm, module, carol } = await loadFixture(deployFixture);
+      await sm.connect(carol).stake(1_000n);
+      await sm.connect(carol).stakeForJury(1_000n);
+      await enterNextEpoch(sm);
+      await sm.connect(module).lock(carol.address, LOCK_A, 50n); // collateral
+      await sm.connect(module).drawSeats(SEED, 1, 100n, LOCK_A, []); // a seat under the same id
+      await sm.connect(module).unlock(carol.address, LOCK_A); // reverts: seatLocked (100) − 150
+      const acc = await sm.account(carol.address);
+      expect([acc.free, acc.locked, acc.seatLocked, acc.reserve]).to.deep.equal([1_000n, 0n, 0n, 1_000n]);
+    });
+  });
+
   describe("governance", function () {
     it("setUnbondingPeriod sets the period for later requests and emits UnbondingPeriodSet", async function () {
-      const { sm, admin, alice } = await loadFixture(stakedFixture);
+      const { sm, admin, alice } = await loadFixture(jurorFixture);
       await expect(sm.connect(admin).setUnbondingPeriod(7200)).to.emit(sm, "UnbondingPeriodSet").withArgs(PERIOD, 7200);
       await sm.connect(alice).requestUnstake(10n);
       expect((await sm.account(alice.address)).unbondingReleaseAt).to.equal(BigInt(await time.latest()) + 7200n);
@@ -526,19 +1037,6 @@ describe("StakeManager", function () {
         .withArgs(outsider.address, GOVERNOR_ROLE);
     });
 
-    it("setMinJurorStake emits MinJurorStakeSet; syncJurorWeight applies it and emits JurorWeightSynced", async function () {
-      const { sm, admin, outsider, stakers } = await loadFixture(deployFixture);
-      const low = stakers[10];
-      await sm.connect(low).stake(60n);
-      expect(await sm.jurorWeight(low.address)).to.equal(0n);
-      await expect(sm.connect(admin).setMinJurorStake(50n)).to.emit(sm, "MinJurorStakeSet").withArgs(MIN, 50n);
-      await expect(sm.connect(outsider).syncJurorWeight(low.address)).to.emit(sm, "JurorWeightSynced").withArgs(low.address, 60n);
-      expect(await sm.jurorWeight(low.address)).to.equal(60n);
-      await sm.connect(admin).setMinJurorStake(61n);
-      await expect(sm.connect(outsider).syncJurorWeight(low.address)).to.emit(sm, "JurorWeightSynced").withArgs(low.address, 0n);
-      expect(await sm.totalJurorWeight()).to.equal(0n);
-    });
-
     it("setMinJurorStake reverts zero and a caller without GOVERNOR_ROLE", async function () {
       const { sm, admin, outsider, GOVERNOR_ROLE } = await loadFixture(deployFixture);
       await expect(sm.connect(admin).setMinJurorStake(0)).to.be.revertedWithCustomError(sm, "StakeManagerInvalidMinJurorStake").withArgs(0);
@@ -552,22 +1050,26 @@ describe("StakeManager", function () {
     async function reentrantFixture() {
       const [admin, module, alice] = await ethers.getSigners();
       const token = await ethers.deployContract("ReentrantToken");
-      const sm = await ethers.deployContract("StakeManager", [await token.getAddress(), admin.address, PERIOD, MIN]);
+      const sm = await ethers.deployContract("StakeManager", [await token.getAddress(), admin.address, PERIOD, MIN, EPOCH, WINDOW]);
       const MODULE_ROLE = await sm.MODULE_ROLE();
       await sm.grantRole(MODULE_ROLE, module.address);
       await sm.grantRole(MODULE_ROLE, await token.getAddress()); // so a re-entered slash passes its role check
-      await token.mint(alice.address, 1000n);
-      await token.mint(await token.getAddress(), 1000n);
+      await token.mint(alice.address, 10_000n);
+      await token.mint(await token.getAddress(), 10_000n);
       await token.connect(alice).approve(await sm.getAddress(), ethers.MaxUint256);
       await sm.connect(alice).stake(500n);
+      await sm.connect(alice).stakeForJury(500n);
+      await enterNextEpoch(sm);
       return { sm, token, module, alice };
     }
 
-    it("stake, withdraw and slash revert with ReentrancyGuardReentrantCall", async function () {
+    it("stake, stakeForJury, withdraw and slash revert with ReentrancyGuardReentrantCall", async function () {
       const { sm, token, module, alice } = await loadFixture(reentrantFixture);
       const target = await sm.getAddress();
       await token.arm(target, sm.interface.encodeFunctionData("stake", [1n]));
       await expect(sm.connect(alice).stake(10n)).to.be.revertedWithCustomError(sm, "ReentrancyGuardReentrantCall");
+      await token.arm(target, sm.interface.encodeFunctionData("stakeForJury", [1n]));
+      await expect(sm.connect(alice).stakeForJury(10n)).to.be.revertedWithCustomError(sm, "ReentrancyGuardReentrantCall");
 
       await token.arm(ethers.ZeroAddress, "0x");
       await sm.connect(alice).requestUnstake(100n);
@@ -576,77 +1078,51 @@ describe("StakeManager", function () {
       await expect(sm.connect(alice).withdraw()).to.be.revertedWithCustomError(sm, "ReentrancyGuardReentrantCall");
 
       await token.arm(ethers.ZeroAddress, "0x");
-      await sm.connect(module).lock(alice.address, LOCK_A, 100n);
+      await sm.connect(module).drawSeats(SEED, 1, 100n, LOCK_A, []);
       await token.arm(target, sm.interface.encodeFunctionData("slash", [alice.address, LOCK_A, 1n, module.address]));
       await expect(sm.connect(module).slash(alice.address, LOCK_A, 10n, module.address)).to.be.revertedWithCustomError(sm, "ReentrancyGuardReentrantCall");
       expect(await sm.lockedAmount(alice.address, LOCK_A)).to.equal(100n);
     });
   });
 
-  describe("when random operations run (property)", function () {
-    it("keeps conservation, weight = f(free, duties), duties = juror locks, locked = Σ locks", async function () {
-      const runs = Number(process.env.UPOW_FC_RUNS ?? "4");
-      const { sm, token, module, outsider, stakers } = await loadFixture(deployFixture);
-      const actors = stakers.slice(0, 4);
-      const lockIds = [LOCK_A, LOCK_B, ethers.id("lock-c")];
-      const op = fc.oneof(
-        fc.record({ kind: fc.constant("stake" as const), who: fc.nat(3), amount: fc.integer({ min: 1, max: 400 }) }),
-        fc.record({ kind: fc.constant("unstake" as const), who: fc.nat(3), amount: fc.integer({ min: 1, max: 300 }) }),
-        fc.record({ kind: fc.constant("withdraw" as const), who: fc.nat(3) }),
-        fc.record({ kind: fc.constant("lock" as const), who: fc.nat(3), id: fc.nat(2), amount: fc.integer({ min: 1, max: 200 }) }),
-        fc.record({ kind: fc.constant("unlock" as const), who: fc.nat(3), id: fc.nat(2) }),
-        fc.record({ kind: fc.constant("slash" as const), who: fc.nat(3), id: fc.nat(2), amount: fc.integer({ min: 0, max: 200 }) }),
-        fc.record({ kind: fc.constant("draw" as const), id: fc.nat(2), count: fc.integer({ min: 1, max: 3 }), ex: fc.nat(4) }),
-      );
-      await fc.assert(
-        fc.asyncProperty(fc.array(op, { minLength: 5, maxLength: 25 }), async (ops) => {
-          const snapshot = await ethers.provider.send("evm_snapshot", []);
-          try {
-            for (const o of ops) {
-              // Reverts (insufficient stake, nothing to withdraw, ...) are legal outcomes here.
-              const run = async (p: Promise<unknown>): Promise<void> => {
-                try {
-                  await p;
-                } catch {
-                  /* expected revert */
-                }
-              };
-              if (o.kind === "stake") await run(sm.connect(actors[o.who]).stake(o.amount));
-              else if (o.kind === "unstake") await run(sm.connect(actors[o.who]).requestUnstake(o.amount));
-              else if (o.kind === "withdraw") {
-                await time.increase(PERIOD);
-                await run(sm.connect(actors[o.who]).withdraw());
-              } else if (o.kind === "lock") await run(sm.connect(module).lock(actors[o.who].address, lockIds[o.id], o.amount));
-              else if (o.kind === "unlock") await run(sm.connect(module).unlock(actors[o.who].address, lockIds[o.id]));
-              else if (o.kind === "slash") await run(sm.connect(module).slash(actors[o.who].address, lockIds[o.id], o.amount, outsider.address));
-              else {
-                const ex = o.ex < 4 ? [actors[o.ex].address] : [];
-                await run(sm.connect(module).drawJurors(ethers.id(`p${ops.length}-${o.count}`), o.count, 50n, lockIds[o.id], ex));
-              }
-            }
-            await expectConservation(sm, token, actors.map((a) => a.address));
-            let total = 0n;
-            for (const a of actors) {
-              const acc = await sm.account(a.address);
-              let locked = 0n;
-              let duties = 0n;
-              for (const id of lockIds) {
-                locked += await sm.lockedAmount(a.address, id);
-                if (await sm.isJurorLock(a.address, id)) ++duties;
-              }
-              expect(acc.locked).to.equal(locked);
-              expect(acc.jurorDuties).to.equal(duties);
-              const w = acc.jurorDuties === 0n && acc.free >= MIN ? acc.free : 0n;
-              expect(await sm.jurorWeight(a.address)).to.equal(w);
-              total += w;
-            }
-            expect(await sm.totalJurorWeight()).to.equal(total);
-          } finally {
-            await ethers.provider.send("evm_revert", [snapshot]);
-          }
-        }),
-        { numRuns: runs },
-      );
+  describe("token conservation", function () {
+    it("keeps balance = Σ (free + locked + unbonding + reserve + pendingJoin) through a mixed sequence", async function () {
+      const { sm, token, module, outsider, alice, bob, carol, dave, stakers } = await loadFixture(deployFixture);
+      const all = stakers.map((s) => s.address);
+      const check = async () => {
+        await expectConservation(sm, token, all);
+        let total = 0n;
+        for (const a of all) {
+          const acc = await sm.account(a);
+          expect(acc.seatLocked).to.be.at.most(acc.reserve);
+          total += await sm.jurorWeight(a);
+        }
+        expect(await sm.totalJurorWeight()).to.equal(total);
+      };
+      await sm.connect(alice).stake(1_000n);
+      await sm.connect(alice).joinJury(400n);
+      await sm.connect(bob).stakeForJury(800n);
+      await sm.connect(carol).stake(500n);
+      await sm.connect(carol).stakeForJury(300n);
+      await sm.connect(carol).leaveJury(100n);
+      await sm.connect(module).lock(alice.address, LOCK_A, 200n);
+      await check();
+      await enterNextEpoch(sm);
+      await sm.connect(module).drawSeats(SEED, 9, 50n, LOCK_B, []);
+      await sm.connect(module).slash(alice.address, LOCK_A, 70n, outsider.address);
+      await sm.connect(alice).requestUnstake(300n);
+      await sm.connect(dave).stakeForJury(250n);
+      await check();
+      for (const s of [alice, bob, carol]) if ((await sm.lockedAmount(s.address, LOCK_B)) > 0n) await sm.connect(module).slash(s.address, LOCK_B, 30n, outsider.address);
+      await sm.connect(bob).leaveJury(500n);
+      await check();
+      await enterNextEpoch(sm);
+      await sm.connect(module).unlock(alice.address, LOCK_A);
+      for (const s of [alice, bob, carol]) await sm.connect(module).unlock(s.address, LOCK_B);
+      await time.increase(PERIOD);
+      await sm.connect(alice).withdraw();
+      await sm.connect(bob).requestUnstake((await sm.account(bob.address)).free);
+      await check();
     });
   });
 });
