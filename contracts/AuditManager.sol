@@ -53,7 +53,7 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
         uint16 seats; // seats filled by the draw (an account may hold several, v3 V3.4)
         uint64 drawEpoch; // epoch whose frozen weights the draw reads (v3 V3.2)
         uint64 drawTarget; // block whose randomness seeds the draw (0: waits for drawEpoch)
-        bool scheduled; // drawEpoch/drawTarget set (else derived from the submission)
+
         IERC20 feeToken;
         uint256 feeShare; // per seat
         address requester;
@@ -199,8 +199,9 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
     function canDraw(uint256 jobId) external view returns (bool) {
         IJobMarket.Job memory job = jobMarket.getJob(jobId);
         if (job.status != IJobMarket.JobStatus.Submitted || block.timestamp > job.windowEnd) return false;
-        if (_audits[jobId].drawn) return false;
-        (uint64 epoch, uint64 target) = _schedule(jobId, job);
+        Audit storage a = _audits[jobId];
+        if (a.drawn) return false;
+        (uint64 epoch, uint64 target) = (a.drawEpoch, a.drawTarget);
         uint64 current = stakeManager.currentEpoch();
         if (current < epoch) return false;
         IRandomness r = jobMarket.randomness();
@@ -208,24 +209,21 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
     }
 
     /// @notice Draws the job's `A` auditor seats (stake-weighted with replacement, never the worker)
-    /// from the frozen weights of the epoch its seed belongs to. The seed is the randomness of
-    /// `submittedClock + drawDelay` (the source's block count at submission) when the job was submitted at least `drawWindow` before its
-    /// epoch ended; otherwise, or when that epoch passed or the seed expired unread, the call
-    /// schedules a fresh seed in the current epoch and returns (v3 V3.2). Anyone may call.
+    /// from the frozen weights of the epoch its seed was scheduled in (at submission,
+    /// `StakeManager.scheduleDraw`). When that epoch passed, the seed expired unread, or no target
+    /// could be set yet, the call schedules a fresh seed instead and returns (v3 V3.2). Anyone may call.
     /// @dev Emits {AuditorsAssigned} or {AuditDrawScheduled}. Requirements: job Submitted; window
     /// open; not drawn yet; the draw's epoch begun and its seed block readable (or expired).
     function drawAuditors(uint256 jobId) external {
         IJobMarket.Job memory job = _openJob(jobId);
         Audit storage a = _audits[jobId];
         if (a.drawn) revert AuditManagerAlreadyDrawn(jobId);
-        (uint64 epoch, uint64 target) = _schedule(jobId, job);
+        (uint64 epoch, uint64 target) = (a.drawEpoch, a.drawTarget);
         uint64 current = stakeManager.currentEpoch();
         if (current < epoch) revert AuditManagerDrawNotReady(jobId, epoch, target);
         IRandomness r = jobMarket.randomness();
         if (target == 0 || current != epoch || r.isExpired(target)) {
-            (epoch, target) = stakeManager.drawScheduleAt(uint64(block.timestamp), r.currentBlock(), drawDelay);
-            (a.scheduled, a.drawEpoch, a.drawTarget) = (true, epoch, target);
-            emit AuditDrawScheduled(jobId, epoch, target);
+            _scheduleDraw(jobId, a, r);
             return;
         }
         if (!r.isAvailable(target)) revert AuditManagerDrawNotReady(jobId, epoch, target);
@@ -264,6 +262,12 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
         _audits[jobId].attesters += uint16(seats);
         emit Attested(jobId, msg.sender, sampleHash, sampleIntervals);
         stakeManager.lock(msg.sender, auditorLockId(jobId, msg.sender), auditorPenalty * seats);
+    }
+
+    /// @inheritdoc IAuditManager
+    /// @dev Emits {AuditDrawScheduled}.
+    function onJobSubmitted(uint256 jobId) external onlyJobMarket {
+        _scheduleDraw(jobId, _audits[jobId], jobMarket.randomness());
     }
 
     /// @inheritdoc IAuditManager
@@ -406,11 +410,11 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
 
     // ─────────────────────────── internals ───────────────────────────
 
-    /// @dev The draw's schedule: the stored one, else the one the submission implies.
-    function _schedule(uint256 jobId, IJobMarket.Job memory job) private view returns (uint64, uint64) {
-        Audit storage a = _audits[jobId];
-        if (a.scheduled) return (a.drawEpoch, a.drawTarget);
-        return stakeManager.drawScheduleAt(job.submittedAt, job.submittedClock, drawDelay);
+    /// @dev Trusted StakeManager: schedules only on a settled queue (see `scheduleDraw`).
+    function _scheduleDraw(uint256 jobId, Audit storage a, IRandomness r) private {
+        (uint64 epoch, uint64 target) = stakeManager.scheduleDraw(r.currentBlock(), drawDelay);
+        (a.drawEpoch, a.drawTarget) = (epoch, target);
+        emit AuditDrawScheduled(jobId, epoch, target);
     }
 
     function _setDrawDelay(uint64 delay) private {

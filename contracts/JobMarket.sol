@@ -348,9 +348,10 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
         job.finalStateHash = finalStateHash;
         job.submittedAt = uint64(block.timestamp);
         job.submittedBlock = uint64(block.number);
-        job.submittedClock = uint64(randomness.currentBlock());
         job.windowEnd = windowEnd;
         emit ResultSubmitted(jobId, msg.sender, checkpointRoot, finalStateHash, resultURI, windowEnd);
+        // Trusted AuditManager (set once by governance): schedules the auditor draw's seed.
+        auditManager.onJobSubmitted(jobId);
     }
 
     /// @notice Pays a submitted job whose challenge window ended with no dispute open. Anyone may call.

@@ -17,10 +17,14 @@ import {SortitionSumTree} from "./lib/SortitionSumTree.sol";
 ///   has seen a draw's seed can change who that draw picks (V3.1–3.3, V3.6). Only juror seats lock
 ///   the reserve; sitting on a committee never changes weight (V3.4).
 /// - Draws pick seats *with replacement*: each seat is an independent stake-weighted pick, so
-///   splitting stake over many accounts gains nothing (V3.4). A seat the drawn account's unlocked
-///   reserve cannot cover stays empty and is not redrawn.
-/// - A draw runs only when every queued change due by the current epoch is applied; it applies up
-///   to MAX_APPLY of them itself, and anyone may apply more with `applyQueued`.
+///   splitting stake over many accounts gains nothing (V3.4). An account holds at most
+///   `weight / lockPerSeat` seats of one draw (its frozen weight, never live locks, decides, so no
+///   call made after the seed can fill or empty a seat); further picks of it leave the seat empty.
+///   Each seat locks `lockPerSeat` of the reserve as far as the unlocked reserve allows.
+/// - The tree's layout (which leaf holds whom) depends on the order in which changes are applied,
+///   so a seed is scheduled only once every change due by its epoch is applied (`scheduleDraw`);
+///   after that nothing in the tree moves until the epoch ends. Anyone may apply changes with
+///   `applyQueued`.
 /// Invariant: token balance of this contract = Σ (free + locked + unbonding + reserve + pendingJoin).
 contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
     using SafeERC20 for IERC20;
@@ -91,6 +95,8 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
     error StakeManagerTooManyExcluded(uint256 length, uint256 max);
     /// @dev Changes due by the current epoch are still queued (`applyQueued` them first).
     error StakeManagerQueueBacklog(uint256 queued);
+    /// @dev `lockId` already holds the other kind of lock (free stake vs juror seats).
+    error StakeManagerLockKindMismatch(address account, bytes32 lockId);
 
     /// @param token_ The staking token.
     /// @param admin Receives DEFAULT_ADMIN_ROLE and GOVERNOR_ROLE (grant MODULE_ROLE to the modules).
@@ -164,17 +170,6 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
     /// @notice The epoch containing time `t` (≥ genesis).
     function epochOf(uint64 t) public view returns (uint64) {
         return (t - genesis) / epochLength;
-    }
-
-    /// @inheritdoc IStakeManager
-    function drawScheduleAt(uint64 t, uint256 blockNumber, uint256 delayBlocks)
-        external
-        view
-        returns (uint64 epoch, uint64 targetBlock)
-    {
-        epoch = epochOf(t);
-        if (epochStart(epoch + 1) - t >= drawWindow) return (epoch, uint64(blockNumber + delayBlocks));
-        return (epoch + 1, 0);
     }
 
     /// @inheritdoc IStakeManager
@@ -274,10 +269,13 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
     }
 
     /// @notice Queues a recomputation of `who`'s weight for the next epoch (after a `minJurorStake`
-    /// change). Anyone may call.
-    /// Emits {ReserveChangeQueued}.
+    /// change). Anyone may call; does nothing when the weight would not change and nothing is queued.
+    /// Emits {ReserveChangeQueued} when it queues.
     function syncJurorWeight(address who) external {
-        _enqueue(who, _due(who));
+        Account storage a = _due(who);
+        uint256 weight = a.reserve >= minJurorStake ? a.reserve : 0;
+        if (a.pendingEpoch == 0 && weight == _pool.weightOf(who)) return;
+        _enqueue(who, a);
     }
 
     /// @notice Applies up to `maxCount` queued changes due by the current epoch, oldest first.
@@ -290,6 +288,23 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
     // ------------------------------------------------------------------ modules
 
     /// @inheritdoc IStakeManager
+    /// @dev Applies up to MAX_APPLY due changes first. Returns (current epoch, `clock + delay`)
+    /// when every due change is applied and at least `drawWindow` of the epoch is left; (current
+    /// epoch, 0) while changes remain due (call again); (next epoch, 0) when the window is too short.
+    /// Requirements: MODULE_ROLE.
+    function scheduleDraw(uint256 clock, uint256 delay)
+        external
+        onlyRole(MODULE_ROLE)
+        returns (uint64 epoch, uint64 targetBlock)
+    {
+        _applyQueued(MAX_APPLY);
+        epoch = currentEpoch();
+        if (!queueSettled()) return (epoch, 0);
+        if (epochStart(epoch + 1) - block.timestamp < drawWindow) return (epoch + 1, 0);
+        return (epoch, uint64(clock + delay));
+    }
+
+    /// @inheritdoc IStakeManager
     /// @dev Adds to an existing lock `lockId`.
     /// Emits {Locked}.
     /// Requirements: MODULE_ROLE; `0 < amount ≤ free stake of who`.
@@ -300,8 +315,9 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
         a.free -= amount;
         a.locked += amount;
         Lock storage l = _locks[who][lockId];
+        if (l.juror) revert StakeManagerLockKindMismatch(who, lockId);
         l.amount += amount;
-        emit Locked(who, lockId, amount, l.juror);
+        emit Locked(who, lockId, amount, false);
     }
 
     /// @inheritdoc IStakeManager
@@ -357,12 +373,14 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
 
     /// @inheritdoc IStakeManager
     /// @dev Seat `i` is the pick `keccak256(abi.encode(seed, nonce)) % totalWeight`, nonce counting
-    /// every pick; a pick in `exclude` is redrawn (at most MAX_SKIPS times in all); a pick whose
-    /// unlocked reserve is below `lockPerSeat` leaves the seat empty. Returns each seated account
-    /// once with its seat count.
+    /// every pick; a pick in `exclude` is redrawn (at most MAX_SKIPS times in all); a pick of an
+    /// account already holding `weight / lockPerSeat` seats of this draw leaves the seat empty.
+    /// Each seated account locks `min(seats·lockPerSeat, unlocked reserve)` (v3 deviation: a seat
+    /// is never emptied by live locks, which calls after the seed could move). Returns each seated
+    /// account once with its seat count.
     /// Emits {SeatsDrawn} and one {Locked} per seated account.
     /// Requirements: MODULE_ROLE; `lockPerSeat > 0`; `seats ≤ MAX_DRAW`; `exclude.length ≤
-    /// MAX_EXCLUDE`; every change due by this epoch applied (this call applies up to MAX_APPLY).
+    /// MAX_EXCLUDE`; every change due by this epoch applied; `lockId` not a free-stake lock.
     function drawSeats(bytes32 seed, uint256 seats, uint256 lockPerSeat, bytes32 lockId, address[] calldata exclude)
         external
         onlyRole(MODULE_ROLE)
@@ -371,11 +389,17 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
         if (lockPerSeat == 0) revert StakeManagerZeroAmount();
         (accounts, seatCounts) = _draw(seed, seats, lockPerSeat, exclude);
         for (uint256 i = 0; i < accounts.length; ++i) {
+            address who = accounts[i];
+            Lock storage l = _locks[who][lockId];
+            if (l.amount != 0 && !l.juror) revert StakeManagerLockKindMismatch(who, lockId);
+            Account storage a = _accounts[who];
             uint256 amount = seatCounts[i] * lockPerSeat;
-            Lock storage l = _locks[accounts[i]][lockId];
+            uint256 unlocked = a.reserve - a.seatLocked;
+            if (amount > unlocked) amount = unlocked;
+            a.seatLocked += amount;
             l.amount += amount;
             l.juror = true;
-            emit Locked(accounts[i], lockId, amount, true);
+            emit Locked(who, lockId, amount, true);
         }
         emit SeatsDrawn(lockId, seed, currentEpoch(), accounts, seatCounts);
     }
@@ -482,7 +506,8 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
     {
         if (seats > MAX_DRAW) revert StakeManagerDrawTooLarge(seats, MAX_DRAW);
         if (exclude.length > MAX_EXCLUDE) revert StakeManagerTooManyExcluded(exclude.length, MAX_EXCLUDE);
-        _applyQueued(MAX_APPLY);
+        // Consumers schedule seeds only once the queue is settled (`scheduleDraw`); a direct draw
+        // on an unsettled tree would read a layout still open to reordering.
         if (!queueSettled()) revert StakeManagerQueueBacklog(_queue.length - _queueHead);
         accounts = new address[](seats);
         seatCounts = new uint256[](seats);
@@ -497,13 +522,10 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
                 continue;
             }
             ++seat;
-            if (lockPerSeat != 0) {
-                Account storage a = _accounts[who];
-                if (a.reserve - a.seatLocked < lockPerSeat) continue; // empty seat, not redrawn
-                a.seatLocked += lockPerSeat;
-            }
             uint256 i = 0;
             while (i < distinct && accounts[i] != who) ++i;
+            // Seats beyond what the frozen weight covers stay empty, not redrawn.
+            if (lockPerSeat != 0 && (seatCounts[i] + 1) * lockPerSeat > _pool.weightOf(who)) continue;
             if (i == distinct) accounts[distinct++] = who;
             ++seatCounts[i];
         }

@@ -6,6 +6,8 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 /// @title IAuditManager
 /// @notice Assigned auditors, attestations and canary jobs (PROTOCOL.md §10.8).
 interface IAuditManager {
+    /// @notice JobMarket only: `jobId` was submitted; schedules its auditor draw's seed (v3 V3.2).
+    function onJobSubmitted(uint256 jobId) external;
     /// @notice JobMarket only: `fee` of `token` was transferred to this contract for `jobId`'s attesters;
     /// shares are claimable by attesters, the rest goes back to `requester`.
     function onJobFinalized(uint256 jobId, IERC20 token, uint256 fee, address requester) external;

@@ -54,7 +54,6 @@ interface IJobMarket {
         uint64 submitDeadline;
         uint64 submittedAt;
         uint64 submittedBlock; // commitments count only when mined after it (v3 V2.1)
-        uint64 submittedClock; // the randomness source's `currentBlock()` at submission (audit seed target)
         uint64 windowEnd;
         uint32 openDisputes;
         uint32 refundedIntervals; // intervals whose reward share went back to the requester (v3 V5.2, V9.3)

@@ -43,20 +43,18 @@ interface IStakeManager {
 
     /// @notice The epoch containing `block.timestamp`.
     function currentEpoch() external view returns (uint64);
-    /// @notice Where a draw scheduled at time `t` takes its seed (v3 V3.2): epoch `epochOf(t)` with
-    /// target `blockNumber + delayBlocks` (`blockNumber` = the randomness source's current block)
-    /// when at least `drawWindow` of that epoch is left, else the next epoch with no target yet (0:
-    /// the first call in that epoch sets it).
-    function drawScheduleAt(uint64 t, uint256 blockNumber, uint256 delayBlocks)
-        external
-        view
-        returns (uint64 epoch, uint64 targetBlock);
     /// @notice True when every queued change due by the current epoch is applied (draws may run).
     function queueSettled() external view returns (bool);
 
     function stake(uint256 amount) external;
     function requestUnstake(uint256 amount) external;
     function withdraw() external;
+
+    /// @notice Schedules a draw's seed (v3 V3.2): applies due changes, then the current epoch with
+    /// target `clock + delay` (`clock` = the randomness source's `currentBlock()`) when the queue is
+    /// settled and at least `drawWindow` of the epoch is left; target 0 otherwise (the first call
+    /// once the queue is settled, or in the next epoch, sets it). MODULE_ROLE.
+    function scheduleDraw(uint256 clock, uint256 delay) external returns (uint64 epoch, uint64 targetBlock);
 
     /// @notice Moves `amount` of `who`'s free stake into the lock `lockId`. MODULE_ROLE.
     function lock(address who, bytes32 lockId, uint256 amount) external;
@@ -67,8 +65,8 @@ interface IStakeManager {
     function slash(address who, bytes32 lockId, uint256 amount, address recipient) external returns (uint256 taken);
 
     /// @notice Draws `seats` seats with replacement from this epoch's frozen weights, never one in
-    /// `exclude`; locks `lockPerSeat` of the reserve per seat under `lockId`. A seat the drawn
-    /// account's unlocked reserve cannot cover stays empty (v3 V3.4). MODULE_ROLE.
+    /// `exclude`; locks `lockPerSeat` of the reserve per seat under `lockId` (as far as unlocked).
+    /// A seat beyond `weight / lockPerSeat` seats of one account stays empty (v3 V3.4). MODULE_ROLE.
     function drawSeats(bytes32 seed, uint256 seats, uint256 lockPerSeat, bytes32 lockId, address[] calldata exclude)
         external
         returns (address[] memory accounts, uint256[] memory seatCounts);

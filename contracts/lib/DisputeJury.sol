@@ -92,12 +92,12 @@ library DisputeJury {
         return false;
     }
 
-    /// @notice Schedules the seed of the dispute's next draw (`StakeManager.drawScheduleAt`), its
-    /// target counted in the randomness source's own blocks.
+    /// @notice Schedules the seed of the dispute's next draw (`StakeManager.scheduleDraw`: only on a
+    /// settled queue), its target counted in the randomness source's own blocks.
     function schedule(IStakeManager stakeManager, IRandomness randomness, IDisputeManager.Dispute storage d, uint256 delay)
         public
     {
-        (d.drawEpoch, d.randomnessBlock) = stakeManager.drawScheduleAt(uint64(block.timestamp), randomness.currentBlock(), delay);
+        (d.drawEpoch, d.randomnessBlock) = stakeManager.scheduleDraw(randomness.currentBlock(), delay);
     }
 
     function _draw(

@@ -4,7 +4,7 @@
  * a dispute through their lives. Reused by the dispute tests, the demo and other suites.
  */
 import { ethers } from "hardhat";
-import { mine, time } from "@nomicfoundation/hardhat-network-helpers";
+import { mine, takeSnapshot, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import {
   BlockhashRandomness__factory,
@@ -292,12 +292,34 @@ export function stepRange(traj: FileTrajectory, i: number, first: number, count:
 }
 
 /** Mines past the randomness block and draws the committee; returns the drawn jurors as signers. */
-export async function drawCommittee(sys: System, disputeId: bigint): Promise<HardhatEthersSigner[]> {
-  const d = await sys.disputeManager.getDispute(disputeId);
-  const now = BigInt(await ethers.provider.getBlockNumber());
-  if (d.randomnessBlock >= now) await mine(d.randomnessBlock - now + 1n);
-  await sys.disputeManager.drawCommittee(disputeId);
-  return seatsOf(sys, disputeId, d.round);
+export async function drawCommittee(sys: System, disputeId: bigint, opts: { distinct?: boolean } = {}): Promise<HardhatEthersSigner[]> {
+  return drawWith(
+    sys.disputeManager, disputeId, async () => seatsOf(sys, disputeId, (await sys.disputeManager.getDispute(disputeId)).round), opts.distinct ?? true,
+  );
+}
+
+/**
+ * Mines to the dispute's seed block and draws. Draws pick seats with replacement, so one account
+ * may hold several seats; tests about dispute logic (not draw statistics) want one seat per juror,
+ * so by default a draw with a repeated account is undone and the seed block re-mined one second
+ * later (another block hash: another seed), up to 60 times. Returns the seats (see `seatsOf`).
+ */
+export async function drawWith<S extends { address: string }>(
+  dm: System["disputeManager"], disputeId: bigint, seats: () => Promise<S[]>, distinct: boolean,
+): Promise<S[]> {
+  const d = await dm.getDispute(disputeId);
+  for (let attempt = 0; ; attempt++) {
+    const now = BigInt(await ethers.provider.getBlockNumber());
+    const open = d.randomnessBlock >= now; // the seed block is not mined yet: it can still be re-rolled
+    const snapshot = await takeSnapshot();
+    if (attempt > 0) await time.increase(attempt);
+    if (open) await mine(d.randomnessBlock - now + 1n);
+    await dm.drawCommittee(disputeId);
+    const out = await seats();
+    const unique = new Set(out.map((s) => s.address)).size === out.length;
+    if (!distinct || unique || !open || attempt >= 60) return out;
+    await snapshot.restore();
+  }
 }
 
 /** Each account of a per-seat committee list once, with the seats it holds. */

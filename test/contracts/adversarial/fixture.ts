@@ -12,6 +12,7 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import { TestToken__factory, type DataAvailability, type DisputeManager, type JobMarket, type StakeManager, type TestToken } from "../../../typechain-types";
 import type { IJobMarket } from "../../../typechain-types/contracts/JobMarket";
 import { enterNextEpoch, stakeAccount, TEST_EPOCHS } from "../../helpers/staking";
+import { drawWith } from "../../helpers/system";
 import { deployUPow } from "../../../scripts/lib/deploy";
 import { defaultParams, type DeployParams } from "../../../scripts/lib/params";
 import { levels as levelsOf, proof, sha256, stepLeaf as stepLeafHash, type Hex } from "../../helpers/merkle";
@@ -184,17 +185,18 @@ export async function signerOf(address: string): Promise<HardhatEthersSigner> {
 
 /** Mines past the randomness block and draws; returns the round's seats as signers (an account
  * holding n seats appears n times in a row). */
-export async function draw(fx: Adversarial, disputeId: bigint): Promise<HardhatEthersSigner[]> {
-  await mine(fx.params.dispute.randomnessDelay + 1);
-  await fx.disputeManager.drawCommittee(disputeId);
-  const d = await fx.disputeManager.getDispute(disputeId);
-  const r = await fx.disputeManager.getRound(disputeId, d.round);
-  const out: HardhatEthersSigner[] = [];
-  for (const a of r.jurors) {
-    const { seats } = await fx.disputeManager.getVote(disputeId, d.round, a);
-    for (let i = 0n; i < seats; i++) out.push(await signerOf(a));
-  }
-  return out;
+export async function draw(fx: Adversarial, disputeId: bigint, distinct = true): Promise<HardhatEthersSigner[]> {
+  // Same retry as the system fixture's drawCommittee: one seat per juror unless `distinct` is false.
+  return drawWith(fx.disputeManager, disputeId, async () => {
+    const d = await fx.disputeManager.getDispute(disputeId);
+    const r = await fx.disputeManager.getRound(disputeId, d.round);
+    const out: HardhatEthersSigner[] = [];
+    for (const a of r.jurors) {
+      const { seats } = await fx.disputeManager.getVote(disputeId, d.round, a);
+      for (let i = 0n; i < seats; i++) out.push(await signerOf(a));
+    }
+    return out;
+  }, distinct);
 }
 
 export function voteCommitment(disputeId: bigint, round: bigint | number, juror: string, vote: number, salt: Hex): string {

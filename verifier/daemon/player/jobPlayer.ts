@@ -108,7 +108,7 @@ export class JobPlayer {
         // A call may only (re)schedule the draw's seed (v3 V3.2): one intent per schedule.
         const a = await auditManager.getAudit(id);
         await responder.respond({
-          key: `draw-auditors:${id}:${a.scheduled ? `${a.drawEpoch}:${a.drawTarget}` : "first"}`, purpose: "draw-auditors",
+          key: `draw-auditors:${id}:${a.drawEpoch}:${a.drawTarget}`, purpose: "draw-auditors",
           to: await auditManager.getAddress(), data: auditManager.interface.encodeFunctionData("drawAuditors", [id]),
         });
         return;
