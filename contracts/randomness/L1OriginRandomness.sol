@@ -36,6 +36,9 @@ contract L1OriginRandomness is IRandomness {
     event RandomnessRevealed(uint256 indexed l1Number, bytes32 value, address indexed revealer);
 
     /// @dev The hash of L1 block `l1Number` is recorded already.
+    /// @dev The header's mixHash is zero: it would read as "not revealed" (no beacon chain makes one;
+    /// a local chain's batch-mined blocks do).
+    error L1OriginRandomnessZeroValue(uint256 blockNumber);
     error L1OriginRandomnessAlreadyCheckpointed(uint256 l1Number);
     /// @dev No hash of L1 block `l1Number` is recorded (yet, or ever: see {isExpired}).
     error L1OriginRandomnessNotCheckpointed(uint256 l1Number);
@@ -91,7 +94,7 @@ contract L1OriginRandomness is IRandomness {
         if (blockHash == bytes32(0)) revert L1OriginRandomnessNotCheckpointed(l1Number);
         bytes32 headerHash = keccak256(headerRlp);
         if (headerHash != blockHash) revert L1OriginRandomnessHeaderMismatch(l1Number, blockHash, headerHash);
-        // A mixHash of zero would read as "not revealed"; no beacon chain produces one.
+        if (mixHash == bytes32(0)) revert L1OriginRandomnessZeroValue(l1Number);
         _values[l1Number] = mixHash;
         emit RandomnessRevealed(l1Number, mixHash, msg.sender);
     }

@@ -40,6 +40,9 @@ contract PrevrandaoRandomness is IRandomness {
     event RandomnessRevealed(uint256 indexed blockNumber, bytes32 value, address indexed revealer);
 
     /// @dev `blockNumber` is not mined yet (`current` is the block being executed).
+    /// @dev The header's mixHash is zero: it would read as "not revealed" (no beacon chain makes one;
+    /// a local chain's batch-mined blocks do).
+    error PrevrandaoRandomnessZeroValue(uint256 blockNumber);
     error PrevrandaoRandomnessNotMined(uint256 blockNumber, uint256 current);
     /// @dev The value of `blockNumber` is recorded already.
     error PrevrandaoRandomnessAlreadyRevealed(uint256 blockNumber);
@@ -75,7 +78,7 @@ contract PrevrandaoRandomness is IRandomness {
         if (blockHash == bytes32(0)) revert PrevrandaoRandomnessHashUnavailable(blockNumber, block.number);
         bytes32 headerHash = keccak256(headerRlp);
         if (headerHash != blockHash) revert PrevrandaoRandomnessHeaderMismatch(blockNumber, blockHash, headerHash);
-        // A mixHash of zero would read as "not revealed"; no beacon chain produces one.
+        if (mixHash == bytes32(0)) revert PrevrandaoRandomnessZeroValue(blockNumber);
         _values[blockNumber] = mixHash;
         emit RandomnessRevealed(blockNumber, mixHash, msg.sender);
     }
