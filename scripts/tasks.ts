@@ -50,7 +50,7 @@ task("upow:set-param", "Sets one governance parameter (<Contract>.<param>; amoun
 
 for (const [name, revoke] of [["upow:grant-role", false], ["upow:revoke-role", true]] as const) {
   task(name, `${revoke ? "Revokes" : "Grants"} a role on a uPoW contract`)
-    .addParam("contract", "StakeManager | JobMarket | AuditManager | DisputeManager | DataAvailability")
+    .addParam("contract", "StakeManager | JobMarket | AuditManager | DisputeManager | DataAvailability | CanaryRegistry")
     .addParam("role", "DEFAULT_ADMIN_ROLE | GOVERNOR_ROLE | MODULE_ROLE | DISPUTE_ROLE | CANARY_ROLE")
     .addParam("account", "an address or a contract key of the deployment (e.g. DisputeManager)")
     .addOptionalParam("dir", "deployments directory")

@@ -69,7 +69,11 @@ export interface DeployParams {
   unbondingPeriod: number;
   minJurorStake: bigint;
   auditorPenalty: bigint;
+  /** Burned from an attester whose sample contained a convicted interval (v3 V11.2); ≤ auditorPenalty. */
+  missPenalty: bigint;
   canaryRevealPeriod?: number;
+  /** Seconds per CanaryRegistry epoch (one canary root per epoch, v3 V11.1); immutable once deployed. */
+  canaryEpochLength: number;
   /** Seconds a censored transaction may wait before the chain must include it (an L2's force-inclusion
    * delay; 0 on L1 and local chains). Every deadline parameter must exceed it by DEADLINE_MARGIN (v3 V12). */
   forceInclusionDelay: number;
@@ -90,6 +94,8 @@ export function defaultParams(): DeployParams {
     unbondingPeriod: 7 * 86_400,
     minJurorStake: 100n * E18,
     auditorPenalty: 50n * E18,
+    missPenalty: 10n * E18,
+    canaryEpochLength: 86_400,
     jobMarket: {
       challengeWindow: 86_400,
       auditorsPerJob: 4,
@@ -139,10 +145,11 @@ type Json = Record<string, unknown>;
 
 const TOP_KEYS = new Set([
   "$comment", "chainId", "tokenDecimals", "stakingToken", "paymentTokens", "testTokens", "randomness", "governor",
-  "renounceDeployer", "unbondingPeriod", "minJurorStake", "auditorPenalty", "canaryRevealPeriod", "forceInclusionDelay", "jobMarket", "dispute", "availability",
+  "renounceDeployer", "unbondingPeriod", "minJurorStake", "auditorPenalty", "missPenalty", "canaryRevealPeriod", "canaryEpochLength",
+  "forceInclusionDelay", "jobMarket", "dispute", "availability",
 ]);
 const AMOUNT_KEYS = new Set([
-  "minJurorStake", "auditorPenalty", "disputeBond", "commitBond", "appealBond", "jurorLock", "incoherencePenalty", "replayCost",
+  "minJurorStake", "auditorPenalty", "missPenalty", "disputeBond", "commitBond", "appealBond", "jurorLock", "incoherencePenalty", "replayCost",
   "leafBond", "chunkBond", "answerFee", "openerFee",
 ]);
 const BIG_KEYS = new Set(["refFlopsPerSecond", "refBytesPerSecond"]);
@@ -168,7 +175,9 @@ export function parseDeployConfig(raw: unknown, source = "config"): DeployParams
   if (raw.unbondingPeriod !== undefined) p.unbondingPeriod = int(raw.unbondingPeriod, "unbondingPeriod", source);
   if (raw.minJurorStake !== undefined) p.minJurorStake = amount(raw.minJurorStake, "minJurorStake", decimals, source);
   if (raw.auditorPenalty !== undefined) p.auditorPenalty = amount(raw.auditorPenalty, "auditorPenalty", decimals, source);
+  if (raw.missPenalty !== undefined) p.missPenalty = amount(raw.missPenalty, "missPenalty", decimals, source);
   if (raw.canaryRevealPeriod !== undefined && raw.canaryRevealPeriod !== null) p.canaryRevealPeriod = int(raw.canaryRevealPeriod, "canaryRevealPeriod", source);
+  if (raw.canaryEpochLength !== undefined) p.canaryEpochLength = int(raw.canaryEpochLength, "canaryEpochLength", source);
   if (raw.jobMarket !== undefined) mergeSection(p.jobMarket as unknown as Json, raw.jobMarket, "jobMarket", decimals, source);
   if (raw.dispute !== undefined) mergeSection(p.dispute as unknown as Json, raw.dispute, "dispute", decimals, source);
   if (raw.availability !== undefined) mergeSection(p.availability as unknown as Json, raw.availability, "availability", decimals, source);
