@@ -192,6 +192,12 @@ export async function passWindow(fx: JobsFixture, jobId: bigint): Promise<void> 
   await time.increaseTo(job.windowEnd + 1n);
 }
 
+/** Moves time past the job's canary reveal period (attesters of any job wait for it, v3 V11.1). */
+export async function passRevealPeriod(fx: JobsFixture, jobId: bigint): Promise<void> {
+  const end = (await fx.jobMarket.getJob(jobId)).windowEnd + (await fx.auditManager.canaryRevealPeriod());
+  if (BigInt(await time.latest()) <= end) await time.increaseTo(end + 1n);
+}
+
 /** Submits, mines the seed block and draws auditors; returns the job id and its auditors. */
 export async function submittedWithAuditors(
   fx: JobsFixture,
