@@ -87,6 +87,8 @@ describe("scripts/deploy", function () {
       expect(await c.stakeManager.hasRole(moduleRole, deployer.address)).to.equal(false);
       expect(await c.jobMarket.hasRole(await c.jobMarket.DISPUTE_ROLE(), d.DisputeManager.address)).to.equal(true);
       expect(await c.jobMarket.auditManager()).to.equal(d.AuditManager.address);
+      expect(await c.auditManager.canaryRegistry()).to.equal(d.CanaryRegistry!.address);
+      expect(await c.canaryRegistry.hasRole(await c.canaryRegistry.CANARY_ROLE(), deployer.address)).to.equal(true);
       expect(await c.jobMarket.tokenAllowed(d.PaymentToken!.address)).to.equal(true);
       expect(await c.stakeManager.stakingToken()).to.equal(d.StakingToken.address);
       expect(await c.disputeManager.stakingToken()).to.equal(d.StakingToken.address);
@@ -170,10 +172,10 @@ describe("scripts/deploy", function () {
       await c.jobMarket.connect(stranger).setChallengeWindow(3_600);
       await hre.run("upow:revoke-role", { contract: "JobMarket", role: "GOVERNOR_ROLE", account: stranger.address, dir });
       expect(await c.jobMarket.hasRole(governor, stranger.address)).to.equal(false);
-      const r = await changeRole(c, deployment, "AuditManager", "CANARY_ROLE", "JobMarket");
+      const r = await changeRole(c, deployment, "CanaryRegistry", "CANARY_ROLE", "JobMarket");
       expect(r.account).to.equal(deployment.contracts.JobMarket.address);
       expect(r.hasRole).to.equal(true);
-      const again = await changeRole(c, deployment, "AuditManager", "CANARY_ROLE", "JobMarket");
+      const again = await changeRole(c, deployment, "CanaryRegistry", "CANARY_ROLE", "JobMarket");
       expect(again.txHash).to.equal(null);
     });
 
@@ -246,6 +248,10 @@ describe("scripts/deploy", function () {
           expect(await x.hasRole(role, governor.address)).to.equal(true);
           expect(await x.hasRole(role, deployer.address)).to.equal(false);
         }
+      }
+      for (const role of [await r.canaryRegistry.DEFAULT_ADMIN_ROLE(), await r.canaryRegistry.CANARY_ROLE()]) {
+        expect(await r.canaryRegistry.hasRole(role, governor.address)).to.equal(true);
+        expect(await r.canaryRegistry.hasRole(role, deployer.address)).to.equal(false);
       }
       await expect(r.jobMarket.setChallengeWindow(3_600)).to.be.revertedWithCustomError(r.jobMarket, "AccessControlUnauthorizedAccount");
       // Test tokens stay mintable for the demo; the registry names them.
