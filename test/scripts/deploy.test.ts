@@ -179,6 +179,27 @@ describe("scripts/deploy", function () {
       expect(again.txHash).to.equal(null);
     });
 
+    it("upow:post-canaries commits an epoch's canaries and writes proofs that verify against the posted root", async function () {
+      const [deployer] = await ethers.getSigners();
+      const c = connectDeployment(deployment, deployer);
+      const file = path.join(dir, "canaries.json");
+      const out = path.join(dir, "canary-proofs.json");
+      const canaries = [
+        { specHash: ethers.id("spec-a"), faultSteps: [4, 9], salt: ethers.id("salt-a") },
+        { specHash: ethers.id("spec-b"), faultSteps: [], salt: ethers.id("salt-b") },
+      ];
+      fs.writeFileSync(file, JSON.stringify(canaries));
+      await hre.run("upow:post-canaries", { file, out, dir });
+      const written = JSON.parse(fs.readFileSync(out, "utf8")) as { epoch: string; root: string; canaries: { specHash: string; faultSteps: string[]; salt: string; proof: string[] }[] };
+      const epoch = BigInt(written.epoch);
+      expect(epoch).to.equal((await c.canaryRegistry.currentEpoch()) + 1n);
+      expect(await c.canaryRegistry.rootOf(epoch)).to.equal(written.root);
+      const inEpoch = (await c.canaryRegistry.genesis()) + epoch * (await c.canaryRegistry.epochLength());
+      for (const x of written.canaries) {
+        expect(await c.canaryRegistry.verifyCanary(inEpoch, x.specHash, x.faultSteps.map(BigInt), x.salt, x.proof)).to.equal(true);
+      }
+    });
+
     it("upow:stake mints test tokens and stakes from a node account", async function () {
       const signers = await ethers.getSigners();
       const c = connectDeployment(deployment, signers[0]);
