@@ -600,6 +600,18 @@ describe("AuditManager", function () {
       );
     });
 
+    it("releaseAttester refuses a staking token that re-enters it while burning a miss penalty", async function () {
+      const fx = await loadFixture(deployReentrantStakeFixture);
+      const jobId = await createClaimSubmit(fx);
+      const [a] = await drawAuditors(fx, jobId);
+      await attestAll(fx, jobId, [a]);
+      await fx.jobMarket.connect(fx.disputer).onWorkerConvicted(jobId, fx.disputer.address, 0n); // 4 intervals: sampled
+      await passRevealPeriod(fx, jobId);
+      const payload = fx.auditManager.interface.encodeFunctionData("releaseAttester", [jobId, a.address]);
+      await fx.reentrantStake.arm(await fx.auditManager.getAddress(), payload);
+      await expect(fx.auditManager.releaseAttester(jobId, a.address)).to.be.revertedWithCustomError(fx.auditManager, "ReentrancyGuardReentrantCall");
+    });
+
     it("withdraw refuses a payment token that re-enters it", async function () {
       const fx = await loadFixture(fixture);
       const bad = await ethers.deployContract("ReentrantToken");
