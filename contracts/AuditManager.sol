@@ -6,12 +6,14 @@ import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {IAuditManager} from "./interfaces/IAuditManager.sol";
+import {ICanaryRegistry} from "./interfaces/ICanaryRegistry.sol";
 import {IJobMarket} from "./interfaces/IJobMarket.sol";
 import {IStakeManager} from "./interfaces/IStakeManager.sol";
 import {IRandomness} from "./interfaces/IRandomness.sol";
 
 /// @title AuditManager
-/// @notice Assigned auditors, attestations, the verification fee and canary jobs (PROTOCOL.md §10.8).
+/// @notice Assigned auditors, attestations, the verification fee, missed faults and canary jobs
+/// (PROTOCOL.md §10.8, v3 V11).
 /// @dev Needs MODULE_ROLE in the StakeManager (draws accounts, locks and slashes auditor stake).
 /// Only its JobMarket calls the IAuditManager hooks.
 ///
@@ -20,8 +22,12 @@ import {IRandomness} from "./interfaces/IRandomness.sol";
 /// The audit seed is read from the JobMarket once, when auditors are drawn, and kept here so that
 /// attestations and canary slashes stay checkable after the randomness source forgets the block.
 ///
-/// Functions that move tokens (`slashAttester`, `withdraw`) are nonReentrant; the others only call
-/// the trusted StakeManager's bookkeeping after their own effects.
+/// Canaries (v3 V11.1) are committed per epoch in the CanaryRegistry, never per job: any job may be
+/// one, so every attester waits `canaryRevealPeriod` after the window (or a reveal) before release.
+/// A conviction on interval i costs each attester whose sample contained i `missPenalty` (V11.2).
+///
+/// Functions that move tokens (`releaseAttester`, `slashCaughtAttester`, `withdraw`) are nonReentrant; the others only
+/// call the trusted StakeManager's bookkeeping after their own effects.
 ///
 /// Slashed auditor stake is sent to BURN (0x…dEaD): paying it to anyone in particular would reward
 /// governance, which runs the canaries, for catching auditors.
@@ -29,9 +35,8 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
     using SafeERC20 for IERC20;
 
     bytes32 public constant GOVERNOR_ROLE = keccak256("GOVERNOR_ROLE");
-    bytes32 public constant CANARY_ROLE = keccak256("CANARY_ROLE");
     address public constant BURN = 0x000000000000000000000000000000000000dEaD;
-    /// @notice Most fault intervals a canary may reveal.
+    /// @notice Most fault steps a canary may reveal.
     uint256 public constant MAX_FAULTS = 32;
     uint64 public constant MIN_CANARY_REVEAL_PERIOD = 1 hours;
     uint64 public constant MAX_CANARY_REVEAL_PERIOD = 30 days;
@@ -57,15 +62,19 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
         IERC20 feeToken;
         uint256 feeShare; // per seat
         address requester;
-        bytes32 canaryCommitment;
         bool canaryRevealed;
+        uint256 convictedInterval; // rejected jobs: the interval convicted (type(uint256).max: none named)
     }
 
     IJobMarket public immutable jobMarket;
     IStakeManager public immutable stakeManager;
+    /// @notice Epoch roots of canary jobs (v3 V11.1).
+    ICanaryRegistry public immutable canaryRegistry;
 
     /// @notice Stake locked per attestation until the job is final.
     uint256 public auditorPenalty;
+    /// @notice Burned from an attester whose sample contained a convicted interval (v3 V11.2).
+    uint256 public missPenalty;
     /// @notice Time after windowEnd during which a canary may be revealed; attesters wait for it.
     uint64 public canaryRevealPeriod;
     /// @notice Blocks between scheduling the auditor draw and its seed block (≥ 64 with L1 RANDAO).
@@ -74,9 +83,9 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
     mapping(uint256 jobId => Audit) private _audits;
     mapping(uint256 jobId => address[]) private _auditors;
     mapping(uint256 jobId => mapping(address auditor => AuditorState)) public auditorState;
-    /// @notice Auditor seats `auditor` holds on `jobId` (its sample, lock and fee scale with them).
+    /// @notice Auditor seats `auditor` holds on `jobId` (its sample, lock, fee and miss penalty scale with them).
     mapping(uint256 jobId => mapping(address auditor => uint256)) public auditorSeats;
-    mapping(uint256 jobId => uint256[]) private _canaryFaults;
+    mapping(uint256 jobId => uint256[]) private _canaryFaults; // fault global steps, after reveal
     mapping(address token => mapping(address account => uint256)) public credits;
 
     event AuditorsAssigned(uint256 indexed jobId, bytes32 seed, address[] auditors, uint256[] seats);
@@ -87,11 +96,13 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
     event AuditSettled(uint256 indexed jobId, bool finalized, uint256 feeShare, uint16 attesters);
     event AttesterReleased(uint256 indexed jobId, address indexed auditor, uint256 fee);
     event AttesterSlashed(uint256 indexed jobId, address indexed auditor, uint256 amount);
-    event CanaryRegistered(uint256 indexed jobId, bytes32 commitment);
-    event CanaryRevealed(uint256 indexed jobId, uint256[] faultIntervals);
+    /// @notice V11.2: `auditor` attested a sample containing the convicted `interval`; `amount` burned.
+    event AttesterMissed(uint256 indexed jobId, address indexed auditor, uint256 interval, uint256 amount);
+    event CanaryRevealed(uint256 indexed jobId, uint256[] faultSteps);
     event Credited(address indexed token, address indexed account, uint256 amount);
     event CreditWithdrawn(address indexed token, address indexed account, uint256 amount);
     event AuditorPenaltySet(uint256 auditorPenalty);
+    event MissPenaltySet(uint256 missPenalty);
     event CanaryRevealPeriodSet(uint64 canaryRevealPeriod);
 
     error AuditManagerZeroAddress();
@@ -110,9 +121,6 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
     error AuditManagerNotAttested(uint256 jobId, address auditor);
     error AuditManagerCanaryPending(uint256 jobId, uint256 revealDeadline);
     error AuditManagerAttesterCaught(uint256 jobId, address auditor);
-    error AuditManagerCanaryExists(uint256 jobId);
-    error AuditManagerZeroCommitment();
-    error AuditManagerNoCanary(uint256 jobId);
     error AuditManagerCanaryAlreadyRevealed(uint256 jobId);
     error AuditManagerRevealPeriodOver(uint256 jobId, uint256 revealDeadline);
     error AuditManagerTooManyFaults(uint256 count, uint256 max);
@@ -121,6 +129,7 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
     error AuditManagerNoFaultHit(uint256 jobId, address auditor);
     error AuditManagerNothingToWithdraw(address token, address account);
     error AuditManagerInvalidPenalty(uint256 auditorPenalty);
+    error AuditManagerInvalidMissPenalty(uint256 missPenalty, uint256 auditorPenalty);
     error AuditManagerInvalidRevealPeriod(uint64 canaryRevealPeriod);
 
     modifier onlyJobMarket() {
@@ -128,17 +137,28 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
         _;
     }
 
-    /// @param admin receives DEFAULT_ADMIN_ROLE, GOVERNOR_ROLE and CANARY_ROLE.
-    constructor(address admin, IJobMarket jobMarket_, IStakeManager stakeManager_, uint256 auditorPenalty_) {
-        if (admin == address(0) || address(jobMarket_) == address(0) || address(stakeManager_) == address(0)) {
+    /// @param admin receives DEFAULT_ADMIN_ROLE and GOVERNOR_ROLE.
+    constructor(
+        address admin,
+        IJobMarket jobMarket_,
+        IStakeManager stakeManager_,
+        ICanaryRegistry canaryRegistry_,
+        uint256 auditorPenalty_,
+        uint256 missPenalty_
+    ) {
+        if (
+            admin == address(0) || address(jobMarket_) == address(0) || address(stakeManager_) == address(0)
+                || address(canaryRegistry_) == address(0)
+        ) {
             revert AuditManagerZeroAddress();
         }
         jobMarket = jobMarket_;
         stakeManager = stakeManager_;
+        canaryRegistry = canaryRegistry_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(GOVERNOR_ROLE, admin);
-        _grantRole(CANARY_ROLE, admin);
         _setAuditorPenalty(auditorPenalty_);
+        _setMissPenalty(missPenalty_);
         _setCanaryRevealPeriod(1 days);
         _setDrawDelay(1);
     }
@@ -160,7 +180,7 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
         return auditorState[jobId][account] != AuditorState.None;
     }
 
-    /// @notice The fault intervals a revealed canary named.
+    /// @notice The fault global steps a revealed canary named (its fault intervals are `step / k`).
     function canaryFaults(uint256 jobId) external view returns (uint256[] memory) {
         return _canaryFaults[jobId];
     }
@@ -290,31 +310,33 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
 
     /// @inheritdoc IAuditManager
     /// @dev Emits {AuditSettled}.
-    function onJobRejected(uint256 jobId) external onlyJobMarket {
+    function onJobRejected(uint256 jobId, uint256 interval) external onlyJobMarket {
         Audit storage a = _audits[jobId];
         a.settled = true;
+        a.convictedInterval = interval;
         emit AuditSettled(jobId, false, 0, a.attesters);
     }
 
     /// @notice Releases an attester's lock once the job is final and credits its fee share (if the job
-    /// was finalized). Anyone may call.
-    /// @dev Emits {AttesterReleased}, {Credited} (finalized jobs). Requirements: `auditor` attested and
-    /// is neither released nor slashed; the job settled; for a canary: revealed, or its reveal period
-    /// over; a revealed canary fault did not hit the auditor's sample.
-    function releaseAttester(uint256 jobId, address auditor) external {
+    /// was finalized). On a job rejected for interval i, an attester whose sample contained i first
+    /// loses `missPenalty` (at most its lock) to BURN (v3 V11.2). Anyone may call.
+    /// @dev Emits {AttesterMissed} (rejected, interval sampled), {AttesterReleased}, {Credited}
+    /// (finalized jobs). Requirements: `auditor` attested and is neither released nor slashed; the job
+    /// settled; a canary revealed or the reveal period (`canaryRevealPeriod` after the window) over —
+    /// any job may be a canary (V11.1); no revealed canary fault hit the auditor's sample.
+    function releaseAttester(uint256 jobId, address auditor) external nonReentrant {
         Audit storage a = _audits[jobId];
         if (auditorState[jobId][auditor] != AuditorState.Attested) revert AuditManagerNotAttested(jobId, auditor);
         if (!a.settled) revert AuditManagerNotSettled(jobId);
-        if (a.canaryCommitment != bytes32(0)) {
-            if (!a.canaryRevealed) {
-                uint256 deadline = _revealDeadline(jobId);
-                if (block.timestamp <= deadline) revert AuditManagerCanaryPending(jobId, deadline);
-            } else if (_hitsFault(jobId, auditor)) {
-                revert AuditManagerAttesterCaught(jobId, auditor);
-            }
+        if (!a.canaryRevealed) {
+            uint256 deadline = _revealDeadline(jobId);
+            if (block.timestamp <= deadline) revert AuditManagerCanaryPending(jobId, deadline);
+        } else if (_hitsFault(jobId, auditor)) {
+            revert AuditManagerAttesterCaught(jobId, auditor);
         }
         auditorState[jobId][auditor] = AuditorState.Released;
         uint256 fee = a.feeShare * auditorSeats[jobId][auditor];
+        if (!a.paid) _chargeMiss(jobId, auditor, a.convictedInterval);
         emit AttesterReleased(jobId, auditor, fee);
         if (fee > 0) _credit(address(a.feeToken), auditor, fee);
         stakeManager.unlock(auditor, auditorLockId(jobId, auditor));
@@ -322,45 +344,36 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
 
     // ──────────────────────────── canaries ───────────────────────────
 
-    /// @notice Marks `jobId` as a canary with `commitment = keccak256(abi.encode(jobId, faultIntervals, salt))`.
-    /// @dev Emits {CanaryRegistered}. Requirements: CANARY_ROLE; job Open or Claimed (not submitted);
-    /// no canary registered for it; non-zero commitment.
-    function registerCanary(uint256 jobId, bytes32 commitment) external onlyRole(CANARY_ROLE) {
-        IJobMarket.JobStatus status = jobMarket.getJob(jobId).status;
-        if (status != IJobMarket.JobStatus.Open && status != IJobMarket.JobStatus.Claimed) {
-            revert AuditManagerWrongStatus(jobId, status);
-        }
-        if (commitment == bytes32(0)) revert AuditManagerZeroCommitment();
+    /// @notice Reveals that `jobId` is a canary of the CanaryRegistry (v3 V11.1) after its challenge
+    /// window: `(job.specHash, faultSteps, salt)` is a leaf, proven by `proof`, of the root of the
+    /// epoch the job was created in. Attesters whose sample contains a fault interval (`step / k`)
+    /// can then be slashed (`slashCaughtAttester`). Anyone holding the salt may call.
+    /// @dev Emits {CanaryRevealed}. Requirements: not revealed yet; the job submitted and its window
+    /// over; within `canaryRevealPeriod` after it; ≤ MAX_FAULTS steps; the proof valid.
+    function revealCanary(uint256 jobId, uint256[] calldata faultSteps, bytes32 salt, bytes32[] calldata proof)
+        external
+    {
         Audit storage a = _audits[jobId];
-        if (a.canaryCommitment != bytes32(0)) revert AuditManagerCanaryExists(jobId);
-        a.canaryCommitment = commitment;
-        emit CanaryRegistered(jobId, commitment);
-    }
-
-    /// @notice Reveals a canary's fault intervals after its challenge window. Anyone holding the salt may call.
-    /// @dev Emits {CanaryRevealed}. Requirements: a canary registered and unrevealed; the job submitted
-    /// and its window over; within `canaryRevealPeriod` after it; ≤ MAX_FAULTS intervals; the
-    /// commitment matches.
-    function revealCanary(uint256 jobId, uint256[] calldata faultIntervals, bytes32 salt) external {
-        Audit storage a = _audits[jobId];
-        if (a.canaryCommitment == bytes32(0)) revert AuditManagerNoCanary(jobId);
         if (a.canaryRevealed) revert AuditManagerCanaryAlreadyRevealed(jobId);
-        uint64 windowEnd = jobMarket.getJob(jobId).windowEnd;
-        if (windowEnd == 0 || block.timestamp <= windowEnd) revert AuditManagerWindowOpen(jobId, windowEnd);
-        uint256 deadline = _revealDeadline(jobId);
+        IJobMarket.Job memory job = jobMarket.getJob(jobId);
+        if (job.windowEnd == 0 || block.timestamp <= job.windowEnd) revert AuditManagerWindowOpen(jobId, job.windowEnd);
+        uint256 deadline = uint256(job.windowEnd) + canaryRevealPeriod;
         if (block.timestamp > deadline) revert AuditManagerRevealPeriodOver(jobId, deadline);
-        if (faultIntervals.length > MAX_FAULTS) revert AuditManagerTooManyFaults(faultIntervals.length, MAX_FAULTS);
-        if (keccak256(abi.encode(jobId, faultIntervals, salt)) != a.canaryCommitment) revert AuditManagerBadReveal(jobId);
+        if (faultSteps.length > MAX_FAULTS) revert AuditManagerTooManyFaults(faultSteps.length, MAX_FAULTS);
+        if (!canaryRegistry.verifyCanary(job.createdAt, job.specHash, faultSteps, salt, proof)) {
+            revert AuditManagerBadReveal(jobId);
+        }
         a.canaryRevealed = true;
-        _canaryFaults[jobId] = faultIntervals;
-        emit CanaryRevealed(jobId, faultIntervals);
+        _canaryFaults[jobId] = faultSteps;
+        emit CanaryRevealed(jobId, faultSteps);
     }
 
-    /// @notice Slashes the whole attestation lock of an attester whose sample contains a revealed
-    /// canary fault (to BURN); its fee share goes to the requester. Anyone may call.
+    /// @notice Slashes the whole attestation lock of an attester caught by a canary: its sample
+    /// contains an interval with a revealed canary fault (to BURN); its fee share goes to the
+    /// requester. Anyone may call.
     /// @dev Emits {AttesterSlashed}, {Credited} (when the fee was split already). Requirements: canary revealed;
     /// `attester` attested and is neither released nor slashed; a fault hit its sample.
-    function slashAttester(uint256 jobId, address attester) external nonReentrant {
+    function slashCaughtAttester(uint256 jobId, address attester) external nonReentrant {
         Audit storage a = _audits[jobId];
         if (!a.canaryRevealed) revert AuditManagerCanaryNotRevealed(jobId);
         if (auditorState[jobId][attester] != AuditorState.Attested) revert AuditManagerNotAttested(jobId, attester);
@@ -391,9 +404,16 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
     // ─────────────────────────── governance ──────────────────────────
 
     /// @notice Stake locked by each attestation from now on (earlier locks keep their amount).
-    /// @dev Emits {AuditorPenaltySet}. Requirements: GOVERNOR_ROLE; penalty > 0.
+    /// @dev Emits {AuditorPenaltySet}. Requirements: GOVERNOR_ROLE; penalty ≥ missPenalty, > 0.
     function setAuditorPenalty(uint256 penalty) external onlyRole(GOVERNOR_ROLE) {
         _setAuditorPenalty(penalty);
+    }
+
+    /// @notice Burned from an attester whose sample contained a convicted interval (v3 V11.2); locks
+    /// taken earlier lose at most what they hold.
+    /// @dev Emits {MissPenaltySet}. Requirements: GOVERNOR_ROLE; 0 < penalty ≤ auditorPenalty.
+    function setMissPenalty(uint256 penalty) external onlyRole(GOVERNOR_ROLE) {
+        _setMissPenalty(penalty);
     }
 
     /// @notice How long after a canary's window its fault set may be revealed.
@@ -434,13 +454,26 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
         return uint256(jobMarket.getJob(jobId).windowEnd) + canaryRevealPeriod;
     }
 
+    /// @dev Whether a revealed canary fault step lies in an interval of the auditor's sample.
     function _hitsFault(uint256 jobId, address auditor) private view returns (bool) {
         uint256[] memory sample = sampleOf(jobId, auditor);
         uint256[] storage faults = _canaryFaults[jobId];
+        uint256 k = jobMarket.getJob(jobId).checkpointInterval;
         for (uint256 i = 0; i < faults.length; ++i) {
-            if (_contains(sample, sample.length, faults[i])) return true;
+            if (_contains(sample, sample.length, faults[i] / k)) return true;
         }
         return false;
+    }
+
+    /// @dev V11.2: burns `missPenalty` (at most the lock) of an attester whose sample contained the
+    /// convicted interval.
+    function _chargeMiss(uint256 jobId, address auditor, uint256 interval) private {
+        if (interval == type(uint256).max) return;
+        uint256[] memory sample = sampleOf(jobId, auditor);
+        if (!_contains(sample, sample.length, interval)) return;
+        // Trusted StakeManager: takes min(missPenalty, lock) to BURN.
+        uint256 amount = stakeManager.slash(auditor, auditorLockId(jobId, auditor), missPenalty, BURN);
+        emit AttesterMissed(jobId, auditor, interval, amount);
     }
 
     function _contains(uint256[] memory values, uint256 len, uint256 x) private pure returns (bool) {
@@ -456,9 +489,15 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
     }
 
     function _setAuditorPenalty(uint256 penalty) private {
-        if (penalty == 0) revert AuditManagerInvalidPenalty(penalty);
+        if (penalty == 0 || penalty < missPenalty) revert AuditManagerInvalidPenalty(penalty);
         auditorPenalty = penalty;
         emit AuditorPenaltySet(penalty);
+    }
+
+    function _setMissPenalty(uint256 penalty) private {
+        if (penalty == 0 || penalty > auditorPenalty) revert AuditManagerInvalidMissPenalty(penalty, auditorPenalty);
+        missPenalty = penalty;
+        emit MissPenaltySet(penalty);
     }
 
     function _setCanaryRevealPeriod(uint64 period) private {

@@ -325,7 +325,10 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
         (uint256 commitEnd,) = votingWindows(disputeId);
         if (block.timestamp > commitEnd) revert DisputeManagerDeadlinePassed(disputeId, commitEnd);
         uint8 round = d.round;
-        DisputeJury.commitVote(_rounds[disputeId][round], _votes[disputeId][round][msg.sender], disputeId, round, commitment);
+        RoundInfo storage r = _rounds[disputeId][round];
+        // A juror canary's truth is public once revealed: no vote may be committed after it (V10.1).
+        if (r.truth != Ruling.None) revert DisputeManagerCanaryTruthKnown(disputeId);
+        DisputeJury.commitVote(r, _votes[disputeId][round][msg.sender], disputeId, round, commitment);
     }
 
     /// @notice Reveals a committed vote (1 WorkerFault, 2 WorkerHonest, 3 Indeterminate).
@@ -339,6 +342,25 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
         if (block.timestamp <= commitEnd && r.commits < r.seats) revert DisputeManagerRevealNotOpen(disputeId);
         if (block.timestamp > revealEnd) revert DisputeManagerDeadlinePassed(disputeId, revealEnd);
         DisputeJury.revealVote(r, _votes[disputeId][round][msg.sender], disputeId, round, vote, salt);
+    }
+
+    /// @notice Reveals that the dispute's job is a juror canary (v3 V10.1) and records the committed
+    /// ruling of its pinpointed step for the current round: WorkerFault iff the step is one of
+    /// `faultSteps`, else WorkerHonest; the round's settlement then takes the whole `jurorLock` of
+    /// every revealed vote other than it (`DisputeLogic.jurorPenalty`). Anyone holding the salt may
+    /// call, once per round, from the end of the commit phase (every vote is then bound by its
+    /// commitment; no commitment is accepted afterwards) until `resolve`.
+    /// @dev Emits {CanaryTruthRevealed}. Requirements: phase Voting; the commit window over or every
+    /// drawn juror committed; no truth recorded for the round; `(job.specHash, faultSteps, salt)` a
+    /// leaf of the CanaryRegistry root of the job's creation epoch, proven by `proof`.
+    function revealCanaryTruth(uint256 disputeId, uint256[] calldata faultSteps, bytes32 salt, bytes32[] calldata proof)
+        external
+    {
+        Dispute storage d = _inPhase(disputeId, Phase.Voting);
+        RoundInfo storage r = _rounds[disputeId][d.round];
+        (uint256 commitEnd,) = votingWindows(disputeId);
+        if (block.timestamp <= commitEnd && r.commits < r.jurors.length) revert DisputeManagerRevealNotOpen(disputeId);
+        DisputeLogic.recordCanaryTruth(r, d, jobMarket, disputeId, faultSteps, salt, proof);
     }
 
     /// @notice The current round's commit and reveal ends: a juror challenge answered during the
@@ -388,14 +410,12 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
 
     /// @notice Appeals a ruling to a larger committee (2M+1 of the last round), paying `appealBond`.
     /// The bond is refunded if the final ruling differs from the one appealed, else it goes to the jurors.
-    /// @dev Emits {Appealed}. Requirements: phase Ruled, appeal window open, caller the worker or the
-    /// challenger, fewer than `maxAppeals` appeals on this step.
+    /// Anyone may fund an appeal (v3 V10.2); its committee's incoherent jurors lose the whole `jurorLock`.
+    /// @dev Emits {Appealed}. Requirements: phase Ruled, appeal window open, fewer than `maxAppeals`
+    /// appeals on this step.
     function appeal(uint256 disputeId) external nonReentrant {
         Dispute storage d = _inPhase(disputeId, Phase.Ruled);
         if (block.timestamp > d.appealEnd) revert DisputeManagerDeadlinePassed(disputeId, d.appealEnd);
-        if (msg.sender != d.challenger && msg.sender != _job(d.jobId).worker) {
-            revert DisputeManagerNotParty(disputeId, msg.sender);
-        }
         Params storage p = _params;
         if (d.appeals - d.appealsSettled >= p.maxAppeals) revert DisputeManagerMaxAppealsReached(disputeId);
         _appeals[disputeId][d.appeals++] = Appeal(msg.sender, d.ruling, p.appealBond);
@@ -615,8 +635,12 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
             else beneficiary = opener;
         }
         address requester = _job(jobId).requester;
-        // Trusted JobMarket: transfers the slashed collateral to this contract.
-        uint256 slashed = jobMarket.onWorkerConvicted(jobId, address(this));
+        // Trusted JobMarket: transfers the slashed collateral to this contract. The convicted interval
+        // (V11.2) is the convicting dispute's; an auditor's availability challenge without a dispute
+        // names none.
+        uint256 slashed = jobMarket.onWorkerConvicted(
+            jobId, address(this), disputeId != 0 ? _disputes[disputeId].interval : type(uint256).max
+        );
         Params storage p = _params;
         (uint256 toChallenger, uint256 toJurors, uint256 toRequester, uint256 burned) =
             DisputeLogic.splitSlash(slashed, p.challengerBps, p.jurorBps, p.requesterBps);

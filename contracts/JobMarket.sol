@@ -253,6 +253,7 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
         job.stateBytes = p.stateBytes;
         job.claimDeadline = p.claimDeadline;
         job.trainingDuration = p.trainingDuration;
+        job.createdAt = uint64(block.timestamp);
         job.initialStateHash = p.initialStateHash;
         job.dataRoot = p.dataRoot;
         job.specHash = p.specHash;
@@ -413,7 +414,7 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
 
     /// @inheritdoc IJobMarket
     /// @dev Emits {JobRejected}, {Credited}. Requirements: DISPUTE_ROLE; job Submitted.
-    function onWorkerConvicted(uint256 jobId, address slashRecipient)
+    function onWorkerConvicted(uint256 jobId, address slashRecipient, uint256 interval)
         external
         nonReentrant
         onlyRole(DISPUTE_ROLE)
@@ -425,7 +426,7 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
         emit JobRejected(jobId, job.worker);
         _credit(address(job.paymentToken), job.requester, job.reward + job.verificationFee);
         slashed = stakeManager.slash(job.worker, collateralLockId(jobId), job.collateral, slashRecipient);
-        auditManager.onJobRejected(jobId);
+        auditManager.onJobRejected(jobId, interval);
     }
 
     /// @inheritdoc IJobMarket

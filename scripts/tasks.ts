@@ -1,6 +1,6 @@
 /**
  * Hardhat tasks: `upow:deploy`, `upow:params`, `upow:set-param`, `upow:grant-role`,
- * `upow:revoke-role`, `upow:allow-token`. Imported by hardhat.config.ts; the libraries are loaded
+ * `upow:revoke-role`, `upow:allow-token`, `upow:stake`, `upow:post-canaries`. Imported by hardhat.config.ts; the libraries are loaded
  * inside the actions because typechain-types does not exist before the first compile.
  */
 import { task, types } from "hardhat/config";
@@ -50,7 +50,7 @@ task("upow:set-param", "Sets one governance parameter (<Contract>.<param>; amoun
 
 for (const [name, revoke] of [["upow:grant-role", false], ["upow:revoke-role", true]] as const) {
   task(name, `${revoke ? "Revokes" : "Grants"} a role on a uPoW contract`)
-    .addParam("contract", "StakeManager | JobMarket | AuditManager | DisputeManager | DataAvailability")
+    .addParam("contract", "StakeManager | JobMarket | AuditManager | DisputeManager | DataAvailability | CanaryRegistry")
     .addParam("role", "DEFAULT_ADMIN_ROLE | GOVERNOR_ROLE | MODULE_ROLE | DISPUTE_ROLE | CANARY_ROLE")
     .addParam("account", "an address or a contract key of the deployment (e.g. DisputeManager)")
     .addOptionalParam("dir", "deployments directory")
@@ -99,4 +99,21 @@ task("upow:stake", "Stakes from one of the network's accounts (local: --mint tes
     const epoch = await c.stakeManager.currentEpoch();
     const from = jury > 0n ? `; the reserve weighs in draws from epoch ${a.pendingEpoch} (now ${epoch}, starts ${await c.stakeManager.epochStart(a.pendingEpoch)})` : "";
     console.log(`${signer.address}: free ${a.free}, locked ${a.locked}, juror reserve ${a.reserve} + queued ${a.pendingJoin}${from}`);
+  });
+
+task("upow:post-canaries", "Commits an epoch's canaries (v3 V11.1): builds their Merkle tree, posts the root, writes the proofs")
+  .addParam("file", "JSON array of { specHash, faultSteps: (number|string)[], salt } (faultSteps: faulty global steps, ascending)")
+  .addParam("out", "where to write { epoch, root, canaries: [{ ..., proof }] } (keep it secret until each reveal)")
+  .addOptionalParam("epoch", "epoch to commit (default: the next one; it must be in the future)")
+  .addOptionalParam("dir", "deployments directory")
+  .setAction(async (args: { file: string; out: string; epoch?: string; dir?: string }, hre) => {
+    const fs = await import("node:fs");
+    const { postCanaryEpoch } = await import("./lib/canary");
+    const { contracts } = await governanceContext(hre, args.dir);
+    const raw = JSON.parse(fs.readFileSync(args.file, "utf8")) as { specHash: string; faultSteps: (number | string)[]; salt: string }[];
+    const canaries = raw.map((c) => ({ specHash: c.specHash, faultSteps: c.faultSteps.map((x) => BigInt(x)), salt: c.salt }));
+    const { epoch, tree } = await postCanaryEpoch(contracts.canaryRegistry, canaries, args.epoch === undefined ? undefined : BigInt(args.epoch));
+    const out = { epoch: epoch.toString(), root: tree.root, canaries: canaries.map((c, i) => ({ ...c, faultSteps: c.faultSteps.map(String), proof: tree.proof(i) })) };
+    fs.writeFileSync(args.out, JSON.stringify(out, null, 2), { mode: 0o600 });
+    console.log(`epoch ${epoch}: root ${tree.root} posted; proofs in ${args.out}`);
   });

@@ -84,6 +84,8 @@ export async function runGas(ctx: SuiteContext): Promise<SuiteResult> {
       await time.increaseTo((await sys.jobMarket.getJob(honestId)).windowEnd + 1n);
       record("lifecycle", "JobMarket.finalize", await gasOf(sys.jobMarket.finalize(honestId)));
       record("lifecycle", "JobMarket.withdraw", await gasOf(sys.jobMarket.connect(sys.worker).withdraw(await sys.payToken.getAddress())));
+      // Any job may be a canary (v3 V11.1): attesters are released after the canary reveal period.
+      await time.increaseTo((await sys.jobMarket.getJob(honestId)).windowEnd + (await sys.auditManager.canaryRevealPeriod()) + 1n);
       for (const a of auditors) record("lifecycle", "AuditManager.releaseAttester", await gasOf(sys.auditManager.releaseAttester(honestId, a.address)));
       for (const a of auditors.slice(0, 1)) record("lifecycle", "AuditManager.withdraw", await gasOf(sys.auditManager.connect(a).withdraw(await sys.payToken.getAddress())));
 

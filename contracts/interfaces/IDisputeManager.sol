@@ -91,6 +91,7 @@ interface IDisputeManager {
         uint32 quorum;
         uint32[4] counts; // counts[vote], vote 1..3
         Ruling ruling; // None when the round missed quorum
+        Ruling truth; // a juror canary's committed ruling of the step, once revealed (v3 V10.1); else None
     }
 
     struct Vote {
@@ -149,6 +150,7 @@ interface IDisputeManager {
     event VoteCommitted(uint256 indexed disputeId, uint8 indexed round, address indexed juror);
     event VoteRevealed(uint256 indexed disputeId, uint8 indexed round, address indexed juror, uint8 vote);
     event JurorPenalized(uint256 indexed disputeId, uint8 indexed round, address indexed juror, uint256 amount);
+    event CanaryTruthRevealed(uint256 indexed disputeId, uint8 indexed round, uint64 step, Ruling truth);
     event RoundFailed(uint256 indexed disputeId, uint8 indexed round, uint32 reveals, uint32 quorum);
     event RulingGiven(uint256 indexed disputeId, uint8 indexed round, Ruling ruling, uint64 appealEnd);
     event Appealed(uint256 indexed disputeId, address indexed appellant, uint8 round, uint256 bond);
@@ -181,7 +183,6 @@ interface IDisputeManager {
     error DisputeManagerCheckpointsUnknown(uint256 disputeId);
     error DisputeManagerWrongPhase(uint256 disputeId, Phase phase);
     error DisputeManagerNotChallenger(uint256 disputeId, address caller);
-    error DisputeManagerNotParty(uint256 disputeId, address caller);
     error DisputeManagerNotDataAvailability(address caller);
     error DisputeManagerDeadlinePassed(uint256 disputeId, uint256 deadline);
     error DisputeManagerDeadlineNotPassed(uint256 disputeId, uint256 deadline);
@@ -203,6 +204,8 @@ interface IDisputeManager {
     error DisputeManagerBoundaryConsistent(uint256 disputeId, bool atEnd);
     error DisputeManagerJurorLockTooLow(uint256 jurorLock, uint256 required);
     error DisputeManagerSquattingTooCheap(uint256 squatCost, uint256 bounty);
+    error DisputeManagerCanaryTruthKnown(uint256 disputeId);
+    error DisputeManagerNotCanary(uint256 disputeId);
 
     function commitChallenge(bytes32 commitment) external;
     function expireCommitment(bytes32 commitment) external;
@@ -225,6 +228,8 @@ interface IDisputeManager {
     function revealVote(uint256 disputeId, uint8 vote, bytes32 salt) external;
     function resolve(uint256 disputeId) external;
     function appeal(uint256 disputeId) external;
+    function revealCanaryTruth(uint256 disputeId, uint256[] calldata faultSteps, bytes32 salt, bytes32[] calldata proof)
+        external;
     function finalizeRuling(uint256 disputeId) external;
     function closeMoot(uint256 disputeId) external;
     function withdraw() external;

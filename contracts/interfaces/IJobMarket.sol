@@ -55,6 +55,7 @@ interface IJobMarket {
         uint64 submittedAt;
         uint64 submittedBlock; // commitments count only when mined after it (v3 V2.1)
         uint64 windowEnd;
+        uint64 createdAt; // creation time: a canary's epoch (v3 V11.1)
         uint32 openDisputes;
         uint32 refundedIntervals; // intervals whose reward share went back to the requester (v3 V5.2, V9.3)
         bytes32 initialStateHash;
@@ -116,9 +117,11 @@ interface IJobMarket {
     function onDisputeOpened(uint256 jobId) external;
     /// @notice DISPUTE_ROLE: a dispute on `jobId` closed without conviction.
     function onDisputeClosed(uint256 jobId) external;
-    /// @notice DISPUTE_ROLE: the worker of `jobId` was convicted. Rejects the job, credits the
-    /// requester the escrow, and slashes the collateral to `slashRecipient`; returns the amount slashed.
-    function onWorkerConvicted(uint256 jobId, address slashRecipient) external returns (uint256 slashed);
+    /// @notice DISPUTE_ROLE: the worker of `jobId` was convicted on interval `interval`
+    /// (`type(uint256).max`: the conviction names no interval). Rejects the job, credits the
+    /// requester the escrow, slashes the collateral to `slashRecipient` and tells the AuditManager
+    /// the interval (v3 V11.2); returns the amount slashed.
+    function onWorkerConvicted(uint256 jobId, address slashRecipient, uint256 interval) external returns (uint256 slashed);
     /// @notice DISPUTE_ROLE: one interval's share of the remaining reward goes back to the requester
     /// (no committee could be drawn, or every pinpointed step was Indeterminate).
     function onIntervalRefunded(uint256 jobId) external;

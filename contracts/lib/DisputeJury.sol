@@ -12,6 +12,8 @@ import {DisputeLogic} from "./DisputeLogic.sol";
 /// @dev External functions so the loops live outside the manager's 24 KiB. Every loop is bounded by
 /// the committee cap (DisputeLogic.MAX_COMMITTEE).
 library DisputeJury {
+    address internal constant BURN = 0x000000000000000000000000000000000000dEaD;
+
     /// @dev What ending a round leads to (the manager carries out the last three).
     enum RoundOutcome {
         Ruled, // a ruling was given; appealable until appealEnd
@@ -32,8 +34,11 @@ library DisputeJury {
         uint256 disputeId
     ) external returns (RoundOutcome) {
         uint8 round = d.round;
+        // V10: a juror canary's truth (0: none) and whether this round answers an appeal (V10.2).
+        uint8 truth = uint8(r.truth);
+        bool appealRound = d.appeals > d.appealsSettled;
         if (r.reveals < r.quorum) {
-            d.jurorPot += settle(stakeManager, r.jurors, votes, lockId, p.jurorLock, p.incoherencePenalty, disputeId, round, 0);
+            d.jurorPot += settle(stakeManager, r.jurors, votes, lockId, p, disputeId, round, 0, truth, appealRound);
             emit IDisputeManager.RoundFailed(disputeId, round, r.reveals, r.quorum);
             if (d.appeals > d.appealsSettled) return RoundOutcome.KeepRuling;
             if (++d.failedRounds >= p.maxRounds) return RoundOutcome.Void;
@@ -41,9 +46,7 @@ library DisputeJury {
         }
         IDisputeManager.Ruling ruling = DisputeLogic.tally(r.counts, r.reveals);
         r.ruling = ruling;
-        d.jurorPot += settle(
-            stakeManager, r.jurors, votes, lockId, p.jurorLock, p.incoherencePenalty, disputeId, round, uint8(ruling)
-        );
+        d.jurorPot += settle(stakeManager, r.jurors, votes, lockId, p, disputeId, round, uint8(ruling), truth, appealRound);
         d.ruling = ruling;
         d.decidingRound = round;
         d.phase = IDisputeManager.Phase.Ruled;
@@ -143,35 +146,48 @@ library DisputeJury {
         emit IDisputeManager.CommitteeDrawn(disputeId, d.round, r.jurors, r.quorum, d.commitEnd, d.revealEnd);
     }
 
-    /// @notice Unlocks every juror of a round; non-revealers lose their whole lock, revealers whose
-    /// vote differs from `ruling` (0 = no ruling: no coherence) lose `incoherencePenalty` per seat.
-    /// Slashed tokens come to the manager; returns their sum.
+    /// @notice Unlocks every juror of a round less its `DisputeLogic.jurorPenalty` per seat:
+    /// non-revealers lose their whole lock, revealers whose vote differs from `ruling` (0 = no
+    /// ruling: no coherence) lose `incoherencePenalty` (the whole lock in an appeal round, V10.2), or,
+    /// when a juror canary's truth is known (`truth` non-zero), whose vote differs from it lose the
+    /// whole lock (V10.1). Slashed tokens come to the manager and are returned as the pot; in a
+    /// canary round they are burned instead (the pot goes to the jurors coherent with the ruling, who
+    /// may be the very jurors the canary caught).
     function settle(
         IStakeManager stakeManager,
         address[] storage jurors,
         mapping(address => IDisputeManager.Vote) storage votes,
         bytes32 lockId,
-        uint256 jurorLock,
-        uint256 incoherencePenalty,
+        IDisputeManager.Params storage p,
         uint256 disputeId,
         uint8 round,
-        uint8 ruling
+        uint8 ruling,
+        uint8 truth,
+        bool appealRound
     ) public returns (uint256 pot) {
         for (uint256 i = 0; i < jurors.length; ++i) {
             address juror = jurors[i];
-            IDisputeManager.Vote storage v = votes[juror];
-            uint8 vote = v.vote;
-            uint256 penalty;
-            if (vote == 0) penalty = jurorLock * v.seats;
-            else if (ruling != 0 && vote != ruling) penalty = incoherencePenalty * v.seats;
+            uint256 penalty = _penalty(votes[juror], p, ruling, truth, appealRound);
             if (penalty > 0) {
-                // Trusted StakeManager: transfers the slashed stake to the manager (this context).
-                uint256 taken = stakeManager.slash(juror, lockId, penalty, address(this));
-                pot += taken;
+                // Trusted StakeManager: transfers the slashed stake to the manager (this context), or
+                // burns it in a canary round.
+                uint256 taken = stakeManager.slash(juror, lockId, penalty, truth == 0 ? address(this) : BURN);
+                if (truth == 0) pot += taken;
                 emit IDisputeManager.JurorPenalized(disputeId, round, juror, taken);
             }
             stakeManager.unlock(juror, lockId);
         }
+    }
+
+    /// @dev `DisputeLogic.jurorPenalty` for each of the juror's seats.
+    function _penalty(
+        IDisputeManager.Vote storage v,
+        IDisputeManager.Params storage p,
+        uint8 ruling,
+        uint8 truth,
+        bool appealRound
+    ) private view returns (uint256) {
+        return DisputeLogic.jurorPenalty(v.vote, ruling, truth, appealRound, p.jurorLock, p.incoherencePenalty) * v.seats;
     }
 
     /// @notice Releases every juror of an interrupted round without penalty.

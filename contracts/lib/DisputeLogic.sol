@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {UPowHashing} from "./UPowHashing.sol";
 import {IDisputeManager} from "../interfaces/IDisputeManager.sol";
+import {IJobMarket} from "../interfaces/IJobMarket.sol";
 
 /// @title DisputeLogic
 /// @notice Rules of the DisputeManager: parameter and job-term checks, tally, committee growth,
@@ -98,6 +99,52 @@ library DisputeLogic {
         if (2 * uint256(counts[3]) > reveals) return IDisputeManager.Ruling.Indeterminate;
         if (counts[1] > counts[2]) return IDisputeManager.Ruling.WorkerFault;
         return IDisputeManager.Ruling.WorkerHonest;
+    }
+
+    /// @notice What a juror of a settled round loses (v3 V10): a non-revealer (`vote` 0) its whole
+    /// `jurorLock`; when a juror canary's committed ruling `truth` is known (non-zero), a vote other
+    /// than `truth` the whole lock and a vote equal to it nothing, whatever the ruling; otherwise a
+    /// vote other than `ruling` (0: no ruling, no coherence) `incoherencePenalty`, or the whole lock in
+    /// an appeal round (V10.2).
+    function jurorPenalty(
+        uint8 vote,
+        uint8 ruling,
+        uint8 truth,
+        bool appealRound,
+        uint256 jurorLock,
+        uint256 incoherencePenalty
+    ) internal pure returns (uint256) {
+        if (vote == 0) return jurorLock;
+        if (truth != 0) return vote == truth ? 0 : jurorLock;
+        if (ruling == 0 || vote == ruling) return 0;
+        return appealRound ? jurorLock : incoherencePenalty;
+    }
+
+    /// @notice Records a juror canary's committed ruling of dispute `d`'s pinpointed step in its round `r`
+    /// (v3 V10.1): `(job.specHash, faultSteps, salt)` must be a leaf of the CanaryRegistry root of
+    /// the job's creation epoch; the truth is WorkerFault iff `step` is one of `faultSteps`, else
+    /// WorkerHonest. Runs in the manager's context; emits {IDisputeManager.CanaryTruthRevealed}.
+    function recordCanaryTruth(
+        IDisputeManager.RoundInfo storage r,
+        IDisputeManager.Dispute storage d,
+        IJobMarket jobMarket,
+        uint256 disputeId,
+        uint256[] calldata faultSteps,
+        bytes32 salt,
+        bytes32[] calldata proof
+    ) external {
+        if (r.truth != IDisputeManager.Ruling.None) revert IDisputeManager.DisputeManagerCanaryTruthKnown(disputeId);
+        IJobMarket.Job memory job = jobMarket.getJob(d.jobId);
+        if (!jobMarket.auditManager().canaryRegistry().verifyCanary(job.createdAt, job.specHash, faultSteps, salt, proof)) {
+            revert IDisputeManager.DisputeManagerNotCanary(disputeId);
+        }
+        uint64 step = d.step;
+        IDisputeManager.Ruling truth = IDisputeManager.Ruling.WorkerHonest;
+        for (uint256 i = 0; i < faultSteps.length; ++i) {
+            if (faultSteps[i] == step) truth = IDisputeManager.Ruling.WorkerFault;
+        }
+        r.truth = truth;
+        emit IDisputeManager.CanaryTruthRevealed(disputeId, d.round, step, truth);
     }
 
     /// @notice Committee size of round `round` of a pinpoint: M, then 2M+1 per new round.

@@ -1,5 +1,5 @@
 /**
- * `deployUPow`: deploys every uPoW contract with one signer and wires them together:
+ * `deployUPow`: deploys every uPoW contract (CanaryRegistry included) with one signer and wires them together:
  * StakeManager MODULE_ROLE → JobMarket, AuditManager, DisputeManager; JobMarket DISPUTE_ROLE →
  * DisputeManager; JobMarket.setAuditManager; payment tokens allow-listed; governance parameters
  * that differ from the constructors' defaults set; optionally a separate governor. Pure ethers +
@@ -8,6 +8,7 @@
 import type { ContractTransactionResponse, InterfaceAbi, Signer, TransactionReceipt } from "ethers";
 import {
   AuditManager__factory,
+  CanaryRegistry__factory,
   BlockhashRandomness__factory,
   L1OriginRandomness__factory,
   PrevrandaoRandomness__factory,
@@ -24,6 +25,7 @@ import {
   StakeManager__factory,
   TestToken__factory,
   type AuditManager,
+  type CanaryRegistry,
   type DisputeManager,
   type DataAvailability,
   type JobMarket,
@@ -49,6 +51,7 @@ export interface DeployUPowResult {
   stakeManager: StakeManager;
   jobMarket: JobMarket;
   auditManager: AuditManager;
+  canaryRegistry: CanaryRegistry;
   disputeManager: DisputeManager;
   dataAvailability: DataAvailability;
 }
@@ -139,9 +142,13 @@ export async function deployUPow(signer: Signer, params: DeployParams, opts: Dep
     new JobMarket__factory(signer).deploy(deployer, sm, randomness, "0x0000000000000000000000000000000000000000"),
   );
   const jm = await jobMarket.getAddress();
+  const canaryRegistry = await record(
+    "CanaryRegistry", "CanaryRegistry", CanaryRegistry__factory.abi,
+    new CanaryRegistry__factory(signer).deploy(deployer, params.canaryEpochLength),
+  );
   const auditManager = await record(
     "AuditManager", "AuditManager", AuditManager__factory.abi,
-    new AuditManager__factory(signer).deploy(deployer, jm, sm, params.auditorPenalty),
+    new AuditManager__factory(signer).deploy(deployer, jm, sm, await canaryRegistry.getAddress(), params.auditorPenalty, params.missPenalty),
   );
   const am = await auditManager.getAddress();
   const dataAvailability = await record(
@@ -207,11 +214,11 @@ export async function deployUPow(signer: Signer, params: DeployParams, opts: Dep
     const gov = params.governor;
     const targets = [
       ["StakeManager", stakeManager], ["JobMarket", jobMarket], ["AuditManager", auditManager], ["DisputeManager", disputeManager],
-      ["DataAvailability", dataAvailability],
+      ["DataAvailability", dataAvailability], ["CanaryRegistry", canaryRegistry],
     ] as const;
     for (const [name, c] of targets) {
-      const roles = [await c.DEFAULT_ADMIN_ROLE(), await c.GOVERNOR_ROLE()];
-      if (name === "AuditManager") roles.push(await auditManager.CANARY_ROLE());
+      // The CanaryRegistry has no GOVERNOR_ROLE: its operator role is CANARY_ROLE.
+      const roles = [await c.DEFAULT_ADMIN_ROLE(), name === "CanaryRegistry" ? await canaryRegistry.CANARY_ROLE() : await (c as AuditManager).GOVERNOR_ROLE()];
       for (const role of roles) await send(`${name}.grantRole(${role.slice(0, 10)}, governor)`, c.grantRole(role, gov));
       if (params.renounceDeployer) {
         // Admin last: renouncing it first would still work, but keep the order readable.
@@ -220,7 +227,7 @@ export async function deployUPow(signer: Signer, params: DeployParams, opts: Dep
     }
   }
 
-  return { contracts, gas, deployer, stakeManager, jobMarket, auditManager, disputeManager, dataAvailability };
+  return { contracts, gas, deployer, stakeManager, jobMarket, auditManager, canaryRegistry, disputeManager, dataAvailability };
 }
 
 async function checked(wait: Promise<TransactionReceipt | null>, step: string): Promise<TransactionReceipt> {

@@ -107,6 +107,11 @@ export const PARAMS: Readonly<Record<string, ParamDef>> = {
     get: (c) => c.auditManager.auditorPenalty(),
     set: (c, v) => c.auditManager.setAuditorPenalty(v),
   },
+  "AuditManager.missPenalty": {
+    kind: "amount",
+    get: (c) => c.auditManager.missPenalty(),
+    set: (c, v) => c.auditManager.setMissPenalty(v),
+  },
   "AuditManager.canaryRevealPeriod": {
     kind: "int",
     get: (c) => c.auditManager.canaryRevealPeriod(),
@@ -182,7 +187,8 @@ export async function readParams(c: UPowContracts): Promise<Record<string, bigin
 const ROLES: Readonly<Record<string, readonly string[]>> = {
   StakeManager: ["DEFAULT_ADMIN_ROLE", "GOVERNOR_ROLE", "MODULE_ROLE"],
   JobMarket: ["DEFAULT_ADMIN_ROLE", "GOVERNOR_ROLE", "DISPUTE_ROLE"],
-  AuditManager: ["DEFAULT_ADMIN_ROLE", "GOVERNOR_ROLE", "CANARY_ROLE"],
+  AuditManager: ["DEFAULT_ADMIN_ROLE", "GOVERNOR_ROLE"],
+  CanaryRegistry: ["DEFAULT_ADMIN_ROLE", "CANARY_ROLE"],
   DisputeManager: ["DEFAULT_ADMIN_ROLE", "GOVERNOR_ROLE"],
   DataAvailability: ["DEFAULT_ADMIN_ROLE", "GOVERNOR_ROLE"],
 };
@@ -201,6 +207,7 @@ function accessControl(c: UPowContracts, contract: string) {
     case "AuditManager": return c.auditManager;
     case "DisputeManager": return c.disputeManager;
     case "DataAvailability": return c.dataAvailability;
+    case "CanaryRegistry": return c.canaryRegistry;
     default: throw new GovernanceError(`unknown contract ${contract}`, { details: { contract } });
   }
 }

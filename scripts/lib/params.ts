@@ -84,7 +84,11 @@ export interface DeployParams {
   /** Blocks between scheduling an auditor draw and its seed block (≥ 64 with L1 RANDAO, v3 V3.5). */
   auditDrawDelay: number;
   auditorPenalty: bigint;
+  /** Burned from an attester whose sample contained a convicted interval (v3 V11.2); ≤ auditorPenalty. */
+  missPenalty: bigint;
   canaryRevealPeriod?: number;
+  /** Seconds per CanaryRegistry epoch (one canary root per epoch, v3 V11.1); immutable once deployed. */
+  canaryEpochLength: number;
   /** Seconds a censored transaction may wait before the chain must include it (an L2's force-inclusion
    * delay; 0 on L1 and local chains). Every deadline parameter must exceed it by DEADLINE_MARGIN (v3 V12). */
   forceInclusionDelay: number;
@@ -109,6 +113,8 @@ export function defaultParams(): DeployParams {
     drawWindow: 4 * 3_600,
     auditDrawDelay: 1,
     auditorPenalty: 50n * E18,
+    missPenalty: 10n * E18,
+    canaryEpochLength: 86_400,
     jobMarket: {
       challengeWindow: 86_400,
       auditorsPerJob: 4,
@@ -158,10 +164,12 @@ type Json = Record<string, unknown>;
 
 const TOP_KEYS = new Set([
   "$comment", "chainId", "tokenDecimals", "stakingToken", "paymentTokens", "testTokens", "randomness", "governor",
-  "renounceDeployer", "randomnessSource", "l1BlockOracle", "vrfCoordinator", "unbondingPeriod", "minJurorStake", "epochLength", "drawWindow", "auditDrawDelay", "auditorPenalty", "canaryRevealPeriod", "forceInclusionDelay", "jobMarket", "dispute", "availability",
+  "renounceDeployer", "randomnessSource", "l1BlockOracle", "vrfCoordinator", "unbondingPeriod", "minJurorStake", "epochLength", "drawWindow",
+  "auditDrawDelay", "auditorPenalty", "missPenalty", "canaryRevealPeriod", "canaryEpochLength", "forceInclusionDelay", "jobMarket", "dispute",
+  "availability",
 ]);
 const AMOUNT_KEYS = new Set([
-  "minJurorStake", "auditorPenalty", "disputeBond", "commitBond", "appealBond", "jurorLock", "incoherencePenalty", "replayCost",
+  "minJurorStake", "auditorPenalty", "missPenalty", "disputeBond", "commitBond", "appealBond", "jurorLock", "incoherencePenalty", "replayCost",
   "leafBond", "chunkBond", "answerFee", "openerFee",
 ]);
 const BIG_KEYS = new Set(["refFlopsPerSecond", "refBytesPerSecond"]);
@@ -200,7 +208,9 @@ export function parseDeployConfig(raw: unknown, source = "config"): DeployParams
   if (raw.drawWindow !== undefined) p.drawWindow = int(raw.drawWindow, "drawWindow", source);
   if (raw.auditDrawDelay !== undefined) p.auditDrawDelay = int(raw.auditDrawDelay, "auditDrawDelay", source);
   if (raw.auditorPenalty !== undefined) p.auditorPenalty = amount(raw.auditorPenalty, "auditorPenalty", decimals, source);
+  if (raw.missPenalty !== undefined) p.missPenalty = amount(raw.missPenalty, "missPenalty", decimals, source);
   if (raw.canaryRevealPeriod !== undefined && raw.canaryRevealPeriod !== null) p.canaryRevealPeriod = int(raw.canaryRevealPeriod, "canaryRevealPeriod", source);
+  if (raw.canaryEpochLength !== undefined) p.canaryEpochLength = int(raw.canaryEpochLength, "canaryEpochLength", source);
   if (raw.jobMarket !== undefined) mergeSection(p.jobMarket as unknown as Json, raw.jobMarket, "jobMarket", decimals, source);
   if (raw.dispute !== undefined) mergeSection(p.dispute as unknown as Json, raw.dispute, "dispute", decimals, source);
   if (raw.availability !== undefined) mergeSection(p.availability as unknown as Json, raw.availability, "availability", decimals, source);

@@ -6,13 +6,15 @@ import {
   AUDITOR_PENALTY,
   AUDITOR_STAKE,
   E18,
+  K,
   TRAJECTORY,
-  canaryCommitment,
   createClaimSubmit,
   createJob,
   deployJobsFixture,
   deployReentrantStakeFixture,
   drawAuditors,
+  nextEpochCanary,
+  passRevealPeriod,
   passWindow,
   sampleTs,
   stateHashes,
@@ -34,6 +36,7 @@ const FEE = 10n * E18;
 const BURN = "0x000000000000000000000000000000000000dEaD";
 const DAY = 86_400n;
 const SALT = ethers.id("salt");
+const MISS_PENALTY = 10n * E18;
 /** 64 audit intervals, so an 8-interval sample is a real subset. */
 const BIG: Trajectory = buildTrajectory(stateHashes(128, "big"), 2);
 
@@ -55,27 +58,34 @@ describe("AuditManager", function () {
     it("sets roles, references and parameters", async function () {
       const fx = await loadFixture(fixture);
       const am = fx.auditManager;
-      for (const role of [await am.DEFAULT_ADMIN_ROLE(), await am.GOVERNOR_ROLE(), await am.CANARY_ROLE()]) {
+      for (const role of [await am.DEFAULT_ADMIN_ROLE(), await am.GOVERNOR_ROLE()]) {
         expect(await am.hasRole(role, fx.admin.address)).to.equal(true);
       }
       expect(await am.jobMarket()).to.equal(await fx.jobMarket.getAddress());
       expect(await am.stakeManager()).to.equal(await fx.stakeManager.getAddress());
+      expect(await am.canaryRegistry()).to.equal(await fx.canaryRegistry.getAddress());
       expect(await am.auditorPenalty()).to.equal(AUDITOR_PENALTY);
+      expect(await am.missPenalty()).to.equal(MISS_PENALTY);
       expect(await am.canaryRevealPeriod()).to.equal(DAY);
       const tx = am.deploymentTransaction();
       if (tx === null) throw new Error("no deployment tx");
       await expect(tx).to.emit(am, "AuditorPenaltySet").withArgs(AUDITOR_PENALTY);
+      await expect(tx).to.emit(am, "MissPenaltySet").withArgs(MISS_PENALTY);
       await expect(tx).to.emit(am, "CanaryRevealPeriodSet").withArgs(DAY);
     });
 
-    it("reverts on zero addresses and a zero penalty", async function () {
+    it("reverts on zero addresses, a zero penalty and a miss penalty out of (0, auditorPenalty]", async function () {
       const fx = await loadFixture(fixture);
       const f = await ethers.getContractFactory("AuditManager");
-      const [a, jm, sm, z] = [fx.admin.address, fx.jobMarket, fx.stakeManager, ethers.ZeroAddress];
-      await expect(f.deploy(z, jm, sm, 1)).to.be.revertedWithCustomError(f, "AuditManagerZeroAddress");
-      await expect(f.deploy(a, z, sm, 1)).to.be.revertedWithCustomError(f, "AuditManagerZeroAddress");
-      await expect(f.deploy(a, jm, z, 1)).to.be.revertedWithCustomError(f, "AuditManagerZeroAddress");
-      await expect(f.deploy(a, jm, sm, 0)).to.be.revertedWithCustomError(f, "AuditManagerInvalidPenalty").withArgs(0n);
+      const [a, jm, sm, cr, z] = [fx.admin.address, fx.jobMarket, fx.stakeManager, fx.canaryRegistry, ethers.ZeroAddress];
+      await expect(f.deploy(z, jm, sm, cr, 2, 1)).to.be.revertedWithCustomError(f, "AuditManagerZeroAddress");
+      await expect(f.deploy(a, z, sm, cr, 2, 1)).to.be.revertedWithCustomError(f, "AuditManagerZeroAddress");
+      await expect(f.deploy(a, jm, z, cr, 2, 1)).to.be.revertedWithCustomError(f, "AuditManagerZeroAddress");
+      await expect(f.deploy(a, jm, sm, z, 2, 1)).to.be.revertedWithCustomError(f, "AuditManagerZeroAddress");
+      await expect(f.deploy(a, jm, sm, cr, 0, 0)).to.be.revertedWithCustomError(f, "AuditManagerInvalidPenalty").withArgs(0n);
+      await expect(f.deploy(a, jm, sm, cr, 2, 0)).to.be.revertedWithCustomError(f, "AuditManagerInvalidMissPenalty").withArgs(0n, 2n);
+      await expect(f.deploy(a, jm, sm, cr, 2, 3)).to.be.revertedWithCustomError(f, "AuditManagerInvalidMissPenalty").withArgs(3n, 2n);
+      await expect(f.deploy(a, jm, sm, cr, 2, 2)).not.to.be.reverted;
     });
   });
 
@@ -251,6 +261,7 @@ describe("AuditManager", function () {
         fx.requester.address,
       ]);
 
+      await passRevealPeriod(fx, jobId);
       for (const a of assigned.slice(0, 3)) {
         const lockId = await fx.auditManager.auditorLockId(jobId, a.address);
         const r = fx.auditManager.connect(fx.stranger).releaseAttester(jobId, a.address);
@@ -280,15 +291,63 @@ describe("AuditManager", function () {
       expect(share * 4n + 3n).to.equal(fee);
     });
 
-    it("after a rejection releases attesters without a fee", async function () {
+    it("after a rejection that names no interval releases attesters whole, without a fee, once the reveal period is over", async function () {
       const fx = await loadFixture(fixture);
       const { jobId, assigned } = await submittedWithAuditors(fx);
       await attestAll(fx, jobId, assigned.slice(0, 1));
-      await fx.jobMarket.connect(fx.disputer).onWorkerConvicted(jobId, fx.disputer.address);
+      await fx.jobMarket.connect(fx.disputer).onWorkerConvicted(jobId, fx.disputer.address, ethers.MaxUint256);
+      // Any job may be a canary (v3 V11.1): even a rejected one's attesters wait for the reveal period.
+      await expect(fx.auditManager.releaseAttester(jobId, assigned[0].address))
+        .to.be.revertedWithCustomError(fx.auditManager, "AuditManagerCanaryPending")
+        .withArgs(jobId, (await fx.jobMarket.getJob(jobId)).windowEnd + DAY);
+      await passRevealPeriod(fx, jobId);
       const r = fx.auditManager.releaseAttester(jobId, assigned[0].address);
+      await expect(r).not.to.emit(fx.auditManager, "AttesterMissed");
       await expect(r).to.emit(fx.auditManager, "AttesterReleased").withArgs(jobId, assigned[0].address, 0n);
       await expect(r).not.to.emit(fx.auditManager, "Credited");
       expect((await fx.stakeManager.account(assigned[0].address)).locked).to.equal(0n);
+    });
+
+    it("after a rejection on interval i burns missPenalty of each attester whose sample contained i (v3 V11.2)", async function () {
+      const fx = await loadFixture(fixture);
+      const { jobId, assigned } = await submittedWithAuditors(fx, BIG);
+      await attestAll(fx, jobId, assigned);
+      const samples = await Promise.all(assigned.map((a) => sampleOf(fx, jobId, a.address)));
+      const i = samples[0][0];
+      expect(samples.some((x) => !x.includes(i)), "some sample misses i").to.equal(true);
+      await fx.jobMarket.connect(fx.disputer).onWorkerConvicted(jobId, fx.disputer.address, i);
+      expect((await fx.auditManager.getAudit(jobId)).convictedInterval).to.equal(i);
+      await passRevealPeriod(fx, jobId);
+      for (const [n, a] of assigned.entries()) {
+        const lockId = await fx.auditManager.auditorLockId(jobId, a.address);
+        const r = fx.auditManager.releaseAttester(jobId, a.address);
+        if (samples[n].includes(i)) {
+          await expect(r).to.emit(fx.auditManager, "AttesterMissed").withArgs(jobId, a.address, i, MISS_PENALTY);
+          await expect(r).to.emit(fx.stakeManager, "Slashed").withArgs(a.address, lockId, MISS_PENALTY, BURN);
+          await expect(r).to.emit(fx.stakeManager, "Unlocked").withArgs(a.address, lockId, AUDITOR_PENALTY - MISS_PENALTY);
+          await expect(r).to.changeTokenBalance(fx.stakeToken, BURN, MISS_PENALTY);
+        } else {
+          await expect(r).not.to.emit(fx.auditManager, "AttesterMissed");
+          await expect(r).to.emit(fx.stakeManager, "Unlocked").withArgs(a.address, lockId, AUDITOR_PENALTY);
+        }
+        await expect(r).to.emit(fx.auditManager, "AttesterReleased").withArgs(jobId, a.address, 0n);
+        expect((await fx.stakeManager.account(a.address)).locked).to.equal(0n);
+      }
+    });
+
+    it("a miss penalty raised after the attestation takes at most the lock", async function () {
+      const fx = await loadFixture(fixture);
+      const { jobId, assigned } = await submittedWithAuditors(fx);
+      await attestAll(fx, jobId, assigned.slice(0, 1));
+      await fx.auditManager.setAuditorPenalty(2n * AUDITOR_PENALTY);
+      await fx.auditManager.setMissPenalty(2n * AUDITOR_PENALTY);
+      await fx.jobMarket.connect(fx.disputer).onWorkerConvicted(jobId, fx.disputer.address, 1n); // 4 intervals: every sample has 1
+      await passRevealPeriod(fx, jobId);
+      const a = assigned[0];
+      const before = await fx.stakeManager.account(a.address);
+      await expect(fx.auditManager.releaseAttester(jobId, a.address)).to.emit(fx.auditManager, "AttesterMissed").withArgs(jobId, a.address, 1n, AUDITOR_PENALTY);
+      const after = await fx.stakeManager.account(a.address);
+      expect([after.free, after.locked]).to.deep.equal([before.free, 0n]); // the whole lock is gone
     });
 
     it("reverts before the job is settled, for non-attesters and when released twice", async function () {
@@ -302,6 +361,7 @@ describe("AuditManager", function () {
       await expect(fx.auditManager.releaseAttester(jobId, b.address))
         .to.be.revertedWithCustomError(fx.auditManager, "AuditManagerNotAttested")
         .withArgs(jobId, b.address);
+      await passRevealPeriod(fx, jobId);
       await fx.auditManager.releaseAttester(jobId, a.address);
       await expect(fx.auditManager.releaseAttester(jobId, a.address))
         .to.be.revertedWithCustomError(fx.auditManager, "AuditManagerNotAttested")
@@ -314,7 +374,7 @@ describe("AuditManager", function () {
       await expect(fx.auditManager.connect(fx.stranger).onJobFinalized(1n, pay, 1n, fx.stranger.address))
         .to.be.revertedWithCustomError(fx.auditManager, "AuditManagerNotJobMarket")
         .withArgs(fx.stranger.address);
-      await expect(fx.auditManager.connect(fx.stranger).onJobRejected(1n))
+      await expect(fx.auditManager.connect(fx.stranger).onJobRejected(1n, 0n))
         .to.be.revertedWithCustomError(fx.auditManager, "AuditManagerNotJobMarket")
         .withArgs(fx.stranger.address);
     });
@@ -329,125 +389,119 @@ describe("AuditManager", function () {
   });
 
   describe("canaries", function () {
-    /** Creates a job, registers it as a canary with `faults`, claims, submits and draws auditors. */
-    async function canary(fx: JobsFixture, faults: bigint[], traj: Trajectory = TRAJECTORY) {
+    const SPEC = ethers.id("canary-spec");
+    /** Fault global steps of the given intervals (the first step of each; interval = step / k). */
+    const steps = (intervals: bigint[], k = BigInt(K)) => intervals.map((i) => i * k);
+
+    /** Commits a canary `(SPEC, faultSteps, SALT)` for the next epoch, then creates (in that epoch),
+     * claims, submits and draws auditors of a job with that spec. */
+    async function canary(fx: JobsFixture, faultSteps: bigint[], traj: Trajectory = TRAJECTORY) {
+      const { proof } = await nextEpochCanary(fx.canaryRegistry, SPEC, faultSteps, SALT, [{ specHash: ethers.id("other"), faultSteps: [], salt: SALT }]);
       const k = (traj.stateHashes.length - 1) / (traj.checkpointLeaves.length - 1);
-      const jobId = await createJob(fx, { totalSteps: traj.stateHashes.length - 1, checkpointInterval: k, initialStateHash: traj.stateHashes[0] });
-      await fx.auditManager.registerCanary(jobId, canaryCommitment(jobId, faults, SALT));
+      const jobId = await createJob(fx, { totalSteps: traj.stateHashes.length - 1, checkpointInterval: k, initialStateHash: traj.stateHashes[0], specHash: SPEC });
       await fx.jobMarket.connect(fx.worker).claimJob(jobId);
       await submit(fx, jobId, traj);
       const assigned = await drawAuditors(fx, jobId);
-      return { jobId, assigned };
+      return { jobId, assigned, proof };
     }
 
-    describe("registerCanary", function () {
-      it("registers a commitment on an Open or Claimed job", async function () {
-        const fx = await loadFixture(fixture);
-        const open = await createJob(fx);
-        const c = canaryCommitment(open, [1n], SALT);
-        await expect(fx.auditManager.registerCanary(open, c)).to.emit(fx.auditManager, "CanaryRegistered").withArgs(open, c);
-        expect((await fx.auditManager.getAudit(open)).canaryCommitment).to.equal(c);
-        const claimed = await createJob(fx);
-        await fx.jobMarket.connect(fx.worker).claimJob(claimed);
-        await expect(fx.auditManager.registerCanary(claimed, c)).to.emit(fx.auditManager, "CanaryRegistered");
-        await expect(fx.auditManager.registerCanary(open, c)).to.be.revertedWithCustomError(fx.auditManager, "AuditManagerCanaryExists").withArgs(open);
-      });
-
-      it("reverts once submitted, for a zero commitment and without CANARY_ROLE", async function () {
-        const fx = await loadFixture(fixture);
-        const jobId = await createJob(fx);
-        await expect(fx.auditManager.registerCanary(jobId, ethers.ZeroHash)).to.be.revertedWithCustomError(fx.auditManager, "AuditManagerZeroCommitment");
-        await expect(fx.auditManager.connect(fx.stranger).registerCanary(jobId, SALT))
-          .to.be.revertedWithCustomError(fx.auditManager, "AccessControlUnauthorizedAccount")
-          .withArgs(fx.stranger.address, await fx.auditManager.CANARY_ROLE());
-        await fx.jobMarket.connect(fx.worker).claimJob(jobId);
-        await submit(fx, jobId);
-        await expect(fx.auditManager.registerCanary(jobId, SALT)).to.be.revertedWithCustomError(fx.auditManager, "AuditManagerWrongStatus").withArgs(jobId, 3);
-      });
-    });
-
     describe("revealCanary", function () {
-      it("reveals the committed faults after the window", async function () {
+      it("reveals the committed fault steps after the window, against the epoch root", async function () {
         const fx = await loadFixture(fixture);
-        const faults = [0n, 2n];
-        const { jobId } = await canary(fx, faults);
+        const faults = steps([0n, 2n]);
+        const { jobId, proof } = await canary(fx, faults);
         await passWindow(fx, jobId);
-        await expect(fx.auditManager.connect(fx.stranger).revealCanary(jobId, faults, SALT))
+        await expect(fx.auditManager.connect(fx.stranger).revealCanary(jobId, faults, SALT, proof))
           .to.emit(fx.auditManager, "CanaryRevealed")
           .withArgs(jobId, faults);
         expect(await fx.auditManager.canaryFaults(jobId)).to.deep.equal(faults);
         expect((await fx.auditManager.getAudit(jobId)).canaryRevealed).to.equal(true);
-        await expect(fx.auditManager.revealCanary(jobId, faults, SALT))
+        await expect(fx.auditManager.revealCanary(jobId, faults, SALT, proof))
           .to.be.revertedWithCustomError(fx.auditManager, "AuditManagerCanaryAlreadyRevealed")
           .withArgs(jobId);
       });
 
-      it("reverts without a canary, before submission and inside the window", async function () {
+      it("reverts before submission and inside the window", async function () {
         const fx = await loadFixture(fixture);
-        const plain = await createJob(fx);
-        await expect(fx.auditManager.revealCanary(plain, [], SALT)).to.be.revertedWithCustomError(fx.auditManager, "AuditManagerNoCanary").withArgs(plain);
-        const jobId = await createJob(fx);
-        await fx.auditManager.registerCanary(jobId, canaryCommitment(jobId, [1n], SALT));
-        await expect(fx.auditManager.revealCanary(jobId, [1n], SALT))
+        const { proof } = await nextEpochCanary(fx.canaryRegistry, SPEC, [1n], SALT);
+        const jobId = await createJob(fx, { specHash: SPEC });
+        await expect(fx.auditManager.revealCanary(jobId, [1n], SALT, proof))
           .to.be.revertedWithCustomError(fx.auditManager, "AuditManagerWindowOpen")
           .withArgs(jobId, 0n);
         await fx.jobMarket.connect(fx.worker).claimJob(jobId);
         await submit(fx, jobId);
         const windowEnd = (await fx.jobMarket.getJob(jobId)).windowEnd;
         await time.setNextBlockTimestamp(windowEnd);
-        await expect(fx.auditManager.revealCanary(jobId, [1n], SALT))
+        await expect(fx.auditManager.revealCanary(jobId, [1n], SALT, proof))
           .to.be.revertedWithCustomError(fx.auditManager, "AuditManagerWindowOpen")
           .withArgs(jobId, windowEnd);
       });
 
-      it("reverts after the reveal period, for too many faults and for a wrong opening", async function () {
+      it("reverts after the reveal period, for too many faults and for a leaf that is not in the epoch root", async function () {
         const fx = await loadFixture(fixture);
         const faults = [1n];
-        const { jobId } = await canary(fx, faults);
+        const { jobId, proof } = await canary(fx, faults);
         await passWindow(fx, jobId);
         const many = Array.from({ length: 33 }, (_, i) => BigInt(i));
-        await expect(fx.auditManager.revealCanary(jobId, many, SALT))
+        await expect(fx.auditManager.revealCanary(jobId, many, SALT, proof))
           .to.be.revertedWithCustomError(fx.auditManager, "AuditManagerTooManyFaults")
           .withArgs(33n, 32n);
-        await expect(fx.auditManager.revealCanary(jobId, [2n], SALT)).to.be.revertedWithCustomError(fx.auditManager, "AuditManagerBadReveal").withArgs(jobId);
-        await expect(fx.auditManager.revealCanary(jobId, faults, ethers.id("other"))).to.be.revertedWithCustomError(fx.auditManager, "AuditManagerBadReveal");
+        await expect(fx.auditManager.revealCanary(jobId, [2n], SALT, proof)).to.be.revertedWithCustomError(fx.auditManager, "AuditManagerBadReveal").withArgs(jobId);
+        await expect(fx.auditManager.revealCanary(jobId, faults, ethers.id("other"), proof)).to.be.revertedWithCustomError(fx.auditManager, "AuditManagerBadReveal");
+        await expect(fx.auditManager.revealCanary(jobId, faults, SALT, [])).to.be.revertedWithCustomError(fx.auditManager, "AuditManagerBadReveal");
         const deadline = (await fx.jobMarket.getJob(jobId)).windowEnd + DAY;
         await time.increaseTo(deadline + 1n);
-        await expect(fx.auditManager.revealCanary(jobId, faults, SALT))
+        await expect(fx.auditManager.revealCanary(jobId, faults, SALT, proof))
           .to.be.revertedWithCustomError(fx.auditManager, "AuditManagerRevealPeriodOver")
           .withArgs(jobId, deadline);
       });
+
+      it("refuses a job of another spec, or created in an epoch without a root", async function () {
+        const fx = await loadFixture(fixture);
+        const { proof } = await nextEpochCanary(fx.canaryRegistry, SPEC, [1n], SALT);
+        const otherSpec = await createClaimSubmit(fx); // same epoch, other spec
+        await passWindow(fx, otherSpec);
+        await expect(fx.auditManager.revealCanary(otherSpec, [1n], SALT, proof)).to.be.revertedWithCustomError(fx.auditManager, "AuditManagerBadReveal").withArgs(otherSpec);
+        await time.increase(await fx.canaryRegistry.epochLength()); // the next epoch has no root
+        const sameSpecLater = await createJob(fx, { specHash: SPEC });
+        await fx.jobMarket.connect(fx.worker).claimJob(sameSpecLater);
+        await submit(fx, sameSpecLater);
+        await passWindow(fx, sameSpecLater);
+        await expect(fx.auditManager.revealCanary(sameSpecLater, [1n], SALT, proof))
+          .to.be.revertedWithCustomError(fx.auditManager, "AuditManagerBadReveal")
+          .withArgs(sameSpecLater);
+      });
     });
 
-    describe("slashAttester and release on canaries", function () {
+    describe("slashCaughtAttester and release on canaries", function () {
       it("slashes every attester whose sample hit a fault, to BURN, and credits its share to the requester", async function () {
         const fx = await loadFixture(fixture);
-        const faults = [0n, 1n, 2n, 3n]; // every interval: every sample hits
-        const { jobId, assigned } = await canary(fx, faults);
+        const faults = steps([0n, 1n, 2n, 3n]).map((s) => s + 1n); // a fault in every interval (second step): every sample hits
+        const { jobId, assigned, proof } = await canary(fx, faults);
         await attestAll(fx, jobId, assigned.slice(0, 2));
         await passWindow(fx, jobId);
         await fx.jobMarket.finalize(jobId);
         await expect(fx.auditManager.releaseAttester(jobId, assigned[0].address))
           .to.be.revertedWithCustomError(fx.auditManager, "AuditManagerCanaryPending")
           .withArgs(jobId, (await fx.jobMarket.getJob(jobId)).windowEnd + DAY);
-        await fx.auditManager.revealCanary(jobId, faults, SALT);
+        await fx.auditManager.revealCanary(jobId, faults, SALT, proof);
         const a = assigned[0];
         await expect(fx.auditManager.releaseAttester(jobId, a.address))
           .to.be.revertedWithCustomError(fx.auditManager, "AuditManagerAttesterCaught")
           .withArgs(jobId, a.address);
         const lockId = await fx.auditManager.auditorLockId(jobId, a.address);
         const share = FEE / 4n;
-        const tx = fx.auditManager.connect(fx.stranger).slashAttester(jobId, a.address);
+        const tx = fx.auditManager.connect(fx.stranger).slashCaughtAttester(jobId, a.address);
         await expect(tx).to.emit(fx.auditManager, "AttesterSlashed").withArgs(jobId, a.address, AUDITOR_PENALTY);
         await expect(tx).to.emit(fx.stakeManager, "Slashed").withArgs(a.address, lockId, AUDITOR_PENALTY, BURN);
         await expect(tx).to.emit(fx.auditManager, "Credited").withArgs(await fx.payToken.getAddress(), fx.requester.address, share);
         await expect(tx).to.changeTokenBalance(fx.stakeToken, BURN, AUDITOR_PENALTY);
         expect(await fx.auditManager.auditorState(jobId, a.address)).to.equal(State.Slashed);
-        await expect(fx.auditManager.slashAttester(jobId, a.address))
+        await expect(fx.auditManager.slashCaughtAttester(jobId, a.address))
           .to.be.revertedWithCustomError(fx.auditManager, "AuditManagerNotAttested")
           .withArgs(jobId, a.address);
         // conservation: after everyone is paid out the AuditManager holds nothing
-        await fx.auditManager.slashAttester(jobId, assigned[1].address);
+        await fx.auditManager.slashCaughtAttester(jobId, assigned[1].address);
         const pay = await fx.payToken.getAddress();
         expect(await fx.auditManager.credits(pay, fx.requester.address)).to.equal(FEE);
         await fx.auditManager.connect(fx.requester).withdraw(pay);
@@ -456,13 +510,13 @@ describe("AuditManager", function () {
 
       it("leaves a slashed attester out of a later fee split", async function () {
         const fx = await loadFixture(fixture);
-        const faults = [0n, 1n, 2n, 3n];
-        const { jobId, assigned } = await canary(fx, faults);
+        const faults = steps([0n, 1n, 2n, 3n]);
+        const { jobId, assigned, proof } = await canary(fx, faults);
         await attestAll(fx, jobId, assigned.slice(0, 2));
         await fx.jobMarket.connect(fx.disputer).onDisputeOpened(jobId);
         await passWindow(fx, jobId);
-        await fx.auditManager.revealCanary(jobId, faults, SALT);
-        const tx = fx.auditManager.slashAttester(jobId, assigned[0].address);
+        await fx.auditManager.revealCanary(jobId, faults, SALT, proof);
+        const tx = fx.auditManager.slashCaughtAttester(jobId, assigned[0].address);
         await expect(tx).not.to.emit(fx.auditManager, "Credited");
         expect((await fx.auditManager.getAudit(jobId)).attesters).to.equal(1n);
         await fx.jobMarket.connect(fx.disputer).onDisputeClosed(jobId);
@@ -471,7 +525,7 @@ describe("AuditManager", function () {
           .to.emit(fx.auditManager, "Credited")
           .withArgs(await fx.payToken.getAddress(), fx.requester.address, FEE - share);
         // the other attester also hit (every interval is faulty): slashed after the split, its share follows
-        await expect(fx.auditManager.slashAttester(jobId, assigned[1].address))
+        await expect(fx.auditManager.slashCaughtAttester(jobId, assigned[1].address))
           .to.emit(fx.auditManager, "Credited")
           .withArgs(await fx.payToken.getAddress(), fx.requester.address, share);
         expect(await fx.auditManager.credits(await fx.payToken.getAddress(), fx.requester.address)).to.equal(FEE);
@@ -479,34 +533,36 @@ describe("AuditManager", function () {
 
       it("releases attesters that missed every fault and refuses to slash them", async function () {
         const fx = await loadFixture(fixture);
-        const { jobId, assigned } = await canary(fx, []);
+        const { jobId, assigned, proof } = await canary(fx, []);
         await attestAll(fx, jobId, assigned.slice(0, 1));
         await passWindow(fx, jobId);
         await fx.jobMarket.finalize(jobId);
-        await fx.auditManager.revealCanary(jobId, [], SALT);
+        await fx.auditManager.revealCanary(jobId, [], SALT, proof);
         const a = assigned[0];
-        await expect(fx.auditManager.slashAttester(jobId, a.address))
+        await expect(fx.auditManager.slashCaughtAttester(jobId, a.address))
           .to.be.revertedWithCustomError(fx.auditManager, "AuditManagerNoFaultHit")
           .withArgs(jobId, a.address);
+        // revealed: no need to wait for the reveal period
         await expect(fx.auditManager.releaseAttester(jobId, a.address)).to.emit(fx.auditManager, "AttesterReleased").withArgs(jobId, a.address, FEE / 4n);
       });
 
       it("decides hits per attester exactly as the sample says (64 intervals, half faulty)", async function () {
         const fx = await loadFixture(fixture);
-        const faults = Array.from({ length: 32 }, (_, i) => BigInt(2 * i + 1));
-        const { jobId, assigned } = await canary(fx, faults, BIG);
+        const faultIntervals = Array.from({ length: 32 }, (_, i) => BigInt(2 * i + 1));
+        const faults = steps(faultIntervals);
+        const { jobId, assigned, proof } = await canary(fx, faults, BIG);
         await attestAll(fx, jobId, assigned);
         await passWindow(fx, jobId);
         await fx.jobMarket.finalize(jobId);
-        await fx.auditManager.revealCanary(jobId, faults, SALT);
+        await fx.auditManager.revealCanary(jobId, faults, SALT, proof);
         const seed = (await fx.auditManager.getAudit(jobId)).seed;
         for (const a of assigned) {
-          const hit = sampleTs(seed, jobId, a.address, 8, 64).some((i) => faults.includes(i));
+          const hit = sampleTs(seed, jobId, a.address, 8, 64).some((i) => faultIntervals.includes(i));
           if (hit) {
             await expect(fx.auditManager.releaseAttester(jobId, a.address)).to.be.revertedWithCustomError(fx.auditManager, "AuditManagerAttesterCaught");
-            await expect(fx.auditManager.slashAttester(jobId, a.address)).to.emit(fx.auditManager, "AttesterSlashed");
+            await expect(fx.auditManager.slashCaughtAttester(jobId, a.address)).to.emit(fx.auditManager, "AttesterSlashed");
           } else {
-            await expect(fx.auditManager.slashAttester(jobId, a.address)).to.be.revertedWithCustomError(fx.auditManager, "AuditManagerNoFaultHit");
+            await expect(fx.auditManager.slashCaughtAttester(jobId, a.address)).to.be.revertedWithCustomError(fx.auditManager, "AuditManagerNoFaultHit");
             await expect(fx.auditManager.releaseAttester(jobId, a.address)).to.emit(fx.auditManager, "AttesterReleased");
           }
         }
@@ -518,7 +574,7 @@ describe("AuditManager", function () {
         await attestAll(fx, jobId, assigned.slice(0, 1));
         await passWindow(fx, jobId);
         await fx.jobMarket.finalize(jobId);
-        await expect(fx.auditManager.slashAttester(jobId, assigned[0].address))
+        await expect(fx.auditManager.slashCaughtAttester(jobId, assigned[0].address))
           .to.be.revertedWithCustomError(fx.auditManager, "AuditManagerCanaryNotRevealed")
           .withArgs(jobId);
         await time.increaseTo((await fx.jobMarket.getJob(jobId)).windowEnd + DAY + 1n);
@@ -528,23 +584,36 @@ describe("AuditManager", function () {
   });
 
   describe("when a token re-enters", function () {
-    it("slashAttester refuses a staking token that re-enters it", async function () {
+    it("slashCaughtAttester refuses a staking token that re-enters it", async function () {
       const fx = await loadFixture(deployReentrantStakeFixture);
-      const faults = [0n, 1n, 2n, 3n];
-      const jobId = await createJob(fx);
-      await fx.auditManager.registerCanary(jobId, canaryCommitment(jobId, faults, SALT));
+      const faults = [0n, 2n, 4n, 6n];
+      const spec = ethers.id("reentrant-canary");
+      const { proof } = await nextEpochCanary(fx.canaryRegistry, spec, faults, SALT);
+      const jobId = await createJob(fx, { specHash: spec });
       await fx.jobMarket.connect(fx.worker).claimJob(jobId);
       await submit(fx, jobId);
       const [a] = await drawAuditors(fx, jobId);
       await attestAll(fx, jobId, [a]);
       await passWindow(fx, jobId);
-      await fx.auditManager.revealCanary(jobId, faults, SALT);
-      const payload = fx.auditManager.interface.encodeFunctionData("slashAttester", [jobId, a.address]);
+      await fx.auditManager.revealCanary(jobId, faults, SALT, proof);
+      const payload = fx.auditManager.interface.encodeFunctionData("slashCaughtAttester", [jobId, a.address]);
       await fx.reentrantStake.arm(await fx.auditManager.getAddress(), payload);
-      await expect(fx.auditManager.slashAttester(jobId, a.address)).to.be.revertedWithCustomError(
+      await expect(fx.auditManager.slashCaughtAttester(jobId, a.address)).to.be.revertedWithCustomError(
         fx.auditManager,
         "ReentrancyGuardReentrantCall",
       );
+    });
+
+    it("releaseAttester refuses a staking token that re-enters it while burning a miss penalty", async function () {
+      const fx = await loadFixture(deployReentrantStakeFixture);
+      const jobId = await createClaimSubmit(fx);
+      const [a] = await drawAuditors(fx, jobId);
+      await attestAll(fx, jobId, [a]);
+      await fx.jobMarket.connect(fx.disputer).onWorkerConvicted(jobId, fx.disputer.address, 0n); // 4 intervals: sampled
+      await passRevealPeriod(fx, jobId);
+      const payload = fx.auditManager.interface.encodeFunctionData("releaseAttester", [jobId, a.address]);
+      await fx.reentrantStake.arm(await fx.auditManager.getAddress(), payload);
+      await expect(fx.auditManager.releaseAttester(jobId, a.address)).to.be.revertedWithCustomError(fx.auditManager, "ReentrancyGuardReentrantCall");
     });
 
     it("withdraw refuses a payment token that re-enters it", async function () {
@@ -572,8 +641,16 @@ describe("AuditManager", function () {
     it("sets the auditor penalty and the canary reveal period within bounds", async function () {
       const fx = await loadFixture(fixture);
       const am = fx.auditManager;
-      await expect(am.setAuditorPenalty(7n)).to.emit(am, "AuditorPenaltySet").withArgs(7n);
+      await expect(am.setAuditorPenalty(MISS_PENALTY)).to.emit(am, "AuditorPenaltySet").withArgs(MISS_PENALTY);
       await expect(am.setAuditorPenalty(0n)).to.be.revertedWithCustomError(am, "AuditManagerInvalidPenalty").withArgs(0n);
+      // never below the miss penalty (v3 V11.2: missPenalty ≤ auditorPenalty)
+      await expect(am.setAuditorPenalty(MISS_PENALTY - 1n)).to.be.revertedWithCustomError(am, "AuditManagerInvalidPenalty").withArgs(MISS_PENALTY - 1n);
+      await expect(am.setMissPenalty(1n)).to.emit(am, "MissPenaltySet").withArgs(1n);
+      await expect(am.setMissPenalty(MISS_PENALTY)).to.emit(am, "MissPenaltySet").withArgs(MISS_PENALTY);
+      await expect(am.setMissPenalty(0n)).to.be.revertedWithCustomError(am, "AuditManagerInvalidMissPenalty").withArgs(0n, MISS_PENALTY);
+      await expect(am.setMissPenalty(MISS_PENALTY + 1n))
+        .to.be.revertedWithCustomError(am, "AuditManagerInvalidMissPenalty")
+        .withArgs(MISS_PENALTY + 1n, MISS_PENALTY);
       await expect(am.setCanaryRevealPeriod(3_600)).to.emit(am, "CanaryRevealPeriodSet").withArgs(3_600n);
       await expect(am.setCanaryRevealPeriod(30n * DAY)).to.emit(am, "CanaryRevealPeriodSet").withArgs(30n * DAY);
       await expect(am.setCanaryRevealPeriod(3_599)).to.be.revertedWithCustomError(am, "AuditManagerInvalidRevealPeriod").withArgs(3_599n);
@@ -587,6 +664,9 @@ describe("AuditManager", function () {
       await expect(am.connect(fx.stranger).setCanaryRevealPeriod(3_600))
         .to.be.revertedWithCustomError(am, "AccessControlUnauthorizedAccount")
         .withArgs(fx.stranger.address, role);
+      await expect(am.connect(fx.stranger).setMissPenalty(1n))
+        .to.be.revertedWithCustomError(am, "AccessControlUnauthorizedAccount")
+        .withArgs(fx.stranger.address, role);
     });
   });
 
@@ -597,6 +677,7 @@ describe("AuditManager", function () {
       await attestAll(fx, jobId, assigned.slice(0, 3));
       await passWindow(fx, jobId);
       await fx.jobMarket.finalize(jobId);
+      await passRevealPeriod(fx, jobId);
       for (const a of assigned.slice(0, 3)) await fx.auditManager.releaseAttester(jobId, a.address);
       const pay = await fx.payToken.getAddress();
       const share = FEE / 4n;

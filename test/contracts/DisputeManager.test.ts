@@ -907,12 +907,11 @@ describe("DisputeManager", function () {
       await expectConserved(sys, [disputeId]);
     });
 
-    it("reverts for a non-party, after the window, beyond maxAppeals, or in the wrong phase", async function () {
+    it("anyone may fund an appeal (v3 V10.2); reverts after the window, beyond maxAppeals, or in the wrong phase", async function () {
       const { sys, jobId } = await loadFixture(systemWithJob);
       const dm = sys.disputeManager;
       const { disputeId } = await ruled(sys, jobId, [FAULT, FAULT, HONEST]);
-      await expect(dm.connect(sys.stranger).appeal(disputeId)).to.be.revertedWithCustomError(dm, "DisputeManagerNotParty").withArgs(disputeId, sys.stranger.address);
-      await dm.connect(sys.worker).appeal(disputeId);
+      await expect(dm.connect(sys.stranger).appeal(disputeId)).to.emit(dm, "Appealed").withArgs(disputeId, sys.stranger.address, 1n, APPEAL_BOND);
       await expect(dm.connect(sys.worker).appeal(disputeId)).to.be.revertedWithCustomError(dm, "DisputeManagerWrongPhase");
       const round1 = await drawCommittee(sys, disputeId);
       await vote(sys, disputeId, round1, [FAULT, FAULT, FAULT, FAULT, FAULT, HONEST, HONEST]);

@@ -163,6 +163,7 @@ describe("JobMarket", function () {
         expect(job.specHash).to.equal(p.specHash);
         expect(job.claimDeadline).to.equal(p.claimDeadline);
         expect(job.trainingDuration).to.equal(3_600n);
+        expect(job.createdAt).to.equal(BigInt(await time.latest())); // v3 V11.1: a canary's epoch
         expect(await jm.nextJobId()).to.equal(2n);
         expect(await jm.checkpointCount(1n)).to.equal(BigInt(T / K + 1));
 
@@ -661,7 +662,7 @@ describe("JobMarket", function () {
       await passWindow(fx, id);
       await fx.jobMarket.finalize(id);
       await expect(fx.jobMarket.finalize(id)).to.be.revertedWithCustomError(fx.jobMarket, "JobMarketWrongStatus").withArgs(id, Status.Finalized);
-      await expect(fx.jobMarket.connect(fx.disputer).onWorkerConvicted(id, fx.disputer.address))
+      await expect(fx.jobMarket.connect(fx.disputer).onWorkerConvicted(id, fx.disputer.address, ethers.MaxUint256))
         .to.be.revertedWithCustomError(fx.jobMarket, "JobMarketWrongStatus")
         .withArgs(id, Status.Finalized);
       await expect(fx.jobMarket.connect(fx.requester).cancelJob(id))
@@ -742,7 +743,7 @@ describe("JobMarket", function () {
         for (const call of [
           () => fx.jobMarket.connect(fx.stranger).onDisputeOpened(id),
           () => fx.jobMarket.connect(fx.stranger).onDisputeClosed(id),
-          () => fx.jobMarket.connect(fx.stranger).onWorkerConvicted(id, fx.stranger.address),
+          () => fx.jobMarket.connect(fx.stranger).onWorkerConvicted(id, fx.stranger.address, ethers.MaxUint256),
         ]) {
           await expect(call()).to.be.revertedWithCustomError(fx.jobMarket, "AccessControlUnauthorizedAccount").withArgs(fx.stranger.address, role);
         }
@@ -756,8 +757,8 @@ describe("JobMarket", function () {
         await fx.jobMarket.connect(fx.disputer).onDisputeOpened(id);
         const lockId = await fx.jobMarket.collateralLockId(id);
         const d = fx.jobMarket.connect(fx.disputer);
-        expect(await d.onWorkerConvicted.staticCall(id, fx.disputer.address)).to.equal(REWARD);
-        const tx = d.onWorkerConvicted(id, fx.disputer.address);
+        expect(await d.onWorkerConvicted.staticCall(id, fx.disputer.address, ethers.MaxUint256)).to.equal(REWARD);
+        const tx = d.onWorkerConvicted(id, fx.disputer.address, ethers.MaxUint256);
         await expect(tx).to.emit(fx.jobMarket, "JobRejected").withArgs(id, fx.worker.address);
         await expect(tx)
           .to.emit(fx.jobMarket, "Credited")
@@ -766,9 +767,10 @@ describe("JobMarket", function () {
         await expect(tx).to.emit(fx.auditManager, "AuditSettled").withArgs(id, false, 0n, 0n);
         await expect(tx).to.changeTokenBalance(fx.stakeToken, fx.disputer, REWARD);
         expect((await fx.jobMarket.getJob(id)).status).to.equal(Status.Rejected);
+        expect((await fx.auditManager.getAudit(id)).convictedInterval).to.equal(ethers.MaxUint256); // v3 V11.2: passed through
         expect((await fx.stakeManager.account(fx.worker.address)).locked).to.equal(0n);
         // a rejected job never changes status again; its remaining dispute can still be closed
-        await expect(d.onWorkerConvicted(id, fx.disputer.address))
+        await expect(d.onWorkerConvicted(id, fx.disputer.address, ethers.MaxUint256))
           .to.be.revertedWithCustomError(fx.jobMarket, "JobMarketWrongStatus")
           .withArgs(id, Status.Rejected);
         await passWindow(fx, id);
@@ -1005,9 +1007,9 @@ describe("JobMarket", function () {
       await expect(fx.jobMarket.expireClaim(a)).to.be.revertedWithCustomError(fx.jobMarket, "ReentrancyGuardReentrantCall");
 
       const b = await createClaimSubmit(fx);
-      const payload = fx.jobMarket.interface.encodeFunctionData("onWorkerConvicted", [b, fx.disputer.address]);
+      const payload = fx.jobMarket.interface.encodeFunctionData("onWorkerConvicted", [b, fx.disputer.address, ethers.MaxUint256]);
       await fx.reentrantStake.arm(jm, payload);
-      await expect(fx.jobMarket.connect(fx.disputer).onWorkerConvicted(b, fx.disputer.address)).to.be.revertedWithCustomError(
+      await expect(fx.jobMarket.connect(fx.disputer).onWorkerConvicted(b, fx.disputer.address, ethers.MaxUint256)).to.be.revertedWithCustomError(
         fx.jobMarket,
         "ReentrancyGuardReentrantCall",
       );

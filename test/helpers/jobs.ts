@@ -8,6 +8,7 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import type {
   AuditManager,
   BlockhashRandomness,
+  CanaryRegistry,
   DataAvailability,
   DisputeManager,
   JobMarket,
@@ -19,6 +20,7 @@ import { BlockhashRandomness__factory, TestToken__factory } from "../../typechai
 import { deployUPow } from "../../scripts/lib/deploy";
 import { enterNextEpoch, stakeAccount, TEST_EPOCHS } from "./staking";
 import { defaultParams } from "../../scripts/lib/params";
+import { postCanaryEpoch, type Canary } from "../../scripts/lib/canary";
 import type { IJobMarket } from "../../typechain-types/contracts/JobMarket";
 import { buildTrajectory, proof, sha256, type Hex, type Trajectory } from "./merkle";
 
@@ -44,6 +46,7 @@ export interface JobsFixture {
   randomness: BlockhashRandomness;
   jobMarket: JobMarket;
   auditManager: AuditManager;
+  canaryRegistry: CanaryRegistry;
   disputeManager: DisputeManager;
   dataAvailability: DataAvailability;
 }
@@ -82,7 +85,7 @@ async function deployJobs(stakeToken: TestToken): Promise<JobsFixture> {
     auditorPenalty: AUDITOR_PENALTY,
     ...TEST_EPOCHS,
   });
-  const { stakeManager, jobMarket, auditManager, disputeManager, dataAvailability } = d;
+  const { stakeManager, jobMarket, auditManager, canaryRegistry, disputeManager, dataAvailability } = d;
   const randomness = BlockhashRandomness__factory.connect(d.contracts.Randomness!.address, admin);
   await jobMarket.grantRole(await jobMarket.DISPUTE_ROLE(), disputer.address);
 
@@ -96,7 +99,7 @@ async function deployJobs(stakeToken: TestToken): Promise<JobsFixture> {
 
   return {
     admin, requester, worker, worker2, disputer, stranger, auditors,
-    stakeToken, payToken, stakeManager, randomness, jobMarket, auditManager, disputeManager, dataAvailability,
+    stakeToken, payToken, stakeManager, randomness, jobMarket, auditManager, canaryRegistry, disputeManager, dataAvailability,
   };
 }
 
@@ -187,6 +190,12 @@ export async function passWindow(fx: JobsFixture, jobId: bigint): Promise<void> 
   await time.increaseTo(job.windowEnd + 1n);
 }
 
+/** Moves time past the job's canary reveal period (attesters of any job wait for it, v3 V11.1). */
+export async function passRevealPeriod(fx: JobsFixture, jobId: bigint): Promise<void> {
+  const end = (await fx.jobMarket.getJob(jobId)).windowEnd + (await fx.auditManager.canaryRevealPeriod());
+  if (BigInt(await time.latest()) <= end) await time.increaseTo(end + 1n);
+}
+
 /** Submits, mines the seed block and draws auditors; returns the job id and its auditors. */
 export async function submittedWithAuditors(
   fx: JobsFixture,
@@ -221,8 +230,19 @@ export function sampleTs(auditSeed: string, jobId: bigint, auditor: string, s: n
   return out;
 }
 
-export function canaryCommitment(jobId: bigint, faults: readonly bigint[], salt: string): string {
-  return ethers.keccak256(ethers.AbiCoder.defaultAbiCoder().encode(["uint256", "uint256[]", "bytes32"], [jobId, faults, salt]));
+/** Posts a one-canary root `(specHash, faultSteps, salt)` for the next canary epoch and moves time into
+ * that epoch, so a job created next is a canary; returns the leaf's proof. */
+export async function nextEpochCanary(
+  registry: CanaryRegistry,
+  specHash: string,
+  faultSteps: readonly bigint[],
+  salt: string,
+  others: readonly Canary[] = [],
+): Promise<{ epoch: bigint; proof: string[] }> {
+  const { epoch, tree } = await postCanaryEpoch(registry, [{ specHash, faultSteps: [...faultSteps], salt }, ...others]);
+  const start = (await registry.genesis()) + epoch * (await registry.epochLength());
+  if (BigInt(await time.latest()) < start) await time.increaseTo(start);
+  return { epoch, proof: tree.proof(0) };
 }
 
 /** TS mirror of JobMarket.requiredCollateral (same 1e18 fixed point, same rounding). */

@@ -16,6 +16,7 @@ import {
   DisputeQueue__factory,
   type AuditManager,
   type BlockhashRandomness,
+  type CanaryRegistry,
   type DataAvailability,
   type DisputeManager,
   type JobMarket,
@@ -65,6 +66,7 @@ export interface System {
   randomness: BlockhashRandomness;
   jobMarket: JobMarket;
   auditManager: AuditManager;
+  canaryRegistry: CanaryRegistry;
   disputeManager: DisputeManager;
   dataAvailability: DataAvailability;
   /** The honest trajectory (real state files) and data tree every job of the fixture uses. */
@@ -159,7 +161,7 @@ async function deploySystemWith(stakeToken: TestToken, opts: SystemOptions = {})
 
   const payToken = await ethers.deployContract("TestToken", ["Pay", "PAY"]);
   const d = await deployUPow(admin, fixtureParams(await stakeToken.getAddress(), await payToken.getAddress(), opts));
-  const { stakeManager, jobMarket, auditManager, disputeManager, dataAvailability } = d;
+  const { stakeManager, jobMarket, auditManager, canaryRegistry, disputeManager, dataAvailability } = d;
   const randomness = BlockhashRandomness__factory.connect(d.contracts.Randomness!.address, admin);
 
   // Jurors hold free stake (attestations) and a juror reserve of the same size (draw weight).
@@ -177,7 +179,7 @@ async function deploySystemWith(stakeToken: TestToken, opts: SystemOptions = {})
 
   return {
     admin, requester, worker, challenger, challenger2, stranger, jurors,
-    stakeToken, payToken, stakeManager, randomness, jobMarket, auditManager, disputeManager, dataAvailability,
+    stakeToken, payToken, stakeManager, randomness, jobMarket, auditManager, canaryRegistry, disputeManager, dataAvailability,
     traj: TRAJ, data: DATA,
   };
 }

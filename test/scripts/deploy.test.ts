@@ -87,6 +87,8 @@ describe("scripts/deploy", function () {
       expect(await c.stakeManager.hasRole(moduleRole, deployer.address)).to.equal(false);
       expect(await c.jobMarket.hasRole(await c.jobMarket.DISPUTE_ROLE(), d.DisputeManager.address)).to.equal(true);
       expect(await c.jobMarket.auditManager()).to.equal(d.AuditManager.address);
+      expect(await c.auditManager.canaryRegistry()).to.equal(d.CanaryRegistry!.address);
+      expect(await c.canaryRegistry.hasRole(await c.canaryRegistry.CANARY_ROLE(), deployer.address)).to.equal(true);
       expect(await c.jobMarket.tokenAllowed(d.PaymentToken!.address)).to.equal(true);
       expect(await c.stakeManager.stakingToken()).to.equal(d.StakingToken.address);
       expect(await c.disputeManager.stakingToken()).to.equal(d.StakingToken.address);
@@ -170,11 +172,32 @@ describe("scripts/deploy", function () {
       await c.jobMarket.connect(stranger).setChallengeWindow(3_600);
       await hre.run("upow:revoke-role", { contract: "JobMarket", role: "GOVERNOR_ROLE", account: stranger.address, dir });
       expect(await c.jobMarket.hasRole(governor, stranger.address)).to.equal(false);
-      const r = await changeRole(c, deployment, "AuditManager", "CANARY_ROLE", "JobMarket");
+      const r = await changeRole(c, deployment, "CanaryRegistry", "CANARY_ROLE", "JobMarket");
       expect(r.account).to.equal(deployment.contracts.JobMarket.address);
       expect(r.hasRole).to.equal(true);
-      const again = await changeRole(c, deployment, "AuditManager", "CANARY_ROLE", "JobMarket");
+      const again = await changeRole(c, deployment, "CanaryRegistry", "CANARY_ROLE", "JobMarket");
       expect(again.txHash).to.equal(null);
+    });
+
+    it("upow:post-canaries commits an epoch's canaries and writes proofs that verify against the posted root", async function () {
+      const [deployer] = await ethers.getSigners();
+      const c = connectDeployment(deployment, deployer);
+      const file = path.join(dir, "canaries.json");
+      const out = path.join(dir, "canary-proofs.json");
+      const canaries = [
+        { specHash: ethers.id("spec-a"), faultSteps: [4, 9], salt: ethers.id("salt-a") },
+        { specHash: ethers.id("spec-b"), faultSteps: [], salt: ethers.id("salt-b") },
+      ];
+      fs.writeFileSync(file, JSON.stringify(canaries));
+      await hre.run("upow:post-canaries", { file, out, dir });
+      const written = JSON.parse(fs.readFileSync(out, "utf8")) as { epoch: string; root: string; canaries: { specHash: string; faultSteps: string[]; salt: string; proof: string[] }[] };
+      const epoch = BigInt(written.epoch);
+      expect(epoch).to.equal((await c.canaryRegistry.currentEpoch()) + 1n);
+      expect(await c.canaryRegistry.rootOf(epoch)).to.equal(written.root);
+      const inEpoch = (await c.canaryRegistry.genesis()) + epoch * (await c.canaryRegistry.epochLength());
+      for (const x of written.canaries) {
+        expect(await c.canaryRegistry.verifyCanary(inEpoch, x.specHash, x.faultSteps.map(BigInt), x.salt, x.proof)).to.equal(true);
+      }
     });
 
     it("upow:stake mints test tokens and stakes from a node account", async function () {
@@ -246,6 +269,10 @@ describe("scripts/deploy", function () {
           expect(await x.hasRole(role, governor.address)).to.equal(true);
           expect(await x.hasRole(role, deployer.address)).to.equal(false);
         }
+      }
+      for (const role of [await r.canaryRegistry.DEFAULT_ADMIN_ROLE(), await r.canaryRegistry.CANARY_ROLE()]) {
+        expect(await r.canaryRegistry.hasRole(role, governor.address)).to.equal(true);
+        expect(await r.canaryRegistry.hasRole(role, deployer.address)).to.equal(false);
       }
       await expect(r.jobMarket.setChallengeWindow(3_600)).to.be.revertedWithCustomError(r.jobMarket, "AccessControlUnauthorizedAccount");
       // Test tokens stay mintable for the demo; the registry names them.

@@ -34,3 +34,15 @@ describe("deploy config: deadlines survive censorship (v3 V12)", function () {
     expect(p.availability.maxOpenPerCase).to.be.at.most(p.availability.maxPerCase);
   });
 });
+
+describe("deploy config: canaries and misses (v3 V10, V11)", function () {
+  it("parses missPenalty (whole tokens) and canaryEpochLength; defaults keep missPenalty ≤ auditorPenalty", function () {
+    const d = defaultParams();
+    expect(d.missPenalty).to.be.greaterThan(0n);
+    expect(d.missPenalty).to.be.at.most(d.auditorPenalty);
+    expect(d.canaryEpochLength).to.equal(86_400);
+    const p = parseDeployConfig({ testTokens: true, missPenalty: "2.5", canaryEpochLength: 3_600 });
+    expect(p.missPenalty).to.equal(25n * 10n ** 17n);
+    expect(p.canaryEpochLength).to.equal(3_600);
+  });
+});

@@ -11,6 +11,7 @@ import { getAddress } from "ethers";
 import { UPowError } from "../errors";
 import {
   AuditManager__factory,
+  CanaryRegistry__factory,
   DataAvailability__factory,
   DisputeManager__factory,
   IERC20__factory,
@@ -18,6 +19,7 @@ import {
   JobMarket__factory,
   StakeManager__factory,
   type AuditManager,
+  type CanaryRegistry,
   type DataAvailability,
   type DisputeManager,
   type IERC20,
@@ -30,7 +32,7 @@ export const DEPLOYMENT_FORMAT = "upow-deployment/1";
 
 /** Registry keys. Tokens are the addresses used, deployed or not (then blockNumber is null). */
 export const CONTRACT_KEYS = [
-  "StakingToken", "PaymentToken", "StakeManager", "Randomness", "JobMarket", "AuditManager",
+  "StakingToken", "PaymentToken", "StakeManager", "Randomness", "JobMarket", "CanaryRegistry", "AuditManager",
   "DisputeLogic", "DisputeJury", "DisputeQueue", "DisputeEvidence", "DataAvailability", "DisputeManager",
 ] as const;
 export type ContractKey = (typeof CONTRACT_KEYS)[number];
@@ -156,6 +158,7 @@ export interface UPowContracts {
   stakeManager: StakeManager;
   jobMarket: JobMarket;
   auditManager: AuditManager;
+  canaryRegistry: CanaryRegistry;
   disputeManager: DisputeManager;
   dataAvailability: DataAvailability;
   randomness: IRandomness;
@@ -170,6 +173,7 @@ export function connectDeployment(deployment: Deployment, runner: ContractRunner
     stakeManager: StakeManager__factory.connect(c.StakeManager.address, runner),
     jobMarket: JobMarket__factory.connect(c.JobMarket.address, runner),
     auditManager: AuditManager__factory.connect(c.AuditManager.address, runner),
+    canaryRegistry: CanaryRegistry__factory.connect(c.CanaryRegistry.address, runner),
     disputeManager: DisputeManager__factory.connect(c.DisputeManager.address, runner),
     dataAvailability: DataAvailability__factory.connect(c.DataAvailability.address, runner),
     randomness: IRandomness__factory.connect(c.Randomness.address, runner),

@@ -9,7 +9,10 @@ import { ethers } from "hardhat";
 import type { ContractTransactionResponse } from "ethers";
 import { mine, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import { TestToken__factory, type DataAvailability, type DisputeManager, type JobMarket, type StakeManager, type TestToken } from "../../../typechain-types";
+import {
+  TestToken__factory, type AuditManager, type CanaryRegistry, type DataAvailability, type DisputeManager, type JobMarket, type StakeManager,
+  type TestToken,
+} from "../../../typechain-types";
 import type { IJobMarket } from "../../../typechain-types/contracts/JobMarket";
 import { enterNextEpoch, stakeAccount, TEST_EPOCHS } from "../../helpers/staking";
 import { drawWith } from "../../helpers/system";
@@ -54,6 +57,8 @@ export interface Adversarial {
   payToken: TestToken;
   stakeManager: StakeManager;
   jobMarket: JobMarket;
+  auditManager: AuditManager;
+  canaryRegistry: CanaryRegistry;
   disputeManager: DisputeManager;
   dataAvailability: DataAvailability;
 }
@@ -84,7 +89,8 @@ export async function deployAdversarial(tweak: (p: DeployParams) => void = () =>
   await enterNextEpoch(d.stakeManager);
   return {
     admin, requester, worker, sybil, challenger, challenger2, stranger, jurors, params, stakeToken, payToken,
-    stakeManager: d.stakeManager, jobMarket: d.jobMarket, disputeManager: d.disputeManager, dataAvailability: d.dataAvailability,
+    stakeManager: d.stakeManager, jobMarket: d.jobMarket, auditManager: d.auditManager, canaryRegistry: d.canaryRegistry,
+    disputeManager: d.disputeManager, dataAvailability: d.dataAvailability,
   };
 }
 

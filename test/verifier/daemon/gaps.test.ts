@@ -172,6 +172,9 @@ describe("verifier daemon: dry run, reorgs, appeals, assigned auditor", function
 
       const balance = await sys.payToken.balanceOf(auditor.address);
       await time.increaseTo((await sys.jobMarket.getJob(jobId)).windowEnd + 1n);
+      // Any job may be a canary (v3 V11.1): the attester is released after the canary reveal period.
+      await waitFor("finalized", async () => (await sys.jobMarket.getJob(jobId)).status === JOB.Finalized);
+      await time.increaseTo((await sys.jobMarket.getJob(jobId)).windowEnd + (await sys.auditManager.canaryRevealPeriod()) + 1n);
       const released = await waitFor("released", async () => (await sys.auditManager.queryFilter(sys.auditManager.filters.AttesterReleased(jobId, auditor.address)))[0]);
       expect((await sys.jobMarket.getJob(jobId)).status).to.equal(JOB.Finalized);
       const fee = released.args.fee;

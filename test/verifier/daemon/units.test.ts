@@ -68,7 +68,7 @@ describe("verifier daemon: audit sample", function () {
 
 const jobBase: JobFacts = {
   jobId: 1n, status: JobStatus.Submitted, now: 1000n, block: 50, windowEnd: 2000n, openDisputes: 0, checkpointCount: 5,
-  auditorsDrawn: true, seedReady: true, auditorState: AuditorState.None, auditSettled: false, audit: undefined, auditRunning: false,
+  auditorsDrawn: true, seedReady: true, auditorState: AuditorState.None, auditSettled: false, releasableAfter: 0n, audit: undefined, auditRunning: false,
   challenges: [], activeDisputes: new Map(),
 };
 const policy = { audit: true, challenge: true, callTimeouts: true, deadlineMarginSec: 10n };
@@ -105,6 +105,10 @@ describe("verifier daemon: job solver", function () {
     expect(solveJob({ ...jobBase, now: 2000n, openDisputes: 1 }, policy)).to.deep.equal([]);
     expect(solveJob({ ...jobBase, now: 2000n }, { ...policy, callTimeouts: false })).to.deep.equal([]);
     expect(solveJob({ ...jobBase, status: JobStatus.Finalized, auditorState: AuditorState.Attested, auditSettled: true }, policy)).to.deep.equal([{ type: "releaseAttester" }]);
+    // any job may be a canary (v3 V11.1): not before the reveal period is over
+    const settled = { ...jobBase, status: JobStatus.Finalized, auditorState: AuditorState.Attested, auditSettled: true, releasableAfter: 5000n };
+    expect(solveJob({ ...settled, now: 5000n }, policy)).to.deep.equal([]);
+    expect(solveJob({ ...settled, now: 5001n }, policy)).to.deep.equal([{ type: "releaseAttester" }]);
   });
 });
 

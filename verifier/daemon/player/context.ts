@@ -18,7 +18,9 @@ import type { Scheduler } from "../scheduler/scheduler";
 import type { DisputePolicy, JobPolicy } from "../solver/types";
 
 export type JobMarketView = Pick<JobMarket, "getJob" | "jobTerms" | "checkpointCount" | "interface" | "filters" | "queryFilter" | "getAddress">;
-export type AuditManagerView = Pick<AuditManager, "getAudit" | "auditorState" | "auditorSeats" | "canDraw" | "credits" | "interface" | "getAddress">;
+export type AuditManagerView = Pick<
+  AuditManager, "getAudit" | "auditorState" | "auditorSeats" | "canDraw" | "canaryRevealPeriod" | "credits" | "interface" | "getAddress"
+>;
 export type DisputeManagerView = Pick<
   DisputeManager,
   "getDispute" | "getRound" | "getVote" | "disputeOf" | "credits" | "params" | "interface" | "filters" | "queryFilter" | "getAddress"

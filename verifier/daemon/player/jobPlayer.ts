@@ -47,6 +47,11 @@ export class JobPlayer {
     const [audit, auditorState] = submittedLike
       ? await Promise.all([auditManager.getAudit(this.jobId, bt), auditManager.auditorState(this.jobId, me, bt)])
       : [undefined, 0n];
+    // Attesters wait for the canary reveal period (v3 V11.1), unless the canary was revealed.
+    let releasableAfter = 0n;
+    if (audit?.settled === true && !audit.canaryRevealed && Number(auditorState) === AuditorState.Attested) {
+      releasableAfter = job.windowEnd + (await auditManager.canaryRevealPeriod(bt));
+    }
     let seedReady = false;
     if (Number(job.status) === JobStatus.Submitted) {
       // True when drawAuditors would draw or (re)schedule the draw's seed (v3 V3.2).
@@ -85,6 +90,7 @@ export class JobPlayer {
       seedReady,
       auditorState: Number(auditorState),
       auditSettled: audit?.settled ?? false,
+      releasableAfter,
       audit: outcome,
       auditRunning: this.ctx.scheduler.has(`audit:${this.jobId}`),
       challenges,

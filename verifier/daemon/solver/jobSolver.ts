@@ -9,7 +9,7 @@ export function solveJob(f: JobFacts, policy: JobPolicy): JobAction[] {
   const actions: JobAction[] = [];
   if (f.status !== JobStatus.Submitted) {
     // A settled job: only collect what is owed.
-    if (f.auditorState === AuditorState.Attested && f.auditSettled) actions.push({ type: "releaseAttester" });
+    if (f.auditorState === AuditorState.Attested && f.auditSettled && f.now > f.releasableAfter) actions.push({ type: "releaseAttester" });
     return actions;
   }
   const windowOpen = f.now + policy.deadlineMarginSec < f.windowEnd;

@@ -50,6 +50,9 @@ export interface JobFacts {
   seedReady: boolean;
   auditorState: number;
   auditSettled: boolean;
+  /** `releaseAttester` succeeds only after this time: any job may be a canary (v3 V11.1), so an
+   * attester waits for `windowEnd + canaryRevealPeriod` unless the canary was revealed (then 0). */
+  releasableAfter: bigint;
   audit: AuditOutcome | undefined;
   /** Whether the audit is queued or running right now. */
   auditRunning: boolean;
