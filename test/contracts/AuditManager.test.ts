@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { anyUint } from "@nomicfoundation/hardhat-chai-matchers/withArgs";
 import { ethers } from "hardhat";
 import { loadFixture, mine, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
@@ -8,6 +9,7 @@ import {
   E18,
   K,
   TRAJECTORY,
+  createAndClaim,
   createClaimSubmit,
   createJob,
   deployJobsFixture,
@@ -115,22 +117,104 @@ describe("AuditManager", function () {
       expect(audit.seats).to.equal(4n);
     });
 
-    it("returns fewer auditors when the pool is small", async function () {
+    it("fills every seat from the reserve pool even when it has fewer accounts than seats", async function () {
       const fx = await loadFixture(fixture);
       await fx.jobMarket.setAuditParams(32, 8, 3_000);
       const jobId = await createClaimSubmit(fx);
-      const assigned = await drawAuditors(fx, jobId);
-      // six auditors and the second worker are staked; the worker is excluded
-      expect(assigned.length).to.equal(7);
+      const assigned = await drawAuditors(fx, jobId, () => true);
+      // Six auditors hold a reserve (the workers only free stake): 32 seats over at most six accounts.
+      expect(assigned.length).to.be.at.most(6);
+      expect((await fx.auditManager.getAudit(jobId)).seats).to.equal(32n);
+      for (const a of assigned) expect(fx.auditors.map((x) => x.address)).to.include(a.address);
     });
 
-    it("reverts before the seed block is mined (JobMarket's error)", async function () {
+    it("is scheduled at submission; reverts AuditManagerDrawNotReady until the seed block is mined", async function () {
       const fx = await loadFixture(fixture);
-      const jobId = await createClaimSubmit(fx);
-      const b = (await fx.jobMarket.getJob(jobId)).submittedBlock;
+      const jobId = await fx.jobMarket.nextJobId();
+      await createAndClaim(fx);
+      const tx = submit(fx, jobId);
+      const b = BigInt((await ethers.provider.getBlock("latest"))!.number) + 1n;
+      const epoch = await fx.stakeManager.currentEpoch();
+      await expect(tx).to.emit(fx.auditManager, "AuditDrawScheduled").withArgs(jobId, epoch, b + 1n);
+      expect(await fx.auditManager.canDraw(jobId)).to.equal(false);
       await expect(fx.auditManager.drawAuditors(jobId))
-        .to.be.revertedWithCustomError(fx.jobMarket, "JobMarketSeedUnavailable")
-        .withArgs(jobId, b + 1n);
+        .to.be.revertedWithCustomError(fx.auditManager, "AuditManagerDrawNotReady")
+        .withArgs(jobId, epoch, b + 1n);
+      await mine(1);
+      expect(await fx.auditManager.canDraw(jobId)).to.equal(true);
+      await expect(fx.auditManager.drawAuditors(jobId)).to.emit(fx.auditManager, "AuditorsAssigned");
+      expect(await fx.auditManager.canDraw(jobId)).to.equal(false);
+    });
+
+    it("re-schedules a seed that expired unread, or whose epoch is over; defers a submission at an epoch's end", async function () {
+      const fx = await loadFixture(fixture);
+      const am = fx.auditManager;
+      // Expired: the seed block is older than the source can see.
+      const expired = await createClaimSubmit(fx);
+      await mine(300);
+      expect(await am.canDraw(expired)).to.equal(true);
+      const now = BigInt(await ethers.provider.getBlockNumber());
+      await expect(am.drawAuditors(expired)).to.emit(am, "AuditDrawScheduled").withArgs(expired, await fx.stakeManager.currentEpoch(), now + 2n);
+      // Epoch over: submitted just before the draw window of its epoch, drawn just after the epoch ended.
+      const drawWindow = await fx.stakeManager.drawWindow();
+      const end1 = await fx.stakeManager.epochStart((await fx.stakeManager.currentEpoch()) + 1n);
+      await time.increaseTo(end1 - drawWindow - 30n);
+      const late = await createClaimSubmit(fx);
+      const sched = await am.getAudit(late);
+      expect(sched.drawTarget).to.be.greaterThan(0n);
+      await time.increaseTo(end1);
+      expect(await am.canDraw(late)).to.equal(true);
+      await expect(am.drawAuditors(late)).to.emit(am, "AuditDrawScheduled").withArgs(late, sched.drawEpoch + 1n, anyUint);
+      // Submitted with less than drawWindow of its epoch left: the draw waits for the next epoch.
+      const end = await fx.stakeManager.epochStart((await fx.stakeManager.currentEpoch()) + 1n);
+      await time.increaseTo(end - drawWindow + 1n);
+      const deferred = await createClaimSubmit(fx);
+      const d = await am.getAudit(deferred);
+      expect([d.drawEpoch, d.drawTarget]).to.deep.equal([(await fx.stakeManager.currentEpoch()) + 1n, 0n]);
+      expect(await am.canDraw(deferred)).to.equal(false);
+      await expect(am.drawAuditors(deferred)).to.be.revertedWithCustomError(am, "AuditManagerDrawNotReady").withArgs(deferred, d.drawEpoch, 0n);
+      await time.increaseTo(end);
+      expect(await am.canDraw(deferred)).to.equal(true);
+      await expect(am.drawAuditors(deferred)).to.emit(am, "AuditDrawScheduled").withArgs(deferred, d.drawEpoch, anyUint);
+      await mine(2);
+      await expect(am.drawAuditors(deferred)).to.emit(am, "AuditorsAssigned");
+    });
+
+    it("canDraw is false outside a Submitted job's window; onJobSubmitted is the JobMarket's alone", async function () {
+      const fx = await loadFixture(fixture);
+      const open = await createJob(fx);
+      expect(await fx.auditManager.canDraw(open)).to.equal(false);
+      const jobId = await createClaimSubmit(fx);
+      await passWindow(fx, jobId);
+      expect(await fx.auditManager.canDraw(jobId)).to.equal(false);
+      await expect(fx.auditManager.onJobSubmitted(jobId)).to.be.revertedWithCustomError(fx.auditManager, "AuditManagerNotJobMarket");
+    });
+
+    it("setDrawDelay: governor only, 1..256, emits DrawDelaySet", async function () {
+      const fx = await loadFixture(fixture);
+      await expect(fx.auditManager.connect(fx.stranger).setDrawDelay(5)).to.be.revertedWithCustomError(fx.auditManager, "AccessControlUnauthorizedAccount");
+      for (const bad of [0, 257]) {
+        await expect(fx.auditManager.setDrawDelay(bad)).to.be.revertedWithCustomError(fx.auditManager, "AuditManagerInvalidDrawDelay").withArgs(bad);
+      }
+      await expect(fx.auditManager.setDrawDelay(256)).to.emit(fx.auditManager, "DrawDelaySet").withArgs(256);
+      expect(await fx.auditManager.drawDelay()).to.equal(256n);
+    });
+
+    it("an auditor holding two seats samples 2·s intervals, locks 2·auditorPenalty and earns two fee shares", async function () {
+      const fx = await loadFixture(fixture);
+      const jobId = await createClaimSubmit(fx, BIG);
+      const assigned = await drawAuditors(fx, jobId, (seats) => seats.some((n) => n === 2n));
+      let a: HardhatEthersSigner | undefined;
+      for (const x of assigned) if ((await fx.auditManager.auditorSeats(jobId, x.address)) === 2n) a = x;
+      if (a === undefined) throw new Error("no auditor drew two seats in 100 tries");
+      const sample = await sampleOf(fx, jobId, a.address);
+      expect(sample.length).to.equal(16);
+      await expect(fx.auditManager.connect(a).attest(jobId, sample))
+        .to.emit(fx.stakeManager, "Locked").withArgs(a.address, await fx.auditManager.auditorLockId(jobId, a.address), 2n * AUDITOR_PENALTY, false);
+      await passRevealPeriod(fx, jobId);
+      await fx.jobMarket.finalize(jobId);
+      const share = (await fx.auditManager.getAudit(jobId)).feeShare;
+      await expect(fx.auditManager.releaseAttester(jobId, a.address)).to.emit(fx.auditManager, "AttesterReleased").withArgs(jobId, a.address, 2n * share);
     });
 
     it("reverts when drawn already", async function () {

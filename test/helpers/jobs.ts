@@ -3,7 +3,7 @@
  * BlockhashRandomness, staked workers and auditors, and helpers that walk a job through its life.
  */
 import { ethers } from "hardhat";
-import { mine, time } from "@nomicfoundation/hardhat-network-helpers";
+import { mine, takeSnapshot, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type {
   AuditManager,
@@ -96,6 +96,9 @@ async function deployJobs(stakeToken: TestToken): Promise<JobsFixture> {
   await payToken.mint(requester.address, 1_000_000n * E18);
   await payToken.connect(requester).approve(await jobMarket.getAddress(), ethers.MaxUint256);
   await enterNextEpoch(stakeManager);
+  // A minute into the epoch: the canary registry's day-long epochs (deployed seconds after the
+  // StakeManager) end just after a staking epoch begins; tests post canary roots for "the next" one.
+  await time.increase(60);
 
   return {
     admin, requester, worker, worker2, disputer, stranger, auditors,
@@ -205,16 +208,34 @@ export async function submittedWithAuditors(
   return { jobId, assigned: await drawAuditors(fx, jobId) };
 }
 
-/** Mines the seed block, draws the job's auditors and returns them as signers. */
-export async function drawAuditors(fx: JobsFixture, jobId: bigint): Promise<HardhatEthersSigner[]> {
-  await mine(1);
-  await fx.auditManager.drawAuditors(jobId);
+/**
+ * Mines the seed block, draws the job's auditors and returns them as signers. Seats are drawn with
+ * replacement; `want` says which draws to keep (default: one seat per auditor, what most tests of
+ * audit logic assume): another draw is made by undoing it and re-mining the seed block a second
+ * later (another hash), up to 100 times.
+ */
+export async function drawAuditors(
+  fx: JobsFixture, jobId: bigint, want: (seats: bigint[]) => boolean = (seats) => seats.every((n) => n === 1n),
+): Promise<HardhatEthersSigner[]> {
   const signers = await ethers.getSigners();
-  return (await fx.auditManager.auditorsOf(jobId)).map((a) => {
-    const s = signers.find((x) => x.address === a);
-    if (s === undefined) throw new Error(`drawn auditor ${a} is not a local signer`);
-    return s;
-  });
+  const target = (await fx.auditManager.getAudit(jobId)).drawTarget;
+  for (let attempt = 0; ; attempt++) {
+    const open = target >= BigInt(await ethers.provider.getBlockNumber());
+    const snapshot = await takeSnapshot();
+    if (attempt > 0) await time.increase(attempt);
+    if (open) await mine(target - BigInt(await ethers.provider.getBlockNumber()) + 1n);
+    await fx.auditManager.drawAuditors(jobId);
+    const drawn = await fx.auditManager.auditorsOf(jobId);
+    const seats = await Promise.all(drawn.map((a) => fx.auditManager.auditorSeats(jobId, a)));
+    if (!open || want(seats) || attempt >= 100) {
+      return drawn.map((a) => {
+        const s = signers.find((x) => x.address === a);
+        if (s === undefined) throw new Error(`drawn auditor ${a} is not a local signer`);
+        return s;
+      });
+    }
+    await snapshot.restore();
+  }
 }
 
 /** TS mirror of the audit sample of docs/encoding.md. */

@@ -176,6 +176,9 @@ async function deploySystemWith(stakeToken: TestToken, opts: SystemOptions = {})
   await payToken.mint(requester.address, 1_000_000n * E18);
   await payToken.connect(requester).approve(await jobMarket.getAddress(), ethers.MaxUint256);
   await enterNextEpoch(stakeManager);
+  // A minute into the epoch: the canary registry's day-long epochs (deployed seconds after the
+  // StakeManager) end just after a staking epoch begins; tests post canary roots for "the next" one.
+  await time.increase(60);
 
   return {
     admin, requester, worker, challenger, challenger2, stranger, jurors,
@@ -304,7 +307,7 @@ export async function drawCommittee(sys: System, disputeId: bigint, opts: { dist
  * Mines to the dispute's seed block and draws. Draws pick seats with replacement, so one account
  * may hold several seats; tests about dispute logic (not draw statistics) want one seat per juror,
  * so by default a draw with a repeated account is undone and the seed block re-mined one second
- * later (another block hash: another seed), up to 60 times. Returns the seats (see `seatsOf`).
+ * later (another block hash: another seed), up to 100 times. Returns the seats (see `seatsOf`).
  */
 export async function drawWith<S extends { address: string }>(
   dm: System["disputeManager"], disputeId: bigint, seats: () => Promise<S[]>, distinct: boolean,
@@ -319,7 +322,7 @@ export async function drawWith<S extends { address: string }>(
     await dm.drawCommittee(disputeId);
     const out = await seats();
     const unique = new Set(out.map((s) => s.address)).size === out.length;
-    if (!distinct || unique || !open || attempt >= 60) return out;
+    if (!distinct || unique || !open || attempt >= 100) return out;
     await snapshot.restore();
   }
 }

@@ -55,5 +55,6 @@ export async function revealAndResolve(fx: Adversarial, disputeId: bigint, juror
 /** Total stake (free + locked) of an account in the StakeManager. */
 export async function stakeOf(fx: Adversarial, who: string): Promise<bigint> {
   const a = await fx.stakeManager.account(who);
-  return a.free + a.locked;
+  // Free, locked and the juror reserve (seat penalties come out of the reserve).
+  return a.free + a.locked + a.reserve + a.pendingJoin;
 }

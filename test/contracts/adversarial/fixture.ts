@@ -87,6 +87,9 @@ export async function deployAdversarial(tweak: (p: DeployParams) => void = () =>
   await payToken.mint(requester.address, 1_000_000n * E18);
   await payToken.connect(requester).approve(await d.jobMarket.getAddress(), ethers.MaxUint256);
   await enterNextEpoch(d.stakeManager);
+  // A minute into the epoch: the canary registry's day-long epochs (deployed seconds after the
+  // StakeManager) end just after a staking epoch begins; tests post canary roots for "the next" one.
+  await time.increase(60);
   return {
     admin, requester, worker, sybil, challenger, challenger2, stranger, jurors, params, stakeToken, payToken,
     stakeManager: d.stakeManager, jobMarket: d.jobMarket, auditManager: d.auditManager, canaryRegistry: d.canaryRegistry,
