@@ -129,8 +129,10 @@ export async function runGas(ctx: SuiteContext): Promise<SuiteResult> {
       if (d.randomnessBlock >= bn) await mine(d.randomnessBlock - bn + 1n);
       record("dispute", "DisputeManager.drawCommittee", await gasOf(sys.disputeManager.drawCommittee(disputeId)));
       const dd = await sys.disputeManager.getDispute(disputeId);
-      const jurors = (await sys.disputeManager.getRound(disputeId, dd.round)).jurors.map((a) => signerOf(sys, a));
-      if (jurors.length !== M) throw new Error(`committee of ${jurors.length}, wanted ${M}`);
+      const round = await sys.disputeManager.getRound(disputeId, dd.round);
+      // Seats are drawn with replacement: one juror may hold several (and votes once for them).
+      const jurors = round.jurors.map((a) => signerOf(sys, a));
+      if (round.seats !== BigInt(M)) throw new Error(`committee of ${round.seats} seats, wanted ${M}`);
       for (const [x, jr] of jurors.entries()) {
         record("dispute", "DisputeManager.commitVote", await gasOf(sys.disputeManager.connect(jr).commitVote(
           disputeId, voteCommitment(disputeId, Number(dd.round), jr.address, 1, ethers.id(`v${x}`) as `0x${string}`),
@@ -158,9 +160,16 @@ export async function runGas(ctx: SuiteContext): Promise<SuiteResult> {
   const fresh = rest[rest.length - 1]!;
   await sys.stakeToken.mint(fresh.address, 1000n * E18);
   extra["StakeToken.approve"] = await gasOf(sys.stakeToken.connect(fresh).approve(await sys.stakeManager.getAddress(), 1000n * E18));
-  extra["StakeManager.stake (new juror)"] = await gasOf(sys.stakeManager.connect(fresh).stake(500n * E18));
+  extra["StakeManager.stake (new account)"] = await gasOf(sys.stakeManager.connect(fresh).stake(500n * E18));
   extra["StakeManager.stake (top-up)"] = await gasOf(sys.stakeManager.connect(fresh).stake(500n * E18));
-  extra["StakeManager.requestUnstake"] = await gasOf(sys.stakeManager.connect(fresh).requestUnstake(1000n * E18));
+  await sys.stakeToken.mint(fresh.address, 1000n * E18);
+  await sys.stakeToken.connect(fresh).approve(await sys.stakeManager.getAddress(), 2000n * E18);
+  extra["StakeManager.stakeForJury (queued)"] = await gasOf(sys.stakeManager.connect(fresh).stakeForJury(500n * E18));
+  extra["StakeManager.joinJury (same epoch)"] = await gasOf(sys.stakeManager.connect(fresh).joinJury(250n * E18));
+  await time.increaseTo(await sys.stakeManager.epochStart((await sys.stakeManager.currentEpoch()) + 1n));
+  extra["StakeManager.applyQueued (one change)"] = await gasOf(sys.stakeManager.applyQueued(1));
+  extra["StakeManager.leaveJury (queued)"] = await gasOf(sys.stakeManager.connect(fresh).leaveJury(250n * E18));
+  extra["StakeManager.requestUnstake"] = await gasOf(sys.stakeManager.connect(fresh).requestUnstake(500n * E18));
   await time.increase(Number(sysMod.UNBONDING_PERIOD) + 1);
   extra["StakeManager.withdraw"] = await gasOf(sys.stakeManager.connect(fresh).withdraw());
 

@@ -12,7 +12,9 @@
  * attacker reserve 300 either in one account or split over 30 accounts of 10; the same 1,000 fixed
  * seeds draw 11 seats each (drawSeats, static calls). The old rule is replayed in TypeScript on the
  * same seeds (same pick formula `keccak256(abi.encode(seed, i)) % remaining`, leaves in insertion
- * order, a picked leaf's weight zeroed).
+ * order, a picked leaf's weight zeroed). An account holds at most `weight / lockPerSeat` seats of
+ * one draw (further picks leave the seat empty): with lockPerSeat 1 the cap never binds here; with
+ * lockPerSeat 10 it binds only the 10-weight sybils, so splitting can only lose seats.
  *
  * Tolerances. With replacement the attacker's seats in one draw are Binomial(11, 0.3): mean share
  * 0.3 with σ = √(0.3·0.7/11) = 0.138 per draw, so σ = 0.0044 over 1,000 draws; P(≥ 6 seats) =
@@ -84,19 +86,27 @@ interface Stats {
 }
 
 /** Draws DRAWS × 11 seats on the contract; the attacker's mean seat share and majority frequency. */
-async function contractStats(sm: StakeManager, module: Awaited<ReturnType<typeof deployPool>>["module"], attacker: string[]): Promise<Stats> {
+async function contractStats(
+  sm: StakeManager,
+  module: Awaited<ReturnType<typeof deployPool>>["module"],
+  attacker: string[],
+  lockPerSeat = 1n,
+  draws = DRAWS,
+): Promise<Stats & { emptySeats: number; maxSeatsPerAttacker: number }> {
   const mine = new Set(attacker);
   let share = 0;
   let majority = 0;
+  let emptySeats = 0;
+  let maxSeatsPerAttacker = 0;
   // Raw eth_calls (the same static call as `drawSeats.staticCall`, without the contract wrapper's
   // per-call argument resolution), fifty at a time.
   const to = await sm.getAddress();
   const from = module.address;
   const batch = 50;
-  for (let first = 0; first < DRAWS; first += batch) {
+  for (let first = 0; first < draws; first += batch) {
     const raw: string[] = await Promise.all(
-      Array.from({ length: Math.min(batch, DRAWS - first) }, (_, k) =>
-        ethers.provider.send("eth_call", [{ from, to, data: sm.interface.encodeFunctionData("drawSeats", [seedOf(first + k), SEATS, 1n, LOCK, []]) }, "latest"]),
+      Array.from({ length: Math.min(batch, draws - first) }, (_, k) =>
+        ethers.provider.send("eth_call", [{ from, to, data: sm.interface.encodeFunctionData("drawSeats", [seedOf(first + k), SEATS, lockPerSeat, LOCK, []]) }, "latest"]),
       ),
     );
     for (const r of raw) {
@@ -105,14 +115,18 @@ async function contractStats(sm: StakeManager, module: Awaited<ReturnType<typeof
       let own = 0n;
       accounts.forEach((a, i) => {
         total += seats[i];
-        if (mine.has(a)) own += seats[i];
+        if (mine.has(a)) {
+          own += seats[i];
+          if (Number(seats[i]) > maxSeatsPerAttacker) maxSeatsPerAttacker = Number(seats[i]);
+        }
       });
-      expect(total).to.equal(BigInt(SEATS)); // no seat empty, none lost
+      if (lockPerSeat === 1n) expect(total).to.equal(BigInt(SEATS)); // no seat empty, none lost
+      emptySeats += SEATS - Number(total);
       share += Number(own) / SEATS;
       if (own * 2n > BigInt(SEATS)) ++majority;
     }
   }
-  return { meanShare: share / DRAWS, majority: majority / DRAWS };
+  return { meanShare: share / draws, majority: majority / draws, emptySeats, maxSeatsPerAttacker };
 }
 
 /**
@@ -200,5 +214,20 @@ describe("adversarial: split stake (v3 V3.4)", function () {
     // The with-replacement contract on the same seeds: the split attacker's majority is rare again.
     const now = await statsFor(SPLIT);
     expect(now.majority).to.be.lessThan(oldSplit.majority - 0.8);
+  });
+
+  it("the per-draw seat cap (frozen weight / lockPerSeat) never rewards splitting: with lockPerSeat 10 each 10-weight sybil holds at most one seat, and the split share can only fall", async function () {
+    const draws = 200; // fixed (not SPLIT_DRAWS): fixed seeds, deterministic outcome; σ of a share ≈ 0.138/√200 ≈ 0.01
+    // One pool at a time: both fixtures deploy at the same addresses.
+    const single = await loadFixture(singleFixture);
+    const s1 = await contractStats(single.sm, single.module, single.attacker, 10n, draws);
+    const split = await loadFixture(splitFixture);
+    const s30 = await contractStats(split.sm, split.module, split.attacker, 10n, draws);
+    if (process.env.SPLIT_DEBUG) console.log(`    lockPerSeat 10: single ${JSON.stringify(s1)}, split ${JSON.stringify(s30)}`);
+    expect(s30.maxSeatsPerAttacker).to.be.at.most(1);
+    // Honest accounts (140: cap 14) and the single attacker (300: cap 30) never reach their caps in 11 seats.
+    expect(s1.emptySeats).to.equal(0);
+    expect(s30.meanShare).to.be.at.most(s1.meanShare + 0.01);
+    expect(s30.majority).to.be.at.most(s1.majority + 0.01);
   });
 });

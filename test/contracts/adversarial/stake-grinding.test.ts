@@ -173,9 +173,13 @@ describe("adversarial: stake grinding (v3 V3.1–V3.3)", function () {
     const { fx, attackers } = await loadFixture(grindFixture);
     const am = await auditManagerOf(fx);
     const jobId = await submittedJob(fx);
-    const job = await fx.jobMarket.getJob(jobId);
-    const [epoch, target] = await fx.stakeManager.drawScheduleAt(job.submittedAt, job.submittedClock, await am.drawDelay());
+    // The seed was scheduled at submission (JobMarket.submitResult → AuditManager.onJobSubmitted →
+    // StakeManager.scheduleDraw) on a settled queue: this epoch, a target drawDelay blocks later.
+    const audit = await am.getAudit(jobId);
+    const [epoch, target] = [audit.drawEpoch, audit.drawTarget];
     expect(epoch).to.equal(await fx.stakeManager.currentEpoch());
+    expect(target).to.be.greaterThan(0n);
+    expect(await fx.stakeManager.queueSettled()).to.equal(true);
     await mineTo(target);
     expect(await am.canDraw(jobId)).to.equal(true);
 
@@ -210,16 +214,17 @@ describe("adversarial: stake grinding (v3 V3.1–V3.3)", function () {
 });
 
 /**
- * Residual grinding channel (reported to the lead, not fixed here): the tree's leaf layout depends
- * on the ORDER in which due changes are applied (a new key takes a vacated leaf or the next one, and
- * `_newLeaf` moves a parent key down), and the order is not fixed before the seed: `_due` applies an
- * account's due change out of FIFO order whenever that account (or anyone, via `syncJurorWeight`)
- * touches it. When the first draw of an epoch runs after its seed is public and the queue is not yet
- * applied, the attacker chooses the application order and so the committee, with identical weights.
- * Run with UPOW_KNOWN_FLAWS=1; it fails on the current contract.
+ * Formerly a residual grinding channel, now closed at the source. The tree's leaf layout depends on
+ * the ORDER in which due changes are applied (a new key takes a vacated leaf or the next one, and
+ * `_newLeaf` moves a parent key down), and `_due` applies an account's due change out of FIFO order
+ * whenever that account (or anyone, via `syncJurorWeight`) touches it. Before the fix a seed could
+ * be scheduled (and become public) while the queue was still open, so the attacker chose the order
+ * and with it the committee. Now `scheduleDraw` sets a target only in the call that finds every
+ * change due by its epoch applied, and a draw reverts on an unsettled queue: the order is fixed
+ * before any seed exists, and after that no call made in the epoch moves a leaf.
  */
-(process.env.UPOW_KNOWN_FLAWS ? describe : describe.skip)("known flaw: the application order of due changes is chosen after the seed", function () {
-  it("the same seed and the same frozen weights draw the same seats whatever order the due changes were applied in", async function () {
+describe("adversarial: the application order of due changes is fixed before any seed exists", function () {
+  async function orderFixture() {
     const signers = await ethers.getSigners();
     const [admin, module, ...rest] = signers;
     const honest = rest.slice(0, 8);
@@ -229,25 +234,96 @@ describe("adversarial: stake grinding (v3 V3.1–V3.3)", function () {
     await sm.grantRole(await sm.MODULE_ROLE(), module.address);
     for (const h of honest) await stakeAccount(sm, token, h, 0n, 1_000n);
     await enterNextEpoch(sm);
-    // Epoch 1: three attacker accounts join (due at epoch 2), weights 1,000 / 2,000 / 3,000.
-    for (let i = 0; i < attackers.length; ++i) await stakeAccount(sm, token, attackers[i], 0n, BigInt(i + 1) * 1_000n);
+    // Epoch 1: two honest jurors leave (vacating leaves) and three attacker accounts join (due at
+    // epoch 2), weights 1,000 / 2,000 / 3,000; the attackers keep free stake and allowance for later moves.
+    await sm.connect(honest[1]).leaveJury(1_000n);
+    await sm.connect(honest[4]).leaveJury(1_000n);
+    for (let i = 0; i < attackers.length; ++i) {
+      await stakeAccount(sm, token, attackers[i], 5_000n, BigInt(i + 1) * 1_000n);
+      await token.mint(attackers[i].address, 10_000n);
+      await token.connect(attackers[i]).approve(await sm.getAddress(), ethers.MaxUint256);
+    }
     await time.increaseTo(await sm.epochStart(2));
-    // Epoch 2 has begun; the queue is not applied yet when the seeds become public.
-    const orders = [[0, 1, 2], [2, 1, 0], [1, 2, 0]];
-    for (let s = 0; s < 20; ++s) {
-      const seed = ethers.id(`order-${s}`);
-      const results: string[] = [];
-      for (const order of orders) {
-        const snap = await takeSnapshot();
-        for (const i of order) await sm.syncJurorWeight(attackers[i].address); // applies i's due change now
-        await sm.applyQueued(100);
-        const weights = await Promise.all([...honest, ...attackers].map((x) => sm.jurorWeight(x.address)));
-        const [acc, seats] = await sm.connect(module).drawSeats.staticCall(seed, 11, 1n, ethers.ZeroHash, []);
-        results.push(JSON.stringify({ weights: weights.map(String), draw: acc.map((a, i) => [a, seats[i].toString()]) }));
-        await snap.restore();
-      }
-      expect(results[1], `seed ${s}`).to.equal(results[0]);
-      expect(results[2], `seed ${s}`).to.equal(results[0]);
+    // Epoch 2 has begun; nothing is applied yet.
+    expect(await sm.queueSettled()).to.equal(false);
+    return { sm, module, honest, attackers };
+  }
+
+  const SEEDS = Array.from({ length: 20 }, (_, s) => ethers.id(`order-${s}`));
+
+  /** Draws for every seed (static calls) and the weights: what a committee could be this epoch. */
+  async function drawsOf(sm: StakeManager, module: HardhatEthersSigner, accounts: HardhatEthersSigner[]): Promise<string[]> {
+    const weights = await Promise.all(accounts.map((x) => sm.jurorWeight(x.address)));
+    const out = [`weights ${weights.join(",")}`];
+    for (const seed of SEEDS) {
+      const [acc, seats] = await sm.connect(module).drawSeats.staticCall(seed, 11, 1n, ethers.ZeroHash, []);
+      out.push(acc.map((a, i) => `${a}:${seats[i]}`).join(","));
+    }
+    return out;
+  }
+
+  it("while changes are due, no draw runs and scheduleDraw sets a target only in the call that applies them all", async function () {
+    const { sm, module } = await loadFixture(orderFixture);
+    const due = await sm.queueLength();
+    await expect(sm.connect(module).drawSeats(SEEDS[0], 11, 1n, ethers.ZeroHash, [])).to.be.revertedWithCustomError(sm, "StakeManagerQueueBacklog").withArgs(due);
+    await expect(sm.connect(module).drawAccounts(SEEDS[0], 11, [])).to.be.revertedWithCustomError(sm, "StakeManagerQueueBacklog").withArgs(due);
+    const clock = BigInt(await ethers.provider.getBlockNumber());
+    const [epoch, target] = await sm.connect(module).scheduleDraw.staticCall(clock, 5);
+    expect([epoch, target]).to.deep.equal([2n, clock + 5n]);
+    const tx = await sm.connect(module).scheduleDraw(clock, 5);
+    const applied = (await tx.wait())!.logs.filter((l) => sm.interface.parseLog(l)?.name === "ReserveChangeApplied");
+    expect(BigInt(applied.length)).to.equal(due); // in FIFO order, in the same transaction
+    expect(await sm.queueSettled()).to.equal(true);
+  });
+
+  it("control: the order in which due changes are applied does change the draws (a real channel, had a seed been public)", async function () {
+    const { sm, module, honest, attackers } = await loadFixture(orderFixture);
+    const everyone = [...honest, ...attackers];
+    const results: string[][] = [];
+    for (const order of [[0, 1, 2], [2, 1, 0], [1, 2, 0]]) {
+      const snap = await takeSnapshot();
+      for (const i of order) await sm.syncJurorWeight(attackers[i].address); // applies i's due change now (pre-seed)
+      await sm.connect(module).scheduleDraw(0, 1); // applies the rest (FIFO) and settles
+      results.push(await drawsOf(sm, module, everyone));
+      await snap.restore();
+    }
+    // Same weights in every order...
+    expect(results[1][0]).to.equal(results[0][0]);
+    expect(results[2][0]).to.equal(results[0][0]);
+    // ...but another layout: some seeds draw other committees.
+    const differing = SEEDS.filter((_, s) => results[1][s + 1] !== results[0][s + 1] || results[2][s + 1] !== results[0][s + 1]);
+    expect(differing.length).to.be.greaterThan(0);
+  });
+
+  it("after scheduleDraw settled the queue, no call in the epoch (syncJurorWeight, _due via the attackers' own moves, applyQueued) changes any draw", async function () {
+    const { sm, module, honest, attackers } = await loadFixture(orderFixture);
+    const everyone = [...honest, ...attackers];
+    await sm.connect(module).scheduleDraw(0, 1);
+    expect(await sm.queueSettled()).to.equal(true);
+    const baseline = await drawsOf(sm, module, everyone);
+    const moves: [string, () => Promise<unknown>][] = [
+      ["sync every attacker", async () => { for (const a of attackers) await sm.syncJurorWeight(a.address); }],
+      ["sync in reverse, then everyone", async () => { for (const a of [...attackers].reverse()) await sm.syncJurorWeight(a.address); for (const h of honest) await sm.syncJurorWeight(h.address); }],
+      ["attackers leave, rejoin and top up (each call runs _due)", async () => {
+        await sm.connect(attackers[2]).leaveJury(3_000n);
+        await sm.connect(attackers[0]).joinJury(1_000n);
+        await sm.connect(attackers[1]).stakeForJury(7_000n);
+        await sm.syncJurorWeight(attackers[2].address);
+      }],
+      ["the leavers come back", async () => { await sm.connect(honest[1]).joinJury(1_000n); await sm.connect(honest[4]).joinJury(500n); await sm.syncJurorWeight(honest[4].address); }],
+      ["applyQueued", () => sm.applyQueued(1_000)],
+      ["another scheduleDraw", () => sm.connect(module).scheduleDraw(0, 1)],
+    ];
+    for (const [name, move] of moves) {
+      const snap = await takeSnapshot();
+      const from = await ethers.provider.getBlockNumber();
+      await move();
+      // Nothing applied after the seed: no ReserveChangeApplied in any block since.
+      const applied = await sm.queryFilter(sm.filters.ReserveChangeApplied(), from + 1);
+      expect(applied.map((e) => e.args.account), name).to.deep.equal([]);
+      expect(await sm.queueSettled(), name).to.equal(true);
+      expect(await drawsOf(sm, module, everyone), name).to.deep.equal(baseline);
+      await snap.restore();
     }
   });
 });
