@@ -25,6 +25,7 @@
  * everything to its end with permissionless calls and time jumps only (see `drive`).
  */
 import { expect } from "chai";
+import { enterNextEpoch } from "../helpers/staking";
 import fc from "fast-check";
 import hre, { ethers } from "hardhat";
 import { loadFixture, mine, time } from "@nomicfoundation/hardhat-network-helpers";
@@ -41,6 +42,7 @@ import {
   jobParams,
   voteCommitment,
   type System,
+  drawCommittee,
 } from "../helpers/system";
 import { checkpointProof, chunkProof, splitStepProof, splitTrajectory, stepProof, type SplitTrajectory } from "../helpers/trees";
 import { proof, type Hex } from "../helpers/merkle";
@@ -203,6 +205,12 @@ async function base(): Promise<World> {
     model: { jobs: new Map(), votes: new Map(), salts: 0, disputes: 0, chunks: 0, commitments: [], tainted: new Set(), sybilDisputes: [] },
   };
 
+  // The lazy juror holds a large reserve (a third of the pool), so it sits on most committees.
+  await sys.stakeToken.mint(w.lazy.address, 6_000n * E18);
+  await sys.stakeManager.connect(w.lazy).stakeForJury(6_000n * E18);
+  await enterNextEpoch(sys.stakeManager);
+  await time.increase(60);
+
   // A juror whose unbonding is already over, so withdrawals happen in short sequences.
   const leaver = sys.jurors[sys.jurors.length - 1];
   await sys.stakeManager.connect(leaver).requestUnstake(100n * E18);
@@ -224,8 +232,8 @@ async function base(): Promise<World> {
   const a = stepProof(sys.traj, 1, 0);
   const b = stepProof(sys.traj, 1, 1);
   await sys.disputeManager.connect(sys.challenger).pinpoint(2n, 0, a, b);
-  await mine(3);
-  await sys.disputeManager.drawCommittee(2n);
+  // One seat per juror (the fixture's vote pattern needs three), the lazy juror among them.
+  await drawCommittee(sys, 2n, { accept: (seats) => seats.some((j) => j.address === w.lazy.address) });
   // Two of its jurors committed (votes 1 and 2, the silent juror never does); the third may still commit or stay silent.
   const r1 = await sys.disputeManager.getRound(2n, 0);
   const talkers = r1.jurors.filter((j) => j !== w.silent.address);
@@ -240,8 +248,7 @@ async function base(): Promise<World> {
   const c = stepProof(sys.traj, 0, 1);
   const e = stepProof(sys.traj, 0, 2);
   await sys.disputeManager.connect(sys.challenger).pinpoint(4n, 1, c, e);
-  await mine(3);
-  await sys.disputeManager.drawCommittee(4n);
+  await drawCommittee(sys, 4n);
   const r3 = await sys.disputeManager.getRound(4n, 0);
   const voters3 = r3.jurors.filter((j) => j !== w.silent.address);
   for (const j of voters3) {
@@ -658,11 +665,11 @@ async function runDispute(w: World, act: Action, actorPicked: HardhatEthersSigne
       const r = await dm.getRound(id, d.round);
       let any = false;
       for (let i = 0; i < r.jurors.length; i++) {
-        if (((act.c >> i) & 1) === 0 && act.c % 7 !== 0) continue; // some jurors stay silent
-        if (r.jurors[i] === w.silent.address) continue; // the silent juror always does
-        // Jurors vote the truth of the step, except in one action in four where they vote at random;
-        // the lazy juror never re-executes and always votes the prior (WorkerHonest).
+        // The lazy juror never re-executes: it always commits, and always the prior (WorkerHonest).
         const lazy = r.jurors[i] === w.lazy.address;
+        if (!lazy && ((act.c >> i) & 1) === 0 && act.c % 7 !== 0) continue; // some jurors stay silent
+        if (r.jurors[i] === w.silent.address) continue; // the silent juror always does
+        // Jurors vote the truth of the step, except in one action in four where they vote at random.
         const vote = lazy ? 2 : act.a % 4 === 0 ? 1 + ((act.a + i) % 3) : truth(w, d);
         if (lazy) adversary.lazyVotes++;
         const salt = ethers.id(`v:${w.model.salts++}`) as Hex;
@@ -1035,6 +1042,7 @@ describe("System invariants (random call sequences)", function () {
       expect(adversary.sybilBounties, "no conviction paid the sybil").to.be.greaterThan(0);
       expect(adversary.silentSlashed, "the silent juror was never drawn and settled").to.be.greaterThan(0);
       expect(adversary.grinds, "the stake grinder never ground a draw").to.be.greaterThan(0);
+      expect(adversary.lazyVotes, "the lazy juror never voted").to.be.greaterThan(0);
     }
   });
 });

@@ -297,9 +297,12 @@ export function stepRange(traj: FileTrajectory, i: number, first: number, count:
 }
 
 /** Mines past the randomness block and draws the committee; returns the drawn jurors as signers. */
-export async function drawCommittee(sys: System, disputeId: bigint, opts: { distinct?: boolean } = {}): Promise<HardhatEthersSigner[]> {
+export async function drawCommittee(
+  sys: System, disputeId: bigint, opts: { distinct?: boolean; accept?: (seats: HardhatEthersSigner[]) => boolean } = {},
+): Promise<HardhatEthersSigner[]> {
   return drawWith(
     sys.disputeManager, disputeId, async () => seatsOf(sys, disputeId, (await sys.disputeManager.getDispute(disputeId)).round), opts.distinct ?? true,
+    opts.accept,
   );
 }
 
@@ -307,10 +310,11 @@ export async function drawCommittee(sys: System, disputeId: bigint, opts: { dist
  * Mines to the dispute's seed block and draws. Draws pick seats with replacement, so one account
  * may hold several seats; tests about dispute logic (not draw statistics) want one seat per juror,
  * so by default a draw with a repeated account is undone and the seed block re-mined one second
- * later (another block hash: another seed), up to 100 times. Returns the seats (see `seatsOf`).
+ * later (another block hash: another seed), up to 100 times; `accept` may ask for more (e.g. a given
+ * juror seated). Returns the seats (see `seatsOf`).
  */
 export async function drawWith<S extends { address: string }>(
-  dm: System["disputeManager"], disputeId: bigint, seats: () => Promise<S[]>, distinct: boolean,
+  dm: System["disputeManager"], disputeId: bigint, seats: () => Promise<S[]>, distinct: boolean, accept: (seats: S[]) => boolean = () => true,
 ): Promise<S[]> {
   const d = await dm.getDispute(disputeId);
   for (let attempt = 0; ; attempt++) {
@@ -322,7 +326,7 @@ export async function drawWith<S extends { address: string }>(
     await dm.drawCommittee(disputeId);
     const out = await seats();
     const unique = new Set(out.map((s) => s.address)).size === out.length;
-    if (!distinct || unique || !open || attempt >= 100) return out;
+    if (((!distinct || unique) && accept(out)) || !open || attempt >= 100) return out;
     await snapshot.restore();
   }
 }
