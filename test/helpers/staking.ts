@@ -2,7 +2,7 @@
  * Staking helpers for fixtures: free stake (collateral, attestations) and the juror reserve, which
  * weighs in draws only from the next epoch on (v3 V3.1).
  */
-import { ethers } from "hardhat";
+import hre, { ethers } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { StakeManager, TestToken } from "../../typechain-types";
@@ -34,3 +34,6 @@ export async function enterNextEpoch(stakeManager: StakeManager): Promise<bigint
   await stakeManager.connect(signer).applyQueued(1_000);
   return epoch + 1n;
 }
+
+/** True inside `npm run coverage` (instrumented contracts run several times slower). */
+export const UNDER_COVERAGE = (hre as unknown as { __SOLIDITY_COVERAGE_RUNNING?: boolean }).__SOLIDITY_COVERAGE_RUNNING === true;

@@ -27,7 +27,7 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, setBalance } from "@nomicfoundation/hardhat-network-helpers";
 import { StakeManager__factory, TestToken__factory, type StakeManager } from "../../../typechain-types";
-import { enterNextEpoch, TEST_EPOCHS } from "../../helpers/staking";
+import { enterNextEpoch, TEST_EPOCHS, UNDER_COVERAGE } from "../../helpers/staking";
 
 const SEATS = 11;
 const DRAWS = Number(process.env.SPLIT_DRAWS ?? "1000");
@@ -184,6 +184,11 @@ async function statsFor(parts: number): Promise<Stats> {
 
 describe("adversarial: split stake (v3 V3.4)", function () {
   const P_MAJORITY = binomialTail(SEATS, 0.3, 6); // 0.0782
+  // Statistics over a thousand draws: run by `npm test`; under coverage (several times slower)
+  // they add no line the StakeManager tests do not reach.
+  before(function () {
+    if (UNDER_COVERAGE) this.skip();
+  });
 
   it("with replacement, 30 % of the reserve in one account gets ≈ 30 % of the seats and a majority in ≈ 8 % of 11-seat draws", async function () {
     const s = await statsFor(1);
