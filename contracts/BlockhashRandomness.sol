@@ -23,7 +23,8 @@ contract BlockhashRandomness is IRandomness {
 
     /// @dev Requirements: `block.chainid` is 31337 or 1337.
     constructor() {
-        if (block.chainid != 31337 && block.chainid != 1337) revert BlockhashRandomnessNotTestChain(block.chainid);
+        uint256 chainId = _chainId();
+        if (chainId != 31337 && chainId != 1337) revert BlockhashRandomnessNotTestChain(chainId);
     }
 
     /// @inheritdoc IRandomness
@@ -47,5 +48,10 @@ contract BlockhashRandomness is IRandomness {
         if (blockNumber >= block.number) revert BlockhashRandomnessNotMined(blockNumber, block.number);
         if (isExpired(blockNumber)) revert BlockhashRandomnessExpired(blockNumber, block.number);
         return blockhash(blockNumber);
+    }
+
+    /// @dev The chain the constructor checks (a seam for tests of the refusal on a test chain).
+    function _chainId() internal view virtual returns (uint256) {
+        return block.chainid;
     }
 }

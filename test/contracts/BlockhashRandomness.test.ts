@@ -8,6 +8,15 @@ describe("BlockhashRandomness", function () {
     return { rnd };
   }
 
+  describe("constructor (v3 V3.5: test chains only)", function () {
+    it("refuses chain 1 and accepts the dev chain 1337 (the chain id the constructor reads is overridden)", async function () {
+      const factory = await ethers.getContractFactory("BlockhashRandomnessOnMainnet");
+      await expect(factory.deploy()).to.be.revertedWithCustomError(factory, "BlockhashRandomnessNotTestChain").withArgs(1n);
+      const dev = await ethers.deployContract("BlockhashRandomnessOnDevChain");
+      expect(await dev.HISTORY()).to.equal(256n);
+    });
+  });
+
   describe("when the target block is not mined yet", function () {
     it("is neither available nor expired, and valueAt reverts with BlockhashRandomnessNotMined", async function () {
       const { rnd } = await loadFixture(deployFixture);
