@@ -9,7 +9,7 @@
  * status, running disputes in every phase (one of them headed by the worker's sybil), a voided
  * dispute its challenger may reopen and a rejected job whose answered challenge awaits `settle`, so
  * short sequences (5–10 actions) still reach deep states.
- * FC_RUNS sets the number of sequences (default 2,000, e.g. FC_RUNS=20000 for a long run; 40
+ * FC_RUNS sets the number of sequences (default 1,000, e.g. FC_RUNS=20000 for a long run; 40
  * under coverage); FC_SEED replays a run.
  *
  * Adversaries (issue 12): the worker's sybil challenger (commits before honest challengers, pinpoints
@@ -48,7 +48,8 @@ import { checkpointProof, chunkProof, splitStepProof, splitTrajectory, stepProof
 import { proof, type Hex } from "../helpers/merkle";
 
 const underCoverage = (hre as unknown as { __SOLIDITY_COVERAGE_RUNNING?: boolean }).__SOLIDITY_COVERAGE_RUNNING === true;
-const RUNS = Number(process.env.FC_RUNS ?? (underCoverage ? 40 : 2_000));
+// 1,000 sequences keep `npm test` within its budget; FC_RUNS=2000 (or more) for a deeper run.
+const RUNS = Number(process.env.FC_RUNS ?? (underCoverage ? 40 : 1_000));
 const MIN_LEN = 5;
 const MAX_LEN = 10;
 const SEED = process.env.FC_SEED === undefined ? undefined : Number(process.env.FC_SEED);
@@ -1036,9 +1037,11 @@ describe("System invariants (random call sequences)", function () {
     );
     console.log(`      state changes by action: ${[...byKind].sort().map(([k, n]) => `${k} ${n}`).join(", ")}`);
     expect(stats.effective).to.be.greaterThan(stats.actions / 5);
-    if (RUNS >= 2_000 && !underCoverage) {
-      // The targeted time jumps and fixture states make these reachable in short sequences.
-      for (const k of ["settle", "reopen", "expireCommitment", "sybil"]) expect(byKind.get(k) ?? 0, `${k} never changed state`).to.be.greaterThan(0);
+    if (RUNS >= 1_000 && !underCoverage) {
+      // The targeted time jumps and fixture states make these reachable in short sequences
+      // (expireCommitment, about once per 300 sequences, only in runs of 2,000 or more).
+      const reachable = RUNS >= 2_000 ? ["settle", "reopen", "expireCommitment", "sybil"] : ["settle", "reopen", "sybil"];
+      for (const k of reachable) expect(byKind.get(k) ?? 0, `${k} never changed state`).to.be.greaterThan(0);
       expect(adversary.sybilBounties, "no conviction paid the sybil").to.be.greaterThan(0);
       expect(adversary.silentSlashed, "the silent juror was never drawn and settled").to.be.greaterThan(0);
       expect(adversary.grinds, "the stake grinder never ground a draw").to.be.greaterThan(0);

@@ -78,9 +78,10 @@ describe("WebGPU jurors (second execution backend) on the in-process chain", fun
     const opened = await waitFor("dispute opened", async () => (await sys.disputeManager.queryFilter(sys.disputeManager.filters.DisputeOpened(undefined, jobId)))[0], 120_000);
     const disputeId = opened.args.disputeId;
     await waitFor("step pinpointed", async () => (await sys.disputeManager.queryFilter(sys.disputeManager.filters.StepPinpointed(disputeId))).length > 0, 120_000);
+    // Three seats, drawn with replacement: one to three distinct jurors (each votes once for its seats).
     const jurors = await waitFor("committee", async () => {
       const [ev] = await sys.disputeManager.queryFilter(sys.disputeManager.filters.CommitteeDrawn(disputeId));
-      return ev && ev.args.jurors.length === 3 ? [...ev.args.jurors] : undefined;
+      return ev ? [...ev.args.jurors] : undefined;
     });
     const sessionsBefore = webGpuSessions;
     for (const [i, addr] of jurors.entries()) {
@@ -92,7 +93,7 @@ describe("WebGPU jurors (second execution backend) on the in-process chain", fun
     const reveals = await sys.disputeManager.queryFilter(sys.disputeManager.filters.VoteRevealed(disputeId));
     expect(reveals.map((e) => e.args.juror).sort()).to.deep.equal([...jurors].sort());
     // every juror ran the pinpointed step twice (§10.4), on WebGPU
-    expect(webGpuSessions - sessionsBefore).to.be.at.least(6);
+    expect(webGpuSessions - sessionsBefore).to.be.at.least(2 * jurors.length);
     return { disputeId, votes: reveals.map((e) => Number(e.args.vote)) };
   }
 
@@ -103,7 +104,8 @@ describe("WebGPU jurors (second execution backend) on the in-process chain", fun
     running.push(startVerifier(await verifierConfig(sys, CHALLENGER_ACCOUNT, path.join(tmp, "mistaken-challenger")), { runners: mistakenRunners }));
     miner.start();
     const { disputeId, votes } = await judgeWithWebGpuJurors(sys, jobId, "honest");
-    expect(votes).to.deep.equal([Ruling.WorkerHonest, Ruling.WorkerHonest, Ruling.WorkerHonest]);
+    expect(votes).to.deep.equal(votes.map(() => Ruling.WorkerHonest));
+    expect(votes.length).to.be.greaterThan(0);
     expect((await sys.disputeManager.getDispute(disputeId)).ruling).to.equal(BigInt(Ruling.WorkerHonest));
     expect(await sys.disputeManager.queryFilter(sys.disputeManager.filters.WorkerConvicted(jobId))).to.have.length(0);
   });
@@ -115,7 +117,8 @@ describe("WebGPU jurors (second execution backend) on the in-process chain", fun
     running.push(startVerifier(await verifierConfig(sys, CHALLENGER_ACCOUNT, path.join(tmp, "skip-challenger"))));
     miner.start();
     const { disputeId, votes } = await judgeWithWebGpuJurors(sys, jobId, "skip");
-    expect(votes).to.deep.equal([Ruling.WorkerFault, Ruling.WorkerFault, Ruling.WorkerFault]);
+    expect(votes).to.deep.equal(votes.map(() => Ruling.WorkerFault));
+    expect(votes.length).to.be.greaterThan(0);
     const d = await sys.disputeManager.getDispute(disputeId);
     expect(d.ruling).to.equal(BigInt(Ruling.WorkerFault));
     await time.increaseTo(d.appealEnd + 1n);
