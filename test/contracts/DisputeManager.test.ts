@@ -586,13 +586,19 @@ describe("DisputeManager", function () {
       const r = await dm.getRound(id, 0);
       const commitEnd = BigInt((await ethers.provider.getBlock((await tx.wait())!.blockNumber))!.timestamp) + (await sys.jobMarket.jobTerms(jobId)).revealTimeout;
       await expect(tx).to.emit(dm, "CommitteeDrawn").withArgs(id, 0, r.jurors, 2, commitEnd, commitEnd + BigInt(P.revealWindow));
-      expect(r.jurors.length).to.equal(3);
+      // M = 3 seats with replacement: one to three distinct jurors, each locking jurorLock per seat.
+      expect(r.seats).to.equal(3n);
+      expect(r.jurors.length).to.be.within(1, 3);
       expect(r.jurors).to.not.include(sys.worker.address);
       expect(r.jurors).to.not.include(sys.challenger.address);
+      let seats = 0n;
       for (const j of r.jurors) {
-        expect(await sys.stakeManager.lockedAmount(j, await dm.jurorLockId(id, 0))).to.equal(JUROR_LOCK);
+        const n = (await dm.getVote(id, 0, j)).seats;
+        seats += n;
+        expect(await sys.stakeManager.lockedAmount(j, await dm.jurorLockId(id, 0))).to.equal(n * JUROR_LOCK);
         expect(await dm.isChallengeParty(jobId, id, j)).to.equal(true);
       }
+      expect(seats).to.equal(3n);
       expect(await dm.isChallengeParty(jobId, id, sys.challenger.address)).to.equal(true);
       expect(await dm.isChallengeParty(jobId, id, sys.stranger.address)).to.equal(false);
       expect(await dm.isChallengeParty(jobId + 1n, id, sys.challenger.address)).to.equal(false);
