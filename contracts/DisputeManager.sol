@@ -338,8 +338,7 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
         Dispute storage d = _inPhase(disputeId, Phase.Voting);
         uint8 round = d.round;
         RoundInfo storage r = _rounds[disputeId][round];
-        (uint256 commitEnd, uint256 revealEnd) = votingWindows(disputeId);
-        if (block.timestamp <= commitEnd && r.commits < r.seats) revert DisputeManagerRevealNotOpen(disputeId);
+        uint256 revealEnd = _requireVotesBound(disputeId, r);
         if (block.timestamp > revealEnd) revert DisputeManagerDeadlinePassed(disputeId, revealEnd);
         DisputeJury.revealVote(r, _votes[disputeId][round][msg.sender], disputeId, round, vote, salt);
     }
@@ -358,9 +357,16 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
     {
         Dispute storage d = _inPhase(disputeId, Phase.Voting);
         RoundInfo storage r = _rounds[disputeId][d.round];
-        (uint256 commitEnd,) = votingWindows(disputeId);
-        if (block.timestamp <= commitEnd && r.commits < r.jurors.length) revert DisputeManagerRevealNotOpen(disputeId);
+        _requireVotesBound(disputeId, r);
         DisputeLogic.recordCanaryTruth(r, d, jobMarket, disputeId, faultSteps, salt, proof);
+    }
+
+    /// @dev Reverts unless the round's votes are bound: the commit window is over or every seat
+    /// committed (commits count seats). Returns the reveal end.
+    function _requireVotesBound(uint256 disputeId, RoundInfo storage r) private view returns (uint256 revealEnd) {
+        uint256 commitEnd;
+        (commitEnd, revealEnd) = votingWindows(disputeId);
+        if (block.timestamp <= commitEnd && r.commits < r.seats) revert DisputeManagerRevealNotOpen(disputeId);
     }
 
     /// @notice The current round's commit and reveal ends: a juror challenge answered during the

@@ -194,7 +194,9 @@ export async function signerOf(address: string): Promise<HardhatEthersSigner> {
 
 /** Mines past the randomness block and draws; returns the round's seats as signers (an account
  * holding n seats appears n times in a row). */
-export async function draw(fx: Adversarial, disputeId: bigint, distinct = true): Promise<HardhatEthersSigner[]> {
+export async function draw(
+  fx: Adversarial, disputeId: bigint, distinct = true, accept?: (seats: HardhatEthersSigner[]) => boolean,
+): Promise<HardhatEthersSigner[]> {
   // Same retry as the system fixture's drawCommittee: one seat per juror unless `distinct` is false.
   return drawWith(fx.disputeManager, disputeId, async () => {
     const d = await fx.disputeManager.getDispute(disputeId);
@@ -205,7 +207,7 @@ export async function draw(fx: Adversarial, disputeId: bigint, distinct = true):
       for (let i = 0n; i < seats; i++) out.push(await signerOf(a));
     }
     return out;
-  }, distinct);
+  }, distinct, accept);
 }
 
 export function voteCommitment(disputeId: bigint, round: bigint | number, juror: string, vote: number, salt: Hex): string {

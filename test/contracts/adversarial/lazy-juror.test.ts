@@ -33,6 +33,24 @@ async function canaryDispute(fx: Adversarial, faultSteps: bigint[], interval = 1
 }
 
 describe("adversarial: the lazy juror (juror canaries, v3 V10.1)", () => {
+  it("the truth stays sealed until every seat committed, not merely as many commitments as jurors", async () => {
+    const fx = await loadFixture(deployAdversarial);
+    const { jobId, proof } = await canaryJob(fx, [2n]);
+    await claimAndSubmit(fx, jobId);
+    const id = await commitAndOpen(fx, fx.challenger, jobId, 1);
+    await pinpoint(fx, id, 0);
+    // Three seats over two jurors: one holds two of them.
+    const seats = await draw(fx, id, false, (s) => s.length === 3 && new Set(s.map((j) => j.address)).size === 2);
+    const [double, single] = [seats[0]!, seats.find((j) => j.address !== seats[0]!.address)!];
+    expect((await fx.disputeManager.getVote(id, 0, double.address)).seats).to.equal(2n);
+    await commitVotes(fx, id, [double], [F]);
+    // Two commitments counted (its two seats) for two jurors: the single-seat juror is still free.
+    await expect(fx.disputeManager.connect(fx.stranger).revealCanaryTruth(id, [2n], CANARY_SALT, proof))
+      .to.be.revertedWithCustomError(fx.disputeManager, "DisputeManagerRevealNotOpen").withArgs(id);
+    await commitVotes(fx, id, [single], [F]);
+    await expect(fx.disputeManager.connect(fx.stranger).revealCanaryTruth(id, [2n], CANARY_SALT, proof)).to.emit(fx.disputeManager, "CanaryTruthRevealed");
+  });
+
   it("a juror voting the prior WorkerHonest on a canary's faulty step loses its whole jurorLock; coherent jurors keep theirs", async () => {
     const fx = await loadFixture(deployAdversarial);
     const { jurorLock } = fx.params.dispute;
