@@ -70,6 +70,17 @@ describe("L1OriginRandomness", function () {
       await expect(rnd.reveal(first, rlp.slice(0, -2))).to.be.revertedWithCustomError(rnd, "BlockHeaderLengthMismatch");
       await expect(rnd.reveal(first, "0x1234")).to.be.revertedWithCustomError(rnd, "BlockHeaderNotAList");
     });
+    it("refuses a header whose mixHash is zero (no randomness in it) with L1OriginRandomnessZeroValue", async function () {
+      const { oracle, rnd, first } = await loadFixture(deployFixture);
+      // A pre-merge or faulty origin: the oracle vouches for a header that carries no mixHash.
+      const fields = decodeRlp((await provenHeader(first + 1n)).rlp) as RlpStructuredData[];
+      fields[13] = ethers.ZeroHash;
+      const zeroMix = encodeRlp(fields);
+      await oracle.setL1BlockValues(first + 1n, keccak256(zeroMix));
+      await rnd.checkpoint();
+      await expect(rnd.reveal(first + 1n, zeroMix)).to.be.revertedWithCustomError(rnd, "L1OriginRandomnessZeroValue").withArgs(first + 1n);
+      expect(await rnd.isAvailable(first + 1n)).to.equal(false);
+    });
   });
 
   describe("when the oracle passed the target without a checkpoint", function () {
