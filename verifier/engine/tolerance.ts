@@ -118,21 +118,36 @@ export type Vote = (typeof Vote)[keyof typeof Vote];
 
 export interface JurorVerdict {
   readonly vote: Vote;
-  /** Run 1 vs run 2 (the juror's own noise), with run 1 as `a`. */
+  /** Run 1 (reference) vs run 2 (the juror's own noise), with run 1 as `a`. */
   readonly selfCheck: ComparisonReport;
-  /** Run 1 vs the worker's state. */
+  /** Run 1 (reference setting) vs the worker's state. */
   readonly run1: ComparisonReport;
-  /** Run 2 vs the worker's state. */
+  /** Run 2 (the other setting) vs the worker's state. */
   readonly run2: ComparisonReport;
+  /** Per tensor: how far the worker's state lies beyond what the V9.1 rule tolerates, sorted by name. */
+  readonly margins: readonly JurorMargin[];
+}
+
+/** One tensor's terms of the V9.1 fault test `minᵢ(‖b − aⁱ‖ − boundᵢ) > 2‖a¹ − a²‖`. */
+export interface JurorMargin {
+  readonly name: string;
+  /** minᵢ(‖b − aⁱ‖ − boundᵢ); Infinity when both runs see a structural, integer or non-finite mismatch. */
+  readonly excess: number;
+  /** ‖a¹ − a²‖; Infinity when the runs themselves disagree structurally, on an integer or on a non-finite. */
+  readonly disagreement: number;
+  /** excess > 2·disagreement. */
+  readonly fault: boolean;
 }
 
 /** Ratio of the juror's self-disagreement above which it votes Indeterminate (§10.4: half the bound). */
 export const INDETERMINATE_RATIO = 0.5;
 
 /**
- * §10.4: the juror ran the step twice under two settings. If its own runs differ by more than half
- * the bound (or structurally) it cannot judge and votes Indeterminate. Otherwise it convicts only when
- * both runs convict (so a borderline case near the bound goes to the worker, as ties do).
+ * v3 V9.1: `run1` is the step on the reference setting (CPU, 1 thread, deterministic), `run2` on any
+ * other. WorkerFault iff for some tensor both runs put the worker's state beyond their bound by more
+ * than twice the runs' own distance — checked first, so numerical instability (runs far apart) cannot
+ * acquit an error larger than it, and a worker within the bound of either run is never convicted.
+ * Otherwise Indeterminate iff the runs differ by more than half the bound somewhere; else WorkerHonest.
  */
 export function jurorVerdict(
   before: TensorMap,
@@ -144,16 +159,43 @@ export function jurorVerdict(
   const selfCheck = compareStates(before, run1, run2, bounds);
   const r1 = compareStates(before, run1, claimed, bounds);
   const r2 = compareStates(before, run2, claimed, bounds);
+  const margins = jurorMargins(selfCheck, r1, r2);
   let vote: Vote;
-  if (isIndeterminate(selfCheck)) vote = Vote.Indeterminate;
-  else if (r1.convict && r2.convict) vote = Vote.WorkerFault;
+  if (margins.some((m) => m.fault)) vote = Vote.WorkerFault;
+  else if (isIndeterminate(selfCheck)) vote = Vote.Indeterminate;
   else vote = Vote.WorkerHonest;
-  return { vote, selfCheck, run1: r1, run2: r2 };
+  return { vote, selfCheck, run1: r1, run2: r2, margins };
 }
 
 /** True iff the juror's own two runs disagree by more than half the bound anywhere. */
 export function isIndeterminate(selfCheck: ComparisonReport): boolean {
   return selfCheck.tensors.some((t) => t.ratio > INDETERMINATE_RATIO);
+}
+
+function jurorMargins(selfCheck: ComparisonReport, r1: ComparisonReport, r2: ComparisonReport): JurorMargin[] {
+  const byName = (r: ComparisonReport) => new Map(r.tensors.map((t) => [t.name, t]));
+  const self = byName(selfCheck);
+  const first = byName(r1);
+  const second = byName(r2);
+  const names = [...new Set([...first.keys(), ...second.keys()])].sort();
+  return names.map((name) => {
+    const excess = Math.min(excessOf(first.get(name)), excessOf(second.get(name)));
+    const s = self.get(name);
+    // A tensor one run produced and the other did not is a disagreement no distance measures.
+    const disagreement = s === undefined ? Number.POSITIVE_INFINITY : measurable(s) ? s.distance : Number.POSITIVE_INFINITY;
+    return { name, excess, disagreement, fault: excess > 2 * disagreement };
+  });
+}
+
+/** ‖b − a‖ − bound of one run's report; a tensor absent from that run's report is no evidence (−Infinity). */
+function excessOf(t: TensorReport | undefined): number {
+  if (t === undefined) return Number.NEGATIVE_INFINITY;
+  return measurable(t) ? t.distance - t.bound : Number.POSITIVE_INFINITY;
+}
+
+/** A float comparison with a distance (verdict ok or exceeds), as opposed to a structural mismatch. */
+function measurable(t: TensorReport): boolean {
+  return t.verdict === "ok" || t.verdict === "exceeds";
 }
 
 // ---------------------------------------------------------------------------------------------

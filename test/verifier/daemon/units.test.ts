@@ -6,6 +6,7 @@ import { expect } from "chai";
 import { AbiCoder, keccak256 } from "ethers";
 import pino from "pino";
 import { auditSample } from "../../../verifier/daemon/audit/sample";
+import { jurorSettings, REFERENCE_SETTINGS } from "../../../verifier/daemon/check/runners";
 import { resolveVerifierConfig } from "../../../verifier/daemon/config";
 import { JobBudgetExceededError, SchedulerBusyError, VerifierConfigError } from "../../../verifier/daemon/errors";
 import { Scheduler } from "../../../verifier/daemon/scheduler/scheduler";
@@ -191,6 +192,22 @@ describe("verifier daemon: appeal decision (§10.7)", function () {
     const juror = { ...ruled, isChallenger: false, belief: "honest" as const, ruling: Ruling.WorkerFault };
     expect(solveDispute(juror, on2)).to.deep.equal([{ type: "rulingDisputed", why: "not-a-party" }]);
     expect(solveDispute({ ...juror, ruling: Ruling.WorkerHonest }, on2)).to.deep.equal([]);
+  });
+});
+
+describe("verifier daemon: juror settings (v3 V9.1)", function () {
+  const other = { threads: 2, optLevel: "basic" } as const;
+  const disabled = { threads: 4, optLevel: "disabled" } as const;
+
+  it("runs the reference setting (1 thread, opt all) first whatever the operator configured", function () {
+    expect(REFERENCE_SETTINGS).to.deep.equal({ threads: 1, optLevel: "all" });
+    expect(jurorSettings([other, disabled])).to.deep.equal([REFERENCE_SETTINGS, disabled]);
+    expect(jurorSettings([disabled, other])).to.deep.equal([REFERENCE_SETTINGS, other]);
+  });
+
+  it("takes the operator's first setting as the other one when the second is the reference", function () {
+    expect(jurorSettings([other, { threads: 1, optLevel: "all" }])).to.deep.equal([REFERENCE_SETTINGS, other]);
+    expect(jurorSettings([REFERENCE_SETTINGS, REFERENCE_SETTINGS])).to.deep.equal([REFERENCE_SETTINGS, REFERENCE_SETTINGS]);
   });
 });
 

@@ -2,9 +2,10 @@ import { expect } from "chai";
 import fc from "fast-check";
 import {
   compareInterval, compareStates, floatReader, isIndeterminate, jurorVerdict, ToleranceError, Vote,
-  type ToleranceBounds,
+  type JurorVerdict, type ToleranceBounds,
 } from "../../../verifier/engine/tolerance";
 import type { Tensor, TensorMap } from "../../../verifier/engine/tensor";
+import { tinyJob } from "./helpers";
 
 const BOUNDS: ToleranceBounds = { deltaUpd: 1e-3, deltaUlp: 1e-6 };
 
@@ -252,45 +253,184 @@ describe("tolerance (§10.3)", () => {
     });
   });
 
-  describe("juror verdict (§10.4)", () => {
+  describe("juror verdict (v3 V9.1)", () => {
+    /** a² = S + (a¹ − S)·(1 + rho) on fc.weight: the juror's second run drifts by rho of the update. */
+    function drifted(s: TensorMap, a: TensorMap, rho: number): TensorMap {
+      const aw = a.get("fc.weight")!.data as Float32Array;
+      const sw = s.get("fc.weight")!.data as Float32Array;
+      return mutateF32(a, "fc.weight", (d) => { for (let i = 0; i < d.length; i++) d[i] = sw[i]! + (aw[i]! - sw[i]!) * (1 + rho); });
+    }
+    /** The worker's state moved from a¹ by tau of the update, away from a² (so ‖b − a²‖ > ‖b − a¹‖). */
+    function pushedAway(s: TensorMap, a: TensorMap, tau: number): TensorMap {
+      return drifted(s, a, -tau);
+    }
+    const weight = (v: JurorVerdict, r: "selfCheck" | "run1" | "run2") => v[r].tensors.find((t) => t.name === "fc.weight")!;
+    const margin = (v: JurorVerdict, name = "fc.weight") => v.margins.find((m) => m.name === name)!;
+
     it("votes WorkerHonest when both runs agree and the worker is honest", () => {
       const { s, a } = fixture();
       const v = jurorVerdict(s, a, clone(a), clone(a), BOUNDS);
       expect(v.vote).to.equal(Vote.WorkerHonest);
       expect(isIndeterminate(v.selfCheck)).to.equal(false);
+      expect(v.margins.every((m) => !m.fault)).to.equal(true);
     });
 
-    it("votes WorkerFault when both runs convict", () => {
+    it("votes WorkerFault when both runs agree and the worker's state exceeds the bound", () => {
       const { s, a } = fixture();
       const b = mutateF32(a, "fc.weight", (d) => { d[0] = d[0]! + 1; });
-      expect(jurorVerdict(s, a, clone(a), b, BOUNDS).vote).to.equal(Vote.WorkerFault);
+      const v = jurorVerdict(s, a, clone(a), b, BOUNDS);
+      expect(v.vote).to.equal(Vote.WorkerFault);
+      expect(margin(v).disagreement).to.equal(0);
     });
 
-    it("votes Indeterminate when its own runs differ by more than half the bound", () => {
+    it("votes WorkerFault on a wrong step counter (integer tensor) when its runs agree on it", () => {
       const { s, a } = fixture();
-      const aw = a.get("fc.weight")!.data as Float32Array;
-      const sw = s.get("fc.weight")!.data as Float32Array;
-      // second run off by 0.08% of the update: ratio ≈ 0.8 > 0.5
-      const run2 = mutateF32(a, "fc.weight", (d) => { for (let i = 0; i < d.length; i++) d[i] = sw[i]! + (aw[i]! - sw[i]!) * 1.0008; });
-      const v = jurorVerdict(s, a, run2, clone(a), BOUNDS);
-      expect(v.selfCheck.worstRatio).to.be.within(0.5, 1);
-      expect(v.vote).to.equal(Vote.Indeterminate);
+      const b = clone(a); b.set("adam.step", i64([9]));
+      const v = jurorVerdict(s, a, clone(a), b, BOUNDS);
+      expect(v.vote).to.equal(Vote.WorkerFault);
+      expect(margin(v, "adam.step")).to.deep.include({ excess: Infinity, disagreement: 0, fault: true });
     });
 
-    it("does not vote Indeterminate for self-disagreement below half the bound", () => {
-      const { s, a } = fixture();
-      const aw = a.get("fc.weight")!.data as Float32Array;
-      const sw = s.get("fc.weight")!.data as Float32Array;
-      const run2 = mutateF32(a, "fc.weight", (d) => { for (let i = 0; i < d.length; i++) d[i] = sw[i]! + (aw[i]! - sw[i]!) * 1.0002; });
-      const v = jurorVerdict(s, a, run2, clone(a), BOUNDS);
-      expect(v.selfCheck.worstRatio).to.be.within(0.1, 0.5);
-      expect(v.vote).to.equal(Vote.WorkerHonest);
+    describe("when the state is numerically unstable (its runs disagree by far more than the bound)", () => {
+      it("cannot convict an honest worker that matches the reference run", () => {
+        const { s, a } = fixture();
+        const run2 = drifted(s, a, 0.01); // self ratio ≈ 9: both old rules' "any run convicts" would convict
+        const v = jurorVerdict(s, a, run2, clone(a), BOUNDS);
+        expect(v.run2.convict).to.equal(true);
+        expect(v.vote).to.equal(Vote.Indeterminate);
+      });
+
+      it("cannot convict an honest worker that matches the juror's other setting", () => {
+        const { s, a } = fixture();
+        const run2 = drifted(s, a, 0.01);
+        const v = jurorVerdict(s, a, run2, clone(run2), BOUNDS);
+        expect(v.run1.convict).to.equal(true);
+        expect(v.vote).to.equal(Vote.Indeterminate);
+      });
+
+      it("cannot acquit a cheater whose error exceeds bound + 2·disagreement (checked before Indeterminate)", () => {
+        const { s, a } = fixture();
+        const run2 = drifted(s, a, 0.0008); // self ratio ≈ 0.72 > 0.5: the pre-V9.1 rule voted Indeterminate here
+        const b = pushedAway(s, a, 0.005); // ‖b − a¹‖ ≈ 0.5 % of the update ≫ bound + 2·0.08 %
+        const v = jurorVerdict(s, a, run2, b, BOUNDS);
+        expect(isIndeterminate(v.selfCheck)).to.equal(true);
+        const m = margin(v);
+        expect(m.excess).to.be.greaterThan(2 * m.disagreement);
+        expect(v.vote).to.equal(Vote.WorkerFault);
+      });
+
+      it("cannot acquit a cheater on one tensor because the runs disagree on another (disagreement is per tensor)", () => {
+        const { s, a } = fixture();
+        const run2 = drifted(s, a, 0.05); // fc.weight wildly unstable
+        const b = mutateF32(a, "adam.m", (d) => { d[0] = d[0]! + 0.01; }); // adam.m tampered, runs agree on it
+        const v = jurorVerdict(s, a, run2, b, BOUNDS);
+        expect(margin(v).fault).to.equal(false);
+        expect(margin(v, "adam.m")).to.deep.include({ disagreement: 0, fault: true });
+        expect(v.vote).to.equal(Vote.WorkerFault);
+      });
+
+      it("cannot acquit a float cheater because the runs disagree on an integer tensor", () => {
+        const { s, a } = fixture();
+        const run2 = clone(a); run2.set("adam.step", i64([9]));
+        const b = mutateF32(a, "fc.weight", (d) => { d[0] = d[0]! + 1; });
+        const v = jurorVerdict(s, a, run2, b, BOUNDS);
+        expect(margin(v, "adam.step")).to.deep.include({ disagreement: Infinity, fault: false });
+        expect(v.vote).to.equal(Vote.WorkerFault);
+      });
     });
 
-    it("votes Indeterminate when its own runs disagree on an integer tensor", () => {
-      const { s, a } = fixture();
-      const run2 = clone(a); run2.set("adam.step", i64([9]));
-      expect(jurorVerdict(s, a, run2, clone(a), BOUNDS).vote).to.equal(Vote.Indeterminate);
+    describe("at the margin bound + 2·‖a¹ − a²‖", () => {
+      /** tau at which ‖b − a¹‖ = bound₁ + 2‖a¹ − a²‖ for b = pushedAway(tau), from the reported norms. */
+      function threshold(rho: number): number {
+        const { s, a } = fixture();
+        const v = jurorVerdict(s, a, drifted(s, a, rho), clone(a), BOUNDS);
+        const self = weight(v, "selfCheck");
+        return (self.bound + 2 * self.distance) / self.updateNorm;
+      }
+      for (const [label, rho, below] of [
+        ["runs agree closely (below half the bound)", 0.0002, Vote.WorkerHonest],
+        ["runs disagree by more than half the bound", 0.0008, Vote.Indeterminate],
+      ] as const) {
+        it(`convicts just above it and not just below it when ${label}`, () => {
+          const { s, a } = fixture();
+          const run2 = drifted(s, a, rho);
+          const tau = threshold(rho);
+          const above = jurorVerdict(s, a, run2, pushedAway(s, a, tau * 1.02), BOUNDS);
+          const under = jurorVerdict(s, a, run2, pushedAway(s, a, tau * 0.98), BOUNDS);
+          expect(above.vote).to.equal(Vote.WorkerFault);
+          expect(under.vote).to.equal(below);
+          // Just below, both runs convict on their own: the pre-V9.1 "both runs convict" rule would have convicted.
+          expect(under.run1.convict && under.run2.convict).to.equal(true);
+          for (const v of [above, under]) expect(margin(v).fault).to.equal(margin(v).excess > 2 * margin(v).disagreement);
+        });
+      }
+    });
+
+    describe("order of the checks", () => {
+      it("puts Indeterminate before WorkerHonest: unstable runs and a worker equal to the reference abstain", () => {
+        const { s, a } = fixture();
+        const v = jurorVerdict(s, a, drifted(s, a, 0.0008), clone(a), BOUNDS);
+        expect(v.vote).to.equal(Vote.Indeterminate);
+      });
+
+      it("does not vote Indeterminate for self-disagreement below half the bound", () => {
+        const { s, a } = fixture();
+        const v = jurorVerdict(s, a, drifted(s, a, 0.0002), clone(a), BOUNDS);
+        expect(v.selfCheck.worstRatio).to.be.within(0.1, 0.5);
+        expect(v.vote).to.equal(Vote.WorkerHonest);
+      });
+
+      it("votes Indeterminate when its own runs disagree on an integer tensor and the worker matches one", () => {
+        const { s, a } = fixture();
+        const run2 = clone(a); run2.set("adam.step", i64([9]));
+        expect(jurorVerdict(s, a, run2, clone(a), BOUNDS).vote).to.equal(Vote.Indeterminate);
+      });
+
+      it("convicts a tensor missing from the worker's state even when the runs are unstable", () => {
+        const { s, a } = fixture();
+        const b = clone(a); b.delete("adam.m");
+        expect(jurorVerdict(s, a, drifted(s, a, 0.05), b, BOUNDS).vote).to.equal(Vote.WorkerFault);
+      });
+    });
+
+    describe("with real onnxruntime runs (reference: 1 thread, opt all; other: 2 threads, opt disabled)", function () {
+      this.timeout(60_000);
+      let steps: { s: TensorMap; a1: TensorMap; a2: TensorMap }[];
+      before(async () => {
+        const ref = await tinyJob();
+        const other = await tinyJob({ threads: 2, optLevel: "disabled" });
+        steps = [];
+        let state = ref.params.initialState;
+        try {
+          for (let t = 0; t < 4; t++) {
+            const batch = ref.params.batches(t);
+            const a1 = (await ref.params.runner.step(state, batch, ref.params.hp)).next;
+            const a2 = (await other.params.runner.step(state, batch, ref.params.hp)).next;
+            steps.push({ s: state, a1, a2 });
+            state = a1;
+          }
+        } finally {
+          await ref.params.runner.dispose();
+          await other.params.runner.dispose();
+        }
+      });
+
+      it("acquits an honest worker computed on either setting", () => {
+        for (const { s, a1, a2 } of steps) {
+          expect(jurorVerdict(s, a1, a2, clone(a1), BOUNDS).vote).to.equal(Vote.WorkerHonest);
+          expect(jurorVerdict(s, a1, a2, clone(a2), BOUNDS).vote).to.equal(Vote.WorkerHonest);
+        }
+      });
+
+      it("convicts a skipped step (S_{j+1} = S_j) and a step on a half-zeroed first-layer update", () => {
+        for (const { s, a1, a2 } of steps) {
+          expect(jurorVerdict(s, a1, a2, clone(s), BOUNDS).vote).to.equal(Vote.WorkerFault);
+          const name = [...a1.keys()].find((n) => a1.get(n)!.dtype === "F32" && a1.get(n)!.data.length >= 32)!;
+          const sw = s.get(name)!.data as Float32Array;
+          const half = mutateF32(a1, name, (d) => { for (let i = 0; i < d.length; i += 2) d[i] = sw[i]!; });
+          expect(jurorVerdict(s, a1, a2, half, BOUNDS).vote).to.equal(Vote.WorkerFault);
+        }
+      });
     });
   });
 });

@@ -1,7 +1,7 @@
 /**
  * The juror's check of one pinpointed step (§7.4, §10.3, §10.4): fetch S_j and S_{j+1} (hashes
- * checked), the batch of step j, run the step twice under two settings and vote with
- * `jurorVerdict`. States that cannot be obtained are not voted on (§10.6: availability is proven on
+ * checked), the batch of step j, run the step on the reference setting and on the operator's other
+ * setting (v3 V9.1, `jurorSettings`) and vote with `jurorVerdict`. States that cannot be obtained are not voted on (§10.6: availability is proven on
  * chain): the juror votes Indeterminate, which slashes no one.
  */
 import type { Logger } from "pino";
@@ -12,7 +12,7 @@ import { UPowError } from "../../errors";
 import { ArtifactProblemError } from "../errors";
 import type { ArtifactClient } from "./artifacts";
 import type { JobSpec } from "./spec";
-import { type RunnerFactory, type RunnerSettingsChoice, withRunner } from "./runners";
+import { jurorSettings, type RunnerFactory, type RunnerSettingsChoice, withRunner } from "./runners";
 
 export interface JudgeStepParameters {
   spec: JobSpec | null;
@@ -21,6 +21,7 @@ export interface JudgeStepParameters {
   globalStep: number;
   client: ArtifactClient;
   runners: RunnerFactory;
+  /** The operator's two settings; the juror runs the reference one first whatever they are. */
   settings: readonly [RunnerSettingsChoice, RunnerSettingsChoice];
   signal: AbortSignal;
   logger: Logger;
@@ -50,9 +51,10 @@ export async function judgeStep(p: JudgeStepParameters): Promise<JudgeStepReturn
   try {
     const batch = await spec.batch(p.globalStep);
     const run = (s: RunnerSettingsChoice) => withRunner(p.runners, spec.graph, s, (r) => r.step(before.state, batch, spec.hp));
-    const a1 = await run(p.settings[0]);
+    const [reference, other] = jurorSettings(p.settings);
+    const a1 = await run(reference);
     p.signal.throwIfAborted();
-    const a2 = await run(p.settings[1]);
+    const a2 = await run(other);
     const v = jurorVerdict(before.state, a1.next, a2.next, after.state, spec.tolerance);
     p.logger.info(
       { globalStep: p.globalStep, vote: v.vote, selfWorst: v.selfCheck.worstRatio, run1Worst: v.run1.worstRatio, run2Worst: v.run2.worstRatio, worstTensor: v.run1.worstTensor },

@@ -11,6 +11,26 @@ export interface RunnerSettingsChoice {
   optLevel: GraphOptimizationLevel;
 }
 
+/**
+ * The reference setting of v3 V9.1 (and of `upow calibrate`): one intra-op thread, all graph
+ * optimisations; with the CPU factory below, onnxruntime's deterministic CPU EP.
+ */
+export const REFERENCE_SETTINGS: RunnerSettingsChoice = Object.freeze({ threads: 1, optLevel: "all" });
+
+export function isReferenceSettings(s: RunnerSettingsChoice): boolean {
+  return s.threads === REFERENCE_SETTINGS.threads && s.optLevel === REFERENCE_SETTINGS.optLevel;
+}
+
+/**
+ * A juror's two runs (V9.1): the reference first, whatever the operator configured; then the
+ * operator's second setting, or its first when the second is the reference (both reference: the
+ * reference twice, whose runs agree bit for bit, so the rule reduces to the plain tolerance check).
+ */
+export function jurorSettings(configured: readonly [RunnerSettingsChoice, RunnerSettingsChoice]): readonly [RunnerSettingsChoice, RunnerSettingsChoice] {
+  const other = isReferenceSettings(configured[1]) ? configured[0] : configured[1];
+  return [REFERENCE_SETTINGS, other];
+}
+
 export interface StepRunnerHandle extends StepExecutor {
   dispose(): Promise<void>;
 }
