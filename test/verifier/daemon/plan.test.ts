@@ -1,67 +1,26 @@
 /**
  * The audit plan (issue item 7, verifier/daemon/audit/plan.ts): closed forms, the plan's choices and
  * caps, and a Monte-Carlo check of the detection probability against the closed form, with seats
- * drawn hostile by stake share and every honest seat sampling distinct intervals as sampleOf does.
+ * drawn hostile by stake share and every honest seat sampling distinct intervals as sampleOf does
+ * (the simulator, bench/lib/auditSim.ts, is the one bench/detection.ts reports with).
  */
 import { expect } from "chai";
 import {
-  auditPlan, AuditPlanInfeasibleError, detectionProbability, minimumSamples, unprofitableCollateral,
-  type AuditPlan, type AuditPlanParameters,
+  auditPlan, AuditPlanInfeasibleError, detectionProbability, minimumSamples, unprofitableCollateral, type AuditPlanParameters,
 } from "../../../verifier/daemon/audit/plan";
 import { VerifierDaemonError } from "../../../verifier/daemon/errors";
-import { Sha256Prng } from "../../../verifier/engine/prng";
+import { arrangements, missRate as simulatedMissRate, type SimulatedPlan } from "../../../bench/lib/auditSim";
 
 const F = 0.1;
 const H = 0.3;
 /** The 784-128-10 Adam MLP of the benches: 0.0277 GFLOP per step; the largest admitted state, 10 MB. */
 const JOB: AuditPlanParameters = { totalSteps: 10_000, stepsPerInterval: 100, flopsPerStep: 2.77e7, stateBytes: 10e6, flopsPerByte: 100 };
 
-/**
- * One audit of a job: seats hostile with probability h (drawn with replacement by stake); each honest
- * seat samples s distinct intervals uniformly and checks either a uniformly drawn step of each
- * (single-step) or all its steps (replay). `faked[step]` is the cheater's arrangement. True iff caught.
- */
-function simulateAudit(rng: Sha256Prng, plan: Pick<AuditPlan, "seats" | "samplesPerSeat" | "check">, faked: Uint8Array, k: number, h: number): boolean {
-  const intervals = faked.length / k;
-  for (let seat = 0; seat < plan.seats; seat++) {
-    if (rng.below(1_000_000) < h * 1_000_000) continue;
-    const seen = new Set<number>();
-    while (seen.size < plan.samplesPerSeat) {
-      const i = rng.below(intervals);
-      if (seen.has(i)) continue;
-      seen.add(i);
-      if (plan.check === "single-step") {
-        if (faked[i * k + rng.below(k)] === 1) return true;
-      } else if (faked.subarray(i * k, (i + 1) * k).includes(1)) return true;
-    }
-  }
-  return false;
+function missRate(plan: SimulatedPlan, faked: Uint8Array, k: number, trials: number, seed: number): number {
+  return simulatedMissRate(plan, faked, k, H, trials, seed);
 }
 
-function missRate(plan: Pick<AuditPlan, "seats" | "samplesPerSeat" | "check">, faked: Uint8Array, k: number, trials: number, seed: number): number {
-  const rng = new Sha256Prng(Uint8Array.of(seed), "upow.test.audit-plan");
-  let missed = 0;
-  for (let t = 0; t < trials; t++) if (!simulateAudit(rng, plan, faked, k, H)) missed++;
-  return missed / trials;
-}
-
-/** Arrangements of a fraction f of T = n·k steps: whole intervals, spread evenly (g_i = f), random steps. */
-function arrangements(n: number, k: number, f: number): Record<"wholeIntervals" | "spread" | "randomSteps", Uint8Array> {
-  const t = n * k;
-  const whole = new Uint8Array(t);
-  for (let i = 0; i < Math.round(f * n); i++) whole.fill(1, i * 7 % n * k, (i * 7 % n + 1) * k); // 7 ⟂ n: distinct intervals
-  const spread = new Uint8Array(t);
-  for (let i = 0; i < n; i++) for (let j = 0; j < Math.round(f * k); j++) spread[i * k + j * Math.floor(1 / f)] = 1;
-  const random = new Uint8Array(t);
-  const rng = new Sha256Prng(Uint8Array.of(99), "upow.test.audit-plan.fakes");
-  for (let placed = 0; placed < Math.round(f * t);) {
-    const j = rng.below(t);
-    if (random[j] === 0) { random[j] = 1; placed++; }
-  }
-  return { wholeIntervals: whole, spread, randomSteps: random };
-}
-
-/** C(a, b) / C(c, b): an honest seat's exact miss probability when m of n intervals are wholly faked. */
+/** C(n − m, s) / C(n, s): an honest seat's exact miss probability when m of n intervals are wholly faked. */
 function hypergeometricMiss(n: number, faked: number, s: number): number {
   let p = 1;
   for (let j = 0; j < s; j++) p *= (n - faked - j) / (n - j);
@@ -87,7 +46,7 @@ describe("verifier daemon: audit plan (issue item 7)", function () {
       }
     });
 
-    it("needs collateral only above f·C/P(f) − 1 (reward 1), and none when every P(f) ≥ f", function () {
+    it("gives the least collateral that leaves every faked fraction unprofitable (f = 100 % is the worst)", function () {
       // The old default catches a full fake with 1 − 0.3⁴ only: a break-even worker needs a little collateral.
       const old = unprofitableCollateral({ seats: 4, samplesPerSeat: 8, hostileFraction: H, challengerShare: 0.5 });
       expect(old).to.be.closeTo((1 / (1 - H ** 4) - 1) / 0.5, 1e-9);
