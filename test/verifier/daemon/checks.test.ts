@@ -1,7 +1,7 @@
 /**
  * Malformed artifacts reach the verifier's checks as typed errors or a `skipped` audit with a clear
  * log line, never as a crash: wrong hash, oversize, truncated transfer, a step graph with a
- * disallowed op.
+ * disallowed op. And the juror's judgement of a served step: the reference setting runs first (V9.1).
  */
 import { expect } from "chai";
 import http from "node:http";
@@ -11,7 +11,10 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
 import pino from "pino";
-import { buildStepGraph, initState, type ModelSpec } from "../../../verifier/engine/onnx";
+import { buildStepGraph, defaultHyperparameters, initState, type ModelSpec } from "../../../verifier/engine/onnx";
+import { StepRunner } from "../../../verifier/engine/runner";
+import { Vote } from "../../../verifier/engine/tolerance";
+import type { TensorMap } from "../../../verifier/engine/tensor";
 import { onnx } from "../../../verifier/engine/onnx/proto";
 import { writeSafetensors } from "../../../verifier/engine/safetensors";
 import { fileHashOfSync } from "../../../verifier/engine/statehash";
@@ -19,7 +22,8 @@ import { LocalStore, sha256Hex, startStoreServer, type StoreServerHandle } from 
 import { buildResultIndex } from "../../../verifier/protocol/resultIndex";
 import { ArtifactClient } from "../../../verifier/daemon/check/artifacts";
 import { runAudit, unreachableVerdict } from "../../../verifier/daemon/check/audit";
-import { onnxRunnerFactory } from "../../../verifier/daemon/check/runners";
+import { judgeStep } from "../../../verifier/daemon/check/judge";
+import { onnxRunnerFactory, REFERENCE_SETTINGS, type RunnerFactory, type RunnerSettingsChoice } from "../../../verifier/daemon/check/runners";
 import type { JobSpec } from "../../../verifier/daemon/check/spec";
 import { ArtifactProblemError, ArtifactsUnreachableError } from "../../../verifier/daemon/errors";
 
@@ -180,5 +184,75 @@ describe("verifier daemon: malformed artifacts", function () {
       expect(unreachableVerdict({ firstAtMs: 0, attempts: 2 }, 5_000, policy)).to.equal("defer");
       expect(unreachableVerdict({ firstAtMs: 0, attempts: 3 }, 1_000, policy)).to.equal("fail");
     });
+  });
+});
+
+describe("verifier daemon: juror judgement of a step (v3 V9.1)", function () {
+  this.timeout(30_000);
+  let tmp: string;
+  let served: LocalStore;
+  let server: StoreServerHandle;
+  const graph = buildStepGraph(SPEC);
+  const hp = defaultHyperparameters(SPEC);
+  const start = initState(SPEC, SEED);
+  const x = Float32Array.from({ length: 32 }, (_, i) => ((i * 37) % 11) / 11);
+  const batch: TensorMap = new Map([
+    ["x", { dtype: "F32", shape: [8, 4], data: x }],
+    ["y", { dtype: "I64", shape: [8], data: BigInt64Array.from({ length: 8 }, (_, i) => BigInt(i % 2)) }],
+  ]);
+
+  before(async function () {
+    tmp = await mkdtemp(path.join(tmpdir(), "upow-vjudge-"));
+    served = await LocalStore.open(path.join(tmp, "served"));
+    server = await startStoreServer({ store: served });
+  });
+  after(async function () {
+    await server.close();
+    await rm(tmp, { recursive: true, force: true });
+  });
+
+  /** Serves S_0 and the worker's claimed S_1; judges step 0 with the operator's `settings`, recording the runs' settings. */
+  async function judge(claimed: TensorMap, settings: readonly [RunnerSettingsChoice, RunnerSettingsChoice]) {
+    const entries = [];
+    for (const st of [start, claimed]) {
+      const bytes = writeSafetensors(st);
+      await served.put(bytes);
+      entries.push({ stateHash: fileHashOfSync(bytes), sha256: sha256Hex(bytes) });
+    }
+    const index = buildResultIndex({ jobId: 1n, specHash: `0x${"00".repeat(32)}`, T: 1, k: 1, intervals: [entries], artifactBaseUrls: [server.url] });
+    const spec: JobSpec = {
+      manifest: {} as JobSpec["manifest"], graph, hp, tolerance: { deltaUpd: 1e-3, deltaUlp: 1e-6, deltaKUpd: 1e-2, deltaKUlp: 1e-5 },
+      T: 1, k: 1, maxStateBytes: 1 << 20, batch: async () => batch,
+    };
+    const ran: RunnerSettingsChoice[] = [];
+    const recording: RunnerFactory = (g, s) => { ran.push(s); return onnxRunnerFactory(g, s); };
+    const client = new ArtifactClient({ store: await LocalStore.open(path.join(tmp, `cache-${Math.random()}`)), logger: pino({ level: "silent" }), retries: 0, timeoutMs: 2_000 });
+    const v = await judgeStep({ spec, index, interval: 0, globalStep: 0, client, runners: recording, settings, signal: new AbortController().signal, logger: pino({ level: "silent" }) });
+    return { vote: v.vote, ran };
+  }
+
+  async function honestNext(): Promise<TensorMap> {
+    const r = await StepRunner.create({ graph, threads: 2, optLevel: "basic" });
+    try {
+      return (await r.step(start, batch, hp)).next;
+    } finally {
+      await r.dispose();
+    }
+  }
+
+  it("runs the reference setting first even when the operator configured neither setting as the reference", async function () {
+    const { vote, ran } = await judge(await honestNext(), [{ threads: 2, optLevel: "basic" }, { threads: 1, optLevel: "disabled" }]);
+    expect(ran).to.deep.equal([REFERENCE_SETTINGS, { threads: 1, optLevel: "disabled" }]);
+    expect(vote).to.equal(Vote.WorkerHonest);
+  });
+
+  it("with the reference configured second, runs it first and the operator's other setting second", async function () {
+    const { ran } = await judge(await honestNext(), [{ threads: 2, optLevel: "basic" }, REFERENCE_SETTINGS]);
+    expect(ran).to.deep.equal([REFERENCE_SETTINGS, { threads: 2, optLevel: "basic" }]);
+  });
+
+  it("votes WorkerFault on a skipped step (S_1 = S_0)", async function () {
+    const { vote } = await judge(start, [{ threads: 1, optLevel: "all" }, { threads: 2, optLevel: "basic" }]);
+    expect(vote).to.equal(Vote.WorkerFault);
   });
 });
