@@ -11,8 +11,8 @@
  * distinct intervals; whatever the faked set `F` (|F| = f·T steps, arranged in any way), it misses
  * with probability at most `(1 − f)^s` for either kind of check: one uniformly drawn step of a
  * sampled interval is faked with probability `g_i` (the interval's faked share), a replay catches the
- * interval whenever `g_i > 0`, and `E[∏(1 − g_i)]` over `s` distinct intervals with `Σ g_i = f·n` is
- * largest when every `g_i = f`. Hence
+ * interval whenever `g_i > 0`, and `E[∏(1 − g_i)]` over `s` distinct intervals with `Σ g_i = f·n` is at
+ * most `(1 − f)^s` (Maclaurin's inequality; equality when every `g_i = f`). Hence
  *     P(caught) ≥ 1 − [h + (1 − h)(1 − f)^s]^A,
  * which needs `h^A < 1 − target` (A ≥ 6 for h = 0.3, target 99.9 %) and then
  *     s = ⌈ln((ε^{1/A} − h)/(1 − h)) / ln(1 − f)⌉,  ε = 1 − target.
