@@ -263,48 +263,73 @@ function compareFloat(name: string, s: Tensor, a: Tensor, b: Tensor, bounds: Tol
   const rb = floatReader(b);
   const rs = floatReader(s);
   const n = a.data.length;
-  let dist2 = 0;
-  let upd2 = 0;
-  let norm2 = 0;
   let nonfiniteMismatch = 0;
   let first: number | null = null;
   for (let i = 0; i < n; i++) {
     const x = ra(i);
     const y = rb(i);
-    const fx = Number.isFinite(x);
-    const fy = Number.isFinite(y);
-    if (!fx || !fy) {
-      // Non-finite values must agree in place and kind: NaN with NaN, +Inf with +Inf, -Inf with -Inf.
-      if (!(Object.is(x, y) || (Number.isNaN(x) && Number.isNaN(y)))) {
-        nonfiniteMismatch++;
-        if (first === null) first = i;
-      }
-      continue;
-    }
-    const d = x - y;
-    dist2 += d * d;
-    norm2 += x * x;
-    const sv = rs(i);
-    if (Number.isFinite(sv)) {
-      const u = x - sv;
-      upd2 += u * u;
+    // Non-finite values must agree in place and kind: NaN with NaN, +Inf with +Inf, -Inf with -Inf.
+    if ((!Number.isFinite(x) || !Number.isFinite(y)) && !(Object.is(x, y) || (Number.isNaN(x) && Number.isNaN(y)))) {
+      nonfiniteMismatch++;
+      if (first === null) first = i;
     }
   }
-  const distance = Math.sqrt(dist2);
-  const updateNorm = Math.sqrt(upd2);
-  const norm = Math.sqrt(norm2);
-  const bound = bounds.deltaUpd * updateNorm + bounds.deltaUlp * norm;
+  let sums = squaredSums(ra, rb, rs, n, 1);
+  // Huge finite values (F64 near 1e300) overflow the squares to Infinity and Infinity/Infinity is NaN,
+  // which would pass as "ok": measure again scaled by the largest magnitude.
+  if (!Number.isFinite(sums.dist2) || !Number.isFinite(sums.upd2) || !Number.isFinite(sums.norm2)) {
+    sums = squaredSums(ra, rb, rs, n, 1 / sums.maxAbs);
+  }
+  const unscale = sums.scale === 1 ? 1 : 1 / sums.scale;
+  const scaledDistance = Math.sqrt(sums.dist2);
+  const scaledBound = bounds.deltaUpd * Math.sqrt(sums.upd2) + bounds.deltaUlp * Math.sqrt(sums.norm2);
+  const distance = scaledDistance * unscale;
+  const updateNorm = Math.sqrt(sums.upd2) * unscale;
+  const norm = Math.sqrt(sums.norm2) * unscale;
+  const bound = scaledBound * unscale;
   if (nonfiniteMismatch > 0) {
     return {
       name, dtype: a.dtype, verdict: "nonfinite-mismatch", distance, updateNorm, norm, bound,
       ratio: Number.POSITIVE_INFINITY, mismatchedElements: nonfiniteMismatch, firstMismatch: first,
     };
   }
-  const ratio = distance === 0 ? 0 : bound === 0 ? Number.POSITIVE_INFINITY : distance / bound;
+  const ratio = scaledDistance === 0 ? 0 : scaledBound === 0 ? Number.POSITIVE_INFINITY : scaledDistance / scaledBound;
   return {
-    name, dtype: a.dtype, verdict: distance > bound ? "exceeds" : "ok", distance, updateNorm, norm, bound,
+    name, dtype: a.dtype, verdict: ratio > 1 || Number.isNaN(ratio) ? "exceeds" : "ok", distance, updateNorm, norm, bound,
     ratio, mismatchedElements: 0, firstMismatch: null,
   };
+}
+
+interface SquaredSums {
+  readonly dist2: number;
+  readonly upd2: number;
+  readonly norm2: number;
+  /** Largest finite magnitude seen (of a, b and s). */
+  readonly maxAbs: number;
+  readonly scale: number;
+}
+
+/** ‖a−b‖², ‖a−s‖², ‖a‖² over the elements where a and b are finite, every value multiplied by `scale`. */
+function squaredSums(ra: (i: number) => number, rb: (i: number) => number, rs: (i: number) => number, n: number, scale: number): SquaredSums {
+  let dist2 = 0;
+  let upd2 = 0;
+  let norm2 = 0;
+  let maxAbs = 0;
+  for (let i = 0; i < n; i++) {
+    const x = ra(i);
+    const y = rb(i);
+    if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
+    const sv = rs(i);
+    maxAbs = Math.max(maxAbs, Math.abs(x), Math.abs(y), Number.isFinite(sv) ? Math.abs(sv) : 0);
+    const d = x * scale - y * scale;
+    dist2 += d * d;
+    norm2 += x * scale * (x * scale);
+    if (Number.isFinite(sv)) {
+      const u = x * scale - sv * scale;
+      upd2 += u * u;
+    }
+  }
+  return { dist2, upd2, norm2, maxAbs, scale };
 }
 
 /** Element reader in float64 for every float dtype (F16/BF16 are stored as raw uint16 bits). */

@@ -196,6 +196,27 @@ describe("tolerance (§10.3)", () => {
     });
   });
 
+  describe("when F64 values are so large that their squares overflow", () => {
+    const f64 = (values: number[]): Tensor => ({ dtype: "F64", shape: [values.length], data: Float64Array.from(values) });
+    const big = [1e300, -3e300, 2e300, 5e299];
+    const s: TensorMap = new Map([["w", f64(big)]]);
+    const a: TensorMap = new Map([["w", f64(big.map((x) => x * 1.01))]]);
+    it("still convicts a far-off claim (Infinity/Infinity must not read as a NaN ratio that passes)", () => {
+      const b: TensorMap = new Map([["w", f64(big.map((x) => -x))]]);
+      const t = compareStates(s, a, b, BOUNDS).tensors[0]!;
+      expect(t.verdict).to.equal("exceeds");
+      expect(t.ratio).to.be.greaterThan(1);
+      expect(Number.isNaN(t.ratio)).to.equal(false);
+    });
+    it("passes an exact claim and measures a small deviation on the right scale", () => {
+      expect(compareStates(s, a, a, BOUNDS).tensors[0]!.verdict).to.equal("ok");
+      const close: TensorMap = new Map([["w", f64(big.map((x, i) => x * 1.01 + (i === 0 ? 1e290 : 0)))]]);
+      const t = compareStates(s, a, close, BOUNDS).tensors[0]!;
+      expect(t.verdict).to.equal("ok");
+      expect(t.ratio).to.be.greaterThan(0).and.lessThan(1);
+    });
+  });
+
   describe("when the structure differs", () => {
     it("convicts a missing tensor, an extra tensor, a dtype and a shape change", () => {
       const { s, a } = fixture();
