@@ -15,6 +15,8 @@ import { PrevrandaoRandomness__factory } from "../../../typechain-types";
 import { BlockHeaderRebuildError, fetchProvenHeader, type RpcSend } from "../../../verifier/chain/blockHeader";
 import { createMetrics } from "../../../verifier/chain/metrics";
 import { createProvider, type Eip1193Provider } from "../../../verifier/chain/rpc";
+import { resolveVerifierConfig, verifierStartCommand, type VerifierConfig } from "../../../verifier/daemon/config";
+import { VerifierConfigError } from "../../../verifier/daemon/errors";
 import { mayPinpoint, pinpointKey, randomnessActions, settleDecision, type TargetFacts } from "../../../verifier/daemon/keeper/decide";
 import { detectRandomnessSource } from "../../../verifier/daemon/keeper/source";
 import { solveDispute } from "../../../verifier/daemon/solver/disputeSolver";
@@ -90,6 +92,30 @@ describe("verifier keeper: decisions", function () {
       expect(mayPinpoint(0, true, false)).to.equal(true);
       expect(mayPinpoint(2, false, true)).to.equal(true);
     });
+  });
+});
+
+describe("verifier keeper: config", function () {
+  const ADDR = "0x00000000000000000000000000000000000000aa";
+  const base = { jobMarket: ADDR, auditManager: ADDR, disputeManager: ADDR, dataDir: "/tmp/x", rpcUrls: ["http://127.0.0.1:8545"] };
+
+  it("every duty is on by default; an unknown randomness source is refused by name", function () {
+    const c = resolveVerifierConfig(base);
+    expect([c.keepRandomness, c.reopenVoided, c.settleAvailability, c.repinpoint, c.randomnessSource, c.l1RpcUrls]).to.deep.equal([true, true, true, true, "auto", []]);
+    expect(() => resolveVerifierConfig({ ...base, randomnessSource: "dice" as "auto" })).to.throw(VerifierConfigError, /randomnessSource/);
+  });
+
+  it("`verifier start` flags switch each duty off and name the source and the L1 RPC", async function () {
+    let got: VerifierConfig | undefined;
+    const cmd = verifierStartCommand(async (c) => void (got = c)).exitOverride();
+    await cmd.parseAsync([
+      "--job-market", ADDR, "--audit-manager", ADDR, "--dispute-manager", ADDR, "--rpc-url", "http://127.0.0.1:8545",
+      "--no-keep-randomness", "--no-repinpoint", "--no-reopen-voided", "--no-settle-availability",
+      "--randomness-source", "l1origin", "--l1-rpc-url", "http://l1.example:8545,http://l1b.example:8545",
+    ], { from: "user" });
+    expect([got?.keepRandomness, got?.repinpoint, got?.reopenVoided, got?.settleAvailability]).to.deep.equal([false, false, false, false]);
+    expect(got?.randomnessSource).to.equal("l1origin");
+    expect(got?.l1RpcUrls).to.deep.equal(["http://l1.example:8545", "http://l1b.example:8545"]);
   });
 });
 

@@ -105,9 +105,10 @@ export class Keeper {
     const { dataAvailability: da, disputeManager: dm, me } = this.#p;
     const fromDa = log.address.toLowerCase() === this.#p.addresses.dataAvailability.toLowerCase();
     const parsed = (fromDa ? da : dm).interface.parseLog({ topics: [...log.topics], data: log.data });
-    if (parsed?.name === "ChallengeOpened" && String(parsed.args.opener).toLowerCase() === me.toLowerCase()) {
+    const { duties } = this.#p;
+    if (duties.settle && parsed?.name === "ChallengeOpened" && String(parsed.args.opener).toLowerCase() === me.toLowerCase()) {
       this.#setAdd(OWN_CHALLENGES, parsed.args.challengeId as bigint);
-    } else if (parsed?.name === "DisputeClosed" && Number(parsed.args.ruling) === Ruling.Void) {
+    } else if (duties.reopen && parsed?.name === "DisputeClosed" && Number(parsed.args.ruling) === Ruling.Void) {
       this.#setAdd(VOIDED, parsed.args.disputeId as bigint);
     }
   }
