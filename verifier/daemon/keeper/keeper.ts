@@ -12,7 +12,7 @@
 import type { Log, Provider } from "ethers";
 import type { Logger } from "pino";
 import type { AuditManager, DataAvailability, DisputeManager, JobMarket, StakeManager } from "../../../typechain-types";
-import { L1OriginRandomness__factory, PrevrandaoRandomness__factory, VrfRandomness__factory } from "../../../typechain-types";
+import { IRandomness__factory, L1OriginRandomness__factory, PrevrandaoRandomness__factory, VrfRandomness__factory } from "../../../typechain-types";
 import { fetchProvenHeader, type RpcSend } from "../../chain/blockHeader";
 import { EventCursor } from "../../chain/events";
 import type { KeyValueStore } from "../../chain/journal";
@@ -20,7 +20,7 @@ import type { UPowMetrics } from "../../chain/metrics";
 import { collectErrorText } from "../../chain/rpc";
 import type { Tick } from "../player/context";
 import type { DaemonRecords } from "../records";
-import type { Responder } from "../responder/responder";
+import type { RespondOutcome, Responder } from "../responder/responder";
 import { Phase, Ruling } from "../solver/types";
 import { randomnessActions, settleDecision, type RandomnessAction, type RandomnessSource, type TargetFacts } from "./decide";
 
@@ -131,7 +131,7 @@ export class Keeper {
     }
     if (blocks.length === 0) return;
     const source = randomness.source;
-    const rnd = PrevrandaoRandomness__factory.connect(randomness.address, provider);
+    const rnd = IRandomness__factory.connect(randomness.address, provider);
     const targets: TargetFacts[] = [];
     for (const block of new Set(blocks)) {
       // isExpired/isAvailable at the head: a reveal someone else mined since the tick block counts.
@@ -216,7 +216,7 @@ export class Keeper {
 
   // ---- helpers
 
-  #count(r: Awaited<ReturnType<Responder["respond"]>>, duty: string, details: Record<string, string>, msg: string): void {
+  #count(r: RespondOutcome, duty: string, details: Record<string, string>, msg: string): void {
     if (r.kind !== "sent" || r.result.kind !== "mined" || r.result.reused) return;
     this.#p.metrics?.keeperActions.inc({ duty });
     this.#log.info(details, msg);
