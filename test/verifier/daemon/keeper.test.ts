@@ -226,7 +226,7 @@ describe("verifier keeper: the daemon on the in-process chain", function () {
     expect(await metrics.registry.metrics()).to.match(/upow_keeper_actions_total\{duty="randomness-reveal"\} 2/);
   });
 
-  it("reopens its own voided dispute once; the new dispute is followed", async function () {
+  it("reopens its own voided dispute once; the new dispute is followed and inherits the located step", async function () {
     const sys = await loadFixture(deploySystem);
     const dm = sys.disputeManager;
     const jobId = await submittedJob(sys);
@@ -242,6 +242,9 @@ describe("verifier keeper: the daemon on the in-process chain", function () {
     expect((await dm.getDispute(voidedId)).ruling).to.equal(4n); // Void
 
     const dir = path.join(tmp, "reopen-challenger");
+    // What this challenger had located in the voided dispute carries over to the reopened one.
+    const located = { kind: "found" as const, localStep: 1 };
+    readRecords(dir, (r) => r.putLocate(voidedId, located));
     track(startVerifier(await verifierConfig(sys, CHALLENGER_ACCOUNT, dir, { audit: false, challenge: false })));
     miner.start();
     const ev = await waitFor("reopened", async () => (await dm.queryFilter(dm.filters.DisputeReopened(undefined, voidedId)))[0]);
@@ -251,6 +254,7 @@ describe("verifier keeper: the daemon on the in-process chain", function () {
     await waitFor("ticks", async () => BigInt(await ethers.provider.getBlockNumber()) > BigInt(ev.blockNumber) + 10n);
     await stop(running.pop());
     expect(readRecords(dir, (r) => r.followedDisputes())).to.include(reopened);
+    expect(readRecords(dir, (r) => r.locate(reopened))).to.deep.equal(located);
     expect(await dm.queryFilter(dm.filters.DisputeReopened())).to.have.length(1);
   });
 
