@@ -1,76 +1,20 @@
 /**
- * Rebuilds the RLP of a block header from `eth_getBlockByNumber`, for tests of
- * contracts/randomness/BlockHeader.sol. keccak256 of the result is the block hash.
+ * Block headers of the in-process network for tests of contracts/randomness/BlockHeader.sol; the
+ * rebuild itself is production code (verifier/chain/blockHeader.ts, used by the daemon's keeper).
  */
-import { encodeRlp, getBytes, keccak256, toBeArray, type BytesLike } from "ethers";
 import { network } from "hardhat";
-import { UPowError } from "../../verifier/errors";
+import { fetchProvenHeader, fetchRpcBlock, type RpcBlock, type RpcSend } from "../../verifier/chain/blockHeader";
 
-/** A block as the JSON-RPC returns it (the fields the header is made of). */
-export type RpcBlock = Record<string, string | string[] | unknown[] | null | undefined> & { hash: string; number: string; mixHash: string };
+export { BlockHeaderRebuildError, headerRlp, type RpcBlock } from "../../verifier/chain/blockHeader";
 
-export class BlockHeaderRebuildError extends UPowError {
-  override readonly name = "BlockHeaderRebuildError";
-}
-
-/** Header fields in consensus order; the ones after baseFeePerGas exist from their hardfork on. */
-const FIXED = ["parentHash", "sha3Uncles", "miner", "stateRoot", "transactionsRoot", "receiptsRoot", "logsBloom"] as const;
-const QUANTITIES = ["difficulty", "number", "gasLimit", "gasUsed", "timestamp"] as const;
-/** Optional trailing fields: [name, kind]. A later one present needs all earlier ones present. */
-const OPTIONAL: [string, "bytes" | "quantity"][] = [
-  ["baseFeePerGas", "quantity"], // London
-  ["withdrawalsRoot", "bytes"], // Shanghai
-  ["blobGasUsed", "quantity"], // Cancun
-  ["excessBlobGas", "quantity"], // Cancun
-  ["parentBeaconBlockRoot", "bytes"], // Cancun
-  ["requestsHash", "bytes"], // Prague
-];
-
-/** Integers are minimal big-endian bytes; zero is the empty string. */
-function quantity(hex: string): Uint8Array {
-  return toBeArray(BigInt(hex));
-}
-
-function field(block: RpcBlock, name: string): string {
-  const v = block[name];
-  if (typeof v !== "string") throw new BlockHeaderRebuildError(`block has no ${name}`, { details: { number: block.number } });
-  return v;
-}
-
-/** The RLP list of the header fields present in `block`. */
-export function headerRlp(block: RpcBlock): string {
-  const items: BytesLike[] = [
-    ...FIXED.map((k) => getBytes(field(block, k))),
-    ...QUANTITIES.map((k) => quantity(field(block, k))),
-  ];
-  items.push(getBytes(field(block, "extraData")), getBytes(field(block, "mixHash")), getBytes(field(block, "nonce")));
-  let missing: string | undefined;
-  for (const [name, kind] of OPTIONAL) {
-    const v = block[name];
-    if (v === undefined || v === null) {
-      missing ??= name;
-      continue;
-    }
-    if (missing !== undefined) throw new BlockHeaderRebuildError(`block has ${name} but not ${missing}`, { details: { number: block.number } });
-    items.push(kind === "bytes" ? getBytes(v as string) : quantity(v as string));
-  }
-  return encodeRlp(items);
-}
+const hardhat: RpcSend = { send: (method, params) => network.provider.send(method, params) };
 
 /** The block `n` (a number or "latest") from the in-process network. */
-export async function rpcBlock(n: bigint | "latest"): Promise<RpcBlock> {
-  const tag = n === "latest" ? n : `0x${n.toString(16)}`;
-  const block = (await network.provider.send("eth_getBlockByNumber", [tag, false])) as RpcBlock | null;
-  if (block === null) throw new BlockHeaderRebuildError("no such block", { details: { tag } });
-  return block;
+export function rpcBlock(n: bigint | "latest"): Promise<RpcBlock> {
+  return fetchRpcBlock(hardhat, n);
 }
 
 /** The header RLP of block `n`, checked: its keccak256 is the block hash the node reports. */
-export async function provenHeader(n: bigint | "latest"): Promise<{ rlp: string; block: RpcBlock }> {
-  const block = await rpcBlock(n);
-  const rlp = headerRlp(block);
-  if (keccak256(rlp) !== block.hash) {
-    throw new BlockHeaderRebuildError("rebuilt header does not hash to the block hash", { details: { number: block.number, hash: block.hash, rebuilt: keccak256(rlp) } });
-  }
-  return { rlp, block };
+export function provenHeader(n: bigint | "latest"): Promise<{ rlp: string; block: RpcBlock }> {
+  return fetchProvenHeader(hardhat, n);
 }

@@ -121,6 +121,9 @@ export async function deployDataAvailability(admin: string, jobMarket: string, s
 export interface SystemOptions {
   dispute?: Partial<DeployParams["dispute"]>;
   availability?: Partial<DeployParams["availability"]>;
+  /** Randomness source to deploy (e.g. prevrandao, which needs both delays ≥ 64). @default blockhash */
+  randomnessSource?: DeployParams["randomnessSource"];
+  auditDrawDelay?: number;
 }
 
 /** Everything deployed and wired; worker and jurors staked; requester and challengers funded and approved. */
@@ -149,6 +152,8 @@ export function fixtureParams(stakingToken: string, payToken: string, opts: Syst
     minJurorStake: MIN_JUROR_STAKE,
     auditorPenalty: AUDITOR_PENALTY,
     ...TEST_EPOCHS,
+    randomnessSource: opts.randomnessSource ?? p.randomnessSource,
+    auditDrawDelay: opts.auditDrawDelay ?? p.auditDrawDelay,
     dispute: { ...p.dispute, ...opts.dispute },
     availability: { ...p.availability, ...opts.availability },
   };

@@ -20,6 +20,8 @@ export interface UPowMetrics {
   disputesLost: Counter;
   votesCommitted: Counter;
   votesRevealed: Counter;
+  /** Keeper transactions mined (randomness-reveal, randomness-checkpoint, reopen-dispute, da-settle, ...). */
+  keeperActions: Counter<"duty">;
   /** Seconds to replay one sampled step. */
   replaySeconds: Histogram;
   /** Label `endpoint`: the redacted endpoint label (see rpc.ts). */
@@ -60,6 +62,7 @@ export function createMetrics(params: CreateMetricsParameters = {}): UPowMetrics
     disputesLost: counter("disputes_lost_total", "Disputes lost"),
     votesCommitted: counter("votes_committed_total", "Juror votes committed"),
     votesRevealed: counter("votes_revealed_total", "Juror votes revealed"),
+    keeperActions: counter("keeper_actions_total", "Keeper transactions mined, by duty", ["duty"] as const),
     replaySeconds: new Histogram({
       name: prefix + "replay_seconds",
       help: "Seconds to replay one sampled training step",

@@ -69,19 +69,32 @@ export interface VerifierConfig {
   rpcTimeoutMs: number;
   /** pino level. @default info */
   logLevel: string;
+  /** Keeper: checkpoint / reveal / request the seeds of followed draws (docs/randomness.md). @default true */
+  keepRandomness: boolean;
+  /** Keeper: reopen this node's disputes that ended Void (v3 V2.3). @default true */
+  reopenVoided: boolean;
+  /** Keeper: settle answered availability challenges and withdraw DataAvailability credits. @default true */
+  settleAvailability: boolean;
+  /** Challenger: after an Indeterminate ruling, pinpoint again (v3 V9.3, up to 3 steps). @default true */
+  repinpoint: boolean;
+  /** Which randomness source is deployed; `auto` probes the contract. @default auto */
+  randomnessSource: "auto" | "blockhash" | "prevrandao" | "l1origin" | "vrf";
+  /** L1 JSON-RPC URLs (l1origin only): the headers of L1 seed blocks. */
+  l1RpcUrls: string[];
 }
 
 export const DEFAULTS = {
   startBlock: 0, confirmations: 2, txConfirmations: 1, pollIntervalMs: 2000, logChunkSize: 2000, concurrency: 2, maxQueued: 16,
   taskBudgetMs: 600_000, audit: true, challenge: true, callTimeouts: true, appeal: false, unservedGraceMs: 120_000, unservedMinAttempts: 3, deadlineMarginSec: 5, dryRun: false,
   metricsHost: "127.0.0.1", artifactTimeoutMs: 30_000, artifactRetries: 2, rpcTimeoutMs: 10_000, logLevel: "info",
+  keepRandomness: true, reopenVoided: true, settleAvailability: true, repinpoint: true, randomnessSource: "auto",
 } as const;
 
 export type VerifierConfigInput = Partial<VerifierConfig> & Pick<VerifierConfig, "jobMarket" | "auditManager" | "disputeManager" | "dataDir">;
 
 /** Fill defaults and check every value; throws VerifierConfigError naming the field. */
 export function resolveVerifierConfig(input: VerifierConfigInput): VerifierConfig {
-  const c = { rpcUrls: [], ...DEFAULTS, ...stripUndefined(input) } as VerifierConfig;
+  const c = { rpcUrls: [], l1RpcUrls: [], ...DEFAULTS, ...stripUndefined(input) } as VerifierConfig;
   const bad = (field: string, why: string, value?: unknown) => new VerifierConfigError(`config ${field} ${why}`, { details: { field, value: value === undefined ? undefined : String(value) } });
   if (c.rpcUrls.length === 0 && !c.eip1193) throw bad("rpcUrls", "needs at least one RPC URL (--rpc-url or UPOW_RPC_URLS)");
   for (const f of ["jobMarket", "auditManager", "disputeManager"] as const) {
@@ -97,6 +110,7 @@ export function resolveVerifierConfig(input: VerifierConfigInput): VerifierConfi
     if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min) throw bad(f, `must be an integer ≥ ${min}`, v);
   }
   if (c.metricsPort !== undefined && (!Number.isInteger(c.metricsPort) || c.metricsPort < 0 || c.metricsPort > 65535)) throw bad("metricsPort", "must be 0-65535", c.metricsPort);
+  if (!["auto", "blockhash", "prevrandao", "l1origin", "vrf"].includes(c.randomnessSource)) throw bad("randomnessSource", "must be auto, blockhash, prevrandao, l1origin or vrf", c.randomnessSource);
   if (!["trace", "debug", "info", "warn", "error", "fatal", "silent"].includes(c.logLevel)) throw bad("logLevel", "is not a pino level", c.logLevel);
   return { ...c, dataDir: path.resolve(c.dataDir) };
 }
@@ -140,6 +154,12 @@ export function verifierStartCommand(run: (config: VerifierConfig) => Promise<vo
     .addOption(opt("--keystore <file>", "encrypted JSON keystore (used when UPOW_PRIVATE_KEY is unset)", "UPOW_KEYSTORE"))
     .addOption(opt("--password-file <file>", "keystore password file (else UPOW_KEYSTORE_PASSWORD)", "UPOW_PASSWORD_FILE"))
     .addOption(opt("--log-level <level>", "pino log level", "UPOW_LOG_LEVEL"))
+    .addOption(opt("--no-keep-randomness", "do not checkpoint/reveal/request draw seeds (keeper)", "UPOW_NO_KEEP_RANDOMNESS"))
+    .addOption(opt("--no-reopen-voided", "do not reopen this node's voided disputes (keeper)", "UPOW_NO_REOPEN_VOIDED"))
+    .addOption(opt("--no-settle-availability", "do not settle availability challenges or withdraw their credits (keeper)", "UPOW_NO_SETTLE_AVAILABILITY"))
+    .addOption(opt("--no-repinpoint", "do not pinpoint again after an Indeterminate ruling", "UPOW_NO_REPINPOINT"))
+    .addOption(opt("--randomness-source <source>", "auto (probe the contract), blockhash, prevrandao, l1origin or vrf", "UPOW_RANDOMNESS_SOURCE"))
+    .addOption(opt("--l1-rpc-url <url...>", "L1 JSON-RPC URL(s) for L1 seed headers (l1origin)", "UPOW_L1_RPC_URLS").argParser((v: string, prev?: string[]) => [...(prev ?? []), ...v.split(",").filter(Boolean)]))
     .action(async (o: Record<string, unknown>) => {
       const config = resolveVerifierConfig({
         rpcUrls: o.rpcUrl as string[] | undefined,
@@ -167,6 +187,12 @@ export function verifierStartCommand(run: (config: VerifierConfig) => Promise<vo
         keystore: o.keystore as string | undefined,
         passwordFile: o.passwordFile as string | undefined,
         logLevel: o.logLevel as string | undefined,
+        keepRandomness: o.keepRandomness as boolean | undefined,
+        reopenVoided: o.reopenVoided as boolean | undefined,
+        settleAvailability: o.settleAvailability as boolean | undefined,
+        repinpoint: o.repinpoint as boolean | undefined,
+        randomnessSource: o.randomnessSource as VerifierConfig["randomnessSource"] | undefined,
+        l1RpcUrls: o.l1RpcUrl as string[] | undefined,
       });
       await run(config);
     });

@@ -26,6 +26,8 @@ import { Monitor } from "./monitor/monitor";
 import type { PlayerContext, Tick } from "./player/context";
 import { DisputePlayer } from "./player/disputePlayer";
 import { JobPlayer } from "./player/jobPlayer";
+import { Keeper } from "./keeper/keeper";
+import { detectRandomnessSource } from "./keeper/source";
 import { DaemonRecords } from "./records";
 import { Responder } from "./responder/responder";
 import { Scheduler } from "./scheduler/scheduler";
@@ -105,7 +107,7 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
       runners: options.runners ?? onnxRunnerFactory,
       settings: options.settings ?? [{ threads: 1, optLevel: "all" }, { threads: 2, optLevel: "basic" }],
       jobPolicy: { audit: config.audit, challenge: config.challenge, callTimeouts: config.callTimeouts, deadlineMarginSec: BigInt(config.deadlineMarginSec) },
-      disputePolicy: { callTimeouts: config.callTimeouts, deadlineMarginSec: BigInt(config.deadlineMarginSec), appeal: config.appeal },
+      disputePolicy: { callTimeouts: config.callTimeouts, deadlineMarginSec: BigInt(config.deadlineMarginSec), appeal: config.appeal, repinpoint: config.repinpoint },
       taskBudgetMs: config.taskBudgetMs,
       unserved: { graceMs: config.unservedGraceMs, minAttempts: config.unservedMinAttempts },
       logger: log,
@@ -117,6 +119,24 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
       interfaces: { jobMarket: jobMarket.interface, auditManager: auditManager.interface, disputeManager: disputeManager.interface },
       startBlock: config.startBlock, confirmations: config.confirmations, chunkSize: config.logChunkSize, logger: log, metrics,
     });
+
+    const source = config.randomnessSource !== "auto"
+      ? config.randomnessSource
+      : await startupRetry(signal, log, "randomness source", () => detectRandomnessSource(randomnessAddress, provider));
+    let l1: ReturnType<typeof createProvider> | undefined;
+    if (config.l1RpcUrls.length > 0) {
+      const p = createProvider({ urls: config.l1RpcUrls, timeoutMs: config.rpcTimeoutMs, logger: log.child({ rpc: "l1" }), pollingIntervalMs: config.pollIntervalMs });
+      cleanup.unshift(() => p.destroy());
+      l1 = p;
+    }
+    const keeper = new Keeper({
+      me, provider, l1, kv: journal.kv, records, responder: ctx.responder, jobMarket, auditManager, disputeManager, stakeManager, dataAvailability,
+      addresses: { dataAvailability: dataAvailabilityAddress, disputeManager: config.disputeManager },
+      randomness: { address: randomnessAddress, source },
+      duties: { randomness: config.keepRandomness, reopen: config.reopenVoided, settle: config.settleAvailability },
+      startBlock: config.startBlock, confirmations: config.confirmations, chunkSize: config.logChunkSize, logger: log, metrics,
+    });
+    log.info({ randomnessSource: source, keeper: { randomness: config.keepRandomness, reopen: config.reopenVoided, settle: config.settleAvailability } }, "keeper configured");
 
     let lastTickAt = 0;
     let lastBlock = -1;
@@ -139,6 +159,8 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
       try {
         const tick = await monitor.poll();
         if (tick && !signal.aborted) {
+          // Before the players: a reveal lets this tick's draw run; a voided dispute is seen before its player is dropped.
+          await keeper.tick(tick);
           await actAll(records.followedJobs(), jobPlayers, (id) => new JobPlayer(ctx, id), tick, (id) => records.unfollowJob(id), log, signal);
           await actAll(records.followedDisputes(), disputePlayers, (id) => new DisputePlayer(ctx, id), tick, (id) => records.unfollowDispute(id), log, signal);
           await withdrawCredits(ctx, tick, log).catch((err: unknown) => log.warn({ err: collectErrorText(err) }, "credit withdrawal failed; retrying later"));

@@ -83,6 +83,16 @@ export class Monitor {
           this.#p.logger.info({ disputeId: String(a.disputeId), event: parsed.name }, "dispute: following");
         }
         return;
+      case "DisputeReopened": {
+        // A voided dispute's interval under a new id (v3 V2.3): followed like the old one (its
+        // DisputeOpened comes too); the challenger's located step carries over, no second replay.
+        const id = a.disputeId as bigint;
+        const voided = a.voidedDisputeId as bigint;
+        const located = records.locate(voided);
+        if (located !== undefined && records.locate(id) === undefined) records.putLocate(id, located);
+        if (records.followDispute(id)) this.#p.logger.info({ disputeId: String(id), voided: String(voided) }, "reopened dispute: following");
+        return;
+      }
       default:
         return;
     }

@@ -23,7 +23,7 @@ export type AuditManagerView = Pick<
 >;
 export type DisputeManagerView = Pick<
   DisputeManager,
-  "getDispute" | "getRound" | "getVote" | "disputeOf" | "credits" | "params" | "interface" | "filters" | "queryFilter" | "getAddress"
+  "getDispute" | "getRound" | "getVote" | "disputeOf" | "stepJudged" | "credits" | "params" | "interface" | "filters" | "queryFilter" | "getAddress"
 >;
 export type DataAvailabilityView = Pick<
   DataAvailability, "getChallenge" | "stepLeaf" | "params" | "interface" | "filters" | "queryFilter" | "getAddress"

@@ -9,6 +9,7 @@ import { UPowError } from "../../errors";
 import { judgeStep } from "../check/judge";
 import { locateFaultyStep } from "../check/locate";
 import { SchedulerBusyError, VoteRecordError } from "../errors";
+import { pinpointKey } from "../keeper/decide";
 import { solveDispute } from "../solver/disputeSolver";
 import { ChunkStatus, Phase, type DisputeAction, type DisputeFacts } from "../solver/types";
 import { loadJobMaterials, type PlayerContext, type Tick } from "./context";
@@ -91,6 +92,12 @@ export class DisputePlayer {
       belief = d.challenger.toLowerCase() === me.toLowerCase() ? "fault" : this.#jurorBelief(round);
     }
     const isChallenger = d.challenger.toLowerCase() === me.toLowerCase();
+    const pinpoints = Number(d.pinpoints);
+    const located = records.locate(id);
+    // A re-pinpoint (v3 V9.3) of a step another dispute of the job judged honest would revert.
+    const locatedJudged = isChallenger && phase === Phase.Pinpointing && pinpoints > 0 && located?.kind === "found" && job !== undefined
+      ? await disputeManager.stepJudged(d.jobId, BigInt(this.#interval) * job.checkpointInterval + BigInt(located.localStep), bt)
+      : false;
     if (isChallenger && this.#boundary === undefined && phase !== Phase.None && phase !== Phase.Closed) await this.#findBoundary();
     const chunks = [];
     for (const cid of records.chunkChallenges(id)) {
@@ -126,6 +133,8 @@ export class DisputePlayer {
       appeals: Number(d.appeals),
       maxAppeals,
       belief,
+      pinpoints,
+      locatedJudged,
     };
   }
 
@@ -169,7 +178,7 @@ export class DisputePlayer {
         const { index } = await loadJobMaterials(this.ctx, this.#jobId);
         const a = stepProof(index, this.#interval, action.localStep);
         const b = stepProof(index, this.#interval, action.localStep + 1);
-        await call(`pinpoint:${id}`, "pinpoint", dm.encodeFunctionData("pinpoint", [
+        await call(pinpointKey(id, facts.pinpoints ?? 0), "pinpoint", dm.encodeFunctionData("pinpoint", [
           id, action.localStep, { stateHash: a.stateHash, proof: a.proof }, { stateHash: b.stateHash, proof: b.proof },
         ]));
         return;

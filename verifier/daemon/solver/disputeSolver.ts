@@ -2,6 +2,7 @@
  * Pure decision for one dispute, from the point of view of this node (challenger, juror, or a
  * bystander that moves timeouts on): facts in, actions out.
  */
+import { mayPinpoint } from "../keeper/decide";
 import { ChunkStatus, JobStatus, Phase, Ruling, type DisputeAction, type DisputeFacts, type DisputePolicy } from "./types";
 
 export function solveDispute(f: DisputeFacts, policy: DisputePolicy): DisputeAction[] {
@@ -33,7 +34,8 @@ export function solveDispute(f: DisputeFacts, policy: DisputePolicy): DisputeAct
         if (f.locate === undefined) {
           if (!f.locating) actions.push({ type: "locate" });
         } else if (f.locate.kind === "found") {
-          if (f.now + policy.deadlineMarginSec <= f.deadline) actions.push({ type: "pinpoint", localStep: f.locate.localStep });
+          const may = mayPinpoint(f.pinpoints ?? 0, f.locatedJudged ?? false, policy.repinpoint ?? true);
+          if (may && f.now + policy.deadlineMarginSec <= f.deadline) actions.push({ type: "pinpoint", localStep: f.locate.localStep });
         } else if (f.locate.kind === "unavailable") {
           const open = f.chunks.some((c) => c.status === ChunkStatus.Open || c.status === ChunkStatus.TimedOut);
           if (!open) actions.push({ type: "challengeChunk", leafIndex: f.locate.leafIndex, chunkIndex: f.locate.chunkIndex });

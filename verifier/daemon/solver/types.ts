@@ -145,6 +145,10 @@ export interface DisputeFacts {
    * revealed juror vote (WorkerFault → fault, WorkerHonest → honest); undefined when it has no view.
    */
   belief: "fault" | "honest" | undefined;
+  /** Steps pinpointed so far in this dispute (v3 V9.3: ≤ 3). @default 0 */
+  pinpoints?: number;
+  /** The located faulty step was judged honest in another dispute of the job (it cannot be pinpointed). */
+  locatedJudged?: boolean;
 }
 
 export interface DisputePolicy {
@@ -152,6 +156,8 @@ export interface DisputePolicy {
   deadlineMarginSec: bigint;
   /** Appeal (paying `appealBond`) a ruling against this node's belief when it is a party. @default false */
   appeal: boolean;
+  /** After an Indeterminate ruling, pinpoint again (v3 V9.3). @default true */
+  repinpoint?: boolean;
 }
 
 export type DisputeAction =
