@@ -11,11 +11,12 @@ import { signStateRequest, STATE_REQUEST_HEADERS, parseStatePath, statePath, typ
 import { StateAccess, type StateAccessChain } from "../../../verifier/worker/stateAccess";
 
 const domain: StateRequestDomain = { chainId: 31337n, jobMarket: "0x00000000000000000000000000000000000000aa" };
-const worker = Wallet.createRandom();
-const auditor = Wallet.createRandom();
-const challenger = Wallet.createRandom();
-const juror = Wallet.createRandom();
-const stranger = Wallet.createRandom();
+const key = () => new Wallet(Wallet.createRandom().privateKey);
+const worker = key();
+const auditor = key();
+const challenger = key();
+const juror = key();
+const stranger = key();
 const JOB = 5n;
 const NOW = 1_000_000n;
 const COMMITMENT = ethers.id("commitment");
