@@ -8,6 +8,7 @@ import { Command, Option } from "commander";
 import { isAddress } from "ethers";
 import type { Eip1193Provider } from "../chain/rpc";
 import { VerifierConfigError } from "./errors";
+import { DEFAULT_SINGLE_STEPS } from "./audit/steps";
 
 export interface VerifierConfig {
   /** JSON-RPC URLs, tried in order with fallback. */
@@ -47,6 +48,10 @@ export interface VerifierConfig {
   unservedGraceMs: number;
   /** ...and over at least this many audit attempts. @default 3 */
   unservedMinAttempts: number;
+  /** Single steps checked per sampled interval, chosen from the audit seed (v3 V7.2). @default 2 (DEFAULT_SINGLE_STEPS) */
+  singleSteps: number;
+  /** Lifetime of this node's signed state requests to workers (V7.1), seconds. @default 300 */
+  stateRequestTtlSec: number;
   /** Do not start a step within this many seconds of its deadline. @default 5 */
   deadlineMarginSec: number;
   /** Simulate and log transactions, send none. @default false */
@@ -85,7 +90,7 @@ export interface VerifierConfig {
 
 export const DEFAULTS = {
   startBlock: 0, confirmations: 2, txConfirmations: 1, pollIntervalMs: 2000, logChunkSize: 2000, concurrency: 2, maxQueued: 16,
-  taskBudgetMs: 600_000, audit: true, challenge: true, callTimeouts: true, appeal: false, unservedGraceMs: 120_000, unservedMinAttempts: 3, deadlineMarginSec: 5, dryRun: false,
+  taskBudgetMs: 600_000, audit: true, challenge: true, callTimeouts: true, appeal: false, unservedGraceMs: 120_000, unservedMinAttempts: 3, singleSteps: DEFAULT_SINGLE_STEPS, stateRequestTtlSec: 300, deadlineMarginSec: 5, dryRun: false,
   metricsHost: "127.0.0.1", artifactTimeoutMs: 30_000, artifactRetries: 2, rpcTimeoutMs: 10_000, logLevel: "info",
   keepRandomness: true, reopenVoided: true, settleAvailability: true, repinpoint: true, randomnessSource: "auto",
 } as const;
@@ -103,7 +108,7 @@ export function resolveVerifierConfig(input: VerifierConfigInput): VerifierConfi
   if (!c.dataDir) throw bad("dataDir", "is required");
   const ints: [keyof VerifierConfig, number][] = [
     ["startBlock", 0], ["confirmations", 0], ["txConfirmations", 1], ["pollIntervalMs", 1], ["logChunkSize", 1], ["concurrency", 1],
-    ["maxQueued", 0], ["taskBudgetMs", 1], ["unservedGraceMs", 0], ["unservedMinAttempts", 1], ["deadlineMarginSec", 0], ["artifactTimeoutMs", 1], ["artifactRetries", 0], ["rpcTimeoutMs", 1],
+    ["maxQueued", 0], ["taskBudgetMs", 1], ["unservedGraceMs", 0], ["unservedMinAttempts", 1], ["singleSteps", 0], ["stateRequestTtlSec", 1], ["deadlineMarginSec", 0], ["artifactTimeoutMs", 1], ["artifactRetries", 0], ["rpcTimeoutMs", 1],
   ];
   for (const [f, min] of ints) {
     const v = c[f];
@@ -147,6 +152,8 @@ export function verifierStartCommand(run: (config: VerifierConfig) => Promise<vo
     .addOption(opt("--appeal", "appeal (paying the appeal bond) a ruling against this node's challenge", "UPOW_APPEAL"))
     .addOption(opt("--unserved-grace-ms <ms>", `retry unfetchable sampled artifacts this long before challenging (default ${DEFAULTS.unservedGraceMs})`, "UPOW_UNSERVED_GRACE_MS").argParser(int))
     .addOption(opt("--unserved-min-attempts <n>", `...and over at least this many audit attempts (default ${DEFAULTS.unservedMinAttempts})`, "UPOW_UNSERVED_MIN_ATTEMPTS").argParser(int))
+    .addOption(opt("--single-steps <u>", `single steps checked per sampled interval, besides its k-step replay (default ${DEFAULTS.singleSteps})`, "UPOW_SINGLE_STEPS").argParser(int))
+    .addOption(opt("--state-request-ttl <s>", `lifetime of signed state requests to workers, seconds (default ${DEFAULTS.stateRequestTtlSec})`, "UPOW_STATE_REQUEST_TTL").argParser(int))
     .addOption(opt("--log-chunk-size <n>", `getLogs block range per call during backfill (default ${DEFAULTS.logChunkSize})`, "UPOW_LOG_CHUNK_SIZE").argParser(int))
     .addOption(opt("--dry-run", "simulate and log transactions, send none", "UPOW_DRY_RUN"))
     .addOption(opt("--metrics-port <port>", "serve /metrics and /healthz on this port", "UPOW_METRICS_PORT").argParser(int))
@@ -181,6 +188,8 @@ export function verifierStartCommand(run: (config: VerifierConfig) => Promise<vo
         appeal: o.appeal === true,
         unservedGraceMs: o.unservedGraceMs as number | undefined,
         unservedMinAttempts: o.unservedMinAttempts as number | undefined,
+        singleSteps: o.singleSteps as number | undefined,
+        stateRequestTtlSec: o.stateRequestTtl as number | undefined,
         logChunkSize: o.logChunkSize as number | undefined,
         metricsPort: o.metricsPort as number | undefined,
         metricsHost: o.metricsHost as string | undefined,

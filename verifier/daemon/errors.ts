@@ -61,3 +61,15 @@ export class JobSpecError extends VerifierDaemonError {
 export class VoteRecordError extends VerifierDaemonError {
   override readonly name: string = "VoteRecordError";
 }
+
+/**
+ * The worker refused our signed request for a step state (V7.1) because of who we are or what we
+ * asked: a bad or expired signature (401), not a party of the job (403), over the quota (429).
+ * Not evidence against the worker: the state is not ours to see.
+ */
+export class StateRequestRefusedError extends VerifierDaemonError {
+  override readonly name: string = "StateRequestRefusedError";
+  constructor(shortMessage: string, readonly status: number, details?: Record<string, unknown>) {
+    super(shortMessage, { details: { status, ...details } });
+  }
+}

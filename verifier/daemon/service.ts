@@ -110,6 +110,11 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
       disputePolicy: { callTimeouts: config.callTimeouts, deadlineMarginSec: BigInt(config.deadlineMarginSec), appeal: config.appeal, repinpoint: config.repinpoint },
       taskBudgetMs: config.taskBudgetMs,
       unserved: { graceMs: config.unservedGraceMs, minAttempts: config.unservedMinAttempts },
+      singleSteps: config.singleSteps,
+      stateRequests: {
+        signer, domain: { chainId: (await provider.getNetwork()).chainId, jobMarket: config.jobMarket }, ttlSec: config.stateRequestTtlSec,
+        now: async () => BigInt((await provider.getBlock("latest"))?.timestamp ?? Math.floor(Date.now() / 1000)),
+      },
       logger: log,
       metrics,
     };

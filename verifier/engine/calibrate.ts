@@ -68,8 +68,34 @@ export interface CalibrationFloors {
   readonly deltaKUlp: number;
 }
 
-/** Governance-style floors: δ_ulp ≈ 8 float32 ulps of the tensor norm; δ_upd 0.1% of the update. */
-export const DEFAULT_FLOORS: CalibrationFloors = { deltaUpd: 1e-3, deltaUlp: 1e-6, deltaKUpd: 1e-2, deltaKUlp: 1e-5 };
+/**
+ * The pinned δ_k procedure (v3 V7.3, docs/tolerance.md "Calibrating δ_k"). Inputs: the job's graph,
+ * initial state, batches and hyperparameters. Settings: the CPU reference (1 thread, all graph
+ * optimisations) against every other CPU setting of availableSettings() and every GPU EP that runs
+ * (skipped ones are reported). Measured: `states` start states `spacing` steps apart along the
+ * reference trajectory, from each one interval of the job's `k` steps per setting. Rule:
+ * δ_k_ulp = its floor; δ_k_upd = max(floor, factor · worst over settings, start states and float
+ * tensors of (‖a_T − b_T‖ − δ_k_ulp·‖a_T‖)⁺ / ‖a_T − S_T‖). A change of any number is a new version.
+ */
+export const DELTA_K_PROCEDURE = {
+  version: "upow.delta-k/1",
+  states: 3,
+  spacing: 100,
+  factor: 10,
+  /**
+   * Floors: twice the single-step floors. Measured honest CPU interval drift is ≈ 1e-6 of the
+   * interval's update (docs/engine.md), so 10× it is far below; the floor binds. It is not lower
+   * because audits also face other kernel implementations, whose single-step drift already reaches
+   * ≈ δ_upd (docs/tolerance.md, CPU ↔ WebGPU), and a manifest may not set δ_k below δ_upd. Five
+   * times tighter than v2's 1e-2/1e-5: gradients from fp16-rounded operands, measured at interval
+   * ratio 0.25–0.37 under v2's δ_k, scale to ≈ 1.2–1.8 here (not measured again; the audit's
+   * single-step check, V7.2, is what catches them: ratio ≈ 7).
+   */
+  floors: { deltaKUpd: 2e-3, deltaKUlp: 2e-6 },
+} as const;
+
+/** Governance-style floors: δ_ulp ≈ 8 float32 ulps of the tensor norm; δ_upd 0.1% of the update; δ_k per DELTA_K_PROCEDURE. */
+export const DEFAULT_FLOORS: CalibrationFloors = { deltaUpd: 1e-3, deltaUlp: 1e-6, ...DELTA_K_PROCEDURE.floors };
 
 export interface CalibrateParameters {
   readonly graph: Uint8Array;
@@ -84,7 +110,7 @@ export interface CalibrateParameters {
   readonly batchesPerState?: number;
   /** Interval length for the k-step measurement. @default 4 */
   readonly k?: number;
-  /** Safety factor over the worst observed drift. @default 10 */
+  /** Safety factor over the worst observed drift. @default DELTA_K_PROCEDURE.factor (10) */
   readonly factor?: number;
   readonly floors?: Partial<CalibrationFloors>;
   /** Settings to compare; the first is the reference. @default availableSettings() */
@@ -117,6 +143,8 @@ export interface CheatMeasurement {
 }
 
 export interface CalibrationReport {
+  /** DELTA_K_PROCEDURE.version: which pinned rule produced `recommended`. */
+  readonly procedure: string;
   readonly reference: string;
   readonly settings: readonly string[];
   readonly skippedSettings: readonly SkippedSetting[];
@@ -134,7 +162,7 @@ export async function calibrate(p: CalibrateParameters): Promise<CalibrationRepo
   const spacing = p.spacing ?? 5;
   const perState = p.batchesPerState ?? 2;
   const k = p.k ?? 4;
-  const factor = p.factor ?? 10;
+  const factor = p.factor ?? DELTA_K_PROCEDURE.factor;
   const floors: CalibrationFloors = { ...DEFAULT_FLOORS, ...p.floors };
   for (const [name, v] of Object.entries({ states: nStates, spacing, batchesPerState: perState, k })) {
     if (!Number.isSafeInteger(v) || v < 1) throw new TrainerError(`${name} must be a positive integer`, { details: { [name]: v } });
@@ -237,6 +265,7 @@ export async function calibrate(p: CalibrateParameters): Promise<CalibrationRepo
       tick();
     }
     return {
+      procedure: DELTA_K_PROCEDURE.version,
       reference: runners[0]!.setting.label,
       settings: alts.map((a) => a.setting.label),
       skippedSettings: skipped,

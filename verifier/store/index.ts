@@ -2,7 +2,7 @@
 export * from "./errors";
 export { ARTIFACT_HASH_PATTERN, assertArtifactHash, isArtifactHash, sha256Hex, toArtifactHash } from "./hash";
 export { ArtifactWriter, LocalStore, type ArtifactWriterOptions, type PutOptions } from "./localStore";
-export { startStoreServer, type StartStoreServerParameters, type StoreServerHandle } from "./server";
+export { startStoreServer, type StartStoreServerParameters, type StateRequestHandler, type StoreServerHandle } from "./server";
 export { fetchArtifact, type FetchArtifactParameters, type FetchArtifactReturnType } from "./fetchArtifact";
 export { serveStoreCommand, type ServeStoreCommandOptions } from "./serveCommand";
 export { backoffDelay, isRetryable } from "./retry";

@@ -1,10 +1,11 @@
 /**
- * Read-only HTTP server for a LocalStore: `GET|HEAD /artifacts/<sha256>` and `GET|HEAD /healthz`.
+ * Read-only HTTP server for a LocalStore: `GET|HEAD /artifacts/<sha256>` and `GET|HEAD /healthz`;
+ * with a `states` handler also `GET /states/<jobId>/<step>` (signed step-state requests, v3 V7.1).
  * The path is matched raw (never decoded or normalised), so anything that is not exactly 64
  * lowercase hex after `/artifacts/` (`..`, `%2e%2e`, slashes, query tricks) is a 400 and can never
  * name a file outside the store.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { open } from "node:fs/promises";
 import { pipeline } from "node:stream/promises";
@@ -12,6 +13,12 @@ import { InvalidStoreOptionError } from "./errors";
 import { isArtifactHash } from "./hash";
 import { isErrno, type LocalStore } from "./localStore";
 import { silentLogger, type Logger } from "./logger";
+import { parseStatePath } from "../protocol/stateRequest";
+
+/** Answers one signed state request: the state's bytes, or a status and why not. */
+export type StateRequestHandler = (
+  jobId: bigint, step: number, headers: IncomingHttpHeaders,
+) => Promise<{ status: 200; bytes: Uint8Array } | { status: number; error: string }>;
 
 export interface StartStoreServerParameters {
   store: LocalStore;
@@ -21,6 +28,8 @@ export interface StartStoreServerParameters {
   port?: number;
   /** @default silent */
   logger?: Logger;
+  /** Serves `GET /states/<jobId>/<step>`; absent: that route is a 404 like any unknown one. */
+  states?: StateRequestHandler;
 }
 
 export interface StoreServerHandle {
@@ -32,6 +41,7 @@ export interface StoreServerHandle {
 }
 
 const ARTIFACT_PREFIX = "/artifacts/";
+const STATES_PREFIX = "/states/";
 
 export async function startStoreServer(params: StartStoreServerParameters): Promise<StoreServerHandle> {
   const host = params.host ?? "127.0.0.1";
@@ -41,7 +51,7 @@ export async function startStoreServer(params: StartStoreServerParameters): Prom
   }
   const logger = (params.logger ?? silentLogger()).child({ component: "store-server" });
   const server = createServer((req, res) => {
-    handle(params.store, logger, req, res).catch((error: unknown) => {
+    handle(params, logger, req, res).catch((error: unknown) => {
       logger.error({ err: error, url: req.url }, "store request failed");
       if (!res.headersSent) sendJson(res, 500, { error: "internal error" });
       else res.destroy();
@@ -63,7 +73,8 @@ export async function startStoreServer(params: StartStoreServerParameters): Prom
   };
 }
 
-async function handle(store: LocalStore, logger: Logger, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(params: StartStoreServerParameters, logger: Logger, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const store = params.store;
   const rawUrl = req.url ?? "";
   const queryAt = rawUrl.indexOf("?");
   const path = queryAt === -1 ? rawUrl : rawUrl.slice(0, queryAt);
@@ -73,6 +84,7 @@ async function handle(store: LocalStore, logger: Logger, req: IncomingMessage, r
     if (method !== "GET" && method !== "HEAD") return methodNotAllowed(res);
     return sendJson(res, 200, { status: "ok" }, method === "HEAD");
   }
+  if (params.states && path.startsWith(STATES_PREFIX)) return handleState(params.states, logger, path, req, res);
   if (!path.startsWith(ARTIFACT_PREFIX)) return sendJson(res, 404, { error: "no such route" });
   if (method !== "GET" && method !== "HEAD") return methodNotAllowed(res);
   const hash = path.slice(ARTIFACT_PREFIX.length);
@@ -122,6 +134,26 @@ async function handle(store: LocalStore, logger: Logger, req: IncomingMessage, r
   } finally {
     await file.close();
   }
+}
+
+async function handleState(states: StateRequestHandler, logger: Logger, path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (req.method !== "GET") {
+    res.setHeader("Allow", "GET");
+    return sendJson(res, 405, { error: "method not allowed" });
+  }
+  const at = parseStatePath(path);
+  if (!at) return sendJson(res, 400, { error: "state path must be /states/<jobId>/<step> in decimal" });
+  const answer = await states(at.jobId, at.step, req.headers);
+  if (answer.status !== 200 || !("bytes" in answer)) {
+    logger.info({ jobId: at.jobId.toString(), step: at.step, status: answer.status, remote: req.socket.remoteAddress }, "state request refused");
+    return sendJson(res, answer.status, { error: "error" in answer ? answer.error : "refused" });
+  }
+  res.writeHead(200, {
+    "Content-Type": "application/octet-stream", "Content-Length": String(answer.bytes.byteLength),
+    // Per requester and quota-counted: no shared cache may answer someone else with it.
+    "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff",
+  });
+  res.end(Buffer.from(answer.bytes.buffer, answer.bytes.byteOffset, answer.bytes.byteLength));
 }
 
 function methodNotAllowed(res: ServerResponse): void {

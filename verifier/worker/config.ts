@@ -61,6 +61,10 @@ export interface WorkerConfig {
   readonly deadlineMarginSec: number;
   /** Publish every step state at submission (`eager`) or only those of a disputed interval. */
   readonly publishSteps: "eager" | "on-dispute";
+  /** Distinct step states one auditor/challenger/juror may fetch per job by signed request (v3 V7.1). */
+  readonly stateQuota: number;
+  /** Longest lifetime (expiry − chain time) of a signed state request accepted, seconds. */
+  readonly stateRequestMaxTtlSec: number;
   /** Decide and log, send nothing. */
   readonly dryRun: boolean;
   /** Adversarial mode for tests and the demo; null = honest. */
@@ -87,6 +91,10 @@ export const WORKER_DEFAULTS = {
   startBlock: 0,
   deadlineMarginSec: 30,
   publishSteps: "eager" as const,
+  // An audit asks 2u states per sampled interval (u = 2 by default) and a dispute the interval's k+1:
+  // 256 covers both for k ≤ 128 with room, and bounds what one staked account can make us replay.
+  stateQuota: 256,
+  stateRequestMaxTtlSec: 3_600,
   dryRun: false,
   logLevel: "info",
   metricsHost: "127.0.0.1",
@@ -106,6 +114,7 @@ export function workerConfig(input: WorkerConfigInput): WorkerConfig {
   for (const [name, v, min] of [
     ["confirmations", c.confirmations, 0], ["pollIntervalMs", c.pollIntervalMs, 1], ["threads", c.threads, 1],
     ["storePort", c.storePort, 0], ["startBlock", c.startBlock, 0], ["deadlineMarginSec", c.deadlineMarginSec, 0],
+    ["stateQuota", c.stateQuota, 0], ["stateRequestMaxTtlSec", c.stateRequestMaxTtlSec, 1],
   ] as const) {
     if (!Number.isSafeInteger(v) || v < min) throw new WorkerConfigError(`${name} must be an integer ≥ ${min}`, { details: { [name]: v } });
   }
@@ -184,6 +193,8 @@ export function addWorkerOptions(cmd: Command): Command {
     .addOption(new Option("--poll-interval <ms>", "chain polling interval").argParser(intArg("--poll-interval")).default(WORKER_DEFAULTS.pollIntervalMs))
     .addOption(new Option("--start-block <n>", "first block to scan").argParser(intArg("--start-block")).default(0))
     .addOption(new Option("--publish-steps <when>", "publish every step state at submission or only for disputed intervals").choices(["eager", "on-dispute"]).default("eager"))
+    .addOption(new Option("--state-quota <n>", "step states one auditor/challenger/juror may fetch per job by signed request").argParser(intArg("--state-quota")).default(WORKER_DEFAULTS.stateQuota))
+    .addOption(new Option("--state-request-max-ttl <s>", "longest accepted lifetime of a signed state request, seconds").argParser(intArg("--state-request-max-ttl")).default(WORKER_DEFAULTS.stateRequestMaxTtlSec))
     .addOption(new Option("--dry-run", "decide and log; send no transaction").default(false))
     .addOption(new Option("--cheat <mode>", "ADVERSARIAL, for tests/demos only: skip=<fraction> | noise=<magnitude> | withhold"))
     .addOption(env(new Option("--log-level <level>", "pino log level").default("info"), "UPOW_LOG_LEVEL"))
@@ -216,6 +227,8 @@ export interface WorkerCliOptions {
   pollInterval: number;
   startBlock: number;
   publishSteps: "eager" | "on-dispute";
+  stateQuota: number;
+  stateRequestMaxTtl: number;
   dryRun: boolean;
   cheat?: string;
   logLevel: string;
@@ -281,6 +294,8 @@ export function configFromCli(o: WorkerCliOptions): WorkerConfig {
     pollIntervalMs: o.pollInterval,
     startBlock: o.startBlock,
     publishSteps: o.publishSteps,
+    stateQuota: o.stateQuota,
+    stateRequestMaxTtlSec: o.stateRequestMaxTtl,
     dryRun: o.dryRun,
     cheat: o.cheat ? parseCheatMode(o.cheat) : null,
     logLevel: o.logLevel,

@@ -9,7 +9,7 @@ import { mkdir } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import pino, { type Logger } from "pino";
 import type { Provider } from "ethers";
-import { DataAvailability__factory, DisputeManager__factory, JobMarket__factory, StakeManager__factory } from "../../typechain-types";
+import { AuditManager__factory, DataAvailability__factory, DisputeManager__factory, JobMarket__factory, StakeManager__factory } from "../../typechain-types";
 import type { DataAvailability, DisputeManager, JobMarket } from "../../typechain-types";
 import { acquireInstanceLock } from "../chain/instance-lock";
 import { Journal } from "../chain/journal";
@@ -18,7 +18,7 @@ import { startMetricsServer, type MetricsServer } from "../chain/metrics";
 import { createProvider } from "../chain/rpc";
 import { TxSender, TxSimulationError, TxRevertedError, type SendResult } from "../chain/tx-sender";
 import { UPowError } from "../errors";
-import { LocalStore, startStoreServer, type StoreServerHandle } from "../store";
+import { LocalStore, startStoreServer, type StateRequestHandler, type StoreServerHandle } from "../store";
 import { checkpointProof, parseResultIndex, resultUri, stepRangeProof, type ResultIndex } from "../protocol/resultIndex";
 import type { WorkerConfig } from "./config";
 import { decide, type ChainJobView } from "./decider";
@@ -27,6 +27,8 @@ import { Monitor } from "./monitor";
 import { prepareJob, PrepareJobError, type PreparedJob } from "./prepare";
 import { Responder } from "./responder";
 import { locateFile, provenChunk, serveInterval } from "./states";
+import { StateAccess } from "./stateAccess";
+import { contractStateAccessChain, stateRequestHandler } from "./stateServer";
 import { publishStates, trainJob } from "./trainer";
 import { WorkerState, type JobRecord } from "./workerState";
 
@@ -83,7 +85,12 @@ export async function runWorker(config: WorkerConfig, options: RunWorkerOptions)
     });
     await sender.start();
     const store = await LocalStore.open(path.join(config.dataDir, "store"));
-    server = await startStoreServer({ store, host: config.storeHost, port: config.storePort, logger });
+    // Signed step-state requests (V7.1) need the job player, built below; until then they wait.
+    let states: StateRequestHandler | null = null;
+    server = await startStoreServer({
+      store, host: config.storeHost, port: config.storePort, logger,
+      states: (jobId, step, headers) => (states ? states(jobId, step, headers) : Promise.resolve({ status: 503, error: "worker is starting" })),
+    });
     const publicBaseUrl = config.publicBaseUrl ?? server.url;
     logger.info({ address, storeUrl: server.url, publicBaseUrl, dryRun: config.dryRun, cheat: config.cheat }, "worker started");
     if (config.cheat) logger.warn({ cheat: config.cheat }, "ADVERSARIAL MODE: this worker cheats on purpose (tests/demo only)");
@@ -116,6 +123,22 @@ export async function runWorker(config: WorkerConfig, options: RunWorkerOptions)
       config, provider, metrics, jobMarket, disputeManager, dataAvailability, stakeManager: config.stakeManager ?? null, address, state, store, publicBaseUrl,
       responder: new Responder(sender, jmRef, daRef), logger, signal: options.signal,
       ...(options.onTrainingProgress ? { onTrainingProgress: options.onTrainingProgress } : {}),
+    });
+
+    const latest = async (): Promise<bigint> => BigInt((await provider.getBlock("latest"))?.timestamp ?? Math.floor(Date.now() / 1000));
+    states = stateRequestHandler({
+      access: new StateAccess({
+        chain: contractStateAccessChain({
+          jobMarket, auditManager: AuditManager__factory.connect(await jobMarket.auditManager(), provider), disputeManager, now: latest,
+        }),
+        domain: { chainId: (await provider.getNetwork()).chainId, jobMarket: config.jobMarket },
+        policy: { quota: config.stateQuota, maxTtlSec: config.stateRequestMaxTtlSec },
+        worker: address,
+        kv: journal.kv,
+      }),
+      stateBytes: (jobId, step) => player.stateBytes(jobId.toString(), step),
+      withhold: config.cheat?.kind === "withhold",
+      logger,
     });
 
     while (!options.signal.aborted) {
@@ -381,6 +404,24 @@ class JobPlayer {
     const index = parseResultIndex(await this.p.store.get(rec.indexAddress));
     this.indexes.set(jobId, index);
     return index;
+  }
+
+  /** The committed bytes of S_step (V7.1): from the store, else the interval is served (copied or regenerated). */
+  async stateBytes(jobId: string, step: number): Promise<Uint8Array> {
+    const index = await this.loadIndex(jobId);
+    if (!index) throw new WorkerError("no result index for this job", { details: { jobId } });
+    const i = Math.min(Math.floor(step / index.k), index.intervals.length - 1);
+    const s = index.intervals[i]?.steps[step - i * index.k];
+    if (!s) throw new WorkerError("no such step in the result index", { details: { jobId, step } });
+    if (!(await this.p.store.has(s.sha256))) {
+      const rec = this.p.state.job(jobId)!;
+      await serveInterval({
+        index, interval: i, dir: path.join(this.jobDir(jobId), "checkpoints"), store: this.p.store,
+        prepared: async () => this.getPrepared(rec, await this.chainJob(BigInt(jobId))), ep: this.p.config.ep, threads: this.p.config.threads,
+        logger: this.p.logger.child({ jobId, interval: i }),
+      });
+    }
+    return this.p.store.get(s.sha256);
   }
 
   private async disputes(): Promise<void> {

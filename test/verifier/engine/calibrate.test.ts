@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { calibrate, recommendUpd, roundBf16, roundFp16 } from "../../../verifier/engine/calibrate";
+import { DELTA_K_PROCEDURE, calibrate, recommendUpd, roundBf16, roundFp16 } from "../../../verifier/engine/calibrate";
 import { TrainerError } from "../../../verifier/engine/trainErrors";
 import { tinyJob } from "./helpers";
 
@@ -18,7 +18,8 @@ describe("calibrate", function () {
     expect(report.settings).to.deep.equal(["t2", "noopt"]);
     expect(report.measurements).to.have.length(2 * (1 + 1) * 2);
     expect(report.recommended.deltaUpd).to.be.at.least(1e-3);
-    expect(report.recommended.deltaKUpd).to.be.at.least(1e-2);
+    expect(report.recommended.deltaKUpd).to.be.at.least(DELTA_K_PROCEDURE.floors.deltaKUpd);
+    expect(report.procedure).to.equal(DELTA_K_PROCEDURE.version);
     // the factor of 10 leaves honest runs at ≤ 0.1 of the bound (well under the juror's 0.5)
     expect(report.worstHonestStepRatio).to.be.at.most(0.1);
     expect(report.worstHonestIntervalRatio).to.be.at.most(0.1);

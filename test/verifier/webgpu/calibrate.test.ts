@@ -8,7 +8,7 @@ import { expect } from "chai";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { DEFAULT_FLOORS, availableSettings, calibrate } from "../../../verifier/engine/calibrate";
+import { DEFAULT_FLOORS, DELTA_K_PROCEDURE, availableSettings, calibrate } from "../../../verifier/engine/calibrate";
 import { cli, tinyJob } from "../engine/helpers";
 import { requireWebGpu } from "./available";
 
@@ -33,11 +33,16 @@ describe("calibrate with the WebGPU EP", function () {
       const ms = r.measurements.filter((m) => m.setting === label);
       expect(ms.map((m) => m.kind).sort()).to.deep.equal(["interval", "interval", "step", "step"]);
       for (const m of ms) {
-        // a different kernel implementation: not bit-identical to the CPU, but far inside the floors
-        const floor = m.kind === "step" ? DEFAULT_FLOORS.deltaUpd : DEFAULT_FLOORS.deltaKUpd;
-        expect(m.relUpdate, `${label} ${m.kind} at ${m.step}`).to.be.lessThan(floor / 2);
+        // A different kernel implementation: not bit-identical to the CPU. A single step stays far
+        // inside the floor. An interval of this toy job (lr 0.05, from Adam's first step) drifts
+        // ≈ 1.5e-3 of its update, near the δ_k floor: the pinned procedure (V7.3) then raises δ_k
+        // to factor × its excess over the ulp term, so the honest ratio under the recommended bounds
+        // is about 1/factor (slightly above: the ulp term is not scaled).
+        if (m.kind === "step") expect(m.relUpdate, `${label} step at ${m.step}`).to.be.lessThan(DEFAULT_FLOORS.deltaUpd / 2);
+        else expect(m.ratio, `${label} interval at ${m.step}`).to.be.at.most(2 / DELTA_K_PROCEDURE.factor);
       }
     }
+    expect(r.recommended.deltaKUpd).to.be.at.least(DEFAULT_FLOORS.deltaKUpd);
     expect(r.measurements.some((m) => !m.identical), "WebGPU and CPU gave bit-identical states everywhere").to.equal(true);
     for (const c of r.cheats) expect(c.convicted, `${c.cheat}: ratio ${c.ratio}`).to.equal(true);
   });

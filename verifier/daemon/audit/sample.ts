@@ -32,15 +32,20 @@ export function auditSample(p: AuditSampleParameters): AuditSampleReturnType {
   }
   const intervals = BigInt(p.checkpointCount - 1);
   const s = Math.min(p.samples, p.checkpointCount - 1);
-  const sampleSeed = keccak256(coder.encode(["bytes32", "uint256", "address"], [p.auditSeed, p.jobId, getAddress(p.verifier)]));
+  const seed = sampleSeed(p.auditSeed, p.jobId, p.verifier);
   const out: number[] = [];
   const seen = new Set<number>();
   for (let m = 0n; out.length < s; m++) {
-    const c = Number(BigInt(keccak256(coder.encode(["bytes32", "uint256"], [sampleSeed, m]))) % intervals);
+    const c = Number(BigInt(keccak256(coder.encode(["bytes32", "uint256"], [seed, m]))) % intervals);
     if (!seen.has(c)) {
       seen.add(c);
       out.push(c);
     }
   }
   return out;
+}
+
+/** `keccak256(abi.encode(auditSeed, jobId, verifier))`: the seed of one verifier's sample of one job. */
+export function sampleSeed(auditSeed: string, jobId: bigint, verifier: string): string {
+  return keccak256(coder.encode(["bytes32", "uint256", "address"], [auditSeed, jobId, getAddress(verifier)]));
 }

@@ -83,7 +83,24 @@ export class ArtifactClient {
    */
   async fetchState(stateHash: Hash, sha256: string, bases: readonly string[], what: string, maxBytes: number): Promise<LoadedState> {
     const uris = bases.map((b) => `${b.replace(/\/+$/, "")}/artifacts/${sha256.replace(/^0x/, "")}`);
-    const bytes = await this.fetch(sha256, uris, what, maxBytes);
+    return this.checkState(await this.fetch(sha256, uris, what, maxBytes), stateHash, what);
+  }
+
+  /**
+   * Bytes that came by another way (a signed state request): kept only if their sha256 is the
+   * committed address, then checked like fetchState's. Wrong bytes are the server's doing.
+   */
+  async acceptState(bytes: Uint8Array, stateHash: Hash, sha256: string, what: string): Promise<LoadedState> {
+    const address = sha256.replace(/^0x/, "").toLowerCase();
+    try {
+      await this.#p.store.put(bytes, { expectedHash: address });
+    } catch (cause) {
+      throw new ArtifactProblemError(`${what} does not match its committed address`, { cause, unavailable: true, details: { what, sha256: address } });
+    }
+    return this.checkState(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), stateHash, what);
+  }
+
+  private checkState(bytes: Buffer, stateHash: Hash, what: string): LoadedState {
     const actual = fileHashOfSync(bytes);
     if (actual !== stateHash.toLowerCase()) {
       // The address matched but the file hash does not: the index pointed at other bytes. For the

@@ -1,20 +1,26 @@
 /**
- * The k-step audit of a job's sample (PROTOCOL.md §7.1): for each sampled interval i, fetch
+ * The audit of a job's sample (PROTOCOL.md §7.1, v3 V7.2): for each sampled interval i, fetch
  * checkpoints i and i+1 (hashes checked against the index, which is checked against the chain),
- * replay k steps from S_i and compare the result with S_{i+1} under the δ_k bounds (§10.3).
- * An interval fails when the comparison convicts, when a committed state is not served, or when
+ * replay k steps from S_i and compare the result with S_{i+1} under the δ_k bounds (§10.3); then
+ * check `u` single steps of the interval (chosen from the audit seed, audit/steps.ts) with the
+ * juror's single-step rule: claimed S_j → one step → compared with claimed S_{j+1} under δ_upd.
+ * Why both: a cheat that nudges every step by a few single-step bounds (low-precision gradients)
+ * stays inside δ_k over an interval but is convicted by any committee on one step.
+ * An interval fails when either comparison convicts, when a committed state is not served, or when
  * the committed state does not fit the graph. Anything that is not provably the worker's doing
  * (the spec, the graph, our own runner) makes the whole audit `skipped`.
  */
 import type { Logger } from "pino";
 import { replay } from "../../engine/replay";
-import { compareInterval } from "../../engine/tolerance";
+import { compareInterval, compareStates } from "../../engine/tolerance";
+import type { TensorMap } from "../../engine/tensor";
+import type { StepExecutor } from "../../engine/step";
 import { StepInputError } from "../../engine/runner";
 import { boundaryMismatches, type ResultIndex } from "../../protocol/resultIndex";
 import { UPowError } from "../../errors";
-import { ArtifactProblemError, ArtifactsUnreachableError } from "../errors";
+import { ArtifactProblemError, ArtifactsUnreachableError, StateRequestRefusedError } from "../errors";
 import type { AuditOutcome } from "../solver/types";
-import type { ArtifactClient } from "./artifacts";
+import type { ArtifactClient, LoadedState } from "./artifacts";
 import type { JobSpec } from "./spec";
 import { type RunnerFactory, type RunnerSettingsChoice, withRunner } from "./runners";
 
@@ -35,6 +41,16 @@ export interface RunAuditParameters {
    * another interval already fails on firm ground. @default "fail"
    */
   unreachable?: "fail" | "defer";
+  /**
+   * Local steps j of interval i whose single step is checked (V7.2; audit/steps.ts derives them
+   * from the audit seed). @default none: the k-step replay only
+   */
+  singleSteps?: (interval: number) => readonly number[];
+  /**
+   * How a step state S_{ik+j} not on the public mirrors is obtained (a signed request to the
+   * worker, V7.1). @default the mirrors only (client.fetchState on index.artifactBaseUrls)
+   */
+  fetchStepState?: (interval: number, j: number) => Promise<LoadedState>;
 }
 
 /**
@@ -114,6 +130,15 @@ export async function runAudit(p: RunAuditParameters): Promise<AuditOutcome> {
         if (report.convict) {
           failed.push(i);
           reasons.push(`interval ${i}: ${report.worstTensor} ratio ${report.worstRatio}`);
+          continue;
+        }
+        const single = await checkSingleSteps(p, runner, i, { 0: start, [spec.k]: end });
+        if (single.kind === "failed") {
+          failed.push(i);
+          reasons.push(`interval ${i}: ${single.reason}`);
+        } else if (single.kind === "unreachable") {
+          unreachable.push(i);
+          unreachableReasons.push(`interval ${i}: ${single.reason}`);
         }
       }
     });
@@ -130,4 +155,67 @@ export async function runAudit(p: RunAuditParameters): Promise<AuditOutcome> {
   // Never "passed" (an attestation!) while part of the sample is unchecked.
   if (unreachable.length > 0) throw new ArtifactsUnreachableError(unreachable, unreachableReasons);
   return { kind: "passed", sample: p.sample };
+}
+
+type SingleStepsOutcome = { kind: "passed" } | { kind: "failed"; reason: string } | { kind: "unreachable"; reason: string };
+
+/**
+ * The single-step rule on the chosen steps of interval i (V7.2): each claimed S_j is stepped once
+ * and compared with the claimed S_{j+1} under the manifest's single-step bounds, as a juror would.
+ * States are fetched like checkpoints: wrong bytes fail the interval at once, a state no one
+ * delivers defers (or, after the grace period, fails) it, and a signed request the worker refuses
+ * because we are no party of the job (StateRequestRefusedError) skips that step's check: it is no
+ * evidence against the worker.
+ */
+async function checkSingleSteps(
+  p: RunAuditParameters, runner: StepExecutor, i: number, known: Record<number, LoadedState>,
+): Promise<SingleStepsOutcome> {
+  const steps = p.singleSteps?.(i) ?? [];
+  if (steps.length === 0) return { kind: "passed" };
+  const { spec, index } = p;
+  const log = p.logger.child({ interval: i });
+  const cache = new Map<number, TensorMap>(Object.entries(known).map(([j, s]) => [Number(j), s.state]));
+  const fetchOne = p.fetchStepState ?? (async (iv: number, j: number) => {
+    const s = index.intervals[iv]!.steps[j]!;
+    return p.client.fetchState(s.stateHash, s.sha256, index.artifactBaseUrls, `state ${iv}.${j}`, spec.maxStateBytes);
+  });
+  const load = async (j: number): Promise<TensorMap> => {
+    const hit = cache.get(j);
+    if (hit) return hit;
+    const st = (await fetchOne(i, j)).state;
+    cache.set(j, st);
+    return st;
+  };
+  for (const j of steps) {
+    p.signal.throwIfAborted();
+    let before: TensorMap, claimed: TensorMap;
+    try {
+      before = await load(j);
+      claimed = await load(j + 1);
+    } catch (err) {
+      if (err instanceof StateRequestRefusedError) {
+        log.warn({ j, status: err.status, err: err.shortMessage }, "audit: step state refused to us (not a party of the job); single step not checked");
+        continue;
+      }
+      if (!(err instanceof ArtifactProblemError)) throw err;
+      if (p.unreachable === "defer" && err.transient) {
+        log.warn({ j, err: err.shortMessage }, "audit: step state could not be fetched; will retry before blaming the worker");
+        return { kind: "unreachable", reason: err.shortMessage };
+      }
+      log.warn({ j, err: err.shortMessage }, "audit: step state not served as committed; interval fails");
+      return { kind: "failed", reason: err.shortMessage };
+    }
+    let next: TensorMap;
+    try {
+      next = (await runner.step(before, await spec.batch(i * spec.k + j), spec.hp)).next;
+    } catch (err) {
+      if (!(err instanceof StepInputError)) throw err;
+      log.warn({ j, err: err.shortMessage }, "audit: committed step state does not fit the step graph; interval fails");
+      return { kind: "failed", reason: `step ${j}: ${err.shortMessage}` };
+    }
+    const report = compareStates(before, next, claimed, { deltaUpd: spec.tolerance.deltaUpd, deltaUlp: spec.tolerance.deltaUlp });
+    log.info({ j, convict: report.convict, worstRatio: report.worstRatio, worstTensor: report.worstTensor }, "audit: single step checked");
+    if (report.convict) return { kind: "failed", reason: `single step ${i * spec.k + j}: ${report.worstTensor} ratio ${report.worstRatio}` };
+  }
+  return { kind: "passed" };
 }

@@ -10,6 +10,7 @@ import type { ArtifactClient } from "../check/artifacts";
 import type { UnservedPolicy } from "../check/audit";
 import { loadResultIndex } from "../check/resultIndex";
 import type { RunnerFactory, RunnerSettingsChoice } from "../check/runners";
+import type { StateRequestSigning } from "../check/stepStates";
 import type { JobSpec, JobSpecLoader, OnChainJobTerms } from "../check/spec";
 import { VerifierDaemonError } from "../errors";
 import type { DaemonRecords } from "../records";
@@ -65,6 +66,10 @@ export interface PlayerContext {
   taskBudgetMs: number;
   /** When an unfetchable sampled checkpoint counts as not served (§10.6) rather than our own trouble. */
   unserved: UnservedPolicy;
+  /** Single steps checked per sampled interval (V7.2). @default DEFAULT_SINGLE_STEPS */
+  singleSteps?: number;
+  /** Signed state requests to workers (V7.1); absent: step states from the mirrors only. */
+  stateRequests?: StateRequestSigning;
   logger: Logger;
   metrics?: UPowMetrics;
 }

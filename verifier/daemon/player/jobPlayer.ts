@@ -11,6 +11,8 @@ import { ArtifactsUnreachableError, SchedulerBusyError } from "../errors";
 import { solveJob } from "../solver/jobSolver";
 import { AuditorState, JobStatus, type JobAction, type JobFacts } from "../solver/types";
 import { auditSample } from "../audit/sample";
+import { auditSteps, DEFAULT_SINGLE_STEPS } from "../audit/steps";
+import { stepStateFetcher } from "../check/stepStates";
 import { loadJobMaterials, type PlayerContext, type Tick } from "./context";
 
 const coder = AbiCoder.defaultAbiCoder();
@@ -175,6 +177,10 @@ export class JobPlayer {
             outcome = await runAudit({
               spec, index, sample, client: ctx.client, runners: ctx.runners, settings: ctx.settings[0], signal, logger: this.#log,
               onReplay: (s) => ctx.metrics?.replaySeconds.observe(s), unreachable,
+              singleSteps: (i) => auditSteps({ auditSeed: audit.seed, jobId: id, verifier: ctx.me, interval: i, k: spec.k, u: ctx.singleSteps ?? DEFAULT_SINGLE_STEPS }),
+              fetchStepState: stepStateFetcher({
+                client: ctx.client, index, jobId: id, maxStateBytes: spec.maxStateBytes, logger: this.#log, ...(ctx.stateRequests ? { signing: ctx.stateRequests } : {}),
+              }),
             });
           } catch (err) {
             if (!(err instanceof ArtifactsUnreachableError)) throw err;
