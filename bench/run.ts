@@ -19,6 +19,7 @@ const SUITES: readonly { name: string; load: () => Promise<Suite> }[] = [
   { name: "false-convictions", load: async () => (await import("./suites/falseConvictions")).runFalseConvictions },
   { name: "gas", load: async () => (await import("./suites/gas")).runGas },
   { name: "economics", load: async () => (await import("./suites/economics")).runEconomics },
+  { name: "cheats", load: async () => (await import("./suites/cheats")).runCheats },
 ];
 
 const RESULTS = path.join(__dirname, "results");

@@ -25,7 +25,7 @@
  *   noupdate   no step runs: the state is carried over, only scalar integer tensors (the step graphs'
  *       step counters, e.g. `adam.step`) advance by one, so no integer mismatch gives the cheat away.
  *       Saves: all of it.
- *   drift=c    the honest step, then every float tensor moved by c × its single-step bound
+ *   drift=c    the honest step, then every parameter tensor moved by c × its single-step bound
  *       (δ_upd·‖a−S‖ + δ_ulp·‖a‖, docs/tolerance.md) along a fixed unit direction derived from the job
  *       key: the tampering budget below (c < 1) and above (c > 1) the committee's rule. Saves nothing.
  * Which step runs is learnt from the batch source, which the trainer calls with the global step
@@ -259,10 +259,15 @@ export function advanceCounters(state: TensorMap): TensorMap {
 /** A unit direction (float64) per tensor name and length; null leaves the tensor untouched. */
 export type DriftDirection = (name: string, length: number) => Float64Array | null;
 
-/** The direction of drift=c: per tensor, uniform [-1, 1) from sha256(job key, name), normalised. */
+/**
+ * The direction of drift=c: per parameter tensor, uniform [-1, 1) from sha256(job key, name),
+ * normalised. Optimizer slots are left alone: Adam's second moment moved below zero would make the
+ * next step NaN, which no tampering worker wants.
+ */
 export function keyedDirection(jobKey: string): DriftDirection {
   const cache = new Map<string, Float64Array>();
   return (name, length) => {
+    if (isOptimizerSlot(name)) return null;
     const id = `${name}:${length}`;
     let u = cache.get(id);
     if (u === undefined) {

@@ -120,7 +120,7 @@ describe("worker/numericCheats (in-tolerance cheats as worker modes)", function 
 
   describe("precision=fp16|bf16|tf32", function () {
     for (const format of ["fp16", "bf16", "tf32"] as const) {
-      it(`${format}: the update of a step on rounded parameters and inputs, added to the fp32 parameters; caught by a single step`, async function () {
+      it(`${format}: the update of a step on rounded parameters and inputs, added to the fp32 parameters`, async function () {
         const next = await cheatStep(cheat({ kind: "precision", format }), S, WARM);
         const isParam = (n: string): boolean => !n.startsWith("adam.");
         const rounded = roundTensors(S, format, isParam);
@@ -136,9 +136,28 @@ describe("worker/numericCheats (in-tolerance cheats as worker modes)", function 
         // Optimizer slots and the counter are what the reduced-precision step made of the fp32 moments.
         expect(bits(f32(next, "adam.m.fc1.weight")).equals(bits(f32(ref, "adam.m.fc1.weight")))).to.equal(true);
         expect((next.get("adam.step")!.data as BigInt64Array)[0]).to.equal(BigInt(WARM + 1));
-        const r = await judge(S, next, WARM);
-        expect(r.worstRatio, `${format} single-step ratio`).to.be.greaterThan(1);
-        expect(r.convict).to.equal(true);
+      });
+    }
+    /** Single-step ratios of the cheat on `steps` consecutive states of the honest trajectory from S. */
+    async function ratios(format: "fp16" | "bf16" | "tf32", steps: number): Promise<number[]> {
+      const c = cheat({ kind: "precision", format });
+      const out: number[] = [];
+      let s = S;
+      for (let t = WARM; t < WARM + steps; t++) {
+        out.push((await judge(s, await cheatStep(c, s, t), t)).worstRatio);
+        s = (await worker.step(s, await batches(t), hp)).next;
+      }
+      return out;
+    }
+    it("bf16 (2⁻⁹ relative rounding) is caught on every step", async function () {
+      for (const r of await ratios("bf16", 5)) expect(r).to.be.greaterThan(1);
+    });
+    // fp16/tf32 round operands 8× more finely than bf16: with float32 accumulation the deviation sits
+    // near δ_upd = 10⁻³ (bench/results/cheats.json: about a quarter of the steps exceed the bound).
+    for (const format of ["fp16", "tf32"] as const) {
+      it(`${format} (2⁻¹² relative rounding) exceeds the bound on some of ten steps`, async function () {
+        const r = await ratios(format, 10);
+        expect(Math.max(...r), r.map((x) => x.toFixed(2)).join(" ")).to.be.greaterThan(1);
       });
     }
   });
@@ -222,7 +241,11 @@ describe("worker/numericCheats (in-tolerance cheats as worker modes)", function 
       const low = await judge(S, await cheatStep(cheat({ kind: "drift", multiple: 0.9 }), S, WARM), WARM);
       expect(low.convict).to.equal(false);
       expect(low.worstRatio).to.be.within(0.8, 1);
-      for (const t of low.tensors) if (t.name !== "adam.step") expect(t.ratio, t.name).to.be.within(0.8, 1);
+      for (const t of low.tensors) {
+        // Parameters carry the drift; Adam's moments are left alone (a negative second moment would give NaN next step).
+        if (t.name.startsWith("fc")) expect(t.ratio, t.name).to.be.within(0.8, 1);
+        else expect(t.ratio, t.name).to.be.lessThan(0.5);
+      }
       const high = await judge(S, await cheatStep(cheat({ kind: "drift", multiple: 5 }), S, WARM), WARM);
       expect(high.convict).to.equal(true);
       expect(high.worstRatio).to.be.within(4, 6);
