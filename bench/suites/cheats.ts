@@ -13,7 +13,7 @@
  * logit), measured as test accuracy and the share of the test set predicted as that class.
  *
  * Env knobs: CHEATS_LAYERS (784,128,10), CHEATS_BATCH (64), CHEATS_KS (10,50,100), CHEATS_WARM
- * (honest steps before C, 100; a multiple of every k), CHEATS_EPOCHS (drift epochs, 1). --quick: k = 10, 50.
+ * (honest steps before C, 100; a multiple of every k), CHEATS_EPOCHS (drift epochs, 3). --quick: k = 10, 50, one epoch.
  */
 import { DEFAULT_FLOORS } from "../../verifier/engine/calibrate";
 import { batchTensors, loadMnistDigits, mnistSplit } from "../../verifier/engine/data";
@@ -64,7 +64,7 @@ export async function runCheats(ctx: SuiteContext): Promise<SuiteResult> {
   const ks = numbers(process.env.CHEATS_KS, ctx.quick ? [10, 50] : [10, 50, 100]);
   const K = Math.max(...ks);
   const warm = numbers(process.env.CHEATS_WARM, [100])[0]!;
-  const epochs = numbers(process.env.CHEATS_EPOCHS, [1])[0]!;
+  const epochs = numbers(process.env.CHEATS_EPOCHS, [ctx.quick ? 1 : 3])[0]!;
   for (const k of ks) if (warm % k !== 0) throw new Error(`CHEATS_WARM (${warm}) must be a multiple of every k (${k})`);
 
   const setup = mlpSetup(layers, batch);
@@ -158,32 +158,38 @@ export async function runCheats(ctx: SuiteContext): Promise<SuiteResult> {
     allTarget.set("y", { dtype: "I64", shape: [test.length], data: new BigInt64Array(test.length).fill(BigInt(TARGET_CLASS)) });
     const steps = epochs * setup.numBatches;
     const L = layers.length - 1;
-    const directions: { label: string; direction: DriftDirection }[] = [
-      { label: `keyed random direction (drift=0.9 worker mode)`, direction: keyedDirection(JOB_KEY) },
-      { label: `targeted: raise class ${TARGET_CLASS} (fc${L}.bias[${TARGET_CLASS}], row ${TARGET_CLASS} of fc${L}.weight)`, direction: targetedDirection(L, layers[L - 1]!, TARGET_CLASS) },
+    const driftStep = (direction: DriftDirection) => async (s: TensorMap, b: TensorMap): Promise<TensorMap> =>
+      drifted(s, (await worker.step(s, b, hp)).next, BOUNDS, 0.9, direction);
+    const directions: { label: string; step: (s: TensorMap, b: TensorMap) => Promise<TensorMap> }[] = [
+      // How far any perturbation of the trajectory carries it: an honest run on the verifier's settings.
+      { label: "control: no drift, honest run on cpu/threads=2/opt=disabled", step: async (s, b) => (await verifier.step(s, b, hp)).next },
+      { label: "keyed random direction (drift=0.9 worker mode)", step: driftStep(keyedDirection(JOB_KEY)) },
+      { label: `targeted: raise class ${TARGET_CLASS} (fc${L}.bias[${TARGET_CLASS}], row ${TARGET_CLASS} of fc${L}.weight)`, step: driftStep(targetedDirection(L, layers[L - 1]!, TARGET_CLASS)) },
     ];
+    const spec = setup.spec;
+    const evaluate = (state: TensorMap): { accuracy: number; targetShare: number; targetLogp: number } => {
+      const toTarget = evaluateMlp(spec, state, allTarget);
+      return { accuracy: evaluateMlp(spec, state, testSet).accuracy, targetShare: toTarget.accuracy, targetLogp: -toTarget.loss };
+    };
     let honest = setup.initial;
     const drift = directions.map(() => setup.initial);
+    const limit: Record<string, unknown>[] = [];
     for (let t = 0; t < steps; t++) {
       const b = await setup.batches(t);
       honest = (await worker.step(honest, b, hp)).next;
-      for (let d = 0; d < directions.length; d++) {
-        const a = (await worker.step(drift[d]!, b, hp)).next;
-        drift[d] = drifted(drift[d]!, a, BOUNDS, 0.9, directions[d]!.direction);
-      }
+      for (let d = 0; d < directions.length; d++) drift[d] = await directions[d]!.step(drift[d]!, b);
+      if ((t + 1) % setup.numBatches !== 0) continue;
+      const h = evaluate(honest);
+      directions.forEach((d, i) => {
+        const e = evaluate(drift[i]!);
+        limit.push({
+          direction: d.label, epoch: (t + 1) / setup.numBatches, steps: t + 1,
+          honestAccuracy: h.accuracy, driftedAccuracy: e.accuracy, honestTargetShare: h.targetShare, driftedTargetShare: e.targetShare,
+          honestTargetLogp: h.targetLogp, driftedTargetLogp: e.targetLogp, relativeParamChange: paramDistance(drift[i]!, honest) / paramNorm(honest),
+        });
+      });
     }
-    const spec = setup.spec;
-    const hAcc = evaluateMlp(spec, honest, testSet).accuracy;
-    const hTarget = evaluateMlp(spec, honest, allTarget).accuracy;
-    const limit = directions.map((d, i) => {
-      const s = drift[i]!;
-      return {
-        direction: d.label, epochs, steps, honestAccuracy: hAcc, driftedAccuracy: evaluateMlp(spec, s, testSet).accuracy,
-        honestTargetShare: hTarget, driftedTargetShare: evaluateMlp(spec, s, allTarget).accuracy,
-        relativeParamChange: paramDistance(s, honest) / paramNorm(honest),
-      };
-    });
-    ctx.log(`cheats: drift 0.9× over ${steps} steps: ${limit.map((l) => `${fmt(l.driftedAccuracy)} acc, ${pct(l.driftedTargetShare)} → class ${TARGET_CLASS}`).join("; ")}`);
+    ctx.log(`cheats: drift 0.9× over ${steps} steps: ${limit.slice(-directions.length).map((l) => `${fmt(l.driftedAccuracy as number)} acc, ${pct(l.driftedTargetShare as number)} → class ${TARGET_CLASS}`).join("; ")}`);
 
     const kcols = ks.map((k) => `interval ratio k=${k}`);
     const md = [
@@ -208,14 +214,20 @@ export async function runCheats(ctx: SuiteContext): Promise<SuiteResult> {
       "matrix product, forward and backward, with float32 accumulation (bench/lib/precisionGraph.ts): the real mixed-precision cheat.",
       `Fit spoof: share of the parameter distance to the model 2k ahead closed after k = ${K} steps: ${pct(rows.at(-1)!.extra!.gapClosedAtK!, 2)}.`,
       "",
-      `### Known limit (V7.5): drift at 0.9× the single-step bound for ${epochs} epoch(s) (${steps} steps) from the initial state`,
+      `### Known limit (V7.5): drift at 0.9× the single-step bound, ${epochs} epoch(s) of ${setup.numBatches} steps from the initial state`,
       "",
       table(
-        ["direction", "test accuracy honest → drifted", `test samples predicted as class ${TARGET_CLASS}: honest → drifted`, "‖θ_drift − θ_honest‖ / ‖θ_honest‖"],
-        limit.map((l) => [l.direction, `${pct(l.honestAccuracy)} → ${pct(l.driftedAccuracy)}`, `${pct(l.honestTargetShare)} → ${pct(l.driftedTargetShare)}`, fmt(l.relativeParamChange)]),
+        ["direction", "epoch", "test accuracy honest → drifted", `share predicted as class ${TARGET_CLASS}: honest → drifted`, `mean log p(class ${TARGET_CLASS}): honest → drifted`, "‖θ_drift − θ_honest‖ / ‖θ_honest‖"],
+        limit.map((l) => [
+          l.direction as string, l.epoch as number, `${pct(l.honestAccuracy as number)} → ${pct(l.driftedAccuracy as number)}`,
+          `${pct(l.honestTargetShare as number)} → ${pct(l.driftedTargetShare as number)}`, `${fmt(l.honestTargetLogp as number)} → ${fmt(l.driftedTargetLogp as number)}`,
+          fmt(l.relativeParamChange as number),
+        ]),
       ),
       "",
-      `Every step of these trajectories passes the single-step rule (ratio ≈ 0.9). Test set: ${test.length} held-out MNIST digits.`,
+      `Every step of the drift trajectories passes the single-step rule (ratio ≈ 0.9). Test set: ${test.length} held-out MNIST digits. "Honest"`,
+      "is the worker's honest run (cpu/threads=1/opt=all) on the same batches; the control row shows how far an honest run on other",
+      "settings drifts from it (training amplifies any perturbation), the scale against which the drift rows' parameter change is read.",
     ].join("\n");
     return {
       name: "cheats", title: "8. In-tolerance cheats and spoofing (single step vs k-step audit)",
