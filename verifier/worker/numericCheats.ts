@@ -1,7 +1,7 @@
 /**
  * ADVERSARIAL numeric worker modes, off by default, for tests and the bench (docs/worker.md): cheats
- * whose states look like training (counters advance, the loss goes down) but whose arithmetic is not
- * the step the manifest names. Each is a decorator of the honest StepExecutor / BatchSource, so the
+ * whose states keep the form of training (every tensor present, counters advancing) but whose
+ * arithmetic is not the step the manifest names. Each is a decorator of the honest StepExecutor / BatchSource, so the
  * production path never runs this code unless `--cheat` selects a mode.
  *
  *   precision=fp16|bf16|tf32  the gradient is computed from operands rounded to that format: the
@@ -9,14 +9,15 @@
  *       range, subnormals included), the honest step runs on them, and the update it makes to the
  *       parameters is added to the full-precision parameters; optimizer slots see the honest fp32
  *       moments. That is mixed-precision training (fp32 master weights and optimizer state,
- *       reduced-precision matmul operands) minus the rounding of the hidden activations, so it is
- *       the gentlest form of the cheat: the real one differs at least this much from the fp32 step.
+ *       reduced-precision matmul operands) minus the rounding of hidden activations and
+ *       back-propagated errors: the gentlest form of the cheat (bench/lib/precisionGraph.ts rounds
+ *       every matmul operand; its single-step ratios are about 1.4× these).
  *       Saves: matmuls on reduced-precision tensor cores instead of fp32 (A100 dense peak 312 TFLOPS
  *       fp16/bf16, 156 tf32, 19.5 fp32).
  *   partial=f  the gradient of round(f·B) distinct rows of the batch of B: the graph's shapes are
  *       static, so the dropped rows are replaced by copies of the kept ones (row i ← row i mod r). The
- *       result is the gradient a cheater running a batch of r rows computes, with the copied rows
- *       weighted twice; every dropped example's contribution is gone, which is what the check sees.
+ *       result is a gradient of the r kept rows only (the copies weigh twice, so not exactly their
+ *       mean): every dropped example's contribution is gone, which is what the check measures.
  *       Saves: 1 − f of the forward/backward work.
  *   reuse      every other step (odd positions within an interval, so every interval starts with a
  *       computed step and a state regenerated from a checkpoint is the same) applies the previous
@@ -28,8 +29,8 @@
  *   drift=c    the honest step, then every parameter tensor moved by c × its single-step bound
  *       (δ_upd·‖a−S‖ + δ_ulp·‖a‖, docs/tolerance.md) along a fixed unit direction derived from the job
  *       key: the tampering budget below (c < 1) and above (c > 1) the committee's rule. Saves nothing.
- * Which step runs is learnt from the batch source, which the trainer calls with the global step
- * right before running it (as in cheats.ts).
+ * `reuse` learns which step runs from the batch source, which the trainer calls with the global
+ * step right before running it (as in cheats.ts).
  */
 import { createHash } from "node:crypto";
 import { UPowError } from "../errors";
@@ -113,20 +114,22 @@ export function computeSaved(mode: NumericCheatMode, k: number): { readonly frac
 
 /** Wraps the honest runner and batch source so that `mode` happens on every step it applies to. */
 export function applyNumericCheat(mode: NumericCheatMode, honest: NumericCheatInputs, job: NumericCheatJob): NumericCheatInputs {
-  let current = -1;
-  const track: BatchSource = (t) => {
-    current = t;
-    return honest.batches(t);
-  };
   switch (mode.kind) {
     case "precision":
-      return { runner: precisionRunner(honest.runner, mode.format), batches: track };
+      return { runner: precisionRunner(honest.runner, mode.format), batches: honest.batches };
     case "partial":
       return { runner: honest.runner, batches: async (t) => partialBatch(await honest.batches(t), mode.keep) };
-    case "reuse":
-      return { runner: reuseRunner(honest.runner, () => current, job.k), batches: track };
+    case "reuse": {
+      // Only reuse depends on the step's position: learn it from the batch source.
+      let current = -1;
+      const batches: BatchSource = (t) => {
+        current = t;
+        return honest.batches(t);
+      };
+      return { runner: reuseRunner(honest.runner, () => current, job.k), batches };
+    }
     case "noupdate":
-      return { runner: { step: async (state) => ({ next: advanceCounters(state), loss: 0 }) }, batches: track };
+      return { runner: { step: async (state) => ({ next: advanceCounters(state), loss: 0 }) }, batches: honest.batches };
     case "drift": {
       const bounds = job.bounds;
       if (bounds === undefined) throw new NumericCheatError("drift needs the job's single-step bounds", { details: { mode: mode.kind } });
@@ -137,7 +140,7 @@ export function applyNumericCheat(mode: NumericCheatMode, honest: NumericCheatIn
           return { next: drifted(state, out.next, bounds, mode.multiple, direction), loss: out.loss };
         },
       };
-      return { runner, batches: track };
+      return { runner, batches: honest.batches };
     }
   }
 }
@@ -152,7 +155,7 @@ export function roundArray(format: PrecisionFormat, x: Float32Array): Float32Arr
 }
 
 /** TF32: float32's exponent, 10 explicit significand bits (what tensor cores read of an fp32 operand). */
-export function roundTf32(x: Float32Array): Float32Array {
+function roundTf32(x: Float32Array): Float32Array {
   const out = x.slice();
   const u = new Uint32Array(out.buffer);
   for (let i = 0; i < u.length; i++) {
@@ -239,7 +242,7 @@ function reuseRunner(honest: StepExecutor, currentStep: () => number, k: number)
 // ── skipped update ────────────────────────────────────────────────────────────────────────────────
 
 /** The state with every scalar integer tensor (a step counter) plus one; all else shared. */
-export function advanceCounters(state: TensorMap): TensorMap {
+function advanceCounters(state: TensorMap): TensorMap {
   const out: TensorMap = new Map();
   for (const [name, t] of state) {
     if (t.data.length !== 1 || isFloatDType(t.dtype) || t.dtype === "BOOL") {
