@@ -228,8 +228,8 @@ export async function runCheats(ctx: SuiteContext): Promise<SuiteResult> {
       ),
       "",
       `Every step of the drift trajectories passes the single-step rule (ratio ≈ 0.9). Test set: ${test.length} held-out MNIST digits. "Honest"`,
-      "is the worker's honest run (cpu/threads=1/opt=all) on the same batches; the control row shows how far an honest run on other",
-      "settings drifts from it (training amplifies any perturbation), the scale against which the drift rows' parameter change is read.",
+      "is the worker's honest run (cpu/threads=1/opt=all) on the same batches; the control row is how far an honest run on other settings",
+      "ends from it: the scale against which the drift rows' parameter change is read.",
     ].join("\n");
     return {
       name: "cheats", title: "8. In-tolerance cheats and spoofing (single step vs k-step audit)",
