@@ -20,6 +20,7 @@ const SUITES: readonly { name: string; load: () => Promise<Suite> }[] = [
   { name: "gas", load: async () => (await import("./suites/gas")).runGas },
   { name: "economics", load: async () => (await import("./suites/economics")).runEconomics },
   { name: "audit-plan", load: async () => (await import("./detection")).runAuditPlan },
+  { name: "cheats", load: async () => (await import("./suites/cheats")).runCheats },
 ];
 
 const RESULTS = path.join(__dirname, "results");

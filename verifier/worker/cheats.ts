@@ -3,7 +3,8 @@
  *   skip=f    fakes a fraction f of the intervals: every step of a faked interval copies the state
  *             instead of training (the worker commits to those fake states consistently);
  *   noise=x   perturbs the state after one step by x·u, u uniform in [-1, 1) per element;
- *   withhold  serves no state and answers no chunk challenge.
+ *   withhold  serves no state and answers no chunk challenge;
+ *   numeric   precision=…, partial=…, reuse, noupdate, drift=… (numericCheats.ts).
  * The cheating executor wraps an honest StepExecutor; which step it is at is learnt from the batch
  * source, which the trainer calls with the global step right before running it.
  */
@@ -11,11 +12,13 @@ import { createHash } from "node:crypto";
 import { UPowError } from "../errors";
 import type { BatchSource, StepExecutor, StepOutput } from "../engine/step";
 import { isFloatDType, type Tensor, type TensorMap } from "../engine/tensor";
+import { applyNumericCheat, isNumericCheat, parseNumericCheat, type NumericCheatJob, type NumericCheatMode } from "./numericCheats";
 
 export type CheatMode =
   | { readonly kind: "skip"; readonly fraction: number }
   | { readonly kind: "noise"; readonly magnitude: number }
-  | { readonly kind: "withhold" };
+  | { readonly kind: "withhold" }
+  | NumericCheatMode;
 
 export class CheatModeError extends UPowError {
   override readonly name = "CheatModeError";
@@ -23,10 +26,12 @@ export class CheatModeError extends UPowError {
 
 export function parseCheatMode(s: string): CheatMode {
   if (s === "withhold") return { kind: "withhold" };
+  const numeric = parseNumericCheat(s);
+  if (numeric !== null) return numeric;
   const m = /^(skip|noise)=(.+)$/.exec(s);
   const v = m ? Number(m[2]) : NaN;
   if (!m || !Number.isFinite(v) || v <= 0 || (m[1] === "skip" && v > 1)) {
-    throw new CheatModeError("--cheat must be skip=<fraction in (0,1]>, noise=<magnitude > 0> or withhold", { details: { value: s } });
+    throw new CheatModeError("--cheat must be skip=<fraction in (0,1]>, noise=<magnitude > 0> or withhold (or a numeric mode, docs/worker.md)", { details: { value: s } });
   }
   return m[1] === "skip" ? { kind: "skip", fraction: v } : { kind: "noise", magnitude: v };
 }
@@ -55,9 +60,10 @@ export interface CheatingTrainerInputs {
 
 /** Wraps the runner and batch source so the configured cheat happens; honest when `mode` is null or withhold. */
 export function applyCheat(
-  mode: CheatMode | null, honest: CheatingTrainerInputs, job: { key: string; T: number; k: number },
+  mode: CheatMode | null, honest: CheatingTrainerInputs, job: NumericCheatJob,
 ): CheatingTrainerInputs {
   if (mode === null || mode.kind === "withhold") return honest;
+  if (isNumericCheat(mode)) return applyNumericCheat(mode, honest, job);
   let current = -1;
   const batches: BatchSource = (t) => {
     current = t;

@@ -63,7 +63,7 @@ export async function trainJob(p: TrainJobParameters): Promise<TrainedJob> {
   const runner = await StepRunner.create({ graph: p.prepared.graph, ep: p.ep, threads: p.threads });
   let result: TrainResult;
   try {
-    const { runner: exec, batches } = applyCheat(p.cheat, { runner, batches: p.prepared.batches }, { key: `${p.jobId}:${p.specHash}`, T, k });
+    const { runner: exec, batches } = applyCheat(p.cheat, { runner, batches: p.prepared.batches }, { key: `${p.jobId}:${p.specHash}`, T, k, bounds: m.tolerance });
     let last = Date.now();
     let lastStep = 0;
     const started = Date.now();

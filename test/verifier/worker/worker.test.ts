@@ -19,6 +19,7 @@ import { LocalStore, startStoreServer, type StoreServerHandle } from "../../../v
 import { createJob, prepareMnistJob, type PreparedJob } from "../../../verifier/requester/createJob";
 import { parseResultIndex, checkpointProof, stepProof } from "../../../verifier/protocol/resultIndex";
 import { workerConfig, type WorkerConfig } from "../../../verifier/worker/config";
+import { applyCheat } from "../../../verifier/worker/cheats";
 import { runWorker, type RunWorkerOptions } from "../../../verifier/worker/service";
 import { WorkerState, type JobRecord } from "../../../verifier/worker/workerState";
 import { Journal } from "../../../verifier/chain/journal";
@@ -211,6 +212,35 @@ describe("worker daemon (in-process Hardhat network)", function () {
     await stop(again);
     expect(await submittedRoots(sys, jobId)).to.deep.equal([ref.checkpointRoot]);
     expect(resumedSteps).to.deep.equal([]);
+  });
+
+  it("--cheat drift=0.9 commits the trajectory the numeric cheat makes with the job's key and the manifest's bounds", async function () {
+    const sys = await system();
+    const job = await prepare();
+    const jobId = await postJob(sys, job);
+    const w = start(await config(sys, path.join(tmp, "drift"), { cheat: { kind: "drift", multiple: 0.9 } }));
+    try {
+      await waitFor("submission", async () => (await sys.jobMarket.getJob(jobId)).status === STATUS.Submitted);
+    } finally {
+      await stop(w);
+    }
+    const runner = await StepRunner.create({ graph: job.graph });
+    const reference = async (cheat: boolean, dir: string): Promise<string> => {
+      const honest = { runner, batches: (t: number) => loadBatch(job.batches[batchOrder(SEED, 4, t)]!).tensors };
+      const c = cheat ? applyCheat({ kind: "drift", multiple: 0.9 }, honest, { key: `${jobId}:${job.specHash}`, T: 8, k: 4, bounds: job.manifest.tolerance }) : honest;
+      const r = await train({
+        runner: c.runner, initialState: readSafetensors(await reqStore.get(job.manifest.initialState.uri.split("/").pop()!)),
+        batches: c.batches, hp: job.manifest.hyperparameters, T: 8, k: 4, dir: path.join(tmp, dir), keepStepStates: false,
+      });
+      return r.checkpointRoot;
+    };
+    try {
+      const root = (await sys.jobMarket.getJob(jobId)).checkpointRoot;
+      expect(root).to.equal(await reference(true, "drift-reference"));
+      expect(root).to.not.equal(await reference(false, "drift-honest"));
+    } finally {
+      await runner.dispose();
+    }
   });
 
   it("answers a chunk challenge on chain in a dispute against its honest result", async function () {
