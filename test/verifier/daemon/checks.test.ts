@@ -44,7 +44,7 @@ describe("verifier daemon: malformed artifacts", function () {
   beforeEach(async function () {
     lines = [];
     const sink = new Writable({ write: (c, _e, cb) => { lines.push(String(c)); cb(); } });
-    client = new ArtifactClient({ store: await LocalStore.open(path.join(tmp, `cache-${Math.random()}`)), logger: pino({ level: "info" }, sink), retries: 0, timeoutMs: 2_000 });
+    client = new ArtifactClient({ store: await LocalStore.open(path.join(tmp, `cache-${Math.random()}`)), logger: pino({ level: "info" }, sink), retries: 0, timeoutMs: 2_000, urlPolicy: { allowPrivate: true } });
   });
   after(async function () {
     await server.close();
@@ -135,7 +135,7 @@ describe("verifier daemon: malformed artifacts", function () {
         flaky.close();
       }
       // Bytes that arrive but do not match their address: the server's doing, never retried as ours.
-      client = new ArtifactClient({ store: await LocalStore.open(path.join(tmp, `cache-${Math.random()}`)), logger: pino({ level: "silent" }), retries: 0, timeoutMs: 2_000 });
+      client = new ArtifactClient({ store: await LocalStore.open(path.join(tmp, `cache-${Math.random()}`)), logger: pino({ level: "silent" }), retries: 0, timeoutMs: 2_000, urlPolicy: { allowPrivate: true } });
       const liar = http.createServer((_req, res) => res.writeHead(200).end(Buffer.from("not the state")));
       await new Promise<void>((r) => liar.listen(0, "127.0.0.1", () => r()));
       try {

@@ -90,6 +90,7 @@ export async function startWorker(sys: System, dataDir: string, over: Partial<Wo
     jobMarket: await sys.jobMarket.getAddress(), stakeManager: await sys.stakeManager.getAddress(), disputeManager: await sys.disputeManager.getAddress(),
     acceptedTokens: [{ address: await sys.payToken.getAddress(), minRewardPerTflop: 0n }],
     confirmations: 0, pollIntervalMs: 50, startBlock: 0, logLevel: "silent",
+    allowPrivateArtifacts: true, // every test store listens on 127.0.0.1
     ...over,
   });
   const ac = new AbortController();
@@ -102,6 +103,7 @@ export async function verifierConfig(sys: System, account: number, dataDir: stri
     jobMarket: await sys.jobMarket.getAddress(), auditManager: await sys.auditManager.getAddress(), disputeManager: await sys.disputeManager.getAddress(),
     dataDir, startBlock: 0, confirmations: 1, txConfirmations: 1, pollIntervalMs: 50, deadlineMarginSec: 2, artifactRetries: 0,
     artifactTimeoutMs: 5_000, rpcTimeoutMs: 2_000, logLevel: "silent", unservedGraceMs: 300, unservedMinAttempts: 2,
+    allowPrivateArtifacts: true, // every test store listens on 127.0.0.1
     env: { UPOW_PRIVATE_KEY: accountKey(account) },
     ...over,
   });

@@ -90,6 +90,7 @@ describe("worker daemon (in-process Hardhat network)", function () {
       disputeManager: await sys.disputeManager.getAddress(),
       acceptedTokens: [{ address: await sys.payToken.getAddress(), minRewardPerTflop: 0n }],
       confirmations: 0, pollIntervalMs: 50, startBlock: await ethers.provider.getBlockNumber(), logLevel: "silent",
+      allowPrivateArtifacts: true, // the requester's store listens on 127.0.0.1
       ...over,
     });
   }
