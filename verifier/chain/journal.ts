@@ -3,7 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Logger } from "pino";
 import { UPowError } from "../errors";
-import { createPrivateFile, ensurePrivateDir, ensurePrivateFile } from "./privateFiles";
+import { createPrivateFile, ensurePrivateFile, PRIVATE_DIR_MODE } from "./privateFiles";
 
 /**
  * Durable SQLite journal of transaction intents and their broadcast attempts, plus a small
@@ -201,23 +201,25 @@ export class Journal {
    */
   static open(file: string, logger?: Logger): Journal {
     const onDisk = file !== ":memory:";
-    if (onDisk) {
-      ensurePrivateDir(path.dirname(path.resolve(file)), logger);
-      // SQLite gives -wal and -shm the main file's mode, so the main file is created 0600 first.
-      if (!fs.existsSync(file)) createPrivateFile(file);
-    }
-    let db: Database.Database;
+    let db: Database.Database | undefined;
     try {
+      if (onDisk) {
+        // A missing dir is created 0700; an existing one is the data dir, tightened by the instance lock.
+        fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: PRIVATE_DIR_MODE });
+        // SQLite gives -wal and -shm the main file's mode, so the main file is created 0600 first.
+        if (!fs.existsSync(file)) createPrivateFile(file);
+      }
       db = new Database(file);
       db.pragma("journal_mode = WAL");
       db.pragma("synchronous = FULL");
       db.pragma("foreign_keys = ON");
       db.pragma("busy_timeout = 5000");
       db.exec(SCHEMA);
+      if (onDisk) for (const f of [file, `${file}-wal`, `${file}-shm`]) ensurePrivateFile(f, logger);
     } catch (cause) {
+      db?.close();
       throw new JournalError("could not open the journal", { cause, details: { file } });
     }
-    if (onDisk) for (const f of [file, `${file}-wal`, `${file}-shm`]) ensurePrivateFile(f, logger);
     return new Journal(file, db);
   }
 

@@ -259,7 +259,12 @@ describe("worker daemon (in-process Hardhat network)", function () {
       // The served bytes prove against the committed state hash.
       const bytes = Buffer.from(await (await fetch(`${index.artifactBaseUrls[0]}/artifacts/${inner.sha256}`)).arrayBuffer());
       expect(verifyChunkProof(inner.stateHash, chunkProof(bytes, 1))).to.equal(true);
-      const text = await (await fetch(`${metricsUrl}/metrics`)).text();
+      // The counters move after the store write and the mined answer the waits above observe: wait
+      // for them too (read at once, a loaded CPU saw 0), then check that each counted exactly once.
+      const text = await waitFor("answers counted in /metrics", async () => {
+        const t = await (await fetch(`${metricsUrl}/metrics`)).text();
+        return sample(t, "upow_worker_disputes_answered_total") >= 1 && sample(t, "upow_worker_chunk_answers_total") >= 1 ? t : undefined;
+      });
       expect(sample(text, "upow_worker_disputes_answered_total")).to.equal(1);
       expect(sample(text, "upow_worker_chunk_answers_total")).to.equal(1);
     } finally {
@@ -320,6 +325,26 @@ describe("worker daemon (in-process Hardhat network)", function () {
     }
     expect((await sys.jobMarket.getJob(jobId)).status).to.equal(STATUS.Open);
     expect(await ethers.provider.getTransactionCount(sys.worker.address)).to.equal(nonce);
+  });
+
+  it("rejects as not served, without crashing, a job whose artifact URLs are private when private artifacts are not allowed (V8.4)", async function () {
+    const sys = await system();
+    const jobId = await postJob(sys, await prepare());
+    const dataDir = path.join(tmp, "private-urls");
+    const w = start(await config(sys, dataDir, { allowPrivateArtifacts: false }));
+    let rec: JobRecord;
+    try {
+      rec = await waitFor("decision", async () => {
+        const r = jobRecord(dataDir, jobId);
+        return r && r.phase !== "candidate" ? r : undefined;
+      });
+    } finally {
+      await stop(w); // resolves: the refusal did not end the worker
+    }
+    expect(rec.phase).to.equal("rejected");
+    expect(rec.reason).to.equal("artifact-unavailable");
+    expect(rec.message).to.match(/Artifact URL refused \(address\): loopback address 127\.0\.0\.1/);
+    expect((await sys.jobMarket.getJob(jobId)).status).to.equal(STATUS.Open);
   });
 
   it("refuses a manifest that understates FLOPs per step (shape inference), and an unaccepted token", async function () {
