@@ -204,12 +204,17 @@ describe("worker daemon (in-process Hardhat network)", function () {
     } finally {
       await stop(w);
     }
-    // A third start finds the job submitted and sends nothing more.
+    // A third start finds the job submitted and sends nothing more. /healthz turns 200 once a whole
+    // tick has run (a fixed 500 ms sleep let a loaded CPU stop it before it had looked at anything).
     resumedSteps = [];
-    const again = start(cfg, { onTrainingProgress: (p) => resumedSteps.push(p.step) });
     await mine(2);
-    await new Promise((r) => setTimeout(r, 500));
-    await stop(again);
+    let healthUrl = "";
+    const again = start({ ...cfg, metricsPort: 0 }, { onTrainingProgress: (p) => resumedSteps.push(p.step), onMetricsServer: (u) => (healthUrl = `${u}/healthz`) });
+    try {
+      await waitFor("a full tick of the restarted worker", async () => healthUrl !== "" && (await fetch(healthUrl)).status === 200);
+    } finally {
+      await stop(again);
+    }
     expect(await submittedRoots(sys, jobId)).to.deep.equal([ref.checkpointRoot]);
     expect(resumedSteps).to.deep.equal([]);
   });
