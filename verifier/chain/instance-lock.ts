@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Logger } from "pino";
 import { UPowError } from "../errors";
+import { ensurePrivateDir } from "./privateFiles";
 
 /**
  * One daemon per data dir: a lock file created with O_EXCL holding the owner's PID. A lock whose
@@ -37,11 +38,12 @@ export class InstanceLockedError extends InstanceLockError {
 }
 
 export function acquireInstanceLock(params: AcquireInstanceLockParameters): InstanceLock {
-  fs.mkdirSync(params.dataDir, { recursive: true });
+  // The first thing a daemon does with its data dir: create it 0700, or tighten it (V8.5).
+  ensurePrivateDir(params.dataDir, params.logger);
   const lockPath = path.join(params.dataDir, params.fileName ?? "upow.lock");
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      const fd = fs.openSync(lockPath, fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY, 0o644);
+      const fd = fs.openSync(lockPath, fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY, 0o600);
       try {
         fs.writeSync(fd, `${process.pid}\n`);
         fs.fsyncSync(fd);

@@ -1,12 +1,15 @@
 import Database from "better-sqlite3";
 import fs from "node:fs";
 import path from "node:path";
+import type { Logger } from "pino";
 import { UPowError } from "../errors";
+import { createPrivateFile, ensurePrivateFile, PRIVATE_DIR_MODE } from "./privateFiles";
 
 /**
  * Durable SQLite journal of transaction intents and their broadcast attempts, plus a small
  * key-value table (event cursors, vote salts). WAL + synchronous=FULL: a write has reached the
- * disk when the call returns, so "journal before broadcast" survives a crash.
+ * disk when the call returns, so "journal before broadcast" survives a crash. The salts in it are
+ * secrets until revealed: its directory is 0700 and the file (with -wal and -shm) 0600 (V8.5).
  *
  * Intent lifecycle: pending (recorded) → sent (signed tx stored, maybe broadcast) →
  * mined (status 1 success / 0 reverted) | failed (never mined; may be sent again).
@@ -192,18 +195,29 @@ export class Journal {
     };
   }
 
-  /** Open (creating if needed) the journal at `file`; `":memory:"` for a throwaway one. */
-  static open(file: string): Journal {
-    let db: Database.Database;
+  /**
+   * Open (creating if needed) the journal at `file`; `":memory:"` for a throwaway one. Files
+   * found more open than 0600 are tightened, logged on `logger`.
+   */
+  static open(file: string, logger?: Logger): Journal {
+    const onDisk = file !== ":memory:";
+    let db: Database.Database | undefined;
     try {
-      if (file !== ":memory:") fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+      if (onDisk) {
+        // A missing dir is created 0700; an existing one is the data dir, tightened by the instance lock.
+        fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: PRIVATE_DIR_MODE });
+        // SQLite gives -wal and -shm the main file's mode, so the main file is created 0600 first.
+        if (!fs.existsSync(file)) createPrivateFile(file);
+      }
       db = new Database(file);
       db.pragma("journal_mode = WAL");
       db.pragma("synchronous = FULL");
       db.pragma("foreign_keys = ON");
       db.pragma("busy_timeout = 5000");
       db.exec(SCHEMA);
+      if (onDisk) for (const f of [file, `${file}-wal`, `${file}-shm`]) ensurePrivateFile(f, logger);
     } catch (cause) {
+      db?.close();
       throw new JournalError("could not open the journal", { cause, details: { file } });
     }
     return new Journal(file, db);

@@ -3,6 +3,7 @@ import { Wallet, encryptKeystoreJson } from "ethers";
 import type { HDNodeWallet, Provider } from "ethers";
 import type { Logger } from "pino";
 import { UPowError } from "../errors";
+import { ensurePrivateFile } from "./privateFiles";
 
 /**
  * Load the one signing key of a daemon: a raw private key from an environment variable, or an
@@ -50,6 +51,9 @@ export async function loadSigner(params: LoadSignerParameters): Promise<LoadedSi
     }
     source = `env:${keyEnv}`;
   } else if (params.keystorePath) {
+    // Key files are 0600 (V8.5): tighten what an operator left readable before reading it.
+    ensurePrivateFile(params.keystorePath, params.logger);
+    if (params.passwordFile) ensurePrivateFile(params.passwordFile, params.logger);
     const password = readPassword(params, env);
     let json: string;
     try {

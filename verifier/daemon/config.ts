@@ -70,6 +70,8 @@ export interface VerifierConfig {
   artifactTimeoutMs: number;
   /** Extra rounds of artifact fetches. @default 2 */
   artifactRetries: number;
+  /** Fetch job-named artifacts from loopback, link-local and private addresses too (tests, a local demo; V8.4). @default false */
+  allowPrivateArtifacts: boolean;
   /** RPC per-request timeout (ms). @default 10000 */
   rpcTimeoutMs: number;
   /** pino level. @default info */
@@ -91,7 +93,7 @@ export interface VerifierConfig {
 export const DEFAULTS = {
   startBlock: 0, confirmations: 2, txConfirmations: 1, pollIntervalMs: 2000, logChunkSize: 2000, concurrency: 2, maxQueued: 16,
   taskBudgetMs: 600_000, audit: true, challenge: true, callTimeouts: true, appeal: false, unservedGraceMs: 120_000, unservedMinAttempts: 3, singleSteps: DEFAULT_SINGLE_STEPS, stateRequestTtlSec: 300, deadlineMarginSec: 5, dryRun: false,
-  metricsHost: "127.0.0.1", artifactTimeoutMs: 30_000, artifactRetries: 2, rpcTimeoutMs: 10_000, logLevel: "info",
+  metricsHost: "127.0.0.1", artifactTimeoutMs: 30_000, artifactRetries: 2, allowPrivateArtifacts: false, rpcTimeoutMs: 10_000, logLevel: "info",
   keepRandomness: true, reopenVoided: true, settleAvailability: true, repinpoint: true, randomnessSource: "auto",
 } as const;
 
@@ -160,6 +162,7 @@ export function verifierStartCommand(run: (config: VerifierConfig) => Promise<vo
     .addOption(opt("--metrics-host <host>", "metrics bind address", "UPOW_METRICS_HOST"))
     .addOption(opt("--keystore <file>", "encrypted JSON keystore (used when UPOW_PRIVATE_KEY is unset)", "UPOW_KEYSTORE"))
     .addOption(opt("--password-file <file>", "keystore password file (else UPOW_KEYSTORE_PASSWORD)", "UPOW_PASSWORD_FILE"))
+    .addOption(opt("--allow-private-artifacts", "fetch job-named artifacts from loopback/private addresses too (local demo only)", "UPOW_ALLOW_PRIVATE_ARTIFACTS"))
     .addOption(opt("--log-level <level>", "pino log level", "UPOW_LOG_LEVEL"))
     .addOption(opt("--no-keep-randomness", "do not checkpoint/reveal/request draw seeds (keeper)", "UPOW_NO_KEEP_RANDOMNESS"))
     .addOption(opt("--no-reopen-voided", "do not reopen this node's voided disputes (keeper)", "UPOW_NO_REOPEN_VOIDED"))
@@ -202,6 +205,7 @@ export function verifierStartCommand(run: (config: VerifierConfig) => Promise<vo
         repinpoint: o.repinpoint as boolean | undefined,
         randomnessSource: o.randomnessSource as VerifierConfig["randomnessSource"] | undefined,
         l1RpcUrls: o.l1RpcUrl as string[] | undefined,
+        allowPrivateArtifacts: o.allowPrivateArtifacts === true,
       });
       await run(config);
     });

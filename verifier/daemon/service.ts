@@ -55,7 +55,7 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
   const lock = acquireInstanceLock({ dataDir: config.dataDir, logger });
   const cleanup: (() => Promise<void> | void)[] = [() => lock.release()];
   try {
-    const journal = Journal.open(path.join(config.dataDir, "journal.sqlite"));
+    const journal = Journal.open(path.join(config.dataDir, "journal.sqlite"), logger);
     cleanup.unshift(() => journal.close());
     const metrics = options.metrics ?? createMetrics({ defaultLabels: { role: "verifier" } });
     const provider = createProvider({
@@ -91,7 +91,9 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
     cleanup.unshift(() => sender.close());
 
     const store = await LocalStore.open(path.join(config.dataDir, "artifacts"));
-    const client = new ArtifactClient({ store, logger: log.child({ component: "artifacts" }), timeoutMs: config.artifactTimeoutMs, retries: config.artifactRetries });
+    const client = new ArtifactClient({ store, logger: log.child({ component: "artifacts" }), timeoutMs: config.artifactTimeoutMs, retries: config.artifactRetries,
+      urlPolicy: { allowPrivate: config.allowPrivateArtifacts },
+    });
     const scheduler = new Scheduler({ concurrency: config.concurrency, maxQueued: config.maxQueued, budgetMs: config.taskBudgetMs, logger: log });
     cleanup.unshift(() => scheduler.close());
     const records = new DaemonRecords(journal.kv);

@@ -88,6 +88,20 @@ export class UnsupportedUriError extends UPowError {
   }
 }
 
+/** Which artifact URL rule (protocol v3 V8.4) a refused URL broke. */
+export type ArtifactUrlRule = "malformed" | "scheme" | "userinfo" | "query" | "fragment" | "too-many-bases" | "address";
+
+/**
+ * A URL named by a job or result index that the operator's URL policy refuses (V8.4); permanent:
+ * the URL is never tried, so a job whose only sources are refused counts as not served.
+ */
+export class ArtifactUrlRefusedError extends UPowError {
+  override readonly name = "ArtifactUrlRefusedError";
+  constructor(readonly uri: string, readonly rule: ArtifactUrlRule, reason: string) {
+    super(`Artifact URL refused (${rule}): ${reason}`, { details: { uri: uri.slice(0, 200), rule } });
+  }
+}
+
 /** The mirror answered with an HTTP status other than 200 / 404 / 410. */
 export class ArtifactHttpError extends UPowError {
   override readonly name = "ArtifactHttpError";

@@ -4,6 +4,7 @@
  * network, 5xx/408/429) keeps the mirror for the next round, a permanent one (404, wrong bytes,
  * too large, bad URI, other 4xx) drops it. Between rounds the loop sleeps backoffMs·2^round
  * (capped). When nothing is left, ArtifactFetchFailedError lists every try and its cause.
+ * With a URL policy, mirrors it refuses (V8.4) are recorded as failed without being tried.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { ArtifactFetchFailedError, InvalidStoreOptionError, type FetchAttemptFailure } from "./errors";
@@ -12,6 +13,7 @@ import type { LocalStore } from "./localStore";
 import { silentLogger, type Logger } from "./logger";
 import { backoffDelay, isRetryable } from "./retry";
 import { transferOnce } from "./transfer";
+import { checkArtifactUrl, type ArtifactUrlPolicy } from "./urlPolicy";
 import { UPowError } from "../errors";
 
 export interface FetchArtifactParameters {
@@ -35,6 +37,11 @@ export interface FetchArtifactParameters {
   maxBackoffMs?: number;
   /** @default silent */
   logger?: Logger;
+  /**
+   * Rules for URLs a job or result index names (http(s) only, public addresses unless allowed).
+   * Undefined: the URIs are the operator's own (CLI), file:// and any address allowed.
+   */
+  urlPolicy?: ArtifactUrlPolicy;
 }
 
 /** Local path of the verified artifact. */
@@ -66,6 +73,20 @@ export async function fetchArtifact(params: FetchArtifactParameters): Promise<Fe
 
   const failures: FetchAttemptFailure[] = [];
   let eligible = [...uris];
+  if (params.urlPolicy) {
+    const policy = params.urlPolicy;
+    eligible = uris.filter((uri) => {
+      try {
+        checkArtifactUrl(uri, policy);
+        return true;
+      } catch (error) {
+        if (!(error instanceof UPowError)) throw error;
+        failures.push({ uri, attempt: 0, error });
+        logger.warn({ uri: uri.slice(0, 200), err: error.name, reason: error.shortMessage }, "artifact mirror refused by the URL policy");
+        return false;
+      }
+    });
+  }
   for (let round = 0; round <= retries && eligible.length > 0; round++) {
     if (round > 0) {
       const delay = backoffDelay(round - 1, backoffMs, maxBackoffMs);
@@ -76,7 +97,7 @@ export async function fetchArtifact(params: FetchArtifactParameters): Promise<Fe
     for (const uri of eligible) {
       const started = Date.now();
       try {
-        await transferOnce({ store, hash, uri, maxBytes, timeoutMs, idleTimeoutMs });
+        await transferOnce({ store, hash, uri, maxBytes, timeoutMs, idleTimeoutMs, urlPolicy: params.urlPolicy });
         logger.info({ uri, round, ms: Date.now() - started }, "artifact fetched");
         return store.path(hash);
       } catch (error) {

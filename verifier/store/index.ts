@@ -7,3 +7,4 @@ export { fetchArtifact, type FetchArtifactParameters, type FetchArtifactReturnTy
 export { serveStoreCommand, type ServeStoreCommandOptions } from "./serveCommand";
 export { backoffDelay, isRetryable } from "./retry";
 export { silentLogger, type Logger } from "./logger";
+export { checkArtifactBases, checkArtifactUrl, classifyAddress, guardedLookup, MAX_ARTIFACT_BASES, MAX_ARTIFACT_URL_LENGTH, type AddressClass, type ArtifactUrlPolicy } from "./urlPolicy";

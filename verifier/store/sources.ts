@@ -1,15 +1,17 @@
 /**
  * Opens one mirror URI as a byte stream: `http(s)://` (node:http, no redirects, identity
  * encoding) or `file://`. Status and existence problems become typed errors here; the body is
- * checked by transfer.ts.
+ * checked by transfer.ts. With a URL policy (URLs a job or index names, V8.4) only URLs that pass
+ * it are opened, and host names are resolved through its guarded lookup.
  */
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { open } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { addAbortSignal, type Readable } from "node:stream";
-import { ArtifactHttpError, ArtifactNetworkError, ArtifactNotFoundError, UnsupportedUriError } from "./errors";
+import { ArtifactHttpError, ArtifactNetworkError, ArtifactNotFoundError, ArtifactUrlRefusedError, UnsupportedUriError } from "./errors";
 import { isErrno } from "./localStore";
+import { checkArtifactUrl, guardedLookup, type ArtifactUrlPolicy } from "./urlPolicy";
 
 export interface OpenedSource {
   readonly body: Readable;
@@ -34,17 +36,23 @@ export function classifyUri(uri: string): { kind: SourceKind; url: URL } {
   throw new UnsupportedUriError(uri, `scheme '${url.protocol}' is not http:, https: or file:`);
 }
 
-export async function openSource(uri: string, hash: string, signal: AbortSignal): Promise<OpenedSource> {
+export async function openSource(uri: string, hash: string, signal: AbortSignal, policy?: ArtifactUrlPolicy): Promise<OpenedSource> {
+  if (policy) return openHttp(uri, checkArtifactUrl(uri, policy), hash, signal, policy);
   const { kind, url } = classifyUri(uri);
   return kind === "http" ? openHttp(uri, url, hash, signal) : openFile(uri, url, hash, signal);
 }
 
-function openHttp(uri: string, url: URL, hash: string, signal: AbortSignal): Promise<OpenedSource> {
+function openHttp(uri: string, url: URL, hash: string, signal: AbortSignal, policy?: ArtifactUrlPolicy): Promise<OpenedSource> {
   const request = url.protocol === "https:" ? httpsRequest : httpRequest;
   return new Promise<OpenedSource>((resolve, reject) => {
     // agent: false → a connection of our own, so a stalled transfer cannot poison a pooled socket.
-    const req = request(url, { method: "GET", agent: false, signal, headers: { "Accept-Encoding": "identity" } });
-    req.on("error", (error) => reject(signal.aborted ? signal.reason : new ArtifactNetworkError(uri, error)));
+    const req = request(url, {
+      method: "GET", agent: false, signal, headers: { "Accept-Encoding": "identity" }, ...(policy ? { lookup: guardedLookup(uri, policy) } : {}),
+    });
+    req.on("error", (error) => {
+      if (signal.aborted) reject(signal.reason);
+      else reject(error instanceof ArtifactUrlRefusedError ? error : new ArtifactNetworkError(uri, error));
+    });
     req.once("response", (res: IncomingMessage) => {
       const status = res.statusCode ?? 0;
       if (status !== 200) {

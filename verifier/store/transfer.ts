@@ -6,6 +6,7 @@
 import { ArtifactTimeoutError, ArtifactTooLargeError, ArtifactTruncatedError } from "./errors";
 import type { LocalStore } from "./localStore";
 import { openSource, type OpenedSource } from "./sources";
+import type { ArtifactUrlPolicy } from "./urlPolicy";
 import { UPowError } from "../errors";
 
 export interface TransferParameters {
@@ -17,6 +18,8 @@ export interface TransferParameters {
   timeoutMs: number;
   /** Limit on the wait for the response and then between two chunks. */
   idleTimeoutMs: number;
+  /** Policy for URLs a job or index names; undefined: operator-given mirrors (file:// too). */
+  urlPolicy?: ArtifactUrlPolicy;
 }
 
 /** Returns the hash once the verified bytes are in the store. */
@@ -40,7 +43,7 @@ export async function transferOnce(params: TransferParameters): Promise<string> 
   let source: OpenedSource | undefined;
   let bodyStarted = false;
   try {
-    source = await openSource(uri, hash, controller.signal);
+    source = await openSource(uri, hash, controller.signal, params.urlPolicy);
     if (source.declaredBytes !== undefined && source.declaredBytes > maxBytes) {
       throw new ArtifactTooLargeError(maxBytes, source.declaredBytes, uri, true);
     }

@@ -9,6 +9,7 @@ import { getAddress, isAddress } from "ethers";
 import { UPowError } from "../errors";
 import type { Eip1193Provider } from "../chain/rpc";
 import type { ExecutionProviderName } from "../engine/runner";
+import { checkArtifactUrl } from "../store";
 import { parseCheatMode, type CheatMode } from "./cheats";
 
 export class WorkerConfigError extends UPowError {
@@ -48,8 +49,10 @@ export interface WorkerConfig {
   readonly acceptedTokens: readonly AcceptedToken[];
   readonly ep: ExecutionProviderName;
   readonly threads: number;
-  /** Base URL under which this worker's store is reachable by others (goes into resultURI). */
+  /** Base URL under which this worker's store is reachable by others (goes into resultURI); no userinfo, query or fragment (V8.4). */
   readonly publicBaseUrl?: string;
+  /** Fetch job-named artifacts from loopback, link-local and private addresses too (tests, a local demo; V8.4). @default false */
+  readonly allowPrivateArtifacts: boolean;
   readonly storeHost: string;
   /** 0 picks a free port. */
   readonly storePort: number;
@@ -98,6 +101,7 @@ export const WORKER_DEFAULTS = {
   dryRun: false,
   logLevel: "info",
   metricsHost: "127.0.0.1",
+  allowPrivateArtifacts: false,
 };
 
 export type WorkerConfigInput = Partial<WorkerConfig> & Pick<WorkerConfig, "dataDir" | "jobMarket" | "acceptedTokens">;
@@ -123,8 +127,13 @@ export function workerConfig(input: WorkerConfigInput): WorkerConfig {
   }
   if (c.storePort > 65535) throw new WorkerConfigError("storePort must be ≤ 65535", { details: { storePort: c.storePort } });
   if (!["cpu", "cuda", "webgpu"].includes(c.ep)) throw new WorkerConfigError("ep must be cpu, cuda or webgpu", { details: { ep: c.ep } });
-  if (c.publicBaseUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(c.publicBaseUrl)) {
-    throw new WorkerConfigError("publicBaseUrl must be an http(s) URL", { details: { publicBaseUrl: c.publicBaseUrl } });
+  if (c.publicBaseUrl !== undefined) {
+    try {
+      // Verifiers refuse a base with userinfo, query or fragment; which addresses they accept is theirs to say.
+      checkArtifactUrl(c.publicBaseUrl, { allowPrivate: true });
+    } catch (cause) {
+      throw new WorkerConfigError("publicBaseUrl must be an http(s) URL without userinfo, query or fragment", { cause, details: { publicBaseUrl: c.publicBaseUrl } });
+    }
   }
   return {
     ...c,
@@ -187,6 +196,7 @@ export function addWorkerOptions(cmd: Command): Command {
     .addOption(env(new Option("--ep <name>", "onnxruntime execution provider").choices(["cpu", "cuda", "webgpu"]).default("cpu"), "UPOW_EP"))
     .addOption(new Option("--threads <n>", "intra-op threads (fixed: results must be reproducible)").argParser(intArg("--threads")).default(1))
     .addOption(env(new Option("--public-url <url>", "base URL where others reach this worker's artifact store"), "UPOW_PUBLIC_URL"))
+    .addOption(env(new Option("--allow-private-artifacts", "fetch job-named artifacts from loopback/private addresses too (local demo only)").default(false), "UPOW_ALLOW_PRIVATE_ARTIFACTS"))
     .addOption(env(new Option("--store-host <host>", "artifact store listen address").default(WORKER_DEFAULTS.storeHost), "UPOW_STORE_HOST"))
     .addOption(env(new Option("--store-port <port>", "artifact store port (0: any free port)").argParser(intArg("--store-port")).default(0), "UPOW_STORE_PORT"))
     .addOption(new Option("--confirmations <n>", "blocks before an event or receipt counts").argParser(intArg("--confirmations")).default(WORKER_DEFAULTS.confirmations))
@@ -221,6 +231,7 @@ export interface WorkerCliOptions {
   ep: ExecutionProviderName;
   threads: number;
   publicUrl?: string;
+  allowPrivateArtifacts?: boolean;
   storeHost: string;
   storePort: number | string;
   confirmations: number;
@@ -288,6 +299,7 @@ export function configFromCli(o: WorkerCliOptions): WorkerConfig {
     ep: o.ep,
     threads: o.threads,
     ...(o.publicUrl ? { publicBaseUrl: o.publicUrl } : {}),
+    allowPrivateArtifacts: o.allowPrivateArtifacts === true,
     storeHost: o.storeHost,
     storePort: Number(o.storePort),
     confirmations: o.confirmations,

@@ -16,7 +16,7 @@ import { readSafetensors } from "../engine/safetensors";
 import { fileHashOfSync } from "../engine/statehash";
 import type { BatchSource } from "../engine/step";
 import type { TensorMap } from "../engine/tensor";
-import { fetchArtifact, type LocalStore } from "../store";
+import { ArtifactFetchFailedError, fetchArtifact, type ArtifactUrlPolicy, type LocalStore } from "../store";
 import { parseArtifactUri, parseDatasetList, type DatasetList } from "../protocol/jobArtifacts";
 import type { ChainJobView, PreparedView } from "./decider";
 
@@ -43,6 +43,8 @@ export interface PrepareJobParameters {
   readonly timeoutMs?: number;
   /** Retry rounds per artifact. @default 2 */
   readonly retries?: number;
+  /** Which job-named URLs may be fetched (V8.4); a job whose URLs are refused is not served. */
+  readonly urlPolicy: ArtifactUrlPolicy;
 }
 
 /** A step of preparation failed; `reason` is what the decider reports. */
@@ -61,9 +63,10 @@ export async function prepareJob(p: PrepareJobParameters): Promise<PreparedJob> 
   const get = async (uri: string, sha256: string, maxBytes: number, what: string): Promise<Buffer> => {
     let path: string;
     try {
-      path = await fetchArtifact({ hash: sha256, uris: [uri], store: p.store, maxBytes, logger: log, timeoutMs: p.timeoutMs ?? 30_000, retries: p.retries ?? 2, backoffMs: 100 });
+      path = await fetchArtifact({ hash: sha256, uris: [uri], store: p.store, maxBytes, logger: log, timeoutMs: p.timeoutMs ?? 30_000, retries: p.retries ?? 2, backoffMs: 100, urlPolicy: p.urlPolicy });
     } catch (cause) {
-      throw new PrepareJobError("artifact-unavailable", `${what} could not be fetched`, { cause, details: { uri } });
+      const why = cause instanceof ArtifactFetchFailedError ? cause.errors.map((e) => e.shortMessage).join("; ") : String(cause);
+      throw new PrepareJobError("artifact-unavailable", `${what} could not be fetched: ${why}`, { cause, details: { uri } });
     }
     return readFile(path);
   };

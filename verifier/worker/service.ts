@@ -57,7 +57,7 @@ export class WorkerError extends UPowError {
 export async function runWorker(config: WorkerConfig, options: RunWorkerOptions): Promise<void> {
   const logger = options.logger ?? pino({ level: config.logLevel, base: { svc: "upow-worker" } }, pino.destination(2));
   const lock = acquireInstanceLock({ dataDir: config.dataDir, fileName: "worker.lock", logger });
-  const journal = Journal.open(path.join(config.dataDir, "journal.sqlite"));
+  const journal = Journal.open(path.join(config.dataDir, "journal.sqlite"), logger);
   let server: StoreServerHandle | null = null;
   let sender: TxSender | null = null;
   let metricsServer: MetricsServer | null = null;
@@ -238,7 +238,10 @@ class JobPlayer {
   private async getPrepared(rec: JobRecord, job: ChainJobView): Promise<PreparedJob> {
     const hit = this.prepared.get(rec.jobId);
     if (hit) return hit;
-    const prep = await prepareJob({ job, specURI: rec.specURI, store: this.p.store, maxArtifactBytes: this.p.config.maxArtifactBytes, logger: this.p.logger });
+    const prep = await prepareJob({
+      job, specURI: rec.specURI, store: this.p.store, maxArtifactBytes: this.p.config.maxArtifactBytes, logger: this.p.logger,
+      urlPolicy: { allowPrivate: this.p.config.allowPrivateArtifacts },
+    });
     this.prepared.set(rec.jobId, prep);
     return prep;
   }
@@ -332,7 +335,7 @@ class JobPlayer {
   private async runTraining(rec: JobRecord, id: bigint, job: Awaited<ReturnType<JobPlayer["chainJob"]>>, log: Logger): Promise<void> {
     const prepared = await this.getPrepared(rec, job);
     const dir = path.join(this.jobDir(rec.jobId), "checkpoints");
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: 0o700 });
     const trained = await trainJob({
       jobId: id, specHash: job.specHash, prepared, dir, store: this.p.store, artifactBaseUrls: [this.p.publicBaseUrl],
       ep: this.p.config.ep, threads: this.p.config.threads, cheat: this.p.config.cheat, publishSteps: this.p.config.publishSteps === "eager",

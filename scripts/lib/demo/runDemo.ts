@@ -233,6 +233,7 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, opts: Partial<Demo
         eip1193, jobMarket: deployment.contracts.JobMarket.address, auditManager: deployment.contracts.AuditManager.address,
         disputeManager: deployment.contracts.DisputeManager.address, dataDir: path.join(tmp, `verifier-${v + 1}`), startBlock,
         pollIntervalMs: 500, confirmations: 1, concurrency: 1, env: { UPOW_PRIVATE_KEY: k.privateKey }, logLevel: o.verbose ? "debug" : "info",
+        allowPrivateArtifacts: true, // the demo's stores listen on 127.0.0.1
       });
       running.push(runVerifier(config, { signal: ac.signal, logger: sink(`verifier ${v + 1}`) }).catch((err: unknown) => print(`  [verifier ${v + 1}] stopped with ${String(err)}`)));
     };
@@ -247,6 +248,7 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, opts: Partial<Demo
         stakeManager: deployment.contracts.StakeManager.address, disputeManager: deployment.contracts.DisputeManager.address,
         acceptedTokens: [{ address: payAddress, minRewardPerTflop: 0n }], pollIntervalMs: 500, startBlock, threads: 1,
         cheat: cheat === null ? null : parseCheatMode(cheat), logLevel: o.verbose ? "debug" : "info",
+        allowPrivateArtifacts: true, // the demo's stores listen on 127.0.0.1
       });
       const label = cheat === null ? "worker honest" : "worker cheat";
       running.push(runWorker(config, { signal: ac.signal, logger: sink(label) }).catch((err: unknown) => print(`  [${label}] stopped with ${String(err)}`)));

@@ -18,7 +18,7 @@ import type { TensorMap } from "../../../verifier/engine/tensor";
 import { onnx } from "../../../verifier/engine/onnx/proto";
 import { writeSafetensors } from "../../../verifier/engine/safetensors";
 import { fileHashOfSync } from "../../../verifier/engine/statehash";
-import { LocalStore, sha256Hex, startStoreServer, type StoreServerHandle } from "../../../verifier/store";
+import { LocalStore, MAX_ARTIFACT_BASES, sha256Hex, startStoreServer, type StoreServerHandle } from "../../../verifier/store";
 import { buildResultIndex } from "../../../verifier/protocol/resultIndex";
 import { ArtifactClient } from "../../../verifier/daemon/check/artifacts";
 import { runAudit, unreachableVerdict } from "../../../verifier/daemon/check/audit";
@@ -48,7 +48,7 @@ describe("verifier daemon: malformed artifacts", function () {
   beforeEach(async function () {
     lines = [];
     const sink = new Writable({ write: (c, _e, cb) => { lines.push(String(c)); cb(); } });
-    client = new ArtifactClient({ store: await LocalStore.open(path.join(tmp, `cache-${Math.random()}`)), logger: pino({ level: "info" }, sink), retries: 0, timeoutMs: 2_000 });
+    client = new ArtifactClient({ store: await LocalStore.open(path.join(tmp, `cache-${Math.random()}`)), logger: pino({ level: "info" }, sink), retries: 0, timeoutMs: 2_000, urlPolicy: { allowPrivate: true } });
   });
   after(async function () {
     await server.close();
@@ -87,6 +87,38 @@ describe("verifier daemon: malformed artifacts", function () {
     } finally {
       liar.close();
     }
+  });
+
+  describe("when the index names bases the URL policy refuses (V8.4)", function () {
+    let strict: ArtifactClient;
+    beforeEach(async function () {
+      strict = new ArtifactClient({ store: await LocalStore.open(path.join(tmp, `cache-${Math.random()}`)), logger: pino({ level: "silent" }), retries: 1, timeoutMs: 2_000, urlPolicy: { allowPrivate: false } });
+    });
+    const problem = (e: unknown) => {
+      expect(e).to.be.instanceOf(ArtifactProblemError);
+      return e as ArtifactProblemError;
+    };
+
+    it("a state served only from loopback counts as not served, definitively (not transient, so no grace period)", async function () {
+      const err = problem(await strict.fetchState(fileHashOfSync(state), sha256Hex(state), [server.url], "checkpoint 1", 1 << 20).catch((e: unknown) => e));
+      expect(err.unavailable).to.equal(true);
+      expect(err.transient).to.equal(false);
+      expect(err.shortMessage).to.match(/checkpoint 1 could not be fetched/);
+    });
+
+    it("more than MAX_ARTIFACT_BASES bases count as not served, even when one would serve", async function () {
+      const bases = [...Array.from({ length: MAX_ARTIFACT_BASES }, (_, i) => `https://m${i}.example.org`), server.url];
+      const err = problem(await client.fetchState(fileHashOfSync(state), sha256Hex(state), bases, "checkpoint 2", 1 << 20).catch((e: unknown) => e));
+      expect(err.unavailable).to.equal(true);
+      expect(err.transient).to.equal(false);
+      expect(err.shortMessage).to.match(/too-many-bases/);
+    });
+
+    it("a base with a `?` (which would turn /artifacts/<sha256> into a query) is refused", async function () {
+      const err = problem(await client.fetchState(fileHashOfSync(state), sha256Hex(state), [`${server.url}/?`], "checkpoint 3", 1 << 20).catch((e: unknown) => e));
+      expect(err.unavailable).to.equal(true);
+      expect(err.shortMessage).to.match(/query/);
+    });
   });
 
   it("a step graph with a disallowed op makes the audit `skipped` with a clear log line, not a dispute", async function () {
@@ -139,7 +171,7 @@ describe("verifier daemon: malformed artifacts", function () {
         flaky.close();
       }
       // Bytes that arrive but do not match their address: the server's doing, never retried as ours.
-      client = new ArtifactClient({ store: await LocalStore.open(path.join(tmp, `cache-${Math.random()}`)), logger: pino({ level: "silent" }), retries: 0, timeoutMs: 2_000 });
+      client = new ArtifactClient({ store: await LocalStore.open(path.join(tmp, `cache-${Math.random()}`)), logger: pino({ level: "silent" }), retries: 0, timeoutMs: 2_000, urlPolicy: { allowPrivate: true } });
       const liar = http.createServer((_req, res) => res.writeHead(200).end(Buffer.from("not the state")));
       await new Promise<void>((r) => liar.listen(0, "127.0.0.1", () => r()));
       try {

@@ -50,14 +50,24 @@ export async function stop(r: Running | undefined): Promise<void> {
   await r.done;
 }
 
+/**
+ * Mines a block, waits `ms`, mines the next. Self-paced on purpose: the in-process provider runs one
+ * request at a time, and a fixed interval kept queueing evm_mine faster than a loaded CPU mined,
+ * so every daemon RPC waited behind a growing backlog until it timed out and nothing progressed.
+ */
 export class Miner {
-  #timer: NodeJS.Timeout | undefined;
+  #generation = 0;
   start(ms = 150): void {
-    this.#timer = setInterval(() => void network.provider.request({ method: "evm_mine", params: [] }).catch(() => undefined), ms);
+    const generation = ++this.#generation;
+    void (async () => {
+      while (generation === this.#generation) {
+        await network.provider.request({ method: "evm_mine", params: [] }).catch(() => undefined);
+        await new Promise((r) => setTimeout(r, ms));
+      }
+    })();
   }
   stop(): void {
-    if (this.#timer) clearInterval(this.#timer);
-    this.#timer = undefined;
+    this.#generation++;
   }
 }
 
@@ -90,6 +100,7 @@ export async function startWorker(sys: System, dataDir: string, over: Partial<Wo
     jobMarket: await sys.jobMarket.getAddress(), stakeManager: await sys.stakeManager.getAddress(), disputeManager: await sys.disputeManager.getAddress(),
     acceptedTokens: [{ address: await sys.payToken.getAddress(), minRewardPerTflop: 0n }],
     confirmations: 0, pollIntervalMs: 50, startBlock: 0, logLevel: "silent",
+    allowPrivateArtifacts: true, // every test store listens on 127.0.0.1
     ...over,
   });
   const ac = new AbortController();
@@ -101,7 +112,10 @@ export async function verifierConfig(sys: System, account: number, dataDir: stri
     eip1193: network.provider as unknown as Eip1193Provider,
     jobMarket: await sys.jobMarket.getAddress(), auditManager: await sys.auditManager.getAddress(), disputeManager: await sys.disputeManager.getAddress(),
     dataDir, startBlock: 0, confirmations: 1, txConfirmations: 1, pollIntervalMs: 50, deadlineMarginSec: 2, artifactRetries: 0,
-    artifactTimeoutMs: 5_000, rpcTimeoutMs: 2_000, logLevel: "silent", unservedGraceMs: 300, unservedMinAttempts: 2,
+    // rpcTimeoutMs as in production: the provider is in this process, and on a loaded CPU a 2 s limit
+    // discarded answers that were merely late (fault tests set their own short limits).
+    artifactTimeoutMs: 5_000, rpcTimeoutMs: 10_000, logLevel: "silent", unservedGraceMs: 300, unservedMinAttempts: 2,
+    allowPrivateArtifacts: true, // every test store listens on 127.0.0.1
     env: { UPOW_PRIVATE_KEY: accountKey(account) },
     ...over,
   });

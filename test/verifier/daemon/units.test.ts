@@ -7,7 +7,7 @@ import { AbiCoder, keccak256 } from "ethers";
 import pino from "pino";
 import { auditSample } from "../../../verifier/daemon/audit/sample";
 import { jurorSettings, REFERENCE_SETTINGS } from "../../../verifier/daemon/check/runners";
-import { resolveVerifierConfig } from "../../../verifier/daemon/config";
+import { resolveVerifierConfig, verifierStartCommand, type VerifierConfig } from "../../../verifier/daemon/config";
 import { JobBudgetExceededError, SchedulerBusyError, VerifierConfigError } from "../../../verifier/daemon/errors";
 import { Scheduler } from "../../../verifier/daemon/scheduler/scheduler";
 import { solveDispute } from "../../../verifier/daemon/solver/disputeSolver";
@@ -221,6 +221,28 @@ describe("verifier daemon: config", function () {
     expect(() => resolveVerifierConfig({ ...base, jobMarket: "0x12" })).to.throw(VerifierConfigError, /jobMarket/);
     expect(() => resolveVerifierConfig({ ...base, concurrency: 0 })).to.throw(VerifierConfigError, /concurrency/);
   });
+
+  it("refuses private artifact addresses unless --allow-private-artifacts or UPOW_ALLOW_PRIVATE_ARTIFACTS says otherwise (V8.4)", async function () {
+    expect(resolveVerifierConfig(base).allowPrivateArtifacts).to.equal(false);
+    const parse = async (extra: string[]): Promise<VerifierConfig> => {
+      let got: VerifierConfig | undefined;
+      await verifierStartCommand(async (c) => {
+        got = c;
+      }).parseAsync(["--rpc-url", "http://127.0.0.1:8545", "--job-market", ADDR, "--audit-manager", ADDR, "--dispute-manager", ADDR, ...extra], { from: "user" });
+      return got!;
+    };
+    const saved = process.env.UPOW_ALLOW_PRIVATE_ARTIFACTS;
+    try {
+      delete process.env.UPOW_ALLOW_PRIVATE_ARTIFACTS;
+      expect((await parse([])).allowPrivateArtifacts).to.equal(false);
+      expect((await parse(["--allow-private-artifacts"])).allowPrivateArtifacts).to.equal(true);
+      process.env.UPOW_ALLOW_PRIVATE_ARTIFACTS = "1";
+      expect((await parse([])).allowPrivateArtifacts).to.equal(true);
+    } finally {
+      if (saved === undefined) delete process.env.UPOW_ALLOW_PRIVATE_ARTIFACTS;
+      else process.env.UPOW_ALLOW_PRIVATE_ARTIFACTS = saved;
+    }
+  });
 });
 
 describe("verifier daemon: CLI", function () {
@@ -234,7 +256,7 @@ describe("verifier daemon: CLI", function () {
     const start = program.commands.find((c) => c.name() === "verifier")!.commands.find((c) => c.name() === "start")!;
     start.configureOutput({ writeOut: (s) => (out += s), writeErr: (s) => (out += s) });
     out += start.helpInformation();
-    for (const flag of ["--rpc-url", "--job-market", "--dispute-manager", "--confirmations", "--dry-run", "--metrics-port", "--keystore", "--max-queued", "--appeal", "--unserved-grace-ms", "--log-chunk-size"]) {
+    for (const flag of ["--rpc-url", "--job-market", "--dispute-manager", "--confirmations", "--dry-run", "--metrics-port", "--keystore", "--max-queued", "--appeal", "--unserved-grace-ms", "--log-chunk-size", "--allow-private-artifacts"]) {
       expect(out).to.include(flag);
     }
     expect(out).to.include("UPOW_RPC_URLS");

@@ -91,6 +91,7 @@ describe("worker daemon (in-process Hardhat network)", function () {
       disputeManager: await sys.disputeManager.getAddress(),
       acceptedTokens: [{ address: await sys.payToken.getAddress(), minRewardPerTflop: 0n }],
       confirmations: 0, pollIntervalMs: 50, startBlock: await ethers.provider.getBlockNumber(), logLevel: "silent",
+      allowPrivateArtifacts: true, // the requester's store listens on 127.0.0.1
       ...over,
     });
   }
@@ -204,12 +205,17 @@ describe("worker daemon (in-process Hardhat network)", function () {
     } finally {
       await stop(w);
     }
-    // A third start finds the job submitted and sends nothing more.
+    // A third start finds the job submitted and sends nothing more. /healthz turns 200 once a whole
+    // tick has run (a fixed 500 ms sleep let a loaded CPU stop it before it had looked at anything).
     resumedSteps = [];
-    const again = start(cfg, { onTrainingProgress: (p) => resumedSteps.push(p.step) });
     await mine(2);
-    await new Promise((r) => setTimeout(r, 500));
-    await stop(again);
+    let healthUrl = "";
+    const again = start({ ...cfg, metricsPort: 0 }, { onTrainingProgress: (p) => resumedSteps.push(p.step), onMetricsServer: (u) => (healthUrl = `${u}/healthz`) });
+    try {
+      await waitFor("a full tick of the restarted worker", async () => healthUrl !== "" && (await fetch(healthUrl)).status === 200);
+    } finally {
+      await stop(again);
+    }
     expect(await submittedRoots(sys, jobId)).to.deep.equal([ref.checkpointRoot]);
     expect(resumedSteps).to.deep.equal([]);
   });
@@ -288,7 +294,12 @@ describe("worker daemon (in-process Hardhat network)", function () {
       // The served bytes prove against the committed state hash.
       const bytes = Buffer.from(await (await fetch(`${index.artifactBaseUrls[0]}/artifacts/${inner.sha256}`)).arrayBuffer());
       expect(verifyChunkProof(inner.stateHash, chunkProof(bytes, 1))).to.equal(true);
-      const text = await (await fetch(`${metricsUrl}/metrics`)).text();
+      // The counters move after the store write and the mined answer the waits above observe: wait
+      // for them too (read at once, a loaded CPU saw 0), then check that each counted exactly once.
+      const text = await waitFor("answers counted in /metrics", async () => {
+        const t = await (await fetch(`${metricsUrl}/metrics`)).text();
+        return sample(t, "upow_worker_disputes_answered_total") >= 1 && sample(t, "upow_worker_chunk_answers_total") >= 1 ? t : undefined;
+      });
       expect(sample(text, "upow_worker_disputes_answered_total")).to.equal(1);
       expect(sample(text, "upow_worker_chunk_answers_total")).to.equal(1);
     } finally {
@@ -349,6 +360,26 @@ describe("worker daemon (in-process Hardhat network)", function () {
     }
     expect((await sys.jobMarket.getJob(jobId)).status).to.equal(STATUS.Open);
     expect(await ethers.provider.getTransactionCount(sys.worker.address)).to.equal(nonce);
+  });
+
+  it("rejects as not served, without crashing, a job whose artifact URLs are private when private artifacts are not allowed (V8.4)", async function () {
+    const sys = await system();
+    const jobId = await postJob(sys, await prepare());
+    const dataDir = path.join(tmp, "private-urls");
+    const w = start(await config(sys, dataDir, { allowPrivateArtifacts: false }));
+    let rec: JobRecord;
+    try {
+      rec = await waitFor("decision", async () => {
+        const r = jobRecord(dataDir, jobId);
+        return r && r.phase !== "candidate" ? r : undefined;
+      });
+    } finally {
+      await stop(w); // resolves: the refusal did not end the worker
+    }
+    expect(rec.phase).to.equal("rejected");
+    expect(rec.reason).to.equal("artifact-unavailable");
+    expect(rec.message).to.match(/Artifact URL refused \(address\): loopback address 127\.0\.0\.1/);
+    expect((await sys.jobMarket.getJob(jobId)).status).to.equal(STATUS.Open);
   });
 
   it("refuses a manifest that understates FLOPs per step (shape inference), and an unaccepted token", async function () {

@@ -3,9 +3,13 @@
  * addresses (sha256) by the store client, state and batch hashes (fileHash) here, size limits
  * always. A fetch that fails is `unavailable` (pursued on chain by a chunk challenge, §10.6);
  * bytes that match their commitment but do not parse are the committer's problem, not ours.
+ * Every URL comes from a job or an index, so each passes the operator's URL policy (V8.4) first; a
+ * refused one is never tried and counts as not served.
  */
 import type { Logger } from "pino";
-import { ArtifactFetchFailedError, ArtifactHashMismatchError, ArtifactTooLargeError, fetchArtifact, type LocalStore } from "../../store";
+import {
+  ArtifactFetchFailedError, ArtifactHashMismatchError, ArtifactTooLargeError, ArtifactUrlRefusedError, checkArtifactBases, fetchArtifact, type ArtifactUrlPolicy, type LocalStore,
+} from "../../store";
 import type { Hash } from "../../engine/hashing";
 import { fileHashOfSync } from "../../engine/statehash";
 import { readSafetensors } from "../../engine/safetensors";
@@ -18,6 +22,8 @@ const ARTIFACT_URI = /^(https?:\/\/[^\s?#]+?)\/artifacts\/([0-9a-f]{64})$/;
 export interface ArtifactClientParameters {
   store: LocalStore;
   logger: Logger;
+  /** Which job-named URLs may be fetched (V8.4). */
+  urlPolicy: ArtifactUrlPolicy;
   /** One try of one mirror. @default 30_000 */
   timeoutMs?: number;
   /** Silence limit within a try. @default 10_000 */
@@ -61,6 +67,7 @@ export class ArtifactClient {
         retries: this.#p.retries ?? 2,
         backoffMs: this.#p.backoffMs ?? 200,
         logger: this.#p.logger,
+        urlPolicy: this.#p.urlPolicy,
       });
       void file;
       return await this.#p.store.get(address);
@@ -82,6 +89,12 @@ export class ArtifactClient {
    * committed `stateHash` and it must parse as canonical safetensors.
    */
   async fetchState(stateHash: Hash, sha256: string, bases: readonly string[], what: string, maxBytes: number): Promise<LoadedState> {
+    try {
+      checkArtifactBases(bases, this.#p.urlPolicy);
+    } catch (cause) {
+      if (!(cause instanceof ArtifactUrlRefusedError)) throw cause;
+      throw new ArtifactProblemError(`${what} could not be fetched: ${cause.shortMessage}`, { cause, unavailable: true, details: { what, sha256 } });
+    }
     const uris = bases.map((b) => `${b.replace(/\/+$/, "")}/artifacts/${sha256.replace(/^0x/, "")}`);
     return this.checkState(await this.fetch(sha256, uris, what, maxBytes), stateHash, what);
   }
@@ -119,9 +132,10 @@ export class ArtifactClient {
 
 /**
  * Whether every try failed before delivering checkable bytes (network, timeout, HTTP status, cut
- * transfer), which our own side can cause too. Wrong or oversize bytes are the server's doing.
+ * transfer), which our own side can cause too. Wrong or oversize bytes are the server's doing, and
+ * so is a URL the policy refuses (it will be refused again).
  */
 export function noBytesArrived(err: unknown): boolean {
   if (!(err instanceof ArtifactFetchFailedError)) return false;
-  return err.errors.length > 0 && err.errors.every((e) => !(e instanceof ArtifactHashMismatchError) && !(e instanceof ArtifactTooLargeError));
+  return err.errors.length > 0 && err.errors.every((e) => !(e instanceof ArtifactHashMismatchError) && !(e instanceof ArtifactTooLargeError) && !(e instanceof ArtifactUrlRefusedError));
 }
