@@ -87,7 +87,7 @@ describe("verifier daemon: audit with single-step checks (V7.2, V7.3)", function
   async function audit(job: Trained, o: { settings?: RunnerSettingsChoice; singleSteps?: (i: number) => number[]; fetchStepState?: Parameters<typeof runAudit>[0]["fetchStepState"]; unreachable?: "defer" } = {}) {
     lines = [];
     const sink = new Writable({ write: (c, _e, cb) => { lines.push(String(c)); cb(); } });
-    const client = new ArtifactClient({ store: await LocalStore.open(path.join(tmp, `cache-${Math.random()}`)), logger: pino({ level: "silent" }), retries: 0, timeoutMs: 5_000 });
+    const client = new ArtifactClient({ store: await LocalStore.open(path.join(tmp, `cache-${Math.random()}`)), logger: pino({ level: "silent" }), retries: 0, timeoutMs: 5_000, urlPolicy: { allowPrivate: true } });
     return runAudit({
       spec: job.spec, index: job.index, sample: job.index.intervals.map((_, i) => i), client, runners: onnxRunnerFactory,
       settings: o.settings ?? { threads: 1, optLevel: "all" }, signal: new AbortController().signal, logger: pino({ level: "info" }, sink),

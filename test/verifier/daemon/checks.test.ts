@@ -258,7 +258,7 @@ describe("verifier daemon: juror judgement of a step (v3 V9.1)", function () {
     };
     const ran: RunnerSettingsChoice[] = [];
     const recording: RunnerFactory = (g, s) => { ran.push(s); return onnxRunnerFactory(g, s); };
-    const client = new ArtifactClient({ store: await LocalStore.open(path.join(tmp, `cache-${Math.random()}`)), logger: pino({ level: "silent" }), retries: 0, timeoutMs: 2_000 });
+    const client = new ArtifactClient({ store: await LocalStore.open(path.join(tmp, `cache-${Math.random()}`)), logger: pino({ level: "silent" }), retries: 0, timeoutMs: 2_000, urlPolicy: { allowPrivate: true } });
     const v = await judgeStep({ spec, index, interval: 0, globalStep: 0, client, runners: recording, settings, signal: new AbortController().signal, logger: pino({ level: "silent" }) });
     return { vote: v.vote, ran };
   }

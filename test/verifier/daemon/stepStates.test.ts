@@ -59,7 +59,7 @@ describe("verifier daemon: step states by signed request (V7.1)", function () {
   });
 
   async function fetcher(o: { signing?: StateRequestSigning; disputeId?: bigint; maxStateBytes?: number } = {}) {
-    const client = new ArtifactClient({ store: await LocalStore.open(path.join(tmp, `cache-${Math.random()}`)), logger: pino({ level: "silent" }), retries: 0, timeoutMs: 2_000 });
+    const client = new ArtifactClient({ store: await LocalStore.open(path.join(tmp, `cache-${Math.random()}`)), logger: pino({ level: "silent" }), retries: 0, timeoutMs: 2_000, urlPolicy: { allowPrivate: true } });
     return stepStateFetcher({
       client, index, jobId: 4n, maxStateBytes: o.maxStateBytes ?? 1 << 20, logger: pino({ level: "silent" }),
       ...(o.signing ? { signing: o.signing } : {}), ...(o.disputeId !== undefined ? { role: { disputeId: o.disputeId } } : {}),
