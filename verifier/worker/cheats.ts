@@ -3,7 +3,8 @@
  *   skip=f    fakes a fraction f of the intervals: every step of a faked interval copies the state
  *             instead of training (the worker commits to those fake states consistently);
  *   noise=x   perturbs the state after one step by x·u, u uniform in [-1, 1) per element;
- *   withhold  serves no state and answers no chunk challenge.
+ *   withhold  serves no state and answers no chunk challenge;
+ *   index=<mode>[+<cheat>]  publishes a malformed index or withholds leaves (publishCheats.ts).
  * The cheating executor wraps an honest StepExecutor; which step it is at is learnt from the batch
  * source, which the trainer calls with the global step right before running it.
  */
@@ -11,17 +12,20 @@ import { createHash } from "node:crypto";
 import { UPowError } from "../errors";
 import type { BatchSource, StepExecutor, StepOutput } from "../engine/step";
 import { isFloatDType, type Tensor, type TensorMap } from "../engine/tensor";
+import { parsePublishCheat, type PublishCheatMode } from "./publishCheats";
 
 export type CheatMode =
   | { readonly kind: "skip"; readonly fraction: number }
   | { readonly kind: "noise"; readonly magnitude: number }
-  | { readonly kind: "withhold" };
+  | { readonly kind: "withhold" }
+  | PublishCheatMode;
 
 export class CheatModeError extends UPowError {
   override readonly name = "CheatModeError";
 }
 
 export function parseCheatMode(s: string): CheatMode {
+  if (s.startsWith("index=")) return parsePublishCheat(s, parseCheatMode);
   if (s === "withhold") return { kind: "withhold" };
   const m = /^(skip|noise)=(.+)$/.exec(s);
   const v = m ? Number(m[2]) : NaN;
@@ -57,6 +61,7 @@ export interface CheatingTrainerInputs {
 export function applyCheat(
   mode: CheatMode | null, honest: CheatingTrainerInputs, job: { key: string; T: number; k: number },
 ): CheatingTrainerInputs {
+  if (mode?.kind === "publish") return applyCheat(mode.train, honest, job);
   if (mode === null || mode.kind === "withhold") return honest;
   let current = -1;
   const batches: BatchSource = (t) => {

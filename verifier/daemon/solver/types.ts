@@ -20,7 +20,11 @@ export const ChunkStatus = { None: 0, Open: 1, Answered: 2, TimedOut: 3, Settled
 export type AuditOutcome =
   | { kind: "passed"; sample: number[] }
   /** `failed`: intervals whose k-step replay broke the δ_k bound, or whose artifacts were provably wrong. */
-  | { kind: "failed"; sample: number[]; failedIntervals: number[]; reason: string }
+  | {
+      kind: "failed"; sample: number[]; failedIntervals: number[]; reason: string;
+      /** The index's checkpoints could not be verified: disputes open without checkpoint proofs (a demand, v3 V1.1). */
+      withoutProofs?: boolean;
+    }
   /** Could not audit (spec or artifacts unusable, not provably the worker's fault): neither attest nor dispute. */
   | { kind: "skipped"; sample: number[]; reason: string };
 
@@ -133,7 +137,12 @@ export interface DisputeFacts {
    * provable with proveBoundaryMismatch. Known to the challenger only; undefined when none/unknown.
    */
   boundary: { atEnd: boolean } | undefined;
-  /** Chunk challenges this node opened in this dispute. */
+  /**
+   * The challenger's view of the interval's step leaves on chain, when the result index gives no
+   * verifiable ones (v3 V1.2); undefined when the index's leaves are used.
+   */
+  chainLeaves: { checkpointKnown: boolean; missing: { first: number; count: number } | null } | undefined;
+  /** Chunk challenges (and leaf demands) this node opened in this dispute. */
   chunks: readonly ChunkChallengeFacts[];
   /** Current ruling (Ruling), meaningful in phase Ruled. */
   ruling: number;
@@ -160,6 +169,8 @@ export type DisputeAction =
   /** Convict outright: step leaf 0 / k of the interval is not its checkpoint (§7.3). */
   | { type: "proveBoundary"; atEnd: boolean }
   | { type: "challengeChunk"; leafIndex: number; chunkIndex: number }
+  /** Demand step leaves the index does not give verifiably (DataAvailability.demandStepLeaves). */
+  | { type: "demandStepLeaves"; first: number; count: number }
   | { type: "timeoutChunk"; challengeId: bigint }
   | { type: "timeoutPinpoint" }
   | { type: "drawCommittee" }
