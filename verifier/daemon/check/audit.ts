@@ -81,7 +81,7 @@ export async function runAudit(p: RunAuditParameters): Promise<AuditOutcome> {
     }
     reasons.push(v.message);
   }
-  if (split.size > 0) p.logger.warn({ intervals: [...split] }, "audit: committed step states disagree with checkpoints at interval boundaries");
+  if (split.size > 0) p.logger.warn({ intervals: [...split] }, "audit: intervals fail on the committed index alone (boundary mismatch or unusable step leaves)");
   try {
     await withRunner(p.runners, spec.graph, p.settings, async (runner) => {
       for (const i of p.sample) {
