@@ -30,7 +30,7 @@ export function parseCheatMode(s: string): CheatMode {
   const m = /^(skip|noise)=(.+)$/.exec(s);
   const v = m ? Number(m[2]) : NaN;
   if (!m || !Number.isFinite(v) || v <= 0 || (m[1] === "skip" && v > 1)) {
-    throw new CheatModeError("--cheat must be skip=<fraction in (0,1]>, noise=<magnitude > 0> or withhold", { details: { value: s } });
+    throw new CheatModeError("--cheat must be skip=<fraction in (0,1]>, noise=<magnitude > 0>, withhold or index=<mode>[+<cheat>]", { details: { value: s } });
   }
   return m[1] === "skip" ? { kind: "skip", fraction: v } : { kind: "noise", magnitude: v };
 }
