@@ -143,6 +143,24 @@ describe("verifier daemon: tolerant result index (v3 V1.4)", function () {
       for (const v of verdicts) expect(v.kind).to.equal("unverifiable");
     });
 
+    it("keeps at most maxEntries verdicts, dropping the least recently used", async function () {
+      const uris = [];
+      for (const mode of ["pretty", "extra-field", "withhold-checkpoints"] as const) uris.push(resultUri(server.url, await served.put(cheatIndexBytes(mode, idx))));
+      const parses: string[] = [];
+      const c = new ResultIndexCache({
+        client: new ArtifactClient({ store: await LocalStore.open(path.join(tmp, `c-${Math.random()}`)), logger: pino({ level: "silent" }), retries: 0 }),
+        unserved: { graceMs: 0, minAttempts: 1 }, maxEntries: 2, parse: { onParse: (w) => parses.push(w) },
+      });
+      await c.verdict(terms(uris[0]!));
+      await c.verdict(terms(uris[1]!));
+      await c.verdict(terms(uris[0]!)); // 0 is now the most recent
+      await c.verdict(terms(uris[2]!)); // drops 1
+      await c.verdict(terms(uris[0]!));
+      expect(parses).to.have.length(3);
+      await c.verdict(terms(uris[1]!));
+      expect(parses).to.have.length(4);
+    });
+
     it("backs off a fetch that fails, then judges the index not served once the grace is spent", async function () {
       const missing = resultUri(server.url, "cd".repeat(32));
       let t = 0;

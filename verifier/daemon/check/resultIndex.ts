@@ -46,6 +46,8 @@ export interface ResultIndexCacheParameters {
   /** @default 64 MiB */
   maxBytes?: number;
   parse?: ParseIndexOptions;
+  /** Verdicts kept (a parsed index can take hundreds of MB); the oldest is dropped, and judged again from the local store if asked. @default 32 */
+  maxEntries?: number;
   now?: () => number;
 }
 
@@ -70,7 +72,11 @@ export class ResultIndexCache {
     // The same bytes judged against another job's commitments are another verdict.
     const key = `${t.resultURI}|${t.jobId}|${t.checkpointRoot.toLowerCase()}|${t.totalSteps}|${t.checkpointInterval}`;
     const known = this.#verdicts.get(key);
-    if (known) return known;
+    if (known) {
+      this.#verdicts.delete(key); // most recently used last
+      this.#verdicts.set(key, known);
+      return known;
+    }
     const running = this.#pending.get(key);
     if (running) return running;
     const p = this.#judge(key, t).finally(() => this.#pending.delete(key));
@@ -116,6 +122,7 @@ export class ResultIndexCache {
 
   #keep(key: string, v: IndexVerdict): IndexVerdict {
     this.#verdicts.set(key, v);
+    if (this.#verdicts.size > (this.#p.maxEntries ?? 32)) this.#verdicts.delete(this.#verdicts.keys().next().value!);
     this.#failures.delete(key);
     return v;
   }
