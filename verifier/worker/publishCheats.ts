@@ -6,6 +6,8 @@
  *   extra-field          unknown fields at the top level and in every checkpoint entry;
  *   bad-step-root        one interval lists a step state hash its step root does not commit to,
  *                        and the worker answers no step-leaf demand of that interval;
+ *   bad-step-root-answered  the same index, but the worker answers every demand from its true
+ *                        trajectory (the verifier then works from the leaves on chain);
  *   withhold-steps       one interval lists no step states; the worker serves none of them and
  *                        answers no step-leaf demand of that interval;
  *   withhold-checkpoints the index lists no checkpoints; the worker answers no checkpoint demand.
@@ -16,7 +18,7 @@ import { canonicalJsonBytes } from "../protocol/canonicalJson";
 import { CheatModeError, type CheatMode } from "./cheats";
 import { honestPublisher, type ResultPublisher } from "./publisher";
 
-export const PUBLISH_CHEATS = ["pretty", "extra-field", "bad-step-root", "withhold-steps", "withhold-checkpoints"] as const;
+export const PUBLISH_CHEATS = ["pretty", "extra-field", "bad-step-root", "bad-step-root-answered", "withhold-steps", "withhold-checkpoints"] as const;
 export type PublishCheat = (typeof PUBLISH_CHEATS)[number];
 export type TrainingCheat = Exclude<CheatMode, PublishCheatMode>;
 
@@ -50,7 +52,8 @@ export function cheatIndexBytes(mode: PublishCheat, index: ResultIndex): Buffer 
       return Buffer.from(JSON.stringify(index, null, 2), "utf8");
     case "extra-field":
       return canonicalJsonBytes({ ...index, comment: "not part of the format", checkpoints: index.checkpoints.map((c) => ({ ...c, note: "extra" })) });
-    case "bad-step-root": {
+    case "bad-step-root":
+    case "bad-step-root-answered": {
       const j = Math.min(1, index.k);
       const intervals = index.intervals.map((r, n) => (n !== i ? r : { steps: r.steps.map((s, m) => (m === j ? { ...s, stateHash: `0x${"ab".repeat(32)}` } : s)) }));
       return encodeResultIndex({ ...index, intervals });

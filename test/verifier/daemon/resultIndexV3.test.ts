@@ -94,6 +94,31 @@ describe("verifier daemon: result index v3 V1.4 (real worker and verifiers)", fu
     await convicted(sys, jobId);
   });
 
+  it("bad step root, noise cheater (same interval) answering demands: leaves demanded and posted, pinpointed on the chain's leaves, convicted by the jury", async function () {
+    const sys = await loadFixture(deploySystem);
+    const { jobId } = await requester.post(sys);
+    track(await startWorker(sys, path.join(tmp, "answered-worker"), { cheat: cheat("bad-step-root-answered", { kind: "noise", magnitude: 1 }) }));
+    track(startVerifier(await verifierConfig(sys, CHALLENGER_ACCOUNT, path.join(tmp, "answered-challenger"))));
+    miner.start();
+    const da = sys.dataAvailability;
+    const demand = await waitFor("step-leaf demand", async () => (await da.queryFilter(da.filters.ChallengeOpened(undefined, jobId)))
+      .find((e) => e.args.kind === KIND.StepLeaves), 240_000);
+    expect(demand.args.interval).to.equal(2n);
+    await waitFor("demand answered", async () => (await da.queryFilter(da.filters.ChallengeAnswered(demand.args.challengeId))).length > 0);
+    const disputeId = demand.args.disputeId;
+    const pinned = await waitFor("pinpointed", async () => (await sys.disputeManager.queryFilter(sys.disputeManager.filters.StepPinpointed(disputeId)))[0], 120_000);
+    expect(pinned.args.globalStep / 2n).to.equal(2n); // a step of the tampered interval (k = 2)
+    const drawn = await waitFor("committee", async () => (await sys.disputeManager.queryFilter(sys.disputeManager.filters.CommitteeDrawn(disputeId)))[0]);
+    for (const juror of new Set(drawn.args.jurors)) {
+      const account = JUROR_ACCOUNT(sys.jurors.findIndex((s) => s.address === juror));
+      track(startVerifier(await verifierConfig(sys, account, path.join(tmp, `answered-juror-${account}`), { audit: false, challenge: false })));
+    }
+    await waitFor("ruling", async () => (await sys.disputeManager.queryFilter(sys.disputeManager.filters.RulingGiven(disputeId))).length > 0, 180_000);
+    for (const e of await sys.disputeManager.queryFilter(sys.disputeManager.filters.VoteRevealed(disputeId))) expect(e.args.vote).to.equal(1n);
+    await time.increaseTo((await sys.disputeManager.getDispute(disputeId)).appealEnd + 1n);
+    await convicted(sys, jobId);
+  });
+
   it("bad step root in one interval: that interval is disputed, its step leaves demanded, the silent worker convicted", async function () {
     const sys = await loadFixture(deploySystem);
     const { jobId } = await requester.post(sys);

@@ -172,7 +172,7 @@ export class JobPlayer {
           if (verdict.kind === "unverifiable") {
             // Nothing in the index can be trusted: the worker must post the checkpoint leaves on
             // chain (a dispute opened without proofs, v3 V1.1) instead of this node asking forever.
-            const outcome: AuditOutcome = { kind: "failed", sample, failedIntervals: [sample[0] ?? 0], reason: verdict.reason, withoutProofs: true };
+            const outcome: AuditOutcome = { kind: "failed", sample, failedIntervals: [sample[0] ?? 0], reason: `result index unverifiable: ${verdict.reason}` };
             ctx.records.putAudit(id, outcome);
             ctx.metrics?.auditsRun.inc({ result: "disputed" });
             this.#log.warn({ reason: verdict.reason, interval: outcome.failedIntervals[0] }, "audit: result index unverifiable; checkpoint leaves demanded on chain");

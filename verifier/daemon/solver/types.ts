@@ -20,11 +20,7 @@ export const ChunkStatus = { None: 0, Open: 1, Answered: 2, TimedOut: 3, Settled
 export type AuditOutcome =
   | { kind: "passed"; sample: number[] }
   /** `failed`: intervals whose k-step replay broke the δ_k bound, or whose artifacts were provably wrong. */
-  | {
-      kind: "failed"; sample: number[]; failedIntervals: number[]; reason: string;
-      /** The index's checkpoints could not be verified: disputes open without checkpoint proofs (a demand, v3 V1.1). */
-      withoutProofs?: boolean;
-    }
+  | { kind: "failed"; sample: number[]; failedIntervals: number[]; reason: string }
   /** Could not audit (spec or artifacts unusable, not provably the worker's fault): neither attest nor dispute. */
   | { kind: "skipped"; sample: number[]; reason: string };
 
