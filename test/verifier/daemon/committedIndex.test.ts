@@ -6,6 +6,8 @@
  */
 import { expect } from "chai";
 import { createHash } from "node:crypto";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -178,6 +180,26 @@ describe("verifier daemon: tolerant result index (v3 V1.4)", function () {
       t = 10_000;
       const v = await c.verdict(terms(missing)); // attempt 3, grace over
       expect(v).to.deep.include({ kind: "unverifiable" });
+    });
+
+    it("bytes that do not match their content address, or oversize ones, are unverifiable at once (no retry)", async function () {
+      const good = encodeResultIndex(idx);
+      const liar = http.createServer((_req, res) => res.end(cheatIndexBytes("pretty", idx)));
+      await new Promise<void>((r) => liar.listen(0, "127.0.0.1", r));
+      try {
+        const sha = createHash("sha256").update(good).digest("hex");
+        const c = await cache(() => 0, []);
+        const v = await c.verdict(terms(`http://127.0.0.1:${(liar.address() as AddressInfo).port}/artifacts/${sha}`));
+        expect(v).to.deep.include({ kind: "unverifiable" });
+        const uri = resultUri(server.url, await served.put(good));
+        const small = new ResultIndexCache({
+          client: new ArtifactClient({ store: await LocalStore.open(path.join(tmp, `c-${Math.random()}`)), logger: pino({ level: "silent" }), retries: 0 }),
+          unserved: { graceMs: 10_000, minAttempts: 3 }, maxBytes: 100,
+        });
+        expect(await small.verdict(terms(uri))).to.deep.include({ kind: "unverifiable" });
+      } finally {
+        await new Promise((r) => liar.close(r));
+      }
     });
 
     it("accepts the pretty-printed bytes its content address names and judges them like the canonical ones", async function () {
