@@ -185,7 +185,7 @@ export function addWorkerOptions(cmd: Command): Command {
     .addOption(new Option("--start-block <n>", "first block to scan").argParser(intArg("--start-block")).default(0))
     .addOption(new Option("--publish-steps <when>", "publish every step state at submission or only for disputed intervals").choices(["eager", "on-dispute"]).default("eager"))
     .addOption(new Option("--dry-run", "decide and log; send no transaction").default(false))
-    .addOption(new Option("--cheat <mode>", "ADVERSARIAL, for tests/demos only: skip=<fraction> | noise=<magnitude> | withhold"))
+    .addOption(new Option("--cheat <mode>", "ADVERSARIAL, for tests/demos only: skip=<fraction> | noise=<magnitude> | withhold | index=<mode>[+<cheat>] (docs/worker.md)"))
     .addOption(env(new Option("--log-level <level>", "pino log level").default("info"), "UPOW_LOG_LEVEL"))
     .addOption(env(new Option("--metrics-port <port>", "serve /metrics and /healthz on this port (0: a free one)"), "UPOW_METRICS_PORT"))
     .addOption(env(new Option("--metrics-host <host>", "metrics bind address (default 127.0.0.1)"), "UPOW_METRICS_HOST"));
