@@ -6,7 +6,6 @@ import type { Logger } from "pino";
 import type { AuditManager, BlockhashRandomness, DataAvailability, DisputeManager, IERC20, JobMarket, StakeManager } from "../../../typechain-types";
 import type { UPowMetrics } from "../../chain/metrics";
 import type { ResultIndex } from "../../protocol/resultIndex";
-import type { IntervalVerdict } from "../../protocol/committedIndex";
 import type { ArtifactClient } from "../check/artifacts";
 import type { UnservedPolicy } from "../check/audit";
 import { IndexUnverifiableError, type IndexVerdict, type ResultIndexCache } from "../check/resultIndex";
@@ -75,9 +74,8 @@ export interface PlayerContext {
 export interface JobMaterials {
   terms: OnChainJobTerms;
   spec: JobSpec;
+  /** Intervals the index fails have empty `steps` (their leaves come from the chain, chainLeaves.ts). */
   index: ResultIndex;
-  /** Intervals of the index whose step leaves are unusable: they come from the chain (empty `steps`). */
-  failed: readonly IntervalVerdict[];
 }
 
 /** Spec + result index of a submitted job; IndexUnverifiableError when the index was judged unverifiable. */
@@ -85,11 +83,11 @@ export async function loadJobMaterials(ctx: PlayerContext, jobId: bigint): Promi
   const { terms, verdict } = await loadJobTerms(ctx, jobId);
   if (verdict.kind === "unverifiable") throw new IndexUnverifiableError(`result index unverifiable: ${verdict.reason}`, { details: { jobId } });
   const spec = await ctx.specs.load(terms);
-  return { terms, spec, index: verdict.committed.index, failed: verdict.committed.failed };
+  return { terms, spec, index: verdict.committed.index };
 }
 
 /** On-chain terms and the verdict on the result index (URIs from the records, else from the job's events). */
-export async function loadJobTerms(ctx: PlayerContext, jobId: bigint): Promise<{ terms: OnChainJobTerms; verdict: IndexVerdict }> {
+export async function loadJobTerms(ctx: PlayerContext, jobId: bigint): Promise<{ terms: OnChainJobTerms; resultURI: string; verdict: IndexVerdict }> {
   const job = await ctx.jobMarket.getJob(jobId);
   const note = ctx.records.jobNote(jobId);
   let { specURI, resultURI } = note;
@@ -114,5 +112,5 @@ export async function loadJobTerms(ctx: PlayerContext, jobId: bigint): Promise<{
   const verdict = await ctx.indexes.verdict({
     resultURI, jobId, checkpointRoot: job.checkpointRoot, totalSteps: job.totalSteps, checkpointInterval: job.checkpointInterval,
   });
-  return { terms, verdict };
+  return { terms, resultURI, verdict };
 }

@@ -320,10 +320,10 @@ export class DisputePlayer {
    * listed step (its leaves come from the chain), with the resultURI's base for fetches.
    */
   async #materials(): Promise<{ spec: JobSpec; index: ResultIndex }> {
-    const { terms, verdict } = await loadJobTerms(this.ctx, this.#jobId);
+    const { terms, resultURI, verdict } = await loadJobTerms(this.ctx, this.#jobId);
     const spec = await this.ctx.specs.load(terms);
     if (verdict.kind === "committed") return { spec, index: verdict.committed.index };
-    const resultURI = this.ctx.records.jobNote(this.#jobId).resultURI ?? "";
+    const base = splitArtifactUri(resultURI)?.base;
     const n = Number(terms.totalSteps / terms.checkpointInterval);
     return {
       spec,
@@ -331,7 +331,7 @@ export class DisputePlayer {
         version: RESULT_INDEX_VERSION, jobId: this.#jobId.toString(), specHash: terms.specHash, checkpointRoot: ZeroHash,
         T: Number(terms.totalSteps), k: Number(terms.checkpointInterval), checkpoints: [],
         intervals: Array.from({ length: n }, () => ({ steps: [] })),
-        artifactBaseUrls: [splitArtifactUri(resultURI)?.base ?? "http://127.0.0.1:9"],
+        artifactBaseUrls: base === undefined ? [] : [base],
       },
     };
   }
