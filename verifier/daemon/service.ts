@@ -18,6 +18,8 @@ import { createProvider, collectErrorText } from "../chain/rpc";
 import { TxSender } from "../chain/tx-sender";
 import { UPowError } from "../errors";
 import { LocalStore } from "../store";
+import { ResultIndexCache } from "./check/resultIndex";
+import type { ParseIndexOptions } from "./check/indexParse";
 import { ArtifactClient } from "./check/artifacts";
 import { onnxRunnerFactory, type RunnerFactory, type RunnerSettingsChoice } from "./check/runners";
 import { ManifestSpecLoader, type JobSpecLoader } from "./check/spec";
@@ -47,6 +49,8 @@ export interface RunVerifierOptions {
   metrics?: UPowMetrics;
   /** Called once the metrics server listens. */
   onMetricsServer?: (url: string) => void;
+  /** How result indexes are parsed (threshold for a worker thread; tests count parses). */
+  indexParse?: ParseIndexOptions;
 }
 
 export async function runVerifier(config: VerifierConfig, options: RunVerifierOptions): Promise<void> {
@@ -105,6 +109,9 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
         return i?.state === "mined" && i.status === 1 ? i.blockNumber : null;
       },
       client,
+      indexes: new ResultIndexCache({
+        client, unserved: { graceMs: config.unservedGraceMs, minAttempts: config.unservedMinAttempts }, ...(options.indexParse ? { parse: options.indexParse } : {}),
+      }),
       specs: options.specs ?? new ManifestSpecLoader(client),
       runners: options.runners ?? onnxRunnerFactory,
       settings: options.settings ?? [{ threads: 1, optLevel: "all" }, { threads: 2, optLevel: "basic" }],

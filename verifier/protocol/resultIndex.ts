@@ -298,6 +298,7 @@ export interface BoundaryMismatch {
 export function boundaryMismatches(index: ResultIndex): BoundaryMismatch[] {
   const out: BoundaryMismatch[] = [];
   index.intervals.forEach((r, i) => {
+    if (r.steps.length === 0) return; // a failed interval of a tolerant read (committedIndex.ts): nothing listed
     const first = r.steps[0]!.stateHash;
     const last = r.steps[index.k]!.stateHash;
     const c0 = index.checkpoints[i]!.stateHash;

@@ -5,6 +5,7 @@
  *   noise=x   perturbs the state after one step by x·u, u uniform in [-1, 1) per element;
  *   withhold  serves no state and answers no chunk challenge;
  *   numeric   precision=…, partial=…, reuse, noupdate, drift=… (numericCheats.ts).
+ *   index=<mode>[+<cheat>]  publishes a malformed index or withholds leaves (publishCheats.ts).
  * The cheating executor wraps an honest StepExecutor; which step it is at is learnt from the batch
  * source, which the trainer calls with the global step right before running it.
  */
@@ -13,25 +14,28 @@ import { UPowError } from "../errors";
 import type { BatchSource, StepExecutor, StepOutput } from "../engine/step";
 import { isFloatDType, type Tensor, type TensorMap } from "../engine/tensor";
 import { applyNumericCheat, isNumericCheat, parseNumericCheat, type NumericCheatJob, type NumericCheatMode } from "./numericCheats";
+import { parsePublishCheat, type PublishCheatMode } from "./publishCheats";
 
 export type CheatMode =
   | { readonly kind: "skip"; readonly fraction: number }
   | { readonly kind: "noise"; readonly magnitude: number }
   | { readonly kind: "withhold" }
-  | NumericCheatMode;
+  | NumericCheatMode
+  | PublishCheatMode;
 
 export class CheatModeError extends UPowError {
   override readonly name = "CheatModeError";
 }
 
 export function parseCheatMode(s: string): CheatMode {
+  if (s.startsWith("index=")) return parsePublishCheat(s, parseCheatMode);
   if (s === "withhold") return { kind: "withhold" };
   const numeric = parseNumericCheat(s);
   if (numeric !== null) return numeric;
   const m = /^(skip|noise)=(.+)$/.exec(s);
   const v = m ? Number(m[2]) : NaN;
   if (!m || !Number.isFinite(v) || v <= 0 || (m[1] === "skip" && v > 1)) {
-    throw new CheatModeError("--cheat must be skip=<fraction in (0,1]>, noise=<magnitude > 0> or withhold (or a numeric mode, docs/worker.md)", { details: { value: s } });
+    throw new CheatModeError("--cheat must be skip=<fraction in (0,1]>, noise=<magnitude > 0>, withhold, index=<mode>[+<cheat>] or a numeric mode (docs/worker.md)", { details: { value: s } });
   }
   return m[1] === "skip" ? { kind: "skip", fraction: v } : { kind: "noise", magnitude: v };
 }
@@ -62,6 +66,7 @@ export interface CheatingTrainerInputs {
 export function applyCheat(
   mode: CheatMode | null, honest: CheatingTrainerInputs, job: NumericCheatJob,
 ): CheatingTrainerInputs {
+  if (mode?.kind === "publish") return applyCheat(mode.train, honest, job);
   if (mode === null || mode.kind === "withhold") return honest;
   if (isNumericCheat(mode)) return applyNumericCheat(mode, honest, job);
   let current = -1;

@@ -206,7 +206,7 @@ export function addWorkerOptions(cmd: Command): Command {
     .addOption(new Option("--state-quota <n>", "step states one auditor/challenger/juror may fetch per job by signed request").argParser(intArg("--state-quota")).default(WORKER_DEFAULTS.stateQuota))
     .addOption(new Option("--state-request-max-ttl <s>", "longest accepted lifetime of a signed state request, seconds").argParser(intArg("--state-request-max-ttl")).default(WORKER_DEFAULTS.stateRequestMaxTtlSec))
     .addOption(new Option("--dry-run", "decide and log; send no transaction").default(false))
-    .addOption(new Option("--cheat <mode>", "ADVERSARIAL, for tests/demos only: skip=<fraction> | noise=<magnitude> | withhold | precision=fp16|bf16|tf32 | partial=<kept fraction> | reuse | noupdate | drift=<multiple of the bound> (docs/worker.md)"))
+    .addOption(new Option("--cheat <mode>", "ADVERSARIAL, for tests/demos only: skip=<fraction> | noise=<magnitude> | withhold | precision=fp16|bf16|tf32 | partial=<kept fraction> | reuse | noupdate | drift=<multiple of the bound> | index=<mode>[+<cheat>] (docs/worker.md)"))
     .addOption(env(new Option("--log-level <level>", "pino log level").default("info"), "UPOW_LOG_LEVEL"))
     .addOption(env(new Option("--metrics-port <port>", "serve /metrics and /healthz on this port (0: a free one)"), "UPOW_METRICS_PORT"))
     .addOption(env(new Option("--metrics-host <host>", "metrics bind address (default 127.0.0.1)"), "UPOW_METRICS_HOST"));

@@ -30,6 +30,8 @@ import { locateFile, provenChunk, serveInterval } from "./states";
 import { StateAccess } from "./stateAccess";
 import { contractStateAccessChain, stateRequestHandler } from "./stateServer";
 import { publishStates, trainJob } from "./trainer";
+import type { ResultPublisher } from "./publisher";
+import { publisherFor } from "./publishCheats";
 import { WorkerState, type JobRecord } from "./workerState";
 
 const STATUS = { Open: 1, Claimed: 2, Submitted: 3, Finalized: 4, Rejected: 5, Cancelled: 6 } as const;
@@ -187,8 +189,11 @@ class JobPlayer {
   private training: { jobId: string; promise: Promise<void> } | null = null;
   private readonly prepared = new Map<string, PreparedJob>();
   private readonly indexes = new Map<string, ResultIndex>();
+  private readonly publisher: ResultPublisher;
 
-  constructor(private readonly p: PlayerParameters) {}
+  constructor(private readonly p: PlayerParameters) {
+    this.publisher = publisherFor(p.config.cheat);
+  }
 
   async tick(): Promise<void> {
     for (const rec of this.p.state.jobs()) {
@@ -346,8 +351,9 @@ class JobPlayer {
       },
     });
     const withhold = this.p.config.cheat?.kind === "withhold";
-    if (!withhold) await publishStates({ index: trained.index, dir, store: this.p.store, steps: this.p.config.publishSteps === "eager" });
-    const address = await this.p.store.put(trained.indexBytes, { expectedHash: trained.indexAddress });
+    const address = withhold
+      ? await this.p.store.put(trained.indexBytes, { expectedHash: trained.indexAddress })
+      : await this.publisher.publish({ jobId: id, trained, dir, store: this.p.store, steps: this.p.config.publishSteps === "eager" });
     this.indexes.set(rec.jobId, trained.index);
     const now = await this.now();
     if (now + BigInt(this.p.config.deadlineMarginSec) > job.submitDeadline) {
@@ -433,6 +439,7 @@ class JobPlayer {
     const withhold = this.p.config.cheat?.kind === "withhold";
     for (const d of this.p.state.disputes()) {
       if (d.served || withhold) continue;
+      if (!this.publisher.answers({ jobId: d.jobId, kind: "step-leaves", interval: d.interval })) continue; // ADVERSARIAL
       const index = await this.loadIndex(d.jobId);
       if (!index) continue;
       const log = this.p.logger.child({ jobId: d.jobId, disputeId: d.disputeId, interval: d.interval });
@@ -461,6 +468,7 @@ class JobPlayer {
         continue;
       }
       if (withhold) continue; // ADVERSARIAL: stay silent
+      if ((c.kind === "checkpoints" || c.kind === "step-leaves") && !this.publisher.answers({ jobId: c.jobId, kind: c.kind, interval: c.interval })) continue;
       const index = await this.loadIndex(c.jobId);
       if (!index) continue;
       const id = BigInt(c.challengeId);

@@ -73,7 +73,7 @@ describe("verifier keeper: decisions", function () {
       disputeId: 3n, jobId: 1n, now: 1000n, block: 80, jobStatus: JobStatus.Submitted, phase: Phase.Pinpointing, round: 1, deadline: 2000n,
       randomnessBlock: 0, commitEnd: 0n, revealEnd: 0n, appealEnd: 0n, isChallenger: true, randomnessReady: false,
       juror: { drawn: false, committed: false, revealed: false }, roundJurors: 0, roundCommits: 0, roundReveals: 0, vote: undefined,
-      judging: false, locate: { kind: "found", localStep: 1 }, locating: false, boundary: undefined, chunks: [], ruling: 3, appeals: 0, maxAppeals: 1,
+      judging: false, locate: { kind: "found", localStep: 1 }, locating: false, boundary: undefined, chainLeaves: undefined, chunks: [], ruling: 3, appeals: 0, maxAppeals: 1,
       belief: undefined, pinpoints: 1, locatedJudged: false,
     };
     const policy = { callTimeouts: true, deadlineMarginSec: 10n, appeal: false };

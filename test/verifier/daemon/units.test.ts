@@ -117,7 +117,7 @@ const dBase: DisputeFacts = {
   disputeId: 3n, jobId: 1n, now: 1000n, block: 80, jobStatus: JobStatus.Submitted, phase: Phase.Voting, round: 0, deadline: 0n,
   randomnessBlock: 70, commitEnd: 1100n, revealEnd: 1200n, appealEnd: 0n, isChallenger: false, randomnessReady: false,
   juror: { drawn: true, committed: false, revealed: false }, roundJurors: 3, roundCommits: 0, roundReveals: 0, vote: undefined,
-  judging: false, locate: undefined, locating: false, boundary: undefined, chunks: [], ruling: 0, appeals: 0, maxAppeals: 1, belief: undefined,
+  judging: false, locate: undefined, locating: false, boundary: undefined, chainLeaves: undefined, chunks: [], ruling: 0, appeals: 0, maxAppeals: 1, belief: undefined,
 };
 const dPolicy = { callTimeouts: false, deadlineMarginSec: 10n, appeal: false };
 const vote = { vote: 1 as const, salt: "0x" + "33".repeat(32) };

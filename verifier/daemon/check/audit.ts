@@ -17,6 +17,7 @@ import type { TensorMap } from "../../engine/tensor";
 import type { StepExecutor } from "../../engine/step";
 import { StepInputError } from "../../engine/runner";
 import { boundaryMismatches, type ResultIndex } from "../../protocol/resultIndex";
+import type { IntervalVerdict } from "../../protocol/committedIndex";
 import { UPowError } from "../../errors";
 import { ArtifactProblemError, ArtifactsUnreachableError, StateRequestRefusedError } from "../errors";
 import type { AuditOutcome } from "../solver/types";
@@ -27,6 +28,8 @@ import { type RunnerFactory, type RunnerSettingsChoice, withRunner } from "./run
 export interface RunAuditParameters {
   spec: JobSpec;
   index: ResultIndex;
+  /** Intervals the index itself fails (committedIndex.ts): failed without a replay, sampled or not. */
+  indexFailures?: readonly IntervalVerdict[];
   sample: number[];
   client: ArtifactClient;
   runners: RunnerFactory;
@@ -86,7 +89,15 @@ export async function runAudit(p: RunAuditParameters): Promise<AuditOutcome> {
     }
     reasons.push(`interval ${m.interval}: step ${m.atEnd ? "k" : "0"} state ${m.stepStateHash} is not checkpoint ${m.interval + (m.atEnd ? 1 : 0)} (${m.checkpointStateHash})`);
   }
-  if (split.size > 0) p.logger.warn({ intervals: [...split] }, "audit: committed step states disagree with checkpoints at interval boundaries");
+  // Judged from the committed bytes alone (v3 V1.4); the leaves are then demanded on chain.
+  for (const v of p.indexFailures ?? []) {
+    if (!split.has(v.interval)) {
+      split.add(v.interval);
+      failed.push(v.interval);
+    }
+    reasons.push(v.message);
+  }
+  if (split.size > 0) p.logger.warn({ intervals: [...split] }, "audit: intervals fail on the committed index alone (boundary mismatch or unusable step leaves)");
   try {
     await withRunner(p.runners, spec.graph, p.settings, async (runner) => {
       for (const i of p.sample) {

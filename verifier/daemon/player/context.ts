@@ -8,7 +8,7 @@ import type { UPowMetrics } from "../../chain/metrics";
 import type { ResultIndex } from "../../protocol/resultIndex";
 import type { ArtifactClient } from "../check/artifacts";
 import type { UnservedPolicy } from "../check/audit";
-import { loadResultIndex } from "../check/resultIndex";
+import { IndexUnverifiableError, type IndexVerdict, type ResultIndexCache } from "../check/resultIndex";
 import type { RunnerFactory, RunnerSettingsChoice } from "../check/runners";
 import type { StateRequestSigning } from "../check/stepStates";
 import type { JobSpec, JobSpecLoader, OnChainJobTerms } from "../check/spec";
@@ -27,7 +27,7 @@ export type DisputeManagerView = Pick<
   "getDispute" | "getRound" | "getVote" | "disputeOf" | "stepJudged" | "credits" | "params" | "interface" | "filters" | "queryFilter" | "getAddress"
 >;
 export type DataAvailabilityView = Pick<
-  DataAvailability, "getChallenge" | "stepLeaf" | "params" | "interface" | "filters" | "queryFilter" | "getAddress"
+  DataAvailability, "getChallenge" | "stepLeaf" | "checkpointLeaf" | "params" | "interface" | "filters" | "queryFilter" | "getAddress"
 >;
 export type RandomnessView = Pick<BlockhashRandomness, "isAvailable" | "isExpired">;
 /** Epochs: a dispute draw waits for its epoch (v3 V3.2). */
@@ -57,6 +57,8 @@ export interface PlayerContext {
   /** Mined block of an intent by key (the journal), null while not mined. */
   minedBlock(key: string): number | null;
   client: ArtifactClient;
+  /** Verdicts on result indexes, one per content address (v3 V1.4). */
+  indexes: ResultIndexCache;
   specs: JobSpecLoader;
   runners: RunnerFactory;
   settings: readonly [RunnerSettingsChoice, RunnerSettingsChoice];
@@ -77,11 +79,20 @@ export interface PlayerContext {
 export interface JobMaterials {
   terms: OnChainJobTerms;
   spec: JobSpec;
+  /** Intervals the index fails have empty `steps` (their leaves come from the chain, chainLeaves.ts). */
   index: ResultIndex;
 }
 
-/** Spec + result index of a submitted job (URIs from the records, else from the job's events). */
+/** Spec + result index of a submitted job; IndexUnverifiableError when the index was judged unverifiable. */
 export async function loadJobMaterials(ctx: PlayerContext, jobId: bigint): Promise<JobMaterials> {
+  const { terms, verdict } = await loadJobTerms(ctx, jobId);
+  if (verdict.kind === "unverifiable") throw new IndexUnverifiableError(`result index unverifiable: ${verdict.reason}`, { details: { jobId } });
+  const spec = await ctx.specs.load(terms);
+  return { terms, spec, index: verdict.committed.index };
+}
+
+/** On-chain terms and the verdict on the result index (URIs from the records, else from the job's events). */
+export async function loadJobTerms(ctx: PlayerContext, jobId: bigint): Promise<{ terms: OnChainJobTerms; resultURI: string; verdict: IndexVerdict }> {
   const job = await ctx.jobMarket.getJob(jobId);
   const note = ctx.records.jobNote(jobId);
   let { specURI, resultURI } = note;
@@ -103,10 +114,8 @@ export async function loadJobMaterials(ctx: PlayerContext, jobId: bigint): Promi
     jobId, specHash: job.specHash, specURI, dataRoot: job.dataRoot, initialStateHash: job.initialStateHash,
     totalSteps: job.totalSteps, checkpointInterval: job.checkpointInterval, numBatches: job.numBatches, stateBytes: job.stateBytes,
   };
-  const spec = await ctx.specs.load(terms);
-  const index = await loadResultIndex({
-    client: ctx.client, resultURI, jobId, checkpointRoot: job.checkpointRoot, initialStateHash: job.initialStateHash,
-    finalStateHash: job.finalStateHash, totalSteps: job.totalSteps, checkpointInterval: job.checkpointInterval,
+  const verdict = await ctx.indexes.verdict({
+    resultURI, jobId, checkpointRoot: job.checkpointRoot, totalSteps: job.totalSteps, checkpointInterval: job.checkpointInterval,
   });
-  return { terms, spec, index };
+  return { terms, resultURI, verdict };
 }

@@ -3,8 +3,8 @@
  * a state that is not served, through the DataAvailability), juror (judge → persist (vote, salt) → commit → reveal), or a
  * bystander that moves timeouts on. Runs once per tick.
  */
-import { AbiCoder, MaxUint256, hexlify, keccak256, randomBytes } from "ethers";
-import { boundaryMismatches, stepProof } from "../../protocol/resultIndex";
+import { AbiCoder, MaxUint256, ZeroHash, hexlify, keccak256, randomBytes } from "ethers";
+import { RESULT_INDEX_VERSION, boundaryMismatches, stepProof, type ResultIndex } from "../../protocol/resultIndex";
 import { UPowError } from "../../errors";
 import { judgeStep } from "../check/judge";
 import { locateFaultyStep } from "../check/locate";
@@ -12,7 +12,10 @@ import { SchedulerBusyError, VoteRecordError } from "../errors";
 import { pinpointKey } from "../keeper/decide";
 import { solveDispute } from "../solver/disputeSolver";
 import { ChunkStatus, Phase, type DisputeAction, type DisputeFacts } from "../solver/types";
-import { loadJobMaterials, type PlayerContext, type Tick } from "./context";
+import { loadJobMaterials, loadJobTerms, type PlayerContext, type Tick } from "./context";
+import { chainLeavesStatus, intervalSource, stepsFromChain, type IntervalSource } from "./chainLeaves";
+import { splitArtifactUri } from "../check/artifacts";
+import type { JobSpec } from "../check/spec";
 import type { PlayerStatus } from "./jobPlayer";
 
 const coder = AbiCoder.defaultAbiCoder();
@@ -29,6 +32,11 @@ export class DisputePlayer {
   #notedRuling = false;
   /** The interval's boundary mismatch (null: none), once the index was read. */
   #boundary: { atEnd: boolean } | null | undefined;
+  #k = 0;
+  /** Where the interval's step leaves come from (v3 V1.2), once the index was judged. */
+  #source: IntervalSource | undefined;
+  /** All k+1 leaves are on chain (they never leave). */
+  #leavesComplete = false;
 
   constructor(
     private readonly ctx: PlayerContext,
@@ -57,6 +65,7 @@ export class DisputePlayer {
     const phase = Number(d.phase);
     const round = Number(d.round);
     const job = phase === Phase.None ? undefined : await jobMarket.getJob(d.jobId, bt);
+    if (job) this.#k = Number(job.checkpointInterval);
     let juror = { drawn: false, committed: false, revealed: false };
     let roundJurors = 0, roundCommits = 0, roundReveals = 0;
     if (phase === Phase.Voting) {
@@ -99,6 +108,8 @@ export class DisputePlayer {
       ? await disputeManager.stepJudged(d.jobId, BigInt(this.#interval) * job.checkpointInterval + BigInt(located.localStep), bt)
       : false;
     if (isChallenger && this.#boundary === undefined && phase !== Phase.None && phase !== Phase.Closed) await this.#findBoundary();
+    let chainLeaves: DisputeFacts["chainLeaves"];
+    if (isChallenger && phase === Phase.Pinpointing) chainLeaves = await this.#chainLeaves(tick.block);
     const chunks = [];
     for (const cid of records.chunkChallenges(id)) {
       const c = await this.ctx.dataAvailability.getChallenge(cid, bt);
@@ -128,6 +139,7 @@ export class DisputePlayer {
       locate: records.locate(id),
       locating: this.ctx.scheduler.has(`locate:${id}`),
       boundary: this.#boundary ?? undefined,
+      chainLeaves,
       chunks,
       ruling: Number(d.ruling),
       appeals: Number(d.appeals),
@@ -138,8 +150,30 @@ export class DisputePlayer {
     };
   }
 
+  /** What the chain holds of the interval's leaves when the index gives no verifiable ones; undefined otherwise. */
+  async #chainLeaves(block: number): Promise<DisputeFacts["chainLeaves"]> {
+    this.#source ??= await intervalSource(this.ctx, this.#jobId, this.#interval);
+    if (this.#source?.kind !== "chain") return undefined;
+    if (this.#leavesComplete) return { checkpointKnown: true, missing: null };
+    const status = await chainLeavesStatus(this.ctx.dataAvailability, this.#jobId, this.#interval, this.#k, block);
+    this.#leavesComplete = status.checkpointKnown && status.missing === null;
+    return status;
+  }
+
+  /** The interval's steps: the index's, or the leaves on chain (v3 V1.2) with the store addresses the index listed. */
+  async #steps(index: ResultIndex): Promise<{ index: ResultIndex; fromChain: boolean }> {
+    this.#source ??= await intervalSource(this.ctx, this.#jobId, this.#interval);
+    if (this.#source?.kind !== "chain") return { index, fromChain: false };
+    const steps = await stepsFromChain(this.ctx.dataAvailability, this.#jobId, this.#interval, index.k, this.#source.listed);
+    return { index: { ...index, intervals: index.intervals.map((r, i) => (i === this.#interval ? { steps } : r)) }, fromChain: true };
+  }
+
   /** Whether the disputed interval's step tree disagrees with its checkpoints (retried next tick when the index cannot be read). */
   async #findBoundary(): Promise<void> {
+    if ((await intervalSource(this.ctx, this.#jobId, this.#interval))?.kind === "chain") {
+      this.#boundary = null; // no step tree of the index to compare
+      return;
+    }
     try {
       const { index } = await loadJobMaterials(this.ctx, this.#jobId);
       const m = boundaryMismatches(index).filter((b) => b.interval === this.#interval);
@@ -169,15 +203,19 @@ export class DisputePlayer {
     switch (action.type) {
       case "locate":
         this.#schedule(`locate:${id}`, async (signal) => {
-          const { spec, index } = await loadJobMaterials(this.ctx, this.#jobId);
+          const { spec, index: listed } = await this.#materials();
+          const { index } = await this.#steps(listed);
           const o = await locateFaultyStep({ spec, index, interval: this.#interval, client: this.ctx.client, runners: this.ctx.runners, settings: this.ctx.settings[0], signal, logger: this.#log });
           this.ctx.records.putLocate(id, o);
         });
         return;
       case "pinpoint": {
-        const { index } = await loadJobMaterials(this.ctx, this.#jobId);
-        const a = stepProof(index, this.#interval, action.localStep);
-        const b = stepProof(index, this.#interval, action.localStep + 1);
+        const { index: listed } = await this.#materials();
+        const { index, fromChain } = await this.#steps(listed);
+        // Leaves stored on chain are named with an empty proof (the contract reads them).
+        const claim = (j: number) => (fromChain ? { stateHash: index.intervals[this.#interval]!.steps[j]!.stateHash, proof: [] } : stepProof(index, this.#interval, j));
+        const a = claim(action.localStep);
+        const b = claim(action.localStep + 1);
         await call(pinpointKey(id, facts.pinpoints ?? 0), "pinpoint", dm.encodeFunctionData("pinpoint", [
           id, action.localStep, { stateHash: a.stateHash, proof: a.proof }, { stateHash: b.stateHash, proof: b.proof },
         ]));
@@ -192,6 +230,9 @@ export class DisputePlayer {
       }
       case "challengeChunk":
         await this.#challengeChunk(action.leafIndex, action.chunkIndex);
+        return;
+      case "demandStepLeaves":
+        await this.#demandStepLeaves(action.first, action.count);
         return;
       case "timeoutChunk":
         await responder.respond({
@@ -220,7 +261,8 @@ export class DisputePlayer {
         this.#schedule(`judge:${id}:${round}`, async (signal) => {
           let materials = null;
           try {
-            materials = await loadJobMaterials(this.ctx, this.#jobId);
+            const m = await this.#materials();
+            materials = { spec: m.spec, index: (await this.#steps(m.index)).index };
           } catch (err) {
             this.#log.warn({ err: err instanceof UPowError ? err.shortMessage : String(err) }, "juror: job materials unavailable");
           }
@@ -282,6 +324,47 @@ export class DisputePlayer {
     }
   }
 
+  /**
+   * Spec and index; an unverifiable index (v3 V1.4) gives an index of the job's terms with no
+   * listed step (its leaves come from the chain), with the resultURI's base for fetches.
+   */
+  async #materials(): Promise<{ spec: JobSpec; index: ResultIndex }> {
+    const { terms, resultURI, verdict } = await loadJobTerms(this.ctx, this.#jobId);
+    const spec = await this.ctx.specs.load(terms);
+    if (verdict.kind === "committed") return { spec, index: verdict.committed.index };
+    const base = splitArtifactUri(resultURI)?.base;
+    const n = Number(terms.totalSteps / terms.checkpointInterval);
+    return {
+      spec,
+      index: {
+        version: RESULT_INDEX_VERSION, jobId: this.#jobId.toString(), specHash: terms.specHash, checkpointRoot: ZeroHash,
+        T: Number(terms.totalSteps), k: Number(terms.checkpointInterval), checkpoints: [],
+        intervals: Array.from({ length: n }, () => ({ steps: [] })),
+        artifactBaseUrls: base === undefined ? [] : [base],
+      },
+    };
+  }
+
+  /** Demands step leaves the index does not give (leafBond); the demand is followed like a chunk challenge. */
+  async #demandStepLeaves(first: number, count: number): Promise<void> {
+    const { dataAvailability: da, stakingToken, responder, records, me } = this.ctx;
+    const id = this.disputeId;
+    const to = await da.getAddress();
+    const params = await da.params();
+    if ((await stakingToken.allowance(me, to)) < params.leafBond) {
+      const r = await responder.respond({ key: `approve:${to}`, purpose: "approve-bonds", to: await stakingToken.getAddress(), data: stakingToken.interface.encodeFunctionData("approve", [to, MaxUint256]) });
+      if (r.kind !== "sent") return;
+    }
+    const r = await responder.respond({
+      key: `leaf-demand:${id}:${first}`, purpose: "leaf-demand", to,
+      data: da.interface.encodeFunctionData("demandStepLeaves", [this.#jobId, id, this.#interval, first, count]),
+    });
+    if (r.kind !== "sent" || r.result.kind !== "mined") return;
+    const logs = await da.queryFilter(da.filters.ChallengeOpened(undefined, this.#jobId, id), r.result.blockNumber, r.result.blockNumber);
+    for (const l of logs) if (l.args.opener.toLowerCase() === me.toLowerCase()) records.addChunkChallenge(id, l.args.challengeId);
+    this.#log.warn({ interval: this.#interval, first, count }, "step leaves demanded: the result index gives no verifiable ones");
+  }
+
   #schedule(key: string, task: (signal: AbortSignal) => Promise<void>): void {
     this.ctx.scheduler.schedule(key, task, { budgetMs: this.ctx.taskBudgetMs }).catch((err: unknown) => {
       if (err instanceof SchedulerBusyError) return;
@@ -303,9 +386,9 @@ export class DisputePlayer {
       const r = await responder.respond({ key: `approve:${to}`, purpose: "approve-bonds", to: await stakingToken.getAddress(), data: stakingToken.interface.encodeFunctionData("approve", [to, MaxUint256]) });
       if (r.kind !== "sent") return;
     }
-    const { index } = await loadJobMaterials(this.ctx, this.#jobId);
-    const globalStep = BigInt(this.#interval * index.k + leafIndex);
+    const globalStep = BigInt(this.#interval * this.#k + leafIndex);
     if (!(await da.stepLeaf(this.#jobId, globalStep)).known) {
+      const { index } = await loadJobMaterials(this.ctx, this.#jobId);
       const p = stepProof(index, this.#interval, leafIndex);
       const r = await responder.respond({
         key: `prove-step-leaf:${this.#jobId}:${globalStep}`, purpose: "prove-step-leaves", to,

@@ -3,17 +3,18 @@
  * permissionless moves that pay this node (finalize, release). Runs once per tick; heavy work goes
  * to the scheduler and its result is picked up on a later tick from the records.
  */
-import { hexlify, keccak256, AbiCoder, randomBytes, MaxUint256 } from "ethers";
+import { hexlify, keccak256, AbiCoder, randomBytes, MaxUint256, ZeroHash } from "ethers";
 import { checkpointProof } from "../../protocol/resultIndex";
 import { UPowError } from "../../errors";
 import { runAudit, unreachableVerdict } from "../check/audit";
+import { IndexPendingError } from "../check/resultIndex";
 import { ArtifactsUnreachableError, SchedulerBusyError } from "../errors";
 import { solveJob } from "../solver/jobSolver";
-import { AuditorState, JobStatus, type JobAction, type JobFacts } from "../solver/types";
+import { AuditorState, JobStatus, type AuditOutcome, type JobAction, type JobFacts } from "../solver/types";
 import { auditSample } from "../audit/sample";
 import { auditSteps, DEFAULT_SINGLE_STEPS } from "../audit/steps";
 import { stepStateFetcher } from "../check/stepStates";
-import { loadJobMaterials, type PlayerContext, type Tick } from "./context";
+import { loadJobTerms, type PlayerContext, type Tick } from "./context";
 
 const coder = AbiCoder.defaultAbiCoder();
 
@@ -162,7 +163,7 @@ export class JobPlayer {
       .schedule(
         `audit:${id}`,
         async (signal) => {
-          const { spec, index } = await loadJobMaterials(ctx, id);
+          const { terms: jobTerms, verdict } = await loadJobTerms(ctx, id);
           // The audit seed is known once auditors are drawn. The sample is AuditManager.sampleOf's rule;
           // an assigned auditor's grows with its seats, a volunteer samples as one seat.
           const [audit, terms, seats] = await Promise.all([ctx.auditManager.getAudit(id), ctx.jobMarket.jobTerms(id), ctx.auditManager.auditorSeats(id, ctx.me)]);
@@ -170,12 +171,23 @@ export class JobPlayer {
           const sample = auditSample({
             auditSeed: audit.seed, jobId: id, verifier: ctx.me, checkpointCount: facts.checkpointCount, samples: perSeat * Math.max(1, Number(seats)),
           });
+          if (verdict.kind === "unverifiable") {
+            // Nothing in the index can be trusted: the worker must post the checkpoint leaves on
+            // chain (a dispute opened without proofs, v3 V1.1) instead of this node asking forever.
+            const outcome: AuditOutcome = { kind: "failed", sample, failedIntervals: [sample[0] ?? 0], reason: `result index unverifiable: ${verdict.reason}` };
+            ctx.records.putAudit(id, outcome);
+            ctx.metrics?.auditsRun.inc({ result: "disputed" });
+            this.#log.warn({ reason: verdict.reason, interval: outcome.failedIntervals[0] }, "audit: result index unverifiable; checkpoint leaves demanded on chain");
+            return outcome;
+          }
+          const { index, failed } = verdict.committed;
+          const spec = await ctx.specs.load(jobTerms);
           const unreachable = unreachableVerdict(ctx.records.unreachable(id), Date.now(), ctx.unserved);
           this.#log.info({ sample, unreachable }, "audit started");
           let outcome;
           try {
             outcome = await runAudit({
-              spec, index, sample, client: ctx.client, runners: ctx.runners, settings: ctx.settings[0], signal, logger: this.#log,
+              spec, index, indexFailures: failed, sample, client: ctx.client, runners: ctx.runners, settings: ctx.settings[0], signal, logger: this.#log,
               onReplay: (s) => ctx.metrics?.replaySeconds.observe(s), unreachable,
               singleSteps: (i) => auditSteps({ auditSeed: audit.seed, jobId: id, verifier: ctx.me, interval: i, k: spec.k, u: ctx.singleSteps ?? DEFAULT_SINGLE_STEPS }),
               fetchStepState: stepStateFetcher({
@@ -200,6 +212,10 @@ export class JobPlayer {
       )
       .catch((err: unknown) => {
         if (err instanceof SchedulerBusyError) return; // asked again next tick
+        if (err instanceof IndexPendingError) {
+          this.#log.info({ err: err.shortMessage, details: err.details }, "audit waits for the result index (retry backs off)");
+          return;
+        }
         const e = err instanceof UPowError ? { name: err.name, err: err.shortMessage, details: err.details } : { err: String(err) };
         this.#log.error(e, "audit could not run; will retry on a later tick");
         ctx.metrics?.auditsRun.inc({ result: "error" });
@@ -221,15 +237,17 @@ export class JobPlayer {
     const id = this.jobId;
     const dmAddress = await disputeManager.getAddress();
     if (!(await this.#approveBonds())) return;
-    let materials;
+    let verdict;
     try {
-      materials = await loadJobMaterials(this.ctx, id);
+      ({ verdict } = await loadJobTerms(this.ctx, id));
     } catch (err) {
-      this.#log.error({ err: err instanceof UPowError ? err.shortMessage : String(err) }, "cannot open dispute: result index unavailable");
+      this.#log.error({ err: err instanceof UPowError ? err.shortMessage : String(err) }, "cannot open dispute: result index not judged yet");
       return;
     }
-    const c0 = checkpointProof(materials.index, interval);
-    const c1 = checkpointProof(materials.index, interval + 1);
+    // Empty proofs: the DataAvailability opens a checkpoint demand the worker must answer (v3 V1.1).
+    const none = { index: interval, n: 0, stateHash: ZeroHash, stepRoot: ZeroHash, leaf: ZeroHash, proof: [] };
+    const c0 = verdict.kind === "committed" ? checkpointProof(verdict.committed.index, interval) : none;
+    const c1 = verdict.kind === "committed" ? checkpointProof(verdict.committed.index, interval + 1) : none;
     const r = await responder.respond({
       key: `dispute-open:${id}:${interval}`,
       purpose: "dispute-open",
@@ -248,6 +266,12 @@ export class JobPlayer {
       const rec = records.challenges(id).find((c) => c.interval === interval)!;
       records.putChallenge(id, { ...rec, disputeId });
       records.followDispute(disputeId);
+      if (verdict.kind === "unverifiable" && r.result.kind === "mined") {
+        // The checkpoint demand opened with the dispute: followed (and timed out) like a chunk challenge.
+        const da = this.ctx.dataAvailability;
+        const logs = await da.queryFilter(da.filters.ChallengeOpened(undefined, id, disputeId), r.result.blockNumber, r.result.blockNumber);
+        for (const l of logs) records.addChunkChallenge(disputeId, l.args.challengeId);
+      }
       this.ctx.metrics?.disputesOpened.inc();
       this.#log.warn({ interval, disputeId: disputeId.toString() }, "dispute opened");
     }

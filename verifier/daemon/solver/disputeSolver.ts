@@ -31,7 +31,13 @@ export function solveDispute(f: DisputeFacts, policy: DisputePolicy): DisputeAct
   switch (f.phase) {
     case Phase.Pinpointing: {
       if (f.isChallenger) {
-        if (f.locate === undefined) {
+        const leaves = f.chainLeaves;
+        if (f.locate === undefined && leaves !== undefined && (!leaves.checkpointKnown || leaves.missing !== null)) {
+          // The index gives no verifiable leaves: the worker must post them (v3 V1.2); an open
+          // checkpoint demand comes first, an unanswered demand convicts through timeoutChunk.
+          const open = f.chunks.some((c) => c.status === ChunkStatus.Open || c.status === ChunkStatus.TimedOut);
+          if (leaves.checkpointKnown && leaves.missing !== null && !open) actions.push({ type: "demandStepLeaves", ...leaves.missing });
+        } else if (f.locate === undefined) {
           if (!f.locating) actions.push({ type: "locate" });
         } else if (f.locate.kind === "found") {
           const may = mayPinpoint(f.pinpoints ?? 0, f.locatedJudged ?? false, policy.repinpoint ?? true);

@@ -133,7 +133,12 @@ export interface DisputeFacts {
    * provable with proveBoundaryMismatch. Known to the challenger only; undefined when none/unknown.
    */
   boundary: { atEnd: boolean } | undefined;
-  /** Chunk challenges this node opened in this dispute. */
+  /**
+   * The challenger's view of the interval's step leaves on chain, when the result index gives no
+   * verifiable ones (v3 V1.2); undefined when the index's leaves are used.
+   */
+  chainLeaves: { checkpointKnown: boolean; missing: { first: number; count: number } | null } | undefined;
+  /** Chunk challenges (and leaf demands) this node opened in this dispute. */
   chunks: readonly ChunkChallengeFacts[];
   /** Current ruling (Ruling), meaningful in phase Ruled. */
   ruling: number;
@@ -166,6 +171,8 @@ export type DisputeAction =
   /** Convict outright: step leaf 0 / k of the interval is not its checkpoint (§7.3). */
   | { type: "proveBoundary"; atEnd: boolean }
   | { type: "challengeChunk"; leafIndex: number; chunkIndex: number }
+  /** Demand step leaves the index does not give verifiably (DataAvailability.demandStepLeaves). */
+  | { type: "demandStepLeaves"; first: number; count: number }
   | { type: "timeoutChunk"; challengeId: bigint }
   | { type: "timeoutPinpoint" }
   | { type: "drawCommittee" }

@@ -1,0 +1,89 @@
+/**
+ * ADVERSARIAL publishers, off by default, for tests and the demo (docs/worker.md): decorators of the
+ * honest publisher that publish a malformed result index or withhold leaves (v3 V1). Modes
+ * (`--cheat index=<mode>[+<training cheat>]`, e.g. `index=pretty+skip=1`):
+ *   pretty               the index pretty-printed (not canonical JSON; same content);
+ *   extra-field          unknown fields at the top level and in every checkpoint entry;
+ *   bad-step-root        one interval lists a step state hash its step root does not commit to,
+ *                        and the worker answers no step-leaf demand of that interval;
+ *   bad-step-root-answered  the same index, but the worker answers every demand from its true
+ *                        trajectory (the verifier then works from the leaves on chain);
+ *   withhold-steps       one interval lists no step states; the worker serves none of them and
+ *                        answers no step-leaf demand of that interval;
+ *   withhold-checkpoints the index lists no checkpoints; the worker answers no checkpoint demand.
+ * The interval chosen is the middle one (`⌊(T/k)/2⌋`).
+ */
+import { encodeResultIndex, resultIndexAddress, type ResultIndex } from "../protocol/resultIndex";
+import { canonicalJsonBytes } from "../protocol/canonicalJson";
+import { CheatModeError, type CheatMode } from "./cheats";
+import { honestPublisher, type ResultPublisher } from "./publisher";
+
+export const PUBLISH_CHEATS = ["pretty", "extra-field", "bad-step-root", "bad-step-root-answered", "withhold-steps", "withhold-checkpoints"] as const;
+export type PublishCheat = (typeof PUBLISH_CHEATS)[number];
+export type TrainingCheat = Exclude<CheatMode, PublishCheatMode>;
+
+export interface PublishCheatMode {
+  readonly kind: "publish";
+  readonly publish: PublishCheat;
+  /** A training cheat done as well (null: the training is honest). */
+  readonly train: TrainingCheat | null;
+}
+
+/** `index=<mode>[+<training cheat>]`; the training cheat is parsed by `parseTraining`. */
+export function parsePublishCheat(s: string, parseTraining: (s: string) => CheatMode): PublishCheatMode {
+  const m = /^index=([a-z-]+)(?:\+(.+))?$/.exec(s);
+  const publish = PUBLISH_CHEATS.find((c) => c === m?.[1]);
+  if (!m || !publish) throw new CheatModeError(`--cheat index=<mode> needs one of ${PUBLISH_CHEATS.join(", ")}`, { details: { value: s } });
+  const train = m[2] === undefined ? null : parseTraining(m[2]);
+  if (train?.kind === "publish") throw new CheatModeError("--cheat index=<mode> combines with a training cheat only", { details: { value: s } });
+  return { kind: "publish", publish, train };
+}
+
+/** The interval a publish cheat tampers with. */
+export function tamperedInterval(index: ResultIndex): number {
+  return Math.floor(index.intervals.length / 2);
+}
+
+/** The index bytes a publish cheat puts out. */
+export function cheatIndexBytes(mode: PublishCheat, index: ResultIndex): Buffer {
+  const i = tamperedInterval(index);
+  switch (mode) {
+    case "pretty":
+      return Buffer.from(JSON.stringify(index, null, 2), "utf8");
+    case "extra-field":
+      return canonicalJsonBytes({ ...index, comment: "not part of the format", checkpoints: index.checkpoints.map((c) => ({ ...c, note: "extra" })) });
+    case "bad-step-root":
+    case "bad-step-root-answered": {
+      const j = Math.min(1, index.k);
+      const intervals = index.intervals.map((r, n) => (n !== i ? r : { steps: r.steps.map((s, m) => (m === j ? { ...s, stateHash: `0x${"ab".repeat(32)}` } : s)) }));
+      return encodeResultIndex({ ...index, intervals });
+    }
+    case "withhold-steps":
+      return encodeResultIndex({ ...index, intervals: index.intervals.map((r, n) => (n === i ? { steps: [] } : r)) });
+    case "withhold-checkpoints":
+      return encodeResultIndex({ ...index, checkpoints: [] });
+  }
+}
+
+/** The honest publisher wrapped so that it publishes `mode`'s index and keeps silent where the mode says. */
+export function cheatingPublisher(mode: PublishCheat, inner: ResultPublisher = honestPublisher): ResultPublisher {
+  const tampered = new Map<string, number>();
+  return {
+    async publish(p) {
+      await inner.publish(p); // states (and the honest index, unused: the resultURI names the other bytes)
+      const bytes = cheatIndexBytes(mode, p.trained.index);
+      tampered.set(p.jobId.toString(), tamperedInterval(p.trained.index));
+      return p.store.put(bytes, { expectedHash: resultIndexAddress(bytes) });
+    },
+    answers(d) {
+      if (mode === "withhold-checkpoints") return d.kind !== "checkpoints";
+      if (mode === "bad-step-root" || mode === "withhold-steps") return !(d.kind === "step-leaves" && tampered.get(d.jobId) === d.interval);
+      return inner.answers(d);
+    },
+  };
+}
+
+/** The publisher a worker with `mode` uses. */
+export function publisherFor(mode: CheatMode | null): ResultPublisher {
+  return mode?.kind === "publish" ? cheatingPublisher(mode.publish) : honestPublisher;
+}
