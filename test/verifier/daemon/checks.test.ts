@@ -94,7 +94,7 @@ describe("verifier daemon: malformed artifacts", function () {
     const index = buildResultIndex({ jobId: 1n, specHash: `0x${"00".repeat(32)}`, T: 2, k: 1, intervals: [[s, s], [s, s]], artifactBaseUrls: [server.url] });
     const spec: JobSpec = {
       manifest: {} as JobSpec["manifest"], graph, hp: { lr: 0.1 }, tolerance: { deltaUpd: 1e-3, deltaUlp: 1e-6, deltaKUpd: 1e-2, deltaKUlp: 1e-5 },
-      T: 2, k: 1, maxStateBytes: 1 << 20, batch: async () => new Map(),
+      T: 2, k: 1, maxStateBytes: 1 << 20, stepBudget: { flopsPerStep: 10n ** 6n }, batch: async () => new Map(),
     };
     const sink = new Writable({ write: (c, _e, cb) => { lines.push(String(c)); cb(); } });
     const outcome = await runAudit({
@@ -161,7 +161,7 @@ describe("verifier daemon: malformed artifacts", function () {
       const index = buildResultIndex({ jobId: 1n, specHash: `0x${"00".repeat(32)}`, T: 2, k: 1, intervals: [[s, s], [s, s]], artifactBaseUrls: [deadUrl] });
       const spec: JobSpec = {
         manifest: {} as JobSpec["manifest"], graph, hp: { lr: 0.1 }, tolerance: { deltaUpd: 1e-3, deltaUlp: 1e-6, deltaKUpd: 1e-2, deltaKUlp: 1e-5 },
-        T: 2, k: 1, maxStateBytes: 1 << 20, batch: async () => new Map(),
+        T: 2, k: 1, maxStateBytes: 1 << 20, stepBudget: { flopsPerStep: 10n ** 6n }, batch: async () => new Map(),
       };
       const audit = (unreachable: "fail" | "defer") => runAudit({
         spec, index, sample: [0, 1], client, runners: onnxRunnerFactory, settings: { threads: 1, optLevel: "all" },

@@ -96,7 +96,7 @@ export async function loadJobMaterials(ctx: PlayerContext, jobId: bigint): Promi
   ctx.records.updateJobNote(jobId, { specURI, resultURI });
   const terms: OnChainJobTerms = {
     jobId, specHash: job.specHash, specURI, dataRoot: job.dataRoot, initialStateHash: job.initialStateHash,
-    totalSteps: job.totalSteps, checkpointInterval: job.checkpointInterval, numBatches: job.numBatches, stateBytes: job.stateBytes,
+    totalSteps: job.totalSteps, checkpointInterval: job.checkpointInterval, numBatches: job.numBatches, flopsPerStep: job.flopsPerStep, stateBytes: job.stateBytes,
   };
   const spec = await ctx.specs.load(terms);
   const index = await loadResultIndex({

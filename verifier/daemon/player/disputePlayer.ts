@@ -213,6 +213,8 @@ export class DisputePlayer {
           try {
             materials = await loadJobMaterials(this.ctx, this.#jobId);
           } catch (err) {
+            // Also an InvalidSpec refusal (V8.2): nothing is run and the vote is Indeterminate, the
+            // chain having no InvalidSpec ruling.
             this.#log.warn({ err: err instanceof UPowError ? err.shortMessage : String(err) }, "juror: job materials unavailable");
           }
           const v = await judgeStep({

@@ -7,9 +7,9 @@ import { hexlify, keccak256, AbiCoder, randomBytes, MaxUint256 } from "ethers";
 import { checkpointProof } from "../../protocol/resultIndex";
 import { UPowError } from "../../errors";
 import { runAudit, unreachableVerdict } from "../check/audit";
-import { ArtifactsUnreachableError, SchedulerBusyError } from "../errors";
+import { ArtifactsUnreachableError, JobRefusedError, SchedulerBusyError } from "../errors";
 import { solveJob } from "../solver/jobSolver";
-import { AuditorState, JobStatus, type JobAction, type JobFacts } from "../solver/types";
+import { AuditorState, JobStatus, type AuditOutcome, type JobAction, type JobFacts } from "../solver/types";
 import { auditSample } from "../audit/sample";
 import { loadJobMaterials, type PlayerContext, type Tick } from "./context";
 
@@ -160,7 +160,19 @@ export class JobPlayer {
       .schedule(
         `audit:${id}`,
         async (signal) => {
-          const { spec, index } = await loadJobMaterials(ctx, id);
+          let materials;
+          try {
+            materials = await loadJobMaterials(ctx, id);
+          } catch (err) {
+            if (!(err instanceof JobRefusedError)) throw err;
+            // V8: a job whose cost is understated or above our caps is never run; the refusal is final.
+            const refused: AuditOutcome = { kind: "skipped", sample: [], reason: `${err.name}: ${err.shortMessage}` };
+            ctx.records.putAudit(id, refused);
+            ctx.metrics?.auditsRun.inc({ result: "skipped" });
+            this.#log.warn({ reason: `${err.name}: ${err.shortMessage}`, details: err.details }, "audit refused: nothing of the job is run");
+            return refused;
+          }
+          const { spec, index } = materials;
           // The audit seed is known once auditors are drawn. The sample is AuditManager.sampleOf's rule;
           // an assigned auditor's grows with its seats, a volunteer samples as one seat.
           const [audit, terms, seats] = await Promise.all([ctx.auditManager.getAudit(id), ctx.jobMarket.jobTerms(id), ctx.auditManager.auditorSeats(id, ctx.me)]);
