@@ -1,12 +1,12 @@
 /**
- * How the checks get a step executor: a factory the service wires to onnxruntime in a worker thread
- * (ThreadStepRunner), so the checks only know the small StepExecutor interface and the daemon's
+ * How the checks get a step executor: a factory the service wires to onnxruntime in a child process
+ * (ProcessStepRunner), so the checks only know the small StepExecutor interface and the daemon's
  * event loop never runs a step (v3 V8.3). Two settings exist because a juror runs the step twice
  * under different settings (§10.4). Every runner is opened with the job's step budget.
  */
 import type { GraphOptimizationLevel } from "../../engine/runner";
 import type { StepExecutor } from "../../engine/step";
-import { ThreadStepRunner, type StepBudget } from "../../engine/threadRunner";
+import { ProcessStepRunner, type StepBudget } from "../../engine/processRunner";
 
 export interface RunnerSettingsChoice {
   threads: number;
@@ -25,9 +25,9 @@ export interface RunnableJob {
   readonly stepBudget: StepBudget;
 }
 
-/** onnxruntime-node on the CPU in a killable worker thread; validates the graph before loading it. */
+/** onnxruntime-node on the CPU in a killable child process; validates the graph before loading it. */
 export const onnxRunnerFactory: RunnerFactory = (graph, settings, budget) =>
-  ThreadStepRunner.create({ graph, threads: settings.threads, optLevel: settings.optLevel, budget });
+  ProcessStepRunner.create({ graph, threads: settings.threads, optLevel: settings.optLevel, budget });
 
 /** Run `fn` with a runner and always dispose it. */
 export async function withRunner<T>(factory: RunnerFactory, job: RunnableJob, settings: RunnerSettingsChoice, fn: (r: StepExecutor) => Promise<T>): Promise<T> {

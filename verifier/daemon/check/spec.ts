@@ -11,7 +11,7 @@ import type { Hash } from "../../engine/hashing";
 import { manifestIntegers, parseManifest, type JobManifest, type Tolerance } from "../../engine/manifest";
 import type { TensorMap } from "../../engine/tensor";
 import { UPowError } from "../../errors";
-import type { StepBudget } from "../../engine/threadRunner";
+import type { StepBudget } from "../../engine/processRunner";
 import { InvalidSpecError, JobAboveCapsError, JobRefusedError, JobSpecError } from "../errors";
 import { parseDatasetList } from "../../protocol/jobArtifacts";
 import { type ArtifactClient, splitArtifactUri } from "./artifacts";
@@ -63,7 +63,7 @@ export interface LoadJobSpecLimits {
   maxFlopsPerStep?: bigint;
   /** Cap on the derived peak-memory upper bound (V8.1). @default 8 GiB */
   maxPeakBytes?: bigint;
-  /** Reference rate of step budgets (threadRunner.ts). @default 1e8 FLOP/s */
+  /** Reference rate of step budgets (processRunner.ts). @default 1e8 FLOP/s */
   minFlopsPerSecond?: number;
   /** Base of every step budget. @default 10 s */
   stepBaseMs?: number;
