@@ -8,7 +8,8 @@
  * Memory is bounded before anything runs, by the cost model's peak-memory upper bound
  * (costModel.ts); onnxruntime allocates natively, outside any limit Node could impose.
  */
-import { type ChildProcess, fork } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
+import type { Readable, Writable } from "node:stream";
 import path from "node:path";
 import { UPowError } from "../errors";
 import {
@@ -16,6 +17,7 @@ import {
   type ExecutionProviderName, type GraphOptimizationLevel,
 } from "./runner";
 import type { StepExecutor, StepOutput } from "./step";
+import { encodeFrame, FrameReader, hexToF64, readTensors, tensorParts } from "./stepFrames";
 import type { StepProcessFault, StepProcessReply, StepProcessRequest } from "./stepProcess";
 import type { TensorMap } from "./tensor";
 import * as graphErrors from "./onnx/errors";
@@ -77,17 +79,24 @@ function rebuild(f: StepProcessFault): UPowError {
 /** The child's entry: the compiled .js next to this file, or the .ts source under ts-node. */
 function spawnChild(): ChildProcess {
   const ts = __filename.endsWith(".ts");
-  return fork(path.join(__dirname, `stepProcess${ts ? ".ts" : ".js"}`), [], {
-    serialization: "advanced", // structured clone: Maps and typed arrays cross as they are
-    execArgv: ts ? ["-r", require.resolve("ts-node/register/transpile-only")] : [],
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
-  });
+  const entry = path.join(__dirname, `stepProcess${ts ? ".ts" : ".js"}`);
+  const execArgv = ts ? ["-r", require.resolve("ts-node/register/transpile-only")] : [];
+  // stdin carries requests, fd 3 replies; stdout/stderr are the daemon's.
+  return spawn(process.execPath, [...execArgv, entry], { stdio: ["pipe", "inherit", "inherit", "pipe"] });
 }
+
+type Reply = StepProcessReply & { payloadBytes: number };
 
 interface Pending {
   readonly id: number;
   resolve(o: StepOutput): void;
   reject(e: Error): void;
+}
+
+/** Writes one frame to the child's stdin (views of the tensors; the pipe writes them asynchronously). */
+function send(child: ChildProcess, header: StepProcessRequest, parts: Uint8Array[] = []): void {
+  const stdin = child.stdin as Writable;
+  for (const c of encodeFrame(header, parts)) stdin.write(c);
 }
 
 export class ProcessStepRunner implements StepExecutor {
@@ -98,43 +107,55 @@ export class ProcessStepRunner implements StepExecutor {
   #nextId = 0;
   #chain: Promise<unknown> = Promise.resolve();
 
-  private constructor(child: ChildProcess, budgetMs: number) {
+  private constructor(child: ChildProcess, reader: FrameReader<Reply>, budgetMs: number) {
     this.#child = child;
     this.stepBudgetMs = budgetMs;
-    child.on("message", (r: StepProcessReply) => this.#onReply(r));
+    (child.stdio[3] as Readable).on("data", (chunk: Buffer) => {
+      for (const f of reader.push(chunk)) this.#onReply(f.header, f.payload);
+    });
     child.on("error", (e) => this.#fail(new StepProcessError("step process failed", { cause: e, details: { reason: e.message } })));
     // A pending step is rejected only once its process is gone (a budget kill included).
     child.on("exit", (code, signal) => this.#fail(new StepProcessError("step process exited", { details: { code, signal } })));
+    (child.stdin as Writable).on("error", () => undefined); // a dead child's closed pipe: reported by "exit"
   }
 
   /** Starts the process and opens the session there (validation, EP check, settings as StepRunner). */
   static async create(options: ProcessStepRunnerOptions): Promise<ProcessStepRunner> {
     const budgetMs = stepBudgetMs(options.budget);
     const child = spawnChild();
+    const reader = new FrameReader<Reply>();
     const openMs = options.budget.openMs ?? 120_000;
+    const replies = child.stdio[3] as Readable;
     await new Promise<void>((resolve, reject) => {
       const done = (err?: UPowError) => {
         clearTimeout(timer);
-        child.off("message", onMessage).off("error", onError).off("exit", onExit);
+        replies.off("data", onData);
+        child.off("error", onError).off("exit", onExit);
         if (err) {
           child.kill("SIGKILL");
           reject(err);
         } else resolve();
       };
       const timer = setTimeout(() => done(new StepBudgetExceededError("opening the step graph took longer than its budget", { details: { openMs } })), openMs);
-      const onMessage = (r: StepProcessReply) => {
-        if (r.kind === "ready") done();
-        else if (r.kind === "failed") done(rebuild(r.error));
+      const onData = (chunk: Buffer) => {
+        for (const { header: r } of reader.push(chunk)) {
+          if (r.kind === "ready") done();
+          else if (r.kind === "failed") done(rebuild(r.error));
+        }
       };
       const onError = (e: Error) => done(new StepProcessError("step process failed to start", { cause: e, details: { reason: e.message } }));
       const onExit = (code: number | null, signal: string | null) => done(new StepProcessError("step process exited while opening", { details: { code, signal } }));
-      child.on("message", onMessage).on("error", onError).on("exit", onExit);
-      const open: StepProcessRequest = {
-        kind: "open", options: { graph: options.graph, ep: options.ep, threads: options.threads, optLevel: options.optLevel },
-      };
-      child.send(open);
+      replies.on("data", onData);
+      child.on("error", onError).on("exit", onExit);
+      (child.stdin as Writable).on("error", () => undefined);
+      send(child, { kind: "open", ep: options.ep, threads: options.threads, optLevel: options.optLevel }, [options.graph]);
     });
-    return new ProcessStepRunner(child, budgetMs);
+    return new ProcessStepRunner(child, reader, budgetMs);
+  }
+
+  /** The child's process id (logs; tests check a killed step's process is gone). */
+  get pid(): number {
+    return this.#child.pid ?? -1;
   }
 
   /** Runs one step in the process; steps sent together run one after another, each with its own budget. */
@@ -142,11 +163,6 @@ export class ProcessStepRunner implements StepExecutor {
     const run = this.#chain.then(() => this.#stepNow(state, batch, hp));
     this.#chain = run.catch(() => undefined);
     return run;
-  }
-
-  /** The child's process id (logs; tests check a killed step's process is gone). */
-  get pid(): number {
-    return this.#child.pid ?? -1;
   }
 
   #stepNow(state: TensorMap, batch: TensorMap, hp: Readonly<Record<string, number>>): Promise<StepOutput> {
@@ -163,21 +179,21 @@ export class ProcessStepRunner implements StepExecutor {
         f();
       };
       this.#pending = { id, resolve: (o) => finish(() => resolve(o)), reject: (e) => finish(() => reject(e)) };
-      const req: StepProcessRequest = { kind: "step", id, state, batch, hp };
-      try {
-        this.#child.send(req);
-      } catch (cause) {
-        this.#pending.reject(new StepInputError("step inputs cannot be sent to the step process", { cause, details: { reason: String(cause) } }));
-      }
+      const { tensors, parts } = tensorParts({ state, batch });
+      send(this.#child, { kind: "step", id, hp: { ...hp }, tensors }, parts);
     });
   }
 
-  #onReply(r: StepProcessReply): void {
+  #onReply(r: StepProcessReply, payload: Buffer): void {
     const p = this.#pending;
     // After a kill was ordered, a late answer does not count: the exit rejects the step.
     if (!p || this.#dead || (r.kind !== "done" && r.kind !== "error") || r.id !== p.id) return;
-    if (r.kind === "done") p.resolve({ next: r.next, loss: r.loss });
-    else p.reject(rebuild(r.error));
+    if (r.kind === "error") return p.reject(rebuild(r.error));
+    try {
+      p.resolve({ next: readTensors(r.tensors, payload).get("next") ?? new Map(), loss: hexToF64(r.loss) });
+    } catch (e) {
+      p.reject(e instanceof UPowError ? e : new StepProcessError("step reply is unreadable", { cause: e }));
+    }
   }
 
   /** First cause wins: a killed runner keeps reporting the budget error, not the exit it caused. */
