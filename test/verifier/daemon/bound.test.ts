@@ -86,6 +86,15 @@ describe("verifier daemon: work is bounded before anything runs (V8.1-V8.2)", fu
     expect(client.asked).to.deep.equal(["manifest", "step graph", "dataset list"]);
   });
 
+  it("budgets steps from the smaller declaration, clamped to the cap when overstated", async function () {
+    const over = await post({ manifest: (m) => (m.flopsPerStep = "1000000000000000000"), chain: { flopsPerStep: 10n ** 17n } });
+    expect((await new ManifestSpecLoader(client).load(over)).stepBudget.flopsPerStep).to.equal(10n ** 13n);
+    const spec = await new ManifestSpecLoader(client, { maxFlopsPerStep: 10n ** 16n }).load(over);
+    expect(spec.stepBudget.flopsPerStep).to.equal(10n ** 16n);
+    const chainLower = await post({ manifest: (m) => (m.flopsPerStep = String(job.flopsPerStep * 3n)), chain: { flopsPerStep: job.flopsPerStep * 2n } });
+    expect((await new ManifestSpecLoader(client).load(chainLower)).stepBudget.flopsPerStep).to.equal(job.flopsPerStep * 2n);
+  });
+
   it("reads a manifest written before the costModel field under upow.cost/1", async function () {
     const spec = await new ManifestSpecLoader(client).load(await post({ manifest: (m) => delete m.costModel }));
     expect(spec.manifest.costModel).to.equal(undefined);

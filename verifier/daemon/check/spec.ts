@@ -135,7 +135,9 @@ export class ManifestSpecLoader implements JobSpecLoader {
       k: Number(ints.checkpointInterval),
       maxStateBytes: maxState,
       stepBudget: {
-        flopsPerStep: ints.flopsPerStep < job.flopsPerStep ? ints.flopsPerStep : job.flopsPerStep,
+        // The smaller declaration, and never more than the cap: an overstated declaration (≥ the
+        // derivation, so not InvalidSpec) must not buy a step days of budget.
+        flopsPerStep: [ints.flopsPerStep, job.flopsPerStep, this.#limits.maxFlopsPerStep].reduce((a, b) => (a < b ? a : b)),
         minFlopsPerSecond: this.#limits.minFlopsPerSecond,
         baseMs: this.#limits.stepBaseMs,
       },
