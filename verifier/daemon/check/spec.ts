@@ -69,6 +69,9 @@ export interface LoadJobSpecLimits {
   stepBaseMs?: number;
 }
 
+/** Cost caps and step-budget rates a verifier uses unless its operator sets others. */
+export const COST_DEFAULTS = { maxFlopsPerStep: 10n ** 13n, maxPeakBytes: 8n << 30n, minFlopsPerSecond: 1e8, stepBaseMs: 10_000 } as const;
+
 export class ManifestSpecLoader implements JobSpecLoader {
   readonly #client: ArtifactClient;
   readonly #limits: Required<LoadJobSpecLimits>;
@@ -78,7 +81,7 @@ export class ManifestSpecLoader implements JobSpecLoader {
     this.#client = client;
     this.#limits = {
       maxManifestBytes: 1 << 20, maxGraphBytes: 64 << 20, maxBatchBytes: 64 << 20, maxStateBytes: 256 << 20,
-      maxFlopsPerStep: 10n ** 13n, maxPeakBytes: 8n << 30n, minFlopsPerSecond: 1e8, stepBaseMs: 10_000, ...limits,
+      ...COST_DEFAULTS, ...Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)),
     };
   }
 
