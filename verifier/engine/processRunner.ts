@@ -184,7 +184,7 @@ export class ProcessStepRunner implements StepExecutor {
     });
   }
 
-  #onReply(r: StepProcessReply, payload: Buffer): void {
+  #onReply(r: StepProcessReply, payload: readonly Buffer[]): void {
     const p = this.#pending;
     // After a kill was ordered, a late answer does not count: the exit rejects the step.
     if (!p || this.#dead || (r.kind !== "done" && r.kind !== "error") || r.id !== p.id) return;

@@ -23,7 +23,8 @@ export interface FrameTensor {
 
 export interface Frame<H> {
   readonly header: H;
-  readonly payload: Buffer;
+  /** The payload as it arrived (views of the stream's chunks, not concatenated). */
+  readonly payload: readonly Buffer[];
 }
 
 const MAX_HEADER = 16 << 20;
@@ -50,15 +51,34 @@ export function tensorParts(sets: Readonly<Record<string, TensorMap>>): { tensor
   return { tensors, parts };
 }
 
-/** Rebuilds the tensor sets of a payload, each tensor copied into its own aligned buffer. */
-export function readTensors(tensors: readonly FrameTensor[], payload: Buffer): Map<string, TensorMap> {
+/** A payload as one buffer (the graph of an "open" frame). */
+export function joinPayload(payload: readonly Buffer[]): Buffer {
+  return payload.length === 1 ? payload[0]! : Buffer.concat(payload);
+}
+
+/**
+ * Rebuilds the tensor sets of a payload, each tensor copied once from the chunks into its own
+ * aligned buffer (no payload-sized intermediate: less garbage, fewer GC pauses on the event loop).
+ */
+export function readTensors(tensors: readonly FrameTensor[], payload: readonly Buffer[]): Map<string, TensorMap> {
   const out = new Map<string, TensorMap>();
-  let off = 0;
+  let chunk = 0;
+  let at = 0;
   for (const t of tensors) {
-    if (off + t.bytes > payload.length) throw new StepFrameError("frame payload is shorter than its tensors", { details: { tensor: t.name } });
     const copy = new ArrayBuffer(t.bytes);
-    new Uint8Array(copy).set(payload.subarray(off, off + t.bytes));
-    off += t.bytes;
+    const dst = new Uint8Array(copy);
+    for (let got = 0; got < t.bytes; ) {
+      const c = payload[chunk];
+      if (!c) throw new StepFrameError("frame payload is shorter than its tensors", { details: { tensor: t.name } });
+      const k = Math.min(c.length - at, t.bytes - got);
+      dst.set(c.subarray(at, at + k), got);
+      got += k;
+      at += k;
+      if (at === c.length) {
+        chunk++;
+        at = 0;
+      }
+    }
     let set = out.get(t.set);
     if (!set) out.set(t.set, (set = new Map()));
     set.set(t.name, { dtype: t.dtype, shape: [...t.shape], data: typedArray(t.dtype, copy) });
@@ -88,10 +108,25 @@ export class FrameReader<H extends { payloadBytes: number }> {
         this.#header = JSON.parse(this.#take(this.#headerLen).toString("utf8")) as H;
       }
       if (this.#have < this.#header.payloadBytes) return frames;
-      frames.push({ header: this.#header, payload: this.#take(this.#header.payloadBytes) });
+      frames.push({ header: this.#header, payload: this.#takeChunks(this.#header.payloadBytes) });
       this.#header = undefined;
       this.#headerLen = undefined;
     }
+  }
+
+  #takeChunks(n: number): Buffer[] {
+    const out: Buffer[] = [];
+    let got = 0;
+    while (got < n) {
+      const c = this.#chunks[0]!;
+      const k = Math.min(c.length, n - got);
+      out.push(k === c.length ? c : c.subarray(0, k));
+      got += k;
+      if (k === c.length) this.#chunks.shift();
+      else this.#chunks[0] = c.subarray(k);
+    }
+    this.#have -= n;
+    return out;
   }
 
   #take(n: number): Buffer {

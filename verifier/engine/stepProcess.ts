@@ -8,7 +8,7 @@
 import { Socket } from "node:net";
 import { UPowError } from "../errors";
 import { StepRunner, type ExecutionProviderName, type GraphOptimizationLevel } from "./runner";
-import { encodeFrame, f64ToHex, FrameReader, readTensors, tensorParts, type FrameTensor } from "./stepFrames";
+import { encodeFrame, f64ToHex, FrameReader, joinPayload, readTensors, tensorParts, type FrameTensor } from "./stepFrames";
 
 export type StepProcessRequest =
   | { readonly kind: "open"; readonly ep?: ExecutionProviderName; readonly threads?: number; readonly optLevel?: GraphOptimizationLevel }
@@ -48,7 +48,7 @@ function main(): void {
       queue = queue.then(async () => {
         if (m.kind === "open") {
           try {
-            runner = await StepRunner.create({ graph: payload, ep: m.ep, threads: m.threads, optLevel: m.optLevel });
+            runner = await StepRunner.create({ graph: joinPayload(payload), ep: m.ep, threads: m.threads, optLevel: m.optLevel });
             reply({ kind: "ready" });
           } catch (e) {
             reply({ kind: "failed", error: fault(e) });

@@ -42,7 +42,7 @@ describe("step frames (the runner's pipe protocol)", function () {
 
   it("refuses a payload shorter than its tensors and an absurd header length", function () {
     const { tensors } = tensorParts({ state });
-    expect(() => readTensors(tensors, Buffer.alloc(3))).to.throw(StepFrameError, "shorter");
+    expect(() => readTensors(tensors, [Buffer.alloc(3)])).to.throw(StepFrameError, "shorter");
     const len = Buffer.alloc(4);
     len.writeUInt32LE(0xffffffff);
     expect(() => new FrameReader().push(len)).to.throw(StepFrameError, "header too long");
