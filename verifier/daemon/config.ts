@@ -9,6 +9,7 @@ import { isAddress } from "ethers";
 import type { Eip1193Provider } from "../chain/rpc";
 import { VerifierConfigError } from "./errors";
 import { DEFAULT_SINGLE_STEPS } from "./audit/steps";
+import { COST_DEFAULTS } from "./check/spec";
 
 export interface VerifierConfig {
   /** JSON-RPC URLs, tried in order with fallback. */
@@ -36,6 +37,14 @@ export interface VerifierConfig {
   maxQueued: number;
   /** Time budget of one audit / locate / judge task (ms). @default 600000 */
   taskBudgetMs: number;
+  /** Refuse jobs whose step the cost model puts above this many FLOPs (V8.1). @default 10^13 */
+  maxFlopsPerStep: bigint;
+  /** ...or above this peak-memory bound in bytes. @default 8 GiB */
+  maxPeakBytes: bigint;
+  /** Step budget: `stepBaseMs + flopsPerStep / minFlopsPerSecond` (V8.3). @default 1e8 */
+  minFlopsPerSecond: number;
+  /** @default 10000 */
+  stepBaseMs: number;
   /** Audit every submitted job with this node's own sample. @default true */
   audit: boolean;
   /** Open disputes when an audit fails (bonds!). @default true */
@@ -93,7 +102,7 @@ export interface VerifierConfig {
 export const DEFAULTS = {
   startBlock: 0, confirmations: 2, txConfirmations: 1, pollIntervalMs: 2000, logChunkSize: 2000, concurrency: 2, maxQueued: 16,
   taskBudgetMs: 600_000, audit: true, challenge: true, callTimeouts: true, appeal: false, unservedGraceMs: 120_000, unservedMinAttempts: 3, singleSteps: DEFAULT_SINGLE_STEPS, stateRequestTtlSec: 300, deadlineMarginSec: 5, dryRun: false,
-  metricsHost: "127.0.0.1", artifactTimeoutMs: 30_000, artifactRetries: 2, allowPrivateArtifacts: false, rpcTimeoutMs: 10_000, logLevel: "info",
+  metricsHost: "127.0.0.1", artifactTimeoutMs: 30_000, artifactRetries: 2, allowPrivateArtifacts: false, rpcTimeoutMs: 10_000, logLevel: "info", ...COST_DEFAULTS,
   keepRandomness: true, reopenVoided: true, settleAvailability: true, repinpoint: true, randomnessSource: "auto",
 } as const;
 
@@ -116,6 +125,11 @@ export function resolveVerifierConfig(input: VerifierConfigInput): VerifierConfi
     const v = c[f];
     if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min) throw bad(f, `must be an integer ≥ ${min}`, v);
   }
+  for (const f of ["maxFlopsPerStep", "maxPeakBytes"] as const) {
+    if (typeof c[f] !== "bigint" || c[f] < 1n) throw bad(f, "must be a positive integer", c[f]);
+  }
+  if (!(c.minFlopsPerSecond > 0) || !Number.isFinite(c.minFlopsPerSecond)) throw bad("minFlopsPerSecond", "must be a positive number", c.minFlopsPerSecond);
+  if (!Number.isSafeInteger(c.stepBaseMs) || c.stepBaseMs < 0) throw bad("stepBaseMs", "must be an integer ≥ 0", c.stepBaseMs);
   if (c.metricsPort !== undefined && (!Number.isInteger(c.metricsPort) || c.metricsPort < 0 || c.metricsPort > 65535)) throw bad("metricsPort", "must be 0-65535", c.metricsPort);
   if (!["auto", "blockhash", "prevrandao", "l1origin", "vrf"].includes(c.randomnessSource)) throw bad("randomnessSource", "must be auto, blockhash, prevrandao, l1origin or vrf", c.randomnessSource);
   if (!["trace", "debug", "info", "warn", "error", "fatal", "silent"].includes(c.logLevel)) throw bad("logLevel", "is not a pino level", c.logLevel);
@@ -125,6 +139,11 @@ export function resolveVerifierConfig(input: VerifierConfigInput): VerifierConfi
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
+
+const bigint = (v: string) => {
+  if (!/^[0-9]+$/.test(v)) throw new VerifierConfigError("expected a non-negative integer", { details: { value: v } });
+  return BigInt(v);
+};
 
 const int = (v: string) => {
   if (!/^\d+$/.test(v)) throw new VerifierConfigError("expected a non-negative integer", { details: { value: v } });
@@ -148,6 +167,10 @@ export function verifierStartCommand(run: (config: VerifierConfig) => Promise<vo
     .addOption(opt("--concurrency <n>", `replays at once (default ${DEFAULTS.concurrency})`, "UPOW_CONCURRENCY").argParser(int))
     .addOption(opt("--max-queued <n>", `replays waiting at most, more are refused as busy (default ${DEFAULTS.maxQueued})`, "UPOW_MAX_QUEUED").argParser(int))
     .addOption(opt("--task-budget-ms <ms>", `time budget of one audit/judge task (default ${DEFAULTS.taskBudgetMs})`, "UPOW_TASK_BUDGET_MS").argParser(int))
+    .addOption(opt("--max-flops-per-step <n>", `refuse jobs whose step costs more FLOPs under the cost model (default ${DEFAULTS.maxFlopsPerStep})`, "UPOW_MAX_FLOPS_PER_STEP").argParser(bigint))
+    .addOption(opt("--max-peak-bytes <n>", `refuse jobs whose step may need more memory (default ${DEFAULTS.maxPeakBytes})`, "UPOW_MAX_PEAK_BYTES").argParser(bigint))
+    .addOption(opt("--min-flops-per-second <n>", `rate step budgets assume; a slower step is killed (default ${DEFAULTS.minFlopsPerSecond})`, "UPOW_MIN_FLOPS_PER_SECOND").argParser(int))
+    .addOption(opt("--step-base-ms <ms>", `added to every step budget (default ${DEFAULTS.stepBaseMs})`, "UPOW_STEP_BASE_MS").argParser(int))
     .addOption(opt("--no-audit", "do not audit jobs on its own (assigned audits and jury duty still run)", "UPOW_NO_AUDIT"))
     .addOption(opt("--no-challenge", "never open disputes", "UPOW_NO_CHALLENGE"))
     .addOption(opt("--no-call-timeouts", "only call permissionless timeouts that pay this node", "UPOW_NO_CALL_TIMEOUTS"))
@@ -184,6 +207,10 @@ export function verifierStartCommand(run: (config: VerifierConfig) => Promise<vo
         concurrency: o.concurrency as number | undefined,
         maxQueued: o.maxQueued as number | undefined,
         taskBudgetMs: o.taskBudgetMs as number | undefined,
+        maxFlopsPerStep: o.maxFlopsPerStep as bigint | undefined,
+        maxPeakBytes: o.maxPeakBytes as bigint | undefined,
+        minFlopsPerSecond: o.minFlopsPerSecond as number | undefined,
+        stepBaseMs: o.stepBaseMs as number | undefined,
         audit: o.audit as boolean | undefined,
         challenge: o.challenge as boolean | undefined,
         callTimeouts: o.callTimeouts as boolean | undefined,

@@ -57,6 +57,28 @@ export class JobSpecError extends VerifierDaemonError {
   override readonly name: string = "JobSpecError";
 }
 
+/**
+ * This node refuses to run anything of the job, for good: nothing changes on a retry, so the
+ * refusal is cached. Nothing of the job (state, step) was fetched or run.
+ */
+export class JobRefusedError extends JobSpecError {
+  override readonly name: string = "JobRefusedError";
+}
+
+/**
+ * v3 V8.2 InvalidSpec: the manifest understates the cost model's derivation, names another cost
+ * model, or has a graph the model cannot cost (a shape that is not static). No slash: the verifier
+ * does not audit the job and, as a juror, votes Indeterminate (the chain has no InvalidSpec ruling).
+ */
+export class InvalidSpecError extends JobRefusedError {
+  override readonly name: string = "InvalidSpecError";
+}
+
+/** The job's derived cost is above this node's caps (V8.1): declared honestly, but not ours to run. */
+export class JobAboveCapsError extends JobRefusedError {
+  override readonly name: string = "JobAboveCapsError";
+}
+
 /** A stored vote record is corrupt or disagrees with what was committed on chain. */
 export class VoteRecordError extends VerifierDaemonError {
   override readonly name: string = "VoteRecordError";

@@ -112,7 +112,9 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
       indexes: new ResultIndexCache({
         client, unserved: { graceMs: config.unservedGraceMs, minAttempts: config.unservedMinAttempts }, ...(options.indexParse ? { parse: options.indexParse } : {}),
       }),
-      specs: options.specs ?? new ManifestSpecLoader(client),
+      specs: options.specs ?? new ManifestSpecLoader(client, {
+        maxFlopsPerStep: config.maxFlopsPerStep, maxPeakBytes: config.maxPeakBytes, minFlopsPerSecond: config.minFlopsPerSecond, stepBaseMs: config.stepBaseMs,
+      }),
       runners: options.runners ?? onnxRunnerFactory,
       settings: options.settings ?? [{ threads: 1, optLevel: "all" }, { threads: 2, optLevel: "basic" }],
       jobPolicy: { audit: config.audit, challenge: config.challenge, callTimeouts: config.callTimeouts, deadlineMarginSec: BigInt(config.deadlineMarginSec) },

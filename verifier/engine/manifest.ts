@@ -63,6 +63,12 @@ export interface JobManifest {
   readonly tolerance: Tolerance;
   readonly flopsPerStep: DecimalString;
   readonly stateBytes: DecimalString;
+  /**
+   * The cost model flopsPerStep and stateBytes were derived under (costModel.ts, v3 V8.2). Optional so
+   * that manifests written before it stay readable: those are judged under `upow.cost/1`, the rules
+   * every earlier manifest was prepared with.
+   */
+  readonly costModel?: { readonly version: string; readonly hash: Hash };
   /** Advice to workers (execution provider, threads, ...); never affects what is correct. */
   readonly executionHints?: Readonly<Record<string, string | number | boolean>>;
   readonly description?: string;
@@ -185,9 +191,10 @@ export interface ValidateManifestOptions {
 
 const TOP_KEYS = [
   "version", "graph", "initialState", "data", "seed", "hyperparameters", "totalSteps", "checkpointInterval",
-  "tolerance", "flopsPerStep", "stateBytes", "executionHints", "description",
+  "tolerance", "flopsPerStep", "stateBytes", "costModel", "executionHints", "description",
 ];
-const TOP_REQUIRED = TOP_KEYS.filter((k) => k !== "executionHints" && k !== "description");
+const TOP_REQUIRED = TOP_KEYS.filter((k) => k !== "executionHints" && k !== "description" && k !== "costModel");
+const COST_MODEL_VERSION_RE = /^upow\.cost\/[1-9][0-9]{0,8}$/;
 
 /**
  * Checks a parsed value field by field and returns it typed. Refuses unknown fields, wrong types,
@@ -248,6 +255,11 @@ export function validateManifest(value: unknown, options: ValidateManifestOption
 
   uint64(m.flopsPerStep, "flopsPerStep", 1n);
   uint64(m.stateBytes, "stateBytes", 1n);
+  if (m.costModel !== undefined) {
+    const c = obj(m.costModel, "costModel", ["version", "hash"], ["version", "hash"]);
+    if (typeof c.version !== "string" || !COST_MODEL_VERSION_RE.test(c.version)) throw new ManifestFieldError("costModel.version", 'must be "upow.cost/<n>"');
+    hash32(c.hash, "costModel.hash");
+  }
   if (m.executionHints !== undefined) {
     nameRecord(m.executionHints, "executionHints", (x, f) => {
       if (typeof x === "string" || typeof x === "boolean" || (typeof x === "number" && Number.isFinite(x))) return x;

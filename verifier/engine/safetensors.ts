@@ -292,7 +292,8 @@ export function readSafetensorsHeader(file: Uint8Array, options: ReadSafetensors
   return { dataStart: 8 + n, entries };
 }
 
-function typedArray(dtype: DType, bytes: ArrayBuffer): TensorData {
+/** A typed array of `dtype` over `bytes` (no copy). */
+export function typedArray(dtype: DType, bytes: ArrayBuffer): TensorData {
   switch (dtype) {
     case "F64":
       return new Float64Array(bytes);

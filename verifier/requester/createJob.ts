@@ -12,6 +12,7 @@ import { buildMnistDataset } from "../engine/data";
 import type { Hash } from "../engine/hashing";
 import { canonicalManifestBytes, MANIFEST_VERSION, specHash as specHashOf, type JobManifest, type Tolerance } from "../engine/manifest";
 import { buildStepGraph, defaultHyperparameters, initState, type ModelSpec } from "../engine/onnx";
+import { COST_MODEL } from "../engine/costModel";
 import { estimateFlops } from "../engine/onnx/flops";
 import { writeSafetensors } from "../engine/safetensors";
 import { fileHashOfSync } from "../engine/statehash";
@@ -103,6 +104,7 @@ export async function prepareMnistJob(p: PrepareMnistJobParameters): Promise<Pre
     tolerance: p.tolerance ?? DEFAULT_JOB_TOLERANCE,
     flopsPerStep: flopsPerStep.toString(),
     stateBytes: String(init.length),
+    costModel: COST_MODEL,
     executionHints: { ep: "cpu", threads: 1 },
     description: `MNIST MLP ${model.layers.join("-")} ${model.activation} ${model.optimizer}`,
   };

@@ -10,8 +10,7 @@ import { UPowError } from "../errors";
 import { batchOrder, loadBatch } from "../engine/data";
 import type { Hash } from "../engine/hashing";
 import { parseManifest, type JobManifest } from "../engine/manifest";
-import { validateStepGraph } from "../engine/onnx";
-import { estimateFlops } from "../engine/onnx/flops";
+import { deriveStepCost } from "../engine/costModel";
 import { readSafetensors } from "../engine/safetensors";
 import { fileHashOfSync } from "../engine/statehash";
 import type { BatchSource } from "../engine/step";
@@ -96,10 +95,8 @@ export async function prepareJob(p: PrepareJobParameters): Promise<PreparedJob> 
   const batchSize = manifest.data.batchSize;
   let derivedFlops: bigint;
   try {
-    const info = validateStepGraph(graph);
-    const shapes: Record<string, number[]> = {};
-    for (const b of info.batch) shapes[b.name] = b.shape.map((d) => (typeof d === "number" ? d : batchSize));
-    derivedFlops = BigInt(Math.ceil(estimateFlops(graph, shapes).flops));
+    // The cost model the manifest names (V8.2; none: upow.cost/1), the same derivation verifiers make.
+    derivedFlops = deriveStepCost(graph, batchSize, manifest.costModel).flopsPerStep;
   } catch (cause) {
     throw new PrepareJobError("graph-invalid", "step graph failed validation or shape inference", { cause });
   }

@@ -79,7 +79,7 @@ describe("verifier daemon: audit with single-step checks (V7.2, V7.3)", function
     const intervals = Array.from({ length: o.T / o.k }, (_, i) => indexed.slice(i * o.k, (i + 1) * o.k + 1));
     const index = buildResultIndex({ jobId: 1n, specHash: `0x${"00".repeat(32)}`, T: o.T, k: o.k, intervals, artifactBaseUrls: [server.url] });
     const spec: JobSpec = {
-      manifest: {} as JobSpec["manifest"], graph, hp, tolerance: DEFAULT_JOB_TOLERANCE, T: o.T, k: o.k, maxStateBytes: 16 << 20, batch: async (t) => batch(t),
+      manifest: {} as JobSpec["manifest"], graph, hp, tolerance: DEFAULT_JOB_TOLERANCE, T: o.T, k: o.k, maxStateBytes: 16 << 20, stepBudget: { flopsPerStep: 10n ** 9n }, batch: async (t) => batch(t),
     };
     return { spec, index, states };
   }

@@ -130,7 +130,7 @@ describe("verifier daemon: malformed artifacts", function () {
     const index = buildResultIndex({ jobId: 1n, specHash: `0x${"00".repeat(32)}`, T: 2, k: 1, intervals: [[s, s], [s, s]], artifactBaseUrls: [server.url] });
     const spec: JobSpec = {
       manifest: {} as JobSpec["manifest"], graph, hp: { lr: 0.1 }, tolerance: { deltaUpd: 1e-3, deltaUlp: 1e-6, deltaKUpd: 1e-2, deltaKUlp: 1e-5 },
-      T: 2, k: 1, maxStateBytes: 1 << 20, batch: async () => new Map(),
+      T: 2, k: 1, maxStateBytes: 1 << 20, stepBudget: { flopsPerStep: 10n ** 6n }, batch: async () => new Map(),
     };
     const sink = new Writable({ write: (c, _e, cb) => { lines.push(String(c)); cb(); } });
     const outcome = await runAudit({
@@ -197,7 +197,7 @@ describe("verifier daemon: malformed artifacts", function () {
       const index = buildResultIndex({ jobId: 1n, specHash: `0x${"00".repeat(32)}`, T: 2, k: 1, intervals: [[s, s], [s, s]], artifactBaseUrls: [deadUrl] });
       const spec: JobSpec = {
         manifest: {} as JobSpec["manifest"], graph, hp: { lr: 0.1 }, tolerance: { deltaUpd: 1e-3, deltaUlp: 1e-6, deltaKUpd: 1e-2, deltaKUlp: 1e-5 },
-        T: 2, k: 1, maxStateBytes: 1 << 20, batch: async () => new Map(),
+        T: 2, k: 1, maxStateBytes: 1 << 20, stepBudget: { flopsPerStep: 10n ** 6n }, batch: async () => new Map(),
       };
       const audit = (unreachable: "fail" | "defer") => runAudit({
         spec, index, sample: [0, 1], client, runners: onnxRunnerFactory, settings: { threads: 1, optLevel: "all" },
@@ -254,10 +254,10 @@ describe("verifier daemon: juror judgement of a step (v3 V9.1)", function () {
     const index = buildResultIndex({ jobId: 1n, specHash: `0x${"00".repeat(32)}`, T: 1, k: 1, intervals: [entries], artifactBaseUrls: [server.url] });
     const spec: JobSpec = {
       manifest: {} as JobSpec["manifest"], graph, hp, tolerance: { deltaUpd: 1e-3, deltaUlp: 1e-6, deltaKUpd: 1e-2, deltaKUlp: 1e-5 },
-      T: 1, k: 1, maxStateBytes: 1 << 20, batch: async () => batch,
+      T: 1, k: 1, maxStateBytes: 1 << 20, stepBudget: { flopsPerStep: 10n ** 6n }, batch: async () => batch,
     };
     const ran: RunnerSettingsChoice[] = [];
-    const recording: RunnerFactory = (g, s) => { ran.push(s); return onnxRunnerFactory(g, s); };
+    const recording: RunnerFactory = (g, s, b) => { ran.push(s); return onnxRunnerFactory(g, s, b); };
     const client = new ArtifactClient({ store: await LocalStore.open(path.join(tmp, `cache-${Math.random()}`)), logger: pino({ level: "silent" }), retries: 0, timeoutMs: 2_000, urlPolicy: { allowPrivate: true } });
     const v = await judgeStep({ spec, index, interval: 0, globalStep: 0, client, runners: recording, settings, signal: new AbortController().signal, logger: pino({ level: "silent" }) });
     return { vote: v.vote, ran };

@@ -243,6 +243,17 @@ describe("verifier daemon: config", function () {
       else process.env.UPOW_ALLOW_PRIVATE_ARTIFACTS = saved;
     }
   });
+
+  it("bounds the work it accepts (V8.1, V8.3): cost caps and step-budget rates", function () {
+    const c = resolveVerifierConfig(base);
+    expect(c.maxFlopsPerStep).to.equal(10n ** 13n);
+    expect(c.maxPeakBytes).to.equal(8n << 30n);
+    expect(resolveVerifierConfig({ ...base, maxFlopsPerStep: 5n }).maxFlopsPerStep).to.equal(5n);
+    expect(() => resolveVerifierConfig({ ...base, maxFlopsPerStep: 0n })).to.throw(VerifierConfigError, /maxFlopsPerStep/);
+    expect(() => resolveVerifierConfig({ ...base, maxPeakBytes: 0n })).to.throw(VerifierConfigError, /maxPeakBytes/);
+    expect(() => resolveVerifierConfig({ ...base, minFlopsPerSecond: 0 })).to.throw(VerifierConfigError, /minFlopsPerSecond/);
+    expect(() => resolveVerifierConfig({ ...base, stepBaseMs: -1 })).to.throw(VerifierConfigError, /stepBaseMs/);
+  });
 });
 
 describe("verifier daemon: CLI", function () {
@@ -256,7 +267,7 @@ describe("verifier daemon: CLI", function () {
     const start = program.commands.find((c) => c.name() === "verifier")!.commands.find((c) => c.name() === "start")!;
     start.configureOutput({ writeOut: (s) => (out += s), writeErr: (s) => (out += s) });
     out += start.helpInformation();
-    for (const flag of ["--rpc-url", "--job-market", "--dispute-manager", "--confirmations", "--dry-run", "--metrics-port", "--keystore", "--max-queued", "--appeal", "--unserved-grace-ms", "--log-chunk-size", "--allow-private-artifacts"]) {
+    for (const flag of ["--rpc-url", "--job-market", "--dispute-manager", "--confirmations", "--dry-run", "--metrics-port", "--keystore", "--max-queued", "--appeal", "--unserved-grace-ms", "--log-chunk-size", "--allow-private-artifacts", "--max-flops-per-step", "--max-peak-bytes", "--min-flops-per-second", "--step-base-ms"]) {
       expect(out).to.include(flag);
     }
     expect(out).to.include("UPOW_RPC_URLS");

@@ -155,6 +155,20 @@ describe("verifier daemon (in-process Hardhat network, real worker)", function (
     for (const id of ids) await waitFor(`finalized ${id}`, async () => (await sys.jobMarket.getJob(id)).status === JOB.Finalized);
   });
 
+  it("refuses a job above its cost cap (V8.1): audit recorded skipped with JobAboveCapsError, nothing run, no attestation", async function () {
+    const sys = await loadFixture(deploySystem);
+    const { jobId, job } = await requester.post(sys, { seed: ethers.id("over-cap") });
+    track(await startWorker(sys, path.join(tmp, "cap-worker")));
+    const dir = path.join(tmp, "cap-verifier");
+    track(startVerifier(await verifierConfig(sys, CHALLENGER_ACCOUNT, dir, { maxFlopsPerStep: job.flopsPerStep - 1n })));
+    miner.start();
+    const audit = await waitFor(`refusal of job ${jobId}`, async () => readRecords(dir, (r) => r.audit(jobId)), 240_000);
+    expect(audit.kind).to.equal("skipped");
+    expect(audit.sample).to.deep.equal([]);
+    expect((audit as { reason: string }).reason).to.match(/^JobAboveCapsError: job refused: the step needs \d+ FLOPs, above this node's cap/);
+    expect(await sys.auditManager.queryFilter(sys.auditManager.filters.Attested(jobId, sys.challenger.address))).to.have.length(0);
+  });
+
   it("against withhold: chunk challenge, timeout, worker convicted; a crash before a receipt sends nothing twice", async function () {
     const sys = await loadFixture(deploySystem);
     const { jobId } = await requester.post(sys);

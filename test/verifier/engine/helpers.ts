@@ -27,6 +27,15 @@ export function toyBatches(count: number, batchSize: number): TensorMap[] {
   return out;
 }
 
+/** An MNIST-shaped batch of `B` rows (values do not matter for cost). */
+export function wideBatch(B: number, inputs = 784): TensorMap {
+  const x = new Float32Array(B * inputs);
+  for (let i = 0; i < x.length; i++) x[i] = ((i * 2654435761) % 1000) / 1000;
+  const y = new BigInt64Array(B);
+  for (let i = 0; i < B; i++) y[i] = BigInt(i % 10);
+  return new Map([["x", { dtype: "F32", shape: [B, inputs], data: x }], ["y", { dtype: "I64", shape: [B], data: y }]]);
+}
+
 export async function tinyJob(options: { threads?: number; optLevel?: "disabled" | "all" } = {}) {
   const graph = buildStepGraph(TINY_SPEC);
   const runner = await StepRunner.create({ graph, threads: options.threads ?? 1, optLevel: options.optLevel ?? "all" });

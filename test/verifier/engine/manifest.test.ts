@@ -176,6 +176,18 @@ describe("engine/manifest", function () {
       expect(() => validateManifest(base, { floors: { ...f2, deltaKUpd: 1e-2 } })).to.not.throw();
     });
 
+    it("reads the optional costModel (V8.2): a manifest without it stays valid; a malformed one is refused by field", function () {
+      expect(() => validateManifest(base)).to.not.throw();
+      const hash = `0x${"12".repeat(32)}`;
+      expect(() => validateManifest(mutate((m) => (m.costModel = { version: "upow.cost/1", hash })))).to.not.throw();
+      expect(() => validateManifest(mutate((m) => (m.costModel = { version: "upow.cost/01", hash })))).to.throw(ManifestFieldError, "costModel.version");
+      expect(() => validateManifest(mutate((m) => (m.costModel = { version: "flops/1", hash })))).to.throw(ManifestFieldError, "costModel.version");
+      expect(() => validateManifest(mutate((m) => (m.costModel = { version: "upow.cost/1", hash: "0x12" })))).to.throw(ManifestFieldError, "costModel.hash");
+      expect(() => validateManifest(mutate((m) => (m.costModel = { version: "upow.cost/1" })))).to.throw(ManifestFieldError, "costModel.hash");
+      expect(() => validateManifest(mutate((m) => (m.costModel = { version: "upow.cost/1", hash, extra: 1 })))).to.throw(ManifestFieldError, "costModel.extra");
+      expect(() => validateManifest(mutate((m) => (m.costModel = "upow.cost/1")))).to.throw(ManifestFieldError, "costModel");
+    });
+
     it("keeps a __proto__ key as data (no prototype pollution)", function () {
       const text = canonicalJson(mutate((m) => (m.hyperparameters = JSON.parse('{"__proto__":0.5,"lr":0.1}'))));
       const m = parseManifest(text);

@@ -99,7 +99,7 @@ export async function runAudit(p: RunAuditParameters): Promise<AuditOutcome> {
   }
   if (split.size > 0) p.logger.warn({ intervals: [...split] }, "audit: intervals fail on the committed index alone (boundary mismatch or unusable step leaves)");
   try {
-    await withRunner(p.runners, spec.graph, p.settings, async (runner) => {
+    await withRunner(p.runners, spec, p.settings, async (runner) => {
       for (const i of p.sample) {
         p.signal.throwIfAborted();
         if (split.has(i)) continue;

@@ -50,7 +50,7 @@ export async function judgeStep(p: JudgeStepParameters): Promise<JudgeStepReturn
   }
   try {
     const batch = await spec.batch(p.globalStep);
-    const run = (s: RunnerSettingsChoice) => withRunner(p.runners, spec.graph, s, (r) => r.step(before.state, batch, spec.hp));
+    const run = (s: RunnerSettingsChoice) => withRunner(p.runners, spec, s, (r) => r.step(before.state, batch, spec.hp));
     const [reference, other] = jurorSettings(p.settings);
     const a1 = await run(reference);
     p.signal.throwIfAborted();

@@ -42,7 +42,7 @@ export async function locateFaultyStep(p: LocateFaultyStepParameters): Promise<L
     }
   };
   const isOutcome = (v: TensorMap | LocateOutcome): v is LocateOutcome => !(v instanceof Map);
-  return withRunner(p.runners, spec.graph, p.settings, async (runner) => {
+  return withRunner(p.runners, spec, p.settings, async (runner) => {
     let before = await fetch(0);
     if (isOutcome(before)) return before;
     for (let j = 0; j < spec.k; j++) {

@@ -112,7 +112,7 @@ export async function loadJobTerms(ctx: PlayerContext, jobId: bigint): Promise<{
   ctx.records.updateJobNote(jobId, { specURI, resultURI });
   const terms: OnChainJobTerms = {
     jobId, specHash: job.specHash, specURI, dataRoot: job.dataRoot, initialStateHash: job.initialStateHash,
-    totalSteps: job.totalSteps, checkpointInterval: job.checkpointInterval, numBatches: job.numBatches, stateBytes: job.stateBytes,
+    totalSteps: job.totalSteps, checkpointInterval: job.checkpointInterval, numBatches: job.numBatches, flopsPerStep: job.flopsPerStep, stateBytes: job.stateBytes,
   };
   const verdict = await ctx.indexes.verdict({
     resultURI, jobId, checkpointRoot: job.checkpointRoot, totalSteps: job.totalSteps, checkpointInterval: job.checkpointInterval,

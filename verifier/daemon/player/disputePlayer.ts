@@ -264,6 +264,8 @@ export class DisputePlayer {
             const m = await this.#materials();
             materials = { spec: m.spec, index: (await this.#steps(m.index)).index };
           } catch (err) {
+            // Also an InvalidSpec refusal (V8.2): nothing is run and the vote is Indeterminate, the
+            // chain having no InvalidSpec ruling.
             this.#log.warn({ err: err instanceof UPowError ? err.shortMessage : String(err) }, "juror: job materials unavailable");
           }
           const v = await judgeStep({

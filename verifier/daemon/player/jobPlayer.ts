@@ -8,7 +8,7 @@ import { checkpointProof } from "../../protocol/resultIndex";
 import { UPowError } from "../../errors";
 import { runAudit, unreachableVerdict } from "../check/audit";
 import { IndexPendingError } from "../check/resultIndex";
-import { ArtifactsUnreachableError, SchedulerBusyError } from "../errors";
+import { ArtifactsUnreachableError, JobRefusedError, SchedulerBusyError } from "../errors";
 import { solveJob } from "../solver/jobSolver";
 import { AuditorState, JobStatus, type AuditOutcome, type JobAction, type JobFacts } from "../solver/types";
 import { auditSample } from "../audit/sample";
@@ -164,6 +164,18 @@ export class JobPlayer {
         `audit:${id}`,
         async (signal) => {
           const { terms: jobTerms, verdict } = await loadJobTerms(ctx, id);
+          let spec;
+          try {
+            spec = await ctx.specs.load(jobTerms);
+          } catch (err) {
+            if (!(err instanceof JobRefusedError)) throw err;
+            // V8: a job whose cost is understated or above our caps is never run; the refusal is final.
+            const refused: AuditOutcome = { kind: "skipped", sample: [], reason: `${err.name}: ${err.shortMessage}` };
+            ctx.records.putAudit(id, refused);
+            ctx.metrics?.auditsRun.inc({ result: "skipped" });
+            this.#log.warn({ reason: `${err.name}: ${err.shortMessage}`, details: err.details }, "audit refused: nothing of the job is run");
+            return refused;
+          }
           // The audit seed is known once auditors are drawn. The sample is AuditManager.sampleOf's rule;
           // an assigned auditor's grows with its seats, a volunteer samples as one seat.
           const [audit, terms, seats] = await Promise.all([ctx.auditManager.getAudit(id), ctx.jobMarket.jobTerms(id), ctx.auditManager.auditorSeats(id, ctx.me)]);
@@ -181,7 +193,6 @@ export class JobPlayer {
             return outcome;
           }
           const { index, failed } = verdict.committed;
-          const spec = await ctx.specs.load(jobTerms);
           const unreachable = unreachableVerdict(ctx.records.unreachable(id), Date.now(), ctx.unserved);
           this.#log.info({ sample, unreachable }, "audit started");
           let outcome;

@@ -6,6 +6,8 @@
  * every elementwise op 1 per output element, reductions 1 per input element, Softmax/LogSoftmax
  * 5 per element, pure data movement (Shape, Reshape, Transpose, Gather, ...) 0.
  * Memory is a no-reuse upper bound: state + batch + constants + every intermediate value.
+ * These rules are the normative cost model `upow.cost/1` (costModel.ts, docs/cost-model.md): a change
+ * to what is counted here needs a new model version.
  */
 import type { onnx as onnxNs } from "onnx-proto";
 import { GraphShapeInferenceError } from "./errors";
@@ -165,6 +167,8 @@ export function estimateFlops(
   for (const node of graph.node ?? []) {
     const ins = (node.input ?? []).map((i) => (i === "" ? undefined : vals.get(i)));
     const { val, matmul, other } = inferNode(node, ins, opset);
+    // A negative dimension would make counts negative and hide other nodes' cost (onnxruntime refuses it anyway).
+    if (val.shape.some((d) => !Number.isSafeInteger(d) || d < 0)) fail("output shape has a negative or non-integer dimension", node, { shape: val.shape });
     matmulFlops += matmul;
     otherFlops += other;
     intermediateBytes += bytesOf(val);

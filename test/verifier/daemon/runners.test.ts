@@ -1,0 +1,73 @@
+/**
+ * V8.3: while a verifier runs a step, its event loop stays free (ticks, reveals and pinpoints of
+ * other disputes go on). The one timing assertion the issue asks for: the longest event-loop gap
+ * while a step of ≥ 1 s runs through the daemon's runner factory is < 100 ms. The same probe is
+ * first shown to see the block when the step runs in process, so it cannot pass vacuously. (A
+ * perf_hooks histogram was tried: on this loaded machine it reported 47 ms on an idle loop and
+ * maxima the timer probe never saw; the probe measures the thing itself.)
+ */
+import { expect } from "chai";
+import { buildStepGraph, defaultHyperparameters, initState, type ModelSpec } from "../../../verifier/engine/onnx";
+import { StepRunner } from "../../../verifier/engine/runner";
+import { onnxRunnerFactory } from "../../../verifier/daemon/check/runners";
+import { deriveStepCost } from "../../../verifier/engine/costModel";
+import { wideBatch } from "../engine/helpers";
+
+/**
+ * Longest gap between the ticks of a 5 ms timer while `f` runs: any stretch in which the loop could
+ * not run a timer (a blocking call, a long GC, the OS not scheduling us) shows up as a gap.
+ */
+async function longestGap<T>(f: () => Promise<T>): Promise<{ value: T; gapMs: number; ms: number }> {
+  let last = performance.now();
+  const t0 = last;
+  let gap = 0;
+  const probe = setInterval(() => {
+    const now = performance.now();
+    gap = Math.max(gap, now - last);
+    last = now;
+  }, 5);
+  try {
+    const value = await f();
+    const end = performance.now();
+    return { value, gapMs: Math.max(gap, end - last), ms: end - t0 };
+  } finally {
+    clearInterval(probe);
+  }
+}
+
+describe("verifier daemon: steps never block the event loop (V8.3)", function () {
+  this.timeout(600_000);
+  // A modest state (2.7 MB) and a large batch: the parent's own garbage (replies) stays small, so a
+  // GC pause of this (large, hardhat) test process does not pass for a blocked loop.
+  const spec: ModelSpec = { layers: [784, 512, 512, 10], activation: "relu", optimizer: "sgd" };
+  const graph = buildStepGraph(spec);
+  const state = initState(spec, "big");
+  const hp = defaultHyperparameters(spec);
+
+  it("a ≥ 1 s step through the daemon's runner factory leaves no event-loop gap of 100 ms", async function () {
+    const inProcess = await StepRunner.create({ graph, threads: 1, optLevel: "all" });
+    const runner = await onnxRunnerFactory(graph, { threads: 1, optLevel: "all" }, { flopsPerStep: deriveStepCost(graph, 32_768).flopsPerStep });
+    try {
+      // Size the batch from a warm in-process step so that one step takes ~2.5 s here.
+      const probeBatch = wideBatch(512);
+      await inProcess.step(state, probeBatch, hp);
+      const small = await longestGap(() => inProcess.step(state, probeBatch, hp));
+      let B = 512;
+      while (B < 32_768 && (small.ms * B) / 512 < 2500) B *= 2;
+      const batch = wideBatch(B);
+      await runner.step(state, batch, hp); // warm-up: the first run of a session allocates its arena
+      const remote = await longestGap(() => runner.step(state, batch, hp));
+      // The same probe sees an in-process step block the loop: it cannot pass vacuously.
+      const local = await longestGap(() => inProcess.step(state, batch, hp));
+      console.log(`      batch ${B}, ${deriveStepCost(graph, B).flopsPerStep} FLOPs: child process ${remote.ms.toFixed(0)} ms, longest gap ${remote.gapMs.toFixed(1)} ms; in process ${local.ms.toFixed(0)} ms, gap ${local.gapMs.toFixed(0)} ms`);
+      expect(local.ms).to.be.at.least(1000);
+      expect(local.gapMs).to.be.at.least(0.5 * local.ms);
+      expect(remote.ms).to.be.at.least(1000);
+      expect(remote.gapMs).to.be.below(100);
+      expect(Number.isFinite(remote.value.loss)).to.equal(true);
+    } finally {
+      await inProcess.dispose();
+      await runner.dispose();
+    }
+  });
+});
