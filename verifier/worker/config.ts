@@ -94,9 +94,10 @@ export const WORKER_DEFAULTS = {
   startBlock: 0,
   deadlineMarginSec: 30,
   publishSteps: "eager" as const,
-  // An audit asks 2u states per sampled interval (u = 2 by default) and a dispute the interval's k+1:
-  // 256 covers both for k ≤ 128 with room, and bounds what one staked account can make us replay.
-  stateQuota: 256,
+  // An audit asks ≤ min(2u, k − 1) inner states per sampled interval (u = 17 by default: ≤ 34), so
+  // ≤ 1088 for 8 samples on each of the 4 default seats held by one account; a dispute's search
+  // adds ≤ k − 1. 2048 covers both for k ≤ 961 and bounds what one staked account can make us replay.
+  stateQuota: 2048,
   stateRequestMaxTtlSec: 3_600,
   dryRun: false,
   logLevel: "info",

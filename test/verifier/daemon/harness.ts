@@ -11,6 +11,7 @@ import type { Eip1193Provider } from "../../../verifier/chain/rpc";
 import { Journal } from "../../../verifier/chain/journal";
 import { LocalStore, startStoreServer, type StoreServerHandle } from "../../../verifier/store";
 import { createJob, prepareMnistJob, type PreparedJob } from "../../../verifier/requester/createJob";
+import type { ModelSpec } from "../../../verifier/engine/onnx";
 import { workerConfig, type WorkerConfig } from "../../../verifier/worker/config";
 import { runWorker } from "../../../verifier/worker/service";
 import { resolveVerifierConfig, type VerifierConfig, type VerifierConfigInput } from "../../../verifier/daemon/config";
@@ -77,8 +78,9 @@ export class Requester {
     const store = await LocalStore.open(path.join(dir, "requester-store"));
     return new Requester(store, await startStoreServer({ store }));
   }
-  async post(sys: System, opts: { T?: number; k?: number; seed?: string } = {}): Promise<{ jobId: bigint; job: PreparedJob }> {
+  async post(sys: System, opts: { T?: number; k?: number; seed?: string; model?: ModelSpec } = {}): Promise<{ jobId: bigint; job: PreparedJob }> {
     const job = await prepareMnistJob({
+      ...(opts.model ? { model: opts.model } : {}),
       store: this.store, publicBaseUrl: this.server.url, totalSteps: opts.T ?? 8, checkpointInterval: opts.k ?? 2, batchSize: 16, numBatches: 4,
       seed: opts.seed ?? ethers.id("verifier-test-seed"),
     });

@@ -8,6 +8,8 @@ import { ethers } from "ethers";
 import { auditSteps, DEFAULT_SINGLE_STEPS } from "../../../verifier/daemon/audit/steps";
 import { auditSample } from "../../../verifier/daemon/audit/sample";
 import { VerifierDaemonError } from "../../../verifier/daemon/errors";
+import { WORKER_DEFAULTS } from "../../../verifier/worker/config";
+import { defaultParams } from "../../../scripts/lib/params";
 
 const SEED = ethers.id("audit-seed");
 const V1 = "0x00000000000000000000000000000000000000a1";
@@ -15,6 +17,26 @@ const V2 = "0x00000000000000000000000000000000000000a2";
 const base = { auditSeed: SEED, jobId: 7n, verifier: V1, interval: 3, k: 16, u: 4 };
 
 describe("audit single-step choice (V7.2)", function () {
+  it("default u: the smallest that flags a cheat on a quarter of the steps with ≥ 99 % per interval", function () {
+    expect(1 - 0.75 ** DEFAULT_SINGLE_STEPS).to.be.at.least(0.99);
+    expect(1 - 0.75 ** (DEFAULT_SINGLE_STEPS - 1)).to.be.below(0.99);
+  });
+
+  it("the worker's default state quota covers a whole audit at the default u by one account holding every default seat", function () {
+    // Inner states an audit fetches: S_j and S_{j+1} of each checked step; S_0 and S_k are the checkpoints.
+    const { auditorsPerJob, samplesPerAuditor } = defaultParams().jobMarket;
+    for (const k of [8, 17, 35, 100, 1000]) {
+      const intervals = auditSample({ auditSeed: SEED, jobId: 7n, verifier: V1, checkpointCount: 1 + 64, samples: auditorsPerJob * samplesPerAuditor });
+      let states = 0;
+      for (const i of intervals) {
+        const inner = new Set(auditSteps({ ...base, interval: i, k, u: DEFAULT_SINGLE_STEPS }).flatMap((j) => [j, j + 1]).filter((j) => j > 0 && j < k));
+        expect(inner.size).to.be.at.most(Math.min(2 * DEFAULT_SINGLE_STEPS, k - 1));
+        states += inner.size;
+      }
+      expect(states, `k = ${k}`).to.be.at.most(WORKER_DEFAULTS.stateQuota);
+    }
+  });
+
   it("is deterministic: the same inputs give the same steps", function () {
     expect(auditSteps(base)).to.deep.equal(auditSteps({ ...base }));
   });

@@ -15,12 +15,14 @@ import { sampleSeed } from "./sample";
 export const STEP_TAG = id("upow.audit.steps/1");
 
 /**
- * Single steps checked per sampled interval when the operator sets nothing. Two: a cheat on every
- * step (low-precision gradients, partial batches, skipped updates) is caught by any one checked
- * step, and a second one halves the odds of missing a cheat on half the steps, for 2 extra steps
- * and 4 extra state fetches per interval — small next to the k-step replay.
+ * Single steps checked per sampled interval when the operator sets nothing. Seventeen: the gentlest
+ * measured cheat (fp16/TF32-rounded gradient operands, docs/tolerance.md) exceeds the single-step
+ * bound on ≥ 25 % of steps, and the smallest u with 1 − 0.75^u ≥ 99 % is 17 (99.25 %; 16 gives
+ * 98.998 %); cheats on every step (bf16, partial batches, reused or skipped updates) are caught by
+ * any one. With k ≤ 17 every step is checked. Cost per sampled interval: min(u, k) step runs and
+ * at most min(2u, k − 1) fetched step states (docs/verifier.md).
  */
-export const DEFAULT_SINGLE_STEPS = 2;
+export const DEFAULT_SINGLE_STEPS = 17;
 
 export interface AuditStepsParameters {
   auditSeed: string;
