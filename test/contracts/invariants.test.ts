@@ -9,7 +9,7 @@
  * status, running disputes in every phase (one of them headed by the worker's sybil), a voided
  * dispute its challenger may reopen and a rejected job whose answered challenge awaits `settle`, so
  * short sequences (5–10 actions) still reach deep states.
- * FC_RUNS sets the number of sequences (default 600, e.g. FC_RUNS=20000 for a long run; 40
+ * FC_RUNS sets the number of sequences (default 400, e.g. FC_RUNS=20000 for a long run; 40
  * under coverage); FC_SEED replays a run.
  *
  * Adversaries (issue 12): the worker's sybil challenger (commits before honest challengers, pinpoints
@@ -48,8 +48,8 @@ import { checkpointProof, chunkProof, splitStepProof, splitTrajectory, stepProof
 import { proof, type Hex } from "../helpers/merkle";
 
 const underCoverage = (hre as unknown as { __SOLIDITY_COVERAGE_RUNNING?: boolean }).__SOLIDITY_COVERAGE_RUNNING === true;
-// 600 sequences keep `npm test` within its 15-minute budget (~4 min here); FC_RUNS=2000 (or more) for a deeper run.
-const RUNS = Number(process.env.FC_RUNS ?? (underCoverage ? 40 : 600));
+// 400 sequences keep `npm test` within its 15-minute budget (~3 min inside the suite, where every call runs 2–3× slower than in this file alone); FC_RUNS=2000 (or more) for a deeper run.
+const RUNS = Number(process.env.FC_RUNS ?? (underCoverage ? 40 : 400));
 const MIN_LEN = 5;
 const MAX_LEN = 10;
 const SEED = process.env.FC_SEED === undefined ? undefined : Number(process.env.FC_SEED);
@@ -1037,15 +1037,18 @@ describe("System invariants (random call sequences)", function () {
     );
     console.log(`      state changes by action: ${[...byKind].sort().map(([k, n]) => `${k} ${n}`).join(", ")}`);
     expect(stats.effective).to.be.greaterThan(stats.actions / 5);
-    if (RUNS >= 1_000 && !underCoverage) {
-      // The targeted time jumps and fixture states make these reachable in short sequences
-      // (expireCommitment, about once per 300 sequences, only in runs of 2,000 or more).
-      const reachable = RUNS >= 2_000 ? ["settle", "reopen", "expireCommitment", "sybil"] : ["settle", "reopen", "sybil"];
+    if (RUNS >= 400 && !underCoverage) {
+      // The targeted time jumps and fixture states make these reachable in short sequences. Rarer
+      // ones are asserted only where a run is long enough to reach them reliably (at 400
+      // sequences: reopen ≈ 3 times, a stake grind ≈ once, expireCommitment about once per 300
+      // sequences), so the default run cannot fail by chance; the dedicated adversarial tests
+      // cover grinding and reopening on their own.
+      const reachable = ["settle", "sybil", ...(RUNS >= 1_000 ? ["reopen"] : []), ...(RUNS >= 2_000 ? ["expireCommitment"] : [])];
       for (const k of reachable) expect(byKind.get(k) ?? 0, `${k} never changed state`).to.be.greaterThan(0);
       expect(adversary.sybilBounties, "no conviction paid the sybil").to.be.greaterThan(0);
       expect(adversary.silentSlashed, "the silent juror was never drawn and settled").to.be.greaterThan(0);
-      expect(adversary.grinds, "the stake grinder never ground a draw").to.be.greaterThan(0);
       expect(adversary.lazyVotes, "the lazy juror never voted").to.be.greaterThan(0);
+      if (RUNS >= 1_000) expect(adversary.grinds, "the stake grinder never ground a draw").to.be.greaterThan(0);
     }
   });
 });
