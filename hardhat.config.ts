@@ -1,5 +1,5 @@
 import { subtask } from "hardhat/config";
-import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task-names";
+import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, TASK_TEST_GET_TEST_FILES } from "hardhat/builtin-tasks/task-names";
 import type { HardhatUserConfig } from "hardhat/config";
 import "@nomicfoundation/hardhat-toolbox";
 import path from "node:path";
@@ -27,6 +27,15 @@ subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string
     version: SOLC_VERSION,
     longVersion: `${SOLC_VERSION}+commit.7893614a`,
   };
+});
+
+// `npm test` leaves out test/e2e/ (real child processes, minutes each: `npm run test:e2e`, run by
+// .ci/run); test files named on the command line always run.
+subtask(TASK_TEST_GET_TEST_FILES, async (args: { testFiles: string[] }, _hre, runSuper) => {
+  const files = (await runSuper(args)) as string[];
+  if (args.testFiles.length !== 0) return files;
+  const e2e = path.join(__dirname, "test", "e2e") + path.sep;
+  return files.filter((f) => !f.startsWith(e2e));
 });
 
 const accounts = process.env.DEPLOYER_KEY ? [process.env.DEPLOYER_KEY] : [];
