@@ -23,6 +23,33 @@ export class ProcessError extends Error {
   override readonly name = "ProcessError";
 }
 
+/** Every group started by any Processes object and not yet stopped: killed if the test runner itself exits or is interrupted. */
+const live = new Set<number>();
+let exitHooked = false;
+
+function killLiveGroups(): void {
+  for (const pgid of live) {
+    try {
+      process.kill(-pgid, "SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }
+  live.clear();
+}
+
+function hookExit(): void {
+  if (exitHooked) return;
+  exitHooked = true;
+  process.once("exit", killLiveGroups);
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    process.once(sig, () => {
+      killLiveGroups();
+      process.kill(process.pid, sig);
+    });
+  }
+}
+
 export class Processes {
   private readonly procs: Proc[] = [];
   private counter = 0;
@@ -30,7 +57,9 @@ export class Processes {
   constructor(
     private readonly logDir: string,
     private readonly env: NodeJS.ProcessEnv,
-  ) {}
+  ) {
+    hookExit();
+  }
 
   /** Starts `command` (bash) in the repository root, in a new process group, logging to `<logDir>/<name>.log`. */
   start(name: string, command: string): Proc {
@@ -39,6 +68,7 @@ export class Processes {
     fs.writeSync(fd, `$ ${command}\n`);
     const child = spawn("bash", ["-c", command], { cwd: REPO_ROOT, env: this.env, detached: true, stdio: ["ignore", fd, fd] });
     fs.closeSync(fd);
+    if (child.pid !== undefined) live.add(child.pid);
     let code: number | null | undefined;
     const exited = new Promise<number | null>((resolve) => {
       child.once("exit", (c) => {
@@ -95,6 +125,7 @@ export class Processes {
       } catch {
         // Nothing left.
       }
+      live.delete(p.child.pid);
     }
   }
 
@@ -104,8 +135,8 @@ export class Processes {
   }
 
   /** Every log file's tail, for a failed test. */
-  dump(lines = 60): string {
-    return this.procs.map((p) => `----- ${p.name} (${path.basename(p.logFile)}, exit ${String(p.exitCode())}) -----\n${tail(p.logFile, lines)}`).join("\n");
+  dump(lines = 40): string {
+    return this.procs.map((p) => `----- ${p.name} (${p.logFile}, exit ${String(p.exitCode())}) -----\n${tail(p.logFile, lines)}`).join("\n");
   }
 
   get all(): readonly Proc[] {
@@ -154,11 +185,11 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** Polls `probe` until it returns a value other than undefined; throws `what` after `timeoutMs`. */
+/** Polls `probe` until it returns a value other than undefined (an error it throws ends the wait); throws `what` after `timeoutMs`. */
 export async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, everyMs = 500): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const v = await probe().catch(() => undefined);
+    const v = await probe();
     if (v !== undefined) return v;
     if (Date.now() > deadline) throw new ProcessError(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(everyMs);
