@@ -21,7 +21,7 @@ export const JOB_STATUS = ["None", "Open", "Claimed", "Submitted", "Finalized", 
 
 export class FlowRunner {
   readonly timings: [string, number][] = [];
-  private readonly t0 = Date.now();
+  private t0 = Date.now();
   private tmp = "";
   private setAside: string | undefined;
   private keepLogs = false;
@@ -37,6 +37,7 @@ export class FlowRunner {
   ) {}
 
   async open(): Promise<void> {
+    this.t0 = Date.now();
     this.tmp = fs.mkdtempSync(path.join(os.tmpdir(), `upow-e2e-${this.label}-`));
     fs.mkdirSync(path.join(this.tmp, "logs"));
     this.port = await freePort();

@@ -136,7 +136,7 @@ export class Processes {
 
   /** Every log file's tail, for a failed test. */
   dump(lines = 40): string {
-    return this.procs.map((p) => `----- ${p.name} (${p.logFile}, exit ${String(p.exitCode())}) -----\n${tail(p.logFile, lines)}`).join("\n");
+    return this.procs.map((p) => `----- ${p.name} (${p.logFile}, exit ${String(p.exitCode())}) -----\n${tail(p.logFile, lines, RPC_TRACE)}`).join("\n");
   }
 
   get all(): readonly Proc[] {
@@ -144,9 +144,12 @@ export class Processes {
   }
 }
 
-export function tail(file: string, lines = 60): string {
+/** `hardhat node`'s per-request trace (method names and call details), left out of dumps. */
+const RPC_TRACE = /^(\x1b\[\d+m)?(eth|net|evm|hardhat|web3)_\w+( \(\d+\))?(\x1b\[\d+m)?$|^\s+(Contract call|From|To|Value|Gas used|Block #\d+|Transaction):|^\s*$/;
+
+export function tail(file: string, lines = 60, skip?: RegExp): string {
   try {
-    return fs.readFileSync(file, "utf8").split("\n").slice(-lines).join("\n");
+    return fs.readFileSync(file, "utf8").split("\n").filter((l) => skip === undefined || !skip.test(l)).slice(-lines).join("\n");
   } catch {
     return "(no log)";
   }
