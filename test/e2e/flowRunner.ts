@@ -17,6 +17,8 @@ import { REPO_ROOT, Processes, cleanEnv, freePort, until, type Proc } from "./pr
 export const FLOW: Flow = PRE_MERGE_FLOW;
 
 export const DEPLOYMENT = path.join(REPO_ROOT, "deployments", "localhost.json");
+/** Held (O_EXCL) by the run that owns deployments/localhost.json: two runs in one checkout would swap each other's registry. */
+const RUN_LOCK = path.join(REPO_ROOT, "deployments", ".e2e-run.lock");
 export const JOB_STATUS = ["None", "Open", "Claimed", "Submitted", "Finalized", "Rejected", "Cancelled"] as const;
 
 export class FlowRunner {
@@ -24,6 +26,7 @@ export class FlowRunner {
   private t0 = Date.now();
   private tmp = "";
   private setAside: string | undefined;
+  private locked = false;
   private keepLogs = false;
   port = 0;
   procs!: Processes;
@@ -38,6 +41,13 @@ export class FlowRunner {
 
   async open(): Promise<void> {
     this.t0 = Date.now();
+    try {
+      fs.writeFileSync(RUN_LOCK, `${process.pid}\n`, { flag: "wx" });
+    } catch {
+      const holder = fs.readFileSync(RUN_LOCK, "utf8").trim();
+      throw new Error(`another e2e run (pid ${holder}) uses deployments/localhost.json in this checkout; remove ${RUN_LOCK} if that process is gone`);
+    }
+    this.locked = true;
     this.tmp = fs.mkdtempSync(path.join(os.tmpdir(), `upow-e2e-${this.label}-`));
     fs.mkdirSync(path.join(this.tmp, "logs"));
     this.port = await freePort();
@@ -67,8 +77,11 @@ export class FlowRunner {
   async close(): Promise<void> {
     await this.procs?.stopAll();
     this.provider?.destroy();
-    if (fs.existsSync(DEPLOYMENT)) fs.rmSync(DEPLOYMENT);
-    if (this.setAside !== undefined) fs.renameSync(this.setAside, DEPLOYMENT);
+    if (this.locked) {
+      if (fs.existsSync(DEPLOYMENT)) fs.rmSync(DEPLOYMENT);
+      if (this.setAside !== undefined) fs.renameSync(this.setAside, DEPLOYMENT);
+      fs.rmSync(RUN_LOCK);
+    }
     this.mark("all processes stopped");
     console.log(`    e2e ${this.label} timings (s since start): ${this.timings.map(([l, t]) => `${l} ${t.toFixed(0)}`).join("; ")}`);
     if (this.keepLogs) console.log(`    e2e ${this.label}: logs kept in ${path.join(this.tmp, "logs")}`);
