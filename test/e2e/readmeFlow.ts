@@ -6,7 +6,7 @@
  * and the test cannot drift apart.
  */
 
-export type Role = "chain" | "env" | "setup" | "worker" | "verifier" | "keeper" | "requester";
+export type Role = "chain" | "env" | "setup" | "worker" | "verifier" | "keeper" | "requester" | "status";
 
 export interface FlowStep {
   /** How the test refers to the step. */
@@ -57,6 +57,7 @@ export const README_FLOW: Flow = {
     { id: "requester", role: "requester", longRunning: false, command: "npx ts-node --transpile-only examples/createJobViem.ts" },
     // A cheater: the same worker restarted (Ctrl-C, then this) fakes 40% of its intervals.
     { id: "cheater", role: "worker", longRunning: true, command: `${WORKER} --cheat skip=0.4` },
+    { id: "status", role: "status", longRunning: false, command: "npx upow status --key worker" },
   ],
 };
 

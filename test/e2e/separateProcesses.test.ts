@@ -26,6 +26,7 @@ describe("README separate-process flow, real processes (issue 15)", function () 
   const e2e = new FlowRunner("readme");
   const daemons = new Map<string, Proc>();
   let ready = false;
+  let honestJob = 0n;
 
   before(async function () {
     await e2e.open();
@@ -61,6 +62,7 @@ describe("README separate-process flow, real processes (issue 15)", function () 
     const m = /job (\d+) ended (\w+)/.exec(out);
     expect(m, "the example's last line").to.not.equal(null);
     const jobId = BigInt(m![1]!);
+    honestJob = jobId;
     expect(m![2]).to.equal("Finalized");
     expect(await e2e.jobStatus(jobId)).to.equal("Finalized");
     const job = await c.jobMarket.getJob(jobId);
@@ -113,6 +115,12 @@ describe("README separate-process flow, real processes (issue 15)", function () 
     expect(await c.stakeManager.queryFilter(c.stakeManager.filters.Slashed(WORKER), fromBlock), "Slashed(worker)").to.not.be.empty;
     const stakeAfter = await c.stakeManager.account(WORKER);
     expect(stakeAfter.free + stakeAfter.locked).to.be.lessThan(stakeBefore.free + stakeBefore.locked);
+
+    if (e2e.has("status")) {
+      const status = await e2e.run("status", 120_000);
+      expect(status).to.match(new RegExp(`#${honestJob}\\s+Finalized\\s+as worker`));
+      expect(status).to.match(new RegExp(`#${jobId}\\s+Rejected\\s+as worker`));
+    }
   });
 
   /** Payment tokens the account holds or has credited at the JobMarket. */
