@@ -16,7 +16,7 @@ import { Journal } from "../chain/journal";
 import { loadSigner } from "../chain/keys";
 import { startMetricsServer, type MetricsServer } from "../chain/metrics";
 import { createProvider } from "../chain/rpc";
-import { TxSender, TxSimulationError, TxRevertedError, type SendResult } from "../chain/tx-sender";
+import { TxSender, TxSimulationError, TxRevertedError, TxSkippedError, type SendResult } from "../chain/tx-sender";
 import { UPowError } from "../errors";
 import { LocalStore, startStoreServer, type StateRequestHandler, type StoreServerHandle } from "../store";
 import { checkpointProof, parseResultIndex, resultUri, stepRangeProof, type ResultIndex } from "../protocol/resultIndex";
@@ -201,13 +201,16 @@ class JobPlayer {
       try {
         await this.advance(rec);
       } catch (err) {
-        this.p.logger.error({ err, jobId: rec.jobId, phase: rec.phase }, "job step failed; retrying next tick");
+        // A transaction held back by the sender's failure policy was logged there already.
+        if (err instanceof TxSkippedError) this.p.logger.debug({ reason: err.shortMessage, jobId: rec.jobId, phase: rec.phase }, "job step waits: transaction not sent");
+        else this.p.logger.error({ err, jobId: rec.jobId, phase: rec.phase }, "job step failed; retrying next tick");
       }
     }
     try {
       await this.disputes();
     } catch (err) {
-      this.p.logger.error({ err }, "dispute handling failed; retrying next tick");
+      if (err instanceof TxSkippedError) this.p.logger.debug({ reason: err.shortMessage }, "dispute handling waits: transaction not sent");
+      else this.p.logger.error({ err }, "dispute handling failed; retrying next tick");
     }
   }
 
