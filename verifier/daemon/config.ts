@@ -69,6 +69,8 @@ export interface VerifierConfig {
   metricsPort?: number;
   /** @default 127.0.0.1 */
   metricsHost: string;
+  /** /healthz fails when the latest head is older than this, seconds. @default 300 */
+  maxHeadAgeSec: number;
   /** Encrypted JSON keystore (when UPOW_PRIVATE_KEY is unset). */
   keystore?: string;
   /** File with the keystore password (else UPOW_KEYSTORE_PASSWORD). */
@@ -102,7 +104,7 @@ export interface VerifierConfig {
 export const DEFAULTS = {
   startBlock: 0, confirmations: 2, txConfirmations: 1, pollIntervalMs: 2000, logChunkSize: 2000, concurrency: 2, maxQueued: 16,
   taskBudgetMs: 600_000, audit: true, challenge: true, callTimeouts: true, appeal: false, unservedGraceMs: 120_000, unservedMinAttempts: 3, singleSteps: DEFAULT_SINGLE_STEPS, stateRequestTtlSec: 300, deadlineMarginSec: 5, dryRun: false,
-  metricsHost: "127.0.0.1", artifactTimeoutMs: 30_000, artifactRetries: 2, allowPrivateArtifacts: false, rpcTimeoutMs: 10_000, logLevel: "info", ...COST_DEFAULTS,
+  metricsHost: "127.0.0.1", maxHeadAgeSec: 300, artifactTimeoutMs: 30_000, artifactRetries: 2, allowPrivateArtifacts: false, rpcTimeoutMs: 10_000, logLevel: "info", ...COST_DEFAULTS,
   keepRandomness: true, reopenVoided: true, settleAvailability: true, repinpoint: true, randomnessSource: "auto",
 } as const;
 
@@ -119,7 +121,7 @@ export function resolveVerifierConfig(input: VerifierConfigInput): VerifierConfi
   if (!c.dataDir) throw bad("dataDir", "is required");
   const ints: [keyof VerifierConfig, number][] = [
     ["startBlock", 0], ["confirmations", 0], ["txConfirmations", 1], ["pollIntervalMs", 1], ["logChunkSize", 1], ["concurrency", 1],
-    ["maxQueued", 0], ["taskBudgetMs", 1], ["unservedGraceMs", 0], ["unservedMinAttempts", 1], ["singleSteps", 0], ["stateRequestTtlSec", 1], ["deadlineMarginSec", 0], ["artifactTimeoutMs", 1], ["artifactRetries", 0], ["rpcTimeoutMs", 1],
+    ["maxQueued", 0], ["taskBudgetMs", 1], ["unservedGraceMs", 0], ["unservedMinAttempts", 1], ["singleSteps", 0], ["stateRequestTtlSec", 1], ["deadlineMarginSec", 0], ["artifactTimeoutMs", 1], ["artifactRetries", 0], ["rpcTimeoutMs", 1], ["maxHeadAgeSec", 1],
   ];
   for (const [f, min] of ints) {
     const v = c[f];
@@ -183,6 +185,7 @@ export function verifierStartCommand(run: (config: VerifierConfig) => Promise<vo
     .addOption(opt("--dry-run", "simulate and log transactions, send none", "UPOW_DRY_RUN"))
     .addOption(opt("--metrics-port <port>", "serve /metrics and /healthz on this port", "UPOW_METRICS_PORT").argParser(int))
     .addOption(opt("--metrics-host <host>", "metrics bind address", "UPOW_METRICS_HOST"))
+    .addOption(opt("--max-head-age <s>", `/healthz fails when the chain head is older (default ${DEFAULTS.maxHeadAgeSec})`, "UPOW_MAX_HEAD_AGE").argParser(int))
     .addOption(opt("--keystore <file>", "encrypted JSON keystore (used when UPOW_PRIVATE_KEY is unset)", "UPOW_KEYSTORE"))
     .addOption(opt("--password-file <file>", "keystore password file (else UPOW_KEYSTORE_PASSWORD)", "UPOW_PASSWORD_FILE"))
     .addOption(opt("--allow-private-artifacts", "fetch job-named artifacts from loopback/private addresses too (local demo only)", "UPOW_ALLOW_PRIVATE_ARTIFACTS"))
@@ -223,6 +226,7 @@ export function verifierStartCommand(run: (config: VerifierConfig) => Promise<vo
         logChunkSize: o.logChunkSize as number | undefined,
         metricsPort: o.metricsPort as number | undefined,
         metricsHost: o.metricsHost as string | undefined,
+        maxHeadAgeSec: o.maxHeadAge as number | undefined,
         keystore: o.keystore as string | undefined,
         passwordFile: o.passwordFile as string | undefined,
         logLevel: o.logLevel as string | undefined,

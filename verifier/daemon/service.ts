@@ -10,6 +10,9 @@ import pino, { type Logger } from "pino";
 import {
   AuditManager__factory, BlockhashRandomness__factory, DataAvailability__factory, DisputeManager__factory, IERC20__factory, JobMarket__factory, StakeManager__factory,
 } from "../../typechain-types";
+import { checkDeployment, DeploymentCheckError } from "../chain/deploymentCheck";
+import { FailureTracker } from "../chain/failures";
+import { evaluateHealth, observeHead } from "../chain/health";
 import { acquireInstanceLock } from "../chain/instance-lock";
 import { Journal } from "../chain/journal";
 import { loadSigner } from "../chain/keys";
@@ -51,6 +54,8 @@ export interface RunVerifierOptions {
   onMetricsServer?: (url: string) => void;
   /** How result indexes are parsed (threshold for a worker thread; tests count parses). */
   indexParse?: ParseIndexOptions;
+  /** Wall clock in ms for the head age (tests move it). @default Date.now */
+  clock?: () => number;
 }
 
 export async function runVerifier(config: VerifierConfig, options: RunVerifierOptions): Promise<void> {
@@ -61,7 +66,8 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
   try {
     const journal = Journal.open(path.join(config.dataDir, "journal.sqlite"), logger);
     cleanup.unshift(() => journal.close());
-    const metrics = options.metrics ?? createMetrics({ defaultLabels: { role: "verifier" } });
+    const clock = options.clock ?? Date.now;
+    const metrics = options.metrics ?? createMetrics({ clock });
     const provider = createProvider({
       urls: config.rpcUrls, eip1193: config.eip1193, timeoutMs: config.rpcTimeoutMs, logger, pollingIntervalMs: config.pollIntervalMs,
       onRpcError: (i) => metrics.rpcErrors.inc({ endpoint: i.endpoint }),
@@ -71,6 +77,10 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
     const me = signer.address;
     const log = logger.child({ verifier: me });
 
+    // A wrong address is not retried: it stops the daemon with what the address looks like.
+    await startupRetry(signal, log, "deployment check", () => checkDeployment({
+      provider, addresses: { JobMarket: config.jobMarket, AuditManager: config.auditManager, DisputeManager: config.disputeManager },
+    }));
     const jobMarket = JobMarket__factory.connect(config.jobMarket, provider);
     const auditManager = AuditManager__factory.connect(config.auditManager, provider);
     const disputeManager = DisputeManager__factory.connect(config.disputeManager, provider);
@@ -83,13 +93,14 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
     const stakingToken = IERC20__factory.connect(tokenAddress, provider);
     const randomness = BlockhashRandomness__factory.connect(randomnessAddress, provider);
 
+    const failures = new FailureTracker({ baseDelayMs: config.pollIntervalMs, onFailure: (purpose, reason) => metrics.txFailures.inc({ purpose, reason }) });
     const sender = await startupRetry(signal, log, "tx sender", () => TxSender.create({
       signer, provider, journal, logger: log.child({ component: "sender" }), confirmations: config.txConfirmations, dryRun: config.dryRun,
       pollIntervalMs: Math.min(1000, config.pollIntervalMs),
       errorInterfaces: [jobMarket.interface, auditManager.interface, disputeManager.interface, dataAvailability.interface, StakeManager__factory.createInterface()],
+      failures,
       onTxEvent: (e) => {
         if (e.type === "sent") metrics.txsSent.inc({ purpose: e.purpose });
-        if (e.type === "reverted" || e.type === "failed") metrics.txsFailed.inc({ purpose: e.purpose, reason: e.type });
       },
     }));
     cleanup.unshift(() => sender.close());
@@ -154,14 +165,13 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
     });
     log.info({ randomnessSource: source, keeper: { randomness: config.keepRandomness, reopen: config.reopenVoided, settle: config.settleAvailability } }, "keeper configured");
 
-    let lastTickAt = 0;
     let lastBlock = -1;
     if (config.metricsPort !== undefined) {
       const server: MetricsServer = await startMetricsServer({
         registry: metrics.registry, port: config.metricsPort, host: config.metricsHost, logger: log,
         health: () => {
-          const age = Date.now() - lastTickAt;
-          return { ok: lastTickAt > 0 && age < Math.max(60_000, config.pollIntervalMs * 10), details: { lastBlock, msSinceTick: age, ...scheduler.stats() } };
+          const h = evaluateHealth({ head: metrics.head(), nowMs: clock(), maxHeadAgeSec: config.maxHeadAgeSec, failing: failures.failingPurposes() });
+          return { ...h, details: { ...h.details, lastBlock, ...scheduler.stats() } };
         },
       });
       cleanup.unshift(() => server.close());
@@ -173,6 +183,7 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
     const disputePlayers = new Map<bigint, DisputePlayer>();
     while (!signal.aborted) {
       try {
+        await observeHead(provider, metrics);
         const tick = await monitor.poll();
         if (tick && !signal.aborted) {
           // Before the players: a reveal lets this tick's draw run; a voided dispute is seen before its player is dropped.
@@ -180,7 +191,6 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
           await actAll(records.followedJobs(), jobPlayers, (id) => new JobPlayer(ctx, id), tick, (id) => records.unfollowJob(id), log, signal);
           await actAll(records.followedDisputes(), disputePlayers, (id) => new DisputePlayer(ctx, id), tick, (id) => records.unfollowDispute(id), log, signal);
           await withdrawCredits(ctx, tick, log).catch((err: unknown) => log.warn({ err: collectErrorText(err) }, "credit withdrawal failed; retrying later"));
-          lastTickAt = Date.now();
           lastBlock = tick.block;
           options.onTick?.(tick);
         }
@@ -210,7 +220,7 @@ async function startupRetry<T>(signal: AbortSignal, log: Logger, what: string, f
     try {
       return await f();
     } catch (err) {
-      if (signal.aborted) throw err;
+      if (signal.aborted || err instanceof DeploymentCheckError) throw err;
       log.warn({ what, attempt, err: collectErrorText(err) }, "start-up step failed; retrying");
       await sleep(Math.min(5_000, 100 * 2 ** attempt), undefined, { signal }).catch(() => undefined);
       if (signal.aborted) throw err;

@@ -77,6 +77,8 @@ export interface WorkerConfig {
   readonly metricsPort?: number;
   /** @default 127.0.0.1 */
   readonly metricsHost: string;
+  /** /healthz fails when the latest head is older than this, seconds. @default 300 */
+  readonly maxHeadAgeSec: number;
 }
 
 export const WORKER_DEFAULTS = {
@@ -102,6 +104,7 @@ export const WORKER_DEFAULTS = {
   dryRun: false,
   logLevel: "info",
   metricsHost: "127.0.0.1",
+  maxHeadAgeSec: 300,
   allowPrivateArtifacts: false,
 };
 
@@ -119,7 +122,7 @@ export function workerConfig(input: WorkerConfigInput): WorkerConfig {
   for (const [name, v, min] of [
     ["confirmations", c.confirmations, 0], ["pollIntervalMs", c.pollIntervalMs, 1], ["threads", c.threads, 1],
     ["storePort", c.storePort, 0], ["startBlock", c.startBlock, 0], ["deadlineMarginSec", c.deadlineMarginSec, 0],
-    ["stateQuota", c.stateQuota, 0], ["stateRequestMaxTtlSec", c.stateRequestMaxTtlSec, 1],
+    ["stateQuota", c.stateQuota, 0], ["stateRequestMaxTtlSec", c.stateRequestMaxTtlSec, 1], ["maxHeadAgeSec", c.maxHeadAgeSec, 1],
   ] as const) {
     if (!Number.isSafeInteger(v) || v < min) throw new WorkerConfigError(`${name} must be an integer ≥ ${min}`, { details: { [name]: v } });
   }
@@ -210,7 +213,8 @@ export function addWorkerOptions(cmd: Command): Command {
     .addOption(new Option("--cheat <mode>", "ADVERSARIAL, for tests/demos only: skip=<fraction> | noise=<magnitude> | withhold | precision=fp16|bf16|tf32 | partial=<kept fraction> | reuse | noupdate | drift=<multiple of the bound> | index=<mode>[+<cheat>] (docs/worker.md)"))
     .addOption(env(new Option("--log-level <level>", "pino log level").default("info"), "UPOW_LOG_LEVEL"))
     .addOption(env(new Option("--metrics-port <port>", "serve /metrics and /healthz on this port (0: a free one)"), "UPOW_METRICS_PORT"))
-    .addOption(env(new Option("--metrics-host <host>", "metrics bind address (default 127.0.0.1)"), "UPOW_METRICS_HOST"));
+    .addOption(env(new Option("--metrics-host <host>", "metrics bind address (default 127.0.0.1)"), "UPOW_METRICS_HOST"))
+    .addOption(env(new Option("--max-head-age <s>", "/healthz fails when the chain head is older").argParser(intArg("--max-head-age")).default(WORKER_DEFAULTS.maxHeadAgeSec), "UPOW_MAX_HEAD_AGE"));
 }
 
 export interface WorkerCliOptions {
@@ -246,6 +250,7 @@ export interface WorkerCliOptions {
   logLevel: string;
   metricsPort?: number | string;
   metricsHost?: string;
+  maxHeadAge: number;
 }
 
 interface DeploymentsFile {
@@ -314,5 +319,6 @@ export function configFromCli(o: WorkerCliOptions): WorkerConfig {
     logLevel: o.logLevel,
     ...(o.metricsPort !== undefined ? { metricsPort: Number(o.metricsPort) } : {}),
     ...(o.metricsHost ? { metricsHost: o.metricsHost } : {}),
+    maxHeadAgeSec: o.maxHeadAge,
   });
 }

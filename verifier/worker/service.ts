@@ -11,6 +11,9 @@ import pino, { type Logger } from "pino";
 import type { Provider } from "ethers";
 import { AuditManager__factory, DataAvailability__factory, DisputeManager__factory, JobMarket__factory, StakeManager__factory } from "../../typechain-types";
 import type { DataAvailability, DisputeManager, JobMarket } from "../../typechain-types";
+import { checkDeployment } from "../chain/deploymentCheck";
+import { FailureTracker } from "../chain/failures";
+import { evaluateHealth, observeHead } from "../chain/health";
 import { acquireInstanceLock } from "../chain/instance-lock";
 import { Journal } from "../chain/journal";
 import { loadSigner } from "../chain/keys";
@@ -49,6 +52,8 @@ export interface RunWorkerOptions {
   readonly metrics?: WorkerMetrics;
   /** Called once the metrics server listens (config.metricsPort set). */
   readonly onMetricsServer?: (url: string) => void;
+  /** Wall clock in ms for the head age (tests move it). @default Date.now */
+  readonly clock?: () => number;
 }
 
 export class WorkerError extends UPowError {
@@ -63,7 +68,8 @@ export async function runWorker(config: WorkerConfig, options: RunWorkerOptions)
   let server: StoreServerHandle | null = null;
   let sender: TxSender | null = null;
   let metricsServer: MetricsServer | null = null;
-  const metrics = options.metrics ?? createWorkerMetrics();
+  const clock = options.clock ?? Date.now;
+  const metrics = options.metrics ?? createWorkerMetrics({ clock });
   try {
     const provider = createProvider({
       urls: [...config.rpcUrls], ...(config.eip1193 ? { eip1193: config.eip1193 } : {}), logger, pollingIntervalMs: config.pollIntervalMs,
@@ -73,16 +79,24 @@ export async function runWorker(config: WorkerConfig, options: RunWorkerOptions)
       ...(config.keystorePasswordEnv ? { passwordEnv: config.keystorePasswordEnv } : {}), provider, logger,
     })).connect(provider);
     const address = await signer.getAddress();
+    // A wrong address stops the worker here with what the address looks like (no retry loop).
+    await checkDeployment({
+      provider, addresses: {
+        JobMarket: config.jobMarket, ...(config.stakeManager ? { StakeManager: config.stakeManager } : {}),
+        ...(config.disputeManager ? { DisputeManager: config.disputeManager } : {}),
+      },
+    });
     const jobMarket = JobMarket__factory.connect(config.jobMarket, provider);
     const disputeManager = config.disputeManager ? DisputeManager__factory.connect(config.disputeManager, provider) : null;
     // The DataAvailability (availability challenges to answer) is the one the DisputeManager uses.
     const dataAvailability = disputeManager ? DataAvailability__factory.connect(await disputeManager.dataAvailability(), provider) : null;
+    const failures = new FailureTracker({ baseDelayMs: config.pollIntervalMs, onFailure: (purpose, reason) => metrics.txFailures.inc({ purpose, reason }) });
     sender = await TxSender.create({
       signer, provider, journal, logger, confirmations: Math.max(1, config.confirmations), dryRun: config.dryRun,
       pollIntervalMs: Math.min(1000, config.pollIntervalMs), errorInterfaces: [jobMarket.interface, ...(disputeManager ? [disputeManager.interface] : []), ...(dataAvailability ? [dataAvailability.interface] : [])],
+      failures,
       onTxEvent: (e) => {
         if (e.type === "sent") metrics.txsSent.inc({ purpose: e.purpose });
-        if (e.type === "reverted" || e.type === "failed") metrics.txErrors.inc({ purpose: e.purpose, reason: e.type });
       },
     });
     await sender.start();
@@ -110,14 +124,10 @@ export async function runWorker(config: WorkerConfig, options: RunWorkerOptions)
       provider, kv: journal.kv, state, jobMarket: jmRef, disputeManager: dmRef, dataAvailability: daRef, isOurJob: ours,
       startBlock: config.startBlock, confirmations: config.confirmations, logger,
     });
-    let lastTickAt = 0;
     if (config.metricsPort !== undefined) {
       metricsServer = await startMetricsServer({
         registry: metrics.registry, port: config.metricsPort, host: config.metricsHost, logger,
-        health: () => {
-          const age = Date.now() - lastTickAt;
-          return { ok: lastTickAt > 0 && age < Math.max(60_000, config.pollIntervalMs * 10), details: { msSinceTick: age } };
-        },
+        health: () => evaluateHealth({ head: metrics.head(), nowMs: clock(), maxHeadAgeSec: config.maxHeadAgeSec, failing: failures.failingPurposes() }),
       });
       options.onMetricsServer?.(metricsServer.url);
     }
@@ -144,11 +154,11 @@ export async function runWorker(config: WorkerConfig, options: RunWorkerOptions)
     });
 
     while (!options.signal.aborted) {
-      // A failed poll (RPC down) is logged and retried; /healthz turns 503 while ticks stop succeeding.
+      // A failed poll (RPC down) is logged and retried; /healthz turns 503 once the head it saw is too old.
       try {
+        await observeHead(provider, metrics);
         await monitor.poll();
         await player.tick();
-        lastTickAt = Date.now();
       } catch (err) {
         if (options.signal.aborted) break;
         logger.warn({ err: err instanceof Error ? err.message : String(err) }, "worker tick failed; retrying");
