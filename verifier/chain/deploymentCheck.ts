@@ -107,7 +107,14 @@ async function view(provider: Provider, address: string, fragment: string): Prom
   try {
     return (await c.getFunction(fragment.slice("function ".length, fragment.indexOf("("))).staticCall()) as unknown;
   } catch (err) {
-    if (isError(err, "CALL_EXCEPTION") || isError(err, "BAD_DATA")) return undefined;
+    if (isError(err, "BAD_DATA") || (isError(err, "CALL_EXCEPTION") && (typeof err.data === "string" || /revert/i.test(nodeMessage(err))))) return undefined;
+    // Not an answer from the contract (the node failed the call): the caller's start-up retry handles it.
     throw err;
   }
+}
+
+/** The node's own error message (ethers keeps it in `info.error`): "execution reverted" on a revert without data. */
+function nodeMessage(err: { info?: Record<string, unknown> }): string {
+  const e = err.info?.error as { message?: unknown } | undefined;
+  return typeof e?.message === "string" ? e.message : "";
 }
