@@ -151,13 +151,13 @@ describe("worker daemon (in-process Hardhat network)", function () {
       expect(await sys.jobMarket.credits(await sys.payToken.getAddress(), sys.worker.address)).to.equal(0n);
 
       const text = await (await fetch(`${metricsUrl}/metrics`)).text();
-      expect(sample(text, "upow_worker_steps_trained_total")).to.equal(8);
-      expect(sample(text, "upow_worker_jobs_claimed_total")).to.equal(1);
-      expect(sample(text, "upow_worker_jobs_submitted_total")).to.equal(1);
-      expect(sample(text, "upow_worker_jobs_finalized_total")).to.equal(1);
-      expect(sample(text, "upow_worker_disputes_answered_total")).to.equal(0);
-      expect(text).to.match(/upow_worker_txs_sent_total\{[^}]*purpose="submit"[^}]*\} 1/);
-      expect(text).to.include("upow_worker_tx_errors_total");
+      expect(sample(text, "upow_steps_trained_total")).to.equal(8);
+      expect(sample(text, "upow_jobs_claimed_total")).to.equal(1);
+      expect(sample(text, "upow_jobs_submitted_total")).to.equal(1);
+      expect(sample(text, "upow_jobs_finalized_total")).to.equal(1);
+      expect(sample(text, "upow_disputes_answered_total")).to.equal(0);
+      expect(text).to.match(/upow_txs_sent_total\{[^}]*purpose="submit"[^}]*\} 1/);
+      expect(text).to.include("upow_tx_failures_total");
       const health = await fetch(`${metricsUrl}/healthz`);
       expect(health.status).to.equal(200);
       expect(((await health.json()) as { ok: boolean }).ok).to.equal(true);
@@ -298,10 +298,10 @@ describe("worker daemon (in-process Hardhat network)", function () {
       // for them too (read at once, a loaded CPU saw 0), then check that each counted exactly once.
       const text = await waitFor("answers counted in /metrics", async () => {
         const t = await (await fetch(`${metricsUrl}/metrics`)).text();
-        return sample(t, "upow_worker_disputes_answered_total") >= 1 && sample(t, "upow_worker_chunk_answers_total") >= 1 ? t : undefined;
+        return sample(t, "upow_disputes_answered_total") >= 1 && sample(t, "upow_chunk_answers_total") >= 1 ? t : undefined;
       });
-      expect(sample(text, "upow_worker_disputes_answered_total")).to.equal(1);
-      expect(sample(text, "upow_worker_chunk_answers_total")).to.equal(1);
+      expect(sample(text, "upow_disputes_answered_total")).to.equal(1);
+      expect(sample(text, "upow_chunk_answers_total")).to.equal(1);
     } finally {
       await stop(w);
     }
