@@ -89,11 +89,12 @@ export class FailureTracker {
     const failures = (prev?.failures ?? 0) + 1;
     const delay = Math.min(this.#p.maxDelayMs, this.#p.baseDelayMs * 2 ** Math.min(failures - 1, 30));
     this.#intents.set(key, { failures, untilMs: this.#p.now() + delay, reason, superseded: false });
-    const purpose = this.#purposes.get(intent.purpose);
-    this.#purposes.set(intent.purpose, { streak: (purpose?.streak ?? 0) + 1, lastReason: reason });
+    const streak = (this.#purposes.get(intent.purpose)?.streak ?? 0) + 1;
+    this.#purposes.set(intent.purpose, { streak, lastReason: reason });
     this.#p.onFailure?.(intent.purpose, errorName ?? "error");
-    const fields = { reason, failuresInARow: failures, retryInMs: delay };
-    if (failures >= this.#p.escalateAfter) log.error(fields, "transaction keeps failing; operator action needed (docs: errors a daemon logs)");
+    const fields = { reason, failuresInARow: failures, purposeFailuresInARow: streak, retryInMs: delay };
+    // Per purpose too: intents keyed per block (withdrawals) fail once each, yet keep failing.
+    if (Math.max(failures, streak) >= this.#p.escalateAfter) log.error(fields, "transaction keeps failing; operator action needed (docs: errors a daemon logs)");
     else log.warn(fields, "transaction failed; backing off");
     return cls;
   }

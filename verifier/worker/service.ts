@@ -18,7 +18,7 @@ import { acquireInstanceLock } from "../chain/instance-lock";
 import { Journal } from "../chain/journal";
 import { loadSigner } from "../chain/keys";
 import { startMetricsServer, type MetricsServer } from "../chain/metrics";
-import { createProvider } from "../chain/rpc";
+import { collectErrorText, createProvider } from "../chain/rpc";
 import { TxSender, TxSimulationError, TxRevertedError, TxSkippedError, type SendResult } from "../chain/tx-sender";
 import { UPowError } from "../errors";
 import { LocalStore, startStoreServer, type StateRequestHandler, type StoreServerHandle } from "../store";
@@ -161,7 +161,7 @@ export async function runWorker(config: WorkerConfig, options: RunWorkerOptions)
         await player.tick();
       } catch (err) {
         if (options.signal.aborted) break;
-        logger.warn({ err: err instanceof Error ? err.message : String(err) }, "worker tick failed; retrying");
+        logger.warn({ err: collectErrorText(err) }, "worker tick failed; retrying"); // reverts named by the error registry
       }
       await sleep(config.pollIntervalMs, undefined, { signal: options.signal }).catch(() => undefined);
     }
@@ -213,14 +213,14 @@ class JobPlayer {
       } catch (err) {
         // A transaction held back by the sender's failure policy was logged there already.
         if (err instanceof TxSkippedError) this.p.logger.debug({ reason: err.shortMessage, jobId: rec.jobId, phase: rec.phase }, "job step waits: transaction not sent");
-        else this.p.logger.error({ err, jobId: rec.jobId, phase: rec.phase }, "job step failed; retrying next tick");
+        else this.p.logger.error({ err, reason: collectErrorText(err), jobId: rec.jobId, phase: rec.phase }, "job step failed; retrying next tick");
       }
     }
     try {
       await this.disputes();
     } catch (err) {
       if (err instanceof TxSkippedError) this.p.logger.debug({ reason: err.shortMessage }, "dispute handling waits: transaction not sent");
-      else this.p.logger.error({ err }, "dispute handling failed; retrying next tick");
+      else this.p.logger.error({ err, reason: collectErrorText(err) }, "dispute handling failed; retrying next tick");
     }
   }
 

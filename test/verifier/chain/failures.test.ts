@@ -15,7 +15,8 @@ interface Line {
 describe("chain/failurePolicy and failures", function () {
   describe("the classification table", function () {
     it("lists only real project errors (a typo would never match)", function () {
-      const known = new Set(errorRegistry().fragments.map((f) => (f as { name: string }).name));
+      const known = new Set<string>();
+      errorRegistry().forEachError((f) => known.add(f.name));
       for (const name of FAILURE_TABLE.keys()) expect(known.has(name), name).to.equal(true);
     });
 
@@ -64,6 +65,13 @@ describe("chain/failurePolicy and failures", function () {
       expect(counted).to.have.length(10);
       expect(counted[0]).to.deep.equal(["dispute-open", "ERC20InsufficientBalance"]);
       expect(t.failingPurposes()).to.deep.equal([{ purpose: "dispute-open", failuresInARow: 10, lastReason: "ERC20InsufficientBalance(0xabc, 0, 10)" }]);
+    });
+
+    it("escalates a purpose whose intents (one per block) each fail once", function () {
+      const { t, log, lines } = make();
+      for (let i = 0; i < 6; i++) t.failed({ purpose: "withdraw", key: `withdraw:dm:${i}` }, "TxBroadcastError", "TxBroadcastError", log);
+      expect(lines().map((l) => l.level)).to.deep.equal([40, 40, 40, 40, 50, 50]);
+      expect(t.failingPurposes().map((f) => f.purpose)).to.deep.equal(["withdraw"]);
     });
 
     it("a success resets the intent and its purpose", function () {
