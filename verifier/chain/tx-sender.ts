@@ -80,7 +80,7 @@ export interface TxSenderParameters {
   errorInterfaces?: Interface[];
   /** Simulate and log, send nothing. @default false */
   dryRun?: boolean;
-  /** Metrics hook (txs_sent / txs_failed). */
+  /** Transaction lifecycle hook (metrics: txs_sent; failures go through `failures`). */
   onTxEvent?: (event: TxEvent) => void;
   /** Back-off and escalation of failing intents (shared with /healthz). @default one backing off from pollIntervalMs */
   failures?: FailureTracker;
