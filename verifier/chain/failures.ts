@@ -4,7 +4,10 @@ import { classifyFailure, type FailureClass } from "./failurePolicy";
 /**
  * Repeated failures of transaction intents (purpose + key): exponential back-off from the poll
  * interval up to a cap, a warning for the first failures and an error once they persist, and the
- * stale ones (failurePolicy `superseded`) dropped for good. Per-purpose streaks feed /healthz.
+ * stale ones (failurePolicy `superseded`) held back for `supersededHoldMs` and then simulated once
+ * more. Not for good: a reopened job (v3 V2.3) or an appeal's new round can make the same intent
+ * (same purpose and key) valid again, and a daemon running for weeks must not miss it until a
+ * restart. Per-purpose streaks feed /healthz.
  */
 
 export interface FailureTrackerParameters {
@@ -12,6 +15,8 @@ export interface FailureTrackerParameters {
   baseDelayMs: number;
   /** @default 300_000 (5 min) */
   maxDelayMs?: number;
+  /** How long a superseded intent is held back before it is simulated again. @default maxDelayMs */
+  supersededHoldMs?: number;
   /** Failures in a row after which they are logged as errors and /healthz fails. @default 5 */
   escalateAfter?: number;
   /** @default Date.now */
@@ -45,21 +50,25 @@ interface IntentState {
   superseded: boolean;
 }
 
+/** Past this many tracked intents, expired entries are pruned (daemons run for weeks). */
+const PRUNE_ABOVE = 4096;
+
 export class FailureTracker {
   readonly #p: Required<Omit<FailureTrackerParameters, "onFailure">> & Pick<FailureTrackerParameters, "onFailure">;
   readonly #intents = new Map<string, IntentState>();
   readonly #purposes = new Map<string, { streak: number; lastReason: string }>();
 
   constructor(params: FailureTrackerParameters) {
-    this.#p = { maxDelayMs: 300_000, escalateAfter: 5, now: Date.now, ...params };
+    const maxDelayMs = params.maxDelayMs ?? 300_000;
+    this.#p = { maxDelayMs, supersededHoldMs: maxDelayMs, escalateAfter: 5, now: Date.now, ...params };
   }
 
   gate(intent: FailedIntent): Gate {
     const s = this.#intents.get(id(intent));
     if (!s) return { kind: "go" };
+    if (this.#p.now() >= s.untilMs) return { kind: "go" };
     if (s.superseded) return { kind: "superseded", reason: s.reason };
-    if (this.#p.now() < s.untilMs) return { kind: "backoff", untilMs: s.untilMs, failures: s.failures, reason: s.reason };
-    return { kind: "go" };
+    return { kind: "backoff", untilMs: s.untilMs, failures: s.failures, reason: s.reason };
   }
 
   succeeded(intent: FailedIntent): void {
@@ -74,11 +83,15 @@ export class FailureTracker {
   failed(intent: FailedIntent, reason: string, errorName: string | undefined, log: Logger): FailureClass {
     const cls = classifyFailure(errorName);
     const key = id(intent);
+    this.#prune();
     if (cls === "superseded") {
-      this.#intents.set(key, { failures: 0, untilMs: Infinity, reason, superseded: true });
+      const again = this.#intents.get(key)?.superseded === true;
+      this.#intents.set(key, { failures: 0, untilMs: this.#p.now() + this.#p.supersededHoldMs, reason, superseded: true });
       this.#p.onFailure?.(intent.purpose, errorName ?? "error");
       this.#purposes.delete(intent.purpose); // not a fault of this node
-      log.info({ reason }, "superseded: someone else did it or its window closed; dropping this transaction");
+      // Logged once; the periodic re-check that finds it still superseded is not news.
+      if (again) log.debug({ reason }, "still superseded");
+      else log.info({ reason, recheckInMs: this.#p.supersededHoldMs }, "superseded: someone else did it or its window closed; dropping this transaction");
       return cls;
     }
     if (cls === "early") {
@@ -97,6 +110,13 @@ export class FailureTracker {
     if (Math.max(failures, streak) >= this.#p.escalateAfter) log.error(fields, "transaction keeps failing; operator action needed (docs: errors a daemon logs)");
     else log.warn(fields, "transaction failed; backing off");
     return cls;
+  }
+
+  #prune(): void {
+    if (this.#intents.size <= PRUNE_ABOVE) return;
+    const now = this.#p.now();
+    // An expired superseded entry is kept only while young enough to suppress a repeated info log.
+    for (const [k, s] of this.#intents) if (now >= s.untilMs + this.#p.supersededHoldMs) this.#intents.delete(k);
   }
 
   /** Purposes failing `escalateAfter` times or more in a row (for /healthz). */

@@ -264,7 +264,7 @@ export class TxSender {
    * Send one intent and wait until it is mined with `confirmations`. Idempotent by `intent.key`:
    * mined → the recorded result (or the recorded TxRevertedError); sent → resume waiting;
    * pending/failed → simulate and send. An intent that failed is backing off (TxBackoffError) or,
-   * when its revert was stale, dropped for good (TxSupersededError): no simulation, no transaction.
+   * when its revert was stale, held back for a while (TxSupersededError): no simulation, no transaction.
    */
   async send(intent: TxIntent): Promise<SendResult> {
     if (!this.#started) throw new TxSenderError("TxSender.start() was not called");

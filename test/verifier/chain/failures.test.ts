@@ -83,10 +83,10 @@ describe("chain/failurePolicy and failures", function () {
       expect(t.failingPurposes()).to.deep.equal([]);
     });
 
-    it("a superseded revert drops the intent for good, logged once at info, not a health failure", function () {
+    it("a superseded revert holds the intent back, logged once at info, not a health failure", function () {
       const { t, log, lines } = make();
       expect(t.failed(intent, "DisputeManagerAlreadyDisputing(1, 3, 0x1, 2)", "DisputeManagerAlreadyDisputing", log)).to.equal("superseded");
-      now += 10 * 3_600_000;
+      now += 299_000;
       expect(t.gate(intent)).to.deep.equal({ kind: "superseded", reason: "DisputeManagerAlreadyDisputing(1, 3, 0x1, 2)" });
       expect(lines()).to.have.length(1);
       expect(lines()[0]).to.include({ level: 30 });
@@ -94,6 +94,20 @@ describe("chain/failurePolicy and failures", function () {
       expect(t.failingPurposes()).to.deep.equal([]);
       // Another key of the same purpose is unaffected.
       expect(t.gate({ ...intent, key: "dispute-open:1:4" }).kind).to.equal("go");
+    });
+
+    it("a superseded intent is re-checked after the hold (a reopened job or a new round makes it valid again), without a second info line", function () {
+      const { t, log, lines } = make();
+      t.failed(intent, "JobMarketWrongStatus(1, 4)", "JobMarketWrongStatus", log);
+      now += 300_000;
+      expect(t.gate(intent).kind).to.equal("go");
+      t.failed(intent, "JobMarketWrongStatus(1, 4)", "JobMarketWrongStatus", log);
+      expect(t.gate(intent).kind).to.equal("superseded");
+      expect(lines().filter((l) => l.level === 30)).to.have.length(1);
+      now += 300_000;
+      expect(t.gate(intent).kind).to.equal("go");
+      t.succeeded(intent);
+      expect(t.gate(intent).kind).to.equal("go");
     });
 
     it("an early revert is retried on the next poll and never counted", function () {

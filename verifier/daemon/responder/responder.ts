@@ -3,7 +3,7 @@
  * journal: a mined key is never sent again, a sent one is resumed) and a purpose tag for logs and
  * metrics. The sender simulates first; a simulation revert is an expected outcome here (someone
  * else moved the state machine, a window closed) and comes back as `skipped`, not as an error, as
- * does an intent the sender's failure policy holds back (backing off, or superseded for good).
+ * does an intent the sender's failure policy holds back (backing off, or superseded: re-checked after a hold).
  */
 import type { Logger } from "pino";
 import type { SendResult, TxIntent } from "../../chain/tx-sender";
