@@ -177,7 +177,7 @@ export async function readAccountStatus(p: ReadAccountStatusParameters): Promise
     disputes.push({
       disputeId, jobId: d.jobId, interval: Number(d.interval), roles: [...r],
       phase: phaseName(phase), ruling: rulingName(d.ruling), round: Number(d.round),
-      deadlines: disputeDeadlines(phase, d, head.timestamp),
+      deadlines: disputeDeadlines(phase, await effectiveWindows(c, disputeId, phase, d, block), head.timestamp),
       ...(phase === Phase.AwaitingDraw ? { drawBlock: Number(d.randomnessBlock) } : {}),
       bond: await amount(staking, d.bond),
     });
@@ -209,7 +209,23 @@ export async function readAccountStatus(p: ReadAccountStatusParameters): Promise
   };
 }
 
-/** The deadlines that matter in `phase` (as stored; answered availability challenges may extend them). */
+/**
+ * The deadlines as the contract applies them: answered availability challenges extend the stored
+ * pinpoint deadline and voting windows, and `pinpointDeadline`/`votingWindows` include that.
+ */
+async function effectiveWindows(
+  c: UPowContracts, disputeId: bigint, phase: number, d: { deadline: bigint; commitEnd: bigint; revealEnd: bigint; appealEnd: bigint }, block: number,
+): Promise<{ deadline: bigint; commitEnd: bigint; revealEnd: bigint; appealEnd: bigint }> {
+  const at = { blockTag: block };
+  if (phase === Phase.Pinpointing) return { ...d, deadline: await c.disputeManager.pinpointDeadline(disputeId, at) };
+  if (phase === Phase.Voting) {
+    const [commitEnd, revealEnd] = await c.disputeManager.votingWindows(disputeId, at);
+    return { ...d, commitEnd, revealEnd };
+  }
+  return d;
+}
+
+/** The deadlines that matter in `phase`. */
 export function disputeDeadlines(
   phase: number,
   d: { deadline: bigint; commitEnd: bigint; revealEnd: bigint; appealEnd: bigint },
