@@ -91,7 +91,7 @@ export interface ChainSession {
 
 /** Loads the deployment, connects to the node and checks it is the deployment's chain. */
 export async function openChain(o: ChainCliOptions, log: Logger): Promise<ChainSession> {
-  if (o.deployments === undefined) throw new CliError("no deployment: pass --deployments <file> or set UPOW_DEPLOYMENTS");
+  if (o.deployments === undefined || o.deployments === "") throw new CliError("no deployment: pass --deployments <file> or set UPOW_DEPLOYMENTS");
   const deployment = loadDeployment({ file: o.deployments });
   const urls = o.rpcUrl !== undefined && o.rpcUrl.length > 0 ? o.rpcUrl : [DEFAULT_RPC_URL];
   const provider = createProvider({ urls, logger: log, retries: 1 });
