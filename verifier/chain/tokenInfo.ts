@@ -7,7 +7,12 @@ import { getAddress, isError, type ContractRunner } from "ethers";
 import { IERC20Metadata__factory } from "../../typechain-types";
 import { amountFields, formatAmount, type TokenInfo } from "./format";
 
-export class TokenInfoCache {
+/** What a log line needs: an amount as `{ key: "100 UPAY", keyRaw: "100000…" }`. */
+export interface AmountFormatter {
+  fields(key: string, token: string, raw: bigint): Promise<Record<string, string>>;
+}
+
+export class TokenInfoCache implements AmountFormatter {
   readonly #runner: ContractRunner;
   readonly #cache = new Map<string, Promise<TokenInfo>>();
 

@@ -16,6 +16,7 @@ import { loadSigner } from "../chain/keys";
 import { createMetrics, startMetricsServer, type MetricsServer, type UPowMetrics } from "../chain/metrics";
 import { createProvider, collectErrorText } from "../chain/rpc";
 import { TxSender } from "../chain/tx-sender";
+import { TokenInfoCache } from "../chain/tokenInfo";
 import { UPowError } from "../errors";
 import { LocalStore } from "../store";
 import { ResultIndexCache } from "./check/resultIndex";
@@ -82,6 +83,7 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
     const dataAvailability = DataAvailability__factory.connect(dataAvailabilityAddress, provider);
     const stakingToken = IERC20__factory.connect(tokenAddress, provider);
     const randomness = BlockhashRandomness__factory.connect(randomnessAddress, provider);
+    const tokens = new TokenInfoCache(provider);
 
     const sender = await startupRetry(signal, log, "tx sender", () => TxSender.create({
       signer, provider, journal, logger: log.child({ component: "sender" }), confirmations: config.txConfirmations, dryRun: config.dryRun,
@@ -126,6 +128,7 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
         signer, domain: { chainId: (await provider.getNetwork()).chainId, jobMarket: config.jobMarket }, ttlSec: config.stateRequestTtlSec,
         now: async () => BigInt((await provider.getBlock("latest"))?.timestamp ?? Math.floor(Date.now() / 1000)),
       },
+      tokens,
       logger: log,
       metrics,
     };
@@ -147,7 +150,7 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
     }
     const keeper = new Keeper({
       me, provider, l1, kv: journal.kv, records, responder: ctx.responder, jobMarket, auditManager, disputeManager, stakeManager, dataAvailability,
-      addresses: { dataAvailability: dataAvailabilityAddress, disputeManager: config.disputeManager },
+      addresses: { dataAvailability: dataAvailabilityAddress, disputeManager: config.disputeManager, stakingToken: tokenAddress }, tokens,
       randomness: { address: randomnessAddress, source },
       duties: { randomness: config.keepRandomness, reopen: config.reopenVoided, settle: config.settleAvailability },
       startBlock: config.startBlock, confirmations: config.confirmations, chunkSize: config.logChunkSize, logger: log, metrics,
@@ -254,7 +257,7 @@ async function withdrawCredits(ctx: PlayerContext, tick: Tick, log: Logger): Pro
       key: `withdraw:dm:${tick.block}`, purpose: "withdraw", to: await ctx.disputeManager.getAddress(),
       data: ctx.disputeManager.interface.encodeFunctionData("withdraw"),
     });
-    if (r.kind === "sent") log.info({ credits: credits.toString() }, "credits withdrawn");
+    if (r.kind === "sent") log.info(await ctx.tokens.fields("credits", await ctx.stakingToken.getAddress(), credits), "credits withdrawn");
   }
   for (const token of ctx.records.feeTokens()) {
     const owed = await ctx.auditManager.credits(token, ctx.me, bt);
@@ -263,6 +266,6 @@ async function withdrawCredits(ctx: PlayerContext, tick: Tick, log: Logger): Pro
       key: `withdraw:am:${token.toLowerCase()}:${tick.block}`, purpose: "withdraw-fees", to: await ctx.auditManager.getAddress(),
       data: ctx.auditManager.interface.encodeFunctionData("withdraw", [token]),
     });
-    if (r.kind === "sent") log.info({ token, credits: owed.toString() }, "audit fee credits withdrawn");
+    if (r.kind === "sent") log.info({ token, ...(await ctx.tokens.fields("credits", token, owed)) }, "audit fee credits withdrawn");
   }
 }
