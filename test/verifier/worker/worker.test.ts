@@ -375,7 +375,7 @@ describe("worker daemon (in-process Hardhat network)", function () {
     expect(await ethers.provider.getTransactionCount(sys.worker.address)).to.equal(nonce);
   });
 
-  it("rejects as not served, without crashing, a job whose artifact URLs are private when private artifacts are not allowed (V8.4)", async function () {
+  it("declines as not served, without crashing, a job whose artifact URLs are private when private artifacts are not allowed (V8.4)", async function () {
     const sys = await system();
     const jobId = await postJob(sys, await prepare());
     const dataDir = path.join(tmp, "private-urls");
