@@ -36,9 +36,16 @@ export class TokenInfoCache implements AmountFormatter {
     return formatAmount(raw, await this.info(token));
   }
 
-  /** `{ key: "100 UPAY", keyRaw: "1000…" }` for a log line. */
+  /**
+   * `{ key: "100 UPAY", keyRaw: "1000…" }` for a log line. Never throws: a log line must not fail
+   * the work it reports, so an unreadable token gives `key: "<raw> base units"` this time.
+   */
   async fields(key: string, token: string, raw: bigint): Promise<Record<string, string>> {
-    return amountFields(key, raw, await this.info(token));
+    try {
+      return amountFields(key, raw, await this.info(token));
+    } catch {
+      return { [key]: `${raw} base units`, [`${key}Raw`]: raw.toString() };
+    }
   }
 
   async #read(address: string): Promise<TokenInfo> {
@@ -61,9 +68,14 @@ function fallback(address: string): TokenInfo {
   return { address, symbol: `${address.slice(0, 6)}…${address.slice(-4)}`, decimals: 18 };
 }
 
-/** The token lacks the optional function (reverts or returns nothing): use the fallback. Any other
- * failure (the RPC) propagates, so a transient error never caches a wrong symbol. */
+/**
+ * The token lacks the optional function: the call reverted (revert data, possibly empty "0x") or
+ * returned what does not decode. Use the fallback then. Any other failure propagates — ethers also
+ * reports a node's own error on eth_call (rate limit, missing state) as CALL_EXCEPTION, but without
+ * revert data — so a transient error never caches a wrong symbol.
+ */
 function missing(err: unknown): undefined {
-  if (isError(err, "CALL_EXCEPTION") || isError(err, "BAD_DATA")) return undefined;
+  if (isError(err, "BAD_DATA")) return undefined;
+  if (isError(err, "CALL_EXCEPTION") && typeof err.data === "string") return undefined;
   throw err;
 }

@@ -63,4 +63,49 @@ describe("chain/tokenInfo", function () {
       provider.destroy();
     }
   });
+
+  it("a symbol that could spoof an amount or a log line (spaces, newlines, escapes, too long) is not shown", async function () {
+    const provider = createProvider({ eip1193: hre.network.provider as unknown as Eip1193Provider, logger: pino({ level: "silent" }) });
+    try {
+      const cache = new TokenInfoCache(provider);
+      for (const symbol of ["1000000 UPAY", "UPAY\n{\"msg\":\"credits withdrawn\"}", "\u001b[32mUPAY", "A".repeat(17), ""]) {
+        const t = await ethers.deployContract("TestToken", ["spoof", symbol]);
+        const addr = await t.getAddress();
+        expect(await cache.format(addr, 10n ** 18n), JSON.stringify(symbol)).to.equal(`1 ${addr.slice(0, 6)}…${addr.slice(-4)}`);
+      }
+    } finally {
+      provider.destroy();
+    }
+  });
+
+  it("a transient RPC failure is not cached: the next read gets the real symbol", async function () {
+    const token = await ethers.deployContract("TestToken", ["uPoW Stake", "USTK"]);
+    // A node's own error on eth_call (no revert data; ethers calls it CALL_EXCEPTION too), then a
+    // transport failure (no JSON-RPC answer at all).
+    let failure: "node" | "transport" | null = "node";
+    const flaky: Eip1193Provider = {
+      request: (args) => {
+        if (failure === "node" && args.method === "eth_call") return Promise.reject(Object.assign(new Error("rate limited"), { code: -32005 }));
+        if (failure === "transport" && args.method === "eth_call") return Promise.reject(new Error("ECONNRESET"));
+        return (hre.network.provider as unknown as Eip1193Provider).request(args);
+      },
+    };
+    const provider = createProvider({ eip1193: flaky, logger: pino({ level: "silent" }), retries: 0 });
+    try {
+      const cache = new TokenInfoCache(provider);
+      const addr = await token.getAddress();
+      for (const f of ["node", "transport"] as const) {
+        failure = f;
+        let failed = false;
+        await cache.info(addr).catch(() => (failed = true));
+        expect(failed, `${f} failure propagates instead of a fallback symbol`).to.equal(true);
+        // A log line never fails on it: raw units this time.
+        expect(await cache.fields("amount", addr, 5n)).to.deep.equal({ amount: "5 base units", amountRaw: "5" });
+      }
+      failure = null;
+      expect((await cache.info(addr)).symbol).to.equal("USTK");
+    } finally {
+      provider.destroy();
+    }
+  });
 });

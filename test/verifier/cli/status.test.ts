@@ -14,7 +14,7 @@ import { readAccountStatus, renderAccountStatus, type AccountStatus } from "../.
 import { withdrawCredits } from "../../../verifier/account/withdraw";
 import { connectDeployment, DEPLOYMENT_FORMAT, type DeployedContract, type Deployment } from "../../../verifier/chain/registry";
 import { createProvider, type UPowProvider } from "../../../verifier/chain/rpc";
-import { deploySystem, jobParams, openDispute, stepRange, submittedJob, type System } from "../../helpers/system";
+import { deploySystem, disputeWithCommittee, jobParams, openDispute, stepRange, submittedJob, type System } from "../../helpers/system";
 import { LEDGERS } from "../../../verifier/account/ledgers";
 
 const logger = pino({ level: "silent" });
@@ -46,8 +46,12 @@ describe("upow status / withdraw (in-process chain)", function () {
   let deployment: Deployment;
   let provider: UPowProvider;
   let finishedJob: bigint;
+  let expiredJob: bigint;
   let openJob: bigint;
   let disputeId: bigint;
+  let votingJob: bigint;
+  let votingDispute: bigint;
+  let juror: System["jurors"][number];
 
   before(async function () {
     sys = await deploySystem();
@@ -69,9 +73,21 @@ describe("upow status / withdraw (in-process chain)", function () {
     await sys.jobMarket.finalize(finishedJob);
     await da.settle(challengeId);
 
+    // A claim the worker let expire: the job is Open again, the worker only a former one.
+    expiredJob = await sys.jobMarket.nextJobId();
+    await sys.jobMarket.connect(sys.requester).createJob(await jobParams(sys));
+    await sys.jobMarket.connect(sys.worker).claimJob(expiredJob);
+    await time.increaseTo((await sys.jobMarket.getJob(expiredJob)).submitDeadline + 1n);
+    await sys.jobMarket.expireClaim(expiredJob);
+
     // Job 2: submitted, under a dispute still waiting for its pinpoint.
     openJob = await submittedJob(sys);
     disputeId = await openDispute(sys, openJob, 2, sys.challenger2);
+    // Job 3: a dispute whose committee is voting.
+    votingJob = await submittedJob(sys);
+    const v = await disputeWithCommittee(sys, votingJob, 1);
+    votingDispute = v.disputeId;
+    juror = v.jurors[0];
   });
 
   after(function () {
@@ -81,12 +97,14 @@ describe("upow status / withdraw (in-process chain)", function () {
   const status = (account: string): Promise<AccountStatus> =>
     readAccountStatus({ provider, deployment, contracts: connectDeployment(deployment, provider), account, chunkSize: 7 });
 
-  it("the worker: both jobs by status name, the open dispute with its role, phase and deadline, credits with units", async function () {
+  it("the worker: its jobs by status name (an expired claim as former-worker), open disputes with role, phase and deadline, credits with units", async function () {
     const s = await status(sys.worker.address);
-    expect(s.jobs.map((j) => [j.jobId, j.status, j.roles])).to.deep.equal([[finishedJob, "Finalized", ["worker"]], [openJob, "Submitted", ["worker"]]]);
+    expect(s.jobs.map((j) => [j.jobId, j.status, j.roles])).to.deep.equal([
+      [finishedJob, "Finalized", ["worker"]], [expiredJob, "Open", ["former-worker"]], [openJob, "Submitted", ["worker"]], [votingJob, "Submitted", ["worker"]],
+    ]);
     expect(s.jobs[0].reward.text).to.equal("100 PAY");
     expect(s.jobs[0].reward.raw).to.equal(100n * 10n ** 18n);
-    expect(s.disputes).to.have.length(1);
+    expect(s.disputes.map((x) => [x.disputeId, x.phase, x.roles])).to.deep.equal([[disputeId, "Pinpointing", ["worker"]], [votingDispute, "Voting", ["worker"]]]);
     const d = s.disputes[0];
     expect([d.disputeId, d.jobId, d.interval, d.phase, d.roles]).to.deep.equal([disputeId, openJob, 2, "Pinpointing", ["worker"]]);
     expect(d.deadlines).to.have.length(1);
@@ -116,14 +134,31 @@ describe("upow status / withdraw (in-process chain)", function () {
     const c2 = await status(sys.challenger2.address);
     expect(c2.disputes.map((d) => [d.disputeId, d.roles])).to.deep.equal([[disputeId, ["challenger"]]]);
     expect(c2.jobs).to.deep.equal([]);
-    // The first challenger's dispute is Closed (ChallengerTimedOut): no longer listed as open.
-    expect((await status(sys.challenger.address)).disputes).to.deep.equal([]);
+    // The first challenger's first dispute is Closed (ChallengerTimedOut): no longer listed as open.
+    expect((await status(sys.challenger.address)).disputes.map((d) => [d.disputeId, d.roles])).to.deep.equal([[votingDispute, ["challenger"]]]);
     const req = await status(sys.requester.address);
-    expect(req.jobs.map((j) => [j.status, j.roles])).to.deep.equal([["Finalized", ["requester"]], ["Submitted", ["requester"]]]);
-    expect(req.disputes.map((d) => d.roles)).to.deep.equal([["requester"]]);
+    expect(req.jobs.map((j) => [j.status, j.roles])).to.deep.equal([
+      ["Finalized", ["requester"]], ["Open", ["requester"]], ["Submitted", ["requester"]], ["Submitted", ["requester"]],
+    ]);
+    expect(req.disputes.map((d) => d.roles)).to.deep.equal([["requester"], ["requester"]]);
     // Unattested audit shares go back to the requester in the AuditManager ledger.
     const audit = req.credits.find((c) => c.ledger === "audit" && c.amount.raw > 0n);
     expect(audit?.amount.text).to.match(/ PAY$/);
+  });
+
+  it("a juror: the voting dispute with its commit and reveal deadlines; audits it was drawn for as auditor", async function () {
+    const s = await status(juror.address);
+    expect(s.disputes.map((d) => [d.disputeId, d.phase, d.roles])).to.deep.equal([[votingDispute, "Voting", ["juror"]]]);
+    const [commitEnd, revealEnd] = await sys.disputeManager.votingWindows(votingDispute);
+    expect(s.disputes[0].deadlines.map((x) => [x.what, BigInt(x.at)])).to.deep.equal([["commit votes by", commitEnd], ["reveal votes by", revealEnd]]);
+    expect(s.stake.jurorReserve.raw).to.equal((await sys.stakeManager.account(juror.address)).reserve);
+    expect(s.stake.jurorSeatLocked.raw).to.be.greaterThan(0n);
+    // Jurors also carry draw weight for audits: every job it audits, and only those, as auditor.
+    const audited: bigint[] = [];
+    for (const id of [finishedJob, openJob, votingJob]) {
+      if ((await sys.auditManager.auditorsOf(id)).includes(juror.address)) audited.push(id);
+    }
+    expect(s.jobs.map((j) => [j.jobId, j.roles])).to.deep.equal(audited.map((id) => [id, ["auditor"]]));
   });
 
   it("withdraw pays every non-zero ledger once (balances move by what it reports); a second withdraw pays nothing", async function () {
