@@ -1,7 +1,8 @@
 /** `upow status`: jobs, open disputes, stake and credits of one account, with units and names. */
 import { Option, type Command } from "commander";
 import { getAddress, isAddress } from "ethers";
-import { readAccountStatus, renderAccountStatus } from "../../account/status";
+import { renderAccountStatus } from "../../account/render";
+import { readAccountStatus } from "../../account/status";
 import { loadSigner } from "../../chain/keys";
 import { CliError, type CliContext } from "../context";
 import { chainOptions, keyOptions, keystoreAddress, keystoreOf, openChain, type ChainCliOptions } from "./chainOptions";
