@@ -17,6 +17,8 @@ import { registerCalibrate } from "./commands/calibrate";
 import { registerWorker } from "./commands/worker";
 import { registerStore } from "./commands/store";
 import { registerVerifier } from "../daemon/cli";
+import { registerStatus } from "./commands/status";
+import { registerWithdraw } from "./commands/withdraw";
 
 /** A command group: adds its commands to the program; reads the shared context lazily. */
 export type CommandRegistrar = (program: Command, ctx: () => CliContext) => void;
@@ -24,6 +26,8 @@ export type CommandRegistrar = (program: Command, ctx: () => CliContext) => void
 export const COMMANDS: CommandRegistrar[] = [
   registerModel, registerData, registerJob, registerTrain, registerStep, registerReplay, registerCompare, registerCalibrate, registerStore, registerWorker,
   registerVerifier,
+  registerStatus,
+  registerWithdraw,
 ];
 
 export function buildProgram(extra: readonly CommandRegistrar[] = []): Command {

@@ -19,6 +19,7 @@ import { loadSigner } from "../chain/keys";
 import { createMetrics, startMetricsServer, type MetricsServer, type UPowMetrics } from "../chain/metrics";
 import { createProvider, collectErrorText } from "../chain/rpc";
 import { TxSender } from "../chain/tx-sender";
+import { TokenInfoCache } from "../chain/tokenInfo";
 import { UPowError } from "../errors";
 import { LocalStore } from "../store";
 import { ResultIndexCache } from "./check/resultIndex";
@@ -92,6 +93,7 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
     const dataAvailability = DataAvailability__factory.connect(dataAvailabilityAddress, provider);
     const stakingToken = IERC20__factory.connect(tokenAddress, provider);
     const randomness = BlockhashRandomness__factory.connect(randomnessAddress, provider);
+    const tokens = new TokenInfoCache(provider);
 
     const failures = new FailureTracker({ baseDelayMs: config.pollIntervalMs, onFailure: (purpose, reason) => metrics.txFailures.inc({ purpose, reason }) });
     const sender = await startupRetry(signal, log, "tx sender", () => TxSender.create({
@@ -137,6 +139,7 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
         signer, domain: { chainId: (await provider.getNetwork()).chainId, jobMarket: config.jobMarket }, ttlSec: config.stateRequestTtlSec,
         now: async () => BigInt((await provider.getBlock("latest"))?.timestamp ?? Math.floor(Date.now() / 1000)),
       },
+      tokens,
       logger: log,
       metrics,
     };
@@ -158,7 +161,7 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
     }
     const keeper = new Keeper({
       me, provider, l1, kv: journal.kv, records, responder: ctx.responder, jobMarket, auditManager, disputeManager, stakeManager, dataAvailability,
-      addresses: { dataAvailability: dataAvailabilityAddress, disputeManager: config.disputeManager },
+      addresses: { dataAvailability: dataAvailabilityAddress, disputeManager: config.disputeManager, stakingToken: tokenAddress }, tokens,
       randomness: { address: randomnessAddress, source },
       duties: { randomness: config.keepRandomness, reopen: config.reopenVoided, settle: config.settleAvailability },
       startBlock: config.startBlock, confirmations: config.confirmations, chunkSize: config.logChunkSize, logger: log, metrics,
@@ -264,7 +267,7 @@ async function withdrawCredits(ctx: PlayerContext, tick: Tick, log: Logger): Pro
       key: `withdraw:dm:${tick.block}`, purpose: "withdraw", to: await ctx.disputeManager.getAddress(),
       data: ctx.disputeManager.interface.encodeFunctionData("withdraw"),
     });
-    if (r.kind === "sent") log.info({ credits: credits.toString() }, "credits withdrawn");
+    if (r.kind === "sent") log.info(await ctx.tokens.fields("credits", await ctx.stakingToken.getAddress(), credits), "credits withdrawn");
   }
   for (const token of ctx.records.feeTokens()) {
     const owed = await ctx.auditManager.credits(token, ctx.me, bt);
@@ -273,6 +276,6 @@ async function withdrawCredits(ctx: PlayerContext, tick: Tick, log: Logger): Pro
       key: `withdraw:am:${token.toLowerCase()}:${tick.block}`, purpose: "withdraw-fees", to: await ctx.auditManager.getAddress(),
       data: ctx.auditManager.interface.encodeFunctionData("withdraw", [token]),
     });
-    if (r.kind === "sent") log.info({ token, credits: owed.toString() }, "audit fee credits withdrawn");
+    if (r.kind === "sent") log.info({ token, ...(await ctx.tokens.fields("credits", token, owed)) }, "audit fee credits withdrawn");
   }
 }

@@ -21,6 +21,8 @@ import { startMetricsServer, type MetricsServer } from "../chain/metrics";
 import { collectErrorText, createProvider } from "../chain/rpc";
 import { TxSender, TxSimulationError, TxRevertedError, TxSkippedError, type SendResult } from "../chain/tx-sender";
 import { UPowError } from "../errors";
+import { TokenInfoCache } from "../chain/tokenInfo";
+import { ChallengeStatus, JobStatus, challengeStatusName } from "../protocol/enums";
 import { LocalStore, startStoreServer, type StateRequestHandler, type StoreServerHandle } from "../store";
 import { checkpointProof, parseResultIndex, resultUri, stepRangeProof, type ResultIndex } from "../protocol/resultIndex";
 import type { WorkerConfig } from "./config";
@@ -37,8 +39,6 @@ import type { ResultPublisher } from "./publisher";
 import { publisherFor } from "./publishCheats";
 import { WorkerState, type JobRecord } from "./workerState";
 
-const STATUS = { Open: 1, Claimed: 2, Submitted: 3, Finalized: 4, Rejected: 5, Cancelled: 6 } as const;
-const CHALLENGE_OPEN = 1;
 
 export interface RunWorkerOptions {
   readonly signal: AbortSignal;
@@ -200,9 +200,12 @@ class JobPlayer {
   private readonly prepared = new Map<string, PreparedJob>();
   private readonly indexes = new Map<string, ResultIndex>();
   private readonly publisher: ResultPublisher;
+  /** Symbol and decimals per token, so logged amounts carry their units. */
+  private readonly tokens: TokenInfoCache;
 
   constructor(private readonly p: PlayerParameters) {
     this.publisher = publisherFor(p.config.cheat);
+    this.tokens = new TokenInfoCache(p.provider);
   }
 
   async tick(): Promise<void> {
@@ -296,8 +299,9 @@ class JobPlayer {
       }
     }
     if (!decision.accept) {
-      this.p.state.putJob({ ...rec, phase: "rejected", reason: decision.reason, message: decision.message });
-      log.info({ reason: decision.reason, message: decision.message }, "job rejected");
+      this.p.state.putJob({ ...rec, phase: "declined", reason: decision.reason, message: decision.message });
+      // "declined", never "rejected": that word is the on-chain JobStatus of a convicted job.
+      log.info({ reason: decision.reason, message: decision.message }, "job declined");
       return;
     }
     if (this.p.config.dryRun) {
@@ -308,7 +312,7 @@ class JobPlayer {
     }
     // The decision is durable before the claim is sent.
     const accepted = this.p.state.putJob({ ...rec, phase: "accepted", paymentToken: job.paymentToken });
-    log.info({ reward: job.reward.toString(), T: job.totalSteps.toString() }, "job accepted");
+    log.info({ ...(await this.tokens.fields("reward", job.paymentToken, job.reward)), T: job.totalSteps.toString() }, "job accepted");
     return this.claim(accepted, id, log);
   }
 
@@ -331,8 +335,8 @@ class JobPlayer {
   private async trainAndSubmit(rec: JobRecord, id: bigint, log: Logger): Promise<void> {
     if (this.training) return; // one job at a time: the others wait (Busy, not queued without limit)
     const job = await this.chainJob(id);
-    if (job.status !== STATUS.Claimed || job.worker.toLowerCase() !== this.p.address.toLowerCase()) {
-      if (job.status === STATUS.Submitted && job.worker.toLowerCase() === this.p.address.toLowerCase()) {
+    if (job.status !== JobStatus.Claimed || job.worker.toLowerCase() !== this.p.address.toLowerCase()) {
+      if (job.status === JobStatus.Submitted && job.worker.toLowerCase() === this.p.address.toLowerCase()) {
         // Submitted before a crash; the journal's submit intent was mined.
         this.p.state.putJob({ ...this.p.state.job(rec.jobId)!, phase: "submitted" });
         return;
@@ -389,25 +393,25 @@ class JobPlayer {
 
   private async settle(rec: JobRecord, id: bigint, log: Logger): Promise<void> {
     const job = await this.chainJob(id);
-    if (job.status === STATUS.Finalized) {
+    if (job.status === JobStatus.Finalized) {
       this.p.state.putJob({ ...rec, phase: "finalized", paymentToken: job.paymentToken });
       this.p.metrics.jobsFinalized.inc();
       return;
     }
-    if (job.status === STATUS.Rejected) {
+    if (job.status === JobStatus.Rejected) {
       this.p.state.putJob({ ...rec, phase: "lost", message: "job rejected on chain (worker convicted)" });
       log.error("job rejected on chain");
       return;
     }
     const now = await this.now();
-    if (job.status !== STATUS.Submitted || now <= job.windowEnd || job.openDisputes > 0n) return;
+    if (job.status !== JobStatus.Submitted || now <= job.windowEnd || job.openDisputes > 0n) return;
     // finalize also waits for a possible reopening of a voided interval and for open availability challenges.
     if (this.p.disputeManager && now <= (await this.p.disputeManager.reopenHold(id))) return;
     if (this.p.dataAvailability && (await this.p.dataAvailability.openChallenges(id)) > 0n) return;
     await this.p.responder.finalize(id);
     this.p.state.putJob({ ...rec, phase: "finalized", paymentToken: job.paymentToken });
     this.p.metrics.jobsFinalized.inc();
-    log.info({ reward: job.reward.toString() }, "job finalized");
+    log.info(await this.tokens.fields("reward", job.paymentToken, job.reward), "job finalized");
   }
 
   private async withdraw(rec: JobRecord, id: bigint, log: Logger): Promise<void> {
@@ -415,7 +419,7 @@ class JobPlayer {
     const credit = await this.p.jobMarket.credits(token, this.p.address);
     if (credit > 0n) await this.p.responder.withdraw(id, token);
     this.p.state.putJob({ ...rec, phase: "withdrawn" });
-    log.info({ token, amount: credit.toString() }, "credit withdrawn");
+    log.info({ token, ...(await this.tokens.fields("amount", token, credit)) }, "credit withdrawn");
   }
 
   private async loadIndex(jobId: string): Promise<ResultIndex | null> {
@@ -476,8 +480,8 @@ class JobPlayer {
         continue;
       }
       const onChain = await da.getChallenge(BigInt(c.challengeId));
-      if (Number(onChain.status) !== CHALLENGE_OPEN) {
-        this.p.state.putChunk({ ...c, done: true, outcome: `status ${onChain.status}` });
+      if (Number(onChain.status) !== ChallengeStatus.Open) {
+        this.p.state.putChunk({ ...c, done: true, outcome: `status ${challengeStatusName(onChain.status)}` });
         continue;
       }
       if (withhold) continue; // ADVERSARIAL: stay silent

@@ -9,6 +9,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { ethers, network } from "hardhat";
+import pino from "pino";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { keccak256, type ContractRunner } from "ethers";
 import { PrevrandaoRandomness__factory } from "../../../typechain-types";
@@ -277,7 +278,9 @@ describe("verifier keeper: the daemon on the in-process chain", function () {
     const fee = (await da.params()).answerFee;
 
     const before = await sys.stakeToken.balanceOf(sys.challenger.address);
-    track(startVerifier(await verifierConfig(sys, CHALLENGER_ACCOUNT, path.join(tmp, "settle-challenger"), { audit: false, challenge: false })));
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: "info" }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
+    track(startVerifier(await verifierConfig(sys, CHALLENGER_ACCOUNT, path.join(tmp, "settle-challenger"), { audit: false, challenge: false }), { logger }));
     miner.start();
     const settled = await waitFor("settled", async () => (await da.queryFilter(da.filters.ChallengeSettled(challengeId)))[0]);
     expect(settled.args.toOpener).to.equal(bond - fee);
@@ -285,6 +288,9 @@ describe("verifier keeper: the daemon on the in-process chain", function () {
     await waitFor("withdrawn", async () => (await da.queryFilter(da.filters.Withdrawn(sys.challenger.address))).length > 0);
     expect(await da.credits(sys.challenger.address)).to.equal(0n);
     expect(await sys.stakeToken.balanceOf(sys.challenger.address)).to.be.greaterThan(before); // the bond, less the answer fee
+    // Logged with units (the fixture's staking token is "STK"), the exact base units beside.
+    const w = await waitFor("withdrawal logged", async () => lines.find((l) => l.msg === "availability credits withdrawn"));
+    expect(w).to.include({ credits: `${ethers.formatUnits(bond - fee, 18).replace(/\.0$/, "")} STK`, creditsRaw: (bond - fee).toString() });
   });
 
   describe("with a real cheating worker", function () {

@@ -107,6 +107,12 @@ describe("worker daemon (in-process Hardhat network)", function () {
     await w.done;
   }
 
+  /** A logger whose lines the test reads (JSON objects, in order). */
+  function capture(): { logger: pino.Logger; lines: Record<string, unknown>[] } {
+    const lines: Record<string, unknown>[] = [];
+    return { lines, logger: pino({ level: "info" }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) }) };
+  }
+
   function jobRecord(dataDir: string, jobId: bigint): JobRecord | undefined {
     const j = Journal.open(path.join(dataDir, "journal.sqlite"));
     try {
@@ -133,7 +139,8 @@ describe("worker daemon (in-process Hardhat network)", function () {
     const jobId = await postJob(sys, job);
     const dataDir = path.join(tmp, "honest");
     let metricsUrl = "";
-    const w = start(await config(sys, dataDir, { metricsPort: 0 }), { onMetricsServer: (u) => (metricsUrl = u) });
+    const logs = capture();
+    const w = start(await config(sys, dataDir, { metricsPort: 0 }), { onMetricsServer: (u) => (metricsUrl = u), logger: logs.logger });
     try {
       const before = await sys.payToken.balanceOf(sys.worker.address);
       await waitFor("submission", async () => (await sys.jobMarket.getJob(jobId)).status === STATUS.Submitted);
@@ -149,6 +156,12 @@ describe("worker daemon (in-process Hardhat network)", function () {
       await waitFor("payment", async () => (await sys.payToken.balanceOf(sys.worker.address)) - before === 100n * E18);
       expect((await sys.jobMarket.getJob(jobId)).status).to.equal(STATUS.Finalized);
       expect(await sys.jobMarket.credits(await sys.payToken.getAddress(), sys.worker.address)).to.equal(0n);
+      // Amounts are logged with units, the exact base units beside them.
+      const line = (msg: string): Record<string, unknown> | undefined => logs.lines.find((l) => l.msg === msg);
+      expect(line("job accepted")).to.include({ reward: "100 PAY", rewardRaw: (100n * E18).toString() });
+      expect(line("job finalized")).to.include({ reward: "100 PAY", rewardRaw: (100n * E18).toString() });
+      await waitFor("withdrawal logged", async () => line("credit withdrawn") !== undefined);
+      expect(line("credit withdrawn")).to.include({ amount: "100 PAY", amountRaw: (100n * E18).toString() });
 
       const text = await (await fetch(`${metricsUrl}/metrics`)).text();
       expect(sample(text, "upow_steps_trained_total")).to.equal(8);
@@ -362,7 +375,7 @@ describe("worker daemon (in-process Hardhat network)", function () {
     expect(await ethers.provider.getTransactionCount(sys.worker.address)).to.equal(nonce);
   });
 
-  it("rejects as not served, without crashing, a job whose artifact URLs are private when private artifacts are not allowed (V8.4)", async function () {
+  it("declines as not served, without crashing, a job whose artifact URLs are private when private artifacts are not allowed (V8.4)", async function () {
     const sys = await system();
     const jobId = await postJob(sys, await prepare());
     const dataDir = path.join(tmp, "private-urls");
@@ -376,7 +389,7 @@ describe("worker daemon (in-process Hardhat network)", function () {
     } finally {
       await stop(w); // resolves: the refusal did not end the worker
     }
-    expect(rec.phase).to.equal("rejected");
+    expect(rec.phase).to.equal("declined");
     expect(rec.reason).to.equal("artifact-unavailable");
     expect(rec.message).to.match(/Artifact URL refused \(address\): loopback address 127\.0\.0\.1/);
     expect((await sys.jobMarket.getJob(jobId)).status).to.equal(STATUS.Open);
@@ -386,14 +399,18 @@ describe("worker daemon (in-process Hardhat network)", function () {
     const sys = await system();
     const understated = await postJob(sys, await prepare({ flopsPerStep: 1000n }));
     const dataDir = path.join(tmp, "refuse");
-    const w = start(await config(sys, dataDir));
+    const logs = capture();
+    const w = start(await config(sys, dataDir), { logger: logs.logger });
     try {
       const rec = await waitFor("decision", async () => {
         const r = jobRecord(dataDir, understated);
         return r && r.phase !== "candidate" ? r : undefined;
       });
-      expect(rec.phase).to.equal("rejected");
+      expect(rec.phase).to.equal("declined");
       expect(rec.reason).to.equal("flops-understated");
+      // An off-chain refusal is "declined", never "rejected" (the on-chain JobStatus of a convicted job).
+      expect(logs.lines.find((l) => l.msg === "job declined")).to.include({ reason: "flops-understated" });
+      expect(logs.lines.filter((l) => /rejected/i.test(String(l.msg)))).to.deep.equal([]);
     } finally {
       await stop(w);
     }
