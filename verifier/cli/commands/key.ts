@@ -22,15 +22,17 @@ const passwordFileOption = (): Option => new Option("--password-file <file>", "k
 
 export function registerKey(program: Command, ctx: () => CliContext): void {
   const key = program.command("key").description("encrypted keystores for the daemons (--key <name>)");
+  // `key import <name> 0x…` must fail, not ignore the key it was handed.
+  const strict = (c: Command): Command => c.allowExcessArguments(false);
 
-  key.command("new <name>").description("create a random key, store it encrypted, print its address")
+  strict(key.command("new <name>")).description("create a random key, store it encrypted, print its address")
     .addOption(keyDirOption()).addOption(passwordFileOption())
     .action(async (name: string, o: KeyOptions) => {
       const address = await store(name, Wallet.createRandom().privateKey, o);
       ctx().result({ name, address }, () => address);
     });
 
-  key.command("import <name>").description("store a private key read from stdin (a pipe or a hidden prompt; never an argument) encrypted")
+  strict(key.command("import <name>")).description("store a private key read from stdin (a pipe or a hidden prompt; never an argument) encrypted")
     .addOption(keyDirOption()).addOption(passwordFileOption())
     .action(async (name: string, o: KeyOptions) => {
       keystorePath(keyDir(o), name); // a bad name fails before anything is read
@@ -42,14 +44,14 @@ export function registerKey(program: Command, ctx: () => CliContext): void {
       ctx().result({ name, address }, () => address);
     });
 
-  key.command("list").description("named keystores and their addresses")
+  strict(key.command("list")).description("named keystores and their addresses")
     .addOption(keyDirOption())
     .action((o: KeyOptions) => {
       const keys = listKeystores(keyDir(o));
       ctx().result(keys.map(({ name, address }) => ({ name, address })), () => keys.map((k) => `${k.name}\t${k.address}`).join("\n") || "(no keys)");
     });
 
-  key.command("address <name>").description("print the address of a named keystore (no password needed)")
+  strict(key.command("address <name>")).description("print the address of a named keystore (no password needed)")
     .addOption(keyDirOption())
     .action((name: string, o: KeyOptions) => {
       const file = keystorePath(keyDir(o), name);
