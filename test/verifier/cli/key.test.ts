@@ -7,7 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { expect } from "chai";
 import { Wallet } from "ethers";
-import { KeyLoadError, listKeystores, loadSigner } from "../../../verifier/chain/keys";
+import { KeyLoadError, listKeystores, loadSigner, writeKeystore } from "../../../verifier/chain/keys";
 import { buildProgram } from "../../../verifier/cli/main";
 import { createDaemonLogger } from "../../../verifier/cli/logger";
 import { tempDir } from "./helpers";
@@ -141,6 +141,18 @@ describe("upow key (child process through bin/upow.js)", function () {
       const e = await run(["key", "import", "z", wallet.privateKey, "--key-dir", keyDir, "--password-file", pwFile]);
       expect((e as { code?: string } | undefined)?.code).to.equal("commander.excessArguments");
       expect(fs.readdirSync(keyDir)).to.deep.equal([]);
+    });
+
+    it("a keystore whose clear address was edited lists that address but never unlocks as it", async function () {
+      const keyDir = tempDir("upow-keydir-");
+      const file = path.join(keyDir, "w.json");
+      await writeKeystore({ privateKey: wallet.privateKey, password: "pw", path: file, scryptN: 1024 });
+      const other = Wallet.createRandom().address;
+      const json = JSON.parse(fs.readFileSync(file, "utf8")) as { address: string };
+      fs.writeFileSync(file, JSON.stringify({ ...json, address: other.slice(2).toLowerCase() }));
+      expect(listKeystores(keyDir)[0]?.address).to.equal(other);
+      const e = await loadSigner({ env: { UPOW_KEYSTORE_PASSWORD: "pw" }, keystorePath: file, logger: createDaemonLogger({ level: "silent" }) }).then(() => undefined, (x: Error) => x);
+      expect(e).to.be.instanceOf(KeyLoadError);
     });
 
     it("refuses a key name that leaves the key dir, and names a missing key", async function () {
