@@ -43,7 +43,7 @@ export function applyConfigFile(cmd: Command, file: string): void {
   for (const [key, raw] of Object.entries(values)) {
     const option = byKey.get(key);
     const bad = (why: string): ConfigFileError => new ConfigFileError(`config file ${file}: key "${key}" ${why}`, { details: { file, key } });
-    if (!option) throw bad(`is not an option of \`${cmd.name()}\` (keys are long flag names in camelCase, e.g. rpcUrl, pollInterval)`);
+    if (!option) throw bad(`is not an option of \`${[cmd.parent?.name(), cmd.name()].filter(Boolean).join(" ")}\` (keys are long flag names in camelCase, e.g. rpcUrl, pollInterval)`);
     // Checked even where a flag or env var wins: a file that cannot run alone is wrong today.
     const value = convert(option, raw, bad);
     const source = cmd.getOptionValueSource(key);
