@@ -72,7 +72,7 @@ describe("daemon CLI: one shape for both daemons", function () {
         const json = path.join(dir, `${d.name}.json`);
         fs.writeFileSync(json, JSON.stringify({ rpcUrl: ["http://a.example:8545", "http://b.example:8545"], pollInterval: 750, dryRun: true, allowPrivateArtifacts: true }));
         const c = await withEnv({}, () => d.parse(["--config", json]));
-        // The flag's URL comes first (flag > file would drop the file's list entirely: a flag replaces, never merges).
+        // A flag replaces the file's list, never merges with it.
         expect(c.rpcUrls).to.deep.equal(["http://127.0.0.1:8545"]);
         expect([c.pollIntervalMs, c.dryRun, c.allowPrivateArtifacts]).to.deep.equal([750, true, true]);
         const noFlagUrl = path.join(dir, `${d.name}-urls.toml`);
@@ -148,6 +148,17 @@ describe("daemon CLI: one shape for both daemons", function () {
       });
     });
   }
+
+  it("verifier: a --no-x switch is `x = false` in the file, and --appeal is `appeal = true`", async function () {
+    const toml = path.join(dir, "switches.toml");
+    fs.writeFileSync(toml, "challenge = false\nkeepRandomness = false\nappeal = true\n");
+    const c = await withEnv({}, () => parseVerifierStart([...base(), "--config", toml]));
+    expect([c.challenge, c.keepRandomness, c.appeal, c.audit]).to.deep.equal([false, false, true, true]);
+    // The env still beats the file for a switch.
+    fs.writeFileSync(toml, "audit = true\n");
+    const e = await withEnv({ UPOW_NO_AUDIT: "1" }, () => parseVerifierStart([...base(), "--config", toml]));
+    expect(e.audit).to.equal(false);
+  });
 
   describe("keys and the default data dir", function () {
     it("--key <name> loads <key dir>/<name>.json; the default data dir is <state dir>/<role>-<address>, different for two keys", async function () {
