@@ -56,7 +56,7 @@ export function addDaemonOptions(cmd: Command, role: DaemonRole): Command {
   const opt = (flags: string, help: string, env: string): Option => new Option(flags, help).env(env);
   cmd
     .addOption(opt("--config <file>", "TOML or JSON file of options (keys: long flag names in camelCase); flags and env override it", "UPOW_CONFIG"))
-    .addOption(opt("--rpc-url <url...>", "JSON-RPC URL(s), tried in order with fallback (env: comma-separated; UPOW_RPC_URL also read)", "UPOW_RPC_URLS").argParser(urls))
+    .addOption(opt("--rpc-url <url...>", "JSON-RPC URL(s), tried in order with fallback; comma-separated in the env (the old UPOW_RPC_URL is read too)", "UPOW_RPC_URLS").argParser(urls))
     .addOption(opt("--deployments <file>", "deployments/<network>.json from scripts/deploy.ts: contract addresses and the start block", "UPOW_DEPLOYMENTS"))
     .addOption(opt("--job-market <address>", "JobMarket address (overrides --deployments)", "UPOW_JOB_MARKET"))
     .addOption(opt("--dispute-manager <address>", "DisputeManager address (overrides --deployments)", "UPOW_DISPUTE_MANAGER"))
