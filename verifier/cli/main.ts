@@ -16,6 +16,7 @@ import { registerCompare } from "./commands/compare";
 import { registerCalibrate } from "./commands/calibrate";
 import { registerWorker } from "./commands/worker";
 import { registerStore } from "./commands/store";
+import { registerKey } from "./commands/key";
 import { registerVerifier } from "../daemon/cli";
 import { registerStatus } from "./commands/status";
 import { registerWithdraw } from "./commands/withdraw";
@@ -25,9 +26,7 @@ export type CommandRegistrar = (program: Command, ctx: () => CliContext) => void
 
 export const COMMANDS: CommandRegistrar[] = [
   registerModel, registerData, registerJob, registerTrain, registerStep, registerReplay, registerCompare, registerCalibrate, registerStore, registerWorker,
-  registerVerifier,
-  registerStatus,
-  registerWithdraw,
+  registerVerifier, registerKey, registerStatus, registerWithdraw,
 ];
 
 export function buildProgram(extra: readonly CommandRegistrar[] = []): Command {

@@ -15,6 +15,7 @@ import { FailureTracker } from "../chain/failures";
 import { evaluateHealth, observeHead } from "../chain/health";
 import { acquireInstanceLock } from "../chain/instance-lock";
 import { Journal } from "../chain/journal";
+import { resolveConfirmations } from "../chain/confirmations";
 import { loadSigner } from "../chain/keys";
 import { createMetrics, startMetricsServer, type MetricsServer, type UPowMetrics } from "../chain/metrics";
 import { createProvider, collectErrorText } from "../chain/rpc";
@@ -74,13 +75,14 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
       onRpcError: (i) => metrics.rpcErrors.inc({ endpoint: i.endpoint }),
     });
     cleanup.unshift(() => provider.destroy());
-    const signer = await loadSigner({ env: config.env, keystorePath: config.keystore, passwordFile: config.passwordFile, provider, logger });
+    const signer = config.signer ? config.signer.connect(provider) : await loadSigner({ env: config.env, keystorePath: config.keystore, passwordFile: config.passwordFile, provider, logger });
     const me = signer.address;
     const log = logger.child({ verifier: me });
 
     // A wrong address is not retried: it stops the daemon with what the address looks like.
     await startupRetry(signal, log, "deployment check", () => checkDeployment({
       provider, addresses: { JobMarket: config.jobMarket, AuditManager: config.auditManager, DisputeManager: config.disputeManager },
+      ...(config.expectedChainId !== undefined ? { expectedChainId: config.expectedChainId } : {}),
     }));
     const jobMarket = JobMarket__factory.connect(config.jobMarket, provider);
     const auditManager = AuditManager__factory.connect(config.auditManager, provider);
@@ -89,6 +91,8 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
     const [tokenAddress, randomnessAddress, dataAvailabilityAddress, stakeManagerAddress] = await startupRetry(signal, log, "contract addresses", () =>
       Promise.all([disputeManager.stakingToken(), disputeManager.randomness(), disputeManager.dataAvailability(), disputeManager.stakeManager()]),
     );
+    const chainId = (await startupRetry(signal, log, "chain id", () => provider.getNetwork())).chainId;
+    const confirmations = resolveConfirmations(config.confirmations, chainId);
     const stakeManager = StakeManager__factory.connect(stakeManagerAddress, provider);
     const dataAvailability = DataAvailability__factory.connect(dataAvailabilityAddress, provider);
     const stakingToken = IERC20__factory.connect(tokenAddress, provider);
@@ -136,7 +140,7 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
       unserved: { graceMs: config.unservedGraceMs, minAttempts: config.unservedMinAttempts },
       singleSteps: config.singleSteps,
       stateRequests: {
-        signer, domain: { chainId: (await provider.getNetwork()).chainId, jobMarket: config.jobMarket }, ttlSec: config.stateRequestTtlSec,
+        signer, domain: { chainId, jobMarket: config.jobMarket }, ttlSec: config.stateRequestTtlSec,
         now: async () => BigInt((await provider.getBlock("latest"))?.timestamp ?? Math.floor(Date.now() / 1000)),
       },
       tokens,
@@ -147,7 +151,7 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
       provider, kv: journal.kv, records,
       addresses: { jobMarket: config.jobMarket, auditManager: config.auditManager, disputeManager: config.disputeManager },
       interfaces: { jobMarket: jobMarket.interface, auditManager: auditManager.interface, disputeManager: disputeManager.interface },
-      startBlock: config.startBlock, confirmations: config.confirmations, chunkSize: config.logChunkSize, logger: log, metrics,
+      startBlock: config.startBlock, confirmations, chunkSize: config.logChunkSize, logger: log, metrics,
     });
 
     const source = config.randomnessSource !== "auto"
@@ -164,7 +168,7 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
       addresses: { dataAvailability: dataAvailabilityAddress, disputeManager: config.disputeManager, stakingToken: tokenAddress }, tokens,
       randomness: { address: randomnessAddress, source },
       duties: { randomness: config.keepRandomness, reopen: config.reopenVoided, settle: config.settleAvailability },
-      startBlock: config.startBlock, confirmations: config.confirmations, chunkSize: config.logChunkSize, logger: log, metrics,
+      startBlock: config.startBlock, confirmations, chunkSize: config.logChunkSize, logger: log, metrics,
     });
     log.info({ randomnessSource: source, keeper: { randomness: config.keepRandomness, reopen: config.reopenVoided, settle: config.settleAvailability } }, "keeper configured");
 
@@ -181,7 +185,7 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
       options.onMetricsServer?.(server.url);
     }
 
-    log.info({ dryRun: config.dryRun, confirmations: config.confirmations, startBlock: config.startBlock }, "verifier started");
+    log.info({ dryRun: config.dryRun, confirmations, startBlock: config.startBlock }, "verifier started");
     const jobPlayers = new Map<bigint, JobPlayer>();
     const disputePlayers = new Map<bigint, DisputePlayer>();
     while (!signal.aborted) {

@@ -16,6 +16,7 @@ import { FailureTracker } from "../chain/failures";
 import { evaluateHealth, observeHead } from "../chain/health";
 import { acquireInstanceLock } from "../chain/instance-lock";
 import { Journal } from "../chain/journal";
+import { resolveConfirmations } from "../chain/confirmations";
 import { loadSigner } from "../chain/keys";
 import { startMetricsServer, type MetricsServer } from "../chain/metrics";
 import { collectErrorText, createProvider } from "../chain/rpc";
@@ -74,9 +75,9 @@ export async function runWorker(config: WorkerConfig, options: RunWorkerOptions)
     const provider = createProvider({
       urls: [...config.rpcUrls], ...(config.eip1193 ? { eip1193: config.eip1193 } : {}), logger, pollingIntervalMs: config.pollIntervalMs,
     });
-    const signer = (await loadSigner({
-      privateKeyEnv: config.privateKeyEnv, ...(config.keystore ? { keystorePath: config.keystore } : {}),
-      ...(config.keystorePasswordEnv ? { passwordEnv: config.keystorePasswordEnv } : {}), provider, logger,
+    const signer = (config.signer ?? await loadSigner({
+      ...(config.env ? { env: config.env } : {}), ...(config.keystore ? { keystorePath: config.keystore } : {}),
+      ...(config.passwordFile ? { passwordFile: config.passwordFile } : {}), logger,
     })).connect(provider);
     const address = await signer.getAddress();
     // A wrong address stops the worker here with what the address looks like (no retry loop).
@@ -85,14 +86,17 @@ export async function runWorker(config: WorkerConfig, options: RunWorkerOptions)
         JobMarket: config.jobMarket, ...(config.stakeManager ? { StakeManager: config.stakeManager } : {}),
         ...(config.disputeManager ? { DisputeManager: config.disputeManager } : {}),
       },
+      ...(config.expectedChainId !== undefined ? { expectedChainId: config.expectedChainId } : {}),
     });
+    const chainId = (await provider.getNetwork()).chainId;
+    const confirmations = resolveConfirmations(config.confirmations, chainId);
     const jobMarket = JobMarket__factory.connect(config.jobMarket, provider);
     const disputeManager = config.disputeManager ? DisputeManager__factory.connect(config.disputeManager, provider) : null;
     // The DataAvailability (availability challenges to answer) is the one the DisputeManager uses.
     const dataAvailability = disputeManager ? DataAvailability__factory.connect(await disputeManager.dataAvailability(), provider) : null;
     const failures = new FailureTracker({ baseDelayMs: config.pollIntervalMs, onFailure: (purpose, reason) => metrics.txFailures.inc({ purpose, reason }) });
     sender = await TxSender.create({
-      signer, provider, journal, logger, confirmations: Math.max(1, config.confirmations), dryRun: config.dryRun,
+      signer, provider, journal, logger, confirmations: Math.max(1, confirmations), dryRun: config.dryRun,
       pollIntervalMs: Math.min(1000, config.pollIntervalMs), errorInterfaces: [jobMarket.interface, ...(disputeManager ? [disputeManager.interface] : []), ...(dataAvailability ? [dataAvailability.interface] : [])],
       failures,
       onTxEvent: (e) => {
@@ -108,7 +112,7 @@ export async function runWorker(config: WorkerConfig, options: RunWorkerOptions)
       states: (jobId, step, headers) => (states ? states(jobId, step, headers) : Promise.resolve({ status: 503, error: "worker is starting" })),
     });
     const publicBaseUrl = config.publicBaseUrl ?? server.url;
-    logger.info({ address, storeUrl: server.url, publicBaseUrl, dryRun: config.dryRun, cheat: config.cheat }, "worker started");
+    logger.info({ address, storeUrl: server.url, publicBaseUrl, dryRun: config.dryRun, cheat: config.cheat, confirmations }, "worker started");
     if (config.cheat) logger.warn({ cheat: config.cheat }, "ADVERSARIAL MODE: this worker cheats on purpose (tests/demo only)");
     options.onReady?.({ address, storeUrl: server.url });
 
@@ -122,7 +126,7 @@ export async function runWorker(config: WorkerConfig, options: RunWorkerOptions)
     };
     const monitor = new Monitor({
       provider, kv: journal.kv, state, jobMarket: jmRef, disputeManager: dmRef, dataAvailability: daRef, isOurJob: ours,
-      startBlock: config.startBlock, confirmations: config.confirmations, logger,
+      startBlock: config.startBlock, confirmations, logger,
     });
     if (config.metricsPort !== undefined) {
       metricsServer = await startMetricsServer({
@@ -143,7 +147,7 @@ export async function runWorker(config: WorkerConfig, options: RunWorkerOptions)
         chain: contractStateAccessChain({
           jobMarket, auditManager: AuditManager__factory.connect(await jobMarket.auditManager(), provider), disputeManager, now: latest,
         }),
-        domain: { chainId: (await provider.getNetwork()).chainId, jobMarket: config.jobMarket },
+        domain: { chainId, jobMarket: config.jobMarket },
         policy: { quota: config.stateQuota, maxTtlSec: config.stateRequestMaxTtlSec },
         worker: address,
         kv: journal.kv,

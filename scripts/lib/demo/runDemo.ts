@@ -239,12 +239,10 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, opts: Partial<Demo
     };
     const startWorker = (i: 2 | 3, cheat: string | null): AbortController => {
       const k = key(i);
-      const env = `UPOW_DEMO_KEY_${i}`;
-      process.env[env] = k.privateKey;
       const ac = new AbortController();
       aborts.push(ac);
       const config = workerConfig({
-        eip1193, privateKeyEnv: env, dataDir: path.join(tmp, `worker-${i}`), jobMarket: deployment.contracts.JobMarket.address,
+        eip1193, env: { UPOW_PRIVATE_KEY: k.privateKey }, dataDir: path.join(tmp, `worker-${i}`), jobMarket: deployment.contracts.JobMarket.address,
         stakeManager: deployment.contracts.StakeManager.address, disputeManager: deployment.contracts.DisputeManager.address,
         acceptedTokens: [{ address: payAddress, minRewardPerTflop: 0n }], pollIntervalMs: 500, startBlock, threads: 1,
         cheat: cheat === null ? null : parseCheatMode(cheat), logLevel: o.verbose ? "debug" : "info",

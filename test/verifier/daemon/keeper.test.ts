@@ -16,8 +16,9 @@ import { PrevrandaoRandomness__factory } from "../../../typechain-types";
 import { BlockHeaderRebuildError, fetchProvenHeader, type RpcSend } from "../../../verifier/chain/blockHeader";
 import { createMetrics } from "../../../verifier/chain/metrics";
 import { createProvider, type Eip1193Provider } from "../../../verifier/chain/rpc";
-import { resolveVerifierConfig, verifierStartCommand, type VerifierConfig } from "../../../verifier/daemon/config";
+import { resolveVerifierConfig } from "../../../verifier/daemon/config";
 import { VerifierConfigError } from "../../../verifier/daemon/errors";
+import { parseVerifierStart, tempDir, testKey, withEnv } from "../cli/helpers";
 import { mayPinpoint, pinpointKey, randomnessActions, settleDecision, type TargetFacts } from "../../../verifier/daemon/keeper/decide";
 import { detectRandomnessSource } from "../../../verifier/daemon/keeper/source";
 import { solveDispute } from "../../../verifier/daemon/solver/disputeSolver";
@@ -107,13 +108,13 @@ describe("verifier keeper: config", function () {
   });
 
   it("`verifier start` flags switch each duty off and name the source and the L1 RPC", async function () {
-    let got: VerifierConfig | undefined;
-    const cmd = verifierStartCommand(async (c) => void (got = c)).exitOverride();
-    await cmd.parseAsync([
-      "--job-market", ADDR, "--audit-manager", ADDR, "--dispute-manager", ADDR, "--rpc-url", "http://127.0.0.1:8545",
+    const dir = tempDir();
+    const key = await testKey(dir);
+    const got = await withEnv({}, () => parseVerifierStart([
+      "--job-market", ADDR, "--audit-manager", ADDR, "--dispute-manager", ADDR, "--rpc-url", "http://127.0.0.1:8545", "--data-dir", dir, "--log-level", "silent", ...key.args,
       "--no-keep-randomness", "--no-repinpoint", "--no-reopen-voided", "--no-settle-availability",
       "--randomness-source", "l1origin", "--l1-rpc-url", "http://l1.example:8545,http://l1b.example:8545",
-    ], { from: "user" });
+    ]));
     expect([got?.keepRandomness, got?.repinpoint, got?.reopenVoided, got?.settleAvailability]).to.deep.equal([false, false, false, false]);
     expect(got?.randomnessSource).to.equal("l1origin");
     expect(got?.l1RpcUrls).to.deep.equal(["http://l1.example:8545", "http://l1b.example:8545"]);

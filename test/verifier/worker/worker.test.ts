@@ -86,7 +86,7 @@ describe("worker daemon (in-process Hardhat network)", function () {
 
   async function config(sys: System, dataDir: string, over: Partial<WorkerConfig> = {}): Promise<WorkerConfig> {
     return workerConfig({
-      eip1193: network.provider as unknown as Eip1193Provider, privateKeyEnv: KEY_ENV, dataDir,
+      eip1193: network.provider as unknown as Eip1193Provider, env: { UPOW_PRIVATE_KEY: process.env[KEY_ENV] }, dataDir,
       jobMarket: await sys.jobMarket.getAddress(), stakeManager: await sys.stakeManager.getAddress(),
       disputeManager: await sys.disputeManager.getAddress(),
       acceptedTokens: [{ address: await sys.payToken.getAddress(), minRewardPerTflop: 0n }],

@@ -1,16 +1,12 @@
 /**
  * Chain access of the one-shot account commands (`upow status`, `upow withdraw`): the
  * `--deployments`/`--rpc-url` flags with their env fallbacks, and how the account or signer is
- * found. Kept in one place so the key helper's `--key <name>` wiring can replace `keyOptions` and
- * `keystoreOf` without touching the commands.
+ * found; keys resolve as the daemons' do (chain/keys.ts).
  */
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { Option, type Command } from "commander";
-import { getAddress, isAddress } from "ethers";
 import type { Logger } from "pino";
-import { loadSigner, type LoadedSigner } from "../../chain/keys";
+import { daemonKeySource, loadSigner, type LoadedSigner } from "../../chain/keys";
+import { defaultKeyDir } from "../../chain/stateDir";
 import { connectDeployment, loadDeployment, assertChainId, type Deployment, type UPowContracts } from "../../chain/registry";
 import { createProvider, type UPowProvider } from "../../chain/rpc";
 import { CliError } from "../context";
@@ -56,31 +52,9 @@ function positiveInt(name: string): (v: string) => number {
   };
 }
 
-/** `${UPOW_HOME:-${XDG_STATE_HOME:-~/.local/state}/upow}/keys`, or --key-dir. */
-export function defaultKeyDir(env: NodeJS.ProcessEnv = process.env): string {
-  const state = env.UPOW_HOME ?? path.join(env.XDG_STATE_HOME ?? path.join(os.homedir(), ".local", "state"), "upow");
-  return path.join(state, "keys");
-}
-
-/** The keystore file of `--key <name>` or `--keystore`. */
-export function keystoreOf(o: ChainCliOptions): string | undefined {
-  if (o.key === undefined) return o.keystore;
-  if (!/^[A-Za-z0-9_.-]+$/.test(o.key)) throw new CliError(`--key ${JSON.stringify(o.key)}: names are letters, digits, _ . -`);
-  return path.join(o.keyDir ?? defaultKeyDir(), `${o.key}.json`);
-}
-
-/** The address of a keystore, from its plaintext `address` field (no password needed). */
-export function keystoreAddress(file: string): string {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(fs.readFileSync(file, "utf8"));
-  } catch (cause) {
-    throw new CliError(`cannot read keystore ${file}`, { cause, details: { file } });
-  }
-  const a = (raw as { address?: unknown }).address;
-  const hex = typeof a === "string" ? (a.startsWith("0x") ? a : `0x${a}`) : "";
-  if (!isAddress(hex)) throw new CliError(`keystore ${file} has no address field`, { details: { file } });
-  return getAddress(hex);
+/** The keystore file of `--key <name>` or `--keystore` (the daemons' rule: chain/keys.ts). */
+export function keystoreOf(o: ChainCliOptions, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return daemonKeySource({ keyDir: o.keyDir ?? defaultKeyDir(env), key: o.key, keystore: o.keystore }, env).keystorePath;
 }
 
 export interface ChainSession {

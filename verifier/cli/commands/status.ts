@@ -5,7 +5,8 @@ import { renderAccountStatus } from "../../account/render";
 import { readAccountStatus } from "../../account/status";
 import { loadSigner } from "../../chain/keys";
 import { CliError, type CliContext } from "../context";
-import { chainOptions, keyOptions, keystoreAddress, keystoreOf, openChain, type ChainCliOptions } from "./chainOptions";
+import { keystoreAddress } from "../../chain/keys";
+import { chainOptions, keyOptions, keystoreOf, openChain, type ChainCliOptions } from "./chainOptions";
 
 interface StatusOptions extends ChainCliOptions {
   account?: string;
