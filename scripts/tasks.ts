@@ -142,6 +142,35 @@ task("upow:dev-key", "Prints Hardhat's well-known dev private key #index on stdo
     process.stdout.write(`${devKey(hre, args.index).privateKey}\n`);
   });
 
+task("upow:fast-forward", "Local chains: a long-running keeper that skips chain time nobody needs (never sends a protocol transaction)")
+  .addOptionalParam("floor", "seconds after a submission before its window may be skipped (independent verifiers' own audits)", 60, types.int)
+  .addOptionalParam("disputeHold", "seconds an open dispute holds its job's window (default: --floor)", undefined, types.int)
+  .addOptionalParam("grace", "seconds a vote or appeal phase may stall before it is skipped anyway", 30, types.int)
+  .addOptionalParam("interval", "milliseconds between looks at the chain", 1000, types.int)
+  .addOptionalParam("dir", "deployments directory")
+  .setAction(async (args: { floor: number; disputeHold?: number; grace: number; interval: number; dir?: string }, hre) => {
+    const { assertLocalChain } = await import("./lib/localChain");
+    const { TimeKeeper } = await import("./lib/demo/timeKeeper");
+    const { onChainWindowRule } = await import("./lib/demo/windowRules");
+    // It moves block time: never on a chain that could hold value.
+    assertLocalChain((await hre.ethers.provider.getNetwork()).chainId, "upow:fast-forward");
+    const { contracts } = await governanceContext(hre, args.dir);
+    const log = (l: string) => console.log(`${new Date().toISOString()} ${l}`);
+    const keeper = new TimeKeeper({
+      contracts, provider: hre.network.provider, graceMs: args.grace * 1000, jobs: "all", epochs: true, logWaits: true, log,
+      window: onChainWindowRule({ contracts, floorMs: args.floor * 1000, disputeHoldMs: args.disputeHold === undefined ? undefined : args.disputeHold * 1000 }),
+    });
+    log(`fast-forward on chain ${(await hre.ethers.provider.getNetwork()).chainId}: a window passes ${args.floor} s after submission at the earliest, once every assigned auditor attested or disputed (Ctrl-C stops)`);
+    for (;;) {
+      try {
+        await keeper.tick();
+      } catch (e) {
+        log(`tick failed (retrying): ${e instanceof Error ? e.message : String(e)}`);
+      }
+      await new Promise((r) => setTimeout(r, args.interval));
+    }
+  });
+
 task("upow:post-canaries", "Commits an epoch's canaries (v3 V11.1): builds their Merkle tree, posts the root, writes the proofs")
   .addParam("file", "JSON array of { specHash, faultSteps: (number|string)[], salt } (faultSteps: faulty global steps, ascending)")
   .addParam("out", "where to write { epoch, root, canaries: [{ ..., proof }] } (keep it secret until each reveal)")

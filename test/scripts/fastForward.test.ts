@@ -1,0 +1,143 @@
+/**
+ * `upow:fast-forward`'s keeper (TimeKeeper + onChainWindowRule) on the in-process network with the
+ * real contracts: it may skip a challenge window only once nobody still needs it, from on-chain
+ * facts alone (issue 15 item 2: FAST_FORWARD jumped at submission and a skip=0.4 cheater was paid).
+ */
+import { expect } from "chai";
+import hre from "hardhat";
+import { loadFixture, mine, time } from "@nomicfoundation/hardhat-network-helpers";
+import { TimeKeeper } from "../../scripts/lib/demo/timeKeeper";
+import { auditorsOutstanding, onChainWindowRule } from "../../scripts/lib/demo/windowRules";
+import type { UPowContracts } from "../../verifier/chain/registry";
+import { IERC20__factory } from "../../typechain-types";
+import { commit, deploySystem, openCommitted, signerOf, submittedJob, type System } from "../helpers/system";
+
+function contractsOf(sys: System): UPowContracts {
+  return {
+    stakeManager: sys.stakeManager, jobMarket: sys.jobMarket, auditManager: sys.auditManager, canaryRegistry: sys.canaryRegistry,
+    disputeManager: sys.disputeManager, dataAvailability: sys.dataAvailability, randomness: sys.randomness,
+    stakingToken: IERC20__factory.connect(sys.stakeToken.target as string, sys.admin), paymentToken: IERC20__factory.connect(sys.payToken.target as string, sys.admin),
+  };
+}
+
+function keeperOf(sys: System, floorMs: number, disputeHoldMs = 0, lines: string[] = []): TimeKeeper {
+  const contracts = contractsOf(sys);
+  return new TimeKeeper({
+    contracts, provider: hre.network.provider, graceMs: 60_000, jobs: "all", epochs: true, logWaits: true, log: (l) => lines.push(l),
+    window: onChainWindowRule({ contracts, floorMs, disputeHoldMs }),
+  });
+}
+
+/** Draws the job's auditors (the seed block must be mined first); returns the distinct auditors. */
+async function drawn(sys: System, jobId: bigint): Promise<string[]> {
+  for (let i = 0; i < 5 && !(await sys.auditManager.getAudit(jobId)).drawn; i++) {
+    await mine(2);
+    if (await sys.auditManager.canDraw(jobId)) await sys.auditManager.drawAuditors(jobId);
+  }
+  expect((await sys.auditManager.getAudit(jobId)).drawn).to.equal(true);
+  return [...new Set(await sys.auditManager.auditorsOf(jobId))];
+}
+
+async function attest(sys: System, jobId: bigint, auditor: string): Promise<void> {
+  await sys.auditManager.connect(signerOf(sys, auditor)).attest(jobId, [...(await sys.auditManager.sampleOf(jobId, auditor))]);
+}
+
+async function windowPassed(sys: System, jobId: bigint): Promise<boolean> {
+  return BigInt(await time.latest()) > (await sys.jobMarket.getJob(jobId)).windowEnd;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("upow:fast-forward keeper (on-chain window rule)", function () {
+  async function fixture(): Promise<{ sys: System; jobId: bigint }> {
+    const sys = await deploySystem();
+    return { sys, jobId: await submittedJob(sys) };
+  }
+
+  it("fast-forward never skips a window someone still needs: not before the draw, not before every assigned auditor attested", async function () {
+    const { sys, jobId } = await loadFixture(fixture);
+    const lines: string[] = [];
+    const keeper = keeperOf(sys, 0, 0, lines);
+    await keeper.tick();
+    expect(await windowPassed(sys, jobId)).to.equal(false);
+    const auditors = await drawn(sys, jobId);
+    await keeper.tick();
+    expect(await windowPassed(sys, jobId)).to.equal(false);
+    for (const a of auditors.slice(0, -1)) await attest(sys, jobId, a);
+    await keeper.tick();
+    expect(await windowPassed(sys, jobId), "one assigned auditor has not answered").to.equal(false);
+    expect(lines.join("\n")).to.match(new RegExp(`neither attested nor disputed: ${auditors[auditors.length - 1]}`));
+    await attest(sys, jobId, auditors[auditors.length - 1]!);
+    await keeper.tick();
+    expect(await windowPassed(sys, jobId), "every assigned auditor attested").to.equal(true);
+    expect(lines.some((l) => l.startsWith("⏩") && l.includes(`job ${jobId}: challenge window over`))).to.equal(true);
+    // The keeper sent no protocol transaction: the job is still Submitted until somebody finalizes.
+    expect((await sys.jobMarket.getJob(jobId)).status).to.equal(3n);
+    await sys.jobMarket.finalize(jobId);
+  });
+
+  it("holds the window for the wall-clock floor after submission (independent verifiers' own audits)", async function () {
+    const { sys, jobId } = await loadFixture(fixture);
+    const keeper = keeperOf(sys, 1_500);
+    for (const a of await drawn(sys, jobId)) await attest(sys, jobId, a);
+    await keeper.tick();
+    expect(await windowPassed(sys, jobId)).to.equal(false);
+    await sleep(1_700);
+    await keeper.tick();
+    expect(await windowPassed(sys, jobId)).to.equal(true);
+  });
+
+  it("a challenge commitment not yet used holds the window (an independent verifier is about to dispute)", async function () {
+    const { sys, jobId } = await loadFixture(fixture);
+    const keeper = keeperOf(sys, 0, 60_000);
+    for (const a of await drawn(sys, jobId)) await attest(sys, jobId, a);
+    await commit(sys, jobId, 1);
+    await keeper.tick();
+    expect(await windowPassed(sys, jobId)).to.equal(false);
+  });
+
+  it("an open dispute holds the window (others whose audits failed open theirs), then the disputes run on past it", async function () {
+    const { sys, jobId } = await loadFixture(fixture);
+    const keeper = keeperOf(sys, 0, 1_500);
+    for (const a of await drawn(sys, jobId)) await attest(sys, jobId, a);
+    // Late in the window, so the dispute's own pinpoint deadline falls after it: only the hold keeps the window.
+    const j = await sys.jobMarket.getJob(jobId);
+    await time.increaseTo(j.windowEnd - 200n);
+    await commit(sys, jobId, 1);
+    const disputeId = await openCommitted(sys, jobId, 1);
+    expect(await sys.disputeManager.pinpointDeadline(disputeId)).to.be.greaterThan(j.windowEnd);
+    await keeper.tick();
+    expect(await windowPassed(sys, jobId), "the dispute just opened").to.equal(false);
+    await sleep(1_700);
+    await keeper.tick();
+    expect(await windowPassed(sys, jobId)).to.equal(true);
+    // Past the window the job still cannot be paid while its dispute is open.
+    await expect(sys.jobMarket.finalize(jobId)).to.be.revertedWithCustomError(sys.jobMarket, "JobMarketDisputesOpen");
+  });
+
+  it("skips to the next epoch for a queued juror reserve only when nothing else is pending", async function () {
+    const { sys, jobId } = await loadFixture(fixture);
+    const keeper = keeperOf(sys, 0);
+    await sys.stakeToken.mint(sys.stranger.address, 500n * 10n ** 18n);
+    await sys.stakeToken.connect(sys.stranger).approve(await sys.stakeManager.getAddress(), 500n * 10n ** 18n);
+    await sys.stakeManager.connect(sys.stranger).stakeForJury(500n * 10n ** 18n);
+    const epoch = await sys.stakeManager.currentEpoch();
+    await keeper.tick();
+    expect(await sys.stakeManager.currentEpoch(), "a job is in its window").to.equal(epoch);
+    for (const a of await drawn(sys, jobId)) await attest(sys, jobId, a);
+    await keeper.tick();
+    await sys.jobMarket.finalize(jobId);
+    expect(await sys.stakeManager.currentEpoch()).to.equal(epoch);
+    await keeper.tick();
+    expect(await sys.stakeManager.currentEpoch()).to.equal(epoch + 1n);
+  });
+
+  it("counts an assigned auditor as answered when it attested or opened its own dispute (pure rule)", function () {
+    const A = "0x00000000000000000000000000000000000000aA";
+    const B = "0x00000000000000000000000000000000000000bB";
+    const C = "0x00000000000000000000000000000000000000cC";
+    const auditors = [{ address: A, state: 2n }, { address: B, state: 1n }, { address: C, state: 1n }];
+    expect(auditorsOutstanding(auditors, [])).to.deep.equal([B, C]);
+    expect(auditorsOutstanding(auditors, [{ id: 1n, jobId: 1n, challenger: B.toLowerCase(), phase: 1n }])).to.deep.equal([C]);
+  });
+});
