@@ -29,6 +29,7 @@ import { exampleDeployment, exampleRpcUrl } from "./env";
 import { decodeRevertData, revertDataOf } from "../verifier/chain/revert";
 import { UPowError } from "../verifier/errors";
 import { prepareMnistJob } from "../verifier/requester/createJob";
+import { validateJobSpec } from "../verifier/requester/validateJob";
 import { LocalStore, startStoreServer } from "../verifier/store";
 
 export const HARDHAT_ACCOUNT_1 = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
@@ -135,6 +136,9 @@ export async function runEthersExample(p: EthersExampleParameters): Promise<{ jo
       flopsPerStep: BigInt(m.flopsPerStep), stateBytes: BigInt(m.stateBytes), initialStateHash: job.initialStateHash, dataRoot: job.dataRoot,
       specHash: job.specHash, specURI: job.specURI, claimDeadline: now + 86_400n, trainingDuration: 86_400n,
     };
+    // The checks a worker and the verifiers will run: a job they cannot use would sit Open, silently.
+    const chainId = (await steps.call("read the chain id", () => p.signer.provider.getNetwork())).chainId;
+    await steps.call("check the job's spec", () => validateJobSpec({ terms: params, allowPrivateArtifacts: chainId === 31337n || chainId === 1337n }));
     await steps.send("approve reward and fee", (o) => pay.approve(d.contracts.JobMarket.address, reward + fee, o));
     // staticCall first: a revert is decoded against the JobMarket ABI (e.g. JobMarketCollateralTooLow).
     const jobId = await steps.call("simulate createJob", () => c.jobMarket.createJob.staticCall(params));

@@ -25,6 +25,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import type { Deployment } from "../verifier/chain/registry";
 import { exampleDeployment, exampleRpcUrl } from "./env";
 import { prepareMnistJob } from "../verifier/requester/createJob";
+import { validateJobSpec } from "../verifier/requester/validateJob";
 import { LocalStore, startStoreServer } from "../verifier/store";
 
 /** Hardhat's well-known test account #1 (never holds real funds). */
@@ -104,6 +105,8 @@ export async function runViemExample(p: ViemExampleParameters): Promise<ViemExam
       flopsPerStep: BigInt(m.flopsPerStep), stateBytes: BigInt(m.stateBytes), initialStateHash: job.initialStateHash, dataRoot: job.dataRoot,
       specHash: job.specHash, specURI: job.specURI, claimDeadline: now + 86_400n, trainingDuration: 86_400n,
     };
+    // The checks a worker and the verifiers will run: a job they cannot use would sit Open, silently.
+    await validateJobSpec({ terms: params, allowPrivateArtifacts: d.chainId === 31337 || d.chainId === 1337 });
     await send("approve", await token.write.approve([jobMarket.address, reward + fee]));
     // Simulate first: a revert comes back as a decoded custom error (e.g. JobMarketTokenNotAllowed).
     const { request } = await publicClient.simulateContract({ address: jobMarket.address, abi: jobMarketAbi, functionName: "createJob", args: [params], account });
