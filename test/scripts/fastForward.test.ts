@@ -4,12 +4,18 @@
  * facts alone (issue 15 item 2: FAST_FORWARD jumped at submission and a skip=0.4 cheater was paid).
  */
 import { expect } from "chai";
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import hre from "hardhat";
+import { JsonRpcProvider } from "ethers";
 import { loadFixture, mine, time } from "@nomicfoundation/hardhat-network-helpers";
-import { TimeKeeper } from "../../scripts/lib/demo/timeKeeper";
+import { TimeKeeper, type WindowRule } from "../../scripts/lib/demo/timeKeeper";
 import { auditorsOutstanding, onChainWindowRule } from "../../scripts/lib/demo/windowRules";
-import type { UPowContracts } from "../../verifier/chain/registry";
+import { connectDeployment, loadDeployment, type UPowContracts } from "../../verifier/chain/registry";
 import { IERC20__factory } from "../../typechain-types";
+import { hardhatCli, startHardhatNode } from "../helpers/hardhatNode";
 import { commit, deploySystem, openCommitted, signerOf, submittedJob, type System } from "../helpers/system";
 
 function contractsOf(sys: System): UPowContracts {
@@ -20,11 +26,11 @@ function contractsOf(sys: System): UPowContracts {
   };
 }
 
-function keeperOf(sys: System, floorMs: number, disputeHoldMs = 0, lines: string[] = []): TimeKeeper {
+function keeperOf(sys: System, floorMs: number, disputeHoldMs = 0, lines: string[] = [], wrap: (r: WindowRule) => WindowRule = (r) => r): TimeKeeper {
   const contracts = contractsOf(sys);
   return new TimeKeeper({
     contracts, provider: hre.network.provider, graceMs: 60_000, jobs: "all", epochs: true, logWaits: true, log: (l) => lines.push(l),
-    window: onChainWindowRule({ contracts, floorMs, disputeHoldMs }),
+    window: wrap(onChainWindowRule({ contracts, floorMs, disputeHoldMs })),
   });
 }
 
@@ -115,6 +121,35 @@ describe("upow:fast-forward keeper (on-chain window rule)", function () {
     await expect(sys.jobMarket.finalize(jobId)).to.be.revertedWithCustomError(sys.jobMarket, "JobMarketDisputesOpen");
   });
 
+  it("jumps nothing when a protocol event is mined during the tick (a commitment sent mid-tick), but empty blocks do not stop it", async function () {
+    const { sys, jobId } = await loadFixture(fixture);
+    for (const a of await drawn(sys, jobId)) await attest(sys, jobId, a);
+    let during: () => Promise<unknown> = async () => {
+      during = async () => undefined;
+      await commit(sys, jobId, 1);
+    };
+    const keeper = keeperOf(sys, 0, 60_000, [], (rule) => async (job, facts) => {
+      const v = await rule(job, facts);
+      await during();
+      return v;
+    });
+    await keeper.tick();
+    expect(await windowPassed(sys, jobId), "the commitment came after the tick's snapshot").to.equal(false);
+    await keeper.tick();
+    expect(await windowPassed(sys, jobId), "the next tick sees the commitment").to.equal(false);
+    // Once the commitment is used (the dispute holds for a minute) or gone, only empty blocks come mid-tick.
+    const { sys: fresh, jobId: job2 } = await loadFixture(fixture);
+    for (const a of await drawn(fresh, job2)) await attest(fresh, job2, a);
+    during = () => mine(2);
+    const k2 = keeperOf(fresh, 0, 0, [], (rule) => async (job, facts) => {
+      const v = await rule(job, facts);
+      await during();
+      return v;
+    });
+    await k2.tick();
+    expect(await windowPassed(fresh, job2)).to.equal(true);
+  });
+
   it("skips to the next epoch for a queued juror reserve only when nothing else is pending", async function () {
     const { sys, jobId } = await loadFixture(fixture);
     const keeper = keeperOf(sys, 0);
@@ -139,5 +174,37 @@ describe("upow:fast-forward keeper (on-chain window rule)", function () {
     const auditors = [{ address: A, state: 2n }, { address: B, state: 1n }, { address: C, state: 1n }];
     expect(auditorsOutstanding(auditors, [])).to.deep.equal([B, C]);
     expect(auditorsOutstanding(auditors, [{ id: 1n, jobId: 1n, challenger: B.toLowerCase(), phase: 1n }])).to.deep.equal([C]);
+  });
+
+  describe("the task, against a `hardhat node` child process (as the README runs it)", function () {
+    it("upow:fast-forward runs, and skips to the epoch in which a freshly staked juror reserve counts", async function () {
+      const node = await startHardhatNode();
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "upow-ff-"));
+      const provider = new JsonRpcProvider(node.url, undefined, { staticNetwork: true, cacheTimeout: -1 });
+      const env = { LOCALHOST_RPC_URL: node.url };
+      let out = "";
+      let keeper: ChildProcess | undefined;
+      try {
+        hardhatCli(["upow:deploy", "--network", "localhost", "--out", dir, "--deploy-config", path.join(__dirname, "..", "..", "deployments", "config", "localhost.json")], env);
+        hardhatCli(["upow:stake", "--network", "localhost", "--dir", dir, "--index", "3", "--amount", "500", "--jury", "1000", "--mint"], env);
+        keeper = spawn(process.execPath, [require.resolve("hardhat/internal/cli/cli"), "upow:fast-forward", "--network", "localhost", "--dir", dir, "--interval", "200"], {
+          cwd: path.join(__dirname, "..", ".."), env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"],
+        });
+        keeper.stdout!.on("data", (b: Buffer) => (out += b.toString()));
+        keeper.stderr!.on("data", (b: Buffer) => (out += b.toString()));
+        const c = connectDeployment(loadDeployment({ network: "localhost", dir }), provider);
+        const queuedFor = (await c.stakeManager.account("0x90F79bf6EB2c4f870365E785982E1f101E93b906")).pendingEpoch;
+        expect(queuedFor).to.be.greaterThan(0n);
+        const deadline = Date.now() + 120_000;
+        while ((await c.stakeManager.currentEpoch()) < queuedFor && Date.now() < deadline) await sleep(250);
+        expect(await c.stakeManager.currentEpoch(), out).to.equal(queuedFor);
+        expect(out).to.match(/juror reserves queued for epoch/);
+      } finally {
+        keeper?.kill("SIGTERM");
+        provider.destroy();
+        await node.stop();
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
   });
 });

@@ -15,7 +15,8 @@
  *   - optionally, a queued juror reserve change is applied by jumping to the next epoch, only
  *     when nothing else at all is pending (a job in its window or a dispute keeps the epoch);
  *   - only the earliest pending deadline is jumped to, and only when its phase is done;
- *   - all reads of one tick are made at one block, so a dispute opened mid-tick is never half seen.
+ *   - all reads of one tick are made at one block, so a dispute opened mid-tick is never half seen;
+ *     when a protocol contract emitted anything since, the tick jumps nothing (look again).
  */
 import type { EIP1193Provider } from "hardhat/types";
 import type { UPowContracts } from "../../../verifier/chain/registry";
@@ -219,7 +220,22 @@ export class TimeKeeper {
     }
     this.lastWait = "";
     // Something mined since the snapshot (a dispute, a draw, a challenge) may have a new deadline: look again next tick.
-    if ((await this.head()).number !== head.number) return;
+    if (await this.changedSince(head)) return;
     await this.jumpTo(first.at + 1n, first.why);
+  }
+
+  /**
+   * Whether a protocol contract emitted anything after `head`. Empty blocks do not count: on an
+   * interval-mining node a block comes every second, and a tick may take longer than that.
+   */
+  private async changedSince(head: Head): Promise<boolean> {
+    const latest = await this.head();
+    if (latest.number === head.number) return false;
+    const c = this.p.contracts;
+    const address = await Promise.all([c.jobMarket, c.auditManager, c.disputeManager, c.dataAvailability, c.stakeManager].map((x) => x.getAddress()));
+    const logs = (await this.p.provider.request({
+      method: "eth_getLogs", params: [{ fromBlock: `0x${(head.number + 1).toString(16)}`, toBlock: `0x${latest.number.toString(16)}`, address }],
+    })) as unknown[];
+    return logs.length > 0;
   }
 }
