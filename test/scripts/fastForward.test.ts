@@ -16,7 +16,8 @@ import { auditorsOutstanding, onChainWindowRule } from "../../scripts/lib/demo/w
 import { connectDeployment, loadDeployment, type UPowContracts } from "../../verifier/chain/registry";
 import { IERC20__factory } from "../../typechain-types";
 import { hardhatCli, startHardhatNode } from "../helpers/hardhatNode";
-import { commit, deploySystem, openCommitted, signerOf, submittedJob, type System } from "../helpers/system";
+import { proof } from "../helpers/merkle";
+import { T, commit, deploySystem, jobParams, openCommitted, signerOf, submittedJob, type System } from "../helpers/system";
 
 function contractsOf(sys: System): UPowContracts {
   return {
@@ -148,6 +149,37 @@ describe("upow:fast-forward keeper (on-chain window rule)", function () {
     });
     await k2.tick();
     expect(await windowPassed(fresh, job2)).to.equal(true);
+  });
+
+  it("never jumps a deadline shared by a phase still running (two windows ending in the same second)", async function () {
+    const sys = await loadFixture(deploySystem);
+    const n = sys.traj.checkpointLeaves.length;
+    const ids: bigint[] = [];
+    for (let i = 0; i < 2; i++) {
+      const id = await sys.jobMarket.nextJobId();
+      await sys.jobMarket.connect(sys.requester).createJob(await jobParams(sys));
+      await sys.jobMarket.connect(sys.worker).claimJob(id);
+      ids.push(id);
+    }
+    // Both results in one block: one submission time, one windowEnd.
+    await hre.network.provider.request({ method: "evm_setAutomine", params: [false] });
+    try {
+      for (const id of ids) {
+        await sys.jobMarket.connect(sys.worker).submitResult(
+          id, sys.traj.checkpointRoot, sys.traj.stateHashes[T], "ipfs://result", sys.traj.stepRoots[0],
+          proof(sys.traj.checkpointLeaves, 0), proof(sys.traj.checkpointLeaves, n - 1),
+        );
+      }
+      await mine(1);
+    } finally {
+      await hre.network.provider.request({ method: "evm_setAutomine", params: [true] });
+    }
+    const [a, b] = ids as [bigint, bigint];
+    expect((await sys.jobMarket.getJob(a)).windowEnd).to.equal((await sys.jobMarket.getJob(b)).windowEnd);
+    for (const x of await drawn(sys, a)) await attest(sys, a, x);
+    await drawn(sys, b);
+    await keeperOf(sys, 0).tick();
+    expect(await windowPassed(sys, b), "job b's auditors have not answered").to.equal(false);
   });
 
   it("skips to the next epoch for a queued juror reserve only when nothing else is pending", async function () {

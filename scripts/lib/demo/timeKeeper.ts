@@ -14,7 +14,8 @@
  *     DataAvailability challenge are never jumped over: somebody still has to meet them;
  *   - optionally, a queued juror reserve change is applied by jumping to the next epoch, only
  *     when nothing else at all is pending (a job in its window or a dispute keeps the epoch);
- *   - only the earliest pending deadline is jumped to, and only when its phase is done;
+ *   - only the earliest pending deadline is jumped to, and only when its phase is done (and every
+ *     other phase ending in that same second);
  *   - all reads of one tick are made at one block, so a dispute opened mid-tick is never half seen;
  *     when a protocol contract emitted anything since, the tick jumps nothing (look again).
  */
@@ -211,7 +212,9 @@ export class TimeKeeper {
     const head = await this.head();
     const now = head.timestamp;
     const items = (await this.pending(head)).filter((x) => x.at >= now).sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
-    const first = items[0];
+    // A jump to the earliest deadline passes every item due at that same second (blocks mined in
+    // one second share a timestamp, so two committees drawn together end together): all must be done.
+    const first = items.find((x) => !x.ready && x.at === items[0]?.at) ?? items[0];
     if (first === undefined || !first.ready) {
       const wait = first === undefined ? "" : `⏸ waiting: ${first.why}`;
       if (this.p.logWaits === true && wait !== this.lastWait && wait !== "") this.p.log(wait);
