@@ -29,6 +29,7 @@ import { runDeploy } from "../deployCommand";
 import { hardhatAccountKey } from "./accounts";
 import { balanceTable, fmt, gasInBlocks, snapshot, table, type Party } from "./report";
 import { TimeKeeper } from "./timeKeeper";
+import { auditLogWindowRule } from "./windowRules";
 
 export interface DemoOptions {
   /** Total steps T per job. @default 40 */
@@ -210,7 +211,9 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, opts: Partial<Demo
 
     const keeper = new TimeKeeper({
       contracts: c, provider: eip1193, graceMs: o.graceMs, log: (l) => print(`  ${l}`),
-      audits: (jobId) => ({ done: 0, failed: 0, ...audits.get(jobId.toString()), total: o.verifiers }),
+      window: auditLogWindowRule({
+        audits: (jobId) => ({ done: 0, failed: 0, ...audits.get(jobId.toString()), total: o.verifiers }), windowGraceMs: 10 * o.graceMs,
+      }),
     });
     const until = async (what: string, pred: () => Promise<boolean>): Promise<void> => {
       const deadline = Date.now() + o.phaseTimeoutSec * 1000;

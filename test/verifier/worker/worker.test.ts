@@ -76,8 +76,10 @@ describe("worker daemon (in-process Hardhat network)", function () {
     });
   }
 
-  async function postJob(sys: System, job: PreparedJob): Promise<bigint> {
+  /** `validate: false` posts a spec the requester's own check would refuse (the worker's refusals). */
+  async function postJob(sys: System, job: PreparedJob, opts: { validate?: boolean } = {}): Promise<bigint> {
     const { jobId } = await createJob({
+      ...opts,
       jobMarket: sys.jobMarket.connect(sys.requester), job, paymentToken: sys.payToken.connect(sys.requester), reward: 100n * E18,
       verificationFee: 10n * E18, claimDeadline: BigInt(await time.latest()) + 86_400n, trainingDuration: 3_600n,
     });
@@ -397,7 +399,7 @@ describe("worker daemon (in-process Hardhat network)", function () {
 
   it("refuses a manifest that understates FLOPs per step (shape inference), and an unaccepted token", async function () {
     const sys = await system();
-    const understated = await postJob(sys, await prepare({ flopsPerStep: 1000n }));
+    const understated = await postJob(sys, await prepare({ flopsPerStep: 1000n }), { validate: false });
     const dataDir = path.join(tmp, "refuse");
     const logs = capture();
     const w = start(await config(sys, dataDir), { logger: logs.logger });
