@@ -7,9 +7,10 @@
  *   (workers and verifiers in their own terminals: README.md)
  *   npx ts-node --transpile-only examples/createJobViem.ts      # terminal 3
  *
- * Env: RPC_URL (http://127.0.0.1:8545), NETWORK (localhost), REQUESTER_KEY (Hardhat account #1),
- * STEPS (8), K (2), FAST_FORWARD=1 (local node only: move chain time past the challenge window
- * instead of waiting for it), CANCEL=1 (cancel at once; shows the Cancelled end).
+ * Env: UPOW_RPC_URLS (first URL; or RPC_URL; default http://127.0.0.1:8545), UPOW_DEPLOYMENTS (the
+ * deployment file; or NETWORK, default localhost), REQUESTER_KEY (Hardhat account #1), STEPS (8),
+ * K (2), CANCEL=1 (cancel at once; shows the Cancelled end). Chain time is never moved here: on a
+ * local chain, `npx hardhat upow:fast-forward --network localhost` skips the time nobody needs.
  * The requester serves the job's artifacts itself (dataset, step graph, initial state, manifest)
  * from a local artifact store on 127.0.0.1 for as long as the example runs.
  */
@@ -17,12 +18,14 @@ import os from "node:os";
 import path from "node:path";
 import fs from "node:fs";
 import {
-  createPublicClient, createWalletClient, custom, defineChain, getContract, http, parseEventLogs,
+  createPublicClient, createWalletClient, defineChain, getContract, http, parseEventLogs,
   type Abi, type Address, type Hex, type Transport,
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { loadDeployment, type Deployment } from "../verifier/chain/registry";
+import type { Deployment } from "../verifier/chain/registry";
+import { exampleDeployment, exampleRpcUrl } from "./env";
 import { prepareMnistJob } from "../verifier/requester/createJob";
+import { validateJobSpec } from "../verifier/requester/validateJob";
 import { LocalStore, startStoreServer } from "../verifier/store";
 
 /** Hardhat's well-known test account #1 (never holds real funds). */
@@ -42,8 +45,6 @@ export interface ViemExampleParameters {
   checkpointInterval?: number;
   /** Cancel right after creation (the job ends Cancelled). @default false */
   cancel?: boolean;
-  /** Local node only: jump chain time past the challenge window once nobody disputes. @default false */
-  fastForward?: boolean;
   /** @default 30 minutes */
   timeoutMs?: number;
   /** @default 1000 */
@@ -104,6 +105,8 @@ export async function runViemExample(p: ViemExampleParameters): Promise<ViemExam
       flopsPerStep: BigInt(m.flopsPerStep), stateBytes: BigInt(m.stateBytes), initialStateHash: job.initialStateHash, dataRoot: job.dataRoot,
       specHash: job.specHash, specURI: job.specURI, claimDeadline: now + 86_400n, trainingDuration: 86_400n,
     };
+    // The checks a worker and the verifiers will run: a job they cannot use would sit Open, silently.
+    await validateJobSpec({ terms: params, allowPrivateArtifacts: d.chainId === 31337 || d.chainId === 1337 });
     await send("approve", await token.write.approve([jobMarket.address, reward + fee]));
     // Simulate first: a revert comes back as a decoded custom error (e.g. JobMarketTokenNotAllowed).
     const { request } = await publicClient.simulateContract({ address: jobMarket.address, abi: jobMarketAbi, functionName: "createJob", args: [params], account });
@@ -135,18 +138,10 @@ export async function runViemExample(p: ViemExampleParameters): Promise<ViemExam
           }
           fromBlock = toBlock + 1n;
         }
-        const j = (await jobMarket.read.getJob([jobId])) as { status: number; windowEnd: bigint; openDisputes: number };
+        // Read at the block the events were read to: a newer status would end the loop before its event is shown.
+        const j = (await jobMarket.read.getJob([jobId], { blockNumber: toBlock })) as { status: number };
         const status = STATUS[j.status]!;
         if (status === "Finalized" || status === "Rejected" || status === "Cancelled") return { status, events };
-        if (p.fastForward === true && status === "Submitted" && j.openDisputes === 0) {
-          const t = (await publicClient.getBlock()).timestamp;
-          if (t <= j.windowEnd) {
-            await p.transport({ chain }).request({ method: "evm_setNextBlockTimestamp", params: [`0x${(j.windowEnd + 1n).toString(16)}`] });
-            await p.transport({ chain }).request({ method: "evm_mine", params: [] });
-          }
-          // Anyone may finalize after the window: the requester does, rather than wait for the worker.
-          if ((await publicClient.getBlock()).timestamp > j.windowEnd) await send("finalize", await jobMarket.write.finalize([jobId]));
-        }
         if (Date.now() > deadline) return { status, events };
         await new Promise((r) => setTimeout(r, p.pollMs ?? 1000));
       }
@@ -158,14 +153,13 @@ export async function runViemExample(p: ViemExampleParameters): Promise<ViemExam
 }
 
 async function main(): Promise<void> {
-  const deployment = loadDeployment({ network: process.env.NETWORK ?? "localhost" });
+  const deployment = exampleDeployment(process.env);
   const r = await runViemExample({
-    transport: http(process.env.RPC_URL ?? "http://127.0.0.1:8545"),
+    transport: http(exampleRpcUrl(process.env)),
     deployment,
     privateKey: (process.env.REQUESTER_KEY ?? HARDHAT_ACCOUNT_1) as Hex,
     totalSteps: process.env.STEPS ? Number(process.env.STEPS) : undefined,
     checkpointInterval: process.env.K ? Number(process.env.K) : undefined,
-    fastForward: process.env.FAST_FORWARD === "1",
     cancel: process.env.CANCEL === "1",
   });
   console.log(`job ${r.jobId} ended ${r.status}`);

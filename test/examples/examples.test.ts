@@ -1,19 +1,25 @@
 /**
- * Smoke tests of the integrator examples against the in-process network: a fresh deployment
- * registry, the example creates a real job (artifacts served over HTTP), cancels it and follows
- * it to its end through the events.
+ * Smoke tests of the integrator examples: against the in-process network (a fresh deployment
+ * registry, the example creates a real job, artifacts served over HTTP, cancels it and follows it
+ * to its end through the events), and the ethers example as the README runs it: a separate
+ * process against a `hardhat node` child process (issue 15: its nonces clashed over JSON-RPC).
  */
 import { expect } from "chai";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import hre, { ethers } from "hardhat";
 import { custom, type Hex } from "viem";
+import { JsonRpcProvider, Wallet, type Provider } from "ethers";
 import { runDeploy } from "../../scripts/lib/deployCommand";
 import { hardhatAccountKey } from "../../scripts/lib/demo/accounts";
 import { connectDeployment, type Deployment } from "../../verifier/chain/registry";
 import { runViemExample } from "../../examples/createJobViem";
-import { runEthersExample } from "../../examples/createJobEthers";
+import { ExampleStepError, HARDHAT_ACCOUNT_1, runEthersExample } from "../../examples/createJobEthers";
+import { hardhatCli, startHardhatNode } from "../helpers/hardhatNode";
+
+const ROOT = path.join(__dirname, "..", "..");
 
 describe("integrator examples", function () {
   let dir: string;
@@ -58,5 +64,53 @@ describe("integrator examples", function () {
     const job = await c.jobMarket.getJob(r.jobId);
     expect(job.requester).to.equal(requester.address);
     expect(await c.jobMarket.credits(pay, requester.address)).to.equal(0n);
+  });
+
+  it("ethers: a failed step is named (a requester without ETH: \"mint payment tokens failed: …\")", async function () {
+    const broke = Wallet.createRandom().connect(ethers.provider) as unknown as Wallet & { provider: Provider };
+    try {
+      await runEthersExample({ deployment, signer: broke, cancel: true, pollMs: 50, timeoutMs: 30_000, log: () => undefined });
+      expect.fail("a requester without ETH cannot send");
+    } catch (e) {
+      expect(e).to.be.instanceOf(ExampleStepError);
+      expect((e as ExampleStepError).step).to.equal("mint payment tokens");
+      expect((e as Error).message).to.match(/^mint payment tokens failed: .*(insufficient funds|balance)/i);
+    }
+  });
+
+  describe("as the README runs it: a separate process against a `hardhat node` child process", function () {
+    it("ethers: creates a job to Open, cancels it to Cancelled and withdraws, with no nonce clash", async function () {
+      const node = await startHardhatNode();
+      const out = fs.mkdtempSync(path.join(os.tmpdir(), "upow-examples-node-"));
+      const provider = new JsonRpcProvider(node.url, undefined, { staticNetwork: true, cacheTimeout: -1 });
+      try {
+        hardhatCli(["upow:deploy", "--network", "localhost", "--out", out, "--deploy-config", path.join(ROOT, "deployments", "config", "localhost.json")], { LOCALHOST_RPC_URL: node.url });
+        const file = path.join(out, "localhost.json");
+        const r = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin.js"), "--transpile-only", path.join(ROOT, "examples", "createJobEthers.ts")], {
+          cwd: ROOT, encoding: "utf8", timeout: 300_000,
+          env: { ...process.env, UPOW_RPC_URLS: node.url, UPOW_DEPLOYMENTS: file, CANCEL: "1" },
+        });
+        expect(r.stderr, r.stdout).not.to.match(/nonce/i);
+        expect(r.status, `${r.stderr}${r.stdout}`).to.equal(0);
+        const created = /job (\d+) created in block (\d+)/.exec(r.stdout);
+        expect(created, r.stdout).not.to.equal(null);
+        expect(r.stdout).to.match(/JobCancelled/);
+        expect(r.stdout).to.match(new RegExp(`job ${created![1]} ended Cancelled`));
+        const d = JSON.parse(fs.readFileSync(file, "utf8")) as Deployment;
+        const c = connectDeployment(d, provider);
+        const jobId = BigInt(created![1]!);
+        // Open right after creation (read at its block), Cancelled now, the refund withdrawn.
+        expect((await c.jobMarket.getJob(jobId, { blockTag: Number(created![2]) })).status).to.equal(1n);
+        const job = await c.jobMarket.getJob(jobId);
+        expect(job.status).to.equal(6n);
+        const requester = new Wallet(HARDHAT_ACCOUNT_1).address;
+        expect(job.requester).to.equal(requester);
+        expect(await c.jobMarket.credits(d.contracts.PaymentToken!.address, requester)).to.equal(0n);
+      } finally {
+        provider.destroy();
+        await node.stop();
+        fs.rmSync(out, { recursive: true, force: true });
+      }
+    });
   });
 });

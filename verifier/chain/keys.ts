@@ -1,5 +1,6 @@
 import fs from "node:fs";
-import { Wallet, encryptKeystoreJson } from "ethers";
+import path from "node:path";
+import { Wallet, encryptKeystoreJson, getAddress } from "ethers";
 import type { HDNodeWallet, Provider } from "ethers";
 import type { Logger } from "pino";
 import { UPowError } from "../errors";
@@ -22,6 +23,8 @@ export interface LoadSignerParameters {
   passwordEnv?: string;
   /** File holding the keystore password (trailing newline ignored); wins over `passwordEnv`. */
   passwordFile?: string;
+  /** Asks for the password (a TTY prompt) when neither the file nor the env var gives it. */
+  promptPassword?: () => Promise<string>;
   provider?: Provider;
   logger: Logger;
 }
@@ -54,7 +57,10 @@ export async function loadSigner(params: LoadSignerParameters): Promise<LoadedSi
     // Key files are 0600 (V8.5): tighten what an operator left readable before reading it.
     ensurePrivateFile(params.keystorePath, params.logger);
     if (params.passwordFile) ensurePrivateFile(params.passwordFile, params.logger);
-    const password = readPassword(params, env);
+    const password = readPassword(params, env) ?? (params.promptPassword ? await params.promptPassword() : undefined);
+    if (password === undefined) {
+      throw new KeyLoadError("keystore password not given (--password-file or the env var)", { details: { passwordEnv: params.passwordEnv ?? "UPOW_KEYSTORE_PASSWORD" } });
+    }
     let json: string;
     try {
       json = fs.readFileSync(params.keystorePath, "utf8");
@@ -71,7 +77,7 @@ export async function loadSigner(params: LoadSignerParameters): Promise<LoadedSi
     }
     source = `keystore:${params.keystorePath}`;
   } else {
-    throw new KeyLoadError("no key configured: set the private-key env var or a keystore path", {
+    throw new KeyLoadError("no key configured: give --key <name> (upow key import), --keystore <file> or the private-key env var", {
       details: { env: keyEnv },
     });
   }
@@ -79,7 +85,7 @@ export async function loadSigner(params: LoadSignerParameters): Promise<LoadedSi
   return params.provider ? wallet.connect(params.provider) : wallet;
 }
 
-function readPassword(params: LoadSignerParameters, env: NodeJS.ProcessEnv): string {
+function readPassword(params: LoadSignerParameters, env: NodeJS.ProcessEnv): string | undefined {
   if (params.passwordFile) {
     try {
       return fs.readFileSync(params.passwordFile, "utf8").replace(/\r?\n$/, "");
@@ -87,12 +93,7 @@ function readPassword(params: LoadSignerParameters, env: NodeJS.ProcessEnv): str
       throw new KeyLoadError("cannot read keystore password file", { cause, details: { passwordFile: params.passwordFile } });
     }
   }
-  const name = params.passwordEnv ?? "UPOW_KEYSTORE_PASSWORD";
-  const password = env[name];
-  if (password === undefined) {
-    throw new KeyLoadError("keystore password not given (env var or file)", { details: { passwordEnv: name } });
-  }
-  return password;
+  return env[params.passwordEnv ?? "UPOW_KEYSTORE_PASSWORD"];
 }
 
 export interface WriteKeystoreParameters {
@@ -116,6 +117,100 @@ export async function writeKeystore(params: WriteKeystoreParameters): Promise<st
     params.password,
     params.scryptN === undefined ? {} : { scrypt: { N: params.scryptN } },
   );
-  fs.writeFileSync(params.path, json, { mode: 0o600, flag: "wx" });
+  try {
+    fs.writeFileSync(params.path, json, { mode: 0o600, flag: "wx" });
+  } catch (cause) {
+    const exists = (cause as NodeJS.ErrnoException).code === "EEXIST";
+    throw new KeyLoadError(exists ? "a keystore already exists at this path (not overwritten)" : "cannot write the keystore", { cause, details: { path: params.path } });
+  }
   return wallet.address;
+}
+
+// ---- the key dir: keystores by name ---------------------------------------------------------------
+
+/** A key name is a file name in the key dir: nothing that could point outside it. */
+const KEY_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+export function keystorePath(keyDir: string, name: string): string {
+  if (!KEY_NAME.test(name) || name.endsWith(".json")) {
+    throw new KeyLoadError("a key name is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit, without .json", { details: { name } });
+  }
+  return path.join(keyDir, `${name}.json`);
+}
+
+/** The address a keystore names in clear (no password needed); checked against the key when it is unlocked. */
+export function keystoreAddress(file: string): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (cause) {
+    throw new KeyLoadError("cannot read keystore file", { cause, details: { keystorePath: file } });
+  }
+  const address = (parsed as { address?: unknown } | null)?.address;
+  try {
+    return getAddress(typeof address === "string" && !address.startsWith("0x") ? `0x${address}` : String(address));
+  } catch {
+    throw new KeyLoadError("keystore file names no address", { details: { keystorePath: file } });
+  }
+}
+
+export interface NamedKey {
+  readonly name: string;
+  readonly address: string;
+  readonly path: string;
+}
+
+/** Keystores in the key dir, by name; a missing dir holds none. */
+export function listKeystores(keyDir: string): NamedKey[] {
+  let files: string[];
+  try {
+    files = fs.readdirSync(keyDir);
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw new KeyLoadError("cannot read the key dir", { cause, details: { keyDir } });
+  }
+  return files
+    .filter((f) => f.endsWith(".json") && KEY_NAME.test(f.slice(0, -5)))
+    .sort()
+    .map((f) => ({ name: f.slice(0, -5), path: path.join(keyDir, f), address: keystoreAddress(path.join(keyDir, f)) }));
+}
+
+/**
+ * scrypt cost of new keystores: ethers' 131072 unless `UPOW_KEYSTORE_SCRYPT_N` lowers it (tests,
+ * throw-away local keys: each unlock then takes milliseconds instead of about a second).
+ */
+export function keystoreScryptN(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const v = env.UPOW_KEYSTORE_SCRYPT_N;
+  if (v === undefined || v === "") return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 1024 || n > 1 << 20 || (n & (n - 1)) !== 0) {
+    throw new KeyLoadError("UPOW_KEYSTORE_SCRYPT_N must be a power of two from 1024 to 1048576", { details: { value: v } });
+  }
+  return n;
+}
+
+export interface DaemonKeyOptions {
+  /** A keystore by name in `keyDir` (`upow key import <name>`). */
+  readonly key?: string;
+  readonly keyDir: string;
+  /** A keystore by path. */
+  readonly keystore?: string;
+  readonly passwordFile?: string;
+}
+
+/**
+ * Which key a daemon signs with: a named keystore, a keystore path, or the raw key in
+ * UPOW_PRIVATE_KEY. Naming two is refused: a key left exported in the shell would otherwise sign
+ * in place of the one the command line names.
+ */
+export function daemonKeySource(o: DaemonKeyOptions, env: NodeJS.ProcessEnv): Pick<LoadSignerParameters, "env" | "keystorePath" | "passwordFile"> {
+  if (o.key !== undefined && o.keystore !== undefined) throw new KeyLoadError("give --key or --keystore, not both", { details: { key: o.key, keystore: o.keystore } });
+  const keystore = o.key !== undefined ? keystorePath(o.keyDir, o.key) : o.keystore;
+  if (keystore !== undefined && env.UPOW_PRIVATE_KEY) {
+    throw new KeyLoadError("UPOW_PRIVATE_KEY is set and a keystore is named: unset one of them", { details: { keystorePath: keystore } });
+  }
+  if (o.key !== undefined && keystore !== undefined && !fs.existsSync(keystore)) {
+    throw new KeyLoadError(`no key named ${o.key} (upow key list; upow key import ${o.key})`, { details: { keyDir: o.keyDir } });
+  }
+  return { env, ...(keystore !== undefined ? { keystorePath: keystore } : {}), ...(o.passwordFile !== undefined ? { passwordFile: o.passwordFile } : {}) };
 }

@@ -189,3 +189,21 @@ export function deploymentStartBlock(deployment: Deployment): number {
     .filter((b): b is number => typeof b === "number");
   return blocks.length === 0 ? 0 : Math.min(...blocks);
 }
+
+/** What a daemon takes from the registry: the contracts it talks to and the first block to scan. */
+export interface DaemonAddresses {
+  jobMarket: string;
+  auditManager: string;
+  disputeManager: string;
+  stakeManager: string;
+  startBlock: number;
+  chainId: number;
+}
+
+export function daemonAddresses(deployment: Deployment): DaemonAddresses {
+  const c = deployment.contracts;
+  return {
+    jobMarket: getAddress(c.JobMarket.address), auditManager: getAddress(c.AuditManager.address), disputeManager: getAddress(c.DisputeManager.address),
+    stakeManager: getAddress(c.StakeManager.address), startBlock: deploymentStartBlock(deployment), chainId: deployment.chainId,
+  };
+}

@@ -1,4 +1,5 @@
 import { AbiCoder, Interface, isError } from "ethers";
+import { errorRegistry } from "./errorRegistry";
 
 /** A decoded revert: `Error(string)`, `Panic(uint256)`, a custom error of a known interface, or raw. */
 export interface DecodedRevert {
@@ -14,7 +15,11 @@ export interface DecodedRevert {
 const ERROR_SELECTOR = "0x08c379a0";
 const PANIC_SELECTOR = "0x4e487b71";
 
-/** Decode revert data against the builtin errors and the given contract interfaces (pure). */
+/**
+ * Decode revert data against the builtin errors, the given interfaces, then every custom error of
+ * the project's ABIs (errorRegistry: its contracts' and OpenZeppelin's), so no known error is
+ * logged as a bare selector.
+ */
 export function decodeRevertData(data: string, interfaces: readonly Interface[] = []): DecodedRevert {
   if (!/^0x([0-9a-fA-F]{2})*$/.test(data) || data.length < 10) {
     return { reason: data === "0x" || data === "" ? "reverted without data" : `unrecognised revert data ${data}`, data };
@@ -33,7 +38,7 @@ export function decodeRevertData(data: string, interfaces: readonly Interface[] 
   } catch {
     return { reason: `malformed ${selector === ERROR_SELECTOR ? "Error" : "Panic"} revert data`, data };
   }
-  for (const iface of interfaces) {
+  for (const iface of [...interfaces, errorRegistry()]) {
     try {
       const parsed = iface.parseError(data);
       if (parsed) {

@@ -2,6 +2,7 @@ import { JsonRpcApiProvider, Network } from "ethers";
 import type { JsonRpcError, JsonRpcPayload, JsonRpcResult } from "ethers";
 import type { Logger } from "pino";
 import { UPowError } from "../errors";
+import { decodeRevertData, revertDataOf } from "./revert";
 
 /** The EIP-1193 shape (e.g. `hre.network.provider`) accepted for in-process use. */
 export interface Eip1193Provider {
@@ -307,6 +308,9 @@ export function collectErrorText(err: unknown, depth = 0): string {
   if (typeof err !== "object") return String(err);
   const e = err as { message?: unknown; shortMessage?: unknown; error?: unknown; info?: { error?: unknown }; cause?: unknown };
   const parts: string[] = [];
+  // ethers names only the errors of the contract it called; the registry names every project error.
+  const revertData = revertDataOf(err);
+  if (revertData !== undefined) parts.push(`reverted: ${decodeRevertData(revertData).reason}`);
   if (typeof e.message === "string") parts.push(e.message);
   if (typeof e.shortMessage === "string") parts.push(e.shortMessage);
   for (const nested of [e.error, e.info?.error, e.cause]) {

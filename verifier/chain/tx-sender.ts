@@ -2,6 +2,7 @@ import { Transaction, isError } from "ethers";
 import type { Interface, Provider, Signer, TransactionReceipt } from "ethers";
 import type { Logger } from "pino";
 import { UPowError } from "../errors";
+import { FailureTracker } from "./failures";
 import type { IntentInput, IntentRecord, Journal, TxAttempt } from "./journal";
 import { decodeRevertData, revertDataOf } from "./revert";
 import type { DecodedRevert } from "./revert";
@@ -79,8 +80,10 @@ export interface TxSenderParameters {
   errorInterfaces?: Interface[];
   /** Simulate and log, send nothing. @default false */
   dryRun?: boolean;
-  /** Metrics hook (txs_sent / txs_failed). */
+  /** Transaction lifecycle hook (metrics: txs_sent; failures go through `failures`). */
   onTxEvent?: (event: TxEvent) => void;
+  /** Back-off and escalation of failing intents (shared with /healthz). @default one backing off from pollIntervalMs */
+  failures?: FailureTracker;
 }
 
 export class TxSenderError extends UPowError {
@@ -129,6 +132,21 @@ export class TxSenderClosedError extends TxSenderError {
   override readonly name: string = "TxSenderClosedError";
 }
 
+/** Not sent on this call, by the failure policy (failures.ts); nothing was simulated. */
+export class TxSkippedError extends TxSenderError {
+  override readonly name: string = "TxSkippedError";
+}
+
+/** The intent failed recently and is backing off until `untilMs`. */
+export class TxBackoffError extends TxSkippedError {
+  override readonly name: string = "TxBackoffError";
+}
+
+/** The intent's earlier revert said someone else did it or its window closed: it is never sent again. */
+export class TxSupersededError extends TxSkippedError {
+  override readonly name: string = "TxSupersededError";
+}
+
 export class TxSenderConfigError extends TxSenderError {
   override readonly name: string = "TxSenderConfigError";
 }
@@ -164,6 +182,7 @@ export class TxSender {
       dryRun: false,
       ...params,
       errorInterfaces: params.errorInterfaces ?? [],
+      failures: params.failures ?? new FailureTracker({ baseDelayMs: params.pollIntervalMs ?? 1_000 }),
     };
     if (!Number.isInteger(p.confirmations) || p.confirmations < 1) {
       throw new TxSenderConfigError("confirmations must be an integer ≥ 1", { details: { confirmations: p.confirmations } });
@@ -236,17 +255,49 @@ export class TxSender {
     return report;
   }
 
+  /** Failure back-off and escalation state (for /healthz). */
+  get failures(): FailureTracker {
+    return this.#p.failures;
+  }
+
   /**
    * Send one intent and wait until it is mined with `confirmations`. Idempotent by `intent.key`:
    * mined → the recorded result (or the recorded TxRevertedError); sent → resume waiting;
-   * pending/failed → simulate and send.
+   * pending/failed → simulate and send. An intent that failed is backing off (TxBackoffError) or,
+   * when its revert was stale, held back for a while (TxSupersededError): no simulation, no transaction.
    */
   async send(intent: TxIntent): Promise<SendResult> {
     if (!this.#started) throw new TxSenderError("TxSender.start() was not called");
     this.#throwIfClosed();
     const log = this.#p.logger.child({ purpose: intent.purpose, key: intent.key });
     if (this.#p.dryRun) return this.#dryRun(intent, log);
+    const known = this.#p.journal.getIntent(intent.key);
+    // A mined one has its recorded result (counted when it happened); a sent one is always resumed.
+    if (known?.state === "mined") return this.#recorded(known);
+    if (known?.state !== "sent") {
+      const gate = this.#p.failures.gate(intent);
+      if (gate.kind === "superseded") throw new TxSupersededError(`dropped: ${gate.reason}`, { details: { key: intent.key, purpose: intent.purpose } });
+      if (gate.kind === "backoff") {
+        throw new TxBackoffError(`backing off after ${gate.failures} failure(s): ${gate.reason}`, {
+          details: { key: intent.key, purpose: intent.purpose, retryInMs: gate.untilMs - Date.now() },
+        });
+      }
+    }
+    try {
+      const result = await this.#send(intent, log);
+      this.#p.failures.succeeded(intent);
+      return result;
+    } catch (err) {
+      if (!(err instanceof TxSenderClosedError)) {
+        const revert = err instanceof TxSimulationError || err instanceof TxRevertedError ? err.revert : undefined;
+        const reason = revert?.reason ?? (err instanceof UPowError ? err.shortMessage : collectErrorText(err));
+        this.#p.failures.failed(intent, reason, revert?.name ?? (err instanceof Error ? err.name : undefined), log);
+      }
+      throw err;
+    }
+  }
 
+  async #send(intent: TxIntent, log: Logger): Promise<SendResult> {
     const { record } = this.#p.journal.recordIntent(intent);
     if (record.state === "mined") return this.#recorded(record);
     if (record.state === "sent") {
@@ -320,7 +371,7 @@ export class TxSender {
         const data = revertDataOf(err);
         if (data === undefined) throw err;
         const revert = decodeRevertData(data, this.#p.errorInterfaces);
-        log.warn({ step, reason: revert.reason }, "simulation reverted");
+        log.debug({ step, reason: revert.reason }, "simulation reverted");
         throw new TxSimulationError(revert, { cause: err, details: { key: record.key, step } });
       }
     }

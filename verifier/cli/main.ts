@@ -16,14 +16,17 @@ import { registerCompare } from "./commands/compare";
 import { registerCalibrate } from "./commands/calibrate";
 import { registerWorker } from "./commands/worker";
 import { registerStore } from "./commands/store";
+import { registerKey } from "./commands/key";
 import { registerVerifier } from "../daemon/cli";
+import { registerStatus } from "./commands/status";
+import { registerWithdraw } from "./commands/withdraw";
 
 /** A command group: adds its commands to the program; reads the shared context lazily. */
 export type CommandRegistrar = (program: Command, ctx: () => CliContext) => void;
 
 export const COMMANDS: CommandRegistrar[] = [
   registerModel, registerData, registerJob, registerTrain, registerStep, registerReplay, registerCompare, registerCalibrate, registerStore, registerWorker,
-  registerVerifier,
+  registerVerifier, registerKey, registerStatus, registerWithdraw,
 ];
 
 export function buildProgram(extra: readonly CommandRegistrar[] = []): Command {

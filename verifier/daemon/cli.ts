@@ -10,13 +10,13 @@ import { runVerifier } from "./service";
 export function registerVerifier(program: Command, _ctx: () => CliContext): void {
   const group = new Command("verifier").description("verifier daemon: audits, challenges, jury duty (docs/verifier.md)");
   group.addCommand(
-    verifierStartCommand(async (config) => {
+    verifierStartCommand(async (config, logger) => {
       const ac = new AbortController();
       const stop = () => ac.abort();
       process.once("SIGINT", stop);
       process.once("SIGTERM", stop);
       try {
-        await runVerifier(config, { signal: ac.signal });
+        await runVerifier(config, { signal: ac.signal, logger });
       } finally {
         process.off("SIGINT", stop);
         process.off("SIGTERM", stop);

@@ -1,12 +1,16 @@
 /**
  * Verifier daemon configuration: one typed object, built from commander flags with environment
- * fallbacks (`UPOW_*`), every value checked. `registerVerifierCommands` adds `upow verifier start`.
- * Keys never appear here: the signer is loaded from `UPOW_PRIVATE_KEY` or an encrypted keystore.
+ * fallbacks (`UPOW_*`) and a config file, every value checked. `verifierStartCommand` is `upow verifier start`.
+ * Raw keys never appear here: the signer comes unlocked from the CLI, or from `UPOW_PRIVATE_KEY` or an encrypted keystore.
  */
 import path from "node:path";
 import { Command, Option } from "commander";
 import { isAddress } from "ethers";
+import type { Logger } from "pino";
+import type { Confirmations } from "../chain/confirmations";
+import type { LoadedSigner } from "../chain/keys";
 import type { Eip1193Provider } from "../chain/rpc";
+import { addDaemonOptions, DAEMON_DEFAULTS, daemonContracts, unlockDaemon, type DaemonCliOptions } from "../cli/daemonOptions";
 import { VerifierConfigError } from "./errors";
 import { DEFAULT_SINGLE_STEPS } from "./audit/steps";
 import { COST_DEFAULTS } from "./check/spec";
@@ -23,8 +27,8 @@ export interface VerifierConfig {
   startBlock: number;
   /** Journal, cursor, artifacts and the instance lock live here. */
   dataDir: string;
-  /** Reads and events at latest − confirmations. @default 2 */
-  confirmations: number;
+  /** Reads and events at latest − confirmations; auto: 0 on a local dev chain, else 2 (chain/confirmations.ts). @default auto */
+  confirmations: Confirmations;
   /** Blocks a sent transaction's receipt must be deep. @default 1 */
   txConfirmations: number;
   /** Loop period. @default 2000 */
@@ -69,6 +73,12 @@ export interface VerifierConfig {
   metricsPort?: number;
   /** @default 127.0.0.1 */
   metricsHost: string;
+  /** /healthz fails when the latest head is older than this, seconds. @default 300 */
+  maxHeadAgeSec: number;
+  /** Chain id of the deployments file: the start-up check refuses an RPC on another chain. */
+  expectedChainId?: number;
+  /** The key, already unlocked (the CLI unlocks it first to name the default data dir); wins over env and keystore. */
+  signer?: LoadedSigner;
   /** Encrypted JSON keystore (when UPOW_PRIVATE_KEY is unset). */
   keystore?: string;
   /** File with the keystore password (else UPOW_KEYSTORE_PASSWORD). */
@@ -100,9 +110,9 @@ export interface VerifierConfig {
 }
 
 export const DEFAULTS = {
-  startBlock: 0, confirmations: 2, txConfirmations: 1, pollIntervalMs: 2000, logChunkSize: 2000, concurrency: 2, maxQueued: 16,
+  startBlock: 0, confirmations: DAEMON_DEFAULTS.confirmations, txConfirmations: 1, pollIntervalMs: DAEMON_DEFAULTS.pollIntervalMs, logChunkSize: 2000, concurrency: 2, maxQueued: 16,
   taskBudgetMs: 600_000, audit: true, challenge: true, callTimeouts: true, appeal: false, unservedGraceMs: 120_000, unservedMinAttempts: 3, singleSteps: DEFAULT_SINGLE_STEPS, stateRequestTtlSec: 300, deadlineMarginSec: 5, dryRun: false,
-  metricsHost: "127.0.0.1", artifactTimeoutMs: 30_000, artifactRetries: 2, allowPrivateArtifacts: false, rpcTimeoutMs: 10_000, logLevel: "info", ...COST_DEFAULTS,
+  metricsHost: "127.0.0.1", maxHeadAgeSec: 300, artifactTimeoutMs: 30_000, artifactRetries: 2, allowPrivateArtifacts: false, rpcTimeoutMs: 10_000, logLevel: "info", ...COST_DEFAULTS,
   keepRandomness: true, reopenVoided: true, settleAvailability: true, repinpoint: true, randomnessSource: "auto",
 } as const;
 
@@ -118,13 +128,14 @@ export function resolveVerifierConfig(input: VerifierConfigInput): VerifierConfi
   }
   if (!c.dataDir) throw bad("dataDir", "is required");
   const ints: [keyof VerifierConfig, number][] = [
-    ["startBlock", 0], ["confirmations", 0], ["txConfirmations", 1], ["pollIntervalMs", 1], ["logChunkSize", 1], ["concurrency", 1],
-    ["maxQueued", 0], ["taskBudgetMs", 1], ["unservedGraceMs", 0], ["unservedMinAttempts", 1], ["singleSteps", 0], ["stateRequestTtlSec", 1], ["deadlineMarginSec", 0], ["artifactTimeoutMs", 1], ["artifactRetries", 0], ["rpcTimeoutMs", 1],
+    ["startBlock", 0], ["txConfirmations", 1], ["pollIntervalMs", 1], ["logChunkSize", 1], ["concurrency", 1],
+    ["maxQueued", 0], ["taskBudgetMs", 1], ["unservedGraceMs", 0], ["unservedMinAttempts", 1], ["singleSteps", 0], ["stateRequestTtlSec", 1], ["deadlineMarginSec", 0], ["artifactTimeoutMs", 1], ["artifactRetries", 0], ["rpcTimeoutMs", 1], ["maxHeadAgeSec", 1],
   ];
   for (const [f, min] of ints) {
     const v = c[f];
     if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min) throw bad(f, `must be an integer ≥ ${min}`, v);
   }
+  if (c.confirmations !== "auto" && (!Number.isSafeInteger(c.confirmations) || c.confirmations < 0)) throw bad("confirmations", "must be an integer ≥ 0 or auto", c.confirmations);
   for (const f of ["maxFlopsPerStep", "maxPeakBytes"] as const) {
     if (typeof c[f] !== "bigint" || c[f] < 1n) throw bad(f, "must be a positive integer", c[f]);
   }
@@ -150,20 +161,16 @@ const int = (v: string) => {
   return Number(v);
 };
 
-/** The `verifier start` options (flag, env fallback, help). */
-export function verifierStartCommand(run: (config: VerifierConfig) => Promise<void>): Command {
+/** The `verifier start` options: the shared daemon flags (verifier/cli/daemonOptions.ts) and the verifier's own. */
+export function verifierStartCommand(run: (config: VerifierConfig, logger: Logger) => Promise<void>): Command {
   const opt = (flags: string, help: string, env: string) => new Option(flags, help).env(env);
-  return new Command("start")
-    .description("run the verifier daemon: audit submitted jobs, challenge cheats, serve on committees (docs/verifier.md)")
-    .addOption(opt("--rpc-url <url...>", "JSON-RPC URL(s), tried in order with fallback (env: comma-separated)", "UPOW_RPC_URLS").argParser((v: string, prev?: string[]) => [...(prev ?? []), ...v.split(",").filter(Boolean)]))
-    .addOption(opt("--job-market <address>", "JobMarket address", "UPOW_JOB_MARKET").makeOptionMandatory())
-    .addOption(opt("--audit-manager <address>", "AuditManager address", "UPOW_AUDIT_MANAGER").makeOptionMandatory())
-    .addOption(opt("--dispute-manager <address>", "DisputeManager address", "UPOW_DISPUTE_MANAGER").makeOptionMandatory())
-    .addOption(opt("--data-dir <dir>", "journal, cursor, artifact cache, instance lock", "UPOW_DATA_DIR").default("./upow-verifier"))
-    .addOption(opt("--start-block <n>", "first block to scan on a fresh data dir", "UPOW_START_BLOCK").argParser(int))
-    .addOption(opt("--confirmations <n>", `read state and events at latest − n (default ${DEFAULTS.confirmations})`, "UPOW_CONFIRMATIONS").argParser(int))
+  const cmd = addDaemonOptions(
+    new Command("start").description("run the verifier daemon: audit submitted jobs, challenge cheats, serve on committees (docs/verifier.md)"),
+    "verifier",
+  );
+  return cmd
+    .addOption(opt("--audit-manager <address>", "AuditManager address (overrides --deployments)", "UPOW_AUDIT_MANAGER"))
     .addOption(opt("--tx-confirmations <n>", `receipt depth before a tx counts (default ${DEFAULTS.txConfirmations})`, "UPOW_TX_CONFIRMATIONS").argParser(int))
-    .addOption(opt("--poll-interval-ms <ms>", `loop period (default ${DEFAULTS.pollIntervalMs})`, "UPOW_POLL_INTERVAL_MS").argParser(int))
     .addOption(opt("--concurrency <n>", `replays at once (default ${DEFAULTS.concurrency})`, "UPOW_CONCURRENCY").argParser(int))
     .addOption(opt("--max-queued <n>", `replays waiting at most, more are refused as busy (default ${DEFAULTS.maxQueued})`, "UPOW_MAX_QUEUED").argParser(int))
     .addOption(opt("--task-budget-ms <ms>", `time budget of one audit/judge task (default ${DEFAULTS.taskBudgetMs})`, "UPOW_TASK_BUDGET_MS").argParser(int))
@@ -180,30 +187,28 @@ export function verifierStartCommand(run: (config: VerifierConfig) => Promise<vo
     .addOption(opt("--single-steps <u>", `single steps checked per sampled interval, besides its k-step replay (default ${DEFAULTS.singleSteps})`, "UPOW_SINGLE_STEPS").argParser(int))
     .addOption(opt("--state-request-ttl <s>", `lifetime of signed state requests to workers, seconds (default ${DEFAULTS.stateRequestTtlSec})`, "UPOW_STATE_REQUEST_TTL").argParser(int))
     .addOption(opt("--log-chunk-size <n>", `getLogs block range per call during backfill (default ${DEFAULTS.logChunkSize})`, "UPOW_LOG_CHUNK_SIZE").argParser(int))
-    .addOption(opt("--dry-run", "simulate and log transactions, send none", "UPOW_DRY_RUN"))
-    .addOption(opt("--metrics-port <port>", "serve /metrics and /healthz on this port", "UPOW_METRICS_PORT").argParser(int))
-    .addOption(opt("--metrics-host <host>", "metrics bind address", "UPOW_METRICS_HOST"))
-    .addOption(opt("--keystore <file>", "encrypted JSON keystore (used when UPOW_PRIVATE_KEY is unset)", "UPOW_KEYSTORE"))
-    .addOption(opt("--password-file <file>", "keystore password file (else UPOW_KEYSTORE_PASSWORD)", "UPOW_PASSWORD_FILE"))
-    .addOption(opt("--allow-private-artifacts", "fetch job-named artifacts from loopback/private addresses too (local demo only)", "UPOW_ALLOW_PRIVATE_ARTIFACTS"))
-    .addOption(opt("--log-level <level>", "pino log level", "UPOW_LOG_LEVEL"))
     .addOption(opt("--no-keep-randomness", "do not checkpoint/reveal/request draw seeds (keeper)", "UPOW_NO_KEEP_RANDOMNESS"))
     .addOption(opt("--no-reopen-voided", "do not reopen this node's voided disputes (keeper)", "UPOW_NO_REOPEN_VOIDED"))
     .addOption(opt("--no-settle-availability", "do not settle availability challenges or withdraw their credits (keeper)", "UPOW_NO_SETTLE_AVAILABILITY"))
     .addOption(opt("--no-repinpoint", "do not pinpoint again after an Indeterminate ruling", "UPOW_NO_REPINPOINT"))
     .addOption(opt("--randomness-source <source>", "auto (probe the contract), blockhash, prevrandao, l1origin or vrf", "UPOW_RANDOMNESS_SOURCE"))
     .addOption(opt("--l1-rpc-url <url...>", "L1 JSON-RPC URL(s) for L1 seed headers (l1origin)", "UPOW_L1_RPC_URLS").argParser((v: string, prev?: string[]) => [...(prev ?? []), ...v.split(",").filter(Boolean)]))
-    .action(async (o: Record<string, unknown>) => {
-      const config = resolveVerifierConfig({
-        rpcUrls: o.rpcUrl as string[] | undefined,
-        jobMarket: o.jobMarket as string,
-        auditManager: o.auditManager as string,
-        disputeManager: o.disputeManager as string,
-        dataDir: o.dataDir as string,
-        startBlock: o.startBlock as number | undefined,
-        confirmations: o.confirmations as number | undefined,
+    .action(async (o: DaemonCliOptions & Record<string, unknown>) => {
+      const dep = daemonContracts(o);
+      const address = (flag: string, v: string | undefined): string => {
+        if (v === undefined) throw new VerifierConfigError(`no ${flag} address: give --deployments <file> or --${flag}`, { details: { field: flag } });
+        return v;
+      };
+      const input = {
+        rpcUrls: o.rpcUrl,
+        jobMarket: address("job-market", o.jobMarket ?? dep.jobMarket),
+        auditManager: address("audit-manager", (o.auditManager as string | undefined) ?? dep.auditManager),
+        disputeManager: address("dispute-manager", o.disputeManager ?? dep.disputeManager),
+        startBlock: o.startBlock ?? dep.startBlock,
+        expectedChainId: dep.chainId,
+        confirmations: o.confirmations,
         txConfirmations: o.txConfirmations as number | undefined,
-        pollIntervalMs: o.pollIntervalMs as number | undefined,
+        pollIntervalMs: o.pollInterval,
         concurrency: o.concurrency as number | undefined,
         maxQueued: o.maxQueued as number | undefined,
         taskBudgetMs: o.taskBudgetMs as number | undefined,
@@ -221,11 +226,10 @@ export function verifierStartCommand(run: (config: VerifierConfig) => Promise<vo
         singleSteps: o.singleSteps as number | undefined,
         stateRequestTtlSec: o.stateRequestTtl as number | undefined,
         logChunkSize: o.logChunkSize as number | undefined,
-        metricsPort: o.metricsPort as number | undefined,
-        metricsHost: o.metricsHost as string | undefined,
-        keystore: o.keystore as string | undefined,
-        passwordFile: o.passwordFile as string | undefined,
-        logLevel: o.logLevel as string | undefined,
+        metricsPort: o.metricsPort,
+        metricsHost: o.metricsHost,
+        logLevel: o.logLevel,
+        maxHeadAgeSec: o.maxHeadAge,
         keepRandomness: o.keepRandomness as boolean | undefined,
         reopenVoided: o.reopenVoided as boolean | undefined,
         settleAvailability: o.settleAvailability as boolean | undefined,
@@ -233,7 +237,8 @@ export function verifierStartCommand(run: (config: VerifierConfig) => Promise<vo
         randomnessSource: o.randomnessSource as VerifierConfig["randomnessSource"] | undefined,
         l1RpcUrls: o.l1RpcUrl as string[] | undefined,
         allowPrivateArtifacts: o.allowPrivateArtifacts === true,
-      });
-      await run(config);
+      };
+      const { config, logger } = await unlockDaemon(o, "verifier", (dataDir, signer) => resolveVerifierConfig({ ...input, dataDir, ...(signer ? { signer } : {}) }));
+      await run(config, logger);
     });
 }

@@ -10,12 +10,17 @@ import pino, { type Logger } from "pino";
 import {
   AuditManager__factory, BlockhashRandomness__factory, DataAvailability__factory, DisputeManager__factory, IERC20__factory, JobMarket__factory, StakeManager__factory,
 } from "../../typechain-types";
+import { checkDeployment, DeploymentCheckError } from "../chain/deploymentCheck";
+import { FailureTracker } from "../chain/failures";
+import { evaluateHealth, observeHead } from "../chain/health";
 import { acquireInstanceLock } from "../chain/instance-lock";
 import { Journal } from "../chain/journal";
+import { resolveConfirmations } from "../chain/confirmations";
 import { loadSigner } from "../chain/keys";
 import { createMetrics, startMetricsServer, type MetricsServer, type UPowMetrics } from "../chain/metrics";
 import { createProvider, collectErrorText } from "../chain/rpc";
 import { TxSender } from "../chain/tx-sender";
+import { TokenInfoCache } from "../chain/tokenInfo";
 import { UPowError } from "../errors";
 import { LocalStore } from "../store";
 import { ResultIndexCache } from "./check/resultIndex";
@@ -51,6 +56,8 @@ export interface RunVerifierOptions {
   onMetricsServer?: (url: string) => void;
   /** How result indexes are parsed (threshold for a worker thread; tests count parses). */
   indexParse?: ParseIndexOptions;
+  /** Wall clock in ms for the head age (tests move it). @default Date.now */
+  clock?: () => number;
 }
 
 export async function runVerifier(config: VerifierConfig, options: RunVerifierOptions): Promise<void> {
@@ -61,16 +68,22 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
   try {
     const journal = Journal.open(path.join(config.dataDir, "journal.sqlite"), logger);
     cleanup.unshift(() => journal.close());
-    const metrics = options.metrics ?? createMetrics({ defaultLabels: { role: "verifier" } });
+    const clock = options.clock ?? Date.now;
+    const metrics = options.metrics ?? createMetrics({ clock });
     const provider = createProvider({
       urls: config.rpcUrls, eip1193: config.eip1193, timeoutMs: config.rpcTimeoutMs, logger, pollingIntervalMs: config.pollIntervalMs,
       onRpcError: (i) => metrics.rpcErrors.inc({ endpoint: i.endpoint }),
     });
     cleanup.unshift(() => provider.destroy());
-    const signer = await loadSigner({ env: config.env, keystorePath: config.keystore, passwordFile: config.passwordFile, provider, logger });
+    const signer = config.signer ? config.signer.connect(provider) : await loadSigner({ env: config.env, keystorePath: config.keystore, passwordFile: config.passwordFile, provider, logger });
     const me = signer.address;
     const log = logger.child({ verifier: me });
 
+    // A wrong address is not retried: it stops the daemon with what the address looks like.
+    await startupRetry(signal, log, "deployment check", () => checkDeployment({
+      provider, addresses: { JobMarket: config.jobMarket, AuditManager: config.auditManager, DisputeManager: config.disputeManager },
+      ...(config.expectedChainId !== undefined ? { expectedChainId: config.expectedChainId } : {}),
+    }));
     const jobMarket = JobMarket__factory.connect(config.jobMarket, provider);
     const auditManager = AuditManager__factory.connect(config.auditManager, provider);
     const disputeManager = DisputeManager__factory.connect(config.disputeManager, provider);
@@ -78,18 +91,22 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
     const [tokenAddress, randomnessAddress, dataAvailabilityAddress, stakeManagerAddress] = await startupRetry(signal, log, "contract addresses", () =>
       Promise.all([disputeManager.stakingToken(), disputeManager.randomness(), disputeManager.dataAvailability(), disputeManager.stakeManager()]),
     );
+    const chainId = (await startupRetry(signal, log, "chain id", () => provider.getNetwork())).chainId;
+    const confirmations = resolveConfirmations(config.confirmations, chainId);
     const stakeManager = StakeManager__factory.connect(stakeManagerAddress, provider);
     const dataAvailability = DataAvailability__factory.connect(dataAvailabilityAddress, provider);
     const stakingToken = IERC20__factory.connect(tokenAddress, provider);
     const randomness = BlockhashRandomness__factory.connect(randomnessAddress, provider);
+    const tokens = new TokenInfoCache(provider);
 
+    const failures = new FailureTracker({ baseDelayMs: config.pollIntervalMs, onFailure: (purpose, reason) => metrics.txFailures.inc({ purpose, reason }) });
     const sender = await startupRetry(signal, log, "tx sender", () => TxSender.create({
       signer, provider, journal, logger: log.child({ component: "sender" }), confirmations: config.txConfirmations, dryRun: config.dryRun,
       pollIntervalMs: Math.min(1000, config.pollIntervalMs),
       errorInterfaces: [jobMarket.interface, auditManager.interface, disputeManager.interface, dataAvailability.interface, StakeManager__factory.createInterface()],
+      failures,
       onTxEvent: (e) => {
         if (e.type === "sent") metrics.txsSent.inc({ purpose: e.purpose });
-        if (e.type === "reverted" || e.type === "failed") metrics.txsFailed.inc({ purpose: e.purpose, reason: e.type });
       },
     }));
     cleanup.unshift(() => sender.close());
@@ -123,9 +140,10 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
       unserved: { graceMs: config.unservedGraceMs, minAttempts: config.unservedMinAttempts },
       singleSteps: config.singleSteps,
       stateRequests: {
-        signer, domain: { chainId: (await provider.getNetwork()).chainId, jobMarket: config.jobMarket }, ttlSec: config.stateRequestTtlSec,
+        signer, domain: { chainId, jobMarket: config.jobMarket }, ttlSec: config.stateRequestTtlSec,
         now: async () => BigInt((await provider.getBlock("latest"))?.timestamp ?? Math.floor(Date.now() / 1000)),
       },
+      tokens,
       logger: log,
       metrics,
     };
@@ -133,7 +151,7 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
       provider, kv: journal.kv, records,
       addresses: { jobMarket: config.jobMarket, auditManager: config.auditManager, disputeManager: config.disputeManager },
       interfaces: { jobMarket: jobMarket.interface, auditManager: auditManager.interface, disputeManager: disputeManager.interface },
-      startBlock: config.startBlock, confirmations: config.confirmations, chunkSize: config.logChunkSize, logger: log, metrics,
+      startBlock: config.startBlock, confirmations, chunkSize: config.logChunkSize, logger: log, metrics,
     });
 
     const source = config.randomnessSource !== "auto"
@@ -147,32 +165,32 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
     }
     const keeper = new Keeper({
       me, provider, l1, kv: journal.kv, records, responder: ctx.responder, jobMarket, auditManager, disputeManager, stakeManager, dataAvailability,
-      addresses: { dataAvailability: dataAvailabilityAddress, disputeManager: config.disputeManager },
+      addresses: { dataAvailability: dataAvailabilityAddress, disputeManager: config.disputeManager, stakingToken: tokenAddress }, tokens,
       randomness: { address: randomnessAddress, source },
       duties: { randomness: config.keepRandomness, reopen: config.reopenVoided, settle: config.settleAvailability },
-      startBlock: config.startBlock, confirmations: config.confirmations, chunkSize: config.logChunkSize, logger: log, metrics,
+      startBlock: config.startBlock, confirmations, chunkSize: config.logChunkSize, logger: log, metrics,
     });
     log.info({ randomnessSource: source, keeper: { randomness: config.keepRandomness, reopen: config.reopenVoided, settle: config.settleAvailability } }, "keeper configured");
 
-    let lastTickAt = 0;
     let lastBlock = -1;
     if (config.metricsPort !== undefined) {
       const server: MetricsServer = await startMetricsServer({
         registry: metrics.registry, port: config.metricsPort, host: config.metricsHost, logger: log,
         health: () => {
-          const age = Date.now() - lastTickAt;
-          return { ok: lastTickAt > 0 && age < Math.max(60_000, config.pollIntervalMs * 10), details: { lastBlock, msSinceTick: age, ...scheduler.stats() } };
+          const h = evaluateHealth({ head: metrics.head(), nowMs: clock(), maxHeadAgeSec: config.maxHeadAgeSec, failing: failures.failingPurposes() });
+          return { ...h, details: { ...h.details, lastBlock, ...scheduler.stats() } };
         },
       });
       cleanup.unshift(() => server.close());
       options.onMetricsServer?.(server.url);
     }
 
-    log.info({ dryRun: config.dryRun, confirmations: config.confirmations, startBlock: config.startBlock }, "verifier started");
+    log.info({ dryRun: config.dryRun, confirmations, startBlock: config.startBlock }, "verifier started");
     const jobPlayers = new Map<bigint, JobPlayer>();
     const disputePlayers = new Map<bigint, DisputePlayer>();
     while (!signal.aborted) {
       try {
+        await observeHead(provider, metrics);
         const tick = await monitor.poll();
         if (tick && !signal.aborted) {
           // Before the players: a reveal lets this tick's draw run; a voided dispute is seen before its player is dropped.
@@ -180,7 +198,6 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
           await actAll(records.followedJobs(), jobPlayers, (id) => new JobPlayer(ctx, id), tick, (id) => records.unfollowJob(id), log, signal);
           await actAll(records.followedDisputes(), disputePlayers, (id) => new DisputePlayer(ctx, id), tick, (id) => records.unfollowDispute(id), log, signal);
           await withdrawCredits(ctx, tick, log).catch((err: unknown) => log.warn({ err: collectErrorText(err) }, "credit withdrawal failed; retrying later"));
-          lastTickAt = Date.now();
           lastBlock = tick.block;
           options.onTick?.(tick);
         }
@@ -210,7 +227,7 @@ async function startupRetry<T>(signal: AbortSignal, log: Logger, what: string, f
     try {
       return await f();
     } catch (err) {
-      if (signal.aborted) throw err;
+      if (signal.aborted || err instanceof DeploymentCheckError) throw err;
       log.warn({ what, attempt, err: collectErrorText(err) }, "start-up step failed; retrying");
       await sleep(Math.min(5_000, 100 * 2 ** attempt), undefined, { signal }).catch(() => undefined);
       if (signal.aborted) throw err;
@@ -254,7 +271,7 @@ async function withdrawCredits(ctx: PlayerContext, tick: Tick, log: Logger): Pro
       key: `withdraw:dm:${tick.block}`, purpose: "withdraw", to: await ctx.disputeManager.getAddress(),
       data: ctx.disputeManager.interface.encodeFunctionData("withdraw"),
     });
-    if (r.kind === "sent") log.info({ credits: credits.toString() }, "credits withdrawn");
+    if (r.kind === "sent") log.info(await ctx.tokens.fields("credits", await ctx.stakingToken.getAddress(), credits), "credits withdrawn");
   }
   for (const token of ctx.records.feeTokens()) {
     const owed = await ctx.auditManager.credits(token, ctx.me, bt);
@@ -263,6 +280,6 @@ async function withdrawCredits(ctx: PlayerContext, tick: Tick, log: Logger): Pro
       key: `withdraw:am:${token.toLowerCase()}:${tick.block}`, purpose: "withdraw-fees", to: await ctx.auditManager.getAddress(),
       data: ctx.auditManager.interface.encodeFunctionData("withdraw", [token]),
     });
-    if (r.kind === "sent") log.info({ token, credits: owed.toString() }, "audit fee credits withdrawn");
+    if (r.kind === "sent") log.info({ token, ...(await ctx.tokens.fields("credits", token, owed)) }, "audit fee credits withdrawn");
   }
 }

@@ -1,13 +1,15 @@
 /**
  * Requester library: packs a small MNIST job (dataset, MLP step graph, initial state, manifest),
- * puts every artifact into a LocalStore that the caller serves over HTTP, and escrows the job on
- * chain with `createJob`. Used by the worker tests and the demo.
+ * puts every artifact into a LocalStore that the caller serves over HTTP, checks the spec as a
+ * worker and a verifier will (validateJob.ts) and escrows the job on chain with `createJob`. Used
+ * by the worker tests, the demo and the examples.
  */
 import { createHash } from "node:crypto";
 import type { ContractTransactionReceipt } from "ethers";
 import type { IERC20, JobMarket } from "../../typechain-types";
 import type { IJobMarket } from "../../typechain-types/contracts/JobMarket";
-import { UPowError } from "../errors";
+import { CreateJobError } from "./errors";
+import { validateJobSpec } from "./validateJob";
 import { buildMnistDataset } from "../engine/data";
 import type { Hash } from "../engine/hashing";
 import { canonicalManifestBytes, MANIFEST_VERSION, specHash as specHashOf, type JobManifest, type Tolerance } from "../engine/manifest";
@@ -22,9 +24,7 @@ import { artifactUri, buildDatasetList, encodeDatasetList } from "../protocol/jo
 export const DEFAULT_MODEL: ModelSpec = { layers: [784, 16, 10], activation: "relu", optimizer: "sgd" };
 export const DEFAULT_JOB_TOLERANCE: Tolerance = { deltaUpd: 1e-3, deltaUlp: 1e-6, deltaKUpd: 2e-3, deltaKUlp: 2e-6 };  // δ_k: DELTA_K_PROCEDURE floors (v3 V7.3)
 
-export class CreateJobError extends UPowError {
-  override readonly name = "CreateJobError";
-}
+export { CreateJobError, JobSpecInvalidError } from "./errors";
 
 export interface PrepareMnistJobParameters {
   /** Where the artifacts go; the caller serves it at `publicBaseUrl`. */
@@ -133,6 +133,13 @@ export interface CreateJobParameters {
   readonly trainingDuration: bigint;
   /** Approve the escrow first. @default true */
   readonly approve?: boolean;
+  /**
+   * Run the workers' and verifiers' checks of the spec before any transaction (validateJob.ts).
+   * Off only for tests that post a bad spec on purpose. @default true
+   */
+  readonly validate?: boolean;
+  /** Let the checks fetch from loopback/private addresses. @default true on a local chain (31337, 1337) only */
+  readonly allowPrivateArtifacts?: boolean;
 }
 
 export interface CreateJobReturnType {
@@ -161,6 +168,11 @@ export async function createJob(p: CreateJobParameters): Promise<CreateJobReturn
     claimDeadline: p.claimDeadline,
     trainingDuration: p.trainingDuration,
   };
+  if (p.validate !== false) {
+    const provider = p.jobMarket.runner?.provider;
+    const chainId = provider ? (await provider.getNetwork()).chainId : undefined;
+    await validateJobSpec({ terms: params, allowPrivateArtifacts: p.allowPrivateArtifacts ?? (chainId === 31337n || chainId === 1337n) });
+  }
   if (p.approve !== false) {
     await (await p.paymentToken.approve(await p.jobMarket.getAddress(), p.reward + p.verificationFee)).wait();
   }

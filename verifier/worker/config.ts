@@ -1,13 +1,17 @@
 /**
- * Worker configuration: commander flags with environment fallbacks (documented in `--help` and
- * docs/worker.md), parsed into one typed, validated object. Programmatic callers (tests) build
- * the object directly with `workerConfig({...})`, which fills the same defaults.
+ * Worker configuration: commander flags with environment fallbacks and a config file (the shared
+ * daemon shape of verifier/cli/daemonOptions.ts, documented in `--help` and docs/worker.md),
+ * parsed into one typed, validated object. Programmatic callers (tests) build the object directly
+ * with `workerConfig({...})`, which fills the same defaults.
  */
-import { readFileSync } from "node:fs";
 import { Command, Option } from "commander";
 import { getAddress, isAddress } from "ethers";
+import type { Logger } from "pino";
 import { UPowError } from "../errors";
+import type { Confirmations } from "../chain/confirmations";
+import type { LoadedSigner } from "../chain/keys";
 import type { Eip1193Provider } from "../chain/rpc";
+import { addDaemonOptions, DAEMON_DEFAULTS, daemonContracts, unlockDaemon, type DaemonCliOptions } from "../cli/daemonOptions";
 import type { ExecutionProviderName } from "../engine/runner";
 import { checkArtifactUrl } from "../store";
 import { parseCheatMode, type CheatMode } from "./cheats";
@@ -27,10 +31,12 @@ export interface WorkerConfig {
   readonly rpcUrls: readonly string[];
   /** In-process EIP-1193 provider (tests: hre.network.provider), used after rpcUrls. */
   readonly eip1193?: Eip1193Provider;
-  /** Env var holding the private key. @default "UPOW_PRIVATE_KEY" */
-  readonly privateKeyEnv: string;
+  /** The key, already unlocked (the CLI unlocks it first to name the default data dir); wins over env and keystore. */
+  readonly signer?: LoadedSigner;
+  /** Environment UPOW_PRIVATE_KEY / UPOW_KEYSTORE_PASSWORD are read from. @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
   readonly keystore?: string;
-  readonly keystorePasswordEnv?: string;
+  readonly passwordFile?: string;
   /** Journal, instance lock, checkpoints and the artifact store live here. */
   readonly dataDir: string;
   readonly jobMarket: string;
@@ -56,7 +62,8 @@ export interface WorkerConfig {
   readonly storeHost: string;
   /** 0 picks a free port. */
   readonly storePort: number;
-  readonly confirmations: number;
+  /** Reads and events at latest − confirmations; auto: 0 on a local dev chain, else 2 (chain/confirmations.ts). */
+  readonly confirmations: Confirmations;
   readonly pollIntervalMs: number;
   /** First block to scan for events. */
   readonly startBlock: number;
@@ -77,10 +84,13 @@ export interface WorkerConfig {
   readonly metricsPort?: number;
   /** @default 127.0.0.1 */
   readonly metricsHost: string;
+  /** /healthz fails when the latest head is older than this, seconds. @default 300 */
+  readonly maxHeadAgeSec: number;
+  /** Chain id of the deployments file: the start-up check refuses an RPC on another chain. */
+  readonly expectedChainId?: number;
 }
 
 export const WORKER_DEFAULTS = {
-  privateKeyEnv: "UPOW_PRIVATE_KEY",
   maxFlopsPerStep: 10n ** 12n,
   maxJobFlops: 10n ** 16n,
   maxStateBytes: 1n << 30n,
@@ -89,8 +99,8 @@ export const WORKER_DEFAULTS = {
   threads: 1,
   storeHost: "127.0.0.1",
   storePort: 0,
-  confirmations: 1,
-  pollIntervalMs: 2_000,
+  confirmations: DAEMON_DEFAULTS.confirmations,
+  pollIntervalMs: DAEMON_DEFAULTS.pollIntervalMs,
   startBlock: 0,
   deadlineMarginSec: 30,
   publishSteps: "eager" as const,
@@ -101,7 +111,8 @@ export const WORKER_DEFAULTS = {
   stateRequestMaxTtlSec: 3_600,
   dryRun: false,
   logLevel: "info",
-  metricsHost: "127.0.0.1",
+  metricsHost: DAEMON_DEFAULTS.metricsHost,
+  maxHeadAgeSec: DAEMON_DEFAULTS.maxHeadAgeSec,
   allowPrivateArtifacts: false,
 };
 
@@ -110,18 +121,21 @@ export type WorkerConfigInput = Partial<WorkerConfig> & Pick<WorkerConfig, "data
 /** Fills defaults and validates a programmatic config. */
 export function workerConfig(input: WorkerConfigInput): WorkerConfig {
   const c: WorkerConfig = { ...WORKER_DEFAULTS, rpcUrls: [], cheat: null, ...input };
-  if (c.rpcUrls.length === 0 && !c.eip1193) throw new WorkerConfigError("no RPC endpoint: give --rpc-url (or UPOW_RPC_URL)");
+  if (c.rpcUrls.length === 0 && !c.eip1193) throw new WorkerConfigError("no RPC endpoint: give --rpc-url (or UPOW_RPC_URLS)");
   checkAddress("jobMarket", c.jobMarket);
   if (c.stakeManager) checkAddress("stakeManager", c.stakeManager);
   if (c.disputeManager) checkAddress("disputeManager", c.disputeManager);
   if (c.acceptedTokens.length === 0) throw new WorkerConfigError("no accepted payment token: give --accept-token <address>[:<min reward per TFLOP>]");
   for (const t of c.acceptedTokens) checkAddress("acceptedTokens", t.address);
   for (const [name, v, min] of [
-    ["confirmations", c.confirmations, 0], ["pollIntervalMs", c.pollIntervalMs, 1], ["threads", c.threads, 1],
+    ["pollIntervalMs", c.pollIntervalMs, 1], ["threads", c.threads, 1],
     ["storePort", c.storePort, 0], ["startBlock", c.startBlock, 0], ["deadlineMarginSec", c.deadlineMarginSec, 0],
-    ["stateQuota", c.stateQuota, 0], ["stateRequestMaxTtlSec", c.stateRequestMaxTtlSec, 1],
+    ["stateQuota", c.stateQuota, 0], ["stateRequestMaxTtlSec", c.stateRequestMaxTtlSec, 1], ["maxHeadAgeSec", c.maxHeadAgeSec, 1],
   ] as const) {
     if (!Number.isSafeInteger(v) || v < min) throw new WorkerConfigError(`${name} must be an integer ≥ ${min}`, { details: { [name]: v } });
+  }
+  if (c.confirmations !== "auto" && (!Number.isSafeInteger(c.confirmations) || c.confirmations < 0)) {
+    throw new WorkerConfigError("confirmations must be an integer ≥ 0 or auto", { details: { confirmations: c.confirmations } });
   }
   if (c.metricsPort !== undefined && (!Number.isSafeInteger(c.metricsPort) || c.metricsPort < 0 || c.metricsPort > 65535)) {
     throw new WorkerConfigError("metricsPort must be 0-65535", { details: { metricsPort: c.metricsPort } });
@@ -175,19 +189,15 @@ function intArg(name: string): (v: string) => number {
   };
 }
 
-/** Adds the worker's flags (with env fallbacks) to a command. */
-export function addWorkerOptions(cmd: Command): Command {
+/** `upow worker start`: the shared daemon flags and the worker's own; `run` gets the validated config with the key unlocked. */
+export function workerStartCommand(run: (config: WorkerConfig, logger: Logger) => Promise<void>): Command {
+  const cmd = addDaemonOptions(
+    new Command("start").description("watch the JobMarket, claim jobs this machine accepts, train, submit, answer disputes, finalize and withdraw"),
+    "worker",
+  );
   const env = (o: Option, name: string): Option => o.env(name);
   return cmd
-    .addOption(env(new Option("--rpc-url <url...>", "JSON-RPC endpoint(s), tried in order"), "UPOW_RPC_URL"))
-    .addOption(env(new Option("--key-env <name>", "env var holding the worker's private key").default(WORKER_DEFAULTS.privateKeyEnv), "UPOW_KEY_ENV"))
-    .addOption(env(new Option("--keystore <file>", "encrypted JSON keystore (used when the key env var is empty)"), "UPOW_KEYSTORE"))
-    .addOption(env(new Option("--keystore-password-env <name>", "env var holding the keystore password"), "UPOW_KEYSTORE_PASSWORD_ENV"))
-    .addOption(env(new Option("--data-dir <dir>", "journal, lock, checkpoints and artifact store").makeOptionMandatory(), "UPOW_DATA_DIR"))
-    .addOption(env(new Option("--deployments <file>", "deployments/<network>.json with contract addresses"), "UPOW_DEPLOYMENTS"))
-    .addOption(env(new Option("--job-market <address>", "JobMarket address (overrides the deployments file)"), "UPOW_JOB_MARKET"))
-    .addOption(env(new Option("--stake-manager <address>", "StakeManager address"), "UPOW_STAKE_MANAGER"))
-    .addOption(env(new Option("--dispute-manager <address>", "DisputeManager address (disputes are answered only with it)"), "UPOW_DISPUTE_MANAGER"))
+    .addOption(env(new Option("--stake-manager <address>", "StakeManager address (overrides --deployments)"), "UPOW_STAKE_MANAGER"))
     .addOption(env(new Option("--accept-token <token...>", "accepted payment token(s): <address>[:<min reward per TFLOP, base units>]"), "UPOW_ACCEPT_TOKENS"))
     .addOption(new Option("--max-flops-per-step <n>", "refuse jobs above this many FLOPs per step").argParser(bigintArg("--max-flops-per-step")).default(WORKER_DEFAULTS.maxFlopsPerStep, "1e12"))
     .addOption(new Option("--max-job-flops <n>", "refuse jobs above this many FLOPs in total").argParser(bigintArg("--max-job-flops")).default(WORKER_DEFAULTS.maxJobFlops, "1e16"))
@@ -197,32 +207,21 @@ export function addWorkerOptions(cmd: Command): Command {
     .addOption(env(new Option("--ep <name>", "onnxruntime execution provider").choices(["cpu", "cuda", "webgpu"]).default("cpu"), "UPOW_EP"))
     .addOption(new Option("--threads <n>", "intra-op threads (fixed: results must be reproducible)").argParser(intArg("--threads")).default(1))
     .addOption(env(new Option("--public-url <url>", "base URL where others reach this worker's artifact store"), "UPOW_PUBLIC_URL"))
-    .addOption(env(new Option("--allow-private-artifacts", "fetch job-named artifacts from loopback/private addresses too (local demo only)").default(false), "UPOW_ALLOW_PRIVATE_ARTIFACTS"))
     .addOption(env(new Option("--store-host <host>", "artifact store listen address").default(WORKER_DEFAULTS.storeHost), "UPOW_STORE_HOST"))
     .addOption(env(new Option("--store-port <port>", "artifact store port (0: any free port)").argParser(intArg("--store-port")).default(0), "UPOW_STORE_PORT"))
-    .addOption(new Option("--confirmations <n>", "blocks before an event or receipt counts").argParser(intArg("--confirmations")).default(WORKER_DEFAULTS.confirmations))
-    .addOption(new Option("--poll-interval <ms>", "chain polling interval").argParser(intArg("--poll-interval")).default(WORKER_DEFAULTS.pollIntervalMs))
-    .addOption(new Option("--start-block <n>", "first block to scan").argParser(intArg("--start-block")).default(0))
     .addOption(new Option("--publish-steps <when>", "publish every step state at submission or only for disputed intervals").choices(["eager", "on-dispute"]).default("eager"))
     .addOption(new Option("--state-quota <n>", "step states one auditor/challenger/juror may fetch per job by signed request").argParser(intArg("--state-quota")).default(WORKER_DEFAULTS.stateQuota))
     .addOption(new Option("--state-request-max-ttl <s>", "longest accepted lifetime of a signed state request, seconds").argParser(intArg("--state-request-max-ttl")).default(WORKER_DEFAULTS.stateRequestMaxTtlSec))
-    .addOption(new Option("--dry-run", "decide and log; send no transaction").default(false))
     .addOption(new Option("--cheat <mode>", "ADVERSARIAL, for tests/demos only: skip=<fraction> | noise=<magnitude> | withhold | precision=fp16|bf16|tf32 | partial=<kept fraction> | reuse | noupdate | drift=<multiple of the bound> | index=<mode>[+<cheat>] (docs/worker.md)"))
-    .addOption(env(new Option("--log-level <level>", "pino log level").default("info"), "UPOW_LOG_LEVEL"))
-    .addOption(env(new Option("--metrics-port <port>", "serve /metrics and /healthz on this port (0: a free one)"), "UPOW_METRICS_PORT"))
-    .addOption(env(new Option("--metrics-host <host>", "metrics bind address (default 127.0.0.1)"), "UPOW_METRICS_HOST"));
+    .action(async (o: WorkerCliOptions) => {
+      const input = workerInputFromCli(o);
+      const { config, logger } = await unlockDaemon(o, "worker", (dataDir, signer) => workerConfig({ ...input, dataDir, ...(signer ? { signer } : {}) }));
+      await run(config, logger);
+    });
 }
 
-export interface WorkerCliOptions {
-  rpcUrl?: string[] | string;
-  keyEnv: string;
-  keystore?: string;
-  keystorePasswordEnv?: string;
-  dataDir: string;
-  deployments?: string;
-  jobMarket?: string;
+export interface WorkerCliOptions extends DaemonCliOptions {
   stakeManager?: string;
-  disputeManager?: string;
   acceptToken?: string[] | string;
   maxFlopsPerStep: bigint;
   maxJobFlops: bigint;
@@ -232,42 +231,12 @@ export interface WorkerCliOptions {
   ep: ExecutionProviderName;
   threads: number;
   publicUrl?: string;
-  allowPrivateArtifacts?: boolean;
   storeHost: string;
-  storePort: number | string;
-  confirmations: number;
-  pollInterval: number;
-  startBlock: number;
+  storePort: number;
   publishSteps: "eager" | "on-dispute";
   stateQuota: number;
   stateRequestMaxTtl: number;
-  dryRun: boolean;
   cheat?: string;
-  logLevel: string;
-  metricsPort?: number | string;
-  metricsHost?: string;
-}
-
-interface DeploymentsFile {
-  readonly [name: string]: { readonly address?: string } | undefined;
-}
-
-/** Contract addresses from `deployments/<network>.json` (`{ "contracts": { "JobMarket": { "address": … }, … } }`, or the entries at top level). */
-export function readDeployments(file: string): { jobMarket?: string; stakeManager?: string; disputeManager?: string } {
-  let parsed: DeploymentsFile;
-  try {
-    parsed = JSON.parse(readFileSync(file, "utf8")) as DeploymentsFile;
-  } catch (cause) {
-    throw new WorkerConfigError("cannot read the deployments file", { cause, details: { file } });
-  }
-  // The registry written by scripts/deploy.ts nests the entries under "contracts".
-  const entries = ((parsed as { contracts?: DeploymentsFile } | null)?.contracts ?? parsed) as DeploymentsFile;
-  const addr = (name: string): string | undefined => entries?.[name]?.address;
-  return {
-    ...(addr("JobMarket") ? { jobMarket: addr("JobMarket") } : {}),
-    ...(addr("StakeManager") ? { stakeManager: addr("StakeManager") } : {}),
-    ...(addr("DisputeManager") ? { disputeManager: addr("DisputeManager") } : {}),
-  };
 }
 
 function list(v: string[] | string | undefined): string[] {
@@ -275,22 +244,20 @@ function list(v: string[] | string | undefined): string[] {
   return (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(/[,\s]+/)).filter((s) => s.length > 0);
 }
 
-/** Turns parsed CLI options into a validated config. */
-export function configFromCli(o: WorkerCliOptions): WorkerConfig {
-  const dep = o.deployments ? readDeployments(o.deployments) : {};
+/** Parsed CLI options → the worker's config input (everything but the data dir and the key). */
+export function workerInputFromCli(o: WorkerCliOptions): Omit<WorkerConfigInput, "dataDir"> {
+  const dep = daemonContracts(o);
   const jobMarket = o.jobMarket ?? dep.jobMarket;
-  if (!jobMarket) throw new WorkerConfigError("no JobMarket address: give --job-market or --deployments");
+  if (!jobMarket) throw new WorkerConfigError("no JobMarket address: give --deployments <file> or --job-market");
   const stakeManager = o.stakeManager ?? dep.stakeManager;
   const disputeManager = o.disputeManager ?? dep.disputeManager;
-  return workerConfig({
-    rpcUrls: list(o.rpcUrl),
-    privateKeyEnv: o.keyEnv,
-    ...(o.keystore ? { keystore: o.keystore } : {}),
-    ...(o.keystorePasswordEnv ? { keystorePasswordEnv: o.keystorePasswordEnv } : {}),
-    dataDir: o.dataDir,
+  const startBlock = o.startBlock ?? dep.startBlock;
+  return {
+    rpcUrls: o.rpcUrl ?? [],
     jobMarket,
     ...(stakeManager ? { stakeManager } : {}),
     ...(disputeManager ? { disputeManager } : {}),
+    ...(dep.chainId !== undefined ? { expectedChainId: dep.chainId } : {}),
     maxFlopsPerStep: o.maxFlopsPerStep,
     maxJobFlops: o.maxJobFlops,
     maxStateBytes: o.maxStateBytes,
@@ -302,17 +269,18 @@ export function configFromCli(o: WorkerCliOptions): WorkerConfig {
     ...(o.publicUrl ? { publicBaseUrl: o.publicUrl } : {}),
     allowPrivateArtifacts: o.allowPrivateArtifacts === true,
     storeHost: o.storeHost,
-    storePort: Number(o.storePort),
+    storePort: o.storePort,
     confirmations: o.confirmations,
     pollIntervalMs: o.pollInterval,
-    startBlock: o.startBlock,
+    ...(startBlock !== undefined ? { startBlock } : {}),
     publishSteps: o.publishSteps,
     stateQuota: o.stateQuota,
     stateRequestMaxTtlSec: o.stateRequestMaxTtl,
-    dryRun: o.dryRun,
+    dryRun: o.dryRun === true,
     cheat: o.cheat ? parseCheatMode(o.cheat) : null,
     logLevel: o.logLevel,
-    ...(o.metricsPort !== undefined ? { metricsPort: Number(o.metricsPort) } : {}),
-    ...(o.metricsHost ? { metricsHost: o.metricsHost } : {}),
-  });
+    ...(o.metricsPort !== undefined ? { metricsPort: o.metricsPort } : {}),
+    metricsHost: o.metricsHost,
+    maxHeadAgeSec: o.maxHeadAge,
+  };
 }

@@ -4,6 +4,7 @@
  */
 import type { Hash } from "../engine/hashing";
 import type { WorkerConfig } from "./config";
+import { JobStatus, jobStatusName } from "../protocol/enums";
 
 /** The on-chain fields the decision reads (from JobMarket.getJob). */
 export interface ChainJobView {
@@ -77,7 +78,6 @@ export interface DecideParameters {
   readonly freeStake?: bigint;
 }
 
-const OPEN = 1;
 const TFLOP = 10n ** 12n;
 
 function reject(reason: RejectReason, message: string): Decision {
@@ -91,7 +91,7 @@ function reject(reason: RejectReason, message: string): Decision {
  */
 export function decide(p: DecideParameters): Decision {
   const { job, config } = p;
-  if (job.status !== OPEN) return reject("not-open", `job status is ${job.status}, not Open`);
+  if (job.status !== JobStatus.Open) return reject("not-open", `job status is ${jobStatusName(job.status)}, not Open`);
   if (p.now > job.claimDeadline) return reject("claim-deadline-passed", `claim deadline ${job.claimDeadline} has passed`);
   const token = config.acceptedTokens.find((t) => t.address.toLowerCase() === job.paymentToken.toLowerCase());
   if (!token) return reject("token-not-accepted", `payment token ${job.paymentToken} is not accepted`);

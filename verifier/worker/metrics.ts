@@ -1,11 +1,11 @@
 /**
- * The worker daemon's Prometheus metrics, in their own Registry (two daemons in one process, as in
- * the tests, never collide). Served with the chain layer's `/metrics` + `/healthz` server.
+ * The worker daemon's Prometheus metrics: the shared daemon scheme (chain/metrics.ts: prefix
+ * `upow_`, label `role="worker"`, head and failure metrics) plus the worker's own counters.
  */
-import { Counter, Registry } from "prom-client";
+import type { Counter } from "prom-client";
+import { counter, createDaemonMetrics, type CreateDaemonMetricsParameters, type DaemonMetrics } from "../chain/metrics";
 
-export interface WorkerMetrics {
-  registry: Registry;
+export interface WorkerMetrics extends DaemonMetrics {
   stepsTrained: Counter;
   jobsClaimed: Counter;
   jobsSubmitted: Counter;
@@ -13,25 +13,18 @@ export interface WorkerMetrics {
   /** Disputed intervals whose states were served. */
   disputesAnswered: Counter;
   chunkAnswers: Counter;
-  /** Label `purpose`: the intent's purpose tag; `reason`: reverted | failed. */
-  txErrors: Counter<"purpose" | "reason">;
-  txsSent: Counter<"purpose">;
 }
 
-export function createWorkerMetrics(prefix = "upow_worker_"): WorkerMetrics {
-  const registry = new Registry();
-  registry.setDefaultLabels({ role: "worker" });
-  const counter = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>
-    new Counter<L>({ name: prefix + name, help, labelNames, registers: [registry] });
+export function createWorkerMetrics(params: Partial<Omit<CreateDaemonMetricsParameters, "role">> = {}): WorkerMetrics {
+  const base = createDaemonMetrics({ ...params, role: "worker" });
+  const { registry } = base;
   return {
-    registry,
-    stepsTrained: counter("steps_trained_total", "Training steps run (a resumed run counts its steps again)"),
-    jobsClaimed: counter("jobs_claimed_total", "Jobs claimed"),
-    jobsSubmitted: counter("jobs_submitted_total", "Results submitted"),
-    jobsFinalized: counter("jobs_finalized_total", "Jobs seen finalized (paid)"),
-    disputesAnswered: counter("disputes_answered_total", "Disputed intervals whose states were served"),
-    chunkAnswers: counter("chunk_answers_total", "Chunk challenges answered on chain"),
-    txErrors: counter("tx_errors_total", "Transactions reverted or failed, by purpose", ["purpose", "reason"] as const),
-    txsSent: counter("txs_sent_total", "Transactions broadcast, by purpose", ["purpose"] as const),
+    ...base,
+    stepsTrained: counter(registry, "steps_trained_total", "Training steps run (a resumed run counts its steps again)"),
+    jobsClaimed: counter(registry, "jobs_claimed_total", "Jobs claimed"),
+    jobsSubmitted: counter(registry, "jobs_submitted_total", "Results submitted"),
+    jobsFinalized: counter(registry, "jobs_finalized_total", "Jobs seen finalized (paid)"),
+    disputesAnswered: counter(registry, "disputes_answered_total", "Disputed intervals whose states were served"),
+    chunkAnswers: counter(registry, "chunk_answers_total", "Chunk challenges answered on chain"),
   };
 }

@@ -11,13 +11,19 @@ import pino, { type Logger } from "pino";
 import type { Provider } from "ethers";
 import { AuditManager__factory, DataAvailability__factory, DisputeManager__factory, JobMarket__factory, StakeManager__factory } from "../../typechain-types";
 import type { DataAvailability, DisputeManager, JobMarket } from "../../typechain-types";
+import { checkDeployment } from "../chain/deploymentCheck";
+import { FailureTracker } from "../chain/failures";
+import { evaluateHealth, observeHead } from "../chain/health";
 import { acquireInstanceLock } from "../chain/instance-lock";
 import { Journal } from "../chain/journal";
+import { resolveConfirmations } from "../chain/confirmations";
 import { loadSigner } from "../chain/keys";
 import { startMetricsServer, type MetricsServer } from "../chain/metrics";
-import { createProvider } from "../chain/rpc";
-import { TxSender, TxSimulationError, TxRevertedError, type SendResult } from "../chain/tx-sender";
+import { collectErrorText, createProvider } from "../chain/rpc";
+import { TxSender, TxSimulationError, TxRevertedError, TxSkippedError, type SendResult } from "../chain/tx-sender";
 import { UPowError } from "../errors";
+import { TokenInfoCache } from "../chain/tokenInfo";
+import { ChallengeStatus, JobStatus, challengeStatusName } from "../protocol/enums";
 import { LocalStore, startStoreServer, type StateRequestHandler, type StoreServerHandle } from "../store";
 import { checkpointProof, parseResultIndex, resultUri, stepRangeProof, type ResultIndex } from "../protocol/resultIndex";
 import type { WorkerConfig } from "./config";
@@ -34,8 +40,6 @@ import type { ResultPublisher } from "./publisher";
 import { publisherFor } from "./publishCheats";
 import { WorkerState, type JobRecord } from "./workerState";
 
-const STATUS = { Open: 1, Claimed: 2, Submitted: 3, Finalized: 4, Rejected: 5, Cancelled: 6 } as const;
-const CHALLENGE_OPEN = 1;
 
 export interface RunWorkerOptions {
   readonly signal: AbortSignal;
@@ -49,6 +53,8 @@ export interface RunWorkerOptions {
   readonly metrics?: WorkerMetrics;
   /** Called once the metrics server listens (config.metricsPort set). */
   readonly onMetricsServer?: (url: string) => void;
+  /** Wall clock in ms for the head age (tests move it). @default Date.now */
+  readonly clock?: () => number;
 }
 
 export class WorkerError extends UPowError {
@@ -63,26 +69,38 @@ export async function runWorker(config: WorkerConfig, options: RunWorkerOptions)
   let server: StoreServerHandle | null = null;
   let sender: TxSender | null = null;
   let metricsServer: MetricsServer | null = null;
-  const metrics = options.metrics ?? createWorkerMetrics();
+  const clock = options.clock ?? Date.now;
+  const metrics = options.metrics ?? createWorkerMetrics({ clock });
   try {
     const provider = createProvider({
       urls: [...config.rpcUrls], ...(config.eip1193 ? { eip1193: config.eip1193 } : {}), logger, pollingIntervalMs: config.pollIntervalMs,
     });
-    const signer = (await loadSigner({
-      privateKeyEnv: config.privateKeyEnv, ...(config.keystore ? { keystorePath: config.keystore } : {}),
-      ...(config.keystorePasswordEnv ? { passwordEnv: config.keystorePasswordEnv } : {}), provider, logger,
+    const signer = (config.signer ?? await loadSigner({
+      ...(config.env ? { env: config.env } : {}), ...(config.keystore ? { keystorePath: config.keystore } : {}),
+      ...(config.passwordFile ? { passwordFile: config.passwordFile } : {}), logger,
     })).connect(provider);
     const address = await signer.getAddress();
+    // A wrong address stops the worker here with what the address looks like (no retry loop).
+    await checkDeployment({
+      provider, addresses: {
+        JobMarket: config.jobMarket, ...(config.stakeManager ? { StakeManager: config.stakeManager } : {}),
+        ...(config.disputeManager ? { DisputeManager: config.disputeManager } : {}),
+      },
+      ...(config.expectedChainId !== undefined ? { expectedChainId: config.expectedChainId } : {}),
+    });
+    const chainId = (await provider.getNetwork()).chainId;
+    const confirmations = resolveConfirmations(config.confirmations, chainId);
     const jobMarket = JobMarket__factory.connect(config.jobMarket, provider);
     const disputeManager = config.disputeManager ? DisputeManager__factory.connect(config.disputeManager, provider) : null;
     // The DataAvailability (availability challenges to answer) is the one the DisputeManager uses.
     const dataAvailability = disputeManager ? DataAvailability__factory.connect(await disputeManager.dataAvailability(), provider) : null;
+    const failures = new FailureTracker({ baseDelayMs: config.pollIntervalMs, onFailure: (purpose, reason) => metrics.txFailures.inc({ purpose, reason }) });
     sender = await TxSender.create({
-      signer, provider, journal, logger, confirmations: Math.max(1, config.confirmations), dryRun: config.dryRun,
+      signer, provider, journal, logger, confirmations: Math.max(1, confirmations), dryRun: config.dryRun,
       pollIntervalMs: Math.min(1000, config.pollIntervalMs), errorInterfaces: [jobMarket.interface, ...(disputeManager ? [disputeManager.interface] : []), ...(dataAvailability ? [dataAvailability.interface] : [])],
+      failures,
       onTxEvent: (e) => {
         if (e.type === "sent") metrics.txsSent.inc({ purpose: e.purpose });
-        if (e.type === "reverted" || e.type === "failed") metrics.txErrors.inc({ purpose: e.purpose, reason: e.type });
       },
     });
     await sender.start();
@@ -94,7 +112,7 @@ export async function runWorker(config: WorkerConfig, options: RunWorkerOptions)
       states: (jobId, step, headers) => (states ? states(jobId, step, headers) : Promise.resolve({ status: 503, error: "worker is starting" })),
     });
     const publicBaseUrl = config.publicBaseUrl ?? server.url;
-    logger.info({ address, storeUrl: server.url, publicBaseUrl, dryRun: config.dryRun, cheat: config.cheat }, "worker started");
+    logger.info({ address, storeUrl: server.url, publicBaseUrl, dryRun: config.dryRun, cheat: config.cheat, confirmations }, "worker started");
     if (config.cheat) logger.warn({ cheat: config.cheat }, "ADVERSARIAL MODE: this worker cheats on purpose (tests/demo only)");
     options.onReady?.({ address, storeUrl: server.url });
 
@@ -108,16 +126,12 @@ export async function runWorker(config: WorkerConfig, options: RunWorkerOptions)
     };
     const monitor = new Monitor({
       provider, kv: journal.kv, state, jobMarket: jmRef, disputeManager: dmRef, dataAvailability: daRef, isOurJob: ours,
-      startBlock: config.startBlock, confirmations: config.confirmations, logger,
+      startBlock: config.startBlock, confirmations, logger,
     });
-    let lastTickAt = 0;
     if (config.metricsPort !== undefined) {
       metricsServer = await startMetricsServer({
         registry: metrics.registry, port: config.metricsPort, host: config.metricsHost, logger,
-        health: () => {
-          const age = Date.now() - lastTickAt;
-          return { ok: lastTickAt > 0 && age < Math.max(60_000, config.pollIntervalMs * 10), details: { msSinceTick: age } };
-        },
+        health: () => evaluateHealth({ head: metrics.head(), nowMs: clock(), maxHeadAgeSec: config.maxHeadAgeSec, failing: failures.failingPurposes() }),
       });
       options.onMetricsServer?.(metricsServer.url);
     }
@@ -133,7 +147,7 @@ export async function runWorker(config: WorkerConfig, options: RunWorkerOptions)
         chain: contractStateAccessChain({
           jobMarket, auditManager: AuditManager__factory.connect(await jobMarket.auditManager(), provider), disputeManager, now: latest,
         }),
-        domain: { chainId: (await provider.getNetwork()).chainId, jobMarket: config.jobMarket },
+        domain: { chainId, jobMarket: config.jobMarket },
         policy: { quota: config.stateQuota, maxTtlSec: config.stateRequestMaxTtlSec },
         worker: address,
         kv: journal.kv,
@@ -144,14 +158,14 @@ export async function runWorker(config: WorkerConfig, options: RunWorkerOptions)
     });
 
     while (!options.signal.aborted) {
-      // A failed poll (RPC down) is logged and retried; /healthz turns 503 while ticks stop succeeding.
+      // A failed poll (RPC down) is logged and retried; /healthz turns 503 once the head it saw is too old.
       try {
+        await observeHead(provider, metrics);
         await monitor.poll();
         await player.tick();
-        lastTickAt = Date.now();
       } catch (err) {
         if (options.signal.aborted) break;
-        logger.warn({ err: err instanceof Error ? err.message : String(err) }, "worker tick failed; retrying");
+        logger.warn({ err: collectErrorText(err) }, "worker tick failed; retrying"); // reverts named by the error registry
       }
       await sleep(config.pollIntervalMs, undefined, { signal: options.signal }).catch(() => undefined);
     }
@@ -190,9 +204,12 @@ class JobPlayer {
   private readonly prepared = new Map<string, PreparedJob>();
   private readonly indexes = new Map<string, ResultIndex>();
   private readonly publisher: ResultPublisher;
+  /** Symbol and decimals per token, so logged amounts carry their units. */
+  private readonly tokens: TokenInfoCache;
 
   constructor(private readonly p: PlayerParameters) {
     this.publisher = publisherFor(p.config.cheat);
+    this.tokens = new TokenInfoCache(p.provider);
   }
 
   async tick(): Promise<void> {
@@ -201,13 +218,16 @@ class JobPlayer {
       try {
         await this.advance(rec);
       } catch (err) {
-        this.p.logger.error({ err, jobId: rec.jobId, phase: rec.phase }, "job step failed; retrying next tick");
+        // A transaction held back by the sender's failure policy was logged there already.
+        if (err instanceof TxSkippedError) this.p.logger.debug({ reason: err.shortMessage, jobId: rec.jobId, phase: rec.phase }, "job step waits: transaction not sent");
+        else this.p.logger.error({ err, reason: collectErrorText(err), jobId: rec.jobId, phase: rec.phase }, "job step failed; retrying next tick");
       }
     }
     try {
       await this.disputes();
     } catch (err) {
-      this.p.logger.error({ err }, "dispute handling failed; retrying next tick");
+      if (err instanceof TxSkippedError) this.p.logger.debug({ reason: err.shortMessage }, "dispute handling waits: transaction not sent");
+      else this.p.logger.error({ err, reason: collectErrorText(err) }, "dispute handling failed; retrying next tick");
     }
   }
 
@@ -283,8 +303,9 @@ class JobPlayer {
       }
     }
     if (!decision.accept) {
-      this.p.state.putJob({ ...rec, phase: "rejected", reason: decision.reason, message: decision.message });
-      log.info({ reason: decision.reason, message: decision.message }, "job rejected");
+      this.p.state.putJob({ ...rec, phase: "declined", reason: decision.reason, message: decision.message });
+      // "declined", never "rejected": that word is the on-chain JobStatus of a convicted job.
+      log.info({ reason: decision.reason, message: decision.message }, "job declined");
       return;
     }
     if (this.p.config.dryRun) {
@@ -295,7 +316,7 @@ class JobPlayer {
     }
     // The decision is durable before the claim is sent.
     const accepted = this.p.state.putJob({ ...rec, phase: "accepted", paymentToken: job.paymentToken });
-    log.info({ reward: job.reward.toString(), T: job.totalSteps.toString() }, "job accepted");
+    log.info({ ...(await this.tokens.fields("reward", job.paymentToken, job.reward)), T: job.totalSteps.toString() }, "job accepted");
     return this.claim(accepted, id, log);
   }
 
@@ -318,8 +339,8 @@ class JobPlayer {
   private async trainAndSubmit(rec: JobRecord, id: bigint, log: Logger): Promise<void> {
     if (this.training) return; // one job at a time: the others wait (Busy, not queued without limit)
     const job = await this.chainJob(id);
-    if (job.status !== STATUS.Claimed || job.worker.toLowerCase() !== this.p.address.toLowerCase()) {
-      if (job.status === STATUS.Submitted && job.worker.toLowerCase() === this.p.address.toLowerCase()) {
+    if (job.status !== JobStatus.Claimed || job.worker.toLowerCase() !== this.p.address.toLowerCase()) {
+      if (job.status === JobStatus.Submitted && job.worker.toLowerCase() === this.p.address.toLowerCase()) {
         // Submitted before a crash; the journal's submit intent was mined.
         this.p.state.putJob({ ...this.p.state.job(rec.jobId)!, phase: "submitted" });
         return;
@@ -376,25 +397,25 @@ class JobPlayer {
 
   private async settle(rec: JobRecord, id: bigint, log: Logger): Promise<void> {
     const job = await this.chainJob(id);
-    if (job.status === STATUS.Finalized) {
+    if (job.status === JobStatus.Finalized) {
       this.p.state.putJob({ ...rec, phase: "finalized", paymentToken: job.paymentToken });
       this.p.metrics.jobsFinalized.inc();
       return;
     }
-    if (job.status === STATUS.Rejected) {
+    if (job.status === JobStatus.Rejected) {
       this.p.state.putJob({ ...rec, phase: "lost", message: "job rejected on chain (worker convicted)" });
       log.error("job rejected on chain");
       return;
     }
     const now = await this.now();
-    if (job.status !== STATUS.Submitted || now <= job.windowEnd || job.openDisputes > 0n) return;
+    if (job.status !== JobStatus.Submitted || now <= job.windowEnd || job.openDisputes > 0n) return;
     // finalize also waits for a possible reopening of a voided interval and for open availability challenges.
     if (this.p.disputeManager && now <= (await this.p.disputeManager.reopenHold(id))) return;
     if (this.p.dataAvailability && (await this.p.dataAvailability.openChallenges(id)) > 0n) return;
     await this.p.responder.finalize(id);
     this.p.state.putJob({ ...rec, phase: "finalized", paymentToken: job.paymentToken });
     this.p.metrics.jobsFinalized.inc();
-    log.info({ reward: job.reward.toString() }, "job finalized");
+    log.info(await this.tokens.fields("reward", job.paymentToken, job.reward), "job finalized");
   }
 
   private async withdraw(rec: JobRecord, id: bigint, log: Logger): Promise<void> {
@@ -402,7 +423,7 @@ class JobPlayer {
     const credit = await this.p.jobMarket.credits(token, this.p.address);
     if (credit > 0n) await this.p.responder.withdraw(id, token);
     this.p.state.putJob({ ...rec, phase: "withdrawn" });
-    log.info({ token, amount: credit.toString() }, "credit withdrawn");
+    log.info({ token, ...(await this.tokens.fields("amount", token, credit)) }, "credit withdrawn");
   }
 
   private async loadIndex(jobId: string): Promise<ResultIndex | null> {
@@ -463,8 +484,8 @@ class JobPlayer {
         continue;
       }
       const onChain = await da.getChallenge(BigInt(c.challengeId));
-      if (Number(onChain.status) !== CHALLENGE_OPEN) {
-        this.p.state.putChunk({ ...c, done: true, outcome: `status ${onChain.status}` });
+      if (Number(onChain.status) !== ChallengeStatus.Open) {
+        this.p.state.putChunk({ ...c, done: true, outcome: `status ${challengeStatusName(onChain.status)}` });
         continue;
       }
       if (withhold) continue; // ADVERSARIAL: stay silent

@@ -8,7 +8,7 @@ import type { RejectReason } from "./decider";
 
 export type JobPhase =
   | "candidate" // seen Open, not decided yet
-  | "rejected" // decided not to take it (reason kept)
+  | "declined" // decided not to take it (reason kept); off chain, unlike the on-chain Rejected
   | "dry-run" // would have claimed (dry run)
   | "accepted" // decided to claim; claim intent journaled
   | "claimed" // claim mined: train
@@ -78,7 +78,10 @@ export class WorkerState {
 
   job(jobId: bigint | string): JobRecord | undefined {
     const v = this.kv.get(`worker:job:${jobId}`);
-    return v ? (JSON.parse(v) as JobRecord) : undefined;
+    if (!v) return undefined;
+    const r = JSON.parse(v) as JobRecord | (Omit<JobRecord, "phase"> & { phase: "rejected" });
+    // Journals written before "declined" was named so call it "rejected".
+    return r.phase === "rejected" ? { ...r, phase: "declined" } : r;
   }
 
   putJob(r: Omit<JobRecord, "updatedAt">): JobRecord {

@@ -29,6 +29,7 @@ import { runDeploy } from "../deployCommand";
 import { hardhatAccountKey } from "./accounts";
 import { balanceTable, fmt, gasInBlocks, snapshot, table, type Party } from "./report";
 import { TimeKeeper } from "./timeKeeper";
+import { auditLogWindowRule } from "./windowRules";
 
 export interface DemoOptions {
   /** Total steps T per job. @default 40 */
@@ -210,7 +211,9 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, opts: Partial<Demo
 
     const keeper = new TimeKeeper({
       contracts: c, provider: eip1193, graceMs: o.graceMs, log: (l) => print(`  ${l}`),
-      audits: (jobId) => ({ done: 0, failed: 0, ...audits.get(jobId.toString()), total: o.verifiers }),
+      window: auditLogWindowRule({
+        audits: (jobId) => ({ done: 0, failed: 0, ...audits.get(jobId.toString()), total: o.verifiers }), windowGraceMs: 10 * o.graceMs,
+      }),
     });
     const until = async (what: string, pred: () => Promise<boolean>): Promise<void> => {
       const deadline = Date.now() + o.phaseTimeoutSec * 1000;
@@ -239,12 +242,10 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, opts: Partial<Demo
     };
     const startWorker = (i: 2 | 3, cheat: string | null): AbortController => {
       const k = key(i);
-      const env = `UPOW_DEMO_KEY_${i}`;
-      process.env[env] = k.privateKey;
       const ac = new AbortController();
       aborts.push(ac);
       const config = workerConfig({
-        eip1193, privateKeyEnv: env, dataDir: path.join(tmp, `worker-${i}`), jobMarket: deployment.contracts.JobMarket.address,
+        eip1193, env: { UPOW_PRIVATE_KEY: k.privateKey }, dataDir: path.join(tmp, `worker-${i}`), jobMarket: deployment.contracts.JobMarket.address,
         stakeManager: deployment.contracts.StakeManager.address, disputeManager: deployment.contracts.DisputeManager.address,
         acceptedTokens: [{ address: payAddress, minRewardPerTflop: 0n }], pollIntervalMs: 500, startBlock, threads: 1,
         cheat: cheat === null ? null : parseCheatMode(cheat), logLevel: o.verbose ? "debug" : "info",

@@ -96,9 +96,8 @@ export class Requester {
 }
 
 export async function startWorker(sys: System, dataDir: string, over: Partial<WorkerConfig> = {}): Promise<Running> {
-  process.env.UPOW_TEST_WORKER_KEY = accountKey(WORKER_ACCOUNT);
   const cfg = workerConfig({
-    eip1193: network.provider as unknown as Eip1193Provider, privateKeyEnv: "UPOW_TEST_WORKER_KEY", dataDir,
+    eip1193: network.provider as unknown as Eip1193Provider, env: { UPOW_PRIVATE_KEY: accountKey(WORKER_ACCOUNT) }, dataDir,
     jobMarket: await sys.jobMarket.getAddress(), stakeManager: await sys.stakeManager.getAddress(), disputeManager: await sys.disputeManager.getAddress(),
     acceptedTokens: [{ address: await sys.payToken.getAddress(), minRewardPerTflop: 0n }],
     confirmations: 0, pollIntervalMs: 50, startBlock: 0, logLevel: "silent",

@@ -9,14 +9,16 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { ethers, network } from "hardhat";
+import pino from "pino";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { keccak256, type ContractRunner } from "ethers";
 import { PrevrandaoRandomness__factory } from "../../../typechain-types";
 import { BlockHeaderRebuildError, fetchProvenHeader, type RpcSend } from "../../../verifier/chain/blockHeader";
 import { createMetrics } from "../../../verifier/chain/metrics";
 import { createProvider, type Eip1193Provider } from "../../../verifier/chain/rpc";
-import { resolveVerifierConfig, verifierStartCommand, type VerifierConfig } from "../../../verifier/daemon/config";
+import { resolveVerifierConfig } from "../../../verifier/daemon/config";
 import { VerifierConfigError } from "../../../verifier/daemon/errors";
+import { parseVerifierStart, tempDir, testKey, withEnv } from "../cli/helpers";
 import { mayPinpoint, pinpointKey, randomnessActions, settleDecision, type TargetFacts } from "../../../verifier/daemon/keeper/decide";
 import { detectRandomnessSource } from "../../../verifier/daemon/keeper/source";
 import { solveDispute } from "../../../verifier/daemon/solver/disputeSolver";
@@ -106,13 +108,13 @@ describe("verifier keeper: config", function () {
   });
 
   it("`verifier start` flags switch each duty off and name the source and the L1 RPC", async function () {
-    let got: VerifierConfig | undefined;
-    const cmd = verifierStartCommand(async (c) => void (got = c)).exitOverride();
-    await cmd.parseAsync([
-      "--job-market", ADDR, "--audit-manager", ADDR, "--dispute-manager", ADDR, "--rpc-url", "http://127.0.0.1:8545",
+    const dir = tempDir();
+    const key = await testKey(dir);
+    const got = await withEnv({}, () => parseVerifierStart([
+      "--job-market", ADDR, "--audit-manager", ADDR, "--dispute-manager", ADDR, "--rpc-url", "http://127.0.0.1:8545", "--data-dir", dir, "--log-level", "silent", ...key.args,
       "--no-keep-randomness", "--no-repinpoint", "--no-reopen-voided", "--no-settle-availability",
       "--randomness-source", "l1origin", "--l1-rpc-url", "http://l1.example:8545,http://l1b.example:8545",
-    ], { from: "user" });
+    ]));
     expect([got?.keepRandomness, got?.repinpoint, got?.reopenVoided, got?.settleAvailability]).to.deep.equal([false, false, false, false]);
     expect(got?.randomnessSource).to.equal("l1origin");
     expect(got?.l1RpcUrls).to.deep.equal(["http://l1.example:8545", "http://l1b.example:8545"]);
@@ -223,7 +225,7 @@ describe("verifier keeper: the daemon on the in-process chain", function () {
     expect(reveals.map((e) => e.args.blockNumber).sort()).to.deep.equal([target, auditTarget].sort());
     for (const e of reveals) expect(e.args.revealer).to.equal(sys.stranger.address);
     expect((await sys.disputeManager.getDispute(disputeId)).randomnessBlock).to.equal(target); // no re-roll
-    expect(await metrics.registry.metrics()).to.match(/upow_keeper_actions_total\{duty="randomness-reveal"\} 2/);
+    expect(await metrics.registry.metrics()).to.match(/upow_keeper_actions_total\{duty="randomness-reveal"[^}]*\} 2/);
   });
 
   it("reopens its own voided dispute once; the new dispute is followed and inherits the located step", async function () {
@@ -277,7 +279,9 @@ describe("verifier keeper: the daemon on the in-process chain", function () {
     const fee = (await da.params()).answerFee;
 
     const before = await sys.stakeToken.balanceOf(sys.challenger.address);
-    track(startVerifier(await verifierConfig(sys, CHALLENGER_ACCOUNT, path.join(tmp, "settle-challenger"), { audit: false, challenge: false })));
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: "info" }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
+    track(startVerifier(await verifierConfig(sys, CHALLENGER_ACCOUNT, path.join(tmp, "settle-challenger"), { audit: false, challenge: false }), { logger }));
     miner.start();
     const settled = await waitFor("settled", async () => (await da.queryFilter(da.filters.ChallengeSettled(challengeId)))[0]);
     expect(settled.args.toOpener).to.equal(bond - fee);
@@ -285,6 +289,9 @@ describe("verifier keeper: the daemon on the in-process chain", function () {
     await waitFor("withdrawn", async () => (await da.queryFilter(da.filters.Withdrawn(sys.challenger.address))).length > 0);
     expect(await da.credits(sys.challenger.address)).to.equal(0n);
     expect(await sys.stakeToken.balanceOf(sys.challenger.address)).to.be.greaterThan(before); // the bond, less the answer fee
+    // Logged with units (the fixture's staking token is "STK"), the exact base units beside.
+    const w = await waitFor("withdrawal logged", async () => lines.find((l) => l.msg === "availability credits withdrawn"));
+    expect(w).to.include({ credits: `${ethers.formatUnits(bond - fee, 18).replace(/\.0$/, "")} STK`, creditsRaw: (bond - fee).toString() });
   });
 
   describe("with a real cheating worker", function () {

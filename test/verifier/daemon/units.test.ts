@@ -7,9 +7,10 @@ import { AbiCoder, keccak256 } from "ethers";
 import pino from "pino";
 import { auditSample } from "../../../verifier/daemon/audit/sample";
 import { jurorSettings, REFERENCE_SETTINGS } from "../../../verifier/daemon/check/runners";
-import { resolveVerifierConfig, verifierStartCommand, type VerifierConfig } from "../../../verifier/daemon/config";
+import { resolveVerifierConfig, type VerifierConfig } from "../../../verifier/daemon/config";
 import { JobBudgetExceededError, SchedulerBusyError, VerifierConfigError } from "../../../verifier/daemon/errors";
 import { Scheduler } from "../../../verifier/daemon/scheduler/scheduler";
+import { parseVerifierStart, tempDir, testKey, withEnv } from "../cli/helpers";
 import { solveDispute } from "../../../verifier/daemon/solver/disputeSolver";
 import { solveJob } from "../../../verifier/daemon/solver/jobSolver";
 import { AuditorState, ChunkStatus, JobStatus, Phase, Ruling, type DisputeFacts, type JobFacts } from "../../../verifier/daemon/solver/types";
@@ -215,7 +216,7 @@ describe("verifier daemon: config", function () {
   const base = { jobMarket: ADDR, auditManager: ADDR, disputeManager: ADDR, dataDir: "/tmp/x", rpcUrls: ["http://127.0.0.1:8545"] };
   it("fills defaults and names the bad field", function () {
     const c = resolveVerifierConfig(base);
-    expect(c.confirmations).to.equal(2);
+    expect(c.confirmations).to.equal("auto");
     expect(c.audit).to.equal(true);
     expect(() => resolveVerifierConfig({ ...base, rpcUrls: [] })).to.throw(VerifierConfigError, /rpcUrls/);
     expect(() => resolveVerifierConfig({ ...base, jobMarket: "0x12" })).to.throw(VerifierConfigError, /jobMarket/);
@@ -224,24 +225,16 @@ describe("verifier daemon: config", function () {
 
   it("refuses private artifact addresses unless --allow-private-artifacts or UPOW_ALLOW_PRIVATE_ARTIFACTS says otherwise (V8.4)", async function () {
     expect(resolveVerifierConfig(base).allowPrivateArtifacts).to.equal(false);
-    const parse = async (extra: string[]): Promise<VerifierConfig> => {
-      let got: VerifierConfig | undefined;
-      await verifierStartCommand(async (c) => {
-        got = c;
-      }).parseAsync(["--rpc-url", "http://127.0.0.1:8545", "--job-market", ADDR, "--audit-manager", ADDR, "--dispute-manager", ADDR, ...extra], { from: "user" });
-      return got!;
-    };
-    const saved = process.env.UPOW_ALLOW_PRIVATE_ARTIFACTS;
-    try {
-      delete process.env.UPOW_ALLOW_PRIVATE_ARTIFACTS;
+    const dir = tempDir();
+    const key = await testKey(dir);
+    const parse = (extra: string[]): Promise<VerifierConfig> => parseVerifierStart([
+      "--rpc-url", "http://127.0.0.1:8545", "--job-market", ADDR, "--audit-manager", ADDR, "--dispute-manager", ADDR, "--data-dir", dir, "--log-level", "silent", ...key.args, ...extra,
+    ]);
+    await withEnv({}, async () => {
       expect((await parse([])).allowPrivateArtifacts).to.equal(false);
       expect((await parse(["--allow-private-artifacts"])).allowPrivateArtifacts).to.equal(true);
-      process.env.UPOW_ALLOW_PRIVATE_ARTIFACTS = "1";
-      expect((await parse([])).allowPrivateArtifacts).to.equal(true);
-    } finally {
-      if (saved === undefined) delete process.env.UPOW_ALLOW_PRIVATE_ARTIFACTS;
-      else process.env.UPOW_ALLOW_PRIVATE_ARTIFACTS = saved;
-    }
+    });
+    await withEnv({ UPOW_ALLOW_PRIVATE_ARTIFACTS: "1" }, async () => expect((await parse([])).allowPrivateArtifacts).to.equal(true));
   });
 
   it("bounds the work it accepts (V8.1, V8.3): cost caps and step-budget rates", function () {

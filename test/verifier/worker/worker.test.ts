@@ -76,8 +76,10 @@ describe("worker daemon (in-process Hardhat network)", function () {
     });
   }
 
-  async function postJob(sys: System, job: PreparedJob): Promise<bigint> {
+  /** `validate: false` posts a spec the requester's own check would refuse (the worker's refusals). */
+  async function postJob(sys: System, job: PreparedJob, opts: { validate?: boolean } = {}): Promise<bigint> {
     const { jobId } = await createJob({
+      ...opts,
       jobMarket: sys.jobMarket.connect(sys.requester), job, paymentToken: sys.payToken.connect(sys.requester), reward: 100n * E18,
       verificationFee: 10n * E18, claimDeadline: BigInt(await time.latest()) + 86_400n, trainingDuration: 3_600n,
     });
@@ -86,7 +88,7 @@ describe("worker daemon (in-process Hardhat network)", function () {
 
   async function config(sys: System, dataDir: string, over: Partial<WorkerConfig> = {}): Promise<WorkerConfig> {
     return workerConfig({
-      eip1193: network.provider as unknown as Eip1193Provider, privateKeyEnv: KEY_ENV, dataDir,
+      eip1193: network.provider as unknown as Eip1193Provider, env: { UPOW_PRIVATE_KEY: process.env[KEY_ENV] }, dataDir,
       jobMarket: await sys.jobMarket.getAddress(), stakeManager: await sys.stakeManager.getAddress(),
       disputeManager: await sys.disputeManager.getAddress(),
       acceptedTokens: [{ address: await sys.payToken.getAddress(), minRewardPerTflop: 0n }],
@@ -105,6 +107,12 @@ describe("worker daemon (in-process Hardhat network)", function () {
   async function stop(w: Running): Promise<void> {
     w.ac.abort();
     await w.done;
+  }
+
+  /** A logger whose lines the test reads (JSON objects, in order). */
+  function capture(): { logger: pino.Logger; lines: Record<string, unknown>[] } {
+    const lines: Record<string, unknown>[] = [];
+    return { lines, logger: pino({ level: "info" }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) }) };
   }
 
   function jobRecord(dataDir: string, jobId: bigint): JobRecord | undefined {
@@ -133,7 +141,8 @@ describe("worker daemon (in-process Hardhat network)", function () {
     const jobId = await postJob(sys, job);
     const dataDir = path.join(tmp, "honest");
     let metricsUrl = "";
-    const w = start(await config(sys, dataDir, { metricsPort: 0 }), { onMetricsServer: (u) => (metricsUrl = u) });
+    const logs = capture();
+    const w = start(await config(sys, dataDir, { metricsPort: 0 }), { onMetricsServer: (u) => (metricsUrl = u), logger: logs.logger });
     try {
       const before = await sys.payToken.balanceOf(sys.worker.address);
       await waitFor("submission", async () => (await sys.jobMarket.getJob(jobId)).status === STATUS.Submitted);
@@ -149,15 +158,21 @@ describe("worker daemon (in-process Hardhat network)", function () {
       await waitFor("payment", async () => (await sys.payToken.balanceOf(sys.worker.address)) - before === 100n * E18);
       expect((await sys.jobMarket.getJob(jobId)).status).to.equal(STATUS.Finalized);
       expect(await sys.jobMarket.credits(await sys.payToken.getAddress(), sys.worker.address)).to.equal(0n);
+      // Amounts are logged with units, the exact base units beside them.
+      const line = (msg: string): Record<string, unknown> | undefined => logs.lines.find((l) => l.msg === msg);
+      expect(line("job accepted")).to.include({ reward: "100 PAY", rewardRaw: (100n * E18).toString() });
+      expect(line("job finalized")).to.include({ reward: "100 PAY", rewardRaw: (100n * E18).toString() });
+      await waitFor("withdrawal logged", async () => line("credit withdrawn") !== undefined);
+      expect(line("credit withdrawn")).to.include({ amount: "100 PAY", amountRaw: (100n * E18).toString() });
 
       const text = await (await fetch(`${metricsUrl}/metrics`)).text();
-      expect(sample(text, "upow_worker_steps_trained_total")).to.equal(8);
-      expect(sample(text, "upow_worker_jobs_claimed_total")).to.equal(1);
-      expect(sample(text, "upow_worker_jobs_submitted_total")).to.equal(1);
-      expect(sample(text, "upow_worker_jobs_finalized_total")).to.equal(1);
-      expect(sample(text, "upow_worker_disputes_answered_total")).to.equal(0);
-      expect(text).to.match(/upow_worker_txs_sent_total\{[^}]*purpose="submit"[^}]*\} 1/);
-      expect(text).to.include("upow_worker_tx_errors_total");
+      expect(sample(text, "upow_steps_trained_total")).to.equal(8);
+      expect(sample(text, "upow_jobs_claimed_total")).to.equal(1);
+      expect(sample(text, "upow_jobs_submitted_total")).to.equal(1);
+      expect(sample(text, "upow_jobs_finalized_total")).to.equal(1);
+      expect(sample(text, "upow_disputes_answered_total")).to.equal(0);
+      expect(text).to.match(/upow_txs_sent_total\{[^}]*purpose="submit"[^}]*\} 1/);
+      expect(text).to.include("upow_tx_failures_total");
       const health = await fetch(`${metricsUrl}/healthz`);
       expect(health.status).to.equal(200);
       expect(((await health.json()) as { ok: boolean }).ok).to.equal(true);
@@ -298,10 +313,10 @@ describe("worker daemon (in-process Hardhat network)", function () {
       // for them too (read at once, a loaded CPU saw 0), then check that each counted exactly once.
       const text = await waitFor("answers counted in /metrics", async () => {
         const t = await (await fetch(`${metricsUrl}/metrics`)).text();
-        return sample(t, "upow_worker_disputes_answered_total") >= 1 && sample(t, "upow_worker_chunk_answers_total") >= 1 ? t : undefined;
+        return sample(t, "upow_disputes_answered_total") >= 1 && sample(t, "upow_chunk_answers_total") >= 1 ? t : undefined;
       });
-      expect(sample(text, "upow_worker_disputes_answered_total")).to.equal(1);
-      expect(sample(text, "upow_worker_chunk_answers_total")).to.equal(1);
+      expect(sample(text, "upow_disputes_answered_total")).to.equal(1);
+      expect(sample(text, "upow_chunk_answers_total")).to.equal(1);
     } finally {
       await stop(w);
     }
@@ -362,7 +377,7 @@ describe("worker daemon (in-process Hardhat network)", function () {
     expect(await ethers.provider.getTransactionCount(sys.worker.address)).to.equal(nonce);
   });
 
-  it("rejects as not served, without crashing, a job whose artifact URLs are private when private artifacts are not allowed (V8.4)", async function () {
+  it("declines as not served, without crashing, a job whose artifact URLs are private when private artifacts are not allowed (V8.4)", async function () {
     const sys = await system();
     const jobId = await postJob(sys, await prepare());
     const dataDir = path.join(tmp, "private-urls");
@@ -376,7 +391,7 @@ describe("worker daemon (in-process Hardhat network)", function () {
     } finally {
       await stop(w); // resolves: the refusal did not end the worker
     }
-    expect(rec.phase).to.equal("rejected");
+    expect(rec.phase).to.equal("declined");
     expect(rec.reason).to.equal("artifact-unavailable");
     expect(rec.message).to.match(/Artifact URL refused \(address\): loopback address 127\.0\.0\.1/);
     expect((await sys.jobMarket.getJob(jobId)).status).to.equal(STATUS.Open);
@@ -384,16 +399,20 @@ describe("worker daemon (in-process Hardhat network)", function () {
 
   it("refuses a manifest that understates FLOPs per step (shape inference), and an unaccepted token", async function () {
     const sys = await system();
-    const understated = await postJob(sys, await prepare({ flopsPerStep: 1000n }));
+    const understated = await postJob(sys, await prepare({ flopsPerStep: 1000n }), { validate: false });
     const dataDir = path.join(tmp, "refuse");
-    const w = start(await config(sys, dataDir));
+    const logs = capture();
+    const w = start(await config(sys, dataDir), { logger: logs.logger });
     try {
       const rec = await waitFor("decision", async () => {
         const r = jobRecord(dataDir, understated);
         return r && r.phase !== "candidate" ? r : undefined;
       });
-      expect(rec.phase).to.equal("rejected");
+      expect(rec.phase).to.equal("declined");
       expect(rec.reason).to.equal("flops-understated");
+      // An off-chain refusal is "declined", never "rejected" (the on-chain JobStatus of a convicted job).
+      expect(logs.lines.find((l) => l.msg === "job declined")).to.include({ reason: "flops-understated" });
+      expect(logs.lines.filter((l) => /rejected/i.test(String(l.msg)))).to.deep.equal([]);
     } finally {
       await stop(w);
     }

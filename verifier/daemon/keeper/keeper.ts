@@ -18,6 +18,7 @@ import { EventCursor } from "../../chain/events";
 import type { KeyValueStore } from "../../chain/journal";
 import type { UPowMetrics } from "../../chain/metrics";
 import { collectErrorText } from "../../chain/rpc";
+import type { AmountFormatter } from "../../chain/tokenInfo";
 import type { Tick } from "../player/context";
 import type { DaemonRecords } from "../records";
 import type { RespondOutcome, Responder } from "../responder/responder";
@@ -46,8 +47,11 @@ export interface KeeperParameters {
   disputeManager: Pick<DisputeManager, "getDispute" | "interface" | "getAddress">;
   stakeManager: Pick<StakeManager, "currentEpoch">;
   dataAvailability: Pick<DataAvailability, "getChallenge" | "credits" | "interface" | "getAddress">;
-  /** Addresses of the DataAvailability and DisputeManager (the keeper's event filter). */
-  addresses: { dataAvailability: string; disputeManager: string };
+  /** Addresses of the DataAvailability and DisputeManager (the keeper's event filter) and of the
+   * staking token (the DataAvailability's credits). */
+  addresses: { dataAvailability: string; disputeManager: string; stakingToken: string };
+  /** Amounts in log lines with their units. */
+  tokens: AmountFormatter;
   randomness: { address: string; source: RandomnessSource };
   duties: KeeperDuties;
   startBlock: number;
@@ -210,7 +214,7 @@ export class Keeper {
     const credits = await da.credits(me, bt);
     if (credits > 0n) {
       const r = await responder.respond({ key: `withdraw:da:${tick.block}`, purpose: "withdraw-da", to, data: da.interface.encodeFunctionData("withdraw") });
-      this.#count(r, "withdraw-da", { credits: credits.toString() }, "availability credits withdrawn");
+      this.#count(r, "withdraw-da", await this.#p.tokens.fields("credits", this.#p.addresses.stakingToken, credits), "availability credits withdrawn");
     }
   }
 

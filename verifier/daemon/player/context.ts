@@ -5,6 +5,7 @@
 import type { Logger } from "pino";
 import type { AuditManager, BlockhashRandomness, DataAvailability, DisputeManager, IERC20, JobMarket, StakeManager } from "../../../typechain-types";
 import type { UPowMetrics } from "../../chain/metrics";
+import type { AmountFormatter } from "../../chain/tokenInfo";
 import type { ResultIndex } from "../../protocol/resultIndex";
 import type { ArtifactClient } from "../check/artifacts";
 import type { UnservedPolicy } from "../check/audit";
@@ -72,6 +73,8 @@ export interface PlayerContext {
   singleSteps?: number;
   /** Signed state requests to workers (V7.1); absent: step states from the mirrors only. */
   stateRequests?: StateRequestSigning;
+  /** Token amounts in log lines with their units (symbol, decimals read once per token). */
+  tokens: AmountFormatter;
   logger: Logger;
   metrics?: UPowMetrics;
 }

@@ -6,6 +6,7 @@
 import { AbiCoder, MaxUint256, ZeroHash, hexlify, keccak256, randomBytes } from "ethers";
 import { RESULT_INDEX_VERSION, boundaryMismatches, stepProof, type ResultIndex } from "../../protocol/resultIndex";
 import { UPowError } from "../../errors";
+import { rulingName } from "../../protocol/enums";
 import { judgeStep } from "../check/judge";
 import { locateFaultyStep } from "../check/locate";
 import { SchedulerBusyError, VoteRecordError } from "../errors";
@@ -274,7 +275,7 @@ export class DisputePlayer {
           });
           // Durable BEFORE any commitment is sent; a second judgement never replaces the first.
           const stored = this.ctx.records.putVoteOnce(id, round, { vote: v.vote, salt: hexlify(randomBytes(32)) });
-          this.#log.info({ round, vote: stored.vote, reason: v.reason }, "juror: vote stored");
+          this.#log.info({ round, vote: rulingName(stored.vote), reason: v.reason }, "juror: vote stored");
         });
         return;
       }
@@ -304,7 +305,7 @@ export class DisputePlayer {
       case "rulingDisputed":
         if (!this.#notedRuling) {
           this.#notedRuling = true;
-          this.#log.warn({ ruling: facts.ruling, belief: facts.belief, appealEnd: facts.appealEnd.toString(), why: action.why },
+          this.#log.warn({ ruling: rulingName(facts.ruling), belief: facts.belief, appealEnd: facts.appealEnd.toString(), why: action.why },
             action.why === "policy" ? "ruling goes against us; not appealing (start with --appeal to appeal)" : "ruling goes against us; cannot appeal");
         }
         return;
@@ -322,7 +323,7 @@ export class DisputePlayer {
     }
     const r = await responder.respond({ key: `appeal:${this.disputeId}:${round}`, purpose: "appeal", to, data: disputeManager.interface.encodeFunctionData("appeal", [this.disputeId]) });
     if (r.kind === "sent" && r.result.kind === "mined" && !r.result.reused) {
-      this.#log.warn({ round, bond: params.appealBond.toString() }, "ruling appealed");
+      this.#log.warn({ round, ...(await this.ctx.tokens.fields("bond", await stakingToken.getAddress(), params.appealBond)) }, "ruling appealed");
     }
   }
 

@@ -3,18 +3,10 @@
  * records) and what they decide (actions). Plain data, so the solvers stay pure and testable.
  */
 
-/** IJobMarket.JobStatus */
-export const JobStatus = { None: 0, Open: 1, Claimed: 2, Submitted: 3, Finalized: 4, Rejected: 5, Cancelled: 6 } as const;
-/** IDisputeManager.Phase */
-export const Phase = { None: 0, Pinpointing: 1, AwaitingDraw: 2, Voting: 3, Ruled: 4, Closed: 5 } as const;
-/** IDisputeManager.Ruling */
-export const Ruling = {
-  None: 0, WorkerFault: 1, WorkerHonest: 2, Indeterminate: 3, Void: 4, ChallengerTimedOut: 5, Unresolved: 6, Moot: 7,
-} as const;
-/** AuditManager.AuditorState */
-export const AuditorState = { None: 0, Assigned: 1, Attested: 2, Released: 3, Slashed: 4 } as const;
+// The contracts' enums live in protocol/enums (checked against contracts/ by a test).
+export { AuditorState, JobStatus, Phase, Ruling } from "../../protocol/enums";
 /** IDataAvailability.Status (chunk challenges live in the DataAvailability since v3). */
-export const ChunkStatus = { None: 0, Open: 1, Answered: 2, TimedOut: 3, Settled: 4 } as const;
+export { ChallengeStatus as ChunkStatus } from "../../protocol/enums";
 
 /** This node's audit of a job (persisted, so a restart does not redo it). */
 export type AuditOutcome =
