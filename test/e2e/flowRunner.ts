@@ -9,12 +9,11 @@ import os from "node:os";
 import path from "node:path";
 import { JsonRpcProvider } from "ethers";
 import { connectDeployment, loadDeployment, type UPowContracts } from "../../verifier/chain/registry";
-import { inTerminal, onPort, type Flow } from "./readmeFlow";
-import { PRE_MERGE_FLOW } from "./preMergeFlow";
+import { README_FLOW, inTerminal, onPort, type Flow } from "./readmeFlow";
 import { REPO_ROOT, Processes, cleanEnv, freePort, until, type Proc } from "./processes";
 
-/** The one place that picks the commands: PRE_MERGE_FLOW until issue 15's CLI is merged, then README_FLOW. */
-export const FLOW: Flow = PRE_MERGE_FLOW;
+/** The commands every e2e test runs: README.md's. */
+export const FLOW: Flow = README_FLOW;
 
 export const DEPLOYMENT = path.join(REPO_ROOT, "deployments", "localhost.json");
 /** Held (O_EXCL) by the run that owns deployments/localhost.json: two runs in one checkout would swap each other's registry. */
