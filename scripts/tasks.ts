@@ -145,7 +145,9 @@ task("upow:dev-key", "Prints Hardhat's well-known dev private key #index on stdo
 task("upow:fast-forward", "Local chains: a long-running keeper that skips chain time nobody needs (never sends a protocol transaction)")
   .addOptionalParam("floor", "seconds after a submission before its window may be skipped (independent verifiers' own audits)", 60, types.int)
   .addOptionalParam("disputeHold", "seconds an open dispute holds its job's window (default: --floor)", undefined, types.int)
-  .addOptionalParam("grace", "seconds a vote or appeal phase may stall before it is skipped anyway", 30, types.int)
+  // 120 s: a juror re-executing steps on a loaded 2-core machine, or restarted after a crash, needs
+  // more than 30 s to commit or reveal; a skipped phase fails the round and can void the dispute.
+  .addOptionalParam("grace", "seconds a vote or appeal phase may stall before it is skipped anyway", 120, types.int)
   .addOptionalParam("interval", "milliseconds between looks at the chain", 1000, types.int)
   .addOptionalParam("dir", "deployments directory")
   .setAction(async (args: { floor: number; disputeHold?: number; grace: number; interval: number; dir?: string }, hre) => {
