@@ -91,10 +91,6 @@ export class FlowRunner {
     this.timings.push([label, (Date.now() - this.t0) / 1000]);
   }
 
-  has(id: string): boolean {
-    return FLOW.steps.some((s) => s.id === id);
-  }
-
   /** Step `id` as its terminal runs it, moved to this run's port. */
   command(id: string): string {
     return onPort(FLOW, inTerminal(FLOW, id), this.port);
