@@ -147,10 +147,11 @@ task("upow:fast-forward", "Local chains: a long-running keeper that skips chain 
   .addOptionalParam("disputeHold", "seconds an open dispute holds its job's window (default: --floor)", undefined, types.int)
   // 120 s: a juror re-executing steps on a loaded 2-core machine, or restarted after a crash, needs
   // more than 30 s to commit or reveal; a skipped phase fails the round and can void the dispute.
-  .addOptionalParam("grace", "seconds a vote or appeal phase may stall before it is skipped anyway", 120, types.int)
+  .addOptionalParam("grace", "seconds a vote phase may stall before it is skipped anyway", 120, types.int)
+  .addOptionalParam("appealGrace", "seconds a ruling's appeal window is kept before it is skipped (nobody appeals locally)", 30, types.int)
   .addOptionalParam("interval", "milliseconds between looks at the chain", 1000, types.int)
   .addOptionalParam("dir", "deployments directory")
-  .setAction(async (args: { floor: number; disputeHold?: number; grace: number; interval: number; dir?: string }, hre) => {
+  .setAction(async (args: { floor: number; disputeHold?: number; grace: number; appealGrace: number; interval: number; dir?: string }, hre) => {
     const { assertLocalChain } = await import("./lib/localChain");
     const { TimeKeeper } = await import("./lib/demo/timeKeeper");
     const { onChainWindowRule } = await import("./lib/demo/windowRules");
@@ -159,7 +160,7 @@ task("upow:fast-forward", "Local chains: a long-running keeper that skips chain 
     const { contracts } = await governanceContext(hre, args.dir);
     const log = (l: string) => console.log(`${new Date().toISOString()} ${l}`);
     const keeper = new TimeKeeper({
-      contracts, provider: hre.network.provider, graceMs: args.grace * 1000, jobs: "all", epochs: true, logWaits: true, log,
+      contracts, provider: hre.network.provider, graceMs: args.grace * 1000, appealGraceMs: args.appealGrace * 1000, jobs: "all", epochs: true, logWaits: true, log,
       window: onChainWindowRule({ contracts, floorMs: args.floor * 1000, disputeHoldMs: args.disputeHold === undefined ? undefined : args.disputeHold * 1000 }),
     });
     log(`fast-forward on chain ${(await hre.ethers.provider.getNetwork()).chainId}: a window passes ${args.floor} s after submission at the earliest, once every assigned auditor attested or disputed (Ctrl-C stops)`);

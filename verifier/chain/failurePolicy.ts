@@ -1,8 +1,9 @@
 /**
  * What a failed intent means, from the revert's error name alone (pure table). Read from the
  * contracts' errors:
- * - `superseded`: someone else already did it, or its window closed; retrying can never succeed,
- *   so the intent is dropped (logged once at info).
+ * - `superseded`: someone else already did it, its window closed, or the state moved on; held
+ *   back on a doubling schedule (logged once at info, never a fault): WrongPhase/WrongStatus can
+ *   also mean "not yet" while the daemon's view trails the head (failures.ts).
  * - `early`: its time has not come (a window still open, randomness not mined yet); retried on
  *   the next poll without counting as a failure.
  * - `fault`: anything else (no funds or stake, a bad proof, an RPC or node problem): retried with

@@ -3,11 +3,13 @@ import { classifyFailure, type FailureClass } from "./failurePolicy";
 
 /**
  * Repeated failures of transaction intents (purpose + key): exponential back-off from the poll
- * interval up to a cap, a warning for the first failures and an error once they persist, and the
- * stale ones (failurePolicy `superseded`) held back for `supersededHoldMs` and then simulated once
- * more. Not for good: a reopened job (v3 V2.3) or an appeal's new round can make the same intent
- * (same purpose and key) valid again, and a daemon running for weeks must not miss it until a
- * restart. Per-purpose streaks feed /healthz.
+ * interval up to a cap, a warning for the first failures and an error once they persist. The stale
+ * ones (failurePolicy `superseded`: done by someone else, or the state moved on) are held back on
+ * the same doubling schedule, logged once at info and never counted as faults. Not dropped for
+ * good: several of those errors (WrongPhase, WrongStatus) also mean "not yet" when the daemon's
+ * view trails the head, and a reopened job (v3 V2.3) or an appeal round can make the same intent
+ * valid again; a doubling hold stops the every-poll retries and still retries soon after a change.
+ * Per-purpose streaks feed /healthz.
  */
 
 export interface FailureTrackerParameters {
@@ -15,8 +17,6 @@ export interface FailureTrackerParameters {
   baseDelayMs: number;
   /** @default 300_000 (5 min) */
   maxDelayMs?: number;
-  /** How long a superseded intent is held back before it is simulated again. @default maxDelayMs */
-  supersededHoldMs?: number;
   /** Failures in a row after which they are logged as errors and /healthz fails. @default 5 */
   escalateAfter?: number;
   /** @default Date.now */
@@ -59,8 +59,7 @@ export class FailureTracker {
   readonly #purposes = new Map<string, { streak: number; lastReason: string }>();
 
   constructor(params: FailureTrackerParameters) {
-    const maxDelayMs = params.maxDelayMs ?? 300_000;
-    this.#p = { maxDelayMs, supersededHoldMs: maxDelayMs, escalateAfter: 5, now: Date.now, ...params };
+    this.#p = { maxDelayMs: 300_000, escalateAfter: 5, now: Date.now, ...params };
   }
 
   gate(intent: FailedIntent): Gate {
@@ -85,13 +84,15 @@ export class FailureTracker {
     const key = id(intent);
     this.#prune();
     if (cls === "superseded") {
-      const again = this.#intents.get(key)?.superseded === true;
-      this.#intents.set(key, { failures: 0, untilMs: this.#p.now() + this.#p.supersededHoldMs, reason, superseded: true });
+      const prev = this.#intents.get(key);
+      const holds = prev?.superseded === true ? prev.failures + 1 : 1;
+      const delay = this.#delay(holds);
+      this.#intents.set(key, { failures: holds, untilMs: this.#p.now() + delay, reason, superseded: true });
       this.#p.onFailure?.(intent.purpose, errorName ?? "error");
       this.#purposes.delete(intent.purpose); // not a fault of this node
-      // Logged once; the periodic re-check that finds it still superseded is not news.
-      if (again) log.debug({ reason }, "still superseded");
-      else log.info({ reason, recheckInMs: this.#p.supersededHoldMs }, "superseded: someone else did it or its window closed; dropping this transaction");
+      // Logged once; a re-check that finds it still superseded is not news.
+      if (holds > 1) log.debug({ reason, recheckInMs: delay }, "still superseded");
+      else log.info({ reason, recheckInMs: delay }, "superseded: someone else did it or its window closed; holding this transaction back");
       return cls;
     }
     if (cls === "early") {
@@ -100,7 +101,7 @@ export class FailureTracker {
     }
     const prev = this.#intents.get(key);
     const failures = (prev?.failures ?? 0) + 1;
-    const delay = Math.min(this.#p.maxDelayMs, this.#p.baseDelayMs * 2 ** Math.min(failures - 1, 30));
+    const delay = this.#delay(failures);
     this.#intents.set(key, { failures, untilMs: this.#p.now() + delay, reason, superseded: false });
     const streak = (this.#purposes.get(intent.purpose)?.streak ?? 0) + 1;
     this.#purposes.set(intent.purpose, { streak, lastReason: reason });
@@ -112,11 +113,16 @@ export class FailureTracker {
     return cls;
   }
 
+  /** base · 2^(n−1), capped. */
+  #delay(n: number): number {
+    return Math.min(this.#p.maxDelayMs, this.#p.baseDelayMs * 2 ** Math.min(n - 1, 30));
+  }
+
   #prune(): void {
     if (this.#intents.size <= PRUNE_ABOVE) return;
     const now = this.#p.now();
-    // An expired superseded entry is kept only while young enough to suppress a repeated info log.
-    for (const [k, s] of this.#intents) if (now >= s.untilMs + this.#p.supersededHoldMs) this.#intents.delete(k);
+    // An expired entry is kept a while after its hold, to remember its streak (and its one info log).
+    for (const [k, s] of this.#intents) if (now >= s.untilMs + this.#p.maxDelayMs) this.#intents.delete(k);
   }
 
   /** Purposes failing `escalateAfter` times or more in a row (for /healthz). */

@@ -264,7 +264,7 @@ export class TxSender {
    * Send one intent and wait until it is mined with `confirmations`. Idempotent by `intent.key`:
    * mined → the recorded result (or the recorded TxRevertedError); sent → resume waiting;
    * pending/failed → simulate and send. An intent that failed is backing off (TxBackoffError) or,
-   * when its revert was stale, held back for a while (TxSupersededError): no simulation, no transaction.
+   * when its revert was stale, held back on a doubling schedule (TxSupersededError): no simulation, no transaction.
    */
   async send(intent: TxIntent): Promise<SendResult> {
     if (!this.#started) throw new TxSenderError("TxSender.start() was not called");
@@ -276,7 +276,7 @@ export class TxSender {
     if (known?.state === "mined") return this.#recorded(known);
     if (known?.state !== "sent") {
       const gate = this.#p.failures.gate(intent);
-      if (gate.kind === "superseded") throw new TxSupersededError(`dropped: ${gate.reason}`, { details: { key: intent.key, purpose: intent.purpose } });
+      if (gate.kind === "superseded") throw new TxSupersededError(`held back: ${gate.reason}`, { details: { key: intent.key, purpose: intent.purpose } });
       if (gate.kind === "backoff") {
         throw new TxBackoffError(`backing off after ${gate.failures} failure(s): ${gate.reason}`, {
           details: { key: intent.key, purpose: intent.purpose, retryInMs: gate.untilMs - Date.now() },

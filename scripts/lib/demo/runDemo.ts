@@ -49,8 +49,11 @@ export interface DemoOptions {
   cheat: string;
   /** Seconds a single wait may take before the demo gives up. @default 240 */
   phaseTimeoutSec: number;
-  /** Wall-clock ms a voting/appeal phase may stall before chain time jumps. @default 20000 */
+  /** Wall-clock ms a vote phase may stall before chain time jumps (a slow juror on a loaded
+   *  machine must still make it: 20 s was too short at load 14). @default 90000 */
   graceMs: number;
+  /** Wall-clock ms each ruling's appeal window is kept before it is jumped. @default 20000 */
+  appealGraceMs: number;
   /** Every daemon log line, not just the highlights. @default false */
   verbose: boolean;
   /** Where lines go. @default console.log */
@@ -60,7 +63,7 @@ export interface DemoOptions {
 export function defaultDemoOptions(): DemoOptions {
   return {
     totalSteps: 40, checkpointInterval: 8, batchSize: 32, numBatches: 40, hidden: [32], optimizer: "sgd", verifiers: 5,
-    cheat: "skip=0.4", phaseTimeoutSec: 240, graceMs: 20_000, verbose: false, print: (l) => console.log(l),
+    cheat: "skip=0.4", phaseTimeoutSec: 240, graceMs: 90_000, appealGraceMs: 20_000, verbose: false, print: (l) => console.log(l),
   };
 }
 
@@ -210,9 +213,9 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, opts: Partial<Demo
     const seedOf = (n: number) => hre.ethers.id(`upow-demo-job-${n}`) as `0x${string}`;
 
     const keeper = new TimeKeeper({
-      contracts: c, provider: eip1193, graceMs: o.graceMs, log: (l) => print(`  ${l}`),
+      contracts: c, provider: eip1193, graceMs: o.graceMs, appealGraceMs: o.appealGraceMs, log: (l) => print(`  ${l}`),
       window: auditLogWindowRule({
-        audits: (jobId) => ({ done: 0, failed: 0, ...audits.get(jobId.toString()), total: o.verifiers }), windowGraceMs: 10 * o.graceMs,
+        audits: (jobId) => ({ done: 0, failed: 0, ...audits.get(jobId.toString()), total: o.verifiers }), windowGraceMs: 10 * o.appealGraceMs,
       }),
     });
     const until = async (what: string, pred: () => Promise<boolean>): Promise<void> => {

@@ -5,7 +5,7 @@
  * never acts for anyone: every transaction is the daemons'. Rules:
  *   - a committee voting: all drawn jurors committed → jump to commitEnd; all commits revealed →
  *     jump to revealEnd (grace: jump anyway);
- *   - a ruling: jump past appealEnd after the grace (nobody appeals on a local chain);
+ *   - a ruling: jump past appealEnd after the appeal grace (nobody appeals on a local chain);
  *   - a Submitted job's challenge window: jumped only when its WindowRule says nobody needs it any
  *     more (the demo's rule reads the verifiers' logs, windowRules.ts has the on-chain one);
  *   - while a committee awaits its draw nothing is jumped (its commit window opens any block),
@@ -68,8 +68,13 @@ export type WindowRule = (job: WindowJob, facts: TickFacts) => Promise<WindowVer
 export interface TimeKeeperParameters {
   contracts: UPowContracts;
   provider: EIP1193Provider;
-  /** Wall-clock ms a vote or appeal phase may stall before the keeper jumps anyway. */
+  /** Wall-clock ms a vote phase may stall before the keeper jumps anyway: long enough for a slow
+   *  or restarted juror on a loaded machine to commit or reveal (it is only waited for when a juror
+   *  has not acted yet). */
   graceMs: number;
+  /** Wall-clock ms a ruling's appeal window is kept before it is jumped (nobody appeals on a local
+   *  chain; every ruling waits this long). @default graceMs */
+  appealGraceMs?: number;
   window: WindowRule;
   /** "watched": only jobs given to watch() (the demo); "all": every Submitted job. @default "watched" */
   jobs?: "watched" | "all";
@@ -174,7 +179,7 @@ export class TimeKeeper {
           out.push({ at: d.revealEnd, ready, why: `dispute ${id} round ${d.round}: ${r.reveals}/${r.commits} votes revealed, voting over` });
         }
       } else if (d.phase === PHASE.Ruled) {
-        out.push({ at: d.appealEnd, ready: this.heldFor(`appeal:${id}:${d.round}`, this.p.graceMs), why: `dispute ${id}: ruling given, appeal window over` });
+        out.push({ at: d.appealEnd, ready: this.heldFor(`appeal:${id}:${d.round}`, this.p.appealGraceMs ?? this.p.graceMs), why: `dispute ${id}: ruling given, appeal window over` });
       }
     }
     // Open availability challenges: the worker must answer before their deadline.

@@ -71,7 +71,9 @@ describe("adversarial: free misses (v3 V11.2)", () => {
         await expect(tx).to.changeTokenBalance(fx.stakeToken, BURN, missPenalty);
       } else {
         await expect(tx).not.to.emit(am, "AttesterMissed");
-        await expect(tx).to.emit(fx.stakeManager, "Unlocked").withArgs(a.address, lockId, auditorPenalty);
+        // The lock is per seat: an account the draw gave two seats locked twice the penalty.
+        const seats = await am.auditorSeats(jobId, a.address);
+        await expect(tx).to.emit(fx.stakeManager, "Unlocked").withArgs(a.address, lockId, auditorPenalty * seats);
       }
       const after = await fx.stakeManager.account(a.address);
       const lost = samples[n].includes(i) ? missPenalty : 0n;

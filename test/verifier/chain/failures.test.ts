@@ -86,7 +86,6 @@ describe("chain/failurePolicy and failures", function () {
     it("a superseded revert holds the intent back, logged once at info, not a health failure", function () {
       const { t, log, lines } = make();
       expect(t.failed(intent, "DisputeManagerAlreadyDisputing(1, 3, 0x1, 2)", "DisputeManagerAlreadyDisputing", log)).to.equal("superseded");
-      now += 299_000;
       expect(t.gate(intent)).to.deep.equal({ kind: "superseded", reason: "DisputeManagerAlreadyDisputing(1, 3, 0x1, 2)" });
       expect(lines()).to.have.length(1);
       expect(lines()[0]).to.include({ level: 30 });
@@ -96,16 +95,21 @@ describe("chain/failurePolicy and failures", function () {
       expect(t.gate({ ...intent, key: "dispute-open:1:4" }).kind).to.equal("go");
     });
 
-    it("a superseded intent is re-checked after the hold (a reopened job or a new round makes it valid again), without a second info line", function () {
+    it("a superseded intent is re-checked on a doubling schedule up to the cap (WrongPhase may mean 'not yet'; a reopened job or a new round makes it valid again), with one info line", function () {
       const { t, log, lines } = make();
-      t.failed(intent, "JobMarketWrongStatus(1, 4)", "JobMarketWrongStatus", log);
-      now += 300_000;
-      expect(t.gate(intent).kind).to.equal("go");
-      t.failed(intent, "JobMarketWrongStatus(1, 4)", "JobMarketWrongStatus", log);
-      expect(t.gate(intent).kind).to.equal("superseded");
+      const holds: number[] = [];
+      for (let i = 0; i < 12; i++) {
+        t.failed(intent, "DisputeManagerWrongPhase(3, 2)", "DisputeManagerWrongPhase", log);
+        const g = t.gate(intent);
+        if (g.kind !== "superseded") throw new Error(`expected a hold, got ${g.kind}`);
+        const start = now;
+        while (t.gate(intent).kind === "superseded") now += 1_000;
+        holds.push(now - start);
+      }
+      expect(holds.slice(0, 4)).to.deep.equal([2_000, 4_000, 8_000, 16_000]);
+      expect(holds.at(-1)).to.equal(300_000);
       expect(lines().filter((l) => l.level === 30)).to.have.length(1);
-      now += 300_000;
-      expect(t.gate(intent).kind).to.equal("go");
+      expect(t.failingPurposes()).to.deep.equal([]);
       t.succeeded(intent);
       expect(t.gate(intent).kind).to.equal("go");
     });
