@@ -4,9 +4,8 @@
  * deployed with the same deploy command as scripts/deploy.ts.
  */
 import { expect } from "chai";
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import hre from "hardhat";
@@ -17,35 +16,10 @@ import { writeKeystore } from "../../../verifier/chain/keys";
 import { connectDeployment, type Deployment } from "../../../verifier/chain/registry";
 import { TestToken__factory } from "../../../typechain-types";
 import { DATA, TRAJ, STATE_BYTES } from "../../helpers/system";
+import { startHardhatNode, type HardhatNodeProcess } from "../../helpers/hardhatNode";
 
 const ROOT = path.join(__dirname, "..", "..", "..");
 const UPOW = path.join(ROOT, "bin", "upow.js");
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForRpc(url: string, node: ChildProcess, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (node.exitCode !== null) throw new Error(`hardhat node exited with ${node.exitCode}`);
-    try {
-      const r = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }) });
-      if (r.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`hardhat node not answering at ${url} after ${timeoutMs} ms`);
-}
 
 interface Run {
   code: number | null;
@@ -70,7 +44,7 @@ function upow(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
 
 describe("upow status / withdraw (CLI against a hardhat node)", function () {
   this.timeout(300_000);
-  let node: ChildProcess;
+  let node: HardhatNodeProcess | undefined;
   let dir: string;
   let url: string;
   let file: string;
@@ -81,11 +55,8 @@ describe("upow status / withdraw (CLI against a hardhat node)", function () {
 
   before(async function () {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "upow-status-cli-"));
-    const port = await freePort();
-    url = `http://127.0.0.1:${port}`;
-    // Its own process group, so the whole npx → hardhat tree is stopped in `after`.
-    node = spawn("npx", ["hardhat", "node", "--port", String(port)], { cwd: ROOT, stdio: "ignore", detached: true });
-    await waitForRpc(url, node, 120_000);
+    node = await startHardhatNode();
+    url = node.url;
     provider = new JsonRpcProvider(url, undefined, { pollingInterval: 100 });
     const admin = await provider.getSigner(0);
     ({ deployment, file } = await runDeploy({
@@ -118,9 +89,9 @@ describe("upow status / withdraw (CLI against a hardhat node)", function () {
     await (await c1.jobMarket.cancelJob(jobId)).wait();
   });
 
-  after(function () {
+  after(async function () {
     provider?.destroy();
-    if (node?.pid !== undefined && node.exitCode === null) process.kill(-node.pid, "SIGTERM");
+    await node?.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
