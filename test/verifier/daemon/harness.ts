@@ -3,6 +3,8 @@
  * served over HTTP, a real worker daemon (honest or cheating), verifier daemons keyed by Hardhat
  * accounts, and a background miner so that `latest − confirmations` moves.
  */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { ethers, network } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
@@ -135,4 +137,45 @@ export function readRecords<T>(dataDir: string, f: (r: DaemonRecords, j: Journal
   } finally {
     j.close();
   }
+}
+
+/**
+ * What every daemon suite needs, with its mocha hooks: a temp dir and a requester (one per suite),
+ * a miner stopped and the daemons in `running` stopped after each test. Call inside `describe`.
+ */
+export interface DaemonTestBed {
+  readonly tmp: string;
+  readonly requester: Requester;
+  readonly miner: Miner;
+  readonly running: Running[];
+}
+
+export function daemonTestBed(prefix: string): DaemonTestBed {
+  let tmp = "";
+  let requester: Requester | undefined;
+  const miner = new Miner();
+  const running: Running[] = [];
+  before(async function () {
+    tmp = await mkdtemp(path.join(tmpdir(), prefix));
+    requester = await Requester.open(tmp);
+  });
+  after(async function () {
+    await requester?.close();
+    await rm(tmp, { recursive: true, force: true });
+  });
+  afterEach(async function () {
+    miner.stop();
+    for (const r of running.splice(0)) await stop(r);
+  });
+  return {
+    get tmp() {
+      return tmp;
+    },
+    get requester() {
+      if (requester === undefined) throw new Error("daemonTestBed: used outside a test");
+      return requester;
+    },
+    miner,
+    running,
+  };
 }

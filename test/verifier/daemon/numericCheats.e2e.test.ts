@@ -12,8 +12,6 @@
  * 784-128-10 SGD job of the same data, where they do (FP16_JOB), and so does one honest run.
  */
 import { expect } from "chai";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { deploySystem, JUROR_STAKE, type System } from "../../helpers/system";
@@ -21,7 +19,7 @@ import { enterNextEpoch } from "../../helpers/staking";
 import { DEFAULT_SINGLE_STEPS } from "../../../verifier/daemon/audit/steps";
 import type { CheatMode } from "../../../verifier/worker/cheats";
 import type { ModelSpec } from "../../../verifier/engine/onnx";
-import { CHALLENGER_ACCOUNT, JUROR_ACCOUNT, Miner, Requester, readRecords, startVerifier, startWorker, stop, verifierConfig, waitFor, type Running } from "./harness";
+import { CHALLENGER_ACCOUNT, JUROR_ACCOUNT, daemonTestBed, readRecords, startVerifier, startWorker, verifierConfig, waitFor } from "./harness";
 
 const JOB = { Submitted: 3n, Finalized: 4n, Rejected: 5n };
 const T = 16, k = 8;
@@ -36,23 +34,8 @@ const FP16_JOB: ModelSpec = { layers: [784, 128, 10], activation: "relu", optimi
 
 describe("numeric cheats end to end: flagged by the audit, convicted by the committee (issue 14)", function () {
   this.timeout(300_000);
-  let tmp: string;
-  let requester: Requester;
-  const miner = new Miner();
-  const running: Running[] = [];
-
-  before(async function () {
-    tmp = await mkdtemp(path.join(tmpdir(), "upow-numcheats-"));
-    requester = await Requester.open(tmp);
-  });
-  after(async function () {
-    await requester.close();
-    await rm(tmp, { recursive: true, force: true });
-  });
-  afterEach(async function () {
-    miner.stop();
-    for (const r of running.splice(0)) await stop(r);
-  });
+  const bed = daemonTestBed("upow-numcheats-");
+  const { miner, running } = bed;
 
   it("the default u checks every step of these jobs' intervals", function () {
     expect(DEFAULT_SINGLE_STEPS).to.be.at.least(k);
@@ -72,13 +55,13 @@ describe("numeric cheats end to end: flagged by the audit, convicted by the comm
   async function runJob(name: string, cheat: CheatMode | null, model?: ModelSpec): Promise<{ sys: System; jobId: bigint; chDir: string; workerPay: bigint }> {
     const sys = await loadFixture(deploySystem);
     await soleJuror(sys);
-    const { jobId } = await requester.post(sys, { T, k, ...(model ? { model } : {}) });
+    const { jobId } = await bed.requester.post(sys, { T, k, ...(model ? { model } : {}) });
     const workerPay = await earned(sys);
-    running.push(await startWorker(sys, path.join(tmp, `${name}-worker`), { cheat }));
-    const chDir = path.join(tmp, `${name}-challenger`);
+    running.push(await startWorker(sys, path.join(bed.tmp, `${name}-worker`), { cheat }));
+    const chDir = path.join(bed.tmp, `${name}-challenger`);
     // The default u (no singleSteps override): what the test proves is the default's power.
     running.push(startVerifier(await verifierConfig(sys, CHALLENGER_ACCOUNT, chDir)));
-    running.push(startVerifier(await verifierConfig(sys, JUROR_ACCOUNT(0), path.join(tmp, `${name}-juror0`), { audit: false, challenge: false })));
+    running.push(startVerifier(await verifierConfig(sys, JUROR_ACCOUNT(0), path.join(bed.tmp, `${name}-juror0`), { audit: false, challenge: false })));
     miner.start();
     return { sys, jobId, chDir, workerPay };
   }

@@ -4,14 +4,12 @@
  * red (and green again once fixed), and /healthz follows the head's age.
  */
 import { expect } from "chai";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { network } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { Eip1193Provider } from "../../../verifier/chain/rpc";
 import { deploySystem } from "../../helpers/system";
-import { CHALLENGER_ACCOUNT, Miner, Requester, startVerifier, startWorker, stop, verifierConfig, waitFor, type Running } from "./harness";
+import { CHALLENGER_ACCOUNT, daemonTestBed, startVerifier, startWorker, stop, verifierConfig, waitFor } from "./harness";
 
 const SUBMITTED = 3n;
 
@@ -43,28 +41,13 @@ async function health(url: string): Promise<{ status: number; body: Health }> {
 
 describe("verifier daemon: failures, back-off and /healthz (in-process network, real worker)", function () {
   this.timeout(300_000);
-  let tmp: string;
-  let requester: Requester;
-  const miner = new Miner();
-  const running: Running[] = [];
-
-  before(async function () {
-    tmp = await mkdtemp(path.join(tmpdir(), "upow-ops-"));
-    requester = await Requester.open(tmp);
-  });
-  after(async function () {
-    await requester.close();
-    await rm(tmp, { recursive: true, force: true });
-  });
-  afterEach(async function () {
-    miner.stop();
-    for (const r of running.splice(0)) await stop(r);
-  });
+  const bed = daemonTestBed("upow-ops-");
+  const { miner, running } = bed;
 
   it("a stale revert (someone else finalized) is re-simulated on a doubling schedule, not on every tick", async function () {
     const sys = await loadFixture(deploySystem);
-    const { jobId } = await requester.post(sys);
-    const worker = await startWorker(sys, path.join(tmp, "stale-worker"));
+    const { jobId } = await bed.requester.post(sys);
+    const worker = await startWorker(sys, path.join(bed.tmp, "stale-worker"));
     running.push(worker);
     await waitFor("submitted", async () => (await sys.jobMarket.getJob(jobId)).status === SUBMITTED, 240_000);
     await stop(worker);
@@ -78,7 +61,7 @@ describe("verifier daemon: failures, back-off and /healthz (in-process network, 
 
     const { eip1193, calls } = countingProvider();
     let ticks = 0;
-    running.push(startVerifier(await verifierConfig(sys, CHALLENGER_ACCOUNT, path.join(tmp, "stale-verifier"), { eip1193, audit: false, challenge: false, confirmations: 1 }), {
+    running.push(startVerifier(await verifierConfig(sys, CHALLENGER_ACCOUNT, path.join(bed.tmp, "stale-verifier"), { eip1193, audit: false, challenge: false, confirmations: 1 }), {
       onTick: () => ticks++,
     }));
     await waitFor("30 ticks", async () => ticks >= 30);
@@ -94,10 +77,10 @@ describe("verifier daemon: failures, back-off and /healthz (in-process network, 
     // The challenger keeps no staking tokens: its commit bond cannot be pulled.
     const balance = await sys.stakeToken.balanceOf(sys.challenger.address);
     await (await sys.stakeToken.connect(sys.challenger).transfer(sys.admin.address, balance)).wait();
-    await requester.post(sys);
-    running.push(await startWorker(sys, path.join(tmp, "bond-worker"), { cheat: { kind: "skip", fraction: 1 } }));
+    await bed.requester.post(sys);
+    running.push(await startWorker(sys, path.join(bed.tmp, "bond-worker"), { cheat: { kind: "skip", fraction: 1 } }));
     let url = "";
-    running.push(startVerifier(await verifierConfig(sys, CHALLENGER_ACCOUNT, path.join(tmp, "bond-verifier"), { metricsPort: 0 }), { onMetricsServer: (u) => (url = u) }));
+    running.push(startVerifier(await verifierConfig(sys, CHALLENGER_ACCOUNT, path.join(bed.tmp, "bond-verifier"), { metricsPort: 0 }), { onMetricsServer: (u) => (url = u) }));
     miner.start();
 
     const red = await waitFor("/healthz 503", async () => {
@@ -124,7 +107,7 @@ describe("verifier daemon: failures, back-off and /healthz (in-process network, 
     const base = latest * 1000 - Date.now();
     let shiftMs = 0;
     let url = "";
-    running.push(startVerifier(await verifierConfig(sys, CHALLENGER_ACCOUNT, path.join(tmp, "head-verifier"), { metricsPort: 0, maxHeadAgeSec: 60 }), {
+    running.push(startVerifier(await verifierConfig(sys, CHALLENGER_ACCOUNT, path.join(bed.tmp, "head-verifier"), { metricsPort: 0, maxHeadAgeSec: 60 }), {
       onMetricsServer: (u) => (url = u),
       clock: () => Date.now() + base + shiftMs,
     }));

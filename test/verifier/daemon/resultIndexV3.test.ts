@@ -5,15 +5,13 @@
  * dispute without checkpoint proofs, step-leaf demands) and convicted instead of retried forever.
  */
 import { expect } from "chai";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { deploySystem, type System } from "../../helpers/system";
 import type { PublishCheat } from "../../../verifier/worker/publishCheats";
 import type { CheatMode } from "../../../verifier/worker/cheats";
 import {
-  CHALLENGER_ACCOUNT, JUROR_ACCOUNT, Miner, Requester, readRecords, startVerifier, startWorker, stop, verifierConfig, waitFor, type Running,
+  CHALLENGER_ACCOUNT, JUROR_ACCOUNT, daemonTestBed, readRecords, startVerifier, startWorker, verifierConfig, waitFor, type Running,
 } from "./harness";
 
 const JOB = { Submitted: 3n, Finalized: 4n, Rejected: 5n };
@@ -21,23 +19,8 @@ const KIND = { Checkpoints: 1n, StepLeaves: 2n };
 
 describe("verifier daemon: result index v3 V1.4 (real worker and verifiers)", function () {
   this.timeout(300_000);
-  let tmp: string;
-  let requester: Requester;
-  const miner = new Miner();
-  const running: Running[] = [];
-
-  before(async function () {
-    tmp = await mkdtemp(path.join(tmpdir(), "upow-v14-"));
-    requester = await Requester.open(tmp);
-  });
-  after(async function () {
-    await requester.close();
-    await rm(tmp, { recursive: true, force: true });
-  });
-  afterEach(async function () {
-    miner.stop();
-    for (const r of running.splice(0)) await stop(r);
-  });
+  const bed = daemonTestBed("upow-v14-");
+  const { miner, running } = bed;
   const track = (r: Running): Running => (running.push(r), r);
   const cheat = (publish: PublishCheat, train: CheatMode | null = null): CheatMode => ({ kind: "publish", publish, train: train as never });
 
@@ -63,9 +46,9 @@ describe("verifier daemon: result index v3 V1.4 (real worker and verifiers)", fu
   for (const mode of ["pretty", "extra-field"] as const) {
     it(`an honest worker whose index is ${mode}: audited, never disputed, paid`, async function () {
       const sys = await loadFixture(deploySystem);
-      const { jobId } = await requester.post(sys, { seed: `0x${"5a".repeat(32)}` });
-      track(await startWorker(sys, path.join(tmp, `${mode}-worker`), { cheat: cheat(mode) }));
-      const dir = path.join(tmp, `${mode}-verifier`);
+      const { jobId } = await bed.requester.post(sys, { seed: `0x${"5a".repeat(32)}` });
+      track(await startWorker(sys, path.join(bed.tmp, `${mode}-worker`), { cheat: cheat(mode) }));
+      const dir = path.join(bed.tmp, `${mode}-verifier`);
       track(startVerifier(await verifierConfig(sys, CHALLENGER_ACCOUNT, dir)));
       miner.start();
       await waitFor("audit passed", async () => (await sys.jobMarket.getJob(jobId)).status === JOB.Submitted && readRecords(dir, (r) => r.audit(jobId)?.kind === "passed"), 240_000);
@@ -78,16 +61,16 @@ describe("verifier daemon: result index v3 V1.4 (real worker and verifiers)", fu
 
   it("a skip cheater with a pretty-printed index: disputed, pinpointed, convicted by the jury", async function () {
     const sys = await loadFixture(deploySystem);
-    const { jobId } = await requester.post(sys);
-    track(await startWorker(sys, path.join(tmp, "pretty-skip-worker"), { cheat: cheat("pretty", { kind: "skip", fraction: 1 }) }));
-    track(startVerifier(await verifierConfig(sys, CHALLENGER_ACCOUNT, path.join(tmp, "pretty-skip-challenger"))));
+    const { jobId } = await bed.requester.post(sys);
+    track(await startWorker(sys, path.join(bed.tmp, "pretty-skip-worker"), { cheat: cheat("pretty", { kind: "skip", fraction: 1 }) }));
+    track(startVerifier(await verifierConfig(sys, CHALLENGER_ACCOUNT, path.join(bed.tmp, "pretty-skip-challenger"))));
     miner.start();
     const opened = await waitFor("dispute opened", async () => (await sys.disputeManager.queryFilter(sys.disputeManager.filters.DisputeOpened(undefined, jobId)))[0], 240_000);
     const disputeId = opened.args.disputeId;
     const drawn = await waitFor("committee", async () => (await sys.disputeManager.queryFilter(sys.disputeManager.filters.CommitteeDrawn(disputeId)))[0]);
     for (const juror of new Set(drawn.args.jurors)) {
       const account = JUROR_ACCOUNT(sys.jurors.findIndex((s) => s.address === juror));
-      track(startVerifier(await verifierConfig(sys, account, path.join(tmp, `pretty-skip-juror-${account}`), { audit: false, challenge: false })));
+      track(startVerifier(await verifierConfig(sys, account, path.join(bed.tmp, `pretty-skip-juror-${account}`), { audit: false, challenge: false })));
     }
     await waitFor("ruling", async () => (await sys.disputeManager.queryFilter(sys.disputeManager.filters.RulingGiven(disputeId))).length > 0, 180_000);
     await time.increaseTo((await sys.disputeManager.getDispute(disputeId)).appealEnd + 1n);
@@ -96,9 +79,9 @@ describe("verifier daemon: result index v3 V1.4 (real worker and verifiers)", fu
 
   it("bad step root, noise cheater (same interval) answering demands: leaves demanded and posted, pinpointed on the chain's leaves, convicted by the jury", async function () {
     const sys = await loadFixture(deploySystem);
-    const { jobId } = await requester.post(sys);
-    track(await startWorker(sys, path.join(tmp, "answered-worker"), { cheat: cheat("bad-step-root-answered", { kind: "noise", magnitude: 1 }) }));
-    track(startVerifier(await verifierConfig(sys, CHALLENGER_ACCOUNT, path.join(tmp, "answered-challenger"))));
+    const { jobId } = await bed.requester.post(sys);
+    track(await startWorker(sys, path.join(bed.tmp, "answered-worker"), { cheat: cheat("bad-step-root-answered", { kind: "noise", magnitude: 1 }) }));
+    track(startVerifier(await verifierConfig(sys, CHALLENGER_ACCOUNT, path.join(bed.tmp, "answered-challenger"))));
     miner.start();
     const da = sys.dataAvailability;
     const demand = await waitFor("step-leaf demand", async () => (await da.queryFilter(da.filters.ChallengeOpened(undefined, jobId)))
@@ -111,7 +94,7 @@ describe("verifier daemon: result index v3 V1.4 (real worker and verifiers)", fu
     const drawn = await waitFor("committee", async () => (await sys.disputeManager.queryFilter(sys.disputeManager.filters.CommitteeDrawn(disputeId)))[0]);
     for (const juror of new Set(drawn.args.jurors)) {
       const account = JUROR_ACCOUNT(sys.jurors.findIndex((s) => s.address === juror));
-      track(startVerifier(await verifierConfig(sys, account, path.join(tmp, `answered-juror-${account}`), { audit: false, challenge: false })));
+      track(startVerifier(await verifierConfig(sys, account, path.join(bed.tmp, `answered-juror-${account}`), { audit: false, challenge: false })));
     }
     await waitFor("ruling", async () => (await sys.disputeManager.queryFilter(sys.disputeManager.filters.RulingGiven(disputeId))).length > 0, 180_000);
     for (const e of await sys.disputeManager.queryFilter(sys.disputeManager.filters.VoteRevealed(disputeId))) expect(e.args.vote).to.equal(1n);
@@ -121,9 +104,9 @@ describe("verifier daemon: result index v3 V1.4 (real worker and verifiers)", fu
 
   it("bad step root in one interval: that interval is disputed, its step leaves demanded, the silent worker convicted", async function () {
     const sys = await loadFixture(deploySystem);
-    const { jobId } = await requester.post(sys);
-    track(await startWorker(sys, path.join(tmp, "badroot-worker"), { cheat: cheat("bad-step-root") }));
-    track(startVerifier(await verifierConfig(sys, CHALLENGER_ACCOUNT, path.join(tmp, "badroot-challenger"))));
+    const { jobId } = await bed.requester.post(sys);
+    track(await startWorker(sys, path.join(bed.tmp, "badroot-worker"), { cheat: cheat("bad-step-root") }));
+    track(startVerifier(await verifierConfig(sys, CHALLENGER_ACCOUNT, path.join(bed.tmp, "badroot-challenger"))));
     miner.start();
     const interval = await unansweredDemandConvicts(sys, jobId, KIND.StepLeaves);
     expect(interval).to.equal(2n); // T/k = 4 intervals: the middle one is tampered with
@@ -131,9 +114,9 @@ describe("verifier daemon: result index v3 V1.4 (real worker and verifiers)", fu
 
   it("withheld step leaves: the interval is disputed, the step-leaf demand unanswered, the worker convicted", async function () {
     const sys = await loadFixture(deploySystem);
-    const { jobId } = await requester.post(sys);
-    track(await startWorker(sys, path.join(tmp, "nosteps-worker"), { cheat: cheat("withhold-steps") }));
-    track(startVerifier(await verifierConfig(sys, CHALLENGER_ACCOUNT, path.join(tmp, "nosteps-challenger"))));
+    const { jobId } = await bed.requester.post(sys);
+    track(await startWorker(sys, path.join(bed.tmp, "nosteps-worker"), { cheat: cheat("withhold-steps") }));
+    track(startVerifier(await verifierConfig(sys, CHALLENGER_ACCOUNT, path.join(bed.tmp, "nosteps-challenger"))));
     miner.start();
     expect(await unansweredDemandConvicts(sys, jobId, KIND.StepLeaves)).to.equal(2n);
     const [d] = await sys.disputeManager.queryFilter(sys.disputeManager.filters.DisputeOpened(undefined, jobId));
@@ -142,11 +125,11 @@ describe("verifier daemon: result index v3 V1.4 (real worker and verifiers)", fu
 
   it("withheld checkpoint leaves: a dispute opened without proofs, the checkpoint demand unanswered, the worker convicted; the index parsed once", async function () {
     const sys = await loadFixture(deploySystem);
-    const { jobId } = await requester.post(sys);
-    track(await startWorker(sys, path.join(tmp, "nockpt-worker"), { cheat: cheat("withhold-checkpoints") }));
+    const { jobId } = await bed.requester.post(sys);
+    track(await startWorker(sys, path.join(bed.tmp, "nockpt-worker"), { cheat: cheat("withhold-checkpoints") }));
     let parses = 0;
     let ticks = 0;
-    track(startVerifier(await verifierConfig(sys, CHALLENGER_ACCOUNT, path.join(tmp, "nockpt-challenger")), {
+    track(startVerifier(await verifierConfig(sys, CHALLENGER_ACCOUNT, path.join(bed.tmp, "nockpt-challenger")), {
       indexParse: { onParse: () => parses++ }, onTick: () => ticks++,
     }));
     miner.start();

@@ -5,8 +5,6 @@
  * the chain layer's rpc-proxy.
  */
 import { expect } from "chai";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { ethers, network } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
@@ -14,30 +12,17 @@ import { startRpcProxy, type RpcProxy } from "../../../verifier/chain/rpc-proxy"
 import type { Eip1193Provider } from "../../../verifier/chain/rpc";
 import { deploySystem, type System } from "../../helpers/system";
 import {
-  CHALLENGER_ACCOUNT, JUROR_ACCOUNT, Miner, Requester, readRecords, startVerifier, startWorker, stop, verifierConfig, waitFor, type Running,
+  CHALLENGER_ACCOUNT, JUROR_ACCOUNT, daemonTestBed, readRecords, startVerifier, startWorker, stop, verifierConfig, waitFor, type Running,
 } from "./harness";
 
 const JOB = { Submitted: 3n, Finalized: 4n, Rejected: 5n };
 
 describe("verifier daemon (in-process Hardhat network, real worker)", function () {
   this.timeout(300_000);
-  let tmp: string;
-  let requester: Requester;
-  const miner = new Miner();
-  const running: Running[] = [];
+  const bed = daemonTestBed("upow-verifierd-");
+  const { miner, running } = bed;
   const proxies: RpcProxy[] = [];
-
-  before(async function () {
-    tmp = await mkdtemp(path.join(tmpdir(), "upow-verifierd-"));
-    requester = await Requester.open(tmp);
-  });
-  after(async function () {
-    await requester.close();
-    await rm(tmp, { recursive: true, force: true });
-  });
   afterEach(async function () {
-    miner.stop();
-    for (const r of running.splice(0)) await stop(r);
     for (const p of proxies.splice(0)) await p.close();
   });
 
@@ -53,9 +38,9 @@ describe("verifier daemon (in-process Hardhat network, real worker)", function (
 
   it("against a skip cheater: opens, pinpoints, jurors convict (one crashing between commit and reveal, RPC faults), worker slashed", async function () {
     const sys = await loadFixture(deploySystem);
-    const { jobId } = await requester.post(sys);
-    track(await startWorker(sys, path.join(tmp, "skip-worker"), { cheat: { kind: "skip", fraction: 1 } }));
-    const chDir = path.join(tmp, "skip-challenger");
+    const { jobId } = await bed.requester.post(sys);
+    track(await startWorker(sys, path.join(bed.tmp, "skip-worker"), { cheat: { kind: "skip", fraction: 1 } }));
+    const chDir = path.join(bed.tmp, "skip-challenger");
     track(startVerifier(await verifierConfig(sys, CHALLENGER_ACCOUNT, chDir)));
     miner.start();
 
@@ -81,11 +66,11 @@ describe("verifier daemon (in-process Hardhat network, real worker)", function (
     proxy.addFault({ fault: { kind: "error", code: -32000, message: "injected" }, methods: ["eth_call"], times: 5 });
     proxy.addFault({ fault: { kind: "hang" }, methods: ["eth_getBlockByNumber"], times: 2 });
     proxy.addFault({ fault: { kind: "stale", blockNumber: 1 }, times: 10 });
-    const j0Dir = path.join(tmp, "skip-juror0");
+    const j0Dir = path.join(bed.tmp, "skip-juror0");
     const j0cfg = await verifierConfig(sys, accountOf(jurors[0]!), j0Dir, { rpcUrls: ["http://127.0.0.1:9", proxy.url], eip1193: undefined, audit: false, challenge: false, rpcTimeoutMs: 500 });
     let j0 = track(startVerifier(j0cfg));
     for (let i = 1; i < last; i++) {
-      track(startVerifier(await verifierConfig(sys, accountOf(jurors[i]!), path.join(tmp, `skip-juror${i}`), { audit: false, challenge: false })));
+      track(startVerifier(await verifierConfig(sys, accountOf(jurors[i]!), path.join(bed.tmp, `skip-juror${i}`), { audit: false, challenge: false })));
     }
 
     if (last > 0) {
@@ -95,7 +80,7 @@ describe("verifier daemon (in-process Hardhat network, real worker)", function (
       const stored = readRecords(j0Dir, (r) => r.vote(disputeId, 0));
       expect(stored?.vote).to.equal(1); // WorkerFault
       expect((await sys.disputeManager.getVote(disputeId, 0, jurors[0]!)).vote).to.equal(0n);
-      track(startVerifier(await verifierConfig(sys, accountOf(jurors[last]!), path.join(tmp, `skip-juror${last}`), { audit: false, challenge: false })));
+      track(startVerifier(await verifierConfig(sys, accountOf(jurors[last]!), path.join(bed.tmp, `skip-juror${last}`), { audit: false, challenge: false })));
       j0 = track(startVerifier(j0cfg)); // restart on the same data dir: reveals the stored vote
     }
     // (One juror holding all three seats: its commitment opens the reveal at once, so there is no
@@ -124,9 +109,9 @@ describe("verifier daemon (in-process Hardhat network, real worker)", function (
     const sys = await loadFixture(deploySystem);
     const n = Number(process.env.VERIFIER_TEST_JOBS ?? 2);
     const ids: bigint[] = [];
-    for (let i = 0; i < n; i++) ids.push((await requester.post(sys, { seed: ethers.id(`honest-${i}`) })).jobId);
-    track(await startWorker(sys, path.join(tmp, "honest-worker")));
-    const dir = path.join(tmp, "honest-verifier");
+    for (let i = 0; i < n; i++) ids.push((await bed.requester.post(sys, { seed: ethers.id(`honest-${i}`) })).jobId);
+    track(await startWorker(sys, path.join(bed.tmp, "honest-worker")));
+    const dir = path.join(bed.tmp, "honest-verifier");
     let metricsUrl = "";
     track(startVerifier(await verifierConfig(sys, CHALLENGER_ACCOUNT, dir, { metricsPort: 0, concurrency: 1, maxQueued: 1 }), { onMetricsServer: (u) => (metricsUrl = u) }));
     miner.start();
@@ -157,9 +142,9 @@ describe("verifier daemon (in-process Hardhat network, real worker)", function (
 
   it("refuses a job above its cost cap (V8.1): audit recorded skipped with JobAboveCapsError, nothing run, no attestation", async function () {
     const sys = await loadFixture(deploySystem);
-    const { jobId, job } = await requester.post(sys, { seed: ethers.id("over-cap") });
-    track(await startWorker(sys, path.join(tmp, "cap-worker")));
-    const dir = path.join(tmp, "cap-verifier");
+    const { jobId, job } = await bed.requester.post(sys, { seed: ethers.id("over-cap") });
+    track(await startWorker(sys, path.join(bed.tmp, "cap-worker")));
+    const dir = path.join(bed.tmp, "cap-verifier");
     track(startVerifier(await verifierConfig(sys, CHALLENGER_ACCOUNT, dir, { maxFlopsPerStep: job.flopsPerStep - 1n })));
     miner.start();
     const audit = await waitFor(`refusal of job ${jobId}`, async () => readRecords(dir, (r) => r.audit(jobId)), 240_000);
@@ -171,15 +156,15 @@ describe("verifier daemon (in-process Hardhat network, real worker)", function (
 
   it("against withhold: chunk challenge, timeout, worker convicted; a crash before a receipt sends nothing twice", async function () {
     const sys = await loadFixture(deploySystem);
-    const { jobId } = await requester.post(sys);
-    track(await startWorker(sys, path.join(tmp, "withhold-worker"), { cheat: { kind: "withhold" } }));
+    const { jobId } = await bed.requester.post(sys);
+    track(await startWorker(sys, path.join(bed.tmp, "withhold-worker"), { cheat: { kind: "withhold" } }));
     await waitFor("submitted", async () => (await sys.jobMarket.getJob(jobId)).status === JOB.Submitted);
 
     // First run: receipts never come back (the proxy hangs them); abort after the first broadcast.
     const proxy = await startRpcProxy({ upstream: network.provider as unknown as Eip1193Provider });
     proxies.push(proxy);
     proxy.addFault({ fault: { kind: "hang" }, methods: ["eth_getTransactionReceipt"] });
-    const dir = path.join(tmp, "withhold-challenger");
+    const dir = path.join(bed.tmp, "withhold-challenger");
     const cfg = await verifierConfig(sys, CHALLENGER_ACCOUNT, dir, { rpcUrls: [proxy.url], eip1193: undefined, rpcTimeoutMs: 300 });
     const first = track(startVerifier(cfg));
     miner.start();
