@@ -10,7 +10,8 @@ import path from "node:path";
 import { JsonRpcProvider } from "ethers";
 import { connectDeployment, loadDeployment, type UPowContracts } from "../../verifier/chain/registry";
 import { README_FLOW, inTerminal, onPort, type Flow } from "./readmeFlow";
-import { REPO_ROOT, Processes, cleanEnv, freePort, until, type Proc } from "./processes";
+import { freePort } from "../helpers/hardhatNode";
+import { REPO_ROOT, Processes, cleanEnv, until, type Proc } from "./processes";
 
 /** The commands every e2e test runs: README.md's. */
 export const FLOW: Flow = README_FLOW;

@@ -5,7 +5,6 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import path from "node:path";
 
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
@@ -170,18 +169,6 @@ export async function waitForLog(p: Proc, re: RegExp, timeoutMs: number, from = 
 
 export function logSize(p: Proc): number {
   return fs.statSync(p.logFile).size;
-}
-
-/** A TCP port nobody listens on right now (the OS picks it). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const a = srv.address();
-      srv.close(() => (a !== null && typeof a === "object" ? resolve(a.port) : reject(new Error("no port"))));
-    });
-  });
 }
 
 export function sleep(ms: number): Promise<void> {
