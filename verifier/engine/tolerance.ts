@@ -19,6 +19,18 @@ export interface ToleranceBounds {
   readonly deltaUpd: number;
   /** Allowed distance relative to the tensor's own norm ‖a_T‖ (covers rounding of a tiny update). */
   readonly deltaUlp: number;
+  /**
+   * The manifest's per-tensor overrides by state tensor name (`tolerance.perTensor`): a tensor named
+   * here is judged by its own pair instead of the pair above.
+   */
+  readonly perTensor?: Readonly<Record<string, ToleranceBounds>>;
+}
+
+/** The k-step pair of a manifest tolerance, with its per-tensor k-step overrides. */
+export interface IntervalBounds {
+  readonly deltaKUpd: number;
+  readonly deltaKUlp: number;
+  readonly perTensor?: Readonly<Record<string, { readonly deltaKUpd: number; readonly deltaKUlp: number }>>;
 }
 
 export type TensorVerdict =
@@ -68,11 +80,23 @@ export class ToleranceError extends UPowError {
 }
 
 export function validateBounds(bounds: ToleranceBounds): void {
-  for (const [key, v] of Object.entries(bounds)) {
+  const check = (key: string, v: unknown) => {
     if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
       throw new ToleranceError("tolerance bound must be a finite number ≥ 0", { details: { key, value: String(v) } });
     }
+  };
+  check("deltaUpd", bounds.deltaUpd);
+  check("deltaUlp", bounds.deltaUlp);
+  for (const [name, b] of Object.entries(bounds.perTensor ?? {})) {
+    check(`perTensor.${name}.deltaUpd`, b.deltaUpd);
+    check(`perTensor.${name}.deltaUlp`, b.deltaUlp);
   }
+}
+
+/** The pair that judges tensor `name`: its per-tensor override, else the common pair. */
+export function boundsFor(bounds: ToleranceBounds, name: string): ToleranceBounds {
+  const own = bounds.perTensor !== undefined && Object.hasOwn(bounds.perTensor, name) ? bounds.perTensor[name] : undefined;
+  return own ?? bounds;
 }
 
 /**
@@ -89,7 +113,7 @@ export function compareStates(
   const names = [...new Set([...recomputed.keys(), ...claimed.keys()])].sort();
   const tensors: TensorReport[] = [];
   for (const name of names) {
-    tensors.push(compareTensor(name, before.get(name), recomputed.get(name), claimed.get(name), bounds));
+    tensors.push(compareTensor(name, before.get(name), recomputed.get(name), claimed.get(name), boundsFor(bounds, name)));
   }
   let worstRatio = 0;
   let worstTensor: string | null = null;
@@ -107,9 +131,23 @@ export function compareInterval(
   intervalStart: TensorMap,
   replayedEnd: TensorMap,
   claimedEnd: TensorMap,
-  bounds: { readonly deltaKUpd: number; readonly deltaKUlp: number },
+  bounds: IntervalBounds,
 ): ComparisonReport {
-  return compareStates(intervalStart, replayedEnd, claimedEnd, { deltaUpd: bounds.deltaKUpd, deltaUlp: bounds.deltaKUlp });
+  return compareStates(intervalStart, replayedEnd, claimedEnd, intervalPair(bounds));
+}
+
+/** The k-step pair (and per-tensor k-step pairs) in the single-step shape `compareStates` reads. */
+export function intervalPair(bounds: IntervalBounds): ToleranceBounds {
+  const pair = { deltaUpd: bounds.deltaKUpd, deltaUlp: bounds.deltaKUlp };
+  if (bounds.perTensor === undefined) return pair;
+  return { ...pair, perTensor: Object.fromEntries(Object.entries(bounds.perTensor).map(([n, b]) => [n, { deltaUpd: b.deltaKUpd, deltaUlp: b.deltaKUlp }])) };
+}
+
+/** The single-step pair (and per-tensor single-step pairs) of a manifest tolerance. */
+export function stepPair(bounds: ToleranceBounds): ToleranceBounds {
+  const pair = { deltaUpd: bounds.deltaUpd, deltaUlp: bounds.deltaUlp };
+  if (bounds.perTensor === undefined) return pair;
+  return { ...pair, perTensor: Object.fromEntries(Object.entries(bounds.perTensor).map(([n, b]) => [n, { deltaUpd: b.deltaUpd, deltaUlp: b.deltaUlp }])) };
 }
 
 /** Juror votes, numbered as in docs/encoding.md. */

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import {
-  compareInterval, compareStates, floatReader, isIndeterminate, jurorVerdict, ToleranceError, Vote,
+  compareInterval, compareStates, floatReader, intervalPair, isIndeterminate, jurorVerdict, stepPair, ToleranceError, Vote,
   type JurorVerdict, type ToleranceBounds,
 } from "../../../verifier/engine/tolerance";
 import type { Tensor, TensorMap } from "../../../verifier/engine/tensor";
@@ -271,6 +271,60 @@ describe("tolerance (§10.3)", () => {
       expect(r.convict).to.equal(false);
       expect(r.bounds).to.deep.equal({ deltaUpd: 0.05, deltaUlp: 1e-6 });
       expect(compareInterval(s, a, b, { deltaKUpd: 0.005, deltaKUlp: 1e-6 }).convict).to.equal(true);
+    });
+  });
+
+  describe("per-tensor overrides of the manifest (tolerance.perTensor)", () => {
+    // The worker's fc.weight is off by 0.5 % of its update: over δ_upd = 10⁻³, under a loosened 10⁻².
+    function offByHalfPercent(): { s: TensorMap; a: TensorMap; b: TensorMap } {
+      const { s, a } = fixture();
+      const aw = a.get("fc.weight")!.data as Float32Array;
+      const sw = s.get("fc.weight")!.data as Float32Array;
+      return { s, a, b: mutateF32(a, "fc.weight", (d) => { for (let i = 0; i < d.length; i++) d[i] = sw[i]! + (aw[i]! - sw[i]!) * 1.005; }) };
+    }
+    it("judges a tensor the manifest loosened by its own pair: an honest worker inside it is not convicted", () => {
+      const { s, a, b } = offByHalfPercent();
+      expect(compareStates(s, a, b, BOUNDS).convict).to.equal(true);
+      const loosened = { ...BOUNDS, perTensor: { "fc.weight": { deltaUpd: 1e-2, deltaUlp: 1e-6 } } };
+      const r = compareStates(s, a, b, loosened);
+      expect(r.convict).to.equal(false);
+      expect(r.tensors.find((t) => t.name === "fc.weight")!.ratio).to.be.closeTo(0.5, 0.05);
+    });
+    it("convicts a tensor the manifest tightened even where the common pair would pass", () => {
+      const { s, a, b } = offByHalfPercent();
+      const loose = { deltaUpd: 1e-2, deltaUlp: 1e-6 };
+      expect(compareStates(s, a, b, loose).convict).to.equal(false);
+      const r = compareStates(s, a, b, { ...loose, perTensor: { "fc.weight": { deltaUpd: 1e-3, deltaUlp: 1e-6 } } });
+      expect(r.convict).to.equal(true);
+      expect(r.worstTensor).to.equal("fc.weight");
+    });
+    it("does not let an override named after another tensor (or an inherited key) loosen this one", () => {
+      const { s, a, b } = offByHalfPercent();
+      const other = { ...BOUNDS, perTensor: { "adam.m": { deltaUpd: 1, deltaUlp: 1 } } };
+      expect(compareStates(s, a, b, other).convict).to.equal(true);
+      const proto = { ...BOUNDS, perTensor: JSON.parse('{"__proto__": {"deltaUpd": 1, "deltaUlp": 1}}') as Record<string, ToleranceBounds> };
+      expect(compareStates(s, a, b, proto).convict).to.equal(true);
+    });
+    it("applies the per-tensor k-step pair in the interval form and the single-step pair in the step form", () => {
+      const { s, a, b } = offByHalfPercent();
+      const manifest = {
+        deltaUpd: 1e-3, deltaUlp: 1e-6, deltaKUpd: 2e-3, deltaKUlp: 2e-6,
+        perTensor: { "fc.weight": { deltaUpd: 1e-3, deltaUlp: 1e-6, deltaKUpd: 1e-2, deltaKUlp: 2e-6 } },
+      };
+      expect(compareInterval(s, a, b, manifest).convict).to.equal(false);
+      expect(compareInterval(s, a, b, { ...manifest, perTensor: undefined }).convict).to.equal(true);
+      expect(compareStates(s, a, b, stepPair(manifest)).convict).to.equal(true);
+      expect(intervalPair(manifest).perTensor).to.deep.equal({ "fc.weight": { deltaUpd: 1e-2, deltaUlp: 2e-6 } });
+    });
+    it("rejects a malformed per-tensor bound with the tensor's name in the error", () => {
+      const { s, a } = fixture();
+      const bad = { ...BOUNDS, perTensor: { "fc.weight": { deltaUpd: -1, deltaUlp: 1e-6 } } };
+      expect(() => compareStates(s, a, a, bad)).to.throw(ToleranceError).with.property("details").that.deep.includes({ key: "perTensor.fc.weight.deltaUpd" });
+    });
+    it("lets the juror acquit an honest worker inside a loosened tensor (V9.1 reads the same overrides)", () => {
+      const { s, a, b } = offByHalfPercent();
+      expect(jurorVerdict(s, a, clone(a), b, BOUNDS).vote).to.equal(Vote.WorkerFault);
+      expect(jurorVerdict(s, a, clone(a), b, { ...BOUNDS, perTensor: { "fc.weight": { deltaUpd: 1e-2, deltaUlp: 1e-6 } } }).vote).to.equal(Vote.WorkerHonest);
     });
   });
 
