@@ -3,7 +3,7 @@
  * available here (threads 1 vs 2 × optimisation level disabled vs all; WebGPU at both optimisation levels
  * where it works, e.g. on Mesa's lavapipe after scripts/setup-webgpu.sh: CPU↔WebGPU pairs), each
  * pair judged by the real §10.3 rule with the δ_upd/δ_ulp floors. Reports, per pair, the distribution
- * of the worst per-tensor ratio distance/bound: a conviction needs a ratio > 1, Indeterminate > 0.5.
+ * of the worst per-tensor ratio distance/bound (a conviction needs a ratio > 1; > 0.5 is counted as the margin's early warning) and where the worst one lies.
  */
 import { DEFAULT_FLOORS } from "../../verifier/engine/calibrate";
 import { StepRunner } from "../../verifier/engine/runner";
@@ -47,6 +47,8 @@ export async function runFalseConvictions(ctx: SuiteContext): Promise<SuiteResul
   for (let a = 0; a < settings.length; a++) for (let b = a + 1; b < settings.length; b++) pairs.push([a, b]);
   const ratios: number[][] = pairs.map(() => []);
   const identical = pairs.map(() => 0);
+  // Where each pair's worst honest step lies (tensor, step): what a tolerance revisit needs to know.
+  const worst = pairs.map(() => ({ ratio: 0, tensor: null as string | null, step: -1 }));
   let state: TensorMap = setup.initial;
   const t0 = now();
   for (let t = 0; t < steps; t++) {
@@ -55,7 +57,7 @@ export async function runFalseConvictions(ctx: SuiteContext): Promise<SuiteResul
     for (const s of settings) outs.push((await s.runner.step(state, b, setup.hp)).next);
     // Bit-identical results compare at ratio 0; compare each distinct pair of results once.
     const repOf = outs.map((o, x) => outs.findIndex((y, z) => z <= x && sameBits(o, y)));
-    const cache = new Map<string, number>();
+    const cache = new Map<string, { ratio: number; tensor: string | null }>();
     pairs.forEach(([p, q], i) => {
       const [rp, rq] = [repOf[p]!, repOf[q]!];
       if (rp === rq) {
@@ -65,12 +67,14 @@ export async function runFalseConvictions(ctx: SuiteContext): Promise<SuiteResul
       }
       // a = setting p's result as the juror's recomputation, b = setting q's as the (honest) worker's claim.
       const key = `${rp}:${rq}`;
-      let ratio = cache.get(key);
-      if (ratio === undefined) {
-        ratio = compareStates(state, outs[rp]!, outs[rq]!, bounds).worstRatio;
-        cache.set(key, ratio);
+      let found = cache.get(key);
+      if (found === undefined) {
+        const r = compareStates(state, outs[rp]!, outs[rq]!, bounds);
+        found = { ratio: r.worstRatio, tensor: r.worstTensor };
+        cache.set(key, found);
       }
-      ratios[i]!.push(ratio);
+      ratios[i]!.push(found.ratio);
+      if (found.ratio > worst[i]!.ratio) worst[i] = { ...found, step: t };
     });
     state = outs[0]!; // the trajectory follows the reference setting
     if ((t + 1) % Math.max(1, Math.floor(steps / 5)) === 0) ctx.log(`false-convictions: ${t + 1}/${steps} steps (${fmt(now() - t0)} s)`);
@@ -82,12 +86,13 @@ export async function runFalseConvictions(ctx: SuiteContext): Promise<SuiteResul
       pair: `${settings[p]!.label} vs ${settings[q]!.label}`, steps, webgpu: settings[p]!.label.startsWith("webgpu") || settings[q]!.label.startsWith("webgpu"), maxRatio: sorted[sorted.length - 1]!, p9999Ratio: percentile(sorted, 99.99),
       p99Ratio: percentile(sorted, 99), medianRatio: percentile(sorted, 50), convictions: sorted.filter((r) => r > 1).length,
       indeterminate: sorted.filter((r) => r > 0.5).length, bitIdentical: identical[i]!,
+      worstTensor: worst[i]!.tensor, worstStep: worst[i]!.step,
     };
   });
   const md = [
     table(
-      ["pair of settings", "honest steps", "bit-identical", "median ratio", "99th pct", "99.99th pct", "max ratio", "ratio > 0.5 (Indeterminate)", "ratio > 1 (false conviction)"],
-      rows.map((r) => [r.pair, r.steps, r.bitIdentical, fmt(r.medianRatio), fmt(r.p99Ratio), fmt(r.p9999Ratio), fmt(r.maxRatio), r.indeterminate, `**${r.convictions}**`]),
+      ["pair of settings", "honest steps", "bit-identical", "median ratio", "99th pct", "99.99th pct", "max ratio", "worst at (tensor, step)", "ratio > 0.5", "ratio > 1 (false conviction)"],
+      rows.map((r) => [r.pair, r.steps, r.bitIdentical, fmt(r.medianRatio), fmt(r.p99Ratio), fmt(r.p9999Ratio), fmt(r.maxRatio), r.worstTensor === null ? "–" : `${r.worstTensor}, ${r.worstStep}`, r.indeterminate, `**${r.convictions}**`]),
     ),
     "",
     `Model ${layersLabel(layers)} (Adam), batch ${batch}, ${steps} consecutive honest steps of one MNIST trajectory; at every step all`,

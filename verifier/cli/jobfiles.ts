@@ -46,7 +46,7 @@ export interface JobFile {
   readonly tolerance: Tolerance;
 }
 
-export const DEFAULT_TOLERANCE: Tolerance = { deltaUpd: 1e-3, deltaUlp: 1e-6, deltaKUpd: 2e-3, deltaKUlp: 2e-6 };  // δ_k: DELTA_K_PROCEDURE floors (v3 V7.3)
+export const DEFAULT_TOLERANCE: Tolerance = { deltaUpd: 3e-3, deltaUlp: 1e-6, deltaKUpd: 6e-3, deltaKUlp: 2e-6 };  // δ_k: DELTA_K_PROCEDURE floors (v3 V7.3)
 
 export interface LoadedJob {
   readonly file: string;

@@ -78,24 +78,25 @@ export interface CalibrationFloors {
  * tensors of (‖a_T − b_T‖ − δ_k_ulp·‖a_T‖)⁺ / ‖a_T − S_T‖). A change of any number is a new version.
  */
 export const DELTA_K_PROCEDURE = {
-  version: "upow.delta-k/1",
+  version: "upow.delta-k/2",
   states: 3,
   spacing: 100,
   factor: 10,
   /**
-   * Floors: twice the single-step floors. Measured honest CPU interval drift is ≈ 1e-6 of the
-   * interval's update (docs/engine.md), so 10× it is far below; the floor binds. It is not lower
-   * because audits also face other kernel implementations, whose single-step drift already reaches
-   * ≈ δ_upd (docs/tolerance.md, CPU ↔ WebGPU), and a manifest may not set δ_k below δ_upd. Five
-   * times tighter than v2's 1e-2/1e-5: gradients from fp16-rounded operands, measured at interval
-   * ratio 0.25–0.37 under v2's δ_k, scale to ≈ 1.2–1.8 here (not measured again; the audit's
-   * single-step check, V7.2, is what catches them: ratio ≈ 7).
+   * Floors: twice the single-step floors (a manifest may not set δ_k below δ_upd). Measured honest
+   * CPU interval drift is ≈ 1e-6 of the interval's update and CPU ↔ WebGPU ≈ 4e-5 (docs/engine.md,
+   * docs/tolerance.md), so 10× it is below; the floor binds. v2 (`/1`) had 2e-3: raised with the
+   * single-step floor when 10⁴ CPU ↔ WebGPU steps showed honest single steps at ratio 1.08 of 10⁻³.
    */
-  floors: { deltaKUpd: 2e-3, deltaKUlp: 2e-6 },
+  floors: { deltaKUpd: 6e-3, deltaKUlp: 2e-6 },
 } as const;
 
-/** Governance-style floors: δ_ulp ≈ 8 float32 ulps of the tensor norm; δ_upd 0.1% of the update; δ_k per DELTA_K_PROCEDURE. */
-export const DEFAULT_FLOORS: CalibrationFloors = { deltaUpd: 1e-3, deltaUlp: 1e-6, ...DELTA_K_PROCEDURE.floors };
+/**
+ * Governance-style floors: δ_ulp ≈ 8 float32 ulps of the tensor norm; δ_upd 0.3 % of the update, three
+ * times the worst honest cross-implementation single step measured (CPU ↔ WebGPU, 10⁴ steps: 1.08e-3,
+ * in Adam's first moment late in training, docs/tolerance.md); δ_k per DELTA_K_PROCEDURE.
+ */
+export const DEFAULT_FLOORS: CalibrationFloors = { deltaUpd: 3e-3, deltaUlp: 1e-6, ...DELTA_K_PROCEDURE.floors };
 
 export interface CalibrateParameters {
   readonly graph: Uint8Array;

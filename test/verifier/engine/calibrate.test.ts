@@ -17,7 +17,7 @@ describe("calibrate", function () {
     });
     expect(report.settings).to.deep.equal(["t2", "noopt"]);
     expect(report.measurements).to.have.length(2 * (1 + 1) * 2);
-    expect(report.recommended.deltaUpd).to.be.at.least(1e-3);
+    expect(report.recommended.deltaUpd).to.be.at.least(3e-3);
     expect(report.recommended.deltaKUpd).to.be.at.least(DELTA_K_PROCEDURE.floors.deltaKUpd);
     expect(report.procedure).to.equal(DELTA_K_PROCEDURE.version);
     // the factor of 10 leaves honest runs at ≤ 0.1 of the bound (well under the juror's 0.5)
@@ -27,7 +27,10 @@ describe("calibrate", function () {
     expect([...kinds].sort()).to.deep.equal(["bf16-weights", "fp16-weights", "half-batch", "skipped-step", "zeroed-adam-moments"]);
     for (const c of report.cheats) {
       expect(c.convicted, `${c.cheat} at step ${c.step}: ratio ${c.ratio}`).to.equal(true);
-      expect(c.ratio).to.be.greaterThan(2);
+      // fp16-rounded weights alone sit just over the 3·10⁻³ floor on this tiny job (≈ 1.2; the
+      // floor is 3× the worst honest CPU ↔ WebGPU step): precision cheats are the ones the floor
+      // trades against, docs/tolerance.md. Everything else stays far beyond it.
+      expect(c.ratio).to.be.greaterThan(c.cheat === "fp16-weights" ? 1 : 2);
     }
   });
 
