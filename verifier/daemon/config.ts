@@ -61,7 +61,7 @@ export interface VerifierConfig {
   unservedGraceMs: number;
   /** ...and over at least this many audit attempts. @default 3 */
   unservedMinAttempts: number;
-  /** Single steps checked per sampled interval, chosen from the audit seed (v3 V7.2). @default 17 (DEFAULT_SINGLE_STEPS) */
+  /** Single steps checked per sampled interval, chosen from the audit seed (v3 V7.2). @default 35 (DEFAULT_SINGLE_STEPS) */
   singleSteps: number;
   /** Lifetime of this node's signed state requests to workers (V7.1), seconds. @default 300 */
   stateRequestTtlSec: number;

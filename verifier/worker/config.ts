@@ -104,10 +104,10 @@ export const WORKER_DEFAULTS = {
   startBlock: 0,
   deadlineMarginSec: 30,
   publishSteps: "eager" as const,
-  // An audit asks ≤ min(2u, k − 1) inner states per sampled interval (u = 17 by default: ≤ 34), so
-  // ≤ 1088 for 8 samples on each of the 4 default seats held by one account; a dispute's search
-  // adds ≤ k − 1. 2048 covers both for k ≤ 961 and bounds what one staked account can make us replay.
-  stateQuota: 2048,
+  // An audit asks ≤ min(2u, k − 1) inner states per sampled interval (u = 35 by default: ≤ 70), so
+  // ≤ 2240 for 8 samples on each of the 4 default seats held by one account; a dispute's search
+  // adds ≤ k − 1. 4096 covers both for k ≤ 1857 and bounds what one staked account can make us replay.
+  stateQuota: 4096,
   stateRequestMaxTtlSec: 3_600,
   dryRun: false,
   logLevel: "info",

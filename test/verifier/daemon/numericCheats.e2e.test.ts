@@ -8,7 +8,7 @@
  * The harness job (784-16-10 MLP, SGD, batch 16) with T = 16, k = 8 has 2 intervals, both in every
  * sample (8 samples per auditor), and u ≥ k checks every step: whether a cheat is flagged is a
  * function of the job alone, not of the block hashes. fp16 operands exceed the single-step bound
- * on only some steps, and on none of this tiny job's 16 (worst ratio 0.67): its case runs a
+ * on only some steps, and on none of this tiny job's 16 (worst ratio 0.67 at δ_upd = 10⁻³): its case runs a
  * 784-128-10 SGD job of the same data, where they do (FP16_JOB), and so does one honest run.
  */
 import { expect } from "chai";
@@ -25,8 +25,9 @@ const JOB = { Submitted: 3n, Finalized: 4n, Rejected: 5n };
 const T = 16, k = 8;
 /**
  * fp16 operands on the harness data (seed "verifier-test-seed", batch 16) with a 784-128-10 SGD
- * MLP, measured single-step ratios: 33.6 (step 4), 37.8 (step 5), 32.6 (step 12), 0.21–0.30 on the
- * other 13 steps; the interval replays then fail too (ratios 6.8 and 5.6). Both intervals hold a
+ * MLP, measured single-step ratios at δ_upd = 10⁻³: 33.6 (step 4), 37.8 (step 5), 32.6 (step 12),
+ * 0.21–0.30 on the other 13 steps; the interval replays then fail too (ratios 6.8 and 5.6 at
+ * δ_k = 2·10⁻³). At today's 3·10⁻³ / 6·10⁻³ floors: ≈ 11–13 and ≈ 2.3 / 1.9. Both intervals hold a
  * step far over the bound, so neither the flag nor the committee's vote hangs on noise.
  * (The 784-16-10 SGD job's fp16 ratios are 0.19–0.67 on every step: never flagged.)
  */

@@ -17,9 +17,9 @@ const V2 = "0x00000000000000000000000000000000000000a2";
 const base = { auditSeed: SEED, jobId: 7n, verifier: V1, interval: 3, k: 16, u: 4 };
 
 describe("audit single-step choice (V7.2)", function () {
-  it("default u: the smallest that flags a cheat on a quarter of the steps with ≥ 99 % per interval", function () {
-    expect(1 - 0.75 ** DEFAULT_SINGLE_STEPS).to.be.at.least(0.99);
-    expect(1 - 0.75 ** (DEFAULT_SINGLE_STEPS - 1)).to.be.below(0.99);
+  it("default u: the smallest that flags a cheat on an eighth of the steps with ≥ 99 % per interval", function () {
+    expect(1 - 0.875 ** DEFAULT_SINGLE_STEPS).to.be.at.least(0.99);
+    expect(1 - 0.875 ** (DEFAULT_SINGLE_STEPS - 1)).to.be.below(0.99);
   });
 
   it("the worker's default state quota covers a whole audit at the default u by one account holding every default seat", function () {

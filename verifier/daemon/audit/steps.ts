@@ -15,14 +15,14 @@ import { sampleSeed } from "./sample";
 export const STEP_TAG = id("upow.audit.steps/1");
 
 /**
- * Single steps checked per sampled interval when the operator sets nothing. Seventeen: the gentlest
+ * Single steps checked per sampled interval when the operator sets nothing. Thirty-five: the gentlest
  * measured cheat (fp16/TF32-rounded gradient operands, docs/tolerance.md) exceeds the single-step
- * bound on ≥ 25 % of steps, and the smallest u with 1 − 0.75^u ≥ 99 % is 17 (99.25 %; 16 gives
- * 98.998 %); cheats on every step (bf16, partial batches, reused or skipped updates) are caught by
- * any one. With k ≤ 17 every step is checked. Cost per sampled interval: min(u, k) step runs and
+ * bound (δ_upd floor 3·10⁻³) on ≥ 12.5 % of steps, and the smallest u with 1 − 0.875^u ≥ 99 % is 35
+ * (99.07 %; 34 gives 98.93 %); cheats on every step (bf16, partial batches, reused or skipped
+ * updates) are caught by any one. With k ≤ 35 every step is checked. Cost per sampled interval: min(u, k) step runs and
  * at most min(2u, k − 1) fetched step states (docs/verifier.md).
  */
-export const DEFAULT_SINGLE_STEPS = 17;
+export const DEFAULT_SINGLE_STEPS = 35;
 
 export interface AuditStepsParameters {
   auditSeed: string;
