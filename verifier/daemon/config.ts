@@ -14,6 +14,7 @@ import { addDaemonOptions, DAEMON_DEFAULTS, daemonContracts, unlockDaemon, type 
 import { VerifierConfigError } from "./errors";
 import { DEFAULT_SINGLE_STEPS } from "./audit/steps";
 import { COST_DEFAULTS } from "./check/spec";
+import { EXECUTION_PROVIDERS, type ExecutionProviderName } from "../engine/runner";
 
 export interface VerifierConfig {
   /** JSON-RPC URLs, tried in order with fallback. */
@@ -107,13 +108,19 @@ export interface VerifierConfig {
   randomnessSource: "auto" | "blockhash" | "prevrandao" | "l1origin" | "vrf";
   /** L1 JSON-RPC URLs (l1origin only): the headers of L1 seed blocks. */
   l1RpcUrls: string[];
+  /**
+   * Execution provider of the juror's second run (V9.1 a²). Another kernel implementation than the
+   * CPU reference measures the step's cross-implementation noise, so its 2·‖a¹ − a²‖ margin covers
+   * honest workers on that implementation (docs/tolerance.md). @default cpu (2 threads, opt basic)
+   */
+  jurorEp: ExecutionProviderName;
 }
 
 export const DEFAULTS = {
   startBlock: 0, confirmations: DAEMON_DEFAULTS.confirmations, txConfirmations: 1, pollIntervalMs: DAEMON_DEFAULTS.pollIntervalMs, logChunkSize: 2000, concurrency: 2, maxQueued: 16,
   taskBudgetMs: 600_000, audit: true, challenge: true, callTimeouts: true, appeal: false, unservedGraceMs: 120_000, unservedMinAttempts: 3, singleSteps: DEFAULT_SINGLE_STEPS, stateRequestTtlSec: 300, deadlineMarginSec: 5, dryRun: false,
   metricsHost: "127.0.0.1", maxHeadAgeSec: 300, artifactTimeoutMs: 30_000, artifactRetries: 2, allowPrivateArtifacts: false, rpcTimeoutMs: 10_000, logLevel: "info", ...COST_DEFAULTS,
-  keepRandomness: true, reopenVoided: true, settleAvailability: true, repinpoint: true, randomnessSource: "auto",
+  keepRandomness: true, reopenVoided: true, settleAvailability: true, repinpoint: true, randomnessSource: "auto", jurorEp: "cpu",
 } as const;
 
 export type VerifierConfigInput = Partial<VerifierConfig> & Pick<VerifierConfig, "jobMarket" | "auditManager" | "disputeManager" | "dataDir">;
@@ -142,6 +149,7 @@ export function resolveVerifierConfig(input: VerifierConfigInput): VerifierConfi
   if (!(c.minFlopsPerSecond > 0) || !Number.isFinite(c.minFlopsPerSecond)) throw bad("minFlopsPerSecond", "must be a positive number", c.minFlopsPerSecond);
   if (!Number.isSafeInteger(c.stepBaseMs) || c.stepBaseMs < 0) throw bad("stepBaseMs", "must be an integer ≥ 0", c.stepBaseMs);
   if (c.metricsPort !== undefined && (!Number.isInteger(c.metricsPort) || c.metricsPort < 0 || c.metricsPort > 65535)) throw bad("metricsPort", "must be 0-65535", c.metricsPort);
+  if (!EXECUTION_PROVIDERS.includes(c.jurorEp)) throw bad("jurorEp", `must be one of ${EXECUTION_PROVIDERS.join(", ")}`, c.jurorEp);
   if (!["auto", "blockhash", "prevrandao", "l1origin", "vrf"].includes(c.randomnessSource)) throw bad("randomnessSource", "must be auto, blockhash, prevrandao, l1origin or vrf", c.randomnessSource);
   if (!["trace", "debug", "info", "warn", "error", "fatal", "silent"].includes(c.logLevel)) throw bad("logLevel", "is not a pino level", c.logLevel);
   return { ...c, dataDir: path.resolve(c.dataDir) };
@@ -191,6 +199,7 @@ export function verifierStartCommand(run: (config: VerifierConfig, logger: Logge
     .addOption(opt("--no-reopen-voided", "do not reopen this node's voided disputes (keeper)", "UPOW_NO_REOPEN_VOIDED"))
     .addOption(opt("--no-settle-availability", "do not settle availability challenges or withdraw their credits (keeper)", "UPOW_NO_SETTLE_AVAILABILITY"))
     .addOption(opt("--no-repinpoint", "do not pinpoint again after an Indeterminate ruling", "UPOW_NO_REPINPOINT"))
+    .addOption(opt("--juror-ep <ep>", `execution provider of the juror's second run: ${EXECUTION_PROVIDERS.join(", ")} (default ${DEFAULTS.jurorEp}); another implementation than the CPU reference acquits honest workers on it (docs/tolerance.md)`, "UPOW_JUROR_EP"))
     .addOption(opt("--randomness-source <source>", "auto (probe the contract), blockhash, prevrandao, l1origin or vrf", "UPOW_RANDOMNESS_SOURCE"))
     .addOption(opt("--l1-rpc-url <url...>", "L1 JSON-RPC URL(s) for L1 seed headers (l1origin)", "UPOW_L1_RPC_URLS").argParser((v: string, prev?: string[]) => [...(prev ?? []), ...v.split(",").filter(Boolean)]))
     .action(async (o: DaemonCliOptions & Record<string, unknown>) => {
@@ -235,6 +244,7 @@ export function verifierStartCommand(run: (config: VerifierConfig, logger: Logge
         settleAvailability: o.settleAvailability as boolean | undefined,
         repinpoint: o.repinpoint as boolean | undefined,
         randomnessSource: o.randomnessSource as VerifierConfig["randomnessSource"] | undefined,
+        jurorEp: o.jurorEp as VerifierConfig["jurorEp"] | undefined,
         l1RpcUrls: o.l1RpcUrl as string[] | undefined,
         allowPrivateArtifacts: o.allowPrivateArtifacts === true,
       };

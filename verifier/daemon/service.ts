@@ -26,7 +26,7 @@ import { LocalStore } from "../store";
 import { ResultIndexCache } from "./check/resultIndex";
 import type { ParseIndexOptions } from "./check/indexParse";
 import { ArtifactClient } from "./check/artifacts";
-import { onnxRunnerFactory, type RunnerFactory, type RunnerSettingsChoice } from "./check/runners";
+import { onnxRunnerFactory, probeSettings, verifierSettings, type RunnerFactory, type RunnerSettingsChoice } from "./check/runners";
 import { ManifestSpecLoader, type JobSpecLoader } from "./check/spec";
 import type { VerifierConfig } from "./config";
 import { Monitor } from "./monitor/monitor";
@@ -46,7 +46,7 @@ export interface RunVerifierOptions {
   runners?: RunnerFactory;
   /** Spec loader (default: manifest from the on-chain specURI). */
   specs?: JobSpecLoader;
-  /** Juror settings pair (§10.4). @default threads 1 / opt all, threads 2 / opt basic */
+  /** Juror settings pair (§10.4). @default verifierSettings(config.jurorEp) */
   settings?: readonly [RunnerSettingsChoice, RunnerSettingsChoice];
   /** Called after every tick (tests, health). */
   onTick?: (tick: Tick) => void;
@@ -84,6 +84,11 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
       provider, addresses: { JobMarket: config.jobMarket, AuditManager: config.auditManager, DisputeManager: config.disputeManager },
       ...(config.expectedChainId !== undefined ? { expectedChainId: config.expectedChainId } : {}),
     }));
+    const settings = options.settings ?? verifierSettings(config.jurorEp);
+    if (config.jurorEp !== "cpu") {
+      await probeSettings(options.runners ?? onnxRunnerFactory, settings);
+      log.info({ jurorEp: config.jurorEp }, "juror's second run on another execution provider: it opens and steps");
+    }
     const jobMarket = JobMarket__factory.connect(config.jobMarket, provider);
     const auditManager = AuditManager__factory.connect(config.auditManager, provider);
     const disputeManager = DisputeManager__factory.connect(config.disputeManager, provider);
@@ -133,7 +138,7 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
         maxFlopsPerStep: config.maxFlopsPerStep, maxPeakBytes: config.maxPeakBytes, minFlopsPerSecond: config.minFlopsPerSecond, stepBaseMs: config.stepBaseMs,
       }),
       runners: options.runners ?? onnxRunnerFactory,
-      settings: options.settings ?? [{ threads: 1, optLevel: "all" }, { threads: 2, optLevel: "basic" }],
+      settings,
       jobPolicy: { audit: config.audit, challenge: config.challenge, callTimeouts: config.callTimeouts, deadlineMarginSec: BigInt(config.deadlineMarginSec) },
       disputePolicy: { callTimeouts: config.callTimeouts, deadlineMarginSec: BigInt(config.deadlineMarginSec), appeal: config.appeal, repinpoint: config.repinpoint },
       taskBudgetMs: config.taskBudgetMs,

@@ -8,6 +8,7 @@ import pino from "pino";
 import { auditSample } from "../../../verifier/daemon/audit/sample";
 import { jurorSettings, REFERENCE_SETTINGS } from "../../../verifier/daemon/check/runners";
 import { resolveVerifierConfig, type VerifierConfig } from "../../../verifier/daemon/config";
+import { isReferenceSettings, verifierSettings } from "../../../verifier/daemon/check/runners";
 import { JobBudgetExceededError, SchedulerBusyError, VerifierConfigError } from "../../../verifier/daemon/errors";
 import { Scheduler } from "../../../verifier/daemon/scheduler/scheduler";
 import { parseVerifierStart, tempDir, testKey, withEnv } from "../cli/helpers";
@@ -235,6 +236,30 @@ describe("verifier daemon: config", function () {
       expect((await parse(["--allow-private-artifacts"])).allowPrivateArtifacts).to.equal(true);
     });
     await withEnv({ UPOW_ALLOW_PRIVATE_ARTIFACTS: "1" }, async () => expect((await parse([])).allowPrivateArtifacts).to.equal(true));
+  });
+
+  it("takes the juror's second execution provider from --juror-ep or UPOW_JUROR_EP and refuses unknown ones by name", async function () {
+    expect(resolveVerifierConfig(base).jurorEp).to.equal("cpu");
+    expect(() => resolveVerifierConfig({ ...base, jurorEp: "tpu" as VerifierConfig["jurorEp"] })).to.throw(VerifierConfigError, /jurorEp must be one of cpu, webgpu, cuda/);
+    const dir = tempDir();
+    const key = await testKey(dir);
+    const parse = (extra: string[]): Promise<VerifierConfig> => parseVerifierStart([
+      "--rpc-url", "http://127.0.0.1:8545", "--job-market", ADDR, "--audit-manager", ADDR, "--dispute-manager", ADDR, "--data-dir", dir, "--log-level", "silent", ...key.args, ...extra,
+    ]);
+    await withEnv({}, async () => expect((await parse(["--juror-ep", "webgpu"])).jurorEp).to.equal("webgpu"));
+    await withEnv({ UPOW_JUROR_EP: "cuda" }, async () => expect((await parse([])).jurorEp).to.equal("cuda"));
+  });
+
+  it("pairs the reference with the juror's other run; a GPU setting with the reference's threads and level is not the reference", function () {
+    expect(verifierSettings()).to.deep.equal([REFERENCE_SETTINGS, { threads: 2, optLevel: "basic" }]);
+    const [ref, other] = verifierSettings("webgpu");
+    expect(ref).to.equal(REFERENCE_SETTINGS);
+    expect(other).to.deep.equal({ ep: "webgpu", threads: 1, optLevel: "all" });
+    // Without the EP in the comparison, jurorSettings would take this for the reference and run
+    // the CPU reference twice: a juror configured for cross-implementation noise would measure none.
+    expect(isReferenceSettings(other)).to.equal(false);
+    expect(jurorSettings([other, ref])).to.deep.equal([REFERENCE_SETTINGS, other]);
+    expect(jurorSettings([ref, other])).to.deep.equal([REFERENCE_SETTINGS, other]);
   });
 
   it("bounds the work it accepts (V8.1, V8.3): cost caps and step-budget rates", function () {

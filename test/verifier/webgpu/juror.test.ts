@@ -73,8 +73,13 @@ describe("WebGPU jurors (second execution backend) on the in-process chain", fun
     for (const r of running.splice(0)) await stop(r);
   });
 
-  /** Runs the dispute of `jobId` to a ruling with three WebGPU juror daemons; returns it and the revealed votes. */
-  async function judgeWithWebGpuJurors(sys: System, jobId: bigint, label: string) {
+  /**
+   * Runs the dispute of `jobId` to a ruling with WebGPU juror daemons; returns it and the revealed votes.
+   * `factory`: both of each juror's runs on WebGPU (the test's runner factory); `juror-ep`: what an
+   * operator's `--juror-ep webgpu` wires — the CPU reference and a WebGPU second run, each in the
+   * daemon's own step process.
+   */
+  async function judgeWithWebGpuJurors(sys: System, jobId: bigint, label: string, mode: "factory" | "juror-ep" = "factory") {
     const opened = await waitFor("dispute opened", async () => (await sys.disputeManager.queryFilter(sys.disputeManager.filters.DisputeOpened(undefined, jobId)))[0], 120_000);
     const disputeId = opened.args.disputeId;
     await waitFor("step pinpointed", async () => (await sys.disputeManager.queryFilter(sys.disputeManager.filters.StepPinpointed(disputeId))).length > 0, 120_000);
@@ -86,14 +91,14 @@ describe("WebGPU jurors (second execution backend) on the in-process chain", fun
     const sessionsBefore = webGpuSessions;
     for (const [i, addr] of jurors.entries()) {
       const account = JUROR_ACCOUNT(sys.jurors.findIndex((s) => s.address === addr));
-      const cfg = await verifierConfig(sys, account, path.join(tmp, `${label}-juror${i}`), { audit: false, challenge: false });
-      running.push(startVerifier(cfg, { runners: webGpuRunners }));
+      const cfg = await verifierConfig(sys, account, path.join(tmp, `${label}-juror${i}`), { audit: false, challenge: false, ...(mode === "juror-ep" ? { jurorEp: "webgpu" as const } : {}) });
+      running.push(mode === "factory" ? startVerifier(cfg, { runners: webGpuRunners }) : startVerifier(cfg));
     }
     await waitFor("ruling", async () => (await sys.disputeManager.queryFilter(sys.disputeManager.filters.RulingGiven(disputeId))).length > 0, 120_000);
     const reveals = await sys.disputeManager.queryFilter(sys.disputeManager.filters.VoteRevealed(disputeId));
     expect(reveals.map((e) => e.args.juror).sort()).to.deep.equal([...jurors].sort());
     // every juror ran the pinpointed step twice (§10.4), on WebGPU
-    expect(webGpuSessions - sessionsBefore).to.be.at.least(2 * jurors.length);
+    if (mode === "factory") expect(webGpuSessions - sessionsBefore).to.be.at.least(2 * jurors.length);
     return { disputeId, votes: reveals.map((e) => Number(e.args.vote)) };
   }
 
@@ -124,5 +129,18 @@ describe("WebGPU jurors (second execution backend) on the in-process chain", fun
     await time.increaseTo(d.appealEnd + 1n);
     await waitFor("conviction", async () => (await sys.disputeManager.queryFilter(sys.disputeManager.filters.WorkerConvicted(jobId)))[0]);
     expect((await sys.jobMarket.getJob(jobId)).status).to.equal(JOB.Rejected);
+  });
+
+  it("with --juror-ep webgpu (CPU reference + WebGPU second run in the daemon's step processes), vote WorkerHonest on an honest WebGPU-trained step", async function () {
+    const sys = await loadFixture(deploySystem);
+    const { jobId } = await requester.post(sys, { seed: ethers.id("webgpu-worker-honest") });
+    running.push(await startWorker(sys, path.join(tmp, "webgpu-worker"), { ep: "webgpu" }));
+    running.push(startVerifier(await verifierConfig(sys, CHALLENGER_ACCOUNT, path.join(tmp, "mistaken-challenger-2")), { runners: mistakenRunners }));
+    miner.start();
+    const { disputeId, votes } = await judgeWithWebGpuJurors(sys, jobId, "juror-ep", "juror-ep");
+    expect(votes.length).to.be.greaterThan(0);
+    expect(votes).to.deep.equal(votes.map(() => Ruling.WorkerHonest));
+    expect((await sys.disputeManager.getDispute(disputeId)).ruling).to.equal(BigInt(Ruling.WorkerHonest));
+    expect(await sys.disputeManager.queryFilter(sys.disputeManager.filters.WorkerConvicted(jobId))).to.have.length(0);
   });
 });

@@ -4,13 +4,17 @@
  * event loop never runs a step (v3 V8.3). Two settings exist because a juror runs the step twice
  * under different settings (§10.4). Every runner is opened with the job's step budget.
  */
-import type { GraphOptimizationLevel } from "../../engine/runner";
+import type { ExecutionProviderName, GraphOptimizationLevel } from "../../engine/runner";
 import type { StepExecutor } from "../../engine/step";
+import { buildStepGraph, defaultHyperparameters, initState, type ModelSpec } from "../../engine/onnx";
+import type { TensorMap } from "../../engine/tensor";
 import { ProcessStepRunner, type StepBudget } from "../../engine/processRunner";
 
 export interface RunnerSettingsChoice {
   threads: number;
   optLevel: GraphOptimizationLevel;
+  /** @default "cpu" */
+  ep?: ExecutionProviderName;
 }
 
 /**
@@ -20,7 +24,17 @@ export interface RunnerSettingsChoice {
 export const REFERENCE_SETTINGS: RunnerSettingsChoice = Object.freeze({ threads: 1, optLevel: "all" });
 
 export function isReferenceSettings(s: RunnerSettingsChoice): boolean {
-  return s.threads === REFERENCE_SETTINGS.threads && s.optLevel === REFERENCE_SETTINGS.optLevel;
+  return (s.ep ?? "cpu") === "cpu" && s.threads === REFERENCE_SETTINGS.threads && s.optLevel === REFERENCE_SETTINGS.optLevel;
+}
+
+/**
+ * A verifier's settings pair: the reference (audits and searches run it too) and the juror's other
+ * run — 2 CPU threads with basic optimisation, or another EP's kernels (`--juror-ep`), whose
+ * disagreement with the reference is the cross-implementation noise of the step being judged.
+ */
+export function verifierSettings(jurorEp: ExecutionProviderName = "cpu"): readonly [RunnerSettingsChoice, RunnerSettingsChoice] {
+  const other: RunnerSettingsChoice = jurorEp === "cpu" ? { threads: 2, optLevel: "basic" } : { ep: jurorEp, threads: 1, optLevel: "all" };
+  return [REFERENCE_SETTINGS, other];
 }
 
 /**
@@ -47,7 +61,24 @@ export interface RunnableJob {
 
 /** onnxruntime-node on the CPU in a killable child process; validates the graph before loading it. */
 export const onnxRunnerFactory: RunnerFactory = (graph, settings, budget) =>
-  ProcessStepRunner.create({ graph, threads: settings.threads, optLevel: settings.optLevel, budget });
+  ProcessStepRunner.create({ graph, ep: settings.ep ?? "cpu", threads: settings.threads, optLevel: settings.optLevel, budget });
+
+/**
+ * Opens and steps a two-parameter graph on every setting of the pair, so a juror whose other run
+ * needs an EP this machine lacks stops at start-up with the EP's reason and hint, instead of voting
+ * Indeterminate on every step it is asked to judge.
+ */
+export async function probeSettings(factory: RunnerFactory, settings: readonly RunnerSettingsChoice[]): Promise<void> {
+  const spec: ModelSpec = { layers: [2, 2], activation: "relu", optimizer: "sgd" };
+  const graph = buildStepGraph(spec);
+  const batch: TensorMap = new Map([
+    ["x", { dtype: "F32", shape: [1, 2], data: new Float32Array([1, -1]) }],
+    ["y", { dtype: "I64", shape: [1], data: new BigInt64Array([1n]) }],
+  ]);
+  for (const s of settings) {
+    await withRunner(factory, { graph, stepBudget: { flopsPerStep: 1_000n } }, s, (r) => r.step(initState(spec, `0x${"00".repeat(32)}`), batch, defaultHyperparameters(spec)));
+  }
+}
 
 /** Run `fn` with a runner and always dispose it. */
 export async function withRunner<T>(factory: RunnerFactory, job: RunnableJob, settings: RunnerSettingsChoice, fn: (r: StepExecutor) => Promise<T>): Promise<T> {
