@@ -8,8 +8,7 @@ import { expect } from "chai";
 import path from "node:path";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { deploySystem, type System } from "../../helpers/system";
-import type { PublishCheat } from "../../../verifier/worker/publishCheats";
-import type { CheatMode } from "../../../verifier/worker/cheats";
+import type { CheatMode, PublishCheat } from "../../../verifier/worker/cheats";
 import {
   CHALLENGER_ACCOUNT, JUROR_ACCOUNT, daemonTestBed, readRecords, startVerifier, startWorker, verifierConfig, waitFor, type Running,
 } from "./harness";

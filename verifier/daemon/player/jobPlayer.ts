@@ -11,7 +11,7 @@ import { IndexPendingError } from "../check/resultIndex";
 import { ArtifactsUnreachableError, JobRefusedError, SchedulerBusyError } from "../errors";
 import { solveJob } from "../solver/jobSolver";
 import { AuditorState, JobStatus, type AuditOutcome, type JobAction, type JobFacts } from "../solver/types";
-import { auditSample } from "../audit/sample";
+import { auditSample } from "../../protocol/auditSample";
 import { auditSteps, DEFAULT_SINGLE_STEPS } from "../audit/steps";
 import { stepStateFetcher } from "../check/stepStates";
 import { loadJobTerms, type PlayerContext, type Tick } from "./context";
