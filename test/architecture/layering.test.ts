@@ -62,9 +62,14 @@ describe("architecture: layering (.dependency-cruiser.cjs)", function () {
         mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
         writeFileSync(path.join(dir, file), text);
       };
-      // A protocol module reaching up into the engine, one using only itself, Node and npm.
+      // Protocol modules reaching up (a value import, a type-only import, a require), and one using
+      // only itself, Node and npm.
       put("verifier/engine/hashing.ts", "export const TAG = 1;\n");
+      put("verifier/daemon/types.ts", "export interface Facts { n: number }\n");
+      put("verifier/chain/rpc.ts", "export const URL = 'x';\n");
       put("verifier/protocol/upward.ts", 'import { TAG } from "../engine/hashing";\nexport const x = TAG;\n');
+      put("verifier/protocol/typeOnly.ts", 'import type { Facts } from "../daemon/types";\nexport const f = (x: Facts): number => x.n;\n');
+      put("verifier/protocol/required.ts", 'export const url = (require("../chain/rpc") as { URL: string }).URL;\n');
       put("verifier/protocol/clean.ts", 'import { createHash } from "node:crypto";\nimport { x } from "./upward";\nexport const h = createHash("sha256").update(String(x));\n');
       // A cycle closed only by a type import (erased at run time, still a cycle for readers).
       put("verifier/worker/config.ts", 'import type { Plan } from "./plan";\nexport interface Config { plan?: Plan }\n');
@@ -73,9 +78,13 @@ describe("architecture: layering (.dependency-cruiser.cjs)", function () {
 
     after(() => rmSync(dir, { recursive: true, force: true }));
 
-    it("protocol-is-bottom flags a protocol module importing from another verifier/ folder, and only that", async () => {
+    it("protocol-is-bottom flags protocol modules importing from other verifier/ folders (value, type-only, require), and only those", async () => {
       const bottom = (await cruiseViolations(dir, ["verifier"])).filter((v) => v.rule.name === "protocol-is-bottom");
-      expect(bottom.map((v) => `${v.from} → ${v.to}`)).to.deep.equal(["verifier/protocol/upward.ts → verifier/engine/hashing.ts"]);
+      expect(bottom.map((v) => `${v.from} → ${v.to}`).sort()).to.deep.equal([
+        "verifier/protocol/required.ts → verifier/chain/rpc.ts",
+        "verifier/protocol/typeOnly.ts → verifier/daemon/types.ts",
+        "verifier/protocol/upward.ts → verifier/engine/hashing.ts",
+      ]);
     });
 
     it("no-circular flags a cycle made of type-only imports", async () => {
