@@ -28,13 +28,14 @@ import { assertChainId, connectDeployment, type Deployment } from "../verifier/c
 import { exampleDeployment, exampleRpcUrl } from "./env";
 import { decodeRevertData, revertDataOf } from "../verifier/chain/revert";
 import { UPowError } from "../verifier/errors";
+import { JobStatus, jobStatusName } from "../verifier/protocol/enums";
 import { prepareMnistJob } from "../verifier/requester/createJob";
 import { validateJobSpec } from "../verifier/requester/validateJob";
 import { LocalStore, startStoreServer } from "../verifier/store";
 
 export const HARDHAT_ACCOUNT_1 = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
-const STATUS = ["None", "Open", "Claimed", "Submitted", "Finalized", "Rejected", "Cancelled"] as const;
-export type JobStatusName = (typeof STATUS)[number];
+/** Job statuses after which nothing more happens to the job. */
+const SETTLED: readonly number[] = [JobStatus.Finalized, JobStatus.Rejected, JobStatus.Cancelled];
 
 /** A step of the example failed; the message names the step ("approve reward failed: …"). */
 export class ExampleStepError extends UPowError {
@@ -101,7 +102,7 @@ export interface EthersExampleParameters {
   log?: (line: string) => void;
 }
 
-export async function runEthersExample(p: EthersExampleParameters): Promise<{ jobId: bigint; status: JobStatusName; events: string[] }> {
+export async function runEthersExample(p: EthersExampleParameters): Promise<{ jobId: bigint; status: string; events: string[] }> {
   const log = p.log ?? ((l: string) => console.log(l));
   const d = p.deployment;
   const steps = new Steps(p.signer);
@@ -171,8 +172,8 @@ export async function runEthersExample(p: EthersExampleParameters): Promise<{ jo
       }
       // Read at the block the events were read to: a status newer than the events would end the loop before its event is shown.
       const j = await steps.call("read the job", () => c.jobMarket.getJob(jobId, { blockTag: to }));
-      const status = STATUS[Number(j.status)]!;
-      if (status === "Finalized" || status === "Rejected" || status === "Cancelled") {
+      const status = jobStatusName(j.status);
+      if (SETTLED.includes(Number(j.status))) {
         const credit = await steps.call("read the refund credit", () => c.jobMarket.credits(payInfo.address, me));
         if (credit > 0n) {
           await steps.send("withdraw the refund", (o) => c.jobMarket.withdraw(payInfo.address, o));

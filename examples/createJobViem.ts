@@ -26,12 +26,13 @@ import type { Deployment } from "../verifier/chain/registry";
 import { exampleDeployment, exampleRpcUrl } from "./env";
 import { prepareMnistJob } from "../verifier/requester/createJob";
 import { validateJobSpec } from "../verifier/requester/validateJob";
+import { JobStatus, jobStatusName } from "../verifier/protocol/enums";
 import { LocalStore, startStoreServer } from "../verifier/store";
 
 /** Hardhat's well-known test account #1 (never holds real funds). */
 export const HARDHAT_ACCOUNT_1 = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
-const STATUS = ["None", "Open", "Claimed", "Submitted", "Finalized", "Rejected", "Cancelled"] as const;
-export type JobStatusName = (typeof STATUS)[number];
+/** Job statuses after which nothing more happens to the job. */
+const SETTLED: readonly number[] = [JobStatus.Finalized, JobStatus.Rejected, JobStatus.Cancelled];
 
 export interface ViemExampleParameters {
   transport: Transport;
@@ -54,7 +55,8 @@ export interface ViemExampleParameters {
 
 export interface ViemExampleReturnType {
   jobId: bigint;
-  status: JobStatusName;
+  /** The job status name (JobStatus of verifier/protocol/enums.ts). */
+  status: string;
   events: string[];
 }
 
@@ -119,7 +121,7 @@ export async function runViemExample(p: ViemExampleParameters): Promise<ViemExam
 
     return { jobId, ...(await follow()) };
 
-    async function follow(): Promise<{ status: JobStatusName; events: string[] }> {
+    async function follow(): Promise<{ status: string; events: string[] }> {
       const events: string[] = [];
       let fromBlock = receipt.blockNumber;
       const deadline = Date.now() + (p.timeoutMs ?? 30 * 60_000);
@@ -140,8 +142,8 @@ export async function runViemExample(p: ViemExampleParameters): Promise<ViemExam
         }
         // Read at the block the events were read to: a newer status would end the loop before its event is shown.
         const j = (await jobMarket.read.getJob([jobId], { blockNumber: toBlock })) as { status: number };
-        const status = STATUS[j.status]!;
-        if (status === "Finalized" || status === "Rejected" || status === "Cancelled") return { status, events };
+        const status = jobStatusName(j.status);
+        if (SETTLED.includes(j.status)) return { status, events };
         if (Date.now() > deadline) return { status, events };
         await new Promise((r) => setTimeout(r, p.pollMs ?? 1000));
       }

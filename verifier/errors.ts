@@ -1,22 +1,5 @@
 /**
- * The one error base class of the off-chain code (viem's BaseError habit): a short message for
- * logs, the cause kept, an explicit name so callers can branch with `instanceof`.
+ * UPowError lives in the bottom layer (protocol/errors.ts) so protocol/ can throw it without
+ * importing anything above itself; this path stays for the code above protocol/.
  */
-export class UPowError extends Error {
-  override readonly name: string = "UPowError";
-  readonly shortMessage: string;
-  readonly details?: Record<string, unknown>;
-
-  constructor(shortMessage: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
-    super(
-      options.details ? `${shortMessage} ${JSON.stringify(options.details, bigintReplacer)}` : shortMessage,
-      options.cause === undefined ? undefined : { cause: options.cause },
-    );
-    this.shortMessage = shortMessage;
-    this.details = options.details;
-  }
-}
-
-function bigintReplacer(_key: string, value: unknown): unknown {
-  return typeof value === "bigint" ? value.toString() : value;
-}
+export { UPowError } from "./protocol/errors";

@@ -8,7 +8,7 @@ import { batchOrder, batchTensors, loadMnistDigits, mnistSplit } from "../../ver
 import { StepRunner, type GraphOptimizationLevel } from "../../verifier/engine/runner";
 import type { BatchSource } from "../../verifier/engine/step";
 import type { TensorMap } from "../../verifier/engine/tensor";
-import type { Hash } from "../../verifier/engine/hashing";
+import type { Hash } from "../../verifier/protocol/hashing";
 
 /** Every suite gets these and returns a `SuiteResult`. */
 export interface SuiteContext {

@@ -4,7 +4,7 @@
  * leaves. State hashes are stand-ins (sha256 of the step number), except the disputed state, which is
  * the file hash of real bytes so a chunk challenge on it can be answered.
  */
-import { CHUNK_SIZE, PositionalTree, ZERO_HASH, chunkLeafBuffer, fileHashBuffer, fromHex, sha256, toHex, uint64Bytes, type Hash } from "../../verifier/engine/hashing";
+import { CHUNK_SIZE, PositionalTree, ZERO_HASH, chunkLeafBuffer, fileHashBuffer, fromHex, sha256, toHex, uint64Bytes, type Hash } from "../../verifier/protocol/hashing";
 
 const TAG_STEP = Buffer.from("upow.step", "ascii");
 const TAG_CKPT = Buffer.from("upow.ckpt", "ascii");

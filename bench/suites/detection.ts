@@ -12,7 +12,7 @@ import { DEFAULT_FLOORS } from "../../verifier/engine/calibrate";
 import { replay } from "../../verifier/engine/replay";
 import { compareInterval } from "../../verifier/engine/tolerance";
 import { train } from "../../verifier/engine/trainer";
-import { auditSample } from "../../verifier/daemon/audit/sample";
+import { auditSample } from "../../verifier/protocol/auditSample";
 import { type Attack, attackLabel, cheatingInputs, savedFraction } from "../lib/attacks";
 import { type SuiteContext, type SuiteResult, fmt, layersLabel, mlpSetup, now, pct, runner, table } from "../lib/common";
 import { removeDir, tempDir } from "../lib/trajectory";

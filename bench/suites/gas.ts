@@ -9,6 +9,7 @@ import type { ContractTransactionResponse } from "ethers";
 import { DataAvailability__factory } from "../../typechain-types";
 import { stateLayout } from "../../verifier/engine/onnx/spec";
 import { DTYPE_BYTES, elementCount } from "../../verifier/engine/tensor";
+import { JobStatus, Ruling, jobStatusName } from "../../verifier/protocol/enums";
 import { type SuiteContext, type SuiteResult, fmt, table } from "../lib/common";
 import { buildGasTrajectory, type GasTrajectory } from "../lib/gasTrajectory";
 
@@ -135,17 +136,17 @@ export async function runGas(ctx: SuiteContext): Promise<SuiteResult> {
       if (round.seats !== BigInt(M)) throw new Error(`committee of ${round.seats} seats, wanted ${M}`);
       for (const [x, jr] of jurors.entries()) {
         record("dispute", "DisputeManager.commitVote", await gasOf(sys.disputeManager.connect(jr).commitVote(
-          disputeId, voteCommitment(disputeId, Number(dd.round), jr.address, 1, ethers.id(`v${x}`) as `0x${string}`),
+          disputeId, voteCommitment(disputeId, Number(dd.round), jr.address, Ruling.WorkerFault, ethers.id(`v${x}`) as `0x${string}`),
         )));
       }
       for (const [x, jr] of jurors.entries()) {
-        record("dispute", "DisputeManager.revealVote", await gasOf(sys.disputeManager.connect(jr).revealVote(disputeId, 1, ethers.id(`v${x}`))));
+        record("dispute", "DisputeManager.revealVote", await gasOf(sys.disputeManager.connect(jr).revealVote(disputeId, Ruling.WorkerFault, ethers.id(`v${x}`))));
       }
       record("dispute", "DisputeManager.resolve", await gasOf(sys.disputeManager.resolve(disputeId)));
       await time.increaseTo((await sys.disputeManager.getDispute(disputeId)).appealEnd + 1n);
       record("dispute", "DisputeManager.finalizeRuling", await gasOf(sys.disputeManager.finalizeRuling(disputeId)));
       const status = Number((await sys.jobMarket.getJob(jobId)).status);
-      if (status !== 5) throw new Error(`dispute did not end in a conviction (job status ${status}, want 5 = Rejected)`);
+      if (status !== JobStatus.Rejected) throw new Error(`dispute did not end in a conviction (job status ${jobStatusName(status)}, want Rejected)`);
       record("dispute", "DisputeManager.withdraw", await gasOf(sys.disputeManager.connect(ch).withdraw()));
       record("dispute", "JobMarket.withdraw", await gasOf(sys.jobMarket.connect(sys.requester).withdraw(await sys.payToken.getAddress())));
       const sum = (phase: GasRow["phase"]): number => rows.filter((r) => r.T === T && r.M === M && r.phase === phase).reduce((a, r) => a + r.gas, 0);

@@ -25,14 +25,7 @@ import {
   type JobsFixture,
 } from "../helpers/jobs";
 import { buildTrajectory, type Trajectory } from "../helpers/merkle";
-
-enum State {
-  None,
-  Assigned,
-  Attested,
-  Released,
-  Slashed,
-}
+import { AuditorState as State } from "../../verifier/protocol/enums";
 
 const FEE = 10n * E18;
 const BURN = "0x000000000000000000000000000000000000dEaD";

@@ -20,12 +20,10 @@ import {
 } from "../helpers/system";
 import { checkpointProof, splitStepProof, splitTrajectory, stepProof, type SplitTrajectory } from "../helpers/trees";
 import { proof, rangeProof, stepLeaf, type Hex } from "../helpers/merkle";
+import { JobStatus, Phase, Ruling } from "../../verifier/protocol/enums";
 
 // Enum values of IDisputeManager / IJobMarket.
-const Phase = { Voting: 3, Ruled: 4, Closed: 5 } as const;
-const Ruling = { WorkerFault: 1, WorkerHonest: 2, Moot: 7 } as const;
-const JobStatus = { Submitted: 3, Rejected: 5 } as const;
-const HONEST = 2;
+const HONEST = Ruling.WorkerHonest;
 const BPS = 10_000n;
 const DEAD = "0x000000000000000000000000000000000000dEaD";
 const P = DEFAULT_DISPUTE_PARAMS;

@@ -24,9 +24,8 @@ import { drawAuditors } from "../helpers/jobs";
 import { checkpointProof, chunkProof } from "../helpers/trees";
 import { proof, rangeProof, stepLeaf, type Hex } from "../helpers/merkle";
 import type { IDataAvailability } from "../../typechain-types/contracts/DataAvailability";
+import { ChallengeKind as Kind, ChallengeStatus as Status } from "../../verifier/protocol/enums";
 
-const Kind = { None: 0, Checkpoints: 1, StepLeaves: 2, StateChunk: 3, BatchChunk: 4 } as const;
-const Status = { None: 0, Open: 1, Answered: 2, TimedOut: 3, Settled: 4 } as const;
 const DA = DEFAULT_DA_PARAMS;
 const LEAF_BOND = BigInt(DA.leafBond);
 const CHUNK_BOND = BigInt(DA.chunkBond);

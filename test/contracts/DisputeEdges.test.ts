@@ -38,14 +38,11 @@ import { enterNextEpoch } from "../helpers/staking";
 import { checkpointProof, splitStepProof, splitTrajectory, type SplitTrajectory } from "../helpers/trees";
 import { proof, type Hex } from "../helpers/merkle";
 import type { IDisputeManager } from "../../typechain-types/contracts/DisputeManager";
+import { ChallengeStatus, JobStatus, Phase, Ruling } from "../../verifier/protocol/enums";
 
 // Enum values of IDisputeManager / IDataAvailability / IJobMarket.
-const Phase = { None: 0, Pinpointing: 1, AwaitingDraw: 2, Voting: 3, Ruled: 4, Closed: 5 } as const;
-const Ruling = { None: 0, WorkerFault: 1, WorkerHonest: 2, Indeterminate: 3, Void: 4, ChallengerTimedOut: 5, Unresolved: 6, Moot: 7 } as const;
-const ChallengeStatus = { Open: 1, Answered: 2 } as const;
-const JobStatus = { Submitted: 3, Finalized: 4, Rejected: 5 } as const;
-const FAULT = 1;
-const HONEST = 2;
+const FAULT = Ruling.WorkerFault;
+const HONEST = Ruling.WorkerHonest;
 const BPS = 10_000n;
 const DEAD = "0x000000000000000000000000000000000000dEaD";
 const P = DEFAULT_DISPUTE_PARAMS;

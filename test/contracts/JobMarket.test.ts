@@ -22,16 +22,7 @@ import {
   type JobsFixture,
 } from "../helpers/jobs";
 import { batchLeaf, buildTrajectory, checkpointLeaf, proof, root, sha256, ZERO_HASH } from "../helpers/merkle";
-
-enum Status {
-  None,
-  Open,
-  Claimed,
-  Submitted,
-  Finalized,
-  Rejected,
-  Cancelled,
-}
+import { JobStatus as Status } from "../../verifier/protocol/enums";
 
 const REWARD = 100n * E18;
 const FEE = 10n * E18;

@@ -46,6 +46,7 @@ import {
 } from "../helpers/system";
 import { checkpointProof, chunkProof, splitStepProof, splitTrajectory, stepProof, type SplitTrajectory } from "../helpers/trees";
 import { proof, type Hex } from "../helpers/merkle";
+import { ChallengeKind as DAKind, ChallengeStatus, JobStatus, Phase, Ruling, jobStatusName, phaseName } from "../../verifier/protocol/enums";
 
 const underCoverage = (hre as unknown as { __SOLIDITY_COVERAGE_RUNNING?: boolean }).__SOLIDITY_COVERAGE_RUNNING === true;
 // 400 sequences take ~1 min in the process of their own `npm test` gives them (hardhat.config.ts); FC_RUNS=2000 (or more) for a deeper run.
@@ -56,10 +57,7 @@ const SEED = process.env.FC_SEED === undefined ? undefined : Number(process.env.
 /** One sequence in DRIVE_EVERY (drawn by the generator, so FC_SEED replays it) ends with the V5.2 drive. */
 const DRIVE_EVERY = Number(process.env.FC_DRIVE_EVERY ?? 16);
 
-const JobStatus = { None: 0, Open: 1, Claimed: 2, Submitted: 3, Finalized: 4, Rejected: 5, Cancelled: 6 } as const;
 const TERMINAL_JOB = new Set<number>([JobStatus.Finalized, JobStatus.Rejected, JobStatus.Cancelled]);
-const Phase = { None: 0, Pinpointing: 1, AwaitingDraw: 2, Voting: 3, Ruled: 4, Closed: 5 } as const;
-const DAKind = { None: 0, Checkpoints: 1, StepLeaves: 2, StateChunk: 3, BatchChunk: 4 } as const;
 const INTERVALS = T / K;
 const GAS = { gasLimit: 12_000_000 };
 
@@ -235,13 +233,13 @@ async function base(): Promise<World> {
   await sys.disputeManager.connect(sys.challenger).pinpoint(2n, 0, a, b);
   // One seat per juror (the fixture's vote pattern needs three), the lazy juror among them.
   await drawCommittee(sys, 2n, { accept: (seats) => seats.some((j) => j.address === w.lazy.address) });
-  // Two of its jurors committed (votes 1 and 2, the silent juror never does); the third may still commit or stay silent.
+  // Two of its jurors committed (WorkerFault and WorkerHonest, the silent juror never does); the third may still commit or stay silent.
   const r1 = await sys.disputeManager.getRound(2n, 0);
   const talkers = r1.jurors.filter((j) => j !== w.silent.address);
-  for (let i = 0; i < 2; i++) {
+  for (const [i, vote] of [Ruling.WorkerFault, Ruling.WorkerHonest].entries()) {
     const salt = ethers.id(`fixture vote ${i}`) as Hex;
-    await sys.disputeManager.connect(signer(w, talkers[i])).commitVote(2n, voteCommitment(2n, 0, talkers[i], 1 + i, salt));
-    w.model.votes.set(`2:0:${talkers[i]}`, { vote: 1 + i, salt });
+    await sys.disputeManager.connect(signer(w, talkers[i])).commitVote(2n, voteCommitment(2n, 0, talkers[i], vote, salt));
+    w.model.votes.set(`2:0:${talkers[i]}`, { vote, salt });
   }
   await openDispute(w, 4n, 1, sys.stranger);
   // Dispute 4 on job 5 interval 0: ruled WorkerHonest, appealable.
@@ -254,11 +252,11 @@ async function base(): Promise<World> {
   const voters3 = r3.jurors.filter((j) => j !== w.silent.address);
   for (const j of voters3) {
     const salt = ethers.id(`fixture vote 4:${j}`) as Hex;
-    await sys.disputeManager.connect(signer(w, j)).commitVote(4n, voteCommitment(4n, 0, j, 2, salt));
+    await sys.disputeManager.connect(signer(w, j)).commitVote(4n, voteCommitment(4n, 0, j, Ruling.WorkerHonest, salt));
     w.model.votes.set(`4:0:${j}`, { vote: 2, salt });
   }
   if (voters3.length < r3.jurors.length) await time.increaseTo((await sys.disputeManager.votingWindows(4n))[0] + 1n);
-  for (const j of voters3) await sys.disputeManager.connect(signer(w, j)).revealVote(4n, 2, w.model.votes.get(`4:0:${j}`)!.salt);
+  for (const j of voters3) await sys.disputeManager.connect(signer(w, j)).revealVote(4n, Ruling.WorkerHonest, w.model.votes.get(`4:0:${j}`)!.salt);
   if (voters3.length < r3.jurors.length) await time.increaseTo((await sys.disputeManager.votingWindows(4n))[1] + 1n);
   await sys.disputeManager.resolve(4n);
   // Job 3's auditors are drawn.
@@ -708,7 +706,7 @@ async function runDispute(w: World, act: Action, actorPicked: HardhatEthersSigne
     }
     case "finalizeRuling":
       if (act.c % 2 === 0 && Number(d.phase) === Phase.Ruled && BigInt(await time.latest()) <= d.appealEnd) await time.increaseTo(d.appealEnd + 1n);
-      if (Number(d.ruling) !== 1) return send(dm.connect(actor).finalizeRuling(id, GAS)); // only WorkerFault convicts
+      if (Number(d.ruling) !== Ruling.WorkerFault) return send(dm.connect(actor).finalizeRuling(id, GAS)); // only WorkerFault convicts
       return guardConviction(w, d.jobId, id, 0n, () => send(dm.connect(actor).finalizeRuling(id, GAS)));
     case "closeMoot":
       return send(dm.connect(actor).closeMoot(id, GAS));
@@ -850,8 +848,6 @@ async function checkPayments(w: World, fromBlock: number): Promise<void> {
 
 // ------------------------------------------------------------------ liveness (V5.2)
 
-const PHASE_NAME = ["None", "Pinpointing", "AwaitingDraw", "Voting", "Ruled", "Closed"];
-const JOB_NAME = ["None", "Open", "Claimed", "Submitted", "Finalized", "Rejected", "Cancelled"];
 const MAX_DRIVE_ROUNDS = 12;
 /** Longer than any deadline can be ahead: challenge window + maxExtension, maxDrawWait, every timeout. */
 const DRIVE_JUMP = 3 * 86_400;
@@ -888,7 +884,7 @@ async function drive(w: World): Promise<void> {
     if (!anyLive && w.model.commitments.every((h) => burned.has(h))) {
       // Nothing live in the JobMarket and DisputeManager: the challenges only need a last look.
       let open = false;
-      for (let cid = 1n; cid <= BigInt(nc) && !open; cid++) if (!over.has(cid)) open = [1, 2].includes(Number((await da.getChallenge(cid)).status));
+      for (let cid = 1n; cid <= BigInt(nc) && !open; cid++) if (!over.has(cid)) open = new Set<number>([ChallengeStatus.Open, ChallengeStatus.Answered]).has(Number((await da.getChallenge(cid)).status));
       if (!open) return;
     }
     await time.increase(DRIVE_JUMP);
@@ -898,11 +894,11 @@ async function drive(w: World): Promise<void> {
     for (let cid = 1n; cid <= BigInt(nc); cid++) {
       if (over.has(cid)) continue;
       const c = await da.getChallenge(cid);
-      if (Number(c.status) >= 3) over.add(cid);
-      if (Number(c.status) === 1) {
+      if (Number(c.status) >= ChallengeStatus.TimedOut) over.add(cid);
+      if (Number(c.status) === ChallengeStatus.Open) {
         live.push(`challenge ${cid} Open (job ${c.jobId}, dispute ${c.disputeId})`);
         moved = (await attempt("timeoutChallenge", () => guardConviction(w, c.jobId, c.disputeId, cid, () => send(da.timeoutChallenge(cid, GAS))))) || moved;
-      } else if (Number(c.status) === 2 && !jobLive(c.jobId)) {
+      } else if (Number(c.status) === ChallengeStatus.Answered && !jobLive(c.jobId)) {
         live.push(`challenge ${cid} Answered, job ${c.jobId} over`);
         moved = (await attempt("settle", () => send(da.settle(cid, GAS)))) || moved;
       }
@@ -915,13 +911,13 @@ async function drive(w: World): Promise<void> {
       if (!jobOf.has(i)) jobOf.set(i, (await dm.getDispute(id)).jobId);
       const jobId = jobOf.get(i)!;
       disputesOf.add(jobId);
-      live.push(`dispute ${id} ${PHASE_NAME[phase]} (job ${jobId})`);
+      live.push(`dispute ${id} ${phaseName(phase)} (job ${jobId})`);
       let ok: boolean;
       if (!jobLive(jobId)) ok = await attempt("closeMoot", () => send(dm.closeMoot(id, GAS)));
       else if (phase === Phase.Pinpointing) ok = await attempt("timeoutPinpoint", () => send(dm.timeoutPinpoint(id, GAS)));
       else if (phase === Phase.AwaitingDraw) ok = await attempt("drawCommittee", () => send(dm.drawCommittee(id, GAS)));
       else if (phase === Phase.Voting) ok = await attempt("resolve", () => resolveChecked(w, id, sys.stranger));
-      else if (Number((await dm.getDispute(id)).ruling) !== 1) ok = await attempt("finalizeRuling", () => send(dm.finalizeRuling(id, GAS)));
+      else if (Number((await dm.getDispute(id)).ruling) !== Ruling.WorkerFault) ok = await attempt("finalizeRuling", () => send(dm.finalizeRuling(id, GAS)));
       else ok = await attempt("finalizeRuling", () => guardConviction(w, jobId, id, 0n, () => send(dm.finalizeRuling(id, GAS))));
       moved ||= ok;
     }
@@ -953,15 +949,15 @@ async function drive(w: World): Promise<void> {
 async function checkDriven(w: World): Promise<void> {
   const r = await w.probe.report(w.actorAddresses, w.payees);
   // A Submitted job can only end Finalized or Rejected (terminal statuses never move: checkInvariants).
-  r.jobStatus.forEach((s, i) => expect(Number(s), `V5.2: job ${i + 1} left ${JOB_NAME[Number(s)]}`).to.not.equal(JobStatus.Submitted));
-  r.disputePhase.forEach((ph, i) => expect(Number(ph), `V5.2: dispute ${i + 1} left ${PHASE_NAME[Number(ph)]}`).to.equal(Phase.Closed));
+  r.jobStatus.forEach((s, i) => expect(Number(s), `V5.2: job ${i + 1} left ${jobStatusName(s)}`).to.not.equal(JobStatus.Submitted));
+  r.disputePhase.forEach((ph, i) => expect(Number(ph), `V5.2: dispute ${i + 1} left ${phaseName(ph)}`).to.equal(Phase.Closed));
   const da = w.sys.dataAvailability;
   const withheld = new Set<bigint>();
   const nc = Number(await da.challengeCount());
   for (let cid = 1; cid <= nc; cid++) {
     const c = await da.getChallenge(cid);
-    expect(Number(c.status), `V5.2: challenge ${cid} still open`).to.not.equal(1);
-    if (Number(c.status) === 3) withheld.add(c.jobId);
+    expect(Number(c.status), `V5.2: challenge ${cid} still open`).to.not.equal(ChallengeStatus.Open);
+    if (Number(c.status) === ChallengeStatus.TimedOut) withheld.add(c.jobId);
   }
   for (const [id, traj] of w.model.jobs) {
     if (traj !== w.trajectories.honest || Number(r.jobStatus[Number(id) - 1]) !== JobStatus.Rejected) continue;

@@ -7,6 +7,7 @@ import { expect } from "chai";
 import hre from "hardhat";
 import { runDemo, type DemoResult } from "../../scripts/lib/demo/runDemo";
 import { connectDeployment } from "../../verifier/chain/registry";
+import { JobStatus, Ruling } from "../../verifier/protocol/enums";
 
 describe("demo (honest job paid, cheating job slashed)", function () {
   let result: DemoResult;
@@ -29,7 +30,7 @@ describe("demo (honest job paid, cheating job slashed)", function () {
     const c = connectDeployment(result.deployment, hre.ethers.provider);
     const honest = result.parties.find((p) => p.label === "worker (honest)")!.address;
     const job = await c.jobMarket.getJob(result.job1);
-    expect(job.status).to.equal(4n); // Finalized
+    expect(job.status).to.equal(JobStatus.Finalized);
     expect(job.worker).to.equal(honest);
     const paid = await c.jobMarket.queryFilter(c.jobMarket.filters.CreditWithdrawn(undefined, honest));
     expect(paid.map((e) => e.args.amount)).to.deep.equal([job.reward]);
@@ -45,14 +46,14 @@ describe("demo (honest job paid, cheating job slashed)", function () {
     const cheater = result.parties.find((p) => p.label.startsWith("worker (cheat"))!.address;
     const requester = result.parties.find((p) => p.label === "requester")!.address;
     const job = await c.jobMarket.getJob(result.job2);
-    expect(job.status).to.equal(5n); // Rejected
+    expect(job.status).to.equal(JobStatus.Rejected);
     expect(job.worker).to.equal(cheater);
     const [conv] = await c.disputeManager.queryFilter(c.disputeManager.filters.WorkerConvicted(result.job2));
     expect(conv, "WorkerConvicted").to.not.equal(undefined);
     expect(conv!.args.slashed).to.equal(job.collateral);
     expect(conv!.args.challengerShare).to.be.greaterThan(0n);
     const [closed] = await c.disputeManager.queryFilter(c.disputeManager.filters.DisputeClosed(conv!.args.disputeId));
-    expect(closed!.args.ruling).to.equal(1n); // WorkerFault
+    expect(closed!.args.ruling).to.equal(Ruling.WorkerFault);
     const dispute = await c.disputeManager.getDispute(conv!.args.disputeId);
     expect(result.parties.some((p) => p.address === dispute.challenger && p.label.startsWith("verifier"))).to.equal(true);
     // The cheater lost its collateral and nothing else.

@@ -12,6 +12,7 @@ import { connectDeployment, loadDeployment, type UPowContracts } from "../../ver
 import { README_FLOW, inTerminal, onPort, type Flow } from "./readmeFlow";
 import { freePort } from "../helpers/hardhatNode";
 import { REPO_ROOT, Processes, cleanEnv, until, type Proc } from "./processes";
+import { jobStatusName } from "../../verifier/protocol/enums";
 
 /** The commands every e2e test runs: README.md's. */
 export const FLOW: Flow = README_FLOW;
@@ -19,7 +20,6 @@ export const FLOW: Flow = README_FLOW;
 export const DEPLOYMENT = path.join(REPO_ROOT, "deployments", "localhost.json");
 /** Held (O_EXCL) by the run that owns deployments/localhost.json: two runs in one checkout would swap each other's registry. */
 const RUN_LOCK = path.join(REPO_ROOT, "deployments", ".e2e-run.lock");
-export const JOB_STATUS = ["None", "Open", "Claimed", "Submitted", "Finalized", "Rejected", "Cancelled"] as const;
 
 export class FlowRunner {
   readonly timings: [string, number][] = [];
@@ -133,6 +133,6 @@ export class FlowRunner {
   }
 
   async jobStatus(jobId: bigint): Promise<string> {
-    return JOB_STATUS[Number((await this.c.jobMarket.getJob(jobId)).status)]!;
+    return jobStatusName((await this.c.jobMarket.getJob(jobId)).status);
   }
 }

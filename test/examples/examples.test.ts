@@ -15,6 +15,7 @@ import { JsonRpcProvider, Wallet, type Provider } from "ethers";
 import { runDeploy } from "../../scripts/lib/deployCommand";
 import { hardhatAccountKey } from "../../scripts/lib/demo/accounts";
 import { connectDeployment, type Deployment } from "../../verifier/chain/registry";
+import { JobStatus } from "../../verifier/protocol/enums";
 import { runViemExample } from "../../examples/createJobViem";
 import { ExampleStepError, HARDHAT_ACCOUNT_1, runEthersExample } from "../../examples/createJobEthers";
 import { hardhatCli, startHardhatNode } from "../helpers/hardhatNode";
@@ -49,7 +50,7 @@ describe("integrator examples", function () {
     const c = connectDeployment(deployment, ethers.provider);
     const job = await c.jobMarket.getJob(r.jobId);
     expect(job.requester).to.equal(requester.address);
-    expect(job.status).to.equal(6n);
+    expect(job.status).to.equal(JobStatus.Cancelled);
     expect(job.totalSteps).to.equal(8n);
     expect(lines[0]).to.match(new RegExp(`^job ${r.jobId} created`));
   });
@@ -100,9 +101,9 @@ describe("integrator examples", function () {
         const c = connectDeployment(d, provider);
         const jobId = BigInt(created![1]!);
         // Open right after creation (read at its block), Cancelled now, the refund withdrawn.
-        expect((await c.jobMarket.getJob(jobId, { blockTag: Number(created![2]) })).status).to.equal(1n);
+        expect((await c.jobMarket.getJob(jobId, { blockTag: Number(created![2]) })).status).to.equal(JobStatus.Open);
         const job = await c.jobMarket.getJob(jobId);
-        expect(job.status).to.equal(6n);
+        expect(job.status).to.equal(JobStatus.Cancelled);
         const requester = new Wallet(HARDHAT_ACCOUNT_1).address;
         expect(job.requester).to.equal(requester);
         expect(await c.jobMarket.credits(d.contracts.PaymentToken!.address, requester)).to.equal(0n);

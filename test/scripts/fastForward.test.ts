@@ -14,6 +14,7 @@ import { loadFixture, mine, time } from "@nomicfoundation/hardhat-network-helper
 import { TimeKeeper, type WindowRule } from "../../scripts/lib/demo/timeKeeper";
 import { auditorsOutstanding, onChainWindowRule } from "../../scripts/lib/demo/windowRules";
 import { connectDeployment, loadDeployment, type UPowContracts } from "../../verifier/chain/registry";
+import { JobStatus, Phase } from "../../verifier/protocol/enums";
 import { IERC20__factory } from "../../typechain-types";
 import { hardhatCli, startHardhatNode } from "../helpers/hardhatNode";
 import { proof } from "../helpers/merkle";
@@ -79,7 +80,7 @@ describe("upow:fast-forward keeper (on-chain window rule)", function () {
     expect(await windowPassed(sys, jobId), "every assigned auditor attested").to.equal(true);
     expect(lines.some((l) => l.startsWith("⏩") && l.includes(`job ${jobId}: challenge window over`))).to.equal(true);
     // The keeper sent no protocol transaction: the job is still Submitted until somebody finalizes.
-    expect((await sys.jobMarket.getJob(jobId)).status).to.equal(3n);
+    expect((await sys.jobMarket.getJob(jobId)).status).to.equal(JobStatus.Submitted);
     await sys.jobMarket.finalize(jobId);
   });
 
@@ -205,7 +206,7 @@ describe("upow:fast-forward keeper (on-chain window rule)", function () {
     const C = "0x00000000000000000000000000000000000000cC";
     const auditors = [{ address: A, state: 2n }, { address: B, state: 1n }, { address: C, state: 1n }];
     expect(auditorsOutstanding(auditors, [])).to.deep.equal([B, C]);
-    expect(auditorsOutstanding(auditors, [{ id: 1n, jobId: 1n, challenger: B.toLowerCase(), phase: 1n }])).to.deep.equal([C]);
+    expect(auditorsOutstanding(auditors, [{ id: 1n, jobId: 1n, challenger: B.toLowerCase(), phase: Phase.Pinpointing }])).to.deep.equal([C]);
   });
 
   describe("the task, against a `hardhat node` child process (as the README runs it)", function () {

@@ -7,7 +7,7 @@
  */
 import path from "node:path";
 import { createHash } from "node:crypto";
-import type { Hash } from "../engine/hashing";
+import type { Hash } from "../protocol/hashing";
 import { batchFileName, batchOrder, loadBatch, type DatasetIndex } from "../engine/data";
 import { type ModelSpec } from "../engine/onnx";
 import { readSafetensors } from "../engine/safetensors";

@@ -1,7 +1,8 @@
 /**
- * `upow` CLI. `buildProgram()` returns the commander program with every command group registered;
- * each group lives in its own file under commands/ and exports `register(program, ctx)`, so later
- * groups (`store serve`, `worker start`, `verifier start`) add one file and one line below.
+ * `upow` CLI. `buildProgram()` returns the commander program with every group of COMMANDS
+ * registered: this list is the one place a command is registered, the daemons' `worker start` and
+ * `verifier start` included. Each group lives in its own file under commands/ and exports
+ * `registerX(program, ctx)`; the shared context is built on first use.
  */
 import { Command } from "commander";
 import { UPowError } from "../errors";
@@ -17,7 +18,7 @@ import { registerCalibrate } from "./commands/calibrate";
 import { registerWorker } from "./commands/worker";
 import { registerStore } from "./commands/store";
 import { registerKey } from "./commands/key";
-import { registerVerifier } from "../daemon/cli";
+import { registerVerifier } from "./commands/verifier";
 import { registerStatus } from "./commands/status";
 import { registerWithdraw } from "./commands/withdraw";
 

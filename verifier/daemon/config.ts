@@ -1,6 +1,8 @@
 /**
- * Verifier daemon configuration: one typed object, built from commander flags with environment
- * fallbacks (`UPOW_*`) and a config file, every value checked. `verifierStartCommand` is `upow verifier start`.
+ * Verifier daemon configuration: one typed, validated object (`resolveVerifierConfig`, which fills
+ * the defaults; tests build it directly), and `verifierStartCommand`, the options of
+ * `upow verifier start` (the shared daemon flags of cli/daemonOptions.ts with env fallbacks and a
+ * `--config` file, plus the verifier's own), registered in cli/commands/verifier.ts.
  * Raw keys never appear here: the signer comes unlocked from the CLI, or from `UPOW_PRIVATE_KEY` or an encrypted keystore.
  */
 import path from "node:path";

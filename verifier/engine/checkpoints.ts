@@ -7,7 +7,7 @@
  */
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import type { Hash } from "./hashing";
+import type { Hash } from "../protocol/hashing";
 import { readSafetensors } from "./safetensors";
 import type { TensorMap } from "./tensor";
 import { contentAddress, hashStateBytes } from "./step";

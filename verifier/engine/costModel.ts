@@ -12,7 +12,7 @@
 import { createHash } from "node:crypto";
 import { UPowError } from "../errors";
 import { canonicalJson } from "../protocol/canonicalJson";
-import type { Hash } from "./hashing";
+import type { Hash } from "../protocol/hashing";
 import { estimateFlops, type StepCost } from "./onnx/flops";
 import { validateStepGraph } from "./onnx/validate";
 

@@ -6,7 +6,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { UPowError } from "../errors";
-import { dataTree, fromHex, uint64Bytes, type Hash } from "./hashing";
+import { dataTree, fromHex, uint64Bytes, type Hash } from "../protocol/hashing";
 import { permutation, Sha256Prng } from "./prng";
 import { readSafetensors, writeSafetensors, type ReadSafetensorsOptions } from "./safetensors";
 import { fileHashOfSync } from "./statehash";

@@ -6,7 +6,7 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { UPowError } from "../errors";
-import { CHUNK_SIZE } from "./hashing";
+import { CHUNK_SIZE } from "../protocol/hashing";
 
 /** A hashing worker failed or exited while it held a task. */
 export class HashWorkerError extends UPowError {

@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import path from "node:path";
 import { UPowError } from "../errors";
-import { dataTree, type Hash } from "./hashing";
+import { dataTree, type Hash } from "../protocol/hashing";
 import { canonicalJson } from "../protocol/canonicalJson";
 
 export const MANIFEST_VERSION = "upow.manifest/1";

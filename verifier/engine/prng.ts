@@ -4,7 +4,7 @@
  * every party must derive the same permutation from the manifest seed.
  */
 import { UPowError } from "../errors";
-import { sha256, uint64Bytes } from "./hashing";
+import { sha256, uint64Bytes } from "../protocol/hashing";
 
 export class Sha256Prng {
   private readonly prefix: Buffer;

@@ -3,7 +3,7 @@
  * per-step state hashes, the interval's step root and the final state, bit for bit as the trainer
  * made them when the runner is deterministic.
  */
-import { stepRoot as stepRootOf, type Hash } from "./hashing";
+import { stepRoot as stepRootOf, type Hash } from "../protocol/hashing";
 import type { TensorMap } from "./tensor";
 import { encodeState, hashStateBytes, type BatchSource, type StepExecutor } from "./step";
 import { TrainerError } from "./trainErrors";

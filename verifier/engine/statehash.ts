@@ -15,7 +15,7 @@ import {
   toHex,
   verifyProofBuffers,
   type Hash,
-} from "./hashing";
+} from "../protocol/hashing";
 import { sharedHashPool, type HashPool } from "./hashpool";
 
 /** A file hash needs at least one byte (`byteLength ≥ 1`). */

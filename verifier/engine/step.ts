@@ -3,7 +3,7 @@
  * they share. Consumers declare this small interface (op-challenger habit); runner.ts implements it.
  */
 import { createHash } from "node:crypto";
-import type { Hash } from "./hashing";
+import type { Hash } from "../protocol/hashing";
 import { fileHashOfSync } from "./statehash";
 import { writeSafetensors } from "./safetensors";
 import type { TensorMap } from "./tensor";

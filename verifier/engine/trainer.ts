@@ -3,7 +3,7 @@
  * interval's step root and the checkpoint root, keeps checkpoints in a content-addressed directory
  * and resumes from the last complete checkpoint after a crash.
  */
-import { ZERO_HASH, checkpointTree, stepRoot as stepRootOf, type Hash } from "./hashing";
+import { ZERO_HASH, checkpointTree, stepRoot as stepRootOf, type Hash } from "../protocol/hashing";
 import type { TensorMap } from "./tensor";
 import { CheckpointStore, type CheckpointIndex, type IntervalRecord, type JobKey } from "./checkpoints";
 import { assertDeterministic, encodeState, hashStateBytes, type BatchSource, type StepExecutor, type StepOutput } from "./step";

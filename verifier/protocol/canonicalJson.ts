@@ -6,7 +6,7 @@
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { UPowError } from "../errors";
+import { UPowError } from "./errors";
 
 /** A value that has no canonical JSON form (NaN, Infinity, bigint, undefined, lone surrogate, cycle). */
 export class CanonicalJsonError extends UPowError {

@@ -6,8 +6,8 @@
  * step leaves are missing, malformed or do not rebuild its step root is a failed interval, pursued
  * on chain with a step-leaf demand, and does not spoil the others.
  */
-import { UPowError } from "../errors";
-import { checkpointTree, stepTree, type Hash } from "../engine/hashing";
+import { UPowError } from "./errors";
+import { checkpointTree, stepTree, type Hash } from "./hashing";
 import {
   MAX_INDEXED_STATES, RESULT_INDEX_VERSION,
   type IndexedCheckpoint, type IndexedInterval, type IndexedState, type ResultIndex,

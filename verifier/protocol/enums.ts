@@ -1,7 +1,8 @@
 /**
  * The contracts' enums, in one place: numeric values as the ABI encodes them, and their names for
  * logs and `upow status`. Declared in the order of the Solidity declarations (the value is the
- * index); test/verifier/protocol/enums.test.ts parses contracts/ and fails when they drift apart.
+ * index); test/verifier/protocol/enums.test.ts compares them with the enums of the compiled contracts
+ * (solc AST in artifacts/build-info) and fails when they drift apart. Import these; never copy values.
  */
 
 /** IJobMarket.JobStatus */

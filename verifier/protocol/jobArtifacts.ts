@@ -5,8 +5,8 @@
  * artifact: canonical JSON mapping every batch index to its batch hash (fileHash, what the data
  * tree commits to) and its store address (plain sha256 of the batch file).
  */
-import { UPowError } from "../errors";
-import { dataTree, type Hash } from "../engine/hashing";
+import { UPowError } from "./errors";
+import { dataTree, type Hash } from "./hashing";
 import { canonicalJsonBytes } from "./canonicalJson";
 
 const ARTIFACT_URI = /^(https?:\/\/[^\s?#]+?)\/artifacts\/([0-9a-f]{64})$/;

@@ -6,7 +6,7 @@
  * and jurors can fetch any state and check it against the checkpoint root on chain.
  */
 import { createHash } from "node:crypto";
-import { UPowError } from "../errors";
+import { UPowError } from "./errors";
 import {
   ZERO_HASH,
   checkpointLeaf,
@@ -16,7 +16,7 @@ import {
   toHex,
   verifyProof,
   type Hash,
-} from "../engine/hashing";
+} from "./hashing";
 import { canonicalJsonBytes } from "./canonicalJson";
 
 export const RESULT_INDEX_VERSION = 1;

@@ -10,7 +10,7 @@
  * the signer must qualify through them anyway.
  */
 import { getAddress, verifyTypedData, type TypedDataDomain, type TypedDataField } from "ethers";
-import { UPowError } from "../errors";
+import { UPowError } from "./errors";
 
 export const STATE_REQUEST_TYPES: Record<string, TypedDataField[]> = {
   StateRequest: [

@@ -11,7 +11,7 @@ import type { IJobMarket } from "../../typechain-types/contracts/JobMarket";
 import { CreateJobError } from "./errors";
 import { validateJobSpec } from "./validateJob";
 import { buildMnistDataset } from "../engine/data";
-import type { Hash } from "../engine/hashing";
+import type { Hash } from "../protocol/hashing";
 import { canonicalManifestBytes, MANIFEST_VERSION, specHash as specHashOf, type JobManifest, type Tolerance } from "../engine/manifest";
 import { buildStepGraph, defaultHyperparameters, initState, type ModelSpec } from "../engine/onnx";
 import { COST_MODEL } from "../engine/costModel";

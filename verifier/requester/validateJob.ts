@@ -14,7 +14,7 @@ import path from "node:path";
 import pino, { type Logger } from "pino";
 import type { BigNumberish, BytesLike } from "ethers";
 import { UPowError } from "../errors";
-import type { Hash } from "../engine/hashing";
+import type { Hash } from "../protocol/hashing";
 import { manifestIntegers } from "../engine/manifest";
 import { ArtifactClient, splitArtifactUri } from "../daemon/check/artifacts";
 import { ManifestSpecLoader, type JobSpec } from "../daemon/check/spec";

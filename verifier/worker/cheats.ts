@@ -14,7 +14,6 @@ import { UPowError } from "../errors";
 import type { BatchSource, StepExecutor, StepOutput } from "../engine/step";
 import { isFloatDType, type Tensor, type TensorMap } from "../engine/tensor";
 import { applyNumericCheat, isNumericCheat, parseNumericCheat, type NumericCheatJob, type NumericCheatMode } from "./numericCheats";
-import { parsePublishCheat, type PublishCheatMode } from "./publishCheats";
 
 export type CheatMode =
   | { readonly kind: "skip"; readonly fraction: number }
@@ -23,12 +22,25 @@ export type CheatMode =
   | NumericCheatMode
   | PublishCheatMode;
 
+// The publish modes are parsed here, beside the other modes, and carried out by publishCheats.ts:
+// parsing them there made cheats.ts and the publishers (→ trainer → cheats.ts) import each other.
+export const PUBLISH_CHEATS = ["pretty", "extra-field", "bad-step-root", "bad-step-root-answered", "withhold-steps", "withhold-checkpoints"] as const;
+export type PublishCheat = (typeof PUBLISH_CHEATS)[number];
+export type TrainingCheat = Exclude<CheatMode, PublishCheatMode>;
+
+export interface PublishCheatMode {
+  readonly kind: "publish";
+  readonly publish: PublishCheat;
+  /** A training cheat done as well (null: the training is honest). */
+  readonly train: TrainingCheat | null;
+}
+
 export class CheatModeError extends UPowError {
   override readonly name = "CheatModeError";
 }
 
 export function parseCheatMode(s: string): CheatMode {
-  if (s.startsWith("index=")) return parsePublishCheat(s, parseCheatMode);
+  if (s.startsWith("index=")) return parsePublishCheat(s);
   if (s === "withhold") return { kind: "withhold" };
   const numeric = parseNumericCheat(s);
   if (numeric !== null) return numeric;
@@ -38,6 +50,16 @@ export function parseCheatMode(s: string): CheatMode {
     throw new CheatModeError("--cheat must be skip=<fraction in (0,1]>, noise=<magnitude > 0>, withhold, index=<mode>[+<cheat>] or a numeric mode (docs/worker.md)", { details: { value: s } });
   }
   return m[1] === "skip" ? { kind: "skip", fraction: v } : { kind: "noise", magnitude: v };
+}
+
+/** `index=<mode>[+<training cheat>]`. */
+function parsePublishCheat(s: string): PublishCheatMode {
+  const m = /^index=([a-z-]+)(?:\+(.+))?$/.exec(s);
+  const publish = PUBLISH_CHEATS.find((c) => c === m?.[1]);
+  if (!m || !publish) throw new CheatModeError(`--cheat index=<mode> needs one of ${PUBLISH_CHEATS.join(", ")}`, { details: { value: s } });
+  const train = m[2] === undefined ? null : parseCheatMode(m[2]);
+  if (train?.kind === "publish") throw new CheatModeError("--cheat index=<mode> combines with a training cheat only", { details: { value: s } });
+  return { kind: "publish", publish, train };
 }
 
 /** Intervals faked by skip=f: round(f·n) of them (at least one), chosen by a hash of the job id. */

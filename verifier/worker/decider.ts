@@ -2,7 +2,7 @@
  * The decider (op-challenger's solver habit): a pure function from what is known about an Open job
  * to accept / reject-with-reason. No I/O; everything it needs is in its parameters.
  */
-import type { Hash } from "../engine/hashing";
+import type { Hash } from "../protocol/hashing";
 import type { WorkerConfig } from "./config";
 import { JobStatus, jobStatusName } from "../protocol/enums";
 

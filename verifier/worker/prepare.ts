@@ -8,7 +8,7 @@ import { readFile } from "node:fs/promises";
 import type { Logger } from "pino";
 import { UPowError } from "../errors";
 import { batchOrder, loadBatch } from "../engine/data";
-import type { Hash } from "../engine/hashing";
+import type { Hash } from "../protocol/hashing";
 import { parseManifest, type JobManifest } from "../engine/manifest";
 import { deriveStepCost } from "../engine/costModel";
 import { readSafetensors } from "../engine/safetensors";

@@ -11,33 +11,12 @@
  *   withhold-steps       one interval lists no step states; the worker serves none of them and
  *                        answers no step-leaf demand of that interval;
  *   withhold-checkpoints the index lists no checkpoints; the worker answers no checkpoint demand.
- * The interval chosen is the middle one (`⌊(T/k)/2⌋`).
+ * The interval chosen is the middle one (`⌊(T/k)/2⌋`). The modes are parsed in cheats.ts.
  */
 import { encodeResultIndex, resultIndexAddress, type ResultIndex } from "../protocol/resultIndex";
 import { canonicalJsonBytes } from "../protocol/canonicalJson";
-import { CheatModeError, type CheatMode } from "./cheats";
+import type { CheatMode, PublishCheat } from "./cheats";
 import { honestPublisher, type ResultPublisher } from "./publisher";
-
-export const PUBLISH_CHEATS = ["pretty", "extra-field", "bad-step-root", "bad-step-root-answered", "withhold-steps", "withhold-checkpoints"] as const;
-export type PublishCheat = (typeof PUBLISH_CHEATS)[number];
-export type TrainingCheat = Exclude<CheatMode, PublishCheatMode>;
-
-export interface PublishCheatMode {
-  readonly kind: "publish";
-  readonly publish: PublishCheat;
-  /** A training cheat done as well (null: the training is honest). */
-  readonly train: TrainingCheat | null;
-}
-
-/** `index=<mode>[+<training cheat>]`; the training cheat is parsed by `parseTraining`. */
-export function parsePublishCheat(s: string, parseTraining: (s: string) => CheatMode): PublishCheatMode {
-  const m = /^index=([a-z-]+)(?:\+(.+))?$/.exec(s);
-  const publish = PUBLISH_CHEATS.find((c) => c === m?.[1]);
-  if (!m || !publish) throw new CheatModeError(`--cheat index=<mode> needs one of ${PUBLISH_CHEATS.join(", ")}`, { details: { value: s } });
-  const train = m[2] === undefined ? null : parseTraining(m[2]);
-  if (train?.kind === "publish") throw new CheatModeError("--cheat index=<mode> combines with a training cheat only", { details: { value: s } });
-  return { kind: "publish", publish, train };
-}
 
 /** The interval a publish cheat tampers with. */
 export function tamperedInterval(index: ResultIndex): number {

@@ -5,7 +5,7 @@
  */
 import type { Interface } from "ethers";
 import type { SendResult, TxIntent } from "../chain/tx-sender";
-import type { Hash } from "../engine/hashing";
+import type { Hash } from "../protocol/hashing";
 import { UPowError } from "../errors";
 
 /** What the responder needs from the sender (chain/tx-sender.ts TxSender implements it). */

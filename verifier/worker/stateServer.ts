@@ -7,6 +7,7 @@ import { ZeroAddress } from "ethers";
 import type { Logger } from "pino";
 import type { AuditManager, DisputeManager, JobMarket } from "../../typechain-types";
 import { UPowError } from "../errors";
+import { JobStatus } from "../protocol/enums";
 import type { StateRequestHandler } from "../store";
 import type { StateAccess, StateAccessChain } from "./stateAccess";
 
@@ -47,7 +48,7 @@ export function contractStateAccessChain(c: {
   return {
     job: async (jobId) => {
       const j = await c.jobMarket.getJob(jobId);
-      if (j.worker === ZeroAddress && j.status === 0n) return null;
+      if (j.worker === ZeroAddress && Number(j.status) === JobStatus.None) return null;
       return { worker: j.worker, status: Number(j.status), submittedBlock: j.submittedBlock, windowEnd: j.windowEnd, totalSteps: j.totalSteps };
     },
     isAuditor: (jobId, account) => c.auditManager.isAuditor(jobId, account),

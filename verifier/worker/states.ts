@@ -13,7 +13,7 @@ import { StepRunner, type ExecutionProviderName } from "../engine/runner";
 import { readSafetensors } from "../engine/safetensors";
 import { chunkProof, verifyChunkProof, type ChunkProof } from "../engine/statehash";
 import { contentAddress, encodeState, hashStateBytes } from "../engine/step";
-import type { Hash } from "../engine/hashing";
+import type { Hash } from "../protocol/hashing";
 import type { LocalStore } from "../store";
 import type { ResultIndex } from "../protocol/resultIndex";
 import type { PreparedJob } from "./prepare";

@@ -20,6 +20,7 @@ import { parseCheatMode } from "../../../verifier/worker/cheats";
 import { createJob, prepareMnistJob } from "../../../verifier/requester/createJob";
 import { LocalStore, startStoreServer } from "../../../verifier/store";
 import { parseResultIndex } from "../../../verifier/protocol/resultIndex";
+import { JobStatus, Phase, Ruling, jobStatusName, rulingName } from "../../../verifier/protocol/enums";
 import { batchTensors, loadMnistDigits, mnistSplit } from "../../../verifier/engine/data";
 import { evaluateMlp } from "../../../verifier/engine/evaluate";
 import { readSafetensors } from "../../../verifier/engine/safetensors";
@@ -89,7 +90,6 @@ export interface DemoResult {
 }
 
 const E18 = 10n ** 18n;
-const STATUS = ["None", "Open", "Claimed", "Submitted", "Finalized", "Rejected", "Cancelled"];
 
 /** Highlights of the daemons' logs worth a line in the demo output. */
 const HIGHLIGHTS = new Set([
@@ -280,14 +280,14 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, opts: Partial<Demo
     print("== phase 3: job 1 → honest worker");
     const job1 = await newJob(1);
     keeper.watch(job1);
-    await until(`job ${job1} claimed`, async () => (await status(job1)) >= 2);
+    await until(`job ${job1} claimed`, async () => (await status(job1)) >= JobStatus.Claimed);
     print(`  job ${job1} claimed by ${(await c.jobMarket.getJob(job1)).worker}`);
-    await until(`job ${job1} submitted`, async () => (await status(job1)) >= 3);
+    await until(`job ${job1} submitted`, async () => (await status(job1)) >= JobStatus.Submitted);
     print(`  job ${job1} submitted; verifiers audit`);
     const acc = await testAccuracy(c, job1, model, seedOf(1), print);
     const accuracy = acc?.final ?? null;
-    await until(`job ${job1} finalized`, async () => (await status(job1)) >= 4);
-    print(`  job ${job1} ${STATUS[await status(job1)]}`);
+    await until(`job ${job1} finalized`, async () => (await status(job1)) >= JobStatus.Finalized);
+    print(`  job ${job1} ${jobStatusName(await status(job1))}`);
     await until(`honest worker withdraws`, async () => (await c.jobMarket.credits(payAddress, parties[1].address)) === 0n
       && (await pay.balanceOf(parties[1].address)) >= reward);
     keeper.unwatch(job1);
@@ -299,8 +299,8 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, opts: Partial<Demo
     startWorker(3, o.cheat);
     const job2 = await newJob(2);
     keeper.watch(job2);
-    await until(`job ${job2} claimed`, async () => (await status(job2)) >= 2);
-    await until(`job ${job2} submitted`, async () => (await status(job2)) >= 3);
+    await until(`job ${job2} claimed`, async () => (await status(job2)) >= JobStatus.Claimed);
+    await until(`job ${job2} submitted`, async () => (await status(job2)) >= JobStatus.Submitted);
     print(`  job ${job2} submitted by the cheater; verifiers audit`);
     const disputeOf = async (): Promise<bigint | null> => {
       const n = await c.disputeManager.disputeCount();
@@ -311,13 +311,13 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, opts: Partial<Demo
     const disputeId = (await disputeOf())!;
     const d0 = await c.disputeManager.getDispute(disputeId);
     print(`  dispute ${disputeId} opened by ${d0.challenger} on interval ${d0.interval}`);
-    await until(`dispute ${disputeId} pinpointed`, async () => Number((await c.disputeManager.getDispute(disputeId)).phase) >= 2);
+    await until(`dispute ${disputeId} pinpointed`, async () => Number((await c.disputeManager.getDispute(disputeId)).phase) >= Phase.AwaitingDraw);
     print(`  dispute ${disputeId}: challenger pinpointed global step ${(await c.disputeManager.getDispute(disputeId)).step}`);
-    await until(`dispute ${disputeId} committee`, async () => Number((await c.disputeManager.getDispute(disputeId)).phase) >= 3);
+    await until(`dispute ${disputeId} committee`, async () => Number((await c.disputeManager.getDispute(disputeId)).phase) >= Phase.Voting);
     const d1 = await c.disputeManager.getDispute(disputeId);
     print(`  committee drawn: ${(await c.disputeManager.getRound(disputeId, d1.round)).jurors.join(", ")}`);
-    await until(`job ${job2} settled`, async () => (await status(job2)) >= 4);
-    print(`  job ${job2} ${STATUS[await status(job2)]}`);
+    await until(`job ${job2} settled`, async () => (await status(job2)) >= JobStatus.Finalized);
+    print(`  job ${job2} ${jobStatusName(await status(job2))}`);
     keeper.unwatch(job2);
     await endPhase("job 2 (cheat, dispute)");
 
@@ -370,11 +370,11 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, opts: Partial<Demo
     const chal = parties.find((p) => p.address === challenger);
     const gain = (label: string) => a(label).stakeToken + a(label).stakeCredits + a(label).staked - b(label).stakeToken - b(label).stakeCredits - b(label).staked;
     const outcomes: Outcome[] = [
-      { what: "job 1 finalized", ok: j1.status === 4n, detail: STATUS[Number(j1.status)] },
+      { what: "job 1 finalized", ok: Number(j1.status) === JobStatus.Finalized, detail: jobStatusName(j1.status) },
       { what: "honest worker paid the reward", ok: a("worker (honest)").payToken - b("worker (honest)").payToken === reward, detail: fmt(a("worker (honest)").payToken - b("worker (honest)").payToken) },
       { what: "honest worker keeps its whole stake", ok: a("worker (honest)").staked === b("worker (honest)").staked, detail: fmt(a("worker (honest)").staked) },
-      { what: "job 2 rejected", ok: j2.status === 5n, detail: STATUS[Number(j2.status)] },
-      { what: "dispute ruled WorkerFault", ok: Number(dFinal.ruling) === 1, detail: `dispute ${convictingId}: ruling ${dFinal.ruling}` },
+      { what: "job 2 rejected", ok: Number(j2.status) === JobStatus.Rejected, detail: jobStatusName(j2.status) },
+      { what: "dispute ruled WorkerFault", ok: Number(dFinal.ruling) === Ruling.WorkerFault, detail: `dispute ${convictingId}: ruling ${rulingName(dFinal.ruling)}` },
       { what: "cheating worker slashed its collateral", ok: b("worker (cheat").staked - a("worker (cheat").staked === collateral, detail: fmt(b("worker (cheat").staked - a("worker (cheat").staked) },
       { what: "requester refunded job 2's escrow", ok: refund === reward + fee, detail: `${fmt(refund)} PAY` },
       {

@@ -21,10 +21,8 @@
  */
 import type { EIP1193Provider } from "hardhat/types";
 import type { UPowContracts } from "../../../verifier/chain/registry";
+import { ChallengeStatus, JobStatus, Phase } from "../../../verifier/protocol/enums";
 
-export const PHASE = { Pinpointing: 1n, AwaitingDraw: 2n, Voting: 3n, Ruled: 4n, Closed: 5n } as const;
-export const JOB_STATUS = { Open: 1n, Claimed: 2n, Submitted: 3n } as const;
-const CHALLENGE_OPEN = 1n;
 
 export interface Head {
   number: number;
@@ -36,7 +34,8 @@ export interface DisputeFact {
   id: bigint;
   jobId: bigint;
   challenger: string;
-  phase: bigint;
+  /** Phase value (protocol/enums.ts). */
+  phase: number;
 }
 
 /** A Submitted job whose challenge window is pending. */
@@ -157,18 +156,19 @@ export class TimeKeeper {
     const count = await dm.disputeCount(bt);
     for (let id = 1n; id <= count; id++) {
       const d = await dm.getDispute(id, bt);
+      const phase = Number(d.phase);
       const list = byJob.get(d.jobId) ?? [];
-      list.push({ id, jobId: d.jobId, challenger: d.challenger, phase: d.phase });
+      list.push({ id, jobId: d.jobId, challenger: d.challenger, phase });
       byJob.set(d.jobId, list);
-      if (d.phase === PHASE.Pinpointing) {
+      if (phase === Phase.Pinpointing) {
         out.push({ at: await dm.pinpointDeadline(id, bt), ready: false, why: `dispute ${id}: pinpoint deadline` });
-      } else if (d.phase === PHASE.AwaitingDraw) {
+      } else if (phase === Phase.AwaitingDraw) {
         // A committee is about to be drawn (blocks, not time): its commit window must not be
         // jumped over the moment it opens, so nothing is jumped until it is drawn. A draw that
         // waits for a later epoch (v3 V3.2) has nothing to wait for before that epoch.
         if (d.randomnessBlock === 0n && d.drawEpoch > epoch) out.push({ at: (await sm.epochStart(d.drawEpoch, bt)) - 1n, ready: true, why: `dispute ${id}: committee draw in epoch ${d.drawEpoch}` });
         else out.push({ at: now, ready: false, why: `dispute ${id}: committee draw` });
-      } else if (d.phase === PHASE.Voting) {
+      } else if (phase === Phase.Voting) {
         const r = await dm.getRound(id, d.round, bt);
         const jurors = BigInt(r.jurors.length);
         if (now <= d.commitEnd) {
@@ -178,7 +178,7 @@ export class TimeKeeper {
           const ready = (r.commits > 0n && r.reveals === r.commits) || this.heldFor(`reveal:${id}:${d.round}`, this.p.graceMs);
           out.push({ at: d.revealEnd, ready, why: `dispute ${id} round ${d.round}: ${r.reveals}/${r.commits} votes revealed, voting over` });
         }
-      } else if (d.phase === PHASE.Ruled) {
+      } else if (phase === Phase.Ruled) {
         out.push({ at: d.appealEnd, ready: this.heldFor(`appeal:${id}:${d.round}`, this.p.appealGraceMs ?? this.p.graceMs), why: `dispute ${id}: ruling given, appeal window over` });
       }
     }
@@ -186,7 +186,7 @@ export class TimeKeeper {
     const challenges = await da.challengeCount(bt);
     for (let id = this.firstOpenChallenge; id <= challenges; id++) {
       const c = await da.getChallenge(id, bt);
-      if (c.status === CHALLENGE_OPEN) out.push({ at: c.deadline, ready: false, why: `availability challenge ${id}: answer deadline` });
+      if (Number(c.status) === ChallengeStatus.Open) out.push({ at: c.deadline, ready: false, why: `availability challenge ${id}: answer deadline` });
       else if (id === this.firstOpenChallenge) this.firstOpenChallenge = id + 1n;
     }
     const facts: TickFacts = {
@@ -197,8 +197,9 @@ export class TimeKeeper {
     let inFlight = false;
     for (const jobId of await this.jobIds(bt)) {
       const j = await jm.getJob(jobId, bt);
-      if (j.status > JOB_STATUS.Submitted && jobId === this.firstLiveJob) this.firstLiveJob = jobId + 1n;
-      if (j.status !== JOB_STATUS.Submitted) continue;
+      const status = Number(j.status);
+      if (status > JobStatus.Submitted && jobId === this.firstLiveJob) this.firstLiveJob = jobId + 1n;
+      if (status !== JobStatus.Submitted) continue;
       inFlight = true;
       const a = await am.getAudit(jobId, bt);
       // The auditor draw waits for a later epoch: nothing happens to the job before it.

@@ -6,7 +6,8 @@
  *     FAST_FORWARD jumped at submission, before any audit, and a skip=0.4 cheater was paid).
  */
 import type { UPowContracts } from "../../../verifier/chain/registry";
-import { PHASE, type DisputeFact, type TickFacts, type WindowJob, type WindowRule, type WindowVerdict } from "./timeKeeper";
+import { Phase } from "../../../verifier/protocol/enums";
+import { type DisputeFact, type TickFacts, type WindowJob, type WindowRule, type WindowVerdict } from "./timeKeeper";
 
 /** AuditManager.AuditorState.Attested */
 const ATTESTED = 2n;
@@ -68,7 +69,7 @@ export function onChainWindowRule(p: OnChainWindowRuleParameters): WindowRule {
     // Every clock starts at first sight, whatever else holds the window meanwhile.
     const floorOver = facts.heldFor(`submitted:${job.jobId}`, floorMs);
     const disputes = facts.disputesOf(job.jobId);
-    const open = disputes.filter((d) => d.phase !== PHASE.Closed);
+    const open = disputes.filter((d) => d.phase !== Phase.Closed);
     const holding = open.filter((d) => !facts.heldFor(`dispute:${d.id}`, holdMs));
     const audit = await am.getAudit(job.jobId, bt);
     if (!audit.drawn) return { ready: false, why: "auditors not drawn yet" };

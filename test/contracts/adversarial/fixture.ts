@@ -32,10 +32,7 @@ export const INTERVALS = T / K;
 export const STATE_BYTES = 40_000;
 
 /** Vote values (IDisputeManager.Ruling 1..3) and the other rulings. */
-export const Ruling = { None: 0, WorkerFault: 1, WorkerHonest: 2, Indeterminate: 3, Void: 4, ChallengerTimedOut: 5, Unresolved: 6, Moot: 7 } as const;
-export const Phase = { None: 0, Pinpointing: 1, AwaitingDraw: 2, Voting: 3, Ruled: 4, Closed: 5 } as const;
-export const JobStatus = { None: 0, Open: 1, Claimed: 2, Submitted: 3, Finalized: 4, Rejected: 5, Cancelled: 6 } as const;
-export const ChallengeStatus = { None: 0, Open: 1, Answered: 2, TimedOut: 3, Settled: 4 } as const;
+export { ChallengeStatus, JobStatus, Phase, Ruling } from "../../../verifier/protocol/enums";
 
 export const TRAJ: FileTrajectory = fileTrajectory(
   Array.from({ length: T + 1 }, (_, t) => fakeFile(`adversarial-state:${t}`, STATE_BYTES)),

@@ -29,7 +29,7 @@ describe("adversarial: zero commitment", () => {
     await dm.connect(jurors[0]).commitVote(id, voteCommitment(id, 0, jurors[0].address, Ruling.WorkerFault, s0));
     await expect(dm.connect(jurors[0]).commitVote(id, voteCommitment(id, 0, jurors[0].address, Ruling.WorkerHonest, s0)))
       .to.be.revertedWithCustomError(dm, "DisputeManagerAlreadyCommitted").withArgs(id, jurors[0].address);
-    await expect(dm.connect(fx.stranger).commitVote(id, voteCommitment(id, 0, fx.stranger.address, 1, s0)))
+    await expect(dm.connect(fx.stranger).commitVote(id, voteCommitment(id, 0, fx.stranger.address, Ruling.WorkerFault, s0)))
       .to.be.revertedWithCustomError(dm, "DisputeManagerNotJuror");
     // Two of three committed and the commit window open: no reveal yet.
     const s1 = saltOf("j1");

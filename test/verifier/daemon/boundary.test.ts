@@ -5,7 +5,7 @@
  */
 import { expect } from "chai";
 import { createHash } from "node:crypto";
-import { checkpointTree, stepRoot, type Hash } from "../../../verifier/engine/hashing";
+import { checkpointTree, stepRoot, type Hash } from "../../../verifier/protocol/hashing";
 import {
   boundaryMismatches, buildResultIndex, encodeResultIndex, parseResultIndex, stepProof, verifyStepProof, ResultIndexError,
   type IndexedState, type ResultIndex,

@@ -12,7 +12,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import pino from "pino";
-import type { Hash } from "../../../verifier/engine/hashing";
+import type { Hash } from "../../../verifier/protocol/hashing";
 import { buildResultIndex, encodeResultIndex, resultUri, type IndexedState, type ResultIndex } from "../../../verifier/protocol/resultIndex";
 import { CheckpointsUnverifiableError, readCommittedIndex, type CommittedJob } from "../../../verifier/protocol/committedIndex";
 import { canonicalJsonBytes } from "../../../verifier/protocol/canonicalJson";

@@ -21,8 +21,8 @@ import { deploySystem, disputeWithCommittee, JUROR_STAKE, submittedJob, vote, ty
 import {
   CHALLENGER_ACCOUNT, JUROR_ACCOUNT, Miner, Requester, readRecords, startVerifier, startWorker, stop, verifierConfig, waitFor, type Running,
 } from "./harness";
+import { JobStatus } from "../../../verifier/protocol/enums";
 
-const JOB = { Submitted: 3n, Finalized: 4n };
 
 /** A pino logger whose JSON lines land in `lines` (to see what a daemon decided). */
 function capture(lines: string[]) {
@@ -64,7 +64,7 @@ describe("verifier daemon: dry run, reorgs, appeals, assigned auditor", function
 
     expect(await ethers.provider.getTransactionCount(sys.challenger.address)).to.equal(nonce);
     expect((await sys.auditManager.getAudit(jobId)).drawn).to.equal(false);
-    expect((await sys.jobMarket.getJob(jobId)).status).to.equal(JOB.Submitted);
+    expect((await sys.jobMarket.getJob(jobId)).status).to.equal(JobStatus.Submitted);
     miner.stop();
     await stop(running.pop());
     expect(readRecords(dir, (_r, j) => j.listIntents({}))).to.deep.equal([]);
@@ -157,7 +157,7 @@ describe("verifier daemon: dry run, reorgs, appeals, assigned auditor", function
 
       const { jobId } = await requester.post(sys);
       track(await startWorker(sys, path.join(tmp, "auditor-worker")));
-      await waitFor("submitted", async () => (await sys.jobMarket.getJob(jobId)).status === JOB.Submitted, 120_000);
+      await waitFor("submitted", async () => Number((await sys.jobMarket.getJob(jobId)).status) === JobStatus.Submitted, 120_000);
       await mine(40);
       const logsBefore = proxy.count("eth_getLogs");
       track(startVerifier(cfg));
@@ -173,10 +173,10 @@ describe("verifier daemon: dry run, reorgs, appeals, assigned auditor", function
       const balance = await sys.payToken.balanceOf(auditor.address);
       await time.increaseTo((await sys.jobMarket.getJob(jobId)).windowEnd + 1n);
       // Any job may be a canary (v3 V11.1): the attester is released after the canary reveal period.
-      await waitFor("finalized", async () => (await sys.jobMarket.getJob(jobId)).status === JOB.Finalized);
+      await waitFor("finalized", async () => Number((await sys.jobMarket.getJob(jobId)).status) === JobStatus.Finalized);
       await time.increaseTo((await sys.jobMarket.getJob(jobId)).windowEnd + (await sys.auditManager.canaryRevealPeriod()) + 1n);
       const released = await waitFor("released", async () => (await sys.auditManager.queryFilter(sys.auditManager.filters.AttesterReleased(jobId, auditor.address)))[0]);
-      expect((await sys.jobMarket.getJob(jobId)).status).to.equal(JOB.Finalized);
+      expect((await sys.jobMarket.getJob(jobId)).status).to.equal(JobStatus.Finalized);
       const fee = released.args.fee;
       expect(fee).to.be.greaterThan(0n);
       const payToken = await sys.payToken.getAddress();

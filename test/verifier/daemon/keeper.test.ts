@@ -29,6 +29,7 @@ import {
 import {
   CHALLENGER_ACCOUNT, Miner, Requester, readRecords, startVerifier, startWorker, stop, testLogger, verifierConfig, waitFor, type Running,
 } from "./harness";
+import { Ruling } from "../../../verifier/protocol/enums";
 
 const STRANGER_ACCOUNT = 5;
 const t = (block: bigint, over: Partial<TargetFacts> = {}): TargetFacts => ({ block, available: false, expired: false, ...over });
@@ -241,7 +242,7 @@ describe("verifier keeper: the daemon on the in-process chain", function () {
       await time.increaseTo((await dm.getDispute(voidedId)).revealEnd + 1n);
       await dm.resolve(voidedId);
     }
-    expect((await dm.getDispute(voidedId)).ruling).to.equal(4n); // Void
+    expect((await dm.getDispute(voidedId)).ruling).to.equal(Ruling.Void);
 
     const dir = path.join(tmp, "reopen-challenger");
     // What this challenger had located in the voided dispute carries over to the reopened one.
@@ -318,7 +319,7 @@ describe("verifier keeper: the daemon on the in-process chain", function () {
       const seats = await seatsOf(sys, disputeId, 0);
       await vote(sys, disputeId, seats, seats.map(() => 3));
       await waitFor("ruled", async () => Number((await dm.getDispute(disputeId)).phase) === Phase.Ruled);
-      expect((await dm.getDispute(disputeId)).ruling).to.equal(3n);
+      expect((await dm.getDispute(disputeId)).ruling).to.equal(Ruling.Indeterminate);
       await time.increaseTo((await dm.getDispute(disputeId)).appealEnd + 1n);
       await waitFor("pinpoint reopened", async () => (await dm.queryFilter(dm.filters.PinpointReopened(disputeId))).length > 0);
       const again = await waitFor("second pinpoint", async () => (await dm.queryFilter(dm.filters.StepPinpointed(disputeId)))[1]);

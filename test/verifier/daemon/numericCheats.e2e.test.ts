@@ -20,8 +20,8 @@ import { DEFAULT_SINGLE_STEPS } from "../../../verifier/daemon/audit/steps";
 import type { CheatMode } from "../../../verifier/worker/cheats";
 import type { ModelSpec } from "../../../verifier/engine/onnx";
 import { CHALLENGER_ACCOUNT, JUROR_ACCOUNT, daemonTestBed, readRecords, startVerifier, startWorker, verifierConfig, waitFor } from "./harness";
+import { JobStatus, Ruling } from "../../../verifier/protocol/enums";
 
-const JOB = { Submitted: 3n, Finalized: 4n, Rejected: 5n };
 const T = 16, k = 8;
 /**
  * fp16 operands on the harness data (seed "verifier-test-seed", batch 16) with a 784-128-10 SGD
@@ -75,11 +75,11 @@ describe("numeric cheats end to end: flagged by the audit, convicted by the comm
     if (audit?.kind === "failed") expect(audit.reason).to.match(reason);
     const disputeId = opened.args.disputeId;
     await waitFor("ruling", async () => (await sys.disputeManager.queryFilter(sys.disputeManager.filters.RulingGiven(disputeId))).length > 0, 180_000);
-    for (const e of await sys.disputeManager.queryFilter(sys.disputeManager.filters.VoteRevealed(disputeId))) expect(e.args.vote).to.equal(1n); // WorkerFault
+    for (const e of await sys.disputeManager.queryFilter(sys.disputeManager.filters.VoteRevealed(disputeId))) expect(e.args.vote).to.equal(Ruling.WorkerFault);
     await time.increaseTo((await sys.disputeManager.getDispute(disputeId)).appealEnd + 1n);
     const conv = await waitFor("conviction", async () => (await sys.disputeManager.queryFilter(sys.disputeManager.filters.WorkerConvicted(jobId)))[0]);
     expect(conv.args.slashed).to.be.greaterThan(0n);
-    expect((await sys.jobMarket.getJob(jobId)).status).to.equal(JOB.Rejected);
+    expect((await sys.jobMarket.getJob(jobId)).status).to.equal(JobStatus.Rejected);
     expect(await earned(sys)).to.equal(workerPay); // not paid
   }
 
@@ -108,7 +108,7 @@ describe("numeric cheats end to end: flagged by the audit, convicted by the comm
       expect(await sys.disputeManager.queryFilter(sys.disputeManager.filters.ChallengeCommitted(undefined, sys.challenger.address))).to.have.length(0);
       expect(await sys.disputeManager.queryFilter(sys.disputeManager.filters.DisputeOpened())).to.have.length(0);
       await time.increaseTo((await sys.jobMarket.getJob(jobId)).windowEnd + 1n);
-      await waitFor("finalized", async () => (await sys.jobMarket.getJob(jobId)).status === JOB.Finalized);
+      await waitFor("finalized", async () => Number((await sys.jobMarket.getJob(jobId)).status) === JobStatus.Finalized);
       await waitFor("worker paid", async () => (await earned(sys)) > workerPay);
     });
   }

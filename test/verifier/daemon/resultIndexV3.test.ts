@@ -8,14 +8,12 @@ import { expect } from "chai";
 import path from "node:path";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { deploySystem, type System } from "../../helpers/system";
-import type { PublishCheat } from "../../../verifier/worker/publishCheats";
-import type { CheatMode } from "../../../verifier/worker/cheats";
+import type { CheatMode, PublishCheat } from "../../../verifier/worker/cheats";
 import {
   CHALLENGER_ACCOUNT, JUROR_ACCOUNT, daemonTestBed, readRecords, startVerifier, startWorker, verifierConfig, waitFor, type Running,
 } from "./harness";
+import { ChallengeKind, JobStatus, Ruling } from "../../../verifier/protocol/enums";
 
-const JOB = { Submitted: 3n, Finalized: 4n, Rejected: 5n };
-const KIND = { Checkpoints: 1n, StepLeaves: 2n };
 
 describe("verifier daemon: result index v3 V1.4 (real worker and verifiers)", function () {
   this.timeout(300_000);
@@ -27,14 +25,14 @@ describe("verifier daemon: result index v3 V1.4 (real worker and verifiers)", fu
   async function convicted(sys: System, jobId: bigint): Promise<void> {
     const conv = await waitFor("conviction", async () => (await sys.disputeManager.queryFilter(sys.disputeManager.filters.WorkerConvicted(jobId)))[0]);
     expect(conv.args.slashed).to.be.greaterThan(0n);
-    expect((await sys.jobMarket.getJob(jobId)).status).to.equal(JOB.Rejected); // not paid
+    expect((await sys.jobMarket.getJob(jobId)).status).to.equal(JobStatus.Rejected); // not paid
   }
 
   /** A demand of `kind` opened by the challenger, left unanswered past its deadline, convicts. */
-  async function unansweredDemandConvicts(sys: System, jobId: bigint, kind: bigint): Promise<bigint> {
+  async function unansweredDemandConvicts(sys: System, jobId: bigint, kind: number): Promise<bigint> {
     const da = sys.dataAvailability;
     const opened = await waitFor(`demand of kind ${kind}`, async () => (await da.queryFilter(da.filters.ChallengeOpened(undefined, jobId)))
-      .find((e) => e.args.opener === sys.challenger.address && e.args.kind === kind), 180_000);
+      .find((e) => e.args.opener === sys.challenger.address && Number(e.args.kind) === kind), 180_000);
     const c = await da.getChallenge(opened.args.challengeId);
     await time.increaseTo(c.deadline + 1n);
     const expired = await waitFor("demand timeout", async () => (await da.queryFilter(da.filters.ChallengeTimedOut(opened.args.challengeId)))[0]);
@@ -51,9 +49,9 @@ describe("verifier daemon: result index v3 V1.4 (real worker and verifiers)", fu
       const dir = path.join(bed.tmp, `${mode}-verifier`);
       track(startVerifier(await verifierConfig(sys, CHALLENGER_ACCOUNT, dir)));
       miner.start();
-      await waitFor("audit passed", async () => (await sys.jobMarket.getJob(jobId)).status === JOB.Submitted && readRecords(dir, (r) => r.audit(jobId)?.kind === "passed"), 240_000);
+      await waitFor("audit passed", async () => Number((await sys.jobMarket.getJob(jobId)).status) === JobStatus.Submitted && readRecords(dir, (r) => r.audit(jobId)?.kind === "passed"), 240_000);
       await time.increaseTo((await sys.jobMarket.getJob(jobId)).windowEnd + 1n);
-      await waitFor("finalized", async () => (await sys.jobMarket.getJob(jobId)).status === JOB.Finalized);
+      await waitFor("finalized", async () => Number((await sys.jobMarket.getJob(jobId)).status) === JobStatus.Finalized);
       expect(await sys.disputeManager.queryFilter(sys.disputeManager.filters.ChallengeCommitted())).to.have.length(0);
       expect(await sys.disputeManager.queryFilter(sys.disputeManager.filters.DisputeOpened())).to.have.length(0);
     });
@@ -85,7 +83,7 @@ describe("verifier daemon: result index v3 V1.4 (real worker and verifiers)", fu
     miner.start();
     const da = sys.dataAvailability;
     const demand = await waitFor("step-leaf demand", async () => (await da.queryFilter(da.filters.ChallengeOpened(undefined, jobId)))
-      .find((e) => e.args.kind === KIND.StepLeaves), 240_000);
+      .find((e) => Number(e.args.kind) === ChallengeKind.StepLeaves), 240_000);
     expect(demand.args.interval).to.equal(2n);
     await waitFor("demand answered", async () => (await da.queryFilter(da.filters.ChallengeAnswered(demand.args.challengeId))).length > 0);
     const disputeId = demand.args.disputeId;
@@ -97,7 +95,7 @@ describe("verifier daemon: result index v3 V1.4 (real worker and verifiers)", fu
       track(startVerifier(await verifierConfig(sys, account, path.join(bed.tmp, `answered-juror-${account}`), { audit: false, challenge: false })));
     }
     await waitFor("ruling", async () => (await sys.disputeManager.queryFilter(sys.disputeManager.filters.RulingGiven(disputeId))).length > 0, 180_000);
-    for (const e of await sys.disputeManager.queryFilter(sys.disputeManager.filters.VoteRevealed(disputeId))) expect(e.args.vote).to.equal(1n);
+    for (const e of await sys.disputeManager.queryFilter(sys.disputeManager.filters.VoteRevealed(disputeId))) expect(e.args.vote).to.equal(Ruling.WorkerFault);
     await time.increaseTo((await sys.disputeManager.getDispute(disputeId)).appealEnd + 1n);
     await convicted(sys, jobId);
   });
@@ -108,7 +106,7 @@ describe("verifier daemon: result index v3 V1.4 (real worker and verifiers)", fu
     track(await startWorker(sys, path.join(bed.tmp, "badroot-worker"), { cheat: cheat("bad-step-root") }));
     track(startVerifier(await verifierConfig(sys, CHALLENGER_ACCOUNT, path.join(bed.tmp, "badroot-challenger"))));
     miner.start();
-    const interval = await unansweredDemandConvicts(sys, jobId, KIND.StepLeaves);
+    const interval = await unansweredDemandConvicts(sys, jobId, ChallengeKind.StepLeaves);
     expect(interval).to.equal(2n); // T/k = 4 intervals: the middle one is tampered with
   });
 
@@ -118,7 +116,7 @@ describe("verifier daemon: result index v3 V1.4 (real worker and verifiers)", fu
     track(await startWorker(sys, path.join(bed.tmp, "nosteps-worker"), { cheat: cheat("withhold-steps") }));
     track(startVerifier(await verifierConfig(sys, CHALLENGER_ACCOUNT, path.join(bed.tmp, "nosteps-challenger"))));
     miner.start();
-    expect(await unansweredDemandConvicts(sys, jobId, KIND.StepLeaves)).to.equal(2n);
+    expect(await unansweredDemandConvicts(sys, jobId, ChallengeKind.StepLeaves)).to.equal(2n);
     const [d] = await sys.disputeManager.queryFilter(sys.disputeManager.filters.DisputeOpened(undefined, jobId));
     expect(d!.args.interval).to.equal(2n);
   });
@@ -133,7 +131,7 @@ describe("verifier daemon: result index v3 V1.4 (real worker and verifiers)", fu
       indexParse: { onParse: () => parses++ }, onTick: () => ticks++,
     }));
     miner.start();
-    await unansweredDemandConvicts(sys, jobId, KIND.Checkpoints);
+    await unansweredDemandConvicts(sys, jobId, ChallengeKind.Checkpoints);
     expect(await sys.dataAvailability.queryFilter(sys.dataAvailability.filters.CheckpointProven(jobId))).to.have.length(0);
     expect(ticks).to.be.greaterThan(5);
     expect(parses).to.equal(1);

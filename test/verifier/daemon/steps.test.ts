@@ -6,7 +6,7 @@
 import { expect } from "chai";
 import { ethers } from "ethers";
 import { auditSteps, DEFAULT_SINGLE_STEPS } from "../../../verifier/daemon/audit/steps";
-import { auditSample } from "../../../verifier/daemon/audit/sample";
+import { auditSample } from "../../../verifier/protocol/auditSample";
 import { VerifierDaemonError } from "../../../verifier/daemon/errors";
 import { WORKER_DEFAULTS } from "../../../verifier/worker/config";
 import { defaultParams } from "../../../scripts/lib/params";

@@ -5,7 +5,7 @@
 import { expect } from "chai";
 import { AbiCoder, keccak256 } from "ethers";
 import pino from "pino";
-import { auditSample } from "../../../verifier/daemon/audit/sample";
+import { auditSample } from "../../../verifier/protocol/auditSample";
 import { jurorSettings, REFERENCE_SETTINGS } from "../../../verifier/daemon/check/runners";
 import { resolveVerifierConfig, type VerifierConfig } from "../../../verifier/daemon/config";
 import { isReferenceSettings, verifierSettings } from "../../../verifier/daemon/check/runners";

@@ -14,8 +14,8 @@ import { deploySystem, type System } from "../../helpers/system";
 import {
   CHALLENGER_ACCOUNT, JUROR_ACCOUNT, daemonTestBed, readRecords, startVerifier, startWorker, stop, verifierConfig, waitFor, type Running,
 } from "./harness";
+import { ChallengeKind, JobStatus, Ruling } from "../../../verifier/protocol/enums";
 
-const JOB = { Submitted: 3n, Finalized: 4n, Rejected: 5n };
 
 describe("verifier daemon (in-process Hardhat network, real worker)", function () {
   this.timeout(300_000);
@@ -78,8 +78,8 @@ describe("verifier daemon (in-process Hardhat network, real worker)", function (
       await waitFor("juror 0 committed", async () => (await sys.disputeManager.getVote(disputeId, 0, jurors[0]!)).commitment !== ethers.ZeroHash);
       await stop(j0);
       const stored = readRecords(j0Dir, (r) => r.vote(disputeId, 0));
-      expect(stored?.vote).to.equal(1); // WorkerFault
-      expect((await sys.disputeManager.getVote(disputeId, 0, jurors[0]!)).vote).to.equal(0n);
+      expect(stored?.vote).to.equal(Ruling.WorkerFault);
+      expect((await sys.disputeManager.getVote(disputeId, 0, jurors[0]!)).vote).to.equal(Ruling.None);
       track(startVerifier(await verifierConfig(sys, accountOf(jurors[last]!), path.join(bed.tmp, `skip-juror${last}`), { audit: false, challenge: false })));
       j0 = track(startVerifier(j0cfg)); // restart on the same data dir: reveals the stored vote
     }
@@ -89,7 +89,7 @@ describe("verifier daemon (in-process Hardhat network, real worker)", function (
 
     const reveals = await sys.disputeManager.queryFilter(sys.disputeManager.filters.VoteRevealed(disputeId));
     expect(reveals.map((e) => e.args.juror).sort()).to.deep.equal([...jurors].sort());
-    for (const e of reveals) expect(e.args.vote).to.equal(1n);
+    for (const e of reveals) expect(e.args.vote).to.equal(Ruling.WorkerFault);
     const commits = await sys.disputeManager.queryFilter(sys.disputeManager.filters.VoteCommitted(disputeId));
     expect(commits).to.have.length(jurors.length); // nobody committed twice, across the crash
     expect(proxy.requests.some((r) => r.fault !== undefined)).to.equal(true);
@@ -100,7 +100,7 @@ describe("verifier daemon (in-process Hardhat network, real worker)", function (
     const conv = await waitFor("conviction", async () => (await sys.disputeManager.queryFilter(sys.disputeManager.filters.WorkerConvicted(jobId)))[0]);
     expect(conv.args.beneficiary).to.equal(sys.challenger.address);
     expect(conv.args.slashed).to.be.greaterThan(0n);
-    expect((await sys.jobMarket.getJob(jobId)).status).to.equal(JOB.Rejected);
+    expect((await sys.jobMarket.getJob(jobId)).status).to.equal(JobStatus.Rejected);
     // The challenger withdraws its bounty.
     await waitFor("bounty withdrawn", async () => (await sys.disputeManager.queryFilter(sys.disputeManager.filters.Withdrawn(sys.challenger.address))).length > 0);
   });
@@ -117,7 +117,7 @@ describe("verifier daemon (in-process Hardhat network, real worker)", function (
     miner.start();
     for (const id of ids) {
       await waitFor(`audit of job ${id}`, async () => {
-        if ((await sys.jobMarket.getJob(id)).status !== JOB.Submitted) return false;
+        if (Number((await sys.jobMarket.getJob(id)).status) !== JobStatus.Submitted) return false;
         // Records are read through a second connection; WAL makes that safe while the daemon runs.
         return readRecords(dir, (r) => r.audit(id)?.kind === "passed");
       }, 240_000);
@@ -137,7 +137,7 @@ describe("verifier daemon (in-process Hardhat network, real worker)", function (
 
     const last = await sys.jobMarket.getJob(ids[ids.length - 1]!);
     await time.increaseTo(last.windowEnd + 1n);
-    for (const id of ids) await waitFor(`finalized ${id}`, async () => (await sys.jobMarket.getJob(id)).status === JOB.Finalized);
+    for (const id of ids) await waitFor(`finalized ${id}`, async () => Number((await sys.jobMarket.getJob(id)).status) === JobStatus.Finalized);
   });
 
   it("refuses a job above its cost cap (V8.1): audit recorded skipped with JobAboveCapsError, nothing run, no attestation", async function () {
@@ -158,7 +158,7 @@ describe("verifier daemon (in-process Hardhat network, real worker)", function (
     const sys = await loadFixture(deploySystem);
     const { jobId } = await bed.requester.post(sys);
     track(await startWorker(sys, path.join(bed.tmp, "withhold-worker"), { cheat: { kind: "withhold" } }));
-    await waitFor("submitted", async () => (await sys.jobMarket.getJob(jobId)).status === JOB.Submitted);
+    await waitFor("submitted", async () => Number((await sys.jobMarket.getJob(jobId)).status) === JobStatus.Submitted);
 
     // First run: receipts never come back (the proxy hangs them); abort after the first broadcast.
     const proxy = await startRpcProxy({ upstream: network.provider as unknown as Eip1193Provider });
@@ -177,13 +177,13 @@ describe("verifier daemon (in-process Hardhat network, real worker)", function (
     // The step leaf is stored first (proveStepLeaves), then its chunk challenged, in the DataAvailability.
     const da = sys.dataAvailability;
     const challenged = await waitFor("chunk challenge", async () => (await da.queryFilter(da.filters.ChallengeOpened(undefined, jobId)))
-      .find((e) => e.args.opener === sys.challenger.address && Number(e.args.kind) === 3), 120_000);
+      .find((e) => e.args.opener === sys.challenger.address && Number(e.args.kind) === ChallengeKind.StateChunk), 120_000);
     expect(await da.queryFilter(da.filters.StepLeavesProven(jobId))).to.have.length(1);
     const c = await da.getChallenge(challenged.args.challengeId);
     await time.increaseTo(c.deadline + 1n);
     const expired = await waitFor("chunk timeout", async () => (await da.queryFilter(da.filters.ChallengeTimedOut(challenged.args.challengeId)))[0]);
     expect(expired.args.convicted).to.equal(true);
-    expect((await sys.jobMarket.getJob(jobId)).status).to.equal(JOB.Rejected);
+    expect((await sys.jobMarket.getJob(jobId)).status).to.equal(JobStatus.Rejected);
 
     // Across the crash, every on-chain action of the challenger happened exactly once.
     expect(sentBefore).to.be.greaterThan(0);

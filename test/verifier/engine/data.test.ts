@@ -20,7 +20,7 @@ import {
   MNIST_PIXELS,
   writeMnistDataset,
 } from "../../../verifier/engine/data";
-import { batchLeaf, dataTree, verifyProof } from "../../../verifier/engine/hashing";
+import { batchLeaf, dataTree, verifyProof } from "../../../verifier/protocol/hashing";
 import { SafetensorsError, writeSafetensors } from "../../../verifier/engine/safetensors";
 import { fileHashOfPath, fileHashOfSync } from "../../../verifier/engine/statehash";
 import type { Tensor } from "../../../verifier/engine/tensor";

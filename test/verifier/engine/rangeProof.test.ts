@@ -1,5 +1,5 @@
 /**
- * Range proofs of contiguous leaves (verifier/engine/hashing.ts PositionalTree.rangeProof,
+ * Range proofs of contiguous leaves (verifier/protocol/hashing.ts PositionalTree.rangeProof,
  * UPowHashing.rangeRoot): every range of trees of 1..17 leaves rebuilds the root, wrong leaves or
  * proofs do not, and the DataAvailability contract accepts them on chain (proveStepLeaves).
  */
@@ -16,7 +16,7 @@ import {
   toHex,
   verifyRange,
   type Hash,
-} from "../../../verifier/engine/hashing";
+} from "../../../verifier/protocol/hashing";
 import { deploySystem, jobParams } from "../../helpers/system";
 
 const leavesOf = (n: number, tag = "leaf"): Hash[] => Array.from({ length: n }, (_, i) => toHex(sha256(Buffer.from(`${tag}:${i}`))));

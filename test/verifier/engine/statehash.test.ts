@@ -5,7 +5,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createHash } from "node:crypto";
-import { chunkLeaf, fileHash, merkleRoot } from "../../../verifier/engine/hashing";
+import { chunkLeaf, fileHash, merkleRoot } from "../../../verifier/protocol/hashing";
 import { HashPool, HashPoolClosedError } from "../../../verifier/engine/hashpool";
 import {
   ChunkIndexError,

@@ -7,7 +7,7 @@ import { replay } from "../../../verifier/engine/replay";
 import { CheckpointStore, readCheckpointIndex } from "../../../verifier/engine/checkpoints";
 import { assertDeterministic, encodeState, singleStep, stateHash, type StepExecutor } from "../../../verifier/engine/step";
 import { CheckpointStoreError, NondeterminismError, TrainerError } from "../../../verifier/engine/trainErrors";
-import { ZERO_HASH, checkpointLeaf, verifyProof } from "../../../verifier/engine/hashing";
+import { ZERO_HASH, checkpointLeaf, verifyProof } from "../../../verifier/protocol/hashing";
 import { tinyJob } from "./helpers";
 
 describe("trainer", function () {

@@ -1,48 +1,104 @@
 /**
- * The TS enums of verifier/protocol/enums.ts against the Solidity declarations in contracts/: a
- * member added, removed or reordered in a contract fails here before a log or a status report
- * prints a wrong name.
+ * The TS enums of verifier/protocol/enums.ts against the compiled contracts: the EnumDefinition
+ * nodes of the solc AST in artifacts/build-info (what the ABI's uint8 values index; `hardhat test`
+ * compiles first, so they are the current sources). A member added, removed, renamed or reordered
+ * in a contract fails here before a log, a status report or a decision reads a wrong value.
  */
 import fs from "node:fs";
 import path from "node:path";
 import { expect } from "chai";
-import { ENUMS, enumName, jobStatusName, phaseName, rulingName } from "../../../verifier/protocol/enums";
+import { ENUMS, Ruling, enumName, jobStatusName, phaseName, rulingName, type EnumTable } from "../../../verifier/protocol/enums";
+import { Vote } from "../../../verifier/engine/tolerance";
 
-const CONTRACTS = path.resolve(__dirname, "..", "..", "..", "contracts");
+const BUILD_INFO = path.resolve(__dirname, "..", "..", "..", "artifacts", "build-info");
 
-/** `enum Name { A, B, // comment \n C }` bodies of one Solidity file, comments stripped. */
-function parseSolidityEnums(source: string): Map<string, string[]> {
-  const text = source.replace(/\/\*[\s\S]*?\*\//g, "").replace(/\/\/[^\n]*/g, "");
+/**
+ * Enums of contracts/ that no off-chain code reads, with why. Any other enum declared in contracts/
+ * must be in ENUMS, so a new one is not copied by hand somewhere.
+ */
+const NOT_OFF_CHAIN: Readonly<Record<string, string>> = {
+  "DisputeJury.RoundOutcome": "a library's internal return value to the manager, never in an ABI, event or getter",
+};
+
+interface AstNode {
+  readonly nodeType?: string;
+  readonly canonicalName?: string;
+  readonly members?: readonly { readonly name: string }[];
+  readonly [key: string]: unknown;
+}
+
+/** `canonicalName → member names` of every enum declared under contracts/ (test harnesses excepted). */
+function compiledEnums(): Map<string, string[]> {
   const out = new Map<string, string[]>();
-  for (const m of text.matchAll(/\benum\s+(\w+)\s*\{([^}]*)\}/g)) {
-    out.set(m[1], m[2].split(",").map((s) => s.trim()).filter((s) => s.length > 0));
+  const files = fs.readdirSync(BUILD_INFO).filter((f) => f.endsWith(".json"));
+  expect(files, `no build-info in ${BUILD_INFO}: compile first`).to.not.be.empty;
+  for (const file of files) {
+    const info = JSON.parse(fs.readFileSync(path.join(BUILD_INFO, file), "utf8")) as { output: { sources: Record<string, { ast: AstNode }> } };
+    for (const [source, { ast }] of Object.entries(info.output.sources)) {
+      if (!source.startsWith("contracts/") || source.startsWith("contracts/test/")) continue;
+      for (const node of enumDefinitions(ast)) {
+        const members = node.members!.map((m) => m.name);
+        const seen = out.get(node.canonicalName!);
+        // Two compilations (the size-optimised DisputeManager has its own) must agree.
+        if (seen) expect(members, `${node.canonicalName} differs between build-info files`).to.deep.equal(seen);
+        out.set(node.canonicalName!, members);
+      }
+    }
   }
   return out;
 }
 
-function solidityFile(contract: string): string {
-  for (const dir of ["interfaces", "."]) {
-    const f = path.join(CONTRACTS, dir, `${contract}.sol`);
-    if (fs.existsSync(f)) return f;
+function* enumDefinitions(node: unknown): Generator<AstNode> {
+  if (Array.isArray(node)) {
+    for (const n of node) yield* enumDefinitions(n);
+  } else if (node !== null && typeof node === "object") {
+    const n = node as AstNode;
+    if (n.nodeType === "EnumDefinition") yield n;
+    for (const v of Object.values(n)) if (typeof v === "object") yield* enumDefinitions(v);
   }
-  throw new Error(`no contracts/**/${contract}.sol`);
 }
 
-describe("protocol enums match the contracts", function () {
+/** How a TS table differs from the Solidity members (empty: same names, value = declaration index). */
+function enumDrift(table: EnumTable, members: readonly string[]): string[] {
+  const problems: string[] = [];
+  members.forEach((name, i) => {
+    if (table[name] === undefined) problems.push(`${name} (= ${i}) missing`);
+    else if (table[name] !== i) problems.push(`${name} is ${table[name]}, the contract's is ${i}`);
+  });
+  for (const name of Object.keys(table)) if (!members.includes(name)) problems.push(`${name} is not in the contract`);
+  return problems;
+}
+
+describe("protocol enums match the compiled contracts", function () {
+  let compiled: Map<string, string[]>;
+  before(() => {
+    compiled = compiledEnums();
+  });
+
   for (const [key, table] of Object.entries(ENUMS)) {
-    it(`${key}: same members in the same order`, function () {
-      const [contract, name] = key.split(".");
-      const declared = parseSolidityEnums(fs.readFileSync(solidityFile(contract), "utf8")).get(name);
-      expect(declared, `enum ${name} not found in ${contract}.sol`).to.not.equal(undefined);
-      const ours = Object.entries(table).sort((a, b) => a[1] - b[1]).map(([n]) => n);
-      expect(ours).to.deep.equal(declared);
-      expect(Object.values(table).sort((a, b) => a - b)).to.deep.equal(declared!.map((_, i) => i));
+    it(`${key}: same members, values in declaration order`, function () {
+      const members = compiled.get(key);
+      expect(members, `enum ${key} not found in the compiled contracts`).to.not.equal(undefined);
+      expect(enumDrift(table, members!)).to.deep.equal([]);
     });
   }
 
-  it("the parser sees through comments and finds a reordering", function () {
-    const src = "enum E {\n  None, // zero\n  /* block */ B,\n  A\n}";
-    expect(parseSolidityEnums(src).get("E")).to.deep.equal(["None", "B", "A"]);
+  it("every enum of contracts/ is in ENUMS or named as unused off chain", function () {
+    const missing = [...compiled.keys()].filter((k) => !(k in ENUMS) && !(k in NOT_OFF_CHAIN));
+    expect(missing).to.deep.equal([]);
+    for (const k of Object.keys(NOT_OFF_CHAIN)) expect(compiled.has(k), `${k} is no longer declared: drop it from NOT_OFF_CHAIN`).to.equal(true);
+  });
+
+  it("a reordered, renamed or extended Solidity enum is reported", function () {
+    const table = { None: 0, Open: 1, Closed: 2 };
+    expect(enumDrift(table, ["None", "Open", "Closed"])).to.deep.equal([]);
+    expect(enumDrift(table, ["None", "Closed", "Open"])).to.deep.equal(["Closed is 2, the contract's is 1", "Open is 1, the contract's is 2"]);
+    expect(enumDrift(table, ["None", "Open", "Shut"])).to.deep.equal(["Shut (= 2) missing", "Closed is not in the contract"]);
+    expect(enumDrift(table, ["None", "Open", "Closed", "Void"])).to.deep.equal(["Void (= 3) missing"]);
+  });
+
+  it("the juror votes of engine/tolerance.ts are the rulings 1..3", function () {
+    expect(Vote).to.deep.equal({ WorkerFault: Ruling.WorkerFault, WorkerHonest: Ruling.WorkerHonest, Indeterminate: Ruling.Indeterminate });
   });
 
   it("names values, bigint or number, and an unknown value without throwing", function () {

@@ -24,8 +24,8 @@ import {
   CHALLENGER_ACCOUNT, JUROR_ACCOUNT, Miner, Requester, startVerifier, startWorker, stop, verifierConfig, waitFor, type Running,
 } from "../daemon/harness";
 import { requireWebGpu } from "./available";
+import { JobStatus } from "../../../verifier/protocol/enums";
 
-const JOB = { Rejected: 5n };
 
 /** What `--ep webgpu` wires: onnxruntime-node's WebGPU EP with the juror's optimisation levels. */
 let webGpuSessions = 0;
@@ -128,7 +128,7 @@ describe("WebGPU jurors (second execution backend) on the in-process chain", fun
     expect(d.ruling).to.equal(BigInt(Ruling.WorkerFault));
     await time.increaseTo(d.appealEnd + 1n);
     await waitFor("conviction", async () => (await sys.disputeManager.queryFilter(sys.disputeManager.filters.WorkerConvicted(jobId)))[0]);
-    expect((await sys.jobMarket.getJob(jobId)).status).to.equal(JOB.Rejected);
+    expect((await sys.jobMarket.getJob(jobId)).status).to.equal(JobStatus.Rejected);
   });
 
   it("with --juror-ep webgpu (CPU reference + WebGPU second run in the daemon's step processes), vote WorkerHonest on an honest WebGPU-trained step", async function () {

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { createHash } from "node:crypto";
-import { checkpointTree, stepRoot, verifyProof, ZERO_HASH, type Hash } from "../../../verifier/engine/hashing";
+import { checkpointTree, stepRoot, verifyProof, ZERO_HASH, type Hash } from "../../../verifier/protocol/hashing";
 import { canonicalJson } from "../../../verifier/protocol/canonicalJson";
 import {
   buildResultIndex, checkpointProof, encodeResultIndex, parseResultIndex, resultIndexAddress, resultUri, stepProof,

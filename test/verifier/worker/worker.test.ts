@@ -24,10 +24,10 @@ import { runWorker, type RunWorkerOptions } from "../../../verifier/worker/servi
 import { WorkerState, type JobRecord } from "../../../verifier/worker/workerState";
 import { Journal } from "../../../verifier/chain/journal";
 import { deploySystem, challengeCommitment, E18, type System } from "../../helpers/system";
+import { ChallengeStatus, JobStatus } from "../../../verifier/protocol/enums";
 
 const KEY_ENV = "UPOW_TEST_WORKER_KEY";
 const SEED = ethers.id("worker-test-seed");
-const STATUS = { Open: 1n, Claimed: 2n, Submitted: 3n, Finalized: 4n };
 
 async function waitFor<T>(what: string, f: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
   const until = Date.now() + timeoutMs;
@@ -145,7 +145,7 @@ describe("worker daemon (in-process Hardhat network)", function () {
     const w = start(await config(sys, dataDir, { metricsPort: 0 }), { onMetricsServer: (u) => (metricsUrl = u), logger: logs.logger });
     try {
       const before = await sys.payToken.balanceOf(sys.worker.address);
-      await waitFor("submission", async () => (await sys.jobMarket.getJob(jobId)).status === STATUS.Submitted);
+      await waitFor("submission", async () => Number((await sys.jobMarket.getJob(jobId)).status) === JobStatus.Submitted);
       const j = await sys.jobMarket.getJob(jobId);
       expect(j.worker).to.equal(sys.worker.address);
       // The result index is served and matches the chain.
@@ -156,7 +156,7 @@ describe("worker daemon (in-process Hardhat network)", function () {
       await time.increaseTo(j.windowEnd + 1n);
       await mine(1);
       await waitFor("payment", async () => (await sys.payToken.balanceOf(sys.worker.address)) - before === 100n * E18);
-      expect((await sys.jobMarket.getJob(jobId)).status).to.equal(STATUS.Finalized);
+      expect((await sys.jobMarket.getJob(jobId)).status).to.equal(JobStatus.Finalized);
       expect(await sys.jobMarket.credits(await sys.payToken.getAddress(), sys.worker.address)).to.equal(0n);
       // Amounts are logged with units, the exact base units beside them.
       const line = (msg: string): Record<string, unknown> | undefined => logs.lines.find((l) => l.msg === msg);
@@ -200,7 +200,7 @@ describe("worker daemon (in-process Hardhat network)", function () {
     });
     await first;
     expect(aborted).to.equal(true);
-    expect((await sys.jobMarket.getJob(jobId)).status).to.equal(STATUS.Claimed);
+    expect((await sys.jobMarket.getJob(jobId)).status).to.equal(JobStatus.Claimed);
 
     // Reference: the same job trained without interruption.
     const runner = await StepRunner.create({ graph: job.graph });
@@ -214,7 +214,7 @@ describe("worker daemon (in-process Hardhat network)", function () {
     let resumedSteps: number[] = [];
     const w = start(cfg, { onTrainingProgress: (p) => resumedSteps.push(p.step) });
     try {
-      await waitFor("submission", async () => (await sys.jobMarket.getJob(jobId)).status === STATUS.Submitted);
+      await waitFor("submission", async () => Number((await sys.jobMarket.getJob(jobId)).status) === JobStatus.Submitted);
       expect(resumedSteps[0]).to.equal(5); // resumed from checkpoint 1 (step 4), not from scratch
       expect((await sys.jobMarket.getJob(jobId)).checkpointRoot).to.equal(ref.checkpointRoot);
     } finally {
@@ -241,7 +241,7 @@ describe("worker daemon (in-process Hardhat network)", function () {
     const jobId = await postJob(sys, job);
     const w = start(await config(sys, path.join(tmp, "drift"), { cheat: { kind: "drift", multiple: 0.9 } }));
     try {
-      await waitFor("submission", async () => (await sys.jobMarket.getJob(jobId)).status === STATUS.Submitted);
+      await waitFor("submission", async () => Number((await sys.jobMarket.getJob(jobId)).status) === JobStatus.Submitted);
     } finally {
       await stop(w);
     }
@@ -272,7 +272,7 @@ describe("worker daemon (in-process Hardhat network)", function () {
     let metricsUrl = "";
     const w = start(await config(sys, dataDir, { publishSteps: "on-dispute", metricsPort: 0 }), { onMetricsServer: (u) => (metricsUrl = u) });
     try {
-      await waitFor("submission", async () => (await sys.jobMarket.getJob(jobId)).status === STATUS.Submitted);
+      await waitFor("submission", async () => Number((await sys.jobMarket.getJob(jobId)).status) === JobStatus.Submitted);
       const [ev] = await sys.jobMarket.queryFilter(sys.jobMarket.filters.ResultSubmitted(jobId));
       const index = parseResultIndex(Buffer.from(await (await fetch(ev!.args.resultURI)).arrayBuffer()));
       // With publishSteps=on-dispute, an inner step state is not served before the dispute.
@@ -302,7 +302,7 @@ describe("worker daemon (in-process Hardhat network)", function () {
       const rc = await tx.wait();
       const parsed = rc!.logs.map((l) => sys.dataAvailability.interface.parseLog(l)).find((x) => x?.name === "ChallengeOpened")!;
       const challengeId = parsed.args[0] as bigint;
-      await waitFor("chunk answered", async () => (await sys.dataAvailability.getChallenge(challengeId)).status === 2n);
+      await waitFor("chunk answered", async () => Number((await sys.dataAvailability.getChallenge(challengeId)).status) === ChallengeStatus.Answered);
       const answered = await sys.dataAvailability.queryFilter(sys.dataAvailability.filters.ChallengeAnswered(challengeId));
       expect(answered).to.have.length(1);
       expect(answered[0]!.args.sender).to.equal(sys.worker.address);
@@ -328,7 +328,7 @@ describe("worker daemon (in-process Hardhat network)", function () {
     const jobId = await postJob(sys, job);
     const w = start(await config(sys, path.join(tmp, "demands")));
     try {
-      await waitFor("submission", async () => (await sys.jobMarket.getJob(jobId)).status === STATUS.Submitted);
+      await waitFor("submission", async () => Number((await sys.jobMarket.getJob(jobId)).status) === JobStatus.Submitted);
       const [ev] = await sys.jobMarket.queryFilter(sys.jobMarket.filters.ResultSubmitted(jobId));
       const index = parseResultIndex(Buffer.from(await (await fetch(ev!.args.resultURI)).arrayBuffer()));
       const salt = ethers.id("demand-salt");
@@ -341,7 +341,7 @@ describe("worker daemon (in-process Hardhat network)", function () {
       const disputeId = await sys.disputeManager.disputeOf(jobId, 1, sys.challenger.address);
       const demand = (await sys.disputeManager.getDispute(disputeId)).checkpointDemand;
       expect(demand).to.not.equal(0n);
-      await waitFor("checkpoints answered", async () => (await sys.dataAvailability.getChallenge(demand)).status === 2n);
+      await waitFor("checkpoints answered", async () => Number((await sys.dataAvailability.getChallenge(demand)).status) === ChallengeStatus.Answered);
       const c1 = await sys.dataAvailability.checkpointLeaf(jobId, 1);
       expect(c1.known).to.equal(true);
       expect(c1.stepRoot).to.equal(index.checkpoints[1]!.stepRoot);
@@ -351,7 +351,7 @@ describe("worker daemon (in-process Hardhat network)", function () {
       const rc = await (await sys.dataAvailability.connect(sys.challenger).demandStepLeaves(jobId, disputeId, 1, 0, index.k + 1)).wait();
       const opened = rc!.logs.map((l) => sys.dataAvailability.interface.parseLog(l)).find((x) => x?.name === "ChallengeOpened")!;
       const leavesDemand = opened.args[0] as bigint;
-      await waitFor("step leaves answered", async () => (await sys.dataAvailability.getChallenge(leavesDemand)).status === 2n);
+      await waitFor("step leaves answered", async () => Number((await sys.dataAvailability.getChallenge(leavesDemand)).status) === ChallengeStatus.Answered);
       for (let j = 0; j <= index.k; j++) {
         const leaf = await sys.dataAvailability.stepLeaf(jobId, index.k + j);
         expect(leaf.known).to.equal(true);
@@ -373,7 +373,7 @@ describe("worker daemon (in-process Hardhat network)", function () {
     } finally {
       await stop(w);
     }
-    expect((await sys.jobMarket.getJob(jobId)).status).to.equal(STATUS.Open);
+    expect((await sys.jobMarket.getJob(jobId)).status).to.equal(JobStatus.Open);
     expect(await ethers.provider.getTransactionCount(sys.worker.address)).to.equal(nonce);
   });
 
@@ -394,7 +394,7 @@ describe("worker daemon (in-process Hardhat network)", function () {
     expect(rec.phase).to.equal("declined");
     expect(rec.reason).to.equal("artifact-unavailable");
     expect(rec.message).to.match(/Artifact URL refused \(address\): loopback address 127\.0\.0\.1/);
-    expect((await sys.jobMarket.getJob(jobId)).status).to.equal(STATUS.Open);
+    expect((await sys.jobMarket.getJob(jobId)).status).to.equal(JobStatus.Open);
   });
 
   it("refuses a manifest that understates FLOPs per step (shape inference), and an unaccepted token", async function () {
@@ -416,7 +416,7 @@ describe("worker daemon (in-process Hardhat network)", function () {
     } finally {
       await stop(w);
     }
-    expect((await sys.jobMarket.getJob(understated)).status).to.equal(STATUS.Open);
+    expect((await sys.jobMarket.getJob(understated)).status).to.equal(JobStatus.Open);
 
     const other = path.join(tmp, "refuse-token");
     const w2 = start(await config(sys, other, { startBlock: 0, acceptedTokens: [{ address: await sys.stakeToken.getAddress(), minRewardPerTflop: 0n }] }));

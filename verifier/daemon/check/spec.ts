@@ -7,7 +7,7 @@
  */
 import { batchOrder } from "../../engine/data";
 import { checkStepCost, deriveStepCost, StepCostAboveCapError } from "../../engine/costModel";
-import type { Hash } from "../../engine/hashing";
+import type { Hash } from "../../protocol/hashing";
 import { manifestIntegers, parseManifest, type JobManifest, type Tolerance } from "../../engine/manifest";
 import type { TensorMap } from "../../engine/tensor";
 import { UPowError } from "../../errors";

@@ -12,7 +12,7 @@ import { locateFaultyStep } from "../check/locate";
 import { SchedulerBusyError, VoteRecordError } from "../errors";
 import { pinpointKey } from "../keeper/decide";
 import { solveDispute } from "../solver/disputeSolver";
-import { ChunkStatus, Phase, type DisputeAction, type DisputeFacts } from "../solver/types";
+import { ChunkStatus, Phase, Ruling, type DisputeAction, type DisputeFacts } from "../solver/types";
 import { loadJobMaterials, loadJobTerms, type PlayerContext, type Tick } from "./context";
 import { chainLeavesStatus, intervalSource, stepsFromChain, type IntervalSource } from "./chainLeaves";
 import { splitArtifactUri } from "../check/artifacts";
@@ -74,7 +74,7 @@ export class DisputePlayer {
       roundJurors = r.jurors.length;
       roundCommits = Number(r.commits);
       roundReveals = Number(r.reveals);
-      juror = { drawn: v.seats > 0n, committed: v.commitment !== `0x${"00".repeat(32)}`, revealed: Number(v.vote) !== 0 };
+      juror = { drawn: v.seats > 0n, committed: v.commitment !== `0x${"00".repeat(32)}`, revealed: Number(v.vote) !== Ruling.None };
       const stored = records.vote(id, round);
       if (juror.committed && !juror.revealed) {
         if (!stored) {
@@ -189,8 +189,8 @@ export class DisputePlayer {
   #jurorBelief(round: number): DisputeFacts["belief"] {
     for (let r = round; r >= 0; r--) {
       const v = this.ctx.records.vote(this.disputeId, r);
-      if (v?.vote === 1) return "fault";
-      if (v?.vote === 2) return "honest";
+      if (v?.vote === Ruling.WorkerFault) return "fault";
+      if (v?.vote === Ruling.WorkerHonest) return "honest";
     }
     return undefined;
   }

@@ -10,8 +10,8 @@ import { runAudit, unreachableVerdict } from "../check/audit";
 import { IndexPendingError } from "../check/resultIndex";
 import { ArtifactsUnreachableError, JobRefusedError, SchedulerBusyError } from "../errors";
 import { solveJob } from "../solver/jobSolver";
-import { AuditorState, JobStatus, type AuditOutcome, type JobAction, type JobFacts } from "../solver/types";
-import { auditSample } from "../audit/sample";
+import { AuditorState, JobStatus, Phase, type AuditOutcome, type JobAction, type JobFacts } from "../solver/types";
+import { auditSample } from "../../protocol/auditSample";
 import { auditSteps, DEFAULT_SINGLE_STEPS } from "../audit/steps";
 import { stepStateFetcher } from "../check/stepStates";
 import { loadJobTerms, type PlayerContext, type Tick } from "./context";
@@ -77,7 +77,7 @@ export class JobPlayer {
         const ours = challenges.find((c) => c.interval === i)?.disputeId;
         // Our dispute was opened above the tick block (reads lag by `confirmations`): it is still
         // ours and active, not "ended" — else the solver would move on and bond the next interval.
-        if (active === 0n && ours != null && Number((await disputeManager.getDispute(ours, bt)).phase) === 0) active = ours;
+        if (active === 0n && ours != null && Number((await disputeManager.getDispute(ours, bt)).phase) === Phase.None) active = ours;
         activeDisputes.set(i, active);
       }
     }

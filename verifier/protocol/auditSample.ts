@@ -2,10 +2,16 @@
  * The audit sample of docs/encoding.md (twin of AuditManager.sampleOf): seed
  * `keccak256(abi.encode(auditSeed, jobId, verifier))`, candidates
  * `uint256(keccak256(abi.encode(sampleSeed, m))) % (n−1)` for m = 0, 1, …, repeats skipped, until
- * `min(s, n−1)` distinct intervals. Pure; keccak only over 64–96 bytes.
+ * `min(s, n−1)` distinct intervals. Pure; keccak only over 64–96 bytes. Protocol, not daemon: it must
+ * equal the chain's draw, and anyone (auditors, tests, the bench) recomputes it.
  */
 import { AbiCoder, getAddress, keccak256 } from "ethers";
-import { VerifierDaemonError } from "../errors";
+import { UPowError } from "./errors";
+
+/** The sample was asked for with a checkpoint or sample count the draw is not defined for. */
+export class AuditSampleError extends UPowError {
+  override readonly name = "AuditSampleError";
+}
 
 export interface AuditSampleParameters {
   /** bytes32 hex audit seed of the job (JobMarket.auditSeed / AuditManager.getAudit().seed). */
@@ -25,10 +31,10 @@ const coder = AbiCoder.defaultAbiCoder();
 
 export function auditSample(p: AuditSampleParameters): AuditSampleReturnType {
   if (!Number.isSafeInteger(p.checkpointCount) || p.checkpointCount < 2) {
-    throw new VerifierDaemonError("checkpointCount must be an integer ≥ 2", { details: { checkpointCount: p.checkpointCount } });
+    throw new AuditSampleError("checkpointCount must be an integer ≥ 2", { details: { checkpointCount: p.checkpointCount } });
   }
   if (!Number.isSafeInteger(p.samples) || p.samples < 0) {
-    throw new VerifierDaemonError("samples must be an integer ≥ 0", { details: { samples: p.samples } });
+    throw new AuditSampleError("samples must be an integer ≥ 0", { details: { samples: p.samples } });
   }
   const intervals = BigInt(p.checkpointCount - 1);
   const s = Math.min(p.samples, p.checkpointCount - 1);

@@ -23,7 +23,7 @@ import {
   verifyProof,
   ZERO_HASH,
   type Hash,
-} from "../../../verifier/engine/hashing";
+} from "../../../verifier/protocol/hashing";
 
 function h(label: string): Hash {
   return `0x${createHash("sha256").update(label).digest("hex")}`;
@@ -42,7 +42,7 @@ function naiveRoot(leaves: Hash[]): Hash {
   return level[0]!;
 }
 
-describe("engine/hashing (against UPowHashing.sol)", function () {
+describe("protocol/hashing (against UPowHashing.sol)", function () {
   async function deployHarness(): Promise<{ harness: UPowHashingHarness }> {
     const harness = await ethers.deployContract("UPowHashingHarness");
     return { harness };

@@ -4,7 +4,7 @@
  * Buffers are used inside.
  */
 import { createHash } from "node:crypto";
-import { UPowError } from "../errors";
+import { UPowError } from "./errors";
 
 /** A 32-byte hash as `0x` + 64 lowercase hex digits (what ethers returns for `bytes32`). */
 export type Hash = string;

@@ -1,0 +1,34 @@
+/**
+ * The layering of the off-chain code (issue 20), checked by `npm run lint:deps` and by
+ * test/architecture/layering.test.ts:
+ * - no import cycles, type-only imports included (a reader still has to hold both files at once);
+ * - verifier/protocol/ is the bottom layer: encodings, hashing, canonical JSON, the audit-sample
+ *   rule, the on-chain enums. Every other folder may import it; it imports only Node built-ins
+ *   and npm packages, so the rules both sides of the chain agree on never depend on a daemon.
+ */
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: "no-circular",
+      severity: "error",
+      comment: "An import cycle: move the piece both sides need into a module below them (types into their own file, rules into verifier/protocol/).",
+      from: { path: "^(verifier|scripts|bin|bench)/" },
+      to: { circular: true },
+    },
+    {
+      name: "protocol-is-bottom",
+      severity: "error",
+      comment: "verifier/protocol/ is the bottom layer: it may import Node built-ins, npm packages and itself, nothing else of the repository.",
+      from: { path: "^verifier/protocol/" },
+      to: { pathNot: ["^verifier/protocol/", "node_modules"], dependencyTypesNot: ["core"] },
+    },
+  ],
+  options: {
+    // Third-party code is not ours to layer; its own cycles (hardhat, ts-node …) are not reported.
+    doNotFollow: { path: "node_modules" },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: "tsconfig.json" },
+    exclude: { path: "^bench/results/" },
+  },
+};

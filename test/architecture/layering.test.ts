@@ -1,0 +1,98 @@
+/**
+ * The layering rules of .dependency-cruiser.cjs (issue 20), run through dependency-cruiser's JS
+ * API so `npm test` enforces them as `npm run lint:deps` does: no import cycles, and
+ * verifier/protocol/ imports nothing of the repository above it. A fixture tree shows each rule
+ * does catch what it is meant to (a rule that matched nothing would pass the real tree too).
+ */
+import { expect } from "chai";
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { ICruiseOptions, ICruiseResult, IConfiguration, IViolation } from "dependency-cruiser/types/dependency-cruiser.mjs";
+import type { ParsedCommandLine } from "typescript";
+
+const REPO = path.resolve(__dirname, "..", "..");
+const ROOTS = ["verifier", "scripts", "bin", "bench"];
+
+interface DepCruiser {
+  cruise(roots: string[], options: ICruiseOptions, resolve?: object, transpile?: { tsConfig?: ParsedCommandLine }): Promise<{ output: ICruiseResult | string }>;
+}
+
+// dependency-cruiser is ESM only; ts-node compiles this file to CommonJS, which would turn a plain
+// `import()` into `require()` (ERR_REQUIRE_ESM on Node 20). A Function body keeps the real import().
+const importEsm = new Function("specifier", "return import(specifier)") as <T>(specifier: string) => Promise<T>;
+
+async function cruiseViolations(baseDir: string, roots: readonly string[]): Promise<IViolation[]> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const config = require(path.join(REPO, ".dependency-cruiser.cjs")) as IConfiguration;
+  const { cruise } = await importEsm<DepCruiser>("dependency-cruiser");
+  const { default: extractTSConfig } = await importEsm<{ default: (file: string) => ParsedCommandLine }>(
+    "dependency-cruiser/config-utl/extract-ts-config",
+  );
+  const tsConfigFile = path.join(REPO, "tsconfig.json");
+  const result = await cruise(
+    [...roots],
+    { ...config.options, baseDir, tsConfig: { fileName: tsConfigFile }, validate: true, ruleSet: { forbidden: config.forbidden } },
+    undefined,
+    { tsConfig: extractTSConfig(tsConfigFile) },
+  );
+  if (typeof result.output === "string") throw new Error("dependency-cruiser returned formatted output, expected the result object");
+  return result.output.summary.violations;
+}
+
+function describeViolation(v: IViolation): string {
+  const cycle = v.cycle ? ` (cycle: ${[v.from, ...v.cycle.map((c) => c.name)].join(" → ")})` : "";
+  return `${v.rule.name}: ${v.from} → ${v.to}${cycle}`;
+}
+
+describe("architecture: layering (.dependency-cruiser.cjs)", function () {
+  this.timeout(120_000);
+
+  it("the repository has no import cycles and verifier/protocol/ imports only itself, Node and npm", async () => {
+    const violations = await cruiseViolations(REPO, ROOTS);
+    expect(violations.map(describeViolation)).to.deep.equal([]);
+  });
+
+  describe("the rules catch what they name (fixture tree)", () => {
+    let dir: string;
+
+    before(() => {
+      dir = mkdtempSync(path.join(os.tmpdir(), "upow-layering-"));
+      const put = (file: string, text: string): void => {
+        mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+        writeFileSync(path.join(dir, file), text);
+      };
+      // Protocol modules reaching up (a value import, a type-only import, a require), and one using
+      // only itself, Node and npm.
+      put("verifier/engine/hashing.ts", "export const TAG = 1;\n");
+      put("verifier/daemon/types.ts", "export interface Facts { n: number }\n");
+      put("verifier/chain/rpc.ts", "export const URL = 'x';\n");
+      put("verifier/protocol/upward.ts", 'import { TAG } from "../engine/hashing";\nexport const x = TAG;\n');
+      put("verifier/protocol/typeOnly.ts", 'import type { Facts } from "../daemon/types";\nexport const f = (x: Facts): number => x.n;\n');
+      put("verifier/protocol/required.ts", 'export const url = (require("../chain/rpc") as { URL: string }).URL;\n');
+      put("verifier/protocol/clean.ts", 'import { createHash } from "node:crypto";\nimport { x } from "./upward";\nexport const h = createHash("sha256").update(String(x));\n');
+      // A cycle closed only by a type import (erased at run time, still a cycle for readers).
+      put("verifier/worker/config.ts", 'import type { Plan } from "./plan";\nexport interface Config { plan?: Plan }\n');
+      put("verifier/worker/plan.ts", 'import { type Config } from "./config";\nexport interface Plan { config?: Config }\nexport const PLAN = 1;\n');
+    });
+
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    it("protocol-is-bottom flags protocol modules importing from other verifier/ folders (value, type-only, require), and only those", async () => {
+      const bottom = (await cruiseViolations(dir, ["verifier"])).filter((v) => v.rule.name === "protocol-is-bottom");
+      expect(bottom.map((v) => `${v.from} → ${v.to}`).sort()).to.deep.equal([
+        "verifier/protocol/required.ts → verifier/chain/rpc.ts",
+        "verifier/protocol/typeOnly.ts → verifier/daemon/types.ts",
+        "verifier/protocol/upward.ts → verifier/engine/hashing.ts",
+      ]);
+    });
+
+    it("no-circular flags a cycle made of type-only imports", async () => {
+      const cycles = (await cruiseViolations(dir, ["verifier"])).filter((v) => v.rule.name === "no-circular");
+      expect(cycles).to.have.length.greaterThan(0);
+      for (const v of cycles) {
+        expect([v.from, ...(v.cycle ?? []).map((c) => c.name)]).to.include.members(["verifier/worker/config.ts", "verifier/worker/plan.ts"]);
+      }
+    });
+  });
+});

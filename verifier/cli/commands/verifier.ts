@@ -1,0 +1,12 @@
+/** `upow verifier start`: runs the verifier daemon until SIGINT/SIGTERM (docs/verifier.md). */
+import type { Command } from "commander";
+import { verifierStartCommand } from "../../daemon/config";
+import { runVerifier } from "../../daemon/service";
+import { runUntilSignal } from "../daemonOptions";
+
+export function registerVerifier(program: Command): void {
+  const verifier = program.command("verifier").description("verifier daemon: audits, challenges, jury duty (docs/verifier.md)");
+  verifier.addCommand(
+    verifierStartCommand((config, logger) => runUntilSignal((signal) => runVerifier(config, { signal, logger }))),
+  );
+}
