@@ -11,6 +11,7 @@
  * Pure: no I/O, no clocks.
  */
 import { UPowError } from "../errors";
+import { Ruling } from "../protocol/enums";
 import { elementCount, isFloatDType, type DType, type Tensor, type TensorMap } from "./tensor";
 
 /** Bounds of one comparison: the single-step pair (δ_upd, δ_ulp) or the k-step audit pair (δ_k). */
@@ -151,7 +152,7 @@ export function stepPair(bounds: ToleranceBounds): ToleranceBounds {
 }
 
 /** Juror votes, numbered as in docs/encoding.md. */
-export const Vote = { WorkerFault: 1, WorkerHonest: 2, Indeterminate: 3 } as const;
+export const Vote = { WorkerFault: Ruling.WorkerFault, WorkerHonest: Ruling.WorkerHonest, Indeterminate: Ruling.Indeterminate } as const;
 export type Vote = (typeof Vote)[keyof typeof Vote];
 
 export interface JurorVerdict {
