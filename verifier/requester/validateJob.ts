@@ -15,7 +15,8 @@ import pino, { type Logger } from "pino";
 import type { BigNumberish, BytesLike } from "ethers";
 import { UPowError } from "../errors";
 import type { Hash } from "../protocol/hashing";
-import { manifestIntegers } from "../engine/manifest";
+import { manifestIntegers, validateManifest } from "../engine/manifest";
+import { DEFAULT_FLOORS } from "../engine/calibrate";
 import { ArtifactClient, splitArtifactUri } from "../daemon/check/artifacts";
 import { ManifestSpecLoader, type JobSpec } from "../daemon/check/spec";
 import { ArtifactFetchFailedError, LocalStore } from "../store";
@@ -90,6 +91,12 @@ export async function validateJobSpec(p: ValidateJobSpecParameters): Promise<Job
       throw new JobSpecInvalidError(partOf(cause), `job spec rejected before createJob: ${reasonOf(cause)}`, { cause, details: cause instanceof UPowError ? cause.details : undefined });
     }
     // Workers refuse a job whose declared costs differ from the manifest's (decider.ts).
+    // Workers decline tolerances below the floors (verifier/worker/prepare.ts): such a job would sit Open.
+    try {
+      validateManifest(spec.manifest, { floors: DEFAULT_FLOORS });
+    } catch (cause) {
+      throw new JobSpecInvalidError("manifest", `job spec rejected before createJob: ${reasonOf(cause)} (workers decline it)`, { cause, details: cause instanceof UPowError ? cause.details : undefined });
+    }
     const ints = manifestIntegers(spec.manifest);
     for (const [field, spec_, chain] of [["flopsPerStep", ints.flopsPerStep, terms.flopsPerStep], ["stateBytes", ints.stateBytes, terms.stateBytes]] as const) {
       if (spec_ !== chain) throw new JobSpecInvalidError("terms", "job spec rejected before createJob: manifest disagrees with the job's terms", { details: { field, terms: chain, manifest: spec_ } });

@@ -10,6 +10,7 @@ import { UPowError } from "../errors";
 import { batchOrder, loadBatch } from "../engine/data";
 import type { Hash } from "../protocol/hashing";
 import { parseManifest, type JobManifest } from "../engine/manifest";
+import { DEFAULT_FLOORS } from "../engine/calibrate";
 import { deriveStepCost } from "../engine/costModel";
 import { readSafetensors } from "../engine/safetensors";
 import { fileHashOfSync } from "../engine/statehash";
@@ -83,10 +84,12 @@ export async function prepareJob(p: PrepareJobParameters): Promise<PreparedJob> 
   }
   let manifest: JobManifest;
   try {
-    manifest = parseManifest(await get(p.specURI, specLoc.sha256, MANIFEST_MAX, "manifest"), { expectedSpecHash: p.job.specHash });
+    // Below the floors, honest arithmetic on another kernel implementation can exceed the bound
+    // (docs/tolerance.md): a job that tight could convict this worker's honest steps, so refuse it.
+    manifest = parseManifest(await get(p.specURI, specLoc.sha256, MANIFEST_MAX, "manifest"), { expectedSpecHash: p.job.specHash, floors: DEFAULT_FLOORS });
   } catch (cause) {
     if (cause instanceof PrepareJobError) throw cause;
-    throw new PrepareJobError("manifest-invalid", "manifest is invalid", { cause });
+    throw new PrepareJobError("manifest-invalid", `manifest is invalid: ${cause instanceof UPowError ? cause.shortMessage : String(cause)}`, { cause });
   }
 
   const graphLoc = loc(manifest.graph.uri, "graph.uri");

@@ -17,6 +17,7 @@ import { batchOrder, loadBatch } from "../../../verifier/engine/data";
 import { chunkProof, verifyChunkProof } from "../../../verifier/engine/statehash";
 import { LocalStore, startStoreServer, type StoreServerHandle } from "../../../verifier/store";
 import { createJob, prepareMnistJob, type PreparedJob } from "../../../verifier/requester/createJob";
+import { JobSpecInvalidError } from "../../../verifier/requester/validateJob";
 import { parseResultIndex, checkpointProof, stepProof } from "../../../verifier/protocol/resultIndex";
 import { workerConfig, type WorkerConfig } from "../../../verifier/worker/config";
 import { applyCheat } from "../../../verifier/worker/cheats";
@@ -394,6 +395,33 @@ describe("worker daemon (in-process Hardhat network)", function () {
     expect(rec.phase).to.equal("declined");
     expect(rec.reason).to.equal("artifact-unavailable");
     expect(rec.message).to.match(/Artifact URL refused \(address\): loopback address 127\.0\.0\.1/);
+    expect((await sys.jobMarket.getJob(jobId)).status).to.equal(JobStatus.Open);
+  });
+
+  it("declines a job whose tolerance is below the governance floors (a bound that convicts honest cross-implementation noise)", async function () {
+    const sys = await system();
+    const tight = await prepareMnistJob({
+      store: reqStore, publicBaseUrl: reqServer.url, totalSteps: 8, checkpointInterval: 4, batchSize: 16, numBatches: 4, seed: SEED,
+      tolerance: { deltaUpd: 1e-5, deltaUlp: 1e-6, deltaKUpd: 6e-3, deltaKUlp: 2e-6 },
+    });
+    const refused = await postJob(sys, tight).catch((e: unknown) => e);
+    expect(refused, "the requester's own check refuses it first").to.be.instanceOf(JobSpecInvalidError);
+    expect((refused as JobSpecInvalidError).message).to.match(/tolerance\.deltaUpd.*below the governance floor 0\.003.*workers decline it/);
+    const jobId = await postJob(sys, tight, { validate: false });
+    const dataDir = path.join(tmp, "below-floors");
+    const w = start(await config(sys, dataDir));
+    let rec: JobRecord;
+    try {
+      rec = await waitFor("decision", async () => {
+        const r = jobRecord(dataDir, jobId);
+        return r && r.phase !== "candidate" ? r : undefined;
+      });
+    } finally {
+      await stop(w);
+    }
+    expect(rec.phase).to.equal("declined");
+    expect(rec.reason).to.equal("manifest-invalid");
+    expect(rec.message).to.match(/tolerance\.deltaUpd.*below the governance floor 0\.003/);
     expect((await sys.jobMarket.getJob(jobId)).status).to.equal(JobStatus.Open);
   });
 
