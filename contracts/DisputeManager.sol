@@ -142,12 +142,12 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
         CheckpointProof calldata checkpointNext,
         uint256 hint
     ) external nonReentrant returns (uint256 disputeId) {
-        IJobMarket.Job memory job = _job(jobId);
-        if (job.status != IJobMarket.JobStatus.Submitted || block.timestamp > job.windowEnd) {
+        (IJobMarket.JobStatus status,, uint64 windowEnd, uint64 submittedBlock) = _jobState(jobId);
+        if (status != IJobMarket.JobStatus.Submitted || block.timestamp > windowEnd) {
             revert DisputeManagerJobNotDisputable(jobId);
         }
         ChallengeCommitment memory c = DisputeEvidence.consume(
-            _commitments, keccak256(abi.encode(jobId, interval, msg.sender, salt)), job.submittedBlock, _params.commitTTL
+            _commitments, keccak256(abi.encode(jobId, interval, msg.sender, salt)), submittedBlock, _params.commitTTL
         );
         commitBondsHeld -= c.bond;
         disputeId = _createDispute(jobId, interval, c.order, c.committedAt, hint);
@@ -166,10 +166,10 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
         if (msg.sender != v.challenger) revert DisputeManagerNotChallenger(voidedDisputeId, msg.sender);
         uint256 jobId = v.jobId;
         uint64 interval = v.interval;
-        IJobMarket.Job memory job = _job(jobId);
+        (IJobMarket.JobStatus status,, uint64 windowEnd,) = _jobState(jobId);
         if (
             v.ruling != Ruling.Void || reopenUsed[jobId][interval][msg.sender]
-                || job.status != IJobMarket.JobStatus.Submitted || block.timestamp > _reopenDeadline(v, job.windowEnd)
+                || status != IJobMarket.JobStatus.Submitted || block.timestamp > _reopenDeadline(v, windowEnd)
         ) revert DisputeManagerCannotReopen(voidedDisputeId);
         reopenUsed[jobId][interval][msg.sender] = true;
         disputeId = _createDispute(jobId, interval, v.order, v.committedAt, hint);
@@ -246,7 +246,7 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
         d.bond = 0;
         uint256 toWorker = DisputeEvidence.checkpointAnswerFee(address(dataAvailability), d.checkpointDemand, bond);
         emit BondForfeited(disputeId, toWorker, 0, bond - toWorker);
-        _credit(_job(d.jobId).worker, toWorker);
+        _credit(_jobWorker(d.jobId), toWorker);
         _burn(bond - toWorker);
         _close(disputeId, d, Ruling.ChallengerTimedOut);
     }
@@ -303,7 +303,7 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
         _liveJob(disputeId, d);
         uint8 round = d.round;
         DisputeJury.DrawContext memory ctx = DisputeJury.DrawContext(
-            stakeManager, randomness, _job(d.jobId).worker, jurorLockId(disputeId, round), disputeId, _terms(d.jobId).revealTimeout
+            stakeManager, randomness, _jobWorker(d.jobId), jurorLockId(disputeId, round), disputeId, _terms(d.jobId).revealTimeout
         );
         if (!DisputeJury.drawRound(ctx, d, _params, _rounds[disputeId][round], _votes[disputeId][round])) return;
         if (d.appeals > d.appealsSettled) {
@@ -470,7 +470,7 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
     function closeMoot(uint256 disputeId) external nonReentrant {
         Dispute storage d = _disputes[disputeId];
         if (d.phase == Phase.None || d.phase == Phase.Closed) revert DisputeManagerWrongPhase(disputeId, d.phase);
-        if (_job(d.jobId).status == IJobMarket.JobStatus.Submitted) revert DisputeManagerJobStillActive(d.jobId);
+        if (_jobStatus(d.jobId) == IJobMarket.JobStatus.Submitted) revert DisputeManagerJobStillActive(d.jobId);
         _releaseRunningRound(disputeId, d);
         _settleAppealsAndPot(disputeId, d, Ruling.Moot, 0);
         _refundBond(d);
@@ -561,10 +561,9 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
         if (d.phase != phase) revert DisputeManagerWrongPhase(disputeId, d.phase);
     }
 
-    function _liveJob(uint256 disputeId, Dispute storage d) private view returns (IJobMarket.Job memory job) {
+    function _liveJob(uint256 disputeId, Dispute storage d) private view {
         if (d.phase == Phase.None || d.phase == Phase.Closed) revert DisputeManagerWrongPhase(disputeId, d.phase);
-        job = _job(d.jobId);
-        if (job.status != IJobMarket.JobStatus.Submitted) revert DisputeManagerJobNotActive(d.jobId);
+        if (_jobStatus(d.jobId) != IJobMarket.JobStatus.Submitted) revert DisputeManagerJobNotActive(d.jobId);
     }
 
     /// @dev A live dispute that let its pinpoint deadline pass with none of its challenges open.
@@ -574,8 +573,17 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
         return open == 0;
     }
 
-    function _job(uint256 jobId) private view returns (IJobMarket.Job memory) {
-        return jobMarket.getJob(jobId);
+    /// @dev One call site for the job's status slot (keeps this near-limit contract small).
+    function _jobState(uint256 jobId) private view returns (IJobMarket.JobStatus, address, uint64, uint64) {
+        return jobMarket.jobState(jobId);
+    }
+
+    function _jobStatus(uint256 jobId) private view returns (IJobMarket.JobStatus status) {
+        (status,,,) = _jobState(jobId);
+    }
+
+    function _jobWorker(uint256 jobId) private view returns (address worker) {
+        (, worker,,) = _jobState(jobId);
     }
 
     function _terms(uint256 jobId) private view returns (IJobMarket.JobTerms memory) {
@@ -640,7 +648,7 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
             else if (disputeId != 0) beneficiary = _disputes[disputeId].challenger;
             else beneficiary = opener;
         }
-        address requester = _job(jobId).requester;
+        (address requester,) = jobMarket.jobParties(jobId);
         // Trusted JobMarket: transfers the slashed collateral to this contract. The convicted interval
         // (V11.2) is the convicting dispute's; an auditor's availability challenge without a dispute
         // names none.
@@ -681,7 +689,7 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
         uint256 burned = rest - toJurors;
         d.bond = 0;
         emit BondForfeited(disputeId, toWorker, toJurors, burned);
-        _credit(_job(d.jobId).worker, toWorker);
+        _credit(_jobWorker(d.jobId), toWorker);
         _burn(burned);
     }
 
@@ -701,7 +709,8 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
     /// @dev Void: closes the dispute and holds finalization while its challenger may still reopen.
     function _voidAndClose(uint256 disputeId, Dispute storage d) private {
         if (!d.reopened) {
-            uint256 until = _reopenDeadline(d, _job(d.jobId).windowEnd);
+            (,, uint64 windowEnd,) = _jobState(d.jobId);
+            uint256 until = _reopenDeadline(d, windowEnd);
             if (until > _reopenHold[d.jobId]) _reopenHold[d.jobId] = uint64(until);
         }
         _close(disputeId, d, Ruling.Void);

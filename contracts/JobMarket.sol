@@ -3,7 +3,7 @@ pragma solidity 0.8.28;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
@@ -26,7 +26,7 @@ import {UPowHashing} from "./lib/UPowHashing.sol";
 /// The AuditManager draws auditors from `randomness`, seeded in the epoch of the submission (v3 V3.2);
 /// if nobody draws them within the window, the whole verification fee goes back to the requester at
 /// finalization; the job itself is unaffected.
-contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
+contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     bytes32 public constant GOVERNOR_ROLE = keccak256("GOVERNOR_ROLE");
@@ -66,6 +66,10 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
     uint32 public timeoutBase;
     uint64 public refFlopsPerSecond;
     uint64 public refBytesPerSecond;
+    /// @dev The §10.9 grid point with the largest f/P(f) under the current audit parameters (1e18
+    /// fixed point), recomputed when they change: it alone binds (see `requiredCollateral`).
+    uint64 private _bindingF;
+    uint64 private _bindingP;
 
     uint256 public nextJobId = 1;
     mapping(IERC20 token => bool) public tokenAllowed;
@@ -90,6 +94,7 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
     error JobMarketChallengesOpen(uint256 jobId, uint256 open);
     error JobMarketTokenNotAllowed(address token);
     error JobMarketZeroReward();
+    error JobMarketAmountTooLarge(uint256 reward, uint256 verificationFee, uint256 collateral, uint256 max);
     error JobMarketInvalidSteps(uint64 totalSteps, uint64 checkpointInterval);
     error JobMarketTooManyCheckpoints(uint256 count, uint256 max);
     error JobMarketZeroBatches();
@@ -141,6 +146,28 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
     }
 
     /// @inheritdoc IJobMarket
+    function jobState(uint256 jobId)
+        external
+        view
+        returns (JobStatus status, address worker, uint64 windowEnd, uint64 submittedBlock)
+    {
+        Job storage job = _jobs[jobId];
+        return (job.status, job.worker, job.windowEnd, job.submittedBlock);
+    }
+
+    /// @inheritdoc IJobMarket
+    function jobParties(uint256 jobId) external view returns (address requester, address worker) {
+        Job storage job = _jobs[jobId];
+        return (job.requester, job.worker);
+    }
+
+    /// @inheritdoc IJobMarket
+    function jobSteps(uint256 jobId) external view returns (uint64 totalSteps, uint64 checkpointInterval) {
+        Job storage job = _jobs[jobId];
+        return (job.totalSteps, job.checkpointInterval);
+    }
+
+    /// @inheritdoc IJobMarket
     function jobTerms(uint256 jobId) external view returns (JobTerms memory) {
         return _terms[jobId];
     }
@@ -178,27 +205,9 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
     /// `P(f) = 1 − [w + (1−w)(1−f)^s]^A`, computed in 1e18 fixed point rounding against the worker.
     /// Only what the worker cannot recover counts (v3 V4.3): its own second account may take the
     /// challenger's share, so the penalty is `collateral × (1 − challengerBps)`.
-    function requiredCollateral(uint256 reward) public view returns (uint256 required) {
+    function requiredCollateral(uint256 reward) public view returns (uint256) {
         if (address(disputeManager) == address(0)) revert JobMarketDisputeManagerNotSet();
-        uint256 kept = BPS - disputeManager.params().challengerBps;
-        required = Math.mulDiv(reward, minCollateralBps, BPS, Math.Rounding.Ceil);
-        uint256 w = (uint256(hostileAuditorBps) * ONE) / BPS;
-        // grid in 1e16 units (percent)
-        uint256[7] memory grid = [uint256(1), 2, 5, 10, 20, 50, 100];
-        for (uint256 g = 0; g < grid.length; ++g) {
-            uint256 f = grid[g] * 1e16;
-            uint256 missOne = _powUp(ONE - f, samplesPerAuditor); // (1−f)^s, rounded up
-            uint256 missAll = _powUp(w + Math.mulDiv(ONE - w, missOne, ONE, Math.Rounding.Ceil), auditorsPerJob);
-            // w ≤ 0.5 and f ≥ 1% keep missAll < 1 (see the parameter bounds); P > 0.
-            uint256 p = ONE - missAll;
-            // reward + collateral > f·reward / P  ⇔  reward + collateral ≥ floor(f·reward / P) + 1
-            uint256 need = Math.mulDiv(f, reward, p) + 1;
-            if (need > reward) {
-                // collateral·kept/BPS ≥ need − reward, rounded up.
-                uint256 c = Math.mulDiv(need - reward, BPS, kept, Math.Rounding.Ceil);
-                if (c > required) required = c;
-            }
-        }
+        return _requiredCollateral(reward, disputeManager.params().challengerBps);
     }
 
     // ─────────────────────────── lifecycle ───────────────────────────
@@ -217,6 +226,9 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
         if (address(disputeManager) == address(0)) revert JobMarketDisputeManagerNotSet();
         if (!tokenAllowed[p.paymentToken]) revert JobMarketTokenNotAllowed(address(p.paymentToken));
         if (p.reward == 0) revert JobMarketZeroReward();
+        if ((p.reward | p.verificationFee | p.collateral) > type(uint128).max) {
+            revert JobMarketAmountTooLarge(p.reward, p.verificationFee, p.collateral, type(uint128).max);
+        }
         if (p.totalSteps == 0 || p.checkpointInterval == 0 || p.totalSteps % p.checkpointInterval != 0) {
             revert JobMarketInvalidSteps(p.totalSteps, p.checkpointInterval);
         }
@@ -230,12 +242,13 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
         if (p.trainingDuration == 0 || p.trainingDuration > MAX_TRAINING_DURATION) {
             revert JobMarketInvalidTrainingDuration(p.trainingDuration);
         }
-        uint256 required = requiredCollateral(p.reward);
-        if (p.collateral < required) revert JobMarketCollateralTooLow(p.collateral, required);
-
         JobTerms memory terms = _deriveTerms(p.checkpointInterval, p.flopsPerStep, p.stateBytes);
-        disputeManager.checkJobTerms(p.collateral, terms.challengeWindow, terms.answerTimeout, terms.pinpointTimeout);
-        disputeManager.dataAvailability().checkJobTerms(p.checkpointInterval, p.stateBytes);
+        IDisputeManager dm = disputeManager;
+        dm.checkJobTerms(p.collateral, terms.challengeWindow, terms.answerTimeout, terms.pinpointTimeout);
+        // After checkJobTerms, which read the same parameters: params() now touches only warm slots.
+        uint256 required = _requiredCollateral(p.reward, dm.params().challengerBps);
+        if (p.collateral < required) revert JobMarketCollateralTooLow(p.collateral, required);
+        dm.dataAvailability().checkJobTerms(p.checkpointInterval, p.stateBytes);
 
         jobId = nextJobId++;
         _terms[jobId] = terms;
@@ -243,9 +256,9 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
         job.requester = msg.sender;
         job.paymentToken = p.paymentToken;
         job.status = JobStatus.Open;
-        job.reward = p.reward;
-        job.verificationFee = p.verificationFee;
-        job.collateral = p.collateral;
+        job.reward = uint128(p.reward);
+        job.verificationFee = uint128(p.verificationFee);
+        job.collateral = uint128(p.collateral);
         job.totalSteps = p.totalSteps;
         job.checkpointInterval = p.checkpointInterval;
         job.numBatches = p.numBatches;
@@ -279,7 +292,8 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
         if (msg.sender != job.requester) revert JobMarketNotRequester(jobId, msg.sender);
         job.status = JobStatus.Cancelled;
         emit JobCancelled(jobId);
-        _credit(address(job.paymentToken), job.requester, job.reward + job.verificationFee);
+        // Widened: reward and fee each fit 128 bits, their sum need not.
+        _credit(address(job.paymentToken), job.requester, uint256(job.reward) + job.verificationFee);
     }
 
     /// @notice Claims an Open job and locks its collateral from the caller's free stake.
@@ -289,7 +303,7 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
         Job storage job = _jobs[jobId];
         if (job.status != JobStatus.Open) revert JobMarketWrongStatus(jobId, job.status);
         if (block.timestamp > job.claimDeadline) revert JobMarketClaimDeadlinePassed(jobId, job.claimDeadline);
-        uint256 free = stakeManager.account(msg.sender).free;
+        uint256 free = stakeManager.freeStake(msg.sender);
         if (free < job.collateral) revert JobMarketInsufficientStake(msg.sender, free, job.collateral);
         uint64 submitDeadline = uint64(block.timestamp) + job.trainingDuration;
         job.status = JobStatus.Claimed;
@@ -316,7 +330,7 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
         job.worker = address(0);
         job.submitDeadline = 0;
         bytes32 lockId = collateralLockId(jobId);
-        uint256 penalty = (job.collateral * livenessPenaltyBps) / BPS;
+        uint256 penalty = (uint256(job.collateral) * livenessPenaltyBps) / BPS;
         if (penalty > 0) {
             penalty = stakeManager.slash(worker, lockId, penalty, address(this));
             _credit(address(stakeManager.stakingToken()), job.requester, penalty);
@@ -424,7 +438,8 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
         if (job.status != JobStatus.Submitted) revert JobMarketWrongStatus(jobId, job.status);
         job.status = JobStatus.Rejected;
         emit JobRejected(jobId, job.worker);
-        _credit(address(job.paymentToken), job.requester, job.reward + job.verificationFee);
+        // Widened: reward and fee each fit 128 bits, their sum need not.
+        _credit(address(job.paymentToken), job.requester, uint256(job.reward) + job.verificationFee);
         slashed = stakeManager.slash(job.worker, collateralLockId(jobId), job.collateral, slashRecipient);
         auditManager.onJobRejected(jobId, interval);
     }
@@ -439,7 +454,7 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
         uint256 intervals = job.totalSteps / job.checkpointInterval;
         uint256 share = job.reward / (intervals - job.refundedIntervals);
         ++job.refundedIntervals;
-        job.reward -= share;
+        job.reward -= uint128(share); // share ≤ reward
         emit IntervalRefunded(jobId, share, job.reward);
         _credit(address(job.paymentToken), job.requester, share);
     }
@@ -559,6 +574,38 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
         if (t > MAX_TIMEOUT) revert JobMarketTimeoutTooLong(t, MAX_TIMEOUT);
     }
 
+    /// @dev The floor, and the bound of the binding grid point. For rationals f_a/p_a ≥ f_b/p_b,
+    /// ⌊f_a·r/p_a⌋ ≥ ⌊f_b·r/p_b⌋ for every r, so the old per-point maximum is the binding point's
+    /// value, exactly. f = 100% has P ≤ 1, so the binding f/P ≥ 1 and `need` > reward always.
+    function _requiredCollateral(uint256 reward, uint256 challengerBps) private view returns (uint256 required) {
+        required = Math.mulDiv(reward, minCollateralBps, BPS, Math.Rounding.Ceil);
+        // reward + collateral > f·reward / P  ⇔  reward + collateral ≥ floor(f·reward / P) + 1
+        uint256 need = Math.mulDiv(_bindingF, reward, _bindingP) + 1;
+        // collateral·kept/BPS ≥ need − reward, rounded up.
+        uint256 c = Math.mulDiv(need - reward, BPS, BPS - challengerBps, Math.Rounding.Ceil);
+        if (c > required) required = c;
+    }
+
+    /// @dev The grid point {1,2,5,10,20,50,100}% with the largest f/P(f), compared exactly by cross
+    /// products (f, P ≤ 1e18).
+    function _bindingPoint(uint256 auditors, uint256 samples, uint256 hostileBps)
+        private
+        pure
+        returns (uint64 bestF, uint64 bestP)
+    {
+        uint256 w = (hostileBps * ONE) / BPS;
+        // grid in 1e16 units (percent)
+        uint256[7] memory grid = [uint256(1), 2, 5, 10, 20, 50, 100];
+        for (uint256 g = 0; g < grid.length; ++g) {
+            uint256 f = grid[g] * 1e16;
+            uint256 missOne = _powUp(ONE - f, samples); // (1−f)^s, rounded up
+            uint256 missAll = _powUp(w + Math.mulDiv(ONE - w, missOne, ONE, Math.Rounding.Ceil), auditors);
+            // w ≤ 0.5 and f ≥ 1% keep missAll < 1 (see the parameter bounds); P > 0.
+            uint256 p = ONE - missAll;
+            if (g == 0 || f * bestP > uint256(bestF) * p) (bestF, bestP) = (uint64(f), uint64(p));
+        }
+    }
+
     /// @dev x^e in 1e18 fixed point, every product rounded up; e ≤ 32 so at most 5 squarings.
     function _powUp(uint256 x, uint256 e) private pure returns (uint256 r) {
         r = ONE;
@@ -587,6 +634,7 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
         auditorsPerJob = auditors;
         samplesPerAuditor = samples;
         hostileAuditorBps = hostileBps;
+        (_bindingF, _bindingP) = _bindingPoint(auditors, samples, hostileBps);
         emit AuditParamsSet(auditors, samples, hostileBps);
     }
 
