@@ -201,7 +201,8 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
         uint256 intervals = jobMarket.checkpointCount(jobId) - 1;
         // A volunteer (no seat) samples as one seat; its sample is checkable like an auditor's.
         uint256 seats = auditorSeats[jobId][auditor];
-        uint256 s = uint256(jobMarket.jobTerms(jobId).samplesPerAuditor) * (seats == 0 ? 1 : seats);
+        (, uint256 s) = jobMarket.jobAuditShape(jobId);
+        s *= seats == 0 ? 1 : seats;
         if (s > intervals) s = intervals;
         sample = new uint256[](s);
         bytes32 sampleSeed = keccak256(abi.encode(a.seed, jobId, auditor));
@@ -254,7 +255,7 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
         exclude[0] = worker;
         // Trusted module call; the job id is mixed in so jobs sharing a seed block differ.
         (address[] memory drawn, uint256[] memory seats) = stakeManager.drawAccounts(
-            keccak256(abi.encode(seed, jobId, "upow.auditors")), jobMarket.jobTerms(jobId).auditorsPerJob, exclude
+            keccak256(abi.encode(seed, jobId, "upow.auditors")), _auditorsPerJob(jobId), exclude
         );
         _auditors[jobId] = drawn;
         uint256 filled = 0;
@@ -449,6 +450,10 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
         if (status != IJobMarket.JobStatus.Submitted) revert AuditManagerWrongStatus(jobId, status);
         if (block.timestamp > windowEnd) revert AuditManagerWindowClosed(jobId, windowEnd);
         return w;
+    }
+
+    function _auditorsPerJob(uint256 jobId) private view returns (uint256 a) {
+        (a,) = jobMarket.jobAuditShape(jobId);
     }
 
     function _revealDeadline(uint256 jobId) private view returns (uint256) {

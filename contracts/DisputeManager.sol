@@ -183,12 +183,10 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
     {
         if (uint256(interval) + 1 >= jobMarket.checkpointCount(jobId)) revert DisputeManagerInvalidInterval(jobId, interval);
         disputeId = ++disputeCount;
-        IJobMarket.JobTerms memory t = _terms(jobId);
         uint256 bond = _params.disputeBond;
         // Own absolute deadline (V2.2): the worker may need to post leaves, the challenger then replays.
-        DisputeQueue.Opening memory o = DisputeQueue.Opening(
-            jobId, interval, order, committedAt, uint64(block.timestamp + 2 * uint256(t.answerTimeout) + t.pinpointTimeout), bond
-        );
+        uint256 deadline = block.timestamp + 2 * jobMarket.answerTimeout(jobId) + _pinpointTimeout(jobId);
+        DisputeQueue.Opening memory o = DisputeQueue.Opening(jobId, interval, order, committedAt, uint64(deadline), bond);
         DisputeQueue.open(_queues[jobId], _disputes, disputeOf[jobId][interval], disputeId, o, hint);
         jobMarket.onDisputeOpened(jobId);
         _pull(bond);
@@ -256,7 +254,7 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
     function pinpointDeadline(uint256 disputeId) public view returns (uint256) {
         Dispute storage d = _disputes[disputeId];
         (, uint64 lastAnswerAt) = _activity(disputeId);
-        uint256 extended = lastAnswerAt == 0 ? 0 : lastAnswerAt + _terms(d.jobId).pinpointTimeout;
+        uint256 extended = lastAnswerAt == 0 ? 0 : lastAnswerAt + _pinpointTimeout(d.jobId);
         return extended > d.deadline ? extended : d.deadline;
     }
 
@@ -303,7 +301,7 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
         _liveJob(disputeId, d);
         uint8 round = d.round;
         DisputeJury.DrawContext memory ctx = DisputeJury.DrawContext(
-            stakeManager, randomness, _jobWorker(d.jobId), jurorLockId(disputeId, round), disputeId, _terms(d.jobId).revealTimeout
+            stakeManager, randomness, _jobWorker(d.jobId), jurorLockId(disputeId, round), disputeId, _revealTimeout(d.jobId)
         );
         if (!DisputeJury.drawRound(ctx, d, _params, _rounds[disputeId][round], _votes[disputeId][round])) return;
         if (d.appeals > d.appealsSettled) {
@@ -375,7 +373,7 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
         Dispute storage d = _disputes[disputeId];
         commitEnd = d.commitEnd;
         (, uint64 lastAnswerAt) = _activity(disputeId);
-        uint256 extended = uint256(lastAnswerAt) + _terms(d.jobId).revealTimeout;
+        uint256 extended = uint256(lastAnswerAt) + _revealTimeout(d.jobId);
         if (extended > commitEnd) commitEnd = extended;
         revealEnd = commitEnd + (d.revealEnd - d.commitEnd);
     }
@@ -455,7 +453,7 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
         _settleAppealsAndPot(disputeId, d, ruling, 0);
         if (d.pinpoints < MAX_PINPOINTS) {
             d.phase = Phase.Pinpointing;
-            d.deadline = uint64(block.timestamp + _terms(d.jobId).pinpointTimeout);
+            d.deadline = uint64(block.timestamp + _pinpointTimeout(d.jobId));
             emit PinpointReopened(disputeId, d.pinpoints, d.deadline);
             return;
         }
@@ -586,8 +584,12 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
         (, worker,,) = _jobState(jobId);
     }
 
-    function _terms(uint256 jobId) private view returns (IJobMarket.JobTerms memory) {
-        return jobMarket.jobTerms(jobId);
+    function _pinpointTimeout(uint256 jobId) private view returns (uint256) {
+        return jobMarket.pinpointTimeout(jobId);
+    }
+
+    function _revealTimeout(uint256 jobId) private view returns (uint64) {
+        return uint64(jobMarket.revealTimeout(jobId)); // ≤ MAX_TIMEOUT
     }
 
     function _activity(uint256 disputeId) private view returns (uint256 open, uint64 lastAnswerAt) {

@@ -71,11 +71,50 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuardTransi
     uint64 private _bindingF;
     uint64 private _bindingP;
 
-    uint256 public nextJobId = 1;
+    /// @dev Storage form of a job and its terms (issue 17): 12 slots, creation makes slots 0–6
+    /// non-zero so that claim, submission and finalization only update them. Widths are the bounds:
+    /// amounts ≤ 2^128 − 1 (checked), A and s ≤ 32, trainingDuration ≤ 365 days, challengeWindow
+    /// and timeouts ≤ 30 days. The pinpoint and answer timeouts are one value (§10.11: both cover the
+    /// interval's k steps and k+1 states). `getJob` and `jobTerms` widen it to the API structs.
+    struct JobRecord {
+        address requester; // slot 0
+        uint64 createdAt; // creation time: a canary's epoch (v3 V11.1)
+        uint32 openDisputes;
+        IERC20 paymentToken; // slot 1
+        uint64 claimDeadline;
+        uint32 refundedIntervals; // intervals whose reward share went back to the requester (v3 V5.2, V9.3)
+        address worker; // slot 2: jobState, jobAuditShape
+        uint64 windowEnd;
+        JobStatus status;
+        uint8 auditorsPerJob;
+        uint8 samplesPerAuditor;
+        uint128 reward; // slot 3
+        uint128 verificationFee;
+        uint128 collateral; // slot 4
+        uint32 trainingDuration;
+        uint32 challengeWindow;
+        uint64 submitDeadline;
+        uint64 totalSteps; // slot 5
+        uint64 checkpointInterval;
+        uint64 numBatches;
+        uint64 flopsPerStep;
+        uint64 stateBytes; // slot 6
+        uint64 submittedAt;
+        uint64 submittedBlock; // commitments count only when mined after it (v3 V2.1)
+        uint32 revealTimeout;
+        uint32 intervalTimeout;
+        bytes32 initialStateHash;
+        bytes32 dataRoot;
+        bytes32 specHash;
+        bytes32 checkpointRoot;
+        bytes32 finalStateHash;
+    }
+
+    /// @notice Id of the next job (beside the parameters createJob reads: no slot of its own).
+    uint64 public nextJobId = 1;
     mapping(IERC20 token => bool) public tokenAllowed;
     mapping(address token => mapping(address account => uint256)) public credits;
-    mapping(uint256 jobId => Job) private _jobs;
-    mapping(uint256 jobId => JobTerms) private _terms;
+    mapping(uint256 jobId => JobRecord) private _jobs;
 
     event AuditManagerSet(address indexed auditManager);
     event DisputeManagerSet(address indexed disputeManager);
@@ -142,7 +181,35 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuardTransi
 
     /// @inheritdoc IJobMarket
     function getJob(uint256 jobId) external view returns (Job memory) {
-        return _jobs[jobId];
+        JobRecord storage r = _jobs[jobId];
+        return Job({
+            requester: r.requester,
+            worker: r.worker,
+            paymentToken: r.paymentToken,
+            status: r.status,
+            reward: r.reward,
+            verificationFee: r.verificationFee,
+            collateral: r.collateral,
+            totalSteps: r.totalSteps,
+            checkpointInterval: r.checkpointInterval,
+            numBatches: r.numBatches,
+            flopsPerStep: r.flopsPerStep,
+            stateBytes: r.stateBytes,
+            claimDeadline: r.claimDeadline,
+            trainingDuration: r.trainingDuration,
+            submitDeadline: r.submitDeadline,
+            submittedAt: r.submittedAt,
+            submittedBlock: r.submittedBlock,
+            windowEnd: r.windowEnd,
+            createdAt: r.createdAt,
+            openDisputes: r.openDisputes,
+            refundedIntervals: r.refundedIntervals,
+            initialStateHash: r.initialStateHash,
+            dataRoot: r.dataRoot,
+            specHash: r.specHash,
+            checkpointRoot: r.checkpointRoot,
+            finalStateHash: r.finalStateHash
+        });
     }
 
     /// @inheritdoc IJobMarket
@@ -151,30 +218,44 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuardTransi
         view
         returns (JobStatus status, address worker, uint64 windowEnd, uint64 submittedBlock)
     {
-        Job storage job = _jobs[jobId];
+        JobRecord storage job = _jobs[jobId];
         return (job.status, job.worker, job.windowEnd, job.submittedBlock);
     }
 
     /// @inheritdoc IJobMarket
     function jobParties(uint256 jobId) external view returns (address requester, address worker) {
-        Job storage job = _jobs[jobId];
+        JobRecord storage job = _jobs[jobId];
         return (job.requester, job.worker);
     }
 
     /// @inheritdoc IJobMarket
     function jobSteps(uint256 jobId) external view returns (uint64 totalSteps, uint64 checkpointInterval) {
-        Job storage job = _jobs[jobId];
+        JobRecord storage job = _jobs[jobId];
         return (job.totalSteps, job.checkpointInterval);
     }
 
     /// @inheritdoc IJobMarket
+    function jobAuditShape(uint256 jobId) external view returns (uint16 auditorsPerJob, uint16 samplesPerAuditor) {
+        JobRecord storage job = _jobs[jobId];
+        return (job.auditorsPerJob, job.samplesPerAuditor);
+    }
+
+    /// @inheritdoc IJobMarket
     function jobTerms(uint256 jobId) external view returns (JobTerms memory) {
-        return _terms[jobId];
+        JobRecord storage job = _jobs[jobId];
+        return JobTerms({
+            challengeWindow: job.challengeWindow,
+            revealTimeout: job.revealTimeout,
+            pinpointTimeout: job.intervalTimeout,
+            answerTimeout: job.intervalTimeout,
+            auditorsPerJob: job.auditorsPerJob,
+            samplesPerAuditor: job.samplesPerAuditor
+        });
     }
 
     /// @inheritdoc IJobMarket
     function checkpointCount(uint256 jobId) public view returns (uint256) {
-        Job storage job = _jobs[jobId];
+        JobRecord storage job = _jobs[jobId];
         if (job.status == JobStatus.None) revert JobMarketWrongStatus(jobId, JobStatus.None);
         return job.totalSteps / job.checkpointInterval + 1;
     }
@@ -186,17 +267,17 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuardTransi
 
     /// @inheritdoc IJobMarket
     function pinpointTimeout(uint256 jobId) external view returns (uint256) {
-        return _terms[jobId].pinpointTimeout;
+        return _jobs[jobId].intervalTimeout;
     }
 
     /// @inheritdoc IJobMarket
     function answerTimeout(uint256 jobId) external view returns (uint256) {
-        return _terms[jobId].answerTimeout;
+        return _jobs[jobId].intervalTimeout;
     }
 
     /// @inheritdoc IJobMarket
     function revealTimeout(uint256 jobId) external view returns (uint256) {
-        return _terms[jobId].revealTimeout;
+        return _jobs[jobId].revealTimeout;
     }
 
     /// @notice Minimum collateral for `reward` under the current audit parameters (§10.9): the
@@ -214,8 +295,9 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuardTransi
 
     /// @notice Escrows `reward + verificationFee` of `p.paymentToken` and opens a job.
     /// @dev Emits {JobCreated}. Requirements: not paused; audit manager set; token allow-listed;
-    /// reward > 0; T > 0, k > 0, T % k == 0, T/k + 1 ≤ MAX_CHECKPOINTS; numBatches > 0; flopsPerStep and
-    /// stateBytes > 0; now < claimDeadline ≤ now + MAX_CLAIM_PERIOD; 0 < trainingDuration ≤
+    /// reward > 0; reward, fee and collateral ≤ 2^128 − 1; T > 0, k > 0, T % k == 0, T/k + 1 ≤
+    /// MAX_CHECKPOINTS; numBatches > 0; flopsPerStep and stateBytes > 0; now < claimDeadline ≤
+    /// now + MAX_CLAIM_PERIOD; 0 < trainingDuration ≤
     /// MAX_TRAINING_DURATION; derived timeouts ≤ MAX_TIMEOUT; collateral ≥ requiredCollateral(reward);
     /// the dispute manager accepts the terms (`IDisputeManager.checkJobTerms`: the juror lock covers
     /// the collateral, squatting costs more than the bounty) and the data availability accepts the
@@ -251,8 +333,7 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuardTransi
         dm.dataAvailability().checkJobTerms(p.checkpointInterval, p.stateBytes);
 
         jobId = nextJobId++;
-        _terms[jobId] = terms;
-        Job storage job = _jobs[jobId];
+        JobRecord storage job = _jobs[jobId];
         job.requester = msg.sender;
         job.paymentToken = p.paymentToken;
         job.status = JobStatus.Open;
@@ -265,8 +346,13 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuardTransi
         job.flopsPerStep = p.flopsPerStep;
         job.stateBytes = p.stateBytes;
         job.claimDeadline = p.claimDeadline;
-        job.trainingDuration = p.trainingDuration;
+        job.trainingDuration = uint32(p.trainingDuration);
         job.createdAt = uint64(block.timestamp);
+        job.challengeWindow = uint32(terms.challengeWindow);
+        job.auditorsPerJob = uint8(terms.auditorsPerJob);
+        job.samplesPerAuditor = uint8(terms.samplesPerAuditor);
+        job.revealTimeout = terms.revealTimeout;
+        job.intervalTimeout = terms.answerTimeout;
         job.initialStateHash = p.initialStateHash;
         job.dataRoot = p.dataRoot;
         job.specHash = p.specHash;
@@ -287,7 +373,7 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuardTransi
     /// @dev Emits {JobCancelled}, {Credited}. Requirements: caller is the requester; job Open
     /// (also after its claim deadline).
     function cancelJob(uint256 jobId) external {
-        Job storage job = _jobs[jobId];
+        JobRecord storage job = _jobs[jobId];
         if (job.status != JobStatus.Open) revert JobMarketWrongStatus(jobId, job.status);
         if (msg.sender != job.requester) revert JobMarketNotRequester(jobId, msg.sender);
         job.status = JobStatus.Cancelled;
@@ -300,7 +386,7 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuardTransi
     /// @dev Emits {JobClaimed}. Requirements: not paused; job Open; now ≤ claimDeadline; the caller's
     /// free stake ≥ collateral.
     function claimJob(uint256 jobId) external whenNotPaused {
-        Job storage job = _jobs[jobId];
+        JobRecord storage job = _jobs[jobId];
         if (job.status != JobStatus.Open) revert JobMarketWrongStatus(jobId, job.status);
         if (block.timestamp > job.claimDeadline) revert JobMarketClaimDeadlinePassed(jobId, job.claimDeadline);
         uint256 free = stakeManager.freeStake(msg.sender);
@@ -320,7 +406,7 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuardTransi
     /// @dev Emits {ClaimExpired}, {Credited} (when the penalty > 0). Requirements: job Claimed;
     /// now > submitDeadline.
     function expireClaim(uint256 jobId) external nonReentrant {
-        Job storage job = _jobs[jobId];
+        JobRecord storage job = _jobs[jobId];
         if (job.status != JobStatus.Claimed) revert JobMarketWrongStatus(jobId, job.status);
         if (block.timestamp <= job.submitDeadline) {
             revert JobMarketSubmitDeadlineNotPassed(jobId, job.submitDeadline);
@@ -352,12 +438,12 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuardTransi
         bytes32[] calldata proof0,
         bytes32[] calldata proofLast
     ) external {
-        Job storage job = _jobs[jobId];
+        JobRecord storage job = _jobs[jobId];
         if (job.status != JobStatus.Claimed) revert JobMarketWrongStatus(jobId, job.status);
         if (msg.sender != job.worker) revert JobMarketNotWorker(jobId, msg.sender);
         if (block.timestamp > job.submitDeadline) revert JobMarketSubmitDeadlinePassed(jobId, job.submitDeadline);
         _checkEnds(jobId, job, checkpointRoot, finalStateHash, stepRoot0, proof0, proofLast);
-        uint64 windowEnd = uint64(block.timestamp) + _terms[jobId].challengeWindow;
+        uint64 windowEnd = uint64(block.timestamp) + job.challengeWindow;
         job.status = JobStatus.Submitted;
         job.checkpointRoot = checkpointRoot;
         job.finalStateHash = finalStateHash;
@@ -375,7 +461,7 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuardTransi
     /// @dev Emits {JobFinalized}, {Credited}. Requirements: job Submitted; now > windowEnd; no live
     /// dispute, no open availability challenge and no pending reopening of a voided interval (v3 V2.3).
     function finalize(uint256 jobId) external nonReentrant {
-        Job storage job = _jobs[jobId];
+        JobRecord storage job = _jobs[jobId];
         if (job.status != JobStatus.Submitted) revert JobMarketWrongStatus(jobId, job.status);
         if (block.timestamp <= job.windowEnd) revert JobMarketWindowOpen(jobId, job.windowEnd);
         if (job.openDisputes != 0) revert JobMarketDisputesOpen(jobId, job.openDisputes);
@@ -411,7 +497,7 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuardTransi
     /// @dev The DisputeManager enforces the window (and its reopening rule). Emits {JobDisputeOpened}.
     /// Requirements: DISPUTE_ROLE; job Submitted.
     function onDisputeOpened(uint256 jobId) external onlyRole(DISPUTE_ROLE) {
-        Job storage job = _jobs[jobId];
+        JobRecord storage job = _jobs[jobId];
         if (job.status != JobStatus.Submitted) revert JobMarketWrongStatus(jobId, job.status);
         emit JobDisputeOpened(jobId, ++job.openDisputes);
     }
@@ -421,7 +507,7 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuardTransi
     /// close the convicting one); the counter only gates `finalize`.
     /// Emits {JobDisputeClosed}. Requirements: DISPUTE_ROLE; a dispute is open on the job.
     function onDisputeClosed(uint256 jobId) external onlyRole(DISPUTE_ROLE) {
-        Job storage job = _jobs[jobId];
+        JobRecord storage job = _jobs[jobId];
         if (job.openDisputes == 0) revert JobMarketNoOpenDispute(jobId);
         emit JobDisputeClosed(jobId, --job.openDisputes);
     }
@@ -434,7 +520,7 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuardTransi
         onlyRole(DISPUTE_ROLE)
         returns (uint256 slashed)
     {
-        Job storage job = _jobs[jobId];
+        JobRecord storage job = _jobs[jobId];
         if (job.status != JobStatus.Submitted) revert JobMarketWrongStatus(jobId, job.status);
         job.status = JobStatus.Rejected;
         emit JobRejected(jobId, job.worker);
@@ -449,7 +535,7 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuardTransi
     /// sum exactly to the reward. Emits {IntervalRefunded}, {Credited}. Requirements: DISPUTE_ROLE;
     /// job Submitted.
     function onIntervalRefunded(uint256 jobId) external onlyRole(DISPUTE_ROLE) {
-        Job storage job = _jobs[jobId];
+        JobRecord storage job = _jobs[jobId];
         if (job.status != JobStatus.Submitted) revert JobMarketWrongStatus(jobId, job.status);
         uint256 intervals = job.totalSteps / job.checkpointInterval;
         uint256 share = job.reward / (intervals - job.refundedIntervals);
@@ -534,7 +620,7 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuardTransi
 
     function _checkEnds(
         uint256 jobId,
-        Job storage job,
+        JobRecord storage job,
         bytes32 root,
         bytes32 finalStateHash,
         bytes32 stepRoot0,

@@ -36,31 +36,30 @@ interface IJobMarket {
         uint64 trainingDuration; // seconds from claim to the submission deadline
     }
 
-    /// @dev Packed into 12 slots (issue 17): creation writes slots 0–6 non-zero, so the fields later
-    /// calls set there (worker, status, deadlines, submission time) cost an update, not a fresh slot.
-    /// Slot 2 holds what cross-contract status checks read (`jobState`).
+    /// @notice A job as `getJob` returns it. Storage packs it differently (JobMarket `JobRecord`);
+    /// the amounts fit 128 bits there.
     struct Job {
-        address requester; // slot 0
-        uint64 createdAt; // creation time: a canary's epoch (v3 V11.1)
-        uint32 openDisputes;
-        IERC20 paymentToken; // slot 1
-        uint64 claimDeadline;
-        uint32 refundedIntervals; // intervals whose reward share went back to the requester (v3 V5.2, V9.3)
-        address worker; // slot 2
-        uint64 windowEnd;
+        address requester;
+        address worker;
+        IERC20 paymentToken;
         JobStatus status;
-        uint128 reward; // slot 3
-        uint128 verificationFee;
-        uint128 collateral; // slot 4
-        uint64 trainingDuration;
-        uint64 submitDeadline;
-        uint64 totalSteps; // slot 5
+        uint256 reward;
+        uint256 verificationFee;
+        uint256 collateral;
+        uint64 totalSteps;
         uint64 checkpointInterval;
         uint64 numBatches;
         uint64 flopsPerStep;
-        uint64 stateBytes; // slot 6
+        uint64 stateBytes;
+        uint64 claimDeadline;
+        uint64 trainingDuration;
+        uint64 submitDeadline;
         uint64 submittedAt;
         uint64 submittedBlock; // commitments count only when mined after it (v3 V2.1)
+        uint64 windowEnd;
+        uint64 createdAt; // creation time: a canary's epoch (v3 V11.1)
+        uint32 openDisputes;
+        uint32 refundedIntervals; // intervals whose reward share went back to the requester (v3 V5.2, V9.3)
         bytes32 initialStateHash;
         bytes32 dataRoot;
         bytes32 specHash;
@@ -99,8 +98,8 @@ interface IJobMarket {
     event IntervalRefunded(uint256 indexed jobId, uint256 amount, uint256 rewardLeft);
 
     function getJob(uint256 jobId) external view returns (Job memory);
-    /// @notice What other contracts check of a job, from one or two storage slots instead of
-    /// `getJob`'s twelve: its status, worker, window end and submission block.
+    /// @notice What other contracts check of a job, from two storage slots instead of `getJob`'s
+    /// twelve: its status, worker, window end and submission block.
     function jobState(uint256 jobId)
         external
         view
@@ -109,6 +108,8 @@ interface IJobMarket {
     function jobParties(uint256 jobId) external view returns (address requester, address worker);
     /// @notice The job's T and k (one slot).
     function jobSteps(uint256 jobId) external view returns (uint64 totalSteps, uint64 checkpointInterval);
+    /// @notice The job's audit shape A and s, fixed at creation (one slot).
+    function jobAuditShape(uint256 jobId) external view returns (uint16 auditorsPerJob, uint16 samplesPerAuditor);
     /// @notice The AuditManager of assigned auditors.
     function auditManager() external view returns (IAuditManager);
     /// @notice Number of checkpoint leaves, T/k + 1.

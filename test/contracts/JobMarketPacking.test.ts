@@ -140,8 +140,11 @@ describe("JobMarket packing and cached collateral bound (issue 17)", function ()
   });
 
   describe("packed layout and narrow views", function () {
-    it("getJob keeps every field through claim and submission; jobState, jobSteps and jobParties agree with it", async function () {
+    it("getJob and jobTerms keep every field through claim and submission; the narrow views agree with them", async function () {
       const fx = await loadFixture(fixture);
+      // The widest terms the bounds allow, stored in 8- and 32-bit fields.
+      await fx.jobMarket.setAuditParams(32, 32, 0);
+      await fx.jobMarket.setChallengeWindow(30n * 86_400n);
       // Extreme values next to each other in a slot: a wrong offset or width would bleed into a neighbour.
       const params = await jobParams(fx, {
         verificationFee: MAX128,
@@ -160,6 +163,18 @@ describe("JobMarket packing and cached collateral bound (issue 17)", function ()
         expect([status, worker, windowEnd, submittedBlock]).to.deep.equal([j.status, j.worker, j.windowEnd, j.submittedBlock]);
         expect([...(await fx.jobMarket.jobSteps(id))]).to.deep.equal([j.totalSteps, j.checkpointInterval]);
         expect([...(await fx.jobMarket.jobParties(id))]).to.deep.equal([j.requester, j.worker]);
+        const t = await fx.jobMarket.jobTerms(id);
+        expect([t.challengeWindow, t.auditorsPerJob, t.samplesPerAuditor]).to.deep.equal([30n * 86_400n, 32n, 32n]);
+        expect([...(await fx.jobMarket.jobAuditShape(id))]).to.deep.equal([32n, 32n]);
+        // §10.11 with the default rates: k steps and k+1 states for the interval, 2 and 2 for a juror.
+        const timeout = (steps: bigint, states: bigint): bigint =>
+          3_600n + (steps * BigInt(params.flopsPerStep)) / 1_000_000_000n + (states * BigInt(params.stateBytes)) / 10_000_000n;
+        expect([t.pinpointTimeout, t.answerTimeout, t.revealTimeout]).to.deep.equal([
+          timeout(BigInt(K), BigInt(K) + 1n), timeout(BigInt(K), BigInt(K) + 1n), timeout(2n, 2n),
+        ]);
+        expect([
+          await fx.jobMarket.pinpointTimeout(id), await fx.jobMarket.answerTimeout(id), await fx.jobMarket.revealTimeout(id),
+        ]).to.deep.equal([t.pinpointTimeout, t.answerTimeout, t.revealTimeout]);
         // Creation fields never move.
         expect(j.requester).to.equal(fx.requester.address);
         expect(j.paymentToken).to.equal(params.paymentToken);
@@ -187,7 +202,7 @@ describe("JobMarket packing and cached collateral bound (issue 17)", function ()
       await agree();
       const j = await fx.jobMarket.getJob(id);
       expect([j.status, j.submittedAt, j.submittedBlock, j.windowEnd]).to.deep.equal([
-        3n, submittedAt, block, submittedAt + (await fx.jobMarket.challengeWindow()),
+        3n, submittedAt, block, submittedAt + 30n * 86_400n,
       ]);
       expect([j.checkpointRoot, j.finalStateHash]).to.deep.equal([TRAJECTORY.checkpointRoot, TRAJECTORY.stateHashes[T]]);
       expect(j.submitDeadline).to.equal(claimedAt + 365n * 86_400n);
@@ -220,6 +235,7 @@ describe("JobMarket packing and cached collateral bound (issue 17)", function ()
       expect([...(await fx.jobMarket.jobState(999n))]).to.deep.equal([0n, ethers.ZeroAddress, 0n, 0n]);
       expect([...(await fx.jobMarket.jobSteps(999n))]).to.deep.equal([0n, 0n]);
       expect([...(await fx.jobMarket.jobParties(999n))]).to.deep.equal([ethers.ZeroAddress, ethers.ZeroAddress]);
+      expect([...(await fx.jobMarket.jobAuditShape(999n))]).to.deep.equal([0n, 0n]);
     });
   });
 });
