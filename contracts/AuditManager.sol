@@ -201,7 +201,8 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
         uint256 intervals = jobMarket.checkpointCount(jobId) - 1;
         // A volunteer (no seat) samples as one seat; its sample is checkable like an auditor's.
         uint256 seats = auditorSeats[jobId][auditor];
-        uint256 s = uint256(jobMarket.jobTerms(jobId).samplesPerAuditor) * (seats == 0 ? 1 : seats);
+        (, uint256 s) = jobMarket.jobAuditShape(jobId);
+        s *= seats == 0 ? 1 : seats;
         if (s > intervals) s = intervals;
         sample = new uint256[](s);
         bytes32 sampleSeed = keccak256(abi.encode(a.seed, jobId, auditor));
@@ -217,8 +218,8 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
 
     /// @notice True when `drawAuditors(jobId)` would draw or (re)schedule now (for keepers).
     function canDraw(uint256 jobId) external view returns (bool) {
-        IJobMarket.Job memory job = jobMarket.getJob(jobId);
-        if (job.status != IJobMarket.JobStatus.Submitted || block.timestamp > job.windowEnd) return false;
+        (IJobMarket.JobStatus status,, uint64 windowEnd,) = jobMarket.jobState(jobId);
+        if (status != IJobMarket.JobStatus.Submitted || block.timestamp > windowEnd) return false;
         Audit storage a = _audits[jobId];
         if (a.drawn) return false;
         (uint64 epoch, uint64 target) = (a.drawEpoch, a.drawTarget);
@@ -235,7 +236,7 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
     /// @dev Emits {AuditorsAssigned} or {AuditDrawScheduled}. Requirements: job Submitted; window
     /// open; not drawn yet; the draw's epoch begun and its seed block readable (or expired).
     function drawAuditors(uint256 jobId) external {
-        IJobMarket.Job memory job = _openJob(jobId);
+        address worker = _openJob(jobId);
         Audit storage a = _audits[jobId];
         if (a.drawn) revert AuditManagerAlreadyDrawn(jobId);
         (uint64 epoch, uint64 target) = (a.drawEpoch, a.drawTarget);
@@ -251,10 +252,10 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
         a.drawn = true;
         a.seed = seed;
         address[] memory exclude = new address[](1);
-        exclude[0] = job.worker;
+        exclude[0] = worker;
         // Trusted module call; the job id is mixed in so jobs sharing a seed block differ.
         (address[] memory drawn, uint256[] memory seats) = stakeManager.drawAccounts(
-            keccak256(abi.encode(seed, jobId, "upow.auditors")), jobMarket.jobTerms(jobId).auditorsPerJob, exclude
+            keccak256(abi.encode(seed, jobId, "upow.auditors")), _auditorsPerJob(jobId), exclude
         );
         _auditors[jobId] = drawn;
         uint256 filled = 0;
@@ -443,22 +444,28 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
         emit DrawDelaySet(delay);
     }
 
-    /// @dev The job, Submitted and inside its challenge window.
-    function _openJob(uint256 jobId) private view returns (IJobMarket.Job memory job) {
-        job = jobMarket.getJob(jobId);
-        if (job.status != IJobMarket.JobStatus.Submitted) revert AuditManagerWrongStatus(jobId, job.status);
-        if (block.timestamp > job.windowEnd) revert AuditManagerWindowClosed(jobId, job.windowEnd);
+    /// @dev The worker of the job, which must be Submitted and inside its challenge window.
+    function _openJob(uint256 jobId) private view returns (address worker) {
+        (IJobMarket.JobStatus status, address w, uint64 windowEnd,) = jobMarket.jobState(jobId);
+        if (status != IJobMarket.JobStatus.Submitted) revert AuditManagerWrongStatus(jobId, status);
+        if (block.timestamp > windowEnd) revert AuditManagerWindowClosed(jobId, windowEnd);
+        return w;
+    }
+
+    function _auditorsPerJob(uint256 jobId) private view returns (uint256 a) {
+        (a,) = jobMarket.jobAuditShape(jobId);
     }
 
     function _revealDeadline(uint256 jobId) private view returns (uint256) {
-        return uint256(jobMarket.getJob(jobId).windowEnd) + canaryRevealPeriod;
+        (,, uint64 windowEnd,) = jobMarket.jobState(jobId);
+        return uint256(windowEnd) + canaryRevealPeriod;
     }
 
     /// @dev Whether a revealed canary fault step lies in an interval of the auditor's sample.
     function _hitsFault(uint256 jobId, address auditor) private view returns (bool) {
         uint256[] memory sample = sampleOf(jobId, auditor);
         uint256[] storage faults = _canaryFaults[jobId];
-        uint256 k = jobMarket.getJob(jobId).checkpointInterval;
+        (, uint256 k) = jobMarket.jobSteps(jobId);
         for (uint256 i = 0; i < faults.length; ++i) {
             if (_contains(sample, sample.length, faults[i] / k)) return true;
         }

@@ -267,7 +267,8 @@ contract DataAvailability is IDataAvailability, AccessControl, ReentrancyGuard {
         uint256 bond = c.bond;
         c.bond = 0;
         _credit(c.opener, bond);
-        bool live = jobMarket.getJob(c.jobId).status == IJobMarket.JobStatus.Submitted;
+        (IJobMarket.JobStatus status,,,) = jobMarket.jobState(c.jobId);
+        bool live = status == IJobMarket.JobStatus.Submitted;
         emit ChallengeTimedOut(challengeId, live);
         // Trusted DisputeManager: convicts the worker and credits the opener's fee here.
         if (live) disputeManager.onUnavailable(c.jobId, c.disputeId, c.opener);
@@ -279,15 +280,15 @@ contract DataAvailability is IDataAvailability, AccessControl, ReentrancyGuard {
     function settle(uint256 challengeId) external {
         Challenge storage c = _challenges[challengeId];
         if (c.status != Status.Answered) revert DataAvailabilityWrongStatus(challengeId, c.status);
-        IJobMarket.Job memory job = jobMarket.getJob(c.jobId);
-        if (job.status == IJobMarket.JobStatus.Submitted) revert DataAvailabilityJobNotOver(c.jobId);
+        (IJobMarket.JobStatus status, address worker,,) = jobMarket.jobState(c.jobId);
+        if (status == IJobMarket.JobStatus.Submitted) revert DataAvailabilityJobNotOver(c.jobId);
         c.status = Status.Settled;
         uint256 bond = c.bond;
         c.bond = 0;
         uint256 fee = _params.answerFee;
-        uint256 toWorker = job.status == IJobMarket.JobStatus.Rejected ? 0 : (fee < bond ? fee : bond);
+        uint256 toWorker = status == IJobMarket.JobStatus.Rejected ? 0 : (fee < bond ? fee : bond);
         emit ChallengeSettled(challengeId, toWorker, bond - toWorker);
-        _credit(job.worker, toWorker);
+        _credit(worker, toWorker);
         _credit(c.opener, bond - toWorker);
     }
 
@@ -468,7 +469,8 @@ contract DataAvailability is IDataAvailability, AccessControl, ReentrancyGuard {
             return _checkpoints[c.jobId][c.interval].known && _checkpoints[c.jobId][c.interval + 1].known;
         }
         if (c.kind == Kind.StepLeaves) {
-            uint64 base = c.interval * jobMarket.getJob(c.jobId).checkpointInterval + c.first;
+            (, uint64 k) = jobMarket.jobSteps(c.jobId);
+            uint64 base = c.interval * k + c.first;
             for (uint64 i = 0; i < c.count; ++i) {
                 if (!_steps[c.jobId][base + i].known) return false;
             }

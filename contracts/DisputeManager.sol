@@ -142,12 +142,12 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
         CheckpointProof calldata checkpointNext,
         uint256 hint
     ) external nonReentrant returns (uint256 disputeId) {
-        IJobMarket.Job memory job = _job(jobId);
-        if (job.status != IJobMarket.JobStatus.Submitted || block.timestamp > job.windowEnd) {
+        (IJobMarket.JobStatus status,, uint64 windowEnd, uint64 submittedBlock) = _jobState(jobId);
+        if (status != IJobMarket.JobStatus.Submitted || block.timestamp > windowEnd) {
             revert DisputeManagerJobNotDisputable(jobId);
         }
         ChallengeCommitment memory c = DisputeEvidence.consume(
-            _commitments, keccak256(abi.encode(jobId, interval, msg.sender, salt)), job.submittedBlock, _params.commitTTL
+            _commitments, keccak256(abi.encode(jobId, interval, msg.sender, salt)), submittedBlock, _params.commitTTL
         );
         commitBondsHeld -= c.bond;
         disputeId = _createDispute(jobId, interval, c.order, c.committedAt, hint);
@@ -166,10 +166,10 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
         if (msg.sender != v.challenger) revert DisputeManagerNotChallenger(voidedDisputeId, msg.sender);
         uint256 jobId = v.jobId;
         uint64 interval = v.interval;
-        IJobMarket.Job memory job = _job(jobId);
+        (IJobMarket.JobStatus status,, uint64 windowEnd,) = _jobState(jobId);
         if (
             v.ruling != Ruling.Void || reopenUsed[jobId][interval][msg.sender]
-                || job.status != IJobMarket.JobStatus.Submitted || block.timestamp > _reopenDeadline(v, job.windowEnd)
+                || status != IJobMarket.JobStatus.Submitted || block.timestamp > _reopenDeadline(v, windowEnd)
         ) revert DisputeManagerCannotReopen(voidedDisputeId);
         reopenUsed[jobId][interval][msg.sender] = true;
         disputeId = _createDispute(jobId, interval, v.order, v.committedAt, hint);
@@ -183,12 +183,10 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
     {
         if (uint256(interval) + 1 >= jobMarket.checkpointCount(jobId)) revert DisputeManagerInvalidInterval(jobId, interval);
         disputeId = ++disputeCount;
-        IJobMarket.JobTerms memory t = _terms(jobId);
         uint256 bond = _params.disputeBond;
         // Own absolute deadline (V2.2): the worker may need to post leaves, the challenger then replays.
-        DisputeQueue.Opening memory o = DisputeQueue.Opening(
-            jobId, interval, order, committedAt, uint64(block.timestamp + 2 * uint256(t.answerTimeout) + t.pinpointTimeout), bond
-        );
+        uint256 deadline = block.timestamp + 2 * jobMarket.answerTimeout(jobId) + _pinpointTimeout(jobId);
+        DisputeQueue.Opening memory o = DisputeQueue.Opening(jobId, interval, order, committedAt, uint64(deadline), bond);
         DisputeQueue.open(_queues[jobId], _disputes, disputeOf[jobId][interval], disputeId, o, hint);
         jobMarket.onDisputeOpened(jobId);
         _pull(bond);
@@ -246,7 +244,7 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
         d.bond = 0;
         uint256 toWorker = DisputeEvidence.checkpointAnswerFee(address(dataAvailability), d.checkpointDemand, bond);
         emit BondForfeited(disputeId, toWorker, 0, bond - toWorker);
-        _credit(_job(d.jobId).worker, toWorker);
+        _credit(_jobWorker(d.jobId), toWorker);
         _burn(bond - toWorker);
         _close(disputeId, d, Ruling.ChallengerTimedOut);
     }
@@ -256,7 +254,7 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
     function pinpointDeadline(uint256 disputeId) public view returns (uint256) {
         Dispute storage d = _disputes[disputeId];
         (, uint64 lastAnswerAt) = _activity(disputeId);
-        uint256 extended = lastAnswerAt == 0 ? 0 : lastAnswerAt + _terms(d.jobId).pinpointTimeout;
+        uint256 extended = lastAnswerAt == 0 ? 0 : lastAnswerAt + _pinpointTimeout(d.jobId);
         return extended > d.deadline ? extended : d.deadline;
     }
 
@@ -303,7 +301,7 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
         _liveJob(disputeId, d);
         uint8 round = d.round;
         DisputeJury.DrawContext memory ctx = DisputeJury.DrawContext(
-            stakeManager, randomness, _job(d.jobId).worker, jurorLockId(disputeId, round), disputeId, _terms(d.jobId).revealTimeout
+            stakeManager, randomness, _jobWorker(d.jobId), jurorLockId(disputeId, round), disputeId, _revealTimeout(d.jobId)
         );
         if (!DisputeJury.drawRound(ctx, d, _params, _rounds[disputeId][round], _votes[disputeId][round])) return;
         if (d.appeals > d.appealsSettled) {
@@ -375,7 +373,7 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
         Dispute storage d = _disputes[disputeId];
         commitEnd = d.commitEnd;
         (, uint64 lastAnswerAt) = _activity(disputeId);
-        uint256 extended = uint256(lastAnswerAt) + _terms(d.jobId).revealTimeout;
+        uint256 extended = uint256(lastAnswerAt) + _revealTimeout(d.jobId);
         if (extended > commitEnd) commitEnd = extended;
         revealEnd = commitEnd + (d.revealEnd - d.commitEnd);
     }
@@ -455,7 +453,7 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
         _settleAppealsAndPot(disputeId, d, ruling, 0);
         if (d.pinpoints < MAX_PINPOINTS) {
             d.phase = Phase.Pinpointing;
-            d.deadline = uint64(block.timestamp + _terms(d.jobId).pinpointTimeout);
+            d.deadline = uint64(block.timestamp + _pinpointTimeout(d.jobId));
             emit PinpointReopened(disputeId, d.pinpoints, d.deadline);
             return;
         }
@@ -470,7 +468,7 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
     function closeMoot(uint256 disputeId) external nonReentrant {
         Dispute storage d = _disputes[disputeId];
         if (d.phase == Phase.None || d.phase == Phase.Closed) revert DisputeManagerWrongPhase(disputeId, d.phase);
-        if (_job(d.jobId).status == IJobMarket.JobStatus.Submitted) revert DisputeManagerJobStillActive(d.jobId);
+        if (_jobStatus(d.jobId) == IJobMarket.JobStatus.Submitted) revert DisputeManagerJobStillActive(d.jobId);
         _releaseRunningRound(disputeId, d);
         _settleAppealsAndPot(disputeId, d, Ruling.Moot, 0);
         _refundBond(d);
@@ -561,10 +559,9 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
         if (d.phase != phase) revert DisputeManagerWrongPhase(disputeId, d.phase);
     }
 
-    function _liveJob(uint256 disputeId, Dispute storage d) private view returns (IJobMarket.Job memory job) {
+    function _liveJob(uint256 disputeId, Dispute storage d) private view {
         if (d.phase == Phase.None || d.phase == Phase.Closed) revert DisputeManagerWrongPhase(disputeId, d.phase);
-        job = _job(d.jobId);
-        if (job.status != IJobMarket.JobStatus.Submitted) revert DisputeManagerJobNotActive(d.jobId);
+        if (_jobStatus(d.jobId) != IJobMarket.JobStatus.Submitted) revert DisputeManagerJobNotActive(d.jobId);
     }
 
     /// @dev A live dispute that let its pinpoint deadline pass with none of its challenges open.
@@ -574,12 +571,25 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
         return open == 0;
     }
 
-    function _job(uint256 jobId) private view returns (IJobMarket.Job memory) {
-        return jobMarket.getJob(jobId);
+    /// @dev One call site for the job's status slot (keeps this near-limit contract small).
+    function _jobState(uint256 jobId) private view returns (IJobMarket.JobStatus, address, uint64, uint64) {
+        return jobMarket.jobState(jobId);
     }
 
-    function _terms(uint256 jobId) private view returns (IJobMarket.JobTerms memory) {
-        return jobMarket.jobTerms(jobId);
+    function _jobStatus(uint256 jobId) private view returns (IJobMarket.JobStatus status) {
+        (status,,,) = _jobState(jobId);
+    }
+
+    function _jobWorker(uint256 jobId) private view returns (address worker) {
+        (, worker,,) = _jobState(jobId);
+    }
+
+    function _pinpointTimeout(uint256 jobId) private view returns (uint256) {
+        return jobMarket.pinpointTimeout(jobId);
+    }
+
+    function _revealTimeout(uint256 jobId) private view returns (uint64) {
+        return uint64(jobMarket.revealTimeout(jobId)); // ≤ MAX_TIMEOUT
     }
 
     function _activity(uint256 disputeId) private view returns (uint256 open, uint64 lastAnswerAt) {
@@ -640,7 +650,7 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
             else if (disputeId != 0) beneficiary = _disputes[disputeId].challenger;
             else beneficiary = opener;
         }
-        address requester = _job(jobId).requester;
+        (address requester,) = jobMarket.jobParties(jobId);
         // Trusted JobMarket: transfers the slashed collateral to this contract. The convicted interval
         // (V11.2) is the convicting dispute's; an auditor's availability challenge without a dispute
         // names none.
@@ -681,7 +691,7 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
         uint256 burned = rest - toJurors;
         d.bond = 0;
         emit BondForfeited(disputeId, toWorker, toJurors, burned);
-        _credit(_job(d.jobId).worker, toWorker);
+        _credit(_jobWorker(d.jobId), toWorker);
         _burn(burned);
     }
 
@@ -701,7 +711,8 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
     /// @dev Void: closes the dispute and holds finalization while its challenger may still reopen.
     function _voidAndClose(uint256 disputeId, Dispute storage d) private {
         if (!d.reopened) {
-            uint256 until = _reopenDeadline(d, _job(d.jobId).windowEnd);
+            (,, uint64 windowEnd,) = _jobState(d.jobId);
+            uint256 until = _reopenDeadline(d, windowEnd);
             if (until > _reopenHold[d.jobId]) _reopenHold[d.jobId] = uint64(until);
         }
         _close(disputeId, d, Ruling.Void);

@@ -3,7 +3,7 @@ pragma solidity 0.8.28;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
@@ -26,7 +26,7 @@ import {UPowHashing} from "./lib/UPowHashing.sol";
 /// The AuditManager draws auditors from `randomness`, seeded in the epoch of the submission (v3 V3.2);
 /// if nobody draws them within the window, the whole verification fee goes back to the requester at
 /// finalization; the job itself is unaffected.
-contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
+contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     bytes32 public constant GOVERNOR_ROLE = keccak256("GOVERNOR_ROLE");
@@ -66,12 +66,55 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
     uint32 public timeoutBase;
     uint64 public refFlopsPerSecond;
     uint64 public refBytesPerSecond;
+    /// @dev The §10.9 grid point with the largest f/P(f) under the current audit parameters (1e18
+    /// fixed point), recomputed when they change: it alone binds (see `requiredCollateral`).
+    uint64 private _bindingF;
+    uint64 private _bindingP;
 
-    uint256 public nextJobId = 1;
+    /// @dev Storage form of a job and its terms (issue 17): 12 slots, creation makes slots 0–6
+    /// non-zero so that claim, submission and finalization only update them. Widths are the bounds:
+    /// amounts ≤ 2^128 − 1 (checked), A and s ≤ 32, trainingDuration ≤ 365 days, challengeWindow
+    /// and timeouts ≤ 30 days. The pinpoint and answer timeouts are one value (§10.11: both cover the
+    /// interval's k steps and k+1 states). `getJob` and `jobTerms` widen it to the API structs.
+    struct JobRecord {
+        address requester; // slot 0
+        uint64 createdAt; // creation time: a canary's epoch (v3 V11.1)
+        uint32 openDisputes;
+        IERC20 paymentToken; // slot 1
+        uint64 claimDeadline;
+        uint32 refundedIntervals; // intervals whose reward share went back to the requester (v3 V5.2, V9.3)
+        address worker; // slot 2: jobState, jobAuditShape
+        uint64 windowEnd;
+        JobStatus status;
+        uint8 auditorsPerJob;
+        uint8 samplesPerAuditor;
+        uint128 reward; // slot 3
+        uint128 verificationFee;
+        uint128 collateral; // slot 4
+        uint32 trainingDuration;
+        uint32 challengeWindow;
+        uint64 submitDeadline;
+        uint64 totalSteps; // slot 5
+        uint64 checkpointInterval;
+        uint64 numBatches;
+        uint64 flopsPerStep;
+        uint64 stateBytes; // slot 6
+        uint64 submittedAt;
+        uint64 submittedBlock; // commitments count only when mined after it (v3 V2.1)
+        uint32 revealTimeout;
+        uint32 intervalTimeout;
+        bytes32 initialStateHash;
+        bytes32 dataRoot;
+        bytes32 specHash;
+        bytes32 checkpointRoot;
+        bytes32 finalStateHash;
+    }
+
+    /// @notice Id of the next job (beside the parameters createJob reads: no slot of its own).
+    uint64 public nextJobId = 1;
     mapping(IERC20 token => bool) public tokenAllowed;
     mapping(address token => mapping(address account => uint256)) public credits;
-    mapping(uint256 jobId => Job) private _jobs;
-    mapping(uint256 jobId => JobTerms) private _terms;
+    mapping(uint256 jobId => JobRecord) private _jobs;
 
     event AuditManagerSet(address indexed auditManager);
     event DisputeManagerSet(address indexed disputeManager);
@@ -90,6 +133,7 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
     error JobMarketChallengesOpen(uint256 jobId, uint256 open);
     error JobMarketTokenNotAllowed(address token);
     error JobMarketZeroReward();
+    error JobMarketAmountTooLarge(uint256 reward, uint256 verificationFee, uint256 collateral, uint256 max);
     error JobMarketInvalidSteps(uint64 totalSteps, uint64 checkpointInterval);
     error JobMarketTooManyCheckpoints(uint256 count, uint256 max);
     error JobMarketZeroBatches();
@@ -137,17 +181,81 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
 
     /// @inheritdoc IJobMarket
     function getJob(uint256 jobId) external view returns (Job memory) {
-        return _jobs[jobId];
+        JobRecord storage r = _jobs[jobId];
+        return Job({
+            requester: r.requester,
+            worker: r.worker,
+            paymentToken: r.paymentToken,
+            status: r.status,
+            reward: r.reward,
+            verificationFee: r.verificationFee,
+            collateral: r.collateral,
+            totalSteps: r.totalSteps,
+            checkpointInterval: r.checkpointInterval,
+            numBatches: r.numBatches,
+            flopsPerStep: r.flopsPerStep,
+            stateBytes: r.stateBytes,
+            claimDeadline: r.claimDeadline,
+            trainingDuration: r.trainingDuration,
+            submitDeadline: r.submitDeadline,
+            submittedAt: r.submittedAt,
+            submittedBlock: r.submittedBlock,
+            windowEnd: r.windowEnd,
+            createdAt: r.createdAt,
+            openDisputes: r.openDisputes,
+            refundedIntervals: r.refundedIntervals,
+            initialStateHash: r.initialStateHash,
+            dataRoot: r.dataRoot,
+            specHash: r.specHash,
+            checkpointRoot: r.checkpointRoot,
+            finalStateHash: r.finalStateHash
+        });
+    }
+
+    /// @inheritdoc IJobMarket
+    function jobState(uint256 jobId)
+        external
+        view
+        returns (JobStatus status, address worker, uint64 windowEnd, uint64 submittedBlock)
+    {
+        JobRecord storage job = _jobs[jobId];
+        return (job.status, job.worker, job.windowEnd, job.submittedBlock);
+    }
+
+    /// @inheritdoc IJobMarket
+    function jobParties(uint256 jobId) external view returns (address requester, address worker) {
+        JobRecord storage job = _jobs[jobId];
+        return (job.requester, job.worker);
+    }
+
+    /// @inheritdoc IJobMarket
+    function jobSteps(uint256 jobId) external view returns (uint64 totalSteps, uint64 checkpointInterval) {
+        JobRecord storage job = _jobs[jobId];
+        return (job.totalSteps, job.checkpointInterval);
+    }
+
+    /// @inheritdoc IJobMarket
+    function jobAuditShape(uint256 jobId) external view returns (uint16 auditorsPerJob, uint16 samplesPerAuditor) {
+        JobRecord storage job = _jobs[jobId];
+        return (job.auditorsPerJob, job.samplesPerAuditor);
     }
 
     /// @inheritdoc IJobMarket
     function jobTerms(uint256 jobId) external view returns (JobTerms memory) {
-        return _terms[jobId];
+        JobRecord storage job = _jobs[jobId];
+        return JobTerms({
+            challengeWindow: job.challengeWindow,
+            revealTimeout: job.revealTimeout,
+            pinpointTimeout: job.intervalTimeout,
+            answerTimeout: job.intervalTimeout,
+            auditorsPerJob: job.auditorsPerJob,
+            samplesPerAuditor: job.samplesPerAuditor
+        });
     }
 
     /// @inheritdoc IJobMarket
     function checkpointCount(uint256 jobId) public view returns (uint256) {
-        Job storage job = _jobs[jobId];
+        JobRecord storage job = _jobs[jobId];
         if (job.status == JobStatus.None) revert JobMarketWrongStatus(jobId, JobStatus.None);
         return job.totalSteps / job.checkpointInterval + 1;
     }
@@ -159,17 +267,17 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
 
     /// @inheritdoc IJobMarket
     function pinpointTimeout(uint256 jobId) external view returns (uint256) {
-        return _terms[jobId].pinpointTimeout;
+        return _jobs[jobId].intervalTimeout;
     }
 
     /// @inheritdoc IJobMarket
     function answerTimeout(uint256 jobId) external view returns (uint256) {
-        return _terms[jobId].answerTimeout;
+        return _jobs[jobId].intervalTimeout;
     }
 
     /// @inheritdoc IJobMarket
     function revealTimeout(uint256 jobId) external view returns (uint256) {
-        return _terms[jobId].revealTimeout;
+        return _jobs[jobId].revealTimeout;
     }
 
     /// @notice Minimum collateral for `reward` under the current audit parameters (§10.9): the
@@ -178,35 +286,18 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
     /// `P(f) = 1 − [w + (1−w)(1−f)^s]^A`, computed in 1e18 fixed point rounding against the worker.
     /// Only what the worker cannot recover counts (v3 V4.3): its own second account may take the
     /// challenger's share, so the penalty is `collateral × (1 − challengerBps)`.
-    function requiredCollateral(uint256 reward) public view returns (uint256 required) {
+    function requiredCollateral(uint256 reward) public view returns (uint256) {
         if (address(disputeManager) == address(0)) revert JobMarketDisputeManagerNotSet();
-        uint256 kept = BPS - disputeManager.params().challengerBps;
-        required = Math.mulDiv(reward, minCollateralBps, BPS, Math.Rounding.Ceil);
-        uint256 w = (uint256(hostileAuditorBps) * ONE) / BPS;
-        // grid in 1e16 units (percent)
-        uint256[7] memory grid = [uint256(1), 2, 5, 10, 20, 50, 100];
-        for (uint256 g = 0; g < grid.length; ++g) {
-            uint256 f = grid[g] * 1e16;
-            uint256 missOne = _powUp(ONE - f, samplesPerAuditor); // (1−f)^s, rounded up
-            uint256 missAll = _powUp(w + Math.mulDiv(ONE - w, missOne, ONE, Math.Rounding.Ceil), auditorsPerJob);
-            // w ≤ 0.5 and f ≥ 1% keep missAll < 1 (see the parameter bounds); P > 0.
-            uint256 p = ONE - missAll;
-            // reward + collateral > f·reward / P  ⇔  reward + collateral ≥ floor(f·reward / P) + 1
-            uint256 need = Math.mulDiv(f, reward, p) + 1;
-            if (need > reward) {
-                // collateral·kept/BPS ≥ need − reward, rounded up.
-                uint256 c = Math.mulDiv(need - reward, BPS, kept, Math.Rounding.Ceil);
-                if (c > required) required = c;
-            }
-        }
+        return _requiredCollateral(reward, disputeManager.params().challengerBps);
     }
 
     // ─────────────────────────── lifecycle ───────────────────────────
 
     /// @notice Escrows `reward + verificationFee` of `p.paymentToken` and opens a job.
     /// @dev Emits {JobCreated}. Requirements: not paused; audit manager set; token allow-listed;
-    /// reward > 0; T > 0, k > 0, T % k == 0, T/k + 1 ≤ MAX_CHECKPOINTS; numBatches > 0; flopsPerStep and
-    /// stateBytes > 0; now < claimDeadline ≤ now + MAX_CLAIM_PERIOD; 0 < trainingDuration ≤
+    /// reward > 0; reward, fee and collateral ≤ 2^128 − 1; T > 0, k > 0, T % k == 0, T/k + 1 ≤
+    /// MAX_CHECKPOINTS; numBatches > 0; flopsPerStep and stateBytes > 0; now < claimDeadline ≤
+    /// now + MAX_CLAIM_PERIOD; 0 < trainingDuration ≤
     /// MAX_TRAINING_DURATION; derived timeouts ≤ MAX_TIMEOUT; collateral ≥ requiredCollateral(reward);
     /// the dispute manager accepts the terms (`IDisputeManager.checkJobTerms`: the juror lock covers
     /// the collateral, squatting costs more than the bounty) and the data availability accepts the
@@ -217,6 +308,9 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
         if (address(disputeManager) == address(0)) revert JobMarketDisputeManagerNotSet();
         if (!tokenAllowed[p.paymentToken]) revert JobMarketTokenNotAllowed(address(p.paymentToken));
         if (p.reward == 0) revert JobMarketZeroReward();
+        if ((p.reward | p.verificationFee | p.collateral) > type(uint128).max) {
+            revert JobMarketAmountTooLarge(p.reward, p.verificationFee, p.collateral, type(uint128).max);
+        }
         if (p.totalSteps == 0 || p.checkpointInterval == 0 || p.totalSteps % p.checkpointInterval != 0) {
             revert JobMarketInvalidSteps(p.totalSteps, p.checkpointInterval);
         }
@@ -230,30 +324,35 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
         if (p.trainingDuration == 0 || p.trainingDuration > MAX_TRAINING_DURATION) {
             revert JobMarketInvalidTrainingDuration(p.trainingDuration);
         }
-        uint256 required = requiredCollateral(p.reward);
-        if (p.collateral < required) revert JobMarketCollateralTooLow(p.collateral, required);
-
         JobTerms memory terms = _deriveTerms(p.checkpointInterval, p.flopsPerStep, p.stateBytes);
-        disputeManager.checkJobTerms(p.collateral, terms.challengeWindow, terms.answerTimeout, terms.pinpointTimeout);
-        disputeManager.dataAvailability().checkJobTerms(p.checkpointInterval, p.stateBytes);
+        IDisputeManager dm = disputeManager;
+        dm.checkJobTerms(p.collateral, terms.challengeWindow, terms.answerTimeout, terms.pinpointTimeout);
+        // After checkJobTerms, which read the same parameters: params() now touches only warm slots.
+        uint256 required = _requiredCollateral(p.reward, dm.params().challengerBps);
+        if (p.collateral < required) revert JobMarketCollateralTooLow(p.collateral, required);
+        dm.dataAvailability().checkJobTerms(p.checkpointInterval, p.stateBytes);
 
         jobId = nextJobId++;
-        _terms[jobId] = terms;
-        Job storage job = _jobs[jobId];
+        JobRecord storage job = _jobs[jobId];
         job.requester = msg.sender;
         job.paymentToken = p.paymentToken;
         job.status = JobStatus.Open;
-        job.reward = p.reward;
-        job.verificationFee = p.verificationFee;
-        job.collateral = p.collateral;
+        job.reward = uint128(p.reward);
+        job.verificationFee = uint128(p.verificationFee);
+        job.collateral = uint128(p.collateral);
         job.totalSteps = p.totalSteps;
         job.checkpointInterval = p.checkpointInterval;
         job.numBatches = p.numBatches;
         job.flopsPerStep = p.flopsPerStep;
         job.stateBytes = p.stateBytes;
         job.claimDeadline = p.claimDeadline;
-        job.trainingDuration = p.trainingDuration;
+        job.trainingDuration = uint32(p.trainingDuration);
         job.createdAt = uint64(block.timestamp);
+        job.challengeWindow = uint32(terms.challengeWindow);
+        job.auditorsPerJob = uint8(terms.auditorsPerJob);
+        job.samplesPerAuditor = uint8(terms.samplesPerAuditor);
+        job.revealTimeout = terms.revealTimeout;
+        job.intervalTimeout = terms.answerTimeout;
         job.initialStateHash = p.initialStateHash;
         job.dataRoot = p.dataRoot;
         job.specHash = p.specHash;
@@ -274,22 +373,23 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
     /// @dev Emits {JobCancelled}, {Credited}. Requirements: caller is the requester; job Open
     /// (also after its claim deadline).
     function cancelJob(uint256 jobId) external {
-        Job storage job = _jobs[jobId];
+        JobRecord storage job = _jobs[jobId];
         if (job.status != JobStatus.Open) revert JobMarketWrongStatus(jobId, job.status);
         if (msg.sender != job.requester) revert JobMarketNotRequester(jobId, msg.sender);
         job.status = JobStatus.Cancelled;
         emit JobCancelled(jobId);
-        _credit(address(job.paymentToken), job.requester, job.reward + job.verificationFee);
+        // Widened: reward and fee each fit 128 bits, their sum need not.
+        _credit(address(job.paymentToken), job.requester, uint256(job.reward) + job.verificationFee);
     }
 
     /// @notice Claims an Open job and locks its collateral from the caller's free stake.
     /// @dev Emits {JobClaimed}. Requirements: not paused; job Open; now ≤ claimDeadline; the caller's
     /// free stake ≥ collateral.
     function claimJob(uint256 jobId) external whenNotPaused {
-        Job storage job = _jobs[jobId];
+        JobRecord storage job = _jobs[jobId];
         if (job.status != JobStatus.Open) revert JobMarketWrongStatus(jobId, job.status);
         if (block.timestamp > job.claimDeadline) revert JobMarketClaimDeadlinePassed(jobId, job.claimDeadline);
-        uint256 free = stakeManager.account(msg.sender).free;
+        uint256 free = stakeManager.freeStake(msg.sender);
         if (free < job.collateral) revert JobMarketInsufficientStake(msg.sender, free, job.collateral);
         uint64 submitDeadline = uint64(block.timestamp) + job.trainingDuration;
         job.status = JobStatus.Claimed;
@@ -306,7 +406,7 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
     /// @dev Emits {ClaimExpired}, {Credited} (when the penalty > 0). Requirements: job Claimed;
     /// now > submitDeadline.
     function expireClaim(uint256 jobId) external nonReentrant {
-        Job storage job = _jobs[jobId];
+        JobRecord storage job = _jobs[jobId];
         if (job.status != JobStatus.Claimed) revert JobMarketWrongStatus(jobId, job.status);
         if (block.timestamp <= job.submitDeadline) {
             revert JobMarketSubmitDeadlineNotPassed(jobId, job.submitDeadline);
@@ -316,7 +416,7 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
         job.worker = address(0);
         job.submitDeadline = 0;
         bytes32 lockId = collateralLockId(jobId);
-        uint256 penalty = (job.collateral * livenessPenaltyBps) / BPS;
+        uint256 penalty = (uint256(job.collateral) * livenessPenaltyBps) / BPS;
         if (penalty > 0) {
             penalty = stakeManager.slash(worker, lockId, penalty, address(this));
             _credit(address(stakeManager.stakingToken()), job.requester, penalty);
@@ -338,12 +438,12 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
         bytes32[] calldata proof0,
         bytes32[] calldata proofLast
     ) external {
-        Job storage job = _jobs[jobId];
+        JobRecord storage job = _jobs[jobId];
         if (job.status != JobStatus.Claimed) revert JobMarketWrongStatus(jobId, job.status);
         if (msg.sender != job.worker) revert JobMarketNotWorker(jobId, msg.sender);
         if (block.timestamp > job.submitDeadline) revert JobMarketSubmitDeadlinePassed(jobId, job.submitDeadline);
         _checkEnds(jobId, job, checkpointRoot, finalStateHash, stepRoot0, proof0, proofLast);
-        uint64 windowEnd = uint64(block.timestamp) + _terms[jobId].challengeWindow;
+        uint64 windowEnd = uint64(block.timestamp) + job.challengeWindow;
         job.status = JobStatus.Submitted;
         job.checkpointRoot = checkpointRoot;
         job.finalStateHash = finalStateHash;
@@ -361,7 +461,7 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
     /// @dev Emits {JobFinalized}, {Credited}. Requirements: job Submitted; now > windowEnd; no live
     /// dispute, no open availability challenge and no pending reopening of a voided interval (v3 V2.3).
     function finalize(uint256 jobId) external nonReentrant {
-        Job storage job = _jobs[jobId];
+        JobRecord storage job = _jobs[jobId];
         if (job.status != JobStatus.Submitted) revert JobMarketWrongStatus(jobId, job.status);
         if (block.timestamp <= job.windowEnd) revert JobMarketWindowOpen(jobId, job.windowEnd);
         if (job.openDisputes != 0) revert JobMarketDisputesOpen(jobId, job.openDisputes);
@@ -397,7 +497,7 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
     /// @dev The DisputeManager enforces the window (and its reopening rule). Emits {JobDisputeOpened}.
     /// Requirements: DISPUTE_ROLE; job Submitted.
     function onDisputeOpened(uint256 jobId) external onlyRole(DISPUTE_ROLE) {
-        Job storage job = _jobs[jobId];
+        JobRecord storage job = _jobs[jobId];
         if (job.status != JobStatus.Submitted) revert JobMarketWrongStatus(jobId, job.status);
         emit JobDisputeOpened(jobId, ++job.openDisputes);
     }
@@ -407,7 +507,7 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
     /// close the convicting one); the counter only gates `finalize`.
     /// Emits {JobDisputeClosed}. Requirements: DISPUTE_ROLE; a dispute is open on the job.
     function onDisputeClosed(uint256 jobId) external onlyRole(DISPUTE_ROLE) {
-        Job storage job = _jobs[jobId];
+        JobRecord storage job = _jobs[jobId];
         if (job.openDisputes == 0) revert JobMarketNoOpenDispute(jobId);
         emit JobDisputeClosed(jobId, --job.openDisputes);
     }
@@ -420,11 +520,12 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
         onlyRole(DISPUTE_ROLE)
         returns (uint256 slashed)
     {
-        Job storage job = _jobs[jobId];
+        JobRecord storage job = _jobs[jobId];
         if (job.status != JobStatus.Submitted) revert JobMarketWrongStatus(jobId, job.status);
         job.status = JobStatus.Rejected;
         emit JobRejected(jobId, job.worker);
-        _credit(address(job.paymentToken), job.requester, job.reward + job.verificationFee);
+        // Widened: reward and fee each fit 128 bits, their sum need not.
+        _credit(address(job.paymentToken), job.requester, uint256(job.reward) + job.verificationFee);
         slashed = stakeManager.slash(job.worker, collateralLockId(jobId), job.collateral, slashRecipient);
         auditManager.onJobRejected(jobId, interval);
     }
@@ -434,12 +535,12 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
     /// sum exactly to the reward. Emits {IntervalRefunded}, {Credited}. Requirements: DISPUTE_ROLE;
     /// job Submitted.
     function onIntervalRefunded(uint256 jobId) external onlyRole(DISPUTE_ROLE) {
-        Job storage job = _jobs[jobId];
+        JobRecord storage job = _jobs[jobId];
         if (job.status != JobStatus.Submitted) revert JobMarketWrongStatus(jobId, job.status);
         uint256 intervals = job.totalSteps / job.checkpointInterval;
         uint256 share = job.reward / (intervals - job.refundedIntervals);
         ++job.refundedIntervals;
-        job.reward -= share;
+        job.reward -= uint128(share); // share ≤ reward
         emit IntervalRefunded(jobId, share, job.reward);
         _credit(address(job.paymentToken), job.requester, share);
     }
@@ -519,7 +620,7 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
 
     function _checkEnds(
         uint256 jobId,
-        Job storage job,
+        JobRecord storage job,
         bytes32 root,
         bytes32 finalStateHash,
         bytes32 stepRoot0,
@@ -559,6 +660,38 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
         if (t > MAX_TIMEOUT) revert JobMarketTimeoutTooLong(t, MAX_TIMEOUT);
     }
 
+    /// @dev The floor, and the bound of the binding grid point. For rationals f_a/p_a ≥ f_b/p_b,
+    /// ⌊f_a·r/p_a⌋ ≥ ⌊f_b·r/p_b⌋ for every r, so the old per-point maximum is the binding point's
+    /// value, exactly. f = 100% has P ≤ 1, so the binding f/P ≥ 1 and `need` > reward always.
+    function _requiredCollateral(uint256 reward, uint256 challengerBps) private view returns (uint256 required) {
+        required = Math.mulDiv(reward, minCollateralBps, BPS, Math.Rounding.Ceil);
+        // reward + collateral > f·reward / P  ⇔  reward + collateral ≥ floor(f·reward / P) + 1
+        uint256 need = Math.mulDiv(_bindingF, reward, _bindingP) + 1;
+        // collateral·kept/BPS ≥ need − reward, rounded up.
+        uint256 c = Math.mulDiv(need - reward, BPS, BPS - challengerBps, Math.Rounding.Ceil);
+        if (c > required) required = c;
+    }
+
+    /// @dev The grid point {1,2,5,10,20,50,100}% with the largest f/P(f), compared exactly by cross
+    /// products (f, P ≤ 1e18).
+    function _bindingPoint(uint256 auditors, uint256 samples, uint256 hostileBps)
+        private
+        pure
+        returns (uint64 bestF, uint64 bestP)
+    {
+        uint256 w = (hostileBps * ONE) / BPS;
+        // grid in 1e16 units (percent)
+        uint256[7] memory grid = [uint256(1), 2, 5, 10, 20, 50, 100];
+        for (uint256 g = 0; g < grid.length; ++g) {
+            uint256 f = grid[g] * 1e16;
+            uint256 missOne = _powUp(ONE - f, samples); // (1−f)^s, rounded up
+            uint256 missAll = _powUp(w + Math.mulDiv(ONE - w, missOne, ONE, Math.Rounding.Ceil), auditors);
+            // w ≤ 0.5 and f ≥ 1% keep missAll < 1 (see the parameter bounds); P > 0.
+            uint256 p = ONE - missAll;
+            if (g == 0 || f * bestP > uint256(bestF) * p) (bestF, bestP) = (uint64(f), uint64(p));
+        }
+    }
+
     /// @dev x^e in 1e18 fixed point, every product rounded up; e ≤ 32 so at most 5 squarings.
     function _powUp(uint256 x, uint256 e) private pure returns (uint256 r) {
         r = ONE;
@@ -587,6 +720,7 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuard {
         auditorsPerJob = auditors;
         samplesPerAuditor = samples;
         hostileAuditorBps = hostileBps;
+        (_bindingF, _bindingP) = _bindingPoint(auditors, samples, hostileBps);
         emit AuditParamsSet(auditors, samples, hostileBps);
     }
 

@@ -138,6 +138,11 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
     }
 
     /// @inheritdoc IStakeManager
+    function freeStake(address who) external view returns (uint256) {
+        return _accounts[who].free;
+    }
+
+    /// @inheritdoc IStakeManager
     function lockedAmount(address who, bytes32 lockId) external view returns (uint256) {
         return _locks[who][lockId].amount;
     }

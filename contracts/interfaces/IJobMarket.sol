@@ -36,6 +36,8 @@ interface IJobMarket {
         uint64 trainingDuration; // seconds from claim to the submission deadline
     }
 
+    /// @notice A job as `getJob` returns it. Storage packs it differently (JobMarket `JobRecord`);
+    /// the amounts fit 128 bits there.
     struct Job {
         address requester;
         address worker;
@@ -96,6 +98,18 @@ interface IJobMarket {
     event IntervalRefunded(uint256 indexed jobId, uint256 amount, uint256 rewardLeft);
 
     function getJob(uint256 jobId) external view returns (Job memory);
+    /// @notice What other contracts check of a job, from two storage slots instead of `getJob`'s
+    /// twelve: its status, worker, window end and submission block.
+    function jobState(uint256 jobId)
+        external
+        view
+        returns (JobStatus status, address worker, uint64 windowEnd, uint64 submittedBlock);
+    /// @notice The job's requester and worker.
+    function jobParties(uint256 jobId) external view returns (address requester, address worker);
+    /// @notice The job's T and k (one slot).
+    function jobSteps(uint256 jobId) external view returns (uint64 totalSteps, uint64 checkpointInterval);
+    /// @notice The job's audit shape A and s, fixed at creation (one slot).
+    function jobAuditShape(uint256 jobId) external view returns (uint16 auditorsPerJob, uint16 samplesPerAuditor);
     /// @notice The AuditManager of assigned auditors.
     function auditManager() external view returns (IAuditManager);
     /// @notice Number of checkpoint leaves, T/k + 1.

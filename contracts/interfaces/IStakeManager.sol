@@ -36,6 +36,8 @@ interface IStakeManager {
 
     function stakingToken() external view returns (IERC20);
     function account(address who) external view returns (Account memory);
+    /// @notice `account(who).free` alone (one slot, for the claim check).
+    function freeStake(address who) external view returns (uint256);
     function lockedAmount(address who, bytes32 lockId) external view returns (uint256);
     /// @notice Draw weight of `who` in the current epoch (its reserve as of the last applied change).
     function jurorWeight(address who) external view returns (uint256);

@@ -161,7 +161,7 @@ library DisputeEvidence {
         it.da = da;
         it.jobId = d.jobId;
         it.interval = d.interval;
-        it.k = jm.getJob(it.jobId).checkpointInterval;
+        (, it.k) = jm.jobSteps(it.jobId);
         IDataAvailability.CheckpointLeaf memory cp = da.checkpointLeaf(it.jobId, it.interval);
         if (!cp.known) revert IDisputeManager.DisputeManagerCheckpointsUnknown(disputeId);
         it.root = cp.stepRoot;

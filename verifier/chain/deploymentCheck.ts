@@ -13,7 +13,7 @@ export type ContractRole = "JobMarket" | "AuditManager" | "DisputeManager" | "St
 
 /** Views only this contract has (cheap, no arguments), to tell it from the others and from a token. */
 const PROBES: Record<ContractRole, readonly string[]> = {
-  JobMarket: ["function nextJobId() view returns (uint256)", "function challengeWindow() view returns (uint64)"],
+  JobMarket: ["function nextJobId() view returns (uint64)", "function challengeWindow() view returns (uint64)"],
   AuditManager: ["function drawDelay() view returns (uint64)", "function canaryRevealPeriod() view returns (uint64)"],
   DisputeManager: ["function disputeCount() view returns (uint256)", "function commitmentCount() view returns (uint64)"],
   StakeManager: ["function queueSettled() view returns (bool)", "function epochLength() view returns (uint64)"],
