@@ -6,6 +6,7 @@ import path from "node:path";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { Logger } from "pino";
 import { UPowError } from "../errors";
+import { PACKAGE_ROOT } from "./packageRoot";
 
 /**
  * The Prometheus metrics of the worker and verifier daemons: one scheme for both (prefix `upow_`,
@@ -69,7 +70,7 @@ export class MetricsError extends UPowError {
 
 /** The package version and the git commit this code runs from ("unknown" outside a checkout). */
 export function buildInfo(): { version: string; commit: string } {
-  const root = path.join(__dirname, "..", "..");
+  const root = PACKAGE_ROOT;
   const version = (JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as { version: string }).version;
   let commit = process.env.UPOW_BUILD_COMMIT ?? "";
   if (!commit) {

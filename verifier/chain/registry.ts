@@ -9,6 +9,7 @@ import path from "node:path";
 import type { ContractRunner, InterfaceAbi, Provider } from "ethers";
 import { getAddress } from "ethers";
 import { UPowError } from "../errors";
+import { PACKAGE_ROOT } from "./packageRoot";
 import {
   AuditManager__factory,
   CanaryRegistry__factory,
@@ -76,7 +77,7 @@ export class DeploymentChainMismatchError extends RegistryError {
 }
 
 /** `deployments/` at the repository root. */
-export const DEFAULT_DEPLOYMENTS_DIR = path.resolve(__dirname, "..", "..", "deployments");
+export const DEFAULT_DEPLOYMENTS_DIR = path.join(PACKAGE_ROOT, "deployments");
 
 export function deploymentPath(network: string, dir: string = DEFAULT_DEPLOYMENTS_DIR): string {
   if (!/^[A-Za-z0-9_.-]+$/.test(network)) throw new RegistryError(`bad network name ${JSON.stringify(network)}`);
