@@ -15,7 +15,7 @@ import { PACKAGE_ROOT } from "./packageRoot";
  * HTTP server for `/metrics` and `/healthz`.
  */
 
-export const METRIC_PREFIX = "upow_";
+const METRIC_PREFIX = "upow_";
 
 export type DaemonRole = "worker" | "verifier";
 
@@ -64,7 +64,7 @@ export interface CreateDaemonMetricsParameters {
   clock?: () => number;
 }
 
-export class MetricsError extends UPowError {
+class MetricsError extends UPowError {
   override readonly name: string = "MetricsError";
 }
 

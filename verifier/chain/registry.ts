@@ -38,7 +38,7 @@ export const CONTRACT_KEYS = [
 ] as const;
 export type ContractKey = (typeof CONTRACT_KEYS)[number];
 /** Keys every deployment must hold (PaymentToken is optional on networks without a default one). */
-export const REQUIRED_KEYS: readonly ContractKey[] = CONTRACT_KEYS.filter((k) => k !== "PaymentToken");
+const REQUIRED_KEYS: readonly ContractKey[] = CONTRACT_KEYS.filter((k) => k !== "PaymentToken");
 
 export interface DeployedContract {
   /** The Solidity contract behind the address (TestToken, BlockhashRandomness, IERC20, ...). */
@@ -63,7 +63,7 @@ export interface Deployment {
   contracts: Partial<Record<ContractKey, DeployedContract>> & Record<(typeof REQUIRED_KEYS)[number], DeployedContract>;
 }
 
-export class RegistryError extends UPowError {
+class RegistryError extends UPowError {
   override readonly name: string = "RegistryError";
 }
 export class DeploymentNotFoundError extends RegistryError {
@@ -112,7 +112,7 @@ export function loadDeployment(params: LoadDeploymentParameters): Deployment {
 }
 
 /** Validates a decoded deployment file; names the first field that is wrong. */
-export function parseDeployment(raw: unknown, source = "deployment"): Deployment {
+function parseDeployment(raw: unknown, source = "deployment"): Deployment {
   const bad = (field: string, why: string): never => {
     throw new DeploymentInvalidError(`${source}: ${field} ${why}`, { details: { source, field } });
   };

@@ -166,7 +166,7 @@ function checkAddress(name: string, v: string): void {
 // ---- commander ---------------------------------------------------------------------------------
 
 /** `<address>[:<min reward per TFLOP>]`, e.g. `0xabc…:1000000`. */
-export function parseAcceptedToken(s: string): AcceptedToken {
+function parseAcceptedToken(s: string): AcceptedToken {
   const [address, min] = s.split(":");
   if (!address || !isAddress(address)) throw new WorkerConfigError("--accept-token needs <address>[:<min reward per TFLOP>]", { details: { value: s } });
   if (min !== undefined && !/^[0-9]+$/.test(min)) throw new WorkerConfigError("minimum reward per TFLOP must be a non-negative integer", { details: { value: s } });
@@ -245,7 +245,7 @@ function list(v: string[] | string | undefined): string[] {
 }
 
 /** Parsed CLI options → the worker's config input (everything but the data dir and the key). */
-export function workerInputFromCli(o: WorkerCliOptions): Omit<WorkerConfigInput, "dataDir"> {
+function workerInputFromCli(o: WorkerCliOptions): Omit<WorkerConfigInput, "dataDir"> {
   const dep = daemonContracts(o);
   const jobMarket = o.jobMarket ?? dep.jobMarket;
   if (!jobMarket) throw new WorkerConfigError("no JobMarket address: give --deployments <file> or --job-market");
