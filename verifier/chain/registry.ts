@@ -201,6 +201,13 @@ export interface DaemonAddresses {
   chainId: number;
 }
 
+/** `contracts.<key>.address` of a loaded deployment; names `source` (its file) and the field when the key is absent (PaymentToken is optional). */
+export function deployedAddress(deployment: Deployment, key: ContractKey, source: string): string {
+  const c = deployment.contracts[key];
+  if (c === undefined) throw new DeploymentInvalidError(`${source}: contracts.${key} is missing`, { details: { source, field: `contracts.${key}` } });
+  return getAddress(c.address);
+}
+
 export function daemonAddresses(deployment: Deployment): DaemonAddresses {
   const c = deployment.contracts;
   return {
