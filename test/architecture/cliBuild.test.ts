@@ -6,7 +6,7 @@
  */
 import { expect } from "chai";
 import { execFile, execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { buildStepGraph, defaultHyperparameters, initState } from "../../verifier/engine/onnx";
@@ -18,9 +18,9 @@ const REPO = path.resolve(__dirname, "..", "..");
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { distIsFresh } = require(path.join(REPO, "bin", "dist.js")) as { distIsFresh(root?: string): boolean };
 
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runCli(args: string[], root = REPO): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, [path.join(REPO, "bin", "upow.js"), ...args], { env: { ...process.env, UPOW_CLI_TRACE: "1" }, timeout: 60_000 },
+    const child = execFile(process.execPath, [path.join(root, "bin", "upow.js"), ...args], { env: { ...process.env, UPOW_CLI_TRACE: "1" }, timeout: 60_000 },
       (_err, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }));
   });
 }
@@ -60,6 +60,23 @@ describe("the built CLI (npm run build:cli → dist/)", function () {
     } finally {
       await local.dispose();
       await proc.dispose();
+    }
+  });
+
+  it("without dist/, bin/upow.js runs the sources through ts-node and says so in one line on stderr", async function () {
+    // A checkout without dist/: bin/ copied, the sources linked.
+    const root = mkdtempSync(path.join(os.tmpdir(), "upow-nodist-"));
+    try {
+      mkdirSync(path.join(root, "bin"));
+      for (const f of ["upow.js", "dist.js"]) copyFileSync(path.join(REPO, "bin", f), path.join(root, "bin", f));
+      for (const f of ["verifier", "typechain-types", "node_modules", "tsconfig.json", "package.json"]) symlinkSync(path.join(REPO, f), path.join(root, f));
+      const r = await runCli(["--help"], root);
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stdout).to.match(/^Usage: upow /);
+      expect(r.stderr).to.contain("upow: dist/ is missing or older than the sources; running them through ts-node");
+      expect(r.stderr).to.contain(`upow: running ${path.join(root, "verifier", "cli", "main")}.ts`);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
     }
   });
 
