@@ -14,7 +14,7 @@ export interface SimulatedPlan {
 }
 
 /** True iff some honest seat checks a faked step; `faked[step]` = 1 marks the cheater's steps. */
-export function simulateAudit(rng: Sha256Prng, plan: SimulatedPlan, faked: Uint8Array, k: number, h: number): boolean {
+function simulateAudit(rng: Sha256Prng, plan: SimulatedPlan, faked: Uint8Array, k: number, h: number): boolean {
   const intervals = faked.length / k;
   for (let seat = 0; seat < plan.seats; seat++) {
     if (rng.below(1_000_000) < h * 1_000_000) continue;

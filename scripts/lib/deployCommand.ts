@@ -89,7 +89,7 @@ function readConfig(file: string): unknown {
 }
 
 /** HEAD of the repository, "-dirty" when the tree has changes; "unknown" outside git. */
-export function gitCommit(cwd: string = path.resolve(__dirname, "..", "..")): string {
+function gitCommit(cwd: string = path.resolve(__dirname, "..", "..")): string {
   try {
     const head = execFileSync("git", ["rev-parse", "HEAD"], { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
     const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();

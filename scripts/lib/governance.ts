@@ -90,7 +90,7 @@ function jobMarketDefs(): Record<string, ParamDef> {
 }
 
 /** Every settable parameter by name. */
-export const PARAMS: Readonly<Record<string, ParamDef>> = {
+const PARAMS: Readonly<Record<string, ParamDef>> = {
   "StakeManager.unbondingPeriod": {
     kind: "int",
     get: (c) => c.stakeManager.unbondingPeriod(),
@@ -145,7 +145,7 @@ export const PARAMS: Readonly<Record<string, ParamDef>> = {
   ),
 };
 
-export const PARAM_NAMES: readonly string[] = Object.keys(PARAMS);
+const PARAM_NAMES: readonly string[] = Object.keys(PARAMS);
 
 /** Parses a value for `name`: integers for counts/seconds/bps, whole tokens for amounts. */
 export function parseParamValue(name: string, value: string, decimals = 18): bigint {
@@ -193,7 +193,7 @@ const ROLES: Readonly<Record<string, readonly string[]>> = {
   DataAvailability: ["DEFAULT_ADMIN_ROLE", "GOVERNOR_ROLE"],
 };
 
-export function roleHash(contract: string, role: string): string {
+function roleHash(contract: string, role: string): string {
   const roles = ROLES[contract];
   if (roles === undefined) throw new GovernanceError(`unknown contract ${contract}`, { details: { contract, known: Object.keys(ROLES) } });
   if (!roles.includes(role)) throw new GovernanceError(`${contract} has no role ${role}`, { details: { contract, role, known: roles } });
@@ -213,7 +213,7 @@ function accessControl(c: UPowContracts, contract: string) {
 }
 
 /** An address, or a registry key ("DisputeManager") naming a deployed contract. */
-export function resolveAccount(deployment: Deployment, account: string): string {
+function resolveAccount(deployment: Deployment, account: string): string {
   if (isAddress(account)) return getAddress(account);
   const entry = (deployment.contracts as Record<string, { address: string } | undefined>)[account];
   if (entry === undefined) throw new GovernanceError(`${account} is neither an address nor a contract of the deployment`, { details: { account } });
@@ -246,6 +246,8 @@ export async function changeRole(
 }
 
 /** Allow-lists (or removes) a payment token on the JobMarket. */
+// Loaded by scripts/tasks.ts through `await import()`, which the unused-export check does not follow.
+// ts-unused-exports:disable-next-line
 export async function allowToken(c: UPowContracts, token: string, allowed = true): Promise<string> {
   if (!isAddress(token)) throw new GovernanceError(`${token} is not an address`, { details: { token } });
   const tx = await c.jobMarket.setTokenAllowed(getAddress(token), allowed);

@@ -11,11 +11,9 @@ import { hardhatAccountKey } from "./demo/accounts";
 import { DeployError } from "./errors";
 
 /** Hardhat's and Anvil's/Ganache's dev chain ids: no reorgs, no value. */
-export const LOCAL_CHAIN_IDS: readonly number[] = [31337, 1337];
+const LOCAL_CHAIN_IDS: readonly number[] = [31337, 1337];
 /** Networks of hardhat.config.ts whose accounts are Hardhat's well-known dev accounts. */
-export const DEV_KEY_NETWORKS: readonly string[] = ["hardhat", "localhost"];
-/** Whole tokens `upow:stake --mint` adds for dispute and commitment bonds. */
-export const DEFAULT_BOND_MONEY = "1000";
+const DEV_KEY_NETWORKS: readonly string[] = ["hardhat", "localhost"];
 
 /** Interval of `npx hardhat node`'s blocks from UPOW_BLOCK_TIME_MS (ms; 0 turns interval mining off). */
 export function blockTimeMs(env: string | undefined): number {
@@ -42,6 +40,8 @@ export function assertLocalChain(chainId: bigint | number, what: string): void {
 }
 
 /** Hardhat's dev key #index, for the networks whose node holds those accounts; refused elsewhere. */
+// Loaded by scripts/tasks.ts through `await import()`, which the unused-export check does not follow.
+// ts-unused-exports:disable-next-line
 export function devKey(hre: HardhatRuntimeEnvironment, index: number): { address: string; privateKey: string } {
   if (!DEV_KEY_NETWORKS.includes(hre.network.name)) {
     throw new LocalChainOnlyError(`dev keys exist on ${DEV_KEY_NETWORKS.join(" and ")} only, not on network ${hre.network.name}`);
@@ -77,6 +77,8 @@ export interface FundParameters {
 }
 
 /** A task's amount in whole units (`"2.5"`, 18 decimals) → base units; names the flag when malformed. */
+// Loaded by scripts/tasks.ts through `await import()`, which the unused-export check does not follow.
+// ts-unused-exports:disable-next-line
 export function parseWholeAmount(v: string, flag: string, decimals = 18): bigint {
   let x: bigint;
   try {

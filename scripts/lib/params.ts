@@ -232,7 +232,7 @@ export const DEADLINE_MARGIN = 3_600;
 
 /** v3 V12: a party censored until the chain must include its transaction still meets every deadline.
  * Deadlines are in seconds (timestamps), so one delay in seconds covers them all. */
-export function checkDeadlines(p: DeployParams, source = "config"): void {
+function checkDeadlines(p: DeployParams, source = "config"): void {
   if (p.forceInclusionDelay === 0) return;
   const min = p.forceInclusionDelay + DEADLINE_MARGIN;
   const deadlines: [string, number][] = [
@@ -254,7 +254,7 @@ export function checkDeadlines(p: DeployParams, source = "config"): void {
 }
 
 /** RANDAO lookahead: a prevrandao seed must lie ≥ 64 slots after the commitment (v3 V3.5). */
-export const MIN_PREVRANDAO_DELAY = 64;
+const MIN_PREVRANDAO_DELAY = 64;
 
 /** v3 V3.5: the deployed source has what it needs, and prevrandao seeds lie far enough ahead. */
 export function checkRandomness(p: DeployParams, source = "config"): void {
@@ -278,7 +278,7 @@ export function checkRandomness(p: DeployParams, source = "config"): void {
 }
 
 /** v3 V3.1/V3.2: a draw seeded in an epoch must fit in it, and at least half of each epoch takes seeds. */
-export function checkEpochs(p: DeployParams, source = "config"): void {
+function checkEpochs(p: DeployParams, source = "config"): void {
   const fail = (key: string, value: number, why: string): never => {
     throw new DeployConfigError(`${source}: ${key} = ${value} ${why}`, { source, key, value });
   };

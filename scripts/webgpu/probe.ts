@@ -20,7 +20,7 @@ export interface WebGpuProbeResult {
   readonly reason?: string;
 }
 
-export async function probeWebGpu(): Promise<WebGpuProbeResult> {
+async function probeWebGpu(): Promise<WebGpuProbeResult> {
   const graph = buildStepGraph(SPEC);
   const state = initState(SPEC, "probe");
   const x = new Float32Array(16 * 4).map((_, i) => ((i * 37) % 11) / 11);

@@ -24,8 +24,7 @@ export interface Flow {
   readonly port: number;
 }
 
-const PAYMENT_TOKEN = `$(node -p "require('./deployments/localhost.json').contracts.PaymentToken.address")`;
-const WORKER = `npx upow worker start --key worker --accept-token ${PAYMENT_TOKEN} --allow-private-artifacts`;
+const WORKER = `npx upow worker start --key worker --accept-token PaymentToken --allow-private-artifacts`;
 
 /** The README's commands (protocol issue 15's operator flow). */
 export const README_FLOW: Flow = {

@@ -6,7 +6,7 @@
 import type { Log, Provider } from "ethers";
 import { UPowError } from "../errors";
 
-export class LogScanError extends UPowError {
+class LogScanError extends UPowError {
   override readonly name = "LogScanError";
 }
 

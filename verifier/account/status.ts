@@ -14,7 +14,7 @@ import { creditTokens, readCredits, type Ledger } from "./ledgers";
 import { scanLogs } from "./scan";
 import { UPowError } from "../errors";
 
-export class AccountReadError extends UPowError {
+class AccountReadError extends UPowError {
   override readonly name = "AccountReadError";
 }
 
@@ -226,7 +226,7 @@ async function effectiveWindows(
 }
 
 /** The deadlines that matter in `phase`. */
-export function disputeDeadlines(
+function disputeDeadlines(
   phase: number,
   d: { deadline: bigint; commitEnd: bigint; revealEnd: bigint; appealEnd: bigint },
   now: number,

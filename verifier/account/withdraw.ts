@@ -9,7 +9,7 @@ import { decodeRevertData, revertDataOf } from "../chain/revert";
 import { UPowError } from "../errors";
 import { creditTokens, readCredits, LEDGERS, type Ledger } from "./ledgers";
 
-export class WithdrawError extends UPowError {
+class WithdrawError extends UPowError {
   override readonly name = "WithdrawError";
 }
 

@@ -7,8 +7,8 @@ import { UPowError } from "../errors";
 
 export type Confirmations = number | "auto";
 
-export const LOCAL_CHAIN_IDS: readonly bigint[] = [31337n, 1337n];
-export const REMOTE_CONFIRMATIONS = 2;
+const LOCAL_CHAIN_IDS: readonly bigint[] = [31337n, 1337n];
+const REMOTE_CONFIRMATIONS = 2;
 
 export class ConfirmationsError extends UPowError {
   override readonly name = "ConfirmationsError";

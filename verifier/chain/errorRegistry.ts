@@ -17,7 +17,7 @@ function isAbiHolder(v: unknown): v is AbiHolder {
 }
 
 /** The ABIs reachable from a typechain factories namespace (nested namespaces walked). */
-export function factoryAbis(ns: unknown = factories): InterfaceAbi[] {
+function factoryAbis(ns: unknown = factories): InterfaceAbi[] {
   const out: InterfaceAbi[] = [];
   const walk = (node: unknown): void => {
     if (isAbiHolder(node)) out.push(node.abi);
@@ -28,7 +28,7 @@ export function factoryAbis(ns: unknown = factories): InterfaceAbi[] {
 }
 
 /** One Interface holding each distinct custom error once (first ABI wins; same signature = same error). */
-export function buildErrorInterface(abis: readonly InterfaceAbi[]): Interface {
+function buildErrorInterface(abis: readonly InterfaceAbi[]): Interface {
   const bySelector = new Map<string, ErrorFragment>();
   for (const abi of abis) {
     for (const f of new Interface(abi).fragments) {

@@ -53,7 +53,7 @@ export interface PollResult {
   head: number;
 }
 
-export class EventCursorError extends UPowError {
+class EventCursorError extends UPowError {
   override readonly name: string = "EventCursorError";
 }
 
@@ -68,7 +68,7 @@ export class ReorgTooDeepError extends EventCursorError {
 }
 
 /** getLogs still failed for "too many results" at `minChunkSize`. */
-export class LogRangeTooLargeError extends EventCursorError {
+class LogRangeTooLargeError extends EventCursorError {
   override readonly name: string = "LogRangeTooLargeError";
 }
 

@@ -8,8 +8,6 @@ import type { HealthStatus, HeadSample } from "./metrics";
  * purpose keeps failing (failures.ts). The details name each cause.
  */
 
-export const DEFAULT_MAX_HEAD_AGE_SEC = 300;
-
 export interface HealthInput {
   head: HeadSample | undefined;
   /** Wall clock, ms. */

@@ -23,7 +23,7 @@ export interface AcquireInstanceLockParameters {
   logger?: Logger;
 }
 
-export class InstanceLockError extends UPowError {
+class InstanceLockError extends UPowError {
   override readonly name: string = "InstanceLockError";
 }
 

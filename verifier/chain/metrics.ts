@@ -6,6 +6,7 @@ import path from "node:path";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { Logger } from "pino";
 import { UPowError } from "../errors";
+import { PACKAGE_ROOT } from "./packageRoot";
 
 /**
  * The Prometheus metrics of the worker and verifier daemons: one scheme for both (prefix `upow_`,
@@ -14,7 +15,7 @@ import { UPowError } from "../errors";
  * HTTP server for `/metrics` and `/healthz`.
  */
 
-export const METRIC_PREFIX = "upow_";
+const METRIC_PREFIX = "upow_";
 
 export type DaemonRole = "worker" | "verifier";
 
@@ -63,13 +64,13 @@ export interface CreateDaemonMetricsParameters {
   clock?: () => number;
 }
 
-export class MetricsError extends UPowError {
+class MetricsError extends UPowError {
   override readonly name: string = "MetricsError";
 }
 
 /** The package version and the git commit this code runs from ("unknown" outside a checkout). */
 export function buildInfo(): { version: string; commit: string } {
-  const root = path.join(__dirname, "..", "..");
+  const root = PACKAGE_ROOT;
   const version = (JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as { version: string }).version;
   let commit = process.env.UPOW_BUILD_COMMIT ?? "";
   if (!commit) {

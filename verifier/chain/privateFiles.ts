@@ -9,10 +9,10 @@ import type { Logger } from "pino";
 import { UPowError } from "../errors";
 
 export const PRIVATE_DIR_MODE = 0o700;
-export const PRIVATE_FILE_MODE = 0o600;
+const PRIVATE_FILE_MODE = 0o600;
 
 /** A data directory or secret file could not be created or tightened. */
-export class PrivateFileError extends UPowError {
+class PrivateFileError extends UPowError {
   override readonly name = "PrivateFileError";
 }
 

@@ -9,6 +9,7 @@ import path from "node:path";
 import type { ContractRunner, InterfaceAbi, Provider } from "ethers";
 import { getAddress } from "ethers";
 import { UPowError } from "../errors";
+import { PACKAGE_ROOT } from "./packageRoot";
 import {
   AuditManager__factory,
   CanaryRegistry__factory,
@@ -37,7 +38,7 @@ export const CONTRACT_KEYS = [
 ] as const;
 export type ContractKey = (typeof CONTRACT_KEYS)[number];
 /** Keys every deployment must hold (PaymentToken is optional on networks without a default one). */
-export const REQUIRED_KEYS: readonly ContractKey[] = CONTRACT_KEYS.filter((k) => k !== "PaymentToken");
+const REQUIRED_KEYS: readonly ContractKey[] = CONTRACT_KEYS.filter((k) => k !== "PaymentToken");
 
 export interface DeployedContract {
   /** The Solidity contract behind the address (TestToken, BlockhashRandomness, IERC20, ...). */
@@ -62,7 +63,7 @@ export interface Deployment {
   contracts: Partial<Record<ContractKey, DeployedContract>> & Record<(typeof REQUIRED_KEYS)[number], DeployedContract>;
 }
 
-export class RegistryError extends UPowError {
+class RegistryError extends UPowError {
   override readonly name: string = "RegistryError";
 }
 export class DeploymentNotFoundError extends RegistryError {
@@ -76,7 +77,7 @@ export class DeploymentChainMismatchError extends RegistryError {
 }
 
 /** `deployments/` at the repository root. */
-export const DEFAULT_DEPLOYMENTS_DIR = path.resolve(__dirname, "..", "..", "deployments");
+export const DEFAULT_DEPLOYMENTS_DIR = path.join(PACKAGE_ROOT, "deployments");
 
 export function deploymentPath(network: string, dir: string = DEFAULT_DEPLOYMENTS_DIR): string {
   if (!/^[A-Za-z0-9_.-]+$/.test(network)) throw new RegistryError(`bad network name ${JSON.stringify(network)}`);
@@ -111,7 +112,7 @@ export function loadDeployment(params: LoadDeploymentParameters): Deployment {
 }
 
 /** Validates a decoded deployment file; names the first field that is wrong. */
-export function parseDeployment(raw: unknown, source = "deployment"): Deployment {
+function parseDeployment(raw: unknown, source = "deployment"): Deployment {
   const bad = (field: string, why: string): never => {
     throw new DeploymentInvalidError(`${source}: ${field} ${why}`, { details: { source, field } });
   };
@@ -198,6 +199,13 @@ export interface DaemonAddresses {
   stakeManager: string;
   startBlock: number;
   chainId: number;
+}
+
+/** `contracts.<key>.address` of a loaded deployment; names `source` (its file) and the field when the key is absent (PaymentToken is optional). */
+export function deployedAddress(deployment: Deployment, key: ContractKey, source: string): string {
+  const c = deployment.contracts[key];
+  if (c === undefined) throw new DeploymentInvalidError(`${source}: contracts.${key} is missing`, { details: { source, field: `contracts.${key}` } });
+  return getAddress(c.address);
 }
 
 export function daemonAddresses(deployment: Deployment): DaemonAddresses {

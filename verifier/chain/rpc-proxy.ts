@@ -62,7 +62,7 @@ export interface RpcProxy {
   close(): Promise<void>;
 }
 
-export class RpcProxyError extends UPowError {
+class RpcProxyError extends UPowError {
   override readonly name: string = "RpcProxyError";
 }
 

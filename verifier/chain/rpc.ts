@@ -10,12 +10,12 @@ export interface Eip1193Provider {
 }
 
 /** One endpoint failed at the transport level (network error, HTTP status, malformed body). */
-export class RpcTransportError extends UPowError {
+class RpcTransportError extends UPowError {
   override readonly name: string = "RpcTransportError";
 }
 
 /** One endpoint did not answer within `timeoutMs`. */
-export class RpcTimeoutError extends RpcTransportError {
+class RpcTimeoutError extends RpcTransportError {
   override readonly name: string = "RpcTimeoutError";
 }
 

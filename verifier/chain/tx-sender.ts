@@ -86,7 +86,7 @@ export interface TxSenderParameters {
   failures?: FailureTracker;
 }
 
-export class TxSenderError extends UPowError {
+class TxSenderError extends UPowError {
   override readonly name: string = "TxSenderError";
 }
 
@@ -113,17 +113,17 @@ export class TxRevertedError extends TxSenderError {
 }
 
 /** The node refused the transaction for good (e.g. insufficient funds); the nonce was released. */
-export class TxBroadcastError extends TxSenderError {
+class TxBroadcastError extends TxSenderError {
   override readonly name: string = "TxBroadcastError";
 }
 
 /** No receipt within `receiptTimeoutMs`; the intent stays `sent` and `send(key)` resumes it. */
-export class TxTimeoutError extends TxSenderError {
+class TxTimeoutError extends TxSenderError {
   override readonly name: string = "TxTimeoutError";
 }
 
 /** The nonce was used by a transaction that is none of this intent's attempts. */
-export class TxNonceConflictError extends TxSenderError {
+class TxNonceConflictError extends TxSenderError {
   override readonly name: string = "TxNonceConflictError";
 }
 
@@ -138,16 +138,16 @@ export class TxSkippedError extends TxSenderError {
 }
 
 /** The intent failed recently and is backing off until `untilMs`. */
-export class TxBackoffError extends TxSkippedError {
+class TxBackoffError extends TxSkippedError {
   override readonly name: string = "TxBackoffError";
 }
 
 /** The intent's earlier revert said someone else did it or its window closed: it is never sent again. */
-export class TxSupersededError extends TxSkippedError {
+class TxSupersededError extends TxSkippedError {
   override readonly name: string = "TxSupersededError";
 }
 
-export class TxSenderConfigError extends TxSenderError {
+class TxSenderConfigError extends TxSenderError {
   override readonly name: string = "TxSenderConfigError";
 }
 

@@ -14,7 +14,7 @@ export class ConfigFileError extends UPowError {
   override readonly name = "ConfigFileError";
 }
 
-export function readConfigFile(file: string): Record<string, unknown> {
+function readConfigFile(file: string): Record<string, unknown> {
   let text: string;
   try {
     text = fs.readFileSync(file, "utf8");
@@ -75,10 +75,3 @@ function convert(option: Option, raw: unknown, bad: (why: string) => ConfigFileE
   return value;
 }
 
-/** Installs `--config` handling on a command (call after its options are added). */
-export function useConfigFile(cmd: Command): Command {
-  return cmd.hook("preAction", (self) => {
-    const file = self.getOptionValue("config") as string | undefined;
-    if (file !== undefined) applyConfigFile(self, file);
-  });
-}

@@ -55,7 +55,7 @@ export function makeContext(opts: GlobalOptions): CliContext {
   };
 }
 
-export function jsonReplacer(_key: string, value: unknown): unknown {
+function jsonReplacer(_key: string, value: unknown): unknown {
   if (typeof value === "bigint") return value.toString();
   if (typeof value === "number" && !Number.isFinite(value)) return String(value);
   return value;

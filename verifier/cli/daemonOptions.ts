@@ -15,7 +15,7 @@ import { applyConfigFile } from "./configFile";
 import { createDaemonLogger, LOG_FORMATS, type LogFormat } from "./logger";
 import { promptHidden } from "./prompt";
 
-export class DaemonOptionError extends UPowError {
+class DaemonOptionError extends UPowError {
   override readonly name = "DaemonOptionError";
 }
 

@@ -25,7 +25,7 @@ import { registerWithdraw } from "./commands/withdraw";
 /** A command group: adds its commands to the program; reads the shared context lazily. */
 export type CommandRegistrar = (program: Command, ctx: () => CliContext) => void;
 
-export const COMMANDS: CommandRegistrar[] = [
+const COMMANDS: CommandRegistrar[] = [
   registerModel, registerData, registerJob, registerTrain, registerStep, registerReplay, registerCompare, registerCalibrate, registerStore, registerWorker,
   registerVerifier, registerKey, registerStatus, registerWithdraw,
 ];

@@ -4,7 +4,7 @@
  */
 import { UPowError } from "../errors";
 
-export class PromptError extends UPowError {
+class PromptError extends UPowError {
   override readonly name = "PromptError";
 }
 

@@ -118,7 +118,7 @@ export interface VerifierConfig {
   jurorEp: ExecutionProviderName;
 }
 
-export const DEFAULTS = {
+const DEFAULTS = {
   startBlock: 0, confirmations: DAEMON_DEFAULTS.confirmations, txConfirmations: 1, pollIntervalMs: DAEMON_DEFAULTS.pollIntervalMs, logChunkSize: 2000, concurrency: 2, maxQueued: 16,
   taskBudgetMs: 600_000, audit: true, challenge: true, callTimeouts: true, appeal: false, unservedGraceMs: 120_000, unservedMinAttempts: 3, singleSteps: DEFAULT_SINGLE_STEPS, stateRequestTtlSec: 300, deadlineMarginSec: 5, dryRun: false,
   metricsHost: "127.0.0.1", maxHeadAgeSec: 300, artifactTimeoutMs: 30_000, artifactRetries: 2, allowPrivateArtifacts: false, rpcTimeoutMs: 10_000, logLevel: "info", ...COST_DEFAULTS,

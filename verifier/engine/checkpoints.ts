@@ -47,7 +47,7 @@ export interface CheckpointIndex {
   readonly intervals: IntervalRecord[];
 }
 
-export const INDEX_FILE = "index.json";
+const INDEX_FILE = "index.json";
 
 export class CheckpointStore {
   private constructor(readonly dir: string) {}

@@ -16,7 +16,7 @@ import type { Hash } from "../protocol/hashing";
 import { estimateFlops, type StepCost } from "./onnx/flops";
 import { validateStepGraph } from "./onnx/validate";
 
-export const COST_MODEL_VERSION = "upow.cost/1";
+const COST_MODEL_VERSION = "upow.cost/1";
 
 const PER_OUTPUT = "1 per output element";
 const MOVE = "0 (data movement)";
@@ -63,7 +63,7 @@ export const COST_MODEL: CostModelId = {
 };
 
 /** Base of every refusal on cost grounds; nothing of the job was run. */
-export class StepCostError extends UPowError {
+class StepCostError extends UPowError {
   override readonly name: string = "StepCostError";
 }
 

@@ -13,7 +13,7 @@ import { fileHashOfSync } from "./statehash";
 import type { Tensor, TensorMap } from "./tensor";
 
 export const MNIST_PIXELS = 784;
-export const MNIST_CLASSES = 10;
+const MNIST_CLASSES = 10;
 const DOMAIN_SPLIT = "upow.mnist.split";
 const DOMAIN_ORDER = "upow.order";
 

@@ -4,7 +4,7 @@ import type { TensorMap } from "./tensor";
 import { UPowError } from "../errors";
 import { erf } from "./reference";
 
-export class EvaluateError extends UPowError {
+class EvaluateError extends UPowError {
   override readonly name = "EvaluateError";
 }
 

@@ -9,7 +9,7 @@ import { UPowError } from "../errors";
 import { CHUNK_SIZE } from "../protocol/hashing";
 
 /** A hashing worker failed or exited while it held a task. */
-export class HashWorkerError extends UPowError {
+class HashWorkerError extends UPowError {
   override readonly name = "HashWorkerError";
 }
 

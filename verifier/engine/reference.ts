@@ -8,7 +8,7 @@ import { UPowError } from "../errors";
 import type { Tensor, TensorMap } from "./tensor";
 import { ADAM_STEP, type Activation, type ModelSpec, paramInfos, slotNames, stateLayout } from "./onnx/spec";
 
-export class ReferenceInputError extends UPowError {
+class ReferenceInputError extends UPowError {
   override readonly name: string = "ReferenceInputError";
 }
 
@@ -23,7 +23,7 @@ export interface ReferenceStepResult {
 /** Parameters as float64 arrays by name (`fc1.weight`, ...). */
 export type Params = Map<string, Float64Array>;
 
-export function toFloat64(t: Tensor): Float64Array {
+function toFloat64(t: Tensor): Float64Array {
   if (t.dtype !== "F32" && t.dtype !== "F64") throw new ReferenceInputError("expected a float tensor", { details: { dtype: t.dtype } });
   return Float64Array.from(t.data as Float32Array | Float64Array);
 }

@@ -131,7 +131,7 @@ export class SafetensorsTensorError extends SafetensorsError {
   }
 }
 
-export const DEFAULT_MAX_HEADER_BYTES = 16 * 1024 * 1024;
+const DEFAULT_MAX_HEADER_BYTES = 16 * 1024 * 1024;
 const METADATA_KEY = "__metadata__";
 const ENTRY_KEYS = ["data_offsets", "dtype", "shape"];
 

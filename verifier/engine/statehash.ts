@@ -75,7 +75,7 @@ function splitLeaves(packed: Buffer): Buffer[] {
 }
 
 /** Chunk leaves computed in the calling thread. */
-export function chunkLeavesSync(data: Uint8Array): Buffer[] {
+function chunkLeavesSync(data: Uint8Array): Buffer[] {
   const n = chunkCount(data.byteLength);
   const leaves: Buffer[] = new Array<Buffer>(n);
   for (let i = 0; i < n; i++) leaves[i] = chunkLeafBuffer(data.subarray(i * CHUNK_SIZE, (i + 1) * CHUNK_SIZE));
@@ -93,7 +93,7 @@ export function fileHashOfSync(data: Uint8Array): Hash {
 }
 
 /** Chunk leaves of in-memory bytes, split across the pool for large inputs. */
-export async function chunkLeaves(data: Uint8Array, options: FileHashOptions = {}): Promise<Buffer[]> {
+async function chunkLeaves(data: Uint8Array, options: FileHashOptions = {}): Promise<Buffer[]> {
   const minParallel = options.minParallelBytes ?? DEFAULT_MIN_PARALLEL;
   if (data.byteLength < minParallel) return chunkLeavesSync(data);
   const pool = options.pool ?? sharedHashPool();
@@ -116,7 +116,7 @@ export async function chunkLeaves(data: Uint8Array, options: FileHashOptions = {
 }
 
 /** The file commitment of in-memory bytes (parallel for large inputs). */
-export async function fileCommitment(data: Uint8Array, options: FileHashOptions = {}): Promise<FileCommitment> {
+async function fileCommitment(data: Uint8Array, options: FileHashOptions = {}): Promise<FileCommitment> {
   if (data.byteLength === 0) throw new EmptyFileError();
   return commitmentFromLeaves(await chunkLeaves(data, options), data.byteLength);
 }
@@ -129,7 +129,7 @@ export async function fileHashOf(data: Uint8Array, options: FileHashOptions = {}
  * The file commitment of a file on disk, read block by block (a few MiB each) and hashed in the pool,
  * with a bounded number of blocks in flight.
  */
-export async function fileCommitmentOfPath(path: string, options: FileHashOptions = {}): Promise<FileCommitment> {
+async function fileCommitmentOfPath(path: string, options: FileHashOptions = {}): Promise<FileCommitment> {
   const pool = options.pool ?? sharedHashPool();
   const fh = await open(path, "r");
   try {

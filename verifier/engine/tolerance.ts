@@ -80,7 +80,7 @@ export class ToleranceError extends UPowError {
   override readonly name = "ToleranceError";
 }
 
-export function validateBounds(bounds: ToleranceBounds): void {
+function validateBounds(bounds: ToleranceBounds): void {
   const check = (key: string, v: unknown) => {
     if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
       throw new ToleranceError("tolerance bound must be a finite number ≥ 0", { details: { key, value: String(v) } });
@@ -95,7 +95,7 @@ export function validateBounds(bounds: ToleranceBounds): void {
 }
 
 /** The pair that judges tensor `name`: its per-tensor override, else the common pair. */
-export function boundsFor(bounds: ToleranceBounds, name: string): ToleranceBounds {
+function boundsFor(bounds: ToleranceBounds, name: string): ToleranceBounds {
   const own = bounds.perTensor !== undefined && Object.hasOwn(bounds.perTensor, name) ? bounds.perTensor[name] : undefined;
   return own ?? bounds;
 }
@@ -179,7 +179,7 @@ export interface JurorMargin {
 }
 
 /** Ratio of the juror's self-disagreement above which it votes Indeterminate (§10.4: half the bound). */
-export const INDETERMINATE_RATIO = 0.5;
+const INDETERMINATE_RATIO = 0.5;
 
 /**
  * v3 V9.1: `run1` is the step on the reference setting (CPU, 1 thread, deterministic), `run2` on any

@@ -9,7 +9,7 @@ import { AbiCoder, getAddress, keccak256 } from "ethers";
 import { UPowError } from "./errors";
 
 /** The sample was asked for with a checkpoint or sample count the draw is not defined for. */
-export class AuditSampleError extends UPowError {
+class AuditSampleError extends UPowError {
   override readonly name = "AuditSampleError";
 }
 

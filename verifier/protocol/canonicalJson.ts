@@ -9,7 +9,7 @@ import path from "node:path";
 import { UPowError } from "./errors";
 
 /** A value that has no canonical JSON form (NaN, Infinity, bigint, undefined, lone surrogate, cycle). */
-export class CanonicalJsonError extends UPowError {
+class CanonicalJsonError extends UPowError {
   override readonly name = "CanonicalJsonError";
 }
 

@@ -45,6 +45,4 @@ export function enumName(table: EnumTable, value: number | bigint): string {
 export const jobStatusName = (v: number | bigint): string => enumName(JobStatus, v);
 export const phaseName = (v: number | bigint): string => enumName(Phase, v);
 export const rulingName = (v: number | bigint): string => enumName(Ruling, v);
-export const auditorStateName = (v: number | bigint): string => enumName(AuditorState, v);
 export const challengeStatusName = (v: number | bigint): string => enumName(ChallengeStatus, v);
-export const challengeKindName = (v: number | bigint): string => enumName(ChallengeKind, v);

@@ -12,12 +12,12 @@ import { canonicalJsonBytes } from "./canonicalJson";
 const ARTIFACT_URI = /^(https?:\/\/[^\s?#]+?)\/artifacts\/([0-9a-f]{64})$/;
 const HEX32 = /^0x[0-9a-f]{64}$/;
 const SHA256 = /^[0-9a-f]{64}$/;
-export const DATASET_LIST_VERSION = 1;
+const DATASET_LIST_VERSION = 1;
 /** Sanity bound on a dataset list (the manifest's own bound on numBatches). */
 const MAX_BATCHES = 1 << 24;
 
 /** A URI that is not `<http(s) base>/artifacts/<64 hex>`, or a dataset list that does not hold together. */
-export class JobArtifactError extends UPowError {
+class JobArtifactError extends UPowError {
   override readonly name = "JobArtifactError";
 }
 

@@ -131,11 +131,6 @@ export function resultUri(publicBaseUrl: string, address: string): string {
   return `${publicBaseUrl.replace(/\/+$/, "")}/artifacts/${address}`;
 }
 
-/** Fetch URLs of a state file, one per artifact base URL. */
-export function stateUrls(index: ResultIndex, s: IndexedState): string[] {
-  return index.artifactBaseUrls.map((b) => resultUri(b, s.sha256));
-}
-
 // ---- parsing and validation -----------------------------------------------------------------------
 
 export interface ParseResultIndexOptions {
@@ -184,7 +179,7 @@ export function parseResultIndex(bytes: Uint8Array | string, options: ParseResul
  * Checks the structure and every internal commitment: each interval's states rebuild the checkpoint's
  * step root, interval boundaries equal the checkpoints, and the checkpoints rebuild checkpointRoot.
  */
-export function validateResultIndex(v: unknown, boundaries: "strict" | "lenient" = "strict"): ResultIndex {
+function validateResultIndex(v: unknown, boundaries: "strict" | "lenient" = "strict"): ResultIndex {
   const strict = boundaries === "strict";
   if (v === null || typeof v !== "object" || Array.isArray(v)) throw new ResultIndexError("not-object", "top level is not an object");
   const o = v as Record<string, unknown>;

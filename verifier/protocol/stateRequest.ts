@@ -12,7 +12,7 @@
 import { getAddress, verifyTypedData, type TypedDataDomain, type TypedDataField } from "ethers";
 import { UPowError } from "./errors";
 
-export const STATE_REQUEST_TYPES: Record<string, TypedDataField[]> = {
+const STATE_REQUEST_TYPES: Record<string, TypedDataField[]> = {
   StateRequest: [
     { name: "jobId", type: "uint256" },
     { name: "step", type: "uint256" },
@@ -54,7 +54,7 @@ export class StateRequestError extends UPowError {
   override readonly name = "StateRequestError";
 }
 
-export function typedDomain(d: StateRequestDomain): TypedDataDomain {
+function typedDomain(d: StateRequestDomain): TypedDataDomain {
   return { name: "uPoW state request", version: "1", chainId: d.chainId, verifyingContract: getAddress(d.jobMarket) };
 }
 

@@ -24,7 +24,7 @@ import { artifactUri, buildDatasetList, encodeDatasetList } from "../protocol/jo
 export const DEFAULT_MODEL: ModelSpec = { layers: [784, 16, 10], activation: "relu", optimizer: "sgd" };
 export const DEFAULT_JOB_TOLERANCE: Tolerance = { deltaUpd: 3e-3, deltaUlp: 1e-6, deltaKUpd: 6e-3, deltaKUlp: 2e-6 };  // δ_k: DELTA_K_PROCEDURE floors (v3 V7.3)
 
-export { CreateJobError, JobSpecInvalidError } from "./errors";
+export { JobSpecInvalidError } from "./errors";
 
 export interface PrepareMnistJobParameters {
   /** Where the artifacts go; the caller serves it at `publicBaseUrl`. */

@@ -23,8 +23,6 @@ import { ArtifactFetchFailedError, LocalStore } from "../store";
 import { ArtifactProblemError, InvalidSpecError, JobAboveCapsError } from "../daemon/errors";
 import { JobSpecInvalidError } from "./errors";
 
-export { JobSpecInvalidError };
-
 /** The createJob terms the checks compare with the manifest (CreateJobParamsStruct's fields). */
 export interface JobSpecTerms {
   specHash: BytesLike;

@@ -2,7 +2,7 @@
 import { createHash } from "node:crypto";
 import { InvalidArtifactHashError } from "./errors";
 
-export const ARTIFACT_HASH_PATTERN = /^[0-9a-f]{64}$/;
+const ARTIFACT_HASH_PATTERN = /^[0-9a-f]{64}$/;
 
 export function isArtifactHash(value: unknown): value is string {
   return typeof value === "string" && ARTIFACT_HASH_PATTERN.test(value);

@@ -29,7 +29,7 @@ export interface ArtifactWriterOptions {
 export interface PutOptions extends ArtifactWriterOptions {}
 
 /** Bytes in flight to the store: hashed as written, published only by commit(). */
-export class ArtifactWriter {
+class ArtifactWriter {
   private readonly hasher: Hash = createHash("sha256");
   private written = 0;
   private done = false;

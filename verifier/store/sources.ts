@@ -24,7 +24,7 @@ export interface OpenedSource {
 export type SourceKind = "http" | "file";
 
 /** Parses and classifies a mirror URI; UnsupportedUriError for anything else. */
-export function classifyUri(uri: string): { kind: SourceKind; url: URL } {
+function classifyUri(uri: string): { kind: SourceKind; url: URL } {
   let url: URL;
   try {
     url = new URL(uri);

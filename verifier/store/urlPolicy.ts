@@ -15,7 +15,7 @@ import { ArtifactUrlRefusedError } from "./errors";
 /** Most artifact base URLs a result index may name; more and none of them is used. */
 export const MAX_ARTIFACT_BASES = 8;
 /** Longest artifact URL accepted (bases and full artifact URLs). */
-export const MAX_ARTIFACT_URL_LENGTH = 2048;
+const MAX_ARTIFACT_URL_LENGTH = 2048;
 
 export interface ArtifactUrlPolicy {
   /** Allow loopback, link-local, private and other non-public addresses (tests, a local demo). */

@@ -24,7 +24,7 @@ export type CheatMode =
 
 // The publish modes are parsed here, beside the other modes, and carried out by publishCheats.ts:
 // parsing them there made cheats.ts and the publishers (→ trainer → cheats.ts) import each other.
-export const PUBLISH_CHEATS = ["pretty", "extra-field", "bad-step-root", "bad-step-root-answered", "withhold-steps", "withhold-checkpoints"] as const;
+const PUBLISH_CHEATS = ["pretty", "extra-field", "bad-step-root", "bad-step-root-answered", "withhold-steps", "withhold-checkpoints"] as const;
 export type PublishCheat = (typeof PUBLISH_CHEATS)[number];
 export type TrainingCheat = Exclude<CheatMode, PublishCheatMode>;
 

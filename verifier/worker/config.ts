@@ -11,6 +11,7 @@ import { UPowError } from "../errors";
 import type { Confirmations } from "../chain/confirmations";
 import type { LoadedSigner } from "../chain/keys";
 import type { Eip1193Provider } from "../chain/rpc";
+import { deployedAddress, loadDeployment, type ContractKey } from "../chain/registry";
 import { addDaemonOptions, DAEMON_DEFAULTS, daemonContracts, unlockDaemon, type DaemonCliOptions } from "../cli/daemonOptions";
 import type { ExecutionProviderName } from "../engine/runner";
 import { checkArtifactUrl } from "../store";
@@ -165,12 +166,26 @@ function checkAddress(name: string, v: string): void {
 
 // ---- commander ---------------------------------------------------------------------------------
 
-/** `<address>[:<min reward per TFLOP>]`, e.g. `0xabc…:1000000`. */
-export function parseAcceptedToken(s: string): AcceptedToken {
-  const [address, min] = s.split(":");
-  if (!address || !isAddress(address)) throw new WorkerConfigError("--accept-token needs <address>[:<min reward per TFLOP>]", { details: { value: s } });
+/** Token keys of a deployments file that `--accept-token` may name instead of an address. */
+const TOKEN_KEYS: readonly ContractKey[] = ["PaymentToken", "StakingToken"];
+
+/**
+ * `<token>[:<min reward per TFLOP>]`, e.g. `0xabc…:1000000` or `PaymentToken`: a token key is read
+ * from `--deployments` through the registry's loader (no second reader of the file).
+ */
+function parseAcceptedToken(s: string, deploymentsFile: string | undefined): AcceptedToken {
+  const [token, min] = s.split(":");
+  let address: string;
+  if (token !== undefined && (TOKEN_KEYS as readonly string[]).includes(token)) {
+    if (deploymentsFile === undefined) throw new WorkerConfigError(`--accept-token ${token} names a token of the deployments file: give --deployments <file>`, { details: { value: s } });
+    address = deployedAddress(loadDeployment({ file: deploymentsFile }), token as ContractKey, deploymentsFile);
+  } else if (token && isAddress(token)) {
+    address = getAddress(token);
+  } else {
+    throw new WorkerConfigError(`--accept-token needs <address|${TOKEN_KEYS.join("|")}>[:<min reward per TFLOP>]`, { details: { value: s } });
+  }
   if (min !== undefined && !/^[0-9]+$/.test(min)) throw new WorkerConfigError("minimum reward per TFLOP must be a non-negative integer", { details: { value: s } });
-  return { address: getAddress(address), minRewardPerTflop: BigInt(min ?? "0") };
+  return { address, minRewardPerTflop: BigInt(min ?? "0") };
 }
 
 function bigintArg(name: string): (v: string) => bigint {
@@ -198,7 +213,7 @@ export function workerStartCommand(run: (config: WorkerConfig, logger: Logger) =
   const env = (o: Option, name: string): Option => o.env(name);
   return cmd
     .addOption(env(new Option("--stake-manager <address>", "StakeManager address (overrides --deployments)"), "UPOW_STAKE_MANAGER"))
-    .addOption(env(new Option("--accept-token <token...>", "accepted payment token(s): <address>[:<min reward per TFLOP, base units>]"), "UPOW_ACCEPT_TOKENS"))
+    .addOption(env(new Option("--accept-token <token...>", "accepted payment token(s): <address|PaymentToken|StakingToken>[:<min reward per TFLOP, base units>] (a token key is read from --deployments)"), "UPOW_ACCEPT_TOKENS"))
     .addOption(new Option("--max-flops-per-step <n>", "refuse jobs above this many FLOPs per step").argParser(bigintArg("--max-flops-per-step")).default(WORKER_DEFAULTS.maxFlopsPerStep, "1e12"))
     .addOption(new Option("--max-job-flops <n>", "refuse jobs above this many FLOPs in total").argParser(bigintArg("--max-job-flops")).default(WORKER_DEFAULTS.maxJobFlops, "1e16"))
     .addOption(new Option("--max-state-bytes <n>", "refuse jobs whose state is larger").argParser(bigintArg("--max-state-bytes")).default(WORKER_DEFAULTS.maxStateBytes, "1 GiB"))
@@ -245,7 +260,7 @@ function list(v: string[] | string | undefined): string[] {
 }
 
 /** Parsed CLI options → the worker's config input (everything but the data dir and the key). */
-export function workerInputFromCli(o: WorkerCliOptions): Omit<WorkerConfigInput, "dataDir"> {
+function workerInputFromCli(o: WorkerCliOptions): Omit<WorkerConfigInput, "dataDir"> {
   const dep = daemonContracts(o);
   const jobMarket = o.jobMarket ?? dep.jobMarket;
   if (!jobMarket) throw new WorkerConfigError("no JobMarket address: give --deployments <file> or --job-market");
@@ -263,7 +278,7 @@ export function workerInputFromCli(o: WorkerCliOptions): Omit<WorkerConfigInput,
     maxStateBytes: o.maxStateBytes,
     maxArtifactBytes: o.maxArtifactBytes,
     ...(o.maxCollateral !== undefined ? { maxCollateral: o.maxCollateral } : {}),
-    acceptedTokens: list(o.acceptToken).map(parseAcceptedToken),
+    acceptedTokens: list(o.acceptToken).map((t) => parseAcceptedToken(t, o.deployments)),
     ep: o.ep,
     threads: o.threads,
     ...(o.publicUrl ? { publicBaseUrl: o.publicUrl } : {}),

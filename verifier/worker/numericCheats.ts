@@ -167,7 +167,7 @@ function roundTf32(x: Float32Array): Float32Array {
 }
 
 /** Optimizer slots of the step graphs (spec.ts: `adam.m.<p>`, `adam.v.<p>`, `momentum.<p>`): not matmul operands. */
-export function isOptimizerSlot(name: string): boolean {
+function isOptimizerSlot(name: string): boolean {
   return name.startsWith("adam.") || name.startsWith("momentum.");
 }
 

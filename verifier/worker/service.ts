@@ -35,7 +35,7 @@ import { Responder } from "./responder";
 import { locateFile, provenChunk, serveInterval } from "./states";
 import { StateAccess } from "./stateAccess";
 import { contractStateAccessChain, stateRequestHandler } from "./stateServer";
-import { publishStates, trainJob } from "./trainer";
+import { trainJob } from "./trainer";
 import type { ResultPublisher } from "./publisher";
 import { publisherFor } from "./publishCheats";
 import { WorkerState, type JobRecord } from "./workerState";
@@ -57,7 +57,7 @@ export interface RunWorkerOptions {
   readonly clock?: () => number;
 }
 
-export class WorkerError extends UPowError {
+class WorkerError extends UPowError {
   override readonly name = "WorkerError";
 }
 

@@ -18,7 +18,7 @@ import type { LocalStore } from "../store";
 import type { ResultIndex } from "../protocol/resultIndex";
 import type { PreparedJob } from "./prepare";
 
-export class StateServingError extends UPowError {
+class StateServingError extends UPowError {
   override readonly name = "StateServingError";
 }
 

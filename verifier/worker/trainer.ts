@@ -17,7 +17,7 @@ import type { PreparedJob } from "./prepare";
 import { CheckpointStore, readCheckpointIndex } from "../engine/checkpoints";
 import { UPowError } from "../errors";
 
-export class WorkerTrainingError extends UPowError {
+class WorkerTrainingError extends UPowError {
   override readonly name = "WorkerTrainingError";
 }
 
@@ -49,7 +49,7 @@ export interface TrainedJob {
 }
 
 /** Store address of a checkpoint-directory object path `objects/<sha256>.safetensors`. */
-export function objectSha256(rel: string): string {
+function objectSha256(rel: string): string {
   const m = /^objects\/([0-9a-f]{64})\.safetensors$/.exec(rel);
   if (!m) throw new WorkerTrainingError("checkpoint directory names an unexpected file", { details: { file: rel } });
   return m[1]!;

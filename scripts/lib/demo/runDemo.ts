@@ -410,7 +410,7 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, opts: Partial<Demo
   }
 }
 
-export class DemoTimeout extends Error {
+class DemoTimeout extends Error {
   override readonly name = "DemoTimeout";
   constructor(what: string, seconds: number) {
     super(`gave up waiting for ${what} after ${seconds} s`);

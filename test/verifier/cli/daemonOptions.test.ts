@@ -7,9 +7,10 @@ import fs from "node:fs";
 import path from "node:path";
 import { Writable } from "node:stream";
 import { expect } from "chai";
-import { Wallet } from "ethers";
+import { getAddress, Wallet } from "ethers";
 import { parseConfirmations, resolveConfirmations, ConfirmationsError } from "../../../verifier/chain/confirmations";
 import { KeyLoadError, writeKeystore } from "../../../verifier/chain/keys";
+import { DeploymentInvalidError } from "../../../verifier/chain/registry";
 import { defaultDataDir, stateDir } from "../../../verifier/chain/stateDir";
 import { ConfigFileError } from "../../../verifier/cli/configFile";
 import { createDaemonLogger } from "../../../verifier/cli/logger";
@@ -148,6 +149,48 @@ describe("daemon CLI: one shape for both daemons", function () {
       });
     });
   }
+
+  describe("worker --accept-token <token key> (read from --deployments by the registry's loader)", function () {
+    const common = (): string[] => ["--rpc-url", "http://127.0.0.1:8545", "--log-level", "silent", "--data-dir", path.join(dir, "data"), ...key.args];
+
+    it("PaymentToken[:min] and StakingToken are the deployments file's addresses; an address still works beside them", async function () {
+      const c = dep.deployment.contracts;
+      const got = await withEnv({}, () => parseWorkerStart(["--deployments", dep.file, ...common(), "--accept-token", "PaymentToken:500", "StakingToken", TOKEN]));
+      expect(got.acceptedTokens).to.deep.equal([
+        { address: c.PaymentToken!.address, minRewardPerTflop: 500n },
+        { address: c.StakingToken.address, minRewardPerTflop: 0n },
+        { address: getAddress(TOKEN), minRewardPerTflop: 0n },
+      ]);
+    });
+
+    it("UPOW_DEPLOYMENTS names the file as --deployments does (the README's worker command)", async function () {
+      const got = await withEnv({ UPOW_DEPLOYMENTS: dep.file, UPOW_ACCEPT_TOKENS: "PaymentToken" }, () => parseWorkerStart(common()));
+      expect(got.acceptedTokens.map((t) => t.address)).to.deep.equal([dep.deployment.contracts.PaymentToken!.address]);
+    });
+
+    it("a token key without a deployments file is refused, naming --deployments", async function () {
+      const e = await withEnv({}, () => rejection(parseWorkerStart(["--job-market", TOKEN, ...common(), "--accept-token", "PaymentToken"])));
+      expect(e).to.be.instanceOf(WorkerConfigError);
+      expect((e as WorkerConfigError).shortMessage).to.equal("--accept-token PaymentToken names a token of the deployments file: give --deployments <file>");
+    });
+
+    it("a deployments file without a PaymentToken: the error names the file and contracts.PaymentToken", async function () {
+      const { PaymentToken: _omitted, ...rest } = dep.deployment.contracts;
+      const noPay = path.join(dir, "no-payment-token.json");
+      fs.writeFileSync(noPay, JSON.stringify({ ...dep.deployment, contracts: rest }));
+      const e = await withEnv({}, () => rejection(parseWorkerStart(["--deployments", noPay, ...common(), "--accept-token", "PaymentToken"])));
+      expect(e).to.be.instanceOf(DeploymentInvalidError);
+      expect((e as DeploymentInvalidError).shortMessage).to.equal(`${noPay}: contracts.PaymentToken is missing`);
+    });
+
+    it("a contract key that is not a token, or a misspelt one, is refused like any non-address", async function () {
+      for (const bad of ["JobMarket", "paymenttoken", "PaymentToken2"]) {
+        const e = await withEnv({}, () => rejection(parseWorkerStart(["--deployments", dep.file, ...common(), "--accept-token", bad])));
+        expect(e, bad).to.be.instanceOf(WorkerConfigError);
+        expect(e.message).to.match(/^--accept-token needs <address\|PaymentToken\|StakingToken>/);
+      }
+    });
+  });
 
   it("verifier: a --no-x switch is `x = false` in the file, and --appeal is `appeal = true`", async function () {
     const toml = path.join(dir, "switches.toml");

@@ -21,7 +21,7 @@ export interface ChainCliOptions {
   chunkSize?: number;
 }
 
-export const DEFAULT_RPC_URL = "http://127.0.0.1:8545";
+const DEFAULT_RPC_URL = "http://127.0.0.1:8545";
 
 export function chainOptions(cmd: Command): Command {
   return cmd

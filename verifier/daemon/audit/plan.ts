@@ -28,8 +28,8 @@
 import { VerifierDaemonError } from "../errors";
 
 /** JobMarket.MAX_AUDITORS and MAX_SAMPLES: the on-chain caps on `A` and `s`. */
-export const MAX_SEATS = 32;
-export const MAX_SAMPLES_PER_SEAT = 32;
+const MAX_SEATS = 32;
+const MAX_SAMPLES_PER_SEAT = 32;
 
 export interface AuditPlanParameters {
   /** Steps of the job, T. */

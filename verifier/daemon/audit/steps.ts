@@ -12,7 +12,7 @@ import { VerifierDaemonError } from "../errors";
 import { sampleSeed } from "../../protocol/auditSample";
 
 /** Domain tag: a step draw never equals an interval draw of the same seed. */
-export const STEP_TAG = id("upow.audit.steps/1");
+const STEP_TAG = id("upow.audit.steps/1");
 
 /**
  * Single steps checked per sampled interval when the operator sets nothing. Thirty-five: the gentlest

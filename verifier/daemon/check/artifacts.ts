@@ -135,7 +135,7 @@ export class ArtifactClient {
  * transfer), which our own side can cause too. Wrong or oversize bytes are the server's doing, and
  * so is a URL the policy refuses (it will be refused again).
  */
-export function noBytesArrived(err: unknown): boolean {
+function noBytesArrived(err: unknown): boolean {
   if (!(err instanceof ArtifactFetchFailedError)) return false;
   return err.errors.length > 0 && err.errors.every((e) => !(e instanceof ArtifactHashMismatchError) && !(e instanceof ArtifactTooLargeError) && !(e instanceof ArtifactUrlRefusedError));
 }

@@ -10,12 +10,12 @@ import type { IndexedInterval, ResultIndex } from "../../protocol/resultIndex";
 import { VerifierDaemonError } from "../errors";
 
 /** The parsing thread failed for a reason of ours (it could not start, it crashed). */
-export class IndexParseThreadError extends VerifierDaemonError {
+class IndexParseThreadError extends VerifierDaemonError {
   override readonly name: string = "IndexParseThreadError";
 }
 
 /** Indexes from this size on are read in a worker thread. */
-export const OFF_THREAD_BYTES = 1 << 20;
+const OFF_THREAD_BYTES = 1 << 20;
 
 /**
  * The result goes back in slices of about STATES_PER_MESSAGE states: each message is deserialized

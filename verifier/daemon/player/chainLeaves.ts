@@ -9,7 +9,7 @@ import type { IndexedState } from "../../protocol/resultIndex";
 import { loadJobTerms, type DataAvailabilityView, type PlayerContext } from "./context";
 
 /** The most leaves one demand may ask for (DataAvailability.MAX_LEAVES). */
-export const MAX_LEAVES_PER_DEMAND = 64;
+const MAX_LEAVES_PER_DEMAND = 64;
 
 /** A store address nothing is stored under: the state is unavailable (→ chunk challenge). */
 const NO_ADDRESS = "0".repeat(64);

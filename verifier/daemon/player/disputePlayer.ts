@@ -21,7 +21,7 @@ import type { PlayerStatus } from "./jobPlayer";
 
 const coder = AbiCoder.defaultAbiCoder();
 
-export function voteCommitment(disputeId: bigint, round: number, juror: string, vote: number, salt: string): string {
+function voteCommitment(disputeId: bigint, round: number, juror: string, vote: number, salt: string): string {
   return keccak256(coder.encode(["uint256", "uint8", "address", "uint8", "bytes32"], [disputeId, round, juror, vote, salt]));
 }
 

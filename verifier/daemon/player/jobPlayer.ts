@@ -244,7 +244,7 @@ export class JobPlayer {
   }
 
   async #openDispute(interval: number, salt: string): Promise<void> {
-    const { disputeManager, stakingToken, responder, records, me } = this.ctx;
+    const { disputeManager, responder, records, me } = this.ctx;
     const id = this.jobId;
     const dmAddress = await disputeManager.getAddress();
     if (!(await this.#approveBonds())) return;
@@ -289,6 +289,6 @@ export class JobPlayer {
   }
 }
 
-export function commitKey(jobId: bigint, interval: number): string {
+function commitKey(jobId: bigint, interval: number): string {
   return `challenge-commit:${jobId}:${interval}`;
 }

@@ -89,7 +89,7 @@ export function solveDispute(f: DisputeFacts, policy: DisputePolicy): DisputeAct
  * ruling refunds the challenger's bond, so it is not worth an appeal bond: only a clear
  * contradiction (fault vs WorkerHonest, honest vs WorkerFault) counts.
  */
-export function appealDecision(f: DisputeFacts, policy: DisputePolicy): DisputeAction | undefined {
+function appealDecision(f: DisputeFacts, policy: DisputePolicy): DisputeAction | undefined {
   if (f.phase !== Phase.Ruled || f.belief === undefined) return undefined;
   const against = (f.belief === "fault" && f.ruling === Ruling.WorkerHonest) || (f.belief === "honest" && f.ruling === Ruling.WorkerFault);
   if (!against || f.now + policy.deadlineMarginSec > f.appealEnd) return undefined;

@@ -1,9 +1,7 @@
 /** Public surface of the step-graph toolkit. */
 export * from "./errors";
-export * from "./spec";
-export { buildStepGraph, type BuildStepGraphOptions } from "./builder";
-export { initState, uniformStream } from "./init";
-export {
-  validateStepGraph, decodeModel, DEFAULT_GRAPH_LIMITS, ALLOWED_OPS, type GraphLimits, type IoSpec, type StepGraphInfo,
-} from "./validate";
-export { estimateFlops, type StepCost } from "./flops";
+export { defaultHyperparameters, hyperparameterNames, stateLayout, type Activation, type ModelSpec, type OptimizerKind } from "./spec";
+export { buildStepGraph } from "./builder";
+export { initState } from "./init";
+export { validateStepGraph, decodeModel } from "./validate";
+export { estimateFlops } from "./flops";

@@ -20,12 +20,6 @@ export const ELEM_TO_DTYPE: ReadonlyMap<number, DType> = new Map<number, DType>(
   [ElemType.BOOL, "BOOL"],
 ]);
 
-export const DTYPE_TO_ELEM: Readonly<Record<DType, number>> = {
-  F32: ElemType.FLOAT, F64: ElemType.DOUBLE, F16: ElemType.FLOAT16, BF16: ElemType.BFLOAT16,
-  I64: ElemType.INT64, I32: ElemType.INT32, I16: ElemType.INT16, I8: ElemType.INT8, U8: ElemType.UINT8,
-  BOOL: ElemType.BOOL,
-};
-
 export const ELEM_BYTES: ReadonlyMap<number, number> = new Map<number, number>([
   [ElemType.FLOAT, 4], [ElemType.DOUBLE, 8], [ElemType.FLOAT16, 2], [ElemType.BFLOAT16, 2],
   [ElemType.INT64, 8], [ElemType.INT32, 4], [ElemType.INT16, 2], [ElemType.INT8, 1], [ElemType.UINT8, 1],
@@ -48,24 +42,12 @@ export function attrInt(name: string, i: number): onnx.IAttributeProto {
   return { name, type: onnx.AttributeProto.AttributeType.INT, i };
 }
 
-export function attrInts(name: string, ints: number[]): onnx.IAttributeProto {
-  return { name, type: onnx.AttributeProto.AttributeType.INTS, ints };
-}
-
-export function attrFloat(name: string, f: number): onnx.IAttributeProto {
-  return { name, type: onnx.AttributeProto.AttributeType.FLOAT, f };
-}
-
-export function attrTensor(name: string, t: onnx.ITensorProto): onnx.IAttributeProto {
-  return { name, type: onnx.AttributeProto.AttributeType.TENSOR, t };
-}
-
 export function tensorF32(name: string, dims: number[], values: readonly number[]): onnx.ITensorProto {
   const data = Float32Array.from(values);
   return { name, dims, dataType: ElemType.FLOAT, rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
 }
 
-export function tensorI64(name: string, dims: number[], values: readonly (number | bigint)[]): onnx.ITensorProto {
+function tensorI64(name: string, dims: number[], values: readonly (number | bigint)[]): onnx.ITensorProto {
   const data = BigInt64Array.from(values.map((v) => BigInt(v)));
   return { name, dims, dataType: ElemType.INT64, rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
 }

@@ -13,13 +13,13 @@ export interface ModelSpec {
 }
 
 /** Hyperparameter names per optimizer; each is a graph input `hp.<name>` (float32 scalar). */
-export const HYPERPARAMETERS: Readonly<Record<OptimizerKind, readonly string[]>> = {
+const HYPERPARAMETERS: Readonly<Record<OptimizerKind, readonly string[]>> = {
   sgd: ["lr"],
   momentum: ["lr", "momentum"],
   adam: ["lr", "beta1", "beta2", "eps"],
 };
 
-export const DEFAULT_HYPERPARAMETERS: Readonly<Record<OptimizerKind, Readonly<Record<string, number>>>> = {
+const DEFAULT_HYPERPARAMETERS: Readonly<Record<OptimizerKind, Readonly<Record<string, number>>>> = {
   sgd: { lr: 0.05 },
   momentum: { lr: 0.05, momentum: 0.9 },
   adam: { lr: 0.001, beta1: 0.9, beta2: 0.999, eps: 1e-8 },

@@ -23,7 +23,7 @@ export interface GraphLimits {
   readonly maxOpset: number;
 }
 
-export const DEFAULT_GRAPH_LIMITS: GraphLimits = {
+const DEFAULT_GRAPH_LIMITS: GraphLimits = {
   maxGraphBytes: 64 * 1024 * 1024,
   maxNodes: 20000,
   maxInitializerBytes: 32 * 1024 * 1024,
@@ -101,7 +101,7 @@ export function modelOpset(model: onnx.IModelProto, limits: Partial<GraphLimits>
   return opset;
 }
 
-export function tensorByteLength(t: onnx.ITensorProto): number {
+function tensorByteLength(t: onnx.ITensorProto): number {
   const size = ELEM_BYTES.get(t.dataType ?? 0) ?? 8;
   const count = (t.dims ?? []).reduce<number>((a, d) => a * toNum(d), 1);
   return Math.max(t.rawData?.length ?? 0, count * size);
@@ -116,7 +116,7 @@ function checkEmbeddedTensor(t: onnx.ITensorProto, where: string): void {
   }
 }
 
-export function valueElemType(v: onnx.IValueInfoProto, role: string): number {
+function valueElemType(v: onnx.IValueInfoProto, role: string): number {
   const tt = v.type?.tensorType;
   if (!tt || tt.elemType === undefined || tt.elemType === null) {
     throw new GraphIoConventionError(`${role} is not a typed tensor`, { details: { name: v.name ?? "" } });
