@@ -13,7 +13,7 @@ import {UPowHashing} from "./lib/UPowHashing.sol";
 
 /// @title DataAvailability
 /// @notice Everything a worker committed is producible on chain on demand (v3 V1): checkpoint
-/// leaves, step leaves (up to `MAX_LEAVES` per demand, answered with one range proof) and 32 KiB
+/// leaves, step leaves (up to `MAX_LEAVES` per demand, answered with one range proof) and 8 KiB
 /// chunks of states and batches. Proven leaves are stored per job and serve all its disputes.
 /// @dev Who may open: inside a live dispute its challenger and its drawn jurors (V4.1); without a
 /// dispute the job's assigned auditors during the window (V1.5); checkpoint demands only the
@@ -31,8 +31,9 @@ contract DataAvailability is IDataAvailability, AccessControl, ReentrancyGuard {
     /// @notice Most step leaves one demand may ask for (a 64-leaf answer fits any block).
     uint64 public constant MAX_LEAVES = 64;
     uint32 public constant MAX_PER_ANSWER_TIME = 1 days;
-    /// @notice Upper bound of `maxPerCase` (challenges one dispute may ever open).
-    uint16 public constant MAX_PER_CASE = 4096;
+    /// @notice Upper bound of `maxPerCase` (challenges one dispute may ever open): 16,384 8 KiB
+    /// chunks admit the same state sizes as 4,096 of the former 32 KiB chunks.
+    uint16 public constant MAX_PER_CASE = 16384;
 
     IJobMarket public immutable jobMarket;
     IERC20 public immutable stakingToken;

@@ -10,6 +10,7 @@ import { DataAvailability__factory } from "../../typechain-types";
 import { stateLayout } from "../../verifier/engine/onnx/spec";
 import { DTYPE_BYTES, elementCount } from "../../verifier/engine/tensor";
 import { JobStatus, Ruling, jobStatusName } from "../../verifier/protocol/enums";
+import { CHUNK_SIZE, chunkCount, treeDepth } from "../../verifier/protocol/hashing";
 import { type SuiteContext, type SuiteResult, fmt, table } from "../lib/common";
 import { buildGasTrajectory, type GasTrajectory } from "../lib/gasTrajectory";
 
@@ -229,6 +230,8 @@ export async function runGas(ctx: SuiteContext): Promise<SuiteResult> {
     `(attest/releaseAttester per assigned auditor, commitVote/revealVote per juror). The dispute opens on interval ${"⌊n/2⌋"}, answers one chunk challenge on`,
     `a ${fmt(stateBytes / 2 ** 20)} MiB state (the 784-128-10 Adam state size), pinpoints, draws M jurors, all vote WorkerFault, and ends in a conviction`,
     "(finalizeRuling slashes the collateral); the challenger and the requester withdraw. Quorum = ⌊M/2⌋+1.",
+    `The chunk answer carries ${CHUNK_SIZE} bytes and a proof of ${treeDepth(chunkCount(stateBytes))} siblings: nearly all of its gas is the EIP-7623 calldata`,
+    "floor of 40 gas per non-zero byte (issue 17: 8 KiB chunks; a 32 KiB chunk cost 1.34M).",
   ].join("\n");
   return {
     name: "gas", title: "6. Gas (real contracts, in-process Hardhat network)",

@@ -3,7 +3,7 @@ pragma solidity 0.8.28;
 
 /// @title IDataAvailability
 /// @notice Whatever a worker committed is producible on chain on demand (PROTOCOL.md §11, v3 V1):
-/// checkpoint leaves, step leaves and 32 KiB chunks of states and batches. Proven evidence is
+/// checkpoint leaves, step leaves and 8 KiB chunks of states and batches. Proven evidence is
 /// stored per job and serves every dispute of it; unanswered demands convict the worker.
 interface IDataAvailability {
     enum Kind {

@@ -5,7 +5,9 @@ pragma solidity 0.8.28;
 /// @notice Positional sha256 Merkle trees and the domain-tagged leaves of docs/encoding.md.
 /// @dev OpenZeppelin's MerkleProof sorts pairs and binds no position; these trees bind the index.
 library UPowHashing {
-    uint256 internal constant CHUNK_SIZE = 32768;
+    /// @notice Bytes per chunk of a file. 8 KiB keeps one chunk answer under 400k gas: its
+    /// calldata pays the EIP-7623 floor of 40 gas per non-zero byte (32 KiB cost 1.34M).
+    uint256 internal constant CHUNK_SIZE = 8192;
 
     /// @notice ceil(log2(n)); depth(1) = 0.
     function depth(uint256 n) internal pure returns (uint256 d) {
@@ -104,7 +106,7 @@ library UPowHashing {
         return sha256(abi.encodePacked("upow.file", byteLength, chunkRoot));
     }
 
-    /// @notice Number of 32 KiB chunks of a file of `byteLength` bytes.
+    /// @notice Number of 8 KiB chunks of a file of `byteLength` bytes.
     function chunkCount(uint256 byteLength) internal pure returns (uint256) {
         return (byteLength + CHUNK_SIZE - 1) / CHUNK_SIZE;
     }

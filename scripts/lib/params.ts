@@ -155,7 +155,7 @@ export function defaultParams(): DeployParams {
       openerFee: 5n * E18,
       perAnswerTime: 120,
       maxOpenPerCase: 32,
-      maxPerCase: 1_024,
+      maxPerCase: 4_096,
     },
   };
 }

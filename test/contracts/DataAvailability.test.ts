@@ -21,7 +21,7 @@ import {
   type System,
 } from "../helpers/system";
 import { drawAuditors } from "../helpers/jobs";
-import { checkpointProof, chunkProof } from "../helpers/trees";
+import { checkpointProof, chunkProof, fakeFile, fileTrajectory } from "../helpers/trees";
 import { proof, rangeProof, stepLeaf, type Hex } from "../helpers/merkle";
 import type { IDataAvailability } from "../../typechain-types/contracts/DataAvailability";
 import { ChallengeKind as Kind, ChallengeStatus as Status } from "../../verifier/protocol/enums";
@@ -92,7 +92,7 @@ describe("DataAvailability", function () {
       ["perAnswerTime", { perAnswerTime: 86_401 }],
       ["maxOpenPerCase", { maxOpenPerCase: 0 }],
       ["maxOpenPerCase", { maxOpenPerCase: 5, maxPerCase: 4 }],
-      ["maxPerCase", { maxOpenPerCase: 1, maxPerCase: 4097 }],
+      ["maxPerCase", { maxOpenPerCase: 1, maxPerCase: 16_385 }],
     ];
     for (const [field, override] of bad) {
       it(`setParams names the field: DataAvailabilityInvalidParam("${field}")`, async function () {
@@ -109,6 +109,9 @@ describe("DataAvailability", function () {
       const edge = { ...DA, leafBond: ANSWER_FEE, chunkBond: ANSWER_FEE, openerFee: ANSWER_FEE, perAnswerTime: 86_400, maxOpenPerCase: 2, maxPerCase: 2 };
       await expect(da.setParams(edge)).to.emit(da, "ParamsUpdated");
       expect((await da.params()).maxPerCase).to.equal(2n);
+      // 16,384 8 KiB chunks: the state sizes 4,096 of the former 32 KiB chunks admitted
+      expect(await da.MAX_PER_CASE()).to.equal(16_384n);
+      await expect(da.setParams({ ...DA, maxPerCase: 16_384 })).to.emit(da, "ParamsUpdated");
       await expect(da.connect(sys.stranger).setParams(DA)).to.be.revertedWithCustomError(da, "AccessControlUnauthorizedAccount");
     });
   });
@@ -117,17 +120,17 @@ describe("DataAvailability", function () {
     it("needs ⌈(k+1)/64⌉ leaf demands plus (2 + ⌈log₂ k⌉) whole states within maxPerCase", async function () {
       const sys = await loadFixture(deploySystem);
       const da = sys.dataAvailability;
-      // k = 2, 40 000-byte states (2 chunks): 1 + 3·2 = 7
-      await da.checkJobTerms(2, 40_000);
+      // k = 2, 10 000-byte states (2 chunks): 1 + 3·2 = 7
+      await da.checkJobTerms(2, 10_000);
       await da.setParams({ ...DA, maxOpenPerCase: 1, maxPerCase: 7 });
-      await da.checkJobTerms(2, 40_000);
+      await da.checkJobTerms(2, 10_000);
       await da.setParams({ ...DA, maxOpenPerCase: 1, maxPerCase: 6 });
-      await expect(da.checkJobTerms(2, 40_000)).to.be.revertedWithCustomError(da, "DataAvailabilityStateTooLarge").withArgs(40_000, 7, 6);
+      await expect(da.checkJobTerms(2, 10_000)).to.be.revertedWithCustomError(da, "DataAvailabilityStateTooLarge").withArgs(10_000, 7, 6);
       // and createJob refuses such a job
       const { jobParams } = await import("../helpers/system");
       await expect(sys.jobMarket.connect(sys.requester).createJob(await jobParams(sys)))
         .to.be.revertedWithCustomError(da, "DataAvailabilityStateTooLarge")
-        .withArgs(40_000, 7, 6);
+        .withArgs(10_000, 7, 6);
     });
   });
 
@@ -343,6 +346,27 @@ describe("DataAvailability", function () {
           await expect(da.answerChunk(1n, l, chunk, prf as Hex[])).to.be.revertedWithCustomError(da, "DataAvailabilityInvalidChunk").withArgs(1n);
         }
         await expect(da.answerChunk(9n, len, p0.chunk, p0.proof)).to.be.revertedWithCustomError(da, "DataAvailabilityWrongKind").withArgs(9n, Kind.None);
+      });
+
+      it("a full 8 KiB chunk of a 10 MB state is answered in at most 400k gas (issue 17: a 32 KiB chunk cost 1.34M); a 32 KiB answer is refused", async function () {
+        const base = await loadFixture(deploySystem);
+        const big = fakeFile("10 MB state", 10_000_000);
+        const sys: System = { ...base, traj: fileTrajectory(base.traj.states.map((s, t) => (t === K + 1 ? big : s)), K) };
+        const da = sys.dataAvailability;
+        const jobId = await submittedJob(sys, { stateBytes: 10_000_000n });
+        const disputeId = await openDispute(sys, jobId, 1);
+        const r = stepRange(sys.traj, 1, 0, 3);
+        await da.proveStepLeaves(jobId, 1, 0, r.stateHashes, r.proof);
+        await da.connect(sys.challenger).challengeStateChunk(jobId, disputeId, 1, 1, 700);
+        const p = chunkProof(big, 700);
+        expect([p.chunk.length, p.proof.length]).to.deep.equal([8_192, 11]);
+        // the former chunk size: chunks 700..703 as one answer, with the proof of their subtree
+        await expect(da.answerChunk(1n, big.bytes.length, big.bytes.subarray(700 * 8_192, 704 * 8_192), p.proof.slice(2)))
+          .to.be.revertedWithCustomError(da, "DataAvailabilityInvalidChunk")
+          .withArgs(1n);
+        const tx = await da.connect(sys.worker).answerChunk(1n, big.bytes.length, p.chunk, p.proof);
+        await expect(tx).to.emit(da, "ChallengeAnswered").withArgs(1n, sys.worker.address);
+        expect((await tx.wait())!.gasUsed).to.be.at.most(400_000n);
       });
 
       it("challengeStateChunk reverts for an unknown leaf or an index out of the interval", async function () {

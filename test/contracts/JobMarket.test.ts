@@ -172,7 +172,7 @@ describe("JobMarket", function () {
       it("derives longer timeouts for heavier steps and larger states", async function () {
         const fx = await loadFixture(fixture);
         const flops = 5n * 10n ** 12n;
-        // 10 MB states: within the availability cap (V1.7: 1 + 3·306 chunk challenges ≤ maxPerCase)
+        // 10 MB states: within the availability cap (V1.7: 1 + 3·1221 chunk challenges ≤ maxPerCase)
         const bytes = 10n ** 7n;
         const id = await createJob(fx, { flopsPerStep: flops, stateBytes: bytes });
         expect(await fx.jobMarket.answerTimeout(id)).to.equal(timeoutTs(2n, 3n, flops, bytes));

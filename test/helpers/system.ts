@@ -41,8 +41,8 @@ export const JUROR_STAKE = 1_000n * E18;
 export const N_JURORS = 12;
 export const T = 8;
 export const K = 2;
-/** Two chunks per state file: one full 32 KiB chunk and a short last one. */
-export const STATE_BYTES = 40_000;
+/** Two chunks per state file: one full 8 KiB chunk and a short last one. */
+export const STATE_BYTES = 10_000;
 
 /** The deploy library's default dispute parameters: tests run the protocol as it is deployed. */
 export const DEFAULT_DISPUTE_PARAMS: IDisputeManager.ParamsStruct = defaultParams().dispute;

@@ -5,7 +5,7 @@
  */
 import { buildTrajectory, checkpointLeaf, chunkLeaf, fileHash, proof, root, stepLeaf, batchLeaf, type Hex, type Trajectory, MerkleInputError } from "./merkle";
 
-export const CHUNK_SIZE = 32768;
+export const CHUNK_SIZE = 8192;
 
 /** A content-addressed file: its chunks, chunk leaves and file hash. */
 export interface FileTree {

@@ -1,5 +1,5 @@
 /**
- * File hashes of state and batch files (docs/encoding.md): the positional tree over 32 KiB chunk
+ * File hashes of state and batch files (docs/encoding.md): the positional tree over 8 KiB chunk
  * leaves, bound to the byte length. Large inputs are hashed in a worker-thread pool; small ones in
  * the calling thread. Both paths give identical results. Also chunk proofs for chunk challenges.
  */
@@ -45,7 +45,7 @@ export interface FileCommitment {
 export interface ChunkProof {
   readonly index: number;
   readonly byteLength: number;
-  /** The chunk's bytes (32768, or fewer for the last chunk). */
+  /** The chunk's bytes (CHUNK_SIZE, or fewer for the last chunk). */
   readonly chunk: Buffer;
   readonly chunkRoot: Hash;
   /** Siblings from the chunk level upwards (`depth(chunkCount(byteLength))` of them). */
@@ -60,8 +60,8 @@ export interface FileHashOptions {
 }
 
 const DEFAULT_MIN_PARALLEL = 1 << 20;
-/** Bytes per pool task when streaming from disk (a whole number of chunks). */
-const STREAM_BLOCK = 128 * CHUNK_SIZE;
+/** Bytes per pool task when streaming from disk: 4 MiB, a whole number of chunks. */
+const STREAM_BLOCK = 512 * CHUNK_SIZE;
 
 function commitmentFromLeaves(leaves: Buffer[], byteLength: number): FileCommitment {
   const tree = new PositionalTree(leaves);

@@ -9,7 +9,9 @@ import { UPowError } from "./errors";
 /** A 32-byte hash as `0x` + 64 lowercase hex digits (what ethers returns for `bytes32`). */
 export type Hash = string;
 
-export const CHUNK_SIZE = 32768;
+/** Bytes per chunk (docs/encoding.md): 8 KiB keeps one on-chain chunk answer under 400k gas, since its
+ * calldata pays the EIP-7623 floor of 40 gas per non-zero byte. */
+export const CHUNK_SIZE = 8192;
 export const ZERO_HASH: Hash = `0x${"00".repeat(32)}`;
 
 const TAG_CHUNK = Buffer.from("upow.chunk", "ascii");
@@ -296,7 +298,7 @@ export function fileHash(byteLength: bigint | number, chunkRoot: Hash): Hash {
   return toHex(fileHashBuffer(byteLength, fromHex(chunkRoot, "chunkRoot")));
 }
 
-/** Number of 32 KiB chunks of a file of `byteLength` bytes. */
+/** Number of 8 KiB chunks of a file of `byteLength` bytes. */
 export function chunkCount(byteLength: number): number {
   return Math.ceil(byteLength / CHUNK_SIZE);
 }

@@ -15,7 +15,7 @@ import {
   passWindow, stateChunk, stepRange,
 } from "./fixture";
 
-/** Small caps keep the flood short; the rule is the same at the defaults (32 open, 1,024 in all). */
+/** Small caps keep the flood short; the rule is the same at the defaults (32 open, 4,096 in all). */
 function smallCaps(): Promise<Awaited<ReturnType<typeof deployAdversarial>>> {
   return deployAdversarial((p) => {
     p.availability.maxOpenPerCase = 4;

@@ -29,7 +29,7 @@ export const T = 8;
 export const K = 2;
 /** Intervals of every job: T / K. */
 export const INTERVALS = T / K;
-export const STATE_BYTES = 40_000;
+export const STATE_BYTES = 10_000;
 
 /** Vote values (IDisputeManager.Ruling 1..3) and the other rulings. */
 export { ChallengeStatus, JobStatus, Phase, Ruling } from "../../../verifier/protocol/enums";

@@ -19,7 +19,12 @@ import {
 } from "../../../verifier/engine/statehash";
 import { writeSafetensors } from "../../../verifier/engine/safetensors";
 
-const CHUNK = 32768;
+const CHUNK = 8192;
+/** docs/encoding.md's test vector (also computed with Python's hashlib): byte i = i mod 251, 16,385 bytes. */
+const ENCODING_VECTOR = {
+  chunkRoot: "0x82c473bf20c0bfdd2b050a7b9494ca07eb6701d0d1a86ff5d4762104dc762cf7",
+  fileHash: "0x85dc4c376dc3f7744e9257d0998f09a99c9364baefa2282078bb7ccb71b2f6b6",
+};
 
 /** Deterministic pseudo-random bytes (xorshift32 seeded from the label). */
 function bytes(len: number, seed: string): Buffer {
@@ -91,7 +96,7 @@ describe("engine/statehash", function () {
   });
 
   it("streams files from disk to the same hash", async function () {
-    for (const len of [1, CHUNK + 1, 128 * CHUNK, 128 * CHUNK + 1, 300 * CHUNK + 99]) {
+    for (const len of [1, CHUNK + 1, 512 * CHUNK, 512 * CHUNK + 1, 1200 * CHUNK + 99]) {
       const data = bytes(len, `f${len}`);
       const p = path.join(dir, `f${len}.bin`);
       await writeFile(p, data);
@@ -145,6 +150,25 @@ describe("engine/statehash", function () {
         const n = await harness.chunkCount(p.byteLength);
         expect(await harness.verify(p.chunkRoot, n, i, await harness.chunkLeaf(p.chunk), p.proof)).to.equal(true);
         expect(await harness.fileHash(p.byteLength, p.chunkRoot)).to.equal(c.fileHash);
+      }
+    });
+
+    it("gives the docs/encoding.md vector on both sides: 16,385 bytes are chunks of 8,192, 8,192 and 1 bytes", async function () {
+      // Pins the chunk size itself: a side still on 32 KiB chunks would see one chunk and another hash.
+      const { harness } = await loadFixture(deployHarness);
+      const data = Buffer.alloc(16_385);
+      for (let i = 0; i < data.length; i++) data[i] = i % 251;
+      expect(fileHashOfSync(data)).to.equal(ENCODING_VECTOR.fileHash);
+      expect(await fileHashOf(data, { pool, minParallelBytes: 0 })).to.equal(ENCODING_VECTOR.fileHash);
+      expect(await harness.chunkCount(data.length)).to.equal(3n);
+      const chunks = [data.subarray(0, 8_192), data.subarray(8_192, 16_384), data.subarray(16_384)];
+      const leaves = await Promise.all(chunks.map((c) => harness.chunkLeaf(c)));
+      expect(merkleRoot(leaves)).to.equal(ENCODING_VECTOR.chunkRoot);
+      expect(await harness.fileHash(data.length, ENCODING_VECTOR.chunkRoot)).to.equal(ENCODING_VECTOR.fileHash);
+      for (let i = 0; i < 3; i++) {
+        const p = chunkProof(data, i);
+        expect(p.chunk.equals(chunks[i]!)).to.equal(true);
+        expect(await harness.verify(ENCODING_VECTOR.chunkRoot, 3, i, leaves[i]!, p.proof)).to.equal(true);
       }
     });
 
