@@ -30,9 +30,10 @@ export interface LocalS3 {
   close(): Promise<void>;
 }
 
-export async function startLocalS3(bucket = "upow-artifacts"): Promise<LocalS3> {
+/** `port` 0: a free one. */
+export async function startLocalS3(bucket = "upow-artifacts", port = 0): Promise<LocalS3> {
   const directory = await mkdtemp(path.join(tmpdir(), "upow-s3rver-"));
-  const server = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory, configureBuckets: [{ name: bucket, configs: [] }] });
+  const server = new S3rver({ port, address: "127.0.0.1", silent: true, directory, configureBuckets: [{ name: bucket, configs: [] }] });
   const address = await server.run();
   return {
     endpoint: `http://127.0.0.1:${address.port}`,

@@ -15,55 +15,15 @@ import {
   S3Client, S3ServiceException, UploadPartCommand, type CompletedPart,
 } from "@aws-sdk/client-s3";
 import { setTimeout as sleep } from "node:timers/promises";
-import { ArtifactHashMismatchError, InvalidStoreOptionError } from "./errors";
+import { ArtifactHashMismatchError } from "./errors";
 import { assertArtifactHash, sha256Hex } from "./hash";
 import { silentLogger, type Logger } from "./logger";
 import type { RemoteArtifactStore, RemotePutOptions, RemotePutSource } from "./remoteStore";
 import { backoffDelay } from "./retry";
-import { checkArtifactUrl } from "./urlPolicy";
+import { resolveS3Options, s3Key, type S3StoreOptions } from "./s3Options";
 import { UPowError } from "../errors";
 
-/** S3's smallest part but the last (5 MiB). */
-const MIN_PART_BYTES = 5 << 20;
-const BUCKET_PATTERN = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-const PREFIX_SEGMENT = /^[A-Za-z0-9._-]+$/;
-
-export interface S3Credentials {
-  readonly accessKeyId: string;
-  readonly secretAccessKey: string;
-  readonly sessionToken?: string;
-}
-
-export interface S3StoreOptions {
-  readonly bucket: string;
-  /** Key prefix, `a/b` (no leading or trailing slash, no `.`/`..` segment). @default none */
-  readonly prefix?: string;
-  /** S3 API endpoint (MinIO, R2, a test server). @default AWS S3 of `region` */
-  readonly endpoint?: string;
-  /** @default AWS_REGION, else us-east-1 */
-  readonly region?: string;
-  /** Bucket in the path, not the host name. @default true when `endpoint` is given (MinIO and most others need it) */
-  readonly forcePathStyle?: boolean;
-  /** @default the SDK's credential chain (AWS_ACCESS_KEY_ID…, ~/.aws, instance/task roles) */
-  readonly credentials?: S3Credentials;
-  /**
-   * Base URL where readers fetch `<base>/artifacts/<sha256>` anonymously (a CDN, R2's public URL).
-   * @default `<endpoint>/<bucket>/<prefix>` with an endpoint, else `https://<bucket>.s3.<region>.amazonaws.com/<prefix>`
-   */
-  readonly publicBaseUrl?: string;
-  /** Bytes above which the upload is multipart. @default 64 MiB */
-  readonly multipartThresholdBytes?: number;
-  /** Part size of a multipart upload, ≥ 5 MiB. @default 16 MiB */
-  readonly partBytes?: number;
-  /** Extra tries of a call that failed transiently. @default 3 */
-  readonly retries?: number;
-  /** @default 200 */
-  readonly backoffMs?: number;
-  /** @default 5_000 */
-  readonly maxBackoffMs?: number;
-  /** @default silent */
-  readonly logger?: Logger;
-}
+export type { S3Credentials, S3StoreOptions } from "./s3Options";
 
 /** An S3 call failed for good (after retries when transient); names the bucket, key and call. */
 export class S3StoreError extends UPowError {
@@ -105,40 +65,23 @@ export class S3ArtifactStore implements RemoteArtifactStore {
   readonly #maxBackoffMs: number;
   readonly #logger: Logger;
 
-  constructor(o: S3StoreOptions) {
-    if (typeof o.bucket !== "string" || !BUCKET_PATTERN.test(o.bucket)) throw new InvalidStoreOptionError("bucket", o.bucket, "must be an S3 bucket name (3-63 of a-z 0-9 . -)");
-    const prefix = o.prefix ?? "";
-    if (prefix !== "" && !prefix.split("/").every((s) => PREFIX_SEGMENT.test(s) && s !== "." && s !== "..")) {
-      throw new InvalidStoreOptionError("prefix", prefix, "must be segments of A-Za-z0-9._- joined by '/', without leading/trailing slash or '.'/'..'");
-    }
-    const region = o.region ?? process.env.AWS_REGION ?? "us-east-1";
-    let endpoint: string | undefined;
-    if (o.endpoint !== undefined) {
-      endpoint = o.endpoint.replace(/\/+$/, "");
-      if (!/^https?:\/\/[^/?#]+$/.test(endpoint)) throw new InvalidStoreOptionError("endpoint", o.endpoint, "must be http(s)://host[:port]");
-    }
-    this.#threshold = count("multipartThresholdBytes", o.multipartThresholdBytes ?? 64 << 20, 0);
-    this.#partBytes = count("partBytes", o.partBytes ?? 16 << 20, MIN_PART_BYTES);
-    this.#retries = count("retries", o.retries ?? 3, 0);
-    this.#backoffMs = count("backoffMs", o.backoffMs ?? 200, 0);
-    this.#maxBackoffMs = count("maxBackoffMs", o.maxBackoffMs ?? 5_000, 0);
-    const slashPrefix = prefix === "" ? "" : `/${prefix}`;
-    const base = o.publicBaseUrl ?? (endpoint !== undefined ? `${endpoint}/${o.bucket}${slashPrefix}` : `https://${o.bucket}.s3.${region}.amazonaws.com${slashPrefix}`);
-    try {
-      checkArtifactUrl(base, { allowPrivate: true }); // the readers' rules (V8.4); addresses are theirs to judge
-    } catch (cause) {
-      throw new InvalidStoreOptionError("publicBaseUrl", base, `must be an http(s) URL without userinfo, query or fragment (${cause instanceof UPowError ? cause.shortMessage : String(cause)})`);
-    }
+  constructor(options: S3StoreOptions) {
+    const o = resolveS3Options(options);
     this.bucket = o.bucket;
-    this.prefix = prefix;
-    this.publicBaseUrl = base.replace(/\/+$/, "");
-    this.location = `s3://${o.bucket}${slashPrefix}`;
-    this.#logger = (o.logger ?? silentLogger()).child({ component: "s3-store", location: this.location });
+    this.prefix = o.prefix;
+    this.publicBaseUrl = o.publicBaseUrl;
+    this.location = o.location;
+    this.#threshold = o.multipartThresholdBytes;
+    this.#partBytes = o.partBytes;
+    this.#retries = o.retries;
+    this.#backoffMs = o.backoffMs;
+    this.#maxBackoffMs = o.maxBackoffMs;
+    this.#logger = (options.logger ?? silentLogger()).child({ component: "s3-store", location: this.location });
     this.client = new S3Client({
-      region,
-      ...(endpoint !== undefined ? { endpoint } : {}),
-      forcePathStyle: o.forcePathStyle ?? endpoint !== undefined,
-      ...(o.credentials ? { credentials: { ...o.credentials } } : {}),
+      region: o.region,
+      ...(o.endpoint !== undefined ? { endpoint: o.endpoint } : {}),
+      forcePathStyle: o.forcePathStyle,
+      ...(options.credentials ? { credentials: { ...options.credentials } } : {}),
       maxAttempts: 1,
       // Checksums only where S3 demands them: several S3-compatible servers reject the newer
       // default trailers, and readers hash-check every object anyway.
@@ -149,8 +92,7 @@ export class S3ArtifactStore implements RemoteArtifactStore {
 
   /** Object key of an address: `<prefix>/artifacts/<sha256>`. */
   key(hash: string): string {
-    assertArtifactHash(hash);
-    return `${this.prefix === "" ? "" : `${this.prefix}/`}artifacts/${hash}`;
+    return s3Key(this.prefix, hash);
   }
 
   async has(hash: string): Promise<boolean> {
@@ -276,9 +218,4 @@ async function readPart(file: Awaited<ReturnType<typeof open>>, position: number
     done += bytesRead;
   }
   return buffer.subarray(0, done);
-}
-
-function count(option: string, value: number, min: number): number {
-  if (!Number.isSafeInteger(value) || value < min) throw new InvalidStoreOptionError(option, value, `must be an integer >= ${min}`);
-  return value;
 }
