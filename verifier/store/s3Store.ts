@@ -164,13 +164,16 @@ export class S3ArtifactStore implements RemoteArtifactStore {
     }
   }
 
-  /** Stored length, or null when there is no such object. */
+  /**
+   * Stored length, or null when the object is not known to exist: 404, or 403, which S3 answers
+   * for a missing key when the credentials lack s3:ListBucket (a put then finds out for real).
+   */
   async #head(key: string): Promise<number | null> {
     try {
       const r = await this.#call("HeadObject", key, () => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })));
       return r.ContentLength ?? 0;
     } catch (error) {
-      if (error instanceof S3StoreError && error.status === 404) return null;
+      if (error instanceof S3StoreError && (error.status === 404 || error.status === 403)) return null;
       throw error;
     }
   }
@@ -181,7 +184,7 @@ export class S3ArtifactStore implements RemoteArtifactStore {
         return await send();
       } catch (error) {
         const status = httpStatus(error);
-        if (status === 404 || attempt >= this.#retries || !isTransientS3Error(error)) {
+        if (attempt >= this.#retries || !isTransientS3Error(error)) {
           throw new S3StoreError(operation, this.bucket, key, status, error);
         }
         const delay = backoffDelay(attempt, this.#backoffMs, this.#maxBackoffMs);

@@ -154,6 +154,17 @@ describe("S3ArtifactStore (s3rver)", function () {
     expect(calls).to.deep.equal(["HeadObjectCommand", "PutObjectCommand"]);
   });
 
+  it("wrong credentials: the HEAD's 403 counts as absent (S3 without s3:ListBucket), the PutObject's 403 fails naming bucket and key", async function () {
+    const { store, calls } = s3Store({ credentials: { accessKeyId: "NOT-A-KEY", secretAccessKey: "wrong" } });
+    const bytes = randomBytes(16);
+    const error = await rejectionOf(store.put(bytes));
+    expect(error).to.be.instanceOf(S3StoreError);
+    expect((error as S3StoreError).status).to.equal(403);
+    expect((error as S3StoreError).operation).to.equal("PutObject");
+    expect((error as S3StoreError).key).to.equal(store.key(sha(bytes)));
+    expect(calls).to.deep.equal(["HeadObjectCommand", "PutObjectCommand"]);
+  });
+
   it("retries an unreachable endpoint with backoff, then fails with an S3StoreError without status", async function () {
     const { store, calls } = s3Store({ endpoint: await deadUrl(), retries: 2 });
     const error = await rejectionOf(store.has(sha(randomBytes(8))));
