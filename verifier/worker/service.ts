@@ -24,7 +24,7 @@ import { TxSender, TxSimulationError, TxRevertedError, TxSkippedError, type Send
 import { UPowError } from "../errors";
 import { TokenInfoCache } from "../chain/tokenInfo";
 import { ChallengeStatus, JobStatus, challengeStatusName } from "../protocol/enums";
-import { LocalStore, startStoreServer, type RemoteArtifactStore, type StateRequestHandler, type StoreServerHandle } from "../store";
+import { LocalStore, mirrorToRemote, startStoreServer, type RemoteArtifactStore, type StateRequestHandler, type StoreServerHandle } from "../store";
 import { checkpointProof, parseResultIndex, resultUri, stepRangeProof, type ResultIndex } from "../protocol/resultIndex";
 import type { WorkerConfig } from "./config";
 import { decide, type ChainJobView } from "./decider";
@@ -118,7 +118,6 @@ export async function runWorker(config: WorkerConfig, options: RunWorkerOptions)
       // Loaded only here: the AWS SDK costs every other start a quarter second.
       const { S3ArtifactStore } = await import("../store/s3Store");
       remote = new S3ArtifactStore({ ...config.s3, logger });
-      if (config.publishSteps === "on-dispute") logger.warn({ remote: remote.location }, "--publish-steps on-dispute: step states reach the S3 mirror only while this worker is up to serve disputes");
     }
     logger.info({ address, storeUrl: server.url, publicBaseUrl, remote: remote?.location ?? null, dryRun: config.dryRun, cheat: config.cheat, confirmations }, "worker started");
     if (config.cheat) logger.warn({ cheat: config.cheat }, "ADVERSARIAL MODE: this worker cheats on purpose (tests/demo only)");
@@ -488,6 +487,9 @@ class JobPlayer {
         index, interval: d.interval, dir: path.join(this.jobDir(d.jobId), "checkpoints"), store: this.p.store,
         prepared: async () => this.getPrepared(rec, await this.chainJob(BigInt(d.jobId))), ep: this.p.config.ep, threads: this.p.config.threads, logger: log,
       });
+      // States published for a dispute (on-dispute publishing) reach the mirror too, so jurors
+      // can fetch them while this machine is down; not marked served until they are there.
+      if (this.p.remote) await mirrorToRemote(this.p.store, this.p.remote, index.intervals[d.interval]!.steps.map((s) => s.sha256));
       this.p.state.putDispute({ ...d, served: true });
       this.p.metrics.disputesAnswered.inc();
       log.info(served, "disputed interval's states served");
