@@ -107,11 +107,11 @@ export class S3ArtifactStore implements RemoteArtifactStore {
       const bytes = source instanceof Uint8Array ? source : await readFile(source.path);
       const hash = checkHash(sha256Hex(bytes), options.expectedHash, origin);
       const key = this.key(hash);
-      if ((await this.#head(key)) === size) return hash;
+      if ((await this.#head(key)) === bytes.byteLength) return hash;
       await this.#call("PutObject", key, () => this.client.send(new PutObjectCommand({
-        Bucket: this.bucket, Key: key, Body: bytes, ContentLength: size, ContentType: "application/octet-stream",
+        Bucket: this.bucket, Key: key, Body: bytes, ContentLength: bytes.byteLength, ContentType: "application/octet-stream",
       })));
-      this.#logger.debug({ key, size }, "artifact uploaded");
+      this.#logger.debug({ key, size: bytes.byteLength }, "artifact uploaded");
       return hash;
     }
     // Multipart: the key is the address, so it must be known before the first part: a file is
