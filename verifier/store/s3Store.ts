@@ -43,7 +43,7 @@ export class S3StoreError extends UPowError {
 }
 
 /** Whether another try of an S3 call may succeed: no answer at all, 5xx, 408 or 429. */
-export function isTransientS3Error(error: unknown): boolean {
+function isTransientS3Error(error: unknown): boolean {
   const status = httpStatus(error);
   return status === undefined || status >= 500 || status === 408 || status === 429;
 }

@@ -10,7 +10,7 @@ import { mirrorToRemote, type LocalStore, type RemoteArtifactStore } from "../st
 import type { ResultIndex } from "../protocol/resultIndex";
 
 /** Every store address an index names (checkpoints and all interval states), then the index's own. */
-export function indexedAddresses(index: ResultIndex, indexAddress: string): string[] {
+function indexedAddresses(index: ResultIndex, indexAddress: string): string[] {
   const all = new Set<string>();
   for (const c of index.checkpoints) all.add(c.sha256);
   for (const r of index.intervals) for (const s of r.steps) all.add(s.sha256);
