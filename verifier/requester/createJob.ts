@@ -1,6 +1,7 @@
 /**
  * Requester library: packs a small MNIST job (dataset, MLP step graph, initial state, manifest),
- * puts every artifact into a LocalStore that the caller serves over HTTP, checks the spec as a
+ * puts every artifact into a LocalStore that the caller serves over HTTP (and, given a remote store
+ * such as S3, uploads each there too, so the job outlives the requester's machine), checks the spec as a
  * worker and a verifier will (validateJob.ts) and escrows the job on chain with `createJob`. Used
  * by the worker tests, the demo and the examples.
  */
@@ -18,7 +19,7 @@ import { COST_MODEL } from "../engine/costModel";
 import { estimateFlops } from "../engine/onnx/flops";
 import { writeSafetensors } from "../engine/safetensors";
 import { fileHashOfSync } from "../engine/statehash";
-import type { LocalStore } from "../store";
+import type { LocalStore, RemoteArtifactStore } from "../store";
 import { artifactUri, buildDatasetList, encodeDatasetList } from "../protocol/jobArtifacts";
 
 export const DEFAULT_MODEL: ModelSpec = { layers: [784, 16, 10], activation: "relu", optimizer: "sgd" };
@@ -29,7 +30,10 @@ export { JobSpecInvalidError } from "./errors";
 export interface PrepareMnistJobParameters {
   /** Where the artifacts go; the caller serves it at `publicBaseUrl`. */
   readonly store: LocalStore;
-  readonly publicBaseUrl: string;
+  /** Every artifact is uploaded here too (after the local put), before the manifest names it. */
+  readonly remote?: RemoteArtifactStore;
+  /** Base of the manifest's URIs (`<base>/artifacts/<sha256>`). @default remote.publicBaseUrl */
+  readonly publicBaseUrl?: string;
   /** T. */
   readonly totalSteps: number;
   /** k, T % k == 0. */
@@ -69,6 +73,8 @@ function sha256Hex(b: Uint8Array): string {
 /** Builds every artifact of the job, stores them and returns the manifest (nothing on chain yet). */
 export async function prepareMnistJob(p: PrepareMnistJobParameters): Promise<PreparedJob> {
   const model = p.model ?? DEFAULT_MODEL;
+  const baseUrl = p.publicBaseUrl ?? p.remote?.publicBaseUrl;
+  if (baseUrl === undefined) throw new CreateJobError("no base URL for the job's artifacts: give publicBaseUrl or a remote store");
   const ds = buildMnistDataset({ seed: p.seed, batchSize: p.batchSize, maxBatches: p.numBatches, testSize: 1000 });
   if (ds.numBatches !== p.numBatches) throw new CreateJobError("not enough MNIST samples for that many batches", { details: { wanted: p.numBatches, got: ds.numBatches } });
   const graph = buildStepGraph(model);
@@ -79,6 +85,7 @@ export async function prepareMnistJob(p: PrepareMnistJobParameters): Promise<Pre
   const put = async (bytes: Uint8Array): Promise<string> => {
     const h = await p.store.put(bytes);
     if (h !== sha256Hex(bytes)) throw new CreateJobError("store returned an unexpected address");
+    if (p.remote) await p.remote.put(bytes, { expectedHash: h });
     return h;
   };
   const graphSha = await put(graph);
@@ -91,10 +98,10 @@ export async function prepareMnistJob(p: PrepareMnistJobParameters): Promise<Pre
   const initialStateHash = fileHashOfSync(init);
   const manifest: JobManifest = {
     version: MANIFEST_VERSION,
-    graph: { sha256: `0x${graphSha}`, uri: artifactUri(p.publicBaseUrl, graphSha) },
-    initialState: { hash: initialStateHash, uri: artifactUri(p.publicBaseUrl, initSha), bytes: String(init.length) },
+    graph: { sha256: `0x${graphSha}`, uri: artifactUri(baseUrl, graphSha) },
+    initialState: { hash: initialStateHash, uri: artifactUri(baseUrl, initSha), bytes: String(init.length) },
     data: {
-      root: ds.dataRoot, uri: artifactUri(p.publicBaseUrl, listSha), numBatches: ds.numBatches, batchSize: p.batchSize,
+      root: ds.dataRoot, uri: artifactUri(baseUrl, listSha), numBatches: ds.numBatches, batchSize: p.batchSize,
       batchHashes: [...ds.batchHashes],
     },
     seed: p.seed,
@@ -113,7 +120,7 @@ export async function prepareMnistJob(p: PrepareMnistJobParameters): Promise<Pre
   const specHash = specHashOf(manifest);
   if (specHash !== `0x${manifestSha}`) throw new CreateJobError("spec hash is not the manifest's store address");
   return {
-    manifest, manifestBytes, specHash, specURI: artifactUri(p.publicBaseUrl, manifestSha), initialStateHash,
+    manifest, manifestBytes, specHash, specURI: artifactUri(baseUrl, manifestSha), initialStateHash,
     stateBytes: init.length, dataRoot: ds.dataRoot, flopsPerStep, batches: ds.batches, graph,
   };
 }

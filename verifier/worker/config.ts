@@ -15,6 +15,7 @@ import { deployedAddress, loadDeployment, type ContractKey } from "../chain/regi
 import { addDaemonOptions, DAEMON_DEFAULTS, daemonContracts, unlockDaemon, type DaemonCliOptions } from "../cli/daemonOptions";
 import type { ExecutionProviderName } from "../engine/runner";
 import { checkArtifactUrl } from "../store";
+import { resolveS3Options, type S3StoreOptions } from "../store/s3Options";
 import { parseCheatMode, type CheatMode } from "./cheats";
 
 export class WorkerConfigError extends UPowError {
@@ -26,6 +27,9 @@ export interface AcceptedToken {
   /** Minimum reward per TFLOP of the whole job (T · flopsPerStep), in the token's base units. */
   readonly minRewardPerTflop: bigint;
 }
+
+/** Where the worker mirrors what it publishes (docs/worker.md); credentials: the AWS SDK's chain unless given (tests). */
+export type WorkerS3Config = Pick<S3StoreOptions, "bucket" | "prefix" | "endpoint" | "region" | "forcePathStyle" | "publicBaseUrl" | "credentials" | "multipartThresholdBytes">;
 
 export interface WorkerConfig {
   /** HTTP JSON-RPC URLs, tried in order. */
@@ -58,6 +62,12 @@ export interface WorkerConfig {
   readonly threads: number;
   /** Base URL under which this worker's store is reachable by others (goes into resultURI); no userinfo, query or fragment (V8.4). */
   readonly publicBaseUrl?: string;
+  /**
+   * Mirror every artifact published for a job to this S3-compatible bucket before submitting, and
+   * name its public base URL in the result (resultURI and artifactBaseUrls), so the result stays
+   * fetchable while this machine is offline. Undefined: the worker's own store only.
+   */
+  readonly s3?: WorkerS3Config;
   /** Fetch job-named artifacts from loopback, link-local and private addresses too (tests, a local demo; V8.4). @default false */
   readonly allowPrivateArtifacts: boolean;
   readonly storeHost: string;
@@ -151,6 +161,13 @@ export function workerConfig(input: WorkerConfigInput): WorkerConfig {
       throw new WorkerConfigError("publicBaseUrl must be an http(s) URL without userinfo, query or fragment", { cause, details: { publicBaseUrl: c.publicBaseUrl } });
     }
   }
+  if (c.s3 !== undefined) {
+    try {
+      resolveS3Options(c.s3);
+    } catch (cause) {
+      throw new WorkerConfigError(`invalid S3 option: ${cause instanceof UPowError ? cause.shortMessage : String(cause)}`, { cause, details: { bucket: c.s3.bucket, prefix: c.s3.prefix } });
+    }
+  }
   return {
     ...c,
     jobMarket: getAddress(c.jobMarket),
@@ -224,6 +241,11 @@ export function workerStartCommand(run: (config: WorkerConfig, logger: Logger) =
     .addOption(env(new Option("--public-url <url>", "base URL where others reach this worker's artifact store"), "UPOW_PUBLIC_URL"))
     .addOption(env(new Option("--store-host <host>", "artifact store listen address").default(WORKER_DEFAULTS.storeHost), "UPOW_STORE_HOST"))
     .addOption(env(new Option("--store-port <port>", "artifact store port (0: any free port)").argParser(intArg("--store-port")).default(0), "UPOW_STORE_PORT"))
+    .addOption(env(new Option("--s3-bucket <name>", "also publish artifacts to this S3-compatible bucket (credentials: the AWS SDK's chain, e.g. AWS_ACCESS_KEY_ID)"), "UPOW_S3_BUCKET"))
+    .addOption(env(new Option("--s3-prefix <prefix>", "key prefix in the bucket (objects: <prefix>/artifacts/<sha256>)"), "UPOW_S3_PREFIX"))
+    .addOption(env(new Option("--s3-endpoint <url>", "S3 API endpoint for MinIO, R2, ... (default: AWS S3; path-style addressing when set)"), "UPOW_S3_ENDPOINT"))
+    .addOption(env(new Option("--s3-region <region>", "bucket region (default: AWS_REGION, else us-east-1)"), "UPOW_S3_REGION"))
+    .addOption(env(new Option("--s3-public-base-url <url>", "URL readers fetch <url>/artifacts/<sha256> from anonymously (default: <endpoint>/<bucket>/<prefix>, or the AWS virtual-hosted URL)"), "UPOW_S3_PUBLIC_BASE_URL"))
     .addOption(new Option("--publish-steps <when>", "publish every step state at submission or only for disputed intervals").choices(["eager", "on-dispute"]).default("eager"))
     .addOption(new Option("--state-quota <n>", "step states one auditor/challenger/juror may fetch per job by signed request").argParser(intArg("--state-quota")).default(WORKER_DEFAULTS.stateQuota))
     .addOption(new Option("--state-request-max-ttl <s>", "longest accepted lifetime of a signed state request, seconds").argParser(intArg("--state-request-max-ttl")).default(WORKER_DEFAULTS.stateRequestMaxTtlSec))
@@ -248,6 +270,11 @@ export interface WorkerCliOptions extends DaemonCliOptions {
   publicUrl?: string;
   storeHost: string;
   storePort: number;
+  s3Bucket?: string;
+  s3Prefix?: string;
+  s3Endpoint?: string;
+  s3Region?: string;
+  s3PublicBaseUrl?: string;
   publishSteps: "eager" | "on-dispute";
   stateQuota: number;
   stateRequestMaxTtl: number;
@@ -285,6 +312,7 @@ function workerInputFromCli(o: WorkerCliOptions): Omit<WorkerConfigInput, "dataD
     allowPrivateArtifacts: o.allowPrivateArtifacts === true,
     storeHost: o.storeHost,
     storePort: o.storePort,
+    ...s3FromCli(o),
     confirmations: o.confirmations,
     pollIntervalMs: o.pollInterval,
     ...(startBlock !== undefined ? { startBlock } : {}),
@@ -298,4 +326,15 @@ function workerInputFromCli(o: WorkerCliOptions): Omit<WorkerConfigInput, "dataD
     metricsHost: o.metricsHost,
     maxHeadAgeSec: o.maxHeadAge,
   };
+}
+
+/** The `--s3-*` options; any of them without `--s3-bucket` is a mistake, not a silent no-op. */
+function s3FromCli(o: WorkerCliOptions): { s3?: WorkerS3Config } {
+  const rest = { prefix: o.s3Prefix, endpoint: o.s3Endpoint, region: o.s3Region, publicBaseUrl: o.s3PublicBaseUrl };
+  const given = Object.entries(rest).filter(([, v]) => v !== undefined);
+  if (o.s3Bucket === undefined) {
+    if (given.length > 0) throw new WorkerConfigError("--s3-* options need --s3-bucket (or UPOW_S3_BUCKET)", { details: { given: given.map(([k]) => k) } });
+    return {};
+  }
+  return { s3: { bucket: o.s3Bucket, ...Object.fromEntries(given) } };
 }

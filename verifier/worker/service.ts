@@ -24,7 +24,7 @@ import { TxSender, TxSimulationError, TxRevertedError, TxSkippedError, type Send
 import { UPowError } from "../errors";
 import { TokenInfoCache } from "../chain/tokenInfo";
 import { ChallengeStatus, JobStatus, challengeStatusName } from "../protocol/enums";
-import { LocalStore, startStoreServer, type StateRequestHandler, type StoreServerHandle } from "../store";
+import { LocalStore, mirrorToRemote, startStoreServer, type RemoteArtifactStore, type StateRequestHandler, type StoreServerHandle } from "../store";
 import { checkpointProof, parseResultIndex, resultUri, stepRangeProof, type ResultIndex } from "../protocol/resultIndex";
 import type { WorkerConfig } from "./config";
 import { decide, type ChainJobView } from "./decider";
@@ -38,6 +38,7 @@ import { contractStateAccessChain, stateRequestHandler } from "./stateServer";
 import { trainJob } from "./trainer";
 import type { ResultPublisher } from "./publisher";
 import { publisherFor } from "./publishCheats";
+import { mirrorResult } from "./remoteMirror";
 import { WorkerState, type JobRecord } from "./workerState";
 
 
@@ -69,6 +70,7 @@ export async function runWorker(config: WorkerConfig, options: RunWorkerOptions)
   let server: StoreServerHandle | null = null;
   let sender: TxSender | null = null;
   let metricsServer: MetricsServer | null = null;
+  let remote: (RemoteArtifactStore & { close(): void }) | null = null;
   const clock = options.clock ?? Date.now;
   const metrics = options.metrics ?? createWorkerMetrics({ clock });
   try {
@@ -112,7 +114,12 @@ export async function runWorker(config: WorkerConfig, options: RunWorkerOptions)
       states: (jobId, step, headers) => (states ? states(jobId, step, headers) : Promise.resolve({ status: 503, error: "worker is starting" })),
     });
     const publicBaseUrl = config.publicBaseUrl ?? server.url;
-    logger.info({ address, storeUrl: server.url, publicBaseUrl, dryRun: config.dryRun, cheat: config.cheat, confirmations }, "worker started");
+    if (config.s3) {
+      // Loaded only here: the AWS SDK costs every other start a quarter second.
+      const { S3ArtifactStore } = await import("../store/s3Store");
+      remote = new S3ArtifactStore({ ...config.s3, logger });
+    }
+    logger.info({ address, storeUrl: server.url, publicBaseUrl, remote: remote?.location ?? null, dryRun: config.dryRun, cheat: config.cheat, confirmations }, "worker started");
     if (config.cheat) logger.warn({ cheat: config.cheat }, "ADVERSARIAL MODE: this worker cheats on purpose (tests/demo only)");
     options.onReady?.({ address, storeUrl: server.url });
 
@@ -136,7 +143,7 @@ export async function runWorker(config: WorkerConfig, options: RunWorkerOptions)
       options.onMetricsServer?.(metricsServer.url);
     }
     const player = new JobPlayer({
-      config, provider, metrics, jobMarket, disputeManager, dataAvailability, stakeManager: config.stakeManager ?? null, address, state, store, publicBaseUrl,
+      config, provider, metrics, jobMarket, disputeManager, dataAvailability, stakeManager: config.stakeManager ?? null, address, state, store, publicBaseUrl, remote,
       responder: new Responder(sender, jmRef, daRef), logger, signal: options.signal,
       ...(options.onTrainingProgress ? { onTrainingProgress: options.onTrainingProgress } : {}),
     });
@@ -175,6 +182,7 @@ export async function runWorker(config: WorkerConfig, options: RunWorkerOptions)
     sender?.close();
     await metricsServer?.close();
     await server?.close();
+    remote?.close();
     journal.close();
     lock.release();
   }
@@ -191,6 +199,8 @@ interface PlayerParameters {
   readonly state: WorkerState;
   readonly store: LocalStore;
   readonly publicBaseUrl: string;
+  /** Mirror of everything published (S3); its base URL is the resultURI's and the index's second. */
+  readonly remote: RemoteArtifactStore | null;
   readonly responder: Responder;
   readonly metrics: WorkerMetrics;
   readonly logger: Logger;
@@ -233,6 +243,11 @@ class JobPlayer {
 
   async stop(): Promise<void> {
     await this.training?.promise.catch(() => undefined);
+  }
+
+  /** Where readers find this worker's artifacts: its own store first, then the remote mirror. */
+  private artifactBaseUrls(): string[] {
+    return [this.p.publicBaseUrl, ...(this.p.remote ? [this.p.remote.publicBaseUrl] : [])];
   }
 
   private jobDir(jobId: string): string {
@@ -363,7 +378,7 @@ class JobPlayer {
     const dir = path.join(this.jobDir(rec.jobId), "checkpoints");
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const trained = await trainJob({
-      jobId: id, specHash: job.specHash, prepared, dir, store: this.p.store, artifactBaseUrls: [this.p.publicBaseUrl],
+      jobId: id, specHash: job.specHash, prepared, dir, store: this.p.store, artifactBaseUrls: this.artifactBaseUrls(),
       ep: this.p.config.ep, threads: this.p.config.threads, cheat: this.p.config.cheat, publishSteps: this.p.config.publishSteps === "eager",
       logger: this.p.logger, signal: this.p.signal,
       onProgress: (step: number, checkpoint?: number) => {
@@ -375,6 +390,8 @@ class JobPlayer {
     const address = withhold
       ? await this.p.store.put(trained.indexBytes, { expectedHash: trained.indexAddress })
       : await this.publisher.publish({ jobId: id, trained, dir, store: this.p.store, steps: this.p.config.publishSteps === "eager" });
+    // Before the submission names the remote: a result URI must never point at nothing.
+    if (this.p.remote) await mirrorResult({ index: trained.index, indexAddress: address, store: this.p.store, remote: this.p.remote, logger: log });
     this.indexes.set(rec.jobId, trained.index);
     const now = await this.now();
     if (now + BigInt(this.p.config.deadlineMarginSec) > job.submitDeadline) {
@@ -385,7 +402,8 @@ class JobPlayer {
     // Known before the submission is sent, so a crash right after it still finds the index.
     this.p.state.putJob({ ...rec, indexAddress: address });
     const r = trained.result;
-    const resultURI = resultUri(this.p.publicBaseUrl, address);
+    // The remote outlives this machine, so the on-chain URI names it when there is one.
+    const resultURI = resultUri(this.p.remote?.publicBaseUrl ?? this.p.publicBaseUrl, address);
     const sent: SendResult = await this.p.responder.submit(id, {
       checkpointRoot: r.checkpointRoot, finalStateHash: r.finalStateHash, resultURI, stepRoot0: trained.index.checkpoints[0]!.stepRoot,
       proof0: r.proofFirst, proofLast: r.proofLast,
@@ -469,6 +487,9 @@ class JobPlayer {
         index, interval: d.interval, dir: path.join(this.jobDir(d.jobId), "checkpoints"), store: this.p.store,
         prepared: async () => this.getPrepared(rec, await this.chainJob(BigInt(d.jobId))), ep: this.p.config.ep, threads: this.p.config.threads, logger: log,
       });
+      // States published for a dispute (on-dispute publishing) reach the mirror too, so jurors
+      // can fetch them while this machine is down; not marked served until they are there.
+      if (this.p.remote) await mirrorToRemote(this.p.store, this.p.remote, index.intervals[d.interval]!.steps.map((s) => s.sha256));
       this.p.state.putDispute({ ...d, served: true });
       this.p.metrics.disputesAnswered.inc();
       log.info(served, "disputed interval's states served");

@@ -17,7 +17,7 @@ import { batchOrder, loadBatch } from "../../../verifier/engine/data";
 import { chunkProof, verifyChunkProof } from "../../../verifier/engine/statehash";
 import { LocalStore, startStoreServer, type StoreServerHandle } from "../../../verifier/store";
 import { createJob, prepareMnistJob, type PreparedJob } from "../../../verifier/requester/createJob";
-import { JobSpecInvalidError } from "../../../verifier/requester/validateJob";
+import { JobSpecInvalidError } from "../../../verifier/requester/errors";
 import { parseResultIndex, checkpointProof, stepProof } from "../../../verifier/protocol/resultIndex";
 import { workerConfig, type WorkerConfig } from "../../../verifier/worker/config";
 import { applyCheat } from "../../../verifier/worker/cheats";
