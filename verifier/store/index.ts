@@ -7,4 +7,4 @@ export { fetchArtifact, type FetchArtifactParameters } from "./fetchArtifact";
 export { serveStoreCommand } from "./serveCommand";
 export { backoffDelay, isRetryable } from "./retry";
 export { checkArtifactBases, checkArtifactUrl, classifyAddress, guardedLookup, MAX_ARTIFACT_BASES, type ArtifactUrlPolicy } from "./urlPolicy";
-export { mirrorToRemote, type RemoteArtifactStore, type RemotePutOptions, type RemotePutSource } from "./remoteStore";
+export { mirrorToRemote, type RemoteArtifactStore } from "./remoteStore";

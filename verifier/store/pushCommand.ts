@@ -28,6 +28,8 @@ export interface PushStoreCommandResult {
   readonly uploaded: number;
 }
 
+// Loaded with import() by cli/commands/store.ts, which the export check does not follow (the AWS SDK loads only for `upow store push`).
+// ts-unused-exports:disable-next-line
 export async function pushStoreCommand(opts: PushStoreCommandOptions): Promise<PushStoreCommandResult> {
   if (typeof opts.dir !== "string" || opts.dir.length === 0) throw new InvalidStoreOptionError("dir", opts.dir, "must be a non-empty directory path");
   const isDir = await stat(opts.dir).then((s) => s.isDirectory(), () => false);
