@@ -31,6 +31,9 @@ buildSync({
   platform: "node",
   format: "cjs",
   target: "node20",
+  // A relative import() left as is would be resolved as ESM, without extensions, and fail at run
+  // time (the S3 store and `upow store push` load lazily): compile it to require().
+  supported: { "dynamic-import": false },
   tsconfig: path.join(ROOT, "tsconfig.json"),
   logLevel: "warning",
 });

@@ -6,7 +6,7 @@
  */
 import { expect } from "chai";
 import { execFile, execFileSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { buildStepGraph, defaultHyperparameters, initState } from "../../verifier/engine/onnx";
@@ -61,6 +61,19 @@ describe("the built CLI (npm run build:cli → dist/)", function () {
       await local.dispose();
       await proc.dispose();
     }
+  });
+
+  it("leaves no relative import() in dist/ (node would resolve it as ESM without extensions: `upow store push` and the S3 worker failed)", function () {
+    const offenders: string[] = [];
+    const walk = (dir: string): void => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        const p = path.join(dir, e.name);
+        if (e.isDirectory()) walk(p);
+        else if (e.name.endsWith(".js") && /\bimport\(\s*["']\./.test(readFileSync(p, "utf8"))) offenders.push(path.relative(REPO, p));
+      }
+    };
+    walk(path.join(REPO, "dist", "verifier"));
+    expect(offenders).to.deep.equal([]);
   });
 
   it("without dist/, bin/upow.js runs the sources through ts-node and says so in one line on stderr", async function () {
