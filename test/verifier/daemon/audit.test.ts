@@ -30,8 +30,13 @@ import type { JobSpec } from "../../../verifier/daemon/check/spec";
 import { ArtifactProblemError, ArtifactsUnreachableError, StateRequestRefusedError } from "../../../verifier/daemon/errors";
 
 const SEED = ethers.id("verifier-test-seed");
-/** Between the bounds for DEFAULT_MODEL, batch 16, T 16, k 8 (measured at δ_upd 3·10⁻³, δ_k 6·10⁻³: single-step ratio ≈ 3.7, interval ≈ 0.45). */
-const BETWEEN_BOUNDS = 1.5e-5;
+/**
+ * Between the bounds for DEFAULT_MODEL, batch 16, T 16, k 8 at δ_upd 3·10⁻³, δ_k 6·10⁻³: single-step
+ * ratio 1.35–1.39, interval ≈ 0.17, over 800 noise keys. Not larger: from ≈ 7·10⁻⁶ on, the noise
+ * flips a first-layer ReLU for some keys (1 in 400 at 7·10⁻⁶, 1 in 9 at 1.5·10⁻⁵) and fc1.bias then
+ * fails the interval at ratio 6, so the interval check would fire first.
+ */
+const BETWEEN_BOUNDS = 6e-6;
 
 interface Trained {
   spec: JobSpec;
@@ -142,7 +147,7 @@ describe("verifier daemon: audit with single-step checks (V7.2, V7.3)", function
       const runner = await StepRunner.create({ graph: job.spec.graph, threads: 1 });
       try {
         const a = (await runner.step(job.states[bad]!, await job.spec.batch(bad), job.spec.hp)).next;
-        expect(compareStates(job.states[bad]!, a, job.states[bad + 1]!, DEFAULT_JOB_TOLERANCE).worstRatio).to.be.greaterThan(2);
+        expect(compareStates(job.states[bad]!, a, job.states[bad + 1]!, DEFAULT_JOB_TOLERANCE).worstRatio).to.be.greaterThan(1.2);
       } finally {
         await runner.dispose();
       }
