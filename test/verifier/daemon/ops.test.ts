@@ -83,10 +83,11 @@ describe("verifier daemon: failures, back-off and /healthz (in-process network, 
     running.push(startVerifier(await verifierConfig(sys, CHALLENGER_ACCOUNT, path.join(bed.tmp, "bond-verifier"), { metricsPort: 0 }), { onMetricsServer: (u) => (url = u) }));
     miner.start();
 
-    const red = await waitFor("/healthz 503", async () => {
+    // A loaded machine can answer 503 "no chain head seen yet" before the first poll: wait for the bond's 503.
+    const red = await waitFor("/healthz 503 for the commit bond", async () => {
       if (!url) return undefined;
       const h = await health(url);
-      return h.status === 503 ? h.body : undefined;
+      return h.status === 503 && (h.body.details.causes ?? []).some((c) => c.includes("challenge-commit")) ? h.body : undefined;
     }, 240_000);
     expect(red.details.causes!.join("\n")).to.match(/transactions of purpose "challenge-commit" failed [5-9] times in a row: ERC20InsufficientBalance\(/);
     const metrics = await (await fetch(`${url}/metrics`)).text();
