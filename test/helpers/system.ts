@@ -33,6 +33,7 @@ import { enterNextEpoch, stakeAccount, TEST_EPOCHS } from "./staking";
 import { defaultParams, type DeployParams } from "../../scripts/lib/params";
 import { proof, rangeProof, stepLeaf, type Hex } from "./merkle";
 import { checkpointProof, dataTree, fakeFile, fileTrajectory, stepProof, type DataTree, type FileTrajectory, type SplitTrajectory } from "./trees";
+import { checkpointProof as indexCheckpointProof, type ResultIndex } from "../../verifier/protocol/resultIndex";
 
 // Stakes and periods shared with the JobMarket/AuditManager fixture, so both run the same economy.
 import { AUDITOR_PENALTY, E18, MIN_JUROR_STAKE, UNBONDING_PERIOD, WORKER_STAKE } from "./jobs";
@@ -278,6 +279,20 @@ export async function openCommitted(sys: System, jobId: bigint, interval: number
 export async function openDispute(sys: System, jobId: bigint, interval: number, challenger = sys.challenger, salt: Hex = SALT, opts: OpenOptions = {}): Promise<bigint> {
   await commit(sys, jobId, interval, challenger, salt);
   return openCommitted(sys, jobId, interval, { ...opts, challenger, salt });
+}
+
+/**
+ * Commits and (next block) opens a dispute on `interval` of a daemon's real result, with the
+ * checkpoint proofs its published result index gives; returns the dispute id.
+ */
+export async function openDisputeOnIndex(sys: System, index: ResultIndex, jobId: bigint, interval: number, salt: Hex = SALT, challenger = sys.challenger): Promise<bigint> {
+  const dm = sys.disputeManager.connect(challenger);
+  await dm.commitChallenge(challengeCommitment(jobId, interval, challenger.address, salt));
+  await mine(1);
+  const a = indexCheckpointProof(index, interval);
+  const b = indexCheckpointProof(index, interval + 1);
+  await dm.openDispute(jobId, interval, salt, { stateHash: a.stateHash, stepRoot: a.stepRoot, proof: a.proof }, { stateHash: b.stateHash, stepRoot: b.stepRoot, proof: b.proof }, 0n);
+  return sys.disputeManager.disputeOf(jobId, interval, challenger.address);
 }
 
 /** A step claim (state hash and proof) of the fixture trajectory; `stored` gives an empty proof. */

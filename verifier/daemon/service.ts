@@ -85,10 +85,8 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
       ...(config.expectedChainId !== undefined ? { expectedChainId: config.expectedChainId } : {}),
     }));
     const settings = options.settings ?? verifierSettings(config.jurorEp);
-    if (config.jurorEp !== "cpu") {
-      await probeSettings(options.runners ?? onnxRunnerFactory, settings);
-      log.info({ jurorEp: config.jurorEp }, "juror's second run on another execution provider: it opens and steps");
-    }
+    await probeSettings(options.runners ?? onnxRunnerFactory, settings);
+    if (config.jurorEp !== "cpu") log.info({ jurorEp: config.jurorEp }, "juror's second run on another execution provider: it opens and steps");
     const jobMarket = JobMarket__factory.connect(config.jobMarket, provider);
     const auditManager = AuditManager__factory.connect(config.auditManager, provider);
     const disputeManager = DisputeManager__factory.connect(config.disputeManager, provider);

@@ -184,6 +184,16 @@ function nameRecord<T>(v: unknown, field: string, each: (x: unknown, f: string) 
   return Object.fromEntries(entries);
 }
 
+/** Refuses a tolerance (or a per-tensor override) below the governance floors, naming the field. */
+export function checkToleranceFloors(tolerance: Tolerance, floors: ToleranceBounds): void {
+  const pairs = [["tolerance", tolerance], ...Object.entries(tolerance.perTensor ?? {}).map(([n, b]) => [`tolerance.perTensor.${n}`, b] as const)] as const;
+  for (const [f, b] of pairs) {
+    for (const key of BOUND_KEYS) {
+      if (b[key] < floors[key]) throw new ManifestFieldError(`${f}.${key}`, `is below the governance floor ${floors[key]}`);
+    }
+  }
+}
+
 export interface ValidateManifestOptions {
   /** Governance floors (from the chain); a manifest below them is refused. */
   readonly floors?: ToleranceBounds;
@@ -245,13 +255,7 @@ export function validateManifest(value: unknown, options: ValidateManifestOption
   const t = obj(m.tolerance, "tolerance", [...BOUND_KEYS, "perTensor"], BOUND_KEYS);
   const tol = bounds(t, "tolerance", ["perTensor"]);
   const perTensor = t.perTensor === undefined ? {} : nameRecord(t.perTensor, "tolerance.perTensor", (x, f) => bounds(x, f));
-  if (options.floors) {
-    for (const [f, b] of [["tolerance", tol], ...Object.entries(perTensor).map(([n, b]) => [`tolerance.perTensor.${n}`, b] as const)] as const) {
-      for (const key of BOUND_KEYS) {
-        if (b[key] < options.floors[key]) throw new ManifestFieldError(`${f}.${key}`, `is below the governance floor ${options.floors[key]}`);
-      }
-    }
-  }
+  if (options.floors) checkToleranceFloors({ ...tol, perTensor }, options.floors);
 
   uint64(m.flopsPerStep, "flopsPerStep", 1n);
   uint64(m.stateBytes, "stateBytes", 1n);

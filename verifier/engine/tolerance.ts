@@ -144,13 +144,6 @@ export function intervalPair(bounds: IntervalBounds): ToleranceBounds {
   return { ...pair, perTensor: Object.fromEntries(Object.entries(bounds.perTensor).map(([n, b]) => [n, { deltaUpd: b.deltaKUpd, deltaUlp: b.deltaKUlp }])) };
 }
 
-/** The single-step pair (and per-tensor single-step pairs) of a manifest tolerance. */
-export function stepPair(bounds: ToleranceBounds): ToleranceBounds {
-  const pair = { deltaUpd: bounds.deltaUpd, deltaUlp: bounds.deltaUlp };
-  if (bounds.perTensor === undefined) return pair;
-  return { ...pair, perTensor: Object.fromEntries(Object.entries(bounds.perTensor).map(([n, b]) => [n, { deltaUpd: b.deltaUpd, deltaUlp: b.deltaUlp }])) };
-}
-
 /** Juror votes, numbered as in docs/encoding.md. */
 export const Vote = { WorkerFault: Ruling.WorkerFault, WorkerHonest: Ruling.WorkerHonest, Indeterminate: Ruling.Indeterminate } as const;
 export type Vote = (typeof Vote)[keyof typeof Vote];

@@ -15,7 +15,7 @@ import pino, { type Logger } from "pino";
 import type { BigNumberish, BytesLike } from "ethers";
 import { UPowError } from "../errors";
 import type { Hash } from "../protocol/hashing";
-import { manifestIntegers, validateManifest } from "../engine/manifest";
+import { checkToleranceFloors, manifestIntegers } from "../engine/manifest";
 import { DEFAULT_FLOORS } from "../engine/calibrate";
 import { ArtifactClient, splitArtifactUri } from "../daemon/check/artifacts";
 import { ManifestSpecLoader, type JobSpec } from "../daemon/check/spec";
@@ -91,7 +91,7 @@ export async function validateJobSpec(p: ValidateJobSpecParameters): Promise<Job
     // Workers refuse a job whose declared costs differ from the manifest's (decider.ts).
     // Workers decline tolerances below the floors (verifier/worker/prepare.ts): such a job would sit Open.
     try {
-      validateManifest(spec.manifest, { floors: DEFAULT_FLOORS });
+      checkToleranceFloors(spec.manifest.tolerance, DEFAULT_FLOORS);
     } catch (cause) {
       throw new JobSpecInvalidError("manifest", `job spec rejected before createJob: ${reasonOf(cause)} (workers decline it)`, { cause, details: cause instanceof UPowError ? cause.details : undefined });
     }

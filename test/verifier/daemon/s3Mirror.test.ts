@@ -8,14 +8,14 @@ import { expect } from "chai";
 import { createServer, type Socket } from "node:net";
 import path from "node:path";
 import { ethers } from "hardhat";
-import { loadFixture, mine, time } from "@nomicfoundation/hardhat-network-helpers";
-import { challengeCommitment, deploySystem, E18 } from "../../helpers/system";
+import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import { deploySystem, E18, openDisputeOnIndex } from "../../helpers/system";
 import { S3RVER_CREDENTIALS, startLocalS3, type LocalS3 } from "../../helpers/s3";
 import { CHALLENGER_ACCOUNT, daemonTestBed, readRecords, startVerifier, startWorker, stop, verifierConfig, waitFor } from "./harness";
 import { ArtifactFetchFailedError, ArtifactNetworkError, LocalStore, fetchArtifact } from "../../../verifier/store";
 import { S3ArtifactStore } from "../../../verifier/store/s3Store";
 import { createJob, prepareMnistJob } from "../../../verifier/requester/createJob";
-import { checkpointProof, parseResultIndex } from "../../../verifier/protocol/resultIndex";
+import { parseResultIndex } from "../../../verifier/protocol/resultIndex";
 import { JobStatus } from "../../../verifier/protocol/enums";
 
 describe("S3 artifact mirror (requester and worker publish to S3; the worker goes offline)", function () {
@@ -129,13 +129,7 @@ describe("S3 artifact mirror (requester and worker publish to S3; the worker goe
     const inner = index.intervals[1]!.steps[1]!;
     expect((await fetch(`${s3Base}/artifacts/${inner.sha256}`)).status).to.equal(404); // not published before a dispute
 
-    const salt = ethers.id("s3-challenger-salt");
-    const dm = sys.disputeManager.connect(sys.challenger);
-    await dm.commitChallenge(challengeCommitment(jobId, 1, sys.challenger.address, salt as `0x${string}`));
-    await mine(1);
-    const c1 = checkpointProof(index, 1);
-    const c2 = checkpointProof(index, 2);
-    await dm.openDispute(jobId, 1, salt, { stateHash: c1.stateHash, stepRoot: c1.stepRoot, proof: c1.proof }, { stateHash: c2.stateHash, stepRoot: c2.stepRoot, proof: c2.proof }, 0n);
+    await openDisputeOnIndex(sys, index, jobId, 1, ethers.id("s3-challenger-salt") as `0x${string}`);
     await waitFor("disputed states mirrored", async () => (await fetch(`${s3Base}/artifacts/${inner.sha256}`)).status === 200, 120_000);
     await stop(worker);
     const reader = await LocalStore.open(path.join(bed.tmp, "dispute-reader"));

@@ -9,8 +9,8 @@
  * onnxruntime on the CPU and WebGPU (Mesa lavapipe in CI) EPs; skipped only when WebGPU is absent.
  */
 import { expect } from "chai";
-import { buildStepGraph, defaultHyperparameters, initState, type ModelSpec } from "../../../verifier/engine/onnx";
-import { batchOrder, batchTensors, loadMnistDigits, mnistSplit } from "../../../verifier/engine/data";
+import type { ModelSpec } from "../../../verifier/engine/onnx";
+import { mlpSetup } from "../../../bench/lib/common";
 import { DEFAULT_FLOORS } from "../../../verifier/engine/calibrate";
 import { StepRunner } from "../../../verifier/engine/runner";
 import type { Tensor, TensorMap } from "../../../verifier/engine/tensor";
@@ -20,7 +20,6 @@ import { onnxRunnerFactory, probeSettings, verifierSettings } from "../../../ver
 import { ExecutionProviderUnavailableError } from "../../../verifier/engine/runner";
 import { encodeState } from "../../../verifier/engine/step";
 
-const SEED = `0x${"5e".repeat(32)}` as const;
 const SPEC: ModelSpec = { layers: [784, 128, 10], activation: "relu", optimizer: "adam" };
 const BATCH = 64;
 /** A job bound far below honest cross-implementation noise (the CPU ↔ WebGPU median is ≈ 2.4·10⁻⁵). */
@@ -38,26 +37,18 @@ describe("a juror whose second run is another kernel implementation (V9.1 a² on
 
   before(async function () {
     await requireWebGpu(this);
-    const graph = buildStepGraph(SPEC);
-    const digits = loadMnistDigits();
-    const { train } = mnistSplit(SEED, digits.count, 1000);
-    const numBatches = Math.floor(train.length / BATCH);
-    const batch = (t: number) => {
-      const b = batchOrder(SEED, numBatches, t);
-      return batchTensors(digits, train.subarray(b * BATCH, (b + 1) * BATCH));
-    };
-    const hp = defaultHyperparameters(SPEC);
+    const { graph, hp, initial, batches: batch } = mlpSetup(SPEC.layers, BATCH);
     const ref = await StepRunner.create({ graph, threads: 1, optLevel: "all" });
     const other = await StepRunner.create({ graph, threads: 2, optLevel: "basic" });
     const gpu = await StepRunner.create({ graph, ep: "webgpu", optLevel: "all" });
     try {
-      let s = initState(SPEC, SEED);
-      for (let t = 0; t < 3; t++) s = (await ref.step(s, batch(t), hp)).next;
+      let s = initial;
+      for (let t = 0; t < 3; t++) s = (await ref.step(s, await batch(t), hp)).next;
       start = s;
-      cpu1 = (await ref.step(s, batch(3), hp)).next;
-      cpu2 = (await other.step(s, batch(3), hp)).next;
-      gpuJuror = (await gpu.step(s, batch(3), hp)).next;
-      gpuWorker = (await gpu.step(s, batch(3), hp)).next;
+      cpu1 = (await ref.step(s, await batch(3), hp)).next;
+      cpu2 = (await other.step(s, await batch(3), hp)).next;
+      gpuJuror = (await gpu.step(s, await batch(3), hp)).next;
+      gpuWorker = (await gpu.step(s, await batch(3), hp)).next;
     } finally {
       await Promise.all([ref.dispose(), other.dispose(), gpu.dispose()]);
     }
@@ -109,11 +100,8 @@ describe("--juror-ep webgpu: the daemon's runner factory and start-up probe", fu
   });
 
   it("runs the juror's second setting in its step process on WebGPU (bit for bit the in-process WebGPU result, not the CPU's)", async function () {
-    const graph = buildStepGraph(SPEC);
-    const hp = defaultHyperparameters(SPEC);
-    const state = initState(SPEC, SEED);
-    const digits = loadMnistDigits();
-    const batch = batchTensors(digits, Uint32Array.from({ length: BATCH }, (_, i) => i));
+    const { graph, hp, initial: state, batches } = mlpSetup(SPEC.layers, BATCH);
+    const batch = await batches(0);
     const [, other] = verifierSettings("webgpu");
     const viaFactory = await onnxRunnerFactory(graph, other, { flopsPerStep: 10n ** 9n });
     const gpu = await StepRunner.create({ graph, ep: "webgpu", optLevel: "all" });
@@ -127,7 +115,7 @@ describe("--juror-ep webgpu: the daemon's runner factory and start-up probe", fu
     }
   });
 
-  it("probes both settings at start-up", async function () {
+  it("probes the WebGPU setting at start-up", async function () {
     await probeSettings(onnxRunnerFactory, verifierSettings("webgpu"));
   });
 });

@@ -18,13 +18,13 @@ import { chunkProof, verifyChunkProof } from "../../../verifier/engine/statehash
 import { LocalStore, startStoreServer, type StoreServerHandle } from "../../../verifier/store";
 import { createJob, prepareMnistJob, type PreparedJob } from "../../../verifier/requester/createJob";
 import { JobSpecInvalidError } from "../../../verifier/requester/errors";
-import { parseResultIndex, checkpointProof, stepProof } from "../../../verifier/protocol/resultIndex";
+import { parseResultIndex, stepProof } from "../../../verifier/protocol/resultIndex";
 import { workerConfig, type WorkerConfig } from "../../../verifier/worker/config";
 import { applyCheat } from "../../../verifier/worker/cheats";
 import { runWorker, type RunWorkerOptions } from "../../../verifier/worker/service";
 import { WorkerState, type JobRecord } from "../../../verifier/worker/workerState";
 import { Journal } from "../../../verifier/chain/journal";
-import { deploySystem, challengeCommitment, E18, type System } from "../../helpers/system";
+import { deploySystem, challengeCommitment, E18, openDisputeOnIndex, type System } from "../../helpers/system";
 import { ChallengeStatus, JobStatus } from "../../../verifier/protocol/enums";
 
 const KEY_ENV = "UPOW_TEST_WORKER_KEY";
@@ -123,6 +123,14 @@ describe("worker daemon (in-process Hardhat network)", function () {
     } finally {
       j.close();
     }
+  }
+
+  /** The worker's record of `jobId` once it has decided (left "candidate"). */
+  function decided(dataDir: string, jobId: bigint): Promise<JobRecord> {
+    return waitFor("decision", async () => {
+      const r = jobRecord(dataDir, jobId);
+      return r && r.phase !== "candidate" ? r : undefined;
+    });
   }
 
   async function submittedRoots(sys: System, jobId: bigint): Promise<string[]> {
@@ -282,14 +290,7 @@ describe("worker daemon (in-process Hardhat network)", function () {
       // Lose the kept file: the worker must regenerate it by replay from checkpoint 1.
       await rm(path.join(dataDir, "jobs", jobId.toString(), "checkpoints", "objects", `${inner.sha256}.safetensors`));
 
-      const salt = ethers.id("challenger-salt");
-      const dm = sys.disputeManager.connect(sys.challenger);
-      await dm.commitChallenge(challengeCommitment(jobId, 1, sys.challenger.address, salt as `0x${string}`));
-      await mine(1);
-      const c1 = checkpointProof(index, 1);
-      const c2 = checkpointProof(index, 2);
-      await dm.openDispute(jobId, 1, salt, { stateHash: c1.stateHash, stepRoot: c1.stepRoot, proof: c1.proof }, { stateHash: c2.stateHash, stepRoot: c2.stepRoot, proof: c2.proof }, 0n);
-      const disputeId = await sys.disputeManager.disputeOf(jobId, 1, sys.challenger.address);
+      const disputeId = await openDisputeOnIndex(sys, index, jobId, 1, ethers.id("challenger-salt") as `0x${string}`);
       expect(disputeId).to.not.equal(0n);
       // The worker serves the interval's k+1 states.
       await waitFor("interval states served", async () => (await fetch(`${index.artifactBaseUrls[0]}/artifacts/${inner.sha256}`)).status === 200);
@@ -385,10 +386,7 @@ describe("worker daemon (in-process Hardhat network)", function () {
     const w = start(await config(sys, dataDir, { allowPrivateArtifacts: false }));
     let rec: JobRecord;
     try {
-      rec = await waitFor("decision", async () => {
-        const r = jobRecord(dataDir, jobId);
-        return r && r.phase !== "candidate" ? r : undefined;
-      });
+      rec = await decided(dataDir, jobId);
     } finally {
       await stop(w); // resolves: the refusal did not end the worker
     }
@@ -412,10 +410,7 @@ describe("worker daemon (in-process Hardhat network)", function () {
     const w = start(await config(sys, dataDir));
     let rec: JobRecord;
     try {
-      rec = await waitFor("decision", async () => {
-        const r = jobRecord(dataDir, jobId);
-        return r && r.phase !== "candidate" ? r : undefined;
-      });
+      rec = await decided(dataDir, jobId);
     } finally {
       await stop(w);
     }
@@ -432,10 +427,7 @@ describe("worker daemon (in-process Hardhat network)", function () {
     const logs = capture();
     const w = start(await config(sys, dataDir), { logger: logs.logger });
     try {
-      const rec = await waitFor("decision", async () => {
-        const r = jobRecord(dataDir, understated);
-        return r && r.phase !== "candidate" ? r : undefined;
-      });
+      const rec = await decided(dataDir, understated);
       expect(rec.phase).to.equal("declined");
       expect(rec.reason).to.equal("flops-understated");
       // An off-chain refusal is "declined", never "rejected" (the on-chain JobStatus of a convicted job).
@@ -449,10 +441,7 @@ describe("worker daemon (in-process Hardhat network)", function () {
     const other = path.join(tmp, "refuse-token");
     const w2 = start(await config(sys, other, { startBlock: 0, acceptedTokens: [{ address: await sys.stakeToken.getAddress(), minRewardPerTflop: 0n }] }));
     try {
-      const rec = await waitFor("decision", async () => {
-        const r = jobRecord(other, understated);
-        return r && r.phase !== "candidate" ? r : undefined;
-      });
+      const rec = await decided(other, understated);
       expect(rec.reason).to.equal("token-not-accepted");
     } finally {
       await stop(w2);

@@ -12,7 +12,7 @@
  */
 import type { Logger } from "pino";
 import { replay } from "../../engine/replay";
-import { compareInterval, compareStates, stepPair } from "../../engine/tolerance";
+import { compareInterval, compareStates } from "../../engine/tolerance";
 import type { TensorMap } from "../../engine/tensor";
 import type { StepExecutor } from "../../engine/step";
 import { StepInputError } from "../../engine/runner";
@@ -224,7 +224,7 @@ async function checkSingleSteps(
       log.warn({ j, err: err.shortMessage }, "audit: committed step state does not fit the step graph; interval fails");
       return { kind: "failed", reason: `step ${j}: ${err.shortMessage}` };
     }
-    const report = compareStates(before, next, claimed, stepPair(spec.tolerance));
+    const report = compareStates(before, next, claimed, spec.tolerance);
     log.info({ j, convict: report.convict, worstRatio: report.worstRatio, worstTensor: report.worstTensor }, "audit: single step checked");
     if (report.convict) return { kind: "failed", reason: `single step ${i * spec.k + j}: ${report.worstTensor} ratio ${report.worstRatio}` };
   }

@@ -5,7 +5,7 @@
  * chain): the juror votes Indeterminate, which slashes no one.
  */
 import type { Logger } from "pino";
-import { jurorVerdict, stepPair, Vote } from "../../engine/tolerance";
+import { jurorVerdict, Vote } from "../../engine/tolerance";
 import type { ResultIndex } from "../../protocol/resultIndex";
 import { StepInputError } from "../../engine/runner";
 import { UPowError } from "../../errors";
@@ -55,7 +55,7 @@ export async function judgeStep(p: JudgeStepParameters): Promise<JudgeStepReturn
     const a1 = await run(reference);
     p.signal.throwIfAborted();
     const a2 = await run(other);
-    const v = jurorVerdict(before.state, a1.next, a2.next, after.state, stepPair(spec.tolerance));
+    const v = jurorVerdict(before.state, a1.next, a2.next, after.state, spec.tolerance);
     p.logger.info(
       { globalStep: p.globalStep, vote: v.vote, selfWorst: v.selfCheck.worstRatio, run1Worst: v.run1.worstRatio, run2Worst: v.run2.worstRatio, worstTensor: v.run1.worstTensor },
       "juror: step judged",

@@ -4,7 +4,7 @@
  * not served stops the search with `unavailable`, to be pursued by a chunk challenge (§10.6).
  */
 import type { Logger } from "pino";
-import { compareStates, stepPair } from "../../engine/tolerance";
+import { compareStates } from "../../engine/tolerance";
 import type { TensorMap } from "../../engine/tensor";
 import type { ResultIndex } from "../../protocol/resultIndex";
 import { ArtifactProblemError } from "../errors";
@@ -50,7 +50,7 @@ export async function locateFaultyStep(p: LocateFaultyStepParameters): Promise<L
       const after = await fetch(j + 1);
       if (isOutcome(after)) return after;
       const a = await runner.step(before, await spec.batch(interval * spec.k + j), spec.hp);
-      const report = compareStates(before, a.next, after, stepPair(spec.tolerance));
+      const report = compareStates(before, a.next, after, spec.tolerance);
       p.logger.debug({ interval, j, convict: report.convict, worstRatio: report.worstRatio }, "locate: step checked");
       if (report.convict) {
         p.logger.info({ interval, localStep: j, worstTensor: report.worstTensor, worstRatio: report.worstRatio }, "locate: first faulty step found");

@@ -64,18 +64,21 @@ export const onnxRunnerFactory: RunnerFactory = (graph, settings, budget) =>
   ProcessStepRunner.create({ graph, ep: settings.ep ?? "cpu", threads: settings.threads, optLevel: settings.optLevel, budget });
 
 /**
- * Opens and steps a two-parameter graph on every setting of the pair, so a juror whose other run
- * needs an EP this machine lacks stops at start-up with the EP's reason and hint, instead of voting
- * Indeterminate on every step it is asked to judge.
+ * Opens and steps a two-parameter graph on every setting that needs an EP besides the CPU, so a
+ * juror whose other run needs an EP this machine lacks stops at start-up with the EP's reason and
+ * hint, instead of voting Indeterminate on every step it is asked to judge. CPU settings always
+ * open: they cost no start-up process.
  */
 export async function probeSettings(factory: RunnerFactory, settings: readonly RunnerSettingsChoice[]): Promise<void> {
+  const other = settings.filter((x) => (x.ep ?? "cpu") !== "cpu");
+  if (other.length === 0) return;
   const spec: ModelSpec = { layers: [2, 2], activation: "relu", optimizer: "sgd" };
   const graph = buildStepGraph(spec);
   const batch: TensorMap = new Map([
     ["x", { dtype: "F32", shape: [1, 2], data: new Float32Array([1, -1]) }],
     ["y", { dtype: "I64", shape: [1], data: new BigInt64Array([1n]) }],
   ]);
-  for (const s of settings) {
+  for (const s of other) {
     await withRunner(factory, { graph, stepBudget: { flopsPerStep: 1_000n } }, s, (r) => r.step(initState(spec, `0x${"00".repeat(32)}`), batch, defaultHyperparameters(spec)));
   }
 }
