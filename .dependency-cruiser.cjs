@@ -4,7 +4,9 @@
  * - no import cycles, type-only imports included (a reader still has to hold both files at once);
  * - verifier/protocol/ is the bottom layer: encodings, hashing, canonical JSON, the audit-sample
  *   rule, the on-chain enums. Every other folder may import it; it imports only Node built-ins
- *   and npm packages, so the rules both sides of the chain agree on never depend on a daemon.
+ *   and npm packages, so the rules both sides of the chain agree on never depend on a daemon;
+ * - verifier/dashboard/ (issue 16) is a leaf: only the CLI starts it, nothing else depends on it;
+ *   its browser code (client/) takes nothing from the server side but the view model's types.
  */
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -22,6 +24,23 @@ module.exports = {
       comment: "verifier/protocol/ is the bottom layer: it may import Node built-ins, npm packages and itself, nothing else of the repository.",
       from: { path: "^verifier/protocol/" },
       to: { pathNot: ["^verifier/protocol/", "node_modules"], dependencyTypesNot: ["core"] },
+    },
+    {
+      name: "dashboard-is-a-leaf",
+      severity: "error",
+      comment: "verifier/dashboard/ is a leaf: only verifier/cli/ may import it (move what others need below it).",
+      from: { path: "^verifier/", pathNot: ["^verifier/dashboard/", "^verifier/cli/"] },
+      to: { path: "^verifier/dashboard/" },
+    },
+    {
+      name: "dashboard-client-is-browser-code",
+      severity: "error",
+      comment: "verifier/dashboard/client/ runs in the browser: it may import npm packages (bundled), itself, and the view model's types (import type); no Node built-ins, nothing else.",
+      from: { path: "^verifier/dashboard/client/" },
+      to: {
+        pathNot: ["^verifier/dashboard/client/", "node_modules"],
+        dependencyTypesNot: ["type-only"],
+      },
     },
   ],
   options: {

@@ -74,6 +74,13 @@ describe("architecture: layering (.dependency-cruiser.cjs)", function () {
       // A cycle closed only by a type import (erased at run time, still a cycle for readers).
       put("verifier/worker/config.ts", 'import type { Plan } from "./plan";\nexport interface Config { plan?: Plan }\n');
       put("verifier/worker/plan.ts", 'import { type Config } from "./config";\nexport interface Plan { config?: Config }\nexport const PLAN = 1;\n');
+      // The dashboard: a daemon importing it (refused), the CLI importing it (allowed); its browser
+      // code importing the model as a value (refused), as a type (allowed), and a Node built-in (refused).
+      put("verifier/dashboard/model.ts", "export interface View { n: number }\nexport const EMPTY = 0;\n");
+      put("verifier/dashboard/server.ts", 'import { EMPTY } from "./model";\nexport const s = EMPTY;\n');
+      put("verifier/daemon/peek.ts", 'import { s } from "../dashboard/server";\nexport const p = s;\n');
+      put("verifier/cli/dash.ts", 'import { s } from "../dashboard/server";\nexport const c = s;\n');
+      put("verifier/dashboard/client/main.ts", 'import type { View } from "../model";\nimport { EMPTY } from "../model";\nimport { createHash } from "node:crypto";\nexport const v = (x: View): number => x.n + EMPTY + createHash("sha256").digest().length;\n');
     });
 
     after(() => rmSync(dir, { recursive: true, force: true }));
@@ -84,6 +91,19 @@ describe("architecture: layering (.dependency-cruiser.cjs)", function () {
         "verifier/protocol/required.ts → verifier/chain/rpc.ts",
         "verifier/protocol/typeOnly.ts → verifier/daemon/types.ts",
         "verifier/protocol/upward.ts → verifier/engine/hashing.ts",
+      ]);
+    });
+
+    it("dashboard-is-a-leaf flags a daemon importing the dashboard, not the CLI", async () => {
+      const leaf = (await cruiseViolations(dir, ["verifier"])).filter((v) => v.rule.name === "dashboard-is-a-leaf");
+      expect(leaf.map((v) => `${v.from} → ${v.to}`)).to.deep.equal(["verifier/daemon/peek.ts → verifier/dashboard/server.ts"]);
+    });
+
+    it("dashboard-client-is-browser-code flags the client's value import of the model and a Node built-in, not its type import", async () => {
+      const client = (await cruiseViolations(dir, ["verifier"])).filter((v) => v.rule.name === "dashboard-client-is-browser-code");
+      expect(client.map((v) => `${v.from} → ${v.to}`).sort()).to.deep.equal([
+        "verifier/dashboard/client/main.ts → crypto",
+        "verifier/dashboard/client/main.ts → verifier/dashboard/model.ts",
       ]);
     });
 

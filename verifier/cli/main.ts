@@ -21,13 +21,14 @@ import { registerKey } from "./commands/key";
 import { registerVerifier } from "./commands/verifier";
 import { registerStatus } from "./commands/status";
 import { registerWithdraw } from "./commands/withdraw";
+import { registerDashboard } from "./commands/dashboard";
 
 /** A command group: adds its commands to the program; reads the shared context lazily. */
 export type CommandRegistrar = (program: Command, ctx: () => CliContext) => void;
 
 const COMMANDS: CommandRegistrar[] = [
   registerModel, registerData, registerJob, registerTrain, registerStep, registerReplay, registerCompare, registerCalibrate, registerStore, registerWorker,
-  registerVerifier, registerKey, registerStatus, registerWithdraw,
+  registerVerifier, registerKey, registerStatus, registerWithdraw, registerDashboard,
 ];
 
 export function buildProgram(extra: readonly CommandRegistrar[] = []): Command {

@@ -9,37 +9,16 @@ import { expect } from "chai";
 import hre from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import pino from "pino";
-import { ZeroAddress } from "ethers";
 import { renderAccountStatus } from "../../../verifier/account/render";
 import { readAccountStatus, type AccountStatus } from "../../../verifier/account/status";
 import { withdrawCredits } from "../../../verifier/account/withdraw";
-import { connectDeployment, DEPLOYMENT_FORMAT, type DeployedContract, type Deployment } from "../../../verifier/chain/registry";
+import { connectDeployment, type Deployment } from "../../../verifier/chain/registry";
+import { deploymentOf } from "../../helpers/deployment";
 import { createProvider, type UPowProvider } from "../../../verifier/chain/rpc";
 import { deploySystem, disputeWithCommittee, jobParams, openDispute, stepRange, submittedJob, type System } from "../../helpers/system";
 import { LEDGERS } from "../../../verifier/account/ledgers";
 
 const logger = pino({ level: "silent" });
-
-function deploymentOf(sys: System, chainId: number): Promise<Deployment> {
-  const entry = async (c: { getAddress(): Promise<string> }, name: string): Promise<DeployedContract> =>
-    ({ contractName: name, address: await c.getAddress(), blockNumber: 0, txHash: null, abi: [] });
-  const none: DeployedContract = { contractName: "-", address: ZeroAddress, blockNumber: null, txHash: null, abi: [] };
-  return (async () => ({
-    format: DEPLOYMENT_FORMAT, network: "hardhat", chainId, deployer: sys.admin.address, gitCommit: "test", deployedAt: "", params: {},
-    contracts: {
-      StakingToken: await entry(sys.stakeToken, "TestToken"),
-      PaymentToken: await entry(sys.payToken, "TestToken"),
-      StakeManager: await entry(sys.stakeManager, "StakeManager"),
-      Randomness: await entry(sys.randomness, "BlockhashRandomness"),
-      JobMarket: await entry(sys.jobMarket, "JobMarket"),
-      CanaryRegistry: await entry(sys.canaryRegistry, "CanaryRegistry"),
-      AuditManager: await entry(sys.auditManager, "AuditManager"),
-      DataAvailability: await entry(sys.dataAvailability, "DataAvailability"),
-      DisputeManager: await entry(sys.disputeManager, "DisputeManager"),
-      DisputeLogic: none, DisputeJury: none, DisputeQueue: none, DisputeEvidence: none,
-    },
-  }))();
-}
 
 describe("upow status / withdraw (in-process chain)", function () {
   this.timeout(120_000);
