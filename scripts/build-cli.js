@@ -9,10 +9,13 @@ const path = require("node:path");
 const { buildSync } = require("esbuild");
 const { ROOT, SOURCE_DIRS, STAMP } = require("../bin/dist");
 
+// The dashboard's browser code is bundled for the browser when the dashboard starts, never run by Node.
+const BROWSER_DIRS = [path.join(ROOT, "verifier", "dashboard", "client")];
+
 function sources(dir) {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const p = path.join(dir, e.name);
-    if (e.isDirectory()) return sources(p);
+    if (e.isDirectory()) return BROWSER_DIRS.includes(p) ? [] : sources(p);
     return p.endsWith(".ts") && !p.endsWith(".d.ts") ? [p] : [];
   });
 }

@@ -220,6 +220,8 @@ describe("dashboard in headless Chromium (in-process network, real job and dispu
     expect(await theme()).to.equal("dark");
     const dark = await background();
     await page.screenshot({ path: path.join(OUT, "dashboard-dark.png"), fullPage: true });
+    // The top of the page (daemons, jobs, disputes): docs/dashboard.md shows this one (docs/img/dashboard.png).
+    await page.screenshot({ path: path.join(OUT, "dashboard-dark-top.png"), clip: { x: 0, y: 0, width: 1280, height: 1160 } });
     await page.click("[data-testid=theme-toggle]");
     expect(await theme()).to.equal("light");
     expect(await background()).to.not.equal(dark);

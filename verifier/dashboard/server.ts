@@ -24,7 +24,7 @@ export interface StartDashboardServerParameters {
   source: ViewSource;
   /** @default 0 (any free port) */
   port?: number;
-  /** @default "127.0.0.1" */
+  /** @default "127.0.0.1" (also when empty) */
   host?: string;
   logger: Logger;
 }
@@ -79,9 +79,11 @@ export async function startDashboardServer(p: StartDashboardServerParameters): P
       default: return send(res, 404, "text/plain; charset=utf-8", "not found\n");
     }
   });
+  // An empty host (an exported but empty variable) would mean every interface: treat it as unset.
+  const bind = p.host === undefined || p.host === "" ? "127.0.0.1" : p.host;
   await new Promise<void>((resolve, reject) => {
-    server.once("error", (cause) => reject(new DashboardServerError(`cannot listen on ${p.host ?? "127.0.0.1"}:${p.port ?? 0}`, { cause })));
-    server.listen(p.port ?? 0, p.host ?? "127.0.0.1", () => resolve());
+    server.once("error", (cause) => reject(new DashboardServerError(`cannot listen on ${bind}:${p.port ?? 0}`, { cause })));
+    server.listen(p.port ?? 0, bind, () => resolve());
   });
   const addr = server.address() as AddressInfo;
   const host = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;

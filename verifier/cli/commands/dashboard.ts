@@ -13,11 +13,13 @@ interface DashboardOptions extends ChainCliOptions {
   pollInterval: number;
 }
 
+const DEFAULT_PORT = 8090;
+
 export function registerDashboard(program: Command, ctx: () => CliContext): void {
   const cmd = program
     .command("dashboard")
     .description("web dashboard: jobs and their timelines, loss curves, audits, disputes (phases, deadlines, votes), stake, locks and credits, daemons' health; live from chain events")
-    .addOption(new Option("--port <n>", "TCP port, 0 = any free port").env("UPOW_DASHBOARD_PORT").default(8090).argParser(port))
+    .addOption(new Option("--port <n>", "TCP port, 0 = any free port").env("UPOW_DASHBOARD_PORT").default(DEFAULT_PORT).argParser(port))
     .addOption(new Option("--host <host>", "interface to listen on (the page has no login: keep it local)").env("UPOW_DASHBOARD_HOST").default("127.0.0.1"))
     .addOption(new Option("--metrics-url <url...>", "a daemon's metrics server (its --metrics-port), repeatable: health and counters shown").argParser(collectUrl))
     .addOption(new Option("--cache-dir <dir>", "where fetched result files are kept (default: <state dir>/dashboard-cache)"))
@@ -45,6 +47,7 @@ export function registerDashboard(program: Command, ctx: () => CliContext): void
 }
 
 function port(v: string): number {
+  if (v.trim() === "") return DEFAULT_PORT; // UPOW_DASHBOARD_PORT exported empty: the default
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new CliError("--port must be an integer in 0..65535", { details: { value: v } });
   return n;
