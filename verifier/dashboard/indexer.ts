@@ -54,7 +54,8 @@ export class DashboardIndexer {
   #head = { block: 0, time: 0 };
   #view: DashboardView;
   #stakingToken = "";
-  readonly #evaluating = new Set<string>();
+  /** `<jobId>:<tx>` of each result tried → when it last failed (Infinity: in flight or done). */
+  readonly #evaluating = new Map<string, number>();
   readonly #labelled = new Set<string>();
 
   constructor(params: DashboardIndexerParameters) {
@@ -91,6 +92,7 @@ export class DashboardIndexer {
         await this.#read(fresh, head.number);
       }
     }
+    for (const e of this.#events) if (e.name === "ResultSubmitted") this.#evaluate(e);
     this.#daemons = await Promise.all((this.#p.metricsUrls ?? []).map((u) => scrapeDaemon(u)));
     this.#publish();
   }
@@ -212,7 +214,6 @@ export class DashboardIndexer {
         unbonding: this.#amount(this.#stakingToken, a.unbonding), jurorReserve: this.#amount(this.#stakingToken, a.reserve), credits,
       });
     }
-    for (const e of fresh) if (e.name === "ResultSubmitted") this.#evaluate(e);
   }
 
   #amount(token: string, raw: bigint): AmountView {
@@ -220,23 +221,33 @@ export class DashboardIndexer {
     return { raw: raw.toString(), text: info === undefined ? raw.toString() : formatAmount(raw, info) };
   }
 
-  /** Evaluates a submitted result in the background; the view shows "pending" until it ends. */
+  /**
+   * Evaluates a submitted result in the background; the view shows "pending" until it ends. A
+   * failure (the worker's store down, say) is tried again after RETRY_MS; fetched files are cached.
+   */
   #evaluate(e: ChainEvent): void {
     const id = String(e.args.jobId);
     const created = this.#events.find((x) => x.name === "JobCreated" && String(x.args.jobId) === id);
-    if (created === undefined || this.#evaluating.has(`${id}:${e.tx}`)) return;
-    this.#evaluating.add(`${id}:${e.tx}`);
+    const key = `${id}:${e.tx}`;
+    const last = this.#evaluating.get(key);
+    if (created === undefined || (last !== undefined && Date.now() - last < RETRY_MS)) return;
+    this.#evaluating.set(key, Infinity); // in flight
     void evaluateResult({
       client: this.#client, jobId: BigInt(id), resultURI: String(e.args.resultURI), specURI: String(created.args.specURI),
       specHash: String(created.args.specHash) as `0x${string}`, checkpointRoot: String(e.args.checkpointRoot) as `0x${string}`,
       finalStateHash: String(e.args.finalStateHash) as `0x${string}`,
     }).then((r) => {
       this.#reads.results.set(id, r);
-      if (r.state === "error") this.#p.logger.warn({ jobId: id, error: r.error }, "result not evaluated");
+      if (r.state === "error") {
+        this.#evaluating.set(key, Date.now());
+        this.#p.logger.warn({ jobId: id, error: r.error }, "result not evaluated; trying again later");
+      }
       this.#publish();
     });
   }
 }
+
+const RETRY_MS = 60_000;
 
 function ledgerName(ledger: Ledger, token: string, tokens: ReadonlyMap<string, TokenInfo>): string {
   return ledger === "job-market" || ledger === "audit" ? `${ledger} (${tokens.get(getAddress(token))?.symbol ?? token})` : ledger;
