@@ -49,7 +49,6 @@ async function waitFor<T>(what: string, f: () => Promise<T | undefined | false>,
 describe("dashboard in headless Chromium (in-process network, real job and dispute)", function () {
   this.timeout(300_000);
   const logger = pino({ level: process.env.DASHBOARD_TEST_LOG ?? "silent" });
-  let executable = "";
   let tmp = "";
   let sys: System;
   let provider: UPowProvider;
@@ -69,7 +68,8 @@ describe("dashboard in headless Chromium (in-process network, real job and dispu
       this.skip();
       return;
     }
-    executable = found.path;
+    // First, so a Chromium that is there but broken fails the suite before any chain work.
+    browser = await launchChromium(found.path);
     tmp = await mkdtemp(path.join(tmpdir(), "upow-dashboard-"));
     await mkdir(OUT, { recursive: true });
     sys = await deploySystem();
@@ -108,7 +108,6 @@ describe("dashboard in headless Chromium (in-process network, real job and dispu
       provider, deployment, contracts: connectDeployment(deployment, provider), logger, metricsUrls: [metricsUrl],
       cacheDir: path.join(tmp, "dashboard-cache"), allowPrivateArtifacts: true, pollIntervalMs: 200,
     });
-    browser = await launchChromium(executable);
     page = await browser.newPage({ viewport: { width: 1280, height: 1000 }, colorScheme: "dark" });
     await page.goto(dash.url);
     await page.waitForSelector(`[data-testid=dispute-${disputeId}]`);
