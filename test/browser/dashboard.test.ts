@@ -1,7 +1,7 @@
 /**
  * The dashboard in headless Chromium against the in-process Hardhat network: a real dispute
  * (direct contract calls: opened, pinpointed, a drawn committee votes WorkerFault, ruled, closed
- * with a conviction) and then, with the page already open, a real honest MNIST job trained by the
+ * with a conviction), a second one left in Voting, and then, with the page already open, a real honest MNIST job trained by the
  * worker daemon (onnxruntime) and paid, which the page must follow live (Server-Sent Events, no
  * reload). One chain history serves every assertion; screenshots (dark and light) go to
  * test-output/dashboard/. Run with `npm run test:browser` (scripts/setup-chromium.sh first).
@@ -28,7 +28,7 @@ import { LocalStore, startStoreServer, type StoreServerHandle } from "../../veri
 import { workerConfig } from "../../verifier/worker/config";
 import { runWorker } from "../../verifier/worker/service";
 import { deploymentOf } from "../helpers/deployment";
-import { deploySystem, drawCommittee, E18, openDispute, pinpoint, submittedJob, vote, type System } from "../helpers/system";
+import { deploySystem, drawCommittee, E18, openDispute, pinpoint, SALT, submittedJob, vote, voteCommitment, type System } from "../helpers/system";
 import { chromiumExecutable, launchChromium } from "./chromium";
 
 const OUT = path.join(__dirname, "..", "..", "test-output", "dashboard");
@@ -61,6 +61,9 @@ describe("dashboard in headless Chromium (in-process network, real job and dispu
   let disputedJob: bigint;
   let disputeId: bigint;
   let jurorCount: number;
+  let openJob: bigint;
+  let votingDispute: bigint;
+  let votingSeats: System["jurors"];
 
   before(async function () {
     const found = chromiumExecutable();
@@ -85,6 +88,14 @@ describe("dashboard in headless Chromium (in-process network, real job and dispu
     await sys.disputeManager.resolve(disputeId);
     await time.increaseTo((await sys.disputeManager.getDispute(disputeId)).appealEnd + 1n);
     await sys.disputeManager.finalizeRuling(disputeId);
+    // A second dispute left in Voting: one juror has committed, none revealed; its job's collateral
+    // and the jurors' seats stay locked.
+    openJob = await submittedJob(sys);
+    votingDispute = await openDispute(sys, openJob, 1);
+    await pinpoint(sys, votingDispute, 0);
+    votingSeats = await drawCommittee(sys, votingDispute, { distinct: false });
+    const first = votingSeats[0]!;
+    await sys.disputeManager.connect(first).commitVote(votingDispute, voteCommitment(votingDispute, 0, first.address, Ruling.WorkerFault, SALT));
 
     // The worker daemon (hardhat account #2 is the fixture's worker) with its metrics server.
     const reqStore = await LocalStore.open(path.join(tmp, "requester-store"));
@@ -192,11 +203,29 @@ describe("dashboard in headless Chromium (in-process network, real job and dispu
     expect(await text(`${job} [data-testid=result-error]`)).to.match(/no loss curve/);
   });
 
+  it("shows an open dispute's deadlines and who has committed and revealed so far", async function () {
+    const card = `[data-testid=dispute-${votingDispute}]`;
+    expect(await text(`${card} [data-testid=dispute-phase]`)).to.equal("Voting");
+    expect(await page.locator(`${card} [data-testid=dispute-ruling]`).count()).to.equal(0);
+    const [commitEnd, revealEnd] = await sys.disputeManager.votingWindows(votingDispute);
+    const deadlines = await page.locator(`${card} [data-testid=deadlines] li`).evaluateAll((lis) => lis.map((li) => [li.getAttribute("data-at"), li.textContent]));
+    expect(deadlines.map(([at]) => at)).to.deep.equal([commitEnd.toString(), revealEnd.toString()]);
+    expect(deadlines[0]![1]).to.match(/^commit votes by /);
+    expect(deadlines[1]![1]).to.match(/^reveal votes by /);
+    const rows = await page.locator(`${card} [data-testid=round-0] [data-testid=vote]`).evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll("td")].slice(1).map((td) => td.textContent)));
+    const distinct = [...new Set(votingSeats.map((x) => x.address))];
+    expect(rows).to.deep.equal(distinct.map((_, i) => (i === 0 ? ["✓", "·", "—"] : ["·", "·", "—"])));
+  });
+
   it("shows each account's stake and credits as the contracts hold them", async function () {
     const staking = { symbol: await sys.stakeToken.symbol(), decimals: Number(await sys.stakeToken.decimals()) };
     const row = (a: string): string => `[data-testid=account][data-address="${a}"]`;
     await until(`${row(sys.worker.address)} td:nth-child(3)`, formatAmount((await sys.stakeManager.account(sys.worker.address)).free, staking));
     expect(await text(`${row(sys.worker.address)} td:nth-child(2)`)).to.include("worker");
+    // The disputed job's collateral is still locked, and named.
+    const lockId = await sys.jobMarket.collateralLockId(openJob);
+    const locked = formatAmount(await sys.stakeManager.lockedAmount(sys.worker.address, lockId), staking);
+    expect(await text(`${row(sys.worker.address)} [data-testid=locks]`)).to.include(`job ${openJob} collateral: ${locked}`);
     // The challenger won: its bonds and share of the slash wait in the dispute ledger.
     const credit = formatAmount(await sys.disputeManager.credits(sys.challenger.address), staking);
     expect(await text(`${row(sys.challenger.address)} [data-testid=credits]`)).to.include(`dispute: ${credit}`);
@@ -219,8 +248,16 @@ describe("dashboard in headless Chromium (in-process network, real job and dispu
     expect(await theme()).to.equal("dark");
     const dark = await background();
     await page.screenshot({ path: path.join(OUT, "dashboard-dark.png"), fullPage: true });
-    // The top of the page (daemons, jobs, disputes): docs/dashboard.md shows this one (docs/img/dashboard.png).
-    await page.screenshot({ path: path.join(OUT, "dashboard-dark-top.png"), clip: { x: 0, y: 0, width: 1280, height: 1160 } });
+    // docs/dashboard.md's picture (docs/img/dashboard.png): a wide page at 3/4 scale, so daemons,
+    // jobs and disputes fit in one image of under 200 KB.
+    const wide = await browser!.newPage({ viewport: { width: 1600, height: 1320 }, deviceScaleFactor: 0.75, colorScheme: "dark" });
+    try {
+      await wide.goto(dash!.url);
+      await wide.locator(`[data-testid=job-${honestJob}] [data-testid=loss-chart] canvas`).first().waitFor();
+      await wide.screenshot({ path: path.join(OUT, "dashboard-docs.png") });
+    } finally {
+      await wide.close();
+    }
     await page.click("[data-testid=theme-toggle]");
     expect(await theme()).to.equal("light");
     expect(await background()).to.not.equal(dark);

@@ -100,7 +100,7 @@ function disputeCard(d: DisputeView, now: number): HTMLElement {
       h("dt", {}, "bond"), h("dd", {}, d.bond), d.step !== null ? [h("dt", {}, "step"), h("dd", {}, String(d.step))] : null),
     timeline(d.timeline, "dispute-timeline"),
     d.deadlines.length > 0
-      ? h("ul", { class: "deadlines", "data-testid": "deadlines" }, d.deadlines.map((x) => h("li", {}, `${x.what} ${when(x.at)} (${relative(x.at, now)})`)))
+      ? h("ul", { class: "deadlines", "data-testid": "deadlines" }, d.deadlines.map((x) => h("li", { "data-at": String(x.at) }, `${x.what} ${when(x.at)} (${relative(x.at, now)})`)))
       : null,
     d.rounds.map((r) => h("table", { class: "votes", "data-testid": `round-${r.round}` },
       h("caption", {}, `Round ${r.round}: quorum ${r.quorum}, commit by ${when(r.commitEnd)}, reveal by ${when(r.revealEnd)}${r.outcome ? ` → ${r.outcome}` : ""}`),
@@ -115,7 +115,7 @@ function accountsTable(accounts: AccountView[]): HTMLElement {
     accounts.map((a) => h("tr", { "data-testid": "account", "data-address": a.address },
       h("td", {}, addr(a.address)), h("td", {}, a.roles.join(", ")), h("td", {}, amount(a.free)), h("td", {}, amount(a.locked)),
       h("td", {}, amount(a.unbonding)), h("td", {}, amount(a.jurorReserve)),
-      h("td", {}, a.locks.map((l) => h("div", { title: l.lockId }, `${l.label}: ${l.amount}`))),
+      h("td", { "data-testid": "locks" }, a.locks.map((l) => h("div", { title: l.lockId }, `${l.label}: ${l.amount}`))),
       h("td", { "data-testid": "credits" }, a.credits.map((c) => h("div", {}, `${c.ledger}: ${c.amount.text}`))))));
 }
 
