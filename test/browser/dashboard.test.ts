@@ -62,6 +62,8 @@ describe("dashboard in headless Chromium (in-process network, real job and dispu
   let disputeId: bigint;
   let jurorCount: number;
   let openJob: bigint;
+  /** Console errors and uncaught exceptions of the page (a CSP refusal shows here). */
+  const pageErrors: string[] = [];
   let votingDispute: bigint;
   let votingSeats: System["jurors"];
 
@@ -120,6 +122,8 @@ describe("dashboard in headless Chromium (in-process network, real job and dispu
       cacheDir: path.join(tmp, "dashboard-cache"), allowPrivateArtifacts: true, pollIntervalMs: 200,
     });
     page = await browser.newPage({ viewport: { width: 1280, height: 1000 }, colorScheme: "dark" });
+    page.on("console", (m) => void (m.type() === "error" && pageErrors.push(m.text())));
+    page.on("pageerror", (e) => void pageErrors.push(String(e)));
     await page.goto(dash.url);
     await page.waitForSelector(`[data-testid=dispute-${disputeId}]`);
     await page.evaluate(() => ((globalThis as unknown as { loadedOnce: number }).loadedOnce = 1));
@@ -235,6 +239,10 @@ describe("dashboard in headless Chromium (in-process network, real job and dispu
     await until("[data-testid=daemon-jobs]", "1 / 1");
     expect(await text("[data-testid=daemon] [data-testid=daemon-state]")).to.equal("healthy");
     expect(await text("[data-testid=daemon] td:nth-child(2)")).to.equal("worker");
+  });
+
+  it("logs no error in the page (scripts, styles and the event stream all allowed by its CSP)", function () {
+    expect(pageErrors).to.deep.equal([]);
   });
 
   it("switches between dark and light (screenshots of both)", async function () {

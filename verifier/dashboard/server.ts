@@ -35,7 +35,7 @@ export interface DashboardServer {
 }
 
 const SECURITY_HEADERS = {
-  "content-security-policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self'",
+  "content-security-policy": "default-src 'self'; img-src 'self' data:; connect-src 'self'",
   "x-content-type-options": "nosniff",
   "referrer-policy": "no-referrer",
 };
