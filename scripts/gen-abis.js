@@ -2,7 +2,8 @@
 // `npm run gen:abis` (also run by `prepare` and build:sdk): writes verifier/sdk/abis.generated.ts,
 // the contracts' ABIs as `as const` literals, from the Hardhat artifacts. viem infers function,
 // argument and event types from such literals (a plain JSON import types every call as any).
-// `--check` exits 1 when the file differs from what the artifacts give (test/sdk/abis.test.ts).
+// `--check [file]` exits 1 when the file (default: that one) differs from what the artifacts give
+// (test/sdk/abis.test.ts).
 "use strict";
 const fs = require("node:fs");
 const path = require("node:path");
@@ -38,10 +39,12 @@ function render() {
 
 try {
   const text = render();
-  if (process.argv.includes("--check")) {
-    const current = fs.existsSync(OUT) ? fs.readFileSync(OUT, "utf8") : "";
+  const check = process.argv.indexOf("--check");
+  if (check !== -1) {
+    const file = process.argv[check + 1] ?? OUT;
+    const current = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
     if (current !== text) {
-      process.stderr.write(`gen-abis: ${path.relative(ROOT, OUT)} is stale; run \`npm run gen:abis\`\n`);
+      process.stderr.write(`gen-abis: ${path.relative(ROOT, file)} is stale; run \`npm run gen:abis\`\n`);
       process.exit(1);
     }
   } else if (!fs.existsSync(OUT) || fs.readFileSync(OUT, "utf8") !== text) {
