@@ -23,7 +23,9 @@ export { parseResultIndex, ResultIndexError, type ParseResultIndexOptions, type 
 export { parseManifest, type JobManifest, type Tolerance } from "../engine/manifest";
 export { fileHashOfSync } from "../engine/statehash";
 export { readSafetensors, writeSafetensors } from "../engine/safetensors";
-export { DEFAULT_MODEL, DEFAULT_JOB_TOLERANCE } from "../requester/createJob";
+// For a transaction sender other than ethers (viem): build and check the job, then send createJob yourself.
+export { prepareMnistJob, DEFAULT_MODEL, DEFAULT_JOB_TOLERANCE, type PrepareMnistJobParameters, type PreparedJob } from "../requester/createJob";
+export { validateJobSpec, type JobSpecTerms, type ValidateJobSpecParameters } from "../requester/validateJob";
 export { JobSpecInvalidError, CreateJobError } from "../requester/errors";
 export { UPowError } from "../errors";
 export type { ModelSpec, Activation, OptimizerKind } from "../engine/onnx";
