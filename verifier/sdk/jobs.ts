@@ -170,7 +170,10 @@ export interface WatchJobOptions {
 }
 
 export interface JobWatcher {
-  /** Stops polling after a last read; resolves once every event up to now was handed over. */
+  /**
+   * Stops polling after a last read; resolves once every event up to the provider's head was handed
+   * over. Callable again: each call reads once more (a provider may answer the head from a short cache).
+   */
   stop(): Promise<void>;
 }
 
@@ -228,7 +231,8 @@ export function watchJob(o: WatchJobOptions): JobWatcher {
       stopping = true;
       clearTimeout(timer);
       await running;
-      await readOnce();
+      running = readOnce();
+      await running;
     },
   };
 }
@@ -247,24 +251,43 @@ export interface WaitForFinalOptions {
   readonly pollMs?: number;
   /** Every job event on the way (watchJob). */
   readonly onEvent?: (e: JobEvent) => void;
+  /** First block onEvent's events are read from. @default the deployment's first block */
+  readonly fromBlock?: number;
 }
 
-/** Resolves with the job's final status (Finalized, Rejected or Cancelled); WaitTimeoutError after timeoutMs. */
+/** The event that ends a job in each final status. */
+const TERMINAL_EVENT: Readonly<Record<FinalStatus, JobEventName>> = { Finalized: "JobFinalized", Rejected: "JobRejected", Cancelled: "JobCancelled" };
+
+/**
+ * Resolves with the job's final status (Finalized, Rejected or Cancelled); WaitTimeoutError after
+ * timeoutMs. With onEvent, every event up to the one that ended the job is handed over first.
+ */
 export async function waitForFinal(o: WaitForFinalOptions): Promise<FinalStatus> {
   const timeoutMs = o.timeoutMs ?? 30 * 60_000;
+  const pollMs = o.pollMs ?? 1000;
   const { jobMarket } = connectDeployment(o.deployment, o.provider);
-  const watcher = o.onEvent ? watchJob({ provider: o.provider, deployment: o.deployment, jobId: o.jobId, onEvent: o.onEvent, pollMs: o.pollMs }) : undefined;
+  const seen = new Set<JobEventName>();
+  const onEvent = o.onEvent;
+  const watcher = onEvent
+    ? watchJob({ provider: o.provider, deployment: o.deployment, jobId: o.jobId, pollMs, fromBlock: o.fromBlock, onEvent: (e) => (seen.add(e.name), onEvent(e)) })
+    : undefined;
   const deadline = Date.now() + timeoutMs;
+  let final: FinalStatus | undefined;
   try {
     for (;;) {
       const status = Number((await jobMarket.getJob(o.jobId)).status);
       if (status === JobStatus.None) throw new JobNotFoundError(`no job ${o.jobId} on this JobMarket`, { details: { jobId: o.jobId.toString() } });
       const name = jobStatusName(status);
-      if ((FINAL_STATUSES as readonly string[]).includes(name)) return name as FinalStatus;
+      if ((FINAL_STATUSES as readonly string[]).includes(name)) return (final = name as FinalStatus);
       if (Date.now() > deadline) throw new WaitTimeoutError(o.jobId, name, timeoutMs);
-      await new Promise((r) => setTimeout(r, o.pollMs ?? 1000));
+      await new Promise((r) => setTimeout(r, pollMs));
     }
   } finally {
     await watcher?.stop();
+    // The status can be read before the event's block is the provider's (cached) head: read until the ending event came.
+    for (let i = 0; watcher && final !== undefined && !seen.has(TERMINAL_EVENT[final]) && i < 50; i++) {
+      await new Promise((r) => setTimeout(r, Math.min(pollMs, 200)));
+      await watcher.stop();
+    }
   }
 }
