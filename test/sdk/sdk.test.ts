@@ -5,6 +5,7 @@
  * and downloadModel (weights + inference graph that onnxruntime runs).
  */
 import { expect } from "chai";
+import { createHash } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -17,10 +18,11 @@ import { workerConfig } from "../../verifier/worker/config";
 import { runWorker } from "../../verifier/worker/service";
 import { JobStatus } from "../../verifier/protocol/enums";
 import {
-  createJob, downloadModel, evaluateModel, getResult, JobNotFinalError, mnistTestSet, readSafetensors, SdkInputError, serveArtifacts,
+  createJob, downloadModel, evaluateModel, getResult, JobNotFinalError, mnistTestSet, readSafetensors, s3ArtifactStore, SdkInputError, serveArtifacts,
   waitForFinal, watchJob, fileHashOfSync, type ArtifactServer, type CreateJobOptions, type JobEvent,
 } from "../../verifier/sdk";
 import { deploySystem, E18, type System } from "../helpers/system";
+import { S3RVER_CREDENTIALS, startLocalS3 } from "../helpers/s3";
 
 const SEED = ethers.id("sdk-test-seed");
 
@@ -100,6 +102,25 @@ describe("SDK (in-process Hardhat network, real worker)", function () {
         }
         expect(await ethers.provider.getTransactionCount(sys.requester.address)).to.equal(before);
       });
+    }
+  });
+
+  it("createJob with an S3 remote (s3rver) and no publicBaseUrl: the manifest and its artifacts live in the bucket", async function () {
+    const s3 = await startLocalS3();
+    const remote = await s3ArtifactStore({ bucket: s3.bucket, prefix: "sdk", endpoint: s3.endpoint, credentials: S3RVER_CREDENTIALS });
+    try {
+      const created = await createJob({ ...options({ seed: ethers.id("sdk-s3") }), publicBaseUrl: undefined, remote });
+      expect(created.specURI.startsWith(`${remote.publicBaseUrl}/artifacts/`), created.specURI).to.equal(true);
+      expect(created.manifest.graph.uri.startsWith(remote.publicBaseUrl)).to.equal(true);
+      const onChain = await sys.jobMarket.getJob(created.jobId);
+      expect(onChain.specHash).to.equal(created.specHash);
+      // The bucket serves the manifest's bytes (createJob's spec checks fetched them from there too).
+      const body = Buffer.from(await (await fetch(created.specURI)).arrayBuffer());
+      expect(`0x${createHash("sha256").update(body).digest("hex")}`).to.equal(created.specHash);
+      await sys.jobMarket.connect(sys.requester).cancelJob(created.jobId);
+    } finally {
+      remote.close();
+      await s3.close();
     }
   });
 

@@ -5,7 +5,7 @@
  * factories. Every error the SDK reports is an SdkError (a UPowError).
  */
 export {
-  createJob, serveArtifacts, openArtifactStore, watchJob, waitForFinal, JOB_EVENTS, FINAL_STATUSES,
+  createJob, serveArtifacts, openArtifactStore, s3ArtifactStore, watchJob, waitForFinal, JOB_EVENTS, FINAL_STATUSES,
   type CreateJobOptions, type CreatedJob, type MnistJobOptions, type ArtifactServer, type JobEvent, type JobEventName,
   type JobWatcher, type WatchJobOptions, type WaitForFinalOptions, type FinalStatus,
 } from "./jobs";
@@ -31,6 +31,7 @@ export { UPowError } from "../errors";
 export type { ModelSpec, Activation, OptimizerKind } from "../engine/onnx";
 export type { Hash } from "../protocol/hashing";
 export type { LocalStore, RemoteArtifactStore } from "../store";
+export type { S3StoreOptions, S3Credentials } from "../store/s3Options";
 
 // ethers v6: typechain contract types and factories.
 export {

@@ -12,6 +12,8 @@ import type { JobManifest, Tolerance } from "../engine/manifest";
 import type { ModelSpec } from "../engine/onnx";
 import { createJob as escrowJob, prepareMnistJob } from "../requester/createJob";
 import { LocalStore, startStoreServer, type RemoteArtifactStore } from "../store";
+import type { S3StoreOptions } from "../store/s3Options";
+import type { S3ArtifactStore } from "../store/s3Store";
 import { JobNotFoundError, SdkInputError, WaitTimeoutError } from "./errors";
 
 /** The MNIST training job to build (prepareMnistJob's options; see docs/integrators.md). */
@@ -131,6 +133,15 @@ export interface ArtifactServer {
 /** Opens (or creates) a content-addressed artifact store in `dir` without serving it. */
 export function openArtifactStore(dir: string): Promise<LocalStore> {
   return LocalStore.open(dir);
+}
+
+/**
+ * An S3-compatible bucket as createJob's `remote`: every artifact is uploaded there and the
+ * manifest names its public base URL. Loaded on first use (the AWS SDK is large).
+ */
+export async function s3ArtifactStore(options: S3StoreOptions): Promise<S3ArtifactStore> {
+  const s3 = await import("../store/s3Store");
+  return new s3.S3ArtifactStore(options);
 }
 
 /** Opens the store in `dir` and serves it over HTTP (workers and verifiers fetch the job's artifacts from it). */
