@@ -81,6 +81,7 @@ const nonNegative = (field: string, v: unknown, min = 0n): void => {
 
 /** Checks what createJob can check before any work: every failure names the option. */
 function checkCreateJobOptions(o: CreateJobOptions): void {
+  if (o.deployment?.contracts?.JobMarket === undefined) throw new SdkInputError("deployment", "is not a loaded deployment (loadDeployment)");
   if (o.signer?.provider === null || o.signer?.provider === undefined) throw new SdkInputError("signer", "must be connected to a provider");
   const j = o.job;
   if (j === undefined) throw new SdkInputError("job", "is required");
