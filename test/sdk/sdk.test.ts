@@ -6,7 +6,7 @@
  */
 import { expect } from "chai";
 import { createHash } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { ethers, network } from "hardhat";
@@ -18,7 +18,7 @@ import { workerConfig } from "../../verifier/worker/config";
 import { runWorker } from "../../verifier/worker/service";
 import { JobStatus } from "../../verifier/protocol/enums";
 import {
-  createJob, downloadModel, evaluateModel, getResult, JobNotFinalError, mnistTestSet, readSafetensors, s3ArtifactStore, SdkInputError, serveArtifacts,
+  createJob, downloadModel, evaluateModel, getResult, JobNotFinalError, JobNotFoundError, mnistTestSet, openArtifactStore, ResultArtifactError, readSafetensors, s3ArtifactStore, SdkInputError, serveArtifacts,
   waitForFinal, watchJob, fileHashOfSync, type ArtifactServer, type CreateJobOptions, type JobEvent,
 } from "../../verifier/sdk";
 import { deploySystem, E18, type System } from "../helpers/system";
@@ -179,6 +179,28 @@ describe("SDK (in-process Hardhat network, real worker)", function () {
       expect([...readSafetensors(model.safetensors).keys()].sort()).to.deep.equal(["fc1.bias", "fc1.weight", "fc2.bias", "fc2.weight"]);
       const e = await evaluateModel(model.onnx, mnistTestSet(SEED));
       expect(e.accuracy).to.equal(r.testAccuracy);
+
+      // A state whose bytes do not hash to the committed state hash is refused, even from the reader's own cache.
+      const cacheDir = path.join(tmp, "cache");
+      const cache = await openArtifactStore(cacheDir);
+      const last = r.index.checkpoints[r.index.checkpoints.length - 1]!;
+      await mkdir(path.dirname(cache.path(last.sha256)), { recursive: true });
+      await writeFile(cache.path(last.sha256), Buffer.from(r.finalState).fill(7, 200, 300));
+      try {
+        await downloadModel({ ...opts, cacheDir });
+        expect.fail("a tampered state was used");
+      } catch (err) {
+        expect(err).to.be.instanceOf(ResultArtifactError);
+        expect((err as ResultArtifactError).what).to.equal("state");
+        expect((err as Error).message).to.match(/does not hash to its committed state hash/);
+      }
+      // No such job: named.
+      try {
+        await getResult({ ...opts, jobId: 999n });
+        expect.fail("job 999 does not exist");
+      } catch (err) {
+        expect(err).to.be.instanceOf(JobNotFoundError);
+      }
     } finally {
       await watcher.stop();
       ac.abort();
