@@ -1119,19 +1119,6 @@ export const jobMarketAbi = [
   },
   {
     "inputs": [],
-    "name": "BPS",
-    "outputs": [
-      {
-        "internalType": "uint256",
-        "name": "",
-        "type": "uint256"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [],
     "name": "DEFAULT_ADMIN_ROLE",
     "outputs": [
       {
@@ -3313,19 +3300,6 @@ export const auditManagerAbi = [
   },
   {
     "inputs": [],
-    "name": "BURN",
-    "outputs": [
-      {
-        "internalType": "address",
-        "name": "",
-        "type": "address"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [],
     "name": "DEFAULT_ADMIN_ROLE",
     "outputs": [
       {
@@ -3484,7 +3458,7 @@ export const auditManagerAbi = [
     "name": "auditorState",
     "outputs": [
       {
-        "internalType": "enum AuditManager.AuditorState",
+        "internalType": "enum IAuditManager.AuditorState",
         "name": "",
         "type": "uint8"
       }
@@ -3703,7 +3677,7 @@ export const auditManagerAbi = [
             "type": "uint256"
           }
         ],
-        "internalType": "struct AuditManager.Audit",
+        "internalType": "struct IAuditManager.Audit",
         "name": "",
         "type": "tuple"
       }
@@ -5634,19 +5608,6 @@ export const disputeManagerAbi = [
     ],
     "name": "WorkerConvicted",
     "type": "event"
-  },
-  {
-    "inputs": [],
-    "name": "BURN_ADDRESS",
-    "outputs": [
-      {
-        "internalType": "address",
-        "name": "",
-        "type": "address"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
   },
   {
     "inputs": [],
