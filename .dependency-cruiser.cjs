@@ -4,7 +4,10 @@
  * - no import cycles, type-only imports included (a reader still has to hold both files at once);
  * - verifier/protocol/ is the bottom layer: encodings, hashing, canonical JSON, the audit-sample
  *   rule, the on-chain enums. Every other folder may import it; it imports only Node built-ins
- *   and npm packages, so the rules both sides of the chain agree on never depend on a daemon;
+ *   and npm packages, so the rules both sides of the chain agree on never depend on a daemon.
+ * - verifier/sdk/ is the integrators' entry (the package's "main"): it builds on protocol, engine,
+ *   store, requester and chain (never a daemon, worker or the CLI directly), and nothing in the
+ *   repository imports it but examples/ and test/ (it is a leaf, so it can change without the daemons).
  * - verifier/dashboard/ (issue 16) is a leaf: only the CLI starts it, nothing else depends on it;
  *   its browser code (client/) takes nothing from the server side but the view model's types.
  */
@@ -24,6 +27,20 @@ module.exports = {
       comment: "verifier/protocol/ is the bottom layer: it may import Node built-ins, npm packages and itself, nothing else of the repository.",
       from: { path: "^verifier/protocol/" },
       to: { pathNot: ["^verifier/protocol/", "node_modules"], dependencyTypesNot: ["core"] },
+    },
+    {
+      name: "sdk-builds-on-libraries",
+      severity: "error",
+      comment: "verifier/sdk/ may import protocol, engine, store, requester and chain (and itself), not the daemons, the worker or the CLI.",
+      from: { path: "^verifier/sdk/" },
+      to: { path: "^verifier/(daemon|worker|cli|account)/" },
+    },
+    {
+      name: "nothing-imports-sdk",
+      severity: "error",
+      comment: "verifier/sdk/ is the integrators' entry: only examples/ and test/ import it.",
+      from: { path: "^(verifier|scripts|bin|bench)/", pathNot: "^verifier/sdk/" },
+      to: { path: "^verifier/sdk/" },
     },
     {
       name: "dashboard-is-a-leaf",

@@ -10,6 +10,7 @@ import {ICanaryRegistry} from "./interfaces/ICanaryRegistry.sol";
 import {IJobMarket} from "./interfaces/IJobMarket.sol";
 import {IStakeManager} from "./interfaces/IStakeManager.sol";
 import {IRandomness} from "./interfaces/IRandomness.sol";
+import {BURN_ADDRESS} from "./lib/UPowConstants.sol";
 
 /// @title AuditManager
 /// @notice Assigned auditors, attestations, the verification fee, missed faults and canary jobs
@@ -29,42 +30,16 @@ import {IRandomness} from "./interfaces/IRandomness.sol";
 /// Functions that move tokens (`releaseAttester`, `slashCaughtAttester`, `withdraw`) are nonReentrant; the others only
 /// call the trusted StakeManager's bookkeeping after their own effects.
 ///
-/// Slashed auditor stake is sent to BURN (0x…dEaD): paying it to anyone in particular would reward
+/// Slashed auditor stake is sent to BURN_ADDRESS (0x…dEaD): paying it to anyone in particular would reward
 /// governance, which runs the canaries, for catching auditors.
 contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
     using SafeERC20 for IERC20;
 
     bytes32 public constant GOVERNOR_ROLE = keccak256("GOVERNOR_ROLE");
-    address public constant BURN = 0x000000000000000000000000000000000000dEaD;
     /// @notice Most fault steps a canary may reveal.
     uint256 public constant MAX_FAULTS = 32;
     uint64 public constant MIN_CANARY_REVEAL_PERIOD = 1 hours;
     uint64 public constant MAX_CANARY_REVEAL_PERIOD = 30 days;
-
-    enum AuditorState {
-        None,
-        Assigned,
-        Attested,
-        Released,
-        Slashed
-    }
-
-    struct Audit {
-        bytes32 seed; // audit seed read at the draw; zero until drawn
-        bool drawn;
-        bool settled; // the job is Finalized or Rejected
-        bool paid; // settled by finalization (attesters earn feeShare)
-        uint16 attesters; // attested seats
-        uint16 seats; // seats filled by the draw (an account may hold several, v3 V3.4)
-        uint64 drawEpoch; // epoch whose frozen weights the draw reads (v3 V3.2)
-        uint64 drawTarget; // block whose randomness seeds the draw (0: waits for drawEpoch)
-
-        IERC20 feeToken;
-        uint256 feeShare; // per seat
-        address requester;
-        bool canaryRevealed;
-        uint256 convictedInterval; // rejected jobs: the interval convicted (type(uint256).max: none named)
-    }
 
     IJobMarket public immutable jobMarket;
     IStakeManager public immutable stakeManager;
@@ -87,50 +62,6 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
     mapping(uint256 jobId => mapping(address auditor => uint256)) public auditorSeats;
     mapping(uint256 jobId => uint256[]) private _canaryFaults; // fault global steps, after reveal
     mapping(address token => mapping(address account => uint256)) public credits;
-
-    event AuditorsAssigned(uint256 indexed jobId, bytes32 seed, address[] auditors, uint256[] seats);
-    /// @notice The auditor draw of `jobId` takes its seed from `targetBlock` in `epoch` (0: set in that epoch).
-    event AuditDrawScheduled(uint256 indexed jobId, uint64 epoch, uint64 targetBlock);
-    event DrawDelaySet(uint64 drawDelay);
-    event Attested(uint256 indexed jobId, address indexed auditor, bytes32 sampleHash, uint256[] sampleIntervals);
-    event AuditSettled(uint256 indexed jobId, bool finalized, uint256 feeShare, uint16 attesters);
-    event AttesterReleased(uint256 indexed jobId, address indexed auditor, uint256 fee);
-    event AttesterSlashed(uint256 indexed jobId, address indexed auditor, uint256 amount);
-    /// @notice V11.2: `auditor` attested a sample containing the convicted `interval`; `amount` burned.
-    event AttesterMissed(uint256 indexed jobId, address indexed auditor, uint256 interval, uint256 amount);
-    event CanaryRevealed(uint256 indexed jobId, uint256[] faultSteps);
-    event Credited(address indexed token, address indexed account, uint256 amount);
-    event CreditWithdrawn(address indexed token, address indexed account, uint256 amount);
-    event AuditorPenaltySet(uint256 auditorPenalty);
-    event MissPenaltySet(uint256 missPenalty);
-    event CanaryRevealPeriodSet(uint64 canaryRevealPeriod);
-
-    error AuditManagerZeroAddress();
-    error AuditManagerNotJobMarket(address caller);
-    error AuditManagerWrongStatus(uint256 jobId, IJobMarket.JobStatus status);
-    error AuditManagerWindowClosed(uint256 jobId, uint64 windowEnd);
-    error AuditManagerWindowOpen(uint256 jobId, uint64 windowEnd);
-    error AuditManagerAlreadyDrawn(uint256 jobId);
-    error AuditManagerNotDrawn(uint256 jobId);
-    /// @dev The draw's epoch has not begun or its seed block is not readable yet.
-    error AuditManagerDrawNotReady(uint256 jobId, uint64 epoch, uint64 targetBlock);
-    error AuditManagerInvalidDrawDelay(uint64 drawDelay);
-    error AuditManagerNotAssigned(uint256 jobId, address account);
-    error AuditManagerSampleMismatch(uint256 jobId, address auditor);
-    error AuditManagerNotSettled(uint256 jobId);
-    error AuditManagerNotAttested(uint256 jobId, address auditor);
-    error AuditManagerCanaryPending(uint256 jobId, uint256 revealDeadline);
-    error AuditManagerAttesterCaught(uint256 jobId, address auditor);
-    error AuditManagerCanaryAlreadyRevealed(uint256 jobId);
-    error AuditManagerRevealPeriodOver(uint256 jobId, uint256 revealDeadline);
-    error AuditManagerTooManyFaults(uint256 count, uint256 max);
-    error AuditManagerBadReveal(uint256 jobId);
-    error AuditManagerCanaryNotRevealed(uint256 jobId);
-    error AuditManagerNoFaultHit(uint256 jobId, address auditor);
-    error AuditManagerNothingToWithdraw(address token, address account);
-    error AuditManagerInvalidPenalty(uint256 auditorPenalty);
-    error AuditManagerInvalidMissPenalty(uint256 missPenalty, uint256 auditorPenalty);
-    error AuditManagerInvalidRevealPeriod(uint64 canaryRevealPeriod);
 
     modifier onlyJobMarket() {
         if (msg.sender != address(jobMarket)) revert AuditManagerNotJobMarket(msg.sender);
@@ -165,12 +96,12 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
 
     // ───────────────────────────── views ─────────────────────────────
 
-    /// @notice The job's audit record (seed, settlement, fee share, canary).
+    /// @inheritdoc IAuditManager
     function getAudit(uint256 jobId) external view returns (Audit memory) {
         return _audits[jobId];
     }
 
-    /// @notice The auditors assigned to `jobId` (empty until drawn).
+    /// @inheritdoc IAuditManager
     function auditorsOf(uint256 jobId) external view returns (address[] memory) {
         return _auditors[jobId];
     }
@@ -180,21 +111,17 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
         return auditorState[jobId][account] != AuditorState.None;
     }
 
-    /// @notice The fault global steps a revealed canary named (its fault intervals are `step / k`).
+    /// @inheritdoc IAuditManager
     function canaryFaults(uint256 jobId) external view returns (uint256[] memory) {
         return _canaryFaults[jobId];
     }
 
-    /// @notice Lock id of `auditor`'s attestation lock for `jobId` in the StakeManager.
+    /// @inheritdoc IAuditManager
     function auditorLockId(uint256 jobId, address auditor) public view returns (bytes32) {
         return keccak256(abi.encode(address(this), jobId, auditor));
     }
 
-    /// @notice The sample `auditor` must attest for `jobId` (docs/encoding.md): seed
-    /// `keccak256(abi.encode(auditSeed, jobId, auditor))`, candidates `keccak256(abi.encode(seed, m)) % (n−1)`
-    /// for m = 0, 1, ..., repeats skipped, until min(s·seats, n−1) distinct intervals (an auditor
-    /// holding several seats checks as much as that many auditors; an account without a seat, s).
-    /// @dev Requirements: auditors drawn (the seed is known).
+    /// @inheritdoc IAuditManager
     function sampleOf(uint256 jobId, address auditor) public view returns (uint256[] memory sample) {
         Audit storage a = _audits[jobId];
         if (!a.drawn) revert AuditManagerNotDrawn(jobId);
@@ -216,7 +143,7 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
 
     // ──────────────────────────── auditing ───────────────────────────
 
-    /// @notice True when `drawAuditors(jobId)` would draw or (re)schedule now (for keepers).
+    /// @inheritdoc IAuditManager
     function canDraw(uint256 jobId) external view returns (bool) {
         (IJobMarket.JobStatus status,, uint64 windowEnd,) = jobMarket.jobState(jobId);
         if (status != IJobMarket.JobStatus.Submitted || block.timestamp > windowEnd) return false;
@@ -229,12 +156,7 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
         return target == 0 || current != epoch || r.isExpired(target) || r.isAvailable(target);
     }
 
-    /// @notice Draws the job's `A` auditor seats (stake-weighted with replacement, never the worker)
-    /// from the frozen weights of the epoch its seed was scheduled in (at submission,
-    /// `StakeManager.scheduleDraw`). When that epoch passed, the seed expired unread, or no target
-    /// could be set yet, the call schedules a fresh seed instead and returns (v3 V3.2). Anyone may call.
-    /// @dev Emits {AuditorsAssigned} or {AuditDrawScheduled}. Requirements: job Submitted; window
-    /// open; not drawn yet; the draw's epoch begun and its seed block readable (or expired).
+    /// @inheritdoc IAuditManager
     function drawAuditors(uint256 jobId) external {
         address worker = _openJob(jobId);
         Audit storage a = _audits[jobId];
@@ -268,10 +190,7 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
         emit AuditorsAssigned(jobId, seed, drawn, seats);
     }
 
-    /// @notice An assigned auditor attests that its sample replayed within tolerance; locks
-    /// `auditorPenalty` per seat of its free stake until the job is final.
-    /// @dev Emits {Attested}. Requirements: job Submitted; window open; caller assigned and not yet
-    /// attested; `sampleIntervals` equals `sampleOf(jobId, caller)`; enough free stake.
+    /// @inheritdoc IAuditManager
     function attest(uint256 jobId, uint256[] calldata sampleIntervals) external {
         _openJob(jobId);
         if (auditorState[jobId][msg.sender] != AuditorState.Assigned) revert AuditManagerNotAssigned(jobId, msg.sender);
@@ -318,13 +237,7 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
         emit AuditSettled(jobId, false, 0, a.attesters);
     }
 
-    /// @notice Releases an attester's lock once the job is final and credits its fee share (if the job
-    /// was finalized). On a job rejected for interval i, an attester whose sample contained i first
-    /// loses `missPenalty` (at most its lock) to BURN (v3 V11.2). Anyone may call.
-    /// @dev Emits {AttesterMissed} (rejected, interval sampled), {AttesterReleased}, {Credited}
-    /// (finalized jobs). Requirements: `auditor` attested and is neither released nor slashed; the job
-    /// settled; a canary revealed or the reveal period (`canaryRevealPeriod` after the window) over —
-    /// any job may be a canary (V11.1); no revealed canary fault hit the auditor's sample.
+    /// @inheritdoc IAuditManager
     function releaseAttester(uint256 jobId, address auditor) external nonReentrant {
         Audit storage a = _audits[jobId];
         if (auditorState[jobId][auditor] != AuditorState.Attested) revert AuditManagerNotAttested(jobId, auditor);
@@ -345,12 +258,7 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
 
     // ──────────────────────────── canaries ───────────────────────────
 
-    /// @notice Reveals that `jobId` is a canary of the CanaryRegistry (v3 V11.1) after its challenge
-    /// window: `(job.specHash, faultSteps, salt)` is a leaf, proven by `proof`, of the root of the
-    /// epoch the job was created in. Attesters whose sample contains a fault interval (`step / k`)
-    /// can then be slashed (`slashCaughtAttester`). Anyone holding the salt may call.
-    /// @dev Emits {CanaryRevealed}. Requirements: not revealed yet; the job submitted and its window
-    /// over; within `canaryRevealPeriod` after it; ≤ MAX_FAULTS steps; the proof valid.
+    /// @inheritdoc IAuditManager
     function revealCanary(uint256 jobId, uint256[] calldata faultSteps, bytes32 salt, bytes32[] calldata proof)
         external
     {
@@ -369,11 +277,7 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
         emit CanaryRevealed(jobId, faultSteps);
     }
 
-    /// @notice Slashes the whole attestation lock of an attester caught by a canary: its sample
-    /// contains an interval with a revealed canary fault (to BURN); its fee share goes to the
-    /// requester. Anyone may call.
-    /// @dev Emits {AttesterSlashed}, {Credited} (when the fee was split already). Requirements: canary revealed;
-    /// `attester` attested and is neither released nor slashed; a fault hit its sample.
+    /// @inheritdoc IAuditManager
     function slashCaughtAttester(uint256 jobId, address attester) external nonReentrant {
         Audit storage a = _audits[jobId];
         if (!a.canaryRevealed) revert AuditManagerCanaryNotRevealed(jobId);
@@ -387,13 +291,12 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
         // is left out of the split.
         if (a.paid) _credit(address(a.feeToken), a.requester, a.feeShare);
         else --a.attesters;
-        stakeManager.slash(attester, lockId, amount, BURN);
+        stakeManager.slash(attester, lockId, amount, BURN_ADDRESS);
     }
 
     // ───────────────────────────── money ─────────────────────────────
 
-    /// @notice Withdraws the caller's whole credit in `token` (pull payments).
-    /// @dev Emits {CreditWithdrawn}. Requirements: credit > 0.
+    /// @inheritdoc IAuditManager
     function withdraw(address token) external nonReentrant {
         uint256 amount = credits[token][msg.sender];
         if (amount == 0) revert AuditManagerNothingToWithdraw(token, msg.sender);
@@ -404,27 +307,22 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
 
     // ─────────────────────────── governance ──────────────────────────
 
-    /// @notice Stake locked by each attestation from now on (earlier locks keep their amount).
-    /// @dev Emits {AuditorPenaltySet}. Requirements: GOVERNOR_ROLE; penalty ≥ missPenalty, > 0.
+    /// @inheritdoc IAuditManager
     function setAuditorPenalty(uint256 penalty) external onlyRole(GOVERNOR_ROLE) {
         _setAuditorPenalty(penalty);
     }
 
-    /// @notice Burned from an attester whose sample contained a convicted interval (v3 V11.2); locks
-    /// taken earlier lose at most what they hold.
-    /// @dev Emits {MissPenaltySet}. Requirements: GOVERNOR_ROLE; 0 < penalty ≤ auditorPenalty.
+    /// @inheritdoc IAuditManager
     function setMissPenalty(uint256 penalty) external onlyRole(GOVERNOR_ROLE) {
         _setMissPenalty(penalty);
     }
 
-    /// @notice How long after a canary's window its fault set may be revealed.
-    /// @dev Emits {CanaryRevealPeriodSet}. Requirements: GOVERNOR_ROLE; MIN_ ≤ period ≤ MAX_CANARY_REVEAL_PERIOD.
+    /// @inheritdoc IAuditManager
     function setCanaryRevealPeriod(uint64 period) external onlyRole(GOVERNOR_ROLE) {
         _setCanaryRevealPeriod(period);
     }
 
-    /// @notice Blocks between scheduling an auditor draw and its seed block, for later schedules.
-    /// @dev Emits {DrawDelaySet}. Requirements: GOVERNOR_ROLE; 1 ≤ delay ≤ 256.
+    /// @inheritdoc IAuditManager
     function setDrawDelay(uint64 delay) external onlyRole(GOVERNOR_ROLE) {
         _setDrawDelay(delay);
     }
@@ -478,8 +376,8 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
         if (interval == type(uint256).max) return;
         uint256[] memory sample = sampleOf(jobId, auditor);
         if (!_contains(sample, sample.length, interval)) return;
-        // Trusted StakeManager: takes min(missPenalty, lock) to BURN.
-        uint256 amount = stakeManager.slash(auditor, auditorLockId(jobId, auditor), missPenalty, BURN);
+        // Trusted StakeManager: takes min(missPenalty, lock) to BURN_ADDRESS.
+        uint256 amount = stakeManager.slash(auditor, auditorLockId(jobId, auditor), missPenalty, BURN_ADDRESS);
         emit AttesterMissed(jobId, auditor, interval, amount);
     }
 

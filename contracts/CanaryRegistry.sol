@@ -22,14 +22,6 @@ contract CanaryRegistry is ICanaryRegistry, AccessControl {
 
     mapping(uint64 epoch => bytes32) private _roots;
 
-    event CanaryRootPosted(uint64 indexed epoch, bytes32 root);
-
-    error CanaryRegistryZeroAddress();
-    error CanaryRegistryInvalidEpochLength(uint64 epochLength);
-    error CanaryRegistryZeroRoot();
-    error CanaryRegistryEpochNotFuture(uint64 epoch, uint64 current);
-    error CanaryRegistryRootExists(uint64 epoch);
-
     /// @param admin receives DEFAULT_ADMIN_ROLE and CANARY_ROLE.
     constructor(address admin, uint64 epochLength_) {
         if (admin == address(0)) revert CanaryRegistryZeroAddress();
@@ -48,7 +40,7 @@ contract CanaryRegistry is ICanaryRegistry, AccessControl {
         return uint64((timestamp - genesis) / epochLength);
     }
 
-    /// @notice The epoch now.
+    /// @inheritdoc ICanaryRegistry
     function currentEpoch() public view returns (uint64) {
         return epochOf(block.timestamp);
     }
@@ -58,9 +50,7 @@ contract CanaryRegistry is ICanaryRegistry, AccessControl {
         return _roots[epoch];
     }
 
-    /// @notice Commits the canaries of a future epoch.
-    /// @dev Emits {CanaryRootPosted}. Requirements: CANARY_ROLE; `epoch` after the current one;
-    /// no root posted for it yet; `root` non-zero.
+    /// @inheritdoc ICanaryRegistry
     function postRoot(uint64 epoch, bytes32 root) external onlyRole(CANARY_ROLE) {
         if (root == bytes32(0)) revert CanaryRegistryZeroRoot();
         uint64 current = currentEpoch();

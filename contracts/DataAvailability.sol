@@ -52,8 +52,6 @@ contract DataAvailability is IDataAvailability, AccessControl, ReentrancyGuard {
     mapping(uint256 disputeId => uint64) private _lastAnswerAt;
     mapping(address account => uint256) public credits;
 
-    event DisputeManagerSet(address indexed disputeManager);
-
     /// @param admin receives DEFAULT_ADMIN_ROLE and GOVERNOR_ROLE.
     constructor(address admin, IJobMarket jobMarket_, IERC20 stakingToken_, Params memory params_) {
         if (admin == address(0) || address(jobMarket_) == address(0) || address(stakingToken_) == address(0)) {
@@ -68,8 +66,7 @@ contract DataAvailability is IDataAvailability, AccessControl, ReentrancyGuard {
 
     // ------------------------------------------------------------------ governance
 
-    /// @notice Sets the DisputeManager once (it is deployed after this contract).
-    /// @dev Emits {DisputeManagerSet}. Requirements: GOVERNOR_ROLE; not set; non-zero.
+    /// @inheritdoc IDataAvailability
     function setDisputeManager(IDisputeManager disputeManager_) external onlyRole(GOVERNOR_ROLE) {
         if (address(disputeManager) != address(0)) revert DataAvailabilityDisputeManagerAlreadySet(address(disputeManager));
         if (address(disputeManager_) == address(0)) revert DataAvailabilityZeroAddress();
@@ -77,28 +74,21 @@ contract DataAvailability is IDataAvailability, AccessControl, ReentrancyGuard {
         emit DisputeManagerSet(address(disputeManager_));
     }
 
-    /// @notice Replaces all parameters (challenges already open keep their bond and deadline).
-    /// @dev Emits {ParamsUpdated}. Requirements: GOVERNOR_ROLE; bonds ≥ answerFee > 0 (an answer is
-    /// always paid); openerFee ≤ chunkBond; 0 < perAnswerTime ≤ 1 day; 0 < maxOpenPerCase ≤ maxPerCase.
+    /// @inheritdoc IDataAvailability
     function setParams(Params calldata params_) external onlyRole(GOVERNOR_ROLE) {
         _setParams(params_);
     }
 
     // ------------------------------------------------------------------ evidence
 
-    /// @notice Stores checkpoint leaf `index` of a submitted job, proven against its checkpoint root.
-    /// Permissionless and idempotent; the stored leaf serves every dispute of the job.
-    /// @dev Emits {CheckpointProven} the first time. Requirements: the job submitted; the proof valid.
+    /// @inheritdoc IDataAvailability
     function proveCheckpoint(uint256 jobId, uint64 index, bytes32 stateHash, bytes32 stepRoot, bytes32[] calldata proof)
         external
     {
         _proveCheckpoint(jobId, _submittedJob(jobId), index, stateHash, stepRoot, proof);
     }
 
-    /// @notice Stores step leaves `first ..` of interval `interval`, proven with one range proof
-    /// against the interval's step root (its checkpoint leaf must be stored). Permissionless.
-    /// @dev Emits {StepLeavesProven}. Requirements: the job submitted; the checkpoint leaf known; the
-    /// range inside the interval's k+1 leaves and at most MAX_LEAVES long; the proof valid.
+    /// @inheritdoc IDataAvailability
     function proveStepLeaves(
         uint256 jobId,
         uint64 interval,
@@ -125,10 +115,7 @@ contract DataAvailability is IDataAvailability, AccessControl, ReentrancyGuard {
         return _open(jobId, disputeId, opener, c, 0);
     }
 
-    /// @notice Demands step leaves `first .. first+count-1` of interval `interval`, taking `leafBond`.
-    /// @dev Emits {ChallengeOpened}. Requirements: caller allowed (see the contract doc); the
-    /// interval's checkpoint leaf known; 0 < count ≤ MAX_LEAVES inside the k+1 leaves; some of them
-    /// not yet known; the case below its caps.
+    /// @inheritdoc IDataAvailability
     function demandStepLeaves(uint256 jobId, uint256 disputeId, uint64 interval, uint64 first, uint64 count)
         external
         nonReentrant
@@ -153,10 +140,7 @@ contract DataAvailability is IDataAvailability, AccessControl, ReentrancyGuard {
         return _open(jobId, disputeId, msg.sender, c, _params.leafBond);
     }
 
-    /// @notice Challenges the worker to publish chunk `chunkIndex` of the state at step leaf
-    /// `leafIndex` of interval `interval` (a stored leaf), taking `chunkBond`.
-    /// @dev Emits {ChallengeOpened}. Requirements: caller allowed; the step leaf known (prove it or
-    /// demand it first); the case below its caps.
+    /// @inheritdoc IDataAvailability
     function challengeStateChunk(uint256 jobId, uint256 disputeId, uint64 interval, uint64 leafIndex, uint64 chunkIndex)
         external
         nonReentrant
@@ -177,10 +161,7 @@ contract DataAvailability is IDataAvailability, AccessControl, ReentrancyGuard {
         return _open(jobId, disputeId, msg.sender, c, _params.chunkBond);
     }
 
-    /// @notice Challenges the worker to publish chunk `chunkIndex` of batch `batchIndex` of the job's
-    /// data tree, taking `chunkBond`.
-    /// @dev Emits {ChallengeOpened}. Requirements: caller allowed; `batchHash` proven as leaf
-    /// `batchIndex` of the job's data root; the case below its caps.
+    /// @inheritdoc IDataAvailability
     function challengeBatchChunk(
         uint256 jobId,
         uint256 disputeId,
@@ -203,10 +184,7 @@ contract DataAvailability is IDataAvailability, AccessControl, ReentrancyGuard {
 
     // ------------------------------------------------------------------ answers
 
-    /// @notice Answers a checkpoint demand with both leaves and their proofs (stored as evidence).
-    /// Anyone may send it; the answer is credited to the job's worker (V4.2).
-    /// @dev Emits {CheckpointProven} (new leaves), {ChallengeAnswered}. Requirements: an open
-    /// Checkpoints challenge before its deadline; both proofs valid.
+    /// @inheritdoc IDataAvailability
     function answerCheckpoints(
         uint256 challengeId,
         bytes32 stateHash,
@@ -223,9 +201,7 @@ contract DataAvailability is IDataAvailability, AccessControl, ReentrancyGuard {
         _answered(challengeId, c);
     }
 
-    /// @notice Answers a step-leaf demand with the demanded leaves and one range proof.
-    /// @dev Emits {StepLeavesProven}, {ChallengeAnswered}. Requirements: an open StepLeaves challenge
-    /// before its deadline; exactly the demanded range; the proof valid.
+    /// @inheritdoc IDataAvailability
     function answerStepLeaves(uint256 challengeId, bytes32[] calldata stateHashes, bytes32[] calldata rangeProof)
         external
     {
@@ -235,11 +211,7 @@ contract DataAvailability is IDataAvailability, AccessControl, ReentrancyGuard {
         _answered(challengeId, c);
     }
 
-    /// @notice Answers a chunk challenge with the chunk and its proof against the file hash. A
-    /// challenge naming a chunk past the end of the file is answered with the file's last chunk.
-    /// @dev Emits {ChallengeAnswered}. Requirements: an open StateChunk or BatchChunk challenge before
-    /// its deadline; `DisputeLogic`-style check: right length for the index and
-    /// `fileHash(byteLength, root) == fileHash`.
+    /// @inheritdoc IDataAvailability
     function answerChunk(uint256 challengeId, uint64 byteLength, bytes calldata chunk, bytes32[] calldata proof)
         external
     {
@@ -250,11 +222,7 @@ contract DataAvailability is IDataAvailability, AccessControl, ReentrancyGuard {
         _answered(challengeId, c);
     }
 
-    /// @notice Settles an unanswered challenge after its deadline: the worker is convicted (data
-    /// unavailable) unless the data became known meanwhile or the job already ended; the opener's
-    /// bond is refunded.
-    /// @dev Emits {ChallengeTimedOut} (and the conviction events of the DisputeManager) or
-    /// {ChallengeAnswered} when the evidence arrived through another path. Requirements: open; deadline passed.
+    /// @inheritdoc IDataAvailability
     function timeoutChallenge(uint256 challengeId) external nonReentrant {
         Challenge storage c = _challenges[challengeId];
         if (c.status != Status.Open) revert DataAvailabilityWrongStatus(challengeId, c.status);
@@ -275,9 +243,7 @@ contract DataAvailability is IDataAvailability, AccessControl, ReentrancyGuard {
         if (live) disputeManager.onUnavailable(c.jobId, c.disputeId, c.opener);
     }
 
-    /// @notice Pays out an answered challenge's bond once its job has ended: refunded to the opener
-    /// when the worker was convicted, else `answerFee` to the worker and the rest to the opener (V1.6).
-    /// @dev Emits {ChallengeSettled}, {Credited}. Requirements: Answered; the job Finalized or Rejected.
+    /// @inheritdoc IDataAvailability
     function settle(uint256 challengeId) external {
         Challenge storage c = _challenges[challengeId];
         if (c.status != Status.Answered) revert DataAvailabilityWrongStatus(challengeId, c.status);
@@ -293,8 +259,7 @@ contract DataAvailability is IDataAvailability, AccessControl, ReentrancyGuard {
         _credit(c.opener, bond - toWorker);
     }
 
-    /// @notice Withdraws all of the caller's credits in the staking token.
-    /// @dev Emits {Withdrawn}. Requirements: credits > 0.
+    /// @inheritdoc IDataAvailability
     function withdraw() external nonReentrant {
         uint256 amount = credits[msg.sender];
         if (amount == 0) revert DataAvailabilityNothingToWithdraw(msg.sender);
@@ -312,27 +277,27 @@ contract DataAvailability is IDataAvailability, AccessControl, ReentrancyGuard {
         if (needed > _params.maxPerCase) revert DataAvailabilityStateTooLarge(stateBytes, needed, _params.maxPerCase);
     }
 
-    /// @notice The current parameters.
+    /// @inheritdoc IDataAvailability
     function params() external view returns (Params memory) {
         return _params;
     }
 
-    /// @notice One challenge.
+    /// @inheritdoc IDataAvailability
     function getChallenge(uint256 challengeId) external view returns (Challenge memory) {
         return _challenges[challengeId];
     }
 
-    /// @notice A stored checkpoint leaf (known false when nobody proved it yet).
+    /// @inheritdoc IDataAvailability
     function checkpointLeaf(uint256 jobId, uint64 index) external view returns (CheckpointLeaf memory) {
         return _checkpoints[jobId][index];
     }
 
-    /// @notice A stored step leaf by global step (known false when nobody proved it yet).
+    /// @inheritdoc IDataAvailability
     function stepLeaf(uint256 jobId, uint64 globalStep) external view returns (StepLeaf memory) {
         return _steps[jobId][globalStep];
     }
 
-    /// @notice Open challenges of a dispute and the time its latest challenge was answered.
+    /// @inheritdoc IDataAvailability
     function disputeActivity(uint256 disputeId) external view returns (uint256 open, uint64 lastAnswerAt) {
         return (_caseOpen[bytes32(disputeId)], _lastAnswerAt[disputeId]);
     }

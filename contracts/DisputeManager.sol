@@ -15,6 +15,7 @@ import {DisputeLogic} from "./lib/DisputeLogic.sol";
 import {DisputeJury} from "./lib/DisputeJury.sol";
 import {DisputeQueue} from "./lib/DisputeQueue.sol";
 import {DisputeEvidence} from "./lib/DisputeEvidence.sol";
+import {BPS, BURN_ADDRESS} from "./lib/UPowConstants.sol";
 
 /// @title DisputeManager
 /// @notice Interval disputes (§7.2, v3 V2), pinpointing to one step (§7.3, V9.3), stake-weighted
@@ -33,7 +34,6 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
     using SafeERC20 for IERC20;
 
     bytes32 public constant GOVERNOR_ROLE = keccak256("GOVERNOR_ROLE");
-    address public constant BURN_ADDRESS = 0x000000000000000000000000000000000000dEaD;
     /// @dev Upper bound of the reveal, appeal, TTL, extension and draw-wait parameters.
     uint256 public constant MAX_TIMEOUT = 30 days;
     /// @notice Steps a challenger may pinpoint in one dispute while rulings come back Indeterminate (V9.3).
@@ -89,26 +89,19 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
 
     // ------------------------------------------------------------------ governance
 
-    /// @notice Replaces all parameters at once.
-    /// @dev Emits {ParamsUpdated}. Requirements: GOVERNOR_ROLE; every value within its bounds and
-    /// every reachable committee drawable (see `DisputeLogic.invalidParam`), else
-    /// {DisputeManagerInvalidParam} naming the field.
+    /// @inheritdoc IDisputeManager
     function setParams(Params calldata params_) external onlyRole(GOVERNOR_ROLE) {
         DisputeLogic.storeParams(_params, params_, MAX_TIMEOUT);
     }
 
-    /// @notice The current parameters.
+    /// @inheritdoc IDisputeManager
     function params() external view returns (Params memory) {
         return _params;
     }
 
     // ------------------------------------------------------------------ opening
 
-    /// @notice Commits to disputing an interval without revealing it, taking `commitBond`:
-    /// `commitment = keccak256(abi.encode(jobId, interval, challenger, salt))`. It counts only if
-    /// mined after the job's submission block and before its window end, and must be used within
-    /// `commitTTL`, else its bond is burned (v3 V2.1).
-    /// @dev Emits {ChallengeCommitted}. Requirements: the commitment is new.
+    /// @inheritdoc IDisputeManager
     function commitChallenge(bytes32 commitment) external nonReentrant {
         uint256 bond = _params.commitBond;
         DisputeEvidence.commit(_commitments, commitment, ++commitmentCount, bond);
@@ -116,24 +109,14 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
         _pull(bond);
     }
 
-    /// @notice Burns the bond of a commitment not used within `commitTTL`. Anyone may call.
-    /// @dev Emits {CommitmentExpired}. Requirements: the commitment exists, unused, and expired.
+    /// @inheritdoc IDisputeManager
     function expireCommitment(bytes32 commitment) external nonReentrant {
         uint256 bond = DisputeEvidence.expire(_commitments, commitment, _params.commitTTL);
         commitBondsHeld -= bond;
         _burn(bond);
     }
 
-    /// @notice Opens a dispute on interval `interval` of a submitted job, taking `disputeBond` and
-    /// refunding the commitment's bond. With both checkpoint proofs the leaves are stored as
-    /// evidence; with empty proofs (leaves the challenger could not obtain) the worker must post them
-    /// within the job's answer timeout or be convicted (v3 V1.1).
-    /// @param hint a live dispute of the job ordered before this one, to find its place in the queue
-    /// cheaply (0: search from the head; a wrong hint costs gas, never correctness).
-    /// @dev Emits {DisputeOpened} (and the DataAvailability's events). Requirements: a commitment of
-    /// the caller at least one block old, mined after the submission block and by `windowEnd`, not
-    /// expired; the job Submitted and its window open; `interval < n-1`; no live dispute of the caller
-    /// on the interval; given proofs valid.
+    /// @inheritdoc IDisputeManager
     function openDispute(
         uint256 jobId,
         uint64 interval,
@@ -156,11 +139,7 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
         _credit(c.challenger, c.bond);
     }
 
-    /// @notice Reopens an interval whose dispute ended Void (v3 V2.3): once per challenger and
-    /// interval, keeping the voided dispute's order; after `windowEnd` only when its commitment was
-    /// still valid at `windowEnd`, and never after `windowEnd + maxExtension`.
-    /// @dev Emits {DisputeReopened}, {DisputeOpened}. Requirements: the caller is the voided
-    /// dispute's challenger; the job Submitted; the rules above.
+    /// @inheritdoc IDisputeManager
     function reopenDispute(uint256 voidedDisputeId, uint256 hint) external nonReentrant returns (uint256 disputeId) {
         Dispute storage v = _disputes[voidedDisputeId];
         if (msg.sender != v.challenger) revert DisputeManagerNotChallenger(voidedDisputeId, msg.sender);
@@ -194,12 +173,7 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
 
     // ------------------------------------------------------------------ pinpointing
 
-    /// @notice Names the disputed step: the worker's states before and after local step `localStep`
-    /// of the interval, each proven against the interval's step root or already stored as evidence
-    /// (empty proof). Starts the randomness delay.
-    /// @dev Emits {StepPinpointed}. Requirements: the challenger; phase Pinpointing before its
-    /// (extended) deadline; the interval's checkpoint leaf known; `localStep < k`; both step leaves
-    /// proven; the global step not judged before; fewer than MAX_PINPOINTS steps named.
+    /// @inheritdoc IDisputeManager
     function pinpoint(uint256 disputeId, uint64 localStep, StepClaim calldata before, StepClaim calldata next_)
         external
     {
@@ -221,12 +195,7 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
         emit StepPinpointed(disputeId, globalStep, before.stateHash, next_.stateHash, d.randomnessBlock);
     }
 
-    /// @notice Closes a dispute whose challenger named no step in time. A first pinpoint missed
-    /// forfeits the bond (the worker gets `answerFee` only if it had to post checkpoint leaves, the
-    /// rest burns, V2.5); after an Indeterminate ruling the dispute closes Indeterminate, bond refunded.
-    /// @dev Emits {BondForfeited} or {Credited}, then {DisputeClosed}. Requirements: phase
-    /// Pinpointing; the job Submitted (else `closeMoot`); the (extended) deadline passed; none of the
-    /// dispute's challenges open.
+    /// @inheritdoc IDisputeManager
     function timeoutPinpoint(uint256 disputeId) external nonReentrant {
         Dispute storage d = _inPhase(disputeId, Phase.Pinpointing);
         // A dispute made moot by a conviction is closed with its bond refunded (`closeMoot`), never forfeited.
@@ -249,8 +218,7 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
         _close(disputeId, d, Ruling.ChallengerTimedOut);
     }
 
-    /// @notice The pinpoint deadline of a dispute: its own deadline, or `pinpointTimeout` after the
-    /// latest answer to one of its availability challenges, whichever is later.
+    /// @inheritdoc IDisputeManager
     function pinpointDeadline(uint256 disputeId) public view returns (uint256) {
         Dispute storage d = _disputes[disputeId];
         (, uint64 lastAnswerAt) = _activity(disputeId);
@@ -260,12 +228,7 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
 
     // ------------------------------------------------------------------ boundary mismatch
 
-    /// @notice Convicts a worker whose step tree of the disputed interval disagrees with its own
-    /// checkpoints: step leaf 0 (`atEnd` false) or step leaf k (`atEnd` true) holds a state hash
-    /// other than checkpoint `i` (or `i+1`). No single-step replay can catch this, so it is proven
-    /// directly (with a proof, or from stored evidence with an empty proof). Permissionless.
-    /// @dev Emits {BoundaryMismatchProven} and the conviction events. Requirements: the dispute live,
-    /// the job Submitted; checkpoint leaves `i`, `i+1` known; the step leaf proven; a mismatch.
+    /// @inheritdoc IDisputeManager
     function proveBoundaryMismatch(uint256 disputeId, bool atEnd, bytes32 stateHash, bytes32[] calldata stepProof)
         external
         nonReentrant
@@ -290,12 +253,7 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
 
     // ------------------------------------------------------------------ committee (§7.4, §10.7)
 
-    /// @notice Draws the round's committee once the randomness block is mined; re-targets the
-    /// randomness block when it expired unread, or when nobody could be drawn (V5.2) until
-    /// `maxDrawWait` has passed, after which the dispute is Void and the interval's share of the
-    /// reward goes back to the requester (for an appeal round: the appealed ruling stands, V6.1).
-    /// @dev Emits {CommitteeDrawn}, {RandomnessRetargeted}, or the Void events. Requirements: phase
-    /// AwaitingDraw; the job Submitted (else `closeMoot`); the randomness available (or expired).
+    /// @inheritdoc IDisputeManager
     function drawCommittee(uint256 disputeId) external nonReentrant {
         Dispute storage d = _inPhase(disputeId, Phase.AwaitingDraw);
         _liveJob(disputeId, d);
@@ -315,9 +273,7 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
         _voidAndClose(disputeId, d);
     }
 
-    /// @notice Commits a juror's vote: `keccak256(abi.encode(disputeId, round, juror, vote, salt))`.
-    /// @dev Emits {VoteCommitted}. Requirements: phase Voting, commit window open (extended by answered
-    /// juror challenges), caller drawn in this round and not yet committed, commitment non-zero (V6.3).
+    /// @inheritdoc IDisputeManager
     function commitVote(uint256 disputeId, bytes32 commitment) external {
         Dispute storage d = _inPhase(disputeId, Phase.Voting);
         (uint256 commitEnd,) = votingWindows(disputeId);
@@ -329,9 +285,7 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
         DisputeJury.commitVote(r, _votes[disputeId][round][msg.sender], disputeId, round, commitment);
     }
 
-    /// @notice Reveals a committed vote (1 WorkerFault, 2 WorkerHonest, 3 Indeterminate).
-    /// @dev Emits {VoteRevealed}. Requirements: phase Voting; the commit window over or every drawn
-    /// juror committed; the reveal window open; the vote valid and matching the caller's commitment.
+    /// @inheritdoc IDisputeManager
     function revealVote(uint256 disputeId, uint8 vote, bytes32 salt) external {
         Dispute storage d = _inPhase(disputeId, Phase.Voting);
         uint8 round = d.round;
@@ -341,15 +295,7 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
         DisputeJury.revealVote(r, _votes[disputeId][round][msg.sender], disputeId, round, vote, salt);
     }
 
-    /// @notice Reveals that the dispute's job is a juror canary (v3 V10.1) and records the committed
-    /// ruling of its pinpointed step for the current round: WorkerFault iff the step is one of
-    /// `faultSteps`, else WorkerHonest; the round's settlement then takes the whole `jurorLock` of
-    /// every revealed vote other than it (`DisputeLogic.jurorPenalty`). Anyone holding the salt may
-    /// call, once per round, from the end of the commit phase (every vote is then bound by its
-    /// commitment; no commitment is accepted afterwards) until `resolve`.
-    /// @dev Emits {CanaryTruthRevealed}. Requirements: phase Voting; the commit window over or every
-    /// drawn juror committed; no truth recorded for the round; `(job.specHash, faultSteps, salt)` a
-    /// leaf of the CanaryRegistry root of the job's creation epoch, proven by `proof`.
+    /// @inheritdoc IDisputeManager
     function revealCanaryTruth(uint256 disputeId, uint256[] calldata faultSteps, bytes32 salt, bytes32[] calldata proof)
         external
     {
@@ -367,8 +313,7 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
         if (block.timestamp <= commitEnd && r.commits < r.seats) revert DisputeManagerRevealNotOpen(disputeId);
     }
 
-    /// @notice The current round's commit and reveal ends: a juror challenge answered during the
-    /// round extends the commit window to `revealTimeout` after the answer.
+    /// @inheritdoc IDisputeManager
     function votingWindows(uint256 disputeId) public view returns (uint256 commitEnd, uint256 revealEnd) {
         Dispute storage d = _disputes[disputeId];
         commitEnd = d.commitEnd;
@@ -378,13 +323,7 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
         revealEnd = commitEnd + (d.revealEnd - d.commitEnd);
     }
 
-    /// @notice Ends the round: settles its jurors and gives a ruling (V9.2), or, below quorum, starts
-    /// a larger round; an appeal round below quorum leaves the appealed ruling standing (V6.1); a first
-    /// round that missed quorum `maxRounds` times voids the dispute.
-    /// @dev Emits {JurorPenalized} per penalized juror, then {RulingGiven} or {RoundFailed} (and on
-    /// void {Credited}, {DisputeClosed}). Requirements: phase Voting; the job Submitted (else
-    /// `closeMoot`); the reveal window over or every drawn juror revealed; none of the dispute's
-    /// challenges open.
+    /// @inheritdoc IDisputeManager
     function resolve(uint256 disputeId) external nonReentrant {
         Dispute storage d = _inPhase(disputeId, Phase.Voting);
         // Jurors of a dispute made moot by a conviction are released without penalty (`closeMoot`).
@@ -412,11 +351,7 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
         }
     }
 
-    /// @notice Appeals a ruling to a larger committee (2M+1 of the last round), paying `appealBond`.
-    /// The bond is refunded if the final ruling differs from the one appealed, else it goes to the jurors.
-    /// Anyone may fund an appeal (v3 V10.2); its committee's incoherent jurors lose the whole `jurorLock`.
-    /// @dev Emits {Appealed}. Requirements: phase Ruled, appeal window open, fewer than `maxAppeals`
-    /// appeals on this step.
+    /// @inheritdoc IDisputeManager
     function appeal(uint256 disputeId) external nonReentrant {
         Dispute storage d = _inPhase(disputeId, Phase.Ruled);
         if (block.timestamp > d.appealEnd) revert DisputeManagerDeadlinePassed(disputeId, d.appealEnd);
@@ -428,13 +363,7 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
         _pull(p.appealBond);
     }
 
-    /// @notice Executes a ruling once its appeal window is over (§7.6). WorkerFault: the worker is
-    /// convicted; WorkerHonest: the bond pays `replayCost` to the worker and the rest to jurors and
-    /// burn, and the step is marked judged; Indeterminate (V9.3): no step is judged and the challenger
-    /// may pinpoint another step, up to MAX_PINPOINTS; after the last, the dispute closes Unresolved,
-    /// bond refunded and the interval's share of the reward returned to the requester.
-    /// @dev Emits the conviction events, or {BondForfeited}/{Credited}, {PinpointReopened} or
-    /// {DisputeClosed}. Requirements: phase Ruled, appeal window over, the job still Submitted (else `closeMoot`).
+    /// @inheritdoc IDisputeManager
     function finalizeRuling(uint256 disputeId) external nonReentrant {
         Dispute storage d = _inPhase(disputeId, Phase.Ruled);
         if (block.timestamp <= d.appealEnd) revert DisputeManagerDeadlineNotPassed(disputeId, d.appealEnd);
@@ -462,9 +391,7 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
         _close(disputeId, d, Ruling.Unresolved);
     }
 
-    /// @notice Closes a dispute made moot by a conviction of its job: its bond and appeal bonds are
-    /// refunded, a running committee is released without penalty.
-    /// @dev Emits {Credited}, {DisputeClosed}. Requirements: the dispute live, the job no longer Submitted.
+    /// @inheritdoc IDisputeManager
     function closeMoot(uint256 disputeId) external nonReentrant {
         Dispute storage d = _disputes[disputeId];
         if (d.phase == Phase.None || d.phase == Phase.Closed) revert DisputeManagerWrongPhase(disputeId, d.phase);
@@ -475,8 +402,7 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
         _close(disputeId, d, Ruling.Moot);
     }
 
-    /// @notice Withdraws all of the caller's credits in the staking token.
-    /// @dev Emits {Withdrawn}. Requirements: credits > 0.
+    /// @inheritdoc IDisputeManager
     function withdraw() external nonReentrant {
         uint256 amount = credits[msg.sender];
         if (amount == 0) revert DisputeManagerNothingToWithdraw(msg.sender);
@@ -487,32 +413,32 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
 
     // ------------------------------------------------------------------ views
 
-    /// @notice One dispute.
+    /// @inheritdoc IDisputeManager
     function getDispute(uint256 disputeId) external view returns (Dispute memory) {
         return _disputes[disputeId];
     }
 
-    /// @notice One committee round of a dispute.
+    /// @inheritdoc IDisputeManager
     function getRound(uint256 disputeId, uint256 round) external view returns (RoundInfo memory) {
         return _rounds[disputeId][round];
     }
 
-    /// @notice A juror's seat and vote in one round.
+    /// @inheritdoc IDisputeManager
     function getVote(uint256 disputeId, uint256 round, address juror) external view returns (Vote memory) {
         return _votes[disputeId][round][juror];
     }
 
-    /// @notice One appeal of a dispute.
+    /// @inheritdoc IDisputeManager
     function getAppeal(uint256 disputeId, uint256 index) external view returns (Appeal memory) {
         return _appeals[disputeId][index];
     }
 
-    /// @notice A challenge commitment (zero once used or never made).
+    /// @inheritdoc IDisputeManager
     function getCommitment(bytes32 commitment) external view returns (ChallengeCommitment memory) {
         return _commitments[commitment];
     }
 
-    /// @notice Lock id of the juror locks of one round of one dispute.
+    /// @inheritdoc IDisputeManager
     function jurorLockId(uint256 disputeId, uint256 round) public view returns (bytes32) {
         return keccak256(abi.encode(address(this), disputeId, round));
     }
@@ -687,7 +613,7 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
         uint256 bond = d.bond;
         uint256 toWorker = p.replayCost < bond ? p.replayCost : bond;
         uint256 rest = bond - toWorker;
-        toJurors = (rest * p.bondJurorBps) / DisputeLogic.BPS;
+        toJurors = (rest * p.bondJurorBps) / BPS;
         uint256 burned = rest - toJurors;
         d.bond = 0;
         emit BondForfeited(disputeId, toWorker, toJurors, burned);

@@ -13,6 +13,7 @@ import {IRandomness} from "./interfaces/IRandomness.sol";
 import {IAuditManager} from "./interfaces/IAuditManager.sol";
 import {IDisputeManager} from "./interfaces/IDisputeManager.sol";
 import {UPowHashing} from "./lib/UPowHashing.sol";
+import {BPS} from "./lib/UPowConstants.sol";
 
 /// @title JobMarket
 /// @notice Escrow and lifecycle of training jobs (PROTOCOL.md §5, §10.8–§10.12).
@@ -32,7 +33,6 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuardTransi
     bytes32 public constant GOVERNOR_ROLE = keccak256("GOVERNOR_ROLE");
     bytes32 public constant DISPUTE_ROLE = keccak256("DISPUTE_ROLE");
 
-    uint256 public constant BPS = 10_000;
     uint256 internal constant ONE = 1e18;
     /// @notice Upper bound on T/k + 1 (checkpoint leaves).
     uint256 public constant MAX_CHECKPOINTS = 1 << 20;
@@ -115,50 +115,6 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuardTransi
     mapping(IERC20 token => bool) public tokenAllowed;
     mapping(address token => mapping(address account => uint256)) public credits;
     mapping(uint256 jobId => JobRecord) private _jobs;
-
-    event AuditManagerSet(address indexed auditManager);
-    event DisputeManagerSet(address indexed disputeManager);
-    event PaymentTokenAllowed(address indexed token, bool allowed);
-    event ChallengeWindowSet(uint64 challengeWindow);
-    event AuditParamsSet(uint16 auditorsPerJob, uint16 samplesPerAuditor, uint16 hostileAuditorBps);
-    event CollateralParamsSet(uint32 minCollateralBps, uint16 livenessPenaltyBps);
-    event TimeoutParamsSet(uint32 timeoutBase, uint64 refFlopsPerSecond, uint64 refBytesPerSecond);
-
-    error JobMarketZeroAddress();
-    error JobMarketAuditManagerAlreadySet(address current);
-    error JobMarketAuditManagerNotSet();
-    error JobMarketDisputeManagerAlreadySet(address current);
-    error JobMarketDisputeManagerNotSet();
-    error JobMarketReopenPending(uint256 jobId, uint64 until);
-    error JobMarketChallengesOpen(uint256 jobId, uint256 open);
-    error JobMarketTokenNotAllowed(address token);
-    error JobMarketZeroReward();
-    error JobMarketAmountTooLarge(uint256 reward, uint256 verificationFee, uint256 collateral, uint256 max);
-    error JobMarketInvalidSteps(uint64 totalSteps, uint64 checkpointInterval);
-    error JobMarketTooManyCheckpoints(uint256 count, uint256 max);
-    error JobMarketZeroBatches();
-    error JobMarketInvalidWorkload(uint64 flopsPerStep, uint64 stateBytes);
-    error JobMarketInvalidClaimDeadline(uint64 claimDeadline);
-    error JobMarketInvalidTrainingDuration(uint64 trainingDuration);
-    error JobMarketTimeoutTooLong(uint256 timeout, uint256 max);
-    error JobMarketCollateralTooLow(uint256 collateral, uint256 required);
-    error JobMarketFeeOnTransfer(uint256 expected, uint256 received);
-    error JobMarketWrongStatus(uint256 jobId, JobStatus status);
-    error JobMarketNotRequester(uint256 jobId, address caller);
-    error JobMarketNotWorker(uint256 jobId, address caller);
-    error JobMarketClaimDeadlinePassed(uint256 jobId, uint64 claimDeadline);
-    error JobMarketInsufficientStake(address worker, uint256 free, uint256 collateral);
-    error JobMarketSubmitDeadlineNotPassed(uint256 jobId, uint64 submitDeadline);
-    error JobMarketSubmitDeadlinePassed(uint256 jobId, uint64 submitDeadline);
-    error JobMarketInvalidProof(uint256 jobId, uint256 index);
-    error JobMarketWindowOpen(uint256 jobId, uint64 windowEnd);
-    error JobMarketDisputesOpen(uint256 jobId, uint32 openDisputes);
-    error JobMarketNoOpenDispute(uint256 jobId);
-    error JobMarketNothingToWithdraw(address token, address account);
-    error JobMarketInvalidChallengeWindow(uint64 challengeWindow);
-    error JobMarketInvalidAuditParams(uint16 auditorsPerJob, uint16 samplesPerAuditor, uint16 hostileAuditorBps);
-    error JobMarketInvalidCollateralParams(uint32 minCollateralBps, uint16 livenessPenaltyBps);
-    error JobMarketInvalidTimeoutParams(uint32 timeoutBase, uint64 refFlopsPerSecond, uint64 refBytesPerSecond);
 
     /// @param admin receives DEFAULT_ADMIN_ROLE and GOVERNOR_ROLE.
     /// @param auditManager_ may be zero, then set once with `setAuditManager`.
@@ -280,12 +236,7 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuardTransi
         return _jobs[jobId].revealTimeout;
     }
 
-    /// @notice Minimum collateral for `reward` under the current audit parameters (§10.9): the
-    /// floor `minCollateralBps` of the reward, and for every faked fraction f on the grid
-    /// {1,2,5,10,20,50,100}% `f·reward < P(f)·(reward + collateral)` with
-    /// `P(f) = 1 − [w + (1−w)(1−f)^s]^A`, computed in 1e18 fixed point rounding against the worker.
-    /// Only what the worker cannot recover counts (v3 V4.3): its own second account may take the
-    /// challenger's share, so the penalty is `collateral × (1 − challengerBps)`.
+    /// @inheritdoc IJobMarket
     function requiredCollateral(uint256 reward) public view returns (uint256) {
         if (address(disputeManager) == address(0)) revert JobMarketDisputeManagerNotSet();
         return _requiredCollateral(reward, disputeManager.params().challengerBps);
@@ -293,16 +244,7 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuardTransi
 
     // ─────────────────────────── lifecycle ───────────────────────────
 
-    /// @notice Escrows `reward + verificationFee` of `p.paymentToken` and opens a job.
-    /// @dev Emits {JobCreated}. Requirements: not paused; audit manager set; token allow-listed;
-    /// reward > 0; reward, fee and collateral ≤ 2^128 − 1; T > 0, k > 0, T % k == 0, T/k + 1 ≤
-    /// MAX_CHECKPOINTS; numBatches > 0; flopsPerStep and stateBytes > 0; now < claimDeadline ≤
-    /// now + MAX_CLAIM_PERIOD; 0 < trainingDuration ≤
-    /// MAX_TRAINING_DURATION; derived timeouts ≤ MAX_TIMEOUT; collateral ≥ requiredCollateral(reward);
-    /// the dispute manager accepts the terms (`IDisputeManager.checkJobTerms`: the juror lock covers
-    /// the collateral, squatting costs more than the bounty) and the data availability accepts the
-    /// state size (`IDataAvailability.checkJobTerms`, V1.7); the full amount arrives (fee-on-transfer
-    /// tokens are refused).
+    /// @inheritdoc IJobMarket
     function createJob(CreateJobParams calldata p) external nonReentrant whenNotPaused returns (uint256 jobId) {
         if (address(auditManager) == address(0)) revert JobMarketAuditManagerNotSet();
         if (address(disputeManager) == address(0)) revert JobMarketDisputeManagerNotSet();
@@ -369,9 +311,7 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuardTransi
         if (received != expected) revert JobMarketFeeOnTransfer(expected, received);
     }
 
-    /// @notice Cancels an Open job; the escrow becomes withdrawable by the requester.
-    /// @dev Emits {JobCancelled}, {Credited}. Requirements: caller is the requester; job Open
-    /// (also after its claim deadline).
+    /// @inheritdoc IJobMarket
     function cancelJob(uint256 jobId) external {
         JobRecord storage job = _jobs[jobId];
         if (job.status != JobStatus.Open) revert JobMarketWrongStatus(jobId, job.status);
@@ -382,9 +322,7 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuardTransi
         _credit(address(job.paymentToken), job.requester, uint256(job.reward) + job.verificationFee);
     }
 
-    /// @notice Claims an Open job and locks its collateral from the caller's free stake.
-    /// @dev Emits {JobClaimed}. Requirements: not paused; job Open; now ≤ claimDeadline; the caller's
-    /// free stake ≥ collateral.
+    /// @inheritdoc IJobMarket
     function claimJob(uint256 jobId) external whenNotPaused {
         JobRecord storage job = _jobs[jobId];
         if (job.status != JobStatus.Open) revert JobMarketWrongStatus(jobId, job.status);
@@ -400,11 +338,7 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuardTransi
         stakeManager.lock(msg.sender, collateralLockId(jobId), job.collateral);
     }
 
-    /// @notice Re-opens a claimed job whose worker missed the submission deadline. Anyone may call.
-    /// `livenessPenaltyBps` of the collateral goes to the requester (staking token credit), the rest
-    /// is unlocked.
-    /// @dev Emits {ClaimExpired}, {Credited} (when the penalty > 0). Requirements: job Claimed;
-    /// now > submitDeadline.
+    /// @inheritdoc IJobMarket
     function expireClaim(uint256 jobId) external nonReentrant {
         JobRecord storage job = _jobs[jobId];
         if (job.status != JobStatus.Claimed) revert JobMarketWrongStatus(jobId, job.status);
@@ -425,10 +359,7 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuardTransi
         emit ClaimExpired(jobId, worker, penalty);
     }
 
-    /// @notice Commits the trained trajectory: the checkpoint root, with proofs that leaf 0 holds the
-    /// job's initial state (and `stepRoot0`) and leaf n−1 the claimed final state (step root 0).
-    /// @dev Emits {ResultSubmitted}. Requirements: caller is the worker; job Claimed; now ≤
-    /// submitDeadline; both proofs verify against `checkpointRoot` with n = T/k + 1 leaves.
+    /// @inheritdoc IJobMarket
     function submitResult(
         uint256 jobId,
         bytes32 checkpointRoot,
@@ -455,11 +386,7 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuardTransi
         auditManager.onJobSubmitted(jobId);
     }
 
-    /// @notice Pays a submitted job whose challenge window ended with no dispute open. Anyone may call.
-    /// The worker is credited the reward, its collateral unlocked, and the verification fee handed to
-    /// the AuditManager for the attesters.
-    /// @dev Emits {JobFinalized}, {Credited}. Requirements: job Submitted; now > windowEnd; no live
-    /// dispute, no open availability challenge and no pending reopening of a voided interval (v3 V2.3).
+    /// @inheritdoc IJobMarket
     function finalize(uint256 jobId) external nonReentrant {
         JobRecord storage job = _jobs[jobId];
         if (job.status != JobStatus.Submitted) revert JobMarketWrongStatus(jobId, job.status);
@@ -481,8 +408,7 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuardTransi
         am.onJobFinalized(jobId, job.paymentToken, job.verificationFee, job.requester);
     }
 
-    /// @notice Withdraws the caller's whole credit in `token` (pull payments).
-    /// @dev Emits {CreditWithdrawn}. Requirements: credit > 0.
+    /// @inheritdoc IJobMarket
     function withdraw(address token) external nonReentrant {
         uint256 amount = credits[token][msg.sender];
         if (amount == 0) revert JobMarketNothingToWithdraw(token, msg.sender);
@@ -547,8 +473,7 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuardTransi
 
     // ─────────────────────────── governance ──────────────────────────
 
-    /// @notice Sets the DisputeManager once (it is deployed after this contract).
-    /// @dev Emits {DisputeManagerSet}. Requirements: GOVERNOR_ROLE; not set yet; non-zero.
+    /// @inheritdoc IJobMarket
     function setDisputeManager(IDisputeManager disputeManager_) external onlyRole(GOVERNOR_ROLE) {
         if (address(disputeManager) != address(0)) revert JobMarketDisputeManagerAlreadySet(address(disputeManager));
         if (address(disputeManager_) == address(0)) revert JobMarketZeroAddress();
@@ -556,57 +481,46 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuardTransi
         emit DisputeManagerSet(address(disputeManager_));
     }
 
-    /// @notice Sets the AuditManager once (when the constructor got zero).
-    /// @dev Emits {AuditManagerSet}. Requirements: GOVERNOR_ROLE; not set yet; non-zero.
+    /// @inheritdoc IJobMarket
     function setAuditManager(IAuditManager auditManager_) external onlyRole(GOVERNOR_ROLE) {
         if (address(auditManager) != address(0)) revert JobMarketAuditManagerAlreadySet(address(auditManager));
         if (address(auditManager_) == address(0)) revert JobMarketZeroAddress();
         _setAuditManager(auditManager_);
     }
 
-    /// @notice Allows or forbids `token` as payment for new jobs (running jobs are unaffected).
-    /// @dev Emits {PaymentTokenAllowed}. Requirements: GOVERNOR_ROLE; non-zero token.
+    /// @inheritdoc IJobMarket
     function setTokenAllowed(IERC20 token, bool allowed) external onlyRole(GOVERNOR_ROLE) {
         if (address(token) == address(0)) revert JobMarketZeroAddress();
         tokenAllowed[token] = allowed;
         emit PaymentTokenAllowed(address(token), allowed);
     }
 
-    /// @notice Challenge window for jobs created from now on.
-    /// @dev Emits {ChallengeWindowSet}. Requirements: GOVERNOR_ROLE; MIN_ ≤ window ≤ MAX_CHALLENGE_WINDOW.
+    /// @inheritdoc IJobMarket
     function setChallengeWindow(uint64 window) external onlyRole(GOVERNOR_ROLE) {
         _setChallengeWindow(window);
     }
 
-    /// @notice Audit shape for jobs created from now on, and the hostile share used by §10.9.
-    /// @dev Emits {AuditParamsSet}. Requirements: GOVERNOR_ROLE; 1 ≤ A ≤ MAX_AUDITORS;
-    /// 1 ≤ s ≤ MAX_SAMPLES; w ≤ MAX_HOSTILE_BPS.
+    /// @inheritdoc IJobMarket
     function setAuditParams(uint16 auditors, uint16 samples, uint16 hostileBps) external onlyRole(GOVERNOR_ROLE) {
         _setAuditParams(auditors, samples, hostileBps);
     }
 
-    /// @notice Collateral floor (bps of reward) and expired-claim penalty (bps of collateral).
-    /// @dev Emits {CollateralParamsSet}. Requirements: GOVERNOR_ROLE; floor ≤ MAX_MIN_COLLATERAL_BPS;
-    /// penalty ≤ MAX_LIVENESS_PENALTY_BPS.
+    /// @inheritdoc IJobMarket
     function setCollateralParams(uint32 minBps, uint16 penaltyBps) external onlyRole(GOVERNOR_ROLE) {
         _setCollateralParams(minBps, penaltyBps);
     }
 
-    /// @notice §10.11 reference rates for the per-job timeouts of jobs created from now on.
-    /// @dev Emits {TimeoutParamsSet}. Requirements: GOVERNOR_ROLE; 1 minute ≤ base ≤ 7 days;
-    /// 1e6 ≤ refFlops ≤ 1e18; 1e3 ≤ refBytes ≤ 1e12 (per second).
+    /// @inheritdoc IJobMarket
     function setTimeoutParams(uint32 base, uint64 refFlops, uint64 refBytes) external onlyRole(GOVERNOR_ROLE) {
         _setTimeoutParams(base, refFlops, refBytes);
     }
 
-    /// @notice Stops `createJob` and `claimJob`; everything else keeps running so no funds are trapped.
-    /// @dev Emits {Paused}. Requirements: GOVERNOR_ROLE; not paused.
+    /// @inheritdoc IJobMarket
     function pause() external onlyRole(GOVERNOR_ROLE) {
         _pause();
     }
 
-    /// @notice Resumes `createJob` and `claimJob`.
-    /// @dev Emits {Unpaused}. Requirements: GOVERNOR_ROLE; paused.
+    /// @inheritdoc IJobMarket
     function unpause() external onlyRole(GOVERNOR_ROLE) {
         _unpause();
     }

@@ -79,25 +79,6 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
     Entry[] private _queue;
     uint256 private _queueHead;
 
-    event UnbondingPeriodSet(uint64 oldPeriod, uint64 newPeriod);
-    event MinJurorStakeSet(uint256 oldStake, uint256 newStake);
-
-    error StakeManagerZeroAddress();
-    error StakeManagerZeroAmount();
-    error StakeManagerInsufficientFreeStake(address account, uint256 free, uint256 needed);
-    error StakeManagerInsufficientReserve(address account, uint256 available, uint256 needed);
-    error StakeManagerNothingToWithdraw(address account);
-    error StakeManagerUnbondingNotOver(address account, uint64 releaseAt);
-    error StakeManagerInvalidUnbondingPeriod(uint64 period, uint64 min, uint64 max);
-    error StakeManagerInvalidMinJurorStake(uint256 stake);
-    error StakeManagerInvalidEpochs(uint64 epochLength, uint64 drawWindow);
-    error StakeManagerDrawTooLarge(uint256 count, uint256 max);
-    error StakeManagerTooManyExcluded(uint256 length, uint256 max);
-    /// @dev Changes due by the current epoch are still queued (`applyQueued` them first).
-    error StakeManagerQueueBacklog(uint256 queued);
-    /// @dev `lockId` already holds the other kind of lock (free stake vs juror seats).
-    error StakeManagerLockKindMismatch(address account, bytes32 lockId);
-
     /// @param token_ The staking token.
     /// @param admin Receives DEFAULT_ADMIN_ROLE and GOVERNOR_ROLE (grant MODULE_ROLE to the modules).
     /// @param epochLength_ Seconds per epoch, ≥ MIN_EPOCH_LENGTH.
@@ -147,7 +128,7 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
         return _locks[who][lockId].amount;
     }
 
-    /// @notice True when the lock `lockId` of `who` is a juror seat lock.
+    /// @inheritdoc IStakeManager
     function isJurorLock(address who, bytes32 lockId) external view returns (bool) {
         return _locks[who][lockId].juror;
     }
@@ -167,12 +148,12 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
         return epochOf(uint64(block.timestamp));
     }
 
-    /// @notice Start time of `epoch`.
+    /// @inheritdoc IStakeManager
     function epochStart(uint64 epoch) public view returns (uint64) {
         return genesis + epoch * epochLength;
     }
 
-    /// @notice The epoch containing time `t` (≥ genesis).
+    /// @inheritdoc IStakeManager
     function epochOf(uint64 t) public view returns (uint64) {
         return (t - genesis) / epochLength;
     }
@@ -182,16 +163,14 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
         return _queueHead == _queue.length || _queue[_queueHead].epoch > currentEpoch();
     }
 
-    /// @notice Queued entries not yet processed (due or not).
+    /// @inheritdoc IStakeManager
     function queueLength() external view returns (uint256) {
         return _queue.length - _queueHead;
     }
 
     // ------------------------------------------------------------------ stakers
 
-    /// @notice Pulls `amount` staking tokens from the caller into its free stake.
-    /// Emits {Staked}.
-    /// Requirements: `amount > 0`; the caller approved this contract for `amount`.
+    /// @inheritdoc IStakeManager
     function stake(uint256 amount) external nonReentrant {
         if (amount == 0) revert StakeManagerZeroAmount();
         Account storage a = _accounts[msg.sender];
@@ -201,10 +180,7 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
         _stakingToken.safeTransferFrom(msg.sender, address(this), amount);
     }
 
-    /// @notice Pulls `amount` staking tokens and queues them into the caller's juror reserve: they
-    /// weigh in draws from the next epoch on.
-    /// Emits {Staked}, {ReserveChangeQueued}.
-    /// Requirements: `amount > 0`; the caller approved this contract for `amount`.
+    /// @inheritdoc IStakeManager
     function stakeForJury(uint256 amount) external nonReentrant {
         if (amount == 0) revert StakeManagerZeroAmount();
         Account storage a = _due(msg.sender);
@@ -215,9 +191,7 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
         _stakingToken.safeTransferFrom(msg.sender, address(this), amount);
     }
 
-    /// @notice Queues `amount` of the caller's free stake into its juror reserve (next epoch).
-    /// Emits {ReserveChangeQueued}.
-    /// Requirements: `0 < amount ≤ free`.
+    /// @inheritdoc IStakeManager
     function joinJury(uint256 amount) external {
         if (amount == 0) revert StakeManagerZeroAmount();
         Account storage a = _due(msg.sender);
@@ -227,10 +201,7 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
         _enqueue(msg.sender, a);
     }
 
-    /// @notice Takes `amount` out of the caller's juror reserve: first from a join still queued (at
-    /// once, it weighs nothing yet), the rest at the next epoch boundary, as far as no seat locks it.
-    /// Emits {ReserveChangeQueued}.
-    /// Requirements: `0 < amount ≤ pendingJoin + reserve − pendingLeave`.
+    /// @inheritdoc IStakeManager
     function leaveJury(uint256 amount) external {
         if (amount == 0) revert StakeManagerZeroAmount();
         Account storage a = _due(msg.sender);
@@ -243,10 +214,7 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
         _enqueue(msg.sender, a);
     }
 
-    /// @notice Moves `amount` of the caller's free stake into its unbonding bucket and restarts
-    /// the bucket's timer at `now + unbondingPeriod`.
-    /// Emits {UnstakeRequested}.
-    /// Requirements: `0 < amount ≤ free`.
+    /// @inheritdoc IStakeManager
     function requestUnstake(uint256 amount) external {
         if (amount == 0) revert StakeManagerZeroAmount();
         Account storage a = _accounts[msg.sender];
@@ -257,9 +225,7 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
         emit UnstakeRequested(msg.sender, amount, a.unbonding, a.unbondingReleaseAt);
     }
 
-    /// @notice Sends the caller its whole unbonding bucket.
-    /// Emits {Withdrawn}.
-    /// Requirements: the bucket is not empty and its release time has passed.
+    /// @inheritdoc IStakeManager
     function withdraw() external nonReentrant {
         Account storage a = _accounts[msg.sender];
         uint256 amount = a.unbonding;
@@ -273,9 +239,7 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
         _stakingToken.safeTransfer(msg.sender, amount);
     }
 
-    /// @notice Queues a recomputation of `who`'s weight for the next epoch (after a `minJurorStake`
-    /// change). Anyone may call; does nothing when the weight would not change and nothing is queued.
-    /// Emits {ReserveChangeQueued} when it queues.
+    /// @inheritdoc IStakeManager
     function syncJurorWeight(address who) external {
         Account storage a = _due(who);
         uint256 weight = a.reserve >= minJurorStake ? a.reserve : 0;
@@ -283,9 +247,7 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
         _enqueue(who, a);
     }
 
-    /// @notice Applies up to `maxCount` queued changes due by the current epoch, oldest first.
-    /// Anyone may call; draws need every due change applied. Returns how many entries it processed.
-    /// Emits {ReserveChangeApplied} per change applied.
+    /// @inheritdoc IStakeManager
     function applyQueued(uint256 maxCount) external returns (uint256 processed) {
         return _applyQueued(maxCount);
     }
@@ -424,17 +386,12 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
 
     // ------------------------------------------------------------------ governance
 
-    /// @notice Sets the delay between `requestUnstake` and `withdraw` for later requests.
-    /// Emits {UnbondingPeriodSet}.
-    /// Requirements: GOVERNOR_ROLE; `MIN_UNBONDING_PERIOD ≤ period ≤ MAX_UNBONDING_PERIOD`.
+    /// @inheritdoc IStakeManager
     function setUnbondingPeriod(uint64 period) external onlyRole(GOVERNOR_ROLE) {
         _setUnbondingPeriod(period);
     }
 
-    /// @notice Sets the least reserve that gives draw weight. Weights follow when each account's
-    /// next queued change applies (`syncJurorWeight` queues one).
-    /// Emits {MinJurorStakeSet}.
-    /// Requirements: GOVERNOR_ROLE; `stake > 0`.
+    /// @inheritdoc IStakeManager
     function setMinJurorStake(uint256 stake_) external onlyRole(GOVERNOR_ROLE) {
         _setMinJurorStake(stake_);
     }

@@ -1,6 +1,7 @@
 /**
- * Integrator example (ethers v6 + typechain): create a training job and follow it to the end,
- * with the addresses from `deployments/<network>.json` and the typechain factories.
+ * Integrator example (ethers v6 + typechain): create a training job with the SDK's `createJob`
+ * and follow it to the end with `waitForFinal`, with the addresses from
+ * `deployments/<network>.json` and the SDK's typechain factories.
  *
  *   npx hardhat node                                            # terminal 1
  *   npx hardhat run scripts/deploy.ts --network localhost       # terminal 2
@@ -20,22 +21,15 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import {
-  JsonRpcProvider, Wallet, isError, type ContractRunner, type ContractTransactionReceipt, type ContractTransactionResponse, type Provider, type Signer,
+  JsonRpcProvider, Wallet, isError, type ContractTransactionReceipt, type ContractTransactionResponse, type Provider, type Signer,
 } from "ethers";
-import { TestToken__factory } from "../typechain-types";
-import type { IJobMarket } from "../typechain-types/contracts/JobMarket";
-import { assertChainId, connectDeployment, type Deployment } from "../verifier/chain/registry";
 import { exampleDeployment, exampleRpcUrl } from "./env";
 import { decodeRevertData, revertDataOf } from "../verifier/chain/revert";
-import { UPowError } from "../verifier/errors";
-import { JobStatus, jobStatusName } from "../verifier/protocol/enums";
-import { prepareMnistJob } from "../verifier/requester/createJob";
-import { validateJobSpec } from "../verifier/requester/validateJob";
-import { LocalStore, startStoreServer } from "../verifier/store";
+import {
+  createJob, IERC20__factory, JobMarket__factory, serveArtifacts, TestToken__factory, UPowError, waitForFinal, WaitTimeoutError, type Deployment, type FinalStatus,
+} from "../verifier/sdk";
 
 export const HARDHAT_ACCOUNT_1 = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
-/** Job statuses after which nothing more happens to the job. */
-const SETTLED: readonly number[] = [JobStatus.Finalized, JobStatus.Rejected, JobStatus.Cancelled];
 
 /** A step of the example failed; the message names the step ("approve reward failed: …"). */
 export class ExampleStepError extends UPowError {
@@ -85,6 +79,11 @@ class Steps {
       throw new ExampleStepError(step, cause);
     }
   }
+
+  /** After transactions sent elsewhere (the SDK's createJob): the next send re-reads the nonce. */
+  forgetNonce(): void {
+    this.#nonce = undefined;
+  }
 }
 
 export interface EthersExampleParameters {
@@ -106,84 +105,61 @@ export async function runEthersExample(p: EthersExampleParameters): Promise<{ jo
   const log = p.log ?? ((l: string) => console.log(l));
   const d = p.deployment;
   const steps = new Steps(p.signer);
-  await steps.call("check the chain id", () => assertChainId(d, p.signer.provider));
-  const c = connectDeployment(d, p.signer as ContractRunner);
-  const payInfo = d.contracts.PaymentToken;
-  if (c.paymentToken === undefined || payInfo === undefined) throw new ExampleStepError("read the deployment", new UPowError("the deployment has no payment token"));
-  const pay = c.paymentToken;
+  await steps.call("check the chain id", async () => {
+    const { chainId } = await p.signer.provider.getNetwork();
+    if (chainId !== BigInt(d.chainId)) throw new UPowError(`the provider is on chain ${chainId}, the deployment on ${d.chainId}`);
+  });
+  const payAddress = d.contracts.PaymentToken?.address;
+  if (payAddress === undefined) throw new ExampleStepError("read the deployment", new UPowError("the deployment has no payment token"));
+  // The SDK's typechain factories: typed contracts connected to the requester.
+  const jobMarket = JobMarket__factory.connect(d.contracts.JobMarket.address, p.signer);
+  const pay = IERC20__factory.connect(payAddress, p.signer);
   const me = await p.signer.getAddress();
   const reward = p.reward ?? 100n * 10n ** 18n;
   const fee = p.verificationFee ?? 10n * 10n ** 18n;
   // Local test tokens are freely mintable; on a real network the requester already holds the token.
-  if (payInfo.contractName === "TestToken" && (await steps.call("read the token balance", () => pay.balanceOf(me))) < reward + fee) {
-    const token = TestToken__factory.connect(payInfo.address, p.signer);
+  if (d.contracts.PaymentToken?.contractName === "TestToken" && (await steps.call("read the token balance", () => pay.balanceOf(me))) < reward + fee) {
+    const token = TestToken__factory.connect(payAddress, p.signer);
     await steps.send("mint payment tokens", (o) => token.mint(me, reward + fee, o));
   }
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "upow-example-"));
-  const store = await LocalStore.open(dir);
-  const server = await startStoreServer({ store });
+  const server = await serveArtifacts({ dir });
   try {
-    const job = await steps.call("prepare the job's artifacts", () => prepareMnistJob({
-      store, publicBaseUrl: server.url, totalSteps: p.totalSteps ?? 8, checkpointInterval: p.checkpointInterval ?? 2, batchSize: 16,
-      numBatches: 8, seed: `0x${Buffer.from(`ethers-example-${Date.now()}`).toString("hex").padEnd(64, "0").slice(0, 64)}`,
+    // Builds the artifacts, runs the checks a worker and the verifiers will run (a job they cannot
+    // use would sit Open, silently), approves the escrow and creates the job.
+    const created = await steps.call("create the job", () => createJob({
+      signer: p.signer, deployment: d, store: server.store, publicBaseUrl: server.url, reward, verificationFee: fee,
+      job: {
+        totalSteps: p.totalSteps ?? 8, checkpointInterval: p.checkpointInterval ?? 2, batchSize: 16, numBatches: 8,
+        seed: `0x${Buffer.from(`ethers-example-${Date.now()}`).toString("hex").padEnd(64, "0").slice(0, 64)}`,
+      },
     }));
-    const m = job.manifest;
-    const now = BigInt((await steps.call("read the latest block", () => p.signer.provider.getBlock("latest")))!.timestamp);
-    const params: IJobMarket.CreateJobParamsStruct = {
-      paymentToken: payInfo.address, reward, verificationFee: fee,
-      collateral: await steps.call("read the required collateral", () => c.jobMarket.requiredCollateral(reward)),
-      totalSteps: BigInt(m.totalSteps), checkpointInterval: BigInt(m.checkpointInterval), numBatches: BigInt(m.data.numBatches),
-      flopsPerStep: BigInt(m.flopsPerStep), stateBytes: BigInt(m.stateBytes), initialStateHash: job.initialStateHash, dataRoot: job.dataRoot,
-      specHash: job.specHash, specURI: job.specURI, claimDeadline: now + 86_400n, trainingDuration: 86_400n,
-    };
-    // The checks a worker and the verifiers will run: a job they cannot use would sit Open, silently.
-    const chainId = (await steps.call("read the chain id", () => p.signer.provider.getNetwork())).chainId;
-    await steps.call("check the job's spec", () => validateJobSpec({ terms: params, allowPrivateArtifacts: chainId === 31337n || chainId === 1337n }));
-    await steps.send("approve reward and fee", (o) => pay.approve(d.contracts.JobMarket.address, reward + fee, o));
-    // staticCall first: a revert is decoded against the JobMarket ABI (e.g. JobMarketCollateralTooLow).
-    const jobId = await steps.call("simulate createJob", () => c.jobMarket.createJob.staticCall(params));
-    const receipt = await steps.send("createJob", (o) => c.jobMarket.createJob(params, o));
-    log(`job ${jobId} created in block ${receipt.blockNumber} (spec ${job.specHash}, ${m.description})`);
-    if (p.cancel === true) await steps.send("cancelJob", (o) => c.jobMarket.cancelJob(jobId, o));
+    steps.forgetNonce();
+    const jobId = created.jobId;
+    log(`job ${jobId} created in block ${created.blockNumber} (spec ${created.specHash}, ${created.manifest.description})`);
+    if (p.cancel === true) await steps.send("cancelJob", (o) => jobMarket.cancelJob(jobId, o));
 
     const events: string[] = [];
-    let from = receipt.blockNumber;
-    const deadline = Date.now() + (p.timeoutMs ?? 30 * 60_000);
-    for (;;) {
-      const to = await steps.call("read the block number", () => p.signer.provider.getBlockNumber());
-      if (to >= from) {
-        const filters = [
-          c.jobMarket.queryFilter(c.jobMarket.filters.JobClaimed(jobId), from, to),
-          c.jobMarket.queryFilter(c.jobMarket.filters.ResultSubmitted(jobId), from, to),
-          c.jobMarket.queryFilter(c.jobMarket.filters.JobDisputeOpened(jobId), from, to),
-          c.jobMarket.queryFilter(c.jobMarket.filters.JobFinalized(jobId), from, to),
-          c.jobMarket.queryFilter(c.jobMarket.filters.JobRejected(jobId), from, to),
-          c.jobMarket.queryFilter(c.jobMarket.filters.JobCancelled(jobId), from, to),
-          c.auditManager.queryFilter(c.auditManager.filters.AuditorsAssigned(jobId), from, to),
-          c.disputeManager.queryFilter(c.disputeManager.filters.WorkerConvicted(jobId), from, to),
-        ];
-        const found = (await steps.call("read the job's events", () => Promise.all(filters))).flat().sort((a, b) => a.blockNumber - b.blockNumber || a.index - b.index);
-        for (const e of found) {
-          events.push(e.eventName);
-          log(`  block ${e.blockNumber}: ${e.eventName}`);
-        }
-        from = to + 1;
-      }
-      // Read at the block the events were read to: a status newer than the events would end the loop before its event is shown.
-      const j = await steps.call("read the job", () => c.jobMarket.getJob(jobId, { blockTag: to }));
-      const status = jobStatusName(j.status);
-      if (SETTLED.includes(Number(j.status))) {
-        const credit = await steps.call("read the refund credit", () => c.jobMarket.credits(payInfo.address, me));
-        if (credit > 0n) {
-          await steps.send("withdraw the refund", (o) => c.jobMarket.withdraw(payInfo.address, o));
-          log(`  withdrew ${credit} (refund)`);
-        }
-        return { jobId, status, events };
-      }
-      if (Date.now() > deadline) return { jobId, status, events };
-      await new Promise((r) => setTimeout(r, p.pollMs ?? 1000));
+    let status: FinalStatus;
+    try {
+      status = await waitForFinal({
+        provider: p.signer.provider, deployment: d, jobId, fromBlock: created.blockNumber, timeoutMs: p.timeoutMs ?? 30 * 60_000, pollMs: p.pollMs,
+        onEvent: (e) => {
+          events.push(e.name);
+          log(`  block ${e.blockNumber}: ${e.name}`);
+        },
+      });
+    } catch (e) {
+      if (!(e instanceof WaitTimeoutError)) throw new ExampleStepError("follow the job", e);
+      return { jobId, status: e.status, events };
     }
+    const credit = await steps.call("read the refund credit", () => jobMarket.credits(payAddress, me));
+    if (credit > 0n) {
+      await steps.send("withdraw the refund", (o) => jobMarket.withdraw(payAddress, o));
+      log(`  withdrew ${credit} (refund)`);
+    }
+    return { jobId, status, events };
   } finally {
     await server.close();
     fs.rmSync(dir, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 /**
  * Integrator example (viem): create a training job and follow it to the end, with the ABI and
- * addresses from `deployments/<network>.json` and viem's `getContract`.
+ * SDK's typed `as const` ABIs, the addresses of `deployments/<network>.json` and viem's
+ * `getContract` (every read, write and event argument typed, no casts).
  *
  *   npx hardhat node                                            # terminal 1
  *   npx hardhat run scripts/deploy.ts --network localhost       # terminal 2
@@ -18,16 +19,14 @@ import os from "node:os";
 import path from "node:path";
 import fs from "node:fs";
 import {
-  createPublicClient, createWalletClient, defineChain, getContract, http, parseEventLogs,
-  type Abi, type Address, type Hex, type Transport,
+  createPublicClient, createWalletClient, defineChain, getContract, http, parseEventLogs, type Address, type Hex, type Transport,
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import type { Deployment } from "../verifier/chain/registry";
 import { exampleDeployment, exampleRpcUrl } from "./env";
-import { prepareMnistJob } from "../verifier/requester/createJob";
-import { validateJobSpec } from "../verifier/requester/validateJob";
-import { JobStatus, jobStatusName } from "../verifier/protocol/enums";
-import { LocalStore, startStoreServer } from "../verifier/store";
+import {
+  auditManagerAbi, deploymentAddresses, disputeManagerAbi, jobMarketAbi, JobStatus, jobStatusName, prepareMnistJob, serveArtifacts,
+  testTokenAbi, validateJobSpec, type Deployment,
+} from "../verifier/sdk";
 
 /** Hardhat's well-known test account #1 (never holds real funds). */
 export const HARDHAT_ACCOUNT_1 = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
@@ -55,7 +54,7 @@ export interface ViemExampleParameters {
 
 export interface ViemExampleReturnType {
   jobId: bigint;
-  /** The job status name (JobStatus of verifier/protocol/enums.ts). */
+  /** The job status name (JobStatus of the SDK). */
   status: string;
   events: string[];
 }
@@ -63,6 +62,8 @@ export interface ViemExampleReturnType {
 export async function runViemExample(p: ViemExampleParameters): Promise<ViemExampleReturnType> {
   const log = p.log ?? ((l: string) => console.log(l));
   const d = p.deployment;
+  // Checksummed, `0x${string}`-typed addresses; with the SDK's `as const` ABIs every read, write and event below is typed.
+  const addresses = deploymentAddresses(d);
   const account = privateKeyToAccount(p.privateKey);
   const chain = defineChain({
     id: d.chainId, name: d.network, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [] } },
@@ -71,11 +72,12 @@ export async function runViemExample(p: ViemExampleParameters): Promise<ViemExam
   const walletClient = createWalletClient({ chain, account, transport: p.transport });
   if ((await publicClient.getChainId()) !== d.chainId) throw new Error(`the RPC is not on chain ${d.chainId} (${d.network})`);
 
-  const jobMarketAbi = d.contracts.JobMarket.abi as Abi;
-  const jobMarket = getContract({ address: d.contracts.JobMarket.address as Address, abi: jobMarketAbi, client: { public: publicClient, wallet: walletClient } });
-  const payInfo = d.contracts.PaymentToken;
-  if (payInfo === undefined) throw new Error("the deployment has no payment token");
-  const token = getContract({ address: payInfo.address as Address, abi: payInfo.abi as Abi, client: { public: publicClient, wallet: walletClient } });
+  const client = { public: publicClient, wallet: walletClient };
+  const jobMarket = getContract({ address: addresses.jobMarket, abi: jobMarketAbi, client });
+  const payAddress = addresses.paymentToken;
+  if (payAddress === undefined) throw new Error("the deployment has no payment token");
+  // testTokenAbi is an ERC-20 plus mint (local chains); erc20Abi is the plain interface.
+  const token = getContract({ address: payAddress, abi: testTokenAbi, client });
   const reward = p.reward ?? 100n * 10n ** 18n;
   const fee = p.verificationFee ?? 10n * 10n ** 18n;
   const send = async (what: string, hash: Hex) => {
@@ -85,27 +87,26 @@ export async function runViemExample(p: ViemExampleParameters): Promise<ViemExam
   };
 
   // Local test tokens are freely mintable; on a real network the requester already holds the token.
-  if (payInfo.contractName === "TestToken" && ((await token.read.balanceOf([account.address])) as bigint) < reward + fee) {
+  if (d.contracts.PaymentToken?.contractName === "TestToken" && (await token.read.balanceOf([account.address])) < reward + fee) {
     await send("mint", await token.write.mint([account.address, reward + fee]));
   }
 
   // The job's artifacts, served by this process for the worker and the verifiers.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "upow-example-"));
-  const store = await LocalStore.open(dir);
-  const server = await startStoreServer({ store });
+  const server = await serveArtifacts({ dir });
   try {
     const job = await prepareMnistJob({
-      store, publicBaseUrl: server.url, totalSteps: p.totalSteps ?? 8, checkpointInterval: p.checkpointInterval ?? 2, batchSize: 16,
+      store: server.store, publicBaseUrl: server.url, totalSteps: p.totalSteps ?? 8, checkpointInterval: p.checkpointInterval ?? 2, batchSize: 16,
       numBatches: 8, seed: `0x${Buffer.from(`viem-example-${Date.now()}`).toString("hex").padEnd(64, "0").slice(0, 64)}`,
     });
     const m = job.manifest;
     const now = (await publicClient.getBlock()).timestamp;
     const params = {
-      paymentToken: payInfo.address as Address, reward, verificationFee: fee,
-      collateral: (await jobMarket.read.requiredCollateral([reward])) as bigint,
+      paymentToken: payAddress, reward, verificationFee: fee,
+      collateral: await jobMarket.read.requiredCollateral([reward]),
       totalSteps: BigInt(m.totalSteps), checkpointInterval: BigInt(m.checkpointInterval), numBatches: BigInt(m.data.numBatches),
-      flopsPerStep: BigInt(m.flopsPerStep), stateBytes: BigInt(m.stateBytes), initialStateHash: job.initialStateHash, dataRoot: job.dataRoot,
-      specHash: job.specHash, specURI: job.specURI, claimDeadline: now + 86_400n, trainingDuration: 86_400n,
+      flopsPerStep: BigInt(m.flopsPerStep), stateBytes: BigInt(m.stateBytes), initialStateHash: job.initialStateHash as Hex, dataRoot: job.dataRoot as Hex,
+      specHash: job.specHash as Hex, specURI: job.specURI, claimDeadline: now + 86_400n, trainingDuration: 86_400n,
     };
     // The checks a worker and the verifiers will run: a job they cannot use would sit Open, silently.
     await validateJobSpec({ terms: params, allowPrivateArtifacts: d.chainId === 31337 || d.chainId === 1337 });
@@ -113,7 +114,7 @@ export async function runViemExample(p: ViemExampleParameters): Promise<ViemExam
     // Simulate first: a revert comes back as a decoded custom error (e.g. JobMarketTokenNotAllowed).
     const { request } = await publicClient.simulateContract({ address: jobMarket.address, abi: jobMarketAbi, functionName: "createJob", args: [params], account });
     const receipt = await send("createJob", await walletClient.writeContract(request));
-    const created = parseEventLogs({ abi: jobMarketAbi, logs: receipt.logs, eventName: "JobCreated" })[0] as unknown as { args: { jobId: bigint } } | undefined;
+    const created = parseEventLogs({ abi: jobMarketAbi, logs: receipt.logs, eventName: "JobCreated" })[0];
     if (created === undefined) throw new Error("no JobCreated event");
     const jobId = created.args.jobId;
     log(`job ${jobId} created (spec ${job.specHash}, ${m.description}); escrow ${reward + fee}`);
@@ -128,20 +129,22 @@ export async function runViemExample(p: ViemExampleParameters): Promise<ViemExam
       for (;;) {
         const toBlock = await publicClient.getBlockNumber();
         if (toBlock >= fromBlock) {
-          for (const address of [jobMarket.address, d.contracts.DisputeManager.address as Address, d.contracts.AuditManager.address as Address]) {
-            const abi = (address === jobMarket.address ? jobMarketAbi : address === d.contracts.DisputeManager.address ? d.contracts.DisputeManager.abi : d.contracts.AuditManager.abi) as Abi;
-            const logs = await publicClient.getContractEvents({ address, abi, fromBlock, toBlock });
-            for (const e of logs as unknown as { eventName: string; args: Record<string, unknown> }[]) {
-              if (e.args.jobId !== jobId) continue;
-              const line = `${e.eventName} ${JSON.stringify(e.args, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))}`;
-              events.push(e.eventName);
-              log(`  ${line}`);
-            }
+          const range = { fromBlock, toBlock };
+          const logs = [
+            ...(await publicClient.getContractEvents({ address: addresses.jobMarket, abi: jobMarketAbi, ...range })),
+            ...(await publicClient.getContractEvents({ address: addresses.disputeManager, abi: disputeManagerAbi, ...range })),
+            ...(await publicClient.getContractEvents({ address: addresses.auditManager, abi: auditManagerAbi, ...range })),
+          ];
+          for (const e of logs) {
+            const args: Readonly<Record<string, unknown>> = e.args;
+            if (args.jobId !== jobId) continue;
+            events.push(e.eventName);
+            log(`  ${e.eventName} ${JSON.stringify(args, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))}`);
           }
           fromBlock = toBlock + 1n;
         }
         // Read at the block the events were read to: a newer status would end the loop before its event is shown.
-        const j = (await jobMarket.read.getJob([jobId], { blockNumber: toBlock })) as { status: number };
+        const j = await jobMarket.read.getJob([jobId], { blockNumber: toBlock });
         const status = jobStatusName(j.status);
         if (SETTLED.includes(j.status)) return { status, events };
         if (Date.now() > deadline) return { status, events };

@@ -11,6 +11,14 @@ pragma solidity 0.8.28;
 /// without repeats; the faulty interval of step j is `j / k` (k the job's checkpoint interval).
 /// One format serves auditor canaries (intervals) and juror canaries (steps).
 interface ICanaryRegistry {
+    // ───────────── events and errors (the implementation emits and reverts with these) ─────────────
+    event CanaryRootPosted(uint64 indexed epoch, bytes32 root);
+    error CanaryRegistryZeroAddress();
+    error CanaryRegistryInvalidEpochLength(uint64 epochLength);
+    error CanaryRegistryZeroRoot();
+    error CanaryRegistryEpochNotFuture(uint64 epoch, uint64 current);
+    error CanaryRegistryRootExists(uint64 epoch);
+
     /// @notice Epoch of `timestamp`: `(timestamp − genesis) / epochLength`; 0 before genesis.
     /// Epoch 0 never has a root (a root is posted only for a future epoch).
     function epochOf(uint256 timestamp) external view returns (uint64);
@@ -25,4 +33,11 @@ interface ICanaryRegistry {
         bytes32 salt,
         bytes32[] calldata proof
     ) external view returns (bool);
+
+    /// @notice The epoch now.
+    function currentEpoch() external view returns (uint64);
+    /// @notice Commits the canaries of a future epoch.
+    /// @dev Emits {CanaryRootPosted}. Requirements: CANARY_ROLE; `epoch` after the current one;
+    /// no root posted for it yet; `root` non-zero.
+    function postRoot(uint64 epoch, bytes32 root) external;
 }

@@ -207,8 +207,25 @@ interface IDisputeManager {
     error DisputeManagerCanaryTruthKnown(uint256 disputeId);
     error DisputeManagerNotCanary(uint256 disputeId);
 
+    /// @notice Commits to disputing an interval without revealing it, taking `commitBond`:
+    /// `commitment = keccak256(abi.encode(jobId, interval, challenger, salt))`. It counts only if
+    /// mined after the job's submission block and before its window end, and must be used within
+    /// `commitTTL`, else its bond is burned (v3 V2.1).
+    /// @dev Emits {ChallengeCommitted}. Requirements: the commitment is new.
     function commitChallenge(bytes32 commitment) external;
+    /// @notice Burns the bond of a commitment not used within `commitTTL`. Anyone may call.
+    /// @dev Emits {CommitmentExpired}. Requirements: the commitment exists, unused, and expired.
     function expireCommitment(bytes32 commitment) external;
+    /// @notice Opens a dispute on interval `interval` of a submitted job, taking `disputeBond` and
+    /// refunding the commitment's bond. With both checkpoint proofs the leaves are stored as
+    /// evidence; with empty proofs (leaves the challenger could not obtain) the worker must post them
+    /// within the job's answer timeout or be convicted (v3 V1.1).
+    /// @param hint a live dispute of the job ordered before this one, to find its place in the queue
+    /// cheaply (0: search from the head; a wrong hint costs gas, never correctness).
+    /// @dev Emits {DisputeOpened} (and the DataAvailability's events). Requirements: a commitment of
+    /// the caller at least one block old, mined after the submission block and by `windowEnd`, not
+    /// expired; the job Submitted and its window open; `interval < n-1`; no live dispute of the caller
+    /// on the interval; given proofs valid.
     function openDispute(
         uint256 jobId,
         uint64 interval,
@@ -217,34 +234,109 @@ interface IDisputeManager {
         CheckpointProof calldata checkpointNext,
         uint256 hint
     ) external returns (uint256 disputeId);
+    /// @notice Reopens an interval whose dispute ended Void (v3 V2.3): once per challenger and
+    /// interval, keeping the voided dispute's order; after `windowEnd` only when its commitment was
+    /// still valid at `windowEnd`, and never after `windowEnd + maxExtension`.
+    /// @dev Emits {DisputeReopened}, {DisputeOpened}. Requirements: the caller is the voided
+    /// dispute's challenger; the job Submitted; the rules above.
     function reopenDispute(uint256 voidedDisputeId, uint256 hint) external returns (uint256 disputeId);
+    /// @notice Names the disputed step: the worker's states before and after local step `localStep`
+    /// of the interval, each proven against the interval's step root or already stored as evidence
+    /// (empty proof). Starts the randomness delay.
+    /// @dev Emits {StepPinpointed}. Requirements: the challenger; phase Pinpointing before its
+    /// (extended) deadline; the interval's checkpoint leaf known; `localStep < k`; both step leaves
+    /// proven; the global step not judged before; fewer than MAX_PINPOINTS steps named.
     function pinpoint(uint256 disputeId, uint64 localStep, StepClaim calldata before, StepClaim calldata next_)
         external;
+    /// @notice Closes a dispute whose challenger named no step in time. A first pinpoint missed
+    /// forfeits the bond (the worker gets `answerFee` only if it had to post checkpoint leaves, the
+    /// rest burns, V2.5); after an Indeterminate ruling the dispute closes Indeterminate, bond refunded.
+    /// @dev Emits {BondForfeited} or {Credited}, then {DisputeClosed}. Requirements: phase
+    /// Pinpointing; the job Submitted (else `closeMoot`); the (extended) deadline passed; none of the
+    /// dispute's challenges open.
     function timeoutPinpoint(uint256 disputeId) external;
+    /// @notice Convicts a worker whose step tree of the disputed interval disagrees with its own
+    /// checkpoints: step leaf 0 (`atEnd` false) or step leaf k (`atEnd` true) holds a state hash
+    /// other than checkpoint `i` (or `i+1`). No single-step replay can catch this, so it is proven
+    /// directly (with a proof, or from stored evidence with an empty proof). Permissionless.
+    /// @dev Emits {BoundaryMismatchProven} and the conviction events. Requirements: the dispute live,
+    /// the job Submitted; checkpoint leaves `i`, `i+1` known; the step leaf proven; a mismatch.
     function proveBoundaryMismatch(uint256 disputeId, bool atEnd, bytes32 stateHash, bytes32[] calldata stepProof)
         external;
+    /// @notice Draws the round's committee once the randomness block is mined; re-targets the
+    /// randomness block when it expired unread, or when nobody could be drawn (V5.2) until
+    /// `maxDrawWait` has passed, after which the dispute is Void and the interval's share of the
+    /// reward goes back to the requester (for an appeal round: the appealed ruling stands, V6.1).
+    /// @dev Emits {CommitteeDrawn}, {RandomnessRetargeted}, or the Void events. Requirements: phase
+    /// AwaitingDraw; the job Submitted (else `closeMoot`); the randomness available (or expired).
     function drawCommittee(uint256 disputeId) external;
+    /// @notice Commits a juror's vote: `keccak256(abi.encode(disputeId, round, juror, vote, salt))`.
+    /// @dev Emits {VoteCommitted}. Requirements: phase Voting, commit window open (extended by answered
+    /// juror challenges), caller drawn in this round and not yet committed, commitment non-zero (V6.3).
     function commitVote(uint256 disputeId, bytes32 commitment) external;
+    /// @notice Reveals a committed vote (1 WorkerFault, 2 WorkerHonest, 3 Indeterminate).
+    /// @dev Emits {VoteRevealed}. Requirements: phase Voting; the commit window over or every drawn
+    /// juror committed; the reveal window open; the vote valid and matching the caller's commitment.
     function revealVote(uint256 disputeId, uint8 vote, bytes32 salt) external;
+    /// @notice Ends the round: settles its jurors and gives a ruling (V9.2), or, below quorum, starts
+    /// a larger round; an appeal round below quorum leaves the appealed ruling standing (V6.1); a first
+    /// round that missed quorum `maxRounds` times voids the dispute.
+    /// @dev Emits {JurorPenalized} per penalized juror, then {RulingGiven} or {RoundFailed} (and on
+    /// void {Credited}, {DisputeClosed}). Requirements: phase Voting; the job Submitted (else
+    /// `closeMoot`); the reveal window over or every drawn juror revealed; none of the dispute's
+    /// challenges open.
     function resolve(uint256 disputeId) external;
+    /// @notice Appeals a ruling to a larger committee (2M+1 of the last round), paying `appealBond`.
+    /// The bond is refunded if the final ruling differs from the one appealed, else it goes to the jurors.
+    /// Anyone may fund an appeal (v3 V10.2); its committee's incoherent jurors lose the whole `jurorLock`.
+    /// @dev Emits {Appealed}. Requirements: phase Ruled, appeal window open, fewer than `maxAppeals`
+    /// appeals on this step.
     function appeal(uint256 disputeId) external;
+    /// @notice Reveals that the dispute's job is a juror canary (v3 V10.1) and records the committed
+    /// ruling of its pinpointed step for the current round: WorkerFault iff the step is one of
+    /// `faultSteps`, else WorkerHonest; the round's settlement then takes the whole `jurorLock` of
+    /// every revealed vote other than it (`DisputeLogic.jurorPenalty`). Anyone holding the salt may
+    /// call, once per round, from the end of the commit phase (every vote is then bound by its
+    /// commitment; no commitment is accepted afterwards) until `resolve`.
+    /// @dev Emits {CanaryTruthRevealed}. Requirements: phase Voting; the commit window over or every
+    /// drawn juror committed; no truth recorded for the round; `(job.specHash, faultSteps, salt)` a
+    /// leaf of the CanaryRegistry root of the job's creation epoch, proven by `proof`.
     function revealCanaryTruth(uint256 disputeId, uint256[] calldata faultSteps, bytes32 salt, bytes32[] calldata proof)
         external;
+    /// @notice Executes a ruling once its appeal window is over (§7.6). WorkerFault: the worker is
+    /// convicted; WorkerHonest: the bond pays `replayCost` to the worker and the rest to jurors and
+    /// burn, and the step is marked judged; Indeterminate (V9.3): no step is judged and the challenger
+    /// may pinpoint another step, up to MAX_PINPOINTS; after the last, the dispute closes Unresolved,
+    /// bond refunded and the interval's share of the reward returned to the requester.
+    /// @dev Emits the conviction events, or {BondForfeited}/{Credited}, {PinpointReopened} or
+    /// {DisputeClosed}. Requirements: phase Ruled, appeal window over, the job still Submitted (else `closeMoot`).
     function finalizeRuling(uint256 disputeId) external;
+    /// @notice Closes a dispute made moot by a conviction of its job: its bond and appeal bonds are
+    /// refunded, a running committee is released without penalty.
+    /// @dev Emits {Credited}, {DisputeClosed}. Requirements: the dispute live, the job no longer Submitted.
     function closeMoot(uint256 disputeId) external;
+    /// @notice Withdraws all of the caller's credits in the staking token.
+    /// @dev Emits {Withdrawn}. Requirements: credits > 0.
     function withdraw() external;
 
     /// @notice IDataAvailability only: an availability challenge of `jobId` went unanswered.
     function onUnavailable(uint256 jobId, uint256 disputeId, address opener) external;
 
     function dataAvailability() external view returns (IDataAvailability);
+    /// @notice One dispute.
     function getDispute(uint256 disputeId) external view returns (Dispute memory);
+    /// @notice One committee round of a dispute.
     function getRound(uint256 disputeId, uint256 round) external view returns (RoundInfo memory);
+    /// @notice A juror's seat and vote in one round.
     function getVote(uint256 disputeId, uint256 round, address juror) external view returns (Vote memory);
+    /// @notice One appeal of a dispute.
     function getAppeal(uint256 disputeId, uint256 index) external view returns (Appeal memory);
+    /// @notice A challenge commitment (zero once used or never made).
     function getCommitment(bytes32 commitment) external view returns (ChallengeCommitment memory);
+    /// @notice The current parameters.
     function params() external view returns (Params memory);
     function credits(address account) external view returns (uint256);
+    /// @notice Lock id of the juror locks of one round of one dispute.
     function jurorLockId(uint256 disputeId, uint256 round) external view returns (bytes32);
     /// @notice Whether `account` may open availability challenges in dispute `disputeId` of `jobId`:
     /// its challenger, or a juror drawn in its current round, while the dispute is live (v3 V4.1).
@@ -260,4 +352,16 @@ interface IDisputeManager {
     function checkJobTerms(uint256 collateral, uint256 challengeWindow, uint256 answerTimeout, uint256 pinpointTimeout)
         external
         view;
+
+    /// @notice Replaces all parameters at once.
+    /// @dev Emits {ParamsUpdated}. Requirements: GOVERNOR_ROLE; every value within its bounds and
+    /// every reachable committee drawable (see `DisputeLogic.invalidParam`), else
+    /// {DisputeManagerInvalidParam} naming the field.
+    function setParams(Params calldata params_) external;
+    /// @notice The pinpoint deadline of a dispute: its own deadline, or `pinpointTimeout` after the
+    /// latest answer to one of its availability challenges, whichever is later.
+    function pinpointDeadline(uint256 disputeId) external view returns (uint256);
+    /// @notice The current round's commit and reveal ends: a juror challenge answered during the
+    /// round extends the commit window to `revealTimeout` after the answer.
+    function votingWindows(uint256 disputeId) external view returns (uint256 commitEnd, uint256 revealEnd);
 }

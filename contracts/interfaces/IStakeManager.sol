@@ -34,6 +34,25 @@ interface IStakeManager {
     /// @notice A draw filled `seats` (per account) under `lockId` (zero for auditor draws).
     event SeatsDrawn(bytes32 indexed lockId, bytes32 seed, uint64 epoch, address[] accounts, uint256[] seats);
 
+    // ───────────── events and errors (the implementation emits and reverts with these) ─────────────
+    event UnbondingPeriodSet(uint64 oldPeriod, uint64 newPeriod);
+    event MinJurorStakeSet(uint256 oldStake, uint256 newStake);
+    error StakeManagerZeroAddress();
+    error StakeManagerZeroAmount();
+    error StakeManagerInsufficientFreeStake(address account, uint256 free, uint256 needed);
+    error StakeManagerInsufficientReserve(address account, uint256 available, uint256 needed);
+    error StakeManagerNothingToWithdraw(address account);
+    error StakeManagerUnbondingNotOver(address account, uint64 releaseAt);
+    error StakeManagerInvalidUnbondingPeriod(uint64 period, uint64 min, uint64 max);
+    error StakeManagerInvalidMinJurorStake(uint256 stake);
+    error StakeManagerInvalidEpochs(uint64 epochLength, uint64 drawWindow);
+    error StakeManagerDrawTooLarge(uint256 count, uint256 max);
+    error StakeManagerTooManyExcluded(uint256 length, uint256 max);
+    /// @dev Changes due by the current epoch are still queued (`applyQueued` them first).
+    error StakeManagerQueueBacklog(uint256 queued);
+    /// @dev `lockId` already holds the other kind of lock (free stake vs juror seats).
+    error StakeManagerLockKindMismatch(address account, bytes32 lockId);
+
     function stakingToken() external view returns (IERC20);
     function account(address who) external view returns (Account memory);
     /// @notice `account(who).free` alone (one slot, for the claim check).
@@ -48,8 +67,18 @@ interface IStakeManager {
     /// @notice True when every queued change due by the current epoch is applied (draws may run).
     function queueSettled() external view returns (bool);
 
+    /// @notice Pulls `amount` staking tokens from the caller into its free stake.
+    /// Emits {Staked}.
+    /// Requirements: `amount > 0`; the caller approved this contract for `amount`.
     function stake(uint256 amount) external;
+    /// @notice Moves `amount` of the caller's free stake into its unbonding bucket and restarts
+    /// the bucket's timer at `now + unbondingPeriod`.
+    /// Emits {UnstakeRequested}.
+    /// Requirements: `0 < amount ≤ free`.
     function requestUnstake(uint256 amount) external;
+    /// @notice Sends the caller its whole unbonding bucket.
+    /// Emits {Withdrawn}.
+    /// Requirements: the bucket is not empty and its release time has passed.
     function withdraw() external;
 
     /// @notice Schedules a draw's seed (v3 V3.2): applies due changes, then the current epoch with
@@ -78,4 +107,44 @@ interface IStakeManager {
     function drawAccounts(bytes32 seed, uint256 seats, address[] calldata exclude)
         external
         returns (address[] memory accounts, uint256[] memory seatCounts);
+
+    /// @notice True when the lock `lockId` of `who` is a juror seat lock.
+    function isJurorLock(address who, bytes32 lockId) external view returns (bool);
+    /// @notice Start time of `epoch`.
+    function epochStart(uint64 epoch) external view returns (uint64);
+    /// @notice The epoch containing time `t` (≥ genesis).
+    function epochOf(uint64 t) external view returns (uint64);
+    /// @notice Queued entries not yet processed (due or not).
+    function queueLength() external view returns (uint256);
+    /// @notice Pulls `amount` staking tokens and queues them into the caller's juror reserve: they
+    /// weigh in draws from the next epoch on.
+    /// Emits {Staked}, {ReserveChangeQueued}.
+    /// Requirements: `amount > 0`; the caller approved this contract for `amount`.
+    function stakeForJury(uint256 amount) external;
+    /// @notice Queues `amount` of the caller's free stake into its juror reserve (next epoch).
+    /// Emits {ReserveChangeQueued}.
+    /// Requirements: `0 < amount ≤ free`.
+    function joinJury(uint256 amount) external;
+    /// @notice Takes `amount` out of the caller's juror reserve: first from a join still queued (at
+    /// once, it weighs nothing yet), the rest at the next epoch boundary, as far as no seat locks it.
+    /// Emits {ReserveChangeQueued}.
+    /// Requirements: `0 < amount ≤ pendingJoin + reserve − pendingLeave`.
+    function leaveJury(uint256 amount) external;
+    /// @notice Queues a recomputation of `who`'s weight for the next epoch (after a `minJurorStake`
+    /// change). Anyone may call; does nothing when the weight would not change and nothing is queued.
+    /// Emits {ReserveChangeQueued} when it queues.
+    function syncJurorWeight(address who) external;
+    /// @notice Applies up to `maxCount` queued changes due by the current epoch, oldest first.
+    /// Anyone may call; draws need every due change applied. Returns how many entries it processed.
+    /// Emits {ReserveChangeApplied} per change applied.
+    function applyQueued(uint256 maxCount) external returns (uint256 processed);
+    /// @notice Sets the delay between `requestUnstake` and `withdraw` for later requests.
+    /// Emits {UnbondingPeriodSet}.
+    /// Requirements: GOVERNOR_ROLE; `MIN_UNBONDING_PERIOD ≤ period ≤ MAX_UNBONDING_PERIOD`.
+    function setUnbondingPeriod(uint64 period) external;
+    /// @notice Sets the least reserve that gives draw weight. Weights follow when each account's
+    /// next queued change applies (`syncJurorWeight` queues one).
+    /// Emits {MinJurorStakeSet}.
+    /// Requirements: GOVERNOR_ROLE; `stake > 0`.
+    function setMinJurorStake(uint256 stake_) external;
 }

@@ -5,6 +5,7 @@ import {IDisputeManager} from "../interfaces/IDisputeManager.sol";
 import {IStakeManager} from "../interfaces/IStakeManager.sol";
 import {IRandomness} from "../interfaces/IRandomness.sol";
 import {DisputeLogic} from "./DisputeLogic.sol";
+import {BURN_ADDRESS} from "./UPowConstants.sol";
 
 /// @title DisputeJury
 /// @notice Juror settlement of the DisputeManager (§7.5, §10.7), run by DELEGATECALL in the
@@ -12,7 +13,6 @@ import {DisputeLogic} from "./DisputeLogic.sol";
 /// @dev External functions so the loops live outside the manager's 24 KiB. Every loop is bounded by
 /// the committee cap (DisputeLogic.MAX_COMMITTEE).
 library DisputeJury {
-    address internal constant BURN = 0x000000000000000000000000000000000000dEaD;
 
     /// @dev What ending a round leads to (the manager carries out the last three).
     enum RoundOutcome {
@@ -171,7 +171,7 @@ library DisputeJury {
             if (penalty > 0) {
                 // Trusted StakeManager: transfers the slashed stake to the manager (this context), or
                 // burns it in a canary round.
-                uint256 taken = stakeManager.slash(juror, lockId, penalty, truth == 0 ? address(this) : BURN);
+                uint256 taken = stakeManager.slash(juror, lockId, penalty, truth == 0 ? address(this) : BURN_ADDRESS);
                 if (truth == 0) pot += taken;
                 emit IDisputeManager.JurorPenalized(disputeId, round, juror, taken);
             }

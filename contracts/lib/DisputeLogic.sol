@@ -4,6 +4,7 @@ pragma solidity 0.8.28;
 import {UPowHashing} from "./UPowHashing.sol";
 import {IDisputeManager} from "../interfaces/IDisputeManager.sol";
 import {IJobMarket} from "../interfaces/IJobMarket.sol";
+import {BPS} from "./UPowConstants.sol";
 
 /// @title DisputeLogic
 /// @notice Rules of the DisputeManager: parameter and job-term checks, tally, committee growth,
@@ -11,7 +12,6 @@ import {IJobMarket} from "../interfaces/IJobMarket.sol";
 /// @dev Kept apart so the rules are readable on their own and the manager stays under 24 KiB;
 /// `storeParams` and `checkJobTerms` run by DELEGATECALL on the manager's storage.
 library DisputeLogic {
-    uint256 internal constant BPS = 10_000;
     /// @dev Cap on a round's committee: the StakeManager's MAX_DRAW, one shared cap (v3 V5.1).
     uint256 internal constant MAX_COMMITTEE = 64;
 

@@ -8,6 +8,7 @@ import {IJobMarket} from "../interfaces/IJobMarket.sol";
 import {IDisputeManager} from "../interfaces/IDisputeManager.sol";
 import {IDataAvailability} from "../interfaces/IDataAvailability.sol";
 import {AuditManager} from "../AuditManager.sol";
+import {IAuditManager} from "../interfaces/IAuditManager.sol";
 import {JobMarket} from "../JobMarket.sol";
 import {DisputeManager} from "../DisputeManager.sol";
 
@@ -112,9 +113,9 @@ contract InvariantProbe {
             }
             address[] memory auditors = auditManager.auditorsOf(id);
             if (auditors.length == 0) continue;
-            AuditManager.Audit memory audit = auditManager.getAudit(id);
+            IAuditManager.Audit memory audit = auditManager.getAudit(id);
             for (uint256 i = 0; i < auditors.length; ++i) {
-                if (auditManager.auditorState(id, auditors[i]) == AuditManager.AuditorState.Attested) {
+                if (auditManager.auditorState(id, auditors[i]) == IAuditManager.AuditorState.Attested) {
                     // Attested: the lock is live, and a paid audit still owes the fee share.
                     _addLock(actors, live, auditors[i], auditManager.auditorLockId(id, auditors[i]));
                     if (audit.paid) r.amPayOwed += audit.feeShare * auditManager.auditorSeats(id, auditors[i]);

@@ -74,6 +74,9 @@ describe("architecture: layering (.dependency-cruiser.cjs)", function () {
       // A cycle closed only by a type import (erased at run time, still a cycle for readers).
       put("verifier/worker/config.ts", 'import type { Plan } from "./plan";\nexport interface Config { plan?: Plan }\n');
       put("verifier/worker/plan.ts", 'import { type Config } from "./config";\nexport interface Plan { config?: Config }\nexport const PLAN = 1;\n');
+      // The SDK reaching into a daemon, a daemon importing the SDK, and the SDK on a library (allowed).
+      put("verifier/sdk/index.ts", 'import type { Facts } from "../daemon/types";\nimport { TAG } from "../engine/hashing";\nexport const s = (x: Facts): number => x.n + TAG;\n');
+      put("verifier/daemon/usesSdk.ts", 'import { s } from "../sdk/index";\nexport const d = s;\n');
       // The dashboard: a daemon importing it (refused), the CLI importing it (allowed); its browser
       // code importing the model as a value (refused), as a type (allowed), and a Node built-in (refused).
       put("verifier/dashboard/model.ts", "export interface View { n: number }\nexport const EMPTY = 0;\n");
@@ -91,6 +94,14 @@ describe("architecture: layering (.dependency-cruiser.cjs)", function () {
         "verifier/protocol/required.ts → verifier/chain/rpc.ts",
         "verifier/protocol/typeOnly.ts → verifier/daemon/types.ts",
         "verifier/protocol/upward.ts → verifier/engine/hashing.ts",
+      ]);
+    });
+
+    it("sdk-builds-on-libraries and nothing-imports-sdk flag the SDK importing a daemon and a daemon importing the SDK, and only those", async () => {
+      const sdk = (await cruiseViolations(dir, ["verifier"])).filter((v) => v.rule.name.includes("sdk"));
+      expect(sdk.map((v) => `${v.rule.name}: ${v.from} → ${v.to}`).sort()).to.deep.equal([
+        "nothing-imports-sdk: verifier/daemon/usesSdk.ts → verifier/sdk/index.ts",
+        "sdk-builds-on-libraries: verifier/sdk/index.ts → verifier/daemon/types.ts",
       ]);
     });
 

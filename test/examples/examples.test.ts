@@ -38,7 +38,7 @@ describe("integrator examples", function () {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it("viem: creates a job with getContract and the registry ABI, and follows it to Cancelled", async function () {
+  it("viem: creates a job with getContract and the SDK's typed ABIs, and follows it to Cancelled", async function () {
     const requester = hardhatAccountKey(hre, 1);
     const lines: string[] = [];
     const r = await runViemExample({
@@ -55,13 +55,13 @@ describe("integrator examples", function () {
     expect(lines[0]).to.match(new RegExp(`^job ${r.jobId} created`));
   });
 
-  it("ethers: creates a job with the typechain contracts, follows it to Cancelled and withdraws the refund", async function () {
+  it("ethers: creates a job with the SDK's createJob, follows it to Cancelled with waitForFinal and withdraws the refund", async function () {
     const [, requester] = await ethers.getSigners();
     const c = connectDeployment(deployment, ethers.provider);
     const pay = deployment.contracts.PaymentToken!.address;
     const r = await runEthersExample({ deployment, signer: requester, cancel: true, pollMs: 50, timeoutMs: 30_000, log: () => undefined });
     expect(r.status).to.equal("Cancelled");
-    expect(r.events).to.deep.equal(["JobCancelled"]);
+    expect(r.events).to.deep.equal(["JobCreated", "JobCancelled"]);
     const job = await c.jobMarket.getJob(r.jobId);
     expect(job.requester).to.equal(requester.address);
     expect(await c.jobMarket.credits(pay, requester.address)).to.equal(0n);

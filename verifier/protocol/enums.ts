@@ -13,7 +13,7 @@ export const Phase = { None: 0, Pinpointing: 1, AwaitingDraw: 2, Voting: 3, Rule
 export const Ruling = {
   None: 0, WorkerFault: 1, WorkerHonest: 2, Indeterminate: 3, Void: 4, ChallengerTimedOut: 5, Unresolved: 6, Moot: 7,
 } as const;
-/** AuditManager.AuditorState */
+/** IAuditManager.AuditorState */
 export const AuditorState = { None: 0, Assigned: 1, Attested: 2, Released: 3, Slashed: 4 } as const;
 /** IDataAvailability.Status */
 export const ChallengeStatus = { None: 0, Open: 1, Answered: 2, TimedOut: 3, Settled: 4 } as const;
@@ -25,7 +25,7 @@ export const ENUMS = {
   "IJobMarket.JobStatus": JobStatus,
   "IDisputeManager.Phase": Phase,
   "IDisputeManager.Ruling": Ruling,
-  "AuditManager.AuditorState": AuditorState,
+  "IAuditManager.AuditorState": AuditorState,
   "IDataAvailability.Status": ChallengeStatus,
   "IDataAvailability.Kind": ChallengeKind,
 } as const;
