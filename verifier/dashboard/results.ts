@@ -7,7 +7,7 @@
  * losses of their own, so nothing here takes a worker's word for a number.
  */
 import type { ArtifactClient } from "../daemon/check/artifacts";
-import { batchTensors, loadMnistDigits, mnistSplit, MNIST_PIXELS, type MnistDigits } from "../engine/data";
+import { batchTensors, loadMnistDigits, mnistSplit, MNIST_PIXELS, MNIST_TEST_SIZE, type MnistDigits } from "../engine/data";
 import { evaluateMlp } from "../engine/evaluate";
 import { parseManifest } from "../engine/manifest";
 import type { Activation, ModelSpec } from "../engine/onnx/spec";
@@ -22,8 +22,6 @@ class ResultEvaluationError extends UPowError {
   override readonly name = "ResultEvaluationError";
 }
 
-/** Held-out digits per job, as prepareMnistJob and the demo split them. */
-const TEST_SIZE = 1000;
 const MAX_INDEX_BYTES = 64 << 20;
 const MAX_MANIFEST_BYTES = 1 << 20;
 const MAX_GRAPH_BYTES = 64 << 20;
@@ -51,7 +49,7 @@ export async function evaluateResult(p: EvaluateResultParameters): Promise<Resul
     const activation = activationOf(graph);
     const maxStateBytes = Number(manifest.stateBytes) * 2 + 4096;
     digits ??= loadMnistDigits();
-    const testSet = batchTensors(digits, mnistSplit(manifest.seed, digits.count, TEST_SIZE).test);
+    const testSet = batchTensors(digits, mnistSplit(manifest.seed, digits.count, MNIST_TEST_SIZE).test);
     const checkpoints: CheckpointEval[] = [];
     for (let i = 0; i < index.checkpoints.length; i++) {
       const c = index.checkpoints[i]!;

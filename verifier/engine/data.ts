@@ -13,6 +13,8 @@ import { fileHashOfSync } from "./statehash";
 import type { Tensor, TensorMap } from "./tensor";
 
 export const MNIST_PIXELS = 784;
+/** Held-out digits of an MNIST job's split (`mnistSplit`): the test set requesters, the SDK and the dashboard evaluate on. */
+export const MNIST_TEST_SIZE = 1000;
 const MNIST_CLASSES = 10;
 const DOMAIN_SPLIT = "upow.mnist.split";
 const DOMAIN_ORDER = "upow.order";
@@ -202,7 +204,7 @@ export function mnistSplit(seed: Hash, count: number, testSize: number): { test:
 export function buildMnistDataset(params: BuildMnistDatasetParameters, digits: MnistDigits = loadMnistDigits()): MnistDataset {
   checkSeed(params.seed);
   checkPositive("batchSize", params.batchSize);
-  const testSize = params.testSize ?? 1000;
+  const testSize = params.testSize ?? MNIST_TEST_SIZE;
   if (!Number.isSafeInteger(testSize) || testSize < 1 || testSize >= digits.count) {
     throw new DatasetParameterError("testSize", `must be an integer in [1, ${digits.count - 1}]`, testSize);
   }

@@ -4,7 +4,7 @@
  */
 import * as ort from "onnxruntime-node";
 import type { Hash } from "../protocol/hashing";
-import { batchTensors, loadMnistDigits, mnistSplit, MNIST_PIXELS } from "../engine/data";
+import { batchTensors, loadMnistDigits, mnistSplit, MNIST_PIXELS, MNIST_TEST_SIZE } from "../engine/data";
 import { INFERENCE_INPUT, INFERENCE_LABEL, INFERENCE_PROBABILITIES } from "../engine/onnx/inference";
 import { SdkInputError } from "./errors";
 
@@ -23,9 +23,6 @@ export interface Evaluation {
   readonly loss: number;
   readonly count: number;
 }
-
-/** prepareMnistJob holds out this many MNIST samples (the split is fixed by the job's seed). */
-export const MNIST_TEST_SIZE = 1000;
 
 /** The held-out MNIST test samples of a prepareMnistJob job with this seed (never in its training batches). */
 export function mnistTestSet(seed: Hash): LabelledSet {

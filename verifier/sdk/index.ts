@@ -11,7 +11,8 @@ export {
 } from "./jobs";
 export { getResult, type GetResultOptions, type JobReadOptions, type JobResult, type LossPoint } from "./result";
 export { downloadModel, type DownloadedModel } from "./model";
-export { evaluateModel, mnistTestSet, MNIST_TEST_SIZE, type Evaluation, type LabelledSet } from "./evaluate";
+export { evaluateModel, mnistTestSet, type Evaluation, type LabelledSet } from "./evaluate";
+export { MNIST_TEST_SIZE } from "../engine/data";
 export { deploymentAddresses, type Address, type UPowAddresses } from "./addresses";
 export { SdkError, SdkInputError, JobNotFoundError, JobNotFinalError, WaitTimeoutError, ResultArtifactError } from "./errors";
 export * from "./abis.generated";
