@@ -152,8 +152,7 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
     };
     const monitor = new Monitor({
       provider, kv: journal.kv, records,
-      addresses: { jobMarket: config.jobMarket, auditManager: config.auditManager, disputeManager: config.disputeManager },
-      interfaces: { jobMarket: jobMarket.interface, auditManager: auditManager.interface, disputeManager: disputeManager.interface },
+      contracts: { jobMarket, disputeManager },
       startBlock: config.startBlock, confirmations, chunkSize: config.logChunkSize, logger: log, metrics,
     });
 

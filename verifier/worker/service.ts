@@ -125,14 +125,13 @@ export async function runWorker(config: WorkerConfig, options: RunWorkerOptions)
 
     const state = new WorkerState(journal.kv);
     const jmRef = { address: config.jobMarket, iface: jobMarket.interface };
-    const dmRef = disputeManager && config.disputeManager ? { address: config.disputeManager, iface: disputeManager.interface } : null;
     const daRef = dataAvailability ? { address: await dataAvailability.getAddress(), iface: dataAvailability.interface } : null;
     const ours = (jobId: bigint): boolean => {
       const r = state.job(jobId);
       return r !== undefined && ["claimed", "submitted", "finalized", "withdrawn"].includes(r.phase);
     };
     const monitor = new Monitor({
-      provider, kv: journal.kv, state, jobMarket: jmRef, disputeManager: dmRef, dataAvailability: daRef, isOurJob: ours,
+      provider, kv: journal.kv, state, jobMarket, disputeManager, dataAvailability, isOurJob: ours,
       startBlock: config.startBlock, confirmations, logger,
     });
     if (config.metricsPort !== undefined) {
