@@ -4,7 +4,11 @@
  * - no import cycles, type-only imports included (a reader still has to hold both files at once);
  * - verifier/protocol/ is the bottom layer: encodings, hashing, canonical JSON, the audit-sample
  *   rule, the on-chain enums. Every other folder may import it; it imports only Node built-ins
- *   and npm packages, so the rules both sides of the chain agree on never depend on a daemon.
+ *   and npm packages, so the rules both sides of the chain agree on never depend on a daemon;
+ * - verifier/runtime/ (lock, journal, signer, sender, metrics, loop, signals) is what both daemons
+ *   run on: it never imports a daemon (worker/, daemon/) or the CLI above them;
+ * - the worker (verifier/worker/) and the verifier (verifier/daemon/) never import each other:
+ *   what both need lives below them (runtime/, chain/, protocol/).
  */
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -22,6 +26,20 @@ module.exports = {
       comment: "verifier/protocol/ is the bottom layer: it may import Node built-ins, npm packages and itself, nothing else of the repository.",
       from: { path: "^verifier/protocol/" },
       to: { pathNot: ["^verifier/protocol/", "node_modules"], dependencyTypesNot: ["core"] },
+    },
+    {
+      name: "runtime-below-daemons",
+      severity: "error",
+      comment: "verifier/runtime/ is shared by both daemons: it may not import verifier/worker/, verifier/daemon/ or verifier/cli/.",
+      from: { path: "^verifier/runtime/" },
+      to: { path: "^verifier/(worker|daemon|cli)/" },
+    },
+    {
+      name: "daemons-apart",
+      severity: "error",
+      comment: "The worker and the verifier daemon do not import each other: move the shared piece into verifier/runtime/ or verifier/chain/.",
+      from: { path: "^verifier/(worker|daemon)/" },
+      to: { path: "^verifier/(worker|daemon)/", pathNot: "^verifier/$1/" },
     },
   ],
   options: {

@@ -1,7 +1,8 @@
 /**
  * The layering rules of .dependency-cruiser.cjs (issue 20), run through dependency-cruiser's JS
- * API so `npm test` enforces them as `npm run lint:deps` does: no import cycles, and
- * verifier/protocol/ imports nothing of the repository above it. A fixture tree shows each rule
+ * API so `npm test` enforces them as `npm run lint:deps` does: no import cycles,
+ * verifier/protocol/ imports nothing of the repository above it, verifier/runtime/ imports no
+ * daemon, and the worker and the verifier daemon do not import each other. A fixture tree shows each rule
  * does catch what it is meant to (a rule that matched nothing would pass the real tree too).
  */
 import { expect } from "chai";
@@ -48,7 +49,7 @@ function describeViolation(v: IViolation): string {
 describe("architecture: layering (.dependency-cruiser.cjs)", function () {
   this.timeout(120_000);
 
-  it("the repository has no import cycles and verifier/protocol/ imports only itself, Node and npm", async () => {
+  it("the repository has no import cycles, verifier/protocol/ imports only itself, Node and npm, and the daemons keep to their layers", async () => {
     const violations = await cruiseViolations(REPO, ROOTS);
     expect(violations.map(describeViolation)).to.deep.equal([]);
   });
@@ -74,6 +75,10 @@ describe("architecture: layering (.dependency-cruiser.cjs)", function () {
       // A cycle closed only by a type import (erased at run time, still a cycle for readers).
       put("verifier/worker/config.ts", 'import type { Plan } from "./plan";\nexport interface Config { plan?: Plan }\n');
       put("verifier/worker/plan.ts", 'import { type Config } from "./config";\nexport interface Plan { config?: Config }\nexport const PLAN = 1;\n');
+      // The shared runtime reaching up into a daemon, and the two daemons reaching into each other.
+      put("verifier/runtime/loop.ts", 'import { PLAN } from "../worker/plan";\nimport type { Facts } from "../daemon/types";\nexport const n = (f: Facts): number => f.n + PLAN;\n');
+      put("verifier/daemon/usesWorker.ts", 'import { PLAN } from "../worker/plan";\nexport const p = PLAN;\n');
+      put("verifier/worker/usesDaemon.ts", 'import type { Facts } from "../daemon/types";\nimport { PLAN } from "./plan";\nimport { n } from "../runtime/loop";\nexport const g = (f: Facts): number => f.n + PLAN + n(f);\n');
     });
 
     after(() => rmSync(dir, { recursive: true, force: true }));
@@ -84,6 +89,19 @@ describe("architecture: layering (.dependency-cruiser.cjs)", function () {
         "verifier/protocol/required.ts → verifier/chain/rpc.ts",
         "verifier/protocol/typeOnly.ts → verifier/daemon/types.ts",
         "verifier/protocol/upward.ts → verifier/engine/hashing.ts",
+      ]);
+    });
+
+    it("runtime-below-daemons flags verifier/runtime/ importing a daemon, and daemons-apart flags the worker and the verifier importing each other, and only those", async () => {
+      const all = await cruiseViolations(dir, ["verifier"]);
+      const named = (rule: string): string[] => all.filter((v) => v.rule.name === rule).map((v) => `${v.from} → ${v.to}`).sort();
+      expect(named("runtime-below-daemons")).to.deep.equal([
+        "verifier/runtime/loop.ts → verifier/daemon/types.ts",
+        "verifier/runtime/loop.ts → verifier/worker/plan.ts",
+      ]);
+      expect(named("daemons-apart")).to.deep.equal([
+        "verifier/daemon/usesWorker.ts → verifier/worker/plan.ts",
+        "verifier/worker/usesDaemon.ts → verifier/daemon/types.ts",
       ]);
     });
 

@@ -1,30 +1,23 @@
 /**
- * The worker service: wires config → instance lock, journal, provider, signer, sender, artifact
- * store + server, monitor, decider, trainer, responder, and runs the per-tick loop until aborted.
+ * The worker service: on the shared DaemonRuntime (lock, journal, provider, signer, sender, metrics,
+ * loop) it wires the artifact store + server, monitor, decider, trainer and responder, and runs
+ * the per-tick loop until aborted.
  * Every step is restart-safe: decisions are in the journal before their transaction, transactions
  * are keyed (never sent twice), training resumes from the last checkpoint.
  */
 import path from "node:path";
 import { mkdir } from "node:fs/promises";
-import { setTimeout as sleep } from "node:timers/promises";
 import pino, { type Logger } from "pino";
 import type { Provider } from "ethers";
 import { AuditManager__factory, DataAvailability__factory, DisputeManager__factory, JobMarket__factory, StakeManager__factory } from "../../typechain-types";
 import type { DataAvailability, DisputeManager, JobMarket } from "../../typechain-types";
-import { checkDeployment } from "../chain/deploymentCheck";
-import { FailureTracker } from "../chain/failures";
-import { evaluateHealth, observeHead } from "../chain/health";
-import { acquireInstanceLock } from "../chain/instance-lock";
-import { Journal } from "../chain/journal";
-import { resolveConfirmations } from "../chain/confirmations";
-import { loadSigner } from "../chain/keys";
-import { startMetricsServer, type MetricsServer } from "../chain/metrics";
-import { collectErrorText, createProvider } from "../chain/rpc";
-import { TxSender, TxSimulationError, TxRevertedError, TxSkippedError, type SendResult } from "../chain/tx-sender";
+import { collectErrorText } from "../chain/rpc";
+import { TxSimulationError, TxRevertedError, TxSkippedError, type SendResult } from "../chain/tx-sender";
 import { UPowError } from "../errors";
 import { TokenInfoCache } from "../chain/tokenInfo";
 import { ChallengeStatus, JobStatus, challengeStatusName } from "../protocol/enums";
-import { LocalStore, mirrorToRemote, startStoreServer, type RemoteArtifactStore, type StateRequestHandler, type StoreServerHandle } from "../store";
+import { LocalStore, mirrorToRemote, startStoreServer, type RemoteArtifactStore, type StateRequestHandler } from "../store";
+import { DaemonRuntime } from "../runtime/daemonRuntime";
 import { checkpointProof, parseResultIndex, resultUri, stepRangeProof, type ResultIndex } from "../protocol/resultIndex";
 import type { WorkerConfig } from "./config";
 import { decide, type ChainJobView } from "./decider";
@@ -65,59 +58,39 @@ class WorkerError extends UPowError {
 /** Runs the worker until `signal` aborts; resolves after a clean shutdown. */
 export async function runWorker(config: WorkerConfig, options: RunWorkerOptions): Promise<void> {
   const logger = options.logger ?? pino({ level: config.logLevel, base: { svc: "upow-worker" } }, pino.destination(2));
-  const lock = acquireInstanceLock({ dataDir: config.dataDir, fileName: "worker.lock", logger });
-  const journal = Journal.open(path.join(config.dataDir, "journal.sqlite"), logger);
-  let server: StoreServerHandle | null = null;
-  let sender: TxSender | null = null;
-  let metricsServer: MetricsServer | null = null;
-  let remote: (RemoteArtifactStore & { close(): void }) | null = null;
   const clock = options.clock ?? Date.now;
   const metrics = options.metrics ?? createWorkerMetrics({ clock });
-  try {
-    const provider = createProvider({
-      urls: [...config.rpcUrls], ...(config.eip1193 ? { eip1193: config.eip1193 } : {}), logger, pollingIntervalMs: config.pollIntervalMs,
+  await DaemonRuntime.run({ config, signal: options.signal, logger, metrics, clock, lockFileName: "worker.lock" }, async (rt) => {
+    const { provider, journal } = rt;
+    const address = rt.address;
+    const { chainId, confirmations } = await rt.checkChain({
+      JobMarket: config.jobMarket, ...(config.stakeManager ? { StakeManager: config.stakeManager } : {}),
+      ...(config.disputeManager ? { DisputeManager: config.disputeManager } : {}),
     });
-    const signer = (config.signer ?? await loadSigner({
-      ...(config.env ? { env: config.env } : {}), ...(config.keystore ? { keystorePath: config.keystore } : {}),
-      ...(config.passwordFile ? { passwordFile: config.passwordFile } : {}), logger,
-    })).connect(provider);
-    const address = await signer.getAddress();
-    // A wrong address stops the worker here with what the address looks like (no retry loop).
-    await checkDeployment({
-      provider, addresses: {
-        JobMarket: config.jobMarket, ...(config.stakeManager ? { StakeManager: config.stakeManager } : {}),
-        ...(config.disputeManager ? { DisputeManager: config.disputeManager } : {}),
-      },
-      ...(config.expectedChainId !== undefined ? { expectedChainId: config.expectedChainId } : {}),
-    });
-    const chainId = (await provider.getNetwork()).chainId;
-    const confirmations = resolveConfirmations(config.confirmations, chainId);
     const jobMarket = JobMarket__factory.connect(config.jobMarket, provider);
     const disputeManager = config.disputeManager ? DisputeManager__factory.connect(config.disputeManager, provider) : null;
     // The DataAvailability (availability challenges to answer) is the one the DisputeManager uses.
     const dataAvailability = disputeManager ? DataAvailability__factory.connect(await disputeManager.dataAvailability(), provider) : null;
-    const failures = new FailureTracker({ baseDelayMs: config.pollIntervalMs, onFailure: (purpose, reason) => metrics.txFailures.inc({ purpose, reason }) });
-    sender = await TxSender.create({
-      signer, provider, journal, logger, confirmations: Math.max(1, confirmations), dryRun: config.dryRun,
-      pollIntervalMs: Math.min(1000, config.pollIntervalMs), errorInterfaces: [jobMarket.interface, ...(disputeManager ? [disputeManager.interface] : []), ...(dataAvailability ? [dataAvailability.interface] : [])],
-      failures,
-      onTxEvent: (e) => {
-        if (e.type === "sent") metrics.txsSent.inc({ purpose: e.purpose });
-      },
+    const sender = await rt.startSender({
+      confirmations: Math.max(1, confirmations),
+      errorInterfaces: [jobMarket.interface, ...(disputeManager ? [disputeManager.interface] : []), ...(dataAvailability ? [dataAvailability.interface] : [])],
     });
-    await sender.start();
     const store = await LocalStore.open(path.join(config.dataDir, "store"));
     // Signed step-state requests (V7.1) need the job player, built below; until then they wait.
     let states: StateRequestHandler | null = null;
-    server = await startStoreServer({
+    const server = await startStoreServer({
       store, host: config.storeHost, port: config.storePort, logger,
       states: (jobId, step, headers) => (states ? states(jobId, step, headers) : Promise.resolve({ status: 503, error: "worker is starting" })),
     });
+    rt.defer(() => server.close());
     const publicBaseUrl = config.publicBaseUrl ?? server.url;
+    let remote: (RemoteArtifactStore & { close(): void }) | null = null;
     if (config.s3) {
       // Loaded only here: the AWS SDK costs every other start a quarter second.
       const { S3ArtifactStore } = await import("../store/s3Store");
-      remote = new S3ArtifactStore({ ...config.s3, logger });
+      const s3 = new S3ArtifactStore({ ...config.s3, logger });
+      rt.defer(() => s3.close());
+      remote = s3;
     }
     logger.info({ address, storeUrl: server.url, publicBaseUrl, remote: remote?.location ?? null, dryRun: config.dryRun, cheat: config.cheat, confirmations }, "worker started");
     if (config.cheat) logger.warn({ cheat: config.cheat }, "ADVERSARIAL MODE: this worker cheats on purpose (tests/demo only)");
@@ -134,13 +107,8 @@ export async function runWorker(config: WorkerConfig, options: RunWorkerOptions)
       provider, kv: journal.kv, state, jobMarket, disputeManager, dataAvailability, isOurJob: ours,
       startBlock: config.startBlock, confirmations, logger,
     });
-    if (config.metricsPort !== undefined) {
-      metricsServer = await startMetricsServer({
-        registry: metrics.registry, port: config.metricsPort, host: config.metricsHost, logger,
-        health: () => evaluateHealth({ head: metrics.head(), nowMs: clock(), maxHeadAgeSec: config.maxHeadAgeSec, failing: failures.failingPurposes() }),
-      });
-      options.onMetricsServer?.(metricsServer.url);
-    }
+    const metricsUrl = await rt.serveMetrics();
+    if (metricsUrl !== null) options.onMetricsServer?.(metricsUrl);
     const player = new JobPlayer({
       config, provider, metrics, jobMarket, disputeManager, dataAvailability, stakeManager: config.stakeManager ?? null, address, state, store, publicBaseUrl, remote,
       responder: new Responder(sender, jmRef, daRef), logger, signal: options.signal,
@@ -163,28 +131,13 @@ export async function runWorker(config: WorkerConfig, options: RunWorkerOptions)
       logger,
     });
 
-    while (!options.signal.aborted) {
-      // A failed poll (RPC down) is logged and retried; /healthz turns 503 once the head it saw is too old.
-      try {
-        await observeHead(provider, metrics);
-        await monitor.poll();
-        await player.tick();
-      } catch (err) {
-        if (options.signal.aborted) break;
-        logger.warn({ err: collectErrorText(err) }, "worker tick failed; retrying"); // reverts named by the error registry
-      }
-      await sleep(config.pollIntervalMs, undefined, { signal: options.signal }).catch(() => undefined);
-    }
+    await rt.loop(async () => {
+      await monitor.poll();
+      await player.tick();
+    });
     await player.stop();
     logger.info("worker stopped");
-  } finally {
-    sender?.close();
-    await metricsServer?.close();
-    await server?.close();
-    remote?.close();
-    journal.close();
-    lock.release();
-  }
+  });
 }
 
 interface PlayerParameters {

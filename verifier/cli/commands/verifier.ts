@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { verifierStartCommand } from "../../daemon/config";
 import { runVerifier } from "../../daemon/service";
-import { runUntilSignal } from "../daemonOptions";
+import { runUntilSignal } from "../../runtime/signals";
 
 export function registerVerifier(program: Command): void {
   const verifier = program.command("verifier").description("verifier daemon: audits, challenges, jury duty (docs/verifier.md)");

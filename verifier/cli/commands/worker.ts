@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { workerStartCommand } from "../../worker/config";
 import { runWorker } from "../../worker/service";
-import { runUntilSignal } from "../daemonOptions";
+import { runUntilSignal } from "../../runtime/signals";
 
 export function registerWorker(program: Command): void {
   const worker = program.command("worker").description("worker node: claim jobs, train them, submit, get paid");
