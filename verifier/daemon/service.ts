@@ -29,7 +29,7 @@ import { JobPlayer } from "./player/jobPlayer";
 import { Keeper } from "./keeper/keeper";
 import { detectRandomnessSource } from "./keeper/source";
 import { DaemonRecords } from "./records";
-import { Responder } from "./responder/responder";
+import { contractCall, Responder } from "../runtime/responder";
 import { Scheduler } from "./scheduler/scheduler";
 
 export interface RunVerifierOptions {
@@ -199,19 +199,13 @@ async function withdrawCredits(ctx: PlayerContext, tick: Tick, log: Logger): Pro
   const bt = { blockTag: tick.block };
   const credits = await ctx.disputeManager.credits(ctx.me, bt);
   if (credits > 0n) {
-    const r = await ctx.responder.respond({
-      key: `withdraw:dm:${tick.block}`, purpose: "withdraw", to: await ctx.disputeManager.getAddress(),
-      data: ctx.disputeManager.interface.encodeFunctionData("withdraw"),
-    });
+    const r = await ctx.responder.respond(contractCall(ctx.disputeManager, "withdraw", [], { key: `withdraw:dm:${tick.block}`, purpose: "withdraw" }));
     if (r.kind === "sent") log.info(await ctx.tokens.fields("credits", await ctx.stakingToken.getAddress(), credits), "credits withdrawn");
   }
   for (const token of ctx.records.feeTokens()) {
     const owed = await ctx.auditManager.credits(token, ctx.me, bt);
     if (owed === 0n) continue;
-    const r = await ctx.responder.respond({
-      key: `withdraw:am:${token.toLowerCase()}:${tick.block}`, purpose: "withdraw-fees", to: await ctx.auditManager.getAddress(),
-      data: ctx.auditManager.interface.encodeFunctionData("withdraw", [token]),
-    });
+    const r = await ctx.responder.respond(contractCall(ctx.auditManager, "withdraw", [token], { key: `withdraw:am:${token.toLowerCase()}:${tick.block}`, purpose: "withdraw-fees" }));
     if (r.kind === "sent") log.info({ token, ...(await ctx.tokens.fields("credits", token, owed)) }, "audit fee credits withdrawn");
   }
 }

@@ -18,13 +18,14 @@ import { TokenInfoCache } from "../chain/tokenInfo";
 import { ChallengeStatus, JobStatus, challengeStatusName } from "../protocol/enums";
 import { LocalStore, mirrorToRemote, startStoreServer, type RemoteArtifactStore, type StateRequestHandler } from "../store";
 import { DaemonRuntime } from "../runtime/daemonRuntime";
+import { Responder } from "../runtime/responder";
 import { checkpointProof, parseResultIndex, resultUri, stepRangeProof, type ResultIndex } from "../protocol/resultIndex";
 import type { WorkerConfig } from "./config";
 import { decide, type ChainJobView } from "./decider";
 import { createWorkerMetrics, type WorkerMetrics } from "./metrics";
 import { Monitor } from "./monitor";
 import { prepareJob, PrepareJobError, type PreparedJob } from "./prepare";
-import { Responder } from "./responder";
+import { answerCheckpoints, answerChunk, answerStepLeaves, claimJob, finalizeJob, submitResult, withdrawCredit } from "./actions";
 import { locateFile, provenChunk, serveInterval } from "./states";
 import { StateAccess } from "./stateAccess";
 import { contractStateAccessChain, stateRequestHandler } from "./stateServer";
@@ -97,8 +98,6 @@ export async function runWorker(config: WorkerConfig, options: RunWorkerOptions)
     options.onReady?.({ address, storeUrl: server.url });
 
     const state = new WorkerState(journal.kv);
-    const jmRef = { address: config.jobMarket, iface: jobMarket.interface };
-    const daRef = dataAvailability ? { address: await dataAvailability.getAddress(), iface: dataAvailability.interface } : null;
     const ours = (jobId: bigint): boolean => {
       const r = state.job(jobId);
       return r !== undefined && ["claimed", "submitted", "finalized", "withdrawn"].includes(r.phase);
@@ -111,7 +110,7 @@ export async function runWorker(config: WorkerConfig, options: RunWorkerOptions)
     if (metricsUrl !== null) options.onMetricsServer?.(metricsUrl);
     const player = new JobPlayer({
       config, provider, metrics, jobMarket, disputeManager, dataAvailability, stakeManager: config.stakeManager ?? null, address, state, store, publicBaseUrl, remote,
-      responder: new Responder(sender, jmRef, daRef), logger, signal: options.signal,
+      responder: new Responder(sender, logger.child({ component: "responder" })), logger, signal: options.signal,
       ...(options.onTrainingProgress ? { onTrainingProgress: options.onTrainingProgress } : {}),
     });
 
@@ -276,7 +275,7 @@ class JobPlayer {
       return;
     }
     if (this.p.config.dryRun) {
-      const r = await this.p.responder.claim(id).catch((err: unknown) => err);
+      const r = await this.p.responder.send(claimJob(this.p.jobMarket, id)).catch((err: unknown) => err);
       this.p.state.putJob({ ...rec, phase: "dry-run", message: r instanceof Error ? r.message : "claim would succeed" });
       log.info({ simulation: r instanceof Error ? r.message : "ok" }, "dry run: would claim this job; nothing sent");
       return;
@@ -289,7 +288,7 @@ class JobPlayer {
 
   private async claim(rec: JobRecord, id: bigint, log: Logger): Promise<void> {
     try {
-      await this.p.responder.claim(id);
+      await this.p.responder.send(claimJob(this.p.jobMarket, id));
     } catch (err) {
       if (err instanceof TxSimulationError || err instanceof TxRevertedError) {
         this.p.state.putJob({ ...rec, phase: "lost", message: err.shortMessage });
@@ -356,10 +355,10 @@ class JobPlayer {
     const r = trained.result;
     // The remote outlives this machine, so the on-chain URI names it when there is one.
     const resultURI = resultUri(this.p.remote?.publicBaseUrl ?? this.p.publicBaseUrl, address);
-    const sent: SendResult = await this.p.responder.submit(id, {
+    const sent: SendResult = await this.p.responder.send(submitResult(this.p.jobMarket, id, {
       checkpointRoot: r.checkpointRoot, finalStateHash: r.finalStateHash, resultURI, stepRoot0: trained.index.checkpoints[0]!.stepRoot,
       proof0: r.proofFirst, proofLast: r.proofLast,
-    });
+    }));
     this.p.state.putJob({ ...rec, phase: "submitted", indexAddress: address });
     this.p.metrics.jobsSubmitted.inc();
     log.info({ checkpointRoot: r.checkpointRoot, resultURI, tx: sent.kind === "mined" ? sent.hash : null, reused: sent.kind === "mined" && sent.reused }, "result submitted");
@@ -382,7 +381,7 @@ class JobPlayer {
     // finalize also waits for a possible reopening of a voided interval and for open availability challenges.
     if (this.p.disputeManager && now <= (await this.p.disputeManager.reopenHold(id))) return;
     if (this.p.dataAvailability && (await this.p.dataAvailability.openChallenges(id)) > 0n) return;
-    await this.p.responder.finalize(id);
+    await this.p.responder.send(finalizeJob(this.p.jobMarket, id));
     this.p.state.putJob({ ...rec, phase: "finalized", paymentToken: job.paymentToken });
     this.p.metrics.jobsFinalized.inc();
     log.info(await this.tokens.fields("reward", job.paymentToken, job.reward), "job finalized");
@@ -391,7 +390,7 @@ class JobPlayer {
   private async withdraw(rec: JobRecord, id: bigint, log: Logger): Promise<void> {
     const token = rec.paymentToken ?? (await this.p.jobMarket.getJob(id)).paymentToken;
     const credit = await this.p.jobMarket.credits(token, this.p.address);
-    if (credit > 0n) await this.p.responder.withdraw(id, token);
+    if (credit > 0n) await this.p.responder.send(withdrawCredit(this.p.jobMarket, id, token));
     this.p.state.putJob({ ...rec, phase: "withdrawn" });
     log.info({ token, ...(await this.tokens.fields("amount", token, credit)) }, "credit withdrawn");
   }
@@ -469,14 +468,14 @@ class JobPlayer {
       if (c.kind === "checkpoints") {
         const a = checkpointProof(index, c.interval);
         const b = checkpointProof(index, c.interval + 1);
-        await this.p.responder.answerCheckpoints(id, a, b);
+        await this.p.responder.send(answerCheckpoints(da, id, a, b));
         this.p.state.putChunk({ ...c, done: true, outcome: "answered" });
         log.info({ interval: c.interval }, "checkpoint demand answered");
         continue;
       }
       if (c.kind === "step-leaves") {
         const r = stepRangeProof(index, c.interval, c.first, c.count);
-        await this.p.responder.answerStepLeaves(id, r.stateHashes, r.rangeProof);
+        await this.p.responder.send(answerStepLeaves(da, id, r.stateHashes, r.rangeProof));
         this.p.state.putChunk({ ...c, done: true, outcome: "answered" });
         log.info({ interval: c.interval, first: c.first, count: c.count }, "step-leaf demand answered");
         continue;
@@ -500,7 +499,7 @@ class JobPlayer {
         this.p.state.putChunk({ ...c, done: true, outcome: "unprovable" });
         continue;
       }
-      await this.p.responder.answerChunk(id, proof.byteLength, proof.chunk, proof.proof);
+      await this.p.responder.send(answerChunk(da, id, proof.byteLength, proof.chunk, proof.proof));
       this.p.state.putChunk({ ...c, done: true, outcome: "answered" });
       this.p.metrics.chunkAnswers.inc();
       log.info({ chunkIndex: c.chunkIndex, bytes: proof.chunk.length }, "chunk challenge answered");
