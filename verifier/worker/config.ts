@@ -88,8 +88,6 @@ export interface WorkerConfig {
   readonly stateRequestMaxTtlSec: number;
   /** Decide and log, send nothing. */
   readonly dryRun: boolean;
-  /** Adversarial mode for tests and the demo; null = honest. */
-  readonly cheat: CheatMode | null;
   readonly logLevel: string;
   /** Serve /metrics and /healthz on this port (0: a free one); undefined: off. */
   readonly metricsPort?: number;
@@ -131,7 +129,7 @@ export type WorkerConfigInput = Partial<WorkerConfig> & Pick<WorkerConfig, "data
 
 /** Fills defaults and validates a programmatic config. */
 export function workerConfig(input: WorkerConfigInput): WorkerConfig {
-  const c: WorkerConfig = { ...WORKER_DEFAULTS, rpcUrls: [], cheat: null, ...input };
+  const c: WorkerConfig = { ...WORKER_DEFAULTS, rpcUrls: [], ...input };
   if (c.rpcUrls.length === 0 && !c.eip1193) throw new WorkerConfigError("no RPC endpoint: give --rpc-url (or UPOW_RPC_URLS)");
   checkAddress("jobMarket", c.jobMarket);
   if (c.stakeManager) checkAddress("stakeManager", c.stakeManager);
@@ -221,8 +219,12 @@ function intArg(name: string): (v: string) => number {
   };
 }
 
-/** `upow worker start`: the shared daemon flags and the worker's own; `run` gets the validated config with the key unlocked. */
-export function workerStartCommand(run: (config: WorkerConfig, logger: Logger) => Promise<void>): Command {
+/**
+ * `upow worker start`: the shared daemon flags and the worker's own; `run` gets the validated config
+ * with the key unlocked, and the `--cheat` mode (tests/demo only; null: honest) for the caller to
+ * wire in as the worker's behaviour.
+ */
+export function workerStartCommand(run: (config: WorkerConfig, logger: Logger, cheat: CheatMode | null) => Promise<void>): Command {
   const cmd = addDaemonOptions(
     new Command("start").description("watch the JobMarket, claim jobs this machine accepts, train, submit, answer disputes, finalize and withdraw"),
     "worker",
@@ -252,8 +254,9 @@ export function workerStartCommand(run: (config: WorkerConfig, logger: Logger) =
     .addOption(new Option("--cheat <mode>", "ADVERSARIAL, for tests/demos only: skip=<fraction> | noise=<magnitude> | withhold | precision=fp16|bf16|tf32 | partial=<kept fraction> | reuse | noupdate | drift=<multiple of the bound> | index=<mode>[+<cheat>] (docs/worker.md)"))
     .action(async (o: WorkerCliOptions) => {
       const input = workerInputFromCli(o);
+      const cheat = o.cheat ? parseCheatMode(o.cheat) : null;
       const { config, logger } = await unlockDaemon(o, "worker", (dataDir, signer) => workerConfig({ ...input, dataDir, ...(signer ? { signer } : {}) }));
-      await run(config, logger);
+      await run(config, logger, cheat);
     });
 }
 
@@ -320,7 +323,6 @@ function workerInputFromCli(o: WorkerCliOptions): Omit<WorkerConfigInput, "dataD
     stateQuota: o.stateQuota,
     stateRequestMaxTtlSec: o.stateRequestMaxTtl,
     dryRun: o.dryRun === true,
-    cheat: o.cheat ? parseCheatMode(o.cheat) : null,
     logLevel: o.logLevel,
     ...(o.metricsPort !== undefined ? { metricsPort: o.metricsPort } : {}),
     metricsHost: o.metricsHost,

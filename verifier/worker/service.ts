@@ -30,8 +30,7 @@ import { locateFile, provenChunk, serveInterval } from "./states";
 import { StateAccess } from "./stateAccess";
 import { contractStateAccessChain, stateRequestHandler } from "./stateServer";
 import { trainJob } from "./trainer";
-import type { ResultPublisher } from "./publisher";
-import { publisherFor } from "./publishCheats";
+import { HONEST, type WorkerBehaviour } from "./behaviour";
 import { mirrorResult } from "./remoteMirror";
 import { WorkerState, type JobRecord } from "./workerState";
 
@@ -50,6 +49,8 @@ export interface RunWorkerOptions {
   readonly onMetricsServer?: (url: string) => void;
   /** Wall clock in ms for the head age (tests move it). @default Date.now */
   readonly clock?: () => number;
+  /** How steps are run, results published and demands answered; tests, the demo and `--cheat` hand in a cheat (adversary.ts). @default HONEST */
+  readonly behaviour?: WorkerBehaviour;
 }
 
 class WorkerError extends UPowError {
@@ -61,6 +62,7 @@ export async function runWorker(config: WorkerConfig, options: RunWorkerOptions)
   const logger = options.logger ?? pino({ level: config.logLevel, base: { svc: "upow-worker" } }, pino.destination(2));
   const clock = options.clock ?? Date.now;
   const metrics = options.metrics ?? createWorkerMetrics({ clock });
+  const behaviour = options.behaviour ?? HONEST;
   await DaemonRuntime.run({ config, signal: options.signal, logger, metrics, clock, lockFileName: "worker.lock" }, async (rt) => {
     const { provider, journal } = rt;
     const address = rt.address;
@@ -93,8 +95,8 @@ export async function runWorker(config: WorkerConfig, options: RunWorkerOptions)
       rt.defer(() => s3.close());
       remote = s3;
     }
-    logger.info({ address, storeUrl: server.url, publicBaseUrl, remote: remote?.location ?? null, dryRun: config.dryRun, cheat: config.cheat, confirmations }, "worker started");
-    if (config.cheat) logger.warn({ cheat: config.cheat }, "ADVERSARIAL MODE: this worker cheats on purpose (tests/demo only)");
+    logger.info({ address, storeUrl: server.url, publicBaseUrl, remote: remote?.location ?? null, dryRun: config.dryRun, cheat: behaviour.label, confirmations }, "worker started");
+    if (behaviour.label !== null) logger.warn({ cheat: behaviour.label }, "ADVERSARIAL MODE: this worker cheats on purpose (tests/demo only)");
     options.onReady?.({ address, storeUrl: server.url });
 
     const state = new WorkerState(journal.kv);
@@ -110,7 +112,7 @@ export async function runWorker(config: WorkerConfig, options: RunWorkerOptions)
     if (metricsUrl !== null) options.onMetricsServer?.(metricsUrl);
     const player = new JobPlayer({
       config, provider, metrics, jobMarket, disputeManager, dataAvailability, stakeManager: config.stakeManager ?? null, address, state, store, publicBaseUrl, remote,
-      responder: new Responder(sender, logger.child({ component: "responder" })), logger, signal: options.signal,
+      behaviour, responder: new Responder(sender, logger.child({ component: "responder" })), logger, signal: options.signal,
       ...(options.onTrainingProgress ? { onTrainingProgress: options.onTrainingProgress } : {}),
     });
 
@@ -126,7 +128,7 @@ export async function runWorker(config: WorkerConfig, options: RunWorkerOptions)
         kv: journal.kv,
       }),
       stateBytes: (jobId, step) => player.stateBytes(jobId.toString(), step),
-      withhold: config.cheat?.kind === "withhold",
+      withhold: !behaviour.publisher.servesStates,
       logger,
     });
 
@@ -153,6 +155,7 @@ interface PlayerParameters {
   /** Mirror of everything published (S3); its base URL is the resultURI's and the index's second. */
   readonly remote: RemoteArtifactStore | null;
   readonly responder: Responder;
+  readonly behaviour: WorkerBehaviour;
   readonly metrics: WorkerMetrics;
   readonly logger: Logger;
   readonly signal: AbortSignal;
@@ -164,12 +167,10 @@ class JobPlayer {
   private training: { jobId: string; promise: Promise<void> } | null = null;
   private readonly prepared = new Map<string, PreparedJob>();
   private readonly indexes = new Map<string, ResultIndex>();
-  private readonly publisher: ResultPublisher;
   /** Symbol and decimals per token, so logged amounts carry their units. */
   private readonly tokens: TokenInfoCache;
 
   constructor(private readonly p: PlayerParameters) {
-    this.publisher = publisherFor(p.config.cheat);
     this.tokens = new TokenInfoCache(p.provider);
   }
 
@@ -330,17 +331,14 @@ class JobPlayer {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const trained = await trainJob({
       jobId: id, specHash: job.specHash, prepared, dir, store: this.p.store, artifactBaseUrls: this.artifactBaseUrls(),
-      ep: this.p.config.ep, threads: this.p.config.threads, cheat: this.p.config.cheat, publishSteps: this.p.config.publishSteps === "eager",
+      ep: this.p.config.ep, threads: this.p.config.threads, training: this.p.behaviour.training, publishSteps: this.p.config.publishSteps === "eager",
       logger: this.p.logger, signal: this.p.signal,
       onProgress: (step: number, checkpoint?: number) => {
         this.p.metrics.stepsTrained.inc();
         this.p.onTrainingProgress?.({ jobId: rec.jobId, step, ...(checkpoint !== undefined ? { checkpoint } : {}) });
       },
     });
-    const withhold = this.p.config.cheat?.kind === "withhold";
-    const address = withhold
-      ? await this.p.store.put(trained.indexBytes, { expectedHash: trained.indexAddress })
-      : await this.publisher.publish({ jobId: id, trained, dir, store: this.p.store, steps: this.p.config.publishSteps === "eager" });
+    const address = await this.p.behaviour.publisher.publish({ jobId: id, trained, dir, store: this.p.store, steps: this.p.config.publishSteps === "eager" });
     // Before the submission names the remote: a result URI must never point at nothing.
     if (this.p.remote) await mirrorResult({ index: trained.index, indexAddress: address, store: this.p.store, remote: this.p.remote, logger: log });
     this.indexes.set(rec.jobId, trained.index);
@@ -426,10 +424,9 @@ class JobPlayer {
   private async disputes(): Promise<void> {
     const dm = this.p.disputeManager;
     if (!dm) return;
-    const withhold = this.p.config.cheat?.kind === "withhold";
+    const publisher = this.p.behaviour.publisher;
     for (const d of this.p.state.disputes()) {
-      if (d.served || withhold) continue;
-      if (!this.publisher.answers({ jobId: d.jobId, kind: "step-leaves", interval: d.interval })) continue; // ADVERSARIAL
+      if (d.served || !publisher.answers({ jobId: d.jobId, kind: "step-leaves", interval: d.interval })) continue;
       const index = await this.loadIndex(d.jobId);
       if (!index) continue;
       const log = this.p.logger.child({ jobId: d.jobId, disputeId: d.disputeId, interval: d.interval });
@@ -460,8 +457,7 @@ class JobPlayer {
         this.p.state.putChunk({ ...c, done: true, outcome: `status ${challengeStatusName(onChain.status)}` });
         continue;
       }
-      if (withhold) continue; // ADVERSARIAL: stay silent
-      if ((c.kind === "checkpoints" || c.kind === "step-leaves") && !this.publisher.answers({ jobId: c.jobId, kind: c.kind, interval: c.interval })) continue;
+      if (!publisher.answers({ jobId: c.jobId, kind: c.kind, interval: c.interval })) continue;
       const index = await this.loadIndex(c.jobId);
       if (!index) continue;
       const id = BigInt(c.challengeId);
