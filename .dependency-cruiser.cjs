@@ -8,7 +8,9 @@
  * - verifier/runtime/ (lock, journal, signer, sender, metrics, loop, signals) is what both daemons
  *   run on: it never imports a daemon (worker/, daemon/) or the CLI above them;
  * - the worker (verifier/worker/) and the verifier (verifier/daemon/) never import each other:
- *   what both need lives below them (runtime/, chain/, protocol/).
+ *   what both need lives below them (runtime/, chain/, protocol/);
+ * - the worker's service reaches no adversarial module (cheats, numericCheats, publishCheats,
+ *   adversary): tests, the demo, the bench and the CLI's --cheat wire those in from outside.
  */
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -40,6 +42,13 @@ module.exports = {
       comment: "The worker and the verifier daemon do not import each other: move the shared piece into verifier/runtime/ or verifier/chain/.",
       from: { path: "^verifier/(worker|daemon)/" },
       to: { path: "^verifier/(worker|daemon)/", pathNot: "^verifier/$1/" },
+    },
+    {
+      name: "worker-service-is-honest",
+      severity: "error",
+      comment: "The production worker never reaches a cheat: pass a WorkerBehaviour (worker/adversary.ts withCheat) in RunWorkerOptions instead.",
+      from: { path: "^verifier/worker/service\\.ts$" },
+      to: { path: "^verifier/worker/(cheats|numericCheats|publishCheats|adversary)\\.ts$", reachable: true },
     },
   ],
   options: {

@@ -75,6 +75,10 @@ describe("architecture: layering (.dependency-cruiser.cjs)", function () {
       // A cycle closed only by a type import (erased at run time, still a cycle for readers).
       put("verifier/worker/config.ts", 'import type { Plan } from "./plan";\nexport interface Config { plan?: Plan }\n');
       put("verifier/worker/plan.ts", 'import { type Config } from "./config";\nexport interface Plan { config?: Config }\nexport const PLAN = 1;\n');
+      // A worker service reaching a cheat through a module in between.
+      put("verifier/worker/service.ts", 'import { mode } from "./middle";\nexport const m = mode;\n');
+      put("verifier/worker/middle.ts", 'import type { CheatMode } from "./cheats";\nexport const mode: CheatMode | null = null;\n');
+      put("verifier/worker/cheats.ts", 'export type CheatMode = "skip";\n');
       // The shared runtime reaching up into a daemon, and the two daemons reaching into each other.
       put("verifier/runtime/loop.ts", 'import { PLAN } from "../worker/plan";\nimport type { Facts } from "../daemon/types";\nexport const n = (f: Facts): number => f.n + PLAN;\n');
       put("verifier/daemon/usesWorker.ts", 'import { PLAN } from "../worker/plan";\nexport const p = PLAN;\n');
@@ -103,6 +107,11 @@ describe("architecture: layering (.dependency-cruiser.cjs)", function () {
         "verifier/daemon/usesWorker.ts → verifier/worker/plan.ts",
         "verifier/worker/usesDaemon.ts → verifier/daemon/types.ts",
       ]);
+    });
+
+    it("worker-service-is-honest flags the worker service reaching a cheat module, even through another module", async () => {
+      const honest = (await cruiseViolations(dir, ["verifier"])).filter((v) => v.rule.name === "worker-service-is-honest");
+      expect(honest.map((v) => `${v.from} → ${v.to}`)).to.deep.equal(["verifier/worker/service.ts → verifier/worker/cheats.ts"]);
     });
 
     it("no-circular flags a cycle made of type-only imports", async () => {

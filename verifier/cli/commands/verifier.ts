@@ -1,6 +1,6 @@
 /** `upow verifier start`: runs the verifier daemon until SIGINT/SIGTERM (docs/verifier.md). */
 import type { Command } from "commander";
-import { verifierStartCommand } from "../../daemon/config";
+import { verifierStartCommand } from "./verifierStart";
 import { runVerifier } from "../../daemon/service";
 import { runUntilSignal } from "../../runtime/signals";
 

@@ -1,6 +1,6 @@
 /** `upow worker start`: runs the worker daemon until SIGINT/SIGTERM (docs/worker.md). */
 import type { Command } from "commander";
-import { workerStartCommand } from "../../worker/config";
+import { workerStartCommand } from "./workerStart";
 import { withCheat } from "../../worker/adversary";
 import { runWorker } from "../../worker/service";
 import { runUntilSignal } from "../../runtime/signals";
