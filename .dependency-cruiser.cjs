@@ -4,12 +4,18 @@
  * - no import cycles, type-only imports included (a reader still has to hold both files at once);
  * - verifier/protocol/ is the bottom layer: encodings, hashing, canonical JSON, the audit-sample
  *   rule, the on-chain enums. Every other folder may import it; it imports only Node built-ins
- *   and npm packages, so the rules both sides of the chain agree on never depend on a daemon.
+ *   and npm packages, so the rules both sides of the chain agree on never depend on a daemon;
  * - verifier/sdk/ is the integrators' entry (the package's "main"): it builds on protocol, engine,
  *   store, requester and chain (never a daemon, worker or the CLI directly), and nothing in the
- *   repository imports it but examples/ and test/ (it is a leaf, so it can change without the daemons).
+ *   repository imports it but examples/ and test/ (it is a leaf, so it can change without the daemons);
  * - verifier/dashboard/ (issue 16) is a leaf: only the CLI starts it, nothing else depends on it;
- *   its browser code (client/) takes nothing from the server side but the view model's types.
+ *   its browser code (client/) takes nothing from the server side but the view model's types;
+ * - verifier/runtime/ (lock, journal, signer, sender, metrics, loop, signals) is what both daemons
+ *   run on: it never imports a daemon (worker/, daemon/) or the CLI above them;
+ * - the worker (verifier/worker/) and the verifier (verifier/daemon/) never import each other:
+ *   what both need lives below them (runtime/, chain/, protocol/);
+ * - the worker's service reaches no adversarial module (cheats, numericCheats, publishCheats,
+ *   adversary): tests, the demo, the bench and the CLI's --cheat wire those in from outside.
  */
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -58,6 +64,27 @@ module.exports = {
         pathNot: ["^verifier/dashboard/client/", "node_modules"],
         dependencyTypesNot: ["type-only"],
       },
+    },
+    {
+      name: "runtime-below-daemons",
+      severity: "error",
+      comment: "verifier/runtime/ is shared by both daemons: it may not import verifier/worker/, verifier/daemon/ or verifier/cli/.",
+      from: { path: "^verifier/runtime/" },
+      to: { path: "^verifier/(worker|daemon|cli)/" },
+    },
+    {
+      name: "daemons-apart",
+      severity: "error",
+      comment: "The worker and the verifier daemon do not import each other: move the shared piece into verifier/runtime/ or verifier/chain/.",
+      from: { path: "^verifier/(worker|daemon)/" },
+      to: { path: "^verifier/(worker|daemon)/", pathNot: "^verifier/$1/" },
+    },
+    {
+      name: "worker-service-is-honest",
+      severity: "error",
+      comment: "The production worker never reaches a cheat: pass a WorkerBehaviour (worker/adversary.ts withCheat) in RunWorkerOptions instead.",
+      from: { path: "^verifier/worker/service\\.ts$" },
+      to: { path: "^verifier/worker/(cheats|numericCheats|publishCheats|adversary)\\.ts$", reachable: true },
     },
   ],
   options: {

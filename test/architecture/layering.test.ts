@@ -1,7 +1,8 @@
 /**
  * The layering rules of .dependency-cruiser.cjs (issue 20), run through dependency-cruiser's JS
- * API so `npm test` enforces them as `npm run lint:deps` does: no import cycles, and
- * verifier/protocol/ imports nothing of the repository above it. A fixture tree shows each rule
+ * API so `npm test` enforces them as `npm run lint:deps` does: no import cycles,
+ * verifier/protocol/ imports nothing of the repository above it, verifier/runtime/ imports no
+ * daemon, and the worker and the verifier daemon do not import each other. A fixture tree shows each rule
  * does catch what it is meant to (a rule that matched nothing would pass the real tree too).
  */
 import { expect } from "chai";
@@ -48,7 +49,7 @@ function describeViolation(v: IViolation): string {
 describe("architecture: layering (.dependency-cruiser.cjs)", function () {
   this.timeout(120_000);
 
-  it("the repository has no import cycles and verifier/protocol/ imports only itself, Node and npm", async () => {
+  it("the repository has no import cycles, verifier/protocol/ imports only itself, Node and npm, and the daemons keep to their layers", async () => {
     const violations = await cruiseViolations(REPO, ROOTS);
     expect(violations.map(describeViolation)).to.deep.equal([]);
   });
@@ -84,6 +85,14 @@ describe("architecture: layering (.dependency-cruiser.cjs)", function () {
       put("verifier/daemon/peek.ts", 'import { s } from "../dashboard/server";\nexport const p = s;\n');
       put("verifier/cli/dash.ts", 'import { s } from "../dashboard/server";\nexport const c = s;\n');
       put("verifier/dashboard/client/main.ts", 'import type { View } from "../model";\nimport { EMPTY } from "../model";\nimport { createHash } from "node:crypto";\nexport const v = (x: View): number => x.n + EMPTY + createHash("sha256").digest().length;\n');
+      // A worker service reaching a cheat through a module in between.
+      put("verifier/worker/service.ts", 'import { mode } from "./middle";\nexport const m = mode;\n');
+      put("verifier/worker/middle.ts", 'import type { CheatMode } from "./cheats";\nexport const mode: CheatMode | null = null;\n');
+      put("verifier/worker/cheats.ts", 'export type CheatMode = "skip";\n');
+      // The shared runtime reaching up into a daemon, and the two daemons reaching into each other.
+      put("verifier/runtime/loop.ts", 'import { PLAN } from "../worker/plan";\nimport type { Facts } from "../daemon/types";\nexport const n = (f: Facts): number => f.n + PLAN;\n');
+      put("verifier/daemon/usesWorker.ts", 'import { PLAN } from "../worker/plan";\nexport const p = PLAN;\n');
+      put("verifier/worker/usesDaemon.ts", 'import type { Facts } from "../daemon/types";\nimport { PLAN } from "./plan";\nimport { n } from "../runtime/loop";\nexport const g = (f: Facts): number => f.n + PLAN + n(f);\n');
     });
 
     after(() => rmSync(dir, { recursive: true, force: true }));
@@ -116,6 +125,24 @@ describe("architecture: layering (.dependency-cruiser.cjs)", function () {
         "verifier/dashboard/client/main.ts → crypto",
         "verifier/dashboard/client/main.ts → verifier/dashboard/model.ts",
       ]);
+    });
+
+    it("runtime-below-daemons flags verifier/runtime/ importing a daemon, and daemons-apart flags the worker and the verifier importing each other, and only those", async () => {
+      const all = await cruiseViolations(dir, ["verifier"]);
+      const named = (rule: string): string[] => all.filter((v) => v.rule.name === rule).map((v) => `${v.from} → ${v.to}`).sort();
+      expect(named("runtime-below-daemons")).to.deep.equal([
+        "verifier/runtime/loop.ts → verifier/daemon/types.ts",
+        "verifier/runtime/loop.ts → verifier/worker/plan.ts",
+      ]);
+      expect(named("daemons-apart")).to.deep.equal([
+        "verifier/daemon/usesWorker.ts → verifier/worker/plan.ts",
+        "verifier/worker/usesDaemon.ts → verifier/daemon/types.ts",
+      ]);
+    });
+
+    it("worker-service-is-honest flags the worker service reaching a cheat module, even through another module", async () => {
+      const honest = (await cruiseViolations(dir, ["verifier"])).filter((v) => v.rule.name === "worker-service-is-honest");
+      expect(honest.map((v) => `${v.from} → ${v.to}`)).to.deep.equal(["verifier/worker/service.ts → verifier/worker/cheats.ts"]);
     });
 
     it("no-circular flags a cycle made of type-only imports", async () => {

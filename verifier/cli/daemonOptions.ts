@@ -118,17 +118,3 @@ export async function unlockDaemon<C>(
 function pick<T extends object, K extends keyof T>(o: T, ...keys: K[]): Partial<Pick<T, K>> {
   return Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]])) as Partial<Pick<T, K>>;
 }
-
-/** Runs a daemon until SIGINT or SIGTERM aborts its signal (both `start` commands). */
-export async function runUntilSignal(run: (signal: AbortSignal) => Promise<void>): Promise<void> {
-  const ac = new AbortController();
-  const stop = (): void => ac.abort();
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
-  try {
-    await run(ac.signal);
-  } finally {
-    process.off("SIGINT", stop);
-    process.off("SIGTERM", stop);
-  }
-}

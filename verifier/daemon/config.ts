@@ -1,18 +1,15 @@
 /**
  * Verifier daemon configuration: one typed, validated object (`resolveVerifierConfig`, which fills
- * the defaults; tests build it directly), and `verifierStartCommand`, the options of
- * `upow verifier start` (the shared daemon flags of cli/daemonOptions.ts with env fallbacks and a
- * `--config` file, plus the verifier's own), registered in cli/commands/verifier.ts.
+ * the defaults; tests build it directly). The options of `upow verifier start` that fill it are
+ * cli/commands/verifierStart.ts.
  * Raw keys never appear here: the signer comes unlocked from the CLI, or from `UPOW_PRIVATE_KEY` or an encrypted keystore.
  */
 import path from "node:path";
-import { Command, Option } from "commander";
 import { isAddress } from "ethers";
-import type { Logger } from "pino";
 import type { Confirmations } from "../chain/confirmations";
 import type { LoadedSigner } from "../chain/keys";
 import type { Eip1193Provider } from "../chain/rpc";
-import { addDaemonOptions, DAEMON_DEFAULTS, daemonContracts, unlockDaemon, type DaemonCliOptions } from "../cli/daemonOptions";
+import { DAEMON_DEFAULTS } from "../cli/daemonOptions";
 import { VerifierConfigError } from "./errors";
 import { DEFAULT_SINGLE_STEPS } from "./audit/steps";
 import { COST_DEFAULTS } from "./check/spec";
@@ -118,7 +115,7 @@ export interface VerifierConfig {
   jurorEp: ExecutionProviderName;
 }
 
-const DEFAULTS = {
+export const VERIFIER_DEFAULTS = {
   startBlock: 0, confirmations: DAEMON_DEFAULTS.confirmations, txConfirmations: 1, pollIntervalMs: DAEMON_DEFAULTS.pollIntervalMs, logChunkSize: 2000, concurrency: 2, maxQueued: 16,
   taskBudgetMs: 600_000, audit: true, challenge: true, callTimeouts: true, appeal: false, unservedGraceMs: 120_000, unservedMinAttempts: 3, singleSteps: DEFAULT_SINGLE_STEPS, stateRequestTtlSec: 300, deadlineMarginSec: 5, dryRun: false,
   metricsHost: "127.0.0.1", maxHeadAgeSec: 300, artifactTimeoutMs: 30_000, artifactRetries: 2, allowPrivateArtifacts: false, rpcTimeoutMs: 10_000, logLevel: "info", ...COST_DEFAULTS,
@@ -129,7 +126,7 @@ export type VerifierConfigInput = Partial<VerifierConfig> & Pick<VerifierConfig,
 
 /** Fill defaults and check every value; throws VerifierConfigError naming the field. */
 export function resolveVerifierConfig(input: VerifierConfigInput): VerifierConfig {
-  const c = { rpcUrls: [], l1RpcUrls: [], ...DEFAULTS, ...stripUndefined(input) } as VerifierConfig;
+  const c = { rpcUrls: [], l1RpcUrls: [], ...VERIFIER_DEFAULTS, ...stripUndefined(input) } as VerifierConfig;
   const bad = (field: string, why: string, value?: unknown) => new VerifierConfigError(`config ${field} ${why}`, { details: { field, value: value === undefined ? undefined : String(value) } });
   if (c.rpcUrls.length === 0 && !c.eip1193) throw bad("rpcUrls", "needs at least one RPC URL (--rpc-url or UPOW_RPC_URLS)");
   for (const f of ["jobMarket", "auditManager", "disputeManager"] as const) {
@@ -159,98 +156,4 @@ export function resolveVerifierConfig(input: VerifierConfigInput): VerifierConfi
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-const bigint = (v: string) => {
-  if (!/^[0-9]+$/.test(v)) throw new VerifierConfigError("expected a non-negative integer", { details: { value: v } });
-  return BigInt(v);
-};
-
-const int = (v: string) => {
-  if (!/^\d+$/.test(v)) throw new VerifierConfigError("expected a non-negative integer", { details: { value: v } });
-  return Number(v);
-};
-
-/** The `verifier start` options: the shared daemon flags (verifier/cli/daemonOptions.ts) and the verifier's own. */
-export function verifierStartCommand(run: (config: VerifierConfig, logger: Logger) => Promise<void>): Command {
-  const opt = (flags: string, help: string, env: string) => new Option(flags, help).env(env);
-  const cmd = addDaemonOptions(
-    new Command("start").description("run the verifier daemon: audit submitted jobs, challenge cheats, serve on committees (docs/verifier.md)"),
-    "verifier",
-  );
-  return cmd
-    .addOption(opt("--audit-manager <address>", "AuditManager address (overrides --deployments)", "UPOW_AUDIT_MANAGER"))
-    .addOption(opt("--tx-confirmations <n>", `receipt depth before a tx counts (default ${DEFAULTS.txConfirmations})`, "UPOW_TX_CONFIRMATIONS").argParser(int))
-    .addOption(opt("--concurrency <n>", `replays at once (default ${DEFAULTS.concurrency})`, "UPOW_CONCURRENCY").argParser(int))
-    .addOption(opt("--max-queued <n>", `replays waiting at most, more are refused as busy (default ${DEFAULTS.maxQueued})`, "UPOW_MAX_QUEUED").argParser(int))
-    .addOption(opt("--task-budget-ms <ms>", `time budget of one audit/judge task (default ${DEFAULTS.taskBudgetMs})`, "UPOW_TASK_BUDGET_MS").argParser(int))
-    .addOption(opt("--max-flops-per-step <n>", `refuse jobs whose step costs more FLOPs under the cost model (default ${DEFAULTS.maxFlopsPerStep})`, "UPOW_MAX_FLOPS_PER_STEP").argParser(bigint))
-    .addOption(opt("--max-peak-bytes <n>", `refuse jobs whose step may need more memory (default ${DEFAULTS.maxPeakBytes})`, "UPOW_MAX_PEAK_BYTES").argParser(bigint))
-    .addOption(opt("--min-flops-per-second <n>", `rate step budgets assume; a slower step is killed (default ${DEFAULTS.minFlopsPerSecond})`, "UPOW_MIN_FLOPS_PER_SECOND").argParser(int))
-    .addOption(opt("--step-base-ms <ms>", `added to every step budget (default ${DEFAULTS.stepBaseMs})`, "UPOW_STEP_BASE_MS").argParser(int))
-    .addOption(opt("--no-audit", "do not audit jobs on its own (assigned audits and jury duty still run)", "UPOW_NO_AUDIT"))
-    .addOption(opt("--no-challenge", "never open disputes", "UPOW_NO_CHALLENGE"))
-    .addOption(opt("--no-call-timeouts", "only call permissionless timeouts that pay this node", "UPOW_NO_CALL_TIMEOUTS"))
-    .addOption(opt("--appeal", "appeal (paying the appeal bond) a ruling against this node's challenge", "UPOW_APPEAL"))
-    .addOption(opt("--unserved-grace-ms <ms>", `retry unfetchable sampled artifacts this long before challenging (default ${DEFAULTS.unservedGraceMs})`, "UPOW_UNSERVED_GRACE_MS").argParser(int))
-    .addOption(opt("--unserved-min-attempts <n>", `...and over at least this many audit attempts (default ${DEFAULTS.unservedMinAttempts})`, "UPOW_UNSERVED_MIN_ATTEMPTS").argParser(int))
-    .addOption(opt("--single-steps <u>", `single steps checked per sampled interval, besides its k-step replay (default ${DEFAULTS.singleSteps})`, "UPOW_SINGLE_STEPS").argParser(int))
-    .addOption(opt("--state-request-ttl <s>", `lifetime of signed state requests to workers, seconds (default ${DEFAULTS.stateRequestTtlSec})`, "UPOW_STATE_REQUEST_TTL").argParser(int))
-    .addOption(opt("--log-chunk-size <n>", `getLogs block range per call during backfill (default ${DEFAULTS.logChunkSize})`, "UPOW_LOG_CHUNK_SIZE").argParser(int))
-    .addOption(opt("--no-keep-randomness", "do not checkpoint/reveal/request draw seeds (keeper)", "UPOW_NO_KEEP_RANDOMNESS"))
-    .addOption(opt("--no-reopen-voided", "do not reopen this node's voided disputes (keeper)", "UPOW_NO_REOPEN_VOIDED"))
-    .addOption(opt("--no-settle-availability", "do not settle availability challenges or withdraw their credits (keeper)", "UPOW_NO_SETTLE_AVAILABILITY"))
-    .addOption(opt("--no-repinpoint", "do not pinpoint again after an Indeterminate ruling", "UPOW_NO_REPINPOINT"))
-    .addOption(opt("--juror-ep <ep>", `execution provider of the juror's second run: ${EXECUTION_PROVIDERS.join(", ")} (default ${DEFAULTS.jurorEp}); another implementation than the CPU reference acquits honest workers on it (docs/tolerance.md)`, "UPOW_JUROR_EP"))
-    .addOption(opt("--randomness-source <source>", "auto (probe the contract), blockhash, prevrandao, l1origin or vrf", "UPOW_RANDOMNESS_SOURCE"))
-    .addOption(opt("--l1-rpc-url <url...>", "L1 JSON-RPC URL(s) for L1 seed headers (l1origin)", "UPOW_L1_RPC_URLS").argParser((v: string, prev?: string[]) => [...(prev ?? []), ...v.split(",").filter(Boolean)]))
-    .action(async (o: DaemonCliOptions & Record<string, unknown>) => {
-      const dep = daemonContracts(o);
-      const address = (flag: string, v: string | undefined): string => {
-        if (v === undefined) throw new VerifierConfigError(`no ${flag} address: give --deployments <file> or --${flag}`, { details: { field: flag } });
-        return v;
-      };
-      const input = {
-        rpcUrls: o.rpcUrl,
-        jobMarket: address("job-market", o.jobMarket ?? dep.jobMarket),
-        auditManager: address("audit-manager", (o.auditManager as string | undefined) ?? dep.auditManager),
-        disputeManager: address("dispute-manager", o.disputeManager ?? dep.disputeManager),
-        startBlock: o.startBlock ?? dep.startBlock,
-        expectedChainId: dep.chainId,
-        confirmations: o.confirmations,
-        txConfirmations: o.txConfirmations as number | undefined,
-        pollIntervalMs: o.pollInterval,
-        concurrency: o.concurrency as number | undefined,
-        maxQueued: o.maxQueued as number | undefined,
-        taskBudgetMs: o.taskBudgetMs as number | undefined,
-        maxFlopsPerStep: o.maxFlopsPerStep as bigint | undefined,
-        maxPeakBytes: o.maxPeakBytes as bigint | undefined,
-        minFlopsPerSecond: o.minFlopsPerSecond as number | undefined,
-        stepBaseMs: o.stepBaseMs as number | undefined,
-        audit: o.audit as boolean | undefined,
-        challenge: o.challenge as boolean | undefined,
-        callTimeouts: o.callTimeouts as boolean | undefined,
-        dryRun: o.dryRun === true,
-        appeal: o.appeal === true,
-        unservedGraceMs: o.unservedGraceMs as number | undefined,
-        unservedMinAttempts: o.unservedMinAttempts as number | undefined,
-        singleSteps: o.singleSteps as number | undefined,
-        stateRequestTtlSec: o.stateRequestTtl as number | undefined,
-        logChunkSize: o.logChunkSize as number | undefined,
-        metricsPort: o.metricsPort,
-        metricsHost: o.metricsHost,
-        logLevel: o.logLevel,
-        maxHeadAgeSec: o.maxHeadAge,
-        keepRandomness: o.keepRandomness as boolean | undefined,
-        reopenVoided: o.reopenVoided as boolean | undefined,
-        settleAvailability: o.settleAvailability as boolean | undefined,
-        repinpoint: o.repinpoint as boolean | undefined,
-        randomnessSource: o.randomnessSource as VerifierConfig["randomnessSource"] | undefined,
-        jurorEp: o.jurorEp as VerifierConfig["jurorEp"] | undefined,
-        l1RpcUrls: o.l1RpcUrl as string[] | undefined,
-        allowPrivateArtifacts: o.allowPrivateArtifacts === true,
-      };
-      const { config, logger } = await unlockDaemon(o, "verifier", (dataDir, signer) => resolveVerifierConfig({ ...input, dataDir, ...(signer ? { signer } : {}) }));
-      await run(config, logger);
-    });
 }

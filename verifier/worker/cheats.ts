@@ -13,6 +13,7 @@ import { createHash } from "node:crypto";
 import { UPowError } from "../errors";
 import type { BatchSource, StepExecutor, StepOutput } from "../engine/step";
 import { isFloatDType, type Tensor, type TensorMap } from "../engine/tensor";
+import type { TrainingInputs } from "./stepDecorator";
 import { applyNumericCheat, isNumericCheat, parseNumericCheat, type NumericCheatJob, type NumericCheatMode } from "./numericCheats";
 
 export type CheatMode =
@@ -79,15 +80,10 @@ function rank(jobKey: string, i: number): string {
   return createHash("sha256").update(`upow.cheat:${jobKey}:${i}`).digest("hex");
 }
 
-export interface CheatingTrainerInputs {
-  readonly runner: StepExecutor;
-  readonly batches: BatchSource;
-}
-
 /** Wraps the runner and batch source so the configured cheat happens; honest when `mode` is null or withhold. */
 export function applyCheat(
-  mode: CheatMode | null, honest: CheatingTrainerInputs, job: NumericCheatJob,
-): CheatingTrainerInputs {
+  mode: CheatMode | null, honest: TrainingInputs, job: NumericCheatJob,
+): TrainingInputs {
   if (mode?.kind === "publish") return applyCheat(mode.train, honest, job);
   if (mode === null || mode.kind === "withhold") return honest;
   if (isNumericCheat(mode)) return applyNumericCheat(mode, honest, job);

@@ -2,11 +2,13 @@
  * The monitor: event cursors (persisted, with confirmations) over JobMarket.JobCreated and the
  * DisputeManager's DisputeOpened and DataAvailability.ChallengeOpened, feeding the durable WorkerState queues.
  * Handlers only record; acting on records is the service loop's job, so a crash between the two
- * loses nothing.
+ * loses nothing. Events are decoded by name through the shared EventRouter (chain/eventRouter.ts).
  */
-import type { Interface, Log, Provider } from "ethers";
+import type { Provider } from "ethers";
 import type { Logger } from "pino";
+import type { DataAvailability, DisputeManager, JobMarket } from "../../typechain-types";
 import { EventCursor } from "../chain/events";
+import { EventRouter } from "../chain/eventRouter";
 import type { KeyValueStore } from "../chain/journal";
 import type { ChallengeKind, WorkerState } from "./workerState";
 
@@ -17,9 +19,9 @@ export interface MonitorParameters {
   readonly provider: Provider;
   readonly kv: KeyValueStore;
   readonly state: WorkerState;
-  readonly jobMarket: { address: string; iface: Interface };
-  readonly disputeManager: { address: string; iface: Interface } | null;
-  readonly dataAvailability: { address: string; iface: Interface } | null;
+  readonly jobMarket: JobMarket;
+  readonly disputeManager: DisputeManager | null;
+  readonly dataAvailability: DataAvailability | null;
   /** Is this job one of ours (claimed by this worker)? */
   readonly isOurJob: (jobId: bigint) => boolean;
   readonly startBlock: number;
@@ -31,51 +33,46 @@ export class Monitor {
   private readonly cursors: EventCursor[] = [];
 
   constructor(private readonly p: MonitorParameters) {
+    // One cursor per event: their names are persisted positions in the journal, kept across versions.
     const jm = p.jobMarket;
-    this.cursors.push(this.cursor("worker-job-created", jm.address, jm.iface.getEvent("JobCreated")!.topicHash, (log) => {
-      const ev = jm.iface.parseLog(log)!;
-      const jobId = ev.args[0] as bigint;
-      if (p.state.job(jobId)) return;
-      p.state.putJob({ jobId: jobId.toString(), phase: "candidate", specURI: ev.args[7] as string });
-      p.logger.info({ jobId: jobId.toString() }, "job seen");
-    }));
+    this.cursors.push(this.cursor("worker-job-created", new EventRouter().on(jm, jm.getEvent("JobCreated"), (a) => {
+      if (p.state.job(a.jobId)) return;
+      p.state.putJob({ jobId: a.jobId.toString(), phase: "candidate", specURI: a.specURI });
+      p.logger.info({ jobId: a.jobId.toString() }, "job seen");
+    })));
     const dm = p.disputeManager;
     if (dm) {
-      this.cursors.push(this.cursor("worker-dispute-opened", dm.address, dm.iface.getEvent("DisputeOpened")!.topicHash, (log) => {
-        const ev = dm.iface.parseLog(log)!;
-        const disputeId = ev.args[0] as bigint;
-        const jobId = ev.args[1] as bigint;
-        if (!p.isOurJob(jobId) || p.state.dispute(disputeId.toString())) return;
-        p.state.putDispute({ disputeId: disputeId.toString(), jobId: jobId.toString(), interval: Number(ev.args[2] as bigint), served: false });
-        p.logger.warn({ jobId: jobId.toString(), disputeId: disputeId.toString(), interval: Number(ev.args[2] as bigint) }, "dispute opened against our job");
-      }));
+      this.cursors.push(this.cursor("worker-dispute-opened", new EventRouter().on(dm, dm.getEvent("DisputeOpened"), (a) => {
+        const disputeId = a.disputeId.toString();
+        if (!p.isOurJob(a.jobId) || p.state.dispute(disputeId)) return;
+        const interval = Number(a.interval);
+        p.state.putDispute({ disputeId, jobId: a.jobId.toString(), interval, served: false });
+        p.logger.warn({ jobId: a.jobId.toString(), disputeId, interval }, "dispute opened against our job");
+      })));
     }
     const da = p.dataAvailability;
     if (da) {
-      this.cursors.push(this.cursor("worker-da-challenge-opened", da.address, da.iface.getEvent("ChallengeOpened")!.topicHash, (log) => {
-        const ev = da.iface.parseLog(log)!;
-        const challengeId = (ev.args[0] as bigint).toString();
-        const jobId = ev.args[1] as bigint;
-        if (!p.isOurJob(jobId) || p.state.chunk(challengeId)) return;
-        const kind = KINDS[Number(ev.args[4] as bigint)];
+      this.cursors.push(this.cursor("worker-da-challenge-opened", new EventRouter().on(da, da.getEvent("ChallengeOpened"), (a) => {
+        const challengeId = a.challengeId.toString();
+        if (!p.isOurJob(a.jobId) || p.state.chunk(challengeId)) return;
+        const kind = KINDS[Number(a.kind)];
         if (!kind) return;
-        const first = Number(ev.args[6] as bigint);
-        const count = Number(ev.args[7] as bigint);
+        const first = Number(a.first);
         const chunk = kind === "state-chunk" || kind === "batch-chunk";
         p.state.putChunk({
-          challengeId, jobId: jobId.toString(), disputeId: (ev.args[2] as bigint).toString(), kind, interval: Number(ev.args[5] as bigint),
-          first, count, fileHash: ev.args[8] as string, chunkIndex: chunk ? first : 0, batch: kind === "batch-chunk",
-          deadline: Number(ev.args[9] as bigint), done: false,
+          challengeId, jobId: a.jobId.toString(), disputeId: a.disputeId.toString(), kind, interval: Number(a.interval),
+          first, count: Number(a.count), fileHash: a.fileHash, chunkIndex: chunk ? first : 0, batch: kind === "batch-chunk",
+          deadline: Number(a.deadline), done: false,
         });
-        p.logger.warn({ challengeId, jobId: jobId.toString(), kind }, "availability challenge seen");
-      }));
+        p.logger.warn({ challengeId, jobId: a.jobId.toString(), kind }, "availability challenge seen");
+      })));
     }
   }
 
-  private cursor(name: string, address: string, topic: string, handler: (log: Log) => void): EventCursor {
+  private cursor(name: string, router: EventRouter): EventCursor {
     return new EventCursor({
-      provider: this.p.provider, kv: this.p.kv, name, filter: { address, topics: [topic] }, startBlock: this.p.startBlock,
-      confirmations: this.p.confirmations, handler, logger: this.p.logger,
+      provider: this.p.provider, kv: this.p.kv, name, filter: router.filter(), startBlock: this.p.startBlock,
+      confirmations: this.p.confirmations, handler: (log) => router.handle(log), logger: this.p.logger,
     });
   }
 

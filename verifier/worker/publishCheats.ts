@@ -11,7 +11,8 @@
  *   withhold-steps       one interval lists no step states; the worker serves none of them and
  *                        answers no step-leaf demand of that interval;
  *   withhold-checkpoints the index lists no checkpoints; the worker answers no checkpoint demand.
- * The interval chosen is the middle one (`⌊(T/k)/2⌋`). The modes are parsed in cheats.ts.
+ * The interval chosen is the middle one (`⌊(T/k)/2⌋`). The modes are parsed in cheats.ts; `withhold`
+ * (publish the index only, serve and answer nothing) is a publisher too.
  */
 import { encodeResultIndex, resultIndexAddress, type ResultIndex } from "../protocol/resultIndex";
 import { canonicalJsonBytes } from "../protocol/canonicalJson";
@@ -59,10 +60,19 @@ export function cheatingPublisher(mode: PublishCheat, inner: ResultPublisher = h
       if (mode === "bad-step-root" || mode === "withhold-steps") return !(d.kind === "step-leaves" && tampered.get(d.jobId) === d.interval);
       return inner.answers(d);
     },
+    servesStates: inner.servesStates,
   };
 }
 
+/** `--cheat withhold`: the index only (no state published), no state served, no demand answered. */
+export const withholdingPublisher: ResultPublisher = {
+  publish: (p) => p.store.put(p.trained.indexBytes, { expectedHash: p.trained.indexAddress }),
+  answers: () => false,
+  servesStates: false,
+};
+
 /** The publisher a worker with `mode` uses. */
 export function publisherFor(mode: CheatMode | null): ResultPublisher {
+  if (mode?.kind === "withhold") return withholdingPublisher;
   return mode?.kind === "publish" ? cheatingPublisher(mode.publish) : honestPublisher;
 }

@@ -16,10 +16,13 @@ export interface PublishParameters {
   readonly steps: boolean;
 }
 
-/** A leaf demand on chain (DataAvailability) the worker may answer. */
-export interface LeafDemand {
+/**
+ * A demand on chain the worker may answer: a DataAvailability challenge (leaves, a chunk), or a
+ * dispute's interval whose states it serves (`step-leaves`).
+ */
+export interface Demand {
   readonly jobId: string;
-  readonly kind: "checkpoints" | "step-leaves";
+  readonly kind: "checkpoints" | "step-leaves" | "state-chunk" | "batch-chunk";
   readonly interval: number;
 }
 
@@ -27,7 +30,9 @@ export interface ResultPublisher {
   /** Puts the states and the index bytes into the store; returns the index's store address (the resultURI's). */
   publish(p: PublishParameters): Promise<string>;
   /** Whether the worker answers this demand (and serves the interval's states). */
-  answers(d: LeafDemand): boolean;
+  answers(d: Demand): boolean;
+  /** Whether signed step-state requests (V7.1) are served. */
+  readonly servesStates: boolean;
 }
 
 export const honestPublisher: ResultPublisher = {
@@ -36,4 +41,5 @@ export const honestPublisher: ResultPublisher = {
     return p.store.put(p.trained.indexBytes, { expectedHash: p.trained.indexAddress });
   },
   answers: () => true,
+  servesStates: true,
 };

@@ -1,43 +1,36 @@
 /**
- * The worker service: wires config → instance lock, journal, provider, signer, sender, artifact
- * store + server, monitor, decider, trainer, responder, and runs the per-tick loop until aborted.
+ * The worker service: on the shared DaemonRuntime (lock, journal, provider, signer, sender, metrics,
+ * loop) it wires the artifact store + server, monitor, decider, trainer and responder, and runs
+ * the per-tick loop until aborted.
  * Every step is restart-safe: decisions are in the journal before their transaction, transactions
  * are keyed (never sent twice), training resumes from the last checkpoint.
  */
 import path from "node:path";
 import { mkdir } from "node:fs/promises";
-import { setTimeout as sleep } from "node:timers/promises";
 import pino, { type Logger } from "pino";
 import type { Provider } from "ethers";
 import { AuditManager__factory, DataAvailability__factory, DisputeManager__factory, JobMarket__factory, StakeManager__factory } from "../../typechain-types";
 import type { DataAvailability, DisputeManager, JobMarket } from "../../typechain-types";
-import { checkDeployment } from "../chain/deploymentCheck";
-import { FailureTracker } from "../chain/failures";
-import { evaluateHealth, observeHead } from "../chain/health";
-import { acquireInstanceLock } from "../chain/instance-lock";
-import { Journal } from "../chain/journal";
-import { resolveConfirmations } from "../chain/confirmations";
-import { loadSigner } from "../chain/keys";
-import { startMetricsServer, type MetricsServer } from "../chain/metrics";
-import { collectErrorText, createProvider } from "../chain/rpc";
-import { TxSender, TxSimulationError, TxRevertedError, TxSkippedError, type SendResult } from "../chain/tx-sender";
+import { collectErrorText } from "../chain/rpc";
+import { TxSimulationError, TxRevertedError, TxSkippedError, type SendResult } from "../chain/tx-sender";
 import { UPowError } from "../errors";
 import { TokenInfoCache } from "../chain/tokenInfo";
 import { ChallengeStatus, JobStatus, challengeStatusName } from "../protocol/enums";
-import { LocalStore, mirrorToRemote, startStoreServer, type RemoteArtifactStore, type StateRequestHandler, type StoreServerHandle } from "../store";
+import { LocalStore, mirrorToRemote, startStoreServer, type RemoteArtifactStore, type StateRequestHandler } from "../store";
+import { DaemonRuntime } from "../runtime/daemonRuntime";
+import { Responder } from "../runtime/responder";
 import { checkpointProof, parseResultIndex, resultUri, stepRangeProof, type ResultIndex } from "../protocol/resultIndex";
 import type { WorkerConfig } from "./config";
 import { decide, type ChainJobView } from "./decider";
 import { createWorkerMetrics, type WorkerMetrics } from "./metrics";
 import { Monitor } from "./monitor";
 import { prepareJob, PrepareJobError, type PreparedJob } from "./prepare";
-import { Responder } from "./responder";
+import { answerCheckpoints, answerChunk, answerStepLeaves, claimJob, finalizeJob, submitResult, withdrawCredit } from "./actions";
 import { locateFile, provenChunk, serveInterval } from "./states";
 import { StateAccess } from "./stateAccess";
 import { contractStateAccessChain, stateRequestHandler } from "./stateServer";
 import { trainJob } from "./trainer";
-import type { ResultPublisher } from "./publisher";
-import { publisherFor } from "./publishCheats";
+import { HONEST, type WorkerBehaviour } from "./behaviour";
 import { mirrorResult } from "./remoteMirror";
 import { WorkerState, type JobRecord } from "./workerState";
 
@@ -56,6 +49,8 @@ export interface RunWorkerOptions {
   readonly onMetricsServer?: (url: string) => void;
   /** Wall clock in ms for the head age (tests move it). @default Date.now */
   readonly clock?: () => number;
+  /** How steps are run, results published and demands answered; tests, the demo and `--cheat` hand in a cheat (adversary.ts). @default HONEST */
+  readonly behaviour?: WorkerBehaviour;
 }
 
 class WorkerError extends UPowError {
@@ -65,86 +60,59 @@ class WorkerError extends UPowError {
 /** Runs the worker until `signal` aborts; resolves after a clean shutdown. */
 export async function runWorker(config: WorkerConfig, options: RunWorkerOptions): Promise<void> {
   const logger = options.logger ?? pino({ level: config.logLevel, base: { svc: "upow-worker" } }, pino.destination(2));
-  const lock = acquireInstanceLock({ dataDir: config.dataDir, fileName: "worker.lock", logger });
-  const journal = Journal.open(path.join(config.dataDir, "journal.sqlite"), logger);
-  let server: StoreServerHandle | null = null;
-  let sender: TxSender | null = null;
-  let metricsServer: MetricsServer | null = null;
-  let remote: (RemoteArtifactStore & { close(): void }) | null = null;
   const clock = options.clock ?? Date.now;
   const metrics = options.metrics ?? createWorkerMetrics({ clock });
-  try {
-    const provider = createProvider({
-      urls: [...config.rpcUrls], ...(config.eip1193 ? { eip1193: config.eip1193 } : {}), logger, pollingIntervalMs: config.pollIntervalMs,
+  const behaviour = options.behaviour ?? HONEST;
+  await DaemonRuntime.run({ config, signal: options.signal, logger, metrics, clock, lockFileName: "worker.lock" }, async (rt) => {
+    const { provider, journal } = rt;
+    const address = rt.address;
+    const { chainId, confirmations } = await rt.checkChain({
+      JobMarket: config.jobMarket, ...(config.stakeManager ? { StakeManager: config.stakeManager } : {}),
+      ...(config.disputeManager ? { DisputeManager: config.disputeManager } : {}),
     });
-    const signer = (config.signer ?? await loadSigner({
-      ...(config.env ? { env: config.env } : {}), ...(config.keystore ? { keystorePath: config.keystore } : {}),
-      ...(config.passwordFile ? { passwordFile: config.passwordFile } : {}), logger,
-    })).connect(provider);
-    const address = await signer.getAddress();
-    // A wrong address stops the worker here with what the address looks like (no retry loop).
-    await checkDeployment({
-      provider, addresses: {
-        JobMarket: config.jobMarket, ...(config.stakeManager ? { StakeManager: config.stakeManager } : {}),
-        ...(config.disputeManager ? { DisputeManager: config.disputeManager } : {}),
-      },
-      ...(config.expectedChainId !== undefined ? { expectedChainId: config.expectedChainId } : {}),
-    });
-    const chainId = (await provider.getNetwork()).chainId;
-    const confirmations = resolveConfirmations(config.confirmations, chainId);
     const jobMarket = JobMarket__factory.connect(config.jobMarket, provider);
     const disputeManager = config.disputeManager ? DisputeManager__factory.connect(config.disputeManager, provider) : null;
     // The DataAvailability (availability challenges to answer) is the one the DisputeManager uses.
     const dataAvailability = disputeManager ? DataAvailability__factory.connect(await disputeManager.dataAvailability(), provider) : null;
-    const failures = new FailureTracker({ baseDelayMs: config.pollIntervalMs, onFailure: (purpose, reason) => metrics.txFailures.inc({ purpose, reason }) });
-    sender = await TxSender.create({
-      signer, provider, journal, logger, confirmations: Math.max(1, confirmations), dryRun: config.dryRun,
-      pollIntervalMs: Math.min(1000, config.pollIntervalMs), errorInterfaces: [jobMarket.interface, ...(disputeManager ? [disputeManager.interface] : []), ...(dataAvailability ? [dataAvailability.interface] : [])],
-      failures,
-      onTxEvent: (e) => {
-        if (e.type === "sent") metrics.txsSent.inc({ purpose: e.purpose });
-      },
+    const sender = await rt.startSender({
+      confirmations: Math.max(1, confirmations),
+      errorInterfaces: [jobMarket.interface, ...(disputeManager ? [disputeManager.interface] : []), ...(dataAvailability ? [dataAvailability.interface] : [])],
     });
-    await sender.start();
     const store = await LocalStore.open(path.join(config.dataDir, "store"));
     // Signed step-state requests (V7.1) need the job player, built below; until then they wait.
     let states: StateRequestHandler | null = null;
-    server = await startStoreServer({
+    const server = await startStoreServer({
       store, host: config.storeHost, port: config.storePort, logger,
       states: (jobId, step, headers) => (states ? states(jobId, step, headers) : Promise.resolve({ status: 503, error: "worker is starting" })),
     });
+    rt.defer(() => server.close());
     const publicBaseUrl = config.publicBaseUrl ?? server.url;
+    let remote: (RemoteArtifactStore & { close(): void }) | null = null;
     if (config.s3) {
       // Loaded only here: the AWS SDK costs every other start a quarter second.
       const { S3ArtifactStore } = await import("../store/s3Store");
-      remote = new S3ArtifactStore({ ...config.s3, logger });
+      const s3 = new S3ArtifactStore({ ...config.s3, logger });
+      rt.defer(() => s3.close());
+      remote = s3;
     }
-    logger.info({ address, storeUrl: server.url, publicBaseUrl, remote: remote?.location ?? null, dryRun: config.dryRun, cheat: config.cheat, confirmations }, "worker started");
-    if (config.cheat) logger.warn({ cheat: config.cheat }, "ADVERSARIAL MODE: this worker cheats on purpose (tests/demo only)");
+    logger.info({ address, storeUrl: server.url, publicBaseUrl, remote: remote?.location ?? null, dryRun: config.dryRun, cheat: behaviour.label, confirmations }, "worker started");
+    if (behaviour.label !== null) logger.warn({ cheat: behaviour.label }, "ADVERSARIAL MODE: this worker cheats on purpose (tests/demo only)");
     options.onReady?.({ address, storeUrl: server.url });
 
     const state = new WorkerState(journal.kv);
-    const jmRef = { address: config.jobMarket, iface: jobMarket.interface };
-    const dmRef = disputeManager && config.disputeManager ? { address: config.disputeManager, iface: disputeManager.interface } : null;
-    const daRef = dataAvailability ? { address: await dataAvailability.getAddress(), iface: dataAvailability.interface } : null;
     const ours = (jobId: bigint): boolean => {
       const r = state.job(jobId);
       return r !== undefined && ["claimed", "submitted", "finalized", "withdrawn"].includes(r.phase);
     };
     const monitor = new Monitor({
-      provider, kv: journal.kv, state, jobMarket: jmRef, disputeManager: dmRef, dataAvailability: daRef, isOurJob: ours,
+      provider, kv: journal.kv, state, jobMarket, disputeManager, dataAvailability, isOurJob: ours,
       startBlock: config.startBlock, confirmations, logger,
     });
-    if (config.metricsPort !== undefined) {
-      metricsServer = await startMetricsServer({
-        registry: metrics.registry, port: config.metricsPort, host: config.metricsHost, logger,
-        health: () => evaluateHealth({ head: metrics.head(), nowMs: clock(), maxHeadAgeSec: config.maxHeadAgeSec, failing: failures.failingPurposes() }),
-      });
-      options.onMetricsServer?.(metricsServer.url);
-    }
+    const metricsUrl = await rt.serveMetrics();
+    if (metricsUrl !== null) options.onMetricsServer?.(metricsUrl);
     const player = new JobPlayer({
       config, provider, metrics, jobMarket, disputeManager, dataAvailability, stakeManager: config.stakeManager ?? null, address, state, store, publicBaseUrl, remote,
-      responder: new Responder(sender, jmRef, daRef), logger, signal: options.signal,
+      behaviour, responder: new Responder(sender, logger.child({ component: "responder" })), logger, signal: options.signal,
       ...(options.onTrainingProgress ? { onTrainingProgress: options.onTrainingProgress } : {}),
     });
 
@@ -160,32 +128,17 @@ export async function runWorker(config: WorkerConfig, options: RunWorkerOptions)
         kv: journal.kv,
       }),
       stateBytes: (jobId, step) => player.stateBytes(jobId.toString(), step),
-      withhold: config.cheat?.kind === "withhold",
+      withhold: !behaviour.publisher.servesStates,
       logger,
     });
 
-    while (!options.signal.aborted) {
-      // A failed poll (RPC down) is logged and retried; /healthz turns 503 once the head it saw is too old.
-      try {
-        await observeHead(provider, metrics);
-        await monitor.poll();
-        await player.tick();
-      } catch (err) {
-        if (options.signal.aborted) break;
-        logger.warn({ err: collectErrorText(err) }, "worker tick failed; retrying"); // reverts named by the error registry
-      }
-      await sleep(config.pollIntervalMs, undefined, { signal: options.signal }).catch(() => undefined);
-    }
+    await rt.loop(async () => {
+      await monitor.poll();
+      await player.tick();
+    });
     await player.stop();
     logger.info("worker stopped");
-  } finally {
-    sender?.close();
-    await metricsServer?.close();
-    await server?.close();
-    remote?.close();
-    journal.close();
-    lock.release();
-  }
+  });
 }
 
 interface PlayerParameters {
@@ -202,6 +155,7 @@ interface PlayerParameters {
   /** Mirror of everything published (S3); its base URL is the resultURI's and the index's second. */
   readonly remote: RemoteArtifactStore | null;
   readonly responder: Responder;
+  readonly behaviour: WorkerBehaviour;
   readonly metrics: WorkerMetrics;
   readonly logger: Logger;
   readonly signal: AbortSignal;
@@ -213,12 +167,10 @@ class JobPlayer {
   private training: { jobId: string; promise: Promise<void> } | null = null;
   private readonly prepared = new Map<string, PreparedJob>();
   private readonly indexes = new Map<string, ResultIndex>();
-  private readonly publisher: ResultPublisher;
   /** Symbol and decimals per token, so logged amounts carry their units. */
   private readonly tokens: TokenInfoCache;
 
   constructor(private readonly p: PlayerParameters) {
-    this.publisher = publisherFor(p.config.cheat);
     this.tokens = new TokenInfoCache(p.provider);
   }
 
@@ -324,7 +276,7 @@ class JobPlayer {
       return;
     }
     if (this.p.config.dryRun) {
-      const r = await this.p.responder.claim(id).catch((err: unknown) => err);
+      const r = await this.p.responder.send(claimJob(this.p.jobMarket, id)).catch((err: unknown) => err);
       this.p.state.putJob({ ...rec, phase: "dry-run", message: r instanceof Error ? r.message : "claim would succeed" });
       log.info({ simulation: r instanceof Error ? r.message : "ok" }, "dry run: would claim this job; nothing sent");
       return;
@@ -337,7 +289,7 @@ class JobPlayer {
 
   private async claim(rec: JobRecord, id: bigint, log: Logger): Promise<void> {
     try {
-      await this.p.responder.claim(id);
+      await this.p.responder.send(claimJob(this.p.jobMarket, id));
     } catch (err) {
       if (err instanceof TxSimulationError || err instanceof TxRevertedError) {
         this.p.state.putJob({ ...rec, phase: "lost", message: err.shortMessage });
@@ -379,17 +331,14 @@ class JobPlayer {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const trained = await trainJob({
       jobId: id, specHash: job.specHash, prepared, dir, store: this.p.store, artifactBaseUrls: this.artifactBaseUrls(),
-      ep: this.p.config.ep, threads: this.p.config.threads, cheat: this.p.config.cheat, publishSteps: this.p.config.publishSteps === "eager",
+      ep: this.p.config.ep, threads: this.p.config.threads, training: this.p.behaviour.training, publishSteps: this.p.config.publishSteps === "eager",
       logger: this.p.logger, signal: this.p.signal,
       onProgress: (step: number, checkpoint?: number) => {
         this.p.metrics.stepsTrained.inc();
         this.p.onTrainingProgress?.({ jobId: rec.jobId, step, ...(checkpoint !== undefined ? { checkpoint } : {}) });
       },
     });
-    const withhold = this.p.config.cheat?.kind === "withhold";
-    const address = withhold
-      ? await this.p.store.put(trained.indexBytes, { expectedHash: trained.indexAddress })
-      : await this.publisher.publish({ jobId: id, trained, dir, store: this.p.store, steps: this.p.config.publishSteps === "eager" });
+    const address = await this.p.behaviour.publisher.publish({ jobId: id, trained, dir, store: this.p.store, steps: this.p.config.publishSteps === "eager" });
     // Before the submission names the remote: a result URI must never point at nothing.
     if (this.p.remote) await mirrorResult({ index: trained.index, indexAddress: address, store: this.p.store, remote: this.p.remote, logger: log });
     this.indexes.set(rec.jobId, trained.index);
@@ -404,10 +353,10 @@ class JobPlayer {
     const r = trained.result;
     // The remote outlives this machine, so the on-chain URI names it when there is one.
     const resultURI = resultUri(this.p.remote?.publicBaseUrl ?? this.p.publicBaseUrl, address);
-    const sent: SendResult = await this.p.responder.submit(id, {
+    const sent: SendResult = await this.p.responder.send(submitResult(this.p.jobMarket, id, {
       checkpointRoot: r.checkpointRoot, finalStateHash: r.finalStateHash, resultURI, stepRoot0: trained.index.checkpoints[0]!.stepRoot,
       proof0: r.proofFirst, proofLast: r.proofLast,
-    });
+    }));
     this.p.state.putJob({ ...rec, phase: "submitted", indexAddress: address });
     this.p.metrics.jobsSubmitted.inc();
     log.info({ checkpointRoot: r.checkpointRoot, resultURI, tx: sent.kind === "mined" ? sent.hash : null, reused: sent.kind === "mined" && sent.reused }, "result submitted");
@@ -430,7 +379,7 @@ class JobPlayer {
     // finalize also waits for a possible reopening of a voided interval and for open availability challenges.
     if (this.p.disputeManager && now <= (await this.p.disputeManager.reopenHold(id))) return;
     if (this.p.dataAvailability && (await this.p.dataAvailability.openChallenges(id)) > 0n) return;
-    await this.p.responder.finalize(id);
+    await this.p.responder.send(finalizeJob(this.p.jobMarket, id));
     this.p.state.putJob({ ...rec, phase: "finalized", paymentToken: job.paymentToken });
     this.p.metrics.jobsFinalized.inc();
     log.info(await this.tokens.fields("reward", job.paymentToken, job.reward), "job finalized");
@@ -439,7 +388,7 @@ class JobPlayer {
   private async withdraw(rec: JobRecord, id: bigint, log: Logger): Promise<void> {
     const token = rec.paymentToken ?? (await this.p.jobMarket.getJob(id)).paymentToken;
     const credit = await this.p.jobMarket.credits(token, this.p.address);
-    if (credit > 0n) await this.p.responder.withdraw(id, token);
+    if (credit > 0n) await this.p.responder.send(withdrawCredit(this.p.jobMarket, id, token));
     this.p.state.putJob({ ...rec, phase: "withdrawn" });
     log.info({ token, ...(await this.tokens.fields("amount", token, credit)) }, "credit withdrawn");
   }
@@ -475,10 +424,9 @@ class JobPlayer {
   private async disputes(): Promise<void> {
     const dm = this.p.disputeManager;
     if (!dm) return;
-    const withhold = this.p.config.cheat?.kind === "withhold";
+    const publisher = this.p.behaviour.publisher;
     for (const d of this.p.state.disputes()) {
-      if (d.served || withhold) continue;
-      if (!this.publisher.answers({ jobId: d.jobId, kind: "step-leaves", interval: d.interval })) continue; // ADVERSARIAL
+      if (d.served || !publisher.answers({ jobId: d.jobId, kind: "step-leaves", interval: d.interval })) continue;
       const index = await this.loadIndex(d.jobId);
       if (!index) continue;
       const log = this.p.logger.child({ jobId: d.jobId, disputeId: d.disputeId, interval: d.interval });
@@ -509,22 +457,21 @@ class JobPlayer {
         this.p.state.putChunk({ ...c, done: true, outcome: `status ${challengeStatusName(onChain.status)}` });
         continue;
       }
-      if (withhold) continue; // ADVERSARIAL: stay silent
-      if ((c.kind === "checkpoints" || c.kind === "step-leaves") && !this.publisher.answers({ jobId: c.jobId, kind: c.kind, interval: c.interval })) continue;
+      if (!publisher.answers({ jobId: c.jobId, kind: c.kind, interval: c.interval })) continue;
       const index = await this.loadIndex(c.jobId);
       if (!index) continue;
       const id = BigInt(c.challengeId);
       if (c.kind === "checkpoints") {
         const a = checkpointProof(index, c.interval);
         const b = checkpointProof(index, c.interval + 1);
-        await this.p.responder.answerCheckpoints(id, a, b);
+        await this.p.responder.send(answerCheckpoints(da, id, a, b));
         this.p.state.putChunk({ ...c, done: true, outcome: "answered" });
         log.info({ interval: c.interval }, "checkpoint demand answered");
         continue;
       }
       if (c.kind === "step-leaves") {
         const r = stepRangeProof(index, c.interval, c.first, c.count);
-        await this.p.responder.answerStepLeaves(id, r.stateHashes, r.rangeProof);
+        await this.p.responder.send(answerStepLeaves(da, id, r.stateHashes, r.rangeProof));
         this.p.state.putChunk({ ...c, done: true, outcome: "answered" });
         log.info({ interval: c.interval, first: c.first, count: c.count }, "step-leaf demand answered");
         continue;
@@ -548,7 +495,7 @@ class JobPlayer {
         this.p.state.putChunk({ ...c, done: true, outcome: "unprovable" });
         continue;
       }
-      await this.p.responder.answerChunk(id, proof.byteLength, proof.chunk, proof.proof);
+      await this.p.responder.send(answerChunk(da, id, proof.byteLength, proof.chunk, proof.proof));
       this.p.state.putChunk({ ...c, done: true, outcome: "answered" });
       this.p.metrics.chunkAnswers.inc();
       log.info({ chunkIndex: c.chunkIndex, bytes: proof.chunk.length }, "chunk challenge answered");

@@ -12,7 +12,7 @@ import type { LocalStore } from "../store";
 import {
   buildResultIndex, encodeResultIndex, resultIndexAddress, type IndexedState, type ResultIndex,
 } from "../protocol/resultIndex";
-import { applyCheat, type CheatMode } from "./cheats";
+import type { StepDecorator } from "./stepDecorator";
 import type { PreparedJob } from "./prepare";
 import { CheckpointStore, readCheckpointIndex } from "../engine/checkpoints";
 import { UPowError } from "../errors";
@@ -31,7 +31,8 @@ export interface TrainJobParameters {
   readonly artifactBaseUrls: readonly string[];
   readonly ep: ExecutionProviderName;
   readonly threads: number;
-  readonly cheat: CheatMode | null;
+  /** Decorates the honest step executor and batch source (HONEST.training leaves them as they are). */
+  readonly training: StepDecorator;
   /** Put every step state into the store now (else only checkpoints; steps on dispute). */
   readonly publishSteps: boolean;
   readonly logger: Logger;
@@ -63,7 +64,7 @@ export async function trainJob(p: TrainJobParameters): Promise<TrainedJob> {
   const runner = await StepRunner.create({ graph: p.prepared.graph, ep: p.ep, threads: p.threads });
   let result: TrainResult;
   try {
-    const { runner: exec, batches } = applyCheat(p.cheat, { runner, batches: p.prepared.batches }, { key: `${p.jobId}:${p.specHash}`, T, k, bounds: m.tolerance });
+    const { runner: exec, batches } = p.training({ runner, batches: p.prepared.batches }, { key: `${p.jobId}:${p.specHash}`, T, k, bounds: m.tolerance });
     let last = Date.now();
     let lastStep = 0;
     const started = Date.now();

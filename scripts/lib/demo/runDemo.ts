@@ -17,6 +17,7 @@ import { resolveVerifierConfig } from "../../../verifier/daemon/config";
 import { runWorker } from "../../../verifier/worker/service";
 import { workerConfig } from "../../../verifier/worker/config";
 import { parseCheatMode } from "../../../verifier/worker/cheats";
+import { withCheat } from "../../../verifier/worker/adversary";
 import { createJob, prepareMnistJob } from "../../../verifier/requester/createJob";
 import { LocalStore, startStoreServer } from "../../../verifier/store";
 import { parseResultIndex } from "../../../verifier/protocol/resultIndex";
@@ -251,11 +252,12 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, opts: Partial<Demo
         eip1193, env: { UPOW_PRIVATE_KEY: k.privateKey }, dataDir: path.join(tmp, `worker-${i}`), jobMarket: deployment.contracts.JobMarket.address,
         stakeManager: deployment.contracts.StakeManager.address, disputeManager: deployment.contracts.DisputeManager.address,
         acceptedTokens: [{ address: payAddress, minRewardPerTflop: 0n }], pollIntervalMs: 500, startBlock, threads: 1,
-        cheat: cheat === null ? null : parseCheatMode(cheat), logLevel: o.verbose ? "debug" : "info",
+        logLevel: o.verbose ? "debug" : "info",
         allowPrivateArtifacts: true, // the demo's stores listen on 127.0.0.1
       });
       const label = cheat === null ? "worker honest" : "worker cheat";
-      running.push(runWorker(config, { signal: ac.signal, logger: sink(label) }).catch((err: unknown) => print(`  [${label}] stopped with ${String(err)}`)));
+      const behaviour = cheat === null ? {} : { behaviour: withCheat(parseCheatMode(cheat)) };
+      running.push(runWorker(config, { signal: ac.signal, logger: sink(label), ...behaviour }).catch((err: unknown) => print(`  [${label}] stopped with ${String(err)}`)));
       return ac;
     };
     for (let v = 0; v < o.verifiers; v++) startVerifier(v);

@@ -5,8 +5,10 @@ import path from "node:path";
 import { Wallet } from "ethers";
 import { writeKeystore } from "../../../verifier/chain/keys";
 import { CONTRACT_KEYS, DEPLOYMENT_FORMAT, type Deployment } from "../../../verifier/chain/registry";
-import { verifierStartCommand, type VerifierConfig } from "../../../verifier/daemon/config";
-import { workerStartCommand, type WorkerConfig } from "../../../verifier/worker/config";
+import type { VerifierConfig } from "../../../verifier/daemon/config";
+import type { WorkerConfig } from "../../../verifier/worker/config";
+import { verifierStartCommand } from "../../../verifier/cli/commands/verifierStart";
+import { workerStartCommand } from "../../../verifier/cli/commands/workerStart";
 
 export function tempDir(prefix = "upow-cli-"): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));

@@ -4,8 +4,8 @@ import path from "node:path";
 import { expect } from "chai";
 import type { Command } from "commander";
 import { applyConfigFile } from "../../../verifier/cli/configFile";
-import { verifierStartCommand } from "../../../verifier/daemon/config";
-import { workerStartCommand } from "../../../verifier/worker/config";
+import { verifierStartCommand } from "../../../verifier/cli/commands/verifierStart";
+import { workerStartCommand } from "../../../verifier/cli/commands/workerStart";
 
 const DIR = path.resolve(__dirname, "..", "..", "..", "docs", "systemd");
 const noop = async (): Promise<void> => undefined;

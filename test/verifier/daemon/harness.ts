@@ -16,6 +16,8 @@ import { createJob, prepareMnistJob, type PreparedJob } from "../../../verifier/
 import type { ModelSpec } from "../../../verifier/engine/onnx";
 import { workerConfig, type WorkerConfig } from "../../../verifier/worker/config";
 import { runWorker } from "../../../verifier/worker/service";
+import { withCheat } from "../../../verifier/worker/adversary";
+import type { CheatMode } from "../../../verifier/worker/cheats";
 import { resolveVerifierConfig, type VerifierConfig, type VerifierConfigInput } from "../../../verifier/daemon/config";
 import { runVerifier, type RunVerifierOptions } from "../../../verifier/daemon/service";
 import { DaemonRecords } from "../../../verifier/daemon/records";
@@ -97,7 +99,9 @@ export class Requester {
   }
 }
 
-export async function startWorker(sys: System, dataDir: string, over: Partial<WorkerConfig> = {}): Promise<Running> {
+/** A worker daemon; `cheat` wires that adversarial behaviour in (adversary.ts), as `--cheat` does. */
+export async function startWorker(sys: System, dataDir: string, options: Partial<WorkerConfig> & { cheat?: CheatMode | null } = {}): Promise<Running> {
+  const { cheat, ...over } = options;
   const cfg = workerConfig({
     eip1193: network.provider as unknown as Eip1193Provider, env: { UPOW_PRIVATE_KEY: accountKey(WORKER_ACCOUNT) }, dataDir,
     jobMarket: await sys.jobMarket.getAddress(), stakeManager: await sys.stakeManager.getAddress(), disputeManager: await sys.disputeManager.getAddress(),
@@ -107,7 +111,7 @@ export async function startWorker(sys: System, dataDir: string, over: Partial<Wo
     ...over,
   });
   const ac = new AbortController();
-  return { ac, done: runWorker(cfg, { signal: ac.signal, logger: testLogger.child({ svc: "worker" }) }) };
+  return { ac, done: runWorker(cfg, { signal: ac.signal, logger: testLogger.child({ svc: "worker" }), ...(cheat ? { behaviour: withCheat(cheat) } : {}) }) };
 }
 
 export async function verifierConfig(sys: System, account: number, dataDir: string, over: Partial<VerifierConfigInput> = {}): Promise<VerifierConfig> {

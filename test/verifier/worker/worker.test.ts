@@ -21,6 +21,7 @@ import { JobSpecInvalidError } from "../../../verifier/requester/errors";
 import { parseResultIndex, stepProof } from "../../../verifier/protocol/resultIndex";
 import { workerConfig, type WorkerConfig } from "../../../verifier/worker/config";
 import { applyCheat } from "../../../verifier/worker/cheats";
+import { withCheat } from "../../../verifier/worker/adversary";
 import { runWorker, type RunWorkerOptions } from "../../../verifier/worker/service";
 import { WorkerState, type JobRecord } from "../../../verifier/worker/workerState";
 import { Journal } from "../../../verifier/chain/journal";
@@ -248,7 +249,7 @@ describe("worker daemon (in-process Hardhat network)", function () {
     const sys = await system();
     const job = await prepare();
     const jobId = await postJob(sys, job);
-    const w = start(await config(sys, path.join(tmp, "drift"), { cheat: { kind: "drift", multiple: 0.9 } }));
+    const w = start(await config(sys, path.join(tmp, "drift")), { behaviour: withCheat({ kind: "drift", multiple: 0.9 }) });
     try {
       await waitFor("submission", async () => Number((await sys.jobMarket.getJob(jobId)).status) === JobStatus.Submitted);
     } finally {

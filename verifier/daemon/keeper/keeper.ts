@@ -21,7 +21,7 @@ import { collectErrorText } from "../../chain/rpc";
 import type { AmountFormatter } from "../../chain/tokenInfo";
 import type { Tick } from "../player/context";
 import type { DaemonRecords } from "../records";
-import type { RespondOutcome, Responder } from "../responder/responder";
+import { contractCall, type RespondOutcome, type Responder } from "../../runtime/responder";
 import { Phase, Ruling } from "../solver/types";
 import { randomnessActions, settleDecision, type RandomnessAction, type RandomnessSource, type TargetFacts } from "./decide";
 
@@ -44,9 +44,9 @@ export interface KeeperParameters {
   responder: Responder;
   jobMarket: Pick<JobMarket, "getJob">;
   auditManager: Pick<AuditManager, "getAudit">;
-  disputeManager: Pick<DisputeManager, "getDispute" | "interface" | "getAddress">;
+  disputeManager: Pick<DisputeManager, "getDispute" | "interface" | "getAddress" | "reopenDispute">;
   stakeManager: Pick<StakeManager, "currentEpoch">;
-  dataAvailability: Pick<DataAvailability, "getChallenge" | "credits" | "interface" | "getAddress">;
+  dataAvailability: Pick<DataAvailability, "getChallenge" | "credits" | "interface" | "getAddress" | "settle" | "withdraw">;
   /** Addresses of the DataAvailability and DisputeManager (the keeper's event filter) and of the
    * staking token (the DataAvailability's credits). */
   addresses: { dataAvailability: string; disputeManager: string; stakingToken: string };
@@ -153,12 +153,12 @@ export class Keeper {
     const { randomness, responder, provider, l1 } = this.#p;
     const to = randomness.address;
     if (a.type === "checkpoint") {
-      const r = await responder.respond({ key: `rnd-checkpoint:${a.l1Origin}`, purpose: "randomness-checkpoint", to, data: L1OriginRandomness__factory.createInterface().encodeFunctionData("checkpoint") });
+      const r = await responder.respond(contractCall(L1OriginRandomness__factory.connect(to, provider), "checkpoint", [], { key: `rnd-checkpoint:${a.l1Origin}`, purpose: "randomness-checkpoint" }));
       this.#count(r, "randomness-checkpoint", { l1Origin: a.l1Origin.toString() }, "L1 origin checkpointed");
       return;
     }
     if (a.type === "request") {
-      const r = await responder.respond({ key: `rnd-request:${a.block}`, purpose: "randomness-request", to, data: VrfRandomness__factory.createInterface().encodeFunctionData("request", [a.block]) });
+      const r = await responder.respond(contractCall(VrfRandomness__factory.connect(to, provider), "request", [a.block], { key: `rnd-request:${a.block}`, purpose: "randomness-request" }));
       this.#count(r, "randomness-request", { block: a.block.toString() }, "VRF word requested");
       return;
     }
@@ -170,8 +170,10 @@ export class Keeper {
       return;
     }
     const { rlp } = await fetchProvenHeader(headers, a.block);
-    const iface = randomness.source === "l1origin" ? L1OriginRandomness__factory.createInterface() : PrevrandaoRandomness__factory.createInterface();
-    const r = await responder.respond({ key: `rnd-reveal:${a.block}`, purpose: "randomness-reveal", to, data: iface.encodeFunctionData("reveal", [a.block, rlp]) });
+    const at = { key: `rnd-reveal:${a.block}`, purpose: "randomness-reveal" };
+    const r = await responder.respond(randomness.source === "l1origin"
+      ? contractCall(L1OriginRandomness__factory.connect(to, provider), "reveal", [a.block, rlp], at)
+      : contractCall(PrevrandaoRandomness__factory.connect(to, provider), "reveal", [a.block, rlp], at));
     this.#count(r, "randomness-reveal", { block: a.block.toString() }, "randomness revealed");
   }
 
@@ -185,7 +187,7 @@ export class Keeper {
         this.#setDelete(VOIDED, id);
         continue;
       }
-      const r = await responder.respond({ key: `reopen:${id}`, purpose: "reopen-dispute", to: await dm.getAddress(), data: dm.interface.encodeFunctionData("reopenDispute", [id, 0n]) });
+      const r = await responder.respond(contractCall(dm, "reopenDispute", [id, 0n], { key: `reopen:${id}`, purpose: "reopen-dispute" }));
       this.#count(r, "reopen-dispute", { disputeId: id.toString() }, "voided dispute reopened");
       // Refused (reopened already, window closed, job over) or done: nothing more to try.
       if (r.kind !== "failed") this.#setDelete(VOIDED, id);
@@ -205,15 +207,14 @@ export class Keeper {
     }
     const d = settleDecision(facts);
     for (const id of d.forget) this.#setDelete(OWN_CHALLENGES, id);
-    const to = await da.getAddress();
     for (const id of d.settle) {
-      const r = await responder.respond({ key: `da-settle:${id}`, purpose: "da-settle", to, data: da.interface.encodeFunctionData("settle", [id]) });
+      const r = await responder.respond(contractCall(da, "settle", [id], { key: `da-settle:${id}`, purpose: "da-settle" }));
       this.#count(r, "da-settle", { challengeId: id.toString() }, "availability challenge settled");
       if (r.kind !== "failed") this.#setDelete(OWN_CHALLENGES, id);
     }
     const credits = await da.credits(me, bt);
     if (credits > 0n) {
-      const r = await responder.respond({ key: `withdraw:da:${tick.block}`, purpose: "withdraw-da", to, data: da.interface.encodeFunctionData("withdraw") });
+      const r = await responder.respond(contractCall(da, "withdraw", [], { key: `withdraw:da:${tick.block}`, purpose: "withdraw-da" }));
       this.#count(r, "withdraw-da", await this.#p.tokens.fields("credits", this.#p.addresses.stakingToken, credits), "availability credits withdrawn");
     }
   }

@@ -1,13 +1,15 @@
 /**
- * New blocks → work (op-challenger's monitor). Reads the JobMarket, AuditManager and
- * DisputeManager logs through the chain layer's EventCursor (only blocks ≤ head − confirmations,
- * persisted cursor, chunked backfill after downtime) and records which jobs and disputes this node
- * follows; the players pick them up. Returns the tick (block + timestamp) all reads of this round
- * are made at, which never moves backwards.
+ * New blocks → work (op-challenger's monitor). Reads the JobMarket and DisputeManager logs through
+ * the chain layer's EventCursor (only blocks ≤ head − confirmations, persisted cursor, chunked
+ * backfill after downtime), decoded by name through the shared EventRouter, and records which jobs
+ * and disputes this node follows; the players pick them up. Returns the tick (block + timestamp)
+ * all reads of this round are made at, which never moves backwards.
  */
-import type { Interface, Log, Provider } from "ethers";
+import type { Provider } from "ethers";
 import type { Logger } from "pino";
+import type { DisputeManager, JobMarket } from "../../../typechain-types";
 import { EventCursor } from "../../chain/events";
+import { EventRouter } from "../../chain/eventRouter";
 import type { KeyValueStore } from "../../chain/journal";
 import type { UPowMetrics } from "../../chain/metrics";
 import type { DaemonRecords } from "../records";
@@ -17,8 +19,7 @@ export interface MonitorParameters {
   provider: Provider;
   kv: KeyValueStore;
   records: DaemonRecords;
-  addresses: { jobMarket: string; auditManager: string; disputeManager: string };
-  interfaces: { jobMarket: Interface; auditManager: Interface; disputeManager: Interface };
+  contracts: { jobMarket: JobMarket; disputeManager: DisputeManager };
   startBlock: number;
   confirmations: number;
   chunkSize?: number;
@@ -29,24 +30,19 @@ export interface MonitorParameters {
 export class Monitor {
   readonly #cursor: EventCursor;
   readonly #p: MonitorParameters;
-  readonly #byAddress: Map<string, Interface>;
 
   constructor(p: MonitorParameters) {
     this.#p = p;
-    this.#byAddress = new Map([
-      [p.addresses.jobMarket.toLowerCase(), p.interfaces.jobMarket],
-      [p.addresses.auditManager.toLowerCase(), p.interfaces.auditManager],
-      [p.addresses.disputeManager.toLowerCase(), p.interfaces.disputeManager],
-    ]);
+    const router = this.#routes();
     this.#cursor = new EventCursor({
       provider: p.provider,
       kv: p.kv,
       name: "verifier",
-      filter: { address: [p.addresses.jobMarket, p.addresses.auditManager, p.addresses.disputeManager] },
+      filter: router.filter(),
       startBlock: p.startBlock,
       confirmations: p.confirmations,
       chunkSize: p.chunkSize,
-      handler: (log) => this.#handle(log),
+      handler: (log) => router.handle(log),
       logger: p.logger.child({ component: "monitor" }),
     });
   }
@@ -60,41 +56,29 @@ export class Monitor {
     return { block: r.scannedTo, now: BigInt(block.timestamp) };
   }
 
-  #handle(log: Log): void {
-    const iface = this.#byAddress.get(log.address.toLowerCase());
-    const parsed = iface?.parseLog({ topics: [...log.topics], data: log.data });
-    if (!parsed) return;
-    const { records } = this.#p;
-    const a = parsed.args;
-    switch (parsed.name) {
-      case "JobCreated":
-        records.updateJobNote(a.jobId as bigint, { specURI: a.specURI as string });
-        return;
-      case "ResultSubmitted":
-        records.updateJobNote(a.jobId as bigint, { resultURI: a.resultURI as string });
-        if (records.followJob(a.jobId as bigint)) {
-          this.#p.metrics?.jobsSeen.inc();
-          this.#p.logger.info({ jobId: String(a.jobId), block: log.blockNumber }, "job submitted: following");
+  #routes(): EventRouter {
+    const { records, logger, metrics } = this.#p;
+    const { jobMarket: jm, disputeManager: dm } = this.#p.contracts;
+    const followDispute = (disputeId: bigint, event: string): void => {
+      if (records.followDispute(disputeId)) logger.info({ disputeId: String(disputeId), event }, "dispute: following");
+    };
+    return new EventRouter()
+      .on(jm, jm.getEvent("JobCreated"), (a) => records.updateJobNote(a.jobId, { specURI: a.specURI }))
+      .on(jm, jm.getEvent("ResultSubmitted"), (a, log) => {
+        records.updateJobNote(a.jobId, { resultURI: a.resultURI });
+        if (records.followJob(a.jobId)) {
+          metrics?.jobsSeen.inc();
+          logger.info({ jobId: String(a.jobId), block: log.blockNumber }, "job submitted: following");
         }
-        return;
-      case "DisputeOpened":
-      case "CommitteeDrawn":
-        if (records.followDispute(a.disputeId as bigint)) {
-          this.#p.logger.info({ disputeId: String(a.disputeId), event: parsed.name }, "dispute: following");
-        }
-        return;
-      case "DisputeReopened": {
+      })
+      .on(dm, dm.getEvent("DisputeOpened"), (a) => followDispute(a.disputeId, "DisputeOpened"))
+      .on(dm, dm.getEvent("CommitteeDrawn"), (a) => followDispute(a.disputeId, "CommitteeDrawn"))
+      .on(dm, dm.getEvent("DisputeReopened"), (a) => {
         // A voided dispute's interval under a new id (v3 V2.3): followed like the old one (its
         // DisputeOpened comes too); the challenger's located step carries over, no second replay.
-        const id = a.disputeId as bigint;
-        const voided = a.voidedDisputeId as bigint;
-        const located = records.locate(voided);
-        if (located !== undefined && records.locate(id) === undefined) records.putLocate(id, located);
-        if (records.followDispute(id)) this.#p.logger.info({ disputeId: String(id), voided: String(voided) }, "reopened dispute: following");
-        return;
-      }
-      default:
-        return;
-    }
+        const located = records.locate(a.voidedDisputeId);
+        if (located !== undefined && records.locate(a.disputeId) === undefined) records.putLocate(a.disputeId, located);
+        if (records.followDispute(a.disputeId)) logger.info({ disputeId: String(a.disputeId), voided: String(a.voidedDisputeId) }, "reopened dispute: following");
+      });
   }
 }

@@ -15,25 +15,31 @@ import type { StateRequestSigning } from "../check/stepStates";
 import type { JobSpec, JobSpecLoader, OnChainJobTerms } from "../check/spec";
 import { VerifierDaemonError } from "../errors";
 import type { DaemonRecords } from "../records";
-import type { Responder } from "../responder/responder";
+import type { Responder } from "../../runtime/responder";
 import type { Scheduler } from "../scheduler/scheduler";
 import type { DisputePolicy, JobPolicy } from "../solver/types";
 
-export type JobMarketView = Pick<JobMarket, "getJob" | "jobTerms" | "checkpointCount" | "interface" | "filters" | "queryFilter" | "getAddress">;
+// Reads, then (after the `|` line) the calls players hand to the responder (contractCall names them).
+export type JobMarketView = Pick<JobMarket, "getJob" | "jobTerms" | "checkpointCount" | "interface" | "filters" | "queryFilter" | "getAddress"
+  | "finalize">;
 export type AuditManagerView = Pick<
   AuditManager, "getAudit" | "auditorState" | "auditorSeats" | "canDraw" | "canaryRevealPeriod" | "credits" | "interface" | "getAddress"
+  | "drawAuditors" | "attest" | "releaseAttester" | "withdraw"
 >;
 export type DisputeManagerView = Pick<
   DisputeManager,
   "getDispute" | "getRound" | "getVote" | "disputeOf" | "stepJudged" | "credits" | "params" | "interface" | "filters" | "queryFilter" | "getAddress"
+  | "commitChallenge" | "openDispute" | "pinpoint" | "proveBoundaryMismatch" | "timeoutPinpoint" | "drawCommittee" | "commitVote" | "revealVote"
+  | "resolve" | "finalizeRuling" | "closeMoot" | "appeal" | "withdraw"
 >;
 export type DataAvailabilityView = Pick<
   DataAvailability, "getChallenge" | "stepLeaf" | "checkpointLeaf" | "params" | "interface" | "filters" | "queryFilter" | "getAddress"
+  | "timeoutChallenge" | "demandStepLeaves" | "proveStepLeaves" | "challengeStateChunk"
 >;
 export type RandomnessView = Pick<BlockhashRandomness, "isAvailable" | "isExpired">;
 /** Epochs: a dispute draw waits for its epoch (v3 V3.2). */
-export type StakeManagerView = Pick<StakeManager, "currentEpoch" | "queueSettled" | "interface" | "getAddress">;
-export type TokenView = Pick<IERC20, "allowance" | "interface" | "getAddress">;
+export type StakeManagerView = Pick<StakeManager, "currentEpoch" | "queueSettled" | "interface" | "getAddress" | "applyQueued">;
+export type TokenView = Pick<IERC20, "allowance" | "interface" | "getAddress" | "approve">;
 
 /** The block all reads of one tick are made at (latest − confirmations) and its timestamp. */
 export interface Tick {

@@ -3,7 +3,8 @@
  * a state that is not served, through the DataAvailability), juror (judge → persist (vote, salt) → commit → reveal), or a
  * bystander that moves timeouts on. Runs once per tick.
  */
-import { AbiCoder, MaxUint256, ZeroHash, hexlify, keccak256, randomBytes } from "ethers";
+import { AbiCoder, ZeroHash, hexlify, keccak256, randomBytes } from "ethers";
+import { contractCall } from "../../runtime/responder";
 import { RESULT_INDEX_VERSION, boundaryMismatches, stepProof, type ResultIndex } from "../../protocol/resultIndex";
 import { UPowError } from "../../errors";
 import { rulingName } from "../../protocol/enums";
@@ -198,9 +199,7 @@ export class DisputePlayer {
   async #run(action: DisputeAction, facts: DisputeFacts): Promise<void> {
     const { disputeManager, responder, metrics } = this.ctx;
     const id = this.disputeId;
-    const to = await disputeManager.getAddress();
-    const call = (key: string, purpose: string, data: string) => responder.respond({ key, purpose, to, data });
-    const dm = disputeManager.interface;
+    const dm = disputeManager;
     switch (action.type) {
       case "locate":
         this.#schedule(`locate:${id}`, async (signal) => {
@@ -217,15 +216,15 @@ export class DisputePlayer {
         const claim = (j: number) => (fromChain ? { stateHash: index.intervals[this.#interval]!.steps[j]!.stateHash, proof: [] } : stepProof(index, this.#interval, j));
         const a = claim(action.localStep);
         const b = claim(action.localStep + 1);
-        await call(pinpointKey(id, facts.pinpoints ?? 0), "pinpoint", dm.encodeFunctionData("pinpoint", [
+        await responder.respond(contractCall(dm, "pinpoint", [
           id, action.localStep, { stateHash: a.stateHash, proof: a.proof }, { stateHash: b.stateHash, proof: b.proof },
-        ]));
+        ], { key: pinpointKey(id, facts.pinpoints ?? 0), purpose: "pinpoint" }));
         return;
       }
       case "proveBoundary": {
         const { index } = await loadJobMaterials(this.ctx, this.#jobId);
         const p = stepProof(index, this.#interval, action.atEnd ? index.k : 0);
-        const r = await call(`boundary:${id}`, "boundary-mismatch", dm.encodeFunctionData("proveBoundaryMismatch", [id, action.atEnd, p.stateHash, p.proof]));
+        const r = await responder.respond(contractCall(dm, "proveBoundaryMismatch", [id, action.atEnd, p.stateHash, p.proof], { key: `boundary:${id}`, purpose: "boundary-mismatch" }));
         if (r.kind === "sent" && r.result.kind === "mined" && !r.result.reused) this.#log.warn({ atEnd: action.atEnd }, "boundary mismatch proven: worker convicted");
         return;
       }
@@ -236,25 +235,18 @@ export class DisputePlayer {
         await this.#demandStepLeaves(action.first, action.count);
         return;
       case "timeoutChunk":
-        await responder.respond({
-          key: `chunk-timeout:${action.challengeId}`, purpose: "chunk-timeout", to: await this.ctx.dataAvailability.getAddress(),
-          data: this.ctx.dataAvailability.interface.encodeFunctionData("timeoutChallenge", [action.challengeId]),
-        });
+        await responder.respond(contractCall(this.ctx.dataAvailability, "timeoutChallenge", [action.challengeId], { key: `chunk-timeout:${action.challengeId}`, purpose: "chunk-timeout" }));
         return;
       case "timeoutPinpoint":
-        await call(`pinpoint-timeout:${id}`, "pinpoint-timeout", dm.encodeFunctionData("timeoutPinpoint", [id]));
+        await responder.respond(contractCall(dm, "timeoutPinpoint", [id], { key: `pinpoint-timeout:${id}`, purpose: "pinpoint-timeout" }));
         return;
       case "drawCommittee":
         // A draw applies at most 32 queued reserve changes itself; a longer queue (someone flooding
         // it) must be applied first or the draw reverts (v3 V3.6).
         if (!(await this.ctx.stakeManager.queueSettled())) {
-          const sm = this.ctx.stakeManager;
-          await responder.respond({
-            key: `apply-queue:${id}:${facts.block}`, purpose: "apply-queue", to: await sm.getAddress(),
-            data: sm.interface.encodeFunctionData("applyQueued", [256]),
-          });
+          await responder.respond(contractCall(this.ctx.stakeManager, "applyQueued", [256], { key: `apply-queue:${id}:${facts.block}`, purpose: "apply-queue" }));
         }
-        await call(`draw-committee:${id}:${facts.round}:${facts.randomnessBlock}`, "draw-committee", dm.encodeFunctionData("drawCommittee", [id]));
+        await responder.respond(contractCall(dm, "drawCommittee", [id], { key: `draw-committee:${id}:${facts.round}:${facts.randomnessBlock}`, purpose: "draw-committee" }));
         return;
       case "judge": {
         const round = facts.round;
@@ -281,23 +273,23 @@ export class DisputePlayer {
       }
       case "commitVote": {
         const c = voteCommitment(id, action.round, this.ctx.me, action.vote.vote, action.vote.salt);
-        const r = await call(`vote-commit:${id}:${action.round}`, "vote-commit", dm.encodeFunctionData("commitVote", [id, c]));
+        const r = await responder.respond(contractCall(dm, "commitVote", [id, c], { key: `vote-commit:${id}:${action.round}`, purpose: "vote-commit" }));
         if (r.kind === "sent" && r.result.kind === "mined" && !r.result.reused) metrics?.votesCommitted.inc();
         return;
       }
       case "revealVote": {
-        const r = await call(`vote-reveal:${id}:${action.round}`, "vote-reveal", dm.encodeFunctionData("revealVote", [id, action.vote.vote, action.vote.salt]));
+        const r = await responder.respond(contractCall(dm, "revealVote", [id, action.vote.vote, action.vote.salt], { key: `vote-reveal:${id}:${action.round}`, purpose: "vote-reveal" }));
         if (r.kind === "sent" && r.result.kind === "mined" && !r.result.reused) metrics?.votesRevealed.inc();
         return;
       }
       case "resolve":
-        await call(`resolve:${id}:${action.round}`, "resolve", dm.encodeFunctionData("resolve", [id]));
+        await responder.respond(contractCall(dm, "resolve", [id], { key: `resolve:${id}:${action.round}`, purpose: "resolve" }));
         return;
       case "finalizeRuling":
-        await call(`finalize-ruling:${id}`, "finalize-ruling", dm.encodeFunctionData("finalizeRuling", [id]));
+        await responder.respond(contractCall(dm, "finalizeRuling", [id], { key: `finalize-ruling:${id}`, purpose: "finalize-ruling" }));
         return;
       case "closeMoot":
-        await call(`close-moot:${id}`, "close-moot", dm.encodeFunctionData("closeMoot", [id]));
+        await responder.respond(contractCall(dm, "closeMoot", [id], { key: `close-moot:${id}`, purpose: "close-moot" }));
         return;
       case "appeal":
         await this.#appeal(action.round);
@@ -315,13 +307,9 @@ export class DisputePlayer {
   /** Appeal with the appeal bond (allowance first); keyed per round so it is never sent twice. */
   async #appeal(round: number): Promise<void> {
     const { disputeManager, stakingToken, responder, me } = this.ctx;
-    const to = await disputeManager.getAddress();
     const params = await disputeManager.params();
-    if ((await stakingToken.allowance(me, to)) < params.appealBond) {
-      const r = await responder.respond({ key: `approve:${to}`, purpose: "approve-bonds", to: await stakingToken.getAddress(), data: stakingToken.interface.encodeFunctionData("approve", [to, MaxUint256]) });
-      if (r.kind !== "sent") return;
-    }
-    const r = await responder.respond({ key: `appeal:${this.disputeId}:${round}`, purpose: "appeal", to, data: disputeManager.interface.encodeFunctionData("appeal", [this.disputeId]) });
+    if (!(await responder.allowBond({ token: stakingToken, owner: me, spender: disputeManager, amount: params.appealBond }))) return;
+    const r = await responder.respond(contractCall(disputeManager, "appeal", [this.disputeId], { key: `appeal:${this.disputeId}:${round}`, purpose: "appeal" }));
     if (r.kind === "sent" && r.result.kind === "mined" && !r.result.reused) {
       this.#log.warn({ round, ...(await this.ctx.tokens.fields("bond", await stakingToken.getAddress(), params.appealBond)) }, "ruling appealed");
     }
@@ -352,16 +340,9 @@ export class DisputePlayer {
   async #demandStepLeaves(first: number, count: number): Promise<void> {
     const { dataAvailability: da, stakingToken, responder, records, me } = this.ctx;
     const id = this.disputeId;
-    const to = await da.getAddress();
     const params = await da.params();
-    if ((await stakingToken.allowance(me, to)) < params.leafBond) {
-      const r = await responder.respond({ key: `approve:${to}`, purpose: "approve-bonds", to: await stakingToken.getAddress(), data: stakingToken.interface.encodeFunctionData("approve", [to, MaxUint256]) });
-      if (r.kind !== "sent") return;
-    }
-    const r = await responder.respond({
-      key: `leaf-demand:${id}:${first}`, purpose: "leaf-demand", to,
-      data: da.interface.encodeFunctionData("demandStepLeaves", [this.#jobId, id, this.#interval, first, count]),
-    });
+    if (!(await responder.allowBond({ token: stakingToken, owner: me, spender: da, amount: params.leafBond }))) return;
+    const r = await responder.respond(contractCall(da, "demandStepLeaves", [this.#jobId, id, this.#interval, first, count], { key: `leaf-demand:${id}:${first}`, purpose: "leaf-demand" }));
     if (r.kind !== "sent" || r.result.kind !== "mined") return;
     const logs = await da.queryFilter(da.filters.ChallengeOpened(undefined, this.#jobId, id), r.result.blockNumber, r.result.blockNumber);
     for (const l of logs) if (l.args.opener.toLowerCase() === me.toLowerCase()) records.addChunkChallenge(id, l.args.challengeId);
@@ -383,26 +364,20 @@ export class DisputePlayer {
   async #challengeChunk(leafIndex: number, chunkIndex: number): Promise<void> {
     const { dataAvailability: da, stakingToken, responder, records, me } = this.ctx;
     const id = this.disputeId;
-    const to = await da.getAddress();
     const params = await da.params();
-    if ((await stakingToken.allowance(me, to)) < params.chunkBond) {
-      const r = await responder.respond({ key: `approve:${to}`, purpose: "approve-bonds", to: await stakingToken.getAddress(), data: stakingToken.interface.encodeFunctionData("approve", [to, MaxUint256]) });
-      if (r.kind !== "sent") return;
-    }
+    if (!(await responder.allowBond({ token: stakingToken, owner: me, spender: da, amount: params.chunkBond }))) return;
     const globalStep = BigInt(this.#interval * this.#k + leafIndex);
     if (!(await da.stepLeaf(this.#jobId, globalStep)).known) {
       const { index } = await loadJobMaterials(this.ctx, this.#jobId);
       const p = stepProof(index, this.#interval, leafIndex);
-      const r = await responder.respond({
-        key: `prove-step-leaf:${this.#jobId}:${globalStep}`, purpose: "prove-step-leaves", to,
-        data: da.interface.encodeFunctionData("proveStepLeaves", [this.#jobId, this.#interval, leafIndex, [p.stateHash], p.proof]),
-      });
+      const r = await responder.respond(contractCall(da, "proveStepLeaves", [this.#jobId, this.#interval, leafIndex, [p.stateHash], p.proof], {
+        key: `prove-step-leaf:${this.#jobId}:${globalStep}`, purpose: "prove-step-leaves",
+      }));
       if (r.kind !== "sent") return;
     }
-    const r = await responder.respond({
-      key: `chunk:${id}:${leafIndex}:${chunkIndex}`, purpose: "chunk-challenge", to,
-      data: da.interface.encodeFunctionData("challengeStateChunk", [this.#jobId, id, this.#interval, leafIndex, chunkIndex]),
-    });
+    const r = await responder.respond(contractCall(da, "challengeStateChunk", [this.#jobId, id, this.#interval, leafIndex, chunkIndex], {
+      key: `chunk:${id}:${leafIndex}:${chunkIndex}`, purpose: "chunk-challenge",
+    }));
     if (r.kind !== "sent" || r.result.kind !== "mined") return;
     const logs = await da.queryFilter(da.filters.ChallengeOpened(undefined, this.#jobId, id), r.result.blockNumber, r.result.blockNumber);
     for (const l of logs) if (l.args.opener.toLowerCase() === me.toLowerCase()) records.addChunkChallenge(id, l.args.challengeId);

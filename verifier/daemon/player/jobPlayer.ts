@@ -3,7 +3,8 @@
  * permissionless moves that pay this node (finalize, release). Runs once per tick; heavy work goes
  * to the scheduler and its result is picked up on a later tick from the records.
  */
-import { hexlify, keccak256, AbiCoder, randomBytes, MaxUint256, ZeroHash } from "ethers";
+import { hexlify, keccak256, AbiCoder, randomBytes, ZeroHash } from "ethers";
+import { contractCall } from "../../runtime/responder";
 import { checkpointProof } from "../../protocol/resultIndex";
 import { UPowError } from "../../errors";
 import { runAudit, unreachableVerdict } from "../check/audit";
@@ -112,20 +113,17 @@ export class JobPlayer {
         const sm = this.ctx.stakeManager;
         if (!(await sm.queueSettled())) {
           // More queued reserve changes than a draw applies itself (v3 V3.6): apply them first.
-          await responder.respond({ key: `apply-queue:job${id}:${facts.block}`, purpose: "apply-queue", to: await sm.getAddress(), data: sm.interface.encodeFunctionData("applyQueued", [256]) });
+          await responder.respond(contractCall(sm, "applyQueued", [256], { key: `apply-queue:job${id}:${facts.block}`, purpose: "apply-queue" }));
         }
         // A call may only (re)schedule the draw's seed (v3 V3.2): one intent per schedule.
         const a = await auditManager.getAudit(id);
-        await responder.respond({
-          key: `draw-auditors:${id}:${a.drawEpoch}:${a.drawTarget}`, purpose: "draw-auditors",
-          to: await auditManager.getAddress(), data: auditManager.interface.encodeFunctionData("drawAuditors", [id]),
-        });
+        await responder.respond(contractCall(auditManager, "drawAuditors", [id], { key: `draw-auditors:${id}:${a.drawEpoch}:${a.drawTarget}`, purpose: "draw-auditors" }));
         return;
       }
       case "attest": {
         // Where the fee share will be credited, known before the attestation leaves.
         records.addFeeToken((await jobMarket.getJob(id)).paymentToken);
-        const r = await responder.respond({ key: `attest:${id}`, purpose: "attest", to: await auditManager.getAddress(), data: auditManager.interface.encodeFunctionData("attest", [id, action.sample]) });
+        const r = await responder.respond(contractCall(auditManager, "attest", [id, action.sample], { key: `attest:${id}`, purpose: "attest" }));
         if (r.kind === "sent") this.ctx.metrics?.auditsRun.inc({ result: "attested" });
         return;
       }
@@ -139,7 +137,7 @@ export class JobPlayer {
         }
         // commitChallenge pulls commitBond (and openDispute the disputeBond): approve them first.
         if (!(await this.#approveBonds())) return;
-        const r = await responder.respond({ key: commitKey(id, action.interval), purpose: "challenge-commit", to: await disputeManager.getAddress(), data: disputeManager.interface.encodeFunctionData("commitChallenge", [rec.commitment]) });
+        const r = await responder.respond(contractCall(disputeManager, "commitChallenge", [rec.commitment], { key: commitKey(id, action.interval), purpose: "challenge-commit" }));
         if (r.kind === "sent" && r.result.kind === "mined") records.putChallenge(id, { ...rec, commitBlock: r.result.blockNumber });
         return;
       }
@@ -147,11 +145,11 @@ export class JobPlayer {
         await this.#openDispute(action.interval, action.salt);
         return;
       case "finalize":
-        await responder.respond({ key: `finalize:${id}`, purpose: "finalize", to: await jobMarket.getAddress(), data: jobMarket.interface.encodeFunctionData("finalize", [id]) });
+        await responder.respond(contractCall(jobMarket, "finalize", [id], { key: `finalize:${id}`, purpose: "finalize" }));
         return;
       case "releaseAttester":
         records.addFeeToken((await jobMarket.getJob(id)).paymentToken);
-        await responder.respond({ key: `release:${id}`, purpose: "release-attester", to: await auditManager.getAddress(), data: auditManager.interface.encodeFunctionData("releaseAttester", [id, this.ctx.me]) });
+        await responder.respond(contractCall(auditManager, "releaseAttester", [id, this.ctx.me], { key: `release:${id}`, purpose: "release-attester" }));
         return;
     }
   }
@@ -236,17 +234,13 @@ export class JobPlayer {
   /** Allowance of the DisputeManager for the commit and dispute bonds; false while the approval is not mined. */
   async #approveBonds(): Promise<boolean> {
     const { disputeManager, stakingToken, responder, me } = this.ctx;
-    const dmAddress = await disputeManager.getAddress();
     const params = await disputeManager.params();
-    if ((await stakingToken.allowance(me, dmAddress)) >= params.disputeBond + params.commitBond) return true;
-    const r = await responder.respond({ key: `approve:${dmAddress}`, purpose: "approve-bonds", to: await stakingToken.getAddress(), data: stakingToken.interface.encodeFunctionData("approve", [dmAddress, MaxUint256]) });
-    return r.kind === "sent";
+    return responder.allowBond({ token: stakingToken, owner: me, spender: disputeManager, amount: params.disputeBond + params.commitBond });
   }
 
   async #openDispute(interval: number, salt: string): Promise<void> {
     const { disputeManager, responder, records, me } = this.ctx;
     const id = this.jobId;
-    const dmAddress = await disputeManager.getAddress();
     if (!(await this.#approveBonds())) return;
     let verdict;
     try {
@@ -259,17 +253,12 @@ export class JobPlayer {
     const none = { index: interval, n: 0, stateHash: ZeroHash, stepRoot: ZeroHash, leaf: ZeroHash, proof: [] };
     const c0 = verdict.kind === "committed" ? checkpointProof(verdict.committed.index, interval) : none;
     const c1 = verdict.kind === "committed" ? checkpointProof(verdict.committed.index, interval + 1) : none;
-    const r = await responder.respond({
-      key: `dispute-open:${id}:${interval}`,
-      purpose: "dispute-open",
-      to: dmAddress,
-      data: disputeManager.interface.encodeFunctionData("openDispute", [
-        id, interval, salt,
-        { stateHash: c0.stateHash, stepRoot: c0.stepRoot, proof: c0.proof },
-        { stateHash: c1.stateHash, stepRoot: c1.stepRoot, proof: c1.proof },
-        0n, // hint: none (costs only gas)
-      ]),
-    });
+    const r = await responder.respond(contractCall(disputeManager, "openDispute", [
+      id, interval, salt,
+      { stateHash: c0.stateHash, stepRoot: c0.stepRoot, proof: c0.proof },
+      { stateHash: c1.stateHash, stepRoot: c1.stepRoot, proof: c1.proof },
+      0n, // hint: none (costs only gas)
+    ], { key: `dispute-open:${id}:${interval}`, purpose: "dispute-open" }));
     if (r.kind !== "sent") return;
     const disputeId = await disputeManager.disputeOf(id, interval, me);
     const d = await disputeManager.getDispute(disputeId);
