@@ -15,7 +15,9 @@
  * - the worker (verifier/worker/) and the verifier (verifier/daemon/) never import each other:
  *   what both need lives below them (runtime/, chain/, protocol/);
  * - the worker's service reaches no adversarial module (cheats, numericCheats, publishCheats,
- *   adversary): tests, the demo, the bench and the CLI's --cheat wire those in from outside.
+ *   adversary): tests, the demo, the bench and the CLI's --cheat wire those in from outside;
+ * - verifier/cli/ is the top: flags, config files and prompts turn into validated configs there, and
+ *   nothing else in verifier/ imports it (what a daemon and its command share lives in runtime/).
  */
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -85,6 +87,13 @@ module.exports = {
       comment: "The production worker never reaches a cheat: pass a WorkerBehaviour (worker/adversary.ts withCheat) in RunWorkerOptions instead.",
       from: { path: "^verifier/worker/service\\.ts$" },
       to: { path: "^verifier/worker/(cheats|numericCheats|publishCheats|adversary)\\.ts$", reachable: true },
+    },
+    {
+      name: "cli-is-top",
+      severity: "error",
+      comment: "verifier/cli/ is the top layer: only it (and bin/, scripts/) may import it; move what a daemon shares with its command into verifier/runtime/.",
+      from: { path: "^verifier/", pathNot: "^verifier/cli/" },
+      to: { path: "^verifier/cli/" },
     },
   ],
   options: {

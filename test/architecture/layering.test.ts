@@ -84,6 +84,10 @@ describe("architecture: layering (.dependency-cruiser.cjs)", function () {
       put("verifier/dashboard/server.ts", 'import { EMPTY } from "./model";\nexport const s = EMPTY;\n');
       put("verifier/daemon/peek.ts", 'import { s } from "../dashboard/server";\nexport const p = s;\n');
       put("verifier/cli/dash.ts", 'import { s } from "../dashboard/server";\nexport const c = s;\n');
+      // A daemon's config reaching up into the CLI for a default (refused); the CLI using runtime/ (allowed).
+      put("verifier/runtime/defaults.ts", "export const POLL = 2000;\n");
+      put("verifier/cli/options.ts", 'import { POLL } from "../runtime/defaults";\nexport const o = POLL;\n');
+      put("verifier/worker/settings.ts", 'import { o } from "../cli/options";\nexport const w = o;\n');
       put("verifier/dashboard/client/main.ts", 'import type { View } from "../model";\nimport { EMPTY } from "../model";\nimport { createHash } from "node:crypto";\nexport const v = (x: View): number => x.n + EMPTY + createHash("sha256").digest().length;\n');
       // A worker service reaching a cheat through a module in between.
       put("verifier/worker/service.ts", 'import { mode } from "./middle";\nexport const m = mode;\n');
@@ -143,6 +147,11 @@ describe("architecture: layering (.dependency-cruiser.cjs)", function () {
     it("worker-service-is-honest flags the worker service reaching a cheat module, even through another module", async () => {
       const honest = (await cruiseViolations(dir, ["verifier"])).filter((v) => v.rule.name === "worker-service-is-honest");
       expect(honest.map((v) => `${v.from} → ${v.to}`)).to.deep.equal(["verifier/worker/service.ts → verifier/worker/cheats.ts"]);
+    });
+
+    it("cli-is-top flags a daemon importing the CLI, not the CLI importing runtime/", async () => {
+      const top = (await cruiseViolations(dir, ["verifier"])).filter((v) => v.rule.name === "cli-is-top");
+      expect(top.map((v) => `${v.from} → ${v.to}`)).to.deep.equal(["verifier/worker/settings.ts → verifier/cli/options.ts"]);
     });
 
     it("no-circular flags a cycle made of type-only imports", async () => {

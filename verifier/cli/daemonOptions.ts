@@ -11,6 +11,7 @@ import { daemonKeySource, loadSigner, type LoadedSigner } from "../chain/keys";
 import { daemonAddresses, loadDeployment, type DaemonAddresses } from "../chain/registry";
 import { defaultDataDir, defaultKeyDir, stateDir, type DaemonRole } from "../chain/stateDir";
 import { UPowError } from "../errors";
+import { DAEMON_DEFAULTS } from "../runtime/defaults";
 import { applyConfigFile } from "./configFile";
 import { createDaemonLogger, LOG_FORMATS, type LogFormat } from "./logger";
 import { promptHidden } from "./prompt";
@@ -18,8 +19,6 @@ import { promptHidden } from "./prompt";
 class DaemonOptionError extends UPowError {
   override readonly name = "DaemonOptionError";
 }
-
-export const DAEMON_DEFAULTS = { pollIntervalMs: 2_000, confirmations: "auto" as Confirmations, metricsHost: "127.0.0.1", maxHeadAgeSec: 300, logLevel: "info", logFormat: "auto" as LogFormat };
 
 export interface DaemonCliOptions {
   config?: string;

@@ -9,7 +9,7 @@ import { isAddress } from "ethers";
 import type { Confirmations } from "../chain/confirmations";
 import type { LoadedSigner } from "../chain/keys";
 import type { Eip1193Provider } from "../chain/rpc";
-import { DAEMON_DEFAULTS } from "../cli/daemonOptions";
+import { DAEMON_DEFAULTS } from "../runtime/defaults";
 import { VerifierConfigError } from "./errors";
 import { DEFAULT_SINGLE_STEPS } from "./audit/steps";
 import { COST_DEFAULTS } from "./check/spec";

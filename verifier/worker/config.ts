@@ -8,7 +8,7 @@ import { UPowError } from "../errors";
 import type { Confirmations } from "../chain/confirmations";
 import type { LoadedSigner } from "../chain/keys";
 import type { Eip1193Provider } from "../chain/rpc";
-import { DAEMON_DEFAULTS } from "../cli/daemonOptions";
+import { DAEMON_DEFAULTS } from "../runtime/defaults";
 import type { ExecutionProviderName } from "../engine/runner";
 import { checkArtifactUrl } from "../store";
 import { resolveS3Options, type S3StoreOptions } from "../store/s3Options";
