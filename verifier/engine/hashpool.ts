@@ -1,7 +1,7 @@
 /**
  * A small persistent pool of worker threads that compute chunk leaves (`sha256("upow.chunk" ‖ chunk)`)
- * of chunk-aligned byte ranges. The worker code is inline JavaScript so it runs the same under ts-node
- * and compiled builds. Workers are unref'd while idle, so an idle pool never keeps the process alive.
+ * of chunk-aligned byte ranges, or the plain sha256 of a range (a stored file's content address).
+ * The worker code is inline JavaScript so it runs the same under ts-node and compiled builds. Workers are unref'd while idle, so an idle pool never keeps the process alive.
  */
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
@@ -29,6 +29,13 @@ const CHUNK = ${CHUNK_SIZE};
 parentPort.on("message", (m) => {
   try {
     const data = new Uint8Array(m.buffer, m.offset, m.length);
+    if (m.plain) {
+      const d = createHash("sha256").update(data).digest();
+      const out = new Uint8Array(32);
+      out.set(d);
+      parentPort.postMessage({ id: m.id, leaves: out.buffer }, [out.buffer]);
+      return;
+    }
     const n = Math.ceil(m.length / CHUNK);
     const out = new Uint8Array(n * 32);
     for (let i = 0; i < n; i++) {
@@ -51,6 +58,8 @@ interface Task {
   readonly length: number;
   /** Transfer (move) the buffer instead of cloning it; never for SharedArrayBuffer. */
   readonly transfer: boolean;
+  /** Plain sha256 of the range instead of chunk leaves. */
+  readonly plain: boolean;
   resolve(leaves: Buffer): void;
   reject(err: Error): void;
 }
@@ -85,10 +94,19 @@ export class HashPool {
    * file. With `transfer`, an ArrayBuffer is moved to the worker (the caller must not use it again).
    */
   leaves(buffer: ArrayBuffer | SharedArrayBuffer, offset: number, length: number, transfer = false): Promise<Buffer> {
+    return this.submit(buffer, offset, length, transfer, false);
+  }
+
+  /** Plain sha256 of a SharedArrayBuffer range, off the calling thread (no copy). */
+  sha256(buffer: SharedArrayBuffer, offset: number, length: number): Promise<Buffer> {
+    return this.submit(buffer, offset, length, false, true);
+  }
+
+  private submit(buffer: ArrayBuffer | SharedArrayBuffer, offset: number, length: number, transfer: boolean, plain: boolean): Promise<Buffer> {
     if (this.closed) return Promise.reject(new HashPoolClosedError());
     return new Promise<Buffer>((resolve, reject) => {
       const isShared = typeof SharedArrayBuffer !== "undefined" && buffer instanceof SharedArrayBuffer;
-      this.queue.push({ id: this.nextId++, buffer, offset, length, transfer: transfer && !isShared, resolve, reject });
+      this.queue.push({ id: this.nextId++, buffer, offset, length, transfer: transfer && !isShared, plain, resolve, reject });
       this.pump();
     });
   }
@@ -109,7 +127,7 @@ export class HashPool {
       slot.task = task;
       slot.worker.ref();
       slot.worker.postMessage(
-        { id: task.id, buffer: task.buffer, offset: task.offset, length: task.length },
+        { id: task.id, buffer: task.buffer, offset: task.offset, length: task.length, plain: task.plain },
         task.transfer ? [task.buffer as ArrayBuffer] : [],
       );
     }

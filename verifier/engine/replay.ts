@@ -5,7 +5,7 @@
  */
 import { stepRoot as stepRootOf, type Hash } from "../protocol/hashing";
 import type { TensorMap } from "./tensor";
-import { encodeState, hashStateBytes, type BatchSource, type StepExecutor } from "./step";
+import { encodeState, hashStateBytesOffThread, type BatchSource, type StepExecutor } from "./step";
 import { TrainerError } from "./trainErrors";
 
 export interface ReplayParameters {
@@ -33,18 +33,36 @@ export interface ReplayResult {
 export async function replay(p: ReplayParameters): Promise<ReplayResult> {
   if (!Number.isSafeInteger(p.k) || p.k < 1) throw new TrainerError("k must be a positive integer", { details: { k: p.k } });
   if (!Number.isSafeInteger(p.startStep) || p.startStep < 0) throw new TrainerError("startStep must be an integer ≥ 0", { details: { startStep: p.startStep } });
-  const hashes: Hash[] = [hashStateBytes(encodeState(p.state))];
+  // As in train(): each state is hashed in the hashing worker while the next step runs on this thread;
+  // onState sees step j's state once step j+1 ran, in order.
+  const pending: Promise<Hash>[] = [hashStateBytesOffThread(encodeState(p.state, { shared: true }))];
+  const states: (TensorMap | undefined)[] = [p.state];
+  const hashes: Hash[] = [];
   const losses: number[] = [];
+  const settle = async (upTo: number): Promise<void> => {
+    while (hashes.length <= upTo) {
+      const j = hashes.length;
+      hashes.push(await pending[j]!);
+      if (j > 0) await p.onState?.(p.startStep + j, states[j]!, hashes[j]!);
+      states[j] = undefined; // keep only the states still waiting for their hash
+    }
+  };
   let state = p.state;
-  for (let j = 0; j < p.k; j++) {
-    if (p.signal?.aborted) throw new TrainerError("replay aborted", { cause: p.signal.reason });
-    const t = p.startStep + j;
-    const out = await p.runner.step(state, await p.batches(t), p.hp);
-    state = out.next;
-    const h = hashStateBytes(encodeState(state));
-    hashes.push(h);
-    losses.push(out.loss);
-    await p.onState?.(t + 1, state, h);
+  try {
+    for (let j = 0; j < p.k; j++) {
+      if (p.signal?.aborted) throw new TrainerError("replay aborted", { cause: p.signal.reason });
+      const t = p.startStep + j;
+      const out = await p.runner.step(state, await p.batches(t), p.hp);
+      state = out.next;
+      states.push(state);
+      pending.push(hashStateBytesOffThread(encodeState(state, { shared: true })));
+      losses.push(out.loss);
+      await settle(j);
+    }
+    await settle(p.k);
+  } catch (e) {
+    await Promise.allSettled(pending);
+    throw e;
   }
   return { stateHashes: hashes, stepRoot: stepRootOf(hashes, p.startStep), finalState: state, finalStateHash: hashes[p.k]!, losses };
 }

@@ -4,7 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Hash } from "../protocol/hashing";
-import { fileHashOfSync } from "./statehash";
+import { fileHashOf, fileHashOfSync } from "./statehash";
 import { writeSafetensors } from "./safetensors";
 import type { TensorMap } from "./tensor";
 import { NondeterminismError } from "./trainErrors";
@@ -22,14 +22,29 @@ export interface StepExecutor {
 /** The batch that global step t trains on (the manifest's batch order applied to the data set). */
 export type BatchSource = (globalStep: number) => Promise<TensorMap> | TensorMap;
 
-/** Canonical safetensors bytes of a state (same tensors ⇒ same bytes). */
-export function encodeState(state: TensorMap): Uint8Array {
-  return writeSafetensors(state);
+/**
+ * Canonical safetensors bytes of a state (same tensors ⇒ same bytes). With `shared`, the bytes live in
+ * a SharedArrayBuffer that the hashing workers read in place (hashStateBytesOffThread).
+ */
+export function encodeState(state: TensorMap, options: { readonly shared?: boolean } = {}): Uint8Array {
+  return writeSafetensors(state, options);
 }
 
 /** State hash = fileHash of the canonical bytes (docs/encoding.md), computed in this thread. */
 export function hashStateBytes(bytes: Uint8Array): Hash {
   return fileHashOfSync(bytes);
+}
+
+/** Below this a state is hashed in the calling thread: posting to a worker costs more than hashing it. */
+const OFF_THREAD_MIN_BYTES = 64 * 1024;
+
+/**
+ * The same state hash as hashStateBytes, with the chunk hashing done in the worker pool: the calling
+ * thread (which runs onnxruntime's step synchronously) is free meanwhile. Pass shared bytes
+ * (`encodeState(s, { shared: true })`) to avoid a copy.
+ */
+export function hashStateBytesOffThread(bytes: Uint8Array): Promise<Hash> {
+  return fileHashOf(bytes, { minParallelBytes: OFF_THREAD_MIN_BYTES });
 }
 
 export function stateHash(state: TensorMap): Hash {
@@ -64,9 +79,14 @@ export async function assertDeterministic(
   expected: Uint8Array, globalStep: number,
 ): Promise<void> {
   const again = encodeState((await runner.step(state, batch, hp)).next);
-  if (!Buffer.from(again).equals(Buffer.from(expected))) {
+  if (!view(again).equals(view(expected))) {
     throw new NondeterminismError("step is not deterministic: two runs gave different states", {
       details: { globalStep, first: hashStateBytes(expected), second: hashStateBytes(again) },
     });
   }
+}
+
+/** A Buffer over the same memory (Buffer.from(Uint8Array) would copy it). */
+function view(b: Uint8Array): Buffer {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
