@@ -13,7 +13,6 @@ import path from "node:path";
 import type { Hash } from "../protocol/hashing";
 import { readSafetensors } from "./safetensors";
 import type { TensorMap } from "./tensor";
-import { sharedHashPool } from "./hashpool";
 import { contentAddress, hashStateBytes } from "./step";
 import { CheckpointStoreError } from "./trainErrors";
 
@@ -70,13 +69,11 @@ export class CheckpointStore {
   }
 
   /**
-   * Stores bytes under their content address (idempotent); returns the relative path. Bytes in shared
-   * memory (`encodeState(s, { shared: true })`) get their address from the hashing pool, off this thread.
+   * Stores bytes under their content address (idempotent); returns the relative path. `address` is
+   * that address when the caller already has it (hashStateOffThread computes it in the hashing worker).
    */
-  async putState(bytes: Uint8Array, options: WriteOptions = {}): Promise<string> {
-    const address = bytes.buffer instanceof SharedArrayBuffer
-      ? (await sharedHashPool().sha256(bytes.buffer, bytes.byteOffset, bytes.byteLength)).toString("hex")
-      : contentAddress(bytes);
+  async putState(bytes: Uint8Array, options: WriteOptions & { readonly address?: string | null } = {}): Promise<string> {
+    const address = options.address ?? contentAddress(bytes);
     const rel = path.posix.join("objects", `${address}.safetensors`);
     const abs = path.join(this.dir, rel);
     try {

@@ -5,7 +5,7 @@
  */
 import { stepRoot as stepRootOf, type Hash } from "../protocol/hashing";
 import type { TensorMap } from "./tensor";
-import { encodeState, hashStateBytesOffThread, type BatchSource, type StepExecutor } from "./step";
+import { encodeState, hashStateOffThread, type BatchSource, type StepExecutor } from "./step";
 import { TrainerError } from "./trainErrors";
 
 export interface ReplayParameters {
@@ -35,7 +35,7 @@ export async function replay(p: ReplayParameters): Promise<ReplayResult> {
   if (!Number.isSafeInteger(p.startStep) || p.startStep < 0) throw new TrainerError("startStep must be an integer ≥ 0", { details: { startStep: p.startStep } });
   // As in train(): each state is hashed in the hashing worker while the next step runs on this thread;
   // onState sees step j's state once step j+1 ran, in order.
-  const pending: Promise<Hash>[] = [hashStateBytesOffThread(encodeState(p.state, { shared: true }))];
+  const pending: Promise<Hash>[] = [stateHashOffThread(p.state)];
   const states: (TensorMap | undefined)[] = [p.state];
   const hashes: Hash[] = [];
   const losses: number[] = [];
@@ -55,7 +55,7 @@ export async function replay(p: ReplayParameters): Promise<ReplayResult> {
       const out = await p.runner.step(state, await p.batches(t), p.hp);
       state = out.next;
       states.push(state);
-      pending.push(hashStateBytesOffThread(encodeState(state, { shared: true })));
+      pending.push(stateHashOffThread(state));
       losses.push(out.loss);
       await settle(j);
     }
@@ -65,4 +65,8 @@ export async function replay(p: ReplayParameters): Promise<ReplayResult> {
     throw e;
   }
   return { stateHashes: hashes, stepRoot: stepRootOf(hashes, p.startStep), finalState: state, finalStateHash: hashes[p.k]!, losses };
+}
+
+async function stateHashOffThread(state: TensorMap): Promise<Hash> {
+  return (await hashStateOffThread(encodeState(state, { own: true }))).stateHash;
 }

@@ -348,8 +348,8 @@ const EXPECTED_ARRAY: Readonly<Record<DType, TypedArrayClass>> = {
  * @throws SafetensorsTensorError when a tensor's data does not match its dtype or shape.
  */
 export interface WriteSafetensorsOptions {
-  /** Back the bytes with a SharedArrayBuffer, so worker threads can read them without a copy. @default false */
-  readonly shared?: boolean;
+  /** Put the bytes in an ArrayBuffer of their own (never Buffer's shared pool), so they can be moved to a worker thread. @default false */
+  readonly own?: boolean;
 }
 
 export function writeSafetensors(tensors: TensorMap | Readonly<Record<string, Tensor>>, options: WriteSafetensorsOptions = {}): Buffer {
@@ -376,7 +376,7 @@ export function writeSafetensors(tensors: TensorMap | Readonly<Record<string, Te
   }
   const header = canonicalHeaderBytes(entries);
   const total = 8 + header.length + offset;
-  const out = options.shared ? Buffer.from(new SharedArrayBuffer(total)) : Buffer.allocUnsafe(total);
+  const out = options.own ? Buffer.from(new ArrayBuffer(total)) : Buffer.allocUnsafe(total);
   out.writeBigUInt64LE(BigInt(header.length), 0);
   header.copy(out, 8);
   let pos = 8 + header.length;

@@ -4,7 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Hash } from "../protocol/hashing";
-import { fileHashOf, fileHashOfSync } from "./statehash";
+import { fileHashOfOwned, fileHashOfSync } from "./statehash";
 import { writeSafetensors } from "./safetensors";
 import type { TensorMap } from "./tensor";
 import { NondeterminismError } from "./trainErrors";
@@ -23,10 +23,10 @@ export interface StepExecutor {
 export type BatchSource = (globalStep: number) => Promise<TensorMap> | TensorMap;
 
 /**
- * Canonical safetensors bytes of a state (same tensors ⇒ same bytes). With `shared`, the bytes live in
- * a SharedArrayBuffer that the hashing workers read in place (hashStateBytesOffThread).
+ * Canonical safetensors bytes of a state (same tensors ⇒ same bytes). With `own`, the bytes fill an
+ * ArrayBuffer of their own, which hashStateOffThread can move to a hashing worker.
  */
-export function encodeState(state: TensorMap, options: { readonly shared?: boolean } = {}): Uint8Array {
+export function encodeState(state: TensorMap, options: { readonly own?: boolean } = {}): Uint8Array {
   return writeSafetensors(state, options);
 }
 
@@ -35,16 +35,28 @@ export function hashStateBytes(bytes: Uint8Array): Hash {
   return fileHashOfSync(bytes);
 }
 
-/** Below this a state is hashed in the calling thread: posting to a worker costs more than hashing it. */
+/** Below this a state is hashed in the calling thread: a round trip to a worker costs more. */
 const OFF_THREAD_MIN_BYTES = 64 * 1024;
 
+export interface HashedState {
+  readonly stateHash: Hash;
+  /** The canonical bytes (back from the worker: the ones passed in are no longer usable). */
+  readonly bytes: Uint8Array;
+  /** Content address (plain sha256, hex) when asked for. */
+  readonly address: string | null;
+}
+
 /**
- * The same state hash as hashStateBytes, with the chunk hashing done in the worker pool: the calling
- * thread (which runs onnxruntime's step synchronously) is free meanwhile. Pass shared bytes
- * (`encodeState(s, { shared: true })`) to avoid a copy.
+ * The same state hash as hashStateBytes, computed in the hashing worker pool so that the calling
+ * thread (which runs onnxruntime's step synchronously) can run the next step meanwhile. `bytes` must
+ * come from `encodeState(s, { own: true })` and must not be used until this resolves.
  */
-export function hashStateBytesOffThread(bytes: Uint8Array): Promise<Hash> {
-  return fileHashOf(bytes, { minParallelBytes: OFF_THREAD_MIN_BYTES });
+export async function hashStateOffThread(bytes: Uint8Array, options: { readonly address?: boolean } = {}): Promise<HashedState> {
+  if (bytes.byteLength < OFF_THREAD_MIN_BYTES) {
+    return { stateHash: hashStateBytes(bytes), bytes, address: options.address ? contentAddress(bytes) : null };
+  }
+  const r = await fileHashOfOwned(bytes, { sha256: options.address === true });
+  return { stateHash: r.fileHash, bytes: r.bytes, address: r.sha256 };
 }
 
 export function stateHash(state: TensorMap): Hash {

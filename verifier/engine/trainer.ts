@@ -7,7 +7,7 @@ import { ZERO_HASH, checkpointTree, stepRoot as stepRootOf, type Hash } from "..
 import type { TensorMap } from "./tensor";
 import { CheckpointStore, type CheckpointIndex, type IntervalRecord, type JobKey } from "./checkpoints";
 import { CheckpointWriter } from "./checkpointWriter";
-import { assertDeterministic, encodeState, hashStateBytes, hashStateBytesOffThread, type BatchSource, type StepExecutor } from "./step";
+import { assertDeterministic, encodeState, hashStateBytes, hashStateOffThread, type BatchSource, type HashedState, type StepExecutor } from "./step";
 import { CheckpointStoreError, TrainerError } from "./trainErrors";
 
 export interface TrainProgress {
@@ -145,19 +145,26 @@ async function runInterval(
 ): Promise<TensorMap> {
   const first = i * p.k;
   // Hashes of the k states, computed in the hashing worker while the following step runs here.
-  const pending: Promise<Hash>[] = [];
+  // Entries are dropped once settled: a resolved one holds a whole state's bytes.
+  const pending: (Promise<HashedState> | undefined)[] = [];
   const hashes: Hash[] = [ckpt.hash];
   const losses: number[] = [];
   const stepFiles: Promise<string>[] = [];
   let state = start;
-  let endBytes: Uint8Array | null = null;
-  // Progress of step j is reported once step j+1 ran (its hash was computed meanwhile), in order.
-  const report = async (upTo: number): Promise<void> => {
+  let end: HashedState | null = null;
+  // Step j's progress is reported (and its kept file queued) once step j+1 ran, in order.
+  const settle = async (upTo: number): Promise<void> => {
     while (hashes.length - 1 < upTo) {
       const j = hashes.length - 1;
       const h = await pending[j]!;
-      hashes.push(h);
-      p.onProgress?.({ step: first + j + 1, T: p.T, loss: losses[j]!, stateHash: h, ...(j === p.k - 1 ? { checkpoint: i + 1 } : {}) });
+      pending[j] = undefined;
+      hashes.push(h.stateHash);
+      if (j === p.k - 1) end = h;
+      else if (p.keepStepStates) {
+        stepFiles.push(writer.run(() => store.putState(h.bytes, { durable: false, address: h.address })));
+        await writer.room();
+      }
+      p.onProgress?.({ step: first + j + 1, T: p.T, loss: losses[j]!, stateHash: h.stateHash, ...(j === p.k - 1 ? { checkpoint: i + 1 } : {}) });
     }
   };
   try {
@@ -166,19 +173,15 @@ async function runInterval(
       if (p.signal?.aborted) throw new TrainerError("training aborted", { cause: p.signal.reason, details: { step: t } });
       const batch = await p.batches(t);
       const out = await p.runner.step(state, batch, p.hp);
-      const bytes = encodeState(out.next, { shared: true });
+      const bytes = encodeState(out.next, { own: true });
       if (j === 0 && p.selfCheck !== false) await assertDeterministic(p.runner, state, batch, p.hp, bytes, t);
-      pending.push(hashStateBytesOffThread(bytes));
+      // Stored states also need their content address: the worker computes it with the hash.
+      pending.push(hashStateOffThread(bytes, { address: p.keepStepStates === true || j === p.k - 1 }));
       losses.push(out.loss);
-      if (p.keepStepStates && j < p.k - 1) {
-        stepFiles.push(writer.run(() => store.putState(bytes, { durable: false })));
-        await writer.room();
-      }
       state = out.next;
-      endBytes = bytes;
-      await report(j);
+      await settle(j);
     }
-    await report(p.k);
+    await settle(p.k);
     // An abort seen by a progress callback above drops this interval's checkpoint, as mid-interval.
     if (p.signal?.aborted) throw new TrainerError("training aborted", { cause: p.signal.reason, details: { step: first + p.k } });
   } catch (e) {
@@ -186,21 +189,22 @@ async function runInterval(
     throw e;
   }
   const interval: IntervalRecord = { i, stepRoot: stepRootOf(hashes, first), stateHashes: hashes, losses };
-  const bytes = endBytes!;
+  const last = end as HashedState | null;
+  if (last === null) throw new TrainerError("interval ended without its last state", { details: { interval: i } });
   // State file first, then the index that names it (the writer keeps this order). When writes fall
   // behind, only the newest queued checkpoint rewrites the index (it names the earlier ones too).
   const generation = ++ckpt.indexGeneration;
   void writer.run(async () => {
     let file: string;
     try {
-      file = await store.putState(bytes, { durable: false });
+      file = await store.putState(last.bytes, { durable: false, address: last.address });
       index.intervals.push(p.keepStepStates ? { ...interval, stepFiles: await Promise.all(stepFiles) } : interval);
     } catch (e) {
       // An earlier checkpoint may have left its index write to this one: record it before failing.
       await store.writeIndex(index).catch(() => undefined);
       throw e;
     }
-    index.checkpoints.push({ i: i + 1, stateHash: hashes[p.k]!, file });
+    index.checkpoints.push({ i: i + 1, stateHash: last.stateHash, file });
     if (generation === ckpt.indexGeneration) await store.writeIndex(index);
   });
   await writer.room();
