@@ -6,6 +6,7 @@
 import { stepRoot as stepRootOf, type Hash } from "../protocol/hashing";
 import type { TensorMap } from "./tensor";
 import { encodeState, hashStateOffThread, type BatchSource, type StepExecutor } from "./step";
+import { InOrder } from "./inOrder";
 import { TrainerError } from "./trainErrors";
 
 export interface ReplayParameters {
@@ -33,20 +34,17 @@ export interface ReplayResult {
 export async function replay(p: ReplayParameters): Promise<ReplayResult> {
   if (!Number.isSafeInteger(p.k) || p.k < 1) throw new TrainerError("k must be a positive integer", { details: { k: p.k } });
   if (!Number.isSafeInteger(p.startStep) || p.startStep < 0) throw new TrainerError("startStep must be an integer ≥ 0", { details: { startStep: p.startStep } });
-  // As in train(): each state is hashed in the hashing worker while the next step runs on this thread;
-  // onState sees step j's state once step j+1 ran, in order.
-  const pending: Promise<Hash>[] = [stateHashOffThread(p.state)];
+  // As in train(): each state is hashed in the hashing worker while the next steps run on this
+  // thread; onState sees each state once its hash is in, in order.
   const states: (TensorMap | undefined)[] = [p.state];
   const hashes: Hash[] = [];
   const losses: number[] = [];
-  const settle = async (upTo: number): Promise<void> => {
-    while (hashes.length <= upTo) {
-      const j = hashes.length;
-      hashes.push(await pending[j]!);
-      if (j > 0) await p.onState?.(p.startStep + j, states[j]!, hashes[j]!);
-      states[j] = undefined; // keep only the states still waiting for their hash
-    }
-  };
+  const results = new InOrder<Hash>(2, async (h, j) => {
+    hashes.push(h);
+    if (j > 0) await p.onState?.(p.startStep + j, states[j]!, h);
+    states[j] = undefined; // keep only the states still waiting for their hash
+  });
+  results.push(stateHashOffThread(p.state));
   let state = p.state;
   try {
     for (let j = 0; j < p.k; j++) {
@@ -55,13 +53,13 @@ export async function replay(p: ReplayParameters): Promise<ReplayResult> {
       const out = await p.runner.step(state, await p.batches(t), p.hp);
       state = out.next;
       states.push(state);
-      pending.push(stateHashOffThread(state));
       losses.push(out.loss);
-      await settle(j);
+      results.push(stateHashOffThread(state));
+      await results.drain();
     }
-    await settle(p.k);
+    await results.drain(true);
   } catch (e) {
-    await Promise.allSettled(pending);
+    await results.settle();
     throw e;
   }
   return { stateHashes: hashes, stepRoot: stepRootOf(hashes, p.startStep), finalState: state, finalStateHash: hashes[p.k]!, losses };

@@ -7,6 +7,7 @@ import { ZERO_HASH, checkpointTree, stepRoot as stepRootOf, type Hash } from "..
 import type { TensorMap } from "./tensor";
 import { CheckpointStore, type CheckpointIndex, type IntervalRecord, type JobKey } from "./checkpoints";
 import { CheckpointWriter } from "./checkpointWriter";
+import { InOrder } from "./inOrder";
 import { assertDeterministic, encodeState, hashStateBytes, hashStateOffThread, type BatchSource, type HashedState, type StepExecutor } from "./step";
 import { CheckpointStoreError, TrainerError } from "./trainErrors";
 
@@ -131,6 +132,9 @@ async function resumePoint(store: CheckpointStore, index: CheckpointIndex): Prom
   throw new TrainerError("checkpoint directory has no checkpoints");
 }
 
+/** States whose hash may still be computing while training runs ahead (each holds its bytes). */
+const HASHES_IN_FLIGHT = 2;
+
 /** What runInterval carries from one interval to the next. */
 interface RunCursor {
   /** State hash of the last checkpoint (its index entry may still be queued for writing). */
@@ -144,29 +148,22 @@ async function runInterval(
   ckpt: RunCursor,
 ): Promise<TensorMap> {
   const first = i * p.k;
-  // Hashes of the k states, computed in the hashing worker while the following step runs here.
-  // Entries are dropped once settled: a resolved one holds a whole state's bytes.
-  const pending: (Promise<HashedState> | undefined)[] = [];
+  // Hashes of the k states, computed in the hashing worker while the following steps run here.
   const hashes: Hash[] = [ckpt.hash];
   const losses: number[] = [];
   const stepFiles: Promise<string>[] = [];
   let state = start;
   let end: HashedState | null = null;
-  // Step j's progress is reported (and its kept file queued) once step j+1 ran, in order.
-  const settle = async (upTo: number): Promise<void> => {
-    while (hashes.length - 1 < upTo) {
-      const j = hashes.length - 1;
-      const h = await pending[j]!;
-      pending[j] = undefined;
-      hashes.push(h.stateHash);
-      if (j === p.k - 1) end = h;
-      else if (p.keepStepStates) {
-        stepFiles.push(writer.run(() => store.putState(h.bytes, { durable: false, address: h.address })));
-        await writer.room();
-      }
-      p.onProgress?.({ step: first + j + 1, T: p.T, loss: losses[j]!, stateHash: h.stateHash, ...(j === p.k - 1 ? { checkpoint: i + 1 } : {}) });
+  // Step j's progress is reported (and its kept file queued) once its hash is in, in order.
+  const results = new InOrder<HashedState>(HASHES_IN_FLIGHT, async (h, j) => {
+    hashes.push(h.stateHash);
+    if (j === p.k - 1) end = h;
+    else if (p.keepStepStates) {
+      stepFiles.push(writer.run(() => store.putState(h.bytes, { durable: false, address: h.address })));
+      await writer.room();
     }
-  };
+    p.onProgress?.({ step: first + j + 1, T: p.T, loss: losses[j]!, stateHash: h.stateHash, ...(j === p.k - 1 ? { checkpoint: i + 1 } : {}) });
+  });
   try {
     for (let j = 0; j < p.k; j++) {
       const t = first + j;
@@ -175,17 +172,17 @@ async function runInterval(
       const out = await p.runner.step(state, batch, p.hp);
       const bytes = encodeState(out.next, { own: true });
       if (j === 0 && p.selfCheck !== false) await assertDeterministic(p.runner, state, batch, p.hp, bytes, t);
-      // Stored states also need their content address: the worker computes it with the hash.
-      pending.push(hashStateOffThread(bytes, { address: p.keepStepStates === true || j === p.k - 1 }));
       losses.push(out.loss);
+      // Stored states also need their content address: the worker computes it with the hash.
+      results.push(hashStateOffThread(bytes, { address: p.keepStepStates === true || j === p.k - 1 }));
       state = out.next;
-      await settle(j);
+      await results.drain();
     }
-    await settle(p.k);
+    await results.drain(true);
     // An abort seen by a progress callback above drops this interval's checkpoint, as mid-interval.
     if (p.signal?.aborted) throw new TrainerError("training aborted", { cause: p.signal.reason, details: { step: first + p.k } });
   } catch (e) {
-    await Promise.allSettled(pending);
+    await results.settle();
     throw e;
   }
   const interval: IntervalRecord = { i, stepRoot: stepRootOf(hashes, first), stateHashes: hashes, losses };
