@@ -96,9 +96,8 @@ export class HashPool {
   }
 
   /**
-   * Chunk leaves of a whole ArrayBuffer that is moved to a worker and back (no copy, no shared memory
-   * for a worker to keep alive), optionally with its plain sha256. `buffer` is detached until this
-   * resolves; use the returned one.
+   * Chunk leaves of a whole ArrayBuffer that is moved to a worker and back (no copy), optionally with
+   * its plain sha256. `buffer` is detached until this resolves; use the returned one.
    */
   async lend(buffer: ArrayBuffer, plain: boolean): Promise<{ leaves: Buffer; sha256: Buffer | null; buffer: ArrayBuffer }> {
     const r = await this.submit(buffer, 0, buffer.byteLength, { transfer: true, plain, giveBack: true });

@@ -68,9 +68,9 @@ export interface TrainResult {
  * Trains T steps, resuming from `dir` when it holds a partial run of the same job.
  *
  * The step runs on this thread (onnxruntime-node's `run` is synchronous), so everything else is moved
- * off it: each state is encoded into shared memory and hashed in the hashing worker while the next
- * step runs, and checkpoint files are written in the background (CheckpointWriter) without an fsync
- * each; one flush at the end makes the whole run durable before the result is returned.
+ * off it: each state's canonical bytes are moved to the hashing worker and hashed there while the
+ * next steps run, and checkpoint files are written in the background (CheckpointWriter) without an
+ * fsync each; one flush at the end makes the whole run durable before the result is returned.
  */
 export async function train(p: TrainParameters): Promise<TrainResult> {
   validate(p);
