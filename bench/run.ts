@@ -15,6 +15,7 @@ const SUITES: readonly { name: string; load: () => Promise<Suite> }[] = [
   { name: "engine-speed", load: async () => (await import("./suites/speed")).runSpeed },
   { name: "replay-cost", load: async () => (await import("./suites/replayCost")).runReplayCost },
   { name: "commitment-overhead", load: async () => (await import("./suites/commitOverhead")).runCommitOverhead },
+  { name: "engine-targets", load: async () => (await import("./suites/engineTargets")).runEngineTargets },
   { name: "detection", load: async () => (await import("./suites/detection")).runDetection },
   { name: "false-convictions", load: async () => (await import("./suites/falseConvictions")).runFalseConvictions },
   { name: "gas", load: async () => (await import("./suites/gas")).runGas },

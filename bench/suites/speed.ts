@@ -21,7 +21,7 @@ function matmulGraph(n: number): Uint8Array {
   return encodeModel(g.graph("matmul"));
 }
 
-async function matmulPeak(n: number, threads: number, minSeconds: number): Promise<number> {
+export async function matmulPeak(n: number, threads: number, minSeconds: number): Promise<number> {
   const session = await ort.InferenceSession.create(matmulGraph(n), {
     executionProviders: ["cpu"], intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: "all", logSeverityLevel: 3,
   });

@@ -2,8 +2,11 @@
  * Content-addressed checkpoint directory of a training run:
  *   <dir>/objects/<sha256>.safetensors   state files, named by the plain sha256 of their bytes
  *   <dir>/index.json                     checkpoint i → {stateHash, file}, interval i → {stepRoot, ...}
- * Every write is temp file + fsync + rename (+ fsync of the directory), state before index, so a crash
- * leaves either the old or the new index, and every file the index names is complete.
+ * Every write is temp file + rename, state before index, so a process crash leaves either the old or
+ * the new index and every file the index names is complete. A durable write also fsyncs the file and
+ * the directory; the trainer writes state files without (`durable: false`, off its critical path) and
+ * calls flush() before it hands out a result. A file that a power cut lost after all is caught by the
+ * hash check when a run resumes (loadState), which then falls back to an earlier checkpoint.
  */
 import { promises as fs } from "node:fs";
 import path from "node:path";
@@ -49,7 +52,15 @@ export interface CheckpointIndex {
 
 const INDEX_FILE = "index.json";
 
+export interface WriteOptions {
+  /** fsync the file and its directory now; otherwise flush() does. @default true */
+  readonly durable?: boolean;
+}
+
 export class CheckpointStore {
+  /** Files written with `durable: false` and not yet fsynced. */
+  private readonly unsynced = new Set<string>();
+
   private constructor(readonly dir: string) {}
 
   static async open(dir: string): Promise<CheckpointStore> {
@@ -57,9 +68,13 @@ export class CheckpointStore {
     return new CheckpointStore(dir);
   }
 
-  /** Stores bytes under their content address (idempotent); returns the relative path. */
-  async putState(bytes: Uint8Array): Promise<string> {
-    const rel = path.posix.join("objects", `${contentAddress(bytes)}.safetensors`);
+  /**
+   * Stores bytes under their content address (idempotent); returns the relative path. `address` is
+   * that address when the caller already has it (hashStateOffThread computes it in the hashing worker).
+   */
+  async putState(bytes: Uint8Array, options: WriteOptions & { readonly address?: string | null } = {}): Promise<string> {
+    const address = options.address ?? contentAddress(bytes);
+    const rel = path.posix.join("objects", `${address}.safetensors`);
     const abs = path.join(this.dir, rel);
     try {
       const st = await fs.stat(abs);
@@ -67,8 +82,29 @@ export class CheckpointStore {
     } catch {
       // not there yet
     }
-    await atomicWrite(abs, bytes);
+    await this.write(abs, bytes, options);
     return rel;
+  }
+
+  /** fsyncs every file written with `durable: false` since the last flush, then the directories. */
+  async flush(): Promise<void> {
+    const files = [...this.unsynced];
+    this.unsynced.clear();
+    for (const f of files) await syncPath(f);
+    if (files.length > 0) {
+      await syncPath(path.join(this.dir, "objects"));
+      await syncPath(this.dir);
+    }
+  }
+
+  private async write(abs: string, bytes: Uint8Array, options: WriteOptions): Promise<void> {
+    const durable = options.durable ?? true;
+    try {
+      await atomicWrite(abs, bytes, durable);
+    } catch (cause) {
+      throw new CheckpointStoreError("could not write a checkpoint file", { cause, details: { file: path.relative(this.dir, abs).split(path.sep).join("/") } });
+    }
+    if (!durable) this.unsynced.add(abs);
   }
 
   async readBytes(rel: string): Promise<Uint8Array> {
@@ -85,6 +121,7 @@ export class CheckpointStore {
   /** Reads a state file and checks it against the state hash the index recorded. */
   async loadState(rel: string, expectedHash: Hash): Promise<TensorMap> {
     const bytes = await this.readBytes(rel);
+    if (bytes.length === 0) throw new CheckpointStoreError("state file is empty", { details: { file: rel, expectedHash } });
     const h = hashStateBytes(bytes);
     if (h !== expectedHash) throw new CheckpointStoreError("state file does not match its state hash", { details: { file: rel, expectedHash, got: h } });
     return readSafetensors(bytes);
@@ -106,8 +143,8 @@ export class CheckpointStore {
     return checkIndex(parsed, this.dir);
   }
 
-  async writeIndex(index: CheckpointIndex): Promise<void> {
-    await atomicWrite(path.join(this.dir, INDEX_FILE), Buffer.from(JSON.stringify(index, null, 1)));
+  async writeIndex(index: CheckpointIndex, options: WriteOptions = {}): Promise<void> {
+    await this.write(path.join(this.dir, INDEX_FILE), Buffer.from(JSON.stringify(index, null, 1)), options);
   }
 }
 
@@ -131,21 +168,28 @@ function checkIndex(v: unknown, dir: string): CheckpointIndex {
   return o as CheckpointIndex;
 }
 
-async function atomicWrite(file: string, bytes: Uint8Array): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
+let tmpCounter = 0;
+
+async function atomicWrite(file: string, bytes: Uint8Array, durable: boolean): Promise<void> {
+  // pid + counter: two writes in one millisecond (background writer) must not share a temp file.
+  const tmp = `${file}.tmp-${process.pid}-${tmpCounter++}`;
   const fh = await fs.open(tmp, "w");
   try {
     await fh.writeFile(bytes);
-    await fh.sync();
+    if (durable) await fh.sync();
   } finally {
     await fh.close();
   }
   await fs.rename(tmp, file);
   // fsync the directory so the rename itself survives a power loss.
-  const dh = await fs.open(path.dirname(file), "r");
+  if (durable) await syncPath(path.dirname(file));
+}
+
+async function syncPath(p: string): Promise<void> {
+  const fh = await fs.open(p, "r");
   try {
-    await dh.sync();
+    await fh.sync();
   } finally {
-    await dh.close();
+    await fh.close();
   }
 }

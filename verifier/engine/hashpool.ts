@@ -1,7 +1,7 @@
 /**
  * A small persistent pool of worker threads that compute chunk leaves (`sha256("upow.chunk" ‖ chunk)`)
- * of chunk-aligned byte ranges. The worker code is inline JavaScript so it runs the same under ts-node
- * and compiled builds. Workers are unref'd while idle, so an idle pool never keeps the process alive.
+ * of chunk-aligned byte ranges, and on request the plain sha256 of the range (a stored file's content address).
+ * The worker code is inline JavaScript so it runs the same under ts-node and compiled builds. Workers are unref'd while idle, so an idle pool never keeps the process alive.
  */
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
@@ -30,14 +30,17 @@ parentPort.on("message", (m) => {
   try {
     const data = new Uint8Array(m.buffer, m.offset, m.length);
     const n = Math.ceil(m.length / CHUNK);
-    const out = new Uint8Array(n * 32);
+    const out = new Uint8Array(n * 32 + (m.plain ? 32 : 0));
     for (let i = 0; i < n; i++) {
       const h = createHash("sha256");
       h.update(TAG);
       h.update(data.subarray(i * CHUNK, Math.min((i + 1) * CHUNK, m.length)));
       out.set(h.digest(), i * 32);
     }
-    parentPort.postMessage({ id: m.id, leaves: out.buffer }, [out.buffer]);
+    if (m.plain) out.set(createHash("sha256").update(data).digest(), n * 32);
+    // A moved buffer goes back to its owner (no copy either way).
+    const back = m.giveBack ? [out.buffer, m.buffer] : [out.buffer];
+    parentPort.postMessage({ id: m.id, leaves: out.buffer, buffer: m.giveBack ? m.buffer : undefined }, back);
   } catch (e) {
     parentPort.postMessage({ id: m.id, error: String(e && e.stack || e) });
   }
@@ -51,7 +54,11 @@ interface Task {
   readonly length: number;
   /** Transfer (move) the buffer instead of cloning it; never for SharedArrayBuffer. */
   readonly transfer: boolean;
-  resolve(leaves: Buffer): void;
+  /** Also the plain sha256 of the range (32 bytes after the leaves). */
+  readonly plain: boolean;
+  /** Move the (whole, transferred) buffer back with the reply. */
+  readonly giveBack: boolean;
+  resolve(reply: { leaves: Buffer; buffer: ArrayBuffer | undefined }): void;
   reject(err: Error): void;
 }
 
@@ -60,7 +67,7 @@ interface Slot {
   task: Task | undefined;
 }
 
-type WorkerReply = { id: number; leaves: ArrayBuffer } | { id: number; error: string };
+type WorkerReply = { id: number; leaves: ArrayBuffer; buffer?: ArrayBuffer } | { id: number; error: string };
 
 export interface HashPoolOptions {
   /** Number of worker threads. @default max(1, min(4, availableParallelism() - 1)) */
@@ -85,10 +92,27 @@ export class HashPool {
    * file. With `transfer`, an ArrayBuffer is moved to the worker (the caller must not use it again).
    */
   leaves(buffer: ArrayBuffer | SharedArrayBuffer, offset: number, length: number, transfer = false): Promise<Buffer> {
+    return this.submit(buffer, offset, length, { transfer, plain: false, giveBack: false }).then((r) => r.leaves);
+  }
+
+  /**
+   * Chunk leaves of a whole ArrayBuffer that is moved to a worker and back (no copy), optionally with
+   * its plain sha256. `buffer` is detached until this resolves; use the returned one.
+   */
+  async lend(buffer: ArrayBuffer, plain: boolean): Promise<{ leaves: Buffer; sha256: Buffer | null; buffer: ArrayBuffer }> {
+    const r = await this.submit(buffer, 0, buffer.byteLength, { transfer: true, plain, giveBack: true });
+    const n = r.leaves.length - (plain ? 32 : 0);
+    return { leaves: r.leaves.subarray(0, n), sha256: plain ? r.leaves.subarray(n) : null, buffer: r.buffer! };
+  }
+
+  private submit(
+    buffer: ArrayBuffer | SharedArrayBuffer, offset: number, length: number, how: { transfer: boolean; plain: boolean; giveBack: boolean },
+  ): Promise<{ leaves: Buffer; buffer: ArrayBuffer | undefined }> {
     if (this.closed) return Promise.reject(new HashPoolClosedError());
-    return new Promise<Buffer>((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       const isShared = typeof SharedArrayBuffer !== "undefined" && buffer instanceof SharedArrayBuffer;
-      this.queue.push({ id: this.nextId++, buffer, offset, length, transfer: transfer && !isShared, resolve, reject });
+      const transfer = how.transfer && !isShared;
+      this.queue.push({ id: this.nextId++, buffer, offset, length, transfer, plain: how.plain, giveBack: how.giveBack && transfer, resolve, reject });
       this.pump();
     });
   }
@@ -109,7 +133,7 @@ export class HashPool {
       slot.task = task;
       slot.worker.ref();
       slot.worker.postMessage(
-        { id: task.id, buffer: task.buffer, offset: task.offset, length: task.length },
+        { id: task.id, buffer: task.buffer, offset: task.offset, length: task.length, plain: task.plain, giveBack: task.giveBack },
         task.transfer ? [task.buffer as ArrayBuffer] : [],
       );
     }
@@ -125,7 +149,7 @@ export class HashPool {
       slot.task = undefined;
       worker.unref();
       if ("error" in reply) task.reject(new HashWorkerError("hash worker failed", { details: { error: reply.error } }));
-      else task.resolve(Buffer.from(reply.leaves));
+      else task.resolve({ leaves: Buffer.from(reply.leaves), buffer: reply.buffer });
       this.pump();
     });
     const fail = (err: unknown): void => {

@@ -5,7 +5,8 @@
  */
 import { stepRoot as stepRootOf, type Hash } from "../protocol/hashing";
 import type { TensorMap } from "./tensor";
-import { encodeState, hashStateBytes, type BatchSource, type StepExecutor } from "./step";
+import { encodeState, hashStateOffThread, type BatchSource, type StepExecutor } from "./step";
+import { InOrder } from "./inOrder";
 import { TrainerError } from "./trainErrors";
 
 export interface ReplayParameters {
@@ -33,18 +34,37 @@ export interface ReplayResult {
 export async function replay(p: ReplayParameters): Promise<ReplayResult> {
   if (!Number.isSafeInteger(p.k) || p.k < 1) throw new TrainerError("k must be a positive integer", { details: { k: p.k } });
   if (!Number.isSafeInteger(p.startStep) || p.startStep < 0) throw new TrainerError("startStep must be an integer ≥ 0", { details: { startStep: p.startStep } });
-  const hashes: Hash[] = [hashStateBytes(encodeState(p.state))];
+  // As in train(): each state is hashed in the hashing worker while the next steps run on this
+  // thread; onState sees each state once its hash is in, in order.
+  const states: (TensorMap | undefined)[] = [p.state];
+  const hashes: Hash[] = [];
   const losses: number[] = [];
-  let state = p.state;
-  for (let j = 0; j < p.k; j++) {
-    if (p.signal?.aborted) throw new TrainerError("replay aborted", { cause: p.signal.reason });
-    const t = p.startStep + j;
-    const out = await p.runner.step(state, await p.batches(t), p.hp);
-    state = out.next;
-    const h = hashStateBytes(encodeState(state));
+  const results = new InOrder<Hash>(2, async (h, j) => {
     hashes.push(h);
-    losses.push(out.loss);
-    await p.onState?.(t + 1, state, h);
+    if (j > 0) await p.onState?.(p.startStep + j, states[j]!, h);
+    states[j] = undefined; // keep only the states still waiting for their hash
+  });
+  results.push(stateHashOffThread(p.state));
+  let state = p.state;
+  try {
+    for (let j = 0; j < p.k; j++) {
+      if (p.signal?.aborted) throw new TrainerError("replay aborted", { cause: p.signal.reason });
+      const t = p.startStep + j;
+      const out = await p.runner.step(state, await p.batches(t), p.hp);
+      state = out.next;
+      states.push(state);
+      losses.push(out.loss);
+      results.push(stateHashOffThread(state));
+      await results.drain();
+    }
+    await results.drain(true);
+  } catch (e) {
+    await results.settle();
+    throw e;
   }
   return { stateHashes: hashes, stepRoot: stepRootOf(hashes, p.startStep), finalState: state, finalStateHash: hashes[p.k]!, losses };
+}
+
+async function stateHashOffThread(state: TensorMap): Promise<Hash> {
+  return (await hashStateOffThread(encodeState(state, { own: true }))).stateHash;
 }

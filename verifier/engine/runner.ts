@@ -254,9 +254,9 @@ function toOrt(role: string, spec: IoSpec, t: Tensor): ort.Tensor {
 function fromOrt(t: ort.Tensor): Tensor {
   const dtype = ORT_TO_DTYPE[t.type];
   if (dtype === undefined) throw new StepExecutionError("unexpected output dtype", { details: { type: t.type } });
-  // Copy: the result may be a view on memory owned by onnxruntime.
-  const data = (t.data as TensorData).slice() as TensorData;
-  return { dtype, shape: [...t.dims], data };
+  // No copy: onnxruntime-node copies every CPU-located output into a fresh ArrayBuffer of its own
+  // (never reused by a later run, kept after release; runner tests check this), so the result owns it.
+  return { dtype, shape: [...t.dims], data: t.data as TensorData };
 }
 
 function firstByteDiff(a: TensorData, b: TensorData): number {

@@ -347,7 +347,12 @@ const EXPECTED_ARRAY: Readonly<Record<DType, TypedArrayClass>> = {
  * Writes the canonical safetensors bytes of `tensors` (a Map or a plain record).
  * @throws SafetensorsTensorError when a tensor's data does not match its dtype or shape.
  */
-export function writeSafetensors(tensors: TensorMap | Readonly<Record<string, Tensor>>): Buffer {
+export interface WriteSafetensorsOptions {
+  /** Put the bytes in an ArrayBuffer of their own (never Buffer's shared pool), so they can be moved to a worker thread. @default false */
+  readonly own?: boolean;
+}
+
+export function writeSafetensors(tensors: TensorMap | Readonly<Record<string, Tensor>>, options: WriteSafetensorsOptions = {}): Buffer {
   const list: [string, Tensor][] = tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors);
   list.sort((a, b) => byName(a[0], b[0]));
   const entries: SafetensorsEntry[] = [];
@@ -370,7 +375,8 @@ export function writeSafetensors(tensors: TensorMap | Readonly<Record<string, Te
     offset += bytes;
   }
   const header = canonicalHeaderBytes(entries);
-  const out = Buffer.allocUnsafe(8 + header.length + offset);
+  const total = 8 + header.length + offset;
+  const out = options.own ? Buffer.from(new ArrayBuffer(total)) : Buffer.allocUnsafe(total);
   out.writeBigUInt64LE(BigInt(header.length), 0);
   header.copy(out, 8);
   let pos = 8 + header.length;

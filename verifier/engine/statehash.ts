@@ -125,6 +125,31 @@ export async function fileHashOf(data: Uint8Array, options: FileHashOptions = {}
   return (await fileCommitment(data, options)).fileHash;
 }
 
+export interface OwnedFileHash {
+  readonly fileHash: Hash;
+  /** The same bytes, back from the worker. */
+  readonly bytes: Uint8Array;
+  /** Plain sha256 (hex, no 0x) when asked for. */
+  readonly sha256: string | null;
+}
+
+/**
+ * fileHash of bytes that fill an ArrayBuffer of their own, computed in one pool worker: the buffer is
+ * moved there and back, so the calling thread neither copies nor hashes. `data` is unusable until this
+ * resolves; use the returned `bytes`. With `sha256`, the worker also computes the plain sha256.
+ */
+export async function fileHashOfOwned(data: Uint8Array, options: { readonly pool?: HashPool; readonly sha256?: boolean } = {}): Promise<OwnedFileHash> {
+  if (data.byteLength === 0) throw new EmptyFileError();
+  if (!(data.buffer instanceof ArrayBuffer) || data.byteOffset !== 0 || data.byteLength !== data.buffer.byteLength) {
+    throw new UPowError("bytes to lend to a hashing worker must fill an ArrayBuffer of their own", {
+      details: { byteOffset: data.byteOffset, byteLength: data.byteLength, bufferLength: data.buffer.byteLength },
+    });
+  }
+  const r = await (options.pool ?? sharedHashPool()).lend(data.buffer, options.sha256 === true);
+  const bytes = new Uint8Array(r.buffer);
+  return { fileHash: commitmentFromLeaves(splitLeaves(r.leaves), bytes.byteLength).fileHash, bytes, sha256: r.sha256 ? r.sha256.toString("hex") : null };
+}
+
 /**
  * The file commitment of a file on disk, read block by block (a few MiB each) and hashed in the pool,
  * with a bounded number of blocks in flight.

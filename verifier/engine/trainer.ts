@@ -6,8 +6,10 @@
 import { ZERO_HASH, checkpointTree, stepRoot as stepRootOf, type Hash } from "../protocol/hashing";
 import type { TensorMap } from "./tensor";
 import { CheckpointStore, type CheckpointIndex, type IntervalRecord, type JobKey } from "./checkpoints";
-import { assertDeterministic, encodeState, hashStateBytes, type BatchSource, type StepExecutor, type StepOutput } from "./step";
-import { TrainerError } from "./trainErrors";
+import { CheckpointWriter } from "./checkpointWriter";
+import { InOrder } from "./inOrder";
+import { assertDeterministic, encodeState, hashStateBytes, hashStateOffThread, type BatchSource, type HashedState, type StepExecutor } from "./step";
+import { CheckpointStoreError, TrainerError } from "./trainErrors";
 
 export interface TrainProgress {
   /** Global step just completed (1..T). */
@@ -62,7 +64,14 @@ export interface TrainResult {
   readonly resumedFrom: number | null;
 }
 
-/** Trains T steps, resuming from `dir` when it holds a partial run of the same job. */
+/**
+ * Trains T steps, resuming from `dir` when it holds a partial run of the same job.
+ *
+ * The step runs on this thread (onnxruntime-node's `run` is synchronous), so everything else is moved
+ * off it: each state's canonical bytes are moved to the hashing worker and hashed there while the
+ * next steps run, and checkpoint files are written in the background (CheckpointWriter) without an
+ * fsync each; one flush at the end makes the whole run durable before the result is returned.
+ */
 export async function train(p: TrainParameters): Promise<TrainResult> {
   validate(p);
   const store = await CheckpointStore.open(p.dir);
@@ -74,9 +83,7 @@ export async function train(p: TrainParameters): Promise<TrainResult> {
   let state: TensorMap;
   let resumedFrom: number | null = null;
   if (index && sameKey(index.key, key)) {
-    const last = index.checkpoints.length - 1;
-    state = await store.loadState(index.checkpoints[last]!.file, index.checkpoints[last]!.stateHash);
-    resumedFrom = last;
+    ({ state, resumedFrom } = await resumePoint(store, index));
   } else {
     if (index) throw new TrainerError("checkpoint directory holds a different job", { details: { dir: p.dir, found: index.key, wanted: key } });
     const file = await store.putState(initialBytes);
@@ -86,60 +93,119 @@ export async function train(p: TrainParameters): Promise<TrainResult> {
   }
 
   const n = p.T / p.k + 1;
-  for (let i = index.checkpoints.length - 1; i < n - 1; i++) {
-    state = await runInterval(p, store, index, i, state);
+  const writer = new CheckpointWriter();
+  const ckpt: RunCursor = { hash: index.checkpoints[index.checkpoints.length - 1]!.stateHash, indexGeneration: 0 };
+  try {
+    for (let i = index.checkpoints.length - 1; i < n - 1; i++) {
+      state = await runInterval(p, store, writer, index, i, state, ckpt);
+    }
+    await writer.drain();
+  } catch (e) {
+    // Never leave a write running unobserved; what was written stays valid for a resume.
+    await writer.settle();
+    throw e;
   }
+  await store.flush();
   return finish(index, state, resumedFrom);
 }
 
-async function runInterval(p: TrainParameters, store: CheckpointStore, index: CheckpointIndex, i: number, start: TensorMap): Promise<TensorMap> {
+/**
+ * The last checkpoint whose file still hashes to its recorded state hash. A later one that does not
+ * (a power cut after an unsynced write) is dropped from the index with everything after it.
+ */
+async function resumePoint(store: CheckpointStore, index: CheckpointIndex): Promise<{ state: TensorMap; resumedFrom: number }> {
+  for (let c = index.checkpoints.length - 1; c >= 0; c--) {
+    let state: TensorMap;
+    try {
+      state = await store.loadState(index.checkpoints[c]!.file, index.checkpoints[c]!.stateHash);
+    } catch (e) {
+      if (c === 0 || !(e instanceof CheckpointStoreError)) throw e;
+      continue;
+    }
+    if (c < index.checkpoints.length - 1) {
+      index.checkpoints.splice(c + 1);
+      index.intervals.splice(c);
+      await store.writeIndex(index);
+    }
+    return { state, resumedFrom: c };
+  }
+  throw new TrainerError("checkpoint directory has no checkpoints");
+}
+
+/** States whose hash may still be computing while training runs ahead (each holds its bytes). */
+const HASHES_IN_FLIGHT = 2;
+
+/** What runInterval carries from one interval to the next. */
+interface RunCursor {
+  /** State hash of the last checkpoint (its index entry may still be queued for writing). */
+  hash: Hash;
+  /** Number of index writes queued so far. */
+  indexGeneration: number;
+}
+
+async function runInterval(
+  p: TrainParameters, store: CheckpointStore, writer: CheckpointWriter, index: CheckpointIndex, i: number, start: TensorMap,
+  ckpt: RunCursor,
+): Promise<TensorMap> {
   const first = i * p.k;
-  const hashes: Hash[] = [index.checkpoints[i]!.stateHash];
+  // Hashes of the k states, computed in the hashing worker while the following steps run here.
+  const hashes: Hash[] = [ckpt.hash];
   const losses: number[] = [];
-  const stepFiles: string[] = [];
+  const stepFiles: Promise<string>[] = [];
   let state = start;
-  let endBytes: Uint8Array | null = null;
-  // The next step runs (on onnxruntime's threads) while this thread encodes and hashes the last state.
-  let pending: Promise<StepOutput> | null = null;
+  let end: HashedState | null = null;
+  // Step j's progress is reported (and its kept file queued) once its hash is in, in order.
+  const results = new InOrder<HashedState>(HASHES_IN_FLIGHT, async (h, j) => {
+    hashes.push(h.stateHash);
+    if (j === p.k - 1) end = h;
+    else if (p.keepStepStates) {
+      stepFiles.push(writer.run(() => store.putState(h.bytes, { durable: false, address: h.address })));
+      await writer.room();
+    }
+    p.onProgress?.({ step: first + j + 1, T: p.T, loss: losses[j]!, stateHash: h.stateHash, ...(j === p.k - 1 ? { checkpoint: i + 1 } : {}) });
+  });
   try {
     for (let j = 0; j < p.k; j++) {
       const t = first + j;
       if (p.signal?.aborted) throw new TrainerError("training aborted", { cause: p.signal.reason, details: { step: t } });
-      let out: StepOutput;
-      if (pending) {
-        out = await pending;
-        pending = null;
-      } else {
-        const batch = await p.batches(t);
-        out = await p.runner.step(state, batch, p.hp);
-        if (j === 0 && p.selfCheck !== false) await assertDeterministic(p.runner, state, batch, p.hp, encodeState(out.next), t);
-      }
-      if (j + 1 < p.k && !p.signal?.aborted) {
-        const nextBatch = await p.batches(t + 1);
-        pending = p.runner.step(out.next, nextBatch, p.hp);
-      }
-      const bytes = encodeState(out.next);
-      const h = hashStateBytes(bytes);
-      hashes.push(h);
+      const batch = await p.batches(t);
+      const out = await p.runner.step(state, batch, p.hp);
+      const bytes = encodeState(out.next, { own: true });
+      if (j === 0 && p.selfCheck !== false) await assertDeterministic(p.runner, state, batch, p.hp, bytes, t);
       losses.push(out.loss);
-      if (p.keepStepStates && j < p.k - 1) stepFiles.push(await store.putState(bytes));
+      // Stored states also need their content address: the worker computes it with the hash.
+      results.push(hashStateOffThread(bytes, { address: p.keepStepStates === true || j === p.k - 1 }));
       state = out.next;
-      endBytes = bytes;
-      p.onProgress?.({ step: t + 1, T: p.T, loss: out.loss, stateHash: h, ...(j === p.k - 1 ? { checkpoint: i + 1 } : {}) });
+      await results.drain();
     }
+    await results.drain(true);
+    // An abort seen by a progress callback above drops this interval's checkpoint, as mid-interval.
+    if (p.signal?.aborted) throw new TrainerError("training aborted", { cause: p.signal.reason, details: { step: first + p.k } });
   } catch (e) {
-    // Never leave a step running unobserved.
-    if (pending) await (pending as Promise<StepOutput>).catch(() => undefined);
+    await results.settle();
     throw e;
   }
-  // State first, then the index that names it: a crash between the two leaves an unreferenced object.
-  const file = await store.putState(endBytes!);
-  const interval: IntervalRecord = {
-    i, stepRoot: stepRootOf(hashes, first), stateHashes: hashes, losses, ...(p.keepStepStates ? { stepFiles } : {}),
-  };
-  index.intervals.push(interval);
-  index.checkpoints.push({ i: i + 1, stateHash: hashes[p.k]!, file });
-  await store.writeIndex(index);
+  const interval: IntervalRecord = { i, stepRoot: stepRootOf(hashes, first), stateHashes: hashes, losses };
+  const last = end as HashedState | null;
+  if (last === null) throw new TrainerError("interval ended without its last state", { details: { interval: i } });
+  // State file first, then the index that names it (the writer keeps this order). When writes fall
+  // behind, only the newest queued checkpoint rewrites the index (it names the earlier ones too).
+  const generation = ++ckpt.indexGeneration;
+  void writer.run(async () => {
+    let file: string;
+    try {
+      file = await store.putState(last.bytes, { durable: false, address: last.address });
+      index.intervals.push(p.keepStepStates ? { ...interval, stepFiles: await Promise.all(stepFiles) } : interval);
+    } catch (e) {
+      // An earlier checkpoint may have left its index write to this one: record it before failing.
+      await store.writeIndex(index).catch(() => undefined);
+      throw e;
+    }
+    index.checkpoints.push({ i: i + 1, stateHash: last.stateHash, file });
+    if (generation === ckpt.indexGeneration) await store.writeIndex(index);
+  });
+  await writer.room();
+  ckpt.hash = hashes[p.k]!;
   return state;
 }
 

@@ -82,6 +82,20 @@ describe("onnx StepRunner", function () {
         await r.dispose();
       }
     });
+
+    it("hands out outputs that no later step or release overwrites (they are not copied again)", async function () {
+      const r = await StepRunner.create({ graph });
+      const first = await r.step(state, batch, hp);
+      const kept = new Map([...first.next].map(([n, t]) => [n, { ...t, data: t.data.slice() } as Tensor]));
+      // Different inputs, so an output buffer reused by onnxruntime would change.
+      const second = await r.step(first.next, makeBatch(16, 784, 10, "runner-2"), hp);
+      expect(sameBits(second.next.get("fc1.weight") as Tensor, first.next.get("fc1.weight") as Tensor)).to.equal(false);
+      await r.dispose();
+      for (const [name, t] of first.next) {
+        expect(sameBits(t, kept.get(name) as Tensor), name).to.equal(true);
+        expect(t.data.buffer, name).to.not.equal(second.next.get(name)!.data.buffer);
+      }
+    });
   });
 
   describe("when inputs do not match the graph", function () {

@@ -13,6 +13,7 @@ import {
   EmptyFileError,
   fileCommitmentSync,
   fileHashOf,
+  fileHashOfOwned,
   fileHashOfPath,
   fileHashOfSync,
   verifyChunkProof,
@@ -93,6 +94,24 @@ describe("engine/statehash", function () {
       expect(await fileHashOf(sab, { pool, minParallelBytes: 0 })).to.equal(expected);
     }
     await single.close();
+  });
+
+  it("lends a buffer to a worker and gets it back with the same hash and its plain sha256", async function () {
+    for (const len of sizes) {
+      const data = bytes(len, `o${len}`);
+      const owned = new Uint8Array(new ArrayBuffer(len));
+      owned.set(data);
+      const r = await fileHashOfOwned(owned, { pool, sha256: true });
+      expect(r.fileHash, `len ${len}`).to.equal(fileHashOfSync(data));
+      expect(r.sha256).to.equal(createHash("sha256").update(data).digest("hex"));
+      expect(owned.byteLength, "the lent view is detached").to.equal(0);
+      expect(Buffer.from(r.bytes).equals(data)).to.equal(true);
+      expect((await fileHashOfOwned(r.bytes, { pool })).sha256).to.equal(null);
+    }
+    // A view into a larger buffer cannot be lent (the worker would get, and the caller lose, the rest).
+    let err: unknown;
+    try { await fileHashOfOwned(Buffer.alloc(CHUNK + 11).subarray(11), { pool }); } catch (e) { err = e; }
+    expect((err as Error).message).to.match(/ArrayBuffer of their own/);
   });
 
   it("streams files from disk to the same hash", async function () {

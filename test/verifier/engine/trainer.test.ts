@@ -1,14 +1,16 @@
 import { expect } from "chai";
-import { mkdtemp, readFile, rm, readdir } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, readdir, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { train, type TrainProgress } from "../../../verifier/engine/trainer";
 import { replay } from "../../../verifier/engine/replay";
 import { CheckpointStore, readCheckpointIndex } from "../../../verifier/engine/checkpoints";
-import { assertDeterministic, encodeState, singleStep, stateHash, type StepExecutor } from "../../../verifier/engine/step";
+import { assertDeterministic, encodeState, hashStateBytes, singleStep, stateHash, type StepExecutor } from "../../../verifier/engine/step";
+import { buildStepGraph, defaultHyperparameters, initState, type ModelSpec } from "../../../verifier/engine/onnx";
+import { StepRunner } from "../../../verifier/engine/runner";
 import { CheckpointStoreError, NondeterminismError, TrainerError } from "../../../verifier/engine/trainErrors";
-import { ZERO_HASH, checkpointLeaf, verifyProof } from "../../../verifier/protocol/hashing";
-import { tinyJob } from "./helpers";
+import { ZERO_HASH, checkpointLeaf, stepRoot, verifyProof } from "../../../verifier/protocol/hashing";
+import { tinyJob, wideBatch } from "./helpers";
 
 describe("trainer", function () {
   let dirs: string[] = [];
@@ -73,7 +75,74 @@ describe("trainer", function () {
     });
   });
 
+  describe("pipelining (hashing in a worker thread, checkpoint files written in the background)", () => {
+    it("commits exactly what stepping and hashing one state at a time in this thread gives", async () => {
+      // 784-32-10 Adam: a 0.3 MB state, above the size that is hashed off-thread.
+      const spec: ModelSpec = { layers: [784, 32, 10], activation: "relu", optimizer: "adam" };
+      const runner = await StepRunner.create({ graph: buildStepGraph(spec) });
+      try {
+        const batches = [wideBatch(16), wideBatch(32)];
+        const params = { runner, initialState: initState(spec, "pipeline"), batches: (t: number) => batches[t % 2]!, hp: defaultHyperparameters(spec) };
+        expect(encodeState(params.initialState).length).to.be.greaterThan(256 * 1024);
+        const r = await train({ ...params, T: 6, k: 3, dir: await tmp(), keepStepStates: true });
+        let state = params.initialState;
+        const hashes = [hashStateBytes(encodeState(state))];
+        for (let t = 0; t < 6; t++) {
+          state = (await runner.step(state, params.batches(t), params.hp)).next;
+          hashes.push(hashStateBytes(encodeState(state)));
+        }
+        expect(r.intervals.map((iv) => iv.stateHashes)).to.deep.equal([hashes.slice(0, 4), hashes.slice(3, 7)]);
+        expect(r.intervals.map((iv) => iv.stepRoot)).to.deep.equal([stepRoot(hashes.slice(0, 4), 0), stepRoot(hashes.slice(3, 7), 3)]);
+        expect(r.finalStateHash).to.equal(hashes[6]);
+      } finally {
+        await runner.dispose();
+      }
+    });
+
+    it("fails with the write's error when a background checkpoint write fails, and keeps what was written", async () => {
+      const job = await tinyJob();
+      const refDir = await tmp();
+      const ref = await train({ ...job.params, T: 6, k: 2, dir: refDir });
+      const { index: refIndex } = await readCheckpointIndex(refDir);
+      // A directory where checkpoint 2's file must go: the rename onto it fails (EISDIR/ENOTEMPTY).
+      const dir = await tmp();
+      await mkdir(path.join(dir, refIndex.checkpoints[2]!.file, "blocker"), { recursive: true });
+      let err: unknown;
+      try { await train({ ...job.params, T: 6, k: 2, dir }); } catch (e) { err = e; }
+      expect(err).to.be.instanceOf(CheckpointStoreError);
+      expect((err as CheckpointStoreError).details).to.deep.include({ file: refIndex.checkpoints[2]!.file });
+      expect(((err as Error).cause as NodeJS.ErrnoException).code).to.be.oneOf(["EISDIR", "ENOTEMPTY", "EEXIST"]);
+      const { index } = await readCheckpointIndex(dir);
+      expect(index.checkpoints.map((c) => c.stateHash)).to.deep.equal(refIndex.checkpoints.slice(0, 2).map((c) => c.stateHash));
+      // Without the obstacle the run resumes from checkpoint 1 and reaches the same root.
+      await rm(path.join(dir, refIndex.checkpoints[2]!.file), { recursive: true });
+      const resumed = await train({ ...job.params, T: 6, k: 2, dir });
+      expect(resumed.resumedFrom).to.equal(1);
+      expect(resumed.checkpointRoot).to.equal(ref.checkpointRoot);
+    });
+  });
+
   describe("when a run is interrupted", () => {
+    it("resumes from the last checkpoint whose file still verifies (an unsynced write lost to a power cut)", async () => {
+      const job = await tinyJob();
+      const full = await train({ ...job.params, T: 8, k: 2, dir: await tmp() });
+      const dir = await tmp();
+      const ac = new AbortController();
+      try {
+        await train({ ...job.params, T: 8, k: 2, dir, signal: ac.signal, onProgress: (p) => { if (p.step === 7) ac.abort(new Error("crash")); } });
+      } catch {
+        // expected
+      }
+      const { index } = await readCheckpointIndex(dir);
+      expect(index.checkpoints).to.have.length(4);
+      // What a power cut can leave of a file written without fsync: its name, not its bytes.
+      await writeFile(path.join(dir, index.checkpoints[3]!.file), Buffer.alloc(0));
+      const resumed = await train({ ...job.params, T: 8, k: 2, dir });
+      expect(resumed.resumedFrom).to.equal(2);
+      expect(resumed.checkpointRoot).to.equal(full.checkpointRoot);
+      expect(resumed.losses).to.deep.equal(full.losses);
+    });
+
     it("resumes from the last complete checkpoint and reaches the same checkpoint root", async () => {
       const job = await tinyJob();
       const full = await train({ ...job.params, T: 12, k: 3, dir: await tmp() });
