@@ -17,7 +17,9 @@
  * - the worker's service reaches no adversarial module (cheats, numericCheats, publishCheats,
  *   adversary): tests, the demo, the bench and the CLI's --cheat wire those in from outside;
  * - verifier/cli/ is the top: flags, config files and prompts turn into validated configs there, and
- *   nothing else in verifier/ imports it (what a daemon and its command share lives in runtime/).
+ *   nothing else in verifier/ imports it (what a daemon and its command share lives in runtime/);
+ * - verifier/engine/ computes and does no I/O of the chain or the network: it imports protocol/ only;
+ *   chain/ and store/ are I/O below every role: they import neither a role, runtime/ nor the CLI.
  */
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -87,6 +89,20 @@ module.exports = {
       comment: "The production worker never reaches a cheat: pass a WorkerBehaviour (worker/adversary.ts withCheat) in RunWorkerOptions instead.",
       from: { path: "^verifier/worker/service\\.ts$" },
       to: { path: "^verifier/worker/(cheats|numericCheats|publishCheats|adversary)\\.ts$", reachable: true },
+    },
+    {
+      name: "engine-is-computation",
+      severity: "error",
+      comment: "verifier/engine/ computes: it may import verifier/protocol/ (and itself), not chain, store, runtime or any role.",
+      from: { path: "^verifier/engine/" },
+      to: { path: "^verifier/", pathNot: ["^verifier/engine/", "^verifier/protocol/", "^verifier/errors\\.ts$"] },
+    },
+    {
+      name: "io-below-roles",
+      severity: "error",
+      comment: "verifier/chain/ and verifier/store/ are the I/O layer: they may not import runtime/, a role (worker, daemon, requester, account, dashboard, sdk) or the CLI.",
+      from: { path: "^verifier/(chain|store)/" },
+      to: { path: "^verifier/(runtime|worker|daemon|requester|account|dashboard|sdk|cli)/" },
     },
     {
       name: "cli-is-top",
