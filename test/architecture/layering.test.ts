@@ -88,6 +88,9 @@ describe("architecture: layering (.dependency-cruiser.cjs)", function () {
       put("verifier/runtime/defaults.ts", "export const POLL = 2000;\n");
       put("verifier/cli/options.ts", 'import { POLL } from "../runtime/defaults";\nexport const o = POLL;\n');
       put("verifier/worker/settings.ts", 'import { o } from "../cli/options";\nexport const w = o;\n');
+      // The engine reaching the chain (refused) and protocol (allowed); the store reaching a role (refused).
+      put("verifier/engine/onChain.ts", 'import { URL } from "../chain/rpc";\nimport { x } from "../protocol/upward";\nexport const e = URL + x;\n');
+      put("verifier/store/byRole.ts", 'import { w } from "../worker/settings";\nexport const b = w;\n');
       put("verifier/dashboard/client/main.ts", 'import type { View } from "../model";\nimport { EMPTY } from "../model";\nimport { createHash } from "node:crypto";\nexport const v = (x: View): number => x.n + EMPTY + createHash("sha256").digest().length;\n');
       // A worker service reaching a cheat through a module in between.
       put("verifier/worker/service.ts", 'import { mode } from "./middle";\nexport const m = mode;\n');
@@ -152,6 +155,13 @@ describe("architecture: layering (.dependency-cruiser.cjs)", function () {
     it("cli-is-top flags a daemon importing the CLI, not the CLI importing runtime/", async () => {
       const top = (await cruiseViolations(dir, ["verifier"])).filter((v) => v.rule.name === "cli-is-top");
       expect(top.map((v) => `${v.from} → ${v.to}`)).to.deep.equal(["verifier/worker/settings.ts → verifier/cli/options.ts"]);
+    });
+
+    it("engine-is-computation flags the engine importing the chain, not protocol/; io-below-roles flags the store importing a role", async () => {
+      const all = await cruiseViolations(dir, ["verifier"]);
+      const named = (rule: string): string[] => all.filter((v) => v.rule.name === rule).map((v) => `${v.from} → ${v.to}`).sort();
+      expect(named("engine-is-computation")).to.deep.equal(["verifier/engine/onChain.ts → verifier/chain/rpc.ts"]);
+      expect(named("io-below-roles")).to.deep.equal(["verifier/store/byRole.ts → verifier/worker/settings.ts"]);
     });
 
     it("no-circular flags a cycle made of type-only imports", async () => {
