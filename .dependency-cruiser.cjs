@@ -27,21 +27,24 @@ module.exports = {
     {
       name: "no-circular",
       severity: "error",
-      comment: "An import cycle: move the piece both sides need into a module below them (types into their own file, rules into verifier/protocol/).",
+      comment:
+        "An import cycle: move the piece both sides need into a module below them (types into their own file, rules into verifier/protocol/).",
       from: { path: "^(verifier|scripts|bin|bench)/" },
       to: { circular: true },
     },
     {
       name: "protocol-is-bottom",
       severity: "error",
-      comment: "verifier/protocol/ is the bottom layer: it may import Node built-ins, npm packages and itself, nothing else of the repository.",
+      comment:
+        "verifier/protocol/ is the bottom layer: it may import Node built-ins, npm packages and itself, nothing else of the repository.",
       from: { path: "^verifier/protocol/" },
       to: { pathNot: ["^verifier/protocol/", "node_modules"], dependencyTypesNot: ["core"] },
     },
     {
       name: "sdk-builds-on-libraries",
       severity: "error",
-      comment: "verifier/sdk/ may import protocol, engine, store, requester and chain (and itself), not the daemons, the worker or the CLI.",
+      comment:
+        "verifier/sdk/ may import protocol, engine, store, requester and chain (and itself), not the daemons, the worker or the CLI.",
       from: { path: "^verifier/sdk/" },
       to: { path: "^verifier/(daemon|worker|cli|account)/" },
     },
@@ -62,7 +65,8 @@ module.exports = {
     {
       name: "dashboard-client-is-browser-code",
       severity: "error",
-      comment: "verifier/dashboard/client/ runs in the browser: it may import npm packages (bundled), itself, and the view model's types (import type); no Node built-ins, nothing else.",
+      comment:
+        "verifier/dashboard/client/ runs in the browser: it may import npm packages (bundled), itself, and the view model's types (import type); no Node built-ins, nothing else.",
       from: { path: "^verifier/dashboard/client/" },
       to: {
         pathNot: ["^verifier/dashboard/client/", "node_modules"],
@@ -79,14 +83,16 @@ module.exports = {
     {
       name: "daemons-apart",
       severity: "error",
-      comment: "The worker and the verifier daemon do not import each other: move the shared piece into verifier/runtime/ or verifier/chain/.",
+      comment:
+        "The worker and the verifier daemon do not import each other: move the shared piece into verifier/runtime/ or verifier/chain/.",
       from: { path: "^verifier/(worker|daemon)/" },
       to: { path: "^verifier/(worker|daemon)/", pathNot: "^verifier/$1/" },
     },
     {
       name: "worker-service-is-honest",
       severity: "error",
-      comment: "The production worker never reaches a cheat: pass a WorkerBehaviour (worker/adversary.ts withCheat) in RunWorkerOptions instead.",
+      comment:
+        "The production worker never reaches a cheat: pass a WorkerBehaviour (worker/adversary.ts withCheat) in RunWorkerOptions instead.",
       from: { path: "^verifier/worker/service\\.ts$" },
       to: { path: "^verifier/worker/(cheats|numericCheats|publishCheats|adversary)\\.ts$", reachable: true },
     },
@@ -100,14 +106,16 @@ module.exports = {
     {
       name: "io-below-roles",
       severity: "error",
-      comment: "verifier/chain/ and verifier/store/ are the I/O layer: they may not import runtime/, a role (worker, daemon, requester, account, dashboard, sdk) or the CLI.",
+      comment:
+        "verifier/chain/ and verifier/store/ are the I/O layer: they may not import runtime/, a role (worker, daemon, requester, account, dashboard, sdk) or the CLI.",
       from: { path: "^verifier/(chain|store)/" },
       to: { path: "^verifier/(runtime|worker|daemon|requester|account|dashboard|sdk|cli)/" },
     },
     {
       name: "cli-is-top",
       severity: "error",
-      comment: "verifier/cli/ is the top layer: only it (and bin/, scripts/) may import it; move what a daemon shares with its command into verifier/runtime/.",
+      comment:
+        "verifier/cli/ is the top layer: only it (and bin/, scripts/) may import it; move what a daemon shares with its command into verifier/runtime/.",
       from: { path: "^verifier/", pathNot: "^verifier/cli/" },
       to: { path: "^verifier/cli/" },
     },

@@ -33,7 +33,11 @@ subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string
 // test:e2e`, run by .ci/run) and the invariant fuzzer, which `npm test` runs next in a process of its
 // own: after the ~1,300 tests before it, the same 400 sequences took 3× as long (188 s vs 63 s).
 // Test files named on the command line always run.
-const SEPARATE_TEST_FILES = [path.join("test", "e2e") + path.sep, path.join("test", "browser") + path.sep, path.join("test", "contracts", "invariants.test.ts")];
+const SEPARATE_TEST_FILES = [
+  path.join("test", "e2e") + path.sep,
+  path.join("test", "browser") + path.sep,
+  path.join("test", "contracts", "invariants.test.ts"),
+];
 subtask(TASK_TEST_GET_TEST_FILES, async (args: { testFiles: string[] }, _hre, runSuper) => {
   const files = (await runSuper(args)) as string[];
   if (args.testFiles.length !== 0) return files;
@@ -49,7 +53,10 @@ const config: HardhatUserConfig = {
     // The dispute manager is the largest contract and is called far less than the job market:
     // optimise it for size (EIP-170).
     overrides: {
-      "contracts/DisputeManager.sol": { version: SOLC_VERSION, settings: { optimizer: { enabled: true, runs: 1 }, viaIR: false, evmVersion: "cancun" } },
+      "contracts/DisputeManager.sol": {
+        version: SOLC_VERSION,
+        settings: { optimizer: { enabled: true, runs: 1 }, viaIR: false, evmVersion: "cancun" },
+      },
     },
   },
   networks: {

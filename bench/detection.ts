@@ -35,7 +35,15 @@ export async function runAuditPlan(ctx: SuiteContext): Promise<SuiteResult> {
   const h = p.hostileAuditorBps / 10_000;
   const flopsPerByte = Number(p.refFlopsPerSecond) / Number(p.refBytesPerSecond);
   const challengerShare = params.dispute.challengerBps / 10_000;
-  const plan = auditPlan({ totalSteps: T, stepsPerInterval: K, flopsPerStep: FLOPS_PER_STEP, stateBytes: STATE_BYTES, flopsPerByte, fakedFraction: F, hostileFraction: h });
+  const plan = auditPlan({
+    totalSteps: T,
+    stepsPerInterval: K,
+    flopsPerStep: FLOPS_PER_STEP,
+    stateBytes: STATE_BYTES,
+    flopsPerByte,
+    fakedFraction: F,
+    hostileFraction: h,
+  });
   const old = { seats: p.auditorsPerJob, samplesPerSeat: p.samplesPerAuditor };
   const candidates: Candidate[] = [
     { label: "old default", ...old, check: "replay" },
@@ -62,11 +70,17 @@ export async function runAuditPlan(ctx: SuiteContext): Promise<SuiteResult> {
       replayedFlopsFraction: (c.seats * c.samplesPerSeat * steps) / T,
       fetchedBytes: c.seats * c.samplesPerSeat * 2 * STATE_BYTES,
       collateral: unprofitableCollateral({ seats: c.seats, samplesPerSeat: c.samplesPerSeat, hostileFraction: h, challengerShare }),
-      collateralAt2C: unprofitableCollateral({ seats: c.seats, samplesPerSeat: c.samplesPerSeat, hostileFraction: h, challengerShare, computeCost: 2 }),
+      collateralAt2C: unprofitableCollateral({
+        seats: c.seats,
+        samplesPerSeat: c.samplesPerSeat,
+        hostileFraction: h,
+        challengerShare,
+        computeCost: 2,
+      }),
     };
   });
   const floor = p.minCollateralBps / 10_000;
-  const sigma = Math.sqrt(0.001 * 0.999 / trials);
+  const sigma = Math.sqrt((0.001 * 0.999) / trials);
   const markdown = [
     `A job of T = ${T} steps, k = ${K} (${T / K} intervals), a worker faking f = ${pct(F, 0)} of its steps; seats hostile with`,
     `h = ${pct(h, 0)} (JobMarket \`hostileAuditorBps\`), drawn with replacement by stake. Closed form: 1 − [h + (1 − h)(1 − f)^s]^A,`,
@@ -75,10 +89,29 @@ export async function runAuditPlan(ctx: SuiteContext): Promise<SuiteResult> {
     `case), or as random steps. FLOPs: A·s·(k or 1) steps re-executed, all seats counted. States fetched: 2 per check of ${fmt(STATE_BYTES / 1e6)} MB.`,
     "",
     table(
-      ["audit", "A", "s", "check", "P closed form", "MC whole intervals", "MC spread", "MC random steps", "re-executed FLOPs", "bytes fetched"],
+      [
+        "audit",
+        "A",
+        "s",
+        "check",
+        "P closed form",
+        "MC whole intervals",
+        "MC spread",
+        "MC random steps",
+        "re-executed FLOPs",
+        "bytes fetched",
+      ],
       rows.map((r) => [
-        r.label, r.seats, r.samplesPerSeat, r.check, pct(r.closedForm, 2), pct(r.measured.wholeIntervals, 2), pct(r.measured.spread, 2),
-        pct(r.measured.randomSteps, 2), pct(r.replayedFlopsFraction, 2), `${fmt(r.fetchedBytes / 1e9)} GB`,
+        r.label,
+        r.seats,
+        r.samplesPerSeat,
+        r.check,
+        pct(r.closedForm, 2),
+        pct(r.measured.wholeIntervals, 2),
+        pct(r.measured.spread, 2),
+        pct(r.measured.randomSteps, 2),
+        pct(r.replayedFlopsFraction, 2),
+        `${fmt(r.fetchedBytes / 1e9)} GB`,
       ]),
     ),
     "",
@@ -91,7 +124,10 @@ export async function runAuditPlan(ctx: SuiteContext): Promise<SuiteResult> {
     "Collateral that keeps every faked fraction f ∈ {0.1 %, 0.2 %, …, 100 %} unprofitable, as a multiple of the reward:",
     `c = max_f (f·C/P(f) − 1)/(1 − challengerBps), challengerBps = ${pct(challengerShare, 0)} (v3 V4.3), C = compute cost.`,
     "",
-    table(["audit", "A × s", "collateral, C = reward", "collateral, C = 2 × reward"], rows.map((r) => [r.label, `${r.seats} × ${r.samplesPerSeat}`, fmt(r.collateral), fmt(r.collateralAt2C)])),
+    table(
+      ["audit", "A × s", "collateral, C = reward", "collateral, C = 2 × reward"],
+      rows.map((r) => [r.label, `${r.seats} × ${r.samplesPerSeat}`, fmt(r.collateral), fmt(r.collateralAt2C)]),
+    ),
     "",
     `The worst fraction is f = 100 % (P = 1 − h^A), so c ≈ (C − 1)/(1 − challengerBps) once P(1) ≈ 1: the audit plan cannot lower it further.`,
     `The deployed floor \`minCollateralBps\` = ${p.minCollateralBps} (${fmt(floor)} × reward) covers C = reward in every row: **${rows.every((r) => r.collateral <= floor) ? "yes" : "NO"}**;`,

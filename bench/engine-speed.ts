@@ -53,10 +53,10 @@ async function main(): Promise<void> {
     const sps = steps / stepS;
     console.log(
       `batch ${String(batchSize).padStart(3)}: ${sps.toFixed(1).padStart(7)} steps/s  ` +
-      `${((cost.flops * sps) / 1e9).toFixed(2).padStart(6)} GFLOP/s (${(cost.flops / 1e6).toFixed(1)} MFLOP/step)  ` +
-      `with encode+hash of every state (${(bytes / 1e6).toFixed(2)} MB): ${(steps / hashedS).toFixed(1)} steps/s ` +
-      `(+${(((hashedS - stepS) / stepS) * 100).toFixed(1)}%); ` +
-      `train(): ${(T / trainS).toFixed(1)} steps/s`,
+        `${((cost.flops * sps) / 1e9).toFixed(2).padStart(6)} GFLOP/s (${(cost.flops / 1e6).toFixed(1)} MFLOP/step)  ` +
+        `with encode+hash of every state (${(bytes / 1e6).toFixed(2)} MB): ${(steps / hashedS).toFixed(1)} steps/s ` +
+        `(+${(((hashedS - stepS) / stepS) * 100).toFixed(1)}%); ` +
+        `train(): ${(T / trainS).toFixed(1)} steps/s`,
     );
   }
 }

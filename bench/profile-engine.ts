@@ -15,14 +15,32 @@ import { StepRunner } from "../verifier/engine/runner";
 import type { TensorMap } from "../verifier/engine/tensor";
 import { fmt, mlpSetup, now } from "./lib/common";
 
-interface ProfileEvent { readonly cat: string; readonly name: string; readonly dur: number; readonly args?: { readonly op_name?: string } }
+interface ProfileEvent {
+  readonly cat: string;
+  readonly name: string;
+  readonly dur: number;
+  readonly args?: { readonly op_name?: string };
+}
 
 /** Microseconds per op type per run, from ORT's chrome-trace profile of `steps` runs. */
-async function opProfile(graph: Uint8Array, state: TensorMap, batch: TensorMap, hp: Record<string, number>, steps: number): Promise<[string, number][]> {
+async function opProfile(
+  graph: Uint8Array,
+  state: TensorMap,
+  batch: TensorMap,
+  hp: Record<string, number>,
+  steps: number,
+): Promise<[string, number][]> {
   const prefix = path.join(os.tmpdir(), `upow-ortprof-${process.pid}`);
   const session = await ort.InferenceSession.create(graph, {
-    executionProviders: ["cpu"], intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: "sequential", graphOptimizationLevel: "all",
-    logSeverityLevel: 3, enableProfiling: true, profileFilePrefix: prefix, extra: { session: { use_deterministic_compute: "1" } },
+    executionProviders: ["cpu"],
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+    executionMode: "sequential",
+    graphOptimizationLevel: "all",
+    logSeverityLevel: 3,
+    enableProfiling: true,
+    profileFilePrefix: prefix,
+    extra: { session: { use_deterministic_compute: "1" } },
   });
   const feeds: Record<string, ort.Tensor> = {};
   const typed = (d: unknown): ort.Tensor.Type => (d instanceof BigInt64Array ? "int64" : "float32");
@@ -33,7 +51,9 @@ async function opProfile(graph: Uint8Array, state: TensorMap, batch: TensorMap, 
   session.endProfiling();
   await session.release();
   // The node binding returns no file name: ORT writes <prefix>_<timestamp>.json.
-  const file = readdirSync(os.tmpdir()).map((f) => path.join(os.tmpdir(), f)).find((f) => f.startsWith(`${prefix}_`) && f.endsWith(".json"));
+  const file = readdirSync(os.tmpdir())
+    .map((f) => path.join(os.tmpdir(), f))
+    .find((f) => f.startsWith(`${prefix}_`) && f.endsWith(".json"));
   if (file === undefined) throw new Error(`onnxruntime wrote no profile at ${prefix}_*.json`);
   const events = JSON.parse(readFileSync(file, "utf8")) as ProfileEvent[];
   rmSync(file, { force: true });
@@ -82,7 +102,9 @@ async function main(): Promise<void> {
   await runner.dispose();
   await rm(dir, { recursive: true, force: true });
   const ms = (s: number): string => fmt((s / steps) * 1e3);
-  console.log(`phases per step (ms): runner.step ${ms(t.run)} (ORT kernels ${fmt(total / 1e3)}), encode ${ms(t.encode)}, state hash ${ms(t.hash)}, checkpoint file with fsync ${ms(t.checkpoint)}; state ${fmt(setup.stateBytes / 1e6)} MB`);
+  console.log(
+    `phases per step (ms): runner.step ${ms(t.run)} (ORT kernels ${fmt(total / 1e3)}), encode ${ms(t.encode)}, state hash ${ms(t.hash)}, checkpoint file with fsync ${ms(t.checkpoint)}; state ${fmt(setup.stateBytes / 1e6)} MB`,
+  );
 }
 
 main().catch((e: unknown) => {

@@ -47,7 +47,9 @@ async function main(): Promise<void> {
   const t0 = now();
   const earlier = new Map<string, SuiteResult>();
   const log = (msg: string): void => console.log(`[${(now() - t0).toFixed(0).padStart(4)} s] ${msg}`);
-  log(`uPoW bench (${quick ? "quick" : "full"}) on ${machine.cpuModel}, ${machine.cores} cores, node ${machine.node}, commit ${machine.commit}`);
+  log(
+    `uPoW bench (${quick ? "quick" : "full"}) on ${machine.cpuModel}, ${machine.cores} cores, node ${machine.node}, commit ${machine.commit}`,
+  );
   for (const s of SUITES) {
     if (only && !only.includes(s.name)) {
       // Reuse the stored result of a suite not re-run (economics reads detection).
@@ -97,7 +99,14 @@ function report(m: MachineInfo, quick: boolean, results: readonly SuiteResult[],
     "",
   ];
   for (const r of sorted) {
-    lines.push(`## ${r.title}`, "", r.markdown, "", `Settings: \`${JSON.stringify(r.settings, replacer)}\`${r.seconds ? `; suite time ${r.seconds.toFixed(0)} s` : ""}.`, "");
+    lines.push(
+      `## ${r.title}`,
+      "",
+      r.markdown,
+      "",
+      `Settings: \`${JSON.stringify(r.settings, replacer)}\`${r.seconds ? `; suite time ${r.seconds.toFixed(0)} s` : ""}.`,
+      "",
+    );
   }
   return `${lines.join("\n")}\n`;
 }

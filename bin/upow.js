@@ -10,11 +10,15 @@ if (distIsFresh()) {
   entry = path.join(ROOT, ENTRY);
   if (process.env.UPOW_CLI_TRACE) process.stderr.write(`upow: running ${entry}\n`);
 } else {
-  process.stderr.write("upow: dist/ is missing or older than the sources; running them through ts-node (`npm run build:cli` starts faster)\n");
+  process.stderr.write(
+    "upow: dist/ is missing or older than the sources; running them through ts-node (`npm run build:cli` starts faster)\n",
+  );
   require("ts-node").register({ transpileOnly: true, project: path.join(ROOT, "tsconfig.json") });
   entry = path.join(ROOT, "verifier", "cli", "main");
   if (process.env.UPOW_CLI_TRACE) process.stderr.write(`upow: running ${entry}.ts\n`);
 }
-require(entry).main(process.argv).catch(() => {
-  process.exitCode = 1;
-});
+require(entry)
+  .main(process.argv)
+  .catch(() => {
+    process.exitCode = 1;
+  });

@@ -21,12 +21,27 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import {
-  JsonRpcProvider, Wallet, isError, type ContractTransactionReceipt, type ContractTransactionResponse, type Provider, type Signer,
+  JsonRpcProvider,
+  Wallet,
+  isError,
+  type ContractTransactionReceipt,
+  type ContractTransactionResponse,
+  type Provider,
+  type Signer,
 } from "ethers";
 import { exampleDeployment, exampleRpcUrl } from "./env";
 import { decodeRevertData, revertDataOf } from "../verifier/chain/revert";
 import {
-  createJob, IERC20__factory, JobMarket__factory, serveArtifacts, TestToken__factory, UPowError, waitForFinal, WaitTimeoutError, type Deployment, type FinalStatus,
+  createJob,
+  IERC20__factory,
+  JobMarket__factory,
+  serveArtifacts,
+  TestToken__factory,
+  UPowError,
+  waitForFinal,
+  WaitTimeoutError,
+  type Deployment,
+  type FinalStatus,
 } from "../verifier/sdk";
 
 export const HARDHAT_ACCOUNT_1 = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
@@ -34,7 +49,10 @@ export const HARDHAT_ACCOUNT_1 = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c
 /** A step of the example failed; the message names the step ("approve reward failed: …"). */
 export class ExampleStepError extends UPowError {
   override readonly name = "ExampleStepError";
-  constructor(readonly step: string, cause: unknown) {
+  constructor(
+    readonly step: string,
+    cause: unknown,
+  ) {
     super(`${step} failed: ${describeFailure(cause)}`, { cause });
   }
 }
@@ -58,7 +76,10 @@ class Steps {
 
   constructor(private readonly signer: Signer & { provider: Provider }) {}
 
-  async send(step: string, send: (overrides: { nonce: number }) => Promise<ContractTransactionResponse>): Promise<ContractTransactionReceipt> {
+  async send(
+    step: string,
+    send: (overrides: { nonce: number }) => Promise<ContractTransactionResponse>,
+  ): Promise<ContractTransactionReceipt> {
     try {
       this.#nonce ??= await this.signer.provider.getTransactionCount(await this.signer.getAddress(), "pending");
       const tx = await send({ nonce: this.#nonce });
@@ -118,7 +139,10 @@ export async function runEthersExample(p: EthersExampleParameters): Promise<{ jo
   const reward = p.reward ?? 100n * 10n ** 18n;
   const fee = p.verificationFee ?? 10n * 10n ** 18n;
   // Local test tokens are freely mintable; on a real network the requester already holds the token.
-  if (d.contracts.PaymentToken?.contractName === "TestToken" && (await steps.call("read the token balance", () => pay.balanceOf(me))) < reward + fee) {
+  if (
+    d.contracts.PaymentToken?.contractName === "TestToken" &&
+    (await steps.call("read the token balance", () => pay.balanceOf(me))) < reward + fee
+  ) {
     const token = TestToken__factory.connect(payAddress, p.signer);
     await steps.send("mint payment tokens", (o) => token.mint(me, reward + fee, o));
   }
@@ -128,13 +152,23 @@ export async function runEthersExample(p: EthersExampleParameters): Promise<{ jo
   try {
     // Builds the artifacts, runs the checks a worker and the verifiers will run (a job they cannot
     // use would sit Open, silently), approves the escrow and creates the job.
-    const created = await steps.call("create the job", () => createJob({
-      signer: p.signer, deployment: d, store: server.store, publicBaseUrl: server.url, reward, verificationFee: fee,
-      job: {
-        totalSteps: p.totalSteps ?? 8, checkpointInterval: p.checkpointInterval ?? 2, batchSize: 16, numBatches: 8,
-        seed: `0x${Buffer.from(`ethers-example-${Date.now()}`).toString("hex").padEnd(64, "0").slice(0, 64)}`,
-      },
-    }));
+    const created = await steps.call("create the job", () =>
+      createJob({
+        signer: p.signer,
+        deployment: d,
+        store: server.store,
+        publicBaseUrl: server.url,
+        reward,
+        verificationFee: fee,
+        job: {
+          totalSteps: p.totalSteps ?? 8,
+          checkpointInterval: p.checkpointInterval ?? 2,
+          batchSize: 16,
+          numBatches: 8,
+          seed: `0x${Buffer.from(`ethers-example-${Date.now()}`).toString("hex").padEnd(64, "0").slice(0, 64)}`,
+        },
+      }),
+    );
     steps.forgetNonce();
     const jobId = created.jobId;
     log(`job ${jobId} created in block ${created.blockNumber} (spec ${created.specHash}, ${created.manifest.description})`);
@@ -144,7 +178,12 @@ export async function runEthersExample(p: EthersExampleParameters): Promise<{ jo
     let status: FinalStatus;
     try {
       status = await waitForFinal({
-        provider: p.signer.provider, deployment: d, jobId, fromBlock: created.blockNumber, timeoutMs: p.timeoutMs ?? 30 * 60_000, pollMs: p.pollMs,
+        provider: p.signer.provider,
+        deployment: d,
+        jobId,
+        fromBlock: created.blockNumber,
+        timeoutMs: p.timeoutMs ?? 30 * 60_000,
+        pollMs: p.pollMs,
         onEvent: (e) => {
           events.push(e.name);
           log(`  block ${e.blockNumber}: ${e.name}`);

@@ -19,13 +19,30 @@ import os from "node:os";
 import path from "node:path";
 import fs from "node:fs";
 import {
-  createPublicClient, createWalletClient, defineChain, getContract, http, parseEventLogs, type Address, type Hex, type Transport,
+  createPublicClient,
+  createWalletClient,
+  defineChain,
+  getContract,
+  http,
+  parseEventLogs,
+  type Address,
+  type Hex,
+  type Transport,
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { exampleDeployment, exampleRpcUrl } from "./env";
 import {
-  auditManagerAbi, deploymentAddresses, disputeManagerAbi, jobMarketAbi, JobStatus, jobStatusName, prepareMnistJob, serveArtifacts,
-  testTokenAbi, validateJobSpec, type Deployment,
+  auditManagerAbi,
+  deploymentAddresses,
+  disputeManagerAbi,
+  jobMarketAbi,
+  JobStatus,
+  jobStatusName,
+  prepareMnistJob,
+  serveArtifacts,
+  testTokenAbi,
+  validateJobSpec,
+  type Deployment,
 } from "../verifier/sdk";
 
 /** Hardhat's well-known test account #1 (never holds real funds). */
@@ -66,7 +83,10 @@ export async function runViemExample(p: ViemExampleParameters): Promise<ViemExam
   const addresses = deploymentAddresses(d);
   const account = privateKeyToAccount(p.privateKey);
   const chain = defineChain({
-    id: d.chainId, name: d.network, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [] } },
+    id: d.chainId,
+    name: d.network,
+    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+    rpcUrls: { default: { http: [] } },
   });
   const publicClient = createPublicClient({ chain, transport: p.transport });
   const walletClient = createWalletClient({ chain, account, transport: p.transport });
@@ -96,23 +116,44 @@ export async function runViemExample(p: ViemExampleParameters): Promise<ViemExam
   const server = await serveArtifacts({ dir });
   try {
     const job = await prepareMnistJob({
-      store: server.store, publicBaseUrl: server.url, totalSteps: p.totalSteps ?? 8, checkpointInterval: p.checkpointInterval ?? 2, batchSize: 16,
-      numBatches: 8, seed: `0x${Buffer.from(`viem-example-${Date.now()}`).toString("hex").padEnd(64, "0").slice(0, 64)}`,
+      store: server.store,
+      publicBaseUrl: server.url,
+      totalSteps: p.totalSteps ?? 8,
+      checkpointInterval: p.checkpointInterval ?? 2,
+      batchSize: 16,
+      numBatches: 8,
+      seed: `0x${Buffer.from(`viem-example-${Date.now()}`).toString("hex").padEnd(64, "0").slice(0, 64)}`,
     });
     const m = job.manifest;
     const now = (await publicClient.getBlock()).timestamp;
     const params = {
-      paymentToken: payAddress, reward, verificationFee: fee,
+      paymentToken: payAddress,
+      reward,
+      verificationFee: fee,
       collateral: await jobMarket.read.requiredCollateral([reward]),
-      totalSteps: BigInt(m.totalSteps), checkpointInterval: BigInt(m.checkpointInterval), numBatches: BigInt(m.data.numBatches),
-      flopsPerStep: BigInt(m.flopsPerStep), stateBytes: BigInt(m.stateBytes), initialStateHash: job.initialStateHash as Hex, dataRoot: job.dataRoot as Hex,
-      specHash: job.specHash as Hex, specURI: job.specURI, claimDeadline: now + 86_400n, trainingDuration: 86_400n,
+      totalSteps: BigInt(m.totalSteps),
+      checkpointInterval: BigInt(m.checkpointInterval),
+      numBatches: BigInt(m.data.numBatches),
+      flopsPerStep: BigInt(m.flopsPerStep),
+      stateBytes: BigInt(m.stateBytes),
+      initialStateHash: job.initialStateHash as Hex,
+      dataRoot: job.dataRoot as Hex,
+      specHash: job.specHash as Hex,
+      specURI: job.specURI,
+      claimDeadline: now + 86_400n,
+      trainingDuration: 86_400n,
     };
     // The checks a worker and the verifiers will run: a job they cannot use would sit Open, silently.
     await validateJobSpec({ terms: params, allowPrivateArtifacts: d.chainId === 31337 || d.chainId === 1337 });
     await send("approve", await token.write.approve([jobMarket.address, reward + fee]));
     // Simulate first: a revert comes back as a decoded custom error (e.g. JobMarketTokenNotAllowed).
-    const { request } = await publicClient.simulateContract({ address: jobMarket.address, abi: jobMarketAbi, functionName: "createJob", args: [params], account });
+    const { request } = await publicClient.simulateContract({
+      address: jobMarket.address,
+      abi: jobMarketAbi,
+      functionName: "createJob",
+      args: [params],
+      account,
+    });
     const receipt = await send("createJob", await walletClient.writeContract(request));
     const created = parseEventLogs({ abi: jobMarketAbi, logs: receipt.logs, eventName: "JobCreated" })[0];
     if (created === undefined) throw new Error("no JobCreated event");
@@ -176,5 +217,3 @@ if (require.main === module) {
     process.exitCode = 1;
   });
 }
-
-

@@ -19,7 +19,15 @@ const path = require("node:path");
 const { JsonRpcProvider, Wallet, id, parseUnits } = require("ethers");
 const ort = require("onnxruntime-node");
 const {
-  loadDeployment, createJob, serveArtifacts, waitForFinal, getResult, downloadModel, mnistTestSet, TestToken__factory, UPowError,
+  loadDeployment,
+  createJob,
+  serveArtifacts,
+  waitForFinal,
+  getResult,
+  downloadModel,
+  mnistTestSet,
+  TestToken__factory,
+  UPowError,
 } = require("upow");
 
 /** Hardhat's well-known dev account #1 (never holds real funds). */
@@ -39,7 +47,8 @@ async function main() {
   const pay = deployment.contracts.PaymentToken;
   if (pay.contractName === "TestToken") {
     const token = TestToken__factory.connect(pay.address, signer);
-    if ((await token.balanceOf(signer.address)) < reward + verificationFee) await (await token.mint(signer.address, reward + verificationFee)).wait();
+    if ((await token.balanceOf(signer.address)) < reward + verificationFee)
+      await (await token.mint(signer.address, reward + verificationFee)).wait();
   }
 
   // The job's artifacts are served from here until the job ends (workers and verifiers fetch them).
@@ -47,13 +56,21 @@ async function main() {
   try {
     const seed = id(`quickstart-${Date.now()}`);
     const job = await createJob({
-      signer, deployment, store: server.store, publicBaseUrl: server.url, reward, verificationFee,
+      signer,
+      deployment,
+      store: server.store,
+      publicBaseUrl: server.url,
+      reward,
+      verificationFee,
       job: { totalSteps: 40, checkpointInterval: 10, batchSize: 32, numBatches: 8, seed, hyperparameters: { lr: 0.3 } },
     });
     console.log(`job ${job.jobId} created in block ${job.blockNumber} (${job.manifest.description})`);
 
     const status = await waitForFinal({
-      provider, deployment, jobId: job.jobId, timeoutMs: 20 * 60_000,
+      provider,
+      deployment,
+      jobId: job.jobId,
+      timeoutMs: 20 * 60_000,
       onEvent: (e) => console.log(`  block ${e.blockNumber}: ${e.name}`),
     });
     console.log(`job ${job.jobId} ended ${status}`);
@@ -76,10 +93,17 @@ async function main() {
     const labels = out[model.outputNames.label].data;
     let correct = 0;
     for (let i = 0; i < test.count; i++) if (labels[i] === test.y[i]) correct++;
-    console.log(JSON.stringify({
-      jobId: job.jobId.toString(), status, checkpointRoot: result.checkpointRoot, finalStateHash: result.finalStateHash,
-      testAccuracy: result.testAccuracy, onnxAccuracy: correct / test.count, model: path.join(outDir, "model.onnx"),
-    }));
+    console.log(
+      JSON.stringify({
+        jobId: job.jobId.toString(),
+        status,
+        checkpointRoot: result.checkpointRoot,
+        finalStateHash: result.finalStateHash,
+        testAccuracy: result.testAccuracy,
+        onnxAccuracy: correct / test.count,
+        model: path.join(outDir, "model.onnx"),
+      }),
+    );
     await session.release();
   } finally {
     await server.close();

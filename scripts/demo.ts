@@ -48,6 +48,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  console.error(`\nDEMO FAILED: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+  console.error(`\nDEMO FAILED: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
   process.exitCode = 1;
 });

@@ -17,7 +17,11 @@ subtask(TASK_NODE_SERVER_READY, async (args: { provider: EIP1193Provider }, _hre
   const ms = blockTimeMs(process.env.UPOW_BLOCK_TIME_MS);
   if (ms > 0) await args.provider.request({ method: "evm_setIntervalMining", params: [ms] });
   await runSuper(args);
-  console.log(ms > 0 ? `Mining a block every ${ms} ms and on each transaction (UPOW_BLOCK_TIME_MS; 0: only on transactions)\n` : "Mining on each transaction only (UPOW_BLOCK_TIME_MS=0)\n");
+  console.log(
+    ms > 0
+      ? `Mining a block every ${ms} ms and on each transaction (UPOW_BLOCK_TIME_MS; 0: only on transactions)\n`
+      : "Mining on each transaction only (UPOW_BLOCK_TIME_MS=0)\n",
+  );
 });
 
 async function governanceContext(hre: HardhatRuntimeEnvironment, dir?: string) {
@@ -37,7 +41,12 @@ task("upow:deploy", "Deploys and wires all uPoW contracts; writes deployments/<n
     const { runDeploy } = await import("./lib/deployCommand");
     const [signer] = await hre.ethers.getSigners();
     const { file } = await runDeploy({
-      signer, network: hre.network.name, configFile: args.deployConfig, outDir: args.out, force: args.force, log: (l) => console.log(l),
+      signer,
+      network: hre.network.name,
+      configFile: args.deployConfig,
+      outDir: args.out,
+      force: args.force,
+      log: (l) => console.log(l),
     });
     console.log(`deployment written to ${file}`);
   });
@@ -62,7 +71,10 @@ task("upow:set-param", "Sets one governance parameter (<Contract>.<param>; amoun
     console.log(`${r.name}: ${r.before} -> ${r.after} (tx ${r.txHash})`);
   });
 
-for (const [name, revoke] of [["upow:grant-role", false], ["upow:revoke-role", true]] as const) {
+for (const [name, revoke] of [
+  ["upow:grant-role", false],
+  ["upow:revoke-role", true],
+] as const) {
   task(name, `${revoke ? "Revokes" : "Grants"} a role on a uPoW contract`)
     .addParam("contract", "StakeManager | JobMarket | AuditManager | DisputeManager | DataAvailability | CanaryRegistry")
     .addParam("role", "DEFAULT_ADMIN_ROLE | GOVERNOR_ROLE | MODULE_ROLE | DISPUTE_ROLE | CANARY_ROLE")
@@ -103,15 +115,26 @@ task("upow:stake", "Stakes from one of the network's accounts (local: --mint tes
     const amount = parseWholeAmount(args.amount, "amount");
     const jury = parseWholeAmount(args.jury, "jury");
     // Staked tokens cannot pay bonds: a verifier that disputes needs unstaked tokens too (issue 15).
-    if (args.mint) await fund({ deployment, funder: signer, to: signer.address, tokens: amount + jury + parseWholeAmount(args.bondMoney, "bond-money") });
+    if (args.mint)
+      await fund({
+        deployment,
+        funder: signer,
+        to: signer.address,
+        tokens: amount + jury + parseWholeAmount(args.bondMoney, "bond-money"),
+      });
     await (await c.stakingToken.approve(deployment.contracts.StakeManager.address, amount + jury)).wait();
     if (amount > 0n) await (await c.stakeManager.stake(amount)).wait();
     if (jury > 0n) await (await c.stakeManager.stakeForJury(jury)).wait();
     const a = await c.stakeManager.account(signer.address);
     const epoch = await c.stakeManager.currentEpoch();
-    const from = jury > 0n ? `; the reserve weighs in draws from epoch ${a.pendingEpoch} (now ${epoch}, starts ${await c.stakeManager.epochStart(a.pendingEpoch)})` : "";
+    const from =
+      jury > 0n
+        ? `; the reserve weighs in draws from epoch ${a.pendingEpoch} (now ${epoch}, starts ${await c.stakeManager.epochStart(a.pendingEpoch)})`
+        : "";
     const wallet = await c.stakingToken.balanceOf(signer.address);
-    console.log(`${signer.address}: free ${a.free}, locked ${a.locked}, juror reserve ${a.reserve} + queued ${a.pendingJoin}${from}; ${wallet} unstaked for bonds`);
+    console.log(
+      `${signer.address}: free ${a.free}, locked ${a.locked}, juror reserve ${a.reserve} + queued ${a.pendingJoin}${from}; ${wallet} unstaked for bonds`,
+    );
   });
 
 task("upow:fund", "Local chains: mints test tokens to an account and/or sends it ETH (from account #0)")
@@ -127,14 +150,24 @@ task("upow:fund", "Local chains: mints test tokens to an account and/or sends it
     const { deployment, signer } = await governanceContext(hre, args.dir);
     const accounts = (await hre.ethers.getSigners()).map((s) => s.address);
     const r = await fund({
-      deployment, funder: signer, to: resolveAccount(args.to, accounts), token: args.token,
-      tokens: parseWholeAmount(args.tokens, "tokens"), eth: parseWholeAmount(args.eth, "eth"),
+      deployment,
+      funder: signer,
+      to: resolveAccount(args.to, accounts),
+      token: args.token,
+      tokens: parseWholeAmount(args.tokens, "tokens"),
+      eth: parseWholeAmount(args.eth, "eth"),
     });
-    const parts = [r.minted > 0n ? `minted ${formatUnits(r.minted, 18)} ${args.token} tokens (${r.token})` : "", r.eth > 0n ? `sent ${formatEther(r.eth)} ETH` : ""];
+    const parts = [
+      r.minted > 0n ? `minted ${formatUnits(r.minted, 18)} ${args.token} tokens (${r.token})` : "",
+      r.eth > 0n ? `sent ${formatEther(r.eth)} ETH` : "",
+    ];
     console.log(`${r.to}: ${parts.filter((x) => x !== "").join(", ")}`);
   });
 
-task("upow:dev-key", "Prints Hardhat's well-known dev private key #index on stdout (hardhat/localhost only), e.g. | npx upow key import <name>")
+task(
+  "upow:dev-key",
+  "Prints Hardhat's well-known dev private key #index on stdout (hardhat/localhost only), e.g. | npx upow key import <name>",
+)
   .addParam("index", "account index (npx hardhat node prints the accounts)", undefined, types.int)
   .setAction(async (args: { index: number }, hre) => {
     const { devKey } = await import("./lib/localChain");
@@ -143,7 +176,12 @@ task("upow:dev-key", "Prints Hardhat's well-known dev private key #index on stdo
   });
 
 task("upow:fast-forward", "Local chains: a long-running keeper that skips chain time nobody needs (never sends a protocol transaction)")
-  .addOptionalParam("floor", "seconds after a submission before its window may be skipped (independent verifiers' own audits)", 60, types.int)
+  .addOptionalParam(
+    "floor",
+    "seconds after a submission before its window may be skipped (independent verifiers' own audits)",
+    60,
+    types.int,
+  )
   .addOptionalParam("disputeHold", "seconds an open dispute holds its job's window (default: --floor)", undefined, types.int)
   // 120 s: a juror re-executing steps on a loaded 2-core machine, or restarted after a crash, needs
   // more than 30 s to commit or reveal; a skipped phase fails the round and can void the dispute.
@@ -151,28 +189,43 @@ task("upow:fast-forward", "Local chains: a long-running keeper that skips chain 
   .addOptionalParam("appealGrace", "seconds a ruling's appeal window is kept before it is skipped (nobody appeals locally)", 30, types.int)
   .addOptionalParam("interval", "milliseconds between looks at the chain", 1000, types.int)
   .addOptionalParam("dir", "deployments directory")
-  .setAction(async (args: { floor: number; disputeHold?: number; grace: number; appealGrace: number; interval: number; dir?: string }, hre) => {
-    const { assertLocalChain } = await import("./lib/localChain");
-    const { TimeKeeper } = await import("./lib/demo/timeKeeper");
-    const { onChainWindowRule } = await import("./lib/demo/windowRules");
-    // It moves block time: never on a chain that could hold value.
-    assertLocalChain((await hre.ethers.provider.getNetwork()).chainId, "upow:fast-forward");
-    const { contracts } = await governanceContext(hre, args.dir);
-    const log = (l: string) => console.log(`${new Date().toISOString()} ${l}`);
-    const keeper = new TimeKeeper({
-      contracts, provider: hre.network.provider, graceMs: args.grace * 1000, appealGraceMs: args.appealGrace * 1000, jobs: "all", epochs: true, logWaits: true, log,
-      window: onChainWindowRule({ contracts, floorMs: args.floor * 1000, disputeHoldMs: args.disputeHold === undefined ? undefined : args.disputeHold * 1000 }),
-    });
-    log(`fast-forward on chain ${(await hre.ethers.provider.getNetwork()).chainId}: a window passes ${args.floor} s after submission at the earliest, once every assigned auditor attested or disputed (Ctrl-C stops)`);
-    for (;;) {
-      try {
-        await keeper.tick();
-      } catch (e) {
-        log(`tick failed (retrying): ${e instanceof Error ? e.message : String(e)}`);
+  .setAction(
+    async (args: { floor: number; disputeHold?: number; grace: number; appealGrace: number; interval: number; dir?: string }, hre) => {
+      const { assertLocalChain } = await import("./lib/localChain");
+      const { TimeKeeper } = await import("./lib/demo/timeKeeper");
+      const { onChainWindowRule } = await import("./lib/demo/windowRules");
+      // It moves block time: never on a chain that could hold value.
+      assertLocalChain((await hre.ethers.provider.getNetwork()).chainId, "upow:fast-forward");
+      const { contracts } = await governanceContext(hre, args.dir);
+      const log = (l: string) => console.log(`${new Date().toISOString()} ${l}`);
+      const keeper = new TimeKeeper({
+        contracts,
+        provider: hre.network.provider,
+        graceMs: args.grace * 1000,
+        appealGraceMs: args.appealGrace * 1000,
+        jobs: "all",
+        epochs: true,
+        logWaits: true,
+        log,
+        window: onChainWindowRule({
+          contracts,
+          floorMs: args.floor * 1000,
+          disputeHoldMs: args.disputeHold === undefined ? undefined : args.disputeHold * 1000,
+        }),
+      });
+      log(
+        `fast-forward on chain ${(await hre.ethers.provider.getNetwork()).chainId}: a window passes ${args.floor} s after submission at the earliest, once every assigned auditor attested or disputed (Ctrl-C stops)`,
+      );
+      for (;;) {
+        try {
+          await keeper.tick();
+        } catch (e) {
+          log(`tick failed (retrying): ${e instanceof Error ? e.message : String(e)}`);
+        }
+        await new Promise((r) => setTimeout(r, args.interval));
       }
-      await new Promise((r) => setTimeout(r, args.interval));
-    }
-  });
+    },
+  );
 
 task("upow:post-canaries", "Commits an epoch's canaries (v3 V11.1): builds their Merkle tree, posts the root, writes the proofs")
   .addParam("file", "JSON array of { specHash, faultSteps: (number|string)[], salt } (faultSteps: faulty global steps, ascending)")
@@ -185,8 +238,16 @@ task("upow:post-canaries", "Commits an epoch's canaries (v3 V11.1): builds their
     const { contracts } = await governanceContext(hre, args.dir);
     const raw = JSON.parse(fs.readFileSync(args.file, "utf8")) as { specHash: string; faultSteps: (number | string)[]; salt: string }[];
     const canaries = raw.map((c) => ({ specHash: c.specHash, faultSteps: c.faultSteps.map((x) => BigInt(x)), salt: c.salt }));
-    const { epoch, tree } = await postCanaryEpoch(contracts.canaryRegistry, canaries, args.epoch === undefined ? undefined : BigInt(args.epoch));
-    const out = { epoch: epoch.toString(), root: tree.root, canaries: canaries.map((c, i) => ({ ...c, faultSteps: c.faultSteps.map(String), proof: tree.proof(i) })) };
+    const { epoch, tree } = await postCanaryEpoch(
+      contracts.canaryRegistry,
+      canaries,
+      args.epoch === undefined ? undefined : BigInt(args.epoch),
+    );
+    const out = {
+      epoch: epoch.toString(),
+      root: tree.root,
+      canaries: canaries.map((c, i) => ({ ...c, faultSteps: c.faultSteps.map(String), proof: tree.proof(i) })),
+    };
     fs.writeFileSync(args.out, JSON.stringify(out, null, 2), { mode: 0o600 });
     console.log(`epoch ${epoch}: root ${tree.root} posted; proofs in ${args.out}`);
   });

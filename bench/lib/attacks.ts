@@ -19,20 +19,28 @@ export type Attack =
 
 export function attackLabel(a: Attack): string {
   switch (a.kind) {
-    case "honest": return "honest";
-    case "copy": return `copy previous state, f=${a.fraction * 100}%`;
-    case "extrapolate": return `extrapolate 1 real step, f=${a.fraction * 100}%`;
-    case "noise": return `noise ${a.magnitude} on parameters, f=${a.fraction * 100}%`;
+    case "honest":
+      return "honest";
+    case "copy":
+      return `copy previous state, f=${a.fraction * 100}%`;
+    case "extrapolate":
+      return `extrapolate 1 real step, f=${a.fraction * 100}%`;
+    case "noise":
+      return `noise ${a.magnitude} on parameters, f=${a.fraction * 100}%`;
   }
 }
 
 /** Fraction of the k steps of a faked interval that the cheater does not compute. */
 export function savedFraction(a: Attack, k: number): number {
   switch (a.kind) {
-    case "honest": return 0;
-    case "copy": return 1;
-    case "extrapolate": return (k - 1) / k;
-    case "noise": return 0;
+    case "honest":
+      return 0;
+    case "copy":
+      return 1;
+    case "extrapolate":
+      return (k - 1) / k;
+    case "noise":
+      return 0;
   }
 }
 
@@ -42,7 +50,11 @@ export interface CheatingInputs {
   readonly faked: ReadonlySet<number>;
 }
 
-export function cheatingInputs(a: Attack, honest: { runner: StepExecutor; batches: BatchSource }, job: { key: string; T: number; k: number }): CheatingInputs {
+export function cheatingInputs(
+  a: Attack,
+  honest: { runner: StepExecutor; batches: BatchSource },
+  job: { key: string; T: number; k: number },
+): CheatingInputs {
   const n = job.T / job.k;
   if (a.kind === "honest") return { ...honest, faked: new Set() };
   const faked = fakedIntervals(job.key, n, a.fraction);
@@ -124,7 +136,10 @@ function perturbParams(state: TensorMap, x: number, seed: string): TensorMap {
     const data = new Float32Array(src.length);
     let block = Buffer.alloc(0);
     for (let i = 0; i < src.length; i++) {
-      if (i % 8 === 0) block = createHash("sha256").update(`${seed}:${name}:${i / 8}`).digest();
+      if (i % 8 === 0)
+        block = createHash("sha256")
+          .update(`${seed}:${name}:${i / 8}`)
+          .digest();
       data[i] = src[i]! + x * (2 * (block.readUInt32BE((i % 8) * 4) / 2 ** 32) - 1);
     }
     out.set(name, { dtype: "F32", shape: t.shape, data } satisfies Tensor);

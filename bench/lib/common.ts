@@ -37,7 +37,10 @@ export function now(): number {
 }
 
 /** Runs `fn` repeatedly for at least `minSeconds` and `minReps` times (after `warmup` calls); seconds per call. */
-export async function timeLoop(fn: () => Promise<unknown> | unknown, opts: { minSeconds: number; minReps: number; maxReps?: number; warmup?: number }): Promise<{ perCall: number; reps: number }> {
+export async function timeLoop(
+  fn: () => Promise<unknown> | unknown,
+  opts: { minSeconds: number; minReps: number; maxReps?: number; warmup?: number },
+): Promise<{ perCall: number; reps: number }> {
   for (let i = 0; i < (opts.warmup ?? 1); i++) await fn();
   const t0 = now();
   let reps = 0;
@@ -103,8 +106,15 @@ export function mlpSetup(layers: readonly number[], batchSize: number, optimizer
   };
   const cost = estimateFlops(graph, { x: [batchSize, 784], y: [batchSize] });
   return {
-    spec, batchSize, graph, initial: initState(spec, SEED), hp: defaultHyperparameters(spec), batches, numBatches,
-    flopsPerStep: cost.flops, stateBytes: cost.stateBytes,
+    spec,
+    batchSize,
+    graph,
+    initial: initState(spec, SEED),
+    hp: defaultHyperparameters(spec),
+    batches,
+    numBatches,
+    flopsPerStep: cost.flops,
+    stateBytes: cost.stateBytes,
   };
 }
 

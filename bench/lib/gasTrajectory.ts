@@ -4,7 +4,18 @@
  * leaves. State hashes are stand-ins (sha256 of the step number), except the disputed state, which is
  * the file hash of real bytes so a chunk challenge on it can be answered.
  */
-import { CHUNK_SIZE, PositionalTree, ZERO_HASH, chunkLeafBuffer, fileHashBuffer, fromHex, sha256, toHex, uint64Bytes, type Hash } from "../../verifier/protocol/hashing";
+import {
+  CHUNK_SIZE,
+  PositionalTree,
+  ZERO_HASH,
+  chunkLeafBuffer,
+  fileHashBuffer,
+  fromHex,
+  sha256,
+  toHex,
+  uint64Bytes,
+  type Hash,
+} from "../../verifier/protocol/hashing";
 
 const TAG_STEP = Buffer.from("upow.step", "ascii");
 const TAG_CKPT = Buffer.from("upow.ckpt", "ascii");
@@ -70,7 +81,13 @@ export function buildGasTrajectory(T: number, k: number, stateBytes: number, sal
   for (let i = 0; i < n; i++) ckptLeaves.push(sha256(TAG_CKPT, uint64Bytes(i), hashOf(i * k), i < intervals ? stepRoots[i]! : zero));
   const ckptTree = new PositionalTree(ckptLeaves);
   return {
-    T, k, n, checkpointRoot: ckptTree.root, disputedInterval, disputedLocalStep, disputedFile: file,
+    T,
+    k,
+    n,
+    checkpointRoot: ckptTree.root,
+    disputedInterval,
+    disputedLocalStep,
+    disputedFile: file,
     stateHash: (t) => toHex(hashOf(t)),
     stepRoot: (i) => toHex(stepRoots[i]!),
     checkpointProof: (i) => ckptTree.proof(i),

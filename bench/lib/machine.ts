@@ -39,7 +39,9 @@ export function machineInfo(): MachineInfo {
     node: process.version,
     onnxruntime: ort.env.versions.node ?? ort.env.versions.common,
     ortBackends: backends,
-    gpu: backends.some((b) => b !== "cpu") ? `EPs listed besides cpu: ${backends.filter((b) => b !== "cpu").join(", ")}` : "none (cpu EP only)",
+    gpu: backends.some((b) => b !== "cpu")
+      ? `EPs listed besides cpu: ${backends.filter((b) => b !== "cpu").join(", ")}`
+      : "none (cpu EP only)",
     date: new Date().toISOString(),
     commit: git(["rev-parse", "--short=12", "HEAD"]),
     // Result files rewritten by an earlier run do not make the code dirty.

@@ -21,8 +21,22 @@ export function reducedPrecisionGraph(graph: Uint8Array, format: "fp16" | "bf16"
         const low = `rp_low_${n}`;
         const back = `rp_back_${n}`;
         n++;
-        nodes.push({ opType: "Cast", domain: "", name: `${low}_n`, input: [inputs[i]!], output: [low], attribute: [{ name: "to", type: onnx.AttributeProto.AttributeType.INT, i: to }] });
-        nodes.push({ opType: "Cast", domain: "", name: `${back}_n`, input: [low], output: [back], attribute: [{ name: "to", type: onnx.AttributeProto.AttributeType.INT, i: ElemType.FLOAT }] });
+        nodes.push({
+          opType: "Cast",
+          domain: "",
+          name: `${low}_n`,
+          input: [inputs[i]!],
+          output: [low],
+          attribute: [{ name: "to", type: onnx.AttributeProto.AttributeType.INT, i: to }],
+        });
+        nodes.push({
+          opType: "Cast",
+          domain: "",
+          name: `${back}_n`,
+          input: [low],
+          output: [back],
+          attribute: [{ name: "to", type: onnx.AttributeProto.AttributeType.INT, i: ElemType.FLOAT }],
+        });
         inputs[i] = back;
       }
       nodes.push({ ...node, input: inputs });

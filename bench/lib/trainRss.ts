@@ -35,14 +35,35 @@ async function main(): Promise<void> {
   const t0 = now();
   try {
     await train({
-      runner: r, initialState: setup.initial, batches: setup.batches, hp: setup.hp, T, k, dir,
-      onProgress: () => { peak = Math.max(peak, process.memoryUsage.rss()); },
+      runner: r,
+      initialState: setup.initial,
+      batches: setup.batches,
+      hp: setup.hp,
+      T,
+      k,
+      dir,
+      onProgress: () => {
+        peak = Math.max(peak, process.memoryUsage.rss());
+      },
     });
   } finally {
     removeDir(dir);
   }
   await r.dispose();
-  console.log(JSON.stringify({ layers, batch: setup.batchSize, T, k, stateBytes: setup.stateBytes, cacheBytes, rssBefore: before, hashWorkerRss: before - beforeWorker, rssPeak: peak, seconds: now() - t0 }));
+  console.log(
+    JSON.stringify({
+      layers,
+      batch: setup.batchSize,
+      T,
+      k,
+      stateBytes: setup.stateBytes,
+      cacheBytes,
+      rssBefore: before,
+      hashWorkerRss: before - beforeWorker,
+      rssPeak: peak,
+      seconds: now() - t0,
+    }),
+  );
 }
 
 main().catch((e: unknown) => {

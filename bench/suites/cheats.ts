@@ -23,7 +23,12 @@ import type { Tensor, TensorMap } from "../../verifier/engine/tensor";
 import { compareInterval, compareStates, jurorVerdict, Vote } from "../../verifier/engine/tolerance";
 import { applyCheat } from "../../verifier/worker/cheats";
 import {
-  computeSaved, drifted, keyedDirection, normalise, type DriftDirection, type NumericCheatMode,
+  computeSaved,
+  drifted,
+  keyedDirection,
+  normalise,
+  type DriftDirection,
+  type NumericCheatMode,
 } from "../../verifier/worker/numericCheats";
 import { reducedPrecisionGraph } from "../lib/precisionGraph";
 import { SEED, type SuiteContext, type SuiteResult, fmt, layersLabel, mlpSetup, pct, runner, table } from "../lib/common";
@@ -73,7 +78,12 @@ export async function runCheats(ctx: SuiteContext): Promise<SuiteResult> {
   // Verifier and jurors run other settings than the worker, so honest steps drift a little.
   const verifier = await runner(setup.graph, 2, "disabled");
   const juror2 = await runner(setup.graph, 1, "all");
-  const graphCheats = await Promise.all((["fp16", "bf16"] as const).map(async (format) => ({ format, runner: await runner(reducedPrecisionGraph(setup.graph, format), 1, "all") })));
+  const graphCheats = await Promise.all(
+    (["fp16", "bf16"] as const).map(async (format) => ({
+      format,
+      runner: await runner(reducedPrecisionGraph(setup.graph, format), 1, "all"),
+    })),
+  );
   const job = { key: JOB_KEY, T: warm + K, k: K, bounds: BOUNDS };
   try {
     let C = setup.initial;
@@ -83,14 +93,24 @@ export async function runCheats(ctx: SuiteContext): Promise<SuiteResult> {
     ctx.log(`cheats: checkpoint C at step ${warm}, reference trajectory of ${K} steps`);
 
     const rows: CheatRow[] = [];
-    const measure = async (cheat: string, source: CheatRow["source"], saved: { fraction: number; what: string }, tr: Trajectory, interval: (k: number) => TensorMap, extra?: Record<string, number>): Promise<void> => {
+    const measure = async (
+      cheat: string,
+      source: CheatRow["source"],
+      saved: { fraction: number; what: string },
+      tr: Trajectory,
+      interval: (k: number) => TensorMap,
+      extra?: Record<string, number>,
+    ): Promise<void> => {
       const ratios: number[] = [];
       for (let j = 0; j < K && j < tr.states.length - 1; j++) {
         const a = (await verifier.step(tr.states[j]!, await setup.batches(warm + j), hp)).next;
         ratios.push(compareStates(tr.states[j]!, a, tr.states[j + 1]!, BOUNDS).worstRatio);
       }
       const acting = ratios.filter((_, j) => tr.acting === null || tr.acting(j)).sort((a, b) => a - b);
-      const first = Math.max(0, ratios.findIndex((r) => r > 1));
+      const first = Math.max(
+        0,
+        ratios.findIndex((r) => r > 1),
+      );
       const s = tr.states[first]!;
       const b = await setup.batches(warm + first);
       const v = jurorVerdict(s, (await verifier.step(s, b, hp)).next, (await juror2.step(s, b, hp)).next, tr.states[first + 1]!, BOUNDS);
@@ -102,39 +122,77 @@ export async function runCheats(ctx: SuiteContext): Promise<SuiteResult> {
         flagged[k] = r.convict;
       }
       rows.push({
-        cheat, source, computeSaved: saved.fraction, computeSavedWhat: saved.what,
-        stepRatioMedian: acting[Math.floor(acting.length / 2)] ?? 0, stepRatioMax: acting[acting.length - 1] ?? 0,
-        stepsOverBound: ratios.filter((r) => r > 1).length / ratios.length, intervalRatio, flaggedByKStepAudit: flagged,
-        committeeStep: warm + first, committeeVote: v.vote === Vote.WorkerFault ? "WorkerFault" : v.vote === Vote.WorkerHonest ? "WorkerHonest" : "Indeterminate",
+        cheat,
+        source,
+        computeSaved: saved.fraction,
+        computeSavedWhat: saved.what,
+        stepRatioMedian: acting[Math.floor(acting.length / 2)] ?? 0,
+        stepRatioMax: acting[acting.length - 1] ?? 0,
+        stepsOverBound: ratios.filter((r) => r > 1).length / ratios.length,
+        intervalRatio,
+        flaggedByKStepAudit: flagged,
+        committeeStep: warm + first,
+        committeeVote: v.vote === Vote.WorkerFault ? "WorkerFault" : v.vote === Vote.WorkerHonest ? "WorkerHonest" : "Indeterminate",
         ...(extra ? { extra } : {}),
       });
-      ctx.log(`cheats: ${cheat}: step ratio median ${fmt(rows.at(-1)!.stepRatioMedian)}, interval ${ks.map((k) => fmt(intervalRatio[k]!)).join("/")}, committee ${rows.at(-1)!.committeeVote}`);
+      ctx.log(
+        `cheats: ${cheat}: step ratio median ${fmt(rows.at(-1)!.stepRatioMedian)}, interval ${ks.map((k) => fmt(intervalRatio[k]!)).join("/")}, committee ${rows.at(-1)!.committeeVote}`,
+      );
     };
 
-    await measure("honest (control)", "control", { fraction: 0, what: "–" }, { states: honestWorker, acting: null }, (k) => honestWorker[k]!);
+    await measure(
+      "honest (control)",
+      "control",
+      { fraction: 0, what: "–" },
+      { states: honestWorker, acting: null },
+      (k) => honestWorker[k]!,
+    );
     const modes: NumericCheatMode[] = [
-      { kind: "precision", format: "fp16" }, { kind: "precision", format: "bf16" }, { kind: "precision", format: "tf32" },
-      { kind: "partial", keep: 0.875 }, { kind: "partial", keep: 0.5 }, { kind: "reuse" }, { kind: "noupdate" },
-      { kind: "drift", multiple: 0.9 }, { kind: "drift", multiple: 5 },
+      { kind: "precision", format: "fp16" },
+      { kind: "precision", format: "bf16" },
+      { kind: "precision", format: "tf32" },
+      { kind: "partial", keep: 0.875 },
+      { kind: "partial", keep: 0.5 },
+      { kind: "reuse" },
+      { kind: "noupdate" },
+      { kind: "drift", multiple: 0.9 },
+      { kind: "drift", multiple: 5 },
     ];
     for (const mode of modes) {
       const c = applyCheat(mode, { runner: worker, batches: setup.batches }, job);
       const states = await run(c.runner, C, warm, K, c.batches, hp);
-      await measure(modeLabel(mode), "worker mode", computeSaved(mode, K), { states, acting: mode.kind === "reuse" ? (j) => j % 2 === 1 : null }, (k) => states[k]!);
+      await measure(
+        modeLabel(mode),
+        "worker mode",
+        computeSaved(mode, K),
+        { states, acting: mode.kind === "reuse" ? (j) => j % 2 === 1 : null },
+        (k) => states[k]!,
+      );
     }
 
     for (const g of graphCheats) {
       const states = await run(g.runner, C, warm, K, setup.batches, hp);
       const saved = computeSaved({ kind: "precision", format: g.format }, K);
-      await measure(`${g.format}, every matmul operand (graph rewrite)`, "cheat model (graph)", saved, { states, acting: null }, (k) => states[k]!);
+      await measure(
+        `${g.format}, every matmul operand (graph rewrite)`,
+        "cheat model (graph)",
+        saved,
+        { states, acting: null },
+        (k) => states[k]!,
+      );
     }
 
     // Spoof 1 (Fang et al. 2022, interpolation between checkpoints): the spoofer holds the true end
     // state of the interval (a stolen model) and commits the straight line from C to it.
     const interpolated = (k: number): TensorMap[] => Array.from({ length: k + 1 }, (_, j) => lerp(C, honestWorker[k]!, j / k));
     const lineK = interpolated(K);
-    await measure("spoof: interpolate C → stolen end state", "spoof (PoL literature)", { fraction: 1, what: "every step (given the stolen end state)" },
-      { states: lineK, acting: null }, (k) => interpolated(k)[k]!);
+    await measure(
+      "spoof: interpolate C → stolen end state",
+      "spoof (PoL literature)",
+      { fraction: 1, what: "every step (given the stolen end state)" },
+      { states: lineK, acting: null },
+      (k) => interpolated(k)[k]!,
+    );
 
     // Spoof 2 (Zhang et al. 2021, fitting states to the next checkpoint): the spoofer holds a model
     // 2K steps ahead and, at each step it computes, pulls its state towards it by 0.9× the single-step
@@ -147,8 +205,14 @@ export async function runCheats(ctx: SuiteContext): Promise<SuiteResult> {
       fitted.push(drifted(fitted[j]!, a, BOUNDS, 0.9, towards(a, target)));
     }
     const gap = paramDistance(honestWorker[K]!, target);
-    await measure("spoof: fit each step towards a model 2k ahead", "spoof (PoL literature)", { fraction: 0, what: "none (every step computed)" },
-      { states: fitted, acting: null }, (k) => fitted[k]!, { gapClosedAtK: (gap - paramDistance(fitted[K]!, target)) / gap });
+    await measure(
+      "spoof: fit each step towards a model 2k ahead",
+      "spoof (PoL literature)",
+      { fraction: 0, what: "none (every step computed)" },
+      { states: fitted, acting: null },
+      (k) => fitted[k]!,
+      { gapClosedAtK: (gap - paramDistance(fitted[K]!, target)) / gap },
+    );
 
     // V7.5: drift at 0.9× the bound over whole epochs, from the initial state.
     const digits = loadMnistDigits();
@@ -158,13 +222,18 @@ export async function runCheats(ctx: SuiteContext): Promise<SuiteResult> {
     allTarget.set("y", { dtype: "I64", shape: [test.length], data: new BigInt64Array(test.length).fill(BigInt(TARGET_CLASS)) });
     const steps = epochs * setup.numBatches;
     const L = layers.length - 1;
-    const driftStep = (direction: DriftDirection) => async (s: TensorMap, b: TensorMap): Promise<TensorMap> =>
-      drifted(s, (await worker.step(s, b, hp)).next, BOUNDS, 0.9, direction);
+    const driftStep =
+      (direction: DriftDirection) =>
+      async (s: TensorMap, b: TensorMap): Promise<TensorMap> =>
+        drifted(s, (await worker.step(s, b, hp)).next, BOUNDS, 0.9, direction);
     const directions: { label: string; step: (s: TensorMap, b: TensorMap) => Promise<TensorMap> }[] = [
       // How far any perturbation of the trajectory carries it: an honest run on the verifier's settings.
       { label: "control: no drift, honest run on cpu/threads=2/opt=disabled", step: async (s, b) => (await verifier.step(s, b, hp)).next },
       { label: "keyed random direction (drift=0.9 worker mode)", step: driftStep(keyedDirection(JOB_KEY)) },
-      { label: `targeted: raise class ${TARGET_CLASS} (fc${L}.bias[${TARGET_CLASS}], row ${TARGET_CLASS} of fc${L}.weight)`, step: driftStep(targetedDirection(L, layers[L - 1]!, TARGET_CLASS)) },
+      {
+        label: `targeted: raise class ${TARGET_CLASS} (fc${L}.bias[${TARGET_CLASS}], row ${TARGET_CLASS} of fc${L}.weight)`,
+        step: driftStep(targetedDirection(L, layers[L - 1]!, TARGET_CLASS)),
+      },
     ];
     const spec = setup.spec;
     const evaluate = (state: TensorMap): { accuracy: number; targetShare: number; targetLogp: number } => {
@@ -183,22 +252,45 @@ export async function runCheats(ctx: SuiteContext): Promise<SuiteResult> {
       directions.forEach((d, i) => {
         const e = evaluate(drift[i]!);
         limit.push({
-          direction: d.label, epoch: (t + 1) / setup.numBatches, steps: t + 1,
-          honestAccuracy: h.accuracy, driftedAccuracy: e.accuracy, honestTargetShare: h.targetShare, driftedTargetShare: e.targetShare,
-          honestTargetLogp: h.targetLogp, driftedTargetLogp: e.targetLogp, relativeParamChange: paramDistance(drift[i]!, honest) / paramNorm(honest),
+          direction: d.label,
+          epoch: (t + 1) / setup.numBatches,
+          steps: t + 1,
+          honestAccuracy: h.accuracy,
+          driftedAccuracy: e.accuracy,
+          honestTargetShare: h.targetShare,
+          driftedTargetShare: e.targetShare,
+          honestTargetLogp: h.targetLogp,
+          driftedTargetLogp: e.targetLogp,
+          relativeParamChange: paramDistance(drift[i]!, honest) / paramNorm(honest),
         });
       });
     }
-    ctx.log(`cheats: drift 0.9× over ${steps} steps: ${limit.slice(-directions.length).map((l) => `${fmt(l.driftedAccuracy as number)} acc, ${pct(l.driftedTargetShare as number)} → class ${TARGET_CLASS}`).join("; ")}`);
+    ctx.log(
+      `cheats: drift 0.9× over ${steps} steps: ${limit
+        .slice(-directions.length)
+        .map((l) => `${fmt(l.driftedAccuracy as number)} acc, ${pct(l.driftedTargetShare as number)} → class ${TARGET_CLASS}`)
+        .join("; ")}`,
+    );
 
     const kcols = ks.map((k) => `interval ratio k=${k}`);
     const md = [
       table(
-        ["cheat", "compute saved", "single-step ratio median (max)", "steps > 1 (P flag, 1 sampled step)", ...kcols, `k-step audit flags (k=${ks.join("/")})`, "committee"],
+        [
+          "cheat",
+          "compute saved",
+          "single-step ratio median (max)",
+          "steps > 1 (P flag, 1 sampled step)",
+          ...kcols,
+          `k-step audit flags (k=${ks.join("/")})`,
+          "committee",
+        ],
         rows.map((r) => [
-          r.cheat, r.computeSaved === 0 ? "0" : `${pct(r.computeSaved, 1)} (${r.computeSavedWhat})`,
-          `${fmt(r.stepRatioMedian)} (${fmt(r.stepRatioMax)})`, pct(r.stepsOverBound, 0),
-          ...ks.map((k) => fmt(r.intervalRatio[k]!)), ks.map((k) => (r.flaggedByKStepAudit[k] ? "yes" : "no")).join("/"),
+          r.cheat,
+          r.computeSaved === 0 ? "0" : `${pct(r.computeSaved, 1)} (${r.computeSavedWhat})`,
+          `${fmt(r.stepRatioMedian)} (${fmt(r.stepRatioMax)})`,
+          pct(r.stepsOverBound, 0),
+          ...ks.map((k) => fmt(r.intervalRatio[k]!)),
+          ks.map((k) => (r.flaggedByKStepAudit[k] ? "yes" : "no")).join("/"),
           `${r.committeeVote} (step ${r.committeeStep})`,
         ]),
       ),
@@ -210,7 +302,7 @@ export async function runCheats(ctx: SuiteContext): Promise<SuiteResult> {
       `state at C + k, δ_k = (${KBOUNDS.deltaKUpd}, ${KBOUNDS.deltaKUlp}): an interval ratio ≤ 1 passes a k-step audit. Committee: \`jurorVerdict\` on`,
       "the first step with ratio > 1 (what bisection pinpoints), else the first step. Compute saved for precision modes is the nominal",
       "A100 dense peak ratio (312 fp16/bf16, 156 tf32 vs 19.5 TFLOPS fp32); the cheat is modelled by rounding operands, not timed.",
-      "`precision=…` (the worker mode) rounds the parameters and the batch only; the \"graph rewrite\" rows round every operand of every",
+      '`precision=…` (the worker mode) rounds the parameters and the batch only; the "graph rewrite" rows round every operand of every',
       "matrix product, forward and backward, with float32 accumulation (bench/lib/precisionGraph.ts): the real mixed-precision cheat.",
       `Fit spoof: share of the parameter distance to the model 2k ahead closed after k = ${K} steps: ${pct(rows.at(-1)!.extra!.gapClosedAtK!, 2)} (negative: it`,
       "ended farther away than honest training; the pull of 0.9× δ_upd per step, on the Adam moments too, changes later updates more than it moves the",
@@ -219,10 +311,20 @@ export async function runCheats(ctx: SuiteContext): Promise<SuiteResult> {
       `### Known limit (V7.5): drift at 0.9× the single-step bound, ${epochs} epoch(s) of ${setup.numBatches} steps from the initial state`,
       "",
       table(
-        ["direction", "epoch", "test accuracy honest → drifted", `share predicted as class ${TARGET_CLASS}: honest → drifted`, `mean log p(class ${TARGET_CLASS}): honest → drifted`, "‖θ_drift − θ_honest‖ / ‖θ_honest‖"],
+        [
+          "direction",
+          "epoch",
+          "test accuracy honest → drifted",
+          `share predicted as class ${TARGET_CLASS}: honest → drifted`,
+          `mean log p(class ${TARGET_CLASS}): honest → drifted`,
+          "‖θ_drift − θ_honest‖ / ‖θ_honest‖",
+        ],
         limit.map((l) => [
-          l.direction as string, l.epoch as number, `${pct(l.honestAccuracy as number)} → ${pct(l.driftedAccuracy as number)}`,
-          `${pct(l.honestTargetShare as number)} → ${pct(l.driftedTargetShare as number)}`, `${fmt(l.honestTargetLogp as number)} → ${fmt(l.driftedTargetLogp as number)}`,
+          l.direction as string,
+          l.epoch as number,
+          `${pct(l.honestAccuracy as number)} → ${pct(l.driftedAccuracy as number)}`,
+          `${pct(l.honestTargetShare as number)} → ${pct(l.driftedTargetShare as number)}`,
+          `${fmt(l.honestTargetLogp as number)} → ${fmt(l.driftedTargetLogp as number)}`,
           fmt(l.relativeParamChange as number),
         ]),
       ),
@@ -232,9 +334,22 @@ export async function runCheats(ctx: SuiteContext): Promise<SuiteResult> {
       "ends from it: the scale against which the drift rows' parameter change is read.",
     ].join("\n");
     return {
-      name: "cheats", title: "8. In-tolerance cheats and spoofing (single step vs k-step audit)",
+      name: "cheats",
+      title: "8. In-tolerance cheats and spoofing (single step vs k-step audit)",
       rows: [...rows.map((r) => ({ kind: "cheat", ...r })), ...limit.map((l) => ({ kind: "drift-limit", ...l }))],
-      settings: { layers, batch, ks, warm, epochs, bounds: BOUNDS, kBounds: KBOUNDS, worker: "cpu/threads=1/opt=all", verifier: "cpu/threads=2/opt=disabled", juror2: "cpu/threads=1/opt=all", targetClass: TARGET_CLASS },
+      settings: {
+        layers,
+        batch,
+        ks,
+        warm,
+        epochs,
+        bounds: BOUNDS,
+        kBounds: KBOUNDS,
+        worker: "cpu/threads=1/opt=all",
+        verifier: "cpu/threads=2/opt=disabled",
+        juror2: "cpu/threads=1/opt=all",
+        targetClass: TARGET_CLASS,
+      },
       markdown: md,
     };
   } finally {
@@ -254,15 +369,26 @@ function numbers(v: string | undefined, fallback: number[]): number[] {
 
 function modeLabel(m: NumericCheatMode): string {
   switch (m.kind) {
-    case "precision": return `precision=${m.format}`;
-    case "partial": return `partial=${m.keep}`;
-    case "drift": return `drift=${m.multiple}`;
-    default: return m.kind;
+    case "precision":
+      return `precision=${m.format}`;
+    case "partial":
+      return `partial=${m.keep}`;
+    case "drift":
+      return `drift=${m.multiple}`;
+    default:
+      return m.kind;
   }
 }
 
 /** S_0 … S_k from `start` at global step `first` (the batch source is called before each step). */
-async function run(exec: StepExecutor, start: TensorMap, first: number, k: number, batches: BatchSource, hp: Readonly<Record<string, number>>): Promise<TensorMap[]> {
+async function run(
+  exec: StepExecutor,
+  start: TensorMap,
+  first: number,
+  k: number,
+  batches: BatchSource,
+  hp: Readonly<Record<string, number>>,
+): Promise<TensorMap[]> {
   const states = [start];
   for (let j = 0; j < k; j++) {
     const b = await batches(first + j);

@@ -42,8 +42,16 @@ export async function runCommitOverhead(ctx: SuiteContext): Promise<SuiteResult>
     const base2 = await plain();
     const baseline = (base + base2) / 2;
     rows.push({
-      model: layersLabel(layers), batch, T, k, plainSeconds: baseline, committedSeconds: noCheck, committedSelfCheckSeconds: withCheck,
-      overhead: noCheck / baseline - 1, overheadWithSelfCheck: withCheck / baseline - 1, stateBytes: setup.stateBytes,
+      model: layersLabel(layers),
+      batch,
+      T,
+      k,
+      plainSeconds: baseline,
+      committedSeconds: noCheck,
+      committedSelfCheckSeconds: withCheck,
+      overhead: noCheck / baseline - 1,
+      overheadWithSelfCheck: withCheck / baseline - 1,
+      stateBytes: setup.stateBytes,
     });
     ctx.log(`commit-overhead: k=${k}: plain ${fmt(baseline)} s, committed ${fmt(noCheck)} s, +self-check ${fmt(withCheck)} s`);
   }
@@ -52,8 +60,15 @@ export async function runCommitOverhead(ctx: SuiteContext): Promise<SuiteResult>
     table(
       ["model", "batch", "T", "k", "plain steps (s)", "with commitments (s)", "overhead", "with commitments + self-check (s)", "overhead"],
       rows.map((x) => [
-        x.model as string, x.batch as number, x.T as number, x.k as number, fmt(x.plainSeconds as number), fmt(x.committedSeconds as number),
-        pct(x.overhead as number), fmt(x.committedSelfCheckSeconds as number), pct(x.overheadWithSelfCheck as number),
+        x.model as string,
+        x.batch as number,
+        x.T as number,
+        x.k as number,
+        fmt(x.plainSeconds as number),
+        fmt(x.committedSeconds as number),
+        pct(x.overhead as number),
+        fmt(x.committedSelfCheckSeconds as number),
+        pct(x.overheadWithSelfCheck as number),
       ]),
     ),
     "",
@@ -62,5 +77,11 @@ export async function runCommitOverhead(ctx: SuiteContext): Promise<SuiteResult>
     "(§3: the first step of every interval run twice and compared bit for bit) costs one extra step per interval, so it matters at k = 10.",
     "Plain time is the mean of a run before and after each pair (shared machine).",
   ].join("\n");
-  return { name: "commitment-overhead", title: "3. Commitment overhead", rows, settings: { layers, batch, T, ks, threads: 1, optimizer: "adam" }, markdown: md };
+  return {
+    name: "commitment-overhead",
+    title: "3. Commitment overhead",
+    rows,
+    settings: { layers, batch, T, ks, threads: 1, optimizer: "adam" },
+    markdown: md,
+  };
 }

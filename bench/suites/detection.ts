@@ -72,10 +72,14 @@ export async function runDetection(ctx: SuiteContext): Promise<SuiteResult> {
   const verifierRunner = await runner(setup.graph, 1, "disabled");
   // Audit seeds and verifier addresses, fixed for the whole suite so every attack sees the same draws.
   const auditSeeds = Array.from({ length: seeds }, (_, i) => keccak256(toUtf8Bytes(`upow.bench.auditSeed:${i}`)));
-  const addresses = Array.from({ length: verifiers }, (_, v) => getAddress(`0x${keccak256(toUtf8Bytes(`upow.bench.verifier:${v}`)).slice(-40)}`));
+  const addresses = Array.from({ length: verifiers }, (_, v) =>
+    getAddress(`0x${keccak256(toUtf8Bytes(`upow.bench.verifier:${v}`)).slice(-40)}`),
+  );
   const maxS = Math.max(...SAMPLE_SIZES);
   const samples: number[][] = [];
-  for (const seed of auditSeeds) for (const v of addresses) samples.push(auditSample({ auditSeed: seed, jobId: 1n, verifier: v, checkpointCount: n + 1, samples: maxS }));
+  for (const seed of auditSeeds)
+    for (const v of addresses)
+      samples.push(auditSample({ auditSeed: seed, jobId: 1n, verifier: v, checkpointCount: n + 1, samples: maxS }));
 
   const rows: DetectionRow[] = [];
   const trajectories: Record<string, unknown>[] = [];
@@ -84,7 +88,16 @@ export async function runDetection(ctx: SuiteContext): Promise<SuiteResult> {
     try {
       const inputs = cheatingInputs(attack, { runner: workerRunner, batches: setup.batches }, { key: "bench-detection", T, k });
       const t0 = now();
-      await train({ runner: inputs.runner, initialState: setup.initial, batches: inputs.batches, hp: setup.hp, T, k, dir, selfCheck: false });
+      await train({
+        runner: inputs.runner,
+        initialState: setup.initial,
+        batches: inputs.batches,
+        hp: setup.hp,
+        T,
+        k,
+        dir,
+        selfCheck: false,
+      });
       const trainSeconds = now() - t0;
       const store = await CheckpointStore.open(dir);
       const index = (await store.readIndex())!;
@@ -106,8 +119,14 @@ export async function runDetection(ctx: SuiteContext): Promise<SuiteResult> {
       const caught = [...inputs.faked].filter((i) => fails[i]).length;
       const falseFlags = fails.filter((x, i) => x && !inputs.faked.has(i)).length;
       trajectories.push({
-        attack: attackLabel(attack), faked: inputs.faked.size, detectable, caught, falseFlagsOnHonestIntervals: falseFlags,
-        worstHonestIntervalRatio: worst, trainSeconds, replaySecondsPerInterval: replaySeconds,
+        attack: attackLabel(attack),
+        faked: inputs.faked.size,
+        detectable,
+        caught,
+        falseFlagsOnHonestIntervals: falseFlags,
+        worstHonestIntervalRatio: worst,
+        trainSeconds,
+        replaySecondsPerInterval: replaySeconds,
       });
       ctx.log(`detection: ${attackLabel(attack)}: faked ${inputs.faked.size}/${n}, replay fails ${detectable}, false flags ${falseFlags}`);
       const fakedFraction = inputs.faked.size / n;
@@ -116,11 +135,22 @@ export async function runDetection(ctx: SuiteContext): Promise<SuiteResult> {
         for (const sample of samples) if (sample.slice(0, s).some((i) => fails[i])) detected++;
         const p = detected / samples.length;
         rows.push({
-          attack: attackLabel(attack), kind: attack.kind, fraction: attack.kind === "honest" ? 0 : attack.fraction, fakedFraction,
-          detectableFraction: detectable / n, caughtPerFakedInterval: inputs.faked.size ? caught / inputs.faked.size : 0,
-          s, trials: samples.length, detected, detectionRate: p, ci95: 1.96 * Math.sqrt((p * (1 - p)) / samples.length),
-          theoryWithReplacement: 1 - (1 - fakedFraction) ** s, theoryWithoutReplacement: hypergeomHit(n, inputs.faked.size, s),
-          verifierFlopsFraction: (s * k) / T, verifierTimeFraction: (s * replaySeconds) / trainSeconds, savedComputeFraction: fakedFraction * savedFraction(attack, k),
+          attack: attackLabel(attack),
+          kind: attack.kind,
+          fraction: attack.kind === "honest" ? 0 : attack.fraction,
+          fakedFraction,
+          detectableFraction: detectable / n,
+          caughtPerFakedInterval: inputs.faked.size ? caught / inputs.faked.size : 0,
+          s,
+          trials: samples.length,
+          detected,
+          detectionRate: p,
+          ci95: 1.96 * Math.sqrt((p * (1 - p)) / samples.length),
+          theoryWithReplacement: 1 - (1 - fakedFraction) ** s,
+          theoryWithoutReplacement: hypergeomHit(n, inputs.faked.size, s),
+          verifierFlopsFraction: (s * k) / T,
+          verifierTimeFraction: (s * replaySeconds) / trainSeconds,
+          savedComputeFraction: fakedFraction * savedFraction(attack, k),
         });
       }
     } finally {
@@ -138,7 +168,11 @@ export async function runDetection(ctx: SuiteContext): Promise<SuiteResult> {
         const rs = rows.filter((r) => r.attack === attackLabel(a));
         const r0 = rs[0]!;
         return [
-          attackLabel(a), pct(r0.fakedFraction), a.kind === "honest" ? `${trajectories.find((t) => t.attack === attackLabel(a))!.detectable as number} false flags` : pct(r0.caughtPerFakedInterval, 0),
+          attackLabel(a),
+          pct(r0.fakedFraction),
+          a.kind === "honest"
+            ? `${trajectories.find((t) => t.attack === attackLabel(a))!.detectable as number} false flags`
+            : pct(r0.caughtPerFakedInterval, 0),
           ...shownS.map((s) => {
             const r = rs.find((x) => x.s === s)!;
             return `${pct(r.detectionRate)} ± ${pct(r.ci95)} (${pct(r.theoryWithReplacement)})`;
@@ -147,22 +181,39 @@ export async function runDetection(ctx: SuiteContext): Promise<SuiteResult> {
       }),
     ),
     "",
-    table(["s", "verifier FLOPs / training FLOPs (s·k/T)", "verifier time / training time (measured)"], shownS.map((s) => {
-      const rs = rows.filter((r) => r.s === s);
-      return [s, pct(rs[0]!.verifierFlopsFraction, 2), pct(rs.reduce((a, r) => a + r.verifierTimeFraction, 0) / rs.length, 2)];
-    })),
+    table(
+      ["s", "verifier FLOPs / training FLOPs (s·k/T)", "verifier time / training time (measured)"],
+      shownS.map((s) => {
+        const rs = rows.filter((r) => r.s === s);
+        return [s, pct(rs[0]!.verifierFlopsFraction, 2), pct(rs.reduce((a, r) => a + r.verifierTimeFraction, 0) / rs.length, 2)];
+      }),
+    ),
     "",
     `Model ${layersLabel(layers)} (Adam), batch ${batch}, T = ${T} steps, k = ${k}, n = ${n} intervals. The worker trains with the real`,
     "trainer and a cheating executor (cpu, opt all); the verifier replays every interval once from the worker's committed checkpoint",
     "(cpu, opt disabled: other settings than the worker) and applies the k-step rule with the δ_k floors; the verdicts are cached and",
     `${seeds} audit seeds × ${verifiers} verifier addresses = ${samples.length} audits per cell draw their samples with \`auditSample\``,
     "(docs/encoding.md). ± is the 95% binomial interval. Samples are distinct intervals, so the measured rate sits at or slightly above",
-    "1−(1−f)^s (the exact without-replacement value is in the JSON). \"caught by replay\" = faked intervals whose replay fails the rule:",
+    '1−(1−f)^s (the exact without-replacement value is in the JSON). "caught by replay" = faked intervals whose replay fails the rule:',
     "noise below the δ_k bound is not detectable by design (it is within honest float drift), which bounds what such tampering can do.",
   ].join("\n");
   return {
-    name: "detection", title: "4. Detection of cheating trajectories", rows: [...rows, ...trajectories.map((t) => ({ kind: "trajectory", ...t }))],
-    settings: { layers, batch, T, k, n, seeds, verifiers, sampleSizes: SAMPLE_SIZES, bounds, worker: "cpu/threads=1/opt=all", verifier: "cpu/threads=1/opt=disabled" },
+    name: "detection",
+    title: "4. Detection of cheating trajectories",
+    rows: [...rows, ...trajectories.map((t) => ({ kind: "trajectory", ...t }))],
+    settings: {
+      layers,
+      batch,
+      T,
+      k,
+      n,
+      seeds,
+      verifiers,
+      sampleSizes: SAMPLE_SIZES,
+      bounds,
+      worker: "cpu/threads=1/opt=all",
+      verifier: "cpu/threads=1/opt=disabled",
+    },
     markdown: md,
   };
 }

@@ -38,9 +38,16 @@ export async function runEconomics(ctx: SuiteContext): Promise<SuiteResult> {
     const P = pOf(d);
     const saved = f * C;
     return {
-      f, savedCompute: saved, perAuditorDetectionTheory: dTheory, perAuditorDetectionMeasured: m ? m.detectionRate : null,
-      pCaught: P, pCaughtTheory: pOf(dTheory), expectedLoss: P * (R + penalty), expectedGain: saved - P * (R + penalty),
-      expectedGainCollateralOnly: saved - P * penalty, source: m ? "measured" : "formula",
+      f,
+      savedCompute: saved,
+      perAuditorDetectionTheory: dTheory,
+      perAuditorDetectionMeasured: m ? m.detectionRate : null,
+      pCaught: P,
+      pCaughtTheory: pOf(dTheory),
+      expectedLoss: P * (R + penalty),
+      expectedGain: saved - P * (R + penalty),
+      expectedGainCollateralOnly: saved - P * penalty,
+      source: m ? "measured" : "formula",
     };
   });
   const allNegative = rows.every((r) => r.expectedGain < 0);
@@ -50,10 +57,25 @@ export async function runEconomics(ctx: SuiteContext): Promise<SuiteResult> {
     `(the rest, challengerBps = ${pct(challengerShare, 0)}, may go to the worker's own second account: v3 V4.3); C (compute cost) = reward.`,
     "",
     table(
-      ["faked f", "saved compute f·C", "d per auditor: measured (formula)", "P(caught)", "expected loss P·(reward+penalty)", "expected gain", "gain counting the penalty only"],
+      [
+        "faked f",
+        "saved compute f·C",
+        "d per auditor: measured (formula)",
+        "P(caught)",
+        "expected loss P·(reward+penalty)",
+        "expected gain",
+        "gain counting the penalty only",
+      ],
       rows.map((r) => [
-        pct(r.f, 0), fmt(r.savedCompute), r.perAuditorDetectionMeasured === null ? `– (${pct(r.perAuditorDetectionTheory)})` : `${pct(r.perAuditorDetectionMeasured)} (${pct(r.perAuditorDetectionTheory)})`,
-        pct(r.pCaught, 2), fmt(r.expectedLoss), `**${fmt(r.expectedGain)}**`, fmt(r.expectedGainCollateralOnly),
+        pct(r.f, 0),
+        fmt(r.savedCompute),
+        r.perAuditorDetectionMeasured === null
+          ? `– (${pct(r.perAuditorDetectionTheory)})`
+          : `${pct(r.perAuditorDetectionMeasured)} (${pct(r.perAuditorDetectionTheory)})`,
+        pct(r.pCaught, 2),
+        fmt(r.expectedLoss),
+        `**${fmt(r.expectedGain)}**`,
+        fmt(r.expectedGainCollateralOnly),
       ]),
     ),
     "",
@@ -62,5 +84,21 @@ export async function runEconomics(ctx: SuiteContext): Promise<SuiteResult> {
     "The gain counting the penalty only (a cheater that would not have been paid anyway) is shown for the stricter reading. Tampering",
     "with the model (noise) is not bounded by C: only detection deters it (§10.9).",
   ].join("\n");
-  return { name: "economics", title: "7. Economics of cheating", rows, settings: { A, s, w, reward: R, collateral, penalty, challengerShare, C, detectionFrom: detection ? "detection suite" : "formula only" }, markdown: md };
+  return {
+    name: "economics",
+    title: "7. Economics of cheating",
+    rows,
+    settings: {
+      A,
+      s,
+      w,
+      reward: R,
+      collateral,
+      penalty,
+      challengerShare,
+      C,
+      detectionFrom: detection ? "detection suite" : "formula only",
+    },
+    markdown: md,
+  };
 }

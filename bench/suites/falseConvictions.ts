@@ -12,7 +12,10 @@ import { compareStates } from "../../verifier/engine/tolerance";
 import { webgpuAdapterKind } from "../lib/webgpu";
 import { type SuiteContext, type SuiteResult, fmt, layersLabel, mlpSetup, now, percentile, table } from "../lib/common";
 
-interface Setting { label: string; runner: StepRunner }
+interface Setting {
+  label: string;
+  runner: StepRunner;
+}
 
 export async function runFalseConvictions(ctx: SuiteContext): Promise<SuiteResult> {
   // 784-128-10 at batch 64: large enough that thread counts and graph optimisations change the float
@@ -28,7 +31,8 @@ export async function runFalseConvictions(ctx: SuiteContext): Promise<SuiteResul
       settings.push({ label: `cpu/t${threads}/${optLevel}`, runner: await StepRunner.create({ graph: setup.graph, threads, optLevel }) });
     }
   }
-  let gpuNote = "WebGPU: not available on this machine (no adapter; scripts/setup-webgpu.sh installs Mesa's lavapipe), so no CPU↔WebGPU pairs.";
+  let gpuNote =
+    "WebGPU: not available on this machine (no adapter; scripts/setup-webgpu.sh installs Mesa's lavapipe), so no CPU↔WebGPU pairs.";
   const adapter = webgpuAdapterKind();
   try {
     for (const optLevel of ["all", "disabled"] as const) {
@@ -39,7 +43,9 @@ export async function runFalseConvictions(ctx: SuiteContext): Promise<SuiteResul
       adapter.startsWith("software")
         ? "These are onnxruntime's WebGPU kernels (WGSL shaders compiled by Dawn) run by Mesa's software rasteriser on the CPU: a second, independent kernel implementation, not GPU hardware numerics (docs/gpu.md)."
         : "",
-    ].filter(Boolean).join(" ");
+    ]
+      .filter(Boolean)
+      .join(" ");
   } catch {
     // no adapter: CPU pairs only
   }
@@ -83,16 +89,46 @@ export async function runFalseConvictions(ctx: SuiteContext): Promise<SuiteResul
   const rows = pairs.map(([p, q], i) => {
     const sorted = [...ratios[i]!].sort((x, y) => x - y);
     return {
-      pair: `${settings[p]!.label} vs ${settings[q]!.label}`, steps, webgpu: settings[p]!.label.startsWith("webgpu") || settings[q]!.label.startsWith("webgpu"), maxRatio: sorted[sorted.length - 1]!, p9999Ratio: percentile(sorted, 99.99),
-      p99Ratio: percentile(sorted, 99), medianRatio: percentile(sorted, 50), convictions: sorted.filter((r) => r > 1).length,
-      indeterminate: sorted.filter((r) => r > 0.5).length, bitIdentical: identical[i]!,
-      worstTensor: worst[i]!.tensor, worstStep: worst[i]!.step,
+      pair: `${settings[p]!.label} vs ${settings[q]!.label}`,
+      steps,
+      webgpu: settings[p]!.label.startsWith("webgpu") || settings[q]!.label.startsWith("webgpu"),
+      maxRatio: sorted[sorted.length - 1]!,
+      p9999Ratio: percentile(sorted, 99.99),
+      p99Ratio: percentile(sorted, 99),
+      medianRatio: percentile(sorted, 50),
+      convictions: sorted.filter((r) => r > 1).length,
+      indeterminate: sorted.filter((r) => r > 0.5).length,
+      bitIdentical: identical[i]!,
+      worstTensor: worst[i]!.tensor,
+      worstStep: worst[i]!.step,
     };
   });
   const md = [
     table(
-      ["pair of settings", "honest steps", "bit-identical", "median ratio", "99th pct", "99.99th pct", "max ratio", "worst at (tensor, step)", "ratio > 0.5", "ratio > 1 (false conviction)"],
-      rows.map((r) => [r.pair, r.steps, r.bitIdentical, fmt(r.medianRatio), fmt(r.p99Ratio), fmt(r.p9999Ratio), fmt(r.maxRatio), r.worstTensor === null ? "–" : `${r.worstTensor}, ${r.worstStep}`, r.indeterminate, `**${r.convictions}**`]),
+      [
+        "pair of settings",
+        "honest steps",
+        "bit-identical",
+        "median ratio",
+        "99th pct",
+        "99.99th pct",
+        "max ratio",
+        "worst at (tensor, step)",
+        "ratio > 0.5",
+        "ratio > 1 (false conviction)",
+      ],
+      rows.map((r) => [
+        r.pair,
+        r.steps,
+        r.bitIdentical,
+        fmt(r.medianRatio),
+        fmt(r.p99Ratio),
+        fmt(r.p9999Ratio),
+        fmt(r.maxRatio),
+        r.worstTensor === null ? "–" : `${r.worstTensor}, ${r.worstStep}`,
+        r.indeterminate,
+        `**${r.convictions}**`,
+      ]),
     ),
     "",
     `Model ${layersLabel(layers)} (Adam), batch ${batch}, ${steps} consecutive honest steps of one MNIST trajectory; at every step all`,
@@ -101,7 +137,20 @@ export async function runFalseConvictions(ctx: SuiteContext): Promise<SuiteResul
     "Bit-identical results count as ratio 0 without running the comparison (that is what it returns); distinct pairs run `compareStates`.",
     gpuNote,
   ].join("\n");
-  return { name: "false-convictions", title: "5. False convictions of honest steps", rows, settings: { layers, batch, steps, bounds, settings: settings.map((s) => s.label), webgpuAdapter: settings.some((s) => s.label.startsWith("webgpu")) ? adapter : null }, markdown: md };
+  return {
+    name: "false-convictions",
+    title: "5. False convictions of honest steps",
+    rows,
+    settings: {
+      layers,
+      batch,
+      steps,
+      bounds,
+      settings: settings.map((s) => s.label),
+      webgpuAdapter: settings.some((s) => s.label.startsWith("webgpu")) ? adapter : null,
+    },
+    markdown: md,
+  };
 }
 
 function sameBits(a: TensorMap, b: TensorMap): boolean {

@@ -16,7 +16,15 @@ import { buildGasTrajectory, type GasTrajectory } from "../lib/gasTrajectory";
 
 type Sys = Awaited<ReturnType<typeof import("../../test/helpers/system").deploySystem>>;
 
-interface GasRow extends Record<string, unknown> { T: number; k: number; M: number; phase: "lifecycle" | "dispute"; fn: string; gas: number; calls: number }
+interface GasRow extends Record<string, unknown> {
+  T: number;
+  k: number;
+  M: number;
+  phase: "lifecycle" | "dispute";
+  fn: string;
+  gas: number;
+  calls: number;
+}
 
 async function gasOf(tx: Promise<ContractTransactionResponse>): Promise<number> {
   const receipt = await (await tx).wait();
@@ -30,11 +38,13 @@ const HONEST_CALLS = ["JobMarket.createJob", "JobMarket.claimJob", "JobMarket.su
 
 /** The four JobMarket calls of an honest job per T (they do not depend on M), against the target. */
 function honestPathTable(rows: readonly GasRow[], Ts: readonly number[], M: number, label: (T: number) => string): string {
-  const gas = (T: number, fn: string): number => rows.find((r) => r.T === T && r.M === M && r.phase === "lifecycle" && r.fn === fn)?.gas ?? NaN;
+  const gas = (T: number, fn: string): number =>
+    rows.find((r) => r.T === T && r.M === M && r.phase === "lifecycle" && r.fn === fn)?.gas ?? NaN;
   const body = Ts.map((T) => {
     const parts = HONEST_CALLS.map((fn) => gas(T, fn));
     const total = parts.reduce((a, b) => a + b, 0);
-    const verdict = total <= HONEST_TARGET ? "met" : `misses by ${total - HONEST_TARGET} (${((total / HONEST_TARGET - 1) * 100).toFixed(0)} %)`;
+    const verdict =
+      total <= HONEST_TARGET ? "met" : `misses by ${total - HONEST_TARGET} (${((total / HONEST_TARGET - 1) * 100).toFixed(0)} %)`;
     return [`T=${label(T)}`, ...parts, `**${total}**`, verdict];
   });
   return [
@@ -58,12 +68,21 @@ export async function runGas(ctx: SuiteContext): Promise<SuiteResult> {
   const { deploySystem, DEFAULT_DISPUTE_PARAMS, E18, challengeCommitment, voteCommitment, signerOf } = sysMod;
 
   const configs = ctx.quick
-    ? [{ T: 100, k: 10 }, { T: 10_000, k: 100 }]
-    : [{ T: 100, k: 10 }, { T: 10_000, k: 100 }, { T: 1_000_000, k: 1000 }];
+    ? [
+        { T: 100, k: 10 },
+        { T: 10_000, k: 100 },
+      ]
+    : [
+        { T: 100, k: 10 },
+        { T: 10_000, k: 100 },
+        { T: 1_000_000, k: 1000 },
+      ];
   const committees = ctx.quick ? [3, 9] : [3, 5, 9];
   // The MNIST MLP 784-128-10 (Adam) state: what a job of the project declares.
-  const stateBytes = stateLayout({ layers: [784, 128, 10], activation: "relu", optimizer: "adam" })
-    .reduce((a, e) => a + elementCount(e.shape) * DTYPE_BYTES[e.dtype], 0);
+  const stateBytes = stateLayout({ layers: [784, 128, 10], activation: "relu", optimizer: "adam" }).reduce(
+    (a, e) => a + elementCount(e.shape) * DTYPE_BYTES[e.dtype],
+    0,
+  );
   const flopsPerStep = 27_700_000n; // estimateFlops of 784-128-10 at batch 64 (suite 1)
 
   ctx.log("gas: deploying the system");
@@ -88,20 +107,44 @@ export async function runGas(ctx: SuiteContext): Promise<SuiteResult> {
         } else rows.push({ T, k, M, phase, fn, gas, calls: 1 });
       };
       const params = {
-        paymentToken: await sys.payToken.getAddress(), reward, verificationFee: 10n * E18,
-        collateral: await sys.jobMarket.requiredCollateral(reward), totalSteps: T, checkpointInterval: k,
-        numBatches: sys.data.batches.length, flopsPerStep, stateBytes: BigInt(stateBytes), initialStateHash: traj.stateHash(0),
-        dataRoot: sys.data.root, specHash: ethers.id("bench-spec"), specURI: "ipfs://bench-spec",
-        claimDeadline: BigInt(await time.latest()) + 86_400n, trainingDuration: 3_600n,
+        paymentToken: await sys.payToken.getAddress(),
+        reward,
+        verificationFee: 10n * E18,
+        collateral: await sys.jobMarket.requiredCollateral(reward),
+        totalSteps: T,
+        checkpointInterval: k,
+        numBatches: sys.data.batches.length,
+        flopsPerStep,
+        stateBytes: BigInt(stateBytes),
+        initialStateHash: traj.stateHash(0),
+        dataRoot: sys.data.root,
+        specHash: ethers.id("bench-spec"),
+        specURI: "ipfs://bench-spec",
+        claimDeadline: BigInt(await time.latest()) + 86_400n,
+        trainingDuration: 3_600n,
       };
 
       // ── honest lifecycle: create, claim, submit, auditors drawn and attesting, finalize, withdrawals
       const honestId = await sys.jobMarket.nextJobId();
       record("lifecycle", "JobMarket.createJob", await gasOf(sys.jobMarket.connect(sys.requester).createJob(params)));
       record("lifecycle", "JobMarket.claimJob", await gasOf(sys.jobMarket.connect(sys.worker).claimJob(honestId)));
-      record("lifecycle", "JobMarket.submitResult", await gasOf(sys.jobMarket.connect(sys.worker).submitResult(
-        honestId, traj.checkpointRoot, traj.stateHash(T), "ipfs://result", traj.stepRoot(0), traj.checkpointProof(0), traj.checkpointProof(traj.n - 1),
-      )));
+      record(
+        "lifecycle",
+        "JobMarket.submitResult",
+        await gasOf(
+          sys.jobMarket
+            .connect(sys.worker)
+            .submitResult(
+              honestId,
+              traj.checkpointRoot,
+              traj.stateHash(T),
+              "ipfs://result",
+              traj.stepRoot(0),
+              traj.checkpointProof(0),
+              traj.checkpointProof(traj.n - 1),
+            ),
+        ),
+      );
       await mine(1);
       record("lifecycle", "AuditManager.drawAuditors", await gasOf(sys.auditManager.drawAuditors(honestId)));
       const auditors = (await sys.auditManager.auditorsOf(honestId)).map((a) => signerOf(sys, a));
@@ -114,44 +157,84 @@ export async function runGas(ctx: SuiteContext): Promise<SuiteResult> {
       record("lifecycle", "JobMarket.withdraw", await gasOf(sys.jobMarket.connect(sys.worker).withdraw(await sys.payToken.getAddress())));
       // Any job may be a canary (v3 V11.1): attesters are released after the canary reveal period.
       await time.increaseTo((await sys.jobMarket.getJob(honestId)).windowEnd + (await sys.auditManager.canaryRevealPeriod()) + 1n);
-      for (const a of auditors) record("lifecycle", "AuditManager.releaseAttester", await gasOf(sys.auditManager.releaseAttester(honestId, a.address)));
-      for (const a of auditors.slice(0, 1)) record("lifecycle", "AuditManager.withdraw", await gasOf(sys.auditManager.connect(a).withdraw(await sys.payToken.getAddress())));
+      for (const a of auditors)
+        record("lifecycle", "AuditManager.releaseAttester", await gasOf(sys.auditManager.releaseAttester(honestId, a.address)));
+      for (const a of auditors.slice(0, 1))
+        record("lifecycle", "AuditManager.withdraw", await gasOf(sys.auditManager.connect(a).withdraw(await sys.payToken.getAddress())));
 
       // ── dispute to conviction on the middle interval, with one answered chunk challenge
       params.claimDeadline = BigInt(await time.latest()) + 86_400n;
       const jobId = await sys.jobMarket.nextJobId();
       await sys.jobMarket.connect(sys.requester).createJob(params);
       await sys.jobMarket.connect(sys.worker).claimJob(jobId);
-      await sys.jobMarket.connect(sys.worker).submitResult(
-        jobId, traj.checkpointRoot, traj.stateHash(T), "ipfs://result", traj.stepRoot(0), traj.checkpointProof(0), traj.checkpointProof(traj.n - 1),
-      );
+      await sys.jobMarket
+        .connect(sys.worker)
+        .submitResult(
+          jobId,
+          traj.checkpointRoot,
+          traj.stateHash(T),
+          "ipfs://result",
+          traj.stepRoot(0),
+          traj.checkpointProof(0),
+          traj.checkpointProof(traj.n - 1),
+        );
       const i = traj.disputedInterval;
       const j = traj.disputedLocalStep;
       const salt = ethers.id("bench-salt");
       const ch = sys.challenger;
-      record("dispute", "DisputeManager.commitChallenge", await gasOf(sys.disputeManager.connect(ch).commitChallenge(challengeCommitment(jobId, i, ch.address, salt as `0x${string}`))));
+      record(
+        "dispute",
+        "DisputeManager.commitChallenge",
+        await gasOf(sys.disputeManager.connect(ch).commitChallenge(challengeCommitment(jobId, i, ch.address, salt as `0x${string}`))),
+      );
       const disputeId = (await sys.disputeManager.disputeCount()) + 1n;
-      record("dispute", "DisputeManager.openDispute", await gasOf(sys.disputeManager.connect(ch).openDispute(
-        jobId, i, salt,
-        { stateHash: traj.stateHash(i * k), stepRoot: traj.stepRoot(i), proof: traj.checkpointProof(i) },
-        { stateHash: traj.stateHash((i + 1) * k), stepRoot: i + 1 < traj.n - 1 ? traj.stepRoot(i + 1) : ethers.ZeroHash, proof: traj.checkpointProof(i + 1) },
-        0n,
-      )));
+      record(
+        "dispute",
+        "DisputeManager.openDispute",
+        await gasOf(
+          sys.disputeManager.connect(ch).openDispute(
+            jobId,
+            i,
+            salt,
+            { stateHash: traj.stateHash(i * k), stepRoot: traj.stepRoot(i), proof: traj.checkpointProof(i) },
+            {
+              stateHash: traj.stateHash((i + 1) * k),
+              stepRoot: i + 1 < traj.n - 1 ? traj.stepRoot(i + 1) : ethers.ZeroHash,
+              proof: traj.checkpointProof(i + 1),
+            },
+            0n,
+          ),
+        ),
+      );
       // Chunk challenges live in the DataAvailability: the step leaf is stored first, then challenged.
       const da = DataAvailability__factory.connect(await sys.disputeManager.dataAvailability(), ch);
       await sys.stakeToken.connect(ch).approve(await da.getAddress(), ethers.MaxUint256);
-      record("dispute", "DataAvailability.proveStepLeaves", await gasOf(da.proveStepLeaves(
-        jobId, i, j, [traj.stateHash(i * k + j)], traj.stepProof(i, j),
-      )));
+      record(
+        "dispute",
+        "DataAvailability.proveStepLeaves",
+        await gasOf(da.proveStepLeaves(jobId, i, j, [traj.stateHash(i * k + j)], traj.stepProof(i, j))),
+      );
       record("dispute", "DataAvailability.challengeStateChunk", await gasOf(da.challengeStateChunk(jobId, disputeId, i, j, 1)));
       const file = traj.disputedFile;
-      record("dispute", "DataAvailability.answerChunk", await gasOf(da.connect(sys.worker).answerChunk(
-        await da.challengeCount(), file.bytes.length, file.chunks[1]!, file.chunkProof(1),
-      )));
-      record("dispute", "DisputeManager.pinpoint", await gasOf(sys.disputeManager.connect(ch).pinpoint(
-        disputeId, j, { stateHash: traj.stateHash(i * k + j), proof: traj.stepProof(i, j) },
-        { stateHash: traj.stateHash(i * k + j + 1), proof: traj.stepProof(i, j + 1) },
-      )));
+      record(
+        "dispute",
+        "DataAvailability.answerChunk",
+        await gasOf(da.connect(sys.worker).answerChunk(await da.challengeCount(), file.bytes.length, file.chunks[1]!, file.chunkProof(1))),
+      );
+      record(
+        "dispute",
+        "DisputeManager.pinpoint",
+        await gasOf(
+          sys.disputeManager
+            .connect(ch)
+            .pinpoint(
+              disputeId,
+              j,
+              { stateHash: traj.stateHash(i * k + j), proof: traj.stepProof(i, j) },
+              { stateHash: traj.stateHash(i * k + j + 1), proof: traj.stepProof(i, j + 1) },
+            ),
+        ),
+      );
       const d = await sys.disputeManager.getDispute(disputeId);
       const bn = BigInt(await ethers.provider.getBlockNumber());
       if (d.randomnessBlock >= bn) await mine(d.randomnessBlock - bn + 1n);
@@ -162,22 +245,46 @@ export async function runGas(ctx: SuiteContext): Promise<SuiteResult> {
       const jurors = round.jurors.map((a) => signerOf(sys, a));
       if (round.seats !== BigInt(M)) throw new Error(`committee of ${round.seats} seats, wanted ${M}`);
       for (const [x, jr] of jurors.entries()) {
-        record("dispute", "DisputeManager.commitVote", await gasOf(sys.disputeManager.connect(jr).commitVote(
-          disputeId, voteCommitment(disputeId, Number(dd.round), jr.address, Ruling.WorkerFault, ethers.id(`v${x}`) as `0x${string}`),
-        )));
+        record(
+          "dispute",
+          "DisputeManager.commitVote",
+          await gasOf(
+            sys.disputeManager
+              .connect(jr)
+              .commitVote(
+                disputeId,
+                voteCommitment(disputeId, Number(dd.round), jr.address, Ruling.WorkerFault, ethers.id(`v${x}`) as `0x${string}`),
+              ),
+          ),
+        );
       }
       for (const [x, jr] of jurors.entries()) {
-        record("dispute", "DisputeManager.revealVote", await gasOf(sys.disputeManager.connect(jr).revealVote(disputeId, Ruling.WorkerFault, ethers.id(`v${x}`))));
+        record(
+          "dispute",
+          "DisputeManager.revealVote",
+          await gasOf(sys.disputeManager.connect(jr).revealVote(disputeId, Ruling.WorkerFault, ethers.id(`v${x}`))),
+        );
       }
       record("dispute", "DisputeManager.resolve", await gasOf(sys.disputeManager.resolve(disputeId)));
       await time.increaseTo((await sys.disputeManager.getDispute(disputeId)).appealEnd + 1n);
       record("dispute", "DisputeManager.finalizeRuling", await gasOf(sys.disputeManager.finalizeRuling(disputeId)));
       const status = Number((await sys.jobMarket.getJob(jobId)).status);
-      if (status !== JobStatus.Rejected) throw new Error(`dispute did not end in a conviction (job status ${jobStatusName(status)}, want Rejected)`);
+      if (status !== JobStatus.Rejected)
+        throw new Error(`dispute did not end in a conviction (job status ${jobStatusName(status)}, want Rejected)`);
       record("dispute", "DisputeManager.withdraw", await gasOf(sys.disputeManager.connect(ch).withdraw()));
       record("dispute", "JobMarket.withdraw", await gasOf(sys.jobMarket.connect(sys.requester).withdraw(await sys.payToken.getAddress())));
-      const sum = (phase: GasRow["phase"]): number => rows.filter((r) => r.T === T && r.M === M && r.phase === phase).reduce((a, r) => a + r.gas, 0);
-      totals.push({ T, k, M, n: traj.n, lifecycleTotal: sum("lifecycle"), disputeTotal: sum("dispute"), auditors: auditors.length, jobStatusAfterRuling: "Rejected" });
+      const sum = (phase: GasRow["phase"]): number =>
+        rows.filter((r) => r.T === T && r.M === M && r.phase === phase).reduce((a, r) => a + r.gas, 0);
+      totals.push({
+        T,
+        k,
+        M,
+        n: traj.n,
+        lifecycleTotal: sum("lifecycle"),
+        disputeTotal: sum("dispute"),
+        auditors: auditors.length,
+        jobStatusAfterRuling: "Rejected",
+      });
       ctx.log(`gas: T=${T} M=${M}: lifecycle ${sum("lifecycle")}, dispute ${sum("dispute")}, worker convicted`);
     }
   }
@@ -216,14 +323,30 @@ export async function runGas(ctx: SuiteContext): Promise<SuiteResult> {
           const [phase, fn] = f.split("|") as [string, string];
           return [phase, fn, ...cols.map((c) => cell(phase, fn, c.T, c.M))];
         }),
-        ["**total**", "honest lifecycle", ...cols.map((c) => `**${(totals.find((t) => t.T === c.T && t.M === c.M)!.lifecycleTotal as number)}**`)],
-        ["**total**", "dispute to conviction", ...cols.map((c) => `**${(totals.find((t) => t.T === c.T && t.M === c.M)!.disputeTotal as number)}**`)],
+        [
+          "**total**",
+          "honest lifecycle",
+          ...cols.map((c) => `**${totals.find((t) => t.T === c.T && t.M === c.M)!.lifecycleTotal as number}**`),
+        ],
+        [
+          "**total**",
+          "dispute to conviction",
+          ...cols.map((c) => `**${totals.find((t) => t.T === c.T && t.M === c.M)!.disputeTotal as number}**`),
+        ],
       ],
     ),
     "",
-    honestPathTable(rows, configs.map((c) => c.T), committees[0]!, label),
+    honestPathTable(
+      rows,
+      configs.map((c) => c.T),
+      committees[0]!,
+      label,
+    ),
     "",
-    table(["staking function", "gas"], Object.entries(extra).map(([f, g]) => [f, g])),
+    table(
+      ["staking function", "gas"],
+      Object.entries(extra).map(([f, g]) => [f, g]),
+    ),
     "",
     `Gas used per transaction (receipts), in-process Hardhat network, solc 0.8.28 optimizer 200 runs. Checkpoint interval k = ${configs.map((c) => `${c.k} for T=${label(c.T)}`).join(", ")};`,
     `the trees are built over every step (T leaves), so checkpoint proofs have ⌈log₂(T/k+1)⌉ and step proofs ⌈log₂(k+1)⌉ siblings. "×c" = mean over c calls`,
@@ -234,9 +357,21 @@ export async function runGas(ctx: SuiteContext): Promise<SuiteResult> {
     "floor of 40 gas per non-zero byte (issue 17: 8 KiB chunks; a 32 KiB chunk cost 1.34M).",
   ].join("\n");
   return {
-    name: "gas", title: "6. Gas (real contracts, in-process Hardhat network)",
-    rows: [...rows, ...totals.map((t) => ({ kind: "total", ...t })), ...Object.entries(extra).map(([fn, gas]) => ({ kind: "staking", fn, gas }))],
-    settings: { configs, committees, stateBytes, flopsPerStep: flopsPerStep.toString(), reward: reward.toString(), disputeParams: "DEFAULT_DISPUTE_PARAMS with committeeSize M, quorum ⌊M/2⌋+1" },
+    name: "gas",
+    title: "6. Gas (real contracts, in-process Hardhat network)",
+    rows: [
+      ...rows,
+      ...totals.map((t) => ({ kind: "total", ...t })),
+      ...Object.entries(extra).map(([fn, gas]) => ({ kind: "staking", fn, gas })),
+    ],
+    settings: {
+      configs,
+      committees,
+      stateBytes,
+      flopsPerStep: flopsPerStep.toString(),
+      reward: reward.toString(),
+      disputeParams: "DEFAULT_DISPUTE_PARAMS with committeeSize M, quorum ⌊M/2⌋+1",
+    },
     markdown: md,
   };
 }

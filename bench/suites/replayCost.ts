@@ -56,9 +56,15 @@ export async function runReplayCost(ctx: SuiteContext): Promise<SuiteResult> {
       const j = Math.floor(k / 2);
       const files: string[] = [];
       await replay({
-        runner: worker, state: await store.loadState(index.checkpoints[rec.i]!.file, index.checkpoints[rec.i]!.stateHash),
-        startStep: rec.i * k, k: j + 1, batches: setup.batches, hp: setup.hp,
-        onState: async (t, s) => { if (t >= rec.i * k + j) files.push(await store.putState(encodeState(s))); },
+        runner: worker,
+        state: await store.loadState(index.checkpoints[rec.i]!.file, index.checkpoints[rec.i]!.stateHash),
+        startStep: rec.i * k,
+        k: j + 1,
+        batches: setup.batches,
+        hp: setup.hp,
+        onState: async (t, s) => {
+          if (t >= rec.i * k + j) files.push(await store.putState(encodeState(s)));
+        },
       });
       const jt = now();
       const sjBytes = await store.readBytes(files[0]!);
@@ -73,12 +79,25 @@ export async function runReplayCost(ctx: SuiteContext): Promise<SuiteResult> {
       const verdict = jurorVerdict(sj, r1.next, r2.next, sj1, single);
       const jurorSeconds = now() - jt;
       rows.push({
-        model: layersLabel(layers), batch, k, intervals, trainSecondsPerInterval: trainPerInterval, verifySecondsPerInterval: verifyPerInterval,
-        verifyOverTrain: verifyPerInterval / trainPerInterval, jurorSeconds, jurorOverIntervalTrain: jurorSeconds / trainPerInterval,
-        honestAuditsPassed: allPass, jurorVote: verdict.vote, jurorHashesOk: ok, checkpointRoot: res.checkpointRoot,
+        model: layersLabel(layers),
+        batch,
+        k,
+        intervals,
+        trainSecondsPerInterval: trainPerInterval,
+        verifySecondsPerInterval: verifyPerInterval,
+        verifyOverTrain: verifyPerInterval / trainPerInterval,
+        jurorSeconds,
+        jurorOverIntervalTrain: jurorSeconds / trainPerInterval,
+        honestAuditsPassed: allPass,
+        jurorVote: verdict.vote,
+        jurorHashesOk: ok,
+        checkpointRoot: res.checkpointRoot,
       });
-      if (!allPass || verdict.vote !== Vote.WorkerHonest || !ok) ctx.log(`replay-cost: WARNING honest interval or step did not pass (k=${k})`);
-      ctx.log(`replay-cost: k=${k}: train ${fmt(trainPerInterval)} s/interval, verify ${fmt(verifyPerInterval)} s, juror ${fmt(jurorSeconds)} s`);
+      if (!allPass || verdict.vote !== Vote.WorkerHonest || !ok)
+        ctx.log(`replay-cost: WARNING honest interval or step did not pass (k=${k})`);
+      ctx.log(
+        `replay-cost: k=${k}: train ${fmt(trainPerInterval)} s/interval, verify ${fmt(verifyPerInterval)} s, juror ${fmt(jurorSeconds)} s`,
+      );
     } finally {
       removeDir(dir);
     }
@@ -86,11 +105,29 @@ export async function runReplayCost(ctx: SuiteContext): Promise<SuiteResult> {
   for (const r of [worker, verifier, jurorAlt]) await r.dispose();
   const md = [
     table(
-      ["model", "batch", "k", "train interval (s)", "verify interval (s)", "verify / train", "juror step check (s)", "juror / train interval", "honest audits pass", "juror vote"],
+      [
+        "model",
+        "batch",
+        "k",
+        "train interval (s)",
+        "verify interval (s)",
+        "verify / train",
+        "juror step check (s)",
+        "juror / train interval",
+        "honest audits pass",
+        "juror vote",
+      ],
       rows.map((r) => [
-        r.model as string, r.batch as number, r.k as number, fmt(r.trainSecondsPerInterval as number), fmt(r.verifySecondsPerInterval as number),
-        fmt(r.verifyOverTrain as number), fmt(r.jurorSeconds as number), fmt(r.jurorOverIntervalTrain as number),
-        String(r.honestAuditsPassed), r.jurorVote === Vote.WorkerHonest ? "WorkerHonest" : String(r.jurorVote),
+        r.model as string,
+        r.batch as number,
+        r.k as number,
+        fmt(r.trainSecondsPerInterval as number),
+        fmt(r.verifySecondsPerInterval as number),
+        fmt(r.verifyOverTrain as number),
+        fmt(r.jurorSeconds as number),
+        fmt(r.jurorOverIntervalTrain as number),
+        String(r.honestAuditsPassed),
+        r.jurorVote === Vote.WorkerHonest ? "WorkerHonest" : String(r.jurorVote),
       ]),
     ),
     "",
@@ -100,5 +137,11 @@ export async function runReplayCost(ctx: SuiteContext): Promise<SuiteResult> {
     "with the δ_k floors. Juror = read S_j and S_{j+1}, check both hashes, run the step under two settings (opt all / opt disabled)",
     "and take the §10.4 verdict. All on the same core count in the same run.",
   ].join("\n");
-  return { name: "replay-cost", title: "2. Replay vs training (the verifier's cost)", rows, settings: { layers, batch, ks, intervals, optimizer: "adam", threads: 1, bounds, single }, markdown: md };
+  return {
+    name: "replay-cost",
+    title: "2. Replay vs training (the verifier's cost)",
+    rows,
+    settings: { layers, batch, ks, intervals, optimizer: "adam", threads: 1, bounds, single },
+    markdown: md,
+  };
 }

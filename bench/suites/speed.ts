@@ -23,7 +23,11 @@ function matmulGraph(n: number): Uint8Array {
 
 export async function matmulPeak(n: number, threads: number, minSeconds: number): Promise<number> {
   const session = await ort.InferenceSession.create(matmulGraph(n), {
-    executionProviders: ["cpu"], intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: "all", logSeverityLevel: 3,
+    executionProviders: ["cpu"],
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: "all",
+    logSeverityLevel: 3,
   });
   const data = new Float32Array(n * n);
   for (let i = 0; i < data.length; i++) data[i] = ((i * 2654435761) % 1000) / 1000 - 0.5;
@@ -85,31 +89,57 @@ export async function runSpeed(ctx: SuiteContext): Promise<SuiteResult> {
       for (const threads of threadsList) {
         const r = await StepRunner.create({ graph: setup.graph, threads });
         let state = setup.initial;
-        const { perCall, reps } = await timeLoop(async () => {
-          state = (await r.step(state, b, setup.hp)).next;
-        }, { minSeconds, minReps: 5, warmup: 2 });
+        const { perCall, reps } = await timeLoop(
+          async () => {
+            state = (await r.step(state, b, setup.hp)).next;
+          },
+          { minSeconds, minReps: 5, warmup: 2 },
+        );
         await r.dispose();
         const gflops = setup.flopsPerStep / perCall / 1e9;
         const peak = Math.max(...peaks.values());
         rows.push({
-          model: layersLabel(m.layers), optimizer: "adam", batch, ep: "cpu", threads, stepsPerSecond: 1 / perCall, msPerStep: perCall * 1e3,
-          flopsPerStep: setup.flopsPerStep, gflops, peakGflops: peak, fractionOfPeak: gflops / peak, reps,
+          model: layersLabel(m.layers),
+          optimizer: "adam",
+          batch,
+          ep: "cpu",
+          threads,
+          stepsPerSecond: 1 / perCall,
+          msPerStep: perCall * 1e3,
+          flopsPerStep: setup.flopsPerStep,
+          gflops,
+          peakGflops: peak,
+          fractionOfPeak: gflops / peak,
+          reps,
         });
         ctx.log(`speed: ${layersLabel(m.layers)} b${batch} t${threads}: ${fmt(1 / perCall)} steps/s, ${fmt(gflops)} GFLOP/s`);
       }
       for (const ep of working) {
         const r = await StepRunner.create({ graph: setup.graph, ep });
         let state = setup.initial;
-        const { perCall, reps } = await timeLoop(async () => {
-          state = (await r.step(state, b, setup.hp)).next;
-        }, { minSeconds, minReps: 3, warmup: 2 });
+        const { perCall, reps } = await timeLoop(
+          async () => {
+            state = (await r.step(state, b, setup.hp)).next;
+          },
+          { minSeconds, minReps: 3, warmup: 2 },
+        );
         await r.dispose();
         const gflops = setup.flopsPerStep / perCall / 1e9;
         const label = ep === "webgpu" ? `webgpu (${adapter})` : ep;
         // threads: the EP's own (Dawn/lavapipe or the GPU); the fraction of the CPU MatMul peak only means something for a CPU rasteriser.
         rows.push({
-          model: layersLabel(m.layers), optimizer: "adam", batch, ep: label, threads: null, stepsPerSecond: 1 / perCall, msPerStep: perCall * 1e3,
-          flopsPerStep: setup.flopsPerStep, gflops, peakGflops: Math.max(...peaks.values()), fractionOfPeak: gflops / Math.max(...peaks.values()), reps,
+          model: layersLabel(m.layers),
+          optimizer: "adam",
+          batch,
+          ep: label,
+          threads: null,
+          stepsPerSecond: 1 / perCall,
+          msPerStep: perCall * 1e3,
+          flopsPerStep: setup.flopsPerStep,
+          gflops,
+          peakGflops: Math.max(...peaks.values()),
+          fractionOfPeak: gflops / Math.max(...peaks.values()),
+          reps,
         });
         ctx.log(`speed: ${layersLabel(m.layers)} b${batch} ${label}: ${fmt(1 / perCall)} steps/s, ${fmt(gflops)} GFLOP/s`);
       }
@@ -120,8 +150,15 @@ export async function runSpeed(ctx: SuiteContext): Promise<SuiteResult> {
     table(
       ["model (Adam)", "batch", "EP", "threads", "steps/s", "ms/step", "GFLOP/step", "GFLOP/s", "fraction of peak"],
       rows.map((r) => [
-        r.model as string, r.batch as number, r.ep as string, r.threads === null ? "–" : (r.threads as number), fmt(r.stepsPerSecond as number), fmt(r.msPerStep as number),
-        fmt((r.flopsPerStep as number) / 1e9), fmt(r.gflops as number), pct(r.fractionOfPeak as number),
+        r.model as string,
+        r.batch as number,
+        r.ep as string,
+        r.threads === null ? "–" : (r.threads as number),
+        fmt(r.stepsPerSecond as number),
+        fmt(r.msPerStep as number),
+        fmt((r.flopsPerStep as number) / 1e9),
+        fmt(r.gflops as number),
+        pct(r.fractionOfPeak as number),
       ]),
     ),
     "",
@@ -131,12 +168,23 @@ export async function runSpeed(ctx: SuiteContext): Promise<SuiteResult> {
       ? "GPU: none. This onnxruntime-node build lists only the cpu EP, so there are no GPU rows."
       : `Other EPs: ${eps.map((e) => `${e.ep}: ${e.works ? "works" : `unavailable (${e.reason})`}`).join("; ")}. Rows appear only for EPs that work.`,
     ...(working.includes("webgpu") && adapter.startsWith("software")
-      ? ["WebGPU rows marked **software Vulkan** run onnxruntime's WebGPU kernels on Mesa's lavapipe, i.e. on this machine's CPU through a software rasteriser (threads chosen by lavapipe, not by the runner): they measure that path's overhead, not any GPU's speed (docs/gpu.md)."]
+      ? [
+          "WebGPU rows marked **software Vulkan** run onnxruntime's WebGPU kernels on Mesa's lavapipe, i.e. on this machine's CPU through a software rasteriser (threads chosen by lavapipe, not by the runner): they measure that path's overhead, not any GPU's speed (docs/gpu.md).",
+        ]
       : []),
   ].join("\n");
   return {
-    name: "engine-speed", title: "1. Engine speed", rows: [...rows, ...peakRows],
-    settings: { minSecondsPerCell: minSeconds, peakMatMul: peakN, threads: threadsList, otherEps: eps, webgpuAdapter: working.includes("webgpu") ? adapter : null, deterministicCompute: true },
+    name: "engine-speed",
+    title: "1. Engine speed",
+    rows: [...rows, ...peakRows],
+    settings: {
+      minSecondsPerCell: minSeconds,
+      peakMatMul: peakN,
+      threads: threadsList,
+      otherEps: eps,
+      webgpuAdapter: working.includes("webgpu") ? adapter : null,
+      deterministicCompute: true,
+    },
     markdown: md,
   };
 }

@@ -25,10 +25,16 @@ function buildEngineProgram(): Command {
     .exitOverride();
   let ctx: CliContext | undefined;
   const getCtx = (): CliContext => (ctx ??= makeContext(program.opts<GlobalOptions>()));
-  for (const r of [registerModel, registerJob, registerTrain, registerStep, registerReplay, registerCompare, registerCalibrate]) r(program, getCtx);
-  program.command("backends").description("print the execution providers this onnxruntime-node build lists").action(() => {
-    process.stdout.write(`${JSON.stringify({ ort: ort.env.versions, backends: ort.listSupportedBackends(), node: process.version }, null, 1)}\n`);
-  });
+  for (const r of [registerModel, registerJob, registerTrain, registerStep, registerReplay, registerCompare, registerCalibrate])
+    r(program, getCtx);
+  program
+    .command("backends")
+    .description("print the execution providers this onnxruntime-node build lists")
+    .action(() => {
+      process.stdout.write(
+        `${JSON.stringify({ ort: ort.env.versions, backends: ort.listSupportedBackends(), node: process.version }, null, 1)}\n`,
+      );
+    });
   return program;
 }
 
@@ -48,7 +54,7 @@ async function run(argv: readonly string[]): Promise<void> {
       const out = { error: e.name, message: e.shortMessage, details: e.details };
       process.stderr.write(json ? `${JSON.stringify(out)}\n` : `error: ${e.name}: ${e.message}\n`);
     } else {
-      process.stderr.write(`error: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+      process.stderr.write(`error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     }
     process.exitCode = 1;
   }

@@ -68,7 +68,12 @@ export async function deployUPow(signer: Signer, params: DeployParams, opts: Dep
   const contracts: Partial<Record<ContractKey, DeployedContract>> = {};
   const gas: { step: string; gasUsed: bigint }[] = [];
 
-  const record = async <C extends Deployable>(key: ContractKey, contractName: string, abi: InterfaceAbi, pending: Promise<C>): Promise<C> => {
+  const record = async <C extends Deployable>(
+    key: ContractKey,
+    contractName: string,
+    abi: InterfaceAbi,
+    pending: Promise<C>,
+  ): Promise<C> => {
     const c = await pending;
     const tx = c.deploymentTransaction();
     if (tx === null) throw new DeployError(`${contractName}: no deployment transaction`);
@@ -99,7 +104,12 @@ export async function deployUPow(signer: Signer, params: DeployParams, opts: Dep
     stakingToken = params.stakingToken;
     external("StakingToken", "IERC20", stakingToken, IERC20__factory.abi);
   } else {
-    const t = await record("StakingToken", "TestToken", TestToken__factory.abi, new TestToken__factory(signer).deploy("uPoW Stake", "USTK"));
+    const t = await record(
+      "StakingToken",
+      "TestToken",
+      TestToken__factory.abi,
+      new TestToken__factory(signer).deploy("uPoW Stake", "USTK"),
+    );
     stakingToken = await t.getAddress();
   }
   const paymentTokens = [...params.paymentTokens];
@@ -120,48 +130,93 @@ export async function deployUPow(signer: Signer, params: DeployParams, opts: Dep
     const src = params.randomnessSource;
     const r =
       src === "prevrandao"
-        ? await record("Randomness", "PrevrandaoRandomness", PrevrandaoRandomness__factory.abi, new PrevrandaoRandomness__factory(signer).deploy())
+        ? await record(
+            "Randomness",
+            "PrevrandaoRandomness",
+            PrevrandaoRandomness__factory.abi,
+            new PrevrandaoRandomness__factory(signer).deploy(),
+          )
         : src === "l1origin"
-          ? await record("Randomness", "L1OriginRandomness", L1OriginRandomness__factory.abi, new L1OriginRandomness__factory(signer).deploy(params.l1BlockOracle!))
+          ? await record(
+              "Randomness",
+              "L1OriginRandomness",
+              L1OriginRandomness__factory.abi,
+              new L1OriginRandomness__factory(signer).deploy(params.l1BlockOracle!),
+            )
           : src === "vrf"
-            ? await record("Randomness", "VrfRandomness", VrfRandomness__factory.abi, new VrfRandomness__factory(signer).deploy(params.vrfCoordinator!))
-            : await record("Randomness", "BlockhashRandomness", BlockhashRandomness__factory.abi, new BlockhashRandomness__factory(signer).deploy());
+            ? await record(
+                "Randomness",
+                "VrfRandomness",
+                VrfRandomness__factory.abi,
+                new VrfRandomness__factory(signer).deploy(params.vrfCoordinator!),
+              )
+            : await record(
+                "Randomness",
+                "BlockhashRandomness",
+                BlockhashRandomness__factory.abi,
+                new BlockhashRandomness__factory(signer).deploy(),
+              );
     randomness = await r.getAddress();
   }
 
   // Core contracts.
   const stakeManager = await record(
-    "StakeManager", "StakeManager", StakeManager__factory.abi,
+    "StakeManager",
+    "StakeManager",
+    StakeManager__factory.abi,
     new StakeManager__factory(signer).deploy(
-      stakingToken, deployer, params.unbondingPeriod, params.minJurorStake, params.epochLength, params.drawWindow,
+      stakingToken,
+      deployer,
+      params.unbondingPeriod,
+      params.minJurorStake,
+      params.epochLength,
+      params.drawWindow,
     ),
   );
   const sm = await stakeManager.getAddress();
   const jobMarket = await record(
-    "JobMarket", "JobMarket", JobMarket__factory.abi,
+    "JobMarket",
+    "JobMarket",
+    JobMarket__factory.abi,
     new JobMarket__factory(signer).deploy(deployer, sm, randomness, "0x0000000000000000000000000000000000000000"),
   );
   const jm = await jobMarket.getAddress();
   const canaryRegistry = await record(
-    "CanaryRegistry", "CanaryRegistry", CanaryRegistry__factory.abi,
+    "CanaryRegistry",
+    "CanaryRegistry",
+    CanaryRegistry__factory.abi,
     new CanaryRegistry__factory(signer).deploy(deployer, params.canaryEpochLength),
   );
   const auditManager = await record(
-    "AuditManager", "AuditManager", AuditManager__factory.abi,
-    new AuditManager__factory(signer).deploy(deployer, jm, sm, await canaryRegistry.getAddress(), params.auditorPenalty, params.missPenalty),
+    "AuditManager",
+    "AuditManager",
+    AuditManager__factory.abi,
+    new AuditManager__factory(signer).deploy(
+      deployer,
+      jm,
+      sm,
+      await canaryRegistry.getAddress(),
+      params.auditorPenalty,
+      params.missPenalty,
+    ),
   );
   const am = await auditManager.getAddress();
   const dataAvailability = await record(
-    "DataAvailability", "DataAvailability", DataAvailability__factory.abi,
+    "DataAvailability",
+    "DataAvailability",
+    DataAvailability__factory.abi,
     new DataAvailability__factory(signer).deploy(deployer, jm, stakingToken, params.availability),
   );
   const da = await dataAvailability.getAddress();
   const logic = await record("DisputeLogic", "DisputeLogic", DisputeLogic__factory.abi, new DisputeLogic__factory(signer).deploy());
   const jury = await record("DisputeJury", "DisputeJury", DisputeJury__factory.abi, new DisputeJury__factory(signer).deploy());
   const queue = await record("DisputeQueue", "DisputeQueue", DisputeQueue__factory.abi, new DisputeQueue__factory(signer).deploy());
-  const evidence = await record("DisputeEvidence", "DisputeEvidence", DisputeEvidence__factory.abi, new DisputeEvidence__factory(
-    { "contracts/lib/DisputeLogic.sol:DisputeLogic": await logic.getAddress() }, signer,
-  ).deploy());
+  const evidence = await record(
+    "DisputeEvidence",
+    "DisputeEvidence",
+    DisputeEvidence__factory.abi,
+    new DisputeEvidence__factory({ "contracts/lib/DisputeLogic.sol:DisputeLogic": await logic.getAddress() }, signer).deploy(),
+  );
   const libraries = {
     "contracts/lib/DisputeLogic.sol:DisputeLogic": await logic.getAddress(),
     "contracts/lib/DisputeJury.sol:DisputeJury": await jury.getAddress(),
@@ -169,7 +224,9 @@ export async function deployUPow(signer: Signer, params: DeployParams, opts: Dep
     "contracts/lib/DisputeEvidence.sol:DisputeEvidence": await evidence.getAddress(),
   };
   const disputeManager = await record(
-    "DisputeManager", "DisputeManager", DisputeManager__factory.abi,
+    "DisputeManager",
+    "DisputeManager",
+    DisputeManager__factory.abi,
     new DisputeManager__factory(libraries, signer).deploy(sm, jm, randomness, da, deployer, params.dispute),
   );
   const dm = await disputeManager.getAddress();
@@ -179,7 +236,11 @@ export async function deployUPow(signer: Signer, params: DeployParams, opts: Dep
   await send("JobMarket.setDisputeManager", jobMarket.setDisputeManager(dm));
   await send("DataAvailability.setDisputeManager", dataAvailability.setDisputeManager(dm));
   const moduleRole = await stakeManager.MODULE_ROLE();
-  for (const [name, addr] of [["JobMarket", jm], ["AuditManager", am], ["DisputeManager", dm]] as const) {
+  for (const [name, addr] of [
+    ["JobMarket", jm],
+    ["AuditManager", am],
+    ["DisputeManager", dm],
+  ] as const) {
     await send(`StakeManager.grantRole(MODULE_ROLE, ${name})`, stakeManager.grantRole(moduleRole, addr));
   }
   await send("JobMarket.grantRole(DISPUTE_ROLE, DisputeManager)", jobMarket.grantRole(await jobMarket.DISPUTE_ROLE(), dm));
@@ -213,12 +274,19 @@ export async function deployUPow(signer: Signer, params: DeployParams, opts: Dep
   if (params.governor !== undefined && params.governor.toLowerCase() !== deployer.toLowerCase()) {
     const gov = params.governor;
     const targets = [
-      ["StakeManager", stakeManager], ["JobMarket", jobMarket], ["AuditManager", auditManager], ["DisputeManager", disputeManager],
-      ["DataAvailability", dataAvailability], ["CanaryRegistry", canaryRegistry],
+      ["StakeManager", stakeManager],
+      ["JobMarket", jobMarket],
+      ["AuditManager", auditManager],
+      ["DisputeManager", disputeManager],
+      ["DataAvailability", dataAvailability],
+      ["CanaryRegistry", canaryRegistry],
     ] as const;
     for (const [name, c] of targets) {
       // The CanaryRegistry has no GOVERNOR_ROLE: its operator role is CANARY_ROLE.
-      const roles = [await c.DEFAULT_ADMIN_ROLE(), name === "CanaryRegistry" ? await canaryRegistry.CANARY_ROLE() : await (c as AuditManager).GOVERNOR_ROLE()];
+      const roles = [
+        await c.DEFAULT_ADMIN_ROLE(),
+        name === "CanaryRegistry" ? await canaryRegistry.CANARY_ROLE() : await (c as AuditManager).GOVERNOR_ROLE(),
+      ];
       for (const role of roles) await send(`${name}.grantRole(${role.slice(0, 10)}, governor)`, c.grantRole(role, gov));
       if (params.renounceDeployer) {
         // Admin last: renouncing it first would still work, but keep the order readable.
@@ -232,6 +300,7 @@ export async function deployUPow(signer: Signer, params: DeployParams, opts: Dep
 
 async function checked(wait: Promise<TransactionReceipt | null>, step: string): Promise<TransactionReceipt> {
   const receipt = await wait;
-  if (receipt === null || receipt.status !== 1) throw new DeployError(`${step}: transaction failed`, { details: { step, hash: receipt?.hash } });
+  if (receipt === null || receipt.status !== 1)
+    throw new DeployError(`${step}: transaction failed`, { details: { step, hash: receipt?.hash } });
   return receipt;
 }

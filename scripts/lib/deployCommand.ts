@@ -92,7 +92,11 @@ function readConfig(file: string): unknown {
 function gitCommit(cwd: string = path.resolve(__dirname, "..", "..")): string {
   try {
     const head = execFileSync("git", ["rev-parse", "HEAD"], { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], {
+      cwd,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    }).trim();
     return dirty === "" ? head : `${head}-dirty`;
   } catch {
     return "unknown";

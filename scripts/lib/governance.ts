@@ -18,9 +18,26 @@ interface ParamDef {
 }
 
 const DISPUTE_FIELDS = [
-  "disputeBond", "commitBond", "appealBond", "jurorLock", "incoherencePenalty", "replayCost",
-  "challengerBps", "jurorBps", "requesterBps", "bondJurorBps", "committeeSize", "quorum", "maxRounds",
-  "maxAppeals", "randomnessDelay", "revealWindow", "appealWindow", "commitTTL", "maxExtension", "maxDrawWait",
+  "disputeBond",
+  "commitBond",
+  "appealBond",
+  "jurorLock",
+  "incoherencePenalty",
+  "replayCost",
+  "challengerBps",
+  "jurorBps",
+  "requesterBps",
+  "bondJurorBps",
+  "committeeSize",
+  "quorum",
+  "maxRounds",
+  "maxAppeals",
+  "randomnessDelay",
+  "revealWindow",
+  "appealWindow",
+  "commitTTL",
+  "maxExtension",
+  "maxDrawWait",
 ] as const;
 type DisputeField = (typeof DISPUTE_FIELDS)[number];
 const DISPUTE_AMOUNTS = new Set<DisputeField>(["disputeBond", "commitBond", "appealBond", "jurorLock", "incoherencePenalty", "replayCost"]);
@@ -152,7 +169,8 @@ export function parseParamValue(name: string, value: string, decimals = 18): big
   const def = PARAMS[name];
   if (def === undefined) throw new GovernanceError(`unknown parameter ${name}`, { details: { name, known: PARAM_NAMES } });
   if (def.kind === "amount") {
-    if (!/^[0-9]+(\.[0-9]+)?$/.test(value)) throw new GovernanceError(`${name} takes whole tokens, e.g. "100"`, { details: { name, value } });
+    if (!/^[0-9]+(\.[0-9]+)?$/.test(value))
+      throw new GovernanceError(`${name} takes whole tokens, e.g. "100"`, { details: { name, value } });
     return parseUnits(value, decimals);
   }
   if (!/^[0-9]+$/.test(value)) throw new GovernanceError(`${name} takes a non-negative integer`, { details: { name, value } });
@@ -202,13 +220,20 @@ function roleHash(contract: string, role: string): string {
 
 function accessControl(c: UPowContracts, contract: string) {
   switch (contract) {
-    case "StakeManager": return c.stakeManager;
-    case "JobMarket": return c.jobMarket;
-    case "AuditManager": return c.auditManager;
-    case "DisputeManager": return c.disputeManager;
-    case "DataAvailability": return c.dataAvailability;
-    case "CanaryRegistry": return c.canaryRegistry;
-    default: throw new GovernanceError(`unknown contract ${contract}`, { details: { contract } });
+    case "StakeManager":
+      return c.stakeManager;
+    case "JobMarket":
+      return c.jobMarket;
+    case "AuditManager":
+      return c.auditManager;
+    case "DisputeManager":
+      return c.disputeManager;
+    case "DataAvailability":
+      return c.dataAvailability;
+    case "CanaryRegistry":
+      return c.canaryRegistry;
+    default:
+      throw new GovernanceError(`unknown contract ${contract}`, { details: { contract } });
   }
 }
 
@@ -216,7 +241,8 @@ function accessControl(c: UPowContracts, contract: string) {
 function resolveAccount(deployment: Deployment, account: string): string {
   if (isAddress(account)) return getAddress(account);
   const entry = (deployment.contracts as Record<string, { address: string } | undefined>)[account];
-  if (entry === undefined) throw new GovernanceError(`${account} is neither an address nor a contract of the deployment`, { details: { account } });
+  if (entry === undefined)
+    throw new GovernanceError(`${account} is neither an address nor a contract of the deployment`, { details: { account } });
   return entry.address;
 }
 
@@ -230,7 +256,12 @@ export interface RoleChangeReturnType {
 
 /** Grants (or with `revoke`, revokes) `role` on `contract`. No transaction when nothing would change. */
 export async function changeRole(
-  c: UPowContracts, deployment: Deployment, contract: string, role: string, account: string, revoke = false,
+  c: UPowContracts,
+  deployment: Deployment,
+  contract: string,
+  role: string,
+  account: string,
+  revoke = false,
 ): Promise<RoleChangeReturnType> {
   const hash = roleHash(contract, role);
   const target = accessControl(c, contract);
@@ -239,7 +270,8 @@ export async function changeRole(
   if ((await target.hasRole(hash, who)) === revoke) {
     const tx = revoke ? await target.revokeRole(hash, who) : await target.grantRole(hash, who);
     const receipt = await tx.wait();
-    if (receipt === null || receipt.status !== 1) throw new GovernanceError(`${contract}.${revoke ? "revoke" : "grant"}Role failed`, { details: { hash: tx.hash } });
+    if (receipt === null || receipt.status !== 1)
+      throw new GovernanceError(`${contract}.${revoke ? "revoke" : "grant"}Role failed`, { details: { hash: tx.hash } });
     txHash = tx.hash;
   }
   return { contract, role, account: who, hasRole: await target.hasRole(hash, who), txHash };

@@ -19,7 +19,8 @@ const DEV_KEY_NETWORKS: readonly string[] = ["hardhat", "localhost"];
 export function blockTimeMs(env: string | undefined): number {
   if (env === undefined || env.trim() === "") return 1000;
   const ms = Number(env);
-  if (!Number.isInteger(ms) || ms < 0) throw new TaskArgumentError(`UPOW_BLOCK_TIME_MS must be a non-negative integer (ms), got ${JSON.stringify(env)}`);
+  if (!Number.isInteger(ms) || ms < 0)
+    throw new TaskArgumentError(`UPOW_BLOCK_TIME_MS must be a non-negative integer (ms), got ${JSON.stringify(env)}`);
   return ms;
 }
 
@@ -35,7 +36,9 @@ export class TaskArgumentError extends DeployError {
 
 export function assertLocalChain(chainId: bigint | number, what: string): void {
   if (!LOCAL_CHAIN_IDS.includes(Number(chainId))) {
-    throw new LocalChainOnlyError(`${what} runs on a local dev chain only (chainId ${LOCAL_CHAIN_IDS.join(" or ")}), not on chain ${chainId}`);
+    throw new LocalChainOnlyError(
+      `${what} runs on a local dev chain only (chainId ${LOCAL_CHAIN_IDS.join(" or ")}), not on chain ${chainId}`,
+    );
   }
 }
 
@@ -93,7 +96,8 @@ export function parseWholeAmount(v: string, flag: string, decimals = 18): bigint
 /** Mints test tokens to `to` and/or sends it ETH; returns what was done, in base units. */
 export async function fund(p: FundParameters): Promise<{ to: string; token?: string; minted: bigint; eth: bigint }> {
   const token = p.token ?? "staking";
-  if (token !== "staking" && token !== "payment") throw new TaskArgumentError(`--token must be staking or payment, got ${JSON.stringify(token)}`);
+  if (token !== "staking" && token !== "payment")
+    throw new TaskArgumentError(`--token must be staking or payment, got ${JSON.stringify(token)}`);
   const minted = p.tokens ?? 0n;
   const eth = p.eth ?? 0n;
   if (minted === 0n && eth === 0n) throw new TaskArgumentError("nothing to do: give --tokens and/or --eth");
@@ -101,7 +105,8 @@ export async function fund(p: FundParameters): Promise<{ to: string; token?: str
   if (minted > 0n) {
     const info = token === "staking" ? p.deployment.contracts.StakingToken : p.deployment.contracts.PaymentToken;
     if (info === undefined) throw new TaskArgumentError("the deployment has no payment token");
-    if (info.contractName !== "TestToken") throw new LocalChainOnlyError(`--tokens mints, and the ${token} token is a ${info.contractName}, not a TestToken`);
+    if (info.contractName !== "TestToken")
+      throw new LocalChainOnlyError(`--tokens mints, and the ${token} token is a ${info.contractName}, not a TestToken`);
     address = info.address;
     await (await TestToken__factory.connect(info.address, p.funder).mint(p.to, minted)).wait();
   }

@@ -163,14 +163,46 @@ export function defaultParams(): DeployParams {
 type Json = Record<string, unknown>;
 
 const TOP_KEYS = new Set([
-  "$comment", "chainId", "tokenDecimals", "stakingToken", "paymentTokens", "testTokens", "randomness", "governor",
-  "renounceDeployer", "randomnessSource", "l1BlockOracle", "vrfCoordinator", "unbondingPeriod", "minJurorStake", "epochLength", "drawWindow",
-  "auditDrawDelay", "auditorPenalty", "missPenalty", "canaryRevealPeriod", "canaryEpochLength", "forceInclusionDelay", "jobMarket", "dispute",
+  "$comment",
+  "chainId",
+  "tokenDecimals",
+  "stakingToken",
+  "paymentTokens",
+  "testTokens",
+  "randomness",
+  "governor",
+  "renounceDeployer",
+  "randomnessSource",
+  "l1BlockOracle",
+  "vrfCoordinator",
+  "unbondingPeriod",
+  "minJurorStake",
+  "epochLength",
+  "drawWindow",
+  "auditDrawDelay",
+  "auditorPenalty",
+  "missPenalty",
+  "canaryRevealPeriod",
+  "canaryEpochLength",
+  "forceInclusionDelay",
+  "jobMarket",
+  "dispute",
   "availability",
 ]);
 const AMOUNT_KEYS = new Set([
-  "minJurorStake", "auditorPenalty", "missPenalty", "disputeBond", "commitBond", "appealBond", "jurorLock", "incoherencePenalty", "replayCost",
-  "leafBond", "chunkBond", "answerFee", "openerFee",
+  "minJurorStake",
+  "auditorPenalty",
+  "missPenalty",
+  "disputeBond",
+  "commitBond",
+  "appealBond",
+  "jurorLock",
+  "incoherencePenalty",
+  "replayCost",
+  "leafBond",
+  "chunkBond",
+  "answerFee",
+  "openerFee",
 ]);
 const BIG_KEYS = new Set(["refFlopsPerSecond", "refBytesPerSecond"]);
 
@@ -194,12 +226,17 @@ export function parseDeployConfig(raw: unknown, source = "config"): DeployParams
     const sources = ["blockhash", "prevrandao", "l1origin", "vrf"] as const;
     const v = raw.randomnessSource;
     if (typeof v !== "string" || !(sources as readonly string[]).includes(v)) {
-      throw new DeployConfigError(`${source}: randomnessSource must be one of ${sources.join(", ")}`, { source, key: "randomnessSource", value: v });
+      throw new DeployConfigError(`${source}: randomnessSource must be one of ${sources.join(", ")}`, {
+        source,
+        key: "randomnessSource",
+        value: v,
+      });
     }
     p.randomnessSource = v as DeployParams["randomnessSource"];
   }
   if (raw.l1BlockOracle !== undefined && raw.l1BlockOracle !== null) p.l1BlockOracle = address(raw.l1BlockOracle, "l1BlockOracle", source);
-  if (raw.vrfCoordinator !== undefined && raw.vrfCoordinator !== null) p.vrfCoordinator = address(raw.vrfCoordinator, "vrfCoordinator", source);
+  if (raw.vrfCoordinator !== undefined && raw.vrfCoordinator !== null)
+    p.vrfCoordinator = address(raw.vrfCoordinator, "vrfCoordinator", source);
   if (raw.governor !== undefined && raw.governor !== null) p.governor = address(raw.governor, "governor", source);
   if (raw.renounceDeployer !== undefined) p.renounceDeployer = bool(raw.renounceDeployer, "renounceDeployer", source);
   if (raw.unbondingPeriod !== undefined) p.unbondingPeriod = int(raw.unbondingPeriod, "unbondingPeriod", source);
@@ -209,7 +246,8 @@ export function parseDeployConfig(raw: unknown, source = "config"): DeployParams
   if (raw.auditDrawDelay !== undefined) p.auditDrawDelay = int(raw.auditDrawDelay, "auditDrawDelay", source);
   if (raw.auditorPenalty !== undefined) p.auditorPenalty = amount(raw.auditorPenalty, "auditorPenalty", decimals, source);
   if (raw.missPenalty !== undefined) p.missPenalty = amount(raw.missPenalty, "missPenalty", decimals, source);
-  if (raw.canaryRevealPeriod !== undefined && raw.canaryRevealPeriod !== null) p.canaryRevealPeriod = int(raw.canaryRevealPeriod, "canaryRevealPeriod", source);
+  if (raw.canaryRevealPeriod !== undefined && raw.canaryRevealPeriod !== null)
+    p.canaryRevealPeriod = int(raw.canaryRevealPeriod, "canaryRevealPeriod", source);
   if (raw.canaryEpochLength !== undefined) p.canaryEpochLength = int(raw.canaryEpochLength, "canaryEpochLength", source);
   if (raw.jobMarket !== undefined) mergeSection(p.jobMarket as unknown as Json, raw.jobMarket, "jobMarket", decimals, source);
   if (raw.dispute !== undefined) mergeSection(p.dispute as unknown as Json, raw.dispute, "dispute", decimals, source);
@@ -266,7 +304,10 @@ export function checkRandomness(p: DeployParams, source = "config"): void {
     throw new DeployConfigError(`${source}: randomnessSource vrf needs vrfCoordinator`, { source, key: "vrfCoordinator" });
   }
   if (p.randomnessSource === "prevrandao") {
-    for (const [key, value] of [["dispute.randomnessDelay", p.dispute.randomnessDelay], ["auditDrawDelay", p.auditDrawDelay]] as const) {
+    for (const [key, value] of [
+      ["dispute.randomnessDelay", p.dispute.randomnessDelay],
+      ["auditDrawDelay", p.auditDrawDelay],
+    ] as const) {
       if (value < MIN_PREVRANDAO_DELAY) {
         throw new DeployConfigError(
           `${source}: ${key} = ${value} blocks is below ${MIN_PREVRANDAO_DELAY}: a proposer could know a prevrandao seed when the draw is scheduled`,
@@ -287,7 +328,11 @@ function checkEpochs(p: DeployParams, source = "config"): void {
     fail("drawWindow", p.drawWindow, `s must be positive and at most half of epochLength (${p.epochLength} s)`);
   }
   if (p.forceInclusionDelay > 0 && p.drawWindow < p.forceInclusionDelay + DEADLINE_MARGIN) {
-    fail("drawWindow", p.drawWindow, `s is shorter than forceInclusionDelay + ${DEADLINE_MARGIN} s: a censored draw could slip into the next epoch`);
+    fail(
+      "drawWindow",
+      p.drawWindow,
+      `s is shorter than forceInclusionDelay + ${DEADLINE_MARGIN} s: a censored draw could slip into the next epoch`,
+    );
   }
   if (p.auditDrawDelay === 0 || p.auditDrawDelay > 256) fail("auditDrawDelay", p.auditDrawDelay, "blocks must be 1..256");
 }

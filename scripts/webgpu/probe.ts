@@ -25,7 +25,10 @@ async function probeWebGpu(): Promise<WebGpuProbeResult> {
   const state = initState(SPEC, "probe");
   const x = new Float32Array(16 * 4).map((_, i) => ((i * 37) % 11) / 11);
   const y = new BigInt64Array(16).map((_, i) => BigInt(i % 3));
-  const batch: TensorMap = new Map([["x", { dtype: "F32", shape: [16, 4], data: x }], ["y", { dtype: "I64", shape: [16], data: y }]]);
+  const batch: TensorMap = new Map([
+    ["x", { dtype: "F32", shape: [16, 4], data: x }],
+    ["y", { dtype: "I64", shape: [16], data: y }],
+  ]);
   const hp = defaultHyperparameters(SPEC);
   const t0 = Date.now();
   let gpu: StepRunner;
@@ -46,7 +49,8 @@ async function probeWebGpu(): Promise<WebGpuProbeResult> {
       const v = t.data;
       for (let i = 0; i < v.length; i++) max = Math.max(max, Math.abs(Number(v[i]!) - Number(u[i]!)));
     }
-    if (!Number.isFinite(max) || max > 1e-3) return { ok: false, openSeconds, maxAbsDiffVsCpu: max, reason: "WebGPU step differs from the CPU step by more than 1e-3" };
+    if (!Number.isFinite(max) || max > 1e-3)
+      return { ok: false, openSeconds, maxAbsDiffVsCpu: max, reason: "WebGPU step differs from the CPU step by more than 1e-3" };
     return { ok: true, openSeconds, maxAbsDiffVsCpu: max };
   } catch (e) {
     return { ok: false, openSeconds, reason: epFailureReason(e) };

@@ -20,8 +20,12 @@ const { distIsFresh } = require(path.join(REPO, "bin", "dist.js")) as { distIsFr
 
 function runCli(args: string[], root = REPO): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, [path.join(root, "bin", "upow.js"), ...args], { env: { ...process.env, UPOW_CLI_TRACE: "1" }, timeout: 60_000 },
-      (_err, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }));
+    const child = execFile(
+      process.execPath,
+      [path.join(root, "bin", "upow.js"), ...args],
+      { env: { ...process.env, UPOW_CLI_TRACE: "1" }, timeout: 60_000 },
+      (_err, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }),
+    );
   });
 }
 
@@ -43,7 +47,9 @@ describe("the built CLI (npm run build:cli → dist/)", function () {
 
   it("the built ProcessStepRunner spawns dist/.../stepProcess.js and gives the bytes of the in-process runner", async function () {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const built = require(path.join(REPO, "dist", "verifier", "engine", "processRunner.js")) as typeof import("../../verifier/engine/processRunner");
+    const built = require(
+      path.join(REPO, "dist", "verifier", "engine", "processRunner.js"),
+    ) as typeof import("../../verifier/engine/processRunner");
     const graph = buildStepGraph(TINY_SPEC);
     const hp = { ...defaultHyperparameters(TINY_SPEC), lr: 0.05 };
     const state = initState(TINY_SPEC, "tiny");
@@ -82,7 +88,8 @@ describe("the built CLI (npm run build:cli → dist/)", function () {
     try {
       mkdirSync(path.join(root, "bin"));
       for (const f of ["upow.js", "dist.js"]) copyFileSync(path.join(REPO, "bin", f), path.join(root, "bin", f));
-      for (const f of ["verifier", "typechain-types", "node_modules", "tsconfig.json", "package.json"]) symlinkSync(path.join(REPO, f), path.join(root, f));
+      for (const f of ["verifier", "typechain-types", "node_modules", "tsconfig.json", "package.json"])
+        symlinkSync(path.join(REPO, f), path.join(root, f));
       const r = await runCli(["--help"], root);
       expect(r.code, r.stderr).to.equal(0);
       expect(r.stdout).to.match(/^Usage: upow /);
@@ -102,7 +109,8 @@ describe("the built CLI (npm run build:cli → dist/)", function () {
       writeFileSync(path.join(root, "tsconfig.json"), "{}");
       writeFileSync(path.join(root, "verifier", "cli", "main.ts"), "");
       writeFileSync(path.join(root, "typechain-types", "index.ts"), "");
-      for (const p of ["tsconfig.json", "verifier/cli/main.ts", "verifier/cli", "verifier", "typechain-types/index.ts", "typechain-types"]) utimesSync(path.join(root, p), past, past);
+      for (const p of ["tsconfig.json", "verifier/cli/main.ts", "verifier/cli", "verifier", "typechain-types/index.ts", "typechain-types"])
+        utimesSync(path.join(root, p), past, past);
       writeFileSync(path.join(root, "dist", ".built"), "");
     });
     afterEach(() => rmSync(root, { recursive: true, force: true }));

@@ -16,7 +16,12 @@ const REPO = path.resolve(__dirname, "..", "..");
 const ROOTS = ["verifier", "scripts", "bin", "bench"];
 
 interface DepCruiser {
-  cruise(roots: string[], options: ICruiseOptions, resolve?: object, transpile?: { tsConfig?: ParsedCommandLine }): Promise<{ output: ICruiseResult | string }>;
+  cruise(
+    roots: string[],
+    options: ICruiseOptions,
+    resolve?: object,
+    transpile?: { tsConfig?: ParsedCommandLine },
+  ): Promise<{ output: ICruiseResult | string }>;
 }
 
 // dependency-cruiser is ESM only; ts-node compiles this file to CommonJS, which would turn a plain
@@ -71,12 +76,21 @@ describe("architecture: layering (.dependency-cruiser.cjs)", function () {
       put("verifier/protocol/upward.ts", 'import { TAG } from "../engine/hashing";\nexport const x = TAG;\n');
       put("verifier/protocol/typeOnly.ts", 'import type { Facts } from "../daemon/types";\nexport const f = (x: Facts): number => x.n;\n');
       put("verifier/protocol/required.ts", 'export const url = (require("../chain/rpc") as { URL: string }).URL;\n');
-      put("verifier/protocol/clean.ts", 'import { createHash } from "node:crypto";\nimport { x } from "./upward";\nexport const h = createHash("sha256").update(String(x));\n');
+      put(
+        "verifier/protocol/clean.ts",
+        'import { createHash } from "node:crypto";\nimport { x } from "./upward";\nexport const h = createHash("sha256").update(String(x));\n',
+      );
       // A cycle closed only by a type import (erased at run time, still a cycle for readers).
       put("verifier/worker/config.ts", 'import type { Plan } from "./plan";\nexport interface Config { plan?: Plan }\n');
-      put("verifier/worker/plan.ts", 'import { type Config } from "./config";\nexport interface Plan { config?: Config }\nexport const PLAN = 1;\n');
+      put(
+        "verifier/worker/plan.ts",
+        'import { type Config } from "./config";\nexport interface Plan { config?: Config }\nexport const PLAN = 1;\n',
+      );
       // The SDK reaching into a daemon, a daemon importing the SDK, and the SDK on a library (allowed).
-      put("verifier/sdk/index.ts", 'import type { Facts } from "../daemon/types";\nimport { TAG } from "../engine/hashing";\nexport const s = (x: Facts): number => x.n + TAG;\n');
+      put(
+        "verifier/sdk/index.ts",
+        'import type { Facts } from "../daemon/types";\nimport { TAG } from "../engine/hashing";\nexport const s = (x: Facts): number => x.n + TAG;\n',
+      );
       put("verifier/daemon/usesSdk.ts", 'import { s } from "../sdk/index";\nexport const d = s;\n');
       // The dashboard: a daemon importing it (refused), the CLI importing it (allowed); its browser
       // code importing the model as a value (refused), as a type (allowed), and a Node built-in (refused).
@@ -89,17 +103,29 @@ describe("architecture: layering (.dependency-cruiser.cjs)", function () {
       put("verifier/cli/options.ts", 'import { POLL } from "../runtime/defaults";\nexport const o = POLL;\n');
       put("verifier/worker/settings.ts", 'import { o } from "../cli/options";\nexport const w = o;\n');
       // The engine reaching the chain (refused) and protocol (allowed); the store reaching a role (refused).
-      put("verifier/engine/onChain.ts", 'import { URL } from "../chain/rpc";\nimport { x } from "../protocol/upward";\nexport const e = URL + x;\n');
+      put(
+        "verifier/engine/onChain.ts",
+        'import { URL } from "../chain/rpc";\nimport { x } from "../protocol/upward";\nexport const e = URL + x;\n',
+      );
       put("verifier/store/byRole.ts", 'import { w } from "../worker/settings";\nexport const b = w;\n');
-      put("verifier/dashboard/client/main.ts", 'import type { View } from "../model";\nimport { EMPTY } from "../model";\nimport { createHash } from "node:crypto";\nexport const v = (x: View): number => x.n + EMPTY + createHash("sha256").digest().length;\n');
+      put(
+        "verifier/dashboard/client/main.ts",
+        'import type { View } from "../model";\nimport { EMPTY } from "../model";\nimport { createHash } from "node:crypto";\nexport const v = (x: View): number => x.n + EMPTY + createHash("sha256").digest().length;\n',
+      );
       // A worker service reaching a cheat through a module in between.
       put("verifier/worker/service.ts", 'import { mode } from "./middle";\nexport const m = mode;\n');
       put("verifier/worker/middle.ts", 'import type { CheatMode } from "./cheats";\nexport const mode: CheatMode | null = null;\n');
       put("verifier/worker/cheats.ts", 'export type CheatMode = "skip";\n');
       // The shared runtime reaching up into a daemon, and the two daemons reaching into each other.
-      put("verifier/runtime/loop.ts", 'import { PLAN } from "../worker/plan";\nimport type { Facts } from "../daemon/types";\nexport const n = (f: Facts): number => f.n + PLAN;\n');
+      put(
+        "verifier/runtime/loop.ts",
+        'import { PLAN } from "../worker/plan";\nimport type { Facts } from "../daemon/types";\nexport const n = (f: Facts): number => f.n + PLAN;\n',
+      );
       put("verifier/daemon/usesWorker.ts", 'import { PLAN } from "../worker/plan";\nexport const p = PLAN;\n');
-      put("verifier/worker/usesDaemon.ts", 'import type { Facts } from "../daemon/types";\nimport { PLAN } from "./plan";\nimport { n } from "../runtime/loop";\nexport const g = (f: Facts): number => f.n + PLAN + n(f);\n');
+      put(
+        "verifier/worker/usesDaemon.ts",
+        'import type { Facts } from "../daemon/types";\nimport { PLAN } from "./plan";\nimport { n } from "../runtime/loop";\nexport const g = (f: Facts): number => f.n + PLAN + n(f);\n',
+      );
     });
 
     after(() => rmSync(dir, { recursive: true, force: true }));
@@ -136,7 +162,11 @@ describe("architecture: layering (.dependency-cruiser.cjs)", function () {
 
     it("runtime-below-daemons flags verifier/runtime/ importing a daemon, and daemons-apart flags the worker and the verifier importing each other, and only those", async () => {
       const all = await cruiseViolations(dir, ["verifier"]);
-      const named = (rule: string): string[] => all.filter((v) => v.rule.name === rule).map((v) => `${v.from} → ${v.to}`).sort();
+      const named = (rule: string): string[] =>
+        all
+          .filter((v) => v.rule.name === rule)
+          .map((v) => `${v.from} → ${v.to}`)
+          .sort();
       expect(named("runtime-below-daemons")).to.deep.equal([
         "verifier/runtime/loop.ts → verifier/daemon/types.ts",
         "verifier/runtime/loop.ts → verifier/worker/plan.ts",
@@ -159,7 +189,11 @@ describe("architecture: layering (.dependency-cruiser.cjs)", function () {
 
     it("engine-is-computation flags the engine importing the chain, not protocol/; io-below-roles flags the store importing a role", async () => {
       const all = await cruiseViolations(dir, ["verifier"]);
-      const named = (rule: string): string[] => all.filter((v) => v.rule.name === rule).map((v) => `${v.from} → ${v.to}`).sort();
+      const named = (rule: string): string[] =>
+        all
+          .filter((v) => v.rule.name === rule)
+          .map((v) => `${v.from} → ${v.to}`)
+          .sort();
       expect(named("engine-is-computation")).to.deep.equal(["verifier/engine/onChain.ts → verifier/chain/rpc.ts"]);
       expect(named("io-below-roles")).to.deep.equal(["verifier/store/byRole.ts → verifier/worker/settings.ts"]);
     });
@@ -168,7 +202,10 @@ describe("architecture: layering (.dependency-cruiser.cjs)", function () {
       const cycles = (await cruiseViolations(dir, ["verifier"])).filter((v) => v.rule.name === "no-circular");
       expect(cycles).to.have.length.greaterThan(0);
       for (const v of cycles) {
-        expect([v.from, ...(v.cycle ?? []).map((c) => c.name)]).to.include.members(["verifier/worker/config.ts", "verifier/worker/plan.ts"]);
+        expect([v.from, ...(v.cycle ?? []).map((c) => c.name)]).to.include.members([
+          "verifier/worker/config.ts",
+          "verifier/worker/plan.ts",
+        ]);
       }
     });
   });

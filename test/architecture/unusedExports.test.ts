@@ -11,12 +11,16 @@ import os from "node:os";
 import path from "node:path";
 
 const REPO = path.resolve(__dirname, "..", "..");
-const SCRIPT = (JSON.parse(readFileSync(path.join(REPO, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts["lint:exports"]!;
+const SCRIPT = (JSON.parse(readFileSync(path.join(REPO, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts[
+  "lint:exports"
+]!;
 
 function lintExports(cwd: string): Promise<{ code: number | null; out: string }> {
   const env = { ...process.env, PATH: `${path.join(REPO, "node_modules", ".bin")}${path.delimiter}${process.env.PATH ?? ""}` };
   return new Promise((resolve) => {
-    const child = execFile("sh", ["-c", SCRIPT], { cwd, env, timeout: 120_000 }, (_e, stdout, stderr) => resolve({ code: child.exitCode, out: stdout + stderr }));
+    const child = execFile("sh", ["-c", SCRIPT], { cwd, env, timeout: 120_000 }, (_e, stdout, stderr) =>
+      resolve({ code: child.exitCode, out: stdout + stderr }),
+    );
   });
 }
 
@@ -32,8 +36,12 @@ describe("npm run lint:exports (unused exports)", function () {
     const root = mkdtempSync(path.join(os.tmpdir(), "upow-exports-"));
     try {
       const files: Record<string, string> = {
-        "tsconfig.json": JSON.stringify({ compilerOptions: { module: "commonjs", strict: true }, include: ["verifier", "test", "examples", "bench", "typechain-types"] }),
-        "verifier/a.ts": "export const used = 1;\nexport const onlyHere = 2;\nexport interface Options { x: number }\nexport const total = onlyHere + 1;\n",
+        "tsconfig.json": JSON.stringify({
+          compilerOptions: { module: "commonjs", strict: true },
+          include: ["verifier", "test", "examples", "bench", "typechain-types"],
+        }),
+        "verifier/a.ts":
+          "export const used = 1;\nexport const onlyHere = 2;\nexport interface Options { x: number }\nexport const total = onlyHere + 1;\n",
         "verifier/b.ts": 'import { used, total } from "./a";\nconsole.log(used, total);\n',
         "test/helpers.ts": "export function helperNobodyCalls(): number { return 1; }\n",
         "examples/createJob.ts": "export const EXAMPLE_DEFAULT = 1;\n",
@@ -47,7 +55,8 @@ describe("npm run lint:exports (unused exports)", function () {
       const r = await lintExports(root);
       expect(r.code, r.out).to.not.equal(0);
       expect(r.out).to.match(/verifier\/a\.ts: onlyHere\s*$/m);
-      for (const spared of ["Options", "helperNobodyCalls", "EXAMPLE_DEFAULT", "runSpeed", "GENERATED"]) expect(r.out).not.to.contain(spared);
+      for (const spared of ["Options", "helperNobodyCalls", "EXAMPLE_DEFAULT", "runSpeed", "GENERATED"])
+        expect(r.out).not.to.contain(spared);
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

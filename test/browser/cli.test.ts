@@ -25,7 +25,11 @@ const CLEAN_ENV = { UPOW_DEPLOYMENTS: "", UPOW_RPC_URLS: "", UPOW_DASHBOARD_PORT
 
 function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [UPOW, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...CLEAN_ENV } });
+    const child = spawn(process.execPath, [UPOW, ...args], {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, ...CLEAN_ENV },
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -51,7 +55,10 @@ describe("upow dashboard (CLI against a hardhat node)", function () {
     const provider = new JsonRpcProvider(node.url, undefined, { pollingInterval: 100 });
     try {
       const { deployment, file } = await runDeploy({
-        signer: await provider.getSigner(0), network: "localhost", outDir: dir, configFile: path.join(ROOT, "deployments", "config", "localhost.json"),
+        signer: await provider.getSigner(0),
+        network: "localhost",
+        outDir: dir,
+        configFile: path.join(ROOT, "deployments", "config", "localhost.json"),
       });
       // Account #2 stakes 300 tokens: a Staked event the dashboard must show with its amount.
       const s2 = await provider.getSigner(2);
@@ -62,9 +69,15 @@ describe("upow dashboard (CLI against a hardhat node)", function () {
       await (await c2.stakeManager.stake(parseUnits("300", 18))).wait();
       stakeText = formatAmount(parseUnits("300", 18), { symbol: await stk.symbol(), decimals: Number(await stk.decimals()) });
 
-      child = spawn(process.execPath, [UPOW, "--json", "dashboard", "--deployments", file, "--rpc-url", node.url, "--port", "0", "--cache-dir", path.join(dir, "cache")], {
-        cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...CLEAN_ENV },
-      });
+      child = spawn(
+        process.execPath,
+        [UPOW, "--json", "dashboard", "--deployments", file, "--rpc-url", node.url, "--port", "0", "--cache-dir", path.join(dir, "cache")],
+        {
+          cwd: ROOT,
+          stdio: ["ignore", "pipe", "pipe"],
+          env: { ...process.env, ...CLEAN_ENV },
+        },
+      );
       child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
       url = await new Promise<string>((resolve, reject) => {
         let out = "";
@@ -119,10 +132,12 @@ describe("upow dashboard (CLI against a hardhat node)", function () {
 
   it("names a bad flag or a missing deployment", async function () {
     const [badUrl, badPort, noDeployment] = await Promise.all([
-      run(["dashboard", "--metrics-url", "ftp://127.0.0.1:9464"]), run(["dashboard", "--port", "70000"]), run(["dashboard", "--port", "0"]),
+      run(["dashboard", "--metrics-url", "ftp://127.0.0.1:9464"]),
+      run(["dashboard", "--port", "70000"]),
+      run(["dashboard", "--port", "0"]),
     ]);
     expect(badUrl.code).to.equal(1);
-    expect(badUrl.stderr).to.include("--metrics-url \"ftp://127.0.0.1:9464\" must be http(s)");
+    expect(badUrl.stderr).to.include('--metrics-url "ftp://127.0.0.1:9464" must be http(s)');
     expect(badPort.code).to.equal(1);
     expect(badPort.stderr).to.include("--port must be an integer in 0..65535");
     expect(noDeployment.code).to.equal(1);

@@ -28,7 +28,18 @@ import { LocalStore, startStoreServer, type StoreServerHandle } from "../../veri
 import { workerConfig } from "../../verifier/worker/config";
 import { runWorker } from "../../verifier/worker/service";
 import { deploymentOf } from "../helpers/deployment";
-import { deploySystem, drawCommittee, E18, openDispute, pinpoint, SALT, submittedJob, vote, voteCommitment, type System } from "../helpers/system";
+import {
+  deploySystem,
+  drawCommittee,
+  E18,
+  openDispute,
+  pinpoint,
+  SALT,
+  submittedJob,
+  vote,
+  voteCommitment,
+  type System,
+} from "../helpers/system";
 import { chromiumExecutable, launchChromium } from "./chromium";
 
 const OUT = path.join(__dirname, "..", "..", "test-output", "dashboard");
@@ -86,7 +97,12 @@ describe("dashboard in headless Chromium (in-process network, real job and dispu
     // distinct: false never rewinds the chain (a snapshot restore would unwind blocks the dashboard saw).
     const seats = await drawCommittee(sys, disputeId, { distinct: false });
     jurorCount = new Set(seats.map((s) => s.address)).size;
-    await vote(sys, disputeId, seats, seats.map(() => Ruling.WorkerFault));
+    await vote(
+      sys,
+      disputeId,
+      seats,
+      seats.map(() => Ruling.WorkerFault),
+    );
     await sys.disputeManager.resolve(disputeId);
     await time.increaseTo((await sys.disputeManager.getDispute(disputeId)).appealEnd + 1n);
     await sys.disputeManager.finalizeRuling(disputeId);
@@ -97,7 +113,9 @@ describe("dashboard in headless Chromium (in-process network, real job and dispu
     await pinpoint(sys, votingDispute, 0);
     votingSeats = await drawCommittee(sys, votingDispute, { distinct: false });
     const first = votingSeats[0]!;
-    await sys.disputeManager.connect(first).commitVote(votingDispute, voteCommitment(votingDispute, 0, first.address, Ruling.WorkerFault, SALT));
+    await sys.disputeManager
+      .connect(first)
+      .commitVote(votingDispute, voteCommitment(votingDispute, 0, first.address, Ruling.WorkerFault, SALT));
 
     // The worker daemon (hardhat account #2 is the fixture's worker) with its metrics server.
     const reqStore = await LocalStore.open(path.join(tmp, "requester-store"));
@@ -105,10 +123,24 @@ describe("dashboard in headless Chromium (in-process network, real job and dispu
     let metricsUrl = "";
     const cfg = workerConfig({
       eip1193: network.provider as unknown as Eip1193Provider,
-      env: { UPOW_PRIVATE_KEY: ethers.HDNodeWallet.fromPhrase("test test test test test test test test test test test junk", undefined, "m/44'/60'/0'/0/2").privateKey },
-      dataDir: path.join(tmp, "worker"), jobMarket: await sys.jobMarket.getAddress(), stakeManager: await sys.stakeManager.getAddress(),
-      disputeManager: await sys.disputeManager.getAddress(), acceptedTokens: [{ address: await sys.payToken.getAddress(), minRewardPerTflop: 0n }],
-      confirmations: 0, pollIntervalMs: 50, startBlock: await ethers.provider.getBlockNumber(), logLevel: "silent", allowPrivateArtifacts: true, metricsPort: 0,
+      env: {
+        UPOW_PRIVATE_KEY: ethers.HDNodeWallet.fromPhrase(
+          "test test test test test test test test test test test junk",
+          undefined,
+          "m/44'/60'/0'/0/2",
+        ).privateKey,
+      },
+      dataDir: path.join(tmp, "worker"),
+      jobMarket: await sys.jobMarket.getAddress(),
+      stakeManager: await sys.stakeManager.getAddress(),
+      disputeManager: await sys.disputeManager.getAddress(),
+      acceptedTokens: [{ address: await sys.payToken.getAddress(), minRewardPerTflop: 0n }],
+      confirmations: 0,
+      pollIntervalMs: 50,
+      startBlock: await ethers.provider.getBlockNumber(),
+      logLevel: "silent",
+      allowPrivateArtifacts: true,
+      metricsPort: 0,
     });
     const ac = new AbortController();
     worker = { ac, done: runWorker(cfg, { signal: ac.signal, logger, onMetricsServer: (u) => (metricsUrl = u) }) };
@@ -118,8 +150,14 @@ describe("dashboard in headless Chromium (in-process network, real job and dispu
     const deployment = await deploymentOf(sys, Number((await hre.ethers.provider.getNetwork()).chainId));
     provider = createProvider({ eip1193: hre.network.provider, logger, pollingIntervalMs: 50 });
     dash = await startDashboard({
-      provider, deployment, contracts: connectDeployment(deployment, provider), logger, metricsUrls: [metricsUrl],
-      cacheDir: path.join(tmp, "dashboard-cache"), allowPrivateArtifacts: true, pollIntervalMs: 200,
+      provider,
+      deployment,
+      contracts: connectDeployment(deployment, provider),
+      logger,
+      metricsUrls: [metricsUrl],
+      cacheDir: path.join(tmp, "dashboard-cache"),
+      allowPrivateArtifacts: true,
+      pollIntervalMs: 200,
     });
     page = await browser.newPage({ viewport: { width: 1280, height: 1000 }, colorScheme: "dark" });
     page.on("console", (m) => void (m.type() === "error" && pageErrors.push(m.text())));
@@ -129,10 +167,23 @@ describe("dashboard in headless Chromium (in-process network, real job and dispu
     await page.evaluate(() => ((globalThis as unknown as { loadedOnce: number }).loadedOnce = 1));
 
     // The honest job: posted, claimed, trained, submitted, its window passed, paid.
-    const job = await prepareMnistJob({ store: reqStore, publicBaseUrl: store.url, totalSteps: T, checkpointInterval: K, batchSize: 16, numBatches: 4, seed: SEED });
+    const job = await prepareMnistJob({
+      store: reqStore,
+      publicBaseUrl: store.url,
+      totalSteps: T,
+      checkpointInterval: K,
+      batchSize: 16,
+      numBatches: 4,
+      seed: SEED,
+    });
     ({ jobId: honestJob } = await createJob({
-      jobMarket: sys.jobMarket.connect(sys.requester), job, paymentToken: sys.payToken.connect(sys.requester), reward: 100n * E18,
-      verificationFee: 10n * E18, claimDeadline: BigInt(await time.latest()) + 86_400n, trainingDuration: 3_600n,
+      jobMarket: sys.jobMarket.connect(sys.requester),
+      job,
+      paymentToken: sys.payToken.connect(sys.requester),
+      reward: 100n * E18,
+      verificationFee: 10n * E18,
+      claimDeadline: BigInt(await time.latest()) + 86_400n,
+      trainingDuration: 3_600n,
     }));
     await waitFor("submission", async () => Number((await sys.jobMarket.getJob(honestJob)).status) === JobStatus.Submitted);
     await time.increaseTo((await sys.jobMarket.getJob(honestJob)).windowEnd + 1n);
@@ -157,19 +208,27 @@ describe("dashboard in headless Chromium (in-process network, real job and dispu
   const until = async (selector: string, want: string, timeout = 60_000): Promise<void> => {
     // Runs in the page (a function: the page's CSP forbids eval). This file is type-checked without
     // the DOM library, hence the narrow view of `document`.
-    await page.waitForFunction(([sel, text]) => {
-      const doc = (globalThis as unknown as { document: { querySelector(s: string): { textContent: string | null } | null } }).document;
-      return doc.querySelector(sel)?.textContent === text;
-    }, [selector, want] as const, { timeout });
+    await page.waitForFunction(
+      ([sel, text]) => {
+        const doc = (globalThis as unknown as { document: { querySelector(s: string): { textContent: string | null } | null } }).document;
+        return doc.querySelector(sel)?.textContent === text;
+      },
+      [selector, want] as const,
+      { timeout },
+    );
   };
-  const stages = (selector: string): Promise<string[]> => page.locator(`${selector} li`).evaluateAll((lis) => lis.map((li) => li.getAttribute("data-stage") ?? ""));
+  const stages = (selector: string): Promise<string[]> =>
+    page.locator(`${selector} li`).evaluateAll((lis) => lis.map((li) => li.getAttribute("data-stage") ?? ""));
 
   it("follows the honest job live to Finalized, with its timeline in order", async function () {
     const card = `[data-testid=job-${honestJob}]`;
     await until(`${card} [data-testid=job-status]`, "Finalized");
     const s = await stages(`${card} [data-testid=job-timeline]`);
     const order = ["created", "claimed", "submitted", "finalized"].map((x) => s.indexOf(x));
-    expect(order.every((i) => i >= 0), s.join(" → ")).to.equal(true);
+    expect(
+      order.every((i) => i >= 0),
+      s.join(" → "),
+    ).to.equal(true);
     expect([...order].sort((a, b) => a - b)).to.deep.equal(order);
     // Never reloaded: the updates came over the event stream.
     expect(await page.evaluate(() => (globalThis as unknown as { loadedOnce?: number }).loadedOnce)).to.equal(1);
@@ -186,7 +245,9 @@ describe("dashboard in headless Chromium (in-process network, real job and dispu
     const [ev] = await sys.jobMarket.queryFilter(sys.jobMarket.filters.ResultSubmitted(honestJob));
     const index = parseResultIndex(Buffer.from(await (await fetch(ev!.args.resultURI)).arrayBuffer()));
     const last = index.checkpoints[index.checkpoints.length - 1]!;
-    const state = readSafetensors(new Uint8Array(await (await fetch(`${index.artifactBaseUrls[0]}/artifacts/${last.sha256}`)).arrayBuffer()));
+    const state = readSafetensors(
+      new Uint8Array(await (await fetch(`${index.artifactBaseUrls[0]}/artifacts/${last.sha256}`)).arrayBuffer()),
+    );
     const digits = loadMnistDigits();
     const want = evaluateMlp(DEFAULT_MODEL, state, batchTensors(digits, mnistSplit(SEED, digits.count, 1000).test));
     expect(await text(`${card} [data-testid=test-accuracy]`)).to.equal(`${(want.accuracy * 100).toFixed(1)}%`);
@@ -196,7 +257,14 @@ describe("dashboard in headless Chromium (in-process network, real job and dispu
     const card = `[data-testid=dispute-${disputeId}]`;
     expect(await text(`${card} [data-testid=dispute-phase]`)).to.equal("Closed");
     expect(await text(`${card} [data-testid=dispute-ruling]`)).to.equal("WorkerFault");
-    expect(await stages(`${card} [data-testid=dispute-timeline]`)).to.deep.equal(["Pinpointing", "AwaitingDraw", "Voting", "Ruled", "WorkerConvicted", "Closed"]);
+    expect(await stages(`${card} [data-testid=dispute-timeline]`)).to.deep.equal([
+      "Pinpointing",
+      "AwaitingDraw",
+      "Voting",
+      "Ruled",
+      "WorkerConvicted",
+      "Closed",
+    ]);
     const votes = page.locator(`${card} [data-testid=round-0] [data-testid=vote]`);
     expect(await votes.count()).to.equal(jurorCount);
     expect(await votes.locator("td:nth-child(4)").allTextContents()).to.deep.equal(Array(jurorCount).fill("WorkerFault"));
@@ -212,11 +280,15 @@ describe("dashboard in headless Chromium (in-process network, real job and dispu
     expect(await text(`${card} [data-testid=dispute-phase]`)).to.equal("Voting");
     expect(await page.locator(`${card} [data-testid=dispute-ruling]`).count()).to.equal(0);
     const [commitEnd, revealEnd] = await sys.disputeManager.votingWindows(votingDispute);
-    const deadlines = await page.locator(`${card} [data-testid=deadlines] li`).evaluateAll((lis) => lis.map((li) => [li.getAttribute("data-at"), li.textContent]));
+    const deadlines = await page
+      .locator(`${card} [data-testid=deadlines] li`)
+      .evaluateAll((lis) => lis.map((li) => [li.getAttribute("data-at"), li.textContent]));
     expect(deadlines.map(([at]) => at)).to.deep.equal([commitEnd.toString(), revealEnd.toString()]);
     expect(deadlines[0]![1]).to.match(/^commit votes by /);
     expect(deadlines[1]![1]).to.match(/^reveal votes by /);
-    const rows = await page.locator(`${card} [data-testid=round-0] [data-testid=vote]`).evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll("td")].slice(1).map((td) => td.textContent)));
+    const rows = await page
+      .locator(`${card} [data-testid=round-0] [data-testid=vote]`)
+      .evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll("td")].slice(1).map((td) => td.textContent)));
     const distinct = [...new Set(votingSeats.map((x) => x.address))];
     expect(rows).to.deep.equal(distinct.map((_, i) => (i === 0 ? ["✓", "·", "—"] : ["·", "·", "—"])));
   });
@@ -224,7 +296,10 @@ describe("dashboard in headless Chromium (in-process network, real job and dispu
   it("shows each account's stake and credits as the contracts hold them", async function () {
     const staking = { symbol: await sys.stakeToken.symbol(), decimals: Number(await sys.stakeToken.decimals()) };
     const row = (a: string): string => `[data-testid=account][data-address="${a}"]`;
-    await until(`${row(sys.worker.address)} td:nth-child(3)`, formatAmount((await sys.stakeManager.account(sys.worker.address)).free, staking));
+    await until(
+      `${row(sys.worker.address)} td:nth-child(3)`,
+      formatAmount((await sys.stakeManager.account(sys.worker.address)).free, staking),
+    );
     expect(await text(`${row(sys.worker.address)} td:nth-child(2)`)).to.include("worker");
     // The disputed job's collateral is still locked, and named.
     const lockId = await sys.jobMarket.collateralLockId(openJob);
@@ -247,12 +322,17 @@ describe("dashboard in headless Chromium (in-process network, real job and dispu
 
   it("switches between dark and light (screenshots of both)", async function () {
     // Page functions (serialized into the page: they may use nothing of this file).
-    type Win = { document: { body: object; documentElement: { dataset: { theme?: string } } }; getComputedStyle(e: object): { backgroundColor: string } };
-    const background = (): Promise<string> => page.evaluate(() => {
-      const w = globalThis as unknown as Win;
-      return w.getComputedStyle(w.document.body).backgroundColor;
-    });
-    const theme = (): Promise<string | undefined> => page.evaluate(() => (globalThis as unknown as Win).document.documentElement.dataset.theme);
+    type Win = {
+      document: { body: object; documentElement: { dataset: { theme?: string } } };
+      getComputedStyle(e: object): { backgroundColor: string };
+    };
+    const background = (): Promise<string> =>
+      page.evaluate(() => {
+        const w = globalThis as unknown as Win;
+        return w.getComputedStyle(w.document.body).backgroundColor;
+      });
+    const theme = (): Promise<string | undefined> =>
+      page.evaluate(() => (globalThis as unknown as Win).document.documentElement.dataset.theme);
     expect(await theme()).to.equal("dark");
     const dark = await background();
     await page.screenshot({ path: path.join(OUT, "dashboard-dark.png"), fullPage: true });

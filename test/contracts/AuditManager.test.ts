@@ -77,9 +77,15 @@ describe("AuditManager", function () {
       await expect(f.deploy(a, z, sm, cr, 2, 1)).to.be.revertedWithCustomError(f, "AuditManagerZeroAddress");
       await expect(f.deploy(a, jm, z, cr, 2, 1)).to.be.revertedWithCustomError(f, "AuditManagerZeroAddress");
       await expect(f.deploy(a, jm, sm, z, 2, 1)).to.be.revertedWithCustomError(f, "AuditManagerZeroAddress");
-      await expect(f.deploy(a, jm, sm, cr, 0, 0)).to.be.revertedWithCustomError(f, "AuditManagerInvalidPenalty").withArgs(0n);
-      await expect(f.deploy(a, jm, sm, cr, 2, 0)).to.be.revertedWithCustomError(f, "AuditManagerInvalidMissPenalty").withArgs(0n, 2n);
-      await expect(f.deploy(a, jm, sm, cr, 2, 3)).to.be.revertedWithCustomError(f, "AuditManagerInvalidMissPenalty").withArgs(3n, 2n);
+      await expect(f.deploy(a, jm, sm, cr, 0, 0))
+        .to.be.revertedWithCustomError(f, "AuditManagerInvalidPenalty")
+        .withArgs(0n);
+      await expect(f.deploy(a, jm, sm, cr, 2, 0))
+        .to.be.revertedWithCustomError(f, "AuditManagerInvalidMissPenalty")
+        .withArgs(0n, 2n);
+      await expect(f.deploy(a, jm, sm, cr, 2, 3))
+        .to.be.revertedWithCustomError(f, "AuditManagerInvalidMissPenalty")
+        .withArgs(3n, 2n);
       await expect(f.deploy(a, jm, sm, cr, 2, 2)).not.to.be.reverted;
     });
   });
@@ -128,7 +134,9 @@ describe("AuditManager", function () {
       const tx = submit(fx, jobId);
       const b = BigInt((await ethers.provider.getBlock("latest"))!.number) + 1n;
       const epoch = await fx.stakeManager.currentEpoch();
-      await expect(tx).to.emit(fx.auditManager, "AuditDrawScheduled").withArgs(jobId, epoch, b + 1n);
+      await expect(tx)
+        .to.emit(fx.auditManager, "AuditDrawScheduled")
+        .withArgs(jobId, epoch, b + 1n);
       expect(await fx.auditManager.canDraw(jobId)).to.equal(false);
       await expect(fx.auditManager.drawAuditors(jobId))
         .to.be.revertedWithCustomError(fx.auditManager, "AuditManagerDrawNotReady")
@@ -147,7 +155,9 @@ describe("AuditManager", function () {
       await mine(300);
       expect(await am.canDraw(expired)).to.equal(true);
       const now = BigInt(await ethers.provider.getBlockNumber());
-      await expect(am.drawAuditors(expired)).to.emit(am, "AuditDrawScheduled").withArgs(expired, await fx.stakeManager.currentEpoch(), now + 2n);
+      await expect(am.drawAuditors(expired))
+        .to.emit(am, "AuditDrawScheduled")
+        .withArgs(expired, await fx.stakeManager.currentEpoch(), now + 2n);
       // Epoch over: submitted just before the draw window of its epoch, drawn just after the epoch ended.
       const drawWindow = await fx.stakeManager.drawWindow();
       const end1 = await fx.stakeManager.epochStart((await fx.stakeManager.currentEpoch()) + 1n);
@@ -157,7 +167,9 @@ describe("AuditManager", function () {
       expect(sched.drawTarget).to.be.greaterThan(0n);
       await time.increaseTo(end1);
       expect(await am.canDraw(late)).to.equal(true);
-      await expect(am.drawAuditors(late)).to.emit(am, "AuditDrawScheduled").withArgs(late, sched.drawEpoch + 1n, anyUint);
+      await expect(am.drawAuditors(late))
+        .to.emit(am, "AuditDrawScheduled")
+        .withArgs(late, sched.drawEpoch + 1n, anyUint);
       // Submitted with less than drawWindow of its epoch left: the draw waits for the next epoch.
       const end = await fx.stakeManager.epochStart((await fx.stakeManager.currentEpoch()) + 1n);
       await time.increaseTo(end - drawWindow + 1n);
@@ -165,7 +177,9 @@ describe("AuditManager", function () {
       const d = await am.getAudit(deferred);
       expect([d.drawEpoch, d.drawTarget]).to.deep.equal([(await fx.stakeManager.currentEpoch()) + 1n, 0n]);
       expect(await am.canDraw(deferred)).to.equal(false);
-      await expect(am.drawAuditors(deferred)).to.be.revertedWithCustomError(am, "AuditManagerDrawNotReady").withArgs(deferred, d.drawEpoch, 0n);
+      await expect(am.drawAuditors(deferred))
+        .to.be.revertedWithCustomError(am, "AuditManagerDrawNotReady")
+        .withArgs(deferred, d.drawEpoch, 0n);
       await time.increaseTo(end);
       expect(await am.canDraw(deferred)).to.equal(true);
       await expect(am.drawAuditors(deferred)).to.emit(am, "AuditDrawScheduled").withArgs(deferred, d.drawEpoch, anyUint);
@@ -185,9 +199,14 @@ describe("AuditManager", function () {
 
     it("setDrawDelay: governor only, 1..256, emits DrawDelaySet", async function () {
       const fx = await loadFixture(fixture);
-      await expect(fx.auditManager.connect(fx.stranger).setDrawDelay(5)).to.be.revertedWithCustomError(fx.auditManager, "AccessControlUnauthorizedAccount");
+      await expect(fx.auditManager.connect(fx.stranger).setDrawDelay(5)).to.be.revertedWithCustomError(
+        fx.auditManager,
+        "AccessControlUnauthorizedAccount",
+      );
       for (const bad of [0, 257]) {
-        await expect(fx.auditManager.setDrawDelay(bad)).to.be.revertedWithCustomError(fx.auditManager, "AuditManagerInvalidDrawDelay").withArgs(bad);
+        await expect(fx.auditManager.setDrawDelay(bad))
+          .to.be.revertedWithCustomError(fx.auditManager, "AuditManagerInvalidDrawDelay")
+          .withArgs(bad);
       }
       await expect(fx.auditManager.setDrawDelay(256)).to.emit(fx.auditManager, "DrawDelaySet").withArgs(256);
       expect(await fx.auditManager.drawDelay()).to.equal(256n);
@@ -203,23 +222,30 @@ describe("AuditManager", function () {
       const sample = await sampleOf(fx, jobId, a.address);
       expect(sample.length).to.equal(16);
       await expect(fx.auditManager.connect(a).attest(jobId, sample))
-        .to.emit(fx.stakeManager, "Locked").withArgs(a.address, await fx.auditManager.auditorLockId(jobId, a.address), 2n * AUDITOR_PENALTY, false);
+        .to.emit(fx.stakeManager, "Locked")
+        .withArgs(a.address, await fx.auditManager.auditorLockId(jobId, a.address), 2n * AUDITOR_PENALTY, false);
       await passRevealPeriod(fx, jobId);
       await fx.jobMarket.finalize(jobId);
       const share = (await fx.auditManager.getAudit(jobId)).feeShare;
-      await expect(fx.auditManager.releaseAttester(jobId, a.address)).to.emit(fx.auditManager, "AttesterReleased").withArgs(jobId, a.address, 2n * share);
+      await expect(fx.auditManager.releaseAttester(jobId, a.address))
+        .to.emit(fx.auditManager, "AttesterReleased")
+        .withArgs(jobId, a.address, 2n * share);
     });
 
     it("reverts when drawn already", async function () {
       const fx = await loadFixture(fixture);
       const { jobId } = await submittedWithAuditors(fx);
-      await expect(fx.auditManager.drawAuditors(jobId)).to.be.revertedWithCustomError(fx.auditManager, "AuditManagerAlreadyDrawn").withArgs(jobId);
+      await expect(fx.auditManager.drawAuditors(jobId))
+        .to.be.revertedWithCustomError(fx.auditManager, "AuditManagerAlreadyDrawn")
+        .withArgs(jobId);
     });
 
     it("reverts unless the job is Submitted with its window open", async function () {
       const fx = await loadFixture(fixture);
       const open = await createJob(fx);
-      await expect(fx.auditManager.drawAuditors(open)).to.be.revertedWithCustomError(fx.auditManager, "AuditManagerWrongStatus").withArgs(open, 1);
+      await expect(fx.auditManager.drawAuditors(open))
+        .to.be.revertedWithCustomError(fx.auditManager, "AuditManagerWrongStatus")
+        .withArgs(open, 1);
       const jobId = await createClaimSubmit(fx);
       await passWindow(fx, jobId);
       const windowEnd = (await fx.jobMarket.getJob(jobId)).windowEnd;
@@ -264,7 +290,10 @@ describe("AuditManager", function () {
       const lockId = await fx.auditManager.auditorLockId(jobId, a.address);
       expect(lockId).to.equal(
         ethers.keccak256(
-          ethers.AbiCoder.defaultAbiCoder().encode(["address", "uint256", "address"], [await fx.auditManager.getAddress(), jobId, a.address]),
+          ethers.AbiCoder.defaultAbiCoder().encode(
+            ["address", "uint256", "address"],
+            [await fx.auditManager.getAddress(), jobId, a.address],
+          ),
         ),
       );
       const tx = fx.auditManager.connect(a).attest(jobId, sample);
@@ -328,7 +357,9 @@ describe("AuditManager", function () {
       const share = FEE / 4n;
       const tx = fx.jobMarket.finalize(jobId);
       await expect(tx).to.emit(fx.auditManager, "AuditSettled").withArgs(jobId, true, share, 3n);
-      await expect(tx).to.emit(fx.auditManager, "Credited").withArgs(pay, fx.requester.address, FEE - 3n * share);
+      await expect(tx)
+        .to.emit(fx.auditManager, "Credited")
+        .withArgs(pay, fx.requester.address, FEE - 3n * share);
       const audit = await fx.auditManager.getAudit(jobId);
       expect([audit.settled, audit.paid, audit.feeToken, audit.feeShare, audit.requester]).to.deep.equal([
         true,
@@ -398,7 +429,10 @@ describe("AuditManager", function () {
       const { jobId, assigned } = drawn;
       await attestAll(fx, jobId, assigned);
       const i = samples[0]![0]!;
-      expect(samples.some((x) => !x.includes(i)), "some sample misses i").to.equal(true);
+      expect(
+        samples.some((x) => !x.includes(i)),
+        "some sample misses i",
+      ).to.equal(true);
       await fx.jobMarket.connect(fx.disputer).onWorkerConvicted(jobId, fx.disputer.address, i);
       expect((await fx.auditManager.getAudit(jobId)).convictedInterval).to.equal(i);
       await passRevealPeriod(fx, jobId);
@@ -408,7 +442,9 @@ describe("AuditManager", function () {
         if (samples[n].includes(i)) {
           await expect(r).to.emit(fx.auditManager, "AttesterMissed").withArgs(jobId, a.address, i, MISS_PENALTY);
           await expect(r).to.emit(fx.stakeManager, "Slashed").withArgs(a.address, lockId, MISS_PENALTY, BURN);
-          await expect(r).to.emit(fx.stakeManager, "Unlocked").withArgs(a.address, lockId, AUDITOR_PENALTY - MISS_PENALTY);
+          await expect(r)
+            .to.emit(fx.stakeManager, "Unlocked")
+            .withArgs(a.address, lockId, AUDITOR_PENALTY - MISS_PENALTY);
           await expect(r).to.changeTokenBalance(fx.stakeToken, BURN, MISS_PENALTY);
         } else {
           await expect(r).not.to.emit(fx.auditManager, "AttesterMissed");
@@ -429,7 +465,9 @@ describe("AuditManager", function () {
       await passRevealPeriod(fx, jobId);
       const a = assigned[0];
       const before = await fx.stakeManager.account(a.address);
-      await expect(fx.auditManager.releaseAttester(jobId, a.address)).to.emit(fx.auditManager, "AttesterMissed").withArgs(jobId, a.address, 1n, AUDITOR_PENALTY);
+      await expect(fx.auditManager.releaseAttester(jobId, a.address))
+        .to.emit(fx.auditManager, "AttesterMissed")
+        .withArgs(jobId, a.address, 1n, AUDITOR_PENALTY);
       const after = await fx.stakeManager.account(a.address);
       expect([after.free, after.locked]).to.deep.equal([before.free, 0n]); // the whole lock is gone
     });
@@ -439,7 +477,9 @@ describe("AuditManager", function () {
       const { jobId, assigned } = await submittedWithAuditors(fx);
       await attestAll(fx, jobId, assigned.slice(0, 1));
       const [a, b] = assigned;
-      await expect(fx.auditManager.releaseAttester(jobId, a.address)).to.be.revertedWithCustomError(fx.auditManager, "AuditManagerNotSettled").withArgs(jobId);
+      await expect(fx.auditManager.releaseAttester(jobId, a.address))
+        .to.be.revertedWithCustomError(fx.auditManager, "AuditManagerNotSettled")
+        .withArgs(jobId);
       await passWindow(fx, jobId);
       await fx.jobMarket.finalize(jobId);
       await expect(fx.auditManager.releaseAttester(jobId, b.address))
@@ -480,9 +520,16 @@ describe("AuditManager", function () {
     /** Commits a canary `(SPEC, faultSteps, SALT)` for the next epoch, then creates (in that epoch),
      * claims, submits and draws auditors of a job with that spec. */
     async function canary(fx: JobsFixture, faultSteps: bigint[], traj: Trajectory = TRAJECTORY) {
-      const { proof } = await nextEpochCanary(fx.canaryRegistry, SPEC, faultSteps, SALT, [{ specHash: ethers.id("other"), faultSteps: [], salt: SALT }]);
+      const { proof } = await nextEpochCanary(fx.canaryRegistry, SPEC, faultSteps, SALT, [
+        { specHash: ethers.id("other"), faultSteps: [], salt: SALT },
+      ]);
       const k = (traj.stateHashes.length - 1) / (traj.checkpointLeaves.length - 1);
-      const jobId = await createJob(fx, { totalSteps: traj.stateHashes.length - 1, checkpointInterval: k, initialStateHash: traj.stateHashes[0], specHash: SPEC });
+      const jobId = await createJob(fx, {
+        totalSteps: traj.stateHashes.length - 1,
+        checkpointInterval: k,
+        initialStateHash: traj.stateHashes[0],
+        specHash: SPEC,
+      });
       await fx.jobMarket.connect(fx.worker).claimJob(jobId);
       await submit(fx, jobId, traj);
       const assigned = await drawAuditors(fx, jobId);
@@ -530,9 +577,17 @@ describe("AuditManager", function () {
         await expect(fx.auditManager.revealCanary(jobId, many, SALT, proof))
           .to.be.revertedWithCustomError(fx.auditManager, "AuditManagerTooManyFaults")
           .withArgs(33n, 32n);
-        await expect(fx.auditManager.revealCanary(jobId, [2n], SALT, proof)).to.be.revertedWithCustomError(fx.auditManager, "AuditManagerBadReveal").withArgs(jobId);
-        await expect(fx.auditManager.revealCanary(jobId, faults, ethers.id("other"), proof)).to.be.revertedWithCustomError(fx.auditManager, "AuditManagerBadReveal");
-        await expect(fx.auditManager.revealCanary(jobId, faults, SALT, [])).to.be.revertedWithCustomError(fx.auditManager, "AuditManagerBadReveal");
+        await expect(fx.auditManager.revealCanary(jobId, [2n], SALT, proof))
+          .to.be.revertedWithCustomError(fx.auditManager, "AuditManagerBadReveal")
+          .withArgs(jobId);
+        await expect(fx.auditManager.revealCanary(jobId, faults, ethers.id("other"), proof)).to.be.revertedWithCustomError(
+          fx.auditManager,
+          "AuditManagerBadReveal",
+        );
+        await expect(fx.auditManager.revealCanary(jobId, faults, SALT, [])).to.be.revertedWithCustomError(
+          fx.auditManager,
+          "AuditManagerBadReveal",
+        );
         const deadline = (await fx.jobMarket.getJob(jobId)).windowEnd + DAY;
         await time.increaseTo(deadline + 1n);
         await expect(fx.auditManager.revealCanary(jobId, faults, SALT, proof))
@@ -545,7 +600,9 @@ describe("AuditManager", function () {
         const { proof } = await nextEpochCanary(fx.canaryRegistry, SPEC, [1n], SALT);
         const otherSpec = await createClaimSubmit(fx); // same epoch, other spec
         await passWindow(fx, otherSpec);
-        await expect(fx.auditManager.revealCanary(otherSpec, [1n], SALT, proof)).to.be.revertedWithCustomError(fx.auditManager, "AuditManagerBadReveal").withArgs(otherSpec);
+        await expect(fx.auditManager.revealCanary(otherSpec, [1n], SALT, proof))
+          .to.be.revertedWithCustomError(fx.auditManager, "AuditManagerBadReveal")
+          .withArgs(otherSpec);
         await time.increase(await fx.canaryRegistry.epochLength()); // the next epoch has no root
         const sameSpecLater = await createJob(fx, { specHash: SPEC });
         await fx.jobMarket.connect(fx.worker).claimJob(sameSpecLater);
@@ -578,7 +635,9 @@ describe("AuditManager", function () {
         const tx = fx.auditManager.connect(fx.stranger).slashCaughtAttester(jobId, a.address);
         await expect(tx).to.emit(fx.auditManager, "AttesterSlashed").withArgs(jobId, a.address, AUDITOR_PENALTY);
         await expect(tx).to.emit(fx.stakeManager, "Slashed").withArgs(a.address, lockId, AUDITOR_PENALTY, BURN);
-        await expect(tx).to.emit(fx.auditManager, "Credited").withArgs(await fx.payToken.getAddress(), fx.requester.address, share);
+        await expect(tx)
+          .to.emit(fx.auditManager, "Credited")
+          .withArgs(await fx.payToken.getAddress(), fx.requester.address, share);
         await expect(tx).to.changeTokenBalance(fx.stakeToken, BURN, AUDITOR_PENALTY);
         expect(await fx.auditManager.auditorState(jobId, a.address)).to.equal(State.Slashed);
         await expect(fx.auditManager.slashCaughtAttester(jobId, a.address))
@@ -627,7 +686,9 @@ describe("AuditManager", function () {
           .to.be.revertedWithCustomError(fx.auditManager, "AuditManagerNoFaultHit")
           .withArgs(jobId, a.address);
         // revealed: no need to wait for the reveal period
-        await expect(fx.auditManager.releaseAttester(jobId, a.address)).to.emit(fx.auditManager, "AttesterReleased").withArgs(jobId, a.address, FEE / 4n);
+        await expect(fx.auditManager.releaseAttester(jobId, a.address))
+          .to.emit(fx.auditManager, "AttesterReleased")
+          .withArgs(jobId, a.address, FEE / 4n);
       });
 
       it("decides hits per attester exactly as the sample says (64 intervals, half faulty)", async function () {
@@ -643,10 +704,16 @@ describe("AuditManager", function () {
         for (const a of assigned) {
           const hit = sampleTs(seed, jobId, a.address, 8, 64).some((i) => faultIntervals.includes(i));
           if (hit) {
-            await expect(fx.auditManager.releaseAttester(jobId, a.address)).to.be.revertedWithCustomError(fx.auditManager, "AuditManagerAttesterCaught");
+            await expect(fx.auditManager.releaseAttester(jobId, a.address)).to.be.revertedWithCustomError(
+              fx.auditManager,
+              "AuditManagerAttesterCaught",
+            );
             await expect(fx.auditManager.slashCaughtAttester(jobId, a.address)).to.emit(fx.auditManager, "AttesterSlashed");
           } else {
-            await expect(fx.auditManager.slashCaughtAttester(jobId, a.address)).to.be.revertedWithCustomError(fx.auditManager, "AuditManagerNoFaultHit");
+            await expect(fx.auditManager.slashCaughtAttester(jobId, a.address)).to.be.revertedWithCustomError(
+              fx.auditManager,
+              "AuditManagerNoFaultHit",
+            );
             await expect(fx.auditManager.releaseAttester(jobId, a.address)).to.emit(fx.auditManager, "AttesterReleased");
           }
         }
@@ -697,7 +764,10 @@ describe("AuditManager", function () {
       await passRevealPeriod(fx, jobId);
       const payload = fx.auditManager.interface.encodeFunctionData("releaseAttester", [jobId, a.address]);
       await fx.reentrantStake.arm(await fx.auditManager.getAddress(), payload);
-      await expect(fx.auditManager.releaseAttester(jobId, a.address)).to.be.revertedWithCustomError(fx.auditManager, "ReentrancyGuardReentrantCall");
+      await expect(fx.auditManager.releaseAttester(jobId, a.address)).to.be.revertedWithCustomError(
+        fx.auditManager,
+        "ReentrancyGuardReentrantCall",
+      );
     });
 
     it("withdraw refuses a payment token that re-enters it", async function () {
@@ -728,7 +798,9 @@ describe("AuditManager", function () {
       await expect(am.setAuditorPenalty(MISS_PENALTY)).to.emit(am, "AuditorPenaltySet").withArgs(MISS_PENALTY);
       await expect(am.setAuditorPenalty(0n)).to.be.revertedWithCustomError(am, "AuditManagerInvalidPenalty").withArgs(0n);
       // never below the miss penalty (v3 V11.2: missPenalty ≤ auditorPenalty)
-      await expect(am.setAuditorPenalty(MISS_PENALTY - 1n)).to.be.revertedWithCustomError(am, "AuditManagerInvalidPenalty").withArgs(MISS_PENALTY - 1n);
+      await expect(am.setAuditorPenalty(MISS_PENALTY - 1n))
+        .to.be.revertedWithCustomError(am, "AuditManagerInvalidPenalty")
+        .withArgs(MISS_PENALTY - 1n);
       await expect(am.setMissPenalty(1n)).to.emit(am, "MissPenaltySet").withArgs(1n);
       await expect(am.setMissPenalty(MISS_PENALTY)).to.emit(am, "MissPenaltySet").withArgs(MISS_PENALTY);
       await expect(am.setMissPenalty(0n)).to.be.revertedWithCustomError(am, "AuditManagerInvalidMissPenalty").withArgs(0n, MISS_PENALTY);
@@ -736,7 +808,9 @@ describe("AuditManager", function () {
         .to.be.revertedWithCustomError(am, "AuditManagerInvalidMissPenalty")
         .withArgs(MISS_PENALTY + 1n, MISS_PENALTY);
       await expect(am.setCanaryRevealPeriod(3_600)).to.emit(am, "CanaryRevealPeriodSet").withArgs(3_600n);
-      await expect(am.setCanaryRevealPeriod(30n * DAY)).to.emit(am, "CanaryRevealPeriodSet").withArgs(30n * DAY);
+      await expect(am.setCanaryRevealPeriod(30n * DAY))
+        .to.emit(am, "CanaryRevealPeriodSet")
+        .withArgs(30n * DAY);
       await expect(am.setCanaryRevealPeriod(3_599)).to.be.revertedWithCustomError(am, "AuditManagerInvalidRevealPeriod").withArgs(3_599n);
       await expect(am.setCanaryRevealPeriod(30n * DAY + 1n))
         .to.be.revertedWithCustomError(am, "AuditManagerInvalidRevealPeriod")

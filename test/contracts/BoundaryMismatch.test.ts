@@ -55,7 +55,9 @@ async function openOn(sys: System, traj: SplitTrajectory, jobId: bigint): Promis
   const dm = sys.disputeManager;
   await dm.connect(sys.challenger).commitChallenge(challengeCommitment(jobId, INTERVAL, sys.challenger.address, SALT));
   const id = (await dm.disputeCount()) + 1n;
-  await dm.connect(sys.challenger).openDispute(jobId, INTERVAL, SALT, checkpointProof(traj, INTERVAL), checkpointProof(traj, INTERVAL + 1), 0);
+  await dm
+    .connect(sys.challenger)
+    .openDispute(jobId, INTERVAL, SALT, checkpointProof(traj, INTERVAL), checkpointProof(traj, INTERVAL + 1), 0);
   return id;
 }
 
@@ -109,12 +111,16 @@ describe("DisputeManager.proveBoundaryMismatch", function () {
       await dm.connect(sys.challenger).commitChallenge(challengeCommitment(jobId, INTERVAL, sys.challenger.address, SALT));
       await dm.connect(sys.challenger).openDispute(jobId, INTERVAL, SALT, EMPTY_CHECKPOINT, EMPTY_CHECKPOINT, 0);
       const leaf = splitStepProof(traj, 0);
-      await expect(dm.proveBoundaryMismatch(1n, false, leaf.stateHash, leaf.proof)).to.be.revertedWithCustomError(dm, "DisputeManagerCheckpointsUnknown").withArgs(1n);
+      await expect(dm.proveBoundaryMismatch(1n, false, leaf.stateHash, leaf.proof))
+        .to.be.revertedWithCustomError(dm, "DisputeManagerCheckpointsUnknown")
+        .withArgs(1n);
       // only checkpoint i known (proven by someone): checkpoint i+1 still unknown for the end boundary
       const c = checkpointProof(traj, INTERVAL);
       await sys.dataAvailability.proveCheckpoint(jobId, INTERVAL, c.stateHash, c.stepRoot, c.proof);
       const end = splitStepProof(traj, K);
-      await expect(dm.proveBoundaryMismatch(1n, true, end.stateHash, end.proof)).to.be.revertedWithCustomError(dm, "DisputeManagerCheckpointsUnknown").withArgs(1n);
+      await expect(dm.proveBoundaryMismatch(1n, true, end.stateHash, end.proof))
+        .to.be.revertedWithCustomError(dm, "DisputeManagerCheckpointsUnknown")
+        .withArgs(1n);
       await expect(dm.proveBoundaryMismatch(1n, false, leaf.stateHash, leaf.proof)).to.emit(dm, "WorkerConvicted");
     });
 
@@ -129,7 +135,9 @@ describe("DisputeManager.proveBoundaryMismatch", function () {
       const workerBefore = await sys.stakeManager.account(sys.worker.address);
 
       const tx = dm.connect(sys.stranger).proveBoundaryMismatch(disputeId, false, leaf.stateHash, leaf.proof);
-      await expect(tx).to.emit(dm, "BoundaryMismatchProven").withArgs(disputeId, false, traj.stateHashes[INTERVAL * K], FAKE);
+      await expect(tx)
+        .to.emit(dm, "BoundaryMismatchProven")
+        .withArgs(disputeId, false, traj.stateHashes[INTERVAL * K], FAKE);
       await expect(tx)
         .to.emit(dm, "WorkerConvicted")
         .withArgs(jobId, disputeId, sys.challenger.address, C, toChallenger, toJurors, toRequester, burned);
@@ -158,7 +166,9 @@ describe("DisputeManager.proveBoundaryMismatch", function () {
       expect(workerAfter.locked).to.equal(workerBefore.locked - C);
       expect(workerAfter.free).to.equal(workerBefore.free);
       const job = await sys.jobMarket.getJob(jobId);
-      expect(await sys.jobMarket.credits(await sys.payToken.getAddress(), sys.requester.address)).to.equal(job.reward + job.verificationFee);
+      expect(await sys.jobMarket.credits(await sys.payToken.getAddress(), sys.requester.address)).to.equal(
+        job.reward + job.verificationFee,
+      );
     });
 
     it("reverts for the end boundary, which is consistent", async function () {
@@ -174,14 +184,26 @@ describe("DisputeManager.proveBoundaryMismatch", function () {
       const dm = sys.disputeManager;
       const leaf = splitStepProof(traj, 0);
       // The checkpoint's own state hash is not leaf 0 of this step tree.
-      await expect(dm.proveBoundaryMismatch(disputeId, false, traj.stateHashes[INTERVAL * K], leaf.proof)).to.be.revertedWithCustomError(dm, "DisputeManagerInvalidProof");
+      await expect(dm.proveBoundaryMismatch(disputeId, false, traj.stateHashes[INTERVAL * K], leaf.proof)).to.be.revertedWithCustomError(
+        dm,
+        "DisputeManagerInvalidProof",
+      );
       // Leaf 1 with its valid proof is not leaf 0 (positions are bound).
       const inner = splitStepProof(traj, 1);
-      await expect(dm.proveBoundaryMismatch(disputeId, false, inner.stateHash, inner.proof)).to.be.revertedWithCustomError(dm, "DisputeManagerInvalidProof");
+      await expect(dm.proveBoundaryMismatch(disputeId, false, inner.stateHash, inner.proof)).to.be.revertedWithCustomError(
+        dm,
+        "DisputeManagerInvalidProof",
+      );
       // Leaf 0 is not leaf k either.
-      await expect(dm.proveBoundaryMismatch(disputeId, true, leaf.stateHash, leaf.proof)).to.be.revertedWithCustomError(dm, "DisputeManagerInvalidProof");
+      await expect(dm.proveBoundaryMismatch(disputeId, true, leaf.stateHash, leaf.proof)).to.be.revertedWithCustomError(
+        dm,
+        "DisputeManagerInvalidProof",
+      );
       // A proof of the wrong length.
-      await expect(dm.proveBoundaryMismatch(disputeId, false, leaf.stateHash, leaf.proof.slice(1))).to.be.revertedWithCustomError(dm, "DisputeManagerInvalidProof");
+      await expect(dm.proveBoundaryMismatch(disputeId, false, leaf.stateHash, leaf.proof.slice(1))).to.be.revertedWithCustomError(
+        dm,
+        "DisputeManagerInvalidProof",
+      );
     });
 
     it("reverts once the dispute is closed, and for a dispute that does not exist", async function () {
@@ -234,11 +256,16 @@ describe("DisputeManager.proveBoundaryMismatch", function () {
       const deadBefore = await sys.stakeToken.balanceOf(DEAD);
       const leaf = splitStepProof(traj, K);
       const tx = dm.connect(sys.stranger).proveBoundaryMismatch(disputeId, true, leaf.stateHash, leaf.proof);
-      await expect(tx).to.emit(dm, "BoundaryMismatchProven").withArgs(disputeId, true, traj.stateHashes[(INTERVAL + 1) * K], FAKE);
+      await expect(tx)
+        .to.emit(dm, "BoundaryMismatchProven")
+        .withArgs(disputeId, true, traj.stateHashes[(INTERVAL + 1) * K], FAKE);
       await expect(tx)
         .to.emit(dm, "WorkerConvicted")
         .withArgs(jobId, disputeId, sys.challenger.address, C, toChallenger, toJurors, toRequester, burned);
-      for (const [j, n] of seated) await expect(tx).to.emit(sys.stakeManager, "Unlocked").withArgs(j.address, lockId, n * JUROR_LOCK);
+      for (const [j, n] of seated)
+        await expect(tx)
+          .to.emit(sys.stakeManager, "Unlocked")
+          .withArgs(j.address, lockId, n * JUROR_LOCK);
       await expect(tx).not.to.emit(dm, "JurorPenalized");
       await expect(tx).to.emit(dm, "DisputeClosed").withArgs(disputeId, jobId, Ruling.WorkerFault);
       // Seat locks go back to the reserve, unpenalised.
@@ -274,7 +301,10 @@ describe("DisputeManager.proveBoundaryMismatch", function () {
     it("reverts at both boundaries and leaves the job untouched", async function () {
       const { sys, jobId, disputeId } = await loadFixture(honestDispute);
       const dm = sys.disputeManager;
-      for (const [atEnd, j] of [[false, 0], [true, K]] as const) {
+      for (const [atEnd, j] of [
+        [false, 0],
+        [true, K],
+      ] as const) {
         const leaf = stepProof(sys.traj, INTERVAL, j);
         await expect(dm.proveBoundaryMismatch(disputeId, atEnd, leaf.stateHash, leaf.proof))
           .to.be.revertedWithCustomError(dm, "DisputeManagerBoundaryConsistent")

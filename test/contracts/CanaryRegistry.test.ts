@@ -33,8 +33,12 @@ describe("CanaryRegistry", function () {
     const { admin } = await loadFixture(fixture);
     const f = await ethers.getContractFactory("CanaryRegistry");
     await expect(f.deploy(ethers.ZeroAddress, DAY)).to.be.revertedWithCustomError(f, "CanaryRegistryZeroAddress");
-    await expect(f.deploy(admin.address, HOUR - 1n)).to.be.revertedWithCustomError(f, "CanaryRegistryInvalidEpochLength").withArgs(HOUR - 1n);
-    await expect(f.deploy(admin.address, 30n * DAY + 1n)).to.be.revertedWithCustomError(f, "CanaryRegistryInvalidEpochLength").withArgs(30n * DAY + 1n);
+    await expect(f.deploy(admin.address, HOUR - 1n))
+      .to.be.revertedWithCustomError(f, "CanaryRegistryInvalidEpochLength")
+      .withArgs(HOUR - 1n);
+    await expect(f.deploy(admin.address, 30n * DAY + 1n))
+      .to.be.revertedWithCustomError(f, "CanaryRegistryInvalidEpochLength")
+      .withArgs(30n * DAY + 1n);
     await expect(f.deploy(admin.address, HOUR)).not.to.be.reverted;
     await expect(f.deploy(admin.address, 30n * DAY)).not.to.be.reverted;
   });
@@ -59,7 +63,9 @@ describe("CanaryRegistry", function () {
       await expect(registry.postRoot(3, root)).to.emit(registry, "CanaryRootPosted").withArgs(3n, root);
       expect(await registry.rootOf(3)).to.equal(root);
       expect(await registry.rootOf(2)).to.equal(ethers.ZeroHash);
-      await expect(registry.postRoot(3, ethers.id("other"))).to.be.revertedWithCustomError(registry, "CanaryRegistryRootExists").withArgs(3n);
+      await expect(registry.postRoot(3, ethers.id("other")))
+        .to.be.revertedWithCustomError(registry, "CanaryRegistryRootExists")
+        .withArgs(3n);
     });
 
     it("refuses the current and past epochs, a zero root and callers without CANARY_ROLE", async function () {

@@ -68,7 +68,11 @@ describe("DataAvailability", function () {
       expect(p.maxPerCase).to.equal(BigInt(DA.maxPerCase));
       const [jm, tok] = [await sys.jobMarket.getAddress(), await sys.stakeToken.getAddress()];
       const z = ethers.ZeroAddress;
-      for (const args of [[z, jm, tok], [sys.admin.address, z, tok], [sys.admin.address, jm, z]] as const) {
+      for (const args of [
+        [z, jm, tok],
+        [sys.admin.address, z, tok],
+        [sys.admin.address, jm, z],
+      ] as const) {
         await expect(deployDataAvailability(...args)).to.be.revertedWithCustomError(da, "DataAvailabilityZeroAddress");
       }
     });
@@ -77,10 +81,15 @@ describe("DataAvailability", function () {
       const sys = await loadFixture(deploySystem);
       const fresh = await deployDataAvailability(sys.admin.address, await sys.jobMarket.getAddress(), await sys.stakeToken.getAddress());
       const dm = await sys.disputeManager.getAddress();
-      await expect(fresh.connect(sys.stranger).setDisputeManager(dm)).to.be.revertedWithCustomError(fresh, "AccessControlUnauthorizedAccount");
+      await expect(fresh.connect(sys.stranger).setDisputeManager(dm)).to.be.revertedWithCustomError(
+        fresh,
+        "AccessControlUnauthorizedAccount",
+      );
       await expect(fresh.setDisputeManager(ethers.ZeroAddress)).to.be.revertedWithCustomError(fresh, "DataAvailabilityZeroAddress");
       await expect(fresh.setDisputeManager(dm)).to.emit(fresh, "DisputeManagerSet").withArgs(dm);
-      await expect(fresh.setDisputeManager(dm)).to.be.revertedWithCustomError(fresh, "DataAvailabilityDisputeManagerAlreadySet").withArgs(dm);
+      await expect(fresh.setDisputeManager(dm))
+        .to.be.revertedWithCustomError(fresh, "DataAvailabilityDisputeManagerAlreadySet")
+        .withArgs(dm);
     });
 
     const bad: [string, Partial<IDataAvailability.ParamsStruct>][] = [
@@ -106,7 +115,15 @@ describe("DataAvailability", function () {
     it("setParams replaces the parameters (bounds included) and is governor only", async function () {
       const sys = await loadFixture(deploySystem);
       const da = sys.dataAvailability;
-      const edge = { ...DA, leafBond: ANSWER_FEE, chunkBond: ANSWER_FEE, openerFee: ANSWER_FEE, perAnswerTime: 86_400, maxOpenPerCase: 2, maxPerCase: 2 };
+      const edge = {
+        ...DA,
+        leafBond: ANSWER_FEE,
+        chunkBond: ANSWER_FEE,
+        openerFee: ANSWER_FEE,
+        perAnswerTime: 86_400,
+        maxOpenPerCase: 2,
+        maxPerCase: 2,
+      };
       await expect(da.setParams(edge)).to.emit(da, "ParamsUpdated");
       expect((await da.params()).maxPerCase).to.equal(2n);
       // 16,384 8 KiB chunks: the state sizes 4,096 of the former 32 KiB chunks admitted
@@ -145,8 +162,12 @@ describe("DataAvailability", function () {
       const leaf = await da.checkpointLeaf(jobId, 2);
       expect([leaf.known, leaf.stateHash, leaf.stepRoot]).to.deep.equal([true, c.stateHash, c.stepRoot]);
       await expect(da.proveCheckpoint(jobId, 2, c.stateHash, c.stepRoot, c.proof)).not.to.emit(da, "CheckpointProven");
-      await expect(da.proveCheckpoint(jobId, 3, c.stateHash, c.stepRoot, c.proof)).to.be.revertedWithCustomError(da, "DataAvailabilityInvalidProof").withArgs(jobId);
-      await expect(da.proveCheckpoint(jobId + 1n, 2, c.stateHash, c.stepRoot, c.proof)).to.be.revertedWithCustomError(da, "DataAvailabilityJobNotActive").withArgs(jobId + 1n);
+      await expect(da.proveCheckpoint(jobId, 3, c.stateHash, c.stepRoot, c.proof))
+        .to.be.revertedWithCustomError(da, "DataAvailabilityInvalidProof")
+        .withArgs(jobId);
+      await expect(da.proveCheckpoint(jobId + 1n, 2, c.stateHash, c.stepRoot, c.proof))
+        .to.be.revertedWithCustomError(da, "DataAvailabilityJobNotActive")
+        .withArgs(jobId + 1n);
     });
 
     describe("proveStepLeaves (range proofs)", function () {
@@ -155,7 +176,14 @@ describe("DataAvailability", function () {
         const da = sys.dataAvailability;
         const c = checkpointProof(sys.traj, 1);
         await da.proveCheckpoint(jobId, 1, c.stateHash, c.stepRoot, c.proof);
-        for (const [first, count] of [[0, 1], [1, 1], [2, 1], [0, 2], [1, 2], [0, 3]] as const) {
+        for (const [first, count] of [
+          [0, 1],
+          [1, 1],
+          [2, 1],
+          [0, 2],
+          [1, 2],
+          [0, 3],
+        ] as const) {
           const r = stepRange(sys.traj, 1, first, count);
           await expect(da.proveStepLeaves(jobId, 1, first, r.stateHashes, r.proof))
             .to.emit(da, "StepLeavesProven")
@@ -174,7 +202,9 @@ describe("DataAvailability", function () {
         await da.proveCheckpoint(jobId, 1, c.stateHash, c.stepRoot, c.proof);
         const r = stepRange(sys.traj, 1, 1, 2);
         const bad = async (first: number, hashes: Hex[], prf: Hex[]) =>
-          expect(da.proveStepLeaves(jobId, 1, first, hashes, prf)).to.be.revertedWithCustomError(da, "DataAvailabilityInvalidProof").withArgs(jobId);
+          expect(da.proveStepLeaves(jobId, 1, first, hashes, prf))
+            .to.be.revertedWithCustomError(da, "DataAvailabilityInvalidProof")
+            .withArgs(jobId);
         await bad(1, [r.stateHashes[0], ethers.ZeroHash as Hex], r.proof);
         await bad(1, r.stateHashes, r.proof.slice(1));
         await bad(1, r.stateHashes, [...r.proof, ethers.ZeroHash as Hex]);
@@ -186,36 +216,73 @@ describe("DataAvailability", function () {
         const { sys, jobId } = await loadFixture(withJob);
         const da = sys.dataAvailability;
         const r = stepRange(sys.traj, 1, 0, 2);
-        await expect(da.proveStepLeaves(jobId, 1, 0, r.stateHashes, r.proof)).to.be.revertedWithCustomError(da, "DataAvailabilityUnknownLeaf").withArgs(jobId, 1, 0);
+        await expect(da.proveStepLeaves(jobId, 1, 0, r.stateHashes, r.proof))
+          .to.be.revertedWithCustomError(da, "DataAvailabilityUnknownLeaf")
+          .withArgs(jobId, 1, 0);
         const c = checkpointProof(sys.traj, 1);
         await da.proveCheckpoint(jobId, 1, c.stateHash, c.stepRoot, c.proof);
-        await expect(da.proveStepLeaves(jobId, 1, 0, [], [])).to.be.revertedWithCustomError(da, "DataAvailabilityInvalidRange").withArgs(jobId, 1, 0, 0);
-        await expect(da.proveStepLeaves(jobId, 1, 2, r.stateHashes, r.proof)).to.be.revertedWithCustomError(da, "DataAvailabilityInvalidRange").withArgs(jobId, 1, 2, 2);
+        await expect(da.proveStepLeaves(jobId, 1, 0, [], []))
+          .to.be.revertedWithCustomError(da, "DataAvailabilityInvalidRange")
+          .withArgs(jobId, 1, 0, 0);
+        await expect(da.proveStepLeaves(jobId, 1, 2, r.stateHashes, r.proof))
+          .to.be.revertedWithCustomError(da, "DataAvailabilityInvalidRange")
+          .withArgs(jobId, 1, 2, 2);
         const many = Array.from({ length: 65 }, () => ethers.ZeroHash);
-        await expect(da.proveStepLeaves(jobId, 1, 0, many, [])).to.be.revertedWithCustomError(da, "DataAvailabilityInvalidRange").withArgs(jobId, 1, 0, 65);
-        await expect(da.proveStepLeaves(jobId, 4, 0, r.stateHashes, r.proof)).to.be.revertedWithCustomError(da, "DataAvailabilityInvalidIndex").withArgs(jobId, 4);
-        await expect(da.proveStepLeaves(jobId + 1n, 1, 0, r.stateHashes, r.proof)).to.be.revertedWithCustomError(da, "DataAvailabilityJobNotActive");
+        await expect(da.proveStepLeaves(jobId, 1, 0, many, []))
+          .to.be.revertedWithCustomError(da, "DataAvailabilityInvalidRange")
+          .withArgs(jobId, 1, 0, 65);
+        await expect(da.proveStepLeaves(jobId, 4, 0, r.stateHashes, r.proof))
+          .to.be.revertedWithCustomError(da, "DataAvailabilityInvalidIndex")
+          .withArgs(jobId, 4);
+        await expect(da.proveStepLeaves(jobId + 1n, 1, 0, r.stateHashes, r.proof)).to.be.revertedWithCustomError(
+          da,
+          "DataAvailabilityJobNotActive",
+        );
       });
 
       it("matches the TS range proof on a larger tree (UPowHashing.rangeRoot through a k=16 job)", async function () {
         const sys = await loadFixture(deploySystem);
         const { fileTrajectory, fakeFile } = await import("../helpers/trees");
         const k = 16;
-        const traj = fileTrajectory(Array.from({ length: 2 * k + 1 }, (_, t) => fakeFile(`big:${t}`, 100)), k);
+        const traj = fileTrajectory(
+          Array.from({ length: 2 * k + 1 }, (_, t) => fakeFile(`big:${t}`, 100)),
+          k,
+        );
         const jobId = await sys.jobMarket.nextJobId();
         const { jobParams } = await import("../helpers/system");
-        await sys.jobMarket.connect(sys.requester).createJob(await jobParams(sys, { totalSteps: 2 * k, checkpointInterval: k, initialStateHash: traj.stateHashes[0], stateBytes: 100n }));
+        await sys.jobMarket
+          .connect(sys.requester)
+          .createJob(
+            await jobParams(sys, { totalSteps: 2 * k, checkpointInterval: k, initialStateHash: traj.stateHashes[0], stateBytes: 100n }),
+          );
         await sys.jobMarket.connect(sys.worker).claimJob(jobId);
         const n = traj.checkpointLeaves.length;
-        await sys.jobMarket.connect(sys.worker).submitResult(jobId, traj.checkpointRoot, traj.stateHashes[2 * k], "r", traj.stepRoots[0],
-          proof(traj.checkpointLeaves, 0), proof(traj.checkpointLeaves, n - 1));
+        await sys.jobMarket
+          .connect(sys.worker)
+          .submitResult(
+            jobId,
+            traj.checkpointRoot,
+            traj.stateHashes[2 * k],
+            "r",
+            traj.stepRoots[0],
+            proof(traj.checkpointLeaves, 0),
+            proof(traj.checkpointLeaves, n - 1),
+          );
         const c = checkpointProof(traj, 1);
         await sys.dataAvailability.proveCheckpoint(jobId, 1, c.stateHash, c.stepRoot, c.proof);
         const leaves = Array.from({ length: k + 1 }, (_, j) => stepLeaf(k + j, traj.stateHashes[k + j]));
-        for (const [first, count] of [[0, 17], [3, 9], [16, 1], [5, 1], [7, 8], [1, 15]] as const) {
+        for (const [first, count] of [
+          [0, 17],
+          [3, 9],
+          [16, 1],
+          [5, 1],
+          [7, 8],
+          [1, 15],
+        ] as const) {
           const hashes = traj.stateHashes.slice(k + first, k + first + count);
           await expect(sys.dataAvailability.proveStepLeaves(jobId, 1, first, hashes, rangeProof(leaves, first, count))).to.emit(
-            sys.dataAvailability, "StepLeavesProven",
+            sys.dataAvailability,
+            "StepLeavesProven",
           );
         }
       });
@@ -237,9 +304,13 @@ describe("DataAvailability", function () {
       expect(await da.openChallenges(jobId)).to.equal(1n);
       expect((await da.disputeActivity(disputeId))[0]).to.equal(1n);
       const r = stepRange(sys.traj, 1, 0, 3);
-      await expect(da.connect(sys.worker).answerStepLeaves(1n, r.stateHashes.slice(0, 2), r.proof))
-        .to.be.revertedWithCustomError(da, "DataAvailabilityInvalidRange");
-      await expect(da.connect(sys.worker).answerStepLeaves(1n, r.stateHashes, r.proof)).to.emit(da, "ChallengeAnswered").withArgs(1n, sys.worker.address);
+      await expect(da.connect(sys.worker).answerStepLeaves(1n, r.stateHashes.slice(0, 2), r.proof)).to.be.revertedWithCustomError(
+        da,
+        "DataAvailabilityInvalidRange",
+      );
+      await expect(da.connect(sys.worker).answerStepLeaves(1n, r.stateHashes, r.proof))
+        .to.emit(da, "ChallengeAnswered")
+        .withArgs(1n, sys.worker.address);
       expect((await da.getChallenge(1n)).status).to.equal(Status.Answered);
       expect(await da.openChallenges(jobId)).to.equal(0n);
       const [open, last] = await da.disputeActivity(disputeId);
@@ -249,8 +320,12 @@ describe("DataAvailability", function () {
         .to.be.revertedWithCustomError(da, "DataAvailabilityAlreadyKnown")
         .withArgs(jobId, 1);
       // answering twice, or with the wrong kind of answer
-      await expect(da.answerStepLeaves(1n, r.stateHashes, r.proof)).to.be.revertedWithCustomError(da, "DataAvailabilityWrongStatus").withArgs(1n, Status.Answered);
-      await expect(da.answerChunk(1n, 1, "0x00", [])).to.be.revertedWithCustomError(da, "DataAvailabilityWrongKind").withArgs(1n, Kind.StepLeaves);
+      await expect(da.answerStepLeaves(1n, r.stateHashes, r.proof))
+        .to.be.revertedWithCustomError(da, "DataAvailabilityWrongStatus")
+        .withArgs(1n, Status.Answered);
+      await expect(da.answerChunk(1n, 1, "0x00", []))
+        .to.be.revertedWithCustomError(da, "DataAvailabilityWrongKind")
+        .withArgs(1n, Kind.StepLeaves);
       await expectConserved(sys);
     });
 
@@ -258,11 +333,17 @@ describe("DataAvailability", function () {
       const { sys, jobId, disputeId } = await loadFixture(withDispute);
       const da = sys.dataAvailability;
       const d = da.connect(sys.challenger);
-      await expect(d.demandStepLeaves(jobId, disputeId, 1, 0, 0)).to.be.revertedWithCustomError(da, "DataAvailabilityInvalidRange").withArgs(jobId, 1, 0, 0);
+      await expect(d.demandStepLeaves(jobId, disputeId, 1, 0, 0))
+        .to.be.revertedWithCustomError(da, "DataAvailabilityInvalidRange")
+        .withArgs(jobId, 1, 0, 0);
       await expect(d.demandStepLeaves(jobId, disputeId, 1, 0, 65)).to.be.revertedWithCustomError(da, "DataAvailabilityInvalidRange");
       await expect(d.demandStepLeaves(jobId, disputeId, 1, 2, 2)).to.be.revertedWithCustomError(da, "DataAvailabilityInvalidRange");
-      await expect(d.demandStepLeaves(jobId, disputeId, 3, 0, 1)).to.be.revertedWithCustomError(da, "DataAvailabilityUnknownLeaf").withArgs(jobId, 3, 0);
-      await expect(d.demandStepLeaves(jobId, disputeId, 4, 0, 1)).to.be.revertedWithCustomError(da, "DataAvailabilityInvalidIndex").withArgs(jobId, 4);
+      await expect(d.demandStepLeaves(jobId, disputeId, 3, 0, 1))
+        .to.be.revertedWithCustomError(da, "DataAvailabilityUnknownLeaf")
+        .withArgs(jobId, 3, 0);
+      await expect(d.demandStepLeaves(jobId, disputeId, 4, 0, 1))
+        .to.be.revertedWithCustomError(da, "DataAvailabilityInvalidIndex")
+        .withArgs(jobId, 4);
       await expect(da.connect(sys.stranger).demandStepLeaves(jobId, disputeId, 1, 0, 1))
         .to.be.revertedWithCustomError(da, "DataAvailabilityNotAllowed")
         .withArgs(jobId, disputeId, sys.stranger.address);
@@ -288,7 +369,9 @@ describe("DataAvailability", function () {
       await expect(da.answerCheckpoints(1n, a.stateHash, a.stepRoot, a.proof, a.stateHash, a.stepRoot, a.proof))
         .to.be.revertedWithCustomError(da, "DataAvailabilityInvalidProof")
         .withArgs(jobId);
-      await expect(da.answerStepLeaves(1n, [], [])).to.be.revertedWithCustomError(da, "DataAvailabilityWrongKind").withArgs(1n, Kind.Checkpoints);
+      await expect(da.answerStepLeaves(1n, [], []))
+        .to.be.revertedWithCustomError(da, "DataAvailabilityWrongKind")
+        .withArgs(1n, Kind.Checkpoints);
       const c = await da.getChallenge(1n);
       await time.increaseTo(c.deadline + 1n);
       await expect(da.answerCheckpoints(1n, a.stateHash, a.stepRoot, a.proof, b.stateHash, b.stepRoot, b.proof))
@@ -321,7 +404,9 @@ describe("DataAvailability", function () {
         const len = file.bytes.length;
         const p0 = chunkProof(file, 0);
         const p1 = chunkProof(file, 1);
-        await expect(da.answerChunk(1n, len, p0.chunk, p0.proof)).to.emit(da, "ChallengeAnswered").withArgs(1n, sys.admin.address);
+        await expect(da.answerChunk(1n, len, p0.chunk, p0.proof))
+          .to.emit(da, "ChallengeAnswered")
+          .withArgs(1n, sys.admin.address);
         await expect(da.answerChunk(2n, len, p1.chunk, p1.proof)).to.emit(da, "ChallengeAnswered");
         await expect(da.answerChunk(3n, len, p1.chunk, p1.proof)).to.emit(da, "ChallengeAnswered");
         await expectConserved(sys);
@@ -343,15 +428,25 @@ describe("DataAvailability", function () {
           [len, p0.chunk, []],
           [len + 1, p0.chunk, p0.proof],
         ] as const) {
-          await expect(da.answerChunk(1n, l, chunk, prf as Hex[])).to.be.revertedWithCustomError(da, "DataAvailabilityInvalidChunk").withArgs(1n);
+          await expect(da.answerChunk(1n, l, chunk, prf as Hex[]))
+            .to.be.revertedWithCustomError(da, "DataAvailabilityInvalidChunk")
+            .withArgs(1n);
         }
-        await expect(da.answerChunk(9n, len, p0.chunk, p0.proof)).to.be.revertedWithCustomError(da, "DataAvailabilityWrongKind").withArgs(9n, Kind.None);
+        await expect(da.answerChunk(9n, len, p0.chunk, p0.proof))
+          .to.be.revertedWithCustomError(da, "DataAvailabilityWrongKind")
+          .withArgs(9n, Kind.None);
       });
 
       it("a full 8 KiB chunk of a 10 MB state is answered in at most 400k gas (issue 17: a 32 KiB chunk cost 1.34M); a 32 KiB answer is refused", async function () {
         const base = await loadFixture(deploySystem);
         const big = fakeFile("10 MB state", 10_000_000);
-        const sys: System = { ...base, traj: fileTrajectory(base.traj.states.map((s, t) => (t === K + 1 ? big : s)), K) };
+        const sys: System = {
+          ...base,
+          traj: fileTrajectory(
+            base.traj.states.map((s, t) => (t === K + 1 ? big : s)),
+            K,
+          ),
+        };
         const da = sys.dataAvailability;
         const jobId = await submittedJob(sys, { stateBytes: 10_000_000n });
         const disputeId = await openDispute(sys, jobId, 1);
@@ -372,9 +467,15 @@ describe("DataAvailability", function () {
       it("challengeStateChunk reverts for an unknown leaf or an index out of the interval", async function () {
         const { sys, jobId, disputeId } = await loadFixture(withDispute);
         const da = sys.dataAvailability.connect(sys.challenger);
-        await expect(da.challengeStateChunk(jobId, disputeId, 1, 0, 0)).to.be.revertedWithCustomError(da, "DataAvailabilityUnknownLeaf").withArgs(jobId, 1, 0);
-        await expect(da.challengeStateChunk(jobId, disputeId, 1, K + 1, 0)).to.be.revertedWithCustomError(da, "DataAvailabilityInvalidIndex").withArgs(jobId, K + 1);
-        await expect(da.challengeStateChunk(jobId, disputeId, 4, 1, 0)).to.be.revertedWithCustomError(da, "DataAvailabilityInvalidIndex").withArgs(jobId, 4);
+        await expect(da.challengeStateChunk(jobId, disputeId, 1, 0, 0))
+          .to.be.revertedWithCustomError(da, "DataAvailabilityUnknownLeaf")
+          .withArgs(jobId, 1, 0);
+        await expect(da.challengeStateChunk(jobId, disputeId, 1, K + 1, 0))
+          .to.be.revertedWithCustomError(da, "DataAvailabilityInvalidIndex")
+          .withArgs(jobId, K + 1);
+        await expect(da.challengeStateChunk(jobId, disputeId, 4, 1, 0))
+          .to.be.revertedWithCustomError(da, "DataAvailabilityInvalidIndex")
+          .withArgs(jobId, 4);
       });
 
       it("challengeBatchChunk of a batch proven against the data root; answered by the batch's chunk", async function () {
@@ -403,7 +504,9 @@ describe("DataAvailability", function () {
       const d = da.connect(sys.challenger);
       await d.challengeStateChunk(jobId, disputeId, 1, 0, 0);
       await d.challengeStateChunk(jobId, disputeId, 1, 1, 0);
-      await expect(d.challengeStateChunk(jobId, disputeId, 1, 2, 0)).to.be.revertedWithCustomError(da, "DataAvailabilityTooManyOpen").withArgs(jobId, disputeId, 2n);
+      await expect(d.challengeStateChunk(jobId, disputeId, 1, 2, 0))
+        .to.be.revertedWithCustomError(da, "DataAvailabilityTooManyOpen")
+        .withArgs(jobId, disputeId, 2n);
       const f = sys.traj.states[K];
       const p = chunkProof(f, 0);
       await da.answerChunk(1n, f.bytes.length, p.chunk, p.proof);
@@ -411,7 +514,9 @@ describe("DataAvailability", function () {
       const f1 = sys.traj.states[K + 1];
       const p1 = chunkProof(f1, 0);
       await da.answerChunk(2n, f1.bytes.length, p1.chunk, p1.proof);
-      await expect(d.challengeStateChunk(jobId, disputeId, 1, 0, 1)).to.be.revertedWithCustomError(da, "DataAvailabilityTooManyChallenges").withArgs(jobId, disputeId, 3n);
+      await expect(d.challengeStateChunk(jobId, disputeId, 1, 0, 1))
+        .to.be.revertedWithCustomError(da, "DataAvailabilityTooManyChallenges")
+        .withArgs(jobId, disputeId, 3n);
       // another dispute has its own caps: a flooding challenger only delays its own dispute (V2.2)
       const other = await openDispute(sys, jobId, 1, sys.challenger2);
       await expect(da.connect(sys.challenger2).challengeStateChunk(jobId, other, 1, 0, 1)).to.emit(da, "ChallengeOpened");
@@ -439,7 +544,9 @@ describe("DataAvailability", function () {
       const C = (await sys.jobMarket.getJob(jobId)).collateral;
       const tx = da.timeoutChallenge(1n);
       await expect(tx).to.emit(da, "ChallengeTimedOut").withArgs(1n, true);
-      await expect(tx).to.emit(sys.disputeManager, "WorkerConvicted").withArgs(jobId, 0n, auditor.address, C, anyUint, anyUint, anyUint, anyUint);
+      await expect(tx)
+        .to.emit(sys.disputeManager, "WorkerConvicted")
+        .withArgs(jobId, 0n, auditor.address, C, anyUint, anyUint, anyUint, anyUint);
       await expect(tx).to.emit(da, "Credited").withArgs(auditor.address, CHUNK_BOND);
     });
 
@@ -451,8 +558,9 @@ describe("DataAvailability", function () {
       );
       await time.increaseTo((await sys.jobMarket.getJob(jobId)).windowEnd + 1n);
       const b = sys.data.batches[0];
-      await expect(sys.dataAvailability.connect(auditor).challengeBatchChunk(jobId, 0, 0, b.hash, proof(sys.data.leaves, 0), 0))
-        .to.be.revertedWithCustomError(sys.dataAvailability, "DataAvailabilityNotAllowed");
+      await expect(
+        sys.dataAvailability.connect(auditor).challengeBatchChunk(jobId, 0, 0, b.hash, proof(sys.data.leaves, 0), 0),
+      ).to.be.revertedWithCustomError(sys.dataAvailability, "DataAvailabilityNotAllowed");
     });
   });
 
@@ -520,15 +628,21 @@ describe("DataAvailability", function () {
       await time.increaseTo((await sys.jobMarket.getJob(jobId)).windowEnd + 1n);
       await sys.jobMarket.finalize(jobId);
       const tx = da.connect(sys.stranger).settle(1n);
-      await expect(tx).to.emit(da, "ChallengeSettled").withArgs(1n, ANSWER_FEE, LEAF_BOND - ANSWER_FEE);
+      await expect(tx)
+        .to.emit(da, "ChallengeSettled")
+        .withArgs(1n, ANSWER_FEE, LEAF_BOND - ANSWER_FEE);
       await expect(tx).to.emit(da, "Credited").withArgs(sys.worker.address, ANSWER_FEE);
-      await expect(tx).to.emit(da, "Credited").withArgs(sys.challenger.address, LEAF_BOND - ANSWER_FEE);
+      await expect(tx)
+        .to.emit(da, "Credited")
+        .withArgs(sys.challenger.address, LEAF_BOND - ANSWER_FEE);
       await expect(da.settle(1n)).to.be.revertedWithCustomError(da, "DataAvailabilityWrongStatus").withArgs(1n, Status.Settled);
       await expectConserved(sys);
       const w = da.connect(sys.worker).withdraw();
       await expect(w).to.emit(da, "Withdrawn").withArgs(sys.worker.address, ANSWER_FEE);
       await expect(w).to.changeTokenBalance(sys.stakeToken, sys.worker, ANSWER_FEE);
-      await expect(da.connect(sys.worker).withdraw()).to.be.revertedWithCustomError(da, "DataAvailabilityNothingToWithdraw").withArgs(sys.worker.address);
+      await expect(da.connect(sys.worker).withdraw())
+        .to.be.revertedWithCustomError(da, "DataAvailabilityNothingToWithdraw")
+        .withArgs(sys.worker.address);
     });
 
     it("after a rejected job: the whole bond back to the opener", async function () {
@@ -552,8 +666,9 @@ describe("DataAvailability", function () {
       const jobId = await submittedJob(sys);
       const { disputeId, jurors } = await disputeWithCommittee(sys, jobId);
       const b = sys.data.batches[1];
-      await expect(sys.dataAvailability.connect(jurors[1]).challengeBatchChunk(jobId, disputeId, 1, b.hash, proof(sys.data.leaves, 1), 0))
-        .to.emit(sys.dataAvailability, "ChallengeOpened");
+      await expect(
+        sys.dataAvailability.connect(jurors[1]).challengeBatchChunk(jobId, disputeId, 1, b.hash, proof(sys.data.leaves, 1), 0),
+      ).to.emit(sys.dataAvailability, "ChallengeOpened");
       expect(await sys.disputeManager.isChallengeParty(jobId, disputeId, jurors[1].address)).to.equal(true);
     });
   });

@@ -133,11 +133,26 @@ async function voidByQuorum(sys: System, disputeId: bigint, j = 0, challenger = 
 async function setDisputeParams(sys: System, overrides: Partial<IDisputeManager.ParamsStruct>) {
   const cur = await sys.disputeManager.params();
   const p: IDisputeManager.ParamsStruct = {
-    disputeBond: cur.disputeBond, commitBond: cur.commitBond, appealBond: cur.appealBond, jurorLock: cur.jurorLock,
-    incoherencePenalty: cur.incoherencePenalty, replayCost: cur.replayCost, challengerBps: cur.challengerBps, jurorBps: cur.jurorBps,
-    requesterBps: cur.requesterBps, bondJurorBps: cur.bondJurorBps, committeeSize: cur.committeeSize, quorum: cur.quorum,
-    maxRounds: cur.maxRounds, maxAppeals: cur.maxAppeals, randomnessDelay: cur.randomnessDelay, revealWindow: cur.revealWindow,
-    appealWindow: cur.appealWindow, commitTTL: cur.commitTTL, maxExtension: cur.maxExtension, maxDrawWait: cur.maxDrawWait,
+    disputeBond: cur.disputeBond,
+    commitBond: cur.commitBond,
+    appealBond: cur.appealBond,
+    jurorLock: cur.jurorLock,
+    incoherencePenalty: cur.incoherencePenalty,
+    replayCost: cur.replayCost,
+    challengerBps: cur.challengerBps,
+    jurorBps: cur.jurorBps,
+    requesterBps: cur.requesterBps,
+    bondJurorBps: cur.bondJurorBps,
+    committeeSize: cur.committeeSize,
+    quorum: cur.quorum,
+    maxRounds: cur.maxRounds,
+    maxAppeals: cur.maxAppeals,
+    randomnessDelay: cur.randomnessDelay,
+    revealWindow: cur.revealWindow,
+    appealWindow: cur.appealWindow,
+    commitTTL: cur.commitTTL,
+    maxExtension: cur.maxExtension,
+    maxDrawWait: cur.maxDrawWait,
     ...overrides,
   };
   await sys.disputeManager.setParams(p);
@@ -179,7 +194,9 @@ describe("Dispute edge branches (v3)", function () {
       // every other condition holds: the job is Submitted, its window open, the interval not reopened
       expect(BigInt(await time.latest())).to.be.lessThan((await sys.jobMarket.getJob(jobId)).windowEnd);
       expect(await dm.reopenUsed(jobId, 1, sys.challenger.address)).to.equal(false);
-      await expect(dm.connect(sys.challenger).reopenDispute(id, 0)).to.be.revertedWithCustomError(dm, "DisputeManagerCannotReopen").withArgs(id);
+      await expect(dm.connect(sys.challenger).reopenDispute(id, 0))
+        .to.be.revertedWithCustomError(dm, "DisputeManagerCannotReopen")
+        .withArgs(id);
     });
 
     it("refuses a Void dispute once its job was convicted meanwhile", async function () {
@@ -192,7 +209,9 @@ describe("Dispute edge branches (v3)", function () {
       await convictByDemand(sys, jobId, sys.challenger2);
       // ... and only the job's status changed: still before windowEnd, never reopened
       expect(BigInt(await time.latest())).to.be.lessThan((await sys.jobMarket.getJob(jobId)).windowEnd);
-      await expect(dm.connect(sys.challenger).reopenDispute(voided, 0)).to.be.revertedWithCustomError(dm, "DisputeManagerCannotReopen").withArgs(voided);
+      await expect(dm.connect(sys.challenger).reopenDispute(voided, 0))
+        .to.be.revertedWithCustomError(dm, "DisputeManagerCannotReopen")
+        .withArgs(voided);
     });
   });
 
@@ -224,7 +243,9 @@ describe("Dispute edge branches (v3)", function () {
       const C = (await sys.jobMarket.getJob(jobId)).collateral;
       const s = split(C);
       const fin = dm.finalizeRuling(disputeId);
-      await expect(fin).to.emit(dm, "WorkerConvicted").withArgs(jobId, disputeId, sys.challenger.address, C, s.toChallenger, s.toJurors, s.toRequester, s.burned);
+      await expect(fin)
+        .to.emit(dm, "WorkerConvicted")
+        .withArgs(jobId, disputeId, sys.challenger.address, C, s.toChallenger, s.toJurors, s.toRequester, s.burned);
       await expect(fin).to.emit(dm, "DisputeClosed").withArgs(disputeId, jobId, Ruling.WorkerFault);
       // the lost appeal bond joins the pot of the two coherent jurors of round 0
       const pot = INCOHERENCE + APPEAL_BOND + s.toJurors;
@@ -239,7 +260,9 @@ describe("Dispute edge branches (v3)", function () {
   describe("closeMoot", function () {
     it("reverts DisputeManagerWrongPhase(id, None) for a dispute that never existed", async function () {
       const { sys } = await loadFixture(systemWithJob);
-      await expect(sys.disputeManager.closeMoot(99n)).to.be.revertedWithCustomError(sys.disputeManager, "DisputeManagerWrongPhase").withArgs(99n, Phase.None);
+      await expect(sys.disputeManager.closeMoot(99n))
+        .to.be.revertedWithCustomError(sys.disputeManager, "DisputeManagerWrongPhase")
+        .withArgs(99n, Phase.None);
     });
   });
 
@@ -276,7 +299,9 @@ describe("Dispute edge branches (v3)", function () {
       const dm = sys.disputeManager;
       await dm.connect(sys.challenger).commitChallenge(challengeCommitment(jobId, INTERVAL, sys.challenger.address, SALT));
       const id = (await dm.disputeCount()) + 1n;
-      await dm.connect(sys.challenger).openDispute(jobId, INTERVAL, SALT, checkpointProof(traj, INTERVAL), checkpointProof(traj, INTERVAL + 1), 0);
+      await dm
+        .connect(sys.challenger)
+        .openDispute(jobId, INTERVAL, SALT, checkpointProof(traj, INTERVAL), checkpointProof(traj, INTERVAL + 1), 0);
       // nobody calls timeoutPinpoint: the dispute stays live but no longer counts for the bounty
       await time.increaseTo((await dm.pinpointDeadline(id)) + 1n);
       expect(await dm.bountyDispute(jobId)).to.equal(0n);
@@ -285,7 +310,9 @@ describe("Dispute edge branches (v3)", function () {
       const s = split(C);
       const leaf = splitStepProof(traj, 0);
       const tx = dm.connect(sys.stranger).proveBoundaryMismatch(id, false, leaf.stateHash, leaf.proof);
-      await expect(tx).to.emit(dm, "WorkerConvicted").withArgs(jobId, id, sys.challenger.address, C, s.toChallenger, s.toJurors, s.toRequester, s.burned);
+      await expect(tx)
+        .to.emit(dm, "WorkerConvicted")
+        .withArgs(jobId, id, sys.challenger.address, C, s.toChallenger, s.toJurors, s.toRequester, s.burned);
       await expect(tx).to.emit(dm, "Credited").withArgs(sys.challenger.address, s.toChallenger);
       await expect(tx).to.emit(dm, "Credited").withArgs(sys.challenger.address, DISPUTE_BOND);
       await expect(tx).to.emit(dm, "DisputeClosed").withArgs(id, jobId, Ruling.WorkerFault);
@@ -329,7 +356,9 @@ describe("Dispute edge branches (v3)", function () {
       const before = await sys.jobMarket.getJob(jobId);
       const share = before.reward / BigInt(sys.traj.checkpointLeaves.length - 1);
       const ta = dm.drawCommittee(a);
-      await expect(ta).to.emit(sys.jobMarket, "IntervalRefunded").withArgs(jobId, share, before.reward - share);
+      await expect(ta)
+        .to.emit(sys.jobMarket, "IntervalRefunded")
+        .withArgs(jobId, share, before.reward - share);
       await expect(ta).to.emit(dm, "DisputeClosed").withArgs(a, jobId, Ruling.Void);
       expect(await dm.intervalRefunded(jobId, 1)).to.equal(true);
       const tb = dm.drawCommittee(b);
@@ -356,7 +385,9 @@ describe("Dispute edge branches (v3)", function () {
       await dm.connect(sys.challenger).reopenDispute(voided, 0);
       // a longer TTL would now hold a first Void until windowEnd + maxExtension ...
       await setDisputeParams(sys, { commitTTL: LONG_TTL });
-      await expect(voidByQuorum(sys, reopened, 1)).to.emit(dm, "DisputeClosed").withArgs(reopened, jobId, Ruling.Void);
+      await expect(voidByQuorum(sys, reopened, 1))
+        .to.emit(dm, "DisputeClosed")
+        .withArgs(reopened, jobId, Ruling.Void);
       // ... but a reopened dispute can never be reopened again: the hold stays
       expect(await dm.reopenHold(jobId)).to.equal(windowEnd);
     });
@@ -392,10 +423,14 @@ describe("Dispute edge branches (v3)", function () {
       const hold = windowEnd + MAX_EXTENSION;
       expect(await dm.reopenHold(jobId)).to.equal(hold);
       await time.increaseTo(windowEnd + 1n);
-      await expect(sys.jobMarket.finalize(jobId)).to.be.revertedWithCustomError(sys.jobMarket, "JobMarketReopenPending").withArgs(jobId, hold);
+      await expect(sys.jobMarket.finalize(jobId))
+        .to.be.revertedWithCustomError(sys.jobMarket, "JobMarketReopenPending")
+        .withArgs(jobId, hold);
       // the last second of the hold still refuses, the next one finalizes
       await time.setNextBlockTimestamp(hold);
-      await expect(sys.jobMarket.finalize(jobId)).to.be.revertedWithCustomError(sys.jobMarket, "JobMarketReopenPending").withArgs(jobId, hold);
+      await expect(sys.jobMarket.finalize(jobId))
+        .to.be.revertedWithCustomError(sys.jobMarket, "JobMarketReopenPending")
+        .withArgs(jobId, hold);
       await time.increaseTo(hold + 1n);
       await expect(sys.jobMarket.finalize(jobId)).to.emit(sys.jobMarket, "JobFinalized");
     });
@@ -418,7 +453,9 @@ describe("Dispute edge branches (v3)", function () {
         .to.emit(da, "ChallengeOpened")
         .withArgs(challengeId, jobId, 0n, auditor.address, 2, 2, 0, 2, ethers.ZeroHash, anyUint);
       const { stateHashes, proof: rp } = stepRange(sys.traj, 2, 0, 2);
-      await expect(da.connect(sys.worker).answerStepLeaves(challengeId, stateHashes, rp)).to.emit(da, "ChallengeAnswered").withArgs(challengeId, sys.worker.address);
+      await expect(da.connect(sys.worker).answerStepLeaves(challengeId, stateHashes, rp))
+        .to.emit(da, "ChallengeAnswered")
+        .withArgs(challengeId, sys.worker.address);
       const c = await da.getChallenge(challengeId);
       expect(c.status).to.equal(ChallengeStatus.Answered);
       expect(c.disputeId).to.equal(0n);
@@ -450,7 +487,9 @@ describe("Dispute edge branches (v3)", function () {
       expect(demand).to.not.equal(0n);
       const a = checkpointProof(sys.traj, 1);
       const b = checkpointProof(sys.traj, 2);
-      await sys.dataAvailability.connect(sys.worker).answerCheckpoints(demand, a.stateHash, a.stepRoot, a.proof, b.stateHash, b.stepRoot, b.proof);
+      await sys.dataAvailability
+        .connect(sys.worker)
+        .answerCheckpoints(demand, a.stateHash, a.stepRoot, a.proof, b.stateHash, b.stepRoot, b.proof);
       await time.increaseTo((await dm.pinpointDeadline(id)) + 1n);
       const tx = dm.timeoutPinpoint(id);
       await expect(tx).to.emit(dm, "BondForfeited").withArgs(id, DISPUTE_BOND, 0n, 0n);
@@ -475,7 +514,9 @@ describe("Dispute edge branches (v3)", function () {
       expect(await dm.bountyDispute(jobId)).to.equal(finder);
       const finderCredits = await dm.credits(sys.challenger.address);
       const tx = da.timeoutChallenge(challengeId);
-      await expect(tx).to.emit(dm, "WorkerConvicted").withArgs(jobId, sybil, sys.challenger.address, C, s.toChallenger, s.toJurors, s.toRequester, s.burned);
+      await expect(tx)
+        .to.emit(dm, "WorkerConvicted")
+        .withArgs(jobId, sybil, sys.challenger.address, C, s.toChallenger, s.toJurors, s.toRequester, s.burned);
       await expect(tx).to.emit(dm, "Credited").withArgs(sys.challenger2.address, s.toChallenger);
       await expect(tx).to.emit(dm, "Credited").withArgs(sys.challenger2.address, DISPUTE_BOND); // the sybil's own bond
       expect(await dm.credits(sys.challenger.address)).to.equal(finderCredits);
@@ -524,7 +565,7 @@ describe("Dispute edge branches (v3)", function () {
   });
 
   describe("DisputeLogic.invalidParam", function () {
-    it("challengerBps = 10000 reverts DisputeManagerInvalidParam(\"challengerBps\")", async function () {
+    it('challengerBps = 10000 reverts DisputeManagerInvalidParam("challengerBps")', async function () {
       const { sys } = await loadFixture(systemWithJob);
       await expect(setDisputeParams(sys, { challengerBps: 10_000, jurorBps: 0, requesterBps: 0 }))
         .to.be.revertedWithCustomError(sys.disputeManager, "DisputeManagerInvalidParam")
@@ -541,14 +582,18 @@ describe("Dispute edge branches (v3)", function () {
       await pinpoint(sys, awaiting, 0, sys.stranger);
       const voting = await disputeWithCommittee(sys, jobId, 1);
       await convictByDemand(sys, jobId, sys.challenger, ethers.id("other") as Hex);
-      if (BigInt(await time.latest()) <= (await dm.pinpointDeadline(pinpointing))) await time.increaseTo((await dm.pinpointDeadline(pinpointing)) + 1n);
+      if (BigInt(await time.latest()) <= (await dm.pinpointDeadline(pinpointing)))
+        await time.increaseTo((await dm.pinpointDeadline(pinpointing)) + 1n);
       await passReveal(sys, [voting.disputeId]);
 
       await expect(dm.timeoutPinpoint(pinpointing)).to.be.revertedWithCustomError(dm, "DisputeManagerJobNotActive").withArgs(jobId);
       await expect(dm.drawCommittee(awaiting)).to.be.revertedWithCustomError(dm, "DisputeManagerJobNotActive").withArgs(jobId);
       await expect(dm.resolve(voting.disputeId)).to.be.revertedWithCustomError(dm, "DisputeManagerJobNotActive").withArgs(jobId);
 
-      for (const [id, who] of [[pinpointing, sys.challenger2], [awaiting, sys.stranger]] as const) {
+      for (const [id, who] of [
+        [pinpointing, sys.challenger2],
+        [awaiting, sys.stranger],
+      ] as const) {
         const tx = dm.closeMoot(id);
         await expect(tx).to.emit(dm, "Credited").withArgs(who.address, DISPUTE_BOND);
         await expect(tx).to.emit(dm, "DisputeClosed").withArgs(id, jobId, Ruling.Moot);
@@ -558,7 +603,10 @@ describe("Dispute edge branches (v3)", function () {
       const seated = distinctSeats(voting.jurors);
       const stakes = await Promise.all(seated.map(([j]) => sys.stakeManager.account(j.address)));
       const tx = dm.closeMoot(voting.disputeId);
-      for (const [j, n] of seated) await expect(tx).to.emit(sys.stakeManager, "Unlocked").withArgs(j.address, lockId, n * JUROR_LOCK);
+      for (const [j, n] of seated)
+        await expect(tx)
+          .to.emit(sys.stakeManager, "Unlocked")
+          .withArgs(j.address, lockId, n * JUROR_LOCK);
       await expect(tx).not.to.emit(dm, "JurorPenalized");
       await expect(tx).to.emit(dm, "Credited").withArgs(sys.challenger.address, DISPUTE_BOND);
       await expect(tx).to.emit(dm, "DisputeClosed").withArgs(voting.disputeId, jobId, Ruling.Moot);

@@ -65,9 +65,26 @@ async function passAppeal(sys: System, disputeId: bigint) {
 
 function paramsArray(p: IDisputeManager.ParamsStruct) {
   return [
-    p.disputeBond, p.commitBond, p.appealBond, p.jurorLock, p.incoherencePenalty, p.replayCost, p.challengerBps, p.jurorBps,
-    p.requesterBps, p.bondJurorBps, p.committeeSize, p.quorum, p.maxRounds, p.maxAppeals, p.randomnessDelay, p.revealWindow,
-    p.appealWindow, p.commitTTL, p.maxExtension, p.maxDrawWait,
+    p.disputeBond,
+    p.commitBond,
+    p.appealBond,
+    p.jurorLock,
+    p.incoherencePenalty,
+    p.replayCost,
+    p.challengerBps,
+    p.jurorBps,
+    p.requesterBps,
+    p.bondJurorBps,
+    p.committeeSize,
+    p.quorum,
+    p.maxRounds,
+    p.maxAppeals,
+    p.randomnessDelay,
+    p.revealWindow,
+    p.appealWindow,
+    p.commitTTL,
+    p.maxExtension,
+    p.maxDrawWait,
   ].map((v) => BigInt(v));
 }
 
@@ -81,7 +98,11 @@ async function expectConserved(sys: System, disputeIds: bigint[]) {
     for (let a = d.appealsSettled; a < d.appeals; a++) owed += (await dm.getAppeal(id, a)).bond;
   }
   const accounts = new Set([
-    sys.worker.address, sys.challenger.address, sys.challenger2.address, sys.stranger.address, sys.requester.address,
+    sys.worker.address,
+    sys.challenger.address,
+    sys.challenger2.address,
+    sys.stranger.address,
+    sys.requester.address,
     ...sys.jurors.map((j) => j.address),
   ]);
   for (const a of accounts) owed += await dm.credits(a);
@@ -118,15 +139,21 @@ describe("DisputeManager", function () {
       const { disputeManager } = await deployDisputeManager(...args, da, sys.admin.address);
       await expect(disputeManager.deploymentTransaction()).to.emit(disputeManager, "ParamsUpdated").withArgs(paramsArray(P));
       await expect(deployDisputeManager(...args, ethers.ZeroAddress, sys.admin.address)).to.be.revertedWithCustomError(
-        sys.disputeManager, "DisputeManagerZeroAddress",
+        sys.disputeManager,
+        "DisputeManagerZeroAddress",
       );
-      await expect(deployDisputeManager(...args, da, ethers.ZeroAddress)).to.be.revertedWithCustomError(sys.disputeManager, "DisputeManagerZeroAddress");
+      await expect(deployDisputeManager(...args, da, ethers.ZeroAddress)).to.be.revertedWithCustomError(
+        sys.disputeManager,
+        "DisputeManagerZeroAddress",
+      );
     });
 
     it("derives juror lock ids from manager, dispute and round", async function () {
       const sys = await loadFixture(deploySystem);
       const dm = sys.disputeManager;
-      const expected = ethers.keccak256(ethers.AbiCoder.defaultAbiCoder().encode(["address", "uint256", "uint256"], [await dm.getAddress(), 7, 2]));
+      const expected = ethers.keccak256(
+        ethers.AbiCoder.defaultAbiCoder().encode(["address", "uint256", "uint256"], [await dm.getAddress(), 7, 2]),
+      );
       expect(await dm.jurorLockId(7, 2)).to.equal(expected);
     });
   });
@@ -142,7 +169,8 @@ describe("DisputeManager", function () {
     it("reverts for a non-governor", async function () {
       const sys = await loadFixture(deploySystem);
       await expect(sys.disputeManager.connect(sys.stranger).setParams(P)).to.be.revertedWithCustomError(
-        sys.disputeManager, "AccessControlUnauthorizedAccount",
+        sys.disputeManager,
+        "AccessControlUnauthorizedAccount",
       );
     });
 
@@ -186,9 +214,22 @@ describe("DisputeManager", function () {
     it("accepts the bounds themselves (and a committee that reaches exactly 64 is not allowed past it)", async function () {
       const sys = await loadFixture(deploySystem);
       const edge = {
-        ...P, incoherencePenalty: JUROR_LOCK, replayCost: DISPUTE_BOND - 1n, challengerBps: 6_000, jurorBps: 2_000, requesterBps: 2_000,
-        bondJurorBps: 10_000, quorum: 3, maxRounds: 4, maxAppeals: 0, randomnessDelay: 256, revealWindow: 60, appealWindow: DAY30,
-        commitTTL: 60, maxExtension: 0, maxDrawWait: 60,
+        ...P,
+        incoherencePenalty: JUROR_LOCK,
+        replayCost: DISPUTE_BOND - 1n,
+        challengerBps: 6_000,
+        jurorBps: 2_000,
+        requesterBps: 2_000,
+        bondJurorBps: 10_000,
+        quorum: 3,
+        maxRounds: 4,
+        maxAppeals: 0,
+        randomnessDelay: 256,
+        revealWindow: 60,
+        appealWindow: DAY30,
+        commitTTL: 60,
+        maxExtension: 0,
+        maxDrawWait: 60,
       };
       await expect(sys.disputeManager.setParams(edge)).to.emit(sys.disputeManager, "ParamsUpdated");
       // M=3 with 3 escalations + 1 appeal: 3 → 7 → 15 → 31 → 63 ≤ 64.
@@ -229,14 +270,18 @@ describe("DisputeManager", function () {
       await expect(tx).to.emit(dm, "ChallengeCommitted").withArgs(c1, sys.challenger.address, 1n, COMMIT_BOND);
       await expect(tx).to.changeTokenBalances(sys.stakeToken, [sys.challenger, dm], [-COMMIT_BOND, COMMIT_BOND]);
       const c2 = challengeCommitment(jobId, 1, sys.challenger2.address, SALT);
-      await expect(dm.connect(sys.challenger2).commitChallenge(c2)).to.emit(dm, "ChallengeCommitted").withArgs(c2, sys.challenger2.address, 2n, COMMIT_BOND);
+      await expect(dm.connect(sys.challenger2).commitChallenge(c2))
+        .to.emit(dm, "ChallengeCommitted")
+        .withArgs(c2, sys.challenger2.address, 2n, COMMIT_BOND);
       expect(await dm.commitmentCount()).to.equal(2n);
       expect(await dm.commitBondsHeld()).to.equal(2n * COMMIT_BOND);
       const stored = await dm.getCommitment(c1);
       expect(stored.challenger).to.equal(sys.challenger.address);
       expect(stored.order).to.equal(1n);
       expect(stored.bond).to.equal(COMMIT_BOND);
-      await expect(dm.connect(sys.stranger).commitChallenge(c1)).to.be.revertedWithCustomError(dm, "DisputeManagerCommitmentExists").withArgs(c1);
+      await expect(dm.connect(sys.stranger).commitChallenge(c1))
+        .to.be.revertedWithCustomError(dm, "DisputeManagerCommitmentExists")
+        .withArgs(c1);
     });
 
     it("expireCommitment burns an unused commitment after commitTTL; anyone may call", async function () {
@@ -288,7 +333,9 @@ describe("DisputeManager", function () {
       await time.setNextBlockTimestamp(job.windowEnd + 1n);
       await commit(sys, jobId, 1);
       // window over anyway: the job is no longer disputable
-      await expect(openCommitted(sys, jobId, 1)).to.be.revertedWithCustomError(sys.disputeManager, "DisputeManagerJobNotDisputable").withArgs(jobId);
+      await expect(openCommitted(sys, jobId, 1))
+        .to.be.revertedWithCustomError(sys.disputeManager, "DisputeManagerJobNotDisputable")
+        .withArgs(jobId);
     });
 
     it("must be at least one block old", async function () {
@@ -296,7 +343,9 @@ describe("DisputeManager", function () {
       const dm = sys.disputeManager;
       await ethers.provider.send("evm_setAutomine", [false]);
       try {
-        await dm.connect(sys.challenger).commitChallenge(challengeCommitment(jobId, 1, sys.challenger.address, SALT), { gasLimit: 500_000 });
+        await dm
+          .connect(sys.challenger)
+          .commitChallenge(challengeCommitment(jobId, 1, sys.challenger.address, SALT), { gasLimit: 500_000 });
         const open = await dm
           .connect(sys.challenger)
           .openDispute(jobId, 1, SALT, checkpointProof(sys.traj, 1), checkpointProof(sys.traj, 2), 0, { gasLimit: 3_000_000 });
@@ -341,10 +390,12 @@ describe("DisputeManager", function () {
       const { sys, jobId } = await loadFixture(systemWithJob);
       await commit(sys, jobId, 1);
       await expect(openCommitted(sys, jobId, 1, { salt: ethers.id("other") as Hex })).to.be.revertedWithCustomError(
-        sys.disputeManager, "DisputeManagerCommitmentNotFound",
+        sys.disputeManager,
+        "DisputeManagerCommitmentNotFound",
       );
       await expect(openCommitted(sys, jobId, 1, { challenger: sys.challenger2 })).to.be.revertedWithCustomError(
-        sys.disputeManager, "DisputeManagerCommitmentNotFound",
+        sys.disputeManager,
+        "DisputeManagerCommitmentNotFound",
       );
     });
 
@@ -352,15 +403,21 @@ describe("DisputeManager", function () {
       const { sys, jobId } = await loadFixture(systemWithJob);
       const dm = sys.disputeManager;
       await commit(sys, 99n, 1);
-      await expect(openCommitted(sys, 99n, 1)).to.be.revertedWithCustomError(dm, "DisputeManagerJobNotDisputable").withArgs(99n);
+      await expect(openCommitted(sys, 99n, 1))
+        .to.be.revertedWithCustomError(dm, "DisputeManagerJobNotDisputable")
+        .withArgs(99n);
       const last = sys.traj.checkpointLeaves.length - 1;
       await commit(sys, jobId, last);
       await expect(
         dm.connect(sys.challenger).openDispute(jobId, last, SALT, checkpointProof(sys.traj, last - 1), checkpointProof(sys.traj, last), 0),
-      ).to.be.revertedWithCustomError(dm, "DisputeManagerInvalidInterval").withArgs(jobId, last);
+      )
+        .to.be.revertedWithCustomError(dm, "DisputeManagerInvalidInterval")
+        .withArgs(jobId, last);
       await commit(sys, jobId, 1);
       await time.increaseTo((await sys.jobMarket.getJob(jobId)).windowEnd + 1n);
-      await expect(openCommitted(sys, jobId, 1)).to.be.revertedWithCustomError(dm, "DisputeManagerJobNotDisputable").withArgs(jobId);
+      await expect(openCommitted(sys, jobId, 1))
+        .to.be.revertedWithCustomError(dm, "DisputeManagerJobNotDisputable")
+        .withArgs(jobId);
     });
 
     it("reverts when a checkpoint leaf does not prove", async function () {
@@ -422,11 +479,15 @@ describe("DisputeManager", function () {
         const da = sys.dataAvailability;
         await commit(sys, jobId, 1);
         const tx = dm.connect(sys.challenger).openDispute(jobId, 1, SALT, EMPTY_CHECKPOINT, EMPTY_CHECKPOINT, 0);
-        await expect(tx).to.emit(da, "ChallengeOpened").withArgs(1n, jobId, 1n, sys.challenger.address, 1, 1, 0, 0, ethers.ZeroHash, anyUint);
+        await expect(tx)
+          .to.emit(da, "ChallengeOpened")
+          .withArgs(1n, jobId, 1n, sys.challenger.address, 1, 1, 0, 0, ethers.ZeroHash, anyUint);
         const d = await dm.getDispute(1n);
         expect(d.checkpointDemand).to.equal(1n);
         // pinpointing needs the leaves
-        await expect(pinpoint(sys, 1n, 0)).to.be.revertedWithCustomError(dm, "DisputeManagerCheckpointsUnknown").withArgs(1n);
+        await expect(pinpoint(sys, 1n, 0))
+          .to.be.revertedWithCustomError(dm, "DisputeManagerCheckpointsUnknown")
+          .withArgs(1n);
         const a = checkpointProof(sys.traj, 1);
         const b = checkpointProof(sys.traj, 2);
         await expect(da.connect(sys.stranger).answerCheckpoints(1n, a.stateHash, a.stepRoot, a.proof, b.stateHash, b.stepRoot, b.proof))
@@ -456,7 +517,9 @@ describe("DisputeManager", function () {
         const s = split(C);
         const tx = sys.dataAvailability.timeoutChallenge(1n);
         await expect(tx).to.emit(sys.dataAvailability, "ChallengeTimedOut").withArgs(1n, true);
-        await expect(tx).to.emit(dm, "WorkerConvicted").withArgs(jobId, 1n, sys.challenger.address, C, s.toChallenger, s.toJurors, s.toRequester, s.burned);
+        await expect(tx)
+          .to.emit(dm, "WorkerConvicted")
+          .withArgs(jobId, 1n, sys.challenger.address, C, s.toChallenger, s.toJurors, s.toRequester, s.burned);
         await expect(tx).to.emit(dm, "DisputeClosed").withArgs(1n, jobId, Ruling.WorkerFault);
         // the opener is the beneficiary: no separate opener fee; the bond comes back
         expect(await dm.credits(sys.challenger.address)).to.equal(COMMIT_BOND + s.toChallenger + DISPUTE_BOND);
@@ -474,7 +537,9 @@ describe("DisputeManager", function () {
       const b = stepClaim(sys, 1, 2);
       const tx = await sys.disputeManager.connect(sys.challenger).pinpoint(id, 1, a, b);
       const block = BigInt((await tx.wait())!.blockNumber);
-      await expect(tx).to.emit(sys.disputeManager, "StepPinpointed").withArgs(id, K + 1, a.stateHash, b.stateHash, block + BigInt(P.randomnessDelay));
+      await expect(tx)
+        .to.emit(sys.disputeManager, "StepPinpointed")
+        .withArgs(id, K + 1, a.stateHash, b.stateHash, block + BigInt(P.randomnessDelay));
       const d = await sys.disputeManager.getDispute(id);
       expect(d.phase).to.equal(Phase.AwaitingDraw);
       expect(d.step).to.equal(BigInt(K + 1));
@@ -495,17 +560,28 @@ describe("DisputeManager", function () {
       const dm = sys.disputeManager;
       const a = stepClaim(sys, 1, 0);
       const b = stepClaim(sys, 1, 1);
-      await expect(dm.connect(sys.challenger).pinpoint(5n, 0, a, b)).to.be.revertedWithCustomError(dm, "DisputeManagerWrongPhase").withArgs(5n, Phase.None);
+      await expect(dm.connect(sys.challenger).pinpoint(5n, 0, a, b))
+        .to.be.revertedWithCustomError(dm, "DisputeManagerWrongPhase")
+        .withArgs(5n, Phase.None);
       const id = await openDispute(sys, jobId, 1);
-      await expect(dm.connect(sys.stranger).pinpoint(id, 0, a, b)).to.be.revertedWithCustomError(dm, "DisputeManagerNotChallenger").withArgs(id, sys.stranger.address);
-      await expect(dm.connect(sys.challenger).pinpoint(id, K, a, b)).to.be.revertedWithCustomError(dm, "DisputeManagerInvalidStep").withArgs(id, K);
+      await expect(dm.connect(sys.stranger).pinpoint(id, 0, a, b))
+        .to.be.revertedWithCustomError(dm, "DisputeManagerNotChallenger")
+        .withArgs(id, sys.stranger.address);
+      await expect(dm.connect(sys.challenger).pinpoint(id, K, a, b))
+        .to.be.revertedWithCustomError(dm, "DisputeManagerInvalidStep")
+        .withArgs(id, K);
       await expect(dm.connect(sys.challenger).pinpoint(id, 0, b, b)).to.be.revertedWithCustomError(dm, "DisputeManagerInvalidProof");
       await expect(dm.connect(sys.challenger).pinpoint(id, 0, a, a)).to.be.revertedWithCustomError(dm, "DisputeManagerInvalidProof");
       // an empty proof for a leaf nobody stored
-      await expect(dm.connect(sys.challenger).pinpoint(id, 0, stepClaim(sys, 1, 0, true), b)).to.be.revertedWithCustomError(dm, "DisputeManagerInvalidProof");
+      await expect(dm.connect(sys.challenger).pinpoint(id, 0, stepClaim(sys, 1, 0, true), b)).to.be.revertedWithCustomError(
+        dm,
+        "DisputeManagerInvalidProof",
+      );
       const deadline = await dm.pinpointDeadline(id);
       await time.increaseTo(deadline + 1n);
-      await expect(dm.connect(sys.challenger).pinpoint(id, 0, a, b)).to.be.revertedWithCustomError(dm, "DisputeManagerDeadlinePassed").withArgs(id, deadline);
+      await expect(dm.connect(sys.challenger).pinpoint(id, 0, a, b))
+        .to.be.revertedWithCustomError(dm, "DisputeManagerDeadlinePassed")
+        .withArgs(id, deadline);
     });
 
     it("answers to the dispute's own challenges extend its deadline to lastAnswerAt + pinpointTimeout", async function () {
@@ -552,10 +628,14 @@ describe("DisputeManager", function () {
       const id = await openCommitted(sys, jobId, 1, { withoutProofs: true });
       const a = checkpointProof(sys.traj, 1);
       const b = checkpointProof(sys.traj, 2);
-      await sys.dataAvailability.connect(sys.worker).answerCheckpoints(1n, a.stateHash, a.stepRoot, a.proof, b.stateHash, b.stepRoot, b.proof);
+      await sys.dataAvailability
+        .connect(sys.worker)
+        .answerCheckpoints(1n, a.stateHash, a.stepRoot, a.proof, b.stateHash, b.stepRoot, b.proof);
       await time.increaseTo((await dm.pinpointDeadline(id)) + 1n);
       const tx = dm.timeoutPinpoint(id);
-      await expect(tx).to.emit(dm, "BondForfeited").withArgs(id, ANSWER_FEE, 0n, DISPUTE_BOND - ANSWER_FEE);
+      await expect(tx)
+        .to.emit(dm, "BondForfeited")
+        .withArgs(id, ANSWER_FEE, 0n, DISPUTE_BOND - ANSWER_FEE);
       await expect(tx).to.emit(dm, "Credited").withArgs(sys.worker.address, ANSWER_FEE);
     });
 
@@ -582,8 +662,12 @@ describe("DisputeManager", function () {
       await mine(Number(d.randomnessBlock - BigInt(await ethers.provider.getBlockNumber())) + 1);
       const tx = await dm.drawCommittee(id);
       const r = await dm.getRound(id, 0);
-      const commitEnd = BigInt((await ethers.provider.getBlock((await tx.wait())!.blockNumber))!.timestamp) + (await sys.jobMarket.jobTerms(jobId)).revealTimeout;
-      await expect(tx).to.emit(dm, "CommitteeDrawn").withArgs(id, 0, r.jurors, 2, commitEnd, commitEnd + BigInt(P.revealWindow));
+      const commitEnd =
+        BigInt((await ethers.provider.getBlock((await tx.wait())!.blockNumber))!.timestamp) +
+        (await sys.jobMarket.jobTerms(jobId)).revealTimeout;
+      await expect(tx)
+        .to.emit(dm, "CommitteeDrawn")
+        .withArgs(id, 0, r.jurors, 2, commitEnd, commitEnd + BigInt(P.revealWindow));
       // M = 3 seats with replacement: one to three distinct jurors, each locking jurorLock per seat.
       expect(r.seats).to.equal(3n);
       expect(r.jurors.length).to.be.within(1, 3);
@@ -610,7 +694,9 @@ describe("DisputeManager", function () {
       await expect(dm.drawCommittee(id)).to.be.revertedWithCustomError(dm, "DisputeManagerWrongPhase").withArgs(id, Phase.Pinpointing);
       await pinpoint(sys, id, 0);
       const d = await dm.getDispute(id);
-      await expect(dm.drawCommittee(id)).to.be.revertedWithCustomError(dm, "DisputeManagerRandomnessNotReady").withArgs(id, d.randomnessBlock);
+      await expect(dm.drawCommittee(id))
+        .to.be.revertedWithCustomError(dm, "DisputeManagerRandomnessNotReady")
+        .withArgs(id, d.randomnessBlock);
       await mine(300);
       const next = BigInt(await ethers.provider.getBlockNumber()) + 1n + BigInt(P.randomnessDelay);
       await expect(dm.drawCommittee(id)).to.emit(dm, "RandomnessRetargeted").withArgs(id, next);
@@ -634,13 +720,17 @@ describe("DisputeManager", function () {
       const share = job.reward / BigInt(sys.traj.checkpointLeaves.length - 1);
       const tx = dm.drawCommittee(id);
       await expect(tx).to.emit(dm, "Credited").withArgs(sys.challenger.address, DISPUTE_BOND);
-      await expect(tx).to.emit(sys.jobMarket, "IntervalRefunded").withArgs(jobId, share, job.reward - share);
+      await expect(tx)
+        .to.emit(sys.jobMarket, "IntervalRefunded")
+        .withArgs(jobId, share, job.reward - share);
       await expect(tx).to.emit(dm, "DisputeClosed").withArgs(id, jobId, Ruling.Void);
       expect(await dm.intervalRefunded(jobId, 1)).to.equal(true);
       // the commitment expired long before windowEnd: a reopening is possible only until windowEnd (V2.3)
       expect(await dm.reopenHold(jobId)).to.equal(job.windowEnd);
       if (BigInt(await time.latest()) <= job.windowEnd) await time.increaseTo(job.windowEnd + 1n);
-      await expect(sys.jobMarket.finalize(jobId)).to.emit(sys.jobMarket, "JobFinalized").withArgs(jobId, sys.worker.address, job.reward - share);
+      await expect(sys.jobMarket.finalize(jobId))
+        .to.emit(sys.jobMarket, "JobFinalized")
+        .withArgs(jobId, sys.worker.address, job.reward - share);
       await expectConserved(sys, [id]);
     });
   });
@@ -657,35 +747,61 @@ describe("DisputeManager", function () {
       const dm = sys.disputeManager;
       const salt = ethers.id("s") as Hex;
       const c = voteCommitment(disputeId, 0, jurors[0].address, FAULT, salt);
-      await expect(dm.connect(jurors[0]).commitVote(disputeId, ethers.ZeroHash)).to.be.revertedWithCustomError(dm, "DisputeManagerZeroCommitment").withArgs(disputeId);
+      await expect(dm.connect(jurors[0]).commitVote(disputeId, ethers.ZeroHash))
+        .to.be.revertedWithCustomError(dm, "DisputeManagerZeroCommitment")
+        .withArgs(disputeId);
       await expect(dm.connect(jurors[0]).commitVote(disputeId, c)).to.emit(dm, "VoteCommitted").withArgs(disputeId, 0, jurors[0].address);
       expect((await dm.getVote(disputeId, 0, jurors[0].address)).commitment).to.equal(c);
       // A commitment counts every seat its juror holds.
       expect((await dm.getRound(disputeId, 0)).commits).to.equal((await dm.getVote(disputeId, 0, jurors[0].address)).seats);
       await expect(dm.connect(jurors[0]).commitVote(disputeId, c)).to.be.revertedWithCustomError(dm, "DisputeManagerAlreadyCommitted");
       await expect(dm.connect(sys.stranger).commitVote(disputeId, c)).to.be.revertedWithCustomError(dm, "DisputeManagerNotJuror");
-      await expect(dm.connect(jurors[0]).revealVote(disputeId, FAULT, salt)).to.be.revertedWithCustomError(dm, "DisputeManagerRevealNotOpen");
+      await expect(dm.connect(jurors[0]).revealVote(disputeId, FAULT, salt)).to.be.revertedWithCustomError(
+        dm,
+        "DisputeManagerRevealNotOpen",
+      );
       const [commitEnd] = await dm.votingWindows(disputeId);
       await time.increaseTo(commitEnd + 1n);
-      await expect(dm.connect(jurors[jurors.length - 1]).commitVote(disputeId, c)).to.be.revertedWithCustomError(dm, "DisputeManagerDeadlinePassed").withArgs(disputeId, commitEnd);
-      await expect(dm.connect(jurors[0]).revealVote(disputeId, FAULT, salt)).to.emit(dm, "VoteRevealed").withArgs(disputeId, 0, jurors[0].address, FAULT);
+      await expect(dm.connect(jurors[jurors.length - 1]).commitVote(disputeId, c))
+        .to.be.revertedWithCustomError(dm, "DisputeManagerDeadlinePassed")
+        .withArgs(disputeId, commitEnd);
+      await expect(dm.connect(jurors[0]).revealVote(disputeId, FAULT, salt))
+        .to.emit(dm, "VoteRevealed")
+        .withArgs(disputeId, 0, jurors[0].address, FAULT);
     });
 
     it("revealVote reverts for an invalid vote, a mismatch, a second reveal, or after the window", async function () {
       const { sys, disputeId, jurors } = await loadFixture(withCommittee);
       const dm = sys.disputeManager;
       const salt = ethers.id("s") as Hex;
-      for (const [j] of distinctSeats(jurors)) await dm.connect(j).commitVote(disputeId, voteCommitment(disputeId, 0, j.address, HONEST, salt));
+      for (const [j] of distinctSeats(jurors))
+        await dm.connect(j).commitVote(disputeId, voteCommitment(disputeId, 0, j.address, HONEST, salt));
       // every seat committed: the reveal opens early
-      await expect(dm.connect(jurors[0]).revealVote(disputeId, 0, salt)).to.be.revertedWithCustomError(dm, "DisputeManagerInvalidVote").withArgs(0);
-      await expect(dm.connect(jurors[0]).revealVote(disputeId, 4, salt)).to.be.revertedWithCustomError(dm, "DisputeManagerInvalidVote").withArgs(4);
-      await expect(dm.connect(jurors[0]).revealVote(disputeId, FAULT, salt)).to.be.revertedWithCustomError(dm, "DisputeManagerCommitmentMismatch");
+      await expect(dm.connect(jurors[0]).revealVote(disputeId, 0, salt))
+        .to.be.revertedWithCustomError(dm, "DisputeManagerInvalidVote")
+        .withArgs(0);
+      await expect(dm.connect(jurors[0]).revealVote(disputeId, 4, salt))
+        .to.be.revertedWithCustomError(dm, "DisputeManagerInvalidVote")
+        .withArgs(4);
+      await expect(dm.connect(jurors[0]).revealVote(disputeId, FAULT, salt)).to.be.revertedWithCustomError(
+        dm,
+        "DisputeManagerCommitmentMismatch",
+      );
       await dm.connect(jurors[0]).revealVote(disputeId, HONEST, salt);
-      await expect(dm.connect(jurors[0]).revealVote(disputeId, HONEST, salt)).to.be.revertedWithCustomError(dm, "DisputeManagerCommitmentMismatch");
-      await expect(dm.connect(sys.stranger).revealVote(disputeId, HONEST, salt)).to.be.revertedWithCustomError(dm, "DisputeManagerCommitmentMismatch");
+      await expect(dm.connect(jurors[0]).revealVote(disputeId, HONEST, salt)).to.be.revertedWithCustomError(
+        dm,
+        "DisputeManagerCommitmentMismatch",
+      );
+      await expect(dm.connect(sys.stranger).revealVote(disputeId, HONEST, salt)).to.be.revertedWithCustomError(
+        dm,
+        "DisputeManagerCommitmentMismatch",
+      );
       const [, revealEnd] = await dm.votingWindows(disputeId);
       await time.increaseTo(revealEnd + 1n);
-      await expect(dm.connect(jurors[jurors.length - 1]).revealVote(disputeId, HONEST, salt)).to.be.revertedWithCustomError(dm, "DisputeManagerDeadlinePassed");
+      await expect(dm.connect(jurors[jurors.length - 1]).revealVote(disputeId, HONEST, salt)).to.be.revertedWithCustomError(
+        dm,
+        "DisputeManagerDeadlinePassed",
+      );
     });
 
     it("a juror's answered availability challenge extends the commit window (V4.1)", async function () {
@@ -726,7 +842,9 @@ describe("DisputeManager", function () {
         const { disputeId, jurors } = await disputeWithCommittee(sys, jobId);
         await vote(sys, disputeId, jurors, votes);
         if (votes.includes(0)) await time.increaseTo((await sys.disputeManager.getDispute(disputeId)).revealEnd + 1n);
-        await expect(sys.disputeManager.resolve(disputeId)).to.emit(sys.disputeManager, "RulingGiven").withArgs(disputeId, 0, ruling, anyUint);
+        await expect(sys.disputeManager.resolve(disputeId))
+          .to.emit(sys.disputeManager, "RulingGiven")
+          .withArgs(disputeId, 0, ruling, anyUint);
         expect((await sys.disputeManager.getRound(disputeId, 0)).ruling).to.equal(ruling);
       });
     }
@@ -804,8 +922,12 @@ describe("DisputeManager", function () {
       const s = split(C);
       const pot = s.toJurors + INCOHERENCE;
       const tx = dm.finalizeRuling(disputeId);
-      await expect(tx).to.emit(dm, "WorkerConvicted").withArgs(jobId, disputeId, sys.challenger.address, C, s.toChallenger, s.toJurors, s.toRequester, s.burned);
-      await expect(tx).to.emit(dm, "Credited").withArgs(jurors[0].address, pot / 2n + (pot % 2n));
+      await expect(tx)
+        .to.emit(dm, "WorkerConvicted")
+        .withArgs(jobId, disputeId, sys.challenger.address, C, s.toChallenger, s.toJurors, s.toRequester, s.burned);
+      await expect(tx)
+        .to.emit(dm, "Credited")
+        .withArgs(jurors[0].address, pot / 2n + (pot % 2n));
       await expect(tx).to.emit(dm, "Credited").withArgs(sys.requester.address, s.toRequester);
       await expect(tx).to.emit(dm, "DisputeClosed").withArgs(disputeId, jobId, Ruling.WorkerFault);
       await expect(tx).to.emit(sys.jobMarket, "JobRejected").withArgs(jobId, sys.worker.address);
@@ -821,13 +943,17 @@ describe("DisputeManager", function () {
       const rest = DISPUTE_BOND - REPLAY_COST;
       const toJurors = (rest * BigInt(P.bondJurorBps)) / BPS;
       const tx = dm.finalizeRuling(disputeId);
-      await expect(tx).to.emit(dm, "BondForfeited").withArgs(disputeId, REPLAY_COST, toJurors, rest - toJurors);
+      await expect(tx)
+        .to.emit(dm, "BondForfeited")
+        .withArgs(disputeId, REPLAY_COST, toJurors, rest - toJurors);
       await expect(tx).to.emit(dm, "Credited").withArgs(sys.worker.address, REPLAY_COST);
       await expect(tx).to.emit(dm, "DisputeClosed").withArgs(disputeId, jobId, Ruling.WorkerHonest);
       expect(await dm.stepJudged(jobId, K)).to.equal(true);
       // the same step cannot be pinpointed again
       const other = await openDispute(sys, jobId, 1, sys.challenger2);
-      await expect(pinpoint(sys, other, 0, sys.challenger2)).to.be.revertedWithCustomError(dm, "DisputeManagerStepAlreadyJudged").withArgs(jobId, K);
+      await expect(pinpoint(sys, other, 0, sys.challenger2))
+        .to.be.revertedWithCustomError(dm, "DisputeManagerStepAlreadyJudged")
+        .withArgs(jobId, K);
       await expectConserved(sys, [disputeId, other]);
     });
 
@@ -843,7 +969,10 @@ describe("DisputeManager", function () {
       expect(d.phase).to.equal(Phase.Pinpointing);
       expect(await dm.stepJudged(jobId, K)).to.equal(false);
       // the same step may be named again (not judged) or another one
-      for (const [n, j] of [[2, 1], [3, 0]] as const) {
+      for (const [n, j] of [
+        [2, 1],
+        [3, 0],
+      ] as const) {
         await pinpoint(sys, disputeId, j);
         d = await dm.getDispute(disputeId);
         expect(d.pinpoints).to.equal(BigInt(n));
@@ -859,7 +988,9 @@ describe("DisputeManager", function () {
       const share = job.reward / 4n;
       const tx = dm.finalizeRuling(disputeId);
       await expect(tx).to.emit(dm, "Credited").withArgs(sys.challenger.address, DISPUTE_BOND);
-      await expect(tx).to.emit(sys.jobMarket, "IntervalRefunded").withArgs(jobId, share, job.reward - share);
+      await expect(tx)
+        .to.emit(sys.jobMarket, "IntervalRefunded")
+        .withArgs(jobId, share, job.reward - share);
       await expect(tx).to.emit(dm, "DisputeClosed").withArgs(disputeId, jobId, Ruling.Unresolved);
       await expectConserved(sys, [disputeId]);
     });
@@ -915,12 +1046,16 @@ describe("DisputeManager", function () {
       const { sys, jobId } = await loadFixture(systemWithJob);
       const dm = sys.disputeManager;
       const { disputeId } = await ruled(sys, jobId, [FAULT, FAULT, HONEST]);
-      await expect(dm.connect(sys.stranger).appeal(disputeId)).to.emit(dm, "Appealed").withArgs(disputeId, sys.stranger.address, 1n, APPEAL_BOND);
+      await expect(dm.connect(sys.stranger).appeal(disputeId))
+        .to.emit(dm, "Appealed")
+        .withArgs(disputeId, sys.stranger.address, 1n, APPEAL_BOND);
       await expect(dm.connect(sys.worker).appeal(disputeId)).to.be.revertedWithCustomError(dm, "DisputeManagerWrongPhase");
       const round1 = await drawCommittee(sys, disputeId);
       await vote(sys, disputeId, round1, [FAULT, FAULT, FAULT, FAULT, FAULT, HONEST, HONEST]);
       await dm.resolve(disputeId);
-      await expect(dm.connect(sys.challenger).appeal(disputeId)).to.be.revertedWithCustomError(dm, "DisputeManagerMaxAppealsReached").withArgs(disputeId);
+      await expect(dm.connect(sys.challenger).appeal(disputeId))
+        .to.be.revertedWithCustomError(dm, "DisputeManagerMaxAppealsReached")
+        .withArgs(disputeId);
       await passAppeal(sys, disputeId);
       await expect(dm.connect(sys.worker).appeal(disputeId)).to.be.revertedWithCustomError(dm, "DisputeManagerDeadlinePassed");
     });
@@ -939,10 +1074,14 @@ describe("DisputeManager", function () {
       const C = (await sys.jobMarket.getJob(jobId)).collateral;
       const s = split(C);
       const tx = da.timeoutChallenge(1n);
-      await expect(tx).to.emit(dm, "WorkerConvicted").withArgs(jobId, sybil, sys.challenger.address, C, s.toChallenger, s.toJurors, s.toRequester, s.burned);
+      await expect(tx)
+        .to.emit(dm, "WorkerConvicted")
+        .withArgs(jobId, sybil, sys.challenger.address, C, s.toChallenger, s.toJurors, s.toRequester, s.burned);
       // the opener keeps only openerFee of the bounty
       await expect(tx).to.emit(dm, "Credited").withArgs(sys.challenger2.address, OPENER_FEE);
-      await expect(tx).to.emit(dm, "Credited").withArgs(sys.challenger.address, s.toChallenger - OPENER_FEE);
+      await expect(tx)
+        .to.emit(dm, "Credited")
+        .withArgs(sys.challenger.address, s.toChallenger - OPENER_FEE);
       await expect(tx).to.emit(dm, "DisputeClosed").withArgs(sybil, jobId, Ruling.WorkerFault);
       // the leaf bond comes back to the opener
       await expect(tx).to.emit(da, "Credited").withArgs(sys.challenger2.address, LEAF_BOND);
@@ -982,7 +1121,9 @@ describe("DisputeManager", function () {
       const { sys, jobId, voidedId } = await loadFixture(voided);
       const dm = sys.disputeManager;
       expect((await dm.getDispute(voidedId)).ruling).to.equal(Ruling.Void);
-      await expect(dm.connect(sys.stranger).reopenDispute(voidedId, 0)).to.be.revertedWithCustomError(dm, "DisputeManagerNotChallenger").withArgs(voidedId, sys.stranger.address);
+      await expect(dm.connect(sys.stranger).reopenDispute(voidedId, 0))
+        .to.be.revertedWithCustomError(dm, "DisputeManagerNotChallenger")
+        .withArgs(voidedId, sys.stranger.address);
       const id = (await dm.disputeCount()) + 1n;
       const tx = dm.connect(sys.challenger).reopenDispute(voidedId, 0);
       await expect(tx).to.emit(dm, "DisputeReopened").withArgs(id, voidedId);
@@ -991,7 +1132,9 @@ describe("DisputeManager", function () {
       expect(d.reopened).to.equal(true);
       expect(d.order).to.equal((await dm.getDispute(voidedId)).order);
       expect(await dm.reopenUsed(jobId, 1, sys.challenger.address)).to.equal(true);
-      await expect(dm.connect(sys.challenger).reopenDispute(voidedId, 0)).to.be.revertedWithCustomError(dm, "DisputeManagerCannotReopen").withArgs(voidedId);
+      await expect(dm.connect(sys.challenger).reopenDispute(voidedId, 0))
+        .to.be.revertedWithCustomError(dm, "DisputeManagerCannotReopen")
+        .withArgs(voidedId);
       // the reopened dispute pinpoints from the stored checkpoint leaves
       await pinpoint(sys, id, 1);
     });
@@ -1008,7 +1151,10 @@ describe("DisputeManager", function () {
     it("refuses to reopen a dispute that was not voided", async function () {
       const { sys, jobId } = await loadFixture(systemWithJob);
       const id = await openDispute(sys, jobId, 1);
-      await expect(sys.disputeManager.connect(sys.challenger).reopenDispute(id, 0)).to.be.revertedWithCustomError(sys.disputeManager, "DisputeManagerCannotReopen");
+      await expect(sys.disputeManager.connect(sys.challenger).reopenDispute(id, 0)).to.be.revertedWithCustomError(
+        sys.disputeManager,
+        "DisputeManagerCannotReopen",
+      );
     });
   });
 
@@ -1026,7 +1172,9 @@ describe("DisputeManager", function () {
       const lockId = await dm.jurorLockId(voting.disputeId, 0);
       const tx = dm.closeMoot(voting.disputeId);
       for (const j of voting.jurors) await expect(tx).to.emit(sys.stakeManager, "Unlocked").withArgs(j.address, lockId, JUROR_LOCK);
-      await expect(dm.closeMoot(voting.disputeId)).to.be.revertedWithCustomError(dm, "DisputeManagerWrongPhase").withArgs(voting.disputeId, Phase.Closed);
+      await expect(dm.closeMoot(voting.disputeId))
+        .to.be.revertedWithCustomError(dm, "DisputeManagerWrongPhase")
+        .withArgs(voting.disputeId, Phase.Closed);
       expect(await dm.liveDisputes(jobId)).to.equal(0n);
       await expectConserved(sys, [pinpointing, voting.disputeId, convicting.disputeId]);
     });
@@ -1049,7 +1197,9 @@ describe("DisputeManager", function () {
       const tx = dm.connect(sys.challenger).withdraw();
       await expect(tx).to.emit(dm, "Withdrawn").withArgs(sys.challenger.address, COMMIT_BOND);
       await expect(tx).to.changeTokenBalance(sys.stakeToken, sys.challenger, COMMIT_BOND);
-      await expect(dm.connect(sys.challenger).withdraw()).to.be.revertedWithCustomError(dm, "DisputeManagerNothingToWithdraw").withArgs(sys.challenger.address);
+      await expect(dm.connect(sys.challenger).withdraw())
+        .to.be.revertedWithCustomError(dm, "DisputeManagerNothingToWithdraw")
+        .withArgs(sys.challenger.address);
     });
   });
 

@@ -68,7 +68,9 @@ describe("JobMarket", function () {
       const fx = await loadFixture(fixture);
       const factory = await ethers.getContractFactory("JobMarket");
       const jm = await factory.deploy(fx.admin.address, fx.stakeManager, fx.randomness, fx.auditManager);
-      await expect(jm.deploymentTransaction()).to.emit(jm, "AuditManagerSet").withArgs(await fx.auditManager.getAddress());
+      await expect(jm.deploymentTransaction())
+        .to.emit(jm, "AuditManagerSet")
+        .withArgs(await fx.auditManager.getAddress());
       expect(await jm.auditManager()).to.equal(await fx.auditManager.getAddress());
     });
 
@@ -277,10 +279,7 @@ describe("JobMarket", function () {
         const fx = await loadFixture(fixture);
         await fx.jobMarket.pause();
         const p = await jobParams(fx);
-        await expect(fx.jobMarket.connect(fx.requester).createJob(p)).to.be.revertedWithCustomError(
-          fx.jobMarket,
-          "EnforcedPause",
-        );
+        await expect(fx.jobMarket.connect(fx.requester).createJob(p)).to.be.revertedWithCustomError(fx.jobMarket, "EnforcedPause");
       });
 
       it("reverts while no audit manager is set", async function () {
@@ -450,7 +449,9 @@ describe("JobMarket", function () {
       await expect(tx)
         .to.emit(fx.stakeManager, "Slashed")
         .withArgs(fx.worker.address, lockId, penalty, await fx.jobMarket.getAddress());
-      await expect(tx).to.emit(fx.stakeManager, "Unlocked").withArgs(fx.worker.address, lockId, REWARD - penalty);
+      await expect(tx)
+        .to.emit(fx.stakeManager, "Unlocked")
+        .withArgs(fx.worker.address, lockId, REWARD - penalty);
       await expect(tx).to.changeTokenBalances(fx.stakeToken, [fx.stakeManager, fx.jobMarket], [-penalty, penalty]);
       const after = await fx.jobMarket.getJob(id);
       expect(after.status).to.equal(Status.Open);
@@ -648,11 +649,15 @@ describe("JobMarket", function () {
     it("reverts unless Submitted, and a finalized job never changes again", async function () {
       const fx = await loadFixture(fixture);
       const id = await createAndClaim(fx);
-      await expect(fx.jobMarket.finalize(id)).to.be.revertedWithCustomError(fx.jobMarket, "JobMarketWrongStatus").withArgs(id, Status.Claimed);
+      await expect(fx.jobMarket.finalize(id))
+        .to.be.revertedWithCustomError(fx.jobMarket, "JobMarketWrongStatus")
+        .withArgs(id, Status.Claimed);
       await submit(fx, id);
       await passWindow(fx, id);
       await fx.jobMarket.finalize(id);
-      await expect(fx.jobMarket.finalize(id)).to.be.revertedWithCustomError(fx.jobMarket, "JobMarketWrongStatus").withArgs(id, Status.Finalized);
+      await expect(fx.jobMarket.finalize(id))
+        .to.be.revertedWithCustomError(fx.jobMarket, "JobMarketWrongStatus")
+        .withArgs(id, Status.Finalized);
       await expect(fx.jobMarket.connect(fx.disputer).onWorkerConvicted(id, fx.disputer.address, ethers.MaxUint256))
         .to.be.revertedWithCustomError(fx.jobMarket, "JobMarketWrongStatus")
         .withArgs(id, Status.Finalized);
@@ -669,7 +674,9 @@ describe("JobMarket", function () {
       await fx.jobMarket.connect(fx.requester).cancelJob(id);
       const pay = await fx.payToken.getAddress();
       const tx = fx.jobMarket.connect(fx.requester).withdraw(pay);
-      await expect(tx).to.emit(fx.jobMarket, "CreditWithdrawn").withArgs(pay, fx.requester.address, REWARD + FEE);
+      await expect(tx)
+        .to.emit(fx.jobMarket, "CreditWithdrawn")
+        .withArgs(pay, fx.requester.address, REWARD + FEE);
       await expect(tx).to.changeTokenBalances(fx.payToken, [fx.requester, fx.jobMarket], [REWARD + FEE, -(REWARD + FEE)]);
       expect(await fx.jobMarket.credits(pay, fx.requester.address)).to.equal(0n);
       await expect(fx.jobMarket.connect(fx.requester).withdraw(pay))
@@ -718,7 +725,9 @@ describe("JobMarket", function () {
         const fx = await loadFixture(fixture);
         const id = await createAndClaim(fx);
         const d = fx.jobMarket.connect(fx.disputer);
-        await expect(d.onDisputeOpened(id)).to.be.revertedWithCustomError(fx.jobMarket, "JobMarketWrongStatus").withArgs(id, Status.Claimed);
+        await expect(d.onDisputeOpened(id))
+          .to.be.revertedWithCustomError(fx.jobMarket, "JobMarketWrongStatus")
+          .withArgs(id, Status.Claimed);
         await submit(fx, id);
         const job = await fx.jobMarket.getJob(id);
         await time.setNextBlockTimestamp(job.windowEnd);
@@ -736,7 +745,9 @@ describe("JobMarket", function () {
           () => fx.jobMarket.connect(fx.stranger).onDisputeClosed(id),
           () => fx.jobMarket.connect(fx.stranger).onWorkerConvicted(id, fx.stranger.address, ethers.MaxUint256),
         ]) {
-          await expect(call()).to.be.revertedWithCustomError(fx.jobMarket, "AccessControlUnauthorizedAccount").withArgs(fx.stranger.address, role);
+          await expect(call())
+            .to.be.revertedWithCustomError(fx.jobMarket, "AccessControlUnauthorizedAccount")
+            .withArgs(fx.stranger.address, role);
         }
       });
     });
@@ -765,7 +776,9 @@ describe("JobMarket", function () {
           .to.be.revertedWithCustomError(fx.jobMarket, "JobMarketWrongStatus")
           .withArgs(id, Status.Rejected);
         await passWindow(fx, id);
-        await expect(fx.jobMarket.finalize(id)).to.be.revertedWithCustomError(fx.jobMarket, "JobMarketWrongStatus").withArgs(id, Status.Rejected);
+        await expect(fx.jobMarket.finalize(id))
+          .to.be.revertedWithCustomError(fx.jobMarket, "JobMarketWrongStatus")
+          .withArgs(id, Status.Rejected);
         await expect(d.onDisputeClosed(id)).to.emit(fx.jobMarket, "JobDisputeClosed").withArgs(id, 0n);
       });
     });
@@ -808,8 +821,10 @@ describe("JobMarket", function () {
       await fx.jobMarket.setChallengeWindow(3_600);
       const terms = await fx.jobMarket.jobTerms(await createJob(fx, { collateral: 40n * E18 + 0n, reward: 10n * E18 }));
       expect(terms.challengeWindow).to.equal(3_600n);
-      await expect(fx.jobMarket.connect(fx.requester).createJob(await jobParams(fx)))
-        .to.be.revertedWithCustomError(fx.disputeManager, "DisputeManagerSquattingTooCheap");
+      await expect(fx.jobMarket.connect(fx.requester).createJob(await jobParams(fx))).to.be.revertedWithCustomError(
+        fx.disputeManager,
+        "DisputeManagerSquattingTooCheap",
+      );
     });
 
     it("onIntervalRefunded returns one interval's share of the remaining reward to the requester; shares sum to the reward", async function () {
@@ -830,9 +845,14 @@ describe("JobMarket", function () {
       }
       expect(refunded).to.equal(REWARD);
       expect((await fx.jobMarket.getJob(id)).reward).to.equal(0n);
-      await expect(fx.jobMarket.connect(fx.stranger).onIntervalRefunded(id)).to.be.revertedWithCustomError(fx.jobMarket, "AccessControlUnauthorizedAccount");
+      await expect(fx.jobMarket.connect(fx.stranger).onIntervalRefunded(id)).to.be.revertedWithCustomError(
+        fx.jobMarket,
+        "AccessControlUnauthorizedAccount",
+      );
       const open = await createJob(fx);
-      await expect(d.onIntervalRefunded(open)).to.be.revertedWithCustomError(fx.jobMarket, "JobMarketWrongStatus").withArgs(open, Status.Open);
+      await expect(d.onIntervalRefunded(open))
+        .to.be.revertedWithCustomError(fx.jobMarket, "JobMarketWrongStatus")
+        .withArgs(open, Status.Open);
     });
 
     it("finalize waits for open availability challenges (an auditor's, V1.5)", async function () {
@@ -877,14 +897,19 @@ describe("JobMarket", function () {
       const addr = await fx.stakeToken.getAddress();
       await expect(fx.jobMarket.setTokenAllowed(addr, true)).to.emit(fx.jobMarket, "PaymentTokenAllowed").withArgs(addr, true);
       expect(await fx.jobMarket.tokenAllowed(addr)).to.equal(true);
-      await expect(fx.jobMarket.setTokenAllowed(ethers.ZeroAddress, true)).to.be.revertedWithCustomError(fx.jobMarket, "JobMarketZeroAddress");
+      await expect(fx.jobMarket.setTokenAllowed(ethers.ZeroAddress, true)).to.be.revertedWithCustomError(
+        fx.jobMarket,
+        "JobMarketZeroAddress",
+      );
     });
 
     it("bounds the challenge window", async function () {
       const fx = await loadFixture(fixture);
       const jm = fx.jobMarket;
       await expect(jm.setChallengeWindow(600)).to.emit(jm, "ChallengeWindowSet").withArgs(600n);
-      await expect(jm.setChallengeWindow(30 * 86_400)).to.emit(jm, "ChallengeWindowSet").withArgs(30n * 86_400n);
+      await expect(jm.setChallengeWindow(30 * 86_400))
+        .to.emit(jm, "ChallengeWindowSet")
+        .withArgs(30n * 86_400n);
       await expect(jm.setChallengeWindow(599)).to.be.revertedWithCustomError(jm, "JobMarketInvalidChallengeWindow").withArgs(599n);
       await expect(jm.setChallengeWindow(30 * 86_400 + 1))
         .to.be.revertedWithCustomError(jm, "JobMarketInvalidChallengeWindow")
@@ -894,7 +919,9 @@ describe("JobMarket", function () {
     it("bounds the audit parameters", async function () {
       const fx = await loadFixture(fixture);
       const jm = fx.jobMarket;
-      await expect(jm.setAuditParams(32, 32, 5_000)).to.emit(jm, "AuditParamsSet").withArgs(32n, 32n, 5_000n);
+      await expect(jm.setAuditParams(32, 32, 5_000))
+        .to.emit(jm, "AuditParamsSet")
+        .withArgs(32n, 32n, 5_000n);
       for (const [a, s, w] of [
         [0, 8, 0],
         [33, 8, 0],
@@ -902,7 +929,9 @@ describe("JobMarket", function () {
         [4, 33, 0],
         [4, 8, 5_001],
       ]) {
-        await expect(jm.setAuditParams(a, s, w)).to.be.revertedWithCustomError(jm, "JobMarketInvalidAuditParams").withArgs(a, s, w);
+        await expect(jm.setAuditParams(a, s, w))
+          .to.be.revertedWithCustomError(jm, "JobMarketInvalidAuditParams")
+          .withArgs(a, s, w);
       }
     });
 
@@ -913,13 +942,17 @@ describe("JobMarket", function () {
       await expect(jm.setCollateralParams(1_000_001, 0))
         .to.be.revertedWithCustomError(jm, "JobMarketInvalidCollateralParams")
         .withArgs(1_000_001n, 0n);
-      await expect(jm.setCollateralParams(0, 5_001)).to.be.revertedWithCustomError(jm, "JobMarketInvalidCollateralParams").withArgs(0n, 5_001n);
+      await expect(jm.setCollateralParams(0, 5_001))
+        .to.be.revertedWithCustomError(jm, "JobMarketInvalidCollateralParams")
+        .withArgs(0n, 5_001n);
     });
 
     it("bounds the timeout parameters", async function () {
       const fx = await loadFixture(fixture);
       const jm = fx.jobMarket;
-      await expect(jm.setTimeoutParams(60, 10n ** 6n, 1_000n)).to.emit(jm, "TimeoutParamsSet").withArgs(60n, 10n ** 6n, 1_000n);
+      await expect(jm.setTimeoutParams(60, 10n ** 6n, 1_000n))
+        .to.emit(jm, "TimeoutParamsSet")
+        .withArgs(60n, 10n ** 6n, 1_000n);
       await expect(jm.setTimeoutParams(7 * 86_400, 10n ** 18n, 10n ** 12n))
         .to.emit(jm, "TimeoutParamsSet")
         .withArgs(7n * 86_400n, 10n ** 18n, 10n ** 12n);
@@ -931,7 +964,9 @@ describe("JobMarket", function () {
         [3_600n, 10n ** 9n, 999n],
         [3_600n, 10n ** 9n, 10n ** 12n + 1n],
       ]) {
-        await expect(jm.setTimeoutParams(b, f, by)).to.be.revertedWithCustomError(jm, "JobMarketInvalidTimeoutParams").withArgs(b, f, by);
+        await expect(jm.setTimeoutParams(b, f, by))
+          .to.be.revertedWithCustomError(jm, "JobMarketInvalidTimeoutParams")
+          .withArgs(b, f, by);
       }
     });
 
@@ -968,7 +1003,9 @@ describe("JobMarket", function () {
         () => jm.pause(),
         () => jm.unpause(),
       ]) {
-        await expect(call()).to.be.revertedWithCustomError(fx.jobMarket, "AccessControlUnauthorizedAccount").withArgs(fx.stranger.address, role);
+        await expect(call())
+          .to.be.revertedWithCustomError(fx.jobMarket, "AccessControlUnauthorizedAccount")
+          .withArgs(fx.stranger.address, role);
       }
     });
   });
@@ -1000,10 +1037,9 @@ describe("JobMarket", function () {
       const b = await createClaimSubmit(fx);
       const payload = fx.jobMarket.interface.encodeFunctionData("onWorkerConvicted", [b, fx.disputer.address, ethers.MaxUint256]);
       await fx.reentrantStake.arm(jm, payload);
-      await expect(fx.jobMarket.connect(fx.disputer).onWorkerConvicted(b, fx.disputer.address, ethers.MaxUint256)).to.be.revertedWithCustomError(
-        fx.jobMarket,
-        "ReentrancyGuardReentrantCall",
-      );
+      await expect(
+        fx.jobMarket.connect(fx.disputer).onWorkerConvicted(b, fx.disputer.address, ethers.MaxUint256),
+      ).to.be.revertedWithCustomError(fx.jobMarket, "ReentrancyGuardReentrantCall");
     });
   });
 
@@ -1049,9 +1085,7 @@ describe("JobMarket", function () {
       await expect(
         fx.jobMarket.connect(fx.worker).submitResult(id, s.checkpointRoot, s.finalStateHash, "", s.stepRoot0, s.proof0, s.proofLast),
       ).to.be.revertedWithCustomError(fx.jobMarket, "JobMarketNotWorker");
-      await fx.jobMarket
-        .connect(fx.worker2)
-        .submitResult(id, s.checkpointRoot, s.finalStateHash, "", s.stepRoot0, s.proof0, s.proofLast);
+      await fx.jobMarket.connect(fx.worker2).submitResult(id, s.checkpointRoot, s.finalStateHash, "", s.stepRoot0, s.proof0, s.proofLast);
       await passWindow(fx, id);
       await expect(fx.jobMarket.finalize(id)).to.emit(fx.jobMarket, "JobFinalized").withArgs(id, fx.worker2.address, REWARD);
       const penalty = REWARD / 10n;
@@ -1067,7 +1101,10 @@ describe("JobMarket", function () {
       const before = await fx.payToken.balanceOf(fx.requester.address);
       const id = await createJob(fx);
       await time.increase(2 * 86_400);
-      await expect(fx.jobMarket.connect(fx.worker).claimJob(id)).to.be.revertedWithCustomError(fx.jobMarket, "JobMarketClaimDeadlinePassed");
+      await expect(fx.jobMarket.connect(fx.worker).claimJob(id)).to.be.revertedWithCustomError(
+        fx.jobMarket,
+        "JobMarketClaimDeadlinePassed",
+      );
       await fx.jobMarket.connect(fx.requester).cancelJob(id);
       await fx.jobMarket.connect(fx.requester).withdraw(await fx.payToken.getAddress());
       expect(await fx.payToken.balanceOf(fx.requester.address)).to.equal(before);

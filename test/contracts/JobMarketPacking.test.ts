@@ -124,7 +124,11 @@ describe("JobMarket packing and cached collateral bound (issue 17)", function ()
       const collateral = 10n ** 35n; // × 5 000 bps overflows 128 bits unless widened
       const huge = 10n ** 37n;
       await fx.disputeManager.setParams({
-        ...defaultParams().dispute, disputeBond: huge, commitBond: huge, appealBond: huge, jurorLock: huge,
+        ...defaultParams().dispute,
+        disputeBond: huge,
+        commitBond: huge,
+        appealBond: huge,
+        jurorLock: huge,
       });
       await fx.jobMarket.setCollateralParams(10_000, 5_000);
       await stakeAccount(fx.stakeManager, fx.stakeToken, fx.worker2, collateral);
@@ -132,9 +136,7 @@ describe("JobMarket packing and cached collateral bound (issue 17)", function ()
       await fx.jobMarket.connect(fx.worker2).claimJob(id);
       await time.increase(3_601);
       const penalty = collateral / 2n;
-      await expect(fx.jobMarket.expireClaim(id))
-        .to.emit(fx.jobMarket, "ClaimExpired")
-        .withArgs(id, fx.worker2.address, penalty);
+      await expect(fx.jobMarket.expireClaim(id)).to.emit(fx.jobMarket, "ClaimExpired").withArgs(id, fx.worker2.address, penalty);
       expect(await fx.jobMarket.credits(await fx.stakeToken.getAddress(), fx.requester.address)).to.equal(penalty);
     });
   });
@@ -170,17 +172,25 @@ describe("JobMarket packing and cached collateral bound (issue 17)", function ()
         const timeout = (steps: bigint, states: bigint): bigint =>
           3_600n + (steps * BigInt(params.flopsPerStep)) / 1_000_000_000n + (states * BigInt(params.stateBytes)) / 10_000_000n;
         expect([t.pinpointTimeout, t.answerTimeout, t.revealTimeout]).to.deep.equal([
-          timeout(BigInt(K), BigInt(K) + 1n), timeout(BigInt(K), BigInt(K) + 1n), timeout(2n, 2n),
+          timeout(BigInt(K), BigInt(K) + 1n),
+          timeout(BigInt(K), BigInt(K) + 1n),
+          timeout(2n, 2n),
         ]);
         expect([
-          await fx.jobMarket.pinpointTimeout(id), await fx.jobMarket.answerTimeout(id), await fx.jobMarket.revealTimeout(id),
+          await fx.jobMarket.pinpointTimeout(id),
+          await fx.jobMarket.answerTimeout(id),
+          await fx.jobMarket.revealTimeout(id),
         ]).to.deep.equal([t.pinpointTimeout, t.answerTimeout, t.revealTimeout]);
         // Creation fields never move.
         expect(j.requester).to.equal(fx.requester.address);
         expect(j.paymentToken).to.equal(params.paymentToken);
         expect([j.reward, j.verificationFee, j.collateral]).to.deep.equal([REWARD, MAX128, REWARD + 7n]);
         expect([j.totalSteps, j.checkpointInterval, j.numBatches, j.flopsPerStep, j.stateBytes]).to.deep.equal([
-          BigInt(T), BigInt(K), (1n << 64n) - 1n, BigInt(params.flopsPerStep), BigInt(params.stateBytes),
+          BigInt(T),
+          BigInt(K),
+          (1n << 64n) - 1n,
+          BigInt(params.flopsPerStep),
+          BigInt(params.stateBytes),
         ]);
         expect([j.claimDeadline, j.trainingDuration, j.createdAt]).to.deep.equal([BigInt(params.claimDeadline), 365n * 86_400n, createdAt]);
         expect([j.initialStateHash, j.dataRoot, j.specHash]).to.deep.equal([params.initialStateHash, params.dataRoot, params.specHash]);
@@ -201,9 +211,7 @@ describe("JobMarket packing and cached collateral bound (issue 17)", function ()
       const block = BigInt(await ethers.provider.getBlockNumber());
       await agree();
       const j = await fx.jobMarket.getJob(id);
-      expect([j.status, j.submittedAt, j.submittedBlock, j.windowEnd]).to.deep.equal([
-        3n, submittedAt, block, submittedAt + 30n * 86_400n,
-      ]);
+      expect([j.status, j.submittedAt, j.submittedBlock, j.windowEnd]).to.deep.equal([3n, submittedAt, block, submittedAt + 30n * 86_400n]);
       expect([j.checkpointRoot, j.finalStateHash]).to.deep.equal([TRAJECTORY.checkpointRoot, TRAJECTORY.stateHashes[T]]);
       expect(j.submitDeadline).to.equal(claimedAt + 365n * 86_400n);
 
@@ -214,7 +222,11 @@ describe("JobMarket packing and cached collateral bound (issue 17)", function ()
       expect(refunded.refundedIntervals).to.equal(1n);
       expect(refunded.reward).to.equal(REWARD - REWARD / BigInt(T / K));
       // The counters share slots with the requester and the token: neither moved.
-      expect([refunded.requester, refunded.paymentToken, refunded.createdAt]).to.deep.equal([fx.requester.address, params.paymentToken, createdAt]);
+      expect([refunded.requester, refunded.paymentToken, refunded.createdAt]).to.deep.equal([
+        fx.requester.address,
+        params.paymentToken,
+        createdAt,
+      ]);
     });
 
     it("StakeManager.freeStake (the claim's stake check) is account().free before and after a claim", async function () {

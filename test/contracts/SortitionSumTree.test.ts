@@ -128,7 +128,14 @@ describe("SortitionSumTree", function () {
       expect(await tree.nodeCount()).to.equal(7n);
       expect(await tree.total()).to.equal(19n);
       const hist = await drawHistogram(tree);
-      for (const [i, w] of [[0, 1n], [1, 2n], [2, 7n], [3, 3n], [4, 6n]] as const) expect(hist.get(key(i))).to.equal(w);
+      for (const [i, w] of [
+        [0, 1n],
+        [1, 2n],
+        [2, 7n],
+        [3, 3n],
+        [4, 6n],
+      ] as const)
+        expect(hist.get(key(i))).to.equal(w);
     });
   });
 

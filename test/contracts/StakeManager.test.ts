@@ -123,7 +123,7 @@ export function modelDraw(tree: SumTreeModel, seed: string, seats: number, lockP
   const sum = tree.total();
   let nonce = 0;
   let skips = 0;
-  for (let seat = 0; seat < seats && sum !== 0n; ) {
+  for (let seat = 0; seat < seats && sum !== 0n;) {
     const who = tree.draw(pick(seed, nonce++, sum));
     if (exclude.includes(who)) {
       if (++skips > 16) break;
@@ -193,7 +193,11 @@ describe("StakeManager", function () {
   /** alice, bob, carol: free 1000 each and reserves 100 / 200 / 700 applied (epoch 1); weights 1 : 2 : 7. */
   async function jurorFixture() {
     const f = await deployFixture();
-    const reserves: [HardhatEthersSigner, bigint][] = [[f.alice, 100n], [f.bob, 200n], [f.carol, 700n]];
+    const reserves: [HardhatEthersSigner, bigint][] = [
+      [f.alice, 100n],
+      [f.bob, 200n],
+      [f.carol, 700n],
+    ];
     for (const [s, r] of reserves) {
       await f.sm.connect(s).stake(1000n);
       await f.sm.connect(s).stakeForJury(r);
@@ -224,7 +228,15 @@ describe("StakeManager", function () {
       expect(await sm.queueLength()).to.equal(0n);
       expect(await sm.queueSettled()).to.equal(true);
       expect(
-        await Promise.all([sm.MIN_UNBONDING_PERIOD(), sm.MAX_UNBONDING_PERIOD(), sm.MAX_DRAW(), sm.MAX_EXCLUDE(), sm.MAX_SKIPS(), sm.MAX_APPLY(), sm.MIN_EPOCH_LENGTH()]),
+        await Promise.all([
+          sm.MIN_UNBONDING_PERIOD(),
+          sm.MAX_UNBONDING_PERIOD(),
+          sm.MAX_DRAW(),
+          sm.MAX_EXCLUDE(),
+          sm.MAX_SKIPS(),
+          sm.MAX_APPLY(),
+          sm.MIN_EPOCH_LENGTH(),
+        ]),
       ).to.deep.equal([3_600n, 90n * 86_400n, 64n, 8n, 16n, 32n, 60n]);
     });
 
@@ -241,20 +253,37 @@ describe("StakeManager", function () {
       const factory = await ethers.getContractFactory("StakeManager");
       const t = await token.getAddress();
       const a = admin.address;
-      await expect(factory.deploy(ethers.ZeroAddress, a, PERIOD, MIN, EPOCH, WINDOW)).to.be.revertedWithCustomError(sm, "StakeManagerZeroAddress");
-      await expect(factory.deploy(t, ethers.ZeroAddress, PERIOD, MIN, EPOCH, WINDOW)).to.be.revertedWithCustomError(sm, "StakeManagerZeroAddress");
+      await expect(factory.deploy(ethers.ZeroAddress, a, PERIOD, MIN, EPOCH, WINDOW)).to.be.revertedWithCustomError(
+        sm,
+        "StakeManagerZeroAddress",
+      );
+      await expect(factory.deploy(t, ethers.ZeroAddress, PERIOD, MIN, EPOCH, WINDOW)).to.be.revertedWithCustomError(
+        sm,
+        "StakeManagerZeroAddress",
+      );
       // epochLength < MIN_EPOCH_LENGTH; drawWindow 0; 2·drawWindow > epochLength.
-      await expect(factory.deploy(t, a, PERIOD, MIN, 59, 1)).to.be.revertedWithCustomError(sm, "StakeManagerInvalidEpochs").withArgs(59, 1);
-      await expect(factory.deploy(t, a, PERIOD, MIN, 60, 0)).to.be.revertedWithCustomError(sm, "StakeManagerInvalidEpochs").withArgs(60, 0);
-      await expect(factory.deploy(t, a, PERIOD, MIN, 60, 31)).to.be.revertedWithCustomError(sm, "StakeManagerInvalidEpochs").withArgs(60, 31);
-      await expect(factory.deploy(t, a, PERIOD, MIN, 2n ** 64n - 1n, 2n ** 63n)).to.be.revertedWithCustomError(sm, "StakeManagerInvalidEpochs");
+      await expect(factory.deploy(t, a, PERIOD, MIN, 59, 1))
+        .to.be.revertedWithCustomError(sm, "StakeManagerInvalidEpochs")
+        .withArgs(59, 1);
+      await expect(factory.deploy(t, a, PERIOD, MIN, 60, 0))
+        .to.be.revertedWithCustomError(sm, "StakeManagerInvalidEpochs")
+        .withArgs(60, 0);
+      await expect(factory.deploy(t, a, PERIOD, MIN, 60, 31))
+        .to.be.revertedWithCustomError(sm, "StakeManagerInvalidEpochs")
+        .withArgs(60, 31);
+      await expect(factory.deploy(t, a, PERIOD, MIN, 2n ** 64n - 1n, 2n ** 63n)).to.be.revertedWithCustomError(
+        sm,
+        "StakeManagerInvalidEpochs",
+      );
       // The boundaries are accepted: epochLength = 60, 2·drawWindow = epochLength.
       const edge = await factory.deploy(t, a, PERIOD, MIN, 60, 30);
       expect([await edge.epochLength(), await edge.drawWindow()]).to.deep.equal([60n, 30n]);
       await expect(factory.deploy(t, a, 3_599, MIN, EPOCH, WINDOW))
         .to.be.revertedWithCustomError(sm, "StakeManagerInvalidUnbondingPeriod")
         .withArgs(3_599, 3_600, 90 * 86_400);
-      await expect(factory.deploy(t, a, PERIOD, 0, EPOCH, WINDOW)).to.be.revertedWithCustomError(sm, "StakeManagerInvalidMinJurorStake").withArgs(0);
+      await expect(factory.deploy(t, a, PERIOD, 0, EPOCH, WINDOW))
+        .to.be.revertedWithCustomError(sm, "StakeManagerInvalidMinJurorStake")
+        .withArgs(0);
     });
   });
 
@@ -336,15 +365,21 @@ describe("StakeManager", function () {
       await toNextEpoch(sm);
       expect(await sm.queueSettled()).to.equal(false);
       // A draw never applies the queue itself: it reverts while anything is due.
-      await expect(sm.connect(module).drawSeats(SEED, 3, 10n, LOCK_A, [])).to.be.revertedWithCustomError(sm, "StakeManagerQueueBacklog").withArgs(maxApply + 2);
-      await expect(sm.connect(module).drawAccounts(SEED, 3, [])).to.be.revertedWithCustomError(sm, "StakeManagerQueueBacklog").withArgs(maxApply + 2);
+      await expect(sm.connect(module).drawSeats(SEED, 3, 10n, LOCK_A, []))
+        .to.be.revertedWithCustomError(sm, "StakeManagerQueueBacklog")
+        .withArgs(maxApply + 2);
+      await expect(sm.connect(module).drawAccounts(SEED, 3, []))
+        .to.be.revertedWithCustomError(sm, "StakeManagerQueueBacklog")
+        .withArgs(maxApply + 2);
       // First scheduleDraw: MAX_APPLY applied, two still due, no target.
       expect(await sm.connect(module).scheduleDraw.staticCall(9, 1)).to.deep.equal([2n, 0n]);
       await sm.connect(module).scheduleDraw(9, 1);
       expect(await sm.queueLength()).to.equal(2n);
       expect(await sm.queueSettled()).to.equal(false);
       expect(await sm.jurorWeight(carol.address)).to.equal(700n); // not applied yet
-      await expect(sm.connect(module).drawAccounts(SEED, 3, [])).to.be.revertedWithCustomError(sm, "StakeManagerQueueBacklog").withArgs(2);
+      await expect(sm.connect(module).drawAccounts(SEED, 3, []))
+        .to.be.revertedWithCustomError(sm, "StakeManagerQueueBacklog")
+        .withArgs(2);
       // The next call applies the rest and sets the target.
       expect(await sm.connect(module).scheduleDraw.staticCall(9, 1)).to.deep.equal([2n, 10n]);
       await expect(sm.connect(module).scheduleDraw(9, 1)).to.emit(sm, "ReserveChangeApplied").withArgs(carol.address, 2n, 0n, 0n);
@@ -481,9 +516,13 @@ describe("StakeManager", function () {
       const { sm, bob } = await loadFixture(jurorFixture); // reserve 200
       await expect(sm.connect(bob).leaveJury(0)).to.be.revertedWithCustomError(sm, "StakeManagerZeroAmount");
       await sm.connect(bob).joinJury(10n);
-      await expect(sm.connect(bob).leaveJury(211n)).to.be.revertedWithCustomError(sm, "StakeManagerInsufficientReserve").withArgs(bob.address, 210n, 211n);
+      await expect(sm.connect(bob).leaveJury(211n))
+        .to.be.revertedWithCustomError(sm, "StakeManagerInsufficientReserve")
+        .withArgs(bob.address, 210n, 211n);
       await sm.connect(bob).leaveJury(150n); // 10 from the join, 140 queued
-      await expect(sm.connect(bob).leaveJury(61n)).to.be.revertedWithCustomError(sm, "StakeManagerInsufficientReserve").withArgs(bob.address, 60n, 61n);
+      await expect(sm.connect(bob).leaveJury(61n))
+        .to.be.revertedWithCustomError(sm, "StakeManagerInsufficientReserve")
+        .withArgs(bob.address, 60n, 61n);
       await sm.connect(bob).leaveJury(60n);
       expect((await sm.account(bob.address)).pendingLeave).to.equal(200n);
     });
@@ -546,12 +585,16 @@ describe("StakeManager", function () {
       const { sm, bob } = await loadFixture(jurorFixture);
       await sm.connect(bob).requestUnstake(10n);
       let releaseAt = (await sm.account(bob.address)).unbondingReleaseAt;
-      await expect(sm.connect(bob).withdraw()).to.be.revertedWithCustomError(sm, "StakeManagerUnbondingNotOver").withArgs(bob.address, releaseAt);
+      await expect(sm.connect(bob).withdraw())
+        .to.be.revertedWithCustomError(sm, "StakeManagerUnbondingNotOver")
+        .withArgs(bob.address, releaseAt);
       await time.increase(PERIOD - 100n);
       await sm.connect(bob).requestUnstake(10n);
       await time.increase(200n);
       releaseAt = (await sm.account(bob.address)).unbondingReleaseAt;
-      await expect(sm.connect(bob).withdraw()).to.be.revertedWithCustomError(sm, "StakeManagerUnbondingNotOver").withArgs(bob.address, releaseAt);
+      await expect(sm.connect(bob).withdraw())
+        .to.be.revertedWithCustomError(sm, "StakeManagerUnbondingNotOver")
+        .withArgs(bob.address, releaseAt);
     });
 
     it("sends the whole bucket once the period has passed and emits Withdrawn", async function () {
@@ -646,7 +689,9 @@ describe("StakeManager", function () {
       const { sm, alice } = await loadFixture(deployFixture);
       await sm.connect(alice).stakeForJury(MIN - 1n);
       await toNextEpoch(sm);
-      await expect(sm.applyQueued(1)).to.emit(sm, "ReserveChangeApplied").withArgs(alice.address, 1n, MIN - 1n, 0n);
+      await expect(sm.applyQueued(1))
+        .to.emit(sm, "ReserveChangeApplied")
+        .withArgs(alice.address, 1n, MIN - 1n, 0n);
       expect(await sm.jurorWeight(alice.address)).to.equal(0n);
       expect((await sm.account(alice.address)).reserve).to.equal(MIN - 1n);
       await sm.connect(alice).stakeForJury(1n);
@@ -660,8 +705,12 @@ describe("StakeManager", function () {
       await sm.connect(dave).stakeForJury(500n);
       await sm.connect(module).drawAccounts.staticCall(SEED, 1, []); // not due yet: settled
       await toNextEpoch(sm);
-      await expect(sm.connect(module).drawSeats(SEED, 3, 10n, LOCK_A, [])).to.be.revertedWithCustomError(sm, "StakeManagerQueueBacklog").withArgs(1);
-      await expect(sm.connect(module).drawAccounts(SEED, 3, [])).to.be.revertedWithCustomError(sm, "StakeManagerQueueBacklog").withArgs(1);
+      await expect(sm.connect(module).drawSeats(SEED, 3, 10n, LOCK_A, []))
+        .to.be.revertedWithCustomError(sm, "StakeManagerQueueBacklog")
+        .withArgs(1);
+      await expect(sm.connect(module).drawAccounts(SEED, 3, []))
+        .to.be.revertedWithCustomError(sm, "StakeManagerQueueBacklog")
+        .withArgs(1);
       expect(await sm.queueLength()).to.equal(1n);
       await sm.connect(outsider).applyQueued(1);
       await expect(sm.connect(module).drawSeats(SEED, 3, 10n, LOCK_A, [])).to.emit(sm, "SeatsDrawn");
@@ -672,7 +721,9 @@ describe("StakeManager", function () {
       const { sm, admin, outsider, alice, bob } = await loadFixture(jurorFixture);
       await expect(sm.connect(admin).setMinJurorStake(150n)).to.emit(sm, "MinJurorStakeSet").withArgs(MIN, 150n);
       expect(await sm.jurorWeight(alice.address)).to.equal(100n); // stale until a change applies
-      await expect(sm.connect(outsider).syncJurorWeight(alice.address)).to.emit(sm, "ReserveChangeQueued").withArgs(alice.address, 2n, 0n, 0n);
+      await expect(sm.connect(outsider).syncJurorWeight(alice.address))
+        .to.emit(sm, "ReserveChangeQueued")
+        .withArgs(alice.address, 2n, 0n, 0n);
       // bob's weight (200 ≥ 150) would not change: nothing queued.
       await expect(sm.connect(outsider).syncJurorWeight(bob.address)).not.to.emit(sm, "ReserveChangeQueued");
       expect(await sm.queueLength()).to.equal(1n);
@@ -685,12 +736,21 @@ describe("StakeManager", function () {
       expect(await sm.totalJurorWeight()).to.equal(900n);
       // Lowered again: alice's weight would come back, so her sync queues.
       await sm.connect(admin).setMinJurorStake(50n);
-      await expect(sm.connect(outsider).syncJurorWeight(alice.address)).to.emit(sm, "ReserveChangeQueued").withArgs(alice.address, 3n, 0n, 0n);
+      await expect(sm.connect(outsider).syncJurorWeight(alice.address))
+        .to.emit(sm, "ReserveChangeQueued")
+        .withArgs(alice.address, 3n, 0n, 0n);
     });
 
     it("syncJurorWeight does nothing (no event, no entry) when nothing is queued for the account and its weight would not change", async function () {
       const { sm, outsider, alice, bob, carol } = await loadFixture(jurorFixture);
-      for (const who of [alice.address, bob.address, carol.address, outsider.address, ethers.ZeroAddress, ethers.Wallet.createRandom().address]) {
+      for (const who of [
+        alice.address,
+        bob.address,
+        carol.address,
+        outsider.address,
+        ethers.ZeroAddress,
+        ethers.Wallet.createRandom().address,
+      ]) {
         const receipt = await (await sm.connect(outsider).syncJurorWeight(who)).wait();
         expect(receipt!.logs.length, who).to.equal(0);
       }
@@ -716,7 +776,9 @@ describe("StakeManager", function () {
   describe("lock / unlock / slash of free stake", function () {
     it("lock moves free stake into a non-juror lock and emits Locked; draw weights do not change", async function () {
       const { sm, module, carol } = await loadFixture(jurorFixture);
-      await expect(sm.connect(module).lock(carol.address, LOCK_A, 300n)).to.emit(sm, "Locked").withArgs(carol.address, LOCK_A, 300n, false);
+      await expect(sm.connect(module).lock(carol.address, LOCK_A, 300n))
+        .to.emit(sm, "Locked")
+        .withArgs(carol.address, LOCK_A, 300n, false);
       await sm.connect(module).lock(carol.address, LOCK_A, 100n); // adds to the same lock
       await sm.connect(module).lock(carol.address, LOCK_B, 50n);
       const acc = await sm.account(carol.address);
@@ -774,7 +836,11 @@ describe("StakeManager", function () {
       expect([acc.free, acc.locked, acc.reserve, acc.pendingEpoch]).to.deep.equal([600n, 280n, 700n, 0n]);
       expect(await sm.lockedAmount(carol.address, LOCK_A)).to.equal(180n);
       expect(await sm.lockedAmount(carol.address, LOCK_B)).to.equal(100n);
-      await expectConservation(sm, token, stakers.map((s) => s.address));
+      await expectConservation(
+        sm,
+        token,
+        stakers.map((s) => s.address),
+      );
     });
 
     it("slash takes at most the lock and closes it", async function () {
@@ -808,7 +874,10 @@ describe("StakeManager", function () {
 
     it("slash reverts a zero recipient and a caller without MODULE_ROLE", async function () {
       const { sm, module, outsider, carol, MODULE_ROLE } = await loadFixture(jurorFixture);
-      await expect(sm.connect(module).slash(carol.address, LOCK_A, 1n, ethers.ZeroAddress)).to.be.revertedWithCustomError(sm, "StakeManagerZeroAddress");
+      await expect(sm.connect(module).slash(carol.address, LOCK_A, 1n, ethers.ZeroAddress)).to.be.revertedWithCustomError(
+        sm,
+        "StakeManagerZeroAddress",
+      );
       await expect(sm.connect(outsider).slash(carol.address, LOCK_A, 1n, outsider.address))
         .to.be.revertedWithCustomError(sm, "AccessControlUnauthorizedAccount")
         .withArgs(outsider.address, MODULE_ROLE);
@@ -829,7 +898,9 @@ describe("StakeManager", function () {
       await expect(tx).to.emit(sm, "SeatsDrawn").withArgs(LOCK_A, SEED, 1n, expected.accounts, expected.seats);
       for (let i = 0; i < expected.accounts.length; ++i) {
         const who = expected.accounts[i];
-        await expect(tx).to.emit(sm, "Locked").withArgs(who, LOCK_A, expected.seats[i] * 10n, true);
+        await expect(tx)
+          .to.emit(sm, "Locked")
+          .withArgs(who, LOCK_A, expected.seats[i] * 10n, true);
         const acc = await sm.account(who);
         expect(acc.seatLocked).to.equal(expected.seats[i] * 10n);
         expect(acc.locked).to.equal(0n); // seat locks are part of the reserve, not of `locked`
@@ -849,7 +920,9 @@ describe("StakeManager", function () {
       expect(accounts).to.deep.equal([carol.address]);
       expect(seats).to.deep.equal([5n]);
       await sm.connect(module).drawSeats(SEED, 5, 100n, LOCK_A, []);
-      await expect(sm.connect(module).drawSeats(SEED, 2, 100n, LOCK_A, [])).to.emit(sm, "Locked").withArgs(carol.address, LOCK_A, 200n, true);
+      await expect(sm.connect(module).drawSeats(SEED, 2, 100n, LOCK_A, []))
+        .to.emit(sm, "Locked")
+        .withArgs(carol.address, LOCK_A, 200n, true);
       expect(await sm.lockedAmount(carol.address, LOCK_A)).to.equal(700n);
       expect((await sm.account(carol.address)).seatLocked).to.equal(700n);
     });
@@ -910,13 +983,17 @@ describe("StakeManager", function () {
       // Five more seats of 100 for carol alone (cap 7): 500 wanted, 300 unlocked.
       const [accounts, seats] = await sm.connect(module).drawSeats.staticCall(ethers.id("more"), 5, 100n, LOCK_B, others);
       expect([accounts, seats]).to.deep.equal([[carol.address], [5n]]);
-      await expect(sm.connect(module).drawSeats(ethers.id("more"), 5, 100n, LOCK_B, others)).to.emit(sm, "Locked").withArgs(carol.address, LOCK_B, 300n, true);
+      await expect(sm.connect(module).drawSeats(ethers.id("more"), 5, 100n, LOCK_B, others))
+        .to.emit(sm, "Locked")
+        .withArgs(carol.address, LOCK_B, 300n, true);
       let acc = await sm.account(carol.address);
       expect([acc.reserve, acc.seatLocked]).to.deep.equal([700n, 700n]);
       expect(await sm.lockedAmount(carol.address, LOCK_B)).to.equal(300n);
       // Releasing LOCK_A gives carol nothing more under LOCK_B; a third draw locks from what is free again.
       await sm.connect(module).unlock(carol.address, LOCK_A);
-      await expect(sm.connect(module).drawSeats(ethers.id("third"), 2, 100n, LOCK_B, others)).to.emit(sm, "Locked").withArgs(carol.address, LOCK_B, 200n, true);
+      await expect(sm.connect(module).drawSeats(ethers.id("third"), 2, 100n, LOCK_B, others))
+        .to.emit(sm, "Locked")
+        .withArgs(carol.address, LOCK_B, 200n, true);
       acc = await sm.account(carol.address);
       expect([acc.reserve, acc.seatLocked]).to.deep.equal([700n, 500n]);
       expect(await sm.lockedAmount(carol.address, LOCK_B)).to.equal(500n);
@@ -930,11 +1007,16 @@ describe("StakeManager", function () {
       expect(await sm.jurorWeight(carol.address)).to.equal(700n);
       const [accounts, seats] = await sm.connect(module).drawSeats.staticCall(ethers.id("after-slash"), 8, 100n, LOCK_B, others);
       expect([accounts, seats]).to.deep.equal([[carol.address], [7n]]); // cap 700 / 100; the 8th seat stays empty
-      await expect(sm.connect(module).drawSeats(ethers.id("after-slash"), 8, 100n, LOCK_B, others)).to.emit(sm, "Locked").withArgs(carol.address, LOCK_B, 300n, true);
+      await expect(sm.connect(module).drawSeats(ethers.id("after-slash"), 8, 100n, LOCK_B, others))
+        .to.emit(sm, "Locked")
+        .withArgs(carol.address, LOCK_B, 300n, true);
       // From the next epoch the weight (300) caps carol at three seats.
       await toNextEpoch(sm);
       await sm.applyQueued(10);
-      expect(await sm.connect(module).drawSeats.staticCall(ethers.id("after-slash"), 8, 100n, ethers.id("next"), others)).to.deep.equal([[carol.address], [3n]]);
+      expect(await sm.connect(module).drawSeats.staticCall(ethers.id("after-slash"), 8, 100n, ethers.id("next"), others)).to.deep.equal([
+        [carol.address],
+        [3n],
+      ]);
     });
 
     it("never seats an excluded account: its picks are redrawn", async function () {
@@ -950,7 +1032,9 @@ describe("StakeManager", function () {
       }
       // Everyone excluded: MAX_SKIPS + 1 picks, then nothing.
       const all = [alice.address, carol.address, (await ethers.getSigners())[4].address];
-      await expect(sm.connect(module).drawSeats(SEED, 3, 10n, LOCK_A, all)).to.emit(sm, "SeatsDrawn").withArgs(LOCK_A, SEED, 1n, [], []);
+      await expect(sm.connect(module).drawSeats(SEED, 3, 10n, LOCK_A, all))
+        .to.emit(sm, "SeatsDrawn")
+        .withArgs(LOCK_A, SEED, 1n, [], []);
     });
 
     it("redraws at most MAX_SKIPS excluded picks: the 16th redraw may still fill a seat, the 17th excluded pick ends the draw", async function () {
@@ -978,7 +1062,9 @@ describe("StakeManager", function () {
 
     it("returns nothing from an empty pool and for zero seats", async function () {
       const { sm, module } = await loadFixture(deployFixture);
-      await expect(sm.connect(module).drawSeats(SEED, 3, 10n, LOCK_A, [])).to.emit(sm, "SeatsDrawn").withArgs(LOCK_A, SEED, 0n, [], []);
+      await expect(sm.connect(module).drawSeats(SEED, 3, 10n, LOCK_A, []))
+        .to.emit(sm, "SeatsDrawn")
+        .withArgs(LOCK_A, SEED, 0n, [], []);
       const { sm: sm2, module: m2 } = await loadFixture(jurorFixture);
       expect(await sm2.connect(m2).drawSeats.staticCall(SEED, 0, 10n, LOCK_A, [])).to.deep.equal([[], []]);
     });
@@ -986,10 +1072,14 @@ describe("StakeManager", function () {
     it("reverts a zero lockPerSeat, more than MAX_DRAW seats, more than MAX_EXCLUDE exclusions and a caller without MODULE_ROLE", async function () {
       const { sm, module, outsider, MODULE_ROLE } = await loadFixture(jurorFixture);
       await expect(sm.connect(module).drawSeats(SEED, 1, 0, LOCK_A, [])).to.be.revertedWithCustomError(sm, "StakeManagerZeroAmount");
-      await expect(sm.connect(module).drawSeats(SEED, 65, 1, LOCK_A, [])).to.be.revertedWithCustomError(sm, "StakeManagerDrawTooLarge").withArgs(65, 64);
+      await expect(sm.connect(module).drawSeats(SEED, 65, 1, LOCK_A, []))
+        .to.be.revertedWithCustomError(sm, "StakeManagerDrawTooLarge")
+        .withArgs(65, 64);
       await sm.connect(module).drawSeats.staticCall(SEED, 64, 1, LOCK_A, []);
       const nine = Array.from({ length: 9 }, () => outsider.address);
-      await expect(sm.connect(module).drawSeats(SEED, 1, 1, LOCK_A, nine)).to.be.revertedWithCustomError(sm, "StakeManagerTooManyExcluded").withArgs(9, 8);
+      await expect(sm.connect(module).drawSeats(SEED, 1, 1, LOCK_A, nine))
+        .to.be.revertedWithCustomError(sm, "StakeManagerTooManyExcluded")
+        .withArgs(9, 8);
       await sm.connect(module).drawSeats.staticCall(SEED, 1, 1, LOCK_A, nine.slice(1));
       await expect(sm.connect(outsider).drawSeats(SEED, 1, 1, LOCK_A, []))
         .to.be.revertedWithCustomError(sm, "AccessControlUnauthorizedAccount")
@@ -1025,8 +1115,14 @@ describe("StakeManager", function () {
 
     it("picks 1 : 2 : 7 weights in about those proportions (2,200 seats)", async function () {
       const { sm, module, alice, bob, carol } = await loadFixture(jurorFixture);
-      const counts = new Map<string, bigint>([[alice.address, 0n], [bob.address, 0n], [carol.address, 0n]]);
-      const draws = await Promise.all(Array.from({ length: 200 }, (_, i) => sm.connect(module).drawAccounts.staticCall(ethers.id(`stat-${i}`), 11, [])));
+      const counts = new Map<string, bigint>([
+        [alice.address, 0n],
+        [bob.address, 0n],
+        [carol.address, 0n],
+      ]);
+      const draws = await Promise.all(
+        Array.from({ length: 200 }, (_, i) => sm.connect(module).drawAccounts.staticCall(ethers.id(`stat-${i}`), 11, [])),
+      );
       for (const [accounts, seats] of draws) accounts.forEach((a, i) => counts.set(a, counts.get(a)! + seats[i]));
       // Expected 220 / 440 / 1540 of 2200; bounds ≈ ±4.5σ.
       expect(Number(counts.get(alice.address))).to.be.within(155, 285);
@@ -1036,9 +1132,13 @@ describe("StakeManager", function () {
 
     it("reverts more than MAX_DRAW seats, more than MAX_EXCLUDE exclusions and a caller without MODULE_ROLE", async function () {
       const { sm, module, outsider, MODULE_ROLE } = await loadFixture(jurorFixture);
-      await expect(sm.connect(module).drawAccounts(SEED, 65, [])).to.be.revertedWithCustomError(sm, "StakeManagerDrawTooLarge").withArgs(65, 64);
+      await expect(sm.connect(module).drawAccounts(SEED, 65, []))
+        .to.be.revertedWithCustomError(sm, "StakeManagerDrawTooLarge")
+        .withArgs(65, 64);
       const nine = Array.from({ length: 9 }, () => outsider.address);
-      await expect(sm.connect(module).drawAccounts(SEED, 1, nine)).to.be.revertedWithCustomError(sm, "StakeManagerTooManyExcluded").withArgs(9, 8);
+      await expect(sm.connect(module).drawAccounts(SEED, 1, nine))
+        .to.be.revertedWithCustomError(sm, "StakeManagerTooManyExcluded")
+        .withArgs(9, 8);
       await expect(sm.connect(outsider).drawAccounts(SEED, 1, []))
         .to.be.revertedWithCustomError(sm, "AccessControlUnauthorizedAccount")
         .withArgs(outsider.address, MODULE_ROLE);
@@ -1076,17 +1176,27 @@ describe("StakeManager", function () {
       expect(await sm.lockedAmount(carol.address, LOCK_A)).to.equal(250n);
       expect(await sm.isJurorLock(carol.address, LOCK_A)).to.equal(true); // partly slashed: still a seat lock
       expect(await sm.jurorWeight(carol.address)).to.equal(700n); // this epoch's weight is frozen
-      await expectConservation(sm, token, stakers.map((s) => s.address));
+      await expectConservation(
+        sm,
+        token,
+        stakers.map((s) => s.address),
+      );
       await toNextEpoch(sm);
       await expect(sm.applyQueued(1)).to.emit(sm, "ReserveChangeApplied").withArgs(carol.address, 2n, 550n, 550n);
       expect(await sm.jurorWeight(carol.address)).to.equal(550n);
       // The rest of the lock is slashed (more than is left): taken = 250, the lock is closed.
-      await expect(sm.connect(module).slash(carol.address, LOCK_A, 1_000n, outsider.address)).to.emit(sm, "Slashed").withArgs(carol.address, LOCK_A, 250n, outsider.address);
+      await expect(sm.connect(module).slash(carol.address, LOCK_A, 1_000n, outsider.address))
+        .to.emit(sm, "Slashed")
+        .withArgs(carol.address, LOCK_A, 250n, outsider.address);
       acc = await sm.account(carol.address);
       expect([acc.reserve, acc.seatLocked]).to.deep.equal([300n, 0n]);
       expect(await sm.lockedAmount(carol.address, LOCK_A)).to.equal(0n);
       expect(await sm.isJurorLock(carol.address, LOCK_A)).to.equal(false);
-      await expectConservation(sm, token, stakers.map((s) => s.address));
+      await expectConservation(
+        sm,
+        token,
+        stakers.map((s) => s.address),
+      );
     });
 
     it("a slash that drops the reserve below minJurorStake removes the weight at the next epoch", async function () {
@@ -1130,12 +1240,16 @@ describe("StakeManager", function () {
       await sm.connect(carol).stakeForJury(1_000n);
       await enterNextEpoch(sm);
       await sm.connect(module).drawSeats(SEED, 1, 100n, LOCK_A, []);
-      await expect(sm.connect(module).lock(carol.address, LOCK_A, 50n)).to.be.revertedWithCustomError(sm, "StakeManagerLockKindMismatch").withArgs(carol.address, LOCK_A);
+      await expect(sm.connect(module).lock(carol.address, LOCK_A, 50n))
+        .to.be.revertedWithCustomError(sm, "StakeManagerLockKindMismatch")
+        .withArgs(carol.address, LOCK_A);
       let acc = await sm.account(carol.address);
       expect([acc.free, acc.locked, acc.seatLocked, acc.reserve]).to.deep.equal([1_000n, 0n, 100n, 1_000n]);
       // Released in full, the id is free again for either kind.
       await sm.connect(module).unlock(carol.address, LOCK_A);
-      await expect(sm.connect(module).lock(carol.address, LOCK_A, 50n)).to.emit(sm, "Locked").withArgs(carol.address, LOCK_A, 50n, false);
+      await expect(sm.connect(module).lock(carol.address, LOCK_A, 50n))
+        .to.emit(sm, "Locked")
+        .withArgs(carol.address, LOCK_A, 50n, false);
       await sm.connect(module).unlock(carol.address, LOCK_A);
       acc = await sm.account(carol.address);
       expect([acc.free, acc.locked, acc.seatLocked, acc.reserve]).to.deep.equal([1_000n, 0n, 0n, 1_000n]);
@@ -1147,8 +1261,12 @@ describe("StakeManager", function () {
       await sm.connect(carol).stakeForJury(100n);
       await enterNextEpoch(sm);
       await sm.connect(module).drawSeats(SEED, 1, 100n, LOCK_A, []);
-      await expect(sm.connect(module).drawSeats(SEED, 1, 100n, LOCK_B, [])).to.emit(sm, "Locked").withArgs(carol.address, LOCK_B, 0n, true);
-      await expect(sm.connect(module).lock(carol.address, LOCK_B, 1n)).to.be.revertedWithCustomError(sm, "StakeManagerLockKindMismatch").withArgs(carol.address, LOCK_B);
+      await expect(sm.connect(module).drawSeats(SEED, 1, 100n, LOCK_B, []))
+        .to.emit(sm, "Locked")
+        .withArgs(carol.address, LOCK_B, 0n, true);
+      await expect(sm.connect(module).lock(carol.address, LOCK_B, 1n))
+        .to.be.revertedWithCustomError(sm, "StakeManagerLockKindMismatch")
+        .withArgs(carol.address, LOCK_B);
     });
 
     it("drawSeats under the id of a seated account's free-stake lock reverts StakeManagerLockKindMismatch; the whole draw is undone", async function () {
@@ -1157,7 +1275,9 @@ describe("StakeManager", function () {
       await sm.connect(carol).stakeForJury(1_000n);
       await enterNextEpoch(sm);
       await sm.connect(module).lock(carol.address, LOCK_A, 50n); // collateral
-      await expect(sm.connect(module).drawSeats(SEED, 1, 100n, LOCK_A, [])).to.be.revertedWithCustomError(sm, "StakeManagerLockKindMismatch").withArgs(carol.address, LOCK_A);
+      await expect(sm.connect(module).drawSeats(SEED, 1, 100n, LOCK_A, []))
+        .to.be.revertedWithCustomError(sm, "StakeManagerLockKindMismatch")
+        .withArgs(carol.address, LOCK_A);
       let acc = await sm.account(carol.address);
       expect([acc.free, acc.locked, acc.seatLocked]).to.deep.equal([950n, 50n, 0n]);
       expect(await sm.isJurorLock(carol.address, LOCK_A)).to.equal(false);
@@ -1168,7 +1288,9 @@ describe("StakeManager", function () {
       // A free-stake lock slashed to nothing is gone: the id takes a seat lock again.
       await sm.connect(module).lock(carol.address, LOCK_B, 10n);
       await sm.connect(module).slash(carol.address, LOCK_B, 10n, module.address);
-      await expect(sm.connect(module).drawSeats(SEED, 1, 100n, LOCK_B, [])).to.emit(sm, "Locked").withArgs(carol.address, LOCK_B, 100n, true);
+      await expect(sm.connect(module).drawSeats(SEED, 1, 100n, LOCK_B, []))
+        .to.emit(sm, "Locked")
+        .withArgs(carol.address, LOCK_B, 100n, true);
     });
 
     it("a free-stake lock under the draw's id held by an account that is not seated does not stop the draw", async function () {
@@ -1249,7 +1371,10 @@ describe("StakeManager", function () {
       await token.arm(ethers.ZeroAddress, "0x");
       await sm.connect(module).drawSeats(SEED, 1, 100n, LOCK_A, []);
       await token.arm(target, sm.interface.encodeFunctionData("slash", [alice.address, LOCK_A, 1n, module.address]));
-      await expect(sm.connect(module).slash(alice.address, LOCK_A, 10n, module.address)).to.be.revertedWithCustomError(sm, "ReentrancyGuardReentrantCall");
+      await expect(sm.connect(module).slash(alice.address, LOCK_A, 10n, module.address)).to.be.revertedWithCustomError(
+        sm,
+        "ReentrancyGuardReentrantCall",
+      );
       expect(await sm.lockedAmount(alice.address, LOCK_A)).to.equal(100n);
     });
   });
@@ -1282,7 +1407,8 @@ describe("StakeManager", function () {
       await sm.connect(alice).requestUnstake(300n);
       await sm.connect(dave).stakeForJury(250n);
       await check();
-      for (const s of [alice, bob, carol]) if ((await sm.lockedAmount(s.address, LOCK_B)) > 0n) await sm.connect(module).slash(s.address, LOCK_B, 30n, outsider.address);
+      for (const s of [alice, bob, carol])
+        if ((await sm.lockedAmount(s.address, LOCK_B)) > 0n) await sm.connect(module).slash(s.address, LOCK_B, 30n, outsider.address);
       await sm.connect(bob).leaveJury(500n);
       await check();
       await enterNextEpoch(sm);

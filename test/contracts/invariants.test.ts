@@ -46,7 +46,15 @@ import {
 } from "../helpers/system";
 import { checkpointProof, chunkProof, splitStepProof, splitTrajectory, stepProof, type SplitTrajectory } from "../helpers/trees";
 import { proof, type Hex } from "../helpers/merkle";
-import { ChallengeKind as DAKind, ChallengeStatus, JobStatus, Phase, Ruling, jobStatusName, phaseName } from "../../verifier/protocol/enums";
+import {
+  ChallengeKind as DAKind,
+  ChallengeStatus,
+  JobStatus,
+  Phase,
+  Ruling,
+  jobStatusName,
+  phaseName,
+} from "../../verifier/protocol/enums";
 
 const underCoverage = (hre as unknown as { __SOLIDITY_COVERAGE_RUNNING?: boolean }).__SOLIDITY_COVERAGE_RUNNING === true;
 // 400 sequences take ~1 min in the process of their own `npm test` gives them (hardhat.config.ts); FC_RUNS=2000 (or more) for a deeper run.
@@ -100,8 +108,14 @@ interface World {
 
 /** Counts of the adversarial checks that actually fired (printed at the end: each must be > 0). */
 const adversary = {
-  convictionsPriced: 0, sybilBounties: 0, silentSlashed: 0, muteSlashed: 0, drives: 0, driveCalls: new Map<string, number>(),
-  grinds: 0, lazyVotes: 0,
+  convictionsPriced: 0,
+  sybilBounties: 0,
+  silentSlashed: 0,
+  muteSlashed: 0,
+  drives: 0,
+  driveCalls: new Map<string, number>(),
+  grinds: 0,
+  lazyVotes: 0,
 };
 
 /** Interval 1's step tree: honest, or lying at its first or last leaf. */
@@ -146,7 +160,16 @@ async function submit(w: World, jobId: bigint): Promise<boolean> {
   return send(
     w.sys.jobMarket
       .connect(worker)
-      .submitResult(jobId, traj.checkpointRoot, traj.stateHashes[T], "ipfs://r", traj.stepRoots[0], proof(traj.checkpointLeaves, 0), proof(traj.checkpointLeaves, n - 1), GAS),
+      .submitResult(
+        jobId,
+        traj.checkpointRoot,
+        traj.stateHashes[T],
+        "ipfs://r",
+        traj.stepRoots[0],
+        proof(traj.checkpointLeaves, 0),
+        proof(traj.checkpointLeaves, n - 1),
+        GAS,
+      ),
   );
 }
 
@@ -155,8 +178,11 @@ async function openDispute(w: World, jobId: bigint, interval: number, challenger
   if (traj === undefined) return false;
   const salt = ethers.id(`salt:${w.model.salts++}`) as Hex;
   const dm = w.sys.disputeManager;
-  if (!(await send(dm.connect(challenger).commitChallenge(challengeCommitment(jobId, interval, challenger.address, salt), GAS)))) return false;
-  const ok = await send(dm.connect(challenger).openDispute(jobId, interval, salt, checkpointProof(traj, interval), checkpointProof(traj, interval + 1), 0, GAS));
+  if (!(await send(dm.connect(challenger).commitChallenge(challengeCommitment(jobId, interval, challenger.address, salt), GAS))))
+    return false;
+  const ok = await send(
+    dm.connect(challenger).openDispute(jobId, interval, salt, checkpointProof(traj, interval), checkpointProof(traj, interval + 1), 0, GAS),
+  );
   if (ok) w.model.disputes++;
   return ok;
 }
@@ -181,8 +207,11 @@ async function voidDispute(w: World, id: bigint): Promise<void> {
 async function base(): Promise<World> {
   const sys = await deploySystem();
   const probe = (await ethers.deployContract("InvariantProbe", [
-    await sys.stakeManager.getAddress(), await sys.jobMarket.getAddress(), await sys.auditManager.getAddress(),
-    await sys.disputeManager.getAddress(), await sys.payToken.getAddress(),
+    await sys.stakeManager.getAddress(),
+    await sys.jobMarket.getAddress(),
+    await sys.auditManager.getAddress(),
+    await sys.disputeManager.getAddress(),
+    await sys.payToken.getAddress(),
   ])) as unknown as InvariantProbe;
   const actors = [sys.requester, sys.worker, sys.challenger, sys.challenger2, sys.stranger, ...sys.jurors];
   // The worker's sybil: bond money only (no stake, so it is never drawn as a juror).
@@ -199,8 +228,18 @@ async function base(): Promise<World> {
   const trajectories = { honest: trajectory(sys, "honest"), start: trajectory(sys, "start"), end: trajectory(sys, "end") };
   const payees = [sys.requester.address, sys.worker.address, worker2.address];
   const w: World = {
-    sys, probe, actors, sybil, silent: sys.jurors[0], lazy: sys.jurors[1], actorAddresses: [...actors, sybil].map((a) => a.address), payees, workers: [sys.worker, worker2], trajectories,
-    jurorLock: (await sys.disputeManager.params()).jurorLock, challengerBps: BigInt((await sys.disputeManager.params()).challengerBps),
+    sys,
+    probe,
+    actors,
+    sybil,
+    silent: sys.jurors[0],
+    lazy: sys.jurors[1],
+    actorAddresses: [...actors, sybil].map((a) => a.address),
+    payees,
+    workers: [sys.worker, worker2],
+    trajectories,
+    jurorLock: (await sys.disputeManager.params()).jurorLock,
+    challengerBps: BigInt((await sys.disputeManager.params()).challengerBps),
     model: { jobs: new Map(), votes: new Map(), salts: 0, disputes: 0, chunks: 0, commitments: [], tainted: new Set(), sybilDisputes: [] },
   };
 
@@ -256,7 +295,8 @@ async function base(): Promise<World> {
     w.model.votes.set(`4:0:${j}`, { vote: 2, salt });
   }
   if (voters3.length < r3.jurors.length) await time.increaseTo((await sys.disputeManager.votingWindows(4n))[0] + 1n);
-  for (const j of voters3) await sys.disputeManager.connect(signer(w, j)).revealVote(4n, Ruling.WorkerHonest, w.model.votes.get(`4:0:${j}`)!.salt);
+  for (const j of voters3)
+    await sys.disputeManager.connect(signer(w, j)).revealVote(4n, Ruling.WorkerHonest, w.model.votes.get(`4:0:${j}`)!.salt);
   if (voters3.length < r3.jurors.length) await time.increaseTo((await sys.disputeManager.votingWindows(4n))[1] + 1n);
   await sys.disputeManager.resolve(4n);
   // Job 3's auditors are drawn.
@@ -294,7 +334,17 @@ async function base(): Promise<World> {
 /** Copies the fixture's off-chain model, so every sequence starts from the same knowledge. */
 function cloneWorld(w: World): World {
   const m = w.model;
-  return { ...w, model: { ...m, jobs: new Map(m.jobs), votes: new Map(m.votes), commitments: [...m.commitments], tainted: new Set(m.tainted), sybilDisputes: [...m.sybilDisputes] } };
+  return {
+    ...w,
+    model: {
+      ...m,
+      jobs: new Map(m.jobs),
+      votes: new Map(m.votes),
+      commitments: [...m.commitments],
+      tainted: new Set(m.tainted),
+      sybilDisputes: [...m.sybilDisputes],
+    },
+  };
 }
 
 // ------------------------------------------------------------------ adversaries
@@ -349,7 +399,13 @@ async function coalitionWorth(w: World, disputeId: bigint, challengeId: bigint):
  * the worker and sybil together must have lost at least collateral·(1 − challengerBps): cheating
  * never pays beyond what V4.3 prices in.
  */
-async function guardConviction(w: World, jobId: bigint, disputeId: bigint, challengeId: bigint, call: () => Promise<boolean>): Promise<boolean> {
+async function guardConviction(
+  w: World,
+  jobId: bigint,
+  disputeId: bigint,
+  challengeId: bigint,
+  call: () => Promise<boolean>,
+): Promise<boolean> {
   const jm = w.sys.jobMarket;
   const job = await jm.getJob(jobId);
   if (job.worker !== w.sys.worker.address || Number(job.status) !== JobStatus.Submitted) return call();
@@ -390,7 +446,9 @@ async function resolveChecked(w: World, id: bigint, from: HardhatEthersSigner): 
     if (e.args.juror === w.silent.address) silentLost += e.args.amount as bigint;
   }
   if (silentSeats > 0n) {
-    expect(silentLost, `silent juror drawn in round ${d.round} of dispute ${id}: loses its whole jurorLock per seat`).to.equal(w.jurorLock * silentSeats);
+    expect(silentLost, `silent juror drawn in round ${d.round} of dispute ${id}: loses its whole jurorLock per seat`).to.equal(
+      w.jurorLock * silentSeats,
+    );
     adversary.silentSlashed++;
   }
   return true;
@@ -411,7 +469,10 @@ async function grind(w: World, id: bigint, act: Action): Promise<boolean> {
   if ((await sm.currentEpoch()) !== d.drawEpoch) return false;
   // Changes queued before this epoch began belong to its snapshot: settle them first (the draw would).
   await send(sm.connect(w.sys.stranger).applyQueued(1_000, GAS));
-  const weights = async (): Promise<bigint[]> => [await sm.totalJurorWeight(), ...(await Promise.all(w.actors.map((a) => sm.jurorWeight(a.address))))];
+  const weights = async (): Promise<bigint[]> => [
+    await sm.totalJurorWeight(),
+    ...(await Promise.all(w.actors.map((a) => sm.jurorWeight(a.address)))),
+  ];
   const before = await weights();
   const grinder = pick(w.actors, act.a);
   const amount = BigInt(1 + (act.b % 900)) * E18;
@@ -480,7 +541,9 @@ async function run(w: World, act: Action): Promise<boolean> {
     }
     case "joinJury": {
       const acc = await sys.stakeManager.account(actor.address);
-      return send(sys.stakeManager.connect(actor).joinJury((acc.free * BigInt(1 + (act.b % 100))) / 100n + (act.c % 5 === 0 ? 1n : 0n), GAS));
+      return send(
+        sys.stakeManager.connect(actor).joinJury((acc.free * BigInt(1 + (act.b % 100))) / 100n + (act.c % 5 === 0 ? 1n : 0n), GAS),
+      );
     }
     case "leaveJury": {
       const acc = await sys.stakeManager.account(actor.address);
@@ -640,7 +703,11 @@ async function runDispute(w: World, act: Action, actorPicked: HardhatEthersSigne
     case "challengeBatch": {
       const bi = act.c % sys.data.batches.length;
       const who = act.c % 3 === 0 ? actor : challenger;
-      return send(sys.dataAvailability.connect(who).challengeBatchChunk(d.jobId, id, bi, sys.data.batches[bi].hash, proof(sys.data.leaves, bi), 0, GAS));
+      return send(
+        sys.dataAvailability
+          .connect(who)
+          .challengeBatchChunk(d.jobId, id, bi, sys.data.batches[bi].hash, proof(sys.data.leaves, bi), 0, GAS),
+      );
     }
     case "proveLeaves": {
       const j = act.c % (K + 1);
@@ -672,7 +739,9 @@ async function runDispute(w: World, act: Action, actorPicked: HardhatEthersSigne
         const vote = lazy ? 2 : act.a % 4 === 0 ? 1 + ((act.a + i) % 3) : truth(w, d);
         if (lazy) adversary.lazyVotes++;
         const salt = ethers.id(`v:${w.model.salts++}`) as Hex;
-        const ok = await send(dm.connect(signer(w, r.jurors[i])).commitVote(id, voteCommitment(id, Number(d.round), r.jurors[i], vote, salt), GAS));
+        const ok = await send(
+          dm.connect(signer(w, r.jurors[i])).commitVote(id, voteCommitment(id, Number(d.round), r.jurors[i], vote, salt), GAS),
+        );
         if (ok) w.model.votes.set(`${id}:${d.round}:${r.jurors[i]}`, { vote, salt });
         any ||= ok;
       }
@@ -693,7 +762,8 @@ async function runDispute(w: World, act: Action, actorPicked: HardhatEthersSigne
       return any;
     }
     case "resolve":
-      if (act.c % 2 === 0 && Number(d.phase) === Phase.Voting && BigInt(await time.latest()) <= d.revealEnd) await time.increaseTo(d.revealEnd + 1n);
+      if (act.c % 2 === 0 && Number(d.phase) === Phase.Voting && BigInt(await time.latest()) <= d.revealEnd)
+        await time.increaseTo(d.revealEnd + 1n);
       return resolveChecked(w, id, actor);
     case "appeal": {
       const job = await sys.jobMarket.getJob(d.jobId);
@@ -705,7 +775,8 @@ async function runDispute(w: World, act: Action, actorPicked: HardhatEthersSigne
       return send(dm.connect(who).appeal(id, GAS));
     }
     case "finalizeRuling":
-      if (act.c % 2 === 0 && Number(d.phase) === Phase.Ruled && BigInt(await time.latest()) <= d.appealEnd) await time.increaseTo(d.appealEnd + 1n);
+      if (act.c % 2 === 0 && Number(d.phase) === Phase.Ruled && BigInt(await time.latest()) <= d.appealEnd)
+        await time.increaseTo(d.appealEnd + 1n);
       if (Number(d.ruling) !== Ruling.WorkerFault) return send(dm.connect(actor).finalizeRuling(id, GAS)); // only WorkerFault convicts
       return guardConviction(w, d.jobId, id, 0n, () => send(dm.connect(actor).finalizeRuling(id, GAS)));
     case "closeMoot":
@@ -744,7 +815,9 @@ async function runSybil(w: World, act: Action): Promise<boolean> {
     const salt = ethers.id(`salt:${w.model.salts++}`) as Hex;
     if (!(await send(dm.connect(w.sybil).commitChallenge(challengeCommitment(jobId, interval, w.sybil.address, salt), GAS)))) return false;
     await openDispute(w, jobId, interval, pick([sys.challenger, sys.stranger], act.a >> 1));
-    const ok = await send(dm.connect(w.sybil).openDispute(jobId, interval, salt, checkpointProof(traj, interval), checkpointProof(traj, interval + 1), 0, GAS));
+    const ok = await send(
+      dm.connect(w.sybil).openDispute(jobId, interval, salt, checkpointProof(traj, interval), checkpointProof(traj, interval + 1), 0, GAS),
+    );
     if (ok) {
       w.model.disputes++;
       w.model.sybilDisputes.push(BigInt(w.model.disputes));
@@ -760,7 +833,9 @@ async function runSybil(w: World, act: Action): Promise<boolean> {
   const interval = Number(d.interval);
   if (mode === 1) {
     // An honest step: the replay will clear the worker.
-    const honest = Array.from({ length: K }, (_, j) => j).filter((j) => truth(w, { jobId: d.jobId, interval: d.interval, step: d.interval * BigInt(K) + BigInt(j) }) === 2);
+    const honest = Array.from({ length: K }, (_, j) => j).filter(
+      (j) => truth(w, { jobId: d.jobId, interval: d.interval, step: d.interval * BigInt(K) + BigInt(j) }) === 2,
+    );
     if (honest.length === 0) return false;
     const j = pick(honest, act.a);
     return send(dm.connect(w.sybil).pinpoint(id, j, stepLeafProof(sys, traj, interval, j), stepLeafProof(sys, traj, interval, j + 1), GAS));
@@ -771,13 +846,48 @@ async function runSybil(w: World, act: Action): Promise<boolean> {
 }
 
 const KINDS: [string, number][] = [
-  ["stake", 1], ["unstake", 2], ["withdrawStake", 2], ["createJob", 2], ["cancel", 1], ["claim", 2], ["submit", 2],
-  ["finalize", 3], ["expireClaim", 1], ["drawAuditors", 1], ["attest", 2], ["releaseAttester", 1], ["openDispute", 3],
-  ["pinpoint", 3], ["timeoutPinpoint", 1], ["proveBoundary", 2], ["challengeChunk", 1], ["challengeBatch", 1],
-  ["answerChunk", 2], ["timeoutChunk", 1], ["settle", 1], ["floodCommit", 1], ["expireCommitment", 1], ["proveLeaves", 1],
-  ["reopen", 1], ["draw", 3], ["commitVotes", 4], ["revealVotes", 4], ["resolve", 3],
-  ["appeal", 1], ["finalizeRuling", 3], ["closeMoot", 1], ["withdrawCredits", 3], ["timeJump", 3], ["mine", 1], ["sybil", 4],
-  ["stakeForJury", 1], ["joinJury", 1], ["leaveJury", 1], ["applyQueued", 1], ["nextEpoch", 1], ["grind", 3],
+  ["stake", 1],
+  ["unstake", 2],
+  ["withdrawStake", 2],
+  ["createJob", 2],
+  ["cancel", 1],
+  ["claim", 2],
+  ["submit", 2],
+  ["finalize", 3],
+  ["expireClaim", 1],
+  ["drawAuditors", 1],
+  ["attest", 2],
+  ["releaseAttester", 1],
+  ["openDispute", 3],
+  ["pinpoint", 3],
+  ["timeoutPinpoint", 1],
+  ["proveBoundary", 2],
+  ["challengeChunk", 1],
+  ["challengeBatch", 1],
+  ["answerChunk", 2],
+  ["timeoutChunk", 1],
+  ["settle", 1],
+  ["floodCommit", 1],
+  ["expireCommitment", 1],
+  ["proveLeaves", 1],
+  ["reopen", 1],
+  ["draw", 3],
+  ["commitVotes", 4],
+  ["revealVotes", 4],
+  ["resolve", 3],
+  ["appeal", 1],
+  ["finalizeRuling", 3],
+  ["closeMoot", 1],
+  ["withdrawCredits", 3],
+  ["timeJump", 3],
+  ["mine", 1],
+  ["sybil", 4],
+  ["stakeForJury", 1],
+  ["joinJury", 1],
+  ["leaveJury", 1],
+  ["applyQueued", 1],
+  ["nextEpoch", 1],
+  ["grind", 3],
 ];
 
 const actionArb: fc.Arbitrary<Action> = fc.record({
@@ -884,7 +994,9 @@ async function drive(w: World): Promise<void> {
     if (!anyLive && w.model.commitments.every((h) => burned.has(h))) {
       // Nothing live in the JobMarket and DisputeManager: the challenges only need a last look.
       let open = false;
-      for (let cid = 1n; cid <= BigInt(nc) && !open; cid++) if (!over.has(cid)) open = new Set<number>([ChallengeStatus.Open, ChallengeStatus.Answered]).has(Number((await da.getChallenge(cid)).status));
+      for (let cid = 1n; cid <= BigInt(nc) && !open; cid++)
+        if (!over.has(cid))
+          open = new Set<number>([ChallengeStatus.Open, ChallengeStatus.Answered]).has(Number((await da.getChallenge(cid)).status));
       if (!open) return;
     }
     await time.increase(DRIVE_JUMP);
@@ -897,7 +1009,10 @@ async function drive(w: World): Promise<void> {
       if (Number(c.status) >= ChallengeStatus.TimedOut) over.add(cid);
       if (Number(c.status) === ChallengeStatus.Open) {
         live.push(`challenge ${cid} Open (job ${c.jobId}, dispute ${c.disputeId})`);
-        moved = (await attempt("timeoutChallenge", () => guardConviction(w, c.jobId, c.disputeId, cid, () => send(da.timeoutChallenge(cid, GAS))))) || moved;
+        moved =
+          (await attempt("timeoutChallenge", () =>
+            guardConviction(w, c.jobId, c.disputeId, cid, () => send(da.timeoutChallenge(cid, GAS))),
+          )) || moved;
       } else if (Number(c.status) === ChallengeStatus.Answered && !jobLive(c.jobId)) {
         live.push(`challenge ${cid} Answered, job ${c.jobId} over`);
         moved = (await attempt("settle", () => send(da.settle(cid, GAS)))) || moved;
@@ -917,7 +1032,8 @@ async function drive(w: World): Promise<void> {
       else if (phase === Phase.Pinpointing) ok = await attempt("timeoutPinpoint", () => send(dm.timeoutPinpoint(id, GAS)));
       else if (phase === Phase.AwaitingDraw) ok = await attempt("drawCommittee", () => send(dm.drawCommittee(id, GAS)));
       else if (phase === Phase.Voting) ok = await attempt("resolve", () => resolveChecked(w, id, sys.stranger));
-      else if (Number((await dm.getDispute(id)).ruling) !== Ruling.WorkerFault) ok = await attempt("finalizeRuling", () => send(dm.finalizeRuling(id, GAS)));
+      else if (Number((await dm.getDispute(id)).ruling) !== Ruling.WorkerFault)
+        ok = await attempt("finalizeRuling", () => send(dm.finalizeRuling(id, GAS)));
       else ok = await attempt("finalizeRuling", () => guardConviction(w, jobId, id, 0n, () => send(dm.finalizeRuling(id, GAS))));
       moved ||= ok;
     }
@@ -941,7 +1057,9 @@ async function drive(w: World): Promise<void> {
     }
     if (live.length === 0) return;
     expect(moved, `V5.2: no permissionless call moves on: ${live.join("; ")}`).to.equal(true);
-    expect(round, `V5.2: still live after ${MAX_DRIVE_ROUNDS} rounds of permissionless calls: ${live.join("; ")}`).to.be.lessThan(MAX_DRIVE_ROUNDS);
+    expect(round, `V5.2: still live after ${MAX_DRIVE_ROUNDS} rounds of permissionless calls: ${live.join("; ")}`).to.be.lessThan(
+      MAX_DRIVE_ROUNDS,
+    );
   }
 }
 
@@ -961,7 +1079,9 @@ async function checkDriven(w: World): Promise<void> {
   }
   for (const [id, traj] of w.model.jobs) {
     if (traj !== w.trajectories.honest || Number(r.jobStatus[Number(id) - 1]) !== JobStatus.Rejected) continue;
-    expect(withheld.has(id) || w.model.tainted.has(id), `honest job ${id} convicted without withholding data or a lying juror`).to.equal(true);
+    expect(withheld.has(id) || w.model.tainted.has(id), `honest job ${id} convicted without withholding data or a lying juror`).to.equal(
+      true,
+    );
   }
 }
 
@@ -974,47 +1094,56 @@ describe("System invariants (random call sequences)", function () {
     const stats = { actions: 0, effective: 0, fixtureMs: 0, actMs: 0, checkMs: 0, driveMs: 0 };
     const clock = () => performance.now();
     const byKind = new Map<string, number>();
-    const baseSeen = await checkInvariants(await loadFixture(base), { jobStatus: [], disputePhase: [] }, -1, { kind: "fixture", a: 0, b: 0, c: 0 });
+    const baseSeen = await checkInvariants(await loadFixture(base), { jobStatus: [], disputePhase: [] }, -1, {
+      kind: "fixture",
+      a: 0,
+      b: 0,
+      c: 0,
+    });
     const started = Date.now();
     const cpu0 = process.cpuUsage();
     await fc.assert(
-      fc.asyncProperty(fc.array(actionArb, { minLength: MIN_LEN, maxLength: MAX_LEN }), fc.nat({ max: DRIVE_EVERY - 1 }), async (actions, driveDraw) => {
-        const effectiveBefore = stats.effective;
-        let t0 = clock();
-        const w = cloneWorld(await loadFixture(base));
-        const fromBlock = (await ethers.provider.getBlockNumber()) + 1;
-        // The fixture's own state was checked once, below; every sequence starts from it.
-        let seen: Seen = baseSeen;
-        stats.fixtureMs += clock() - t0;
-        for (let i = 0; i < actions.length; i++) {
-          stats.actions++;
-          t0 = clock();
-          const changed = await run(w, actions[i]);
-          stats.actMs += clock() - t0;
-          if (changed) {
-            stats.effective++;
-            byKind.set(actions[i].kind, (byKind.get(actions[i].kind) ?? 0) + 1);
+      fc.asyncProperty(
+        fc.array(actionArb, { minLength: MIN_LEN, maxLength: MAX_LEN }),
+        fc.nat({ max: DRIVE_EVERY - 1 }),
+        async (actions, driveDraw) => {
+          const effectiveBefore = stats.effective;
+          let t0 = clock();
+          const w = cloneWorld(await loadFixture(base));
+          const fromBlock = (await ethers.provider.getBlockNumber()) + 1;
+          // The fixture's own state was checked once, below; every sequence starts from it.
+          let seen: Seen = baseSeen;
+          stats.fixtureMs += clock() - t0;
+          for (let i = 0; i < actions.length; i++) {
+            stats.actions++;
             t0 = clock();
-            seen = await checkInvariants(w, seen, i, actions[i]);
+            const changed = await run(w, actions[i]);
+            stats.actMs += clock() - t0;
+            if (changed) {
+              stats.effective++;
+              byKind.set(actions[i].kind, (byKind.get(actions[i].kind) ?? 0) + 1);
+              t0 = clock();
+              seen = await checkInvariants(w, seen, i, actions[i]);
+              stats.checkMs += clock() - t0;
+            }
+          }
+          if (driveDraw === 0) {
+            // V5.2: a stranger drives everything live to its end; conservation must still hold after it.
+            t0 = clock();
+            await drive(w);
+            stats.driveMs += clock() - t0;
+            t0 = clock();
+            seen = await checkInvariants(w, seen, actions.length, { kind: "drive", a: 0, b: 0, c: 0 });
+            await checkDriven(w);
             stats.checkMs += clock() - t0;
           }
-        }
-        if (driveDraw === 0) {
-          // V5.2: a stranger drives everything live to its end; conservation must still hold after it.
-          t0 = clock();
-          await drive(w);
-          stats.driveMs += clock() - t0;
-          t0 = clock();
-          seen = await checkInvariants(w, seen, actions.length, { kind: "drive", a: 0, b: 0, c: 0 });
-          await checkDriven(w);
-          stats.checkMs += clock() - t0;
-        }
-        if (stats.effective > effectiveBefore || driveDraw === 0) {
-          t0 = clock();
-          await checkPayments(w, fromBlock);
-          stats.checkMs += clock() - t0;
-        }
-      }),
+          if (stats.effective > effectiveBefore || driveDraw === 0) {
+            t0 = clock();
+            await checkPayments(w, fromBlock);
+            stats.checkMs += clock() - t0;
+          }
+        },
+      ),
       { numRuns: RUNS, seed: SEED, endOnFailure: underCoverage },
     );
     const secs = (Date.now() - started) / 1000;
@@ -1024,14 +1153,22 @@ describe("System invariants (random call sequences)", function () {
         `${((cpu.user + cpu.system) / 1e6).toFixed(1)} s CPU (fixture+first check ${(stats.fixtureMs / 1e3).toFixed(1)} s, ` +
         `actions ${(stats.actMs / 1e3).toFixed(1)} s, checks ${(stats.checkMs / 1e3).toFixed(1)} s, V5.2 drives ${(stats.driveMs / 1e3).toFixed(1)} s)`,
     );
-    const calls = [...adversary.driveCalls].sort().map(([k, n]) => `${k} ${n}`).join(", ");
+    const calls = [...adversary.driveCalls]
+      .sort()
+      .map(([k, n]) => `${k} ${n}`)
+      .join(", ");
     console.log(`      V5.2 drives ${adversary.drives}, stranger calls that moved state: ${calls}`);
     console.log(
       `      adversaries: convictions of the sybil's worker priced ${adversary.convictionsPriced} (sybil paid a bounty in ${adversary.sybilBounties}), ` +
         `juror who never revealed slashed ${adversary.muteSlashed} (the silent juror ${adversary.silentSlashed}), ` +
         `stake grinds before a draw ${adversary.grinds}, lazy juror votes ${adversary.lazyVotes}`,
     );
-    console.log(`      state changes by action: ${[...byKind].sort().map(([k, n]) => `${k} ${n}`).join(", ")}`);
+    console.log(
+      `      state changes by action: ${[...byKind]
+        .sort()
+        .map(([k, n]) => `${k} ${n}`)
+        .join(", ")}`,
+    );
     expect(stats.effective).to.be.greaterThan(stats.actions / 5);
     if (RUNS >= 400 && !underCoverage) {
       // The targeted time jumps and fixture states make these reachable in short sequences. Rarer

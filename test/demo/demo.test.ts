@@ -15,8 +15,17 @@ describe("demo (honest job paid, cheating job slashed)", function () {
 
   before(async function () {
     result = await runDemo(hre, {
-      totalSteps: 4, checkpointInterval: 2, batchSize: 16, numBatches: 4, hidden: [16], verifiers: 5, cheat: "skip=0.5",
-      phaseTimeoutSec: 180, graceMs: 90_000, appealGraceMs: 15_000, print: (l) => lines.push(l),
+      totalSteps: 4,
+      checkpointInterval: 2,
+      batchSize: 16,
+      numBatches: 4,
+      hidden: [16],
+      verifiers: 5,
+      cheat: "skip=0.5",
+      phaseTimeoutSec: 180,
+      graceMs: 90_000,
+      appealGraceMs: 15_000,
+      print: (l) => lines.push(l),
     });
   });
 

@@ -45,21 +45,28 @@ export class FlowRunner {
       fs.writeFileSync(RUN_LOCK, `${process.pid}\n`, { flag: "wx" });
     } catch {
       const holder = fs.readFileSync(RUN_LOCK, "utf8").trim();
-      throw new Error(`another e2e run (pid ${holder}) uses deployments/localhost.json in this checkout; remove ${RUN_LOCK} if that process is gone`);
+      throw new Error(
+        `another e2e run (pid ${holder}) uses deployments/localhost.json in this checkout; remove ${RUN_LOCK} if that process is gone`,
+      );
     }
     this.locked = true;
     this.tmp = fs.mkdtempSync(path.join(os.tmpdir(), `upow-e2e-${this.label}-`));
     fs.mkdirSync(path.join(this.tmp, "logs"));
     this.port = await freePort();
     const url = `http://127.0.0.1:${this.port}`;
-    this.procs = new Processes(path.join(this.tmp, "logs"), cleanEnv({
-      // Where the hardhat tasks and the example find the node; UPOW_RPC_URLS comes from the flow's own export line.
-      LOCALHOST_RPC_URL: url, RPC_URL: url,
-      // Keys, data dirs and locks of this run stay in its temporary directory.
-      UPOW_HOME: path.join(this.tmp, "state"), XDG_STATE_HOME: path.join(this.tmp, "xdg"),
-      NO_COLOR: "1",
-      ...this.extraEnv,
-    }));
+    this.procs = new Processes(
+      path.join(this.tmp, "logs"),
+      cleanEnv({
+        // Where the hardhat tasks and the example find the node; UPOW_RPC_URLS comes from the flow's own export line.
+        LOCALHOST_RPC_URL: url,
+        RPC_URL: url,
+        // Keys, data dirs and locks of this run stay in its temporary directory.
+        UPOW_HOME: path.join(this.tmp, "state"),
+        XDG_STATE_HOME: path.join(this.tmp, "xdg"),
+        NO_COLOR: "1",
+        ...this.extraEnv,
+      }),
+    );
     if (fs.existsSync(DEPLOYMENT)) {
       this.setAside = `${DEPLOYMENT}.e2e-${process.pid}`;
       fs.renameSync(DEPLOYMENT, this.setAside);

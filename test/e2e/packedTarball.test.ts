@@ -45,7 +45,13 @@ describe("the packed tarball, installed into a temporary project: an integrator'
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "upow-tarball-"));
     // Build once (dist/ with declarations), then pack without lifecycle scripts (no second build).
     execFileSync("npm", ["run", "--silent", "build:sdk"], { cwd: REPO_ROOT, stdio: "pipe" });
-    const packed = execFileSync("npm", ["pack", "--ignore-scripts", "--silent", "--pack-destination", tmp], { cwd: REPO_ROOT, encoding: "utf8" }).trim().split("\n").pop()!;
+    const packed = execFileSync("npm", ["pack", "--ignore-scripts", "--silent", "--pack-destination", tmp], {
+      cwd: REPO_ROOT,
+      encoding: "utf8",
+    })
+      .trim()
+      .split("\n")
+      .pop()!;
     const tarball = path.join(tmp, packed);
     app = path.join(tmp, "app");
     const modules = path.join(app, "node_modules");
@@ -55,7 +61,10 @@ describe("the packed tarball, installed into a temporary project: an integrator'
       if (name === "upow" || name === ".bin" || name.startsWith(".")) continue;
       fs.symlinkSync(path.join(REPO_ROOT, "node_modules", name), path.join(modules, name));
     }
-    fs.writeFileSync(path.join(app, "package.json"), JSON.stringify({ name: "integrator-app", private: true, dependencies: { upow: `file:${tarball}` } }, null, 2));
+    fs.writeFileSync(
+      path.join(app, "package.json"),
+      JSON.stringify({ name: "integrator-app", private: true, dependencies: { upow: `file:${tarball}` } }, null, 2),
+    );
     fs.copyFileSync(path.join(REPO_ROOT, "examples", "sdkQuickstart.js"), path.join(app, "quickstart.js"));
     fs.writeFileSync(path.join(app, "viemCheck.ts"), VIEM_CHECK);
     await e2e.open();
@@ -72,11 +81,16 @@ describe("the packed tarball, installed into a temporary project: an integrator'
 
   it("the tarball ships the built entry with declarations and no sources or tests", function () {
     const pkg = path.join(app, "node_modules", "upow");
-    const manifest = JSON.parse(fs.readFileSync(path.join(pkg, "package.json"), "utf8")) as { main: string; types: string; private?: boolean };
+    const manifest = JSON.parse(fs.readFileSync(path.join(pkg, "package.json"), "utf8")) as {
+      main: string;
+      types: string;
+      private?: boolean;
+    };
     expect(manifest.private).to.equal(undefined);
     expect(fs.existsSync(path.join(pkg, manifest.main)), manifest.main).to.equal(true);
     expect(fs.existsSync(path.join(pkg, manifest.types)), manifest.types).to.equal(true);
-    for (const absent of ["verifier", "test", "contracts", "typechain-types", "examples"]) expect(fs.existsSync(path.join(pkg, absent)), absent).to.equal(false);
+    for (const absent of ["verifier", "test", "contracts", "typechain-types", "examples"])
+      expect(fs.existsSync(path.join(pkg, absent)), absent).to.equal(false);
     // Resolved from the project, the package is the unpacked one, not the repository.
     const resolved = execFileSync(process.execPath, ["-p", "require.resolve('upow')"], { cwd: app, encoding: "utf8" }).trim();
     expect(resolved).to.equal(path.join(pkg, "dist", "verifier", "sdk", "index.js"));
@@ -85,8 +99,25 @@ describe("the packed tarball, installed into a temporary project: an integrator'
   it("viem infers the contract types from the package's ABIs and declarations (tsc --strict)", function () {
     fs.writeFileSync(path.join(app, "deployment.json"), "{}");
     // --skipLibCheck (tsc --init's default): onnx-proto's own declarations name a global Long they never import.
-    const r = spawnSync(process.execPath, [require.resolve("typescript/bin/tsc"), "--noEmit", "--strict", "--skipLibCheck", "--target", "es2022", "--module", "commonjs",
-      "--moduleResolution", "node", "--types", "node", "viemCheck.ts"], { cwd: app, encoding: "utf8" });
+    const r = spawnSync(
+      process.execPath,
+      [
+        require.resolve("typescript/bin/tsc"),
+        "--noEmit",
+        "--strict",
+        "--skipLibCheck",
+        "--target",
+        "es2022",
+        "--module",
+        "commonjs",
+        "--moduleResolution",
+        "node",
+        "--types",
+        "node",
+        "viemCheck.ts",
+      ],
+      { cwd: app, encoding: "utf8" },
+    );
     expect(r.status, `${r.stdout}${r.stderr}`).to.equal(0);
   });
 
@@ -106,7 +137,14 @@ describe("the packed tarball, installed into a temporary project: an integrator'
     const jobId = BigInt(created![1]!);
     expect(out).to.match(new RegExp(`job ${jobId} ended Finalized`));
     for (const name of ["JobClaimed", "ResultSubmitted", "JobFinalized"]) expect(out).to.include(`: ${name}`);
-    const summary = JSON.parse(out.trim().split("\n").pop()!) as { jobId: string; status: string; checkpointRoot: string; finalStateHash: string; testAccuracy: number; onnxAccuracy: number };
+    const summary = JSON.parse(out.trim().split("\n").pop()!) as {
+      jobId: string;
+      status: string;
+      checkpointRoot: string;
+      finalStateHash: string;
+      testAccuracy: number;
+      onnxAccuracy: number;
+    };
 
     const job = await e2e.c.jobMarket.getJob(jobId);
     expect(summary.status).to.equal("Finalized");

@@ -135,7 +135,9 @@ export class Processes {
 
   /** Every log file's tail, for a failed test. */
   dump(lines = 40): string {
-    return this.procs.map((p) => `----- ${p.name} (${p.logFile}, exit ${String(p.exitCode())}) -----\n${tail(p.logFile, lines, RPC_TRACE)}`).join("\n");
+    return this.procs
+      .map((p) => `----- ${p.name} (${p.logFile}, exit ${String(p.exitCode())}) -----\n${tail(p.logFile, lines, RPC_TRACE)}`)
+      .join("\n");
   }
 
   get all(): readonly Proc[] {
@@ -144,11 +146,17 @@ export class Processes {
 }
 
 /** `hardhat node`'s per-request trace (method names and call details), left out of dumps. */
-const RPC_TRACE = /^(\x1b\[\d+m)?(eth|net|evm|hardhat|web3)_\w+( \(\d+\))?(\x1b\[\d+m)?$|^\s+(Contract call|From|To|Value|Gas used|Block #\d+|Transaction):|^\s*$/;
+const RPC_TRACE =
+  /^(\x1b\[\d+m)?(eth|net|evm|hardhat|web3)_\w+( \(\d+\))?(\x1b\[\d+m)?$|^\s+(Contract call|From|To|Value|Gas used|Block #\d+|Transaction):|^\s*$/;
 
 export function tail(file: string, lines = 60, skip?: RegExp): string {
   try {
-    return fs.readFileSync(file, "utf8").split("\n").filter((l) => skip === undefined || !skip.test(l)).slice(-lines).join("\n");
+    return fs
+      .readFileSync(file, "utf8")
+      .split("\n")
+      .filter((l) => skip === undefined || !skip.test(l))
+      .slice(-lines)
+      .join("\n");
   } catch {
     return "(no log)";
   }
@@ -161,7 +169,8 @@ export async function waitForLog(p: Proc, re: RegExp, timeoutMs: number, from = 
     const text = fs.readFileSync(p.logFile, "utf8").slice(from);
     const line = text.split("\n").find((l) => re.test(l));
     if (line !== undefined) return line;
-    if (p.exitCode() !== undefined) throw new ProcessError(`${p.name} exited (${String(p.exitCode())}) before logging ${re}:\n${tail(p.logFile)}`);
+    if (p.exitCode() !== undefined)
+      throw new ProcessError(`${p.name} exited (${String(p.exitCode())}) before logging ${re}:\n${tail(p.logFile)}`);
     if (Date.now() > deadline) throw new ProcessError(`${p.name} did not log ${re} within ${timeoutMs} ms:\n${tail(p.logFile)}`);
     await sleep(250);
   }
@@ -190,7 +199,13 @@ export async function until<T>(what: string, timeoutMs: number, probe: () => Pro
 export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (k.startsWith("UPOW_") || k.startsWith("HARDHAT_") || k.startsWith("TS_NODE_") || ["FAST_FORWARD", "FORCE", "DEPLOY_CONFIG", "DEPLOYER_KEY", "REQUESTER_KEY", "RPC_URL", "LOCALHOST_RPC_URL", "NETWORK"].includes(k)) continue;
+    if (
+      k.startsWith("UPOW_") ||
+      k.startsWith("HARDHAT_") ||
+      k.startsWith("TS_NODE_") ||
+      ["FAST_FORWARD", "FORCE", "DEPLOY_CONFIG", "DEPLOYER_KEY", "REQUESTER_KEY", "RPC_URL", "LOCALHOST_RPC_URL", "NETWORK"].includes(k)
+    )
+      continue;
     env[k] = v;
   }
   return { ...env, ...extra };

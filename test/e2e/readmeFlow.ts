@@ -34,13 +34,27 @@ export const README_FLOW: Flow = {
     { id: "deploy", role: "setup", longRunning: false, command: "npx hardhat run scripts/deploy.ts --network localhost" },
     // Every later terminal runs this first (the test prefixes it to every later command).
     {
-      id: "env", role: "env", longRunning: false,
+      id: "env",
+      role: "env",
+      longRunning: false,
       command: "export UPOW_KEYSTORE_PASSWORD=dev UPOW_DEPLOYMENTS=deployments/localhost.json UPOW_RPC_URLS=http://127.0.0.1:8545",
     },
-    { id: "worker-key", role: "setup", longRunning: false, command: "npx hardhat upow:dev-key --network localhost --index 2 | npx upow key import worker" },
-    { id: "worker-stake", role: "setup", longRunning: false, command: "npx hardhat upow:stake --network localhost --index 2 --amount 300 --mint" },
     {
-      id: "verifier-stakes", role: "setup", longRunning: false,
+      id: "worker-key",
+      role: "setup",
+      longRunning: false,
+      command: "npx hardhat upow:dev-key --network localhost --index 2 | npx upow key import worker",
+    },
+    {
+      id: "worker-stake",
+      role: "setup",
+      longRunning: false,
+      command: "npx hardhat upow:stake --network localhost --index 2 --amount 300 --mint",
+    },
+    {
+      id: "verifier-stakes",
+      role: "setup",
+      longRunning: false,
       command: [
         "for i in 3 4 5; do",
         "  npx hardhat upow:dev-key --network localhost --index $i | npx upow key import verifier-$i",
@@ -49,9 +63,24 @@ export const README_FLOW: Flow = {
       ].join("\n"),
     },
     { id: "worker", role: "worker", longRunning: true, command: WORKER },
-    { id: "verifier-3", role: "verifier", longRunning: true, command: "npx upow verifier start --key verifier-3 --allow-private-artifacts" },
-    { id: "verifier-4", role: "verifier", longRunning: true, command: "npx upow verifier start --key verifier-4 --allow-private-artifacts" },
-    { id: "verifier-5", role: "verifier", longRunning: true, command: "npx upow verifier start --key verifier-5 --allow-private-artifacts" },
+    {
+      id: "verifier-3",
+      role: "verifier",
+      longRunning: true,
+      command: "npx upow verifier start --key verifier-3 --allow-private-artifacts",
+    },
+    {
+      id: "verifier-4",
+      role: "verifier",
+      longRunning: true,
+      command: "npx upow verifier start --key verifier-4 --allow-private-artifacts",
+    },
+    {
+      id: "verifier-5",
+      role: "verifier",
+      longRunning: true,
+      command: "npx upow verifier start --key verifier-5 --allow-private-artifacts",
+    },
     { id: "keeper", role: "keeper", longRunning: true, command: "npx hardhat upow:fast-forward --network localhost" },
     { id: "requester", role: "requester", longRunning: false, command: "npx ts-node --transpile-only examples/createJobViem.ts" },
     // A cheater: the same worker restarted (Ctrl-C, then this) fakes 40% of its intervals.

@@ -90,17 +90,24 @@ describe("README separate-process flow, real processes (issue 15)", function () 
     const jobId = BigInt(/job (\d+) created/.exec(created)![1]!);
 
     // The first vote committed by one of the verifiers: kill that verifier before it can reveal.
-    const commit = await until("a verifier's vote commit", 480_000, async () => {
-      if (requester.exitCode() !== undefined) throw new Error(`the requester ended before any vote (job ${jobId} ${await e2e.jobStatus(jobId)})`);
-      const evs = await c.disputeManager.queryFilter(c.disputeManager.filters.VoteCommitted(), fromBlock);
-      return evs.find((e) => isVerifier(e.args.juror));
-    }, 200);
+    const commit = await until(
+      "a verifier's vote commit",
+      480_000,
+      async () => {
+        if (requester.exitCode() !== undefined)
+          throw new Error(`the requester ended before any vote (job ${jobId} ${await e2e.jobStatus(jobId)})`);
+        const evs = await c.disputeManager.queryFilter(c.disputeManager.filters.VoteCommitted(), fromBlock);
+        return evs.find((e) => isVerifier(e.args.juror));
+      },
+      200,
+    );
     const juror = getAddress(commit.args.juror);
     const victim = Object.keys(VERIFIERS).find((id) => VERIFIERS[id] === juror)!;
     e2e.procs.signal(daemons.get(victim)!, "SIGKILL");
     await daemons.get(victim)!.exited;
     e2e.mark(`${victim} killed after its commit`);
-    const revealed = () => c.disputeManager.queryFilter(c.disputeManager.filters.VoteRevealed(commit.args.disputeId, commit.args.round, juror));
+    const revealed = () =>
+      c.disputeManager.queryFilter(c.disputeManager.filters.VoteRevealed(commit.args.disputeId, commit.args.round, juror));
     expect(await revealed(), "the verifier revealed before it was killed: the kill came too late to test a restart").to.be.empty;
 
     daemons.set(victim, e2e.start(victim, `${victim}-restarted`));

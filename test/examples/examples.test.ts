@@ -30,7 +30,10 @@ describe("integrator examples", function () {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "upow-examples-"));
     const [signer] = await ethers.getSigners();
     ({ deployment } = await runDeploy({
-      signer, network: "hardhat", outDir: dir, configFile: path.join(__dirname, "..", "..", "deployments", "config", "hardhat.json"),
+      signer,
+      network: "hardhat",
+      outDir: dir,
+      configFile: path.join(__dirname, "..", "..", "deployments", "config", "hardhat.json"),
     }));
   });
 
@@ -42,7 +45,12 @@ describe("integrator examples", function () {
     const requester = hardhatAccountKey(hre, 1);
     const lines: string[] = [];
     const r = await runViemExample({
-      transport: custom(hre.network.provider), deployment, privateKey: requester.privateKey as Hex, cancel: true, pollMs: 50, timeoutMs: 30_000,
+      transport: custom(hre.network.provider),
+      deployment,
+      privateKey: requester.privateKey as Hex,
+      cancel: true,
+      pollMs: 50,
+      timeoutMs: 30_000,
       log: (l) => lines.push(l),
     });
     expect(r.status).to.equal("Cancelled");
@@ -67,7 +75,7 @@ describe("integrator examples", function () {
     expect(await c.jobMarket.credits(pay, requester.address)).to.equal(0n);
   });
 
-  it("ethers: a failed step is named (a requester without ETH: \"mint payment tokens failed: …\")", async function () {
+  it('ethers: a failed step is named (a requester without ETH: "mint payment tokens failed: …")', async function () {
     const broke = Wallet.createRandom().connect(ethers.provider) as unknown as Wallet & { provider: Provider };
     try {
       await runEthersExample({ deployment, signer: broke, cancel: true, pollMs: 50, timeoutMs: 30_000, log: () => undefined });
@@ -85,12 +93,29 @@ describe("integrator examples", function () {
       const out = fs.mkdtempSync(path.join(os.tmpdir(), "upow-examples-node-"));
       const provider = new JsonRpcProvider(node.url, undefined, { staticNetwork: true, cacheTimeout: -1 });
       try {
-        hardhatCli(["upow:deploy", "--network", "localhost", "--out", out, "--deploy-config", path.join(ROOT, "deployments", "config", "localhost.json")], { LOCALHOST_RPC_URL: node.url });
+        hardhatCli(
+          [
+            "upow:deploy",
+            "--network",
+            "localhost",
+            "--out",
+            out,
+            "--deploy-config",
+            path.join(ROOT, "deployments", "config", "localhost.json"),
+          ],
+          { LOCALHOST_RPC_URL: node.url },
+        );
         const file = path.join(out, "localhost.json");
-        const r = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin.js"), "--transpile-only", path.join(ROOT, "examples", "createJobEthers.ts")], {
-          cwd: ROOT, encoding: "utf8", timeout: 300_000,
-          env: { ...process.env, UPOW_RPC_URLS: node.url, UPOW_DEPLOYMENTS: file, CANCEL: "1" },
-        });
+        const r = spawnSync(
+          process.execPath,
+          [require.resolve("ts-node/dist/bin.js"), "--transpile-only", path.join(ROOT, "examples", "createJobEthers.ts")],
+          {
+            cwd: ROOT,
+            encoding: "utf8",
+            timeout: 300_000,
+            env: { ...process.env, UPOW_RPC_URLS: node.url, UPOW_DEPLOYMENTS: file, CANCEL: "1" },
+          },
+        );
         expect(r.stderr, r.stdout).not.to.match(/nonce/i);
         expect(r.status, `${r.stderr}${r.stdout}`).to.equal(0);
         const created = /job (\d+) created in block (\d+)/.exec(r.stdout);

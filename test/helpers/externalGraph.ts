@@ -10,7 +10,10 @@ const I64 = onnx.TensorProto.DataType.INT64;
 const A = onnx.AttributeProto.AttributeType;
 
 function vi(name: string, elemType: number, dims: (number | string)[]): onnx.IValueInfoProto {
-  return { name, type: { tensorType: { elemType, shape: { dim: dims.map((d) => (typeof d === "string" ? { dimParam: d } : { dimValue: d })) } } } };
+  return {
+    name,
+    type: { tensorType: { elemType, shape: { dim: dims.map((d) => (typeof d === "string" ? { dimParam: d } : { dimValue: d })) } } },
+  };
 }
 
 function node(name: string, opType: string, input: string[], output: string, attribute: onnx.IAttributeProto[] = []): onnx.INodeProto {
@@ -34,11 +37,7 @@ export function externalLinearSgdGraph(o: ExternalGraphOptions): Uint8Array {
       vi("state.linear.b", F, [o.biasLength ?? o.classes]),
       vi("batch.x", F, ["N", o.inputs]),
     ],
-    output: [
-      vi("next.linear.b", F, [o.biasLength ?? o.classes]),
-      vi("loss", F, []),
-      vi("next.linear.w", F, [o.inputs, o.classes]),
-    ],
+    output: [vi("next.linear.b", F, [o.biasLength ?? o.classes]), vi("loss", F, []), vi("next.linear.w", F, [o.inputs, o.classes])],
     initializer: [
       { name: "depth", dims: [], dataType: I64, int64Data: [o.classes] },
       { name: "off_on", dims: [2], dataType: F, floatData: [0, 1] },

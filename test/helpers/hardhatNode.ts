@@ -32,7 +32,11 @@ export async function freePort(): Promise<number> {
 /** Runs a `npx hardhat <args>` command to its end (e.g. a task against the node); throws with its output on failure. */
 export function hardhatCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, input?: string): string {
   const r = spawnSync(process.execPath, [require.resolve("hardhat/internal/cli/cli"), ...args], {
-    cwd: ROOT, env: { ...process.env, ...env }, encoding: "utf8", input, timeout: 300_000,
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    encoding: "utf8",
+    input,
+    timeout: 300_000,
   });
   if (r.status !== 0) throw new Error(`hardhat ${args.join(" ")} exited ${r.status}: ${r.stderr}${r.stdout}`);
   return r.stdout;
@@ -41,9 +45,15 @@ export function hardhatCli(args: readonly string[], env: NodeJS.ProcessEnv = {},
 /** Starts `hardhat node --port <free>`; resolves once it serves JSON-RPC. */
 export async function startHardhatNode(env: NodeJS.ProcessEnv = {}, timeoutMs = 120_000): Promise<HardhatNodeProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [require.resolve("hardhat/internal/cli/cli"), "node", "--hostname", "127.0.0.1", "--port", String(port)], {
-    cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    [require.resolve("hardhat/internal/cli/cli"), "node", "--hostname", "127.0.0.1", "--port", String(port)],
+    {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let out = "";
   child.stdout!.on("data", (b: Buffer) => (out += b.toString()));
   child.stderr!.on("data", (b: Buffer) => (out += b.toString()));

@@ -101,8 +101,22 @@ async function deployJobs(stakeToken: TestToken): Promise<JobsFixture> {
   await time.increase(60);
 
   return {
-    admin, requester, worker, worker2, disputer, stranger, auditors,
-    stakeToken, payToken, stakeManager, randomness, jobMarket, auditManager, canaryRegistry, disputeManager, dataAvailability,
+    admin,
+    requester,
+    worker,
+    worker2,
+    disputer,
+    stranger,
+    auditors,
+    stakeToken,
+    payToken,
+    stakeManager,
+    randomness,
+    jobMarket,
+    auditManager,
+    canaryRegistry,
+    disputeManager,
+    dataAvailability,
   };
 }
 
@@ -143,10 +157,7 @@ export async function jobParams(
 }
 
 /** Creates a job and returns its id. */
-export async function createJob(
-  fx: JobsFixture,
-  overrides: Partial<IJobMarket.CreateJobParamsStruct> = {},
-): Promise<bigint> {
+export async function createJob(fx: JobsFixture, overrides: Partial<IJobMarket.CreateJobParamsStruct> = {}): Promise<bigint> {
   const id = await fx.jobMarket.nextJobId();
   await fx.jobMarket.connect(fx.requester).createJob(await jobParams(fx, overrides));
   return id;
@@ -215,7 +226,9 @@ export async function submittedWithAuditors(
  * later (another hash), up to 100 times.
  */
 export async function drawAuditors(
-  fx: JobsFixture, jobId: bigint, want: (seats: bigint[]) => boolean = (seats) => seats.every((n) => n === 1n),
+  fx: JobsFixture,
+  jobId: bigint,
+  want: (seats: bigint[]) => boolean = (seats) => seats.every((n) => n === 1n),
 ): Promise<HardhatEthersSigner[]> {
   const signers = await ethers.getSigners();
   const target = (await fx.auditManager.getAudit(jobId)).drawTarget;

@@ -15,7 +15,11 @@ interface S3rverInstance {
   close(): Promise<void>;
 }
 type S3rverConstructor = new (options: {
-  port: number; address: string; silent: boolean; directory: string; configureBuckets: { name: string; configs: string[] }[];
+  port: number;
+  address: string;
+  silent: boolean;
+  directory: string;
+  configureBuckets: { name: string; configs: string[] }[];
 }) => S3rverInstance;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const S3rver = require("s3rver") as S3rverConstructor;

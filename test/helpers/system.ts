@@ -32,7 +32,16 @@ import { deployUPow } from "../../scripts/lib/deploy";
 import { enterNextEpoch, stakeAccount, TEST_EPOCHS } from "./staking";
 import { defaultParams, type DeployParams } from "../../scripts/lib/params";
 import { proof, rangeProof, stepLeaf, type Hex } from "./merkle";
-import { checkpointProof, dataTree, fakeFile, fileTrajectory, stepProof, type DataTree, type FileTrajectory, type SplitTrajectory } from "./trees";
+import {
+  checkpointProof,
+  dataTree,
+  fakeFile,
+  fileTrajectory,
+  stepProof,
+  type DataTree,
+  type FileTrajectory,
+  type SplitTrajectory,
+} from "./trees";
 import { checkpointProof as indexCheckpointProof, type ResultIndex } from "../../verifier/protocol/resultIndex";
 
 // Stakes and periods shared with the JobMarket/AuditManager fixture, so both run the same economy.
@@ -87,7 +96,10 @@ export async function deployDisputeLibraries(): Promise<DisputeLibraries> {
   const logic = await new DisputeLogic__factory(signer).deploy();
   const jury = await new DisputeJury__factory(signer).deploy();
   const queue = await new DisputeQueue__factory(signer).deploy();
-  const evidence = await new DisputeEvidence__factory({ "contracts/lib/DisputeLogic.sol:DisputeLogic": await logic.getAddress() }, signer).deploy();
+  const evidence = await new DisputeEvidence__factory(
+    { "contracts/lib/DisputeLogic.sol:DisputeLogic": await logic.getAddress() },
+    signer,
+  ).deploy();
   return {
     "contracts/lib/DisputeLogic.sol:DisputeLogic": await logic.getAddress(),
     "contracts/lib/DisputeJury.sol:DisputeJury": await jury.getAddress(),
@@ -107,13 +119,25 @@ export async function deployDisputeManager(
 ): Promise<{ disputeManager: DisputeManager; libraries: DisputeLibraries }> {
   const [signer] = await ethers.getSigners();
   const libraries = await deployDisputeLibraries();
-  const disputeManager = await new DisputeManager__factory(libraries, signer).deploy(stakeManager, jobMarket, randomness, dataAvailability, admin, params);
+  const disputeManager = await new DisputeManager__factory(libraries, signer).deploy(
+    stakeManager,
+    jobMarket,
+    randomness,
+    dataAvailability,
+    admin,
+    params,
+  );
   await disputeManager.waitForDeployment();
   return { disputeManager, libraries };
 }
 
 /** Deploys a bare DataAvailability: for constructor tests. */
-export async function deployDataAvailability(admin: string, jobMarket: string, stakingToken: string, params: IDataAvailability.ParamsStruct = DEFAULT_DA_PARAMS): Promise<DataAvailability> {
+export async function deployDataAvailability(
+  admin: string,
+  jobMarket: string,
+  stakingToken: string,
+  params: IDataAvailability.ParamsStruct = DEFAULT_DA_PARAMS,
+): Promise<DataAvailability> {
   const [signer] = await ethers.getSigners();
   return new DataAvailability__factory(signer).deploy(admin, jobMarket, stakingToken, params);
 }
@@ -187,14 +211,32 @@ async function deploySystemWith(stakeToken: TestToken, opts: SystemOptions = {})
   await time.increase(60);
 
   return {
-    admin, requester, worker, challenger, challenger2, stranger, jurors,
-    stakeToken, payToken, stakeManager, randomness, jobMarket, auditManager, canaryRegistry, disputeManager, dataAvailability,
-    traj: TRAJ, data: DATA,
+    admin,
+    requester,
+    worker,
+    challenger,
+    challenger2,
+    stranger,
+    jurors,
+    stakeToken,
+    payToken,
+    stakeManager,
+    randomness,
+    jobMarket,
+    auditManager,
+    canaryRegistry,
+    disputeManager,
+    dataAvailability,
+    traj: TRAJ,
+    data: DATA,
   };
 }
 
 /** Job parameters for the fixture trajectory, with `overrides`. */
-export async function jobParams(sys: System, overrides: Partial<IJobMarket.CreateJobParamsStruct> = {}): Promise<IJobMarket.CreateJobParamsStruct> {
+export async function jobParams(
+  sys: System,
+  overrides: Partial<IJobMarket.CreateJobParamsStruct> = {},
+): Promise<IJobMarket.CreateJobParamsStruct> {
   const reward = 100n * E18;
   return {
     paymentToken: await sys.payToken.getAddress(),
@@ -222,15 +264,17 @@ export async function submittedJob(sys: System, overrides: Partial<IJobMarket.Cr
   await sys.jobMarket.connect(sys.requester).createJob(await jobParams(sys, overrides));
   await sys.jobMarket.connect(sys.worker).claimJob(jobId);
   const n = sys.traj.checkpointLeaves.length;
-  await sys.jobMarket.connect(sys.worker).submitResult(
-    jobId,
-    sys.traj.checkpointRoot,
-    sys.traj.stateHashes[T],
-    "ipfs://result",
-    sys.traj.stepRoots[0],
-    proof(sys.traj.checkpointLeaves, 0),
-    proof(sys.traj.checkpointLeaves, n - 1),
-  );
+  await sys.jobMarket
+    .connect(sys.worker)
+    .submitResult(
+      jobId,
+      sys.traj.checkpointRoot,
+      sys.traj.stateHashes[T],
+      "ipfs://result",
+      sys.traj.stepRoots[0],
+      proof(sys.traj.checkpointLeaves, 0),
+      proof(sys.traj.checkpointLeaves, n - 1),
+    );
   return jobId;
 }
 
@@ -276,7 +320,14 @@ export async function openCommitted(sys: System, jobId: bigint, interval: number
 }
 
 /** Commits and (next block) opens a dispute on `interval`; returns the dispute id. */
-export async function openDispute(sys: System, jobId: bigint, interval: number, challenger = sys.challenger, salt: Hex = SALT, opts: OpenOptions = {}): Promise<bigint> {
+export async function openDispute(
+  sys: System,
+  jobId: bigint,
+  interval: number,
+  challenger = sys.challenger,
+  salt: Hex = SALT,
+  opts: OpenOptions = {},
+): Promise<bigint> {
   await commit(sys, jobId, interval, challenger, salt);
   return openCommitted(sys, jobId, interval, { ...opts, challenger, salt });
 }
@@ -285,13 +336,27 @@ export async function openDispute(sys: System, jobId: bigint, interval: number, 
  * Commits and (next block) opens a dispute on `interval` of a daemon's real result, with the
  * checkpoint proofs its published result index gives; returns the dispute id.
  */
-export async function openDisputeOnIndex(sys: System, index: ResultIndex, jobId: bigint, interval: number, salt: Hex = SALT, challenger = sys.challenger): Promise<bigint> {
+export async function openDisputeOnIndex(
+  sys: System,
+  index: ResultIndex,
+  jobId: bigint,
+  interval: number,
+  salt: Hex = SALT,
+  challenger = sys.challenger,
+): Promise<bigint> {
   const dm = sys.disputeManager.connect(challenger);
   await dm.commitChallenge(challengeCommitment(jobId, interval, challenger.address, salt));
   await mine(1);
   const a = indexCheckpointProof(index, interval);
   const b = indexCheckpointProof(index, interval + 1);
-  await dm.openDispute(jobId, interval, salt, { stateHash: a.stateHash, stepRoot: a.stepRoot, proof: a.proof }, { stateHash: b.stateHash, stepRoot: b.stepRoot, proof: b.proof }, 0n);
+  await dm.openDispute(
+    jobId,
+    interval,
+    salt,
+    { stateHash: a.stateHash, stepRoot: a.stepRoot, proof: a.proof },
+    { stateHash: b.stateHash, stepRoot: b.stepRoot, proof: b.proof },
+    0n,
+  );
   return sys.disputeManager.disputeOf(jobId, interval, challenger.address);
 }
 
@@ -318,10 +383,15 @@ export function stepRange(traj: FileTrajectory, i: number, first: number, count:
 
 /** Mines past the randomness block and draws the committee; returns the drawn jurors as signers. */
 export async function drawCommittee(
-  sys: System, disputeId: bigint, opts: { distinct?: boolean; accept?: (seats: HardhatEthersSigner[]) => boolean } = {},
+  sys: System,
+  disputeId: bigint,
+  opts: { distinct?: boolean; accept?: (seats: HardhatEthersSigner[]) => boolean } = {},
 ): Promise<HardhatEthersSigner[]> {
   return drawWith(
-    sys.disputeManager, disputeId, async () => seatsOf(sys, disputeId, (await sys.disputeManager.getDispute(disputeId)).round), opts.distinct ?? true,
+    sys.disputeManager,
+    disputeId,
+    async () => seatsOf(sys, disputeId, (await sys.disputeManager.getDispute(disputeId)).round),
+    opts.distinct ?? true,
     opts.accept,
   );
 }
@@ -334,7 +404,11 @@ export async function drawCommittee(
  * juror seated). Returns the seats (see `seatsOf`).
  */
 export async function drawWith<S extends { address: string }>(
-  dm: System["disputeManager"], disputeId: bigint, seats: () => Promise<S[]>, distinct: boolean, accept: (seats: S[]) => boolean = () => true,
+  dm: System["disputeManager"],
+  disputeId: bigint,
+  seats: () => Promise<S[]>,
+  distinct: boolean,
+  accept: (seats: S[]) => boolean = () => true,
 ): Promise<S[]> {
   const d = await dm.getDispute(disputeId);
   for (let attempt = 0; ; attempt++) {
@@ -421,7 +495,15 @@ export async function submitTrajectory(sys: System, traj: SplitTrajectory): Prom
   const n = traj.checkpointLeaves.length;
   await sys.jobMarket
     .connect(sys.worker)
-    .submitResult(jobId, traj.checkpointRoot, traj.stateHashes[T], "ipfs://result", traj.stepRoots[0], proof(traj.checkpointLeaves, 0), proof(traj.checkpointLeaves, n - 1));
+    .submitResult(
+      jobId,
+      traj.checkpointRoot,
+      traj.stateHashes[T],
+      "ipfs://result",
+      traj.stepRoots[0],
+      proof(traj.checkpointLeaves, 0),
+      proof(traj.checkpointLeaves, n - 1),
+    );
   return jobId;
 }
 

@@ -3,7 +3,19 @@
  * tests can answer chunk challenges with the very chunks the commitments cover.
  * Tree primitives come from ./merkle (node:crypto sha256, positional trees).
  */
-import { buildTrajectory, checkpointLeaf, chunkLeaf, fileHash, proof, root, stepLeaf, batchLeaf, type Hex, type Trajectory, MerkleInputError } from "./merkle";
+import {
+  buildTrajectory,
+  checkpointLeaf,
+  chunkLeaf,
+  fileHash,
+  proof,
+  root,
+  stepLeaf,
+  batchLeaf,
+  type Hex,
+  type Trajectory,
+  MerkleInputError,
+} from "./merkle";
 
 export const CHUNK_SIZE = 8192;
 
@@ -49,7 +61,14 @@ export interface FileTrajectory extends Trajectory {
 }
 
 export function fileTrajectory(states: FileTree[], k: number): FileTrajectory {
-  return { ...buildTrajectory(states.map((s) => s.hash), k), states, k };
+  return {
+    ...buildTrajectory(
+      states.map((s) => s.hash),
+      k,
+    ),
+    states,
+    k,
+  };
 }
 
 /** Checkpoint leaf `i` as the contract's CheckpointProof struct. */
@@ -93,13 +112,21 @@ export interface SplitTrajectory extends Trajectory {
 }
 
 export function splitTrajectory(stateHashes: readonly Hex[], k: number, interval: number, stepHashes: readonly Hex[]): SplitTrajectory {
-  if (stepHashes.length !== k + 1) throw new MerkleInputError("an interval's step tree has k+1 leaves", { details: { k, got: stepHashes.length } });
+  if (stepHashes.length !== k + 1)
+    throw new MerkleInputError("an interval's step tree has k+1 leaves", { details: { k, got: stepHashes.length } });
   const honest = buildTrajectory(stateHashes, k);
   if (interval < 0 || interval >= honest.stepRoots.length - 1) throw new MerkleInputError("no such interval", { details: { interval } });
   const stepRoots = [...honest.stepRoots];
   stepRoots[interval] = root(stepHashes.map((h, j) => stepLeaf(interval * k + j, h)));
   const checkpointLeaves = stepRoots.map((r, i) => checkpointLeaf(i, stateHashes[i * k], r));
-  return { stateHashes: [...stateHashes], stepRoots, checkpointLeaves, checkpointRoot: root(checkpointLeaves), interval, stepHashes: [...stepHashes] };
+  return {
+    stateHashes: [...stateHashes],
+    stepRoots,
+    checkpointLeaves,
+    checkpointRoot: root(checkpointLeaves),
+    interval,
+    stepHashes: [...stepHashes],
+  };
 }
 
 /** Step leaf `j` of the split interval, as the worker's (inconsistent) step tree has it. */

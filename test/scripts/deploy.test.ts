@@ -83,7 +83,8 @@ describe("scripts/deploy", function () {
       const c = connectDeployment(deployment, deployer);
       const d = deployment.contracts;
       const moduleRole = await c.stakeManager.MODULE_ROLE();
-      for (const m of [d.JobMarket, d.AuditManager, d.DisputeManager]) expect(await c.stakeManager.hasRole(moduleRole, m.address)).to.equal(true);
+      for (const m of [d.JobMarket, d.AuditManager, d.DisputeManager])
+        expect(await c.stakeManager.hasRole(moduleRole, m.address)).to.equal(true);
       expect(await c.stakeManager.hasRole(moduleRole, deployer.address)).to.equal(false);
       expect(await c.jobMarket.hasRole(await c.jobMarket.DISPUTE_ROLE(), d.DisputeManager.address)).to.equal(true);
       expect(await c.jobMarket.auditManager()).to.equal(d.AuditManager.address);
@@ -114,7 +115,9 @@ describe("scripts/deploy", function () {
         const first = await runDeploy({ signer, network: hre.network.name, configFile: CONFIG, outDir: other });
         const second = await runDeploy({ signer, network: hre.network.name, configFile: CONFIG, outDir: other, force: true });
         expect(second.deployment.contracts.JobMarket.address).to.not.equal(first.deployment.contracts.JobMarket.address);
-        expect(loadDeployment({ network: hre.network.name, dir: other }).contracts.JobMarket.address).to.equal(second.deployment.contracts.JobMarket.address);
+        expect(loadDeployment({ network: hre.network.name, dir: other }).contracts.JobMarket.address).to.equal(
+          second.deployment.contracts.JobMarket.address,
+        );
       } finally {
         fs.rmSync(other, { recursive: true, force: true });
       }
@@ -158,7 +161,8 @@ describe("scripts/deploy", function () {
       const [deployer] = await ethers.getSigners();
       const c = connectDeployment(deployment, deployer);
       await expect(setParam(c, "JobMarket.challengeWindow", "1"))
-        .to.be.revertedWithCustomError(c.jobMarket, "JobMarketInvalidChallengeWindow").withArgs(1);
+        .to.be.revertedWithCustomError(c.jobMarket, "JobMarketInvalidChallengeWindow")
+        .withArgs(1);
     });
 
     it("upow:grant-role grants a role (by contract key or address) and upow:revoke-role takes it back", async function () {
@@ -190,7 +194,11 @@ describe("scripts/deploy", function () {
       ];
       fs.writeFileSync(file, JSON.stringify(canaries));
       await hre.run("upow:post-canaries", { file, out, dir });
-      const written = JSON.parse(fs.readFileSync(out, "utf8")) as { epoch: string; root: string; canaries: { specHash: string; faultSteps: string[]; salt: string; proof: string[] }[] };
+      const written = JSON.parse(fs.readFileSync(out, "utf8")) as {
+        epoch: string;
+        root: string;
+        canaries: { specHash: string; faultSteps: string[]; salt: string; proof: string[] }[];
+      };
       const epoch = BigInt(written.epoch);
       expect(epoch).to.equal((await c.canaryRegistry.currentEpoch()) + 1n);
       expect(await c.canaryRegistry.rootOf(epoch)).to.equal(written.root);
@@ -245,7 +253,11 @@ describe("scripts/deploy", function () {
 
     it("names a missing config file", async function () {
       const [signer] = await ethers.getSigners();
-      await rejects(runDeploy({ signer, network: "nowhere", configFile: path.join(dir, "missing.json"), outDir: dir }), DeployConfigError, /no config file/);
+      await rejects(
+        runDeploy({ signer, network: "nowhere", configFile: path.join(dir, "missing.json"), outDir: dir }),
+        DeployConfigError,
+        /no config file/,
+      );
     });
 
     it("names a missing or malformed registry", function () {

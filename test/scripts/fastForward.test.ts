@@ -22,16 +22,34 @@ import { T, commit, deploySystem, jobParams, openCommitted, signerOf, submittedJ
 
 function contractsOf(sys: System): UPowContracts {
   return {
-    stakeManager: sys.stakeManager, jobMarket: sys.jobMarket, auditManager: sys.auditManager, canaryRegistry: sys.canaryRegistry,
-    disputeManager: sys.disputeManager, dataAvailability: sys.dataAvailability, randomness: sys.randomness,
-    stakingToken: IERC20__factory.connect(sys.stakeToken.target as string, sys.admin), paymentToken: IERC20__factory.connect(sys.payToken.target as string, sys.admin),
+    stakeManager: sys.stakeManager,
+    jobMarket: sys.jobMarket,
+    auditManager: sys.auditManager,
+    canaryRegistry: sys.canaryRegistry,
+    disputeManager: sys.disputeManager,
+    dataAvailability: sys.dataAvailability,
+    randomness: sys.randomness,
+    stakingToken: IERC20__factory.connect(sys.stakeToken.target as string, sys.admin),
+    paymentToken: IERC20__factory.connect(sys.payToken.target as string, sys.admin),
   };
 }
 
-function keeperOf(sys: System, floorMs: number, disputeHoldMs = 0, lines: string[] = [], wrap: (r: WindowRule) => WindowRule = (r) => r): TimeKeeper {
+function keeperOf(
+  sys: System,
+  floorMs: number,
+  disputeHoldMs = 0,
+  lines: string[] = [],
+  wrap: (r: WindowRule) => WindowRule = (r) => r,
+): TimeKeeper {
   const contracts = contractsOf(sys);
   return new TimeKeeper({
-    contracts, provider: hre.network.provider, graceMs: 60_000, jobs: "all", epochs: true, logWaits: true, log: (l) => lines.push(l),
+    contracts,
+    provider: hre.network.provider,
+    graceMs: 60_000,
+    jobs: "all",
+    epochs: true,
+    logWaits: true,
+    log: (l) => lines.push(l),
     window: wrap(onChainWindowRule({ contracts, floorMs, disputeHoldMs })),
   });
 }
@@ -166,10 +184,17 @@ describe("upow:fast-forward keeper (on-chain window rule)", function () {
     await hre.network.provider.request({ method: "evm_setAutomine", params: [false] });
     try {
       for (const id of ids) {
-        await sys.jobMarket.connect(sys.worker).submitResult(
-          id, sys.traj.checkpointRoot, sys.traj.stateHashes[T], "ipfs://result", sys.traj.stepRoots[0],
-          proof(sys.traj.checkpointLeaves, 0), proof(sys.traj.checkpointLeaves, n - 1),
-        );
+        await sys.jobMarket
+          .connect(sys.worker)
+          .submitResult(
+            id,
+            sys.traj.checkpointRoot,
+            sys.traj.stateHashes[T],
+            "ipfs://result",
+            sys.traj.stepRoots[0],
+            proof(sys.traj.checkpointLeaves, 0),
+            proof(sys.traj.checkpointLeaves, n - 1),
+          );
       }
       await mine(1);
     } finally {
@@ -204,9 +229,15 @@ describe("upow:fast-forward keeper (on-chain window rule)", function () {
     const A = "0x00000000000000000000000000000000000000aA";
     const B = "0x00000000000000000000000000000000000000bB";
     const C = "0x00000000000000000000000000000000000000cC";
-    const auditors = [{ address: A, state: 2n }, { address: B, state: 1n }, { address: C, state: 1n }];
+    const auditors = [
+      { address: A, state: 2n },
+      { address: B, state: 1n },
+      { address: C, state: 1n },
+    ];
     expect(auditorsOutstanding(auditors, [])).to.deep.equal([B, C]);
-    expect(auditorsOutstanding(auditors, [{ id: 1n, jobId: 1n, challenger: B.toLowerCase(), phase: Phase.Pinpointing }])).to.deep.equal([C]);
+    expect(auditorsOutstanding(auditors, [{ id: 1n, jobId: 1n, challenger: B.toLowerCase(), phase: Phase.Pinpointing }])).to.deep.equal([
+      C,
+    ]);
   });
 
   describe("the task, against a `hardhat node` child process (as the README runs it)", function () {
@@ -218,11 +249,31 @@ describe("upow:fast-forward keeper (on-chain window rule)", function () {
       let out = "";
       let keeper: ChildProcess | undefined;
       try {
-        hardhatCli(["upow:deploy", "--network", "localhost", "--out", dir, "--deploy-config", path.join(__dirname, "..", "..", "deployments", "config", "localhost.json")], env);
-        hardhatCli(["upow:stake", "--network", "localhost", "--dir", dir, "--index", "3", "--amount", "500", "--jury", "1000", "--mint"], env);
-        keeper = spawn(process.execPath, [require.resolve("hardhat/internal/cli/cli"), "upow:fast-forward", "--network", "localhost", "--dir", dir, "--interval", "200"], {
-          cwd: path.join(__dirname, "..", ".."), env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"],
-        });
+        hardhatCli(
+          [
+            "upow:deploy",
+            "--network",
+            "localhost",
+            "--out",
+            dir,
+            "--deploy-config",
+            path.join(__dirname, "..", "..", "deployments", "config", "localhost.json"),
+          ],
+          env,
+        );
+        hardhatCli(
+          ["upow:stake", "--network", "localhost", "--dir", dir, "--index", "3", "--amount", "500", "--jury", "1000", "--mint"],
+          env,
+        );
+        keeper = spawn(
+          process.execPath,
+          [require.resolve("hardhat/internal/cli/cli"), "upow:fast-forward", "--network", "localhost", "--dir", dir, "--interval", "200"],
+          {
+            cwd: path.join(__dirname, "..", ".."),
+            env: { ...process.env, ...env },
+            stdio: ["ignore", "pipe", "pipe"],
+          },
+        );
         keeper.stdout!.on("data", (b: Buffer) => (out += b.toString()));
         keeper.stderr!.on("data", (b: Buffer) => (out += b.toString()));
         const c = connectDeployment(loadDeployment({ network: "localhost", dir }), provider);

@@ -95,7 +95,7 @@ describe("local chain tooling", function () {
       const c = connectDeployment(deployment, signers[0]);
       await hre.run("upow:stake", { index: 12, amount: "300", jury: "0", mint: true, bondMoney: "42.5", dir });
       expect((await c.stakeManager.account(signers[12].address)).free).to.equal(300n * E18);
-      expect(await c.stakingToken.balanceOf(signers[12].address)).to.equal(425n * E18 / 10n);
+      expect(await c.stakingToken.balanceOf(signers[12].address)).to.equal((425n * E18) / 10n);
     });
 
     it("upow:fund mints staking or payment tokens and sends ETH, to an address or an account index", async function () {
@@ -112,23 +112,45 @@ describe("local chain tooling", function () {
     });
 
     it("upow:fund names a bad --to, --token or amount, and refuses to do nothing", async function () {
-      await rejects(hre.run("upow:fund", { to: "0x123", tokens: "1", token: "staking", eth: "0", dir }), TaskArgumentError, /--to must be an address or an account index/);
-      await rejects(hre.run("upow:fund", { to: "999", tokens: "1", token: "staking", eth: "0", dir }), TaskArgumentError, /--to 999: the node has 30 accounts/);
-      await rejects(hre.run("upow:fund", { to: "1", tokens: "1", token: "gold", eth: "0", dir }), TaskArgumentError, /--token must be staking or payment/);
-      await rejects(hre.run("upow:fund", { to: "1", tokens: "lots", token: "staking", eth: "0", dir }), TaskArgumentError, /--tokens must be a decimal amount/);
+      await rejects(
+        hre.run("upow:fund", { to: "0x123", tokens: "1", token: "staking", eth: "0", dir }),
+        TaskArgumentError,
+        /--to must be an address or an account index/,
+      );
+      await rejects(
+        hre.run("upow:fund", { to: "999", tokens: "1", token: "staking", eth: "0", dir }),
+        TaskArgumentError,
+        /--to 999: the node has 30 accounts/,
+      );
+      await rejects(
+        hre.run("upow:fund", { to: "1", tokens: "1", token: "gold", eth: "0", dir }),
+        TaskArgumentError,
+        /--token must be staking or payment/,
+      );
+      await rejects(
+        hre.run("upow:fund", { to: "1", tokens: "lots", token: "staking", eth: "0", dir }),
+        TaskArgumentError,
+        /--tokens must be a decimal amount/,
+      );
       await rejects(hre.run("upow:fund", { to: "1", tokens: "0", token: "staking", eth: "0", dir }), TaskArgumentError, /nothing to do/);
     });
 
     it("fund never mints a token that is not a TestToken (a real token's deployment)", async function () {
       const [funder] = await ethers.getSigners();
-      const real: Deployment = { ...deployment, contracts: { ...deployment.contracts, StakingToken: { ...deployment.contracts.StakingToken, contractName: "ERC20" } } };
+      const real: Deployment = {
+        ...deployment,
+        contracts: { ...deployment.contracts, StakingToken: { ...deployment.contracts.StakingToken, contractName: "ERC20" } },
+      };
       await rejects(fund({ deployment: real, funder, to: funder.address, tokens: 1n }), LocalChainOnlyError, /not a TestToken/);
     });
 
     it("the local-only tasks refuse chains other than 31337 and 1337", function () {
       expect(() => assertLocalChain(31337n, "x")).not.to.throw();
       expect(() => assertLocalChain(1337, "x")).not.to.throw();
-      expect(() => assertLocalChain(1n, "upow:fund")).to.throw(LocalChainOnlyError, /upow:fund runs on a local dev chain only.*not on chain 1/);
+      expect(() => assertLocalChain(1n, "upow:fund")).to.throw(
+        LocalChainOnlyError,
+        /upow:fund runs on a local dev chain only.*not on chain 1/,
+      );
       expect(() => resolveAccount("0x000000000000000000000000000000000000dEaD", [])).not.to.throw();
     });
   });
@@ -138,7 +160,9 @@ describe("local chain tooling", function () {
       const out = hardhatCli(["upow:dev-key", "--network", "hardhat", "--index", "2"]);
       expect(out).to.equal("0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a\n");
       expect(new Wallet(out.trim()).address).to.equal("0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC");
-      expect(() => hardhatCli(["upow:dev-key", "--network", "testnet", "--index", "2"])).to.throw(/dev keys exist on hardhat and localhost only, not on network testnet/);
+      expect(() => hardhatCli(["upow:dev-key", "--network", "testnet", "--index", "2"])).to.throw(
+        /dev keys exist on hardhat and localhost only, not on network testnet/,
+      );
     });
   });
 });

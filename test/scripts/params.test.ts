@@ -25,7 +25,10 @@ describe("deploy config: deadlines survive censorship (v3 V12)", function () {
       dispute: { revealWindow: min, appealWindow: min, commitTTL: min, maxDrawWait: 86_400 },
     };
     expect(parseDeployConfig(ok).dispute.commitTTL).to.equal(min);
-    expect(() => parseDeployConfig({ ...ok, dispute: { ...ok.dispute, commitTTL: min - 1 } })).to.throw(DeployConfigError, /dispute\.commitTTL/);
+    expect(() => parseDeployConfig({ ...ok, dispute: { ...ok.dispute, commitTTL: min - 1 } })).to.throw(
+      DeployConfigError,
+      /dispute\.commitTTL/,
+    );
   });
 
   it("defaults carry every v3 parameter", function () {

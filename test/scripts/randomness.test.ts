@@ -28,16 +28,28 @@ describe("deploy config: randomness sources per chain (v3 V3.5)", function () {
   });
 
   it("refuses prevrandao on a known L2 and l1origin on a known L1", function () {
-    expect(configError(() => assertRandomnessAllowed(10n, "prevrandao")).message).to.match(/chain 10 \(OP Mainnet\): prevrandao randomness is for L1 only/);
-    expect(configError(() => assertRandomnessAllowed(11155111n, "l1origin")).message).to.match(/chain 11155111 \(Sepolia\): l1origin randomness needs an L2/);
+    expect(configError(() => assertRandomnessAllowed(10n, "prevrandao")).message).to.match(
+      /chain 10 \(OP Mainnet\): prevrandao randomness is for L1 only/,
+    );
+    expect(configError(() => assertRandomnessAllowed(11155111n, "l1origin")).message).to.match(
+      /chain 11155111 \(Sepolia\): l1origin randomness needs an L2/,
+    );
   });
 
   it("allows the sources that fit the chain, and any but blockhash on an unknown chain", function () {
     const allowed: [bigint, RandomnessSource][] = [
-      [1n, "prevrandao"], [1n, "vrf"], [1n, "external"],
-      [8453n, "l1origin"], [8453n, "vrf"], [42161n, "external"],
-      [424242n, "prevrandao"], [424242n, "l1origin"], [424242n, "vrf"], [424242n, "external"],
-      [31337n, "prevrandao"], [31337n, "l1origin"],
+      [1n, "prevrandao"],
+      [1n, "vrf"],
+      [1n, "external"],
+      [8453n, "l1origin"],
+      [8453n, "vrf"],
+      [42161n, "external"],
+      [424242n, "prevrandao"],
+      [424242n, "l1origin"],
+      [424242n, "vrf"],
+      [424242n, "external"],
+      [31337n, "prevrandao"],
+      [31337n, "l1origin"],
     ];
     for (const [chainId, source] of allowed) assertRandomnessAllowed(chainId, source);
   });

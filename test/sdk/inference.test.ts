@@ -51,7 +51,11 @@ describe("inference graph cut from the step graph", function () {
       // Weights only: no momentum/adam slots, each tensor bit-identical to the state's.
       const weights = readSafetensors(writeSafetensors(cut.weights));
       const names = [...weights.keys()].sort();
-      expect(names).to.deep.equal(Array.from({ length: spec.layers.length - 1 }, (_, i) => [`fc${i + 1}.bias`, `fc${i + 1}.weight`]).flat().sort());
+      expect(names).to.deep.equal(
+        Array.from({ length: spec.layers.length - 1 }, (_, i) => [`fc${i + 1}.bias`, `fc${i + 1}.weight`])
+          .flat()
+          .sort(),
+      );
       for (const n of names) expect(Buffer.from(weights.get(n)!.data.buffer).equals(Buffer.from(state.get(n)!.data.buffer))).to.equal(true);
     });
   }

@@ -18,8 +18,25 @@ import { workerConfig } from "../../verifier/worker/config";
 import { runWorker } from "../../verifier/worker/service";
 import { JobStatus } from "../../verifier/protocol/enums";
 import {
-  createJob, downloadModel, evaluateModel, getResult, JobNotFinalError, JobNotFoundError, mnistTestSet, openArtifactStore, ResultArtifactError, readSafetensors, s3ArtifactStore, SdkInputError, serveArtifacts,
-  waitForFinal, watchJob, fileHashOfSync, type ArtifactServer, type CreateJobOptions, type JobEvent,
+  createJob,
+  downloadModel,
+  evaluateModel,
+  getResult,
+  JobNotFinalError,
+  JobNotFoundError,
+  mnistTestSet,
+  openArtifactStore,
+  ResultArtifactError,
+  readSafetensors,
+  s3ArtifactStore,
+  SdkInputError,
+  serveArtifacts,
+  waitForFinal,
+  watchJob,
+  fileHashOfSync,
+  type ArtifactServer,
+  type CreateJobOptions,
+  type JobEvent,
 } from "../../verifier/sdk";
 import { deploySystem, E18, type System } from "../helpers/system";
 import { S3RVER_CREDENTIALS, startLocalS3 } from "../helpers/s3";
@@ -29,17 +46,34 @@ const SEED = ethers.id("sdk-test-seed");
 /** The fixture's contracts as a deployment registry entry (addresses are all the SDK reads). */
 async function deploymentOf(sys: System): Promise<Deployment> {
   const entry = async (contractName: string, c: { getAddress(): Promise<string> }): Promise<DeployedContract> => ({
-    contractName, address: await c.getAddress(), blockNumber: 0, txHash: null, abi: [],
+    contractName,
+    address: await c.getAddress(),
+    blockNumber: 0,
+    txHash: null,
+    abi: [],
   });
   return {
-    format: DEPLOYMENT_FORMAT, network: "hardhat", chainId: 31337, deployer: sys.admin.address, gitCommit: "test", deployedAt: new Date(0).toISOString(), params: {},
+    format: DEPLOYMENT_FORMAT,
+    network: "hardhat",
+    chainId: 31337,
+    deployer: sys.admin.address,
+    gitCommit: "test",
+    deployedAt: new Date(0).toISOString(),
+    params: {},
     contracts: {
-      StakingToken: await entry("TestToken", sys.stakeToken), PaymentToken: await entry("TestToken", sys.payToken), StakeManager: await entry("StakeManager", sys.stakeManager),
-      Randomness: await entry("BlockhashRandomness", sys.randomness), JobMarket: await entry("JobMarket", sys.jobMarket), CanaryRegistry: await entry("CanaryRegistry", sys.canaryRegistry),
-      AuditManager: await entry("AuditManager", sys.auditManager), DisputeManager: await entry("DisputeManager", sys.disputeManager),
+      StakingToken: await entry("TestToken", sys.stakeToken),
+      PaymentToken: await entry("TestToken", sys.payToken),
+      StakeManager: await entry("StakeManager", sys.stakeManager),
+      Randomness: await entry("BlockhashRandomness", sys.randomness),
+      JobMarket: await entry("JobMarket", sys.jobMarket),
+      CanaryRegistry: await entry("CanaryRegistry", sys.canaryRegistry),
+      AuditManager: await entry("AuditManager", sys.auditManager),
+      DisputeManager: await entry("DisputeManager", sys.disputeManager),
       DataAvailability: await entry("DataAvailability", sys.dataAvailability),
-      DisputeLogic: await entry("DisputeLogic", sys.disputeManager), DisputeJury: await entry("DisputeJury", sys.disputeManager),
-      DisputeQueue: await entry("DisputeQueue", sys.disputeManager), DisputeEvidence: await entry("DisputeEvidence", sys.disputeManager),
+      DisputeLogic: await entry("DisputeLogic", sys.disputeManager),
+      DisputeJury: await entry("DisputeJury", sys.disputeManager),
+      DisputeQueue: await entry("DisputeQueue", sys.disputeManager),
+      DisputeEvidence: await entry("DisputeEvidence", sys.disputeManager),
     },
   };
 }
@@ -75,7 +109,12 @@ describe("SDK (in-process Hardhat network, real worker)", function () {
 
   function options(over: Partial<CreateJobOptions["job"]> = {}): CreateJobOptions {
     return {
-      signer: sys.requester, deployment, store: server.store, publicBaseUrl: server.url, reward: 100n * E18, verificationFee: 10n * E18,
+      signer: sys.requester,
+      deployment,
+      store: server.store,
+      publicBaseUrl: server.url,
+      reward: 100n * E18,
+      verificationFee: 10n * E18,
       trainingDuration: 3_600n,
       job: { totalSteps: 40, checkpointInterval: 10, batchSize: 32, numBatches: 8, seed: SEED, hyperparameters: { lr: 0.3 }, ...over },
     };
@@ -83,7 +122,12 @@ describe("SDK (in-process Hardhat network, real worker)", function () {
 
   describe("createJob refuses bad options before any work, naming the option", function () {
     const cases: [string, (o: CreateJobOptions) => CreateJobOptions, string, RegExp][] = [
-      ["T not a multiple of k", (o) => ({ ...o, job: { ...o.job, totalSteps: 41 } }), "job.totalSteps", /multiple of job\.checkpointInterval/],
+      [
+        "T not a multiple of k",
+        (o) => ({ ...o, job: { ...o.job, totalSteps: 41 } }),
+        "job.totalSteps",
+        /multiple of job\.checkpointInterval/,
+      ],
       ["a seed that is not bytes32", (o) => ({ ...o, job: { ...o.job, seed: "0x1234" } }), "job.seed", /32-byte hex/],
       ["a zero reward", (o) => ({ ...o, reward: 0n }), "reward", /bigint ≥ 1/],
       ["no base URL and no remote store", (o) => ({ ...o, publicBaseUrl: undefined }), "publicBaseUrl", /without a remote store/],
@@ -130,12 +174,24 @@ describe("SDK (in-process Hardhat network, real worker)", function () {
     const events: JobEvent[] = [];
     const watcher = watchJob({ provider: ethers.provider, deployment, jobId: created.jobId, onEvent: (e) => events.push(e), pollMs: 50 });
 
-    const key = ethers.HDNodeWallet.fromPhrase("test test test test test test test test test test test junk", undefined, "m/44'/60'/0'/0/2").privateKey;
+    const key = ethers.HDNodeWallet.fromPhrase(
+      "test test test test test test test test test test test junk",
+      undefined,
+      "m/44'/60'/0'/0/2",
+    ).privateKey;
     const cfg = workerConfig({
-      eip1193: network.provider as unknown as Eip1193Provider, env: { UPOW_PRIVATE_KEY: key }, dataDir: path.join(tmp, "worker"),
-      jobMarket: await sys.jobMarket.getAddress(), stakeManager: await sys.stakeManager.getAddress(), disputeManager: await sys.disputeManager.getAddress(),
+      eip1193: network.provider as unknown as Eip1193Provider,
+      env: { UPOW_PRIVATE_KEY: key },
+      dataDir: path.join(tmp, "worker"),
+      jobMarket: await sys.jobMarket.getAddress(),
+      stakeManager: await sys.stakeManager.getAddress(),
+      disputeManager: await sys.disputeManager.getAddress(),
       acceptedTokens: [{ address: await sys.payToken.getAddress(), minRewardPerTflop: 0n }],
-      confirmations: 0, pollIntervalMs: 50, startBlock: created.blockNumber, logLevel: "silent", allowPrivateArtifacts: true,
+      confirmations: 0,
+      pollIntervalMs: 50,
+      startBlock: created.blockNumber,
+      logLevel: "silent",
+      allowPrivateArtifacts: true,
     });
     const ac = new AbortController();
     const worker = runWorker(cfg, { signal: ac.signal, logger: pino({ level: "silent" }) });

@@ -26,7 +26,12 @@ const TOKEN_CREDITED = id("Credited(address,address,uint256)");
  * token is never missed.
  */
 export async function creditTokens(p: {
-  provider: Provider; deployment: Deployment; contracts: UPowContracts; account: string; toBlock: number; chunkSize?: number;
+  provider: Provider;
+  deployment: Deployment;
+  contracts: UPowContracts;
+  account: string;
+  toBlock: number;
+  chunkSize?: number;
 }): Promise<string[]> {
   const tokens = new Set<string>([await p.contracts.stakingToken.getAddress()]);
   if (p.contracts.paymentToken) tokens.add(await p.contracts.paymentToken.getAddress());
@@ -44,7 +49,11 @@ export async function creditTokens(p: {
 
 /** Every ledger's credit of `account` at `blockTag` (zeros included), in LEDGERS order. */
 export async function readCredits(p: {
-  contracts: UPowContracts; account: string; tokens: readonly string[]; ledgers?: readonly Ledger[]; blockTag?: number;
+  contracts: UPowContracts;
+  account: string;
+  tokens: readonly string[];
+  ledgers?: readonly Ledger[];
+  blockTag?: number;
 }): Promise<Credit[]> {
   const { contracts: c, account } = p;
   const want = new Set(p.ledgers ?? LEDGERS);
@@ -58,6 +67,7 @@ export async function readCredits(p: {
     if (want.has("audit")) out.push({ ledger: "audit", token, raw: await c.auditManager.credits(token, account, opts) });
   }
   if (want.has("dispute")) out.push({ ledger: "dispute", token: staking, raw: await c.disputeManager.credits(account, opts) });
-  if (want.has("data-availability")) out.push({ ledger: "data-availability", token: staking, raw: await c.dataAvailability.credits(account, opts) });
+  if (want.has("data-availability"))
+    out.push({ ledger: "data-availability", token: staking, raw: await c.dataAvailability.credits(account, opts) });
   return out;
 }

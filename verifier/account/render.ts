@@ -8,15 +8,20 @@ export function renderAccountStatus(s: AccountStatus): string {
   if (s.jobs.length === 0) lines.push("  none");
   for (const j of s.jobs) {
     const disp = j.openDisputes > 0 ? `, ${j.openDisputes} open dispute(s)` : "";
-    lines.push(`  #${j.jobId}  ${j.status.padEnd(9)}  as ${j.roles.join("+")}  reward ${j.reward.text}, collateral ${j.collateral.text}${disp}`);
+    lines.push(
+      `  #${j.jobId}  ${j.status.padEnd(9)}  as ${j.roles.join("+")}  reward ${j.reward.text}, collateral ${j.collateral.text}${disp}`,
+    );
   }
   lines.push("", `open disputes (${s.disputes.length}):`);
   if (s.disputes.length === 0) lines.push("  none");
   for (const d of s.disputes) {
     const ruling = d.ruling === "None" ? "" : `, ruling ${d.ruling}`;
-    lines.push(`  #${d.disputeId}  job #${d.jobId} interval ${d.interval}  ${d.phase} (round ${d.round}${ruling})  as ${d.roles.join("+")}  bond ${d.bond.text}`);
+    lines.push(
+      `  #${d.disputeId}  job #${d.jobId} interval ${d.interval}  ${d.phase} (round ${d.round}${ruling})  as ${d.roles.join("+")}  bond ${d.bond.text}`,
+    );
     for (const x of d.deadlines) lines.push(`      ${x.what} ${x.text}`);
-    if (d.drawBlock !== undefined) lines.push(`      committee drawn ${d.drawBlock === 0 ? "in the next epoch" : `from block ${d.drawBlock}`}`);
+    if (d.drawBlock !== undefined)
+      lines.push(`      committee drawn ${d.drawBlock === 0 ? "in the next epoch" : `from block ${d.drawBlock}`}`);
   }
   const st = s.stake;
   lines.push("", "stake:");

@@ -22,7 +22,8 @@ export interface ScanLogsParameters {
 
 export async function scanLogs(p: ScanLogsParameters): Promise<Log[]> {
   const chunk = p.chunkSize ?? 5_000;
-  if (!Number.isSafeInteger(chunk) || chunk < 1) throw new LogScanError("chunk size must be a positive integer", { details: { chunkSize: chunk } });
+  if (!Number.isSafeInteger(chunk) || chunk < 1)
+    throw new LogScanError("chunk size must be a positive integer", { details: { chunkSize: chunk } });
   const out: Log[] = [];
   for (let from = p.fromBlock; from <= p.toBlock; from += chunk) {
     const to = Math.min(p.toBlock, from + chunk - 1);

@@ -126,10 +126,16 @@ export async function readAccountStatus(p: ReadAccountStatusParameters): Promise
   const addRole = (jobId: bigint, r: JobRole): void => {
     roles.set(jobId, (roles.get(jobId) ?? new Set<JobRole>()).add(r));
   };
-  for (const l of await scanLogs({ ...scan, address: jm, topics: [JOB_CREATED, null, topicOf(account)] })) addRole(BigInt(l.topics[1]), "requester");
-  for (const l of await scanLogs({ ...scan, address: jm, topics: [JOB_CLAIMED, null, topicOf(account)] })) addRole(BigInt(l.topics[1]), "worker");
+  for (const l of await scanLogs({ ...scan, address: jm, topics: [JOB_CREATED, null, topicOf(account)] }))
+    addRole(BigInt(l.topics[1]), "requester");
+  for (const l of await scanLogs({ ...scan, address: jm, topics: [JOB_CLAIMED, null, topicOf(account)] }))
+    addRole(BigInt(l.topics[1]), "worker");
   const am = c.auditManager.interface;
-  for (const l of await scanLogs({ ...scan, address: await c.auditManager.getAddress(), topics: [am.getEvent("AuditorsAssigned").topicHash] })) {
+  for (const l of await scanLogs({
+    ...scan,
+    address: await c.auditManager.getAddress(),
+    topics: [am.getEvent("AuditorsAssigned").topicHash],
+  })) {
     const ev = am.parseLog(l);
     if (ev !== null && (ev.args[2] as string[]).some((a) => getAddress(a) === account)) addRole(BigInt(ev.args[0] as bigint), "auditor");
   }
@@ -141,7 +147,9 @@ export async function readAccountStatus(p: ReadAccountStatusParameters): Promise
     const rs = [...r].map((x): JobRole => (x === "worker" && getAddress(j.worker) !== account ? "former-worker" : x));
     jobInfo.set(jobId, { requester: getAddress(j.requester), worker: getAddress(j.worker) });
     jobs.push({
-      jobId, roles: rs, status: jobStatusName(j.status),
+      jobId,
+      roles: rs,
+      status: jobStatusName(j.status),
       reward: await amount(j.paymentToken, j.reward),
       collateral: await amount(await c.stakingToken.getAddress(), j.collateral),
       openDisputes: Number(j.openDisputes),
@@ -175,8 +183,13 @@ export async function readAccountStatus(p: ReadAccountStatusParameters): Promise
     const phase = Number(d.phase);
     if (phase === Phase.Closed || phase === Phase.None) continue;
     disputes.push({
-      disputeId, jobId: d.jobId, interval: Number(d.interval), roles: [...r],
-      phase: phaseName(phase), ruling: rulingName(d.ruling), round: Number(d.round),
+      disputeId,
+      jobId: d.jobId,
+      interval: Number(d.interval),
+      roles: [...r],
+      phase: phaseName(phase),
+      ruling: rulingName(d.ruling),
+      round: Number(d.round),
       deadlines: disputeDeadlines(phase, await effectiveWindows(c, disputeId, phase, d, block), head.timestamp),
       ...(phase === Phase.AwaitingDraw ? { drawBlock: Number(d.randomnessBlock) } : {}),
       bond: await amount(staking, d.bond),
@@ -197,15 +210,24 @@ export async function readAccountStatus(p: ReadAccountStatusParameters): Promise
   };
 
   const creditList = await readCredits({
-    contracts: c, account, blockTag: block,
+    contracts: c,
+    account,
+    blockTag: block,
     tokens: await creditTokens({ provider, deployment: p.deployment, contracts: c, account, toBlock: block, chunkSize: p.chunkSize }),
   });
   const credits: CreditEntry[] = [];
   for (const x of creditList) credits.push({ ledger: x.ledger, amount: await amount(x.token, x.raw) });
 
   return {
-    account, chainId: p.deployment.chainId, network: p.deployment.network, block, timestamp: head.timestamp,
-    jobs, disputes, stake, credits,
+    account,
+    chainId: p.deployment.chainId,
+    network: p.deployment.network,
+    block,
+    timestamp: head.timestamp,
+    jobs,
+    disputes,
+    stake,
+    credits,
   };
 }
 
@@ -214,7 +236,11 @@ export async function readAccountStatus(p: ReadAccountStatusParameters): Promise
  * pinpoint deadline and voting windows, and `pinpointDeadline`/`votingWindows` include that.
  */
 async function effectiveWindows(
-  c: UPowContracts, disputeId: bigint, phase: number, d: { deadline: bigint; commitEnd: bigint; revealEnd: bigint; appealEnd: bigint }, block: number,
+  c: UPowContracts,
+  disputeId: bigint,
+  phase: number,
+  d: { deadline: bigint; commitEnd: bigint; revealEnd: bigint; appealEnd: bigint },
+  block: number,
 ): Promise<{ deadline: bigint; commitEnd: bigint; revealEnd: bigint; appealEnd: bigint }> {
   const at = { blockTag: block };
   if (phase === Phase.Pinpointing) return { ...d, deadline: await c.disputeManager.pinpointDeadline(disputeId, at) };
@@ -233,9 +259,13 @@ function disputeDeadlines(
 ): Deadline[] {
   const dl = (what: string, at: bigint): Deadline => ({ what, at: Number(at), text: formatDeadline(Number(at), now) });
   switch (phase) {
-    case Phase.Pinpointing: return [dl("pinpoint by", d.deadline)];
-    case Phase.Voting: return [dl("commit votes by", d.commitEnd), dl("reveal votes by", d.revealEnd)];
-    case Phase.Ruled: return [dl("appeal by", d.appealEnd)];
-    default: return [];
+    case Phase.Pinpointing:
+      return [dl("pinpoint by", d.deadline)];
+    case Phase.Voting:
+      return [dl("commit votes by", d.commitEnd), dl("reveal votes by", d.revealEnd)];
+    case Phase.Ruled:
+      return [dl("appeal by", d.appealEnd)];
+    default:
+      return [];
   }
 }

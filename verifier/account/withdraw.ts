@@ -37,9 +37,17 @@ export async function withdrawCredits(p: WithdrawParameters): Promise<Payout[]> 
   const account = getAddress(await p.signer.getAddress());
   const { contracts: c } = p;
   const head = await p.provider.getBlockNumber();
-  const tokens = p.tokens !== undefined
-    ? p.tokens.map((t) => getAddress(t))
-    : await creditTokens({ provider: p.provider, deployment: p.deployment, contracts: c, account, toBlock: head, chunkSize: p.chunkSize });
+  const tokens =
+    p.tokens !== undefined
+      ? p.tokens.map((t) => getAddress(t))
+      : await creditTokens({
+          provider: p.provider,
+          deployment: p.deployment,
+          contracts: c,
+          account,
+          toBlock: head,
+          chunkSize: p.chunkSize,
+        });
   const owed = (await readCredits({ contracts: c, account, tokens, ledgers: p.ledgers ?? LEDGERS })).filter((x) => x.raw > 0n);
   const out: Payout[] = [];
   for (const credit of owed) {
@@ -51,11 +59,16 @@ export async function withdrawCredits(p: WithdrawParameters): Promise<Payout[]> 
     } catch (cause) {
       const data = revertDataOf(cause);
       const why = data === undefined ? String((cause as Error).message ?? cause) : decodeRevertData(data, [contract]).reason;
-      throw new WithdrawError(`withdraw from ${credit.ledger} failed: ${why}`, { cause, details: { ledger: credit.ledger, token: credit.token, paidSoFar: out.length } });
+      throw new WithdrawError(`withdraw from ${credit.ledger} failed: ${why}`, {
+        cause,
+        details: { ledger: credit.ledger, token: credit.token, paidSoFar: out.length },
+      });
     }
     const receipt = await tx.wait();
     if (receipt === null || receipt.status !== 1) {
-      throw new WithdrawError(`withdraw from ${credit.ledger} reverted`, { details: { ledger: credit.ledger, token: credit.token, tx: tx.hash } });
+      throw new WithdrawError(`withdraw from ${credit.ledger} reverted`, {
+        details: { ledger: credit.ledger, token: credit.token, tx: tx.hash },
+      });
     }
     let raw = 0n;
     for (const l of receipt.logs) {
@@ -68,16 +81,26 @@ export async function withdrawCredits(p: WithdrawParameters): Promise<Payout[]> 
   return out;
 }
 
-function withdrawCall(c: UPowContracts, ledger: Ledger, token: string): { contract: Interface; send: () => Promise<ContractTransactionResponse> } {
+function withdrawCall(
+  c: UPowContracts,
+  ledger: Ledger,
+  token: string,
+): { contract: Interface; send: () => Promise<ContractTransactionResponse> } {
   switch (ledger) {
-    case "job-market": return { contract: c.jobMarket.interface, send: () => c.jobMarket.withdraw(token) };
-    case "audit": return { contract: c.auditManager.interface, send: () => c.auditManager.withdraw(token) };
-    case "dispute": return { contract: c.disputeManager.interface, send: () => c.disputeManager.withdraw() };
-    case "data-availability": return { contract: c.dataAvailability.interface, send: () => c.dataAvailability.withdraw() };
+    case "job-market":
+      return { contract: c.jobMarket.interface, send: () => c.jobMarket.withdraw(token) };
+    case "audit":
+      return { contract: c.auditManager.interface, send: () => c.auditManager.withdraw(token) };
+    case "dispute":
+      return { contract: c.disputeManager.interface, send: () => c.disputeManager.withdraw() };
+    case "data-availability":
+      return { contract: c.dataAvailability.interface, send: () => c.dataAvailability.withdraw() };
   }
 }
 
 async function ledgerAddress(c: UPowContracts, ledger: Ledger): Promise<string> {
-  const contract = { "job-market": c.jobMarket, audit: c.auditManager, dispute: c.disputeManager, "data-availability": c.dataAvailability }[ledger];
+  const contract = { "job-market": c.jobMarket, audit: c.auditManager, dispute: c.disputeManager, "data-availability": c.dataAvailability }[
+    ledger
+  ];
   return getAddress(await contract.getAddress());
 }

@@ -39,10 +39,7 @@ function field(block: RpcBlock, name: string): string {
 
 /** The RLP list of the header fields present in `block`. */
 export function headerRlp(block: RpcBlock): string {
-  const items: BytesLike[] = [
-    ...FIXED.map((k) => getBytes(field(block, k))),
-    ...QUANTITIES.map((k) => quantity(field(block, k))),
-  ];
+  const items: BytesLike[] = [...FIXED.map((k) => getBytes(field(block, k))), ...QUANTITIES.map((k) => quantity(field(block, k)))];
   items.push(getBytes(field(block, "extraData")), getBytes(field(block, "mixHash")), getBytes(field(block, "nonce")));
   let missing: string | undefined;
   for (const [name, kind] of OPTIONAL) {
@@ -51,7 +48,8 @@ export function headerRlp(block: RpcBlock): string {
       missing ??= name;
       continue;
     }
-    if (missing !== undefined) throw new BlockHeaderRebuildError(`block has ${name} but not ${missing}`, { details: { number: block.number } });
+    if (missing !== undefined)
+      throw new BlockHeaderRebuildError(`block has ${name} but not ${missing}`, { details: { number: block.number } });
     items.push(kind === "bytes" ? getBytes(v as string) : quantity(v as string));
   }
   return encodeRlp(items);
@@ -75,7 +73,9 @@ export async function fetchProvenHeader(rpc: RpcSend, n: bigint | "latest"): Pro
   const block = await fetchRpcBlock(rpc, n);
   const rlp = headerRlp(block);
   if (keccak256(rlp) !== block.hash) {
-    throw new BlockHeaderRebuildError("rebuilt header does not hash to the block hash", { details: { number: block.number, hash: block.hash, rebuilt: keccak256(rlp) } });
+    throw new BlockHeaderRebuildError("rebuilt header does not hash to the block hash", {
+      details: { number: block.number, hash: block.hash, rebuilt: keccak256(rlp) },
+    });
   }
   return { rlp, block };
 }

@@ -17,7 +17,8 @@ export class ConfirmationsError extends UPowError {
 /** `--confirmations <n|auto>`. */
 export function parseConfirmations(v: string): Confirmations {
   if (v === "auto") return "auto";
-  if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v))) throw new ConfirmationsError("--confirmations must be a non-negative integer or auto", { details: { value: v } });
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v)))
+    throw new ConfirmationsError("--confirmations must be a non-negative integer or auto", { details: { value: v } });
   return Number(v);
 }
 

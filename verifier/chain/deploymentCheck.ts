@@ -18,7 +18,11 @@ const PROBES: Record<ContractRole, readonly string[]> = {
   DisputeManager: ["function disputeCount() view returns (uint256)", "function commitmentCount() view returns (uint64)"],
   StakeManager: ["function queueSettled() view returns (bool)", "function epochLength() view returns (uint64)"],
 };
-const ERC20_PROBES = ["function totalSupply() view returns (uint256)", "function decimals() view returns (uint8)", "function symbol() view returns (string)"];
+const ERC20_PROBES = [
+  "function totalSupply() view returns (uint256)",
+  "function decimals() view returns (uint8)",
+  "function symbol() view returns (string)",
+];
 
 /** Getter → the role whose address it returns, for each role that holds a link. */
 const WIRING: Record<ContractRole, Partial<Record<string, ContractRole>>> = {
@@ -46,9 +50,12 @@ export async function checkDeployment(params: CheckDeploymentParameters): Promis
   if (params.expectedChainId !== undefined) {
     const { chainId } = await provider.getNetwork();
     if (chainId !== BigInt(params.expectedChainId)) {
-      throw new DeploymentCheckError(`the RPC is on chain ${chainId}, the deployments file on chain ${params.expectedChainId}: wrong --rpc-url or --deployments`, {
-        details: { rpcChainId: chainId.toString(), deploymentsChainId: params.expectedChainId },
-      });
+      throw new DeploymentCheckError(
+        `the RPC is on chain ${chainId}, the deployments file on chain ${params.expectedChainId}: wrong --rpc-url or --deployments`,
+        {
+          details: { rpcChainId: chainId.toString(), deploymentsChainId: params.expectedChainId },
+        },
+      );
     }
   }
   const roles = Object.keys(addresses) as ContractRole[];
@@ -56,7 +63,9 @@ export async function checkDeployment(params: CheckDeploymentParameters): Promis
     const address = addresses[role]!;
     const looks = await identify(provider, address);
     if (looks !== role) {
-      throw new DeploymentCheckError(`the ${role} address ${address} is not a ${role}: ${describe(looks)}`, { details: { role, address, looksLike: describe(looks) } });
+      throw new DeploymentCheckError(`the ${role} address ${address} is not a ${role}: ${describe(looks)}`, {
+        details: { role, address, looksLike: describe(looks) },
+      });
     }
   }
   for (const role of roles) {
@@ -107,7 +116,8 @@ async function view(provider: Provider, address: string, fragment: string): Prom
   try {
     return (await c.getFunction(fragment.slice("function ".length, fragment.indexOf("("))).staticCall()) as unknown;
   } catch (err) {
-    if (isError(err, "BAD_DATA") || (isError(err, "CALL_EXCEPTION") && (typeof err.data === "string" || /revert/i.test(nodeMessage(err))))) return undefined;
+    if (isError(err, "BAD_DATA") || (isError(err, "CALL_EXCEPTION") && (typeof err.data === "string" || /revert/i.test(nodeMessage(err)))))
+      return undefined;
     // Not an answer from the contract (the node failed the call): the caller's start-up retry handles it.
     throw err;
   }

@@ -27,8 +27,13 @@ export class EventRouter {
   readonly #routes = new Map<string, Map<string, Route>>();
 
   /** Calls `handler` with the named arguments of every `event` log that `contract` emits. */
-  on<E extends TypedContractEvent>(contract: BaseContract, event: E, handler: (args: EventArgs<E>, log: Log) => Promise<void> | void): this {
-    if (typeof contract.target !== "string") throw new EventRouterError("the contract must be connected at an address", { details: { event: event.name } });
+  on<E extends TypedContractEvent>(
+    contract: BaseContract,
+    event: E,
+    handler: (args: EventArgs<E>, log: Log) => Promise<void> | void,
+  ): this {
+    if (typeof contract.target !== "string")
+      throw new EventRouterError("the contract must be connected at an address", { details: { event: event.name } });
     const address = contract.target.toLowerCase();
     const topic = event.fragment.topicHash;
     const byTopic = this.#routes.get(address) ?? new Map<string, Route>();

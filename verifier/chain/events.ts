@@ -72,7 +72,8 @@ class LogRangeTooLargeError extends EventCursorError {
   override readonly name: string = "LogRangeTooLargeError";
 }
 
-const TOO_MANY = /more than \d+ results|too many (results|logs|blocks)|query returned more|limit exceeded|response size|range (is )?too (large|wide|big)|block range|exceed/i;
+const TOO_MANY =
+  /more than \d+ results|too many (results|logs|blocks)|query returned more|limit exceeded|response size|range (is )?too (large|wide|big)|block range|exceed/i;
 
 export class EventCursor {
   readonly #p: Required<EventCursorParameters>;

@@ -32,9 +32,7 @@ export interface FailedIntent {
 
 /** What to do with an intent now. */
 export type Gate =
-  | { kind: "go" }
-  | { kind: "superseded"; reason: string }
-  | { kind: "backoff"; untilMs: number; failures: number; reason: string };
+  { kind: "go" } | { kind: "superseded"; reason: string } | { kind: "backoff"; untilMs: number; failures: number; reason: string };
 
 /** A purpose whose intents failed `escalateAfter` times or more in a row. */
 export interface FailingPurpose {
@@ -108,7 +106,8 @@ export class FailureTracker {
     this.#p.onFailure?.(intent.purpose, errorName ?? "error");
     const fields = { reason, failuresInARow: failures, purposeFailuresInARow: streak, retryInMs: delay };
     // Per purpose too: intents keyed per block (withdrawals) fail once each, yet keep failing.
-    if (Math.max(failures, streak) >= this.#p.escalateAfter) log.error(fields, "transaction keeps failing; operator action needed (docs: errors a daemon logs)");
+    if (Math.max(failures, streak) >= this.#p.escalateAfter)
+      log.error(fields, "transaction keeps failing; operator action needed (docs: errors a daemon logs)");
     else log.warn(fields, "transaction failed; backing off");
     return cls;
   }

@@ -30,7 +30,12 @@ export function relativeTime(targetSec: number, nowSec: number): string {
   const d = targetSec - nowSec;
   const a = Math.abs(d);
   if (a < 1) return "now";
-  const units: [number, string][] = [[86_400, "d"], [3_600, "h"], [60, "min"], [1, "s"]];
+  const units: [number, string][] = [
+    [86_400, "d"],
+    [3_600, "h"],
+    [60, "min"],
+    [1, "s"],
+  ];
   const [size, unit] = units.find(([u]) => a >= u) ?? [1, "s"];
   const n = Math.floor(a / size);
   return d > 0 ? `in ${n} ${unit}` : `${n} ${unit} ago`;

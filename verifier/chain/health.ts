@@ -22,9 +22,12 @@ export function evaluateHealth(i: HealthInput): HealthStatus {
   const headAgeSec = i.head ? Math.round(i.nowMs / 1000 - i.head.timestamp) : undefined;
   if (!i.head) causes.push("no chain head seen yet");
   else if (headAgeSec! > i.maxHeadAgeSec) {
-    causes.push(`chain head is stale: block ${i.head.block} is ${headAgeSec} s old (max ${i.maxHeadAgeSec} s); is the node syncing and the RPC answering?`);
+    causes.push(
+      `chain head is stale: block ${i.head.block} is ${headAgeSec} s old (max ${i.maxHeadAgeSec} s); is the node syncing and the RPC answering?`,
+    );
   }
-  for (const f of i.failing) causes.push(`transactions of purpose "${f.purpose}" failed ${f.failuresInARow} times in a row: ${f.lastReason}`);
+  for (const f of i.failing)
+    causes.push(`transactions of purpose "${f.purpose}" failed ${f.failuresInARow} times in a row: ${f.lastReason}`);
   return {
     ok: causes.length === 0,
     details: {

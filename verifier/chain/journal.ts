@@ -333,9 +333,7 @@ export class Journal {
 
   /** Attempts of one intent, oldest first. */
   attempts(key: string): TxAttempt[] {
-    const rows = this.#db
-      .prepare("SELECT * FROM attempts WHERE intent_key = ? ORDER BY created_at, rowid")
-      .all(key) as AttemptRow[];
+    const rows = this.#db.prepare("SELECT * FROM attempts WHERE intent_key = ? ORDER BY created_at, rowid").all(key) as AttemptRow[];
     return rows.map((r) => ({
       intentKey: r.intent_key,
       hash: r.hash,
@@ -369,17 +367,14 @@ export class Journal {
 
   getNextNonce(account: string): number | undefined {
     const row = this.#db.prepare("SELECT next_nonce FROM nonces WHERE account = ?").get(account.toLowerCase()) as
-      | { next_nonce: number }
-      | undefined;
+      { next_nonce: number } | undefined;
     return row?.next_nonce;
   }
 
   /** Overwrite the account's next nonce (resynchronisation with the chain). */
   setNextNonce(account: string, nonce: number): void {
     this.#db
-      .prepare(
-        "INSERT INTO nonces(account, next_nonce) VALUES (?, ?) ON CONFLICT(account) DO UPDATE SET next_nonce = excluded.next_nonce",
-      )
+      .prepare("INSERT INTO nonces(account, next_nonce) VALUES (?, ?) ON CONFLICT(account) DO UPDATE SET next_nonce = excluded.next_nonce")
       .run(account.toLowerCase(), nonce);
   }
 

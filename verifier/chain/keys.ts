@@ -59,7 +59,9 @@ export async function loadSigner(params: LoadSignerParameters): Promise<LoadedSi
     if (params.passwordFile) ensurePrivateFile(params.passwordFile, params.logger);
     const password = readPassword(params, env) ?? (params.promptPassword ? await params.promptPassword() : undefined);
     if (password === undefined) {
-      throw new KeyLoadError("keystore password not given (--password-file or the env var)", { details: { passwordEnv: params.passwordEnv ?? "UPOW_KEYSTORE_PASSWORD" } });
+      throw new KeyLoadError("keystore password not given (--password-file or the env var)", {
+        details: { passwordEnv: params.passwordEnv ?? "UPOW_KEYSTORE_PASSWORD" },
+      });
     }
     let json: string;
     try {
@@ -121,7 +123,10 @@ export async function writeKeystore(params: WriteKeystoreParameters): Promise<st
     fs.writeFileSync(params.path, json, { mode: 0o600, flag: "wx" });
   } catch (cause) {
     const exists = (cause as NodeJS.ErrnoException).code === "EEXIST";
-    throw new KeyLoadError(exists ? "a keystore already exists at this path (not overwritten)" : "cannot write the keystore", { cause, details: { path: params.path } });
+    throw new KeyLoadError(exists ? "a keystore already exists at this path (not overwritten)" : "cannot write the keystore", {
+      cause,
+      details: { path: params.path },
+    });
   }
   return wallet.address;
 }
@@ -133,7 +138,9 @@ const KEY_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 export function keystorePath(keyDir: string, name: string): string {
   if (!KEY_NAME.test(name) || name.endsWith(".json")) {
-    throw new KeyLoadError("a key name is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit, without .json", { details: { name } });
+    throw new KeyLoadError("a key name is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit, without .json", {
+      details: { name },
+    });
   }
   return path.join(keyDir, `${name}.json`);
 }
@@ -203,8 +210,12 @@ export interface DaemonKeyOptions {
  * UPOW_PRIVATE_KEY. Naming two is refused: a key left exported in the shell would otherwise sign
  * in place of the one the command line names.
  */
-export function daemonKeySource(o: DaemonKeyOptions, env: NodeJS.ProcessEnv): Pick<LoadSignerParameters, "env" | "keystorePath" | "passwordFile"> {
-  if (o.key !== undefined && o.keystore !== undefined) throw new KeyLoadError("give --key or --keystore, not both", { details: { key: o.key, keystore: o.keystore } });
+export function daemonKeySource(
+  o: DaemonKeyOptions,
+  env: NodeJS.ProcessEnv,
+): Pick<LoadSignerParameters, "env" | "keystorePath" | "passwordFile"> {
+  if (o.key !== undefined && o.keystore !== undefined)
+    throw new KeyLoadError("give --key or --keystore, not both", { details: { key: o.key, keystore: o.keystore } });
   const keystore = o.key !== undefined ? keystorePath(o.keyDir, o.key) : o.keystore;
   if (keystore !== undefined && env.UPOW_PRIVATE_KEY) {
     throw new KeyLoadError("UPOW_PRIVATE_KEY is set and a keystore is named: unset one of them", { details: { keystorePath: keystore } });
@@ -212,5 +223,9 @@ export function daemonKeySource(o: DaemonKeyOptions, env: NodeJS.ProcessEnv): Pi
   if (o.key !== undefined && keystore !== undefined && !fs.existsSync(keystore)) {
     throw new KeyLoadError(`no key named ${o.key} (upow key list; upow key import ${o.key})`, { details: { keyDir: o.keyDir } });
   }
-  return { env, ...(keystore !== undefined ? { keystorePath: keystore } : {}), ...(o.passwordFile !== undefined ? { passwordFile: o.passwordFile } : {}) };
+  return {
+    env,
+    ...(keystore !== undefined ? { keystorePath: keystore } : {}),
+    ...(o.passwordFile !== undefined ? { passwordFile: o.passwordFile } : {}),
+  };
 }

@@ -75,7 +75,9 @@ export function buildInfo(): { version: string; commit: string } {
   let commit = process.env.UPOW_BUILD_COMMIT ?? "";
   if (!commit) {
     try {
-      commit = execFileSync("git", ["rev-parse", "--short=12", "HEAD"], { cwd: root, stdio: ["ignore", "pipe", "ignore"], timeout: 5_000 }).toString().trim();
+      commit = execFileSync("git", ["rev-parse", "--short=12", "HEAD"], { cwd: root, stdio: ["ignore", "pipe", "ignore"], timeout: 5_000 })
+        .toString()
+        .trim();
     } catch {
       commit = "unknown";
     }
@@ -88,7 +90,12 @@ export function createDaemonMetrics(params: CreateDaemonMetricsParameters): Daem
   const clock = params.clock ?? Date.now;
   registry.setDefaultLabels({ role: params.role });
   if (params.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
-  const info = new Gauge({ name: `${METRIC_PREFIX}build_info`, help: "Always 1; the labels say which build runs", labelNames: ["version", "commit"], registers: [registry] });
+  const info = new Gauge({
+    name: `${METRIC_PREFIX}build_info`,
+    help: "Always 1; the labels say which build runs",
+    labelNames: ["version", "commit"],
+    registers: [registry],
+  });
   info.set(buildInfo(), 1);
   let head: HeadSample | undefined;
   const headBlock = new Gauge({ name: `${METRIC_PREFIX}chain_head_block`, help: "Latest block number seen", registers: [registry] });
@@ -104,7 +111,10 @@ export function createDaemonMetrics(params: CreateDaemonMetricsParameters): Daem
     registry,
     rpcErrors: counter(registry, "rpc_errors_total", "RPC transport failures, by endpoint", ["endpoint"] as const),
     txsSent: counter(registry, "txs_sent_total", "Transactions broadcast, by purpose", ["purpose"] as const),
-    txFailures: counter(registry, "tx_failures_total", "Failed transaction intents, by purpose and reason (error name)", ["purpose", "reason"] as const),
+    txFailures: counter(registry, "tx_failures_total", "Failed transaction intents, by purpose and reason (error name)", [
+      "purpose",
+      "reason",
+    ] as const),
     setHead(h) {
       head = h;
       headBlock.set(h.block);

@@ -51,7 +51,10 @@ function tighten(target: string, mode: number, logger?: Logger): void {
   try {
     fs.chmodSync(target, mode);
   } catch (cause) {
-    throw new PrivateFileError("cannot tighten permissions (not the owner?)", { cause, details: { path: path.resolve(target), mode: current.toString(8) } });
+    throw new PrivateFileError("cannot tighten permissions (not the owner?)", {
+      cause,
+      details: { path: path.resolve(target), mode: current.toString(8) },
+    });
   }
   logger?.warn({ path: path.resolve(target), was: current.toString(8), now: mode.toString(8) }, "tightened permissions of a private path");
 }

@@ -33,8 +33,19 @@ export const DEPLOYMENT_FORMAT = "upow-deployment/1";
 
 /** Registry keys. Tokens are the addresses used, deployed or not (then blockNumber is null). */
 export const CONTRACT_KEYS = [
-  "StakingToken", "PaymentToken", "StakeManager", "Randomness", "JobMarket", "CanaryRegistry", "AuditManager",
-  "DisputeLogic", "DisputeJury", "DisputeQueue", "DisputeEvidence", "DataAvailability", "DisputeManager",
+  "StakingToken",
+  "PaymentToken",
+  "StakeManager",
+  "Randomness",
+  "JobMarket",
+  "CanaryRegistry",
+  "AuditManager",
+  "DisputeLogic",
+  "DisputeJury",
+  "DisputeQueue",
+  "DisputeEvidence",
+  "DataAvailability",
+  "DisputeManager",
 ] as const;
 export type ContractKey = (typeof CONTRACT_KEYS)[number];
 /** Keys every deployment must hold (PaymentToken is optional on networks without a default one). */
@@ -204,14 +215,19 @@ export interface DaemonAddresses {
 /** `contracts.<key>.address` of a loaded deployment; names `source` (its file) and the field when the key is absent (PaymentToken is optional). */
 export function deployedAddress(deployment: Deployment, key: ContractKey, source: string): string {
   const c = deployment.contracts[key];
-  if (c === undefined) throw new DeploymentInvalidError(`${source}: contracts.${key} is missing`, { details: { source, field: `contracts.${key}` } });
+  if (c === undefined)
+    throw new DeploymentInvalidError(`${source}: contracts.${key} is missing`, { details: { source, field: `contracts.${key}` } });
   return getAddress(c.address);
 }
 
 export function daemonAddresses(deployment: Deployment): DaemonAddresses {
   const c = deployment.contracts;
   return {
-    jobMarket: getAddress(c.JobMarket.address), auditManager: getAddress(c.AuditManager.address), disputeManager: getAddress(c.DisputeManager.address),
-    stakeManager: getAddress(c.StakeManager.address), startBlock: deploymentStartBlock(deployment), chainId: deployment.chainId,
+    jobMarket: getAddress(c.JobMarket.address),
+    auditManager: getAddress(c.AuditManager.address),
+    disputeManager: getAddress(c.DisputeManager.address),
+    stakeManager: getAddress(c.StakeManager.address),
+    startBlock: deploymentStartBlock(deployment),
+    chainId: deployment.chainId,
   };
 }

@@ -132,10 +132,7 @@ export class UPowProvider extends JsonRpcApiProvider {
               : new RpcTransportError("RPC transport failed", { cause: err, details: { endpoint: endpoint.label } });
           lastError = error;
           failures.push(`${endpoint.label}: ${error.shortMessage}`);
-          this.#logger.warn(
-            { endpoint: endpoint.label, method: payload.method, round, err: error.shortMessage },
-            "rpc endpoint failed",
-          );
+          this.#logger.warn({ endpoint: endpoint.label, method: payload.method, round, err: error.shortMessage }, "rpc endpoint failed");
           this.#onRpcError?.({ endpoint: endpoint.label, method: payload.method, error });
         }
       }
@@ -259,10 +256,7 @@ function eip1193Endpoint(provider: Eip1193Provider, label: string): Endpoint {
         );
       });
       try {
-        const result = await Promise.race([
-          provider.request({ method: payload.method, params: payload.params as unknown[] }),
-          timeout,
-        ]);
+        const result = await Promise.race([provider.request({ method: payload.method, params: payload.params as unknown[] }), timeout]);
         return { id: payload.id, result };
       } catch (err) {
         if (err instanceof RpcTransportError) throw err;
@@ -279,7 +273,10 @@ function eip1193Endpoint(provider: Eip1193Provider, label: string): Endpoint {
         // Hardhat's in-process provider throws reverts as SolidityError {data} without a code:
         // a revert is an answer too (JSON-RPC code 3, "execution reverted").
         if (typeof e.data === "string" && /^0x([0-9a-fA-F]{2})*$/.test(e.data)) {
-          return { id: payload.id, error: { code: 3, message: typeof e.message === "string" ? e.message : "execution reverted", data: e.data } };
+          return {
+            id: payload.id,
+            error: { code: 3, message: typeof e.message === "string" ? e.message : "execution reverted", data: e.data },
+          };
         }
         throw new RpcTransportError("EIP-1193 request failed", { cause: err, details: { endpoint: label } });
       } finally {

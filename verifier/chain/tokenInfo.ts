@@ -52,10 +52,7 @@ export class TokenInfoCache implements AmountFormatter {
     const t = IERC20Metadata__factory.connect(address, this.#runner);
     const code = await this.#runner.provider?.getCode(address);
     if (code === "0x") return fallback(address);
-    const [symbol, decimals] = await Promise.all([
-      t.symbol().catch(missing),
-      t.decimals().catch(missing),
-    ]);
+    const [symbol, decimals] = await Promise.all([t.symbol().catch(missing), t.decimals().catch(missing)]);
     return {
       address,
       symbol: symbol !== undefined && /^[\x21-\x7e]{1,16}$/.test(symbol) ? symbol : fallback(address).symbol,

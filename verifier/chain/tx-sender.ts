@@ -276,7 +276,8 @@ export class TxSender {
     if (known?.state === "mined") return this.#recorded(known);
     if (known?.state !== "sent") {
       const gate = this.#p.failures.gate(intent);
-      if (gate.kind === "superseded") throw new TxSupersededError(`held back: ${gate.reason}`, { details: { key: intent.key, purpose: intent.purpose } });
+      if (gate.kind === "superseded")
+        throw new TxSupersededError(`held back: ${gate.reason}`, { details: { key: intent.key, purpose: intent.purpose } });
       if (gate.kind === "backoff") {
         throw new TxBackoffError(`backing off after ${gate.failures} failure(s): ${gate.reason}`, {
           details: { key: intent.key, purpose: intent.purpose, retryInMs: gate.untilMs - Date.now() },
@@ -552,9 +553,13 @@ export class TxSender {
 
   #recorded(record: IntentRecord): MinedTxResult {
     if (record.status !== 1) {
-      throw new TxRevertedError(record.txHash ?? "", { reason: (record.failure ?? "reverted").replace(/^reverted: /, ""), data: "0x" }, {
-        details: { key: record.key, recorded: true },
-      });
+      throw new TxRevertedError(
+        record.txHash ?? "",
+        { reason: (record.failure ?? "reverted").replace(/^reverted: /, ""), data: "0x" },
+        {
+          details: { key: record.key, recorded: true },
+        },
+      );
     }
     return {
       kind: "mined",

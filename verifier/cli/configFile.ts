@@ -29,9 +29,13 @@ function readConfigFile(file: string): Record<string, unknown> {
     else throw new ConfigFileError(`config file ${file} must end in .toml or .json`, { details: { file } });
   } catch (cause) {
     if (cause instanceof ConfigFileError) throw cause;
-    throw new ConfigFileError(`config file ${file} is not valid ${ext.slice(1).toUpperCase()}: ${cause instanceof Error ? cause.message.split("\n")[0] : String(cause)}`, { cause, details: { file } });
+    throw new ConfigFileError(
+      `config file ${file} is not valid ${ext.slice(1).toUpperCase()}: ${cause instanceof Error ? cause.message.split("\n")[0] : String(cause)}`,
+      { cause, details: { file } },
+    );
   }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new ConfigFileError(`config file ${file} must hold a table/object of options`, { details: { file } });
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+    throw new ConfigFileError(`config file ${file} must hold a table/object of options`, { details: { file } });
   return parsed as Record<string, unknown>;
 }
 
@@ -42,8 +46,12 @@ export function applyConfigFile(cmd: Command, file: string): void {
   for (const o of cmd.options) if (o.long && o.attributeName() !== "config") byKey.set(o.attributeName(), o);
   for (const [key, raw] of Object.entries(values)) {
     const option = byKey.get(key);
-    const bad = (why: string): ConfigFileError => new ConfigFileError(`config file ${file}: key "${key}" ${why}`, { details: { file, key } });
-    if (!option) throw bad(`is not an option of \`${[cmd.parent?.name(), cmd.name()].filter(Boolean).join(" ")}\` (keys are long flag names in camelCase, e.g. rpcUrl, pollInterval)`);
+    const bad = (why: string): ConfigFileError =>
+      new ConfigFileError(`config file ${file}: key "${key}" ${why}`, { details: { file, key } });
+    if (!option)
+      throw bad(
+        `is not an option of \`${[cmd.parent?.name(), cmd.name()].filter(Boolean).join(" ")}\` (keys are long flag names in camelCase, e.g. rpcUrl, pollInterval)`,
+      );
     // Checked even where a flag or env var wins: a file that cannot run alone is wrong today.
     const value = convert(option, raw, bad);
     const source = cmd.getOptionValueSource(key);
@@ -59,7 +67,8 @@ function convert(option: Option, raw: unknown, bad: (why: string) => ConfigFileE
     return raw;
   }
   const items = Array.isArray(raw) ? raw : [raw];
-  if (items.length === 0 || (Array.isArray(raw) && !option.variadic)) throw bad(option.variadic ? "must not be empty" : "takes one value, not a list");
+  if (items.length === 0 || (Array.isArray(raw) && !option.variadic))
+    throw bad(option.variadic ? "must not be empty" : "takes one value, not a list");
   let value: unknown = undefined;
   for (const item of items) {
     if (typeof item !== "string" && typeof item !== "number" && typeof item !== "bigint") throw bad("must be a string or a number");
@@ -74,4 +83,3 @@ function convert(option: Option, raw: unknown, bad: (why: string) => ConfigFileE
   }
   return value;
 }
-

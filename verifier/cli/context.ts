@@ -48,7 +48,17 @@ export function makeContext(opts: GlobalOptions): CliContext {
       );
       bar.start(total, 0, { extra: "" });
       return {
-        update: (done, payload) => bar.update(done, payload ? { extra: Object.entries(payload).map(([k, v]) => `${k}=${v}`).join(" ") } : undefined),
+        update: (done, payload) =>
+          bar.update(
+            done,
+            payload
+              ? {
+                  extra: Object.entries(payload)
+                    .map(([k, v]) => `${k}=${v}`)
+                    .join(" "),
+                }
+              : undefined,
+          ),
         stop: () => bar.stop(),
       };
     },
@@ -97,15 +107,22 @@ export function parseFloatOption(name: string): (v: string) => number {
 /** `--ep cpu|webgpu|cuda` (env UPOW_EP) for every command that runs steps; default cpu. */
 export function epOption(): Option {
   return new Option("--ep <name>", `onnxruntime execution provider (GPU set-up: ${GPU_DOCS})`)
-    .choices([...EXECUTION_PROVIDERS]).default("cpu").env("UPOW_EP");
+    .choices([...EXECUTION_PROVIDERS])
+    .default("cpu")
+    .env("UPOW_EP");
 }
 
 /** `--ep <list>` of calibrate: comma-separated EPs whose settings are compared with the CPU reference. */
 export function parseEpList(v: string): string[] {
-  const eps = v.split(",").map((x) => x.trim()).filter((x) => x.length > 0);
+  const eps = v
+    .split(",")
+    .map((x) => x.trim())
+    .filter((x) => x.length > 0);
   const bad = eps.filter((x) => !(EXECUTION_PROVIDERS as readonly string[]).includes(x));
   if (eps.length === 0 || bad.length > 0) {
-    throw new CliError(`--ep must list execution providers among ${EXECUTION_PROVIDERS.join(", ")}`, { details: { value: v, unknown: bad } });
+    throw new CliError(`--ep must list execution providers among ${EXECUTION_PROVIDERS.join(", ")}`, {
+      details: { value: v, unknown: bad },
+    });
   }
   return [...new Set(eps)];
 }

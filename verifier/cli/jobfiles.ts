@@ -37,7 +37,13 @@ export interface JobFile {
   readonly spec: ModelSpec;
   readonly graph: { readonly path: string; readonly sha256: string };
   readonly initialState: { readonly path: string; readonly hash: Hash };
-  readonly data: { readonly dir: string; readonly dataRoot: Hash; readonly numBatches: number; readonly batchSize: number; readonly testSetHash: Hash };
+  readonly data: {
+    readonly dir: string;
+    readonly dataRoot: Hash;
+    readonly numBatches: number;
+    readonly batchSize: number;
+    readonly testSetHash: Hash;
+  };
   /** bytes32 hex seed of the batch order. */
   readonly seed: Hash;
   readonly hp: Record<string, number>;
@@ -46,7 +52,7 @@ export interface JobFile {
   readonly tolerance: Tolerance;
 }
 
-export const DEFAULT_TOLERANCE: Tolerance = { deltaUpd: 3e-3, deltaUlp: 1e-6, deltaKUpd: 6e-3, deltaKUlp: 2e-6 };  // δ_k: DELTA_K_PROCEDURE floors (v3 V7.3)
+export const DEFAULT_TOLERANCE: Tolerance = { deltaUpd: 3e-3, deltaUlp: 1e-6, deltaKUpd: 6e-3, deltaKUlp: 2e-6 }; // δ_k: DELTA_K_PROCEDURE floors (v3 V7.3)
 
 export interface LoadedJob {
   readonly file: string;
@@ -67,14 +73,24 @@ export { canonicalJson };
 
 export async function loadJob(file: string): Promise<LoadedJob> {
   const job = await readJson<JobFile>(file, "job file");
-  if (job.version !== 1 || !job.spec || !job.graph || !job.initialState || !job.data || typeof job.T !== "number" || typeof job.k !== "number") {
+  if (
+    job.version !== 1 ||
+    !job.spec ||
+    !job.graph ||
+    !job.initialState ||
+    !job.data ||
+    typeof job.T !== "number" ||
+    typeof job.k !== "number"
+  ) {
     throw new CliError("job file is malformed", { details: { file } });
   }
   const base = path.dirname(file);
   const graph = await readFileOr(path.resolve(base, job.graph.path), "step graph");
-  if (sha256Hex(graph) !== job.graph.sha256) throw new CliError("step graph does not match its sha256 in the job file", { details: { path: job.graph.path } });
+  if (sha256Hex(graph) !== job.graph.sha256)
+    throw new CliError("step graph does not match its sha256 in the job file", { details: { path: job.graph.path } });
   const stateBytes = await readFileOr(path.resolve(base, job.initialState.path), "initial state");
-  if (fileHashOfSync(stateBytes) !== job.initialState.hash) throw new CliError("initial state does not match its hash in the job file", { details: { path: job.initialState.path } });
+  if (fileHashOfSync(stateBytes) !== job.initialState.hash)
+    throw new CliError("initial state does not match its hash in the job file", { details: { path: job.initialState.path } });
   const dataDir = path.resolve(base, job.data.dir);
   const index = await readJson<DatasetIndex>(path.join(dataDir, "batches.json"), "dataset index");
   if (index.dataRoot !== job.data.dataRoot || index.numBatches !== job.data.numBatches) {
@@ -91,8 +107,12 @@ export async function loadJob(file: string): Promise<LoadedJob> {
     return b;
   };
   return {
-    file, job, jobHash: sha256Hex(Buffer.from(canonicalJson(job))), graph,
-    initialState: readSafetensors(stateBytes), batches,
+    file,
+    job,
+    jobHash: sha256Hex(Buffer.from(canonicalJson(job))),
+    graph,
+    initialState: readSafetensors(stateBytes),
+    batches,
     async loadTestSet() {
       const bytes = await readFileOr(path.join(dataDir, "test.safetensors"), "test set");
       return loadBatch(bytes, { expectedHash: job.data.testSetHash }).tensors;

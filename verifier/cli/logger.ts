@@ -20,7 +20,10 @@ export function createDaemonLogger(p: DaemonLoggerParameters): Logger {
   const usePretty = p.format === "pretty" || ((p.format ?? "auto") === "auto" && tty);
   if (usePretty) {
     // Synchronous, in this thread: no worker transport whose last lines a crash could lose.
-    return pino({ level: p.level }, pretty({ destination: p.destination ?? 2, sync: true, colorize: tty, translateTime: "SYS:HH:MM:ss.l" }));
+    return pino(
+      { level: p.level },
+      pretty({ destination: p.destination ?? 2, sync: true, colorize: tty, translateTime: "SYS:HH:MM:ss.l" }),
+    );
   }
   return pino({ level: p.level }, p.destination ?? pino.destination(2));
 }

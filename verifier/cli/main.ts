@@ -27,8 +27,21 @@ import { registerDashboard } from "./commands/dashboard";
 export type CommandRegistrar = (program: Command, ctx: () => CliContext) => void;
 
 const COMMANDS: CommandRegistrar[] = [
-  registerModel, registerData, registerJob, registerTrain, registerStep, registerReplay, registerCompare, registerCalibrate, registerStore, registerWorker,
-  registerVerifier, registerKey, registerStatus, registerWithdraw, registerDashboard,
+  registerModel,
+  registerData,
+  registerJob,
+  registerTrain,
+  registerStep,
+  registerReplay,
+  registerCompare,
+  registerCalibrate,
+  registerStore,
+  registerWorker,
+  registerVerifier,
+  registerKey,
+  registerStatus,
+  registerWithdraw,
+  registerDashboard,
 ];
 
 export function buildProgram(extra: readonly CommandRegistrar[] = []): Command {
@@ -61,7 +74,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       const out = { error: e.name, message: e.shortMessage, details: e.details };
       process.stderr.write(json ? `${JSON.stringify(out)}\n` : `error: ${e.name}: ${e.message}\n`);
     } else {
-      process.stderr.write(`error: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+      process.stderr.write(`error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     }
     process.exitCode = 1;
   }

@@ -9,7 +9,11 @@ class PromptError extends UPowError {
 }
 
 /** Reads one line from the TTY on stdin without echoing it. */
-export function promptHidden(question: string, input: NodeJS.ReadStream = process.stdin, output: NodeJS.WriteStream = process.stderr): Promise<string> {
+export function promptHidden(
+  question: string,
+  input: NodeJS.ReadStream = process.stdin,
+  output: NodeJS.WriteStream = process.stderr,
+): Promise<string> {
   if (!input.isTTY) return Promise.reject(new PromptError("no terminal to ask on (stdin is not a TTY)", { details: { question } }));
   output.write(question);
   return new Promise((resolve, reject) => {

@@ -116,41 +116,90 @@ export interface VerifierConfig {
 }
 
 export const VERIFIER_DEFAULTS = {
-  startBlock: 0, confirmations: DAEMON_DEFAULTS.confirmations, txConfirmations: 1, pollIntervalMs: DAEMON_DEFAULTS.pollIntervalMs, logChunkSize: 2000, concurrency: 2, maxQueued: 16,
-  taskBudgetMs: 600_000, audit: true, challenge: true, callTimeouts: true, appeal: false, unservedGraceMs: 120_000, unservedMinAttempts: 3, singleSteps: DEFAULT_SINGLE_STEPS, stateRequestTtlSec: 300, deadlineMarginSec: 5, dryRun: false,
-  metricsHost: "127.0.0.1", maxHeadAgeSec: 300, artifactTimeoutMs: 30_000, artifactRetries: 2, allowPrivateArtifacts: false, rpcTimeoutMs: 10_000, logLevel: "info", ...COST_DEFAULTS,
-  keepRandomness: true, reopenVoided: true, settleAvailability: true, repinpoint: true, randomnessSource: "auto", jurorEp: "cpu",
+  startBlock: 0,
+  confirmations: DAEMON_DEFAULTS.confirmations,
+  txConfirmations: 1,
+  pollIntervalMs: DAEMON_DEFAULTS.pollIntervalMs,
+  logChunkSize: 2000,
+  concurrency: 2,
+  maxQueued: 16,
+  taskBudgetMs: 600_000,
+  audit: true,
+  challenge: true,
+  callTimeouts: true,
+  appeal: false,
+  unservedGraceMs: 120_000,
+  unservedMinAttempts: 3,
+  singleSteps: DEFAULT_SINGLE_STEPS,
+  stateRequestTtlSec: 300,
+  deadlineMarginSec: 5,
+  dryRun: false,
+  metricsHost: "127.0.0.1",
+  maxHeadAgeSec: 300,
+  artifactTimeoutMs: 30_000,
+  artifactRetries: 2,
+  allowPrivateArtifacts: false,
+  rpcTimeoutMs: 10_000,
+  logLevel: "info",
+  ...COST_DEFAULTS,
+  keepRandomness: true,
+  reopenVoided: true,
+  settleAvailability: true,
+  repinpoint: true,
+  randomnessSource: "auto",
+  jurorEp: "cpu",
 } as const;
 
-export type VerifierConfigInput = Partial<VerifierConfig> & Pick<VerifierConfig, "jobMarket" | "auditManager" | "disputeManager" | "dataDir">;
+export type VerifierConfigInput = Partial<VerifierConfig> &
+  Pick<VerifierConfig, "jobMarket" | "auditManager" | "disputeManager" | "dataDir">;
 
 /** Fill defaults and check every value; throws VerifierConfigError naming the field. */
 export function resolveVerifierConfig(input: VerifierConfigInput): VerifierConfig {
   const c = { rpcUrls: [], l1RpcUrls: [], ...VERIFIER_DEFAULTS, ...stripUndefined(input) } as VerifierConfig;
-  const bad = (field: string, why: string, value?: unknown) => new VerifierConfigError(`config ${field} ${why}`, { details: { field, value: value === undefined ? undefined : String(value) } });
+  const bad = (field: string, why: string, value?: unknown) =>
+    new VerifierConfigError(`config ${field} ${why}`, { details: { field, value: value === undefined ? undefined : String(value) } });
   if (c.rpcUrls.length === 0 && !c.eip1193) throw bad("rpcUrls", "needs at least one RPC URL (--rpc-url or UPOW_RPC_URLS)");
   for (const f of ["jobMarket", "auditManager", "disputeManager"] as const) {
     if (!isAddress(c[f])) throw bad(f, "must be an address", c[f]);
   }
   if (!c.dataDir) throw bad("dataDir", "is required");
   const ints: [keyof VerifierConfig, number][] = [
-    ["startBlock", 0], ["txConfirmations", 1], ["pollIntervalMs", 1], ["logChunkSize", 1], ["concurrency", 1],
-    ["maxQueued", 0], ["taskBudgetMs", 1], ["unservedGraceMs", 0], ["unservedMinAttempts", 1], ["singleSteps", 0], ["stateRequestTtlSec", 1], ["deadlineMarginSec", 0], ["artifactTimeoutMs", 1], ["artifactRetries", 0], ["rpcTimeoutMs", 1], ["maxHeadAgeSec", 1],
+    ["startBlock", 0],
+    ["txConfirmations", 1],
+    ["pollIntervalMs", 1],
+    ["logChunkSize", 1],
+    ["concurrency", 1],
+    ["maxQueued", 0],
+    ["taskBudgetMs", 1],
+    ["unservedGraceMs", 0],
+    ["unservedMinAttempts", 1],
+    ["singleSteps", 0],
+    ["stateRequestTtlSec", 1],
+    ["deadlineMarginSec", 0],
+    ["artifactTimeoutMs", 1],
+    ["artifactRetries", 0],
+    ["rpcTimeoutMs", 1],
+    ["maxHeadAgeSec", 1],
   ];
   for (const [f, min] of ints) {
     const v = c[f];
     if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min) throw bad(f, `must be an integer ≥ ${min}`, v);
   }
-  if (c.confirmations !== "auto" && (!Number.isSafeInteger(c.confirmations) || c.confirmations < 0)) throw bad("confirmations", "must be an integer ≥ 0 or auto", c.confirmations);
+  if (c.confirmations !== "auto" && (!Number.isSafeInteger(c.confirmations) || c.confirmations < 0))
+    throw bad("confirmations", "must be an integer ≥ 0 or auto", c.confirmations);
   for (const f of ["maxFlopsPerStep", "maxPeakBytes"] as const) {
     if (typeof c[f] !== "bigint" || c[f] < 1n) throw bad(f, "must be a positive integer", c[f]);
   }
-  if (!(c.minFlopsPerSecond > 0) || !Number.isFinite(c.minFlopsPerSecond)) throw bad("minFlopsPerSecond", "must be a positive number", c.minFlopsPerSecond);
+  if (!(c.minFlopsPerSecond > 0) || !Number.isFinite(c.minFlopsPerSecond))
+    throw bad("minFlopsPerSecond", "must be a positive number", c.minFlopsPerSecond);
   if (!Number.isSafeInteger(c.stepBaseMs) || c.stepBaseMs < 0) throw bad("stepBaseMs", "must be an integer ≥ 0", c.stepBaseMs);
-  if (c.metricsPort !== undefined && (!Number.isInteger(c.metricsPort) || c.metricsPort < 0 || c.metricsPort > 65535)) throw bad("metricsPort", "must be 0-65535", c.metricsPort);
+  if (c.metricsPort !== undefined && (!Number.isInteger(c.metricsPort) || c.metricsPort < 0 || c.metricsPort > 65535))
+    throw bad("metricsPort", "must be 0-65535", c.metricsPort);
   if (!EXECUTION_PROVIDERS.includes(c.jurorEp)) throw bad("jurorEp", `must be one of ${EXECUTION_PROVIDERS.join(", ")}`, c.jurorEp);
-  if (!["auto", "blockhash", "prevrandao", "l1origin", "vrf"].includes(c.randomnessSource)) throw bad("randomnessSource", "must be auto, blockhash, prevrandao, l1origin or vrf", c.randomnessSource);
-  if (!["trace", "debug", "info", "warn", "error", "fatal", "silent"].includes(c.logLevel)) throw bad("logLevel", "is not a pino level", c.logLevel);
+  if (!["auto", "blockhash", "prevrandao", "l1origin", "vrf"].includes(c.randomnessSource))
+    throw bad("randomnessSource", "must be auto, blockhash, prevrandao, l1origin or vrf", c.randomnessSource);
+  if (!["trace", "debug", "info", "warn", "error", "fatal", "silent"].includes(c.logLevel))
+    throw bad("logLevel", "is not a pino level", c.logLevel);
   return { ...c, dataDir: path.resolve(c.dataDir) };
 }
 

@@ -34,7 +34,10 @@ export class ArtifactProblemError extends VerifierDaemonError {
    * "not served". False when bytes came and were wrong (hash mismatch, oversize): definitive.
    */
   readonly transient: boolean;
-  constructor(shortMessage: string, options: { cause?: unknown; details?: Record<string, unknown>; unavailable: boolean; transient?: boolean }) {
+  constructor(
+    shortMessage: string,
+    options: { cause?: unknown; details?: Record<string, unknown>; unavailable: boolean; transient?: boolean },
+  ) {
     super(shortMessage, options);
     this.unavailable = options.unavailable;
     this.transient = options.transient ?? false;
@@ -47,7 +50,10 @@ export class ArtifactProblemError extends VerifierDaemonError {
  */
 export class ArtifactsUnreachableError extends VerifierDaemonError {
   override readonly name: string = "ArtifactsUnreachableError";
-  constructor(readonly intervals: readonly number[], reasons: readonly string[]) {
+  constructor(
+    readonly intervals: readonly number[],
+    reasons: readonly string[],
+  ) {
     super("sampled checkpoints could not be fetched; retrying before blaming the worker", { details: { intervals, reasons } });
   }
 }
@@ -91,7 +97,11 @@ export class VoteRecordError extends VerifierDaemonError {
  */
 export class StateRequestRefusedError extends VerifierDaemonError {
   override readonly name: string = "StateRequestRefusedError";
-  constructor(shortMessage: string, readonly status: number, details?: Record<string, unknown>) {
+  constructor(
+    shortMessage: string,
+    readonly status: number,
+    details?: Record<string, unknown>,
+  ) {
     super(shortMessage, { details: { status, ...details } });
   }
 }

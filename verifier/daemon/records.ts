@@ -16,7 +16,9 @@ export interface JobNote {
 
 const replacer = (_k: string, v: unknown) => (typeof v === "bigint" ? { $bigint: v.toString() } : v);
 const reviver = (_k: string, v: unknown) =>
-  v !== null && typeof v === "object" && typeof (v as { $bigint?: unknown }).$bigint === "string" ? BigInt((v as { $bigint: string }).$bigint) : v;
+  v !== null && typeof v === "object" && typeof (v as { $bigint?: unknown }).$bigint === "string"
+    ? BigInt((v as { $bigint: string }).$bigint)
+    : v;
 
 export class DaemonRecords {
   constructor(private readonly kv: KeyValueStore) {}

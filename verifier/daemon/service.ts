@@ -8,7 +8,13 @@
 import path from "node:path";
 import pino, { type Logger } from "pino";
 import {
-  AuditManager__factory, BlockhashRandomness__factory, DataAvailability__factory, DisputeManager__factory, IERC20__factory, JobMarket__factory, StakeManager__factory,
+  AuditManager__factory,
+  BlockhashRandomness__factory,
+  DataAvailability__factory,
+  DisputeManager__factory,
+  IERC20__factory,
+  JobMarket__factory,
+  StakeManager__factory,
 } from "../../typechain-types";
 import { createMetrics, type UPowMetrics } from "../chain/metrics";
 import { createProvider, collectErrorText } from "../chain/rpc";
@@ -63,16 +69,26 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
     const me = rt.address;
     const log = logger.child({ verifier: me });
 
-    const { chainId, confirmations } = await rt.checkChain({ JobMarket: config.jobMarket, AuditManager: config.auditManager, DisputeManager: config.disputeManager });
+    const { chainId, confirmations } = await rt.checkChain({
+      JobMarket: config.jobMarket,
+      AuditManager: config.auditManager,
+      DisputeManager: config.disputeManager,
+    });
     const settings = options.settings ?? verifierSettings(config.jurorEp);
     await probeSettings(options.runners ?? onnxRunnerFactory, settings);
-    if (config.jurorEp !== "cpu") log.info({ jurorEp: config.jurorEp }, "juror's second run on another execution provider: it opens and steps");
+    if (config.jurorEp !== "cpu")
+      log.info({ jurorEp: config.jurorEp }, "juror's second run on another execution provider: it opens and steps");
     const jobMarket = JobMarket__factory.connect(config.jobMarket, provider);
     const auditManager = AuditManager__factory.connect(config.auditManager, provider);
     const disputeManager = DisputeManager__factory.connect(config.disputeManager, provider);
     // Availability challenges (chunks, leaves) live in the DataAvailability the DisputeManager uses.
     const [tokenAddress, randomnessAddress, dataAvailabilityAddress, stakeManagerAddress] = await rt.retry("contract addresses", () =>
-      Promise.all([disputeManager.stakingToken(), disputeManager.randomness(), disputeManager.dataAvailability(), disputeManager.stakeManager()]),
+      Promise.all([
+        disputeManager.stakingToken(),
+        disputeManager.randomness(),
+        disputeManager.dataAvailability(),
+        disputeManager.stakeManager(),
+      ]),
     );
     const stakeManager = StakeManager__factory.connect(stakeManagerAddress, provider);
     const dataAvailability = DataAvailability__factory.connect(dataAvailabilityAddress, provider);
@@ -82,18 +98,43 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
 
     const sender = await rt.startSender({
       confirmations: config.txConfirmations,
-      errorInterfaces: [jobMarket.interface, auditManager.interface, disputeManager.interface, dataAvailability.interface, StakeManager__factory.createInterface()],
+      errorInterfaces: [
+        jobMarket.interface,
+        auditManager.interface,
+        disputeManager.interface,
+        dataAvailability.interface,
+        StakeManager__factory.createInterface(),
+      ],
     });
 
     const store = await LocalStore.open(path.join(config.dataDir, "artifacts"));
-    const client = new ArtifactClient({ store, logger: log.child({ component: "artifacts" }), timeoutMs: config.artifactTimeoutMs, retries: config.artifactRetries,
+    const client = new ArtifactClient({
+      store,
+      logger: log.child({ component: "artifacts" }),
+      timeoutMs: config.artifactTimeoutMs,
+      retries: config.artifactRetries,
       urlPolicy: { allowPrivate: config.allowPrivateArtifacts },
     });
-    const scheduler = new Scheduler({ concurrency: config.concurrency, maxQueued: config.maxQueued, budgetMs: config.taskBudgetMs, logger: log });
+    const scheduler = new Scheduler({
+      concurrency: config.concurrency,
+      maxQueued: config.maxQueued,
+      budgetMs: config.taskBudgetMs,
+      logger: log,
+    });
     rt.defer(() => scheduler.close());
     const records = new DaemonRecords(journal.kv);
     const ctx: PlayerContext = {
-      me, jobMarket, auditManager, disputeManager, dataAvailability, randomness, stakeManager, stakingToken, fromBlock: config.startBlock, records, scheduler,
+      me,
+      jobMarket,
+      auditManager,
+      disputeManager,
+      dataAvailability,
+      randomness,
+      stakeManager,
+      stakingToken,
+      fromBlock: config.startBlock,
+      records,
+      scheduler,
       responder: new Responder(sender, log.child({ component: "responder" })),
       minedBlock: (key) => {
         const i = journal.getIntent(key);
@@ -101,20 +142,39 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
       },
       client,
       indexes: new ResultIndexCache({
-        client, unserved: { graceMs: config.unservedGraceMs, minAttempts: config.unservedMinAttempts }, ...(options.indexParse ? { parse: options.indexParse } : {}),
+        client,
+        unserved: { graceMs: config.unservedGraceMs, minAttempts: config.unservedMinAttempts },
+        ...(options.indexParse ? { parse: options.indexParse } : {}),
       }),
-      specs: options.specs ?? new ManifestSpecLoader(client, {
-        maxFlopsPerStep: config.maxFlopsPerStep, maxPeakBytes: config.maxPeakBytes, minFlopsPerSecond: config.minFlopsPerSecond, stepBaseMs: config.stepBaseMs,
-      }),
+      specs:
+        options.specs ??
+        new ManifestSpecLoader(client, {
+          maxFlopsPerStep: config.maxFlopsPerStep,
+          maxPeakBytes: config.maxPeakBytes,
+          minFlopsPerSecond: config.minFlopsPerSecond,
+          stepBaseMs: config.stepBaseMs,
+        }),
       runners: options.runners ?? onnxRunnerFactory,
       settings,
-      jobPolicy: { audit: config.audit, challenge: config.challenge, callTimeouts: config.callTimeouts, deadlineMarginSec: BigInt(config.deadlineMarginSec) },
-      disputePolicy: { callTimeouts: config.callTimeouts, deadlineMarginSec: BigInt(config.deadlineMarginSec), appeal: config.appeal, repinpoint: config.repinpoint },
+      jobPolicy: {
+        audit: config.audit,
+        challenge: config.challenge,
+        callTimeouts: config.callTimeouts,
+        deadlineMarginSec: BigInt(config.deadlineMarginSec),
+      },
+      disputePolicy: {
+        callTimeouts: config.callTimeouts,
+        deadlineMarginSec: BigInt(config.deadlineMarginSec),
+        appeal: config.appeal,
+        repinpoint: config.repinpoint,
+      },
       taskBudgetMs: config.taskBudgetMs,
       unserved: { graceMs: config.unservedGraceMs, minAttempts: config.unservedMinAttempts },
       singleSteps: config.singleSteps,
       stateRequests: {
-        signer, domain: { chainId, jobMarket: config.jobMarket }, ttlSec: config.stateRequestTtlSec,
+        signer,
+        domain: { chainId, jobMarket: config.jobMarket },
+        ttlSec: config.stateRequestTtlSec,
         now: async () => BigInt((await provider.getBlock("latest"))?.timestamp ?? Math.floor(Date.now() / 1000)),
       },
       tokens,
@@ -122,28 +182,61 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
       metrics,
     };
     const monitor = new Monitor({
-      provider, kv: journal.kv, records,
+      provider,
+      kv: journal.kv,
+      records,
       contracts: { jobMarket, disputeManager },
-      startBlock: config.startBlock, confirmations, chunkSize: config.logChunkSize, logger: log, metrics,
+      startBlock: config.startBlock,
+      confirmations,
+      chunkSize: config.logChunkSize,
+      logger: log,
+      metrics,
     });
 
-    const source = config.randomnessSource !== "auto"
-      ? config.randomnessSource
-      : await rt.retry("randomness source", () => detectRandomnessSource(randomnessAddress, provider));
+    const source =
+      config.randomnessSource !== "auto"
+        ? config.randomnessSource
+        : await rt.retry("randomness source", () => detectRandomnessSource(randomnessAddress, provider));
     let l1: ReturnType<typeof createProvider> | undefined;
     if (config.l1RpcUrls.length > 0) {
-      const p = createProvider({ urls: config.l1RpcUrls, timeoutMs: config.rpcTimeoutMs, logger: log.child({ rpc: "l1" }), pollingIntervalMs: config.pollIntervalMs });
+      const p = createProvider({
+        urls: config.l1RpcUrls,
+        timeoutMs: config.rpcTimeoutMs,
+        logger: log.child({ rpc: "l1" }),
+        pollingIntervalMs: config.pollIntervalMs,
+      });
       rt.defer(() => p.destroy());
       l1 = p;
     }
     const keeper = new Keeper({
-      me, provider, l1, kv: journal.kv, records, responder: ctx.responder, jobMarket, auditManager, disputeManager, stakeManager, dataAvailability,
-      addresses: { dataAvailability: dataAvailabilityAddress, disputeManager: config.disputeManager, stakingToken: tokenAddress }, tokens,
+      me,
+      provider,
+      l1,
+      kv: journal.kv,
+      records,
+      responder: ctx.responder,
+      jobMarket,
+      auditManager,
+      disputeManager,
+      stakeManager,
+      dataAvailability,
+      addresses: { dataAvailability: dataAvailabilityAddress, disputeManager: config.disputeManager, stakingToken: tokenAddress },
+      tokens,
       randomness: { address: randomnessAddress, source },
       duties: { randomness: config.keepRandomness, reopen: config.reopenVoided, settle: config.settleAvailability },
-      startBlock: config.startBlock, confirmations, chunkSize: config.logChunkSize, logger: log, metrics,
+      startBlock: config.startBlock,
+      confirmations,
+      chunkSize: config.logChunkSize,
+      logger: log,
+      metrics,
     });
-    log.info({ randomnessSource: source, keeper: { randomness: config.keepRandomness, reopen: config.reopenVoided, settle: config.settleAvailability } }, "keeper configured");
+    log.info(
+      {
+        randomnessSource: source,
+        keeper: { randomness: config.keepRandomness, reopen: config.reopenVoided, settle: config.settleAvailability },
+      },
+      "keeper configured",
+    );
 
     let lastBlock = -1;
     const metricsUrl = await rt.serveMetrics(() => ({ lastBlock, ...scheduler.stats() }));
@@ -157,9 +250,27 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
       if (!tick || signal.aborted) return;
       // Before the players: a reveal lets this tick's draw run; a voided dispute is seen before its player is dropped.
       await keeper.tick(tick);
-      await actAll(records.followedJobs(), jobPlayers, (id) => new JobPlayer(ctx, id), tick, (id) => records.unfollowJob(id), log, signal);
-      await actAll(records.followedDisputes(), disputePlayers, (id) => new DisputePlayer(ctx, id), tick, (id) => records.unfollowDispute(id), log, signal);
-      await withdrawCredits(ctx, tick, log).catch((err: unknown) => log.warn({ err: collectErrorText(err) }, "credit withdrawal failed; retrying later"));
+      await actAll(
+        records.followedJobs(),
+        jobPlayers,
+        (id) => new JobPlayer(ctx, id),
+        tick,
+        (id) => records.unfollowJob(id),
+        log,
+        signal,
+      );
+      await actAll(
+        records.followedDisputes(),
+        disputePlayers,
+        (id) => new DisputePlayer(ctx, id),
+        tick,
+        (id) => records.unfollowDispute(id),
+        log,
+        signal,
+      );
+      await withdrawCredits(ctx, tick, log).catch((err: unknown) =>
+        log.warn({ err: collectErrorText(err) }, "credit withdrawal failed; retrying later"),
+      );
       lastBlock = tick.block;
       options.onTick?.(tick);
     });
@@ -168,7 +279,13 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
 }
 
 async function actAll<P extends { act(t: Tick): Promise<"active" | "done"> }>(
-  ids: bigint[], players: Map<bigint, P>, make: (id: bigint) => P, tick: Tick, unfollow: (id: bigint) => void, log: Logger, signal: AbortSignal,
+  ids: bigint[],
+  players: Map<bigint, P>,
+  make: (id: bigint) => P,
+  tick: Tick,
+  unfollow: (id: bigint) => void,
+  log: Logger,
+  signal: AbortSignal,
 ): Promise<void> {
   for (const id of ids) {
     if (signal.aborted) return;
@@ -199,13 +316,20 @@ async function withdrawCredits(ctx: PlayerContext, tick: Tick, log: Logger): Pro
   const bt = { blockTag: tick.block };
   const credits = await ctx.disputeManager.credits(ctx.me, bt);
   if (credits > 0n) {
-    const r = await ctx.responder.respond(contractCall(ctx.disputeManager, "withdraw", [], { key: `withdraw:dm:${tick.block}`, purpose: "withdraw" }));
+    const r = await ctx.responder.respond(
+      contractCall(ctx.disputeManager, "withdraw", [], { key: `withdraw:dm:${tick.block}`, purpose: "withdraw" }),
+    );
     if (r.kind === "sent") log.info(await ctx.tokens.fields("credits", await ctx.stakingToken.getAddress(), credits), "credits withdrawn");
   }
   for (const token of ctx.records.feeTokens()) {
     const owed = await ctx.auditManager.credits(token, ctx.me, bt);
     if (owed === 0n) continue;
-    const r = await ctx.responder.respond(contractCall(ctx.auditManager, "withdraw", [token], { key: `withdraw:am:${token.toLowerCase()}:${tick.block}`, purpose: "withdraw-fees" }));
+    const r = await ctx.responder.respond(
+      contractCall(ctx.auditManager, "withdraw", [token], {
+        key: `withdraw:am:${token.toLowerCase()}:${tick.block}`,
+        purpose: "withdraw-fees",
+      }),
+    );
     if (r.kind === "sent") log.info({ token, ...(await ctx.tokens.fields("credits", token, owed)) }, "audit fee credits withdrawn");
   }
 }

@@ -31,14 +31,27 @@ export async function buildAssets(): Promise<DashboardAssets> {
   let js: string;
   try {
     const out = await esbuild.build({
-      entryPoints: [path.join(CLIENT_DIR, "main.ts")], bundle: true, write: false, minify: true, format: "iife", target: "es2020",
-      platform: "browser", logLevel: "silent", tsconfig: path.join(CLIENT_DIR, "tsconfig.json"),
+      entryPoints: [path.join(CLIENT_DIR, "main.ts")],
+      bundle: true,
+      write: false,
+      minify: true,
+      format: "iife",
+      target: "es2020",
+      platform: "browser",
+      logLevel: "silent",
+      tsconfig: path.join(CLIENT_DIR, "tsconfig.json"),
     });
     js = out.outputFiles[0]!.text;
   } catch (cause) {
-    throw new DashboardAssetsError("could not bundle the dashboard's page (verifier/dashboard/client/)", { cause, details: { dir: CLIENT_DIR } });
+    throw new DashboardAssetsError("could not bundle the dashboard's page (verifier/dashboard/client/)", {
+      cause,
+      details: { dir: CLIENT_DIR },
+    });
   }
-  const css = [readFileSync(require.resolve("uplot/dist/uPlot.min.css"), "utf8"), readFileSync(path.join(CLIENT_DIR, "style.css"), "utf8")].join("\n");
+  const css = [
+    readFileSync(require.resolve("uplot/dist/uPlot.min.css"), "utf8"),
+    readFileSync(path.join(CLIENT_DIR, "style.css"), "utf8"),
+  ].join("\n");
   return { html: PAGE, js, css };
 }
 

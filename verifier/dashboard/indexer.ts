@@ -16,8 +16,20 @@ import { ArtifactClient } from "../daemon/check/artifacts";
 import { Phase } from "../protocol/enums";
 import type { LocalStore } from "../store";
 import {
-  buildAccounts, buildDisputes, buildJobs, daemonView,
-  type AccountView, type AmountView, type ChainEvent, type ChainReads, type ContractName, type DaemonView, type DashboardView, type DisputeRead, type EventArg, type ResultView,
+  buildAccounts,
+  buildDisputes,
+  buildJobs,
+  daemonView,
+  type AccountView,
+  type AmountView,
+  type ChainEvent,
+  type ChainReads,
+  type ContractName,
+  type DaemonView,
+  type DashboardView,
+  type DisputeRead,
+  type EventArg,
+  type ResultView,
 } from "./model";
 import { evaluateResult } from "./results";
 
@@ -47,8 +59,12 @@ export class DashboardIndexer {
   readonly #times = new Map<number, number>();
   #scannedTo: number;
   #reads: ChainReads & {
-    jobs: Map<string, { status: number }>; disputes: Map<string, DisputeRead>; accounts: Map<string, Omit<AccountView, "address" | "roles" | "locks">>;
-    tokens: Map<string, TokenInfo>; lockLabels: Map<string, string>; results: Map<string, ResultView>;
+    jobs: Map<string, { status: number }>;
+    disputes: Map<string, DisputeRead>;
+    accounts: Map<string, Omit<AccountView, "address" | "roles" | "locks">>;
+    tokens: Map<string, TokenInfo>;
+    lockLabels: Map<string, string>;
+    results: Map<string, ResultView>;
   } = { jobs: new Map(), disputes: new Map(), accounts: new Map(), tokens: new Map(), lockLabels: new Map(), results: new Map() };
   #daemons: DaemonView[] = [];
   #head = { block: 0, time: 0 };
@@ -61,7 +77,12 @@ export class DashboardIndexer {
   constructor(params: DashboardIndexerParameters) {
     this.#p = params;
     this.#tokens = new TokenInfoCache(params.provider);
-    this.#client = new ArtifactClient({ store: params.store, logger: params.logger, urlPolicy: { allowPrivate: params.allowPrivateArtifacts === true }, retries: 1 });
+    this.#client = new ArtifactClient({
+      store: params.store,
+      logger: params.logger,
+      urlPolicy: { allowPrivate: params.allowPrivateArtifacts === true },
+      retries: 1,
+    });
     this.#scannedTo = deploymentStartBlock(params.deployment) - 1;
     this.#view = this.#fold();
   }
@@ -125,7 +146,10 @@ export class DashboardIndexer {
   #fold(): DashboardView {
     const d = this.#p.deployment;
     return {
-      network: d.network, chainId: d.chainId, head: this.#head, updatedAt: Date.now(),
+      network: d.network,
+      chainId: d.chainId,
+      head: this.#head,
+      updatedAt: Date.now(),
       jobs: buildJobs(this.#events, this.#reads),
       disputes: buildDisputes(this.#events, this.#reads, this.#stakingToken),
       accounts: buildAccounts(this.#events, this.#reads, this.#stakingToken),
@@ -142,14 +166,26 @@ export class DashboardIndexer {
       ["StakeManager", await c.stakeManager.getAddress(), c.stakeManager.interface],
     ];
     const byAddress = new Map(sources.map(([name, address, iface]) => [getAddress(address), { name, iface }]));
-    const logs = await scanLogs({ provider: this.#p.provider, address: [...byAddress.keys()], topics: [], fromBlock: from, toBlock: to, chunkSize: this.#p.chunkSize });
+    const logs = await scanLogs({
+      provider: this.#p.provider,
+      address: [...byAddress.keys()],
+      topics: [],
+      fromBlock: from,
+      toBlock: to,
+      chunkSize: this.#p.chunkSize,
+    });
     const out: ChainEvent[] = [];
     for (const log of logs) {
       const src = byAddress.get(getAddress(log.address));
       const parsed = src === undefined ? null : safeParse(src.iface, log);
       if (src === undefined || parsed === null) continue;
       out.push({
-        contract: src.name, name: parsed.name, block: log.blockNumber, logIndex: log.index, time: await this.#time(log.blockNumber), tx: log.transactionHash,
+        contract: src.name,
+        name: parsed.name,
+        block: log.blockNumber,
+        logIndex: log.index,
+        time: await this.#time(log.blockNumber),
+        tx: log.transactionHash,
         args: argsOf(parsed),
       });
     }
@@ -197,10 +233,17 @@ export class DashboardIndexer {
       if (phase === Phase.Voting) [commitEnd, revealEnd] = await c.disputeManager.votingWindows(BigInt(id), at);
       const pinpointDeadline = phase === Phase.Pinpointing ? await c.disputeManager.pinpointDeadline(BigInt(id), at) : d.deadline;
       this.#reads.disputes.set(id, {
-        phase, ruling: Number(d.ruling), round: Number(d.round), pinpointDeadline: Number(pinpointDeadline), commitEnd: Number(commitEnd),
-        revealEnd: Number(revealEnd), appealEnd: Number(d.appealEnd), randomnessBlock: Number(d.randomnessBlock),
+        phase,
+        ruling: Number(d.ruling),
+        round: Number(d.round),
+        pinpointDeadline: Number(pinpointDeadline),
+        commitEnd: Number(commitEnd),
+        revealEnd: Number(revealEnd),
+        appealEnd: Number(d.appealEnd),
+        randomnessBlock: Number(d.randomnessBlock),
       });
-      for (let r = 0; r <= Number(d.round); r++) this.#reads.lockLabels.set(await c.disputeManager.jurorLockId(BigInt(id), r, at), `dispute ${id} round ${r} jurors`);
+      for (let r = 0; r <= Number(d.round); r++)
+        this.#reads.lockLabels.set(await c.disputeManager.jurorLockId(BigInt(id), r, at), `dispute ${id} round ${r} jurors`);
     }
     const tokens = [this.#stakingToken, ...[...this.#reads.tokens.keys()].filter((t) => t !== this.#stakingToken)];
     for (const { address } of buildAccounts(this.#events)) {
@@ -210,8 +253,11 @@ export class DashboardIndexer {
         if (x.raw > 0n) credits.push({ ledger: ledgerName(x.ledger, x.token, this.#reads.tokens), amount: this.#amount(x.token, x.raw) });
       }
       this.#reads.accounts.set(address, {
-        free: this.#amount(this.#stakingToken, a.free), locked: this.#amount(this.#stakingToken, a.locked),
-        unbonding: this.#amount(this.#stakingToken, a.unbonding), jurorReserve: this.#amount(this.#stakingToken, a.reserve), credits,
+        free: this.#amount(this.#stakingToken, a.free),
+        locked: this.#amount(this.#stakingToken, a.locked),
+        unbonding: this.#amount(this.#stakingToken, a.unbonding),
+        jurorReserve: this.#amount(this.#stakingToken, a.reserve),
+        credits,
       });
     }
   }
@@ -233,8 +279,12 @@ export class DashboardIndexer {
     if (created === undefined || (last !== undefined && Date.now() - last < RETRY_MS)) return;
     this.#evaluating.set(key, Infinity); // in flight
     void evaluateResult({
-      client: this.#client, jobId: BigInt(id), resultURI: String(e.args.resultURI), specURI: String(created.args.specURI),
-      specHash: String(created.args.specHash) as `0x${string}`, checkpointRoot: String(e.args.checkpointRoot) as `0x${string}`,
+      client: this.#client,
+      jobId: BigInt(id),
+      resultURI: String(e.args.resultURI),
+      specURI: String(created.args.specURI),
+      specHash: String(created.args.specHash) as `0x${string}`,
+      checkpointRoot: String(e.args.checkpointRoot) as `0x${string}`,
       finalStateHash: String(e.args.finalStateHash) as `0x${string}`,
     }).then((r) => {
       this.#reads.results.set(id, r);

@@ -176,7 +176,12 @@ export interface DisputeRead {
 }
 
 export const EMPTY_READS: ChainReads = {
-  jobs: new Map(), disputes: new Map(), accounts: new Map(), tokens: new Map(), lockLabels: new Map(), results: new Map(),
+  jobs: new Map(),
+  disputes: new Map(),
+  accounts: new Map(),
+  tokens: new Map(),
+  lockLabels: new Map(),
+  results: new Map(),
 };
 
 const str = (v: EventArg | undefined): string => (v === undefined ? "" : Array.isArray(v) ? v.map(str).join(",") : String(v));
@@ -195,15 +200,31 @@ function amountText(reads: ChainReads, token: string, raw: string): string {
 
 export function buildJobs(events: readonly ChainEvent[], reads: ChainReads = EMPTY_READS): JobView[] {
   const jobs = new Map<string, JobView & { eventStatus: number }>();
-  const entry = (e: ChainEvent, stage: string, detail?: string): TimelineEntry => ({ stage, block: e.block, time: e.time, ...(detail ? { detail } : {}) });
+  const entry = (e: ChainEvent, stage: string, detail?: string): TimelineEntry => ({
+    stage,
+    block: e.block,
+    time: e.time,
+    ...(detail ? { detail } : {}),
+  });
   for (const e of ordered(events)) {
     const id = str(e.args.jobId);
     if (e.contract === "JobMarket" && e.name === "JobCreated") {
       const token = str(e.args.paymentToken);
       jobs.set(id, {
-        id, status: "", eventStatus: JobStatus.Open, requester: str(e.args.requester), worker: null,
-        reward: amountText(reads, token, str(e.args.reward)), verificationFee: amountText(reads, token, str(e.args.verificationFee)),
-        specURI: str(e.args.specURI), resultURI: null, totalSteps: null, timeline: [entry(e, "created")], auditors: [], disputes: [], result: null,
+        id,
+        status: "",
+        eventStatus: JobStatus.Open,
+        requester: str(e.args.requester),
+        worker: null,
+        reward: amountText(reads, token, str(e.args.reward)),
+        verificationFee: amountText(reads, token, str(e.args.verificationFee)),
+        specURI: str(e.args.specURI),
+        resultURI: null,
+        totalSteps: null,
+        timeline: [entry(e, "created")],
+        auditors: [],
+        disputes: [],
+        result: null,
       });
       continue;
     }
@@ -274,23 +295,37 @@ export function buildJobs(events: readonly ChainEvent[], reads: ChainReads = EMP
     .map(({ eventStatus, ...j }) => ({
       ...j,
       status: jobStatusName(reads.jobs.get(j.id)?.status ?? eventStatus),
-      result: j.resultURI === null ? null : reads.results.get(j.id) ?? { state: "pending" as const },
+      result: j.resultURI === null ? null : (reads.results.get(j.id) ?? { state: "pending" as const }),
     }))
     .sort((a, b) => Number(BigInt(b.id) - BigInt(a.id)));
 }
 
 export function buildDisputes(events: readonly ChainEvent[], reads: ChainReads = EMPTY_READS, stakingToken = ""): DisputeView[] {
   const disputes = new Map<string, DisputeView & { phaseNum: number; rulingNum: number }>();
-  const entry = (e: ChainEvent, stage: string, detail?: string): TimelineEntry => ({ stage, block: e.block, time: e.time, ...(detail ? { detail } : {}) });
+  const entry = (e: ChainEvent, stage: string, detail?: string): TimelineEntry => ({
+    stage,
+    block: e.block,
+    time: e.time,
+    ...(detail ? { detail } : {}),
+  });
   for (const e of ordered(events)) {
     if (e.contract !== "DisputeManager") continue;
     const id = str(e.args.disputeId);
     if (e.name === "DisputeOpened") {
       disputes.set(id, {
-        id, jobId: str(e.args.jobId), interval: num(e.args.interval), challenger: str(e.args.challenger),
-        bond: amountText(reads, stakingToken, str(e.args.bond)), phase: "", ruling: "", phaseNum: Phase.Pinpointing, rulingNum: Ruling.None,
-        step: null, timeline: [entry(e, "Pinpointing", `interval ${num(e.args.interval)} challenged by ${short(str(e.args.challenger))}`)],
-        rounds: [], deadlines: [{ what: "pinpoint by", at: num(e.args.pinpointDeadline) }],
+        id,
+        jobId: str(e.args.jobId),
+        interval: num(e.args.interval),
+        challenger: str(e.args.challenger),
+        bond: amountText(reads, stakingToken, str(e.args.bond)),
+        phase: "",
+        ruling: "",
+        phaseNum: Phase.Pinpointing,
+        rulingNum: Ruling.None,
+        step: null,
+        timeline: [entry(e, "Pinpointing", `interval ${num(e.args.interval)} challenged by ${short(str(e.args.challenger))}`)],
+        rounds: [],
+        deadlines: [{ what: "pinpoint by", at: num(e.args.pinpointDeadline) }],
       });
       continue;
     }
@@ -368,7 +403,12 @@ export function buildDisputes(events: readonly ChainEvent[], reads: ChainReads =
     .map(({ phaseNum, rulingNum, ...d }) => {
       const r = reads.disputes.get(d.id);
       const phase = r?.phase ?? phaseNum;
-      return { ...d, phase: phaseName(phase), ruling: rulingName(r?.ruling ?? rulingNum), deadlines: r ? deadlines(r) : phase === Phase.Pinpointing ? d.deadlines : [] };
+      return {
+        ...d,
+        phase: phaseName(phase),
+        ruling: rulingName(r?.ruling ?? rulingNum),
+        deadlines: r ? deadlines(r) : phase === Phase.Pinpointing ? d.deadlines : [],
+      };
     })
     .sort((a, b) => Number(BigInt(b.id) - BigInt(a.id)));
 }
@@ -376,10 +416,17 @@ export function buildDisputes(events: readonly ChainEvent[], reads: ChainReads =
 /** The deadlines that matter in the dispute's phase (as `upow status` lists them). */
 function deadlines(r: DisputeRead): DeadlineView[] {
   switch (r.phase) {
-    case Phase.Pinpointing: return [{ what: "pinpoint by", at: r.pinpointDeadline }];
-    case Phase.Voting: return [{ what: "commit votes by", at: r.commitEnd }, { what: "reveal votes by", at: r.revealEnd }];
-    case Phase.Ruled: return [{ what: "appeal by", at: r.appealEnd }];
-    default: return [];
+    case Phase.Pinpointing:
+      return [{ what: "pinpoint by", at: r.pinpointDeadline }];
+    case Phase.Voting:
+      return [
+        { what: "commit votes by", at: r.commitEnd },
+        { what: "reveal votes by", at: r.revealEnd },
+      ];
+    case Phase.Ruled:
+      return [{ what: "appeal by", at: r.appealEnd }];
+    default:
+      return [];
   }
 }
 
@@ -396,15 +443,31 @@ export function buildAccounts(events: readonly ChainEvent[], reads: ChainReads =
   for (const e of ordered(events)) {
     const a = e.args;
     switch (`${e.contract}.${e.name}`) {
-      case "JobMarket.JobCreated": role(str(a.requester), "requester"); break;
-      case "JobMarket.JobClaimed": role(str(a.worker), "worker"); break;
-      case "AuditManager.AuditorsAssigned": for (const x of list(a.auditors)) role(x, "auditor"); break;
-      case "DisputeManager.DisputeOpened": role(str(a.challenger), "challenger"); break;
-      case "DisputeManager.CommitteeDrawn": for (const x of list(a.jurors)) role(x, "juror"); break;
-      case "StakeManager.Staked": role(str(a.account), "staker"); break;
-      case "StakeManager.Locked": lock(str(a.account), str(a.lockId), BigInt(str(a.amount))); break;
+      case "JobMarket.JobCreated":
+        role(str(a.requester), "requester");
+        break;
+      case "JobMarket.JobClaimed":
+        role(str(a.worker), "worker");
+        break;
+      case "AuditManager.AuditorsAssigned":
+        for (const x of list(a.auditors)) role(x, "auditor");
+        break;
+      case "DisputeManager.DisputeOpened":
+        role(str(a.challenger), "challenger");
+        break;
+      case "DisputeManager.CommitteeDrawn":
+        for (const x of list(a.jurors)) role(x, "juror");
+        break;
+      case "StakeManager.Staked":
+        role(str(a.account), "staker");
+        break;
+      case "StakeManager.Locked":
+        lock(str(a.account), str(a.lockId), BigInt(str(a.amount)));
+        break;
       case "StakeManager.Unlocked":
-      case "StakeManager.Slashed": lock(str(a.account), str(a.lockId), -BigInt(str(a.amount))); break;
+      case "StakeManager.Slashed":
+        lock(str(a.account), str(a.lockId), -BigInt(str(a.amount)));
+        break;
     }
   }
   return [...roles.keys()].sort().map((address): AccountView => {
@@ -413,8 +476,15 @@ export function buildAccounts(events: readonly ChainEvent[], reads: ChainReads =
     return {
       address,
       roles: [...(roles.get(address) ?? [])].sort(),
-      free: read?.free ?? null, locked: read?.locked ?? null, unbonding: read?.unbonding ?? null, jurorReserve: read?.jurorReserve ?? null,
-      locks: held.map(([lockId, v]) => ({ lockId, label: reads.lockLabels.get(lockId) ?? `lock ${short(lockId)}`, amount: amountText(reads, stakingToken, v.toString()) })),
+      free: read?.free ?? null,
+      locked: read?.locked ?? null,
+      unbonding: read?.unbonding ?? null,
+      jurorReserve: read?.jurorReserve ?? null,
+      locks: held.map(([lockId, v]) => ({
+        lockId,
+        label: reads.lockLabels.get(lockId) ?? `lock ${short(lockId)}`,
+        amount: amountText(reads, stakingToken, v.toString()),
+      })),
       credits: read?.credits ?? [],
     };
   });
@@ -440,17 +510,42 @@ export function parsePrometheus(text: string): { totals: Record<string, number>;
 }
 
 /** A daemon's health panel from its /metrics text and /healthz answer. */
-export function daemonView(url: string, scrapedAt: number, metrics: string | null, healthz: boolean | null, error: string | null): DaemonView {
+export function daemonView(
+  url: string,
+  scrapedAt: number,
+  metrics: string | null,
+  healthz: boolean | null,
+  error: string | null,
+): DaemonView {
   if (metrics === null) {
-    return { url, up: false, healthy: healthz, role: null, version: null, headBlock: null, headAgeSeconds: null, counters: {}, error, scrapedAt };
+    return {
+      url,
+      up: false,
+      healthy: healthz,
+      role: null,
+      version: null,
+      headBlock: null,
+      headAgeSeconds: null,
+      counters: {},
+      error,
+      scrapedAt,
+    };
   }
   const { totals, labels } = parsePrometheus(metrics);
   const counters: Record<string, number> = {};
   for (const [k, v] of Object.entries(totals)) if (k.startsWith("upow_") && k.endsWith("_total")) counters[k] = v;
   const anyLabels = Object.values(labels).find((l) => l.role !== undefined);
   return {
-    url, up: true, healthy: healthz, role: anyLabels?.role ?? null, version: labels.upow_build_info?.version ?? null,
-    headBlock: totals.upow_chain_head_block ?? null, headAgeSeconds: totals.upow_chain_head_age_seconds ?? null, counters, error, scrapedAt,
+    url,
+    up: true,
+    healthy: healthz,
+    role: anyLabels?.role ?? null,
+    version: labels.upow_build_info?.version ?? null,
+    headBlock: totals.upow_chain_head_block ?? null,
+    headAgeSeconds: totals.upow_chain_head_age_seconds ?? null,
+    counters,
+    error,
+    scrapedAt,
   };
 }
 

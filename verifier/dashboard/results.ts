@@ -72,13 +72,15 @@ export function mlpSpec(state: TensorMap, activation: Activation | null): ModelS
     if (w === undefined) break;
     if (w.shape.length !== 2) throw new ResultEvaluationError(`fc${i}.weight is not a matrix`, { details: { shape: w.shape } });
     if (i === 1) layers.push(w.shape[1]!);
-    else if (w.shape[1] !== layers[layers.length - 1]) throw new ResultEvaluationError(`fc${i}.weight does not follow fc${i - 1}`, { details: { shape: w.shape } });
+    else if (w.shape[1] !== layers[layers.length - 1])
+      throw new ResultEvaluationError(`fc${i}.weight does not follow fc${i - 1}`, { details: { shape: w.shape } });
     layers.push(w.shape[0]!);
   }
   if (layers.length < 2 || layers[0] !== MNIST_PIXELS || layers[layers.length - 1] !== 10) {
     throw new ResultEvaluationError("not an MNIST MLP (fc1 … fcN from 784 inputs to 10 classes): no test curve", { details: { layers } });
   }
-  if (activation === null && layers.length > 2) throw new ResultEvaluationError("the step graph applies no known activation (Relu, Tanh, Erf)");
+  if (activation === null && layers.length > 2)
+    throw new ResultEvaluationError("the step graph applies no known activation (Relu, Tanh, Erf)");
   // The optimizer does not enter a forward pass; a model without a hidden layer has no activation.
   return { layers, activation: activation ?? "relu", optimizer: "sgd" };
 }

@@ -64,19 +64,30 @@ export async function startDashboardServer(p: StartDashboardServerParameters): P
     const route = (req.url ?? "/").split("?")[0];
     if (req.method !== "GET" && req.method !== "HEAD") return send(res, 405, "text/plain; charset=utf-8", "only GET\n");
     switch (route) {
-      case "/": return send(res, 200, "text/html; charset=utf-8", assets.html);
-      case "/app.js": return send(res, 200, "text/javascript; charset=utf-8", assets.js);
-      case "/theme.js": return send(res, 200, "text/javascript; charset=utf-8", THEME_JS);
-      case "/app.css": return send(res, 200, "text/css; charset=utf-8", assets.css);
-      case "/api/state": return send(res, 200, "application/json", last);
+      case "/":
+        return send(res, 200, "text/html; charset=utf-8", assets.html);
+      case "/app.js":
+        return send(res, 200, "text/javascript; charset=utf-8", assets.js);
+      case "/theme.js":
+        return send(res, 200, "text/javascript; charset=utf-8", THEME_JS);
+      case "/app.css":
+        return send(res, 200, "text/css; charset=utf-8", assets.css);
+      case "/api/state":
+        return send(res, 200, "application/json", last);
       case "/api/events": {
-        res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store", connection: "keep-alive", ...SECURITY_HEADERS });
+        res.writeHead(200, {
+          "content-type": "text/event-stream",
+          "cache-control": "no-store",
+          connection: "keep-alive",
+          ...SECURITY_HEADERS,
+        });
         res.write(`retry: 2000\nevent: state\ndata: ${last}\n\n`);
         streams.add(res);
         req.on("close", () => streams.delete(res));
         return;
       }
-      default: return send(res, 404, "text/plain; charset=utf-8", "not found\n");
+      default:
+        return send(res, 404, "text/plain; charset=utf-8", "not found\n");
     }
   });
   // An empty host (an exported but empty variable) would mean every interface: treat it as unset.

@@ -38,8 +38,14 @@ export interface RunningDashboard {
 export async function startDashboard(p: StartDashboardParameters): Promise<RunningDashboard> {
   const store = await LocalStore.open(p.cacheDir ?? path.join(stateDir(), "dashboard-cache"));
   const indexer = new DashboardIndexer({
-    provider: p.provider, deployment: p.deployment, contracts: p.contracts, logger: p.logger, store,
-    metricsUrls: p.metricsUrls, allowPrivateArtifacts: p.allowPrivateArtifacts, chunkSize: p.chunkSize,
+    provider: p.provider,
+    deployment: p.deployment,
+    contracts: p.contracts,
+    logger: p.logger,
+    store,
+    metricsUrls: p.metricsUrls,
+    allowPrivateArtifacts: p.allowPrivateArtifacts,
+    chunkSize: p.chunkSize,
   });
   // The first poll reads the whole history: a bad RPC or deployment fails the start, not later.
   await indexer.poll();

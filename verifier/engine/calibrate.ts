@@ -6,7 +6,12 @@
 import { UPowError } from "../errors";
 import { compareStates, type ComparisonReport, type ToleranceBounds } from "./tolerance";
 import {
-  EXECUTION_PROVIDERS, GPU_DOCS, StepRunner, executionProviderUnavailable, type ExecutionProviderName, type GraphOptimizationLevel,
+  EXECUTION_PROVIDERS,
+  GPU_DOCS,
+  StepRunner,
+  executionProviderUnavailable,
+  type ExecutionProviderName,
+  type GraphOptimizationLevel,
 } from "./runner";
 import { isFloatDType, type Tensor, type TensorMap } from "./tensor";
 import type { BatchSource, StepExecutor } from "./step";
@@ -209,21 +214,48 @@ export async function calibrate(p: CalibrateParameters): Promise<CalibrationRepo
     const tick = (): void => p.onProgress?.(++done, total);
 
     // Raw drift: per measurement, per float tensor (distance, update norm, norm).
-    const raw: { setting: string; kind: "step" | "interval"; step: number; report: ComparisonReport; identical: boolean; start: TensorMap; a: TensorMap; b: TensorMap }[] = [];
+    const raw: {
+      setting: string;
+      kind: "step" | "interval";
+      step: number;
+      report: ComparisonReport;
+      identical: boolean;
+      start: TensorMap;
+      a: TensorMap;
+      b: TensorMap;
+    }[] = [];
     for (const { step, state: s } of starts) {
       for (let j = 0; j < perState; j++) {
         const batch = await p.batches(step + j);
         const a = (await ref.step(s, batch, p.hp)).next;
         for (const alt of alts) {
           const b = (await alt.runner.step(s, batch, p.hp)).next;
-          raw.push({ setting: alt.setting.label, kind: "step", step, report: compareStates(s, a, b, UNIT_UPD), identical: identicalStates(a, b), start: s, a, b });
+          raw.push({
+            setting: alt.setting.label,
+            kind: "step",
+            step,
+            report: compareStates(s, a, b, UNIT_UPD),
+            identical: identicalStates(a, b),
+            start: s,
+            a,
+            b,
+          });
           tick();
         }
       }
       const aEnd = await runSteps(ref, s, step, k, p);
       for (const alt of alts) {
         const bEnd = await runSteps(alt.runner, s, step, k, p);
-        raw.push({ setting: alt.setting.label, kind: "interval", step, report: compareStates(s, aEnd, bEnd, UNIT_UPD), identical: identicalStates(aEnd, bEnd), start: s, a: aEnd, b: bEnd });
+        raw.push({
+          setting: alt.setting.label,
+          kind: "interval",
+          step,
+          report: compareStates(s, aEnd, bEnd, UNIT_UPD),
+          identical: identicalStates(aEnd, bEnd),
+          start: s,
+          a: aEnd,
+          b: bEnd,
+        });
         tick();
       }
     }
@@ -232,14 +264,26 @@ export async function calibrate(p: CalibrateParameters): Promise<CalibrationRepo
     const intRaw = raw.filter((r) => r.kind === "interval");
     const recommended: CalibrationFloors = {
       deltaUlp: floors.deltaUlp,
-      deltaUpd: recommendUpd(stepRaw.map((r) => r.report), floors.deltaUlp, floors.deltaUpd, factor),
+      deltaUpd: recommendUpd(
+        stepRaw.map((r) => r.report),
+        floors.deltaUlp,
+        floors.deltaUpd,
+        factor,
+      ),
       deltaKUlp: floors.deltaKUlp,
-      deltaKUpd: recommendUpd(intRaw.map((r) => r.report), floors.deltaKUlp, floors.deltaKUpd, factor),
+      deltaKUpd: recommendUpd(
+        intRaw.map((r) => r.report),
+        floors.deltaKUlp,
+        floors.deltaKUpd,
+        factor,
+      ),
     };
     const stepBounds: ToleranceBounds = { deltaUpd: recommended.deltaUpd, deltaUlp: recommended.deltaUlp };
     const kBounds: ToleranceBounds = { deltaUpd: recommended.deltaKUpd, deltaUlp: recommended.deltaKUlp };
     const measurements: DriftMeasurement[] = raw.map((r) => ({
-      setting: r.setting, kind: r.kind, step: r.step,
+      setting: r.setting,
+      kind: r.kind,
+      step: r.step,
       relUpdate: maxOver(r.report, (t) => (t.updateNorm > 0 ? t.distance / t.updateNorm : t.distance > 0 ? Infinity : 0)),
       relNorm: maxOver(r.report, (t) => (t.norm > 0 ? t.distance / t.norm : t.distance > 0 ? Infinity : 0)),
       identical: r.identical,
@@ -270,7 +314,10 @@ export async function calibrate(p: CalibrateParameters): Promise<CalibrationRepo
       reference: runners[0]!.setting.label,
       settings: alts.map((a) => a.setting.label),
       skippedSettings: skipped,
-      recommended, factor, floors, measurements,
+      recommended,
+      factor,
+      floors,
+      measurements,
       worstHonestStepRatio: Math.max(0, ...measurements.filter((m) => m.kind === "step").map((m) => m.ratio)),
       worstHonestIntervalRatio: Math.max(0, ...measurements.filter((m) => m.kind === "interval").map((m) => m.ratio)),
       cheats,
@@ -292,7 +339,9 @@ export function recommendUpd(reports: readonly ComparisonReport[], deltaUlp: num
   for (const r of reports) {
     for (const t of r.tensors) {
       if (t.verdict !== "ok" && t.verdict !== "exceeds") {
-        throw new TrainerError("honest settings disagree structurally (integer, non-finite or shape)", { details: { tensor: t.name, verdict: t.verdict } });
+        throw new TrainerError("honest settings disagree structurally (integer, non-finite or shape)", {
+          details: { tensor: t.name, verdict: t.verdict },
+        });
       }
       const excess = t.distance - deltaUlp * t.norm;
       if (excess <= 0) continue;
@@ -383,7 +432,10 @@ export function roundFp16(x: Float32Array): Float32Array {
   const out = new Float32Array(x.length);
   for (let i = 0; i < x.length; i++) {
     const v = x[i]!;
-    if (!Number.isFinite(v) || v === 0) { out[i] = v; continue; }
+    if (!Number.isFinite(v) || v === 0) {
+      out[i] = v;
+      continue;
+    }
     const e = Math.max(Math.floor(Math.log2(Math.abs(v))), -14); // subnormals share the minimum exponent
     const q = 2 ** (e - 10);
     const r = Math.abs(v) / q;

@@ -20,9 +20,12 @@ export class CheckpointWriter {
       if (this.failure) throw this.failure.error;
       return task();
     });
-    const done = result.then(() => undefined, (error: unknown) => {
-      this.failure ??= { error };
-    });
+    const done = result.then(
+      () => undefined,
+      (error: unknown) => {
+        this.failure ??= { error };
+      },
+    );
     this.tail = done;
     this.queued.push(done);
     void done.then(() => this.queued.splice(this.queued.indexOf(done), 1));

@@ -102,7 +102,10 @@ export class CheckpointStore {
     try {
       await atomicWrite(abs, bytes, durable);
     } catch (cause) {
-      throw new CheckpointStoreError("could not write a checkpoint file", { cause, details: { file: path.relative(this.dir, abs).split(path.sep).join("/") } });
+      throw new CheckpointStoreError("could not write a checkpoint file", {
+        cause,
+        details: { file: path.relative(this.dir, abs).split(path.sep).join("/") },
+      });
     }
     if (!durable) this.unsynced.add(abs);
   }
@@ -123,7 +126,8 @@ export class CheckpointStore {
     const bytes = await this.readBytes(rel);
     if (bytes.length === 0) throw new CheckpointStoreError("state file is empty", { details: { file: rel, expectedHash } });
     const h = hashStateBytes(bytes);
-    if (h !== expectedHash) throw new CheckpointStoreError("state file does not match its state hash", { details: { file: rel, expectedHash, got: h } });
+    if (h !== expectedHash)
+      throw new CheckpointStoreError("state file does not match its state hash", { details: { file: rel, expectedHash, got: h } });
     return readSafetensors(bytes);
   }
 
@@ -159,8 +163,14 @@ export async function readCheckpointIndex(dir: string): Promise<{ store: Checkpo
 function checkIndex(v: unknown, dir: string): CheckpointIndex {
   const o = v as Partial<CheckpointIndex> | null;
   const ok =
-    o !== null && typeof o === "object" && o.version === 1 && typeof o.key === "object" && o.key !== null &&
-    Array.isArray(o.checkpoints) && Array.isArray(o.intervals) && o.checkpoints.length >= 1 &&
+    o !== null &&
+    typeof o === "object" &&
+    o.version === 1 &&
+    typeof o.key === "object" &&
+    o.key !== null &&
+    Array.isArray(o.checkpoints) &&
+    Array.isArray(o.intervals) &&
+    o.checkpoints.length >= 1 &&
     o.intervals.length === o.checkpoints.length - 1 &&
     o.checkpoints.every((c, i) => c.i === i && typeof c.stateHash === "string" && typeof c.file === "string") &&
     o.intervals.every((r, i) => r.i === i && typeof r.stepRoot === "string" && Array.isArray(r.stateHashes));

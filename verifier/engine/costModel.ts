@@ -36,16 +36,58 @@ export const COST_MODEL_DESCRIPTION = {
     MatMul: "2·m·n·k per broadcast batch element (numpy semantics; 1-D operands promoted)",
     Gemm: "2·m·n·k, plus m·n when C is given",
     ...Object.fromEntries(
-      ["Add", "Sub", "Mul", "Div", "Neg", "Abs", "Exp", "Log", "Sqrt", "Reciprocal", "Pow", "Tanh", "Sigmoid", "Relu", "Erf", "Gelu",
-        "Max", "Min", "Clip", "Where", "Equal", "Greater", "Less", "GreaterOrEqual", "LessOrEqual", "Not", "And", "Or",
-        "Cast", "Expand", "OneHot"].map((op) => [op, PER_OUTPUT]),
+      [
+        "Add",
+        "Sub",
+        "Mul",
+        "Div",
+        "Neg",
+        "Abs",
+        "Exp",
+        "Log",
+        "Sqrt",
+        "Reciprocal",
+        "Pow",
+        "Tanh",
+        "Sigmoid",
+        "Relu",
+        "Erf",
+        "Gelu",
+        "Max",
+        "Min",
+        "Clip",
+        "Where",
+        "Equal",
+        "Greater",
+        "Less",
+        "GreaterOrEqual",
+        "LessOrEqual",
+        "Not",
+        "And",
+        "Or",
+        "Cast",
+        "Expand",
+        "OneHot",
+      ].map((op) => [op, PER_OUTPUT]),
     ),
     ...Object.fromEntries(["ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin"].map((op) => [op, "1 per input element"])),
     Softmax: "5 per element",
     LogSoftmax: "5 per element",
     ...Object.fromEntries(
-      ["Transpose", "Shape", "Size", "Constant", "ConstantOfShape", "Unsqueeze", "Squeeze", "Reshape", "Concat", "Gather",
-        "Identity", "Flatten"].map((op) => [op, MOVE]),
+      [
+        "Transpose",
+        "Shape",
+        "Size",
+        "Constant",
+        "ConstantOfShape",
+        "Unsqueeze",
+        "Squeeze",
+        "Reshape",
+        "Concat",
+        "Gather",
+        "Identity",
+        "Flatten",
+      ].map((op) => [op, MOVE]),
     ),
   } as Readonly<Record<string, string>>,
   flopsPerStep: "sum over nodes, rounded up to an integer",
@@ -119,11 +161,21 @@ export function deriveStepCost(graph: Uint8Array, batchSize: number, named?: Cos
     for (const b of info.batch) shapes[b.name] = b.shape.map((d) => (typeof d === "number" ? d : batchSize));
     detail = estimateFlops(graph, shapes);
   } catch (cause) {
-    throw new StepCostUnderivableError(`the step graph cannot be costed: ${cause instanceof UPowError ? cause.shortMessage : String(cause)}`, {
-      cause, details: cause instanceof UPowError ? cause.details : undefined,
-    });
+    throw new StepCostUnderivableError(
+      `the step graph cannot be costed: ${cause instanceof UPowError ? cause.shortMessage : String(cause)}`,
+      {
+        cause,
+        details: cause instanceof UPowError ? cause.details : undefined,
+      },
+    );
   }
-  return { model: COST_MODEL, flopsPerStep: up(detail.flops), stateBytes: up(detail.stateBytes), peakBytes: up(detail.peakBytesUpperBound), detail };
+  return {
+    model: COST_MODEL,
+    flopsPerStep: up(detail.flops),
+    stateBytes: up(detail.stateBytes),
+    peakBytes: up(detail.peakBytesUpperBound),
+    detail,
+  };
 }
 
 /** What one party declares (the manifest, the on-chain job). */
@@ -146,7 +198,10 @@ export interface StepCostCaps {
  */
 export function checkStepCost(cost: DerivedStepCost, declared: readonly DeclaredStepCost[], caps: StepCostCaps): void {
   for (const d of declared) {
-    for (const [field, derived, stated] of [["flopsPerStep", cost.flopsPerStep, d.flopsPerStep], ["stateBytes", cost.stateBytes, d.stateBytes]] as const) {
+    for (const [field, derived, stated] of [
+      ["flopsPerStep", cost.flopsPerStep, d.flopsPerStep],
+      ["stateBytes", cost.stateBytes, d.stateBytes],
+    ] as const) {
       if (stated < derived) {
         throw new StepCostUnderstatedError(`${d.source} declares ${field} ${stated}, the cost model derives ${derived}`, {
           details: { source: d.source, field, declared: stated, derived, model: cost.model.version },

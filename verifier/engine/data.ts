@@ -96,7 +96,8 @@ function readIdx(file: string, expectedMagic: number, dims: number): { sizes: nu
   }
   const sizes = Array.from({ length: dims }, (_, i) => bytes.readUInt32BE(4 + 4 * i));
   const body = bytes.subarray(headerBytes);
-  if (body.length !== sizes.reduce((a, b) => a * b, 1)) throw new BatchFormatError("IDX body length differs from its header", { file, sizes });
+  if (body.length !== sizes.reduce((a, b) => a * b, 1))
+    throw new BatchFormatError("IDX body length differs from its header", { file, sizes });
   return { sizes, body };
 }
 

@@ -53,7 +53,11 @@ export function evaluateMlp(spec: ModelSpec, state: TensorMap, data: TensorMap):
     }
     let best = 0;
     let max = -Infinity;
-    for (let c = 0; c < h.length; c++) if (h[c]! > max) { max = h[c]!; best = c; }
+    for (let c = 0; c < h.length; c++)
+      if (h[c]! > max) {
+        max = h[c]!;
+        best = c;
+      }
     let z = 0;
     for (let c = 0; c < h.length; c++) z += Math.exp(h[c]! - max);
     const label = Number(yd[r]);
@@ -65,8 +69,11 @@ export function evaluateMlp(spec: ModelSpec, state: TensorMap, data: TensorMap):
 
 function activate(kind: ModelSpec["activation"], v: number): number {
   switch (kind) {
-    case "relu": return v > 0 ? v : 0;
-    case "tanh": return Math.tanh(v);
-    case "gelu": return 0.5 * v * (1 + erf(v * Math.SQRT1_2));
+    case "relu":
+      return v > 0 ? v : 0;
+    case "tanh":
+      return Math.tanh(v);
+    case "gelu":
+      return 0.5 * v * (1 + erf(v * Math.SQRT1_2));
   }
 }

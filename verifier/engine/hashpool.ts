@@ -106,13 +106,26 @@ export class HashPool {
   }
 
   private submit(
-    buffer: ArrayBuffer | SharedArrayBuffer, offset: number, length: number, how: { transfer: boolean; plain: boolean; giveBack: boolean },
+    buffer: ArrayBuffer | SharedArrayBuffer,
+    offset: number,
+    length: number,
+    how: { transfer: boolean; plain: boolean; giveBack: boolean },
   ): Promise<{ leaves: Buffer; buffer: ArrayBuffer | undefined }> {
     if (this.closed) return Promise.reject(new HashPoolClosedError());
     return new Promise((resolve, reject) => {
       const isShared = typeof SharedArrayBuffer !== "undefined" && buffer instanceof SharedArrayBuffer;
       const transfer = how.transfer && !isShared;
-      this.queue.push({ id: this.nextId++, buffer, offset, length, transfer, plain: how.plain, giveBack: how.giveBack && transfer, resolve, reject });
+      this.queue.push({
+        id: this.nextId++,
+        buffer,
+        offset,
+        length,
+        transfer,
+        plain: how.plain,
+        giveBack: how.giveBack && transfer,
+        resolve,
+        reject,
+      });
       this.pump();
     });
   }

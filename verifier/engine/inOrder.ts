@@ -15,7 +15,9 @@ export class InOrder<T> {
 
   push(promise: Promise<T>): void {
     const item = { promise, done: false };
-    const mark = (): void => { item.done = true; };
+    const mark = (): void => {
+      item.done = true;
+    };
     promise.then(mark, mark);
     this.items.push(item);
   }

@@ -186,7 +186,10 @@ function nameRecord<T>(v: unknown, field: string, each: (x: unknown, f: string) 
 
 /** Refuses a tolerance (or a per-tensor override) below the governance floors, naming the field. */
 export function checkToleranceFloors(tolerance: Tolerance, floors: ToleranceBounds): void {
-  const pairs = [["tolerance", tolerance], ...Object.entries(tolerance.perTensor ?? {}).map(([n, b]) => [`tolerance.perTensor.${n}`, b] as const)] as const;
+  const pairs = [
+    ["tolerance", tolerance],
+    ...Object.entries(tolerance.perTensor ?? {}).map(([n, b]) => [`tolerance.perTensor.${n}`, b] as const),
+  ] as const;
   for (const [f, b] of pairs) {
     for (const key of BOUND_KEYS) {
       if (b[key] < floors[key]) throw new ManifestFieldError(`${f}.${key}`, `is below the governance floor ${floors[key]}`);
@@ -200,8 +203,20 @@ export interface ValidateManifestOptions {
 }
 
 const TOP_KEYS = [
-  "version", "graph", "initialState", "data", "seed", "hyperparameters", "totalSteps", "checkpointInterval",
-  "tolerance", "flopsPerStep", "stateBytes", "costModel", "executionHints", "description",
+  "version",
+  "graph",
+  "initialState",
+  "data",
+  "seed",
+  "hyperparameters",
+  "totalSteps",
+  "checkpointInterval",
+  "tolerance",
+  "flopsPerStep",
+  "stateBytes",
+  "costModel",
+  "executionHints",
+  "description",
 ];
 const TOP_REQUIRED = TOP_KEYS.filter((k) => k !== "executionHints" && k !== "description" && k !== "costModel");
 const COST_MODEL_VERSION_RE = /^upow\.cost\/[1-9][0-9]{0,8}$/;
@@ -225,7 +240,12 @@ export function validateManifest(value: unknown, options: ValidateManifestOption
   uri(s.uri, "initialState.uri");
   uint64(s.bytes, "initialState.bytes", 1n);
 
-  const d = obj(m.data, "data", ["root", "uri", "numBatches", "batchSize", "batchHashes", "batchListUri"], ["root", "uri", "numBatches", "batchSize"]);
+  const d = obj(
+    m.data,
+    "data",
+    ["root", "uri", "numBatches", "batchSize", "batchHashes", "batchListUri"],
+    ["root", "uri", "numBatches", "batchSize"],
+  );
   const root = hash32(d.root, "data.root");
   uri(d.uri, "data.uri");
   const numBatches = count(d.numBatches, "data.numBatches", MAX_BATCHES);
@@ -261,7 +281,8 @@ export function validateManifest(value: unknown, options: ValidateManifestOption
   uint64(m.stateBytes, "stateBytes", 1n);
   if (m.costModel !== undefined) {
     const c = obj(m.costModel, "costModel", ["version", "hash"], ["version", "hash"]);
-    if (typeof c.version !== "string" || !COST_MODEL_VERSION_RE.test(c.version)) throw new ManifestFieldError("costModel.version", 'must be "upow.cost/<n>"');
+    if (typeof c.version !== "string" || !COST_MODEL_VERSION_RE.test(c.version))
+      throw new ManifestFieldError("costModel.version", 'must be "upow.cost/<n>"');
     hash32(c.hash, "costModel.hash");
   }
   if (m.executionHints !== undefined) {

@@ -13,8 +13,13 @@ import type { Readable, Writable } from "node:stream";
 import path from "node:path";
 import { UPowError } from "../errors";
 import {
-  ExecutionProviderUnavailableError, GraphLoadError, NondeterministicExecutionError, StepExecutionError, StepInputError,
-  type ExecutionProviderName, type GraphOptimizationLevel,
+  ExecutionProviderUnavailableError,
+  GraphLoadError,
+  NondeterministicExecutionError,
+  StepExecutionError,
+  StepInputError,
+  type ExecutionProviderName,
+  type GraphOptimizationLevel,
 } from "./runner";
 import type { StepExecutor, StepOutput } from "./step";
 import { encodeFrame, FrameReader, hexToF64, readTensors, tensorParts } from "./stepFrames";
@@ -47,8 +52,10 @@ export interface StepBudget {
 /** Milliseconds one step may take: `baseMs + 1000·flopsPerStep/minFlopsPerSecond`. */
 export function stepBudgetMs(budget: StepBudget): number {
   const rate = budget.minFlopsPerSecond ?? 1e8;
-  if (!(rate > 0) || !Number.isFinite(rate)) throw new StepProcessError("minFlopsPerSecond must be a positive number", { details: { rate } });
-  if (budget.flopsPerStep < 1n) throw new StepProcessError("flopsPerStep must be positive", { details: { flopsPerStep: budget.flopsPerStep } });
+  if (!(rate > 0) || !Number.isFinite(rate))
+    throw new StepProcessError("minFlopsPerSecond must be a positive number", { details: { rate } });
+  if (budget.flopsPerStep < 1n)
+    throw new StepProcessError("flopsPerStep must be positive", { details: { flopsPerStep: budget.flopsPerStep } });
   // setTimeout holds at most 2^31-1 ms (≈ 24.8 days).
   return Math.min((budget.baseMs ?? 10_000) + Math.ceil((Number(budget.flopsPerStep) / rate) * 1000), 2 ** 31 - 1);
 }
@@ -66,7 +73,11 @@ export interface ProcessStepRunnerOptions {
 
 /** Typed errors the process may report, rebuilt here so `instanceof` keeps working. */
 const KNOWN_ERRORS: Readonly<Record<string, new (msg: string, o: { details?: Record<string, unknown> }) => UPowError>> = {
-  StepInputError, StepExecutionError, GraphLoadError, NondeterministicExecutionError, ExecutionProviderUnavailableError,
+  StepInputError,
+  StepExecutionError,
+  GraphLoadError,
+  NondeterministicExecutionError,
+  ExecutionProviderUnavailableError,
   ...Object.fromEntries(Object.entries(graphErrors).filter(([, c]) => typeof c === "function")),
 };
 
@@ -136,15 +147,20 @@ export class ProcessStepRunner implements StepExecutor {
           reject(err);
         } else resolve();
       };
-      const timer = setTimeout(() => done(new StepBudgetExceededError("opening the step graph took longer than its budget", { details: { openMs } })), openMs);
+      const timer = setTimeout(
+        () => done(new StepBudgetExceededError("opening the step graph took longer than its budget", { details: { openMs } })),
+        openMs,
+      );
       const onData = (chunk: Buffer) => {
         for (const { header: r } of reader.push(chunk)) {
           if (r.kind === "ready") done();
           else if (r.kind === "failed") done(rebuild(r.error));
         }
       };
-      const onError = (e: Error) => done(new StepProcessError("step process failed to start", { cause: e, details: { reason: e.message } }));
-      const onExit = (code: number | null, signal: string | null) => done(new StepProcessError("step process exited while opening", { details: { code, signal } }));
+      const onError = (e: Error) =>
+        done(new StepProcessError("step process failed to start", { cause: e, details: { reason: e.message } }));
+      const onExit = (code: number | null, signal: string | null) =>
+        done(new StepProcessError("step process exited while opening", { details: { code, signal } }));
       replies.on("data", onData);
       child.on("error", onError).on("exit", onExit);
       (child.stdin as Writable).on("error", () => undefined);

@@ -28,14 +28,19 @@ function toFloat64(t: Tensor): Float64Array {
   return Float64Array.from(t.data as Float32Array | Float64Array);
 }
 
-interface Batch { x: Float64Array; y: number[]; B: number }
+interface Batch {
+  x: Float64Array;
+  y: number[];
+  B: number;
+}
 
 function readBatch(spec: ModelSpec, batch: TensorMap): Batch {
   const x = batch.get("x");
   const y = batch.get("y");
   if (!x || !y || y.dtype !== "I64") throw new ReferenceInputError("batch needs x (float) and y (int64)");
   const B = y.shape[0];
-  if (x.shape[0] !== B || x.shape[1] !== spec.layers[0]) throw new ReferenceInputError("batch x has the wrong shape", { details: { shape: x.shape } });
+  if (x.shape[0] !== B || x.shape[1] !== spec.layers[0])
+    throw new ReferenceInputError("batch x has the wrong shape", { details: { shape: x.shape } });
   return { x: toFloat64(x), y: Array.from(y.data as BigInt64Array, (v) => Number(v)), B };
 }
 
@@ -64,21 +69,32 @@ export function erf(x: number): number {
 
 function act(kind: Activation, a: number): number {
   switch (kind) {
-    case "relu": return a > 0 ? a : 0;
-    case "tanh": return Math.tanh(a);
-    case "gelu": return 0.5 * a * (1 + erf(a * Math.SQRT1_2));
+    case "relu":
+      return a > 0 ? a : 0;
+    case "tanh":
+      return Math.tanh(a);
+    case "gelu":
+      return 0.5 * a * (1 + erf(a * Math.SQRT1_2));
   }
 }
 
 function actGrad(kind: Activation, a: number, h: number): number {
   switch (kind) {
-    case "relu": return a > 0 ? 1 : 0;
-    case "tanh": return 1 - h * h;
-    case "gelu": return 0.5 * (1 + erf(a * Math.SQRT1_2)) + a * Math.exp(-0.5 * a * a) / Math.sqrt(2 * Math.PI);
+    case "relu":
+      return a > 0 ? 1 : 0;
+    case "tanh":
+      return 1 - h * h;
+    case "gelu":
+      return 0.5 * (1 + erf(a * Math.SQRT1_2)) + (a * Math.exp(-0.5 * a * a)) / Math.sqrt(2 * Math.PI);
   }
 }
 
-interface Forward { pre: Float64Array[]; post: Float64Array[]; loss: number; dLogits: Float64Array }
+interface Forward {
+  pre: Float64Array[];
+  post: Float64Array[];
+  loss: number;
+  dLogits: Float64Array;
+}
 
 function forward(spec: ModelSpec, params: Params, b: Batch): Forward {
   const L = spec.layers.length - 1;
@@ -166,7 +182,10 @@ export function referenceGradients(spec: ModelSpec, params: Params, batch: Tenso
 
 /** One training step in float64 from a (float32 or float64) state. */
 export function referenceStep(
-  spec: ModelSpec, state: TensorMap, batch: TensorMap, hp: Readonly<Record<string, number>>,
+  spec: ModelSpec,
+  state: TensorMap,
+  batch: TensorMap,
+  hp: Readonly<Record<string, number>>,
 ): ReferenceStepResult {
   const layout = stateLayout(spec);
   for (const e of layout) if (!state.has(e.name)) throw new ReferenceInputError("state tensor missing", { details: { name: e.name } });
@@ -214,7 +233,7 @@ export function referenceStep(
         for (let i = 0; i < w.length; i++) {
           m[i] = b1 * m[i] + (1 - b1) * g[i];
           v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
-          out[i] = w[i] - lr * ((m[i] / bc1) / (Math.sqrt(v[i] / bc2) + eps));
+          out[i] = w[i] - lr * (m[i] / bc1 / (Math.sqrt(v[i] / bc2) + eps));
         }
         next.set(mName, f64(p.shape, m));
         next.set(vName, f64(p.shape, v));

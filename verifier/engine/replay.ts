@@ -33,7 +33,8 @@ export interface ReplayResult {
 
 export async function replay(p: ReplayParameters): Promise<ReplayResult> {
   if (!Number.isSafeInteger(p.k) || p.k < 1) throw new TrainerError("k must be a positive integer", { details: { k: p.k } });
-  if (!Number.isSafeInteger(p.startStep) || p.startStep < 0) throw new TrainerError("startStep must be an integer ≥ 0", { details: { startStep: p.startStep } });
+  if (!Number.isSafeInteger(p.startStep) || p.startStep < 0)
+    throw new TrainerError("startStep must be an integer ≥ 0", { details: { startStep: p.startStep } });
   // As in train(): each state is hashed in the hashing worker while the next steps run on this
   // thread; onState sees each state once its hash is in, in order.
   const states: (TensorMap | undefined)[] = [p.state];

@@ -24,7 +24,8 @@ export const GPU_DOCS = "docs/gpu.md";
 /** What to do when an EP fails, per EP (the binding's own message is rarely enough). */
 const EP_HINTS: Readonly<Record<string, string>> = {
   cuda: "onnxruntime-node ships the CUDA provider libraries (libonnxruntime_providers_cuda.so, libonnxruntime_providers_shared.so) only when its install script downloads them, and needs CUDA 12 + cuDNN 9 on the library path; use --ep cpu or webgpu otherwise",
-  webgpu: "WebGPU (Dawn) needs a GPU adapter: the Vulkan loader libvulkan.so.1 and a driver ICD (on NVIDIA: VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json); use --ep cpu otherwise",
+  webgpu:
+    "WebGPU (Dawn) needs a GPU adapter: the Vulkan loader libvulkan.so.1 and a driver ICD (on NVIDIA: VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json); use --ep cpu otherwise",
   cpu: "the CPU provider is part of every build; reinstall onnxruntime-node",
 };
 
@@ -37,7 +38,12 @@ export function foundBackends(): string[] {
  * The error for an EP that cannot run here: names the EP, what this build offers, the binding's
  * reason, and what to do (with the docs page).
  */
-export function executionProviderUnavailable(ep: string, problem: string, reason: string | null, cause?: unknown): ExecutionProviderUnavailableError {
+export function executionProviderUnavailable(
+  ep: string,
+  problem: string,
+  reason: string | null,
+  cause?: unknown,
+): ExecutionProviderUnavailableError {
   const hint = EP_HINTS[ep] ?? `choose one of ${EXECUTION_PROVIDERS.join(", ")}`;
   return new ExecutionProviderUnavailableError(`execution provider '${ep}' ${problem}${reason ? `: ${reason}` : ""}`, {
     cause,
@@ -97,11 +103,27 @@ export interface StepResult {
 }
 
 const DTYPE_TO_ORT: Partial<Record<DType, ort.Tensor.Type>> = {
-  F32: "float32", F64: "float64", F16: "float16", I64: "int64", I32: "int32", I16: "int16", I8: "int8", U8: "uint8", BOOL: "bool",
+  F32: "float32",
+  F64: "float64",
+  F16: "float16",
+  I64: "int64",
+  I32: "int32",
+  I16: "int16",
+  I8: "int8",
+  U8: "uint8",
+  BOOL: "bool",
 };
 
 const ORT_TO_DTYPE: Readonly<Record<string, DType>> = {
-  float32: "F32", float64: "F64", float16: "F16", int64: "I64", int32: "I32", int16: "I16", int8: "I8", uint8: "U8", bool: "BOOL",
+  float32: "F32",
+  float64: "F64",
+  float16: "F16",
+  int64: "I64",
+  int32: "I32",
+  int16: "I16",
+  int8: "I8",
+  uint8: "U8",
+  bool: "BOOL",
 };
 
 const CONFIG_ENTRIES: Readonly<Record<string, string>> = {
@@ -163,8 +185,16 @@ export class StepRunner {
   /** Runs one step: `(state, batch, hp) -> (next state, loss)`. Inputs are not modified. */
   async step(state: TensorMap, batch: TensorMap, hp: Readonly<Record<string, number>>): Promise<StepResult> {
     const feeds: Record<string, ort.Tensor> = {};
-    checkNames("state", this.info.state.map((s) => s.name), [...state.keys()]);
-    checkNames("batch", this.info.batch.map((s) => s.name), [...batch.keys()]);
+    checkNames(
+      "state",
+      this.info.state.map((s) => s.name),
+      [...state.keys()],
+    );
+    checkNames(
+      "batch",
+      this.info.batch.map((s) => s.name),
+      [...batch.keys()],
+    );
     checkNames("hyperparameter", this.info.hyperparameters, Object.keys(hp));
     for (const s of this.info.state) feeds[`state.${s.name}`] = toOrt("state", s, state.get(s.name) as Tensor);
     for (const b of this.info.batch) feeds[`batch.${b.name}`] = toOrt("batch", b, batch.get(b.name) as Tensor);
@@ -195,7 +225,9 @@ export class StepRunner {
     const a = await this.step(state, batch, hp);
     const b = await this.step(state, batch, hp);
     if (!Object.is(a.loss, b.loss) && !(Number.isNaN(a.loss) && Number.isNaN(b.loss))) {
-      throw new NondeterministicExecutionError("loss differs between two identical runs", { details: { a: a.loss, b: b.loss, settings: this.settings } });
+      throw new NondeterministicExecutionError("loss differs between two identical runs", {
+        details: { a: a.loss, b: b.loss, settings: this.settings },
+      });
     }
     for (const [name, ta] of a.next) {
       const diff = firstByteDiff(ta.data, (b.next.get(name) as Tensor).data);
@@ -271,7 +303,8 @@ function firstByteDiff(a: TensorData, b: TensorData): number {
 /** The useful part of the binding's EP failure (Dawn's adapter error is one long source-location line). */
 export function epFailureReason(e: unknown): string {
   const line = firstLine(e);
-  if (/RequestAdapterStatus|requestAdapter|adapter/i.test(line)) return "no WebGPU adapter found (Dawn could not load Vulkan or found no GPU)";
+  if (/RequestAdapterStatus|requestAdapter|adapter/i.test(line))
+    return "no WebGPU adapter found (Dawn could not load Vulkan or found no GPU)";
   const lib = /Failed to load (?:shared )?library[^:]*(?::\s*(\S+))?/i.exec(line);
   if (lib) return `provider shared library could not be loaded${lib[1] ? ` (${lib[1]})` : ""}`;
   return line;

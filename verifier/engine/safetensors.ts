@@ -261,9 +261,7 @@ export function readSafetensorsHeader(file: Uint8Array, options: ReadSafetensors
 
   // Byte ranges must tile the data section exactly: [0, e1), [e1, e2), ... up to its end.
   const dataLength = buf.length - 8 - n;
-  const byOffset = [...entries].sort(
-    (a, b) => a.dataOffsets[0] - b.dataOffsets[0] || a.dataOffsets[1] - b.dataOffsets[1],
-  );
+  const byOffset = [...entries].sort((a, b) => a.dataOffsets[0] - b.dataOffsets[0] || a.dataOffsets[1] - b.dataOffsets[1]);
   let cursor = 0;
   let previous: SafetensorsEntry | undefined;
   for (const e of byOffset) {
@@ -339,8 +337,16 @@ export function readSafetensors(file: Uint8Array, options: ReadSafetensorsOption
 
 type TypedArrayClass = abstract new (...args: never[]) => TensorData;
 const EXPECTED_ARRAY: Readonly<Record<DType, TypedArrayClass>> = {
-  F64: Float64Array, F32: Float32Array, F16: Uint16Array, BF16: Uint16Array, I64: BigInt64Array,
-  I32: Int32Array, I16: Int16Array, I8: Int8Array, U8: Uint8Array, BOOL: Uint8Array,
+  F64: Float64Array,
+  F32: Float32Array,
+  F16: Uint16Array,
+  BF16: Uint16Array,
+  I64: BigInt64Array,
+  I32: Int32Array,
+  I16: Int16Array,
+  I8: Int8Array,
+  U8: Uint8Array,
+  BOOL: Uint8Array,
 };
 
 /**

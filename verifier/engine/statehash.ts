@@ -138,7 +138,10 @@ export interface OwnedFileHash {
  * moved there and back, so the calling thread neither copies nor hashes. `data` is unusable until this
  * resolves; use the returned `bytes`. With `sha256`, the worker also computes the plain sha256.
  */
-export async function fileHashOfOwned(data: Uint8Array, options: { readonly pool?: HashPool; readonly sha256?: boolean } = {}): Promise<OwnedFileHash> {
+export async function fileHashOfOwned(
+  data: Uint8Array,
+  options: { readonly pool?: HashPool; readonly sha256?: boolean } = {},
+): Promise<OwnedFileHash> {
   if (data.byteLength === 0) throw new EmptyFileError();
   if (!(data.buffer instanceof ArrayBuffer) || data.byteOffset !== 0 || data.byteLength !== data.buffer.byteLength) {
     throw new UPowError("bytes to lend to a hashing worker must fill an ArrayBuffer of their own", {
@@ -147,7 +150,11 @@ export async function fileHashOfOwned(data: Uint8Array, options: { readonly pool
   }
   const r = await (options.pool ?? sharedHashPool()).lend(data.buffer, options.sha256 === true);
   const bytes = new Uint8Array(r.buffer);
-  return { fileHash: commitmentFromLeaves(splitLeaves(r.leaves), bytes.byteLength).fileHash, bytes, sha256: r.sha256 ? r.sha256.toString("hex") : null };
+  return {
+    fileHash: commitmentFromLeaves(splitLeaves(r.leaves), bytes.byteLength).fileHash,
+    bytes,
+    sha256: r.sha256 ? r.sha256.toString("hex") : null,
+  };
 }
 
 /**
@@ -225,5 +232,11 @@ export function verifyChunkProof(expectedFileHash: Hash, p: ChunkProof): boolean
   if (p.chunk.length !== expectedLen) return false;
   const root = fromHex(p.chunkRoot, "chunkRoot");
   if (!fileHashBuffer(p.byteLength, root).equals(fromHex(expectedFileHash, "fileHash"))) return false;
-  return verifyProofBuffers(root, n, p.index, chunkLeafBuffer(p.chunk), p.proof.map((s, l) => fromHex(s, `proof[${l}]`)));
+  return verifyProofBuffers(
+    root,
+    n,
+    p.index,
+    chunkLeafBuffer(p.chunk),
+    p.proof.map((s, l) => fromHex(s, `proof[${l}]`)),
+  );
 }

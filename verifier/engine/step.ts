@@ -75,7 +75,10 @@ export interface SingleStepResult extends StepOutput {
 
 /** One step plus the canonical bytes and state hash of its result. */
 export async function singleStep(
-  runner: StepExecutor, state: TensorMap, batch: TensorMap, hp: Readonly<Record<string, number>>,
+  runner: StepExecutor,
+  state: TensorMap,
+  batch: TensorMap,
+  hp: Readonly<Record<string, number>>,
 ): Promise<SingleStepResult> {
   const out = await runner.step(state, batch, hp);
   const bytes = encodeState(out.next);
@@ -87,8 +90,12 @@ export async function singleStep(
  * Throws NondeterminismError otherwise (the worker must then keep every state instead of regenerating).
  */
 export async function assertDeterministic(
-  runner: StepExecutor, state: TensorMap, batch: TensorMap, hp: Readonly<Record<string, number>>,
-  expected: Uint8Array, globalStep: number,
+  runner: StepExecutor,
+  state: TensorMap,
+  batch: TensorMap,
+  hp: Readonly<Record<string, number>>,
+  expected: Uint8Array,
+  globalStep: number,
 ): Promise<void> {
   const again = encodeState((await runner.step(state, batch, hp)).next);
   if (!view(again).equals(view(expected))) {

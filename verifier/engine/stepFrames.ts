@@ -67,7 +67,7 @@ export function readTensors(tensors: readonly FrameTensor[], payload: readonly B
   for (const t of tensors) {
     const copy = new ArrayBuffer(t.bytes);
     const dst = new Uint8Array(copy);
-    for (let got = 0; got < t.bytes; ) {
+    for (let got = 0; got < t.bytes;) {
       const c = payload[chunk];
       if (!c) throw new StepFrameError("frame payload is shorter than its tensors", { details: { tensor: t.name } });
       const k = Math.min(c.length - at, t.bytes - got);

@@ -29,7 +29,15 @@ export type StepProcessReply =
   | { readonly kind: "error"; readonly id: number; readonly error: StepProcessFault };
 
 function fault(e: unknown): StepProcessFault {
-  if (e instanceof UPowError) return { name: e.name, shortMessage: e.shortMessage, details: JSON.parse(JSON.stringify(e.details ?? {}, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))) as Record<string, unknown> };
+  if (e instanceof UPowError)
+    return {
+      name: e.name,
+      shortMessage: e.shortMessage,
+      details: JSON.parse(JSON.stringify(e.details ?? {}, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))) as Record<
+        string,
+        unknown
+      >,
+    };
   return { name: "Error", shortMessage: e instanceof Error ? e.message : String(e) };
 }
 

@@ -15,7 +15,16 @@ export interface Tensor {
 export type TensorMap = Map<string, Tensor>;
 
 export const DTYPE_BYTES: Readonly<Record<DType, number>> = {
-  F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1,
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
 };
 
 export function isFloatDType(dtype: DType): boolean {

@@ -104,12 +104,7 @@ function boundsFor(bounds: ToleranceBounds, name: string): ToleranceBounds {
  * The §10.3 check: `before` = S_j, `recomputed` = a = step(S_j), `claimed` = b = the worker's S_{j+1}.
  * For a k-step audit pass S_i, the replayed S_{i+k} and the claimed S_{i+k} with the δ_k bounds.
  */
-export function compareStates(
-  before: TensorMap,
-  recomputed: TensorMap,
-  claimed: TensorMap,
-  bounds: ToleranceBounds,
-): ComparisonReport {
+export function compareStates(before: TensorMap, recomputed: TensorMap, claimed: TensorMap, bounds: ToleranceBounds): ComparisonReport {
   validateBounds(bounds);
   const names = [...new Set([...recomputed.keys(), ...claimed.keys()])].sort();
   const tensors: TensorReport[] = [];
@@ -141,7 +136,10 @@ export function compareInterval(
 export function intervalPair(bounds: IntervalBounds): ToleranceBounds {
   const pair = { deltaUpd: bounds.deltaKUpd, deltaUlp: bounds.deltaKUlp };
   if (bounds.perTensor === undefined) return pair;
-  return { ...pair, perTensor: Object.fromEntries(Object.entries(bounds.perTensor).map(([n, b]) => [n, { deltaUpd: b.deltaKUpd, deltaUlp: b.deltaKUlp }])) };
+  return {
+    ...pair,
+    perTensor: Object.fromEntries(Object.entries(bounds.perTensor).map(([n, b]) => [n, { deltaUpd: b.deltaKUpd, deltaUlp: b.deltaKUlp }])),
+  };
 }
 
 /** Juror votes, numbered as in docs/encoding.md. */
@@ -234,9 +232,16 @@ function measurable(t: TensorReport): boolean {
 
 function structural(name: string, dtype: DType | null, verdict: TensorVerdict): TensorReport {
   return {
-    name, dtype, verdict,
-    distance: Number.POSITIVE_INFINITY, updateNorm: 0, norm: 0, bound: 0,
-    ratio: Number.POSITIVE_INFINITY, mismatchedElements: 0, firstMismatch: null,
+    name,
+    dtype,
+    verdict,
+    distance: Number.POSITIVE_INFINITY,
+    updateNorm: 0,
+    norm: 0,
+    bound: 0,
+    ratio: Number.POSITIVE_INFINITY,
+    mismatchedElements: 0,
+    firstMismatch: null,
   };
 }
 
@@ -284,9 +289,16 @@ function compareExact(name: string, a: Tensor, b: Tensor): TensorReport {
   }
   const ok = mismatched === 0;
   return {
-    name, dtype: a.dtype, verdict: ok ? "ok" : "integer-mismatch",
-    distance: ok ? 0 : Number.POSITIVE_INFINITY, updateNorm: 0, norm: 0, bound: 0,
-    ratio: ok ? 0 : Number.POSITIVE_INFINITY, mismatchedElements: mismatched, firstMismatch: first,
+    name,
+    dtype: a.dtype,
+    verdict: ok ? "ok" : "integer-mismatch",
+    distance: ok ? 0 : Number.POSITIVE_INFINITY,
+    updateNorm: 0,
+    norm: 0,
+    bound: 0,
+    ratio: ok ? 0 : Number.POSITIVE_INFINITY,
+    mismatchedElements: mismatched,
+    firstMismatch: first,
   };
 }
 
@@ -321,14 +333,30 @@ function compareFloat(name: string, s: Tensor, a: Tensor, b: Tensor, bounds: Tol
   const bound = scaledBound * unscale;
   if (nonfiniteMismatch > 0) {
     return {
-      name, dtype: a.dtype, verdict: "nonfinite-mismatch", distance, updateNorm, norm, bound,
-      ratio: Number.POSITIVE_INFINITY, mismatchedElements: nonfiniteMismatch, firstMismatch: first,
+      name,
+      dtype: a.dtype,
+      verdict: "nonfinite-mismatch",
+      distance,
+      updateNorm,
+      norm,
+      bound,
+      ratio: Number.POSITIVE_INFINITY,
+      mismatchedElements: nonfiniteMismatch,
+      firstMismatch: first,
     };
   }
   const ratio = scaledDistance === 0 ? 0 : scaledBound === 0 ? Number.POSITIVE_INFINITY : scaledDistance / scaledBound;
   return {
-    name, dtype: a.dtype, verdict: ratio > 1 || Number.isNaN(ratio) ? "exceeds" : "ok", distance, updateNorm, norm, bound,
-    ratio, mismatchedElements: 0, firstMismatch: null,
+    name,
+    dtype: a.dtype,
+    verdict: ratio > 1 || Number.isNaN(ratio) ? "exceeds" : "ok",
+    distance,
+    updateNorm,
+    norm,
+    bound,
+    ratio,
+    mismatchedElements: 0,
+    firstMismatch: null,
   };
 }
 
@@ -342,7 +370,13 @@ interface SquaredSums {
 }
 
 /** ‖a−b‖², ‖a−s‖², ‖a‖² over the elements where a and b are finite, every value multiplied by `scale`. */
-function squaredSums(ra: (i: number) => number, rb: (i: number) => number, rs: (i: number) => number, n: number, scale: number): SquaredSums {
+function squaredSums(
+  ra: (i: number) => number,
+  rb: (i: number) => number,
+  rs: (i: number) => number,
+  n: number,
+  scale: number,
+): SquaredSums {
   let dist2 = 0;
   let upd2 = 0;
   let norm2 = 0;

@@ -8,7 +8,15 @@ import type { TensorMap } from "./tensor";
 import { CheckpointStore, type CheckpointIndex, type IntervalRecord, type JobKey } from "./checkpoints";
 import { CheckpointWriter } from "./checkpointWriter";
 import { InOrder } from "./inOrder";
-import { assertDeterministic, encodeState, hashStateBytes, hashStateOffThread, type BatchSource, type HashedState, type StepExecutor } from "./step";
+import {
+  assertDeterministic,
+  encodeState,
+  hashStateBytes,
+  hashStateOffThread,
+  type BatchSource,
+  type HashedState,
+  type StepExecutor,
+} from "./step";
 import { CheckpointStoreError, TrainerError } from "./trainErrors";
 
 export interface TrainProgress {
@@ -85,7 +93,8 @@ export async function train(p: TrainParameters): Promise<TrainResult> {
   if (index && sameKey(index.key, key)) {
     ({ state, resumedFrom } = await resumePoint(store, index));
   } else {
-    if (index) throw new TrainerError("checkpoint directory holds a different job", { details: { dir: p.dir, found: index.key, wanted: key } });
+    if (index)
+      throw new TrainerError("checkpoint directory holds a different job", { details: { dir: p.dir, found: index.key, wanted: key } });
     const file = await store.putState(initialBytes);
     index = { version: 1, key, checkpoints: [{ i: 0, stateHash: initialStateHash, file }], intervals: [] };
     await store.writeIndex(index);
@@ -144,7 +153,12 @@ interface RunCursor {
 }
 
 async function runInterval(
-  p: TrainParameters, store: CheckpointStore, writer: CheckpointWriter, index: CheckpointIndex, i: number, start: TensorMap,
+  p: TrainParameters,
+  store: CheckpointStore,
+  writer: CheckpointWriter,
+  index: CheckpointIndex,
+  i: number,
+  start: TensorMap,
   ckpt: RunCursor,
 ): Promise<TensorMap> {
   const first = i * p.k;
@@ -162,7 +176,13 @@ async function runInterval(
       stepFiles.push(writer.run(() => store.putState(h.bytes, { durable: false, address: h.address })));
       await writer.room();
     }
-    p.onProgress?.({ step: first + j + 1, T: p.T, loss: losses[j]!, stateHash: h.stateHash, ...(j === p.k - 1 ? { checkpoint: i + 1 } : {}) });
+    p.onProgress?.({
+      step: first + j + 1,
+      T: p.T,
+      loss: losses[j]!,
+      stateHash: h.stateHash,
+      ...(j === p.k - 1 ? { checkpoint: i + 1 } : {}),
+    });
   });
   try {
     for (let j = 0; j < p.k; j++) {
@@ -244,7 +264,11 @@ function sameKey(a: JobKey, b: JobKey): boolean {
 function sortKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortKeys);
   if (v && typeof v === "object") {
-    return Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([x], [y]) => (x < y ? -1 : 1)).map(([k, x]) => [k, sortKeys(x)]));
+    return Object.fromEntries(
+      Object.entries(v as Record<string, unknown>)
+        .sort(([x], [y]) => (x < y ? -1 : 1))
+        .map(([k, x]) => [k, sortKeys(x)]),
+    );
   }
   return v;
 }

@@ -9,8 +9,12 @@
 import { UPowError } from "./errors";
 import { checkpointTree, stepTree, type Hash } from "./hashing";
 import {
-  MAX_INDEXED_STATES, RESULT_INDEX_VERSION,
-  type IndexedCheckpoint, type IndexedInterval, type IndexedState, type ResultIndex,
+  MAX_INDEXED_STATES,
+  RESULT_INDEX_VERSION,
+  type IndexedCheckpoint,
+  type IndexedInterval,
+  type IndexedState,
+  type ResultIndex,
 } from "./resultIndex";
 
 /** Why an interval of an index cannot be used: its step leaves must come from the chain. */
@@ -77,7 +81,10 @@ export function readCommittedIndex(bytes: Uint8Array | string, job: CommittedJob
   const checkpoints = readCheckpoints(v.checkpoints, n);
   const root = checkpointTree(checkpoints).root;
   if (root !== job.checkpointRoot.toLowerCase()) {
-    throw new CheckpointsUnverifiableError("checkpoints do not rebuild the on-chain checkpointRoot", { want: job.checkpointRoot, got: root });
+    throw new CheckpointsUnverifiableError("checkpoints do not rebuild the on-chain checkpointRoot", {
+      want: job.checkpointRoot,
+      got: root,
+    });
   }
   const rawIntervals = Array.isArray(v.intervals) ? v.intervals : [];
   const failed: IntervalVerdict[] = [];
@@ -97,7 +104,10 @@ export function readCommittedIndex(bytes: Uint8Array | string, job: CommittedJob
     jobId: job.jobId.toString(),
     specHash: typeof v.specHash === "string" && HEX32.test(v.specHash) ? v.specHash.toLowerCase() : `0x${"00".repeat(32)}`,
     checkpointRoot: root,
-    T, k, checkpoints, intervals,
+    T,
+    k,
+    checkpoints,
+    intervals,
     artifactBaseUrls: bases.length > 0 ? bases : [job.fallbackBaseUrl],
   };
   return { index, failed };
@@ -117,7 +127,8 @@ function readCheckpoints(raw: unknown, n: number): IndexedCheckpoint[] {
 
 function judgeInterval(raw: unknown, i: number, k: number, stepRoot: Hash): IndexedInterval | IntervalVerdict {
   const steps = isObject(raw) ? raw.steps : undefined;
-  if (!Array.isArray(steps) || steps.length === 0) return { interval: i, problem: "missing", message: `interval ${i} lists no step states`, listed: [] };
+  if (!Array.isArray(steps) || steps.length === 0)
+    return { interval: i, problem: "missing", message: `interval ${i} lists no step states`, listed: [] };
   const listed = steps.slice(0, k + 1).map(readState);
   if (steps.length !== k + 1) {
     return { interval: i, problem: "malformed", message: `interval ${i} lists ${steps.length} states, not k+1 = ${k + 1}`, listed };
@@ -125,8 +136,12 @@ function judgeInterval(raw: unknown, i: number, k: number, stepRoot: Hash): Inde
   const bad = listed.findIndex((s) => s === null);
   if (bad >= 0) return { interval: i, problem: "malformed", message: `interval ${i} step ${bad} is malformed`, listed };
   const states = listed as IndexedState[];
-  const root = stepTree(states.map((s) => s.stateHash), i * k).root;
-  if (root !== stepRoot) return { interval: i, problem: "step-root-mismatch", message: `interval ${i}'s step states do not rebuild its step root`, listed };
+  const root = stepTree(
+    states.map((s) => s.stateHash),
+    i * k,
+  ).root;
+  if (root !== stepRoot)
+    return { interval: i, problem: "step-root-mismatch", message: `interval ${i}'s step states do not rebuild its step root`, listed };
   return { steps: states };
 }
 

@@ -11,7 +11,14 @@ export const JobStatus = { None: 0, Open: 1, Claimed: 2, Submitted: 3, Finalized
 export const Phase = { None: 0, Pinpointing: 1, AwaitingDraw: 2, Voting: 3, Ruled: 4, Closed: 5 } as const;
 /** IDisputeManager.Ruling (1..3 are also juror votes) */
 export const Ruling = {
-  None: 0, WorkerFault: 1, WorkerHonest: 2, Indeterminate: 3, Void: 4, ChallengerTimedOut: 5, Unresolved: 6, Moot: 7,
+  None: 0,
+  WorkerFault: 1,
+  WorkerHonest: 2,
+  Indeterminate: 3,
+  Void: 4,
+  ChallengerTimedOut: 5,
+  Unresolved: 6,
+  Moot: 7,
 } as const;
 /** IAuditManager.AuditorState */
 export const AuditorState = { None: 0, Assigned: 1, Attested: 2, Released: 3, Slashed: 4 } as const;

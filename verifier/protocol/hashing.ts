@@ -280,9 +280,7 @@ export function stepLeaf(globalStep: bigint | number, stateHash: Hash): Hash {
 }
 
 export function checkpointLeaf(i: bigint | number, stateHash: Hash, stepRoot: Hash): Hash {
-  return toHex(
-    sha256(TAG_CKPT, uint64Bytes(i, "checkpoint index"), fromHex(stateHash, "stateHash"), fromHex(stepRoot, "stepRoot")),
-  );
+  return toHex(sha256(TAG_CKPT, uint64Bytes(i, "checkpoint index"), fromHex(stateHash, "stateHash"), fromHex(stepRoot, "stepRoot")));
 }
 
 export function batchLeaf(i: bigint | number, batchHash: Hash): Hash {

@@ -35,7 +35,8 @@ export function artifactUri(baseUrl: string, sha256: string): string {
 
 export function parseArtifactUri(uri: string, what = "artifact uri"): ArtifactLocation {
   const m = typeof uri === "string" ? ARTIFACT_URI.exec(uri) : null;
-  if (!m) throw new JobArtifactError(`${what} is not <http(s) base>/artifacts/<sha256>`, { details: { what, uri: String(uri).slice(0, 300) } });
+  if (!m)
+    throw new JobArtifactError(`${what} is not <http(s) base>/artifacts/<sha256>`, { details: { what, uri: String(uri).slice(0, 300) } });
   return { baseUrl: m[1]!, sha256: m[2]! };
 }
 
@@ -53,7 +54,11 @@ export interface DatasetList {
 }
 
 export function buildDatasetList(batches: readonly DatasetBatch[]): DatasetList {
-  return { version: DATASET_LIST_VERSION, dataRoot: dataTree(batches.map((b) => b.batchHash)).root, batches: batches.map((b) => ({ ...b })) };
+  return {
+    version: DATASET_LIST_VERSION,
+    dataRoot: dataTree(batches.map((b) => b.batchHash)).root,
+    batches: batches.map((b) => ({ ...b })),
+  };
 }
 
 export function encodeDatasetList(list: DatasetList): Buffer {
@@ -69,20 +74,36 @@ export function parseDatasetList(bytes: Uint8Array, expect: { dataRoot: Hash; nu
     throw new JobArtifactError("dataset list is not JSON", { cause });
   }
   const o = v as Partial<DatasetList> | null;
-  if (o === null || typeof o !== "object" || o.version !== DATASET_LIST_VERSION || !Array.isArray(o.batches) || o.batches.length > MAX_BATCHES) {
+  if (
+    o === null ||
+    typeof o !== "object" ||
+    o.version !== DATASET_LIST_VERSION ||
+    !Array.isArray(o.batches) ||
+    o.batches.length > MAX_BATCHES
+  ) {
     throw new JobArtifactError("dataset list is malformed");
   }
   const batches = o.batches.map((b: unknown, i) => {
     const x = b as Partial<DatasetBatch> | null;
-    if (x === null || typeof x !== "object" || typeof x.batchHash !== "string" || !HEX32.test(x.batchHash) || typeof x.sha256 !== "string" || !SHA256.test(x.sha256)) {
+    if (
+      x === null ||
+      typeof x !== "object" ||
+      typeof x.batchHash !== "string" ||
+      !HEX32.test(x.batchHash) ||
+      typeof x.sha256 !== "string" ||
+      !SHA256.test(x.sha256)
+    ) {
       throw new JobArtifactError("dataset list entry is malformed", { details: { index: i } });
     }
     return { batchHash: x.batchHash, sha256: x.sha256 };
   });
   if (batches.length !== expect.numBatches) {
-    throw new JobArtifactError("dataset list has the wrong number of batches", { details: { want: expect.numBatches, got: batches.length } });
+    throw new JobArtifactError("dataset list has the wrong number of batches", {
+      details: { want: expect.numBatches, got: batches.length },
+    });
   }
   const root = dataTree(batches.map((b) => b.batchHash)).root;
-  if (root !== expect.dataRoot.toLowerCase()) throw new JobArtifactError("dataset list does not rebuild the data root", { details: { want: expect.dataRoot, got: root } });
+  if (root !== expect.dataRoot.toLowerCase())
+    throw new JobArtifactError("dataset list does not rebuild the data root", { details: { want: expect.dataRoot, got: root } });
   return { version: DATASET_LIST_VERSION, dataRoot: root, batches };
 }

@@ -7,16 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import { UPowError } from "./errors";
-import {
-  ZERO_HASH,
-  checkpointLeaf,
-  checkpointTree,
-  stepLeaf,
-  stepTree,
-  toHex,
-  verifyProof,
-  type Hash,
-} from "./hashing";
+import { ZERO_HASH, checkpointLeaf, checkpointTree, stepLeaf, stepTree, toHex, verifyProof, type Hash } from "./hashing";
 import { canonicalJsonBytes } from "./canonicalJson";
 
 export const RESULT_INDEX_VERSION = 1;
@@ -66,7 +57,11 @@ export type ResultIndexProblem =
 /** A result index that cannot be parsed or does not hold together; `problem` says which rule failed. */
 export class ResultIndexError extends UPowError {
   override readonly name = "ResultIndexError";
-  constructor(readonly problem: ResultIndexProblem, message: string, details?: Record<string, unknown>) {
+  constructor(
+    readonly problem: ResultIndexProblem,
+    message: string,
+    details?: Record<string, unknown>,
+  ) {
     super(`result index: ${message}`, details ? { details: { problem, ...details } } : { details: { problem } });
   }
 }
@@ -98,7 +93,12 @@ export function buildResultIndex(p: BuildResultIndexParameters): ResultIndex {
     const last = i === n - 1;
     const s = last ? intervals[i - 1]?.steps[p.k] : intervals[i]?.steps[0];
     if (!s) throw new ResultIndexError("bad-shape", "intervals do not have k+1 states each", { interval: i });
-    const stepRoot = last ? ZERO_HASH : stepTree(intervals[i]!.steps.map((x) => x.stateHash), i * p.k).root;
+    const stepRoot = last
+      ? ZERO_HASH
+      : stepTree(
+          intervals[i]!.steps.map((x) => x.stateHash),
+          i * p.k,
+        ).root;
     checkpoints.push({ stateHash: s.stateHash, sha256: s.sha256, stepRoot });
   }
   const index: ResultIndex = {
@@ -143,7 +143,13 @@ export interface ParseResultIndexOptions {
    */
   readonly boundaries?: "strict" | "lenient";
   /** Reject an index whose job id / spec hash / checkpoint root differ from these (on-chain values). */
-  readonly expect?: { readonly jobId?: bigint; readonly specHash?: Hash; readonly checkpointRoot?: Hash; readonly initialStateHash?: Hash; readonly finalStateHash?: Hash };
+  readonly expect?: {
+    readonly jobId?: bigint;
+    readonly specHash?: Hash;
+    readonly checkpointRoot?: Hash;
+    readonly initialStateHash?: Hash;
+    readonly finalStateHash?: Hash;
+  };
 }
 
 /** Parses and validates the bytes of a result index; ResultIndexError names what is wrong. */
@@ -196,10 +202,16 @@ function validateResultIndex(v: unknown, boundaries: "strict" | "lenient" = "str
   const n = T / k + 1;
   if (n * (k + 1) > MAX_INDEXED_STATES) throw new ResultIndexError("bad-shape", "too many states", { T, k });
   if (!Array.isArray(o.checkpoints) || o.checkpoints.length !== n) {
-    throw new ResultIndexError("bad-shape", "checkpoints must have T/k+1 entries", { want: n, got: Array.isArray(o.checkpoints) ? o.checkpoints.length : null });
+    throw new ResultIndexError("bad-shape", "checkpoints must have T/k+1 entries", {
+      want: n,
+      got: Array.isArray(o.checkpoints) ? o.checkpoints.length : null,
+    });
   }
   if (!Array.isArray(o.intervals) || o.intervals.length !== n - 1) {
-    throw new ResultIndexError("bad-shape", "intervals must have T/k entries", { want: n - 1, got: Array.isArray(o.intervals) ? o.intervals.length : null });
+    throw new ResultIndexError("bad-shape", "intervals must have T/k entries", {
+      want: n - 1,
+      got: Array.isArray(o.intervals) ? o.intervals.length : null,
+    });
   }
   if (!Array.isArray(o.artifactBaseUrls) || o.artifactBaseUrls.length === 0 || !o.artifactBaseUrls.every(isHttpUrl)) {
     throw field("artifactBaseUrls", o.artifactBaseUrls);
@@ -214,7 +226,11 @@ function validateResultIndex(v: unknown, boundaries: "strict" | "lenient" = "str
     if (keys.length !== 1 || keys[0] !== "steps") throw field(`intervals[${i}]`, keys);
     const steps = (r as { steps: unknown }).steps;
     if (!Array.isArray(steps) || steps.length !== k + 1) {
-      throw new ResultIndexError("bad-shape", "an interval must list k+1 states", { interval: i, want: k + 1, got: Array.isArray(steps) ? steps.length : null });
+      throw new ResultIndexError("bad-shape", "an interval must list k+1 states", {
+        interval: i,
+        want: k + 1,
+        got: Array.isArray(steps) ? steps.length : null,
+      });
     }
     return { steps: steps.map((s, j) => state(s, `intervals[${i}].steps[${j}]`, ["stateHash", "sha256"])) };
   });
@@ -225,8 +241,16 @@ function validateResultIndex(v: unknown, boundaries: "strict" | "lenient" = "str
       if (strict && (first.stateHash !== c.stateHash || first.sha256 !== c.sha256)) {
         throw new ResultIndexError("boundary-mismatch", "an interval's first state is not its checkpoint", { interval: i });
       }
-      const root = stepTree(intervals[i]!.steps.map((s) => s.stateHash), i * k).root;
-      if (root !== c.stepRoot) throw new ResultIndexError("step-root-mismatch", "interval states do not rebuild the step root", { interval: i, want: c.stepRoot, got: root });
+      const root = stepTree(
+        intervals[i]!.steps.map((s) => s.stateHash),
+        i * k,
+      ).root;
+      if (root !== c.stepRoot)
+        throw new ResultIndexError("step-root-mismatch", "interval states do not rebuild the step root", {
+          interval: i,
+          want: c.stepRoot,
+          got: root,
+        });
     } else if (c.stepRoot !== ZERO_HASH) {
       throw new ResultIndexError("step-root-mismatch", "the last checkpoint's step root must be zero", { checkpoint: i });
     }
@@ -238,9 +262,20 @@ function validateResultIndex(v: unknown, boundaries: "strict" | "lenient" = "str
     }
   }
   const root = checkpointTree(checkpoints).root;
-  if (root !== checkpointRoot) throw new ResultIndexError("checkpoint-root-mismatch", "checkpoints do not rebuild checkpointRoot", { want: checkpointRoot, got: root });
+  if (root !== checkpointRoot)
+    throw new ResultIndexError("checkpoint-root-mismatch", "checkpoints do not rebuild checkpointRoot", {
+      want: checkpointRoot,
+      got: root,
+    });
   return {
-    version: RESULT_INDEX_VERSION, jobId: o.jobId, specHash, checkpointRoot, T, k, checkpoints, intervals,
+    version: RESULT_INDEX_VERSION,
+    jobId: o.jobId,
+    specHash,
+    checkpointRoot,
+    T,
+    k,
+    checkpoints,
+    intervals,
     artifactBaseUrls: [...(o.artifactBaseUrls as string[])],
   };
 }
@@ -337,9 +372,17 @@ export function checkpointProof(index: ResultIndex, i: number): CheckpointProof 
 export function stepProof(index: ResultIndex, i: number, j: number): StepProof {
   const r = index.intervals[i];
   if (!r || !Number.isSafeInteger(j) || j < 0 || j > index.k) {
-    throw new ResultIndexError("bad-shape", "step position out of range", { interval: i, j, intervals: index.intervals.length, k: index.k });
+    throw new ResultIndexError("bad-shape", "step position out of range", {
+      interval: i,
+      j,
+      intervals: index.intervals.length,
+      k: index.k,
+    });
   }
-  const tree = stepTree(r.steps.map((s) => s.stateHash), i * index.k);
+  const tree = stepTree(
+    r.steps.map((s) => s.stateHash),
+    i * index.k,
+  );
   const globalStep = i * index.k + j;
   return { interval: i, j, globalStep, stateHash: r.steps[j]!.stateHash, leaf: toHex(tree.leafBuffer(j)), proof: tree.proof(j) };
 }

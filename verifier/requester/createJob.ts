@@ -23,7 +23,7 @@ import type { LocalStore, RemoteArtifactStore } from "../store";
 import { artifactUri, buildDatasetList, encodeDatasetList } from "../protocol/jobArtifacts";
 
 export const DEFAULT_MODEL: ModelSpec = { layers: [784, 16, 10], activation: "relu", optimizer: "sgd" };
-export const DEFAULT_JOB_TOLERANCE: Tolerance = { deltaUpd: 3e-3, deltaUlp: 1e-6, deltaKUpd: 6e-3, deltaKUlp: 2e-6 };  // δ_k: DELTA_K_PROCEDURE floors (v3 V7.3)
+export const DEFAULT_JOB_TOLERANCE: Tolerance = { deltaUpd: 3e-3, deltaUlp: 1e-6, deltaKUpd: 6e-3, deltaKUlp: 2e-6 }; // δ_k: DELTA_K_PROCEDURE floors (v3 V7.3)
 
 export { JobSpecInvalidError } from "./errors";
 
@@ -76,7 +76,8 @@ export async function prepareMnistJob(p: PrepareMnistJobParameters): Promise<Pre
   const baseUrl = p.publicBaseUrl ?? p.remote?.publicBaseUrl;
   if (baseUrl === undefined) throw new CreateJobError("no base URL for the job's artifacts: give publicBaseUrl or a remote store");
   const ds = buildMnistDataset({ seed: p.seed, batchSize: p.batchSize, maxBatches: p.numBatches, testSize: 1000 });
-  if (ds.numBatches !== p.numBatches) throw new CreateJobError("not enough MNIST samples for that many batches", { details: { wanted: p.numBatches, got: ds.numBatches } });
+  if (ds.numBatches !== p.numBatches)
+    throw new CreateJobError("not enough MNIST samples for that many batches", { details: { wanted: p.numBatches, got: ds.numBatches } });
   const graph = buildStepGraph(model);
   const init = writeSafetensors(initState(model, p.seed));
   const cost = estimateFlops(graph, { x: [p.batchSize, 784], y: [p.batchSize] });
@@ -101,7 +102,10 @@ export async function prepareMnistJob(p: PrepareMnistJobParameters): Promise<Pre
     graph: { sha256: `0x${graphSha}`, uri: artifactUri(baseUrl, graphSha) },
     initialState: { hash: initialStateHash, uri: artifactUri(baseUrl, initSha), bytes: String(init.length) },
     data: {
-      root: ds.dataRoot, uri: artifactUri(baseUrl, listSha), numBatches: ds.numBatches, batchSize: p.batchSize,
+      root: ds.dataRoot,
+      uri: artifactUri(baseUrl, listSha),
+      numBatches: ds.numBatches,
+      batchSize: p.batchSize,
       batchHashes: [...ds.batchHashes],
     },
     seed: p.seed,
@@ -120,8 +124,16 @@ export async function prepareMnistJob(p: PrepareMnistJobParameters): Promise<Pre
   const specHash = specHashOf(manifest);
   if (specHash !== `0x${manifestSha}`) throw new CreateJobError("spec hash is not the manifest's store address");
   return {
-    manifest, manifestBytes, specHash, specURI: artifactUri(baseUrl, manifestSha), initialStateHash,
-    stateBytes: init.length, dataRoot: ds.dataRoot, flopsPerStep, batches: ds.batches, graph,
+    manifest,
+    manifestBytes,
+    specHash,
+    specURI: artifactUri(baseUrl, manifestSha),
+    initialStateHash,
+    stateBytes: init.length,
+    dataRoot: ds.dataRoot,
+    flopsPerStep,
+    batches: ds.batches,
+    graph,
   };
 }
 

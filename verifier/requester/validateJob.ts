@@ -62,8 +62,9 @@ function reasonOf(cause: unknown): string {
 /** Which part of the spec a loader error is about (its class and the part it names). */
 function partOf(cause: unknown): JobSpecInvalidError["what"] {
   if (cause instanceof InvalidSpecError || cause instanceof JobAboveCapsError) return "graph";
-  const details = cause instanceof UPowError ? cause.details ?? {} : {};
-  if (cause instanceof ArtifactProblemError) return details.what === "step graph" ? "graph" : details.what === "dataset list" ? "dataset" : "manifest";
+  const details = cause instanceof UPowError ? (cause.details ?? {}) : {};
+  if (cause instanceof ArtifactProblemError)
+    return details.what === "step graph" ? "graph" : details.what === "dataset list" ? "dataset" : "manifest";
   if (details.field !== undefined) return "terms";
   return cause instanceof UPowError && cause.shortMessage.startsWith("dataset") ? "dataset" : "manifest";
 }
@@ -72,39 +73,68 @@ function partOf(cause: unknown): JobSpecInvalidError["what"] {
 export async function validateJobSpec(p: ValidateJobSpecParameters): Promise<JobSpec> {
   const t = p.terms;
   const terms = {
-    jobId: 0n, specHash: hex(t.specHash), specURI: t.specURI, dataRoot: hex(t.dataRoot), initialStateHash: hex(t.initialStateHash),
-    totalSteps: BigInt(t.totalSteps), checkpointInterval: BigInt(t.checkpointInterval), numBatches: BigInt(t.numBatches),
-    flopsPerStep: BigInt(t.flopsPerStep), stateBytes: BigInt(t.stateBytes),
+    jobId: 0n,
+    specHash: hex(t.specHash),
+    specURI: t.specURI,
+    dataRoot: hex(t.dataRoot),
+    initialStateHash: hex(t.initialStateHash),
+    totalSteps: BigInt(t.totalSteps),
+    checkpointInterval: BigInt(t.checkpointInterval),
+    numBatches: BigInt(t.numBatches),
+    flopsPerStep: BigInt(t.flopsPerStep),
+    stateBytes: BigInt(t.stateBytes),
   };
   const dir = await mkdtemp(path.join(tmpdir(), "upow-requester-check-"));
   try {
     const client = new ArtifactClient({
-      store: await LocalStore.open(dir), logger: p.logger ?? pino({ level: "silent" }), urlPolicy: { allowPrivate: p.allowPrivateArtifacts },
-      timeoutMs: p.timeoutMs ?? 30_000, retries: 1, backoffMs: 100,
+      store: await LocalStore.open(dir),
+      logger: p.logger ?? pino({ level: "silent" }),
+      urlPolicy: { allowPrivate: p.allowPrivateArtifacts },
+      timeoutMs: p.timeoutMs ?? 30_000,
+      retries: 1,
+      backoffMs: 100,
     });
     let spec: JobSpec;
     try {
       spec = await new ManifestSpecLoader(client).load(terms);
     } catch (cause) {
-      throw new JobSpecInvalidError(partOf(cause), `job spec rejected before createJob: ${reasonOf(cause)}`, { cause, details: cause instanceof UPowError ? cause.details : undefined });
+      throw new JobSpecInvalidError(partOf(cause), `job spec rejected before createJob: ${reasonOf(cause)}`, {
+        cause,
+        details: cause instanceof UPowError ? cause.details : undefined,
+      });
     }
     // Workers refuse a job whose declared costs differ from the manifest's (decider.ts).
     // Workers decline tolerances below the floors (verifier/worker/prepare.ts): such a job would sit Open.
     try {
       checkToleranceFloors(spec.manifest.tolerance, DEFAULT_FLOORS);
     } catch (cause) {
-      throw new JobSpecInvalidError("manifest", `job spec rejected before createJob: ${reasonOf(cause)} (workers decline it)`, { cause, details: cause instanceof UPowError ? cause.details : undefined });
+      throw new JobSpecInvalidError("manifest", `job spec rejected before createJob: ${reasonOf(cause)} (workers decline it)`, {
+        cause,
+        details: cause instanceof UPowError ? cause.details : undefined,
+      });
     }
     const ints = manifestIntegers(spec.manifest);
-    for (const [field, spec_, chain] of [["flopsPerStep", ints.flopsPerStep, terms.flopsPerStep], ["stateBytes", ints.stateBytes, terms.stateBytes]] as const) {
-      if (spec_ !== chain) throw new JobSpecInvalidError("terms", "job spec rejected before createJob: manifest disagrees with the job's terms", { details: { field, terms: chain, manifest: spec_ } });
+    for (const [field, spec_, chain] of [
+      ["flopsPerStep", ints.flopsPerStep, terms.flopsPerStep],
+      ["stateBytes", ints.stateBytes, terms.stateBytes],
+    ] as const) {
+      if (spec_ !== chain)
+        throw new JobSpecInvalidError("terms", "job spec rejected before createJob: manifest disagrees with the job's terms", {
+          details: { field, terms: chain, manifest: spec_ },
+        });
     }
     const init = splitArtifactUri(spec.manifest.initialState.uri);
-    if (init === null) throw new JobSpecInvalidError("initial state", "job spec rejected before createJob: initialState.uri is not <base>/artifacts/<sha256>");
+    if (init === null)
+      throw new JobSpecInvalidError(
+        "initial state",
+        "job spec rejected before createJob: initialState.uri is not <base>/artifacts/<sha256>",
+      );
     try {
       const state = await client.fetchState(terms.initialStateHash, init.sha256, [init.base], "initial state", spec.maxStateBytes);
       if (BigInt(state.bytes.length) > terms.stateBytes) {
-        throw new UPowError("initial state is larger than the declared stateBytes", { details: { bytes: state.bytes.length, stateBytes: terms.stateBytes } });
+        throw new UPowError("initial state is larger than the declared stateBytes", {
+          details: { bytes: state.bytes.length, stateBytes: terms.stateBytes },
+        });
       }
     } catch (cause) {
       throw new JobSpecInvalidError("initial state", `job spec rejected before createJob: ${reasonOf(cause)}`, { cause });

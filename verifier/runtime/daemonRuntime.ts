@@ -84,7 +84,10 @@ export class DaemonRuntime<M extends DaemonMetrics> {
     this.signer = signer;
     this.#clock = p.clock ?? Date.now;
     this.#cleanup = cleanup;
-    this.failures = new FailureTracker({ baseDelayMs: p.config.pollIntervalMs, onFailure: (purpose, reason) => p.metrics.txFailures.inc({ purpose, reason }) });
+    this.failures = new FailureTracker({
+      baseDelayMs: p.config.pollIntervalMs,
+      onFailure: (purpose, reason) => p.metrics.txFailures.inc({ purpose, reason }),
+    });
   }
 
   /**
@@ -99,14 +102,23 @@ export class DaemonRuntime<M extends DaemonMetrics> {
       const journal = Journal.open(path.join(config.dataDir, "journal.sqlite"), logger);
       cleanup.unshift(() => journal.close());
       const provider = createProvider({
-        urls: [...config.rpcUrls], ...(config.eip1193 ? { eip1193: config.eip1193 } : {}), ...(config.rpcTimeoutMs !== undefined ? { timeoutMs: config.rpcTimeoutMs } : {}),
-        logger, pollingIntervalMs: config.pollIntervalMs, onRpcError: (i) => metrics.rpcErrors.inc({ endpoint: i.endpoint }),
+        urls: [...config.rpcUrls],
+        ...(config.eip1193 ? { eip1193: config.eip1193 } : {}),
+        ...(config.rpcTimeoutMs !== undefined ? { timeoutMs: config.rpcTimeoutMs } : {}),
+        logger,
+        pollingIntervalMs: config.pollIntervalMs,
+        onRpcError: (i) => metrics.rpcErrors.inc({ endpoint: i.endpoint }),
       });
       cleanup.unshift(() => provider.destroy());
-      const signer = (config.signer ?? await loadSigner({
-        ...(config.env ? { env: config.env } : {}), ...(config.keystore ? { keystorePath: config.keystore } : {}),
-        ...(config.passwordFile ? { passwordFile: config.passwordFile } : {}), logger,
-      })).connect(provider);
+      const signer = (
+        config.signer ??
+        (await loadSigner({
+          ...(config.env ? { env: config.env } : {}),
+          ...(config.keystore ? { keystorePath: config.keystore } : {}),
+          ...(config.passwordFile ? { passwordFile: config.passwordFile } : {}),
+          logger,
+        }))
+      ).connect(provider);
       return await body(new DaemonRuntime(p, journal, provider, signer, cleanup));
     } finally {
       for (const c of cleanup) {
@@ -135,7 +147,9 @@ export class DaemonRuntime<M extends DaemonMetrics> {
    */
   async checkChain(addresses: CheckDeploymentParameters["addresses"]): Promise<{ chainId: bigint; confirmations: number }> {
     const { expectedChainId } = this.config;
-    await this.retry("deployment check", () => checkDeployment({ provider: this.provider, addresses, ...(expectedChainId !== undefined ? { expectedChainId } : {}) }));
+    await this.retry("deployment check", () =>
+      checkDeployment({ provider: this.provider, addresses, ...(expectedChainId !== undefined ? { expectedChainId } : {}) }),
+    );
     const chainId = (await this.retry("chain id", () => this.provider.getNetwork())).chainId;
     return { chainId, confirmations: resolveConfirmations(this.config.confirmations, chainId) };
   }
@@ -156,14 +170,22 @@ export class DaemonRuntime<M extends DaemonMetrics> {
 
   /** The daemon's one TxSender: journaled intents, keyed, counted in txs_sent and tx_failures. */
   async startSender(p: StartSenderParameters): Promise<TxSender> {
-    const sender = await this.retry("tx sender", () => TxSender.create({
-      signer: this.signer, provider: this.provider, journal: this.journal, logger: this.logger.child({ component: "sender" }),
-      confirmations: p.confirmations, dryRun: this.config.dryRun, pollIntervalMs: Math.min(1000, this.config.pollIntervalMs),
-      errorInterfaces: p.errorInterfaces, failures: this.failures,
-      onTxEvent: (e) => {
-        if (e.type === "sent") this.metrics.txsSent.inc({ purpose: e.purpose });
-      },
-    }));
+    const sender = await this.retry("tx sender", () =>
+      TxSender.create({
+        signer: this.signer,
+        provider: this.provider,
+        journal: this.journal,
+        logger: this.logger.child({ component: "sender" }),
+        confirmations: p.confirmations,
+        dryRun: this.config.dryRun,
+        pollIntervalMs: Math.min(1000, this.config.pollIntervalMs),
+        errorInterfaces: p.errorInterfaces,
+        failures: this.failures,
+        onTxEvent: (e) => {
+          if (e.type === "sent") this.metrics.txsSent.inc({ purpose: e.purpose });
+        },
+      }),
+    );
     this.defer(() => sender.close());
     return sender;
   }
@@ -173,9 +195,17 @@ export class DaemonRuntime<M extends DaemonMetrics> {
     const { metricsPort, metricsHost, maxHeadAgeSec } = this.config;
     if (metricsPort === undefined) return null;
     const server = await startMetricsServer({
-      registry: this.metrics.registry, port: metricsPort, host: metricsHost, logger: this.logger,
+      registry: this.metrics.registry,
+      port: metricsPort,
+      host: metricsHost,
+      logger: this.logger,
       health: () => {
-        const h = evaluateHealth({ head: this.metrics.head(), nowMs: this.#clock(), maxHeadAgeSec, failing: this.failures.failingPurposes() });
+        const h = evaluateHealth({
+          head: this.metrics.head(),
+          nowMs: this.#clock(),
+          maxHeadAgeSec,
+          failing: this.failures.failingPurposes(),
+        });
         return { ...h, details: { ...h.details, ...details() } };
       },
     });

@@ -45,15 +45,16 @@ type CallArgs<F> = F extends TypedContractMethod<infer A, infer _R, "nonpayable"
 
 /** A typed action: `method` must be a state-changing method of `contract`, `args` its arguments. */
 export function contractCall<C extends CallTarget, M extends keyof C & string>(
-  contract: C, method: M, args: CallArgs<C[M]>, at: { key: string; purpose: string },
+  contract: C,
+  method: M,
+  args: CallArgs<C[M]>,
+  at: { key: string; purpose: string },
 ): ContractAction {
   return { ...at, contract, method, args };
 }
 
 export type RespondOutcome =
-  | { kind: "sent"; result: SendResult }
-  | { kind: "skipped"; reason: string }
-  | { kind: "failed"; error: UPowError | Error };
+  { kind: "sent"; result: SendResult } | { kind: "skipped"; reason: string } | { kind: "failed"; error: UPowError | Error };
 
 export class Responder {
   constructor(
@@ -85,7 +86,10 @@ export class Responder {
         return { kind: "skipped", reason: err.shortMessage };
       }
       const e = err instanceof Error ? err : new Error(String(err));
-      log.debug({ err: e instanceof UPowError ? e.shortMessage : e.message, name: e.name }, "transaction failed; will retry on a later block");
+      log.debug(
+        { err: e instanceof UPowError ? e.shortMessage : e.message, name: e.name },
+        "transaction failed; will retry on a later block",
+      );
       return { kind: "failed", error: e };
     }
   }
@@ -95,10 +99,17 @@ export class Responder {
    * approving it (without limit, once per spender) first when not. False while that approval is
    * not through: the bonded call waits for a later tick.
    */
-  async allowBond(p: { token: Pick<IERC20, "interface" | "getAddress" | "allowance" | "approve">; owner: string; spender: CallTarget; amount: bigint }): Promise<boolean> {
+  async allowBond(p: {
+    token: Pick<IERC20, "interface" | "getAddress" | "allowance" | "approve">;
+    owner: string;
+    spender: CallTarget;
+    amount: bigint;
+  }): Promise<boolean> {
     const spender = await p.spender.getAddress();
     if ((await p.token.allowance(p.owner, spender)) >= p.amount) return true;
-    const r = await this.respond(contractCall(p.token, "approve", [spender, MaxUint256], { key: `approve:${spender}`, purpose: "approve-bonds" }));
+    const r = await this.respond(
+      contractCall(p.token, "approve", [spender, MaxUint256], { key: `approve:${spender}`, purpose: "approve-bonds" }),
+    );
     return r.kind === "sent";
   }
 }

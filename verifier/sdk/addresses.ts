@@ -24,11 +24,17 @@ export function deploymentAddresses(deployment: Deployment): UPowAddresses {
   const c = deployment?.contracts;
   if (c === undefined) throw new SdkInputError("deployment", "is not a loaded deployment (loadDeployment)");
   const a = (x: { address: string }): Address => getAddress(x.address) as Address;
-  const blocks = Object.values(c).map((x) => x?.blockNumber).filter((b): b is number => typeof b === "number");
+  const blocks = Object.values(c)
+    .map((x) => x?.blockNumber)
+    .filter((b): b is number => typeof b === "number");
   return {
     chainId: deployment.chainId,
-    jobMarket: a(c.JobMarket), auditManager: a(c.AuditManager), disputeManager: a(c.DisputeManager), stakeManager: a(c.StakeManager),
-    dataAvailability: a(c.DataAvailability), canaryRegistry: a(c.CanaryRegistry),
+    jobMarket: a(c.JobMarket),
+    auditManager: a(c.AuditManager),
+    disputeManager: a(c.DisputeManager),
+    stakeManager: a(c.StakeManager),
+    dataAvailability: a(c.DataAvailability),
+    canaryRegistry: a(c.CanaryRegistry),
     paymentToken: c.PaymentToken ? a(c.PaymentToken) : undefined,
     startBlock: BigInt(blocks.length === 0 ? 0 : Math.min(...blocks)),
   };

@@ -33,9 +33,12 @@ export function mnistTestSet(seed: Hash): LabelledSet {
 
 function checkSet(set: LabelledSet): void {
   if (!Number.isSafeInteger(set.count) || set.count < 1) throw new SdkInputError("testSet.count", "must be a positive integer", set.count);
-  if (!Number.isSafeInteger(set.features) || set.features < 1) throw new SdkInputError("testSet.features", "must be a positive integer", set.features);
-  if (!(set.x instanceof Float32Array) || set.x.length !== set.count * set.features) throw new SdkInputError("testSet.x", "must be a Float32Array of count × features values");
-  if (!(set.y instanceof BigInt64Array) || set.y.length !== set.count) throw new SdkInputError("testSet.y", "must be a BigInt64Array of count labels");
+  if (!Number.isSafeInteger(set.features) || set.features < 1)
+    throw new SdkInputError("testSet.features", "must be a positive integer", set.features);
+  if (!(set.x instanceof Float32Array) || set.x.length !== set.count * set.features)
+    throw new SdkInputError("testSet.x", "must be a Float32Array of count × features values");
+  if (!(set.y instanceof BigInt64Array) || set.y.length !== set.count)
+    throw new SdkInputError("testSet.y", "must be a BigInt64Array of count labels");
 }
 
 /** Runs the inference graph (downloadModel's `onnx`) on `set` with onnxruntime. */

@@ -5,9 +5,24 @@
  * factories. Every error the SDK reports is an SdkError (a UPowError).
  */
 export {
-  createJob, serveArtifacts, openArtifactStore, s3ArtifactStore, watchJob, waitForFinal, JOB_EVENTS, FINAL_STATUSES,
-  type CreateJobOptions, type CreatedJob, type MnistJobOptions, type ArtifactServer, type JobEvent, type JobEventName,
-  type JobWatcher, type WatchJobOptions, type WaitForFinalOptions, type FinalStatus,
+  createJob,
+  serveArtifacts,
+  openArtifactStore,
+  s3ArtifactStore,
+  watchJob,
+  waitForFinal,
+  JOB_EVENTS,
+  FINAL_STATUSES,
+  type CreateJobOptions,
+  type CreatedJob,
+  type MnistJobOptions,
+  type ArtifactServer,
+  type JobEvent,
+  type JobEventName,
+  type JobWatcher,
+  type WatchJobOptions,
+  type WaitForFinalOptions,
+  type FinalStatus,
 } from "./jobs";
 export { getResult, type GetResultOptions, type JobReadOptions, type JobResult, type LossPoint } from "./result";
 export { downloadModel, type DownloadedModel } from "./model";
@@ -18,14 +33,26 @@ export { SdkError, SdkInputError, JobNotFoundError, JobNotFinalError, WaitTimeou
 export * from "./abis.generated";
 
 // Reading a deployment file, the status names, the manifest and result-index parsers.
-export { loadDeployment, DeploymentNotFoundError, DeploymentInvalidError, DeploymentChainMismatchError, type Deployment } from "../chain/registry";
+export {
+  loadDeployment,
+  DeploymentNotFoundError,
+  DeploymentInvalidError,
+  DeploymentChainMismatchError,
+  type Deployment,
+} from "../chain/registry";
 export { JobStatus, jobStatusName } from "../protocol/enums";
 export { parseResultIndex, ResultIndexError, type ParseResultIndexOptions, type ResultIndex } from "../protocol/resultIndex";
 export { parseManifest, type JobManifest, type Tolerance } from "../engine/manifest";
 export { fileHashOfSync } from "../engine/statehash";
 export { readSafetensors, writeSafetensors } from "../engine/safetensors";
 // For a transaction sender other than ethers (viem): build and check the job, then send createJob yourself.
-export { prepareMnistJob, DEFAULT_MODEL, DEFAULT_JOB_TOLERANCE, type PrepareMnistJobParameters, type PreparedJob } from "../requester/createJob";
+export {
+  prepareMnistJob,
+  DEFAULT_MODEL,
+  DEFAULT_JOB_TOLERANCE,
+  type PrepareMnistJobParameters,
+  type PreparedJob,
+} from "../requester/createJob";
 export { validateJobSpec, type JobSpecTerms, type ValidateJobSpecParameters } from "../requester/validateJob";
 export { JobSpecInvalidError, CreateJobError } from "../requester/errors";
 export { UPowError } from "../errors";
@@ -36,7 +63,20 @@ export type { S3StoreOptions, S3Credentials } from "../store/s3Options";
 
 // ethers v6: typechain contract types and factories.
 export {
-  JobMarket__factory, AuditManager__factory, DisputeManager__factory, StakeManager__factory, DataAvailability__factory,
-  CanaryRegistry__factory, IERC20__factory, TestToken__factory,
-  type JobMarket, type AuditManager, type DisputeManager, type StakeManager, type DataAvailability, type CanaryRegistry, type IERC20, type TestToken,
+  JobMarket__factory,
+  AuditManager__factory,
+  DisputeManager__factory,
+  StakeManager__factory,
+  DataAvailability__factory,
+  CanaryRegistry__factory,
+  IERC20__factory,
+  TestToken__factory,
+  type JobMarket,
+  type AuditManager,
+  type DisputeManager,
+  type StakeManager,
+  type DataAvailability,
+  type CanaryRegistry,
+  type IERC20,
+  type TestToken,
 } from "../../typechain-types";

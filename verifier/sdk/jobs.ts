@@ -81,24 +81,32 @@ const nonNegative = (field: string, v: unknown, min = 0n): void => {
 
 /** Checks what createJob can check before any work: every failure names the option. */
 function checkCreateJobOptions(o: CreateJobOptions): void {
-  if (o.deployment?.contracts?.JobMarket === undefined) throw new SdkInputError("deployment", "is not a loaded deployment (loadDeployment)");
+  if (o.deployment?.contracts?.JobMarket === undefined)
+    throw new SdkInputError("deployment", "is not a loaded deployment (loadDeployment)");
   if (o.signer?.provider === null || o.signer?.provider === undefined) throw new SdkInputError("signer", "must be connected to a provider");
   const j = o.job;
   if (j === undefined) throw new SdkInputError("job", "is required");
   positiveInt("job.totalSteps", j.totalSteps);
   positiveInt("job.checkpointInterval", j.checkpointInterval);
-  if (j.totalSteps % j.checkpointInterval !== 0) throw new SdkInputError("job.totalSteps", "must be a multiple of job.checkpointInterval", { totalSteps: j.totalSteps, checkpointInterval: j.checkpointInterval });
+  if (j.totalSteps % j.checkpointInterval !== 0)
+    throw new SdkInputError("job.totalSteps", "must be a multiple of job.checkpointInterval", {
+      totalSteps: j.totalSteps,
+      checkpointInterval: j.checkpointInterval,
+    });
   positiveInt("job.batchSize", j.batchSize);
   positiveInt("job.numBatches", j.numBatches);
-  if (typeof j.seed !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(j.seed)) throw new SdkInputError("job.seed", "must be a 0x-prefixed 32-byte hex string", j.seed);
+  if (typeof j.seed !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(j.seed))
+    throw new SdkInputError("job.seed", "must be a 0x-prefixed 32-byte hex string", j.seed);
   nonNegative("reward", o.reward, 1n);
   nonNegative("verificationFee", o.verificationFee);
   if (o.collateral !== undefined) nonNegative("collateral", o.collateral);
   if (o.claimWindow !== undefined) nonNegative("claimWindow", o.claimWindow, 1n);
   if (o.trainingDuration !== undefined) nonNegative("trainingDuration", o.trainingDuration, 1n);
   if (!(o.store instanceof LocalStore)) throw new SdkInputError("store", "must be a LocalStore (openArtifactStore or serveArtifacts)");
-  if (o.publicBaseUrl === undefined && o.remote === undefined) throw new SdkInputError("publicBaseUrl", "is required without a remote store");
-  if (o.paymentToken === undefined && o.deployment.contracts.PaymentToken === undefined) throw new SdkInputError("paymentToken", "is required: the deployment has no PaymentToken");
+  if (o.publicBaseUrl === undefined && o.remote === undefined)
+    throw new SdkInputError("publicBaseUrl", "is required without a remote store");
+  if (o.paymentToken === undefined && o.deployment.contracts.PaymentToken === undefined)
+    throw new SdkInputError("paymentToken", "is required: the deployment has no PaymentToken");
 }
 
 /** Builds the job's artifacts, stores them, checks the spec as workers will, approves the escrow and creates the job. */
@@ -114,13 +122,23 @@ export async function createJob(o: CreateJobOptions): Promise<CreatedJob> {
   const latest = await provider.getBlock("latest");
   if (latest === null) throw new JobNotFoundError("the provider has no latest block");
   const r = await escrowJob({
-    jobMarket, job: prepared, paymentToken, reward: o.reward, verificationFee: o.verificationFee, collateral: o.collateral,
-    claimDeadline: BigInt(latest.timestamp) + (o.claimWindow ?? 86_400n), trainingDuration: o.trainingDuration ?? 86_400n,
+    jobMarket,
+    job: prepared,
+    paymentToken,
+    reward: o.reward,
+    verificationFee: o.verificationFee,
+    collateral: o.collateral,
+    claimDeadline: BigInt(latest.timestamp) + (o.claimWindow ?? 86_400n),
+    trainingDuration: o.trainingDuration ?? 86_400n,
     allowPrivateArtifacts: o.allowPrivateArtifacts,
   });
   return {
-    jobId: r.jobId, specHash: prepared.specHash, specURI: prepared.specURI, manifest: prepared.manifest,
-    blockNumber: r.receipt.blockNumber, transactionHash: r.receipt.hash,
+    jobId: r.jobId,
+    specHash: prepared.specHash,
+    specURI: prepared.specURI,
+    manifest: prepared.manifest,
+    blockNumber: r.receipt.blockNumber,
+    transactionHash: r.receipt.hash,
   };
 }
 
@@ -154,8 +172,17 @@ export async function serveArtifacts(o: { dir: string; host?: string; port?: num
 
 /** The job events watchJob reports. */
 export const JOB_EVENTS = [
-  "JobCreated", "JobClaimed", "ResultSubmitted", "JobDisputeOpened", "JobDisputeClosed", "JobFinalized", "JobRejected", "JobCancelled",
-  "AuditorsAssigned", "Attested", "WorkerConvicted",
+  "JobCreated",
+  "JobClaimed",
+  "ResultSubmitted",
+  "JobDisputeOpened",
+  "JobDisputeClosed",
+  "JobFinalized",
+  "JobRejected",
+  "JobCancelled",
+  "AuditorsAssigned",
+  "Attested",
+  "WorkerConvicted",
 ] as const;
 export type JobEventName = (typeof JOB_EVENTS)[number];
 
@@ -268,7 +295,11 @@ export interface WaitForFinalOptions {
 }
 
 /** The event that ends a job in each final status. */
-const TERMINAL_EVENT: Readonly<Record<FinalStatus, JobEventName>> = { Finalized: "JobFinalized", Rejected: "JobRejected", Cancelled: "JobCancelled" };
+const TERMINAL_EVENT: Readonly<Record<FinalStatus, JobEventName>> = {
+  Finalized: "JobFinalized",
+  Rejected: "JobRejected",
+  Cancelled: "JobCancelled",
+};
 
 /**
  * Resolves with the job's final status (Finalized, Rejected or Cancelled); WaitTimeoutError after
@@ -281,14 +312,22 @@ export async function waitForFinal(o: WaitForFinalOptions): Promise<FinalStatus>
   const seen = new Set<JobEventName>();
   const onEvent = o.onEvent;
   const watcher = onEvent
-    ? watchJob({ provider: o.provider, deployment: o.deployment, jobId: o.jobId, pollMs, fromBlock: o.fromBlock, onEvent: (e) => (seen.add(e.name), onEvent(e)) })
+    ? watchJob({
+        provider: o.provider,
+        deployment: o.deployment,
+        jobId: o.jobId,
+        pollMs,
+        fromBlock: o.fromBlock,
+        onEvent: (e) => (seen.add(e.name), onEvent(e)),
+      })
     : undefined;
   const deadline = Date.now() + timeoutMs;
   let final: FinalStatus | undefined;
   try {
     for (;;) {
       const status = Number((await jobMarket.getJob(o.jobId)).status);
-      if (status === JobStatus.None) throw new JobNotFoundError(`no job ${o.jobId} on this JobMarket`, { details: { jobId: o.jobId.toString() } });
+      if (status === JobStatus.None)
+        throw new JobNotFoundError(`no job ${o.jobId} on this JobMarket`, { details: { jobId: o.jobId.toString() } });
       const name = jobStatusName(status);
       if ((FINAL_STATUSES as readonly string[]).includes(name)) return (final = name as FinalStatus);
       if (Date.now() > deadline) throw new WaitTimeoutError(o.jobId, name, timeoutMs);

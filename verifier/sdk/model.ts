@@ -29,8 +29,12 @@ export async function downloadModel(o: JobReadOptions): Promise<DownloadedModel>
     const state = readSafetensors(await r.state({ stateHash: r.finalStateHash, sha256: last.sha256 }));
     const g = buildInferenceGraph(r.graph, state);
     return {
-      jobId: o.jobId, finalStateHash: r.finalStateHash, safetensors: writeSafetensors(g.weights), onnx: g.onnx,
-      inputName: INFERENCE_INPUT, outputNames: { probabilities: INFERENCE_PROBABILITIES, label: INFERENCE_LABEL },
+      jobId: o.jobId,
+      finalStateHash: r.finalStateHash,
+      safetensors: writeSafetensors(g.weights),
+      onnx: g.onnx,
+      inputName: INFERENCE_INPUT,
+      outputNames: { probabilities: INFERENCE_PROBABILITIES, label: INFERENCE_LABEL },
     };
   });
 }

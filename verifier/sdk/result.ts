@@ -96,12 +96,19 @@ export async function withResult<T>(o: JobReadOptions, use: (r: LoadedResult) =>
   const status = jobStatusName(job.status);
   if (status === "None") throw new JobNotFoundError(`no job ${o.jobId} on this JobMarket`, { details: { jobId: o.jobId.toString() } });
   if (status !== "Finalized" && !(o.allowUnfinalized === true && status === "Submitted")) {
-    throw new JobNotFinalError(o.jobId, status, o.allowUnfinalized === true ? "a result needs Submitted or Finalized" : "a result needs Finalized (allowUnfinalized reads a Submitted one)");
+    throw new JobNotFinalError(
+      o.jobId,
+      status,
+      o.allowUnfinalized === true
+        ? "a result needs Submitted or Finalized"
+        : "a result needs Finalized (allowUnfinalized reads a Submitted one)",
+    );
   }
   const from = deploymentStartBlock(o.deployment);
   const [created] = await c.jobMarket.queryFilter(c.jobMarket.filters.JobCreated(o.jobId), from);
   const [submitted] = await c.jobMarket.queryFilter(c.jobMarket.filters.ResultSubmitted(o.jobId), from);
-  if (created === undefined || submitted === undefined) throw new JobNotFoundError(`job ${o.jobId}: no ${created === undefined ? "JobCreated" : "ResultSubmitted"} event since block ${from}`);
+  if (created === undefined || submitted === undefined)
+    throw new JobNotFoundError(`job ${o.jobId}: no ${created === undefined ? "JobCreated" : "ResultSubmitted"} event since block ${from}`);
 
   const dir = o.cacheDir ?? (await mkdtemp(path.join(tmpdir(), "upow-sdk-")));
   try {
@@ -109,8 +116,12 @@ export async function withResult<T>(o: JobReadOptions, use: (r: LoadedResult) =>
     const fetchBytes = async (what: string, sha256: string, bases: readonly string[], maxBytes: number): Promise<Buffer> => {
       try {
         await fetchArtifact({
-          hash: sha256, uris: bases.map((b) => `${b.replace(/\/+$/, "")}/artifacts/${sha256}`), store, maxBytes,
-          urlPolicy: { allowPrivate }, retries: 2,
+          hash: sha256,
+          uris: bases.map((b) => `${b.replace(/\/+$/, "")}/artifacts/${sha256}`),
+          store,
+          maxBytes,
+          urlPolicy: { allowPrivate },
+          retries: 2,
         });
         return await store.get(sha256);
       } catch (cause) {
@@ -129,7 +140,9 @@ export async function withResult<T>(o: JobReadOptions, use: (r: LoadedResult) =>
     try {
       manifest = parseManifest(await fetchBytes("manifest", spec.sha256, [spec.base], MAX_MANIFEST_BYTES), { expectedSpecHash: specHash });
     } catch (cause) {
-      throw cause instanceof ResultArtifactError ? cause : new ResultArtifactError("manifest", "does not match the job's spec hash", { cause });
+      throw cause instanceof ResultArtifactError
+        ? cause
+        : new ResultArtifactError("manifest", "does not match the job's spec hash", { cause });
     }
     const resultURI = submitted.args.resultURI;
     const idx = split("result index", resultURI);
@@ -141,14 +154,22 @@ export async function withResult<T>(o: JobReadOptions, use: (r: LoadedResult) =>
         expect: { jobId: o.jobId, specHash, checkpointRoot, finalStateHash },
       });
     } catch (cause) {
-      throw cause instanceof ResultArtifactError ? cause : new ResultArtifactError("result index", "does not match the job's commitments", { cause });
+      throw cause instanceof ResultArtifactError
+        ? cause
+        : new ResultArtifactError("result index", "does not match the job's commitments", { cause });
     }
     const bases = [...new Set([idx.base, ...index.artifactBaseUrls])];
-    const graph = await fetchBytes("step graph", manifest.graph.sha256.slice(2), [split("step graph", manifest.graph.uri).base, ...bases], MAX_GRAPH_BYTES);
+    const graph = await fetchBytes(
+      "step graph",
+      manifest.graph.sha256.slice(2),
+      [split("step graph", manifest.graph.uri).base, ...bases],
+      MAX_GRAPH_BYTES,
+    );
     const stateBytes = Number(manifest.stateBytes);
     const state = async (entry: { readonly stateHash: Hash; readonly sha256: string }): Promise<Buffer> => {
       const bytes = await fetchBytes("state", entry.sha256, bases, stateBytes);
-      if (fileHashOfSync(bytes) !== entry.stateHash) throw new ResultArtifactError("state", "does not hash to its committed state hash", { details: { ...entry } });
+      if (fileHashOfSync(bytes) !== entry.stateHash)
+        throw new ResultArtifactError("state", "does not hash to its committed state hash", { details: { ...entry } });
       return bytes;
     };
     return await use({ status, specHash, checkpointRoot, finalStateHash, resultURI, manifest, index, graph, state });
@@ -169,11 +190,23 @@ export async function getResult(o: GetResultOptions): Promise<JobResult> {
       lossCurve.push({ step: i * r.index.k, loss: e.loss, accuracy: e.accuracy });
       if (i === r.index.checkpoints.length - 1) finalState = bytes;
     }
-    if (finalState === undefined || fileHashOfSync(finalState) !== r.finalStateHash) throw new ResultArtifactError("final state", "the last checkpoint is not the committed final state");
+    if (finalState === undefined || fileHashOfSync(finalState) !== r.finalStateHash)
+      throw new ResultArtifactError("final state", "the last checkpoint is not the committed final state");
     const last = lossCurve[lossCurve.length - 1]!;
     return {
-      jobId: o.jobId, status: r.status, specHash: r.specHash, checkpointRoot: r.checkpointRoot, finalStateHash: r.finalStateHash, resultURI: r.resultURI,
-      manifest: r.manifest, index: r.index, finalState, lossCurve, testAccuracy: last.accuracy, testLoss: last.loss, testCount: testSet.count,
+      jobId: o.jobId,
+      status: r.status,
+      specHash: r.specHash,
+      checkpointRoot: r.checkpointRoot,
+      finalStateHash: r.finalStateHash,
+      resultURI: r.resultURI,
+      manifest: r.manifest,
+      index: r.index,
+      finalState,
+      lossCurve,
+      testAccuracy: last.accuracy,
+      testLoss: last.loss,
+      testCount: testSet.count,
     };
   });
 }

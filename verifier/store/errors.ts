@@ -17,7 +17,11 @@ export class InvalidArtifactHashError extends UPowError {
 /** A store, server or fetch option is out of range. */
 export class InvalidStoreOptionError extends UPowError {
   override readonly name = "InvalidStoreOptionError";
-  constructor(readonly option: string, readonly value: unknown, reason: string) {
+  constructor(
+    readonly option: string,
+    readonly value: unknown,
+    reason: string,
+  ) {
     super(`Invalid store option '${option}': ${reason}`, { details: { option, value: String(value) } });
   }
 }
@@ -25,7 +29,11 @@ export class InvalidStoreOptionError extends UPowError {
 /** The artifact is not in the local store, on the mirror (HTTP 404/410), or at the file:// path. */
 export class ArtifactNotFoundError extends UPowError {
   override readonly name = "ArtifactNotFoundError";
-  constructor(readonly hash: string, readonly location: string, options: { cause?: unknown } = {}) {
+  constructor(
+    readonly hash: string,
+    readonly location: string,
+    options: { cause?: unknown } = {},
+  ) {
     super("Artifact not found", { cause: options.cause, details: { hash, location } });
   }
 }
@@ -33,7 +41,11 @@ export class ArtifactNotFoundError extends UPowError {
 /** The bytes received hash to something other than the requested address. */
 export class ArtifactHashMismatchError extends UPowError {
   override readonly name = "ArtifactHashMismatchError";
-  constructor(readonly expected: string, readonly actual: string, readonly source: string) {
+  constructor(
+    readonly expected: string,
+    readonly actual: string,
+    readonly source: string,
+  ) {
     super("Artifact bytes do not match the requested sha256", { details: { expected, actual, source } });
   }
 }
@@ -83,7 +95,10 @@ export class ArtifactTruncatedError extends UPowError {
 /** A mirror URI whose scheme the client does not speak (only http:, https:, file:). */
 export class UnsupportedUriError extends UPowError {
   override readonly name = "UnsupportedUriError";
-  constructor(readonly uri: string, reason: string) {
+  constructor(
+    readonly uri: string,
+    reason: string,
+  ) {
     super(`Unsupported artifact URI: ${reason}`, { details: { uri: uri.slice(0, 200) } });
   }
 }
@@ -97,7 +112,11 @@ export type ArtifactUrlRule = "malformed" | "scheme" | "userinfo" | "query" | "f
  */
 export class ArtifactUrlRefusedError extends UPowError {
   override readonly name = "ArtifactUrlRefusedError";
-  constructor(readonly uri: string, readonly rule: ArtifactUrlRule, reason: string) {
+  constructor(
+    readonly uri: string,
+    readonly rule: ArtifactUrlRule,
+    reason: string,
+  ) {
     super(`Artifact URL refused (${rule}): ${reason}`, { details: { uri: uri.slice(0, 200), rule } });
   }
 }
@@ -105,7 +124,10 @@ export class ArtifactUrlRefusedError extends UPowError {
 /** The mirror answered with an HTTP status other than 200 / 404 / 410. */
 export class ArtifactHttpError extends UPowError {
   override readonly name = "ArtifactHttpError";
-  constructor(readonly status: number, readonly source: string) {
+  constructor(
+    readonly status: number,
+    readonly source: string,
+  ) {
     super(`Artifact mirror answered HTTP ${status}`, { details: { status, source } });
   }
 }
@@ -113,7 +135,10 @@ export class ArtifactHttpError extends UPowError {
 /** The mirror could not be reached or the connection failed before a response (refused, reset, DNS, ...). */
 export class ArtifactNetworkError extends UPowError {
   override readonly name = "ArtifactNetworkError";
-  constructor(readonly source: string, cause: unknown) {
+  constructor(
+    readonly source: string,
+    cause: unknown,
+  ) {
     super("Artifact mirror unreachable", {
       cause,
       details: { source, reason: cause instanceof Error ? cause.message : String(cause) },
@@ -132,12 +157,20 @@ export interface FetchAttemptFailure {
 /** Every mirror failed (after retries); `attempts` lists each try and its cause, in order. */
 export class ArtifactFetchFailedError extends UPowError {
   override readonly name = "ArtifactFetchFailedError";
-  constructor(readonly hash: string, readonly attempts: readonly FetchAttemptFailure[]) {
+  constructor(
+    readonly hash: string,
+    readonly attempts: readonly FetchAttemptFailure[],
+  ) {
     super(`All ${new Set(attempts.map((a) => a.uri)).size} artifact mirror(s) failed`, {
       cause: attempts.length > 0 ? attempts[attempts.length - 1].error : undefined,
       details: {
         hash,
-        attempts: attempts.map((a) => ({ uri: a.uri.slice(0, 200), attempt: a.attempt, error: a.error.name, reason: a.error.shortMessage })),
+        attempts: attempts.map((a) => ({
+          uri: a.uri.slice(0, 200),
+          attempt: a.attempt,
+          error: a.error.name,
+          reason: a.error.shortMessage,
+        })),
       },
     });
   }

@@ -6,5 +6,12 @@ export { startStoreServer, type StateRequestHandler, type StoreServerHandle } fr
 export { fetchArtifact, type FetchArtifactParameters } from "./fetchArtifact";
 export { serveStoreCommand } from "./serveCommand";
 export { backoffDelay, isRetryable } from "./retry";
-export { checkArtifactBases, checkArtifactUrl, classifyAddress, guardedLookup, MAX_ARTIFACT_BASES, type ArtifactUrlPolicy } from "./urlPolicy";
+export {
+  checkArtifactBases,
+  checkArtifactUrl,
+  classifyAddress,
+  guardedLookup,
+  MAX_ARTIFACT_BASES,
+  type ArtifactUrlPolicy,
+} from "./urlPolicy";
 export { mirrorToRemote, type RemoteArtifactStore } from "./remoteStore";

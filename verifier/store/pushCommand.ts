@@ -31,8 +31,12 @@ export interface PushStoreCommandResult {
 // Loaded with import() by cli/commands/store.ts, which the export check does not follow (the AWS SDK loads only for `upow store push`).
 // ts-unused-exports:disable-next-line
 export async function pushStoreCommand(opts: PushStoreCommandOptions): Promise<PushStoreCommandResult> {
-  if (typeof opts.dir !== "string" || opts.dir.length === 0) throw new InvalidStoreOptionError("dir", opts.dir, "must be a non-empty directory path");
-  const isDir = await stat(opts.dir).then((s) => s.isDirectory(), () => false);
+  if (typeof opts.dir !== "string" || opts.dir.length === 0)
+    throw new InvalidStoreOptionError("dir", opts.dir, "must be a non-empty directory path");
+  const isDir = await stat(opts.dir).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
   if (!isDir) throw new InvalidStoreOptionError("dir", opts.dir, "is not an existing directory");
   const store = new LocalStore(opts.dir);
   const remote = new S3ArtifactStore({ ...opts.s3, logger: opts.logger ?? silentLogger() });

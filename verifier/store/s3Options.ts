@@ -71,10 +71,15 @@ export interface ResolvedS3Options {
 
 /** Checks and defaults the options; InvalidStoreOptionError names the first bad one. */
 export function resolveS3Options(o: S3StoreOptions, env: NodeJS.ProcessEnv = process.env): ResolvedS3Options {
-  if (typeof o.bucket !== "string" || !BUCKET_PATTERN.test(o.bucket)) throw new InvalidStoreOptionError("bucket", o.bucket, "must be an S3 bucket name (3-63 of a-z 0-9 . -)");
+  if (typeof o.bucket !== "string" || !BUCKET_PATTERN.test(o.bucket))
+    throw new InvalidStoreOptionError("bucket", o.bucket, "must be an S3 bucket name (3-63 of a-z 0-9 . -)");
   const prefix = o.prefix ?? "";
   if (prefix !== "" && !prefix.split("/").every((s) => PREFIX_SEGMENT.test(s) && s !== "." && s !== "..")) {
-    throw new InvalidStoreOptionError("prefix", prefix, "must be segments of A-Za-z0-9._- joined by '/', without leading/trailing slash or '.'/'..'");
+    throw new InvalidStoreOptionError(
+      "prefix",
+      prefix,
+      "must be segments of A-Za-z0-9._- joined by '/', without leading/trailing slash or '.'/'..'",
+    );
   }
   const region = o.region ?? env.AWS_REGION ?? "us-east-1";
   let endpoint: string | undefined;
@@ -83,14 +88,27 @@ export function resolveS3Options(o: S3StoreOptions, env: NodeJS.ProcessEnv = pro
     if (!/^https?:\/\/[^/?#@]+$/.test(endpoint)) throw new InvalidStoreOptionError("endpoint", o.endpoint, "must be http(s)://host[:port]");
   }
   const slashPrefix = prefix === "" ? "" : `/${prefix}`;
-  const base = (o.publicBaseUrl ?? (endpoint !== undefined ? `${endpoint}/${o.bucket}${slashPrefix}` : `https://${o.bucket}.s3.${region}.amazonaws.com${slashPrefix}`)).replace(/\/+$/, "");
+  const base = (
+    o.publicBaseUrl ??
+    (endpoint !== undefined ? `${endpoint}/${o.bucket}${slashPrefix}` : `https://${o.bucket}.s3.${region}.amazonaws.com${slashPrefix}`)
+  ).replace(/\/+$/, "");
   try {
     checkArtifactUrl(base, { allowPrivate: true }); // the readers' rules (V8.4); which addresses they accept is theirs to say
   } catch (cause) {
-    throw new InvalidStoreOptionError("publicBaseUrl", base, `must be an http(s) URL without userinfo, query or fragment (${cause instanceof UPowError ? cause.shortMessage : String(cause)})`);
+    throw new InvalidStoreOptionError(
+      "publicBaseUrl",
+      base,
+      `must be an http(s) URL without userinfo, query or fragment (${cause instanceof UPowError ? cause.shortMessage : String(cause)})`,
+    );
   }
   return {
-    bucket: o.bucket, prefix, endpoint, region, forcePathStyle: o.forcePathStyle ?? endpoint !== undefined, publicBaseUrl: base, location: `s3://${o.bucket}${slashPrefix}`,
+    bucket: o.bucket,
+    prefix,
+    endpoint,
+    region,
+    forcePathStyle: o.forcePathStyle ?? endpoint !== undefined,
+    publicBaseUrl: base,
+    location: `s3://${o.bucket}${slashPrefix}`,
     multipartThresholdBytes: count("multipartThresholdBytes", o.multipartThresholdBytes ?? 64 << 20, 0),
     partBytes: count("partBytes", o.partBytes ?? 16 << 20, MIN_PART_BYTES),
     retries: count("retries", o.retries ?? 3, 0),

@@ -11,8 +11,15 @@
 import { createHash } from "node:crypto";
 import { open, readFile, stat } from "node:fs/promises";
 import {
-  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, HeadObjectCommand, PutObjectCommand,
-  S3Client, S3ServiceException, UploadPartCommand, type CompletedPart,
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+  UploadPartCommand,
+  type CompletedPart,
 } from "@aws-sdk/client-s3";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ArtifactHashMismatchError } from "./errors";
@@ -37,7 +44,8 @@ export class S3StoreError extends UPowError {
     cause: unknown,
   ) {
     super(`S3 ${operation} of s3://${bucket}/${key} failed: ${cause instanceof Error ? cause.message : String(cause)}`, {
-      cause, details: { operation, bucket, key, status },
+      cause,
+      details: { operation, bucket, key, status },
     });
   }
 }
@@ -108,9 +116,17 @@ export class S3ArtifactStore implements RemoteArtifactStore {
       const hash = checkHash(sha256Hex(bytes), options.expectedHash, origin);
       const key = this.key(hash);
       if ((await this.#head(key)) === bytes.byteLength) return hash;
-      await this.#call("PutObject", key, () => this.client.send(new PutObjectCommand({
-        Bucket: this.bucket, Key: key, Body: bytes, ContentLength: bytes.byteLength, ContentType: "application/octet-stream",
-      })));
+      await this.#call("PutObject", key, () =>
+        this.client.send(
+          new PutObjectCommand({
+            Bucket: this.bucket,
+            Key: key,
+            Body: bytes,
+            ContentLength: bytes.byteLength,
+            ContentType: "application/octet-stream",
+          }),
+        ),
+      );
       this.#logger.debug({ key, size: bytes.byteLength }, "artifact uploaded");
       return hash;
     }
@@ -130,11 +146,18 @@ export class S3ArtifactStore implements RemoteArtifactStore {
   }
 
   async #multipart(key: string, hash: string, size: number, source: RemotePutSource, origin: string): Promise<void> {
-    const created = await this.#call("CreateMultipartUpload", key, () => this.client.send(new CreateMultipartUploadCommand({
-      Bucket: this.bucket, Key: key, ContentType: "application/octet-stream",
-    })));
+    const created = await this.#call("CreateMultipartUpload", key, () =>
+      this.client.send(
+        new CreateMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: key,
+          ContentType: "application/octet-stream",
+        }),
+      ),
+    );
     const uploadId = created.UploadId;
-    if (uploadId === undefined) throw new S3StoreError("CreateMultipartUpload", this.bucket, key, undefined, new Error("no UploadId in the answer"));
+    if (uploadId === undefined)
+      throw new S3StoreError("CreateMultipartUpload", this.bucket, key, undefined, new Error("no UploadId in the answer"));
     const file = source instanceof Uint8Array ? null : await open(source.path, "r");
     try {
       const hasher = createHash("sha256");
@@ -143,21 +166,42 @@ export class S3ArtifactStore implements RemoteArtifactStore {
         const length = Math.min(this.#partBytes, size - offset);
         const body = file ? await readPart(file, offset, length) : (source as Uint8Array).subarray(offset, offset + length);
         hasher.update(body);
-        const part = await this.#call("UploadPart", key, () => this.client.send(new UploadPartCommand({
-          Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: n, Body: body, ContentLength: body.byteLength,
-        })));
+        const part = await this.#call("UploadPart", key, () =>
+          this.client.send(
+            new UploadPartCommand({
+              Bucket: this.bucket,
+              Key: key,
+              UploadId: uploadId,
+              PartNumber: n,
+              Body: body,
+              ContentLength: body.byteLength,
+            }),
+          ),
+        );
         parts.push({ PartNumber: n, ETag: part.ETag });
       }
       // The file may have changed since the first pass: never complete an object under a wrong name.
       checkHash(hasher.digest("hex"), hash, origin);
-      await this.#call("CompleteMultipartUpload", key, () => this.client.send(new CompleteMultipartUploadCommand({
-        Bucket: this.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts },
-      })));
+      await this.#call("CompleteMultipartUpload", key, () =>
+        this.client.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: this.bucket,
+            Key: key,
+            UploadId: uploadId,
+            MultipartUpload: { Parts: parts },
+          }),
+        ),
+      );
     } catch (error) {
       // Best effort: an upload left open only costs storage until the bucket's lifecycle rule drops it.
-      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId })).catch((abortError: unknown) => {
-        this.#logger.warn({ key, err: abortError instanceof Error ? abortError.message : String(abortError) }, "could not abort a failed multipart upload");
-      });
+      await this.client
+        .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }))
+        .catch((abortError: unknown) => {
+          this.#logger.warn(
+            { key, err: abortError instanceof Error ? abortError.message : String(abortError) },
+            "could not abort a failed multipart upload",
+          );
+        });
       throw error;
     } finally {
       await file?.close();
@@ -188,7 +232,10 @@ export class S3ArtifactStore implements RemoteArtifactStore {
           throw new S3StoreError(operation, this.bucket, key, status, error);
         }
         const delay = backoffDelay(attempt, this.#backoffMs, this.#maxBackoffMs);
-        this.#logger.warn({ operation, key, attempt, status, delay, err: error instanceof Error ? error.message : String(error) }, "S3 call failed; retrying");
+        this.#logger.warn(
+          { operation, key, attempt, status, delay, err: error instanceof Error ? error.message : String(error) },
+          "S3 call failed; retrying",
+        );
         await sleep(delay);
       }
     }

@@ -17,7 +17,9 @@ import { parseStatePath } from "../protocol/stateRequest";
 
 /** Answers one signed state request: the state's bytes, or a status and why not. */
 export type StateRequestHandler = (
-  jobId: bigint, step: number, headers: IncomingHttpHeaders,
+  jobId: bigint,
+  step: number,
+  headers: IncomingHttpHeaders,
 ) => Promise<{ status: 200; bytes: Uint8Array } | { status: number; error: string }>;
 
 export interface StartStoreServerParameters {
@@ -136,7 +138,13 @@ async function handle(params: StartStoreServerParameters, logger: Logger, req: I
   }
 }
 
-async function handleState(states: StateRequestHandler, logger: Logger, path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handleState(
+  states: StateRequestHandler,
+  logger: Logger,
+  path: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   if (req.method !== "GET") {
     res.setHeader("Allow", "GET");
     return sendJson(res, 405, { error: "method not allowed" });
@@ -145,13 +153,18 @@ async function handleState(states: StateRequestHandler, logger: Logger, path: st
   if (!at) return sendJson(res, 400, { error: "state path must be /states/<jobId>/<step> in decimal" });
   const answer = await states(at.jobId, at.step, req.headers);
   if (answer.status !== 200 || !("bytes" in answer)) {
-    logger.info({ jobId: at.jobId.toString(), step: at.step, status: answer.status, remote: req.socket.remoteAddress }, "state request refused");
+    logger.info(
+      { jobId: at.jobId.toString(), step: at.step, status: answer.status, remote: req.socket.remoteAddress },
+      "state request refused",
+    );
     return sendJson(res, answer.status, { error: "error" in answer ? answer.error : "refused" });
   }
   res.writeHead(200, {
-    "Content-Type": "application/octet-stream", "Content-Length": String(answer.bytes.byteLength),
+    "Content-Type": "application/octet-stream",
+    "Content-Length": String(answer.bytes.byteLength),
     // Per requester and quota-counted: no shared cache may answer someone else with it.
-    "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "private, no-store",
+    "X-Content-Type-Options": "nosniff",
   });
   res.end(Buffer.from(answer.bytes.buffer, answer.bytes.byteOffset, answer.bytes.byteLength));
 }

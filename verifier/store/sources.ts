@@ -47,7 +47,11 @@ function openHttp(uri: string, url: URL, hash: string, signal: AbortSignal, poli
   return new Promise<OpenedSource>((resolve, reject) => {
     // agent: false → a connection of our own, so a stalled transfer cannot poison a pooled socket.
     const req = request(url, {
-      method: "GET", agent: false, signal, headers: { "Accept-Encoding": "identity" }, ...(policy ? { lookup: guardedLookup(uri, policy) } : {}),
+      method: "GET",
+      agent: false,
+      signal,
+      headers: { "Accept-Encoding": "identity" },
+      ...(policy ? { lookup: guardedLookup(uri, policy) } : {}),
     });
     req.on("error", (error) => {
       if (signal.aborted) reject(signal.reason);

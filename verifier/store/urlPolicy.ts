@@ -22,7 +22,8 @@ export interface ArtifactUrlPolicy {
   readonly allowPrivate: boolean;
 }
 
-export type AddressClass = "public" | "unspecified" | "loopback" | "private" | "cgnat" | "link-local" | "unique-local" | "multicast" | "reserved" | "ipv4-mapped";
+export type AddressClass =
+  "public" | "unspecified" | "loopback" | "private" | "cgnat" | "link-local" | "unique-local" | "multicast" | "reserved" | "ipv4-mapped";
 
 const RANGES: readonly (readonly [Exclude<AddressClass, "public">, string, number, "ipv4" | "ipv6"])[] = [
   ["unspecified", "0.0.0.0", 8, "ipv4"],
@@ -77,9 +78,11 @@ export function checkArtifactUrl(uri: string, policy: ArtifactUrlPolicy): URL {
   } catch {
     throw new ArtifactUrlRefusedError(uri, "malformed", "not a valid URL");
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw new ArtifactUrlRefusedError(uri, "scheme", `scheme '${url.protocol}' is not http: or https:`);
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    throw new ArtifactUrlRefusedError(uri, "scheme", `scheme '${url.protocol}' is not http: or https:`);
   // The raw text, not url.search/hash: a bare trailing `?` or `#` leaves those empty yet still swallows the appended path.
-  if (url.username !== "" || url.password !== "" || /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(uri)) throw new ArtifactUrlRefusedError(uri, "userinfo", "must not carry a user name or password");
+  if (url.username !== "" || url.password !== "" || /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(uri))
+    throw new ArtifactUrlRefusedError(uri, "userinfo", "must not carry a user name or password");
   if (uri.includes("?")) throw new ArtifactUrlRefusedError(uri, "query", "must not carry a query");
   if (uri.includes("#")) throw new ArtifactUrlRefusedError(uri, "fragment", "must not carry a fragment");
   const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
@@ -90,7 +93,11 @@ export function checkArtifactUrl(uri: string, policy: ArtifactUrlPolicy): URL {
 /** Checks the bases of a result index: at most MAX_ARTIFACT_BASES, each one a valid artifact URL. */
 export function checkArtifactBases(bases: readonly string[], policy: ArtifactUrlPolicy): readonly string[] {
   if (bases.length > MAX_ARTIFACT_BASES) {
-    throw new ArtifactUrlRefusedError(bases[0] ?? "", "too-many-bases", `${bases.length} bases named, at most ${MAX_ARTIFACT_BASES} allowed`);
+    throw new ArtifactUrlRefusedError(
+      bases[0] ?? "",
+      "too-many-bases",
+      `${bases.length} bases named, at most ${MAX_ARTIFACT_BASES} allowed`,
+    );
   }
   for (const b of bases) checkArtifactUrl(b, policy);
   return bases;
@@ -108,7 +115,8 @@ export function guardedLookup(uri: string, policy: ArtifactUrlPolicy): LookupFun
       if (!policy.allowPrivate) {
         for (const a of addresses) {
           const cls = classifyAddress(a.address);
-          if (cls !== "public") return callback(new ArtifactUrlRefusedError(uri, "address", `host ${hostname} resolves to ${cls} address ${a.address}`), "", 0);
+          if (cls !== "public")
+            return callback(new ArtifactUrlRefusedError(uri, "address", `host ${hostname} resolves to ${cls} address ${a.address}`), "", 0);
         }
       }
       if (options.all) return callback(null, addresses);
@@ -122,5 +130,6 @@ export function guardedLookup(uri: string, policy: ArtifactUrlPolicy): LookupFun
 function checkAddress(uri: string, address: string, policy: ArtifactUrlPolicy): void {
   if (policy.allowPrivate) return;
   const cls = classifyAddress(address);
-  if (cls !== "public") throw new ArtifactUrlRefusedError(uri, "address", `${cls} address ${address} (allow with --allow-private-artifacts)`);
+  if (cls !== "public")
+    throw new ArtifactUrlRefusedError(uri, "address", `${cls} address ${address} (allow with --allow-private-artifacts)`);
 }

@@ -28,9 +28,15 @@ export function claimJob(jm: JobMarket, jobId: bigint): ContractAction {
 }
 
 export function submitResult(jm: JobMarket, jobId: bigint, a: SubmitArgs): ContractAction {
-  return contractCall(jm, "submitResult", [jobId, a.checkpointRoot, a.finalStateHash, a.resultURI, a.stepRoot0, [...a.proof0], [...a.proofLast]], {
-    key: `submit:${jobId}`, purpose: "submit",
-  });
+  return contractCall(
+    jm,
+    "submitResult",
+    [jobId, a.checkpointRoot, a.finalStateHash, a.resultURI, a.stepRoot0, [...a.proof0], [...a.proofLast]],
+    {
+      key: `submit:${jobId}`,
+      purpose: "submit",
+    },
+  );
 }
 
 export function finalizeJob(jm: JobMarket, jobId: bigint): ContractAction {
@@ -42,16 +48,39 @@ export function withdrawCredit(jm: JobMarket, jobId: bigint, token: string): Con
   return contractCall(jm, "withdraw", [token], { key: `withdraw:${jobId}`, purpose: "withdraw" });
 }
 
-export function answerChunk(da: DataAvailability, challengeId: bigint, byteLength: number, chunk: Uint8Array, proof: readonly Hash[]): ContractAction {
-  return contractCall(da, "answerChunk", [challengeId, byteLength, chunk, [...proof]], { key: `answer-chunk:${challengeId}`, purpose: "answer-chunk" });
-}
-
-export function answerCheckpoints(da: DataAvailability, challengeId: bigint, a: CheckpointAnswer, b: CheckpointAnswer): ContractAction {
-  return contractCall(da, "answerCheckpoints", [challengeId, a.stateHash, a.stepRoot, [...a.proof], b.stateHash, b.stepRoot, [...b.proof]], {
-    key: `answer-checkpoints:${challengeId}`, purpose: "answer-checkpoints",
+export function answerChunk(
+  da: DataAvailability,
+  challengeId: bigint,
+  byteLength: number,
+  chunk: Uint8Array,
+  proof: readonly Hash[],
+): ContractAction {
+  return contractCall(da, "answerChunk", [challengeId, byteLength, chunk, [...proof]], {
+    key: `answer-chunk:${challengeId}`,
+    purpose: "answer-chunk",
   });
 }
 
-export function answerStepLeaves(da: DataAvailability, challengeId: bigint, stateHashes: readonly Hash[], rangeProof: readonly Hash[]): ContractAction {
-  return contractCall(da, "answerStepLeaves", [challengeId, [...stateHashes], [...rangeProof]], { key: `answer-step-leaves:${challengeId}`, purpose: "answer-step-leaves" });
+export function answerCheckpoints(da: DataAvailability, challengeId: bigint, a: CheckpointAnswer, b: CheckpointAnswer): ContractAction {
+  return contractCall(
+    da,
+    "answerCheckpoints",
+    [challengeId, a.stateHash, a.stepRoot, [...a.proof], b.stateHash, b.stepRoot, [...b.proof]],
+    {
+      key: `answer-checkpoints:${challengeId}`,
+      purpose: "answer-checkpoints",
+    },
+  );
+}
+
+export function answerStepLeaves(
+  da: DataAvailability,
+  challengeId: bigint,
+  stateHashes: readonly Hash[],
+  rangeProof: readonly Hash[],
+): ContractAction {
+  return contractCall(da, "answerStepLeaves", [challengeId, [...stateHashes], [...rangeProof]], {
+    key: `answer-step-leaves:${challengeId}`,
+    purpose: "answer-step-leaves",
+  });
 }

@@ -25,7 +25,14 @@ export type CheatMode =
 
 // The publish modes are parsed here, beside the other modes, and carried out by publishCheats.ts:
 // parsing them there made cheats.ts and the publishers (→ trainer → cheats.ts) import each other.
-const PUBLISH_CHEATS = ["pretty", "extra-field", "bad-step-root", "bad-step-root-answered", "withhold-steps", "withhold-checkpoints"] as const;
+const PUBLISH_CHEATS = [
+  "pretty",
+  "extra-field",
+  "bad-step-root",
+  "bad-step-root-answered",
+  "withhold-steps",
+  "withhold-checkpoints",
+] as const;
 export type PublishCheat = (typeof PUBLISH_CHEATS)[number];
 export type TrainingCheat = Exclude<CheatMode, PublishCheatMode>;
 
@@ -48,7 +55,10 @@ export function parseCheatMode(s: string): CheatMode {
   const m = /^(skip|noise)=(.+)$/.exec(s);
   const v = m ? Number(m[2]) : NaN;
   if (!m || !Number.isFinite(v) || v <= 0 || (m[1] === "skip" && v > 1)) {
-    throw new CheatModeError("--cheat must be skip=<fraction in (0,1]>, noise=<magnitude > 0>, withhold, index=<mode>[+<cheat>] or a numeric mode (docs/worker.md)", { details: { value: s } });
+    throw new CheatModeError(
+      "--cheat must be skip=<fraction in (0,1]>, noise=<magnitude > 0>, withhold, index=<mode>[+<cheat>] or a numeric mode (docs/worker.md)",
+      { details: { value: s } },
+    );
   }
   return m[1] === "skip" ? { kind: "skip", fraction: v } : { kind: "noise", magnitude: v };
 }
@@ -59,7 +69,8 @@ function parsePublishCheat(s: string): PublishCheatMode {
   const publish = PUBLISH_CHEATS.find((c) => c === m?.[1]);
   if (!m || !publish) throw new CheatModeError(`--cheat index=<mode> needs one of ${PUBLISH_CHEATS.join(", ")}`, { details: { value: s } });
   const train = m[2] === undefined ? null : parseCheatMode(m[2]);
-  if (train?.kind === "publish") throw new CheatModeError("--cheat index=<mode> combines with a training cheat only", { details: { value: s } });
+  if (train?.kind === "publish")
+    throw new CheatModeError("--cheat index=<mode> combines with a training cheat only", { details: { value: s } });
   return { kind: "publish", publish, train };
 }
 
@@ -81,9 +92,7 @@ function rank(jobKey: string, i: number): string {
 }
 
 /** Wraps the runner and batch source so the configured cheat happens; honest when `mode` is null or withhold. */
-export function applyCheat(
-  mode: CheatMode | null, honest: TrainingInputs, job: NumericCheatJob,
-): TrainingInputs {
+export function applyCheat(mode: CheatMode | null, honest: TrainingInputs, job: NumericCheatJob): TrainingInputs {
   if (mode?.kind === "publish") return applyCheat(mode.train, honest, job);
   if (mode === null || mode.kind === "withhold") return honest;
   if (isNumericCheat(mode)) return applyNumericCheat(mode, honest, job);
@@ -107,7 +116,8 @@ export function applyCheat(
 
 function perturb(state: TensorMap, x: number, seed: string): TensorMap {
   const out: TensorMap = new Map();
-  for (const [name, t] of state) out.set(name, isFloatDType(t.dtype) && (t.dtype === "F32" || t.dtype === "F64") ? noisy(t, x, `${seed}:${name}`) : t);
+  for (const [name, t] of state)
+    out.set(name, isFloatDType(t.dtype) && (t.dtype === "F32" || t.dtype === "F64") ? noisy(t, x, `${seed}:${name}`) : t);
   return out;
 }
 
@@ -116,7 +126,10 @@ function noisy(t: Tensor, x: number, seed: string): Tensor {
   const data = t.dtype === "F32" ? new Float32Array(src.length) : new Float64Array(src.length);
   let block = Buffer.alloc(0);
   for (let i = 0; i < src.length; i++) {
-    if (i % 8 === 0) block = createHash("sha256").update(`${seed}:${i / 8}`).digest();
+    if (i % 8 === 0)
+      block = createHash("sha256")
+        .update(`${seed}:${i / 8}`)
+        .digest();
     const u = block.readUInt32BE((i % 8) * 4) / 2 ** 32;
     data[i] = src[i]! + x * (2 * u - 1);
   }

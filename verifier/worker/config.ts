@@ -24,7 +24,10 @@ export interface AcceptedToken {
 }
 
 /** Where the worker mirrors what it publishes (docs/worker.md); credentials: the AWS SDK's chain unless given (tests). */
-export type WorkerS3Config = Pick<S3StoreOptions, "bucket" | "prefix" | "endpoint" | "region" | "forcePathStyle" | "publicBaseUrl" | "credentials" | "multipartThresholdBytes">;
+export type WorkerS3Config = Pick<
+  S3StoreOptions,
+  "bucket" | "prefix" | "endpoint" | "region" | "forcePathStyle" | "publicBaseUrl" | "credentials" | "multipartThresholdBytes"
+>;
 
 export interface WorkerConfig {
   /** HTTP JSON-RPC URLs, tried in order. */
@@ -129,12 +132,18 @@ export function workerConfig(input: WorkerConfigInput): WorkerConfig {
   checkAddress("jobMarket", c.jobMarket);
   if (c.stakeManager) checkAddress("stakeManager", c.stakeManager);
   if (c.disputeManager) checkAddress("disputeManager", c.disputeManager);
-  if (c.acceptedTokens.length === 0) throw new WorkerConfigError("no accepted payment token: give --accept-token <address>[:<min reward per TFLOP>]");
+  if (c.acceptedTokens.length === 0)
+    throw new WorkerConfigError("no accepted payment token: give --accept-token <address>[:<min reward per TFLOP>]");
   for (const t of c.acceptedTokens) checkAddress("acceptedTokens", t.address);
   for (const [name, v, min] of [
-    ["pollIntervalMs", c.pollIntervalMs, 1], ["threads", c.threads, 1],
-    ["storePort", c.storePort, 0], ["startBlock", c.startBlock, 0], ["deadlineMarginSec", c.deadlineMarginSec, 0],
-    ["stateQuota", c.stateQuota, 0], ["stateRequestMaxTtlSec", c.stateRequestMaxTtlSec, 1], ["maxHeadAgeSec", c.maxHeadAgeSec, 1],
+    ["pollIntervalMs", c.pollIntervalMs, 1],
+    ["threads", c.threads, 1],
+    ["storePort", c.storePort, 0],
+    ["startBlock", c.startBlock, 0],
+    ["deadlineMarginSec", c.deadlineMarginSec, 0],
+    ["stateQuota", c.stateQuota, 0],
+    ["stateRequestMaxTtlSec", c.stateRequestMaxTtlSec, 1],
+    ["maxHeadAgeSec", c.maxHeadAgeSec, 1],
   ] as const) {
     if (!Number.isSafeInteger(v) || v < min) throw new WorkerConfigError(`${name} must be an integer ≥ ${min}`, { details: { [name]: v } });
   }
@@ -151,14 +160,20 @@ export function workerConfig(input: WorkerConfigInput): WorkerConfig {
       // Verifiers refuse a base with userinfo, query or fragment; which addresses they accept is theirs to say.
       checkArtifactUrl(c.publicBaseUrl, { allowPrivate: true });
     } catch (cause) {
-      throw new WorkerConfigError("publicBaseUrl must be an http(s) URL without userinfo, query or fragment", { cause, details: { publicBaseUrl: c.publicBaseUrl } });
+      throw new WorkerConfigError("publicBaseUrl must be an http(s) URL without userinfo, query or fragment", {
+        cause,
+        details: { publicBaseUrl: c.publicBaseUrl },
+      });
     }
   }
   if (c.s3 !== undefined) {
     try {
       resolveS3Options(c.s3);
     } catch (cause) {
-      throw new WorkerConfigError(`invalid S3 option: ${cause instanceof UPowError ? cause.shortMessage : String(cause)}`, { cause, details: { bucket: c.s3.bucket, prefix: c.s3.prefix } });
+      throw new WorkerConfigError(`invalid S3 option: ${cause instanceof UPowError ? cause.shortMessage : String(cause)}`, {
+        cause,
+        details: { bucket: c.s3.bucket, prefix: c.s3.prefix },
+      });
     }
   }
   return {

@@ -64,14 +64,15 @@ export type RejectReason =
   | "collateral-too-high"
   | "insufficient-stake";
 
-export type Decision =
-  | { readonly accept: true }
-  | { readonly accept: false; readonly reason: RejectReason; readonly message: string };
+export type Decision = { readonly accept: true } | { readonly accept: false; readonly reason: RejectReason; readonly message: string };
 
 export interface DecideParameters {
   readonly job: ChainJobView;
   readonly prepared: PreparedView | null;
-  readonly config: Pick<WorkerConfig, "acceptedTokens" | "maxFlopsPerStep" | "maxJobFlops" | "maxStateBytes" | "maxArtifactBytes" | "maxCollateral">;
+  readonly config: Pick<
+    WorkerConfig,
+    "acceptedTokens" | "maxFlopsPerStep" | "maxJobFlops" | "maxStateBytes" | "maxArtifactBytes" | "maxCollateral"
+  >;
   /** Chain time (latest block timestamp), seconds. */
   readonly now: bigint;
   /** The worker's free stake; undefined when unknown (not checked). */
@@ -96,7 +97,8 @@ export function decide(p: DecideParameters): Decision {
   const token = config.acceptedTokens.find((t) => t.address.toLowerCase() === job.paymentToken.toLowerCase());
   if (!token) return reject("token-not-accepted", `payment token ${job.paymentToken} is not accepted`);
   const totalFlops = job.totalSteps * job.flopsPerStep;
-  if (job.flopsPerStep > config.maxFlopsPerStep) return reject("flops-per-step-too-large", `${job.flopsPerStep} FLOPs per step > ${config.maxFlopsPerStep}`);
+  if (job.flopsPerStep > config.maxFlopsPerStep)
+    return reject("flops-per-step-too-large", `${job.flopsPerStep} FLOPs per step > ${config.maxFlopsPerStep}`);
   if (totalFlops > config.maxJobFlops) return reject("job-too-large", `${totalFlops} FLOPs > ${config.maxJobFlops}`);
   // reward / (totalFlops / 1e12) >= min  <=>  reward · 1e12 >= min · totalFlops
   if (job.reward * TFLOP < token.minRewardPerTflop * totalFlops) {
@@ -114,8 +116,10 @@ export function decide(p: DecideParameters): Decision {
   if (!m.ok) return reject(m.reason, m.message);
   const mismatch = (
     [
-      ["totalSteps", m.totalSteps, job.totalSteps], ["checkpointInterval", m.checkpointInterval, job.checkpointInterval],
-      ["numBatches", m.numBatches, job.numBatches], ["flopsPerStep", m.declaredFlopsPerStep, job.flopsPerStep],
+      ["totalSteps", m.totalSteps, job.totalSteps],
+      ["checkpointInterval", m.checkpointInterval, job.checkpointInterval],
+      ["numBatches", m.numBatches, job.numBatches],
+      ["flopsPerStep", m.declaredFlopsPerStep, job.flopsPerStep],
       ["stateBytes", m.declaredStateBytes, job.stateBytes],
       ["initialStateHash", m.initialStateHash.toLowerCase(), job.initialStateHash.toLowerCase()],
       ["dataRoot", m.dataRoot.toLowerCase(), job.dataRoot.toLowerCase()],
@@ -128,7 +132,9 @@ export function decide(p: DecideParameters): Decision {
   if (m.derivedStateBytes > job.stateBytes) {
     return reject("state-bytes-understated", `state is ${m.derivedStateBytes} bytes, job declares ${job.stateBytes}`);
   }
-  if (m.derivedFlopsPerStep > config.maxFlopsPerStep) return reject("flops-per-step-too-large", `${m.derivedFlopsPerStep} FLOPs per step > ${config.maxFlopsPerStep}`);
-  if (m.artifactBytes > config.maxArtifactBytes) return reject("artifacts-too-large", `${m.artifactBytes} bytes of artifacts > ${config.maxArtifactBytes}`);
+  if (m.derivedFlopsPerStep > config.maxFlopsPerStep)
+    return reject("flops-per-step-too-large", `${m.derivedFlopsPerStep} FLOPs per step > ${config.maxFlopsPerStep}`);
+  if (m.artifactBytes > config.maxArtifactBytes)
+    return reject("artifacts-too-large", `${m.artifactBytes} bytes of artifacts > ${config.maxArtifactBytes}`);
   return { accept: true };
 }

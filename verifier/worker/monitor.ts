@@ -35,44 +35,74 @@ export class Monitor {
   constructor(private readonly p: MonitorParameters) {
     // One cursor per event: their names are persisted positions in the journal, kept across versions.
     const jm = p.jobMarket;
-    this.cursors.push(this.cursor("worker-job-created", new EventRouter().on(jm, jm.getEvent("JobCreated"), (a) => {
-      if (p.state.job(a.jobId)) return;
-      p.state.putJob({ jobId: a.jobId.toString(), phase: "candidate", specURI: a.specURI });
-      p.logger.info({ jobId: a.jobId.toString() }, "job seen");
-    })));
+    this.cursors.push(
+      this.cursor(
+        "worker-job-created",
+        new EventRouter().on(jm, jm.getEvent("JobCreated"), (a) => {
+          if (p.state.job(a.jobId)) return;
+          p.state.putJob({ jobId: a.jobId.toString(), phase: "candidate", specURI: a.specURI });
+          p.logger.info({ jobId: a.jobId.toString() }, "job seen");
+        }),
+      ),
+    );
     const dm = p.disputeManager;
     if (dm) {
-      this.cursors.push(this.cursor("worker-dispute-opened", new EventRouter().on(dm, dm.getEvent("DisputeOpened"), (a) => {
-        const disputeId = a.disputeId.toString();
-        if (!p.isOurJob(a.jobId) || p.state.dispute(disputeId)) return;
-        const interval = Number(a.interval);
-        p.state.putDispute({ disputeId, jobId: a.jobId.toString(), interval, served: false });
-        p.logger.warn({ jobId: a.jobId.toString(), disputeId, interval }, "dispute opened against our job");
-      })));
+      this.cursors.push(
+        this.cursor(
+          "worker-dispute-opened",
+          new EventRouter().on(dm, dm.getEvent("DisputeOpened"), (a) => {
+            const disputeId = a.disputeId.toString();
+            if (!p.isOurJob(a.jobId) || p.state.dispute(disputeId)) return;
+            const interval = Number(a.interval);
+            p.state.putDispute({ disputeId, jobId: a.jobId.toString(), interval, served: false });
+            p.logger.warn({ jobId: a.jobId.toString(), disputeId, interval }, "dispute opened against our job");
+          }),
+        ),
+      );
     }
     const da = p.dataAvailability;
     if (da) {
-      this.cursors.push(this.cursor("worker-da-challenge-opened", new EventRouter().on(da, da.getEvent("ChallengeOpened"), (a) => {
-        const challengeId = a.challengeId.toString();
-        if (!p.isOurJob(a.jobId) || p.state.chunk(challengeId)) return;
-        const kind = KINDS[Number(a.kind)];
-        if (!kind) return;
-        const first = Number(a.first);
-        const chunk = kind === "state-chunk" || kind === "batch-chunk";
-        p.state.putChunk({
-          challengeId, jobId: a.jobId.toString(), disputeId: a.disputeId.toString(), kind, interval: Number(a.interval),
-          first, count: Number(a.count), fileHash: a.fileHash, chunkIndex: chunk ? first : 0, batch: kind === "batch-chunk",
-          deadline: Number(a.deadline), done: false,
-        });
-        p.logger.warn({ challengeId, jobId: a.jobId.toString(), kind }, "availability challenge seen");
-      })));
+      this.cursors.push(
+        this.cursor(
+          "worker-da-challenge-opened",
+          new EventRouter().on(da, da.getEvent("ChallengeOpened"), (a) => {
+            const challengeId = a.challengeId.toString();
+            if (!p.isOurJob(a.jobId) || p.state.chunk(challengeId)) return;
+            const kind = KINDS[Number(a.kind)];
+            if (!kind) return;
+            const first = Number(a.first);
+            const chunk = kind === "state-chunk" || kind === "batch-chunk";
+            p.state.putChunk({
+              challengeId,
+              jobId: a.jobId.toString(),
+              disputeId: a.disputeId.toString(),
+              kind,
+              interval: Number(a.interval),
+              first,
+              count: Number(a.count),
+              fileHash: a.fileHash,
+              chunkIndex: chunk ? first : 0,
+              batch: kind === "batch-chunk",
+              deadline: Number(a.deadline),
+              done: false,
+            });
+            p.logger.warn({ challengeId, jobId: a.jobId.toString(), kind }, "availability challenge seen");
+          }),
+        ),
+      );
     }
   }
 
   private cursor(name: string, router: EventRouter): EventCursor {
     return new EventCursor({
-      provider: this.p.provider, kv: this.p.kv, name, filter: router.filter(), startBlock: this.p.startBlock,
-      confirmations: this.p.confirmations, handler: (log) => router.handle(log), logger: this.p.logger,
+      provider: this.p.provider,
+      kv: this.p.kv,
+      name,
+      filter: router.filter(),
+      startBlock: this.p.startBlock,
+      confirmations: this.p.confirmations,
+      handler: (log) => router.handle(log),
+      logger: this.p.logger,
     });
   }
 

@@ -189,7 +189,11 @@ function precisionRunner(honest: StepExecutor, format: PrecisionFormat): StepExe
   return {
     async step(state, batch, hp): Promise<StepOutput> {
       const rounded = roundTensors(state, format, isParam);
-      const out = await honest.step(rounded, roundTensors(batch, format, () => true), hp);
+      const out = await honest.step(
+        rounded,
+        roundTensors(batch, format, () => true),
+        hp,
+      );
       const next: TensorMap = new Map();
       for (const [name, t] of out.next) {
         // Master weights stay fp32: add the update the reduced-precision step made to its rounded copy.
@@ -207,7 +211,10 @@ export function partialBatch(batch: TensorMap, keep: number): TensorMap {
   const out: TensorMap = new Map();
   for (const [name, t] of batch) {
     const B = t.shape[0];
-    if (B === undefined || B < 2) throw new NumericCheatError("partial needs batch tensors with a batch dimension of at least 2 rows", { details: { name, shape: t.shape } });
+    if (B === undefined || B < 2)
+      throw new NumericCheatError("partial needs batch tensors with a batch dimension of at least 2 rows", {
+        details: { name, shape: t.shape },
+      });
     const r = Math.min(B - 1, Math.max(1, Math.round(keep * B)));
     const row = t.data.length / B;
     const data = copyOf(t.data);
@@ -277,7 +284,10 @@ export function keyedDirection(jobKey: string): DriftDirection {
       u = new Float64Array(length);
       let block = Buffer.alloc(0);
       for (let i = 0; i < length; i++) {
-        if (i % 8 === 0) block = createHash("sha256").update(`upow.cheat.drift:${jobKey}:${name}:${i / 8}`).digest();
+        if (i % 8 === 0)
+          block = createHash("sha256")
+            .update(`upow.cheat.drift:${jobKey}:${name}:${i / 8}`)
+            .digest();
         u[i] = (2 * block.readUInt32BE((i % 8) * 4)) / 2 ** 32 - 1;
       }
       u = normalise(u);

@@ -50,7 +50,11 @@ export interface PrepareJobParameters {
 /** A step of preparation failed; `reason` is what the decider reports. */
 export class PrepareJobError extends UPowError {
   override readonly name = "PrepareJobError";
-  constructor(readonly reason: "manifest-invalid" | "artifact-unavailable" | "graph-invalid", message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+  constructor(
+    readonly reason: "manifest-invalid" | "artifact-unavailable" | "graph-invalid",
+    message: string,
+    options: { cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
     super(message, options);
   }
 }
@@ -63,7 +67,17 @@ export async function prepareJob(p: PrepareJobParameters): Promise<PreparedJob> 
   const get = async (uri: string, sha256: string, maxBytes: number, what: string): Promise<Buffer> => {
     let path: string;
     try {
-      path = await fetchArtifact({ hash: sha256, uris: [uri], store: p.store, maxBytes, logger: log, timeoutMs: p.timeoutMs ?? 30_000, retries: p.retries ?? 2, backoffMs: 100, urlPolicy: p.urlPolicy });
+      path = await fetchArtifact({
+        hash: sha256,
+        uris: [uri],
+        store: p.store,
+        maxBytes,
+        logger: log,
+        timeoutMs: p.timeoutMs ?? 30_000,
+        retries: p.retries ?? 2,
+        backoffMs: 100,
+        urlPolicy: p.urlPolicy,
+      });
     } catch (cause) {
       const why = cause instanceof ArtifactFetchFailedError ? cause.errors.map((e) => e.shortMessage).join("; ") : String(cause);
       throw new PrepareJobError("artifact-unavailable", `${what} could not be fetched: ${why}`, { cause, details: { uri } });
@@ -80,20 +94,30 @@ export async function prepareJob(p: PrepareJobParameters): Promise<PreparedJob> 
 
   const specLoc = loc(p.specURI, "specURI");
   if (`0x${specLoc.sha256}` !== p.job.specHash.toLowerCase()) {
-    throw new PrepareJobError("manifest-invalid", "specURI does not address the on-chain spec hash", { details: { specURI: p.specURI, specHash: p.job.specHash } });
+    throw new PrepareJobError("manifest-invalid", "specURI does not address the on-chain spec hash", {
+      details: { specURI: p.specURI, specHash: p.job.specHash },
+    });
   }
   let manifest: JobManifest;
   try {
     // Below the floors, honest arithmetic on another kernel implementation can exceed the bound
     // (docs/tolerance.md): a job that tight could convict this worker's honest steps, so refuse it.
-    manifest = parseManifest(await get(p.specURI, specLoc.sha256, MANIFEST_MAX, "manifest"), { expectedSpecHash: p.job.specHash, floors: DEFAULT_FLOORS });
+    manifest = parseManifest(await get(p.specURI, specLoc.sha256, MANIFEST_MAX, "manifest"), {
+      expectedSpecHash: p.job.specHash,
+      floors: DEFAULT_FLOORS,
+    });
   } catch (cause) {
     if (cause instanceof PrepareJobError) throw cause;
-    throw new PrepareJobError("manifest-invalid", `manifest is invalid: ${cause instanceof UPowError ? cause.shortMessage : String(cause)}`, { cause });
+    throw new PrepareJobError(
+      "manifest-invalid",
+      `manifest is invalid: ${cause instanceof UPowError ? cause.shortMessage : String(cause)}`,
+      { cause },
+    );
   }
 
   const graphLoc = loc(manifest.graph.uri, "graph.uri");
-  if (`0x${graphLoc.sha256}` !== manifest.graph.sha256) throw new PrepareJobError("manifest-invalid", "graph.uri does not address graph.sha256");
+  if (`0x${graphLoc.sha256}` !== manifest.graph.sha256)
+    throw new PrepareJobError("manifest-invalid", "graph.uri does not address graph.sha256");
   const graph = await get(manifest.graph.uri, graphLoc.sha256, max, "step graph");
   const batchSize = manifest.data.batchSize;
   let derivedFlops: bigint;
@@ -108,7 +132,9 @@ export async function prepareJob(p: PrepareJobParameters): Promise<PreparedJob> 
   const initialStateBytes = await get(manifest.initialState.uri, initLoc.sha256, max, "initial state");
   const initHash = fileHashOfSync(initialStateBytes);
   if (initHash !== manifest.initialState.hash) {
-    throw new PrepareJobError("manifest-invalid", "initial state does not match its state hash", { details: { want: manifest.initialState.hash, got: initHash } });
+    throw new PrepareJobError("manifest-invalid", "initial state does not match its state hash", {
+      details: { want: manifest.initialState.hash, got: initHash },
+    });
   }
   let initialState: TensorMap;
   try {
@@ -121,7 +147,8 @@ export async function prepareJob(p: PrepareJobParameters): Promise<PreparedJob> 
   let dataset: DatasetList;
   try {
     dataset = parseDatasetList(await get(manifest.data.uri, dataLoc.sha256, MANIFEST_MAX, "dataset list"), {
-      dataRoot: manifest.data.root, numBatches: manifest.data.numBatches,
+      dataRoot: manifest.data.root,
+      numBatches: manifest.data.numBatches,
     });
   } catch (cause) {
     if (cause instanceof PrepareJobError) throw cause;
@@ -132,7 +159,8 @@ export async function prepareJob(p: PrepareJobParameters): Promise<PreparedJob> 
   for (let i = 0; i < dataset.batches.length; i++) {
     const b = dataset.batches[i]!;
     const bytes = await get(`${dataBase}/artifacts/${b.sha256}`, b.sha256, max, `batch ${i}`);
-    if (fileHashOfSync(bytes) !== b.batchHash) throw new PrepareJobError("manifest-invalid", "batch file does not match its batch hash", { details: { batch: i } });
+    if (fileHashOfSync(bytes) !== b.batchHash)
+      throw new PrepareJobError("manifest-invalid", "batch file does not match its batch hash", { details: { batch: i } });
     artifactBytes += BigInt(bytes.length);
   }
 

@@ -31,11 +31,17 @@ export function cheatIndexBytes(mode: PublishCheat, index: ResultIndex): Buffer 
     case "pretty":
       return Buffer.from(JSON.stringify(index, null, 2), "utf8");
     case "extra-field":
-      return canonicalJsonBytes({ ...index, comment: "not part of the format", checkpoints: index.checkpoints.map((c) => ({ ...c, note: "extra" })) });
+      return canonicalJsonBytes({
+        ...index,
+        comment: "not part of the format",
+        checkpoints: index.checkpoints.map((c) => ({ ...c, note: "extra" })),
+      });
     case "bad-step-root":
     case "bad-step-root-answered": {
       const j = Math.min(1, index.k);
-      const intervals = index.intervals.map((r, n) => (n !== i ? r : { steps: r.steps.map((s, m) => (m === j ? { ...s, stateHash: `0x${"ab".repeat(32)}` } : s)) }));
+      const intervals = index.intervals.map((r, n) =>
+        n !== i ? r : { steps: r.steps.map((s, m) => (m === j ? { ...s, stateHash: `0x${"ab".repeat(32)}` } : s)) },
+      );
       return encodeResultIndex({ ...index, intervals });
     }
     case "withhold-steps":

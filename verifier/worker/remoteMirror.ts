@@ -32,6 +32,9 @@ export async function mirrorResult(p: MirrorResultParameters): Promise<number> {
   for (const a of indexedAddresses(p.index, p.indexAddress)) if (await p.store.has(a)) held.push(a);
   const started = Date.now();
   const uploaded = await mirrorToRemote(p.store, p.remote, held);
-  p.logger.info({ remote: p.remote.location, artifacts: held.length, uploaded, ms: Date.now() - started }, "result mirrored to the remote store");
+  p.logger.info(
+    { remote: p.remote.location, artifacts: held.length, uploaded, ms: Date.now() - started },
+    "result mirrored to the remote store",
+  );
   return uploaded;
 }

@@ -9,7 +9,13 @@ import path from "node:path";
 import { mkdir } from "node:fs/promises";
 import pino, { type Logger } from "pino";
 import type { Provider } from "ethers";
-import { AuditManager__factory, DataAvailability__factory, DisputeManager__factory, JobMarket__factory, StakeManager__factory } from "../../typechain-types";
+import {
+  AuditManager__factory,
+  DataAvailability__factory,
+  DisputeManager__factory,
+  JobMarket__factory,
+  StakeManager__factory,
+} from "../../typechain-types";
 import type { DataAvailability, DisputeManager, JobMarket } from "../../typechain-types";
 import { collectErrorText } from "../chain/rpc";
 import { TxSimulationError, TxRevertedError, TxSkippedError, type SendResult } from "../chain/tx-sender";
@@ -33,7 +39,6 @@ import { trainJob } from "./trainer";
 import { HONEST, type WorkerBehaviour } from "./behaviour";
 import { mirrorResult } from "./remoteMirror";
 import { WorkerState, type JobRecord } from "./workerState";
-
 
 export interface RunWorkerOptions {
   readonly signal: AbortSignal;
@@ -67,7 +72,8 @@ export async function runWorker(config: WorkerConfig, options: RunWorkerOptions)
     const { provider, journal } = rt;
     const address = rt.address;
     const { chainId, confirmations } = await rt.checkChain({
-      JobMarket: config.jobMarket, ...(config.stakeManager ? { StakeManager: config.stakeManager } : {}),
+      JobMarket: config.jobMarket,
+      ...(config.stakeManager ? { StakeManager: config.stakeManager } : {}),
       ...(config.disputeManager ? { DisputeManager: config.disputeManager } : {}),
     });
     const jobMarket = JobMarket__factory.connect(config.jobMarket, provider);
@@ -76,14 +82,22 @@ export async function runWorker(config: WorkerConfig, options: RunWorkerOptions)
     const dataAvailability = disputeManager ? DataAvailability__factory.connect(await disputeManager.dataAvailability(), provider) : null;
     const sender = await rt.startSender({
       confirmations: Math.max(1, confirmations),
-      errorInterfaces: [jobMarket.interface, ...(disputeManager ? [disputeManager.interface] : []), ...(dataAvailability ? [dataAvailability.interface] : [])],
+      errorInterfaces: [
+        jobMarket.interface,
+        ...(disputeManager ? [disputeManager.interface] : []),
+        ...(dataAvailability ? [dataAvailability.interface] : []),
+      ],
     });
     const store = await LocalStore.open(path.join(config.dataDir, "store"));
     // Signed step-state requests (V7.1) need the job player, built below; until then they wait.
     let states: StateRequestHandler | null = null;
     const server = await startStoreServer({
-      store, host: config.storeHost, port: config.storePort, logger,
-      states: (jobId, step, headers) => (states ? states(jobId, step, headers) : Promise.resolve({ status: 503, error: "worker is starting" })),
+      store,
+      host: config.storeHost,
+      port: config.storePort,
+      logger,
+      states: (jobId, step, headers) =>
+        states ? states(jobId, step, headers) : Promise.resolve({ status: 503, error: "worker is starting" }),
     });
     rt.defer(() => server.close());
     const publicBaseUrl = config.publicBaseUrl ?? server.url;
@@ -95,8 +109,20 @@ export async function runWorker(config: WorkerConfig, options: RunWorkerOptions)
       rt.defer(() => s3.close());
       remote = s3;
     }
-    logger.info({ address, storeUrl: server.url, publicBaseUrl, remote: remote?.location ?? null, dryRun: config.dryRun, cheat: behaviour.label, confirmations }, "worker started");
-    if (behaviour.label !== null) logger.warn({ cheat: behaviour.label }, "ADVERSARIAL MODE: this worker cheats on purpose (tests/demo only)");
+    logger.info(
+      {
+        address,
+        storeUrl: server.url,
+        publicBaseUrl,
+        remote: remote?.location ?? null,
+        dryRun: config.dryRun,
+        cheat: behaviour.label,
+        confirmations,
+      },
+      "worker started",
+    );
+    if (behaviour.label !== null)
+      logger.warn({ cheat: behaviour.label }, "ADVERSARIAL MODE: this worker cheats on purpose (tests/demo only)");
     options.onReady?.({ address, storeUrl: server.url });
 
     const state = new WorkerState(journal.kv);
@@ -105,14 +131,36 @@ export async function runWorker(config: WorkerConfig, options: RunWorkerOptions)
       return r !== undefined && ["claimed", "submitted", "finalized", "withdrawn"].includes(r.phase);
     };
     const monitor = new Monitor({
-      provider, kv: journal.kv, state, jobMarket, disputeManager, dataAvailability, isOurJob: ours,
-      startBlock: config.startBlock, confirmations, logger,
+      provider,
+      kv: journal.kv,
+      state,
+      jobMarket,
+      disputeManager,
+      dataAvailability,
+      isOurJob: ours,
+      startBlock: config.startBlock,
+      confirmations,
+      logger,
     });
     const metricsUrl = await rt.serveMetrics();
     if (metricsUrl !== null) options.onMetricsServer?.(metricsUrl);
     const player = new JobPlayer({
-      config, provider, metrics, jobMarket, disputeManager, dataAvailability, stakeManager: config.stakeManager ?? null, address, state, store, publicBaseUrl, remote,
-      behaviour, responder: new Responder(sender, logger.child({ component: "responder" })), logger, signal: options.signal,
+      config,
+      provider,
+      metrics,
+      jobMarket,
+      disputeManager,
+      dataAvailability,
+      stakeManager: config.stakeManager ?? null,
+      address,
+      state,
+      store,
+      publicBaseUrl,
+      remote,
+      behaviour,
+      responder: new Responder(sender, logger.child({ component: "responder" })),
+      logger,
+      signal: options.signal,
       ...(options.onTrainingProgress ? { onTrainingProgress: options.onTrainingProgress } : {}),
     });
 
@@ -120,7 +168,10 @@ export async function runWorker(config: WorkerConfig, options: RunWorkerOptions)
     states = stateRequestHandler({
       access: new StateAccess({
         chain: contractStateAccessChain({
-          jobMarket, auditManager: AuditManager__factory.connect(await jobMarket.auditManager(), provider), disputeManager, now: latest,
+          jobMarket,
+          auditManager: AuditManager__factory.connect(await jobMarket.auditManager(), provider),
+          disputeManager,
+          now: latest,
         }),
         domain: { chainId, jobMarket: config.jobMarket },
         policy: { quota: config.stateQuota, maxTtlSec: config.stateRequestMaxTtlSec },
@@ -181,8 +232,13 @@ class JobPlayer {
         await this.advance(rec);
       } catch (err) {
         // A transaction held back by the sender's failure policy was logged there already.
-        if (err instanceof TxSkippedError) this.p.logger.debug({ reason: err.shortMessage, jobId: rec.jobId, phase: rec.phase }, "job step waits: transaction not sent");
-        else this.p.logger.error({ err, reason: collectErrorText(err), jobId: rec.jobId, phase: rec.phase }, "job step failed; retrying next tick");
+        if (err instanceof TxSkippedError)
+          this.p.logger.debug({ reason: err.shortMessage, jobId: rec.jobId, phase: rec.phase }, "job step waits: transaction not sent");
+        else
+          this.p.logger.error(
+            { err, reason: collectErrorText(err), jobId: rec.jobId, phase: rec.phase },
+            "job step failed; retrying next tick",
+          );
       }
     }
     try {
@@ -206,13 +262,30 @@ class JobPlayer {
     return path.join(this.p.config.dataDir, "jobs", jobId);
   }
 
-  private async chainJob(jobId: bigint): Promise<ChainJobView & { worker: string; submitDeadline: bigint; windowEnd: bigint; openDisputes: bigint }> {
+  private async chainJob(
+    jobId: bigint,
+  ): Promise<ChainJobView & { worker: string; submitDeadline: bigint; windowEnd: bigint; openDisputes: bigint }> {
     const j = await this.p.jobMarket.getJob(jobId);
     return {
-      jobId, status: Number(j.status), paymentToken: j.paymentToken, reward: j.reward, collateral: j.collateral, totalSteps: j.totalSteps,
-      checkpointInterval: j.checkpointInterval, numBatches: j.numBatches, flopsPerStep: j.flopsPerStep, stateBytes: j.stateBytes,
-      initialStateHash: j.initialStateHash, dataRoot: j.dataRoot, specHash: j.specHash, claimDeadline: j.claimDeadline,
-      trainingDuration: j.trainingDuration, worker: j.worker, submitDeadline: j.submitDeadline, windowEnd: j.windowEnd, openDisputes: BigInt(j.openDisputes),
+      jobId,
+      status: Number(j.status),
+      paymentToken: j.paymentToken,
+      reward: j.reward,
+      collateral: j.collateral,
+      totalSteps: j.totalSteps,
+      checkpointInterval: j.checkpointInterval,
+      numBatches: j.numBatches,
+      flopsPerStep: j.flopsPerStep,
+      stateBytes: j.stateBytes,
+      initialStateHash: j.initialStateHash,
+      dataRoot: j.dataRoot,
+      specHash: j.specHash,
+      claimDeadline: j.claimDeadline,
+      trainingDuration: j.trainingDuration,
+      worker: j.worker,
+      submitDeadline: j.submitDeadline,
+      windowEnd: j.windowEnd,
+      openDisputes: BigInt(j.openDisputes),
     };
   }
 
@@ -231,7 +304,11 @@ class JobPlayer {
     const hit = this.prepared.get(rec.jobId);
     if (hit) return hit;
     const prep = await prepareJob({
-      job, specURI: rec.specURI, store: this.p.store, maxArtifactBytes: this.p.config.maxArtifactBytes, logger: this.p.logger,
+      job,
+      specURI: rec.specURI,
+      store: this.p.store,
+      maxArtifactBytes: this.p.config.maxArtifactBytes,
+      logger: this.p.logger,
       urlPolicy: { allowPrivate: this.p.config.allowPrivateArtifacts },
     });
     this.prepared.set(rec.jobId, prep);
@@ -330,17 +407,33 @@ class JobPlayer {
     const dir = path.join(this.jobDir(rec.jobId), "checkpoints");
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const trained = await trainJob({
-      jobId: id, specHash: job.specHash, prepared, dir, store: this.p.store, artifactBaseUrls: this.artifactBaseUrls(),
-      ep: this.p.config.ep, threads: this.p.config.threads, training: this.p.behaviour.training, publishSteps: this.p.config.publishSteps === "eager",
-      logger: this.p.logger, signal: this.p.signal,
+      jobId: id,
+      specHash: job.specHash,
+      prepared,
+      dir,
+      store: this.p.store,
+      artifactBaseUrls: this.artifactBaseUrls(),
+      ep: this.p.config.ep,
+      threads: this.p.config.threads,
+      training: this.p.behaviour.training,
+      publishSteps: this.p.config.publishSteps === "eager",
+      logger: this.p.logger,
+      signal: this.p.signal,
       onProgress: (step: number, checkpoint?: number) => {
         this.p.metrics.stepsTrained.inc();
         this.p.onTrainingProgress?.({ jobId: rec.jobId, step, ...(checkpoint !== undefined ? { checkpoint } : {}) });
       },
     });
-    const address = await this.p.behaviour.publisher.publish({ jobId: id, trained, dir, store: this.p.store, steps: this.p.config.publishSteps === "eager" });
+    const address = await this.p.behaviour.publisher.publish({
+      jobId: id,
+      trained,
+      dir,
+      store: this.p.store,
+      steps: this.p.config.publishSteps === "eager",
+    });
     // Before the submission names the remote: a result URI must never point at nothing.
-    if (this.p.remote) await mirrorResult({ index: trained.index, indexAddress: address, store: this.p.store, remote: this.p.remote, logger: log });
+    if (this.p.remote)
+      await mirrorResult({ index: trained.index, indexAddress: address, store: this.p.store, remote: this.p.remote, logger: log });
     this.indexes.set(rec.jobId, trained.index);
     const now = await this.now();
     if (now + BigInt(this.p.config.deadlineMarginSec) > job.submitDeadline) {
@@ -353,13 +446,27 @@ class JobPlayer {
     const r = trained.result;
     // The remote outlives this machine, so the on-chain URI names it when there is one.
     const resultURI = resultUri(this.p.remote?.publicBaseUrl ?? this.p.publicBaseUrl, address);
-    const sent: SendResult = await this.p.responder.send(submitResult(this.p.jobMarket, id, {
-      checkpointRoot: r.checkpointRoot, finalStateHash: r.finalStateHash, resultURI, stepRoot0: trained.index.checkpoints[0]!.stepRoot,
-      proof0: r.proofFirst, proofLast: r.proofLast,
-    }));
+    const sent: SendResult = await this.p.responder.send(
+      submitResult(this.p.jobMarket, id, {
+        checkpointRoot: r.checkpointRoot,
+        finalStateHash: r.finalStateHash,
+        resultURI,
+        stepRoot0: trained.index.checkpoints[0]!.stepRoot,
+        proof0: r.proofFirst,
+        proofLast: r.proofLast,
+      }),
+    );
     this.p.state.putJob({ ...rec, phase: "submitted", indexAddress: address });
     this.p.metrics.jobsSubmitted.inc();
-    log.info({ checkpointRoot: r.checkpointRoot, resultURI, tx: sent.kind === "mined" ? sent.hash : null, reused: sent.kind === "mined" && sent.reused }, "result submitted");
+    log.info(
+      {
+        checkpointRoot: r.checkpointRoot,
+        resultURI,
+        tx: sent.kind === "mined" ? sent.hash : null,
+        reused: sent.kind === "mined" && sent.reused,
+      },
+      "result submitted",
+    );
   }
 
   private async settle(rec: JobRecord, id: bigint, log: Logger): Promise<void> {
@@ -413,8 +520,13 @@ class JobPlayer {
     if (!(await this.p.store.has(s.sha256))) {
       const rec = this.p.state.job(jobId)!;
       await serveInterval({
-        index, interval: i, dir: path.join(this.jobDir(jobId), "checkpoints"), store: this.p.store,
-        prepared: async () => this.getPrepared(rec, await this.chainJob(BigInt(jobId))), ep: this.p.config.ep, threads: this.p.config.threads,
+        index,
+        interval: i,
+        dir: path.join(this.jobDir(jobId), "checkpoints"),
+        store: this.p.store,
+        prepared: async () => this.getPrepared(rec, await this.chainJob(BigInt(jobId))),
+        ep: this.p.config.ep,
+        threads: this.p.config.threads,
         logger: this.p.logger.child({ jobId, interval: i }),
       });
     }
@@ -432,12 +544,23 @@ class JobPlayer {
       const log = this.p.logger.child({ jobId: d.jobId, disputeId: d.disputeId, interval: d.interval });
       const rec = this.p.state.job(d.jobId)!;
       const served = await serveInterval({
-        index, interval: d.interval, dir: path.join(this.jobDir(d.jobId), "checkpoints"), store: this.p.store,
-        prepared: async () => this.getPrepared(rec, await this.chainJob(BigInt(d.jobId))), ep: this.p.config.ep, threads: this.p.config.threads, logger: log,
+        index,
+        interval: d.interval,
+        dir: path.join(this.jobDir(d.jobId), "checkpoints"),
+        store: this.p.store,
+        prepared: async () => this.getPrepared(rec, await this.chainJob(BigInt(d.jobId))),
+        ep: this.p.config.ep,
+        threads: this.p.config.threads,
+        logger: log,
       });
       // States published for a dispute (on-dispute publishing) reach the mirror too, so jurors
       // can fetch them while this machine is down; not marked served until they are there.
-      if (this.p.remote) await mirrorToRemote(this.p.store, this.p.remote, index.intervals[d.interval]!.steps.map((s) => s.sha256));
+      if (this.p.remote)
+        await mirrorToRemote(
+          this.p.store,
+          this.p.remote,
+          index.intervals[d.interval]!.steps.map((s) => s.sha256),
+        );
       this.p.state.putDispute({ ...d, served: true });
       this.p.metrics.disputesAnswered.inc();
       log.info(served, "disputed interval's states served");
@@ -485,8 +608,14 @@ class JobPlayer {
       }
       if (where.interval !== undefined && !(await this.p.store.has(where.sha256))) {
         await serveInterval({
-          index, interval: where.interval, dir: path.join(this.jobDir(c.jobId), "checkpoints"), store: this.p.store,
-          prepared: async () => prepared, ep: this.p.config.ep, threads: this.p.config.threads, logger: log,
+          index,
+          interval: where.interval,
+          dir: path.join(this.jobDir(c.jobId), "checkpoints"),
+          store: this.p.store,
+          prepared: async () => prepared,
+          ep: this.p.config.ep,
+          threads: this.p.config.threads,
+          logger: log,
         });
       }
       const proof = provenChunk(await this.p.store.get(where.sha256), c.fileHash, c.chunkIndex);

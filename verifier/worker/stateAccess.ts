@@ -65,7 +65,11 @@ export class StateAccess {
   }
 
   /** Decides one request; on `ok` the state is counted (call `release` if it could not be served). */
-  async authorize(jobId: bigint, step: number, headers: Readonly<Record<string, string | string[] | undefined>>): Promise<StateAccessDecision> {
+  async authorize(
+    jobId: bigint,
+    step: number,
+    headers: Readonly<Record<string, string | string[] | undefined>>,
+  ): Promise<StateAccessDecision> {
     const header = (name: string): string | undefined => {
       const v = headers[name];
       return Array.isArray(v) ? v[0] : v;
@@ -80,7 +84,8 @@ export class StateAccess {
     const expiry = Number(expiryText);
     const now = await this.#p.chain.now();
     if (BigInt(expiry) < now) return deny(401, `request expired at ${expiry} (chain time ${now})`);
-    if (BigInt(expiry) > now + BigInt(this.#p.policy.maxTtlSec)) return deny(401, `request expiry ${expiry} is more than ${this.#p.policy.maxTtlSec}s ahead of chain time ${now}`);
+    if (BigInt(expiry) > now + BigInt(this.#p.policy.maxTtlSec))
+      return deny(401, `request expiry ${expiry} is more than ${this.#p.policy.maxTtlSec}s ahead of chain time ${now}`);
     let requester: string;
     try {
       requester = recoverStateRequester(this.#p.domain, { jobId, step, expiry }, signature);
@@ -102,7 +107,8 @@ export class StateAccess {
     const key = `worker:state-quota:${jobId}:${requester.toLowerCase()}`;
     const served: number[] = JSON.parse(this.#p.kv.get(key) ?? "[]") as number[];
     if (!served.includes(step)) {
-      if (served.length >= this.#p.policy.quota) return deny(429, `requester ${requester} used its quota of ${this.#p.policy.quota} states of job ${jobId}`);
+      if (served.length >= this.#p.policy.quota)
+        return deny(429, `requester ${requester} used its quota of ${this.#p.policy.quota} states of job ${jobId}`);
       this.#p.kv.put(key, JSON.stringify([...served, step]));
     }
     const release = (): void => {
@@ -114,7 +120,11 @@ export class StateAccess {
   }
 
   async #role(
-    jobId: bigint, requester: string, job: { submittedBlock: bigint; windowEnd: bigint }, now: bigint, header: (n: string) => string | undefined,
+    jobId: bigint,
+    requester: string,
+    job: { submittedBlock: bigint; windowEnd: bigint },
+    now: bigint,
+    header: (n: string) => string | undefined,
   ): Promise<StateAccessRole | StateAccessDecision> {
     const dispute = header(STATE_REQUEST_HEADERS.dispute);
     if (dispute !== undefined) {
@@ -127,8 +137,11 @@ export class StateAccess {
     if (commitment !== undefined) {
       if (!BYTES32.test(commitment)) return deny(400, `${STATE_REQUEST_HEADERS.commitment} must be a 0x-hex bytes32`);
       const c = await this.#p.chain.commitment(commitment);
-      const usable = c !== null && getAddress(c.challenger) === getAddress(requester) && c.committedBlock > job.submittedBlock
-        && c.committedAt + (await this.#p.chain.commitTTL()) >= now;
+      const usable =
+        c !== null &&
+        getAddress(c.challenger) === getAddress(requester) &&
+        c.committedBlock > job.submittedBlock &&
+        c.committedAt + (await this.#p.chain.commitTTL()) >= now;
       if (usable) return "committed-challenger";
       return deny(403, `commitment ${commitment} is not a usable commitment of ${requester} made after job ${jobId} was submitted`);
     }

@@ -49,14 +49,23 @@ export function contractStateAccessChain(c: {
     job: async (jobId) => {
       const j = await c.jobMarket.getJob(jobId);
       if (j.worker === ZeroAddress && Number(j.status) === JobStatus.None) return null;
-      return { worker: j.worker, status: Number(j.status), submittedBlock: j.submittedBlock, windowEnd: j.windowEnd, totalSteps: j.totalSteps };
+      return {
+        worker: j.worker,
+        status: Number(j.status),
+        submittedBlock: j.submittedBlock,
+        windowEnd: j.windowEnd,
+        totalSteps: j.totalSteps,
+      };
     },
     isAuditor: (jobId, account) => c.auditManager.isAuditor(jobId, account),
-    isChallengeParty: async (jobId, disputeId, account) => (c.disputeManager ? c.disputeManager.isChallengeParty(jobId, disputeId, account) : false),
+    isChallengeParty: async (jobId, disputeId, account) =>
+      c.disputeManager ? c.disputeManager.isChallengeParty(jobId, disputeId, account) : false,
     commitment: async (commitment) => {
       if (!c.disputeManager) return null;
       const r = await c.disputeManager.getCommitment(commitment);
-      return r.challenger === ZeroAddress ? null : { challenger: r.challenger, committedBlock: r.committedBlock, committedAt: r.committedAt };
+      return r.challenger === ZeroAddress
+        ? null
+        : { challenger: r.challenger, committedBlock: r.committedBlock, committedAt: r.committedAt };
     },
     commitTTL: async () => (c.disputeManager ? BigInt((await c.disputeManager.params()).commitTTL) : 0n),
     now: c.now,

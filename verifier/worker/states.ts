@@ -69,7 +69,8 @@ async function regenerate(p: ServeIntervalParameters, missing: readonly number[]
   const startBytes = (await p.store.has(start.sha256))
     ? await p.store.get(start.sha256)
     : await (await CheckpointStore.open(p.dir)).readBytes(path.posix.join("objects", `${start.sha256}.safetensors`));
-  if (hashStateBytes(startBytes) !== start.stateHash) throw new StateServingError("checkpoint file does not match its committed hash", { details: { interval: i } });
+  if (hashStateBytes(startBytes) !== start.stateHash)
+    throw new StateServingError("checkpoint file does not match its committed hash", { details: { interval: i } });
   const prepared = await p.prepared();
   const runner = await StepRunner.create({ graph: prepared.graph, ep: p.ep, threads: p.threads });
   const log = p.logger.child({ interval: i });
@@ -77,7 +78,12 @@ async function regenerate(p: ServeIntervalParameters, missing: readonly number[]
   const produced = new Map<number, Uint8Array>();
   try {
     const res = await replay({
-      runner, state: readSafetensors(startBytes), startStep: i * k, k, batches: prepared.batches, hp: prepared.manifest.hyperparameters,
+      runner,
+      state: readSafetensors(startBytes),
+      startStep: i * k,
+      k,
+      batches: prepared.batches,
+      hp: prepared.manifest.hyperparameters,
       onState: (globalStep, state) => {
         const j = globalStep - i * k;
         if (missing.includes(j)) produced.set(j, encodeState(state));
@@ -94,14 +100,20 @@ async function regenerate(p: ServeIntervalParameters, missing: readonly number[]
   for (const j of missing) {
     const want = index.intervals[i]!.steps[j]!;
     const bytes = produced.get(j);
-    if (!bytes || contentAddress(bytes) !== want.sha256) throw new StateServingError("regenerated state differs from the committed file", { details: { interval: i, j } });
+    if (!bytes || contentAddress(bytes) !== want.sha256)
+      throw new StateServingError("regenerated state differs from the committed file", { details: { interval: i, j } });
     await p.store.put(bytes, { expectedHash: want.sha256 });
   }
   return missing.length;
 }
 
 /** Where a challenged file can be found: a state of the index, or a batch of the dataset. */
-export function locateFile(fileHash: Hash, index: ResultIndex, batches: readonly { batchHash: Hash; sha256: string }[] | null, isBatch: boolean): { sha256: string; interval?: number } | null {
+export function locateFile(
+  fileHash: Hash,
+  index: ResultIndex,
+  batches: readonly { batchHash: Hash; sha256: string }[] | null,
+  isBatch: boolean,
+): { sha256: string; interval?: number } | null {
   const h = fileHash.toLowerCase();
   if (isBatch) {
     const b = batches?.find((x) => x.batchHash === h);

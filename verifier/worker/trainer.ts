@@ -9,9 +9,7 @@ import type { Logger } from "pino";
 import { train, type TrainResult } from "../engine/trainer";
 import { StepRunner, type ExecutionProviderName } from "../engine/runner";
 import type { LocalStore } from "../store";
-import {
-  buildResultIndex, encodeResultIndex, resultIndexAddress, type IndexedState, type ResultIndex,
-} from "../protocol/resultIndex";
+import { buildResultIndex, encodeResultIndex, resultIndexAddress, type IndexedState, type ResultIndex } from "../protocol/resultIndex";
 import type { StepDecorator } from "./stepDecorator";
 import type { PreparedJob } from "./prepare";
 import { CheckpointStore, readCheckpointIndex } from "../engine/checkpoints";
@@ -64,25 +62,43 @@ export async function trainJob(p: TrainJobParameters): Promise<TrainedJob> {
   const runner = await StepRunner.create({ graph: p.prepared.graph, ep: p.ep, threads: p.threads });
   let result: TrainResult;
   try {
-    const { runner: exec, batches } = p.training({ runner, batches: p.prepared.batches }, { key: `${p.jobId}:${p.specHash}`, T, k, bounds: m.tolerance });
+    const { runner: exec, batches } = p.training(
+      { runner, batches: p.prepared.batches },
+      { key: `${p.jobId}:${p.specHash}`, T, k, bounds: m.tolerance },
+    );
     let last = Date.now();
     let lastStep = 0;
     const started = Date.now();
     result = await train({
-      runner: exec, initialState: p.prepared.initialState, batches, hp: m.hyperparameters, T, k, dir: p.dir,
-      jobId: `${p.jobId}:${p.specHash}`, keepStepStates: true, selfCheck: true, ...(p.signal ? { signal: p.signal } : {}),
+      runner: exec,
+      initialState: p.prepared.initialState,
+      batches,
+      hp: m.hyperparameters,
+      T,
+      k,
+      dir: p.dir,
+      jobId: `${p.jobId}:${p.specHash}`,
+      keepStepStates: true,
+      selfCheck: true,
+      ...(p.signal ? { signal: p.signal } : {}),
       onProgress: (pr) => {
         p.onProgress?.(pr.step, pr.checkpoint);
         const now = Date.now();
         if (pr.checkpoint !== undefined || now - last >= 1000 || pr.step === pr.T) {
           const stepsPerSec = ((pr.step - lastStep) * 1000) / Math.max(1, now - last);
-          log.info({ step: pr.step, T: pr.T, loss: pr.loss, stepsPerSec: Number(stepsPerSec.toFixed(2)), checkpoint: pr.checkpoint }, "training progress");
+          log.info(
+            { step: pr.step, T: pr.T, loss: pr.loss, stepsPerSec: Number(stepsPerSec.toFixed(2)), checkpoint: pr.checkpoint },
+            "training progress",
+          );
           last = now;
           lastStep = pr.step;
         }
       },
     });
-    log.info({ checkpointRoot: result.checkpointRoot, resumedFrom: result.resumedFrom, seconds: (Date.now() - started) / 1000 }, "training done");
+    log.info(
+      { checkpointRoot: result.checkpointRoot, resumedFrom: result.resumedFrom, seconds: (Date.now() - started) / 1000 },
+      "training done",
+    );
   } finally {
     await runner.dispose();
   }
@@ -92,7 +108,8 @@ export async function trainJob(p: TrainJobParameters): Promise<TrainedJob> {
   const ckptFile = (c: number): string => ckpts.checkpoints[c]!.file;
   const intervals: IndexedState[][] = result.intervals.map((r, i) => {
     const files = r.stepFiles;
-    if (!files || files.length !== k - 1) throw new WorkerTrainingError("checkpoint directory lacks the step files of an interval", { details: { interval: i } });
+    if (!files || files.length !== k - 1)
+      throw new WorkerTrainingError("checkpoint directory lacks the step files of an interval", { details: { interval: i } });
     return r.stateHashes.map((stateHash, j) => ({
       stateHash,
       sha256: j === 0 ? objectSha256(ckptFile(i)) : j === k ? objectSha256(ckptFile(i + 1)) : objectSha256(files[j - 1]!),
@@ -100,7 +117,9 @@ export async function trainJob(p: TrainJobParameters): Promise<TrainedJob> {
   });
   const index = buildResultIndex({ jobId: p.jobId, specHash: p.specHash, T, k, intervals, artifactBaseUrls: p.artifactBaseUrls });
   if (index.checkpointRoot !== result.checkpointRoot) {
-    throw new WorkerTrainingError("result index and trainer disagree on the checkpoint root", { details: { index: index.checkpointRoot, trainer: result.checkpointRoot } });
+    throw new WorkerTrainingError("result index and trainer disagree on the checkpoint root", {
+      details: { index: index.checkpointRoot, trainer: result.checkpointRoot },
+    });
   }
   const indexBytes = encodeResultIndex(index);
   return { result, index, indexBytes, indexAddress: resultIndexAddress(indexBytes) };
@@ -110,7 +129,13 @@ export async function trainJob(p: TrainJobParameters): Promise<TrainedJob> {
  * Copies the job's states into the LocalStore: checkpoints always, step states when `steps`. With
  * `withhold` nothing but the index is published. Returns the number of files published.
  */
-export async function publishStates(p: { index: ResultIndex; dir: string; store: LocalStore; steps: boolean; intervals?: readonly number[] }): Promise<number> {
+export async function publishStates(p: {
+  index: ResultIndex;
+  dir: string;
+  store: LocalStore;
+  steps: boolean;
+  intervals?: readonly number[];
+}): Promise<number> {
   const want = new Set<string>();
   for (const c of p.index.checkpoints) want.add(c.sha256);
   if (p.steps) {

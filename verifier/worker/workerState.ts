@@ -92,7 +92,9 @@ export class WorkerState {
   }
 
   jobs(): JobRecord[] {
-    return this.list(JOBS).map((id) => this.job(id)!).filter(Boolean);
+    return this.list(JOBS)
+      .map((id) => this.job(id)!)
+      .filter(Boolean);
   }
 
   dispute(id: string): DisputeRecord | undefined {
@@ -106,7 +108,9 @@ export class WorkerState {
   }
 
   disputes(): DisputeRecord[] {
-    return this.list(DISPUTES).map((id) => this.dispute(id)!).filter(Boolean);
+    return this.list(DISPUTES)
+      .map((id) => this.dispute(id)!)
+      .filter(Boolean);
   }
 
   chunk(id: string): ChunkRecord | undefined {
@@ -120,6 +124,8 @@ export class WorkerState {
   }
 
   chunks(): ChunkRecord[] {
-    return this.list(CHUNKS).map((id) => this.chunk(id)!).filter(Boolean);
+    return this.list(CHUNKS)
+      .map((id) => this.chunk(id)!)
+      .filter(Boolean);
   }
 }

@@ -30,7 +30,13 @@ export async function snapshot(c: UPowContracts, payToken: string, parties: read
       c.auditManager.credits(payToken, p.address),
       c.disputeManager.credits(p.address),
     ]);
-    out.set(p.address, { stakeToken: st, payToken: pt, staked: acct.free + acct.locked + acct.unbonding + acct.reserve + acct.pendingJoin, payCredits: jmCredit + amCredit, stakeCredits: dmCredit });
+    out.set(p.address, {
+      stakeToken: st,
+      payToken: pt,
+      staked: acct.free + acct.locked + acct.unbonding + acct.reserve + acct.pendingJoin,
+      payCredits: jmCredit + amCredit,
+      stakeCredits: dmCredit,
+    });
   }
   return out;
 }
@@ -47,8 +53,15 @@ export function balanceTable(parties: readonly Party[], before: Map<string, Hold
     const a = before.get(p.address)!;
     const b = after.get(p.address)!;
     rows.push([
-      p.label, fmt(b.stakeToken), delta(a.stakeToken, b.stakeToken), fmt(b.staked), delta(a.staked, b.staked),
-      fmt(b.payToken), delta(a.payToken, b.payToken), fmt(b.stakeCredits), fmt(b.payCredits),
+      p.label,
+      fmt(b.stakeToken),
+      delta(a.stakeToken, b.stakeToken),
+      fmt(b.staked),
+      delta(a.staked, b.staked),
+      fmt(b.payToken),
+      delta(a.payToken, b.payToken),
+      fmt(b.stakeCredits),
+      fmt(b.payCredits),
     ]);
   }
   return table(rows);

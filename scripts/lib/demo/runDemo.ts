@@ -64,8 +64,19 @@ export interface DemoOptions {
 
 export function defaultDemoOptions(): DemoOptions {
   return {
-    totalSteps: 40, checkpointInterval: 8, batchSize: 32, numBatches: 40, hidden: [32], optimizer: "sgd", verifiers: 5,
-    cheat: "skip=0.4", phaseTimeoutSec: 240, graceMs: 90_000, appealGraceMs: 20_000, verbose: false, print: (l) => console.log(l),
+    totalSteps: 40,
+    checkpointInterval: 8,
+    batchSize: 32,
+    numBatches: 40,
+    hidden: [32],
+    optimizer: "sgd",
+    verifiers: 5,
+    cheat: "skip=0.4",
+    phaseTimeoutSec: 240,
+    graceMs: 90_000,
+    appealGraceMs: 20_000,
+    verbose: false,
+    print: (l) => console.log(l),
   };
 }
 
@@ -94,9 +105,21 @@ const E18 = 10n ** 18n;
 
 /** Highlights of the daemons' logs worth a line in the demo output. */
 const HIGHLIGHTS = new Set([
-  "job accepted", "job claimed", "training progress", "training done", "result submitted", "job finalized", "credit withdrawn",
-  "audit started", "audit finished", "locate: first faulty step found", "juror: vote stored", "disputed interval's states served",
-  "credits withdrawn", "job rejected on chain", "ADVERSARIAL MODE: this worker cheats on purpose (tests/demo only)",
+  "job accepted",
+  "job claimed",
+  "training progress",
+  "training done",
+  "result submitted",
+  "job finalized",
+  "credit withdrawn",
+  "audit started",
+  "audit finished",
+  "locate: first faulty step found",
+  "juror: vote stored",
+  "disputed interval's states served",
+  "credits withdrawn",
+  "job rejected on chain",
+  "ADVERSARIAL MODE: this worker cheats on purpose (tests/demo only)",
 ]);
 
 interface LogLine {
@@ -123,24 +146,27 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, opts: Partial<Demo
   // ── bookkeeping of the daemons' logs ──
   const audits = new Map<string, { done: number; failed: number }>();
   const sink = (label: string): Logger =>
-    pino({ level: o.verbose ? "debug" : "info" }, {
-      write(s: string): void {
-        let line: LogLine;
-        try {
-          line = JSON.parse(s) as LogLine;
-        } catch {
-          return;
-        }
-        const msg = line.msg ?? "";
-        if (msg === "audit finished" && line.jobId !== undefined) {
-          const a = audits.get(line.jobId) ?? { done: 0, failed: 0 };
-          a.done++;
-          if (line.outcome === "failed") a.failed++;
-          audits.set(line.jobId, a);
-        }
-        if (o.verbose || HIGHLIGHTS.has(msg) || (line.level ?? 0) >= 50) print(`  [${label}] ${msg}${describe(line)}`);
+    pino(
+      { level: o.verbose ? "debug" : "info" },
+      {
+        write(s: string): void {
+          let line: LogLine;
+          try {
+            line = JSON.parse(s) as LogLine;
+          } catch {
+            return;
+          }
+          const msg = line.msg ?? "";
+          if (msg === "audit finished" && line.jobId !== undefined) {
+            const a = audits.get(line.jobId) ?? { done: 0, failed: 0 };
+            a.done++;
+            if (line.outcome === "failed") a.failed++;
+            audits.set(line.jobId, a);
+          }
+          if (o.verbose || HIGHLIGHTS.has(msg) || (line.level ?? 0) >= 50) print(`  [${label}] ${msg}${describe(line)}`);
+        },
       },
-    });
+    );
 
   const phases: { phase: string; from: number; to: number; t0: number; t1: number }[] = [];
   let phaseStart = { block: await provider.getBlockNumber(), t: Date.now() };
@@ -155,7 +181,10 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, opts: Partial<Demo
     print("== phase 1: deploy and wire the contracts");
     const [deployer] = await hre.ethers.getSigners();
     const { deployment } = await runDeploy({
-      signer: deployer, network: "hardhat", outDir: tmp, force: true,
+      signer: deployer,
+      network: "hardhat",
+      outDir: tmp,
+      force: true,
       configFile: path.join(__dirname, "..", "..", "..", "deployments", "config", "hardhat.json"),
     });
     const c: UPowContracts = connectDeployment(deployment, deployer);
@@ -183,7 +212,9 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, opts: Partial<Demo
     // Verifiers hold free stake for attestations and a juror reserve for draw weight; workers hold
     // free stake only, so they are never drawn (v3 V3: the reserve weighs from the next epoch on).
     const verifierStake = 2n * (workerStake + collateral);
-    print(`  reward ${fmt(reward)} PAY + fee ${fmt(fee)}; collateral ${fmt(collateral)} STK; worker stake ${fmt(workerStake)}; verifier stake ${fmt(verifierStake)}; minJurorStake ${fmt(await c.stakeManager.minJurorStake())}`);
+    print(
+      `  reward ${fmt(reward)} PAY + fee ${fmt(fee)}; collateral ${fmt(collateral)} STK; worker stake ${fmt(workerStake)}; verifier stake ${fmt(verifierStake)}; minJurorStake ${fmt(await c.stakeManager.minJurorStake())}`,
+    );
     await (await pay.mint(parties[0].address, 10n * (reward + fee))).wait();
     const stakeOf = (i: number) => (i === 1 || i === 2 ? workerStake : verifierStake);
     for (let i = 1; i < parties.length; i++) {
@@ -214,9 +245,14 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, opts: Partial<Demo
     const seedOf = (n: number) => hre.ethers.id(`upow-demo-job-${n}`) as `0x${string}`;
 
     const keeper = new TimeKeeper({
-      contracts: c, provider: eip1193, graceMs: o.graceMs, appealGraceMs: o.appealGraceMs, log: (l) => print(`  ${l}`),
+      contracts: c,
+      provider: eip1193,
+      graceMs: o.graceMs,
+      appealGraceMs: o.appealGraceMs,
+      log: (l) => print(`  ${l}`),
       window: auditLogWindowRule({
-        audits: (jobId) => ({ done: 0, failed: 0, ...audits.get(jobId.toString()), total: o.verifiers }), windowGraceMs: 10 * o.appealGraceMs,
+        audits: (jobId) => ({ done: 0, failed: 0, ...audits.get(jobId.toString()), total: o.verifiers }),
+        windowGraceMs: 10 * o.appealGraceMs,
       }),
     });
     const until = async (what: string, pred: () => Promise<boolean>): Promise<void> => {
@@ -237,27 +273,50 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, opts: Partial<Demo
       const ac = new AbortController();
       aborts.push(ac);
       const config = resolveVerifierConfig({
-        eip1193, jobMarket: deployment.contracts.JobMarket.address, auditManager: deployment.contracts.AuditManager.address,
-        disputeManager: deployment.contracts.DisputeManager.address, dataDir: path.join(tmp, `verifier-${v + 1}`), startBlock,
-        pollIntervalMs: 500, confirmations: 1, concurrency: 1, env: { UPOW_PRIVATE_KEY: k.privateKey }, logLevel: o.verbose ? "debug" : "info",
+        eip1193,
+        jobMarket: deployment.contracts.JobMarket.address,
+        auditManager: deployment.contracts.AuditManager.address,
+        disputeManager: deployment.contracts.DisputeManager.address,
+        dataDir: path.join(tmp, `verifier-${v + 1}`),
+        startBlock,
+        pollIntervalMs: 500,
+        confirmations: 1,
+        concurrency: 1,
+        env: { UPOW_PRIVATE_KEY: k.privateKey },
+        logLevel: o.verbose ? "debug" : "info",
         allowPrivateArtifacts: true, // the demo's stores listen on 127.0.0.1
       });
-      running.push(runVerifier(config, { signal: ac.signal, logger: sink(`verifier ${v + 1}`) }).catch((err: unknown) => print(`  [verifier ${v + 1}] stopped with ${String(err)}`)));
+      running.push(
+        runVerifier(config, { signal: ac.signal, logger: sink(`verifier ${v + 1}`) }).catch((err: unknown) =>
+          print(`  [verifier ${v + 1}] stopped with ${String(err)}`),
+        ),
+      );
     };
     const startWorker = (i: 2 | 3, cheat: string | null): AbortController => {
       const k = key(i);
       const ac = new AbortController();
       aborts.push(ac);
       const config = workerConfig({
-        eip1193, env: { UPOW_PRIVATE_KEY: k.privateKey }, dataDir: path.join(tmp, `worker-${i}`), jobMarket: deployment.contracts.JobMarket.address,
-        stakeManager: deployment.contracts.StakeManager.address, disputeManager: deployment.contracts.DisputeManager.address,
-        acceptedTokens: [{ address: payAddress, minRewardPerTflop: 0n }], pollIntervalMs: 500, startBlock, threads: 1,
+        eip1193,
+        env: { UPOW_PRIVATE_KEY: k.privateKey },
+        dataDir: path.join(tmp, `worker-${i}`),
+        jobMarket: deployment.contracts.JobMarket.address,
+        stakeManager: deployment.contracts.StakeManager.address,
+        disputeManager: deployment.contracts.DisputeManager.address,
+        acceptedTokens: [{ address: payAddress, minRewardPerTflop: 0n }],
+        pollIntervalMs: 500,
+        startBlock,
+        threads: 1,
         logLevel: o.verbose ? "debug" : "info",
         allowPrivateArtifacts: true, // the demo's stores listen on 127.0.0.1
       });
       const label = cheat === null ? "worker honest" : "worker cheat";
       const behaviour = cheat === null ? {} : { behaviour: withCheat(parseCheatMode(cheat)) };
-      running.push(runWorker(config, { signal: ac.signal, logger: sink(label), ...behaviour }).catch((err: unknown) => print(`  [${label}] stopped with ${String(err)}`)));
+      running.push(
+        runWorker(config, { signal: ac.signal, logger: sink(label), ...behaviour }).catch((err: unknown) =>
+          print(`  [${label}] stopped with ${String(err)}`),
+        ),
+      );
       return ac;
     };
     for (let v = 0; v < o.verifiers; v++) startVerifier(v);
@@ -266,15 +325,28 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, opts: Partial<Demo
     const requester = signerOf(parties[0].address);
     const newJob = async (n: number): Promise<bigint> => {
       const job = await prepareMnistJob({
-        store: reqStore, publicBaseUrl: reqServer.url, totalSteps: o.totalSteps, checkpointInterval: o.checkpointInterval,
-        batchSize: o.batchSize, numBatches: o.numBatches, seed: seedOf(n), model,
+        store: reqStore,
+        publicBaseUrl: reqServer.url,
+        totalSteps: o.totalSteps,
+        checkpointInterval: o.checkpointInterval,
+        batchSize: o.batchSize,
+        numBatches: o.numBatches,
+        seed: seedOf(n),
+        model,
       });
       const now = BigInt((await provider.getBlock("latest"))!.timestamp);
       const { jobId } = await createJob({
-        jobMarket: c.jobMarket.connect(requester), job, paymentToken: pay.connect(requester), reward, verificationFee: fee,
-        claimDeadline: now + 86_400n, trainingDuration: 86_400n,
+        jobMarket: c.jobMarket.connect(requester),
+        job,
+        paymentToken: pay.connect(requester),
+        reward,
+        verificationFee: fee,
+        claimDeadline: now + 86_400n,
+        trainingDuration: 86_400n,
       });
-      print(`  job ${jobId} created: ${job.manifest.description}, T=${o.totalSteps}, k=${o.checkpointInterval}, batch ${o.batchSize}, ${job.flopsPerStep} FLOPs/step, spec ${job.specHash.slice(0, 10)}…`);
+      print(
+        `  job ${jobId} created: ${job.manifest.description}, T=${o.totalSteps}, k=${o.checkpointInterval}, batch ${o.batchSize}, ${job.flopsPerStep} FLOPs/step, spec ${job.specHash.slice(0, 10)}…`,
+      );
       return jobId;
     };
 
@@ -290,8 +362,10 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, opts: Partial<Demo
     const accuracy = acc?.final ?? null;
     await until(`job ${job1} finalized`, async () => (await status(job1)) >= JobStatus.Finalized);
     print(`  job ${job1} ${jobStatusName(await status(job1))}`);
-    await until(`honest worker withdraws`, async () => (await c.jobMarket.credits(payAddress, parties[1].address)) === 0n
-      && (await pay.balanceOf(parties[1].address)) >= reward);
+    await until(
+      `honest worker withdraws`,
+      async () => (await c.jobMarket.credits(payAddress, parties[1].address)) === 0n && (await pay.balanceOf(parties[1].address)) >= reward,
+    );
     keeper.unwatch(job1);
     honest.abort();
     await endPhase("job 1 (honest)");
@@ -313,7 +387,10 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, opts: Partial<Demo
     const disputeId = (await disputeOf())!;
     const d0 = await c.disputeManager.getDispute(disputeId);
     print(`  dispute ${disputeId} opened by ${d0.challenger} on interval ${d0.interval}`);
-    await until(`dispute ${disputeId} pinpointed`, async () => Number((await c.disputeManager.getDispute(disputeId)).phase) >= Phase.AwaitingDraw);
+    await until(
+      `dispute ${disputeId} pinpointed`,
+      async () => Number((await c.disputeManager.getDispute(disputeId)).phase) >= Phase.AwaitingDraw,
+    );
     print(`  dispute ${disputeId}: challenger pinpointed global step ${(await c.disputeManager.getDispute(disputeId)).step}`);
     await until(`dispute ${disputeId} committee`, async () => Number((await c.disputeManager.getDispute(disputeId)).phase) >= Phase.Voting);
     const d1 = await c.disputeManager.getDispute(disputeId);
@@ -370,24 +447,48 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, opts: Partial<Demo
     const b = (label: string) => before.get(parties.find((p) => p.label.startsWith(label))!.address)!;
     const a = (label: string) => after.get(parties.find((p) => p.label.startsWith(label))!.address)!;
     const chal = parties.find((p) => p.address === challenger);
-    const gain = (label: string) => a(label).stakeToken + a(label).stakeCredits + a(label).staked - b(label).stakeToken - b(label).stakeCredits - b(label).staked;
+    const gain = (label: string) =>
+      a(label).stakeToken + a(label).stakeCredits + a(label).staked - b(label).stakeToken - b(label).stakeCredits - b(label).staked;
     const outcomes: Outcome[] = [
       { what: "job 1 finalized", ok: Number(j1.status) === JobStatus.Finalized, detail: jobStatusName(j1.status) },
-      { what: "honest worker paid the reward", ok: a("worker (honest)").payToken - b("worker (honest)").payToken === reward, detail: fmt(a("worker (honest)").payToken - b("worker (honest)").payToken) },
-      { what: "honest worker keeps its whole stake", ok: a("worker (honest)").staked === b("worker (honest)").staked, detail: fmt(a("worker (honest)").staked) },
+      {
+        what: "honest worker paid the reward",
+        ok: a("worker (honest)").payToken - b("worker (honest)").payToken === reward,
+        detail: fmt(a("worker (honest)").payToken - b("worker (honest)").payToken),
+      },
+      {
+        what: "honest worker keeps its whole stake",
+        ok: a("worker (honest)").staked === b("worker (honest)").staked,
+        detail: fmt(a("worker (honest)").staked),
+      },
       { what: "job 2 rejected", ok: Number(j2.status) === JobStatus.Rejected, detail: jobStatusName(j2.status) },
-      { what: "dispute ruled WorkerFault", ok: Number(dFinal.ruling) === Ruling.WorkerFault, detail: `dispute ${convictingId}: ruling ${rulingName(dFinal.ruling)}` },
-      { what: "cheating worker slashed its collateral", ok: b("worker (cheat").staked - a("worker (cheat").staked === collateral, detail: fmt(b("worker (cheat").staked - a("worker (cheat").staked) },
+      {
+        what: "dispute ruled WorkerFault",
+        ok: Number(dFinal.ruling) === Ruling.WorkerFault,
+        detail: `dispute ${convictingId}: ruling ${rulingName(dFinal.ruling)}`,
+      },
+      {
+        what: "cheating worker slashed its collateral",
+        ok: b("worker (cheat").staked - a("worker (cheat").staked === collateral,
+        detail: fmt(b("worker (cheat").staked - a("worker (cheat").staked),
+      },
       { what: "requester refunded job 2's escrow", ok: refund === reward + fee, detail: `${fmt(refund)} PAY` },
       {
-        what: "requester got its share of the slash", ok: conv !== undefined && gain("requester") === conv.requesterShare,
+        what: "requester got its share of the slash",
+        ok: conv !== undefined && gain("requester") === conv.requesterShare,
         detail: conv ? `${fmt(gain("requester"))} STK` : "no WorkerConvicted event",
       },
       {
-        what: "challenger paid its bounty", ok: chal !== undefined && conv !== undefined && gain(chal.label) >= conv.challengerShare && conv.challengerShare > 0n,
-        detail: chal && conv ? `${chal.label} +${fmt(gain(chal.label))} STK (bounty ${fmt(conv.challengerShare)})` : `challenger ${challenger}`,
+        what: "challenger paid its bounty",
+        ok: chal !== undefined && conv !== undefined && gain(chal.label) >= conv.challengerShare && conv.challengerShare > 0n,
+        detail:
+          chal && conv ? `${chal.label} +${fmt(gain(chal.label))} STK (bounty ${fmt(conv.challengerShare)})` : `challenger ${challenger}`,
       },
-      { what: "training improved test accuracy", ok: acc !== null && acc.final > acc.initial, detail: acc === null ? "n/a" : `${pct(acc.initial)} → ${pct(acc.final)}` },
+      {
+        what: "training improved test accuracy",
+        ok: acc !== null && acc.final > acc.initial,
+        detail: acc === null ? "n/a" : `${pct(acc.initial)} → ${pct(acc.final)}`,
+      },
     ];
 
     const gas = [] as DemoResult["gas"];
@@ -398,11 +499,24 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, opts: Partial<Demo
     print(balanceTable(parties, before, after));
     print("\n== gas and time per phase");
     print(table([["phase", "gas", "txs", "seconds"], ...gas.map((g) => [g.phase, g.gas.toString(), String(g.txs), g.seconds.toFixed(1)])]));
-    print(`\n== model (job 1): ${model.layers.join("-")} ${model.activation} ${model.optimizer}, test accuracy ${acc === null ? "n/a" : `${pct(acc.initial)} (initial) → ${pct(acc.final)}`} on 1000 held-out digits`);
+    print(
+      `\n== model (job 1): ${model.layers.join("-")} ${model.activation} ${model.optimizer}, test accuracy ${acc === null ? "n/a" : `${pct(acc.initial)} (initial) → ${pct(acc.final)}`} on 1000 held-out digits`,
+    );
     print("\n== expected outcomes");
     for (const oc of outcomes) print(`  ${oc.ok ? "✔" : "✘"} ${oc.what} (${oc.detail})`);
     print(`\nwall time ${wallSeconds.toFixed(1)} s`);
-    return { ok: outcomes.every((x) => x.ok), outcomes, deployment, job1, job2, accuracy, initialAccuracy: acc?.initial ?? null, gas, wallSeconds, parties };
+    return {
+      ok: outcomes.every((x) => x.ok),
+      outcomes,
+      deployment,
+      job1,
+      job2,
+      accuracy,
+      initialAccuracy: acc?.initial ?? null,
+      gas,
+      wallSeconds,
+      parties,
+    };
   } finally {
     for (const ac of aborts) ac.abort();
     await Promise.allSettled(running);
@@ -428,19 +542,44 @@ function pct(x: number): string {
 }
 
 function describe(line: LogLine): string {
-  const keep = ["jobId", "disputeId", "step", "T", "loss", "outcome", "failedIntervals", "interval", "localStep", "worstTensor", "worstRatio", "round", "vote", "reason", "amount", "credits", "checkpointRoot", "purpose"];
+  const keep = [
+    "jobId",
+    "disputeId",
+    "step",
+    "T",
+    "loss",
+    "outcome",
+    "failedIntervals",
+    "interval",
+    "localStep",
+    "worstTensor",
+    "worstRatio",
+    "round",
+    "vote",
+    "reason",
+    "amount",
+    "credits",
+    "checkpointRoot",
+    "purpose",
+  ];
   const parts: string[] = [];
   for (const k of keep) {
     const v = line[k];
     if (v === undefined) continue;
-    parts.push(`${k}=${typeof v === "number" && !Number.isInteger(v) ? v.toPrecision(4) : typeof v === "object" ? JSON.stringify(v) : String(v)}`);
+    parts.push(
+      `${k}=${typeof v === "number" && !Number.isInteger(v) ? v.toPrecision(4) : typeof v === "object" ? JSON.stringify(v) : String(v)}`,
+    );
   }
   return parts.length === 0 ? "" : ` (${parts.join(" ")})`;
 }
 
 /** Test accuracy of job 1's final state, fetched from the worker's store via the result index. */
 async function testAccuracy(
-  c: UPowContracts, jobId: bigint, model: ModelSpec, seed: `0x${string}`, print: (l: string) => void,
+  c: UPowContracts,
+  jobId: bigint,
+  model: ModelSpec,
+  seed: `0x${string}`,
+  print: (l: string) => void,
 ): Promise<{ final: number; initial: number } | null> {
   try {
     const events = await c.jobMarket.queryFilter(c.jobMarket.filters.ResultSubmitted(jobId));
@@ -460,7 +599,9 @@ async function testAccuracy(
     const testSet = batchTensors(digits, test);
     const r = evaluateMlp(model, readSafetensors(bytes), testSet);
     const r0 = evaluateMlp(model, initState(model, seed), testSet);
-    print(`  job ${jobId}: final state fetched and hash-checked; test accuracy ${pct(r0.accuracy)} → ${pct(r.accuracy)}, test loss ${r0.loss.toFixed(3)} → ${r.loss.toFixed(3)}`);
+    print(
+      `  job ${jobId}: final state fetched and hash-checked; test accuracy ${pct(r0.accuracy)} → ${pct(r.accuracy)}, test loss ${r0.loss.toFixed(3)} → ${r.loss.toFixed(3)}`,
+    );
     return { final: r.accuracy, initial: r0.accuracy };
   } catch (err) {
     print(`  could not evaluate the model: ${String(err)}`);

@@ -23,7 +23,6 @@ import type { EIP1193Provider } from "hardhat/types";
 import type { UPowContracts } from "../../../verifier/chain/registry";
 import { ChallengeStatus, JobStatus, Phase } from "../../../verifier/protocol/enums";
 
-
 export interface Head {
   number: number;
   timestamp: bigint;
@@ -120,7 +119,10 @@ export class TimeKeeper {
   }
 
   private async head(): Promise<Head> {
-    const b = (await this.p.provider.request({ method: "eth_getBlockByNumber", params: ["latest", false] })) as { number: string; timestamp: string };
+    const b = (await this.p.provider.request({ method: "eth_getBlockByNumber", params: ["latest", false] })) as {
+      number: string;
+      timestamp: string;
+    };
     return { number: Number(BigInt(b.number)), timestamp: BigInt(b.timestamp) };
   }
 
@@ -166,7 +168,12 @@ export class TimeKeeper {
         // A committee is about to be drawn (blocks, not time): its commit window must not be
         // jumped over the moment it opens, so nothing is jumped until it is drawn. A draw that
         // waits for a later epoch (v3 V3.2) has nothing to wait for before that epoch.
-        if (d.randomnessBlock === 0n && d.drawEpoch > epoch) out.push({ at: (await sm.epochStart(d.drawEpoch, bt)) - 1n, ready: true, why: `dispute ${id}: committee draw in epoch ${d.drawEpoch}` });
+        if (d.randomnessBlock === 0n && d.drawEpoch > epoch)
+          out.push({
+            at: (await sm.epochStart(d.drawEpoch, bt)) - 1n,
+            ready: true,
+            why: `dispute ${id}: committee draw in epoch ${d.drawEpoch}`,
+          });
         else out.push({ at: now, ready: false, why: `dispute ${id}: committee draw` });
       } else if (phase === Phase.Voting) {
         const r = await dm.getRound(id, d.round, bt);
@@ -176,17 +183,26 @@ export class TimeKeeper {
           out.push({ at: d.commitEnd, ready, why: `dispute ${id} round ${d.round}: ${r.commits}/${jurors} votes committed, reveal phase` });
         } else {
           const ready = (r.commits > 0n && r.reveals === r.commits) || this.heldFor(`reveal:${id}:${d.round}`, this.p.graceMs);
-          out.push({ at: d.revealEnd, ready, why: `dispute ${id} round ${d.round}: ${r.reveals}/${r.commits} votes revealed, voting over` });
+          out.push({
+            at: d.revealEnd,
+            ready,
+            why: `dispute ${id} round ${d.round}: ${r.reveals}/${r.commits} votes revealed, voting over`,
+          });
         }
       } else if (phase === Phase.Ruled) {
-        out.push({ at: d.appealEnd, ready: this.heldFor(`appeal:${id}:${d.round}`, this.p.appealGraceMs ?? this.p.graceMs), why: `dispute ${id}: ruling given, appeal window over` });
+        out.push({
+          at: d.appealEnd,
+          ready: this.heldFor(`appeal:${id}:${d.round}`, this.p.appealGraceMs ?? this.p.graceMs),
+          why: `dispute ${id}: ruling given, appeal window over`,
+        });
       }
     }
     // Open availability challenges: the worker must answer before their deadline.
     const challenges = await da.challengeCount(bt);
     for (let id = this.firstOpenChallenge; id <= challenges; id++) {
       const c = await da.getChallenge(id, bt);
-      if (Number(c.status) === ChallengeStatus.Open) out.push({ at: c.deadline, ready: false, why: `availability challenge ${id}: answer deadline` });
+      if (Number(c.status) === ChallengeStatus.Open)
+        out.push({ at: c.deadline, ready: false, why: `availability challenge ${id}: answer deadline` });
       else if (id === this.firstOpenChallenge) this.firstOpenChallenge = id + 1n;
     }
     const facts: TickFacts = {
@@ -203,8 +219,16 @@ export class TimeKeeper {
       inFlight = true;
       const a = await am.getAudit(jobId, bt);
       // The auditor draw waits for a later epoch: nothing happens to the job before it.
-      if (!a.drawn && a.drawTarget === 0n && a.drawEpoch > epoch) out.push({ at: (await sm.epochStart(a.drawEpoch, bt)) - 1n, ready: true, why: `job ${jobId}: auditor draw in epoch ${a.drawEpoch}` });
-      const v = await this.p.window({ jobId, windowEnd: j.windowEnd, submittedBlock: j.submittedBlock, openDisputes: j.openDisputes }, facts);
+      if (!a.drawn && a.drawTarget === 0n && a.drawEpoch > epoch)
+        out.push({
+          at: (await sm.epochStart(a.drawEpoch, bt)) - 1n,
+          ready: true,
+          why: `job ${jobId}: auditor draw in epoch ${a.drawEpoch}`,
+        });
+      const v = await this.p.window(
+        { jobId, windowEnd: j.windowEnd, submittedBlock: j.submittedBlock, openDisputes: j.openDisputes },
+        facts,
+      );
       out.push({ at: j.windowEnd, ready: v.ready, why: `job ${jobId}: challenge window over (${v.why})` });
     }
     // Reserves queued for the next epoch weigh only from it: skip there when nothing else is pending.
@@ -241,9 +265,12 @@ export class TimeKeeper {
     const latest = await this.head();
     if (latest.number === head.number) return false;
     const c = this.p.contracts;
-    const address = await Promise.all([c.jobMarket, c.auditManager, c.disputeManager, c.dataAvailability, c.stakeManager].map((x) => x.getAddress()));
+    const address = await Promise.all(
+      [c.jobMarket, c.auditManager, c.disputeManager, c.dataAvailability, c.stakeManager].map((x) => x.getAddress()),
+    );
     const logs = (await this.p.provider.request({
-      method: "eth_getLogs", params: [{ fromBlock: `0x${(head.number + 1).toString(16)}`, toBlock: `0x${latest.number.toString(16)}`, address }],
+      method: "eth_getLogs",
+      params: [{ fromBlock: `0x${(head.number + 1).toString(16)}`, toBlock: `0x${latest.number.toString(16)}`, address }],
     })) as unknown[];
     return logs.length > 0;
   }

@@ -9,7 +9,17 @@
 import { expect } from "chai";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import {
-  Ruling, claimAndSubmit, commitAndOpen, createJob, deployAdversarial, finalizeRuling, lastChallenge, passWindow, ruleRound, stateChunk, stepRange,
+  Ruling,
+  claimAndSubmit,
+  commitAndOpen,
+  createJob,
+  deployAdversarial,
+  finalizeRuling,
+  lastChallenge,
+  passWindow,
+  ruleRound,
+  stateChunk,
+  stepRange,
 } from "./fixture";
 
 describe("adversarial: answer front-running", () => {
@@ -23,7 +33,8 @@ describe("adversarial: answer front-running", () => {
     const leaves = await lastChallenge(fx);
     const r = stepRange(1, 0, 3);
     await expect(da.connect(fx.stranger).answerStepLeaves(leaves, r.stateHashes, r.rangeProof))
-      .to.emit(da, "ChallengeAnswered").withArgs(leaves, fx.stranger.address);
+      .to.emit(da, "ChallengeAnswered")
+      .withArgs(leaves, fx.stranger.address);
     await da.connect(fx.challenger).challengeStateChunk(jobId, id, 1, 1, 1);
     const chunk = await lastChallenge(fx);
     const c = stateChunk(3, 1);
@@ -33,15 +44,21 @@ describe("adversarial: answer front-running", () => {
 
     // Bonds are settled only once the job ended.
     await expect(da.settle(chunk)).to.be.revertedWithCustomError(da, "DataAvailabilityJobNotOver");
-    await fx.disputeManager.connect(fx.challenger).pinpoint(id, 0, { stateHash: r.stateHashes[0], proof: [] }, { stateHash: r.stateHashes[1], proof: [] });
+    await fx.disputeManager
+      .connect(fx.challenger)
+      .pinpoint(id, 0, { stateHash: r.stateHashes[0], proof: [] }, { stateHash: r.stateHashes[1], proof: [] });
     // The committee finds the worker honest; the job is finalized.
     await ruleRound(fx, id, Ruling.WorkerHonest);
     await finalizeRuling(fx, id);
     await passWindow(fx, jobId);
     await fx.jobMarket.finalize(jobId);
     const { answerFee, leafBond, chunkBond } = fx.params.availability;
-    await expect(da.connect(fx.stranger).settle(leaves)).to.emit(da, "ChallengeSettled").withArgs(leaves, answerFee, leafBond - answerFee);
-    await expect(da.connect(fx.stranger).settle(chunk)).to.emit(da, "ChallengeSettled").withArgs(chunk, answerFee, chunkBond - answerFee);
+    await expect(da.connect(fx.stranger).settle(leaves))
+      .to.emit(da, "ChallengeSettled")
+      .withArgs(leaves, answerFee, leafBond - answerFee);
+    await expect(da.connect(fx.stranger).settle(chunk))
+      .to.emit(da, "ChallengeSettled")
+      .withArgs(chunk, answerFee, chunkBond - answerFee);
     expect(await da.credits(fx.worker.address)).to.equal(2n * answerFee);
     expect(await da.credits(fx.challenger.address)).to.equal(leafBond + chunkBond - 2n * answerFee);
     expect(await da.credits(fx.stranger.address)).to.equal(0n);

@@ -10,8 +10,19 @@
 import { expect } from "chai";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import {
-  JobStatus, Phase, Ruling, claimAndSubmit, commitAndOpen, createJob, deployAdversarial, draw, finalizeRuling, jobParams,
-  pinpoint, ruleRound, vote,
+  JobStatus,
+  Phase,
+  Ruling,
+  claimAndSubmit,
+  commitAndOpen,
+  createJob,
+  deployAdversarial,
+  draw,
+  finalizeRuling,
+  jobParams,
+  pinpoint,
+  ruleRound,
+  vote,
 } from "./fixture";
 
 describe("adversarial: appeal to void", () => {
@@ -24,7 +35,10 @@ describe("adversarial: appeal to void", () => {
       .to.be.revertedWithCustomError(fx.disputeManager, "DisputeManagerJurorLockTooLow")
       .withArgs(p.jurorLock, p.jurorLock + 1n);
     // At the bound it is accepted.
-    await expect(fx.jobMarket.connect(fx.requester).createJob(await jobParams(fx, { collateral: p.jurorLock * seats }))).to.emit(fx.jobMarket, "JobCreated");
+    await expect(fx.jobMarket.connect(fx.requester).createJob(await jobParams(fx, { collateral: p.jurorLock * seats }))).to.emit(
+      fx.jobMarket,
+      "JobCreated",
+    );
   });
 
   it("a convicted worker's appeal that misses quorum leaves WorkerFault standing: appeal bond lost, worker slashed", async () => {
@@ -41,7 +55,12 @@ describe("adversarial: appeal to void", () => {
     await expect(fx.disputeManager.connect(fx.worker).appeal(id)).to.emit(fx.disputeManager, "Appealed");
     const appealJurors = await draw(fx, id);
     expect(appealJurors.length).to.equal(2 * fx.params.dispute.committeeSize + 1);
-    await vote(fx, id, appealJurors, appealJurors.map(() => 0));
+    await vote(
+      fx,
+      id,
+      appealJurors,
+      appealJurors.map(() => 0),
+    );
     const d = await fx.disputeManager.getDispute(id);
     expect(d.phase).to.equal(Phase.Ruled);
     expect(d.ruling).to.equal(Ruling.WorkerFault);

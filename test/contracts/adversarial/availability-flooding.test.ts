@@ -11,8 +11,19 @@ import { expect } from "chai";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { fakeFile, fileTrajectory } from "../../helpers/trees";
 import {
-  ChallengeStatus, JobStatus, REWARD, claimAndSubmit, commit, commitAndOpen, createJob, deployAdversarial, lastChallenge, openDispute,
-  passWindow, stateChunk, stepRange,
+  ChallengeStatus,
+  JobStatus,
+  REWARD,
+  claimAndSubmit,
+  commit,
+  commitAndOpen,
+  createJob,
+  deployAdversarial,
+  lastChallenge,
+  openDispute,
+  passWindow,
+  stateChunk,
+  stepRange,
 } from "./fixture";
 
 /** Small caps keep the flood short; the rule is the same at the defaults (32 open, 4,096 in all). */
@@ -45,7 +56,8 @@ describe("adversarial: availability flooding", () => {
         ids.push(cid);
       }
       await expect(da.connect(fx.challenger).challengeStateChunk(jobId, id, 1, 0, 0))
-        .to.be.revertedWithCustomError(da, "DataAvailabilityTooManyOpen").withArgs(jobId, id, maxOpenPerCase);
+        .to.be.revertedWithCustomError(da, "DataAvailabilityTooManyOpen")
+        .withArgs(jobId, id, maxOpenPerCase);
       // The honest worker answers them all before their deadlines.
       for (const cid of ids.slice(-maxOpenPerCase)) {
         const c = await da.getChallenge(cid);
@@ -55,7 +67,8 @@ describe("adversarial: availability flooding", () => {
       }
     }
     await expect(da.connect(fx.challenger).challengeStateChunk(jobId, id, 1, 0, 0))
-      .to.be.revertedWithCustomError(da, "DataAvailabilityTooManyChallenges").withArgs(jobId, id, maxPerCase);
+      .to.be.revertedWithCustomError(da, "DataAvailabilityTooManyChallenges")
+      .withArgs(jobId, id, maxPerCase);
 
     // The flooder never pinpoints: its bond burns; the worker is paid; each answer earns answerFee.
     await time.increaseTo((await fx.disputeManager.pinpointDeadline(id)) + 1n);
@@ -72,14 +85,18 @@ describe("adversarial: availability flooding", () => {
   it("a demand of more than 64 leaves is refused", async () => {
     const fx = await loadFixture(deployAdversarial);
     const k = 128;
-    const traj = fileTrajectory(Array.from({ length: k + 1 }, (_, t) => fakeFile(`wide:${t}`, 64)), k);
+    const traj = fileTrajectory(
+      Array.from({ length: k + 1 }, (_, t) => fakeFile(`wide:${t}`, 64)),
+      k,
+    );
     const jobId = await createJob(fx, { totalSteps: k, checkpointInterval: k, initialStateHash: traj.stateHashes[0] });
     await claimAndSubmit(fx, jobId, traj);
     const salt = await commit(fx, fx.challenger, jobId, 0);
     const id = await openDispute(fx, fx.challenger, jobId, 0, salt, true, 0n, traj);
     const da = fx.dataAvailability;
     await expect(da.connect(fx.challenger).demandStepLeaves(jobId, id, 0, 0, 65))
-      .to.be.revertedWithCustomError(da, "DataAvailabilityInvalidRange").withArgs(jobId, 0, 0, 65);
+      .to.be.revertedWithCustomError(da, "DataAvailabilityInvalidRange")
+      .withArgs(jobId, 0, 0, 65);
     await da.connect(fx.challenger).demandStepLeaves(jobId, id, 0, 0, 64);
     const cid = await lastChallenge(fx);
     const r = stepRange(0, 0, 64, traj);

@@ -47,11 +47,19 @@ describe("adversarial: collateral rule", () => {
         expect(gain, `f = ${Number(f) / 1e16} %, reward ${reward}`).to.be.lessThan(risk * (1 + 1e-12));
       }
       // The pre-v3 rule counted the whole collateral: with the sybil's refund it under-prices.
-      const naive = requiredCollateralTs(reward, { minCollateralBps: await jm.minCollateralBps(), hostileBps: wBps, samples: s, auditors: a, challengerBps: 0n });
+      const naive = requiredCollateralTs(reward, {
+        minCollateralBps: await jm.minCollateralBps(),
+        hostileBps: wBps,
+        samples: s,
+        auditors: a,
+        challengerBps: 0n,
+      });
       if (naive > (reward * (await jm.minCollateralBps())) / 10_000n) {
         expect(naive).to.be.lessThan(c);
         const naiveLost = naive - (naive * challengerBps) / 10_000n;
-        const worst = GRID.some((f) => (Number(f) / 1e18) * Number(reward) > detection(f, w, s, a) * Number(reward + naiveLost) * (1 + 1e-6));
+        const worst = GRID.some(
+          (f) => (Number(f) / 1e18) * Number(reward) > detection(f, w, s, a) * Number(reward + naiveLost) * (1 + 1e-6),
+        );
         expect(worst, "the naive collateral leaves some f profitable").to.equal(true);
         compared++;
       }

@@ -59,7 +59,14 @@ async function deployPool(reserves: bigint[], earlierSeats = 6) {
   const [admin, module, outsider, ...rest] = await ethers.getSigners();
   const actors = rest.slice(0, reserves.length);
   const token: TestToken = await new TestToken__factory(admin).deploy("Stake", "STK");
-  const sm: StakeManager = await new StakeManager__factory(admin).deploy(await token.getAddress(), admin.address, UNBONDING, MIN, TEST_EPOCHS.epochLength, TEST_EPOCHS.drawWindow);
+  const sm: StakeManager = await new StakeManager__factory(admin).deploy(
+    await token.getAddress(),
+    admin.address,
+    UNBONDING,
+    MIN,
+    TEST_EPOCHS.epochLength,
+    TEST_EPOCHS.drawWindow,
+  );
   await sm.grantRole(await sm.MODULE_ROLE(), module.address);
   for (let i = 0; i < actors.length; ++i) {
     await token.mint(actors[i].address, 1_000_000n);
@@ -109,7 +116,17 @@ function moveArb(nActors: number, withDraws: boolean): fc.Arbitrary<Move> {
   const who = fc.nat(nActors - 1);
   const lockId = fc.nat(FREE_LOCKS.length); // FREE_LOCKS[0..], then SEAT_LOCK
   const arbs: fc.Arbitrary<Move>[] = [
-    fc.record({ kind: fc.constantFrom("stake" as const, "stakeForJury" as const, "joinJury" as const, "leaveJury" as const, "requestUnstake" as const), who, amount }),
+    fc.record({
+      kind: fc.constantFrom(
+        "stake" as const,
+        "stakeForJury" as const,
+        "joinJury" as const,
+        "leaveJury" as const,
+        "requestUnstake" as const,
+      ),
+      who,
+      amount,
+    }),
     fc.record({ kind: fc.constantFrom("withdraw" as const, "sync" as const), who }),
     fc.record({ kind: fc.constant("wait" as const), seconds: fc.integer({ min: 1, max: 2 * Number(UNBONDING) }) }),
     fc.record({ kind: fc.constant("applyQueued" as const), max: fc.integer({ min: 0, max: 100 }) }),
@@ -120,7 +137,15 @@ function moveArb(nActors: number, withDraws: boolean): fc.Arbitrary<Move> {
   arbs.push(fc.record({ kind: fc.constant("setMin" as const), amount: fc.integer({ min: 1, max: 1_000 }) }));
   arbs.push(fc.record({ kind: fc.constant("schedule" as const) }));
   // Draw lock ids: 0 fresh, 1..FREE_LOCKS.length a free-stake lock id (refused when a seated account holds one), then SEAT_LOCK.
-  if (withDraws) arbs.push(fc.record({ kind: fc.constant("draw" as const), seats: fc.integer({ min: 1, max: 20 }), nonce: fc.nat(1_000), id: fc.nat(FREE_LOCKS.length + 1) }));
+  if (withDraws)
+    arbs.push(
+      fc.record({
+        kind: fc.constant("draw" as const),
+        seats: fc.integer({ min: 1, max: 20 }),
+        nonce: fc.nat(1_000),
+        id: fc.nat(FREE_LOCKS.length + 1),
+      }),
+    );
   return fc.oneof(...arbs);
 }
 
@@ -255,7 +280,10 @@ async function checkProperty(pool: Pool, withDraws: boolean, preMoves = false): 
     }),
     { numRuns: RUNS, seed: FC_SEED, endOnFailure: false },
   );
-  if (process.env.DRAW_DEBUG) console.log(`    runs ${RUNS}: drawn ${drawnSomebody}, moves played ${played}/${total}, pre-seed moves applied due changes in ${preApplied}`);
+  if (process.env.DRAW_DEBUG)
+    console.log(
+      `    runs ${RUNS}: drawn ${drawnSomebody}, moves played ${played}/${total}, pre-seed moves applied due changes in ${preApplied}`,
+    );
   // Not vacuous: somebody is drawn, and most generated moves went through.
   expect(drawnSomebody).to.be.greaterThan(RUNS / 2);
   expect(played).to.be.greaterThan(total / 2);
@@ -289,7 +317,9 @@ describe("adversarial: draw property (v3 V3.3)", function () {
   it("holds when the epoch begins with changes due: the seed comes only from scheduleDraw once they are applied, whatever order the pre-seed moves applied them in", async function () {
     const pool = await loadFixture(dueQueuePool);
     // No draw can run on the open layout, and no seed exists.
-    await expect(pool.sm.connect(pool.module).drawSeats.staticCall(SEED, SEATS, LOCK_PER_SEAT, DRAW_LOCK, [])).to.be.revertedWithCustomError(pool.sm, "StakeManagerQueueBacklog");
+    await expect(
+      pool.sm.connect(pool.module).drawSeats.staticCall(SEED, SEATS, LOCK_PER_SEAT, DRAW_LOCK, []),
+    ).to.be.revertedWithCustomError(pool.sm, "StakeManagerQueueBacklog");
     await checkProperty(pool, true, true);
   });
 });

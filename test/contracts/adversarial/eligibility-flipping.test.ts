@@ -14,7 +14,13 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, mine, setBalance, takeSnapshot, time } from "@nomicfoundation/hardhat-network-helpers";
-import { BlockhashRandomness__factory, StakeManager__factory, TestToken__factory, type AuditManager, type StakeManager } from "../../../typechain-types";
+import {
+  BlockhashRandomness__factory,
+  StakeManager__factory,
+  TestToken__factory,
+  type AuditManager,
+  type StakeManager,
+} from "../../../typechain-types";
 import { enterNextEpoch, stakeAccount, TEST_EPOCHS } from "../../helpers/staking";
 import { E18, JUROR_STAKE, Phase, commitAndOpen, createJob, deployAdversarial, pinpoint, submittedJob, type Adversarial } from "./fixture";
 
@@ -47,7 +53,9 @@ async function mineTo(target: bigint): Promise<void> {
 async function committeeOf(fx: Adversarial, disputeId: bigint): Promise<Committee> {
   const d = await fx.disputeManager.getDispute(disputeId);
   const r = await fx.disputeManager.getRound(disputeId, d.round);
-  return Promise.all(r.jurors.map(async (j) => ({ account: j, seats: BigInt((await fx.disputeManager.getVote(disputeId, d.round, j)).seats) })));
+  return Promise.all(
+    r.jurors.map(async (j) => ({ account: j, seats: BigInt((await fx.disputeManager.getVote(disputeId, d.round, j)).seats) })),
+  );
 }
 
 /** The seed `DisputeJury.drawRound` passes to `drawSeats`. */
@@ -55,7 +63,10 @@ async function drawSeedOf(fx: Adversarial, disputeId: bigint): Promise<string> {
   const d = await fx.disputeManager.getDispute(disputeId);
   const randomness = BlockhashRandomness__factory.connect(await fx.disputeManager.randomness(), fx.admin);
   return ethers.keccak256(
-    ethers.AbiCoder.defaultAbiCoder().encode(["bytes32", "uint256", "uint8"], [await randomness.valueAt(d.randomnessBlock), disputeId, d.round]),
+    ethers.AbiCoder.defaultAbiCoder().encode(
+      ["bytes32", "uint256", "uint8"],
+      [await randomness.valueAt(d.randomnessBlock), disputeId, d.round],
+    ),
   );
 }
 
@@ -64,7 +75,13 @@ async function expectedCommittee(fx: Adversarial, disputeId: bigint): Promise<Co
   const d = await fx.disputeManager.getDispute(disputeId);
   const [accounts, seats] = await fx.stakeManager
     .connect(fx.admin)
-    .drawSeats.staticCall(await drawSeedOf(fx, disputeId), fx.params.dispute.committeeSize, fx.params.dispute.jurorLock, await fx.disputeManager.jurorLockId(disputeId, d.round), [fx.worker.address, fx.challenger.address]);
+    .drawSeats.staticCall(
+      await drawSeedOf(fx, disputeId),
+      fx.params.dispute.committeeSize,
+      fx.params.dispute.jurorLock,
+      await fx.disputeManager.jurorLockId(disputeId, d.round),
+      [fx.worker.address, fx.challenger.address],
+    );
   return accounts.map((a, i) => ({ account: a, seats: seats[i] }));
 }
 
@@ -76,7 +93,11 @@ async function expectedCommittee(fx: Adversarial, disputeId: bigint): Promise<Co
  * call applies the queue itself (`scheduleDraw`) before it sets the target, so the application
  * order is closed before seed 2 exists either way.
  */
-async function censoredDraw(fx: Adversarial, attackers: Awaited<ReturnType<typeof flipFixture>>["attackers"], settleFirst: boolean): Promise<string[]> {
+async function censoredDraw(
+  fx: Adversarial,
+  attackers: Awaited<ReturnType<typeof flipFixture>>["attackers"],
+  settleFirst: boolean,
+): Promise<string[]> {
   const sm = fx.stakeManager;
   const jobId = await submittedJob(fx);
   const id = await commitAndOpen(fx, fx.challenger, jobId, 1);
@@ -106,7 +127,10 @@ async function censoredDraw(fx: Adversarial, attackers: Awaited<ReturnType<typeo
   await expect(tx).not.to.emit(fx.disputeManager, "CommitteeDrawn");
   // The old-epoch moves are applied by the time the target exists (by this very call when nobody did before).
   if (settleFirst) await expect(tx).not.to.emit(sm, "ReserveChangeApplied");
-  else await expect(tx).to.emit(sm, "ReserveChangeApplied").withArgs(fresh.address, e + 1n, 20_000n * E18, 20_000n * E18);
+  else
+    await expect(tx)
+      .to.emit(sm, "ReserveChangeApplied")
+      .withArgs(fresh.address, e + 1n, 20_000n * E18, 20_000n * E18);
   expect(await sm.queueSettled()).to.equal(true);
   expect(d.phase).to.equal(Phase.AwaitingDraw);
   expect(d.drawEpoch).to.equal(e + 1n);
@@ -142,7 +166,11 @@ async function censoredDraw(fx: Adversarial, attackers: Awaited<ReturnType<typeo
     const snap = await takeSnapshot();
     await move();
     await fx.disputeManager.drawCommittee(id);
-    if (JSON.stringify(await committeeOf(fx, id), (_, v) => (typeof v === "bigint" ? v.toString() : v)) !== JSON.stringify(baseline, (_, v) => (typeof v === "bigint" ? v.toString() : v))) changed.push(name);
+    if (
+      JSON.stringify(await committeeOf(fx, id), (_, v) => (typeof v === "bigint" ? v.toString() : v)) !==
+      JSON.stringify(baseline, (_, v) => (typeof v === "bigint" ? v.toString() : v))
+    )
+      changed.push(name);
     await snap.restore();
   }
   return changed;
@@ -155,7 +183,9 @@ describe("adversarial: eligibility flipping (v3 V3.2, V3.6)", function () {
     const auditJob = await submittedJob(fx);
     await mine(2);
     await am.drawAuditors(auditJob);
-    const auditors = await Promise.all((await am.auditorsOf(auditJob)).map(async (a) => (await ethers.getSigners()).find((s) => s.address === a)!));
+    const auditors = await Promise.all(
+      (await am.auditorsOf(auditJob)).map(async (a) => (await ethers.getSigners()).find((s) => s.address === a)!),
+    );
     expect(auditors.length).to.be.greaterThan(0);
     // Open jobs the attacker's accounts may claim (a collateral lock on free stake).
     const openJobs: bigint[] = [];
@@ -257,7 +287,9 @@ describe("adversarial: eligibility flipping (v3 V3.2, V3.6)", function () {
     await expect(fx.disputeManager.drawCommittee(id)).to.emit(fx.disputeManager, "RandomnessRetargeted").withArgs(id, 0);
     const d = await fx.disputeManager.getDispute(id);
     expect([d.drawEpoch, d.randomnessBlock]).to.deep.equal([e + 2n, 0n]);
-    await expect(fx.disputeManager.drawCommittee(id)).to.be.revertedWithCustomError(fx.disputeManager, "DisputeManagerRandomnessNotReady").withArgs(id, 0);
+    await expect(fx.disputeManager.drawCommittee(id))
+      .to.be.revertedWithCustomError(fx.disputeManager, "DisputeManagerRandomnessNotReady")
+      .withArgs(id, 0);
     await time.increaseTo(end);
     await expect(fx.disputeManager.drawCommittee(id)).to.emit(fx.disputeManager, "RandomnessRetargeted");
     const d2 = await fx.disputeManager.getDispute(id);
@@ -282,7 +314,14 @@ describe("adversarial: seat locks moved after the seed change nothing about who 
   async function poolFixture() {
     const [admin, module, alice, bob, carol] = await ethers.getSigners();
     const token = await new TestToken__factory(admin).deploy("Stake", "STK");
-    const sm: StakeManager = await new StakeManager__factory(admin).deploy(await token.getAddress(), admin.address, 86_400, 1, TEST_EPOCHS.epochLength, TEST_EPOCHS.drawWindow);
+    const sm: StakeManager = await new StakeManager__factory(admin).deploy(
+      await token.getAddress(),
+      admin.address,
+      86_400,
+      1,
+      TEST_EPOCHS.epochLength,
+      TEST_EPOCHS.drawWindow,
+    );
     await sm.grantRole(await sm.MODULE_ROLE(), module.address);
     // alice's reserve covers one seat of 100 (150), bob and carol many.
     await stakeAccount(sm, token, alice, 0n, 150n);
@@ -321,7 +360,8 @@ describe("adversarial: seat locks moved after the seed change nothing about who 
     const { sm, module, alice } = await loadFixture(poolFixture);
     // An earlier round holds alice's one seat of 100 (her unlocked reserve: 50).
     let x = 0;
-    while ((await sm.account(alice.address)).seatLocked === 0n) await sm.connect(module).drawSeats(ethers.id(`x-${x++}`), 1, 100n, ethers.id("X"), []);
+    while ((await sm.account(alice.address)).seatLocked === 0n)
+      await sm.connect(module).drawSeats(ethers.id(`x-${x++}`), 1, 100n, ethers.id("X"), []);
     let seated = 0;
     for (let s = 0; s < 20; ++s) {
       const y = ethers.id(`y-${s}`);
@@ -334,7 +374,9 @@ describe("adversarial: seat locks moved after the seed change nothing about who 
       if (held[0].includes(alice.address)) {
         // Sits either way; locks 50 while X holds 100, 100 once X is released.
         const snap2 = await takeSnapshot();
-        await expect(sm.connect(module).drawSeats(y, 5, 100n, ethers.id("Y"), [])).to.emit(sm, "Locked").withArgs(alice.address, ethers.id("Y"), 50n, true);
+        await expect(sm.connect(module).drawSeats(y, 5, 100n, ethers.id("Y"), []))
+          .to.emit(sm, "Locked")
+          .withArgs(alice.address, ethers.id("Y"), 50n, true);
         await snap2.restore();
         ++seated;
       }

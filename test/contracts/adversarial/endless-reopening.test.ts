@@ -11,7 +11,19 @@
 import { expect } from "chai";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { DeployParams } from "../../../scripts/lib/params";
-import { JobStatus, REWARD, Ruling, claimAndSubmit, commitAndOpen, createJob, deployAdversarial, draw, passWindow, pinpoint, vote } from "./fixture";
+import {
+  JobStatus,
+  REWARD,
+  Ruling,
+  claimAndSubmit,
+  commitAndOpen,
+  createJob,
+  deployAdversarial,
+  draw,
+  passWindow,
+  pinpoint,
+  vote,
+} from "./fixture";
 
 describe("adversarial: endless reopening", () => {
   it("a pinpoint timeout cannot be reopened; the forfeited bond reaches neither requester nor worker; finalize pays", async () => {
@@ -22,10 +34,13 @@ describe("adversarial: endless reopening", () => {
     await time.increaseTo((await fx.disputeManager.pinpointDeadline(id)) + 1n);
     const bond = fx.params.dispute.disputeBond;
     await expect(fx.disputeManager.timeoutPinpoint(id))
-      .to.emit(fx.disputeManager, "BondForfeited").withArgs(id, 0n, 0n, bond)
-      .and.to.emit(fx.disputeManager, "DisputeClosed").withArgs(id, jobId, Ruling.ChallengerTimedOut);
+      .to.emit(fx.disputeManager, "BondForfeited")
+      .withArgs(id, 0n, 0n, bond)
+      .and.to.emit(fx.disputeManager, "DisputeClosed")
+      .withArgs(id, jobId, Ruling.ChallengerTimedOut);
     await expect(fx.disputeManager.connect(fx.challenger).reopenDispute(id, 0))
-      .to.be.revertedWithCustomError(fx.disputeManager, "DisputeManagerCannotReopen").withArgs(id);
+      .to.be.revertedWithCustomError(fx.disputeManager, "DisputeManagerCannotReopen")
+      .withArgs(id);
     expect(await fx.disputeManager.credits(fx.requester.address)).to.equal(0n);
     expect(await fx.disputeManager.credits(fx.worker.address)).to.equal(0n);
     expect(await fx.disputeManager.reopenHold(jobId)).to.equal(0n);
@@ -43,19 +58,33 @@ describe("adversarial: endless reopening", () => {
     // maxRounds first rounds miss quorum: Void.
     for (let r = 0; r < fx.params.dispute.maxRounds; r++) {
       const jurors = await draw(fx, id);
-      await vote(fx, id, jurors, jurors.map(() => 0));
+      await vote(
+        fx,
+        id,
+        jurors,
+        jurors.map(() => 0),
+      );
     }
     expect((await fx.disputeManager.getDispute(id)).ruling).to.equal(Ruling.Void);
     const order = (await fx.disputeManager.getDispute(id)).order;
-    await expect(fx.disputeManager.connect(fx.sybil).reopenDispute(id, 0)).to.be.revertedWithCustomError(fx.disputeManager, "DisputeManagerNotChallenger");
+    await expect(fx.disputeManager.connect(fx.sybil).reopenDispute(id, 0)).to.be.revertedWithCustomError(
+      fx.disputeManager,
+      "DisputeManagerNotChallenger",
+    );
     await expect(fx.disputeManager.connect(fx.challenger).reopenDispute(id, 0)).to.emit(fx.disputeManager, "DisputeReopened");
     const reopened = await fx.disputeManager.disputeCount();
     expect((await fx.disputeManager.getDispute(reopened)).order).to.equal(order);
     // The reopened dispute times out: no second reopening of either.
     await time.increaseTo((await fx.disputeManager.pinpointDeadline(reopened)) + 1n);
     await fx.disputeManager.timeoutPinpoint(reopened);
-    await expect(fx.disputeManager.connect(fx.challenger).reopenDispute(id, 0)).to.be.revertedWithCustomError(fx.disputeManager, "DisputeManagerCannotReopen");
-    await expect(fx.disputeManager.connect(fx.challenger).reopenDispute(reopened, 0)).to.be.revertedWithCustomError(fx.disputeManager, "DisputeManagerCannotReopen");
+    await expect(fx.disputeManager.connect(fx.challenger).reopenDispute(id, 0)).to.be.revertedWithCustomError(
+      fx.disputeManager,
+      "DisputeManagerCannotReopen",
+    );
+    await expect(fx.disputeManager.connect(fx.challenger).reopenDispute(reopened, 0)).to.be.revertedWithCustomError(
+      fx.disputeManager,
+      "DisputeManagerCannotReopen",
+    );
     // The hold ends at windowEnd (the commitment had expired before it): finalize then pays the worker.
     const job = await fx.jobMarket.getJob(jobId);
     expect(await fx.disputeManager.reopenHold(jobId)).to.equal(job.windowEnd);
@@ -79,11 +108,19 @@ describe("adversarial: endless reopening", () => {
     await pinpoint(fx, id, 0);
     for (let r = 0; r < fx.params.dispute.maxRounds; r++) {
       const jurors = await draw(fx, id);
-      await vote(fx, id, jurors, jurors.map(() => 0));
+      await vote(
+        fx,
+        id,
+        jurors,
+        jurors.map(() => 0),
+      );
     }
     expect((await fx.disputeManager.getDispute(id)).ruling).to.equal(Ruling.Void);
     expect(BigInt(await time.latest())).to.be.greaterThan(job.windowEnd + 60n);
-    await expect(fx.disputeManager.connect(fx.challenger).reopenDispute(id, 0)).to.be.revertedWithCustomError(fx.disputeManager, "DisputeManagerCannotReopen");
+    await expect(fx.disputeManager.connect(fx.challenger).reopenDispute(id, 0)).to.be.revertedWithCustomError(
+      fx.disputeManager,
+      "DisputeManagerCannotReopen",
+    );
     await fx.jobMarket.finalize(jobId);
     expect((await fx.jobMarket.getJob(jobId)).status).to.equal(JobStatus.Finalized);
   });

@@ -10,7 +10,13 @@ import type { ContractTransactionResponse } from "ethers";
 import { mine, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import {
-  TestToken__factory, type AuditManager, type CanaryRegistry, type DataAvailability, type DisputeManager, type JobMarket, type StakeManager,
+  TestToken__factory,
+  type AuditManager,
+  type CanaryRegistry,
+  type DataAvailability,
+  type DisputeManager,
+  type JobMarket,
+  type StakeManager,
   type TestToken,
 } from "../../../typechain-types";
 import type { IJobMarket } from "../../../typechain-types/contracts/JobMarket";
@@ -88,16 +94,33 @@ export async function deployAdversarial(tweak: (p: DeployParams) => void = () =>
   // StakeManager) end just after a staking epoch begins; tests post canary roots for "the next" one.
   await time.increase(60);
   return {
-    admin, requester, worker, sybil, challenger, challenger2, stranger, jurors, params, stakeToken, payToken,
-    stakeManager: d.stakeManager, jobMarket: d.jobMarket, auditManager: d.auditManager, canaryRegistry: d.canaryRegistry,
-    disputeManager: d.disputeManager, dataAvailability: d.dataAvailability,
+    admin,
+    requester,
+    worker,
+    sybil,
+    challenger,
+    challenger2,
+    stranger,
+    jurors,
+    params,
+    stakeToken,
+    payToken,
+    stakeManager: d.stakeManager,
+    jobMarket: d.jobMarket,
+    auditManager: d.auditManager,
+    canaryRegistry: d.canaryRegistry,
+    disputeManager: d.disputeManager,
+    dataAvailability: d.dataAvailability,
   };
 }
 
 export const REWARD = 100n * E18;
 
 /** Job parameters that pass every check (collateral = the minimum the market requires). */
-export async function jobParams(fx: Adversarial, overrides: Partial<IJobMarket.CreateJobParamsStruct> = {}): Promise<IJobMarket.CreateJobParamsStruct> {
+export async function jobParams(
+  fx: Adversarial,
+  overrides: Partial<IJobMarket.CreateJobParamsStruct> = {},
+): Promise<IJobMarket.CreateJobParamsStruct> {
   return {
     paymentToken: await fx.payToken.getAddress(),
     reward: REWARD,
@@ -127,10 +150,17 @@ export async function createJob(fx: Adversarial, overrides: Partial<IJobMarket.C
 export async function claimAndSubmit(fx: Adversarial, jobId: bigint, traj: FileTrajectory = TRAJ): Promise<void> {
   await fx.jobMarket.connect(fx.worker).claimJob(jobId);
   const n = traj.checkpointLeaves.length;
-  await fx.jobMarket.connect(fx.worker).submitResult(
-    jobId, traj.checkpointRoot, traj.stateHashes[traj.stateHashes.length - 1], "ipfs://result", traj.stepRoots[0],
-    proof(traj.checkpointLeaves, 0), proof(traj.checkpointLeaves, n - 1),
-  );
+  await fx.jobMarket
+    .connect(fx.worker)
+    .submitResult(
+      jobId,
+      traj.checkpointRoot,
+      traj.stateHashes[traj.stateHashes.length - 1],
+      "ipfs://result",
+      traj.stepRoots[0],
+      proof(traj.checkpointLeaves, 0),
+      proof(traj.checkpointLeaves, n - 1),
+    );
 }
 
 /** A submitted job with its id. */
@@ -160,7 +190,13 @@ const EMPTY = { stateHash: ethers.ZeroHash, stepRoot: ethers.ZeroHash, proof: []
 
 /** Opens a dispute (with checkpoint proofs unless `withProofs` is false) and returns its id. */
 export async function openDispute(
-  fx: Adversarial, who: HardhatEthersSigner, jobId: bigint, interval: number, salt: Hex, withProofs = true, hint = 0n,
+  fx: Adversarial,
+  who: HardhatEthersSigner,
+  jobId: bigint,
+  interval: number,
+  salt: Hex,
+  withProofs = true,
+  hint = 0n,
   traj: FileTrajectory = TRAJ,
 ): Promise<bigint> {
   const cp = withProofs ? checkpointProof(traj, interval) : EMPTY;
@@ -170,7 +206,13 @@ export async function openDispute(
 }
 
 /** Commits, mines a block and opens: the usual way in. */
-export async function commitAndOpen(fx: Adversarial, who: HardhatEthersSigner, jobId: bigint, interval: number, withProofs = true): Promise<bigint> {
+export async function commitAndOpen(
+  fx: Adversarial,
+  who: HardhatEthersSigner,
+  jobId: bigint,
+  interval: number,
+  withProofs = true,
+): Promise<bigint> {
   const salt = await commit(fx, who, jobId, interval);
   return openDispute(fx, who, jobId, interval, salt, withProofs);
 }
@@ -192,19 +234,28 @@ export async function signerOf(address: string): Promise<HardhatEthersSigner> {
 /** Mines past the randomness block and draws; returns the round's seats as signers (an account
  * holding n seats appears n times in a row). */
 export async function draw(
-  fx: Adversarial, disputeId: bigint, distinct = true, accept?: (seats: HardhatEthersSigner[]) => boolean,
+  fx: Adversarial,
+  disputeId: bigint,
+  distinct = true,
+  accept?: (seats: HardhatEthersSigner[]) => boolean,
 ): Promise<HardhatEthersSigner[]> {
   // Same retry as the system fixture's drawCommittee: one seat per juror unless `distinct` is false.
-  return drawWith(fx.disputeManager, disputeId, async () => {
-    const d = await fx.disputeManager.getDispute(disputeId);
-    const r = await fx.disputeManager.getRound(disputeId, d.round);
-    const out: HardhatEthersSigner[] = [];
-    for (const a of r.jurors) {
-      const { seats } = await fx.disputeManager.getVote(disputeId, d.round, a);
-      for (let i = 0n; i < seats; i++) out.push(await signerOf(a));
-    }
-    return out;
-  }, distinct, accept);
+  return drawWith(
+    fx.disputeManager,
+    disputeId,
+    async () => {
+      const d = await fx.disputeManager.getDispute(disputeId);
+      const r = await fx.disputeManager.getRound(disputeId, d.round);
+      const out: HardhatEthersSigner[] = [];
+      for (const a of r.jurors) {
+        const { seats } = await fx.disputeManager.getVote(disputeId, d.round, a);
+        for (let i = 0n; i < seats; i++) out.push(await signerOf(a));
+      }
+      return out;
+    },
+    distinct,
+    accept,
+  );
 }
 
 export function voteCommitment(disputeId: bigint, round: bigint | number, juror: string, vote: number, salt: Hex): string {
@@ -266,7 +317,12 @@ export async function lastChallenge(fx: Adversarial): Promise<bigint> {
 }
 
 /** Step leaves `first .. first+count-1` of `interval` with their range proof (UPowHashing.rangeRoot order). */
-export function stepRange(interval: number, first: number, count: number, traj: FileTrajectory = TRAJ): { stateHashes: Hex[]; rangeProof: Hex[] } {
+export function stepRange(
+  interval: number,
+  first: number,
+  count: number,
+  traj: FileTrajectory = TRAJ,
+): { stateHashes: Hex[]; rangeProof: Hex[] } {
   const k = traj.k;
   const leaves: Hex[] = [];
   for (let j = 0; j <= k; j++) leaves.push(stepLeafHash(interval * k + j, traj.stateHashes[interval * k + j]));
@@ -285,7 +341,11 @@ export function stepRange(interval: number, first: number, count: number, traj: 
 }
 
 /** Chunk `chunkIndex` of the state after global step `globalStep`, as `answerChunk` takes it. */
-export function stateChunk(globalStep: number, chunkIndex: number, traj: FileTrajectory = TRAJ): { byteLength: number; chunk: Buffer; proof: Hex[] } {
+export function stateChunk(
+  globalStep: number,
+  chunkIndex: number,
+  traj: FileTrajectory = TRAJ,
+): { byteLength: number; chunk: Buffer; proof: Hex[] } {
   const f = traj.states[globalStep];
   return { byteLength: f.bytes.length, chunk: f.chunks[chunkIndex], proof: proof(f.leaves, chunkIndex) };
 }

@@ -12,7 +12,15 @@
 import { expect } from "chai";
 import { loadFixture, mine, time } from "@nomicfoundation/hardhat-network-helpers";
 import {
-  JobStatus, Ruling, commitAndOpen, deployAdversarial, finalizeRuling, pinpoint, ruleRound, signerOf, submittedJob,
+  JobStatus,
+  Ruling,
+  commitAndOpen,
+  deployAdversarial,
+  finalizeRuling,
+  pinpoint,
+  ruleRound,
+  signerOf,
+  submittedJob,
 } from "./fixture";
 
 const BURN = "0x000000000000000000000000000000000000dEaD";
@@ -47,7 +55,10 @@ describe("adversarial: free misses (v3 V11.2)", () => {
     }
     for (const [n, a] of auditors.entries()) await am.connect(a).attest(jobId, samples[n]!); // none of them replays anything
     const i = samples[0]![0]!;
-    expect(samples.some((s) => !s.includes(i)), "an attester that did not sample i").to.equal(true);
+    expect(
+      samples.some((s) => !s.includes(i)),
+      "an attester that did not sample i",
+    ).to.equal(true);
 
     // A challenger finds the fault in interval i; the committee convicts.
     const id = await commitAndOpen(fx, fx.challenger, jobId, Number(i));
@@ -77,7 +88,9 @@ describe("adversarial: free misses (v3 V11.2)", () => {
         await expect(tx).not.to.emit(am, "AttesterMissed");
         // The lock is per seat: an account the draw gave two seats locked twice the penalty.
         const seats = await am.auditorSeats(jobId, a.address);
-        await expect(tx).to.emit(fx.stakeManager, "Unlocked").withArgs(a.address, lockId, auditorPenalty * seats);
+        await expect(tx)
+          .to.emit(fx.stakeManager, "Unlocked")
+          .withArgs(a.address, lockId, auditorPenalty * seats);
       }
       const after = await fx.stakeManager.account(a.address);
       const lost = samples[n].includes(i) ? missPenalty : 0n;

@@ -12,8 +12,19 @@ import { expect } from "chai";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import type { DeployParams } from "../../../scripts/lib/params";
 import {
-  JobStatus, Phase, REWARD, Ruling, claimAndSubmit, commitAndOpen, createJob, deployAdversarial, finalizeRuling, passWindow,
-  pinpoint, ruleRound, INTERVALS,
+  JobStatus,
+  Phase,
+  REWARD,
+  Ruling,
+  claimAndSubmit,
+  commitAndOpen,
+  createJob,
+  deployAdversarial,
+  finalizeRuling,
+  passWindow,
+  pinpoint,
+  ruleRound,
+  INTERVALS,
 } from "./fixture";
 
 const five = (p: DeployParams) => {
@@ -33,7 +44,13 @@ describe("adversarial: Indeterminate as acquittal", () => {
   it("2 Fault / 2 Indeterminate / 1 Honest is WorkerFault", async () => {
     const { fx, jobId, id } = await loadFixture(setup);
     await pinpoint(fx, id, 0);
-    const jurors = await ruleRound(fx, id, [Ruling.WorkerFault, Ruling.WorkerFault, Ruling.Indeterminate, Ruling.Indeterminate, Ruling.WorkerHonest]);
+    const jurors = await ruleRound(fx, id, [
+      Ruling.WorkerFault,
+      Ruling.WorkerFault,
+      Ruling.Indeterminate,
+      Ruling.Indeterminate,
+      Ruling.WorkerHonest,
+    ]);
     expect(jurors.length).to.equal(5);
     const d = await fx.disputeManager.getDispute(id);
     expect(d.phase).to.equal(Phase.Ruled);
@@ -50,7 +67,11 @@ describe("adversarial: Indeterminate as acquittal", () => {
       return a.free + a.locked;
     };
     const stakeBefore = await total();
-    for (const [n, step] of [[1, 0], [2, 1], [3, 0]] as const) {
+    for (const [n, step] of [
+      [1, 0],
+      [2, 1],
+      [3, 0],
+    ] as const) {
       await pinpoint(fx, id, step);
       await ruleRound(fx, id, [Ruling.Indeterminate, Ruling.Indeterminate, Ruling.Indeterminate, Ruling.WorkerFault, Ruling.WorkerHonest]);
       expect((await fx.disputeManager.getDispute(id)).ruling).to.equal(Ruling.Indeterminate);
@@ -60,8 +81,11 @@ describe("adversarial: Indeterminate as acquittal", () => {
         expect((await fx.disputeManager.getDispute(id)).phase).to.equal(Phase.Pinpointing);
         expect(await fx.disputeManager.stepJudged(jobId, 2 + step)).to.equal(false);
       } else {
-        await expect(tx).to.emit(fx.disputeManager, "DisputeClosed").withArgs(id, jobId, Ruling.Unresolved)
-          .and.to.emit(fx.jobMarket, "IntervalRefunded").withArgs(jobId, REWARD / BigInt(INTERVALS), REWARD - REWARD / BigInt(INTERVALS));
+        await expect(tx)
+          .to.emit(fx.disputeManager, "DisputeClosed")
+          .withArgs(id, jobId, Ruling.Unresolved)
+          .and.to.emit(fx.jobMarket, "IntervalRefunded")
+          .withArgs(jobId, REWARD / BigInt(INTERVALS), REWARD - REWARD / BigInt(INTERVALS));
       }
     }
     // A fourth pinpoint is impossible: the dispute is closed.

@@ -12,8 +12,25 @@
 import { expect } from "chai";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import {
-  ChallengeStatus, E18, JobStatus, Phase, REWARD, Ruling, claimAndSubmit, commit, commitmentOf, createJob, deployAdversarial,
-  finalizeRuling, lastChallenge, openDispute, pinpoint, ruleRound, saltOf, stepRange, commitAndOpen,
+  ChallengeStatus,
+  E18,
+  JobStatus,
+  Phase,
+  REWARD,
+  Ruling,
+  claimAndSubmit,
+  commit,
+  commitmentOf,
+  createJob,
+  deployAdversarial,
+  finalizeRuling,
+  lastChallenge,
+  openDispute,
+  pinpoint,
+  ruleRound,
+  saltOf,
+  stepRange,
+  commitAndOpen,
 } from "./fixture";
 
 describe("adversarial: interval squatting", () => {
@@ -28,13 +45,16 @@ describe("adversarial: interval squatting", () => {
     await claimAndSubmit(fx, jobId);
     for (const salt of [early, beforeSubmit]) {
       await expect(openDispute(fx, fx.sybil, jobId, 1, salt)).to.be.revertedWithCustomError(
-        fx.disputeManager, "DisputeManagerCommitmentBeforeSubmission",
+        fx.disputeManager,
+        "DisputeManagerCommitmentBeforeSubmission",
       );
     }
     // The squatter's bonds burn once their TTL passes (never refunded).
     await time.increase(fx.params.dispute.commitTTL + 1);
     const c = commitmentOf(jobId, 1, fx.sybil.address, early);
-    await expect(fx.disputeManager.expireCommitment(c)).to.emit(fx.disputeManager, "CommitmentExpired").withArgs(c, fx.params.dispute.commitBond);
+    await expect(fx.disputeManager.expireCommitment(c))
+      .to.emit(fx.disputeManager, "CommitmentExpired")
+      .withArgs(c, fx.params.dispute.commitBond);
   });
 
   it("a sybil dispute that never pinpoints does not stop the honest dispute: conviction, no pay, no replayCost", async () => {
@@ -69,8 +89,10 @@ describe("adversarial: interval squatting", () => {
     await time.increaseTo(deadline + 1n);
     const bond = fx.params.dispute.disputeBond;
     await expect(fx.disputeManager.timeoutPinpoint(sybilDispute))
-      .to.emit(fx.disputeManager, "BondForfeited").withArgs(sybilDispute, 0n, 0n, bond)
-      .and.to.emit(fx.disputeManager, "DisputeClosed").withArgs(sybilDispute, jobId, Ruling.ChallengerTimedOut);
+      .to.emit(fx.disputeManager, "BondForfeited")
+      .withArgs(sybilDispute, 0n, 0n, bond)
+      .and.to.emit(fx.disputeManager, "DisputeClosed")
+      .withArgs(sybilDispute, jobId, Ruling.ChallengerTimedOut);
     expect(await fx.disputeManager.credits(fx.worker.address)).to.equal(0n);
 
     // The honest dispute ran on its own deadlines and convicts: bounty to the honest challenger.
@@ -78,7 +100,16 @@ describe("adversarial: interval squatting", () => {
     const bounty = (collateral * BigInt(fx.params.dispute.challengerBps)) / 10_000n;
     await expect(finalizeRuling(fx, honest))
       .to.emit(fx.disputeManager, "WorkerConvicted")
-      .withArgs(jobId, honest, fx.challenger.address, collateral, bounty, (collateral * 2000n) / 10_000n, (collateral * 2000n) / 10_000n, (collateral * 1000n) / 10_000n);
+      .withArgs(
+        jobId,
+        honest,
+        fx.challenger.address,
+        collateral,
+        bounty,
+        (collateral * 2000n) / 10_000n,
+        (collateral * 2000n) / 10_000n,
+        (collateral * 1000n) / 10_000n,
+      );
     const job = await fx.jobMarket.getJob(jobId);
     expect(job.status).to.equal(JobStatus.Rejected);
     // Worker not paid: no reward credit; the requester got reward + fee back.

@@ -13,9 +13,7 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { anyUint } from "@nomicfoundation/hardhat-chai-matchers/withArgs";
-import {
-  Phase, Ruling, claimAndSubmit, commitAndOpen, deployAdversarial, draw, pinpoint, submittedJob, type Adversarial,
-} from "./fixture";
+import { Phase, Ruling, claimAndSubmit, commitAndOpen, deployAdversarial, draw, pinpoint, submittedJob, type Adversarial } from "./fixture";
 import { CANARY_SALT, canaryJob, commitVotes, revealAndResolve, stakeOf } from "./canary";
 
 const BURN = "0x000000000000000000000000000000000000dEaD";
@@ -48,9 +46,13 @@ describe("adversarial: the lazy juror (juror canaries, v3 V10.1)", () => {
     await commitVotes(fx, id, [double], [F]);
     // Two commitments counted (its two seats) for two jurors: the single-seat juror is still free.
     await expect(fx.disputeManager.connect(fx.stranger).revealCanaryTruth(id, [2n], CANARY_SALT, proof))
-      .to.be.revertedWithCustomError(fx.disputeManager, "DisputeManagerRevealNotOpen").withArgs(id);
+      .to.be.revertedWithCustomError(fx.disputeManager, "DisputeManagerRevealNotOpen")
+      .withArgs(id);
     await commitVotes(fx, id, [single], [F]);
-    await expect(fx.disputeManager.connect(fx.stranger).revealCanaryTruth(id, [2n], CANARY_SALT, proof)).to.emit(fx.disputeManager, "CanaryTruthRevealed");
+    await expect(fx.disputeManager.connect(fx.stranger).revealCanaryTruth(id, [2n], CANARY_SALT, proof)).to.emit(
+      fx.disputeManager,
+      "CanaryTruthRevealed",
+    );
   });
 
   it("a juror voting the prior WorkerHonest on a canary's faulty step loses its whole jurorLock; coherent jurors keep theirs", async () => {
@@ -72,7 +74,9 @@ describe("adversarial: the lazy juror (juror canaries, v3 V10.1)", () => {
       .withArgs(id);
     const tx = revealAndResolve(fx, id, jurors, votes);
     await expect(tx).to.emit(fx.disputeManager, "JurorPenalized").withArgs(id, 0, jurors[2].address, jurorLock);
-    await expect(tx).to.emit(fx.stakeManager, "Slashed").withArgs(jurors[2].address, await fx.disputeManager.jurorLockId(id, 0), jurorLock, BURN);
+    await expect(tx)
+      .to.emit(fx.stakeManager, "Slashed")
+      .withArgs(jurors[2].address, await fx.disputeManager.jurorLockId(id, 0), jurorLock, BURN);
     await expect(tx).to.emit(fx.disputeManager, "RulingGiven").withArgs(id, 0, F, anyUint);
     await expect(tx).to.changeTokenBalance(fx.stakeToken, BURN, jurorLock);
     expect(await stakeOf(fx, jurors[2].address)).to.equal(before[2] - jurorLock);
@@ -103,7 +107,9 @@ describe("adversarial: the lazy juror (juror canaries, v3 V10.1)", () => {
     const votes = [F, F, H]; // two lazy accusers outvote the honest re-executor
     const before = await Promise.all(jurors.map((j) => stakeOf(fx, j.address)));
     await commitVotes(fx, id, jurors, votes);
-    await expect(fx.disputeManager.revealCanaryTruth(id, [5n], CANARY_SALT, proof)).to.emit(fx.disputeManager, "CanaryTruthRevealed").withArgs(id, 0, 2, H);
+    await expect(fx.disputeManager.revealCanaryTruth(id, [5n], CANARY_SALT, proof))
+      .to.emit(fx.disputeManager, "CanaryTruthRevealed")
+      .withArgs(id, 0, 2, H);
     await revealAndResolve(fx, id, jurors, votes);
     expect((await fx.disputeManager.getDispute(id)).ruling).to.equal(F); // the ruling stays the jurors'
     expect(await stakeOf(fx, jurors[0].address)).to.equal(before[0] - jurorLock);
@@ -119,18 +125,28 @@ describe("adversarial: the lazy juror (juror canaries, v3 V10.1)", () => {
       const { jobId, proof } = await canaryJob(fx, [2n]);
       await claimAndSubmit(fx, jobId);
       const id = await commitAndOpen(fx, fx.challenger, jobId, 1);
-      await expect(dm.revealCanaryTruth(id, [2n], CANARY_SALT, proof)).to.be.revertedWithCustomError(dm, "DisputeManagerWrongPhase").withArgs(id, Phase.Pinpointing);
+      await expect(dm.revealCanaryTruth(id, [2n], CANARY_SALT, proof))
+        .to.be.revertedWithCustomError(dm, "DisputeManagerWrongPhase")
+        .withArgs(id, Phase.Pinpointing);
       await pinpoint(fx, id, 0);
       const jurors = await draw(fx, id);
       // one seat still may commit: the truth would tell it how to vote
       await commitVotes(fx, id, jurors, [F, F, 0]);
-      await expect(dm.revealCanaryTruth(id, [2n], CANARY_SALT, proof)).to.be.revertedWithCustomError(dm, "DisputeManagerRevealNotOpen").withArgs(id);
+      await expect(dm.revealCanaryTruth(id, [2n], CANARY_SALT, proof))
+        .to.be.revertedWithCustomError(dm, "DisputeManagerRevealNotOpen")
+        .withArgs(id);
       const [commitEnd] = await dm.votingWindows(id);
       await time.increaseTo(commitEnd + 1n);
-      await expect(dm.revealCanaryTruth(id, [3n], CANARY_SALT, proof)).to.be.revertedWithCustomError(dm, "DisputeManagerNotCanary").withArgs(id);
-      await expect(dm.revealCanaryTruth(id, [2n], ethers.id("guess"), proof)).to.be.revertedWithCustomError(dm, "DisputeManagerNotCanary").withArgs(id);
+      await expect(dm.revealCanaryTruth(id, [3n], CANARY_SALT, proof))
+        .to.be.revertedWithCustomError(dm, "DisputeManagerNotCanary")
+        .withArgs(id);
+      await expect(dm.revealCanaryTruth(id, [2n], ethers.id("guess"), proof))
+        .to.be.revertedWithCustomError(dm, "DisputeManagerNotCanary")
+        .withArgs(id);
       await expect(dm.revealCanaryTruth(id, [2n], CANARY_SALT, proof)).to.emit(dm, "CanaryTruthRevealed");
-      await expect(dm.revealCanaryTruth(id, [2n], CANARY_SALT, proof)).to.be.revertedWithCustomError(dm, "DisputeManagerCanaryTruthKnown").withArgs(id);
+      await expect(dm.revealCanaryTruth(id, [2n], CANARY_SALT, proof))
+        .to.be.revertedWithCustomError(dm, "DisputeManagerCanaryTruthKnown")
+        .withArgs(id);
       // the silent seat loses its lock as always; burned like the canary slashes of the round
       const tx = revealAndResolve(fx, id, jurors, [F, F, 0]);
       await expect(tx).to.emit(dm, "JurorPenalized").withArgs(id, 0, jurors[2].address, fx.params.dispute.jurorLock);

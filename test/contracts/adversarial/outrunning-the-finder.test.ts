@@ -10,7 +10,19 @@
 import { expect } from "chai";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { checkpointProof } from "../../helpers/trees";
-import { JobStatus, Phase, Ruling, TRAJ, claimAndSubmit, commitAndOpen, createJob, deployAdversarial, pinpoint, ruleRound, finalizeRuling } from "./fixture";
+import {
+  JobStatus,
+  Phase,
+  Ruling,
+  TRAJ,
+  claimAndSubmit,
+  commitAndOpen,
+  createJob,
+  deployAdversarial,
+  pinpoint,
+  ruleRound,
+  finalizeRuling,
+} from "./fixture";
 
 describe("adversarial: outrunning the finder", () => {
   async function setup() {
@@ -37,7 +49,16 @@ describe("adversarial: outrunning the finder", () => {
     const openerFee = fx.params.availability.openerFee;
     await expect(fx.dataAvailability.timeoutChallenge(demand))
       .to.emit(fx.disputeManager, "WorkerConvicted")
-      .withArgs(jobId, sybil, fx.challenger.address, collateral, bounty, (collateral * 2000n) / 10_000n, (collateral * 2000n) / 10_000n, (collateral * 1000n) / 10_000n);
+      .withArgs(
+        jobId,
+        sybil,
+        fx.challenger.address,
+        collateral,
+        bounty,
+        (collateral * 2000n) / 10_000n,
+        (collateral * 2000n) / 10_000n,
+        (collateral * 1000n) / 10_000n,
+      );
     expect((await fx.jobMarket.getJob(jobId)).status).to.equal(JobStatus.Rejected);
 
     // The sybil: its bonds back plus at most the opener fee; the honest challenger the rest of the bounty.
@@ -59,13 +80,25 @@ describe("adversarial: outrunning the finder", () => {
     const demand = (await fx.disputeManager.getDispute(sybil)).checkpointDemand;
     const a = checkpointProof(TRAJ, 2);
     const b = checkpointProof(TRAJ, 3);
-    await fx.dataAvailability.connect(fx.worker).answerCheckpoints(demand, a.stateHash, a.stepRoot, a.proof, b.stateHash, b.stepRoot, b.proof);
+    await fx.dataAvailability
+      .connect(fx.worker)
+      .answerCheckpoints(demand, a.stateHash, a.stepRoot, a.proof, b.stateHash, b.stepRoot, b.proof);
     await pinpoint(fx, sybil, 1);
     await ruleRound(fx, sybil, Ruling.WorkerFault);
     const collateral = (await fx.jobMarket.getJob(jobId)).collateral;
     const bounty = (collateral * BigInt(fx.params.dispute.challengerBps)) / 10_000n;
-    await expect(finalizeRuling(fx, sybil)).to.emit(fx.disputeManager, "WorkerConvicted")
-      .withArgs(jobId, sybil, fx.challenger.address, collateral, bounty, (collateral * 2000n) / 10_000n, (collateral * 2000n) / 10_000n, (collateral * 1000n) / 10_000n);
+    await expect(finalizeRuling(fx, sybil))
+      .to.emit(fx.disputeManager, "WorkerConvicted")
+      .withArgs(
+        jobId,
+        sybil,
+        fx.challenger.address,
+        collateral,
+        bounty,
+        (collateral * 2000n) / 10_000n,
+        (collateral * 2000n) / 10_000n,
+        (collateral * 1000n) / 10_000n,
+      );
     const p = fx.params.dispute;
     expect(await fx.disputeManager.credits(fx.sybil.address)).to.equal(p.commitBond + p.disputeBond);
     await fx.disputeManager.closeMoot(honest);

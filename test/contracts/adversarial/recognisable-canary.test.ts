@@ -23,7 +23,8 @@ async function footprint(tx: Promise<ContractTransactionResponse>): Promise<stri
 }
 
 async function registryLogs(fx: Adversarial, fromBlock: number): Promise<number> {
-  return (await ethers.provider.getLogs({ address: [await fx.canaryRegistry.getAddress(), await fx.auditManager.getAddress()], fromBlock })).length;
+  return (await ethers.provider.getLogs({ address: [await fx.canaryRegistry.getAddress(), await fx.auditManager.getAddress()], fromBlock }))
+    .length;
 }
 
 describe("adversarial: recognisable canaries (v3 V11.1)", () => {
@@ -61,8 +62,13 @@ describe("adversarial: recognisable canaries (v3 V11.1)", () => {
     expect(strip(a)).to.deep.equal(strip(b));
     // Only the reveal, after the window, says which one was a canary.
     await passWindow(fx, canaryId);
-    await expect(fx.auditManager.revealCanary(plainId, [2n], CANARY_SALT, tree.proof(0))).to.be.revertedWithCustomError(fx.auditManager, "AuditManagerBadReveal");
-    await expect(fx.auditManager.revealCanary(canaryId, [2n], CANARY_SALT, tree.proof(0))).to.emit(fx.auditManager, "CanaryRevealed").withArgs(canaryId, [2n]);
+    await expect(fx.auditManager.revealCanary(plainId, [2n], CANARY_SALT, tree.proof(0))).to.be.revertedWithCustomError(
+      fx.auditManager,
+      "AuditManagerBadReveal",
+    );
+    await expect(fx.auditManager.revealCanary(canaryId, [2n], CANARY_SALT, tree.proof(0)))
+      .to.emit(fx.auditManager, "CanaryRevealed")
+      .withArgs(canaryId, [2n]);
   });
 
   it("a root for the current or a past epoch is refused", async () => {
@@ -73,7 +79,9 @@ describe("adversarial: recognisable canaries (v3 V11.1)", () => {
     const now = await reg.currentEpoch();
     expect(now).to.equal(start + 3n);
     for (const e of [now, now - 1n, 0n]) {
-      await expect(reg.postRoot(e, ethers.id("late"))).to.be.revertedWithCustomError(reg, "CanaryRegistryEpochNotFuture").withArgs(e, now);
+      await expect(reg.postRoot(e, ethers.id("late")))
+        .to.be.revertedWithCustomError(reg, "CanaryRegistryEpochNotFuture")
+        .withArgs(e, now);
     }
     await expect(reg.postRoot(now + 1n, ethers.id("on time"))).to.emit(reg, "CanaryRootPosted");
   });
@@ -94,6 +102,8 @@ describe("adversarial: recognisable canaries (v3 V11.1)", () => {
     await expect(fx.auditManager.revealCanary(jobId, [2n], CANARY_SALT, tree.proof(0)))
       .to.be.revertedWithCustomError(fx.auditManager, "AuditManagerBadReveal")
       .withArgs(jobId);
-    expect(await reg.verifyCanary((await fx.jobMarket.getJob(jobId)).createdAt, CANARY_SPEC, [2n], CANARY_SALT, tree.proof(0))).to.equal(false);
+    expect(await reg.verifyCanary((await fx.jobMarket.getJob(jobId)).createdAt, CANARY_SPEC, [2n], CANARY_SALT, tree.proof(0))).to.equal(
+      false,
+    );
   });
 });

@@ -46,7 +46,10 @@ describe("adversarial: seed grinding", () => {
     expect(() => assertRandomnessAllowed(8453n, "blockhash")).to.throw(DeployConfigError, /Base/);
     const p = { ...defaultParams(), testTokens: true, randomnessSource: "prevrandao" as const };
     expect(() => checkRandomness(p)).to.throw(DeployConfigError, /dispute.randomnessDelay = 2 blocks is below 64/);
-    expect(() => checkRandomness({ ...p, dispute: { ...p.dispute, randomnessDelay: 64 } })).to.throw(DeployConfigError, /auditDrawDelay = 1 blocks/);
+    expect(() => checkRandomness({ ...p, dispute: { ...p.dispute, randomnessDelay: 64 } })).to.throw(
+      DeployConfigError,
+      /auditDrawDelay = 1 blocks/,
+    );
     expect(() => checkRandomness({ ...p, dispute: { ...p.dispute, randomnessDelay: 64 }, auditDrawDelay: 64 })).not.to.throw();
   });
 
@@ -58,12 +61,18 @@ describe("adversarial: seed grinding", () => {
     await expect(fx.disputeManager.drawCommittee(id)).to.be.revertedWithCustomError(fx.disputeManager, "DisputeManagerRandomnessNotReady");
     // The worker offers the header of a neighbouring block whose prevrandao it likes better.
     const other = await provenHeader(target - 1n);
-    await expect(randomness.connect(fx.worker).reveal(target, other.rlp)).to.be.revertedWithCustomError(randomness, "PrevrandaoRandomnessWrongBlock");
+    await expect(randomness.connect(fx.worker).reveal(target, other.rlp)).to.be.revertedWithCustomError(
+      randomness,
+      "PrevrandaoRandomnessWrongBlock",
+    );
     // ... or the true header with its mixHash replaced.
     const { rlp, block } = await provenHeader(target);
     const fields = decodeRlp(rlp) as RlpStructuredData[];
     fields[13] = "0x" + "11".repeat(32);
-    await expect(randomness.connect(fx.worker).reveal(target, encodeRlp(fields))).to.be.revertedWithCustomError(randomness, "PrevrandaoRandomnessHeaderMismatch");
+    await expect(randomness.connect(fx.worker).reveal(target, encodeRlp(fields))).to.be.revertedWithCustomError(
+      randomness,
+      "PrevrandaoRandomnessHeaderMismatch",
+    );
     // Anyone holding the true header reveals it; the draw then uses exactly that value.
     await randomness.connect(fx.stranger).reveal(target, rlp);
     expect(await randomness.valueAt(target)).to.equal(block.mixHash);
@@ -77,7 +86,9 @@ describe("adversarial: seed grinding", () => {
     await mine(Number(target) + 1 - (await ethers.provider.getBlockNumber()));
     const { rlp, block } = await provenHeader(target);
     expect(block.mixHash).to.equal(ethers.ZeroHash);
-    await expect(randomness.connect(fx.stranger).reveal(target, rlp)).to.be.revertedWithCustomError(randomness, "PrevrandaoRandomnessZeroValue").withArgs(target);
+    await expect(randomness.connect(fx.stranger).reveal(target, rlp))
+      .to.be.revertedWithCustomError(randomness, "PrevrandaoRandomnessZeroValue")
+      .withArgs(target);
   });
 
   it("a revealed seed never expires: withholding the draw for 300 blocks does not re-roll it", async () => {

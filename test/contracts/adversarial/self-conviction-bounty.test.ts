@@ -9,7 +9,18 @@
  */
 import { expect } from "chai";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
-import { ChallengeStatus, JobStatus, claimAndSubmit, commitAndOpen, createJob, deployAdversarial, draw, lastChallenge, pinpoint, stepRange } from "./fixture";
+import {
+  ChallengeStatus,
+  JobStatus,
+  claimAndSubmit,
+  commitAndOpen,
+  createJob,
+  deployAdversarial,
+  draw,
+  lastChallenge,
+  pinpoint,
+  stepRange,
+} from "./fixture";
 
 describe("adversarial: self-conviction bounty", () => {
   async function setup() {
@@ -24,24 +35,30 @@ describe("adversarial: self-conviction bounty", () => {
     const { fx, jobId, honest } = await loadFixture(setup);
     const da = fx.dataAvailability;
     await expect(da.connect(fx.sybil).demandStepLeaves(jobId, honest, 1, 0, 3))
-      .to.be.revertedWithCustomError(da, "DataAvailabilityNotAllowed").withArgs(jobId, honest, fx.sybil.address);
+      .to.be.revertedWithCustomError(da, "DataAvailabilityNotAllowed")
+      .withArgs(jobId, honest, fx.sybil.address);
     // Leaves known (anyone may store them), still no chunk challenge for the sybil.
     const r = stepRange(1, 0, 3);
     await da.connect(fx.stranger).proveStepLeaves(jobId, 1, 0, r.stateHashes, r.rangeProof);
     await expect(da.connect(fx.sybil).challengeStateChunk(jobId, honest, 1, 0, 0))
-      .to.be.revertedWithCustomError(da, "DataAvailabilityNotAllowed").withArgs(jobId, honest, fx.sybil.address);
+      .to.be.revertedWithCustomError(da, "DataAvailabilityNotAllowed")
+      .withArgs(jobId, honest, fx.sybil.address);
     // Nor without a dispute: it is not an assigned auditor.
     await expect(da.connect(fx.sybil).challengeStateChunk(jobId, 0, 1, 0, 0))
-      .to.be.revertedWithCustomError(da, "DataAvailabilityNotAllowed").withArgs(jobId, 0, fx.sybil.address);
+      .to.be.revertedWithCustomError(da, "DataAvailabilityNotAllowed")
+      .withArgs(jobId, 0, fx.sybil.address);
     // Nor as the worker itself.
     await expect(da.connect(fx.worker).challengeStateChunk(jobId, honest, 1, 0, 0))
-      .to.be.revertedWithCustomError(da, "DataAvailabilityNotAllowed").withArgs(jobId, honest, fx.worker.address);
+      .to.be.revertedWithCustomError(da, "DataAvailabilityNotAllowed")
+      .withArgs(jobId, honest, fx.worker.address);
     // A drawn juror may (the challenger's own pinpoint started the round); the sybil still may not.
     await pinpoint(fx, honest, 0);
     const jurors = await draw(fx, honest);
     await expect(da.connect(jurors[0]).challengeStateChunk(jobId, honest, 1, 0, 0)).to.emit(da, "ChallengeOpened");
-    await expect(da.connect(fx.sybil).challengeStateChunk(jobId, honest, 1, 1, 0))
-      .to.be.revertedWithCustomError(da, "DataAvailabilityNotAllowed");
+    await expect(da.connect(fx.sybil).challengeStateChunk(jobId, honest, 1, 1, 0)).to.be.revertedWithCustomError(
+      da,
+      "DataAvailabilityNotAllowed",
+    );
     expect(await fx.disputeManager.isChallengeParty(jobId, honest, fx.sybil.address)).to.equal(false);
   });
 
@@ -55,7 +72,16 @@ describe("adversarial: self-conviction bounty", () => {
     const bounty = (collateral * BigInt(fx.params.dispute.challengerBps)) / 10_000n;
     await expect(da.connect(fx.sybil).timeoutChallenge(id))
       .to.emit(fx.disputeManager, "WorkerConvicted")
-      .withArgs(jobId, honest, fx.challenger.address, collateral, bounty, (collateral * 2000n) / 10_000n, (collateral * 2000n) / 10_000n, (collateral * 1000n) / 10_000n);
+      .withArgs(
+        jobId,
+        honest,
+        fx.challenger.address,
+        collateral,
+        bounty,
+        (collateral * 2000n) / 10_000n,
+        (collateral * 2000n) / 10_000n,
+        (collateral * 1000n) / 10_000n,
+      );
     expect((await da.getChallenge(id)).status).to.equal(ChallengeStatus.TimedOut);
     expect((await fx.jobMarket.getJob(jobId)).status).to.equal(JobStatus.Rejected);
     const p = fx.params.dispute;

@@ -60,7 +60,14 @@ function wallet(tag: string) {
 async function deployPool(parts: number) {
   const [admin, module] = await ethers.getSigners();
   const token = await new TestToken__factory(admin).deploy("Stake", "STK");
-  const sm: StakeManager = await new StakeManager__factory(admin).deploy(await token.getAddress(), admin.address, 86_400, 1, TEST_EPOCHS.epochLength, TEST_EPOCHS.drawWindow);
+  const sm: StakeManager = await new StakeManager__factory(admin).deploy(
+    await token.getAddress(),
+    admin.address,
+    86_400,
+    1,
+    TEST_EPOCHS.epochLength,
+    TEST_EPOCHS.drawWindow,
+  );
   await sm.grantRole(await sm.MODULE_ROLE(), module.address);
   const honest = HONEST.map((_, i) => wallet(`split-honest-${i}`));
   const attacker = Array.from({ length: parts }, (_, i) => wallet(`split-attacker-${parts}-${i}`));
@@ -106,7 +113,10 @@ async function contractStats(
   for (let first = 0; first < draws; first += batch) {
     const raw: string[] = await Promise.all(
       Array.from({ length: Math.min(batch, draws - first) }, (_, k) =>
-        ethers.provider.send("eth_call", [{ from, to, data: sm.interface.encodeFunctionData("drawSeats", [seedOf(first + k), SEATS, lockPerSeat, LOCK, []]) }, "latest"]),
+        ethers.provider.send("eth_call", [
+          { from, to, data: sm.interface.encodeFunctionData("drawSeats", [seedOf(first + k), SEATS, lockPerSeat, LOCK, []]) },
+          "latest",
+        ]),
       ),
     );
     for (const r of raw) {
@@ -165,7 +175,10 @@ function oldRuleStats(weights: bigint[], isAttacker: boolean[]): Stats {
 
 function oldRuleFor(parts: number): Stats {
   const weights = [...HONEST, ...Array.from({ length: parts }, () => ATTACKER_TOTAL / BigInt(parts))];
-  return oldRuleStats(weights, weights.map((_, i) => i >= HONEST.length));
+  return oldRuleStats(
+    weights,
+    weights.map((_, i) => i >= HONEST.length),
+  );
 }
 
 /** Contract statistics per pool, computed once (static calls change nothing). */

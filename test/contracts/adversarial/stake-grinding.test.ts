@@ -57,7 +57,10 @@ function moves(): Move[] {
   }
   for (const i of [0, 1, 2]) {
     list.push({ name: `leaveJury(all) by attacker ${i}`, run: (fx, a) => fx.stakeManager.connect(a[i]).leaveJury(ATTACKER_RESERVES[i]) });
-    list.push({ name: `leaveJury(part) by attacker ${i}`, run: (fx, a) => fx.stakeManager.connect(a[i]).leaveJury(ATTACKER_RESERVES[i] - 100n * E18) });
+    list.push({
+      name: `leaveJury(part) by attacker ${i}`,
+      run: (fx, a) => fx.stakeManager.connect(a[i]).leaveJury(ATTACKER_RESERVES[i] - 100n * E18),
+    });
   }
   list.push({ name: "requestUnstake(all free)", run: (fx, a) => fx.stakeManager.connect(a[2]).requestUnstake(ATTACKER_FREE) });
   list.push({
@@ -67,7 +70,12 @@ function moves(): Move[] {
       await fx.jobMarket.connect(a[2]).claimJob(id);
     },
   });
-  list.push({ name: "syncJurorWeight of everyone", run: async (fx, a) => { for (const s of [...a, ...fx.jurors]) await fx.stakeManager.syncJurorWeight(s.address); } });
+  list.push({
+    name: "syncJurorWeight of everyone",
+    run: async (fx, a) => {
+      for (const s of [...a, ...fx.jurors]) await fx.stakeManager.syncJurorWeight(s.address);
+    },
+  });
   list.push({
     name: "everything at once: all leave, fresh accounts join big",
     run: async (fx, a) => {
@@ -90,7 +98,9 @@ async function mineTo(target: bigint): Promise<void> {
 async function committeeOf(fx: Adversarial, disputeId: bigint): Promise<Committee> {
   const d = await fx.disputeManager.getDispute(disputeId);
   const r = await fx.disputeManager.getRound(disputeId, d.round);
-  return Promise.all(r.jurors.map(async (j) => ({ account: j, seats: BigInt((await fx.disputeManager.getVote(disputeId, d.round, j)).seats) })));
+  return Promise.all(
+    r.jurors.map(async (j) => ({ account: j, seats: BigInt((await fx.disputeManager.getVote(disputeId, d.round, j)).seats) })),
+  );
 }
 
 async function auditorsOf(fx: Adversarial, jobId: bigint): Promise<Committee> {
@@ -161,7 +171,8 @@ describe("adversarial: stake grinding (v3 V3.1–V3.3)", function () {
       await m.run(fx, attackers);
       await enterNextEpoch(fx.stakeManager);
       const [a2, s2] = await fx.stakeManager.connect(fx.admin).drawSeats.staticCall(seed, size, lock, lockId, exclude);
-      if (JSON.stringify(a2.map((a, i) => [a, s2[i].toString()])) !== JSON.stringify(baseline.map((x) => [x.account, x.seats.toString()]))) ++wouldHaveChanged;
+      if (JSON.stringify(a2.map((a, i) => [a, s2[i].toString()])) !== JSON.stringify(baseline.map((x) => [x.account, x.seats.toString()])))
+        ++wouldHaveChanged;
       await live.restore();
     }
     // Without the epoch freeze most of these moves would have re-rolled the committee.
@@ -193,7 +204,10 @@ describe("adversarial: stake grinding (v3 V3.1–V3.3)", function () {
     let wouldHaveChanged = 0;
     const randomness = BlockhashRandomness__factory.connect(await fx.disputeManager.randomness(), fx.admin);
     const seed = ethers.keccak256(
-      ethers.AbiCoder.defaultAbiCoder().encode(["bytes32", "uint256", "string"], [await randomness.valueAt(target), jobId, "upow.auditors"]),
+      ethers.AbiCoder.defaultAbiCoder().encode(
+        ["bytes32", "uint256", "string"],
+        [await randomness.valueAt(target), jobId, "upow.auditors"],
+      ),
     );
     const terms = await fx.jobMarket.jobTerms(jobId);
     for (const m of moves()) {
@@ -206,7 +220,8 @@ describe("adversarial: stake grinding (v3 V3.1–V3.3)", function () {
       await m.run(fx, attackers);
       await enterNextEpoch(fx.stakeManager);
       const [a2, s2] = await fx.stakeManager.connect(fx.admin).drawAccounts.staticCall(seed, terms.auditorsPerJob, [fx.worker.address]);
-      if (JSON.stringify(a2.map((a, i) => [a, s2[i].toString()])) !== JSON.stringify(baseline.map((x) => [x.account, x.seats.toString()]))) ++wouldHaveChanged;
+      if (JSON.stringify(a2.map((a, i) => [a, s2[i].toString()])) !== JSON.stringify(baseline.map((x) => [x.account, x.seats.toString()])))
+        ++wouldHaveChanged;
       await live.restore();
     }
     expect(wouldHaveChanged).to.be.greaterThan(moves().length / 2);
@@ -230,7 +245,14 @@ describe("adversarial: the application order of due changes is fixed before any 
     const honest = rest.slice(0, 8);
     const attackers = rest.slice(8, 11);
     const token = await new TestToken__factory(admin).deploy("Stake", "STK");
-    const sm: StakeManager = await new StakeManager__factory(admin).deploy(await token.getAddress(), admin.address, 86_400, 1, TEST_EPOCHS.epochLength, TEST_EPOCHS.drawWindow);
+    const sm: StakeManager = await new StakeManager__factory(admin).deploy(
+      await token.getAddress(),
+      admin.address,
+      86_400,
+      1,
+      TEST_EPOCHS.epochLength,
+      TEST_EPOCHS.drawWindow,
+    );
     await sm.grantRole(await sm.MODULE_ROLE(), module.address);
     for (const h of honest) await stakeAccount(sm, token, h, 0n, 1_000n);
     await enterNextEpoch(sm);
@@ -265,8 +287,12 @@ describe("adversarial: the application order of due changes is fixed before any 
   it("while changes are due, no draw runs and scheduleDraw sets a target only in the call that applies them all", async function () {
     const { sm, module } = await loadFixture(orderFixture);
     const due = await sm.queueLength();
-    await expect(sm.connect(module).drawSeats(SEEDS[0], 11, 1n, ethers.ZeroHash, [])).to.be.revertedWithCustomError(sm, "StakeManagerQueueBacklog").withArgs(due);
-    await expect(sm.connect(module).drawAccounts(SEEDS[0], 11, [])).to.be.revertedWithCustomError(sm, "StakeManagerQueueBacklog").withArgs(due);
+    await expect(sm.connect(module).drawSeats(SEEDS[0], 11, 1n, ethers.ZeroHash, []))
+      .to.be.revertedWithCustomError(sm, "StakeManagerQueueBacklog")
+      .withArgs(due);
+    await expect(sm.connect(module).drawAccounts(SEEDS[0], 11, []))
+      .to.be.revertedWithCustomError(sm, "StakeManagerQueueBacklog")
+      .withArgs(due);
     const clock = BigInt(await ethers.provider.getBlockNumber());
     const [epoch, target] = await sm.connect(module).scheduleDraw.staticCall(clock, 5);
     expect([epoch, target]).to.deep.equal([2n, clock + 5n]);
@@ -280,7 +306,11 @@ describe("adversarial: the application order of due changes is fixed before any 
     const { sm, module, honest, attackers } = await loadFixture(orderFixture);
     const everyone = [...honest, ...attackers];
     const results: string[][] = [];
-    for (const order of [[0, 1, 2], [2, 1, 0], [1, 2, 0]]) {
+    for (const order of [
+      [0, 1, 2],
+      [2, 1, 0],
+      [1, 2, 0],
+    ]) {
       const snap = await takeSnapshot();
       for (const i of order) await sm.syncJurorWeight(attackers[i].address); // applies i's due change now (pre-seed)
       await sm.connect(module).scheduleDraw(0, 1); // applies the rest (FIFO) and settles
@@ -302,15 +332,36 @@ describe("adversarial: the application order of due changes is fixed before any 
     expect(await sm.queueSettled()).to.equal(true);
     const baseline = await drawsOf(sm, module, everyone);
     const moves: [string, () => Promise<unknown>][] = [
-      ["sync every attacker", async () => { for (const a of attackers) await sm.syncJurorWeight(a.address); }],
-      ["sync in reverse, then everyone", async () => { for (const a of [...attackers].reverse()) await sm.syncJurorWeight(a.address); for (const h of honest) await sm.syncJurorWeight(h.address); }],
-      ["attackers leave, rejoin and top up (each call runs _due)", async () => {
-        await sm.connect(attackers[2]).leaveJury(3_000n);
-        await sm.connect(attackers[0]).joinJury(1_000n);
-        await sm.connect(attackers[1]).stakeForJury(7_000n);
-        await sm.syncJurorWeight(attackers[2].address);
-      }],
-      ["the leavers come back", async () => { await sm.connect(honest[1]).joinJury(1_000n); await sm.connect(honest[4]).joinJury(500n); await sm.syncJurorWeight(honest[4].address); }],
+      [
+        "sync every attacker",
+        async () => {
+          for (const a of attackers) await sm.syncJurorWeight(a.address);
+        },
+      ],
+      [
+        "sync in reverse, then everyone",
+        async () => {
+          for (const a of [...attackers].reverse()) await sm.syncJurorWeight(a.address);
+          for (const h of honest) await sm.syncJurorWeight(h.address);
+        },
+      ],
+      [
+        "attackers leave, rejoin and top up (each call runs _due)",
+        async () => {
+          await sm.connect(attackers[2]).leaveJury(3_000n);
+          await sm.connect(attackers[0]).joinJury(1_000n);
+          await sm.connect(attackers[1]).stakeForJury(7_000n);
+          await sm.syncJurorWeight(attackers[2].address);
+        },
+      ],
+      [
+        "the leavers come back",
+        async () => {
+          await sm.connect(honest[1]).joinJury(1_000n);
+          await sm.connect(honest[4]).joinJury(500n);
+          await sm.syncJurorWeight(honest[4].address);
+        },
+      ],
       ["applyQueued", () => sm.applyQueued(1_000)],
       ["another scheduleDraw", () => sm.connect(module).scheduleDraw(0, 1)],
     ];
@@ -320,7 +371,10 @@ describe("adversarial: the application order of due changes is fixed before any 
       await move();
       // Nothing applied after the seed: no ReserveChangeApplied in any block since.
       const applied = await sm.queryFilter(sm.filters.ReserveChangeApplied(), from + 1);
-      expect(applied.map((e) => e.args.account), name).to.deep.equal([]);
+      expect(
+        applied.map((e) => e.args.account),
+        name,
+      ).to.deep.equal([]);
       expect(await sm.queueSettled(), name).to.equal(true);
       expect(await drawsOf(sm, module, everyone), name).to.deep.equal(baseline);
       await snap.restore();

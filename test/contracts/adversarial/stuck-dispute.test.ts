@@ -9,14 +9,27 @@
  */
 import { expect } from "chai";
 import { loadFixture, mine, time } from "@nomicfoundation/hardhat-network-helpers";
-import { JobStatus, Phase, REWARD, Ruling, INTERVALS, claimAndSubmit, commitAndOpen, createJob, deployAdversarial, passWindow, pinpoint } from "./fixture";
+import {
+  JobStatus,
+  Phase,
+  REWARD,
+  Ruling,
+  INTERVALS,
+  claimAndSubmit,
+  commitAndOpen,
+  createJob,
+  deployAdversarial,
+  passWindow,
+  pinpoint,
+} from "./fixture";
 
 describe("adversarial: stuck dispute", () => {
   it("parameters whose later committee exceeds the draw cap are refused", async () => {
     const fx = await loadFixture(deployAdversarial);
     const p = { ...fx.params.dispute, committeeSize: 31, quorum: 16 };
     await expect(fx.disputeManager.setParams(p))
-      .to.be.revertedWithCustomError(fx.disputeManager, "DisputeManagerInvalidParam").withArgs("committeeSize");
+      .to.be.revertedWithCustomError(fx.disputeManager, "DisputeManagerInvalidParam")
+      .withArgs("committeeSize");
     // 15 → 31 → 63 fits.
     await expect(fx.disputeManager.setParams({ ...p, committeeSize: 15, quorum: 8 })).to.emit(fx.disputeManager, "ParamsUpdated");
   });
@@ -34,8 +47,10 @@ describe("adversarial: stuck dispute", () => {
     await mine(fx.params.dispute.randomnessDelay + 1);
     const share = REWARD / BigInt(INTERVALS);
     await expect(fx.disputeManager.drawCommittee(id))
-      .to.emit(fx.disputeManager, "DisputeClosed").withArgs(id, jobId, Ruling.Void)
-      .and.to.emit(fx.jobMarket, "IntervalRefunded").withArgs(jobId, share, REWARD - share);
+      .to.emit(fx.disputeManager, "DisputeClosed")
+      .withArgs(id, jobId, Ruling.Void)
+      .and.to.emit(fx.jobMarket, "IntervalRefunded")
+      .withArgs(jobId, share, REWARD - share);
     const pay = await fx.payToken.getAddress();
     expect(await fx.jobMarket.credits(pay, fx.requester.address)).to.equal(share);
     const p = fx.params.dispute;

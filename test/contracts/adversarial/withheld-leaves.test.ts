@@ -12,7 +12,16 @@ import { anyValue } from "@nomicfoundation/hardhat-chai-matchers/withArgs";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { checkpointProof } from "../../helpers/trees";
 import {
-  ChallengeStatus, JobStatus, Phase, TRAJ, claimAndSubmit, commitAndOpen, createJob, deployAdversarial, lastChallenge, stepRange,
+  ChallengeStatus,
+  JobStatus,
+  Phase,
+  TRAJ,
+  claimAndSubmit,
+  commitAndOpen,
+  createJob,
+  deployAdversarial,
+  lastChallenge,
+  stepRange,
 } from "./fixture";
 
 describe("adversarial: withheld leaves", () => {
@@ -29,17 +38,23 @@ describe("adversarial: withheld leaves", () => {
   async function answerCheckpoints(fx: Awaited<ReturnType<typeof setup>>["fx"], demand: bigint) {
     const a = checkpointProof(TRAJ, 1);
     const b = checkpointProof(TRAJ, 2);
-    await fx.dataAvailability.connect(fx.worker).answerCheckpoints(demand, a.stateHash, a.stepRoot, a.proof, b.stateHash, b.stepRoot, b.proof);
+    await fx.dataAvailability
+      .connect(fx.worker)
+      .answerCheckpoints(demand, a.stateHash, a.stepRoot, a.proof, b.stateHash, b.stepRoot, b.proof);
   }
 
   it("withheld checkpoint leaves: the dispute opens anyway and silence convicts via timeoutChallenge", async () => {
     const { fx, jobId, id, demand } = await loadFixture(setup);
     expect(demand).to.not.equal(0n);
     expect((await fx.disputeManager.getDispute(id)).phase).to.equal(Phase.Pinpointing);
-    await expect(fx.dataAvailability.timeoutChallenge(demand)).to.be.revertedWithCustomError(fx.dataAvailability, "DataAvailabilityDeadlineNotPassed");
+    await expect(fx.dataAvailability.timeoutChallenge(demand)).to.be.revertedWithCustomError(
+      fx.dataAvailability,
+      "DataAvailabilityDeadlineNotPassed",
+    );
     await time.increaseTo((await fx.dataAvailability.getChallenge(demand)).deadline + 1n);
     await expect(fx.dataAvailability.timeoutChallenge(demand))
-      .to.emit(fx.disputeManager, "WorkerConvicted").withArgs(jobId, id, fx.challenger.address, anyValue, anyValue, anyValue, anyValue, anyValue);
+      .to.emit(fx.disputeManager, "WorkerConvicted")
+      .withArgs(jobId, id, fx.challenger.address, anyValue, anyValue, anyValue, anyValue, anyValue);
     expect((await fx.jobMarket.getJob(jobId)).status).to.equal(JobStatus.Rejected);
     // The challenger keeps its bond.
     const p = fx.params.dispute;
@@ -86,8 +101,7 @@ describe("adversarial: withheld leaves", () => {
     await expect(fx.disputeManager.timeoutPinpoint(id)).to.be.revertedWithCustomError(fx.disputeManager, "DisputeManagerDeadlineNotPassed");
     // ...and it pinpoints with the stored leaves (empty proofs).
     const empty = (j: number) => ({ stateHash: TRAJ.stateHashes[2 + j], proof: [] as string[] });
-    await expect(fx.disputeManager.connect(fx.challenger).pinpoint(id, 1, empty(1), empty(2)))
-      .to.emit(fx.disputeManager, "StepPinpointed");
+    await expect(fx.disputeManager.connect(fx.challenger).pinpoint(id, 1, empty(1), empty(2))).to.emit(fx.disputeManager, "StepPinpointed");
     expect((await fx.disputeManager.getDispute(id)).phase).to.equal(Phase.AwaitingDraw);
   });
 });

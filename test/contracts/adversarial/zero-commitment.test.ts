@@ -22,20 +22,24 @@ describe("adversarial: zero commitment", () => {
     const jurors = await draw(fx, id);
     const dm = fx.disputeManager;
     await expect(dm.connect(jurors[0]).commitVote(id, ethers.ZeroHash))
-      .to.be.revertedWithCustomError(dm, "DisputeManagerZeroCommitment").withArgs(id);
+      .to.be.revertedWithCustomError(dm, "DisputeManagerZeroCommitment")
+      .withArgs(id);
     expect((await dm.getRound(id, 0)).commits).to.equal(0);
 
     const s0 = saltOf("j0");
     await dm.connect(jurors[0]).commitVote(id, voteCommitment(id, 0, jurors[0].address, Ruling.WorkerFault, s0));
     await expect(dm.connect(jurors[0]).commitVote(id, voteCommitment(id, 0, jurors[0].address, Ruling.WorkerHonest, s0)))
-      .to.be.revertedWithCustomError(dm, "DisputeManagerAlreadyCommitted").withArgs(id, jurors[0].address);
-    await expect(dm.connect(fx.stranger).commitVote(id, voteCommitment(id, 0, fx.stranger.address, Ruling.WorkerFault, s0)))
-      .to.be.revertedWithCustomError(dm, "DisputeManagerNotJuror");
+      .to.be.revertedWithCustomError(dm, "DisputeManagerAlreadyCommitted")
+      .withArgs(id, jurors[0].address);
+    await expect(
+      dm.connect(fx.stranger).commitVote(id, voteCommitment(id, 0, fx.stranger.address, Ruling.WorkerFault, s0)),
+    ).to.be.revertedWithCustomError(dm, "DisputeManagerNotJuror");
     // Two of three committed and the commit window open: no reveal yet.
     const s1 = saltOf("j1");
     await dm.connect(jurors[1]).commitVote(id, voteCommitment(id, 0, jurors[1].address, Ruling.WorkerFault, s1));
     await expect(dm.connect(jurors[0]).revealVote(id, Ruling.WorkerFault, s0))
-      .to.be.revertedWithCustomError(dm, "DisputeManagerRevealNotOpen").withArgs(id);
+      .to.be.revertedWithCustomError(dm, "DisputeManagerRevealNotOpen")
+      .withArgs(id);
     expect((await dm.getRound(id, 0)).commits).to.equal(2);
     // Once all committed, reveals open.
     await dm.connect(jurors[2]).commitVote(id, voteCommitment(id, 0, jurors[2].address, Ruling.WorkerFault, saltOf("j2")));

@@ -49,7 +49,9 @@ describe("L1OriginRandomness", function () {
       expect(await rnd.isAvailable(first)).to.equal(false);
       await expect(rnd.valueAt(first)).to.be.revertedWithCustomError(rnd, "L1OriginRandomnessNotRevealed").withArgs(first);
 
-      await expect(rnd.connect(keeper).reveal(first, rlp)).to.emit(rnd, "RandomnessRevealed").withArgs(first, block.mixHash, keeper.address);
+      await expect(rnd.connect(keeper).reveal(first, rlp))
+        .to.emit(rnd, "RandomnessRevealed")
+        .withArgs(first, block.mixHash, keeper.address);
       expect(await rnd.isAvailable(first)).to.equal(true);
       expect(await rnd.valueAt(first)).to.equal(block.mixHash);
       await expect(rnd.reveal(first, rlp)).to.be.revertedWithCustomError(rnd, "L1OriginRandomnessAlreadyRevealed").withArgs(first);
@@ -60,7 +62,9 @@ describe("L1OriginRandomness", function () {
       await rnd.checkpoint();
       const { rlp, block } = await provenHeader(first);
       const { rlp: next } = await provenHeader(first + 1n);
-      await expect(rnd.reveal(first, next)).to.be.revertedWithCustomError(rnd, "L1OriginRandomnessWrongBlock").withArgs(first, first + 1n);
+      await expect(rnd.reveal(first, next))
+        .to.be.revertedWithCustomError(rnd, "L1OriginRandomnessWrongBlock")
+        .withArgs(first, first + 1n);
       const fields = decodeRlp(rlp) as RlpStructuredData[];
       fields[13] = keccak256("0x03");
       const tampered = encodeRlp(fields);
@@ -78,7 +82,9 @@ describe("L1OriginRandomness", function () {
       const zeroMix = encodeRlp(fields);
       await oracle.setL1BlockValues(first + 1n, keccak256(zeroMix));
       await rnd.checkpoint();
-      await expect(rnd.reveal(first + 1n, zeroMix)).to.be.revertedWithCustomError(rnd, "L1OriginRandomnessZeroValue").withArgs(first + 1n);
+      await expect(rnd.reveal(first + 1n, zeroMix))
+        .to.be.revertedWithCustomError(rnd, "L1OriginRandomnessZeroValue")
+        .withArgs(first + 1n);
       expect(await rnd.isAvailable(first + 1n)).to.equal(false);
     });
   });

@@ -68,7 +68,9 @@ describe("PrevrandaoRandomness", function () {
       await expect(rnd.valueAt(target)).to.be.revertedWithCustomError(rnd, "PrevrandaoRandomnessNotRevealed").withArgs(target);
 
       const { rlp, block } = await provenHeader(target);
-      await expect(rnd.connect(keeper).reveal(target, rlp)).to.emit(rnd, "RandomnessRevealed").withArgs(target, block.mixHash, keeper.address);
+      await expect(rnd.connect(keeper).reveal(target, rlp))
+        .to.emit(rnd, "RandomnessRevealed")
+        .withArgs(target, block.mixHash, keeper.address);
       expect(await rnd.isAvailable(target)).to.equal(true);
       expect(await rnd.isExpired(target)).to.equal(false);
       expect(await rnd.valueAt(target)).to.equal(block.mixHash);
@@ -93,7 +95,9 @@ describe("PrevrandaoRandomness", function () {
       await mine(3);
       const target = BigInt(await ethers.provider.getBlockNumber()) - 1n;
       const { rlp } = await provenHeader(target - 1n);
-      await expect(rnd.reveal(target, rlp)).to.be.revertedWithCustomError(rnd, "PrevrandaoRandomnessWrongBlock").withArgs(target, target - 1n);
+      await expect(rnd.reveal(target, rlp))
+        .to.be.revertedWithCustomError(rnd, "PrevrandaoRandomnessWrongBlock")
+        .withArgs(target, target - 1n);
     });
 
     it("refuses a tampered header (another mixHash) with PrevrandaoRandomnessHeaderMismatch", async function () {
@@ -228,8 +232,12 @@ describe("PrevrandaoRandomness", function () {
       const { rnd, target, rlp } = await loadFixture(headerFixture);
       const length = (rlp.length - 2) / 2;
       const truncated = rlp.slice(0, -20);
-      await expect(rnd.reveal(target, truncated)).to.be.revertedWithCustomError(rnd, "BlockHeaderLengthMismatch").withArgs(length, length - 10);
-      await expect(rnd.reveal(target, rlp + "00")).to.be.revertedWithCustomError(rnd, "BlockHeaderLengthMismatch").withArgs(length, length + 1);
+      await expect(rnd.reveal(target, truncated))
+        .to.be.revertedWithCustomError(rnd, "BlockHeaderLengthMismatch")
+        .withArgs(length, length - 10);
+      await expect(rnd.reveal(target, rlp + "00"))
+        .to.be.revertedWithCustomError(rnd, "BlockHeaderLengthMismatch")
+        .withArgs(length, length + 1);
       // A long-list prefix whose length bytes are cut off.
       await expect(rnd.reveal(target, "0xf9")).to.be.revertedWithCustomError(rnd, "BlockHeaderLengthMismatch").withArgs(3, 1);
     });
@@ -237,7 +245,9 @@ describe("PrevrandaoRandomness", function () {
     it("refuses a list too short for the fields it needs with BlockHeaderFieldOutOfBounds", async function () {
       const { rnd, target, rlp } = await loadFixture(headerFixture);
       const fields = decodeRlp(rlp) as string[];
-      await expect(rnd.reveal(target, encodeRlp(fields.slice(0, 13)))).to.be.revertedWithCustomError(rnd, "BlockHeaderFieldOutOfBounds").withArgs(13);
+      await expect(rnd.reveal(target, encodeRlp(fields.slice(0, 13))))
+        .to.be.revertedWithCustomError(rnd, "BlockHeaderFieldOutOfBounds")
+        .withArgs(13);
       // A string prefix that claims more bytes than the list holds (short and long form).
       await expect(rnd.reveal(target, "0xc185")).to.be.revertedWithCustomError(rnd, "BlockHeaderFieldOutOfBounds").withArgs(0);
       await expect(rnd.reveal(target, "0xc3b90100")).to.be.revertedWithCustomError(rnd, "BlockHeaderFieldOutOfBounds").withArgs(0);
@@ -249,9 +259,15 @@ describe("PrevrandaoRandomness", function () {
       const fields = decodeRlp(rlp) as RlpStructuredData[];
       const withList = [...fields];
       withList[2] = [fields[2]];
-      await expect(rnd.reveal(target, encodeRlp(withList))).to.be.revertedWithCustomError(rnd, "BlockHeaderInvalidField").withArgs(2);
-      await expect(rnd.reveal(target, withField(rlp, 8, concat(["0x01", keccak256("0x")])))).to.be.revertedWithCustomError(rnd, "BlockHeaderInvalidField").withArgs(8);
-      await expect(rnd.reveal(target, withField(rlp, 13, "0x1234"))).to.be.revertedWithCustomError(rnd, "BlockHeaderInvalidField").withArgs(13);
+      await expect(rnd.reveal(target, encodeRlp(withList)))
+        .to.be.revertedWithCustomError(rnd, "BlockHeaderInvalidField")
+        .withArgs(2);
+      await expect(rnd.reveal(target, withField(rlp, 8, concat(["0x01", keccak256("0x")]))))
+        .to.be.revertedWithCustomError(rnd, "BlockHeaderInvalidField")
+        .withArgs(8);
+      await expect(rnd.reveal(target, withField(rlp, 13, "0x1234")))
+        .to.be.revertedWithCustomError(rnd, "BlockHeaderInvalidField")
+        .withArgs(13);
     });
 
     it("reads single-byte, empty and long-form strings (a header with odd but valid fields)", async function () {
@@ -262,9 +278,13 @@ describe("PrevrandaoRandomness", function () {
       const odd = encodeRlp(fields);
       await expect(rnd.reveal(target, odd)).to.be.revertedWithCustomError(rnd, "PrevrandaoRandomnessHeaderMismatch");
       // An empty number is block 0.
-      await expect(rnd.reveal(target, withField(rlp, 8, "0x"))).to.be.revertedWithCustomError(rnd, "PrevrandaoRandomnessWrongBlock").withArgs(target, 0);
+      await expect(rnd.reveal(target, withField(rlp, 8, "0x")))
+        .to.be.revertedWithCustomError(rnd, "PrevrandaoRandomnessWrongBlock")
+        .withArgs(target, 0);
       // A short-form list prefix (fewer than 56 bytes of payload) reads as far as it can.
-      await expect(rnd.reveal(target, encodeRlp(["0x01", "0x", "0x02"]))).to.be.revertedWithCustomError(rnd, "BlockHeaderFieldOutOfBounds").withArgs(3);
+      await expect(rnd.reveal(target, encodeRlp(["0x01", "0x", "0x02"])))
+        .to.be.revertedWithCustomError(rnd, "BlockHeaderFieldOutOfBounds")
+        .withArgs(3);
     });
   });
 });

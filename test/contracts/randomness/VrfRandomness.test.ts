@@ -22,7 +22,9 @@ describe("VrfRandomness", function () {
       const head = BigInt(await ethers.provider.getBlockNumber());
       expect(await rnd.currentBlock()).to.equal(head); // targets count this chain's blocks
       // The request is mined in head + 1: head + 1 is requestable, head + 2 not.
-      await expect(rnd.request(head + 2n)).to.be.revertedWithCustomError(rnd, "VrfRandomnessTooEarly").withArgs(head + 2n, head + 1n);
+      await expect(rnd.request(head + 2n))
+        .to.be.revertedWithCustomError(rnd, "VrfRandomnessTooEarly")
+        .withArgs(head + 2n, head + 1n);
       expect(await rnd.isExpired(head + 2n)).to.equal(false);
       expect(await rnd.isAvailable(head + 2n)).to.equal(false);
       await expect(rnd.request(head + 1n)).to.emit(rnd, "RandomnessRequested");
@@ -72,12 +74,18 @@ describe("VrfRandomness", function () {
       const { coordinator, rnd, stranger } = await loadFixture(deployFixture);
       const target = BigInt(await ethers.provider.getBlockNumber());
       await rnd.request(target);
-      await expect(rnd.connect(stranger).fulfill(1n, 42n)).to.be.revertedWithCustomError(rnd, "VrfRandomnessNotCoordinator").withArgs(stranger.address);
+      await expect(rnd.connect(stranger).fulfill(1n, 42n))
+        .to.be.revertedWithCustomError(rnd, "VrfRandomnessNotCoordinator")
+        .withArgs(stranger.address);
       const address = await rnd.getAddress();
-      await expect(coordinator.deliver(address, 7n, 42n)).to.be.revertedWithCustomError(rnd, "VrfRandomnessUnknownRequest").withArgs(7n);
+      await expect(coordinator.deliver(address, 7n, 42n))
+        .to.be.revertedWithCustomError(rnd, "VrfRandomnessUnknownRequest")
+        .withArgs(7n);
       await coordinator.fulfill(1n);
       await expect(coordinator.fulfill(1n)).to.be.revertedWithCustomError(coordinator, "VrfCoordinatorMockNotPending").withArgs(1n);
-      await expect(coordinator.deliver(address, 1n, 42n)).to.be.revertedWithCustomError(rnd, "VrfRandomnessAlreadyFulfilled").withArgs(target);
+      await expect(coordinator.deliver(address, 1n, 42n))
+        .to.be.revertedWithCustomError(rnd, "VrfRandomnessAlreadyFulfilled")
+        .withArgs(target);
       expect(await rnd.valueAt(target)).to.not.equal(valueOf(42n, target));
     });
 
@@ -96,7 +104,9 @@ describe("VrfRandomness", function () {
       const coordinator = await ethers.deployContract("ReentrantVrfCoordinator");
       const rnd = await ethers.deployContract("VrfRandomness", [await coordinator.getAddress()]);
       const target = BigInt(await ethers.provider.getBlockNumber()) + 1n; // the block the request is mined in
-      await expect(rnd.request(target, { gasLimit: 1_000_000n })).to.be.revertedWithCustomError(rnd, "VrfRandomnessAlreadyRequested").withArgs(target);
+      await expect(rnd.request(target, { gasLimit: 1_000_000n }))
+        .to.be.revertedWithCustomError(rnd, "VrfRandomnessAlreadyRequested")
+        .withArgs(target);
     });
   });
 });

@@ -23,7 +23,10 @@ async function addressesOf(sys: System) {
 }
 
 async function failure(p: Promise<unknown>): Promise<DeploymentCheckError> {
-  const err = await p.then(() => null, (e: unknown) => e);
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(err).to.be.instanceOf(DeploymentCheckError);
   return err as DeploymentCheckError;
 }
@@ -43,7 +46,9 @@ describe("chain/deploymentCheck", function () {
     const sys = await loadFixture(deploySystem);
     const token = await sys.stakeToken.getAddress();
     const e = await failure(checkDeployment({ provider, addresses: { ...(await addressesOf(sys)), JobMarket: token } }));
-    expect(e.shortMessage).to.equal(`the JobMarket address ${token} is not a JobMarket: it is an ERC20 token (symbol ${await sys.stakeToken.symbol()})`);
+    expect(e.shortMessage).to.equal(
+      `the JobMarket address ${token} is not a JobMarket: it is an ERC20 token (symbol ${await sys.stakeToken.symbol()})`,
+    );
   });
 
   it("an address without code: says so", async function () {
@@ -64,11 +69,18 @@ describe("chain/deploymentCheck", function () {
     const sys = await loadFixture(deploySystem);
     const sm = sys.stakeManager;
     const other = await new StakeManager__factory(sys.admin).deploy(
-      await sys.stakeToken.getAddress(), sys.admin.address, await sm.unbondingPeriod(), await sm.minJurorStake(), await sm.epochLength(), await sm.drawWindow(),
+      await sys.stakeToken.getAddress(),
+      sys.admin.address,
+      await sm.unbondingPeriod(),
+      await sm.minJurorStake(),
+      await sm.epochLength(),
+      await sm.drawWindow(),
     );
     const a = await addressesOf(sys);
     const e = await failure(checkDeployment({ provider, addresses: { ...a, StakeManager: await other.getAddress() } }));
-    expect(e.shortMessage).to.match(/^wrong wiring: JobMarket 0x[0-9a-fA-F]{40} uses StakeManager 0x[0-9a-fA-F]{40}, but this daemon was given StakeManager /);
+    expect(e.shortMessage).to.match(
+      /^wrong wiring: JobMarket 0x[0-9a-fA-F]{40} uses StakeManager 0x[0-9a-fA-F]{40}, but this daemon was given StakeManager /,
+    );
   });
 
   it("a deployments file of another chain", async function () {
@@ -82,8 +94,13 @@ describe("chain/deploymentCheck", function () {
       const sys = await loadFixture(deploySystem);
       const a = await addressesOf(sys);
       const config = resolveVerifierConfig({
-        eip1193: network.provider as unknown as Eip1193Provider, jobMarket: await sys.stakeToken.getAddress(), auditManager: a.AuditManager, disputeManager: a.DisputeManager,
-        dataDir: tempDir("upow-depcheck-"), logLevel: "silent", env: { UPOW_PRIVATE_KEY: accountKey(CHALLENGER_ACCOUNT) },
+        eip1193: network.provider as unknown as Eip1193Provider,
+        jobMarket: await sys.stakeToken.getAddress(),
+        auditManager: a.AuditManager,
+        disputeManager: a.DisputeManager,
+        dataDir: tempDir("upow-depcheck-"),
+        logLevel: "silent",
+        env: { UPOW_PRIVATE_KEY: accountKey(CHALLENGER_ACCOUNT) },
       });
       const e = await failure(runVerifier(config, { signal: new AbortController().signal, logger: log.logger }));
       expect(e.shortMessage).to.match(/is not a JobMarket: it is an ERC20 token/);
@@ -96,13 +113,35 @@ describe("chain/deploymentCheck", function () {
       const proxy = await startRpcProxy({ upstream: network.provider as unknown as Eip1193Provider });
       try {
         const bin = path.join(__dirname, "..", "..", "..", "bin", "upow.js");
-        const args = [bin, "verifier", "start", "--rpc-url", proxy.url, "--job-market", token, "--audit-manager", a.AuditManager, "--dispute-manager", a.DisputeManager,
-          "--data-dir", tempDir("upow-depcheck-cli-"), "--log-level", "silent"];
+        const args = [
+          bin,
+          "verifier",
+          "start",
+          "--rpc-url",
+          proxy.url,
+          "--job-market",
+          token,
+          "--audit-manager",
+          a.AuditManager,
+          "--dispute-manager",
+          a.DisputeManager,
+          "--data-dir",
+          tempDir("upow-depcheck-cli-"),
+          "--log-level",
+          "silent",
+        ];
         const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-          const child = execFile(process.execPath, args, { env: { ...process.env, UPOW_PRIVATE_KEY: accountKey(CHALLENGER_ACCOUNT) }, timeout: 90_000 }, (_err, _out, err) => resolve({ code: child.exitCode, stderr: err }));
+          const child = execFile(
+            process.execPath,
+            args,
+            { env: { ...process.env, UPOW_PRIVATE_KEY: accountKey(CHALLENGER_ACCOUNT) }, timeout: 90_000 },
+            (_err, _out, err) => resolve({ code: child.exitCode, stderr: err }),
+          );
         });
         expect(code, stderr).to.equal(1);
-        expect(stderr).to.include(`error: DeploymentCheckError: the JobMarket address ${token} is not a JobMarket: it is an ERC20 token (symbol ${await sys.stakeToken.symbol()})`);
+        expect(stderr).to.include(
+          `error: DeploymentCheckError: the JobMarket address ${token} is not a JobMarket: it is an ERC20 token (symbol ${await sys.stakeToken.symbol()})`,
+        );
         expect(stderr).not.to.match(/^\s+at /m);
       } finally {
         await proxy.close();
@@ -115,7 +154,9 @@ describe("chain/deploymentCheck", function () {
     const token = await sys.payToken.getAddress();
     const r = await startWorker(sys, tempDir("upow-depcheck-worker-"), { jobMarket: token });
     const e = await failure(r.done);
-    expect(e.shortMessage).to.equal(`the JobMarket address ${token} is not a JobMarket: it is an ERC20 token (symbol ${await sys.payToken.symbol()})`);
+    expect(e.shortMessage).to.equal(
+      `the JobMarket address ${token} is not a JobMarket: it is an ERC20 token (symbol ${await sys.payToken.symbol()})`,
+    );
   });
 
   it("leaves RPC failures to the caller's retry (not misreported as a wrong address)", async function () {
@@ -125,7 +166,10 @@ describe("chain/deploymentCheck", function () {
       proxy.addFault({ fault: { kind: "error", code: -32000, message: "injected" }, methods: ["eth_call"] });
       const flaky = createProvider({ urls: [proxy.url], logger: log.logger, timeoutMs: 2_000, retries: 0 });
       try {
-        const err = await checkDeployment({ provider: flaky, addresses: await addressesOf(sys) }).then(() => null, (e: unknown) => e);
+        const err = await checkDeployment({ provider: flaky, addresses: await addressesOf(sys) }).then(
+          () => null,
+          (e: unknown) => e,
+        );
         expect(err).to.not.equal(null);
         expect(err).not.to.be.instanceOf(DeploymentCheckError);
       } finally {

@@ -57,13 +57,18 @@ describe("chain/errorRegistry", function () {
     }
     // The artifacts hold our contracts' errors and OZ's: a walk that found none would pass vacuously.
     expect(errors).to.be.greaterThan(150);
-    for (const name of ["ERC20InsufficientBalance", "ERC20InsufficientAllowance", "SafeERC20FailedOperation", "DisputeManagerAlreadyDisputing"]) {
+    for (const name of [
+      "ERC20InsufficientBalance",
+      "ERC20InsufficientAllowance",
+      "SafeERC20FailedOperation",
+      "DisputeManagerAlreadyDisputing",
+    ]) {
       expect(seen.has(name), name).to.equal(true);
     }
   });
 
   it("0xe450d38c is ERC20InsufficientBalance(sender, balance, needed)", function () {
-    const data = "0xe450d38c" + "00".repeat(12) + "11".repeat(20) + (5n).toString(16).padStart(64, "0") + (7n).toString(16).padStart(64, "0");
+    const data = "0xe450d38c" + "00".repeat(12) + "11".repeat(20) + 5n.toString(16).padStart(64, "0") + 7n.toString(16).padStart(64, "0");
     const d = decodeRevertData(data);
     expect(d.name).to.equal("ERC20InsufficientBalance");
     expect(d.reason).to.equal(`ERC20InsufficientBalance(0x${"11".repeat(20)}, 5, 7)`);
@@ -85,7 +90,10 @@ describe("chain/errorRegistry", function () {
         const wallet = await fundedWallet(provider); // ETH, but no tokens
         const sender = await TxSender.create({ signer: wallet, provider, journal, logger: log.logger, pollIntervalMs: 25 });
         const data = token.interface.encodeFunctionData("transfer", ["0x0000000000000000000000000000000000000001", 10n]);
-        const err = await sender.send({ key: "bond:1", purpose: "test-bond", to: token.target as string, data }).then(() => null, (e: unknown) => e);
+        const err = await sender.send({ key: "bond:1", purpose: "test-bond", to: token.target as string, data }).then(
+          () => null,
+          (e: unknown) => e,
+        );
         expect(err).to.be.instanceOf(TxSimulationError);
         expect((err as TxSimulationError).revert.name).to.equal("ERC20InsufficientBalance");
         expect(log.text()).to.include(`ERC20InsufficientBalance(${wallet.address}, 0, 10)`);
@@ -103,7 +111,13 @@ describe("chain/errorRegistry", function () {
         const poor = await fundedWallet(provider);
         // An interface without the error, as ethers has when a daemon calls one contract and another reverts.
         const bare = new Contract(token.target as string, ["function transfer(address to, uint256 amount) returns (bool)"], poor);
-        const err = await bare.getFunction("transfer").staticCall("0x0000000000000000000000000000000000000001", 10n).then(() => null, (e: unknown) => e);
+        const err = await bare
+          .getFunction("transfer")
+          .staticCall("0x0000000000000000000000000000000000000001", 10n)
+          .then(
+            () => null,
+            (e: unknown) => e,
+          );
         expect(err).to.not.equal(null);
         expect(collectErrorText(err)).to.include(`reverted: ERC20InsufficientBalance(${poor.address}, 0, 10)`);
       } finally {

@@ -21,17 +21,30 @@ describe("chain/failurePolicy and failures", function () {
     });
 
     it("superseded: done by someone else, nothing left to withdraw, window closed, state moved on", function () {
-      for (const n of ["DisputeManagerAlreadyDisputing", "AuditManagerNothingToWithdraw", "DisputeManagerDeadlinePassed", "JobMarketWrongStatus"]) {
+      for (const n of [
+        "DisputeManagerAlreadyDisputing",
+        "AuditManagerNothingToWithdraw",
+        "DisputeManagerDeadlinePassed",
+        "JobMarketWrongStatus",
+      ]) {
         expect(classifyFailure(n), n).to.equal("superseded");
       }
     });
 
     it("early: the window or the randomness is not there yet", function () {
-      for (const n of ["AuditManagerWindowOpen", "DisputeManagerRandomnessNotReady", "BlockhashRandomnessNotMined"]) expect(classifyFailure(n), n).to.equal("early");
+      for (const n of ["AuditManagerWindowOpen", "DisputeManagerRandomnessNotReady", "BlockhashRandomnessNotMined"])
+        expect(classifyFailure(n), n).to.equal("early");
     });
 
     it("fault: funds, stake, bad input, unknown errors and non-revert failures", function () {
-      for (const n of ["ERC20InsufficientBalance", "StakeManagerInsufficientFreeStake", "DisputeManagerInvalidProof", "TxBroadcastError", "Panic", undefined]) {
+      for (const n of [
+        "ERC20InsufficientBalance",
+        "StakeManagerInsufficientFreeStake",
+        "DisputeManagerInvalidProof",
+        "TxBroadcastError",
+        "Panic",
+        undefined,
+      ]) {
         expect(classifyFailure(n), String(n)).to.equal("fault");
       }
     });
@@ -64,7 +77,9 @@ describe("chain/failurePolicy and failures", function () {
       expect(lines().map((l) => l.level)).to.deep.equal([40, 40, 40, 40, 50, 50, 50, 50, 50, 50]);
       expect(counted).to.have.length(10);
       expect(counted[0]).to.deep.equal(["dispute-open", "ERC20InsufficientBalance"]);
-      expect(t.failingPurposes()).to.deep.equal([{ purpose: "dispute-open", failuresInARow: 10, lastReason: "ERC20InsufficientBalance(0xabc, 0, 10)" }]);
+      expect(t.failingPurposes()).to.deep.equal([
+        { purpose: "dispute-open", failuresInARow: 10, lastReason: "ERC20InsufficientBalance(0xabc, 0, 10)" },
+      ]);
     });
 
     it("escalates a purpose whose intents (one per block) each fail once", function () {
@@ -85,7 +100,9 @@ describe("chain/failurePolicy and failures", function () {
 
     it("a superseded revert holds the intent back, logged once at info, not a health failure", function () {
       const { t, log, lines } = make();
-      expect(t.failed(intent, "DisputeManagerAlreadyDisputing(1, 3, 0x1, 2)", "DisputeManagerAlreadyDisputing", log)).to.equal("superseded");
+      expect(t.failed(intent, "DisputeManagerAlreadyDisputing(1, 3, 0x1, 2)", "DisputeManagerAlreadyDisputing", log)).to.equal(
+        "superseded",
+      );
       expect(t.gate(intent)).to.deep.equal({ kind: "superseded", reason: "DisputeManagerAlreadyDisputing(1, 3, 0x1, 2)" });
       expect(lines()).to.have.length(1);
       expect(lines()[0]).to.include({ level: 30 });
@@ -138,9 +155,16 @@ describe("chain/failurePolicy and failures", function () {
       expect(evaluateHealth({ head: undefined, nowMs: 0, maxHeadAgeSec: 300, failing: [] }).ok).to.equal(false);
     });
     it("fails on a persistently failing purpose, naming it and its reason", function () {
-      const h = evaluateHealth({ head, nowMs: 1_000_000, maxHeadAgeSec: 300, failing: [{ purpose: "claim", failuresInARow: 5, lastReason: "ERC20InsufficientBalance(0x1, 0, 1)" }] });
+      const h = evaluateHealth({
+        head,
+        nowMs: 1_000_000,
+        maxHeadAgeSec: 300,
+        failing: [{ purpose: "claim", failuresInARow: 5, lastReason: "ERC20InsufficientBalance(0x1, 0, 1)" }],
+      });
       expect(h.ok).to.equal(false);
-      expect((h.details?.causes as string[])[0]).to.equal('transactions of purpose "claim" failed 5 times in a row: ERC20InsufficientBalance(0x1, 0, 1)');
+      expect((h.details?.causes as string[])[0]).to.equal(
+        'transactions of purpose "claim" failed 5 times in a row: ERC20InsufficientBalance(0x1, 0, 1)',
+      );
     });
   });
 });

@@ -19,7 +19,10 @@ describe("chain/format", function () {
   });
 
   it("log fields keep the raw base units beside the readable amount", function () {
-    expect(amountFields("reward", 10n ** 20n, { symbol: "PAY", decimals: 18 })).to.deep.equal({ reward: "100 PAY", rewardRaw: "100000000000000000000" });
+    expect(amountFields("reward", 10n ** 20n, { symbol: "PAY", decimals: 18 })).to.deep.equal({
+      reward: "100 PAY",
+      rewardRaw: "100000000000000000000",
+    });
   });
 
   it("relative times: largest unit, rounded down, future and past", function () {
@@ -68,7 +71,7 @@ describe("chain/tokenInfo", function () {
     const provider = createProvider({ eip1193: hre.network.provider as unknown as Eip1193Provider, logger: pino({ level: "silent" }) });
     try {
       const cache = new TokenInfoCache(provider);
-      for (const symbol of ["1000000 UPAY", "UPAY\n{\"msg\":\"credits withdrawn\"}", "\u001b[32mUPAY", "A".repeat(17), ""]) {
+      for (const symbol of ["1000000 UPAY", 'UPAY\n{"msg":"credits withdrawn"}', "\u001b[32mUPAY", "A".repeat(17), ""]) {
         const t = await ethers.deployContract("TestToken", ["spoof", symbol]);
         const addr = await t.getAddress();
         expect(await cache.format(addr, 10n ** 18n), JSON.stringify(symbol)).to.equal(`1 ${addr.slice(0, 6)}…${addr.slice(-4)}`);
@@ -85,7 +88,8 @@ describe("chain/tokenInfo", function () {
     let failure: "node" | "transport" | null = "node";
     const flaky: Eip1193Provider = {
       request: (args) => {
-        if (failure === "node" && args.method === "eth_call") return Promise.reject(Object.assign(new Error("rate limited"), { code: -32005 }));
+        if (failure === "node" && args.method === "eth_call")
+          return Promise.reject(Object.assign(new Error("rate limited"), { code: -32005 }));
         if (failure === "transport" && args.method === "eth_call") return Promise.reject(new Error("ECONNRESET"));
         return (hre.network.provider as unknown as Eip1193Provider).request(args);
       },

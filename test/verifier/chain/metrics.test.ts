@@ -78,7 +78,10 @@ describe("chain/metrics", function () {
     w.txFailures.inc({ purpose: "claim", reason: "ERC20InsufficientBalance" });
     const { version, commit } = buildInfo();
     expect(version).to.match(/^\d+\.\d+\.\d+/);
-    for (const [m, role] of [[v, "verifier"], [w, "worker"]] as const) {
+    for (const [m, role] of [
+      [v, "verifier"],
+      [w, "worker"],
+    ] as const) {
       const body = await m.registry.metrics();
       expect(body).to.contain(`upow_build_info{version="${version}",commit="${commit}",role="${role}"} 1`);
       expect(body).to.match(new RegExp(`^process_cpu_seconds_total\\{role="${role}"\\} `, "m"));

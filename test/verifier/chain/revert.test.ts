@@ -8,7 +8,10 @@ describe("chain/revert decodeRevertData", function () {
 
   it("decodes Error(string), Panic(uint256) and custom errors", function () {
     expect(decodeRevertData("0x08c379a0" + coder.encode(["string"], ["nope"]).slice(2))).to.include({ name: "Error", reason: "nope" });
-    expect(decodeRevertData("0x4e487b71" + coder.encode(["uint256"], [0x11]).slice(2))).to.include({ name: "Panic", reason: "Panic(0x11)" });
+    expect(decodeRevertData("0x4e487b71" + coder.encode(["uint256"], [0x11]).slice(2))).to.include({
+      name: "Panic",
+      reason: "Panic(0x11)",
+    });
     const who = "0x00000000000000000000000000000000000000AA";
     const data = iface.encodeErrorResult("Thing", [5, who]);
     const d = decodeRevertData(data, [iface]);

@@ -100,9 +100,7 @@ describe("chain/rpc-proxy", function () {
       await rpc("hardhat_mine", ["0x3"]);
       const head = await headNumber();
       proxy.setFault({ fault: { kind: "stale", blockNumber: head - 2 } });
-      expect(((await post(proxy.url, call("eth_blockNumber"))).json as { result: string }).result).to.equal(
-        "0x" + (head - 2).toString(16),
-      );
+      expect(((await post(proxy.url, call("eth_blockNumber"))).json as { result: string }).result).to.equal("0x" + (head - 2).toString(16));
       const latest = (await post(proxy.url, call("eth_getBlockByNumber", ["latest", false]))).json as {
         result: { number: string };
       };
@@ -112,9 +110,7 @@ describe("chain/rpc-proxy", function () {
       };
       expect(Number(exact.result.number)).to.equal(head);
       proxy.clearFaults();
-      expect(((await post(proxy.url, call("eth_blockNumber"))).json as { result: string }).result).to.equal(
-        "0x" + head.toString(16),
-      );
+      expect(((await post(proxy.url, call("eth_blockNumber"))).json as { result: string }).result).to.equal("0x" + head.toString(16));
     });
 
     it("applies a `match` predicate", async function () {
@@ -124,9 +120,7 @@ describe("chain/rpc-proxy", function () {
         match: (_m, params) => params[0] === "0x0",
       });
       expect(((await post(proxy.url, call("eth_getBlockByNumber", ["0x0", false]))).json as { error?: unknown }).error).to.exist;
-      expect(((await post(proxy.url, call("eth_getBlockByNumber", ["0x1", false]))).json as { error?: unknown }).error).to.equal(
-        undefined,
-      );
+      expect(((await post(proxy.url, call("eth_getBlockByNumber", ["0x1", false]))).json as { error?: unknown }).error).to.equal(undefined);
     });
   });
 });

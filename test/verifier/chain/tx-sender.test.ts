@@ -8,12 +8,7 @@ import { Journal } from "../../../verifier/chain/journal";
 import { createProvider } from "../../../verifier/chain/rpc";
 import type { UPowProvider } from "../../../verifier/chain/rpc";
 import { startRpcProxy } from "../../../verifier/chain/rpc-proxy";
-import {
-  TxRevertedError,
-  TxSender,
-  TxSenderClosedError,
-  TxSimulationError,
-} from "../../../verifier/chain/tx-sender";
+import { TxRevertedError, TxSender, TxSenderClosedError, TxSimulationError } from "../../../verifier/chain/tx-sender";
 import type { TxEvent, TxSenderParameters } from "../../../verifier/chain/tx-sender";
 import { captureLogger, deployTarget, fundedWallet, inProcessProvider, rpc, tempDir, until } from "./helpers";
 
@@ -151,7 +146,12 @@ describe("chain/tx-sender", function () {
       const s = await sender();
       let caught: unknown;
       try {
-        await s.send({ key: "r", purpose: "p", to: target.target as string, data: target.interface.encodeFunctionData("failWithReason", ["boom"]) });
+        await s.send({
+          key: "r",
+          purpose: "p",
+          to: target.target as string,
+          data: target.interface.encodeFunctionData("failWithReason", ["boom"]),
+        });
       } catch (err) {
         caught = err;
       }
@@ -243,7 +243,13 @@ describe("chain/tx-sender", function () {
       const viaProxy = createProvider({ urls: [proxy.url], retries: 0, logger: log.logger });
       try {
         proxy.setFault({ fault: { kind: "error", message: "injected: lost" }, methods: ["eth_sendRawTransaction"] });
-        const s1 = await TxSender.create({ signer: wallet.connect(viaProxy), provider: viaProxy, journal, logger: log.logger, pollIntervalMs: 25 });
+        const s1 = await TxSender.create({
+          signer: wallet.connect(viaProxy),
+          provider: viaProxy,
+          journal,
+          logger: log.logger,
+          pollIntervalMs: 25,
+        });
         const recipient = hre.ethers.Wallet.createRandom().address;
         const pending = s1.send(mint("mint:1", recipient, 1000n));
         await until(() => journal.getIntent("mint:1")?.state === "sent", 5_000, "sent");
@@ -288,8 +294,18 @@ describe("chain/tx-sender", function () {
       const viaProxy = createProvider({ urls: [proxy.url], retries: 0, logger: log.logger });
       try {
         await rpc("evm_setAutomine", [false]);
-        proxy.setFault({ fault: { kind: "error", forward: true, message: "injected: lost answer" }, methods: ["eth_sendRawTransaction"], times: 1 });
-        const s1 = await TxSender.create({ signer: wallet.connect(viaProxy), provider: viaProxy, journal, logger: log.logger, pollIntervalMs: 25 });
+        proxy.setFault({
+          fault: { kind: "error", forward: true, message: "injected: lost answer" },
+          methods: ["eth_sendRawTransaction"],
+          times: 1,
+        });
+        const s1 = await TxSender.create({
+          signer: wallet.connect(viaProxy),
+          provider: viaProxy,
+          journal,
+          logger: log.logger,
+          pollIntervalMs: 25,
+        });
         const recipient = hre.ethers.Wallet.createRandom().address;
         const pending = s1.send(mint("mint:lost", recipient, 5n));
         pending.catch(() => undefined);

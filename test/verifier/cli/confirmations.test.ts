@@ -16,7 +16,16 @@ import type { Tick } from "../../../verifier/daemon/player/context";
 import { workerConfig } from "../../../verifier/worker/config";
 import { runWorker } from "../../../verifier/worker/service";
 import { deploySystem } from "../../helpers/system";
-import { accountKey, CHALLENGER_ACCOUNT, startVerifier, stop, verifierConfig, waitFor, WORKER_ACCOUNT, type Running } from "../daemon/harness";
+import {
+  accountKey,
+  CHALLENGER_ACCOUNT,
+  startVerifier,
+  stop,
+  verifierConfig,
+  waitFor,
+  WORKER_ACCOUNT,
+  type Running,
+} from "../daemon/harness";
 
 describe("--confirmations auto on the in-process Hardhat chain (31337)", function () {
   this.timeout(180_000);
@@ -49,16 +58,30 @@ describe("--confirmations auto on the in-process Hardhat chain (31337)", functio
   it("the worker resolves auto to 0 on this chain (and says so when it starts)", async function () {
     const sys = await loadFixture(deploySystem);
     const lines: string[] = [];
-    const logger = pino({ level: "info" }, new Writable({ write(c: Buffer, _e, cb) { lines.push(c.toString("utf8")); cb(); } }));
+    const logger = pino(
+      { level: "info" },
+      new Writable({
+        write(c: Buffer, _e, cb) {
+          lines.push(c.toString("utf8"));
+          cb();
+        },
+      }),
+    );
     const dir = await mkdtemp(path.join(tmpdir(), "upow-conf-"));
     const config = workerConfig({
-      eip1193: network.provider as unknown as Eip1193Provider, env: { UPOW_PRIVATE_KEY: accountKey(WORKER_ACCOUNT) }, dataDir: dir,
-      jobMarket: await sys.jobMarket.getAddress(), acceptedTokens: [{ address: await sys.payToken.getAddress(), minRewardPerTflop: 0n }], pollIntervalMs: 50,
+      eip1193: network.provider as unknown as Eip1193Provider,
+      env: { UPOW_PRIVATE_KEY: accountKey(WORKER_ACCOUNT) },
+      dataDir: dir,
+      jobMarket: await sys.jobMarket.getAddress(),
+      acceptedTokens: [{ address: await sys.payToken.getAddress(), minRewardPerTflop: 0n }],
+      pollIntervalMs: 50,
     });
     expect(config.confirmations).to.equal("auto");
     const ac = new AbortController();
     running = { ac, done: runWorker(config, { signal: ac.signal, logger }) };
-    const started = await waitFor("worker started", async () => lines.map((l) => JSON.parse(l) as { msg: string; confirmations?: number }).find((l) => l.msg === "worker started"));
+    const started = await waitFor("worker started", async () =>
+      lines.map((l) => JSON.parse(l) as { msg: string; confirmations?: number }).find((l) => l.msg === "worker started"),
+    );
     expect(started.confirmations).to.equal(0);
   });
 });

@@ -41,7 +41,17 @@ describe("daemon CLI: one shape for both daemons", function () {
   });
 
   // The minimum each daemon needs besides what a test varies; the data dir is given so nothing lands in ~.
-  const base = (): string[] => ["--deployments", dep.file, "--rpc-url", "http://127.0.0.1:8545", "--log-level", "silent", "--data-dir", path.join(dir, "data"), ...key.args];
+  const base = (): string[] => [
+    "--deployments",
+    dep.file,
+    "--rpc-url",
+    "http://127.0.0.1:8545",
+    "--log-level",
+    "silent",
+    "--data-dir",
+    path.join(dir, "data"),
+    ...key.args,
+  ];
   type AnyConfig = VerifierConfig | WorkerConfig;
   const daemons: { name: "verifier" | "worker"; parse: (a: string[]) => Promise<AnyConfig> }[] = [
     { name: "verifier", parse: (a) => parseVerifierStart([...base(), ...a]) },
@@ -52,7 +62,7 @@ describe("daemon CLI: one shape for both daemons", function () {
     describe(`${d.name} start`, function () {
       it("precedence: a flag beats the env, the env beats the config file, the file beats the default", async function () {
         const toml = path.join(dir, `${d.name}-prec.toml`);
-        fs.writeFileSync(toml, "pollInterval = 3000\nconfirmations = \"5\"\nmetricsHost = \"10.0.0.1\"\n");
+        fs.writeFileSync(toml, 'pollInterval = 3000\nconfirmations = "5"\nmetricsHost = "10.0.0.1"\n');
         await withEnv({}, async () => {
           const def = await d.parse([]);
           expect([def.pollIntervalMs, def.confirmations, def.metricsHost]).to.deep.equal([2000, "auto", "127.0.0.1"]);
@@ -71,16 +81,47 @@ describe("daemon CLI: one shape for both daemons", function () {
 
       it("reads a JSON config file too: lists, numbers, switches", async function () {
         const json = path.join(dir, `${d.name}.json`);
-        fs.writeFileSync(json, JSON.stringify({ rpcUrl: ["http://a.example:8545", "http://b.example:8545"], pollInterval: 750, dryRun: true, allowPrivateArtifacts: true }));
+        fs.writeFileSync(
+          json,
+          JSON.stringify({
+            rpcUrl: ["http://a.example:8545", "http://b.example:8545"],
+            pollInterval: 750,
+            dryRun: true,
+            allowPrivateArtifacts: true,
+          }),
+        );
         const c = await withEnv({}, () => d.parse(["--config", json]));
         // A flag replaces the file's list, never merges with it.
         expect(c.rpcUrls).to.deep.equal(["http://127.0.0.1:8545"]);
         expect([c.pollIntervalMs, c.dryRun, c.allowPrivateArtifacts]).to.deep.equal([750, true, true]);
         const noFlagUrl = path.join(dir, `${d.name}-urls.toml`);
         fs.writeFileSync(noFlagUrl, 'rpcUrl = ["http://a.example:8545", "http://b.example:8545"]\n');
-        const args: Promise<AnyConfig> = d.name === "verifier"
-          ? parseVerifierStart(["--deployments", dep.file, "--log-level", "silent", "--data-dir", dir, ...key.args, "--config", noFlagUrl])
-          : parseWorkerStart(["--deployments", dep.file, "--log-level", "silent", "--data-dir", dir, ...key.args, "--accept-token", TOKEN, "--config", noFlagUrl]);
+        const args: Promise<AnyConfig> =
+          d.name === "verifier"
+            ? parseVerifierStart([
+                "--deployments",
+                dep.file,
+                "--log-level",
+                "silent",
+                "--data-dir",
+                dir,
+                ...key.args,
+                "--config",
+                noFlagUrl,
+              ])
+            : parseWorkerStart([
+                "--deployments",
+                dep.file,
+                "--log-level",
+                "silent",
+                "--data-dir",
+                dir,
+                ...key.args,
+                "--accept-token",
+                TOKEN,
+                "--config",
+                noFlagUrl,
+              ]);
         expect((await withEnv({}, () => args)).rpcUrls).to.deep.equal(["http://a.example:8545", "http://b.example:8545"]);
       });
 
@@ -130,20 +171,43 @@ describe("daemon CLI: one shape for both daemons", function () {
       });
 
       it("UPOW_RPC_URLS (comma-separated) and the old UPOW_RPC_URL both name the endpoints; UPOW_RPC_URLS wins", async function () {
-        const args = d.name === "verifier"
-          ? (extra: string[]): Promise<AnyConfig> => parseVerifierStart(["--deployments", dep.file, "--log-level", "silent", "--data-dir", dir, ...key.args, ...extra])
-          : (extra: string[]) => parseWorkerStart(["--deployments", dep.file, "--log-level", "silent", "--data-dir", dir, ...key.args, "--accept-token", TOKEN, ...extra]);
-        expect((await withEnv({ UPOW_RPC_URLS: "http://a:1,http://b:2" }, () => args([]))).rpcUrls).to.deep.equal(["http://a:1", "http://b:2"]);
+        const args =
+          d.name === "verifier"
+            ? (extra: string[]): Promise<AnyConfig> =>
+                parseVerifierStart(["--deployments", dep.file, "--log-level", "silent", "--data-dir", dir, ...key.args, ...extra])
+            : (extra: string[]) =>
+                parseWorkerStart([
+                  "--deployments",
+                  dep.file,
+                  "--log-level",
+                  "silent",
+                  "--data-dir",
+                  dir,
+                  ...key.args,
+                  "--accept-token",
+                  TOKEN,
+                  ...extra,
+                ]);
+        expect((await withEnv({ UPOW_RPC_URLS: "http://a:1,http://b:2" }, () => args([]))).rpcUrls).to.deep.equal([
+          "http://a:1",
+          "http://b:2",
+        ]);
         expect((await withEnv({ UPOW_RPC_URL: "http://old:1" }, () => args([]))).rpcUrls).to.deep.equal(["http://old:1"]);
-        expect((await withEnv({ UPOW_RPC_URL: "http://old:1", UPOW_RPC_URLS: "http://new:1" }, () => args([]))).rpcUrls).to.deep.equal(["http://new:1"]);
+        expect((await withEnv({ UPOW_RPC_URL: "http://old:1", UPOW_RPC_URLS: "http://new:1" }, () => args([]))).rpcUrls).to.deep.equal([
+          "http://new:1",
+        ]);
         const none = await withEnv({}, () => rejection(args([])));
         expect(none.message).to.match(/RPC/);
       });
 
       it("without --deployments or --job-market the error says which to give", async function () {
-        const e = await withEnv({}, () => rejection(d.name === "verifier"
-          ? parseVerifierStart(["--rpc-url", "http://x:1", "--log-level", "silent", ...key.args])
-          : parseWorkerStart(["--rpc-url", "http://x:1", "--log-level", "silent", "--accept-token", TOKEN, ...key.args])));
+        const e = await withEnv({}, () =>
+          rejection(
+            d.name === "verifier"
+              ? parseVerifierStart(["--rpc-url", "http://x:1", "--log-level", "silent", ...key.args])
+              : parseWorkerStart(["--rpc-url", "http://x:1", "--log-level", "silent", "--accept-token", TOKEN, ...key.args]),
+          ),
+        );
         expect(e).to.be.instanceOf(d.name === "verifier" ? VerifierConfigError : WorkerConfigError);
         expect(e.message).to.match(/--deployments/);
       });
@@ -151,11 +215,21 @@ describe("daemon CLI: one shape for both daemons", function () {
   }
 
   describe("worker --accept-token <token key> (read from --deployments by the registry's loader)", function () {
-    const common = (): string[] => ["--rpc-url", "http://127.0.0.1:8545", "--log-level", "silent", "--data-dir", path.join(dir, "data"), ...key.args];
+    const common = (): string[] => [
+      "--rpc-url",
+      "http://127.0.0.1:8545",
+      "--log-level",
+      "silent",
+      "--data-dir",
+      path.join(dir, "data"),
+      ...key.args,
+    ];
 
     it("PaymentToken[:min] and StakingToken are the deployments file's addresses; an address still works beside them", async function () {
       const c = dep.deployment.contracts;
-      const got = await withEnv({}, () => parseWorkerStart(["--deployments", dep.file, ...common(), "--accept-token", "PaymentToken:500", "StakingToken", TOKEN]));
+      const got = await withEnv({}, () =>
+        parseWorkerStart(["--deployments", dep.file, ...common(), "--accept-token", "PaymentToken:500", "StakingToken", TOKEN]),
+      );
       expect(got.acceptedTokens).to.deep.equal([
         { address: c.PaymentToken!.address, minRewardPerTflop: 500n },
         { address: c.StakingToken.address, minRewardPerTflop: 0n },
@@ -169,16 +243,22 @@ describe("daemon CLI: one shape for both daemons", function () {
     });
 
     it("a token key without a deployments file is refused, naming --deployments", async function () {
-      const e = await withEnv({}, () => rejection(parseWorkerStart(["--job-market", TOKEN, ...common(), "--accept-token", "PaymentToken"])));
+      const e = await withEnv({}, () =>
+        rejection(parseWorkerStart(["--job-market", TOKEN, ...common(), "--accept-token", "PaymentToken"])),
+      );
       expect(e).to.be.instanceOf(WorkerConfigError);
-      expect((e as WorkerConfigError).shortMessage).to.equal("--accept-token PaymentToken names a token of the deployments file: give --deployments <file>");
+      expect((e as WorkerConfigError).shortMessage).to.equal(
+        "--accept-token PaymentToken names a token of the deployments file: give --deployments <file>",
+      );
     });
 
     it("a deployments file without a PaymentToken: the error names the file and contracts.PaymentToken", async function () {
       const { PaymentToken: _omitted, ...rest } = dep.deployment.contracts;
       const noPay = path.join(dir, "no-payment-token.json");
       fs.writeFileSync(noPay, JSON.stringify({ ...dep.deployment, contracts: rest }));
-      const e = await withEnv({}, () => rejection(parseWorkerStart(["--deployments", noPay, ...common(), "--accept-token", "PaymentToken"])));
+      const e = await withEnv({}, () =>
+        rejection(parseWorkerStart(["--deployments", noPay, ...common(), "--accept-token", "PaymentToken"])),
+      );
       expect(e).to.be.instanceOf(DeploymentInvalidError);
       expect((e as DeploymentInvalidError).shortMessage).to.equal(`${noPay}: contracts.PaymentToken is missing`);
     });
@@ -225,7 +305,9 @@ describe("daemon CLI: one shape for both daemons", function () {
         const w = await parseWorkerStart([...common, "--key", "verifier-a", "--accept-token", TOKEN]);
         expect(w.dataDir).to.equal(path.join(home, `worker-${a.address}`));
         // --data-dir overrides.
-        expect((await parseVerifierStart([...common, "--key", "verifier-a", "--data-dir", path.join(home, "mine")])).dataDir).to.equal(path.join(home, "mine"));
+        expect((await parseVerifierStart([...common, "--key", "verifier-a", "--data-dir", path.join(home, "mine")])).dataDir).to.equal(
+          path.join(home, "mine"),
+        );
       });
       // UPOW_KEY_DIR moves the key dir away from the state dir.
       await withEnv({ UPOW_HOME: tempDir("upow-elsewhere-"), UPOW_KEY_DIR: keyDir, UPOW_KEYSTORE_PASSWORD: "pw" }, async () => {
@@ -268,7 +350,9 @@ describe("daemon CLI: one shape for both daemons", function () {
     it("a bad option fails before the key is unlocked (no password asked for a config that cannot run)", async function () {
       // No password anywhere: an unlock attempt would fail with KeyLoadError instead.
       const keyNoPw = ["--keystore", key.keystore];
-      const e = await withEnv({}, () => rejection(parseWorkerStart(["--deployments", dep.file, "--rpc-url", "http://x:1", "--log-level", "silent", ...keyNoPw])));
+      const e = await withEnv({}, () =>
+        rejection(parseWorkerStart(["--deployments", dep.file, "--rpc-url", "http://x:1", "--log-level", "silent", ...keyNoPw])),
+      );
       expect(e).to.be.instanceOf(WorkerConfigError);
       expect(e.message).to.match(/accepted payment token/);
     });
@@ -290,7 +374,12 @@ describe("daemon CLI: one shape for both daemons", function () {
   describe("logs", function () {
     const capture = () => {
       let text = "";
-      const destination = new Writable({ write(chunk: Buffer, _e, cb) { text += chunk.toString("utf8"); cb(); } });
+      const destination = new Writable({
+        write(chunk: Buffer, _e, cb) {
+          text += chunk.toString("utf8");
+          cb();
+        },
+      });
       return { destination, text: () => text };
     };
 
@@ -303,7 +392,10 @@ describe("daemon CLI: one shape for both daemons", function () {
       ] as const;
       for (const c of cases) {
         const out = capture();
-        createDaemonLogger({ level: "info", format: c.format, isTTY: c.isTTY, destination: out.destination }).info({ jobId: "7" }, "job claimed");
+        createDaemonLogger({ level: "info", format: c.format, isTTY: c.isTTY, destination: out.destination }).info(
+          { jobId: "7" },
+          "job claimed",
+        );
         const line = out.text().trim();
         const parsed = (() => {
           try {
@@ -315,7 +407,10 @@ describe("daemon CLI: one shape for both daemons", function () {
         expect(parsed !== undefined, JSON.stringify(c)).to.equal(c.json);
         if (parsed) expect([parsed.msg, parsed.jobId]).to.deep.equal(["job claimed", "7"]);
         // eslint-disable-next-line no-control-regex
-        else expect(line.replace(/\u001b\[[0-9;]*m/g, "")).to.match(/INFO.*job claimed/).and.to.match(/jobId: "7"/);
+        else
+          expect(line.replace(/\u001b\[[0-9;]*m/g, ""))
+            .to.match(/INFO.*job claimed/)
+            .and.to.match(/jobId: "7"/);
       }
     });
   });

@@ -30,17 +30,32 @@ export async function testKey(dir: string, name = "k"): Promise<TestKey> {
   const passwordFile = path.join(dir, `${name}.pw`);
   fs.writeFileSync(passwordFile, "test-password\n", { mode: 0o600 });
   await writeKeystore({ privateKey: wallet.privateKey, password: "test-password", path: keystore, scryptN: 1024 });
-  return { address: wallet.address, privateKey: wallet.privateKey, keystore, passwordFile, args: ["--keystore", keystore, "--password-file", passwordFile] };
+  return {
+    address: wallet.address,
+    privateKey: wallet.privateKey,
+    keystore,
+    passwordFile,
+    args: ["--keystore", keystore, "--password-file", passwordFile],
+  };
 }
 
 /** A registry file as scripts/deploy.ts writes it: every contract at a fresh address, deployed from `firstBlock` on. */
 export function writeDeployment(dir: string, firstBlock = 7): { file: string; deployment: Deployment } {
   const contracts = Object.fromEntries(
-    CONTRACT_KEYS.map((k, i) => [k, { contractName: k, address: Wallet.createRandom().address, blockNumber: firstBlock + i, txHash: null, abi: [] }]),
+    CONTRACT_KEYS.map((k, i) => [
+      k,
+      { contractName: k, address: Wallet.createRandom().address, blockNumber: firstBlock + i, txHash: null, abi: [] },
+    ]),
   );
   const deployment = {
-    format: DEPLOYMENT_FORMAT, network: "localhost", chainId: 31337, deployer: Wallet.createRandom().address, gitCommit: "test",
-    deployedAt: new Date(0).toISOString(), params: {}, contracts,
+    format: DEPLOYMENT_FORMAT,
+    network: "localhost",
+    chainId: 31337,
+    deployer: Wallet.createRandom().address,
+    gitCommit: "test",
+    deployedAt: new Date(0).toISOString(),
+    params: {},
+    contracts,
   } as unknown as Deployment;
   const file = path.join(dir, "localhost.json");
   fs.writeFileSync(file, JSON.stringify(deployment));
@@ -50,14 +65,20 @@ export function writeDeployment(dir: string, firstBlock = 7): { file: string; de
 /** Runs `verifier start` / `worker start` through commander; returns the config `run` got (the daemon itself is not started). */
 export async function parseVerifierStart(args: string[]): Promise<VerifierConfig> {
   let got: VerifierConfig | undefined;
-  await verifierStartCommand(async (c) => void (got = c)).exitOverride().configureOutput({ writeErr: () => undefined }).parseAsync(args, { from: "user" });
+  await verifierStartCommand(async (c) => void (got = c))
+    .exitOverride()
+    .configureOutput({ writeErr: () => undefined })
+    .parseAsync(args, { from: "user" });
   if (!got) throw new Error("verifier start did not run");
   return got;
 }
 
 export async function parseWorkerStart(args: string[]): Promise<WorkerConfig> {
   let got: WorkerConfig | undefined;
-  await workerStartCommand(async (c) => void (got = c)).exitOverride().configureOutput({ writeErr: () => undefined }).parseAsync(args, { from: "user" });
+  await workerStartCommand(async (c) => void (got = c))
+    .exitOverride()
+    .configureOutput({ writeErr: () => undefined })
+    .parseAsync(args, { from: "user" });
   if (!got) throw new Error("worker start did not run");
   return got;
 }

@@ -39,7 +39,8 @@ function upow(args: string[], opts: { stdin?: string; env?: Record<string, strin
 
 /** Every file under `dir`, read as text. */
 function allFiles(dir: string): string {
-  return fs.readdirSync(dir, { recursive: true, withFileTypes: true })
+  return fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((e) => e.isFile())
     .map((e) => fs.readFileSync(path.join(e.parentPath, e.name), "utf8"))
     .join("\n");
@@ -62,7 +63,10 @@ describe("upow key (child process through bin/upow.js)", function () {
   });
 
   it("import reads the key from a stdin pipe, stores it encrypted (0600 in a 0700 dir), prints the address; list and address show it", async function () {
-    const imp = await upow(["key", "import", "worker", "--password-file", pwFile], { stdin: `${wallet.privateKey}\n`, env: { UPOW_HOME: home } });
+    const imp = await upow(["key", "import", "worker", "--password-file", pwFile], {
+      stdin: `${wallet.privateKey}\n`,
+      env: { UPOW_HOME: home },
+    });
     expect(imp.code, imp.stderr).to.equal(0);
     expect(imp.stdout.trim()).to.equal(wallet.address);
     noKey(imp, "import");
@@ -91,7 +95,11 @@ describe("upow key (child process through bin/upow.js)", function () {
     const address = created.stdout.trim();
     expect(address).to.match(/^0x[0-9a-fA-F]{40}$/);
     expect(listKeystores(keyDir).map((k) => [k.name, k.address])).to.deep.equal([["verifier-3", address]]);
-    const signer = await loadSigner({ env: { UPOW_KEYSTORE_PASSWORD: "pw" }, keystorePath: path.join(keyDir, "verifier-3.json"), logger: createDaemonLogger({ level: "silent" }) });
+    const signer = await loadSigner({
+      env: { UPOW_KEYSTORE_PASSWORD: "pw" },
+      keystorePath: path.join(keyDir, "verifier-3.json"),
+      logger: createDaemonLogger({ level: "silent" }),
+    });
     expect(signer.address).to.equal(address);
     expect(allFiles(keyDir).toLowerCase()).to.not.contain(signer.privateKey.slice(2).toLowerCase());
   });
@@ -151,7 +159,14 @@ describe("upow key (child process through bin/upow.js)", function () {
       const json = JSON.parse(fs.readFileSync(file, "utf8")) as { address: string };
       fs.writeFileSync(file, JSON.stringify({ ...json, address: other.slice(2).toLowerCase() }));
       expect(listKeystores(keyDir)[0]?.address).to.equal(other);
-      const e = await loadSigner({ env: { UPOW_KEYSTORE_PASSWORD: "pw" }, keystorePath: file, logger: createDaemonLogger({ level: "silent" }) }).then(() => undefined, (x: Error) => x);
+      const e = await loadSigner({
+        env: { UPOW_KEYSTORE_PASSWORD: "pw" },
+        keystorePath: file,
+        logger: createDaemonLogger({ level: "silent" }),
+      }).then(
+        () => undefined,
+        (x: Error) => x,
+      );
       expect(e).to.be.instanceOf(KeyLoadError);
     });
 

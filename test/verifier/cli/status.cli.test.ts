@@ -30,7 +30,8 @@ interface Run {
 function upow(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [UPOW, ...args], {
-      cwd: ROOT, stdio: ["ignore", "pipe", "pipe"],
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, UPOW_PRIVATE_KEY: "", UPOW_DEPLOYMENTS: "", UPOW_RPC_URLS: "", ...env },
     });
     let stdout = "";
@@ -60,7 +61,10 @@ describe("upow status / withdraw (CLI against a hardhat node)", function () {
     provider = new JsonRpcProvider(url, undefined, { pollingInterval: 100 });
     const admin = await provider.getSigner(0);
     ({ deployment, file } = await runDeploy({
-      signer: admin, network: "localhost", outDir: dir, configFile: path.join(ROOT, "deployments", "config", "localhost.json"),
+      signer: admin,
+      network: "localhost",
+      outDir: dir,
+      configFile: path.join(ROOT, "deployments", "config", "localhost.json"),
     }));
 
     // Account #2 stakes 300 tokens; account #1 creates a job and cancels it (110 UPAY refund credit).
@@ -80,12 +84,25 @@ describe("upow status / withdraw (CLI against a hardhat node)", function () {
     await (await pay.approve(await c1.jobMarket.getAddress(), reward + fee)).wait();
     const now = BigInt((await provider.getBlock("latest"))!.timestamp);
     const jobId = await c1.jobMarket.nextJobId();
-    await (await c1.jobMarket.createJob({
-      paymentToken: await pay.getAddress(), reward, verificationFee: fee, collateral: await c1.jobMarket.requiredCollateral(reward),
-      totalSteps: 8, checkpointInterval: 2, numBatches: DATA.batches.length, flopsPerStep: 1_000_000_000n, stateBytes: BigInt(STATE_BYTES),
-      initialStateHash: TRAJ.stateHashes[0], dataRoot: DATA.root, specHash: hre.ethers.id("spec"), specURI: "ipfs://spec",
-      claimDeadline: now + 86_400n, trainingDuration: 3_600n,
-    })).wait();
+    await (
+      await c1.jobMarket.createJob({
+        paymentToken: await pay.getAddress(),
+        reward,
+        verificationFee: fee,
+        collateral: await c1.jobMarket.requiredCollateral(reward),
+        totalSteps: 8,
+        checkpointInterval: 2,
+        numBatches: DATA.batches.length,
+        flopsPerStep: 1_000_000_000n,
+        stateBytes: BigInt(STATE_BYTES),
+        initialStateHash: TRAJ.stateHashes[0],
+        dataRoot: DATA.root,
+        specHash: hre.ethers.id("spec"),
+        specURI: "ipfs://spec",
+        claimDeadline: now + 86_400n,
+        trainingDuration: 3_600n,
+      })
+    ).wait();
     await (await c1.jobMarket.cancelJob(jobId)).wait();
   });
 
@@ -99,13 +116,16 @@ describe("upow status / withdraw (CLI against a hardhat node)", function () {
     const r = await upow(["status", "--json", "--account", requester.address, "--deployments", file, "--rpc-url", url]);
     expect(r.code, r.stderr).to.equal(0);
     const s = JSON.parse(r.stdout) as {
-      account: string; jobs: { status: string; roles: string[] }[];
+      account: string;
+      jobs: { status: string; roles: string[] }[];
       credits: { ledger: string; amount: { raw: string; text: string } }[];
     };
     expect(s.account).to.equal(requester.address);
     expect(s.jobs.map((j) => [j.status, j.roles])).to.deep.equal([["Cancelled", ["requester"]]]);
     const owed = s.credits.filter((c) => c.amount.raw !== "0");
-    expect(owed.map((c) => [c.ledger, c.amount.text, c.amount.raw])).to.deep.equal([["job-market", "110 UPAY", (110n * 10n ** 18n).toString()]]);
+    expect(owed.map((c) => [c.ledger, c.amount.text, c.amount.raw])).to.deep.equal([
+      ["job-market", "110 UPAY", (110n * 10n ** 18n).toString()],
+    ]);
 
     const r2 = await upow(["status", "--json", "--account", staker.address], { UPOW_DEPLOYMENTS: file, UPOW_RPC_URLS: url });
     expect(r2.code, r2.stderr).to.equal(0);

@@ -80,11 +80,17 @@ describe("upow status / withdraw (in-process chain)", function () {
   it("the worker: its jobs by status name (an expired claim as former-worker), open disputes with role, phase and deadline, credits with units", async function () {
     const s = await status(sys.worker.address);
     expect(s.jobs.map((j) => [j.jobId, j.status, j.roles])).to.deep.equal([
-      [finishedJob, "Finalized", ["worker"]], [expiredJob, "Open", ["former-worker"]], [openJob, "Submitted", ["worker"]], [votingJob, "Submitted", ["worker"]],
+      [finishedJob, "Finalized", ["worker"]],
+      [expiredJob, "Open", ["former-worker"]],
+      [openJob, "Submitted", ["worker"]],
+      [votingJob, "Submitted", ["worker"]],
     ]);
     expect(s.jobs[0].reward.text).to.equal("100 PAY");
     expect(s.jobs[0].reward.raw).to.equal(100n * 10n ** 18n);
-    expect(s.disputes.map((x) => [x.disputeId, x.phase, x.roles])).to.deep.equal([[disputeId, "Pinpointing", ["worker"]], [votingDispute, "Voting", ["worker"]]]);
+    expect(s.disputes.map((x) => [x.disputeId, x.phase, x.roles])).to.deep.equal([
+      [disputeId, "Pinpointing", ["worker"]],
+      [votingDispute, "Voting", ["worker"]],
+    ]);
     const d = s.disputes[0];
     expect([d.disputeId, d.jobId, d.interval, d.phase, d.roles]).to.deep.equal([disputeId, openJob, 2, "Pinpointing", ["worker"]]);
     expect(d.deadlines).to.have.length(1);
@@ -115,10 +121,15 @@ describe("upow status / withdraw (in-process chain)", function () {
     expect(c2.disputes.map((d) => [d.disputeId, d.roles])).to.deep.equal([[disputeId, ["challenger"]]]);
     expect(c2.jobs).to.deep.equal([]);
     // The first challenger's first dispute is Closed (ChallengerTimedOut): no longer listed as open.
-    expect((await status(sys.challenger.address)).disputes.map((d) => [d.disputeId, d.roles])).to.deep.equal([[votingDispute, ["challenger"]]]);
+    expect((await status(sys.challenger.address)).disputes.map((d) => [d.disputeId, d.roles])).to.deep.equal([
+      [votingDispute, ["challenger"]],
+    ]);
     const req = await status(sys.requester.address);
     expect(req.jobs.map((j) => [j.status, j.roles])).to.deep.equal([
-      ["Finalized", ["requester"]], ["Open", ["requester"]], ["Submitted", ["requester"]], ["Submitted", ["requester"]],
+      ["Finalized", ["requester"]],
+      ["Open", ["requester"]],
+      ["Submitted", ["requester"]],
+      ["Submitted", ["requester"]],
     ]);
     expect(req.disputes.map((d) => d.roles)).to.deep.equal([["requester"], ["requester"]]);
     // Unattested audit shares go back to the requester in the AuditManager ledger.
@@ -130,7 +141,10 @@ describe("upow status / withdraw (in-process chain)", function () {
     const s = await status(juror.address);
     expect(s.disputes.map((d) => [d.disputeId, d.phase, d.roles])).to.deep.equal([[votingDispute, "Voting", ["juror"]]]);
     const [commitEnd, revealEnd] = await sys.disputeManager.votingWindows(votingDispute);
-    expect(s.disputes[0].deadlines.map((x) => [x.what, BigInt(x.at)])).to.deep.equal([["commit votes by", commitEnd], ["reveal votes by", revealEnd]]);
+    expect(s.disputes[0].deadlines.map((x) => [x.what, BigInt(x.at)])).to.deep.equal([
+      ["commit votes by", commitEnd],
+      ["reveal votes by", revealEnd],
+    ]);
     expect(s.stake.jurorReserve.raw).to.equal((await sys.stakeManager.account(juror.address)).reserve);
     expect(s.stake.jurorSeatLocked.raw).to.be.greaterThan(0n);
     // Jurors also carry draw weight for audits: every job it audits, and only those, as auditor.
@@ -148,7 +162,8 @@ describe("upow status / withdraw (in-process chain)", function () {
       const owed = before.credits.filter((c) => c.amount.raw > 0n);
       expect(owed.length, `${who.address} has credits`).to.be.greaterThan(0);
       const balances = async (): Promise<Record<string, bigint>> => ({
-        PAY: await sys.payToken.balanceOf(who.address), STK: await sys.stakeToken.balanceOf(who.address),
+        PAY: await sys.payToken.balanceOf(who.address),
+        STK: await sys.stakeToken.balanceOf(who.address),
       });
       const b0 = await balances();
       const contracts = connectDeployment(deployment, who);
@@ -172,7 +187,9 @@ describe("upow status / withdraw (in-process chain)", function () {
     await sys.jobMarket.connect(sys.requester).createJob(await jobParams(sys));
     await sys.jobMarket.connect(sys.requester).cancelJob(jobId);
     const contracts = connectDeployment(deployment, sys.requester);
-    expect(await withdrawCredits({ signer: sys.requester, provider, deployment, contracts, ledgers: ["audit", "dispute"] })).to.deep.equal([]);
+    expect(await withdrawCredits({ signer: sys.requester, provider, deployment, contracts, ledgers: ["audit", "dispute"] })).to.deep.equal(
+      [],
+    );
     const paid = await withdrawCredits({ signer: sys.requester, provider, deployment, contracts, ledgers: ["job-market"] });
     expect(paid.map((p) => [p.ledger, p.raw])).to.deep.equal([["job-market", 110n * 10n ** 18n]]);
   });

@@ -13,7 +13,10 @@ const noop = async (): Promise<void> => undefined;
 const EXTRA_ENV = ["UPOW_HOME", "XDG_STATE_HOME", "UPOW_KEYSTORE_PASSWORD", "UPOW_PRIVATE_KEY", "UPOW_RPC_URL"];
 
 describe("docs/systemd examples", function () {
-  for (const [role, make] of [["worker", () => workerStartCommand(noop)], ["verifier", () => verifierStartCommand(noop)]] as [string, () => Command][]) {
+  for (const [role, make] of [
+    ["worker", () => workerStartCommand(noop)],
+    ["verifier", () => verifierStartCommand(noop)],
+  ] as [string, () => Command][]) {
     it(`upow-${role}.service runs \`upow ${role} start\` with flags, env and a config file it accepts`, function () {
       const unit = fs.readFileSync(path.join(DIR, `upow-${role}.service`), "utf8");
       const cmd = make();

@@ -62,7 +62,14 @@ describe("verifier daemon: audit with single-step checks (V7.2, V7.3)", function
   });
 
   /** A worker's run under `settings` (cheat optional), every state in the served store, and its result index. */
-  async function train(o: { model: ModelSpec; batchSize: number; T: number; k: number; settings: RunnerSettingsChoice; cheat?: CheatMode }): Promise<Trained> {
+  async function train(o: {
+    model: ModelSpec;
+    batchSize: number;
+    T: number;
+    k: number;
+    settings: RunnerSettingsChoice;
+    cheat?: CheatMode;
+  }): Promise<Trained> {
     const ds = buildMnistDataset({ seed: SEED, batchSize: o.batchSize, maxBatches: 4, testSize: 100 });
     const batch = (t: number): TensorMap => readSafetensors(ds.batches[batchOrder(SEED, ds.numBatches, t)]!);
     const graph = buildStepGraph(o.model);
@@ -82,21 +89,62 @@ describe("verifier daemon: audit with single-step checks (V7.2, V7.3)", function
       await honest.dispose();
     }
     const intervals = Array.from({ length: o.T / o.k }, (_, i) => indexed.slice(i * o.k, (i + 1) * o.k + 1));
-    const index = buildResultIndex({ jobId: 1n, specHash: `0x${"00".repeat(32)}`, T: o.T, k: o.k, intervals, artifactBaseUrls: [server.url] });
+    const index = buildResultIndex({
+      jobId: 1n,
+      specHash: `0x${"00".repeat(32)}`,
+      T: o.T,
+      k: o.k,
+      intervals,
+      artifactBaseUrls: [server.url],
+    });
     const spec: JobSpec = {
-      manifest: {} as JobSpec["manifest"], graph, hp, tolerance: DEFAULT_JOB_TOLERANCE, T: o.T, k: o.k, maxStateBytes: 16 << 20, stepBudget: { flopsPerStep: 10n ** 9n }, batch: async (t) => batch(t),
+      manifest: {} as JobSpec["manifest"],
+      graph,
+      hp,
+      tolerance: DEFAULT_JOB_TOLERANCE,
+      T: o.T,
+      k: o.k,
+      maxStateBytes: 16 << 20,
+      stepBudget: { flopsPerStep: 10n ** 9n },
+      batch: async (t) => batch(t),
     };
     return { spec, index, states };
   }
 
-  async function audit(job: Trained, o: { settings?: RunnerSettingsChoice; singleSteps?: (i: number) => number[]; fetchStepState?: Parameters<typeof runAudit>[0]["fetchStepState"]; unreachable?: "defer" } = {}) {
+  async function audit(
+    job: Trained,
+    o: {
+      settings?: RunnerSettingsChoice;
+      singleSteps?: (i: number) => number[];
+      fetchStepState?: Parameters<typeof runAudit>[0]["fetchStepState"];
+      unreachable?: "defer";
+    } = {},
+  ) {
     lines = [];
-    const sink = new Writable({ write: (c, _e, cb) => { lines.push(String(c)); cb(); } });
-    const client = new ArtifactClient({ store: await LocalStore.open(path.join(tmp, `cache-${Math.random()}`)), logger: pino({ level: "silent" }), retries: 0, timeoutMs: 5_000, urlPolicy: { allowPrivate: true } });
+    const sink = new Writable({
+      write: (c, _e, cb) => {
+        lines.push(String(c));
+        cb();
+      },
+    });
+    const client = new ArtifactClient({
+      store: await LocalStore.open(path.join(tmp, `cache-${Math.random()}`)),
+      logger: pino({ level: "silent" }),
+      retries: 0,
+      timeoutMs: 5_000,
+      urlPolicy: { allowPrivate: true },
+    });
     return runAudit({
-      spec: job.spec, index: job.index, sample: job.index.intervals.map((_, i) => i), client, runners: onnxRunnerFactory,
-      settings: o.settings ?? { threads: 1, optLevel: "all" }, signal: new AbortController().signal, logger: pino({ level: "info" }, sink),
-      ...(o.singleSteps ? { singleSteps: o.singleSteps } : {}), ...(o.fetchStepState ? { fetchStepState: o.fetchStepState } : {}),
+      spec: job.spec,
+      index: job.index,
+      sample: job.index.intervals.map((_, i) => i),
+      client,
+      runners: onnxRunnerFactory,
+      settings: o.settings ?? { threads: 1, optLevel: "all" },
+      signal: new AbortController().signal,
+      logger: pino({ level: "info" }, sink),
+      ...(o.singleSteps ? { singleSteps: o.singleSteps } : {}),
+      ...(o.fetchStepState ? { fetchStepState: o.fetchStepState } : {}),
       ...(o.unreachable ? { unreachable: o.unreachable } : {}),
     });
   }
@@ -138,11 +186,19 @@ describe("verifier daemon: audit with single-step checks (V7.2, V7.3)", function
 
   describe("when one step is perturbed above the single-step bound but below the interval bound", function () {
     let job: Trained;
-    const T = 16, k = 8;
+    const T = 16,
+      k = 8;
     const bad = noisyStep(T, k); // its result S_{bad+1} is perturbed: interval 1, local step 4
 
     before(async function () {
-      job = await train({ model: DEFAULT_MODEL, batchSize: 16, T, k, settings: { threads: 1, optLevel: "all" }, cheat: { kind: "noise", magnitude: BETWEEN_BOUNDS } });
+      job = await train({
+        model: DEFAULT_MODEL,
+        batchSize: 16,
+        T,
+        k,
+        settings: { threads: 1, optLevel: "all" },
+        cheat: { kind: "noise", magnitude: BETWEEN_BOUNDS },
+      });
       // The premise, checked: the interval replay alone passes and a juror's single step convicts.
       const runner = await StepRunner.create({ graph: job.spec.graph, threads: 1 });
       try {
@@ -171,17 +227,23 @@ describe("verifier daemon: audit with single-step checks (V7.2, V7.3)", function
     });
 
     it("a step state the worker refuses to us (not a party) skips that step's check only", async function () {
-      const refused = async (): Promise<never> => { throw new StateRequestRefusedError("refused", 403); };
+      const refused = async (): Promise<never> => {
+        throw new StateRequestRefusedError("refused", 403);
+      };
       const outcome = await audit(job, { singleSteps: (i) => (i === 1 ? [bad - k] : []), fetchStepState: refused });
       expect(outcome.kind).to.equal("passed");
       expect(lines.join("")).to.include("refused to us");
     });
 
     it("a step state with wrong bytes fails the interval; an unreachable one defers the audit", async function () {
-      const wrong = async (): Promise<never> => { throw new ArtifactProblemError("state does not match its committed hash", { unavailable: true }); };
+      const wrong = async (): Promise<never> => {
+        throw new ArtifactProblemError("state does not match its committed hash", { unavailable: true });
+      };
       const failed = await audit(job, { singleSteps: () => [2], fetchStepState: wrong });
       expect(failed.kind).to.equal("failed");
-      const gone = async (): Promise<never> => { throw new ArtifactProblemError("state could not be fetched", { unavailable: true, transient: true }); };
+      const gone = async (): Promise<never> => {
+        throw new ArtifactProblemError("state could not be fetched", { unavailable: true, transient: true });
+      };
       const err = await audit(job, { singleSteps: () => [2], fetchStepState: gone, unreachable: "defer" }).catch((e: unknown) => e);
       expect(err).to.be.instanceOf(ArtifactsUnreachableError);
     });

@@ -12,7 +12,13 @@ import pino from "pino";
 import { ArtifactClient } from "../../../verifier/daemon/check/artifacts";
 import { ManifestSpecLoader, type OnChainJobTerms } from "../../../verifier/daemon/check/spec";
 import { InvalidSpecError, JobAboveCapsError, JobRefusedError } from "../../../verifier/daemon/errors";
-import { COST_MODEL, CostModelMismatchError, StepCostUnderivableError, StepCostUnderstatedError, deriveStepCost } from "../../../verifier/engine/costModel";
+import {
+  COST_MODEL,
+  CostModelMismatchError,
+  StepCostUnderivableError,
+  StepCostUnderstatedError,
+  deriveStepCost,
+} from "../../../verifier/engine/costModel";
 import { canonicalManifestBytes, specHash, type JobManifest } from "../../../verifier/engine/manifest";
 import { artifactUri } from "../../../verifier/protocol/jobArtifacts";
 import { prepareMnistJob, type PreparedJob } from "../../../verifier/requester/createJob";
@@ -42,11 +48,23 @@ describe("verifier daemon: work is bounded before anything runs (V8.1-V8.2)", fu
     store = await LocalStore.open(path.join(tmp, "served"));
     server = await startStoreServer({ store });
     job = await prepareMnistJob({
-      store, publicBaseUrl: server.url, totalSteps: 4, checkpointInterval: 2, batchSize: 16, numBatches: 4, seed: `0x${"cd".repeat(32)}`,
+      store,
+      publicBaseUrl: server.url,
+      totalSteps: 4,
+      checkpointInterval: 2,
+      batchSize: 16,
+      numBatches: 4,
+      seed: `0x${"cd".repeat(32)}`,
     });
   });
   beforeEach(async function () {
-    client = new RecordingClient({ store: await LocalStore.open(path.join(tmp, `cache-${nextJobId}`)), logger: pino({ level: "silent" }), retries: 0, timeoutMs: 5_000, urlPolicy: { allowPrivate: true } });
+    client = new RecordingClient({
+      store: await LocalStore.open(path.join(tmp, `cache-${nextJobId}`)),
+      logger: pino({ level: "silent" }),
+      retries: 0,
+      timeoutMs: 5_000,
+      urlPolicy: { allowPrivate: true },
+    });
   });
   after(async function () {
     await server.close();
@@ -54,7 +72,9 @@ describe("verifier daemon: work is bounded before anything runs (V8.1-V8.2)", fu
   });
 
   /** Posts a variant of the prepared job (its own graph and/or manifest fields) and returns its on-chain terms. */
-  async function post(change: { graph?: Uint8Array; manifest?: (m: Record<string, unknown>) => void; chain?: Partial<OnChainJobTerms> } = {}): Promise<OnChainJobTerms> {
+  async function post(
+    change: { graph?: Uint8Array; manifest?: (m: Record<string, unknown>) => void; chain?: Partial<OnChainJobTerms> } = {},
+  ): Promise<OnChainJobTerms> {
     const m = JSON.parse(JSON.stringify(job.manifest)) as Record<string, unknown>;
     if (change.graph) {
       const sha = await store.put(change.graph);
@@ -64,14 +84,25 @@ describe("verifier daemon: work is bounded before anything runs (V8.1-V8.2)", fu
     const manifest = m as unknown as JobManifest;
     const sha = await store.put(canonicalManifestBytes(manifest));
     return {
-      jobId: nextJobId++, specHash: specHash(manifest), specURI: artifactUri(server.url, sha), dataRoot: job.dataRoot,
-      initialStateHash: job.initialStateHash, totalSteps: 4n, checkpointInterval: 2n, numBatches: 4n,
-      flopsPerStep: BigInt(manifest.flopsPerStep), stateBytes: BigInt(manifest.stateBytes), ...change.chain,
+      jobId: nextJobId++,
+      specHash: specHash(manifest),
+      specURI: artifactUri(server.url, sha),
+      dataRoot: job.dataRoot,
+      initialStateHash: job.initialStateHash,
+      totalSteps: 4n,
+      checkpointInterval: 2n,
+      numBatches: 4n,
+      flopsPerStep: BigInt(manifest.flopsPerStep),
+      stateBytes: BigInt(manifest.stateBytes),
+      ...change.chain,
     };
   }
 
   async function refusal(loader: ManifestSpecLoader, terms: OnChainJobTerms): Promise<JobRefusedError> {
-    const err = await loader.load(terms).then(() => null, (e: unknown) => e);
+    const err = await loader.load(terms).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).to.be.instanceOf(JobRefusedError);
     // Nothing but the manifest and the graph was fetched: no dataset list, batch or state.
     expect(client.asked).to.deep.equal(["manifest", "step graph"]);
@@ -91,7 +122,10 @@ describe("verifier daemon: work is bounded before anything runs (V8.1-V8.2)", fu
     expect((await new ManifestSpecLoader(client).load(over)).stepBudget.flopsPerStep).to.equal(10n ** 13n);
     const spec = await new ManifestSpecLoader(client, { maxFlopsPerStep: 10n ** 16n }).load(over);
     expect(spec.stepBudget.flopsPerStep).to.equal(10n ** 16n);
-    const chainLower = await post({ manifest: (m) => (m.flopsPerStep = String(job.flopsPerStep * 3n)), chain: { flopsPerStep: job.flopsPerStep * 2n } });
+    const chainLower = await post({
+      manifest: (m) => (m.flopsPerStep = String(job.flopsPerStep * 3n)),
+      chain: { flopsPerStep: job.flopsPerStep * 2n },
+    });
     expect((await new ManifestSpecLoader(client).load(chainLower)).stepBudget.flopsPerStep).to.equal(job.flopsPerStep * 2n);
   });
 
@@ -130,7 +164,10 @@ describe("verifier daemon: work is bounded before anything runs (V8.1-V8.2)", fu
   });
 
   it("rules a manifest naming another cost model InvalidSpec", async function () {
-    const err = await refusal(new ManifestSpecLoader(client), await post({ manifest: (m) => (m.costModel = { version: "upow.cost/2", hash: COST_MODEL.hash }) }));
+    const err = await refusal(
+      new ManifestSpecLoader(client),
+      await post({ manifest: (m) => (m.costModel = { version: "upow.cost/2", hash: COST_MODEL.hash }) }),
+    );
     expect(err).to.be.instanceOf(InvalidSpecError);
     expect(err.cause).to.be.instanceOf(CostModelMismatchError);
   });
@@ -141,7 +178,10 @@ describe("verifier daemon: work is bounded before anything runs (V8.1-V8.2)", fu
     expect(err).to.be.instanceOf(JobAboveCapsError);
     expect(err).not.to.be.instanceOf(InvalidSpecError);
     client.asked.length = 0;
-    const byMemory = await new ManifestSpecLoader(client, { maxPeakBytes: 1000n }).load(terms).then(() => null, (e: unknown) => e);
+    const byMemory = await new ManifestSpecLoader(client, { maxPeakBytes: 1000n }).load(terms).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(byMemory).to.be.instanceOf(JobAboveCapsError);
     expect((byMemory as JobAboveCapsError).shortMessage).to.match(/memory/);
   });
@@ -151,7 +191,10 @@ describe("verifier daemon: work is bounded before anything runs (V8.1-V8.2)", fu
     const loader = new ManifestSpecLoader(client);
     const terms = await post({ graph });
     const first = await refusal(loader, terms);
-    const second = await loader.load(terms).then(() => null, (e: unknown) => e);
+    const second = await loader.load(terms).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(second).to.equal(first);
     expect(client.asked).to.deep.equal(["manifest", "step graph"]);
   });

@@ -23,7 +23,12 @@ import { buildResultIndex } from "../../../verifier/protocol/resultIndex";
 import { ArtifactClient } from "../../../verifier/daemon/check/artifacts";
 import { runAudit, unreachableVerdict } from "../../../verifier/daemon/check/audit";
 import { judgeStep } from "../../../verifier/daemon/check/judge";
-import { onnxRunnerFactory, REFERENCE_SETTINGS, type RunnerFactory, type RunnerSettingsChoice } from "../../../verifier/daemon/check/runners";
+import {
+  onnxRunnerFactory,
+  REFERENCE_SETTINGS,
+  type RunnerFactory,
+  type RunnerSettingsChoice,
+} from "../../../verifier/daemon/check/runners";
 import type { JobSpec } from "../../../verifier/daemon/check/spec";
 import { ArtifactProblemError, ArtifactsUnreachableError } from "../../../verifier/daemon/errors";
 
@@ -47,8 +52,19 @@ describe("verifier daemon: malformed artifacts", function () {
   });
   beforeEach(async function () {
     lines = [];
-    const sink = new Writable({ write: (c, _e, cb) => { lines.push(String(c)); cb(); } });
-    client = new ArtifactClient({ store: await LocalStore.open(path.join(tmp, `cache-${Math.random()}`)), logger: pino({ level: "info" }, sink), retries: 0, timeoutMs: 2_000, urlPolicy: { allowPrivate: true } });
+    const sink = new Writable({
+      write: (c, _e, cb) => {
+        lines.push(String(c));
+        cb();
+      },
+    });
+    client = new ArtifactClient({
+      store: await LocalStore.open(path.join(tmp, `cache-${Math.random()}`)),
+      logger: pino({ level: "info" }, sink),
+      retries: 0,
+      timeoutMs: 2_000,
+      urlPolicy: { allowPrivate: true },
+    });
   });
   after(async function () {
     await server.close();
@@ -92,7 +108,13 @@ describe("verifier daemon: malformed artifacts", function () {
   describe("when the index names bases the URL policy refuses (V8.4)", function () {
     let strict: ArtifactClient;
     beforeEach(async function () {
-      strict = new ArtifactClient({ store: await LocalStore.open(path.join(tmp, `cache-${Math.random()}`)), logger: pino({ level: "silent" }), retries: 1, timeoutMs: 2_000, urlPolicy: { allowPrivate: false } });
+      strict = new ArtifactClient({
+        store: await LocalStore.open(path.join(tmp, `cache-${Math.random()}`)),
+        logger: pino({ level: "silent" }),
+        retries: 1,
+        timeoutMs: 2_000,
+        urlPolicy: { allowPrivate: false },
+      });
     });
     const problem = (e: unknown) => {
       expect(e).to.be.instanceOf(ArtifactProblemError);
@@ -100,7 +122,9 @@ describe("verifier daemon: malformed artifacts", function () {
     };
 
     it("a state served only from loopback counts as not served, definitively (not transient, so no grace period)", async function () {
-      const err = problem(await strict.fetchState(fileHashOfSync(state), sha256Hex(state), [server.url], "checkpoint 1", 1 << 20).catch((e: unknown) => e));
+      const err = problem(
+        await strict.fetchState(fileHashOfSync(state), sha256Hex(state), [server.url], "checkpoint 1", 1 << 20).catch((e: unknown) => e),
+      );
       expect(err.unavailable).to.equal(true);
       expect(err.transient).to.equal(false);
       expect(err.shortMessage).to.match(/checkpoint 1 could not be fetched/);
@@ -108,14 +132,20 @@ describe("verifier daemon: malformed artifacts", function () {
 
     it("more than MAX_ARTIFACT_BASES bases count as not served, even when one would serve", async function () {
       const bases = [...Array.from({ length: MAX_ARTIFACT_BASES }, (_, i) => `https://m${i}.example.org`), server.url];
-      const err = problem(await client.fetchState(fileHashOfSync(state), sha256Hex(state), bases, "checkpoint 2", 1 << 20).catch((e: unknown) => e));
+      const err = problem(
+        await client.fetchState(fileHashOfSync(state), sha256Hex(state), bases, "checkpoint 2", 1 << 20).catch((e: unknown) => e),
+      );
       expect(err.unavailable).to.equal(true);
       expect(err.transient).to.equal(false);
       expect(err.shortMessage).to.match(/too-many-bases/);
     });
 
     it("a base with a `?` (which would turn /artifacts/<sha256> into a query) is refused", async function () {
-      const err = problem(await client.fetchState(fileHashOfSync(state), sha256Hex(state), [`${server.url}/?`], "checkpoint 3", 1 << 20).catch((e: unknown) => e));
+      const err = problem(
+        await client
+          .fetchState(fileHashOfSync(state), sha256Hex(state), [`${server.url}/?`], "checkpoint 3", 1 << 20)
+          .catch((e: unknown) => e),
+      );
       expect(err.unavailable).to.equal(true);
       expect(err.shortMessage).to.match(/query/);
     });
@@ -123,19 +153,49 @@ describe("verifier daemon: malformed artifacts", function () {
 
   it("a step graph with a disallowed op makes the audit `skipped` with a clear log line, not a dispute", async function () {
     const m = onnx.ModelProto.decode(buildStepGraph(SPEC));
-    (m.graph as onnx.GraphProto).node.push(onnx.NodeProto.create({ opType: "ArgMax", name: "bad", input: ["batch.x"], output: ["bad_out"] }));
+    (m.graph as onnx.GraphProto).node.push(
+      onnx.NodeProto.create({ opType: "ArgMax", name: "bad", input: ["batch.x"], output: ["bad_out"] }),
+    );
     const graph = onnx.ModelProto.encode(m).finish();
     const h = fileHashOfSync(state);
     const s = { stateHash: h, sha256: sha256Hex(state) };
-    const index = buildResultIndex({ jobId: 1n, specHash: `0x${"00".repeat(32)}`, T: 2, k: 1, intervals: [[s, s], [s, s]], artifactBaseUrls: [server.url] });
+    const index = buildResultIndex({
+      jobId: 1n,
+      specHash: `0x${"00".repeat(32)}`,
+      T: 2,
+      k: 1,
+      intervals: [
+        [s, s],
+        [s, s],
+      ],
+      artifactBaseUrls: [server.url],
+    });
     const spec: JobSpec = {
-      manifest: {} as JobSpec["manifest"], graph, hp: { lr: 0.1 }, tolerance: { deltaUpd: 1e-3, deltaUlp: 1e-6, deltaKUpd: 1e-2, deltaKUlp: 1e-5 },
-      T: 2, k: 1, maxStateBytes: 1 << 20, stepBudget: { flopsPerStep: 10n ** 6n }, batch: async () => new Map(),
+      manifest: {} as JobSpec["manifest"],
+      graph,
+      hp: { lr: 0.1 },
+      tolerance: { deltaUpd: 1e-3, deltaUlp: 1e-6, deltaKUpd: 1e-2, deltaKUlp: 1e-5 },
+      T: 2,
+      k: 1,
+      maxStateBytes: 1 << 20,
+      stepBudget: { flopsPerStep: 10n ** 6n },
+      batch: async () => new Map(),
     };
-    const sink = new Writable({ write: (c, _e, cb) => { lines.push(String(c)); cb(); } });
+    const sink = new Writable({
+      write: (c, _e, cb) => {
+        lines.push(String(c));
+        cb();
+      },
+    });
     const outcome = await runAudit({
-      spec, index, sample: [0, 1], client, runners: onnxRunnerFactory, settings: { threads: 1, optLevel: "all" },
-      signal: new AbortController().signal, logger: pino({ level: "info" }, sink),
+      spec,
+      index,
+      sample: [0, 1],
+      client,
+      runners: onnxRunnerFactory,
+      settings: { threads: 1, optLevel: "all" },
+      signal: new AbortController().signal,
+      logger: pino({ level: "info" }, sink),
     });
     expect(outcome.kind).to.equal("skipped");
     expect(outcome.kind === "skipped" && outcome.reason).to.match(/GraphOpNotAllowedError/);
@@ -161,7 +221,9 @@ describe("verifier daemon: malformed artifacts", function () {
     it("a one-off HTTP error is transient and the next attempt gets the file; wrong bytes are definitive", async function () {
       const flaky = await flakyMirror(1);
       try {
-        const err = await client.fetchState(fileHashOfSync(state), sha256Hex(state), [flaky.url], "checkpoint 2", 1 << 20).catch((e: unknown) => e);
+        const err = await client
+          .fetchState(fileHashOfSync(state), sha256Hex(state), [flaky.url], "checkpoint 2", 1 << 20)
+          .catch((e: unknown) => e);
         expect(err).to.be.instanceOf(ArtifactProblemError);
         expect((err as ArtifactProblemError).transient).to.equal(true);
         const ok = await client.fetchState(fileHashOfSync(state), sha256Hex(state), [flaky.url], "checkpoint 2", 1 << 20);
@@ -171,15 +233,25 @@ describe("verifier daemon: malformed artifacts", function () {
         flaky.close();
       }
       // Bytes that arrive but do not match their address: the server's doing, never retried as ours.
-      client = new ArtifactClient({ store: await LocalStore.open(path.join(tmp, `cache-${Math.random()}`)), logger: pino({ level: "silent" }), retries: 0, timeoutMs: 2_000, urlPolicy: { allowPrivate: true } });
+      client = new ArtifactClient({
+        store: await LocalStore.open(path.join(tmp, `cache-${Math.random()}`)),
+        logger: pino({ level: "silent" }),
+        retries: 0,
+        timeoutMs: 2_000,
+        urlPolicy: { allowPrivate: true },
+      });
       const liar = http.createServer((_req, res) => res.writeHead(200).end(Buffer.from("not the state")));
       await new Promise<void>((r) => liar.listen(0, "127.0.0.1", () => r()));
       try {
         const url = `http://127.0.0.1:${(liar.address() as AddressInfo).port}`;
-        const err = await client.fetchState(fileHashOfSync(state), sha256Hex(state), [url], "checkpoint 3", 1 << 20).catch((e: unknown) => e);
+        const err = await client
+          .fetchState(fileHashOfSync(state), sha256Hex(state), [url], "checkpoint 3", 1 << 20)
+          .catch((e: unknown) => e);
         expect((err as ArtifactProblemError).transient).to.equal(false);
         // Oversize is definitive too.
-        const big = await client.fetchState(fileHashOfSync(state), sha256Hex(state), [server.url], "checkpoint 4", 64).catch((e: unknown) => e);
+        const big = await client
+          .fetchState(fileHashOfSync(state), sha256Hex(state), [server.url], "checkpoint 4", 64)
+          .catch((e: unknown) => e);
         expect((big as ArtifactProblemError).transient).to.equal(false);
       } finally {
         liar.close();
@@ -194,15 +266,40 @@ describe("verifier daemon: malformed artifacts", function () {
       await new Promise<void>((r) => dead.listen(0, "127.0.0.1", () => r()));
       const deadUrl = `http://127.0.0.1:${(dead.address() as AddressInfo).port}`;
       await new Promise<void>((r) => dead.close(() => r()));
-      const index = buildResultIndex({ jobId: 1n, specHash: `0x${"00".repeat(32)}`, T: 2, k: 1, intervals: [[s, s], [s, s]], artifactBaseUrls: [deadUrl] });
-      const spec: JobSpec = {
-        manifest: {} as JobSpec["manifest"], graph, hp: { lr: 0.1 }, tolerance: { deltaUpd: 1e-3, deltaUlp: 1e-6, deltaKUpd: 1e-2, deltaKUlp: 1e-5 },
-        T: 2, k: 1, maxStateBytes: 1 << 20, stepBudget: { flopsPerStep: 10n ** 6n }, batch: async () => new Map(),
-      };
-      const audit = (unreachable: "fail" | "defer") => runAudit({
-        spec, index, sample: [0, 1], client, runners: onnxRunnerFactory, settings: { threads: 1, optLevel: "all" },
-        signal: new AbortController().signal, logger: pino({ level: "silent" }), unreachable,
+      const index = buildResultIndex({
+        jobId: 1n,
+        specHash: `0x${"00".repeat(32)}`,
+        T: 2,
+        k: 1,
+        intervals: [
+          [s, s],
+          [s, s],
+        ],
+        artifactBaseUrls: [deadUrl],
       });
+      const spec: JobSpec = {
+        manifest: {} as JobSpec["manifest"],
+        graph,
+        hp: { lr: 0.1 },
+        tolerance: { deltaUpd: 1e-3, deltaUlp: 1e-6, deltaKUpd: 1e-2, deltaKUlp: 1e-5 },
+        T: 2,
+        k: 1,
+        maxStateBytes: 1 << 20,
+        stepBudget: { flopsPerStep: 10n ** 6n },
+        batch: async () => new Map(),
+      };
+      const audit = (unreachable: "fail" | "defer") =>
+        runAudit({
+          spec,
+          index,
+          sample: [0, 1],
+          client,
+          runners: onnxRunnerFactory,
+          settings: { threads: 1, optLevel: "all" },
+          signal: new AbortController().signal,
+          logger: pino({ level: "silent" }),
+          unreachable,
+        });
       const deferred = await audit("defer").catch((e: unknown) => e);
       expect(deferred).to.be.instanceOf(ArtifactsUnreachableError);
       expect((deferred as ArtifactsUnreachableError).intervals).to.deep.equal([0, 1]);
@@ -251,15 +348,48 @@ describe("verifier daemon: juror judgement of a step (v3 V9.1)", function () {
       await served.put(bytes);
       entries.push({ stateHash: fileHashOfSync(bytes), sha256: sha256Hex(bytes) });
     }
-    const index = buildResultIndex({ jobId: 1n, specHash: `0x${"00".repeat(32)}`, T: 1, k: 1, intervals: [entries], artifactBaseUrls: [server.url] });
+    const index = buildResultIndex({
+      jobId: 1n,
+      specHash: `0x${"00".repeat(32)}`,
+      T: 1,
+      k: 1,
+      intervals: [entries],
+      artifactBaseUrls: [server.url],
+    });
     const spec: JobSpec = {
-      manifest: {} as JobSpec["manifest"], graph, hp, tolerance: { deltaUpd: 1e-3, deltaUlp: 1e-6, deltaKUpd: 1e-2, deltaKUlp: 1e-5 },
-      T: 1, k: 1, maxStateBytes: 1 << 20, stepBudget: { flopsPerStep: 10n ** 6n }, batch: async () => batch,
+      manifest: {} as JobSpec["manifest"],
+      graph,
+      hp,
+      tolerance: { deltaUpd: 1e-3, deltaUlp: 1e-6, deltaKUpd: 1e-2, deltaKUlp: 1e-5 },
+      T: 1,
+      k: 1,
+      maxStateBytes: 1 << 20,
+      stepBudget: { flopsPerStep: 10n ** 6n },
+      batch: async () => batch,
     };
     const ran: RunnerSettingsChoice[] = [];
-    const recording: RunnerFactory = (g, s, b) => { ran.push(s); return onnxRunnerFactory(g, s, b); };
-    const client = new ArtifactClient({ store: await LocalStore.open(path.join(tmp, `cache-${Math.random()}`)), logger: pino({ level: "silent" }), retries: 0, timeoutMs: 2_000, urlPolicy: { allowPrivate: true } });
-    const v = await judgeStep({ spec, index, interval: 0, globalStep: 0, client, runners: recording, settings, signal: new AbortController().signal, logger: pino({ level: "silent" }) });
+    const recording: RunnerFactory = (g, s, b) => {
+      ran.push(s);
+      return onnxRunnerFactory(g, s, b);
+    };
+    const client = new ArtifactClient({
+      store: await LocalStore.open(path.join(tmp, `cache-${Math.random()}`)),
+      logger: pino({ level: "silent" }),
+      retries: 0,
+      timeoutMs: 2_000,
+      urlPolicy: { allowPrivate: true },
+    });
+    const v = await judgeStep({
+      spec,
+      index,
+      interval: 0,
+      globalStep: 0,
+      client,
+      runners: recording,
+      settings,
+      signal: new AbortController().signal,
+      logger: pino({ level: "silent" }),
+    });
     return { vote: v.vote, ran };
   }
 
@@ -273,7 +403,10 @@ describe("verifier daemon: juror judgement of a step (v3 V9.1)", function () {
   }
 
   it("runs the reference setting first even when the operator configured neither setting as the reference", async function () {
-    const { vote, ran } = await judge(await honestNext(), [{ threads: 2, optLevel: "basic" }, { threads: 1, optLevel: "disabled" }]);
+    const { vote, ran } = await judge(await honestNext(), [
+      { threads: 2, optLevel: "basic" },
+      { threads: 1, optLevel: "disabled" },
+    ]);
     expect(ran).to.deep.equal([REFERENCE_SETTINGS, { threads: 1, optLevel: "disabled" }]);
     expect(vote).to.equal(Vote.WorkerHonest);
   });
@@ -284,7 +417,10 @@ describe("verifier daemon: juror judgement of a step (v3 V9.1)", function () {
   });
 
   it("votes WorkerFault on a skipped step (S_1 = S_0)", async function () {
-    const { vote } = await judge(start, [{ threads: 1, optLevel: "all" }, { threads: 2, optLevel: "basic" }]);
+    const { vote } = await judge(start, [
+      { threads: 1, optLevel: "all" },
+      { threads: 2, optLevel: "basic" },
+    ]);
     expect(vote).to.equal(Vote.WorkerFault);
   });
 });

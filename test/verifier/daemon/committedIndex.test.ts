@@ -13,7 +13,13 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import pino from "pino";
 import type { Hash } from "../../../verifier/protocol/hashing";
-import { buildResultIndex, encodeResultIndex, resultUri, type IndexedState, type ResultIndex } from "../../../verifier/protocol/resultIndex";
+import {
+  buildResultIndex,
+  encodeResultIndex,
+  resultUri,
+  type IndexedState,
+  type ResultIndex,
+} from "../../../verifier/protocol/resultIndex";
 import { CheckpointsUnverifiableError, readCommittedIndex, type CommittedJob } from "../../../verifier/protocol/committedIndex";
 import { canonicalJsonBytes } from "../../../verifier/protocol/canonicalJson";
 import { cheatIndexBytes, tamperedInterval } from "../../../verifier/worker/publishCheats";
@@ -28,14 +34,21 @@ function h(s: string): Hash {
 function st(tag: string): IndexedState {
   return { stateHash: h(`state${tag}`), sha256: createHash("sha256").update(`file${tag}`).digest("hex") };
 }
-const T = 12, k = 3;
+const T = 12,
+  k = 3;
 function honest(): ResultIndex {
   const intervals: IndexedState[][] = [];
   for (let i = 0; i < T / k; i++) intervals.push(Array.from({ length: k + 1 }, (_, j) => st(String(i * k + j))));
   return buildResultIndex({ jobId: 7n, specHash: h("spec"), T, k, intervals, artifactBaseUrls: ["http://127.0.0.1:9000"] });
 }
 const idx = honest();
-const job: CommittedJob = { jobId: 7n, checkpointRoot: idx.checkpointRoot, totalSteps: T, checkpointInterval: k, fallbackBaseUrl: "http://fallback:1" };
+const job: CommittedJob = {
+  jobId: 7n,
+  checkpointRoot: idx.checkpointRoot,
+  totalSteps: T,
+  checkpointInterval: k,
+  fallbackBaseUrl: "http://fallback:1",
+};
 const json = (v: unknown): Buffer => Buffer.from(JSON.stringify(v), "utf8");
 
 describe("verifier daemon: tolerant result index (v3 V1.4)", function () {
@@ -44,7 +57,12 @@ describe("verifier daemon: tolerant result index (v3 V1.4)", function () {
       const want = readCommittedIndex(encodeResultIndex(idx), job);
       expect(want.failed).to.deep.equal([]);
       const reordered = Object.fromEntries(Object.entries(idx).reverse());
-      for (const bytes of [cheatIndexBytes("pretty", idx), cheatIndexBytes("extra-field", idx), json(reordered), Buffer.from(`\n ${JSON.stringify(idx, null, "\t")} \n`)]) {
+      for (const bytes of [
+        cheatIndexBytes("pretty", idx),
+        cheatIndexBytes("extra-field", idx),
+        json(reordered),
+        Buffer.from(`\n ${JSON.stringify(idx, null, "\t")} \n`),
+      ]) {
         const got = readCommittedIndex(bytes, job);
         expect(got.failed).to.deep.equal([]);
         expect(got.index).to.deep.equal(want.index);
@@ -67,7 +85,11 @@ describe("verifier daemon: tolerant result index (v3 V1.4)", function () {
       raw.intervals[1]!.steps.pop();
       (raw.intervals as unknown[])[3] = "garbage";
       const mixed = readCommittedIndex(json(raw), job);
-      expect(mixed.failed.map((f) => [f.interval, f.problem])).to.deep.equal([[0, "malformed"], [1, "malformed"], [3, "missing"]]);
+      expect(mixed.failed.map((f) => [f.interval, f.problem])).to.deep.equal([
+        [0, "malformed"],
+        [1, "malformed"],
+        [3, "missing"],
+      ]);
       expect(mixed.failed[0]!.listed[2]).to.equal(null);
       expect(mixed.index.intervals[2]).to.deep.equal(idx.intervals[2]);
     });
@@ -92,7 +114,10 @@ describe("verifier daemon: tolerant result index (v3 V1.4)", function () {
     });
 
     it("ignores the index's own jobId/version/checkpointRoot fields and falls back to the served base for bad URLs", function () {
-      const r = readCommittedIndex(json({ ...idx, jobId: "99", version: 42, checkpointRoot: h("lie"), artifactBaseUrls: ["file:///etc"] }), job);
+      const r = readCommittedIndex(
+        json({ ...idx, jobId: "99", version: 42, checkpointRoot: h("lie"), artifactBaseUrls: ["file:///etc"] }),
+        job,
+      );
       expect(r.failed).to.deep.equal([]);
       expect(r.index.checkpointRoot).to.equal(idx.checkpointRoot);
       expect(r.index.jobId).to.equal("7");
@@ -108,7 +133,9 @@ describe("verifier daemon: tolerant result index (v3 V1.4)", function () {
       const inline = await parseCommittedIndex(cheatIndexBytes("bad-step-root", idx), job, { onParse });
       const threaded = await parseCommittedIndex(cheatIndexBytes("bad-step-root", idx), job, { offThreadBytes: 0, onParse });
       expect(threaded).to.deep.equal(inline);
-      const err = await parseCommittedIndex(cheatIndexBytes("withhold-checkpoints", idx), job, { offThreadBytes: 0, onParse }).catch((e: unknown) => e);
+      const err = await parseCommittedIndex(cheatIndexBytes("withhold-checkpoints", idx), job, { offThreadBytes: 0, onParse }).catch(
+        (e: unknown) => e,
+      );
       expect(err).to.be.instanceOf(CheckpointsUnverifiableError);
       expect(where).to.deep.equal(["inline", "thread", "thread"]);
     });
@@ -128,11 +155,27 @@ describe("verifier daemon: tolerant result index (v3 V1.4)", function () {
       await server.close();
       await rm(tmp, { recursive: true, force: true });
     });
-    const cache = async (now: () => number, parses: string[]) => new ResultIndexCache({
-      client: new ArtifactClient({ store: await LocalStore.open(path.join(tmp, `c-${Math.random()}`)), logger: pino({ level: "silent" }), retries: 0, timeoutMs: 2_000, urlPolicy: { allowPrivate: true } }),
-      unserved: { graceMs: 10_000, minAttempts: 3 }, backoffMs: 1_000, now, parse: { onParse: (w) => parses.push(w) },
+    const cache = async (now: () => number, parses: string[]) =>
+      new ResultIndexCache({
+        client: new ArtifactClient({
+          store: await LocalStore.open(path.join(tmp, `c-${Math.random()}`)),
+          logger: pino({ level: "silent" }),
+          retries: 0,
+          timeoutMs: 2_000,
+          urlPolicy: { allowPrivate: true },
+        }),
+        unserved: { graceMs: 10_000, minAttempts: 3 },
+        backoffMs: 1_000,
+        now,
+        parse: { onParse: (w) => parses.push(w) },
+      });
+    const terms = (uri: string) => ({
+      resultURI: uri,
+      jobId: 7n,
+      checkpointRoot: idx.checkpointRoot,
+      totalSteps: BigInt(T),
+      checkpointInterval: BigInt(k),
     });
-    const terms = (uri: string) => ({ resultURI: uri, jobId: 7n, checkpointRoot: idx.checkpointRoot, totalSteps: BigInt(T), checkpointInterval: BigInt(k) });
 
     it("parses a bad index once, however often it is asked", async function () {
       const bytes = cheatIndexBytes("withhold-checkpoints", idx);
@@ -147,11 +190,19 @@ describe("verifier daemon: tolerant result index (v3 V1.4)", function () {
 
     it("keeps at most maxEntries verdicts, dropping the least recently used", async function () {
       const uris = [];
-      for (const mode of ["pretty", "extra-field", "withhold-checkpoints"] as const) uris.push(resultUri(server.url, await served.put(cheatIndexBytes(mode, idx))));
+      for (const mode of ["pretty", "extra-field", "withhold-checkpoints"] as const)
+        uris.push(resultUri(server.url, await served.put(cheatIndexBytes(mode, idx))));
       const parses: string[] = [];
       const c = new ResultIndexCache({
-        client: new ArtifactClient({ store: await LocalStore.open(path.join(tmp, `c-${Math.random()}`)), logger: pino({ level: "silent" }), retries: 0, urlPolicy: { allowPrivate: true } }),
-        unserved: { graceMs: 0, minAttempts: 1 }, maxEntries: 2, parse: { onParse: (w) => parses.push(w) },
+        client: new ArtifactClient({
+          store: await LocalStore.open(path.join(tmp, `c-${Math.random()}`)),
+          logger: pino({ level: "silent" }),
+          retries: 0,
+          urlPolicy: { allowPrivate: true },
+        }),
+        unserved: { graceMs: 0, minAttempts: 1 },
+        maxEntries: 2,
+        parse: { onParse: (w) => parses.push(w) },
       });
       await c.verdict(terms(uris[0]!));
       await c.verdict(terms(uris[1]!));
@@ -167,7 +218,7 @@ describe("verifier daemon: tolerant result index (v3 V1.4)", function () {
       const missing = resultUri(server.url, "cd".repeat(32));
       let t = 0;
       const c = await cache(() => t, []);
-      const tries = async () => (await c.verdict(terms(missing)).catch((e: unknown) => e));
+      const tries = async () => await c.verdict(terms(missing)).catch((e: unknown) => e);
       expect(await tries()).to.be.instanceOf(IndexPendingError); // attempt 1, retry in 1 s
       t = 500;
       const early = await tries();
@@ -176,7 +227,7 @@ describe("verifier daemon: tolerant result index (v3 V1.4)", function () {
       t = 1_000;
       expect(await tries()).to.be.instanceOf(IndexPendingError); // attempt 2, retry in 2 s
       t = 2_999;
-      expect((await tries() as IndexPendingError).shortMessage).to.match(/retry pending/);
+      expect(((await tries()) as IndexPendingError).shortMessage).to.match(/retry pending/);
       t = 10_000;
       const v = await c.verdict(terms(missing)); // attempt 3, grace over
       expect(v).to.deep.include({ kind: "unverifiable" });
@@ -193,8 +244,14 @@ describe("verifier daemon: tolerant result index (v3 V1.4)", function () {
         expect(v).to.deep.include({ kind: "unverifiable" });
         const uri = resultUri(server.url, await served.put(good));
         const small = new ResultIndexCache({
-          client: new ArtifactClient({ store: await LocalStore.open(path.join(tmp, `c-${Math.random()}`)), logger: pino({ level: "silent" }), retries: 0, urlPolicy: { allowPrivate: true } }),
-          unserved: { graceMs: 10_000, minAttempts: 3 }, maxBytes: 100,
+          client: new ArtifactClient({
+            store: await LocalStore.open(path.join(tmp, `c-${Math.random()}`)),
+            logger: pino({ level: "silent" }),
+            retries: 0,
+            urlPolicy: { allowPrivate: true },
+          }),
+          unserved: { graceMs: 10_000, minAttempts: 3 },
+          maxBytes: 100,
         });
         expect(await small.verdict(terms(uri))).to.deep.include({ kind: "unverifiable" });
       } finally {

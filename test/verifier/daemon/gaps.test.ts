@@ -19,14 +19,31 @@ import type { Tick } from "../../../verifier/daemon/player/context";
 import { Phase, Ruling } from "../../../verifier/daemon/solver/types";
 import { deploySystem, disputeWithCommittee, JUROR_STAKE, submittedJob, vote, type System } from "../../helpers/system";
 import {
-  CHALLENGER_ACCOUNT, JUROR_ACCOUNT, Miner, Requester, readRecords, startVerifier, startWorker, stop, verifierConfig, waitFor, type Running,
+  CHALLENGER_ACCOUNT,
+  JUROR_ACCOUNT,
+  Miner,
+  Requester,
+  readRecords,
+  startVerifier,
+  startWorker,
+  stop,
+  verifierConfig,
+  waitFor,
+  type Running,
 } from "./harness";
 import { JobStatus } from "../../../verifier/protocol/enums";
 
-
 /** A pino logger whose JSON lines land in `lines` (to see what a daemon decided). */
 function capture(lines: string[]) {
-  return pino({ level: "info" }, new Writable({ write: (c, _e, cb) => { lines.push(String(c)); cb(); } }));
+  return pino(
+    { level: "info" },
+    new Writable({
+      write: (c, _e, cb) => {
+        lines.push(String(c));
+        cb();
+      },
+    }),
+  );
 }
 
 describe("verifier daemon: dry run, reorgs, appeals, assigned auditor", function () {
@@ -57,7 +74,8 @@ describe("verifier daemon: dry run, reorgs, appeals, assigned auditor", function
     const dir = path.join(tmp, "dry");
     track(startVerifier(await verifierConfig(sys, CHALLENGER_ACCOUNT, dir, { dryRun: true, audit: false }), { logger: capture(lines) }));
     miner.start();
-    const dry = (purpose: string) => lines.some((l) => l.includes("dry run: simulation passed, not sending") && l.includes(`"purpose":"${purpose}"`));
+    const dry = (purpose: string) =>
+      lines.some((l) => l.includes("dry run: simulation passed, not sending") && l.includes(`"purpose":"${purpose}"`));
     await waitFor("a simulated drawAuditors", async () => dry("draw-auditors"));
     await time.increaseTo((await sys.jobMarket.getJob(jobId)).windowEnd + 1n);
     await waitFor("a simulated finalize", async () => dry("finalize"));
@@ -74,7 +92,11 @@ describe("verifier daemon: dry run, reorgs, appeals, assigned auditor", function
     const sys = await loadFixture(deploySystem);
     const dir = path.join(tmp, "reorg");
     const ticks: Tick[] = [];
-    track(startVerifier(await verifierConfig(sys, CHALLENGER_ACCOUNT, dir, { confirmations: 4, audit: false, callTimeouts: false }), { onTick: (t) => ticks.push(t) }));
+    track(
+      startVerifier(await verifierConfig(sys, CHALLENGER_ACCOUNT, dir, { confirmations: 4, audit: false, callTimeouts: false }), {
+        onTick: (t) => ticks.push(t),
+      }),
+    );
     await mine(5);
     await waitFor("first tick", async () => ticks.length > 0);
 
@@ -90,7 +112,8 @@ describe("verifier daemon: dry run, reorgs, appeals, assigned auditor", function
     expect(kept).to.equal(dropped); // same id on the new branch
     await mine(5);
     const note = await waitFor("the replacement job followed", async () =>
-      readRecords(dir, (r) => (r.followedJobs().includes(kept) ? r.jobNote(kept) : undefined)));
+      readRecords(dir, (r) => (r.followedJobs().includes(kept) ? r.jobNote(kept) : undefined)),
+    );
     expect(note.specURI).to.equal("ipfs://kept");
     expect(note.resultURI).to.equal("ipfs://result");
   });
@@ -111,7 +134,9 @@ describe("verifier daemon: dry run, reorgs, appeals, assigned auditor", function
       const { sys, disputeId } = await honestRuling();
       const lines: string[] = [];
       const cfg = { audit: false, callTimeouts: false };
-      const noAppeal = track(startVerifier(await verifierConfig(sys, CHALLENGER_ACCOUNT, path.join(tmp, "appeal-off"), cfg), { logger: capture(lines) }));
+      const noAppeal = track(
+        startVerifier(await verifierConfig(sys, CHALLENGER_ACCOUNT, path.join(tmp, "appeal-off"), cfg), { logger: capture(lines) }),
+      );
       miner.start();
       await waitFor("the contrary ruling logged", async () => lines.some((l) => l.includes("ruling goes against us; not appealing")));
       await stop(noAppeal);
@@ -147,7 +172,12 @@ describe("verifier daemon: dry run, reorgs, appeals, assigned auditor", function
       proxies.push(proxy);
       const dir = path.join(tmp, "auditor");
       const cfg = await verifierConfig(sys, JUROR_ACCOUNT(0), dir, {
-        rpcUrls: [proxy.url], eip1193: undefined, confirmations: 2, logChunkSize: 4, audit: false, challenge: false,
+        rpcUrls: [proxy.url],
+        eip1193: undefined,
+        confirmations: 2,
+        logChunkSize: 4,
+        audit: false,
+        challenge: false,
       });
       const ticks: Tick[] = [];
       const first = track(startVerifier(cfg, { onTick: (t) => ticks.push(t) }));
@@ -163,11 +193,17 @@ describe("verifier daemon: dry run, reorgs, appeals, assigned auditor", function
       track(startVerifier(cfg));
       miner.start();
 
-      const attested = await waitFor("attested", async () => (await sys.auditManager.queryFilter(sys.auditManager.filters.Attested(jobId, auditor.address)))[0], 120_000);
+      const attested = await waitFor(
+        "attested",
+        async () => (await sys.auditManager.queryFilter(sys.auditManager.filters.Attested(jobId, auditor.address)))[0],
+        120_000,
+      );
       // Backfilled in ranges of at most 4 blocks.
       expect(proxy.count("eth_getLogs") - logsBefore).to.be.greaterThanOrEqual(10);
       expect(await sys.auditManager.auditorsOf(jobId)).to.deep.equal([auditor.address]);
-      expect(attested.args.sampleIntervals.map(Number)).to.deep.equal((await sys.auditManager.sampleOf(jobId, auditor.address)).map(Number));
+      expect(attested.args.sampleIntervals.map(Number)).to.deep.equal(
+        (await sys.auditManager.sampleOf(jobId, auditor.address)).map(Number),
+      );
       expect(readRecords(dir, (r) => r.audit(jobId)?.kind)).to.equal("passed");
 
       const balance = await sys.payToken.balanceOf(auditor.address);
@@ -175,7 +211,10 @@ describe("verifier daemon: dry run, reorgs, appeals, assigned auditor", function
       // Any job may be a canary (v3 V11.1): the attester is released after the canary reveal period.
       await waitFor("finalized", async () => Number((await sys.jobMarket.getJob(jobId)).status) === JobStatus.Finalized);
       await time.increaseTo((await sys.jobMarket.getJob(jobId)).windowEnd + (await sys.auditManager.canaryRevealPeriod()) + 1n);
-      const released = await waitFor("released", async () => (await sys.auditManager.queryFilter(sys.auditManager.filters.AttesterReleased(jobId, auditor.address)))[0]);
+      const released = await waitFor(
+        "released",
+        async () => (await sys.auditManager.queryFilter(sys.auditManager.filters.AttesterReleased(jobId, auditor.address)))[0],
+      );
       expect((await sys.jobMarket.getJob(jobId)).status).to.equal(JobStatus.Finalized);
       const fee = released.args.fee;
       expect(fee).to.be.greaterThan(0n);

@@ -77,20 +77,36 @@ export class Miner {
 }
 
 export class Requester {
-  constructor(readonly store: LocalStore, readonly server: StoreServerHandle) {}
+  constructor(
+    readonly store: LocalStore,
+    readonly server: StoreServerHandle,
+  ) {}
   static async open(dir: string): Promise<Requester> {
     const store = await LocalStore.open(path.join(dir, "requester-store"));
     return new Requester(store, await startStoreServer({ store }));
   }
-  async post(sys: System, opts: { T?: number; k?: number; seed?: string; model?: ModelSpec } = {}): Promise<{ jobId: bigint; job: PreparedJob }> {
+  async post(
+    sys: System,
+    opts: { T?: number; k?: number; seed?: string; model?: ModelSpec } = {},
+  ): Promise<{ jobId: bigint; job: PreparedJob }> {
     const job = await prepareMnistJob({
       ...(opts.model ? { model: opts.model } : {}),
-      store: this.store, publicBaseUrl: this.server.url, totalSteps: opts.T ?? 8, checkpointInterval: opts.k ?? 2, batchSize: 16, numBatches: 4,
+      store: this.store,
+      publicBaseUrl: this.server.url,
+      totalSteps: opts.T ?? 8,
+      checkpointInterval: opts.k ?? 2,
+      batchSize: 16,
+      numBatches: 4,
       seed: opts.seed ?? ethers.id("verifier-test-seed"),
     });
     const { jobId } = await createJob({
-      jobMarket: sys.jobMarket.connect(sys.requester), job, paymentToken: sys.payToken.connect(sys.requester), reward: 100n * E18,
-      verificationFee: 10n * E18, claimDeadline: BigInt(await time.latest()) + 86_400n, trainingDuration: 36_000n,
+      jobMarket: sys.jobMarket.connect(sys.requester),
+      job,
+      paymentToken: sys.payToken.connect(sys.requester),
+      reward: 100n * E18,
+      verificationFee: 10n * E18,
+      claimDeadline: BigInt(await time.latest()) + 86_400n,
+      trainingDuration: 36_000n,
     });
     return { jobId, job };
   }
@@ -100,28 +116,63 @@ export class Requester {
 }
 
 /** A worker daemon; `cheat` wires that adversarial behaviour in (adversary.ts), as `--cheat` does. */
-export async function startWorker(sys: System, dataDir: string, options: Partial<WorkerConfig> & { cheat?: CheatMode | null } = {}): Promise<Running> {
+export async function startWorker(
+  sys: System,
+  dataDir: string,
+  options: Partial<WorkerConfig> & { cheat?: CheatMode | null } = {},
+): Promise<Running> {
   const { cheat, ...over } = options;
   const cfg = workerConfig({
-    eip1193: network.provider as unknown as Eip1193Provider, env: { UPOW_PRIVATE_KEY: accountKey(WORKER_ACCOUNT) }, dataDir,
-    jobMarket: await sys.jobMarket.getAddress(), stakeManager: await sys.stakeManager.getAddress(), disputeManager: await sys.disputeManager.getAddress(),
+    eip1193: network.provider as unknown as Eip1193Provider,
+    env: { UPOW_PRIVATE_KEY: accountKey(WORKER_ACCOUNT) },
+    dataDir,
+    jobMarket: await sys.jobMarket.getAddress(),
+    stakeManager: await sys.stakeManager.getAddress(),
+    disputeManager: await sys.disputeManager.getAddress(),
     acceptedTokens: [{ address: await sys.payToken.getAddress(), minRewardPerTflop: 0n }],
-    confirmations: 0, pollIntervalMs: 50, startBlock: 0, logLevel: "silent",
+    confirmations: 0,
+    pollIntervalMs: 50,
+    startBlock: 0,
+    logLevel: "silent",
     allowPrivateArtifacts: true, // every test store listens on 127.0.0.1
     ...over,
   });
   const ac = new AbortController();
-  return { ac, done: runWorker(cfg, { signal: ac.signal, logger: testLogger.child({ svc: "worker" }), ...(cheat ? { behaviour: withCheat(cheat) } : {}) }) };
+  return {
+    ac,
+    done: runWorker(cfg, {
+      signal: ac.signal,
+      logger: testLogger.child({ svc: "worker" }),
+      ...(cheat ? { behaviour: withCheat(cheat) } : {}),
+    }),
+  };
 }
 
-export async function verifierConfig(sys: System, account: number, dataDir: string, over: Partial<VerifierConfigInput> = {}): Promise<VerifierConfig> {
+export async function verifierConfig(
+  sys: System,
+  account: number,
+  dataDir: string,
+  over: Partial<VerifierConfigInput> = {},
+): Promise<VerifierConfig> {
   return resolveVerifierConfig({
     eip1193: network.provider as unknown as Eip1193Provider,
-    jobMarket: await sys.jobMarket.getAddress(), auditManager: await sys.auditManager.getAddress(), disputeManager: await sys.disputeManager.getAddress(),
-    dataDir, startBlock: 0, confirmations: 1, txConfirmations: 1, pollIntervalMs: 50, deadlineMarginSec: 2, artifactRetries: 0,
+    jobMarket: await sys.jobMarket.getAddress(),
+    auditManager: await sys.auditManager.getAddress(),
+    disputeManager: await sys.disputeManager.getAddress(),
+    dataDir,
+    startBlock: 0,
+    confirmations: 1,
+    txConfirmations: 1,
+    pollIntervalMs: 50,
+    deadlineMarginSec: 2,
+    artifactRetries: 0,
     // rpcTimeoutMs as in production: the provider is in this process, and on a loaded CPU a 2 s limit
     // discarded answers that were merely late (fault tests set their own short limits).
-    artifactTimeoutMs: 5_000, rpcTimeoutMs: 10_000, logLevel: "silent", unservedGraceMs: 300, unservedMinAttempts: 2,
+    artifactTimeoutMs: 5_000,
+    rpcTimeoutMs: 10_000,
+    logLevel: "silent",
+    unservedGraceMs: 300,
+    unservedMinAttempts: 2,
     allowPrivateArtifacts: true, // every test store listens on 127.0.0.1
     env: { UPOW_PRIVATE_KEY: accountKey(account) },
     ...over,
@@ -130,7 +181,14 @@ export async function verifierConfig(sys: System, account: number, dataDir: stri
 
 export function startVerifier(config: VerifierConfig, extra: Partial<RunVerifierOptions> = {}): Running {
   const ac = new AbortController();
-  return { ac, done: runVerifier(config, { signal: ac.signal, logger: testLogger.child({ svc: "verifier", dir: path.basename(config.dataDir) }), ...extra }) };
+  return {
+    ac,
+    done: runVerifier(config, {
+      signal: ac.signal,
+      logger: testLogger.child({ svc: "verifier", dir: path.basename(config.dataDir) }),
+      ...extra,
+    }),
+  };
 }
 
 /** Read a stopped daemon's records (its instance lock is released on abort). */

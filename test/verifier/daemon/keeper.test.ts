@@ -24,10 +24,28 @@ import { detectRandomnessSource } from "../../../verifier/daemon/keeper/source";
 import { solveDispute } from "../../../verifier/daemon/solver/disputeSolver";
 import { ChunkStatus, JobStatus, Phase, type DisputeFacts } from "../../../verifier/daemon/solver/types";
 import {
-  deploySystem, drawCommittee, openDispute, pinpoint, seatsOf, stepRange, submittedJob, vote, type System,
+  deploySystem,
+  drawCommittee,
+  openDispute,
+  pinpoint,
+  seatsOf,
+  stepRange,
+  submittedJob,
+  vote,
+  type System,
 } from "../../helpers/system";
 import {
-  CHALLENGER_ACCOUNT, Miner, Requester, readRecords, startVerifier, startWorker, stop, testLogger, verifierConfig, waitFor, type Running,
+  CHALLENGER_ACCOUNT,
+  Miner,
+  Requester,
+  readRecords,
+  startVerifier,
+  startWorker,
+  stop,
+  testLogger,
+  verifierConfig,
+  waitFor,
+  type Running,
 } from "./harness";
 import { Ruling } from "../../../verifier/protocol/enums";
 
@@ -38,7 +56,8 @@ describe("verifier keeper: decisions", function () {
   it("prevrandao: reveals each pending target once it is final, never an available, expired or future one", function () {
     const targets = [t(10n), t(10n), t(11n, { available: true }), t(12n, { expired: true }), t(13n), t(30n), t(0n)];
     expect(randomnessActions({ source: "prevrandao", targets, finalBlock: 20n })).to.deep.equal([
-      { type: "reveal", block: 10n }, { type: "reveal", block: 13n },
+      { type: "reveal", block: 10n },
+      { type: "reveal", block: 13n },
     ]);
   });
 
@@ -47,11 +66,17 @@ describe("verifier keeper: decisions", function () {
   });
 
   it("l1origin: checkpoints while the target is the L1 origin, reveals once checkpointed, never checkpoints an origin nobody targets", function () {
-    expect(randomnessActions({ source: "l1origin", targets: [t(100n)], finalBlock: 0n, l1Origin: 100n })).to.deep.equal([{ type: "checkpoint", l1Origin: 100n }]);
+    expect(randomnessActions({ source: "l1origin", targets: [t(100n)], finalBlock: 0n, l1Origin: 100n })).to.deep.equal([
+      { type: "checkpoint", l1Origin: 100n },
+    ]);
     expect(randomnessActions({ source: "l1origin", targets: [t(100n)], finalBlock: 0n, l1Origin: 99n })).to.deep.equal([]);
-    expect(randomnessActions({ source: "l1origin", targets: [t(100n, { checkpointed: true })], finalBlock: 0n, l1Origin: 101n })).to.deep.equal([{ type: "reveal", block: 100n }]);
+    expect(
+      randomnessActions({ source: "l1origin", targets: [t(100n, { checkpointed: true })], finalBlock: 0n, l1Origin: 101n }),
+    ).to.deep.equal([{ type: "reveal", block: 100n }]);
     // A target that passed unrecorded is expired: the draw re-targets it.
-    expect(randomnessActions({ source: "l1origin", targets: [t(100n, { expired: true })], finalBlock: 0n, l1Origin: 101n })).to.deep.equal([]);
+    expect(randomnessActions({ source: "l1origin", targets: [t(100n, { expired: true })], finalBlock: 0n, l1Origin: 101n })).to.deep.equal(
+      [],
+    );
   });
 
   it("vrf: requests a reached target once", function () {
@@ -73,11 +98,37 @@ describe("verifier keeper: decisions", function () {
 
   describe("re-pinpoint (v3 V9.3)", function () {
     const base: DisputeFacts = {
-      disputeId: 3n, jobId: 1n, now: 1000n, block: 80, jobStatus: JobStatus.Submitted, phase: Phase.Pinpointing, round: 1, deadline: 2000n,
-      randomnessBlock: 0, commitEnd: 0n, revealEnd: 0n, appealEnd: 0n, isChallenger: true, randomnessReady: false,
-      juror: { drawn: false, committed: false, revealed: false }, roundJurors: 0, roundCommits: 0, roundReveals: 0, vote: undefined,
-      judging: false, locate: { kind: "found", localStep: 1 }, locating: false, boundary: undefined, chainLeaves: undefined, chunks: [], ruling: 3, appeals: 0, maxAppeals: 1,
-      belief: undefined, pinpoints: 1, locatedJudged: false,
+      disputeId: 3n,
+      jobId: 1n,
+      now: 1000n,
+      block: 80,
+      jobStatus: JobStatus.Submitted,
+      phase: Phase.Pinpointing,
+      round: 1,
+      deadline: 2000n,
+      randomnessBlock: 0,
+      commitEnd: 0n,
+      revealEnd: 0n,
+      appealEnd: 0n,
+      isChallenger: true,
+      randomnessReady: false,
+      juror: { drawn: false, committed: false, revealed: false },
+      roundJurors: 0,
+      roundCommits: 0,
+      roundReveals: 0,
+      vote: undefined,
+      judging: false,
+      locate: { kind: "found", localStep: 1 },
+      locating: false,
+      boundary: undefined,
+      chainLeaves: undefined,
+      chunks: [],
+      ruling: 3,
+      appeals: 0,
+      maxAppeals: 1,
+      belief: undefined,
+      pinpoints: 1,
+      locatedJudged: false,
     };
     const policy = { callTimeouts: true, deadlineMarginSec: 10n, appeal: false };
 
@@ -104,18 +155,45 @@ describe("verifier keeper: config", function () {
 
   it("every duty is on by default; an unknown randomness source is refused by name", function () {
     const c = resolveVerifierConfig(base);
-    expect([c.keepRandomness, c.reopenVoided, c.settleAvailability, c.repinpoint, c.randomnessSource, c.l1RpcUrls]).to.deep.equal([true, true, true, true, "auto", []]);
+    expect([c.keepRandomness, c.reopenVoided, c.settleAvailability, c.repinpoint, c.randomnessSource, c.l1RpcUrls]).to.deep.equal([
+      true,
+      true,
+      true,
+      true,
+      "auto",
+      [],
+    ]);
     expect(() => resolveVerifierConfig({ ...base, randomnessSource: "dice" as "auto" })).to.throw(VerifierConfigError, /randomnessSource/);
   });
 
   it("`verifier start` flags switch each duty off and name the source and the L1 RPC", async function () {
     const dir = tempDir();
     const key = await testKey(dir);
-    const got = await withEnv({}, () => parseVerifierStart([
-      "--job-market", ADDR, "--audit-manager", ADDR, "--dispute-manager", ADDR, "--rpc-url", "http://127.0.0.1:8545", "--data-dir", dir, "--log-level", "silent", ...key.args,
-      "--no-keep-randomness", "--no-repinpoint", "--no-reopen-voided", "--no-settle-availability",
-      "--randomness-source", "l1origin", "--l1-rpc-url", "http://l1.example:8545,http://l1b.example:8545",
-    ]));
+    const got = await withEnv({}, () =>
+      parseVerifierStart([
+        "--job-market",
+        ADDR,
+        "--audit-manager",
+        ADDR,
+        "--dispute-manager",
+        ADDR,
+        "--rpc-url",
+        "http://127.0.0.1:8545",
+        "--data-dir",
+        dir,
+        "--log-level",
+        "silent",
+        ...key.args,
+        "--no-keep-randomness",
+        "--no-repinpoint",
+        "--no-reopen-voided",
+        "--no-settle-availability",
+        "--randomness-source",
+        "l1origin",
+        "--l1-rpc-url",
+        "http://l1.example:8545,http://l1b.example:8545",
+      ]),
+    );
     expect([got?.keepRandomness, got?.repinpoint, got?.reopenVoided, got?.settleAvailability]).to.deep.equal([false, false, false, false]);
     expect(got?.randomnessSource).to.equal("l1origin");
     expect(got?.l1RpcUrls).to.deep.equal(["http://l1.example:8545", "http://l1b.example:8545"]);
@@ -160,7 +238,10 @@ describe("verifier keeper: header rebuild and source probe", function () {
   });
 
   it("an RPC failure during the probe is an error, never read as 'blockhash' (which would skip every reveal)", async function () {
-    const down = { provider: ethers.provider, call: async () => Promise.reject(new Error("connect ECONNREFUSED")) } as unknown as ContractRunner;
+    const down = {
+      provider: ethers.provider,
+      call: async () => Promise.reject(new Error("connect ECONNREFUSED")),
+    } as unknown as ContractRunner;
     await detectRandomnessSource(ethers.ZeroAddress, down).then(
       () => expect.fail("the probe must fail"),
       (e: unknown) => expect(String(e)).to.match(/ECONNREFUSED/),
@@ -208,7 +289,11 @@ describe("verifier keeper: the daemon on the in-process chain", function () {
     // Without the keeper: ticks well past both targets, neither seed readable, nothing drawn.
     const dir = path.join(tmp, "prevrandao-keeper");
     let lastTick = 0;
-    const off = track(startVerifier(await verifierConfig(sys, STRANGER_ACCOUNT, dir, { audit: false, challenge: false, keepRandomness: false }), { onTick: (k) => (lastTick = k.block) }));
+    const off = track(
+      startVerifier(await verifierConfig(sys, STRANGER_ACCOUNT, dir, { audit: false, challenge: false, keepRandomness: false }), {
+        onTick: (k) => (lastTick = k.block),
+      }),
+    );
     miner.start(100); // one block at a time: batch-mined blocks carry no prevrandao
     await waitFor("ticks past the targets", async () => BigInt(lastTick) > past);
     await stop(off);
@@ -220,7 +305,10 @@ describe("verifier keeper: the daemon on the in-process chain", function () {
     // With it (the default): both headers revealed by this node, both draws run.
     const metrics = createMetrics();
     track(startVerifier(await verifierConfig(sys, STRANGER_ACCOUNT, dir, { audit: false, challenge: false }), { metrics }));
-    await waitFor("committee drawn", async () => (await sys.disputeManager.queryFilter(sys.disputeManager.filters.CommitteeDrawn(disputeId))).length > 0);
+    await waitFor(
+      "committee drawn",
+      async () => (await sys.disputeManager.queryFilter(sys.disputeManager.filters.CommitteeDrawn(disputeId))).length > 0,
+    );
     await waitFor("auditors drawn", async () => (await sys.auditManager.getAudit(jobId)).drawn);
     const reveals = await rnd.queryFilter(rnd.filters.RandomnessRevealed());
     expect(reveals.map((e) => e.args.blockNumber).sort()).to.deep.equal([target, auditTarget].sort());
@@ -238,7 +326,12 @@ describe("verifier keeper: the daemon on the in-process chain", function () {
     // Two rounds without a single reveal: quorum missed maxRounds times → Void.
     for (let round = 0; round < 2; round++) {
       const jurors = await drawCommittee(sys, voidedId);
-      await vote(sys, voidedId, jurors, jurors.map(() => 0));
+      await vote(
+        sys,
+        voidedId,
+        jurors,
+        jurors.map(() => 0),
+      );
       await time.increaseTo((await dm.getDispute(voidedId)).revealEnd + 1n);
       await dm.resolve(voidedId);
     }
@@ -282,7 +375,12 @@ describe("verifier keeper: the daemon on the in-process chain", function () {
     const before = await sys.stakeToken.balanceOf(sys.challenger.address);
     const lines: Record<string, unknown>[] = [];
     const logger = pino({ level: "info" }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
-    track(startVerifier(await verifierConfig(sys, CHALLENGER_ACCOUNT, path.join(tmp, "settle-challenger"), { audit: false, challenge: false }), { logger }));
+    track(
+      startVerifier(
+        await verifierConfig(sys, CHALLENGER_ACCOUNT, path.join(tmp, "settle-challenger"), { audit: false, challenge: false }),
+        { logger },
+      ),
+    );
     miner.start();
     const settled = await waitFor("settled", async () => (await da.queryFilter(da.filters.ChallengeSettled(challengeId)))[0]);
     expect(settled.args.toOpener).to.equal(bond - fee);
@@ -311,13 +409,22 @@ describe("verifier keeper: the daemon on the in-process chain", function () {
       track(await startWorker(sys, path.join(tmp, "repin-worker"), { cheat: { kind: "skip", fraction: 1 } }));
       track(startVerifier(await verifierConfig(sys, CHALLENGER_ACCOUNT, path.join(tmp, "repin-challenger"))));
       miner.start();
-      const opened = await waitFor("dispute opened", async () => (await dm.queryFilter(dm.filters.DisputeOpened(undefined, jobId)))[0], 240_000);
+      const opened = await waitFor(
+        "dispute opened",
+        async () => (await dm.queryFilter(dm.filters.DisputeOpened(undefined, jobId)))[0],
+        240_000,
+      );
       const disputeId = opened.args.disputeId;
       const first = await waitFor("first pinpoint", async () => (await dm.queryFilter(dm.filters.StepPinpointed(disputeId)))[0], 240_000);
       // The daemon draws the committee; the (hand-played) jurors all vote Indeterminate.
       await waitFor("committee", async () => Number((await dm.getDispute(disputeId)).phase) === Phase.Voting);
       const seats = await seatsOf(sys, disputeId, 0);
-      await vote(sys, disputeId, seats, seats.map(() => 3));
+      await vote(
+        sys,
+        disputeId,
+        seats,
+        seats.map(() => 3),
+      );
       await waitFor("ruled", async () => Number((await dm.getDispute(disputeId)).phase) === Phase.Ruled);
       expect((await dm.getDispute(disputeId)).ruling).to.equal(Ruling.Indeterminate);
       await time.increaseTo((await dm.getDispute(disputeId)).appealEnd + 1n);

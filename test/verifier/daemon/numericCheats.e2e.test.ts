@@ -19,10 +19,20 @@ import { enterNextEpoch } from "../../helpers/staking";
 import { DEFAULT_SINGLE_STEPS } from "../../../verifier/daemon/audit/steps";
 import type { CheatMode } from "../../../verifier/worker/cheats";
 import type { ModelSpec } from "../../../verifier/engine/onnx";
-import { CHALLENGER_ACCOUNT, JUROR_ACCOUNT, daemonTestBed, readRecords, startVerifier, startWorker, verifierConfig, waitFor } from "./harness";
+import {
+  CHALLENGER_ACCOUNT,
+  JUROR_ACCOUNT,
+  daemonTestBed,
+  readRecords,
+  startVerifier,
+  startWorker,
+  verifierConfig,
+  waitFor,
+} from "./harness";
 import { JobStatus, Ruling } from "../../../verifier/protocol/enums";
 
-const T = 16, k = 8;
+const T = 16,
+  k = 8;
 /**
  * fp16 operands on the harness data (seed "verifier-test-seed", batch 16) with a 784-128-10 SGD
  * MLP, measured single-step ratios at δ_upd = 10⁻³: 33.6 (step 4), 37.8 (step 5), 32.6 (step 12),
@@ -50,10 +60,17 @@ describe("numeric cheats end to end: flagged by the audit, convicted by the comm
 
   /** The worker's payment-token balance plus its uncollected credit (pull payments). */
   async function earned(sys: System): Promise<bigint> {
-    return (await sys.payToken.balanceOf(sys.worker.address)) + (await sys.jobMarket.credits(await sys.payToken.getAddress(), sys.worker.address));
+    return (
+      (await sys.payToken.balanceOf(sys.worker.address)) +
+      (await sys.jobMarket.credits(await sys.payToken.getAddress(), sys.worker.address))
+    );
   }
 
-  async function runJob(name: string, cheat: CheatMode | null, model?: ModelSpec): Promise<{ sys: System; jobId: bigint; chDir: string; workerPay: bigint }> {
+  async function runJob(
+    name: string,
+    cheat: CheatMode | null,
+    model?: ModelSpec,
+  ): Promise<{ sys: System; jobId: bigint; chDir: string; workerPay: bigint }> {
     const sys = await loadFixture(deploySystem);
     await soleJuror(sys);
     const { jobId } = await bed.requester.post(sys, { T, k, ...(model ? { model } : {}) });
@@ -62,22 +79,36 @@ describe("numeric cheats end to end: flagged by the audit, convicted by the comm
     const chDir = path.join(bed.tmp, `${name}-challenger`);
     // The default u (no singleSteps override): what the test proves is the default's power.
     running.push(startVerifier(await verifierConfig(sys, CHALLENGER_ACCOUNT, chDir)));
-    running.push(startVerifier(await verifierConfig(sys, JUROR_ACCOUNT(0), path.join(bed.tmp, `${name}-juror0`), { audit: false, challenge: false })));
+    running.push(
+      startVerifier(await verifierConfig(sys, JUROR_ACCOUNT(0), path.join(bed.tmp, `${name}-juror0`), { audit: false, challenge: false })),
+    );
     miner.start();
     return { sys, jobId, chDir, workerPay };
   }
 
   async function expectConvicted(name: string, cheat: CheatMode, reason: RegExp, model?: ModelSpec): Promise<void> {
     const { sys, jobId, chDir, workerPay } = await runJob(name, cheat, model);
-    const opened = await waitFor("dispute opened", async () => (await sys.disputeManager.queryFilter(sys.disputeManager.filters.DisputeOpened(undefined, jobId)))[0], 180_000);
+    const opened = await waitFor(
+      "dispute opened",
+      async () => (await sys.disputeManager.queryFilter(sys.disputeManager.filters.DisputeOpened(undefined, jobId)))[0],
+      180_000,
+    );
     const audit = readRecords(chDir, (r) => r.audit(jobId));
     expect(audit?.kind, JSON.stringify(audit)).to.equal("failed");
     if (audit?.kind === "failed") expect(audit.reason).to.match(reason);
     const disputeId = opened.args.disputeId;
-    await waitFor("ruling", async () => (await sys.disputeManager.queryFilter(sys.disputeManager.filters.RulingGiven(disputeId))).length > 0, 180_000);
-    for (const e of await sys.disputeManager.queryFilter(sys.disputeManager.filters.VoteRevealed(disputeId))) expect(e.args.vote).to.equal(Ruling.WorkerFault);
+    await waitFor(
+      "ruling",
+      async () => (await sys.disputeManager.queryFilter(sys.disputeManager.filters.RulingGiven(disputeId))).length > 0,
+      180_000,
+    );
+    for (const e of await sys.disputeManager.queryFilter(sys.disputeManager.filters.VoteRevealed(disputeId)))
+      expect(e.args.vote).to.equal(Ruling.WorkerFault);
     await time.increaseTo((await sys.disputeManager.getDispute(disputeId)).appealEnd + 1n);
-    const conv = await waitFor("conviction", async () => (await sys.disputeManager.queryFilter(sys.disputeManager.filters.WorkerConvicted(jobId)))[0]);
+    const conv = await waitFor(
+      "conviction",
+      async () => (await sys.disputeManager.queryFilter(sys.disputeManager.filters.WorkerConvicted(jobId)))[0],
+    );
     expect(conv.args.slashed).to.be.greaterThan(0n);
     expect((await sys.jobMarket.getJob(jobId)).status).to.equal(JobStatus.Rejected);
     expect(await earned(sys)).to.equal(workerPay); // not paid
@@ -101,11 +132,16 @@ describe("numeric cheats end to end: flagged by the audit, convicted by the comm
     await expectConvicted("noupdate", { kind: "noupdate" }, /interval \d/);
   });
 
-  for (const [label, model] of [["784-16-10", undefined], ["784-128-10", FP16_JOB]] as const) {
+  for (const [label, model] of [
+    ["784-16-10", undefined],
+    ["784-128-10", FP16_JOB],
+  ] as const) {
     it(`honest worker on the ${label} job: audited, never disputed, paid`, async function () {
       const { sys, jobId, chDir, workerPay } = await runJob(`honest-${label}`, null, model);
       await waitFor("audit passed", async () => readRecords(chDir, (r) => r.audit(jobId)?.kind === "passed"), 180_000);
-      expect(await sys.disputeManager.queryFilter(sys.disputeManager.filters.ChallengeCommitted(undefined, sys.challenger.address))).to.have.length(0);
+      expect(
+        await sys.disputeManager.queryFilter(sys.disputeManager.filters.ChallengeCommitted(undefined, sys.challenger.address)),
+      ).to.have.length(0);
       expect(await sys.disputeManager.queryFilter(sys.disputeManager.filters.DisputeOpened())).to.have.length(0);
       await time.increaseTo((await sys.jobMarket.getJob(jobId)).windowEnd + 1n);
       await waitFor("finalized", async () => Number((await sys.jobMarket.getJob(jobId)).status) === JobStatus.Finalized);

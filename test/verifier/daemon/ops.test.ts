@@ -22,7 +22,7 @@ function countingProvider(): { eip1193: Eip1193Provider; calls: { method: string
     eip1193: {
       request(args: { method: string; params?: unknown[] | Record<string, unknown> }) {
         const p0 = Array.isArray(args.params) ? (args.params[0] as { data?: string; input?: string } | undefined) : undefined;
-        calls.push({ method: args.method, data: typeof p0 === "object" && p0 !== null ? p0.data ?? p0.input : undefined });
+        calls.push({ method: args.method, data: typeof p0 === "object" && p0 !== null ? (p0.data ?? p0.input) : undefined });
         return upstream.request(args);
       },
     } as Eip1193Provider,
@@ -61,9 +61,19 @@ describe("verifier daemon: failures, back-off and /healthz (in-process network, 
 
     const { eip1193, calls } = countingProvider();
     let ticks = 0;
-    running.push(startVerifier(await verifierConfig(sys, CHALLENGER_ACCOUNT, path.join(bed.tmp, "stale-verifier"), { eip1193, audit: false, challenge: false, confirmations: 1 }), {
-      onTick: () => ticks++,
-    }));
+    running.push(
+      startVerifier(
+        await verifierConfig(sys, CHALLENGER_ACCOUNT, path.join(bed.tmp, "stale-verifier"), {
+          eip1193,
+          audit: false,
+          challenge: false,
+          confirmations: 1,
+        }),
+        {
+          onTick: () => ticks++,
+        },
+      ),
+    );
     await waitFor("30 ticks", async () => ticks >= 30);
     const simulations = calls.filter((c) => (c.method === "eth_call" || c.method === "eth_estimateGas") && c.data?.startsWith(finalize));
     // The first try, then re-checks after holds of 1, 2, 4, 8, 16 polls: at most 6 simulations in
@@ -80,23 +90,42 @@ describe("verifier daemon: failures, back-off and /healthz (in-process network, 
     await bed.requester.post(sys);
     running.push(await startWorker(sys, path.join(bed.tmp, "bond-worker"), { cheat: { kind: "skip", fraction: 1 } }));
     let url = "";
-    running.push(startVerifier(await verifierConfig(sys, CHALLENGER_ACCOUNT, path.join(bed.tmp, "bond-verifier"), { metricsPort: 0 }), { onMetricsServer: (u) => (url = u) }));
+    running.push(
+      startVerifier(await verifierConfig(sys, CHALLENGER_ACCOUNT, path.join(bed.tmp, "bond-verifier"), { metricsPort: 0 }), {
+        onMetricsServer: (u) => (url = u),
+      }),
+    );
     miner.start();
 
     // A loaded machine can answer 503 "no chain head seen yet" before the first poll: wait for the bond's 503.
-    const red = await waitFor("/healthz 503 for the commit bond", async () => {
-      if (!url) return undefined;
-      const h = await health(url);
-      return h.status === 503 && (h.body.details.causes ?? []).some((c) => c.includes("challenge-commit")) ? h.body : undefined;
-    }, 240_000);
-    expect(red.details.causes!.join("\n")).to.match(/transactions of purpose "challenge-commit" failed [5-9] times in a row: ERC20InsufficientBalance\(/);
+    const red = await waitFor(
+      "/healthz 503 for the commit bond",
+      async () => {
+        if (!url) return undefined;
+        const h = await health(url);
+        return h.status === 503 && (h.body.details.causes ?? []).some((c) => c.includes("challenge-commit")) ? h.body : undefined;
+      },
+      240_000,
+    );
+    expect(red.details.causes!.join("\n")).to.match(
+      /transactions of purpose "challenge-commit" failed [5-9] times in a row: ERC20InsufficientBalance\(/,
+    );
     const metrics = await (await fetch(`${url}/metrics`)).text();
-    const failed = /upow_tx_failures_total\{purpose="challenge-commit",reason="ERC20InsufficientBalance",role="verifier"\} (\d+)/.exec(metrics);
+    const failed = /upow_tx_failures_total\{purpose="challenge-commit",reason="ERC20InsufficientBalance",role="verifier"\} (\d+)/.exec(
+      metrics,
+    );
     expect(Number(failed?.[1])).to.be.within(5, 9); // backed off, not one try per 50 ms tick
-    expect(await sys.disputeManager.queryFilter(sys.disputeManager.filters.ChallengeCommitted(undefined, sys.challenger.address))).to.have.length(0);
+    expect(
+      await sys.disputeManager.queryFilter(sys.disputeManager.filters.ChallengeCommitted(undefined, sys.challenger.address)),
+    ).to.have.length(0);
 
     await (await sys.stakeToken.connect(sys.admin).transfer(sys.challenger.address, balance)).wait();
-    await waitFor("challenge committed", async () => (await sys.disputeManager.queryFilter(sys.disputeManager.filters.ChallengeCommitted(undefined, sys.challenger.address))).length > 0, 120_000);
+    await waitFor(
+      "challenge committed",
+      async () =>
+        (await sys.disputeManager.queryFilter(sys.disputeManager.filters.ChallengeCommitted(undefined, sys.challenger.address))).length > 0,
+      120_000,
+    );
     await waitFor("/healthz 200", async () => (await health(url)).status === 200, 60_000);
   });
 
@@ -108,10 +137,15 @@ describe("verifier daemon: failures, back-off and /healthz (in-process network, 
     const base = latest * 1000 - Date.now();
     let shiftMs = 0;
     let url = "";
-    running.push(startVerifier(await verifierConfig(sys, CHALLENGER_ACCOUNT, path.join(bed.tmp, "head-verifier"), { metricsPort: 0, maxHeadAgeSec: 60 }), {
-      onMetricsServer: (u) => (url = u),
-      clock: () => Date.now() + base + shiftMs,
-    }));
+    running.push(
+      startVerifier(
+        await verifierConfig(sys, CHALLENGER_ACCOUNT, path.join(bed.tmp, "head-verifier"), { metricsPort: 0, maxHeadAgeSec: 60 }),
+        {
+          onMetricsServer: (u) => (url = u),
+          clock: () => Date.now() + base + shiftMs,
+        },
+      ),
+    );
     await waitFor("/healthz 200", async () => url !== "" && (await health(url)).status === 200);
     // No more blocks, and the clock re-based on the head: mined blocks run ahead of the wall clock
     // (a timestamp per block), so on a loaded machine a base taken earlier drifts by minutes.

@@ -6,7 +6,12 @@
  */
 import { expect } from "chai";
 import {
-  auditPlan, AuditPlanInfeasibleError, detectionProbability, minimumSamples, unprofitableCollateral, type AuditPlanParameters,
+  auditPlan,
+  AuditPlanInfeasibleError,
+  detectionProbability,
+  minimumSamples,
+  unprofitableCollateral,
+  type AuditPlanParameters,
 } from "../../../verifier/daemon/audit/plan";
 import { VerifierDaemonError } from "../../../verifier/daemon/errors";
 import { arrangements, missRate as simulatedMissRate, type SimulatedPlan } from "../../../bench/lib/auditSim";
@@ -42,7 +47,9 @@ describe("verifier daemon: audit plan (issue item 7)", function () {
       for (let a = 6; a <= 32; a++) {
         const s = minimumSamples(a, F, H, 0.999)!;
         expect(detectionProbability({ seats: a, samplesPerSeat: s, fakedFraction: F, hostileFraction: H }), `A=${a}`).to.be.at.least(0.999);
-        expect(detectionProbability({ seats: a, samplesPerSeat: s - 1, fakedFraction: F, hostileFraction: H }), `A=${a}`).to.be.below(0.999);
+        expect(detectionProbability({ seats: a, samplesPerSeat: s - 1, fakedFraction: F, hostileFraction: H }), `A=${a}`).to.be.below(
+          0.999,
+        );
       }
     });
 
@@ -51,16 +58,25 @@ describe("verifier daemon: audit plan (issue item 7)", function () {
       const old = unprofitableCollateral({ seats: 4, samplesPerSeat: 8, hostileFraction: H, challengerShare: 0.5 });
       expect(old).to.be.closeTo((1 / (1 - H ** 4) - 1) / 0.5, 1e-9);
       const plan = auditPlan(JOB);
-      const c = unprofitableCollateral({ seats: plan.seats, samplesPerSeat: plan.samplesPerSeat, hostileFraction: H, challengerShare: 0.5 });
+      const c = unprofitableCollateral({
+        seats: plan.seats,
+        samplesPerSeat: plan.samplesPerSeat,
+        hostileFraction: H,
+        challengerShare: 0.5,
+      });
       expect(c).to.be.below(old);
       // At that collateral no faked fraction pays; a little less and the worst one does.
       for (const f of [0.001, 0.01, 0.1, 0.5, 1]) {
         const caught = detectionProbability({ seats: 4, samplesPerSeat: 8, fakedFraction: f, hostileFraction: H });
         expect(f * 1 - caught * (1 + old * 0.5)).to.be.at.most(1e-12);
       }
-      expect(1 - detectionProbability({ seats: 4, samplesPerSeat: 8, fakedFraction: 1, hostileFraction: H }) * (1 + old * 0.99 * 0.5)).to.be.above(0);
+      expect(
+        1 - detectionProbability({ seats: 4, samplesPerSeat: 8, fakedFraction: 1, hostileFraction: H }) * (1 + old * 0.99 * 0.5),
+      ).to.be.above(0);
       // A job whose compute costs twice its reward needs real collateral: f·C/P(f) grows with C.
-      expect(unprofitableCollateral({ seats: 4, samplesPerSeat: 8, hostileFraction: H, challengerShare: 0.5, computeCost: 2 })).to.be.closeTo((2 / (1 - H ** 4) - 1) / 0.5, 1e-9);
+      expect(
+        unprofitableCollateral({ seats: 4, samplesPerSeat: 8, hostileFraction: H, challengerShare: 0.5, computeCost: 2 }),
+      ).to.be.closeTo((2 / (1 - H ** 4) - 1) / 0.5, 1e-9);
     });
   });
 
@@ -120,13 +136,22 @@ describe("verifier daemon: audit plan (issue item 7)", function () {
     });
 
     it("refuses, naming the hostile-share bound, when the seats cannot outnumber 30 % hostile stake (today's 4 seats)", function () {
-      const err = (() => { try { auditPlan({ ...JOB, maxSeats: 4 }); } catch (e) { return e; } })();
+      const err = (() => {
+        try {
+          auditPlan({ ...JOB, maxSeats: 4 });
+        } catch (e) {
+          return e;
+        }
+      })();
       expect(err).to.be.instanceOf(AuditPlanInfeasibleError);
       expect((err as AuditPlanInfeasibleError).shortMessage).to.match(/hostile share 0.3 over at most 4 seats/);
     });
 
     it("refuses, naming the budget, when even single-step checks exceed the FLOPs budget (T too short)", function () {
-      expect(() => auditPlan({ ...JOB, totalSteps: 2_000, stepsPerInterval: 10 })).to.throw(AuditPlanInfeasibleError, /within 0.02 of the training FLOPs/);
+      expect(() => auditPlan({ ...JOB, totalSteps: 2_000, stepsPerInterval: 10 })).to.throw(
+        AuditPlanInfeasibleError,
+        /within 0.02 of the training FLOPs/,
+      );
     });
 
     it("refuses, naming the samples cap, when a seat would need more intervals than the job has", function () {
@@ -135,9 +160,15 @@ describe("verifier daemon: audit plan (issue item 7)", function () {
 
     it("rejects malformed parameters with a typed error naming the field", function () {
       for (const [bad, field] of [
-        [{ totalSteps: 0 }, "totalSteps"], [{ totalSteps: 10_001 }, "totalSteps"], [{ stateBytes: -1 }, "stateBytes"],
-        [{ fakedFraction: 0 }, "fakedFraction"], [{ hostileFraction: 1 }, "hostileFraction"], [{ target: 1 }, "target"],
-        [{ maxFlopsFraction: 0 }, "maxFlopsFraction"], [{ replayCostFactor: 0.5 }, "replayCostFactor"], [{ maxSeats: 0 }, "maxSeats"],
+        [{ totalSteps: 0 }, "totalSteps"],
+        [{ totalSteps: 10_001 }, "totalSteps"],
+        [{ stateBytes: -1 }, "stateBytes"],
+        [{ fakedFraction: 0 }, "fakedFraction"],
+        [{ hostileFraction: 1 }, "hostileFraction"],
+        [{ target: 1 }, "target"],
+        [{ maxFlopsFraction: 0 }, "maxFlopsFraction"],
+        [{ replayCostFactor: 0.5 }, "replayCostFactor"],
+        [{ maxSeats: 0 }, "maxSeats"],
       ] as const) {
         expect(() => auditPlan({ ...JOB, ...bad }), field).to.throw(VerifierDaemonError, new RegExp(field));
       }

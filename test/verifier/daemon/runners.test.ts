@@ -46,7 +46,11 @@ describe("verifier daemon: steps never block the event loop (V8.3)", function ()
 
   it("a ≥ 1 s step through the daemon's runner factory leaves no event-loop gap of 100 ms", async function () {
     const inProcess = await StepRunner.create({ graph, threads: 1, optLevel: "all" });
-    const runner = await onnxRunnerFactory(graph, { threads: 1, optLevel: "all" }, { flopsPerStep: deriveStepCost(graph, 32_768).flopsPerStep });
+    const runner = await onnxRunnerFactory(
+      graph,
+      { threads: 1, optLevel: "all" },
+      { flopsPerStep: deriveStepCost(graph, 32_768).flopsPerStep },
+    );
     try {
       // Size the batch from a warm in-process step so that one step takes ~2.5 s here.
       const probeBatch = wideBatch(512);
@@ -59,7 +63,9 @@ describe("verifier daemon: steps never block the event loop (V8.3)", function ()
       const remote = await longestGap(() => runner.step(state, batch, hp));
       // The same probe sees an in-process step block the loop: it cannot pass vacuously.
       const local = await longestGap(() => inProcess.step(state, batch, hp));
-      console.log(`      batch ${B}, ${deriveStepCost(graph, B).flopsPerStep} FLOPs: child process ${remote.ms.toFixed(0)} ms, longest gap ${remote.gapMs.toFixed(1)} ms; in process ${local.ms.toFixed(0)} ms, gap ${local.gapMs.toFixed(0)} ms`);
+      console.log(
+        `      batch ${B}, ${deriveStepCost(graph, B).flopsPerStep} FLOPs: child process ${remote.ms.toFixed(0)} ms, longest gap ${remote.gapMs.toFixed(1)} ms; in process ${local.ms.toFixed(0)} ms, gap ${local.gapMs.toFixed(0)} ms`,
+      );
       expect(local.ms).to.be.at.least(1000);
       expect(local.gapMs).to.be.at.least(0.5 * local.ms);
       expect(remote.ms).to.be.at.least(1000);

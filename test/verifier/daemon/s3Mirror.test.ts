@@ -33,17 +33,32 @@ describe("S3 artifact mirror (requester and worker publish to S3; the worker goe
 
   it("a verifier audits and passes a job from S3 alone after the worker and its store stopped", async function () {
     const sys = await loadFixture(deploySystem);
-    const requesterRemote = new S3ArtifactStore({ bucket: s3.bucket, prefix: "requester", endpoint: s3.endpoint, credentials: S3RVER_CREDENTIALS });
+    const requesterRemote = new S3ArtifactStore({
+      bucket: s3.bucket,
+      prefix: "requester",
+      endpoint: s3.endpoint,
+      credentials: S3RVER_CREDENTIALS,
+    });
     closers.push(() => requesterRemote.close());
     const job = await prepareMnistJob({
-      store: await LocalStore.open(path.join(bed.tmp, "requester-store")), remote: requesterRemote,
-      totalSteps: 8, checkpointInterval: 2, batchSize: 16, numBatches: 4, seed: ethers.id("s3-mirror"),
+      store: await LocalStore.open(path.join(bed.tmp, "requester-store")),
+      remote: requesterRemote,
+      totalSteps: 8,
+      checkpointInterval: 2,
+      batchSize: 16,
+      numBatches: 4,
+      seed: ethers.id("s3-mirror"),
     });
     expect(job.specURI.startsWith(`${requesterRemote.publicBaseUrl}/artifacts/`)).to.equal(true);
     expect(job.manifest.data.uri.startsWith(`${requesterRemote.publicBaseUrl}/artifacts/`)).to.equal(true);
     const { jobId } = await createJob({
-      jobMarket: sys.jobMarket.connect(sys.requester), job, paymentToken: sys.payToken.connect(sys.requester), reward: 100n * E18,
-      verificationFee: 10n * E18, claimDeadline: BigInt(await time.latest()) + 86_400n, trainingDuration: 36_000n,
+      jobMarket: sys.jobMarket.connect(sys.requester),
+      job,
+      paymentToken: sys.payToken.connect(sys.requester),
+      reward: 100n * E18,
+      verificationFee: 10n * E18,
+      claimDeadline: BigInt(await time.latest()) + 86_400n,
+      trainingDuration: 36_000n,
     });
 
     const worker = await startWorker(sys, path.join(bed.tmp, "worker"), {
@@ -60,14 +75,30 @@ describe("S3 artifact mirror (requester and worker publish to S3; the worker goe
     expect(resultURI.startsWith(`${s3Base}/artifacts/`)).to.equal(true);
     const reader = await LocalStore.open(path.join(bed.tmp, "reader"));
     const indexHash = resultURI.slice(-64);
-    await fetchArtifact({ hash: indexHash, uris: [resultURI], store: reader, maxBytes: 1 << 20, urlPolicy: { allowPrivate: true }, retries: 0 });
+    await fetchArtifact({
+      hash: indexHash,
+      uris: [resultURI],
+      store: reader,
+      maxBytes: 1 << 20,
+      urlPolicy: { allowPrivate: true },
+      retries: 0,
+    });
     const index = parseResultIndex(await reader.get(indexHash));
     expect(index.artifactBaseUrls).to.have.length(2);
     expect(index.artifactBaseUrls[1]).to.equal(s3Base);
     // The worker's own store is gone: only the S3 mirror can serve the states now.
     const state = index.intervals[1]!.steps[1]!.sha256;
-    const own = await fetchArtifact({ hash: state, uris: [`${index.artifactBaseUrls[0]}/artifacts/${state}`], store: reader, maxBytes: 1 << 20, urlPolicy: { allowPrivate: true }, retries: 0 })
-      .then(() => null, (e: unknown) => e);
+    const own = await fetchArtifact({
+      hash: state,
+      uris: [`${index.artifactBaseUrls[0]}/artifacts/${state}`],
+      store: reader,
+      maxBytes: 1 << 20,
+      urlPolicy: { allowPrivate: true },
+      retries: 0,
+    }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(own).to.be.instanceOf(ArtifactFetchFailedError);
     expect((own as ArtifactFetchFailedError).errors[0]).to.be.instanceOf(ArtifactNetworkError);
 
@@ -90,9 +121,11 @@ describe("S3 artifact mirror (requester and worker publish to S3; the worker goe
     await new Promise<void>((resolve) => blackhole.listen(0, "127.0.0.1", resolve));
     const port = (blackhole.address() as { port: number }).port;
     const endpoint = `http://127.0.0.1:${port}`;
-    bed.running.push(await startWorker(sys, path.join(bed.tmp, "outage-worker"), {
-      s3: { bucket: s3.bucket, prefix: "outage", endpoint, credentials: S3RVER_CREDENTIALS },
-    }));
+    bed.running.push(
+      await startWorker(sys, path.join(bed.tmp, "outage-worker"), {
+        s3: { bucket: s3.bucket, prefix: "outage", endpoint, credentials: S3RVER_CREDENTIALS },
+      }),
+    );
     bed.miner.start();
     // Training is done and the mirror has been tried (and retried) before this returns.
     await waitFor("mirror attempts", async () => sockets.length >= 8, 240_000);
@@ -107,7 +140,14 @@ describe("S3 artifact mirror (requester and worker publish to S3; the worker goe
       const resultURI = submitted!.args.resultURI;
       expect(resultURI.startsWith(`${endpoint}/${s3.bucket}/outage/artifacts/`)).to.equal(true);
       const reader = await LocalStore.open(path.join(bed.tmp, "outage-reader"));
-      await fetchArtifact({ hash: resultURI.slice(-64), uris: [resultURI], store: reader, maxBytes: 1 << 20, urlPolicy: { allowPrivate: true }, retries: 0 });
+      await fetchArtifact({
+        hash: resultURI.slice(-64),
+        uris: [resultURI],
+        store: reader,
+        maxBytes: 1 << 20,
+        urlPolicy: { allowPrivate: true },
+        retries: 0,
+      });
     } finally {
       for (const r of bed.running.splice(0)) await stop(r);
       await late.close();
@@ -118,7 +158,8 @@ describe("S3 artifact mirror (requester and worker publish to S3; the worker goe
     const sys = await loadFixture(deploySystem);
     const { jobId } = await bed.requester.post(sys, { seed: ethers.id("s3-on-dispute") });
     const worker = await startWorker(sys, path.join(bed.tmp, "dispute-worker"), {
-      publishSteps: "on-dispute", s3: { bucket: s3.bucket, prefix: "dispute", endpoint: s3.endpoint, credentials: S3RVER_CREDENTIALS },
+      publishSteps: "on-dispute",
+      s3: { bucket: s3.bucket, prefix: "dispute", endpoint: s3.endpoint, credentials: S3RVER_CREDENTIALS },
     });
     bed.running.push(worker);
     bed.miner.start();
@@ -134,7 +175,14 @@ describe("S3 artifact mirror (requester and worker publish to S3; the worker goe
     await stop(worker);
     const reader = await LocalStore.open(path.join(bed.tmp, "dispute-reader"));
     for (const s of index.intervals[1]!.steps) {
-      await fetchArtifact({ hash: s.sha256, uris: [`${s3Base}/artifacts/${s.sha256}`], store: reader, maxBytes: 1 << 20, urlPolicy: { allowPrivate: true }, retries: 0 });
+      await fetchArtifact({
+        hash: s.sha256,
+        uris: [`${s3Base}/artifacts/${s.sha256}`],
+        store: reader,
+        maxBytes: 1 << 20,
+        urlPolicy: { allowPrivate: true },
+        retries: 0,
+      });
     }
   });
 });

@@ -18,10 +18,23 @@ import { parseResultIndex } from "../../../verifier/protocol/resultIndex";
 import { signStateRequest, STATE_REQUEST_HEADERS, statePath, type StateRequestDomain } from "../../../verifier/protocol/stateRequest";
 import { sha256Hex } from "../../../verifier/store";
 import { noisyStep } from "../../../verifier/worker/cheats";
-import { JUROR_ACCOUNT, Miner, Requester, accountKey, readRecords, startVerifier, startWorker, stop, verifierConfig, waitFor, type Running } from "./harness";
+import {
+  JUROR_ACCOUNT,
+  Miner,
+  Requester,
+  accountKey,
+  readRecords,
+  startVerifier,
+  startWorker,
+  stop,
+  verifierConfig,
+  waitFor,
+  type Running,
+} from "./harness";
 
 const SUBMITTED = 3n;
-const T = 16, k = 8;
+const T = 16,
+  k = 8;
 /** Between the bounds for the harness job (784-16-10 SGD, batch 16) at δ_upd 3·10⁻³, δ_k 6·10⁻³: single-step ratio ≈ 1.4, interval ≈ 0.17, and small enough not to flip a ReLU (audit.test.ts says why and checks it). */
 const BETWEEN_BOUNDS = 6e-6;
 
@@ -49,9 +62,13 @@ describe("verifier daemon: single-step audit with signed state requests (v3 V7)"
     const requester = await Requester.open(path.join(tmp, "req"));
     try {
       const { jobId } = await requester.post(sys, { T, k });
-      running.push(await startWorker(sys, path.join(tmp, "worker"), {
-        cheat: { kind: "noise", magnitude: BETWEEN_BOUNDS }, publishSteps: "on-dispute", stateQuota: 32,
-      }));
+      running.push(
+        await startWorker(sys, path.join(tmp, "worker"), {
+          cheat: { kind: "noise", magnitude: BETWEEN_BOUNDS },
+          publishSteps: "on-dispute",
+          stateQuota: 32,
+        }),
+      );
       await waitFor("submitted", async () => (await sys.jobMarket.getJob(jobId)).status === SUBMITTED, 120_000);
       const [ev] = await sys.jobMarket.queryFilter(sys.jobMarket.filters.ResultSubmitted(jobId));
       const index = parseResultIndex(Buffer.from(await (await fetch(ev!.args.resultURI)).arrayBuffer()));
@@ -73,14 +90,22 @@ describe("verifier daemon: single-step audit with signed state requests (v3 V7)"
       expect(outcome.reason).to.match(new RegExp(`interval 1: single step ${bad}: `));
 
       // The worker's state route, probed directly.
-      const domain: StateRequestDomain = { chainId: (await ethers.provider.getNetwork()).chainId, jobMarket: await sys.jobMarket.getAddress() };
+      const domain: StateRequestDomain = {
+        chainId: (await ethers.provider.getNetwork()).chainId,
+        jobMarket: await sys.jobMarket.getAddress(),
+      };
       const now = BigInt(await time.latest());
-      const ask = async (key: string, o: { step?: number; signedStep?: number; job?: bigint; expiry?: bigint; unsigned?: boolean } = {}) => {
+      const ask = async (
+        key: string,
+        o: { step?: number; signedStep?: number; job?: bigint; expiry?: bigint; unsigned?: boolean } = {},
+      ) => {
         const step = o.step ?? bad + 1;
         const expiry = o.expiry ?? now + 600n;
         const wallet = new ethers.Wallet(key);
         const sig = await signStateRequest(wallet, domain, { jobId: o.job ?? jobId, step: o.signedStep ?? step, expiry: Number(expiry) });
-        const headers: Record<string, string> = o.unsigned ? {} : { [STATE_REQUEST_HEADERS.expiry]: String(expiry), [STATE_REQUEST_HEADERS.signature]: sig };
+        const headers: Record<string, string> = o.unsigned
+          ? {}
+          : { [STATE_REQUEST_HEADERS.expiry]: String(expiry), [STATE_REQUEST_HEADERS.signature]: sig };
         const res = await fetch(`${base}${statePath(o.job ?? jobId, step)}`, { headers });
         return { status: res.status, body: Buffer.from(await res.arrayBuffer()) };
       };

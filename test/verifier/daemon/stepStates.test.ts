@@ -42,12 +42,24 @@ describe("verifier daemon: step states by signed request (V7.1)", function () {
       states: async (jobId, step, headers) => {
         const expiry = Number(headers[STATE_REQUEST_HEADERS.expiry]);
         const signer = recoverStateRequester(domain, { jobId, step, expiry }, String(headers[STATE_REQUEST_HEADERS.signature]));
-        seen.push({ jobId, step, signer, ...(headers[STATE_REQUEST_HEADERS.dispute] ? { dispute: String(headers[STATE_REQUEST_HEADERS.dispute]) } : {}) });
+        seen.push({
+          jobId,
+          step,
+          signer,
+          ...(headers[STATE_REQUEST_HEADERS.dispute] ? { dispute: String(headers[STATE_REQUEST_HEADERS.dispute]) } : {}),
+        });
         return answer(jobId, step, headers);
       },
     });
     const s = states.map((b) => ({ stateHash: hashStateBytes(b), sha256: contentAddress(b) }));
-    index = buildResultIndex({ jobId: 4n, specHash: `0x${"00".repeat(32)}`, T: 2, k: 2, intervals: [s], artifactBaseUrls: [mirror.url, workerSrv.url] });
+    index = buildResultIndex({
+      jobId: 4n,
+      specHash: `0x${"00".repeat(32)}`,
+      T: 2,
+      k: 2,
+      intervals: [s],
+      artifactBaseUrls: [mirror.url, workerSrv.url],
+    });
   });
   after(async function () {
     await mirror.close();
@@ -59,10 +71,21 @@ describe("verifier daemon: step states by signed request (V7.1)", function () {
   });
 
   async function fetcher(o: { signing?: StateRequestSigning; disputeId?: bigint; maxStateBytes?: number } = {}) {
-    const client = new ArtifactClient({ store: await LocalStore.open(path.join(tmp, `cache-${Math.random()}`)), logger: pino({ level: "silent" }), retries: 0, timeoutMs: 2_000, urlPolicy: { allowPrivate: true } });
+    const client = new ArtifactClient({
+      store: await LocalStore.open(path.join(tmp, `cache-${Math.random()}`)),
+      logger: pino({ level: "silent" }),
+      retries: 0,
+      timeoutMs: 2_000,
+      urlPolicy: { allowPrivate: true },
+    });
     return stepStateFetcher({
-      client, index, jobId: 4n, maxStateBytes: o.maxStateBytes ?? 1 << 20, logger: pino({ level: "silent" }),
-      ...(o.signing ? { signing: o.signing } : {}), ...(o.disputeId !== undefined ? { role: { disputeId: o.disputeId } } : {}),
+      client,
+      index,
+      jobId: 4n,
+      maxStateBytes: o.maxStateBytes ?? 1 << 20,
+      logger: pino({ level: "silent" }),
+      ...(o.signing ? { signing: o.signing } : {}),
+      ...(o.disputeId !== undefined ? { role: { disputeId: o.disputeId } } : {}),
     });
   }
 
@@ -118,7 +141,8 @@ describe("verifier daemon: step states by signed request (V7.1)", function () {
 
   it("the route takes only GET /states/<decimal jobId>/<decimal step>; a store without a handler has no such route", async function () {
     answer = async () => ({ status: 500, error: "not expected" });
-    for (const bad of ["/states/4/x", "/states/4/01", "/states/4/1/", "/states/%34/1"]) expect((await fetch(`${workerSrv.url}${bad}`)).status, bad).to.equal(400);
+    for (const bad of ["/states/4/x", "/states/4/01", "/states/4/1/", "/states/%34/1"])
+      expect((await fetch(`${workerSrv.url}${bad}`)).status, bad).to.equal(400);
     expect((await fetch(`${workerSrv.url}/states/4/1`, { method: "POST" })).status).to.equal(405);
     expect((await fetch(`${mirror.url}/states/4/1`)).status).to.equal(404);
     expect(seen).to.deep.equal([]);

@@ -26,10 +26,20 @@ describe("audit single-step choice (V7.2)", function () {
     // Inner states an audit fetches: S_j and S_{j+1} of each checked step; S_0 and S_k are the checkpoints.
     const { auditorsPerJob, samplesPerAuditor } = defaultParams().jobMarket;
     for (const k of [8, 17, 35, 100, 1000]) {
-      const intervals = auditSample({ auditSeed: SEED, jobId: 7n, verifier: V1, checkpointCount: 1 + 64, samples: auditorsPerJob * samplesPerAuditor });
+      const intervals = auditSample({
+        auditSeed: SEED,
+        jobId: 7n,
+        verifier: V1,
+        checkpointCount: 1 + 64,
+        samples: auditorsPerJob * samplesPerAuditor,
+      });
       let states = 0;
       for (const i of intervals) {
-        const inner = new Set(auditSteps({ ...base, interval: i, k, u: DEFAULT_SINGLE_STEPS }).flatMap((j) => [j, j + 1]).filter((j) => j > 0 && j < k));
+        const inner = new Set(
+          auditSteps({ ...base, interval: i, k, u: DEFAULT_SINGLE_STEPS })
+            .flatMap((j) => [j, j + 1])
+            .filter((j) => j > 0 && j < k),
+        );
         expect(inner.size).to.be.at.most(Math.min(2 * DEFAULT_SINGLE_STEPS, k - 1));
         states += inner.size;
       }
@@ -42,7 +52,13 @@ describe("audit single-step choice (V7.2)", function () {
   });
 
   it("gives min(u, k) distinct steps in [0, k)", function () {
-    for (const [k, u] of [[16, 4], [3, 3], [5, 9], [1, 2], [64, DEFAULT_SINGLE_STEPS]] as const) {
+    for (const [k, u] of [
+      [16, 4],
+      [3, 3],
+      [5, 9],
+      [1, 2],
+      [64, DEFAULT_SINGLE_STEPS],
+    ] as const) {
       const s = auditSteps({ ...base, k, u });
       expect(s).to.have.length(Math.min(u, k));
       expect(new Set(s).size).to.equal(s.length);

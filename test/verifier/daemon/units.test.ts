@@ -14,7 +14,15 @@ import { Scheduler } from "../../../verifier/daemon/scheduler/scheduler";
 import { parseVerifierStart, tempDir, testKey, withEnv } from "../cli/helpers";
 import { solveDispute } from "../../../verifier/daemon/solver/disputeSolver";
 import { solveJob } from "../../../verifier/daemon/solver/jobSolver";
-import { AuditorState, ChunkStatus, JobStatus, Phase, Ruling, type DisputeFacts, type JobFacts } from "../../../verifier/daemon/solver/types";
+import {
+  AuditorState,
+  ChunkStatus,
+  JobStatus,
+  Phase,
+  Ruling,
+  type DisputeFacts,
+  type JobFacts,
+} from "../../../verifier/daemon/solver/types";
 
 const logger = pino({ level: "silent" });
 const ADDR = "0x00000000000000000000000000000000000000aa";
@@ -25,10 +33,22 @@ describe("verifier daemon: scheduler", function () {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     const order: string[] = [];
-    const a = s.schedule("a", async () => { order.push("a"); await gate; return 1; });
-    const b = s.schedule("b", async () => { order.push("b"); return 2; });
+    const a = s.schedule("a", async () => {
+      order.push("a");
+      await gate;
+      return 1;
+    });
+    const b = s.schedule("b", async () => {
+      order.push("b");
+      return 2;
+    });
     expect(s.stats()).to.deep.include({ running: 1, queued: 1 });
-    await s.schedule("c", async () => 3).then(() => expect.fail("c should be refused"), (e) => expect(e).to.be.instanceOf(SchedulerBusyError));
+    await s
+      .schedule("c", async () => 3)
+      .then(
+        () => expect.fail("c should be refused"),
+        (e) => expect(e).to.be.instanceOf(SchedulerBusyError),
+      );
     // Same key: same promise, no new work.
     expect(s.schedule("a", async () => 99)).to.equal(a);
     release();
@@ -42,8 +62,21 @@ describe("verifier daemon: scheduler", function () {
   it("aborts a task that runs past its budget and frees its slot", async function () {
     const s = new Scheduler({ concurrency: 1, maxQueued: 0, logger });
     let sawAbort = false;
-    const t = s.schedule("slow", (signal) => new Promise((resolve) => signal.addEventListener("abort", () => { sawAbort = true; resolve(0); })), { budgetMs: 30 });
-    await t.then(() => expect.fail("should exceed budget"), (e) => expect(e).to.be.instanceOf(JobBudgetExceededError));
+    const t = s.schedule(
+      "slow",
+      (signal) =>
+        new Promise((resolve) =>
+          signal.addEventListener("abort", () => {
+            sawAbort = true;
+            resolve(0);
+          }),
+        ),
+      { budgetMs: 30 },
+    );
+    await t.then(
+      () => expect.fail("should exceed budget"),
+      (e) => expect(e).to.be.instanceOf(JobBudgetExceededError),
+    );
     expect(sawAbort).to.equal(true);
     expect(await s.schedule("next", async () => "ok")).to.equal("ok");
     s.close();
@@ -70,9 +103,22 @@ describe("verifier daemon: audit sample", function () {
 });
 
 const jobBase: JobFacts = {
-  jobId: 1n, status: JobStatus.Submitted, now: 1000n, block: 50, windowEnd: 2000n, openDisputes: 0, checkpointCount: 5,
-  auditorsDrawn: true, seedReady: true, auditorState: AuditorState.None, auditSettled: false, releasableAfter: 0n, audit: undefined, auditRunning: false,
-  challenges: [], activeDisputes: new Map(),
+  jobId: 1n,
+  status: JobStatus.Submitted,
+  now: 1000n,
+  block: 50,
+  windowEnd: 2000n,
+  openDisputes: 0,
+  checkpointCount: 5,
+  auditorsDrawn: true,
+  seedReady: true,
+  auditorState: AuditorState.None,
+  auditSettled: false,
+  releasableAfter: 0n,
+  audit: undefined,
+  auditRunning: false,
+  challenges: [],
+  activeDisputes: new Map(),
 };
 const policy = { audit: true, challenge: true, callTimeouts: true, deadlineMarginSec: 10n };
 
@@ -97,9 +143,13 @@ describe("verifier daemon: job solver", function () {
     expect(solveJob(failed, policy)).to.deep.equal([{ type: "commitChallenge", interval: 1 }]);
     const rec = { interval: 1, salt: "0x" + "11".repeat(32), commitment: "0x" + "22".repeat(32), commitBlock: 50, disputeId: null };
     expect(solveJob({ ...failed, challenges: [rec] }, policy)).to.deep.equal([]); // same block: too recent
-    expect(solveJob({ ...failed, block: 51, challenges: [rec] }, policy)).to.deep.equal([{ type: "openDispute", interval: 1, salt: rec.salt }]);
+    expect(solveJob({ ...failed, block: 51, challenges: [rec] }, policy)).to.deep.equal([
+      { type: "openDispute", interval: 1, salt: rec.salt },
+    ]);
     // Our dispute is active: wait for it.
-    expect(solveJob({ ...failed, block: 60, challenges: [{ ...rec, disputeId: 4n }], activeDisputes: new Map([[1, 4n]]) }, policy)).to.deep.equal([]);
+    expect(
+      solveJob({ ...failed, block: 60, challenges: [{ ...rec, disputeId: 4n }], activeDisputes: new Map([[1, 4n]]) }, policy),
+    ).to.deep.equal([]);
     expect(solveJob({ ...failed, challenges: [rec] }, { ...policy, challenge: false })).to.deep.equal([]);
   });
 
@@ -107,19 +157,52 @@ describe("verifier daemon: job solver", function () {
     expect(solveJob({ ...jobBase, now: 2000n }, policy)).to.deep.equal([{ type: "finalize" }]);
     expect(solveJob({ ...jobBase, now: 2000n, openDisputes: 1 }, policy)).to.deep.equal([]);
     expect(solveJob({ ...jobBase, now: 2000n }, { ...policy, callTimeouts: false })).to.deep.equal([]);
-    expect(solveJob({ ...jobBase, status: JobStatus.Finalized, auditorState: AuditorState.Attested, auditSettled: true }, policy)).to.deep.equal([{ type: "releaseAttester" }]);
+    expect(
+      solveJob({ ...jobBase, status: JobStatus.Finalized, auditorState: AuditorState.Attested, auditSettled: true }, policy),
+    ).to.deep.equal([{ type: "releaseAttester" }]);
     // any job may be a canary (v3 V11.1): not before the reveal period is over
-    const settled = { ...jobBase, status: JobStatus.Finalized, auditorState: AuditorState.Attested, auditSettled: true, releasableAfter: 5000n };
+    const settled = {
+      ...jobBase,
+      status: JobStatus.Finalized,
+      auditorState: AuditorState.Attested,
+      auditSettled: true,
+      releasableAfter: 5000n,
+    };
     expect(solveJob({ ...settled, now: 5000n }, policy)).to.deep.equal([]);
     expect(solveJob({ ...settled, now: 5001n }, policy)).to.deep.equal([{ type: "releaseAttester" }]);
   });
 });
 
 const dBase: DisputeFacts = {
-  disputeId: 3n, jobId: 1n, now: 1000n, block: 80, jobStatus: JobStatus.Submitted, phase: Phase.Voting, round: 0, deadline: 0n,
-  randomnessBlock: 70, commitEnd: 1100n, revealEnd: 1200n, appealEnd: 0n, isChallenger: false, randomnessReady: false,
-  juror: { drawn: true, committed: false, revealed: false }, roundJurors: 3, roundCommits: 0, roundReveals: 0, vote: undefined,
-  judging: false, locate: undefined, locating: false, boundary: undefined, chainLeaves: undefined, chunks: [], ruling: 0, appeals: 0, maxAppeals: 1, belief: undefined,
+  disputeId: 3n,
+  jobId: 1n,
+  now: 1000n,
+  block: 80,
+  jobStatus: JobStatus.Submitted,
+  phase: Phase.Voting,
+  round: 0,
+  deadline: 0n,
+  randomnessBlock: 70,
+  commitEnd: 1100n,
+  revealEnd: 1200n,
+  appealEnd: 0n,
+  isChallenger: false,
+  randomnessReady: false,
+  juror: { drawn: true, committed: false, revealed: false },
+  roundJurors: 3,
+  roundCommits: 0,
+  roundReveals: 0,
+  vote: undefined,
+  judging: false,
+  locate: undefined,
+  locating: false,
+  boundary: undefined,
+  chainLeaves: undefined,
+  chunks: [],
+  ruling: 0,
+  appeals: 0,
+  maxAppeals: 1,
+  belief: undefined,
 };
 const dPolicy = { callTimeouts: false, deadlineMarginSec: 10n, appeal: false };
 const vote = { vote: 1 as const, salt: "0x" + "33".repeat(32) };
@@ -141,16 +224,29 @@ describe("verifier daemon: dispute solver", function () {
     const over = { ...dBase, juror: { drawn: true, committed: true, revealed: true }, roundReveals: 3 };
     expect(solveDispute(over, dPolicy)).to.deep.equal([{ type: "resolve", round: 0 }]);
     expect(solveDispute({ ...dBase, juror: { drawn: false, committed: false, revealed: false }, now: 1201n }, dPolicy)).to.deep.equal([]);
-    expect(solveDispute({ ...dBase, juror: { drawn: false, committed: false, revealed: false }, now: 1201n }, { ...dPolicy, callTimeouts: true })).to.deep.equal([{ type: "resolve", round: 0 }]);
+    expect(
+      solveDispute(
+        { ...dBase, juror: { drawn: false, committed: false, revealed: false }, now: 1201n },
+        { ...dPolicy, callTimeouts: true },
+      ),
+    ).to.deep.equal([{ type: "resolve", round: 0 }]);
     expect(solveDispute({ ...dBase, phase: Phase.Ruled, appealEnd: 999n }, dPolicy)).to.deep.equal([{ type: "finalizeRuling" }]);
     expect(solveDispute({ ...dBase, jobStatus: JobStatus.Rejected }, dPolicy)).to.deep.equal([{ type: "closeMoot" }]);
   });
 
   it("challenger: proves a boundary mismatch instead of locating or pinpointing, only before a ruling", function () {
-    const pin = { ...dBase, phase: Phase.Pinpointing, isChallenger: true, juror: { drawn: false, committed: false, revealed: false }, deadline: 1500n };
+    const pin = {
+      ...dBase,
+      phase: Phase.Pinpointing,
+      isChallenger: true,
+      juror: { drawn: false, committed: false, revealed: false },
+      deadline: 1500n,
+    };
     const split = { ...pin, boundary: { atEnd: true } };
     expect(solveDispute(split, dPolicy)).to.deep.equal([{ type: "proveBoundary", atEnd: true }]);
-    expect(solveDispute({ ...split, boundary: { atEnd: false }, locate: { kind: "found", localStep: 2 } }, dPolicy)).to.deep.equal([{ type: "proveBoundary", atEnd: false }]);
+    expect(solveDispute({ ...split, boundary: { atEnd: false }, locate: { kind: "found", localStep: 2 } }, dPolicy)).to.deep.equal([
+      { type: "proveBoundary", atEnd: false },
+    ]);
     expect(solveDispute({ ...split, phase: Phase.AwaitingDraw }, dPolicy)).to.deep.equal([{ type: "proveBoundary", atEnd: true }]);
     expect(solveDispute({ ...split, phase: Phase.Voting }, dPolicy)).to.deep.equal([{ type: "proveBoundary", atEnd: true }]);
     // Not the challenger (not paid), a ruling already made, or the job no longer live: no proof.
@@ -161,7 +257,13 @@ describe("verifier daemon: dispute solver", function () {
   });
 
   it("challenger: locate, pinpoint before the deadline, chunk-challenge what is not served, time it out", function () {
-    const pin = { ...dBase, phase: Phase.Pinpointing, isChallenger: true, juror: { drawn: false, committed: false, revealed: false }, deadline: 1500n };
+    const pin = {
+      ...dBase,
+      phase: Phase.Pinpointing,
+      isChallenger: true,
+      juror: { drawn: false, committed: false, revealed: false },
+      deadline: 1500n,
+    };
     expect(solveDispute(pin, dPolicy)).to.deep.equal([{ type: "locate" }]);
     expect(solveDispute({ ...pin, locate: { kind: "found", localStep: 2 } }, dPolicy)).to.deep.equal([{ type: "pinpoint", localStep: 2 }]);
     expect(solveDispute({ ...pin, now: 1495n, locate: { kind: "found", localStep: 2 } }, dPolicy)).to.deep.equal([]);
@@ -174,7 +276,14 @@ describe("verifier daemon: dispute solver", function () {
 });
 
 describe("verifier daemon: appeal decision (§10.7)", function () {
-  const ruled = { ...dBase, phase: Phase.Ruled, appealEnd: 1500n, ruling: Ruling.WorkerHonest, isChallenger: true, belief: "fault" as const };
+  const ruled = {
+    ...dBase,
+    phase: Phase.Ruled,
+    appealEnd: 1500n,
+    ruling: Ruling.WorkerHonest,
+    isChallenger: true,
+    belief: "fault" as const,
+  };
   const on = { ...dPolicy, appeal: true };
   it("the challenger appeals a WorkerHonest ruling while the window is open, with --appeal", function () {
     expect(solveDispute(ruled, on)).to.deep.equal([{ type: "appeal", round: 0 }]);
@@ -228,9 +337,23 @@ describe("verifier daemon: config", function () {
     expect(resolveVerifierConfig(base).allowPrivateArtifacts).to.equal(false);
     const dir = tempDir();
     const key = await testKey(dir);
-    const parse = (extra: string[]): Promise<VerifierConfig> => parseVerifierStart([
-      "--rpc-url", "http://127.0.0.1:8545", "--job-market", ADDR, "--audit-manager", ADDR, "--dispute-manager", ADDR, "--data-dir", dir, "--log-level", "silent", ...key.args, ...extra,
-    ]);
+    const parse = (extra: string[]): Promise<VerifierConfig> =>
+      parseVerifierStart([
+        "--rpc-url",
+        "http://127.0.0.1:8545",
+        "--job-market",
+        ADDR,
+        "--audit-manager",
+        ADDR,
+        "--dispute-manager",
+        ADDR,
+        "--data-dir",
+        dir,
+        "--log-level",
+        "silent",
+        ...key.args,
+        ...extra,
+      ]);
     await withEnv({}, async () => {
       expect((await parse([])).allowPrivateArtifacts).to.equal(false);
       expect((await parse(["--allow-private-artifacts"])).allowPrivateArtifacts).to.equal(true);
@@ -240,12 +363,29 @@ describe("verifier daemon: config", function () {
 
   it("takes the juror's second execution provider from --juror-ep or UPOW_JUROR_EP and refuses unknown ones by name", async function () {
     expect(resolveVerifierConfig(base).jurorEp).to.equal("cpu");
-    expect(() => resolveVerifierConfig({ ...base, jurorEp: "tpu" as VerifierConfig["jurorEp"] })).to.throw(VerifierConfigError, /jurorEp must be one of cpu, webgpu, cuda/);
+    expect(() => resolveVerifierConfig({ ...base, jurorEp: "tpu" as VerifierConfig["jurorEp"] })).to.throw(
+      VerifierConfigError,
+      /jurorEp must be one of cpu, webgpu, cuda/,
+    );
     const dir = tempDir();
     const key = await testKey(dir);
-    const parse = (extra: string[]): Promise<VerifierConfig> => parseVerifierStart([
-      "--rpc-url", "http://127.0.0.1:8545", "--job-market", ADDR, "--audit-manager", ADDR, "--dispute-manager", ADDR, "--data-dir", dir, "--log-level", "silent", ...key.args, ...extra,
-    ]);
+    const parse = (extra: string[]): Promise<VerifierConfig> =>
+      parseVerifierStart([
+        "--rpc-url",
+        "http://127.0.0.1:8545",
+        "--job-market",
+        ADDR,
+        "--audit-manager",
+        ADDR,
+        "--dispute-manager",
+        ADDR,
+        "--data-dir",
+        dir,
+        "--log-level",
+        "silent",
+        ...key.args,
+        ...extra,
+      ]);
     await withEnv({}, async () => expect((await parse(["--juror-ep", "webgpu"])).jurorEp).to.equal("webgpu"));
     await withEnv({ UPOW_JUROR_EP: "cuda" }, async () => expect((await parse([])).jurorEp).to.equal("cuda"));
   });
@@ -285,7 +425,24 @@ describe("verifier daemon: CLI", function () {
     const start = program.commands.find((c) => c.name() === "verifier")!.commands.find((c) => c.name() === "start")!;
     start.configureOutput({ writeOut: (s) => (out += s), writeErr: (s) => (out += s) });
     out += start.helpInformation();
-    for (const flag of ["--rpc-url", "--job-market", "--dispute-manager", "--confirmations", "--dry-run", "--metrics-port", "--keystore", "--max-queued", "--appeal", "--unserved-grace-ms", "--log-chunk-size", "--allow-private-artifacts", "--max-flops-per-step", "--max-peak-bytes", "--min-flops-per-second", "--step-base-ms"]) {
+    for (const flag of [
+      "--rpc-url",
+      "--job-market",
+      "--dispute-manager",
+      "--confirmations",
+      "--dry-run",
+      "--metrics-port",
+      "--keystore",
+      "--max-queued",
+      "--appeal",
+      "--unserved-grace-ms",
+      "--log-chunk-size",
+      "--allow-private-artifacts",
+      "--max-flops-per-step",
+      "--max-peak-bytes",
+      "--min-flops-per-second",
+      "--step-base-ms",
+    ]) {
       expect(out).to.include(flag);
     }
     expect(out).to.include("UPOW_RPC_URLS");

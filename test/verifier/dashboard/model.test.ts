@@ -5,7 +5,17 @@
  * result evaluation's model inference (results.ts) on graphs the real builder makes.
  */
 import { expect } from "chai";
-import { buildAccounts, buildDisputes, buildJobs, daemonView, EMPTY_READS, parsePrometheus, type ChainEvent, type ChainReads, type EventArg } from "../../../verifier/dashboard/model";
+import {
+  buildAccounts,
+  buildDisputes,
+  buildJobs,
+  daemonView,
+  EMPTY_READS,
+  parsePrometheus,
+  type ChainEvent,
+  type ChainReads,
+  type EventArg,
+} from "../../../verifier/dashboard/model";
 import { activationOf, mlpSpec } from "../../../verifier/dashboard/results";
 import { buildStepGraph } from "../../../verifier/engine/onnx";
 import { initState } from "../../../verifier/engine/onnx/init";
@@ -27,7 +37,14 @@ function ev(contract: ChainEvent["contract"], name: string, args: Record<string,
 
 function honestJob(): ChainEvent[] {
   return [
-    ev("JobMarket", "JobCreated", { jobId: "1", requester: REQ, paymentToken: PAY, reward: "100000000000000000000", verificationFee: "10000000000000000000", specURI: "http://s/artifacts/x" }),
+    ev("JobMarket", "JobCreated", {
+      jobId: "1",
+      requester: REQ,
+      paymentToken: PAY,
+      reward: "100000000000000000000",
+      verificationFee: "10000000000000000000",
+      specURI: "http://s/artifacts/x",
+    }),
     ev("JobMarket", "JobClaimed", { jobId: "1", worker: WORKER }),
     ev("JobMarket", "ResultSubmitted", { jobId: "1", worker: WORKER, resultURI: "http://s/artifacts/y" }),
     ev("AuditManager", "AuditorsAssigned", { jobId: "1", auditors: [J1, J2, J1] }),
@@ -39,7 +56,14 @@ function honestJob(): ChainEvent[] {
 
 function disputeToRuling(): ChainEvent[] {
   return [
-    ev("DisputeManager", "DisputeOpened", { disputeId: "7", jobId: "1", interval: "1", challenger: CHAL, bond: "100000000000000000000", pinpointDeadline: "5000" }),
+    ev("DisputeManager", "DisputeOpened", {
+      disputeId: "7",
+      jobId: "1",
+      interval: "1",
+      challenger: CHAL,
+      bond: "100000000000000000000",
+      pinpointDeadline: "5000",
+    }),
     ev("DisputeManager", "StepPinpointed", { disputeId: "7", globalStep: "5" }),
     ev("DisputeManager", "CommitteeDrawn", { disputeId: "7", round: 0, jurors: [J1, J2], quorum: 2, commitEnd: "6000", revealEnd: "7000" }),
     ev("DisputeManager", "VoteCommitted", { disputeId: "7", round: 0, juror: J1 }),
@@ -52,10 +76,21 @@ function disputeToRuling(): ChainEvent[] {
 describe("dashboard view model", function () {
   it("a job's timeline follows its events: created → claimed → submitted → auditors → attested → finalized → audited", function () {
     const [job] = buildJobs(honestJob());
-    expect(job!.timeline.map((t) => t.stage)).to.deep.equal(["created", "claimed", "submitted", "auditors-drawn", "attested", "finalized", "audited"]);
+    expect(job!.timeline.map((t) => t.stage)).to.deep.equal([
+      "created",
+      "claimed",
+      "submitted",
+      "auditors-drawn",
+      "attested",
+      "finalized",
+      "audited",
+    ]);
     expect(job!.status).to.equal("Finalized");
     expect(job!.worker).to.equal(WORKER);
-    expect(job!.auditors).to.deep.equal([{ address: J1, state: "attested" }, { address: J2, state: "assigned" }]);
+    expect(job!.auditors).to.deep.equal([
+      { address: J1, state: "attested" },
+      { address: J2, state: "assigned" },
+    ]);
     expect(job!.timeline[3]!.detail).to.equal("2 auditors"); // two accounts, three seats
     expect(job!.result).to.deep.equal({ state: "pending" });
   });
@@ -107,7 +142,17 @@ describe("dashboard view model", function () {
       ev("DisputeManager", "DisputeClosed", { disputeId: "7", jobId: "1", ruling: Ruling.WorkerFault }),
     ];
     const [d] = buildDisputes(events);
-    expect(d!.timeline.map((t) => t.stage)).to.deep.equal(["Pinpointing", "AwaitingDraw", "Voting", "Ruled", "Appealed", "Voting", "RoundFailed", "WorkerConvicted", "Closed"]);
+    expect(d!.timeline.map((t) => t.stage)).to.deep.equal([
+      "Pinpointing",
+      "AwaitingDraw",
+      "Voting",
+      "Ruled",
+      "Appealed",
+      "Voting",
+      "RoundFailed",
+      "WorkerConvicted",
+      "Closed",
+    ]);
     expect(d!.phase).to.equal("Closed");
     expect(d!.ruling).to.equal("WorkerFault");
     expect(d!.rounds.map((r) => r.outcome)).to.deep.equal(["WorkerFault", "failed"]);
@@ -120,7 +165,10 @@ describe("dashboard view model", function () {
     const read = { ruling: 0, round: 0, pinpointDeadline: 5600, commitEnd: 6100, revealEnd: 7100, appealEnd: 8000, randomnessBlock: 0 };
     const at = (phase: number) => buildDisputes(events, { ...EMPTY_READS, disputes: new Map([["7", { ...read, phase }]]) })[0]!;
     expect(at(Phase.Pinpointing).deadlines).to.deep.equal([{ what: "pinpoint by", at: 5600 }]);
-    expect(at(Phase.Voting).deadlines).to.deep.equal([{ what: "commit votes by", at: 6100 }, { what: "reveal votes by", at: 7100 }]);
+    expect(at(Phase.Voting).deadlines).to.deep.equal([
+      { what: "commit votes by", at: 6100 },
+      { what: "reveal votes by", at: 7100 },
+    ]);
     expect(at(Phase.Ruled).deadlines).to.deep.equal([{ what: "appeal by", at: 8000 }]);
     expect(at(Phase.Voting).phase).to.equal("Voting");
   });
@@ -133,7 +181,8 @@ describe("dashboard view model", function () {
 
   it("accounts: roles from every event, locks still held (locked − unlocked − slashed) with their labels", function () {
     const events = [
-      ...honestJob(), ...disputeToRuling(),
+      ...honestJob(),
+      ...disputeToRuling(),
       ev("StakeManager", "Staked", { account: WORKER, amount: "900" }),
       ev("StakeManager", "Locked", { account: WORKER, lockId: LOCK, amount: "500" }),
       ev("StakeManager", "Locked", { account: J1, lockId: LOCK, amount: "40" }),
@@ -141,7 +190,9 @@ describe("dashboard view model", function () {
       ev("StakeManager", "Slashed", { account: WORKER, lockId: LOCK, amount: "200" }),
     ];
     const reads: ChainReads = {
-      ...EMPTY_READS, tokens: new Map([[STK, { address: STK, symbol: "STK", decimals: 0 }]]), lockLabels: new Map([[LOCK, "job 1 collateral"]]),
+      ...EMPTY_READS,
+      tokens: new Map([[STK, { address: STK, symbol: "STK", decimals: 0 }]]),
+      lockLabels: new Map([[LOCK, "job 1 collateral"]]),
     };
     const accounts = buildAccounts(events, reads, STK);
     const of = (a: string) => accounts.find((x) => x.address === a)!;
@@ -184,7 +235,9 @@ describe("dashboard result evaluation: the model behind a committed state", func
   it("reads the layer widths from the state, and refuses a state that is not an MNIST MLP", function () {
     const spec = { layers: [784, 12, 6, 10], activation: "tanh", optimizer: "adam" } as const;
     expect(mlpSpec(initState(spec, "0x01"), "tanh").layers).to.deep.equal([784, 12, 6, 10]);
-    expect(() => mlpSpec(initState({ layers: [20, 8, 10], activation: "relu", optimizer: "sgd" }, "0x01"), "relu")).to.throw(/not an MNIST MLP/);
+    expect(() => mlpSpec(initState({ layers: [20, 8, 10], activation: "relu", optimizer: "sgd" }, "0x01"), "relu")).to.throw(
+      /not an MNIST MLP/,
+    );
     expect(() => mlpSpec(initState(spec, "0x01"), null)).to.throw(/no known activation/);
   });
 });

@@ -7,8 +7,14 @@ describe("calibrate", function () {
   it("measures honest drift between settings, recommends bounds the honest runs pass, and every cheat fails", async () => {
     const job = await tinyJob();
     const report = await calibrate({
-      graph: job.graph, initialState: job.params.initialState, batches: job.params.batches, hp: job.params.hp,
-      states: 2, spacing: 3, batchesPerState: 1, k: 3,
+      graph: job.graph,
+      initialState: job.params.initialState,
+      batches: job.params.batches,
+      hp: job.params.hp,
+      states: 2,
+      spacing: 3,
+      batchesPerState: 1,
+      k: 3,
       settings: [
         { label: "ref", ep: "cpu", threads: 1, optLevel: "all" },
         { label: "t2", ep: "cpu", threads: 2, optLevel: "all" },
@@ -39,22 +45,49 @@ describe("calibrate", function () {
     let err: unknown;
     try {
       await calibrate({ graph: job.graph, initialState: job.params.initialState, batches: job.params.batches, hp: job.params.hp, k: 0 });
-    } catch (e) { err = e; }
+    } catch (e) {
+      err = e;
+    }
     expect(err).to.be.instanceOf(TrainerError);
   });
 
   it("recommends the floor when the settings agree, and factor × excess drift otherwise", () => {
     const tensor = (distance: number, updateNorm: number, norm: number) => ({
-      name: "w", dtype: "F32" as const, verdict: "ok" as const, distance, updateNorm, norm, bound: 0, ratio: 0, mismatchedElements: 0, firstMismatch: null,
+      name: "w",
+      dtype: "F32" as const,
+      verdict: "ok" as const,
+      distance,
+      updateNorm,
+      norm,
+      bound: 0,
+      ratio: 0,
+      mismatchedElements: 0,
+      firstMismatch: null,
     });
-    const rep = (t: ReturnType<typeof tensor>) => ({ convict: false, worstRatio: 0, worstTensor: null, bounds: { deltaUpd: 1, deltaUlp: 0 }, tensors: [t] });
+    const rep = (t: ReturnType<typeof tensor>) => ({
+      convict: false,
+      worstRatio: 0,
+      worstTensor: null,
+      bounds: { deltaUpd: 1, deltaUlp: 0 },
+      tensors: [t],
+    });
     expect(recommendUpd([rep(tensor(0, 1, 1))], 1e-6, 1e-3, 10)).to.equal(1e-3);
     expect(recommendUpd([rep(tensor(5e-7, 1e-3, 1))], 1e-6, 1e-3, 10)).to.equal(1e-3); // absorbed by δ_ulp
     expect(recommendUpd([rep(tensor(1e-3 + 1e-6, 1e-1, 1))], 1e-6, 1e-3, 10)).to.be.closeTo(0.1, 1e-12);
   });
 
   it("rounds to bf16 and fp16 precision with ties to even", () => {
-    const x = Float32Array.from([1, 1 + 2 ** -8, 1 + 3 * 2 ** -8, -(1 + 3 * 2 ** -8), 1 + 2 ** -11, 1 + 3 * 2 ** -11, -(1 + 3 * 2 ** -11), 70000, Infinity]);
+    const x = Float32Array.from([
+      1,
+      1 + 2 ** -8,
+      1 + 3 * 2 ** -8,
+      -(1 + 3 * 2 ** -8),
+      1 + 2 ** -11,
+      1 + 3 * 2 ** -11,
+      -(1 + 3 * 2 ** -11),
+      70000,
+      Infinity,
+    ]);
     expect([...roundBf16(x)].slice(0, 4)).to.deep.equal([1, 1, 1 + 2 ** -6, -(1 + 2 ** -6)]);
     const h = roundFp16(x);
     expect([...h].slice(4)).to.deep.equal([1, 1 + 2 ** -9, -(1 + 2 ** -9), Infinity, Infinity]);

@@ -21,7 +21,11 @@ describe("CheckpointWriter", function () {
   it("room() waits until fewer than maxQueued tasks are queued", async () => {
     const w = new CheckpointWriter(2);
     let finished = 0;
-    for (let i = 0; i < 3; i++) void w.run(async () => { await sleep(20); finished++; });
+    for (let i = 0; i < 3; i++)
+      void w.run(async () => {
+        await sleep(20);
+        finished++;
+      });
     await w.room();
     // Three queued, room for fewer than two: the first two must have finished.
     expect(finished).to.be.at.least(2);
@@ -33,18 +37,34 @@ describe("CheckpointWriter", function () {
     const w = new CheckpointWriter(10);
     const boom = new Error("disk full");
     let ranAfter = false;
-    const failed = w.run(async () => { throw boom; });
-    const later = w.run(async () => { ranAfter = true; });
+    const failed = w.run(async () => {
+      throw boom;
+    });
+    const later = w.run(async () => {
+      ranAfter = true;
+    });
     let e1: unknown;
-    try { await failed; } catch (e) { e1 = e; }
+    try {
+      await failed;
+    } catch (e) {
+      e1 = e;
+    }
     expect(e1).to.equal(boom);
     let e2: unknown;
-    try { await later; } catch (e) { e2 = e; }
+    try {
+      await later;
+    } catch (e) {
+      e2 = e;
+    }
     expect(e2).to.equal(boom);
     expect(ranAfter).to.equal(false);
     for (const f of [() => w.room(), () => w.drain()]) {
       let e: unknown;
-      try { await f(); } catch (x) { e = x; }
+      try {
+        await f();
+      } catch (x) {
+        e = x;
+      }
       expect(e).to.equal(boom);
     }
     await w.settle();

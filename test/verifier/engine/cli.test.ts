@@ -24,20 +24,46 @@ async function upow(cwd: string, ...args: string[]): Promise<{ stdout: string; s
   }
 }
 
-
 function allCommands(c: Command): Command[] {
   return [c, ...c.commands.flatMap(allCommands)];
 }
 
 describe("upow CLI", function () {
   let dir: string;
-  before(async () => { dir = await mkdtemp(path.join(os.tmpdir(), "upow-cli-")); });
-  after(async () => { await rm(dir, { recursive: true, force: true }); });
+  before(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), "upow-cli-"));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
 
   it("has help on every command and exposes buildProgram for more command groups", () => {
-    const program = buildProgram([(p) => { p.command("extra-group").description("added by another module"); }]);
+    const program = buildProgram([
+      (p) => {
+        p.command("extra-group").description("added by another module");
+      },
+    ]);
     const names = allCommands(program).map((c) => c.name());
-    for (const n of ["model", "init", "data", "pack", "job", "manifest", "train", "step", "replay", "compare", "calibrate", "store", "serve", "worker", "verifier", "start", "extra-group"]) expect(names).to.include(n);
+    for (const n of [
+      "model",
+      "init",
+      "data",
+      "pack",
+      "job",
+      "manifest",
+      "train",
+      "step",
+      "replay",
+      "compare",
+      "calibrate",
+      "store",
+      "serve",
+      "worker",
+      "verifier",
+      "start",
+      "extra-group",
+    ])
+      expect(names).to.include(n);
     for (const c of allCommands(program)) expect(c.helpInformation()).to.match(/Usage:/);
   });
 
@@ -47,9 +73,13 @@ describe("upow CLI", function () {
     expect(help.stdout).to.match(/calibrate/);
 
     expect((await cli(dir, "--json", "model", "init", "--out", "model", "--layers", "784,8,10", "--lr", "0.01")).code).to.equal(0);
-    const pack = JSON.parse((await cli(dir, "--json", "data", "pack", "--out", "data", "--batch-size", "16", "--max-batches", "3", "--test-size", "50")).stdout);
+    const pack = JSON.parse(
+      (await cli(dir, "--json", "data", "pack", "--out", "data", "--batch-size", "16", "--max-batches", "3", "--test-size", "50")).stdout,
+    );
     expect(pack.numBatches).to.equal(3);
-    expect((await cli(dir, "job", "manifest", "--model", "model", "--data", "data", "--steps", "6", "-k", "3", "--out", "job.json")).code).to.equal(0);
+    expect(
+      (await cli(dir, "job", "manifest", "--model", "model", "--data", "data", "--steps", "6", "-k", "3", "--out", "job.json")).code,
+    ).to.equal(0);
 
     const tr = await upow(dir, "--json", "-q", "train", "--job", "job.json", "--out", "run");
     expect(tr.code, tr.stderr).to.equal(0);
@@ -68,10 +98,24 @@ describe("upow CLI", function () {
     // one step from checkpoint 1 (global step 3) reproduces the committed state after step 4
     const { index } = await readCheckpointIndex(path.join(dir, "run"));
     const ck1 = path.join(dir, "run", index.checkpoints[1]!.file);
-    const st = JSON.parse((await cli(dir, "--json", "step", "--job", "job.json", "--state", ck1, "--step", "3", "--out", "s4.safetensors")).stdout);
+    const st = JSON.parse(
+      (await cli(dir, "--json", "step", "--job", "job.json", "--state", ck1, "--step", "3", "--out", "s4.safetensors")).stdout,
+    );
     expect(st.after).to.equal(index.intervals[1]!.stateHashes[1]);
 
-    const honest = await cli(dir, "--json", "compare", "--job", "job.json", "--before", ck1, "--a", "s4.safetensors", "--b", "s4.safetensors");
+    const honest = await cli(
+      dir,
+      "--json",
+      "compare",
+      "--job",
+      "job.json",
+      "--before",
+      ck1,
+      "--a",
+      "s4.safetensors",
+      "--b",
+      "s4.safetensors",
+    );
     expect(honest.code).to.equal(0);
     expect(JSON.parse(honest.stdout).convict).to.equal(false);
 
@@ -79,7 +123,19 @@ describe("upow CLI", function () {
     const w = s4.get("fc1.weight")!.data as Float32Array;
     w[100] = w[100]! + 0.01;
     await writeFile(path.join(dir, "tampered.safetensors"), writeSafetensors(s4));
-    const bad = await cli(dir, "--json", "compare", "--job", "job.json", "--before", ck1, "--a", "s4.safetensors", "--b", "tampered.safetensors");
+    const bad = await cli(
+      dir,
+      "--json",
+      "compare",
+      "--job",
+      "job.json",
+      "--before",
+      ck1,
+      "--a",
+      "s4.safetensors",
+      "--b",
+      "tampered.safetensors",
+    );
     expect(bad.code).to.equal(4);
     const rep2 = JSON.parse(bad.stdout);
     expect(rep2.convict).to.equal(true);

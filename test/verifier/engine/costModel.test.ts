@@ -1,8 +1,15 @@
 import { expect } from "chai";
 import { createHash } from "node:crypto";
 import {
-  COST_MODEL, COST_MODEL_DESCRIPTION, CostModelMismatchError, StepCostAboveCapError, StepCostUnderivableError, StepCostUnderstatedError,
-  checkStepCost, deriveStepCost, type DerivedStepCost,
+  COST_MODEL,
+  COST_MODEL_DESCRIPTION,
+  CostModelMismatchError,
+  StepCostAboveCapError,
+  StepCostUnderivableError,
+  StepCostUnderstatedError,
+  checkStepCost,
+  deriveStepCost,
+  type DerivedStepCost,
 } from "../../../verifier/engine/costModel";
 import { buildStepGraph, estimateFlops, initState, type ModelSpec } from "../../../verifier/engine/onnx";
 import { ALLOWED_OPS } from "../../../verifier/engine/onnx/validate";
@@ -52,8 +59,14 @@ describe("cost model upow.cost/1 (V8.1-V8.2)", function () {
         expect(() => checkStepCost(cost, declared, NO_CAPS)).to.throw(StepCostUnderstatedError, "declares flopsPerStep");
         // Declared honestly, it is still above any sane cap.
         const frank = [{ source: "manifest", flopsPerStep: cost.flopsPerStep, stateBytes: cost.stateBytes }];
-        expect(() => checkStepCost(cost, frank, { maxFlopsPerStep: 10n ** 13n, maxPeakBytes: 2n ** 200n })).to.throw(StepCostAboveCapError, "FLOPs");
-        expect(() => checkStepCost(cost, frank, { maxFlopsPerStep: 2n ** 200n, maxPeakBytes: 8n << 30n })).to.throw(StepCostAboveCapError, "memory");
+        expect(() => checkStepCost(cost, frank, { maxFlopsPerStep: 10n ** 13n, maxPeakBytes: 2n ** 200n })).to.throw(
+          StepCostAboveCapError,
+          "FLOPs",
+        );
+        expect(() => checkStepCost(cost, frank, { maxFlopsPerStep: 2n ** 200n, maxPeakBytes: 8n << 30n })).to.throw(
+          StepCostAboveCapError,
+          "memory",
+        );
       });
     }
 
@@ -94,16 +107,29 @@ describe("cost model upow.cost/1 (V8.1-V8.2)", function () {
   describe("checkStepCost", function () {
     const cost: DerivedStepCost = { ...honest, flopsPerStep: 1000n, stateBytes: 100n, peakBytes: 500n };
     it("rules each declaration that understates FLOPs or state bytes, naming its source and field", function () {
-      expect(() => checkStepCost(cost, [{ source: "on-chain job", flopsPerStep: 999n, stateBytes: 100n }], NO_CAPS))
-        .to.throw(StepCostUnderstatedError, "on-chain job declares flopsPerStep 999");
-      expect(() => checkStepCost(cost, [{ source: "manifest", flopsPerStep: 1000n, stateBytes: 99n }], NO_CAPS))
-        .to.throw(StepCostUnderstatedError, "manifest declares stateBytes 99");
-      expect(() => checkStepCost(cost, [{ source: "a", flopsPerStep: 1000n, stateBytes: 100n }, { source: "b", flopsPerStep: 10n, stateBytes: 100n }], NO_CAPS))
-        .to.throw(StepCostUnderstatedError, "b declares");
+      expect(() => checkStepCost(cost, [{ source: "on-chain job", flopsPerStep: 999n, stateBytes: 100n }], NO_CAPS)).to.throw(
+        StepCostUnderstatedError,
+        "on-chain job declares flopsPerStep 999",
+      );
+      expect(() => checkStepCost(cost, [{ source: "manifest", flopsPerStep: 1000n, stateBytes: 99n }], NO_CAPS)).to.throw(
+        StepCostUnderstatedError,
+        "manifest declares stateBytes 99",
+      );
+      expect(() =>
+        checkStepCost(
+          cost,
+          [
+            { source: "a", flopsPerStep: 1000n, stateBytes: 100n },
+            { source: "b", flopsPerStep: 10n, stateBytes: 100n },
+          ],
+          NO_CAPS,
+        ),
+      ).to.throw(StepCostUnderstatedError, "b declares");
     });
     it("checks understatement before the caps (the first is the spec's fault, the second only ours)", function () {
-      expect(() => checkStepCost(cost, [{ source: "m", flopsPerStep: 1n, stateBytes: 100n }], { maxFlopsPerStep: 1n, maxPeakBytes: 1n }))
-        .to.throw(StepCostUnderstatedError);
+      expect(() =>
+        checkStepCost(cost, [{ source: "m", flopsPerStep: 1n, stateBytes: 100n }], { maxFlopsPerStep: 1n, maxPeakBytes: 1n }),
+      ).to.throw(StepCostUnderstatedError);
     });
     it("applies the caps inclusively", function () {
       const ok = [{ source: "m", flopsPerStep: 1000n, stateBytes: 100n }];

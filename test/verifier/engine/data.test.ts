@@ -58,7 +58,11 @@ function referencePermutation(seedHex: string, n: number, epoch: bigint): number
 function batchWith(x: Tensor, y: Tensor, extra: Record<string, Tensor> = {}): Buffer {
   return writeSafetensors({ x, y, ...extra });
 }
-const X = (rows: number, fill = 0.5): Tensor => ({ dtype: "F32", shape: [rows, MNIST_PIXELS], data: new Float32Array(rows * MNIST_PIXELS).fill(fill) });
+const X = (rows: number, fill = 0.5): Tensor => ({
+  dtype: "F32",
+  shape: [rows, MNIST_PIXELS],
+  data: new Float32Array(rows * MNIST_PIXELS).fill(fill),
+});
 const Y = (labels: bigint[]): Tensor => ({ dtype: "I64", shape: [labels.length], data: new BigInt64Array(labels) });
 
 describe("engine/data", function () {
@@ -82,7 +86,7 @@ describe("engine/data", function () {
       expect(Array.from(d.labels.subarray(60000, 60005))).to.deep.equal([7, 2, 1, 0, 4]);
       expect(d.images.every((v) => v >= 0 && v <= 1)).to.equal(true);
       expect(d.images.subarray(0, MNIST_PIXELS).some((v) => v === 1)).to.equal(true);
-      expect(loadMnist("full") === d, "loadMnist(\"full\") returns the cached digits").to.equal(true);
+      expect(loadMnist("full") === d, 'loadMnist("full") returns the cached digits').to.equal(true);
       expect(loadMnist("small").count).to.equal(10000);
     });
 
@@ -109,7 +113,8 @@ describe("engine/data", function () {
         for (const r of [0, 17, 31]) {
           const s = train[b * 32 + r]!;
           expect(Array.from(xs.subarray(r * MNIST_PIXELS, (r + 1) * MNIST_PIXELS))).to.deep.equal(
-            Array.from(digits.images.subarray(s * MNIST_PIXELS, (s + 1) * MNIST_PIXELS)));
+            Array.from(digits.images.subarray(s * MNIST_PIXELS, (s + 1) * MNIST_PIXELS)),
+          );
           expect((batch.y.data as BigInt64Array)[r]).to.equal(BigInt(digits.labels[s]!));
         }
       }
@@ -166,7 +171,13 @@ describe("engine/data", function () {
 
   describe("batch order", function () {
     it("follows the documented rule (independent re-implementation)", function () {
-      for (const [n, epoch] of [[1, 0n], [2, 0n], [7, 3n], [140, 0n], [140, 12n]] as const) {
+      for (const [n, epoch] of [
+        [1, 0n],
+        [2, 0n],
+        [7, 3n],
+        [140, 0n],
+        [140, 12n],
+      ] as const) {
         expect(Array.from(epochPermutation(SEED, n, epoch))).to.deep.equal(referencePermutation(SEED, n, epoch));
       }
     });

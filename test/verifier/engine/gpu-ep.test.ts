@@ -14,7 +14,13 @@ import { buildProgram } from "../../../verifier/cli/main";
 import { availableSettings, calibrate, skippedSetting } from "../../../verifier/engine/calibrate";
 import { buildStepGraph } from "../../../verifier/engine/onnx";
 import {
-  EXECUTION_PROVIDERS, ExecutionProviderUnavailableError, GPU_DOCS, StepRunner, epFailureReason, foundBackends, type ExecutionProviderName,
+  EXECUTION_PROVIDERS,
+  ExecutionProviderUnavailableError,
+  GPU_DOCS,
+  StepRunner,
+  epFailureReason,
+  foundBackends,
+  type ExecutionProviderName,
 } from "../../../verifier/engine/runner";
 import { TrainerError } from "../../../verifier/engine/trainErrors";
 import { cli, TINY_SPEC, tinyJob } from "./helpers";
@@ -53,7 +59,6 @@ function expectClearEpError(err: ExecutionProviderUnavailableError, ep: string):
   expect(String(err.details?.hint)).to.match(/--ep cpu/);
 }
 
-
 function command(program: Command, ...names: string[]): Command {
   let c = program;
   for (const n of names) {
@@ -70,7 +75,9 @@ describe("GPU execution providers", function () {
   before(async function () {
     cudaWorks = await epWorks("cuda");
     webgpuWorks = await epWorks("webgpu");
-    console.log(`      (execution providers here: ${foundBackends().join(", ")}; cuda ${cudaWorks ? "works" : "unavailable"}, webgpu ${webgpuWorks ? "works" : "unavailable"})`);
+    console.log(
+      `      (execution providers here: ${foundBackends().join(", ")}; cuda ${cudaWorks ? "works" : "unavailable"}, webgpu ${webgpuWorks ? "works" : "unavailable"})`,
+    );
   });
 
   describe("--ep on the CLI", function () {
@@ -100,17 +107,37 @@ describe("GPU execution providers", function () {
       before(async function () {
         dir = await mkdtemp(path.join(os.tmpdir(), "upow-gpu-"));
         expect((await cli(dir, "model", "init", "--out", "model", "--layers", "784,8,10")).code).to.equal(0);
-        expect((await cli(dir, "data", "pack", "--out", "data", "--batch-size", "8", "--max-batches", "2", "--test-size", "10")).code).to.equal(0);
-        expect((await cli(dir, "job", "manifest", "--model", "model", "--data", "data", "--steps", "2", "-k", "1", "--out", "job.json")).code).to.equal(0);
+        expect(
+          (await cli(dir, "data", "pack", "--out", "data", "--batch-size", "8", "--max-batches", "2", "--test-size", "10")).code,
+        ).to.equal(0);
+        expect(
+          (await cli(dir, "job", "manifest", "--model", "model", "--data", "data", "--steps", "2", "-k", "1", "--out", "job.json")).code,
+        ).to.equal(0);
       });
-      after(async () => { await rm(dir, { recursive: true, force: true }); });
+      after(async () => {
+        await rm(dir, { recursive: true, force: true });
+      });
 
       it("step --ep cuda fails with the EP, what was found and the docs, exit code 1", async function () {
         if (cudaWorks) {
           console.log("      skipped: the CUDA EP works on this machine");
           this.skip();
         }
-        const r = await cli(dir, "--json", "step", "--ep", "cuda", "--job", "job.json", "--state", "model/init.safetensors", "--step", "0", "--out", "s1.safetensors");
+        const r = await cli(
+          dir,
+          "--json",
+          "step",
+          "--ep",
+          "cuda",
+          "--job",
+          "job.json",
+          "--state",
+          "model/init.safetensors",
+          "--step",
+          "0",
+          "--out",
+          "s1.safetensors",
+        );
         expect(r.code).to.equal(1);
         const e = JSON.parse(r.stderr.trim().split("\n").pop()!);
         expect(e.error).to.equal("ExecutionProviderUnavailableError");
@@ -123,7 +150,21 @@ describe("GPU execution providers", function () {
         const r = await cli(dir, "--json", "train", "--ep", "cpu", "--job", "job.json", "--out", "run", "--no-eval");
         expect(r.code, r.stderr).to.equal(0);
         expect(JSON.parse(r.stdout).ep).to.equal("cpu");
-        const st = await cli(dir, "--json", "step", "--ep", "cpu", "--job", "job.json", "--state", "model/init.safetensors", "--step", "1", "--out", "s2.safetensors");
+        const st = await cli(
+          dir,
+          "--json",
+          "step",
+          "--ep",
+          "cpu",
+          "--job",
+          "job.json",
+          "--state",
+          "model/init.safetensors",
+          "--step",
+          "1",
+          "--out",
+          "s2.safetensors",
+        );
         expect(st.code, st.stderr).to.equal(0);
         expect(JSON.parse(st.stdout)).to.include({ ep: "cpu" });
         expect(JSON.parse(st.stdout).batchFile).to.match(/^batch-00000[01]\.safetensors$/);
@@ -175,9 +216,13 @@ describe("GPU execution providers", function () {
     });
 
     it("condenses the binding's failure messages", () => {
-      const dawn = new Error("/onnxruntime_src/onnxruntime/core/providers/webgpu/webgpu_context.cc:87 ... status == wgpu::RequestAdapterStatus::Success was false");
+      const dawn = new Error(
+        "/onnxruntime_src/onnxruntime/core/providers/webgpu/webgpu_context.cc:87 ... status == wgpu::RequestAdapterStatus::Success was false",
+      );
       expect(epFailureReason(dawn)).to.equal("no WebGPU adapter found (Dawn could not load Vulkan or found no GPU)");
-      expect(epFailureReason(new Error("OrtSessionOptionsAppendExecutionProvider_Cuda: Failed to load shared library"))).to.equal("provider shared library could not be loaded");
+      expect(epFailureReason(new Error("OrtSessionOptionsAppendExecutionProvider_Cuda: Failed to load shared library"))).to.equal(
+        "provider shared library could not be loaded",
+      );
       expect(epFailureReason(new Error("something else\nsecond line"))).to.equal("something else");
     });
   });
@@ -186,7 +231,13 @@ describe("GPU execution providers", function () {
     it("lists CPU settings first and a setting per GPU EP and optimisation level", () => {
       const labels = availableSettings().map((s) => s.label);
       expect(labels[0]).to.equal("cpu/threads=1/opt=all");
-      expect(labels).to.include.members(["cpu/threads=2/opt=all", "webgpu/opt=all", "webgpu/opt=disabled", "cuda/opt=all", "cuda/opt=disabled"]);
+      expect(labels).to.include.members([
+        "cpu/threads=2/opt=all",
+        "webgpu/opt=all",
+        "webgpu/opt=disabled",
+        "cuda/opt=all",
+        "cuda/opt=disabled",
+      ]);
       expect(availableSettings(["cpu"]).every((s) => s.ep === "cpu")).to.equal(true);
       expect(availableSettings(["cuda"]).map((s) => s.label)).to.deep.equal(["cpu/threads=1/opt=all", "cuda/opt=all", "cuda/opt=disabled"]);
       expect(() => availableSettings(["tpu" as ExecutionProviderName])).to.throw(ExecutionProviderUnavailableError, /'tpu'/);
@@ -195,14 +246,30 @@ describe("GPU execution providers", function () {
     it("compares what runs and reports every unavailable GPU setting as skipped with the reason and a hint", async function () {
       const job = await tinyJob();
       await job.params.runner.dispose();
-      const settings = availableSettings().filter((s) => s.label !== "cpu/threads=4/opt=disabled" && s.label !== "cpu/threads=1/opt=disabled");
+      const settings = availableSettings().filter(
+        (s) => s.label !== "cpu/threads=4/opt=disabled" && s.label !== "cpu/threads=1/opt=disabled",
+      );
       const r = await calibrate({
-        graph: job.graph, initialState: job.params.initialState, batches: job.params.batches, hp: job.params.hp,
-        states: 1, spacing: 1, batchesPerState: 1, k: 2, settings,
+        graph: job.graph,
+        initialState: job.params.initialState,
+        batches: job.params.batches,
+        hp: job.params.hp,
+        states: 1,
+        spacing: 1,
+        batchesPerState: 1,
+        k: 2,
+        settings,
       });
-      const expectedSkipped = settings.filter((s) => (s.ep === "cuda" && !cudaWorks) || (s.ep === "webgpu" && !webgpuWorks)).map((s) => s.label);
+      const expectedSkipped = settings
+        .filter((s) => (s.ep === "cuda" && !cudaWorks) || (s.ep === "webgpu" && !webgpuWorks))
+        .map((s) => s.label);
       expect(r.skippedSettings.map((s) => s.label)).to.deep.equal(expectedSkipped);
-      expect(r.settings).to.deep.equal(settings.slice(1).map((s) => s.label).filter((l) => !expectedSkipped.includes(l)));
+      expect(r.settings).to.deep.equal(
+        settings
+          .slice(1)
+          .map((s) => s.label)
+          .filter((l) => !expectedSkipped.includes(l)),
+      );
       for (const s of r.skippedSettings) {
         const ep = s.label.split("/")[0]!;
         expect(s.reason).to.match(new RegExp(`^execution provider '${ep}' `));
@@ -223,8 +290,15 @@ describe("GPU execution providers", function () {
       let err: unknown;
       try {
         await calibrate({
-          graph: job.graph, initialState: job.params.initialState, batches: job.params.batches, hp: job.params.hp,
-          states: 1, spacing: 1, batchesPerState: 1, k: 1, settings: availableSettings(["cuda"]),
+          graph: job.graph,
+          initialState: job.params.initialState,
+          batches: job.params.batches,
+          hp: job.params.hp,
+          states: 1,
+          spacing: 1,
+          batchesPerState: 1,
+          k: 1,
+          settings: availableSettings(["cuda"]),
         });
       } catch (e) {
         err = e;

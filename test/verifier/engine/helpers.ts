@@ -22,7 +22,12 @@ export function toyBatches(count: number, batchSize: number): TensorMap[] {
       const v = [x[r * 4]! + x[r * 4 + 1]!, x[r * 4 + 2]! * 2, x[r * 4 + 3]! * 2];
       y[r] = BigInt(v.indexOf(Math.max(...v)));
     }
-    out.push(new Map([["x", { dtype: "F32", shape: [batchSize, 4], data: x }], ["y", { dtype: "I64", shape: [batchSize], data: y }]]));
+    out.push(
+      new Map([
+        ["x", { dtype: "F32", shape: [batchSize, 4], data: x }],
+        ["y", { dtype: "I64", shape: [batchSize], data: y }],
+      ]),
+    );
   }
   return out;
 }
@@ -33,7 +38,10 @@ export function wideBatch(B: number, inputs = 784): TensorMap {
   for (let i = 0; i < x.length; i++) x[i] = ((i * 2654435761) % 1000) / 1000;
   const y = new BigInt64Array(B);
   for (let i = 0; i < B; i++) y[i] = BigInt(i % 10);
-  return new Map([["x", { dtype: "F32", shape: [B, inputs], data: x }], ["y", { dtype: "I64", shape: [B], data: y }]]);
+  return new Map([
+    ["x", { dtype: "F32", shape: [B, inputs], data: x }],
+    ["y", { dtype: "I64", shape: [B], data: y }],
+  ]);
 }
 
 export async function tinyJob(options: { threads?: number; optLevel?: "disabled" | "all" } = {}) {
@@ -54,8 +62,14 @@ export async function cli(cwd: string, ...args: string[]): Promise<{ stdout: str
   const err: string[] = [];
   const wOut = process.stdout.write.bind(process.stdout);
   const wErr = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((c: string | Uint8Array) => { out.push(String(c)); return true; }) as typeof process.stdout.write;
-  process.stderr.write = ((c: string | Uint8Array) => { err.push(String(c)); return true; }) as typeof process.stderr.write;
+  process.stdout.write = ((c: string | Uint8Array) => {
+    out.push(String(c));
+    return true;
+  }) as typeof process.stdout.write;
+  process.stderr.write = ((c: string | Uint8Array) => {
+    err.push(String(c));
+    return true;
+  }) as typeof process.stderr.write;
   process.exitCode = 0;
   process.chdir(cwd);
   try {

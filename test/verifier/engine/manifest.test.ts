@@ -33,7 +33,13 @@ function makeManifest(): JobManifest {
     hyperparameters: { lr: 0.1, momentum: 0.9 },
     totalSteps: "12",
     checkpointInterval: "4",
-    tolerance: { deltaUpd: 1e-3, deltaUlp: 1e-6, deltaKUpd: 1e-2, deltaKUlp: 1e-5, perTensor: { "adam.v.fc1.weight": { deltaUpd: 2e-3, deltaUlp: 1e-6, deltaKUpd: 2e-2, deltaKUlp: 1e-5 } } },
+    tolerance: {
+      deltaUpd: 1e-3,
+      deltaUlp: 1e-6,
+      deltaKUpd: 1e-2,
+      deltaKUlp: 1e-5,
+      perTensor: { "adam.v.fc1.weight": { deltaUpd: 2e-3, deltaUlp: 1e-6, deltaKUpd: 2e-2, deltaKUlp: 1e-5 } },
+    },
     flopsPerStep: "1000000",
     stateBytes: String(state.length),
     executionHints: { executionProvider: "cpu", intraOpThreads: 1 },
@@ -63,8 +69,9 @@ describe("engine/manifest", function () {
 
     it("formats numbers and strings as ECMAScript does", function () {
       expect(canonicalJson([1e21, 1e-7, 0.000001, -0, 333333333.3333333, 4.5, 2 ** 53])).to.equal(
-        "[1e+21,1e-7,0.000001,0,333333333.3333333,4.5,9007199254740992]");
-      expect(canonicalJson({ s: "\u20ac\u000f\n\"/" })).to.equal('{"s":"€\\u000f\\n\\"/"}');
+        "[1e+21,1e-7,0.000001,0,333333333.3333333,4.5,9007199254740992]",
+      );
+      expect(canonicalJson({ s: '\u20ac\u000f\n"/' })).to.equal('{"s":"€\\u000f\\n\\"/"}');
       expect(() => canonicalJson({ x: NaN })).to.throw();
     });
   });
@@ -142,10 +149,21 @@ describe("engine/manifest", function () {
       ["a string hyperparameter", (m) => (m.hyperparameters.lr = "0.1"), "hyperparameters.lr"],
       ["a bad hyperparameter name", (m) => (m.hyperparameters["bad name"] = 1), "hyperparameters.bad name"],
       ["a negative bound", (m) => (m.tolerance.deltaUpd = -1), "tolerance.deltaUpd"],
-      ["both single-step bounds zero", (m) => { m.tolerance.deltaUpd = 0; m.tolerance.deltaUlp = 0; }, "tolerance.deltaUpd"],
+      [
+        "both single-step bounds zero",
+        (m) => {
+          m.tolerance.deltaUpd = 0;
+          m.tolerance.deltaUlp = 0;
+        },
+        "tolerance.deltaUpd",
+      ],
       ["audit bounds tighter than a step's", (m) => (m.tolerance.deltaKUpd = 1e-4), "tolerance.deltaKUpd"],
       ["a missing audit bound", (m) => delete m.tolerance.deltaKUlp, "tolerance.deltaKUlp"],
-      ["a broken per-tensor bound", (m) => (m.tolerance.perTensor["adam.v.fc1.weight"].deltaUlp = "x"), "tolerance.perTensor.adam.v.fc1.weight.deltaUlp"],
+      [
+        "a broken per-tensor bound",
+        (m) => (m.tolerance.perTensor["adam.v.fc1.weight"].deltaUlp = "x"),
+        "tolerance.perTensor.adam.v.fc1.weight.deltaUlp",
+      ],
       ["a nested execution hint", (m) => (m.executionHints.ep = { a: 1 }), "executionHints.ep"],
       ["a non-string description", (m) => (m.description = 7), "description"],
     ];
@@ -180,11 +198,26 @@ describe("engine/manifest", function () {
       expect(() => validateManifest(base)).to.not.throw();
       const hash = `0x${"12".repeat(32)}`;
       expect(() => validateManifest(mutate((m) => (m.costModel = { version: "upow.cost/1", hash })))).to.not.throw();
-      expect(() => validateManifest(mutate((m) => (m.costModel = { version: "upow.cost/01", hash })))).to.throw(ManifestFieldError, "costModel.version");
-      expect(() => validateManifest(mutate((m) => (m.costModel = { version: "flops/1", hash })))).to.throw(ManifestFieldError, "costModel.version");
-      expect(() => validateManifest(mutate((m) => (m.costModel = { version: "upow.cost/1", hash: "0x12" })))).to.throw(ManifestFieldError, "costModel.hash");
-      expect(() => validateManifest(mutate((m) => (m.costModel = { version: "upow.cost/1" })))).to.throw(ManifestFieldError, "costModel.hash");
-      expect(() => validateManifest(mutate((m) => (m.costModel = { version: "upow.cost/1", hash, extra: 1 })))).to.throw(ManifestFieldError, "costModel.extra");
+      expect(() => validateManifest(mutate((m) => (m.costModel = { version: "upow.cost/01", hash })))).to.throw(
+        ManifestFieldError,
+        "costModel.version",
+      );
+      expect(() => validateManifest(mutate((m) => (m.costModel = { version: "flops/1", hash })))).to.throw(
+        ManifestFieldError,
+        "costModel.version",
+      );
+      expect(() => validateManifest(mutate((m) => (m.costModel = { version: "upow.cost/1", hash: "0x12" })))).to.throw(
+        ManifestFieldError,
+        "costModel.hash",
+      );
+      expect(() => validateManifest(mutate((m) => (m.costModel = { version: "upow.cost/1" })))).to.throw(
+        ManifestFieldError,
+        "costModel.hash",
+      );
+      expect(() => validateManifest(mutate((m) => (m.costModel = { version: "upow.cost/1", hash, extra: 1 })))).to.throw(
+        ManifestFieldError,
+        "costModel.extra",
+      );
       expect(() => validateManifest(mutate((m) => (m.costModel = "upow.cost/1")))).to.throw(ManifestFieldError, "costModel");
     });
 

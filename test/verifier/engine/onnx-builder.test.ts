@@ -1,7 +1,15 @@
 import { expect } from "chai";
 import {
-  ModelSpecError, buildStepGraph, defaultHyperparameters, hyperparameterNames, initState, stateLayout, validateStepGraph,
-  type Activation, type ModelSpec, type OptimizerKind,
+  ModelSpecError,
+  buildStepGraph,
+  defaultHyperparameters,
+  hyperparameterNames,
+  initState,
+  stateLayout,
+  validateStepGraph,
+  type Activation,
+  type ModelSpec,
+  type OptimizerKind,
 } from "../../../verifier/engine/onnx";
 import { referenceGradients, referenceLoss, referenceStep, erf, type Params } from "../../../verifier/engine/reference";
 import { StepRunner } from "../../../verifier/engine/runner";
@@ -89,8 +97,15 @@ describe("onnx step-graph builder", function () {
 
   describe("the float64 reference", function () {
     it("has an erf accurate to 1e-12 at known points", function () {
-      const known: [number, number][] = [[0, 0], [0.5, 0.5204998778130465], [1, 0.8427007929497149], [2, 0.9953222650189527],
-        [3.5, 0.9999992569016276], [-1.5, -0.9661051464753108], [5, 0.9999999999984626]];
+      const known: [number, number][] = [
+        [0, 0],
+        [0.5, 0.5204998778130465],
+        [1, 0.8427007929497149],
+        [2, 0.9953222650189527],
+        [3.5, 0.9999992569016276],
+        [-1.5, -0.9661051464753108],
+        [5, 0.9999999999984626],
+      ];
       for (const [x, v] of known) expect(erf(x)).to.be.closeTo(v, 1e-12);
     });
 
@@ -187,8 +202,13 @@ describe("onnx step-graph builder", function () {
         expect(got.loss).to.be.closeTo(ref.loss, 1e-5 * ref.loss);
         expect((got.next.get("adam.step")?.data as BigInt64Array)[0]).to.equal(BigInt(s));
         for (const name of ["fc1.weight", "fc2.weight", "adam.v.fc1.weight"]) {
-          const ratio = updateRatio(ref.next.get(name)?.data as Float64Array, asF64(got.next.get(name) as Tensor),
-            asF64(state.get(name) as Tensor), 1e-3, 1e-6);
+          const ratio = updateRatio(
+            ref.next.get(name)?.data as Float64Array,
+            asF64(got.next.get(name) as Tensor),
+            asF64(state.get(name) as Tensor),
+            1e-3,
+            1e-6,
+          );
           expect(ratio, `${name} step ${s}`).to.be.below(1);
         }
         losses.push(got.loss);

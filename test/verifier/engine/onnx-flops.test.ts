@@ -1,6 +1,11 @@
 import { expect } from "chai";
 import {
-  GraphShapeInferenceError, GraphOpNotAllowedError, buildStepGraph, estimateFlops, initState, type ModelSpec,
+  GraphShapeInferenceError,
+  GraphOpNotAllowedError,
+  buildStepGraph,
+  estimateFlops,
+  initState,
+  type ModelSpec,
 } from "../../../verifier/engine/onnx";
 import { onnx } from "../../../verifier/engine/onnx/proto";
 import { externalLinearSgdGraph } from "../../helpers/externalGraph";
@@ -61,10 +66,16 @@ describe("onnx FLOPs and memory by shape inference", function () {
     );
     const n = (opType: string, input: string[], output: string, attribute: onnx.IAttributeProto[] = []): onnx.NodeProto =>
       onnx.NodeProto.create({ opType, input, output: [output], attribute });
-    g.node.splice(0, 0,
-      n("Shape", ["batch.x"], "sx"), n("Gather", ["sx", "zero"], "b0"), n("Unsqueeze", ["b0", "axis0"], "b1"),
+    g.node.splice(
+      0,
+      0,
+      n("Shape", ["batch.x"], "sx"),
+      n("Gather", ["sx", "zero"], "b0"),
+      n("Unsqueeze", ["b0", "axis0"], "b1"),
       n("Concat", ["b1", "minus1"], "tgt", [{ name: "axis", type: onnx.AttributeProto.AttributeType.INT, i: 0 }]),
-      n("Reshape", ["batch.x", "tgt"], "x2"), n("Flatten", ["x2"], "x3"));
+      n("Reshape", ["batch.x", "tgt"], "x2"),
+      n("Flatten", ["x2"], "x3"),
+    );
     const bytes = onnx.ModelProto.encode(m).finish();
     const before = estimateFlops(base, { x: [6, 20], y: [6] });
     const after = estimateFlops(bytes, { x: [6, 20], y: [6] });

@@ -2,9 +2,7 @@ import { expect } from "chai";
 import * as ort from "onnxruntime-node";
 import { buildStepGraph, defaultHyperparameters, initState, validateStepGraph, type ModelSpec } from "../../../verifier/engine/onnx";
 import { referenceStep } from "../../../verifier/engine/reference";
-import {
-  ExecutionProviderUnavailableError, GraphLoadError, StepInputError, StepRunner,
-} from "../../../verifier/engine/runner";
+import { ExecutionProviderUnavailableError, GraphLoadError, StepInputError, StepRunner } from "../../../verifier/engine/runner";
 import type { Tensor, TensorMap } from "../../../verifier/engine/tensor";
 import { externalLinearSgdGraph } from "../../helpers/externalGraph";
 import { asF64, makeBatch, updateRatio } from "../../helpers/onnxStep";
@@ -12,8 +10,9 @@ import { asF64, makeBatch, updateRatio } from "../../helpers/onnxStep";
 const SPEC: ModelSpec = { layers: [784, 24, 10], activation: "tanh", optimizer: "momentum" };
 
 function sameBits(a: Tensor, b: Tensor): boolean {
-  return Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength)
-    .equals(Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength));
+  return Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength).equals(
+    Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength),
+  );
 }
 
 async function expectRejected(p: Promise<unknown>, type: new (...args: never[]) => Error, fragment: string): Promise<void> {
@@ -43,7 +42,11 @@ describe("onnx StepRunner", function () {
           expect(checked.loss).to.equal(again.loss);
           for (const [name, t] of checked.next) expect(sameBits(t, again.next.get(name) as Tensor), name).to.equal(true);
           expect(r.settings).to.deep.include({
-            ep: "cpu", intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: "sequential", graphOptimizationLevel: "all",
+            ep: "cpu",
+            intraOpNumThreads: threads,
+            interOpNumThreads: 1,
+            executionMode: "sequential",
+            graphOptimizationLevel: "all",
           });
           expect(r.settings.configEntries["session.use_deterministic_compute"]).to.equal("1");
           expect(r.settings.ortVersion).to.match(/^1\.23\./);
@@ -61,7 +64,13 @@ describe("onnx StepRunner", function () {
         const rb = await b.selfCheck(state, batch, hp);
         expect(ra.loss).to.be.closeTo(rb.loss, 1e-5 * rb.loss);
         const w = "fc1.weight";
-        const ratio = updateRatio(asF64(rb.next.get(w) as Tensor), asF64(ra.next.get(w) as Tensor), asF64(state.get(w) as Tensor), 1e-3, 1e-7);
+        const ratio = updateRatio(
+          asF64(rb.next.get(w) as Tensor),
+          asF64(ra.next.get(w) as Tensor),
+          asF64(state.get(w) as Tensor),
+          1e-3,
+          1e-7,
+        );
         expect(ratio).to.be.below(1);
       } finally {
         await a.dispose();
@@ -158,7 +167,11 @@ describe("onnx StepRunner", function () {
     });
 
     it("rejects unknown EPs and bad thread counts", async function () {
-      await expectRejected(StepRunner.create({ graph, ep: "tpu" as "cpu" }), ExecutionProviderUnavailableError, "unknown execution provider");
+      await expectRejected(
+        StepRunner.create({ graph, ep: "tpu" as "cpu" }),
+        ExecutionProviderUnavailableError,
+        "unknown execution provider",
+      );
       await expectRejected(StepRunner.create({ graph, threads: 0 }), StepInputError, "threads");
     });
   });
@@ -198,8 +211,9 @@ describe("onnx StepRunner", function () {
         const refWIn = new Float64Array(100);
         for (let o = 0; o < 5; o++) for (let i = 0; i < 20; i++) refWIn[i * 5 + o] = refW[o * 20 + i];
         expect(updateRatio(refWIn, asF64(got.next.get("linear.w") as Tensor), wIn, 1e-4, 1e-6)).to.be.below(1);
-        expect(updateRatio(ref.next.get("fc1.bias")?.data as Float64Array, asF64(got.next.get("linear.b") as Tensor), bias, 1e-4, 1e-6))
-          .to.be.below(1);
+        expect(
+          updateRatio(ref.next.get("fc1.bias")?.data as Float64Array, asF64(got.next.get("linear.b") as Tensor), bias, 1e-4, 1e-6),
+        ).to.be.below(1);
       } finally {
         await r.dispose();
       }

@@ -1,7 +1,16 @@
 import { expect } from "chai";
 import {
-  GraphDTypeError, GraphDecodeError, GraphExternalDataError, GraphIoConventionError, GraphOpNotAllowedError,
-  GraphStructureError, GraphTooLargeError, StepGraphError, buildStepGraph, validateStepGraph, type ModelSpec,
+  GraphDTypeError,
+  GraphDecodeError,
+  GraphExternalDataError,
+  GraphIoConventionError,
+  GraphOpNotAllowedError,
+  GraphStructureError,
+  GraphTooLargeError,
+  StepGraphError,
+  buildStepGraph,
+  validateStepGraph,
+  type ModelSpec,
 } from "../../../verifier/engine/onnx";
 import { ElemType, attrInt, onnx, tensorF32, valueInfo } from "../../../verifier/engine/onnx/proto";
 import { UPowError } from "../../../verifier/errors";
@@ -70,7 +79,11 @@ describe("onnx step-graph validation", function () {
     });
 
     it("rejects model-local functions", function () {
-      expectReject(mutate((m) => m.functions.push(onnx.FunctionProto.create({ name: "f", domain: "custom" }))), GraphOpNotAllowedError, "functions");
+      expectReject(
+        mutate((m) => m.functions.push(onnx.FunctionProto.create({ name: "f", domain: "custom" }))),
+        GraphOpNotAllowedError,
+        "functions",
+      );
     });
   });
 
@@ -83,20 +96,41 @@ describe("onnx step-graph validation", function () {
     }
 
     it("rejects a node from a custom domain", function () {
-      const bytes = mutate((m) => insertBeforeLoss(m, [{ opType: "Relu", domain: "com.microsoft", name: "ms", input: ["batch.x"], output: ["ms_out"] }]));
+      const bytes = mutate((m) =>
+        insertBeforeLoss(m, [{ opType: "Relu", domain: "com.microsoft", name: "ms", input: ["batch.x"], output: ["ms_out"] }]),
+      );
       expectReject(bytes, GraphOpNotAllowedError, "allow-list");
     });
 
     it("rejects opsets outside [13, 21] and foreign opset domains", function () {
-      expectReject(mutate((m) => { m.opsetImport[0].version = 11; }), GraphOpNotAllowedError, "opset version");
-      expectReject(mutate((m) => { m.opsetImport.push(onnx.OperatorSetIdProto.create({ domain: "com.microsoft", version: 1 })); }),
-        GraphOpNotAllowedError, "opset domain");
+      expectReject(
+        mutate((m) => {
+          m.opsetImport[0].version = 11;
+        }),
+        GraphOpNotAllowedError,
+        "opset version",
+      );
+      expectReject(
+        mutate((m) => {
+          m.opsetImport.push(onnx.OperatorSetIdProto.create({ domain: "com.microsoft", version: 1 }));
+        }),
+        GraphOpNotAllowedError,
+        "opset domain",
+      );
     });
 
     it("rejects a Cast from float to int64 but not int64 to float", function () {
-      const bad = mutate((m) => insertBeforeLoss(m, [{ opType: "Cast", name: "f2i", input: ["batch.x"], output: ["xi"], attribute: [attrInt("to", ElemType.INT64)] }]));
+      const bad = mutate((m) =>
+        insertBeforeLoss(m, [
+          { opType: "Cast", name: "f2i", input: ["batch.x"], output: ["xi"], attribute: [attrInt("to", ElemType.INT64)] },
+        ]),
+      );
       expectReject(bad, GraphDTypeError, "Cast from float");
-      const good = mutate((m) => insertBeforeLoss(m, [{ opType: "Cast", name: "i2f", input: ["batch.y"], output: ["yf"], attribute: [attrInt("to", ElemType.FLOAT)] }]));
+      const good = mutate((m) =>
+        insertBeforeLoss(m, [
+          { opType: "Cast", name: "i2f", input: ["batch.y"], output: ["yf"], attribute: [attrInt("to", ElemType.FLOAT)] },
+        ]),
+      );
       expect(() => validateStepGraph(good)).not.to.throw();
     });
   });
@@ -108,7 +142,11 @@ describe("onnx step-graph validation", function () {
     });
 
     it("rejects nodes out of topological order", function () {
-      expectReject(mutate((m) => graphOf(m).node.reverse()), GraphStructureError, "not defined before");
+      expectReject(
+        mutate((m) => graphOf(m).node.reverse()),
+        GraphStructureError,
+        "not defined before",
+      );
     });
 
     it("rejects a value defined twice", function () {
@@ -119,8 +157,13 @@ describe("onnx step-graph validation", function () {
 
   describe("when the I/O convention is broken", function () {
     it("rejects a missing next.<state> output", function () {
-      expectReject(mutate((m) => { graphOf(m).output = graphOf(m).output.filter((o) => o.name !== "next.adam.step"); }),
-        GraphIoConventionError, "no next.<name> output");
+      expectReject(
+        mutate((m) => {
+          graphOf(m).output = graphOf(m).output.filter((o) => o.name !== "next.adam.step");
+        }),
+        GraphIoConventionError,
+        "no next.<name> output",
+      );
     });
 
     it("rejects next.<state> with another shape", function () {
@@ -145,7 +188,13 @@ describe("onnx step-graph validation", function () {
         Object.assign(o, valueInfo("loss", ElemType.FLOAT, [1]));
       });
       expectReject(bytes, GraphIoConventionError, "loss must be a float32 scalar");
-      expectReject(mutate((m) => { graphOf(m).output = graphOf(m).output.filter((o) => o.name !== "loss"); }), GraphIoConventionError, "no loss");
+      expectReject(
+        mutate((m) => {
+          graphOf(m).output = graphOf(m).output.filter((o) => o.name !== "loss");
+        }),
+        GraphIoConventionError,
+        "no loss",
+      );
     });
 
     it("rejects an extra output", function () {

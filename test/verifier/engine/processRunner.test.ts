@@ -35,7 +35,10 @@ describe("ProcessStepRunner (steps in a killable child process, V8.3)", function
     try {
       const bad: TensorMap = new Map(state);
       bad.delete([...bad.keys()][0]!);
-      const err = await proc.step(bad, batch, hp).then(() => null, (e: unknown) => e);
+      const err = await proc.step(bad, batch, hp).then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(err).to.be.instanceOf(StepInputError);
       // The process survives a refused input.
       expect((await proc.step(state, batch, hp)).loss).to.be.a("number");
@@ -50,12 +53,18 @@ describe("ProcessStepRunner (steps in a killable child process, V8.3)", function
     // The declared FLOPs are honoured by a rate nobody reaches: the budget is ~1 ms plus base 20 ms.
     const proc = await ProcessStepRunner.create({ graph: big, budget: { flopsPerStep: 1_000_000n, minFlopsPerSecond: 1e9, baseMs: 20 } });
     expect(proc.stepBudgetMs).to.equal(21);
-    const err = await proc.step(initState(spec, "big"), wideBatch(1024), defaultHyperparameters(spec)).then(() => null, (e: unknown) => e);
+    const err = await proc.step(initState(spec, "big"), wideBatch(1024), defaultHyperparameters(spec)).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).to.be.instanceOf(StepBudgetExceededError);
     expect((err as StepBudgetExceededError).details).to.deep.equal({ budgetMs: 21 });
     // The process is gone, not merely ignored.
     expect(() => process.kill(proc.pid, 0)).to.throw(/ESRCH/);
-    const again = await proc.step(state, batch, hp).then(() => null, (e: unknown) => e);
+    const again = await proc.step(state, batch, hp).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(again).to.be.instanceOf(StepBudgetExceededError);
     await proc.dispose();
   });
@@ -63,13 +72,21 @@ describe("ProcessStepRunner (steps in a killable child process, V8.3)", function
   it("refuses to step after dispose", async function () {
     const proc = await ProcessStepRunner.create({ graph, budget: { flopsPerStep: 1_000_000n } });
     await proc.dispose();
-    const err = await proc.step(state, batch, hp).then(() => null, (e: unknown) => e);
+    const err = await proc.step(state, batch, hp).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).to.be.instanceOf(StepProcessError);
   });
 
   it("reports a graph onnxruntime cannot open as a typed error from the process", async function () {
-    const err = await ProcessStepRunner.create({ graph: Uint8Array.of(1, 2, 3), budget: { flopsPerStep: 1n } }).then(() => null, (e: unknown) => e);
-    expect(err).to.have.property("name").that.matches(/^Graph/);
+    const err = await ProcessStepRunner.create({ graph: Uint8Array.of(1, 2, 3), budget: { flopsPerStep: 1n } }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err)
+      .to.have.property("name")
+      .that.matches(/^Graph/);
   });
 
   it("derives the budget from the declared FLOPs", function () {

@@ -29,7 +29,10 @@ describe("range proofs (positional trees)", function () {
       for (let first = 0; first < n; first++) {
         for (let count = 1; first + count <= n; count++) {
           const proof = tree.rangeProof(first, count);
-          expect(verifyRange(tree.root, n, first, leaves.slice(first, first + count), proof), `n=${n} first=${first} count=${count}`).to.equal(true);
+          expect(
+            verifyRange(tree.root, n, first, leaves.slice(first, first + count), proof),
+            `n=${n} first=${first} count=${count}`,
+          ).to.equal(true);
         }
       }
     }
@@ -66,20 +69,35 @@ describe("range proofs (positional trees)", function () {
       { stateHash: states[T]!, stepRoot: ethers.ZeroHash },
     ]);
     const jobId = await sys.jobMarket.nextJobId();
-    await sys.jobMarket.connect(sys.requester).createJob(await jobParams(sys, { totalSteps: T, checkpointInterval: k, initialStateHash: states[0]! }));
+    await sys.jobMarket
+      .connect(sys.requester)
+      .createJob(await jobParams(sys, { totalSteps: T, checkpointInterval: k, initialStateHash: states[0]! }));
     await sys.jobMarket.connect(sys.worker).claimJob(jobId);
-    await sys.jobMarket.connect(sys.worker).submitResult(jobId, ckpts.root, states[T]!, "ipfs://result", stepRoots[0]!, ckpts.proof(0), ckpts.proof(2));
+    await sys.jobMarket
+      .connect(sys.worker)
+      .submitResult(jobId, ckpts.root, states[T]!, "ipfs://result", stepRoots[0]!, ckpts.proof(0), ckpts.proof(2));
     const da = sys.dataAvailability.connect(sys.stranger);
     await da.proveCheckpoint(jobId, 1, states[k]!, stepRoots[1]!, ckpts.proof(1));
     const hashes = steps(1);
-    for (const [first, count] of [[0, 9], [1, 7], [3, 1], [8, 1], [2, 5], [5, 4]] as const) {
+    for (const [first, count] of [
+      [0, 9],
+      [1, 7],
+      [3, 1],
+      [8, 1],
+      [2, 5],
+      [5, 4],
+    ] as const) {
       const proof = stepRangeProof(hashes, k, first, count);
-      await expect(da.proveStepLeaves(jobId, 1, first, hashes.slice(first, first + count), proof), `first=${first} count=${count}`)
-        .to.emit(sys.dataAvailability, "StepLeavesProven");
+      await expect(da.proveStepLeaves(jobId, 1, first, hashes.slice(first, first + count), proof), `first=${first} count=${count}`).to.emit(
+        sys.dataAvailability,
+        "StepLeavesProven",
+      );
     }
     for (let j = 0; j <= k; j++) expect((await sys.dataAvailability.stepLeaf(jobId, k + j)).stateHash).to.equal(hashes[j]);
     // A proof for another range does not prove this one.
-    await expect(da.proveStepLeaves(jobId, 1, 1, hashes.slice(1, 4), stepRangeProof(hashes, k, 2, 3)))
-      .to.be.revertedWithCustomError(sys.dataAvailability, "DataAvailabilityInvalidProof");
+    await expect(da.proveStepLeaves(jobId, 1, 1, hashes.slice(1, 4), stepRangeProof(hashes, k, 2, 3))).to.be.revertedWithCustomError(
+      sys.dataAvailability,
+      "DataAvailabilityInvalidProof",
+    );
   });
 });

@@ -57,8 +57,12 @@ function expectSameTensors(a: TensorMap, b: TensorMap): void {
     expect(u.dtype, name).to.equal(t.dtype);
     expect(u.shape, name).to.deep.equal(t.shape);
     expect(u.data.constructor, name).to.equal(t.data.constructor);
-    expect(Buffer.from(u.data.buffer, u.data.byteOffset, u.data.byteLength).equals(
-      Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength)), name).to.equal(true);
+    expect(
+      Buffer.from(u.data.buffer, u.data.byteOffset, u.data.byteLength).equals(
+        Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength),
+      ),
+      name,
+    ).to.equal(true);
   }
 }
 
@@ -88,10 +92,18 @@ describe("engine/safetensors", function () {
 
     it("refuses tensors whose data does not match dtype or shape", function () {
       expect(() => writeSafetensors({ x: { dtype: "F32", shape: [3], data: new Float32Array(2) } })).to.throw(SafetensorsTensorError, "x");
-      expect(() => writeSafetensors({ x: { dtype: "F32", shape: [2], data: new Float64Array(2) } })).to.throw(SafetensorsTensorError, "Float32Array");
+      expect(() => writeSafetensors({ x: { dtype: "F32", shape: [2], data: new Float64Array(2) } })).to.throw(
+        SafetensorsTensorError,
+        "Float32Array",
+      );
       expect(() => writeSafetensors({ x: { dtype: "F32", shape: [-1], data: new Float32Array(0) } })).to.throw(SafetensorsTensorError);
-      expect(() => writeSafetensors({ __metadata__: { dtype: "U8", shape: [0], data: new Uint8Array(0) } })).to.throw(SafetensorsTensorError);
-      expect(() => writeSafetensors({ b: { dtype: "BOOL", shape: [1], data: new Uint8Array([2]) } })).to.throw(SafetensorsTensorError, "BOOL");
+      expect(() => writeSafetensors({ __metadata__: { dtype: "U8", shape: [0], data: new Uint8Array(0) } })).to.throw(
+        SafetensorsTensorError,
+      );
+      expect(() => writeSafetensors({ b: { dtype: "BOOL", shape: [1], data: new Uint8Array([2]) } })).to.throw(
+        SafetensorsTensorError,
+        "BOOL",
+      );
     });
   });
 
@@ -115,20 +127,29 @@ describe("engine/safetensors", function () {
 
     it("holds for random tensor maps (property)", function () {
       const tensor = fc.oneof(
-        fc.array(fc.float({ noDefaultInfinity: false }), { maxLength: 12 }).map(
-          (v): Tensor => ({ dtype: "F32", shape: [v.length], data: new Float32Array(v) })),
-        fc.array(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), { maxLength: 6 }).map(
-          (v): Tensor => ({ dtype: "I64", shape: [v.length, 1], data: new BigInt64Array(v) })),
+        fc
+          .array(fc.float({ noDefaultInfinity: false }), { maxLength: 12 })
+          .map((v): Tensor => ({ dtype: "F32", shape: [v.length], data: new Float32Array(v) })),
+        fc
+          .array(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), { maxLength: 6 })
+          .map((v): Tensor => ({ dtype: "I64", shape: [v.length, 1], data: new BigInt64Array(v) })),
         fc.array(fc.double(), { maxLength: 6 }).map((v): Tensor => ({ dtype: "F64", shape: [v.length], data: new Float64Array(v) })),
       );
       fc.assert(
-        fc.property(fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }).filter((s) => s !== "__metadata__"), tensor, { maxKeys: 6 }), (rec) => {
-          const m: TensorMap = new Map(Object.entries(rec));
-          const bytes = writeSafetensors(m);
-          const back = readSafetensors(bytes);
-          expectSameTensors(m, back);
-          return writeSafetensors(back).equals(bytes);
-        }),
+        fc.property(
+          fc.dictionary(
+            fc.string({ minLength: 1, maxLength: 8 }).filter((s) => s !== "__metadata__"),
+            tensor,
+            { maxKeys: 6 },
+          ),
+          (rec) => {
+            const m: TensorMap = new Map(Object.entries(rec));
+            const bytes = writeSafetensors(m);
+            const back = readSafetensors(bytes);
+            expectSameTensors(m, back);
+            return writeSafetensors(back).equals(bytes);
+          },
+        ),
         { numRuns: 100 },
       );
     });
@@ -188,8 +209,13 @@ describe("engine/safetensors", function () {
     });
 
     it("unknown dtype", function () {
-      expect(() => readSafetensors(file(`{"a":${entry([0, 4], "F8_E4M3")}}`, f32x2.subarray(0, 4)))).to.throw(SafetensorsUnknownDTypeError, '"a"');
-      expect(() => readSafetensors(file(`{"a":${entry([0, 4], "constructor")}}`, f32x2.subarray(0, 4)))).to.throw(SafetensorsUnknownDTypeError);
+      expect(() => readSafetensors(file(`{"a":${entry([0, 4], "F8_E4M3")}}`, f32x2.subarray(0, 4)))).to.throw(
+        SafetensorsUnknownDTypeError,
+        '"a"',
+      );
+      expect(() => readSafetensors(file(`{"a":${entry([0, 4], "constructor")}}`, f32x2.subarray(0, 4)))).to.throw(
+        SafetensorsUnknownDTypeError,
+      );
     });
 
     it("shape × dtype size differs from the byte range", function () {
@@ -208,7 +234,9 @@ describe("engine/safetensors", function () {
     });
 
     it("a byte range beyond the end of the file", function () {
-      expect(() => readSafetensors(file(`{"a":${entry([0, 8], "F32", "[2]")}}`, f32x2.subarray(0, 4)))).to.throw(SafetensorsOutOfBoundsError);
+      expect(() => readSafetensors(file(`{"a":${entry([0, 8], "F32", "[2]")}}`, f32x2.subarray(0, 4)))).to.throw(
+        SafetensorsOutOfBoundsError,
+      );
     });
 
     it("trailing bytes", function () {
@@ -252,7 +280,14 @@ describe("engine/safetensors", function () {
       const good = writeSafetensors(allDTypes());
       fc.assert(
         fc.property(fc.uint8Array({ maxLength: 200 }), fc.nat(), fc.integer({ min: 0, max: 255 }), (junk, pos, byte) => {
-          for (const candidate of [Buffer.from(junk), (() => { const c = Buffer.from(good); c[pos % c.length] = byte; return c; })()]) {
+          for (const candidate of [
+            Buffer.from(junk),
+            (() => {
+              const c = Buffer.from(good);
+              c[pos % c.length] = byte;
+              return c;
+            })(),
+          ]) {
             try {
               readSafetensors(candidate);
             } catch (e) {

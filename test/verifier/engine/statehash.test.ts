@@ -110,7 +110,11 @@ describe("engine/statehash", function () {
     }
     // A view into a larger buffer cannot be lent (the worker would get, and the caller lose, the rest).
     let err: unknown;
-    try { await fileHashOfOwned(Buffer.alloc(CHUNK + 11).subarray(11), { pool }); } catch (e) { err = e; }
+    try {
+      await fileHashOfOwned(Buffer.alloc(CHUNK + 11).subarray(11), { pool });
+    } catch (e) {
+      err = e;
+    }
     expect((err as Error).message).to.match(/ArrayBuffer of their own/);
   });
 

@@ -1,8 +1,16 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import {
-  compareInterval, compareStates, floatReader, intervalPair, isIndeterminate, jurorVerdict, ToleranceError, Vote,
-  type JurorVerdict, type ToleranceBounds,
+  compareInterval,
+  compareStates,
+  floatReader,
+  intervalPair,
+  isIndeterminate,
+  jurorVerdict,
+  ToleranceError,
+  Vote,
+  type JurorVerdict,
+  type ToleranceBounds,
 } from "../../../verifier/engine/tolerance";
 import type { Tensor, TensorMap } from "../../../verifier/engine/tensor";
 import { tinyJob } from "./helpers";
@@ -36,8 +44,20 @@ function fixture(): { s: TensorMap; a: TensorMap } {
     ["adam.step", i64([7])],
   ]);
   const a: TensorMap = new Map([
-    ["fc.weight", f32([20, 10], w.map((x, i) => x + upd[i]!))],
-    ["adam.m", f32([50], m.map((x) => x * 0.9 + 1e-4))],
+    [
+      "fc.weight",
+      f32(
+        [20, 10],
+        w.map((x, i) => x + upd[i]!),
+      ),
+    ],
+    [
+      "adam.m",
+      f32(
+        [50],
+        m.map((x) => x * 0.9 + 1e-4),
+      ),
+    ],
     ["adam.step", i64([8])],
   ]);
   return { s, a };
@@ -86,9 +106,14 @@ describe("tolerance (§10.3)", () => {
           const noise = values(aw.length, seed);
           let nn = 0;
           let un = 0;
-          for (let i = 0; i < aw.length; i++) { nn += noise[i]! ** 2; un += (aw[i]! - sw[i]!) ** 2; }
+          for (let i = 0; i < aw.length; i++) {
+            nn += noise[i]! ** 2;
+            un += (aw[i]! - sw[i]!) ** 2;
+          }
           const scale = (frac * BOUNDS.deltaUpd * Math.sqrt(un)) / Math.sqrt(nn);
-          const b = mutateF32(a, "fc.weight", (d) => { for (let i = 0; i < d.length; i++) d[i] = aw[i]! + noise[i]! * scale; });
+          const b = mutateF32(a, "fc.weight", (d) => {
+            for (let i = 0; i < d.length; i++) d[i] = aw[i]! + noise[i]! * scale;
+          });
           const r = compareStates(s, a, b, BOUNDS);
           // float32 rounding of b adds at most ~1 ulp per element, covered by δ_ulp
           return !r.convict && r.worstRatio < 1;
@@ -101,7 +126,9 @@ describe("tolerance (§10.3)", () => {
   describe("when one element is tampered", () => {
     it("convicts and names the tensor, with ratio ≫ 1", () => {
       const { s, a } = fixture();
-      const b = mutateF32(a, "fc.weight", (d) => { d[17] = d[17]! + 0.05; });
+      const b = mutateF32(a, "fc.weight", (d) => {
+        d[17] = d[17]! + 0.05;
+      });
       const r = compareStates(s, a, b, BOUNDS);
       expect(r.convict).to.equal(true);
       expect(r.worstTensor).to.equal("fc.weight");
@@ -114,7 +141,9 @@ describe("tolerance (§10.3)", () => {
 
     it("convicts a change in a tiny tensor that a whole-state norm would hide", () => {
       const { s, a } = fixture();
-      const b = mutateF32(a, "adam.m", (d) => { d[0] = 0; });
+      const b = mutateF32(a, "adam.m", (d) => {
+        d[0] = 0;
+      });
       const r = compareStates(s, a, b, BOUNDS);
       expect(r.convict).to.equal(true);
       expect(r.worstTensor).to.equal("adam.m");
@@ -122,12 +151,19 @@ describe("tolerance (§10.3)", () => {
   });
 
   describe("when the update is scaled", () => {
-    for (const [label, scale, guilty] of [["×0 (skipped step)", 0, true], ["×0.5", 0.5, true], ["×1.01", 1.01, true], ["×1.0005", 1.0005, false]] as const) {
+    for (const [label, scale, guilty] of [
+      ["×0 (skipped step)", 0, true],
+      ["×0.5", 0.5, true],
+      ["×1.01", 1.01, true],
+      ["×1.0005", 1.0005, false],
+    ] as const) {
       it(`${guilty ? "convicts" : "passes"} an update scaled ${label}`, () => {
         const { s, a } = fixture();
         const sw = s.get("fc.weight")!.data as Float32Array;
         const aw = a.get("fc.weight")!.data as Float32Array;
-        const b = mutateF32(a, "fc.weight", (d) => { for (let i = 0; i < d.length; i++) d[i] = sw[i]! + (aw[i]! - sw[i]!) * scale; });
+        const b = mutateF32(a, "fc.weight", (d) => {
+          for (let i = 0; i < d.length; i++) d[i] = sw[i]! + (aw[i]! - sw[i]!) * scale;
+        });
         const r = compareStates(s, a, b, BOUNDS);
         expect(r.convict).to.equal(guilty);
         const t = r.tensors.find((x) => x.name === "fc.weight")!;
@@ -161,7 +197,11 @@ describe("tolerance (§10.3)", () => {
   describe("when non-finite values appear", () => {
     it("passes NaN/±Inf in the same places and excludes them from the norms", () => {
       const { s, a } = fixture();
-      const a2 = mutateF32(a, "fc.weight", (d) => { d[0] = NaN; d[1] = Infinity; d[2] = -Infinity; });
+      const a2 = mutateF32(a, "fc.weight", (d) => {
+        d[0] = NaN;
+        d[1] = Infinity;
+        d[2] = -Infinity;
+      });
       const r = compareStates(s, a2, clone(a2), BOUNDS);
       expect(r.convict).to.equal(false);
       const t = r.tensors.find((x) => x.name === "fc.weight")!;
@@ -170,8 +210,12 @@ describe("tolerance (§10.3)", () => {
 
     it("convicts NaN in a different place", () => {
       const { s, a } = fixture();
-      const a2 = mutateF32(a, "fc.weight", (d) => { d[0] = NaN; });
-      const b = mutateF32(a, "fc.weight", (d) => { d[1] = NaN; });
+      const a2 = mutateF32(a, "fc.weight", (d) => {
+        d[0] = NaN;
+      });
+      const b = mutateF32(a, "fc.weight", (d) => {
+        d[1] = NaN;
+      });
       const r = compareStates(s, a2, b, BOUNDS);
       const t = r.tensors.find((x) => x.name === "fc.weight")!;
       expect(t.verdict).to.equal("nonfinite-mismatch");
@@ -182,8 +226,14 @@ describe("tolerance (§10.3)", () => {
 
     it("convicts +Inf against −Inf and Inf against NaN", () => {
       const { s, a } = fixture();
-      const a2 = mutateF32(a, "fc.weight", (d) => { d[3] = Infinity; d[4] = Infinity; });
-      const b = mutateF32(a, "fc.weight", (d) => { d[3] = -Infinity; d[4] = NaN; });
+      const a2 = mutateF32(a, "fc.weight", (d) => {
+        d[3] = Infinity;
+        d[4] = Infinity;
+      });
+      const b = mutateF32(a, "fc.weight", (d) => {
+        d[3] = -Infinity;
+        d[4] = NaN;
+      });
       const t = compareStates(s, a2, b, BOUNDS).tensors.find((x) => x.name === "fc.weight")!;
       expect(t.verdict).to.equal("nonfinite-mismatch");
       expect(t.mismatchedElements).to.equal(2);
@@ -191,7 +241,9 @@ describe("tolerance (§10.3)", () => {
 
     it("convicts a NaN the worker put where the recomputation is finite", () => {
       const { s, a } = fixture();
-      const b = mutateF32(a, "adam.m", (d) => { d[5] = NaN; });
+      const b = mutateF32(a, "adam.m", (d) => {
+        d[5] = NaN;
+      });
       expect(compareStates(s, a, b, BOUNDS).convict).to.equal(true);
     });
   });
@@ -220,15 +272,19 @@ describe("tolerance (§10.3)", () => {
   describe("when the structure differs", () => {
     it("convicts a missing tensor, an extra tensor, a dtype and a shape change", () => {
       const { s, a } = fixture();
-      const missing = clone(a); missing.delete("adam.m");
+      const missing = clone(a);
+      missing.delete("adam.m");
       expect(compareStates(s, a, missing, BOUNDS).tensors.find((t) => t.name === "adam.m")!.verdict).to.equal("missing");
-      const extra = clone(a); extra.set("zzz", f32([1], [0]));
+      const extra = clone(a);
+      extra.set("zzz", f32([1], [0]));
       const re = compareStates(s, a, extra, BOUNDS);
       expect(re.tensors.find((t) => t.name === "zzz")!.verdict).to.equal("unexpected");
       expect(re.worstRatio).to.equal(Infinity);
-      const dt = clone(a); dt.set("adam.m", { dtype: "F64", shape: [50], data: Float64Array.from(a.get("adam.m")!.data as Float32Array) });
+      const dt = clone(a);
+      dt.set("adam.m", { dtype: "F64", shape: [50], data: Float64Array.from(a.get("adam.m")!.data as Float32Array) });
       expect(compareStates(s, a, dt, BOUNDS).tensors.find((t) => t.name === "adam.m")!.verdict).to.equal("dtype-mismatch");
-      const sh = clone(a); sh.set("fc.weight", { ...sh.get("fc.weight")!, shape: [10, 20] });
+      const sh = clone(a);
+      sh.set("fc.weight", { ...sh.get("fc.weight")!, shape: [10, 20] });
       expect(compareStates(s, a, sh, BOUNDS).tensors.find((t) => t.name === "fc.weight")!.verdict).to.equal("shape-mismatch");
     });
 
@@ -242,7 +298,8 @@ describe("tolerance (§10.3)", () => {
       const { s, a } = fixture();
       expect(() => compareStates(s, a, a, { deltaUpd: -1, deltaUlp: 0 })).to.throw(ToleranceError);
       expect(() => compareStates(s, a, a, { deltaUpd: NaN, deltaUlp: 0 })).to.throw(ToleranceError);
-      const bad = clone(a); bad.set("fc.weight", { dtype: "F32", shape: [20, 10], data: new Float32Array(3) });
+      const bad = clone(a);
+      bad.set("fc.weight", { dtype: "F32", shape: [20, 10], data: new Float32Array(3) });
       expect(() => compareStates(s, a, bad, BOUNDS)).to.throw(ToleranceError);
     });
   });
@@ -265,7 +322,9 @@ describe("tolerance (§10.3)", () => {
       const aw = a.get("fc.weight")!.data as Float32Array;
       const sw = s.get("fc.weight")!.data as Float32Array;
       // off by 1% of the update: fails the single-step bound, passes a δ_k of 5%
-      const b = mutateF32(a, "fc.weight", (d) => { for (let i = 0; i < d.length; i++) d[i] = sw[i]! + (aw[i]! - sw[i]!) * 1.01; });
+      const b = mutateF32(a, "fc.weight", (d) => {
+        for (let i = 0; i < d.length; i++) d[i] = sw[i]! + (aw[i]! - sw[i]!) * 1.01;
+      });
       expect(compareStates(s, a, b, BOUNDS).convict).to.equal(true);
       const r = compareInterval(s, a, b, { deltaKUpd: 0.05, deltaKUlp: 1e-6 });
       expect(r.convict).to.equal(false);
@@ -280,7 +339,13 @@ describe("tolerance (§10.3)", () => {
       const { s, a } = fixture();
       const aw = a.get("fc.weight")!.data as Float32Array;
       const sw = s.get("fc.weight")!.data as Float32Array;
-      return { s, a, b: mutateF32(a, "fc.weight", (d) => { for (let i = 0; i < d.length; i++) d[i] = sw[i]! + (aw[i]! - sw[i]!) * 1.005; }) };
+      return {
+        s,
+        a,
+        b: mutateF32(a, "fc.weight", (d) => {
+          for (let i = 0; i < d.length; i++) d[i] = sw[i]! + (aw[i]! - sw[i]!) * 1.005;
+        }),
+      };
     }
     it("judges a tensor the manifest loosened by its own pair: an honest worker inside it is not convicted", () => {
       const { s, a, b } = offByHalfPercent();
@@ -302,13 +367,19 @@ describe("tolerance (§10.3)", () => {
       const { s, a, b } = offByHalfPercent();
       const other = { ...BOUNDS, perTensor: { "adam.m": { deltaUpd: 1, deltaUlp: 1 } } };
       expect(compareStates(s, a, b, other).convict).to.equal(true);
-      const proto = { ...BOUNDS, perTensor: JSON.parse('{"__proto__": {"deltaUpd": 1, "deltaUlp": 1}}') as Record<string, ToleranceBounds> };
+      const proto = {
+        ...BOUNDS,
+        perTensor: JSON.parse('{"__proto__": {"deltaUpd": 1, "deltaUlp": 1}}') as Record<string, ToleranceBounds>,
+      };
       expect(compareStates(s, a, b, proto).convict).to.equal(true);
     });
     it("applies the per-tensor k-step pair in the interval form and the single-step pair in the step form", () => {
       const { s, a, b } = offByHalfPercent();
       const manifest = {
-        deltaUpd: 1e-3, deltaUlp: 1e-6, deltaKUpd: 2e-3, deltaKUlp: 2e-6,
+        deltaUpd: 1e-3,
+        deltaUlp: 1e-6,
+        deltaKUpd: 2e-3,
+        deltaKUlp: 2e-6,
         perTensor: { "fc.weight": { deltaUpd: 1e-3, deltaUlp: 1e-6, deltaKUpd: 1e-2, deltaKUlp: 2e-6 } },
       };
       expect(compareInterval(s, a, b, manifest).convict).to.equal(false);
@@ -319,12 +390,17 @@ describe("tolerance (§10.3)", () => {
     it("rejects a malformed per-tensor bound with the tensor's name in the error", () => {
       const { s, a } = fixture();
       const bad = { ...BOUNDS, perTensor: { "fc.weight": { deltaUpd: -1, deltaUlp: 1e-6 } } };
-      expect(() => compareStates(s, a, a, bad)).to.throw(ToleranceError).with.property("details").that.deep.includes({ key: "perTensor.fc.weight.deltaUpd" });
+      expect(() => compareStates(s, a, a, bad))
+        .to.throw(ToleranceError)
+        .with.property("details")
+        .that.deep.includes({ key: "perTensor.fc.weight.deltaUpd" });
     });
     it("lets the juror acquit an honest worker inside a loosened tensor (V9.1 reads the same overrides)", () => {
       const { s, a, b } = offByHalfPercent();
       expect(jurorVerdict(s, a, clone(a), b, BOUNDS).vote).to.equal(Vote.WorkerFault);
-      expect(jurorVerdict(s, a, clone(a), b, { ...BOUNDS, perTensor: { "fc.weight": { deltaUpd: 1e-2, deltaUlp: 1e-6 } } }).vote).to.equal(Vote.WorkerHonest);
+      expect(jurorVerdict(s, a, clone(a), b, { ...BOUNDS, perTensor: { "fc.weight": { deltaUpd: 1e-2, deltaUlp: 1e-6 } } }).vote).to.equal(
+        Vote.WorkerHonest,
+      );
     });
   });
 
@@ -333,7 +409,9 @@ describe("tolerance (§10.3)", () => {
     function drifted(s: TensorMap, a: TensorMap, rho: number): TensorMap {
       const aw = a.get("fc.weight")!.data as Float32Array;
       const sw = s.get("fc.weight")!.data as Float32Array;
-      return mutateF32(a, "fc.weight", (d) => { for (let i = 0; i < d.length; i++) d[i] = sw[i]! + (aw[i]! - sw[i]!) * (1 + rho); });
+      return mutateF32(a, "fc.weight", (d) => {
+        for (let i = 0; i < d.length; i++) d[i] = sw[i]! + (aw[i]! - sw[i]!) * (1 + rho);
+      });
     }
     /** The worker's state moved from a¹ by tau of the update, away from a² (so ‖b − a²‖ > ‖b − a¹‖). */
     function pushedAway(s: TensorMap, a: TensorMap, tau: number): TensorMap {
@@ -352,7 +430,9 @@ describe("tolerance (§10.3)", () => {
 
     it("votes WorkerFault when both runs agree and the worker's state exceeds the bound", () => {
       const { s, a } = fixture();
-      const b = mutateF32(a, "fc.weight", (d) => { d[0] = d[0]! + 1; });
+      const b = mutateF32(a, "fc.weight", (d) => {
+        d[0] = d[0]! + 1;
+      });
       const v = jurorVerdict(s, a, clone(a), b, BOUNDS);
       expect(v.vote).to.equal(Vote.WorkerFault);
       expect(margin(v).disagreement).to.equal(0);
@@ -360,7 +440,8 @@ describe("tolerance (§10.3)", () => {
 
     it("votes WorkerFault on a wrong step counter (integer tensor) when its runs agree on it", () => {
       const { s, a } = fixture();
-      const b = clone(a); b.set("adam.step", i64([9]));
+      const b = clone(a);
+      b.set("adam.step", i64([9]));
       const v = jurorVerdict(s, a, clone(a), b, BOUNDS);
       expect(v.vote).to.equal(Vote.WorkerFault);
       expect(margin(v, "adam.step")).to.deep.include({ excess: Infinity, disagreement: 0, fault: true });
@@ -397,7 +478,9 @@ describe("tolerance (§10.3)", () => {
       it("cannot acquit a cheater on one tensor because the runs disagree on another (disagreement is per tensor)", () => {
         const { s, a } = fixture();
         const run2 = drifted(s, a, 0.05); // fc.weight wildly unstable
-        const b = mutateF32(a, "adam.m", (d) => { d[0] = d[0]! + 0.01; }); // adam.m tampered, runs agree on it
+        const b = mutateF32(a, "adam.m", (d) => {
+          d[0] = d[0]! + 0.01;
+        }); // adam.m tampered, runs agree on it
         const v = jurorVerdict(s, a, run2, b, BOUNDS);
         expect(margin(v).fault).to.equal(false);
         expect(margin(v, "adam.m")).to.deep.include({ disagreement: 0, fault: true });
@@ -406,8 +489,11 @@ describe("tolerance (§10.3)", () => {
 
       it("cannot acquit a float cheater because the runs disagree on an integer tensor", () => {
         const { s, a } = fixture();
-        const run2 = clone(a); run2.set("adam.step", i64([9]));
-        const b = mutateF32(a, "fc.weight", (d) => { d[0] = d[0]! + 1; });
+        const run2 = clone(a);
+        run2.set("adam.step", i64([9]));
+        const b = mutateF32(a, "fc.weight", (d) => {
+          d[0] = d[0]! + 1;
+        });
         const v = jurorVerdict(s, a, run2, b, BOUNDS);
         expect(margin(v, "adam.step")).to.deep.include({ disagreement: Infinity, fault: false });
         expect(v.vote).to.equal(Vote.WorkerFault);
@@ -457,13 +543,15 @@ describe("tolerance (§10.3)", () => {
 
       it("votes Indeterminate when its own runs disagree on an integer tensor and the worker matches one", () => {
         const { s, a } = fixture();
-        const run2 = clone(a); run2.set("adam.step", i64([9]));
+        const run2 = clone(a);
+        run2.set("adam.step", i64([9]));
         expect(jurorVerdict(s, a, run2, clone(a), BOUNDS).vote).to.equal(Vote.Indeterminate);
       });
 
       it("convicts a tensor missing from the worker's state even when the runs are unstable", () => {
         const { s, a } = fixture();
-        const b = clone(a); b.delete("adam.m");
+        const b = clone(a);
+        b.delete("adam.m");
         expect(jurorVerdict(s, a, drifted(s, a, 0.05), b, BOUNDS).vote).to.equal(Vote.WorkerFault);
       });
     });
@@ -502,7 +590,9 @@ describe("tolerance (§10.3)", () => {
           expect(jurorVerdict(s, a1, a2, clone(s), BOUNDS).vote).to.equal(Vote.WorkerFault);
           const name = [...a1.keys()].find((n) => a1.get(n)!.dtype === "F32" && a1.get(n)!.data.length >= 32)!;
           const sw = s.get(name)!.data as Float32Array;
-          const half = mutateF32(a1, name, (d) => { for (let i = 0; i < d.length; i += 2) d[i] = sw[i]!; });
+          const half = mutateF32(a1, name, (d) => {
+            for (let i = 0; i < d.length; i += 2) d[i] = sw[i]!;
+          });
           expect(jurorVerdict(s, a1, a2, half, BOUNDS).vote).to.equal(Vote.WorkerFault);
         }
       });

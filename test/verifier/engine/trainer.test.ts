@@ -49,7 +49,14 @@ describe("trainer", function () {
       for (const iv of r.intervals) {
         const ck = index.checkpoints[iv.i]!;
         const start = await store.loadState(ck.file, ck.stateHash);
-        const rep = await replay({ runner: job.params.runner, state: start, startStep: iv.i * 4, k: 4, batches: job.params.batches, hp: job.params.hp });
+        const rep = await replay({
+          runner: job.params.runner,
+          state: start,
+          startStep: iv.i * 4,
+          k: 4,
+          batches: job.params.batches,
+          hp: job.params.hp,
+        });
         expect(rep.stateHashes).to.deep.equal(iv.stateHashes);
         expect(rep.stepRoot).to.equal(iv.stepRoot);
         expect(rep.finalStateHash).to.equal(index.checkpoints[iv.i + 1]!.stateHash);
@@ -82,7 +89,12 @@ describe("trainer", function () {
       const runner = await StepRunner.create({ graph: buildStepGraph(spec) });
       try {
         const batches = [wideBatch(16), wideBatch(32)];
-        const params = { runner, initialState: initState(spec, "pipeline"), batches: (t: number) => batches[t % 2]!, hp: defaultHyperparameters(spec) };
+        const params = {
+          runner,
+          initialState: initState(spec, "pipeline"),
+          batches: (t: number) => batches[t % 2]!,
+          hp: defaultHyperparameters(spec),
+        };
         expect(encodeState(params.initialState).length).to.be.greaterThan(256 * 1024);
         const r = await train({ ...params, T: 6, k: 3, dir: await tmp(), keepStepStates: true });
         let state = params.initialState;
@@ -108,7 +120,11 @@ describe("trainer", function () {
       const dir = await tmp();
       await mkdir(path.join(dir, refIndex.checkpoints[2]!.file, "blocker"), { recursive: true });
       let err: unknown;
-      try { await train({ ...job.params, T: 6, k: 2, dir }); } catch (e) { err = e; }
+      try {
+        await train({ ...job.params, T: 6, k: 2, dir });
+      } catch (e) {
+        err = e;
+      }
       expect(err).to.be.instanceOf(CheckpointStoreError);
       expect((err as CheckpointStoreError).details).to.deep.include({ file: refIndex.checkpoints[2]!.file });
       expect(((err as Error).cause as NodeJS.ErrnoException).code).to.be.oneOf(["EISDIR", "ENOTEMPTY", "EEXIST"]);
@@ -129,7 +145,16 @@ describe("trainer", function () {
       const dir = await tmp();
       const ac = new AbortController();
       try {
-        await train({ ...job.params, T: 8, k: 2, dir, signal: ac.signal, onProgress: (p) => { if (p.step === 7) ac.abort(new Error("crash")); } });
+        await train({
+          ...job.params,
+          T: 8,
+          k: 2,
+          dir,
+          signal: ac.signal,
+          onProgress: (p) => {
+            if (p.step === 7) ac.abort(new Error("crash"));
+          },
+        });
       } catch {
         // expected
       }
@@ -151,7 +176,16 @@ describe("trainer", function () {
       const ac = new AbortController();
       let err: unknown;
       try {
-        await train({ ...job.params, T: 12, k: 3, dir, signal: ac.signal, onProgress: (p) => { if (p.step === 8) ac.abort(new Error("crash")); } });
+        await train({
+          ...job.params,
+          T: 12,
+          k: 3,
+          dir,
+          signal: ac.signal,
+          onProgress: (p) => {
+            if (p.step === 8) ac.abort(new Error("crash"));
+          },
+        });
       } catch (e) {
         err = e;
       }
@@ -166,7 +200,15 @@ describe("trainer", function () {
       expect(resumed.losses).to.deep.equal(full.losses);
 
       // a finished run "resumes" to the same result without stepping
-      const again = await train({ ...job.params, T: 12, k: 3, dir, onProgress: () => { throw new Error("no step expected"); } });
+      const again = await train({
+        ...job.params,
+        T: 12,
+        k: 3,
+        dir,
+        onProgress: () => {
+          throw new Error("no step expected");
+        },
+      });
       expect(again.checkpointRoot).to.equal(full.checkpointRoot);
     });
 
@@ -177,7 +219,9 @@ describe("trainer", function () {
       let err: unknown;
       try {
         await train({ ...job.params, hp: { ...job.params.hp, lr: 0.5 }, T: 2, k: 1, dir });
-      } catch (e) { err = e; }
+      } catch (e) {
+        err = e;
+      }
       expect(err).to.be.instanceOf(TrainerError);
       expect((err as TrainerError).shortMessage).to.match(/different job/);
     });
@@ -190,7 +234,11 @@ describe("trainer", function () {
       const bad = encodeState(job.params.initialState);
       const rel = await store.putState(bad);
       let err: unknown;
-      try { await store.loadState(rel, index.checkpoints[1]!.stateHash); } catch (e) { err = e; }
+      try {
+        await store.loadState(rel, index.checkpoints[1]!.stateHash);
+      } catch (e) {
+        err = e;
+      }
       expect(err).to.be.instanceOf(CheckpointStoreError);
       expect(await readFile(path.join(dir, "index.json"), "utf8")).to.contain(index.checkpoints[1]!.stateHash);
     });
@@ -199,9 +247,17 @@ describe("trainer", function () {
   describe("when the parameters are bad", () => {
     it("rejects T not a multiple of k, k < 1", async () => {
       const job = await tinyJob();
-      for (const [T, k] of [[10, 3], [0, 1], [4, 0]] as const) {
+      for (const [T, k] of [
+        [10, 3],
+        [0, 1],
+        [4, 0],
+      ] as const) {
         let err: unknown;
-        try { await train({ ...job.params, T, k, dir: await tmp() }); } catch (e) { err = e; }
+        try {
+          await train({ ...job.params, T, k, dir: await tmp() });
+        } catch (e) {
+          err = e;
+        }
         expect(err, `T=${T} k=${k}`).to.be.instanceOf(TrainerError);
       }
     });
@@ -209,9 +265,13 @@ describe("trainer", function () {
     it("rejects a malformed index with a typed error", async () => {
       const dir = await tmp();
       const store = await CheckpointStore.open(dir);
-      await require("node:fs/promises").writeFile(path.join(dir, "index.json"), "{\"version\":1}");
+      await require("node:fs/promises").writeFile(path.join(dir, "index.json"), '{"version":1}');
       let err: unknown;
-      try { await store.readIndex(); } catch (e) { err = e; }
+      try {
+        await store.readIndex();
+      } catch (e) {
+        err = e;
+      }
       expect(err).to.be.instanceOf(CheckpointStoreError);
     });
   });
@@ -228,7 +288,11 @@ describe("trainer", function () {
         step: (s, b, hp) => job.params.runner.step(s, b, { ...hp, lr: (hp.lr ?? 0) * (calls++ % 2 ? 1 + 2 ** -20 : 1) }),
       };
       let err: unknown;
-      try { await train({ ...job.params, runner: flaky, T: 2, k: 2, dir: await tmp() }); } catch (e) { err = e; }
+      try {
+        await train({ ...job.params, runner: flaky, T: 2, k: 2, dir: await tmp() });
+      } catch (e) {
+        err = e;
+      }
       expect(err).to.be.instanceOf(NondeterminismError);
     });
   });

@@ -57,11 +57,16 @@ function compiledEnums(): Map<string, string[]> {
   const current = currentBuildInfo();
   expect(current.size, `no artifacts in ${path.join(BUILD_INFO, "..")}: compile first`).to.be.greaterThan(0);
   for (const [file, sources] of current) {
-    const info = JSON.parse(fs.readFileSync(path.join(BUILD_INFO, file), "utf8")) as { output: { sources: Record<string, { ast: AstNode }> } };
+    const info = JSON.parse(fs.readFileSync(path.join(BUILD_INFO, file), "utf8")) as {
+      output: { sources: Record<string, { ast: AstNode }> };
+    };
     for (const [source, { ast }] of Object.entries(info.output.sources)) {
       if (!sources.has(source) || source.startsWith("contracts/test/")) continue;
       for (const node of enumDefinitions(ast)) {
-        out.set(node.canonicalName!, node.members!.map((m) => m.name));
+        out.set(
+          node.canonicalName!,
+          node.members!.map((m) => m.name),
+        );
       }
     }
   }
@@ -106,13 +111,17 @@ describe("protocol enums match the compiled contracts", function () {
   it("every enum of contracts/ is in ENUMS or named as unused off chain", function () {
     const missing = [...compiled.keys()].filter((k) => !(k in ENUMS) && !(k in NOT_OFF_CHAIN));
     expect(missing).to.deep.equal([]);
-    for (const k of Object.keys(NOT_OFF_CHAIN)) expect(compiled.has(k), `${k} is no longer declared: drop it from NOT_OFF_CHAIN`).to.equal(true);
+    for (const k of Object.keys(NOT_OFF_CHAIN))
+      expect(compiled.has(k), `${k} is no longer declared: drop it from NOT_OFF_CHAIN`).to.equal(true);
   });
 
   it("a reordered, renamed or extended Solidity enum is reported", function () {
     const table = { None: 0, Open: 1, Closed: 2 };
     expect(enumDrift(table, ["None", "Open", "Closed"])).to.deep.equal([]);
-    expect(enumDrift(table, ["None", "Closed", "Open"])).to.deep.equal(["Closed is 2, the contract's is 1", "Open is 1, the contract's is 2"]);
+    expect(enumDrift(table, ["None", "Closed", "Open"])).to.deep.equal([
+      "Closed is 2, the contract's is 1",
+      "Open is 1, the contract's is 2",
+    ]);
     expect(enumDrift(table, ["None", "Open", "Shut"])).to.deep.equal(["Shut (= 2) missing", "Closed is not in the contract"]);
     expect(enumDrift(table, ["None", "Open", "Closed", "Void"])).to.deep.equal(["Void (= 3) missing"]);
   });

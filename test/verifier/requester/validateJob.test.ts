@@ -21,8 +21,15 @@ type Writable<T> = { -readonly [K in keyof T]: Writable<T[K]> };
 function termsOf(job: PreparedJob) {
   const m = job.manifest;
   return {
-    specHash: job.specHash, specURI: job.specURI, dataRoot: job.dataRoot, initialStateHash: job.initialStateHash, totalSteps: m.totalSteps,
-    checkpointInterval: m.checkpointInterval, numBatches: m.data.numBatches, flopsPerStep: m.flopsPerStep, stateBytes: m.stateBytes,
+    specHash: job.specHash,
+    specURI: job.specURI,
+    dataRoot: job.dataRoot,
+    initialStateHash: job.initialStateHash,
+    totalSteps: m.totalSteps,
+    checkpointInterval: m.checkpointInterval,
+    numBatches: m.data.numBatches,
+    flopsPerStep: m.flopsPerStep,
+    stateBytes: m.stateBytes,
   };
 }
 
@@ -36,7 +43,15 @@ describe("requester: the job's spec is checked before createJob", function () {
     dir = await mkdtemp(path.join(tmpdir(), "upow-validate-"));
     store = await LocalStore.open(path.join(dir, "store"));
     server = await startStoreServer({ store });
-    honest = await prepareMnistJob({ store, publicBaseUrl: server.url, totalSteps: 4, checkpointInterval: 2, batchSize: 16, numBatches: 4, seed: ethers.id("validate") as `0x${string}` });
+    honest = await prepareMnistJob({
+      store,
+      publicBaseUrl: server.url,
+      totalSteps: 4,
+      checkpointInterval: 2,
+      batchSize: 16,
+      numBatches: 4,
+      seed: ethers.id("validate") as `0x${string}`,
+    });
   });
 
   after(async function () {
@@ -46,8 +61,13 @@ describe("requester: the job's spec is checked before createJob", function () {
 
   async function post(sys: System, job: PreparedJob) {
     return createJob({
-      jobMarket: sys.jobMarket.connect(sys.requester), job, paymentToken: sys.payToken.connect(sys.requester), reward: 100n * E18,
-      verificationFee: 10n * E18, claimDeadline: BigInt(await time.latest()) + 86_400n, trainingDuration: 36_000n,
+      jobMarket: sys.jobMarket.connect(sys.requester),
+      job,
+      paymentToken: sys.payToken.connect(sys.requester),
+      reward: 100n * E18,
+      verificationFee: 10n * E18,
+      claimDeadline: BigInt(await time.latest()) + 86_400n,
+      trainingDuration: 36_000n,
     });
   }
 
@@ -58,7 +78,13 @@ describe("requester: the job's spec is checked before createJob", function () {
     const m = w as JobManifest;
     const b = bytes ?? canonicalManifestBytes(m);
     const sha = await store.put(b);
-    return { ...honest, manifest: m, manifestBytes: b, specHash: bytes ? (`0x${sha}` as `0x${string}`) : specHashOf(m), specURI: artifactUri(server.url, sha) };
+    return {
+      ...honest,
+      manifest: m,
+      manifestBytes: b,
+      specHash: bytes ? (`0x${sha}` as `0x${string}`) : specHashOf(m),
+      specURI: artifactUri(server.url, sha),
+    };
   }
 
   /** createJob must refuse with JobSpecInvalidError about `what`, and send nothing. */
@@ -98,11 +124,15 @@ describe("requester: the job's spec is checked before createJob", function () {
   });
 
   it("refuses bytes that are not a manifest (malformed), even when they hash right", async function () {
-    await refused(await withManifest(() => undefined, Buffer.from("{\"version\": \"nope\"")), "manifest", /manifest is unusable/);
+    await refused(await withManifest(() => undefined, Buffer.from('{"version": "nope"')), "manifest", /manifest is unusable/);
   });
 
   it("refuses terms that disagree with the manifest (totalSteps about to go on chain vs the served manifest)", async function () {
-    await refused({ ...honest, manifest: { ...honest.manifest, totalSteps: "6" } }, "terms", /manifest disagrees with the on-chain job.*totalSteps/);
+    await refused(
+      { ...honest, manifest: { ...honest.manifest, totalSteps: "6" } },
+      "terms",
+      /manifest disagrees with the on-chain job.*totalSteps/,
+    );
   });
 
   it("refuses a declared flopsPerStep below what shape inference derives from the graph (bad shapes)", async function () {
@@ -110,7 +140,11 @@ describe("requester: the job's spec is checked before createJob", function () {
   });
 
   it("refuses an initial state that is not served", async function () {
-    await refused(await withManifest((m) => (m.initialState.uri = artifactUri(server.url, "0".repeat(64)))), "initial state", /initial state could not be fetched/);
+    await refused(
+      await withManifest((m) => (m.initialState.uri = artifactUri(server.url, "0".repeat(64)))),
+      "initial state",
+      /initial state could not be fetched/,
+    );
   });
 
   it("refuses private artifact addresses unless allowed (verifiers refuse them by default)", async function () {

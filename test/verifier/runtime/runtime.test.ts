@@ -33,7 +33,7 @@ describe("runtime: event router, responder, daemon runtime", function () {
   describe("EventRouter", function () {
     it("hands each routed event its named, typed arguments and ignores the events it does not route", async function () {
       const [signer] = await hre.ethers.getSigners();
-      const at = (await target.getAddress());
+      const at = await target.getAddress();
       const connected = target.connect(signer!) as ChainTestTarget;
       const seen: { seq: bigint; value: bigint; sender: string; block: number }[] = [];
       const router = new EventRouter().on(target, target.getEvent("Poked"), (a, log) => {
@@ -69,7 +69,14 @@ describe("runtime: event router, responder, daemon runtime", function () {
       provider = inProcessProvider(log.logger);
       journal = Journal.open(path.join(tempDir(), "journal.sqlite"));
       wallet = await fundedWallet(provider);
-      sender = await TxSender.create({ signer: wallet, provider, journal, logger: log.logger, pollIntervalMs: 25, errorInterfaces: [target.interface] });
+      sender = await TxSender.create({
+        signer: wallet,
+        provider,
+        journal,
+        logger: log.logger,
+        pollIntervalMs: 25,
+        errorInterfaces: [target.interface],
+      });
       responder = new Responder(sender, log.logger);
     });
 
@@ -112,8 +119,16 @@ describe("runtime: event router, responder, daemon runtime", function () {
   describe("DaemonRuntime", function () {
     function config(dataDir: string): RuntimeConfig {
       return {
-        dataDir, rpcUrls: [], eip1193: hre.network.provider, signer: Wallet.createRandom(), pollIntervalMs: 20, confirmations: 0, dryRun: false,
-        metricsPort: 0, metricsHost: "127.0.0.1", maxHeadAgeSec: 3_600,
+        dataDir,
+        rpcUrls: [],
+        eip1193: hre.network.provider,
+        signer: Wallet.createRandom(),
+        pollIntervalMs: 20,
+        confirmations: 0,
+        dryRun: false,
+        metricsPort: 0,
+        metricsHost: "127.0.0.1",
+        maxHeadAgeSec: 3_600,
       };
     }
 
@@ -127,7 +142,9 @@ describe("runtime: event router, responder, daemon runtime", function () {
       let health: { status: number; body: { ok: boolean } } | undefined;
       await DaemonRuntime.run({ config: config(dir), signal: ac.signal, logger, metrics }, async (rt) => {
         // A second daemon on the same dir is refused while this one runs.
-        second = await DaemonRuntime.run({ config: config(dir), signal: ac.signal, logger, metrics }, async () => undefined).catch((e: unknown) => e);
+        second = await DaemonRuntime.run({ config: config(dir), signal: ac.signal, logger, metrics }, async () => undefined).catch(
+          (e: unknown) => e,
+        );
         const url = await rt.serveMetrics(() => ({ ticks }));
         await rt.loop(async () => {
           ticks++;

@@ -23,7 +23,9 @@ describe("upow store serve (CLI)", function () {
     await mkdir(path.join(dir, hash.slice(0, 2)), { recursive: true });
     await writeFile(path.join(dir, hash.slice(0, 2), hash.slice(2)), body);
 
-    const child = spawn(process.execPath, [UPOW, "--json", "store", "serve", "--dir", dir, "--port", "0"], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [UPOW, "--json", "store", "serve", "--dir", dir, "--port", "0"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
     const url = await new Promise<string>((resolve, reject) => {
       let out = "";

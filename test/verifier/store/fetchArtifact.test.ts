@@ -96,7 +96,9 @@ describe("fetchArtifact", function () {
 
     it("lets concurrent fetches of the same artifact all succeed into one file", async function () {
       const uris = [`${mirror.url}/artifacts/${hash}`];
-      const paths = await Promise.all(Array.from({ length: 6 }, () => fetchArtifact({ hash, uris, store, maxBytes: bytes.length, ...FAST })));
+      const paths = await Promise.all(
+        Array.from({ length: 6 }, () => fetchArtifact({ hash, uris, store, maxBytes: bytes.length, ...FAST })),
+      );
       expect(new Set(paths)).to.deep.equal(new Set([store.path(hash)]));
       await expectStoreHolds(store, [hash]);
     });
@@ -129,7 +131,14 @@ describe("fetchArtifact", function () {
       const liar = await hostileServer((_req, res) => {
         res.writeHead(200, { "Content-Length": other.length }).end(other);
       });
-      const error = await fetchFailure({ hash, uris: [`${liar.url}/artifacts/${hash}`], store, maxBytes: bytes.length, ...FAST, retries: 2 });
+      const error = await fetchFailure({
+        hash,
+        uris: [`${liar.url}/artifacts/${hash}`],
+        store,
+        maxBytes: bytes.length,
+        ...FAST,
+        retries: 2,
+      });
       expect(error.attempts).to.have.length(1); // wrong bytes are not retried on the same mirror
       const cause = error.attempts[0].error as ArtifactHashMismatchError;
       expect(cause).to.be.instanceOf(ArtifactHashMismatchError);
@@ -198,7 +207,15 @@ describe("fetchArtifact", function () {
         req.socket.once("close", () => clearInterval(timer));
       });
       const started = Date.now();
-      const error = await fetchFailure({ hash, uris: [`${trickler.url}/a`], store, maxBytes: bytes.length, timeoutMs: 250, idleTimeoutMs: 200, retries: 0 });
+      const error = await fetchFailure({
+        hash,
+        uris: [`${trickler.url}/a`],
+        store,
+        maxBytes: bytes.length,
+        timeoutMs: 250,
+        idleTimeoutMs: 200,
+        retries: 0,
+      });
       const cause = error.attempts[0].error as ArtifactTimeoutError;
       expect(cause).to.be.instanceOf(ArtifactTimeoutError);
       expect(cause.kind).to.equal("overall");
@@ -313,7 +330,13 @@ describe("fetchArtifact", function () {
       const liar = await hostileServer((_req, res) => {
         res.end("not it");
       });
-      const path = await fetchArtifact({ hash, uris: [`${liar.url}/x`, `${mirror.url}/artifacts/${hash}`], store, maxBytes: bytes.length, ...FAST });
+      const path = await fetchArtifact({
+        hash,
+        uris: [`${liar.url}/x`, `${mirror.url}/artifacts/${hash}`],
+        store,
+        maxBytes: bytes.length,
+        ...FAST,
+      });
       expect(path).to.equal(store.path(hash));
       await expectStoreHolds(store, [hash]);
     });
@@ -323,7 +346,14 @@ describe("fetchArtifact", function () {
         res.writeHead(403).end();
       });
       const down = await deadUrl();
-      const error = await fetchFailure({ hash, uris: [`${forbidden.url}/a`, `${down}/a`], store, maxBytes: bytes.length, ...FAST, retries: 1 });
+      const error = await fetchFailure({
+        hash,
+        uris: [`${forbidden.url}/a`, `${down}/a`],
+        store,
+        maxBytes: bytes.length,
+        ...FAST,
+        retries: 1,
+      });
       expect(error.attempts.map((a) => [a.uri, a.attempt, a.error.constructor])).to.deep.equal([
         [`${forbidden.url}/a`, 0, ArtifactHttpError],
         [`${down}/a`, 0, ArtifactNetworkError],
@@ -341,7 +371,16 @@ describe("fetchArtifact", function () {
         res.writeHead(503).end();
       });
       const started = Date.now();
-      const error = await fetchFailure({ hash, uris: [`${flaky.url}/a`], store, maxBytes: 10, ...FAST, retries: 3, backoffMs: 20, maxBackoffMs: 50 });
+      const error = await fetchFailure({
+        hash,
+        uris: [`${flaky.url}/a`],
+        store,
+        maxBytes: 10,
+        ...FAST,
+        retries: 3,
+        backoffMs: 20,
+        maxBackoffMs: 50,
+      });
       const elapsed = Date.now() - started;
       expect(flaky.requests).to.have.length(4);
       expect(error.attempts.map((a) => a.attempt)).to.deep.equal([0, 1, 2, 3]);

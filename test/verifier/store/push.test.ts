@@ -30,9 +30,17 @@ describe("upow store push (CLI, s3rver)", function () {
   });
 
   function push(dir: string, prefix: string): Promise<{ stdout: string }> {
-    return run(process.execPath, [UPOW, "--json", "store", "push", "--dir", dir, "--s3-bucket", s3.bucket, "--s3-prefix", prefix, "--s3-endpoint", s3.endpoint], {
-      env: { ...process.env, AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey },
-    });
+    return run(
+      process.execPath,
+      [UPOW, "--json", "store", "push", "--dir", dir, "--s3-bucket", s3.bucket, "--s3-prefix", prefix, "--s3-endpoint", s3.endpoint],
+      {
+        env: {
+          ...process.env,
+          AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+        },
+      },
+    );
   }
 
   it("uploads every artifact once, under the paths readers use", async function () {
@@ -42,7 +50,14 @@ describe("upow store push (CLI, s3rver)", function () {
     expect(first).to.deep.include({ publicBaseUrl: `${s3.endpoint}/${s3.bucket}/jobs/1`, artifacts: 2, uploaded: 2 });
     const reader = await LocalStore.open(path.join(tmp.dir, "reader"));
     for (const h of hashes) {
-      await fetchArtifact({ hash: h, uris: [`${first.publicBaseUrl}/artifacts/${h}`], store: reader, maxBytes: 1 << 20, urlPolicy: { allowPrivate: true }, retries: 0 });
+      await fetchArtifact({
+        hash: h,
+        uris: [`${first.publicBaseUrl}/artifacts/${h}`],
+        store: reader,
+        maxBytes: 1 << 20,
+        urlPolicy: { allowPrivate: true },
+        retries: 0,
+      });
       expect((await reader.get(h)).equals(await store.get(h))).to.equal(true);
     }
     expect(JSON.parse((await push(store.root, "jobs/1")).stdout)).to.deep.include({ artifacts: 2, uploaded: 0 });
@@ -52,12 +67,24 @@ describe("upow store push (CLI, s3rver)", function () {
     const store = await LocalStore.open(path.join(tmp.dir, "damaged"));
     const h = await store.put(randomBytes(100));
     await writeFile(store.path(h), randomBytes(100));
-    const failed = await push(store.root, "jobs/2").then(() => null, (e: { code?: number; stderr?: string }) => e);
+    const failed = await push(store.root, "jobs/2").then(
+      () => null,
+      (e: { code?: number; stderr?: string }) => e,
+    );
     expect(failed?.code).to.equal(1);
     expect(failed?.stderr).to.match(/ArtifactHashMismatchError|do not match/);
     const reader = await LocalStore.open(path.join(tmp.dir, "reader2"));
-    const got = await fetchArtifact({ hash: h, uris: [`${s3.endpoint}/${s3.bucket}/jobs/2/artifacts/${h}`], store: reader, maxBytes: 1 << 20, urlPolicy: { allowPrivate: true }, retries: 0 })
-      .then(() => "fetched", () => "absent");
+    const got = await fetchArtifact({
+      hash: h,
+      uris: [`${s3.endpoint}/${s3.bucket}/jobs/2/artifacts/${h}`],
+      store: reader,
+      maxBytes: 1 << 20,
+      urlPolicy: { allowPrivate: true },
+      retries: 0,
+    }).then(
+      () => "fetched",
+      () => "absent",
+    );
     expect(got).to.equal("absent");
   });
 });

@@ -8,7 +8,13 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import {
-  ArtifactFetchFailedError, ArtifactHashMismatchError, ArtifactNotFoundError, InvalidStoreOptionError, LocalStore, fetchArtifact, mirrorToRemote,
+  ArtifactFetchFailedError,
+  ArtifactHashMismatchError,
+  ArtifactNotFoundError,
+  InvalidStoreOptionError,
+  LocalStore,
+  fetchArtifact,
+  mirrorToRemote,
 } from "../../../verifier/store";
 import { S3ArtifactStore, S3StoreError, type S3StoreOptions } from "../../../verifier/store/s3Store";
 import { S3RVER_CREDENTIALS, startLocalS3, type LocalS3 } from "../../helpers/s3";
@@ -36,20 +42,37 @@ describe("S3ArtifactStore (s3rver)", function () {
 
   /** A store on its own prefix (tests do not see each other's objects) that records the S3 calls it sends. */
   function s3Store(over: Partial<S3StoreOptions> = {}): { store: S3ArtifactStore; calls: string[] } {
-    const store = new S3ArtifactStore({ bucket: s3.bucket, prefix: `t${n++}/jobs`, endpoint: s3.endpoint, credentials: S3RVER_CREDENTIALS, backoffMs: 1, ...over });
+    const store = new S3ArtifactStore({
+      bucket: s3.bucket,
+      prefix: `t${n++}/jobs`,
+      endpoint: s3.endpoint,
+      credentials: S3RVER_CREDENTIALS,
+      backoffMs: 1,
+      ...over,
+    });
     stores.push(store);
     const calls: string[] = [];
-    store.client.middlewareStack.add((next, context) => (args) => {
-      calls.push(context.commandName ?? "?");
-      return next(args);
-    }, { step: "initialize", name: "recordCalls" });
+    store.client.middlewareStack.add(
+      (next, context) => (args) => {
+        calls.push(context.commandName ?? "?");
+        return next(args);
+      },
+      { step: "initialize", name: "recordCalls" },
+    );
     return { store, calls };
   }
 
   /** Reads an address the way verifiers do: over HTTP from the public base, hash-checked, into a fresh LocalStore. */
   async function readBack(store: S3ArtifactStore, hash: string, maxBytes = 64 << 20): Promise<Buffer> {
     const local = await LocalStore.open(join(tmp.dir, `reader-${n++}`));
-    await fetchArtifact({ hash, uris: [`${store.publicBaseUrl}/artifacts/${hash}`], store: local, maxBytes, urlPolicy: { allowPrivate: true }, ...FAST });
+    await fetchArtifact({
+      hash,
+      uris: [`${store.publicBaseUrl}/artifacts/${hash}`],
+      store: local,
+      maxBytes,
+      urlPolicy: { allowPrivate: true },
+      ...FAST,
+    });
     return local.get(hash);
   }
 
@@ -89,7 +112,13 @@ describe("S3ArtifactStore (s3rver)", function () {
     await writeFile(file, bytes);
     const hash = await store.put({ path: file }, { expectedHash: sha(bytes) });
     expect(hash).to.equal(sha(bytes));
-    expect(calls).to.deep.equal(["HeadObjectCommand", "CreateMultipartUploadCommand", "UploadPartCommand", "UploadPartCommand", "CompleteMultipartUploadCommand"]);
+    expect(calls).to.deep.equal([
+      "HeadObjectCommand",
+      "CreateMultipartUploadCommand",
+      "UploadPartCommand",
+      "UploadPartCommand",
+      "CompleteMultipartUploadCommand",
+    ]);
     expect((await readBack(store, hash)).equals(bytes)).to.equal(true);
     calls.length = 0;
     await store.put(bytes); // in-memory bytes of the same content: already there
@@ -102,12 +131,15 @@ describe("S3ArtifactStore (s3rver)", function () {
     const file = join(tmp.dir, "changing.bin");
     await writeFile(file, bytes);
     // The first part is read before this runs; the second is read from the rewritten file.
-    store.client.middlewareStack.add((next, context) => async (args) => {
-      if (context.commandName === "UploadPartCommand" && calls.filter((c) => c === "UploadPartCommand").length === 1) {
-        await writeFile(file, randomBytes(bytes.length));
-      }
-      return next(args);
-    }, { step: "initialize", name: "rewriteFile" });
+    store.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === "UploadPartCommand" && calls.filter((c) => c === "UploadPartCommand").length === 1) {
+          await writeFile(file, randomBytes(bytes.length));
+        }
+        return next(args);
+      },
+      { step: "initialize", name: "rewriteFile" },
+    );
     const error = await rejectionOf(store.put({ path: file }));
     expect(error).to.be.instanceOf(ArtifactHashMismatchError);
     expect((error as ArtifactHashMismatchError).expected).to.equal(sha(bytes));
@@ -135,7 +167,16 @@ describe("S3ArtifactStore (s3rver)", function () {
     const stored = await store.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: store.key(hash) }));
     expect(Buffer.from(await stored.Body!.transformToByteArray()).equals(forged)).to.equal(true);
     const local = await LocalStore.open(join(tmp.dir, "victim"));
-    const error = await rejectionOf(fetchArtifact({ hash, uris: [`${store.publicBaseUrl}/artifacts/${hash}`], store: local, maxBytes: 1 << 20, urlPolicy: { allowPrivate: true }, ...FAST }));
+    const error = await rejectionOf(
+      fetchArtifact({
+        hash,
+        uris: [`${store.publicBaseUrl}/artifacts/${hash}`],
+        store: local,
+        maxBytes: 1 << 20,
+        urlPolicy: { allowPrivate: true },
+        ...FAST,
+      }),
+    );
     expect(error).to.be.instanceOf(ArtifactFetchFailedError);
     expect((error as ArtifactFetchFailedError).errors[0]).to.be.instanceOf(ArtifactHashMismatchError);
     expect(await local.list()).to.deep.equal([]);
@@ -188,8 +229,15 @@ describe("S3ArtifactStore (s3rver)", function () {
   it("validates its options: bucket name, prefix segments, endpoint, public base URL, part size", function () {
     const base = { bucket: "ok-bucket", endpoint: "http://127.0.0.1:9" };
     for (const bad of [
-      { bucket: "Bad_Bucket" }, { prefix: "/lead" }, { prefix: "a/../b" }, { prefix: "trail/" }, { endpoint: "ftp://x" },
-      { endpoint: "http://h/path" }, { publicBaseUrl: "https://cdn.example/p?sig=1" }, { publicBaseUrl: "https://u:p@cdn.example/p" }, { partBytes: 1 << 20 },
+      { bucket: "Bad_Bucket" },
+      { prefix: "/lead" },
+      { prefix: "a/../b" },
+      { prefix: "trail/" },
+      { endpoint: "ftp://x" },
+      { endpoint: "http://h/path" },
+      { publicBaseUrl: "https://cdn.example/p?sig=1" },
+      { publicBaseUrl: "https://u:p@cdn.example/p" },
+      { partBytes: 1 << 20 },
     ]) {
       expect(() => new S3ArtifactStore({ ...base, ...bad }), JSON.stringify(bad)).to.throw(InvalidStoreOptionError);
     }

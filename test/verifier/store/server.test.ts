@@ -2,13 +2,7 @@ import { expect } from "chai";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import {
-  InvalidStoreOptionError,
-  LocalStore,
-  serveStoreCommand,
-  startStoreServer,
-  type StoreServerHandle,
-} from "../../../verifier/store";
+import { InvalidStoreOptionError, LocalStore, serveStoreCommand, startStoreServer, type StoreServerHandle } from "../../../verifier/store";
 import { makeTempDir, rawRequest, rejectionOf } from "./helpers";
 
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");

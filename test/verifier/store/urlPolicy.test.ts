@@ -7,7 +7,16 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import {
-  ArtifactFetchFailedError, ArtifactUrlRefusedError, LocalStore, MAX_ARTIFACT_BASES, checkArtifactBases, checkArtifactUrl, classifyAddress, fetchArtifact, guardedLookup, isRetryable,
+  ArtifactFetchFailedError,
+  ArtifactUrlRefusedError,
+  LocalStore,
+  MAX_ARTIFACT_BASES,
+  checkArtifactBases,
+  checkArtifactUrl,
+  classifyAddress,
+  fetchArtifact,
+  guardedLookup,
+  isRetryable,
   type ArtifactUrlPolicy,
 } from "../../../verifier/store";
 import { makeTempDir, rejectionOf, startTestServer, type TestServer } from "./helpers";
@@ -28,15 +37,29 @@ function ruleOf(f: () => unknown): string {
 describe("artifact URL policy (V8.4)", function () {
   describe("classifyAddress", function () {
     const cases: [string, string][] = [
-      ["127.0.0.1", "loopback"], ["127.255.0.9", "loopback"], ["::1", "loopback"],
-      ["10.1.2.3", "private"], ["172.16.0.1", "private"], ["172.31.255.255", "private"], ["192.168.1.1", "private"],
-      ["100.64.0.1", "cgnat"], ["100.127.255.254", "cgnat"],
-      ["169.254.169.254", "link-local"], ["fe80::1", "link-local"],
-      ["fc00::1", "unique-local"], ["fd12:3456::1", "unique-local"],
-      ["0.0.0.0", "unspecified"], ["::", "unspecified"],
-      ["::ffff:127.0.0.1", "ipv4-mapped"], ["::ffff:8.8.8.8", "ipv4-mapped"],
-      ["224.0.0.1", "multicast"], ["255.255.255.255", "reserved"],
-      ["8.8.8.8", "public"], ["172.32.0.1", "public"], ["100.128.0.1", "public"], ["2606:4700::1111", "public"],
+      ["127.0.0.1", "loopback"],
+      ["127.255.0.9", "loopback"],
+      ["::1", "loopback"],
+      ["10.1.2.3", "private"],
+      ["172.16.0.1", "private"],
+      ["172.31.255.255", "private"],
+      ["192.168.1.1", "private"],
+      ["100.64.0.1", "cgnat"],
+      ["100.127.255.254", "cgnat"],
+      ["169.254.169.254", "link-local"],
+      ["fe80::1", "link-local"],
+      ["fc00::1", "unique-local"],
+      ["fd12:3456::1", "unique-local"],
+      ["0.0.0.0", "unspecified"],
+      ["::", "unspecified"],
+      ["::ffff:127.0.0.1", "ipv4-mapped"],
+      ["::ffff:8.8.8.8", "ipv4-mapped"],
+      ["224.0.0.1", "multicast"],
+      ["255.255.255.255", "reserved"],
+      ["8.8.8.8", "public"],
+      ["172.32.0.1", "public"],
+      ["100.128.0.1", "public"],
+      ["2606:4700::1111", "public"],
     ];
     for (const [address, cls] of cases) {
       it(`${address} is ${cls}`, function () {
@@ -73,11 +96,26 @@ describe("artifact URL policy (V8.4)", function () {
     });
     it("refuses loopback, the metrics port, link-local, private, CGNAT, ULA, unspecified and mapped literals unless allowed", function () {
       for (const u of [
-        "http://127.0.0.1:9464", "http://127.1/", "http://0x7f000001/", "http://[::1]:8080", "http://169.254.169.254/latest", "http://[fe80::1]/",
-        "http://10.0.0.1/", "http://192.168.0.10/", "http://172.20.1.1/", "http://100.64.1.1/", "http://[fd00::5]/", "http://0.0.0.0:8080", "http://[::]/",
-        "http://[::ffff:127.0.0.1]/", "http://[::ffff:a00:1]/",
+        "http://127.0.0.1:9464",
+        "http://127.1/",
+        "http://0x7f000001/",
+        "http://[::1]:8080",
+        "http://169.254.169.254/latest",
+        "http://[fe80::1]/",
+        "http://10.0.0.1/",
+        "http://192.168.0.10/",
+        "http://172.20.1.1/",
+        "http://100.64.1.1/",
+        "http://[fd00::5]/",
+        "http://0.0.0.0:8080",
+        "http://[::]/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://[::ffff:a00:1]/",
       ]) {
-        expect(ruleOf(() => checkArtifactUrl(u, STRICT)), u).to.equal("address");
+        expect(
+          ruleOf(() => checkArtifactUrl(u, STRICT)),
+          u,
+        ).to.equal("address");
         expect(() => checkArtifactUrl(u, LOCAL), u).not.to.throw();
       }
     });
@@ -99,10 +137,22 @@ describe("artifact URL policy (V8.4)", function () {
   describe("checkArtifactBases", function () {
     const base = (i: number) => `https://m${i}.example.org`;
     it(`accepts up to ${MAX_ARTIFACT_BASES} bases`, function () {
-      expect(checkArtifactBases(Array.from({ length: MAX_ARTIFACT_BASES }, (_, i) => base(i)), STRICT)).to.have.length(MAX_ARTIFACT_BASES);
+      expect(
+        checkArtifactBases(
+          Array.from({ length: MAX_ARTIFACT_BASES }, (_, i) => base(i)),
+          STRICT,
+        ),
+      ).to.have.length(MAX_ARTIFACT_BASES);
     });
     it("refuses one more (too-many-bases)", function () {
-      expect(ruleOf(() => checkArtifactBases(Array.from({ length: MAX_ARTIFACT_BASES + 1 }, (_, i) => base(i)), STRICT))).to.equal("too-many-bases");
+      expect(
+        ruleOf(() =>
+          checkArtifactBases(
+            Array.from({ length: MAX_ARTIFACT_BASES + 1 }, (_, i) => base(i)),
+            STRICT,
+          ),
+        ),
+      ).to.equal("too-many-bases");
     });
     it("refuses a list with one bad base", function () {
       expect(ruleOf(() => checkArtifactBases([base(0), "https://m.example.org/?"], STRICT))).to.equal("query");
@@ -110,9 +160,10 @@ describe("artifact URL policy (V8.4)", function () {
   });
 
   describe("guardedLookup (the address connected to)", function () {
-    const resolve = (policy: ArtifactUrlPolicy, all: boolean) => new Promise<unknown>((ok, fail) => {
-      guardedLookup("http://localhost/", policy)("localhost", { all }, (err, address) => (err ? fail(err) : ok(address)));
-    });
+    const resolve = (policy: ArtifactUrlPolicy, all: boolean) =>
+      new Promise<unknown>((ok, fail) => {
+        guardedLookup("http://localhost/", policy)("localhost", { all }, (err, address) => (err ? fail(err) : ok(address)));
+      });
     it("refuses a host name that resolves to loopback", async function () {
       const error = await rejectionOf(resolve(STRICT, false));
       expect(error).to.be.instanceOf(ArtifactUrlRefusedError);
@@ -150,10 +201,13 @@ describe("artifact URL policy (V8.4)", function () {
     });
 
     const FAST = { timeoutMs: 2_000, idleTimeoutMs: 1_000, retries: 1, backoffMs: 10 } as const;
-    const refusals = (e: unknown) => (e as ArtifactFetchFailedError).errors.map((x) => (x instanceof ArtifactUrlRefusedError ? x.rule : x.name));
+    const refusals = (e: unknown) =>
+      (e as ArtifactFetchFailedError).errors.map((x) => (x instanceof ArtifactUrlRefusedError ? x.rule : x.name));
 
     it("never contacts a loopback literal under the strict policy, and does not retry it", async function () {
-      const error = await rejectionOf(fetchArtifact({ hash, uris: [`${server.url}/artifacts/${hash}`], store, maxBytes: 1 << 20, urlPolicy: STRICT, ...FAST }));
+      const error = await rejectionOf(
+        fetchArtifact({ hash, uris: [`${server.url}/artifacts/${hash}`], store, maxBytes: 1 << 20, urlPolicy: STRICT, ...FAST }),
+      );
       expect(error).to.be.instanceOf(ArtifactFetchFailedError);
       expect(refusals(error)).to.deep.equal(["address"]);
       expect(server.requests).to.have.length(0);
@@ -168,7 +222,14 @@ describe("artifact URL policy (V8.4)", function () {
     });
 
     it("fetches from loopback by host name when the operator allows private artifacts", async function () {
-      await fetchArtifact({ hash, uris: [`http://localhost:${server.port}/artifacts/${hash}`], store, maxBytes: 1 << 20, urlPolicy: LOCAL, ...FAST });
+      await fetchArtifact({
+        hash,
+        uris: [`http://localhost:${server.port}/artifacts/${hash}`],
+        store,
+        maxBytes: 1 << 20,
+        urlPolicy: LOCAL,
+        ...FAST,
+      });
       expect(await store.get(hash)).to.deep.equal(bytes);
       expect(server.requests).to.have.length(1);
     });
@@ -181,7 +242,11 @@ describe("artifact URL policy (V8.4)", function () {
     });
 
     it("skips refused mirrors and fetches from the allowed one", async function () {
-      const uris = [`${server.url}/artifacts/${hash}?x`, `http://u@127.0.0.1:${server.port}/artifacts/${hash}`, `${server.url}/artifacts/${hash}`];
+      const uris = [
+        `${server.url}/artifacts/${hash}?x`,
+        `http://u@127.0.0.1:${server.port}/artifacts/${hash}`,
+        `${server.url}/artifacts/${hash}`,
+      ];
       await fetchArtifact({ hash, uris, store, maxBytes: 1 << 20, urlPolicy: LOCAL, ...FAST });
       expect(server.requests.map((r) => r.path)).to.deep.equal([`/artifacts/${hash}`]);
     });

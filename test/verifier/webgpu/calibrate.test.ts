@@ -23,8 +23,15 @@ describe("calibrate with the WebGPU EP", function () {
     await job.params.runner.dispose();
     const settings = availableSettings(["webgpu"]);
     const r = await calibrate({
-      graph: job.graph, initialState: job.params.initialState, batches: job.params.batches, hp: job.params.hp,
-      states: 2, spacing: 2, batchesPerState: 1, k: 2, settings,
+      graph: job.graph,
+      initialState: job.params.initialState,
+      batches: job.params.batches,
+      hp: job.params.hp,
+      states: 2,
+      spacing: 2,
+      batchesPerState: 1,
+      k: 2,
+      settings,
     });
     expect(r.reference).to.equal("cpu/threads=1/opt=all");
     expect(r.settings).to.deep.equal(["webgpu/opt=all", "webgpu/opt=disabled"]);
@@ -43,7 +50,10 @@ describe("calibrate with the WebGPU EP", function () {
       }
     }
     expect(r.recommended.deltaKUpd).to.be.at.least(DEFAULT_FLOORS.deltaKUpd);
-    expect(r.measurements.some((m) => !m.identical), "WebGPU and CPU gave bit-identical states everywhere").to.equal(true);
+    expect(
+      r.measurements.some((m) => !m.identical),
+      "WebGPU and CPU gave bit-identical states everywhere",
+    ).to.equal(true);
     for (const c of r.cheats) expect(c.convicted, `${c.cheat}: ratio ${c.ratio}`).to.equal(true);
   });
 
@@ -51,9 +61,28 @@ describe("calibrate with the WebGPU EP", function () {
     const dir = await mkdtemp(path.join(os.tmpdir(), "upow-webgpu-cal-"));
     try {
       expect((await cli(dir, "model", "init", "--out", "model", "--layers", "784,8,10")).code).to.equal(0);
-      expect((await cli(dir, "data", "pack", "--out", "data", "--batch-size", "8", "--max-batches", "2", "--test-size", "10")).code).to.equal(0);
-      expect((await cli(dir, "job", "manifest", "--model", "model", "--data", "data", "--steps", "2", "-k", "1", "--out", "job.json")).code).to.equal(0);
-      const r = await cli(dir, "calibrate", "--job", "job.json", "--ep", "cpu,webgpu", "--states", "1", "--spacing", "1", "--batches", "1", "-k", "1");
+      expect(
+        (await cli(dir, "data", "pack", "--out", "data", "--batch-size", "8", "--max-batches", "2", "--test-size", "10")).code,
+      ).to.equal(0);
+      expect(
+        (await cli(dir, "job", "manifest", "--model", "model", "--data", "data", "--steps", "2", "-k", "1", "--out", "job.json")).code,
+      ).to.equal(0);
+      const r = await cli(
+        dir,
+        "calibrate",
+        "--job",
+        "job.json",
+        "--ep",
+        "cpu,webgpu",
+        "--states",
+        "1",
+        "--spacing",
+        "1",
+        "--batches",
+        "1",
+        "-k",
+        "1",
+      );
       expect(r.code, r.stderr).to.equal(0);
       expect(r.stdout).to.match(/compared \(5\):/);
       expect(r.stdout).to.match(/\n {2}webgpu\/opt=all +step: /);

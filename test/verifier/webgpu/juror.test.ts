@@ -21,11 +21,19 @@ import type { RunnerFactory } from "../../../verifier/daemon/check/runners";
 import { Ruling } from "../../../verifier/daemon/solver/types";
 import { deploySystem, type System } from "../../helpers/system";
 import {
-  CHALLENGER_ACCOUNT, JUROR_ACCOUNT, Miner, Requester, startVerifier, startWorker, stop, verifierConfig, waitFor, type Running,
+  CHALLENGER_ACCOUNT,
+  JUROR_ACCOUNT,
+  Miner,
+  Requester,
+  startVerifier,
+  startWorker,
+  stop,
+  verifierConfig,
+  waitFor,
+  type Running,
 } from "../daemon/harness";
 import { requireWebGpu } from "./available";
 import { JobStatus } from "../../../verifier/protocol/enums";
-
 
 /** What `--ep webgpu` wires: onnxruntime-node's WebGPU EP with the juror's optimisation levels. */
 let webGpuSessions = 0;
@@ -80,9 +88,17 @@ describe("WebGPU jurors (second execution backend) on the in-process chain", fun
    * daemon's own step process.
    */
   async function judgeWithWebGpuJurors(sys: System, jobId: bigint, label: string, mode: "factory" | "juror-ep" = "factory") {
-    const opened = await waitFor("dispute opened", async () => (await sys.disputeManager.queryFilter(sys.disputeManager.filters.DisputeOpened(undefined, jobId)))[0], 120_000);
+    const opened = await waitFor(
+      "dispute opened",
+      async () => (await sys.disputeManager.queryFilter(sys.disputeManager.filters.DisputeOpened(undefined, jobId)))[0],
+      120_000,
+    );
     const disputeId = opened.args.disputeId;
-    await waitFor("step pinpointed", async () => (await sys.disputeManager.queryFilter(sys.disputeManager.filters.StepPinpointed(disputeId))).length > 0, 120_000);
+    await waitFor(
+      "step pinpointed",
+      async () => (await sys.disputeManager.queryFilter(sys.disputeManager.filters.StepPinpointed(disputeId))).length > 0,
+      120_000,
+    );
     // Three seats, drawn with replacement: one to three distinct jurors (each votes once for its seats).
     const jurors = await waitFor("committee", async () => {
       const [ev] = await sys.disputeManager.queryFilter(sys.disputeManager.filters.CommitteeDrawn(disputeId));
@@ -91,10 +107,18 @@ describe("WebGPU jurors (second execution backend) on the in-process chain", fun
     const sessionsBefore = webGpuSessions;
     for (const [i, addr] of jurors.entries()) {
       const account = JUROR_ACCOUNT(sys.jurors.findIndex((s) => s.address === addr));
-      const cfg = await verifierConfig(sys, account, path.join(tmp, `${label}-juror${i}`), { audit: false, challenge: false, ...(mode === "juror-ep" ? { jurorEp: "webgpu" as const } : {}) });
+      const cfg = await verifierConfig(sys, account, path.join(tmp, `${label}-juror${i}`), {
+        audit: false,
+        challenge: false,
+        ...(mode === "juror-ep" ? { jurorEp: "webgpu" as const } : {}),
+      });
       running.push(mode === "factory" ? startVerifier(cfg, { runners: webGpuRunners }) : startVerifier(cfg));
     }
-    await waitFor("ruling", async () => (await sys.disputeManager.queryFilter(sys.disputeManager.filters.RulingGiven(disputeId))).length > 0, 120_000);
+    await waitFor(
+      "ruling",
+      async () => (await sys.disputeManager.queryFilter(sys.disputeManager.filters.RulingGiven(disputeId))).length > 0,
+      120_000,
+    );
     const reveals = await sys.disputeManager.queryFilter(sys.disputeManager.filters.VoteRevealed(disputeId));
     expect(reveals.map((e) => e.args.juror).sort()).to.deep.equal([...jurors].sort());
     // every juror ran the pinpointed step twice (§10.4), on WebGPU
@@ -106,7 +130,9 @@ describe("WebGPU jurors (second execution backend) on the in-process chain", fun
     const sys = await loadFixture(deploySystem);
     const { jobId } = await requester.post(sys, { seed: ethers.id("webgpu-honest") });
     running.push(await startWorker(sys, path.join(tmp, "honest-worker"), { ep: "cpu" }));
-    running.push(startVerifier(await verifierConfig(sys, CHALLENGER_ACCOUNT, path.join(tmp, "mistaken-challenger")), { runners: mistakenRunners }));
+    running.push(
+      startVerifier(await verifierConfig(sys, CHALLENGER_ACCOUNT, path.join(tmp, "mistaken-challenger")), { runners: mistakenRunners }),
+    );
     miner.start();
     const { disputeId, votes } = await judgeWithWebGpuJurors(sys, jobId, "honest");
     expect(votes).to.deep.equal(votes.map(() => Ruling.WorkerHonest));
@@ -135,7 +161,9 @@ describe("WebGPU jurors (second execution backend) on the in-process chain", fun
     const sys = await loadFixture(deploySystem);
     const { jobId } = await requester.post(sys, { seed: ethers.id("webgpu-worker-honest") });
     running.push(await startWorker(sys, path.join(tmp, "webgpu-worker"), { ep: "webgpu" }));
-    running.push(startVerifier(await verifierConfig(sys, CHALLENGER_ACCOUNT, path.join(tmp, "mistaken-challenger-2")), { runners: mistakenRunners }));
+    running.push(
+      startVerifier(await verifierConfig(sys, CHALLENGER_ACCOUNT, path.join(tmp, "mistaken-challenger-2")), { runners: mistakenRunners }),
+    );
     miner.start();
     const { disputeId, votes } = await judgeWithWebGpuJurors(sys, jobId, "juror-ep", "juror-ep");
     expect(votes.length).to.be.greaterThan(0);

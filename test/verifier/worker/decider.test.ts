@@ -4,18 +4,48 @@ import { decide, type ChainJobView, type DecideParameters, type PreparedView } f
 const TOKEN = "0x00000000000000000000000000000000000000A1";
 const H = (c: string): string => `0x${c.repeat(64)}`;
 const job: ChainJobView = {
-  jobId: 1n, status: 1, paymentToken: TOKEN, reward: 10n ** 18n, collateral: 10n ** 20n, totalSteps: 100n, checkpointInterval: 10n,
-  numBatches: 5n, flopsPerStep: 10n ** 9n, stateBytes: 50_000n, initialStateHash: H("1"), dataRoot: H("2"), specHash: H("3"),
-  claimDeadline: 1_000n, trainingDuration: 3_600n,
+  jobId: 1n,
+  status: 1,
+  paymentToken: TOKEN,
+  reward: 10n ** 18n,
+  collateral: 10n ** 20n,
+  totalSteps: 100n,
+  checkpointInterval: 10n,
+  numBatches: 5n,
+  flopsPerStep: 10n ** 9n,
+  stateBytes: 50_000n,
+  initialStateHash: H("1"),
+  dataRoot: H("2"),
+  specHash: H("3"),
+  claimDeadline: 1_000n,
+  trainingDuration: 3_600n,
 };
 const prepared: PreparedView = {
-  ok: true, totalSteps: 100n, checkpointInterval: 10n, numBatches: 5n, declaredFlopsPerStep: 10n ** 9n, declaredStateBytes: 50_000n,
-  initialStateHash: H("1"), dataRoot: H("2"), derivedFlopsPerStep: 9n * 10n ** 8n, derivedStateBytes: 50_000n, artifactBytes: 1_000_000n,
+  ok: true,
+  totalSteps: 100n,
+  checkpointInterval: 10n,
+  numBatches: 5n,
+  declaredFlopsPerStep: 10n ** 9n,
+  declaredStateBytes: 50_000n,
+  initialStateHash: H("1"),
+  dataRoot: H("2"),
+  derivedFlopsPerStep: 9n * 10n ** 8n,
+  derivedStateBytes: 50_000n,
+  artifactBytes: 1_000_000n,
 };
 // 100 steps × 1e9 FLOPs = 0.1 TFLOP for 1e18: 1e19 per TFLOP.
 const base: DecideParameters = {
-  job, prepared, now: 500n, freeStake: 10n ** 21n,
-  config: { acceptedTokens: [{ address: TOKEN, minRewardPerTflop: 10n ** 19n }], maxFlopsPerStep: 10n ** 12n, maxJobFlops: 10n ** 16n, maxStateBytes: 1n << 30n, maxArtifactBytes: 1n << 32n },
+  job,
+  prepared,
+  now: 500n,
+  freeStake: 10n ** 21n,
+  config: {
+    acceptedTokens: [{ address: TOKEN, minRewardPerTflop: 10n ** 19n }],
+    maxFlopsPerStep: 10n ** 12n,
+    maxJobFlops: 10n ** 16n,
+    maxStateBytes: 1n << 30n,
+    maxArtifactBytes: 1n << 32n,
+  },
 };
 const reason = (p: Partial<DecideParameters>): string => {
   const d = decide({ ...base, ...p });

@@ -17,7 +17,12 @@ import { compareStates, type ComparisonReport } from "../../../verifier/engine/t
 import { train } from "../../../verifier/engine/trainer";
 import { applyCheat, parseCheatMode, type CheatMode, CheatModeError } from "../../../verifier/worker/cheats";
 import {
-  computeSaved, NumericCheatError, partialBatch, roundArray, roundTensors, type NumericCheatMode,
+  computeSaved,
+  NumericCheatError,
+  partialBatch,
+  roundArray,
+  roundTensors,
+  type NumericCheatMode,
 } from "../../../verifier/worker/numericCheats";
 
 const SPEC: ModelSpec = { layers: [784, 128, 10], activation: "relu", optimizer: "adam" };
@@ -91,13 +96,24 @@ describe("worker/numericCheats (in-tolerance cheats as worker modes)", function 
       expect(computeSaved({ kind: "reuse" }, 5).fraction).to.equal(0.4);
       expect(computeSaved({ kind: "noupdate" }, 10).fraction).to.equal(1);
       expect(computeSaved({ kind: "drift", multiple: 0.9 }, 10).fraction).to.equal(0);
-      for (const format of ["fp16", "bf16", "tf32"] as const) expect(computeSaved({ kind: "precision", format }, 10).fraction).to.be.greaterThan(0.8);
+      for (const format of ["fp16", "bf16", "tf32"] as const)
+        expect(computeSaved({ kind: "precision", format }, 10).fraction).to.be.greaterThan(0.8);
     });
   });
 
   describe("rounding", function () {
     it("rounds to nearest even in each format and keeps Inf/NaN", function () {
-      const x = new Float32Array([1 + 2 ** -8, 1 + 3 * 2 ** -8, 1 + 2 ** -11, 1 + 3 * 2 ** -11, 1 + 2 ** -10, 70000, Infinity, NaN, -(1 + 3 * 2 ** -11)]);
+      const x = new Float32Array([
+        1 + 2 ** -8,
+        1 + 3 * 2 ** -8,
+        1 + 2 ** -11,
+        1 + 3 * 2 ** -11,
+        1 + 2 ** -10,
+        70000,
+        Infinity,
+        NaN,
+        -(1 + 3 * 2 ** -11),
+      ]);
       const bf = roundArray("bf16", x);
       expect([bf[0], bf[1]]).to.deep.equal([1, 1 + 2 ** -6]);
       const tf = roundArray("tf32", x);
@@ -124,13 +140,22 @@ describe("worker/numericCheats (in-tolerance cheats as worker modes)", function 
         const next = await cheatStep(cheat({ kind: "precision", format }), S, WARM);
         const isParam = (n: string): boolean => !n.startsWith("adam.");
         const rounded = roundTensors(S, format, isParam);
-        const ref = (await worker.step(rounded, roundTensors(await batches(WARM), format, () => true), hp)).next;
+        const ref = (
+          await worker.step(
+            rounded,
+            roundTensors(await batches(WARM), format, () => true),
+            hp,
+          )
+        ).next;
         for (const name of ["fc1.weight", "fc2.bias"]) {
           const s = f32(S, name);
           const r = f32(rounded, name);
           const o = f32(ref, name);
           const got = f32(next, name);
-          expect(Array.from(r).some((v, i) => v !== s[i]), `${name} rounded`).to.equal(true);
+          expect(
+            Array.from(r).some((v, i) => v !== s[i]),
+            `${name} rounded`,
+          ).to.equal(true);
           for (let i = 0; i < s.length; i += 97) expect(got[i]).to.equal(Math.fround(s[i]! + (o[i]! - r[i]!)));
         }
         // Optimizer slots and the counter are what the reduced-precision step made of the fp32 moments.
@@ -170,7 +195,10 @@ describe("worker/numericCheats (in-tolerance cheats as worker modes)", function 
       const orig = f32(await batches(WARM), "x");
       expect(bits(x.subarray(0, 56 * 784)).equals(bits(orig.subarray(0, 56 * 784)))).to.equal(true);
       for (const i of [56, 60, 63]) {
-        expect(bits(x.subarray(i * 784, (i + 1) * 784)).equals(bits(orig.subarray((i - 56) * 784, (i - 56 + 1) * 784))), `row ${i}`).to.equal(true);
+        expect(
+          bits(x.subarray(i * 784, (i + 1) * 784)).equals(bits(orig.subarray((i - 56) * 784, (i - 56 + 1) * 784))),
+          `row ${i}`,
+        ).to.equal(true);
         expect(y[i]).to.equal(y[i - 56]);
       }
       expect(b.get("x")!.shape).to.deep.equal([64, 784]);
@@ -209,14 +237,28 @@ describe("worker/numericCheats (in-tolerance cheats as worker modes)", function 
       const c = cheat({ kind: "reuse" });
       await c.batches(WARM + 1);
       let err: unknown;
-      try { await c.runner.step(S, await batches(WARM + 1), hp); } catch (e) { err = e; }
+      try {
+        await c.runner.step(S, await batches(WARM + 1), hp);
+      } catch (e) {
+        err = e;
+      }
       expect(err).to.be.instanceOf(NumericCheatError);
     });
     it("runs under the real trainer with its determinism self-check (the first step of each interval is computed)", async function () {
       const dir = mkdtempSync(path.join(os.tmpdir(), "upow-reuse-"));
       try {
         const c = applyCheat({ kind: "reuse" }, { runner: worker, batches }, { ...JOB, T: 8, k: 4 });
-        const res = await train({ runner: c.runner, initialState: S, batches: c.batches, hp, T: 8, k: 4, dir, selfCheck: true, keepStepStates: true });
+        const res = await train({
+          runner: c.runner,
+          initialState: S,
+          batches: c.batches,
+          hp,
+          T: 8,
+          k: 4,
+          dir,
+          selfCheck: true,
+          keepStepStates: true,
+        });
         expect(res.intervals).to.have.length(2);
         expect((res.finalState.get("adam.step")!.data as BigInt64Array)[0]).to.equal(BigInt(WARM + 8));
       } finally {
@@ -258,8 +300,14 @@ describe("worker/numericCheats (in-tolerance cheats as worker modes)", function 
         return Float64Array.from(got, (v, i) => v - honest[i]!);
       };
       const cos = (a: Float64Array, b: Float64Array): number => {
-        let ab = 0, aa = 0, bb = 0;
-        for (let i = 0; i < a.length; i++) { ab += a[i]! * b[i]!; aa += a[i]! ** 2; bb += b[i]! ** 2; }
+        let ab = 0,
+          aa = 0,
+          bb = 0;
+        for (let i = 0; i < a.length; i++) {
+          ab += a[i]! * b[i]!;
+          aa += a[i]! ** 2;
+          bb += b[i]! ** 2;
+        }
         return ab / Math.sqrt(aa * bb);
       };
       const S1 = (await worker.step(S, await batches(WARM), hp)).next;

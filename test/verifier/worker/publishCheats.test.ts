@@ -9,7 +9,11 @@ import type { BatchSource, StepExecutor } from "../../../verifier/engine/step";
 describe("worker/publishCheats (adversarial publishers)", function () {
   it("parses index=<mode> with an optional training cheat and refuses anything else", function () {
     expect(parseCheatMode("index=pretty")).to.deep.equal({ kind: "publish", publish: "pretty", train: null });
-    expect(parseCheatMode("index=withhold-steps+skip=1")).to.deep.equal({ kind: "publish", publish: "withhold-steps", train: { kind: "skip", fraction: 1 } });
+    expect(parseCheatMode("index=withhold-steps+skip=1")).to.deep.equal({
+      kind: "publish",
+      publish: "withhold-steps",
+      train: { kind: "skip", fraction: 1 },
+    });
     for (const bad of ["index=", "index=ugly", "index=pretty+index=extra-field", "index=pretty+lie", "index=pretty+"]) {
       expect(() => parseCheatMode(bad), bad).to.throw(CheatModeError);
     }
@@ -32,7 +36,8 @@ describe("worker/publishCheats (adversarial publishers)", function () {
       expect(withholdingPublisher.answers({ jobId: "1", kind, interval: 0 }), kind).to.equal(false);
       expect(honestPublisher.answers({ jobId: "1", kind, interval: 0 }), kind).to.equal(true);
       // Chunk challenges are not an index cheat's business: answered as the honest worker does.
-      if (kind.endsWith("chunk")) expect(cheatingPublisher("withhold-checkpoints").answers({ jobId: "1", kind, interval: 0 }), kind).to.equal(true);
+      if (kind.endsWith("chunk"))
+        expect(cheatingPublisher("withhold-checkpoints").answers({ jobId: "1", kind, interval: 0 }), kind).to.equal(true);
     }
     expect(withholdingPublisher.servesStates).to.equal(false);
     expect(honestPublisher.servesStates && cheatingPublisher("bad-step-root").servesStates).to.equal(true);

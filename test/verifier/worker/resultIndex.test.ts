@@ -3,8 +3,18 @@ import { createHash } from "node:crypto";
 import { checkpointTree, stepRoot, verifyProof, ZERO_HASH, type Hash } from "../../../verifier/protocol/hashing";
 import { canonicalJson } from "../../../verifier/protocol/canonicalJson";
 import {
-  buildResultIndex, checkpointProof, encodeResultIndex, parseResultIndex, resultIndexAddress, resultUri, stepProof,
-  verifyCheckpointProof, verifyStepProof, ResultIndexError, type IndexedState, type ResultIndex,
+  buildResultIndex,
+  checkpointProof,
+  encodeResultIndex,
+  parseResultIndex,
+  resultIndexAddress,
+  resultUri,
+  stepProof,
+  verifyCheckpointProof,
+  verifyStepProof,
+  ResultIndexError,
+  type IndexedState,
+  type ResultIndex,
 } from "../../../verifier/protocol/resultIndex";
 
 function h(s: string): Hash {
@@ -32,8 +42,20 @@ describe("protocol/resultIndex", function () {
   it("builds the checkpoint root the engine's checkpoint tree gives", function () {
     const idx = sample();
     const expected = checkpointTree([
-      { stateHash: st(0).stateHash, stepRoot: stepRoot([0, 1, 2, 3, 4].map((t) => st(t).stateHash), 0) },
-      { stateHash: st(4).stateHash, stepRoot: stepRoot([4, 5, 6, 7, 8].map((t) => st(t).stateHash), 4) },
+      {
+        stateHash: st(0).stateHash,
+        stepRoot: stepRoot(
+          [0, 1, 2, 3, 4].map((t) => st(t).stateHash),
+          0,
+        ),
+      },
+      {
+        stateHash: st(4).stateHash,
+        stepRoot: stepRoot(
+          [4, 5, 6, 7, 8].map((t) => st(t).stateHash),
+          4,
+        ),
+      },
       { stateHash: st(8).stateHash, stepRoot: ZERO_HASH },
     ]).root;
     expect(idx.checkpointRoot).to.equal(expected);
@@ -71,7 +93,12 @@ describe("protocol/resultIndex", function () {
 
   describe("when the index is hostile or broken", function () {
     interface RawIndex {
-      extra?: number; jobId: unknown; T: unknown; artifactBaseUrls: unknown; checkpointRoot: string; checkpoints: unknown[];
+      extra?: number;
+      jobId: unknown;
+      T: unknown;
+      artifactBaseUrls: unknown;
+      checkpointRoot: string;
+      checkpoints: unknown[];
       intervals: { steps: { stateHash: string; sha256: string }[] }[];
     }
     const mutate = (f: (o: RawIndex) => void): string => {
@@ -88,8 +115,12 @@ describe("protocol/resultIndex", function () {
       expect(problemOf(() => parseResultIndex(mutate((o) => (o.artifactBaseUrls = ["file:///etc"]))))).to.equal("bad-field");
       expect(problemOf(() => parseResultIndex(mutate((o) => o.checkpoints.pop())))).to.equal("bad-shape");
       expect(problemOf(() => parseResultIndex(mutate((o) => o.intervals[1]!.steps.pop())))).to.equal("bad-shape");
-      expect(problemOf(() => parseResultIndex(mutate((o) => (o.intervals[0]!.steps[2]!.stateHash = h("x")))))).to.equal("step-root-mismatch");
-      expect(problemOf(() => parseResultIndex(mutate((o) => (o.intervals[0]!.steps[4]!.sha256 = "ab".repeat(32)))))).to.equal("boundary-mismatch");
+      expect(problemOf(() => parseResultIndex(mutate((o) => (o.intervals[0]!.steps[2]!.stateHash = h("x")))))).to.equal(
+        "step-root-mismatch",
+      );
+      expect(problemOf(() => parseResultIndex(mutate((o) => (o.intervals[0]!.steps[4]!.sha256 = "ab".repeat(32)))))).to.equal(
+        "boundary-mismatch",
+      );
       expect(problemOf(() => parseResultIndex(mutate((o) => (o.checkpointRoot = h("root")))))).to.equal("checkpoint-root-mismatch");
       expect(problemOf(() => parseResultIndex(JSON.stringify(sample(), null, 1)))).to.equal("not-canonical");
     });
@@ -97,7 +128,9 @@ describe("protocol/resultIndex", function () {
       const bytes = encodeResultIndex(sample());
       expect(problemOf(() => parseResultIndex(bytes, { expect: { jobId: 8n } }))).to.equal("boundary-mismatch");
       expect(problemOf(() => parseResultIndex(bytes, { expect: { finalStateHash: st(7).stateHash } }))).to.equal("boundary-mismatch");
-      expect(parseResultIndex(bytes, { expect: { jobId: 7n, initialStateHash: st(0).stateHash, finalStateHash: st(8).stateHash } }).jobId).to.equal("7");
+      expect(
+        parseResultIndex(bytes, { expect: { jobId: 7n, initialStateHash: st(0).stateHash, finalStateHash: st(8).stateHash } }).jobId,
+      ).to.equal("7");
     });
   });
 });

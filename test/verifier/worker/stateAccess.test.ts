@@ -7,7 +7,13 @@
 import { expect } from "chai";
 import { ethers, Wallet } from "ethers";
 import type { KeyValueStore } from "../../../verifier/chain/journal";
-import { signStateRequest, STATE_REQUEST_HEADERS, parseStatePath, statePath, type StateRequestDomain } from "../../../verifier/protocol/stateRequest";
+import {
+  signStateRequest,
+  STATE_REQUEST_HEADERS,
+  parseStatePath,
+  statePath,
+  type StateRequestDomain,
+} from "../../../verifier/protocol/stateRequest";
 import { StateAccess, type StateAccessChain } from "../../../verifier/worker/stateAccess";
 
 const domain: StateRequestDomain = { chainId: 31337n, jobMarket: "0x00000000000000000000000000000000000000aa" };
@@ -28,16 +34,30 @@ function memoryKv(): KeyValueStore {
 
 function chain(over: Partial<{ windowEnd: bigint; status: number; commitBlock: bigint }> = {}): StateAccessChain {
   return {
-    job: async (id) => (id === JOB ? { worker: worker.address, status: over.status ?? 3, submittedBlock: 100n, windowEnd: over.windowEnd ?? NOW + 500n, totalSteps: 16n } : null),
+    job: async (id) =>
+      id === JOB
+        ? {
+            worker: worker.address,
+            status: over.status ?? 3,
+            submittedBlock: 100n,
+            windowEnd: over.windowEnd ?? NOW + 500n,
+            totalSteps: 16n,
+          }
+        : null,
     isAuditor: async (id, a) => id === JOB && a === auditor.address,
     isChallengeParty: async (id, d, a) => id === JOB && d === 9n && (a === challenger.address || a === juror.address),
-    commitment: async (c) => (c === COMMITMENT ? { challenger: challenger.address, committedBlock: over.commitBlock ?? 101n, committedAt: NOW - 10n } : null),
+    commitment: async (c) =>
+      c === COMMITMENT ? { challenger: challenger.address, committedBlock: over.commitBlock ?? 101n, committedAt: NOW - 10n } : null,
     commitTTL: async () => 3_600n,
     now: async () => NOW,
   };
 }
 
-async function signed(w: Wallet, step: number, o: { jobId?: bigint; expiry?: bigint; extra?: Record<string, string> } = {}): Promise<Record<string, string>> {
+async function signed(
+  w: Wallet,
+  step: number,
+  o: { jobId?: bigint; expiry?: bigint; extra?: Record<string, string> } = {},
+): Promise<Record<string, string>> {
   const expiry = o.expiry ?? NOW + 60n;
   const sig = await signStateRequest(w, domain, { jobId: o.jobId ?? JOB, step, expiry: Number(expiry) });
   return { [STATE_REQUEST_HEADERS.expiry]: String(expiry), [STATE_REQUEST_HEADERS.signature]: sig, ...o.extra };
@@ -63,7 +83,11 @@ describe("worker: signed step-state requests (V7.1)", function () {
     });
 
     it("serves a challenger whose commitment was mined after the submission", async function () {
-      const d = await access().authorize(JOB, 3, await signed(challenger, 3, { extra: { [STATE_REQUEST_HEADERS.commitment]: COMMITMENT } }));
+      const d = await access().authorize(
+        JOB,
+        3,
+        await signed(challenger, 3, { extra: { [STATE_REQUEST_HEADERS.commitment]: COMMITMENT } }),
+      );
       expect(d).to.include({ ok: true, role: "committed-challenger" });
     });
   });
@@ -92,7 +116,10 @@ describe("worker: signed step-state requests (V7.1)", function () {
       expect(await a.authorize(JOB, 7, h)).to.deep.include({ ok: false, status: 403 });
       // Signed for another chain or market: also someone else.
       const sig = await signStateRequest(auditor, { ...domain, chainId: 1n }, { jobId: JOB, step: 7, expiry: Number(NOW + 60n) });
-      expect(await a.authorize(JOB, 7, { ...(await signed(auditor, 7)), [STATE_REQUEST_HEADERS.signature]: sig })).to.deep.include({ ok: false, status: 403 });
+      expect(await a.authorize(JOB, 7, { ...(await signed(auditor, 7)), [STATE_REQUEST_HEADERS.signature]: sig })).to.deep.include({
+        ok: false,
+        status: 403,
+      });
     });
 
     it("refuses a malformed signature (401)", async function () {
@@ -104,19 +131,33 @@ describe("worker: signed step-state requests (V7.1)", function () {
     it("refuses someone who is not a party of the job (403), naming it", async function () {
       const d = await access().authorize(JOB, 7, await signed(stranger, 7));
       expect(d).to.deep.include({ ok: false, status: 403 });
-      expect(!d.ok && d.error).to.include(stranger.address).and.match(/not an assigned auditor, challenger or drawn juror of job 5/);
+      expect(!d.ok && d.error)
+        .to.include(stranger.address)
+        .and.match(/not an assigned auditor, challenger or drawn juror of job 5/);
     });
 
     it("refuses a dispute id in which the signer plays no part, and an auditor after the window (403)", async function () {
-      expect(await access().authorize(JOB, 7, await signed(stranger, 7, { extra: { [STATE_REQUEST_HEADERS.dispute]: "9" } }))).to.deep.include({ ok: false, status: 403 });
-      expect(await access().authorize(JOB, 7, await signed(auditor, 7, { extra: { [STATE_REQUEST_HEADERS.dispute]: "10" } }))).to.deep.include({ ok: false, status: 403 });
+      expect(
+        await access().authorize(JOB, 7, await signed(stranger, 7, { extra: { [STATE_REQUEST_HEADERS.dispute]: "9" } })),
+      ).to.deep.include({ ok: false, status: 403 });
+      expect(
+        await access().authorize(JOB, 7, await signed(auditor, 7, { extra: { [STATE_REQUEST_HEADERS.dispute]: "10" } })),
+      ).to.deep.include({ ok: false, status: 403 });
       const late = await access(chain({ windowEnd: NOW - 1n })).authorize(JOB, 7, await signed(auditor, 7));
       expect(!late.ok && late.error).to.match(/window is over/);
     });
 
     it("refuses a commitment that is someone else's or older than the submission (403)", async function () {
-      expect(await access().authorize(JOB, 3, await signed(stranger, 3, { extra: { [STATE_REQUEST_HEADERS.commitment]: COMMITMENT } }))).to.deep.include({ ok: false, status: 403 });
-      expect(await access(chain({ commitBlock: 100n })).authorize(JOB, 3, await signed(challenger, 3, { extra: { [STATE_REQUEST_HEADERS.commitment]: COMMITMENT } }))).to.deep.include({ ok: false, status: 403 });
+      expect(
+        await access().authorize(JOB, 3, await signed(stranger, 3, { extra: { [STATE_REQUEST_HEADERS.commitment]: COMMITMENT } })),
+      ).to.deep.include({ ok: false, status: 403 });
+      expect(
+        await access(chain({ commitBlock: 100n })).authorize(
+          JOB,
+          3,
+          await signed(challenger, 3, { extra: { [STATE_REQUEST_HEADERS.commitment]: COMMITMENT } }),
+        ),
+      ).to.deep.include({ ok: false, status: 403 });
     });
 
     it("refuses another worker's job, a job not submitted, and a step beyond T (404)", async function () {
@@ -133,7 +174,9 @@ describe("worker: signed step-state requests (V7.1)", function () {
       const over = await a.authorize(JOB, 3, await signed(auditor, 3));
       expect(over).to.deep.include({ ok: false, status: 429 });
       expect(!over.ok && over.error).to.match(/quota of 2 states of job 5/);
-      expect(await a.authorize(JOB, 3, await signed(challenger, 3, { extra: { [STATE_REQUEST_HEADERS.commitment]: COMMITMENT } }))).to.include({ ok: true });
+      expect(
+        await a.authorize(JOB, 3, await signed(challenger, 3, { extra: { [STATE_REQUEST_HEADERS.commitment]: COMMITMENT } })),
+      ).to.include({ ok: true });
     });
 
     it("counts concurrent requests: a burst cannot overrun the quota", async function () {
@@ -153,6 +196,7 @@ describe("worker: signed step-state requests (V7.1)", function () {
 
   it("state paths are decimal /states/<jobId>/<step> only", function () {
     expect(parseStatePath(statePath(5n, 12))).to.deep.equal({ jobId: 5n, step: 12 });
-    for (const bad of ["/states/5/12/", "/states/05/1", "/states/5/-1", "/states/5/1e3", "/states/%35/1", "/states/5"]) expect(parseStatePath(bad)).to.equal(null);
+    for (const bad of ["/states/5/12/", "/states/05/1", "/states/5/-1", "/states/5/1e3", "/states/%35/1", "/states/5"])
+      expect(parseStatePath(bad)).to.equal(null);
   });
 });

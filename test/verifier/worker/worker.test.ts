@@ -58,7 +58,11 @@ describe("worker daemon (in-process Hardhat network)", function () {
     reqStore = await LocalStore.open(path.join(tmp, "requester-store"));
     reqServer = await startStoreServer({ store: reqStore });
     // Hardhat's default account #2 is the fixture's worker.
-    process.env[KEY_ENV] = ethers.HDNodeWallet.fromPhrase("test test test test test test test test test test test junk", undefined, "m/44'/60'/0'/0/2").privateKey;
+    process.env[KEY_ENV] = ethers.HDNodeWallet.fromPhrase(
+      "test test test test test test test test test test test junk",
+      undefined,
+      "m/44'/60'/0'/0/2",
+    ).privateKey;
   });
 
   after(async function () {
@@ -73,7 +77,13 @@ describe("worker daemon (in-process Hardhat network)", function () {
 
   async function prepare(opts: { T?: number; k?: number; flopsPerStep?: bigint } = {}): Promise<PreparedJob> {
     return prepareMnistJob({
-      store: reqStore, publicBaseUrl: reqServer.url, totalSteps: opts.T ?? 8, checkpointInterval: opts.k ?? 4, batchSize: 16, numBatches: 4, seed: SEED,
+      store: reqStore,
+      publicBaseUrl: reqServer.url,
+      totalSteps: opts.T ?? 8,
+      checkpointInterval: opts.k ?? 4,
+      batchSize: 16,
+      numBatches: 4,
+      seed: SEED,
       ...(opts.flopsPerStep !== undefined ? { flopsPerStep: opts.flopsPerStep } : {}),
     });
   }
@@ -82,19 +92,30 @@ describe("worker daemon (in-process Hardhat network)", function () {
   async function postJob(sys: System, job: PreparedJob, opts: { validate?: boolean } = {}): Promise<bigint> {
     const { jobId } = await createJob({
       ...opts,
-      jobMarket: sys.jobMarket.connect(sys.requester), job, paymentToken: sys.payToken.connect(sys.requester), reward: 100n * E18,
-      verificationFee: 10n * E18, claimDeadline: BigInt(await time.latest()) + 86_400n, trainingDuration: 3_600n,
+      jobMarket: sys.jobMarket.connect(sys.requester),
+      job,
+      paymentToken: sys.payToken.connect(sys.requester),
+      reward: 100n * E18,
+      verificationFee: 10n * E18,
+      claimDeadline: BigInt(await time.latest()) + 86_400n,
+      trainingDuration: 3_600n,
     });
     return jobId;
   }
 
   async function config(sys: System, dataDir: string, over: Partial<WorkerConfig> = {}): Promise<WorkerConfig> {
     return workerConfig({
-      eip1193: network.provider as unknown as Eip1193Provider, env: { UPOW_PRIVATE_KEY: process.env[KEY_ENV] }, dataDir,
-      jobMarket: await sys.jobMarket.getAddress(), stakeManager: await sys.stakeManager.getAddress(),
+      eip1193: network.provider as unknown as Eip1193Provider,
+      env: { UPOW_PRIVATE_KEY: process.env[KEY_ENV] },
+      dataDir,
+      jobMarket: await sys.jobMarket.getAddress(),
+      stakeManager: await sys.stakeManager.getAddress(),
       disputeManager: await sys.disputeManager.getAddress(),
       acceptedTokens: [{ address: await sys.payToken.getAddress(), minRewardPerTflop: 0n }],
-      confirmations: 0, pollIntervalMs: 50, startBlock: await ethers.provider.getBlockNumber(), logLevel: "silent",
+      confirmations: 0,
+      pollIntervalMs: 50,
+      startBlock: await ethers.provider.getBlockNumber(),
+      logLevel: "silent",
       allowPrivateArtifacts: true, // the requester's store listens on 127.0.0.1
       ...over,
     });
@@ -161,7 +182,9 @@ describe("worker daemon (in-process Hardhat network)", function () {
       // The result index is served and matches the chain.
       const [ev] = await sys.jobMarket.queryFilter(sys.jobMarket.filters.ResultSubmitted(jobId));
       const body = Buffer.from(await (await fetch(ev!.args.resultURI)).arrayBuffer());
-      const index = parseResultIndex(body, { expect: { jobId, checkpointRoot: j.checkpointRoot, initialStateHash: job.initialStateHash, finalStateHash: j.finalStateHash } });
+      const index = parseResultIndex(body, {
+        expect: { jobId, checkpointRoot: j.checkpointRoot, initialStateHash: job.initialStateHash, finalStateHash: j.finalStateHash },
+      });
       expect(index.T).to.equal(8);
       await time.increaseTo(j.windowEnd + 1n);
       await mine(1);
@@ -200,7 +223,8 @@ describe("worker daemon (in-process Hardhat network)", function () {
     let aborted = false;
     const ac = new AbortController();
     const first = runWorker(cfg, {
-      signal: ac.signal, logger,
+      signal: ac.signal,
+      logger,
       onTrainingProgress: (p) => {
         if (p.step === 6 && !aborted) {
           aborted = true;
@@ -215,9 +239,14 @@ describe("worker daemon (in-process Hardhat network)", function () {
     // Reference: the same job trained without interruption.
     const runner = await StepRunner.create({ graph: job.graph });
     const ref = await train({
-      runner, initialState: readSafetensors(await reqStore.get(job.manifest.initialState.uri.split("/").pop()!)),
-      batches: (t) => loadBatch(job.batches[batchOrder(SEED, 4, t)]!).tensors, hp: job.manifest.hyperparameters, T: 16, k: 4,
-      dir: path.join(tmp, "crash-reference"), keepStepStates: false,
+      runner,
+      initialState: readSafetensors(await reqStore.get(job.manifest.initialState.uri.split("/").pop()!)),
+      batches: (t) => loadBatch(job.batches[batchOrder(SEED, 4, t)]!).tensors,
+      hp: job.manifest.hyperparameters,
+      T: 16,
+      k: 4,
+      dir: path.join(tmp, "crash-reference"),
+      keepStepStates: false,
     });
     await runner.dispose();
 
@@ -235,7 +264,10 @@ describe("worker daemon (in-process Hardhat network)", function () {
     resumedSteps = [];
     await mine(2);
     let healthUrl = "";
-    const again = start({ ...cfg, metricsPort: 0 }, { onTrainingProgress: (p) => resumedSteps.push(p.step), onMetricsServer: (u) => (healthUrl = `${u}/healthz`) });
+    const again = start(
+      { ...cfg, metricsPort: 0 },
+      { onTrainingProgress: (p) => resumedSteps.push(p.step), onMetricsServer: (u) => (healthUrl = `${u}/healthz`) },
+    );
     try {
       await waitFor("a full tick of the restarted worker", async () => healthUrl !== "" && (await fetch(healthUrl)).status === 200);
     } finally {
@@ -258,10 +290,23 @@ describe("worker daemon (in-process Hardhat network)", function () {
     const runner = await StepRunner.create({ graph: job.graph });
     const reference = async (cheat: boolean, dir: string): Promise<string> => {
       const honest = { runner, batches: (t: number) => loadBatch(job.batches[batchOrder(SEED, 4, t)]!).tensors };
-      const c = cheat ? applyCheat({ kind: "drift", multiple: 0.9 }, honest, { key: `${jobId}:${job.specHash}`, T: 8, k: 4, bounds: job.manifest.tolerance }) : honest;
+      const c = cheat
+        ? applyCheat({ kind: "drift", multiple: 0.9 }, honest, {
+            key: `${jobId}:${job.specHash}`,
+            T: 8,
+            k: 4,
+            bounds: job.manifest.tolerance,
+          })
+        : honest;
       const r = await train({
-        runner: c.runner, initialState: readSafetensors(await reqStore.get(job.manifest.initialState.uri.split("/").pop()!)),
-        batches: c.batches, hp: job.manifest.hyperparameters, T: 8, k: 4, dir: path.join(tmp, dir), keepStepStates: false,
+        runner: c.runner,
+        initialState: readSafetensors(await reqStore.get(job.manifest.initialState.uri.split("/").pop()!)),
+        batches: c.batches,
+        hp: job.manifest.hyperparameters,
+        T: 8,
+        k: 4,
+        dir: path.join(tmp, dir),
+        keepStepStates: false,
       });
       return r.checkpointRoot;
     };
@@ -280,7 +325,9 @@ describe("worker daemon (in-process Hardhat network)", function () {
     const jobId = await postJob(sys, job);
     const dataDir = path.join(tmp, "dispute");
     let metricsUrl = "";
-    const w = start(await config(sys, dataDir, { publishSteps: "on-dispute", metricsPort: 0 }), { onMetricsServer: (u) => (metricsUrl = u) });
+    const w = start(await config(sys, dataDir, { publishSteps: "on-dispute", metricsPort: 0 }), {
+      onMetricsServer: (u) => (metricsUrl = u),
+    });
     try {
       await waitFor("submission", async () => Number((await sys.jobMarket.getJob(jobId)).status) === JobStatus.Submitted);
       const [ev] = await sys.jobMarket.queryFilter(sys.jobMarket.filters.ResultSubmitted(jobId));
@@ -294,7 +341,10 @@ describe("worker daemon (in-process Hardhat network)", function () {
       const disputeId = await openDisputeOnIndex(sys, index, jobId, 1, ethers.id("challenger-salt") as `0x${string}`);
       expect(disputeId).to.not.equal(0n);
       // The worker serves the interval's k+1 states.
-      await waitFor("interval states served", async () => (await fetch(`${index.artifactBaseUrls[0]}/artifacts/${inner.sha256}`)).status === 200);
+      await waitFor(
+        "interval states served",
+        async () => (await fetch(`${index.artifactBaseUrls[0]}/artifacts/${inner.sha256}`)).status === 200,
+      );
 
       // Chunk challenges live in the DataAvailability: store the step leaf (its range proof is its
       // ordinary proof), then challenge chunk 1 of that state.
@@ -305,7 +355,10 @@ describe("worker daemon (in-process Hardhat network)", function () {
       const rc = await tx.wait();
       const parsed = rc!.logs.map((l) => sys.dataAvailability.interface.parseLog(l)).find((x) => x?.name === "ChallengeOpened")!;
       const challengeId = parsed.args[0] as bigint;
-      await waitFor("chunk answered", async () => Number((await sys.dataAvailability.getChallenge(challengeId)).status) === ChallengeStatus.Answered);
+      await waitFor(
+        "chunk answered",
+        async () => Number((await sys.dataAvailability.getChallenge(challengeId)).status) === ChallengeStatus.Answered,
+      );
       const answered = await sys.dataAvailability.queryFilter(sys.dataAvailability.filters.ChallengeAnswered(challengeId));
       expect(answered).to.have.length(1);
       expect(answered[0]!.args.sender).to.equal(sys.worker.address);
@@ -344,7 +397,10 @@ describe("worker daemon (in-process Hardhat network)", function () {
       const disputeId = await sys.disputeManager.disputeOf(jobId, 1, sys.challenger.address);
       const demand = (await sys.disputeManager.getDispute(disputeId)).checkpointDemand;
       expect(demand).to.not.equal(0n);
-      await waitFor("checkpoints answered", async () => Number((await sys.dataAvailability.getChallenge(demand)).status) === ChallengeStatus.Answered);
+      await waitFor(
+        "checkpoints answered",
+        async () => Number((await sys.dataAvailability.getChallenge(demand)).status) === ChallengeStatus.Answered,
+      );
       const c1 = await sys.dataAvailability.checkpointLeaf(jobId, 1);
       expect(c1.known).to.equal(true);
       expect(c1.stepRoot).to.equal(index.checkpoints[1]!.stepRoot);
@@ -354,7 +410,10 @@ describe("worker daemon (in-process Hardhat network)", function () {
       const rc = await (await sys.dataAvailability.connect(sys.challenger).demandStepLeaves(jobId, disputeId, 1, 0, index.k + 1)).wait();
       const opened = rc!.logs.map((l) => sys.dataAvailability.interface.parseLog(l)).find((x) => x?.name === "ChallengeOpened")!;
       const leavesDemand = opened.args[0] as bigint;
-      await waitFor("step leaves answered", async () => Number((await sys.dataAvailability.getChallenge(leavesDemand)).status) === ChallengeStatus.Answered);
+      await waitFor(
+        "step leaves answered",
+        async () => Number((await sys.dataAvailability.getChallenge(leavesDemand)).status) === ChallengeStatus.Answered,
+      );
       for (let j = 0; j <= index.k; j++) {
         const leaf = await sys.dataAvailability.stepLeaf(jobId, index.k + j);
         expect(leaf.known).to.equal(true);
@@ -400,7 +459,13 @@ describe("worker daemon (in-process Hardhat network)", function () {
   it("declines a job whose tolerance is below the governance floors (a bound that convicts honest cross-implementation noise)", async function () {
     const sys = await system();
     const tight = await prepareMnistJob({
-      store: reqStore, publicBaseUrl: reqServer.url, totalSteps: 8, checkpointInterval: 4, batchSize: 16, numBatches: 4, seed: SEED,
+      store: reqStore,
+      publicBaseUrl: reqServer.url,
+      totalSteps: 8,
+      checkpointInterval: 4,
+      batchSize: 16,
+      numBatches: 4,
+      seed: SEED,
       tolerance: { deltaUpd: 1e-5, deltaUlp: 1e-6, deltaKUpd: 6e-3, deltaKUlp: 2e-6 },
     });
     const refused = await postJob(sys, tight).catch((e: unknown) => e);
@@ -440,7 +505,9 @@ describe("worker daemon (in-process Hardhat network)", function () {
     expect((await sys.jobMarket.getJob(understated)).status).to.equal(JobStatus.Open);
 
     const other = path.join(tmp, "refuse-token");
-    const w2 = start(await config(sys, other, { startBlock: 0, acceptedTokens: [{ address: await sys.stakeToken.getAddress(), minRewardPerTflop: 0n }] }));
+    const w2 = start(
+      await config(sys, other, { startBlock: 0, acceptedTokens: [{ address: await sys.stakeToken.getAddress(), minRewardPerTflop: 0n }] }),
+    );
     try {
       const rec = await decided(other, understated);
       expect(rec.reason).to.equal("token-not-accepted");

@@ -17,7 +17,7 @@ describe("WorkerState", function () {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it("reads a refusal a journal recorded as \"rejected\" (before the rename) as \"declined\"", function () {
+  it('reads a refusal a journal recorded as "rejected" (before the rename) as "declined"', function () {
     journal.kv.put("worker:job:7", JSON.stringify({ jobId: "7", phase: "rejected", specURI: "x", reason: "price-too-low", updatedAt: 1 }));
     journal.kv.put("worker:jobs", JSON.stringify(["7"]));
     const state = new WorkerState(journal.kv);

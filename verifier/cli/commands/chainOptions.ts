@@ -26,9 +26,16 @@ const DEFAULT_RPC_URL = "http://127.0.0.1:8545";
 export function chainOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option("--deployments <file>", "deployment registry written by scripts/deploy.ts").env("UPOW_DEPLOYMENTS"))
-    .addOption(new Option("--rpc-url <url...>", `JSON-RPC URLs, tried in order (env: comma-separated) (default: ${DEFAULT_RPC_URL})`)
-      .env("UPOW_RPC_URLS").argParser(collectUrls))
-    .addOption(new Option("--chunk-size <blocks>", "blocks per getLogs request of the event scan").default(5_000).argParser(positiveInt("chunk-size")));
+    .addOption(
+      new Option("--rpc-url <url...>", `JSON-RPC URLs, tried in order (env: comma-separated) (default: ${DEFAULT_RPC_URL})`)
+        .env("UPOW_RPC_URLS")
+        .argParser(collectUrls),
+    )
+    .addOption(
+      new Option("--chunk-size <blocks>", "blocks per getLogs request of the event scan")
+        .default(5_000)
+        .argParser(positiveInt("chunk-size")),
+    );
 }
 
 /** `--key <name>` / `--keystore <file>` / `--password-file <file>` (UPOW_PRIVATE_KEY wins when set). */
@@ -41,7 +48,13 @@ export function keyOptions(cmd: Command): Command {
 }
 
 function collectUrls(v: string, prev?: string[]): string[] {
-  return [...(prev ?? []), ...v.split(",").map((s) => s.trim()).filter((s) => s.length > 0)];
+  return [
+    ...(prev ?? []),
+    ...v
+      .split(",")
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0),
+  ];
 }
 
 function positiveInt(name: string): (v: string) => number {
@@ -65,7 +78,8 @@ export interface ChainSession {
 
 /** Loads the deployment, connects to the node and checks it is the deployment's chain. */
 export async function openChain(o: ChainCliOptions, log: Logger): Promise<ChainSession> {
-  if (o.deployments === undefined || o.deployments === "") throw new CliError("no deployment: pass --deployments <file> or set UPOW_DEPLOYMENTS");
+  if (o.deployments === undefined || o.deployments === "")
+    throw new CliError("no deployment: pass --deployments <file> or set UPOW_DEPLOYMENTS");
   const deployment = loadDeployment({ file: o.deployments });
   const urls = o.rpcUrl !== undefined && o.rpcUrl.length > 0 ? o.rpcUrl : [DEFAULT_RPC_URL];
   const provider = createProvider({ urls, logger: log, retries: 1 });

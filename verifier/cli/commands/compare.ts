@@ -24,10 +24,15 @@ export function registerCompare(program: Command, ctx: () => CliContext): void {
       };
       const [s, a, b] = await Promise.all([loadStateFile(o.before, "--before"), loadStateFile(o.a, "--a"), loadStateFile(o.b, "--b")]);
       const r = compareStates(s.state, a.state, b.state, bounds);
-      c.result(r, () => [
-        `${r.convict ? "CONVICT" : "PASS"}: worst ratio ${fmt(r.worstRatio)}${r.worstTensor ? ` (${r.worstTensor})` : ""}; δ_upd=${bounds.deltaUpd} δ_ulp=${bounds.deltaUlp}`,
-        ...r.tensors.map((t) => `  ${t.verdict.padEnd(18)} ${t.name.padEnd(28)} distance ${fmt(t.distance)}  bound ${fmt(t.bound)}  ratio ${fmt(t.ratio)}`),
-      ].join("\n"));
+      c.result(r, () =>
+        [
+          `${r.convict ? "CONVICT" : "PASS"}: worst ratio ${fmt(r.worstRatio)}${r.worstTensor ? ` (${r.worstTensor})` : ""}; δ_upd=${bounds.deltaUpd} δ_ulp=${bounds.deltaUlp}`,
+          ...r.tensors.map(
+            (t) =>
+              `  ${t.verdict.padEnd(18)} ${t.name.padEnd(28)} distance ${fmt(t.distance)}  bound ${fmt(t.bound)}  ratio ${fmt(t.ratio)}`,
+          ),
+        ].join("\n"),
+      );
       if (r.convict) process.exitCode = 4;
     });
 }

@@ -21,8 +21,21 @@ export function registerData(program: Command, ctx: () => CliContext): void {
       const ds = buildMnistDataset({ seed, batchSize: o.batchSize, testSize: o.testSize, maxBatches: o.maxBatches }, loadMnist(o.source));
       const index = await writeMnistDataset(o.out, ds);
       c.log.info({ out: o.out, numBatches: index.numBatches }, "dataset written");
-      c.result({ dir: o.out, seed, batchSize: index.batchSize, numBatches: index.numBatches, dataRoot: index.dataRoot, testSetHash: index.testSetHash }, () =>
-        [`${index.numBatches} batches of ${index.batchSize} + ${o.testSize} test digits → ${o.out}`, `  data root  ${index.dataRoot}`].join("\n"));
+      c.result(
+        {
+          dir: o.out,
+          seed,
+          batchSize: index.batchSize,
+          numBatches: index.numBatches,
+          dataRoot: index.dataRoot,
+          testSetHash: index.testSetHash,
+        },
+        () =>
+          [
+            `${index.numBatches} batches of ${index.batchSize} + ${o.testSize} test digits → ${o.out}`,
+            `  data root  ${index.dataRoot}`,
+          ].join("\n"),
+      );
     });
 }
 

@@ -17,41 +17,53 @@ interface KeyOptions {
   passwordFile?: string;
 }
 
-const keyDirOption = (): Option => new Option("--key-dir <dir>", "where named keystores live (default: <state dir>/keys)").env("UPOW_KEY_DIR");
-const passwordFileOption = (): Option => new Option("--password-file <file>", "keystore password file (else UPOW_KEYSTORE_PASSWORD, else a prompt)").env("UPOW_PASSWORD_FILE");
+const keyDirOption = (): Option =>
+  new Option("--key-dir <dir>", "where named keystores live (default: <state dir>/keys)").env("UPOW_KEY_DIR");
+const passwordFileOption = (): Option =>
+  new Option("--password-file <file>", "keystore password file (else UPOW_KEYSTORE_PASSWORD, else a prompt)").env("UPOW_PASSWORD_FILE");
 
 export function registerKey(program: Command, ctx: () => CliContext): void {
   const key = program.command("key").description("encrypted keystores for the daemons (--key <name>)");
   // `key import <name> 0x…` must fail, not ignore the key it was handed.
   const strict = (c: Command): Command => c.allowExcessArguments(false);
 
-  strict(key.command("new <name>")).description("create a random key, store it encrypted, print its address")
-    .addOption(keyDirOption()).addOption(passwordFileOption())
+  strict(key.command("new <name>"))
+    .description("create a random key, store it encrypted, print its address")
+    .addOption(keyDirOption())
+    .addOption(passwordFileOption())
     .action(async (name: string, o: KeyOptions) => {
       const address = await store(name, Wallet.createRandom().privateKey, o);
       ctx().result({ name, address }, () => address);
     });
 
-  strict(key.command("import <name>")).description("store a private key read from stdin (a pipe or a hidden prompt; never an argument) encrypted")
-    .addOption(keyDirOption()).addOption(passwordFileOption())
+  strict(key.command("import <name>"))
+    .description("store a private key read from stdin (a pipe or a hidden prompt; never an argument) encrypted")
+    .addOption(keyDirOption())
+    .addOption(passwordFileOption())
     .action(async (name: string, o: KeyOptions) => {
       keystorePath(keyDir(o), name); // a bad name fails before anything is read
       const raw = process.stdin.isTTY ? await promptHidden("private key (hex): ") : await readStdin();
       const hex = raw.startsWith("0x") ? raw : `0x${raw}`;
       // Never echo the input: it may be a real key with a typo.
-      if (!/^0x[0-9a-fA-F]{64}$/.test(hex)) throw new KeyLoadError("stdin does not hold a private key (32 bytes of hex)", { details: { name } });
+      if (!/^0x[0-9a-fA-F]{64}$/.test(hex))
+        throw new KeyLoadError("stdin does not hold a private key (32 bytes of hex)", { details: { name } });
       const address = await store(name, hex, o);
       ctx().result({ name, address }, () => address);
     });
 
-  strict(key.command("list")).description("named keystores and their addresses")
+  strict(key.command("list"))
+    .description("named keystores and their addresses")
     .addOption(keyDirOption())
     .action((o: KeyOptions) => {
       const keys = listKeystores(keyDir(o));
-      ctx().result(keys.map(({ name, address }) => ({ name, address })), () => keys.map((k) => `${k.name}\t${k.address}`).join("\n") || "(no keys)");
+      ctx().result(
+        keys.map(({ name, address }) => ({ name, address })),
+        () => keys.map((k) => `${k.name}\t${k.address}`).join("\n") || "(no keys)",
+      );
     });
 
-  strict(key.command("address <name>")).description("print the address of a named keystore (no password needed)")
+  strict(key.command("address <name>"))
+    .description("print the address of a named keystore (no password needed)")
     .addOption(keyDirOption())
     .action((name: string, o: KeyOptions) => {
       const file = keystorePath(keyDir(o), name);

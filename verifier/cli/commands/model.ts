@@ -22,7 +22,8 @@ export function registerModel(program: Command, ctx: () => CliContext): void {
     .action(async (o: { out: string; layers: string; activation: string; optimizer: string; seed: string; lr?: string }) => {
       const c = ctx();
       const layers = o.layers.split(",").map((s) => Number(s.trim()));
-      if (layers.some((w) => !Number.isInteger(w))) throw new CliError("--layers must be comma-separated integers", { details: { layers: o.layers } });
+      if (layers.some((w) => !Number.isInteger(w)))
+        throw new CliError("--layers must be comma-separated integers", { details: { layers: o.layers } });
       const spec: ModelSpec = { layers, activation: o.activation as Activation, optimizer: o.optimizer as OptimizerKind };
       const graph = buildStepGraph(spec);
       const stateBytes = writeSafetensors(initState(spec, o.seed));
@@ -39,7 +40,11 @@ export function registerModel(program: Command, ctx: () => CliContext): void {
       await writeFile(path.join(o.out, "model.json"), JSON.stringify(info, null, 1));
       c.log.info({ out: o.out, graphBytes: graph.length, stateBytes: stateBytes.length }, "model written");
       c.result({ ...info, dir: o.out }, () =>
-        [`model ${layers.join("-")} ${spec.activation} ${spec.optimizer} → ${o.out}`,
-          `  graph sha256        ${info.graphSha256}`, `  initial state hash  ${info.initialStateHash}`].join("\n"));
+        [
+          `model ${layers.join("-")} ${spec.activation} ${spec.optimizer} → ${o.out}`,
+          `  graph sha256        ${info.graphSha256}`,
+          `  initial state hash  ${info.initialStateHash}`,
+        ].join("\n"),
+      );
     });
 }

@@ -23,7 +23,10 @@ export function registerReplay(program: Command, ctx: () => CliContext): void {
       const job = await loadJob(o.job);
       const { store, index } = await readCheckpointIndex(o.run);
       const iv = index.intervals[o.interval];
-      if (!iv) throw new CliError("no such completed interval in the run", { details: { interval: o.interval, completed: index.intervals.length } });
+      if (!iv)
+        throw new CliError("no such completed interval in the run", {
+          details: { interval: o.interval, completed: index.intervals.length },
+        });
       const ck = index.checkpoints[o.interval]!;
       const start = await store.loadState(ck.file, ck.stateHash);
       const runner = await StepRunner.create({ graph: job.graph, ep: o.ep, threads: o.threads });
@@ -31,17 +34,32 @@ export function registerReplay(program: Command, ctx: () => CliContext): void {
         const bar = c.progress(job.job.k, `replay ${o.interval}`);
         let done = 0;
         const r = await replay({
-          runner, state: start, startStep: o.interval * job.job.k, k: job.job.k, batches: job.batches, hp: job.job.hp,
+          runner,
+          state: start,
+          startStep: o.interval * job.job.k,
+          k: job.job.k,
+          batches: job.batches,
+          hp: job.job.hp,
           onState: () => bar.update(++done),
         });
         bar.stop();
         if (o.out) await writeFile(o.out, encodeState(r.finalState));
         const firstDiff = r.stateHashes.findIndex((h, j) => h !== iv.stateHashes[j]);
         const match = firstDiff === -1 && r.stepRoot === iv.stepRoot;
-        const out = { interval: o.interval, match, stepRoot: r.stepRoot, committedStepRoot: iv.stepRoot, finalStateHash: r.finalStateHash, committedStateHash: index.checkpoints[o.interval + 1]!.stateHash, firstDifferentStep: firstDiff === -1 ? null : o.interval * job.job.k + firstDiff };
-        c.result(out, () => match
-          ? `interval ${o.interval}: replay matches bit for bit\n  step root  ${r.stepRoot}\n  end state  ${r.finalStateHash}`
-          : `interval ${o.interval}: MISMATCH from global step ${out.firstDifferentStep}\n  replayed step root  ${r.stepRoot}\n  committed           ${iv.stepRoot}`);
+        const out = {
+          interval: o.interval,
+          match,
+          stepRoot: r.stepRoot,
+          committedStepRoot: iv.stepRoot,
+          finalStateHash: r.finalStateHash,
+          committedStateHash: index.checkpoints[o.interval + 1]!.stateHash,
+          firstDifferentStep: firstDiff === -1 ? null : o.interval * job.job.k + firstDiff,
+        };
+        c.result(out, () =>
+          match
+            ? `interval ${o.interval}: replay matches bit for bit\n  step root  ${r.stepRoot}\n  end state  ${r.finalStateHash}`
+            : `interval ${o.interval}: MISMATCH from global step ${out.firstDifferentStep}\n  replayed step root  ${r.stepRoot}\n  committed           ${iv.stepRoot}`,
+        );
         if (!match) process.exitCode = 3;
       } finally {
         await runner.dispose();

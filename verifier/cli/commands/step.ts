@@ -18,19 +18,36 @@ export function registerStep(program: Command, ctx: () => CliContext): void {
     .addOption(epOption())
     .option("--threads <n>", "onnxruntime intra-op threads", parseIntOption("threads", 1), 1)
     .option("--opt-level <level>", "graph optimisation: disabled | basic | extended | all", "all")
-    .action(async (o: { job: string; state: string; step: number; out: string; ep: ExecutionProviderName; threads: number; optLevel: string }) => {
-      const c = ctx();
-      const job = await loadJob(o.job);
-      const { state, hash } = await loadStateFile(o.state);
-      const runner = await StepRunner.create({ graph: job.graph, ep: o.ep, threads: o.threads, optLevel: o.optLevel as GraphOptimizationLevel });
-      try {
-        const r = await singleStep(runner, state, await job.batches(o.step), job.job.hp);
-        await writeFile(o.out, r.bytes);
-        const batchFile = batchFileName(batchOrder(job.job.seed, job.job.data.numBatches, o.step));
-        c.result({ step: o.step, ep: o.ep, before: hash, after: r.stateHash, loss: r.loss, out: o.out, batchFile }, () =>
-          `step ${o.step}: ${hash} → ${r.stateHash} (loss ${r.loss.toFixed(5)}) → ${o.out}`);
-      } finally {
-        await runner.dispose();
-      }
-    });
+    .action(
+      async (o: {
+        job: string;
+        state: string;
+        step: number;
+        out: string;
+        ep: ExecutionProviderName;
+        threads: number;
+        optLevel: string;
+      }) => {
+        const c = ctx();
+        const job = await loadJob(o.job);
+        const { state, hash } = await loadStateFile(o.state);
+        const runner = await StepRunner.create({
+          graph: job.graph,
+          ep: o.ep,
+          threads: o.threads,
+          optLevel: o.optLevel as GraphOptimizationLevel,
+        });
+        try {
+          const r = await singleStep(runner, state, await job.batches(o.step), job.job.hp);
+          await writeFile(o.out, r.bytes);
+          const batchFile = batchFileName(batchOrder(job.job.seed, job.job.data.numBatches, o.step));
+          c.result(
+            { step: o.step, ep: o.ep, before: hash, after: r.stateHash, loss: r.loss, out: o.out, batchFile },
+            () => `step ${o.step}: ${hash} → ${r.stateHash} (loss ${r.loss.toFixed(5)}) → ${o.out}`,
+          );
+        } finally {
+          await runner.dispose();
+        }
+      },
+    );
 }

@@ -6,7 +6,5 @@ import { runUntilSignal } from "../../runtime/signals";
 
 export function registerVerifier(program: Command): void {
   const verifier = program.command("verifier").description("verifier daemon: audits, challenges, jury duty (docs/verifier.md)");
-  verifier.addCommand(
-    verifierStartCommand((config, logger) => runUntilSignal((signal) => runVerifier(config, { signal, logger }))),
-  );
+  verifier.addCommand(verifierStartCommand((config, logger) => runUntilSignal((signal) => runVerifier(config, { signal, logger }))));
 }

@@ -18,23 +18,30 @@ export function registerWithdraw(program: Command, ctx: () => CliContext): void 
     .command("withdraw")
     .description("withdraw the signer's credits: job rewards and refunds, audit fees, dispute and availability payouts")
     .addOption(new Option("--ledger <name>", "which ledger").choices(["all", ...LEDGERS]).default("all"))
-    .addOption(new Option("--token <address...>", "only these tokens in the per-token ledgers (job-market, audit)").argParser(collectToken));
+    .addOption(
+      new Option("--token <address...>", "only these tokens in the per-token ledgers (job-market, audit)").argParser(collectToken),
+    );
   keyOptions(chainOptions(cmd)).action(async (o: WithdrawOptions) => {
     const c = ctx();
     const session = await openChain(o, c.log);
     try {
       const signer = await signerOf(o, session, c.log);
       const paid = await withdrawCredits({
-        signer, provider: session.provider, deployment: session.deployment,
+        signer,
+        provider: session.provider,
+        deployment: session.deployment,
         contracts: connectDeployment(session.deployment, signer),
-        ledgers: o.ledger === "all" ? LEDGERS : [o.ledger], tokens: o.token, chunkSize: o.chunkSize,
+        ledgers: o.ledger === "all" ? LEDGERS : [o.ledger],
+        tokens: o.token,
+        chunkSize: o.chunkSize,
       });
       const tokens = new TokenInfoCache(session.provider);
       const rows = await Promise.all(paid.map(async (x) => ({ ...x, text: await tokens.format(x.token, x.raw) })));
       c.result({ account: signer.address, paid: rows }, () =>
         rows.length === 0
           ? `nothing to withdraw for ${signer.address}`
-          : [`paid to ${signer.address}:`, ...rows.map((r) => `  ${r.ledger.padEnd(17)} ${r.text}  (tx ${r.txHash})`)].join("\n"));
+          : [`paid to ${signer.address}:`, ...rows.map((r) => `  ${r.ledger.padEnd(17)} ${r.text}  (tx ${r.txHash})`)].join("\n"),
+      );
     } finally {
       session.provider.destroy();
     }

@@ -9,6 +9,8 @@ export function registerWorker(program: Command): void {
   const worker = program.command("worker").description("worker node: claim jobs, train them, submit, get paid");
   worker.addCommand(
     // `--cheat` (tests, the demo): the adversarial behaviour is wired here, never inside the worker.
-    workerStartCommand((config, logger, cheat) => runUntilSignal((signal) => runWorker(config, { signal, logger, ...(cheat ? { behaviour: withCheat(cheat) } : {}) }))),
+    workerStartCommand((config, logger, cheat) =>
+      runUntilSignal((signal) => runWorker(config, { signal, logger, ...(cheat ? { behaviour: withCheat(cheat) } : {}) })),
+    ),
   );
 }

@@ -9,7 +9,15 @@ import type { Logger } from "pino";
 import { deployedAddress, loadDeployment, type ContractKey } from "../../chain/registry";
 import type { ExecutionProviderName } from "../../engine/runner";
 import { parseCheatMode, type CheatMode } from "../../worker/cheats";
-import { WORKER_DEFAULTS, WorkerConfigError, workerConfig, type AcceptedToken, type WorkerConfig, type WorkerConfigInput, type WorkerS3Config } from "../../worker/config";
+import {
+  WORKER_DEFAULTS,
+  WorkerConfigError,
+  workerConfig,
+  type AcceptedToken,
+  type WorkerConfig,
+  type WorkerConfigInput,
+  type WorkerS3Config,
+} from "../../worker/config";
 import { addDaemonOptions, daemonContracts, unlockDaemon, type DaemonCliOptions } from "../daemonOptions";
 
 /** Token keys of a deployments file that `--accept-token` may name instead of an address. */
@@ -23,14 +31,20 @@ function parseAcceptedToken(s: string, deploymentsFile: string | undefined): Acc
   const [token, min] = s.split(":");
   let address: string;
   if (token !== undefined && (TOKEN_KEYS as readonly string[]).includes(token)) {
-    if (deploymentsFile === undefined) throw new WorkerConfigError(`--accept-token ${token} names a token of the deployments file: give --deployments <file>`, { details: { value: s } });
+    if (deploymentsFile === undefined)
+      throw new WorkerConfigError(`--accept-token ${token} names a token of the deployments file: give --deployments <file>`, {
+        details: { value: s },
+      });
     address = deployedAddress(loadDeployment({ file: deploymentsFile }), token as ContractKey, deploymentsFile);
   } else if (token && isAddress(token)) {
     address = getAddress(token);
   } else {
-    throw new WorkerConfigError(`--accept-token needs <address|${TOKEN_KEYS.join("|")}>[:<min reward per TFLOP>]`, { details: { value: s } });
+    throw new WorkerConfigError(`--accept-token needs <address|${TOKEN_KEYS.join("|")}>[:<min reward per TFLOP>]`, {
+      details: { value: s },
+    });
   }
-  if (min !== undefined && !/^[0-9]+$/.test(min)) throw new WorkerConfigError("minimum reward per TFLOP must be a non-negative integer", { details: { value: s } });
+  if (min !== undefined && !/^[0-9]+$/.test(min))
+    throw new WorkerConfigError("minimum reward per TFLOP must be a non-negative integer", { details: { value: s } });
   return { address, minRewardPerTflop: BigInt(min ?? "0") };
 }
 
@@ -57,36 +71,117 @@ function intArg(name: string): (v: string) => number {
  */
 export function workerStartCommand(run: (config: WorkerConfig, logger: Logger, cheat: CheatMode | null) => Promise<void>): Command {
   const cmd = addDaemonOptions(
-    new Command("start").description("watch the JobMarket, claim jobs this machine accepts, train, submit, answer disputes, finalize and withdraw"),
+    new Command("start").description(
+      "watch the JobMarket, claim jobs this machine accepts, train, submit, answer disputes, finalize and withdraw",
+    ),
     "worker",
   );
   const env = (o: Option, name: string): Option => o.env(name);
   return cmd
     .addOption(env(new Option("--stake-manager <address>", "StakeManager address (overrides --deployments)"), "UPOW_STAKE_MANAGER"))
-    .addOption(env(new Option("--accept-token <token...>", "accepted payment token(s): <address|PaymentToken|StakingToken>[:<min reward per TFLOP, base units>] (a token key is read from --deployments)"), "UPOW_ACCEPT_TOKENS"))
-    .addOption(new Option("--max-flops-per-step <n>", "refuse jobs above this many FLOPs per step").argParser(bigintArg("--max-flops-per-step")).default(WORKER_DEFAULTS.maxFlopsPerStep, "1e12"))
-    .addOption(new Option("--max-job-flops <n>", "refuse jobs above this many FLOPs in total").argParser(bigintArg("--max-job-flops")).default(WORKER_DEFAULTS.maxJobFlops, "1e16"))
-    .addOption(new Option("--max-state-bytes <n>", "refuse jobs whose state is larger").argParser(bigintArg("--max-state-bytes")).default(WORKER_DEFAULTS.maxStateBytes, "1 GiB"))
-    .addOption(new Option("--max-artifact-bytes <n>", "refuse jobs whose graph + data are larger").argParser(bigintArg("--max-artifact-bytes")).default(WORKER_DEFAULTS.maxArtifactBytes, "4 GiB"))
-    .addOption(new Option("--max-collateral <n>", "refuse jobs asking more collateral (staking token base units)").argParser(bigintArg("--max-collateral")))
-    .addOption(env(new Option("--ep <name>", "onnxruntime execution provider").choices(["cpu", "cuda", "webgpu"]).default("cpu"), "UPOW_EP"))
-    .addOption(new Option("--threads <n>", "intra-op threads (fixed: results must be reproducible)").argParser(intArg("--threads")).default(1))
+    .addOption(
+      env(
+        new Option(
+          "--accept-token <token...>",
+          "accepted payment token(s): <address|PaymentToken|StakingToken>[:<min reward per TFLOP, base units>] (a token key is read from --deployments)",
+        ),
+        "UPOW_ACCEPT_TOKENS",
+      ),
+    )
+    .addOption(
+      new Option("--max-flops-per-step <n>", "refuse jobs above this many FLOPs per step")
+        .argParser(bigintArg("--max-flops-per-step"))
+        .default(WORKER_DEFAULTS.maxFlopsPerStep, "1e12"),
+    )
+    .addOption(
+      new Option("--max-job-flops <n>", "refuse jobs above this many FLOPs in total")
+        .argParser(bigintArg("--max-job-flops"))
+        .default(WORKER_DEFAULTS.maxJobFlops, "1e16"),
+    )
+    .addOption(
+      new Option("--max-state-bytes <n>", "refuse jobs whose state is larger")
+        .argParser(bigintArg("--max-state-bytes"))
+        .default(WORKER_DEFAULTS.maxStateBytes, "1 GiB"),
+    )
+    .addOption(
+      new Option("--max-artifact-bytes <n>", "refuse jobs whose graph + data are larger")
+        .argParser(bigintArg("--max-artifact-bytes"))
+        .default(WORKER_DEFAULTS.maxArtifactBytes, "4 GiB"),
+    )
+    .addOption(
+      new Option("--max-collateral <n>", "refuse jobs asking more collateral (staking token base units)").argParser(
+        bigintArg("--max-collateral"),
+      ),
+    )
+    .addOption(
+      env(new Option("--ep <name>", "onnxruntime execution provider").choices(["cpu", "cuda", "webgpu"]).default("cpu"), "UPOW_EP"),
+    )
+    .addOption(
+      new Option("--threads <n>", "intra-op threads (fixed: results must be reproducible)").argParser(intArg("--threads")).default(1),
+    )
     .addOption(env(new Option("--public-url <url>", "base URL where others reach this worker's artifact store"), "UPOW_PUBLIC_URL"))
-    .addOption(env(new Option("--store-host <host>", "artifact store listen address").default(WORKER_DEFAULTS.storeHost), "UPOW_STORE_HOST"))
-    .addOption(env(new Option("--store-port <port>", "artifact store port (0: any free port)").argParser(intArg("--store-port")).default(0), "UPOW_STORE_PORT"))
-    .addOption(env(new Option("--s3-bucket <name>", "also publish artifacts to this S3-compatible bucket (credentials: the AWS SDK's chain, e.g. AWS_ACCESS_KEY_ID)"), "UPOW_S3_BUCKET"))
+    .addOption(
+      env(new Option("--store-host <host>", "artifact store listen address").default(WORKER_DEFAULTS.storeHost), "UPOW_STORE_HOST"),
+    )
+    .addOption(
+      env(
+        new Option("--store-port <port>", "artifact store port (0: any free port)").argParser(intArg("--store-port")).default(0),
+        "UPOW_STORE_PORT",
+      ),
+    )
+    .addOption(
+      env(
+        new Option(
+          "--s3-bucket <name>",
+          "also publish artifacts to this S3-compatible bucket (credentials: the AWS SDK's chain, e.g. AWS_ACCESS_KEY_ID)",
+        ),
+        "UPOW_S3_BUCKET",
+      ),
+    )
     .addOption(env(new Option("--s3-prefix <prefix>", "key prefix in the bucket (objects: <prefix>/artifacts/<sha256>)"), "UPOW_S3_PREFIX"))
-    .addOption(env(new Option("--s3-endpoint <url>", "S3 API endpoint for MinIO, R2, ... (default: AWS S3; path-style addressing when set)"), "UPOW_S3_ENDPOINT"))
+    .addOption(
+      env(
+        new Option("--s3-endpoint <url>", "S3 API endpoint for MinIO, R2, ... (default: AWS S3; path-style addressing when set)"),
+        "UPOW_S3_ENDPOINT",
+      ),
+    )
     .addOption(env(new Option("--s3-region <region>", "bucket region (default: AWS_REGION, else us-east-1)"), "UPOW_S3_REGION"))
-    .addOption(env(new Option("--s3-public-base-url <url>", "URL readers fetch <url>/artifacts/<sha256> from anonymously (default: <endpoint>/<bucket>/<prefix>, or the AWS virtual-hosted URL)"), "UPOW_S3_PUBLIC_BASE_URL"))
-    .addOption(new Option("--publish-steps <when>", "publish every step state at submission or only for disputed intervals").choices(["eager", "on-dispute"]).default("eager"))
-    .addOption(new Option("--state-quota <n>", "step states one auditor/challenger/juror may fetch per job by signed request").argParser(intArg("--state-quota")).default(WORKER_DEFAULTS.stateQuota))
-    .addOption(new Option("--state-request-max-ttl <s>", "longest accepted lifetime of a signed state request, seconds").argParser(intArg("--state-request-max-ttl")).default(WORKER_DEFAULTS.stateRequestMaxTtlSec))
-    .addOption(new Option("--cheat <mode>", "ADVERSARIAL, for tests/demos only: skip=<fraction> | noise=<magnitude> | withhold | precision=fp16|bf16|tf32 | partial=<kept fraction> | reuse | noupdate | drift=<multiple of the bound> | index=<mode>[+<cheat>] (docs/worker.md)"))
+    .addOption(
+      env(
+        new Option(
+          "--s3-public-base-url <url>",
+          "URL readers fetch <url>/artifacts/<sha256> from anonymously (default: <endpoint>/<bucket>/<prefix>, or the AWS virtual-hosted URL)",
+        ),
+        "UPOW_S3_PUBLIC_BASE_URL",
+      ),
+    )
+    .addOption(
+      new Option("--publish-steps <when>", "publish every step state at submission or only for disputed intervals")
+        .choices(["eager", "on-dispute"])
+        .default("eager"),
+    )
+    .addOption(
+      new Option("--state-quota <n>", "step states one auditor/challenger/juror may fetch per job by signed request")
+        .argParser(intArg("--state-quota"))
+        .default(WORKER_DEFAULTS.stateQuota),
+    )
+    .addOption(
+      new Option("--state-request-max-ttl <s>", "longest accepted lifetime of a signed state request, seconds")
+        .argParser(intArg("--state-request-max-ttl"))
+        .default(WORKER_DEFAULTS.stateRequestMaxTtlSec),
+    )
+    .addOption(
+      new Option(
+        "--cheat <mode>",
+        "ADVERSARIAL, for tests/demos only: skip=<fraction> | noise=<magnitude> | withhold | precision=fp16|bf16|tf32 | partial=<kept fraction> | reuse | noupdate | drift=<multiple of the bound> | index=<mode>[+<cheat>] (docs/worker.md)",
+      ),
+    )
     .action(async (o: WorkerCliOptions) => {
       const input = workerInputFromCli(o);
       const cheat = o.cheat ? parseCheatMode(o.cheat) : null;
-      const { config, logger } = await unlockDaemon(o, "worker", (dataDir, signer) => workerConfig({ ...input, dataDir, ...(signer ? { signer } : {}) }));
+      const { config, logger } = await unlockDaemon(o, "worker", (dataDir, signer) =>
+        workerConfig({ ...input, dataDir, ...(signer ? { signer } : {}) }),
+      );
       await run(config, logger, cheat);
     });
 }
@@ -166,7 +261,8 @@ function s3FromCli(o: WorkerCliOptions): { s3?: WorkerS3Config } {
   const rest = { prefix: o.s3Prefix, endpoint: o.s3Endpoint, region: o.s3Region, publicBaseUrl: o.s3PublicBaseUrl };
   const given = Object.entries(rest).filter(([, v]) => v !== undefined);
   if (o.s3Bucket === undefined) {
-    if (given.length > 0) throw new WorkerConfigError("--s3-* options need --s3-bucket (or UPOW_S3_BUCKET)", { details: { given: given.map(([k]) => k) } });
+    if (given.length > 0)
+      throw new WorkerConfigError("--s3-* options need --s3-bucket (or UPOW_S3_BUCKET)", { details: { given: given.map(([k]) => k) } });
     return {};
   }
   return { s3: { bucket: o.s3Bucket, ...Object.fromEntries(given) } };

@@ -123,17 +123,23 @@ export function auditPlan(p: AuditPlanParameters): AuditPlan {
     if (best === null || a * s < best.seats * best.s) best = { seats: a, s };
   }
   if (best === null) {
-    const reason = h ** maxSeats >= 1 - target
-      ? `hostile share ${h} over at most ${maxSeats} seats leaves h^A ≥ ${1 - target}`
-      : `needs more than ${Math.min(maxSamples, intervals)} samples per seat (caps: ${maxSamples} on chain, ${intervals} intervals)`;
-    throw new AuditPlanInfeasibleError(`no audit plan reaches detection ${target}: ${reason}`, { details: { reason, fakedFraction: f, hostileFraction: h, maxSeats, maxSamples, intervals } });
+    const reason =
+      h ** maxSeats >= 1 - target
+        ? `hostile share ${h} over at most ${maxSeats} seats leaves h^A ≥ ${1 - target}`
+        : `needs more than ${Math.min(maxSamples, intervals)} samples per seat (caps: ${maxSamples} on chain, ${intervals} intervals)`;
+    throw new AuditPlanInfeasibleError(`no audit plan reaches detection ${target}: ${reason}`, {
+      details: { reason, fakedFraction: f, hostileFraction: h, maxSeats, maxSamples, intervals },
+    });
   }
   const checks = best.seats * best.s;
   const replayFits = (checks * k) / t <= budget && costOf(k) <= replayFactor * costOf(1);
   if (!replayFits && checks / t > budget) {
-    throw new AuditPlanInfeasibleError(`no audit plan stays within ${budget} of the training FLOPs: ${checks} single-step checks of ${t} steps`, {
-      details: { reason: "FLOP budget", checks, totalSteps: t, maxFlopsFraction: budget },
-    });
+    throw new AuditPlanInfeasibleError(
+      `no audit plan stays within ${budget} of the training FLOPs: ${checks} single-step checks of ${t} steps`,
+      {
+        details: { reason: "FLOP budget", checks, totalSteps: t, maxFlopsFraction: budget },
+      },
+    );
   }
   const stepsPerCheck = replayFits ? k : 1;
   return {
@@ -155,11 +161,18 @@ function validate(
   const bad = (field: string, value: number, rule: string): never => {
     throw new VerifierDaemonError(`audit plan: ${field} must be ${rule}`, { details: { field, value } });
   };
-  for (const [field, v] of [["totalSteps", p.totalSteps], ["stepsPerInterval", p.stepsPerInterval]] as const) {
+  for (const [field, v] of [
+    ["totalSteps", p.totalSteps],
+    ["stepsPerInterval", p.stepsPerInterval],
+  ] as const) {
     if (!Number.isSafeInteger(v) || v < 1) bad(field, v, "an integer ≥ 1");
   }
   if (p.totalSteps % p.stepsPerInterval !== 0) bad("totalSteps", p.totalSteps, `a multiple of stepsPerInterval (${p.stepsPerInterval})`);
-  for (const [field, v] of [["flopsPerStep", p.flopsPerStep], ["stateBytes", p.stateBytes], ["flopsPerByte", p.flopsPerByte]] as const) {
+  for (const [field, v] of [
+    ["flopsPerStep", p.flopsPerStep],
+    ["stateBytes", p.stateBytes],
+    ["flopsPerByte", p.flopsPerByte],
+  ] as const) {
     if (!Number.isFinite(v) || v <= 0) bad(field, v, "a finite number > 0");
   }
   if (!(o.f > 0 && o.f < 1)) bad("fakedFraction", o.f, "in (0, 1)");
@@ -167,7 +180,10 @@ function validate(
   if (!(o.target > 0 && o.target < 1)) bad("target", o.target, "in (0, 1)");
   if (!(o.budget > 0 && o.budget <= 1)) bad("maxFlopsFraction", o.budget, "in (0, 1]");
   if (!(o.replayFactor >= 1 && Number.isFinite(o.replayFactor))) bad("replayCostFactor", o.replayFactor, "a finite number ≥ 1");
-  for (const [field, v] of [["maxSeats", o.maxSeats], ["maxSamplesPerSeat", o.maxSamples]] as const) {
+  for (const [field, v] of [
+    ["maxSeats", o.maxSeats],
+    ["maxSamplesPerSeat", o.maxSamples],
+  ] as const) {
     if (!Number.isSafeInteger(v) || v < 1) bad(field, v, "an integer ≥ 1");
   }
 }
@@ -193,12 +209,19 @@ export function unprofitableCollateral(p: UnprofitableCollateralParameters): num
   const c = p.computeCost ?? 1;
   const fractions = p.fractions ?? Array.from({ length: 1000 }, (_, i) => (i + 1) / 1000);
   if (!(p.challengerShare >= 0 && p.challengerShare < 1)) {
-    throw new VerifierDaemonError("audit plan: challengerShare must be in [0, 1)", { details: { field: "challengerShare", value: p.challengerShare } });
+    throw new VerifierDaemonError("audit plan: challengerShare must be in [0, 1)", {
+      details: { field: "challengerShare", value: p.challengerShare },
+    });
   }
   let worst = 0;
   for (const f of fractions) {
     // f = 1 fakes everything: (1 − f)^s = 0 even for s = 0, so detectionProbability stays defined.
-    const caught = detectionProbability({ seats: p.seats, samplesPerSeat: p.samplesPerSeat, fakedFraction: f, hostileFraction: p.hostileFraction });
+    const caught = detectionProbability({
+      seats: p.seats,
+      samplesPerSeat: p.samplesPerSeat,
+      fakedFraction: f,
+      hostileFraction: p.hostileFraction,
+    });
     worst = Math.max(worst, caught > 0 ? (f * c) / caught - 1 : Number.POSITIVE_INFINITY);
   }
   return worst / (1 - p.challengerShare);

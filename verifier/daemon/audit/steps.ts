@@ -41,11 +41,18 @@ export type AuditStepsReturnType = number[];
 const coder = AbiCoder.defaultAbiCoder();
 
 export function auditSteps(p: AuditStepsParameters): AuditStepsReturnType {
-  for (const [name, v, min] of [["k", p.k, 1], ["u", p.u, 0], ["interval", p.interval, 0]] as const) {
-    if (!Number.isSafeInteger(v) || v < min) throw new VerifierDaemonError(`${name} must be an integer ≥ ${min}`, { details: { [name]: v } });
+  for (const [name, v, min] of [
+    ["k", p.k, 1],
+    ["u", p.u, 0],
+    ["interval", p.interval, 0],
+  ] as const) {
+    if (!Number.isSafeInteger(v) || v < min)
+      throw new VerifierDaemonError(`${name} must be an integer ≥ ${min}`, { details: { [name]: v } });
   }
   const want = Math.min(p.u, p.k);
-  const stepSeed = keccak256(coder.encode(["bytes32", "bytes32", "uint256"], [STEP_TAG, sampleSeed(p.auditSeed, p.jobId, p.verifier), p.interval]));
+  const stepSeed = keccak256(
+    coder.encode(["bytes32", "bytes32", "uint256"], [STEP_TAG, sampleSeed(p.auditSeed, p.jobId, p.verifier), p.interval]),
+  );
   const out: number[] = [];
   const seen = new Set<number>();
   for (let m = 0n; out.length < want; m++) {

@@ -8,7 +8,14 @@
  */
 import type { Logger } from "pino";
 import {
-  ArtifactFetchFailedError, ArtifactHashMismatchError, ArtifactTooLargeError, ArtifactUrlRefusedError, checkArtifactBases, fetchArtifact, type ArtifactUrlPolicy, type LocalStore,
+  ArtifactFetchFailedError,
+  ArtifactHashMismatchError,
+  ArtifactTooLargeError,
+  ArtifactUrlRefusedError,
+  checkArtifactBases,
+  fetchArtifact,
+  type ArtifactUrlPolicy,
+  type LocalStore,
 } from "../../store";
 import type { Hash } from "../../protocol/hashing";
 import { fileHashOfSync } from "../../engine/statehash";
@@ -73,14 +80,23 @@ export class ArtifactClient {
       return await this.#p.store.get(address);
     } catch (cause) {
       const reason = cause instanceof UPowError ? cause.shortMessage : String(cause);
-      throw new ArtifactProblemError(`${what} could not be fetched: ${reason}`, { cause, unavailable: true, transient: noBytesArrived(cause), details: { what, sha256: address } });
+      throw new ArtifactProblemError(`${what} could not be fetched: ${reason}`, {
+        cause,
+        unavailable: true,
+        transient: noBytesArrived(cause),
+        details: { what, sha256: address },
+      });
     }
   }
 
   /** Bytes named by an artifact URI (`<base>/artifacts/<sha256>`), checked against its address. */
   async fetchUri(uri: string, what: string, maxBytes: number): Promise<Buffer> {
     const parts = splitArtifactUri(uri);
-    if (!parts) throw new ArtifactProblemError(`${what} URI is not <base>/artifacts/<sha256>`, { unavailable: false, details: { what, uri: uri.slice(0, 200) } });
+    if (!parts)
+      throw new ArtifactProblemError(`${what} URI is not <base>/artifacts/<sha256>`, {
+        unavailable: false,
+        details: { what, uri: uri.slice(0, 200) },
+      });
     return this.fetch(parts.sha256, [uri], what, maxBytes);
   }
 
@@ -93,7 +109,11 @@ export class ArtifactClient {
       checkArtifactBases(bases, this.#p.urlPolicy);
     } catch (cause) {
       if (!(cause instanceof ArtifactUrlRefusedError)) throw cause;
-      throw new ArtifactProblemError(`${what} could not be fetched: ${cause.shortMessage}`, { cause, unavailable: true, details: { what, sha256 } });
+      throw new ArtifactProblemError(`${what} could not be fetched: ${cause.shortMessage}`, {
+        cause,
+        unavailable: true,
+        details: { what, sha256 },
+      });
     }
     const uris = bases.map((b) => `${b.replace(/\/+$/, "")}/artifacts/${sha256.replace(/^0x/, "")}`);
     return this.checkState(await this.fetch(sha256, uris, what, maxBytes), stateHash, what);
@@ -108,7 +128,11 @@ export class ArtifactClient {
     try {
       await this.#p.store.put(bytes, { expectedHash: address });
     } catch (cause) {
-      throw new ArtifactProblemError(`${what} does not match its committed address`, { cause, unavailable: true, details: { what, sha256: address } });
+      throw new ArtifactProblemError(`${what} does not match its committed address`, {
+        cause,
+        unavailable: true,
+        details: { what, sha256: address },
+      });
     }
     return this.checkState(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), stateHash, what);
   }
@@ -118,13 +142,20 @@ export class ArtifactClient {
     if (actual !== stateHash.toLowerCase()) {
       // The address matched but the file hash does not: the index pointed at other bytes. For the
       // dispute this is the same as not serving the committed state.
-      throw new ArtifactProblemError(`${what} does not match its committed hash`, { unavailable: true, details: { what, want: stateHash, got: actual } });
+      throw new ArtifactProblemError(`${what} does not match its committed hash`, {
+        unavailable: true,
+        details: { what, want: stateHash, got: actual },
+      });
     }
     let state: TensorMap;
     try {
       state = readSafetensors(bytes);
     } catch (cause) {
-      throw new ArtifactProblemError(`${what} matches its hash but is not valid safetensors`, { cause, unavailable: false, details: { what, stateHash } });
+      throw new ArtifactProblemError(`${what} matches its hash but is not valid safetensors`, {
+        cause,
+        unavailable: false,
+        details: { what, stateHash },
+      });
     }
     return { bytes, state, stateHash: actual };
   }
@@ -137,5 +168,10 @@ export class ArtifactClient {
  */
 function noBytesArrived(err: unknown): boolean {
   if (!(err instanceof ArtifactFetchFailedError)) return false;
-  return err.errors.length > 0 && err.errors.every((e) => !(e instanceof ArtifactHashMismatchError) && !(e instanceof ArtifactTooLargeError) && !(e instanceof ArtifactUrlRefusedError));
+  return (
+    err.errors.length > 0 &&
+    err.errors.every(
+      (e) => !(e instanceof ArtifactHashMismatchError) && !(e instanceof ArtifactTooLargeError) && !(e instanceof ArtifactUrlRefusedError),
+    )
+  );
 }

@@ -87,7 +87,9 @@ export async function runAudit(p: RunAuditParameters): Promise<AuditOutcome> {
       split.add(m.interval);
       failed.push(m.interval);
     }
-    reasons.push(`interval ${m.interval}: step ${m.atEnd ? "k" : "0"} state ${m.stepStateHash} is not checkpoint ${m.interval + (m.atEnd ? 1 : 0)} (${m.checkpointStateHash})`);
+    reasons.push(
+      `interval ${m.interval}: step ${m.atEnd ? "k" : "0"} state ${m.stepStateHash} is not checkpoint ${m.interval + (m.atEnd ? 1 : 0)} (${m.checkpointStateHash})`,
+    );
   }
   // Judged from the committed bytes alone (v3 V1.4); the leaves are then demanded on chain.
   for (const v of p.indexFailures ?? []) {
@@ -97,7 +99,11 @@ export async function runAudit(p: RunAuditParameters): Promise<AuditOutcome> {
     }
     reasons.push(v.message);
   }
-  if (split.size > 0) p.logger.warn({ intervals: [...split] }, "audit: intervals fail on the committed index alone (boundary mismatch or unusable step leaves)");
+  if (split.size > 0)
+    p.logger.warn(
+      { intervals: [...split] },
+      "audit: intervals fail on the committed index alone (boundary mismatch or unusable step leaves)",
+    );
   try {
     await withRunner(p.runners, spec, p.settings, async (runner) => {
       for (const i of p.sample) {
@@ -119,7 +125,10 @@ export async function runAudit(p: RunAuditParameters): Promise<AuditOutcome> {
             unreachableReasons.push(`interval ${i}: ${err.shortMessage}`);
             continue;
           }
-          log.warn({ err: err.shortMessage, unavailable: err.unavailable, transient: err.transient }, "audit: checkpoint not served as committed; interval fails");
+          log.warn(
+            { err: err.shortMessage, unavailable: err.unavailable, transient: err.transient },
+            "audit: checkpoint not served as committed; interval fails",
+          );
           failed.push(i);
           reasons.push(`interval ${i}: ${err.shortMessage}`);
           continue;
@@ -127,7 +136,15 @@ export async function runAudit(p: RunAuditParameters): Promise<AuditOutcome> {
         const t0 = Date.now();
         let replayed;
         try {
-          replayed = await replay({ runner, state: start.state, startStep: i * spec.k, k: spec.k, batches: (t) => spec.batch(t), hp: spec.hp, signal: p.signal });
+          replayed = await replay({
+            runner,
+            state: start.state,
+            startStep: i * spec.k,
+            k: spec.k,
+            batches: (t) => spec.batch(t),
+            hp: spec.hp,
+            signal: p.signal,
+          });
         } catch (err) {
           if (!(err instanceof StepInputError)) throw err;
           log.warn({ err: err.shortMessage }, "audit: committed state does not fit the step graph; interval fails");
@@ -179,17 +196,22 @@ type SingleStepsOutcome = { kind: "passed" } | { kind: "failed"; reason: string 
  * evidence against the worker.
  */
 async function checkSingleSteps(
-  p: RunAuditParameters, runner: StepExecutor, i: number, known: Record<number, LoadedState>,
+  p: RunAuditParameters,
+  runner: StepExecutor,
+  i: number,
+  known: Record<number, LoadedState>,
 ): Promise<SingleStepsOutcome> {
   const steps = p.singleSteps?.(i) ?? [];
   if (steps.length === 0) return { kind: "passed" };
   const { spec, index } = p;
   const log = p.logger.child({ interval: i });
   const cache = new Map<number, TensorMap>(Object.entries(known).map(([j, s]) => [Number(j), s.state]));
-  const fetchOne = p.fetchStepState ?? (async (iv: number, j: number) => {
-    const s = index.intervals[iv]!.steps[j]!;
-    return p.client.fetchState(s.stateHash, s.sha256, index.artifactBaseUrls, `state ${iv}.${j}`, spec.maxStateBytes);
-  });
+  const fetchOne =
+    p.fetchStepState ??
+    (async (iv: number, j: number) => {
+      const s = index.intervals[iv]!.steps[j]!;
+      return p.client.fetchState(s.stateHash, s.sha256, index.artifactBaseUrls, `state ${iv}.${j}`, spec.maxStateBytes);
+    });
   const load = async (j: number): Promise<TensorMap> => {
     const hit = cache.get(j);
     if (hit) return hit;
@@ -205,7 +227,10 @@ async function checkSingleSteps(
       claimed = await load(j + 1);
     } catch (err) {
       if (err instanceof StateRequestRefusedError) {
-        log.warn({ j, status: err.status, err: err.shortMessage }, "audit: step state refused to us (not a party of the job); single step not checked");
+        log.warn(
+          { j, status: err.status, err: err.shortMessage },
+          "audit: step state refused to us (not a party of the job); single step not checked",
+        );
         continue;
       }
       if (!(err instanceof ArtifactProblemError)) throw err;
@@ -226,7 +251,8 @@ async function checkSingleSteps(
     }
     const report = compareStates(before, next, claimed, spec.tolerance);
     log.info({ j, convict: report.convict, worstRatio: report.worstRatio, worstTensor: report.worstTensor }, "audit: single step checked");
-    if (report.convict) return { kind: "failed", reason: `single step ${i * spec.k + j}: ${report.worstTensor} ratio ${report.worstRatio}` };
+    if (report.convict)
+      return { kind: "failed", reason: `single step ${i * spec.k + j}: ${report.worstTensor} ratio ${report.worstRatio}` };
   }
   return { kind: "passed" };
 }

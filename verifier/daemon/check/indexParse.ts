@@ -74,7 +74,11 @@ export async function parseCommittedIndex(bytes: Buffer, job: CommittedJob, opti
   const owned = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
   const copy = owned ? new Uint8Array(bytes.buffer) : new Uint8Array(bytes);
   const reply = await new Promise<Extract<Reply, { head: ResultIndex } | { error: unknown }>>((resolve, reject) => {
-    const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { bytes: copy, job, module, typescript: module.endsWith(".ts") }, transferList: [copy.buffer] });
+    const w = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { bytes: copy, job, module, typescript: module.endsWith(".ts") },
+      transferList: [copy.buffer],
+    });
     let settled = false;
     let head: { head: ResultIndex; failed: CommittedIndex["failed"] } | undefined;
     const intervals: IndexedInterval[] = [];

@@ -40,8 +40,20 @@ export async function judgeStep(p: JudgeStepParameters): Promise<JudgeStepReturn
   if (!steps || j < 0 || j >= spec.k) return { vote: Vote.Indeterminate, reason: "pinpointed step outside the result index" };
   let before, after;
   try {
-    before = await p.client.fetchState(steps[j]!.stateHash, steps[j]!.sha256, index.artifactBaseUrls, `state S_${p.globalStep}`, spec.maxStateBytes);
-    after = await p.client.fetchState(steps[j + 1]!.stateHash, steps[j + 1]!.sha256, index.artifactBaseUrls, `state S_${p.globalStep + 1}`, spec.maxStateBytes);
+    before = await p.client.fetchState(
+      steps[j]!.stateHash,
+      steps[j]!.sha256,
+      index.artifactBaseUrls,
+      `state S_${p.globalStep}`,
+      spec.maxStateBytes,
+    );
+    after = await p.client.fetchState(
+      steps[j + 1]!.stateHash,
+      steps[j + 1]!.sha256,
+      index.artifactBaseUrls,
+      `state S_${p.globalStep + 1}`,
+      spec.maxStateBytes,
+    );
   } catch (err) {
     if (!(err instanceof ArtifactProblemError)) throw err;
     // A committed after-state that does not parse is the worker's own garbage: fault.
@@ -57,13 +69,21 @@ export async function judgeStep(p: JudgeStepParameters): Promise<JudgeStepReturn
     const a2 = await run(other);
     const v = jurorVerdict(before.state, a1.next, a2.next, after.state, spec.tolerance);
     p.logger.info(
-      { globalStep: p.globalStep, vote: v.vote, selfWorst: v.selfCheck.worstRatio, run1Worst: v.run1.worstRatio, run2Worst: v.run2.worstRatio, worstTensor: v.run1.worstTensor },
+      {
+        globalStep: p.globalStep,
+        vote: v.vote,
+        selfWorst: v.selfCheck.worstRatio,
+        run1Worst: v.run1.worstRatio,
+        run2Worst: v.run2.worstRatio,
+        worstTensor: v.run1.worstTensor,
+      },
       "juror: step judged",
     );
     return { vote: v.vote, reason: `self ${v.selfCheck.worstRatio}, run1 ${v.run1.worstRatio}, run2 ${v.run2.worstRatio}` };
   } catch (err) {
     if (p.signal.aborted) throw err;
-    if (err instanceof StepInputError) return { vote: Vote.WorkerFault, reason: `committed state does not fit the graph: ${err.shortMessage}` };
+    if (err instanceof StepInputError)
+      return { vote: Vote.WorkerFault, reason: `committed state does not fit the graph: ${err.shortMessage}` };
     if (err instanceof UPowError) return { vote: Vote.Indeterminate, reason: `${err.name}: ${err.shortMessage}` };
     throw err;
   }

@@ -53,7 +53,10 @@ export async function locateFaultyStep(p: LocateFaultyStepParameters): Promise<L
       const report = compareStates(before, a.next, after, spec.tolerance);
       p.logger.debug({ interval, j, convict: report.convict, worstRatio: report.worstRatio }, "locate: step checked");
       if (report.convict) {
-        p.logger.info({ interval, localStep: j, worstTensor: report.worstTensor, worstRatio: report.worstRatio }, "locate: first faulty step found");
+        p.logger.info(
+          { interval, localStep: j, worstTensor: report.worstTensor, worstRatio: report.worstRatio },
+          "locate: first faulty step found",
+        );
         return { kind: "found", localStep: j };
       }
       before = after;

@@ -14,8 +14,7 @@ import { parseCommittedIndex, type ParseIndexOptions } from "./indexParse";
 import type { Hash } from "../../protocol/hashing";
 
 export type IndexVerdict =
-  | { readonly kind: "committed"; readonly committed: CommittedIndex }
-  | { readonly kind: "unverifiable"; readonly reason: string };
+  { readonly kind: "committed"; readonly committed: CommittedIndex } | { readonly kind: "unverifiable"; readonly reason: string };
 
 /** No verdict yet: the index could not be fetched and the grace period is not over (asked again after `retryAtMs`). */
 export class IndexPendingError extends VerifierDaemonError {
@@ -88,7 +87,9 @@ export class ResultIndexCache {
     const now = this.#p.now ?? Date.now;
     const f = this.#failures.get(key);
     if (f && now() < f.retryAtMs) {
-      throw new IndexPendingError("result index not fetched yet; retry pending", { details: { jobId: t.jobId, attempts: f.attempts, retryInMs: f.retryAtMs - now() } });
+      throw new IndexPendingError("result index not fetched yet; retry pending", {
+        details: { jobId: t.jobId, attempts: f.attempts, retryInMs: f.retryAtMs - now() },
+      });
     }
     const parts = splitArtifactUri(t.resultURI);
     if (!parts) return this.#keep(key, { kind: "unverifiable", reason: "resultURI is not <base>/artifacts/<sha256>" });
@@ -106,10 +107,16 @@ export class ResultIndexCache {
       }
       const delay = Math.min(this.#p.maxBackoffMs ?? 60_000, (this.#p.backoffMs ?? 500) * 2 ** (attempts - 1));
       this.#failures.set(key, { firstAtMs, attempts, retryAtMs: at + delay });
-      throw new IndexPendingError(`result index could not be fetched: ${err.shortMessage}`, { cause: err, details: { jobId: t.jobId, attempts, retryInMs: delay } });
+      throw new IndexPendingError(`result index could not be fetched: ${err.shortMessage}`, {
+        cause: err,
+        details: { jobId: t.jobId, attempts, retryInMs: delay },
+      });
     }
     const job: CommittedJob = {
-      jobId: t.jobId, checkpointRoot: t.checkpointRoot, totalSteps: Number(t.totalSteps), checkpointInterval: Number(t.checkpointInterval),
+      jobId: t.jobId,
+      checkpointRoot: t.checkpointRoot,
+      totalSteps: Number(t.totalSteps),
+      checkpointInterval: Number(t.checkpointInterval),
       fallbackBaseUrl: parts.base,
     };
     try {

@@ -42,7 +42,9 @@ export function verifierSettings(jurorEp: ExecutionProviderName = "cpu"): readon
  * operator's second setting, or its first when the second is the reference (both reference: the
  * reference twice, whose runs agree bit for bit, so the rule reduces to the plain tolerance check).
  */
-export function jurorSettings(configured: readonly [RunnerSettingsChoice, RunnerSettingsChoice]): readonly [RunnerSettingsChoice, RunnerSettingsChoice] {
+export function jurorSettings(
+  configured: readonly [RunnerSettingsChoice, RunnerSettingsChoice],
+): readonly [RunnerSettingsChoice, RunnerSettingsChoice] {
   const other = isReferenceSettings(configured[1]) ? configured[0] : configured[1];
   return [REFERENCE_SETTINGS, other];
 }
@@ -79,12 +81,19 @@ export async function probeSettings(factory: RunnerFactory, settings: readonly R
     ["y", { dtype: "I64", shape: [1], data: new BigInt64Array([1n]) }],
   ]);
   for (const s of other) {
-    await withRunner(factory, { graph, stepBudget: { flopsPerStep: 1_000n } }, s, (r) => r.step(initState(spec, `0x${"00".repeat(32)}`), batch, defaultHyperparameters(spec)));
+    await withRunner(factory, { graph, stepBudget: { flopsPerStep: 1_000n } }, s, (r) =>
+      r.step(initState(spec, `0x${"00".repeat(32)}`), batch, defaultHyperparameters(spec)),
+    );
   }
 }
 
 /** Run `fn` with a runner and always dispose it. */
-export async function withRunner<T>(factory: RunnerFactory, job: RunnableJob, settings: RunnerSettingsChoice, fn: (r: StepExecutor) => Promise<T>): Promise<T> {
+export async function withRunner<T>(
+  factory: RunnerFactory,
+  job: RunnableJob,
+  settings: RunnerSettingsChoice,
+  fn: (r: StepExecutor) => Promise<T>,
+): Promise<T> {
   const runner = await factory(job.graph, settings, job.stepBudget);
   try {
     return await fn(runner);

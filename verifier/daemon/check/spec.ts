@@ -80,8 +80,12 @@ export class ManifestSpecLoader implements JobSpecLoader {
   constructor(client: ArtifactClient, limits: LoadJobSpecLimits = {}) {
     this.#client = client;
     this.#limits = {
-      maxManifestBytes: 1 << 20, maxGraphBytes: 64 << 20, maxBatchBytes: 64 << 20, maxStateBytes: 256 << 20,
-      ...COST_DEFAULTS, ...Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)),
+      maxManifestBytes: 1 << 20,
+      maxGraphBytes: 64 << 20,
+      maxBatchBytes: 64 << 20,
+      maxStateBytes: 256 << 20,
+      ...COST_DEFAULTS,
+      ...Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)),
     };
   }
 
@@ -105,15 +109,22 @@ export class ManifestSpecLoader implements JobSpecLoader {
     try {
       manifest = parseManifest(bytes, { expectedSpecHash: job.specHash });
     } catch (cause) {
-      throw new JobSpecError(`manifest is unusable: ${cause instanceof UPowError ? cause.shortMessage : String(cause)}`, { cause, details: { jobId: job.jobId } });
+      throw new JobSpecError(`manifest is unusable: ${cause instanceof UPowError ? cause.shortMessage : String(cause)}`, {
+        cause,
+        details: { jobId: job.jobId },
+      });
     }
     const ints = manifestIntegers(manifest);
     const mismatch = (field: string, chain: unknown, spec: unknown) =>
-      new JobSpecError("manifest disagrees with the on-chain job", { details: { jobId: job.jobId, field, chain: String(chain), spec: String(spec) } });
+      new JobSpecError("manifest disagrees with the on-chain job", {
+        details: { jobId: job.jobId, field, chain: String(chain), spec: String(spec) },
+      });
     if (ints.totalSteps !== job.totalSteps) throw mismatch("totalSteps", job.totalSteps, ints.totalSteps);
-    if (ints.checkpointInterval !== job.checkpointInterval) throw mismatch("checkpointInterval", job.checkpointInterval, ints.checkpointInterval);
+    if (ints.checkpointInterval !== job.checkpointInterval)
+      throw mismatch("checkpointInterval", job.checkpointInterval, ints.checkpointInterval);
     if (manifest.data.root !== job.dataRoot.toLowerCase()) throw mismatch("dataRoot", job.dataRoot, manifest.data.root);
-    if (manifest.initialState.hash !== job.initialStateHash.toLowerCase()) throw mismatch("initialStateHash", job.initialStateHash, manifest.initialState.hash);
+    if (manifest.initialState.hash !== job.initialStateHash.toLowerCase())
+      throw mismatch("initialStateHash", job.initialStateHash, manifest.initialState.hash);
     if (BigInt(manifest.data.numBatches) !== job.numBatches) throw mismatch("numBatches", job.numBatches, manifest.data.numBatches);
 
     const graph = await this.#client.fetch(manifest.graph.sha256, [manifest.graph.uri], "step graph", this.#limits.maxGraphBytes);
@@ -157,10 +168,14 @@ export class ManifestSpecLoader implements JobSpecLoader {
     const ints = manifestIntegers(manifest);
     try {
       const cost = deriveStepCost(graph, manifest.data.batchSize, manifest.costModel);
-      checkStepCost(cost, [
-        { source: "manifest", flopsPerStep: ints.flopsPerStep, stateBytes: ints.stateBytes },
-        { source: "on-chain job", flopsPerStep: job.flopsPerStep, stateBytes: job.stateBytes },
-      ], { maxFlopsPerStep: this.#limits.maxFlopsPerStep, maxPeakBytes: this.#limits.maxPeakBytes });
+      checkStepCost(
+        cost,
+        [
+          { source: "manifest", flopsPerStep: ints.flopsPerStep, stateBytes: ints.stateBytes },
+          { source: "on-chain job", flopsPerStep: job.flopsPerStep, stateBytes: job.stateBytes },
+        ],
+        { maxFlopsPerStep: this.#limits.maxFlopsPerStep, maxPeakBytes: this.#limits.maxPeakBytes },
+      );
     } catch (cause) {
       const msg = cause instanceof UPowError ? cause.shortMessage : String(cause);
       const details = { jobId: job.jobId, ...(cause instanceof UPowError ? cause.details : {}) };

@@ -5,7 +5,13 @@
  * arrives is checked against the committed address and state hash before use.
  */
 import type { Logger } from "pino";
-import { signStateRequest, STATE_REQUEST_HEADERS, statePath, type StateRequestDomain, type TypedDataSigner } from "../../protocol/stateRequest";
+import {
+  signStateRequest,
+  STATE_REQUEST_HEADERS,
+  statePath,
+  type StateRequestDomain,
+  type TypedDataSigner,
+} from "../../protocol/stateRequest";
 import type { ResultIndex } from "../../protocol/resultIndex";
 import { ArtifactProblemError, StateRequestRefusedError } from "../errors";
 import type { ArtifactClient, LoadedState } from "./artifacts";
@@ -53,7 +59,12 @@ export function stepStateFetcher(p: StepStateFetcherParameters): (interval: numb
 }
 
 async function signedFetch(
-  p: StepStateFetcherParameters, signing: StateRequestSigning, step: number, s: { stateHash: string; sha256: string }, what: string, mirrorError: ArtifactProblemError,
+  p: StepStateFetcherParameters,
+  signing: StateRequestSigning,
+  step: number,
+  s: { stateHash: string; sha256: string },
+  what: string,
+  mirrorError: ArtifactProblemError,
 ): Promise<LoadedState> {
   const expiry = Number((await signing.now()) + BigInt(signing.ttlSec));
   const signature = await signStateRequest(signing.signer, signing.domain, { jobId: p.jobId, step, expiry });
@@ -72,7 +83,11 @@ async function signedFetch(
     }
     if (REFUSALS.has(res.status)) {
       const body = (await res.json().catch(() => ({}))) as { error?: unknown };
-      refused = new StateRequestRefusedError(`${what}: the worker refused our signed request: ${typeof body.error === "string" ? body.error.slice(0, 300) : res.statusText}`, res.status, { url });
+      refused = new StateRequestRefusedError(
+        `${what}: the worker refused our signed request: ${typeof body.error === "string" ? body.error.slice(0, 300) : res.statusText}`,
+        res.status,
+        { url },
+      );
       continue;
     }
     if (res.status !== 200) {
@@ -83,10 +98,17 @@ async function signedFetch(
     const declared = Number(res.headers.get("content-length") ?? "0");
     if (declared > p.maxStateBytes) {
       await res.body?.cancel();
-      throw new ArtifactProblemError(`${what} served by signed request is larger than the limit`, { unavailable: true, details: { url, declared, max: p.maxStateBytes } });
+      throw new ArtifactProblemError(`${what} served by signed request is larger than the limit`, {
+        unavailable: true,
+        details: { url, declared, max: p.maxStateBytes },
+      });
     }
     const bytes = new Uint8Array(await res.arrayBuffer());
-    if (bytes.byteLength > p.maxStateBytes) throw new ArtifactProblemError(`${what} served by signed request is larger than the limit`, { unavailable: true, details: { url, max: p.maxStateBytes } });
+    if (bytes.byteLength > p.maxStateBytes)
+      throw new ArtifactProblemError(`${what} served by signed request is larger than the limit`, {
+        unavailable: true,
+        details: { url, max: p.maxStateBytes },
+      });
     return p.client.acceptState(bytes, s.stateHash, s.sha256, what);
   }
   if (refused) throw refused;

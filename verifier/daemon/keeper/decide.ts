@@ -35,9 +35,7 @@ export interface RandomnessFacts {
 }
 
 export type RandomnessAction =
-  | { type: "reveal"; block: bigint }
-  | { type: "checkpoint"; l1Origin: bigint }
-  | { type: "request"; block: bigint };
+  { type: "reveal"; block: bigint } | { type: "checkpoint"; l1Origin: bigint } | { type: "request"; block: bigint };
 
 export function randomnessActions(f: RandomnessFacts): RandomnessAction[] {
   const out: RandomnessAction[] = [];

@@ -12,7 +12,12 @@
 import type { Log, Provider } from "ethers";
 import type { Logger } from "pino";
 import type { AuditManager, DataAvailability, DisputeManager, JobMarket, StakeManager } from "../../../typechain-types";
-import { IRandomness__factory, L1OriginRandomness__factory, PrevrandaoRandomness__factory, VrfRandomness__factory } from "../../../typechain-types";
+import {
+  IRandomness__factory,
+  L1OriginRandomness__factory,
+  PrevrandaoRandomness__factory,
+  VrfRandomness__factory,
+} from "../../../typechain-types";
 import { fetchProvenHeader, type RpcSend } from "../../chain/blockHeader";
 import { EventCursor } from "../../chain/events";
 import type { KeyValueStore } from "../../chain/journal";
@@ -78,7 +83,12 @@ export class Keeper {
     // Its own cursor: the monitor does not read the DataAvailability, and these events only
     // matter to the keeper (challenges we opened, disputes closed Void).
     this.#cursor = new EventCursor({
-      provider: p.provider, kv: p.kv, name: "keeper", startBlock: p.startBlock, confirmations: p.confirmations, chunkSize: p.chunkSize,
+      provider: p.provider,
+      kv: p.kv,
+      name: "keeper",
+      startBlock: p.startBlock,
+      confirmations: p.confirmations,
+      chunkSize: p.chunkSize,
       filter: {
         address: [p.addresses.dataAvailability, p.addresses.disputeManager],
         topics: [[da.getEvent("ChallengeOpened").topicHash, dm.getEvent("DisputeClosed").topicHash]],
@@ -141,39 +151,56 @@ export class Keeper {
       // isExpired/isAvailable at the head: a reveal someone else mined since the tick block counts.
       const [available, expired] = await Promise.all([rnd.isAvailable(block), rnd.isExpired(block)]);
       const t: TargetFacts = { block, available, expired };
-      if (source === "l1origin") t.checkpointed = (await L1OriginRandomness__factory.connect(randomness.address, provider).checkpointed(block)) !== `0x${"00".repeat(32)}`;
+      if (source === "l1origin")
+        t.checkpointed =
+          (await L1OriginRandomness__factory.connect(randomness.address, provider).checkpointed(block)) !== `0x${"00".repeat(32)}`;
       if (source === "vrf") t.requested = (await VrfRandomness__factory.connect(randomness.address, provider).requestOf(block)).made;
       targets.push(t);
     }
-    const l1Origin = source === "l1origin" ? await L1OriginRandomness__factory.connect(randomness.address, provider).currentBlock() : undefined;
-    for (const action of randomnessActions({ source, targets, finalBlock: BigInt(tick.block), l1Origin })) await this.#randomnessAction(action);
+    const l1Origin =
+      source === "l1origin" ? await L1OriginRandomness__factory.connect(randomness.address, provider).currentBlock() : undefined;
+    for (const action of randomnessActions({ source, targets, finalBlock: BigInt(tick.block), l1Origin }))
+      await this.#randomnessAction(action);
   }
 
   async #randomnessAction(a: RandomnessAction): Promise<void> {
     const { randomness, responder, provider, l1 } = this.#p;
     const to = randomness.address;
     if (a.type === "checkpoint") {
-      const r = await responder.respond(contractCall(L1OriginRandomness__factory.connect(to, provider), "checkpoint", [], { key: `rnd-checkpoint:${a.l1Origin}`, purpose: "randomness-checkpoint" }));
+      const r = await responder.respond(
+        contractCall(L1OriginRandomness__factory.connect(to, provider), "checkpoint", [], {
+          key: `rnd-checkpoint:${a.l1Origin}`,
+          purpose: "randomness-checkpoint",
+        }),
+      );
       this.#count(r, "randomness-checkpoint", { l1Origin: a.l1Origin.toString() }, "L1 origin checkpointed");
       return;
     }
     if (a.type === "request") {
-      const r = await responder.respond(contractCall(VrfRandomness__factory.connect(to, provider), "request", [a.block], { key: `rnd-request:${a.block}`, purpose: "randomness-request" }));
+      const r = await responder.respond(
+        contractCall(VrfRandomness__factory.connect(to, provider), "request", [a.block], {
+          key: `rnd-request:${a.block}`,
+          purpose: "randomness-request",
+        }),
+      );
       this.#count(r, "randomness-request", { block: a.block.toString() }, "VRF word requested");
       return;
     }
     // Headers of this chain's blocks (prevrandao) or of L1 blocks (l1origin).
     const headers = randomness.source === "l1origin" ? l1 : provider;
     if (headers === undefined) {
-      if (!this.#warnedNoL1) this.#log.warn({ block: a.block.toString() }, "L1 target checkpointed but no L1 RPC configured (--l1-rpc-url): cannot reveal");
+      if (!this.#warnedNoL1)
+        this.#log.warn({ block: a.block.toString() }, "L1 target checkpointed but no L1 RPC configured (--l1-rpc-url): cannot reveal");
       this.#warnedNoL1 = true;
       return;
     }
     const { rlp } = await fetchProvenHeader(headers, a.block);
     const at = { key: `rnd-reveal:${a.block}`, purpose: "randomness-reveal" };
-    const r = await responder.respond(randomness.source === "l1origin"
-      ? contractCall(L1OriginRandomness__factory.connect(to, provider), "reveal", [a.block, rlp], at)
-      : contractCall(PrevrandaoRandomness__factory.connect(to, provider), "reveal", [a.block, rlp], at));
+    const r = await responder.respond(
+      randomness.source === "l1origin"
+        ? contractCall(L1OriginRandomness__factory.connect(to, provider), "reveal", [a.block, rlp], at)
+        : contractCall(PrevrandaoRandomness__factory.connect(to, provider), "reveal", [a.block, rlp], at),
+    );
     this.#count(r, "randomness-reveal", { block: a.block.toString() }, "randomness revealed");
   }
 
@@ -215,7 +242,12 @@ export class Keeper {
     const credits = await da.credits(me, bt);
     if (credits > 0n) {
       const r = await responder.respond(contractCall(da, "withdraw", [], { key: `withdraw:da:${tick.block}`, purpose: "withdraw-da" }));
-      this.#count(r, "withdraw-da", await this.#p.tokens.fields("credits", this.#p.addresses.stakingToken, credits), "availability credits withdrawn");
+      this.#count(
+        r,
+        "withdraw-da",
+        await this.#p.tokens.fields("credits", this.#p.addresses.stakingToken, credits),
+        "availability credits withdrawn",
+      );
     }
   }
 

@@ -78,7 +78,8 @@ export class Monitor {
         // DisputeOpened comes too); the challenger's located step carries over, no second replay.
         const located = records.locate(a.voidedDisputeId);
         if (located !== undefined && records.locate(a.disputeId) === undefined) records.putLocate(a.disputeId, located);
-        if (records.followDispute(a.disputeId)) logger.info({ disputeId: String(a.disputeId), voided: String(a.voidedDisputeId) }, "reopened dispute: following");
+        if (records.followDispute(a.disputeId))
+          logger.info({ disputeId: String(a.disputeId), voided: String(a.voidedDisputeId) }, "reopened dispute: following");
       });
   }
 }

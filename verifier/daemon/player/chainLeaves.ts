@@ -37,7 +37,11 @@ export interface ChainLeavesStatus {
 }
 
 export async function chainLeavesStatus(
-  da: DataAvailabilityView, jobId: bigint, interval: number, k: number, blockTag: number,
+  da: DataAvailabilityView,
+  jobId: bigint,
+  interval: number,
+  k: number,
+  blockTag: number,
 ): Promise<ChainLeavesStatus> {
   const bt = { blockTag };
   if (!(await da.checkpointLeaf(jobId, interval, bt)).known) return { checkpointKnown: false, missing: null };
@@ -51,7 +55,11 @@ export async function chainLeavesStatus(
 
 /** The interval's k+1 committed states as stored on chain, with the index's store addresses where it listed them. */
 export async function stepsFromChain(
-  da: DataAvailabilityView, jobId: bigint, interval: number, k: number, listed: readonly (IndexedState | null)[],
+  da: DataAvailabilityView,
+  jobId: bigint,
+  interval: number,
+  k: number,
+  listed: readonly (IndexedState | null)[],
 ): Promise<IndexedState[]> {
   const steps: IndexedState[] = [];
   for (let j = 0; j <= k; j++) {

@@ -3,7 +3,15 @@
  * this node's records, the scheduler, the responder and the checks. Built once by the service.
  */
 import type { Logger } from "pino";
-import type { AuditManager, BlockhashRandomness, DataAvailability, DisputeManager, IERC20, JobMarket, StakeManager } from "../../../typechain-types";
+import type {
+  AuditManager,
+  BlockhashRandomness,
+  DataAvailability,
+  DisputeManager,
+  IERC20,
+  JobMarket,
+  StakeManager,
+} from "../../../typechain-types";
 import type { UPowMetrics } from "../../chain/metrics";
 import type { AmountFormatter } from "../../chain/tokenInfo";
 import type { ResultIndex } from "../../protocol/resultIndex";
@@ -20,21 +28,66 @@ import type { Scheduler } from "../scheduler/scheduler";
 import type { DisputePolicy, JobPolicy } from "../solver/types";
 
 // Reads, then (after the `|` line) the calls players hand to the responder (contractCall names them).
-export type JobMarketView = Pick<JobMarket, "getJob" | "jobTerms" | "checkpointCount" | "interface" | "filters" | "queryFilter" | "getAddress"
-  | "finalize">;
+export type JobMarketView = Pick<
+  JobMarket,
+  "getJob" | "jobTerms" | "checkpointCount" | "interface" | "filters" | "queryFilter" | "getAddress" | "finalize"
+>;
 export type AuditManagerView = Pick<
-  AuditManager, "getAudit" | "auditorState" | "auditorSeats" | "canDraw" | "canaryRevealPeriod" | "credits" | "interface" | "getAddress"
-  | "drawAuditors" | "attest" | "releaseAttester" | "withdraw"
+  AuditManager,
+  | "getAudit"
+  | "auditorState"
+  | "auditorSeats"
+  | "canDraw"
+  | "canaryRevealPeriod"
+  | "credits"
+  | "interface"
+  | "getAddress"
+  | "drawAuditors"
+  | "attest"
+  | "releaseAttester"
+  | "withdraw"
 >;
 export type DisputeManagerView = Pick<
   DisputeManager,
-  "getDispute" | "getRound" | "getVote" | "disputeOf" | "stepJudged" | "credits" | "params" | "interface" | "filters" | "queryFilter" | "getAddress"
-  | "commitChallenge" | "openDispute" | "pinpoint" | "proveBoundaryMismatch" | "timeoutPinpoint" | "drawCommittee" | "commitVote" | "revealVote"
-  | "resolve" | "finalizeRuling" | "closeMoot" | "appeal" | "withdraw"
+  | "getDispute"
+  | "getRound"
+  | "getVote"
+  | "disputeOf"
+  | "stepJudged"
+  | "credits"
+  | "params"
+  | "interface"
+  | "filters"
+  | "queryFilter"
+  | "getAddress"
+  | "commitChallenge"
+  | "openDispute"
+  | "pinpoint"
+  | "proveBoundaryMismatch"
+  | "timeoutPinpoint"
+  | "drawCommittee"
+  | "commitVote"
+  | "revealVote"
+  | "resolve"
+  | "finalizeRuling"
+  | "closeMoot"
+  | "appeal"
+  | "withdraw"
 >;
 export type DataAvailabilityView = Pick<
-  DataAvailability, "getChallenge" | "stepLeaf" | "checkpointLeaf" | "params" | "interface" | "filters" | "queryFilter" | "getAddress"
-  | "timeoutChallenge" | "demandStepLeaves" | "proveStepLeaves" | "challengeStateChunk"
+  DataAvailability,
+  | "getChallenge"
+  | "stepLeaf"
+  | "checkpointLeaf"
+  | "params"
+  | "interface"
+  | "filters"
+  | "queryFilter"
+  | "getAddress"
+  | "timeoutChallenge"
+  | "demandStepLeaves"
+  | "proveStepLeaves"
+  | "challengeStateChunk"
 >;
 export type RandomnessView = Pick<BlockhashRandomness, "isAvailable" | "isExpired">;
 /** Epochs: a dispute draw waits for its epoch (v3 V3.2). */
@@ -95,13 +148,17 @@ export interface JobMaterials {
 /** Spec + result index of a submitted job; IndexUnverifiableError when the index was judged unverifiable. */
 export async function loadJobMaterials(ctx: PlayerContext, jobId: bigint): Promise<JobMaterials> {
   const { terms, verdict } = await loadJobTerms(ctx, jobId);
-  if (verdict.kind === "unverifiable") throw new IndexUnverifiableError(`result index unverifiable: ${verdict.reason}`, { details: { jobId } });
+  if (verdict.kind === "unverifiable")
+    throw new IndexUnverifiableError(`result index unverifiable: ${verdict.reason}`, { details: { jobId } });
   const spec = await ctx.specs.load(terms);
   return { terms, spec, index: verdict.committed.index };
 }
 
 /** On-chain terms and the verdict on the result index (URIs from the records, else from the job's events). */
-export async function loadJobTerms(ctx: PlayerContext, jobId: bigint): Promise<{ terms: OnChainJobTerms; resultURI: string; verdict: IndexVerdict }> {
+export async function loadJobTerms(
+  ctx: PlayerContext,
+  jobId: bigint,
+): Promise<{ terms: OnChainJobTerms; resultURI: string; verdict: IndexVerdict }> {
   const job = await ctx.jobMarket.getJob(jobId);
   const note = ctx.records.jobNote(jobId);
   let { specURI, resultURI } = note;
@@ -120,11 +177,23 @@ export async function loadJobTerms(ctx: PlayerContext, jobId: bigint): Promise<{
   }
   ctx.records.updateJobNote(jobId, { specURI, resultURI });
   const terms: OnChainJobTerms = {
-    jobId, specHash: job.specHash, specURI, dataRoot: job.dataRoot, initialStateHash: job.initialStateHash,
-    totalSteps: job.totalSteps, checkpointInterval: job.checkpointInterval, numBatches: job.numBatches, flopsPerStep: job.flopsPerStep, stateBytes: job.stateBytes,
+    jobId,
+    specHash: job.specHash,
+    specURI,
+    dataRoot: job.dataRoot,
+    initialStateHash: job.initialStateHash,
+    totalSteps: job.totalSteps,
+    checkpointInterval: job.checkpointInterval,
+    numBatches: job.numBatches,
+    flopsPerStep: job.flopsPerStep,
+    stateBytes: job.stateBytes,
   };
   const verdict = await ctx.indexes.verdict({
-    resultURI, jobId, checkpointRoot: job.checkpointRoot, totalSteps: job.totalSteps, checkpointInterval: job.checkpointInterval,
+    resultURI,
+    jobId,
+    checkpointRoot: job.checkpointRoot,
+    totalSteps: job.totalSteps,
+    checkpointInterval: job.checkpointInterval,
   });
   return { terms, resultURI, verdict };
 }

@@ -69,7 +69,9 @@ export class DisputePlayer {
     const job = phase === Phase.None ? undefined : await jobMarket.getJob(d.jobId, bt);
     if (job) this.#k = Number(job.checkpointInterval);
     let juror = { drawn: false, committed: false, revealed: false };
-    let roundJurors = 0, roundCommits = 0, roundReveals = 0;
+    let roundJurors = 0,
+      roundCommits = 0,
+      roundReveals = 0;
     if (phase === Phase.Voting) {
       const [r, v] = await Promise.all([disputeManager.getRound(id, round, bt), disputeManager.getVote(id, round, me, bt)]);
       roundJurors = r.jurors.length;
@@ -106,9 +108,10 @@ export class DisputePlayer {
     const pinpoints = Number(d.pinpoints);
     const located = records.locate(id);
     // A re-pinpoint (v3 V9.3) of a step another dispute of the job judged honest would revert.
-    const locatedJudged = isChallenger && phase === Phase.Pinpointing && pinpoints > 0 && located?.kind === "found" && job !== undefined
-      ? await disputeManager.stepJudged(d.jobId, BigInt(this.#interval) * job.checkpointInterval + BigInt(located.localStep), bt)
-      : false;
+    const locatedJudged =
+      isChallenger && phase === Phase.Pinpointing && pinpoints > 0 && located?.kind === "found" && job !== undefined
+        ? await disputeManager.stepJudged(d.jobId, BigInt(this.#interval) * job.checkpointInterval + BigInt(located.localStep), bt)
+        : false;
     if (isChallenger && this.#boundary === undefined && phase !== Phase.None && phase !== Phase.Closed) await this.#findBoundary();
     let chainLeaves: DisputeFacts["chainLeaves"];
     if (isChallenger && phase === Phase.Pinpointing) chainLeaves = await this.#chainLeaves(tick.block);
@@ -180,9 +183,13 @@ export class DisputePlayer {
       const { index } = await loadJobMaterials(this.ctx, this.#jobId);
       const m = boundaryMismatches(index).filter((b) => b.interval === this.#interval);
       this.#boundary = m.length === 0 ? null : { atEnd: m[0]!.atEnd };
-      if (m.length > 0) this.#log.warn({ interval: this.#interval, mismatches: m }, "interval's step states disagree with its checkpoints: provable");
+      if (m.length > 0)
+        this.#log.warn({ interval: this.#interval, mismatches: m }, "interval's step states disagree with its checkpoints: provable");
     } catch (err) {
-      this.#log.warn({ err: err instanceof UPowError ? err.shortMessage : String(err) }, "result index unavailable; boundary check deferred");
+      this.#log.warn(
+        { err: err instanceof UPowError ? err.shortMessage : String(err) },
+        "result index unavailable; boundary check deferred",
+      );
     }
   }
 
@@ -205,7 +212,16 @@ export class DisputePlayer {
         this.#schedule(`locate:${id}`, async (signal) => {
           const { spec, index: listed } = await this.#materials();
           const { index } = await this.#steps(listed);
-          const o = await locateFaultyStep({ spec, index, interval: this.#interval, client: this.ctx.client, runners: this.ctx.runners, settings: this.ctx.settings[0], signal, logger: this.#log });
+          const o = await locateFaultyStep({
+            spec,
+            index,
+            interval: this.#interval,
+            client: this.ctx.client,
+            runners: this.ctx.runners,
+            settings: this.ctx.settings[0],
+            signal,
+            logger: this.#log,
+          });
           this.ctx.records.putLocate(id, o);
         });
         return;
@@ -213,19 +229,31 @@ export class DisputePlayer {
         const { index: listed } = await this.#materials();
         const { index, fromChain } = await this.#steps(listed);
         // Leaves stored on chain are named with an empty proof (the contract reads them).
-        const claim = (j: number) => (fromChain ? { stateHash: index.intervals[this.#interval]!.steps[j]!.stateHash, proof: [] } : stepProof(index, this.#interval, j));
+        const claim = (j: number) =>
+          fromChain ? { stateHash: index.intervals[this.#interval]!.steps[j]!.stateHash, proof: [] } : stepProof(index, this.#interval, j);
         const a = claim(action.localStep);
         const b = claim(action.localStep + 1);
-        await responder.respond(contractCall(dm, "pinpoint", [
-          id, action.localStep, { stateHash: a.stateHash, proof: a.proof }, { stateHash: b.stateHash, proof: b.proof },
-        ], { key: pinpointKey(id, facts.pinpoints ?? 0), purpose: "pinpoint" }));
+        await responder.respond(
+          contractCall(
+            dm,
+            "pinpoint",
+            [id, action.localStep, { stateHash: a.stateHash, proof: a.proof }, { stateHash: b.stateHash, proof: b.proof }],
+            { key: pinpointKey(id, facts.pinpoints ?? 0), purpose: "pinpoint" },
+          ),
+        );
         return;
       }
       case "proveBoundary": {
         const { index } = await loadJobMaterials(this.ctx, this.#jobId);
         const p = stepProof(index, this.#interval, action.atEnd ? index.k : 0);
-        const r = await responder.respond(contractCall(dm, "proveBoundaryMismatch", [id, action.atEnd, p.stateHash, p.proof], { key: `boundary:${id}`, purpose: "boundary-mismatch" }));
-        if (r.kind === "sent" && r.result.kind === "mined" && !r.result.reused) this.#log.warn({ atEnd: action.atEnd }, "boundary mismatch proven: worker convicted");
+        const r = await responder.respond(
+          contractCall(dm, "proveBoundaryMismatch", [id, action.atEnd, p.stateHash, p.proof], {
+            key: `boundary:${id}`,
+            purpose: "boundary-mismatch",
+          }),
+        );
+        if (r.kind === "sent" && r.result.kind === "mined" && !r.result.reused)
+          this.#log.warn({ atEnd: action.atEnd }, "boundary mismatch proven: worker convicted");
         return;
       }
       case "challengeChunk":
@@ -235,7 +263,12 @@ export class DisputePlayer {
         await this.#demandStepLeaves(action.first, action.count);
         return;
       case "timeoutChunk":
-        await responder.respond(contractCall(this.ctx.dataAvailability, "timeoutChallenge", [action.challengeId], { key: `chunk-timeout:${action.challengeId}`, purpose: "chunk-timeout" }));
+        await responder.respond(
+          contractCall(this.ctx.dataAvailability, "timeoutChallenge", [action.challengeId], {
+            key: `chunk-timeout:${action.challengeId}`,
+            purpose: "chunk-timeout",
+          }),
+        );
         return;
       case "timeoutPinpoint":
         await responder.respond(contractCall(dm, "timeoutPinpoint", [id], { key: `pinpoint-timeout:${id}`, purpose: "pinpoint-timeout" }));
@@ -244,9 +277,16 @@ export class DisputePlayer {
         // A draw applies at most 32 queued reserve changes itself; a longer queue (someone flooding
         // it) must be applied first or the draw reverts (v3 V3.6).
         if (!(await this.ctx.stakeManager.queueSettled())) {
-          await responder.respond(contractCall(this.ctx.stakeManager, "applyQueued", [256], { key: `apply-queue:${id}:${facts.block}`, purpose: "apply-queue" }));
+          await responder.respond(
+            contractCall(this.ctx.stakeManager, "applyQueued", [256], { key: `apply-queue:${id}:${facts.block}`, purpose: "apply-queue" }),
+          );
         }
-        await responder.respond(contractCall(dm, "drawCommittee", [id], { key: `draw-committee:${id}:${facts.round}:${facts.randomnessBlock}`, purpose: "draw-committee" }));
+        await responder.respond(
+          contractCall(dm, "drawCommittee", [id], {
+            key: `draw-committee:${id}:${facts.round}:${facts.randomnessBlock}`,
+            purpose: "draw-committee",
+          }),
+        );
         return;
       case "judge": {
         const round = facts.round;
@@ -262,8 +302,15 @@ export class DisputePlayer {
             this.#log.warn({ err: err instanceof UPowError ? err.shortMessage : String(err) }, "juror: job materials unavailable");
           }
           const v = await judgeStep({
-            spec: materials?.spec ?? null, index: materials?.index ?? null, interval: this.#interval, globalStep: step,
-            client: this.ctx.client, runners: this.ctx.runners, settings: this.ctx.settings, signal, logger: this.#log,
+            spec: materials?.spec ?? null,
+            index: materials?.index ?? null,
+            interval: this.#interval,
+            globalStep: step,
+            client: this.ctx.client,
+            runners: this.ctx.runners,
+            settings: this.ctx.settings,
+            signal,
+            logger: this.#log,
           });
           // Durable BEFORE any commitment is sent; a second judgement never replaces the first.
           const stored = this.ctx.records.putVoteOnce(id, round, { vote: v.vote, salt: hexlify(randomBytes(32)) });
@@ -273,12 +320,19 @@ export class DisputePlayer {
       }
       case "commitVote": {
         const c = voteCommitment(id, action.round, this.ctx.me, action.vote.vote, action.vote.salt);
-        const r = await responder.respond(contractCall(dm, "commitVote", [id, c], { key: `vote-commit:${id}:${action.round}`, purpose: "vote-commit" }));
+        const r = await responder.respond(
+          contractCall(dm, "commitVote", [id, c], { key: `vote-commit:${id}:${action.round}`, purpose: "vote-commit" }),
+        );
         if (r.kind === "sent" && r.result.kind === "mined" && !r.result.reused) metrics?.votesCommitted.inc();
         return;
       }
       case "revealVote": {
-        const r = await responder.respond(contractCall(dm, "revealVote", [id, action.vote.vote, action.vote.salt], { key: `vote-reveal:${id}:${action.round}`, purpose: "vote-reveal" }));
+        const r = await responder.respond(
+          contractCall(dm, "revealVote", [id, action.vote.vote, action.vote.salt], {
+            key: `vote-reveal:${id}:${action.round}`,
+            purpose: "vote-reveal",
+          }),
+        );
         if (r.kind === "sent" && r.result.kind === "mined" && !r.result.reused) metrics?.votesRevealed.inc();
         return;
       }
@@ -297,8 +351,12 @@ export class DisputePlayer {
       case "rulingDisputed":
         if (!this.#notedRuling) {
           this.#notedRuling = true;
-          this.#log.warn({ ruling: rulingName(facts.ruling), belief: facts.belief, appealEnd: facts.appealEnd.toString(), why: action.why },
-            action.why === "policy" ? "ruling goes against us; not appealing (start with --appeal to appeal)" : "ruling goes against us; cannot appeal");
+          this.#log.warn(
+            { ruling: rulingName(facts.ruling), belief: facts.belief, appealEnd: facts.appealEnd.toString(), why: action.why },
+            action.why === "policy"
+              ? "ruling goes against us; not appealing (start with --appeal to appeal)"
+              : "ruling goes against us; cannot appeal",
+          );
         }
         return;
     }
@@ -309,9 +367,14 @@ export class DisputePlayer {
     const { disputeManager, stakingToken, responder, me } = this.ctx;
     const params = await disputeManager.params();
     if (!(await responder.allowBond({ token: stakingToken, owner: me, spender: disputeManager, amount: params.appealBond }))) return;
-    const r = await responder.respond(contractCall(disputeManager, "appeal", [this.disputeId], { key: `appeal:${this.disputeId}:${round}`, purpose: "appeal" }));
+    const r = await responder.respond(
+      contractCall(disputeManager, "appeal", [this.disputeId], { key: `appeal:${this.disputeId}:${round}`, purpose: "appeal" }),
+    );
     if (r.kind === "sent" && r.result.kind === "mined" && !r.result.reused) {
-      this.#log.warn({ round, ...(await this.ctx.tokens.fields("bond", await stakingToken.getAddress(), params.appealBond)) }, "ruling appealed");
+      this.#log.warn(
+        { round, ...(await this.ctx.tokens.fields("bond", await stakingToken.getAddress(), params.appealBond)) },
+        "ruling appealed",
+      );
     }
   }
 
@@ -328,8 +391,13 @@ export class DisputePlayer {
     return {
       spec,
       index: {
-        version: RESULT_INDEX_VERSION, jobId: this.#jobId.toString(), specHash: terms.specHash, checkpointRoot: ZeroHash,
-        T: Number(terms.totalSteps), k: Number(terms.checkpointInterval), checkpoints: [],
+        version: RESULT_INDEX_VERSION,
+        jobId: this.#jobId.toString(),
+        specHash: terms.specHash,
+        checkpointRoot: ZeroHash,
+        T: Number(terms.totalSteps),
+        k: Number(terms.checkpointInterval),
+        checkpoints: [],
         intervals: Array.from({ length: n }, () => ({ steps: [] })),
         artifactBaseUrls: base === undefined ? [] : [base],
       },
@@ -342,7 +410,12 @@ export class DisputePlayer {
     const id = this.disputeId;
     const params = await da.params();
     if (!(await responder.allowBond({ token: stakingToken, owner: me, spender: da, amount: params.leafBond }))) return;
-    const r = await responder.respond(contractCall(da, "demandStepLeaves", [this.#jobId, id, this.#interval, first, count], { key: `leaf-demand:${id}:${first}`, purpose: "leaf-demand" }));
+    const r = await responder.respond(
+      contractCall(da, "demandStepLeaves", [this.#jobId, id, this.#interval, first, count], {
+        key: `leaf-demand:${id}:${first}`,
+        purpose: "leaf-demand",
+      }),
+    );
     if (r.kind !== "sent" || r.result.kind !== "mined") return;
     const logs = await da.queryFilter(da.filters.ChallengeOpened(undefined, this.#jobId, id), r.result.blockNumber, r.result.blockNumber);
     for (const l of logs) if (l.args.opener.toLowerCase() === me.toLowerCase()) records.addChunkChallenge(id, l.args.challengeId);
@@ -370,14 +443,20 @@ export class DisputePlayer {
     if (!(await da.stepLeaf(this.#jobId, globalStep)).known) {
       const { index } = await loadJobMaterials(this.ctx, this.#jobId);
       const p = stepProof(index, this.#interval, leafIndex);
-      const r = await responder.respond(contractCall(da, "proveStepLeaves", [this.#jobId, this.#interval, leafIndex, [p.stateHash], p.proof], {
-        key: `prove-step-leaf:${this.#jobId}:${globalStep}`, purpose: "prove-step-leaves",
-      }));
+      const r = await responder.respond(
+        contractCall(da, "proveStepLeaves", [this.#jobId, this.#interval, leafIndex, [p.stateHash], p.proof], {
+          key: `prove-step-leaf:${this.#jobId}:${globalStep}`,
+          purpose: "prove-step-leaves",
+        }),
+      );
       if (r.kind !== "sent") return;
     }
-    const r = await responder.respond(contractCall(da, "challengeStateChunk", [this.#jobId, id, this.#interval, leafIndex, chunkIndex], {
-      key: `chunk:${id}:${leafIndex}:${chunkIndex}`, purpose: "chunk-challenge",
-    }));
+    const r = await responder.respond(
+      contractCall(da, "challengeStateChunk", [this.#jobId, id, this.#interval, leafIndex, chunkIndex], {
+        key: `chunk:${id}:${leafIndex}:${chunkIndex}`,
+        purpose: "chunk-challenge",
+      }),
+    );
     if (r.kind !== "sent" || r.result.kind !== "mined") return;
     const logs = await da.queryFilter(da.filters.ChallengeOpened(undefined, this.#jobId, id), r.result.blockNumber, r.result.blockNumber);
     for (const l of logs) if (l.args.opener.toLowerCase() === me.toLowerCase()) records.addChunkChallenge(id, l.args.challengeId);

@@ -113,17 +113,26 @@ export class JobPlayer {
         const sm = this.ctx.stakeManager;
         if (!(await sm.queueSettled())) {
           // More queued reserve changes than a draw applies itself (v3 V3.6): apply them first.
-          await responder.respond(contractCall(sm, "applyQueued", [256], { key: `apply-queue:job${id}:${facts.block}`, purpose: "apply-queue" }));
+          await responder.respond(
+            contractCall(sm, "applyQueued", [256], { key: `apply-queue:job${id}:${facts.block}`, purpose: "apply-queue" }),
+          );
         }
         // A call may only (re)schedule the draw's seed (v3 V3.2): one intent per schedule.
         const a = await auditManager.getAudit(id);
-        await responder.respond(contractCall(auditManager, "drawAuditors", [id], { key: `draw-auditors:${id}:${a.drawEpoch}:${a.drawTarget}`, purpose: "draw-auditors" }));
+        await responder.respond(
+          contractCall(auditManager, "drawAuditors", [id], {
+            key: `draw-auditors:${id}:${a.drawEpoch}:${a.drawTarget}`,
+            purpose: "draw-auditors",
+          }),
+        );
         return;
       }
       case "attest": {
         // Where the fee share will be credited, known before the attestation leaves.
         records.addFeeToken((await jobMarket.getJob(id)).paymentToken);
-        const r = await responder.respond(contractCall(auditManager, "attest", [id, action.sample], { key: `attest:${id}`, purpose: "attest" }));
+        const r = await responder.respond(
+          contractCall(auditManager, "attest", [id, action.sample], { key: `attest:${id}`, purpose: "attest" }),
+        );
         if (r.kind === "sent") this.ctx.metrics?.auditsRun.inc({ result: "attested" });
         return;
       }
@@ -137,7 +146,12 @@ export class JobPlayer {
         }
         // commitChallenge pulls commitBond (and openDispute the disputeBond): approve them first.
         if (!(await this.#approveBonds())) return;
-        const r = await responder.respond(contractCall(disputeManager, "commitChallenge", [rec.commitment], { key: commitKey(id, action.interval), purpose: "challenge-commit" }));
+        const r = await responder.respond(
+          contractCall(disputeManager, "commitChallenge", [rec.commitment], {
+            key: commitKey(id, action.interval),
+            purpose: "challenge-commit",
+          }),
+        );
         if (r.kind === "sent" && r.result.kind === "mined") records.putChallenge(id, { ...rec, commitBlock: r.result.blockNumber });
         return;
       }
@@ -149,7 +163,9 @@ export class JobPlayer {
         return;
       case "releaseAttester":
         records.addFeeToken((await jobMarket.getJob(id)).paymentToken);
-        await responder.respond(contractCall(auditManager, "releaseAttester", [id, this.ctx.me], { key: `release:${id}`, purpose: "release-attester" }));
+        await responder.respond(
+          contractCall(auditManager, "releaseAttester", [id, this.ctx.me], { key: `release:${id}`, purpose: "release-attester" }),
+        );
         return;
     }
   }
@@ -171,23 +187,42 @@ export class JobPlayer {
             const refused: AuditOutcome = { kind: "skipped", sample: [], reason: `${err.name}: ${err.shortMessage}` };
             ctx.records.putAudit(id, refused);
             ctx.metrics?.auditsRun.inc({ result: "skipped" });
-            this.#log.warn({ reason: `${err.name}: ${err.shortMessage}`, details: err.details }, "audit refused: nothing of the job is run");
+            this.#log.warn(
+              { reason: `${err.name}: ${err.shortMessage}`, details: err.details },
+              "audit refused: nothing of the job is run",
+            );
             return refused;
           }
           // The audit seed is known once auditors are drawn. The sample is AuditManager.sampleOf's rule;
           // an assigned auditor's grows with its seats, a volunteer samples as one seat.
-          const [audit, terms, seats] = await Promise.all([ctx.auditManager.getAudit(id), ctx.jobMarket.jobTerms(id), ctx.auditManager.auditorSeats(id, ctx.me)]);
+          const [audit, terms, seats] = await Promise.all([
+            ctx.auditManager.getAudit(id),
+            ctx.jobMarket.jobTerms(id),
+            ctx.auditManager.auditorSeats(id, ctx.me),
+          ]);
           const perSeat = Number(terms.samplesPerAuditor);
           const sample = auditSample({
-            auditSeed: audit.seed, jobId: id, verifier: ctx.me, checkpointCount: facts.checkpointCount, samples: perSeat * Math.max(1, Number(seats)),
+            auditSeed: audit.seed,
+            jobId: id,
+            verifier: ctx.me,
+            checkpointCount: facts.checkpointCount,
+            samples: perSeat * Math.max(1, Number(seats)),
           });
           if (verdict.kind === "unverifiable") {
             // Nothing in the index can be trusted: the worker must post the checkpoint leaves on
             // chain (a dispute opened without proofs, v3 V1.1) instead of this node asking forever.
-            const outcome: AuditOutcome = { kind: "failed", sample, failedIntervals: [sample[0] ?? 0], reason: `result index unverifiable: ${verdict.reason}` };
+            const outcome: AuditOutcome = {
+              kind: "failed",
+              sample,
+              failedIntervals: [sample[0] ?? 0],
+              reason: `result index unverifiable: ${verdict.reason}`,
+            };
             ctx.records.putAudit(id, outcome);
             ctx.metrics?.auditsRun.inc({ result: "disputed" });
-            this.#log.warn({ reason: verdict.reason, interval: outcome.failedIntervals[0] }, "audit: result index unverifiable; checkpoint leaves demanded on chain");
+            this.#log.warn(
+              { reason: verdict.reason, interval: outcome.failedIntervals[0] },
+              "audit: result index unverifiable; checkpoint leaves demanded on chain",
+            );
             return outcome;
           }
           const { index, failed } = verdict.committed;
@@ -196,11 +231,33 @@ export class JobPlayer {
           let outcome;
           try {
             outcome = await runAudit({
-              spec, index, indexFailures: failed, sample, client: ctx.client, runners: ctx.runners, settings: ctx.settings[0], signal, logger: this.#log,
-              onReplay: (s) => ctx.metrics?.replaySeconds.observe(s), unreachable,
-              singleSteps: (i) => auditSteps({ auditSeed: audit.seed, jobId: id, verifier: ctx.me, interval: i, k: spec.k, u: ctx.singleSteps ?? DEFAULT_SINGLE_STEPS }),
+              spec,
+              index,
+              indexFailures: failed,
+              sample,
+              client: ctx.client,
+              runners: ctx.runners,
+              settings: ctx.settings[0],
+              signal,
+              logger: this.#log,
+              onReplay: (s) => ctx.metrics?.replaySeconds.observe(s),
+              unreachable,
+              singleSteps: (i) =>
+                auditSteps({
+                  auditSeed: audit.seed,
+                  jobId: id,
+                  verifier: ctx.me,
+                  interval: i,
+                  k: spec.k,
+                  u: ctx.singleSteps ?? DEFAULT_SINGLE_STEPS,
+                }),
               fetchStepState: stepStateFetcher({
-                client: ctx.client, index, jobId: id, maxStateBytes: spec.maxStateBytes, logger: this.#log, ...(ctx.stateRequests ? { signing: ctx.stateRequests } : {}),
+                client: ctx.client,
+                index,
+                jobId: id,
+                maxStateBytes: spec.maxStateBytes,
+                logger: this.#log,
+                ...(ctx.stateRequests ? { signing: ctx.stateRequests } : {}),
               }),
             });
           } catch (err) {
@@ -209,12 +266,21 @@ export class JobPlayer {
             // grace period and attempt count are both spent, then the intervals count as not served.
             const rec = ctx.records.noteUnreachable(id, Date.now());
             ctx.metrics?.auditsRun.inc({ result: "deferred" });
-            this.#log.warn({ intervals: err.intervals, attempts: rec.attempts, sinceMs: Date.now() - rec.firstAtMs, graceMs: ctx.unserved.graceMs }, "audit deferred: sampled checkpoints unreachable");
+            this.#log.warn(
+              { intervals: err.intervals, attempts: rec.attempts, sinceMs: Date.now() - rec.firstAtMs, graceMs: ctx.unserved.graceMs },
+              "audit deferred: sampled checkpoints unreachable",
+            );
             return undefined;
           }
           ctx.records.putAudit(id, outcome);
           ctx.metrics?.auditsRun.inc({ result: outcome.kind === "failed" ? "disputed" : outcome.kind === "passed" ? "passed" : "skipped" });
-          this.#log.info({ outcome: outcome.kind, ...(outcome.kind === "failed" ? { failedIntervals: outcome.failedIntervals, reason: outcome.reason } : {}) }, "audit finished");
+          this.#log.info(
+            {
+              outcome: outcome.kind,
+              ...(outcome.kind === "failed" ? { failedIntervals: outcome.failedIntervals, reason: outcome.reason } : {}),
+            },
+            "audit finished",
+          );
           return outcome;
         },
         { budgetMs: ctx.taskBudgetMs },
@@ -246,19 +312,31 @@ export class JobPlayer {
     try {
       ({ verdict } = await loadJobTerms(this.ctx, id));
     } catch (err) {
-      this.#log.error({ err: err instanceof UPowError ? err.shortMessage : String(err) }, "cannot open dispute: result index not judged yet");
+      this.#log.error(
+        { err: err instanceof UPowError ? err.shortMessage : String(err) },
+        "cannot open dispute: result index not judged yet",
+      );
       return;
     }
     // Empty proofs: the DataAvailability opens a checkpoint demand the worker must answer (v3 V1.1).
     const none = { index: interval, n: 0, stateHash: ZeroHash, stepRoot: ZeroHash, leaf: ZeroHash, proof: [] };
     const c0 = verdict.kind === "committed" ? checkpointProof(verdict.committed.index, interval) : none;
     const c1 = verdict.kind === "committed" ? checkpointProof(verdict.committed.index, interval + 1) : none;
-    const r = await responder.respond(contractCall(disputeManager, "openDispute", [
-      id, interval, salt,
-      { stateHash: c0.stateHash, stepRoot: c0.stepRoot, proof: c0.proof },
-      { stateHash: c1.stateHash, stepRoot: c1.stepRoot, proof: c1.proof },
-      0n, // hint: none (costs only gas)
-    ], { key: `dispute-open:${id}:${interval}`, purpose: "dispute-open" }));
+    const r = await responder.respond(
+      contractCall(
+        disputeManager,
+        "openDispute",
+        [
+          id,
+          interval,
+          salt,
+          { stateHash: c0.stateHash, stepRoot: c0.stepRoot, proof: c0.proof },
+          { stateHash: c1.stateHash, stepRoot: c1.stepRoot, proof: c1.proof },
+          0n, // hint: none (costs only gas)
+        ],
+        { key: `dispute-open:${id}:${interval}`, purpose: "dispute-open" },
+      ),
+    );
     if (r.kind !== "sent") return;
     const disputeId = await disputeManager.disputeOf(id, interval, me);
     const d = await disputeManager.getDispute(disputeId);

@@ -48,8 +48,13 @@ export class Scheduler {
     this.#concurrency = params.concurrency ?? 2;
     this.#maxQueued = params.maxQueued ?? 16;
     this.#budgetMs = params.budgetMs ?? 600_000;
-    for (const [name, v, min] of [["concurrency", this.#concurrency, 1], ["maxQueued", this.#maxQueued, 0], ["budgetMs", this.#budgetMs, 1]] as const) {
-      if (!Number.isSafeInteger(v) || v < min) throw new VerifierDaemonError(`scheduler ${name} must be an integer ≥ ${min}`, { details: { [name]: v } });
+    for (const [name, v, min] of [
+      ["concurrency", this.#concurrency, 1],
+      ["maxQueued", this.#maxQueued, 0],
+      ["budgetMs", this.#budgetMs, 1],
+    ] as const) {
+      if (!Number.isSafeInteger(v) || v < min)
+        throw new VerifierDaemonError(`scheduler ${name} must be an integer ≥ ${min}`, { details: { [name]: v } });
     }
     this.#logger = params.logger.child({ component: "scheduler" });
   }
@@ -74,7 +79,9 @@ export class Scheduler {
     if (this.#running >= this.#concurrency && this.#queue.length >= this.#maxQueued) {
       this.#refused++;
       this.#logger.warn({ key, ...this.stats() }, "busy: task refused");
-      return Promise.reject(new SchedulerBusyError("scheduler is busy", { details: { key, running: this.#running, queued: this.#queue.length } }));
+      return Promise.reject(
+        new SchedulerBusyError("scheduler is busy", { details: { key, running: this.#running, queued: this.#queue.length } }),
+      );
     }
     const budgetMs = options.budgetMs ?? this.#budgetMs;
     const promise = new Promise<T>((resolve, reject) => {

@@ -23,7 +23,11 @@ export function solveDispute(f: DisputeFacts, policy: DisputePolicy): DisputeAct
   }
 
   // A boundary mismatch convicts without pinpointing or a vote; the challenger is paid, so it proves it.
-  if (f.isChallenger && f.boundary !== undefined && (f.phase === Phase.Pinpointing || f.phase === Phase.AwaitingDraw || f.phase === Phase.Voting)) {
+  if (
+    f.isChallenger &&
+    f.boundary !== undefined &&
+    (f.phase === Phase.Pinpointing || f.phase === Phase.AwaitingDraw || f.phase === Phase.Voting)
+  ) {
     actions.push({ type: "proveBoundary", atEnd: f.boundary.atEnd });
     return actions;
   }

@@ -5,7 +5,14 @@
  */
 import { ElemType, GraphBuilder, attrInt, encodeModel } from "./proto";
 import {
-  ADAM_STEP, type Activation, type ModelSpec, hyperparameterNames, paramInfos, slotNames, stateLayout, validateModelSpec,
+  ADAM_STEP,
+  type Activation,
+  type ModelSpec,
+  hyperparameterNames,
+  paramInfos,
+  slotNames,
+  stateLayout,
+  validateModelSpec,
 } from "./spec";
 
 export interface BuildStepGraphOptions {
@@ -47,7 +54,10 @@ export function buildStepGraph(spec: ModelSpec, options: BuildStepGraphOptions =
   // Softmax cross-entropy, mean over the batch. One-hot by equality with [0..C-1] (no OneHot op).
   const logp = g.op("LogSoftmax", [logits], [attrInt("axis", 1)]);
   const yCol = g.op("Unsqueeze", [y, g.i64([1], [1])]);
-  const classIds = g.i64(Array.from({ length: classes }, (_, c) => c), [1, classes]);
+  const classIds = g.i64(
+    Array.from({ length: classes }, (_, c) => c),
+    [1, classes],
+  );
   const onehot = g.op("Cast", [g.op("Equal", [yCol, classIds])], [attrInt("to", ElemType.FLOAT)]);
   // Batch size as a float scalar: Shape (int64) → Cast to float (int→float is allowed) → sum to [].
   const batchF = g.op("ReduceSum", [g.op("Cast", [g.op("Shape", [y])], [attrInt("to", ElemType.FLOAT)])], [attrInt("keepdims", 0)]);
@@ -95,14 +105,18 @@ export function buildStepGraph(spec: ModelSpec, options: BuildStepGraphOptions =
       }
       case "adam": {
         const [mName, vName] = slotNames(spec, p.name);
-        const m = g.op("Add", [
-          g.op("Mul", [hp.beta1, `state.${mName}`]),
-          g.op("Mul", [g.op("Sub", [one, hp.beta1]), grad]),
-        ], [], `next.${mName}`);
-        const v = g.op("Add", [
-          g.op("Mul", [hp.beta2, `state.${vName}`]),
-          g.op("Mul", [g.op("Sub", [one, hp.beta2]), g.op("Mul", [grad, grad])]),
-        ], [], `next.${vName}`);
+        const m = g.op(
+          "Add",
+          [g.op("Mul", [hp.beta1, `state.${mName}`]), g.op("Mul", [g.op("Sub", [one, hp.beta1]), grad])],
+          [],
+          `next.${mName}`,
+        );
+        const v = g.op(
+          "Add",
+          [g.op("Mul", [hp.beta2, `state.${vName}`]), g.op("Mul", [g.op("Sub", [one, hp.beta2]), g.op("Mul", [grad, grad])])],
+          [],
+          `next.${vName}`,
+        );
         const mHat = g.op("Div", [m, bc1]);
         const vHat = g.op("Div", [v, bc2]);
         const upd = g.op("Div", [mHat, g.op("Add", [g.op("Sqrt", [vHat]), hp.eps])]);
@@ -122,8 +136,10 @@ export function buildStepGraph(spec: ModelSpec, options: BuildStepGraphOptions =
 
 function activation(g: GraphBuilder, act: Activation, a: string): string {
   switch (act) {
-    case "relu": return g.op("Relu", [a]);
-    case "tanh": return g.op("Tanh", [a]);
+    case "relu":
+      return g.op("Relu", [a]);
+    case "tanh":
+      return g.op("Tanh", [a]);
     case "gelu": {
       // Exact GELU: 0.5·a·(1 + erf(a/√2)); the Gelu op only exists from opset 20.
       const cdf2 = g.op("Add", [g.f32(1), g.op("Erf", [g.op("Mul", [a, g.f32(SQRT1_2)])])]);

@@ -38,8 +38,34 @@ interface Val {
 }
 
 const ELEMENTWISE = new Set([
-  "Add", "Sub", "Mul", "Div", "Neg", "Abs", "Exp", "Log", "Sqrt", "Reciprocal", "Pow", "Tanh", "Sigmoid", "Relu", "Erf",
-  "Gelu", "Max", "Min", "Clip", "Where", "Equal", "Greater", "Less", "GreaterOrEqual", "LessOrEqual", "Not", "And", "Or",
+  "Add",
+  "Sub",
+  "Mul",
+  "Div",
+  "Neg",
+  "Abs",
+  "Exp",
+  "Log",
+  "Sqrt",
+  "Reciprocal",
+  "Pow",
+  "Tanh",
+  "Sigmoid",
+  "Relu",
+  "Erf",
+  "Gelu",
+  "Max",
+  "Min",
+  "Clip",
+  "Where",
+  "Equal",
+  "Greater",
+  "Less",
+  "GreaterOrEqual",
+  "LessOrEqual",
+  "Not",
+  "And",
+  "Or",
 ]);
 const BOOL_OUT = new Set(["Equal", "Greater", "Less", "GreaterOrEqual", "LessOrEqual", "Not", "And", "Or"]);
 const MAX_FOLD = 4096;
@@ -122,7 +148,9 @@ function known(node: onnxNode, v: Val | undefined, what: string): number[] {
  * @throws StepGraphError subclasses (invalid graph) or GraphShapeInferenceError.
  */
 export function estimateFlops(
-  graphBytes: Uint8Array, batchShapes: Readonly<Record<string, readonly number[]>>, limits: Partial<GraphLimits> = {},
+  graphBytes: Uint8Array,
+  batchShapes: Readonly<Record<string, readonly number[]>>,
+  limits: Partial<GraphLimits> = {},
 ): StepCost {
   const info = validateStepGraph(graphBytes, limits);
   const model = decodeModel(graphBytes, limits);
@@ -146,7 +174,10 @@ export function estimateFlops(
     if (name.startsWith("batch.")) {
       const given = batchShapes[name.slice(6)];
       if (!given) fail("no shape given for batch input", undefined, { input: name });
-      if (given.length !== dims.length || given.some((d, i) => !Number.isSafeInteger(d) || d < 1 || (typeof dims[i] === "number" && dims[i] !== d))) {
+      if (
+        given.length !== dims.length ||
+        given.some((d, i) => !Number.isSafeInteger(d) || d < 1 || (typeof dims[i] === "number" && dims[i] !== d))
+      ) {
         fail("batch shape does not fit the declared input", undefined, { input: name, declared: dims, given });
       }
       shape = [...given];
@@ -168,7 +199,8 @@ export function estimateFlops(
     const ins = (node.input ?? []).map((i) => (i === "" ? undefined : vals.get(i)));
     const { val, matmul, other } = inferNode(node, ins, opset);
     // A negative dimension would make counts negative and hide other nodes' cost (onnxruntime refuses it anyway).
-    if (val.shape.some((d) => !Number.isSafeInteger(d) || d < 0)) fail("output shape has a negative or non-integer dimension", node, { shape: val.shape });
+    if (val.shape.some((d) => !Number.isSafeInteger(d) || d < 0))
+      fail("output shape has a negative or non-integer dimension", node, { shape: val.shape });
     matmulFlops += matmul;
     otherFlops += other;
     intermediateBytes += bytesOf(val);
@@ -199,12 +231,21 @@ function inferNode(node: onnxNode, ins: (Val | undefined)[], opset: number): { v
   const need = (v: Val | undefined, i: number): Val => v ?? fail("missing input", node, { index: i });
   if (ELEMENTWISE.has(op)) {
     const present = ins.filter((v): v is Val => v !== undefined);
-    const shape = broadcast(node, present.map((v) => v.shape));
+    const shape = broadcast(
+      node,
+      present.map((v) => v.shape),
+    );
     const elem = BOOL_OUT.has(op) ? ElemType.BOOL : op === "Where" ? need(ins[1], 1).elem : need(x, 0).elem;
     let ints: number[] | undefined;
-    if ((op === "Add" || op === "Sub" || op === "Mul") && present.length === 2 && present.every((v) => v.ints) && count(shape) <= MAX_FOLD) {
+    if (
+      (op === "Add" || op === "Sub" || op === "Mul") &&
+      present.length === 2 &&
+      present.every((v) => v.ints) &&
+      count(shape) <= MAX_FOLD
+    ) {
       const [a, b] = present.map((v) => v.ints as number[]);
-      const f = op === "Add" ? (p: number, q: number) => p + q : op === "Sub" ? (p: number, q: number) => p - q : (p: number, q: number) => p * q;
+      const f =
+        op === "Add" ? (p: number, q: number) => p + q : op === "Sub" ? (p: number, q: number) => p - q : (p: number, q: number) => p * q;
       if (a.length === b.length) ints = a.map((v, i) => f(v, b[i]));
       else if (a.length === 1) ints = b.map((v) => f(a[0], v));
       else if (b.length === 1) ints = a.map((v) => f(v, b[0]));
@@ -245,7 +286,10 @@ function inferNode(node: onnxNode, ins: (Val | undefined)[], opset: number): { v
       if (perm.length !== s.length) fail("Transpose perm has the wrong length", node);
       return { val: { elem: need(x, 0).elem, shape: perm.map((p) => s[normAxis(node, p, s.length)]) }, matmul: 0, other: 0 };
     }
-    case "ReduceSum": case "ReduceMean": case "ReduceMax": case "ReduceMin": {
+    case "ReduceSum":
+    case "ReduceMean":
+    case "ReduceMax":
+    case "ReduceMin": {
       const s = need(x, 0).shape;
       const axesFromInput = op === "ReduceSum" || opset >= 18;
       const axes = axesFromInput ? (ins[1] ? known(node, ins[1], "axes") : []) : (attrIs(node, "axes") ?? []);
@@ -255,12 +299,17 @@ function inferNode(node: onnxNode, ins: (Val | undefined)[], opset: number): { v
       const shape = keep ? s.map((d, i) => (red.has(i) ? 1 : d)) : s.filter((_, i) => !red.has(i));
       return { val: { elem: need(x, 0).elem, shape }, matmul: 0, other: count(s) };
     }
-    case "Softmax": case "LogSoftmax":
+    case "Softmax":
+    case "LogSoftmax":
       return { val: { elem: need(x, 0).elem, shape: need(x, 0).shape }, matmul: 0, other: 5 * count(need(x, 0).shape) };
     case "Cast": {
       const to = attrI(node, "to", 0);
       const intTarget = to === ElemType.INT64 || to === ElemType.INT32;
-      return { val: { elem: to, shape: need(x, 0).shape, ints: intTarget ? need(x, 0).ints : undefined }, matmul: 0, other: count(need(x, 0).shape) };
+      return {
+        val: { elem: to, shape: need(x, 0).shape, ints: intTarget ? need(x, 0).ints : undefined },
+        matmul: 0,
+        other: count(need(x, 0).shape),
+      };
     }
     case "Identity":
       return { val: { ...need(x, 0) }, matmul: 0, other: 0 };
@@ -277,7 +326,12 @@ function inferNode(node: onnxNode, ins: (Val | undefined)[], opset: number): { v
       const a = (node.attribute ?? [])[0];
       if (a?.t) return { val: fromTensor(a.t), matmul: 0, other: 0 };
       if (a?.name === "value_int") return { val: { elem: ElemType.INT64, shape: [], ints: [toNum(a.i)] }, matmul: 0, other: 0 };
-      if (a?.name === "value_ints") return { val: { elem: ElemType.INT64, shape: [(a.ints ?? []).length], ints: (a.ints ?? []).map((v) => toNum(v)) }, matmul: 0, other: 0 };
+      if (a?.name === "value_ints")
+        return {
+          val: { elem: ElemType.INT64, shape: [(a.ints ?? []).length], ints: (a.ints ?? []).map((v) => toNum(v)) },
+          matmul: 0,
+          other: 0,
+        };
       if (a?.name === "value_float") return { val: { elem: ElemType.FLOAT, shape: [] }, matmul: 0, other: 0 };
       if (a?.name === "value_floats") return { val: { elem: ElemType.FLOAT, shape: [(a.floats ?? []).length] }, matmul: 0, other: 0 };
       return fail("unsupported Constant", node);
@@ -313,14 +367,19 @@ function inferNode(node: onnxNode, ins: (Val | undefined)[], opset: number): { v
         if (rest === 0 || count(v.shape) % rest !== 0) fail("Reshape cannot infer -1", node, { from: v.shape, to: target });
         shape[neg] = count(v.shape) / rest;
       }
-      if (count(shape) !== count(v.shape) || shape.some((d) => d < 0)) fail("Reshape changes the element count", node, { from: v.shape, to: target });
+      if (count(shape) !== count(v.shape) || shape.some((d) => d < 0))
+        fail("Reshape changes the element count", node, { from: v.shape, to: target });
       return { val: { elem: v.elem, shape, ints: v.ints }, matmul: 0, other: 0 };
     }
     case "Flatten": {
       const s = need(x, 0).shape;
       const axis = attrI(node, "axis", 1);
       const a = axis < 0 ? axis + s.length : axis;
-      return { val: { elem: need(x, 0).elem, shape: [count(s.slice(0, a)), count(s.slice(a))], ints: need(x, 0).ints }, matmul: 0, other: 0 };
+      return {
+        val: { elem: need(x, 0).elem, shape: [count(s.slice(0, a)), count(s.slice(a))], ints: need(x, 0).ints },
+        matmul: 0,
+        other: 0,
+      };
     }
     case "Concat": {
       const present = ins.filter((v): v is Val => v !== undefined);

@@ -27,7 +27,8 @@ export interface InferenceGraph {
 
 function tensorProto(name: string, t: Tensor): onnx.ITensorProto {
   const dataType = [...ELEM_TO_DTYPE].find(([, d]) => d === t.dtype)?.[0];
-  if (dataType === undefined) throw new InferenceGraphError("state tensor has a dtype ONNX initializers cannot carry", { details: { name, dtype: t.dtype } });
+  if (dataType === undefined)
+    throw new InferenceGraphError("state tensor has a dtype ONNX initializers cannot carry", { details: { name, dtype: t.dtype } });
   const d = t.data;
   return { name, dims: [...t.shape], dataType, rawData: new Uint8Array(d.buffer, d.byteOffset, d.byteLength) };
 }
@@ -44,7 +45,9 @@ export function buildInferenceGraph(stepGraph: Uint8Array, state: TensorMap): In
   const nodes = g?.node ?? [];
   const heads = nodes.filter((n) => n.opType === "LogSoftmax");
   if (g === null || g === undefined || heads.length !== 1) {
-    throw new InferenceGraphError("the step graph must hold exactly one LogSoftmax (its input is the logits)", { details: { found: heads.length } });
+    throw new InferenceGraphError("the step graph must hold exactly one LogSoftmax (its input is the logits)", {
+      details: { found: heads.length },
+    });
   }
   const head = heads[0]!;
   const logits = head.input![0]!;
@@ -79,7 +82,10 @@ export function buildInferenceGraph(stepGraph: Uint8Array, state: TensorMap): In
     if (c !== undefined) initializers.push(c);
     else if (name.startsWith("state.")) {
       const t = state.get(name.slice("state.".length));
-      if (t === undefined) throw new InferenceGraphError("the state lacks a tensor the forward pass reads", { details: { tensor: name.slice("state.".length) } });
+      if (t === undefined)
+        throw new InferenceGraphError("the state lacks a tensor the forward pass reads", {
+          details: { tensor: name.slice("state.".length) },
+        });
       weights.set(name.slice("state.".length), t);
       initializers.push(tensorProto(name, t));
     } else if (name === "batch.x" && graphInputs.has(name)) input = graphInputs.get(name);
@@ -90,8 +96,22 @@ export function buildInferenceGraph(stepGraph: Uint8Array, state: TensorMap): In
   const rename = (v: string): string => (v === "batch.x" ? INFERENCE_INPUT : v);
   const kept = nodes.filter((n) => needed.has(n)).map((n) => ({ ...n, input: (n.input ?? []).map(rename) }));
   kept.push(
-    { opType: "Softmax", domain: "", name: "infer_softmax", input: [logits], output: [INFERENCE_PROBABILITIES], attribute: [attrInt("axis", axis)] },
-    { opType: "ArgMax", domain: "", name: "infer_argmax", input: [logits], output: [INFERENCE_LABEL], attribute: [attrInt("axis", axis), attrInt("keepdims", 0)] },
+    {
+      opType: "Softmax",
+      domain: "",
+      name: "infer_softmax",
+      input: [logits],
+      output: [INFERENCE_PROBABILITIES],
+      attribute: [attrInt("axis", axis)],
+    },
+    {
+      opType: "ArgMax",
+      domain: "",
+      name: "infer_argmax",
+      input: [logits],
+      output: [INFERENCE_LABEL],
+      attribute: [attrInt("axis", axis), attrInt("keepdims", 0)],
+    },
   );
   const inDims = input.type?.tensorType?.shape?.dim ?? [];
   const batch = inDims[0]?.dimParam || (inDims[0]?.dimValue ? toNum(inDims[0].dimValue) : "B");
@@ -105,7 +125,11 @@ export function buildInferenceGraph(stepGraph: Uint8Array, state: TensorMap): In
   };
   const opset = (model.opsetImport ?? []).find((o) => (o.domain ?? "") === "");
   return {
-    onnx: encodeModel(graph, { opset: opset ? toNum(opset.version) : 17, irVersion: toNum(model.irVersion) || 8, docString: `inference graph cut from: ${model.docString ?? ""}` }),
+    onnx: encodeModel(graph, {
+      opset: opset ? toNum(opset.version) : 17,
+      irVersion: toNum(model.irVersion) || 8,
+      docString: `inference graph cut from: ${model.docString ?? ""}`,
+    }),
     weights,
   };
 }

@@ -21,9 +21,19 @@ export const ELEM_TO_DTYPE: ReadonlyMap<number, DType> = new Map<number, DType>(
 ]);
 
 export const ELEM_BYTES: ReadonlyMap<number, number> = new Map<number, number>([
-  [ElemType.FLOAT, 4], [ElemType.DOUBLE, 8], [ElemType.FLOAT16, 2], [ElemType.BFLOAT16, 2],
-  [ElemType.INT64, 8], [ElemType.INT32, 4], [ElemType.INT16, 2], [ElemType.INT8, 1], [ElemType.UINT8, 1],
-  [ElemType.BOOL, 1], [ElemType.UINT16, 2], [ElemType.UINT32, 4], [ElemType.UINT64, 8],
+  [ElemType.FLOAT, 4],
+  [ElemType.DOUBLE, 8],
+  [ElemType.FLOAT16, 2],
+  [ElemType.BFLOAT16, 2],
+  [ElemType.INT64, 8],
+  [ElemType.INT32, 4],
+  [ElemType.INT16, 2],
+  [ElemType.INT8, 1],
+  [ElemType.UINT8, 1],
+  [ElemType.BOOL, 1],
+  [ElemType.UINT16, 2],
+  [ElemType.UINT32, 4],
+  [ElemType.UINT64, 8],
 ]);
 
 export function isFloatElem(t: number): boolean {

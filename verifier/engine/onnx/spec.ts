@@ -65,9 +65,12 @@ export function paramInfos(spec: ModelSpec): ParamInfo[] {
 /** Optimizer-state names for one parameter. */
 export function slotNames(spec: ModelSpec, param: string): string[] {
   switch (spec.optimizer) {
-    case "sgd": return [];
-    case "momentum": return [`momentum.${param}`];
-    case "adam": return [`adam.m.${param}`, `adam.v.${param}`];
+    case "sgd":
+      return [];
+    case "momentum":
+      return [`momentum.${param}`];
+    case "adam":
+      return [`adam.m.${param}`, `adam.v.${param}`];
   }
 }
 

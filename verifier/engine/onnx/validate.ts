@@ -5,8 +5,13 @@
  */
 import type { DType } from "../tensor";
 import {
-  GraphDTypeError, GraphDecodeError, GraphExternalDataError, GraphIoConventionError, GraphOpNotAllowedError,
-  GraphStructureError, GraphTooLargeError,
+  GraphDTypeError,
+  GraphDecodeError,
+  GraphExternalDataError,
+  GraphIoConventionError,
+  GraphOpNotAllowedError,
+  GraphStructureError,
+  GraphTooLargeError,
 } from "./errors";
 import { ELEM_BYTES, ELEM_TO_DTYPE, ElemType, isFloatElem, onnx, toNum } from "./proto";
 
@@ -36,11 +41,57 @@ const DEFAULT_GRAPH_LIMITS: GraphLimits = {
  * ArgMax/ArgMin, TopK, random ops, control flow (If/Loop/Scan), and anything outside the default domain.
  */
 export const ALLOWED_OPS: ReadonlySet<string> = new Set([
-  "Add", "Sub", "Mul", "Div", "Neg", "Abs", "Exp", "Log", "Sqrt", "Reciprocal", "Pow", "Tanh", "Sigmoid",
-  "Relu", "Erf", "Gelu", "Max", "Min", "Clip", "Where", "Equal", "Greater", "Less", "GreaterOrEqual",
-  "LessOrEqual", "Not", "And", "Or", "MatMul", "Gemm", "Transpose", "ReduceSum", "ReduceMean", "ReduceMax",
-  "ReduceMin", "Softmax", "LogSoftmax", "Cast", "Shape", "Size", "Constant", "ConstantOfShape", "Unsqueeze",
-  "Squeeze", "Reshape", "Concat", "Gather", "OneHot", "Identity", "Flatten", "Expand",
+  "Add",
+  "Sub",
+  "Mul",
+  "Div",
+  "Neg",
+  "Abs",
+  "Exp",
+  "Log",
+  "Sqrt",
+  "Reciprocal",
+  "Pow",
+  "Tanh",
+  "Sigmoid",
+  "Relu",
+  "Erf",
+  "Gelu",
+  "Max",
+  "Min",
+  "Clip",
+  "Where",
+  "Equal",
+  "Greater",
+  "Less",
+  "GreaterOrEqual",
+  "LessOrEqual",
+  "Not",
+  "And",
+  "Or",
+  "MatMul",
+  "Gemm",
+  "Transpose",
+  "ReduceSum",
+  "ReduceMean",
+  "ReduceMax",
+  "ReduceMin",
+  "Softmax",
+  "LogSoftmax",
+  "Cast",
+  "Shape",
+  "Size",
+  "Constant",
+  "ConstantOfShape",
+  "Unsqueeze",
+  "Squeeze",
+  "Reshape",
+  "Concat",
+  "Gather",
+  "OneHot",
+  "Identity",
+  "Flatten",
+  "Expand",
 ]);
 
 const BOOL_OUT = new Set(["Equal", "Greater", "Less", "GreaterOrEqual", "LessOrEqual", "Not", "And", "Or"]);
@@ -245,7 +296,9 @@ export function validateStepGraph(bytes: Uint8Array, limits: Partial<GraphLimits
       batch.push({ name: rest, dtype, shape: dims });
     } else if (prefix === "hp") {
       if (elem !== ElemType.FLOAT || dims.length !== 0) {
-        throw new GraphIoConventionError("hyperparameter input must be a float32 scalar", { details: { input: name, elemType: elem, shape: dims } });
+        throw new GraphIoConventionError("hyperparameter input must be a float32 scalar", {
+          details: { input: name, elemType: elem, shape: dims },
+        });
       }
       hps.push(rest);
     } else {
@@ -266,7 +319,9 @@ export function validateStepGraph(bytes: Uint8Array, limits: Partial<GraphLimits
     if (op === "Gelu" && opset < 20) throw new GraphOpNotAllowedError("Gelu needs opset 20", { details: { node: node.name ?? "" } });
     for (const a of node.attribute ?? []) {
       if (a.g || (a.graphs?.length ?? 0) > 0 || a.refAttrName) {
-        throw new GraphOpNotAllowedError("subgraph or reference attributes are not allowed", { details: { op, node: node.name ?? "", attribute: a.name ?? "" } });
+        throw new GraphOpNotAllowedError("subgraph or reference attributes are not allowed", {
+          details: { op, node: node.name ?? "", attribute: a.name ?? "" },
+        });
       }
       if (a.t) {
         checkEmbeddedTensor(a.t, `${op} ${node.name ?? ""}`);
@@ -285,12 +340,16 @@ export function validateStepGraph(bytes: Uint8Array, limits: Partial<GraphLimits
     });
     const outs = node.output ?? [];
     if (outs.length !== 1) {
-      throw new GraphStructureError("allowed ops have exactly one output", { details: { op, node: node.name ?? "", outputs: outs.length } });
+      throw new GraphStructureError("allowed ops have exactly one output", {
+        details: { op, node: node.name ?? "", outputs: outs.length },
+      });
     }
     define(outs[0], inferNodeType(node, inTypes), `${op} output`);
   }
   if (initializerBytes > lim.maxInitializerBytes) {
-    throw new GraphTooLargeError("initializers exceed the byte limit", { details: { bytes: initializerBytes, max: lim.maxInitializerBytes } });
+    throw new GraphTooLargeError("initializers exceed the byte limit", {
+      details: { bytes: initializerBytes, max: lim.maxInitializerBytes },
+    });
   }
 
   // Outputs: exactly next.<S> for every state S, plus loss.
@@ -304,7 +363,9 @@ export function validateStepGraph(bytes: Uint8Array, limits: Partial<GraphLimits
     const inferred = types.get(name);
     if (inferred === undefined) throw new GraphStructureError("graph output is never computed", { details: { output: name } });
     if (inferred !== elem) {
-      throw new GraphDTypeError("graph output dtype differs from the computed dtype", { details: { output: name, declared: elem, computed: inferred } });
+      throw new GraphDTypeError("graph output dtype differs from the computed dtype", {
+        details: { output: name, declared: elem, computed: inferred },
+      });
     }
     if (name === "loss") {
       if (elem !== ElemType.FLOAT || dims.length !== 0) {
@@ -325,7 +386,8 @@ export function validateStepGraph(bytes: Uint8Array, limits: Partial<GraphLimits
   }
   if (!seen.has("loss")) throw new GraphIoConventionError("graph has no loss output");
   for (const s of state) {
-    if (!seen.has(`next.${s.name}`)) throw new GraphIoConventionError("state tensor has no next.<name> output", { details: { state: s.name } });
+    if (!seen.has(`next.${s.name}`))
+      throw new GraphIoConventionError("state tensor has no next.<name> output", { details: { state: s.name } });
   }
 
   const byName = (a: IoSpec, b: IoSpec): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
