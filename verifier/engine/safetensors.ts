@@ -10,125 +10,122 @@ import { endianness } from "node:os";
 import { UPowError } from "../errors";
 import { DTYPE_BYTES, elementCount, type DType, type Tensor, type TensorData, type TensorMap } from "./tensor";
 
-/** Base of every safetensors problem; `instanceof SafetensorsError` catches them all. */
+/** What is wrong with a safetensors file (or with tensors given to the writer). */
+export type SafetensorsFault =
+  /** The file is shorter than its 8-byte length prefix plus the header length it declares. */
+  | "headerOutOfBounds"
+  /** The declared header length exceeds `maxHeaderBytes`. */
+  | "headerTooLarge"
+  /** The header is not UTF-8 JSON holding an object. */
+  | "headerJson"
+  /** A header entry lacks `dtype`/`shape`/`data_offsets`, has extra keys, or holds values of the wrong type. */
+  | "entry"
+  /** An entry names a dtype the engine does not know. */
+  | "unknownDType"
+  /** shape × dtype size differs from the entry's byte range. */
+  | "sizeMismatch"
+  /** Two tensors' byte ranges overlap. */
+  | "overlap"
+  /** A gap between byte ranges (or before the first), or a range beyond the data. */
+  | "gap"
+  /** A byte range ends beyond the end of the file. */
+  | "outOfBounds"
+  /** Bytes after the last tensor's data. */
+  | "trailingBytes"
+  /** Data is not laid out in tensor-name order (canonical files only). */
+  | "offsetOrder"
+  /** The header is valid but not byte-identical to the canonical header of the same tensors. */
+  | "nonCanonical"
+  /** A BOOL tensor holds a byte other than 0 or 1. */
+  | "invalidBool"
+  /** The writer was given a tensor whose data does not fit its dtype or shape. */
+  | "tensor";
+
+/**
+ * Every safetensors problem: one class, the problem named by `fault` (callers that care branch on it;
+ * the daemons do not: a malformed state or batch is refused whatever its fault).
+ */
 export class SafetensorsError extends UPowError {
-  override readonly name: string = "SafetensorsError";
-}
-
-/** The file is shorter than its 8-byte length prefix plus the header length it declares. */
-export class SafetensorsHeaderOutOfBoundsError extends SafetensorsError {
-  override readonly name = "SafetensorsHeaderOutOfBoundsError";
-  constructor(headerLength: bigint, fileLength: number) {
-    super("safetensors header length runs beyond the end of the file", { details: { headerLength, fileLength } });
+  override readonly name = "SafetensorsError";
+  constructor(
+    readonly fault: SafetensorsFault,
+    shortMessage: string,
+    options: { cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
+    super(shortMessage, options);
   }
 }
 
-/** The declared header length exceeds `maxHeaderBytes`. */
-export class SafetensorsHeaderTooLargeError extends SafetensorsError {
-  override readonly name = "SafetensorsHeaderTooLargeError";
-  constructor(headerLength: bigint, maxHeaderBytes: number) {
-    super("safetensors header is larger than the allowed limit", { details: { headerLength, maxHeaderBytes } });
-  }
+function headerOutOfBoundsError(headerLength: bigint, fileLength: number): SafetensorsError {
+  return new SafetensorsError("headerOutOfBounds", "safetensors header length runs beyond the end of the file", {
+    details: { headerLength, fileLength },
+  });
 }
 
-/** The header is not UTF-8 JSON holding an object. */
-export class SafetensorsHeaderJsonError extends SafetensorsError {
-  override readonly name = "SafetensorsHeaderJsonError";
-  constructor(reason: string, cause?: unknown) {
-    super(`safetensors header is not a JSON object: ${reason}`, { cause });
-  }
+function headerTooLargeError(headerLength: bigint, maxHeaderBytes: number): SafetensorsError {
+  return new SafetensorsError("headerTooLarge", "safetensors header is larger than the allowed limit", {
+    details: { headerLength, maxHeaderBytes },
+  });
 }
 
-/** A header entry lacks `dtype`/`shape`/`data_offsets`, has extra keys, or holds values of the wrong type. */
-export class SafetensorsEntryError extends SafetensorsError {
-  override readonly name = "SafetensorsEntryError";
-  constructor(tensor: string, reason: string) {
-    super(`safetensors entry "${tensor}" is malformed: ${reason}`, { details: { tensor } });
-  }
+function headerJsonError(reason: string, cause?: unknown): SafetensorsError {
+  return new SafetensorsError("headerJson", `safetensors header is not a JSON object: ${reason}`, { cause });
 }
 
-export class SafetensorsUnknownDTypeError extends SafetensorsError {
-  override readonly name = "SafetensorsUnknownDTypeError";
-  constructor(tensor: string, dtype: unknown) {
-    super(`safetensors entry "${tensor}" has an unknown dtype`, { details: { tensor, dtype: String(dtype) } });
-  }
+function entryError(tensor: string, reason: string): SafetensorsError {
+  return new SafetensorsError("entry", `safetensors entry "${tensor}" is malformed: ${reason}`, { details: { tensor } });
 }
 
-/** shape × dtype size differs from the entry's byte range. */
-export class SafetensorsSizeMismatchError extends SafetensorsError {
-  override readonly name = "SafetensorsSizeMismatchError";
-  constructor(tensor: string, expectedBytes: number, rangeBytes: number) {
-    super(`safetensors entry "${tensor}" has a byte range that does not match shape × dtype`, {
-      details: { tensor, expectedBytes, rangeBytes },
-    });
-  }
+function unknownDTypeError(tensor: string, dtype: unknown): SafetensorsError {
+  return new SafetensorsError("unknownDType", `safetensors entry "${tensor}" has an unknown dtype`, {
+    details: { tensor, dtype: String(dtype) },
+  });
 }
 
-/** Two tensors' byte ranges overlap. */
-export class SafetensorsOverlapError extends SafetensorsError {
-  override readonly name = "SafetensorsOverlapError";
-  constructor(tensor: string, other: string) {
-    super(`safetensors entries "${other}" and "${tensor}" overlap`, { details: { tensor, other } });
-  }
+function sizeMismatchError(tensor: string, expectedBytes: number, rangeBytes: number): SafetensorsError {
+  return new SafetensorsError("sizeMismatch", `safetensors entry "${tensor}" has a byte range that does not match shape × dtype`, {
+    details: { tensor, expectedBytes, rangeBytes },
+  });
 }
 
-/** A gap between byte ranges (or before the first), or a range beyond the data. */
-export class SafetensorsGapError extends SafetensorsError {
-  override readonly name = "SafetensorsGapError";
-  constructor(tensor: string, expectedBegin: number, begin: number) {
-    super(`safetensors entry "${tensor}" does not start where the previous data ends`, {
-      details: { tensor, expectedBegin, begin },
-    });
-  }
+function overlapError(tensor: string, other: string): SafetensorsError {
+  return new SafetensorsError("overlap", `safetensors entries "${other}" and "${tensor}" overlap`, { details: { tensor, other } });
 }
 
-export class SafetensorsOutOfBoundsError extends SafetensorsError {
-  override readonly name = "SafetensorsOutOfBoundsError";
-  constructor(tensor: string, end: number, dataLength: number) {
-    super(`safetensors entry "${tensor}" ends beyond the end of the file`, { details: { tensor, end, dataLength } });
-  }
+function gapError(tensor: string, expectedBegin: number, begin: number): SafetensorsError {
+  return new SafetensorsError("gap", `safetensors entry "${tensor}" does not start where the previous data ends`, {
+    details: { tensor, expectedBegin, begin },
+  });
 }
 
-/** Bytes after the last tensor's data. */
-export class SafetensorsTrailingBytesError extends SafetensorsError {
-  override readonly name = "SafetensorsTrailingBytesError";
-  constructor(dataEnd: number, dataLength: number) {
-    super("safetensors file has bytes after the last tensor", { details: { dataEnd, dataLength } });
-  }
+function outOfBoundsError(tensor: string, end: number, dataLength: number): SafetensorsError {
+  return new SafetensorsError("outOfBounds", `safetensors entry "${tensor}" ends beyond the end of the file`, {
+    details: { tensor, end, dataLength },
+  });
 }
 
-/** Data is not laid out in tensor-name order (canonical files only). */
-export class SafetensorsOffsetOrderError extends SafetensorsError {
-  override readonly name = "SafetensorsOffsetOrderError";
-  constructor(tensor: string, previous: string) {
-    super(`safetensors data of "${tensor}" comes before "${previous}" but sorts after it`, {
-      details: { tensor, previous },
-    });
-  }
+function trailingBytesError(dataEnd: number, dataLength: number): SafetensorsError {
+  return new SafetensorsError("trailingBytes", "safetensors file has bytes after the last tensor", { details: { dataEnd, dataLength } });
 }
 
-/** The header is valid but not byte-identical to the canonical header of the same tensors. */
-export class SafetensorsNonCanonicalError extends SafetensorsError {
-  override readonly name = "SafetensorsNonCanonicalError";
-  constructor(reason: string) {
-    super(`safetensors header is not canonical: ${reason}`);
-  }
+function offsetOrderError(tensor: string, previous: string): SafetensorsError {
+  return new SafetensorsError("offsetOrder", `safetensors data of "${tensor}" comes before "${previous}" but sorts after it`, {
+    details: { tensor, previous },
+  });
 }
 
-/** A BOOL tensor holds a byte other than 0 or 1. */
-export class SafetensorsInvalidBoolError extends SafetensorsError {
-  override readonly name = "SafetensorsInvalidBoolError";
-  constructor(tensor: string, index: number, value: number) {
-    super(`safetensors BOOL tensor "${tensor}" holds a value other than 0/1`, { details: { tensor, index, value } });
-  }
+function nonCanonicalError(reason: string): SafetensorsError {
+  return new SafetensorsError("nonCanonical", `safetensors header is not canonical: ${reason}`);
 }
 
-/** The writer was given a tensor whose data does not fit its dtype or shape. */
-export class SafetensorsTensorError extends SafetensorsError {
-  override readonly name = "SafetensorsTensorError";
-  constructor(tensor: string, reason: string) {
-    super(`tensor "${tensor}" cannot be written: ${reason}`, { details: { tensor } });
-  }
+function invalidBoolError(tensor: string, index: number, value: number): SafetensorsError {
+  return new SafetensorsError("invalidBool", `safetensors BOOL tensor "${tensor}" holds a value other than 0/1`, {
+    details: { tensor, index, value },
+  });
+}
+
+function tensorError(tensor: string, reason: string): SafetensorsError {
+  return new SafetensorsError("tensor", `tensor "${tensor}" cannot be written: ${reason}`, { details: { tensor } });
 }
 
 const DEFAULT_MAX_HEADER_BYTES = 16 * 1024 * 1024;
@@ -198,26 +195,26 @@ function canonicalHeaderBytes(entries: readonly SafetensorsEntry[]): Buffer {
 }
 
 function parseEntry(name: string, raw: unknown): SafetensorsEntry {
-  if (name === "") throw new SafetensorsEntryError(name, "empty tensor name");
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new SafetensorsEntryError(name, "not an object");
+  if (name === "") throw entryError(name, "empty tensor name");
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw entryError(name, "not an object");
   const obj = raw as Record<string, unknown>;
   for (const key of Object.keys(obj)) {
-    if (!ENTRY_KEYS.includes(key)) throw new SafetensorsEntryError(name, `unexpected key "${key}"`);
+    if (!ENTRY_KEYS.includes(key)) throw entryError(name, `unexpected key "${key}"`);
   }
-  if (!("dtype" in obj)) throw new SafetensorsEntryError(name, "missing dtype");
-  if (!isDType(obj.dtype)) throw new SafetensorsUnknownDTypeError(name, obj.dtype);
+  if (!("dtype" in obj)) throw entryError(name, "missing dtype");
+  if (!isDType(obj.dtype)) throw unknownDTypeError(name, obj.dtype);
   const shape = obj.shape;
   if (!Array.isArray(shape) || !shape.every(isCount)) {
-    throw new SafetensorsEntryError(name, "shape is not an array of non-negative integers");
+    throw entryError(name, "shape is not an array of non-negative integers");
   }
   const offsets = obj.data_offsets;
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount)) {
-    throw new SafetensorsEntryError(name, "data_offsets is not a pair of non-negative integers");
+    throw entryError(name, "data_offsets is not a pair of non-negative integers");
   }
   const [begin, end] = offsets as [number, number];
-  if (end < begin) throw new SafetensorsEntryError(name, "data_offsets end before they begin");
-  const expected = byteSize(name, obj.dtype, shape as number[], (r) => new SafetensorsEntryError(name, r));
-  if (expected !== end - begin) throw new SafetensorsSizeMismatchError(name, expected, end - begin);
+  if (end < begin) throw entryError(name, "data_offsets end before they begin");
+  const expected = byteSize(name, obj.dtype, shape as number[], (r) => entryError(name, r));
+  if (expected !== end - begin) throw sizeMismatchError(name, expected, end - begin);
   return { name, dtype: obj.dtype, shape: shape as number[], dataOffsets: [begin, end] };
 }
 
@@ -229,10 +226,10 @@ export function readSafetensorsHeader(file: Uint8Array, options: ReadSafetensors
   const maxHeaderBytes = options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
   const requireCanonical = options.requireCanonical ?? true;
   const buf = Buffer.from(file.buffer, file.byteOffset, file.byteLength);
-  if (buf.length < 8) throw new SafetensorsHeaderOutOfBoundsError(8n, buf.length);
+  if (buf.length < 8) throw headerOutOfBoundsError(8n, buf.length);
   const headerLength = buf.readBigUInt64LE(0);
-  if (headerLength > BigInt(maxHeaderBytes)) throw new SafetensorsHeaderTooLargeError(headerLength, maxHeaderBytes);
-  if (8n + headerLength > BigInt(buf.length)) throw new SafetensorsHeaderOutOfBoundsError(headerLength, buf.length);
+  if (headerLength > BigInt(maxHeaderBytes)) throw headerTooLargeError(headerLength, maxHeaderBytes);
+  if (8n + headerLength > BigInt(buf.length)) throw headerOutOfBoundsError(headerLength, buf.length);
   const n = Number(headerLength);
   const headerBytes = buf.subarray(8, 8 + n);
 
@@ -240,10 +237,10 @@ export function readSafetensorsHeader(file: Uint8Array, options: ReadSafetensors
   try {
     parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(headerBytes));
   } catch (e) {
-    throw new SafetensorsHeaderJsonError(e instanceof Error ? e.message : "unparsable", e);
+    throw headerJsonError(e instanceof Error ? e.message : "unparsable", e);
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw new SafetensorsHeaderJsonError("top level is not an object");
+    throw headerJsonError("top level is not an object");
   }
   const record = parsed as Record<string, unknown>;
 
@@ -251,7 +248,7 @@ export function readSafetensorsHeader(file: Uint8Array, options: ReadSafetensors
   if (hasMetadata) {
     const md = record[METADATA_KEY];
     if (typeof md !== "object" || md === null || Array.isArray(md) || !Object.values(md).every((v) => typeof v === "string")) {
-      throw new SafetensorsEntryError(METADATA_KEY, "metadata is not an object of strings");
+      throw entryError(METADATA_KEY, "metadata is not an object of strings");
     }
   }
   const entries = Object.keys(record)
@@ -266,25 +263,25 @@ export function readSafetensorsHeader(file: Uint8Array, options: ReadSafetensors
   let previous: SafetensorsEntry | undefined;
   for (const e of byOffset) {
     const [begin, end] = e.dataOffsets;
-    if (begin < cursor) throw new SafetensorsOverlapError(e.name, previous!.name);
-    if (begin > cursor) throw new SafetensorsGapError(e.name, cursor, begin);
-    if (end > dataLength) throw new SafetensorsOutOfBoundsError(e.name, end, dataLength);
+    if (begin < cursor) throw overlapError(e.name, previous!.name);
+    if (begin > cursor) throw gapError(e.name, cursor, begin);
+    if (end > dataLength) throw outOfBoundsError(e.name, end, dataLength);
     cursor = end;
     previous = e;
   }
-  if (cursor !== dataLength) throw new SafetensorsTrailingBytesError(cursor, dataLength);
+  if (cursor !== dataLength) throw trailingBytesError(cursor, dataLength);
 
   if (requireCanonical) {
-    if (hasMetadata) throw new SafetensorsNonCanonicalError("__metadata__ present");
+    if (hasMetadata) throw nonCanonicalError("__metadata__ present");
     for (let i = 1; i < entries.length; i++) {
       // The ranges tile the data already; in name order each must start where the previous ends.
       if (entries[i]!.dataOffsets[0] !== entries[i - 1]!.dataOffsets[1]) {
-        throw new SafetensorsOffsetOrderError(entries[i]!.name, entries[i - 1]!.name);
+        throw offsetOrderError(entries[i]!.name, entries[i - 1]!.name);
       }
     }
-    if (n % 8 !== 0) throw new SafetensorsNonCanonicalError(`header length ${n} is not a multiple of 8`);
+    if (n % 8 !== 0) throw nonCanonicalError(`header length ${n} is not a multiple of 8`);
     if (!canonicalHeaderBytes(entries).equals(headerBytes)) {
-      throw new SafetensorsNonCanonicalError("key order, whitespace, number format or padding differs");
+      throw nonCanonicalError("key order, whitespace, number format or padding differs");
     }
   }
   return { dataStart: 8 + n, entries };
@@ -316,7 +313,7 @@ export function typedArray(dtype: DType, bytes: ArrayBuffer): TensorData {
 
 /**
  * Reads a safetensors file into tensors (copied, aligned, not aliasing `file`), in name order.
- * @throws SafetensorsError subclasses, one per problem.
+ * @throws SafetensorsError, its `fault` naming the problem.
  */
 export function readSafetensors(file: Uint8Array, options: ReadSafetensorsOptions = {}): TensorMap {
   const header = readSafetensorsHeader(file, options);
@@ -328,7 +325,7 @@ export function readSafetensors(file: Uint8Array, options: ReadSafetensorsOption
     const data = typedArray(e.dtype, copy);
     if (e.dtype === "BOOL") {
       const bad = (data as Uint8Array).findIndex((v) => v > 1);
-      if (bad >= 0) throw new SafetensorsInvalidBoolError(e.name, bad, (data as Uint8Array)[bad]!);
+      if (bad >= 0) throw invalidBoolError(e.name, bad, (data as Uint8Array)[bad]!);
     }
     out.set(e.name, { dtype: e.dtype, shape: [...e.shape], data });
   }
@@ -351,7 +348,7 @@ const EXPECTED_ARRAY: Readonly<Record<DType, TypedArrayClass>> = {
 
 /**
  * Writes the canonical safetensors bytes of `tensors` (a Map or a plain record).
- * @throws SafetensorsTensorError when a tensor's data does not match its dtype or shape.
+ * @throws SafetensorsError (fault "tensor") when a tensor's data does not match its dtype or shape.
  */
 export interface WriteSafetensorsOptions {
   /** Put the bytes in an ArrayBuffer of their own (never Buffer's shared pool), so they can be moved to a worker thread. @default false */
@@ -364,18 +361,18 @@ export function writeSafetensors(tensors: TensorMap | Readonly<Record<string, Te
   const entries: SafetensorsEntry[] = [];
   let offset = 0;
   for (const [name, t] of list) {
-    if (name === "" || name === METADATA_KEY) throw new SafetensorsTensorError(name, "reserved or empty name");
-    if (!isDType(t.dtype)) throw new SafetensorsTensorError(name, `unknown dtype ${String(t.dtype)}`);
-    if (!t.shape.every(isCount)) throw new SafetensorsTensorError(name, "shape is not non-negative integers");
+    if (name === "" || name === METADATA_KEY) throw tensorError(name, "reserved or empty name");
+    if (!isDType(t.dtype)) throw tensorError(name, `unknown dtype ${String(t.dtype)}`);
+    if (!t.shape.every(isCount)) throw tensorError(name, "shape is not non-negative integers");
     if (!(t.data instanceof EXPECTED_ARRAY[t.dtype])) {
-      throw new SafetensorsTensorError(name, `${t.dtype} data must be a ${EXPECTED_ARRAY[t.dtype].name}`);
+      throw tensorError(name, `${t.dtype} data must be a ${EXPECTED_ARRAY[t.dtype].name}`);
     }
-    const bytes = byteSize(name, t.dtype, t.shape, (r) => new SafetensorsTensorError(name, r));
+    const bytes = byteSize(name, t.dtype, t.shape, (r) => tensorError(name, r));
     if (t.data.byteLength !== bytes) {
-      throw new SafetensorsTensorError(name, `shape ${JSON.stringify(t.shape)} needs ${elementCount(t.shape)} elements`);
+      throw tensorError(name, `shape ${JSON.stringify(t.shape)} needs ${elementCount(t.shape)} elements`);
     }
     if (t.dtype === "BOOL" && (t.data as Uint8Array).some((v) => v > 1)) {
-      throw new SafetensorsTensorError(name, "BOOL values must be 0 or 1");
+      throw tensorError(name, "BOOL values must be 0 or 1");
     }
     entries.push({ name, dtype: t.dtype, shape: t.shape, dataOffsets: [offset, offset + bytes] });
     offset += bytes;
