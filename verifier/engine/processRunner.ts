@@ -15,7 +15,7 @@ import { UPowError } from "../errors";
 import {
   ExecutionProviderUnavailableError,
   GraphLoadError,
-  NondeterministicExecutionError,
+  NondeterminismError,
   StepExecutionError,
   StepInputError,
   type ExecutionProviderName,
@@ -76,7 +76,7 @@ const KNOWN_ERRORS: Readonly<Record<string, new (msg: string, o: { details?: Rec
   StepInputError,
   StepExecutionError,
   GraphLoadError,
-  NondeterministicExecutionError,
+  NondeterminismError,
   ExecutionProviderUnavailableError,
   ...Object.fromEntries(Object.entries(graphErrors).filter(([, c]) => typeof c === "function")),
 };

@@ -66,9 +66,13 @@ export class StepExecutionError extends UPowError {
   override readonly name: string = "StepExecutionError";
 }
 
-/** The same step, run twice with the same settings, gave different bits. */
-export class NondeterministicExecutionError extends UPowError {
-  override readonly name: string = "NondeterministicExecutionError";
+/**
+ * The same step from the same inputs, run twice, gave different bits: the runner's start-up check
+ * (`selfCheck`, outputs) and the trainer's per-interval check (§3, `assertDeterministic`, the encoded
+ * state) both throw it.
+ */
+export class NondeterminismError extends UPowError {
+  override readonly name: string = "NondeterminismError";
 }
 
 export interface StepRunnerOptions {
@@ -219,20 +223,20 @@ export class StepRunner {
 
   /**
    * Runs the same step twice and compares every output bit for bit (start-up and checkpoint check).
-   * @throws NondeterministicExecutionError naming the first differing tensor and element.
+   * @throws NondeterminismError naming the first differing tensor and element.
    */
   async selfCheck(state: TensorMap, batch: TensorMap, hp: Readonly<Record<string, number>>): Promise<StepResult> {
     const a = await this.step(state, batch, hp);
     const b = await this.step(state, batch, hp);
     if (!Object.is(a.loss, b.loss) && !(Number.isNaN(a.loss) && Number.isNaN(b.loss))) {
-      throw new NondeterministicExecutionError("loss differs between two identical runs", {
+      throw new NondeterminismError("loss differs between two identical runs", {
         details: { a: a.loss, b: b.loss, settings: this.settings },
       });
     }
     for (const [name, ta] of a.next) {
       const diff = firstByteDiff(ta.data, (b.next.get(name) as Tensor).data);
       if (diff >= 0) {
-        throw new NondeterministicExecutionError("output differs between two identical runs", {
+        throw new NondeterminismError("output differs between two identical runs", {
           details: { tensor: name, byteOffset: diff, settings: this.settings },
         });
       }

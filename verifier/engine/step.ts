@@ -7,7 +7,7 @@ import type { Hash } from "../protocol/hashing";
 import { fileHashOfOwned, fileHashOfSync } from "./statehash";
 import { writeSafetensors } from "./safetensors";
 import type { TensorMap } from "./tensor";
-import { NondeterminismError } from "./trainErrors";
+import { NondeterminismError } from "./runner";
 
 export interface StepOutput {
   readonly next: TensorMap;

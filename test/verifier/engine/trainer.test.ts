@@ -8,7 +8,8 @@ import { CheckpointStore, readCheckpointIndex } from "../../../verifier/engine/c
 import { assertDeterministic, encodeState, hashStateBytes, singleStep, stateHash, type StepExecutor } from "../../../verifier/engine/step";
 import { buildStepGraph, defaultHyperparameters, initState, type ModelSpec } from "../../../verifier/engine/onnx";
 import { StepRunner } from "../../../verifier/engine/runner";
-import { CheckpointStoreError, NondeterminismError, TrainerError } from "../../../verifier/engine/trainErrors";
+import { NondeterminismError } from "../../../verifier/engine/runner";
+import { CheckpointStoreError, TrainerError } from "../../../verifier/engine/trainErrors";
 import { ZERO_HASH, checkpointLeaf, stepRoot, verifyProof } from "../../../verifier/protocol/hashing";
 import { tinyJob, wideBatch } from "./helpers";
 
