@@ -15,6 +15,7 @@ import { canonicalJson } from "../protocol/canonicalJson";
 import type { Hash } from "../protocol/hashing";
 import { estimateFlops, type StepCost } from "./onnx/flops";
 import { validateStepGraph } from "./onnx/validate";
+import { ELEMENTWISE_OPS } from "./onnx/ops";
 
 const COST_MODEL_VERSION = "upow.cost/1";
 
@@ -35,41 +36,7 @@ export const COST_MODEL_DESCRIPTION = {
   flops: {
     MatMul: "2·m·n·k per broadcast batch element (numpy semantics; 1-D operands promoted)",
     Gemm: "2·m·n·k, plus m·n when C is given",
-    ...Object.fromEntries(
-      [
-        "Add",
-        "Sub",
-        "Mul",
-        "Div",
-        "Neg",
-        "Abs",
-        "Exp",
-        "Log",
-        "Sqrt",
-        "Reciprocal",
-        "Pow",
-        "Tanh",
-        "Sigmoid",
-        "Relu",
-        "Erf",
-        "Gelu",
-        "Max",
-        "Min",
-        "Clip",
-        "Where",
-        "Equal",
-        "Greater",
-        "Less",
-        "GreaterOrEqual",
-        "LessOrEqual",
-        "Not",
-        "And",
-        "Or",
-        "Cast",
-        "Expand",
-        "OneHot",
-      ].map((op) => [op, PER_OUTPUT]),
-    ),
+    ...Object.fromEntries([...ELEMENTWISE_OPS, "Cast", "Expand", "OneHot"].map((op) => [op, PER_OUTPUT])),
     ...Object.fromEntries(["ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin"].map((op) => [op, "1 per input element"])),
     Softmax: "5 per element",
     LogSoftmax: "5 per element",

@@ -13,6 +13,7 @@ import type { onnx as onnxNs } from "onnx-proto";
 import { GraphShapeInferenceError } from "./errors";
 import { ELEM_BYTES, ElemType, toNum } from "./proto";
 import { type GraphLimits, decodeModel, modelOpset, validateStepGraph, valueDims } from "./validate";
+import { BOOL_OUTPUT_OPS, ELEMENTWISE_OPS } from "./ops";
 
 type onnxNode = onnxNs.INodeProto;
 
@@ -37,37 +38,7 @@ interface Val {
   ints?: number[];
 }
 
-const ELEMENTWISE = new Set([
-  "Add",
-  "Sub",
-  "Mul",
-  "Div",
-  "Neg",
-  "Abs",
-  "Exp",
-  "Log",
-  "Sqrt",
-  "Reciprocal",
-  "Pow",
-  "Tanh",
-  "Sigmoid",
-  "Relu",
-  "Erf",
-  "Gelu",
-  "Max",
-  "Min",
-  "Clip",
-  "Where",
-  "Equal",
-  "Greater",
-  "Less",
-  "GreaterOrEqual",
-  "LessOrEqual",
-  "Not",
-  "And",
-  "Or",
-]);
-const BOOL_OUT = new Set(["Equal", "Greater", "Less", "GreaterOrEqual", "LessOrEqual", "Not", "And", "Or"]);
+const ELEMENTWISE: ReadonlySet<string> = new Set(ELEMENTWISE_OPS);
 const MAX_FOLD = 4096;
 
 const count = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
@@ -235,7 +206,7 @@ function inferNode(node: onnxNode, ins: (Val | undefined)[], opset: number): { v
       node,
       present.map((v) => v.shape),
     );
-    const elem = BOOL_OUT.has(op) ? ElemType.BOOL : op === "Where" ? need(ins[1], 1).elem : need(x, 0).elem;
+    const elem = BOOL_OUTPUT_OPS.has(op) ? ElemType.BOOL : op === "Where" ? need(ins[1], 1).elem : need(x, 0).elem;
     let ints: number[] | undefined;
     if (
       (op === "Add" || op === "Sub" || op === "Mul") &&

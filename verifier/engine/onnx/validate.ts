@@ -14,6 +14,7 @@ import {
   GraphTooLargeError,
 } from "./errors";
 import { ELEM_BYTES, ELEM_TO_DTYPE, ElemType, isFloatElem, onnx, toNum } from "./proto";
+import { BOOL_OUTPUT_OPS, ELEMENTWISE_OPS } from "./ops";
 
 export interface GraphLimits {
   /** Encoded ModelProto size. @default 64 MiB */
@@ -41,34 +42,7 @@ const DEFAULT_GRAPH_LIMITS: GraphLimits = {
  * ArgMax/ArgMin, TopK, random ops, control flow (If/Loop/Scan), and anything outside the default domain.
  */
 export const ALLOWED_OPS: ReadonlySet<string> = new Set([
-  "Add",
-  "Sub",
-  "Mul",
-  "Div",
-  "Neg",
-  "Abs",
-  "Exp",
-  "Log",
-  "Sqrt",
-  "Reciprocal",
-  "Pow",
-  "Tanh",
-  "Sigmoid",
-  "Relu",
-  "Erf",
-  "Gelu",
-  "Max",
-  "Min",
-  "Clip",
-  "Where",
-  "Equal",
-  "Greater",
-  "Less",
-  "GreaterOrEqual",
-  "LessOrEqual",
-  "Not",
-  "And",
-  "Or",
+  ...ELEMENTWISE_OPS,
   "MatMul",
   "Gemm",
   "Transpose",
@@ -93,8 +67,6 @@ export const ALLOWED_OPS: ReadonlySet<string> = new Set([
   "Flatten",
   "Expand",
 ]);
-
-const BOOL_OUT = new Set(["Equal", "Greater", "Less", "GreaterOrEqual", "LessOrEqual", "Not", "And", "Or"]);
 
 export interface IoSpec {
   /** Name without its `state.` / `batch.` / `hp.` prefix. */
@@ -196,7 +168,7 @@ function attr(node: onnx.INodeProto, name: string): onnx.IAttributeProto | undef
 /** Output dtype of one allowed node given its input dtypes (0 = absent optional input). */
 function inferNodeType(node: onnx.INodeProto, inTypes: number[]): number {
   const op = node.opType ?? "";
-  if (BOOL_OUT.has(op)) return ElemType.BOOL;
+  if (BOOL_OUTPUT_OPS.has(op)) return ElemType.BOOL;
   switch (op) {
     case "Shape":
     case "Size":
