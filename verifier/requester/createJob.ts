@@ -27,27 +27,33 @@ export const DEFAULT_JOB_TOLERANCE: Tolerance = { deltaUpd: 3e-3, deltaUlp: 1e-6
 
 export { JobSpecInvalidError } from "./errors";
 
-export interface PrepareMnistJobParameters {
+/** The MNIST training job to build (the SDK's `createJob({ job })`; see docs/integrators.md). */
+export interface MnistJobOptions {
+  /** Training steps T. */
+  readonly totalSteps: number;
+  /** Steps between checkpoints k; T must be a multiple of k. */
+  readonly checkpointInterval: number;
+  /** Samples per batch. */
+  readonly batchSize: number;
+  /** Training batches (the data the worker cycles through). */
+  readonly numBatches: number;
+  /** bytes32 hex: fixes the data split, the batch order and the initial weights. */
+  readonly seed: Hash;
+  /** @default 784-16-10 ReLU MLP, SGD */
+  readonly model?: ModelSpec;
+  /** @default the optimizer's defaults (sgd: lr 0.05) */
+  readonly hyperparameters?: Readonly<Record<string, number>>;
+  /** @default DEFAULT_JOB_TOLERANCE */
+  readonly tolerance?: Tolerance;
+}
+
+export interface PrepareMnistJobParameters extends MnistJobOptions {
   /** Where the artifacts go; the caller serves it at `publicBaseUrl`. */
   readonly store: LocalStore;
   /** Every artifact is uploaded here too (after the local put), before the manifest names it. */
   readonly remote?: RemoteArtifactStore;
   /** Base of the manifest's URIs (`<base>/artifacts/<sha256>`). @default remote.publicBaseUrl */
   readonly publicBaseUrl?: string;
-  /** T. */
-  readonly totalSteps: number;
-  /** k, T % k == 0. */
-  readonly checkpointInterval: number;
-  readonly batchSize: number;
-  readonly numBatches: number;
-  /** bytes32 hex: fixes the data split/packing, the batch order and the initial weights. */
-  readonly seed: Hash;
-  /** @default DEFAULT_MODEL (784-16-10 ReLU, SGD) */
-  readonly model?: ModelSpec;
-  /** @default the optimizer's defaults */
-  readonly hyperparameters?: Readonly<Record<string, number>>;
-  /** @default DEFAULT_JOB_TOLERANCE */
-  readonly tolerance?: Tolerance;
   /** Declared FLOPs per step. @default the shape-inferred count (set lower only to test refusals) */
   readonly flopsPerStep?: bigint;
 }

@@ -15,7 +15,6 @@ export {
   FINAL_STATUSES,
   type CreateJobOptions,
   type CreatedJob,
-  type MnistJobOptions,
   type ArtifactServer,
   type JobEvent,
   type JobEventName,
@@ -58,6 +57,7 @@ export { JobSpecInvalidError, CreateJobError } from "../requester/errors";
 export { UPowError } from "../errors";
 export type { ModelSpec, Activation, OptimizerKind } from "../engine/onnx";
 export type { Hash } from "../protocol/hashing";
+export type { MnistJobOptions } from "../requester/createJob";
 export type { LocalStore, RemoteArtifactStore } from "../store";
 export type { S3StoreOptions, S3Credentials } from "../store/s3Options";
 

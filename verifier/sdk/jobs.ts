@@ -8,33 +8,12 @@ import { assertChainId, connectDeployment, deploymentStartBlock, type Deployment
 import { IERC20__factory } from "../../typechain-types";
 import { JobStatus, jobStatusName } from "../protocol/enums";
 import type { Hash } from "../protocol/hashing";
-import type { JobManifest, Tolerance } from "../engine/manifest";
-import type { ModelSpec } from "../engine/onnx";
-import { createJob as escrowJob, prepareMnistJob } from "../requester/createJob";
+import type { JobManifest } from "../engine/manifest";
+import { createJob as escrowJob, prepareMnistJob, type MnistJobOptions } from "../requester/createJob";
 import { LocalStore, startStoreServer, type RemoteArtifactStore } from "../store";
 import type { S3StoreOptions } from "../store/s3Options";
 import type { S3ArtifactStore } from "../store/s3Store";
 import { JobNotFoundError, SdkInputError, WaitTimeoutError } from "./errors";
-
-/** The MNIST training job to build (prepareMnistJob's options; see docs/integrators.md). */
-export interface MnistJobOptions {
-  /** Training steps T. */
-  readonly totalSteps: number;
-  /** Steps between checkpoints k; T must be a multiple of k. */
-  readonly checkpointInterval: number;
-  /** Samples per batch. */
-  readonly batchSize: number;
-  /** Training batches (the data the worker cycles through). */
-  readonly numBatches: number;
-  /** bytes32 hex: fixes the data split, the batch order and the initial weights. */
-  readonly seed: Hash;
-  /** @default 784-16-10 ReLU MLP, SGD */
-  readonly model?: ModelSpec;
-  /** @default the optimizer's defaults (sgd: lr 0.05) */
-  readonly hyperparameters?: Readonly<Record<string, number>>;
-  /** @default DEFAULT_JOB_TOLERANCE */
-  readonly tolerance?: Tolerance;
-}
 
 export interface CreateJobOptions {
   /** The requester: an ethers Signer connected to a provider. */
