@@ -15,7 +15,7 @@ import { canonicalJson } from "../protocol/canonicalJson";
 import type { Hash } from "../protocol/hashing";
 import { estimateFlops, type StepCost } from "./onnx/flops";
 import { validateStepGraph } from "./onnx/validate";
-import { ELEMENTWISE_OPS } from "./onnx/ops";
+import { DATA_MOVEMENT_OPS, ELEMENTWISE_OPS, REDUCE_OPS } from "./onnx/ops";
 
 const COST_MODEL_VERSION = "upow.cost/1";
 
@@ -37,25 +37,10 @@ export const COST_MODEL_DESCRIPTION = {
     MatMul: "2·m·n·k per broadcast batch element (numpy semantics; 1-D operands promoted)",
     Gemm: "2·m·n·k, plus m·n when C is given",
     ...Object.fromEntries([...ELEMENTWISE_OPS, "Cast", "Expand", "OneHot"].map((op) => [op, PER_OUTPUT])),
-    ...Object.fromEntries(["ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin"].map((op) => [op, "1 per input element"])),
+    ...Object.fromEntries(REDUCE_OPS.map((op) => [op, "1 per input element"])),
     Softmax: "5 per element",
     LogSoftmax: "5 per element",
-    ...Object.fromEntries(
-      [
-        "Transpose",
-        "Shape",
-        "Size",
-        "Constant",
-        "ConstantOfShape",
-        "Unsqueeze",
-        "Squeeze",
-        "Reshape",
-        "Concat",
-        "Gather",
-        "Identity",
-        "Flatten",
-      ].map((op) => [op, MOVE]),
-    ),
+    ...Object.fromEntries(DATA_MOVEMENT_OPS.map((op) => [op, MOVE])),
   } as Readonly<Record<string, string>>,
   flopsPerStep: "sum over nodes, rounded up to an integer",
 } as const;

@@ -46,3 +46,22 @@ export const BOOL_OUTPUT_OPS: ReadonlySet<string> = new Set([
   "And",
   "Or",
 ]);
+
+/** Reductions over axes: 1 FLOP per input element in upow.cost/1. */
+export const REDUCE_OPS = ["ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin"] as const;
+
+/** Ops that only move, reshape or create data: 0 FLOPs in upow.cost/1. */
+export const DATA_MOVEMENT_OPS = [
+  "Transpose",
+  "Shape",
+  "Size",
+  "Constant",
+  "ConstantOfShape",
+  "Unsqueeze",
+  "Squeeze",
+  "Reshape",
+  "Concat",
+  "Gather",
+  "Identity",
+  "Flatten",
+] as const;

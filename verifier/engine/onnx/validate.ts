@@ -14,7 +14,7 @@ import {
   GraphTooLargeError,
 } from "./errors";
 import { ELEM_BYTES, ELEM_TO_DTYPE, ElemType, isFloatElem, onnx, toNum } from "./proto";
-import { BOOL_OUTPUT_OPS, ELEMENTWISE_OPS } from "./ops";
+import { BOOL_OUTPUT_OPS, DATA_MOVEMENT_OPS, ELEMENTWISE_OPS, REDUCE_OPS } from "./ops";
 
 export interface GraphLimits {
   /** Encoded ModelProto size. @default 64 MiB */
@@ -43,28 +43,14 @@ const DEFAULT_GRAPH_LIMITS: GraphLimits = {
  */
 export const ALLOWED_OPS: ReadonlySet<string> = new Set([
   ...ELEMENTWISE_OPS,
+  ...REDUCE_OPS,
+  ...DATA_MOVEMENT_OPS,
   "MatMul",
   "Gemm",
-  "Transpose",
-  "ReduceSum",
-  "ReduceMean",
-  "ReduceMax",
-  "ReduceMin",
   "Softmax",
   "LogSoftmax",
   "Cast",
-  "Shape",
-  "Size",
-  "Constant",
-  "ConstantOfShape",
-  "Unsqueeze",
-  "Squeeze",
-  "Reshape",
-  "Concat",
-  "Gather",
   "OneHot",
-  "Identity",
-  "Flatten",
   "Expand",
 ]);
 
