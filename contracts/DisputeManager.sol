@@ -15,7 +15,7 @@ import {DisputeLogic} from "./lib/DisputeLogic.sol";
 import {DisputeJury} from "./lib/DisputeJury.sol";
 import {DisputeQueue} from "./lib/DisputeQueue.sol";
 import {DisputeEvidence} from "./lib/DisputeEvidence.sol";
-import {BPS, BURN_ADDRESS} from "./lib/UPowConstants.sol";
+import {BPS, BURN_ADDRESS, MAX_TIMEOUT} from "./lib/UPowConstants.sol";
 
 /// @title DisputeManager
 /// @notice Interval disputes (§7.2, v3 V2), pinpointing to one step (§7.3, V9.3), stake-weighted
@@ -34,8 +34,6 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
     using SafeERC20 for IERC20;
 
     bytes32 public constant GOVERNOR_ROLE = keccak256("GOVERNOR_ROLE");
-    /// @dev Upper bound of the reveal, appeal, TTL, extension and draw-wait parameters.
-    uint256 public constant MAX_TIMEOUT = 30 days;
     /// @notice Steps a challenger may pinpoint in one dispute while rulings come back Indeterminate (V9.3).
     uint8 public constant MAX_PINPOINTS = 3;
 

@@ -13,7 +13,7 @@ import {IRandomness} from "./interfaces/IRandomness.sol";
 import {IAuditManager} from "./interfaces/IAuditManager.sol";
 import {IDisputeManager} from "./interfaces/IDisputeManager.sol";
 import {UPowHashing} from "./lib/UPowHashing.sol";
-import {BPS} from "./lib/UPowConstants.sol";
+import {BPS, MAX_TIMEOUT} from "./lib/UPowConstants.sol";
 
 /// @title JobMarket
 /// @notice Escrow and lifecycle of training jobs (PROTOCOL.md §5, §10.8–§10.12).
@@ -36,7 +36,6 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuardTransi
     uint256 internal constant ONE = 1e18;
     /// @notice Upper bound on T/k + 1 (checkpoint leaves).
     uint256 public constant MAX_CHECKPOINTS = 1 << 20;
-    uint256 public constant MAX_TIMEOUT = 30 days;
     uint256 public constant MAX_CLAIM_PERIOD = 365 days;
     uint256 public constant MAX_TRAINING_DURATION = 365 days;
     uint256 public constant MIN_CHALLENGE_WINDOW = 10 minutes;
