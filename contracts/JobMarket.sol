@@ -190,7 +190,7 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuardTransi
     }
 
     /// @inheritdoc IJobMarket
-    function jobAuditShape(uint256 jobId) external view returns (uint16 auditorsPerJob, uint16 samplesPerAuditor) {
+    function jobAuditShape(uint256 jobId) external view returns (uint16, uint16) {
         JobRecord storage job = _jobs[jobId];
         return (job.auditorsPerJob, job.samplesPerAuditor);
     }

@@ -464,6 +464,7 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
     /// @dev Stake-weighted draw with replacement from the current epoch's weights.
     function _draw(bytes32 seed, uint256 seats, uint256 lockPerSeat, address[] calldata exclude)
         private
+        view
         returns (address[] memory accounts, uint256[] memory seatCounts)
     {
         if (seats > MAX_DRAW) revert StakeManagerDrawTooLarge(seats, MAX_DRAW);
