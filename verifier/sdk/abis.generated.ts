@@ -1804,12 +1804,12 @@ export const jobMarketAbi = [
     "outputs": [
       {
         "internalType": "uint16",
-        "name": "auditorsPerJob",
+        "name": "",
         "type": "uint16"
       },
       {
         "internalType": "uint16",
-        "name": "samplesPerAuditor",
+        "name": "",
         "type": "uint16"
       }
     ],
