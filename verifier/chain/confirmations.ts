@@ -22,7 +22,12 @@ export function parseConfirmations(v: string): Confirmations {
   return Number(v);
 }
 
+/** A local dev chain (Hardhat 31337, Ganache/Anvil-style 1337). */
+export function isLocalChain(chainId: bigint): boolean {
+  return LOCAL_CHAIN_IDS.includes(chainId);
+}
+
 export function resolveConfirmations(c: Confirmations, chainId: bigint): number {
   if (c !== "auto") return c;
-  return LOCAL_CHAIN_IDS.includes(chainId) ? 0 : REMOTE_CONFIRMATIONS;
+  return isLocalChain(chainId) ? 0 : REMOTE_CONFIRMATIONS;
 }

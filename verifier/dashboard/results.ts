@@ -7,7 +7,7 @@
  * losses of their own, so nothing here takes a worker's word for a number.
  */
 import type { ArtifactClient } from "../daemon/check/artifacts";
-import { batchTensors, loadMnistDigits, mnistSplit, MNIST_PIXELS, MNIST_TEST_SIZE, type MnistDigits } from "../engine/data";
+import { mnistTestBatch, MNIST_PIXELS } from "../engine/data";
 import { evaluateMlp } from "../engine/evaluate";
 import { parseManifest } from "../engine/manifest";
 import type { Activation, ModelSpec } from "../engine/onnx/spec";
@@ -37,8 +37,6 @@ export interface EvaluateResultParameters {
   finalStateHash: Hash;
 }
 
-let digits: MnistDigits | undefined;
-
 export async function evaluateResult(p: EvaluateResultParameters): Promise<ResultView> {
   try {
     const index = parseResultIndex(await p.client.fetchUri(p.resultURI, "result index", MAX_INDEX_BYTES), {
@@ -48,8 +46,7 @@ export async function evaluateResult(p: EvaluateResultParameters): Promise<Resul
     const graph = await p.client.fetch(manifest.graph.sha256, [manifest.graph.uri], "step graph", MAX_GRAPH_BYTES);
     const activation = activationOf(graph);
     const maxStateBytes = Number(manifest.stateBytes) * 2 + 4096;
-    digits ??= loadMnistDigits();
-    const testSet = batchTensors(digits, mnistSplit(manifest.seed, digits.count, MNIST_TEST_SIZE).test);
+    const testSet = mnistTestBatch(manifest.seed);
     const checkpoints: CheckpointEval[] = [];
     for (let i = 0; i < index.checkpoints.length; i++) {
       const c = index.checkpoints[i]!;

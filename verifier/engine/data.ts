@@ -193,6 +193,12 @@ export interface MnistDataset {
  * Sample indices of the held-out test set and of the training stream: a permutation of all `count`
  * samples from the stream "upow.mnist.split" ‖ seed; the first `testSize` are the test set.
  */
+/** The held-out test samples (MNIST_TEST_SIZE of them) of a job with this seed, as one batch. */
+export function mnistTestBatch(seed: Hash): TensorMap {
+  const digits = loadMnistDigits();
+  return batchTensors(digits, mnistSplit(seed, digits.count, MNIST_TEST_SIZE).test);
+}
+
 export function mnistSplit(seed: Hash, count: number, testSize: number): { test: Uint32Array; train: Uint32Array } {
   const order = permutation(count, new Sha256Prng(checkSeed(seed), DOMAIN_SPLIT));
   return { test: order.subarray(0, testSize), train: order.subarray(testSize) };

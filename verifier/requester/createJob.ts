@@ -12,6 +12,7 @@ import type { IJobMarket } from "../../typechain-types/contracts/JobMarket";
 import { CreateJobError } from "./errors";
 import { validateJobSpec } from "./validateJob";
 import { buildMnistDataset } from "../engine/data";
+import { isLocalChain } from "../chain/confirmations";
 import type { Hash } from "../protocol/hashing";
 import { canonicalManifestBytes, MANIFEST_VERSION, specHash as specHashOf, type JobManifest, type Tolerance } from "../engine/manifest";
 import { buildStepGraph, defaultHyperparameters, initState, type ModelSpec } from "../engine/onnx";
@@ -196,7 +197,10 @@ export async function createJob(p: CreateJobParameters): Promise<CreateJobReturn
   if (p.validate !== false) {
     const provider = p.jobMarket.runner?.provider;
     const chainId = provider ? (await provider.getNetwork()).chainId : undefined;
-    await validateJobSpec({ terms: params, allowPrivateArtifacts: p.allowPrivateArtifacts ?? (chainId === 31337n || chainId === 1337n) });
+    await validateJobSpec({
+      terms: params,
+      allowPrivateArtifacts: p.allowPrivateArtifacts ?? (chainId !== undefined && isLocalChain(chainId)),
+    });
   }
   if (p.approve !== false) {
     await (await p.paymentToken.approve(await p.jobMarket.getAddress(), p.reward + p.verificationFee)).wait();

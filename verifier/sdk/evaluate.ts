@@ -4,7 +4,7 @@
  */
 import * as ort from "onnxruntime-node";
 import type { Hash } from "../protocol/hashing";
-import { batchTensors, loadMnistDigits, mnistSplit, MNIST_PIXELS, MNIST_TEST_SIZE } from "../engine/data";
+import { mnistTestBatch, MNIST_PIXELS, MNIST_TEST_SIZE } from "../engine/data";
 import { INFERENCE_INPUT, INFERENCE_LABEL, INFERENCE_PROBABILITIES } from "../engine/onnx/inference";
 import { SdkInputError } from "./errors";
 
@@ -26,8 +26,7 @@ export interface Evaluation {
 
 /** The held-out MNIST test samples of a prepareMnistJob job with this seed (never in its training batches). */
 export function mnistTestSet(seed: Hash): LabelledSet {
-  const digits = loadMnistDigits();
-  const t = batchTensors(digits, mnistSplit(seed, digits.count, MNIST_TEST_SIZE).test);
+  const t = mnistTestBatch(seed);
   return { x: t.get("x")!.data as Float32Array, y: t.get("y")!.data as BigInt64Array, count: MNIST_TEST_SIZE, features: MNIST_PIXELS };
 }
 

@@ -195,14 +195,24 @@ export interface JobWatcher {
   stop(): Promise<void>;
 }
 
-/** Reads every job event of `jobId` in [from, to], in chain order. */
-async function readJobEvents(provider: Provider, deployment: Deployment, jobId: bigint, from: number, to: number): Promise<JobEvent[]> {
+/** The interface that decodes each job-event source's logs, by lower-cased address. */
+function jobEventSources(provider: Provider, deployment: Deployment): Map<string, Interface> {
   const c = connectDeployment(deployment, provider);
-  const byAddress = new Map<string, Interface>([
+  return new Map<string, Interface>([
     [deployment.contracts.JobMarket.address.toLowerCase(), c.jobMarket.interface],
     [deployment.contracts.AuditManager.address.toLowerCase(), c.auditManager.interface],
     [deployment.contracts.DisputeManager.address.toLowerCase(), c.disputeManager.interface],
   ]);
+}
+
+/** Reads every job event of `jobId` in [from, to], in chain order. */
+async function readJobEvents(
+  provider: Provider,
+  byAddress: ReadonlyMap<string, Interface>,
+  jobId: bigint,
+  from: number,
+  to: number,
+): Promise<JobEvent[]> {
   const logs = await provider.getLogs({ address: [...byAddress.keys()], fromBlock: from, toBlock: to });
   const out: JobEvent[] = [];
   for (const log of [...logs].sort((a, b) => a.blockNumber - b.blockNumber || a.index - b.index)) {
@@ -228,11 +238,12 @@ export function watchJob(o: WatchJobOptions): JobWatcher {
   let stopping = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
+  const sources = jobEventSources(o.provider, o.deployment);
   const readOnce = async (): Promise<void> => {
     try {
       const to = await o.provider.getBlockNumber();
       if (to >= from) {
-        for (const e of await readJobEvents(o.provider, o.deployment, o.jobId, from, to)) o.onEvent(e);
+        for (const e of await readJobEvents(o.provider, sources, o.jobId, from, to)) o.onEvent(e);
         from = to + 1;
       }
     } catch (e) {

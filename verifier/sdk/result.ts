@@ -20,6 +20,7 @@ import { fileHashOfSync } from "../engine/statehash";
 import { fetchArtifact, LocalStore } from "../store";
 import { JobNotFinalError, JobNotFoundError, ResultArtifactError, SdkInputError } from "./errors";
 import { evaluateModel, mnistTestSet, type LabelledSet } from "./evaluate";
+import { isLocalChain } from "../chain/confirmations";
 
 /** Where to read a job: the chain, and how artifacts may be fetched. */
 export interface JobReadOptions {
@@ -90,7 +91,7 @@ const MAX_GRAPH_BYTES = 256 * 1024 * 1024;
 export async function withResult<T>(o: JobReadOptions, use: (r: LoadedResult) => Promise<T>): Promise<T> {
   if (typeof o.jobId !== "bigint" || o.jobId < 1n) throw new SdkInputError("jobId", "must be a positive bigint", o.jobId);
   const chainId = (await o.provider.getNetwork()).chainId;
-  const allowPrivate = o.allowPrivateArtifacts ?? (chainId === 31337n || chainId === 1337n);
+  const allowPrivate = o.allowPrivateArtifacts ?? isLocalChain(chainId);
   const c = connectDeployment(o.deployment, o.provider);
   const job = await c.jobMarket.getJob(o.jobId);
   const status = jobStatusName(job.status);
