@@ -4,7 +4,7 @@
  * runs the real engine.
  */
 import { buildStepGraph, defaultHyperparameters, estimateFlops, initState, type ModelSpec } from "../../verifier/engine/onnx";
-import { batchOrder, batchTensors, loadMnistDigits, mnistSplit } from "../../verifier/engine/data";
+import { batchOrder, batchTensors, loadMnistDigits, mnistSplit, MNIST_TEST_SIZE } from "../../verifier/engine/data";
 import { StepRunner, type GraphOptimizationLevel } from "../../verifier/engine/runner";
 import type { BatchSource } from "../../verifier/engine/step";
 import type { TensorMap } from "../../verifier/engine/tensor";
@@ -92,7 +92,7 @@ export function mlpSetup(layers: readonly number[], batchSize: number, optimizer
   const spec: ModelSpec = { layers: [...layers], activation: "relu", optimizer };
   const graph = buildStepGraph(spec);
   const digits = loadMnistDigits();
-  const { train } = mnistSplit(SEED, digits.count, 1000);
+  const { train } = mnistSplit(SEED, digits.count, MNIST_TEST_SIZE);
   const numBatches = Math.floor(train.length / batchSize);
   const cache = new Map<number, TensorMap>();
   const batches: BatchSource = (t) => {

@@ -16,7 +16,7 @@
  * (honest steps before C, 100; a multiple of every k), CHEATS_EPOCHS (drift epochs, 3). --quick: k = 10, 50, one epoch.
  */
 import { DEFAULT_FLOORS } from "../../verifier/engine/calibrate";
-import { batchTensors, loadMnistDigits, mnistSplit } from "../../verifier/engine/data";
+import { batchTensors, loadMnistDigits, mnistSplit, MNIST_TEST_SIZE } from "../../verifier/engine/data";
 import { evaluateMlp } from "../../verifier/engine/evaluate";
 import type { StepExecutor, BatchSource } from "../../verifier/engine/step";
 import type { Tensor, TensorMap } from "../../verifier/engine/tensor";
@@ -216,7 +216,7 @@ export async function runCheats(ctx: SuiteContext): Promise<SuiteResult> {
 
     // V7.5: drift at 0.9× the bound over whole epochs, from the initial state.
     const digits = loadMnistDigits();
-    const { test } = mnistSplit(SEED, digits.count, 1000);
+    const { test } = mnistSplit(SEED, digits.count, MNIST_TEST_SIZE);
     const testSet = batchTensors(digits, test);
     const allTarget = new Map(testSet);
     allTarget.set("y", { dtype: "I64", shape: [test.length], data: new BigInt64Array(test.length).fill(BigInt(TARGET_CLASS)) });

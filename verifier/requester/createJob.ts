@@ -11,7 +11,7 @@ import type { IERC20, JobMarket } from "../../typechain-types";
 import type { IJobMarket } from "../../typechain-types/contracts/JobMarket";
 import { CreateJobError } from "./errors";
 import { validateJobSpec } from "./validateJob";
-import { buildMnistDataset } from "../engine/data";
+import { buildMnistDataset, MNIST_TEST_SIZE } from "../engine/data";
 import { isLocalChain } from "../chain/confirmations";
 import type { Hash } from "../protocol/hashing";
 import { canonicalManifestBytes, MANIFEST_VERSION, specHash as specHashOf, type JobManifest, type Tolerance } from "../engine/manifest";
@@ -82,7 +82,7 @@ export async function prepareMnistJob(p: PrepareMnistJobParameters): Promise<Pre
   const model = p.model ?? DEFAULT_MODEL;
   const baseUrl = p.publicBaseUrl ?? p.remote?.publicBaseUrl;
   if (baseUrl === undefined) throw new CreateJobError("no base URL for the job's artifacts: give publicBaseUrl or a remote store");
-  const ds = buildMnistDataset({ seed: p.seed, batchSize: p.batchSize, maxBatches: p.numBatches, testSize: 1000 });
+  const ds = buildMnistDataset({ seed: p.seed, batchSize: p.batchSize, maxBatches: p.numBatches, testSize: MNIST_TEST_SIZE });
   if (ds.numBatches !== p.numBatches)
     throw new CreateJobError("not enough MNIST samples for that many batches", { details: { wanted: p.numBatches, got: ds.numBatches } });
   const graph = buildStepGraph(model);
