@@ -208,6 +208,48 @@ describe("upow:fast-forward keeper (on-chain window rule)", function () {
     expect(await windowPassed(sys, b), "job b's auditors have not answered").to.equal(false);
   });
 
+  it("never jumps to a deadline that would leave a phase still running only seconds (windows ending 5 s apart)", async function () {
+    const sys = await loadFixture(deploySystem);
+    const n = sys.traj.checkpointLeaves.length;
+    const ids: bigint[] = [];
+    for (let i = 0; i < 2; i++) {
+      const id = await sys.jobMarket.nextJobId();
+      await sys.jobMarket.connect(sys.requester).createJob(await jobParams(sys));
+      await sys.jobMarket.connect(sys.worker).claimJob(id);
+      ids.push(id);
+    }
+    for (const id of ids) {
+      await time.increase(5);
+      await sys.jobMarket
+        .connect(sys.worker)
+        .submitResult(
+          id,
+          sys.traj.checkpointRoot,
+          sys.traj.stateHashes[T],
+          "ipfs://result",
+          sys.traj.stepRoots[0],
+          proof(sys.traj.checkpointLeaves, 0),
+          proof(sys.traj.checkpointLeaves, n - 1),
+        );
+    }
+    const [a, b] = ids as [bigint, bigint];
+    const [endA, endB] = [(await sys.jobMarket.getJob(a)).windowEnd, (await sys.jobMarket.getJob(b)).windowEnd];
+    expect(endB - endA).to.be.within(5n, 10n);
+    for (const x of await drawn(sys, a)) await attest(sys, a, x);
+    const lateAuditors = await drawn(sys, b);
+    const lines: string[] = [];
+    const keeper = keeperOf(sys, 0, 0, lines);
+    await keeper.tick();
+    expect(await windowPassed(sys, a), "jumping past job a's window would leave job b's auditors seconds").to.equal(false);
+    expect(lines.join("\n")).to.include(`job ${b}: challenge window over`);
+    for (const x of lateAuditors) await attest(sys, b, x);
+    await keeper.tick();
+    expect(await windowPassed(sys, a), "both windows' phases are done").to.equal(true);
+    expect(await windowPassed(sys, b)).to.equal(false);
+    await keeper.tick();
+    expect(await windowPassed(sys, b)).to.equal(true);
+  });
+
   it("skips to the next epoch for a queued juror reserve only when nothing else is pending", async function () {
     const { sys, jobId } = await loadFixture(fixture);
     const keeper = keeperOf(sys, 0);

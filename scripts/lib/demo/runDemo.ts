@@ -485,6 +485,15 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, opts: Partial<Demo
           chal && conv ? `${chal.label} +${fmt(gain(chal.label))} STK (bounty ${fmt(conv.challengerShare)})` : `challenger ${challenger}`,
       },
       {
+        // Every verifier judged truly: a juror penalty or a lost bond here means a phase was cut short.
+        what: "no verifier lost stake",
+        ok: parties.filter((p) => p.label.startsWith("verifier")).every((p) => gain(p.label) >= 0n),
+        detail: parties
+          .filter((p) => p.label.startsWith("verifier"))
+          .map((p) => `${p.label} ${gain(p.label) >= 0n ? "+" : ""}${fmt(gain(p.label))}`)
+          .join(", "),
+      },
+      {
         what: "training improved test accuracy",
         ok: acc !== null && acc.final > acc.initial,
         detail: acc === null ? "n/a" : `${pct(acc.initial)} → ${pct(acc.final)}`,

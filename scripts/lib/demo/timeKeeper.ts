@@ -14,8 +14,10 @@
  *     DataAvailability challenge are never jumped over: somebody still has to meet them;
  *   - optionally, a queued juror reserve change is applied by jumping to the next epoch, only
  *     when nothing else at all is pending (a job in its window or a dispute keeps the epoch);
- *   - only the earliest pending deadline is jumped to, and only when its phase is done (and every
- *     other phase ending in that same second);
+ *   - only the earliest pending deadline is jumped to, and only when its phase is done, and so is
+ *     every other phase ending within `minLeftSec` after it: a jump must not leave a phase still
+ *     running only seconds to finish in (five committees drawn in five blocks end five seconds
+ *     apart; jumping to the first one's end starved the jurors of the other four);
  *   - all reads of one tick are made at one block, so a dispute opened mid-tick is never half seen;
  *     when a protocol contract emitted anything since, the tick jumps nothing (look again).
  */
@@ -70,6 +72,9 @@ export interface TimeKeeperParameters {
    *  or restarted juror on a loaded machine to commit or reveal (it is only waited for when a juror
    *  has not acted yet). */
   graceMs: number;
+  /** Chain seconds a phase that is not done yet must still have left after a jump to an earlier
+   *  deadline; nearer than that, the jump waits for it too. @default graceMs in seconds */
+  minLeftSec?: number;
   /** Wall-clock ms a ruling's appeal window is kept before it is jumped (nobody appeals on a local
    *  chain; every ruling waits this long). @default graceMs */
   appealGraceMs?: number;
@@ -242,9 +247,10 @@ export class TimeKeeper {
     const head = await this.head();
     const now = head.timestamp;
     const items = (await this.pending(head)).filter((x) => x.at >= now).sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
-    // A jump to the earliest deadline passes every item due at that same second (blocks mined in
-    // one second share a timestamp, so two committees drawn together end together): all must be done.
-    const first = items.find((x) => !x.ready && x.at === items[0]?.at) ?? items[0];
+    // A jump to the earliest deadline passes every item due at that same second and leaves those due
+    // soon after it too little time: all of them must be done.
+    const minLeft = BigInt(this.p.minLeftSec ?? Math.ceil(this.p.graceMs / 1000));
+    const first = items.find((x) => !x.ready && items[0] !== undefined && x.at <= items[0].at + minLeft) ?? items[0];
     if (first === undefined || !first.ready) {
       const wait = first === undefined ? "" : `⏸ waiting: ${first.why}`;
       if (this.p.logWaits === true && wait !== this.lastWait && wait !== "") this.p.log(wait);
