@@ -220,7 +220,7 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
       disputeManager,
       stakeManager,
       dataAvailability,
-      addresses: { dataAvailability: dataAvailabilityAddress, disputeManager: config.disputeManager, stakingToken: tokenAddress },
+      addresses: { stakingToken: tokenAddress },
       tokens,
       randomness: { address: randomnessAddress, source },
       duties: { randomness: config.keepRandomness, reopen: config.reopenVoided, settle: config.settleAvailability },

@@ -28,7 +28,8 @@ export class CheckpointWriter {
     );
     this.tail = done;
     this.queued.push(done);
-    void done.then(() => this.queued.splice(this.queued.indexOf(done), 1));
+    // Tasks run chained on `tail`, so they settle in order: the one settling is always the oldest.
+    void done.then(() => this.queued.shift());
     // Callers may never await a result (a failure surfaces through room()/drain()).
     result.catch(() => undefined);
     return result;

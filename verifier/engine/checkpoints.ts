@@ -147,8 +147,8 @@ export class CheckpointStore {
     return checkIndex(parsed, this.dir);
   }
 
-  async writeIndex(index: CheckpointIndex, options: WriteOptions = {}): Promise<void> {
-    await this.write(path.join(this.dir, INDEX_FILE), Buffer.from(JSON.stringify(index, null, 1)), options);
+  async writeIndex(index: CheckpointIndex): Promise<void> {
+    await this.write(path.join(this.dir, INDEX_FILE), Buffer.from(JSON.stringify(index, null, 1)), {});
   }
 }
 

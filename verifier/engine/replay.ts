@@ -37,15 +37,14 @@ export async function replay(p: ReplayParameters): Promise<ReplayResult> {
     throw new TrainerError("startStep must be an integer ≥ 0", { details: { startStep: p.startStep } });
   // As in train(): each state is hashed in the hashing worker while the next steps run on this
   // thread; onState sees each state once its hash is in, in order.
-  const states: (TensorMap | undefined)[] = [p.state];
   const hashes: Hash[] = [];
   const losses: number[] = [];
-  const results = new InOrder<Hash>(2, async (h, j) => {
-    hashes.push(h);
-    if (j > 0) await p.onState?.(p.startStep + j, states[j]!, h);
-    states[j] = undefined; // keep only the states still waiting for their hash
+  const results = new InOrder<{ hash: Hash; state: TensorMap }>(2, async ({ hash, state }, j) => {
+    hashes.push(hash);
+    if (j > 0) await p.onState?.(p.startStep + j, state, hash);
   });
-  results.push(stateHashOffThread(p.state));
+  const hashed = (s: TensorMap): Promise<{ hash: Hash; state: TensorMap }> => stateHashOffThread(s).then((hash) => ({ hash, state: s }));
+  results.push(hashed(p.state));
   let state = p.state;
   try {
     for (let j = 0; j < p.k; j++) {
@@ -53,9 +52,8 @@ export async function replay(p: ReplayParameters): Promise<ReplayResult> {
       const t = p.startStep + j;
       const out = await p.runner.step(state, await p.batches(t), p.hp);
       state = out.next;
-      states.push(state);
       losses.push(out.loss);
-      results.push(stateHashOffThread(state));
+      results.push(hashed(state));
       await results.drain();
     }
     await results.drain(true);

@@ -346,15 +346,15 @@ const EXPECTED_ARRAY: Readonly<Record<DType, TypedArrayClass>> = {
   BOOL: Uint8Array,
 };
 
-/**
- * Writes the canonical safetensors bytes of `tensors` (a Map or a plain record).
- * @throws SafetensorsError (fault "tensor") when a tensor's data does not match its dtype or shape.
- */
 export interface WriteSafetensorsOptions {
   /** Put the bytes in an ArrayBuffer of their own (never Buffer's shared pool), so they can be moved to a worker thread. @default false */
   readonly own?: boolean;
 }
 
+/**
+ * Writes the canonical safetensors bytes of `tensors` (a Map or a plain record).
+ * @throws SafetensorsError (fault "tensor") when a tensor's data does not match its dtype or shape.
+ */
 export function writeSafetensors(tensors: TensorMap | Readonly<Record<string, Tensor>>, options: WriteSafetensorsOptions = {}): Buffer {
   const list: [string, Tensor][] = tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors);
   list.sort((a, b) => byName(a[0], b[0]));
@@ -379,7 +379,8 @@ export function writeSafetensors(tensors: TensorMap | Readonly<Record<string, Te
   }
   const header = canonicalHeaderBytes(entries);
   const total = 8 + header.length + offset;
-  const out = options.own ? Buffer.from(new ArrayBuffer(total)) : Buffer.allocUnsafe(total);
+  // Every byte is written below (length, padded header, contiguous data): no zero fill needed.
+  const out = options.own ? Buffer.allocUnsafeSlow(total) : Buffer.allocUnsafe(total);
   out.writeBigUInt64LE(BigInt(header.length), 0);
   header.copy(out, 8);
   let pos = 8 + header.length;

@@ -9,7 +9,7 @@
  * Reads at the tick block; decisions are the pure functions of ./decide; every call goes through
  * the responder (simulated, journaled, keyed so it is sent at most once).
  */
-import type { Log, Provider } from "ethers";
+import type { Provider } from "ethers";
 import type { Logger } from "pino";
 import type { AuditManager, DataAvailability, DisputeManager, JobMarket, StakeManager } from "../../../typechain-types";
 import {
@@ -20,6 +20,7 @@ import {
 } from "../../../typechain-types";
 import { fetchProvenHeader, type RpcSend } from "../../chain/blockHeader";
 import { EventCursor } from "../../chain/events";
+import { EventRouter } from "../../chain/eventRouter";
 import type { KeyValueStore } from "../../chain/journal";
 import type { UPowMetrics } from "../../chain/metrics";
 import { collectErrorText } from "../../chain/rpc";
@@ -49,12 +50,13 @@ export interface KeeperParameters {
   responder: Responder;
   jobMarket: Pick<JobMarket, "getJob">;
   auditManager: Pick<AuditManager, "getAudit">;
-  disputeManager: Pick<DisputeManager, "getDispute" | "interface" | "getAddress" | "reopenDispute">;
+  /** Connected at its address: the keeper routes its events (EventRouter). */
+  disputeManager: DisputeManager;
   stakeManager: Pick<StakeManager, "currentEpoch">;
-  dataAvailability: Pick<DataAvailability, "getChallenge" | "credits" | "interface" | "getAddress" | "settle" | "withdraw">;
-  /** Addresses of the DataAvailability and DisputeManager (the keeper's event filter) and of the
-   * staking token (the DataAvailability's credits). */
-  addresses: { dataAvailability: string; disputeManager: string; stakingToken: string };
+  /** Connected at its address: the keeper routes its events (EventRouter). */
+  dataAvailability: DataAvailability;
+  /** Address of the staking token (the DataAvailability's credits). */
+  addresses: { stakingToken: string };
   /** Amounts in log lines with their units. */
   tokens: AmountFormatter;
   randomness: { address: string; source: RandomnessSource };
@@ -78,8 +80,14 @@ export class Keeper {
   constructor(p: KeeperParameters) {
     this.#p = p;
     this.#log = p.logger.child({ component: "keeper" });
-    const da = p.dataAvailability.interface;
-    const dm = p.disputeManager.interface;
+    const me = p.me.toLowerCase();
+    const router = new EventRouter()
+      .on(p.dataAvailability, p.dataAvailability.getEvent("ChallengeOpened"), (a) => {
+        if (p.duties.settle && a.opener.toLowerCase() === me) this.#setAdd(OWN_CHALLENGES, a.challengeId);
+      })
+      .on(p.disputeManager, p.disputeManager.getEvent("DisputeClosed"), (a) => {
+        if (p.duties.reopen && Number(a.ruling) === Ruling.Void) this.#setAdd(VOIDED, a.disputeId);
+      });
     // Its own cursor: the monitor does not read the DataAvailability, and these events only
     // matter to the keeper (challenges we opened, disputes closed Void).
     this.#cursor = new EventCursor({
@@ -89,11 +97,8 @@ export class Keeper {
       startBlock: p.startBlock,
       confirmations: p.confirmations,
       chunkSize: p.chunkSize,
-      filter: {
-        address: [p.addresses.dataAvailability, p.addresses.disputeManager],
-        topics: [[da.getEvent("ChallengeOpened").topicHash, dm.getEvent("DisputeClosed").topicHash]],
-      },
-      handler: (log) => this.#handle(log),
+      filter: router.filter(),
+      handler: (log) => router.handle(log),
       logger: this.#log,
     });
   }
@@ -112,18 +117,6 @@ export class Keeper {
       await f();
     } catch (err) {
       this.#log.warn({ duty, err: collectErrorText(err) }, "keeper duty failed; retrying next tick");
-    }
-  }
-
-  #handle(log: Log): void {
-    const { dataAvailability: da, disputeManager: dm, me } = this.#p;
-    const fromDa = log.address.toLowerCase() === this.#p.addresses.dataAvailability.toLowerCase();
-    const parsed = (fromDa ? da : dm).interface.parseLog({ topics: [...log.topics], data: log.data });
-    const { duties } = this.#p;
-    if (duties.settle && parsed?.name === "ChallengeOpened" && String(parsed.args.opener).toLowerCase() === me.toLowerCase()) {
-      this.#setAdd(OWN_CHALLENGES, parsed.args.challengeId as bigint);
-    } else if (duties.reopen && parsed?.name === "DisputeClosed" && Number(parsed.args.ruling) === Ruling.Void) {
-      this.#setAdd(VOIDED, parsed.args.disputeId as bigint);
     }
   }
 
