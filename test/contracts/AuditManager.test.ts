@@ -570,12 +570,7 @@ describe("AuditManager", function () {
 
     /** Commits a canary `(SPEC, faultSteps, SALT)` for the next epoch, then creates (in that epoch),
      * claims, submits and draws auditors of a job with that spec. */
-    async function canary(
-      fx: JobsFixture,
-      faultSteps: bigint[],
-      traj: Trajectory = TRAJECTORY,
-      want?: (seats: bigint[]) => boolean,
-    ) {
+    async function canary(fx: JobsFixture, faultSteps: bigint[], traj: Trajectory = TRAJECTORY, want?: (seats: bigint[]) => boolean) {
       const { proof } = await nextEpochCanary(fx.canaryRegistry, SPEC, faultSteps, SALT, [
         { specHash: ethers.id("other"), faultSteps: [], salt: SALT },
       ]);
