@@ -239,17 +239,7 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuardTransient 
         (address[] memory drawn, uint256[] memory seats) = stakeManager.drawAccounts(
             keccak256(abi.encode(seed, jobId, "upow.auditors")), _auditorsPerJob(jobId), exclude
         );
-        // `drawn` lists distinct accounts (at most A ≤ 32 of them), none of them zero.
-        mapping(address => AuditorRecord) storage records = _auditorRecords[jobId];
-        uint256 filled = 0;
-        for (uint256 i = 0; i < drawn.length; ++i) {
-            address next = i + 1 < drawn.length ? drawn[i + 1] : address(0);
-            // seats[i] ≤ StakeManager.MAX_DRAW (64).
-            records[drawn[i]] = AuditorRecord(AuditorState.Assigned, uint16(seats[i]), next);
-            filled += seats[i];
-        }
-        if (drawn.length != 0) _firstAuditor[jobId] = drawn[0];
-        a.seats = uint16(filled);
+        a.seats = uint16(_assign(jobId, drawn, seats));
         emit AuditorsAssigned(jobId, seed, drawn, seats);
     }
 
@@ -423,6 +413,21 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuardTransient 
 
     function _auditorsPerJob(uint256 jobId) private view returns (uint256 a) {
         (a,) = jobMarket.jobAuditShape(jobId);
+    }
+
+    /// @dev Records the drawn auditors (distinct, non-zero, at most A ≤ 32) as a list in draw order,
+    /// linked back to front; returns the seats filled.
+    function _assign(uint256 jobId, address[] memory drawn, uint256[] memory seats) private returns (uint256 filled) {
+        mapping(address => AuditorRecord) storage records = _auditorRecords[jobId];
+        address next = address(0);
+        for (uint256 i = drawn.length; i > 0;) {
+            --i;
+            // seats[i] ≤ StakeManager.MAX_DRAW (64).
+            records[drawn[i]] = AuditorRecord(AuditorState.Assigned, uint16(seats[i]), next);
+            next = drawn[i];
+            filled += seats[i];
+        }
+        _firstAuditor[jobId] = next;
     }
 
     /// @dev One seat's share of the verification fee (0 when no seat was filled).
