@@ -44,6 +44,8 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuardTransient 
 
     IJobMarket public immutable jobMarket;
     IStakeManager public immutable stakeManager;
+    /// @dev The JobMarket's randomness source (immutable there), read once at construction.
+    IRandomness private immutable _randomness;
     /// @notice Epoch roots of canary jobs (v3 V11.1).
     ICanaryRegistry public immutable canaryRegistry;
 
@@ -110,6 +112,7 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuardTransient 
             revert AuditManagerZeroAddress();
         }
         jobMarket = jobMarket_;
+        _randomness = jobMarket_.randomness();
         stakeManager = stakeManager_;
         canaryRegistry = canaryRegistry_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
@@ -212,7 +215,7 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuardTransient 
         (uint64 epoch, uint64 target) = (a.drawEpoch, a.drawTarget);
         uint64 current = stakeManager.currentEpoch();
         if (current < epoch) return false;
-        IRandomness r = jobMarket.randomness();
+        IRandomness r = _randomness;
         return target == 0 || current != epoch || r.isExpired(target) || r.isAvailable(target);
     }
 
@@ -224,7 +227,7 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuardTransient 
         (uint64 epoch, uint64 target) = (a.drawEpoch, a.drawTarget);
         uint64 current = stakeManager.currentEpoch();
         if (current < epoch) revert AuditManagerDrawNotReady(jobId, epoch, target);
-        IRandomness r = jobMarket.randomness();
+        IRandomness r = _randomness;
         if (target == 0 || current != epoch || r.isExpired(target)) {
             _scheduleDraw(jobId, a, r);
             return;
@@ -261,7 +264,7 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuardTransient 
     /// @inheritdoc IAuditManager
     /// @dev Emits {AuditDrawScheduled}.
     function onJobSubmitted(uint256 jobId) external onlyJobMarket {
-        _scheduleDraw(jobId, _audits[jobId], jobMarket.randomness());
+        _scheduleDraw(jobId, _audits[jobId], _randomness);
     }
 
     /// @inheritdoc IAuditManager
