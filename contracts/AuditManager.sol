@@ -2,7 +2,7 @@
 pragma solidity 0.8.28;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {IAuditManager} from "./interfaces/IAuditManager.sol";
@@ -10,6 +10,7 @@ import {ICanaryRegistry} from "./interfaces/ICanaryRegistry.sol";
 import {IJobMarket} from "./interfaces/IJobMarket.sol";
 import {IStakeManager} from "./interfaces/IStakeManager.sol";
 import {IRandomness} from "./interfaces/IRandomness.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {BURN_ADDRESS} from "./lib/UPowConstants.sol";
 
 /// @title AuditManager
@@ -32,7 +33,7 @@ import {BURN_ADDRESS} from "./lib/UPowConstants.sol";
 ///
 /// Slashed auditor stake is sent to BURN_ADDRESS (0x…dEaD): paying it to anyone in particular would reward
 /// governance, which runs the canaries, for catching auditors.
-contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
+contract AuditManager is IAuditManager, AccessControl, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     bytes32 public constant GOVERNOR_ROLE = keccak256("GOVERNOR_ROLE");
@@ -43,6 +44,8 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
 
     IJobMarket public immutable jobMarket;
     IStakeManager public immutable stakeManager;
+    /// @dev The JobMarket's randomness source (immutable there), read once at construction.
+    IRandomness private immutable _randomness;
     /// @notice Epoch roots of canary jobs (v3 V11.1).
     ICanaryRegistry public immutable canaryRegistry;
 
@@ -55,11 +58,36 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
     /// @notice Blocks between scheduling the auditor draw and its seed block (≥ 64 with L1 RANDAO).
     uint64 public drawDelay;
 
-    mapping(uint256 jobId => Audit) private _audits;
-    mapping(uint256 jobId => address[]) private _auditors;
-    mapping(uint256 jobId => mapping(address auditor => AuditorState)) public auditorState;
-    /// @notice Auditor seats `auditor` holds on `jobId` (its sample, lock, fee and miss penalty scale with them).
-    mapping(uint256 jobId => mapping(address auditor => uint256)) public auditorSeats;
+    /// @dev Storage form of `Audit` (issue 17): everything but the seed in one slot. The fee token,
+    /// the fee share and the requester are not stored: the JobMarket keeps the job's token, fee and
+    /// requester for good (`jobFee`), and the share is `fee / seats`. `convicted` is the convicted
+    /// interval + 1 (0: none named; intervals < 2^20). `getAudit` rebuilds the API struct.
+    struct AuditRecord {
+        bytes32 seed;
+        bool drawn;
+        bool settled;
+        bool paid;
+        bool canaryRevealed;
+        uint16 attesters;
+        uint16 seats;
+        uint64 drawEpoch;
+        uint64 drawTarget;
+        uint64 convicted;
+    }
+
+    /// @dev One auditor of one job in one slot (issue 17): its state, its seats (≤ MAX_DRAW) and the
+    /// next auditor of the draw (zero after the last), so the job's auditor list costs no slots
+    /// beyond these and its head (`_firstAuditor`).
+    struct AuditorRecord {
+        AuditorState state;
+        uint16 seats;
+        address next;
+    }
+
+    mapping(uint256 jobId => AuditRecord) private _audits;
+    /// @dev Head of the job's auditor list, in draw order (zero until drawn or when none was drawn).
+    mapping(uint256 jobId => address) private _firstAuditor;
+    mapping(uint256 jobId => mapping(address auditor => AuditorRecord)) private _auditorRecords;
     mapping(uint256 jobId => uint256[]) private _canaryFaults; // fault global steps, after reveal
     mapping(address token => mapping(address account => uint256)) public credits;
 
@@ -84,6 +112,7 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
             revert AuditManagerZeroAddress();
         }
         jobMarket = jobMarket_;
+        _randomness = jobMarket_.randomness();
         stakeManager = stakeManager_;
         canaryRegistry = canaryRegistry_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
@@ -97,18 +126,52 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
     // ───────────────────────────── views ─────────────────────────────
 
     /// @inheritdoc IAuditManager
-    function getAudit(uint256 jobId) external view returns (Audit memory) {
-        return _audits[jobId];
+    function getAudit(uint256 jobId) external view returns (Audit memory audit) {
+        AuditRecord storage a = _audits[jobId];
+        audit.seed = a.seed;
+        audit.drawn = a.drawn;
+        audit.settled = a.settled;
+        audit.paid = a.paid;
+        audit.attesters = a.attesters;
+        audit.seats = a.seats;
+        audit.drawEpoch = a.drawEpoch;
+        audit.drawTarget = a.drawTarget;
+        audit.canaryRevealed = a.canaryRevealed;
+        if (a.paid) {
+            uint256 fee;
+            (audit.requester, audit.feeToken,, fee) = jobMarket.jobFee(jobId);
+            audit.feeShare = _feeShare(fee, a.seats);
+        } else if (a.settled) {
+            audit.convictedInterval = a.convicted == 0 ? type(uint256).max : a.convicted - 1;
+        }
     }
 
     /// @inheritdoc IAuditManager
-    function auditorsOf(uint256 jobId) external view returns (address[] memory) {
-        return _auditors[jobId];
+    function auditorState(uint256 jobId, address auditor) external view returns (AuditorState) {
+        return _auditorRecords[jobId][auditor].state;
+    }
+
+    /// @inheritdoc IAuditManager
+    function auditorSeats(uint256 jobId, address auditor) external view returns (uint256) {
+        return _auditorRecords[jobId][auditor].seats;
+    }
+
+    /// @inheritdoc IAuditManager
+    function auditorsOf(uint256 jobId) external view returns (address[] memory auditors) {
+        mapping(address => AuditorRecord) storage records = _auditorRecords[jobId];
+        uint256 count = 0;
+        for (address x = _firstAuditor[jobId]; x != address(0); x = records[x].next) ++count;
+        auditors = new address[](count);
+        address at = _firstAuditor[jobId];
+        for (uint256 i = 0; i < count; ++i) {
+            auditors[i] = at;
+            at = records[at].next;
+        }
     }
 
     /// @inheritdoc IAuditManager
     function isAuditor(uint256 jobId, address account) external view returns (bool) {
-        return auditorState[jobId][account] != AuditorState.None;
+        return _auditorRecords[jobId][account].state != AuditorState.None;
     }
 
     /// @inheritdoc IAuditManager
@@ -123,11 +186,11 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
 
     /// @inheritdoc IAuditManager
     function sampleOf(uint256 jobId, address auditor) public view returns (uint256[] memory sample) {
-        Audit storage a = _audits[jobId];
+        AuditRecord storage a = _audits[jobId];
         if (!a.drawn) revert AuditManagerNotDrawn(jobId);
         uint256 intervals = jobMarket.checkpointCount(jobId) - 1;
         // A volunteer (no seat) samples as one seat; its sample is checkable like an auditor's.
-        uint256 seats = auditorSeats[jobId][auditor];
+        uint256 seats = _auditorRecords[jobId][auditor].seats;
         (, uint256 s) = jobMarket.jobAuditShape(jobId);
         s *= seats == 0 ? 1 : seats;
         if (s > intervals) s = intervals;
@@ -147,24 +210,24 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
     function canDraw(uint256 jobId) external view returns (bool) {
         (IJobMarket.JobStatus status,, uint64 windowEnd,) = jobMarket.jobState(jobId);
         if (status != IJobMarket.JobStatus.Submitted || block.timestamp > windowEnd) return false;
-        Audit storage a = _audits[jobId];
+        AuditRecord storage a = _audits[jobId];
         if (a.drawn) return false;
         (uint64 epoch, uint64 target) = (a.drawEpoch, a.drawTarget);
         uint64 current = stakeManager.currentEpoch();
         if (current < epoch) return false;
-        IRandomness r = jobMarket.randomness();
+        IRandomness r = _randomness;
         return target == 0 || current != epoch || r.isExpired(target) || r.isAvailable(target);
     }
 
     /// @inheritdoc IAuditManager
     function drawAuditors(uint256 jobId) external {
         address worker = _openJob(jobId);
-        Audit storage a = _audits[jobId];
+        AuditRecord storage a = _audits[jobId];
         if (a.drawn) revert AuditManagerAlreadyDrawn(jobId);
         (uint64 epoch, uint64 target) = (a.drawEpoch, a.drawTarget);
         uint64 current = stakeManager.currentEpoch();
         if (current < epoch) revert AuditManagerDrawNotReady(jobId, epoch, target);
-        IRandomness r = jobMarket.randomness();
+        IRandomness r = _randomness;
         if (target == 0 || current != epoch || r.isExpired(target)) {
             _scheduleDraw(jobId, a, r);
             return;
@@ -179,27 +242,21 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
         (address[] memory drawn, uint256[] memory seats) = stakeManager.drawAccounts(
             keccak256(abi.encode(seed, jobId, "upow.auditors")), _auditorsPerJob(jobId), exclude
         );
-        _auditors[jobId] = drawn;
-        uint256 filled = 0;
-        for (uint256 i = 0; i < drawn.length; ++i) {
-            auditorState[jobId][drawn[i]] = AuditorState.Assigned;
-            auditorSeats[jobId][drawn[i]] = seats[i];
-            filled += seats[i];
-        }
-        a.seats = uint16(filled);
+        a.seats = uint16(_assign(jobId, drawn, seats));
         emit AuditorsAssigned(jobId, seed, drawn, seats);
     }
 
     /// @inheritdoc IAuditManager
     function attest(uint256 jobId, uint256[] calldata sampleIntervals) external {
         _openJob(jobId);
-        if (auditorState[jobId][msg.sender] != AuditorState.Assigned) revert AuditManagerNotAssigned(jobId, msg.sender);
+        AuditorRecord storage r = _auditorRecords[jobId][msg.sender];
+        if (r.state != AuditorState.Assigned) revert AuditManagerNotAssigned(jobId, msg.sender);
         uint256[] memory expected = sampleOf(jobId, msg.sender);
         bytes32 sampleHash = keccak256(abi.encode(sampleIntervals));
         if (sampleHash != keccak256(abi.encode(expected))) revert AuditManagerSampleMismatch(jobId, msg.sender);
-        auditorState[jobId][msg.sender] = AuditorState.Attested;
-        uint256 seats = auditorSeats[jobId][msg.sender];
-        _audits[jobId].attesters += uint16(seats);
+        r.state = AuditorState.Attested;
+        uint16 seats = r.seats;
+        _audits[jobId].attesters += seats;
         emit Attested(jobId, msg.sender, sampleHash, sampleIntervals);
         stakeManager.lock(msg.sender, auditorLockId(jobId, msg.sender), auditorPenalty * seats);
     }
@@ -207,52 +264,54 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
     /// @inheritdoc IAuditManager
     /// @dev Emits {AuditDrawScheduled}.
     function onJobSubmitted(uint256 jobId) external onlyJobMarket {
-        _scheduleDraw(jobId, _audits[jobId], jobMarket.randomness());
+        _scheduleDraw(jobId, _audits[jobId], _randomness);
     }
 
     /// @inheritdoc IAuditManager
     /// @dev Each filled seat's share is `fee / seats`; attesters get theirs on release, the
-    /// unattested shares and the rounding remainder are credited to the requester now.
+    /// unattested shares and the rounding remainder are credited to the requester now. Token, fee
+    /// and requester are read back from the JobMarket (`jobFee`) when needed, never stored here.
     /// Emits {AuditSettled}, {Credited}.
     function onJobFinalized(uint256 jobId, IERC20 token, uint256 fee, address requester) external onlyJobMarket {
-        Audit storage a = _audits[jobId];
-        uint256 assigned = a.seats;
-        uint256 share = assigned == 0 ? 0 : fee / assigned;
-        uint256 attesters = a.attesters;
+        AuditRecord storage a = _audits[jobId];
+        uint256 share = _feeShare(fee, a.seats);
+        uint16 attesters = a.attesters;
         a.settled = true;
         a.paid = true;
-        a.feeToken = token;
-        a.feeShare = share;
-        a.requester = requester;
-        emit AuditSettled(jobId, true, share, a.attesters);
-        _credit(address(token), requester, fee - share * attesters);
+        emit AuditSettled(jobId, true, share, attesters);
+        uint256 rest = fee - share * attesters;
+        if (rest != 0) _credit(address(token), requester, rest);
     }
 
     /// @inheritdoc IAuditManager
     /// @dev Emits {AuditSettled}.
     function onJobRejected(uint256 jobId, uint256 interval) external onlyJobMarket {
-        Audit storage a = _audits[jobId];
+        AuditRecord storage a = _audits[jobId];
         a.settled = true;
-        a.convictedInterval = interval;
+        // Intervals are < JobMarket.MAX_CHECKPOINTS; the cast is checked all the same.
+        a.convicted = interval == type(uint256).max ? 0 : SafeCast.toUint64(interval + 1);
         emit AuditSettled(jobId, false, 0, a.attesters);
     }
 
     /// @inheritdoc IAuditManager
     function releaseAttester(uint256 jobId, address auditor) external nonReentrant {
-        Audit storage a = _audits[jobId];
-        if (auditorState[jobId][auditor] != AuditorState.Attested) revert AuditManagerNotAttested(jobId, auditor);
+        AuditRecord storage a = _audits[jobId];
+        AuditorRecord storage r = _auditorRecords[jobId][auditor];
+        if (r.state != AuditorState.Attested) revert AuditManagerNotAttested(jobId, auditor);
         if (!a.settled) revert AuditManagerNotSettled(jobId);
+        (, IERC20 token, uint64 windowEnd, uint256 jobFee) = jobMarket.jobFee(jobId);
         if (!a.canaryRevealed) {
-            uint256 deadline = _revealDeadline(jobId);
+            uint256 deadline = uint256(windowEnd) + canaryRevealPeriod;
             if (block.timestamp <= deadline) revert AuditManagerCanaryPending(jobId, deadline);
         } else if (_hitsFault(jobId, auditor)) {
             revert AuditManagerAttesterCaught(jobId, auditor);
         }
-        auditorState[jobId][auditor] = AuditorState.Released;
-        uint256 fee = a.feeShare * auditorSeats[jobId][auditor];
-        if (!a.paid) _chargeMiss(jobId, auditor, a.convictedInterval);
+        r.state = AuditorState.Released;
+        uint256 fee;
+        if (a.paid) fee = _feeShare(jobFee, a.seats) * r.seats;
+        else if (a.convicted != 0) _chargeMiss(jobId, auditor, a.convicted - 1);
         emit AttesterReleased(jobId, auditor, fee);
-        if (fee > 0) _credit(address(a.feeToken), auditor, fee);
+        if (fee > 0) _credit(address(token), auditor, fee);
         stakeManager.unlock(auditor, auditorLockId(jobId, auditor));
     }
 
@@ -262,7 +321,7 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
     function revealCanary(uint256 jobId, uint256[] calldata faultSteps, bytes32 salt, bytes32[] calldata proof)
         external
     {
-        Audit storage a = _audits[jobId];
+        AuditRecord storage a = _audits[jobId];
         if (a.canaryRevealed) revert AuditManagerCanaryAlreadyRevealed(jobId);
         IJobMarket.Job memory job = jobMarket.getJob(jobId);
         if (job.windowEnd == 0 || block.timestamp <= job.windowEnd) revert AuditManagerWindowOpen(jobId, job.windowEnd);
@@ -279,18 +338,23 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
 
     /// @inheritdoc IAuditManager
     function slashCaughtAttester(uint256 jobId, address attester) external nonReentrant {
-        Audit storage a = _audits[jobId];
+        AuditRecord storage a = _audits[jobId];
         if (!a.canaryRevealed) revert AuditManagerCanaryNotRevealed(jobId);
-        if (auditorState[jobId][attester] != AuditorState.Attested) revert AuditManagerNotAttested(jobId, attester);
+        AuditorRecord storage r = _auditorRecords[jobId][attester];
+        if (r.state != AuditorState.Attested) revert AuditManagerNotAttested(jobId, attester);
         if (!_hitsFault(jobId, attester)) revert AuditManagerNoFaultHit(jobId, attester);
-        auditorState[jobId][attester] = AuditorState.Slashed;
+        r.state = AuditorState.Slashed;
         bytes32 lockId = auditorLockId(jobId, attester);
         uint256 amount = stakeManager.lockedAmount(attester, lockId);
         emit AttesterSlashed(jobId, attester, amount);
-        // Its fee share goes to the requester: credited now if the fee was split already, else it
-        // is left out of the split.
-        if (a.paid) _credit(address(a.feeToken), a.requester, a.feeShare);
-        else --a.attesters;
+        // Its fee shares (one per seat) go to the requester: credited now if the fee was split
+        // already, else its seats are left out of the split.
+        if (a.paid) {
+            (address requester, IERC20 token,, uint256 fee) = jobMarket.jobFee(jobId);
+            _credit(address(token), requester, _feeShare(fee, a.seats) * r.seats);
+        } else {
+            a.attesters -= r.seats;
+        }
         stakeManager.slash(attester, lockId, amount, BURN_ADDRESS);
     }
 
@@ -330,7 +394,7 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
     // ─────────────────────────── internals ───────────────────────────
 
     /// @dev Trusted StakeManager: schedules only on a settled queue (see `scheduleDraw`).
-    function _scheduleDraw(uint256 jobId, Audit storage a, IRandomness r) private {
+    function _scheduleDraw(uint256 jobId, AuditRecord storage a, IRandomness r) private {
         (uint64 epoch, uint64 target) = stakeManager.scheduleDraw(r.currentBlock(), drawDelay);
         (a.drawEpoch, a.drawTarget) = (epoch, target);
         emit AuditDrawScheduled(jobId, epoch, target);
@@ -354,9 +418,24 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
         (a,) = jobMarket.jobAuditShape(jobId);
     }
 
-    function _revealDeadline(uint256 jobId) private view returns (uint256) {
-        (,, uint64 windowEnd,) = jobMarket.jobState(jobId);
-        return uint256(windowEnd) + canaryRevealPeriod;
+    /// @dev Records the drawn auditors (distinct, non-zero, at most A ≤ 32) as a list in draw order,
+    /// linked back to front; returns the seats filled.
+    function _assign(uint256 jobId, address[] memory drawn, uint256[] memory seats) private returns (uint256 filled) {
+        mapping(address => AuditorRecord) storage records = _auditorRecords[jobId];
+        address next = address(0);
+        for (uint256 i = drawn.length; i > 0;) {
+            --i;
+            // seats[i] ≤ StakeManager.MAX_DRAW (64).
+            records[drawn[i]] = AuditorRecord(AuditorState.Assigned, uint16(seats[i]), next);
+            next = drawn[i];
+            filled += seats[i];
+        }
+        _firstAuditor[jobId] = next;
+    }
+
+    /// @dev One seat's share of the verification fee (0 when no seat was filled).
+    function _feeShare(uint256 fee, uint256 seats) private pure returns (uint256) {
+        return seats == 0 ? 0 : fee / seats;
     }
 
     /// @dev Whether a revealed canary fault step lies in an interval of the auditor's sample.
@@ -373,7 +452,6 @@ contract AuditManager is IAuditManager, AccessControl, ReentrancyGuard {
     /// @dev V11.2: burns `missPenalty` (at most the lock) of an attester whose sample contained the
     /// convicted interval.
     function _chargeMiss(uint256 jobId, address auditor, uint256 interval) private {
-        if (interval == type(uint256).max) return;
         uint256[] memory sample = sampleOf(jobId, auditor);
         if (!_contains(sample, sample.length, interval)) return;
         // Trusted StakeManager: takes min(missPenalty, lock) to BURN_ADDRESS.

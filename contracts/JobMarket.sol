@@ -184,6 +184,16 @@ contract JobMarket is IJobMarket, AccessControl, Pausable, ReentrancyGuardTransi
     }
 
     /// @inheritdoc IJobMarket
+    function jobFee(uint256 jobId)
+        external
+        view
+        returns (address requester, IERC20 paymentToken, uint64 windowEnd, uint128 verificationFee)
+    {
+        JobRecord storage job = _jobs[jobId];
+        return (job.requester, job.paymentToken, job.windowEnd, job.verificationFee);
+    }
+
+    /// @inheritdoc IJobMarket
     function jobSteps(uint256 jobId) external view returns (uint64 totalSteps, uint64 checkpointInterval) {
         JobRecord storage job = _jobs[jobId];
         return (job.totalSteps, job.checkpointInterval);

@@ -4,8 +4,9 @@ pragma solidity 0.8.28;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IStakeManager} from "./interfaces/IStakeManager.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {SortitionSumTree} from "./lib/SortitionSumTree.sol";
 
 /// @title StakeManager
@@ -26,7 +27,7 @@ import {SortitionSumTree} from "./lib/SortitionSumTree.sol";
 ///   after that nothing in the tree moves until the epoch ends. Anyone may apply changes with
 ///   `applyQueued`.
 /// Invariant: token balance of this contract = Σ (free + locked + unbonding + reserve + pendingJoin).
-contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
+contract StakeManager is IStakeManager, AccessControl, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
     using SortitionSumTree for SortitionSumTree.Tree;
 
@@ -47,9 +48,25 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
     uint256 public constant MAX_APPLY = 32;
     uint64 public constant MIN_EPOCH_LENGTH = 60;
 
+    /// @dev One slot per lock (issue 17): amounts fit 128 bits (every write is a checked cast).
     struct Lock {
-        uint256 amount;
+        uint128 amount;
         bool juror;
+    }
+
+    /// @dev Storage form of `IStakeManager.Account` (issue 17): `free` and `locked` share slot 0,
+    /// so a lock, unlock or slash of free stake writes one slot. Widths are checked on every write
+    /// (SafeCast); `account` widens it back.
+    struct AccountRecord {
+        uint128 free;
+        uint128 locked;
+        uint256 unbonding;
+        uint64 unbondingReleaseAt;
+        uint64 pendingEpoch;
+        uint256 reserve;
+        uint256 seatLocked;
+        uint256 pendingJoin;
+        uint256 pendingLeave;
     }
 
     /// @dev One queued reserve change: `who` changes at `epoch` (stale when the account's
@@ -73,7 +90,7 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
     /// @notice Least reserve that gives an account draw weight (checked when a change applies).
     uint256 public minJurorStake;
 
-    mapping(address who => Account) private _accounts;
+    mapping(address who => AccountRecord) private _accounts;
     mapping(address who => mapping(bytes32 lockId => Lock)) private _locks;
     SortitionSumTree.Tree private _pool;
     Entry[] private _queue;
@@ -115,7 +132,18 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
 
     /// @inheritdoc IStakeManager
     function account(address who) external view returns (Account memory) {
-        return _accounts[who];
+        AccountRecord storage a = _accounts[who];
+        return Account({
+            free: a.free,
+            locked: a.locked,
+            unbonding: a.unbonding,
+            unbondingReleaseAt: a.unbondingReleaseAt,
+            pendingEpoch: a.pendingEpoch,
+            reserve: a.reserve,
+            seatLocked: a.seatLocked,
+            pendingJoin: a.pendingJoin,
+            pendingLeave: a.pendingLeave
+        });
     }
 
     /// @inheritdoc IStakeManager
@@ -173,30 +201,32 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
     /// @inheritdoc IStakeManager
     function stake(uint256 amount) external nonReentrant {
         if (amount == 0) revert StakeManagerZeroAmount();
-        Account storage a = _accounts[msg.sender];
-        a.free += amount;
+        AccountRecord storage a = _accounts[msg.sender];
+        a.free += SafeCast.toUint128(amount);
         emit Staked(msg.sender, amount, a.free);
         // The staking token is trusted and the call is nonReentrant.
         _stakingToken.safeTransferFrom(msg.sender, address(this), amount);
+        _checkHoldings();
     }
 
     /// @inheritdoc IStakeManager
     function stakeForJury(uint256 amount) external nonReentrant {
         if (amount == 0) revert StakeManagerZeroAmount();
-        Account storage a = _due(msg.sender);
+        AccountRecord storage a = _due(msg.sender);
         emit Staked(msg.sender, amount, a.free);
         a.pendingJoin += amount;
         _enqueue(msg.sender, a);
         // The staking token is trusted and the call is nonReentrant.
         _stakingToken.safeTransferFrom(msg.sender, address(this), amount);
+        _checkHoldings();
     }
 
     /// @inheritdoc IStakeManager
     function joinJury(uint256 amount) external {
         if (amount == 0) revert StakeManagerZeroAmount();
-        Account storage a = _due(msg.sender);
+        AccountRecord storage a = _due(msg.sender);
         if (a.free < amount) revert StakeManagerInsufficientFreeStake(msg.sender, a.free, amount);
-        a.free -= amount;
+        a.free -= uint128(amount); // amount ≤ free
         a.pendingJoin += amount;
         _enqueue(msg.sender, a);
     }
@@ -204,12 +234,12 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
     /// @inheritdoc IStakeManager
     function leaveJury(uint256 amount) external {
         if (amount == 0) revert StakeManagerZeroAmount();
-        Account storage a = _due(msg.sender);
+        AccountRecord storage a = _due(msg.sender);
         uint256 available = a.pendingJoin + a.reserve - a.pendingLeave;
         if (available < amount) revert StakeManagerInsufficientReserve(msg.sender, available, amount);
         uint256 fromJoin = amount < a.pendingJoin ? amount : a.pendingJoin;
         a.pendingJoin -= fromJoin;
-        a.free += fromJoin;
+        a.free += SafeCast.toUint128(fromJoin);
         a.pendingLeave += amount - fromJoin;
         _enqueue(msg.sender, a);
     }
@@ -217,9 +247,9 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
     /// @inheritdoc IStakeManager
     function requestUnstake(uint256 amount) external {
         if (amount == 0) revert StakeManagerZeroAmount();
-        Account storage a = _accounts[msg.sender];
+        AccountRecord storage a = _accounts[msg.sender];
         if (a.free < amount) revert StakeManagerInsufficientFreeStake(msg.sender, a.free, amount);
-        a.free -= amount;
+        a.free -= uint128(amount); // amount ≤ free
         a.unbonding += amount;
         a.unbondingReleaseAt = uint64(block.timestamp) + unbondingPeriod;
         emit UnstakeRequested(msg.sender, amount, a.unbonding, a.unbondingReleaseAt);
@@ -227,7 +257,7 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
 
     /// @inheritdoc IStakeManager
     function withdraw() external nonReentrant {
-        Account storage a = _accounts[msg.sender];
+        AccountRecord storage a = _accounts[msg.sender];
         uint256 amount = a.unbonding;
         if (amount == 0) revert StakeManagerNothingToWithdraw(msg.sender);
         if (block.timestamp < a.unbondingReleaseAt) {
@@ -241,7 +271,7 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
 
     /// @inheritdoc IStakeManager
     function syncJurorWeight(address who) external {
-        Account storage a = _due(who);
+        AccountRecord storage a = _due(who);
         uint256 weight = a.reserve >= minJurorStake ? a.reserve : 0;
         if (a.pendingEpoch == 0 && weight == _pool.weightOf(who)) return;
         _enqueue(who, a);
@@ -277,13 +307,13 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
     /// Requirements: MODULE_ROLE; `0 < amount ≤ free stake of who`.
     function lock(address who, bytes32 lockId, uint256 amount) external onlyRole(MODULE_ROLE) {
         if (amount == 0) revert StakeManagerZeroAmount();
-        Account storage a = _accounts[who];
+        AccountRecord storage a = _accounts[who];
         if (a.free < amount) revert StakeManagerInsufficientFreeStake(who, a.free, amount);
-        a.free -= amount;
-        a.locked += amount;
+        a.free -= uint128(amount); // amount ≤ free
+        a.locked += uint128(amount);
         Lock storage l = _locks[who][lockId];
         if (l.juror) revert StakeManagerLockKindMismatch(who, lockId);
-        l.amount += amount;
+        l.amount += uint128(amount); // a lock never exceeds its account's locked sum
         emit Locked(who, lockId, amount, false);
     }
 
@@ -296,12 +326,12 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
         Lock storage l = _locks[who][lockId];
         released = l.amount;
         if (released == 0) return 0;
-        Account storage a = _accounts[who];
+        AccountRecord storage a = _accounts[who];
         if (l.juror) {
             a.seatLocked -= released;
         } else {
-            a.locked -= released;
-            a.free += released;
+            a.locked -= uint128(released); // released = l.amount, a uint128
+            a.free += uint128(released);
         }
         delete _locks[who][lockId];
         emit Unlocked(who, lockId, released);
@@ -322,15 +352,15 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
         Lock storage l = _locks[who][lockId];
         taken = amount < l.amount ? amount : l.amount;
         if (taken == 0) return 0;
-        l.amount -= taken;
+        l.amount -= uint128(taken); // taken ≤ l.amount
         if (l.juror) {
-            Account storage a = _due(who);
+            AccountRecord storage a = _due(who);
             a.seatLocked -= taken;
             a.reserve -= taken;
             // A pending leave may now exceed the reserve; applying caps it at the unlocked part.
             _enqueue(who, a);
         } else {
-            _accounts[who].locked -= taken;
+            _accounts[who].locked -= uint128(taken);
         }
         if (l.amount == 0) delete _locks[who][lockId];
         emit Slashed(who, lockId, taken, recipient);
@@ -359,12 +389,12 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
             address who = accounts[i];
             Lock storage l = _locks[who][lockId];
             if (l.amount != 0 && !l.juror) revert StakeManagerLockKindMismatch(who, lockId);
-            Account storage a = _accounts[who];
+            AccountRecord storage a = _accounts[who];
             uint256 amount = seatCounts[i] * lockPerSeat;
             uint256 unlocked = a.reserve - a.seatLocked;
             if (amount > unlocked) amount = unlocked;
             a.seatLocked += amount;
-            l.amount += amount;
+            l.amount += SafeCast.toUint128(amount);
             l.juror = true;
             emit Locked(who, lockId, amount, true);
         }
@@ -412,15 +442,23 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
         minJurorStake = stake_;
     }
 
+    /// @dev Keeps every amount below 2^128 (issue 17's packed `free`/`locked` and locks): by the
+    /// conservation invariant each account's amounts, and any sum of them, are at most this
+    /// contract's balance, so no later move (unlock, leave, apply) can overflow 128 bits.
+    function _checkHoldings() private view {
+        uint256 held = _stakingToken.balanceOf(address(this));
+        if (held > type(uint128).max) revert StakeManagerHoldingsTooLarge(held, type(uint128).max);
+    }
+
     /// @dev The account, with a queued change that is already due applied first (its queue entry
     /// then does nothing), so a new change never merges into one that applies earlier.
-    function _due(address who) private returns (Account storage a) {
+    function _due(address who) private returns (AccountRecord storage a) {
         a = _accounts[who];
         if (a.pendingEpoch != 0 && a.pendingEpoch <= currentEpoch()) _apply(who, a);
     }
 
     /// @dev Queues `who`'s change for the next epoch (once per epoch and account).
-    function _enqueue(address who, Account storage a) private {
+    function _enqueue(address who, AccountRecord storage a) private {
         uint64 next = currentEpoch() + 1;
         if (a.pendingEpoch != next) {
             a.pendingEpoch = next;
@@ -429,13 +467,13 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
         emit ReserveChangeQueued(who, next, a.pendingJoin, a.pendingLeave);
     }
 
-    function _apply(address who, Account storage a) private {
+    function _apply(address who, AccountRecord storage a) private {
         uint64 epoch = a.pendingEpoch;
         uint256 reserve = a.reserve + a.pendingJoin;
         uint256 unlocked = reserve - a.seatLocked;
         uint256 leave = a.pendingLeave < unlocked ? a.pendingLeave : unlocked;
         reserve -= leave;
-        a.free += leave;
+        a.free += SafeCast.toUint128(leave);
         a.reserve = reserve;
         a.pendingJoin = 0;
         a.pendingLeave = 0;
@@ -452,7 +490,7 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuard {
         while (processed < maxCount && head < end) {
             Entry memory e = _queue[head];
             if (e.epoch > epoch) break;
-            Account storage a = _accounts[e.who];
+            AccountRecord storage a = _accounts[e.who];
             if (a.pendingEpoch == e.epoch) _apply(e.who, a);
             delete _queue[head];
             ++head;

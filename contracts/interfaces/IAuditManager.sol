@@ -94,7 +94,13 @@ interface IAuditManager {
     /// @notice Whether `account` was drawn as an assigned auditor of `jobId`.
     function isAuditor(uint256 jobId, address account) external view returns (bool);
 
+    /// @notice Where `auditor` stands on `jobId` (None when not drawn).
+    function auditorState(uint256 jobId, address auditor) external view returns (AuditorState);
+    /// @notice Auditor seats `auditor` holds on `jobId` (its sample, lock, fee and miss penalty scale with them).
+    function auditorSeats(uint256 jobId, address auditor) external view returns (uint256);
     /// @notice The job's audit record (seed, settlement, fee share, canary).
+    /// @dev The fee token, fee share and requester are filled once the job is finalized (read from
+    /// the JobMarket's `jobFee`), the convicted interval once it is rejected.
     function getAudit(uint256 jobId) external view returns (Audit memory);
     /// @notice The auditors assigned to `jobId` (empty until drawn).
     function auditorsOf(uint256 jobId) external view returns (address[] memory);

@@ -153,6 +153,12 @@ interface IJobMarket {
     function jobParties(uint256 jobId) external view returns (address requester, address worker);
     /// @notice The job's T and k (one slot).
     function jobSteps(uint256 jobId) external view returns (uint64 totalSteps, uint64 checkpointInterval);
+    /// @notice The job's verification-fee settlement terms, for the AuditManager (four slots): its
+    /// requester, payment token, window end and verification fee (fixed once submitted).
+    function jobFee(uint256 jobId)
+        external
+        view
+        returns (address requester, IERC20 paymentToken, uint64 windowEnd, uint128 verificationFee);
     /// @notice The job's audit shape A and s, fixed at creation (one slot).
     function jobAuditShape(uint256 jobId) external view returns (uint16 auditorsPerJob, uint16 samplesPerAuditor);
     /// @notice The AuditManager of assigned auditors.

@@ -50,6 +50,8 @@ interface IStakeManager {
     error StakeManagerTooManyExcluded(uint256 length, uint256 max);
     /// @dev Changes due by the current epoch are still queued (`applyQueued` them first).
     error StakeManagerQueueBacklog(uint256 queued);
+    /// @dev Staking would make this contract hold more than 2^128 − 1 tokens (amounts are stored in 128 bits).
+    error StakeManagerHoldingsTooLarge(uint256 held, uint256 max);
     /// @dev `lockId` already holds the other kind of lock (free stake vs juror seats).
     error StakeManagerLockKindMismatch(address account, bytes32 lockId);
 
@@ -69,7 +71,8 @@ interface IStakeManager {
 
     /// @notice Pulls `amount` staking tokens from the caller into its free stake.
     /// Emits {Staked}.
-    /// Requirements: `amount > 0`; the caller approved this contract for `amount`.
+    /// Requirements: `amount > 0`; the caller approved this contract for `amount`; this contract
+    /// holds at most 2^128 − 1 tokens afterwards.
     function stake(uint256 amount) external;
     /// @notice Moves `amount` of the caller's free stake into its unbonding bucket and restarts
     /// the bucket's timer at `now + unbondingPeriod`.
@@ -119,7 +122,8 @@ interface IStakeManager {
     /// @notice Pulls `amount` staking tokens and queues them into the caller's juror reserve: they
     /// weigh in draws from the next epoch on.
     /// Emits {Staked}, {ReserveChangeQueued}.
-    /// Requirements: `amount > 0`; the caller approved this contract for `amount`.
+    /// Requirements: `amount > 0`; the caller approved this contract for `amount`; this contract
+    /// holds at most 2^128 − 1 tokens afterwards.
     function stakeForJury(uint256 amount) external;
     /// @notice Queues `amount` of the caller's free stake into its juror reserve (next epoch).
     /// Emits {ReserveChangeQueued}.

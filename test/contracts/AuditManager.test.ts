@@ -116,6 +116,28 @@ describe("AuditManager", function () {
       expect(audit.seats).to.equal(4n);
     });
 
+    it("the packed auditor list (issue 17) keeps draw order and seats; the zero address and undrawn jobs list no one", async function () {
+      const fx = await loadFixture(fixture);
+      const jobId = await createClaimSubmit(fx);
+      expect(await fx.auditManager.auditorsOf(jobId)).to.deep.equal([]);
+      const assigned = await drawAuditors(fx, jobId, (seats) => seats.some((n) => n === 2n));
+      const drawn = (await fx.auditManager.queryFilter(fx.auditManager.filters.AuditorsAssigned(jobId)))[0].args;
+      expect(await fx.auditManager.auditorsOf(jobId)).to.deep.equal([...drawn.auditors]);
+      expect(assigned.map((a) => a.address)).to.deep.equal([...drawn.auditors]);
+      for (let i = 0; i < drawn.auditors.length; i++) {
+        expect(await fx.auditManager.auditorSeats(jobId, drawn.auditors[i])).to.equal(drawn.seats[i]);
+        expect(await fx.auditManager.isAuditor(jobId, drawn.auditors[i])).to.equal(true);
+      }
+      // The list's end marker is the zero address: it is never an auditor, and neither is the worker.
+      expect(await fx.auditManager.isAuditor(jobId, ethers.ZeroAddress)).to.equal(false);
+      expect(await fx.auditManager.auditorState(jobId, ethers.ZeroAddress)).to.equal(State.None);
+      expect(await fx.auditManager.isAuditor(jobId, fx.worker.address)).to.equal(false);
+      // Attesting, releasing and slashing change the state only, never the list.
+      await attestAll(fx, jobId, assigned.slice(0, 1));
+      expect(await fx.auditManager.auditorsOf(jobId)).to.deep.equal([...drawn.auditors]);
+      expect(await fx.auditManager.auditorSeats(jobId, assigned[0].address)).to.equal(drawn.seats[0]);
+    });
+
     it("fills every seat from the reserve pool even when it has fewer accounts than seats", async function () {
       const fx = await loadFixture(fixture);
       await fx.jobMarket.setAuditParams(32, 8, 3_000);
@@ -383,6 +405,35 @@ describe("AuditManager", function () {
       expect(await fx.payToken.balanceOf(await fx.auditManager.getAddress())).to.equal(0n);
     });
 
+    it("a stale fee read cannot shift the split: the share read back from the JobMarket at release equals finalization's, after an interval refund", async function () {
+      const fx = await loadFixture(fixture);
+      const { jobId, assigned } = await submittedWithAuditors(fx);
+      await attestAll(fx, jobId, assigned);
+      expect((await fx.auditManager.getAudit(jobId)).feeShare).to.equal(0n); // not settled: nothing to read
+      await fx.jobMarket.connect(fx.disputer).onIntervalRefunded(jobId); // changes the reward, never the fee
+      await passWindow(fx, jobId);
+      const pay = await fx.payToken.getAddress();
+      const share = FEE / 4n;
+      const tx = fx.jobMarket.finalize(jobId);
+      await expect(tx).to.emit(fx.auditManager, "AuditSettled").withArgs(jobId, true, share, 4n);
+      // All four seats attested and the fee divides: no zero credit for the requester.
+      await expect(tx).not.to.emit(fx.auditManager, "Credited");
+      const audit = await fx.auditManager.getAudit(jobId);
+      expect([audit.feeToken, audit.feeShare, audit.requester, audit.convictedInterval]).to.deep.equal([
+        pay,
+        share,
+        fx.requester.address,
+        0n,
+      ]);
+      await passRevealPeriod(fx, jobId);
+      for (const a of assigned) {
+        await expect(fx.auditManager.releaseAttester(jobId, a.address))
+          .to.emit(fx.auditManager, "AttesterReleased")
+          .withArgs(jobId, a.address, share);
+      }
+      expect(await fx.payToken.balanceOf(await fx.auditManager.getAddress())).to.equal(4n * share);
+    });
+
     it("gives the integer remainder to the requester", async function () {
       const fx = await loadFixture(fixture);
       const fee = 10n * E18 + 3n;
@@ -519,7 +570,7 @@ describe("AuditManager", function () {
 
     /** Commits a canary `(SPEC, faultSteps, SALT)` for the next epoch, then creates (in that epoch),
      * claims, submits and draws auditors of a job with that spec. */
-    async function canary(fx: JobsFixture, faultSteps: bigint[], traj: Trajectory = TRAJECTORY) {
+    async function canary(fx: JobsFixture, faultSteps: bigint[], traj: Trajectory = TRAJECTORY, want?: (seats: bigint[]) => boolean) {
       const { proof } = await nextEpochCanary(fx.canaryRegistry, SPEC, faultSteps, SALT, [
         { specHash: ethers.id("other"), faultSteps: [], salt: SALT },
       ]);
@@ -532,7 +583,7 @@ describe("AuditManager", function () {
       });
       await fx.jobMarket.connect(fx.worker).claimJob(jobId);
       await submit(fx, jobId, traj);
-      const assigned = await drawAuditors(fx, jobId);
+      const assigned = await drawAuditors(fx, jobId, want);
       return { jobId, assigned, proof };
     }
 
@@ -672,6 +723,51 @@ describe("AuditManager", function () {
           .to.emit(fx.auditManager, "Credited")
           .withArgs(await fx.payToken.getAddress(), fx.requester.address, share);
         expect(await fx.auditManager.credits(await fx.payToken.getAddress(), fx.requester.address)).to.equal(FEE);
+      });
+
+      /** A canary job with every interval faulty whose draw seated someone twice; that auditor. */
+      async function twoSeatCanary(fx: JobsFixture) {
+        const faults = steps([0n, 1n, 2n, 3n]);
+        const { jobId, assigned, proof } = await canary(fx, faults, TRAJECTORY, (seats) => seats.some((n) => n === 2n));
+        let a: HardhatEthersSigner | undefined;
+        for (const x of assigned) if ((await fx.auditManager.auditorSeats(jobId, x.address)) === 2n) a = x;
+        if (a === undefined) throw new Error("no auditor drew two seats in 100 tries");
+        return { jobId, a, faults, proof };
+      }
+
+      it("a two-seat attester caught after the fee split: both its shares go to the requester, none stranded", async function () {
+        const fx = await loadFixture(fixture);
+        const { jobId, a, faults, proof } = await twoSeatCanary(fx);
+        await fx.auditManager.connect(a).attest(jobId, await sampleOf(fx, jobId, a.address));
+        await passWindow(fx, jobId);
+        await fx.jobMarket.finalize(jobId);
+        const pay = await fx.payToken.getAddress();
+        const share = FEE / 4n;
+        expect(await fx.auditManager.credits(pay, fx.requester.address)).to.equal(FEE - 2n * share);
+        await fx.auditManager.revealCanary(jobId, faults, SALT, proof);
+        await expect(fx.auditManager.slashCaughtAttester(jobId, a.address))
+          .to.emit(fx.auditManager, "Credited")
+          .withArgs(pay, fx.requester.address, 2n * share);
+        expect(await fx.auditManager.credits(pay, fx.requester.address)).to.equal(FEE);
+        await fx.auditManager.connect(fx.requester).withdraw(pay);
+        expect(await fx.payToken.balanceOf(await fx.auditManager.getAddress())).to.equal(0n);
+      });
+
+      it("a two-seat attester caught before the fee split: both its seats leave the split, none stranded", async function () {
+        const fx = await loadFixture(fixture);
+        const { jobId, a, faults, proof } = await twoSeatCanary(fx);
+        await fx.auditManager.connect(a).attest(jobId, await sampleOf(fx, jobId, a.address));
+        expect((await fx.auditManager.getAudit(jobId)).attesters).to.equal(2n);
+        await fx.jobMarket.connect(fx.disputer).onDisputeOpened(jobId);
+        await passWindow(fx, jobId);
+        await fx.auditManager.revealCanary(jobId, faults, SALT, proof);
+        await expect(fx.auditManager.slashCaughtAttester(jobId, a.address)).not.to.emit(fx.auditManager, "Credited");
+        expect((await fx.auditManager.getAudit(jobId)).attesters).to.equal(0n);
+        await fx.jobMarket.connect(fx.disputer).onDisputeClosed(jobId);
+        const pay = await fx.payToken.getAddress();
+        await expect(fx.jobMarket.finalize(jobId)).to.emit(fx.auditManager, "Credited").withArgs(pay, fx.requester.address, FEE);
+        await fx.auditManager.connect(fx.requester).withdraw(pay);
+        expect(await fx.payToken.balanceOf(await fx.auditManager.getAddress())).to.equal(0n);
       });
 
       it("releases attesters that missed every fault and refuses to slash them", async function () {

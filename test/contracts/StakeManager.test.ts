@@ -434,6 +434,53 @@ describe("StakeManager", function () {
     });
   });
 
+  describe("128-bit amounts (issue 17: free and locked share a slot, a lock is one slot)", function () {
+    const MAX128 = 2n ** 128n - 1n;
+
+    it("a whale cannot stake past 2^128 − 1 held tokens and truncate its free stake (StakeManagerHoldingsTooLarge)", async function () {
+      const { sm, token, alice, bob } = await loadFixture(deployFixture);
+      await token.mint(alice.address, 2n ** 130n);
+      await token.mint(bob.address, 2n ** 130n);
+      // One amount beyond 128 bits never reaches the slot (checked cast).
+      await expect(sm.connect(alice).stake(2n ** 128n)).to.be.revertedWithCustomError(sm, "SafeCastOverflowedUintDowncast");
+      await sm.connect(alice).stake(MAX128 - 1n);
+      // Split over accounts, and through the juror reserve (a leave or an apply later moves the
+      // reserve into the 128-bit free stake), the holdings bound still holds.
+      await expect(sm.connect(bob).stake(2n))
+        .to.be.revertedWithCustomError(sm, "StakeManagerHoldingsTooLarge")
+        .withArgs(MAX128 + 1n, MAX128);
+      await expect(sm.connect(bob).stakeForJury(2n))
+        .to.be.revertedWithCustomError(sm, "StakeManagerHoldingsTooLarge")
+        .withArgs(MAX128 + 1n, MAX128);
+      await sm.connect(bob).stakeForJury(1n);
+      expect(await token.balanceOf(await sm.getAddress())).to.equal(MAX128);
+      expect((await sm.account(alice.address)).free).to.equal(MAX128 - 1n);
+    });
+
+    it("lock, unlock and slash keep free + locked exact at the 128-bit bound (no truncation in the shared slot)", async function () {
+      const { sm, token, module, alice, outsider } = await loadFixture(deployFixture);
+      const held = await token.balanceOf(await sm.getAddress());
+      const big = MAX128 - held;
+      await token.mint(alice.address, big);
+      await sm.connect(alice).stake(big);
+      expect((await sm.account(alice.address)).free).to.equal(big);
+      await sm.connect(module).lock(alice.address, LOCK_A, big - 1n);
+      await sm.connect(module).lock(alice.address, LOCK_B, 1n);
+      let acc = await sm.account(alice.address);
+      expect([acc.free, acc.locked]).to.deep.equal([0n, big]);
+      expect(await sm.lockedAmount(alice.address, LOCK_A)).to.equal(big - 1n);
+      await sm.connect(module).slash(alice.address, LOCK_A, big - 2n, outsider.address);
+      acc = await sm.account(alice.address);
+      expect([acc.free, acc.locked]).to.deep.equal([0n, 2n]);
+      expect(await sm.lockedAmount(alice.address, LOCK_A)).to.equal(1n);
+      await sm.connect(module).unlock(alice.address, LOCK_A);
+      await sm.connect(module).unlock(alice.address, LOCK_B);
+      acc = await sm.account(alice.address);
+      expect([acc.free, acc.locked]).to.deep.equal([2n, 0n]);
+      expect(await token.balanceOf(outsider.address)).to.equal(big - 2n);
+    });
+  });
+
   describe("stakeForJury", function () {
     it("pulls the tokens into pendingJoin and queues them for the next epoch; weight only from then on", async function () {
       const { sm, token, alice } = await loadFixture(deployFixture);

@@ -1824,6 +1824,40 @@ export const jobMarketAbi = [
         "type": "uint256"
       }
     ],
+    "name": "jobFee",
+    "outputs": [
+      {
+        "internalType": "address",
+        "name": "requester",
+        "type": "address"
+      },
+      {
+        "internalType": "contract IERC20",
+        "name": "paymentToken",
+        "type": "address"
+      },
+      {
+        "internalType": "uint64",
+        "name": "windowEnd",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint128",
+        "name": "verificationFee",
+        "type": "uint128"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "jobId",
+        "type": "uint256"
+      }
+    ],
     "name": "jobParties",
     "outputs": [
       {
@@ -2882,6 +2916,22 @@ export const auditManagerAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint8",
+        "name": "bits",
+        "type": "uint8"
+      },
+      {
+        "internalType": "uint256",
+        "name": "value",
+        "type": "uint256"
+      }
+    ],
+    "name": "SafeCastOverflowedUintDowncast",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "address",
         "name": "token",
         "type": "address"
@@ -3465,7 +3515,7 @@ export const auditManagerAbi = [
     "outputs": [
       {
         "internalType": "address[]",
-        "name": "",
+        "name": "auditors",
         "type": "address[]"
       }
     ],
@@ -3665,7 +3715,7 @@ export const auditManagerAbi = [
           }
         ],
         "internalType": "struct IAuditManager.Audit",
-        "name": "",
+        "name": "audit",
         "type": "tuple"
       }
     ],
@@ -7205,6 +7255,22 @@ export const stakeManagerAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint8",
+        "name": "bits",
+        "type": "uint8"
+      },
+      {
+        "internalType": "uint256",
+        "name": "value",
+        "type": "uint256"
+      }
+    ],
+    "name": "SafeCastOverflowedUintDowncast",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "address",
         "name": "token",
         "type": "address"
@@ -7248,6 +7314,22 @@ export const stakeManagerAbi = [
       }
     ],
     "name": "StakeManagerDrawTooLarge",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "held",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "max",
+        "type": "uint256"
+      }
+    ],
+    "name": "StakeManagerHoldingsTooLarge",
     "type": "error"
   },
   {
