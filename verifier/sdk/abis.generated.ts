@@ -5937,6 +5937,11 @@ export const disputeManagerAbi = [
             "type": "address"
           },
           {
+            "internalType": "uint96",
+            "name": "bond",
+            "type": "uint96"
+          },
+          {
             "internalType": "uint64",
             "name": "order",
             "type": "uint64"
@@ -5950,11 +5955,6 @@ export const disputeManagerAbi = [
             "internalType": "uint64",
             "name": "committedBlock",
             "type": "uint64"
-          },
-          {
-            "internalType": "uint256",
-            "name": "bond",
-            "type": "uint256"
           }
         ],
         "internalType": "struct IDisputeManager.ChallengeCommitment",
@@ -6188,11 +6188,6 @@ export const disputeManagerAbi = [
             "type": "uint32"
           },
           {
-            "internalType": "uint32[4]",
-            "name": "counts",
-            "type": "uint32[4]"
-          },
-          {
             "internalType": "enum IDisputeManager.Ruling",
             "name": "ruling",
             "type": "uint8"
@@ -6201,6 +6196,11 @@ export const disputeManagerAbi = [
             "internalType": "enum IDisputeManager.Ruling",
             "name": "truth",
             "type": "uint8"
+          },
+          {
+            "internalType": "uint32[4]",
+            "name": "counts",
+            "type": "uint32[4]"
           }
         ],
         "internalType": "struct IDisputeManager.RoundInfo",
@@ -6244,9 +6244,9 @@ export const disputeManagerAbi = [
             "type": "uint8"
           },
           {
-            "internalType": "bytes32",
+            "internalType": "bytes30",
             "name": "commitment",
-            "type": "bytes32"
+            "type": "bytes30"
           }
         ],
         "internalType": "struct IDisputeManager.Vote",
