@@ -43,8 +43,18 @@ contract DataAvailability is IDataAvailability, AccessControl, ReentrancyGuard {
     uint256 public challengeCount;
 
     mapping(uint256 challengeId => Challenge) private _challenges;
-    mapping(uint256 jobId => mapping(uint64 index => CheckpointLeaf)) private _checkpoints;
-    mapping(uint256 jobId => mapping(uint64 globalStep => StepLeaf)) private _steps;
+    /// @dev A stored checkpoint leaf's hashes; whether it is stored is its bit in `_checkpointKnown`.
+    struct CheckpointHashes {
+        bytes32 stateHash;
+        bytes32 stepRoot;
+    }
+
+    mapping(uint256 jobId => mapping(uint64 index => CheckpointHashes)) private _checkpoints;
+    mapping(uint256 jobId => mapping(uint64 globalStep => bytes32 stateHash)) private _steps;
+    /// @dev Which leaves are stored, 256 to a word (issue 17): neighbours share a slot instead of
+    /// each opening its own `known` flag. A zero state hash or step root can be a stored leaf.
+    mapping(uint256 jobId => mapping(uint256 word => uint256 bits)) private _checkpointKnown;
+    mapping(uint256 jobId => mapping(uint256 word => uint256 bits)) private _stepKnown;
     /// @notice Open challenges of a job (finalize waits for zero).
     mapping(uint256 jobId => uint256) public openChallenges;
     mapping(bytes32 caseKey => uint256) private _caseOpen;
@@ -129,7 +139,7 @@ contract DataAvailability is IDataAvailability, AccessControl, ReentrancyGuard {
         _requireCheckpoint(jobId, job, interval);
         bool missing;
         for (uint64 i = 0; i < count && !missing; ++i) {
-            missing = !_steps[jobId][interval * k + first + i].known;
+            missing = !_isSet(_stepKnown[jobId], interval * k + first + i);
         }
         if (!missing) revert DataAvailabilityAlreadyKnown(jobId, interval);
         Challenge memory c;
@@ -150,14 +160,14 @@ contract DataAvailability is IDataAvailability, AccessControl, ReentrancyGuard {
         uint64 k = job.checkpointInterval;
         if (uint256(interval) >= job.totalSteps / k) revert DataAvailabilityInvalidIndex(jobId, interval);
         if (leafIndex > k) revert DataAvailabilityInvalidIndex(jobId, leafIndex);
-        StepLeaf storage leaf = _steps[jobId][interval * k + leafIndex];
-        if (!leaf.known) revert DataAvailabilityUnknownLeaf(jobId, interval, leafIndex);
+        uint64 globalStep = interval * k + leafIndex;
+        if (!_isSet(_stepKnown[jobId], globalStep)) revert DataAvailabilityUnknownLeaf(jobId, interval, leafIndex);
         Challenge memory c;
         c.kind = Kind.StateChunk;
         c.interval = interval;
         c.first = chunkIndex;
         c.count = leafIndex;
-        c.fileHash = leaf.stateHash;
+        c.fileHash = _steps[jobId][globalStep];
         return _open(jobId, disputeId, msg.sender, c, _params.chunkBond);
     }
 
@@ -289,12 +299,13 @@ contract DataAvailability is IDataAvailability, AccessControl, ReentrancyGuard {
 
     /// @inheritdoc IDataAvailability
     function checkpointLeaf(uint256 jobId, uint64 index) external view returns (CheckpointLeaf memory) {
-        return _checkpoints[jobId][index];
+        CheckpointHashes storage h = _checkpoints[jobId][index];
+        return CheckpointLeaf(_isSet(_checkpointKnown[jobId], index), h.stateHash, h.stepRoot);
     }
 
     /// @inheritdoc IDataAvailability
     function stepLeaf(uint256 jobId, uint64 globalStep) external view returns (StepLeaf memory) {
-        return _steps[jobId][globalStep];
+        return StepLeaf(_isSet(_stepKnown[jobId], globalStep), _steps[jobId][globalStep]);
     }
 
     /// @inheritdoc IDataAvailability
@@ -311,7 +322,7 @@ contract DataAvailability is IDataAvailability, AccessControl, ReentrancyGuard {
 
     function _requireCheckpoint(uint256 jobId, IJobMarket.Job memory job, uint64 interval) private view {
         if (uint256(interval) >= job.totalSteps / job.checkpointInterval) revert DataAvailabilityInvalidIndex(jobId, interval);
-        if (!_checkpoints[jobId][interval].known) revert DataAvailabilityUnknownLeaf(jobId, interval, 0);
+        if (!_isSet(_checkpointKnown[jobId], interval)) revert DataAvailabilityUnknownLeaf(jobId, interval, 0);
     }
 
     function _proveCheckpoint(
@@ -326,9 +337,10 @@ contract DataAvailability is IDataAvailability, AccessControl, ReentrancyGuard {
         if (!UPowHashing.verify(job.checkpointRoot, n, index, UPowHashing.checkpointLeaf(index, stateHash, stepRoot), proof)) {
             revert DataAvailabilityInvalidProof(jobId);
         }
-        CheckpointLeaf storage leaf = _checkpoints[jobId][index];
-        if (leaf.known) return;
-        _checkpoints[jobId][index] = CheckpointLeaf(true, stateHash, stepRoot);
+        mapping(uint256 => uint256) storage known = _checkpointKnown[jobId];
+        if (_isSet(known, index)) return;
+        _set(known, index);
+        _checkpoints[jobId][index] = CheckpointHashes(stateHash, stepRoot);
         emit CheckpointProven(jobId, index, stateHash, stepRoot);
     }
 
@@ -354,9 +366,7 @@ contract DataAvailability is IDataAvailability, AccessControl, ReentrancyGuard {
         if (!UPowHashing.verifyRange(_checkpoints[jobId][interval].stepRoot, uint256(k) + 1, first, leaves, rangeProof)) {
             revert DataAvailabilityInvalidProof(jobId);
         }
-        for (uint256 i = 0; i < count; ++i) {
-            _steps[jobId][base + uint64(i)] = StepLeaf(true, stateHashes[i]);
-        }
+        _storeSteps(jobId, base, stateHashes);
         emit StepLeavesProven(jobId, interval, first, stateHashes);
     }
 
@@ -432,13 +442,14 @@ contract DataAvailability is IDataAvailability, AccessControl, ReentrancyGuard {
     /// @dev Whether a leaf demand was satisfied by evidence that arrived another way.
     function _evidenceKnown(Challenge storage c) private view returns (bool) {
         if (c.kind == Kind.Checkpoints) {
-            return _checkpoints[c.jobId][c.interval].known && _checkpoints[c.jobId][c.interval + 1].known;
+            mapping(uint256 => uint256) storage known = _checkpointKnown[c.jobId];
+            return _isSet(known, c.interval) && _isSet(known, uint256(c.interval) + 1);
         }
         if (c.kind == Kind.StepLeaves) {
             (, uint64 k) = jobMarket.jobSteps(c.jobId);
             uint64 base = c.interval * k + c.first;
             for (uint64 i = 0; i < c.count; ++i) {
-                if (!_steps[c.jobId][base + i].known) return false;
+                if (!_isSet(_stepKnown[c.jobId], base + i)) return false;
             }
             return true;
         }
@@ -477,5 +488,22 @@ contract DataAvailability is IDataAvailability, AccessControl, ReentrancyGuard {
         if (p.maxPerCase > MAX_PER_CASE) revert DataAvailabilityInvalidParam("maxPerCase");
         _params = p;
         emit ParamsUpdated(p);
+    }
+
+    function _storeSteps(uint256 jobId, uint64 base, bytes32[] calldata stateHashes) private {
+        mapping(uint64 => bytes32) storage steps = _steps[jobId];
+        mapping(uint256 => uint256) storage known = _stepKnown[jobId];
+        for (uint256 i = 0; i < stateHashes.length; ++i) {
+            steps[base + uint64(i)] = stateHashes[i];
+            _set(known, base + i);
+        }
+    }
+
+    function _isSet(mapping(uint256 => uint256) storage bits, uint256 i) private view returns (bool) {
+        return (bits[i >> 8] >> (i & 0xff)) & 1 == 1;
+    }
+
+    function _set(mapping(uint256 => uint256) storage bits, uint256 i) private {
+        bits[i >> 8] |= 1 << (i & 0xff);
     }
 }

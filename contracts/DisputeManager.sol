@@ -46,10 +46,8 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
     Params private _params;
 
     uint256 public disputeCount;
-    /// @notice Global order of challenge commitments (v3 V2.1).
-    uint64 public commitmentCount;
-    /// @notice Bonds of commitments neither used nor expired (conservation checks read it).
-    uint256 public commitBondsHeld;
+    /// @dev `commitmentCount` and `commitBondsHeld` in one slot, never fresh after the first commitment (issue 17).
+    DisputeEvidence.Ledger private _ledger;
 
     mapping(bytes32 commitment => ChallengeCommitment) private _commitments;
     mapping(uint256 disputeId => Dispute) private _disputes;
@@ -102,16 +100,13 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
     /// @inheritdoc IDisputeManager
     function commitChallenge(bytes32 commitment) external nonReentrant {
         uint256 bond = _params.commitBond;
-        DisputeEvidence.commit(_commitments, commitment, ++commitmentCount, bond);
-        commitBondsHeld += bond;
+        DisputeEvidence.commit(_commitments, _ledger, commitment, bond);
         _pull(bond);
     }
 
     /// @inheritdoc IDisputeManager
     function expireCommitment(bytes32 commitment) external nonReentrant {
-        uint256 bond = DisputeEvidence.expire(_commitments, commitment, _params.commitTTL);
-        commitBondsHeld -= bond;
-        _burn(bond);
+        _burn(DisputeEvidence.expire(_commitments, _ledger, commitment, _params.commitTTL));
     }
 
     /// @inheritdoc IDisputeManager
@@ -128,9 +123,8 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
             revert DisputeManagerJobNotDisputable(jobId);
         }
         ChallengeCommitment memory c = DisputeEvidence.consume(
-            _commitments, keccak256(abi.encode(jobId, interval, msg.sender, salt)), submittedBlock, _params.commitTTL
+            _commitments, _ledger, keccak256(abi.encode(jobId, interval, msg.sender, salt)), submittedBlock, _params.commitTTL
         );
-        commitBondsHeld -= c.bond;
         disputeId = _createDispute(jobId, interval, c.order, c.committedAt, hint);
         _disputes[disputeId].checkpointDemand =
             DisputeEvidence.openEvidence(dataAvailability, jobId, disputeId, interval, checkpoint, checkpointNext);
@@ -274,8 +268,11 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
     /// @inheritdoc IDisputeManager
     function commitVote(uint256 disputeId, bytes32 commitment) external {
         Dispute storage d = _inPhase(disputeId, Phase.Voting);
-        (uint256 commitEnd,) = votingWindows(disputeId);
-        if (block.timestamp > commitEnd) revert DisputeManagerDeadlinePassed(disputeId, commitEnd);
+        // Answered juror challenges only extend the drawn window: inside it, no need to read them (issue 17).
+        if (block.timestamp > d.commitEnd) {
+            (uint256 commitEnd,) = votingWindows(disputeId);
+            if (block.timestamp > commitEnd) revert DisputeManagerDeadlinePassed(disputeId, commitEnd);
+        }
         uint8 round = d.round;
         RoundInfo storage r = _rounds[disputeId][round];
         // A juror canary's truth is public once revealed: no vote may be committed after it (V10.1).
@@ -288,8 +285,11 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
         Dispute storage d = _inPhase(disputeId, Phase.Voting);
         uint8 round = d.round;
         RoundInfo storage r = _rounds[disputeId][round];
-        uint256 revealEnd = _requireVotesBound(disputeId, r);
-        if (block.timestamp > revealEnd) revert DisputeManagerDeadlinePassed(disputeId, revealEnd);
+        // Every seat committed and inside the drawn reveal window: open whatever the extensions (issue 17).
+        if (r.commits < r.seats || block.timestamp > d.revealEnd) {
+            uint256 revealEnd = _requireVotesBound(disputeId, r);
+            if (block.timestamp > revealEnd) revert DisputeManagerDeadlinePassed(disputeId, revealEnd);
+        }
         DisputeJury.revealVote(r, _votes[disputeId][round][msg.sender], disputeId, round, vote, salt);
     }
 
@@ -328,9 +328,10 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
         _liveJob(disputeId, d);
         uint8 round = d.round;
         RoundInfo storage r = _rounds[disputeId][round];
-        (, uint256 revealEnd) = votingWindows(disputeId);
-        if (block.timestamp <= revealEnd && r.reveals < r.seats) {
-            revert DisputeManagerVotingNotOver(disputeId, uint64(revealEnd));
+        // Every seat revealed: over whatever the windows say, so they are not read (issue 17).
+        if (r.reveals < r.seats) {
+            (, uint256 revealEnd) = votingWindows(disputeId);
+            if (block.timestamp <= revealEnd) revert DisputeManagerVotingNotOver(disputeId, uint64(revealEnd));
         }
         (uint256 open,) = _activity(disputeId);
         if (open != 0) revert DisputeManagerChallengesOpen(disputeId, open);
@@ -429,6 +430,16 @@ contract DisputeManager is IDisputeManager, AccessControl, ReentrancyGuardTransi
     /// @inheritdoc IDisputeManager
     function getAppeal(uint256 disputeId, uint256 index) external view returns (Appeal memory) {
         return _appeals[disputeId][index];
+    }
+
+    /// @inheritdoc IDisputeManager
+    function commitmentCount() external view returns (uint64) {
+        return _ledger.count;
+    }
+
+    /// @inheritdoc IDisputeManager
+    function commitBondsHeld() external view returns (uint256) {
+        return _ledger.bondsHeld;
     }
 
     /// @inheritdoc IDisputeManager

@@ -70,6 +70,34 @@ function perAuditorTable(rows: readonly GasRow[], cols: readonly { T: number; M:
   ].join("\n");
 }
 
+/** Issue 17's dispute target: to conviction at M = 5, without the chunk challenge and its answer, O(log T). */
+const DISPUTE_TARGET = 2_000_000;
+const DISPUTE_M = 5;
+const CHUNK_CALLS = ["DataAvailability.challengeStateChunk", "DataAvailability.answerChunk"];
+
+/** Dispute to conviction at M = 5 per T without the chunk challenge and answer, against the target. */
+function disputeTable(rows: readonly GasRow[], Ts: readonly number[], label: (T: number) => string): string {
+  const body = Ts.map((T) => {
+    const mine = rows.filter((r) => r.T === T && r.M === DISPUTE_M && r.phase === "dispute");
+    const total = mine.filter((r) => !CHUNK_CALLS.includes(r.fn)).reduce((a, r) => a + r.gas, 0);
+    const jurors = mine.find((r) => r.fn === "DisputeManager.commitVote")?.calls ?? 0;
+    const verdict =
+      total <= DISPUTE_TARGET ? "met" : `misses by ${total - DISPUTE_TARGET} (${((total / DISPUTE_TARGET - 1) * 100).toFixed(0)} %)`;
+    return [`T=${label(T)}`, String(jurors), `**${total}**`, verdict];
+  });
+  return [
+    table(["dispute, M=5, no chunk answers", "distinct jurors drawn", "total", `target ≤ ${DISPUTE_TARGET}`], body),
+    "",
+    "Where it goes (issue 17; a per-frame trace at T=10^2 with 4 distinct jurors): the StakeManager's per-seat juror locks are",
+    "about 90 k per juror in drawCommittee (its drawSeats) and its unlocks about 20 k per juror in resolve; the DisputeManager stores",
+    "each juror twice at the draw (the round's juror list and its vote record: 2 fresh slots, ≈ 44 k); finalizeRuling's conviction",
+    "is about 125 k in JobMarket.onWorkerConvicted (collateral slash and transfer) plus a fresh credit per coherent juror (≈ 25 k)",
+    "and the burn (≈ 25 k); openDispute stores the dispute (5 fresh slots), the two checkpoint leaves (4 hash slots and a bitmap",
+    "word) and the queue links. Reaching 2.0 M needs one juror lock per round in the StakeManager (slashing per juror from it)",
+    "and juror rewards claimed instead of credited one by one: protocol changes beyond packing.",
+  ].join("\n");
+}
+
 /** The four JobMarket calls of an honest job per T (they do not depend on M), against the target. */
 function honestPathTable(rows: readonly GasRow[], Ts: readonly number[], M: number, label: (T: number) => string): string {
   const gas = (T: number, fn: string): number =>
@@ -379,6 +407,12 @@ export async function runGas(ctx: SuiteContext): Promise<SuiteResult> {
     ),
     "",
     perAuditorTable(rows, cols, label),
+    "",
+    disputeTable(
+      rows,
+      configs.map((c) => c.T),
+      label,
+    ),
     "",
     table(
       ["staking function", "gas"],

@@ -75,12 +75,13 @@ interface IDisputeManager {
         bytes32[] proof;
     }
 
+    /// @dev Two slots (issue 17): `bond` ≤ `Params.commitBond`, which is at most 2^96 − 1.
     struct ChallengeCommitment {
         address challenger;
+        uint96 bond;
         uint64 order;
         uint64 committedAt;
         uint64 committedBlock;
-        uint256 bond;
     }
 
     struct RoundInfo {
@@ -89,15 +90,17 @@ interface IDisputeManager {
         uint32 commits;
         uint32 reveals;
         uint32 quorum;
-        uint32[4] counts; // counts[vote], vote 1..3
+        // ruling and truth share the slot the draw writes, so setting them never opens a fresh slot (issue 17)
         Ruling ruling; // None when the round missed quorum
         Ruling truth; // a juror canary's committed ruling of the step, once revealed (v3 V10.1); else None
+        uint32[4] counts; // counts[vote], vote 1..3
     }
 
+    /// @dev One slot (issue 17), so a commit rewrites the slot the draw opened instead of a fresh one.
     struct Vote {
         uint8 seats; // seats this juror holds in the round (0: not drawn)
         uint8 vote;
-        bytes32 commitment;
+        bytes30 commitment; // the commitment's first 30 bytes: 240 bits still bind the vote (2^120 to collide)
     }
 
     struct Appeal {
@@ -272,7 +275,8 @@ interface IDisputeManager {
     function drawCommittee(uint256 disputeId) external;
     /// @notice Commits a juror's vote: `keccak256(abi.encode(disputeId, round, juror, vote, salt))`.
     /// @dev Emits {VoteCommitted}. Requirements: phase Voting, commit window open (extended by answered
-    /// juror challenges), caller drawn in this round and not yet committed, commitment non-zero (V6.3).
+    /// juror challenges), caller drawn in this round and not yet committed, commitment non-zero in its
+    /// first 30 bytes, the part `getVote` keeps and `revealVote` compares (V6.3, issue 17).
     function commitVote(uint256 disputeId, bytes32 commitment) external;
     /// @notice Reveals a committed vote (1 WorkerFault, 2 WorkerHonest, 3 Indeterminate).
     /// @dev Emits {VoteRevealed}. Requirements: phase Voting; the commit window over or every drawn
@@ -331,6 +335,10 @@ interface IDisputeManager {
     function getVote(uint256 disputeId, uint256 round, address juror) external view returns (Vote memory);
     /// @notice One appeal of a dispute.
     function getAppeal(uint256 disputeId, uint256 index) external view returns (Appeal memory);
+    /// @notice Global order of challenge commitments (v3 V2.1): how many were ever made.
+    function commitmentCount() external view returns (uint64);
+    /// @notice Bonds of commitments neither used nor expired (conservation checks read it).
+    function commitBondsHeld() external view returns (uint256);
     /// @notice A challenge commitment (zero once used or never made).
     function getCommitment(bytes32 commitment) external view returns (ChallengeCommitment memory);
     /// @notice The current parameters.

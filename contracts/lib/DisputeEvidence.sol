@@ -11,25 +11,37 @@ import {DisputeLogic} from "./DisputeLogic.sol";
 /// leaves of its interval, proven in the call or stored in the DataAvailability (v3 V1).
 /// @dev External functions, run by DELEGATECALL in the DisputeManager's context.
 library DisputeEvidence {
+    /// @dev The manager's commitment counters in one slot (issue 17): the global order of the last
+    /// commitment and the bonds of commitments neither used nor expired (each below 2^96).
+    struct Ledger {
+        uint64 count;
+        uint192 bondsHeld;
+    }
+
     /// @notice Records a new commitment with its bond and the next global order.
     function commit(
         mapping(bytes32 => IDisputeManager.ChallengeCommitment) storage commitments,
+        Ledger storage ledger,
         bytes32 commitment,
-        uint64 order,
         uint256 bond
     ) external {
         if (commitment == bytes32(0)) revert IDisputeManager.DisputeManagerZeroCommitment(0);
         if (commitments[commitment].challenger != address(0)) {
             revert IDisputeManager.DisputeManagerCommitmentExists(commitment);
         }
-        commitments[commitment] =
-            IDisputeManager.ChallengeCommitment(msg.sender, order, uint64(block.timestamp), uint64(block.number), bond);
+        uint64 order = ++ledger.count;
+        // bond ≤ Params.commitBond < 2^96 (DisputeLogic.invalidParam)
+        ledger.bondsHeld += uint192(bond);
+        commitments[commitment] = IDisputeManager.ChallengeCommitment(
+            msg.sender, uint96(bond), order, uint64(block.timestamp), uint64(block.number)
+        );
         emit IDisputeManager.ChallengeCommitted(commitment, msg.sender, order, bond);
     }
 
     /// @notice Marks an unused commitment older than `ttl` expired; returns its bond (to burn).
     function expire(
         mapping(bytes32 => IDisputeManager.ChallengeCommitment) storage commitments,
+        Ledger storage ledger,
         bytes32 commitment,
         uint256 ttl
     ) external returns (uint256 bond) {
@@ -39,6 +51,7 @@ library DisputeEvidence {
         if (block.timestamp <= expiresAt) revert IDisputeManager.DisputeManagerCommitmentNotExpired(commitment, expiresAt);
         bond = c.bond;
         c.bond = 0;
+        ledger.bondsHeld -= uint192(bond);
         emit IDisputeManager.CommitmentExpired(commitment, bond);
     }
 
@@ -46,6 +59,7 @@ library DisputeEvidence {
     /// submission block, not expired (v3 V2.1; `openDispute` itself runs by the window end).
     function consume(
         mapping(bytes32 => IDisputeManager.ChallengeCommitment) storage commitments,
+        Ledger storage ledger,
         bytes32 commitment,
         uint64 submittedBlock,
         uint256 ttl
@@ -62,6 +76,7 @@ library DisputeEvidence {
         uint256 expiresAt = uint256(c.committedAt) + ttl;
         // Past its TTL a commitment no longer counts (its bond is burnable, or already burned).
         if (block.timestamp > expiresAt) revert IDisputeManager.DisputeManagerCommitmentExpired(commitment, expiresAt);
+        ledger.bondsHeld -= c.bond;
         delete commitments[commitment];
     }
 

@@ -222,7 +222,8 @@ library DisputeJury {
     }
 
     /// @notice Records a juror's vote commitment for all its seats (v3 V6.3: non-zero, once per
-    /// juror and round; a juror's seats vote alike).
+    /// juror and round; a juror's seats vote alike). Only its first 30 bytes are kept (one slot with
+    /// the seats, issue 17); they must be non-zero, else "committed" could not be told from "not yet".
     function commitVote(
         IDisputeManager.RoundInfo storage r,
         IDisputeManager.Vote storage v,
@@ -230,16 +231,17 @@ library DisputeJury {
         uint8 round,
         bytes32 commitment
     ) external {
-        if (commitment == bytes32(0)) revert IDisputeManager.DisputeManagerZeroCommitment(disputeId);
+        bytes30 stored = bytes30(commitment);
+        if (stored == bytes30(0)) revert IDisputeManager.DisputeManagerZeroCommitment(disputeId);
         if (v.seats == 0) revert IDisputeManager.DisputeManagerNotJuror(disputeId, msg.sender);
-        if (v.commitment != bytes32(0)) revert IDisputeManager.DisputeManagerAlreadyCommitted(disputeId, msg.sender);
-        v.commitment = commitment;
+        if (v.commitment != bytes30(0)) revert IDisputeManager.DisputeManagerAlreadyCommitted(disputeId, msg.sender);
+        v.commitment = stored;
         r.commits += v.seats;
         emit IDisputeManager.VoteCommitted(disputeId, round, msg.sender);
     }
 
     /// @notice Records a revealed vote matching the juror's commitment
-    /// `keccak256(abi.encode(disputeId, round, juror, vote, salt))`.
+    /// `keccak256(abi.encode(disputeId, round, juror, vote, salt))` in its first 30 bytes.
     function revealVote(
         IDisputeManager.RoundInfo storage r,
         IDisputeManager.Vote storage v,
@@ -250,8 +252,8 @@ library DisputeJury {
     ) external {
         if (vote == 0 || vote > 3) revert IDisputeManager.DisputeManagerInvalidVote(vote);
         if (
-            v.commitment == bytes32(0) || v.vote != 0
-                || v.commitment != keccak256(abi.encode(disputeId, round, msg.sender, vote, salt))
+            v.commitment == bytes30(0) || v.vote != 0
+                || v.commitment != bytes30(keccak256(abi.encode(disputeId, round, msg.sender, vote, salt)))
         ) revert IDisputeManager.DisputeManagerCommitmentMismatch(disputeId, msg.sender);
         v.vote = vote;
         r.reveals += v.seats;

@@ -49,7 +49,8 @@ library DisputeLogic {
     /// dispute can reach (maxRounds − 1 escalations plus maxAppeals appeals) must be drawable (V5.1).
     function invalidParam(IDisputeManager.Params memory p, uint256 maxTimeout) public pure returns (string memory) {
         if (p.disputeBond == 0) return "disputeBond";
-        if (p.commitBond == 0) return "commitBond";
+        // Commitments store their bond in 96 bits beside the challenger (issue 17).
+        if (p.commitBond == 0 || p.commitBond > type(uint96).max) return "commitBond";
         if (p.appealBond == 0) return "appealBond";
         if (p.jurorLock == 0) return "jurorLock";
         if (p.incoherencePenalty > p.jurorLock) return "incoherencePenalty";

@@ -13,9 +13,10 @@ library DisputeQueue {
     /// @dev Most disputes a conviction skips (deadline missed) looking for its beneficiary.
     uint256 internal constant MAX_SKIPS = 64;
 
+    /// @dev One slot (issue 17): dispute ids and counts fit 128 bits.
     struct Queue {
-        uint256 head;
-        uint256 size;
+        uint128 head;
+        uint128 size;
     }
 
     /// @dev A new dispute's fixed facts.
@@ -69,14 +70,14 @@ library DisputeQueue {
             bool live = h.phase != IDisputeManager.Phase.None && h.phase != IDisputeManager.Phase.Closed;
             if (live && h.jobId == d.jobId && h.order < order) prev = hint;
         }
-        uint256 next = prev == 0 ? q.head : disputes[prev].next;
+        uint256 next = prev == 0 ? uint256(q.head) : disputes[prev].next;
         while (next != 0 && disputes[next].order < order) {
             prev = next;
             next = disputes[next].next;
         }
         d.prev = prev;
         d.next = next;
-        if (prev == 0) q.head = id;
+        if (prev == 0) q.head = uint128(id);
         else disputes[prev].next = id;
         if (next != 0) disputes[next].prev = id;
         ++q.size;
@@ -89,7 +90,7 @@ library DisputeQueue {
         IDisputeManager.Dispute storage d = disputes[id];
         uint256 prev = d.prev;
         uint256 next = d.next;
-        if (prev == 0) q.head = next;
+        if (prev == 0) q.head = uint128(next);
         else disputes[prev].next = next;
         if (next != 0) disputes[next].prev = prev;
         d.prev = 0;

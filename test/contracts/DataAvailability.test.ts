@@ -289,6 +289,65 @@ describe("DataAvailability", function () {
     });
   });
 
+  describe("known-leaf bitmaps (issue 17)", function () {
+    it("storing a leaf marks it alone: neighbours sharing its bitmap word, and across the 256-leaf word boundary, stay unknown", async function () {
+      const sys = await loadFixture(deploySystem);
+      const da = sys.dataAvailability;
+      const k = 128;
+      const traj = fileTrajectory(
+        Array.from({ length: 3 * k + 1 }, (_, t) => fakeFile(`bits:${t}`, 64)),
+        k,
+      );
+      const jobId = await sys.jobMarket.nextJobId();
+      const { jobParams } = await import("../helpers/system");
+      await sys.jobMarket
+        .connect(sys.requester)
+        .createJob(
+          await jobParams(sys, { totalSteps: 3 * k, checkpointInterval: k, initialStateHash: traj.stateHashes[0], stateBytes: 64n }),
+        );
+      await sys.jobMarket.connect(sys.worker).claimJob(jobId);
+      const n = traj.checkpointLeaves.length;
+      await sys.jobMarket
+        .connect(sys.worker)
+        .submitResult(
+          jobId,
+          traj.checkpointRoot,
+          traj.stateHashes[3 * k],
+          "r",
+          traj.stepRoots[0],
+          proof(traj.checkpointLeaves, 0),
+          proof(traj.checkpointLeaves, n - 1),
+        );
+      const known = async (i: number) => (await da.checkpointLeaf(jobId, i)).known;
+      const c = checkpointProof(traj, 1);
+      await da.proveCheckpoint(jobId, 1, c.stateHash, c.stepRoot, c.proof);
+      expect([await known(0), await known(1), await known(2)]).to.deep.equal([false, true, false]);
+      // A leaf not stored reads as all zero, as before.
+      const blank = await da.checkpointLeaf(jobId, 2);
+      expect([blank.stateHash, blank.stepRoot]).to.deep.equal([ethers.ZeroHash, ethers.ZeroHash]);
+      // Interval 1 holds global steps 128..256: 255 ends the first bitmap word, 256 opens the second.
+      const leaves = Array.from({ length: k + 1 }, (_, j) => stepLeaf(k + j, traj.stateHashes[k + j]));
+      const step = async (g: number) => {
+        const l = await da.stepLeaf(jobId, g);
+        return l.known ? l.stateHash : null;
+      };
+      await da.proveStepLeaves(jobId, 1, 127, [traj.stateHashes[255]], rangeProof(leaves, 127, 1));
+      expect([await step(254), await step(255), await step(256)]).to.deep.equal([null, traj.stateHashes[255], null]);
+      // A chunk challenge needs its leaf stored: 255 may be challenged, 256 not yet.
+      const c2 = checkpointProof(traj, 2);
+      await da.proveCheckpoint(jobId, 2, c2.stateHash, c2.stepRoot, c2.proof);
+      // Both checkpoints stored: the dispute opens without proofs and without a demand.
+      const id = await openDispute(sys, jobId, 1, sys.challenger, SALT, { withoutProofs: true });
+      expect((await sys.disputeManager.getDispute(id)).checkpointDemand).to.equal(0n);
+      await expect(da.connect(sys.challenger).challengeStateChunk(jobId, id, 1, 128, 0))
+        .to.be.revertedWithCustomError(da, "DataAvailabilityUnknownLeaf")
+        .withArgs(jobId, 1, 128);
+      await da.proveStepLeaves(jobId, 1, 128, [traj.stateHashes[256]], rangeProof(leaves, 128, 1));
+      expect([await step(255), await step(256), await step(257)]).to.deep.equal([traj.stateHashes[255], traj.stateHashes[256], null]);
+      await expect(da.connect(sys.challenger).challengeStateChunk(jobId, id, 1, 128, 0)).to.emit(da, "ChallengeOpened");
+    });
+  });
+
   describe("demands in a dispute", function () {
     it("demandStepLeaves takes leafBond and emits ChallengeOpened; the worker's answer stores the leaves", async function () {
       const { sys, jobId, disputeId } = await loadFixture(withDispute);

@@ -178,6 +178,8 @@ describe("DisputeManager", function () {
     const bad: [string, Partial<IDisputeManager.ParamsStruct>][] = [
       ["disputeBond", { disputeBond: 0 }],
       ["commitBond", { commitBond: 0 }],
+      // A commitment keeps its bond in 96 bits (issue 17): a larger bond would be stored truncated.
+      ["commitBond", { commitBond: 2n ** 96n }],
       ["appealBond", { appealBond: 0 }],
       ["jurorLock", { jurorLock: 0 }],
       ["incoherencePenalty", { incoherencePenalty: JUROR_LOCK + 1n }],
@@ -751,7 +753,8 @@ describe("DisputeManager", function () {
         .to.be.revertedWithCustomError(dm, "DisputeManagerZeroCommitment")
         .withArgs(disputeId);
       await expect(dm.connect(jurors[0]).commitVote(disputeId, c)).to.emit(dm, "VoteCommitted").withArgs(disputeId, 0, jurors[0].address);
-      expect((await dm.getVote(disputeId, 0, jurors[0].address)).commitment).to.equal(c);
+      // Kept as its first 30 bytes, one slot with the seats (issue 17).
+      expect((await dm.getVote(disputeId, 0, jurors[0].address)).commitment).to.equal(c.slice(0, 62));
       // A commitment counts every seat its juror holds.
       expect((await dm.getRound(disputeId, 0)).commits).to.equal((await dm.getVote(disputeId, 0, jurors[0].address)).seats);
       await expect(dm.connect(jurors[0]).commitVote(disputeId, c)).to.be.revertedWithCustomError(dm, "DisputeManagerAlreadyCommitted");
@@ -824,6 +827,46 @@ describe("DisputeManager", function () {
       await da.connect(jurors[0]).challengeStateChunk(jobId, disputeId, 1, 0, 1);
       await time.increaseTo(revealEnd + 1n);
       await expect(dm.resolve(disputeId)).to.be.revertedWithCustomError(dm, "DisputeManagerChallengesOpen").withArgs(disputeId, 1n);
+    });
+
+    it("stale windows (issue 17): votes skip the extension read only inside the drawn windows; past them the extension still rules", async function () {
+      const { sys, jobId, disputeId, jurors } = await loadFixture(withCommittee);
+      const dm = sys.disputeManager;
+      const da = sys.dataAvailability;
+      const r = stepRange(sys.traj, 1, 0, 1);
+      await da.proveStepLeaves(jobId, 1, 0, r.stateHashes, r.proof);
+      await da.connect(jurors[0]).challengeStateChunk(jobId, disputeId, 1, 0, 0);
+      const file = sys.traj.states[K];
+      const { chunkProof } = await import("../helpers/trees");
+      await time.increase(600);
+      await da.connect(sys.worker).answerChunk(1n, file.bytes.length, file.chunks[0], chunkProof(file, 0).proof);
+      const d = await dm.getDispute(disputeId);
+      const [commitEnd, revealEnd] = await dm.votingWindows(disputeId);
+      expect(commitEnd).to.be.greaterThan(d.commitEnd + 1n);
+      const salts = jurors.map((_, i) => ethers.id(`stale${i}`) as Hex);
+      const c = (i: number) => voteCommitment(disputeId, 0, jurors[i].address, FAULT, salts[i]);
+      await dm.connect(jurors[0]).commitVote(disputeId, c(0));
+      // Past the drawn commit end, inside the extended one: the commit is read against the extension.
+      await time.increaseTo(d.commitEnd + 1n);
+      await dm.connect(jurors[1]).commitVote(disputeId, c(1));
+      // Not every seat committed and the extended commit window open: no reveal yet.
+      await expect(dm.connect(jurors[0]).revealVote(disputeId, FAULT, salts[0])).to.be.revertedWithCustomError(
+        dm,
+        "DisputeManagerRevealNotOpen",
+      );
+      await time.increaseTo(commitEnd + 1n);
+      await expect(dm.connect(jurors[2]).commitVote(disputeId, c(2)))
+        .to.be.revertedWithCustomError(dm, "DisputeManagerDeadlinePassed")
+        .withArgs(disputeId, commitEnd);
+      // Past the drawn reveal end, inside the extended one: still open.
+      await time.increaseTo(d.revealEnd + 1n);
+      await expect(dm.connect(jurors[0]).revealVote(disputeId, FAULT, salts[0])).to.emit(dm, "VoteRevealed");
+      // Not every seat revealed: resolve reads the extended reveal end.
+      await expect(dm.resolve(disputeId)).to.be.revertedWithCustomError(dm, "DisputeManagerVotingNotOver").withArgs(disputeId, revealEnd);
+      await time.increaseTo(revealEnd + 1n);
+      await expect(dm.connect(jurors[1]).revealVote(disputeId, FAULT, salts[1]))
+        .to.be.revertedWithCustomError(dm, "DisputeManagerDeadlinePassed")
+        .withArgs(disputeId, revealEnd);
     });
   });
 

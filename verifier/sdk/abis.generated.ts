@@ -5987,6 +5987,11 @@ export const disputeManagerAbi = [
             "type": "address"
           },
           {
+            "internalType": "uint96",
+            "name": "bond",
+            "type": "uint96"
+          },
+          {
             "internalType": "uint64",
             "name": "order",
             "type": "uint64"
@@ -6000,11 +6005,6 @@ export const disputeManagerAbi = [
             "internalType": "uint64",
             "name": "committedBlock",
             "type": "uint64"
-          },
-          {
-            "internalType": "uint256",
-            "name": "bond",
-            "type": "uint256"
           }
         ],
         "internalType": "struct IDisputeManager.ChallengeCommitment",
@@ -6238,11 +6238,6 @@ export const disputeManagerAbi = [
             "type": "uint32"
           },
           {
-            "internalType": "uint32[4]",
-            "name": "counts",
-            "type": "uint32[4]"
-          },
-          {
             "internalType": "enum IDisputeManager.Ruling",
             "name": "ruling",
             "type": "uint8"
@@ -6251,6 +6246,11 @@ export const disputeManagerAbi = [
             "internalType": "enum IDisputeManager.Ruling",
             "name": "truth",
             "type": "uint8"
+          },
+          {
+            "internalType": "uint32[4]",
+            "name": "counts",
+            "type": "uint32[4]"
           }
         ],
         "internalType": "struct IDisputeManager.RoundInfo",
@@ -6294,9 +6294,9 @@ export const disputeManagerAbi = [
             "type": "uint8"
           },
           {
-            "internalType": "bytes32",
+            "internalType": "bytes30",
             "name": "commitment",
-            "type": "bytes32"
+            "type": "bytes30"
           }
         ],
         "internalType": "struct IDisputeManager.Vote",

@@ -101,7 +101,7 @@ describe("verifier daemon (in-process Hardhat network, real worker)", function (
       // Crash juror 0 right after its commitment is mined (reveal cannot open: the last juror is not up yet).
       await waitFor(
         "juror 0 committed",
-        async () => (await sys.disputeManager.getVote(disputeId, 0, jurors[0]!)).commitment !== ethers.ZeroHash,
+        async () => BigInt((await sys.disputeManager.getVote(disputeId, 0, jurors[0]!)).commitment) !== 0n,
       );
       await stop(j0);
       const stored = readRecords(j0Dir, (r) => r.vote(disputeId, 0));

@@ -26,6 +26,11 @@ function voteCommitment(disputeId: bigint, round: number, juror: string, vote: n
   return keccak256(coder.encode(["uint256", "uint8", "address", "uint8", "bytes32"], [disputeId, round, juror, vote, salt]));
 }
 
+/** What `getVote(...).commitment` keeps of a vote commitment: its first 30 bytes (`bytes30`, issue 17). */
+function storedCommitment(commitment: string): string {
+  return commitment.slice(0, 2 + 60).toLowerCase();
+}
+
 export class DisputePlayer {
   readonly #log;
   #interval = 0;
@@ -77,12 +82,12 @@ export class DisputePlayer {
       roundJurors = r.jurors.length;
       roundCommits = Number(r.commits);
       roundReveals = Number(r.reveals);
-      juror = { drawn: v.seats > 0n, committed: v.commitment !== `0x${"00".repeat(32)}`, revealed: Number(v.vote) !== Ruling.None };
+      juror = { drawn: v.seats > 0n, committed: BigInt(v.commitment) !== 0n, revealed: Number(v.vote) !== Ruling.None };
       const stored = records.vote(id, round);
       if (juror.committed && !juror.revealed) {
         if (!stored) {
           this.#log.error({ round }, "committed on chain but no stored vote: cannot reveal");
-        } else if (voteCommitment(id, round, me, stored.vote, stored.salt) !== v.commitment) {
+        } else if (storedCommitment(voteCommitment(id, round, me, stored.vote, stored.salt)) !== storedCommitment(v.commitment)) {
           throw new VoteRecordError("stored vote does not match the on-chain commitment", { details: { disputeId: id, round } });
         }
       }
