@@ -153,9 +153,10 @@ describe("AuditManager", function () {
       const fx = await loadFixture(fixture);
       const jobId = await fx.jobMarket.nextJobId();
       await createAndClaim(fx);
-      const tx = submit(fx, jobId);
-      const b = BigInt((await ethers.provider.getBlock("latest"))!.number) + 1n;
       const epoch = await fx.stakeManager.currentEpoch();
+      // The submission's own block (reading "latest" beside an unawaited send raced it under load).
+      const tx = await submit(fx, jobId);
+      const b = BigInt((await tx.wait())!.blockNumber);
       await expect(tx)
         .to.emit(fx.auditManager, "AuditDrawScheduled")
         .withArgs(jobId, epoch, b + 1n);
