@@ -23,6 +23,7 @@ import { TokenInfoCache } from "../chain/tokenInfo";
 import { UPowError } from "../errors";
 import { LocalStore } from "../store";
 import { ResultIndexCache } from "./check/resultIndex";
+import { JudgementCache } from "./check/judgements";
 import type { ParseIndexOptions } from "./check/indexParse";
 import { ArtifactClient } from "./check/artifacts";
 import { onnxRunnerFactory, probeSettings, verifierSettings, type RunnerFactory, type RunnerSettingsChoice } from "./check/runners";
@@ -141,6 +142,7 @@ export async function runVerifier(config: VerifierConfig, options: RunVerifierOp
         return i?.state === "mined" && i.status === 1 ? i.blockNumber : null;
       },
       client,
+      judgements: new JudgementCache(),
       indexes: new ResultIndexCache({
         client,
         unserved: { graceMs: config.unservedGraceMs, minAttempts: config.unservedMinAttempts },

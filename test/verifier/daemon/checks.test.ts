@@ -23,6 +23,7 @@ import { buildResultIndex } from "../../../verifier/protocol/resultIndex";
 import { ArtifactClient } from "../../../verifier/daemon/check/artifacts";
 import { runAudit, unreachableVerdict } from "../../../verifier/daemon/check/audit";
 import { judgeStep } from "../../../verifier/daemon/check/judge";
+import { JudgementCache } from "../../../verifier/daemon/check/judgements";
 import {
   onnxRunnerFactory,
   REFERENCE_SETTINGS,
@@ -414,6 +415,43 @@ describe("verifier daemon: juror judgement of a step (v3 V9.1)", function () {
   it("with the reference configured second, runs it first and the operator's other setting second", async function () {
     const { ran } = await judge(await honestNext(), [{ threads: 2, optLevel: "basic" }, REFERENCE_SETTINGS]);
     expect(ran).to.deep.equal([REFERENCE_SETTINGS, { threads: 2, optLevel: "basic" }]);
+  });
+
+  it("a juror seated on several disputes of one step runs it once (concurrent or later); another step runs again", async function () {
+    const cache = new JudgementCache();
+    const next = await honestNext();
+    let runs = 0;
+    const judgeStep0 = (globalStep: number) =>
+      cache.judge({ jobId: 1n, interval: 0, globalStep }, async () => {
+        runs++;
+        return { vote: (await judge(next, [REFERENCE_SETTINGS, { threads: 1, optLevel: "disabled" }])).vote, reason: "judged" };
+      });
+    const [a, b] = await Promise.all([judgeStep0(0), judgeStep0(0)]);
+    const c = await judgeStep0(0);
+    expect(runs).to.equal(1);
+    expect([a.reused, b.reused, c.reused]).to.deep.equal([false, true, true]);
+    expect([a.vote, b.vote, c.vote]).to.deep.equal([Vote.WorkerHonest, Vote.WorkerHonest, Vote.WorkerHonest]);
+    expect((await judgeStep0(1)).reused).to.equal(false);
+    expect(runs).to.equal(2);
+  });
+
+  it("an Indeterminate verdict is not kept (states may be served later); the oldest verdict leaves a full cache", async function () {
+    const cache = new JudgementCache(2);
+    let runs = 0;
+    const judged = (jobId: bigint, vote: 1 | 2 | 3) =>
+      cache.judge({ jobId, interval: 0, globalStep: 0 }, async () => {
+        runs++;
+        return { vote, reason: "" };
+      });
+    await judged(1n, Vote.Indeterminate);
+    await judged(1n, Vote.Indeterminate);
+    expect(runs, "Indeterminate judged again").to.equal(2);
+    await judged(2n, Vote.WorkerFault);
+    await judged(3n, Vote.WorkerFault);
+    await judged(4n, Vote.WorkerFault); // capacity 2: job 2's verdict leaves
+    expect((await judged(4n, Vote.WorkerFault)).reused).to.equal(true);
+    expect((await judged(2n, Vote.WorkerFault)).reused).to.equal(false);
+    expect(runs).to.equal(6);
   });
 
   it("votes WorkerFault on a skipped step (S_1 = S_0)", async function () {

@@ -25,6 +25,7 @@ import { VerifierDaemonError } from "../errors";
 import type { DaemonRecords } from "../records";
 import type { Responder } from "../../runtime/responder";
 import type { Scheduler } from "../scheduler/scheduler";
+import type { JudgementCache } from "../check/judgements";
 import type { DisputePolicy, JobPolicy } from "../solver/types";
 
 // Reads, then (after the `|` line) the calls players hand to the responder (contractCall names them).
@@ -119,6 +120,8 @@ export interface PlayerContext {
   client: ArtifactClient;
   /** Verdicts on result indexes, one per content address (v3 V1.4). */
   indexes: ResultIndexCache;
+  /** Juror verdicts, one per judged step of a job. */
+  judgements: JudgementCache;
   specs: JobSpecLoader;
   runners: RunnerFactory;
   settings: readonly [RunnerSettingsChoice, RunnerSettingsChoice];

@@ -297,29 +297,32 @@ export class DisputePlayer {
         const round = facts.round;
         const step = this.#step;
         this.#schedule(`judge:${id}:${round}`, async (signal) => {
-          let materials = null;
-          try {
-            const m = await this.#materials();
-            materials = { spec: m.spec, index: (await this.#steps(m.index)).index };
-          } catch (err) {
-            // Also an InvalidSpec refusal (V8.2): nothing is run and the vote is Indeterminate, the
-            // chain having no InvalidSpec ruling.
-            this.#log.warn({ err: err instanceof UPowError ? err.shortMessage : String(err) }, "juror: job materials unavailable");
-          }
-          const v = await judgeStep({
-            spec: materials?.spec ?? null,
-            index: materials?.index ?? null,
-            interval: this.#interval,
-            globalStep: step,
-            client: this.ctx.client,
-            runners: this.ctx.runners,
-            settings: this.ctx.settings,
-            signal,
-            logger: this.#log,
+          // One run per step, however many disputes of this job seat us on it.
+          const v = await this.ctx.judgements.judge({ jobId: this.#jobId, interval: this.#interval, globalStep: step }, async () => {
+            let materials = null;
+            try {
+              const m = await this.#materials();
+              materials = { spec: m.spec, index: (await this.#steps(m.index)).index };
+            } catch (err) {
+              // Also an InvalidSpec refusal (V8.2): nothing is run and the vote is Indeterminate, the
+              // chain having no InvalidSpec ruling.
+              this.#log.warn({ err: err instanceof UPowError ? err.shortMessage : String(err) }, "juror: job materials unavailable");
+            }
+            return judgeStep({
+              spec: materials?.spec ?? null,
+              index: materials?.index ?? null,
+              interval: this.#interval,
+              globalStep: step,
+              client: this.ctx.client,
+              runners: this.ctx.runners,
+              settings: this.ctx.settings,
+              signal,
+              logger: this.#log,
+            });
           });
           // Durable BEFORE any commitment is sent; a second judgement never replaces the first.
           const stored = this.ctx.records.putVoteOnce(id, round, { vote: v.vote, salt: hexlify(randomBytes(32)) });
-          this.#log.info({ round, vote: rulingName(stored.vote), reason: v.reason }, "juror: vote stored");
+          this.#log.info({ round, vote: rulingName(stored.vote), reason: v.reason, reused: v.reused }, "juror: vote stored");
         });
         return;
       }
