@@ -101,9 +101,13 @@ class Steps {
     }
   }
 
-  /** After transactions sent elsewhere (the SDK's createJob): the next send re-reads the nonce. */
-  forgetNonce(): void {
-    this.#nonce = undefined;
+  /**
+   * After transactions sent elsewhere (the SDK's createJob), the last of which had nonce `last`: the
+   * next send uses the one after it. Re-reading the pending count here could return the provider's
+   * cached answer from before those sends (CI: "nonce has already been used" on cancelJob).
+   */
+  continueAfter(last: number): void {
+    this.#nonce = last + 1;
   }
 }
 
@@ -169,7 +173,12 @@ export async function runEthersExample(p: EthersExampleParameters): Promise<{ jo
         },
       }),
     );
-    steps.forgetNonce();
+    const creation = await steps.call("read the creation transaction", async () => {
+      const tx = await p.signer.provider.getTransaction(created.transactionHash);
+      if (tx === null) throw new UPowError(`the provider does not know transaction ${created.transactionHash}`);
+      return tx;
+    });
+    steps.continueAfter(creation.nonce);
     const jobId = created.jobId;
     log(`job ${jobId} created in block ${created.blockNumber} (spec ${created.specHash}, ${created.manifest.description})`);
     if (p.cancel === true) await steps.send("cancelJob", (o) => jobMarket.cancelJob(jobId, o));

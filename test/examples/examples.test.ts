@@ -11,7 +11,8 @@ import os from "node:os";
 import path from "node:path";
 import hre, { ethers } from "hardhat";
 import { custom, type Hex } from "viem";
-import { JsonRpcProvider, Wallet, type Provider } from "ethers";
+import { BrowserProvider, JsonRpcProvider, Wallet, type Provider } from "ethers";
+import { TestToken__factory } from "../../typechain-types";
 import { runDeploy } from "../../scripts/lib/deployCommand";
 import { hardhatAccountKey } from "../../scripts/lib/demo/accounts";
 import { connectDeployment, type Deployment } from "../../verifier/chain/registry";
@@ -73,6 +74,22 @@ describe("integrator examples", function () {
     const job = await c.jobMarket.getJob(r.jobId);
     expect(job.requester).to.equal(requester.address);
     expect(await c.jobMarket.credits(pay, requester.address)).to.equal(0n);
+  });
+
+  it("ethers: after the SDK's createJob the next send follows the SDK's last nonce, though the provider cached the pending count from before it", async function () {
+    const requester = hardhatAccountKey(hre, 5);
+    // ethers caches identical calls (250 ms by default; 5 s here, so that the race always shows): the
+    // pending count read after createJob came from before its approve and createJob (CI: cancelJob's
+    // "nonce has already been used").
+    const provider = new BrowserProvider(hre.network.provider, undefined, { cacheTimeout: 5_000 });
+    const signer = new Wallet(requester.privateKey, provider) as unknown as Wallet & { provider: Provider };
+    // Holding the escrow already, the example mints nothing: the first pending read is the SDK's.
+    const [admin] = await ethers.getSigners();
+    await TestToken__factory.connect(deployment.contracts.PaymentToken!.address, admin).mint(requester.address, 110n * 10n ** 18n);
+    const r = await runEthersExample({ deployment, signer, cancel: true, pollMs: 50, timeoutMs: 60_000, log: () => undefined });
+    expect(r.status).to.equal("Cancelled");
+    const job = await connectDeployment(deployment, ethers.provider).jobMarket.getJob(r.jobId);
+    expect([job.requester, job.status]).to.deep.equal([requester.address, BigInt(JobStatus.Cancelled)]);
   });
 
   it('ethers: a failed step is named (a requester without ETH: "mint payment tokens failed: …")', async function () {
