@@ -17,6 +17,7 @@ import {
   openCommitted,
   openDispute,
   stepRange,
+  submitTrajectory,
   submittedJob,
   type System,
 } from "../helpers/system";
@@ -248,26 +249,12 @@ describe("DataAvailability", function () {
           Array.from({ length: 2 * k + 1 }, (_, t) => fakeFile(`big:${t}`, 100)),
           k,
         );
-        const jobId = await sys.jobMarket.nextJobId();
-        const { jobParams } = await import("../helpers/system");
-        await sys.jobMarket
-          .connect(sys.requester)
-          .createJob(
-            await jobParams(sys, { totalSteps: 2 * k, checkpointInterval: k, initialStateHash: traj.stateHashes[0], stateBytes: 100n }),
-          );
-        await sys.jobMarket.connect(sys.worker).claimJob(jobId);
-        const n = traj.checkpointLeaves.length;
-        await sys.jobMarket
-          .connect(sys.worker)
-          .submitResult(
-            jobId,
-            traj.checkpointRoot,
-            traj.stateHashes[2 * k],
-            "r",
-            traj.stepRoots[0],
-            proof(traj.checkpointLeaves, 0),
-            proof(traj.checkpointLeaves, n - 1),
-          );
+        const jobId = await submitTrajectory(sys, traj, {
+          totalSteps: 2 * k,
+          checkpointInterval: k,
+          initialStateHash: traj.stateHashes[0],
+          stateBytes: 100n,
+        });
         const c = checkpointProof(traj, 1);
         await sys.dataAvailability.proveCheckpoint(jobId, 1, c.stateHash, c.stepRoot, c.proof);
         const leaves = Array.from({ length: k + 1 }, (_, j) => stepLeaf(k + j, traj.stateHashes[k + j]));
@@ -298,26 +285,12 @@ describe("DataAvailability", function () {
         Array.from({ length: 3 * k + 1 }, (_, t) => fakeFile(`bits:${t}`, 64)),
         k,
       );
-      const jobId = await sys.jobMarket.nextJobId();
-      const { jobParams } = await import("../helpers/system");
-      await sys.jobMarket
-        .connect(sys.requester)
-        .createJob(
-          await jobParams(sys, { totalSteps: 3 * k, checkpointInterval: k, initialStateHash: traj.stateHashes[0], stateBytes: 64n }),
-        );
-      await sys.jobMarket.connect(sys.worker).claimJob(jobId);
-      const n = traj.checkpointLeaves.length;
-      await sys.jobMarket
-        .connect(sys.worker)
-        .submitResult(
-          jobId,
-          traj.checkpointRoot,
-          traj.stateHashes[3 * k],
-          "r",
-          traj.stepRoots[0],
-          proof(traj.checkpointLeaves, 0),
-          proof(traj.checkpointLeaves, n - 1),
-        );
+      const jobId = await submitTrajectory(sys, traj, {
+        totalSteps: 3 * k,
+        checkpointInterval: k,
+        initialStateHash: traj.stateHashes[0],
+        stateBytes: 64n,
+      });
       const known = async (i: number) => (await da.checkpointLeaf(jobId, i)).known;
       const c = checkpointProof(traj, 1);
       await da.proveCheckpoint(jobId, 1, c.stateHash, c.stepRoot, c.proof);

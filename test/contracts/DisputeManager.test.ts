@@ -807,9 +807,10 @@ describe("DisputeManager", function () {
       );
     });
 
-    it("a juror's answered availability challenge extends the commit window (V4.1)", async function () {
-      const { sys, jobId, disputeId, jurors } = await loadFixture(withCommittee);
-      const dm = sys.disputeManager;
+    /** A juror challenges a chunk of the pinpointed state and the worker answers it 600 s later (V4.1 extends the windows). */
+    async function withAnsweredJurorChallenge() {
+      const f = await loadFixture(withCommittee);
+      const { sys, jobId, disputeId, jurors } = f;
       const da = sys.dataAvailability;
       const r = stepRange(sys.traj, 1, 0, 1);
       await da.proveStepLeaves(jobId, 1, 0, r.stateHashes, r.proof);
@@ -818,6 +819,13 @@ describe("DisputeManager", function () {
       const { chunkProof } = await import("../helpers/trees");
       await time.increase(600);
       await da.connect(sys.worker).answerChunk(1n, file.bytes.length, file.chunks[0], chunkProof(file, 0).proof);
+      return f;
+    }
+
+    it("a juror's answered availability challenge extends the commit window (V4.1)", async function () {
+      const { sys, jobId, disputeId, jurors } = await withAnsweredJurorChallenge();
+      const dm = sys.disputeManager;
+      const da = sys.dataAvailability;
       const at = BigInt(await time.latest());
       const [commitEnd, revealEnd] = await dm.votingWindows(disputeId);
       expect(commitEnd).to.equal(at + (await sys.jobMarket.jobTerms(jobId)).revealTimeout);
@@ -830,16 +838,8 @@ describe("DisputeManager", function () {
     });
 
     it("stale windows (issue 17): votes skip the extension read only inside the drawn windows; past them the extension still rules", async function () {
-      const { sys, jobId, disputeId, jurors } = await loadFixture(withCommittee);
+      const { sys, disputeId, jurors } = await withAnsweredJurorChallenge();
       const dm = sys.disputeManager;
-      const da = sys.dataAvailability;
-      const r = stepRange(sys.traj, 1, 0, 1);
-      await da.proveStepLeaves(jobId, 1, 0, r.stateHashes, r.proof);
-      await da.connect(jurors[0]).challengeStateChunk(jobId, disputeId, 1, 0, 0);
-      const file = sys.traj.states[K];
-      const { chunkProof } = await import("../helpers/trees");
-      await time.increase(600);
-      await da.connect(sys.worker).answerChunk(1n, file.bytes.length, file.chunks[0], chunkProof(file, 0).proof);
       const d = await dm.getDispute(disputeId);
       const [commitEnd, revealEnd] = await dm.votingWindows(disputeId);
       expect(commitEnd).to.be.greaterThan(d.commitEnd + 1n);

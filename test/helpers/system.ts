@@ -31,17 +31,8 @@ import type { IJobMarket } from "../../typechain-types/contracts/JobMarket";
 import { deployUPow } from "../../scripts/lib/deploy";
 import { enterNextEpoch, stakeAccount, TEST_EPOCHS } from "./staking";
 import { defaultParams, type DeployParams } from "../../scripts/lib/params";
-import { proof, rangeProof, stepLeaf, type Hex } from "./merkle";
-import {
-  checkpointProof,
-  dataTree,
-  fakeFile,
-  fileTrajectory,
-  stepProof,
-  type DataTree,
-  type FileTrajectory,
-  type SplitTrajectory,
-} from "./trees";
+import { proof, rangeProof, stepLeaf, type Hex, type Trajectory } from "./merkle";
+import { checkpointProof, dataTree, fakeFile, fileTrajectory, stepProof, type DataTree, type FileTrajectory } from "./trees";
 import { checkpointProof as indexCheckpointProof, type ResultIndex } from "../../verifier/protocol/resultIndex";
 
 // Stakes and periods shared with the JobMarket/AuditManager fixture, so both run the same economy.
@@ -260,22 +251,7 @@ export async function jobParams(
 
 /** Creates, claims and submits a job with the fixture trajectory; returns its id. */
 export async function submittedJob(sys: System, overrides: Partial<IJobMarket.CreateJobParamsStruct> = {}): Promise<bigint> {
-  const jobId = await sys.jobMarket.nextJobId();
-  await sys.jobMarket.connect(sys.requester).createJob(await jobParams(sys, overrides));
-  await sys.jobMarket.connect(sys.worker).claimJob(jobId);
-  const n = sys.traj.checkpointLeaves.length;
-  await sys.jobMarket
-    .connect(sys.worker)
-    .submitResult(
-      jobId,
-      sys.traj.checkpointRoot,
-      sys.traj.stateHashes[T],
-      "ipfs://result",
-      sys.traj.stepRoots[0],
-      proof(sys.traj.checkpointLeaves, 0),
-      proof(sys.traj.checkpointLeaves, n - 1),
-    );
-  return jobId;
+  return submitTrajectory(sys, sys.traj, overrides);
 }
 
 export function challengeCommitment(jobId: bigint, interval: number, challenger: string, salt: Hex): Hex {
@@ -487,10 +463,17 @@ export async function ruled(sys: System, jobId: bigint, votes: number[], interva
   return { disputeId, jurors };
 }
 
-/** Creates, claims and submits a job whose committed trajectory is `traj` (e.g. one lying at a boundary). */
-export async function submitTrajectory(sys: System, traj: SplitTrajectory): Promise<bigint> {
+/**
+ * Creates, claims and submits a job whose committed trajectory is `traj` (e.g. one lying at a
+ * boundary, or a longer one with `overrides` giving its T and k); the final state is its last.
+ */
+export async function submitTrajectory(
+  sys: System,
+  traj: Trajectory,
+  overrides: Partial<IJobMarket.CreateJobParamsStruct> = {},
+): Promise<bigint> {
   const jobId = await sys.jobMarket.nextJobId();
-  await sys.jobMarket.connect(sys.requester).createJob(await jobParams(sys));
+  await sys.jobMarket.connect(sys.requester).createJob(await jobParams(sys, overrides));
   await sys.jobMarket.connect(sys.worker).claimJob(jobId);
   const n = traj.checkpointLeaves.length;
   await sys.jobMarket
@@ -498,7 +481,7 @@ export async function submitTrajectory(sys: System, traj: SplitTrajectory): Prom
     .submitResult(
       jobId,
       traj.checkpointRoot,
-      traj.stateHashes[T],
+      traj.stateHashes[traj.stateHashes.length - 1]!,
       "ipfs://result",
       traj.stepRoots[0],
       proof(traj.checkpointLeaves, 0),

@@ -210,29 +210,9 @@ describe("upow:fast-forward keeper (on-chain window rule)", function () {
 
   it("never jumps to a deadline that would leave a phase still running only seconds (windows ending 5 s apart)", async function () {
     const sys = await loadFixture(deploySystem);
-    const n = sys.traj.checkpointLeaves.length;
-    const ids: bigint[] = [];
-    for (let i = 0; i < 2; i++) {
-      const id = await sys.jobMarket.nextJobId();
-      await sys.jobMarket.connect(sys.requester).createJob(await jobParams(sys));
-      await sys.jobMarket.connect(sys.worker).claimJob(id);
-      ids.push(id);
-    }
-    for (const id of ids) {
-      await time.increase(5);
-      await sys.jobMarket
-        .connect(sys.worker)
-        .submitResult(
-          id,
-          sys.traj.checkpointRoot,
-          sys.traj.stateHashes[T],
-          "ipfs://result",
-          sys.traj.stepRoots[0],
-          proof(sys.traj.checkpointLeaves, 0),
-          proof(sys.traj.checkpointLeaves, n - 1),
-        );
-    }
-    const [a, b] = ids as [bigint, bigint];
+    const a = await submittedJob(sys);
+    await time.increase(5);
+    const b = await submittedJob(sys);
     const [endA, endB] = [(await sys.jobMarket.getJob(a)).windowEnd, (await sys.jobMarket.getJob(b)).windowEnd];
     expect(endB - endA).to.be.within(5n, 10n);
     for (const x of await drawn(sys, a)) await attest(sys, a, x);

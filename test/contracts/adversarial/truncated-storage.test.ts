@@ -14,27 +14,29 @@ import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { ethers } from "hardhat";
 import {
   Ruling,
-  claimAndSubmit,
   commit,
   commitAndOpen,
   commitmentOf,
-  createJob,
   deployAdversarial,
   draw,
   openDispute,
   pinpoint,
   saltOf,
+  submittedJob,
   voteCommitment,
 } from "./fixture";
 
+/** A dispute on interval 1 of a submitted job, its step pinpointed and its committee drawn. */
+async function votingDispute() {
+  const fx = await loadFixture(deployAdversarial);
+  const id = await commitAndOpen(fx, fx.challenger, await submittedJob(fx), 1);
+  await pinpoint(fx, id, 0);
+  return { fx, id, jurors: await draw(fx, id) };
+}
+
 describe("adversarial: truncated storage (issue 17)", () => {
   it("a vote commitment zero in its kept 30 bytes is refused, so no juror can commit twice", async () => {
-    const fx = await loadFixture(deployAdversarial);
-    const jobId = await createJob(fx);
-    await claimAndSubmit(fx, jobId);
-    const id = await commitAndOpen(fx, fx.challenger, jobId, 1);
-    await pinpoint(fx, id, 0);
-    const jurors = await draw(fx, id);
+    const { fx, id, jurors } = await votingDispute();
     const dm = fx.disputeManager;
     // Non-zero as a bytes32, zero in the 30 bytes the manager keeps.
     const tailOnly = ethers.zeroPadValue("0xffff", 32);
@@ -51,12 +53,7 @@ describe("adversarial: truncated storage (issue 17)", () => {
   });
 
   it("a reveal must match the kept 30 bytes: the other vote, or the right vote from another juror, fails", async () => {
-    const fx = await loadFixture(deployAdversarial);
-    const jobId = await createJob(fx);
-    await claimAndSubmit(fx, jobId);
-    const id = await commitAndOpen(fx, fx.challenger, jobId, 1);
-    await pinpoint(fx, id, 0);
-    const jurors = await draw(fx, id);
+    const { fx, id, jurors } = await votingDispute();
     const dm = fx.disputeManager;
     const salts = jurors.map((_, i) => saltOf(`j${i}`));
     for (let i = 0; i < jurors.length; i++) {
@@ -91,8 +88,7 @@ describe("adversarial: truncated storage (issue 17)", () => {
     const fx = await loadFixture(deployAdversarial);
     const dm = fx.disputeManager;
     const bond = BigInt(fx.params.dispute.commitBond);
-    const jobId = await createJob(fx);
-    await claimAndSubmit(fx, jobId);
+    const jobId = await submittedJob(fx);
     const c0 = await dm.commitmentCount();
     const h1 = commitmentOf(jobId, 1, fx.challenger.address, await commit(fx, fx.challenger, jobId, 1, "a"));
     const salt2 = await commit(fx, fx.challenger, jobId, 2, "b");
