@@ -3,6 +3,9 @@
  * (one list, so a new elementwise op cannot be allowed by one and unknown to another).
  */
 
+/** The elementwise comparisons and logic ops: their output is BOOL whatever their inputs. */
+const BOOL_OUTPUT = ["Equal", "Greater", "Less", "GreaterOrEqual", "LessOrEqual", "Not", "And", "Or"] as const;
+
 /** Elementwise ops (numpy broadcasting): 1 FLOP per output element in upow.cost/1. */
 export const ELEMENTWISE_OPS = [
   "Add",
@@ -25,27 +28,11 @@ export const ELEMENTWISE_OPS = [
   "Min",
   "Clip",
   "Where",
-  "Equal",
-  "Greater",
-  "Less",
-  "GreaterOrEqual",
-  "LessOrEqual",
-  "Not",
-  "And",
-  "Or",
+  ...BOOL_OUTPUT,
 ] as const;
 
 /** Elementwise ops whose output is BOOL whatever their inputs. */
-export const BOOL_OUTPUT_OPS: ReadonlySet<string> = new Set([
-  "Equal",
-  "Greater",
-  "Less",
-  "GreaterOrEqual",
-  "LessOrEqual",
-  "Not",
-  "And",
-  "Or",
-]);
+export const BOOL_OUTPUT_OPS: ReadonlySet<string> = new Set(BOOL_OUTPUT);
 
 /** Reductions over axes: 1 FLOP per input element in upow.cost/1. */
 export const REDUCE_OPS = ["ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin"] as const;
