@@ -39,6 +39,11 @@ const HONEST_CALLS = ["JobMarket.createJob", "JobMarket.claimJob", "JobMarket.su
 /** Issue 17's target for one assigned auditor: its share of the draw, its attestation and its fee payout. */
 const AUDITOR_TARGET = 60_000;
 
+/** "met", or by how much `total` misses `target`. */
+function againstTarget(total: number, target: number): string {
+  return total <= target ? "met" : `misses by ${total - target} (${((total / target - 1) * 100).toFixed(0)} %)`;
+}
+
 /** Per assigned auditor of the honest job: drawAuditors ÷ auditors drawn + attest + releaseAttester + withdraw. */
 function perAuditorTable(rows: readonly GasRow[], cols: readonly { T: number; M: number }[], label: (T: number) => string): string {
   const row = (c: { T: number; M: number }, fn: string): GasRow | undefined =>
@@ -52,8 +57,7 @@ function perAuditorTable(rows: readonly GasRow[], cols: readonly { T: number; M:
     const n = attest.calls;
     const parts = [draw.gas / n, attest.gas / attest.calls, release.gas / release.calls, withdraw.gas / withdraw.calls].map(Math.round);
     const total = parts.reduce((a, b) => a + b, 0);
-    const verdict =
-      total <= AUDITOR_TARGET ? "met" : `misses by ${total - AUDITOR_TARGET} (${((total / AUDITOR_TARGET - 1) * 100).toFixed(0)} %)`;
+    const verdict = againstTarget(total, AUDITOR_TARGET);
     return [`T=${label(c.T)}, M=${c.M}`, n, ...parts, `**${total}**`, verdict];
   });
   return [
@@ -83,11 +87,9 @@ function disputeTable(rows: readonly GasRow[], Ts: readonly number[], label: (T:
     const jurors = mine.find((r) => r.fn === "DisputeManager.commitVote")?.calls ?? 0;
     // Each distinct juror costs fresh slots: a draw that seats fewer accounts than M is cheaper by luck, not by design.
     const verdict =
-      total <= DISPUTE_TARGET
-        ? jurors < DISPUTE_M
-          ? `met only because ${jurors} accounts hold the ${DISPUTE_M} seats`
-          : "met"
-        : `misses by ${total - DISPUTE_TARGET} (${((total / DISPUTE_TARGET - 1) * 100).toFixed(0)} %)`;
+      total <= DISPUTE_TARGET && jurors < DISPUTE_M
+        ? `met only because ${jurors} accounts hold the ${DISPUTE_M} seats`
+        : againstTarget(total, DISPUTE_TARGET);
     return [`T=${label(T)}`, String(jurors), `**${total}**`, verdict];
   });
   return [
@@ -110,8 +112,7 @@ function honestPathTable(rows: readonly GasRow[], Ts: readonly number[], M: numb
   const body = Ts.map((T) => {
     const parts = HONEST_CALLS.map((fn) => gas(T, fn));
     const total = parts.reduce((a, b) => a + b, 0);
-    const verdict =
-      total <= HONEST_TARGET ? "met" : `misses by ${total - HONEST_TARGET} (${((total / HONEST_TARGET - 1) * 100).toFixed(0)} %)`;
+    const verdict = againstTarget(total, HONEST_TARGET);
     return [`T=${label(T)}`, ...parts, `**${total}**`, verdict];
   });
   return [

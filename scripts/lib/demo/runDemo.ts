@@ -449,6 +449,7 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, opts: Partial<Demo
     const chal = parties.find((p) => p.address === challenger);
     const gain = (label: string) =>
       a(label).stakeToken + a(label).stakeCredits + a(label).staked - b(label).stakeToken - b(label).stakeCredits - b(label).staked;
+    const verifiers = parties.filter((p) => p.label.startsWith("verifier"));
     const outcomes: Outcome[] = [
       { what: "job 1 finalized", ok: Number(j1.status) === JobStatus.Finalized, detail: jobStatusName(j1.status) },
       {
@@ -487,11 +488,8 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, opts: Partial<Demo
       {
         // Every verifier judged truly: a juror penalty or a lost bond here means a phase was cut short.
         what: "no verifier lost stake",
-        ok: parties.filter((p) => p.label.startsWith("verifier")).every((p) => gain(p.label) >= 0n),
-        detail: parties
-          .filter((p) => p.label.startsWith("verifier"))
-          .map((p) => `${p.label} ${gain(p.label) >= 0n ? "+" : ""}${fmt(gain(p.label))}`)
-          .join(", "),
+        ok: verifiers.every((p) => gain(p.label) >= 0n),
+        detail: verifiers.map((p) => `${p.label} ${gain(p.label) >= 0n ? "+" : ""}${fmt(gain(p.label))}`).join(", "),
       },
       {
         what: "training improved test accuracy",
