@@ -54,19 +54,22 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuardTransient 
         bool juror;
     }
 
-    /// @dev Storage form of `IStakeManager.Account` (issue 17): `free` and `locked` share slot 0,
-    /// so a lock, unlock or slash of free stake writes one slot. Widths are checked on every write
-    /// (SafeCast); `account` widens it back.
+    /// @dev Storage form of `IStakeManager.Account` (issue 17), four slots: `free` and `locked`
+    /// share one, so a lock, unlock or slash of free stake writes one slot; `reserve` and
+    /// `seatLocked` share one, so seating a juror updates a slot its reserve already made non-zero
+    /// instead of creating one. Every amount is a part of this contract's balance, which
+    /// `_checkIncoming` keeps below 2^128, so no sum of them overflows; narrowing casts are checked
+    /// (SafeCast). `account` widens it back.
     struct AccountRecord {
         uint128 free;
         uint128 locked;
-        uint256 unbonding;
+        uint128 reserve;
+        uint128 seatLocked;
+        uint128 pendingJoin;
+        uint128 pendingLeave;
+        uint128 unbonding;
         uint64 unbondingReleaseAt;
         uint64 pendingEpoch;
-        uint256 reserve;
-        uint256 seatLocked;
-        uint256 pendingJoin;
-        uint256 pendingLeave;
     }
 
     /// @dev One queued reserve change: `who` changes at `epoch` (stale when the account's
@@ -201,24 +204,24 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuardTransient 
     /// @inheritdoc IStakeManager
     function stake(uint256 amount) external nonReentrant {
         if (amount == 0) revert StakeManagerZeroAmount();
+        _checkIncoming(amount);
         AccountRecord storage a = _accounts[msg.sender];
-        a.free += SafeCast.toUint128(amount);
+        a.free += uint128(amount); // below 2^128 with everything held (_checkIncoming)
         emit Staked(msg.sender, amount, a.free);
         // The staking token is trusted and the call is nonReentrant.
         _stakingToken.safeTransferFrom(msg.sender, address(this), amount);
-        _checkHoldings();
     }
 
     /// @inheritdoc IStakeManager
     function stakeForJury(uint256 amount) external nonReentrant {
         if (amount == 0) revert StakeManagerZeroAmount();
+        _checkIncoming(amount);
         AccountRecord storage a = _due(msg.sender);
         emit Staked(msg.sender, amount, a.free);
-        a.pendingJoin += amount;
+        a.pendingJoin += uint128(amount); // below 2^128 with everything held (_checkIncoming)
         _enqueue(msg.sender, a);
         // The staking token is trusted and the call is nonReentrant.
         _stakingToken.safeTransferFrom(msg.sender, address(this), amount);
-        _checkHoldings();
     }
 
     /// @inheritdoc IStakeManager
@@ -227,7 +230,7 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuardTransient 
         AccountRecord storage a = _due(msg.sender);
         if (a.free < amount) revert StakeManagerInsufficientFreeStake(msg.sender, a.free, amount);
         a.free -= uint128(amount); // amount ≤ free
-        a.pendingJoin += amount;
+        a.pendingJoin += uint128(amount); // amount ≤ free, a uint128
         _enqueue(msg.sender, a);
     }
 
@@ -235,12 +238,12 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuardTransient 
     function leaveJury(uint256 amount) external {
         if (amount == 0) revert StakeManagerZeroAmount();
         AccountRecord storage a = _due(msg.sender);
-        uint256 available = a.pendingJoin + a.reserve - a.pendingLeave;
+        uint256 available = uint256(a.pendingJoin) + a.reserve - a.pendingLeave;
         if (available < amount) revert StakeManagerInsufficientReserve(msg.sender, available, amount);
-        uint256 fromJoin = amount < a.pendingJoin ? amount : a.pendingJoin;
+        uint128 fromJoin = amount < a.pendingJoin ? uint128(amount) : a.pendingJoin;
         a.pendingJoin -= fromJoin;
-        a.free += SafeCast.toUint128(fromJoin);
-        a.pendingLeave += amount - fromJoin;
+        a.free += fromJoin;
+        a.pendingLeave += uint128(amount - fromJoin); // ≤ reserve, a uint128
         _enqueue(msg.sender, a);
     }
 
@@ -250,7 +253,7 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuardTransient 
         AccountRecord storage a = _accounts[msg.sender];
         if (a.free < amount) revert StakeManagerInsufficientFreeStake(msg.sender, a.free, amount);
         a.free -= uint128(amount); // amount ≤ free
-        a.unbonding += amount;
+        a.unbonding += uint128(amount); // amount ≤ free, a uint128
         a.unbondingReleaseAt = uint64(block.timestamp) + unbondingPeriod;
         emit UnstakeRequested(msg.sender, amount, a.unbonding, a.unbondingReleaseAt);
     }
@@ -328,7 +331,7 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuardTransient 
         if (released == 0) return 0;
         AccountRecord storage a = _accounts[who];
         if (l.juror) {
-            a.seatLocked -= released;
+            a.seatLocked -= uint128(released); // released = l.amount, a uint128
         } else {
             a.locked -= uint128(released); // released = l.amount, a uint128
             a.free += uint128(released);
@@ -355,8 +358,8 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuardTransient 
         l.amount -= uint128(taken); // taken ≤ l.amount
         if (l.juror) {
             AccountRecord storage a = _due(who);
-            a.seatLocked -= taken;
-            a.reserve -= taken;
+            a.seatLocked -= uint128(taken); // taken ≤ l.amount, a uint128
+            a.reserve -= uint128(taken);
             // A pending leave may now exceed the reserve; applying caps it at the unlocked part.
             _enqueue(who, a);
         } else {
@@ -393,8 +396,8 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuardTransient 
             uint256 amount = seatCounts[i] * lockPerSeat;
             uint256 unlocked = a.reserve - a.seatLocked;
             if (amount > unlocked) amount = unlocked;
-            a.seatLocked += amount;
-            l.amount += SafeCast.toUint128(amount);
+            a.seatLocked += uint128(amount); // amount ≤ unlocked reserve, a uint128
+            l.amount += uint128(amount);
             l.juror = true;
             emit Locked(who, lockId, amount, true);
         }
@@ -442,12 +445,18 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuardTransient 
         minJurorStake = stake_;
     }
 
-    /// @dev Keeps every amount below 2^128 (issue 17's packed `free`/`locked` and locks): by the
-    /// conservation invariant each account's amounts, and any sum of them, are at most this
-    /// contract's balance, so no later move (unlock, leave, apply) can overflow 128 bits.
-    function _checkHoldings() private view {
+    /// @dev Keeps every amount below 2^128 (issue 17's packed amounts and locks): refuses a deposit
+    /// of `amount` that would make this contract hold 2^128 or more. By the conservation invariant
+    /// each account's amounts, and any sum of them, are at most that balance, so no later move
+    /// (unlock, leave, apply) can overflow 128 bits. Checked before any effect, so an oversized
+    /// deposit gets this error, not an overflow in a packed field. The staking token is trusted: it
+    /// moves exactly `amount`.
+    function _checkIncoming(uint256 amount) private view {
         uint256 held = _stakingToken.balanceOf(address(this));
-        if (held > type(uint128).max) revert StakeManagerHoldingsTooLarge(held, type(uint128).max);
+        uint256 max = type(uint128).max;
+        if (held > max || amount > max - held) {
+            revert StakeManagerHoldingsTooLarge(amount > type(uint256).max - held ? type(uint256).max : held + amount, max);
+        }
     }
 
     /// @dev The account, with a queued change that is already due applied first (its queue entry
@@ -469,12 +478,12 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuardTransient 
 
     function _apply(address who, AccountRecord storage a) private {
         uint64 epoch = a.pendingEpoch;
-        uint256 reserve = a.reserve + a.pendingJoin;
+        uint256 reserve = uint256(a.reserve) + a.pendingJoin;
         uint256 unlocked = reserve - a.seatLocked;
         uint256 leave = a.pendingLeave < unlocked ? a.pendingLeave : unlocked;
         reserve -= leave;
         a.free += SafeCast.toUint128(leave);
-        a.reserve = reserve;
+        a.reserve = SafeCast.toUint128(reserve);
         a.pendingJoin = 0;
         a.pendingLeave = 0;
         a.pendingEpoch = 0;

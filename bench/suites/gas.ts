@@ -68,9 +68,11 @@ function perAuditorTable(rows: readonly GasRow[], cols: readonly { T: number; M:
     "",
     "The draw is random, so the number of auditors (distinct accounts over A = 4 seats) and the draw share vary between",
     "cells. Per auditor the draw writes one packed slot (state, seats, next in the list); attest locks stake (a fresh lock slot,",
-    "≈ 22 k); release unlocks it and credits the fee share (a fresh credit slot, ≈ 22 k); withdraw moves the token. Reaching 60 k",
-    "needs the ideas of issue 17 that change the protocol: EIP-712 attestations batched into one transaction, a bond held",
-    "per epoch instead of a lock per job, and fees paid by one withdrawal per epoch.",
+    "≈ 22 k); release unlocks it and credits the fee share (a fresh credit slot, ≈ 22 k); withdraw moves the token. Why 60 k is",
+    "out of reach of this protocol: an auditor sends three transactions per job (attest, releaseAttester, withdraw), and their",
+    "intrinsic cost alone is 63 k. Reaching 60 k needs each auditor's part off its own transactions: EIP-712 attestations",
+    "batched into one transaction, a bond held per epoch instead of a lock per job, and fees paid by one withdrawal per epoch",
+    "(a new attestation and settlement protocol for every implementation, not a storage change).",
   ].join("\n");
 }
 
@@ -95,13 +97,16 @@ function disputeTable(rows: readonly GasRow[], Ts: readonly number[], label: (T:
   return [
     table(["dispute, M=5, no chunk answers", "distinct jurors drawn", "total", `target ≤ ${DISPUTE_TARGET}`], body),
     "",
-    "Where it goes (issue 17; a per-frame trace at T=10^2 with 4 distinct jurors): the StakeManager's per-seat juror locks are",
-    "about 90 k per juror in drawCommittee (its drawSeats) and its unlocks about 20 k per juror in resolve; the DisputeManager stores",
-    "each juror twice at the draw (the round's juror list and its vote record: 2 fresh slots, ≈ 44 k); finalizeRuling's conviction",
-    "is about 125 k in JobMarket.onWorkerConvicted (collateral slash and transfer) plus a fresh credit per coherent juror (≈ 25 k)",
-    "and the burn (≈ 25 k); openDispute stores the dispute (5 fresh slots), the two checkpoint leaves (4 hash slots and a bitmap",
-    "word) and the queue links. Reaching 2.0 M needs one juror lock per round in the StakeManager (slashing per juror from it)",
-    "and juror rewards claimed instead of credited one by one: protocol changes beyond packing.",
+    "Where it goes (issue 17): each distinct juror costs about 220 k: ≈ 83 k in drawCommittee (the round's juror list and its",
+    "vote record, 2 fresh slots ≈ 44 k; the StakeManager's seat lock, a fresh slot ≈ 22 k; the pick, its account update and",
+    "events; the account's reserve and seat-locked amount share one slot, so seating updates it instead of opening one), 44 k",
+    "commitVote and 54 k revealVote (each a transaction: 21 k intrinsic), ≈ 15 k in resolve (slash or unlock) and ≈ 25 k in",
+    "finalizeRuling (a fresh credit). The rest is ≈ 1.15 M per dispute whatever M: commitChallenge, openDispute (the dispute's",
+    "5 fresh slots, the two checkpoint leaves' 4 hash slots and a bitmap word, the queue links), proveStepLeaves, pinpoint,",
+    "finalizeRuling's conviction (≈ 125 k in JobMarket.onWorkerConvicted: collateral slash and transfer; the burn ≈ 25 k) and",
+    "the two withdrawals. One juror lock per round (slashing each juror from it) and the juror list as a hash would save",
+    "≈ 44 k per juror, ≈ 2.15–2.2 M with 4–5 jurors: still above 2.0 M. Below it needs fewer transactions per juror (votes",
+    "signed off-chain and submitted per round), a change to the V6 commit-reveal protocol, not to storage.",
   ].join("\n");
 }
 
@@ -124,8 +129,12 @@ function honestPathTable(rows: readonly GasRow[], Ts: readonly number[], M: numb
     "share one slot); submitResult stores the two roots (≈ 44 k) and the AuditManager schedules the draw seed (≈ 36 k); finalize",
     "credits the worker (≈ 22 k), moves the fee to the AuditManager (≈ 30 k), which only marks the audit settled (the fee token,",
     "share and requester are read back from the JobMarket when attesters are paid), and releases the lock (≈ 10 k).",
-    "Reaching 350 k needs the job terms off storage (one terms hash, the terms as calldata where needed) and an audit-fee",
-    "settlement without per-job AuditManager storage: protocol changes beyond packing.",
+    "Why 350 k is out of reach of this protocol: the job terms as one hash (the terms as calldata to every call that reads",
+    "them) would save 7 of createJob's slots, ≈ 150 k, leaving ≈ 570 k; what stays is what the protocol requires per job: four",
+    "transactions (84 k), the escrow pull (36 k), a slashable collateral lock (22 k), the two committed roots (44 k), the audit",
+    "seed (≈ 36 k), the worker's payout and the fee's move (≈ 52 k) and ≈ 3 fresh slots of job state (≈ 66 k): ≈ 340 k before",
+    "any execution. Under 350 k needs per-job state shared across jobs (collateral bonded per worker, not per job; audit fees",
+    "settled per epoch), a protocol change beyond this issue's packing and hashing.",
   ].join("\n");
 }
 

@@ -441,8 +441,14 @@ describe("StakeManager", function () {
       const { sm, token, alice, bob } = await loadFixture(deployFixture);
       await token.mint(alice.address, 2n ** 130n);
       await token.mint(bob.address, 2n ** 130n);
-      // One amount beyond 128 bits never reaches the slot (checked cast).
-      await expect(sm.connect(alice).stake(2n ** 128n)).to.be.revertedWithCustomError(sm, "SafeCastOverflowedUintDowncast");
+      // One amount beyond 128 bits is refused before any effect, by name; the reported holdings
+      // saturate at 2^256 − 1 rather than overflow.
+      await expect(sm.connect(alice).stake(2n ** 128n))
+        .to.be.revertedWithCustomError(sm, "StakeManagerHoldingsTooLarge")
+        .withArgs(2n ** 128n, MAX128);
+      await expect(sm.connect(alice).stake(ethers.MaxUint256))
+        .to.be.revertedWithCustomError(sm, "StakeManagerHoldingsTooLarge")
+        .withArgs(ethers.MaxUint256, MAX128);
       await sm.connect(alice).stake(MAX128 - 1n);
       // Split over accounts, and through the juror reserve (a leave or an apply later moves the
       // reserve into the 128-bit free stake), the holdings bound still holds.
@@ -455,6 +461,11 @@ describe("StakeManager", function () {
       await sm.connect(bob).stakeForJury(1n);
       expect(await token.balanceOf(await sm.getAddress())).to.equal(MAX128);
       expect((await sm.account(alice.address)).free).to.equal(MAX128 - 1n);
+      // Tokens sent straight to the contract (no stake) past the bound: every deposit is refused.
+      await token.connect(bob).transfer(await sm.getAddress(), 1n);
+      await expect(sm.connect(bob).stake(1n))
+        .to.be.revertedWithCustomError(sm, "StakeManagerHoldingsTooLarge")
+        .withArgs(MAX128 + 2n, MAX128);
     });
 
     it("lock, unlock and slash keep free + locked exact at the 128-bit bound (no truncation in the shared slot)", async function () {
@@ -478,6 +489,40 @@ describe("StakeManager", function () {
       acc = await sm.account(alice.address);
       expect([acc.free, acc.locked]).to.deep.equal([2n, 0n]);
       expect(await token.balanceOf(outsider.address)).to.equal(big - 2n);
+    });
+
+    it("the juror reserve at the 128-bit bound: join, apply, seat, slash and leave stay exact with reserve and seatLocked in one slot", async function () {
+      const { sm, token, module, alice, outsider } = await loadFixture(deployFixture);
+      const held = await token.balanceOf(await sm.getAddress());
+      const big = MAX128 - held;
+      await token.mint(alice.address, big + 1n);
+      await expect(sm.connect(alice).stakeForJury(2n ** 128n))
+        .to.be.revertedWithCustomError(sm, "StakeManagerHoldingsTooLarge")
+        .withArgs(held + 2n ** 128n, MAX128);
+      await sm.connect(alice).stakeForJury(big);
+      // Held = 2^128 − 1 and pendingJoin at its full width: one more token is refused by name
+      // before pendingJoin could overflow its 128 bits.
+      await expect(sm.connect(alice).stakeForJury(1n))
+        .to.be.revertedWithCustomError(sm, "StakeManagerHoldingsTooLarge")
+        .withArgs(MAX128 + 1n, MAX128);
+      await toNextEpoch(sm);
+      await sm.applyQueued(10);
+      expect(await sm.jurorWeight(alice.address)).to.equal(big);
+      // Two seats of big/2 each, so seatLocked reaches the reserve's full width beside it.
+      const perSeat = big / 2n;
+      await sm.connect(module).drawSeats(SEED, 2, perSeat, LOCK_A, []);
+      let acc = await sm.account(alice.address);
+      expect([acc.reserve, acc.seatLocked]).to.deep.equal([big, 2n * perSeat]);
+      await sm.connect(module).slash(alice.address, LOCK_A, perSeat, outsider.address);
+      acc = await sm.account(alice.address);
+      expect([acc.reserve, acc.seatLocked]).to.deep.equal([big - perSeat, perSeat]);
+      await sm.connect(alice).leaveJury(big - perSeat);
+      await sm.connect(module).unlock(alice.address, LOCK_A);
+      await toNextEpoch(sm);
+      await sm.applyQueued(10);
+      acc = await sm.account(alice.address);
+      expect([acc.reserve, acc.seatLocked, acc.pendingLeave, acc.free]).to.deep.equal([0n, 0n, 0n, big - perSeat]);
+      expect(await token.balanceOf(outsider.address)).to.equal(perSeat);
     });
   });
 
