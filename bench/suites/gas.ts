@@ -5,6 +5,7 @@
  * real log₂ n and log₂(k+1)) and committee sizes M = 3, 5, 9.
  */
 import hre from "hardhat";
+import type { HardhatNetworkConfig } from "hardhat/types";
 import type { ContractTransactionResponse } from "ethers";
 import { DataAvailability__factory } from "../../typechain-types";
 import { stateLayout } from "../../verifier/engine/onnx/spec";
@@ -13,6 +14,7 @@ import { JobStatus, Ruling, jobStatusName } from "../../verifier/protocol/enums"
 import { CHUNK_SIZE, chunkCount, treeDepth } from "../../verifier/protocol/hashing";
 import { type SuiteContext, type SuiteResult, fmt, table } from "../lib/common";
 import { buildGasTrajectory, type GasTrajectory } from "../lib/gasTrajectory";
+import { PINNED_GENESIS, pinBlockTimestamps } from "../lib/pinnedClock";
 
 type Sys = Awaited<ReturnType<typeof import("../../test/helpers/system").deploySystem>>;
 
@@ -66,7 +68,7 @@ function perAuditorTable(rows: readonly GasRow[], cols: readonly { T: number; M:
       body,
     ),
     "",
-    "The draw is random, so the number of auditors (distinct accounts over A = 4 seats) and the draw share vary between",
+    "The draw is seeded per job, so the number of auditors (distinct accounts over A = 4 seats) and the draw share vary between",
     "cells. Per auditor the draw writes one packed slot (state, seats, next in the list); attest locks stake (a fresh lock slot,",
     "≈ 22 k); release unlocks it and credits the fee share (a fresh credit slot, ≈ 22 k); withdraw moves the token. Why 60 k is",
     "out of reach of this protocol: an auditor sends three transactions per job (attest, releaseAttester, withdraw), and their",
@@ -97,16 +99,18 @@ function disputeTable(rows: readonly GasRow[], Ts: readonly number[], label: (T:
   return [
     table(["dispute, M=5, no chunk answers", "distinct jurors drawn", "total", `target ≤ ${DISPUTE_TARGET}`], body),
     "",
-    "Where it goes (issue 17): each distinct juror costs about 220 k: ≈ 83 k in drawCommittee (the round's juror list and its",
-    "vote record, 2 fresh slots ≈ 44 k; the StakeManager's seat lock, a fresh slot ≈ 22 k; the pick, its account update and",
-    "events; the account's reserve and seat-locked amount share one slot, so seating updates it instead of opening one), 44 k",
-    "commitVote and 54 k revealVote (each a transaction: 21 k intrinsic), ≈ 15 k in resolve (slash or unlock) and ≈ 25 k in",
-    "finalizeRuling (a fresh credit). The rest is ≈ 1.15 M per dispute whatever M: commitChallenge, openDispute (the dispute's",
-    "5 fresh slots, the two checkpoint leaves' 4 hash slots and a bitmap word, the queue links), proveStepLeaves, pinpoint,",
-    "finalizeRuling's conviction (≈ 125 k in JobMarket.onWorkerConvicted: collateral slash and transfer; the burn ≈ 25 k) and",
-    "the two withdrawals. One juror lock per round (slashing each juror from it) and the juror list as a hash would save",
-    "≈ 44 k per juror, ≈ 2.15–2.2 M with 4–5 jurors: still above 2.0 M. Below it needs fewer transactions per juror (votes",
-    "signed off-chain and submitted per round), a change to the V6 commit-reveal protocol, not to storage.",
+    "Where it goes (issue 17; per-call differences between cells with 3 and 5 distinct jurors): each distinct juror costs",
+    "about 225 k: ≈ 83 k in drawCommittee (the round's juror list and its vote record, 2 fresh slots ≈ 44 k; the StakeManager's",
+    "seat lock, a fresh slot ≈ 22 k; the pick, its account update and events; the account's reserve and seat-locked amount",
+    "share one slot, so seating updates it instead of opening one), 44 k commitVote and ≈ 54 k revealVote (two transactions:",
+    "42 k intrinsic), ≈ 15 k in resolve (slash or unlock) and ≈ 29 k in finalizeRuling (a fresh credit). The rest is ≈ 1.46 M",
+    "per dispute whatever M: commitChallenge, openDispute (14 fresh slots: the dispute, the two checkpoint leaves' hashes and a",
+    "bitmap word, the queue links), proveStepLeaves, pinpoint, the draw's and resolve's fixed parts, finalizeRuling's",
+    "conviction (≈ 125 k in JobMarket.onWorkerConvicted: collateral slash and transfer; the burn ≈ 25 k) and the two",
+    "withdrawals. With 5 distinct jurors that leaves ≈ 108 k per juror under 2.0 M; its two vote transactions already take 98 k",
+    "of it, and its draw, settlement and reward ≈ 127 k more. One juror lock per round and the juror list as a hash would save",
+    "≈ 44 k per juror (≈ 2.2–2.4 M with 4–5 jurors); below 2.0 M also needs votes signed off-chain and submitted per round, a",
+    "change to the V6 commit-reveal protocol.",
   ].join("\n");
 }
 
@@ -140,6 +144,17 @@ function honestPathTable(rows: readonly GasRow[], Ts: readonly number[], M: numb
 
 export async function runGas(ctx: SuiteContext): Promise<SuiteResult> {
   await hre.run("compile", { quiet: true });
+  // Same draws on every run (bench/lib/pinnedClock.ts); the network starts on its first request below.
+  (hre.network.config as HardhatNetworkConfig).initialDate = PINNED_GENESIS;
+  const unpin = pinBlockTimestamps(hre.network.provider);
+  try {
+    return await measureGas(ctx);
+  } finally {
+    unpin();
+  }
+}
+
+async function measureGas(ctx: SuiteContext): Promise<SuiteResult> {
   const { ethers } = hre;
   const { mine, time, takeSnapshot } = await import("@nomicfoundation/hardhat-network-helpers");
   const sysMod = await import("../../test/helpers/system");
@@ -434,7 +449,9 @@ export async function runGas(ctx: SuiteContext): Promise<SuiteResult> {
       Object.entries(extra).map(([f, g]) => [f, g]),
     ),
     "",
-    `Gas used per transaction (receipts), in-process Hardhat network, solc 0.8.28 optimizer 200 runs. Checkpoint interval k = ${configs.map((c) => `${c.k} for T=${label(c.T)}`).join(", ")};`,
+    `Gas used per transaction (receipts), in-process Hardhat network, solc 0.8.28 optimizer 200 runs. Block timestamps are pinned (genesis ${PINNED_GENESIS},`,
+    "each block one second after its parent unless the suite moves time), so the block-hash-seeded draws, and every figure here, repeat exactly run to run.",
+    `Checkpoint interval k = ${configs.map((c) => `${c.k} for T=${label(c.T)}`).join(", ")};`,
     `the trees are built over every step (T leaves), so checkpoint proofs have ⌈log₂(T/k+1)⌉ and step proofs ⌈log₂(k+1)⌉ siblings. "×c" = mean over c calls`,
     `(attest/releaseAttester per assigned auditor, commitVote/revealVote per juror). The dispute opens on interval ${"⌊n/2⌋"}, answers one chunk challenge on`,
     `a ${fmt(stateBytes / 2 ** 20)} MiB state (the 784-128-10 Adam state size), pinpoints, draws M jurors, all vote WorkerFault, and ends in a conviction`,
