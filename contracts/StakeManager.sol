@@ -58,8 +58,8 @@ contract StakeManager is IStakeManager, AccessControl, ReentrancyGuardTransient 
     /// share one, so a lock, unlock or slash of free stake writes one slot; `reserve` and
     /// `seatLocked` share one, so seating a juror updates a slot its reserve already made non-zero
     /// instead of creating one. Every amount is a part of this contract's balance, which
-    /// `_checkIncoming` keeps below 2^128, so no sum of them overflows; narrowing casts are checked
-    /// (SafeCast). `account` widens it back.
+    /// `_checkIncoming` keeps below 2^128, so no sum of them overflows and each narrowing cast
+    /// follows from a bound its comment names. `account` widens it back.
     struct AccountRecord {
         uint128 free;
         uint128 locked;
