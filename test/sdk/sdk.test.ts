@@ -9,7 +9,9 @@ import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { ethers, network } from "hardhat";
+import hre, { ethers, network } from "hardhat";
+import { BrowserProvider, Wallet } from "ethers";
+import { hardhatAccountKey } from "../../scripts/lib/demo/accounts";
 import { loadFixture, mine, time } from "@nomicfoundation/hardhat-network-helpers";
 import pino from "pino";
 import type { Eip1193Provider } from "../../verifier/chain/rpc";
@@ -147,6 +149,27 @@ describe("SDK (in-process Hardhat network, real worker)", function () {
         expect(await ethers.provider.getTransactionCount(sys.requester.address)).to.equal(before);
       });
     }
+  });
+
+  it("createJob twice at once on one account, through a provider that caches the pending count: both jobs are escrowed (sends in account order, nonces continued)", async function () {
+    const account = hardhatAccountKey(hre, 25);
+    // 5 s instead of ethers' 250 ms default, so that both calls always read one cached pending count.
+    const provider = new BrowserProvider(hre.network.provider, undefined, { cacheTimeout: 5_000 });
+    const signer = new Wallet(account.privateKey, provider);
+    await sys.payToken.mint(account.address, 220n * E18);
+    const before = await sys.jobMarket.nextJobId();
+    const sent = await ethers.provider.getTransactionCount(account.address);
+    const [a, b] = await Promise.all([
+      createJob({ ...options({ seed: ethers.id("sdk-concurrent-a") }), signer }),
+      createJob({ ...options({ seed: ethers.id("sdk-concurrent-b") }), signer }),
+    ]);
+    expect([a.jobId, b.jobId].sort()).to.deep.equal([before, before + 1n]);
+    for (const created of [a, b]) {
+      const job = await sys.jobMarket.getJob(created.jobId);
+      expect([job.requester, job.specHash, job.status]).to.deep.equal([account.address, created.specHash, BigInt(JobStatus.Open)]);
+    }
+    // approve + createJob each: four sends, none reused a nonce or lost its allowance to the other's approve.
+    expect(await ethers.provider.getTransactionCount(account.address)).to.equal(sent + 4);
   });
 
   it("createJob with an S3 remote (s3rver) and no publicBaseUrl: the manifest and its artifacts live in the bucket", async function () {

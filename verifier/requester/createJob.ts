@@ -166,6 +166,8 @@ export interface CreateJobParameters {
   readonly validate?: boolean;
   /** Let the checks fetch from loopback/private addresses. @default true on a local chain (31337, 1337) only */
   readonly allowPrivateArtifacts?: boolean;
+  /** Nonce of the first send (approve, else createJob), the next send the one after. @default the signer's own */
+  readonly nonce?: number;
 }
 
 export interface CreateJobReturnType {
@@ -202,10 +204,12 @@ export async function createJob(p: CreateJobParameters): Promise<CreateJobReturn
       allowPrivateArtifacts: p.allowPrivateArtifacts ?? (chainId !== undefined && isLocalChain(chainId)),
     });
   }
+  let nonce = p.nonce;
   if (p.approve !== false) {
-    await (await p.paymentToken.approve(await p.jobMarket.getAddress(), p.reward + p.verificationFee)).wait();
+    await (await p.paymentToken.approve(await p.jobMarket.getAddress(), p.reward + p.verificationFee, { nonce })).wait();
+    if (nonce !== undefined) nonce += 1;
   }
-  const tx = await p.jobMarket.createJob(params);
+  const tx = await p.jobMarket.createJob(params, { nonce });
   const receipt = await tx.wait();
   if (!receipt) throw new CreateJobError("createJob has no receipt");
   for (const log of receipt.logs) {

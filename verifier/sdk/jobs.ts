@@ -3,7 +3,7 @@
  * `createJob` (checks the options, builds and uploads the artifacts, runs the workers' checks of
  * the spec, approves, escrows), `watchJob` (the job's events as they are mined) and `waitForFinal`.
  */
-import { NonceManager, type Interface, type Provider, type Signer } from "ethers";
+import type { Interface, Provider, Signer } from "ethers";
 import { assertChainId, connectDeployment, deploymentStartBlock, type Deployment } from "../chain/registry";
 import { IERC20__factory } from "../../typechain-types";
 import { JobStatus, jobStatusName } from "../protocol/enums";
@@ -13,6 +13,7 @@ import { createJob as escrowJob, prepareMnistJob, type MnistJobOptions } from ".
 import { LocalStore, startStoreServer, type RemoteArtifactStore } from "../store";
 import type { S3StoreOptions } from "../store/s3Options";
 import type { S3ArtifactStore } from "../store/s3Store";
+import { inAccountOrder } from "./accountSends";
 import { JobNotFoundError, SdkInputError, WaitTimeoutError } from "./errors";
 
 export interface CreateJobOptions {
@@ -93,23 +94,26 @@ export async function createJob(o: CreateJobOptions): Promise<CreatedJob> {
   checkCreateJobOptions(o);
   const provider = o.signer.provider!;
   await assertChainId(o.deployment, provider);
-  // One nonce counter for approve + createJob: a provider's short call cache can hand both the same pending nonce.
-  const signer = new NonceManager(o.signer);
-  const { jobMarket } = connectDeployment(o.deployment, signer);
-  const paymentToken = IERC20__factory.connect(o.paymentToken ?? o.deployment.contracts.PaymentToken!.address, signer);
+  const { jobMarket } = connectDeployment(o.deployment, o.signer);
+  const paymentToken = IERC20__factory.connect(o.paymentToken ?? o.deployment.contracts.PaymentToken!.address, o.signer);
   const prepared = await prepareMnistJob({ ...o.job, store: o.store, remote: o.remote, publicBaseUrl: o.publicBaseUrl });
-  const latest = await provider.getBlock("latest");
-  if (latest === null) throw new JobNotFoundError("the provider has no latest block");
-  const r = await escrowJob({
-    jobMarket,
-    job: prepared,
-    paymentToken,
-    reward: o.reward,
-    verificationFee: o.verificationFee,
-    collateral: o.collateral,
-    claimDeadline: BigInt(latest.timestamp) + (o.claimWindow ?? 86_400n),
-    trainingDuration: o.trainingDuration ?? 86_400n,
-    allowPrivateArtifacts: o.allowPrivateArtifacts,
+  // Approve and escrow after this account's earlier createJob calls, with nonces continuing theirs.
+  const r = await inAccountOrder(o.signer, async (nonce) => {
+    const latest = await provider.getBlock("latest");
+    if (latest === null) throw new JobNotFoundError("the provider has no latest block");
+    const created = await escrowJob({
+      jobMarket,
+      job: prepared,
+      paymentToken,
+      reward: o.reward,
+      verificationFee: o.verificationFee,
+      collateral: o.collateral,
+      claimDeadline: BigInt(latest.timestamp) + (o.claimWindow ?? 86_400n),
+      trainingDuration: o.trainingDuration ?? 86_400n,
+      allowPrivateArtifacts: o.allowPrivateArtifacts,
+      nonce,
+    });
+    return { result: created, sent: 2 };
   });
   return {
     jobId: r.jobId,
