@@ -12,7 +12,7 @@ import path from "node:path";
 import hre, { ethers, network } from "hardhat";
 import { BrowserProvider, Wallet } from "ethers";
 import { hardhatAccountKey } from "../../scripts/lib/demo/accounts";
-import { loadFixture, mine, time } from "@nomicfoundation/hardhat-network-helpers";
+import { loadFixture, mine, takeSnapshot, time } from "@nomicfoundation/hardhat-network-helpers";
 import pino from "pino";
 import type { Eip1193Provider } from "../../verifier/chain/rpc";
 import { DEPLOYMENT_FORMAT, type Deployment, type DeployedContract } from "../../verifier/chain/registry";
@@ -170,6 +170,22 @@ describe("SDK (in-process Hardhat network, real worker)", function () {
     }
     // approve + createJob each: four sends, none reused a nonce or lost its allowance to the other's approve.
     expect(await ethers.provider.getTransactionCount(account.address)).to.equal(sent + 4);
+  });
+
+  it("createJob after the chain dropped this account's last createJob (a reorganisation; here a snapshot revert) sends at the chain's pending count, not after the dropped nonces", async function () {
+    const account = hardhatAccountKey(hre, 26);
+    const signer = new Wallet(account.privateKey, new BrowserProvider(hre.network.provider));
+    await sys.payToken.mint(account.address, 220n * E18);
+    const sent = await ethers.provider.getTransactionCount(account.address);
+    const beforeDropped = await takeSnapshot();
+    await createJob({ ...options({ seed: ethers.id("sdk-dropped") }), signer });
+    expect(await ethers.provider.getTransactionCount(account.address)).to.equal(sent + 2);
+    await beforeDropped.restore();
+    // Past the provider's 250 ms call cache, which still answers with the dropped chain for that long.
+    await new Promise((r) => setTimeout(r, 300));
+    const created = await createJob({ ...options({ seed: ethers.id("sdk-after-drop") }), signer });
+    expect((await sys.jobMarket.getJob(created.jobId)).requester).to.equal(account.address);
+    expect(await ethers.provider.getTransactionCount(account.address)).to.equal(sent + 2);
   });
 
   it("createJob with an S3 remote (s3rver) and no publicBaseUrl: the manifest and its artifacts live in the bucket", async function () {

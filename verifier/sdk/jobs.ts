@@ -98,7 +98,7 @@ export async function createJob(o: CreateJobOptions): Promise<CreatedJob> {
   const paymentToken = IERC20__factory.connect(o.paymentToken ?? o.deployment.contracts.PaymentToken!.address, o.signer);
   const prepared = await prepareMnistJob({ ...o.job, store: o.store, remote: o.remote, publicBaseUrl: o.publicBaseUrl });
   // Approve and escrow after this account's earlier createJob calls, with nonces continuing theirs.
-  const r = await inAccountOrder(o.signer, async (nonce) => {
+  const r = await inAccountOrder(provider, o.signer, async (nonce) => {
     const latest = await provider.getBlock("latest");
     if (latest === null) throw new JobNotFoundError("the provider has no latest block");
     const created = await escrowJob({
@@ -113,7 +113,7 @@ export async function createJob(o: CreateJobOptions): Promise<CreatedJob> {
       allowPrivateArtifacts: o.allowPrivateArtifacts,
       nonce,
     });
-    return { result: created, sent: 2 };
+    return { result: created, sent: 2, lastHash: created.receipt.hash };
   });
   return {
     jobId: r.jobId,
