@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { acquireInstanceLock, InstanceLockedError } from "../../../verifier/chain/instance-lock";
@@ -48,6 +48,31 @@ describe("chain/instance-lock", function () {
     expect(fs.readFileSync(lock.path, "utf8").trim()).to.equal(String(process.pid));
     expect(text()).to.contain("stale");
     lock.release();
+  });
+
+  it("takes over a lock whose PID is a zombie (SIGKILLed, never reaped where PID 1 does not reap orphans)", async function () {
+    if (process.platform !== "linux") this.skip();
+    // The child outlives the shell, which has exec'd into `sleep` by then and never waits for it: a zombie that signal 0 still reaches.
+    const parent = spawn("sh", ["-c", "sleep 0.3 & echo $!; exec sleep 30"], { stdio: ["ignore", "pipe", "ignore"] });
+    try {
+      const pid = await new Promise<number>((resolve) => parent.stdout.once("data", (d: Buffer) => resolve(Number(d.toString()))));
+      const state = () => {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+        return stat[stat.lastIndexOf(")") + 2];
+      };
+      for (let i = 0; i < 200 && state() !== "Z"; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(state(), "the child became a zombie").to.equal("Z");
+      expect(() => process.kill(pid, 0), "signal 0 reaches the zombie").to.not.throw();
+      const dir = tempDir();
+      fs.writeFileSync(path.join(dir, "upow.lock"), `${pid}\n`);
+      const { logger, text } = captureLogger();
+      const lock = acquireInstanceLock({ dataDir: dir, logger });
+      expect(fs.readFileSync(lock.path, "utf8").trim()).to.equal(String(process.pid));
+      expect(text()).to.contain("stale");
+      lock.release();
+    } finally {
+      parent.kill("SIGKILL");
+    }
   });
 
   it("takes over a garbled lock file", function () {
