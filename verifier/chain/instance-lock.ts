@@ -120,5 +120,5 @@ function isZombie(pid: number): boolean {
     return false;
   }
   // "pid (comm) S ...": comm may hold spaces and parentheses, so the state follows the last ')'.
-  return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z";
+  return stat[stat.lastIndexOf(")") + 2] === "Z";
 }

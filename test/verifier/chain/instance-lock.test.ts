@@ -13,6 +13,17 @@ function deadPid(): number {
   return pid;
 }
 
+/** Writes a lock file owned by `pid` and expects it taken over as stale: ours afterwards, with a warning. */
+function expectStaleLockTakenOver(pid: number): void {
+  const dir = tempDir();
+  fs.writeFileSync(path.join(dir, "upow.lock"), `${pid}\n`);
+  const { logger, text } = captureLogger();
+  const lock = acquireInstanceLock({ dataDir: dir, logger });
+  expect(fs.readFileSync(lock.path, "utf8").trim()).to.equal(String(process.pid));
+  expect(text()).to.contain("stale");
+  lock.release();
+}
+
 describe("chain/instance-lock", function () {
   it("creates the lock with our PID, refuses a second holder, releases", function () {
     const dir = path.join(tempDir(), "data");
@@ -40,14 +51,7 @@ describe("chain/instance-lock", function () {
   });
 
   it("takes over a stale lock whose PID is dead", function () {
-    const dir = tempDir();
-    const pid = deadPid();
-    fs.writeFileSync(path.join(dir, "upow.lock"), `${pid}\n`);
-    const { logger, text } = captureLogger();
-    const lock = acquireInstanceLock({ dataDir: dir, logger });
-    expect(fs.readFileSync(lock.path, "utf8").trim()).to.equal(String(process.pid));
-    expect(text()).to.contain("stale");
-    lock.release();
+    expectStaleLockTakenOver(deadPid());
   });
 
   it("takes over a lock whose PID is a zombie (SIGKILLed, never reaped where PID 1 does not reap orphans)", async function () {
@@ -63,13 +67,7 @@ describe("chain/instance-lock", function () {
       for (let i = 0; i < 200 && state() !== "Z"; i++) await new Promise((r) => setTimeout(r, 10));
       expect(state(), "the child became a zombie").to.equal("Z");
       expect(() => process.kill(pid, 0), "signal 0 reaches the zombie").to.not.throw();
-      const dir = tempDir();
-      fs.writeFileSync(path.join(dir, "upow.lock"), `${pid}\n`);
-      const { logger, text } = captureLogger();
-      const lock = acquireInstanceLock({ dataDir: dir, logger });
-      expect(fs.readFileSync(lock.path, "utf8").trim()).to.equal(String(process.pid));
-      expect(text()).to.contain("stale");
-      lock.release();
+      expectStaleLockTakenOver(pid);
     } finally {
       parent.kill("SIGKILL");
     }
